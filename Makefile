@@ -1,0 +1,99 @@
+# Hamyar — build, test, run.
+#
+#   make run     install what is missing, build, start every service and the gateway on loopback
+#   make test    install, build, run unit + integration tests, then again under ASan+UBSan
+#   make bench   benchmarks (figures, not pass/fail)      make soak   long fault-injection runs
+#
+# Objects go to build/<variant>/ (release or asan) so both variants coexist.
+
+SERVICES  := registry
+CC        ?= gcc
+VARIANT   ?= release
+B         := build/$(VARIANT)
+CPPFLAGS  := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ishared -Igateway
+WARN      := -std=c11 -Wall -Wextra -Werror
+ifeq ($(VARIANT),asan)
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+OPT       := -O2 -g
+endif
+CFLAGS    := $(WARN) $(OPT)
+LDFLAGS   := $(if $(filter asan,$(VARIANT)),-fsanitize=address,undefined)
+LDLIBS    := -lzmq -llmdb -ljansson -lsodium -lpthread
+
+SHARED_SRC  := $(wildcard shared/*.c)
+SHARED_OBJ  := $(SHARED_SRC:%.c=$(B)/%.o)
+GATEWAY_SRC := $(filter-out gateway/main.c,$(wildcard gateway/*.c))
+GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(B)/%.o)
+# A service's objects: every .c of its folder but main.c (which only wires it up).
+svc_obj = $(patsubst %.c,$(B)/%.o,$(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c)))
+SERVICE_OBJ := $(foreach s,$(SERVICES),$(call svc_obj,$(s)))
+API_OBJ     := $(foreach s,$(SERVICES),$(B)/services/$(s)/$(s)_api.o)
+
+BINS := $(B)/bin/hamyar-gateway $(B)/bin/hamyarctl $(B)/bin/unit-tests \
+        $(foreach s,$(SERVICES),$(B)/bin/hamyar-$(s))
+
+.PHONY: all build deps run test test-unit test-integration bench soak clean check-deps
+all: build
+build: $(BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libhamyar.a: $(SHARED_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+define service_rule
+$(B)/bin/hamyar-$(1): $(B)/services/$(1)/main.o $(call svc_obj,$(1)) $(B)/libhamyar.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
+
+$(B)/bin/hamyar-gateway: $(B)/gateway/main.o $(GATEWAY_OBJ) $(API_OBJ) $(B)/libhamyar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+
+$(B)/bin/hamyarctl: $(B)/tools/hamyarctl/hamyarctl.o $(B)/gateway/keys.o $(B)/libhamyar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+$(B)/bin/unit-tests: $(UNIT_SRC:%.c=$(B)/%.o) $(SERVICE_OBJ) $(GATEWAY_OBJ) $(B)/libhamyar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- installing what is missing (Debian 12, as root) -------------------------------------------
+deps:
+	@tools/install-deps.sh
+
+# ---- running -------------------------------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory build
+	@tools/run.sh build/release
+
+# ---- tests ---------------------------------------------------------------------------------------
+# Unit and integration tests run twice: release build, then ASan+UBSan. tools/test.sh prints the
+# closing "N passed, N failed" line over both.
+test: deps
+	@$(MAKE) --no-print-directory build VARIANT=release
+	@$(MAKE) --no-print-directory build VARIANT=asan
+	@tools/test.sh
+
+test-unit: build
+	$(B)/bin/unit-tests
+
+bench: deps
+	@$(MAKE) --no-print-directory build VARIANT=release
+	@bench/run.sh
+
+soak: deps
+	@$(MAKE) --no-print-directory build VARIANT=release
+	@HY_SOAK=1 tools/test.sh integration
+
+clean:
+	rm -rf build

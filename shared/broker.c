@@ -1,0 +1,282 @@
+/*
+ * broker.c — routes client requests to live workers by service name (see broker.h).
+ *
+ * State is a small table of services, each with its live workers in turn order. Counts are
+ * small (a handful of services, a few replicas each), so plain arrays and linear search beat
+ * any hash table here and keep the code obvious.
+ */
+#include "broker.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "proto.h"
+
+#define MAX_SERVICES 32
+#define MAX_WORKERS 64
+#define ID_MAX 256
+
+typedef struct {
+    unsigned char id[ID_MAX];
+    size_t idlen;
+    int64_t expiry_us;
+} s_worker_t;
+
+typedef struct {
+    char name[64];
+    s_worker_t workers[MAX_WORKERS];
+    int count;
+    unsigned next;   /* round robin */
+} s_service_t;
+
+struct hy_broker {
+    void *router;
+    s_service_t services[MAX_SERVICES];
+    int nservices;
+    atomic_bool stop;
+};
+
+hy_broker_t *hy_broker_new(void *zctx, const char *endpoints)
+{
+    hy_broker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    atomic_init(&self->stop, false);
+    self->router = zmq_socket(zctx, ZMQ_ROUTER);
+    if (!self->router)
+        goto fail;
+    int one = 1, zero = 0, hwm = 100000;
+    if (zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0)
+        goto fail;
+    char *list = strdup(endpoints);
+    if (!list)
+        goto fail;
+    char *save = NULL;
+    for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
+        if (zmq_bind(self->router, ep) != 0) {
+            hy_log_error("broker", "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+            free(list);
+            goto fail;
+        }
+    }
+    free(list);
+    return self;
+fail:
+    hy_broker_destroy(&self);
+    return NULL;
+}
+
+void hy_broker_destroy(hy_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if ((*self_p)->router)
+        zmq_close((*self_p)->router);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void hy_broker_stop(hy_broker_t *self)
+{
+    atomic_store(&self->stop, true);
+}
+
+static s_service_t *s_service(hy_broker_t *self, const char *name, size_t len, bool create)
+{
+    for (int i = 0; i < self->nservices; i++)
+        if (strlen(self->services[i].name) == len && memcmp(self->services[i].name, name, len) == 0)
+            return &self->services[i];
+    if (!create || self->nservices == MAX_SERVICES || len >= sizeof self->services[0].name)
+        return NULL;
+    s_service_t *s = &self->services[self->nservices++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, name, len);
+    return s;
+}
+
+static void s_worker_remove(s_service_t *s, int i)
+{
+    s->workers[i] = s->workers[--s->count];
+}
+
+/* Registers or refreshes a worker: READY is also the heartbeat. */
+static void s_worker_ready(hy_broker_t *self, zmq_msg_t *id, const char *svc, size_t len)
+{
+    s_service_t *s = s_service(self, svc, len, true);
+    if (!s || zmq_msg_size(id) > ID_MAX)
+        return;
+    int64_t expiry = hy_now_us() + (int64_t)HY_BROKER_EXPIRY_MS * 1000;
+    for (int i = 0; i < s->count; i++) {
+        if (s->workers[i].idlen == zmq_msg_size(id) &&
+            memcmp(s->workers[i].id, zmq_msg_data(id), s->workers[i].idlen) == 0) {
+            s->workers[i].expiry_us = expiry;
+            return;
+        }
+    }
+    if (s->count == MAX_WORKERS)
+        return;
+    s_worker_t *w = &s->workers[s->count++];
+    w->idlen = zmq_msg_size(id);
+    memcpy(w->id, zmq_msg_data(id), w->idlen);
+    w->expiry_us = expiry;
+    hy_log_info("broker", "worker of %s joined (%d live)", s->name, s->count);
+}
+
+static void s_expire(hy_broker_t *self)
+{
+    int64_t now = hy_now_us();
+    for (int i = 0; i < self->nservices; i++) {
+        s_service_t *s = &self->services[i];
+        for (int j = s->count - 1; j >= 0; j--) {
+            if (s->workers[j].expiry_us < now) {
+                s_worker_remove(s, j);
+                hy_log_warn("broker", "worker of %s expired (%d live)", s->name, s->count);
+            }
+        }
+    }
+}
+
+/* Sends frames; returns 0 or -1 (EHOSTUNREACH when the peer is gone). */
+static int s_send(void *sock, const void *const *parts, const size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (zmq_send(sock, parts[i], lens[i], i < n - 1 ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void s_reply_to_client(hy_broker_t *self, zmq_msg_t *client, const char *svc, size_t svclen,
+                              const char *body, size_t bodylen)
+{
+    const void *parts[] = {zmq_msg_data(client), "HYC1", svc, body};
+    size_t lens[] = {zmq_msg_size(client), 4, svclen, bodylen};
+    if (s_send(self->router, parts, lens, 4) != 0)
+        hy_log_debug("broker", "client gone before its reply: %s", zmq_strerror(zmq_errno()));
+}
+
+/* Answers a request that no worker can take, with the request's own id. */
+static void s_unavailable(hy_broker_t *self, zmq_msg_t *client, const char *svc, size_t svclen,
+                          zmq_msg_t *body)
+{
+    json_t *req = json_loadb(zmq_msg_data(body), zmq_msg_size(body), 0, NULL);
+    const char *id = json_string_value(json_object_get(req, "id"));
+    char detail[160];
+    snprintf(detail, sizeof detail, "the %.*s service has no live worker", (int)svclen, svc);
+    json_t *rep = hy_proto_reply_error(id, 503, "service_unavailable", NULL, detail);
+    char *text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
+    if (text)
+        s_reply_to_client(self, client, svc, svclen, text, strlen(text));
+    free(text);
+    json_decref(rep);
+    json_decref(req);
+}
+
+static void s_workers_report(hy_broker_t *self, zmq_msg_t *client, const char *svc, size_t svclen)
+{
+    json_t *services = json_object();
+    for (int i = 0; i < self->nservices; i++)
+        if (self->services[i].count > 0)
+            json_object_set_new(services, self->services[i].name,
+                                json_integer(self->services[i].count));
+    json_t *rep = json_pack("{s:o}", "services", services);
+    char *text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
+    if (text)
+        s_reply_to_client(self, client, svc, svclen, text, strlen(text));
+    free(text);
+    json_decref(rep);
+}
+
+/* Hands a client request to the next live worker; falls through dead ones. */
+static void s_dispatch(hy_broker_t *self, zmq_msg_t *client, zmq_msg_t *svc, zmq_msg_t *body)
+{
+    const char *name = zmq_msg_data(svc);
+    size_t len = zmq_msg_size(svc);
+    if (len == 8 && memcmp(name, "_workers", 8) == 0) {
+        s_workers_report(self, client, name, len);
+        return;
+    }
+    s_service_t *s = s_service(self, name, len, false);
+    while (s && s->count > 0) {
+        int i = (int)(s->next++ % (unsigned)s->count);
+        s_worker_t *w = &s->workers[i];
+        const void *parts[] = {w->id, "HYW1", "REQUEST", zmq_msg_data(client), zmq_msg_data(body)};
+        size_t lens[] = {w->idlen, 4, 7, zmq_msg_size(client), zmq_msg_size(body)};
+        if (s_send(self->router, parts, lens, 5) == 0)
+            return;
+        hy_log_warn("broker", "worker of %s unreachable, dropped", s->name);
+        s_worker_remove(s, i);
+    }
+    s_unavailable(self, client, name, len, body);
+}
+
+static int s_recv_all(void *sock, zmq_msg_t *parts, int max, int *n)
+{
+    *n = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t tmp, *m = *n < max ? &parts[*n] : &tmp;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, 0) < 0) {
+            zmq_msg_close(m);
+            return -1;
+        }
+        more = zmq_msg_more(m);
+        if (m == &tmp)
+            zmq_msg_close(m);
+        else
+            (*n)++;
+    }
+    return 0;
+}
+
+static bool s_is(zmq_msg_t *m, const char *s)
+{
+    size_t n = strlen(s);
+    return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
+}
+
+int hy_broker_run(hy_broker_t *self)
+{
+    zmq_msg_t f[6];
+    while (!atomic_load(&self->stop)) {
+        zmq_pollitem_t item = {self->router, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, 200);
+        if (rc < 0) {
+            if (zmq_errno() == ETERM)
+                break;
+            continue;
+        }
+        /* Drain what is waiting before looking at the clock again. */
+        for (int burst = 0; burst < 1000; burst++) {
+            int n;
+            if (zmq_poll(&item, 1, 0) <= 0 || !(item.revents & ZMQ_POLLIN))
+                break;
+            if (s_recv_all(self->router, f, 6, &n) != 0)
+                break;
+            if (n == 4 && s_is(&f[1], "HYC1"))
+                s_dispatch(self, &f[0], &f[2], &f[3]);
+            else if (n == 4 && s_is(&f[1], "HYW1") && s_is(&f[2], "READY"))
+                s_worker_ready(self, &f[0], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+            else if (n == 5 && s_is(&f[1], "HYW1") && s_is(&f[2], "REPLY")) {
+                const void *parts[] = {zmq_msg_data(&f[3]), "HYC1", "", zmq_msg_data(&f[4])};
+                size_t lens[] = {zmq_msg_size(&f[3]), 4, 0, zmq_msg_size(&f[4])};
+                if (s_send(self->router, parts, lens, 4) != 0)
+                    hy_log_debug("broker", "client gone before its reply");
+            } else
+                hy_log_warn("broker", "malformed message of %d frames dropped", n);
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&f[i]);
+        }
+        s_expire(self);
+    }
+    return 0;
+}

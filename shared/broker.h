@@ -1,0 +1,42 @@
+/*
+ * broker.h — routes requests from clients to the live workers of a named service.
+ *
+ * The Majordomo pattern of the ZeroMQ guide, reduced to what Hamyar needs. Workers (service
+ * processes) connect a DEALER to the broker's ROUTER and announce themselves with their service
+ * name every second; a worker silent for HY_BROKER_EXPIRY_MS is forgotten. Clients (the gateway's
+ * HTTP threads, subscribers asking events.since, hamyarctl, hamyar-fund-sync) send a request for
+ * a service; the broker hands it to that service's workers in turn (round robin, not one request
+ * at a time: a worker drains and group-commits many). Nobody keeps a list of replicas: starting
+ * a worker is how a service scales, and a killed one stops receiving requests within the expiry.
+ * When a service has no live worker the broker answers at once with a 503 reply.
+ *
+ * Frames (ROUTER side shows the peer identity first):
+ *   worker -> broker   "HYW1" "READY" <service>                (also the heartbeat)
+ *   worker -> broker   "HYW1" "REPLY" <client identity> <reply json>
+ *   broker -> worker   "HYW1" "REQUEST" <client identity> <request json>
+ *   client -> broker   "HYC1" <service> <request json>
+ *   broker -> client   "HYC1" <service> <reply json>
+ *   client -> broker   "HYC1" "_workers" ""  -> reply {"services":{"registry":1,...}} (for /readyz)
+ */
+#ifndef HY_BROKER_H
+#define HY_BROKER_H
+
+#define HY_BROKER_HEARTBEAT_MS 1000
+#define HY_BROKER_EXPIRY_MS    3000
+
+typedef struct hy_broker hy_broker_t;
+
+/* Creates a broker whose ROUTER binds every endpoint in the comma-separated list (tcp and/or
+ * inproc). zctx is borrowed. Returns NULL on failure (errno from zmq). */
+hy_broker_t *hy_broker_new(void *zctx, const char *endpoints);
+
+/* Runs the broker loop until hy_broker_stop is called or the context terminates. Returns 0. */
+int hy_broker_run(hy_broker_t *self);
+
+/* Asks a running broker (another thread) to stop; safe from any thread. */
+void hy_broker_stop(hy_broker_t *self);
+
+/* Destroys the broker; safe to call twice; sets *self_p to NULL. */
+void hy_broker_destroy(hy_broker_t **self_p);
+
+#endif

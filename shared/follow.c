@@ -1,0 +1,344 @@
+/*
+ * follow.c — following other services' events with a durable cursor (the Clone pattern).
+ *
+ * The owner of the data is the only sequencer. We keep, per source, the last sequence applied,
+ * in the same transaction as the effect of applying it, so an event is applied exactly once in
+ * effect even across kill -9. PUB messages are a fast path: one whose sequence is exactly
+ * cursor+1 is applied at once; anything else (a gap, a slow joiner, a restart) is fetched with
+ * events.since through the broker, asynchronously so the reactor keeps serving requests, and a
+ * periodic poll catches the tail that no later message would reveal.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "service_internal.h"
+
+#define FETCH_LIMIT 1000
+#define POLL_IDLE_MS 1000
+#define FETCH_TIMEOUT_MS 5000
+#define SYNC_TIMEOUT_MS 3000
+
+static hy_source_state_t *s_source(hy_service_t *self, const char *name)
+{
+    for (int i = 0; i < self->nsources; i++)
+        if (strcmp(self->sources[i].name, name) == 0)
+            return &self->sources[i];
+    return NULL;
+}
+
+static size_t s_cursor_key(const char *source, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "src:%s", source);
+    return (size_t)w < n ? (size_t)w : n - 1;
+}
+
+static uint64_t s_cursor(hy_service_t *self, MDB_txn *txn, const char *source)
+{
+    char key[80];
+    size_t kl = s_cursor_key(source, key, sizeof key);
+    MDB_val k = {kl, key}, v;
+    if (mdb_get(txn, self->db_cursors, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return hy_key_u64_get(v.mv_data);
+}
+
+static int s_set_cursor(hy_service_t *self, MDB_txn *txn, const char *source, uint64_t seq)
+{
+    char key[80];
+    uint8_t val[8];
+    size_t kl = s_cursor_key(source, key, sizeof key);
+    hy_key_u64(seq, val);
+    MDB_val k = {kl, key}, v = {8, val};
+    return mdb_put(txn, self->db_cursors, &k, &v, 0);
+}
+
+uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
+{
+    return s_cursor(ctx->svc, ctx->txn, source);
+}
+
+/* Applies one event in a nested transaction with its cursor. Returns 0 (applied), 2 (already
+ * seen: nothing to do), 1 for a gap (not applied), or an LMDB error. */
+static int s_apply_one(hy_service_t *self, MDB_txn *txn, const char *source, json_t *ev)
+{
+    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
+    uint64_t cur = s_cursor(self, txn, source);
+    if (seq <= cur)
+        return 2;
+    if (seq != cur + 1)
+        return 1;
+    MDB_txn *child;
+    int rc = mdb_txn_begin(hy_store_env(self->store), txn, 0, &child);
+    if (rc != 0)
+        return rc;
+    size_t mark;
+    hy_pending_mark(self, &mark);
+    hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
+    hy_ctx_t ctx;
+    hy_ctx_init(&ctx, self, child, &req);
+    rc = self->def->apply ? self->def->apply(&ctx, source, ev) : 0;
+    if (rc == 0)
+        rc = s_set_cursor(self, child, source, seq);
+    json_decref(ctx.error);
+    if (rc != 0) {
+        mdb_txn_abort(child);
+        hy_pending_truncate(self, mark);
+        hy_log_error("follow", "applying %s event %llu failed: %s", source,
+                     (unsigned long long)seq, mdb_strerror(rc));
+        return rc;
+    }
+    if ((rc = mdb_txn_commit(child)) != 0) {
+        hy_pending_truncate(self, mark);
+        return rc;
+    }
+    self->events_applied++;
+    return 0;
+}
+
+int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
+                         uint64_t *applied)
+{
+    size_t i;
+    json_t *ev;
+    *applied = 0;
+    json_array_foreach(events, i, ev) {
+        int rc = s_apply_one(self, txn, source, ev);
+        if (rc == 2)
+            continue;
+        if (rc == 1)
+            return 1;
+        if (rc != 0)
+            return rc;
+        (*applied)++;
+    }
+    return 0;
+}
+
+/* Runs fn-like work in its own write transaction, growing the map when full. */
+static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, uint64_t *applied)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
+        if (rc != 0)
+            return rc;
+        rc = hy_follow_apply_page(self, txn, source, events, applied);
+        bool gap = rc == 1;
+        if (gap)
+            rc = 0;
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+        if (rc == 0) {
+            hy_pending_publish(self);
+            return gap ? 1 : 0;
+        }
+        hy_pending_truncate(self, 0);
+        if (rc != MDB_MAP_FULL || hy_store_grow(self->store) != 0)
+            return rc;
+    }
+    return MDB_MAP_FULL;
+}
+
+static void s_fetch(hy_service_t *self, hy_source_state_t *src)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(hy_store_env(self->store), NULL, MDB_RDONLY, &txn) != 0)
+        return;
+    uint64_t cur = s_cursor(self, txn, src->name);
+    mdb_txn_abort(txn);
+    hy_new_request_id(src->fetch_id);
+    hy_actor_t actor = {self->def->name, "service", ""};
+    json_t *req = hy_proto_request("events.since", src->fetch_id, &actor, NULL,
+                                   json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit", FETCH_LIMIT));
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!text)
+        return;
+    if (zmq_send(self->fetcher, "HYC1", 4, ZMQ_SNDMORE) >= 0 &&
+        zmq_send(self->fetcher, src->name, strlen(src->name), ZMQ_SNDMORE) >= 0 &&
+        zmq_send(self->fetcher, text, strlen(text), ZMQ_DONTWAIT) >= 0) {
+        src->fetching = true;
+        src->fetch_sent_us = hy_now_us();
+    }
+    free(text);
+}
+
+int hy_follow_open(hy_service_t *self)
+{
+    const char *const *s = self->def->sources;
+    if (!s || !*s)
+        return 0;
+    int zero = 0;
+    self->sub = zmq_socket(self->zctx, ZMQ_SUB);
+    self->fetcher = zmq_socket(self->zctx, ZMQ_DEALER);
+    if (!self->sub || !self->fetcher || zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+        zmq_setsockopt(self->sub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(self->fetcher, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_connect(self->fetcher, hy_config_broker()) != 0)
+        return -1;
+    self->client = hy_client_new(self->zctx, hy_config_broker());
+    if (!self->client)
+        return -1;
+    for (; *s && self->nsources < HY_MAX_SOURCES; s++) {
+        if (zmq_connect(self->sub, hy_config_pub(*s)) != 0) {
+            hy_log_error("follow", "cannot connect to %s events at %s: %s", *s, hy_config_pub(*s),
+                         zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        self->sources[self->nsources++] = (hy_source_state_t){.name = *s};
+    }
+    return 0;
+}
+
+void hy_follow_on_event(hy_service_t *self)
+{
+    for (int burst = 0; burst < 1000; burst++) {
+        zmq_msg_t topic, body;
+        zmq_msg_init(&topic);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&topic, self->sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&topic);
+            zmq_msg_close(&body);
+            return;
+        }
+        json_t *ev = NULL;
+        if (zmq_msg_more(&topic) && zmq_msg_recv(&body, self->sub, 0) >= 0)
+            ev = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, NULL);
+        zmq_msg_close(&topic);
+        zmq_msg_close(&body);
+        const char *source = json_string_value(json_object_get(ev, "source"));
+        hy_source_state_t *src = source && strncmp(source, "hamyar/", 7) == 0 ? s_source(self, source + 7) : NULL;
+        if (src) {
+            uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
+            if (seq > src->head)
+                src->head = seq;
+            json_t *one = json_pack("[O]", ev);
+            uint64_t applied = 0;
+            int rc = one ? s_apply_txn(self, src->name, one, &applied) : ENOMEM;
+            json_decref(one);
+            if (rc != 0 && !src->fetching)
+                s_fetch(self, src);   /* a gap, or something to retry: ask the owner */
+        }
+        json_decref(ev);
+    }
+}
+
+void hy_follow_on_fetch(hy_service_t *self)
+{
+    for (;;) {
+        zmq_msg_t f[3];
+        int n = 0, more = 1;
+        while (more && n < 3) {
+            zmq_msg_init(&f[n]);
+            if (zmq_msg_recv(&f[n], self->fetcher, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&f[n]);
+                for (int i = 0; i < n; i++)
+                    zmq_msg_close(&f[i]);
+                return;
+            }
+            more = zmq_msg_more(&f[n]);
+            n++;
+        }
+        json_t *reply = n == 3 ? json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, NULL) : NULL;
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&f[i]);
+        const char *id = json_string_value(json_object_get(reply, "id"));
+        hy_source_state_t *src = NULL;
+        for (int i = 0; id && i < self->nsources; i++)
+            if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, id) == 0)
+                src = &self->sources[i];
+        if (src) {
+            src->fetching = false;
+            json_t *result = json_object_get(reply, "result");
+            json_t *events = json_object_get(result, "events");
+            uint64_t applied = 0;
+            bool more = false;
+            if (json_is_array(events)) {
+                uint64_t head = (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
+                if (head > src->head)
+                    src->head = head;
+                more = s_apply_txn(self, src->name, events, &applied) == 0 &&
+                       json_array_size(events) == FETCH_LIMIT;
+            }
+            /* A full page means there is more: ask again at once. */
+            if (more)
+                s_fetch(self, src);
+            else
+                src->next_poll_us = hy_now_us() + (int64_t)POLL_IDLE_MS * 1000;
+        }
+        json_decref(reply);
+    }
+}
+
+void hy_follow_tick(hy_service_t *self)
+{
+    int64_t now = hy_now_us();
+    for (int i = 0; i < self->nsources; i++) {
+        hy_source_state_t *src = &self->sources[i];
+        if (src->fetching && now - src->fetch_sent_us > (int64_t)FETCH_TIMEOUT_MS * 1000)
+            src->fetching = false;   /* its reply, if it ever comes, no longer matches */
+        if (!src->fetching && now >= src->next_poll_us) {
+            src->next_poll_us = now + (int64_t)POLL_IDLE_MS * 1000;
+            s_fetch(self, src);
+        }
+    }
+}
+
+int hy_follow_sync(hy_ctx_t *ctx, const char *source)
+{
+    hy_service_t *self = ctx->svc;
+    if (!self->client)
+        return 0;   /* no network (unit tests): events arrive through hy_service_apply */
+    for (int pages = 0; pages < 1000; pages++) {
+        uint64_t cur = s_cursor(self, ctx->txn, source);
+        json_t *reply = NULL;
+        int rc = hy_client_op(self->client, source, "events.since",
+                              json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit", FETCH_LIMIT),
+                              SYNC_TIMEOUT_MS, &reply);
+        json_t *events = json_object_get(json_object_get(reply, "result"), "events");
+        if (rc != HY_CLIENT_OK || !json_is_array(events)) {
+            json_decref(reply);
+            return -1;
+        }
+        uint64_t applied = 0;
+        rc = hy_follow_apply_page(self, ctx->txn, source, events, &applied);
+        size_t got = json_array_size(events);
+        json_decref(reply);
+        if (rc == 1)
+            return 0;   /* cannot happen with events.since; nothing more to do now */
+        if (rc != 0)
+            return rc;
+        if (got < FETCH_LIMIT)
+            return 0;
+    }
+    return 0;
+}
+
+int hy_follow_status(hy_service_t *self, MDB_txn *txn, json_t *out)
+{
+    const char *const *s = self->def->sources;
+    for (; s && *s; s++) {
+        hy_source_state_t *src = s_source(self, *s);
+        uint64_t cur = s_cursor(self, txn, *s), head = src && src->head > cur ? src->head : cur;
+        if (json_object_set_new(out, *s, json_pack("{s:I, s:I, s:I}", "cursor", (json_int_t)cur,
+                                                   "head", (json_int_t)head, "lag",
+                                                   (json_int_t)(head - cur))) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int hy_service_apply(hy_service_t *self, const char *source, json_t *event)
+{
+    json_t *one = json_pack("[O]", event);
+    uint64_t applied = 0;
+    int rc = one ? s_apply_txn(self, source, one, &applied) : ENOMEM;
+    json_decref(one);
+    return rc == 0 && applied == 1 ? 0 : -1;
+}

@@ -1,0 +1,212 @@
+/*
+ * outbox.c — the transactional outbox, events.since, and the audit trail built on it.
+ *
+ * An event is a row of the outbox database, keyed by its sequence number, written in the same
+ * write transaction as the state change it describes. The sequence is the outbox's last key
+ * plus one, read in that transaction, so it is gapless by construction: a rolled-back request
+ * takes its number back with it. Publishing on PUB happens after the commit and is only a
+ * notification; the outbox is the truth, served by events.since to anyone who missed a message.
+ *
+ * The audit trail costs one index row per event: entity id -> sequence, and the actor of each
+ * sequence. "Who changed what, when" is then the entity's events with their actors.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "log.h"
+#include "service_internal.h"
+
+#define SINCE_DEFAULT_LIMIT 1000
+
+void hy_pending_mark(hy_service_t *self, size_t *mark)
+{
+    *mark = self->npending;
+}
+
+void hy_pending_truncate(hy_service_t *self, size_t mark)
+{
+    while (self->npending > mark) {
+        hy_pending_t *p = &self->pending[--self->npending];
+        free(p->topic);
+        free(p->text);
+    }
+}
+
+static int s_pending_push(hy_service_t *self, const char *topic, char *text)
+{
+    if (self->npending == self->cappending) {
+        size_t cap = self->cappending ? self->cappending * 2 : 64;
+        hy_pending_t *p = realloc(self->pending, cap * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        self->pending = p;
+        self->cappending = cap;
+    }
+    char *t = strdup(topic);
+    if (!t)
+        return ENOMEM;
+    self->pending[self->npending++] = (hy_pending_t){t, text};
+    return 0;
+}
+
+void hy_pending_publish(hy_service_t *self)
+{
+    for (size_t i = 0; i < self->npending && self->pub; i++) {
+        hy_pending_t *p = &self->pending[i];
+        if (zmq_send(self->pub, p->topic, strlen(p->topic), ZMQ_SNDMORE) < 0 ||
+            zmq_send(self->pub, p->text, strlen(p->text), 0) < 0)
+            hy_log_warn("outbox", "publish failed (subscribers will catch up): %s",
+                        zmq_strerror(zmq_errno()));
+    }
+    hy_pending_truncate(self, 0);
+}
+
+uint64_t hy_outbox_last(hy_service_t *self, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t last = 0;
+    if (mdb_cursor_open(txn, self->db_outbox, &cur) != 0)
+        return 0;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+        last = hy_key_u64_get(k.mv_data);
+    mdb_cursor_close(cur);
+    return last;
+}
+
+int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
+{
+    hy_service_t *self = ctx->svc;
+    int rc = 0;
+    char *text = NULL;
+    uint64_t seq = hy_outbox_last(self, ctx->txn) + 1;
+    char id[96], source[80];
+    snprintf(id, sizeof id, "%s-%llu", self->def->name, (unsigned long long)seq);
+    snprintf(source, sizeof source, "hamyar/%s", self->def->name);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "specversion", "1.0",
+                           "id", id, "source", source, "type", type, "time", ctx->now_iso,
+                           "subject", subject, "sequence", (json_int_t)seq, "datacontenttype",
+                           "application/json", "data", data ? data : json_object());
+    if (!ev || !(text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        rc = ENOMEM;
+        goto done;
+    }
+    uint8_t key[8];
+    hy_key_u64(seq, key);
+    MDB_val k = {8, key}, v = {strlen(text), text};
+    if ((rc = mdb_put(ctx->txn, self->db_outbox, &k, &v, MDB_APPEND)) != 0)
+        goto done;
+    if ((rc = hy_index_put(ctx->txn, self->db_audit, subject, strlen(subject), seq)) != 0)
+        goto done;
+    const hy_request_t *req = ctx->req;
+    json_t *actor = json_pack("{s:s, s:s, s:s, s:s}", "key_id", req ? req->actor.key_id : "",
+                              "role", req ? req->actor.role : "", "office",
+                              req ? req->actor.office : "", "request_id", req ? req->id : "");
+    rc = actor ? hy_store_put_id(ctx->txn, self->db_actors, seq, actor) : ENOMEM;
+    json_decref(actor);
+    if (rc != 0)
+        goto done;
+    if ((rc = s_pending_push(self, type, text)) != 0)
+        goto done;
+    text = NULL; /* owned by the pending list now */
+done:
+    free(text);
+    json_decref(ev);
+    return rc;
+}
+
+int hy_outbox_since(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    hy_service_t *self = ctx->svc;
+    json_int_t after = json_integer_value(json_object_get(args, "after"));
+    json_t *jl = json_object_get(args, "limit");
+    json_int_t limit = jl ? json_integer_value(jl) : SINCE_DEFAULT_LIMIT;
+    json_t *events = json_array();
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(ctx->txn, self->db_outbox, &cur);
+    if (rc != 0 || !events)
+        goto fail;
+    uint8_t key[8];
+    hy_key_u64((uint64_t)after + 1, key);
+    MDB_val k = {8, key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (json_int_t n = 0; rc == 0 && n < limit; n++) {
+        json_t *ev = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (!ev || json_array_append_new(events, ev) != 0) {
+            rc = MDB_CORRUPTED;
+            goto fail;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        goto fail;
+    mdb_cursor_close(cur);
+    *result = json_pack("{s:o, s:I}", "events", events, "last_seq",
+                        (json_int_t)hy_outbox_last(self, ctx->txn));
+    return 200;
+fail:
+    if (cur)
+        mdb_cursor_close(cur);
+    json_decref(events);
+    return hy_fail_mdb(ctx, rc ? rc : ENOMEM);
+}
+
+typedef struct {
+    hy_service_t *svc;
+    json_t *items;
+} s_audit_page_t;
+
+static int s_audit_visit(MDB_txn *txn, uint64_t seq, void *user)
+{
+    s_audit_page_t *page = user;
+    json_t *actor = NULL, *ev = NULL;
+    uint8_t key[8];
+    hy_key_u64(seq, key);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, page->svc->db_outbox, &k, &v);
+    if (rc != 0)
+        return rc;
+    ev = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    if (!ev)
+        return MDB_CORRUPTED;
+    rc = hy_store_get_id(txn, page->svc->db_actors, seq, &actor);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        json_decref(ev);
+        return rc;
+    }
+    json_t *item = json_pack("{s:I, s:O, s:O, s:o, s:O}", "seq", (json_int_t)seq, "type",
+                             json_object_get(ev, "type"), "time", json_object_get(ev, "time"),
+                             "actor", actor ? actor : json_object(), "data",
+                             json_object_get(ev, "data"));
+    json_decref(ev);
+    if (!item || json_array_append_new(page->items, item) != 0)
+        return ENOMEM;
+    return 1;
+}
+
+int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    const char *entity = json_string_value(json_object_get(args, "entity"));
+    uint64_t after, next;
+    if (hy_cursor_parse(json_string_value(json_object_get(args, "cursor")), &after) != 0)
+        return hy_fail(ctx, 400, "invalid_parameter", "cursor", "cursor is not one this API gave");
+    s_audit_page_t page = {ctx->svc, json_array()};
+    int rc = hy_store_page(ctx->txn, ctx->svc->db_audit, entity, strlen(entity), after,
+                           (int)json_integer_value(json_object_get(args, "limit")), s_audit_visit,
+                           &page, &next);
+    if (rc != 0) {
+        json_decref(page.items);
+        return hy_fail_mdb(ctx, rc);
+    }
+    if (json_array_size(page.items) == 0 && after == 0) {
+        json_decref(page.items);
+        return hy_fail(ctx, 404, "not_found", "entity", "no change was ever recorded for %s", entity);
+    }
+    char cbuf[32];
+    hy_cursor_format(next, cbuf, sizeof cbuf);
+    *result = json_pack("{s:o, s:o}", "items", page.items, "next_cursor",
+                        next ? json_string(cbuf) : json_null());
+    return 200;
+}

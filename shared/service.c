@@ -1,0 +1,396 @@
+/*
+ * service.c — configuration, start-up, the reactor loop and shutdown of a service.
+ *
+ * One thread, one zmq_poll over three kinds of socket: requests from the broker, events from
+ * the services we follow, and replies to our own catch-up requests. LMDB writes happen only
+ * here, so there is never more than one writer and no lock in sight.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "broker.h"
+#include "fa.h"
+#include "log.h"
+#include "service_internal.h"
+
+#define DEFAULT_MAP_MB 64
+#define DEFAULT_BATCH_MAX 256
+
+static volatile sig_atomic_t s_interrupted;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_interrupted = 1;
+}
+
+/* ---- configuration --------------------------------------------------------------------------- */
+
+const char *hy_config_broker(void)
+{
+    const char *e = getenv("HY_BROKER");
+    return e && *e ? e : "tcp://127.0.0.1:7100";
+}
+
+/* Each service's events have a default port on loopback; HY_PUB_<NAME> moves them. */
+const char *hy_config_pub(const char *service)
+{
+    static const struct {
+        const char *name, *endpoint;
+    } defaults[] = {
+        {"registry", "tcp://127.0.0.1:7101"},  {"loans", "tcp://127.0.0.1:7102"},
+        {"networks", "tcp://127.0.0.1:7103"},  {"microfund", "tcp://127.0.0.1:7104"},
+        {"insurance", "tcp://127.0.0.1:7105"}, {"reporting", "tcp://127.0.0.1:7106"},
+    };
+    char var[64];
+    size_t n = (size_t)snprintf(var, sizeof var, "HY_PUB_%s", service);
+    for (size_t i = 7; i < n && i < sizeof var; i++)
+        if (var[i] >= 'a' && var[i] <= 'z')
+            var[i] = (char)(var[i] - 'a' + 'A');
+    const char *e = getenv(var);
+    if (e && *e)
+        return e;
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (strcmp(defaults[i].name, service) == 0)
+            return defaults[i].endpoint;
+    return "none";
+}
+
+static long s_env_long(const char *name, long dflt)
+{
+    const char *e = getenv(name);
+    if (!e || !*e)
+        return dflt;
+    char *end;
+    long v = strtol(e, &end, 10);
+    return *end ? dflt : v;
+}
+
+/* HY_CLOCK fixes the clock for tests: Unix seconds, or a date (noon UTC of that day). */
+static int64_t s_env_clock(void)
+{
+    const char *e = getenv("HY_CLOCK");
+    int y, m, d;
+    if (!e || !*e)
+        return 0;
+    if (hy_date_parse_iso(e, &y, &m, &d) == 0)
+        return hy_days_from_civil(y, m, d) * 86400 + 12 * 3600;
+    return strtoll(e, NULL, 10);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+static hy_service_t *s_new(const hy_service_def_t *def, const char *dir, int64_t now,
+                           size_t mapsize, bool durable)
+{
+    hy_service_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->def = def;
+    self->fixed_now = now;
+    self->batch_max = (int)s_env_long("HY_BATCH_MAX", DEFAULT_BATCH_MAX);
+    if (self->batch_max < 1)
+        self->batch_max = 1;
+    if (sodium_init() < 0)
+        goto fail;
+    self->store = hy_store_new(dir, mapsize, 64, durable);
+    if (!self->store)
+        goto fail;
+    int rc;
+    if ((rc = hy_store_open_db(self->store, "_outbox", 0, &self->db_outbox)) != 0 ||
+        (rc = hy_store_open_db(self->store, "_idem", 0, &self->db_idem)) != 0 ||
+        (rc = hy_store_open_db(self->store, "_audit", MDB_DUPSORT | MDB_DUPFIXED, &self->db_audit)) != 0 ||
+        (rc = hy_store_open_db(self->store, "_actors", 0, &self->db_actors)) != 0 ||
+        (rc = hy_store_open_db(self->store, "_cursors", 0, &self->db_cursors)) != 0 ||
+        (def->open && (rc = def->open(self->store, &self->state)) != 0)) {
+        hy_log_error("service", "cannot open the databases of %s: %s", def->name, mdb_strerror(rc));
+        goto fail;
+    }
+    return self;
+fail:
+    hy_service_destroy(&self);
+    return NULL;
+}
+
+hy_service_t *hy_service_new(const hy_service_def_t *def, const char *dir, int64_t now)
+{
+    return s_new(def, dir, now, (size_t)s_env_long("HY_MAP_SIZE_MB", DEFAULT_MAP_MB) << 20, true);
+}
+
+void hy_service_destroy(hy_service_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hy_service_t *self = *self_p;
+    hy_pending_truncate(self, 0);
+    free(self->pending);
+    hy_client_destroy(&self->client);
+    if (self->worker)
+        zmq_close(self->worker);
+    if (self->pub)
+        zmq_close(self->pub);
+    if (self->sub)
+        zmq_close(self->sub);
+    if (self->fetcher)
+        zmq_close(self->fetcher);
+    if (self->zctx)
+        zmq_ctx_term(self->zctx);
+    if (self->state && self->def->close)
+        self->def->close(self->state);
+    hy_store_destroy(&self->store);
+    free(self);
+    *self_p = NULL;
+}
+
+hy_store_t *hy_service_store(hy_service_t *self)
+{
+    return self->store;
+}
+
+/* --rebuild: forget every projection and cursor; the follow loop replays from zero. */
+static int s_rebuild(hy_service_t *self)
+{
+    if (!self->def->reset)
+        return 0;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = self->def->reset(self->state, txn)) != 0 || (rc = mdb_drop(txn, self->db_cursors, 0)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    hy_log_info("service", "projections dropped; replaying every source from zero");
+    return mdb_txn_commit(txn);
+}
+
+/* ---- the reactor ----------------------------------------------------------------------------- */
+
+static int s_send_ready(hy_service_t *self)
+{
+    const char *name = self->def->name;
+    if (zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->worker, "READY", 5, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->worker, name, strlen(name), ZMQ_DONTWAIT) < 0)
+        return -1;
+    return 0;
+}
+
+/* Receives one request; returns 0, 1 when nothing is waiting, -1 on error. The client identity
+ * frame is kept in *client for the reply. */
+static int s_recv_request(void *sock, zmq_msg_t *client, json_t **doc)
+{
+    zmq_msg_t f[4];
+    int n = 0, more = 1, rc = 0;
+    *doc = NULL;
+    while (more) {
+        zmq_msg_t tmp, *m = n < 4 ? &f[n] : &tmp;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(m);
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&f[i]);
+            return zmq_errno() == EAGAIN && n == 0 ? 1 : -1;
+        }
+        more = zmq_msg_more(m);
+        if (m == &tmp) {
+            zmq_msg_close(m);
+            rc = -2;
+        } else
+            n++;
+    }
+    if (rc == 0 && n == 4 && zmq_msg_size(&f[1]) == 7 && memcmp(zmq_msg_data(&f[1]), "REQUEST", 7) == 0) {
+        zmq_msg_init(client);
+        zmq_msg_copy(client, &f[2]);
+        json_error_t jerr;
+        *doc = json_loadb(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), 0, &jerr);
+        if (!*doc)
+            *doc = json_pack("{s:s}", "id", "");   /* answered as a malformed request */
+    } else {
+        rc = -2;
+    }
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&f[i]);
+    return rc == -2 ? 2 : 0;   /* 2: not a request (ignored) */
+}
+
+static void s_send_reply(hy_service_t *self, zmq_msg_t *client, json_t *reply)
+{
+    char *text = json_dumps(reply, JSON_COMPACT);
+    if (!text || zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->worker, "REPLY", 5, ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->worker, zmq_msg_data(client), zmq_msg_size(client), ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->worker, text, strlen(text), 0) < 0)
+        hy_log_error("service", "cannot send a reply: %s", zmq_strerror(zmq_errno()));
+    free(text);
+}
+
+/* Drains waiting requests (group commit), runs them as one batch, publishes, replies. */
+static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients)
+{
+    size_t n = 0;
+    while (n < (size_t)self->batch_max) {
+        int rc = s_recv_request(self->worker, &clients[n], &jobs[n].doc);
+        if (rc == 1 || rc == -1)
+            break;
+        if (rc == 2)
+            continue;
+        jobs[n].reply = NULL;
+        n++;
+    }
+    if (n == 0)
+        return;
+    hy_dispatch_batch(self, jobs, n);
+    hy_pending_publish(self);
+    for (size_t i = 0; i < n; i++) {
+        s_send_reply(self, &clients[i], jobs[i].reply);
+        json_decref(jobs[i].reply);
+        json_decref(jobs[i].doc);
+        zmq_msg_close(&clients[i]);
+    }
+}
+
+static int s_open_sockets(hy_service_t *self, const char *broker, const char *pub_bind)
+{
+    int zero = 0, hwm = 100000;
+    self->zctx = zmq_ctx_new();
+    if (!self->zctx)
+        return -1;
+    self->worker = zmq_socket(self->zctx, ZMQ_DEALER);
+    if (!self->worker || zmq_setsockopt(self->worker, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(self->worker, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(self->worker, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_connect(self->worker, broker) != 0) {
+        hy_log_error("service", "cannot connect to the broker at %s: %s", broker, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (pub_bind && strcmp(pub_bind, "none") != 0) {
+        self->pub = zmq_socket(self->zctx, ZMQ_PUB);
+        if (!self->pub || zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+            zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+            zmq_bind(self->pub, pub_bind) != 0) {
+            hy_log_error("service", "cannot bind events at %s: %s", pub_bind, zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    }
+    if (hy_follow_open(self) != 0) {
+        hy_log_error("service", "cannot follow the sources' events");
+        return -1;
+    }
+    return 0;
+}
+
+static void s_usage(const char *name)
+{
+    printf("usage: hamyar-%s [--data DIR] [--broker EP] [--pub EP] [--map-size-mb N] [--no-sync]"
+           " [--rebuild]\n"
+           "  --data DIR        LMDB environment (default $HY_DATA_DIR/%s, HY_DATA_DIR=./var)\n"
+           "  --broker EP       broker endpoint (HY_BROKER, default tcp://127.0.0.1:7100)\n"
+           "  --pub EP          where to bind the event PUB socket (HY_PUB_BIND, default\n"
+           "                    HY_PUB_%s or the service's loopback port; 'none' for no events)\n"
+           "  --map-size-mb N   initial LMDB map size (HY_MAP_SIZE_MB, default %d; grows when full)\n"
+           "  --no-sync         do not fsync commits (HY_DURABLE=0; benchmarks only)\n"
+           "  --rebuild         drop projections and replay every source from zero\n",
+           name, name, name, DEFAULT_MAP_MB);
+}
+
+int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
+{
+    hy_log_init(def->name);
+    char data[1024];
+    const char *root = getenv("HY_DATA_DIR");
+    snprintf(data, sizeof data, "%s/%s", root && *root ? root : "./var", def->name);
+    const char *broker = hy_config_broker();
+    const char *pub = getenv("HY_PUB_BIND");
+    if (!pub || !*pub)
+        pub = hy_config_pub(def->name);
+    long map_mb = s_env_long("HY_MAP_SIZE_MB", DEFAULT_MAP_MB);
+    bool durable = s_env_long("HY_DURABLE", 1) != 0, rebuild = false;
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'}, {"broker", required_argument, 0, 'b'},
+        {"pub", required_argument, 0, 'p'},  {"map-size-mb", required_argument, 0, 'm'},
+        {"no-sync", no_argument, 0, 'n'},    {"rebuild", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': snprintf(data, sizeof data, "%s", optarg); break;
+        case 'b': broker = optarg; break;
+        case 'p': pub = optarg; break;
+        case 'm': map_mb = strtol(optarg, NULL, 10); break;
+        case 'n': durable = false; break;
+        case 'r': rebuild = true; break;
+        case 'h': s_usage(def->name); return 0;
+        default: s_usage(def->name); return 2;
+        }
+    }
+    if (map_mb < 1)
+        map_mb = DEFAULT_MAP_MB;
+    setenv("HY_BROKER", broker, 1);   /* so follow.c and clients agree */
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int exit_code = 1;
+    hy_job_t *jobs = NULL;
+    zmq_msg_t *clients = NULL;
+    hy_service_t *self = s_new(def, data, s_env_clock(), (size_t)map_mb << 20, durable);
+    if (!self)
+        return 1;
+    if (rebuild && s_rebuild(self) != 0)
+        goto done;
+    if (s_open_sockets(self, broker, pub) != 0)
+        goto done;
+    jobs = calloc((size_t)self->batch_max, sizeof *jobs);
+    clients = calloc((size_t)self->batch_max, sizeof *clients);
+    if (!jobs || !clients)
+        goto done;
+    hy_log_info("service", "%s ready: data %s, broker %s, events %s, %s commits", def->name, data,
+                broker, pub, durable ? "durable" : "UNSYNCED");
+    int64_t next_ready = 0;
+    while (!s_interrupted) {
+        int64_t now = hy_now_us();
+        if (now >= next_ready) {
+            s_send_ready(self);
+            next_ready = now + (int64_t)HY_BROKER_HEARTBEAT_MS * 1000;
+        }
+        hy_follow_tick(self);
+        zmq_pollitem_t items[3] = {{self->worker, 0, ZMQ_POLLIN, 0}};
+        int nitems = 1;
+        if (self->sub) {
+            items[nitems++] = (zmq_pollitem_t){self->sub, 0, ZMQ_POLLIN, 0};
+            items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
+        }
+        int rc = zmq_poll(items, nitems, 100);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            hy_log_error("service", "poll failed: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_on_requests(self, jobs, clients);
+        if (self->sub && (items[1].revents & ZMQ_POLLIN))
+            hy_follow_on_event(self);
+        if (self->sub && (items[2].revents & ZMQ_POLLIN))
+            hy_follow_on_fetch(self);
+    }
+    hy_log_info("service", "%s stopping", def->name);
+    exit_code = 0;
+done:
+    free(jobs);
+    free(clients);
+    hy_service_destroy(&self);
+    return exit_code;
+}

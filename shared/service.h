@@ -1,0 +1,138 @@
+/*
+ * service.h — the service skeleton every Hamyar service is built on.
+ *
+ * A service is a table of handlers plus the domain code they call. The skeleton does the rest:
+ * configuration (environment and flags), the LMDB store, the DEALER socket to the broker with
+ * its heartbeat, the PUB socket for events, one zmq_poll reactor thread, group commit, argument
+ * and role checks from the op spec, idempotency, the transactional outbox, the audit trail,
+ * following other services' events, structured logs, and clean shutdown on SIGTERM/SIGINT.
+ *
+ * Group commit: the reactor drains every request waiting on the socket (up to HY_BATCH_MAX),
+ * runs each in its own nested write transaction (a refused request rolls back alone), commits
+ * the batch once, and only then replies to all and publishes their events. A reply is sent only
+ * for a committed write, so an acknowledged write survives kill -9. Events are rows of the
+ * outbox written in the same transaction as the state they describe; a crash after commit and
+ * before publish loses nothing, since subscribers fetch missed events with events.since.
+ *
+ * Handlers take a context and decoded arguments and return an HTTP-like status. They know
+ * nothing of sockets: tests call them through hy_service_call with no network at all.
+ */
+#ifndef HY_SERVICE_H
+#define HY_SERVICE_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "spec.h"
+#include "store.h"
+
+typedef struct hy_service hy_service_t;
+
+/* What one request sees. Everything is borrowed for the duration of the handler. */
+typedef struct hy_ctx {
+    hy_service_t *svc;
+    void *state;              /* the service's own state (its dbis), from def->open */
+    MDB_txn *txn;             /* this request's (nested) write transaction */
+    const hy_request_t *req;  /* op, request id, idempotency key, actor, args */
+    int64_t now;              /* Unix seconds; injectable (HY_CLOCK) for tests */
+    char today[11];           /* today's date in Tehran, "YYYY-MM-DD" */
+    char now_iso[32];         /* now as "YYYY-MM-DDTHH:MM:SSZ" */
+    /* set by hy_fail*; read by the skeleton */
+    int status;
+    json_t *error;
+    int mdb_rc;
+} hy_ctx_t;
+
+/* A handler returns the success status (200/201) and sets *result (a new reference), or
+ * returns what hy_fail/hy_fail_mdb returned. It must not commit or abort ctx->txn. */
+typedef int (*hy_handler_fn)(hy_ctx_t *ctx, json_t *args, json_t **result);
+
+typedef struct {
+    const char *op;
+    hy_handler_fn fn;
+} hy_handler_t;
+
+/* Everything a service tells the skeleton about itself. */
+typedef struct {
+    const char *name;                 /* "registry": broker service name, event source, data dir */
+    const hy_api_t *api;              /* spec table and id prefixes (NAME_api.c) */
+    const hy_handler_t *handlers;     /* handler table (handlers.c), terminated by {0} */
+    /* Opens the service's databases (hy_store_open_db) and returns its state in *state.
+     * Called once at start-up. Returns 0 or an LMDB error. */
+    int (*open)(hy_store_t *store, void **state);
+    void (*close)(void *state);       /* frees the state; may be NULL */
+    /* Services whose events this one follows (NULL-terminated), and how it applies one event
+     * inside ctx->txn (the cursor is advanced by the skeleton in the same transaction).
+     * Returns 0, or an LMDB error (which rolls the event back to be applied again later). */
+    const char *const *sources;
+    int (*apply)(hy_ctx_t *ctx, const char *source, json_t *event);
+    /* Empties the service's derived data (projections) so --rebuild can replay every source
+     * from zero; the skeleton clears the cursors in the same transaction. NULL = no rebuild. */
+    int (*reset)(void *state, MDB_txn *txn);
+} hy_service_def_t;
+
+/* --- errors -------------------------------------------------------------------------------- */
+/* Records an error for the reply and returns status, so a handler can `return hy_fail(...)`.
+ * code is a stable machine-readable code, field the offending argument (or NULL), fmt a human
+ * sentence. */
+int hy_fail(hy_ctx_t *ctx, int status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Adds a member to the error object (e.g. "existing_id"); steals value. Call after hy_fail. */
+void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value);
+/* Records an LMDB failure (500 internal_error; MDB_MAP_FULL makes the skeleton grow the map and
+ * rerun the batch). Returns 500. */
+int hy_fail_mdb(hy_ctx_t *ctx, int rc);
+
+/* --- events and audit ---------------------------------------------------------------------- */
+/* Writes one event to the outbox in ctx->txn with the next sequence number and records it in
+ * the audit trail of subject with the actor. type is the full type ("registry.person.registered"),
+ * subject the entity id, data stolen. It is published after the batch commits.
+ * Returns 0 or an LMDB error (pass it to hy_fail_mdb). */
+int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
+
+/* --- following other services ---------------------------------------------------------------- */
+/* Fetches and applies, inside ctx->txn, every event of source not applied yet (events.since
+ * through the broker). Used before refusing something as unknown, so that a person the registry
+ * has acknowledged is never refused by a service that has not yet seen the event.
+ * Returns 0, -1 when the source did not answer (the caller should answer 503
+ * "dependency_unavailable"), or an LMDB error. */
+int hy_follow_sync(hy_ctx_t *ctx, const char *source);
+
+/* Last applied sequence of a source in ctx->txn (0 when none). */
+uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source);
+
+/* --- running --------------------------------------------------------------------------------- */
+/* Parses flags and environment, opens everything, runs the reactor until SIGTERM/SIGINT.
+ * Flags: --data DIR, --broker EP, --pub EP, --map-size-mb N, --no-sync, --rebuild, --help.
+ * Returns the process exit code. */
+int hy_service_main(const hy_service_def_t *def, int argc, char **argv);
+
+/* For tests: a service with its store in dir and no sockets. The clock is fixed at now
+ * (Unix seconds; 0 = real clock). Returns NULL on failure. */
+hy_service_t *hy_service_new(const hy_service_def_t *def, const char *dir, int64_t now);
+void hy_service_destroy(hy_service_t **self_p);
+
+/* For tests: runs one request document (borrowed) exactly as the reactor would (spec check,
+ * role check, idempotency, handler, commit) and returns the reply (new reference). */
+json_t *hy_service_call(hy_service_t *self, json_t *request);
+
+/* For tests: convenience over hy_service_call; args is JSON text; role a role name; idem may be
+ * NULL. Returns the reply; *status gets its status. */
+json_t *hy_service_calls(hy_service_t *self, const char *op, const char *role, const char *idem,
+                         const char *args_json, int *status);
+
+/* For tests: applies one event of source as if it had arrived on the feed. Returns 0 or -1. */
+int hy_service_apply(hy_service_t *self, const char *source, json_t *event);
+
+/* For tests and tools: the service's store. */
+hy_store_t *hy_service_store(hy_service_t *self);
+
+/* Default endpoints. HY_BROKER overrides the broker endpoint; HY_PUB_<NAME> (upper case) a
+ * service's PUB endpoint. Returned strings are static or from getenv: do not free. */
+const char *hy_config_broker(void);
+const char *hy_config_pub(const char *service);
+
+#endif

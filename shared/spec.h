@@ -1,0 +1,104 @@
+/*
+ * spec.h — one declarative description of every operation: its route, who may call it, and
+ * the shape of its arguments and result.
+ *
+ * A service's NAME_api.c holds a table of hy_op_spec_t and nothing else (pure data, no
+ * dependencies). The service skeleton uses it to check roles and decode arguments once,
+ * before any handler runs (unknown fields, wrong types, missing required fields, bad enum
+ * values, X_jalali dates all refused here). The gateway links the same tables to build its
+ * route table and to generate /v1/openapi.json. One definition, three uses.
+ */
+#ifndef HY_SPEC_H
+#define HY_SPEC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    HY_T_STRING = 1, /* UTF-8 string, trimmed; max_len applies (bytes) */
+    HY_T_INT,        /* JSON integer; min/max apply when min < max */
+    HY_T_MONEY,      /* JSON integer rials, >= 0 unless min says otherwise; name ends _rials */
+    HY_T_BOOL,
+    HY_T_DATE,       /* "YYYY-MM-DD" Gregorian; X_jalali ("1400/06/29") accepted instead */
+    HY_T_ENUM,       /* string, one of enums ("a|b|c") */
+    HY_T_OBJECT,     /* object with fields sub (unknown members refused) */
+    HY_T_ARRAY,      /* array; elements of type elem (sub for objects); max_len = max items */
+    HY_T_ID,         /* opaque id string such as "prs_42" */
+    HY_T_ANY,        /* any JSON (results only) */
+} hy_type_t;
+
+enum {
+    HY_F_REQ   = 1u << 0,  /* required */
+    HY_F_QUERY = 1u << 1,  /* (gateway) taken from the query string; string coerced to type */
+    HY_F_NULL  = 1u << 2,  /* JSON null accepted (PATCH: clears the field) */
+};
+
+typedef struct hy_field {
+    const char *name;
+    hy_type_t type;
+    unsigned flags;
+    const char *enums;            /* HY_T_ENUM: "a|b|c" */
+    const struct hy_field *sub;   /* HY_T_OBJECT fields, or element fields of an array of objects */
+    hy_type_t elem;               /* HY_T_ARRAY element type */
+    int64_t min, max;             /* HY_T_INT/MONEY range when min < max */
+    int max_len;                  /* HY_T_STRING bytes, HY_T_ARRAY items; 0 = default (1000 / 10000) */
+    const char *doc;              /* one line for OpenAPI */
+} hy_field_t;
+
+/* One operation. method/path are NULL for operations with no HTTP route (events.since, internal
+ * queries between services). Path parameters ("/v1/persons/{id}") arrive as string args of the
+ * same name and need no field entry. For GET routes every field is a query parameter. */
+typedef struct {
+    const char *op;               /* "persons.create" */
+    const char *method;           /* "POST", "GET", "PATCH" or NULL */
+    const char *path;             /* "/v1/persons/{id}" or NULL */
+    unsigned roles;               /* HY_ROLE_* bits allowed */
+    const hy_field_t *args;       /* terminated by {0}; NULL = no arguments */
+    const hy_field_t *result;     /* for OpenAPI; NULL = free-form object */
+    int ok_status;                /* 200 or 201 */
+    bool list;                    /* result is {"items":[result...],"next_cursor":...}; limit/cursor implied */
+    const char *summary;          /* one line for OpenAPI */
+} hy_op_spec_t;
+
+/* A service's public description: its name, the id prefixes of the entities it owns (so the
+ * gateway can send GET /v1/audit?entity=prs_1 to the owner), and its op table. Each service's
+ * NAME_api.c defines `const hy_api_t NAME_api`. */
+typedef struct {
+    const char *service;          /* "registry" */
+    const char *id_prefixes;      /* "prs,bus,act" */
+    const hy_op_spec_t *ops;      /* terminated by {0} */
+} hy_api_t;
+
+/* Operations every service answers, appended by the skeleton: events.since, audit.list,
+ * service.status. Terminated by {0}. */
+extern const hy_op_spec_t hy_builtin_ops[];
+
+/* Finds an op by name in a table terminated by {0}. Returns NULL when absent. */
+const hy_op_spec_t *hy_spec_find(const hy_op_spec_t *table, const char *op);
+
+/* Checks and normalises args in place against fields:
+ *  - refuses unknown members, missing required ones, wrong JSON types, bad enum values,
+ *    invalid UTF-8 is already impossible (jansson refuses it), over-long strings;
+ *  - replaces X_jalali by X (Gregorian) for HY_T_DATE fields and refuses both disagreeing,
+ *    impossible dates (1400/12/30) and out-of-range years;
+ *  - trims strings; an empty required string counts as missing;
+ *  - for a list op adds defaults limit=50 (max 500) and accepts cursor.
+ * On error fills code ("invalid_field", "unknown_field", "missing_field", "invalid_date"),
+ * field (dotted path, e.g. "licence.issued") and detail, and returns -1. Returns 0 when fine. */
+typedef struct {
+    int status;        /* 400 for shape (type, unknown, missing), 422 for a value (impossible date) */
+    char code[48];
+    char field[128];
+    char detail[256];
+} hy_spec_error_t;
+int hy_spec_check(const hy_op_spec_t *op, json_t *args, hy_spec_error_t *err);
+
+/* Coerces a query-string value (always a string) to the field's JSON type. Returns a new
+ * reference, or NULL when the text is not of that type (e.g. "abc" for an int). */
+json_t *hy_spec_coerce_query(const hy_field_t *field, const char *text);
+
+/* Finds a field by name in a {0}-terminated field array; NULL when absent. */
+const hy_field_t *hy_spec_field(const hy_field_t *fields, const char *name);
+
+#endif

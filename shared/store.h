@@ -1,0 +1,101 @@
+/*
+ * store.h — LMDB helpers: one environment per service, keys, JSON records, ids, secondary
+ * indexes and cursor pagination.
+ *
+ * One process owns one environment (no other process opens it). The map size is explicit
+ * (HY_MAP_SIZE_MB) and grows instead of failing: a write that meets MDB_MAP_FULL is rolled
+ * back whole by the service skeleton, the map is doubled with hy_store_grow, and the batch is
+ * run again. Commits are durable (fsync) unless the operator turns that off for a benchmark.
+ *
+ * Primary records are JSON documents keyed by an 8-byte big-endian u64 (so keys sort by
+ * number) and shown to clients as opaque ids "<prefix>_<n>" ("prs_42"). Secondary indexes are
+ * MDB_DUPSORT databases mapping an index key (bytes) to the 8-byte primary key.
+ *
+ * Every function returns 0 or an LMDB error code (MDB_NOTFOUND, MDB_MAP_FULL, ...), never -1,
+ * so callers can tell "not found" from "full" from "broken".
+ */
+#ifndef HY_STORE_H
+#define HY_STORE_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hy_store hy_store_t;
+
+/* Opens (creating the directory if needed) the environment at path with the given initial map
+ * size in bytes and room for maxdbs named databases. durable=false uses MDB_NOSYNC (bench only).
+ * Returns NULL on failure and logs why. */
+hy_store_t *hy_store_new(const char *path, size_t mapsize, unsigned maxdbs, bool durable);
+
+/* Closes the environment; safe to call twice; sets *self_p to NULL. */
+void hy_store_destroy(hy_store_t **self_p);
+
+MDB_env *hy_store_env(hy_store_t *self);
+
+/* Opens or creates a named database (flags: MDB_DUPSORT, MDB_DUPFIXED, ...) in its own short
+ * write transaction. Call at start-up only, before any other transaction. */
+int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi *dbi);
+
+/* Doubles the map size (up to HY_STORE_MAX_MAP). No transaction of this process may be open.
+ * Returns 0, or MDB_MAP_FULL when the maximum is reached. */
+#define HY_STORE_MAX_MAP ((size_t)1 << 40)
+int hy_store_grow(hy_store_t *self);
+
+/* Current map size and bytes in use (last page * page size), for status. */
+void hy_store_usage(hy_store_t *self, size_t *mapsize, size_t *used);
+
+/* Online, consistent copy of the environment into an empty directory (mdb_env_copy2 with
+ * compaction). Safe while the service writes. */
+int hy_store_backup(hy_store_t *self, const char *dir);
+
+/* --- keys -------------------------------------------------------------------------------- */
+void     hy_key_u64(uint64_t v, uint8_t out[8]);
+uint64_t hy_key_u64_get(const void *p);   /* reads 8 big-endian bytes */
+
+/* --- ids: "<prefix>_<n>" ------------------------------------------------------------------ */
+/* Writes prefix_n into out (>= 32 bytes). */
+void hy_id_format(const char *prefix, uint64_t n, char *out, size_t outsz);
+/* Parses an id with the given prefix. Returns 0, or -1 when it is not such an id. */
+int hy_id_parse(const char *prefix, const char *id, uint64_t *n);
+
+/* Allocates the next number of a named counter kept in db (a plain database of counters).
+ * Starts at 1. Gapless within committed history. */
+int hy_store_next(MDB_txn *txn, MDB_dbi db, const char *counter, uint64_t *out);
+/* Reads a counter without changing it (0 when never used). */
+int hy_store_counter(MDB_txn *txn, MDB_dbi db, const char *counter, uint64_t *out);
+
+/* --- JSON records ------------------------------------------------------------------------ */
+/* Stores val (borrowed) compactly under key. */
+int hy_store_put_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, const json_t *val);
+/* Loads the record under key into *out (new reference). MDB_NOTFOUND when absent. */
+int hy_store_get_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, json_t **out);
+/* Same with a u64 key. */
+int hy_store_put_id(MDB_txn *txn, MDB_dbi db, uint64_t id, const json_t *val);
+int hy_store_get_id(MDB_txn *txn, MDB_dbi db, uint64_t id, json_t **out);
+
+/* --- secondary indexes (MDB_DUPSORT db: index key -> 8-byte id) ---------------------------- */
+int hy_index_put(MDB_txn *txn, MDB_dbi idx, const void *key, size_t klen, uint64_t id);
+int hy_index_del(MDB_txn *txn, MDB_dbi idx, const void *key, size_t klen, uint64_t id);
+/* First id under key; MDB_NOTFOUND when none. */
+int hy_index_first(MDB_txn *txn, MDB_dbi idx, const void *key, size_t klen, uint64_t *id);
+
+/* --- pagination -------------------------------------------------------------------------- */
+/* Visits records in key order. For a primary db (u64 keys) pass idx_key=NULL: visits every
+ * record after the cursor. For an index pass idx_key: visits the ids stored under that key after
+ * the cursor. visit() returns 1 to include the record (counted against limit), 0 to skip it, or
+ * an LMDB error to stop. The page ends after `limit` included records; *next is then set to the
+ * u64 to pass as `after` for the next page, or 0 when there is none.
+ * after=0 starts at the beginning. */
+typedef int (*hy_visit_fn)(MDB_txn *txn, uint64_t id, void *user);
+int hy_store_page(MDB_txn *txn, MDB_dbi db, const void *idx_key, size_t idx_klen,
+                  uint64_t after, int limit, hy_visit_fn visit, void *user, uint64_t *next);
+
+/* Opaque page cursors for clients: the u64 as text so it cannot be confused with an id.
+ * hy_cursor_parse returns 0 (and 0 for NULL/empty), or -1 for a malformed cursor. */
+void hy_cursor_format(uint64_t after, char *out, size_t outsz);
+int  hy_cursor_parse(const char *text, uint64_t *after);
+
+#endif

@@ -1,0 +1,390 @@
+/*
+ * test_fa.c — unit tests for shared/fa.c: the Jalali calendar over its whole range, date text
+ * forms, Persian normalisation and UTF-8 validation, national IDs, mobiles and day arithmetic.
+ */
+#include "fa.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Every Jalali day of 1300..1500 must survive the round trip, advance the Gregorian day
+ * number by exactly one, and the months must have the lengths the calendar defines. */
+static void jalali_round_trip_all(void)
+{
+    int gy, gm, gd, jy, jm, jd;
+    int64_t prev = 0;
+    bool first = true;
+    int leaps = 0, failures = 0;
+    for (int y = HY_JALALI_MIN_YEAR; y <= HY_JALALI_MAX_YEAR; y++) {
+        bool leap = hy_jalali_is_leap(y);
+        leaps += leap;
+        for (int m = 1; m <= 12; m++) {
+            int want = m <= 6 ? 31 : m <= 11 ? 30 : (leap ? 30 : 29);
+            CHECK_EQ_INT(hy_jalali_month_length(y, m), want);
+            for (int d = 1; d <= want && failures < 10; d++) {
+                if (hy_jalali_to_gregorian(y, m, d, &gy, &gm, &gd) != 0) {
+                    failures++;
+                    CHECK(!"jalali_to_gregorian refused a real day");
+                    continue;
+                }
+                int64_t n = hy_days_from_civil(gy, gm, gd);
+                if (!first && n != prev + 1) {
+                    failures++;
+                    CHECK_EQ_INT(n, prev + 1);
+                }
+                first = false;
+                prev = n;
+                if (hy_gregorian_to_jalali(gy, gm, gd, &jy, &jm, &jd) != 0 || jy != y ||
+                    jm != m || jd != d) {
+                    failures++;
+                    CHECK(!"gregorian_to_jalali did not give the same day back");
+                }
+            }
+            /* the day after the month's last is refused */
+            CHECK(hy_jalali_to_gregorian(y, m, want + 1, &gy, &gm, &gd) == -1);
+        }
+    }
+    /* about 8 leap years per 33: 201 years hold 48 or 49 */
+    CHECK(leaps >= 48 && leaps <= 49);
+    /* the whole range is contiguous: first and last day */
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1300, 1, 1, &gy, &gm, &gd), 0);
+    int64_t lo = hy_days_from_civil(gy, gm, gd);
+    CHECK_EQ_INT(prev - lo + 1, 201 * 365 + leaps);
+}
+
+/* The dates the header promises, in both directions, and the impossible ones refused. */
+static void jalali_known_dates(void)
+{
+    static const struct {
+        int jy, jm, jd, gy, gm, gd;
+    } known[] = {
+        {1400, 1, 1, 2021, 3, 21},   {1399, 12, 30, 2021, 3, 20}, {1403, 12, 30, 2025, 3, 20},
+        {1403, 1, 1, 2024, 3, 20},   {1300, 1, 1, 1921, 3, 21},   {1404, 1, 1, 2025, 3, 21},
+        {1400, 6, 29, 2021, 9, 20},  {1404, 12, 29, 2026, 3, 20}, {1357, 11, 22, 1979, 2, 11},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        int a = 0, b = 0, c = 0;
+        CHECK_EQ_INT(hy_jalali_to_gregorian(known[i].jy, known[i].jm, known[i].jd, &a, &b, &c), 0);
+        CHECK_EQ_INT(a, known[i].gy);
+        CHECK_EQ_INT(b, known[i].gm);
+        CHECK_EQ_INT(c, known[i].gd);
+        a = b = c = 0;
+        CHECK_EQ_INT(hy_gregorian_to_jalali(known[i].gy, known[i].gm, known[i].gd, &a, &b, &c), 0);
+        CHECK_EQ_INT(a, known[i].jy);
+        CHECK_EQ_INT(b, known[i].jm);
+        CHECK_EQ_INT(c, known[i].jd);
+    }
+    CHECK(hy_jalali_is_leap(1399));
+    CHECK(hy_jalali_is_leap(1403));
+    CHECK(!hy_jalali_is_leap(1400));
+    CHECK(!hy_jalali_is_leap(1404));
+    CHECK(!hy_jalali_is_leap(1299));
+    CHECK(!hy_jalali_is_leap(1501));
+    CHECK_EQ_INT(hy_jalali_month_length(1400, 12), 29);
+    CHECK_EQ_INT(hy_jalali_month_length(1400, 13), -1);
+    CHECK_EQ_INT(hy_jalali_month_length(1501, 1), -1);
+
+    int y, m, d;
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1400, 12, 30, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1399, 13, 1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1299, 12, 29, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1501, 1, 1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1400, 0, 1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1400, 1, 0, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1400, 1, 32, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1400, 7, 31, &y, &m, &d), -1);
+
+    /* Gregorian side: just outside the Jalali range, and impossible Gregorian dates */
+    CHECK_EQ_INT(hy_gregorian_to_jalali(1921, 3, 20, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_gregorian_to_jalali(1921, 3, 21, &y, &m, &d), 0);
+    int ly, lm, ld;
+    int last = hy_jalali_month_length(1500, 12);
+    CHECK_EQ_INT(hy_jalali_to_gregorian(1500, 12, last, &ly, &lm, &ld), 0);
+    CHECK_EQ_INT(hy_gregorian_to_jalali(ly, lm, ld, &y, &m, &d), 0);
+    int64_t after = hy_days_from_civil(ly, lm, ld) + 1;
+    hy_civil_from_days(after, &ly, &lm, &ld);
+    CHECK_EQ_INT(hy_gregorian_to_jalali(ly, lm, ld, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_gregorian_to_jalali(2021, 2, 29, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_gregorian_to_jalali(2021, 13, 1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_gregorian_to_jalali(2021, 4, 31, &y, &m, &d), -1);
+}
+
+/* Parsing and converting the text forms staff type and the API stores. */
+static void date_text_forms(void)
+{
+    int y = 0, m = 0, d = 0;
+    char out[11];
+
+    CHECK_EQ_INT(hy_date_parse_jalali("۱۴۰۰/۰۶/۲۹", &y, &m, &d), 0);
+    CHECK(y == 1400 && m == 6 && d == 29);
+    CHECK_EQ_INT(hy_date_parse_jalali("١٤٠٠/٠٦/٢٩", &y, &m, &d), 0); /* Arabic-Indic */
+    CHECK(y == 1400 && m == 6 && d == 29);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400-06-29", &y, &m, &d), 0);
+    CHECK(y == 1400 && m == 6 && d == 29);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400/6/9", &y, &m, &d), 0);
+    CHECK(y == 1400 && m == 6 && d == 9);
+    CHECK_EQ_INT(hy_date_parse_jalali("1399/12/30", &y, &m, &d), 0);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400/12/30", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400/6", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400/06/29/", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400/06-29", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("1400/006/29", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("400/06/29", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("abcd-ef-gh", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali(NULL, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_jalali("1501/01/01", &y, &m, &d), -1);
+
+    CHECK_EQ_INT(hy_date_parse_iso("2021-03-21", &y, &m, &d), 0);
+    CHECK(y == 2021 && m == 3 && d == 21);
+    CHECK_EQ_INT(hy_date_parse_iso("۲۰۲۱-۰۳-۲۱", &y, &m, &d), 0);
+    CHECK(y == 2021 && m == 3 && d == 21);
+    CHECK_EQ_INT(hy_date_parse_iso("2024-02-29", &y, &m, &d), 0);
+    CHECK_EQ_INT(hy_date_parse_iso("2000-02-29", &y, &m, &d), 0);
+    CHECK_EQ_INT(hy_date_parse_iso("2021-02-29", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("1900-02-29", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("2021-3-21", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("2021/03/21", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("abcd-ef-gh", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("2021-03-21T00:00", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("0000-01-01", &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_date_parse_iso("2021-00-10", &y, &m, &d), -1);
+
+    CHECK_EQ_INT(hy_date_jalali_to_iso("۱۴۰۰/۰۶/۲۹", out), 0);
+    CHECK_EQ_STR(out, "2021-09-20");
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1400/1/1", out), 0);
+    CHECK_EQ_STR(out, "2021-03-21");
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1400/12/30", out), -1);
+    CHECK_EQ_INT(hy_date_iso_to_jalali("2021-09-20", out), 0);
+    CHECK_EQ_STR(out, "1400/06/29");
+    CHECK_EQ_INT(hy_date_iso_to_jalali("2025-03-20", out), 0);
+    CHECK_EQ_STR(out, "1403/12/30");
+    CHECK_EQ_INT(hy_date_iso_to_jalali("1900-01-01", out), -1);
+    CHECK_EQ_INT(hy_date_iso_to_jalali("2021-02-29", out), -1);
+}
+
+/* Normalises a and b and checks both succeed and come out identical. */
+static int s_same_key(const char *a, const char *b)
+{
+    char *x = hy_fa_normalize(a), *y = hy_fa_normalize(b);
+    int same = x && y && strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Checks normalize(in) == want. */
+static void s_norm_is(const char *in, const char *want)
+{
+    char *got = hy_fa_normalize(in);
+    CHECK_EQ_STR(got, want);
+    free(got);
+}
+
+/* Spelling variants staff produce must meet on one key; broken UTF-8 must be refused. */
+static void fa_normalize(void)
+{
+    CHECK(s_same_key("علي", "علی"));
+    CHECK(s_same_key("كريمي", "کریمی"));
+    CHECK(s_same_key("موسى", "موسی")); /* alef maksura */
+    CHECK(s_same_key("می\u200cخواهم", "میخواهم"));
+    CHECK(s_same_key("\u200fعلی\u200e", "علی")); /* bidi marks */
+    CHECK(!s_same_key("علی", "عل"));
+    s_norm_is("علي", "علی");
+    s_norm_is("مُحَمَّد", "محمد");              /* harakat */
+    s_norm_is("محـــمد", "محمد");               /* tatweel */
+    s_norm_is("۱۲۳٤٥٦", "123456");
+    s_norm_is("  Ali \t\n  Rezaei\u00a0 ", "ali rezaei");
+    s_norm_is("a \u200c b", "a b");
+    s_norm_is("\ufeffa\u00adb\u200dc\u2067d", "abcd"); /* BOM, soft hyphen, ZWJ, isolate */
+    s_norm_is("فاطمة", "فاطمة"); /* teh marbuta kept */
+    s_norm_is("", "");
+    s_norm_is("   ", "");
+    s_norm_is("ABC xyz 09", "abc xyz 09");
+
+    static const char *bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80", "ab\xd8", "\xe2\x80",
+                                "\x80", "\xf4\x90\x80\x80", "\xe0\x80\xaf", "a\xf0\x9f\x98"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *r = hy_fa_normalize(bad[i]);
+        CHECK(r == NULL);
+        free(r);
+        r = hy_fa_ascii_digits(bad[i]);
+        CHECK(r == NULL);
+        free(r);
+        CHECK(!hy_utf8_valid(bad[i], strlen(bad[i])));
+    }
+    CHECK(hy_fa_normalize(NULL) == NULL);
+    CHECK(hy_utf8_valid("", 0));
+    CHECK(hy_utf8_valid("علی 😀 abc", strlen("علی 😀 abc")));
+    CHECK(hy_utf8_valid("\xf4\x8f\xbf\xbf", 4)); /* U+10FFFF */
+    CHECK(!hy_utf8_valid("a\0b", 3));             /* embedded NUL */
+    CHECK(!hy_utf8_valid(NULL, 0));
+
+    char *r = hy_fa_ascii_digits("  کد ۱۲۳ می\u200cشود ٤٥  ");
+    CHECK_EQ_STR(r, "کد 123 می\u200cشود 45");
+    free(r);
+}
+
+/* Builds a valid 10-digit ID from nine digits by computing the check digit. */
+static void s_make_nid(const char *nine, char out[11])
+{
+    int s = 0;
+    for (int i = 0; i < 9; i++)
+        s += (nine[i] - '0') * (10 - i);
+    int r = s % 11;
+    memcpy(out, nine, 9);
+    out[9] = (char)('0' + (r < 2 ? r : 11 - r));
+    out[10] = '\0';
+}
+
+/* Valid IDs in every accepted spelling, and each way an ID can be wrong. */
+static void national_id(void)
+{
+    char out[11], id[11], alt[32];
+    static const char *bases[] = {"001234567", "123456789", "006811540", "498765432",
+                                  "000000123", "555555554"};
+    for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+        s_make_nid(bases[i], id);
+        memset(out, 0, sizeof out);
+        CHECK_EQ_INT(hy_national_id_normalize(id, out), HY_NID_OK);
+        CHECK_EQ_STR(out, id);
+        /* every other last digit is a check failure */
+        strcpy(alt, id);
+        alt[9] = (char)('0' + (id[9] - '0' + 1) % 10);
+        CHECK_EQ_INT(hy_national_id_normalize(alt, out), HY_NID_CHECK);
+    }
+    /* 001234567x: 0*10+0*9+1*8+2*7+3*6+4*5+5*4+6*3+7*2 = 112, r = 2, check = 9 */
+    s_make_nid("001234567", id);
+    CHECK_EQ_STR(id, "0012345679");
+    CHECK_EQ_INT(hy_national_id_normalize("0012345679", out), HY_NID_OK);
+    CHECK_EQ_INT(hy_national_id_normalize("012345679", out), HY_NID_OK); /* 9 digits */
+    CHECK_EQ_STR(out, "0012345679");
+    CHECK_EQ_INT(hy_national_id_normalize("12345679", out), HY_NID_OK); /* 8 digits */
+    CHECK_EQ_STR(out, "0012345679");
+    CHECK_EQ_INT(hy_national_id_normalize("۰۰۱۲۳۴۵۶۷۹", out), HY_NID_OK);
+    CHECK_EQ_STR(out, "0012345679");
+    CHECK_EQ_INT(hy_national_id_normalize("٠٠١٢٣٤٥٦٧٩", out), HY_NID_OK);
+    CHECK_EQ_INT(hy_national_id_normalize("001-234567-9", out), HY_NID_OK);
+    CHECK_EQ_STR(out, "0012345679");
+    CHECK_EQ_INT(hy_national_id_normalize(" 001 234 5679 ", out), HY_NID_OK);
+    CHECK_EQ_INT(hy_national_id_normalize("0012345678", out), HY_NID_CHECK);
+
+    CHECK_EQ_INT(hy_national_id_normalize("1111111111", out), HY_NID_CHECK);
+    CHECK_EQ_INT(hy_national_id_normalize("0000000000", out), HY_NID_CHECK);
+    CHECK_EQ_INT(hy_national_id_normalize("00123456790", out), HY_NID_FORMAT); /* 11 */
+    CHECK_EQ_INT(hy_national_id_normalize("1234567", out), HY_NID_FORMAT);     /* 7 */
+    CHECK_EQ_INT(hy_national_id_normalize("00123456a9", out), HY_NID_FORMAT);
+    CHECK_EQ_INT(hy_national_id_normalize("abcdefghij", out), HY_NID_FORMAT);
+    CHECK_EQ_INT(hy_national_id_normalize("", out), HY_NID_FORMAT);
+    CHECK_EQ_INT(hy_national_id_normalize("  - ", out), HY_NID_FORMAT);
+    CHECK_EQ_INT(hy_national_id_normalize(NULL, out), HY_NID_FORMAT);
+    CHECK_EQ_INT(hy_national_id_normalize("+0012345679", out), HY_NID_FORMAT);
+    CHECK_EQ_INT(hy_national_id_normalize("0012345679\xff", out), HY_NID_FORMAT);
+}
+
+/* Every accepted way of writing one mobile, and numbers that are not Iranian mobiles. */
+static void mobile(void)
+{
+    static const char *ok[] = {
+        "09121234567",   "9121234567",     "+989121234567",      "00989121234567",
+        "989121234567",  "۰۹۱۲۱۲۳۴۵۶۷",    "٠٩١٢١٢٣٤٥٦٧",        "0912 123 4567",
+        "0912-123-4567", "+98 912 123 4567", " +98-912-123-45-67 ", "۰۰۹۸ ۹۱۲ ۱۲۳ ۴۵۶۷",
+    };
+    char out[12];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        memset(out, 0, sizeof out);
+        int rc = hy_mobile_normalize(ok[i], out);
+        if (rc != 0)
+            fprintf(stderr, "  refused: \"%s\"\n", ok[i]);
+        CHECK_EQ_INT(rc, 0);
+        CHECK_EQ_STR(out, "09121234567");
+    }
+    CHECK_EQ_INT(hy_mobile_normalize("09901234567", out), 0);
+    CHECK_EQ_STR(out, "09901234567");
+
+    static const char *bad[] = {
+        "02112345678", "0912123456",     "091212345678", "08121234567",  "8121234567",
+        "",            "+09121234567",   "+9121234567",  "9809121234567", "00981234567890",
+        "0912123456a", "09121234567+",   "9+121234567",  "++989121234567", "0098812123456",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = hy_mobile_normalize(bad[i], out);
+        if (rc != -1)
+            fprintf(stderr, "  accepted: \"%s\"\n", bad[i]);
+        CHECK_EQ_INT(rc, -1);
+    }
+    CHECK_EQ_INT(hy_mobile_normalize(NULL, out), -1);
+}
+
+/* Ages on and around birthdays, the day-number round trip and Tehran's midnight. */
+static void days_age_today(void)
+{
+    CHECK_EQ_INT(hy_age_on("2000-05-10", "2020-05-10"), 20);
+    CHECK_EQ_INT(hy_age_on("2000-05-10", "2020-05-09"), 19);
+    CHECK_EQ_INT(hy_age_on("2000-05-10", "2000-05-10"), 0);
+    CHECK_EQ_INT(hy_age_on("2000-12-31", "2001-01-01"), 0);
+    CHECK_EQ_INT(hy_age_on("2000-02-29", "2021-02-28"), 20);
+    CHECK_EQ_INT(hy_age_on("2000-02-29", "2021-03-01"), 21);
+    CHECK_EQ_INT(hy_age_on("2000-02-29", "2024-02-29"), 24);
+    CHECK_EQ_INT(hy_age_on("2000-05-10", "1999-05-10"), -1);
+    CHECK_EQ_INT(hy_age_on("2000-02-30", "2020-05-10"), -1);
+    CHECK_EQ_INT(hy_age_on("2000-05-10", "garbage"), -1);
+
+    CHECK_EQ_INT(hy_days_from_civil(1970, 1, 1), 0);
+    CHECK_EQ_INT(hy_days_from_civil(1970, 1, 2), 1);
+    CHECK_EQ_INT(hy_days_from_civil(1969, 12, 31), -1);
+    CHECK_EQ_INT(hy_days_from_civil(2000, 3, 1), 11017);
+    CHECK_EQ_INT(hy_days_from_civil(2021, 3, 21), 18707);
+    CHECK_EQ_INT(hy_days_from_civil(1, 1, 1), -719162);
+    int y, m, d;
+    hy_civil_from_days(0, &y, &m, &d);
+    CHECK(y == 1970 && m == 1 && d == 1);
+    hy_civil_from_days(-1, &y, &m, &d);
+    CHECK(y == 1969 && m == 12 && d == 31);
+    int64_t lo = hy_days_from_civil(1, 1, 1), hi = hy_days_from_civil(9999, 12, 31);
+    int64_t prev = lo - 1;
+    int bad = 0;
+    for (int64_t n = lo; n <= hi && bad < 5; n += 7) {
+        hy_civil_from_days(n, &y, &m, &d);
+        int64_t back = hy_days_from_civil(y, m, d);
+        if (back != n || back <= prev) {
+            bad++;
+            CHECK_EQ_INT(back, n);
+        }
+        prev = back;
+    }
+    /* every day across a few leap-year boundaries */
+    for (int64_t n = hy_days_from_civil(1899, 1, 1); n < hy_days_from_civil(2102, 1, 1); n++) {
+        hy_civil_from_days(n, &y, &m, &d);
+        if (hy_days_from_civil(y, m, d) != n && bad++ < 5)
+            CHECK(!"civil round trip");
+    }
+
+    char out[11];
+    hy_date_today(1616274000, out); /* 2021-03-20T21:00:00Z = 00:30 in Tehran */
+    CHECK_EQ_STR(out, "2021-03-21");
+    hy_date_today(1616274000 - 1801, out); /* 20:29:59Z = 23:59:59 in Tehran */
+    CHECK_EQ_STR(out, "2021-03-20");
+    hy_date_today(1616274000 - 1800, out); /* 20:30:00Z = 00:00:00 in Tehran */
+    CHECK_EQ_STR(out, "2021-03-21");
+    hy_date_today(0, out);
+    CHECK_EQ_STR(out, "1970-01-01");
+    hy_date_today(-12601, out); /* 1969-12-31T20:29:59Z */
+    CHECK_EQ_STR(out, "1969-12-31");
+    hy_date_today(INT64_MAX, out);
+    CHECK_EQ_STR(out, "9999-12-31");
+    hy_date_today(INT64_MIN, out);
+    CHECK_EQ_STR(out, "0001-01-01");
+}
+
+const hy_test_t fa_tests[] = {
+    {"fa.jalali_round_trip_all", jalali_round_trip_all},
+    {"fa.jalali_known_dates", jalali_known_dates},
+    {"fa.date_text_forms", date_text_forms},
+    {"fa.normalize", fa_normalize},
+    {"fa.national_id", national_id},
+    {"fa.mobile", mobile},
+    {"fa.days_age_today", days_age_today},
+    {0},
+};

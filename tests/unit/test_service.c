@@ -1,0 +1,370 @@
+/*
+ * test_service.c — the skeleton without sockets: roles, argument checks, nested rollback of a
+ * refused request, idempotency, the outbox's gapless sequence, the audit trail, following a
+ * source with a durable cursor, and the map growing in the middle of a batch.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+#include "service_internal.h"
+#include "test.h"
+#include "testutil.h"
+
+typedef struct {
+    MDB_dbi things, meta;
+} toy_t;
+
+static int toy_open(hy_store_t *st, void **state)
+{
+    toy_t *t = calloc(1, sizeof *t);
+    int rc;
+    if (!t)
+        return ENOMEM;
+    if ((rc = hy_store_open_db(st, "things", 0, &t->things)) != 0 ||
+        (rc = hy_store_open_db(st, "meta", 0, &t->meta)) != 0) {
+        free(t);
+        return rc;
+    }
+    *state = t;
+    return 0;
+}
+
+static void toy_close(void *state)
+{
+    free(state);
+}
+
+/* Creates a thing; a thing named "boom" is written and then refused, to prove rollback. */
+static int toy_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    toy_t *t = ctx->state;
+    uint64_t n;
+    int rc = hy_store_next(ctx->txn, t->meta, "thing", &n);
+    if (rc != 0)
+        return hy_fail_mdb(ctx, rc);
+    char id[32];
+    hy_id_format("thg", n, id, sizeof id);
+    json_t *rec = json_pack("{s:s, s:O}", "id", id, "name", json_object_get(args, "name"));
+    if (json_object_get(args, "blob"))
+        json_object_set(rec, "blob", json_object_get(args, "blob"));
+    rc = hy_store_put_id(ctx->txn, t->things, n, rec);
+    if (rc == 0)
+        rc = hy_emit(ctx, "toy.thing.created", id, json_deep_copy(rec));
+    if (rc != 0) {
+        json_decref(rec);
+        return hy_fail_mdb(ctx, rc);
+    }
+    if (strcmp(json_string_value(json_object_get(args, "name")), "boom") == 0) {
+        json_decref(rec);
+        hy_fail(ctx, 422, "boom_refused", "name", "things called boom are refused");
+        hy_fail_extra(ctx, "hint", json_string("call it something else"));
+        return 422;
+    }
+    *result = rec;
+    return 201;
+}
+
+static int toy_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    toy_t *t = ctx->state;
+    uint64_t n;
+    if (hy_id_parse("thg", json_string_value(json_object_get(args, "id")), &n) != 0)
+        return hy_fail(ctx, 404, "not_found", "id", "no such thing");
+    int rc = hy_store_get_id(ctx->txn, t->things, n, result);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no such thing");
+    return rc ? hy_fail_mdb(ctx, rc) : 200;
+}
+
+static int s_applied_count;
+
+/* Counts applied events in a record, so a replay that changed something would show. */
+static int toy_apply(hy_ctx_t *ctx, const char *source, json_t *ev)
+{
+    (void)source;
+    (void)ev;
+    toy_t *t = ctx->state;
+    uint64_t n;
+    s_applied_count++;
+    return hy_store_next(ctx->txn, t->meta, "applied", &n);
+}
+
+static const hy_field_t toy_create_args[] = {
+    {.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ},
+    {.name = "blob", .type = HY_T_STRING, .max_len = 100000},
+    {0},
+};
+static const hy_op_spec_t toy_ops[] = {
+    {.op = "things.create", .method = "POST", .path = "/v1/things", .roles = HY_ROLE_SOCIAL_SERVICES,
+     .args = toy_create_args, .ok_status = 201},
+    {.op = "things.get", .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS, .ok_status = 200},
+    {0},
+};
+static const hy_api_t toy_api = {"toy", "thg", toy_ops};
+static const hy_handler_t toy_handlers[] = {
+    {"things.create", toy_create},
+    {"things.get", toy_get},
+    {0},
+};
+static const char *const toy_sources[] = {"src", NULL};
+static const hy_service_def_t toy_def = {
+    .name = "toy", .api = &toy_api, .handlers = toy_handlers, .open = toy_open,
+    .close = toy_close, .sources = toy_sources, .apply = toy_apply,
+};
+
+static int s_status_of(json_t *reply)
+{
+    return (int)json_integer_value(json_object_get(reply, "status"));
+}
+
+static const char *s_err_code(json_t *reply)
+{
+    return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+}
+
+static size_t s_event_count(hy_service_t *svc, json_t **events_out)
+{
+    int st;
+    json_t *r = hy_service_calls(svc, "events.since", "operator", NULL, "{\"after\":0}", &st);
+    json_t *events = json_object_get(json_object_get(r, "result"), "events");
+    size_t n = json_array_size(events);
+    if (events_out)
+        *events_out = json_incref(events);
+    json_decref(r);
+    return n;
+}
+
+static void test_roles_shapes_rollback(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    CHECK(svc != NULL);
+    if (!svc)
+        return;
+    int st;
+    json_t *r = hy_service_calls(svc, "things.create", "auditor", NULL, "{\"name\":\"a\"}", &st);
+    CHECK(st == 403);
+    CHECK_EQ_STR(s_err_code(r), "forbidden");
+    json_decref(r);
+    r = hy_service_calls(svc, "things.create", "social_services", NULL, "{\"name\":\"a\",\"x\":1}", &st);
+    CHECK(st == 400);
+    CHECK_EQ_STR(s_err_code(r), "unknown_field");
+    json_decref(r);
+    r = hy_service_calls(svc, "things.nope", "social_services", NULL, "{}", &st);
+    CHECK(st == 404);
+    CHECK_EQ_STR(s_err_code(r), "unknown_op");
+    json_decref(r);
+    /* A refused request leaves no record, no counter step and no event. */
+    r = hy_service_calls(svc, "things.create", "social_services", NULL, "{\"name\":\"boom\"}", &st);
+    CHECK(st == 422);
+    CHECK_EQ_STR(s_err_code(r), "boom_refused");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "error"), "hint")), "call it something else");
+    json_decref(r);
+    CHECK(s_event_count(svc, NULL) == 0);
+    r = hy_service_calls(svc, "things.create", "social_services", NULL, "{\"name\":\"first\"}", &st);
+    CHECK(st == 201);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "result"), "id")), "thg_1");
+    json_decref(r);
+    r = hy_service_calls(svc, "things.get", "auditor", NULL, "{\"id\":\"thg_1\"}", &st);
+    CHECK(st == 200);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "result"), "name")), "first");
+    json_decref(r);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+static void test_idempotency(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    int st;
+    json_t *r1 = hy_service_calls(svc, "things.create", "social_services", "k-1", "{\"name\":\"a\"}", &st);
+    CHECK(st == 201);
+    json_t *r2 = hy_service_calls(svc, "things.create", "social_services", "k-1", "{\"name\":\"a\"}", &st);
+    CHECK(st == 201);
+    CHECK(json_equal(json_object_get(r1, "result"), json_object_get(r2, "result")));
+    CHECK(json_is_true(json_object_get(r2, "replayed")));
+    json_decref(r1);
+    json_decref(r2);
+    CHECK(s_event_count(svc, NULL) == 1); /* the retry changed nothing */
+    r1 = hy_service_calls(svc, "things.create", "social_services", "k-1", "{\"name\":\"b\"}", &st);
+    CHECK(st == 409);
+    CHECK_EQ_STR(s_err_code(r1), "idempotency_key_reused");
+    json_decref(r1);
+    /* A refused request is not remembered: fixing it and retrying with the key works. */
+    r1 = hy_service_calls(svc, "things.create", "social_services", "k-2", "{\"name\":\"boom\"}", &st);
+    CHECK(st == 422);
+    json_decref(r1);
+    r1 = hy_service_calls(svc, "things.create", "social_services", "k-2", "{\"name\":\"fixed\"}", &st);
+    CHECK(st == 201);
+    json_decref(r1);
+    CHECK(s_event_count(svc, NULL) == 2);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+/* A batch of writes commits once; the outbox sequence is gapless even with refusals inside. */
+static void test_batch_outbox_audit(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    hy_job_t jobs[10];
+    for (int i = 0; i < 10; i++) {
+        char args[64];
+        snprintf(args, sizeof args, "{\"name\":\"%s\"}", i % 3 == 2 ? "boom" : "ok");
+        hy_actor_t actor = {"key-7", "social_services", "rey-2"};
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        jobs[i].doc = hy_proto_request("things.create", id, &actor, NULL, json_loads(args, 0, NULL));
+        jobs[i].reply = NULL;
+    }
+    CHECK(hy_dispatch_batch(svc, jobs, 10) == 0);
+    int ok = 0;
+    for (int i = 0; i < 10; i++) {
+        int st = s_status_of(jobs[i].reply);
+        CHECK(st == (i % 3 == 2 ? 422 : 201));
+        ok += st == 201;
+        json_decref(jobs[i].doc);
+        json_decref(jobs[i].reply);
+    }
+    hy_pending_truncate(svc, 0);
+    json_t *events;
+    CHECK(s_event_count(svc, &events) == (size_t)ok);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        CHECK(json_integer_value(json_object_get(ev, "sequence")) == (json_int_t)i + 1);
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "specversion")), "1.0");
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "source")), "hamyar/toy");
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "toy.thing.created");
+    }
+    json_decref(events);
+    int st;
+    json_t *r = hy_service_calls(svc, "events.since", "operator", NULL, "{\"after\":3,\"limit\":2}", &st);
+    json_t *page = json_object_get(json_object_get(r, "result"), "events");
+    CHECK(json_array_size(page) == 2);
+    CHECK(json_integer_value(json_object_get(json_array_get(page, 0), "sequence")) == 4);
+    CHECK(json_integer_value(json_object_get(json_object_get(r, "result"), "last_seq")) == ok);
+    json_decref(r);
+    /* The audit trail names who made thg_1 and from which office. */
+    r = hy_service_calls(svc, "audit.list", "auditor", NULL, "{\"entity\":\"thg_1\"}", &st);
+    CHECK(st == 200);
+    json_t *item = json_array_get(json_object_get(json_object_get(r, "result"), "items"), 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(item, "actor"), "key_id")), "key-7");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(item, "actor"), "office")), "rey-2");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(item, "actor"), "request_id")), "r0");
+    json_decref(r);
+    r = hy_service_calls(svc, "audit.list", "social_services", NULL, "{\"entity\":\"thg_1\"}", &st);
+    CHECK(st == 403);
+    json_decref(r);
+    r = hy_service_calls(svc, "audit.list", "auditor", NULL, "{\"entity\":\"thg_99\"}", &st);
+    CHECK(st == 404);
+    json_decref(r);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+static json_t *s_event(uint64_t seq)
+{
+    return json_pack("{s:s, s:s, s:I, s:{}}", "source", "hamyar/src", "type", "src.x", "sequence",
+                     (json_int_t)seq, "data");
+}
+
+/* Events are applied once, in order; a gap is not applied; the cursor survives a restart. */
+static void test_follow_cursor(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    s_applied_count = 0;
+    json_t *e1 = s_event(1), *e2 = s_event(2), *e4 = s_event(4);
+    CHECK(hy_service_apply(svc, "src", e1) == 0);
+    CHECK(hy_service_apply(svc, "src", e1) == -1);   /* already seen: no effect */
+    CHECK(hy_service_apply(svc, "src", e4) == -1);   /* gap: not applied */
+    CHECK(hy_service_apply(svc, "src", e2) == 0);
+    CHECK(s_applied_count == 2);
+    hy_service_destroy(&svc);
+    svc = hy_service_new(&toy_def, dir, 1700000000);
+    CHECK(svc != NULL);
+    if (svc) {
+        CHECK(hy_service_apply(svc, "src", e2) == -1);  /* cursor kept across restart */
+        int st;
+        json_t *r = hy_service_calls(svc, "service.status", "operator", NULL, "{}", &st);
+        CHECK(st == 200);
+        CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(
+                  json_object_get(r, "result"), "sources"), "src"), "cursor")) == 2);
+        json_decref(r);
+        hy_service_destroy(&svc);
+    }
+    CHECK(s_applied_count == 2);
+    json_decref(e1);
+    json_decref(e2);
+    json_decref(e4);
+    hy_test_rmdir(dir);
+}
+
+/* A batch that fills the map is rolled back, the map grows, and the batch succeeds whole. */
+static void test_map_full_batch(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_MAP_SIZE_MB", "1", 1);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    unsetenv("HY_MAP_SIZE_MB");
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    char *blob = malloc(60001);
+    memset(blob, 'b', 60000);
+    blob[60000] = '\0';
+    hy_job_t jobs[40];
+    for (int i = 0; i < 40; i++) {
+        hy_actor_t actor = {"k", "social_services", "o"};
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        jobs[i].doc = hy_proto_request("things.create", id, &actor, NULL,
+                                       json_pack("{s:s, s:s}", "name", "big", "blob", blob));
+        jobs[i].reply = NULL;
+    }
+    CHECK(hy_dispatch_batch(svc, jobs, 40) == 0);
+    for (int i = 0; i < 40; i++) {
+        CHECK(s_status_of(jobs[i].reply) == 201);
+        json_decref(jobs[i].doc);
+        json_decref(jobs[i].reply);
+    }
+    hy_pending_truncate(svc, 0);
+    CHECK(s_event_count(svc, NULL) == 40);
+    size_t map, used;
+    hy_store_usage(hy_service_store(svc), &map, &used);
+    CHECK(map > (1u << 20));
+    free(blob);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+const hy_test_t service_tests[] = {
+    {"service.roles_shapes_rollback", test_roles_shapes_rollback},
+    {"service.idempotency", test_idempotency},
+    {"service.batch_outbox_audit", test_batch_outbox_audit},
+    {"service.follow_cursor", test_follow_cursor},
+    {"service.map_full_batch", test_map_full_batch},
+    {0},
+};

@@ -1,0 +1,177 @@
+/*
+ * test_store.c — LMDB helpers: keys, ids, counters, records, indexes, pagination, map growth.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "test.h"
+#include "testutil.h"
+
+static void test_keys_and_ids(void)
+{
+    uint8_t k[8];
+    hy_key_u64(0x0102030405060708ull, k);
+    CHECK(k[0] == 1 && k[7] == 8);
+    CHECK(hy_key_u64_get(k) == 0x0102030405060708ull);
+    uint8_t a[8], b[8];
+    hy_key_u64(255, a);
+    hy_key_u64(256, b);
+    CHECK(memcmp(a, b, 8) < 0); /* big-endian keys sort by number */
+    char id[32];
+    hy_id_format("prs", 42, id, sizeof id);
+    CHECK_EQ_STR(id, "prs_42");
+    uint64_t n = 0;
+    CHECK(hy_id_parse("prs", "prs_42", &n) == 0 && n == 42);
+    CHECK(hy_id_parse("prs", "bus_42", &n) == -1);
+    CHECK(hy_id_parse("prs", "prs_", &n) == -1);
+    CHECK(hy_id_parse("prs", "prs_0", &n) == -1);
+    CHECK(hy_id_parse("prs", "prs_042", &n) == -1);
+    CHECK(hy_id_parse("prs", "prs_4x", &n) == -1);
+    CHECK(hy_id_parse("prs", "prs_99999999999999999999", &n) == -1);
+    char c[32];
+    hy_cursor_format(1234, c, sizeof c);
+    CHECK(hy_cursor_parse(c, &n) == 0 && n == 1234);
+    CHECK(hy_cursor_parse("", &n) == 0 && n == 0);
+    CHECK(hy_cursor_parse("zz", &n) == -1);
+    CHECK(hy_cursor_parse("c12g", &n) == -1);
+}
+
+static int s_visit_even(MDB_txn *txn, uint64_t id, void *user)
+{
+    (void)txn;
+    int *count = user;
+    if (id % 2)
+        return 0;
+    (*count)++;
+    return 1;
+}
+
+static void test_records_indexes_pages(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_store_t *st = hy_store_new(dir, 1 << 20, 8, true);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    MDB_dbi meta, recs, idx;
+    CHECK(hy_store_open_db(st, "meta", 0, &meta) == 0);
+    CHECK(hy_store_open_db(st, "recs", 0, &recs) == 0);
+    CHECK(hy_store_open_db(st, "idx", MDB_DUPSORT | MDB_DUPFIXED, &idx) == 0);
+    MDB_txn *txn;
+    CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
+    for (int i = 0; i < 25; i++) {
+        uint64_t id;
+        CHECK(hy_store_next(txn, meta, "rec", &id) == 0);
+        CHECK(id == (uint64_t)i + 1);
+        json_t *rec = json_pack("{s:I}", "n", (json_int_t)id);
+        CHECK(hy_store_put_id(txn, recs, id, rec) == 0);
+        json_decref(rec);
+        CHECK(hy_index_put(txn, idx, id % 2 ? "odd" : "even", id % 2 ? 3 : 4, id) == 0);
+    }
+    CHECK(hy_index_put(txn, idx, "odd", 3, 1) == 0); /* idempotent */
+    CHECK(mdb_txn_commit(txn) == 0);
+
+    CHECK(mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0);
+    json_t *got = NULL;
+    CHECK(hy_store_get_id(txn, recs, 7, &got) == 0);
+    CHECK(json_integer_value(json_object_get(got, "n")) == 7);
+    json_decref(got);
+    CHECK(hy_store_get_id(txn, recs, 99, &got) == MDB_NOTFOUND);
+    uint64_t first;
+    CHECK(hy_index_first(txn, idx, "even", 4, &first) == 0 && first == 2);
+    /* Primary pages of 5 even records: 2..10, 12..20, 22..24, then none. */
+    int count = 0;
+    uint64_t next;
+    CHECK(hy_store_page(txn, recs, NULL, 0, 0, 5, s_visit_even, &count, &next) == 0);
+    CHECK(count == 5 && next == 10);
+    count = 0;
+    CHECK(hy_store_page(txn, recs, NULL, 0, next, 5, s_visit_even, &count, &next) == 0);
+    CHECK(count == 5 && next == 20);
+    count = 0;
+    CHECK(hy_store_page(txn, recs, NULL, 0, next, 5, s_visit_even, &count, &next) == 0);
+    CHECK(count == 2 && next == 0);
+    /* Index pages: the "even" key holds 12 ids. */
+    count = 0;
+    CHECK(hy_store_page(txn, idx, "even", 4, 0, 10, s_visit_even, &count, &next) == 0);
+    CHECK(count == 10 && next == 20);
+    count = 0;
+    CHECK(hy_store_page(txn, idx, "even", 4, next, 10, s_visit_even, &count, &next) == 0);
+    CHECK(count == 2 && next == 0);
+    mdb_txn_abort(txn);
+
+    CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
+    CHECK(hy_index_del(txn, idx, "even", 4, 2) == 0);
+    CHECK(hy_index_first(txn, idx, "even", 4, &first) == 0 && first == 4);
+    CHECK(hy_index_del(txn, idx, "even", 4, 2) == 0); /* absent: fine */
+    CHECK(mdb_txn_commit(txn) == 0);
+    hy_store_destroy(&st);
+    hy_store_destroy(&st); /* twice is safe */
+    CHECK(st == NULL);
+    hy_test_rmdir(dir);
+}
+
+/* A map that is full grows instead of failing, and what was written stays. */
+static void test_map_grows(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_store_t *st = hy_store_new(dir, 64 << 10, 4, false);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    MDB_dbi db;
+    CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
+    char blob[2000];
+    memset(blob, 'x', sizeof blob);
+    int grew = 0, written = 0;
+    for (int i = 1; i <= 300; i++) {
+        for (;;) {
+            MDB_txn *txn;
+            CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
+            uint8_t k[8];
+            hy_key_u64((uint64_t)i, k);
+            MDB_val key = {8, k}, val = {sizeof blob, blob};
+            int rc = mdb_put(txn, db, &key, &val, 0);
+            if (rc == 0)
+                rc = mdb_txn_commit(txn);
+            else
+                mdb_txn_abort(txn);
+            if (rc == MDB_MAP_FULL) {
+                CHECK(hy_store_grow(st) == 0);
+                grew++;
+                continue;
+            }
+            CHECK(rc == 0);
+            written++;
+            break;
+        }
+    }
+    CHECK(grew >= 2);
+    CHECK(written == 300);
+    size_t map, used;
+    hy_store_usage(st, &map, &used);
+    CHECK(map > (64u << 10) && used > 300u * 2000u && used <= map);
+    hy_store_destroy(&st);
+    /* Reopened with the small size, the environment keeps its grown map and its data. */
+    st = hy_store_new(dir, 64 << 10, 4, false);
+    CHECK(st != NULL);
+    if (st) {
+        CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
+        MDB_txn *txn;
+        CHECK(mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0);
+        MDB_stat s;
+        CHECK(mdb_stat(txn, db, &s) == 0 && s.ms_entries == 300);
+        mdb_txn_abort(txn);
+        hy_store_destroy(&st);
+    }
+    hy_test_rmdir(dir);
+}
+
+const hy_test_t store_tests[] = {
+    {"store.keys_and_ids", test_keys_and_ids},
+    {"store.records_indexes_pages", test_records_indexes_pages},
+    {"store.map_grows", test_map_grows},
+    {0},
+};
