@@ -6,7 +6,8 @@
 #
 # Objects go to build/<variant>/ (release or asan) so both variants coexist.
 
-SERVICES  := registry
+# Every folder of services/ with a main.c is a service: adding one needs no edit here.
+SERVICES  := $(sort $(patsubst services/%/main.c,%,$(wildcard services/*/main.c)))
 CC        ?= gcc
 VARIANT   ?= release
 B         := build/$(VARIANT)

@@ -209,6 +209,7 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
         hy_field_t elem = *f;
         elem.type = f->elem;
         elem.flags = HY_F_REQ;
+        elem.max_len = 0;   /* the array's max_len counts items, not the bytes of each */
         size_t i;
         json_t *item;
         json_array_foreach(v, i, item) {

@@ -1,0 +1,225 @@
+/*
+ * activities.c — the services an office delivers and the programme's meetings: training classes
+ * (person_ids is the attendance), counselling, referrals to employers, jobs created, in-kind aid,
+ * and meetings of a working group, the steering council or an empowerment group.
+ *
+ * The six-month report counts these (classes held, people counselled, jobs created, meetings of
+ * each kind), so each is checked where it is recorded: a date not in the future, participants
+ * that are registered persons (every kind but a meeting needs at least one), a meeting kind on
+ * meetings and only there, an employer on employer referrals, and a business that exists.
+ * Activities are records of what happened and are not changed afterwards.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "registry.h"
+
+static bool s_is(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* The participants in canonical form, each a registered person, none twice. *nums gets their
+ * numbers (caller frees). */
+static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64_t **nums)
+{
+    size_t count = json_array_size(ids);
+    *nums = calloc(count ? count : 1, sizeof **nums);
+    *out = json_array();
+    if (!*nums)
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    size_t i;
+    json_t *item;
+    json_array_foreach(ids, i, item) {
+        const char *id = json_string_value(item);
+        int rc = registry_person_load(ctx, id, &(*nums)[i], NULL);
+        if (rc == MDB_NOTFOUND)
+            return hy_fail(ctx, 422, "unknown_person", "person_ids", "no person has the id %s",
+                           id ? id : "");
+        if (rc)
+            return hy_fail_mdb(ctx, rc);
+        for (size_t j = 0; j < i; j++)
+            if ((*nums)[j] == (*nums)[i])
+                return hy_fail(ctx, 422, "duplicate_participant", "person_ids",
+                               "%s is listed twice", id);
+        char canon[32];
+        hy_id_format("prs", (*nums)[i], canon, sizeof canon);
+        json_array_append_new(*out, json_string(canon));
+    }
+    return 0;
+}
+
+/* Rules between fields that the op spec cannot express. */
+static int s_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
+{
+    const char *kind = json_string_value(json_object_get(args, "kind"));
+    bool meeting = s_is(kind, "meeting");
+    bool has_meeting_kind = json_object_get(args, "meeting_kind") != NULL;
+    const char *employer = json_string_value(json_object_get(args, "employer"));
+    if (meeting && !has_meeting_kind)
+        return hy_fail(ctx, 422, "missing_meeting_kind", "meeting_kind",
+                       "a meeting must say whether it was a working group, the steering council "
+                       "or an empowerment group");
+    if (!meeting && has_meeting_kind)
+        return hy_fail(ctx, 422, "unexpected_meeting_kind", "meeting_kind",
+                       "meeting_kind applies only to activities of kind meeting, not %s", kind);
+    if (!meeting && participants == 0)
+        return hy_fail(ctx, 422, "missing_participants", "person_ids",
+                       "a %s needs at least one participant", kind);
+    if (s_is(kind, "employer_referral") && (!employer || !*employer))
+        return hy_fail(ctx, 422, "missing_employer", "employer",
+                       "an employer referral must name the employer");
+    return 0;
+}
+
+/* Index entries: kind, office and every participant. */
+static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, const uint64_t *people,
+                   size_t count)
+{
+    registry_t *st = registry_state(ctx);
+    char key[512];
+    uint8_t pkey[10];
+    size_t klen = registry_key_text('k', json_string_value(json_object_get(activity, "kind")), key,
+                                    sizeof key);
+    int rc = klen ? hy_index_put(ctx->txn, st->activity_idx, key, klen, n) : 0;
+    klen = registry_key_text('o', json_string_value(json_object_get(activity, "office")), key,
+                             sizeof key);
+    if (rc == 0 && klen)
+        rc = hy_index_put(ctx->txn, st->activity_idx, key, klen, n);
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = hy_index_put(ctx->txn, st->activity_idx, pkey, registry_key_num('p', people[i], pkey),
+                          n);
+    return rc;
+}
+
+int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    json_t *people = NULL, *activity = NULL;
+    uint64_t *nums = NULL, n;
+    int rc, status;
+    const char *date = json_string_value(json_object_get(args, "date"));
+    if (date && strcmp(date, ctx->today) > 0)
+        return hy_fail(ctx, 422, "future_date", "date", "the date %s is in the future", date);
+    const char *office = registry_office(ctx, args);
+    if (!office)
+        return hy_fail(ctx, 422, "missing_office", "office",
+                       "no office given and the caller acts for none");
+    if ((status = s_participants(ctx, json_object_get(args, "person_ids"), &people, &nums)) != 0 ||
+        (status = s_check_kind(ctx, args, json_array_size(people))) != 0)
+        goto fail;
+    const char *business_id = json_string_value(json_object_get(args, "business_id"));
+    if (business_id && (rc = registry_business_load(ctx, business_id, NULL, NULL)) != 0) {
+        status = rc == MDB_NOTFOUND ? hy_fail(ctx, 422, "unknown_business", "business_id",
+                                              "no business has the id %s", business_id)
+                                    : hy_fail_mdb(ctx, rc);
+        goto fail;
+    }
+
+    char id[32];
+    if ((rc = hy_store_next(ctx->txn, st->meta, "activity", &n)) != 0)
+        goto mdb_fail;
+    hy_id_format("act", n, id, sizeof id);
+    activity = json_pack("{s:s}", "id", id);
+    json_object_update(activity, args);
+    json_object_set(activity, "person_ids", people);
+    registry_set_jalali(activity, "date");
+    registry_stamp_new(ctx, activity, office);
+    json_object_del(activity, "updated_at"); /* activities are never changed */
+    if ((rc = hy_store_put_id(ctx->txn, st->activities, n, activity)) != 0 ||
+        (rc = s_index(ctx, n, activity, nums, json_array_size(people))) != 0)
+        goto mdb_fail;
+    if ((status = registry_emit(ctx, "registry.activity.recorded", id, activity)) != 0)
+        goto fail;
+    *out = activity;
+    json_decref(people);
+    free(nums);
+    return 201;
+mdb_fail:
+    status = hy_fail_mdb(ctx, rc);
+fail:
+    json_decref(people);
+    json_decref(activity);
+    free(nums);
+    return status;
+}
+
+int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    uint64_t n;
+    int rc = hy_id_parse("act", id, &n) == 0
+                 ? hy_store_get_id(ctx->txn, registry_state(ctx)->activities, n, out)
+                 : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no activity has the id %s", id ? id : "");
+    return rc ? hy_fail_mdb(ctx, rc) : 200;
+}
+
+typedef struct {
+    const registry_activity_filter_t *in;
+    char *office; /* normalised */
+} s_filter_t;
+
+static bool s_keep(const json_t *activity, void *user)
+{
+    const s_filter_t *f = user;
+    const char *kind = json_string_value(json_object_get(activity, "kind"));
+    const char *date = json_string_value(json_object_get(activity, "date"));
+    if (f->in->kind && *f->in->kind && !s_is(kind, f->in->kind))
+        return false;
+    if (f->in->from && *f->in->from && (!date || strcmp(date, f->in->from) < 0))
+        return false;
+    if (f->in->to && *f->in->to && (!date || strcmp(date, f->in->to) > 0))
+        return false;
+    if (f->in->person_id && *f->in->person_id) {
+        bool found = false;
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(activity, "person_ids"), i, p)
+            found = found || s_is(json_string_value(p), f->in->person_id);
+        if (!found)
+            return false;
+    }
+    if (f->office) {
+        char *have = hy_fa_normalize(json_string_value(json_object_get(activity, "office")));
+        bool same = have && strcmp(have, f->office) == 0;
+        free(have);
+        if (!same)
+            return false;
+    }
+    return true;
+}
+
+int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *in, json_t **items,
+                           uint64_t *next)
+{
+    registry_t *st = registry_state(ctx);
+    s_filter_t f = {in, NULL};
+    char key[512];
+    uint8_t pkey[10];
+    const void *k = NULL;
+    size_t klen = 0;
+    uint64_t person;
+    if (in->person_id && *in->person_id) {
+        if (hy_id_parse("prs", in->person_id, &person) != 0) {
+            *items = json_array();
+            *next = 0;
+            return 200;
+        }
+        klen = registry_key_num('p', person, pkey);
+        k = pkey;
+    } else if (in->kind && *in->kind &&
+               (klen = registry_key_text('k', in->kind, key, sizeof key))) {
+        k = key;
+    } else if (in->office && *in->office &&
+               (klen = registry_key_text('o', in->office, key, sizeof key))) {
+        k = key;
+    }
+    if (in->office && *in->office)
+        f.office = hy_fa_normalize(in->office);
+    int status = registry_page(ctx, st->activities, st->activity_idx, k, klen, in->after, in->limit,
+                               s_keep, &f, items, next);
+    free(f.office);
+    return status;
+}

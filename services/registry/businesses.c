@@ -1,0 +1,332 @@
+/*
+ * businesses.c — home businesses: owner, activity, field, licence and the stage they have
+ * reached.
+ *
+ * The stage moves along applicant < training < producing < developing < established one step at
+ * a time, forward or back (a business that stops producing goes back to training); any jump is
+ * refused with 422 invalid_stage_transition. Loans read the stage ("a loan only once the
+ * business has reached a development stage"), so every change is kept in stage_history and
+ * published as registry.business.stage_changed. The creation is the history's first entry
+ * (from null), so the date a stage was reached is always known. Other changes are published as
+ * registry.business.updated.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "registry.h"
+
+static const char *const STAGES[] = {"applicant", "training", "producing", "developing",
+                                     "established"};
+#define NSTAGES ((int)(sizeof STAGES / sizeof STAGES[0]))
+
+static int s_stage_rank(const char *stage)
+{
+    for (int i = 0; stage && i < NSTAGES; i++)
+        if (strcmp(stage, STAGES[i]) == 0)
+            return i;
+    return -1;
+}
+
+int registry_business_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **business)
+{
+    uint64_t num;
+    if (hy_id_parse("bus", id, &num) != 0)
+        return MDB_NOTFOUND;
+    json_t *rec = NULL;
+    int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->businesses, num, &rec);
+    if (rc)
+        return rc;
+    if (n)
+        *n = num;
+    if (business)
+        *business = rec;
+    else
+        json_decref(rec);
+    return 0;
+}
+
+static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **business)
+{
+    int rc = registry_business_load(ctx, id, n, business);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no business has the id %s", id ? id : "");
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+/* The licence as stored (issued echoed in Jalali), or 422 for an issue date in the future. */
+static int s_licence(hy_ctx_t *ctx, const json_t *in, json_t **out)
+{
+    const char *issued = json_string_value(json_object_get(in, "issued"));
+    if (issued && strcmp(issued, ctx->today) > 0)
+        return hy_fail(ctx, 422, "future_date", "licence.issued",
+                       "the licence issue date %s is in the future", issued);
+    *out = json_deep_copy(in);
+    registry_set_jalali(*out, "issued");
+    return 0;
+}
+
+/* One entry of stage_history; office is the one recording the change: the caller's, else the
+ * business's own. */
+static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, const char *office)
+{
+    const char *actor_office = registry_office(ctx, NULL);
+    office = actor_office ? actor_office : office;
+    json_t *e = json_pack("{s:o,s:s,s:s}", "from", from ? json_string(from) : json_null(), "to", to,
+                          "date", ctx->today);
+    registry_set_jalali(e, "date");
+    json_object_set_new(e, "office", json_string(office ? office : ""));
+    json_object_set_new(
+        e, "created_by",
+        json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
+    return e;
+}
+
+/* Index entries: owner, field and stage. */
+static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *business, bool put)
+{
+    registry_t *st = registry_state(ctx);
+    uint64_t owner;
+    uint8_t okey[10];
+    char key[64];
+    int rc = 0;
+    if (hy_id_parse("prs", json_string_value(json_object_get(business, "owner_id")), &owner) == 0) {
+        size_t klen = registry_key_num('p', owner, okey);
+        rc = put ? hy_index_put(ctx->txn, st->business_idx, okey, klen, n)
+                 : hy_index_del(ctx->txn, st->business_idx, okey, klen, n);
+    }
+    static const struct {
+        char tag;
+        const char *field;
+    } plain[] = {{'f', "field"}, {'s', "stage"}};
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        size_t klen = registry_key_text(
+            plain[i].tag, json_string_value(json_object_get(business, plain[i].field)), key,
+            sizeof key);
+        if (klen)
+            rc = put ? hy_index_put(ctx->txn, st->business_idx, key, klen, n)
+                     : hy_index_del(ctx->txn, st->business_idx, key, klen, n);
+    }
+    return rc;
+}
+
+int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    json_t *owner = NULL, *business = NULL, *licence = NULL;
+    const char *owner_id = json_string_value(json_object_get(args, "owner_id"));
+    int status = 0, rc = registry_person_load(ctx, owner_id, NULL, &owner);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, "unknown_person", "owner_id", "no person has the id %s",
+                       owner_id ? owner_id : "");
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    json_t *lic_in = json_object_get(args, "licence");
+    if (lic_in && (status = s_licence(ctx, lic_in, &licence)) != 0)
+        goto fail;
+    const char *stage = json_string_value(json_object_get(args, "stage"));
+    stage = stage ? stage : "applicant";
+    const char *office = json_string_value(json_object_get(args, "office"));
+    if (!office || !*office)
+        office = json_string_value(json_object_get(owner, "office"));
+    const char *hood = json_string_value(json_object_get(args, "neighbourhood"));
+    if (!hood || !*hood)
+        hood = json_string_value(json_object_get(owner, "neighbourhood"));
+
+    uint64_t n;
+    char id[32];
+    if ((rc = hy_store_next(ctx->txn, st->meta, "business", &n)) != 0)
+        goto mdb_fail;
+    hy_id_format("bus", n, id, sizeof id);
+    business = json_pack("{s:s,s:s,s:O,s:O,s:s}", "id", id, "owner_id", owner_id, "activity",
+                         json_object_get(args, "activity"), "field", json_object_get(args, "field"),
+                         "stage", stage);
+    json_object_set_new(business, "stage_history",
+                        json_pack("[o]", s_stage_entry(ctx, NULL, stage, office)));
+    if (licence)
+        json_object_set(business, "licence", licence);
+    if (hood && *hood)
+        json_object_set_new(business, "neighbourhood", json_string(hood));
+    registry_stamp_new(ctx, business, office ? office : "");
+    if ((rc = hy_store_put_id(ctx->txn, st->businesses, n, business)) != 0 ||
+        (rc = s_index(ctx, n, business, true)) != 0)
+        goto mdb_fail;
+    if ((status = registry_emit(ctx, "registry.business.created", id, business)) != 0)
+        goto fail;
+    *out = business;
+    json_decref(owner);
+    json_decref(licence);
+    return 201;
+mdb_fail:
+    status = hy_fail_mdb(ctx, rc);
+fail:
+    json_decref(owner);
+    json_decref(licence);
+    json_decref(business);
+    return status;
+}
+
+int registry_business_get(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    int status = s_load_or_404(ctx, id, NULL, out);
+    return status ? status : 200;
+}
+
+/* Moves business to stage, or refuses a jump. Records the history entry; *moved says whether
+ * the stage changed at all. */
+static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, bool *moved)
+{
+    const char *from = json_string_value(json_object_get(business, "stage"));
+    int a = s_stage_rank(from), b = s_stage_rank(stage);
+    *moved = a != b;
+    if (a == b)
+        return 0;
+    if (a >= 0 && abs(a - b) != 1)
+        return hy_fail(ctx, 422, "invalid_stage_transition", "stage",
+                       "a business at stage %s can move only to %s%s%s, not to %s", from,
+                       a > 0 ? STAGES[a - 1] : "", a > 0 && a < NSTAGES - 1 ? " or " : "",
+                       a < NSTAGES - 1 ? STAGES[a + 1] : "", stage);
+    json_t *history = json_object_get(business, "stage_history");
+    if (!json_is_array(history)) {
+        history = json_array();
+        json_object_set_new(business, "stage_history", history);
+    }
+    json_array_append_new(
+        history,
+        s_stage_entry(ctx, from, stage, json_string_value(json_object_get(business, "office"))));
+    json_object_set_new(business, "stage", json_string(stage));
+    return 0;
+}
+
+/* Applies one patched field other than the stage. */
+static int s_set_field(hy_ctx_t *ctx, json_t *business, const char *key, json_t *value)
+{
+    const char *s = json_string_value(value);
+    if (strcmp(key, "licence") == 0 && json_is_object(value)) {
+        json_t *licence;
+        int status = s_licence(ctx, value, &licence);
+        if (status)
+            return status;
+        json_object_set_new(business, key, licence);
+    } else if ((strcmp(key, "activity") == 0 || strcmp(key, "office") == 0) && s && !*s) {
+        return hy_fail(ctx, 422, "invalid_field", key, "%s must not be empty", key);
+    } else {
+        registry_set_or_clear(business, key, s && !*s ? json_null() : json_incref(value));
+    }
+    return 0;
+}
+
+static int s_emit_changes(hy_ctx_t *ctx, const json_t *old, const json_t *business, json_t *changes,
+                          bool moved)
+{
+    const char *id = json_string_value(json_object_get(business, "id"));
+    int status = 0;
+    if (moved) {
+        json_t *data =
+            json_pack("{s:s,s:O,s:O,s:O,s:O,s:s}", "id", id, "owner_id",
+                      json_object_get(business, "owner_id"), "from", json_object_get(old, "stage"),
+                      "to", json_object_get(business, "stage"), "field",
+                      json_object_get(business, "field"), "date", ctx->today);
+        status = registry_emit(ctx, "registry.business.stage_changed", id, data);
+        json_decref(data);
+    }
+    if (status == 0 && json_object_size(changes) > 0) {
+        json_t *data =
+            json_pack("{s:s,s:O,s:O}", "id", id, "changes", changes, "business", business);
+        status = registry_emit(ctx, "registry.business.updated", id, data);
+        json_decref(data);
+    }
+    return status;
+}
+
+int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    json_t *old = NULL, *business = NULL, *changes = NULL;
+    uint64_t n;
+    int rc, status = s_load_or_404(ctx, id, &n, &old);
+    if (status)
+        return status;
+    const char *owner_id = json_string_value(json_object_get(args, "owner_id"));
+    if (owner_id &&
+        !json_equal(json_object_get(args, "owner_id"), json_object_get(old, "owner_id"))) {
+        status = hy_fail(ctx, 422, "immutable_field", "owner_id",
+                         "the owner of a business cannot change");
+        goto fail;
+    }
+    business = json_deep_copy(old);
+    changes = json_object();
+    bool moved = false;
+    const char *key;
+    json_t *value;
+    json_object_foreach(args, key, value) {
+        if (strcmp(key, "id") == 0 || strcmp(key, "owner_id") == 0)
+            continue;
+        if (strcmp(key, "stage") == 0)
+            status = s_move_stage(ctx, business, json_string_value(value), &moved);
+        else if ((status = s_set_field(ctx, business, key, value)) == 0)
+            registry_diff(changes, old, business, key);
+        if (status)
+            goto fail;
+    }
+    if (moved || json_object_size(changes) > 0) {
+        json_object_set_new(business, "updated_at", json_string(ctx->now_iso));
+        if ((rc = s_index(ctx, n, old, false)) != 0 ||
+            (rc = s_index(ctx, n, business, true)) != 0 ||
+            (rc = hy_store_put_id(ctx->txn, st->businesses, n, business)) != 0) {
+            status = hy_fail_mdb(ctx, rc);
+            goto fail;
+        }
+        if ((status = s_emit_changes(ctx, old, business, changes, moved)) != 0)
+            goto fail;
+    }
+    *out = business;
+    json_decref(old);
+    json_decref(changes);
+    return 200;
+fail:
+    json_decref(old);
+    json_decref(business);
+    json_decref(changes);
+    return status;
+}
+
+static bool s_same(const json_t *business, const char *field, const char *want)
+{
+    const char *have = json_string_value(json_object_get(business, field));
+    return !want || !*want || (have && strcmp(want, have) == 0);
+}
+
+static bool s_keep(const json_t *business, void *user)
+{
+    const registry_business_filter_t *f = user;
+    return s_same(business, "owner_id", f->owner_id) && s_same(business, "field", f->field) &&
+           s_same(business, "stage", f->stage);
+}
+
+int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *f, json_t **items,
+                           uint64_t *next)
+{
+    registry_t *st = registry_state(ctx);
+    uint8_t okey[10];
+    char key[64];
+    const void *k = NULL;
+    size_t klen = 0;
+    uint64_t owner;
+    if (f->owner_id && *f->owner_id) {
+        if (hy_id_parse("prs", f->owner_id, &owner) != 0) {
+            *items = json_array();
+            *next = 0;
+            return 200;
+        }
+        klen = registry_key_num('p', owner, okey);
+        k = okey;
+    } else if ((f->stage && *f->stage &&
+                (klen = registry_key_text('s', f->stage, key, sizeof key))) ||
+               (f->field && *f->field &&
+                (klen = registry_key_text('f', f->field, key, sizeof key)))) {
+        k = key;
+    }
+    return registry_page(ctx, st->businesses, st->business_idx, k, klen, f->after, f->limit, s_keep,
+                         (void *)f, items, next);
+}

@@ -1,0 +1,199 @@
+/*
+ * handlers.c — the registry's handler table and its wiring into the service skeleton.
+ *
+ * By the time a handler runs, the skeleton has checked the caller's role and the arguments
+ * against registry_api.c (types, required fields, enums, Jalali dates folded, strings trimmed,
+ * limit and cursor defaulted for lists). A handler only picks its arguments apart into the
+ * plain values the domain functions take and, for lists, wraps the page as
+ * {"items":[...],"next_cursor":...}.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+static const char *s_str(const json_t *args, const char *key)
+{
+    return json_string_value(json_object_get(args, key));
+}
+
+/* Reads limit and cursor of a list op; 400 invalid_cursor for a cursor we never issued. */
+static int s_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
+{
+    json_int_t l = json_integer_value(json_object_get(args, "limit"));
+    *limit = l > 0 ? (int)l : 50;
+    if (hy_cursor_parse(s_str(args, "cursor"), after) != 0)
+        return hy_fail(ctx, 400, "invalid_cursor", "cursor", "cursor is not one this list issued");
+    return 0;
+}
+
+/* Wraps a page (items stolen) as the list result. */
+static int s_list_result(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
+{
+    if (status != 200)
+        return status;
+    char cursor[32];
+    hy_cursor_format(next, cursor, sizeof cursor);
+    *result = json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                        next ? json_string(cursor) : json_null());
+    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+/* ------------------------------------------------------------------ persons ------------- */
+
+static int s_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_create(ctx, args, result);
+}
+
+static int s_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_update(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_add_referral(ctx, s_str(args, "id"), s_str(args, "source"),
+                                        s_str(args, "agency"), result);
+}
+
+static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    registry_person_filter_t f = {
+        .national_id = s_str(args, "national_id"),
+        .q = s_str(args, "q"),
+        .neighbourhood = s_str(args, "neighbourhood"),
+        .office = s_str(args, "office"),
+    };
+    int status = s_page_args(ctx, args, &f.after, &f.limit);
+    if (status)
+        return status;
+    json_t *items = NULL;
+    uint64_t next = 0;
+    status = registry_person_list(ctx, &f, &items, &next);
+    return s_list_result(ctx, status, items, next, result);
+}
+
+/* ---------------------------------------------------------------- businesses ------------- */
+
+static int s_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_business_create(ctx, args, result);
+}
+
+static int s_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_business_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_business_update(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    registry_business_filter_t f = {
+        .owner_id = s_str(args, "owner_id"),
+        .field = s_str(args, "field"),
+        .stage = s_str(args, "stage"),
+    };
+    int status = s_page_args(ctx, args, &f.after, &f.limit);
+    if (status)
+        return status;
+    json_t *items = NULL;
+    uint64_t next = 0;
+    status = registry_business_list(ctx, &f, &items, &next);
+    return s_list_result(ctx, status, items, next, result);
+}
+
+/* ---------------------------------------------------------------- activities ------------- */
+
+static int s_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_activity_create(ctx, args, result);
+}
+
+static int s_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_activity_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    registry_activity_filter_t f = {
+        .kind = s_str(args, "kind"),
+        .office = s_str(args, "office"),
+        .person_id = s_str(args, "person_id"),
+        .from = s_str(args, "from"),
+        .to = s_str(args, "to"),
+    };
+    int status = s_page_args(ctx, args, &f.after, &f.limit);
+    if (status)
+        return status;
+    json_t *items = NULL;
+    uint64_t next = 0;
+    status = registry_activity_list(ctx, &f, &items, &next);
+    return s_list_result(ctx, status, items, next, result);
+}
+
+/* -------------------------------------------------------------------- wiring ------------- */
+
+const hy_handler_t registry_handlers[] = {
+    {"persons.create", s_persons_create},
+    {"persons.get", s_persons_get},
+    {"persons.update", s_persons_update},
+    {"persons.list", s_persons_list},
+    {"persons.add_referral", s_persons_add_referral},
+    {"businesses.create", s_businesses_create},
+    {"businesses.get", s_businesses_get},
+    {"businesses.update", s_businesses_update},
+    {"businesses.list", s_businesses_list},
+    {"activities.create", s_activities_create},
+    {"activities.get", s_activities_get},
+    {"activities.list", s_activities_list},
+    {0},
+};
+
+int registry_open(hy_store_t *store, void **state)
+{
+    registry_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return ENOMEM;
+    int rc;
+    if ((rc = hy_store_open_db(store, "registry.meta", 0, &st->meta)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.persons", 0, &st->persons)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.person_idx", MDB_DUPSORT, &st->person_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.businesses", 0, &st->businesses)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.business_idx", MDB_DUPSORT, &st->business_idx)) !=
+            0 ||
+        (rc = hy_store_open_db(store, "registry.activities", 0, &st->activities)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.activity_idx", MDB_DUPSORT, &st->activity_idx)) !=
+            0) {
+        free(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+void registry_close(void *state)
+{
+    free(state);
+}
+
+const hy_service_def_t registry_def = {
+    .name = "registry",
+    .api = &registry_api,
+    .handlers = registry_handlers,
+    .open = registry_open,
+    .close = registry_close,
+    .sources = NULL,
+    .apply = NULL,
+};

@@ -1,0 +1,369 @@
+/*
+ * persons.c — registering beneficiaries, changing their records and attaching referrals.
+ *
+ * One person per national ID: the ID is normalised (Persian digits, dashes, padding), checked
+ * against its check digit and kept unique through the "i:" index. A second registration of a
+ * known ID is refused with 409 duplicate_national_id and the existing id. A refused request's
+ * nested transaction is rolled back by the skeleton, so a 409 reply cannot also carry a write:
+ * when a second agency refers a person already registered, the client attaches that referral
+ * with POST /v1/persons/{id}/referrals (persons.add_referral), and the 409's detail says so.
+ * Both sources are then kept in the person's "referrals" array.
+ *
+ * Names are stored as typed (trimmed); their normalised words live in the name index
+ * (search.c), so "علي" finds "علی" and ZWNJ never matters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "registry.h"
+
+#define MAX_AGE 120
+
+int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
+{
+    uint64_t num;
+    if (hy_id_parse("prs", id, &num) != 0)
+        return MDB_NOTFOUND;
+    json_t *rec = NULL;
+    int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, num, &rec);
+    if (rc)
+        return rc;
+    if (n)
+        *n = num;
+    if (person)
+        *person = rec;
+    else
+        json_decref(rec);
+    return 0;
+}
+
+/* Loads or answers 404, the common start of every call on one person. */
+static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
+{
+    int rc = registry_person_load(ctx, id, n, person);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no person has the id %s", id ? id : "");
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+/* The national ID in its one stored form, or 422 saying what is wrong with it. */
+static int s_national_id(hy_ctx_t *ctx, const char *text, char nid[11])
+{
+    int rc = hy_national_id_normalize(text ? text : "", nid);
+    if (rc == HY_NID_FORMAT)
+        return hy_fail(ctx, 422, "invalid_national_id", "national_id",
+                       "a national ID has 10 digits (8 or 9 are padded with zeros)");
+    if (rc == HY_NID_CHECK)
+        return hy_fail(ctx, 422, "invalid_national_id", "national_id",
+                       "check digit does not match (or all digits are equal)");
+    return 0;
+}
+
+static int s_birth_date(hy_ctx_t *ctx, const char *date)
+{
+    if (strcmp(date, ctx->today) > 0)
+        return hy_fail(ctx, 422, "invalid_birth_date", "birth_date",
+                       "birth date %s is in the future", date);
+    int age = hy_age_on(date, ctx->today);
+    if (age < 0 || age > MAX_AGE)
+        return hy_fail(ctx, 422, "invalid_birth_date", "birth_date",
+                       "birth date %s gives an age over %d years", date, MAX_AGE);
+    return 0;
+}
+
+/* Checks one field of a person and stores its canonical form in person (null clears it).
+ * The skeleton has already checked type, range and enum; here are the rules it cannot know. */
+static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *value)
+{
+    if (json_is_null(value)) {
+        json_object_del(person, key);
+        if (strcmp(key, "birth_date") == 0)
+            registry_set_jalali(person, key);
+        return 0;
+    }
+    const char *s = json_string_value(value);
+    if (strcmp(key, "first_name") == 0 || strcmp(key, "last_name") == 0) {
+        char *norm = hy_fa_normalize(s);
+        bool empty = !norm || !*norm;
+        free(norm);
+        if (empty)
+            return hy_fail(ctx, 422, "invalid_name", key, "%s must contain letters", key);
+    } else if (strcmp(key, "birth_date") == 0) {
+        int status = s_birth_date(ctx, s);
+        if (status)
+            return status;
+        json_object_set(person, key, value);
+        registry_set_jalali(person, key);
+        return 0;
+    } else if (strcmp(key, "mobile") == 0) {
+        char mobile[12];
+        if (hy_mobile_normalize(s, mobile) != 0)
+            return hy_fail(ctx, 422, "invalid_mobile", "mobile",
+                           "%s is not an Iranian mobile number (09xxxxxxxxx)", s);
+        json_object_set_new(person, key, json_string(mobile));
+        return 0;
+    } else if (strcmp(key, "office") == 0) {
+        if (!*s)
+            return hy_fail(ctx, 422, "missing_office", "office", "office must not be empty");
+    } else if (s && !*s) {
+        json_object_del(person, key); /* an empty optional string clears it */
+        return 0;
+    }
+    json_object_set(person, key, value);
+    return 0;
+}
+
+/* Builds one entry of "referrals". office is the office recording it; field names the agency
+ * argument in errors. */
+static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, const char *agency,
+                      const char *office, json_t **out)
+{
+    bool from_agency = strcmp(source, "agency") == 0;
+    if (from_agency && (!agency || !*agency))
+        return hy_fail(ctx, 422, "missing_agency", field,
+                       "a referral from an agency must name the agency");
+    if (!from_agency && agency && *agency)
+        return hy_fail(ctx, 422, "unexpected_agency", field, "a self referral names no agency");
+    json_t *ref = json_pack("{s:s}", "source", source);
+    if (from_agency)
+        json_object_set_new(ref, "agency", json_string(agency));
+    json_object_set_new(ref, "date", json_string(ctx->today));
+    registry_set_jalali(ref, "date");
+    json_object_set_new(ref, "office", json_string(office));
+    json_object_set_new(
+        ref, "created_by",
+        json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
+    *out = ref;
+    return 0;
+}
+
+/* true when referrals already hold this source (self) or this agency (normalised). */
+static bool s_has_referral(const json_t *person, const char *source, const char *agency)
+{
+    char *want = agency ? hy_fa_normalize(agency) : NULL;
+    bool found = false;
+    size_t i;
+    json_t *ref;
+    json_array_foreach(json_object_get(person, "referrals"), i, ref) {
+        const char *src = json_string_value(json_object_get(ref, "source"));
+        if (!src || strcmp(src, source) != 0)
+            continue;
+        if (strcmp(source, "self") == 0) {
+            found = true;
+            break;
+        }
+        char *have = hy_fa_normalize(json_string_value(json_object_get(ref, "agency")));
+        found = have && want && strcmp(have, want) == 0;
+        free(have);
+        if (found)
+            break;
+    }
+    free(want);
+    return found;
+}
+
+/* The 409 for a known national ID. When the request came from an agency the person has no
+ * referral from yet, the detail points at the route that records it. */
+static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
+{
+    char id[32];
+    hy_id_format("prs", existing, id, sizeof id);
+    json_t *referral = json_object_get(args, "referral");
+    const char *source = json_string_value(json_object_get(referral, "source"));
+    const char *agency = json_string_value(json_object_get(referral, "agency"));
+    json_t *person = NULL;
+    int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, existing, &person);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    bool new_agency = source && strcmp(source, "agency") == 0 && agency && *agency &&
+                      !s_has_referral(person, "agency", agency);
+    json_decref(person);
+    if (new_agency)
+        hy_fail(ctx, 409, "duplicate_national_id", "national_id",
+                "this national ID is already registered as %s; to record the referral by %s, "
+                "POST /v1/persons/%s/referrals",
+                id, agency, id);
+    else
+        hy_fail(ctx, 409, "duplicate_national_id", "national_id",
+                "this national ID is already registered as %s", id);
+    hy_fail_extra(ctx, "existing_id", json_string(id));
+    hy_fail_extra(ctx, "new_referral", json_boolean(new_agency));
+    return 409;
+}
+
+/* Validates every field, allocates the next number and writes record, index and event. */
+int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    char nid[11], key[16], id[32];
+    json_t *fields = NULL, *person = NULL, *ref = NULL;
+    int status = s_national_id(ctx, json_string_value(json_object_get(args, "national_id")), nid);
+    if (status)
+        return status;
+    size_t klen = registry_key_text('i', nid, key, sizeof key);
+    uint64_t n;
+    int rc = hy_index_first(ctx->txn, st->person_idx, key, klen, &n);
+    if (rc == 0)
+        return s_duplicate(ctx, n, args);
+    if (rc != MDB_NOTFOUND)
+        return hy_fail_mdb(ctx, rc);
+
+    fields = json_object();
+    const char *name;
+    json_t *value;
+    json_object_foreach(args, name, value) {
+        if (strcmp(name, "national_id") == 0 || strcmp(name, "referral") == 0 ||
+            strcmp(name, "office") == 0)
+            continue;
+        if ((status = s_set_field(ctx, fields, name, value)) != 0)
+            goto fail;
+    }
+    const char *office = registry_office(ctx, args);
+    if (!office) {
+        status = hy_fail(ctx, 422, "missing_office", "office",
+                         "no office given and the caller acts for none");
+        goto fail;
+    }
+    json_t *referral = json_object_get(args, "referral");
+    const char *source = json_string_value(json_object_get(referral, "source"));
+    status = s_referral(ctx, "referral.agency", source ? source : "self",
+                        json_string_value(json_object_get(referral, "agency")), office, &ref);
+    if (status)
+        goto fail;
+
+    if ((rc = hy_store_next(ctx->txn, st->meta, "person", &n)) != 0)
+        goto mdb_fail;
+    hy_id_format("prs", n, id, sizeof id);
+    person = json_pack("{s:s,s:s}", "id", id, "national_id", nid);
+    json_object_update(person, fields);
+    json_object_set_new(person, "referrals", json_pack("[O]", ref));
+    registry_stamp_new(ctx, person, office);
+    if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
+        (rc = registry_person_index(ctx, n, person, true)) != 0)
+        goto mdb_fail;
+    if ((status = registry_emit(ctx, "registry.person.registered", id, person)) != 0)
+        goto fail;
+    *out = person;
+    json_decref(fields);
+    json_decref(ref);
+    return 201;
+mdb_fail:
+    status = hy_fail_mdb(ctx, rc);
+fail:
+    json_decref(fields);
+    json_decref(ref);
+    json_decref(person);
+    return status;
+}
+
+int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    int status = s_load_or_404(ctx, id, NULL, out);
+    return status ? status : 200;
+}
+
+/* Writes a changed person: index entries follow the new record, the event carries the
+ * changes and the whole person. */
+static int s_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person, json_t *changes)
+{
+    registry_t *st = registry_state(ctx);
+    json_object_set_new(person, "updated_at", json_string(ctx->now_iso));
+    int rc;
+    if ((rc = registry_person_index(ctx, n, old, false)) != 0 ||
+        (rc = registry_person_index(ctx, n, person, true)) != 0 ||
+        (rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0)
+        return hy_fail_mdb(ctx, rc);
+    const char *id = json_string_value(json_object_get(person, "id"));
+    json_t *data = json_pack("{s:s,s:O,s:O}", "id", id, "changes", changes, "person", person);
+    int status = registry_emit(ctx, "registry.person.updated", id, data);
+    json_decref(data);
+    return status;
+}
+
+int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
+{
+    json_t *old = NULL, *person = NULL, *changes = NULL;
+    uint64_t n;
+    int status = s_load_or_404(ctx, id, &n, &old);
+    if (status)
+        return status;
+    const char *nid_arg = json_string_value(json_object_get(args, "national_id"));
+    if (nid_arg) {
+        char nid[11];
+        const char *have = json_string_value(json_object_get(old, "national_id"));
+        if (hy_national_id_normalize(nid_arg, nid) != 0 || !have || strcmp(nid, have) != 0) {
+            status = hy_fail(ctx, 422, "immutable_field", "national_id",
+                             "the national ID of a registered person cannot change");
+            goto fail;
+        }
+    }
+    if (json_object_get(args, "referral")) {
+        status = hy_fail(ctx, 422, "immutable_field", "referral",
+                         "referrals are added with POST /v1/persons/%s/referrals", id);
+        goto fail;
+    }
+    person = json_deep_copy(old);
+    changes = json_object();
+    const char *key;
+    json_t *value;
+    json_object_foreach(args, key, value) {
+        if (strcmp(key, "id") == 0 || strcmp(key, "national_id") == 0)
+            continue;
+        if ((status = s_set_field(ctx, person, key, value)) != 0)
+            goto fail;
+        registry_diff(changes, old, person, key);
+    }
+    if (json_object_size(changes) > 0 && (status = s_save(ctx, n, old, person, changes)) != 0)
+        goto fail;
+    *out = person;
+    json_decref(old);
+    json_decref(changes);
+    return 200;
+fail:
+    json_decref(old);
+    json_decref(person);
+    json_decref(changes);
+    return status;
+}
+
+int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *source,
+                                 const char *agency, json_t **out)
+{
+    json_t *old = NULL, *person = NULL, *ref = NULL, *changes = NULL;
+    uint64_t n;
+    int status = s_load_or_404(ctx, id, &n, &old);
+    if (status)
+        return status;
+    const char *office = registry_office(ctx, NULL);
+    if (!office)
+        office = json_string_value(json_object_get(old, "office"));
+    if ((status = s_referral(ctx, "agency", source, agency, office ? office : "", &ref)) != 0)
+        goto fail;
+    if (s_has_referral(old, source, agency)) {
+        if (strcmp(source, "self") == 0)
+            status = hy_fail(ctx, 409, "duplicate_referral", "source",
+                             "the person is already recorded as self-referred");
+        else
+            status = hy_fail(ctx, 409, "duplicate_referral", "agency",
+                             "%s has already referred this person", agency);
+        goto fail;
+    }
+    person = json_deep_copy(old);
+    json_array_append(json_object_get(person, "referrals"), ref);
+    changes = json_object();
+    registry_diff(changes, old, person, "referrals");
+    if ((status = s_save(ctx, n, old, person, changes)) != 0)
+        goto fail;
+    *out = person;
+    json_decref(old);
+    json_decref(ref);
+    json_decref(changes);
+    return 201;
+fail:
+    json_decref(old);
+    json_decref(person);
+    json_decref(ref);
+    json_decref(changes);
+    return status;
+}

@@ -1,0 +1,153 @@
+/*
+ * records.c — small pieces every registry domain file needs: index keys, the stamp a new
+ * record carries (office, author, timestamps), Jalali echoes of dates, change lists for
+ * updates, events, and filtered pagination over a primary database or one index key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "registry.h"
+
+/* LMDB's default maximum key size is 511 bytes; stay clear of it. */
+#define KEY_MAX 480
+
+registry_t *registry_state(hy_ctx_t *ctx)
+{
+    return (registry_t *)ctx->state;
+}
+
+/* Text keys are normalised so that an index lookup folds spelling the same way as search. */
+size_t registry_key_text(char tag, const char *text, char *out, size_t outsz)
+{
+    if (!text)
+        return 0;
+    char *norm = hy_fa_normalize(text);
+    if (!norm)
+        return 0;
+    size_t len = strlen(norm);
+    size_t total = len + 2;
+    if (len == 0 || total > KEY_MAX || total > outsz) {
+        free(norm);
+        return 0;
+    }
+    out[0] = tag;
+    out[1] = ':';
+    memcpy(out + 2, norm, len);
+    free(norm);
+    return total;
+}
+
+size_t registry_key_num(char tag, uint64_t n, uint8_t out[10])
+{
+    out[0] = (uint8_t)tag;
+    out[1] = ':';
+    hy_key_u64(n, out + 2);
+    return 10;
+}
+
+/* Every record says which office and which key made it (DOMAIN.md: "every record says which
+ * office and user made it"); the audit trail adds the request id per event. */
+void registry_stamp_new(hy_ctx_t *ctx, json_t *rec, const char *office)
+{
+    const char *key_id = ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : "";
+    json_object_set_new(rec, "office", json_string(office));
+    json_object_set_new(rec, "created_by", json_string(key_id));
+    json_object_set_new(rec, "created_at", json_string(ctx->now_iso));
+    json_object_set_new(rec, "updated_at", json_string(ctx->now_iso));
+}
+
+const char *registry_office(hy_ctx_t *ctx, const json_t *args)
+{
+    const char *office = json_string_value(json_object_get(args, "office"));
+    if (office && *office)
+        return office;
+    office = ctx->req ? ctx->req->actor.office : NULL;
+    return office && *office ? office : NULL;
+}
+
+/* API.md: every date field X is echoed as X and X_jalali. Stored with the record so that event
+ * consumers see both too. */
+void registry_set_jalali(json_t *obj, const char *field)
+{
+    char key[64], jal[11];
+    snprintf(key, sizeof key, "%s_jalali", field);
+    const char *iso = json_string_value(json_object_get(obj, field));
+    if (iso && hy_date_iso_to_jalali(iso, jal) == 0)
+        json_object_set_new(obj, key, json_string(jal));
+    else
+        json_object_del(obj, key);
+}
+
+void registry_set_or_clear(json_t *obj, const char *key, json_t *value)
+{
+    if (!value || json_is_null(value)) {
+        json_object_del(obj, key);
+        json_decref(value);
+    } else {
+        json_object_set_new(obj, key, value);
+    }
+}
+
+bool registry_diff(json_t *changes, const json_t *old, const json_t *new, const char *key)
+{
+    json_t *from = json_object_get(old, key), *to = json_object_get(new, key);
+    if (from == to || (from && to && json_equal(from, to)))
+        return false;
+    json_object_set_new(
+        changes, key,
+        json_pack("{s:O,s:O}", "from", from ? from : json_null(), "to", to ? to : json_null()));
+    return true;
+}
+
+int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const json_t *data)
+{
+    json_t *copy = json_deep_copy(data);
+    if (!copy)
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    int rc = hy_emit(ctx, type, subject, copy);
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+typedef struct {
+    MDB_dbi db;
+    registry_keep_fn keep;
+    void *user;
+    json_t *items;
+} s_page_t;
+
+/* hy_store_page visitor: load the record, keep it when the filter agrees. A missing record
+ * means an index entry without its record, which a write in this service never leaves
+ * behind; skip it rather than fail a read. */
+static int s_visit(MDB_txn *txn, uint64_t id, void *user)
+{
+    s_page_t *page = user;
+    json_t *rec = NULL;
+    int rc = hy_store_get_id(txn, page->db, id, &rec);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (page->keep && !page->keep(rec, page->user)) {
+        json_decref(rec);
+        return 0;
+    }
+    json_array_append_new(page->items, rec);
+    return 1;
+}
+
+int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_t klen,
+                  uint64_t after, int limit, registry_keep_fn keep, void *user, json_t **items,
+                  uint64_t *next)
+{
+    s_page_t page = {db, keep, user, json_array()};
+    *next = 0;
+    int rc = hy_store_page(ctx->txn, key ? idx : db, key, klen, after, limit, s_visit, &page, next);
+    if (rc) {
+        json_decref(page.items);
+        return hy_fail_mdb(ctx, rc);
+    }
+    *items = page.items;
+    return 200;
+}

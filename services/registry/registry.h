@@ -1,0 +1,148 @@
+/*
+ * registry.h — the registry service: beneficiaries (persons), their home businesses and the
+ * activities (services delivered) recorded for them.
+ *
+ * Route -> op -> handler -> domain function: registry_api.c describes the ops, handlers.c maps
+ * each op to a thin handler, and persons.c, search.c, businesses.c and activities.c hold the
+ * domain rules. Domain functions take the request context (its write transaction, clock and
+ * actor) and plain values, and return the skeleton's status convention: 200/201 with *out set
+ * to a new reference, or whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP.
+ *
+ * Records are JSON documents keyed by number; every index is one MDB_DUPSORT database per entity
+ * whose keys carry a one-letter tag ("i:" national ID, "n:" name word, "o:" office, ...), so
+ * the service needs only seven databases.
+ */
+#ifndef REGISTRY_H
+#define REGISTRY_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service.h"
+
+/* The service's state: its database handles, opened once by registry_open. */
+typedef struct {
+    MDB_dbi meta;          /* counters: "person", "business", "activity" */
+    MDB_dbi persons;       /* person number -> person JSON */
+    MDB_dbi person_idx;    /* "i:"nid (unique), "n:"name word, "o:"office, "h:"neighbourhood */
+    MDB_dbi businesses;    /* business number -> business JSON */
+    MDB_dbi business_idx;  /* "p:"owner number (8 bytes), "f:"field, "s:"stage */
+    MDB_dbi activities;    /* activity number -> activity JSON */
+    MDB_dbi activity_idx;  /* "k:"kind, "o:"office, "p:"participant number (8 bytes) */
+} registry_t;
+
+extern const hy_api_t registry_api;
+extern const hy_handler_t registry_handlers[];
+extern const hy_service_def_t registry_def;
+
+/* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
+int  registry_open(hy_store_t *store, void **state);
+void registry_close(void *state);
+
+/* --- persons (persons.c, search.c) ------------------------------------------------------ */
+/* Registers a person from checked args; 201 with the person, 409 duplicate_national_id with
+ * "existing_id", 422 for a field a rule refuses. */
+int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **person);
+/* 200 with the person, or 404 not_found (also for a malformed id). */
+int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **person);
+/* Applies a partial update (null clears an optional field); 200 with the person. */
+int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t **person);
+/* Attaches one more referral (self or an agency); 201 with the person, 409 duplicate_referral. */
+int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *source,
+                                 const char *agency, json_t **person);
+
+/* Loads a person by id for the other domain files. Returns 0, MDB_NOTFOUND (also for a
+ * malformed id), or another LMDB error. *n gets the number; person may be NULL. */
+int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person);
+
+/* Index keys of a person (national ID, name words, office, neighbourhood); put or delete them
+ * all. Used by persons.c on every write. Returns 0 or an LMDB error. */
+int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put);
+
+typedef struct {
+    const char *national_id;    /* any accepted form; NULL = no filter */
+    const char *q;              /* name words, any spelling hy_fa_normalize folds */
+    const char *neighbourhood;
+    const char *office;
+    uint64_t after;             /* page cursor: the last person number already seen */
+    int limit;
+} registry_person_filter_t;
+
+/* Lists persons matching every given filter in id order. *items is a new array; *next the
+ * cursor for the next page or 0. 200, or an error status. */
+int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **items,
+                         uint64_t *next);
+
+/* --- businesses (businesses.c) ------------------------------------------------------------ */
+int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **business);
+int registry_business_get(hy_ctx_t *ctx, const char *id, json_t **business);
+int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t **business);
+/* Returns 0, MDB_NOTFOUND (also for a malformed id), or another LMDB error. */
+int registry_business_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **business);
+
+typedef struct {
+    const char *owner_id;
+    const char *field;
+    const char *stage;
+    uint64_t after;
+    int limit;
+} registry_business_filter_t;
+int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *f, json_t **items,
+                           uint64_t *next);
+
+/* --- activities (activities.c) ------------------------------------------------------------ */
+int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **activity);
+int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **activity);
+
+typedef struct {
+    const char *kind;
+    const char *office;
+    const char *person_id;
+    const char *from, *to;      /* inclusive "YYYY-MM-DD" bounds; NULL = open */
+    uint64_t after;
+    int limit;
+} registry_activity_filter_t;
+int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *f, json_t **items,
+                           uint64_t *next);
+
+/* --- helpers shared by the domain files (records.c) --------------------------------------- */
+registry_t *registry_state(hy_ctx_t *ctx);
+
+/* Index key "<tag>:<normalised text>" into out; returns its length, or 0 when text is empty,
+ * not valid UTF-8 or too long for an LMDB key. */
+size_t registry_key_text(char tag, const char *text, char *out, size_t outsz);
+/* Index key "<tag>:" followed by the 8-byte big-endian number; out holds 10 bytes. */
+size_t registry_key_num(char tag, uint64_t n, uint8_t out[10]);
+
+/* Sets office, created_by, created_at and updated_at on a new record. */
+void registry_stamp_new(hy_ctx_t *ctx, json_t *rec, const char *office);
+/* The office a write acts for: the "office" argument when given, else the actor's; NULL when
+ * neither (the caller answers 422 missing_office). Borrowed from args or the request. */
+const char *registry_office(hy_ctx_t *ctx, const json_t *args);
+
+/* Sets "<field>_jalali" next to the Gregorian date in obj[field] (removes it when absent). */
+void registry_set_jalali(json_t *obj, const char *field);
+
+/* Sets obj[key] to value (stolen), or deletes it when value is JSON null. */
+void registry_set_or_clear(json_t *obj, const char *key, json_t *value);
+
+/* Records {"from":..,"to":..} under changes[key] when old[key] and new[key] differ (absent
+ * counts as null). Returns true when they differ. */
+bool registry_diff(json_t *changes, const json_t *old, const json_t *new, const char *key);
+
+/* Emits an event with a deep copy of data; fails the request on an LMDB error. Returns 0 or
+ * the status of the failure. */
+int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const json_t *data);
+
+/* Pages through a primary db or one index key with hy_store_page, loading each record of db
+ * and keeping those for which keep(rec, user) is true. *items gets a new array. Returns 200
+ * or a failure status. */
+typedef bool (*registry_keep_fn)(const json_t *rec, void *user);
+int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_t klen,
+                  uint64_t after, int limit, registry_keep_fn keep, void *user, json_t **items,
+                  uint64_t *next);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * registry_api.c — the registry's operations as data: routes, roles, argument and result shapes.
+ *
+ * The skeleton checks every request against these tables before a handler runs, and the gateway
+ * builds its routes and /v1/openapi.json from them, so this file is the registry's contract.
+ * Domain rules that need the store or the clock (a valid check digit, a date not in the future,
+ * an owner that exists, an allowed stage transition) are the domain files' business.
+ */
+#include "proto.h"
+#include "spec.h"
+
+#define WRITE HY_ROLE_SOCIAL_SERVICES
+#define READ  HY_ROLE_READERS
+
+#define SEXES      "female|male"
+#define SOURCES    "self|agency"
+#define FIELDS     "agriculture|industry|handicrafts|services"
+#define STAGES     "applicant|training|producing|developing|established"
+#define LICENCES   "independent|supporter"
+#define KINDS      "training_class|counselling|employer_referral|job_created|aid|meeting"
+#define MEETINGS   "working_group|steering_council|empowerment_group"
+
+/* ------------------------------------------------------------------ persons ------------- */
+
+static const hy_field_t referral_fields[] = {
+    {.name = "source", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = SOURCES,
+     .doc = "self-referred, or referred by an agency"},
+    {.name = "agency", .type = HY_T_STRING, .max_len = 200,
+     .doc = "the referring agency (required when source is agency), e.g. بهزیستی"},
+    {0},
+};
+
+/* The fields a person is made of; required ones get HY_F_REQ only in the create table. */
+#define PERSON_FIELDS(REQ, OPT)                                                                \
+    {.name = "first_name", .type = HY_T_STRING, .flags = REQ, .max_len = 100,                  \
+     .doc = "first name as typed (Persian)"},                                                  \
+    {.name = "last_name", .type = HY_T_STRING, .flags = REQ, .max_len = 100,                   \
+     .doc = "last name as typed (Persian)"},                                                   \
+    {.name = "birth_date", .type = HY_T_DATE, .flags = REQ,                                    \
+     .doc = "birth date; not in the future, age at most 120"},                                 \
+    {.name = "sex", .type = HY_T_ENUM, .flags = REQ, .enums = SEXES, .doc = "female or male"}, \
+    {.name = "mobile", .type = HY_T_STRING, .flags = OPT, .max_len = 32,                       \
+     .doc = "Iranian mobile in any common form; stored as 09xxxxxxxxx"},                       \
+    {.name = "province", .type = HY_T_STRING, .flags = OPT, .max_len = 100, .doc = "province"}, \
+    {.name = "city", .type = HY_T_STRING, .flags = OPT, .max_len = 100, .doc = "city"},        \
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = OPT, .max_len = 200,               \
+     .doc = "neighbourhood (محله)"},                                                           \
+    {.name = "household_size", .type = HY_T_INT, .flags = OPT, .min = 1, .max = 30,            \
+     .doc = "people in the household, 1..30"},                                                 \
+    {.name = "head_of_household", .type = HY_T_BOOL, .flags = OPT,                             \
+     .doc = "whether the person heads the household"},                                         \
+    {.name = "dependants", .type = HY_T_INT, .flags = OPT, .min = 0, .max = 30,                \
+     .doc = "dependants, 0..30"},                                                              \
+    /* spec.c applies an array's max_len to its string items too: 200 items of 200 bytes. */ \
+    {.name = "skills", .type = HY_T_ARRAY, .flags = OPT, .elem = HY_T_STRING, .max_len = 200,  \
+     .doc = "skills, free text"},                                                              \
+    {.name = "needs", .type = HY_T_ARRAY, .flags = OPT, .elem = HY_T_STRING, .max_len = 200,   \
+     .doc = "needs, free text"},                                                               \
+    {.name = "disability", .type = HY_T_BOOL, .flags = OPT, .doc = "has a disability"}
+
+static const hy_field_t person_create_args[] = {
+    {.name = "national_id", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 40,
+     .doc = "10-digit national ID (کد ملی) with a valid check digit; Persian digits accepted"},
+    PERSON_FIELDS(HY_F_REQ, 0),
+    {.name = "office", .type = HY_T_STRING, .max_len = 64,
+     .doc = "office the person is registered with; defaults to the caller's office"},
+    {.name = "referral", .type = HY_T_OBJECT, .sub = referral_fields,
+     .doc = "who referred the person; defaults to self"},
+    {0},
+};
+
+/* national_id and referral are listed so that changing them is refused with a clear 422
+ * (immutable_field) rather than a bare unknown_field. */
+static const hy_field_t person_update_args[] = {
+    {.name = "national_id", .type = HY_T_STRING, .max_len = 40,
+     .doc = "immutable: refused with 422 immutable_field"},
+    PERSON_FIELDS(0, HY_F_NULL),
+    {.name = "office", .type = HY_T_STRING, .max_len = 64, .doc = "office the person belongs to"},
+    {.name = "referral", .type = HY_T_OBJECT, .sub = referral_fields,
+     .doc = "refused (422 immutable_field): add referrals with POST /v1/persons/{id}/referrals"},
+    {0},
+};
+
+static const hy_field_t person_list_args[] = {
+    {.name = "national_id", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 40,
+     .doc = "exact national ID (any accepted form)"},
+    {.name = "q", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
+     .doc = "name words; each matches the start of a word of the normalised full name"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
+     .doc = "neighbourhood (normalised match)"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64, .doc = "office"},
+    {0},
+};
+
+static const hy_field_t referral_result[] = {
+    {.name = "source", .type = HY_T_ENUM, .enums = SOURCES, .doc = "self or agency"},
+    {.name = "agency", .type = HY_T_STRING, .doc = "referring agency"},
+    {.name = "date", .type = HY_T_DATE, .doc = "when the referral was recorded"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office that recorded it"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
+    {0},
+};
+
+static const hy_field_t person_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "person id (prs_...)"},
+    {.name = "national_id", .type = HY_T_STRING, .doc = "10 ASCII digits"},
+    PERSON_FIELDS(0, 0),
+    {.name = "office", .type = HY_T_STRING, .doc = "office the person belongs to"},
+    {.name = "referrals", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = referral_result,
+     .doc = "every referral, first one first"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that registered the person"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+static const hy_field_t add_referral_args[] = {
+    {.name = "source", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = SOURCES,
+     .doc = "self or agency"},
+    {.name = "agency", .type = HY_T_STRING, .max_len = 200,
+     .doc = "the referring agency (required when source is agency)"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- businesses ------------- */
+
+static const hy_field_t licence_fields[] = {
+    {.name = "type", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = LICENCES,
+     .doc = "independent (مستقل) or supporter (پشتیبان)"},
+    {.name = "number", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64,
+     .doc = "licence number"},
+    {.name = "issued", .type = HY_T_DATE, .doc = "issue date; not in the future"},
+    {0},
+};
+
+static const hy_field_t business_create_args[] = {
+    {.name = "owner_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the owner (prs_...)"},
+    {.name = "activity", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200,
+     .doc = "what is made or done, e.g. carpet weaving"},
+    {.name = "field", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = FIELDS,
+     .doc = "one of the four insurance fields"},
+    {.name = "stage", .type = HY_T_ENUM, .enums = STAGES, .doc = "defaults to applicant"},
+    {.name = "licence", .type = HY_T_OBJECT, .sub = licence_fields, .doc = "licence, if any"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .max_len = 200,
+     .doc = "defaults to the owner's"},
+    {.name = "office", .type = HY_T_STRING, .max_len = 64, .doc = "defaults to the owner's"},
+    {0},
+};
+
+static const hy_field_t business_update_args[] = {
+    {.name = "owner_id", .type = HY_T_ID, .doc = "immutable: refused with 422 immutable_field"},
+    {.name = "activity", .type = HY_T_STRING, .max_len = 200, .doc = "activity"},
+    {.name = "field", .type = HY_T_ENUM, .enums = FIELDS, .doc = "field"},
+    {.name = "stage", .type = HY_T_ENUM, .enums = STAGES,
+     .doc = "one step forward or back from the current stage"},
+    {.name = "licence", .type = HY_T_OBJECT, .flags = HY_F_NULL, .sub = licence_fields,
+     .doc = "replaces the licence; null removes it"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .max_len = 200,
+     .doc = "neighbourhood"},
+    {.name = "office", .type = HY_T_STRING, .max_len = 64, .doc = "office"},
+    {0},
+};
+
+static const hy_field_t business_list_args[] = {
+    {.name = "owner_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "owner (prs_...)"},
+    {.name = "field", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = FIELDS, .doc = "field"},
+    {.name = "stage", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = STAGES, .doc = "stage"},
+    {0},
+};
+
+static const hy_field_t stage_change_result[] = {
+    {.name = "from", .type = HY_T_ENUM, .enums = STAGES,
+     .doc = "previous stage (null at creation)"},
+    {.name = "to", .type = HY_T_ENUM, .enums = STAGES, .doc = "new stage"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date of the change"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office that recorded it"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
+    {0},
+};
+
+static const hy_field_t business_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "business id (bus_...)"},
+    {.name = "owner_id", .type = HY_T_ID, .doc = "owner (prs_...)"},
+    {.name = "activity", .type = HY_T_STRING, .doc = "activity"},
+    {.name = "field", .type = HY_T_ENUM, .enums = FIELDS, .doc = "field"},
+    {.name = "stage", .type = HY_T_ENUM, .enums = STAGES, .doc = "current stage"},
+    {.name = "stage_history", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = stage_change_result,
+     .doc = "every stage change, the creation first"},
+    {.name = "licence", .type = HY_T_OBJECT, .sub = licence_fields, .doc = "licence, if any"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .doc = "neighbourhood"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that created it"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- activities ------------- */
+
+#define ACTIVITY_FIELDS(REQ)                                                                   \
+    {.name = "kind", .type = HY_T_ENUM, .flags = REQ, .enums = KINDS,                          \
+     .doc = "what was delivered"},                                                             \
+    {.name = "date", .type = HY_T_DATE, .flags = REQ, .doc = "when; not in the future"},       \
+    {.name = "office", .type = HY_T_STRING, .max_len = 64,                                     \
+     .doc = "office that delivered it; defaults to the caller's"},                             \
+    {.name = "neighbourhood", .type = HY_T_STRING, .max_len = 200, .doc = "neighbourhood"},    \
+    {.name = "person_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .max_len = 1000,               \
+     .doc = "participants (attendance); required except for meetings"},                       \
+    {.name = "meeting_kind", .type = HY_T_ENUM, .enums = MEETINGS,                             \
+     .doc = "required for (and only for) kind meeting"},                                       \
+    {.name = "title", .type = HY_T_STRING, .max_len = 200, .doc = "class or meeting title"},   \
+    {.name = "employer", .type = HY_T_STRING, .max_len = 200,                                  \
+     .doc = "employer referred to (required for employer_referral)"},                          \
+    {.name = "business_id", .type = HY_T_ID, .doc = "business concerned (bus_...)"},           \
+    {.name = "value_rials", .type = HY_T_MONEY, .doc = "value of in-kind aid, rials"},         \
+    {.name = "hours", .type = HY_T_INT, .min = 0, .max = 1000, .doc = "duration in hours"}
+
+static const hy_field_t activity_create_args[] = {
+    ACTIVITY_FIELDS(HY_F_REQ),
+    {0},
+};
+
+static const hy_field_t activity_list_args[] = {
+    {.name = "kind", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = KINDS, .doc = "kind"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64, .doc = "office"},
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "a participant (prs_...)"},
+    {.name = "from", .type = HY_T_DATE, .flags = HY_F_QUERY, .doc = "first date, inclusive"},
+    {.name = "to", .type = HY_T_DATE, .flags = HY_F_QUERY, .doc = "last date, inclusive"},
+    {0},
+};
+
+static const hy_field_t activity_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "activity id (act_...)"},
+    ACTIVITY_FIELDS(0),
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+/* -------------------------------------------------------------------- the table ---------- */
+
+static const hy_op_spec_t registry_ops[] = {
+    {"persons.create", "POST", "/v1/persons", WRITE, person_create_args, person_result, 201,
+     false, "Register a person (409 duplicate_national_id with existing_id if known)"},
+    {"persons.get", "GET", "/v1/persons/{id}", READ, NULL, person_result, 200, false,
+     "Get a person"},
+    {"persons.update", "PATCH", "/v1/persons/{id}", WRITE, person_update_args, person_result,
+     200, false, "Change a person's fields (null clears an optional one)"},
+    {"persons.list", "GET", "/v1/persons", READ, person_list_args, person_result, 200, true,
+     "List or search persons (q matches normalised Persian names)"},
+    {"persons.add_referral", "POST", "/v1/persons/{id}/referrals", WRITE, add_referral_args,
+     person_result, 201, false, "Attach another agency's (or a self) referral to a person"},
+    {"businesses.create", "POST", "/v1/businesses", WRITE, business_create_args,
+     business_result, 201, false, "Register a home business"},
+    {"businesses.get", "GET", "/v1/businesses/{id}", READ, NULL, business_result, 200, false,
+     "Get a home business"},
+    {"businesses.update", "PATCH", "/v1/businesses/{id}", WRITE, business_update_args,
+     business_result, 200, false, "Change a business (stage: one step forward or back)"},
+    {"businesses.list", "GET", "/v1/businesses", READ, business_list_args, business_result, 200,
+     true, "List home businesses"},
+    {"activities.create", "POST", "/v1/activities", WRITE, activity_create_args,
+     activity_result, 201, false, "Record a delivered service or programme activity"},
+    {"activities.get", "GET", "/v1/activities/{id}", READ, NULL, activity_result, 200, false,
+     "Get an activity"},
+    {"activities.list", "GET", "/v1/activities", READ, activity_list_args, activity_result, 200,
+     true, "List activities"},
+    {0},
+};
+
+const hy_api_t registry_api = {"registry", "prs,bus,act", registry_ops};

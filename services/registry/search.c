@@ -1,0 +1,324 @@
+/*
+ * search.c — the person indexes and GET /v1/persons: lookups by national ID, office and
+ * neighbourhood, and name search.
+ *
+ * Name search works on normalised text (hy_fa_normalize: Arabic ي/ك folded to ی/ک, digits to
+ * ASCII, ZWNJ and diacritics removed, spaces folded). The index holds every word of the full
+ * name ("n:<word>") and, so that a space typed where the name has a ZWNJ (or the reverse) still
+ * matches, every run of words from one word to the end with the spaces removed. A person
+ * matches q when every word of q starts a word of the name, or when q without its spaces starts
+ * one of those runs. Candidates come from one prefix scan of the index on q's first word, which
+ * covers both cases; they are then sorted by id so that pages follow the id cursor like every
+ * other list.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "registry.h"
+
+#define MAX_WORDS 16
+#define KEY_BUF 512
+
+/* A normalised name split in place into words; compact holds the words with no spaces and
+ * starts[i] where word i begins in it. */
+typedef struct {
+    char *norm;
+    char *compact;
+    char *words[MAX_WORDS];
+    size_t starts[MAX_WORDS];
+    int count;
+} s_words_t;
+
+static void s_words_free(s_words_t *w)
+{
+    free(w->norm);
+    free(w->compact);
+    memset(w, 0, sizeof *w);
+}
+
+/* Returns 0, or -1 for invalid UTF-8 or no memory. Words beyond MAX_WORDS are dropped. */
+static int s_words(const char *text, s_words_t *w)
+{
+    memset(w, 0, sizeof *w);
+    w->norm = hy_fa_normalize(text ? text : "");
+    w->compact = w->norm ? malloc(strlen(w->norm) + 1) : NULL;
+    if (!w->compact) {
+        s_words_free(w);
+        return -1;
+    }
+    size_t c = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(w->norm, " ", &save); p && w->count < MAX_WORDS;
+         p = strtok_r(NULL, " ", &save)) {
+        w->words[w->count] = p;
+        w->starts[w->count++] = c;
+        size_t len = strlen(p);
+        memcpy(w->compact + c, p, len);
+        c += len;
+    }
+    w->compact[c] = '\0';
+    return 0;
+}
+
+static int s_full_name(const json_t *person, s_words_t *w)
+{
+    const char *first = json_string_value(json_object_get(person, "first_name"));
+    const char *last = json_string_value(json_object_get(person, "last_name"));
+    size_t len = (first ? strlen(first) : 0) + (last ? strlen(last) : 0) + 2;
+    char *full = malloc(len);
+    if (!full)
+        return -1;
+    snprintf(full, len, "%s %s", first ? first : "", last ? last : "");
+    int rc = s_words(full, w);
+    free(full);
+    return rc;
+}
+
+static bool s_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The matching rule of the file comment. */
+static bool s_name_matches(const s_words_t *name, const s_words_t *q)
+{
+    bool all = true;
+    for (int i = 0; i < q->count && all; i++) {
+        bool found = false;
+        for (int j = 0; j < name->count && !found; j++)
+            found = s_prefix(name->words[j], q->words[i]);
+        all = found;
+    }
+    if (all)
+        return true;
+    for (int j = 0; j < name->count; j++)
+        if (s_prefix(name->compact + name->starts[j], q->compact))
+            return true;
+    return false;
+}
+
+/* Puts or deletes one index entry; a key that cannot be made (empty text) is skipped. */
+static int s_index_one(hy_ctx_t *ctx, uint64_t n, const char *key, size_t klen, bool put)
+{
+    registry_t *st = registry_state(ctx);
+    if (klen == 0)
+        return 0;
+    return put ? hy_index_put(ctx->txn, st->person_idx, key, klen, n)
+               : hy_index_del(ctx->txn, st->person_idx, key, klen, n);
+}
+
+int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
+{
+    static const struct {
+        char tag;
+        const char *field;
+    } plain[] = {
+        {'i', "national_id"},
+        {'o', "office"},
+        {'h', "neighbourhood"},
+    };
+    char key[KEY_BUF];
+    int rc = 0;
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0] && rc == 0; i++) {
+        const char *text = json_string_value(json_object_get(person, plain[i].field));
+        rc = s_index_one(ctx, n, key, registry_key_text(plain[i].tag, text, key, sizeof key), put);
+    }
+    s_words_t w;
+    if (rc != 0)
+        return rc;
+    if (s_full_name(person, &w) != 0)
+        return ENOMEM;
+    /* The runs from word j to the end; the last run is the last word itself. hy_index_put and
+     * hy_index_del are idempotent, so a word repeated in the name is harmless. */
+    for (int j = 0; j < w.count && rc == 0; j++) {
+        rc = s_index_one(ctx, n, key, registry_key_text('n', w.words[j], key, sizeof key), put);
+        if (rc == 0 && j < w.count - 1)
+            rc = s_index_one(ctx, n, key,
+                             registry_key_text('n', w.compact + w.starts[j], key, sizeof key), put);
+    }
+    s_words_free(&w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------- listing ------------- */
+
+typedef struct {
+    char nid[11]; /* "" = no filter */
+    char *office; /* normalised; NULL = no filter */
+    char *hood;
+    s_words_t q; /* q.count == 0: no name filter */
+} s_filter_t;
+
+static bool s_norm_equal(const char *raw, const char *norm)
+{
+    char *n = hy_fa_normalize(raw ? raw : "");
+    bool eq = n && strcmp(n, norm) == 0;
+    free(n);
+    return eq;
+}
+
+static bool s_keep(const json_t *person, void *user)
+{
+    s_filter_t *f = user;
+    if (f->nid[0] &&
+        !s_norm_equal(json_string_value(json_object_get(person, "national_id")), f->nid))
+        return false;
+    if (f->office && !s_norm_equal(json_string_value(json_object_get(person, "office")), f->office))
+        return false;
+    if (f->hood &&
+        !s_norm_equal(json_string_value(json_object_get(person, "neighbourhood")), f->hood))
+        return false;
+    if (f->q.count == 0)
+        return true;
+    s_words_t name;
+    if (s_full_name(person, &name) != 0)
+        return false;
+    bool ok = s_name_matches(&name, &f->q);
+    s_words_free(&name);
+    return ok;
+}
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Every person number under an "n:" key starting with prefix, sorted and unique. */
+static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t *count)
+{
+    char key[KEY_BUF];
+    size_t klen = registry_key_text('n', word, key, sizeof key);
+    *ids = NULL;
+    *count = 0;
+    if (klen == 0)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(ctx->txn, registry_state(ctx)->person_idx, &cur);
+    if (rc)
+        return rc;
+    size_t cap = 0;
+    MDB_val k = {klen, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0)
+            break;
+        if (v.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 64;
+            uint64_t *grown = realloc(*ids, cap * sizeof **ids);
+            if (!grown) {
+                rc = ENOMEM;
+                break;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*count)++] = hy_key_u64_get(v.mv_data);
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        free(*ids);
+        *ids = NULL;
+        *count = 0;
+        return rc;
+    }
+    if (*count > 1)
+        qsort(*ids, *count, sizeof **ids, s_cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < *count; i++)
+        if (u == 0 || (*ids)[u - 1] != (*ids)[i])
+            (*ids)[u++] = (*ids)[i];
+    *count = u;
+    return 0;
+}
+
+/* A page of name-search results: candidates after the cursor, filtered by s_keep. next is set
+ * only when another matching person exists, so the last page ends with a null cursor. */
+static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, json_t **items,
+                    uint64_t *next)
+{
+    uint64_t *ids;
+    size_t count;
+    int rc = s_candidates(ctx, f->q.words[0], &ids, &count);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    json_t *page = json_array();
+    uint64_t last = 0;
+    *next = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (ids[i] <= after)
+            continue;
+        json_t *person = NULL;
+        rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, ids[i], &person);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc) {
+            free(ids);
+            json_decref(page);
+            return hy_fail_mdb(ctx, rc);
+        }
+        bool keep = s_keep(person, f);
+        if (keep && (int)json_array_size(page) == limit) {
+            *next = last;
+            json_decref(person);
+            break;
+        }
+        if (keep) {
+            json_array_append_new(page, person);
+            last = ids[i];
+        } else {
+            json_decref(person);
+        }
+    }
+    free(ids);
+    *items = page;
+    return 200;
+}
+
+int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json_t **items,
+                         uint64_t *next)
+{
+    registry_t *st = registry_state(ctx);
+    s_filter_t f;
+    memset(&f, 0, sizeof f);
+    int status = 200;
+    char key[KEY_BUF];
+    size_t klen = 0;
+    if (in->national_id && *in->national_id &&
+        hy_national_id_normalize(in->national_id, f.nid) != HY_NID_OK) {
+        *items = json_array(); /* no person has an invalid national ID */
+        *next = 0;
+        return 200;
+    }
+    if (in->office && *in->office)
+        f.office = hy_fa_normalize(in->office);
+    if (in->neighbourhood && *in->neighbourhood)
+        f.hood = hy_fa_normalize(in->neighbourhood);
+    if (in->q && s_words(in->q, &f.q) != 0) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto done;
+    }
+    /* The most selective index first: national ID, name, neighbourhood, office. */
+    if (f.nid[0])
+        klen = registry_key_text('i', f.nid, key, sizeof key);
+    else if (f.q.count > 0)
+        status = s_search(ctx, &f, in->after, in->limit, items, next);
+    else if (f.hood && *f.hood)
+        klen = registry_key_text('h', f.hood, key, sizeof key);
+    else if (f.office && *f.office)
+        klen = registry_key_text('o', f.office, key, sizeof key);
+    if (f.nid[0] || f.q.count == 0)
+        status = registry_page(ctx, st->persons, st->person_idx, klen ? key : NULL, klen, in->after,
+                               in->limit, s_keep, &f, items, next);
+done:
+    free(f.office);
+    free(f.hood);
+    s_words_free(&f.q);
+    return status;
+}

@@ -1,0 +1,326 @@
+"""Harness for Hamyar's integration tests: real binaries on loopback, driven over HTTP and ZeroMQ.
+
+A Cluster starts the gateway (with its broker) and the chosen services on free loopback ports,
+with their data in a fresh temporary directory and API keys made by hamyarctl. Tests talk to it
+the way integrators do: HTTP through the gateway, SUB to a service's events, and requests to the
+broker (events.since) as a subscriber would.
+
+Tests are plain functions named test_*; run.py discovers them and prints "N passed, N failed".
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import zmq
+
+BUILD = os.environ.get("HY_BUILD", "build/release")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ALL_SERVICES = ["registry"]
+PUB_OFFSET = {"registry": 1, "loans": 2, "networks": 3, "microfund": 4, "insurance": 5, "reporting": 6}
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def eq(a, b, msg=""):
+    if a != b:
+        raise TestFailure(f"{msg} expected {b!r}, got {a!r}")
+
+
+def _free_base():
+    """A base port with base..base+19 free on loopback."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 20)
+        try:
+            socks = []
+            for p in range(base, base + 20):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            for s in socks:
+                s.close()
+            return base
+        except OSError:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<{self.status} {self.raw[:300]!r}>"
+
+
+class Cluster:
+    def __init__(self, services=None, env=None, clock=None):
+        self.services = list(services or ALL_SERVICES)
+        self.dir = tempfile.mkdtemp(prefix="hamyar-it-")
+        self.base = _free_base()
+        self.http_port = self.base
+        self.broker = f"tcp://127.0.0.1:{self.base + 10}"
+        self.procs = {}
+        self.logs = {}
+        self.keys = {}
+        self.env = dict(os.environ)
+        self.env.update({
+            "HY_DATA_DIR": os.path.join(self.dir, "var"),
+            "HY_BROKER": self.broker,
+            "HY_BROKER_BIND": self.broker + ",inproc://broker",
+            "HY_HTTP_PORT": str(self.http_port),
+            "HY_HTTP_ADDR": "127.0.0.1",
+            "HY_KEYS_FILE": os.path.join(self.dir, "keys"),
+            "HY_GATEWAY_TIMEOUT_MS": "3000",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=24",
+        })
+        for name, off in PUB_OFFSET.items():
+            self.env[f"HY_PUB_{name.upper()}"] = f"tcp://127.0.0.1:{self.base + 10 + off}"
+        if clock:
+            self.env["HY_CLOCK"] = clock
+        if env:
+            self.env.update(env)
+        self.zctx = zmq.Context.instance()
+
+    # ---- processes ---------------------------------------------------------------------------
+    def bin(self, name):
+        return os.path.join(ROOT, BUILD, "bin", name)
+
+    def make_key(self, role, office="rey-1", key_id=None):
+        args = [self.bin("hamyarctl"), "keys", "add", "--role", role, "--file", self.env["HY_KEYS_FILE"]]
+        if office:
+            args += ["--office", office]
+        if key_id:
+            args += ["--id", key_id]
+        out = subprocess.run(args, env=self.env, capture_output=True, text=True, check=True).stdout
+        key = [w for w in out.split() if w.startswith("hy_")]
+        check(key, f"hamyarctl printed no key: {out!r}")
+        return key[-1]
+
+    def start(self):
+        for role in ("social_services", "insurance_fund", "operator", "auditor"):
+            self.keys[role] = self.make_key(role)
+        self.start_proc("gateway")
+        for s in self.services:
+            self.start_proc(s)
+        self.wait_ready()
+        return self
+
+    def start_proc(self, name, extra_args=(), tag=None):
+        tag = tag or name
+        exe = self.bin("hamyar-" + name)
+        log = open(os.path.join(self.dir, tag + ".log"), "ab")
+        self.logs[tag] = log
+        self.procs[tag] = subprocess.Popen([exe, *extra_args], env=self.env, stdout=log, stderr=log,
+                                           cwd=self.dir)
+        return self.procs[tag]
+
+    def kill(self, tag, sig=signal.SIGKILL):
+        p = self.procs.get(tag)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+            p.wait(timeout=30)
+        return p.returncode if p else None
+
+    def wait_ready(self, timeout=20, services=None):
+        want = set(services or self.services)
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                r = self.get("/readyz", key=None)
+                last = r
+                live = set((r.json or {}).get("services", {}).keys()) if r.json else set()
+                live = {s for s, v in (r.json or {}).get("services", {}).items()
+                        if (v.get("workers", 0) if isinstance(v, dict) else v)}
+                if want <= live:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TestFailure(f"services not ready: {last!r}")
+
+    def stop(self):
+        """SIGTERM everything; a process that does not exit 0 (crash, leak under ASan) fails."""
+        bad = []
+        for tag, p in self.procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for tag, p in self.procs.items():
+            try:
+                rc = p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = "hung"
+            if rc not in (0, -9, -signal.SIGKILL) and not getattr(p, "_expected_dead", False):
+                bad.append((tag, rc))
+        for log in self.logs.values():
+            log.close()
+        if bad:
+            tails = []
+            for tag, rc in bad:
+                path = os.path.join(self.dir, tag + ".log")
+                with open(path, "rb") as f:
+                    tails.append(f"--- {tag} exited {rc}:\n" + f.read()[-3000:].decode("utf-8", "replace"))
+            raise TestFailure("processes did not stop cleanly:\n" + "\n".join(tails))
+        if not os.environ.get("HY_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.abort()
+            raise
+
+    def __exit__(self, et, ev, tb):
+        if et is None:
+            self.stop()
+        else:
+            self.abort()
+        return False
+
+    def abort(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for log in self.logs.values():
+            log.close()
+        print(f"    (logs kept in {self.dir})")
+
+    # ---- HTTP --------------------------------------------------------------------------------
+    def request(self, method, path, body=None, key="social_services", headers=None, raw=None,
+                timeout=15):
+        url = f"http://127.0.0.1:{self.http_port}{path}"
+        h = {"Accept": "application/json"}
+        data = None
+        if raw is not None:
+            data = raw
+            h["Content-Type"] = "application/json"
+        elif body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            h["Content-Type"] = "application/json"
+        if key:
+            h["Authorization"] = "Bearer " + (self.keys.get(key, key))
+        h.update(headers or {})
+        req = urllib.request.Request(url, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return Response(resp.status, dict(resp.headers), resp.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, dict(e.headers), e.read())
+
+    def get(self, path, key="social_services", **kw):
+        return self.request("GET", path, key=key, **kw)
+
+    def post(self, path, body=None, key="social_services", **kw):
+        return self.request("POST", path, body=body, key=key, **kw)
+
+    def patch(self, path, body=None, key="social_services", **kw):
+        return self.request("PATCH", path, body=body, key=key, **kw)
+
+    # ---- ZeroMQ ------------------------------------------------------------------------------
+    def subscribe(self, service, topic=""):
+        s = self.zctx.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt_string(zmq.SUBSCRIBE, topic)
+        s.connect(self.env[f"HY_PUB_{service.upper()}"])
+        time.sleep(0.3)  # slow joiner: let the subscription reach the publisher
+        return s
+
+    def call(self, service, op, args=None, role="operator", timeout=5):
+        """A request to a service through the broker, as a subscriber or tool sends it."""
+        s = self.zctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(self.broker)
+        rid = str(uuid.uuid4())
+        req = {"v": 1, "op": op, "id": rid, "actor": {"key_id": "test", "role": role, "office": ""},
+               "args": args or {}}
+        s.send_multipart([b"HYC1", service.encode(), json.dumps(req).encode()])
+        if not s.poll(timeout * 1000):
+            s.close()
+            raise TestFailure(f"{service} {op}: no reply")
+        frames = s.recv_multipart()
+        s.close()
+        return json.loads(frames[2])
+
+    def events_since(self, service, after=0, limit=10000):
+        out = []
+        while True:
+            r = self.call(service, "events.since", {"after": after, "limit": limit})
+            check(r.get("status") == 200, f"events.since failed: {r}")
+            evs = r["result"]["events"]
+            out += evs
+            if len(evs) < limit:
+                return out
+            after = evs[-1]["sequence"]
+
+
+def recv_events(sock, n, timeout=5.0):
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < n and time.time() < deadline:
+        if sock.poll(100):
+            topic, body = sock.recv_multipart()
+            got.append((topic.decode(), json.loads(body)))
+    return got
+
+
+# ---- test data -------------------------------------------------------------------------------
+def nid_check_digit(d9):
+    s = sum(int(d9[i]) * (10 - i) for i in range(9))
+    r = s % 11
+    return str(r if r < 2 else 11 - r)
+
+
+def make_nid(n):
+    """A valid national ID derived from n (never all-equal digits)."""
+    base = f"{(n * 7919 + 12345) % 10**9:09d}"
+    nid = base + nid_check_digit(base)
+    if len(set(nid)) == 1:
+        return make_nid(n + 1)
+    return nid
+
+
+def person(n, **over):
+    p = {
+        "national_id": make_nid(n),
+        "first_name": "مریم",
+        "last_name": f"احمدی{n}",
+        "birth_date": "1985-04-12",
+        "sex": "female",
+        "mobile": "0912" + f"{n % 10**7:07d}",
+        "province": "تهران",
+        "city": "تهران",
+        "neighbourhood": "شهرری",
+        "household_size": 3,
+        "head_of_household": True,
+        "referral": {"source": "self"},
+    }
+    p.update(over)
+    return p

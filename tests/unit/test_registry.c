@@ -1,0 +1,813 @@
+/*
+ * test_registry.c — the registry service through the skeleton's test entry points: every
+ * request goes through role and argument checks, its handler, a commit and (for events) the
+ * outbox, exactly as in production but with no sockets and a fixed clock.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../services/registry/registry.h"
+#include "test.h"
+#include "testutil.h"
+
+#define NOW 1718452800 /* 2024-06-15 12:00 UTC: 1403/03/26 in Tehran */
+#define SS "social_services"
+
+/* Persian and Arabic spellings, written as escapes so an editor cannot fold them. */
+#define YEH_FA "\u06cc"
+#define YEH_AR "\u064a"
+#define ZWNJ "\u200c"
+#define ALI_FA "\u0639\u0644" YEH_FA             /* علی */
+#define ALI_AR "\u0639\u0644" YEH_AR             /* علي */
+#define HOSSEIN "\u062d\u0633" YEH_FA "\u0646"   /* حسین */
+#define ZADEH "\u0632\u0627\u062f\u0647"         /* زاده */
+#define ZAHRA "\u0632\u0647\u0631\u0627"         /* زهرا */
+#define AKBARI "\u0627\u06a9\u0628\u0631" YEH_FA /* اکبری */
+
+typedef struct {
+    char dir[64];
+    hy_service_t *svc;
+} s_env_t;
+
+static int s_open(s_env_t *env)
+{
+    hy_test_tmpdir(env->dir);
+    env->svc = hy_service_new(&registry_def, env->dir, NOW);
+    return env->svc ? 0 : -1;
+}
+
+static void s_close(s_env_t *env)
+{
+    hy_service_destroy(&env->svc);
+    hy_test_rmdir(env->dir);
+}
+
+/* Calls op with args built printf-style; returns the reply (caller frees), *status its status. */
+static json_t *s_call(s_env_t *env, const char *op, const char *role, int *status, const char *fmt,
+                      ...)
+{
+    char args[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int st = 0;
+    json_t *reply = hy_service_calls(env->svc, op, role, NULL, args, &st);
+    if (status)
+        *status = st;
+    return reply;
+}
+
+static json_t *s_result(json_t *reply)
+{
+    return json_object_get(reply, "result");
+}
+
+static const char *s_rstr(json_t *reply, const char *key)
+{
+    return json_string_value(json_object_get(s_result(reply), key));
+}
+
+static const char *s_err(json_t *reply, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(reply, "error"), key));
+}
+
+/* A valid national ID from a 9-digit base (check digit computed as DOMAIN.md says). */
+static void s_nid(unsigned base, char out[11])
+{
+    snprintf(out, 11, "%09u", base);
+    int sum = 0;
+    for (int i = 0; i < 9; i++)
+        sum += (out[i] - '0') * (10 - i);
+    int r = sum % 11;
+    out[9] = (char)('0' + (r < 2 ? r : 11 - r));
+    out[10] = '\0';
+}
+
+/* The same digits in Persian (U+06F0..U+06F9). */
+static void s_persian_digits(const char *ascii, char *out)
+{
+    for (; *ascii; ascii++) {
+        *out++ = (char)0xDB;
+        *out++ = (char)(0xB0 + (*ascii - '0'));
+    }
+    *out = '\0';
+}
+
+/* Registers a person and returns the new id in id (empty on failure); extra is more JSON members
+ * (starting with a comma) or "". */
+static int s_person(s_env_t *env, unsigned base, const char *first, const char *last,
+                    const char *extra, char id[32])
+{
+    char nid[11];
+    s_nid(base, nid);
+    int status;
+    json_t *r = s_call(env, "persons.create", SS, &status,
+                       "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
+                       "\"birth_date\":\"1985-03-21\",\"sex\":\"female\"%s}",
+                       nid, first, last, extra);
+    snprintf(id, 32, "%s", status == 201 ? s_rstr(r, "id") : "");
+    json_decref(r);
+    return status;
+}
+
+/* Number of items of a list op (one page of up to 500). */
+static size_t s_count(s_env_t *env, const char *op, const char *args_members)
+{
+    int status;
+    json_t *r = s_call(env, op, "auditor", &status, "{\"limit\":500%s}", args_members);
+    size_t n = status == 200 ? json_array_size(json_object_get(s_result(r), "items")) : (size_t)-1;
+    json_decref(r);
+    return n;
+}
+
+/* Events in the outbox (events.since as an operator). */
+static json_t *s_events(s_env_t *env)
+{
+    int status;
+    json_t *r = s_call(env, "events.since", "operator", &status, "{\"after\":0,\"limit\":1000}");
+    CHECK_EQ_INT(status, 200);
+    json_t *events = json_incref(json_object_get(s_result(r), "events"));
+    json_decref(r);
+    return events ? events : json_array();
+}
+
+static size_t s_count_events(json_t *events, const char *type)
+{
+    size_t n = 0, i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+        n += strcmp(json_string_value(json_object_get(ev, "type")), type) == 0;
+    return n;
+}
+
+/* ------------------------------------------------------------------------ tests ----------- */
+
+static void test_person_round_trip(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char nid[11], nid_fa[32];
+    s_nid(123456789, nid);
+    s_persian_digits(nid, nid_fa);
+    int status;
+    json_t *r =
+        s_call(&env, "persons.create", SS, &status,
+               "{\"national_id\":\"  %s \",\"first_name\":\" " ZAHRA " \","
+               "\"last_name\":\"" HOSSEIN ZWNJ ZADEH "\",\"birth_date_jalali\":\"1364/01/01\","
+               "\"sex\":\"female\",\"mobile\":\"+98 912 345 6789\",\"neighbourhood\":\"" ALI_FA
+               " \u0622\u0628\u0627\u062f\",\"household_size\":4,\"head_of_household\":true,"
+               "\"skills\":[\"tailoring\"],\"referral\":{\"source\":\"agency\","
+               "\"agency\":\"Welfare Organisation\"}}",
+               nid_fa);
+    CHECK_EQ_INT(status, 201);
+    CHECK_EQ_STR(s_rstr(r, "id"), "prs_1");
+    CHECK_EQ_STR(s_rstr(r, "national_id"), nid);
+    CHECK_EQ_STR(s_rstr(r, "first_name"), ZAHRA);
+    CHECK_EQ_STR(s_rstr(r, "last_name"), HOSSEIN ZWNJ ZADEH);
+    CHECK_EQ_STR(s_rstr(r, "birth_date"), "1985-03-21");
+    CHECK_EQ_STR(s_rstr(r, "birth_date_jalali"), "1364/01/01");
+    CHECK_EQ_STR(s_rstr(r, "mobile"), "09123456789");
+    CHECK_EQ_STR(s_rstr(r, "office"), "office-1");
+    CHECK_EQ_STR(s_rstr(r, "created_by"), "test-key");
+    CHECK_EQ_STR(s_rstr(r, "created_at"), "2024-06-15T12:00:00Z");
+    json_t *refs = json_object_get(s_result(r), "referrals");
+    CHECK_EQ_INT(json_array_size(refs), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(refs, 0), "agency")),
+                 "Welfare Organisation");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(refs, 0), "date")), "2024-06-15");
+    json_t *created = json_incref(s_result(r));
+    json_decref(r);
+
+    r = s_call(&env, "persons.get", "auditor", &status, "{\"id\":\"prs_1\"}");
+    CHECK_EQ_INT(status, 200);
+    CHECK(json_equal(s_result(r), created));
+    json_decref(r);
+    json_decref(created);
+
+    r = s_call(&env, "persons.get", SS, &status, "{\"id\":\"prs_2\"}");
+    CHECK_EQ_INT(status, 404);
+    CHECK_EQ_STR(s_err(r, "code"), "not_found");
+    json_decref(r);
+    r = s_call(&env, "persons.get", SS, &status, "{\"id\":\"bus_1\"}");
+    CHECK_EQ_INT(status, 404);
+    json_decref(r);
+    r = s_call(&env, "persons.get", "operator", &status, "{\"id\":\"prs_1\"}");
+    CHECK_EQ_INT(status, 403);
+    json_decref(r);
+    char id[32];
+    CHECK_EQ_INT(s_person(&env, 200000001, ZAHRA, AKBARI, "", id), 201);
+    r = s_call(&env, "persons.create", "auditor", &status, "{}");
+    CHECK_EQ_INT(status, 403);
+    json_decref(r);
+    s_close(&env);
+}
+
+static void test_person_duplicate(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char id[32], nid[11];
+    CHECK_EQ_INT(s_person(&env, 300000001, ZAHRA, AKBARI, "", id), 201);
+    s_nid(300000001, nid);
+    int status;
+    /* Same ID written with dashes: still the same person. */
+    json_t *r = s_call(&env, "persons.create", SS, &status,
+                       "{\"national_id\":\"%.3s-%.6s-%s\",\"first_name\":\"x\",\"last_name\":\"y\","
+                       "\"birth_date\":\"1990-01-01\",\"sex\":\"female\"}",
+                       nid, nid + 3, nid + 9);
+    CHECK_EQ_INT(status, 409);
+    CHECK_EQ_STR(s_err(r, "code"), "duplicate_national_id");
+    CHECK_EQ_STR(s_err(r, "field"), "national_id");
+    CHECK_EQ_STR(s_err(r, "existing_id"), id);
+    CHECK(json_is_false(json_object_get(json_object_get(r, "error"), "new_referral")));
+    json_decref(r);
+    /* From a new agency: the detail points at the referrals route. */
+    r = s_call(&env, "persons.create", SS, &status,
+               "{\"national_id\":\"%s\",\"first_name\":\"x\",\"last_name\":\"y\","
+               "\"birth_date\":\"1990-01-01\",\"sex\":\"female\","
+               "\"referral\":{\"source\":\"agency\",\"agency\":\"Relief Committee\"}}",
+               nid);
+    CHECK_EQ_INT(status, 409);
+    CHECK_EQ_STR(s_err(r, "existing_id"), id);
+    CHECK(json_is_true(json_object_get(json_object_get(r, "error"), "new_referral")));
+    CHECK(strstr(s_err(r, "detail") ? s_err(r, "detail") : "", "/v1/persons/prs_1/referrals"));
+    json_decref(r);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ""), 1);
+    r = s_call(&env, "persons.get", SS, &status, "{\"id\":\"%s\"}", id);
+    CHECK_EQ_STR(s_rstr(r, "first_name"), ZAHRA);
+    CHECK_EQ_INT(json_array_size(json_object_get(s_result(r), "referrals")), 1);
+    json_decref(r);
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(json_array_size(events), 1);
+    json_decref(events);
+    s_close(&env);
+}
+
+static void test_person_invalid(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char nid[11];
+    s_nid(400000001, nid);
+    char bad[11];
+    memcpy(bad, nid, 11);
+    bad[9] = (char)(bad[9] == '9' ? '0' : bad[9] + 1);
+    static const struct {
+        const char *members; /* %s is the national ID */
+        int status;
+        const char *code, *field;
+    } cases[] = {
+        {"\"national_id\":\"BAD\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\"", 422,
+         "invalid_national_id", "national_id"},
+        {"\"national_id\":\"1111111111\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\"", 422,
+         "invalid_national_id", "national_id"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"2030-01-01\",\"sex\":\"female\"", 422,
+         "invalid_birth_date", "birth_date"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1890-01-01\",\"sex\":\"female\"", 422,
+         "invalid_birth_date", "birth_date"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\","
+         "\"mobile\":\"0212345678\"",
+         422, "invalid_mobile", "mobile"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\","
+         "\"referral\":{\"source\":\"agency\"}",
+         422, "missing_agency", "referral.agency"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1985-01-01\",\"sex\":\"other\"", 400,
+         "invalid_field", "sex"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\","
+         "\"household_size\":0",
+         400, "invalid_field", "household_size"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\","
+         "\"favourite\":\"x\"",
+         400, "unknown_field", "favourite"},
+        {"\"national_id\":\"%s\",\"birth_date\":\"1985-01-01\"", 400, "missing_field", "sex"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char members[512], args[700];
+        snprintf(members, sizeof members, cases[i].members, nid);
+        snprintf(args, sizeof args, "{\"first_name\":\"a\",\"last_name\":\"b\",%s}", members);
+        int status;
+        json_t *r = s_call(&env, "persons.create", SS, &status, "%s", args);
+        CHECK_EQ_INT(status, cases[i].status);
+        CHECK_EQ_STR(s_err(r, "code"), cases[i].code);
+        CHECK_EQ_STR(s_err(r, "field"), cases[i].field);
+        json_decref(r);
+    }
+    int status;
+    json_t *r = s_call(&env, "persons.create", SS, &status,
+                       "{\"national_id\":\"%s\",\"first_name\":\"a\",\"last_name\":\"b\","
+                       "\"birth_date\":\"1985-01-01\",\"sex\":\"female\"}",
+                       bad);
+    CHECK_EQ_INT(status, 422);
+    CHECK(strstr(s_err(r, "detail") ? s_err(r, "detail") : "", "check digit"));
+    json_decref(r);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ""), 0);
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(json_array_size(events), 0);
+    json_decref(events);
+    /* The refused requests used no number: the first person is still prs_1. */
+    char id[32];
+    CHECK_EQ_INT(s_person(&env, 400000001, "a", "b", "", id), 201);
+    CHECK_EQ_STR(id, "prs_1");
+    s_close(&env);
+}
+
+static void test_referrals(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char id[32];
+    CHECK_EQ_INT(s_person(&env, 500000001, ZAHRA, AKBARI,
+                          ",\"referral\":{\"source\":\"agency\",\"agency\":\"" ALI_FA " agency\"}",
+                          id),
+                 201);
+    int status;
+    json_t *r = s_call(&env, "persons.add_referral", SS, &status,
+                       "{\"id\":\"%s\",\"source\":\"agency\",\"agency\":\"Relief Committee\"}", id);
+    CHECK_EQ_INT(status, 201);
+    json_t *refs = json_object_get(s_result(r), "referrals");
+    CHECK_EQ_INT(json_array_size(refs), 2);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(refs, 0), "agency")),
+                 ALI_FA " agency");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(refs, 1), "agency")),
+                 "Relief Committee");
+    json_decref(r);
+    /* The same agency spelt with an Arabic yeh is the same agency. */
+    r = s_call(&env, "persons.add_referral", SS, &status,
+               "{\"id\":\"%s\",\"source\":\"agency\",\"agency\":\"" ALI_AR " agency\"}", id);
+    CHECK_EQ_INT(status, 409);
+    CHECK_EQ_STR(s_err(r, "code"), "duplicate_referral");
+    json_decref(r);
+    r = s_call(&env, "persons.add_referral", SS, &status, "{\"id\":\"%s\",\"source\":\"self\"}",
+               id);
+    CHECK_EQ_INT(status, 201);
+    json_decref(r);
+    r = s_call(&env, "persons.add_referral", SS, &status, "{\"id\":\"%s\",\"source\":\"self\"}",
+               id);
+    CHECK_EQ_INT(status, 409);
+    json_decref(r);
+    r = s_call(&env, "persons.add_referral", SS, &status, "{\"id\":\"%s\",\"source\":\"agency\"}",
+               id);
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "missing_agency");
+    json_decref(r);
+    r = s_call(&env, "persons.add_referral", SS, &status, "{\"id\":\"prs_9\",\"source\":\"self\"}");
+    CHECK_EQ_INT(status, 404);
+    json_decref(r);
+    r = s_call(&env, "persons.get", SS, &status, "{\"id\":\"%s\"}", id);
+    CHECK_EQ_INT(json_array_size(json_object_get(s_result(r), "referrals")), 3);
+    json_decref(r);
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(s_count_events(events, "registry.person.updated"), 2);
+    json_t *changes =
+        json_object_get(json_object_get(json_array_get(events, 1), "data"), "changes");
+    CHECK_EQ_INT(json_array_size(json_object_get(json_object_get(changes, "referrals"), "to")), 2);
+    json_decref(events);
+    s_close(&env);
+}
+
+static void test_search(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char a[32], b[32], c[32];
+    CHECK_EQ_INT(s_person(&env, 600000001, ALI_FA, HOSSEIN ZWNJ ZADEH, "", a), 201);
+    CHECK_EQ_INT(s_person(&env, 600000002, ZAHRA, AKBARI, ",\"office\":\"office-2\"", b), 201);
+    CHECK_EQ_INT(s_person(&env, 600000003, ZAHRA, HOSSEIN ZADEH, "", c), 201);
+    static const struct {
+        const char *q;
+        size_t count;
+    } cases[] = {
+        {ALI_AR, 1}, /* Arabic yeh finds the Persian spelling */
+        {ALI_FA, 1},
+        {"\u0639\u0644", 1},     /* a prefix of a word */
+        {HOSSEIN ZWNJ ZADEH, 2}, /* with ZWNJ: a, and c whose name has none */
+        {HOSSEIN ZADEH, 2},      /* without */
+        {HOSSEIN " " ZADEH, 2},  /* a space where the name has a ZWNJ */
+        {ZAHRA " " HOSSEIN, 1},
+        {ZAHRA, 2},
+        {ZADEH, 0}, /* words match from their start only */
+        {ALI_AR " " AKBARI, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char members[300];
+        snprintf(members, sizeof members, ",\"q\":\"%s\"", cases[i].q);
+        size_t n = s_count(&env, "persons.list", members);
+        if (n != cases[i].count)
+            fprintf(stderr, "  q case %zu\n", i);
+        CHECK_EQ_INT(n, cases[i].count);
+    }
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"q\":\"" ZAHRA "\",\"office\":\"office-2\""), 1);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"q\":\"" ZAHRA "\",\"office\":\"office-1\""), 1);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"office\":\"office-1\""), 2);
+    char nid[11];
+    s_nid(600000002, nid);
+    int status;
+    json_t *r = s_call(&env, "persons.list", SS, &status, "{\"national_id\":\"%s\"}", nid);
+    CHECK_EQ_INT(status, 200);
+    CHECK_EQ_INT(json_array_size(json_object_get(s_result(r), "items")), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(
+                     json_array_get(json_object_get(s_result(r), "items"), 0), "id")),
+                 b);
+    json_decref(r);
+    char m[64];
+    snprintf(m, sizeof m, ",\"national_id\":\"%s\",\"q\":\"" ALI_FA "\"", nid);
+    CHECK_EQ_INT(s_count(&env, "persons.list", m), 0);
+    s_close(&env);
+}
+
+/* Walks every page of a list; returns the number of pages, checks ids are unique and rising. */
+static int s_walk(s_env_t *env, const char *members, int limit, size_t *total)
+{
+    char cursor[64] = "";
+    int pages = 0;
+    uint64_t last = 0;
+    *total = 0;
+    for (;;) {
+        int status;
+        json_t *r =
+            s_call(env, "persons.list", SS, &status, "{\"limit\":%d%s%s%s%s}", limit, members,
+                   cursor[0] ? ",\"cursor\":\"" : "", cursor, cursor[0] ? "\"" : "");
+        CHECK_EQ_INT(status, 200);
+        if (status != 200 || ++pages > 10) {
+            json_decref(r);
+            return -1;
+        }
+        json_t *items = json_object_get(s_result(r), "items");
+        size_t i;
+        json_t *p;
+        json_array_foreach(items, i, p) {
+            uint64_t n = 0;
+            CHECK(hy_id_parse("prs", json_string_value(json_object_get(p, "id")), &n) == 0);
+            CHECK(n > last);
+            last = n;
+        }
+        *total += json_array_size(items);
+        const char *next = json_string_value(json_object_get(s_result(r), "next_cursor"));
+        CHECK(next || json_is_null(json_object_get(s_result(r), "next_cursor")));
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        json_decref(r);
+        if (!cursor[0])
+            return pages;
+    }
+}
+
+static void test_pagination(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char id[32];
+    for (unsigned i = 0; i < 130; i++) {
+        /* 120 Akbaris in office-1 (half spelt with an Arabic yeh), 10 others in office-2. */
+        const char *last = i < 120 ? (i % 2 ? AKBARI : "\u0627\u06a9\u0628\u0631" YEH_AR) : ZAHRA;
+        CHECK_EQ_INT(s_person(&env, 700000000 + i, ALI_FA, last,
+                              i < 120 ? "" : ",\"office\":\"office-2\"", id),
+                     201);
+    }
+    size_t total;
+    CHECK_EQ_INT(s_walk(&env, ",\"q\":\"" AKBARI "\"", 50, &total), 3);
+    CHECK_EQ_INT(total, 120);
+    CHECK_EQ_INT(s_walk(&env, ",\"office\":\"office-1\"", 50, &total), 3);
+    CHECK_EQ_INT(total, 120);
+    CHECK_EQ_INT(s_walk(&env, ",\"q\":\"" ALI_AR "\",\"office\":\"office-2\"", 50, &total), 1);
+    CHECK_EQ_INT(total, 10);
+    CHECK_EQ_INT(s_walk(&env, "", 500, &total), 1);
+    CHECK_EQ_INT(total, 130);
+    int status;
+    json_t *r = s_call(&env, "persons.list", SS, &status, "{\"cursor\":\"prs_3\"}");
+    CHECK_EQ_INT(status, 400);
+    json_decref(r);
+    s_close(&env);
+}
+
+static void test_person_patch(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char id[32];
+    CHECK_EQ_INT(s_person(&env, 800000001, ZAHRA, AKBARI,
+                          ",\"neighbourhood\":\"Old\",\"mobile\":\"09121111111\"", id),
+                 201);
+    int status;
+    json_t *r = s_call(&env, "persons.update", SS, &status,
+                       "{\"id\":\"%s\",\"neighbourhood\":\"New\",\"first_name\":\"" ALI_FA "\","
+                       "\"mobile\":null,\"household_size\":5}",
+                       id);
+    CHECK_EQ_INT(status, 200);
+    CHECK_EQ_STR(s_rstr(r, "neighbourhood"), "New");
+    CHECK(json_object_get(s_result(r), "mobile") == NULL);
+    CHECK_EQ_INT(json_integer_value(json_object_get(s_result(r), "household_size")), 5);
+    json_decref(r);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"neighbourhood\":\"new\""), 1);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"neighbourhood\":\"Old\""), 0);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"q\":\"" ALI_AR "\""), 1);
+    CHECK_EQ_INT(s_count(&env, "persons.list", ",\"q\":\"" ZAHRA "\""), 0);
+
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(json_array_size(events), 2);
+    json_t *ev = json_array_get(events, 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "registry.person.updated");
+    CHECK_EQ_STR(json_string_value(json_object_get(ev, "subject")), id);
+    json_t *changes = json_object_get(json_object_get(ev, "data"), "changes");
+    CHECK_EQ_INT(json_object_size(changes), 4);
+    CHECK_EQ_STR(
+        json_string_value(json_object_get(json_object_get(changes, "neighbourhood"), "from")),
+        "Old");
+    CHECK(json_is_null(json_object_get(json_object_get(changes, "mobile"), "to")));
+    json_decref(events);
+
+    char nid[11], other[11];
+    s_nid(800000001, nid);
+    s_nid(800000002, other);
+    r = s_call(&env, "persons.update", SS, &status, "{\"id\":\"%s\",\"national_id\":\"%s\"}", id,
+               other);
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "immutable_field");
+    json_decref(r);
+    r = s_call(&env, "persons.update", SS, &status,
+               "{\"id\":\"%s\",\"national_id\":\"%s\",\"city\":\"Rey\"}", id, nid);
+    CHECK_EQ_INT(status, 200);
+    json_decref(r);
+    r = s_call(&env, "persons.update", SS, &status,
+               "{\"id\":\"%s\",\"city\":\"Tehran\",\"birth_date\":\"2999-01-01\"}", id);
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "invalid_birth_date");
+    json_decref(r);
+    r = s_call(&env, "persons.update", SS, &status, "{\"id\":\"%s\",\"first_name\":null}", id);
+    CHECK_EQ_INT(status, 400);
+    json_decref(r);
+    r = s_call(&env, "persons.update", SS, &status,
+               "{\"id\":\"%s\",\"referral\":{\"source\":\"self\"}}", id);
+    CHECK_EQ_INT(status, 422);
+    json_decref(r);
+    r = s_call(&env, "persons.update", SS, &status, "{\"id\":\"prs_77\",\"city\":\"x\"}");
+    CHECK_EQ_INT(status, 404);
+    json_decref(r);
+    /* Nothing changed: no event. */
+    r = s_call(&env, "persons.update", SS, &status, "{\"id\":\"%s\",\"city\":\"Rey\"}", id);
+    CHECK_EQ_INT(status, 200);
+    json_decref(r);
+    r = s_call(&env, "persons.get", SS, &status, "{\"id\":\"%s\"}", id);
+    CHECK_EQ_STR(s_rstr(r, "city"), "Rey");
+    CHECK_EQ_STR(s_rstr(r, "birth_date"), "1985-03-21");
+    json_decref(r);
+    events = s_events(&env);
+    CHECK_EQ_INT(json_array_size(events), 3);
+    json_decref(events);
+    s_close(&env);
+}
+
+static void test_business_stages(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char owner[32];
+    CHECK_EQ_INT(s_person(&env, 900000001, ZAHRA, AKBARI, ",\"neighbourhood\":\"Rey\"", owner),
+                 201);
+    int status;
+    json_t *r =
+        s_call(&env, "businesses.create", SS, &status,
+               "{\"owner_id\":\"prs_99\",\"activity\":\"tailoring\",\"field\":\"industry\"}");
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "unknown_person");
+    json_decref(r);
+    r = s_call(
+        &env, "businesses.create", SS, &status,
+        "{\"owner_id\":\"%s\",\"activity\":\"carpet weaving\",\"field\":\"handicrafts\","
+        "\"licence\":{\"type\":\"independent\",\"number\":\"L-1\",\"issued\":\"2030-01-01\"}}",
+        owner);
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "future_date");
+    json_decref(r);
+    r = s_call(
+        &env, "businesses.create", SS, &status,
+        "{\"owner_id\":\"%s\",\"activity\":\"carpet weaving\",\"field\":\"handicrafts\","
+        "\"licence\":{\"type\":\"supporter\",\"number\":\"L-1\",\"issued_jalali\":\"1402/01/01\"}}",
+        owner);
+    CHECK_EQ_INT(status, 201);
+    CHECK_EQ_STR(s_rstr(r, "id"), "bus_1");
+    CHECK_EQ_STR(s_rstr(r, "stage"), "applicant");
+    CHECK_EQ_STR(s_rstr(r, "neighbourhood"), "Rey");
+    CHECK_EQ_STR(
+        json_string_value(json_object_get(json_object_get(s_result(r), "licence"), "issued")),
+        "2023-03-21");
+    json_decref(r);
+
+    static const struct {
+        const char *stage;
+        int status;
+    } moves[] = {
+        {"training", 200},  {"producing", 200}, {"established", 422},
+        {"applicant", 422}, {"training", 200},  {"training", 200}, /* no change: no history entry */
+    };
+    for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+        r = s_call(&env, "businesses.update", SS, &status, "{\"id\":\"bus_1\",\"stage\":\"%s\"}",
+                   moves[i].stage);
+        CHECK_EQ_INT(status, moves[i].status);
+        if (moves[i].status == 422)
+            CHECK_EQ_STR(s_err(r, "code"), "invalid_stage_transition");
+        json_decref(r);
+    }
+    r = s_call(&env, "businesses.get", "auditor", &status, "{\"id\":\"bus_1\"}");
+    CHECK_EQ_STR(s_rstr(r, "stage"), "training");
+    json_t *history = json_object_get(s_result(r), "stage_history");
+    CHECK_EQ_INT(json_array_size(history), 4);
+    static const char *const path[][2] = {
+        {NULL, "applicant"},
+        {"applicant", "training"},
+        {"training", "producing"},
+        {"producing", "training"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        json_t *e = json_array_get(history, i);
+        const char *from = json_string_value(json_object_get(e, "from"));
+        CHECK(path[i][0] ? from && strcmp(from, path[i][0]) == 0 : from == NULL);
+        CHECK_EQ_STR(json_string_value(json_object_get(e, "to")), path[i][1]);
+        CHECK_EQ_STR(json_string_value(json_object_get(e, "date")), "2024-06-15");
+    }
+    json_decref(r);
+
+    r = s_call(&env, "businesses.update", SS, &status,
+               "{\"id\":\"bus_1\",\"field\":\"services\",\"licence\":null}");
+    CHECK_EQ_INT(status, 200);
+    CHECK(json_object_get(s_result(r), "licence") == NULL);
+    json_decref(r);
+    r = s_call(&env, "businesses.update", SS, &status, "{\"id\":\"bus_1\",\"owner_id\":\"prs_2\"}");
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "immutable_field");
+    json_decref(r);
+    char m[64];
+    snprintf(m, sizeof m, ",\"owner_id\":\"%s\"", owner);
+    CHECK_EQ_INT(s_count(&env, "businesses.list", m), 1);
+    CHECK_EQ_INT(s_count(&env, "businesses.list", ",\"stage\":\"training\""), 1);
+    CHECK_EQ_INT(s_count(&env, "businesses.list", ",\"stage\":\"producing\""), 0);
+    CHECK_EQ_INT(s_count(&env, "businesses.list", ",\"field\":\"services\""), 1);
+    CHECK_EQ_INT(s_count(&env, "businesses.list", ",\"field\":\"handicrafts\""), 0);
+
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(s_count_events(events, "registry.business.created"), 1);
+    CHECK_EQ_INT(s_count_events(events, "registry.business.stage_changed"), 3);
+    CHECK_EQ_INT(s_count_events(events, "registry.business.updated"), 1);
+    json_t *ev = json_array_get(events, 2); /* the first stage change */
+    json_t *data = json_object_get(ev, "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "from")), "applicant");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "to")), "training");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "owner_id")), owner);
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "field")), "handicrafts");
+    json_decref(events);
+    s_close(&env);
+}
+
+static void test_activities(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char p1[32], p2[32];
+    CHECK_EQ_INT(s_person(&env, 110000001, ZAHRA, AKBARI, "", p1), 201);
+    CHECK_EQ_INT(s_person(&env, 110000002, ALI_FA, AKBARI, "", p2), 201);
+    static const struct {
+        const char *members;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"\"kind\":\"training_class\",\"date\":\"2024-06-01\",\"person_ids\":[\"prs_1\",\"prs_2\"],"
+         "\"title\":\"sewing\",\"hours\":3",
+         201, NULL},
+        {"\"kind\":\"training_class\",\"date\":\"2024-06-01\"", 422, "missing_participants"},
+        {"\"kind\":\"counselling\",\"date\":\"2024-06-01\",\"person_ids\":[\"prs_1\",\"prs_9\"]",
+         422, "unknown_person"},
+        {"\"kind\":\"counselling\",\"date\":\"2024-06-01\",\"person_ids\":[\"prs_1\",\"prs_1\"]",
+         422, "duplicate_participant"},
+        {"\"kind\":\"meeting\",\"date\":\"2024-06-01\"", 422, "missing_meeting_kind"},
+        {"\"kind\":\"counselling\",\"date\":\"2024-06-01\",\"person_ids\":[\"prs_1\"],"
+         "\"meeting_kind\":\"working_group\"",
+         422, "unexpected_meeting_kind"},
+        {"\"kind\":\"meeting\",\"date_jalali\":\"1403/03/"
+         "20\",\"meeting_kind\":\"steering_council\"",
+         201, NULL},
+        {"\"kind\":\"counselling\",\"date\":\"2024-06-16\",\"person_ids\":[\"prs_1\"]", 422,
+         "future_date"},
+        {"\"kind\":\"employer_referral\",\"date\":\"2024-06-01\",\"person_ids\":[\"prs_1\"]", 422,
+         "missing_employer"},
+        {"\"kind\":\"job_created\",\"date\":\"2024-06-01\",\"person_ids\":[\"prs_2\"],"
+         "\"business_id\":\"bus_4\"",
+         422, "unknown_business"},
+        {"\"kind\":\"aid\",\"date\":\"2024-05-01\",\"person_ids\":[\"prs_2\"],"
+         "\"value_rials\":5000000,\"office\":\"office-2\"",
+         201, NULL},
+        {"\"kind\":\"aid\",\"date\":\"2024-05-01\",\"person_ids\":[\"prs_2\"],\"value_rials\":-1",
+         400, "invalid_field"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int status;
+        json_t *r = s_call(&env, "activities.create", SS, &status, "{%s}", cases[i].members);
+        if (status != cases[i].status)
+            fprintf(stderr, "  activity case %zu\n", i);
+        CHECK_EQ_INT(status, cases[i].status);
+        if (cases[i].code)
+            CHECK_EQ_STR(s_err(r, "code"), cases[i].code);
+        json_decref(r);
+    }
+    int status;
+    json_t *r = s_call(&env, "activities.get", "auditor", &status, "{\"id\":\"act_2\"}");
+    CHECK_EQ_INT(status, 200);
+    CHECK_EQ_STR(s_rstr(r, "date"), "2024-06-09");
+    CHECK_EQ_STR(s_rstr(r, "date_jalali"), "1403/03/20");
+    CHECK_EQ_STR(s_rstr(r, "meeting_kind"), "steering_council");
+    CHECK_EQ_STR(s_rstr(r, "office"), "office-1");
+    CHECK_EQ_STR(s_rstr(r, "created_by"), "test-key");
+    json_decref(r);
+    r = s_call(&env, "activities.get", SS, &status, "{\"id\":\"act_4\"}");
+    CHECK_EQ_INT(status, 404);
+    json_decref(r);
+
+    CHECK_EQ_INT(s_count(&env, "activities.list", ""), 3);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"person_id\":\"prs_2\""), 2);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"person_id\":\"prs_1\""), 1);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"kind\":\"meeting\""), 1);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"office\":\"office-2\""), 1);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"from\":\"2024-06-01\""), 2);
+    CHECK_EQ_INT(s_count(&env, "activities.list",
+                         ",\"from\":\"2024-06-02\",\"to\":\"2024-06-30\",\"kind\":\"meeting\""),
+                 1);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"to\":\"2024-05-31\",\"person_id\":\"prs_2\""),
+                 1);
+
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(s_count_events(events, "registry.activity.recorded"), 3);
+    json_decref(events);
+    s_close(&env);
+}
+
+/* Every write emits one event whose subject is the entity, in a gapless sequence, and the
+ * audit trail of an entity names the actor and office of each change. */
+static void test_events_and_audit(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char id[32];
+    CHECK_EQ_INT(s_person(&env, 120000001, ZAHRA, AKBARI, "", id), 201);
+    int status;
+    json_t *r = s_call(&env, "persons.update", SS, &status, "{\"id\":\"%s\",\"city\":\"Rey\"}", id);
+    json_decref(r);
+    r = s_call(&env, "businesses.create", SS, &status,
+               "{\"owner_id\":\"%s\",\"activity\":\"doll knitting\",\"field\":\"handicrafts\"}",
+               id);
+    json_decref(r);
+    r = s_call(&env, "businesses.update", SS, &status, "{\"id\":\"bus_1\",\"stage\":\"training\"}");
+    json_decref(r);
+    r = s_call(&env, "activities.create", SS, &status,
+               "{\"kind\":\"counselling\",\"date\":\"2024-06-15\",\"person_ids\":[\"%s\"]}", id);
+    json_decref(r);
+    r = s_call(&env, "persons.create", SS, &status, "{\"national_id\":\"1\"}"); /* refused */
+    json_decref(r);
+
+    static const char *const want[][2] = {
+        {"registry.person.registered", "prs_1"}, {"registry.person.updated", "prs_1"},
+        {"registry.business.created", "bus_1"},  {"registry.business.stage_changed", "bus_1"},
+        {"registry.activity.recorded", "act_1"},
+    };
+    json_t *events = s_events(&env);
+    CHECK_EQ_INT(json_array_size(events), 5);
+    for (size_t i = 0; i < json_array_size(events) && i < 5; i++) {
+        json_t *ev = json_array_get(events, i);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "sequence")), i + 1);
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), want[i][0]);
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "subject")), want[i][1]);
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "source")), "hamyar/registry");
+    }
+    json_t *data = json_object_get(json_array_get(events, 0), "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "id")), "prs_1");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "sex")), "female");
+    data = json_object_get(json_array_get(events, 2), "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "owner_id")), "prs_1");
+    CHECK_EQ_STR(json_string_value(json_object_get(data, "stage")), "applicant");
+    json_decref(events);
+
+    r = s_call(&env, "audit.list", "auditor", &status, "{\"entity\":\"prs_1\"}");
+    CHECK_EQ_INT(status, 200);
+    json_t *items = json_object_get(s_result(r), "items");
+    CHECK_EQ_INT(json_array_size(items), 2);
+    json_t *actor = json_object_get(json_array_get(items, 1), "actor");
+    CHECK_EQ_STR(json_string_value(json_object_get(actor, "key_id")), "test-key");
+    CHECK_EQ_STR(json_string_value(json_object_get(actor, "office")), "office-1");
+    json_decref(r);
+    s_close(&env);
+}
+
+const hy_test_t registry_tests[] = {
+    {"registry.person_round_trip", test_person_round_trip},
+    {"registry.person_duplicate", test_person_duplicate},
+    {"registry.person_invalid", test_person_invalid},
+    {"registry.referrals", test_referrals},
+    {"registry.search", test_search},
+    {"registry.pagination", test_pagination},
+    {"registry.person_patch", test_person_patch},
+    {"registry.business_stages", test_business_stages},
+    {"registry.activities", test_activities},
+    {"registry.events_and_audit", test_events_and_audit},
+    {0},
+};
