@@ -7,10 +7,10 @@
 # Objects go to build/<variant>/ (release or asan) so both variants coexist.
 
 # Every folder of services/ with a main.c is a service: adding one needs no edit here.
-SERVICES  := $(sort $(patsubst services/%/main.c,%,$(wildcard services/*/main.c)))
+SERVICES  ?= $(sort $(patsubst services/%/main.c,%,$(wildcard services/*/main.c)))
 CC        ?= gcc
 VARIANT   ?= release
-B         := build/$(VARIANT)
+B         ?= build/$(VARIANT)
 CPPFLAGS  := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ishared -Igateway
 WARN      := -std=c11 -Wall -Wextra -Werror
 ifeq ($(VARIANT),asan)
@@ -19,7 +19,8 @@ else
 OPT       := -O2 -g
 endif
 CFLAGS    := $(WARN) $(OPT)
-LDFLAGS   := $(if $(filter asan,$(VARIANT)),-fsanitize=address,undefined)
+comma     := ,
+LDFLAGS   := $(if $(filter asan,$(VARIANT)),-fsanitize=address$(comma)undefined)
 LDLIBS    := -lzmq -llmdb -ljansson -lsodium -lpthread
 
 SHARED_SRC  := $(wildcard shared/*.c)
@@ -31,8 +32,10 @@ svc_obj = $(patsubst %.c,$(B)/%.o,$(filter-out services/$(1)/main.c,$(wildcard s
 SERVICE_OBJ := $(foreach s,$(SERVICES),$(call svc_obj,$(s)))
 API_OBJ     := $(foreach s,$(SERVICES),$(B)/services/$(s)/$(s)_api.o)
 
+FUNDSYNC_SRC := $(wildcard tools/fund-sync/*.c)
 BINS := $(B)/bin/hamyar-gateway $(B)/bin/hamyarctl $(B)/bin/unit-tests \
-        $(foreach s,$(SERVICES),$(B)/bin/hamyar-$(s))
+        $(foreach s,$(SERVICES),$(B)/bin/hamyar-$(s)) \
+        $(if $(FUNDSYNC_SRC),$(B)/bin/hamyar-fund-sync)
 
 .PHONY: all build deps run test test-unit test-integration bench soak clean check-deps
 all: build
@@ -61,12 +64,21 @@ $(B)/bin/hamyarctl: $(B)/tools/hamyarctl/hamyarctl.o $(B)/gateway/keys.o $(B)/li
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-UNIT_SRC := $(wildcard tests/unit/*.c)
-$(B)/bin/unit-tests: $(UNIT_SRC:%.c=$(B)/%.o) $(SERVICE_OBJ) $(GATEWAY_OBJ) $(B)/libhamyar.a
+# The insurance fund's consumer: a program of its own, built from tools/fund-sync/.
+FUNDSYNC_LIB := $(filter-out tools/fund-sync/main.c,$(FUNDSYNC_SRC))
+$(B)/bin/hamyar-fund-sync: $(FUNDSYNC_SRC:%.c=$(B)/%.o) $(B)/libhamyar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# A service's unit tests (tests/unit/test_NAME.c) are built only with the service itself.
+ALL_SERVICE_DIRS := $(patsubst services/%/main.c,%,$(wildcard services/*/main.c))
+UNIT_SRC := $(filter-out $(ALL_SERVICE_DIRS:%=tests/unit/test_%.c),$(wildcard tests/unit/*.c)) \
+            $(wildcard $(SERVICES:%=tests/unit/test_%.c))
+$(B)/bin/unit-tests: $(UNIT_SRC:%.c=$(B)/%.o) $(SERVICE_OBJ) $(GATEWAY_OBJ) $(FUNDSYNC_LIB:%.c=$(B)/%.o) $(B)/libhamyar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lcurl $(LDLIBS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # ---- installing what is missing (Debian 12, as root) -------------------------------------------
 deps:

@@ -15,7 +15,7 @@
  *   worker -> broker   "HYW1" "REPLY" <client identity> <reply json>
  *   broker -> worker   "HYW1" "REQUEST" <client identity> <request json>
  *   client -> broker   "HYC1" <service> <request json>
- *   broker -> client   "HYC1" <service> <reply json>
+ *   broker -> client   "HYC1" <service, or empty when relaying a worker's reply> <reply json>
  *   client -> broker   "HYC1" "_workers" ""  -> reply {"services":{"registry":1,...}} (for /readyz)
  */
 #ifndef HY_BROKER_H

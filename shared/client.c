@@ -39,8 +39,10 @@ hy_client_t *hy_client_new(void *zctx, const char *broker_endpoint)
     if (!self)
         return NULL;
     self->sock = zmq_socket(zctx, ZMQ_DEALER);
-    int zero = 0;
+    /* A broker that stops reading must not block the caller forever: sends time out too. */
+    int zero = 0, sndtimeo = 1000;
     if (!self->sock || zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(self->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
         zmq_connect(self->sock, broker_endpoint) != 0) {
         hy_log_error("client", "cannot connect to %s: %s", broker_endpoint,
                      zmq_strerror(zmq_errno()));
@@ -118,9 +120,10 @@ static int s_call_raw(hy_client_t *self, const char *service, const char *text, 
             return HY_CLIENT_ERROR;
         if (rc > 0)
             continue;
-        /* A late reply to an earlier request that timed out: drop it. */
+        /* A late reply to an earlier request that timed out: drop it. A call with no id (the
+         * broker's _workers report) takes only a reply that has no id either. */
         const char *rid = json_string_value(json_object_get(body, "id"));
-        if (id && (!rid || strcmp(rid, id) != 0)) {
+        if (id ? (!rid || strcmp(rid, id) != 0) : json_object_get(body, "id") != NULL) {
             json_decref(body);
             continue;
         }

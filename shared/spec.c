@@ -260,6 +260,8 @@ static int s_fold_jalali(const hy_field_t *f, json_t *obj, const char *key, cons
         return s_fail(err, 422, "invalid_date", path, "%s is not a real Jalali date (years %d-%d)",
                       path, HY_JALALI_MIN_YEAR, HY_JALALI_MAX_YEAR);
     json_t *g = json_object_get(obj, f->name);
+    if (json_is_null(g))
+        g = NULL;   /* {"X": null, "X_jalali": "..."}: the Jalali form is the one given */
     if (g && !(json_is_string(g) && strcmp(json_string_value(g), iso) == 0))
         return s_fail(err, 422, "invalid_date", path, "%s and %s disagree", path, f->name);
     if (json_object_set_new(obj, f->name, json_string(iso)) != 0)

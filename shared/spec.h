@@ -59,6 +59,8 @@ typedef struct {
     int ok_status;                /* 200 or 201 */
     bool list;                    /* result is {"items":[result...],"next_cursor":...}; limit/cursor implied */
     const char *summary;          /* one line for OpenAPI */
+    bool long_poll;               /* feed: the gateway asks again (every 200 ms) while result.events is
+                                     empty, until the request's `wait` seconds (0..60) have passed */
 } hy_op_spec_t;
 
 /* A service's public description: its name, the id prefixes of the entities it owns (so the

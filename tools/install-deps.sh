@@ -2,7 +2,7 @@
 # Installs what Hamyar needs to build, run and test on Debian 12, only what is missing.
 # Run as root (as `make run` and `make test` do on a fresh machine).
 set -euo pipefail
-PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicrohttpd-dev libsodium-dev
+PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev
       lmdb-utils curl python3 python3-zmq python3-jsonschema iproute2 procps)
 missing=()
 for p in "${PKGS[@]}"; do

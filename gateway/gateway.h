@@ -1,0 +1,257 @@
+/*
+ * gateway.h — the HTTP gateway: one process that runs the broker and turns HTTP requests into
+ * broker requests (proto.h) and their replies back into HTTP.
+ *
+ * Everything HTTP lives here; the services know nothing of it. The routes come from the op
+ * specs of the services (spec.h), linked into the gateway through hy_gateway_apis (apis.c), so
+ * a route, its roles, its arguments and its OpenAPI description have one source.
+ *
+ *   routes.c    route table and matching; request arguments from path, query and body
+ *   http.c      the libmicrohttpd handler: auth, body, forwarding, answers
+ *   response.c  problem+json, the X_jalali decoration, serialisation, the request log line
+ *   poll.c      long polling of feeds with suspended connections
+ *   server.c    life cycle: start-up, the HTTP threads' broker clients, shutdown
+ *   keys.c      API keys (keys.h, shared with hamyarctl)
+ *   openapi.c   the OpenAPI 3.1 document, generated once at start-up
+ *   metrics.c   Prometheus counters and histograms (C11 atomics, no locks)
+ *   apis.c      the services the gateway knows
+ *   main.c      configuration, broker thread, signals, shutdown order
+ *
+ * The pure parts (matching, arguments, problem documents, Jalali decoration, OpenAPI) are
+ * declared here so that tests/unit/test_gateway.c can call them without a network.
+ */
+#ifndef HY_GATEWAY_H
+#define HY_GATEWAY_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "spec.h"
+
+/* Every service behind the gateway, NULL-terminated (apis.c). */
+const hy_api_t *const *hy_gateway_apis(void);
+
+/* --- configuration --------------------------------------------------------------------------- */
+typedef struct {
+    const char *http_addr;    /* HY_HTTP_ADDR, 127.0.0.1 */
+    int http_port;            /* HY_HTTP_PORT, 8080 (0: any free port, logged) */
+    const char *broker_bind;  /* HY_BROKER_BIND, tcp://127.0.0.1:7100 */
+    const char *keys_file;    /* HY_KEYS_FILE, ./var/keys */
+    int threads;              /* HY_GATEWAY_THREADS, 16 */
+    int timeout_ms;           /* HY_GATEWAY_TIMEOUT_MS, 5000 */
+    size_t max_body;          /* HY_GATEWAY_MAX_BODY, 1 MiB */
+    int max_connections;      /* HY_GATEWAY_MAX_CONNECTIONS, 1024 */
+    int idle_timeout_s;       /* HY_GATEWAY_IDLE_TIMEOUT_S, 30: an idle connection is closed */
+} hy_gw_config_t;
+
+/* --- routes (routes.c) ----------------------------------------------------------------------- */
+#define HY_ROUTE_MAX_SEGS 16
+
+typedef enum {
+    HY_ROUTE_OP,        /* an op of one service */
+    HY_ROUTE_ENTITY,    /* a builtin op sent to the owner of args.entity (GET /v1/audit) */
+    HY_ROUTE_HEALTHZ,   /* answered by the gateway itself */
+    HY_ROUTE_READYZ,
+    HY_ROUTE_METRICS,
+    HY_ROUTE_OPENAPI,
+} hy_route_kind_t;
+
+typedef struct {
+    const char *text;   /* literal text, or the parameter name for {param} */
+    size_t len;
+    bool param;
+} hy_route_seg_t;
+
+typedef struct {
+    hy_route_kind_t kind;
+    const char *method;           /* "GET", "POST", "PATCH" */
+    const char *path;             /* "/v1/persons/{id}" */
+    char name[160];               /* "GET /v1/persons/{id}": metrics and logs */
+    const hy_op_spec_t *op;       /* NULL for the gateway's own routes */
+    const hy_api_t *api;          /* the owning service; NULL for ENTITY and own routes */
+    int api_index;                /* index of api in the apis table, or -1 */
+    unsigned roles;               /* roles allowed; 0 = public, no key needed */
+    int index;                    /* position in the table, for metrics */
+    int nseg;
+    hy_route_seg_t seg[HY_ROUTE_MAX_SEGS];
+} hy_route_t;
+
+typedef struct hy_routes hy_routes_t;
+
+/* Builds the route table from apis (NULL-terminated; borrowed, must outlive the table), the
+ * builtin ops and the gateway's own routes. Returns NULL (with a message in err) when two ops
+ * claim the same method and path, a path is malformed, or on allocation failure. */
+hy_routes_t *hy_routes_new(const hy_api_t *const *apis, char *err, size_t err_size);
+void hy_routes_destroy(hy_routes_t **self_p);
+
+size_t hy_routes_count(const hy_routes_t *self);
+const hy_route_t *hy_routes_at(const hy_routes_t *self, size_t i);
+const hy_api_t *const *hy_routes_apis(const hy_routes_t *self);
+
+/* Finds the route for method and path (no query string). A literal segment is preferred to a
+ * {param} at the same position (/v1/loans/queue before /v1/loans/{id}).
+ *   200: *route set, *params a new object of path parameters (strings);
+ *   404: no route has this path;
+ *   405: the path exists for other methods, listed in allow ("GET, PATCH").
+ * allow may be NULL. */
+int hy_routes_match(const hy_routes_t *self, const char *method, const char *path,
+                    const hy_route_t **route, json_t **params, char *allow, size_t allow_size);
+
+/* The service owning an entity id, from the text before its first '_' and the id_prefixes of
+ * each api. Returns its index in the apis table, or -1. */
+int hy_routes_owner(const hy_routes_t *self, const char *entity_id);
+
+/* A refusal of a request, before or instead of a service's answer. */
+typedef struct {
+    int status;
+    char code[48];
+    char field[128];
+    char detail[256];
+} hy_gw_error_t;
+
+/* Sets err and returns -1, so that callers can `return hy_gw_fail(...)`. */
+int hy_gw_fail(hy_gw_error_t *err, int status, const char *code, const char *field,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* One query-string parameter as received (value NULL for "?flag"). */
+typedef struct {
+    const char *key;
+    const char *value;
+} hy_gw_kv_t;
+
+/* Builds the args of a request from its path parameters (stolen), its query parameters and
+ * its body (stolen; NULL when none; must be an object). Query parameters must be fields of
+ * the op (every field for GET, HY_F_QUERY fields otherwise; X_jalali for a date field X;
+ * limit and cursor for list ops) and are coerced to the field's type. A body member that
+ * repeats a path or query parameter is refused. Returns a new object, or NULL with err set
+ * (400 unknown_parameter, invalid_parameter, invalid_utf8, invalid_body). */
+json_t *hy_gw_args(const hy_route_t *route, json_t *params, const hy_gw_kv_t *query,
+                   size_t nquery, json_t *body, hy_gw_error_t *err);
+
+/* Parses a request body: valid UTF-8 (400 invalid_utf8), JSON (400 malformed_json, detail
+ * with line and column; duplicate members refused), an object (400 invalid_body). Returns a
+ * new reference, or NULL with err set. */
+json_t *hy_gw_parse_body(const char *body, size_t len, hy_gw_error_t *err);
+
+/* --- responses (http.c) ---------------------------------------------------------------------- */
+/* Builds an RFC 9457 problem document: type, title (extra's "title" when it has one, else
+ * hy_proto_title(code)), status, code, field (if not NULL/empty), detail, instance,
+ * request_id, and every other member of extra (borrowed, may be NULL). New reference. */
+json_t *hy_gw_problem(int status, const char *code, const char *field, const char *detail,
+                      json_t *extra, const char *instance, const char *request_id);
+
+/* Adds "X_jalali" next to every member X whose value is a "YYYY-MM-DD" string, in objects and
+ * arrays at any depth, unless X ends in _jalali, X_jalali exists or the date cannot be
+ * converted. Members keep their order; each X_jalali follows its X. Returns 0, -1 on
+ * allocation failure. */
+int hy_gw_add_jalali(json_t *value);
+
+/* Serialises value compactly and appends a newline. Returns a malloc'd buffer (caller frees)
+ * and its length in *len, or NULL. */
+char *hy_gw_dump(const json_t *value, size_t *len);
+
+/* --- OpenAPI (openapi.c) --------------------------------------------------------------------- */
+/* The OpenAPI 3.1 document of every route. New reference, or NULL on allocation failure. */
+json_t *hy_gw_openapi(const hy_routes_t *routes);
+
+/* --- metrics (metrics.c) --------------------------------------------------------------------- */
+typedef struct hy_metrics hy_metrics_t;
+
+enum { HY_SVC_TIMEOUT, HY_SVC_UNAVAILABLE, HY_SVC_5XX, HY_SVC_KINDS };
+
+/* Counters for every route of routes and every api. Returns NULL on allocation failure. */
+hy_metrics_t *hy_metrics_new(const hy_routes_t *routes);
+void hy_metrics_destroy(hy_metrics_t **self_p);
+/* Counts one answered request. route is a route index, or -1 for a request that matched no
+ * route. Lock-free; safe from any thread. */
+void hy_metrics_request(hy_metrics_t *self, int route, int status, uint64_t us);
+/* Counts a failure of service api_index (HY_SVC_*). */
+void hy_metrics_service_error(hy_metrics_t *self, int api_index, int kind);
+/* The Prometheus text exposition. Returns a malloc'd buffer and its length, or NULL. */
+char *hy_metrics_render(hy_metrics_t *self, size_t *len);
+
+/* Writes the log line of one answered request to stderr:
+ * {"ts":..,"level":"info","service":"gateway","route":..,"request_id":..,"status":..,"us":..} */
+void hy_gw_log_request(const char *route, const char *request_id, int status, int64_t us);
+
+/* --- long polling (poll.c) ------------------------------------------------------------------- */
+#define HY_POLL_INTERVAL_MS 200
+
+/* A parked feed request; lives in the HTTP request it belongs to. */
+typedef struct hy_poll {
+    struct MHD_Connection *conn;
+    const char *service;
+    json_t *request;            /* what to ask again */
+    json_t *reply;              /* the last reply, or NULL */
+    int rc;                     /* HY_CLIENT_* of the last call */
+    int64_t deadline_us, next_us;
+    struct hy_poll *next;
+} hy_poll_t;
+
+typedef struct hy_poller hy_poller_t;
+typedef struct hy_gateway hy_gateway_t;
+
+/* true when reply is a success whose result.events is an empty array. */
+bool hy_poll_empty(json_t *reply);
+/* Starts the poller thread. NULL on failure. */
+hy_poller_t *hy_poller_new(hy_gateway_t *gw);
+/* Resumes every parked request with the reply it has, and stops the thread. Safe to call
+ * twice; sets *self_p to NULL. */
+void hy_poller_destroy(hy_poller_t **self_p);
+/* Suspends p->conn and parks p until p->deadline_us or a non-empty reply; the connection is
+ * then resumed with p->reply and p->rc set. Returns 0, or -1 when the poller is stopping (the
+ * caller answers at once). Call from the MHD handler of p->conn. */
+int hy_poller_park(hy_poller_t *self, hy_poll_t *p);
+
+/* --- the running gateway (server.c, http.c) --------------------------------------------- */
+typedef struct hy_client hy_client_t;
+
+/* The process-wide state of the gateway, shared by server.c (life cycle, broker clients)
+ * and http.c (requests). Everything is set before the daemon starts and read-only after,
+ * except the client list, which is guarded by lock. */
+struct hy_gateway {
+    const hy_gw_config_t *cfg;
+    void *zctx;
+    char *endpoint;             /* the broker, for the threads' clients */
+    unsigned generation;        /* tells this gateway's thread clients from an earlier one's */
+    hy_routes_t *routes;
+    hy_keys_t *keys;
+    hy_metrics_t *metrics;
+    char *openapi;              /* the document, serialised once */
+    size_t openapi_len;
+    struct MHD_Daemon *daemon;
+    hy_poller_t *poller;
+    pthread_mutex_t lock;       /* guards clients */
+    hy_client_t **clients;
+    size_t nclients, aclients;
+};
+
+/* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway), sending requests to the
+ * broker at client_endpoint through zctx (borrowed). Returns NULL (logged) on failure. */
+hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint);
+/* The port the daemon listens on. */
+int hy_gateway_port(hy_gateway_t *self);
+/* Stops the daemon (finishing requests in flight) and closes every thread's broker client;
+ * after this zmq_ctx_term can return. Safe to call twice; sets *self_p to NULL. */
+void hy_gateway_destroy(hy_gateway_t **self_p);
+
+/* The calling thread's broker client, opened on first use and registered so that
+ * hy_gateway_destroy closes it. NULL when it cannot be opened. */
+hy_client_t *hy_gateway_client(hy_gateway_t *self);
+/* Closes the calling thread's client after a socket error; the next call opens a new one. */
+void hy_gateway_client_drop(hy_gateway_t *self);
+
+/* MHD's access handler and completion callback (http.c); cls is the gateway. */
+enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls);
+void hy_gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                          enum MHD_RequestTerminationCode toe);
+
+#endif

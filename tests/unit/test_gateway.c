@@ -1,0 +1,633 @@
+/*
+ * test_gateway.c — the gateway's pure parts: route matching, request arguments, API keys,
+ * problem documents, the Jalali decoration, metrics text and the OpenAPI document. No
+ * network: the HTTP side is covered by the integration tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gateway.h"
+#include "keys.h"
+#include "proto.h"
+#include "test.h"
+#include "testutil.h"
+
+static const hy_field_t s_thing_args[] = {
+    {.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ},
+    {.name = "size", .type = HY_T_INT, .min = 1, .max = 30},
+    {.name = "born", .type = HY_T_DATE, .flags = HY_F_REQ},
+    {.name = "colour", .type = HY_T_ENUM, .flags = HY_F_NULL, .enums = "red|blue"},
+    {.name = "preview", .type = HY_T_BOOL, .flags = HY_F_QUERY},
+    {0},
+};
+static const hy_field_t s_list_args[] = {
+    {.name = "size", .type = HY_T_INT, .flags = HY_F_QUERY},
+    {.name = "from", .type = HY_T_DATE, .flags = HY_F_QUERY},
+    {.name = "open", .type = HY_T_BOOL, .flags = HY_F_QUERY},
+    {0},
+};
+static const hy_field_t s_part[] = {
+    {.name = "item", .type = HY_T_STRING, .flags = HY_F_REQ},
+    {.name = "due", .type = HY_T_DATE},
+    {0},
+};
+static const hy_field_t s_thing_result[] = {
+    {.name = "id", .type = HY_T_ID},
+    {.name = "born", .type = HY_T_DATE},
+    {.name = "parts", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = s_part},
+    {0},
+};
+static const hy_op_spec_t s_ops[] = {
+    {.op = "things.create", .method = "POST", .path = "/v1/things",
+     .roles = HY_ROLE_SOCIAL_SERVICES, .args = s_thing_args, .result = s_thing_result,
+     .ok_status = 201},
+    {.op = "things.list", .method = "GET", .path = "/v1/things", .roles = HY_ROLE_READERS,
+     .args = s_list_args, .result = s_thing_result, .ok_status = 200, .list = true},
+    {.op = "things.get", .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS,
+     .ok_status = 200},
+    {.op = "things.update", .method = "PATCH", .path = "/v1/things/{id}",
+     .roles = HY_ROLE_SOCIAL_SERVICES, .args = s_thing_args + 1, .ok_status = 200},
+    {.op = "things.queue", .method = "GET", .path = "/v1/things/queue",
+     .roles = HY_ROLE_READERS, .ok_status = 200},
+    {.op = "things.approve", .method = "POST", .path = "/v1/things/{id}/approve",
+     .roles = HY_ROLE_SOCIAL_SERVICES, .ok_status = 200},
+    {.op = "things.internal", .roles = HY_ROLE_SERVICE},
+    {0},
+};
+static const hy_api_t s_api = {"things", "thg, tq", s_ops};
+static const hy_api_t *const s_apis[] = {&s_api, NULL};
+
+/* Matches and returns the status; *op gets the route's op name (or "" for none). */
+static int s_match(hy_routes_t *rt, const char *method, const char *path, const char **op,
+                   json_t **params, char *allow)
+{
+    const hy_route_t *r;
+    json_t *p = NULL;
+    int rc = hy_routes_match(rt, method, path, &r, &p, allow, 64);
+    *op = r && r->op ? r->op->op : "";
+    if (params)
+        *params = p;
+    else
+        json_decref(p);
+    return rc;
+}
+
+static void test_routes(void)
+{
+    char err[256] = "", allow[64];
+    hy_routes_t *rt = hy_routes_new(s_apis, err, sizeof err);
+    CHECK(rt != NULL);
+    if (!rt)
+        return;
+    const char *op;
+    json_t *params;
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/things/thg_7", &op, &params, allow), 200);
+    CHECK_EQ_STR(op, "things.get");
+    CHECK_EQ_STR(json_string_value(json_object_get(params, "id")), "thg_7");
+    CHECK_EQ_INT(json_object_size(params), 1);
+    json_decref(params);
+    /* A literal beats a parameter at the same place, for the same method only. */
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/things/queue", &op, NULL, allow), 200);
+    CHECK_EQ_STR(op, "things.queue");
+    CHECK_EQ_INT(s_match(rt, "PATCH", "/v1/things/queue", &op, &params, allow), 200);
+    CHECK_EQ_STR(op, "things.update");
+    CHECK_EQ_STR(json_string_value(json_object_get(params, "id")), "queue");
+    json_decref(params);
+    CHECK_EQ_INT(s_match(rt, "POST", "/v1/things/thg_1/approve", &op, &params, allow), 200);
+    CHECK_EQ_STR(op, "things.approve");
+    json_decref(params);
+    /* 405 lists the methods of the path; 404 when no route has it. */
+    CHECK_EQ_INT(s_match(rt, "DELETE", "/v1/things/thg_1", &op, NULL, allow), 405);
+    CHECK_EQ_STR(allow, "GET, PATCH");
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/things/thg_1/approve", &op, NULL, allow), 405);
+    CHECK_EQ_STR(allow, "POST");
+    CHECK_EQ_INT(s_match(rt, "PUT", "/v1/things", &op, NULL, allow), 405);
+    CHECK_EQ_STR(allow, "GET, POST");
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/nothing", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/things/", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1//things", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/things/a/b/c", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "v1/things", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/things/\xff", &op, NULL, allow), 404);
+    CHECK_EQ_INT(s_match(rt, "GET", "/v1/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r", &op, NULL, allow),
+                 404);
+
+    /* The gateway's own routes and the audit route, with their roles. */
+    const hy_route_t *r;
+    CHECK_EQ_INT(hy_routes_match(rt, "GET", "/healthz", &r, &params, NULL, 0), 200);
+    CHECK(r && r->kind == HY_ROUTE_HEALTHZ && r->roles == 0);
+    json_decref(params);
+    CHECK_EQ_INT(hy_routes_match(rt, "GET", "/metrics", &r, &params, NULL, 0), 200);
+    CHECK(r && r->kind == HY_ROUTE_METRICS && r->roles == HY_ROLE_OPERATOR);
+    json_decref(params);
+    CHECK_EQ_INT(hy_routes_match(rt, "GET", "/v1/audit", &r, &params, NULL, 0), 200);
+    CHECK(r && r->kind == HY_ROUTE_ENTITY && r->api == NULL);
+    CHECK_EQ_STR(r ? r->op->op : NULL, "audit.list");
+    json_decref(params);
+    CHECK_EQ_INT(hy_routes_match(rt, "POST", "/v1/things", &r, &params, NULL, 0), 200);
+    CHECK(r && r->api == &s_api && r->api_index == 0);
+    CHECK_EQ_STR(r ? r->name : NULL, "POST /v1/things");
+    json_decref(params);
+
+    /* The owner of an entity, from the prefix before '_'. */
+    CHECK_EQ_INT(hy_routes_owner(rt, "thg_5"), 0);
+    CHECK_EQ_INT(hy_routes_owner(rt, "tq_5"), 0);
+    CHECK_EQ_INT(hy_routes_owner(rt, "th_5"), -1);
+    CHECK_EQ_INT(hy_routes_owner(rt, "prs_1"), -1);
+    CHECK_EQ_INT(hy_routes_owner(rt, "thg"), -1);
+    CHECK_EQ_INT(hy_routes_owner(rt, "_1"), -1);
+    hy_routes_destroy(&rt);
+    hy_routes_destroy(&rt);
+    CHECK(rt == NULL);
+
+    /* Two ops on the same method and path shape are refused at start-up. */
+    static const hy_op_spec_t clash[] = {
+        {.op = "a.get", .method = "GET", .path = "/v1/a/{id}", .roles = 1},
+        {.op = "a.other", .method = "GET", .path = "/v1/a/{key}", .roles = 1},
+        {0},
+    };
+    static const hy_api_t clash_api = {"a", "a", clash};
+    const hy_api_t *const clash_apis[] = {&clash_api, NULL};
+    err[0] = '\0';
+    CHECK(hy_routes_new(clash_apis, err, sizeof err) == NULL);
+    CHECK(strstr(err, "clashes") != NULL);
+    static const hy_op_spec_t bad[] = {{.op = "b", .method = "GET", .path = "/v1/{id", .roles = 1},
+                                       {0}};
+    static const hy_api_t bad_api = {"b", "b", bad};
+    const hy_api_t *const bad_apis[] = {&bad_api, NULL};
+    CHECK(hy_routes_new(bad_apis, err, sizeof err) == NULL);
+}
+
+/* Builds args for a request on rt; returns the args or NULL with err. */
+static json_t *s_args(hy_routes_t *rt, const char *method, const char *path,
+                      const hy_gw_kv_t *q, size_t nq, const char *body, hy_gw_error_t *err)
+{
+    const hy_route_t *r;
+    json_t *params;
+    if (hy_routes_match(rt, method, path, &r, &params, NULL, 0) != 200)
+        return NULL;
+    json_t *b = body ? json_loads(body, 0, NULL) : NULL;
+    return hy_gw_args(r, params, q, nq, b, err);
+}
+
+static void test_args(void)
+{
+    char e[256];
+    hy_routes_t *rt = hy_routes_new(s_apis, e, sizeof e);
+    CHECK(rt != NULL);
+    if (!rt)
+        return;
+    hy_gw_error_t err;
+    const hy_gw_kv_t q1[] = {{"size", "3"}, {"limit", "20"}, {"cursor", "abc"},
+                             {"from_jalali", "1400/01/01"}, {"open", "true"}};
+    json_t *a = s_args(rt, "GET", "/v1/things", q1, 5, NULL, &err);
+    CHECK(a != NULL);
+    CHECK(json_is_integer(json_object_get(a, "size")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(a, "limit")), 20);
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "cursor")), "abc");
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "from_jalali")), "1400/01/01");
+    CHECK(json_is_true(json_object_get(a, "open")));
+    json_decref(a);
+
+    const hy_gw_kv_t q2[] = {{"colour", "red"}};
+    CHECK(s_args(rt, "GET", "/v1/things", q2, 1, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "unknown_parameter");
+    CHECK_EQ_STR(err.field, "colour");
+    CHECK_EQ_INT(err.status, 400);
+    const hy_gw_kv_t q3[] = {{"size", "abc"}};
+    CHECK(s_args(rt, "GET", "/v1/things", q3, 1, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_parameter");
+    CHECK_EQ_STR(err.field, "size");
+    const hy_gw_kv_t q4[] = {{"limit", "0"}};
+    CHECK(s_args(rt, "GET", "/v1/things", q4, 1, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_parameter");
+    const hy_gw_kv_t q5[] = {{"size", "1"}, {"size", "2"}};
+    CHECK(s_args(rt, "GET", "/v1/things", q5, 2, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_parameter");
+    const hy_gw_kv_t q6[] = {{"open", NULL}};
+    CHECK(s_args(rt, "GET", "/v1/things", q6, 1, NULL, &err) == NULL);
+    const hy_gw_kv_t q7[] = {{"size", "\xc3"}};
+    CHECK(s_args(rt, "GET", "/v1/things", q7, 1, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_utf8");
+    /* limit and cursor belong to list ops only. */
+    const hy_gw_kv_t q8[] = {{"limit", "5"}};
+    CHECK(s_args(rt, "GET", "/v1/things/queue", q8, 1, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "unknown_parameter");
+
+    /* A body: merged with path params; a body member that repeats one is refused; only
+     * HY_F_QUERY fields come from the query string of a POST. */
+    a = s_args(rt, "PATCH", "/v1/things/thg_1", NULL, 0, "{\"size\":4}", &err);
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "id")), "thg_1");
+    CHECK_EQ_INT(json_integer_value(json_object_get(a, "size")), 4);
+    json_decref(a);
+    CHECK(s_args(rt, "PATCH", "/v1/things/thg_1", NULL, 0, "{\"id\":\"thg_2\"}", &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_body");
+    CHECK_EQ_STR(err.field, "id");
+    const hy_gw_kv_t q9[] = {{"preview", "true"}};
+    a = s_args(rt, "POST", "/v1/things", q9, 1, "{\"name\":\"x\"}", &err);
+    CHECK(json_is_true(json_object_get(a, "preview")));
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "name")), "x");
+    json_decref(a);
+    CHECK(s_args(rt, "POST", "/v1/things", q9, 1, "{\"preview\":false}", &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_body");
+    const hy_gw_kv_t q10[] = {{"name", "x"}};
+    CHECK(s_args(rt, "POST", "/v1/things", q10, 1, NULL, &err) == NULL);
+    CHECK_EQ_STR(err.code, "unknown_parameter");
+
+    /* Bodies. */
+    json_t *b = hy_gw_parse_body("{\"a\": [1, 2]}", 13, &err);
+    CHECK(json_is_object(b));
+    json_decref(b);
+    CHECK(hy_gw_parse_body("{\"a\":1,\n \"b\":}", 14, &err) == NULL);
+    CHECK_EQ_STR(err.code, "malformed_json");
+    CHECK(strstr(err.detail, "line 2") != NULL);
+    CHECK(hy_gw_parse_body("{\"a\":1,\"a\":2}", 13, &err) == NULL);
+    CHECK_EQ_STR(err.code, "malformed_json");
+    CHECK(hy_gw_parse_body("{\"a\":\"\xff\"}", 8, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_utf8");
+    CHECK(hy_gw_parse_body("[1]", 3, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_body");
+    CHECK(hy_gw_parse_body("\"x\"", 3, &err) == NULL);
+    CHECK_EQ_STR(err.code, "invalid_body");
+    CHECK(hy_gw_parse_body("{}\0", 3, &err) == NULL);
+    CHECK_EQ_STR(err.code, "malformed_json");
+    CHECK(hy_gw_parse_body("{} {}", 5, &err) == NULL);
+    CHECK_EQ_STR(err.code, "malformed_json");
+    hy_routes_destroy(&rt);
+}
+
+static void s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_keys(void)
+{
+    CHECK_EQ_INT(hy_keys_init(), 0);
+    char token[HY_KEY_TOKEN_SIZE], id[HY_KEY_ID_MAX + 1];
+    unsigned char hash[HY_KEY_HASH_LEN], again[HY_KEY_HASH_LEN];
+    CHECK_EQ_INT(hy_key_generate("staff-1", token, hash), 0);
+    CHECK_EQ_INT(strlen(token), 3 + 7 + 1 + HY_KEY_SECRET_LEN);
+    CHECK_EQ_INT(hy_key_token_parse(token, id), 0);
+    CHECK_EQ_STR(id, "staff-1");
+    hy_key_hash(token, again);
+    CHECK(memcmp(hash, again, sizeof hash) == 0);
+    CHECK_EQ_INT(hy_key_generate("bad_id", token, hash), -1);
+    CHECK_EQ_INT(hy_key_generate("", token, hash), -1);
+
+    /* Malformed key texts. */
+    const char *const bad[] = {
+        "", "hy_", "hy_staff-1", "xx_staff-1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "hy__AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "hy_staff-1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",      /* 42 characters */
+        "hy_staff-1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",     /* not base64url */
+        "hy_staff-1-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",     /* no separator */
+        "hy_staff.1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "hy_123456789012345678901234567890123_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_EQ_INT(hy_key_token_parse(bad[i], id), -1);
+    /* A secret may contain '_': the id is found by position. */
+    CHECK_EQ_INT(hy_key_token_parse("hy_k1_A_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", id), 0);
+    CHECK_EQ_STR(id, "k1");
+
+    /* Lines of the file. */
+    hy_key_entry_t e;
+    CHECK_EQ_INT(hy_key_line_parse("# comment", &e), 0);
+    CHECK_EQ_INT(hy_key_line_parse("   ", &e), 0);
+    char hex[65];
+    for (int i = 0; i < 64; i++)
+        hex[i] = "0123456789abcdef"[i % 16];
+    hex[64] = '\0';
+    char line[256];
+    snprintf(line, sizeof line, "k1 operator - %s active", hex);
+    CHECK_EQ_INT(hy_key_line_parse(line, &e), 1);
+    CHECK_EQ_STR(e.office, "");
+    CHECK(e.active);
+    char back[256];
+    CHECK(hy_key_line_format(&e, back, sizeof back) > 0);
+    CHECK_EQ_STR(back, line);
+    snprintf(line, sizeof line, "k1 service - %s active", hex);
+    CHECK_EQ_INT(hy_key_line_parse(line, &e), -1);       /* not a role a key may have */
+    snprintf(line, sizeof line, "k1 operator - %s paused", hex);
+    CHECK_EQ_INT(hy_key_line_parse(line, &e), -1);
+    snprintf(line, sizeof line, "k1 operator - %.63s active", hex);
+    CHECK_EQ_INT(hy_key_line_parse(line, &e), -1);
+    snprintf(line, sizeof line, "k1 operator - %s active extra", hex);
+    CHECK_EQ_INT(hy_key_line_parse(line, &e), -1);
+
+    /* The verifier over a real file: good, wrong secret, revoked, unknown, malformed. */
+    char dir[64], path[128];
+    hy_test_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/keys", dir);
+    char good[HY_KEY_TOKEN_SIZE], gone[HY_KEY_TOKEN_SIZE], twice[HY_KEY_TOKEN_SIZE];
+    hy_keyfile_t f = {0};
+    hy_key_entry_t k1 = {.key_id = "staff-1", .role = "social_services", .office = "rey-1",
+                         .active = true};
+    hy_key_entry_t k2 = {.key_id = "old", .role = "auditor", .active = false};
+    hy_key_entry_t k3 = {.key_id = "twice", .role = "operator", .active = true};
+    CHECK_EQ_INT(hy_key_generate(k1.key_id, good, k1.hash), 0);
+    CHECK_EQ_INT(hy_key_generate(k2.key_id, gone, k2.hash), 0);
+    CHECK_EQ_INT(hy_key_generate(k3.key_id, twice, k3.hash), 0);
+    CHECK_EQ_INT(hy_keyfile_load(&f, path), 0);           /* missing: empty */
+    CHECK_EQ_INT(f.count, 0);
+    CHECK_EQ_INT(hy_keyfile_append(&f, &k1), 0);
+    CHECK_EQ_INT(hy_keyfile_append(&f, &k2), 0);
+    CHECK_EQ_INT(hy_keyfile_append(&f, &k3), 0);
+    CHECK_EQ_INT(hy_keyfile_append(&f, &k3), 0);          /* a duplicated id is refused */
+    CHECK_EQ_INT(hy_keyfile_save(&f, path), 0);
+    hy_keyfile_clear(&f);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+    hy_keys_t *keys = hy_keys_new(path, NULL);
+    CHECK(keys != NULL);
+    hy_key_entry_t who;
+    memset(&who, 0, sizeof who);
+    CHECK_EQ_INT(hy_keys_verify(keys, good, &who), HY_KEY_OK);
+    CHECK_EQ_STR(who.key_id, "staff-1");
+    CHECK_EQ_STR(who.role, "social_services");
+    CHECK_EQ_STR(who.office, "rey-1");
+    char wrong[HY_KEY_TOKEN_SIZE];
+    snprintf(wrong, sizeof wrong, "%s", good);
+    wrong[strlen(wrong) - 1] = wrong[strlen(wrong) - 1] == 'A' ? 'B' : 'A';
+    CHECK_EQ_INT(hy_keys_verify(keys, wrong, &who), HY_KEY_WRONG);
+    CHECK_EQ_INT(hy_keys_verify(keys, gone, &who), HY_KEY_REVOKED);
+    CHECK_EQ_INT(hy_keys_verify(keys, twice, &who), HY_KEY_UNKNOWN);
+    const char *nobody = "hy_nobody_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    CHECK_EQ_INT(hy_keys_verify(keys, nobody, &who), HY_KEY_UNKNOWN);
+    CHECK_EQ_INT(hy_keys_verify(keys, "Bearer", &who), HY_KEY_MALFORMED);
+
+    /* Editing keeps comments; revoking takes effect on reload. */
+    s_write(path, "# keys\n");
+    CHECK_EQ_INT(hy_keyfile_load(&f, path), 0);
+    k1.active = true;
+    CHECK_EQ_INT(hy_keyfile_append(&f, &k1), 0);
+    long i = hy_keyfile_find(&f, "staff-1");
+    CHECK_EQ_INT(i, 1);
+    f.lines[i].key.active = false;
+    CHECK_EQ_INT(hy_keyfile_update(&f, (size_t)i), 0);
+    CHECK_EQ_INT(hy_keyfile_save(&f, path), 0);
+    hy_keyfile_clear(&f);
+    CHECK_EQ_INT(hy_keys_reload(keys), 1);
+    CHECK_EQ_INT(hy_keys_verify(keys, good, &who), HY_KEY_REVOKED);
+    CHECK_EQ_INT(hy_keyfile_load(&f, path), 0);
+    CHECK_EQ_INT(f.count, 2);
+    CHECK_EQ_STR(f.count ? f.lines[0].text : NULL, "# keys");
+    hy_keyfile_clear(&f);
+
+    /* A removed file means no key at all. */
+    remove(path);
+    CHECK_EQ_INT(hy_keys_reload(keys), 0);
+    CHECK_EQ_INT(hy_keys_verify(keys, gone, &who), HY_KEY_UNKNOWN);
+    hy_keys_destroy(&keys);
+    hy_keys_destroy(&keys);
+    CHECK(keys == NULL);
+    hy_test_rmdir(dir);
+}
+
+static void test_jalali(void)
+{
+    json_t *v = json_loads(
+        "{\"birth_date\":\"1986-04-04\",\"n\":5,"
+        "\"x\":{\"d\":\"2024-03-20\",\"d_jalali\":\"kept\",\"e\":\"2024-03-19\"},"
+        "\"arr\":[{\"issued\":\"2021-09-20\"},\"2021-09-20\",[{\"due\":\"2025-03-21\"}]],"
+        "\"loose\":\"2024-3-20\",\"stamp\":\"2024-03-20T10:00:00Z\",\"seen_jalali\":\"2024-03-20\","
+        "\"month13\":\"1999-13-01\",\"far\":\"1800-01-01\",\"nul\":null}",
+        0, NULL);
+    CHECK(v != NULL);
+    CHECK_EQ_INT(hy_gw_add_jalali(v), 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(v, "birth_date_jalali")), "1365/01/15");
+    json_t *x = json_object_get(v, "x");
+    CHECK_EQ_STR(json_string_value(json_object_get(x, "d_jalali")), "kept");
+    CHECK_EQ_STR(json_string_value(json_object_get(x, "e_jalali")), "1402/12/29");
+    json_t *arr = json_object_get(v, "arr");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(arr, 0), "issued_jalali")),
+                 "1400/06/29");
+    CHECK(json_is_string(json_array_get(arr, 1)));     /* array elements have no sibling */
+    json_t *inner = json_array_get(json_array_get(arr, 2), 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(inner, "due_jalali")), "1404/01/01");
+    CHECK(json_object_get(v, "loose_jalali") == NULL);
+    CHECK(json_object_get(v, "stamp_jalali") == NULL);
+    CHECK(json_object_get(v, "seen_jalali_jalali") == NULL);
+    CHECK(json_object_get(v, "month13_jalali") == NULL);
+    CHECK(json_object_get(v, "far_jalali") == NULL);   /* out of the convertible range */
+    /* Each X_jalali follows its X. */
+    const char *prev = NULL, *key;
+    json_t *value;
+    bool adjacent = false;
+    json_object_foreach(v, key, value) {
+        if (strcmp(key, "birth_date_jalali") == 0)
+            adjacent = prev && strcmp(prev, "birth_date") == 0;
+        prev = key;
+    }
+    CHECK(adjacent);
+    json_decref(v);
+    json_t *s = json_string("2024-03-20");
+    CHECK_EQ_INT(hy_gw_add_jalali(s), 0);   /* a bare value has no key to decorate */
+    json_decref(s);
+}
+
+static void test_problem(void)
+{
+    json_t *extra = json_pack("{s:s, s:s, s:s, s:i, s:s}", "code", "duplicate_national_id",
+                              "existing_id", "prs_1", "title", "Already registered", "status",
+                              999, "instance", "/elsewhere");
+    json_t *p = hy_gw_problem(409, "duplicate_national_id", "national_id", "seen before", extra,
+                              "/v1/persons", "rid-1");
+    CHECK(p != NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "type")), "about:blank");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "title")), "Already registered");
+    CHECK_EQ_INT(json_integer_value(json_object_get(p, "status")), 409);
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "code")), "duplicate_national_id");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "field")), "national_id");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "detail")), "seen before");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "instance")), "/v1/persons");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "request_id")), "rid-1");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "existing_id")), "prs_1");
+    json_decref(p);
+    json_decref(extra);
+
+    p = hy_gw_problem(404, "not_found", NULL, "no such resource", NULL, "/v1/\xff", "rid-2");
+    CHECK(p != NULL);
+    CHECK(json_object_get(p, "field") == NULL);
+    CHECK(json_object_get(p, "instance") == NULL);      /* not UTF-8: left out */
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "title")), hy_proto_title("not_found"));
+    size_t len = 0;
+    char *text = hy_gw_dump(p, &len);
+    CHECK(text && len > 2 && text[len - 1] == '\n' && text[len - 2] == '}');
+    CHECK(text && strlen(text) == len);
+    free(text);
+    json_decref(p);
+    json_t *null = json_null();
+    text = hy_gw_dump(null, &len);
+    CHECK_EQ_STR(text, "null\n");
+    free(text);
+}
+
+static void test_metrics(void)
+{
+    char e[256];
+    hy_routes_t *rt = hy_routes_new(s_apis, e, sizeof e);
+    hy_metrics_t *m = rt ? hy_metrics_new(rt) : NULL;
+    CHECK(m != NULL);
+    if (!m) {
+        hy_routes_destroy(&rt);
+        return;
+    }
+    const hy_route_t *r;
+    json_t *params;
+    CHECK_EQ_INT(hy_routes_match(rt, "POST", "/v1/things", &r, &params, NULL, 0), 200);
+    json_decref(params);
+    hy_metrics_request(m, r->index, 201, 800);
+    hy_metrics_request(m, r->index, 201, 30000);
+    hy_metrics_request(m, r->index, 400, 9000000);
+    hy_metrics_request(m, -1, 404, 100);
+    for (int s = 100; s < 140; s++)                    /* more statuses than slots */
+        hy_metrics_request(m, -1, s, 1);
+    hy_metrics_service_error(m, 0, HY_SVC_TIMEOUT);
+    hy_metrics_service_error(m, 7, HY_SVC_TIMEOUT);    /* no such service: ignored */
+    size_t len = 0;
+    char *text = hy_metrics_render(m, &len);
+    CHECK(text != NULL && len == strlen(text) && text[len - 1] == '\n');
+    if (text) {
+        const char *const want[] = {
+            "hamyar_http_requests_total{route=\"POST /v1/things\",status=\"201\"} 2\n",
+            "hamyar_http_requests_total{route=\"POST /v1/things\",status=\"400\"} 1\n",
+            "hamyar_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n",
+            "hamyar_http_requests_total{route=\"unmatched\",status=\"other\"}",
+            "# TYPE hamyar_http_request_duration_seconds histogram\n",
+            "_bucket{route=\"POST /v1/things\",le=\"0.001\"} 1\n",
+            "_bucket{route=\"POST /v1/things\",le=\"0.05\"} 2\n",
+            "_bucket{route=\"POST /v1/things\",le=\"5\"} 2\n",
+            "_bucket{route=\"POST /v1/things\",le=\"+Inf\"} 3\n",
+            "_count{route=\"POST /v1/things\"} 3\n",
+            "_sum{route=\"POST /v1/things\"} 9.030800\n",
+            "hamyar_service_errors_total{service=\"things\",kind=\"timeout\"} 1\n",
+            "hamyar_service_errors_total{service=\"things\",kind=\"5xx\"} 0\n",
+        };
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+            if (!strstr(text, want[i])) {
+                fprintf(stderr, "  metrics text lacks: %s\n", want[i]);
+                CHECK(strstr(text, want[i]) != NULL);
+            }
+        }
+    }
+    free(text);
+    hy_metrics_destroy(&m);
+    hy_routes_destroy(&rt);
+}
+
+/* Follows a path of object members. */
+static json_t *s_at(json_t *v, const char *const *path)
+{
+    for (; *path && v; path++)
+        v = json_object_get(v, *path);
+    return v;
+}
+
+static bool s_has(json_t *arr, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void test_openapi(void)
+{
+    char e[256] = "";
+    hy_routes_t *rt = hy_routes_new(hy_gateway_apis(), e, sizeof e);
+    CHECK(rt != NULL);
+    json_t *doc = rt ? hy_gw_openapi(rt) : NULL;
+    CHECK(doc != NULL);
+    if (!doc) {
+        hy_routes_destroy(&rt);
+        return;
+    }
+    CHECK_EQ_STR(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
+    const char *const body[] = {"paths", "/v1/persons", "post", "requestBody", "content",
+                                "application/json", "schema", NULL};
+    json_t *schema = s_at(doc, body);
+    CHECK(json_is_object(schema));
+    json_t *props = json_object_get(schema, "properties");
+    CHECK(json_object_get(props, "national_id") != NULL);
+    CHECK_EQ_STR(json_string_value(s_at(props, (const char *const[]){"birth_date", "format",
+                                                                     NULL})), "date");
+    CHECK(json_object_get(props, "birth_date_jalali") != NULL);
+    CHECK(s_has(json_object_get(schema, "required"), "national_id"));
+    CHECK(json_is_false(json_object_get(schema, "additionalProperties")));
+    const char *const sec[] = {"components", "securitySchemes", "bearer", "scheme", NULL};
+    CHECK_EQ_STR(json_string_value(s_at(doc, sec)), "bearer");
+    const char *const problem[] = {"components", "schemas", "Problem", "properties", "code",
+                                   NULL};
+    CHECK(s_at(doc, problem) != NULL);
+    const char *const health[] = {"paths", "/healthz", "get", "security", NULL};
+    CHECK(json_is_array(s_at(doc, health)) && json_array_size(s_at(doc, health)) == 0);
+    const char *const list[] = {"paths", "/v1/persons", "get", "responses", "200", "content",
+                                "application/json", "schema", "properties", NULL};
+    json_t *lp = s_at(doc, list);
+    CHECK(json_object_get(lp, "items") != NULL && json_object_get(lp, "next_cursor") != NULL);
+    const char *const audit[] = {"paths", "/v1/audit", "get", "parameters", NULL};
+    CHECK(json_array_size(s_at(doc, audit)) > 0);
+    json_decref(doc);
+    hy_routes_destroy(&rt);
+
+    /* The test api: enums with null, arrays of objects, required dates by either name, query
+     * fields of a POST as parameters and not in the body. */
+    rt = hy_routes_new(s_apis, e, sizeof e);
+    doc = rt ? hy_gw_openapi(rt) : NULL;
+    CHECK(doc != NULL);
+    const char *const tb[] = {"paths", "/v1/things", "post", "requestBody", "content",
+                              "application/json", "schema", NULL};
+    schema = s_at(doc, tb);
+    props = json_object_get(schema, "properties");
+    CHECK(json_object_get(props, "preview") == NULL);
+    CHECK(!s_has(json_object_get(schema, "required"), "born"));
+    CHECK(json_is_array(json_object_get(schema, "anyOf")));
+    json_t *colour = json_object_get(props, "colour");
+    CHECK(json_is_array(json_object_get(colour, "type")));
+    CHECK(json_is_null(json_array_get(json_object_get(colour, "enum"), 2)));
+    const char *const items[] = {"paths", "/v1/things", "post", "responses", "201", "content",
+                                 "application/json", "schema", "properties", "parts", "items",
+                                 "properties", "due_jalali", NULL};
+    CHECK(s_at(doc, items) != NULL);
+    const char *const params[] = {"paths", "/v1/things", "post", "parameters", NULL};
+    json_t *pa = s_at(doc, params);
+    bool preview = false;
+    size_t i;
+    json_t *p;
+    json_array_foreach(pa, i, p) {
+        if (json_is_string(json_object_get(p, "name")) &&
+            strcmp(json_string_value(json_object_get(p, "name")), "preview") == 0)
+            preview = true;
+    }
+    CHECK(preview);
+    const char *const pid[] = {"paths", "/v1/things/{id}", "get", "parameters", NULL};
+    json_t *first = json_array_get(s_at(doc, pid), 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(first, "in")), "path");
+    CHECK_EQ_STR(json_string_value(json_object_get(first, "name")), "id");
+    json_decref(doc);
+    hy_routes_destroy(&rt);
+}
+
+const hy_test_t gateway_tests[] = {
+    {"gateway.routes", test_routes},
+    {"gateway.args", test_args},
+    {"gateway.keys", test_keys},
+    {"gateway.jalali", test_jalali},
+    {"gateway.problem", test_problem},
+    {"gateway.metrics", test_metrics},
+    {"gateway.openapi", test_openapi},
+    {0},
+};
