@@ -348,6 +348,16 @@ static enum MHD_Result s_answer(hy_gateway_t *gw, struct MHD_Connection *conn, s
                         json_string_value(json_object_get(error, "detail")), error, NULL, NULL);
     } else if (status == 204 || status == 304) {
         out = s_send(gw, conn, req, status, NULL, NULL, 0, false, NULL, NULL);
+    } else if (req->route && req->route->op && req->route->op->formats &&
+               json_is_string(json_object_get(result, "content_type")) &&
+               json_is_string(json_object_get(result, "body"))) {
+        /* A rendering (CSV, HTML) the service made: sent as it is. */
+        json_t *b = json_object_get(result, "body");
+        char *text = strndup(json_string_value(b), json_string_length(b));
+        out = text ? s_send(gw, conn, req, status,
+                            json_string_value(json_object_get(result, "content_type")), text,
+                            json_string_length(b), false, NULL, NULL)
+                   : MHD_NO;
     } else {
         json_t *body = json_incref(result ? result : json_null());
         if (hy_gw_add_jalali(body) != 0) {
@@ -360,6 +370,28 @@ static enum MHD_Result s_answer(hy_gateway_t *gw, struct MHD_Connection *conn, s
     return out;
 }
 
+/* Picks the rendering an op offers besides JSON from the Accept header: the first media type
+ * listed that the op has ("text/csv" -> "csv", "text/html" -> "html"), else JSON. */
+static const char *s_negotiate(const char *accept, const char *formats)
+{
+    static const struct {
+        const char *media, *format;
+    } known[] = {{"application/json", "json"}, {"text/csv", "csv"}, {"text/html", "html"}};
+    for (const char *p = accept; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",;");
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            size_t m = strlen(known[i].media);
+            if (n >= m && strncmp(p, known[i].media, m) == 0 &&
+                (i == 0 || strstr(formats, known[i].format)))
+                return known[i].format;
+        }
+        p = strchr(p, ',');
+    }
+    return "json";
+}
+
 /* Sends args (taken) to the service and answers with its reply. A feed asked with ?wait=N
  * whose first answer is empty is parked with the poller instead (poll.c). */
 static enum MHD_Result s_forward(hy_gateway_t *gw, struct MHD_Connection *conn, s_req_t *req,
@@ -367,6 +399,12 @@ static enum MHD_Result s_forward(hy_gateway_t *gw, struct MHD_Connection *conn, 
                                  json_t *args)
 {
     const hy_api_t *api = hy_routes_apis(gw->routes)[req->api_index];
+    if (r->op->formats && hy_spec_field(r->op->args, "format") && !json_object_get(args, "format") &&
+        json_object_set_new(args, "format",
+                            json_string(s_negotiate(s_header(conn, "Accept"), r->op->formats))) != 0) {
+        json_decref(args);
+        return MHD_NO;
+    }
     json_int_t wait = json_integer_value(json_object_get(args, "wait"));
     if (r->op->long_poll && !hy_spec_field(r->op->args, "wait"))
         json_object_del(args, "wait");   /* the gateway's own parameter */

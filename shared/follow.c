@@ -266,6 +266,12 @@ void hy_follow_on_fetch(hy_service_t *self)
                 more = s_apply_txn(self, src->name, events, &applied) == 0 &&
                        json_array_size(events) == FETCH_LIMIT;
             }
+            /* A source with no live worker has nothing to give: count it as caught up. */
+            if (!json_is_array(events) &&
+                json_integer_value(json_object_get(reply, "status")) == 503)
+                src->caught_up = true;
+            else if (json_is_array(events) && !more)
+                src->caught_up = true;
             /* A full page means there is more: ask again at once. */
             if (more)
                 s_fetch(self, src);
@@ -288,6 +294,14 @@ void hy_follow_tick(hy_service_t *self)
             s_fetch(self, src);
         }
     }
+}
+
+bool hy_follow_caught_up(hy_service_t *self)
+{
+    for (int i = 0; i < self->nsources; i++)
+        if (!self->sources[i].caught_up)
+            return false;
+    return true;
 }
 
 int hy_follow_sync(hy_ctx_t *ctx, const char *source)

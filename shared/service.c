@@ -361,7 +361,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
     int64_t next_ready = 0;
     while (!s_interrupted) {
         int64_t now = hy_now_us();
-        if (now >= next_ready) {
+        if (now >= next_ready && (!def->serve_after_catch_up || hy_follow_caught_up(self))) {
             s_send_ready(self);
             next_ready = now + (int64_t)HY_BROKER_HEARTBEAT_MS * 1000;
         }

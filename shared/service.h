@@ -72,6 +72,10 @@ typedef struct {
     /* Empties the service's derived data (projections) so --rebuild can replay every source
      * from zero; the skeleton clears the cursors in the same transaction. NULL = no rebuild. */
     int (*reset)(void *state, MDB_txn *txn);
+    /* A replica that starts behind its sources answers no request until it has caught up with
+     * every source once (it announces itself to the broker only then), so a new reporting
+     * replica never serves stale figures. */
+    bool serve_after_catch_up;
 } hy_service_def_t;
 
 /* --- errors -------------------------------------------------------------------------------- */

@@ -22,6 +22,8 @@ typedef struct {
     char fetch_id[40];
     int64_t fetch_sent_us;
     int64_t next_poll_us;   /* when to ask again even without news */
+    bool caught_up;         /* a fetch has come back with less than a full page (or the source
+                               has no live worker: nothing to catch up from) */
 } hy_source_state_t;
 
 struct hy_service {
@@ -78,6 +80,7 @@ int hy_follow_open(hy_service_t *self);          /* SUB + fetcher sockets */
 void hy_follow_on_event(hy_service_t *self);     /* SUB readable */
 void hy_follow_on_fetch(hy_service_t *self);     /* fetcher readable */
 void hy_follow_tick(hy_service_t *self);         /* periodic catch-up */
+bool hy_follow_caught_up(hy_service_t *self);    /* every source caught up once */
 /* Applies a page of events in order; returns 0, 1 when it stopped at a gap, or an LMDB error.
  * *applied counts the events that took effect (already-seen ones are skipped). */
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,

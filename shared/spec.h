@@ -61,6 +61,10 @@ typedef struct {
     const char *summary;          /* one line for OpenAPI */
     bool long_poll;               /* feed: the gateway asks again (every 200 ms) while result.events is
                                      empty, until the request's `wait` seconds (0..60) have passed */
+    const char *formats;          /* other renderings than JSON, e.g. "csv,html": the gateway picks one
+                                     from Accept and passes args.format ("json"|"csv"|"html"); for
+                                     csv/html the result is {"content_type": "...", "body": "..."}
+                                     sent as is */
 } hy_op_spec_t;
 
 /* A service's public description: its name, the id prefixes of the entities it owns (so the
