@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "broker.h"
 #include "gateway.h"
 #include "log.h"
@@ -160,6 +161,9 @@ int main(int argc, char **argv)
         hy_log_error("main", "cannot create the ZeroMQ context: %s", zmq_strerror(zmq_errno()));
         return 1;
     }
+    /* CURVE (when HY_CURVE_DIR is set): the broker is the CURVE server "gateway". */
+    if (hy_curve_init("gateway") != 0 || hy_curve_zap_start(zctx) != 0)
+        goto fail;
     /* The HTTP threads reach the broker in-process; HY_BROKER_BIND may list that already. */
     bool listed = s_listed(cfg.broker_bind, CLIENT_ENDPOINT);
     if (snprintf(endpoints, sizeof endpoints, "%s%s%s", cfg.broker_bind,
@@ -194,6 +198,7 @@ fail:
         pthread_join(broker_thread, NULL);
     }
     hy_broker_destroy(&broker);
+    hy_curve_zap_stop();
     while (zmq_ctx_term(zctx) != 0 && zmq_errno() == EINTR)
         ;
     hy_log_info("main", "stopped");

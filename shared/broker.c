@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "log.h"
 #include "proto.h"
 
@@ -61,7 +62,7 @@ hy_broker_t *hy_broker_new(void *zctx, const char *endpoints)
         goto fail;
     char *save = NULL;
     for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save)) {
-        if (zmq_bind(self->router, ep) != 0) {
+        if (hy_curve_server(self->router, ep) != 0 || zmq_bind(self->router, ep) != 0) {
             hy_log_error("broker", "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
             free(list);
             goto fail;

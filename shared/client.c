@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "log.h"
 #include "proto.h"
 
@@ -43,6 +44,7 @@ hy_client_t *hy_client_new(void *zctx, const char *broker_endpoint)
     int zero = 0, sndtimeo = 1000;
     if (!self->sock || zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(self->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
+        hy_curve_client(self->sock, hy_curve_broker_name(), broker_endpoint) != 0 ||
         zmq_connect(self->sock, broker_endpoint) != 0) {
         hy_log_error("client", "cannot connect to %s: %s", broker_endpoint,
                      zmq_strerror(zmq_errno()));

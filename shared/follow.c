@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "log.h"
 #include "service_internal.h"
 
@@ -180,13 +181,16 @@ int hy_follow_open(hy_service_t *self)
     if (!self->sub || !self->fetcher || zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
         zmq_setsockopt(self->sub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(self->fetcher, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        hy_curve_client(self->fetcher, hy_curve_broker_name(), hy_config_broker()) != 0 ||
         zmq_connect(self->fetcher, hy_config_broker()) != 0)
         return -1;
     self->client = hy_client_new(self->zctx, hy_config_broker());
     if (!self->client)
         return -1;
     for (; *s && self->nsources < HY_MAX_SOURCES; s++) {
-        if (zmq_connect(self->sub, hy_config_pub(*s)) != 0) {
+        /* The server key is read at connect time: each publisher is checked against its own. */
+        if (hy_curve_client(self->sub, *s, hy_config_pub(*s)) != 0 ||
+            zmq_connect(self->sub, hy_config_pub(*s)) != 0) {
             hy_log_error("follow", "cannot connect to %s events at %s: %s", *s, hy_config_pub(*s),
                          zmq_strerror(zmq_errno()));
             return -1;

@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "curve.h"
 #include "fa.h"
 #include "log.h"
 #include "service_internal.h"
@@ -140,8 +141,10 @@ void hy_service_destroy(hy_service_t **self_p)
         zmq_close(self->sub);
     if (self->fetcher)
         zmq_close(self->fetcher);
-    if (self->zctx)
+    if (self->zctx) {
+        hy_curve_zap_stop();
         zmq_ctx_term(self->zctx);
+    }
     if (self->state && self->def->close)
         self->def->close(self->state);
     hy_store_destroy(&self->store);
@@ -261,12 +264,13 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
 {
     int zero = 0, hwm = 100000;
     self->zctx = zmq_ctx_new();
-    if (!self->zctx)
+    if (!self->zctx || hy_curve_init(self->def->name) != 0 || hy_curve_zap_start(self->zctx) != 0)
         return -1;
     self->worker = zmq_socket(self->zctx, ZMQ_DEALER);
     if (!self->worker || zmq_setsockopt(self->worker, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(self->worker, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(self->worker, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        hy_curve_client(self->worker, hy_curve_broker_name(), broker) != 0 ||
         zmq_connect(self->worker, broker) != 0) {
         hy_log_error("service", "cannot connect to the broker at %s: %s", broker, zmq_strerror(zmq_errno()));
         return -1;
@@ -275,7 +279,7 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
         self->pub = zmq_socket(self->zctx, ZMQ_PUB);
         if (!self->pub || zmq_setsockopt(self->pub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
             zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-            zmq_bind(self->pub, pub_bind) != 0) {
+            hy_curve_server(self->pub, pub_bind) != 0 || zmq_bind(self->pub, pub_bind) != 0) {
             hy_log_error("service", "cannot bind events at %s: %s", pub_bind, zmq_strerror(zmq_errno()));
             return -1;
         }

@@ -39,6 +39,12 @@ static const hy_field_t s_audit_result[] = {
     {0},
 };
 
+static const hy_field_t s_backup_args[] = {
+    {.name = "dir", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 1000,
+     .doc = "an empty or absent directory on the service's host"},
+    {0},
+};
+
 const hy_op_spec_t hy_builtin_ops[] = {
     {.op = "events.since", .roles = HY_ROLE_SERVICE | HY_ROLE_OPERATOR, .args = s_since_args,
      .ok_status = 200, .summary = "Events after a sequence number, from the outbox"},
@@ -47,6 +53,8 @@ const hy_op_spec_t hy_builtin_ops[] = {
      .summary = "Who changed an entity, what and when"},
     {.op = "service.status", .roles = HY_ROLE_OPERATOR | HY_ROLE_SERVICE, .ok_status = 200,
      .summary = "Sequence, cursors and store size of one worker"},
+    {.op = "service.backup", .roles = HY_ROLE_OPERATOR, .args = s_backup_args, .ok_status = 200,
+     .summary = "Online, consistent, compacted copy of the worker's LMDB environment"},
     {0},
 };
 

@@ -77,7 +77,7 @@ typedef struct {
 } hy_api_t;
 
 /* Operations every service answers, appended by the skeleton: events.since, audit.list,
- * service.status. Terminated by {0}. */
+ * service.status, service.backup. Terminated by {0}. */
 extern const hy_op_spec_t hy_builtin_ops[];
 
 /* Finds an op by name in a table terminated by {0}. Returns NULL when absent. */
