@@ -164,6 +164,26 @@ class Cluster:
             time.sleep(0.1)
         raise TestFailure(f"services not ready: {last!r}")
 
+    def wait_serving(self, service, timeout=20):
+        """Waits until a request through the broker really reaches a live worker of service.
+        After a restart the broker may still list the killed worker for up to 3 s, so /readyz
+        alone is not proof."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if self.call(service, "service.status", timeout=1).get("status") == 200:
+                    return
+            except TestFailure:
+                pass
+            time.sleep(0.1)
+        raise TestFailure(f"{service} does not answer")
+
+    def restart(self, tag, service=None, extra_args=()):
+        """kill -9 a process, start it again, and wait until it serves."""
+        self.kill(tag)
+        self.start_proc(service or tag, extra_args, tag=tag)
+        self.wait_serving(service or tag)
+
     def stop(self):
         """SIGTERM everything; a process that does not exit 0 (crash, leak under ASan) fails."""
         bad = []

@@ -1,0 +1,339 @@
+/*
+ * apply.c — a loan from application to approval or rejection, and the rules that may refuse it.
+ *
+ * Application (422 unless said): the product must exist (unknown_product) and belong to the
+ * current fiscal year (product_not_current: last year's cap must not outlive its cut); the
+ * person and the business must be known (unknown_person, unknown_business), the business owned
+ * by the person (business_not_owned) and at least at the product's minimum stage
+ * (stage_too_early; "a loan is not given at the start"); the term at most the product's
+ * (over_term); the person may have no other loan in progress (active_loan_exists); and her
+ * approved total in the product's fiscal year plus this amount may not pass the product's cap
+ * (over_cap). Every refusal based on what the registry told us is made only after catching up
+ * with the registry (hy_follow_sync), so a person registered a moment ago is never refused.
+ *
+ * Appraisal records the appraiser's recommendation; approval needs one (409 wrong_state
+ * otherwise), may grant less than asked but never more (over_requested), checks the cap again
+ * with the approved amount, fixes the fee and copies the product's terms into the loan.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "loans.h"
+
+/* Catches up with the registry once per request; 0, or the 503 failure status. */
+static int s_sync(hy_ctx_t *ctx, bool *synced)
+{
+    if (*synced)
+        return 0;
+    *synced = true;
+    int rc = hy_follow_sync(ctx, "registry");
+    if (rc == -1)
+        return hy_fail(ctx, 503, "dependency_unavailable", NULL,
+                       "the registry did not answer; try again");
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+/* The person's loans other than `self`: whether one is in progress, and the approved total in
+ * fiscal year `year`. Returns 0 or an LMDB error. */
+static int s_person_loans(hy_ctx_t *ctx, uint64_t person, int year, uint64_t self,
+                          char active[32], int64_t *approved)
+{
+    loans_t *st = loans_state(ctx);
+    uint8_t key[10] = {'p', ':'};
+    hy_key_u64(person, key + 2);
+    MDB_cursor *cur;
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_cursor_open(ctx->txn, st->loan_idx, &cur);
+    if (rc)
+        return rc;
+    active[0] = '\0';
+    *approved = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        uint64_t n = hy_key_u64_get(v.mv_data);
+        json_t *loan = NULL;
+        if (n == self)
+            continue;
+        if ((rc = hy_store_get_id(ctx->txn, st->loans, n, &loan)) != 0)
+            break;
+        int status = loans_status_parse(loans_str(loan, "status"));
+        if (loans_status_active(status) && !active[0])
+            snprintf(active, 32, "%s", loans_str(loan, "id"));
+        if (loans_status_approved(status) && loans_int(loan, "fiscal_year") == year &&
+            __builtin_add_overflow(*approved, loans_int(loan, "approved_rials"), approved))
+            rc = MDB_CORRUPTED;
+        json_decref(loan);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* over_cap: the person's approved total in the product's year plus amount against its cap. */
+static int s_check_cap(hy_ctx_t *ctx, const json_t *product, int64_t approved, int64_t amount,
+                       const char *field)
+{
+    int64_t cap = loans_int(product, "cap_rials"), total;
+    if (__builtin_add_overflow(approved, amount, &total) || total > cap) {
+        hy_fail(ctx, 422, "over_cap", field,
+                "%lld rials would bring the person's approved loans in fiscal year %lld to more "
+                "than the cap of %lld rials (already approved: %lld)",
+                (long long)amount, (long long)loans_int(product, "fiscal_year"), (long long)cap,
+                (long long)approved);
+        hy_fail_extra(ctx, "cap_rials", json_integer(cap));
+        hy_fail_extra(ctx, "approved_rials", json_integer(approved));
+        return 422;
+    }
+    return 0;
+}
+
+/* The person and business rules; *synced remembers whether the registry was consulted. */
+static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *product,
+                           uint64_t *person)
+{
+    const char *pid = loans_str(args, "person_id"), *bid = loans_str(args, "business_id");
+    uint64_t bus, owner = 0;
+    int stage = -1, rc, status;
+    bool synced = false;
+    if (hy_id_parse("prs", pid, person) != 0)
+        return hy_fail(ctx, 422, "unknown_person", "person_id", "%s is not a person id", pid);
+    while ((rc = loans_person_known(ctx, *person)) == MDB_NOTFOUND && !synced)
+        if ((status = s_sync(ctx, &synced)) != 0)
+            return status;
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, "unknown_person", "person_id", "no person has the id %s", pid);
+    if (rc || hy_id_parse("bus", bid, &bus) != 0)
+        return rc ? hy_fail_mdb(ctx, rc)
+                  : hy_fail(ctx, 422, "unknown_business", "business_id", "%s is not a business id",
+                            bid);
+    int min = loans_stage_rank(loans_str(product, "min_stage"));
+    for (;;) {
+        rc = loans_business_get(ctx, bus, &owner, &stage);
+        if (rc && rc != MDB_NOTFOUND)
+            return hy_fail_mdb(ctx, rc);
+        if (synced || (rc == 0 && stage >= min))
+            break;
+        if ((status = s_sync(ctx, &synced)) != 0)
+            return status;
+    }
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, "unknown_business", "business_id", "no business has the id %s",
+                       bid);
+    if (owner != *person)
+        return hy_fail(ctx, 422, "business_not_owned", "business_id",
+                       "business %s does not belong to %s", bid, pid);
+    if (stage < min)
+        return hy_fail(ctx, 422, "stage_too_early", "business_id",
+                       "business %s has not reached the %s stage this product requires", bid,
+                       loans_str(product, "min_stage"));
+    return 0;
+}
+
+/* The product rules: it exists and is this fiscal year's. */
+static int s_check_product(hy_ctx_t *ctx, const char *id, json_t **product)
+{
+    int rc = loans_product_load(ctx, id, product);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, "unknown_product", "product_id", "no loan product has the id %s",
+                       id);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    int year = loans_fiscal_year(loans_day(ctx->today));
+    if (loans_int(*product, "fiscal_year") != year)
+        return hy_fail(ctx, 422, "product_not_current", "product_id",
+                       "%s is a product of fiscal year %lld; this is fiscal year %d", id,
+                       (long long)loans_int(*product, "fiscal_year"), year);
+    return 0;
+}
+
+/* Person-level rules shared by application and approval: one loan at a time, and the cap. */
+static int s_check_person(hy_ctx_t *ctx, uint64_t person, uint64_t self, const json_t *product,
+                          int64_t amount, const char *field)
+{
+    char active[32];
+    int64_t approved;
+    int rc = s_person_loans(ctx, person, (int)loans_int(product, "fiscal_year"), self, active,
+                            &approved);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    if (active[0]) {
+        hy_fail(ctx, 422, "active_loan_exists", "person_id",
+                "the person already has loan %s in progress", active);
+        hy_fail_extra(ctx, "existing_id", json_string(active));
+        return 422;
+    }
+    return s_check_cap(ctx, product, approved, amount, field);
+}
+
+/* Checks every rule of an application, then records it as "applied" with the actor's office. */
+int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    loans_t *st = loans_state(ctx);
+    json_t *product = NULL, *loan = NULL;
+    uint64_t person, n;
+    int64_t amount = loans_int(args, "amount_rials");
+    json_t *term_arg = json_object_get(args, "term_months");
+    int status = s_check_product(ctx, loans_str(args, "product_id"), &product);
+    if (status || (status = s_check_parties(ctx, args, product, &person)) != 0)
+        goto done;
+    int64_t term = term_arg ? json_integer_value(term_arg) : loans_int(product, "term_months");
+    if (term > loans_int(product, "term_months")) {
+        status = hy_fail(ctx, 422, "over_term", "term_months",
+                         "the product allows at most %lld months",
+                         (long long)loans_int(product, "term_months"));
+        goto done;
+    }
+    if ((status = s_check_person(ctx, person, 0, product, amount, "amount_rials")) != 0)
+        goto done;
+    int rc = hy_store_next(ctx->txn, st->meta, "loan", &n);
+    if (rc) {
+        status = hy_fail_mdb(ctx, rc);
+        goto done;
+    }
+    char id[32];
+    hy_id_format("loan", n, id, sizeof id);
+    const char *purpose = loans_str(args, "purpose");
+    loan = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:s,s:s,s:s,s:I,s:I}", "id", id, "person_id",
+                     json_object_get(args, "person_id"), "business_id",
+                     json_object_get(args, "business_id"), "product_id",
+                     json_object_get(args, "product_id"), "kind", json_object_get(product, "kind"),
+                     "fiscal_year", json_object_get(product, "fiscal_year"), "office",
+                     loans_actor_office(ctx), "status", "applied", "purpose",
+                     purpose ? purpose : "", "requested_rials", (json_int_t)amount,
+                     "term_months", (json_int_t)term);
+    if (!loan) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto done;
+    }
+    loans_set_date(loan, "applied_on", ctx->today);
+    json_object_set_new(loan, "created_by",
+                        json_string(ctx->req ? ctx->req->actor.key_id : ""));
+    json_object_set_new(loan, "created_at", json_string(ctx->now_iso));
+    status = loans_commit(ctx, n, -1, loan, "applied",
+                          json_pack("{s:I,s:I,s:s,s:s}", "requested_rials", (json_int_t)amount,
+                                    "term_months", (json_int_t)term, "purpose",
+                                    purpose ? purpose : "", "date", ctx->today),
+                          201, out);
+done:
+    json_decref(product);
+    return status;
+}
+
+/* The appraiser's recommendation moves an application to "appraised". */
+int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    json_t *loan;
+    uint64_t n;
+    int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED, "appraised", &n, &loan, &old);
+    if (status)
+        return status;
+    int64_t rec = loans_int(args, "recommended_amount_rials");
+    if (rec > loans_int(loan, "requested_rials")) {
+        json_decref(loan);
+        return hy_fail(ctx, 422, "over_requested", "recommended_amount_rials",
+                       "the recommendation may not exceed the %lld rials requested",
+                       (long long)loans_int(loan, "requested_rials"));
+    }
+    const char *notes = loans_str(args, "notes");
+    json_t *appraisal = json_pack("{s:O,s:s,s:I}", "appraiser", json_object_get(args, "appraiser"),
+                                  "notes", notes ? notes : "", "recommended_amount_rials",
+                                  (json_int_t)rec);
+    loans_set_date(appraisal, "date", ctx->today);
+    json_object_set_new(loan, "appraisal", appraisal);
+    json_object_set_new(loan, "status", json_string("appraised"));
+    return loans_commit(ctx, n, old, loan, "appraised", json_pack("{s:O}", "appraisal", appraisal),
+                        200, out);
+}
+
+/* The product's terms as the loan keeps them from approval on. */
+static json_t *s_terms(const json_t *product)
+{
+    static const char *const keys[] = {"name", "kind", "cap_rials", "fee_rate_bp", "term_months",
+                                       "grace_months", "min_stage", "fiscal_year"};
+    json_t *terms = json_object();
+    for (size_t i = 0; terms && i < sizeof keys / sizeof keys[0]; i++)
+        json_object_set(terms, keys[i], json_object_get(product, keys[i]));
+    return terms;
+}
+
+/* Approves an appraised loan: amount, fee and a copy of the product terms are fixed here. */
+int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    json_t *loan, *product = NULL;
+    uint64_t n, person;
+    int64_t day, fee;
+    char date[11];
+    int old, status = loans_load_in(ctx, args, 1u << LOANS_APPRAISED, "approved", &n, &loan, &old);
+    if (status)
+        return status;
+    int64_t requested = loans_int(loan, "requested_rials");
+    json_t *amount_arg = json_object_get(args, "amount_rials");
+    int64_t amount = amount_arg ? json_integer_value(amount_arg) : requested;
+    if (amount > requested) {
+        status = hy_fail(ctx, 422, "over_requested", "amount_rials",
+                         "the approved amount may not exceed the %lld rials requested",
+                         (long long)requested);
+        goto done;
+    }
+    if ((status = loans_arg_date(ctx, args, "date", &day, date)) != 0)
+        goto done;
+    if (strcmp(date, loans_str(loan, "applied_on")) < 0) {
+        status = hy_fail(ctx, 422, "date_out_of_order", "date",
+                         "approval on %s is before the application on %s", date,
+                         loans_str(loan, "applied_on"));
+        goto done;
+    }
+    int rc = loans_product_load(ctx, loans_str(loan, "product_id"), &product);
+    if (rc) {
+        status = hy_fail_mdb(ctx, rc);
+        goto done;
+    }
+    hy_id_parse("prs", loans_str(loan, "person_id"), &person);
+    if ((status = s_check_person(ctx, person, n, product, amount, "amount_rials")) != 0)
+        goto done;
+    int64_t term = loans_int(loan, "term_months");
+    if (loans_fee(amount, loans_int(product, "fee_rate_bp"), term, &fee) != 0) {
+        status = hy_fail(ctx, 422, "amount_too_large", "amount_rials",
+                         "the fee on this amount does not fit in the ledger");
+        goto done;
+    }
+    json_object_set_new(loan, "approved_rials", json_integer(amount));
+    json_object_set_new(loan, "fee_rials", json_integer(fee));
+    loans_set_date(loan, "approved_on", date);
+    json_object_set_new(loan, "terms", s_terms(product));
+    json_object_set_new(loan, "disbursed_rials", json_integer(0));
+    json_object_set_new(loan, "status", json_string("approved"));
+    status = loans_commit(ctx, n, old, loan, "approved",
+                          json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:s}", "requested_rials",
+                                    (json_int_t)requested, "approved_rials", (json_int_t)amount,
+                                    "fee_rials", (json_int_t)fee, "term_months", (json_int_t)term,
+                                    "fee_rate_bp", (json_int_t)loans_int(product, "fee_rate_bp"),
+                                    "grace_months", json_object_get(product, "grace_months"),
+                                    "date", date),
+                          200, out);
+    loan = NULL;
+done:
+    json_decref(loan);
+    json_decref(product);
+    return status;
+}
+
+/* Rejects an application (applied or appraised) with the reason staff give. */
+int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    json_t *loan;
+    uint64_t n;
+    int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED | 1u << LOANS_APPRAISED,
+                                "rejected", &n, &loan, &old);
+    if (status)
+        return status;
+    json_t *rejection = json_pack("{s:O}", "reason", json_object_get(args, "reason"));
+    loans_set_date(rejection, "date", ctx->today);
+    json_object_set_new(loan, "rejection", rejection);
+    json_object_set_new(loan, "status", json_string("rejected"));
+    return loans_commit(ctx, n, old, loan, "rejected",
+                        json_pack("{s:O,s:s}", "reason", json_object_get(args, "reason"), "date",
+                                  ctx->today),
+                        200, out);
+}

@@ -1,0 +1,88 @@
+/*
+ * handlers.c — the loans service's handler table and its wiring into the service skeleton.
+ *
+ * By the time a handler runs the skeleton has checked the caller's role and the arguments
+ * against loans_api.c (types, ranges, enums, Jalali dates folded, limit and cursor for lists),
+ * so every op goes straight to its domain function with the checked arguments; path parameters
+ * arrive as args.id.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "loans.h"
+
+/* The one handler that needs more than its args: the path id. */
+static int s_product_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return loans_product_get(ctx, loans_str(args, "id"), result);
+}
+
+const hy_handler_t loans_handlers[] = {
+    {"products.create", loans_product_create},
+    {"products.get", s_product_get},
+    {"products.list", loans_product_list},
+    {"loans.create", loans_loan_create},
+    {"loans.appraise", loans_loan_appraise},
+    {"loans.approve", loans_loan_approve},
+    {"loans.reject", loans_loan_reject},
+    {"loans.disburse", loans_loan_disburse},
+    {"loans.repay", loans_loan_repay},
+    {"loans.write_off", loans_loan_write_off},
+    {"loans.reschedule", loans_loan_reschedule},
+    {"loans.get", loans_loan_get},
+    {"loans.list", loans_loan_list},
+    {"loans.queue", loans_loan_queue},
+    {"loans.portfolio", loans_portfolio},
+    {"loans.age", loans_age},
+    {0},
+};
+
+/* Opens the seven databases (loans.h) into a new loans_t. */
+int loans_open(hy_store_t *store, void **state)
+{
+    static const struct {
+        const char *name;
+        unsigned flags;
+        size_t offset;
+    } dbs[] = {
+        {"loans.meta", 0, offsetof(loans_t, meta)},
+        {"loans.products", 0, offsetof(loans_t, products)},
+        {"loans.product_idx", MDB_DUPSORT, offsetof(loans_t, product_idx)},
+        {"loans.loans", 0, offsetof(loans_t, loans)},
+        {"loans.loan_idx", MDB_DUPSORT, offsetof(loans_t, loan_idx)},
+        {"loans.summary", 0, offsetof(loans_t, summary)},
+        {"loans.proj", 0, offsetof(loans_t, proj)},
+    };
+    loans_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return ENOMEM;
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int rc = hy_store_open_db(store, dbs[i].name, dbs[i].flags,
+                                  (MDB_dbi *)((char *)st + dbs[i].offset));
+        if (rc) {
+            free(st);
+            return rc;
+        }
+    }
+    *state = st;
+    return 0;
+}
+
+/* The state holds only dbi numbers. */
+void loans_close(void *state)
+{
+    free(state);
+}
+
+static const char *const s_sources[] = {"registry", "networks", NULL};
+
+const hy_service_def_t loans_def = {
+    .name = "loans",
+    .api = &loans_api,
+    .handlers = loans_handlers,
+    .open = loans_open,
+    .close = loans_close,
+    .sources = s_sources,
+    .apply = loans_apply,
+};

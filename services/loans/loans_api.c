@@ -1,0 +1,260 @@
+/*
+ * loans_api.c — the loans service's operations as data: routes, roles, argument and result
+ * shapes. The skeleton checks every request against these tables before a handler runs and the
+ * gateway builds its routes and /v1/openapi.json from them: this file is the loans contract.
+ *
+ * Codes a handler may answer besides the skeleton's 400s: 404 not_found; 409 wrong_state,
+ * duplicate_product, duplicate_reference; 422 unknown_product, product_not_current,
+ * unknown_person, unknown_business, business_not_owned, stage_too_early, over_term,
+ * active_loan_exists, over_cap, over_requested, over_approved, over_outstanding, not_overdue,
+ * date_out_of_order, future_date, invalid_date, amount_too_large, as_of_before_last_run;
+ * 503 dependency_unavailable (the registry did not answer while checking a person).
+ */
+#include "loans.h"
+#include "proto.h"
+#include "spec.h"
+
+#define WRITE HY_ROLE_SOCIAL_SERVICES
+#define READ  HY_ROLE_READERS
+#define OPER  HY_ROLE_OPERATOR
+
+#define KINDS    "individual|network"
+#define STAGES   "applicant|training|producing|developing|established"
+#define STATUSES "applied|appraised|approved|rejected|disbursing|disbursed|rescheduled|closed|" \
+                 "written_off"
+#define BUCKETS  "current|1-30|31-60|61-90|90+"
+
+#define MONEY(NAME, FLAGS, MIN, DOC)                                                         \
+    {.name = NAME, .type = HY_T_MONEY, .flags = FLAGS, .min = MIN, .max = LOANS_MONEY_MAX,   \
+     .doc = DOC}
+
+/* ----------------------------------------------------------------- products -------------- */
+
+static const hy_field_t product_args[] = {
+    {.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200,
+     .doc = "product name, unique within its fiscal year"},
+    {.name = "kind", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = KINDS,
+     .doc = "individual, or network (network and supporter activities)"},
+    MONEY("cap_rials", 0, 1, "yearly cap per person; default 500,000,000 (individual) or "
+                             "2,500,000,000 (network)"),
+    {.name = "fee_rate_bp", .type = HY_T_INT, .min = 0, .max = 10000,
+     .doc = "annual service fee in basis points (0 = none); fee = floor(P*rate*months/120000)"},
+    {.name = "term_months", .type = HY_T_INT, .min = 1, .max = LOANS_TERM_MAX,
+     .doc = "longest term in months (default 12)"},
+    {.name = "grace_months", .type = HY_T_INT, .min = 0, .max = 60,
+     .doc = "months before the first installment falls due (default 0)"},
+    {.name = "min_stage", .type = HY_T_ENUM, .enums = STAGES,
+     .doc = "lowest business stage that may borrow (default developing)"},
+    {.name = "fiscal_year", .type = HY_T_INT, .min = 1300, .max = 1500,
+     .doc = "Solar Hijri fiscal year, e.g. 1403 (default the current one)"},
+    {0},
+};
+
+static const hy_field_t product_list_args[] = {
+    {.name = "fiscal_year", .type = HY_T_INT, .flags = HY_F_QUERY, .min = 1300, .max = 1500,
+     .doc = "only this fiscal year"},
+    {.name = "kind", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = KINDS, .doc = "only this kind"},
+    {0},
+};
+
+static const hy_field_t product_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "product id (lpr_...)"},
+    {.name = "name", .type = HY_T_STRING, .doc = "name"},
+    {.name = "kind", .type = HY_T_ENUM, .enums = KINDS, .doc = "kind"},
+    {.name = "fiscal_year", .type = HY_T_INT, .doc = "Solar Hijri fiscal year"},
+    {.name = "cap_rials", .type = HY_T_MONEY, .doc = "yearly cap per person"},
+    {.name = "fee_rate_bp", .type = HY_T_INT, .doc = "annual service fee rate, basis points"},
+    {.name = "term_months", .type = HY_T_INT, .doc = "longest term"},
+    {.name = "grace_months", .type = HY_T_INT, .doc = "grace before the first installment"},
+    {.name = "min_stage", .type = HY_T_ENUM, .enums = STAGES, .doc = "lowest stage that may borrow"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office that created it"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that created it"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+/* -------------------------------------------------------------------- loans -------------- */
+
+static const hy_field_t loan_create_args[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the borrower (prs_...)"},
+    {.name = "business_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "the borrower's home business (bus_...)"},
+    {.name = "product_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "a product of the current fiscal year (lpr_...)"},
+    MONEY("amount_rials", HY_F_REQ, 1, "amount requested"),
+    {.name = "term_months", .type = HY_T_INT, .min = 1, .max = LOANS_TERM_MAX,
+     .doc = "term in months; at most the product's (default the product's)"},
+    {.name = "purpose", .type = HY_T_STRING, .max_len = 1000, .doc = "what the loan is for"},
+    {0},
+};
+
+static const hy_field_t appraise_args[] = {
+    {.name = "appraiser", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200,
+     .doc = "who appraised the application"},
+    {.name = "notes", .type = HY_T_STRING, .max_len = 4000, .doc = "the appraisal"},
+    MONEY("recommended_amount_rials", HY_F_REQ, 0, "amount recommended (at most the requested)"),
+    {0},
+};
+
+static const hy_field_t approve_args[] = {
+    MONEY("amount_rials", 0, 1, "amount approved; at most the requested (default the requested)"),
+    {.name = "date", .type = HY_T_DATE, .doc = "date of the decision (default today)"},
+    {0},
+};
+
+static const hy_field_t reason_args[] = {
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 2000, .doc = "why"},
+    {0},
+};
+
+static const hy_field_t disburse_args[] = {
+    MONEY("amount_rials", HY_F_REQ, 1, "this tranche; all tranches at most the approved amount"),
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date paid out"},
+    {0},
+};
+
+static const hy_field_t repay_args[] = {
+    MONEY("amount_rials", HY_F_REQ, 1, "amount received; at most what is still owed"),
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date received"},
+    {.name = "reference", .type = HY_T_STRING, .max_len = 100,
+     .doc = "bank or receipt reference; unique per loan"},
+    {0},
+};
+
+static const hy_field_t reschedule_args[] = {
+    {.name = "term_months", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = LOANS_TERM_MAX,
+     .doc = "months over which the outstanding amount is spread again"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date of the rescheduling (default today)"},
+    {0},
+};
+
+static const hy_field_t as_of_args[] = {
+    {.name = "as_of", .type = HY_T_DATE, .flags = HY_F_QUERY,
+     .doc = "compute arrears and balances as of this date (default today)"},
+    {0},
+};
+
+static const hy_field_t loan_list_args[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "borrower (prs_...)"},
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = STATUSES, .doc = "status"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "office that took the application"},
+    {.name = "product_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "product (lpr_...)"},
+    {0},
+};
+
+static const hy_field_t portfolio_args[] = {
+    {.name = "as_of", .type = HY_T_DATE, .flags = HY_F_QUERY, .doc = "as of (default today)"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "only this office"},
+    {.name = "product_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "only this product"},
+    {0},
+};
+
+static const hy_field_t age_args[] = {
+    {.name = "as_of", .type = HY_T_DATE,
+     .doc = "age the loans as of this date (default today; not before the last run)"},
+    {0},
+};
+
+static const hy_field_t installment_result[] = {
+    {.name = "n", .type = HY_T_INT, .doc = "installment number, from 1"},
+    {.name = "due_date", .type = HY_T_DATE, .doc = "due date (same day of each Solar Hijri month)"},
+    {.name = "fee_rials", .type = HY_T_MONEY, .doc = "fee due"},
+    {.name = "principal_rials", .type = HY_T_MONEY, .doc = "principal due"},
+    {.name = "fee_paid_rials", .type = HY_T_MONEY, .doc = "fee received by as_of"},
+    {.name = "principal_paid_rials", .type = HY_T_MONEY, .doc = "principal received by as_of"},
+    {.name = "state", .type = HY_T_ENUM, .enums = "paid|overdue|upcoming", .doc = "as of as_of"},
+    {0},
+};
+
+static const hy_field_t loan_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "loan id (loan_...)"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "borrower"},
+    {.name = "business_id", .type = HY_T_ID, .doc = "business"},
+    {.name = "product_id", .type = HY_T_ID, .doc = "product"},
+    {.name = "kind", .type = HY_T_ENUM, .enums = KINDS, .doc = "product kind"},
+    {.name = "fiscal_year", .type = HY_T_INT, .doc = "the product's fiscal year"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office that took the application"},
+    {.name = "status", .type = HY_T_ENUM, .enums = STATUSES, .doc = "where the loan stands"},
+    {.name = "purpose", .type = HY_T_STRING, .doc = "purpose"},
+    {.name = "requested_rials", .type = HY_T_MONEY, .doc = "amount asked"},
+    {.name = "term_months", .type = HY_T_INT, .doc = "term"},
+    {.name = "applied_on", .type = HY_T_DATE, .doc = "application date"},
+    {.name = "appraisal", .type = HY_T_ANY, .doc = "appraiser, notes, recommended_amount_rials, date"},
+    {.name = "approved_rials", .type = HY_T_MONEY, .doc = "amount approved"},
+    {.name = "approved_on", .type = HY_T_DATE, .doc = "approval date"},
+    {.name = "fee_rials", .type = HY_T_MONEY, .doc = "service fee over the whole term"},
+    {.name = "terms", .type = HY_T_ANY, .doc = "the product's terms as at approval"},
+    {.name = "rejection", .type = HY_T_ANY, .doc = "reason and date"},
+    {.name = "disbursements", .type = HY_T_ANY, .doc = "tranches: amount_rials, date"},
+    {.name = "disbursed_rials", .type = HY_T_MONEY, .doc = "disbursed in all"},
+    {.name = "disbursed_on", .type = HY_T_DATE, .doc = "date the approved amount was complete"},
+    {.name = "schedule", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = installment_result,
+     .doc = "installments (GET of one loan only)"},
+    {.name = "repayments", .type = HY_T_ANY,
+     .doc = "amount_rials, date, reference, fee_rials and principal_rials allocated"},
+    {.name = "repaid_rials", .type = HY_T_MONEY, .doc = "repaid in all"},
+    {.name = "reschedules", .type = HY_T_ANY, .doc = "each rescheduling"},
+    {.name = "write_off", .type = HY_T_ANY, .doc = "reason, date, principal_rials, fee_rials"},
+    {.name = "closed_on", .type = HY_T_DATE, .doc = "date the last rial was repaid"},
+    {.name = "as_of", .type = HY_T_DATE, .doc = "the date the figures below are computed for"},
+    {.name = "paid_rials", .type = HY_T_MONEY, .doc = "repaid by as_of"},
+    {.name = "due_rials", .type = HY_T_MONEY, .doc = "installments due by as_of"},
+    {.name = "overdue_rials", .type = HY_T_MONEY, .doc = "due by as_of and not repaid"},
+    {.name = "outstanding_principal_rials", .type = HY_T_MONEY, .doc = "as of as_of"},
+    {.name = "outstanding_fee_rials", .type = HY_T_MONEY, .doc = "as of as_of"},
+    {.name = "outstanding_rials", .type = HY_T_MONEY, .doc = "principal plus fee"},
+    {.name = "days_past_due", .type = HY_T_INT,
+     .doc = "as_of minus the due date of the oldest installment not fully paid"},
+    {.name = "aging_bucket", .type = HY_T_ENUM, .enums = BUCKETS, .doc = "aging bucket"},
+    {.name = "lead_entrepreneur", .type = HY_T_BOOL, .doc = "(queue) the borrower leads a network"},
+    {.name = "position", .type = HY_T_INT, .doc = "(queue) place in the approval order"},
+    {0},
+};
+
+/* -------------------------------------------------------------------- the table ---------- */
+
+/* Designated initializers: the table reads the same whatever fields hy_op_spec_t grows. */
+#define OP(NAME, METHOD, PATH, ROLES, ARGS, RESULT, OK, LIST, SUMMARY)                          \
+    {.op = NAME, .method = METHOD, .path = PATH, .roles = ROLES, .args = ARGS, .result = RESULT, \
+     .ok_status = OK, .list = LIST, .summary = SUMMARY}
+
+static const hy_op_spec_t loans_ops[] = {
+    OP("products.create", "POST", "/v1/loan-products", WRITE, product_args, product_result, 201,
+       false, "Create a loan product for a fiscal year"),
+    OP("products.get", "GET", "/v1/loan-products/{id}", READ, NULL, product_result, 200, false,
+       "Get a loan product"),
+    OP("products.list", "GET", "/v1/loan-products", READ, product_list_args, product_result, 200,
+       true, "List loan products"),
+    OP("loans.create", "POST", "/v1/loans", WRITE, loan_create_args, loan_result, 201, false,
+       "Apply for a loan"),
+    OP("loans.appraise", "POST", "/v1/loans/{id}/appraise", WRITE, appraise_args, loan_result,
+       200, false, "Record the appraisal of an application"),
+    OP("loans.approve", "POST", "/v1/loans/{id}/approve", WRITE, approve_args, loan_result, 200,
+       false, "Approve an appraised application (amount at most the requested)"),
+    OP("loans.reject", "POST", "/v1/loans/{id}/reject", WRITE, reason_args, loan_result, 200,
+       false, "Reject an application with a reason"),
+    OP("loans.disburse", "POST", "/v1/loans/{id}/disburse", WRITE, disburse_args, loan_result,
+       200, false, "Pay out a tranche (never more than approved in total)"),
+    OP("loans.repay", "POST", "/v1/loans/{id}/repayments", WRITE, repay_args, loan_result, 201,
+       false, "Record a repayment (oldest installment first, fee before principal)"),
+    OP("loans.write_off", "POST", "/v1/loans/{id}/write-off", OPER, reason_args, loan_result,
+       200, false, "Write a loan off with a reason (operator)"),
+    OP("loans.reschedule", "POST", "/v1/loans/{id}/reschedule", WRITE, reschedule_args,
+       loan_result, 200, false,
+       "Spread an overdue loan's outstanding amount over new installments"),
+    OP("loans.get", "GET", "/v1/loans/{id}", READ, as_of_args, loan_result, 200, false,
+       "Get a loan with its schedule and arrears as of a date"),
+    OP("loans.list", "GET", "/v1/loans", READ, loan_list_args, loan_result, 200, true,
+       "List loans"),
+    OP("loans.queue", "GET", "/v1/loans/queue", READ, NULL, loan_result, 200, true,
+       "Applications waiting for a decision: lead entrepreneurs first, then by date"),
+    OP("loans.portfolio", "GET", "/v1/loans/portfolio", READ, portfolio_args, NULL, 200, false,
+       "Portfolio figures (disbursed, outstanding, PAR30, repayment rate) by office and product"),
+    OP("loans.age", "POST", "/v1/loans/age", OPER, age_args, NULL, 200, false,
+       "Daily aging run: emits loans.loan.overdue for loans entering a new aging bucket"),
+    {0},
+};
+
+const hy_api_t loans_api = {"loans", "lpr,loan", loans_ops};

@@ -1,0 +1,157 @@
+/*
+ * products.c — loan products: one per fiscal year (Solar Hijri) and name, with the year's cap,
+ * the service-fee rate, the term and grace months and the minimum business stage.
+ *
+ * Products are never edited: when the programme changes a cap (one year caps were cut by 75%)
+ * it creates the new year's product. A loan copies its product's terms at approval, so neither
+ * a new product nor anything else changes a loan already approved. Names are unique within a
+ * year (normalised, so Persian spelling variants collide): 409 duplicate_product.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "loans.h"
+
+/* Products are referred to by id from loans; a malformed id is simply not found. */
+int loans_product_load(hy_ctx_t *ctx, const char *id, json_t **product)
+{
+    uint64_t n;
+    if (!id || hy_id_parse("lpr", id, &n) != 0)
+        return MDB_NOTFOUND;
+    return hy_store_get_id(ctx->txn, loans_state(ctx)->products, n, product);
+}
+
+/* "n:<year>:<normalised name>"; 0 when the name normalises to nothing or is too long. */
+static size_t s_name_key(int year, const char *name, char *out, size_t outsz)
+{
+    char *norm = hy_fa_normalize(name);
+    int w = norm && *norm ? snprintf(out, outsz, "n:%d:%s", year, norm) : 0;
+    free(norm);
+    return w > 0 && (size_t)w < outsz ? (size_t)w : 0;
+}
+
+/* Index key of a fiscal year, for listing one year's products. */
+static size_t s_year_key(int year, char out[16])
+{
+    return (size_t)snprintf(out, 16, "y:%d", year);
+}
+
+/* An optional integer argument, or its default. */
+static int64_t s_opt(const json_t *args, const char *key, int64_t dflt)
+{
+    json_t *v = json_object_get(args, key);
+    return v ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/* Defaults: the cap of the kind (DOMAIN.md), no fee, 12 months, no grace, developing. */
+int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    loans_t *st = loans_state(ctx);
+    const char *name = loans_str(args, "name"), *kind = loans_str(args, "kind");
+    const char *min_stage = loans_str(args, "min_stage");
+    int year = (int)s_opt(args, "fiscal_year", loans_fiscal_year(loans_day(ctx->today)));
+    int64_t cap = s_opt(args, "cap_rials",
+                        strcmp(kind, "network") == 0 ? LOANS_CAP_NETWORK : LOANS_CAP_INDIVIDUAL);
+    int64_t rate = s_opt(args, "fee_rate_bp", 0), term = s_opt(args, "term_months", 12);
+    int64_t grace = s_opt(args, "grace_months", 0), fee;
+    char key[512], ykey[16], id[32];
+    size_t klen = s_name_key(year, name, key, sizeof key);
+    if (!klen)
+        return hy_fail(ctx, 422, "invalid_name", "name", "the name must contain letters");
+    /* The largest loan under this cap must have a fee that fits: refuse a product no loan could
+     * use rather than fail later. */
+    if (loans_fee(cap, rate, term, &fee) != 0)
+        return hy_fail(ctx, 422, "amount_too_large", "cap_rials",
+                       "a loan of the whole cap would overflow with this fee rate and term");
+    uint64_t n;
+    int rc = hy_index_first(ctx->txn, st->product_idx, key, klen, &n);
+    if (rc == 0) {
+        hy_id_format("lpr", n, id, sizeof id);
+        hy_fail(ctx, 409, "duplicate_product", "name",
+                "fiscal year %d already has a product named %s (%s)", year, name, id);
+        hy_fail_extra(ctx, "existing_id", json_string(id));
+        return 409;
+    }
+    if (rc != MDB_NOTFOUND || (rc = hy_store_next(ctx->txn, st->meta, "product", &n)) != 0)
+        return hy_fail_mdb(ctx, rc);
+    hy_id_format("lpr", n, id, sizeof id);
+    json_t *p = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:s}", "id", id, "name",
+                          name, "kind", kind, "fiscal_year", year, "cap_rials", (json_int_t)cap,
+                          "fee_rate_bp", (json_int_t)rate, "term_months", (json_int_t)term,
+                          "grace_months", (json_int_t)grace, "min_stage",
+                          min_stage ? min_stage : "developing", "office", loans_actor_office(ctx),
+                          "created_by", ctx->req ? ctx->req->actor.key_id : "", "created_at",
+                          ctx->now_iso);
+    if (!p)
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    if ((rc = hy_store_put_id(ctx->txn, st->products, n, p)) != 0 ||
+        (rc = hy_index_put(ctx->txn, st->product_idx, key, klen, n)) != 0 ||
+        (rc = hy_index_put(ctx->txn, st->product_idx, ykey, s_year_key(year, ykey), n)) != 0) {
+        json_decref(p);
+        return hy_fail_mdb(ctx, rc);
+    }
+    int status = loans_emit_raw(ctx, "loans.product.created", id, json_deep_copy(p));
+    if (status) {
+        json_decref(p);
+        return status;
+    }
+    *out = p;
+    return 201;
+}
+
+/* GET /v1/loan-products/{id}. */
+int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    int rc = loans_product_load(ctx, id, out);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no loan product has the id %s", id ? id : "");
+    return rc ? hy_fail_mdb(ctx, rc) : 200;
+}
+
+typedef struct {
+    MDB_dbi db;
+    const char *kind;
+    json_t *items;
+} s_page_t;
+
+/* hy_store_page visitor: loads a product and keeps it when the kind matches. */
+static int s_visit(MDB_txn *txn, uint64_t n, void *user)
+{
+    s_page_t *pg = user;
+    json_t *p = NULL;
+    int rc = hy_store_get_id(txn, pg->db, n, &p);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    const char *kind = loans_str(p, "kind");
+    if (pg->kind && (!kind || strcmp(kind, pg->kind) != 0)) {
+        json_decref(p);
+        return 0;
+    }
+    return json_array_append_new(pg->items, p) == 0 ? 1 : ENOMEM;
+}
+
+/* GET /v1/loan-products: all, or one fiscal year through its index. */
+int loans_product_list(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    loans_t *st = loans_state(ctx);
+    uint64_t after, next = 0;
+    int status = loans_cursor_arg(ctx, args, &after);
+    if (status)
+        return status;
+    char ykey[16];
+    json_t *year = json_object_get(args, "fiscal_year");
+    s_page_t pg = {st->products, loans_str(args, "kind"), json_array()};
+    int rc = pg.items ? hy_store_page(ctx->txn, year ? st->product_idx : st->products,
+                                      year ? ykey : NULL,
+                                      year ? s_year_key((int)json_integer_value(year), ykey) : 0,
+                                      after, (int)loans_int(args, "limit"), s_visit, &pg, &next)
+                      : ENOMEM;
+    if (rc) {
+        json_decref(pg.items);
+        return hy_fail_mdb(ctx, rc);
+    }
+    return loans_list_result(ctx, pg.items, next, out);
+}

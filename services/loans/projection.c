@@ -1,0 +1,194 @@
+/*
+ * projection.c — what the loans service knows of other services' entities, kept from their
+ * events (the skeleton advances the cursor in the same transaction, so each event takes effect
+ * once).
+ *
+ * From the registry: persons (that they exist, their office) and businesses (owner, stage).
+ * From the networks service: who leads a network (networks.network.created and
+ * networks.network.lead_assigned carry lead_person_id): lead entrepreneurs go first in the
+ * approval queue. A network keeps one lead; when another is assigned the previous one stops
+ * counting for it, and a person leads as long as she leads at least one network.
+ *
+ * One database, keys tagged by kind:
+ *   'P' person number  -> {"office": ...}
+ *   'B' business number -> {"owner_id": "prs_..", "stage": ".."}
+ *   'L' person number  -> number of networks she leads (8 bytes)
+ *   'N' network id     -> its lead's person number (8 bytes)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "loans.h"
+
+static const char *const STAGES[] = {"applicant", "training", "producing", "developing",
+                                     "established"};
+
+/* The order of stages: applicant < training < producing < developing < established. */
+int loans_stage_rank(const char *stage)
+{
+    for (int i = 0; stage && i < (int)(sizeof STAGES / sizeof STAGES[0]); i++)
+        if (strcmp(stage, STAGES[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* A tagged key: one letter and a big-endian number. */
+static size_t s_key(char tag, uint64_t n, uint8_t out[9])
+{
+    out[0] = (uint8_t)tag;
+    hy_key_u64(n, out + 1);
+    return 9;
+}
+
+/* Existence is all the rules need of a person. */
+int loans_person_known(hy_ctx_t *ctx, uint64_t person)
+{
+    uint8_t k[9];
+    MDB_val key = {s_key('P', person, k), k}, val;
+    return mdb_get(ctx->txn, loans_state(ctx)->proj, &key, &val);
+}
+
+/* Owner and stage: what business_not_owned and stage_too_early look at. */
+int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *stage)
+{
+    uint8_t k[9];
+    json_t *rec = NULL;
+    int rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('B', business, k), &rec);
+    if (rc)
+        return rc;
+    if (hy_id_parse("prs", loans_str(rec, "owner_id"), owner) != 0)
+        *owner = 0;
+    *stage = loans_stage_rank(loans_str(rec, "stage"));
+    json_decref(rec);
+    return 0;
+}
+
+/* Reads an 8-byte value of the projection. */
+static int s_get_u64(hy_ctx_t *ctx, const void *key, size_t klen, uint64_t *out)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(ctx->txn, loans_state(ctx)->proj, &k, &v);
+    if (rc == 0 && v.mv_size != 8)
+        return MDB_CORRUPTED;
+    if (rc == 0)
+        *out = hy_key_u64_get(v.mv_data);
+    return rc;
+}
+
+/* Writes an 8-byte value of the projection. */
+static int s_put_u64(hy_ctx_t *ctx, const void *key, size_t klen, uint64_t value)
+{
+    uint8_t buf[8];
+    hy_key_u64(value, buf);
+    MDB_val k = {klen, (void *)key}, v = {8, buf};
+    return mdb_put(ctx->txn, loans_state(ctx)->proj, &k, &v, 0);
+}
+
+/* A lead entrepreneur leads at least one network now. */
+bool loans_is_lead(hy_ctx_t *ctx, uint64_t person)
+{
+    uint8_t k[9];
+    uint64_t count = 0;
+    return s_get_u64(ctx, k, s_key('L', person, k), &count) == 0 && count > 0;
+}
+
+/* Adds delta (+1 or -1) to the number of networks a person leads. */
+static int s_lead_count(hy_ctx_t *ctx, uint64_t person, int delta)
+{
+    uint8_t k[9];
+    uint64_t count = 0;
+    size_t klen = s_key('L', person, k);
+    int rc = s_get_u64(ctx, k, klen, &count);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    count = delta < 0 ? (count ? count - 1 : 0) : count + 1;
+    return s_put_u64(ctx, k, klen, count);
+}
+
+/* A network's lead is now data.lead_person_id (the network is data.network_id, else data.id,
+ * else the event's subject). */
+static int s_network_lead(hy_ctx_t *ctx, json_t *event)
+{
+    json_t *data = json_object_get(event, "data");
+    const char *net = loans_str(data, "network_id");
+    uint64_t lead, prev;
+    if (!net)
+        net = loans_str(data, "id");
+    if (!net)
+        net = loans_str(event, "subject");
+    if (!net || hy_id_parse("prs", loans_str(data, "lead_person_id"), &lead) != 0)
+        return 0;   /* no lead named: nothing this service keeps */
+    char key[80];
+    size_t klen = (size_t)snprintf(key, sizeof key, "N%.70s", net);
+    int rc = s_get_u64(ctx, key, klen, &prev);
+    if (rc == 0 && prev == lead)
+        return 0;
+    if (rc == 0)
+        rc = s_lead_count(ctx, prev, -1);
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0)
+        rc = s_lead_count(ctx, lead, +1);
+    return rc ? rc : s_put_u64(ctx, key, klen, lead);
+}
+
+/* Keeps the person's office (data is the person, or {id, changes, person} for an update). */
+static int s_person(hy_ctx_t *ctx, json_t *person)
+{
+    uint64_t n;
+    uint8_t k[9];
+    if (hy_id_parse("prs", loans_str(person, "id"), &n) != 0)
+        return 0;
+    const char *office = loans_str(person, "office");
+    json_t *rec = json_pack("{s:s}", "office", office ? office : "");
+    int rc = rec ? hy_store_put_json(ctx->txn, loans_state(ctx)->proj, k, s_key('P', n, k), rec)
+                 : ENOMEM;
+    json_decref(rec);
+    return rc;
+}
+
+/* Keeps a business's owner and stage; a stage change carries only the new stage. */
+static int s_business(hy_ctx_t *ctx, const char *id, const char *owner, const char *stage)
+{
+    uint64_t n;
+    uint8_t k[9];
+    if (!id || hy_id_parse("bus", id, &n) != 0 || !owner || !stage)
+        return 0;
+    json_t *rec = json_pack("{s:s,s:s}", "owner_id", owner, "stage", stage);
+    int rc = rec ? hy_store_put_json(ctx->txn, loans_state(ctx)->proj, k, s_key('B', n, k), rec)
+                 : ENOMEM;
+    json_decref(rec);
+    return rc;
+}
+
+/* The skeleton's apply hook: events of other types are skipped (and their cursor advanced). */
+int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event)
+{
+    const char *type = loans_str(event, "type");
+    json_t *data = json_object_get(event, "data");
+    if (!type || !json_is_object(data))
+        return 0;
+    if (strcmp(source, "networks") == 0) {
+        if (strcmp(type, "networks.network.created") == 0 ||
+            strcmp(type, "networks.network.lead_assigned") == 0)
+            return s_network_lead(ctx, event);
+        return 0;
+    }
+    if (strcmp(source, "registry") != 0)
+        return 0;
+    if (strcmp(type, "registry.person.registered") == 0)
+        return s_person(ctx, data);
+    if (strcmp(type, "registry.person.updated") == 0)
+        return s_person(ctx, json_object_get(data, "person"));
+    json_t *bus = strcmp(type, "registry.business.updated") == 0 ? json_object_get(data, "business")
+                                                                 : data;
+    if (strcmp(type, "registry.business.created") == 0 ||
+        strcmp(type, "registry.business.updated") == 0)
+        return s_business(ctx, loans_str(bus, "id"), loans_str(bus, "owner_id"),
+                          loans_str(bus, "stage"));
+    if (strcmp(type, "registry.business.stage_changed") == 0)
+        return s_business(ctx, loans_str(data, "id"), loans_str(data, "owner_id"),
+                          loans_str(data, "to"));
+    return 0;
+}
