@@ -1,0 +1,41 @@
+/*
+ * page.h — list operations: their arguments, their result, and the common case of paging JSON
+ * records through a primary database or an index with a filter.
+ *
+ * Every list in the API answers {"items":[...],"next_cursor":"..."|null} and takes limit and
+ * cursor (the skeleton has already checked limit against the op spec). Services only say which
+ * records to visit and which to keep.
+ */
+#ifndef HY_PAGE_H
+#define HY_PAGE_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "service.h"
+
+/* Reads limit and cursor from a list op's args. Returns 0, or the 400 invalid_cursor status
+ * (via hy_fail) for a cursor this API never issued. */
+int hy_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit);
+
+/* Wraps items (stolen) and the next position as the list result. Returns 200. */
+int hy_page_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **result);
+
+/* Decides whether a loaded record belongs on the page (true) or is skipped. */
+typedef bool (*hy_keep_fn)(const json_t *record, void *user);
+
+/* Pages the JSON records of `records` in id order: every record when idx is NULL, or the ids
+ * stored under idx_key in the index db idx. keep may be NULL (keep all). On success *items is a
+ * new array and *next the cursor position (0 at the end). Returns 0 or an LMDB error. */
+int hy_page_json(MDB_txn *txn, MDB_dbi records, const MDB_dbi *idx, const void *idx_key,
+                 size_t idx_klen, uint64_t after, int limit, hy_keep_fn keep, void *user,
+                 json_t **items, uint64_t *next);
+
+/* The whole list op in one call: args -> page -> result. Returns the status for the handler. */
+int hy_page_list(hy_ctx_t *ctx, const json_t *args, MDB_dbi records, const MDB_dbi *idx,
+                 const void *idx_key, size_t idx_klen, hy_keep_fn keep, void *user,
+                 json_t **result);
+
+#endif
