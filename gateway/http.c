@@ -437,6 +437,24 @@ static enum MHD_Result s_forward(hy_gateway_t *gw, struct MHD_Connection *conn, 
 }
 
 /* GET /readyz: ready when every service behind the gateway has a live worker. */
+/* Is service one this deployment runs? HY_SERVICES (comma-separated) names them when the
+ * gateway fronts only some of the services it knows; by default it expects all of them. */
+static bool s_expected(const char *service)
+{
+    const char *list = getenv("HY_SERVICES");
+    if (!list || !*list)
+        return true;
+    size_t n = strlen(service);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, service, n) == 0)
+            return true;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return false;
+}
+
 static enum MHD_Result s_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, s_req_t *req)
 {
     json_t *live = NULL;
@@ -454,6 +472,8 @@ static enum MHD_Result s_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, s
     bool bad = !doc || !services || !missing;
     const hy_api_t *const *apis = hy_routes_apis(gw->routes);
     for (size_t i = 0; !bad && apis[i]; i++) {
+        if (!s_expected(apis[i]->service))
+            continue;
         json_t *n = json_object_get(live, apis[i]->service);
         json_int_t workers = json_is_integer(n) ? json_integer_value(n) : 0;
         bad = json_object_set_new(services, apis[i]->service,

@@ -21,6 +21,7 @@ if [ ! -s "$DEMO" ]; then
     echo "$role $key" >> "$DEMO"
   done
 fi
+export HY_SERVICES="${HY_SERVICES:-$(echo $SERVICES | tr ' ' ',')}"
 pids=()
 stop() {
   trap - INT TERM

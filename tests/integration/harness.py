@@ -94,7 +94,8 @@ class Cluster:
             "HY_HTTP_PORT": str(self.http_port),
             "HY_HTTP_ADDR": "127.0.0.1",
             "HY_KEYS_FILE": os.path.join(self.dir, "keys"),
-            "HY_GATEWAY_TIMEOUT_MS": "3000",
+            "HY_GATEWAY_TIMEOUT_MS": "5000",
+            "HY_SERVICES": ",".join(self.services),
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=23",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=24",
         })

@@ -1,0 +1,243 @@
+/*
+ * handlers.c — the networks service's handler table and its wiring into the skeleton.
+ *
+ * By the time a handler runs, the skeleton has checked the caller's role and the arguments
+ * against networks_api.c. A handler only picks its arguments apart into the plain values the
+ * domain functions take and, for lists, wraps the page as {"items":[...],"next_cursor":...}.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "networks.h"
+
+/* A string argument, borrowed from args (NULL when absent). */
+static const char *s_str(const json_t *args, const char *key)
+{
+    return json_string_value(json_object_get(args, key));
+}
+
+/* Reads limit and cursor; 400 invalid_cursor for a cursor we never issued. */
+static int s_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
+{
+    json_int_t l = json_integer_value(json_object_get(args, "limit"));
+    *limit = l > 0 ? (int)l : 0;
+    if (hy_cursor_parse(s_str(args, "cursor"), after) != 0)
+        return hy_fail(ctx, 400, "invalid_cursor", "cursor", "cursor is not one this list issued");
+    return 0;
+}
+
+/* Wraps a page (items stolen) as the list result. */
+static int s_list(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
+{
+    if (status != 200)
+        return status;
+    char cursor[32];
+    hy_cursor_format(next, cursor, sizeof cursor);
+    *result = json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                        next ? json_string(cursor) : json_null());
+    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+/* Runs a list: the filter's after/limit come from the page arguments. */
+#define LIST(CALL, FILTER)                                                                    \
+    do {                                                                                      \
+        int status_ = s_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);               \
+        json_t *items_ = NULL;                                                                \
+        uint64_t next_ = 0;                                                                   \
+        if (status_)                                                                          \
+            return status_;                                                                   \
+        status_ = (CALL);                                                                     \
+        return s_list(ctx, status_, items_, next_, result);                                   \
+    } while (0)
+
+/* ------------------------------------------------------------------ networks ------------- */
+
+static int s_networks_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_network_create(ctx, args, result);
+}
+
+static int s_networks_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_network_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_networks_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_network_update(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    networks_filter_t f = {.office = s_str(args, "office"),
+                           .field = s_str(args, "field"),
+                           .lead_person_id = s_str(args, "lead_person_id"),
+                           .status = s_str(args, "status")};
+    LIST(networks_network_list(ctx, &f, &items_, &next_), f);
+}
+
+/* ------------------------------------------------------------------- members ------------- */
+
+static int s_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_member_join(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_member_leave(ctx, s_str(args, "id"), s_str(args, "person_id"),
+                                 s_str(args, "date"), result);
+}
+
+static int s_members_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    networks_member_filter_t f = {.status = s_str(args, "status"), .role = s_str(args, "role")};
+    LIST(networks_member_list(ctx, s_str(args, "id"), &f, &items_, &next_), f);
+}
+
+static int s_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    uint64_t after;
+    int limit, status = s_page_args(ctx, args, &after, &limit);
+    return status ? status
+                  : networks_statement(ctx, s_str(args, "id"), s_str(args, "person_id"), after,
+                                       limit, result);
+}
+
+/* -------------------------------------------------------------------- buyers ------------- */
+
+static int s_buyers_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_buyer_create(ctx, args, result);
+}
+
+static int s_buyers_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_buyer_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    networks_buyer_filter_t f = {.kind = s_str(args, "kind"),
+                                 .network_id = s_str(args, "network_id")};
+    LIST(networks_buyer_list(ctx, &f, &items_, &next_), f);
+}
+
+/* -------------------------------------------------------------------- orders ------------- */
+
+static int s_orders_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_order_create(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_orders_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_order_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    networks_order_filter_t f = {.status = s_str(args, "status"),
+                                 .buyer_id = s_str(args, "buyer_id")};
+    LIST(networks_order_list(ctx, s_str(args, "id"), &f, &items_, &next_), f);
+}
+
+static int s_orders_assign(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_order_assign(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_orders_deliver(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_delivery_record(ctx, s_str(args, "id"), args, result);
+}
+
+/* -------------------------------------------------------------------- ledger ------------- */
+
+static int s_payments_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_payment_record(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    networks_ledger_filter_t f = {.kind = s_str(args, "kind"),
+                                  .person_id = s_str(args, "person_id"),
+                                  .order_id = s_str(args, "order_id")};
+    LIST(networks_ledger_list(ctx, s_str(args, "id"), &f, &items_, &next_), f);
+}
+
+/* -------------------------------------------------------------------- wiring ------------- */
+
+const hy_handler_t networks_handlers[] = {
+    {"networks.create", s_networks_create},
+    {"networks.get", s_networks_get},
+    {"networks.update", s_networks_update},
+    {"networks.list", s_networks_list},
+    {"members.join", s_members_join},
+    {"members.leave", s_members_leave},
+    {"members.list", s_members_list},
+    {"members.statement", s_members_statement},
+    {"buyers.create", s_buyers_create},
+    {"buyers.get", s_buyers_get},
+    {"buyers.list", s_buyers_list},
+    {"orders.create", s_orders_create},
+    {"orders.get", s_orders_get},
+    {"orders.list", s_orders_list},
+    {"orders.assign", s_orders_assign},
+    {"orders.deliver", s_orders_deliver},
+    {"payments.create", s_payments_create},
+    {"ledger.list", s_ledger_list},
+    {0},
+};
+
+int networks_open(hy_store_t *store, void **state)
+{
+    networks_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return ENOMEM;
+    const struct {
+        const char *name;
+        unsigned flags;
+        MDB_dbi *dbi;
+    } dbs[] = {
+        {"networks.meta", 0, &st->meta},
+        {"networks.networks", 0, &st->networks},
+        {"networks.network_idx", MDB_DUPSORT, &st->network_idx},
+        {"networks.members", 0, &st->members},
+        {"networks.member_idx", MDB_DUPSORT, &st->member_idx},
+        {"networks.buyers", 0, &st->buyers},
+        {"networks.orders", 0, &st->orders},
+        {"networks.order_idx", MDB_DUPSORT, &st->order_idx},
+        {"networks.ledger", 0, &st->ledger},
+        {"networks.ledger_idx", MDB_DUPSORT, &st->ledger_idx},
+        {"networks.registry", 0, &st->registry},
+    };
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int rc = hy_store_open_db(store, dbs[i].name, dbs[i].flags, dbs[i].dbi);
+        if (rc) {
+            free(st);
+            return rc;
+        }
+    }
+    *state = st;
+    return 0;
+}
+
+void networks_close(void *state)
+{
+    free(state);
+}
+
+static const char *const s_sources[] = {"registry", NULL};
+
+const hy_service_def_t networks_def = {
+    .name = "networks",
+    .api = &networks_api,
+    .handlers = networks_handlers,
+    .open = networks_open,
+    .close = networks_close,
+    .sources = s_sources,
+    .apply = networks_apply,
+    .reset = networks_reset,
+};

@@ -1,0 +1,186 @@
+/*
+ * projection.c — what the networks service knows of the registry, kept from its events.
+ *
+ * A lead must be a registered person who owns the registered business named with them, and a
+ * member must be a registered person. The registry owns those records; we keep the least we
+ * need, in our own store, in the same transaction as the registry cursor (so a replay changes
+ * nothing):
+ *   "p:"<person number>   -> {"office": ..., "job": true when a job_created activity names them}
+ *   "b:"<business number> -> {"owner_id": "prs_..."}
+ * Before anything is refused as unknown, hy_follow_sync fetches what we have not applied yet,
+ * so a person the registry has acknowledged is never refused here.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "networks.h"
+
+/* Reads a projection record; *rec NULL when absent. */
+static int s_get(hy_ctx_t *ctx, char tag, uint64_t n, json_t **rec)
+{
+    uint8_t key[18];
+    *rec = NULL;
+    int rc = hy_store_get_json(ctx->txn, networks_state(ctx)->registry, key,
+                               networks_key_num(tag, n, 0, false, key), rec);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Writes a projection record. */
+static int s_put(hy_ctx_t *ctx, char tag, uint64_t n, const json_t *rec)
+{
+    uint8_t key[18];
+    return hy_store_put_json(ctx->txn, networks_state(ctx)->registry, key,
+                             networks_key_num(tag, n, 0, false, key), rec);
+}
+
+/* Merges the members of patch (borrowed) into the projection record of tag/n (created when
+ * absent). */
+static int s_merge(hy_ctx_t *ctx, char tag, uint64_t n, json_t *patch)
+{
+    json_t *rec = NULL;
+    int rc = s_get(ctx, tag, n, &rec);
+    if (rc)
+        return rc;
+    if (!rec && !(rec = json_object()))
+        return ENOMEM;
+    json_object_update(rec, patch);
+    rc = s_put(ctx, tag, n, rec);
+    json_decref(rec);
+    return rc;
+}
+
+/* A person registered or updated: remember the office. */
+static int s_person(hy_ctx_t *ctx, const json_t *person)
+{
+    uint64_t n;
+    const char *id = json_string_value(json_object_get(person, "id"));
+    if (!id || hy_id_parse("prs", id, &n) != 0)
+        return 0;
+    const char *office = json_string_value(json_object_get(person, "office"));
+    json_t *patch = json_pack("{s:s}", "office", office ? office : "");
+    int rc = patch ? s_merge(ctx, 'p', n, patch) : ENOMEM;
+    json_decref(patch);
+    return rc;
+}
+
+/* A business created or updated: remember its owner (it never changes in the registry). */
+static int s_business(hy_ctx_t *ctx, const json_t *business)
+{
+    uint64_t n;
+    const char *id = json_string_value(json_object_get(business, "id"));
+    const char *owner = json_string_value(json_object_get(business, "owner_id"));
+    if (!id || !owner || hy_id_parse("bus", id, &n) != 0)
+        return 0;
+    json_t *patch = json_pack("{s:s}", "owner_id", owner);
+    int rc = patch ? s_merge(ctx, 'b', n, patch) : ENOMEM;
+    json_decref(patch);
+    return rc;
+}
+
+/* A job_created activity: each participant has had a job recorded by the programme. */
+static int s_activity(hy_ctx_t *ctx, const json_t *activity)
+{
+    const char *kind = json_string_value(json_object_get(activity, "kind"));
+    if (!kind || strcmp(kind, "job_created") != 0)
+        return 0;
+    json_t *patch = json_pack("{s:b}", "job", 1);
+    if (!patch)
+        return ENOMEM;
+    int rc = 0;
+    size_t i;
+    json_t *pid;
+    json_array_foreach(json_object_get(activity, "person_ids"), i, pid) {
+        uint64_t n;
+        if (hy_id_parse("prs", json_string_value(pid), &n) == 0 &&
+            (rc = s_merge(ctx, 'p', n, patch)) != 0)
+            break;
+    }
+    json_decref(patch);
+    return rc;
+}
+
+int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event)
+{
+    if (strcmp(source, "registry") != 0)
+        return 0;
+    const char *type = json_string_value(json_object_get(event, "type"));
+    json_t *data = json_object_get(event, "data");
+    if (!type || !json_is_object(data))
+        return 0;
+    if (strcmp(type, "registry.person.registered") == 0)
+        return s_person(ctx, data);
+    if (strcmp(type, "registry.person.updated") == 0)
+        return s_person(ctx, json_object_get(data, "person"));
+    if (strcmp(type, "registry.business.created") == 0)
+        return s_business(ctx, data);
+    if (strcmp(type, "registry.business.updated") == 0)
+        return s_business(ctx, json_object_get(data, "business"));
+    if (strcmp(type, "registry.activity.recorded") == 0)
+        return s_activity(ctx, data);
+    return 0;
+}
+
+int networks_reset(void *state, MDB_txn *txn)
+{
+    return mdb_drop(txn, ((networks_t *)state)->registry, 0);
+}
+
+int networks_sync(hy_ctx_t *ctx)
+{
+    int rc = hy_follow_sync(ctx, "registry");
+    return rc == 0 || rc == -1 ? 0 : hy_fail_mdb(ctx, rc);
+}
+
+/* Finds tag/id in the projection, syncing once before giving up. 0 with *rec (NULL when
+ * unknown), or the failure status. */
+static int s_find(hy_ctx_t *ctx, char tag, const char *prefix, const char *id, uint64_t *n,
+                  json_t **rec)
+{
+    *rec = NULL;
+    if (!id || hy_id_parse(prefix, id, n) != 0)
+        return 0;
+    int rc = s_get(ctx, tag, *n, rec);
+    if (rc == 0 && !*rec) {
+        int sync = hy_follow_sync(ctx, "registry");
+        if (sync == -1)
+            return hy_fail(ctx, 503, "dependency_unavailable", NULL,
+                           "the registry did not answer; try again");
+        rc = sync ? sync : s_get(ctx, tag, *n, rec);
+    }
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n,
+                    json_t **person)
+{
+    json_t *rec;
+    uint64_t num;
+    int status = s_find(ctx, 'p', "prs", id, &num, &rec);
+    if (status)
+        return status;
+    if (!rec)
+        return hy_fail(ctx, 422, "unknown_person", field, "no registered person has the id %s",
+                       id ? id : "");
+    if (n)
+        *n = num;
+    if (person)
+        *person = rec;
+    else
+        json_decref(rec);
+    return 0;
+}
+
+int networks_business(hy_ctx_t *ctx, const char *id, const char *field, json_t **owner_id)
+{
+    json_t *rec;
+    uint64_t num;
+    int status = s_find(ctx, 'b', "bus", id, &num, &rec);
+    if (status)
+        return status;
+    if (!rec)
+        return hy_fail(ctx, 422, "unknown_business", field,
+                       "no registered business has the id %s", id ? id : "");
+    *owner_id = json_incref(json_object_get(rec, "owner_id"));
+    json_decref(rec);
+    return 0;
+}
