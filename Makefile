@@ -60,7 +60,8 @@ $(B)/bin/hamyar-gateway: $(B)/gateway/main.o $(GATEWAY_OBJ) $(API_OBJ) $(B)/libh
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
 
-$(B)/bin/hamyarctl: $(B)/tools/hamyarctl/hamyarctl.o $(B)/gateway/keys.o $(B)/libhamyar.a
+CTL_SRC := $(wildcard tools/hamyarctl/*.c)
+$(B)/bin/hamyarctl: $(CTL_SRC:%.c=$(B)/%.o) $(B)/gateway/keys.o $(B)/libhamyar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

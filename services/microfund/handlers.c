@@ -1,0 +1,166 @@
+/*
+ * handlers.c — the micro-fund's handler table and its wiring into the service skeleton.
+ *
+ * By the time a handler runs, the skeleton has checked the caller's role and the arguments
+ * against microfund_api.c (types, ranges, required fields, Jalali dates folded, strings
+ * trimmed, limit and cursor defaulted for lists). A handler only picks its arguments apart into
+ * the plain values the domain functions take.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "microfund.h"
+#include "page.h"
+
+static const char *s_str(const json_t *args, const char *key)
+{
+    return json_string_value(json_object_get(args, key));
+}
+
+static int s_funds_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_fund_create(ctx, args, result);
+}
+
+static int s_funds_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_fund_get(ctx, s_str(args, "id"), result);
+}
+
+/* Runs a list op's domain function over the page arguments and wraps its page as the list
+ * result. */
+typedef int (*s_list_fn)(hy_ctx_t *ctx, const char *a, const char *b, uint64_t after, int limit,
+                         json_t **items, uint64_t *next);
+static int s_list(hy_ctx_t *ctx, json_t *args, s_list_fn fn, const char *a, const char *b,
+                  json_t **result)
+{
+    uint64_t after = 0, next = 0;
+    int limit;
+    int status = hy_page_args(ctx, args, &after, &limit);
+    json_t *items = NULL;
+    if (status || (status = fn(ctx, a, b, after, limit, &items, &next)) != 200)
+        return status;
+    return hy_page_result(ctx, items, next, result);
+}
+
+static int s_funds_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return s_list(ctx, args, microfund_fund_list, s_str(args, "office"),
+                  s_str(args, "neighbourhood"), result);
+}
+
+static int s_loans_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return s_list(ctx, args, microfund_loan_list, s_str(args, "fund_id"), s_str(args, "status"),
+                  result);
+}
+
+static int s_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    const char *joined = s_str(args, "joined");
+    return microfund_member_join(ctx, s_str(args, "id"), s_str(args, "person_id"),
+                                 joined ? joined : ctx->today, result);
+}
+
+static int s_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_member_leave(ctx, s_str(args, "id"), s_str(args, "person_id"),
+                                  s_str(args, "date"), result);
+}
+
+static int s_meetings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_create(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_loans_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_loan_create(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_loans_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_loan_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_loans_repay(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_loan_repay(ctx, s_str(args, "id"),
+                                (int64_t)json_integer_value(json_object_get(args, "amount_rials")),
+                                s_str(args, "date"), result);
+}
+
+static int s_shareout(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_shareout(ctx, s_str(args, "id"),
+                              json_is_true(json_object_get(args, "preview")), s_str(args, "date"),
+                              result);
+}
+
+static int s_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_cycle_start(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_training_create(ctx, s_str(args, "id"), args, result);
+}
+
+const hy_handler_t microfund_handlers[] = {
+    {"funds.create", s_funds_create},
+    {"funds.get", s_funds_get},
+    {"funds.list", s_funds_list},
+    {"fund_members.join", s_members_join},
+    {"fund_members.leave", s_members_leave},
+    {"fund_meetings.create", s_meetings_create},
+    {"fund_loans.create", s_loans_create},
+    {"fund_loans.get", s_loans_get},
+    {"fund_loans.list", s_loans_list},
+    {"fund_loans.repay", s_loans_repay},
+    {"funds.shareout", s_shareout},
+    {"fund_cycles.create", s_cycles_create},
+    {"fund_trainings.create", s_trainings_create},
+    {0},
+};
+
+/* Opens the databases into a new microfund_t; returns 0 or an LMDB error. */
+static int s_open(hy_store_t *store, void **state)
+{
+    microfund_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return ENOMEM;
+    int rc;
+    if ((rc = hy_store_open_db(store, "microfund.meta", 0, &st->meta)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.funds", 0, &st->funds)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.fund_idx", MDB_DUPSORT, &st->fund_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.loans", 0, &st->loans)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.loan_idx", MDB_DUPSORT, &st->loan_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.meetings", 0, &st->meetings)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.trainings", 0, &st->trainings)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.persons", 0, &st->persons)) != 0) {
+        free(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+/* The state holds only database handles, which the environment owns. */
+static void s_close(void *state)
+{
+    free(state);
+}
+
+static const char *const s_sources[] = {"registry", NULL};
+
+const hy_service_def_t microfund_def = {
+    .name = "microfund",
+    .api = &microfund_api,
+    .handlers = microfund_handlers,
+    .open = s_open,
+    .close = s_close,
+    .sources = s_sources,
+    .apply = microfund_apply,
+    .reset = microfund_reset,
+};

@@ -1,0 +1,337 @@
+/*
+ * microfund_api.c — the micro-fund service's operations as data: routes, roles, argument and
+ * result shapes.
+ *
+ * The skeleton checks every request against these tables before a handler runs, and the gateway
+ * builds its routes and /v1/openapi.json from them, so this file is the micro-fund's contract.
+ * Rules that need the store or the clock (a member in good standing, a loan within the fund's
+ * cash, a meeting inside the cycle) are the domain files' business.
+ */
+#include "proto.h"
+#include "spec.h"
+
+#define WRITE HY_ROLE_SOCIAL_SERVICES
+#define READ  HY_ROLE_READERS
+
+#define MONEY_MAX 1000000000000000LL /* 10^15 rials: far above any fund, far below overflow */
+
+/* ------------------------------------------------------------------ funds --------------- */
+
+static const hy_field_t cycle_fields[] = {
+    {.name = "start", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "first day of the cycle"},
+    {.name = "end", .type = HY_T_DATE, .flags = HY_F_REQ,
+     .doc = "last day of the cycle (after start, at most two years later)"},
+    {0},
+};
+
+/* The rules of a cycle; REQ is HY_F_REQ when forming a fund, 0 when a new cycle changes some. */
+#define RULE_FIELDS(REQ)                                                                       \
+    {.name = "share_value_rials", .type = HY_T_MONEY, .flags = REQ, .min = 1,                  \
+     .max = 1000000000000LL, .doc = "value of one share; a saving is shares x this"},          \
+    {.name = "max_shares_per_meeting", .type = HY_T_INT, .flags = REQ, .min = 1, .max = 100,   \
+     .doc = "most shares one member may buy at one meeting"},                                  \
+    {.name = "loan_multiple", .type = HY_T_INT, .flags = REQ, .min = 1, .max = 10,             \
+     .doc = "a member may owe at most this many times her savings of the cycle"},              \
+    {.name = "service_charge_bp_month", .type = HY_T_INT, .flags = REQ, .min = 0, .max = 10000, \
+     .doc = "flat monthly service charge in basis points of the principal"},                   \
+    {.name = "guarantors_required", .type = HY_T_INT, .flags = REQ, .min = 0, .max = 10,       \
+     .doc = "fellow members who must guarantee each loan"},                                    \
+    {.name = "max_term_months", .type = HY_T_INT, .flags = REQ, .min = 1, .max = 24,           \
+     .doc = "longest loan term"},                                                              \
+    {.name = "social_fund_rials", .type = HY_T_MONEY, .flags = REQ, .min = 0,                  \
+     .max = 1000000000000LL,                                                                   \
+     .doc = "social (emergency) fund contribution per meeting; 0 = no social fund"},           \
+    {.name = "guarantor_exposure_multiple", .type = HY_T_INT, .min = 1, .max = 10,             \
+     .doc = "a guarantor answers for at most this many times her savings (default 1)"}
+
+static const hy_field_t rules_fields[] = {
+    RULE_FIELDS(HY_F_REQ),
+    {0},
+};
+
+static const hy_field_t rules_change_fields[] = {
+    RULE_FIELDS(0),
+    {0},
+};
+
+static const hy_field_t fund_create_args[] = {
+    {.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200,
+     .doc = "the fund's name"},
+    {.name = "office", .type = HY_T_STRING, .max_len = 64,
+     .doc = "office that facilitates it; defaults to the caller's"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200,
+     .doc = "neighbourhood (محله)"},
+    {.name = "facilitator_person_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "the facilitator, a registered person (prs_...)"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date the fund was formed; defaults to today"},
+    {.name = "cycle", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = cycle_fields,
+     .doc = "the first cycle (typically 9-12 months)"},
+    {.name = "rules", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = rules_fields,
+     .doc = "the rules, fixed for the cycle"},
+    {0},
+};
+
+static const hy_field_t fund_list_args[] = {
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64, .doc = "office"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
+     .doc = "neighbourhood (normalised match)"},
+    {0},
+};
+
+static const hy_field_t member_result[] = {
+    {.name = "person_id", .type = HY_T_ID, .doc = "the member (prs_...)"},
+    {.name = "status", .type = HY_T_ENUM, .enums = "active|left", .doc = "active or left"},
+    {.name = "joined", .type = HY_T_DATE, .doc = "date joined"},
+    {.name = "left", .type = HY_T_DATE, .doc = "date left, if she left"},
+    {.name = "shares", .type = HY_T_INT, .doc = "shares bought this cycle"},
+    {.name = "savings_rials", .type = HY_T_MONEY, .doc = "savings this cycle"},
+    {.name = "active_loan_id", .type = HY_T_ID, .doc = "her loan not yet closed, if any"},
+    {0},
+};
+
+static const hy_field_t fund_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "fund id (fund_...)"},
+    {.name = "name", .type = HY_T_STRING, .doc = "name"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .doc = "neighbourhood"},
+    {.name = "facilitator_person_id", .type = HY_T_ID, .doc = "facilitator (prs_...)"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date formed"},
+    {.name = "rules", .type = HY_T_OBJECT, .sub = rules_fields, .doc = "rules of the cycle"},
+    {.name = "cycle", .type = HY_T_ANY,
+     .doc = "current cycle: number, start, end, status (open|shared_out), its totals"},
+    {.name = "members", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = member_result,
+     .doc = "every member, in joining order"},
+    {.name = "cash", .type = HY_T_ANY,
+     .doc = "cash position: box_rials, social_fund_rials, loan_cash_rials, "
+            "loans_outstanding_rials and the totals they come from"},
+    {.name = "ledger", .type = HY_T_ANY, .doc = "every total since the fund was formed"},
+    {.name = "history", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "closed cycles"},
+    {.name = "meetings_held", .type = HY_T_INT, .doc = "meetings recorded"},
+    {.name = "trainings_held", .type = HY_T_INT, .doc = "training sessions recorded"},
+    {.name = "trained_person_ids", .type = HY_T_ARRAY, .elem = HY_T_ID,
+     .doc = "every person trained, once"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that formed it"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- members --------------- */
+
+static const hy_field_t join_args[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "a registered person (prs_...)"},
+    {.name = "joined", .type = HY_T_DATE, .doc = "date joined; defaults to today"},
+    {0},
+};
+
+static const hy_field_t leave_args[] = {
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date she left"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- meetings -------------- */
+
+static const hy_field_t saving_fields[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the saver (prs_...)"},
+    {.name = "shares", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = 1000,
+     .doc = "shares bought, 1..max_shares_per_meeting"},
+    {0},
+};
+
+static const hy_field_t social_fields[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the contributor"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = MONEY_MAX,
+     .doc = "a whole number of the rule's social_fund_rials (catching up is allowed)"},
+    {0},
+};
+
+static const hy_field_t reasoned_fields[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the member"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = MONEY_MAX,
+     .doc = "amount"},
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200, .doc = "why"},
+    {0},
+};
+
+static const hy_field_t meeting_args[] = {
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ,
+     .doc = "meeting date, inside the cycle; one meeting per date"},
+    {.name = "attendance", .type = HY_T_ARRAY, .flags = HY_F_REQ, .elem = HY_T_ID,
+     .max_len = 200, .doc = "members present (prs_...)"},
+    {.name = "savings", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = saving_fields,
+     .max_len = 200, .doc = "share purchases; every saver must be present"},
+    {.name = "social_fund", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = social_fields,
+     .max_len = 200, .doc = "social fund contributions; every contributor must be present"},
+    {.name = "fines", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = reasoned_fields,
+     .max_len = 200, .doc = "fines paid into the fund (they are profit)"},
+    {.name = "grants", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = reasoned_fields,
+     .max_len = 200, .doc = "grants paid from the social fund"},
+    {0},
+};
+
+static const hy_field_t meeting_result[] = {
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {.name = "number", .type = HY_T_INT, .doc = "meeting number within the fund"},
+    {.name = "cycle", .type = HY_T_INT, .doc = "cycle number"},
+    {.name = "date", .type = HY_T_DATE, .doc = "meeting date"},
+    {.name = "attendance", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "members present"},
+    {.name = "totals", .type = HY_T_ANY,
+     .doc = "savings_rials, shares, social_fund_rials, fines_rials, grants_rials"},
+    {.name = "cash", .type = HY_T_ANY, .doc = "the fund's cash position after the meeting"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- loans ----------------- */
+
+static const hy_field_t loan_args[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the borrower"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = MONEY_MAX,
+     .doc = "principal"},
+    {.name = "term_months", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = 120,
+     .doc = "term, at most the rule's max_term_months"},
+    {.name = "guarantor_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .max_len = 10,
+     .doc = "at least guarantors_required distinct fellow members in good standing"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date disbursed, inside the cycle; default today"},
+    {0},
+};
+
+static const hy_field_t repayment_args[] = {
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = MONEY_MAX,
+     .doc = "paid; the service charge first, then principal; at most what is owed"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date paid"},
+    {0},
+};
+
+static const hy_field_t loan_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "loan id (floan_...)"},
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "the borrower"},
+    {.name = "cycle", .type = HY_T_INT, .doc = "cycle number"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date disbursed"},
+    {.name = "term_months", .type = HY_T_INT, .doc = "term"},
+    {.name = "due_date", .type = HY_T_DATE, .doc = "date + term, the cycle end at the latest"},
+    {.name = "guarantor_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "guarantors"},
+    {.name = "principal_rials", .type = HY_T_MONEY, .doc = "principal"},
+    {.name = "charge_rials", .type = HY_T_MONEY,
+     .doc = "floor(principal x bp x months / 10000), due with the principal"},
+    {.name = "paid_charge_rials", .type = HY_T_MONEY, .doc = "charge paid"},
+    {.name = "paid_principal_rials", .type = HY_T_MONEY, .doc = "principal paid"},
+    {.name = "outstanding_rials", .type = HY_T_MONEY, .doc = "still owed (charge + principal)"},
+    {.name = "outstanding_principal_rials", .type = HY_T_MONEY, .doc = "principal still owed"},
+    {.name = "status", .type = HY_T_ENUM, .enums = "active|repaid|defaulted",
+     .doc = "active, repaid, or defaulted (settled at the share-out)"},
+    {.name = "overdue", .type = HY_T_BOOL, .doc = "active and past its due date"},
+    {.name = "days_overdue", .type = HY_T_INT, .doc = "days past the due date (0 when not)"},
+    {.name = "repayments", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "every repayment"},
+    {.name = "settlement", .type = HY_T_ANY,
+     .doc = "for a defaulted loan: who covered what at the share-out"},
+    {0},
+};
+
+static const hy_field_t loan_list_args[] = {
+    {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ | HY_F_QUERY, .doc = "the fund"},
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "active|repaid|defaulted",
+     .doc = "only loans in this state"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- cycles ---------------- */
+
+static const hy_field_t shareout_args[] = {
+    {.name = "preview", .type = HY_T_BOOL, .flags = HY_F_QUERY,
+     .doc = "true: compute the share-out without closing the cycle"},
+    {.name = "date", .type = HY_T_DATE, .doc = "share-out date; defaults to today"},
+    {0},
+};
+
+static const hy_field_t shareout_result[] = {
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {.name = "cycle", .type = HY_T_INT, .doc = "cycle number"},
+    {.name = "preview", .type = HY_T_BOOL, .doc = "true when nothing was written"},
+    {.name = "date", .type = HY_T_DATE, .doc = "share-out date"},
+    {.name = "cash_box_rials", .type = HY_T_MONEY, .doc = "cash before the share-out"},
+    {.name = "social_fund_carried_rials", .type = HY_T_MONEY,
+     .doc = "social fund balance carried to the next cycle"},
+    {.name = "savings_rials", .type = HY_T_MONEY, .doc = "members' savings of the cycle"},
+    {.name = "profit_rials", .type = HY_T_MONEY, .doc = "shared in proportion to shares"},
+    {.name = "total_shares", .type = HY_T_INT, .doc = "shares bought in the cycle"},
+    {.name = "paid_rials", .type = HY_T_MONEY,
+     .doc = "cash handed to members; paid + social fund carried = cash box"},
+    {.name = "payouts", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "per member: shares, savings, profit, entitled, covered, loss, paid"},
+    {.name = "defaults", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "per loan still open: who covered its principal"},
+    {.name = "rules_applied", .type = HY_T_STRING, .doc = "the rounding and default rules"},
+    {0},
+};
+
+static const hy_field_t cycle_args[] = {
+    {.name = "start", .type = HY_T_DATE, .flags = HY_F_REQ,
+     .doc = "first day; not before the last share-out"},
+    {.name = "end", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "last day"},
+    {.name = "rules", .type = HY_T_OBJECT, .sub = rules_change_fields,
+     .doc = "rules that change; the others stay as they were"},
+    {0},
+};
+
+static const hy_field_t training_args[] = {
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date of the session"},
+    {.name = "topic", .type = HY_T_STRING, .max_len = 200, .doc = "what was taught"},
+    {.name = "participants", .type = HY_T_ARRAY, .flags = HY_F_REQ, .elem = HY_T_ID,
+     .max_len = 500, .doc = "registered persons trained (members, facilitators, new members)"},
+    {0},
+};
+
+static const hy_field_t training_result[] = {
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {.name = "number", .type = HY_T_INT, .doc = "session number within the fund"},
+    {.name = "date", .type = HY_T_DATE, .doc = "date"},
+    {.name = "topic", .type = HY_T_STRING, .doc = "topic"},
+    {.name = "participant_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "participants"},
+    {.name = "member_ids", .type = HY_T_ARRAY, .elem = HY_T_ID,
+     .doc = "the participants who were current members"},
+    {0},
+};
+
+/* -------------------------------------------------------------------- the table ---------- */
+
+/* Designated members, so the table does not depend on the order of hy_op_spec_t's fields. */
+#define OP(NAME, METHOD, PATH, ROLES, ARGS, RESULT, STATUS, LIST, SUMMARY)                     \
+    {.op = NAME, .method = METHOD, .path = PATH, .roles = ROLES, .args = ARGS,                 \
+     .result = RESULT, .ok_status = STATUS, .list = LIST, .summary = SUMMARY}
+
+static const hy_op_spec_t microfund_ops[] = {
+    OP("funds.create", "POST", "/v1/funds", WRITE, fund_create_args, fund_result, 201, false,
+       "Form a savings-and-loan fund with its first cycle and rules"),
+    OP("funds.get", "GET", "/v1/funds/{id}", READ, NULL, fund_result, 200, false,
+       "Get a fund with its members and cash position"),
+    OP("funds.list", "GET", "/v1/funds", READ, fund_list_args, fund_result, 200, true,
+       "List funds by office or neighbourhood"),
+    OP("fund_members.join", "POST", "/v1/funds/{id}/members", WRITE, join_args, member_result,
+       201, false, "A registered person joins the fund"),
+    OP("fund_members.leave", "POST", "/v1/funds/{id}/members/{person_id}/leave", WRITE,
+       leave_args, member_result, 200, false,
+       "A member leaves; her savings stay in the cycle until the share-out"),
+    OP("fund_meetings.create", "POST", "/v1/funds/{id}/meetings", WRITE, meeting_args,
+       meeting_result, 201, false,
+       "Record one meeting (attendance, savings, social fund, fines, grants), all or nothing"),
+    OP("fund_loans.create", "POST", "/v1/funds/{id}/loans", WRITE, loan_args, loan_result, 201,
+       false, "Lend to a member against her fellow members' guarantee"),
+    OP("fund_loans.get", "GET", "/v1/fund-loans/{id}", READ, NULL, loan_result, 200, false,
+       "Get a fund loan with what is owed and whether it is overdue"),
+    OP("fund_loans.list", "GET", "/v1/fund-loans", READ, loan_list_args, loan_result, 200, true,
+       "A fund's loans, oldest first"),
+    OP("fund_loans.repay", "POST", "/v1/fund-loans/{id}/repayments", WRITE, repayment_args,
+       loan_result, 201, false, "Record a repayment (service charge first)"),
+    OP("funds.shareout", "POST", "/v1/funds/{id}/shareout", WRITE, shareout_args,
+       shareout_result, 200, false,
+       "Share out the cycle (savings + profit by shares) and close it; ?preview=true only computes"),
+    OP("fund_cycles.create", "POST", "/v1/funds/{id}/cycles", WRITE, cycle_args, fund_result,
+       201, false, "Start the next cycle after a share-out"),
+    OP("fund_trainings.create", "POST", "/v1/funds/{id}/trainings", WRITE, training_args,
+       training_result, 201, false, "Record a fund training session and who was trained"),
+    {0},
+};
+
+const hy_api_t microfund_api = {"microfund", "fund,floan", microfund_ops};
