@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "page.h"
 #include "service.h"
 
 /* The largest amount any one money field accepts: 10^13 rials (a trillion toman), far above
@@ -200,10 +201,6 @@ int loans_emit_raw(hy_ctx_t *ctx, const char *type, const char *subject, json_t 
  * or a failure status. */
 int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const char *verb,
                  json_t *extra, int ok_status, json_t **out);
-/* Wraps a page of items (stolen) as {"items":[...],"next_cursor":...}. Returns 200. */
-int loans_list_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **out);
-/* The page cursor of a list op's args; 0 or the 400 invalid_cursor status. */
-int loans_cursor_arg(hy_ctx_t *ctx, const json_t *args, uint64_t *after);
 
 /* Day number of an ISO date; -1 on a malformed one (never a real day here). */
 int64_t loans_day(const char *iso);

@@ -138,7 +138,7 @@ int loans_product_list(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     loans_t *st = loans_state(ctx);
     uint64_t after, next = 0;
-    int status = loans_cursor_arg(ctx, args, &after);
+    int limit, status = hy_page_args(ctx, args, &after, &limit);
     if (status)
         return status;
     char ykey[16];
@@ -147,11 +147,11 @@ int loans_product_list(hy_ctx_t *ctx, json_t *args, json_t **out)
     int rc = pg.items ? hy_store_page(ctx->txn, year ? st->product_idx : st->products,
                                       year ? ykey : NULL,
                                       year ? s_year_key((int)json_integer_value(year), ykey) : 0,
-                                      after, (int)loans_int(args, "limit"), s_visit, &pg, &next)
+                                      after, limit, s_visit, &pg, &next)
                       : ENOMEM;
     if (rc) {
         json_decref(pg.items);
         return hy_fail_mdb(ctx, rc);
     }
-    return loans_list_result(ctx, pg.items, next, out);
+    return hy_page_result(ctx, pg.items, next, out);
 }

@@ -249,20 +249,3 @@ int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const 
     return status;
 }
 
-/* The list shape of API.md. */
-int loans_list_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **out)
-{
-    char cursor[32];
-    hy_cursor_format(next, cursor, sizeof cursor);
-    *out = json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                     next ? json_string(cursor) : json_null());
-    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
-}
-
-/* A cursor this API never issued is a client error. */
-int loans_cursor_arg(hy_ctx_t *ctx, const json_t *args, uint64_t *after)
-{
-    if (hy_cursor_parse(loans_str(args, "cursor"), after) != 0)
-        return hy_fail(ctx, 400, "invalid_cursor", "cursor", "cursor is not one this list issued");
-    return 0;
-}

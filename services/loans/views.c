@@ -164,18 +164,18 @@ int loans_loan_list(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_t *st = loans_state(ctx);
     uint64_t after, next = 0;
     uint8_t key[80];
-    int status = loans_cursor_arg(ctx, args, &after);
+    int limit, status = hy_page_args(ctx, args, &after, &limit);
     if (status)
         return status;
     size_t klen = s_list_key(args, key, sizeof key);
     s_list_t l = {ctx, args, loans_day(ctx->today), json_array(), 0};
     int rc = hy_store_page(ctx->txn, klen ? st->loan_idx : st->loans, klen ? key : NULL, klen,
-                           after, (int)loans_int(args, "limit"), s_list_visit, &l, &next);
+                           after, limit, s_list_visit, &l, &next);
     if (rc || l.status) {
         json_decref(l.items);
         return l.status ? l.status : hy_fail_mdb(ctx, rc);
     }
-    return loans_list_result(ctx, l.items, next, out);
+    return hy_page_result(ctx, l.items, next, out);
 }
 
 /* --- the approval queue ----------------------------------------------------------------- */
@@ -248,8 +248,8 @@ int loans_loan_queue(hy_ctx_t *ctx, json_t *args, json_t **out)
     uint64_t after;
     json_t *items = json_array();
     int64_t today = loans_day(ctx->today);
-    int limit = (int)loans_int(args, "limit");
-    int status = loans_cursor_arg(ctx, args, &after), rc = 0;
+    int limit, rc = 0;
+    int status = hy_page_args(ctx, args, &after, &limit);
     if (status || (rc = s_collect(ctx, "applied", &q)) != 0 ||
         (rc = s_collect(ctx, "appraised", &q)) != 0)
         goto done;
@@ -272,5 +272,5 @@ done:
         return status ? status : hy_fail_mdb(ctx, rc);
     }
     uint64_t next = after + (uint64_t)limit < q.n ? after + (uint64_t)limit : 0;
-    return loans_list_result(ctx, items, next, out);
+    return hy_page_result(ctx, items, next, out);
 }

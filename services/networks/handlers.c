@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "networks.h"
+#include "page.h"
 
 /* A string argument, borrowed from args (NULL when absent). */
 static const char *s_str(const json_t *args, const char *key)
@@ -16,32 +17,16 @@ static const char *s_str(const json_t *args, const char *key)
     return json_string_value(json_object_get(args, key));
 }
 
-/* Reads limit and cursor; 400 invalid_cursor for a cursor we never issued. */
-static int s_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
-{
-    json_int_t l = json_integer_value(json_object_get(args, "limit"));
-    *limit = l > 0 ? (int)l : 0;
-    if (hy_cursor_parse(s_str(args, "cursor"), after) != 0)
-        return hy_fail(ctx, 400, "invalid_cursor", "cursor", "cursor is not one this list issued");
-    return 0;
-}
-
-/* Wraps a page (items stolen) as the list result. */
+/* Wraps a page (items stolen) as the list result, or passes a refusal through. */
 static int s_list(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
 {
-    if (status != 200)
-        return status;
-    char cursor[32];
-    hy_cursor_format(next, cursor, sizeof cursor);
-    *result = json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                        next ? json_string(cursor) : json_null());
-    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
 }
 
 /* Runs a list: the filter's after/limit come from the page arguments. */
 #define LIST(CALL, FILTER)                                                                    \
     do {                                                                                      \
-        int status_ = s_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);               \
+        int status_ = hy_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);               \
         json_t *items_ = NULL;                                                                \
         uint64_t next_ = 0;                                                                   \
         if (status_)                                                                          \
@@ -98,7 +83,7 @@ static int s_members_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 static int s_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     uint64_t after;
-    int limit, status = s_page_args(ctx, args, &after, &limit);
+    int limit, status = hy_page_args(ctx, args, &after, &limit);
     return status ? status
                   : networks_statement(ctx, s_str(args, "id"), s_str(args, "person_id"), after,
                                        limit, result);

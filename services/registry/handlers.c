@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page.h"
 #include "registry.h"
 
 static const char *s_str(const json_t *args, const char *key)
@@ -18,26 +19,10 @@ static const char *s_str(const json_t *args, const char *key)
     return json_string_value(json_object_get(args, key));
 }
 
-/* Reads limit and cursor of a list op; 400 invalid_cursor for a cursor we never issued. */
-static int s_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
-{
-    json_int_t l = json_integer_value(json_object_get(args, "limit"));
-    *limit = l > 0 ? (int)l : 50;
-    if (hy_cursor_parse(s_str(args, "cursor"), after) != 0)
-        return hy_fail(ctx, 400, "invalid_cursor", "cursor", "cursor is not one this list issued");
-    return 0;
-}
-
-/* Wraps a page (items stolen) as the list result. */
+/* Wraps a page (items stolen) as the list result, or passes a refusal through. */
 static int s_list_result(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
 {
-    if (status != 200)
-        return status;
-    char cursor[32];
-    hy_cursor_format(next, cursor, sizeof cursor);
-    *result = json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                        next ? json_string(cursor) : json_null());
-    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
 }
 
 /* ------------------------------------------------------------------ persons ------------- */
@@ -71,7 +56,7 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .neighbourhood = s_str(args, "neighbourhood"),
         .office = s_str(args, "office"),
     };
-    int status = s_page_args(ctx, args, &f.after, &f.limit);
+    int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
         return status;
     json_t *items = NULL;
@@ -104,7 +89,7 @@ static int s_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .field = s_str(args, "field"),
         .stage = s_str(args, "stage"),
     };
-    int status = s_page_args(ctx, args, &f.after, &f.limit);
+    int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
         return status;
     json_t *items = NULL;
@@ -134,7 +119,7 @@ static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .from = s_str(args, "from"),
         .to = s_str(args, "to"),
     };
-    int status = s_page_args(ctx, args, &f.after, &f.limit);
+    int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
         return status;
     json_t *items = NULL;
