@@ -132,7 +132,7 @@ int main(int argc, char **argv)
     hy_log_init("gateway");
     hy_gw_config_t cfg = {
         .http_addr = "127.0.0.1", .http_port = 8080, .broker_bind = "tcp://127.0.0.1:7100",
-        .keys_file = "./var/keys", .threads = 16, .timeout_ms = 5000, .max_body = 1u << 20,
+        .keys_file = "./var/keys", .threads = 64, .timeout_ms = 5000, .max_body = 1u << 20,
         .max_connections = 1024, .idle_timeout_s = 30,
     };
     int rc = s_configure(&cfg, argc, argv);

@@ -219,6 +219,8 @@ static void s_dispatch(hy_broker_t *self, zmq_msg_t *client, zmq_msg_t *svc, zmq
     s_unavailable(self, client, name, len, body);
 }
 
+/* Receives one whole message; the first frame without waiting. Returns 0, 1 when nothing is
+ * waiting, -1 on error. */
 static int s_recv_all(void *sock, zmq_msg_t *parts, int max, int *n)
 {
     *n = 0;
@@ -226,8 +228,15 @@ static int s_recv_all(void *sock, zmq_msg_t *parts, int max, int *n)
     while (more) {
         zmq_msg_t tmp, *m = *n < max ? &parts[*n] : &tmp;
         zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, 0) < 0) {
+        if (zmq_msg_recv(m, sock, *n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            if (*n == 0 && zmq_errno() == EAGAIN) {
+                zmq_msg_close(m);
+                return 1;
+            }
             zmq_msg_close(m);
+            for (int i = 0; i < *n; i++)
+                zmq_msg_close(&parts[i]);
+            *n = 0;
             return -1;
         }
         more = zmq_msg_more(m);
@@ -259,8 +268,6 @@ int hy_broker_run(hy_broker_t *self)
         /* Drain what is waiting before looking at the clock again. */
         for (int burst = 0; burst < 1000; burst++) {
             int n;
-            if (zmq_poll(&item, 1, 0) <= 0 || !(item.revents & ZMQ_POLLIN))
-                break;
             if (s_recv_all(self->router, f, 6, &n) != 0)
                 break;
             if (n == 4 && s_is(&f[1], "HYC1"))

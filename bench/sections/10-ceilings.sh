@@ -1,0 +1,46 @@
+# bench/sections/10-ceilings.sh — the baselines every other section is measured against,
+# taken in the same run on the same machine: what HTTP alone and durable LMDB alone can do.
+#
+# Exports:
+#   CEIL_BARE_RPS              bare libmicrohttpd answering a constant, same threading as the gateway
+#   CEIL_BARE_US               CPU µs per bare request, server and load generator together
+#   CEIL_LMDB_PUTS             raw durable LMDB puts per second, one put per transaction
+#   CEIL_LMDB_BATCH_PUTS       the same with CEIL_LMDB_BATCH puts per transaction
+
+bench_ceilings() {
+  bench_section "ceilings (measured in this run, on this machine)"
+
+  # Durable LMDB, in the directory the services' data goes to (the same filesystem).
+  local out
+  out=$("$TOOLS/lmdb_puts" --dir "$BENCH_DIR/lmdb-1" --seconds "$(bench_secs 3)" --batch 1)
+  CEIL_LMDB_PUTS=$(bench_kv "$out" puts_per_s)
+  bench_row "$(printf '%-58s %9s puts/s   commit p50 %s ms, p99 %s ms' \
+    "raw durable LMDB puts, 1 put per transaction (fsync each)" "$(bench_int "$CEIL_LMDB_PUTS")" \
+    "$(bench_kv "$out" commit_p50_ms)" "$(bench_kv "$out" commit_p99_ms)")"
+  CEIL_LMDB_BATCH=16
+  out=$("$TOOLS/lmdb_puts" --dir "$BENCH_DIR/lmdb-16" --seconds "$(bench_secs 2)" --batch "$CEIL_LMDB_BATCH")
+  CEIL_LMDB_BATCH_PUTS=$(bench_kv "$out" puts_per_s)
+  bench_row "$(printf '%-58s %9s puts/s   commit p50 %s ms, p99 %s ms' \
+    "raw durable LMDB puts, $CEIL_LMDB_BATCH per transaction" "$(bench_int "$CEIL_LMDB_BATCH_PUTS")" \
+    "$(bench_kv "$out" commit_p50_ms)" "$(bench_kv "$out" commit_p99_ms)")"
+  rm -rf "$BENCH_DIR/lmdb-1" "$BENCH_DIR/lmdb-16"
+
+  # Bare HTTP: MHD started as the gateway starts it, answering a constant.
+  local base; base=$(bench_free_base)
+  bench_start bare-mhd "$TOOLS/bare_mhd" --port "$base" --threads "$BENCH_THREADS"
+  local pid=$BENCH_PID
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$base/" >/dev/null 2>&1 && break; sleep 0.1; done
+  bench_snapshot "$pid" >"$BENCH_DIR/snap0"
+  out=$("$TOOLS/loadgen" --port "$base" --mode get --path / --conns "$BENCH_CONNS" --threads 2 \
+        --warmup 1 --duration "$(bench_secs 5)")
+  bench_snapshot "$pid" >"$BENCH_DIR/snap1"
+  bench_stop "$pid"
+  CEIL_BARE_RPS=$(bench_kv "$out" rps)
+  CEIL_BARE_US=$(bench_calc "($(bench_cpu_delta "$BENCH_DIR/snap0" "$BENCH_DIR/snap1" "$pid" .) + \
+    $(bench_kv "$out" cpu_s)) * 1000000 / $(bench_kv "$out" answered)")
+  bench_row "$(printf '%-58s %9s req/s    p50 %s ms, p99 %s ms' \
+    "bare libmicrohttpd, constant JSON, $BENCH_THREADS threads, $BENCH_CONNS conns" \
+    "$(bench_int "$CEIL_BARE_RPS")" "$(bench_kv "$out" p50_ms)" "$(bench_kv "$out" p99_ms)")"
+  bench_note "$(printf 'CPU per request: %.0f µs, server and load generator together' "$CEIL_BARE_US")"
+  export CEIL_BARE_RPS CEIL_BARE_US CEIL_LMDB_PUTS CEIL_LMDB_BATCH_PUTS CEIL_LMDB_BATCH
+}

@@ -1,0 +1,79 @@
+# bench/sections/20-spine.sh — the spine: HTTP client → gateway (MHD + broker) → registry →
+# durable LMDB and back, on loopback with the real binaries.
+#
+# Measures POST /v1/persons (each a new person with a valid, unique national ID, so every
+# request is a real durable registration) and GET /v1/persons/{id} of the ids those POSTs
+# returned, against the ceilings of 10-ceilings.sh. Under each row: the CPU each part of the
+# path used per request (the steady figure on a shared machine), and for writes the average
+# number of requests the registry committed per LMDB transaction.
+
+SPINE_SEED=0   # national IDs: each POST phase takes the next block of ten million
+
+s_spine_row() {   # s_spine_row LABEL RATIO-TEXT
+  bench_row "$(printf '%-40s %9s req/s    p50 %s ms, p99 %s ms   %s' "$1" "$(bench_int "$M_RPS")" \
+    "$M_P50" "$M_P99" "$2")"
+  [ "$M_BAD" -eq 0 ] || bench_note "$M_BAD answers were not 2xx or broke off (the first are shown above)"
+}
+
+s_spine_post() {   # s_spine_post LABEL CONNS SECONDS [IDS-FILE]
+  local keep=()
+  [ -z "${4:-}" ] || keep=(--ids "$4")
+  bench_measure registry --mode post-persons --key "$KEY_SOCIAL_SERVICES" --conns "$2" \
+    --threads 2 --warmup 1 --duration "$(bench_secs "$3")" --seed "$SPINE_SEED" "${keep[@]}"
+  SPINE_SEED=$((SPINE_SEED + 10000000))
+  s_spine_row "$1" "$(bench_ratio "$M_RPS" "$CEIL_LMDB_PUTS" 1)× raw durable LMDB puts; $M_BATCH requests per commit"
+  bench_cpu_row registry
+}
+
+s_spine_get() {   # s_spine_get LABEL CONNS SECONDS IDS-FILE
+  bench_measure registry --mode get-ids --key "$KEY_SOCIAL_SERVICES" --conns "$2" --threads 2 \
+    --warmup 1 --duration "$(bench_secs "$3")" --ids "$4"
+  s_spine_row "$1" "$(bench_ratio "$M_RPS" "$CEIL_BARE_RPS") of bare MHD"
+  bench_cpu_row registry
+}
+
+s_met() {   # s_met VALUE TARGET
+  awk -v x="$1" -v t="$2" 'BEGIN { print ((x + 0 >= t + 0) ? "met" : "NOT met") }'
+}
+
+bench_spine() {
+  bench_section "spine: HTTP → gateway → broker → registry → LMDB (durable), $BENCH_THREADS gateway threads"
+  local ids="$BENCH_DIR/spine-ids"   # the ids POST returned, for GET
+  bench_cluster_start spine registry HY_GATEWAY_THREADS="$BENCH_THREADS"
+
+  s_spine_post "POST /v1/persons, 1 conn" 1 3
+  local serial_rps=$M_RPS serial_p50=$M_P50
+  s_spine_post "POST /v1/persons, $BENCH_CONNS conns" "$BENCH_CONNS" 8 "$ids"
+  local post_rps=$M_RPS post_p50=$M_P50 post_p99=$M_P99 post_batch=$M_BATCH post_us=$M_US_ALL \
+        post_others=$M_OTHERS
+  bench_note "$(wc -l <"$ids") persons registered in this phase; GET reads them back at random"
+  s_spine_get "GET /v1/persons/{id}, $BENCH_CONNS conns" "$BENCH_CONNS" 5 "$ids"
+  local get_rps=$M_RPS get_p50=$M_P50 get_p99=$M_P99 get_us=$M_US_ALL get_others=$M_OTHERS
+  bench_cluster_stop
+
+  # The same with the gateway's default thread count: a gateway thread waits out its broker
+  # round trip, so the threads bound the requests in flight, hence the registry's batches.
+  if [ "$BENCH_THREADS" -ne 16 ]; then
+    bench_section "spine again with the gateway's default 16 threads (same $BENCH_CONNS conns)"
+    bench_cluster_start spine16 registry HY_GATEWAY_THREADS=16
+    s_spine_post "POST /v1/persons, $BENCH_CONNS conns" "$BENCH_CONNS" 5 "$ids.16"
+    s_spine_get "GET /v1/persons/{id}, $BENCH_CONNS conns" "$BENCH_CONNS" 5 "$ids.16"
+    bench_cluster_stop
+  fi
+
+  BENCH_SUMMARY+=(
+    "$(printf 'POST /v1/persons, %s conns: %s req/s, p50 %s ms, p99 %s ms — %s× raw durable LMDB puts (%s/s), %s requests per commit' \
+      "$BENCH_CONNS" "$(bench_int "$post_rps")" "$post_p50" "$post_p99" \
+      "$(bench_ratio "$post_rps" "$CEIL_LMDB_PUTS" 1)" "$(bench_int "$CEIL_LMDB_PUTS")" "$post_batch")"
+    "$(printf '    target ≥ 5,000 durable registrations/s: %s; %.0f µs of CPU per registration, so %s idle cores would allow %s/s (other processes held %s cores)' \
+      "$(s_met "$post_rps" 5000)" "$post_us" "$NCPU" \
+      "$(bench_int "$(bench_calc "$NCPU * 1000000 / $post_us")")" "$post_others")"
+    "$(printf '    one connection (a commit per request): %s req/s, p50 %s ms' "$(bench_int "$serial_rps")" "$serial_p50")"
+    "$(printf 'GET /v1/persons/{id}, %s conns: %s req/s, p50 %s ms, p99 %s ms = %s of bare MHD (%s req/s)' \
+      "$BENCH_CONNS" "$(bench_int "$get_rps")" "$get_p50" "$get_p99" \
+      "$(bench_ratio "$get_rps" "$CEIL_BARE_RPS")" "$(bench_int "$CEIL_BARE_RPS")")"
+    "$(printf '    target ≥ 0.50 of bare MHD: %s; %.0f µs of CPU per GET against %.0f µs per bare request (%s×) (other processes held %s cores)' \
+      "$(s_met "$(bench_ratio "$get_rps" "$CEIL_BARE_RPS")" 0.5)" "$get_us" "$CEIL_BARE_US" \
+      "$(bench_ratio "$get_us" "$CEIL_BARE_US" 1)" "$get_others")"
+  )
+}
