@@ -111,7 +111,7 @@ static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 static const hy_handler_t s_builtin_handlers[] = {
     {"service.backup", s_backup_op},
-    {"events.since", hy_outbox_since},
+    {"events.since", hy_events_since},
     {"audit.list", hy_audit_list},
     {"service.status", s_status_op},
     {0},

@@ -117,7 +117,7 @@ done:
     return rc;
 }
 
-int hy_outbox_since(hy_ctx_t *ctx, json_t *args, json_t **result)
+int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     hy_service_t *self = ctx->svc;
     json_int_t after = json_integer_value(json_object_get(args, "after"));

@@ -97,6 +97,11 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc);
  * Returns 0 or an LMDB error (pass it to hy_fail_mdb). */
 int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
 
+/* The events of this service's outbox after args.after (at most args.limit, default 1000), as
+ * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also
+ * serves its feed over its own route (the insurance fund's HTTP feed). Returns 200 or a failure. */
+int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
+
 /* --- following other services ---------------------------------------------------------------- */
 /* Fetches and applies, inside ctx->txn, every event of source not applied yet (events.since
  * through the broker). Used before refusing something as unknown, so that a person the registry

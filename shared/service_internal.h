@@ -72,7 +72,6 @@ void hy_pending_mark(hy_service_t *self, size_t *mark);
 void hy_pending_truncate(hy_service_t *self, size_t mark);
 void hy_pending_publish(hy_service_t *self);   /* sends and clears */
 uint64_t hy_outbox_last(hy_service_t *self, MDB_txn *txn);
-int hy_outbox_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* follow.c */

@@ -1,0 +1,220 @@
+/*
+ * contributions.c — monthly contributions, arrears, and the suspension of enrolments whose
+ * contributions are overdue.
+ *
+ * A contribution pays one calendar month (Gregorian "YYYY-MM") of an insured enrolment
+ * (confirmed, or suspended and catching up). Its amount is split exactly, to the rial, between
+ * the programme's subsidised share and the person's share: amount_rials = subsidy_rials +
+ * person_rials, or 422 contribution_mismatch. No rounding happens here: whoever sets the
+ * subsidy rate rounds before sending, and the three figures are stored and published as given.
+ * A month is paid at most once (409 duplicate_contribution).
+ *
+ * Arrears. Contributions are due for every month from the start date's month on; a month's
+ * contribution falls due at the end of that month. On a date D, with U the oldest unpaid month
+ * and C the month of D, the enrolment is C - U months overdue (0 when every month before C is
+ * paid). check-arrears suspends each confirmed enrolment more than HY_INSURANCE_SUSPEND_MONTHS
+ * (default 3) months overdue, and reinstate refuses while that is still so.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "insurance.h"
+#include "page.h"
+
+/* How far ahead a month may be paid: a year of prepayment, no more. */
+#define MAX_MONTHS_AHEAD 12
+
+/* "YYYY-MM" (or the month of "YYYY-MM-DD") as a month number y*12 + m-1; -1 when malformed. */
+static int s_month_index(const char *text, bool date)
+{
+    int y, m, d;
+    if (!text)
+        return -1;
+    if (date)
+        return hy_date_parse_iso(text, &y, &m, &d) == 0 ? y * 12 + m - 1 : -1;
+    if (strlen(text) != 7 || text[4] != '-')
+        return -1;
+    for (int i = 0; i < 7; i++)
+        if (i != 4 && (text[i] < '0' || text[i] > '9'))
+            return -1;
+    y = atoi(text);
+    m = atoi(text + 5);
+    return y >= 1900 && m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+}
+
+static int s_cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int insurance_months_overdue(const json_t *enrolment, const char *as_of)
+{
+    int start = s_month_index(json_string_value(json_object_get(enrolment, "start_date")), true);
+    int now = s_month_index(as_of, true);
+    if (start < 0 || now < 0 || now <= start)
+        return 0;
+    json_t *paid = json_object_get(enrolment, "contributions");
+    size_t count = json_array_size(paid), i;
+    int *months = calloc(count ? count : 1, sizeof *months);
+    if (!months)
+        return 0;
+    json_t *c;
+    json_array_foreach(paid, i, c)
+        months[i] = s_month_index(json_string_value(json_object_get(c, "month")), false);
+    qsort(months, count, sizeof *months, s_cmp_int);
+    /* Walk the paid months in order: the first month not matched is the oldest unpaid one. */
+    int unpaid = start;
+    for (i = 0; i < count; i++) {
+        if (months[i] < unpaid)
+            continue;
+        if (months[i] > unpaid)
+            break;
+        unpaid++;
+    }
+    free(months);
+    return unpaid < now ? now - unpaid : 0;
+}
+
+static const char *s_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* The rules a contribution must pass before it is recorded; returns 0 or the failure status. */
+static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const char *paid_date)
+{
+    const char *status = s_str(rec, "status");
+    if (!status || (strcmp(status, INS_CONFIRMED) != 0 && strcmp(status, INS_SUSPENDED) != 0))
+        return insurance_wrong_state(ctx, rec, "paid for (it is not insured yet, or any more)");
+    json_int_t amount = json_integer_value(json_object_get(args, "amount_rials"));
+    json_int_t subsidy = json_integer_value(json_object_get(args, "subsidy_rials"));
+    json_int_t own = json_integer_value(json_object_get(args, "person_rials"));
+    json_int_t sum;
+    if (__builtin_add_overflow(subsidy, own, &sum) || sum != amount)
+        return hy_fail(ctx, 422, "contribution_mismatch", "amount_rials",
+                       "subsidy_rials + person_rials must equal amount_rials (%lld + %lld != %lld)",
+                       (long long)subsidy, (long long)own, (long long)amount);
+    const char *month = s_str(args, "month");
+    int m = s_month_index(month, false);
+    int start = s_month_index(s_str(rec, "start_date"), true);
+    int now = s_month_index(ctx->today, true);
+    if (m < 0)
+        return hy_fail(ctx, 422, "invalid_month", "month", "month must be YYYY-MM, not %s", month);
+    if (m < start)
+        return hy_fail(ctx, 422, "invalid_month", "month",
+                       "%s is before the enrolment's start date %s", month, s_str(rec, "start_date"));
+    if (m > now + MAX_MONTHS_AHEAD)
+        return hy_fail(ctx, 422, "invalid_month", "month",
+                       "%s is more than %d months ahead", month, MAX_MONTHS_AHEAD);
+    if (strcmp(paid_date, ctx->today) > 0)
+        return hy_fail(ctx, 422, "future_date", "paid_date", "paid_date %s is in the future",
+                       paid_date);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(rec, "contributions"), i, c)
+        if (strcmp(s_str(c, "month") ? s_str(c, "month") : "", month) == 0)
+            return hy_fail(ctx, 409, "duplicate_contribution", "month",
+                           "the contribution for %s is already recorded", month);
+    return 0;
+}
+
+int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
+{
+    json_t *old = NULL, *rec = NULL, *entry = NULL, *extra = NULL;
+    uint64_t n;
+    int status = insurance_load_or_404(ctx, id, &n, &old);
+    if (status)
+        return status;
+    const char *paid_date = s_str(args, "paid_date") ? s_str(args, "paid_date") : ctx->today;
+    if ((status = s_check(ctx, old, args, paid_date)) != 0)
+        goto fail;
+    entry = json_pack("{s:O,s:O,s:O,s:O,s:s}", "month", json_object_get(args, "month"),
+                      "amount_rials", json_object_get(args, "amount_rials"), "subsidy_rials",
+                      json_object_get(args, "subsidy_rials"), "person_rials",
+                      json_object_get(args, "person_rials"), "paid_date", paid_date);
+    if (entry)
+        insurance_set_jalali(entry, "paid_date");
+    rec = json_deep_copy(old);
+    /* the fund gets the figures only; the stored entry adds who recorded it */
+    extra = entry ? json_pack("{s:o}", "contribution", json_deep_copy(entry)) : NULL;
+    if (!rec || !extra) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto fail;
+    }
+    json_object_set_new(
+        entry, "created_by",
+        json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
+    json_array_append(json_object_get(rec, "contributions"), entry);
+    if ((status = insurance_save(ctx, n, old, rec, "contribution_recorded", extra)) != 0)
+        goto fail;
+    *out = rec;
+    json_decref(old);
+    json_decref(entry);
+    json_decref(extra);
+    return 201;
+fail:
+    json_decref(old);
+    json_decref(rec);
+    json_decref(entry);
+    json_decref(extra);
+    return status;
+}
+
+typedef struct {
+    const char *as_of;
+    int limit;
+    int checked;
+} s_arrears_t;
+
+/* hy_page_json filter over the confirmed enrolments: those too far in arrears. (They are
+ * suspended after the walk, since suspending changes the index being walked.) */
+static bool s_too_far_behind(const json_t *rec, void *user)
+{
+    s_arrears_t *a = user;
+    a->checked++;
+    return insurance_months_overdue(rec, a->as_of) > a->limit;
+}
+
+int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out)
+{
+    insurance_t *st = insurance_state(ctx);
+    as_of = as_of ? as_of : ctx->today;
+    if (strcmp(as_of, ctx->today) > 0)
+        return hy_fail(ctx, 422, "future_date", "as_of", "as_of %s is in the future", as_of);
+    s_arrears_t a = {.as_of = as_of, .limit = insurance_suspend_months()};
+    char key[INSURANCE_KEY_MAX], reason[128];
+    size_t klen = insurance_index_key('s', INS_CONFIRMED, 0, key, sizeof key);
+    uint64_t next;
+    json_t *due = NULL, *ids = json_array(), *rec;
+    int status, rc = ids ? hy_page_json(ctx->txn, st->enrolments, &st->enrolment_idx, key, klen, 0,
+                                        INT_MAX, s_too_far_behind, &a, &due, &next)
+                         : ENOMEM;
+    if (rc) {
+        status = hy_fail_mdb(ctx, rc);
+        goto fail;
+    }
+    snprintf(reason, sizeof reason, "contributions more than %d months overdue on %s", a.limit,
+             as_of);
+    size_t i;
+    json_array_foreach(due, i, rec) {
+        json_t *moved = NULL;
+        const char *id = s_str(rec, "id");
+        if ((status = insurance_enrolment_suspend(ctx, id, reason, &moved)) != 200)
+            goto fail;
+        json_decref(moved);
+        json_array_append_new(ids, json_string(id));
+    }
+    *out = json_pack("{s:s,s:i,s:i,s:o}", "as_of", as_of, "suspend_months", a.limit, "checked",
+                     a.checked, "suspended", ids);
+    json_decref(due);
+    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+fail:
+    json_decref(due);
+    json_decref(ids);
+    return status;
+}

@@ -1,0 +1,293 @@
+/*
+ * enrolments.c — requesting an enrolment and its eligibility rules; reading and listing them.
+ *
+ * A request names a person, their home business, the insurance field and the start date. It
+ * is refused with 422 and its own code when:
+ *   unknown_person / unknown_business  the registry has no such person or business;
+ *   business_not_owned                 the business belongs to someone else;
+ *   invalid_national_id                the person's national ID fails its check digit (the
+ *                                      registry validates it too; the fund must never get a
+ *                                      bad one, so we check again);
+ *   field_mismatch                     the field is not the business's registered field;
+ *   age_out_of_range                   the person's age at the start date is outside
+ *                                      HY_INSURANCE_MIN_AGE..HY_INSURANCE_MAX_AGE (18..50);
+ *   already_enrolled                   the person has an enrolment that is not cancelled.
+ * Every rule but the last reads what we learnt from the registry's events, which may lag the
+ * registry by a moment. So a request refused by one of them is judged again after
+ * hy_follow_sync has caught up with the registry: someone the registry acknowledged is never
+ * refused for being unknown, or for a field or birth date we had not seen change yet.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fa.h"
+#include "insurance.h"
+#include "page.h"
+
+/* Why a request is not eligible: filled by s_judge, answered by the caller. */
+typedef struct {
+    const char *code;
+    const char *field;
+    char detail[256];
+} s_refusal_t;
+
+static int s_refuse(s_refusal_t *r, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_refuse(s_refusal_t *r, const char *code, const char *field, const char *fmt, ...)
+{
+    r->code = code;
+    r->field = field;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+static const char *s_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* The rules that depend on the registry's data. Returns 0 when eligible, 1 with *r filled. */
+static int s_judge(const json_t *args, const json_t *person, const json_t *business,
+                   s_refusal_t *r)
+{
+    const char *person_id = s_str(args, "person_id"), *business_id = s_str(args, "business_id");
+    if (!person)
+        return s_refuse(r, "unknown_person", "person_id", "no person has the id %s", person_id);
+    if (!business)
+        return s_refuse(r, "unknown_business", "business_id", "no business has the id %s",
+                        business_id);
+    const char *owner = s_str(business, "owner_id");
+    if (!owner || strcmp(owner, person_id) != 0)
+        return s_refuse(r, "business_not_owned", "business_id",
+                        "business %s belongs to %s, not to %s", business_id,
+                        owner ? owner : "nobody", person_id);
+    char nid[11];
+    if (hy_national_id_normalize(s_str(person, "national_id") ? s_str(person, "national_id") : "",
+                                 nid) != HY_NID_OK)
+        return s_refuse(r, "invalid_national_id", "person_id",
+                        "the national ID registered for %s is not valid", person_id);
+    const char *field = s_str(args, "field"), *has = s_str(business, "field");
+    if (!has || strcmp(field, has) != 0)
+        return s_refuse(r, "field_mismatch", "field",
+                        "business %s is registered in the field %s, not %s", business_id,
+                        has ? has : "(none)", field);
+    const char *birth = s_str(person, "birth_date"), *start = s_str(args, "start_date");
+    int age = birth ? hy_age_on(birth, start) : -1;
+    int lo = insurance_min_age(), hi = insurance_max_age();
+    if (!birth)
+        return s_refuse(r, "age_out_of_range", "start_date",
+                        "the registry has no birth date for %s, so the age limits cannot be met",
+                        person_id);
+    if (age < 0)
+        return s_refuse(r, "age_out_of_range", "start_date",
+                        "the start date %s is before the person's birth date", start);
+    if (age < lo || age > hi)
+        return s_refuse(r, "age_out_of_range", "start_date",
+                        "on %s the person is %d years old; enrolment is for ages %d to %d", start,
+                        age, lo, hi);
+    return 0;
+}
+
+/* Loads both parties from the projection; an absent one is left NULL. 0 or an LMDB error. */
+static int s_parties(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t **business)
+{
+    *person = *business = NULL;
+    int rc = insurance_person_load(ctx, s_str(args, "person_id"), person);
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = insurance_business_load(ctx, s_str(args, "business_id"), business);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* hy_page_json filter: an enrolment that is not cancelled. */
+static bool s_is_active(const json_t *rec, void *user)
+{
+    (void)user;
+    const char *status = s_str(rec, "status");
+    return !status || strcmp(status, INS_CANCELLED) != 0;
+}
+
+/* The person's enrolment that is not cancelled, if any: *found is its number or 0. */
+static int s_active_enrolment(hy_ctx_t *ctx, const char *person_id, uint64_t *found)
+{
+    insurance_t *st = insurance_state(ctx);
+    uint64_t person, next;
+    char key[INSURANCE_KEY_MAX];
+    json_t *items = NULL;
+    *found = 0;
+    if (hy_id_parse("prs", person_id, &person) != 0)
+        return 0;
+    size_t klen = insurance_index_key('p', NULL, person, key, sizeof key);
+    int rc = hy_page_json(ctx->txn, st->enrolments, &st->enrolment_idx, key, klen, 0, 1,
+                          s_is_active, NULL, &items, &next);
+    if (rc == 0 && json_array_size(items) > 0 &&
+        hy_id_parse("enr", s_str(json_array_get(items, 0), "id"), found) != 0)
+        *found = 0;
+    json_decref(items);
+    return rc;
+}
+
+/* Judges the request, and judges it again after catching up with the registry when a rule
+ * that reads the registry's data refused it. Returns 0 with both parties loaded, or the
+ * failure status. */
+static int s_eligible(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t **business)
+{
+    s_refusal_t why = {0};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = s_parties(ctx, args, person, business);
+        if (rc)
+            return hy_fail_mdb(ctx, rc);
+        if (s_judge(args, *person, *business, &why) == 0)
+            return 0;
+        json_decref(*person);
+        json_decref(*business);
+        *person = *business = NULL;
+        if (attempt == 1)
+            break;
+        rc = hy_follow_sync(ctx, "registry");
+        if (rc == -1)
+            return hy_fail(ctx, 503, "dependency_unavailable", NULL,
+                           "the registry did not answer; try again shortly");
+        if (rc)
+            return hy_fail_mdb(ctx, rc);
+    }
+    return hy_fail(ctx, 422, why.code, why.field, "%s", why.detail);
+}
+
+/* A new enrolment record from the request and the person as the registry knows them. */
+static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
+                            const json_t *person)
+{
+    const char *office = s_str(person, "office");
+    if (!office || !*office)
+        office = ctx->req && ctx->req->actor.office ? ctx->req->actor.office : "";
+    json_t *rec = json_pack("{s:s,s:O,s:O,s:O,s:O}", "id", id, "person_id",
+                            json_object_get(args, "person_id"), "business_id",
+                            json_object_get(args, "business_id"), "field",
+                            json_object_get(args, "field"), "start_date",
+                            json_object_get(args, "start_date"));
+    if (!rec)
+        return NULL;
+    insurance_set_jalali(rec, "start_date");
+    /* national_id, names, birth date and sex: copied from the projection by insurance_save */
+    json_object_set_new(rec, "age_at_start",
+                        json_integer(hy_age_on(s_str(person, "birth_date"),
+                                               s_str(args, "start_date"))));
+    json_object_set_new(rec, "contributions", json_array());
+    json_object_set_new(rec, "office", json_string(office));
+    json_object_set_new(
+        rec, "created_by",
+        json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
+    json_object_set_new(rec, "created_at", json_string(ctx->now_iso));
+    insurance_set_status(ctx, rec, INS_REQUESTED, NULL);
+    return rec;
+}
+
+int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    insurance_t *st = insurance_state(ctx);
+    json_t *person = NULL, *business = NULL, *rec = NULL;
+    int status = s_eligible(ctx, args, &person, &business);
+    if (status)
+        return status;
+    uint64_t existing, n;
+    int rc = s_active_enrolment(ctx, s_str(args, "person_id"), &existing);
+    if (rc)
+        goto mdb_fail;
+    if (existing) {
+        char eid[32];
+        hy_id_format("enr", existing, eid, sizeof eid);
+        status = hy_fail(ctx, 422, "already_enrolled", "person_id",
+                         "the person already has enrolment %s, which is not cancelled", eid);
+        hy_fail_extra(ctx, "existing_id", json_string(eid));
+        goto fail;
+    }
+    if ((rc = hy_store_next(ctx->txn, st->meta, "enrolment", &n)) != 0)
+        goto mdb_fail;
+    char id[32];
+    hy_id_format("enr", n, id, sizeof id);
+    if (!(rec = s_new_record(ctx, id, args, person))) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto fail;
+    }
+    if ((status = insurance_save(ctx, n, NULL, rec, "requested", NULL)) != 0)
+        goto fail;
+    *out = rec;
+    json_decref(person);
+    json_decref(business);
+    return 201;
+mdb_fail:
+    status = hy_fail_mdb(ctx, rc);
+fail:
+    json_decref(person);
+    json_decref(business);
+    json_decref(rec);
+    return status;
+}
+
+/* What a reader sees: the record, plus its arrears today while contributions are due. */
+static void s_present(hy_ctx_t *ctx, json_t *rec)
+{
+    const char *status = s_str(rec, "status");
+    if (status && (strcmp(status, INS_CONFIRMED) == 0 || strcmp(status, INS_SUSPENDED) == 0))
+        json_object_set_new(rec, "months_overdue",
+                            json_integer(insurance_months_overdue(rec, ctx->today)));
+}
+
+int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    uint64_t n;
+    int status = insurance_load_or_404(ctx, id, &n, out);
+    if (status)
+        return status;
+    s_present(ctx, *out);
+    return 200;
+}
+
+static bool s_matches(const json_t *rec, const char *key, const char *want)
+{
+    const char *have = s_str(rec, key);
+    return !want || !*want || (have && strcmp(have, want) == 0);
+}
+
+/* hy_page_json filter: every filter given agrees. */
+static bool s_keep(const json_t *rec, void *user)
+{
+    const insurance_filter_t *f = user;
+    return s_matches(rec, "person_id", f->person_id) && s_matches(rec, "status", f->status) &&
+           s_matches(rec, "office", f->office);
+}
+
+int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t **items,
+                             uint64_t *next)
+{
+    insurance_t *st = insurance_state(ctx);
+    char key[INSURANCE_KEY_MAX];
+    size_t klen = 0;
+    uint64_t person;
+    *next = 0;
+    /* The most selective filter given picks the index; s_keep checks the others. */
+    if (f->person_id && *f->person_id) {
+        if (hy_id_parse("prs", f->person_id, &person) != 0) {
+            *items = json_array();
+            return 200;
+        }
+        klen = insurance_index_key('p', NULL, person, key, sizeof key);
+    } else if (f->status && *f->status) {
+        klen = insurance_index_key('s', f->status, 0, key, sizeof key);
+    } else if (f->office && *f->office) {
+        klen = insurance_index_key('o', f->office, 0, key, sizeof key);
+    }
+    int rc = hy_page_json(ctx->txn, st->enrolments, klen ? &st->enrolment_idx : NULL, key, klen,
+                          f->after, f->limit, s_keep, (void *)f, items, next);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    size_t i;
+    json_t *rec;
+    json_array_foreach(*items, i, rec)
+        s_present(ctx, rec);
+    return 200;
+}

@@ -1,0 +1,157 @@
+/*
+ * handlers.c — the insurance service's handler table, the fund's feed, and the wiring into the
+ * service skeleton.
+ *
+ * By the time a handler runs, the skeleton has checked the caller's role and the arguments
+ * against insurance_api.c. A handler only picks its arguments apart into the plain values the
+ * domain functions take and, for the list, wraps the page as {"items":[...],"next_cursor":...}.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "insurance.h"
+#include "page.h"
+
+#define FEED_DEFAULT_LIMIT 100
+
+static const char *s_str(const json_t *args, const char *key)
+{
+    return json_string_value(json_object_get(args, key));
+}
+
+static int s_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_create(ctx, args, result);
+}
+
+static int s_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    insurance_filter_t f = {
+        .person_id = s_str(args, "person_id"),
+        .status = s_str(args, "status"),
+        .office = s_str(args, "office"),
+    };
+    int status = hy_page_args(ctx, args, &f.after, &f.limit);
+    if (status)
+        return status;
+    json_t *items = NULL;
+    uint64_t next = 0;
+    status = insurance_enrolment_list(ctx, &f, &items, &next);
+    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
+}
+
+static int s_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_approve(ctx, s_str(args, "id"), result);
+}
+
+static int s_submit(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_submit(ctx, s_str(args, "id"), result);
+}
+
+static int s_confirm(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_confirm(ctx, s_str(args, "id"), s_str(args, "insurance_number"),
+                                       result);
+}
+
+static int s_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_contribution_record(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_suspend(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+}
+
+static int s_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_reinstate(ctx, s_str(args, "id"), result);
+}
+
+static int s_cancel(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_cancel(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+}
+
+static int s_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_check_arrears(ctx, s_str(args, "as_of"), result);
+}
+
+/* The fund's feed. Every event of this service is an enrolment event with only the fund's
+ * fields (records.c), so the feed is the outbox itself, read like events.since: the same
+ * events, byte for byte, as the PUB socket and events.since give. `wait` is the gateway's
+ * (long polling); nothing to do with it here. */
+static int s_feed(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    json_t *limit = json_object_get(args, "limit");
+    json_t *since = json_pack("{s:I,s:I}", "after", json_integer_value(json_object_get(args, "after")),
+                              "limit", limit ? json_integer_value(limit) : FEED_DEFAULT_LIMIT);
+    if (!since)
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    int status = hy_events_since(ctx, since, result);
+    json_decref(since);
+    return status;
+}
+
+const hy_handler_t insurance_handlers[] = {
+    {"enrolments.create", s_create},
+    {"enrolments.get", s_get},
+    {"enrolments.list", s_list},
+    {"enrolments.approve", s_approve},
+    {"enrolments.submit", s_submit},
+    {"enrolments.confirm", s_confirm},
+    {"enrolments.contribute", s_contribute},
+    {"enrolments.suspend", s_suspend},
+    {"enrolments.reinstate", s_reinstate},
+    {"enrolments.cancel", s_cancel},
+    {"enrolments.check_arrears", s_check_arrears},
+    {"feeds.enrolments", s_feed},
+    {0},
+};
+
+static int s_open(hy_store_t *store, void **state)
+{
+    insurance_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return ENOMEM;
+    int rc;
+    if ((rc = hy_store_open_db(store, "insurance.meta", 0, &st->meta)) != 0 ||
+        (rc = hy_store_open_db(store, "insurance.enrolments", 0, &st->enrolments)) != 0 ||
+        (rc = hy_store_open_db(store, "insurance.enrolment_idx", MDB_DUPSORT,
+                               &st->enrolment_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "insurance.persons", 0, &st->persons)) != 0 ||
+        (rc = hy_store_open_db(store, "insurance.businesses", 0, &st->businesses)) != 0) {
+        free(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+static void s_close(void *state)
+{
+    free(state);
+}
+
+static const char *const s_sources[] = {"registry", NULL};
+
+const hy_service_def_t insurance_def = {
+    .name = "insurance",
+    .api = &insurance_api,
+    .handlers = insurance_handlers,
+    .open = s_open,
+    .close = s_close,
+    .sources = s_sources,
+    .apply = insurance_apply,
+    .reset = insurance_reset,
+};

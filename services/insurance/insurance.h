@@ -1,0 +1,137 @@
+/*
+ * insurance.h — the insurance service: enrolment of home-business workers with the Social
+ * Insurance Fund for Farmers, Villagers and Nomads, and the feed of enrolment events the fund
+ * consumes.
+ *
+ * Route -> op -> handler -> domain function: insurance_api.c describes the ops, handlers.c maps
+ * each op to a thin handler, enrolments.c holds the request and its eligibility rules,
+ * transitions.c the life cycle after it, contributions.c the money and the arrears check,
+ * projection.c the persons and businesses learnt from the registry's events, and records.c
+ * what they share (loading, saving, indexes, the event every change emits).
+ *
+ * Domain functions follow the skeleton's convention: 200/201 with *out a new reference, or
+ * whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP or sockets.
+ *
+ * Every insurance event is an enrolment event carrying only what the fund needs, so the outbox
+ * itself is the fund's feed (GET /v1/feeds/enrolments reads it; the PUB socket publishes it).
+ */
+#ifndef INSURANCE_H
+#define INSURANCE_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service.h"
+
+/* The service's state: its database handles, opened once by insurance_open. */
+typedef struct {
+    MDB_dbi meta;           /* counters: "enrolment" */
+    MDB_dbi enrolments;     /* enrolment number -> enrolment JSON */
+    MDB_dbi enrolment_idx;  /* "p:"person number (8 bytes), "s:"status, "o:"office,
+                               "i:"insurance number -> enrolment number */
+    MDB_dbi persons;        /* projection: person number -> {id, national_id, names, ...} */
+    MDB_dbi businesses;     /* projection: business number -> {id, owner_id, field, stage} */
+} insurance_t;
+
+extern const hy_api_t insurance_api;
+extern const hy_handler_t insurance_handlers[];
+extern const hy_service_def_t insurance_def;
+
+/* The states of an enrolment (see transitions.c for who moves it where). */
+#define INS_REQUESTED "requested"
+#define INS_APPROVED  "approved"
+#define INS_SUBMITTED "submitted"
+#define INS_CONFIRMED "confirmed"
+#define INS_SUSPENDED "suspended"
+#define INS_CANCELLED "cancelled"
+
+/* Configuration read from the environment (defaults in brackets): HY_INSURANCE_MIN_AGE [18],
+ * HY_INSURANCE_MAX_AGE [50] (full years at the start date, both inclusive) and
+ * HY_INSURANCE_SUSPEND_MONTHS [3] (months overdue beyond which check-arrears suspends). */
+int insurance_min_age(void);
+int insurance_max_age(void);
+int insurance_suspend_months(void);
+
+/* --- enrolments (enrolments.c) --------------------------------------------------------------- */
+/* Requests an enrolment after every eligibility rule: 201 with the enrolment; 422
+ * unknown_person, unknown_business, business_not_owned, invalid_national_id, field_mismatch,
+ * age_out_of_range, already_enrolled; 503 dependency_unavailable when the registry cannot be
+ * asked about someone we do not know yet. */
+int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* 200 with the enrolment (and its arrears as of today), or 404 not_found. */
+int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out);
+
+typedef struct {
+    const char *person_id;
+    const char *status;
+    const char *office;
+    uint64_t after;         /* page cursor: the last enrolment number already seen */
+    int limit;
+} insurance_filter_t;
+/* Lists enrolments matching every given filter in id order; *items a new array, *next the
+ * cursor of the next page or 0. 200, or an error status. */
+int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t **items,
+                             uint64_t *next);
+
+/* --- life cycle (transitions.c) ------------------------------------------------------------ */
+/* Each returns 200 with the enrolment, 404 not_found, or 409 wrong_state when the enrolment is
+ * not in a state the transition applies to. */
+int insurance_enrolment_approve(hy_ctx_t *ctx, const char *id, json_t **out);
+int insurance_enrolment_submit(hy_ctx_t *ctx, const char *id, json_t **out);
+/* Idempotent: the same number again is 200 with nothing changed; another number is 409
+ * wrong_state; a number the fund gave another person is 409 duplicate_insurance_number. */
+int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *number, json_t **out);
+int insurance_enrolment_suspend(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out);
+/* 422 contributions_overdue while the arrears that justify suspension are still unpaid. */
+int insurance_enrolment_reinstate(hy_ctx_t *ctx, const char *id, json_t **out);
+int insurance_enrolment_cancel(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out);
+
+/* --- contributions (contributions.c) ------------------------------------------------------- */
+/* Records one month's contribution: 201 with the enrolment; 422 contribution_mismatch,
+ * invalid_month, future_date; 409 duplicate_contribution, wrong_state. */
+int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
+/* Months of contributions overdue on as_of ("YYYY-MM-DD") for an enrolment record. */
+int insurance_months_overdue(const json_t *enrolment, const char *as_of);
+/* Suspends every confirmed enrolment more than insurance_suspend_months() overdue on as_of
+ * (NULL = today). 200 with {"as_of", "checked", "suspended":[ids]}. */
+int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out);
+
+/* --- the registry's persons and businesses (projection.c) ----------------------------------- */
+/* Applies one registry event to the projection (the skeleton advances the cursor). */
+int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event);
+/* Empties the projection for --rebuild. */
+int insurance_reset(void *state, MDB_txn *txn);
+/* Loads a projected person or business by id. 0, MDB_NOTFOUND (also for a malformed id), or an
+ * LMDB error; *out a new reference. */
+int insurance_person_load(hy_ctx_t *ctx, const char *id, json_t **out);
+int insurance_business_load(hy_ctx_t *ctx, const char *id, json_t **out);
+
+/* --- shared by the domain files (records.c) ------------------------------------------------ */
+insurance_t *insurance_state(hy_ctx_t *ctx);
+
+/* Loads an enrolment or answers 404 not_found (also for a malformed id). Returns 0 with *n and
+ * *enrolment set, or the failure status. */
+int insurance_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **enrolment);
+/* Index key "<tag>:<text>", or "<tag>:" and the 8-byte big-endian num when text is NULL, into
+ * out; returns its length, or 0 when it does not fit (such a key is never indexed). */
+#define INSURANCE_KEY_MAX 80
+size_t insurance_index_key(char tag, const char *text, uint64_t num, char *out, size_t outsz);
+/* Index entries of an enrolment: person, status, office, insurance number. Put or delete all. */
+int insurance_index(hy_ctx_t *ctx, uint64_t n, const json_t *enrolment, bool put);
+/* Writes a changed enrolment (old = its previous version, NULL for a new one): record, index
+ * entries, updated_at, and the event "insurance.enrolment.<verb>" with the fund's fields plus
+ * extra (borrowed, may be NULL). Returns 0 or the failure status. */
+int insurance_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *enrolment,
+                   const char *verb, const json_t *extra);
+/* Moves an enrolment to status and appends {status, date, reason?, created_by} to its history. */
+void insurance_set_status(hy_ctx_t *ctx, json_t *enrolment, const char *status,
+                          const char *reason);
+/* The 409 wrong_state answer for a transition that does not apply to the current status. */
+int insurance_wrong_state(hy_ctx_t *ctx, const json_t *enrolment, const char *action);
+/* Sets "<field>_jalali" next to the Gregorian date in obj[field]. */
+void insurance_set_jalali(json_t *obj, const char *field);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * insurance_api.c — the insurance service's operations as data: routes, roles, argument and
+ * result shapes.
+ *
+ * The skeleton checks every request against these tables before a handler runs, and the gateway
+ * builds its routes and /v1/openapi.json from them, so this file is the enrolment contract the
+ * fund integrates against. Rules that need the store or the clock (eligibility, the life cycle,
+ * contributions that add up) are the domain files' business.
+ */
+#include <stdint.h>
+
+#include "proto.h"
+#include "spec.h"
+
+#define WRITE HY_ROLE_SOCIAL_SERVICES
+#define READ  HY_ROLE_READERS
+#define FUND  HY_ROLE_INSURANCE_FUND
+#define FEED  (HY_ROLE_INSURANCE_FUND | HY_ROLE_OPERATOR)
+
+#define FIELDS   "agriculture|industry|handicrafts|services"
+#define STATUSES "requested|approved|submitted|confirmed|suspended|cancelled"
+
+/* ---------------------------------------------------------------- arguments -------------- */
+
+static const hy_field_t create_args[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "the worker to insure (prs_...), as registered in the registry"},
+    {.name = "business_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "the worker's own registered home business (bus_...)"},
+    {.name = "field", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = FIELDS,
+     .doc = "insurance field; must be the business's field"},
+    {.name = "start_date", .type = HY_T_DATE, .flags = HY_F_REQ,
+     .doc = "when cover starts; the age limits apply on this date"},
+    {0},
+};
+
+static const hy_field_t list_args[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "the insured (prs_...)"},
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = STATUSES,
+     .doc = "current status"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "the person's office"},
+    {0},
+};
+
+static const hy_field_t confirm_args[] = {
+    {.name = "insurance_number", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 32,
+     .doc = "the number the fund gave the insured; confirming again with it changes nothing"},
+    {0},
+};
+
+static const hy_field_t contribution_args[] = {
+    {.name = "month", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 7,
+     .doc = "the month paid for, YYYY-MM (Gregorian); not before the start date's month"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = INT64_MAX,
+     .doc = "the month's whole contribution, rials"},
+    {.name = "subsidy_rials", .type = HY_T_MONEY, .flags = HY_F_REQ,
+     .doc = "the programme's subsidised share, rials"},
+    {.name = "person_rials", .type = HY_T_MONEY, .flags = HY_F_REQ,
+     .doc = "the insured's own share, rials; subsidy + person must equal amount"},
+    {.name = "paid_date", .type = HY_T_DATE, .doc = "when it was paid; defaults to today"},
+    {0},
+};
+
+static const hy_field_t reason_args[] = {
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why, in a sentence"},
+    {0},
+};
+
+static const hy_field_t arrears_args[] = {
+    {.name = "as_of", .type = HY_T_DATE, .doc = "the date to judge arrears on; defaults to today"},
+    {0},
+};
+
+static const hy_field_t feed_args[] = {
+    {.name = "after", .type = HY_T_INT, .min = 0, .max = INT64_MAX,
+     .doc = "the last sequence already received (0 = from the start)"},
+    {.name = "limit", .type = HY_T_INT, .min = 1, .max = 1000,
+     .doc = "at most this many events (default 100)"},
+    {.name = "wait", .type = HY_T_INT, .min = 0, .max = 60,
+     .doc = "long poll: seconds the gateway may wait for the first event when there is none"},
+    {0},
+};
+
+/* ------------------------------------------------------------------ results -------------- */
+
+static const hy_field_t contribution_result[] = {
+    {.name = "month", .type = HY_T_STRING, .doc = "month paid for, YYYY-MM"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .doc = "whole contribution"},
+    {.name = "subsidy_rials", .type = HY_T_MONEY, .doc = "programme's share"},
+    {.name = "person_rials", .type = HY_T_MONEY, .doc = "insured's share"},
+    {.name = "paid_date", .type = HY_T_DATE, .doc = "when it was paid"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
+    {0},
+};
+
+static const hy_field_t enrolment_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "enrolment id (enr_...)"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "the insured (prs_...)"},
+    {.name = "business_id", .type = HY_T_ID, .doc = "the insured's business (bus_...)"},
+    {.name = "field", .type = HY_T_ENUM, .enums = FIELDS, .doc = "insurance field"},
+    {.name = "start_date", .type = HY_T_DATE, .doc = "when cover starts"},
+    {.name = "status", .type = HY_T_ENUM, .enums = STATUSES, .doc = "where the enrolment is"},
+    {.name = "national_id", .type = HY_T_STRING, .doc = "the insured's national ID"},
+    {.name = "first_name", .type = HY_T_STRING, .doc = "first name"},
+    {.name = "last_name", .type = HY_T_STRING, .doc = "last name"},
+    {.name = "birth_date", .type = HY_T_DATE, .doc = "birth date"},
+    {.name = "sex", .type = HY_T_ENUM, .enums = "female|male", .doc = "sex"},
+    {.name = "age_at_start", .type = HY_T_INT, .doc = "full years at the start date"},
+    {.name = "insurance_number", .type = HY_T_STRING, .doc = "the fund's number, once confirmed"},
+    {.name = "contributions", .type = HY_T_ARRAY, .elem = HY_T_OBJECT,
+     .sub = contribution_result, .doc = "months paid, in the order recorded"},
+    {.name = "months_overdue", .type = HY_T_INT,
+     .doc = "months of contributions overdue today (confirmed and suspended enrolments)"},
+    {.name = "history", .type = HY_T_ARRAY, .elem = HY_T_OBJECT,
+     .doc = "every status change: {status, date, reason?, created_by}"},
+    {.name = "office", .type = HY_T_STRING, .doc = "the person's office"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that requested it"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+static const hy_field_t arrears_result[] = {
+    {.name = "as_of", .type = HY_T_DATE, .doc = "the date arrears were judged on"},
+    {.name = "suspend_months", .type = HY_T_INT, .doc = "months overdue that are tolerated"},
+    {.name = "checked", .type = HY_T_INT, .doc = "confirmed enrolments looked at"},
+    {.name = "suspended", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "enrolments suspended now"},
+    {0},
+};
+
+static const hy_field_t feed_result[] = {
+    {.name = "events", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "CloudEvents insurance.enrolment.*, in sequence order, the same as the ZeroMQ feed"},
+    {.name = "last_seq", .type = HY_T_INT, .doc = "the newest sequence there is"},
+    {0},
+};
+
+/* -------------------------------------------------------------------- the table ---------- */
+
+#define ENR "/v1/enrolments/{id}"
+
+static const hy_op_spec_t insurance_ops[] = {
+    {.op = "enrolments.create", .method = "POST", .path = "/v1/enrolments", .roles = WRITE,
+     .args = create_args, .result = enrolment_result, .ok_status = 201,
+     .summary = "Request an enrolment (422 age_out_of_range, field_mismatch, already_enrolled, "
+                "unknown_person, unknown_business, business_not_owned, invalid_national_id)"},
+    {.op = "enrolments.get", .method = "GET", .path = ENR, .roles = READ,
+     .result = enrolment_result, .ok_status = 200, .summary = "Get an enrolment"},
+    {.op = "enrolments.list", .method = "GET", .path = "/v1/enrolments", .roles = READ,
+     .args = list_args, .result = enrolment_result, .ok_status = 200, .list = true,
+     .summary = "List enrolments by person, status or office"},
+    {.op = "enrolments.approve", .method = "POST", .path = ENR "/approve", .roles = WRITE,
+     .result = enrolment_result, .ok_status = 200,
+     .summary = "Social services approve a requested enrolment"},
+    {.op = "enrolments.submit", .method = "POST", .path = ENR "/submit", .roles = WRITE,
+     .result = enrolment_result, .ok_status = 200,
+     .summary = "Hand an approved enrolment to the fund"},
+    {.op = "enrolments.confirm", .method = "POST", .path = ENR "/confirm", .roles = FUND,
+     .args = confirm_args, .result = enrolment_result, .ok_status = 200,
+     .summary = "The fund confirms with its insurance number (idempotent)"},
+    {.op = "enrolments.contribute", .method = "POST", .path = ENR "/contributions",
+     .roles = WRITE, .args = contribution_args, .result = enrolment_result, .ok_status = 201,
+     .summary = "Record a month's contribution (422 contribution_mismatch)"},
+    {.op = "enrolments.suspend", .method = "POST", .path = ENR "/suspend", .roles = WRITE,
+     .args = reason_args, .result = enrolment_result, .ok_status = 200,
+     .summary = "Suspend a confirmed enrolment"},
+    {.op = "enrolments.reinstate", .method = "POST", .path = ENR "/reinstate", .roles = WRITE,
+     .result = enrolment_result, .ok_status = 200,
+     .summary = "Reinstate a suspended enrolment whose arrears are paid"},
+    {.op = "enrolments.cancel", .method = "POST", .path = ENR "/cancel", .roles = WRITE,
+     .args = reason_args, .result = enrolment_result, .ok_status = 200,
+     .summary = "Cancel an enrolment (from any state but cancelled)"},
+    {.op = "enrolments.check_arrears", .method = "POST", .path = "/v1/enrolments/check-arrears",
+     .roles = HY_ROLE_OPERATOR, .args = arrears_args, .result = arrears_result, .ok_status = 200,
+     .summary = "Suspend confirmed enrolments overdue by more than HY_INSURANCE_SUSPEND_MONTHS"},
+    {.op = "feeds.enrolments", .method = "GET", .path = "/v1/feeds/enrolments", .roles = FEED,
+     .args = feed_args, .result = feed_result, .ok_status = 200, .long_poll = true,
+     .summary = "The fund's feed: enrolment events after a sequence (long poll with wait=)"},
+    {0},
+};
+
+const hy_api_t insurance_api = {"insurance", "enr", insurance_ops};

@@ -1,0 +1,115 @@
+/*
+ * projection.c — the persons and businesses the insurance service knows, learnt from the
+ * registry's events.
+ *
+ * The registry owns both; we keep only what eligibility and the fund's events need: a person's
+ * national ID, names, birth date, sex and office, and a business's owner, field and stage. The
+ * skeleton applies each registry event once, in sequence order, with its cursor in the same
+ * transaction; a request that names someone we have not seen yet calls hy_follow_sync first
+ * (enrolments.c), so what the registry acknowledged is never refused here.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "insurance.h"
+
+/* The fields of a registry record each projection keeps. */
+static const char *const PERSON_KEYS[] = {"id",  "national_id", "first_name", "last_name",
+                                          "birth_date", "sex", "office", NULL};
+static const char *const BUSINESS_KEYS[] = {"id", "owner_id", "field", "stage", "office", NULL};
+
+/* Loads a projected record by "<prefix>_<n>" id from db. */
+static int s_load(hy_ctx_t *ctx, MDB_dbi db, const char *prefix, const char *id, json_t **out)
+{
+    uint64_t n;
+    if (hy_id_parse(prefix, id, &n) != 0)
+        return MDB_NOTFOUND;
+    return hy_store_get_id(ctx->txn, db, n, out);
+}
+
+int insurance_person_load(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    return s_load(ctx, insurance_state(ctx)->persons, "prs", id, out);
+}
+
+int insurance_business_load(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    return s_load(ctx, insurance_state(ctx)->businesses, "bus", id, out);
+}
+
+/* Stores the kept fields of rec (a whole registry record) under its id; a record whose id is
+ * not of the expected kind is ignored (nothing we could ever look up). */
+static int s_put(hy_ctx_t *ctx, MDB_dbi db, const char *prefix, const char *const *keys,
+                 const json_t *rec)
+{
+    uint64_t n;
+    if (!json_is_object(rec) ||
+        hy_id_parse(prefix, json_string_value(json_object_get(rec, "id")), &n) != 0)
+        return 0;
+    json_t *kept = json_object();
+    if (!kept)
+        return ENOMEM;
+    for (const char *const *k = keys; *k; k++) {
+        json_t *v = json_object_get(rec, *k);
+        if (v && json_object_set(kept, *k, v) != 0) {
+            json_decref(kept);
+            return ENOMEM;
+        }
+    }
+    int rc = hy_store_put_id(ctx->txn, db, n, kept);
+    json_decref(kept);
+    return rc;
+}
+
+/* A stage change carries the business's field and stage but not the whole record: merge them
+ * into what we have. */
+static int s_stage_changed(hy_ctx_t *ctx, const json_t *data)
+{
+    MDB_dbi db = insurance_state(ctx)->businesses;
+    json_t *rec = NULL;
+    int rc = insurance_business_load(ctx, json_string_value(json_object_get(data, "id")), &rec);
+    if (rc == MDB_NOTFOUND)
+        rec = json_pack("{s:O,s:O}", "id", json_object_get(data, "id"), "owner_id",
+                        json_object_get(data, "owner_id"));
+    else if (rc)
+        return rc;
+    if (!rec)
+        return ENOMEM;
+    json_t *field = json_object_get(data, "field"), *stage = json_object_get(data, "to");
+    if (field)
+        json_object_set(rec, "field", field);
+    if (stage)
+        json_object_set(rec, "stage", stage);
+    rc = s_put(ctx, db, "bus", BUSINESS_KEYS, rec);
+    json_decref(rec);
+    return rc;
+}
+
+int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event)
+{
+    if (strcmp(source, "registry") != 0)
+        return 0;
+    insurance_t *st = insurance_state(ctx);
+    const char *type = json_string_value(json_object_get(event, "type"));
+    json_t *data = json_object_get(event, "data");
+    if (!type || !json_is_object(data))
+        return 0;
+    if (strcmp(type, "registry.person.registered") == 0)
+        return s_put(ctx, st->persons, "prs", PERSON_KEYS, data);
+    if (strcmp(type, "registry.person.updated") == 0)
+        return s_put(ctx, st->persons, "prs", PERSON_KEYS, json_object_get(data, "person"));
+    if (strcmp(type, "registry.business.created") == 0)
+        return s_put(ctx, st->businesses, "bus", BUSINESS_KEYS, data);
+    if (strcmp(type, "registry.business.updated") == 0)
+        return s_put(ctx, st->businesses, "bus", BUSINESS_KEYS, json_object_get(data, "business"));
+    if (strcmp(type, "registry.business.stage_changed") == 0)
+        return s_stage_changed(ctx, data);
+    return 0;   /* activities and anything newer: nothing insurance needs */
+}
+
+int insurance_reset(void *state, MDB_txn *txn)
+{
+    insurance_t *st = state;
+    int rc = mdb_drop(txn, st->persons, 0);
+    return rc ? rc : mdb_drop(txn, st->businesses, 0);
+}
