@@ -383,3 +383,14 @@ json_t *hy_spec_coerce_query(const hy_field_t *field, const char *text)
         return json_string(text);
     }
 }
+
+void hy_spec_set_jalali(json_t *obj, const char *field)
+{
+    char key[160], jal[11];
+    snprintf(key, sizeof key, "%s_jalali", field);
+    const char *iso = json_string_value(json_object_get(obj, field));
+    if (iso && hy_date_iso_to_jalali(iso, jal) == 0)
+        json_object_set_new(obj, key, json_string(jal));
+    else
+        json_object_del(obj, key);
+}

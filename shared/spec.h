@@ -104,6 +104,11 @@ int hy_spec_check(const hy_op_spec_t *op, json_t *args, hy_spec_error_t *err);
  * reference, or NULL when the text is not of that type (e.g. "abc" for an int). */
 json_t *hy_spec_coerce_query(const hy_field_t *field, const char *text);
 
+/* Sets obj[field + "_jalali"] to the Jalali form of the ISO date obj[field] (removes it when
+ * the field is absent or not a date): stored records and events carry both forms, as the API
+ * shows them. */
+void hy_spec_set_jalali(json_t *obj, const char *field);
+
 /* Finds a field by name in a {0}-terminated field array; NULL when absent. */
 const hy_field_t *hy_spec_field(const hy_field_t *fields, const char *name);
 

@@ -138,7 +138,7 @@ int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, j
                       json_object_get(args, "subsidy_rials"), "person_rials",
                       json_object_get(args, "person_rials"), "paid_date", paid_date);
     if (entry)
-        insurance_set_jalali(entry, "paid_date");
+        hy_spec_set_jalali(entry, "paid_date");
     rec = json_deep_copy(old);
     /* the fund gets the figures only; the stored entry adds who recorded it */
     extra = entry ? json_pack("{s:o}", "contribution", json_deep_copy(entry)) : NULL;

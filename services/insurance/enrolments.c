@@ -171,7 +171,7 @@ static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
                             json_object_get(args, "start_date"));
     if (!rec)
         return NULL;
-    insurance_set_jalali(rec, "start_date");
+    hy_spec_set_jalali(rec, "start_date");
     /* national_id, names, birth date and sex: copied from the projection by insurance_save */
     json_object_set_new(rec, "age_at_start",
                         json_integer(hy_age_on(s_str(person, "birth_date"),

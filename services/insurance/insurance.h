@@ -131,7 +131,5 @@ void insurance_set_status(hy_ctx_t *ctx, json_t *enrolment, const char *status,
                           const char *reason);
 /* The 409 wrong_state answer for a transition that does not apply to the current status. */
 int insurance_wrong_state(hy_ctx_t *ctx, const json_t *enrolment, const char *action);
-/* Sets "<field>_jalali" next to the Gregorian date in obj[field]. */
-void insurance_set_jalali(json_t *obj, const char *field);
 
 #endif

@@ -50,15 +50,6 @@ insurance_t *insurance_state(hy_ctx_t *ctx)
     return (insurance_t *)ctx->state;
 }
 
-void insurance_set_jalali(json_t *obj, const char *field)
-{
-    char key[64], jal[11];
-    snprintf(key, sizeof key, "%s_jalali", field);
-    const char *iso = json_string_value(json_object_get(obj, field));
-    if (iso && hy_date_iso_to_jalali(iso, jal) == 0)
-        json_object_set_new(obj, key, json_string(jal));
-}
-
 int insurance_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **enrolment)
 {
     uint64_t num;
@@ -159,7 +150,7 @@ static int s_refresh_person(hy_ctx_t *ctx, json_t *enrolment)
         if (v)
             json_object_set(enrolment, keys[i], v);
     }
-    insurance_set_jalali(enrolment, "birth_date");
+    hy_spec_set_jalali(enrolment, "birth_date");
     json_decref(person);
     return 0;
 }

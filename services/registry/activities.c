@@ -124,7 +124,7 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     activity = json_pack("{s:s}", "id", id);
     json_object_update(activity, args);
     json_object_set(activity, "person_ids", people);
-    registry_set_jalali(activity, "date");
+    hy_spec_set_jalali(activity, "date");
     registry_stamp_new(ctx, activity, office);
     json_object_del(activity, "updated_at"); /* activities are never changed */
     if ((rc = hy_store_put_id(ctx->txn, st->activities, n, activity)) != 0 ||

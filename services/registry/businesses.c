@@ -62,7 +62,7 @@ static int s_licence(hy_ctx_t *ctx, const json_t *in, json_t **out)
         return hy_fail(ctx, 422, "future_date", "licence.issued",
                        "the licence issue date %s is in the future", issued);
     *out = json_deep_copy(in);
-    registry_set_jalali(*out, "issued");
+    hy_spec_set_jalali(*out, "issued");
     return 0;
 }
 
@@ -74,7 +74,7 @@ static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, co
     office = actor_office ? actor_office : office;
     json_t *e = json_pack("{s:o,s:s,s:s}", "from", from ? json_string(from) : json_null(), "to", to,
                           "date", ctx->today);
-    registry_set_jalali(e, "date");
+    hy_spec_set_jalali(e, "date");
     json_object_set_new(e, "office", json_string(office ? office : ""));
     json_object_set_new(
         e, "created_by",

@@ -79,7 +79,7 @@ static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *v
     if (json_is_null(value)) {
         json_object_del(person, key);
         if (strcmp(key, "birth_date") == 0)
-            registry_set_jalali(person, key);
+            hy_spec_set_jalali(person, key);
         return 0;
     }
     const char *s = json_string_value(value);
@@ -94,7 +94,7 @@ static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *v
         if (status)
             return status;
         json_object_set(person, key, value);
-        registry_set_jalali(person, key);
+        hy_spec_set_jalali(person, key);
         return 0;
     } else if (strcmp(key, "mobile") == 0) {
         char mobile[12];
@@ -129,7 +129,7 @@ static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, cons
     if (from_agency)
         json_object_set_new(ref, "agency", json_string(agency));
     json_object_set_new(ref, "date", json_string(ctx->today));
-    registry_set_jalali(ref, "date");
+    hy_spec_set_jalali(ref, "date");
     json_object_set_new(ref, "office", json_string(office));
     json_object_set_new(
         ref, "created_by",

@@ -67,19 +67,6 @@ const char *registry_office(hy_ctx_t *ctx, const json_t *args)
     return office && *office ? office : NULL;
 }
 
-/* API.md: every date field X is echoed as X and X_jalali. Stored with the record so that event
- * consumers see both too. */
-void registry_set_jalali(json_t *obj, const char *field)
-{
-    char key[64], jal[11];
-    snprintf(key, sizeof key, "%s_jalali", field);
-    const char *iso = json_string_value(json_object_get(obj, field));
-    if (iso && hy_date_iso_to_jalali(iso, jal) == 0)
-        json_object_set_new(obj, key, json_string(jal));
-    else
-        json_object_del(obj, key);
-}
-
 void registry_set_or_clear(json_t *obj, const char *key, json_t *value)
 {
     if (!value || json_is_null(value)) {

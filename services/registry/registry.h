@@ -123,8 +123,6 @@ void registry_stamp_new(hy_ctx_t *ctx, json_t *rec, const char *office);
  * neither (the caller answers 422 missing_office). Borrowed from args or the request. */
 const char *registry_office(hy_ctx_t *ctx, const json_t *args);
 
-/* Sets "<field>_jalali" next to the Gregorian date in obj[field] (removes it when absent). */
-void registry_set_jalali(json_t *obj, const char *field);
 
 /* Sets obj[key] to value (stolen), or deletes it when value is JSON null. */
 void registry_set_or_clear(json_t *obj, const char *key, json_t *value);
