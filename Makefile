@@ -7,6 +7,9 @@
 # Objects go to build/<variant>/ (release or asan) so both variants coexist.
 
 # Every folder of services/ with a main.c is a service: adding one needs no edit here.
+# Build in parallel on every core (2 on CI).
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
+
 SERVICES  ?= $(sort $(patsubst services/%/main.c,%,$(wildcard services/*/main.c)))
 CC        ?= gcc
 VARIANT   ?= release

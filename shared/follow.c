@@ -262,19 +262,20 @@ void hy_follow_on_fetch(hy_service_t *self)
             json_t *result = json_object_get(reply, "result");
             json_t *events = json_object_get(result, "events");
             uint64_t applied = 0;
-            bool more = false;
+            bool more = false, ok = false;
             if (json_is_array(events)) {
                 uint64_t head = (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
                 if (head > src->head)
                     src->head = head;
-                more = s_apply_txn(self, src->name, events, &applied) == 0 &&
-                       json_array_size(events) == FETCH_LIMIT;
+                ok = s_apply_txn(self, src->name, events, &applied) == 0;
+                more = ok && json_array_size(events) == FETCH_LIMIT;
             }
-            /* A source with no live worker has nothing to give: count it as caught up. */
+            /* Caught up: a short page applied whole, or a source with no live worker (nothing
+             * to catch up from). A page that failed to apply is not. */
             if (!json_is_array(events) &&
                 json_integer_value(json_object_get(reply, "status")) == 503)
                 src->caught_up = true;
-            else if (json_is_array(events) && !more)
+            else if (ok && !more)
                 src->caught_up = true;
             /* A full page means there is more: ask again at once. */
             if (more)

@@ -1,19 +1,41 @@
 #!/usr/bin/env bash
 # Installs what Hamyar needs to build, run and test on Debian 12, only what is missing.
 # Run as root (as `make run` and `make test` do on a fresh machine).
+#   tools/install-deps.sh           everything: build, run, test
+#   tools/install-deps.sh --build   only what building needs (docker/Dockerfile's build stage)
 set -euo pipefail
-PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev
-      lmdb-utils curl python3 python3-zmq python3-jsonschema iproute2 procps)
+cd "$(dirname "$0")/.."
+BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicrohttpd-dev libsodium-dev
+            libcurl4-openssl-dev)
+# Tests: lmdb-utils, curl, Python with pyzmq, jsonschema and yaml (the compose file check),
+# iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
+# page is checked in headless Chromium).
+TEST_PKGS=(lmdb-utils curl python3 python3-zmq python3-jsonschema python3-yaml iproute2 procps
+           chromium)
+PKGS=("${BUILD_PKGS[@]}")
+[ "${1:-}" = "--build" ] || PKGS+=("${TEST_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "not root: run as root, or install these packages: ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "not root: run as root, or install these packages: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "${1:-}" = "--build" ] && exit 0
+# The Compose specification's JSON schema for the compose file check (from the npm registry,
+# pinned); a machine without npm gets a clear failure from that one test, not from here.
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm || true
+fi
+if command -v npm >/dev/null 2>&1; then
+  docker/compose-schema.sh >/dev/null || echo "warning: the Compose schema could not be fetched" >&2
+else
+  echo "warning: npm is missing: the compose file check (test_ops) will fail" >&2
+fi

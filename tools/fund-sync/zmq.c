@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "client.h"
 #include "fundsync.h"
 #include "log.h"
@@ -90,14 +91,16 @@ static json_t *s_drain(void *sub)
     return events;
 }
 
-static void *s_open_sub(void *zctx, const char *endpoint)
+/* Subscribes to the service's enrolment events; a CURVE client of that service when HY_CURVE_DIR
+ * is set (the fund's own key pair is fund-sync.key/.pub there). */
+static void *s_open_sub(void *zctx, const char *service, const char *endpoint)
 {
     int zero = 0, hwm = SUB_HWM;
     void *sub = zmq_socket(zctx, ZMQ_SUB);
     if (!sub || zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "insurance.enrolment.", 20) != 0 ||
-        zmq_connect(sub, endpoint) != 0) {
+        hy_curve_client(sub, service, endpoint) != 0 || zmq_connect(sub, endpoint) != 0) {
         hy_log_error("zmq", "cannot subscribe to %s: %s", endpoint, zmq_strerror(zmq_errno()));
         if (sub)
             zmq_close(sub);
@@ -109,7 +112,8 @@ static void *s_open_sub(void *zctx, const char *endpoint)
 int fs_zmq_run(const fs_zmq_config_t *cfg, fs_sync_t *sync)
 {
     int code = 1;
-    void *zctx = zmq_ctx_new(), *sub = zctx ? s_open_sub(zctx, cfg->pub) : NULL;
+    void *zctx = hy_curve_init("fund-sync") == 0 ? zmq_ctx_new() : NULL;
+    void *sub = zctx ? s_open_sub(zctx, cfg->service, cfg->pub) : NULL;
     hy_client_t *client = NULL;
     fs_backoff_t backoff = {0};
     bool need_fetch = true;

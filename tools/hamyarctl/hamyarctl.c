@@ -1,275 +1,123 @@
 /*
- * hamyarctl — the operator's tool.
+ * hamyarctl — the operator's tool: API keys, CURVE keys, status, health, backup and restore.
  *
- *   hamyarctl keys add --role ROLE [--office OFFICE] [--id KEY_ID] [--file PATH]
- *   hamyarctl keys list [--file PATH]
- *   hamyarctl keys revoke KEY_ID [--file PATH]
- *
- * The keys file (HY_KEYS_FILE, default ./var/keys) holds only hashes; a new key's text is
- * printed once, on stdout, and cannot be shown again. Edits keep the file's other lines and
- * comments, are serialised by a lock file next to it, and replace the file atomically, so the
- * gateway (which reloads it when it changes) never reads half a file.
+ * One table maps the command words to the functions of ctl_*.c; options are read once here
+ * (ctl_parse) with the same rules for every command: --name VALUE or --name=VALUE, flags
+ * alone. Commands that talk to the services go through the broker (HY_BROKER), with CURVE when
+ * HY_CURVE_DIR is set (the key pair hamyarctl.key/.pub, or HY_CURVE_NAME's inside a service's
+ * container), and act with the role operator.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "keys.h"
-#include "proto.h"
+#include "ctl.h"
 
-#define EXIT_USAGE 2
+const char *const ctl_services[] = {
+    "registry", "loans", "networks", "microfund", "insurance", "reporting", NULL,
+};
+const char *const ctl_key_names[] = {
+    "gateway",   "registry",  "loans",     "networks", "microfund",
+    "insurance", "reporting", "hamyarctl", "fund-sync", NULL,
+};
 
-static void s_usage(void)
+void ctl_usage(void)
 {
     fprintf(stderr,
             "usage: hamyarctl keys add --role ROLE [--office OFFICE] [--id KEY_ID] [--file PATH]\n"
             "       hamyarctl keys list [--file PATH]\n"
             "       hamyarctl keys revoke KEY_ID [--file PATH]\n"
-            "roles: social_services, insurance_fund, operator, auditor\n"
-            "file:  --file, else HY_KEYS_FILE, else ./var/keys\n");
+            "       hamyarctl curve keygen NAME... [--dir DIR]\n"
+            "       hamyarctl curve keygen --all [--dir DIR]\n"
+            "       hamyarctl status [--json] [--timeout-ms N]\n"
+            "       hamyarctl ping --service NAME [--timeout-ms N]\n"
+            "       hamyarctl backup --service NAME --dir DIR [--timeout-ms N]\n"
+            "       hamyarctl restore --from BACKUP_DIR --data DATA_DIR [--force]\n"
+            "       hamyarctl replay --service reporting --data NEW_DIR [--dry-run]\n"
+            "roles:   social_services, insurance_fund, operator, auditor\n"
+            "keys:    --file, else HY_KEYS_FILE, else ./var/keys\n"
+            "curve:   --dir, else HY_CURVE_DIR; --all makes every missing pair of: gateway registry\n"
+            "         loans networks microfund insurance reporting hamyarctl fund-sync\n"
+            "broker:  HY_BROKER (default tcp://127.0.0.1:7100); CURVE when HY_CURVE_DIR is set\n"
+            "backup:  DIR is on the service's host, empty or absent; restore runs there, offline\n");
 }
 
-typedef struct {
-    const char *role, *office, *id, *file, *arg;
-} s_args_t;
-
-/* Reads --flag VALUE / --flag=VALUE options and at most one positional argument. */
-static int s_parse(int argc, char **argv, s_args_t *a)
+int ctl_parse(int argc, char **argv, const ctl_opt_t *opts, const char **pos, int maxpos)
 {
-    static const char *const flags[] = { "role", "office", "id", "file" };
+    int npos = 0;
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0) {
-            if (a->arg) {
+            if (npos >= maxpos) {
                 fprintf(stderr, "hamyarctl: unexpected argument %s\n", argv[i]);
                 return -1;
             }
-            a->arg = argv[i];
+            pos[npos++] = argv[i];
             continue;
         }
-        const char **dest[] = { &a->role, &a->office, &a->id, &a->file };
-        bool found = false;
-        for (size_t f = 0; f < sizeof flags / sizeof *flags && !found; f++) {
-            size_t n = strlen(flags[f]);
-            if (strncmp(argv[i] + 2, flags[f], n) != 0)
+        const ctl_opt_t *o = opts;
+        const char *value = NULL;
+        for (; o->name; o++) {
+            size_t n = strlen(o->name);
+            if (strncmp(argv[i] + 2, o->name, n) != 0)
                 continue;
-            if (argv[i][2 + n] == '=')
-                *dest[f] = argv[i] + 3 + n, found = true;
-            else if (argv[i][2 + n] == '\0' && i + 1 < argc)
-                *dest[f] = argv[++i], found = true;
+            if (o->is_flag && argv[i][2 + n] == '\0')
+                value = "1";
+            else if (!o->is_flag && argv[i][2 + n] == '=')
+                value = argv[i] + 3 + n;
+            else if (!o->is_flag && argv[i][2 + n] == '\0' && i + 1 < argc)
+                value = argv[++i];
+            if (value)
+                break;
         }
-        if (!found) {
+        if (!value) {
             fprintf(stderr, "hamyarctl: unknown or incomplete option %s\n", argv[i]);
             return -1;
         }
+        *o->value = value;
     }
-    if (!a->file) {
-        const char *env = getenv("HY_KEYS_FILE");
-        a->file = env && *env ? env : "./var/keys";
-    }
-    return 0;
+    return npos;
 }
 
-/* Takes the lock file PATH.lock (created 0600), so two edits cannot lose each other's line.
- * Creates the file's directory (0700) when it is missing. Returns the lock fd or -1. */
-static int s_lock(const char *path)
+int ctl_timeout(const char *text, int dflt)
 {
-    char lock[4096];
-    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock) {
-        fprintf(stderr, "hamyarctl: path too long\n");
+    if (!text)
+        return dflt;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end || v < 1 || v > 24L * 3600 * 1000) {
+        fprintf(stderr, "hamyarctl: --timeout-ms must be a number of milliseconds\n");
         return -1;
     }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            fprintf(stderr, "hamyarctl: cannot create %s: %s\n", dir, strerror(errno));
-            return -1;
-        }
-    }
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        fprintf(stderr, "hamyarctl: cannot lock %s: %s\n", lock, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
+    return (int)v;
 }
 
-static int s_load(hy_keyfile_t *f, const char *path)
-{
-    if (hy_keyfile_load(f, path) != 0) {
-        fprintf(stderr, "hamyarctl: cannot read %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static int s_save(const hy_keyfile_t *f, const char *path)
-{
-    if (hy_keyfile_save(f, path) != 0) {
-        fprintf(stderr, "hamyarctl: cannot write %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static int s_keys_add(const s_args_t *a)
-{
-    if (!a->role || a->arg) {
-        s_usage();
-        return EXIT_USAGE;
-    }
-    if (hy_key_role_bit(a->role) == 0) {
-        fprintf(stderr, "hamyarctl: unknown role '%s' (social_services, insurance_fund, "
-                        "operator, auditor)\n", a->role);
-        return EXIT_USAGE;
-    }
-    if (a->office && !hy_key_office_valid(a->office)) {
-        fprintf(stderr, "hamyarctl: office must be 1..%d bytes of UTF-8 without spaces\n",
-                HY_KEY_OFFICE_MAX);
-        return EXIT_USAGE;
-    }
-    if (a->id && !hy_key_id_valid(a->id)) {
-        fprintf(stderr, "hamyarctl: key id must be 1..%d characters of A-Z a-z 0-9 -\n",
-                HY_KEY_ID_MAX);
-        return EXIT_USAGE;
-    }
-    int rc = 1, lock = s_lock(a->file);
-    if (lock < 0)
-        return 1;
-    hy_keyfile_t f = { 0 };
-    hy_key_entry_t e;
-    memset(&e, 0, sizeof e);
-    char token[HY_KEY_TOKEN_SIZE];
-    if (s_load(&f, a->file) != 0)
-        goto done;
-    if (a->id) {
-        /* Ids are never reused, even after revocation: logs and audit trails name them. */
-        if (hy_keyfile_find(&f, a->id) >= 0) {
-            fprintf(stderr, "hamyarctl: key id %s exists already\n", a->id);
-            goto done;
-        }
-        snprintf(e.key_id, sizeof e.key_id, "%s", a->id);
-    } else {
-        do {
-            unsigned char r[4];
-            randombytes_buf(r, sizeof r);
-            snprintf(e.key_id, sizeof e.key_id, "k%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-        } while (hy_keyfile_find(&f, e.key_id) >= 0);
-    }
-    snprintf(e.role, sizeof e.role, "%s", a->role);
-    if (a->office)
-        snprintf(e.office, sizeof e.office, "%s", a->office);
-    e.active = true;
-    if (hy_key_generate(e.key_id, token, e.hash) != 0 || hy_keyfile_append(&f, &e) != 0) {
-        fprintf(stderr, "hamyarctl: cannot make the key\n");
-        goto done;
-    }
-    if (s_save(&f, a->file) != 0)
-        goto done;
-    printf("%s\n", token);
-    fprintf(stderr, "key %s (%s, office %s) added to %s; store the key now: it is not kept\n",
-            e.key_id, e.role, e.office[0] ? e.office : "-", a->file);
-    rc = 0;
-done:
-    sodium_memzero(token, sizeof token);
-    hy_keyfile_clear(&f);
-    close(lock);
-    return rc;
-}
-
-static int s_keys_list(const s_args_t *a)
-{
-    if (a->arg || a->role || a->office || a->id) {
-        s_usage();
-        return EXIT_USAGE;
-    }
-    hy_keyfile_t f = { 0 };
-    if (s_load(&f, a->file) != 0)
-        return 1;
-    printf("%-32s %-16s %-20s %s\n", "KEY_ID", "ROLE", "OFFICE", "STATE");
-    for (size_t i = 0; i < f.count; i++) {
-        const hy_keyline_t *l = &f.lines[i];
-        if (l->kind == 1)
-            printf("%-32s %-16s %-20s %s\n", l->key.key_id, l->key.role,
-                   l->key.office[0] ? l->key.office : "-", l->key.active ? "active" : "revoked");
-        else if (l->kind < 0)
-            fprintf(stderr, "hamyarctl: %s: line %zu is malformed and ignored\n", a->file,
-                    i + 1);
-    }
-    hy_keyfile_clear(&f);
-    return 0;
-}
-
-static int s_keys_revoke(const s_args_t *a)
-{
-    if (!a->arg || a->role || a->office || a->id) {
-        s_usage();
-        return EXIT_USAGE;
-    }
-    int rc = 1, lock = s_lock(a->file);
-    if (lock < 0)
-        return 1;
-    hy_keyfile_t f = { 0 };
-    if (s_load(&f, a->file) != 0)
-        goto done;
-    long found = -1;
-    for (size_t i = 0; i < f.count; i++) {
-        hy_keyline_t *l = &f.lines[i];
-        if (l->kind != 1 || strcmp(l->key.key_id, a->arg) != 0)
-            continue;
-        found = (long)i;
-        if (!l->key.active)
-            continue;
-        l->key.active = false;   /* every line of the id, should the file have several */
-        if (hy_keyfile_update(&f, i) != 0)
-            goto done;
-    }
-    if (found < 0) {
-        fprintf(stderr, "hamyarctl: no key %s in %s\n", a->arg, a->file);
-        goto done;
-    }
-    if (s_save(&f, a->file) != 0)
-        goto done;
-    fprintf(stderr, "key %s revoked; the gateway refuses it within a second or two\n", a->arg);
-    rc = 0;
-done:
-    hy_keyfile_clear(&f);
-    close(lock);
-    return rc;
-}
+/* Commands of one word take the rest of argv; "keys" and "curve" take a verb first. */
+static const struct {
+    const char *word;
+    int (*run)(int argc, char **argv);
+    int (*run_verb)(const char *verb, int argc, char **argv);
+} s_commands[] = {
+    { "keys", NULL, ctl_keys },       { "curve", NULL, ctl_curve },
+    { "status", ctl_status, NULL },   { "ping", ctl_ping, NULL },
+    { "backup", ctl_backup, NULL },   { "restore", ctl_restore, NULL },
+    { "replay", ctl_replay, NULL },
+};
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || strcmp(argv[1], "keys") != 0) {
-        s_usage();
-        return EXIT_USAGE;
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
+        ctl_usage();
+        return 0;
     }
-    if (hy_keys_init() != 0) {
-        fprintf(stderr, "hamyarctl: libsodium cannot start\n");
-        return 1;
+    for (size_t i = 0; argc >= 2 && i < sizeof s_commands / sizeof *s_commands; i++) {
+        if (strcmp(argv[1], s_commands[i].word) != 0)
+            continue;
+        if (s_commands[i].run)
+            return s_commands[i].run(argc - 2, argv + 2);
+        if (argc < 3)
+            break;
+        return s_commands[i].run_verb(argv[2], argc - 3, argv + 3);
     }
-    umask(077);
-    s_args_t a = { 0 };
-    if (s_parse(argc - 3, argv + 3, &a) != 0) {
-        s_usage();
-        return EXIT_USAGE;
-    }
-    if (strcmp(argv[2], "add") == 0)
-        return s_keys_add(&a);
-    if (strcmp(argv[2], "list") == 0)
-        return s_keys_list(&a);
-    if (strcmp(argv[2], "revoke") == 0)
-        return s_keys_revoke(&a);
-    s_usage();
-    return EXIT_USAGE;
+    ctl_usage();
+    return CTL_EXIT_USAGE;
 }

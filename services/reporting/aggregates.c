@@ -1,0 +1,277 @@
+/*
+ * aggregates.c — the counters every report is read from, kept up to date event by event.
+ *
+ * WHAT EACH INDICATOR COUNTS (DOMAIN.md's Rey table, then what the other services add). Every
+ * figure counts on its business date, converted to the Solar Hijri calendar for halves (half 1
+ * = months 1-6, Farvardin..Shahrivar; half 2 = months 7-12, Mehr..Esfand); an event with no
+ * business date counts on the Tehran date of its `time`.
+ *
+ *   beneficiaries_total     persons registered (registry.person.registered) on or before the
+ *                           period's last day: "beneficiaries in the database". Date: the first
+ *                           referral's date (the day of registration in Tehran).
+ *   beneficiaries_new       persons registered within the period.
+ *   meetings_working_group, meetings_steering_council, meetings_empowerment_group
+ *                           activities of kind meeting, by meeting_kind; date: the activity's.
+ *   classes                 activities of kind training_class (one per class held).
+ *   people_with_loans       DISTINCT persons with a loan disbursement (any tranche,
+ *                           loans.loan.disbursed) dated in the period.
+ *   jobs_created            participants of job_created activities, plus network memberships
+ *                           whose member_joined event says job_created (networks.c's jobs rule
+ *                           already avoids counting one person twice across the two).
+ *   people_counselled       DISTINCT participants of counselling activities in the period.
+ *   funds_formed            micro-funds formed (microfund.fund.formed), on the fund's date.
+ *   fund_training_sessions  micro-fund training sessions held (microfund.training_held).
+ *   fund_members_trained    DISTINCT members trained in those sessions (member_ids; the
+ *                           participant_ids when an event has no member_ids).
+ *   loans_disbursed_rials   sum of disbursed tranches dated in the period.
+ *   loans_outstanding_rials principal outstanding at the end of the period's last day:
+ *                           disbursed minus principal repaid minus principal written off.
+ *   par30_rials             outstanding principal of loans more than 30 days past due at the end
+ *                           of the period's last day (proj_loans.c: exact from the events, with
+ *                           the schedule in force on that day), par30_bp its share of the
+ *                           outstanding principal (floor; 0 when nothing is outstanding).
+ *   insurance_enrolled      eligible enrolment requests (insurance.enrolment.requested: the
+ *                           service emits nothing for a refused one), on their start date.
+ *   insurance_confirmed     confirmations by the fund (insurance.enrolment.confirmed), on the
+ *                           confirmation date.
+ *   insurance_coverage_bp   of the eligible requests of the period (by start date), the share
+ *                           the fund has confirmed since, in basis points (floor; 0 when none).
+ *   network_members_active  network memberships active at the end of the period's last day
+ *                           (joined on or before it and not left by then; a person in two
+ *                           networks counts twice).
+ *   network_orders, network_orders_rials
+ *                           orders placed with networks in the period, and their value.
+ *   fund_savings_rials      savings paid into micro-funds at meetings in the period
+ *                           (microfund.saving_recorded).
+ *   fund_loans_issued_rials micro-fund loans issued in the period (microfund.loan_issued).
+ *
+ * WHERE A FIGURE IS COUNTED. Each figure carries tags (dims.c): the office of its record (the
+ * activity's, loan's, network's, fund's, enrolment's, or the person's own for registrations);
+ * the neighbourhood and sex of the person it is about (for figures about no one person — a
+ * meeting, a class, a fund, an order — the record's own neighbourhood, and no sex); the field of
+ * the business or network concerned; the network for network figures. It is added under "all"
+ * and under each attributed value; an unattributed value is not written, and the gap ("not
+ * attributed") is the total minus the attributed groups.
+ *
+ * LAYOUT. Counters are arrays of RP_NSLOTS int64 (native order: one process owns the store) in
+ * the agg database under a 10-byte key
+ *     dimension kind (1) | value id (4, BE) | level (1) | block (4, BE)
+ * Level 0 blocks are days, level 1 blocks are 32 days: a change is added to both, so the sum
+ * of everything up to a day reads the level-1 blocks before it and at most 32 days, whatever
+ * the size of the data (keys exist only where something happened). Flows of a period are the
+ * difference of two such sums; stocks are the sum up to the period's last day. Level 2 blocks
+ * are Solar Hijri halves and hold the distinct counts.
+ *
+ * DISTINCT COUNTS are kept per half: the seen database holds one empty record per
+ *     slot (1) | half (4, BE) | dimension kind (1) | value id (4, BE) | person (8, BE)
+ * and the half's counter is incremented only when that record is new, so a person counselled
+ * three times in a half, in any order the events arrive in, counts once in that half (and once
+ * in every group she was counselled in). They are not additive over days, so a period that is
+ * not exactly one half has no distinct figures (null; reports.c says so in its answer).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "reporting.h"
+
+#define KEY_LEN 10
+#define SEEN_LEN 18
+#define LEVEL_DAY 0
+#define LEVEL_BLOCK 1
+#define LEVEL_HALF 2
+#define BLOCK_SHIFT 5
+#define DAY_BIAS (1LL << 28)   /* day numbers become positive u32 block numbers */
+
+static uint32_t s_u(int64_t day)
+{
+    int64_t u = day + DAY_BIAS;
+    return u < 0 ? 0 : u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
+}
+
+/* Big-endian bytes, so that keys sort by number. */
+static void s_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+/* Reads what s_be32 wrote. */
+static uint32_t s_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The 10-byte counter key (layout above). */
+static void s_key(uint8_t key[KEY_LEN], int kind, uint32_t id, int level, uint32_t block)
+{
+    key[0] = (uint8_t)kind;
+    s_be32(key + 1, id);
+    key[5] = (uint8_t)level;
+    s_be32(key + 6, block);
+}
+
+/* Reads a counter array; a shorter stored array (written before slots were added) reads as
+ * zeros beyond its end. */
+static void s_load(const MDB_val *v, int64_t vals[RP_NSLOTS])
+{
+    memset(vals, 0, sizeof(int64_t) * RP_NSLOTS);
+    size_t n = v->mv_size < sizeof(int64_t) * RP_NSLOTS ? v->mv_size : sizeof(int64_t) * RP_NSLOTS;
+    memcpy(vals, v->mv_data, n);
+}
+
+/* Adds delta to one slot of the array under key. */
+static int s_bump(MDB_txn *txn, MDB_dbi db, const uint8_t key[KEY_LEN], int slot, int64_t delta)
+{
+    int64_t vals[RP_NSLOTS];
+    MDB_val k = {KEY_LEN, (void *)key}, v;
+    int rc = mdb_get(txn, db, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        memset(vals, 0, sizeof vals);
+    else if (rc)
+        return rc;
+    else
+        s_load(&v, vals);
+    if (__builtin_add_overflow(vals[slot], delta, &vals[slot]))
+        return EOVERFLOW;
+    v = (MDB_val){sizeof vals, vals};
+    return mdb_put(txn, db, &k, &v, 0);
+}
+
+/* A change is added at the day and at its 32-day block, under "all" and every attributed value. */
+int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
+{
+    reporting_t *st = reporting_state(ctx);
+    uint32_t u = s_u(day);
+    uint8_t key[KEY_LEN];
+    int rc = 0;
+    if (delta == 0)
+        return 0;
+    for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
+        uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
+        if (kind != RP_DIM_ALL && id == 0)
+            continue;
+        s_key(key, kind, id, LEVEL_DAY, u);
+        if ((rc = s_bump(ctx->txn, st->agg, key, slot, delta)) != 0)
+            break;
+        s_key(key, kind, id, LEVEL_BLOCK, u >> BLOCK_SHIFT);
+        rc = s_bump(ctx->txn, st->agg, key, slot, delta);
+    }
+    return rc;
+}
+
+/* First-seen marks per dimension value; the half counter moves only for a new mark. */
+int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
+{
+    reporting_t *st = reporting_state(ctx);
+    int half = rp_half_of(day);
+    if (half < 0)
+        return 0;
+    uint8_t seen[SEEN_LEN], key[KEY_LEN];
+    seen[0] = (uint8_t)slot;
+    s_be32(seen + 1, (uint32_t)half);
+    hy_key_u64(person, seen + 10);
+    for (int kind = 0; kind < RP_NDIMS; kind++) {
+        uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
+        seen[5] = (uint8_t)kind;
+        s_be32(seen + 6, id);
+        MDB_val k = {SEEN_LEN, seen}, v = {0, NULL};
+        int rc = mdb_put(ctx->txn, st->seen, &k, &v, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            continue;
+        s_key(key, kind, id, LEVEL_HALF, (uint32_t)half);
+        if (rc || (rc = s_bump(ctx->txn, st->agg, key, slot, 1)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Adds every array under keys [kind|id|level|from, kind|id|level|to) into sum. */
+static int s_sum_range(MDB_cursor *cur, int kind, uint32_t id, int level, uint32_t from,
+                       uint32_t to, int64_t sum[RP_NSLOTS])
+{
+    uint8_t start[KEY_LEN];
+    s_key(start, kind, id, level, from);
+    MDB_val k = {KEY_LEN, start}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size != KEY_LEN || memcmp(kb, start, 6) != 0 || s_get32(kb + 6) >= to)
+            return 0;
+        int64_t vals[RP_NSLOTS];
+        s_load(&v, vals);
+        for (int i = 0; i < RP_NSLOTS; i++)
+            if (__builtin_add_overflow(sum[i], vals[i], &sum[i]))
+                return EOVERFLOW;
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Blocks before the day's block, then the days of its block up to the day: at most ~32 keys
+ * more than there are blocks with data. */
+int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t day,
+                int64_t out[RP_NSLOTS])
+{
+    memset(out, 0, sizeof(int64_t) * RP_NSLOTS);
+    uint32_t u = s_u(day), block = u >> BLOCK_SHIFT;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->agg, &cur);
+    if (rc)
+        return rc;
+    rc = s_sum_range(cur, kind, id, LEVEL_BLOCK, 0, block, out);
+    if (rc == 0 && u < UINT32_MAX)
+        rc = s_sum_range(cur, kind, id, LEVEL_DAY, block << BLOCK_SHIFT, u + 1, out);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* One key: the half's distinct counts (zeros when nothing was counted). */
+int rp_agg_half(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int half_id,
+                int64_t out[RP_NSLOTS])
+{
+    uint8_t key[KEY_LEN];
+    s_key(key, kind, id, LEVEL_HALF, (uint32_t)half_id);
+    MDB_val k = {KEY_LEN, key}, v;
+    int rc = mdb_get(txn, st->agg, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        memset(out, 0, sizeof(int64_t) * RP_NSLOTS);
+        return 0;
+    }
+    if (rc == 0)
+        s_load(&v, out);
+    return rc;
+}
+
+/* Seeks from value to value (MDB_SET_RANGE past each id) instead of reading every key. */
+int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void *user)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->agg, &cur);
+    if (rc)
+        return rc;
+    uint32_t next = 0;
+    for (;;) {
+        uint8_t start[KEY_LEN];
+        s_key(start, kind, next, 0, 0);
+        MDB_val k = {KEY_LEN, start}, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND || (rc == 0 && ((const uint8_t *)k.mv_data)[0] != kind)) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        uint32_t id = s_get32((const uint8_t *)k.mv_data + 1);
+        if ((rc = fn(id, user)) != 0 || id == UINT32_MAX)
+            break;
+        next = id + 1;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* For --rebuild: counters and marks go; they are rebuilt from the events. */
+int rp_agg_reset(reporting_t *st, MDB_txn *txn)
+{
+    int rc = mdb_drop(txn, st->agg, 0);
+    return rc ? rc : mdb_drop(txn, st->seen, 0);
+}

@@ -1,0 +1,92 @@
+/*
+ * proj_insurance.c — what the insurance service's events add: eligible enrolment requests,
+ * the fund's confirmations and the coverage of each period's requests.
+ *
+ *   insurance.enrolment.requested  one eligible request (a refused one emits no event) on its
+ *                                  start date, at the enrolment's office, in its field, with
+ *                                  the person's neighbourhood and sex
+ *   insurance.enrolment.confirmed  one confirmation on the confirmation date (confirmed_date
+ *                                  when the event has it, else the event's day), and, the first
+ *                                  time an enrolment is confirmed, one "confirmed" request on
+ *                                  the request's start date: insurance_coverage_bp of a period
+ *                                  is those over its requests
+ * Enrolment events name the person by national ID (and person_id when they carry it); the
+ * registry's projection gives her neighbourhood. Each enrolment keeps its tags and start day in
+ * a small record, so its confirmation is counted where its request was.
+ */
+#include <string.h>
+
+#include "reporting.h"
+
+typedef struct {
+    rp_tags_t tags;
+    int32_t start;
+    int32_t confirmed;
+} s_enrolment_t;
+
+/* The tags of an enrolment: office and field from the event, the person's neighbourhood and
+ * sex (the event's sex when the registry does not know her). */
+static int s_tags(hy_ctx_t *ctx, const json_t *data, rp_tags_t *tags)
+{
+    uint32_t office;
+    rp_person_t p;
+    const char *pid = rp_str(data, "person_id");
+    int rc = pid ? rp_person_get(ctx, pid, &p) : rp_person_by_nid(ctx, rp_str(data, "national_id"), &p);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &office)) != 0 ||
+        (rc = rp_tags_place(ctx, office ? office : p.office, p.hood,
+                            rp_field_code(rp_str(data, "field")), 0, tags)) != 0)
+        return rc;
+    tags->v[RP_DIM_SEX] = p.sex ? p.sex : (uint32_t)rp_sex_code(rp_str(data, "sex"));
+    return 0;
+}
+
+/* An eligible request, counted once per enrolment. */
+static int s_requested(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *data)
+{
+    s_enrolment_t e = {0};
+    int64_t day;
+    if (!rp_event_day(event, data, "start_date", &day))
+        return 0;
+    int rc = rp_record_get(ctx, 'e', n, 0, &e, sizeof e);
+    if (rc != MDB_NOTFOUND)
+        return rc;   /* 0: already counted */
+    e.start = (int32_t)day;
+    if ((rc = s_tags(ctx, data, &e.tags)) != 0 || (rc = rp_record_put(ctx, 'e', n, 0, &e, sizeof e)) != 0)
+        return rc;
+    return rp_agg_add(ctx, &e.tags, day, RP_S_INS_ENROLLED, 1);
+}
+
+/* A confirmation; the first one of an enrolment also counts for its request's period. */
+static int s_confirmed(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *data)
+{
+    s_enrolment_t e;
+    int64_t day;
+    if (!rp_event_day(event, data, "confirmed_date", &day))
+        return 0;
+    int rc = rp_record_get(ctx, 'e', n, 0, &e, sizeof e);
+    if (rc == MDB_NOTFOUND) {   /* its request was never seen: count the confirmation alone */
+        rc = s_tags(ctx, data, &e.tags);
+        return rc ? rc : rp_agg_add(ctx, &e.tags, day, RP_S_INS_CONFIRMED, 1);
+    }
+    if (rc || (rc = rp_agg_add(ctx, &e.tags, day, RP_S_INS_CONFIRMED, 1)) != 0 || e.confirmed)
+        return rc;
+    e.confirmed = 1;
+    if ((rc = rp_agg_add(ctx, &e.tags, e.start, RP_S_INS_COHORT, 1)) != 0)
+        return rc;
+    return rp_record_put(ctx, 'e', n, 0, &e, sizeof e);
+}
+
+int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
+{
+    uint64_t n;
+    const char *id = rp_str(data, "enrolment_id");
+    if (rp_id_num(id ? id : rp_str(event, "subject"), &n) != 0)
+        return 0;
+    if (strcmp(type, "insurance.enrolment.requested") == 0)
+        return s_requested(ctx, n, event, data);
+    if (strcmp(type, "insurance.enrolment.confirmed") == 0)
+        return s_confirmed(ctx, n, event, data);
+    return 0;
+}

@@ -1,0 +1,123 @@
+/*
+ * proj_networks.c — what the networks service's events add: active memberships, the jobs a
+ * network creates, and orders.
+ *
+ *   networks.network.created       the network's office and field (as created) and the lead's
+ *                                  neighbourhood, where its orders are counted
+ *   networks.network.member_joined one active membership from the join date (the person's
+ *                                  neighbourhood and sex, the network's office, field and
+ *                                  number); one job when the event says job_created
+ *   networks.network.member_left   the membership ends on the leaving date (counted where it
+ *                                  was counted when it began: the tags are kept with it)
+ *   networks.network.order_placed  one order and its value on the order's date
+ */
+#include <string.h>
+
+#include "reporting.h"
+
+typedef struct {
+    uint32_t office, hood, field, pad;
+} s_network_t;
+
+/* The network of an event: as created, else as the event describes it. */
+static int s_network_load(hy_ctx_t *ctx, const json_t *data, uint64_t *n, s_network_t *net)
+{
+    memset(net, 0, sizeof *net);
+    if (rp_id_num(rp_str(data, "network_id"), n) != 0)
+        return MDB_NOTFOUND;
+    int rc = rp_record_get(ctx, 'n', *n, 0, net, sizeof *net);
+    if (rc == MDB_NOTFOUND) {   /* not seen created: what the event itself says */
+        net->field = (uint32_t)rp_field_code(rp_str(data, "field"));
+        return rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &net->office);
+    }
+    return rc;
+}
+
+/* Remembers the network's office, field and its lead's neighbourhood. */
+static int s_created(hy_ctx_t *ctx, const json_t *data)
+{
+    uint64_t n;
+    s_network_t net = {0};
+    rp_person_t lead;
+    if (rp_id_num(rp_str(data, "id"), &n) != 0)
+        return 0;
+    int rc = rp_person_get(ctx, rp_str(data, "lead_person_id"), &lead);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    net.hood = lead.hood;
+    net.field = (uint32_t)rp_field_code(rp_str(data, "field"));
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &net.office)) != 0)
+        return rc;
+    return rp_record_put(ctx, 'n', n, 0, &net, sizeof net);
+}
+
+/* One active membership (and maybe a job) from the join date; its tags are kept for its end. */
+static int s_joined(hy_ctx_t *ctx, json_t *event, const json_t *data)
+{
+    uint64_t n, person;
+    s_network_t net;
+    rp_tags_t tags;
+    int64_t day;
+    if (rp_id_num(rp_str(data, "person_id"), &person) != 0 || !rp_event_day(event, data, "joined", &day))
+        return 0;
+    int rc = s_network_load(ctx, data, &n, &net);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if ((rc = rp_record_get(ctx, 'm', n, person, &tags, sizeof tags)) != MDB_NOTFOUND)
+        return rc;   /* already an active member: counted once */
+    if ((rc = rp_tags_person(ctx, net.office, rp_str(data, "person_id"), (int)net.field,
+                             (uint32_t)n, &tags)) != 0 ||
+        (rc = rp_record_put(ctx, 'm', n, person, &tags, sizeof tags)) != 0 ||
+        (rc = rp_agg_add(ctx, &tags, day, RP_S_NET_MEMBERS, 1)) != 0)
+        return rc;
+    return json_is_true(json_object_get(data, "job_created")) ? rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)
+                                                              : 0;
+}
+
+/* The membership ends where it was counted. */
+static int s_left(hy_ctx_t *ctx, json_t *event, const json_t *data)
+{
+    uint64_t n, person;
+    rp_tags_t tags;
+    int64_t day;
+    if (rp_id_num(rp_str(data, "network_id"), &n) != 0 ||
+        rp_id_num(rp_str(data, "person_id"), &person) != 0 || !rp_event_day(event, data, "left", &day))
+        return 0;
+    int rc = rp_record_get(ctx, 'm', n, person, &tags, sizeof tags);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if ((rc = rp_agg_add(ctx, &tags, day, RP_S_NET_MEMBERS, -1)) != 0)
+        return rc;
+    return rp_record_del(ctx, 'm', n, person);
+}
+
+/* One order and its value, at the network's place. */
+static int s_order(hy_ctx_t *ctx, json_t *event, const json_t *data)
+{
+    uint64_t n;
+    s_network_t net;
+    rp_tags_t tags;
+    int64_t day, value = rp_int(data, "value_rials");
+    if (!rp_event_day(event, data, "date", &day))
+        return 0;
+    int rc = s_network_load(ctx, data, &n, &net);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if ((rc = rp_tags_place(ctx, net.office, net.hood, (int)net.field, (uint32_t)n, &tags)) != 0 ||
+        (rc = rp_agg_add(ctx, &tags, day, RP_S_NET_ORDERS, 1)) != 0)
+        return rc;
+    return value > 0 ? rp_agg_add(ctx, &tags, day, RP_S_NET_ORDERS_RIALS, value) : 0;
+}
+
+int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
+{
+    if (strcmp(type, "networks.network.created") == 0)
+        return s_created(ctx, data);
+    if (strcmp(type, "networks.network.member_joined") == 0)
+        return s_joined(ctx, event, data);
+    if (strcmp(type, "networks.network.member_left") == 0)
+        return s_left(ctx, event, data);
+    if (strcmp(type, "networks.network.order_placed") == 0)
+        return s_order(ctx, event, data);
+    return 0;
+}

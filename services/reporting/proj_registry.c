@@ -1,0 +1,119 @@
+/*
+ * proj_registry.c — what the registry's events add: beneficiaries, the persons and businesses
+ * other services' events are attributed to, and the activities of the Rey table (meetings,
+ * classes, counselling, jobs).
+ *
+ *   registry.person.registered   the person's office, neighbourhood and sex (dims.c: kept as
+ *                                registered) and one beneficiary on the registration date
+ *                                (the first referral's date, else the event's day)
+ *   registry.business.created    the business's field (as created), for loans and activities
+ *   registry.activity.recorded   meeting (by meeting_kind), training_class: one each, counted
+ *                                at the activity's office and neighbourhood; counselling: each
+ *                                participant once per half (distinct); job_created: each
+ *                                participant one job. Attributed to the business's field when
+ *                                the activity names a business.
+ * Updates (person.updated, business.updated, stage_changed) change nothing counted here.
+ */
+#include <string.h>
+
+#include "reporting.h"
+
+/* A new person: her record and one beneficiary (a repeated event counts nothing). */
+static int s_person(hy_ctx_t *ctx, json_t *event, const json_t *person)
+{
+    uint64_t n;
+    rp_person_t p = {0};
+    if (rp_id_num(rp_str(person, "id"), &n) != 0)
+        return 0;
+    uint8_t key[8];
+    hy_key_u64(n, key);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(ctx->txn, reporting_state(ctx)->persons, &k, &v);
+    if (rc != MDB_NOTFOUND)
+        return rc;   /* 0: already known (counted once) */
+    p.sex = (uint8_t)rp_sex_code(rp_str(person, "sex"));
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(person, "office"), &p.office)) != 0 ||
+        (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(person, "neighbourhood"), &p.hood)) != 0 ||
+        (rc = rp_intern_pair(ctx, p.office, p.hood, &p.pair)) != 0 ||
+        (rc = rp_person_put(ctx, n, rp_str(person, "national_id"), &p)) != 0)
+        return rc;
+    int64_t day;
+    json_t *first = json_array_get(json_object_get(person, "referrals"), 0);
+    if (!rp_day_of(rp_str(first, "date"), &day) && !rp_event_day(event, NULL, NULL, &day))
+        return 0;
+    rp_tags_t tags;
+    if ((rc = rp_tags_place(ctx, p.office, p.hood, 0, 0, &tags)) != 0)
+        return rc;
+    tags.v[RP_DIM_SEX] = p.sex;
+    return rp_agg_add(ctx, &tags, day, RP_S_BENEFICIARIES, 1);
+}
+
+/* Only the field is kept: other services' events name the business. */
+static int s_business(hy_ctx_t *ctx, const json_t *business)
+{
+    uint64_t n;
+    uint32_t field[2] = {(uint32_t)rp_field_code(rp_str(business, "field")), 0};
+    if (rp_id_num(rp_str(business, "id"), &n) != 0)
+        return 0;
+    return rp_record_put(ctx, 'b', n, 0, field, sizeof field);
+}
+
+/* The counter of a meeting kind, -1 for an unknown one. */
+static int s_meeting_slot(const char *meeting_kind)
+{
+    static const char *const kinds[] = {"working_group", "steering_council", "empowerment_group"};
+    for (int i = 0; meeting_kind && i < 3; i++)
+        if (strcmp(meeting_kind, kinds[i]) == 0)
+            return RP_S_MEET_WG + i;
+    return -1;
+}
+
+/* Meetings and classes count once at their place; counselling and jobs per participant. */
+static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
+{
+    const char *kind = rp_str(act, "kind");
+    bool per_person = kind && (strcmp(kind, "counselling") == 0 || strcmp(kind, "job_created") == 0);
+    int slot = !kind ? -1
+               : strcmp(kind, "meeting") == 0        ? s_meeting_slot(rp_str(act, "meeting_kind"))
+               : strcmp(kind, "training_class") == 0 ? RP_S_CLASSES
+                                                     : -1;
+    int64_t day;
+    if ((slot < 0 && !per_person) || !rp_event_day(event, act, "date", &day))
+        return 0;
+    uint32_t office, hood;
+    int field;
+    rp_tags_t tags;
+    int rc;
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(act, "office"), &office)) != 0 ||
+        (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(act, "neighbourhood"), &hood)) != 0 ||
+        (rc = rp_business_field(ctx, rp_str(act, "business_id"), &field)) != 0)
+        return rc;
+    if (!per_person)
+        return (rc = rp_tags_place(ctx, office, hood, field, 0, &tags)) != 0
+                   ? rc
+                   : rp_agg_add(ctx, &tags, day, slot, 1);
+    bool counselling = strcmp(kind, "counselling") == 0;
+    size_t i;
+    json_t *pid;
+    json_array_foreach(json_object_get(act, "person_ids"), i, pid) {
+        uint64_t person;
+        if (rp_id_num(json_string_value(pid), &person) != 0)
+            continue;
+        if ((rc = rp_tags_person(ctx, office, json_string_value(pid), field, 0, &tags)) != 0 ||
+            (rc = counselling ? rp_agg_distinct(ctx, &tags, day, RP_S_COUNSELLED, person)
+                              : rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
+{
+    if (strcmp(type, "registry.person.registered") == 0)
+        return s_person(ctx, event, data);
+    if (strcmp(type, "registry.business.created") == 0)
+        return s_business(ctx, data);
+    if (strcmp(type, "registry.activity.recorded") == 0)
+        return s_activity(ctx, event, data);
+    return 0;
+}

@@ -1,0 +1,211 @@
+/*
+ * render_html.c — the six-month report as the page staff print and send to the provincial
+ * social-affairs office: one standalone right-to-left Persian HTML document, no external
+ * resource (fonts, scripts, images), print-friendly (A4, no background colours needed).
+ *
+ * It shows the period with its Jalali dates, the filter, the date it was made, every indicator
+ * with its Persian label and its value in Persian digits (money in toman, ratios as a
+ * percentage), three simple inline SVG bar charts (meetings by kind; loans disbursed,
+ * outstanding and at risk; insurance requests and confirmations), and how current the figures
+ * are (last event applied per service, with its Jalali date and Tehran time).
+ *
+ * Every figure sits in an element carrying data-indicator="<name>" and data-value="<the JSON
+ * value>" (empty when there is none) so that a test, or another program, can read the page and
+ * compare it with the JSON report.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fa.h"
+#include "reporting.h"
+
+#define TEHRAN_OFFSET 12600   /* +03:30 */
+
+static const char *const s_sources_fa[][2] = {
+    {"registry", "ثبت ذی‌نفعان"}, {"loans", "وام‌ها"}, {"networks", "شبکه‌ها"},
+    {"microfund", "صندوق‌های مالی خرد"}, {"insurance", "بیمه"},
+};
+
+static const char s_style[] =
+    "body{font-family:Tahoma,'DejaVu Sans',sans-serif;margin:1.5cm;color:#111;line-height:1.6}"
+    "h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.2em 0 .4em;"
+    "border-bottom:1px solid #888}"
+    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:3px 8px}"
+    "th{background:#eee;text-align:right}td.v{text-align:left;white-space:nowrap}"
+    ".meta{margin:.2em 0}.charts svg{display:block;margin:.5em 0;max-width:100%}"
+    "@page{size:A4;margin:1.5cm}@media print{body{margin:0}h2{page-break-after:avoid}"
+    "tr,svg{page-break-inside:avoid}}";
+
+/* The value of one indicator as people read it: count, toman or percentage; a dash when none. */
+static void s_value_text(rp_buf_t *b, const rp_indicator_t *ind, const json_t *v)
+{
+    if (!json_is_integer(v)) {
+        rp_buf_add(b, "—");
+        return;
+    }
+    int64_t x = json_integer_value(v);
+    if (ind->unit == RP_RIALS)
+        rp_buf_fa_toman(b, x);
+    else if (ind->unit == RP_BP)
+        rp_buf_fa_bp(b, x);
+    else
+        rp_buf_fa_int(b, x);
+}
+
+/* Every indicator with its label and value, each value carrying its data attributes. */
+static void s_table(rp_buf_t *b, const json_t *figures)
+{
+    rp_buf_add(b, "<h2>شاخص‌ها</h2><table><thead><tr><th>شاخص</th><th>مقدار</th></tr></thead><tbody>");
+    for (size_t i = 0; i < rp_nindicators; i++) {
+        const rp_indicator_t *ind = &rp_indicators[i];
+        json_t *v = json_object_get(figures, ind->name);
+        rp_buf_add(b, "<tr><td>");
+        rp_buf_html(b, ind->label_fa);
+        rp_buf_addf(b, "</td><td class=\"v\" data-indicator=\"%s\" data-value=\"", ind->name);
+        if (json_is_integer(v))
+            rp_buf_addf(b, "%lld", (long long)json_integer_value(v));
+        rp_buf_add(b, "\">");
+        s_value_text(b, ind, v);
+        rp_buf_add(b, "</td></tr>");
+    }
+    rp_buf_add(b, "</tbody></table>");
+}
+
+typedef struct {
+    const char *name;   /* indicator */
+    const char *label;  /* bar label */
+} s_bar_t;
+
+/* A horizontal bar chart, bars growing leftwards from the labels on the right. Text runs right
+ * to left: x is where a text begins, its right edge (text-anchor start in an rtl context). */
+static void s_chart(rp_buf_t *b, const char *title, const json_t *figures, const s_bar_t *bars,
+                    int n)
+{
+    const int width = 640, row = 34, label_w = 190, bar_max = 300;
+    int64_t max = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t v = json_integer_value(json_object_get(figures, bars[i].name));
+        max = v > max ? v : max;
+    }
+    rp_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                   "viewBox=\"0 0 %d %d\" role=\"img\" direction=\"rtl\" style=\"direction:rtl\" "
+                   "aria-label=\"",
+                width, row * n + 40, width, row * n + 40);
+    rp_buf_html(b, title);
+    rp_buf_addf(b, "\"><text x=\"%d\" y=\"20\" text-anchor=\"start\" font-size=\"15\" "
+                   "font-weight=\"bold\">", width - 4);
+    rp_buf_html(b, title);
+    rp_buf_add(b, "</text>");
+    for (int i = 0; i < n; i++) {
+        const rp_indicator_t *ind = NULL;
+        for (size_t k = 0; k < rp_nindicators; k++)
+            if (strcmp(rp_indicators[k].name, bars[i].name) == 0)
+                ind = &rp_indicators[k];
+        json_t *v = json_object_get(figures, bars[i].name);
+        int64_t x = json_integer_value(v);
+        int len = max > 0 && x > 0 ? (int)((__int128)x * bar_max / max) : 0;
+        int y = 36 + i * row, right = width - label_w;
+        rp_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" font-size=\"13\">", width - 4,
+                    y + 15);
+        rp_buf_html(b, bars[i].label);
+        rp_buf_addf(b, "</text><rect data-chart=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                       "fill=\"#4a6fa5\"/>",
+                    bars[i].name, right - len, y, len > 0 ? len : 1, row - 10);
+        rp_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" font-size=\"12\">",
+                    right - len - 6, y + 15);
+        if (ind)
+            s_value_text(b, ind, v);
+        rp_buf_add(b, "</text>");
+    }
+    rp_buf_add(b, "</svg>");
+}
+
+/* Meetings by kind, loans disbursed / outstanding / at risk, insurance requests / confirmations. */
+static void s_charts(rp_buf_t *b, const json_t *figures)
+{
+    static const s_bar_t meetings[] = {{"meetings_working_group", "کارگروه"},
+                                       {"meetings_steering_council", "شورای راهبری"},
+                                       {"meetings_empowerment_group", "گروه توانمندسازی"}};
+    static const s_bar_t loans[] = {{"loans_disbursed_rials", "پرداخت‌شده در دوره"},
+                                    {"loans_outstanding_rials", "مانده در پایان دوره"},
+                                    {"par30_rials", "در معرض ریسک (PAR30)"}};
+    static const s_bar_t insurance[] = {{"insurance_enrolled", "درخواست واجد شرایط"},
+                                        {"insurance_confirmed", "تأییدشده"}};
+    rp_buf_add(b, "<h2>نمودارها</h2><div class=\"charts\">");
+    s_chart(b, "جلسات به تفکیک نوع", figures, meetings, 3);
+    s_chart(b, "وام‌ها (تومان)", figures, loans, 3);
+    s_chart(b, "بیمه", figures, insurance, 2);
+    rp_buf_add(b, "</div>");
+}
+
+/* The Jalali date and Tehran time of an event time, in Persian digits. */
+static void s_when(rp_buf_t *b, const char *time)
+{
+    int64_t t;
+    char iso[11], hm[8];
+    if (!rp_time_unix(time, &t)) {
+        rp_buf_add(b, "—");
+        return;
+    }
+    hy_date_today(t, iso);
+    rp_buf_fa_jalali(b, iso);
+    int64_t s = ((t + TEHRAN_OFFSET) % 86400 + 86400) % 86400;
+    snprintf(hm, sizeof hm, " %02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
+    rp_buf_add(b, " ساعت ");
+    rp_buf_fa_text(b, hm + 1);
+}
+
+/* How current the figures are, per service. */
+static void s_currency(rp_buf_t *b, const json_t *as_of)
+{
+    rp_buf_add(b, "<h2>به‌روز بودن داده‌ها</h2><table><thead><tr><th>سامانه</th>"
+                  "<th>آخرین رویداد اعمال‌شده</th><th>زمان آن</th></tr></thead><tbody>");
+    for (size_t i = 0; i < sizeof s_sources_fa / sizeof s_sources_fa[0]; i++) {
+        json_t *one = json_object_get(as_of, s_sources_fa[i][0]);
+        rp_buf_addf(b, "<tr><td>%s</td><td class=\"v\" data-source=\"%s\" data-seq=\"%lld\">",
+                    s_sources_fa[i][1], s_sources_fa[i][0], (long long)rp_int(one, "seq"));
+        rp_buf_fa_plain(b, rp_int(one, "seq"));
+        rp_buf_add(b, "</td><td>");
+        s_when(b, rp_str(one, "time"));
+        rp_buf_add(b, "</td></tr>");
+    }
+    rp_buf_add(b, "</tbody></table>");
+}
+
+/* Title, period with its Jalali dates, filter and the date the report was made. */
+static void s_header(rp_buf_t *b, const json_t *report, const char *today)
+{
+    int half = (int)rp_int(report, "half");
+    const char *half_fa = half == 1 ? "نیمه اول" : "نیمه دوم";
+    rp_buf_addf(b, "<h1>گزارش ارزیابی شش‌ماهه دفاتر تسهیلگری و توسعه محلی</h1>"
+                   "<p class=\"meta\" data-year=\"%d\" data-half=\"%d\">دوره: %s سال ",
+                (int)rp_int(report, "year"), half, half_fa);
+    rp_buf_fa_plain(b, rp_int(report, "year"));
+    rp_buf_add(b, " (از ");
+    rp_buf_fa_jalali(b, rp_str(report, "from"));
+    rp_buf_add(b, " تا ");
+    rp_buf_fa_jalali(b, rp_str(report, "to"));
+    rp_buf_add(b, ")</p><p class=\"meta\">دفتر: ");
+    rp_buf_html(b, rp_str(report, "office") ? rp_str(report, "office") : "همه دفاتر");
+    rp_buf_add(b, " — محله: ");
+    rp_buf_html(b, rp_str(report, "neighbourhood") ? rp_str(report, "neighbourhood") : "همه محله‌ها");
+    rp_buf_add(b, "</p><p class=\"meta\">تاریخ تهیه گزارش: ");
+    rp_buf_fa_jalali(b, today);
+    rp_buf_add(b, "</p>");
+}
+
+char *rp_render_html(const json_t *report, const char *today)
+{
+    rp_buf_t b = {0};
+    const json_t *figures = json_object_get(report, "indicators");
+    rp_buf_add(&b, "<!DOCTYPE html>\n<html dir=\"rtl\" lang=\"fa\"><head><meta charset=\"utf-8\">"
+                   "<meta name=\"viewport\" content=\"width=device-width\"><title>گزارش ارزیابی شش‌ماهه ");
+    rp_buf_fa_plain(&b, rp_int(report, "year"));
+    rp_buf_addf(&b, "</title><style>%s</style></head><body>", s_style);
+    s_header(&b, report, today);
+    s_table(&b, figures);
+    s_charts(&b, figures);
+    s_currency(&b, json_object_get(report, "as_of"));
+    rp_buf_add(&b, "</body></html>\n");
+    return rp_buf_take(&b);
+}

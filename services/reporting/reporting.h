@@ -1,0 +1,277 @@
+/*
+ * reporting.h — the reporting service: the six-month evaluation report and indicator tables,
+ * answered from aggregates kept up to date from every other service's events.
+ *
+ * Route -> op -> handler -> domain function: reporting_api.c describes the two report ops,
+ * handlers.c maps them (and the event feed) to the domain files:
+ *
+ *   aggregates.c     the counters: per (dimension, day) additive slots and per (dimension,
+ *                    half) distinct-person counts; what every indicator counts is documented
+ *                    at its top
+ *   indicators.c     the indicator table (names, Persian labels, kinds) and the figures of a
+ *                    period for one dimension value, derived from the counters
+ *   dims.c           dimension values (interned office / neighbourhood names) and the small
+ *                    fixed-size projections that attribute other services' events to a
+ *                    person's sex and neighbourhood, a business's field, a network
+ *   feed.c           apply(): the cursor's companion (last sequence and time per source) and
+ *                    the dispatch to one projection file per source
+ *   proj_registry.c  proj_loans.c  proj_networks.c  proj_microfund.c  proj_insurance.c
+ *                    what each source's events add to the counters
+ *   reports.c        the half-year report and the indicators table (JSON)
+ *   render.c         the CSV rendering and the Persian helpers (digits, Jalali, money)
+ *   render_html.c    the printable right-to-left Persian page with its SVG charts
+ *
+ * Several replicas run at once, each with its own LMDB (--data DIR --pub none): the skeleton
+ * keeps the per-source cursor in the same transaction as apply(), and announces the replica to
+ * the broker only once it has caught up (serve_after_catch_up). Figures depend only on the
+ * events applied, never on the order sources were interleaved in (see dims.c), so replicas with
+ * the same cursors give the same figures.
+ */
+#ifndef REPORTING_H
+#define REPORTING_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "service.h"
+
+/* The service's state: its database handles, opened once by reporting_open. Every one of them
+ * is derived from events, so --rebuild drops them all. */
+typedef struct {
+    MDB_dbi meta;      /* "asof:<source>" -> u64 sequence + event time; "names" counter */
+    MDB_dbi agg;       /* counters (aggregates.c) */
+    MDB_dbi seen;      /* first-seen marks of distinct counts (aggregates.c) */
+    MDB_dbi names;     /* interned dimension values (dims.c) */
+    MDB_dbi persons;   /* person number -> rp_person_t */
+    MDB_dbi nids;      /* national ID (10 digits) -> person number */
+    MDB_dbi records;   /* tagged small records: businesses, networks, funds, memberships,
+                          enrolments, loans (dims.c, proj_*.c) */
+    bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
+} reporting_t;
+
+extern const hy_api_t reporting_api;
+extern const hy_handler_t reporting_handlers[];
+extern const hy_service_def_t reporting_def;
+
+/* Opens the databases into a new reporting_t; returns 0 or an LMDB error. */
+int  reporting_open(hy_store_t *store, void **state);
+void reporting_close(void *state);
+reporting_t *reporting_state(hy_ctx_t *ctx);
+
+/* --- dimensions (dims.c) -------------------------------------------------------------------- */
+/* The ways a figure is broken down. RP_DIM_ALL has the single value 0; in the others 0 means
+ * "not attributed" (no office given, a class has no sex, ...). */
+enum { RP_DIM_ALL, RP_DIM_OFFICE, RP_DIM_HOOD, RP_DIM_OFFICE_HOOD, RP_DIM_FIELD, RP_DIM_SEX,
+       RP_DIM_NETWORK, RP_NDIMS };
+extern const char *const rp_dim_names[RP_NDIMS];   /* "all", "office", "neighbourhood", ... */
+
+/* The dimension values one figure is attributed to (v[RP_DIM_ALL] is always 0). */
+typedef struct {
+    uint32_t v[RP_NDIMS];
+} rp_tags_t;
+
+/* Sex and field values are fixed small numbers; offices and neighbourhoods are interned. */
+enum { RP_SEX_NONE, RP_SEX_FEMALE, RP_SEX_MALE };
+int rp_sex_code(const char *sex);                    /* 0 when absent or unknown */
+int rp_field_code(const char *field);                /* 1..4, 0 when absent or unknown */
+extern const char *const rp_field_names[5];          /* [0] = NULL */
+extern const char *const rp_sex_names[3];
+
+/* Interns a text value of kind (RP_DIM_OFFICE or RP_DIM_HOOD): the same id for every spelling
+ * hy_fa_normalize folds together; the first spelling seen is kept for display. NULL or empty
+ * text gives 0. Returns 0 or an LMDB error. */
+int rp_intern(hy_ctx_t *ctx, int kind, const char *text, uint32_t *id);
+/* The id of the (office, neighbourhood) pair, interned; 0 when either is 0. */
+int rp_intern_pair(hy_ctx_t *ctx, uint32_t office, uint32_t hood, uint32_t *id);
+/* Looks a value up without interning it: MDB_NOTFOUND when never seen. */
+int rp_lookup(MDB_txn *txn, reporting_t *st, int kind, const char *text, uint32_t *id);
+int rp_lookup_pair(MDB_txn *txn, reporting_t *st, uint32_t office, uint32_t hood, uint32_t *id);
+/* The display text of a value (office/neighbourhood/pair names, field and sex names,
+ * "net_N"); a new string the caller frees, NULL when unknown. */
+char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id);
+
+/* What is kept of a person: registration-time office, neighbourhood and sex. */
+typedef struct {
+    uint32_t office, hood, pair;
+    uint8_t sex;
+    uint8_t pad[3];
+} rp_person_t;
+
+/* Parses the number of an id "<prefix>_<n>" whatever the prefix. 0 or -1. */
+int rp_id_num(const char *id, uint64_t *n);
+
+/* Loads a person by id; MDB_NOTFOUND when the registry has not told us of her (after catching
+ * up with the registry when the feed is live), or another LMDB error. */
+int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p);
+/* Same by national ID. */
+int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p);
+int rp_person_put(hy_ctx_t *ctx, uint64_t n, const char *nid, const rp_person_t *p);
+
+/* Tags of a figure about a person: the office of the record (an interned id; 0 = the
+ * person's own), the person's neighbourhood and sex, the given field code and network number.
+ * An unknown person leaves neighbourhood and sex unattributed. Returns 0 or an LMDB error
+ * (EAGAIN when the registry could not be asked about an unknown person). */
+int rp_tags_person(hy_ctx_t *ctx, uint32_t office, const char *person_id, int field,
+                   uint32_t network, rp_tags_t *tags);
+/* Tags of a figure about an event with its own office and neighbourhood (no person). */
+int rp_tags_place(hy_ctx_t *ctx, uint32_t office, uint32_t hood, int field, uint32_t network,
+                  rp_tags_t *tags);
+
+/* Small fixed-size records keyed by a tag letter and one or two numbers, in st->records. */
+int rp_record_get(hy_ctx_t *ctx, char tag, uint64_t a, uint64_t b, void *out, size_t size);
+int rp_record_put(hy_ctx_t *ctx, char tag, uint64_t a, uint64_t b, const void *val, size_t size);
+int rp_record_del(hy_ctx_t *ctx, char tag, uint64_t a, uint64_t b);
+/* The field code of a business (record 'b': u32 field, u32 unused, as created); 0 when the
+ * id is absent or unknown. Returns 0 or an LMDB error. */
+int rp_business_field(hy_ctx_t *ctx, const char *business_id, int *field);
+/* A variable-size record: *data borrowed until the transaction changes. */
+int rp_record_raw(hy_ctx_t *ctx, char tag, uint64_t a, uint64_t b, MDB_val *data);
+
+/* --- days ------------------------------------------------------------------------------------ */
+/* Day number (hy_days_from_civil) of an ISO date; false when it is not one. */
+bool rp_day_of(const char *iso, int64_t *day);
+/* Unix seconds of an event time "YYYY-MM-DDTHH:MM:SSZ". */
+bool rp_time_unix(const char *time, int64_t *t);
+/* The business date of a figure: the ISO date in data[key] when there is one, else the date
+ * (in Tehran) of the event's time. false when neither can be read. */
+bool rp_event_day(const json_t *event, const json_t *data, const char *key, int64_t *day);
+/* Solar Hijri half of a day: jy * 2 + (half - 1); -1 outside the calendar's range. */
+int rp_half_of(int64_t day);
+/* First and last day of Solar Hijri half (1 or 2) of year jy. 0 or -1. */
+int rp_half_bounds(int jy, int half, int64_t *from, int64_t *to);
+void rp_iso(int64_t day, char out[11]);
+
+/* --- aggregates (aggregates.c) -------------------------------------------------------------- */
+/* Counter slots. Flows are counted on their day; stocks (outstanding, PAR30, members) are kept
+ * as changes on their day and read as a running sum; distinct slots live per half. */
+enum {
+    RP_S_BENEFICIARIES,     /* persons registered (new); total = running sum */
+    RP_S_MEET_WG, RP_S_MEET_SC, RP_S_MEET_EG,
+    RP_S_CLASSES,
+    RP_S_PEOPLE_LOANS,      /* distinct */
+    RP_S_JOBS,
+    RP_S_COUNSELLED,        /* distinct */
+    RP_S_FUNDS,
+    RP_S_FUND_TRAININGS,
+    RP_S_FUND_TRAINED,      /* distinct */
+    RP_S_LOANS_DISBURSED,
+    RP_S_LOANS_OUTSTANDING, /* stock */
+    RP_S_PAR30,             /* stock */
+    RP_S_INS_ENROLLED,
+    RP_S_INS_CONFIRMED,
+    RP_S_INS_COHORT,        /* enrolments of the day (start date) confirmed since */
+    RP_S_NET_MEMBERS,       /* stock */
+    RP_S_NET_ORDERS,
+    RP_S_NET_ORDERS_RIALS,
+    RP_S_FUND_SAVINGS,
+    RP_S_FUND_LOANS,
+    RP_NSLOTS
+};
+
+/* Adds delta to slot on day under every dimension value of tags (attributed ones only).
+ * Returns 0, EOVERFLOW, or an LMDB error. */
+int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta);
+/* Counts person once per half of day in the distinct slot, under every dimension of tags
+ * (unattributed ones too, as value 0). Returns 0 or an LMDB error. */
+int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
+
+/* Sums of one dimension value: every slot summed over days <= day. */
+int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t day,
+                int64_t out[RP_NSLOTS]);
+/* The distinct counts of one dimension value for one half id. */
+int rp_agg_half(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int half_id,
+                int64_t out[RP_NSLOTS]);
+/* Visits every value of a dimension kind that has any counter, in id order. */
+typedef int (*rp_value_fn)(uint32_t id, void *user);
+int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void *user);
+int rp_agg_reset(reporting_t *st, MDB_txn *txn);
+
+/* --- indicators (indicators.c) -------------------------------------------------------------- */
+typedef enum { RP_FLOW, RP_STOCK, RP_DISTINCT, RP_RATIO } rp_kind_t;
+typedef enum { RP_COUNT, RP_RIALS, RP_BP } rp_unit_t;
+typedef struct {
+    const char *name;       /* "classes" */
+    const char *label_fa;   /* Persian label for CSV and HTML */
+    rp_kind_t kind;
+    rp_unit_t unit;
+    int slot, den;          /* the slot read; for a ratio, numerator slot and denominator slot */
+    bool den_stock;         /* ratio of stocks (PAR30) rather than of flows (coverage) */
+} rp_indicator_t;
+extern const rp_indicator_t rp_indicators[];
+extern const size_t rp_nindicators;
+
+/* The raw sums of one dimension value for a period. */
+typedef struct {
+    int64_t range[RP_NSLOTS];   /* from..to */
+    int64_t upto[RP_NSLOTS];    /* everything up to to */
+    int64_t distinct[RP_NSLOTS];
+    bool has_distinct;          /* the period is exactly one half */
+} rp_raw_t;
+
+typedef struct {
+    int64_t from, to;           /* days, inclusive */
+    int half_id;                /* the half from..to is exactly, or -1 */
+} rp_period_t;
+
+/* Reads the raw sums of (kind, id) for the period. Returns 0 or an LMDB error. */
+int rp_raw_read(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, const rp_period_t *p,
+                rp_raw_t *raw);
+/* The value of indicator i (false when it has none: a distinct count over a period that is not
+ * one half). */
+bool rp_indicator_value(const rp_raw_t *raw, size_t i, int64_t *value);
+/* {"name": value|null, ...} in table order; a new reference or NULL. */
+json_t *rp_indicators_json(const rp_raw_t *raw);
+
+/* --- reports (reports.c), renderings (render.c, render_html.c) --------------------------------- */
+int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* {"source": {"seq": N, "time": "..."}, ...} for every source; NULL on failure. */
+json_t *rp_as_of(hy_ctx_t *ctx);
+
+/* Renders a half-year report (the JSON the op answers) as CSV / HTML; new strings or NULL. */
+char *rp_render_csv(const json_t *report);
+char *rp_render_indicators_csv(const json_t *table);
+char *rp_render_html(const json_t *report, const char *today);
+
+/* Persian rendering helpers shared by the renderings (render.c). */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+} rp_buf_t;
+void rp_buf_add(rp_buf_t *b, const char *s);
+void rp_buf_addf(rp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds text escaped for HTML (&, <, >, ", '). */
+void rp_buf_html(rp_buf_t *b, const char *s);
+/* Adds text with its ASCII digits as Persian digits (U+06F0..U+06F9), the rest as it is. */
+void rp_buf_fa_text(rp_buf_t *b, const char *text);
+/* Adds v in Persian digits with no separator (years, sequence numbers). */
+void rp_buf_fa_plain(rp_buf_t *b, int64_t v);
+/* Adds v with Persian digits and the Persian thousands separator. */
+void rp_buf_fa_int(rp_buf_t *b, int64_t v);
+/* Adds rials as toman (one decimal when not whole) in Persian digits. */
+void rp_buf_fa_toman(rp_buf_t *b, int64_t rials);
+/* Adds basis points as a Persian percentage with two decimals. */
+void rp_buf_fa_bp(rp_buf_t *b, int64_t bp);
+/* Adds an ISO date as a Jalali date in Persian digits ("۱۴۰۳/۰۶/۳۱"). */
+void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
+/* Takes the text out (NULL when anything failed). */
+char *rp_buf_take(rp_buf_t *b);
+
+/* --- feed (feed.c) and the projections (proj_*.c) ------------------------------------------- */
+int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);
+int reporting_reset(void *state, MDB_txn *txn);
+int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+
+/* Small accessors for event data. */
+const char *rp_str(const json_t *obj, const char *key);
+int64_t rp_int(const json_t *obj, const char *key);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * reporting_api.c — the reporting service's operations as data: routes, roles, argument and
+ * result shapes. Reports are read by social services, auditors and operators.
+ *
+ * Both reports offer renderings besides JSON (.formats): the gateway reads Accept and passes
+ * args.format; the half-year report answers text/csv and a printable text/html page, the
+ * indicators table text/csv.
+ */
+#include "proto.h"
+#include "spec.h"
+
+#define READ (HY_ROLE_SOCIAL_SERVICES | HY_ROLE_AUDITOR | HY_ROLE_OPERATOR)
+#define GROUPS "office|neighbourhood|field|sex|network"
+
+static const hy_field_t half_year_args[] = {
+    {.name = "year", .type = HY_T_INT, .flags = HY_F_REQ | HY_F_QUERY, .min = 1300, .max = 1499,
+     .doc = "Solar Hijri year, e.g. 1403"},
+    {.name = "half", .type = HY_T_INT, .flags = HY_F_REQ | HY_F_QUERY, .min = 1, .max = 2,
+     .doc = "1 = months 1-6 (Farvardin..Shahrivar), 2 = months 7-12 (Mehr..Esfand)"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "only this office (normalised match)"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
+     .doc = "only this neighbourhood (normalised match; with office: that office's part of it)"},
+    {.name = "format", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "json|csv|html",
+     .doc = "rendering; the gateway sets it from Accept (text/csv, text/html)"},
+    {0},
+};
+
+static const hy_field_t indicator_fields[] = {
+    {.name = "beneficiaries_total", .type = HY_T_INT, .doc = "persons registered up to the period's end"},
+    {.name = "beneficiaries_new", .type = HY_T_INT, .doc = "persons registered in the period"},
+    {.name = "meetings_working_group", .type = HY_T_INT, .doc = "working-group meetings"},
+    {.name = "meetings_steering_council", .type = HY_T_INT, .doc = "steering-council meetings"},
+    {.name = "meetings_empowerment_group", .type = HY_T_INT, .doc = "empowerment-group meetings"},
+    {.name = "classes", .type = HY_T_INT, .doc = "training, skill and cultural classes held"},
+    {.name = "people_with_loans", .type = HY_T_INT,
+     .doc = "distinct persons with a loan disbursed (null unless the period is one half)"},
+    {.name = "jobs_created", .type = HY_T_INT, .doc = "job_created participants + network jobs"},
+    {.name = "people_counselled", .type = HY_T_INT,
+     .doc = "distinct persons counselled (null unless the period is one half)"},
+    {.name = "funds_formed", .type = HY_T_INT, .doc = "micro-funds formed"},
+    {.name = "fund_training_sessions", .type = HY_T_INT, .doc = "micro-fund training sessions"},
+    {.name = "fund_members_trained", .type = HY_T_INT,
+     .doc = "distinct fund members trained (null unless the period is one half)"},
+    {.name = "loans_disbursed_rials", .type = HY_T_MONEY, .doc = "loan tranches disbursed"},
+    {.name = "loans_outstanding_rials", .type = HY_T_MONEY, .doc = "principal outstanding at the end"},
+    {.name = "par30_rials", .type = HY_T_MONEY, .doc = "principal of loans > 30 days past due at the end"},
+    {.name = "par30_bp", .type = HY_T_INT, .doc = "par30 / outstanding, basis points (floor)"},
+    {.name = "insurance_enrolled", .type = HY_T_INT, .doc = "eligible enrolment requests (start date)"},
+    {.name = "insurance_confirmed", .type = HY_T_INT, .doc = "confirmations by the fund"},
+    {.name = "insurance_coverage_bp", .type = HY_T_INT,
+     .doc = "share of the period's requests confirmed since, basis points (floor)"},
+    {.name = "network_members_active", .type = HY_T_INT, .doc = "active memberships at the end"},
+    {.name = "network_orders", .type = HY_T_INT, .doc = "orders placed with networks"},
+    {.name = "network_orders_rials", .type = HY_T_MONEY, .doc = "value of those orders"},
+    {.name = "fund_savings_rials", .type = HY_T_MONEY, .doc = "savings paid into micro-funds"},
+    {.name = "fund_loans_issued_rials", .type = HY_T_MONEY, .doc = "micro-fund loans issued"},
+    {0},
+};
+
+static const hy_field_t half_year_result[] = {
+    {.name = "year", .type = HY_T_INT, .doc = "Solar Hijri year"},
+    {.name = "half", .type = HY_T_INT, .doc = "1 or 2"},
+    {.name = "from", .type = HY_T_DATE, .doc = "first day of the half"},
+    {.name = "to", .type = HY_T_DATE, .doc = "last day of the half"},
+    {.name = "office", .type = HY_T_STRING, .doc = "the office filter, or null"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .doc = "the neighbourhood filter, or null"},
+    {.name = "indicators", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures"},
+    {.name = "as_of", .type = HY_T_ANY,
+     .doc = "per source: seq and time of the last event applied ({\"loans\":{\"seq\":N,\"time\":...}})"},
+    {.name = "generated_at", .type = HY_T_STRING, .doc = "when this answer was computed (UTC)"},
+    {.name = "replica", .type = HY_T_ANY, .doc = "which reporting replica answered (pid)"},
+    {0},
+};
+
+static const hy_field_t indicators_args[] = {
+    {.name = "from", .type = HY_T_DATE, .flags = HY_F_REQ | HY_F_QUERY, .doc = "first day, inclusive"},
+    {.name = "to", .type = HY_T_DATE, .flags = HY_F_REQ | HY_F_QUERY, .doc = "last day, inclusive"},
+    {.name = "group_by", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = GROUPS,
+     .doc = "break the figures down; the group with key null is what is not attributed"},
+    {.name = "format", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "json|csv",
+     .doc = "rendering; the gateway sets it from Accept (text/csv)"},
+    {0},
+};
+
+static const hy_field_t group_fields[] = {
+    {.name = "key", .type = HY_T_STRING, .doc = "the group's value (office, neighbourhood, field, "
+                                                "sex, net_N); null for what is not attributed"},
+    {.name = "indicators", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures"},
+    {0},
+};
+
+static const hy_field_t indicators_result[] = {
+    {.name = "from", .type = HY_T_DATE, .doc = "first day"},
+    {.name = "to", .type = HY_T_DATE, .doc = "last day"},
+    {.name = "group_by", .type = HY_T_STRING, .doc = "the breakdown, or null"},
+    {.name = "half", .type = HY_T_ANY,
+     .doc = "{year, half} when from..to is exactly one half (distinct counts given), else null"},
+    {.name = "total", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures overall"},
+    {.name = "groups", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = group_fields,
+     .doc = "one per value of group_by (absent without group_by)"},
+    {.name = "as_of", .type = HY_T_ANY, .doc = "per source: seq and time of the last event applied"},
+    {.name = "generated_at", .type = HY_T_STRING, .doc = "when this answer was computed (UTC)"},
+    {0},
+};
+
+static const hy_op_spec_t reporting_ops[] = {
+    {.op = "reports.half_year", .method = "GET", .path = "/v1/reports/half-year", .roles = READ,
+     .args = half_year_args, .result = half_year_result, .ok_status = 200, .formats = "csv,html",
+     .summary = "Six-month evaluation report (JSON, text/csv, or a printable Persian text/html page)"},
+    {.op = "reports.indicators", .method = "GET", .path = "/v1/reports/indicators", .roles = READ,
+     .args = indicators_args, .result = indicators_result, .ok_status = 200, .formats = "csv",
+     .summary = "Indicators for any period, optionally grouped (JSON or text/csv)"},
+    {0},
+};
+
+const hy_api_t reporting_api = {.service = "reporting", .id_prefixes = "", .ops = reporting_ops};

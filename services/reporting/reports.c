@@ -1,0 +1,229 @@
+/*
+ * reports.c — the two reports, answered from the counters (aggregates.c): the six-month
+ * evaluation report for one Solar Hijri half, whole or for one office / neighbourhood, and the
+ * indicators table for any period, grouped by a dimension.
+ *
+ * A report reads two running sums (up to the period's last day and up to the day before its
+ * first) of one dimension value, plus the half's distinct counts: a few hundred keys at most,
+ * whatever the number of records. A grouped table does the same for each value of the
+ * dimension; the group with key null is what no value was attributed to, computed as the
+ * total minus the groups (distinct counts: read, since persons are not additive).
+ *
+ * Every answer says how current it is ("as_of": the last sequence and event time applied per
+ * source) and which replica computed it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fa.h"
+#include "reporting.h"
+
+/* The dimension a half-year filter reads: *kind and *id, or *known = false when a named office
+ * or neighbourhood has never been seen (every figure is then 0). */
+static int s_filter(hy_ctx_t *ctx, const char *office, const char *hood, int *kind, uint32_t *id,
+                    bool *known)
+{
+    reporting_t *st = reporting_state(ctx);
+    uint32_t o = 0, h = 0;
+    int rc = 0;
+    *kind = RP_DIM_ALL, *id = 0, *known = true;
+    if (office && (rc = rp_lookup(ctx->txn, st, RP_DIM_OFFICE, office, &o)) == 0)
+        *kind = RP_DIM_OFFICE, *id = o;
+    if (rc == 0 && hood && (rc = rp_lookup(ctx->txn, st, RP_DIM_HOOD, hood, &h)) == 0)
+        *kind = RP_DIM_HOOD, *id = h;
+    if (rc == 0 && office && hood && (rc = rp_lookup_pair(ctx->txn, st, o, h, id)) == 0)
+        *kind = RP_DIM_OFFICE_HOOD;
+    if (rc == MDB_NOTFOUND) {
+        *known = false;
+        return 0;
+    }
+    return rc;
+}
+
+/* Adds the report's common tail: as_of, generated_at, replica. */
+static int s_stamp(hy_ctx_t *ctx, json_t *out)
+{
+    json_t *as_of = rp_as_of(ctx);
+    if (!as_of || json_object_set_new(out, "as_of", as_of) != 0 ||
+        json_object_set_new(out, "generated_at", json_string(ctx->now_iso)) != 0 ||
+        json_object_set_new(out, "replica", json_pack("{s:i}", "pid", (int)getpid())) != 0)
+        return -1;
+    return 0;
+}
+
+/* Wraps a rendering as the gateway sends it: {"content_type": ..., "body": ...}. */
+static int s_rendered(hy_ctx_t *ctx, json_t *report, char *body, const char *type, json_t **out)
+{
+    json_decref(report);
+    *out = body ? json_pack("{s:s,s:s}", "content_type", type, "body", body) : NULL;
+    free(body);
+    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "the report could not be rendered");
+}
+
+/* Absent filters are shown as null. */
+static json_t *s_text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    int year = (int)rp_int(args, "year"), half = (int)rp_int(args, "half");
+    const char *office = rp_str(args, "office"), *hood = rp_str(args, "neighbourhood");
+    const char *format = rp_str(args, "format");
+    office = office && *office ? office : NULL;
+    hood = hood && *hood ? hood : NULL;
+    rp_period_t p = {.half_id = year * 2 + half - 1};
+    if (rp_half_bounds(year, half, &p.from, &p.to) != 0)
+        return hy_fail(ctx, 422, "invalid_period", "year", "%d/%d is not a half the calendar knows",
+                       year, half);
+    int kind;
+    uint32_t id;
+    bool known;
+    rp_raw_t raw = {0};
+    int rc = s_filter(ctx, office, hood, &kind, &id, &known);
+    if (rc == 0 && known)
+        rc = rp_raw_read(ctx->txn, reporting_state(ctx), kind, id, &p, &raw);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    raw.has_distinct = true;
+    char from[11], to[11], jfrom[11], jto[11];
+    rp_iso(p.from, from);
+    rp_iso(p.to, to);
+    hy_date_iso_to_jalali(from, jfrom);
+    hy_date_iso_to_jalali(to, jto);
+    json_t *report = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "year", year, "half", half,
+                               "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto,
+                               "office", s_text_or_null(office), "neighbourhood",
+                               s_text_or_null(hood), "indicators", rp_indicators_json(&raw));
+    if (!report || s_stamp(ctx, report) != 0) {
+        json_decref(report);
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
+    if (format && strcmp(format, "csv") == 0)
+        return s_rendered(ctx, report, rp_render_csv(report), "text/csv; charset=utf-8", out);
+    if (format && strcmp(format, "html") == 0)
+        return s_rendered(ctx, report, rp_render_html(report, ctx->today),
+                          "text/html; charset=utf-8", out);
+    *out = report;
+    return 200;
+}
+
+/* --- the indicators table ------------------------------------------------------------------- */
+
+typedef struct {
+    hy_ctx_t *ctx;
+    int kind;
+    const rp_period_t *p;
+    rp_raw_t rest;      /* the total minus every group seen so far */
+    json_t *groups;
+} s_table_t;
+
+/* Whether a group has anything to show. */
+static bool s_any(const rp_raw_t *raw)
+{
+    for (int i = 0; i < RP_NSLOTS; i++)
+        if (raw->range[i] || raw->upto[i] || (raw->has_distinct && raw->distinct[i]))
+            return true;
+    return false;
+}
+
+/* One group of a table. */
+static json_t *s_group(const char *key, const rp_raw_t *raw)
+{
+    return json_pack("{s:o,s:o}", "key", s_text_or_null(key), "indicators", rp_indicators_json(raw));
+}
+
+/* rp_agg_values visitor: one group per attributed value with anything in it. */
+static int s_visit(uint32_t id, void *user)
+{
+    s_table_t *t = user;
+    rp_raw_t raw;
+    reporting_t *st = reporting_state(t->ctx);
+    if (id == 0)
+        return 0;
+    int rc = rp_raw_read(t->ctx->txn, st, t->kind, id, t->p, &raw);
+    if (rc || !s_any(&raw))
+        return rc;
+    for (int i = 0; i < RP_NSLOTS; i++) {
+        t->rest.range[i] -= raw.range[i];
+        t->rest.upto[i] -= raw.upto[i];
+    }
+    char *name = rp_value_name(t->ctx->txn, st, t->kind, id);
+    json_t *g = s_group(name ? name : "?", &raw);
+    free(name);
+    return g && json_array_append_new(t->groups, g) == 0 ? 0 : ENOMEM;
+}
+
+/* The half id when from..to is exactly one Solar Hijri half, else -1. */
+static int s_exact_half(int64_t from, int64_t to)
+{
+    int h = rp_half_of(from);
+    int64_t a, b;
+    if (h < 0 || rp_half_bounds(h / 2, h % 2 + 1, &a, &b) != 0)
+        return -1;
+    return a == from && b == to ? h : -1;
+}
+
+/* The dimension kind of a group_by value, -1 for none. */
+static int s_group_kind(const char *group_by)
+{
+    static const int kinds[] = {RP_DIM_OFFICE, RP_DIM_HOOD, RP_DIM_FIELD, RP_DIM_SEX, RP_DIM_NETWORK};
+    for (size_t i = 0; group_by && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(group_by, rp_dim_names[kinds[i]]) == 0)
+            return kinds[i];
+    return -1;
+}
+
+/* Fills the groups of table t (t->rest starts as the total). */
+static int s_groups(s_table_t *t)
+{
+    reporting_t *st = reporting_state(t->ctx);
+    int rc = rp_agg_values(t->ctx->txn, st, t->kind, s_visit, t);
+    if (rc == 0 && t->rest.has_distinct)
+        rc = rp_agg_half(t->ctx->txn, st, t->kind, 0, t->p->half_id, t->rest.distinct);
+    if (rc == 0 && s_any(&t->rest)) {
+        json_t *g = s_group(NULL, &t->rest);
+        rc = g && json_array_append_new(t->groups, g) == 0 ? 0 : ENOMEM;
+    }
+    return rc;
+}
+
+int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    const char *from = rp_str(args, "from"), *to = rp_str(args, "to");
+    const char *group_by = rp_str(args, "group_by"), *format = rp_str(args, "format");
+    rp_period_t p;
+    if (!rp_day_of(from, &p.from) || !rp_day_of(to, &p.to))
+        return hy_fail(ctx, 422, "invalid_date", "from", "from and to must be dates");
+    if (p.to < p.from)
+        return hy_fail(ctx, 422, "invalid_range", "to", "to (%s) is before from (%s)", to, from);
+    p.half_id = s_exact_half(p.from, p.to);
+    s_table_t t = {.ctx = ctx, .kind = s_group_kind(group_by), .p = &p};
+    int rc = rp_raw_read(ctx->txn, reporting_state(ctx), RP_DIM_ALL, 0, &p, &t.rest);
+    json_t *table = rc ? NULL
+                       : json_pack("{s:s,s:s,s:o,s:o,s:o}", "from", from, "to", to, "group_by",
+                                   s_text_or_null(t.kind >= 0 ? group_by : NULL), "half",
+                                   p.half_id < 0 ? json_null()
+                                                 : json_pack("{s:i,s:i}", "year", p.half_id / 2,
+                                                             "half", p.half_id % 2 + 1),
+                                   "total", rp_indicators_json(&t.rest));
+    if (rc == 0 && table && t.kind >= 0) {
+        t.groups = json_array();
+        rc = t.groups ? s_groups(&t) : ENOMEM;
+        if (json_object_set_new(table, "groups", t.groups) != 0)
+            rc = ENOMEM;
+    }
+    if (rc == 0 && (!table || s_stamp(ctx, table) != 0))
+        rc = ENOMEM;
+    if (rc) {
+        json_decref(table);
+        return hy_fail_mdb(ctx, rc);
+    }
+    if (format && strcmp(format, "csv") == 0)
+        return s_rendered(ctx, table, rp_render_indicators_csv(table), "text/csv; charset=utf-8", out);
+    *out = table;
+    return 200;
+}
