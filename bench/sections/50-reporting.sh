@@ -1,0 +1,147 @@
+# bench/sections/50-reporting.sh — the reporting replica: catch-up of a new replica over a
+# generated programme, then the half-year report beside a full recomputation.
+#
+# 1. bench/event_store.c writes the sources' outboxes directly, in the skeleton's format (see
+#    40-insurance.sh): REP_PERSONS registry.person.registered, REP_LOANS loans.loan.disbursed
+#    (each disbursing a whole loan to one of those persons) and REP_ENROLMENTS
+#    insurance.enrolment.requested, dates over Solar Hijri 1403. The loans and insurance stores
+#    get their "registry" cursor at the head, so they do not replay the registry meanwhile.
+#    Sizes scale with HY_BENCH_SCALE (1 = 1,000,000 / 100,000 / 50,000).
+# 2. The gateway, hamyar-registry, hamyar-loans and hamyar-insurance start on those stores
+#    (networks and microfund are not started: a source with no worker has nothing to catch up
+#    from). Then one hamyar-reporting starts from an empty store; it serves nothing until it has
+#    caught up, so the catch-up time is from its start until service.status answers with every
+#    cursor at its source's head: events per second.
+# 3. GET /v1/reports/half-year?year=1403&half=2, REP_REPORT_N times in a row: p50, p99.
+# 4. Baseline, after the services stop: a full recomputation — every stored event of the three
+#    outboxes read and decoded once (jansson) and the half's counts computed from scratch
+#    (beneficiaries, loans disbursed and their rials, distinct borrowers, enrolments). Those
+#    counts are printed beside the report's, as a check.
+
+REP_PERSONS=$(awk -v s="${HY_BENCH_SCALE:-1}" 'BEGIN { print int(1000000 * s) }')
+REP_LOANS=$(awk -v s="${HY_BENCH_SCALE:-1}" 'BEGIN { print int(100000 * s) }')
+REP_ENROLMENTS=$(awk -v s="${HY_BENCH_SCALE:-1}" 'BEGIN { print int(50000 * s) }')
+REP_REPORT_N=20
+REP_PATH="/v1/reports/half-year?year=1403&half=2"
+
+# "cursor_registry cursor_loans cursor_insurance" from the replica's service.status, or nothing.
+s_rep_cursors() {
+  local doc
+  doc=$("$TOOLS/svc_status" --broker "$HY_BROKER" --service reporting 2>/dev/null) || return 0
+  printf '%s' "$doc" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def find(o):
+    if isinstance(o, dict):
+        if "registry" in o and isinstance(o["registry"], dict) and "cursor" in o["registry"]:
+            return o
+        for v in o.values():
+            r = find(v)
+            if r: return r
+    return None
+c = find(d) or {}
+print(*[c.get(s, {}).get("cursor", 0) for s in ("registry", "loans", "insurance")])' 2>/dev/null || true
+}
+
+bench_reporting() {
+  bench_section "reporting: new replica catch-up, half-year report over $(bench_int "$REP_PERSONS") persons, $(bench_int "$REP_LOANS") loans, $(bench_int "$REP_ENROLMENTS") enrolments"
+  local b
+  for b in hamyar-registry hamyar-loans hamyar-insurance hamyar-reporting; do
+    [ -x "$BIN/$b" ] || { bench_row "skipped: $BIN/$b is missing"; return 0; }
+  done
+  if [ ! -x "$TOOLS/event_store" ] || [ bench/event_store.c -nt "$TOOLS/event_store" ]; then
+    ${CC:-gcc} -std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+      -o "$TOOLS/event_store" bench/event_store.c -llmdb -ljansson || { bench_row "skipped: event_store did not build"; return 0; }
+  fi
+  [ "$BENCH_SCALE" = 1 ] || bench_note "sizes scaled by HY_BENCH_SCALE=$BENCH_SCALE"
+
+  # ---- 1. the sources' stores ----
+  local dir="$BENCH_DIR/rep" var G1 G2 G3 t0 t1
+  var="$dir/var"; mkdir -p "$var"
+  t0=$(date +%s.%N)
+  if ! G1=$("$TOOLS/event_store" gen --dir "$var/registry" --kind registry --n "$REP_PERSONS") ||
+     ! G2=$("$TOOLS/event_store" gen --dir "$var/loans" --kind loans --n "$REP_LOANS" --persons "$REP_PERSONS" \
+            --cursor registry="$REP_PERSONS") ||
+     ! G3=$("$TOOLS/event_store" gen --dir "$var/insurance" --kind insurance --n "$REP_ENROLMENTS" \
+            --persons "$REP_PERSONS" --cursor registry="$REP_PERSONS"); then
+    bench_row "generating the stores failed"; return 0
+  fi
+  t1=$(date +%s.%N)
+  local total=$((REP_PERSONS + REP_LOANS + REP_ENROLMENTS))
+  bench_row "$(printf 'sources: %s events (%s + %s + %s), %s MB of CloudEvent JSON, written to the outboxes directly in %.1f s' \
+    "$(bench_int "$total")" "$(bench_int "$REP_PERSONS")" "$(bench_int "$REP_LOANS")" "$(bench_int "$REP_ENROLMENTS")" \
+    "$(bench_calc "int(($(bench_kv "$G1" bytes) + $(bench_kv "$G2" bytes) + $(bench_kv "$G3" bytes)) / 104857.6) / 10")" \
+    "$(bench_calc "$t1 - $t0")")"
+
+  # ---- 2. catch-up of a new replica ----
+  bench_cluster_start rep "registry loans insurance" HY_GATEWAY_THREADS="$BENCH_THREADS" HY_MAP_SIZE_MB=4096
+  local rpid cur=() deadline ok=0
+  t0=$(date +%s.%N)
+  bench_start rep-reporting "$BIN/hamyar-reporting"
+  rpid=$BENCH_PID
+  # shellcheck disable=SC2034  # read by bench_measure (lib.sh)
+  SVC_PIDS["reporting"]=$rpid   # for bench_measure (lib.sh's associative array)
+  deadline=$(bench_calc "$t0 + 600")
+  while kill -0 "$rpid" 2>/dev/null; do
+    read -r -a cur <<<"$(s_rep_cursors)"
+    if [ ${#cur[@]} -eq 3 ] && [ "${cur[0]}" -ge "$REP_PERSONS" ] && [ "${cur[1]}" -ge "$REP_LOANS" ] &&
+       [ "${cur[2]}" -ge "$REP_ENROLMENTS" ]; then ok=1; break; fi
+    awk -v d="$deadline" -v t="$(date +%s.%N)" 'BEGIN { exit !(t > d) }' && break
+    sleep 0.1
+  done
+  t1=$(date +%s.%N)
+  local secs rate
+  secs=$(bench_calc "$t1 - $t0"); rate=$(bench_calc "$total / $secs")
+  if [ "$ok" -eq 1 ]; then
+    bench_row "$(printf '%-58s %10s events/s  (%s events in %.1f s)' \
+      "new replica from empty to every source's head" "$(bench_int "$rate")" "$(bench_int "$total")" "$secs")"
+    bench_note "timed from the replica's start until service.status (answered only once it has caught up) shows every cursor at its head; polled every 0.1 s"
+  else
+    bench_row "catch-up did not finish in 600 s (cursors: ${cur[*]:-none}); logs in $BENCH_DIR"
+    bench_cluster_stop
+    return 0
+  fi
+
+  # ---- 3. the half-year report ----
+  local body rep_from rep_to rep_counts
+  body=$(curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT$REP_PATH" || true)
+  read -r rep_from rep_to <<<"$(printf '%s' "$body" | python3 -c '
+import json, sys
+d = json.load(sys.stdin); print(d.get("from", "2024-09-22"), d.get("to", "2025-03-20"))' 2>/dev/null || echo "2024-09-22 2025-03-20")"
+  printf '%s' "$body" >"$dir/half-year.json"
+  rep_counts=$(printf '%s' "$body" | python3 -c '
+import json, sys
+i = json.load(sys.stdin).get("indicators", {})
+print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans_disbursed_rials", "insurance_enrolled")])' 2>/dev/null || echo "? ? ? ?")
+  bench_measure reporting --mode get --path "$REP_PATH" --key "$KEY_SOCIAL_SERVICES" \
+    --conns 1 --threads 1 --requests "$REP_REPORT_N"
+  local rep_p50=$M_P50 rep_p99=$M_P99
+  bench_row "$(printf '%-58s p50 %s ms, p99 %s ms' "GET $REP_PATH, $REP_REPORT_N in a row" "$M_P50" "$M_P99")"
+  [ "$M_BAD" -eq 0 ] || bench_note "$M_BAD answers were not 2xx"
+  local rc4; read -r -a rc4 <<<"$rep_counts"
+  bench_note "$(printf 'report %s..%s, %s bytes of JSON: %s new beneficiaries, %s people with loans, %s rials disbursed, %s enrolments' \
+    "$rep_from" "$rep_to" "${#body}" "$(bench_int "${rc4[0]}")" "$(bench_int "${rc4[1]}")" "$(bench_int "${rc4[2]}")" "$(bench_int "${rc4[3]}")")"
+  bench_stop "$rpid"; unset 'SVC_PIDS[reporting]'
+  bench_cluster_stop
+
+  # ---- 4. full recomputation ----
+  local R rec_ms
+  R=$("$TOOLS/event_store" recompute --from "$rep_from" --to "$rep_to" "$var/registry" "$var/loans" "$var/insurance")
+  rec_ms=$(bench_kv "$R" recompute_ms)
+  bench_row "$(printf '%-58s %10s ms = %s× the report p50' \
+    "baseline: full recomputation (read + decode every event once)" "$rec_ms" "$(bench_ratio "$rec_ms" "$rep_p50" 0)")"
+  bench_note "$(printf 'recomputed for %s..%s: %s beneficiaries, %s loans disbursed (%s rials) to %s borrowers, %s enrolments requested' \
+    "$rep_from" "$rep_to" "$(bench_int "$(bench_kv "$R" beneficiaries)")" "$(bench_int "$(bench_kv "$R" loans)")" \
+    "$(bench_int "$(bench_kv "$R" loan_rials)")" "$(bench_int "$(bench_kv "$R" borrowers)")" "$(bench_int "$(bench_kv "$R" enrolments)")")"
+  local same=differ
+  [ "$(bench_kv "$R" beneficiaries) $(bench_kv "$R" borrowers) $(bench_kv "$R" loan_rials) $(bench_kv "$R" enrolments)" = "${rc4[*]}" ] && same=match
+  bench_note "those four counts $same the report's"
+
+  BENCH_SUMMARY+=(
+    "$(printf 'reporting: half-year report over %s persons, %s loans, %s enrolments: p50 %s ms, p99 %s ms; a full recomputation from the events %s ms (%s× slower)' \
+      "$(bench_int "$REP_PERSONS")" "$(bench_int "$REP_LOANS")" "$(bench_int "$REP_ENROLMENTS")" "$rep_p50" "$rep_p99" \
+      "$rec_ms" "$(bench_ratio "$rec_ms" "$rep_p50" 0)")"
+    "$(printf 'reporting: new replica catch-up: %s events/s (%s events in %.1f s, from empty to every source'"'"'s head)' \
+      "$(bench_int "$rate")" "$(bench_int "$total")" "$secs")"
+  )
+}
