@@ -5,6 +5,15 @@
 
 #include <errno.h>
 
+int hy_load_or_404(hy_ctx_t *ctx, MDB_dbi db, const char *prefix, const char *what,
+                   const char *id, uint64_t *n, json_t **out)
+{
+    int rc = hy_store_get_by_id(ctx->txn, db, prefix, id, n, out);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no %s has the id %s", what, id ? id : "");
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
 int hy_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
 {
     json_int_t l = json_integer_value(json_object_get(args, "limit"));

@@ -1,6 +1,7 @@
 /*
- * page.h — list operations: their arguments, their result, and the common case of paging JSON
- * records through a primary database or an index with a filter.
+ * page.h — reading records for a request: one entity by its id (or 404), and list operations:
+ * their arguments, their result, and paging JSON records through a primary database or an index
+ * with a filter.
  *
  * Every list in the API answers {"items":[...],"next_cursor":"..."|null} and takes limit and
  * cursor (the skeleton has already checked limit against the op spec). Services only say which
@@ -15,6 +16,12 @@
 #include <stdint.h>
 
 #include "service.h"
+
+/* Loads the record with opaque id "<prefix>_<n>" of db for a request on one entity: 0 with *n and
+ * *out (either may be NULL), or the status of a 404 not_found ("no <what> has the id ...") or of a
+ * storage failure, via hy_fail. */
+int hy_load_or_404(hy_ctx_t *ctx, MDB_dbi db, const char *prefix, const char *what,
+                   const char *id, uint64_t *n, json_t **out);
 
 /* Reads limit and cursor from a list op's args. Returns 0, or the 400 invalid_cursor status
  * (via hy_fail) for a cursor this API never issued. */

@@ -180,6 +180,25 @@ int hy_id_parse(const char *prefix, const char *id, uint64_t *n)
     return 0;
 }
 
+int hy_store_get_by_id(MDB_txn *txn, MDB_dbi db, const char *prefix, const char *id, uint64_t *n,
+                       json_t **out)
+{
+    uint64_t num;
+    json_t *rec = NULL;
+    if (hy_id_parse(prefix, id, &num) != 0)
+        return MDB_NOTFOUND;
+    int rc = hy_store_get_id(txn, db, num, &rec);
+    if (rc != 0)
+        return rc;
+    if (n)
+        *n = num;
+    if (out)
+        *out = rec;
+    else
+        json_decref(rec);
+    return 0;
+}
+
 int hy_store_counter(MDB_txn *txn, MDB_dbi db, const char *counter, uint64_t *out)
 {
     MDB_val k = {strlen(counter), (void *)counter}, v;

@@ -61,6 +61,11 @@ void hy_id_format(const char *prefix, uint64_t n, char *out, size_t outsz);
 /* Parses an id with the given prefix. Returns 0, or -1 when it is not such an id. */
 int hy_id_parse(const char *prefix, const char *id, uint64_t *n);
 
+/* Loads the record of db whose opaque id is "<prefix>_<n>". Returns 0 (with *n and *out, either
+ * may be NULL), MDB_NOTFOUND also for a malformed id or one of another prefix, or an LMDB error. */
+int hy_store_get_by_id(MDB_txn *txn, MDB_dbi db, const char *prefix, const char *id, uint64_t *n,
+                       json_t **out);
+
 /* Allocates the next number of a named counter kept in db (a plain database of counters).
  * Starts at 1. Gapless within committed history. */
 int hy_store_next(MDB_txn *txn, MDB_dbi db, const char *counter, uint64_t *out);

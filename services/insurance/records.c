@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page.h"
 #include "fa.h"
 #include "insurance.h"
 
@@ -52,16 +53,8 @@ insurance_t *insurance_state(hy_ctx_t *ctx)
 
 int insurance_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **enrolment)
 {
-    uint64_t num;
-    int rc = hy_id_parse("enr", id, &num) == 0
-                 ? hy_store_get_id(ctx->txn, insurance_state(ctx)->enrolments, num, enrolment)
-                 : MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 404, "not_found", "id", "no enrolment has the id %s", id ? id : "");
-    if (rc)
-        return hy_fail_mdb(ctx, rc);
-    *n = num;
-    return 0;
+    return hy_load_or_404(ctx, insurance_state(ctx)->enrolments, "enr", "enrolment", id, n,
+                          enrolment);
 }
 
 size_t insurance_index_key(char tag, const char *text, uint64_t num, char *out, size_t outsz)

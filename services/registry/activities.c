@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page.h"
 #include "fa.h"
 #include "registry.h"
 
@@ -147,13 +148,9 @@ fail:
 
 int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
-    uint64_t n;
-    int rc = hy_id_parse("act", id, &n) == 0
-                 ? hy_store_get_id(ctx->txn, registry_state(ctx)->activities, n, out)
-                 : MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 404, "not_found", "id", "no activity has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    int status = hy_load_or_404(ctx, registry_state(ctx)->activities, "act", "activity", id,
+                                NULL, out);
+    return status ? status : 200;
 }
 
 typedef struct {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page.h"
 #include "fa.h"
 #include "registry.h"
 
@@ -30,28 +31,13 @@ static int s_stage_rank(const char *stage)
 
 int registry_business_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **business)
 {
-    uint64_t num;
-    if (hy_id_parse("bus", id, &num) != 0)
-        return MDB_NOTFOUND;
-    json_t *rec = NULL;
-    int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->businesses, num, &rec);
-    if (rc)
-        return rc;
-    if (n)
-        *n = num;
-    if (business)
-        *business = rec;
-    else
-        json_decref(rec);
-    return 0;
+    return hy_store_get_by_id(ctx->txn, registry_state(ctx)->businesses, "bus", id, n, business);
 }
 
 static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **business)
 {
-    int rc = registry_business_load(ctx, id, n, business);
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 404, "not_found", "id", "no business has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_load_or_404(ctx, registry_state(ctx)->businesses, "bus", "business", id, n,
+                          business);
 }
 
 /* The licence as stored (issued echoed in Jalali), or 422 for an issue date in the future. */

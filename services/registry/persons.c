@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page.h"
 #include "fa.h"
 #include "registry.h"
 
@@ -22,29 +23,13 @@
 
 int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
 {
-    uint64_t num;
-    if (hy_id_parse("prs", id, &num) != 0)
-        return MDB_NOTFOUND;
-    json_t *rec = NULL;
-    int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, num, &rec);
-    if (rc)
-        return rc;
-    if (n)
-        *n = num;
-    if (person)
-        *person = rec;
-    else
-        json_decref(rec);
-    return 0;
+    return hy_store_get_by_id(ctx->txn, registry_state(ctx)->persons, "prs", id, n, person);
 }
 
 /* Loads or answers 404, the common start of every call on one person. */
 static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
 {
-    int rc = registry_person_load(ctx, id, n, person);
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 404, "not_found", "id", "no person has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_load_or_404(ctx, registry_state(ctx)->persons, "prs", "person", id, n, person);
 }
 
 /* The national ID in its one stored form, or 422 saying what is wrong with it. */
