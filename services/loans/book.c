@@ -69,7 +69,8 @@ void loans_book_free(loans_book_t *book)
 static int s_alloc(loans_book_t *b, size_t ninst, size_t ndisb, size_t nrep)
 {
     size_t total = ninst + ndisb + nrep;
-    b->inst = calloc(total ? total : 1, sizeof *b->inst);
+    /* Every line is written by the caller (JSON lines or a memcpy of the summary): no zeroing. */
+    b->inst = malloc((total ? total : 1) * sizeof *b->inst);
     if (!b->inst)
         return -1;
     b->disb = b->inst + ninst;
@@ -178,6 +179,22 @@ int loans_book_decode(const void *data, size_t len, loans_book_t *b)
     if (s_alloc(b, h.ninst, h.ndisb, h.nrep) != 0)
         return -1;
     memcpy(b->inst, (const unsigned char *)data + sizeof h, nlines * sizeof(loans_line_t));
+    return 0;
+}
+
+/* Reads only the header's product number and office (NUL-terminated into office[65]), so a
+ * filtered pass skips a loan without decoding it. Returns 0, or -1 for a malformed summary. */
+int loans_book_peek(const void *data, size_t len, uint64_t *product, char office[65])
+{
+    s_head_t h;
+    if (len < sizeof h)
+        return -1;
+    memcpy(&h, data, sizeof h);
+    if (h.magic != SUMMARY_MAGIC)
+        return -1;
+    *product = h.product;
+    memcpy(office, h.office, 64);
+    office[64] = '\0';
     return 0;
 }
 

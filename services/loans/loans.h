@@ -122,6 +122,8 @@ int loans_book_encode(const loans_book_t *book, void **out, size_t *len);
 int loans_book_decode(const void *data, size_t len, loans_book_t *book);
 /* The aging bucket recorded in a serialised book, and changing it in place (0 or -1). */
 int loans_book_bucket(const void *data, size_t len);
+/* The product number and office of a summary, from its header alone; 0 or -1. */
+int loans_book_peek(const void *data, size_t len, uint64_t *product, char office[65]);
 int loans_book_set_bucket(void *data, size_t len, int bucket);
 
 /* A book as of a day: what was disbursed and paid by then, what was due, what is owed. */

@@ -136,8 +136,11 @@ static json_t *s_groups_json(s_groups_t *gs, const char *key_name)
 /* Visits every summary: fn(book, n, user) returns 0 to go on or a failure status. */
 typedef int (*s_scan_fn)(hy_ctx_t *ctx, uint64_t n, loans_book_t *book, void *user);
 
-/* One pass over the summaries in loan order. */
-static int s_scan(hy_ctx_t *ctx, s_scan_fn fn, void *user)
+/* Decides from a summary's raw bytes whether fn needs to see it at all (NULL: every loan). */
+typedef bool (*s_keep_fn)(const void *data, size_t len, void *user);
+
+/* One pass over the summaries in loan order; loans that keep refuses are not decoded. */
+static int s_scan(hy_ctx_t *ctx, s_keep_fn keep, s_scan_fn fn, void *user)
 {
     MDB_cursor *cur = NULL;
     MDB_val k, v;
@@ -145,6 +148,8 @@ static int s_scan(hy_ctx_t *ctx, s_scan_fn fn, void *user)
     for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && status == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         loans_book_t book;
+        if (keep && k.mv_size == 8 && !keep(v.mv_data, v.mv_size, user))
+            continue;
         if (k.mv_size != 8 || loans_book_decode(v.mv_data, v.mv_size, &book) != 0) {
             rc = MDB_CORRUPTED;
             break;
@@ -165,7 +170,40 @@ typedef struct {
     uint64_t product;   /* 0 = every product */
     s_fig_t total;
     s_groups_t offices, products;
+    struct {
+        uint64_t n;
+        char id[32];
+    } pids[16];         /* product ids already formatted: a handful of products, many loans */
+    int npids;
 } s_portfolio_t;
+
+/* The product filter and the office filter, read from the header before any decoding. */
+static bool s_portfolio_keep(const void *data, size_t len, void *user)
+{
+    s_portfolio_t *p = user;
+    uint64_t product;
+    char office[65];
+    if (!p->office && !p->product)
+        return true;
+    if (loans_book_peek(data, len, &product, office) != 0)
+        return true;   /* let the decoder report it */
+    return (!p->office || strcmp(p->office, office) == 0) && (!p->product || p->product == product);
+}
+
+/* "lpr_<n>" for a product number, formatted once per product. */
+static const char *s_product_id(s_portfolio_t *p, uint64_t n, char *scratch, size_t size)
+{
+    for (int i = 0; i < p->npids; i++)
+        if (p->pids[i].n == n)
+            return p->pids[i].id;
+    if (p->npids == (int)(sizeof p->pids / sizeof p->pids[0])) {
+        hy_id_format("lpr", n, scratch, size);
+        return scratch;
+    }
+    p->pids[p->npids].n = n;
+    hy_id_format("lpr", n, p->pids[p->npids].id, sizeof p->pids[0].id);
+    return p->pids[p->npids++].id;
+}
 
 /* Adds one loan to the total, its office and its product, if the filters keep it. */
 static int s_portfolio_visit(hy_ctx_t *ctx, uint64_t n, loans_book_t *b, void *user)
@@ -180,8 +218,8 @@ static int s_portfolio_visit(hy_ctx_t *ctx, uint64_t n, loans_book_t *b, void *u
         return hy_fail(ctx, 500, "internal_error", NULL, "a loan's ledger overflows");
     if (st.disbursed == 0)
         return 0;
-    hy_id_format("lpr", b->product, pid, sizeof pid);
-    s_fig_t *office = s_group(&p->offices, b->office), *product = s_group(&p->products, pid);
+    s_fig_t *office = s_group(&p->offices, b->office),
+            *product = s_group(&p->products, s_product_id(p, b->product, pid, sizeof pid));
     if (!office || !product)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     if (!s_fig_add(&p->total, b, &st) || !s_fig_add(office, b, &st) ||
@@ -199,7 +237,7 @@ int loans_portfolio(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (product && hy_id_parse("lpr", product, &p.product) != 0)
         return hy_fail(ctx, 404, "not_found", "product_id", "no loan product has the id %s",
                        product);
-    int status = s_scan(ctx, s_portfolio_visit, &p);
+    int status = s_scan(ctx, s_portfolio_keep, s_portfolio_visit, &p);
     if (status == 0) {
         json_t *o = json_object();
         loans_set_date(o, "as_of", as_of ? as_of : ctx->today);
@@ -319,7 +357,7 @@ int loans_age(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     if (rc && rc != MDB_NOTFOUND)
         return hy_fail_mdb(ctx, rc);
-    status = s_scan(ctx, s_aging_visit, &a);
+    status = s_scan(ctx, NULL, s_aging_visit, &a);
     for (size_t i = 0; status == 0 && i < a.n; i++)
         status = s_aging_apply(ctx, &a.c[i], as_of, &events);
     free(a.c);
