@@ -254,4 +254,10 @@ enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const
 void hy_gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                           enum MHD_RequestTerminationCode toe);
 
+/* The rendering to ask a service for ("json", "csv", "html"): the first media type of Accept
+ * that the op's formats offer, else JSON (response.c). */
+const char *hy_gw_negotiate(const char *accept, const char *formats);
+/* Whether /readyz expects service: every known service, or those named in HY_SERVICES. */
+bool hy_gw_expected(const char *service);
+
 #endif

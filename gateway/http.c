@@ -370,28 +370,6 @@ static enum MHD_Result s_answer(hy_gateway_t *gw, struct MHD_Connection *conn, s
     return out;
 }
 
-/* Picks the rendering an op offers besides JSON from the Accept header: the first media type
- * listed that the op has ("text/csv" -> "csv", "text/html" -> "html"), else JSON. */
-static const char *s_negotiate(const char *accept, const char *formats)
-{
-    static const struct {
-        const char *media, *format;
-    } known[] = {{"application/json", "json"}, {"text/csv", "csv"}, {"text/html", "html"}};
-    for (const char *p = accept; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",;");
-        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-            size_t m = strlen(known[i].media);
-            if (n >= m && strncmp(p, known[i].media, m) == 0 &&
-                (i == 0 || strstr(formats, known[i].format)))
-                return known[i].format;
-        }
-        p = strchr(p, ',');
-    }
-    return "json";
-}
-
 /* Sends args (taken) to the service and answers with its reply. A feed asked with ?wait=N
  * whose first answer is empty is parked with the poller instead (poll.c). */
 static enum MHD_Result s_forward(hy_gateway_t *gw, struct MHD_Connection *conn, s_req_t *req,
@@ -401,7 +379,7 @@ static enum MHD_Result s_forward(hy_gateway_t *gw, struct MHD_Connection *conn, 
     const hy_api_t *api = hy_routes_apis(gw->routes)[req->api_index];
     if (r->op->formats && hy_spec_field(r->op->args, "format") && !json_object_get(args, "format") &&
         json_object_set_new(args, "format",
-                            json_string(s_negotiate(s_header(conn, "Accept"), r->op->formats))) != 0) {
+                            json_string(hy_gw_negotiate(s_header(conn, "Accept"), r->op->formats))) != 0) {
         json_decref(args);
         return MHD_NO;
     }
@@ -437,24 +415,6 @@ static enum MHD_Result s_forward(hy_gateway_t *gw, struct MHD_Connection *conn, 
 }
 
 /* GET /readyz: ready when every service behind the gateway has a live worker. */
-/* Is service one this deployment runs? HY_SERVICES (comma-separated) names them when the
- * gateway fronts only some of the services it knows; by default it expects all of them. */
-static bool s_expected(const char *service)
-{
-    const char *list = getenv("HY_SERVICES");
-    if (!list || !*list)
-        return true;
-    size_t n = strlen(service);
-    for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ", ");
-        if (len == n && strncmp(p, service, n) == 0)
-            return true;
-        p += len;
-        p += strspn(p, ", ");
-    }
-    return false;
-}
-
 static enum MHD_Result s_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, s_req_t *req)
 {
     json_t *live = NULL;
@@ -472,7 +432,7 @@ static enum MHD_Result s_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, s
     bool bad = !doc || !services || !missing;
     const hy_api_t *const *apis = hy_routes_apis(gw->routes);
     for (size_t i = 0; !bad && apis[i]; i++) {
-        if (!s_expected(apis[i]->service))
+        if (!hy_gw_expected(apis[i]->service))
             continue;
         json_t *n = json_object_get(live, apis[i]->service);
         json_int_t workers = json_is_integer(n) ? json_integer_value(n) : 0;

@@ -194,3 +194,43 @@ void hy_gw_log_request(const char *route, const char *rid, int status, int64_t u
     free(text);
     json_decref(line);
 }
+
+/* Picks the rendering an op offers besides JSON from the Accept header: the first media type
+ * listed that the op has ("text/csv" -> "csv", "text/html" -> "html"), else JSON. */
+const char *hy_gw_negotiate(const char *accept, const char *formats)
+{
+    static const struct {
+        const char *media, *format;
+    } known[] = {{"application/json", "json"}, {"text/csv", "csv"}, {"text/html", "html"}};
+    for (const char *p = accept; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",;");
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            size_t m = strlen(known[i].media);
+            if (n >= m && strncmp(p, known[i].media, m) == 0 &&
+                (i == 0 || strstr(formats, known[i].format)))
+                return known[i].format;
+        }
+        p = strchr(p, ',');
+    }
+    return "json";
+}
+
+/* Is service one this deployment runs? HY_SERVICES (comma-separated) names them when the
+ * gateway fronts only some of the services it knows; by default it expects all of them. */
+bool hy_gw_expected(const char *service)
+{
+    const char *list = getenv("HY_SERVICES");
+    if (!list || !*list)
+        return true;
+    size_t n = strlen(service);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, service, n) == 0)
+            return true;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return false;
+}

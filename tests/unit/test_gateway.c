@@ -621,7 +621,26 @@ static void test_openapi(void)
     hy_routes_destroy(&rt);
 }
 
+/* Content negotiation and the expected-services list of /readyz. */
+static void test_negotiate_and_expected(void)
+{
+    CHECK_EQ_STR(hy_gw_negotiate("text/csv", "csv,html"), "csv");
+    CHECK_EQ_STR(hy_gw_negotiate("text/html,application/xhtml+xml,*/*;q=0.8", "csv,html"), "html");
+    CHECK_EQ_STR(hy_gw_negotiate("application/json, text/csv", "csv,html"), "json");
+    CHECK_EQ_STR(hy_gw_negotiate("text/html", "csv"), "json");   /* not offered */
+    CHECK_EQ_STR(hy_gw_negotiate("*/*", "csv,html"), "json");
+    CHECK_EQ_STR(hy_gw_negotiate(NULL, "csv,html"), "json");
+    unsetenv("HY_SERVICES");
+    CHECK(hy_gw_expected("loans"));
+    setenv("HY_SERVICES", "registry, loans", 1);
+    CHECK(hy_gw_expected("registry") && hy_gw_expected("loans"));
+    CHECK(!hy_gw_expected("reporting"));
+    CHECK(!hy_gw_expected("loan"));
+    unsetenv("HY_SERVICES");
+}
+
 const hy_test_t gateway_tests[] = {
+    {"gateway.negotiate_and_expected", test_negotiate_and_expected},
     {"gateway.routes", test_routes},
     {"gateway.args", test_args},
     {"gateway.keys", test_keys},
