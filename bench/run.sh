@@ -64,7 +64,7 @@ bench_secs() { bench_calc "$1 * $BENCH_SCALE"; }
 echo "Hamyar benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo '+changes')"
 echo "machine: $NCPU cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 echo "binaries: $BUILD/bin; data: $BENCH_DIR on $(df -PT "$BENCH_DIR" | awk 'NR == 2 { print $2 }') ($(findmnt -no SOURCE -T "$BENCH_DIR" 2>/dev/null || echo '?'))"
-echo "gateway: HY_GATEWAY_THREADS=$BENCH_THREADS (default 16); clients: $BENCH_CONNS keep-alive connections over 2 load-generator threads"
+echo "gateway: HY_GATEWAY_THREADS=$BENCH_THREADS (the default is 64); clients: $BENCH_CONNS keep-alive connections over 2 load-generator threads"
 echo "logging: services at HY_LOG_LEVEL=warn; the gateway's line per request goes to a file (it ignores the level)"
 awk '{ if ($1 + 0 > n) bad = 1 } END { exit !bad }' n="$NCPU" /proc/loadavg &&
   echo "NOTE: the machine was busy before the run started: absolute figures are low and noisy; the CPU-per-request lines are the steadier measure."

@@ -54,7 +54,7 @@ bench_spine() {
   # The same with the gateway's default thread count: a gateway thread waits out its broker
   # round trip, so the threads bound the requests in flight, hence the registry's batches.
   if [ "$BENCH_THREADS" -ne 16 ]; then
-    bench_section "spine again with the gateway's default 16 threads (same $BENCH_CONNS conns)"
+    bench_section "spine again with 16 gateway threads (the default before this bench: smaller batches) (same $BENCH_CONNS conns)"
     bench_cluster_start spine16 registry HY_GATEWAY_THREADS=16
     s_spine_post "POST /v1/persons, $BENCH_CONNS conns" "$BENCH_CONNS" 5 "$ids.16"
     s_spine_get "GET /v1/persons/{id}, $BENCH_CONNS conns" "$BENCH_CONNS" 5 "$ids.16"
