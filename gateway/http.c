@@ -419,15 +419,12 @@ static enum MHD_Result s_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, s
 {
     json_t *live = NULL;
     int timeout = gw->cfg->timeout_ms < READY_TIMEOUT_MS ? gw->cfg->timeout_ms : READY_TIMEOUT_MS;
-    int rc = HY_CLIENT_ERROR;
-    /* Twice: hy_client_workers takes a late reply to an earlier, timed-out request of this
-     * thread for its own and fails; a fresh client has no such leftovers. */
-    for (int attempt = 0; attempt < 2 && rc == HY_CLIENT_ERROR; attempt++) {
-        hy_client_t *client = hy_gateway_client(gw);
-        rc = client ? hy_client_workers(client, timeout, &live) : HY_CLIENT_ERROR;
-        if (rc == HY_CLIENT_ERROR && client)
-            hy_gateway_client_drop(gw);
-    }
+    /* hy_client_workers takes only the broker's id-less report, so a late reply to an earlier,
+     * timed-out request of this thread cannot be mistaken for it. */
+    hy_client_t *client = hy_gateway_client(gw);
+    int rc = client ? hy_client_workers(client, timeout, &live) : HY_CLIENT_ERROR;
+    if (rc == HY_CLIENT_ERROR && client)
+        hy_gateway_client_drop(gw);
     json_t *doc = json_object(), *services = json_object(), *missing = json_array();
     bool bad = !doc || !services || !missing;
     const hy_api_t *const *apis = hy_routes_apis(gw->routes);

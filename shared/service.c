@@ -145,8 +145,8 @@ void hy_service_destroy(hy_service_t **self_p)
         hy_curve_zap_stop();
         zmq_ctx_term(self->zctx);
     }
-    if (self->state && self->def->close)
-        self->def->close(self->state);
+    if (self->state)
+        (self->def->close ? self->def->close : free)(self->state);
     hy_store_destroy(&self->store);
     free(self);
     *self_p = NULL;

@@ -63,7 +63,7 @@ typedef struct {
     /* Opens the service's databases (hy_store_open_db) and returns its state in *state.
      * Called once at start-up. Returns 0 or an LMDB error. */
     int (*open)(hy_store_t *store, void **state);
-    void (*close)(void *state);       /* frees the state; may be NULL */
+    void (*close)(void *state);       /* frees the state; NULL: the state is one malloc block, freed */
     /* Services whose events this one follows (NULL-terminated), and how it applies one event
      * inside ctx->txn (the cursor is advanced by the skeleton in the same transaction).
      * Returns 0, or an LMDB error (which rolls the event back to be applied again later). */

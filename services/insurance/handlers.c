@@ -138,11 +138,6 @@ static int s_open(hy_store_t *store, void **state)
     return 0;
 }
 
-static void s_close(void *state)
-{
-    free(state);
-}
-
 static const char *const s_sources[] = {"registry", NULL};
 
 const hy_service_def_t insurance_def = {
@@ -150,7 +145,6 @@ const hy_service_def_t insurance_def = {
     .api = &insurance_api,
     .handlers = insurance_handlers,
     .open = s_open,
-    .close = s_close,
     .sources = s_sources,
     .apply = insurance_apply,
     .reset = insurance_reset,

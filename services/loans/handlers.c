@@ -69,12 +69,6 @@ int loans_open(hy_store_t *store, void **state)
     return 0;
 }
 
-/* The state holds only dbi numbers. */
-void loans_close(void *state)
-{
-    free(state);
-}
-
 static const char *const s_sources[] = {"registry", "networks", NULL};
 
 const hy_service_def_t loans_def = {
@@ -82,7 +76,6 @@ const hy_service_def_t loans_def = {
     .api = &loans_api,
     .handlers = loans_handlers,
     .open = loans_open,
-    .close = loans_close,
     .sources = s_sources,
     .apply = loans_apply,
 };

@@ -55,7 +55,6 @@ extern const hy_handler_t loans_handlers[];
 extern const hy_service_def_t loans_def;
 
 int  loans_open(hy_store_t *store, void **state);
-void loans_close(void *state);
 loans_t *loans_state(hy_ctx_t *ctx);
 
 /* --- ledger.c: arithmetic on schedules (pure) -------------------------------------------- */

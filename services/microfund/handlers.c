@@ -146,12 +146,6 @@ static int s_open(hy_store_t *store, void **state)
     return 0;
 }
 
-/* The state holds only database handles, which the environment owns. */
-static void s_close(void *state)
-{
-    free(state);
-}
-
 static const char *const s_sources[] = {"registry", NULL};
 
 const hy_service_def_t microfund_def = {
@@ -159,7 +153,6 @@ const hy_service_def_t microfund_def = {
     .api = &microfund_api,
     .handlers = microfund_handlers,
     .open = s_open,
-    .close = s_close,
     .sources = s_sources,
     .apply = microfund_apply,
     .reset = microfund_reset,

@@ -209,11 +209,6 @@ int networks_open(hy_store_t *store, void **state)
     return 0;
 }
 
-void networks_close(void *state)
-{
-    free(state);
-}
-
 static const char *const s_sources[] = {"registry", NULL};
 
 const hy_service_def_t networks_def = {
@@ -221,7 +216,6 @@ const hy_service_def_t networks_def = {
     .api = &networks_api,
     .handlers = networks_handlers,
     .open = networks_open,
-    .close = networks_close,
     .sources = s_sources,
     .apply = networks_apply,
     .reset = networks_reset,

@@ -50,7 +50,6 @@ extern const hy_handler_t networks_handlers[];
 extern const hy_service_def_t networks_def;
 
 int  networks_open(hy_store_t *store, void **state);
-void networks_close(void *state);
 
 /* --- the registry projection (projection.c) --------------------------------------------- */
 /* Applies one registry event (persons, businesses, job_created activities). 0 or LMDB error. */

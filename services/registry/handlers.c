@@ -168,17 +168,11 @@ int registry_open(hy_store_t *store, void **state)
     return 0;
 }
 
-void registry_close(void *state)
-{
-    free(state);
-}
-
 const hy_service_def_t registry_def = {
     .name = "registry",
     .api = &registry_api,
     .handlers = registry_handlers,
     .open = registry_open,
-    .close = registry_close,
     .sources = NULL,
     .apply = NULL,
 };

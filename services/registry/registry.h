@@ -40,7 +40,6 @@ extern const hy_service_def_t registry_def;
 
 /* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
 int  registry_open(hy_store_t *store, void **state);
-void registry_close(void *state);
 
 /* --- persons (persons.c, search.c) ------------------------------------------------------ */
 /* Registers a person from checked args; 201 with the person, 409 duplicate_national_id with

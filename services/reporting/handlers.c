@@ -47,11 +47,6 @@ int reporting_open(hy_store_t *store, void **state)
     return 0;
 }
 
-void reporting_close(void *state)
-{
-    free(state);
-}
-
 static const char *const s_sources[] = {"registry", "loans", "networks", "microfund", "insurance",
                                         NULL};
 
@@ -60,7 +55,6 @@ const hy_service_def_t reporting_def = {
     .api = &reporting_api,
     .handlers = reporting_handlers,
     .open = reporting_open,
-    .close = reporting_close,
     .sources = s_sources,
     .apply = reporting_apply,
     .reset = reporting_reset,

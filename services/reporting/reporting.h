@@ -58,7 +58,6 @@ extern const hy_service_def_t reporting_def;
 
 /* Opens the databases into a new reporting_t; returns 0 or an LMDB error. */
 int  reporting_open(hy_store_t *store, void **state);
-void reporting_close(void *state);
 reporting_t *reporting_state(hy_ctx_t *ctx);
 
 /* --- dimensions (dims.c) -------------------------------------------------------------------- */

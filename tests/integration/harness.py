@@ -134,6 +134,8 @@ class Cluster:
     def start_proc(self, name, extra_args=(), tag=None):
         tag = tag or name
         exe = self.bin("hamyar-" + name)
+        if tag in self.logs:
+            self.logs[tag].close()  # a restart of the same tag: the new process appends
         log = open(os.path.join(self.dir, tag + ".log"), "ab")
         self.logs[tag] = log
         self.procs[tag] = subprocess.Popen([exe, *extra_args], env=self.env, stdout=log, stderr=log,

@@ -31,11 +31,6 @@ static int toy_open(hy_store_t *st, void **state)
     return 0;
 }
 
-static void toy_close(void *state)
-{
-    free(state);
-}
-
 /* Creates a thing; a thing named "boom" is written and then refused, to prove rollback. */
 static int toy_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
@@ -111,7 +106,7 @@ static const hy_handler_t toy_handlers[] = {
 static const char *const toy_sources[] = {"src", NULL};
 static const hy_service_def_t toy_def = {
     .name = "toy", .api = &toy_api, .handlers = toy_handlers, .open = toy_open,
-    .close = toy_close, .sources = toy_sources, .apply = toy_apply,
+    .sources = toy_sources, .apply = toy_apply,
 };
 
 static int s_status_of(json_t *reply)
