@@ -223,17 +223,18 @@ done:
 /* The appraiser's recommendation moves an application to "appraised". */
 int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED, "appraised", &n, &loan, &old);
     if (status)
         return status;
     int64_t rec = loans_int(args, "recommended_amount_rials");
     if (rec > loans_int(loan, "requested_rials")) {
-        json_decref(loan);
-        return hy_fail(ctx, 422, "over_requested", "recommended_amount_rials",
-                       "the recommendation may not exceed the %lld rials requested",
-                       (long long)loans_int(loan, "requested_rials"));
+        status = hy_fail(ctx, 422, "over_requested", "recommended_amount_rials",
+                         "the recommendation may not exceed the %lld rials requested",
+                         (long long)loans_int(loan, "requested_rials"));
+        json_decref(loan);   /* after the message has read it */
+        return status;
     }
     const char *notes = loans_str(args, "notes");
     json_t *appraisal = json_pack("{s:O,s:s,s:I}", "appraiser", json_object_get(args, "appraiser"),
@@ -260,7 +261,7 @@ static json_t *s_terms(const json_t *product)
 /* Approves an appraised loan: amount, fee and a copy of the product terms are fixed here. */
 int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan, *product = NULL;
+    json_t *loan = NULL, *product = NULL;
     uint64_t n, person;
     int64_t day, fee;
     char date[11];
@@ -322,7 +323,7 @@ done:
 /* Rejects an application (applied or appraised) with the reason staff give. */
 int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED | 1u << LOANS_APPRAISED,
                                 "rejected", &n, &loan, &old);

@@ -93,6 +93,7 @@ int loans_wrong_state(hy_ctx_t *ctx, const json_t *loan, const char *what)
 int loans_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
 {
     int rc = MDB_NOTFOUND;
+    *loan = NULL;   /* callers decref it on every path: never leave it unset */
     if (id && hy_id_parse("loan", id, n) == 0)
         rc = hy_store_get_id(ctx->txn, loans_state(ctx)->loans, *n, loan);
     if (rc == MDB_NOTFOUND)

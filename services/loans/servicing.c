@@ -91,7 +91,7 @@ static void s_append(json_t *loan, const char *key, json_t *item)
 /* Pays out a tranche; the tranche that completes the approved amount builds the schedule. */
 int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     int64_t day, amount = loans_int(args, "amount_rials"), total;
     char date[11];
@@ -175,7 +175,7 @@ static int s_book(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *
 /* Records a repayment with its allocation; the last rial closes the loan. */
 int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     int64_t day, amount = loans_int(args, "amount_rials"), fee, principal;
     char date[11];
@@ -232,7 +232,7 @@ fail:
 /* Takes a loan with money out off the books (operator), recording what is lost. */
 int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     loans_book_t book;
     loans_state_t st;
@@ -275,7 +275,7 @@ static json_t *s_reschedule_lines(const loans_book_t *book, const loans_state_t 
 /* Spreads an overdue loan's outstanding principal and fee over new installments. */
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     int64_t day;
     char date[11];

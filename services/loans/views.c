@@ -86,7 +86,7 @@ static int s_view(hy_ctx_t *ctx, const json_t *loan, int64_t as_of, bool full, j
 /* GET /v1/loans/{id}?as_of=. */
 int loans_loan_get(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan;
+    json_t *loan = NULL;
     uint64_t n;
     const char *as_of = loans_str(args, "as_of");
     int status = loans_load_or_404(ctx, loans_str(args, "id"), &n, &loan);
