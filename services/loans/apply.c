@@ -320,21 +320,38 @@ done:
     return status;
 }
 
-/* Rejects an application (applied or appraised) with the reason staff give. */
-int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
+/* Ends a loan with the reason staff give: "rejection" (lender's decision) or "withdrawal" (the
+ * applicant's request); the loan leaves the person's active loans and her cap. */
+static int s_end(hy_ctx_t *ctx, json_t *args, unsigned allowed, const char *status_name,
+                 const char *what, const char *key, json_t **out)
 {
     json_t *loan = NULL;
     uint64_t n;
-    int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED | 1u << LOANS_APPRAISED,
-                                "rejected", &n, &loan, &old);
+    int old, status = loans_load_in(ctx, args, allowed, what, &n, &loan, &old);
     if (status)
         return status;
-    json_t *rejection = json_pack("{s:O}", "reason", json_object_get(args, "reason"));
-    loans_set_date(rejection, "date", ctx->today);
-    json_object_set_new(loan, "rejection", rejection);
-    json_object_set_new(loan, "status", json_string("rejected"));
-    return loans_commit(ctx, n, old, loan, "rejected",
+    json_t *end = json_pack("{s:O}", "reason", json_object_get(args, "reason"));
+    loans_set_date(end, "date", ctx->today);
+    json_object_set_new(loan, key, end);
+    json_object_set_new(loan, "status", json_string(status_name));
+    return loans_commit(ctx, n, old, loan, status_name,
                         json_pack("{s:O,s:s}", "reason", json_object_get(args, "reason"), "date",
                                   ctx->today),
                         200, out);
+}
+
+/* Rejects an application (applied or appraised) with the reason staff give. */
+int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    return s_end(ctx, args, 1u << LOANS_APPLIED | 1u << LOANS_APPRAISED, "rejected", "rejected",
+                 "rejection", out);
+}
+
+/* Withdraws a loan before any money is out, at the applicant's request (Fineract's "withdrawn
+ * by applicant"): from applied, appraised or approved; an approved amount stops counting
+ * against her yearly cap. */
+int loans_loan_withdraw(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    return s_end(ctx, args, 1u << LOANS_APPLIED | 1u << LOANS_APPRAISED | 1u << LOANS_APPROVED,
+                 "withdrawn", "withdrawn", "withdrawal", out);
 }

@@ -22,7 +22,7 @@
 
 const char *const loans_status_names[LOANS_NSTATUS] = {
     "applied", "appraised", "approved", "rejected", "disbursing",
-    "disbursed", "rescheduled", "closed", "written_off",
+    "disbursed", "rescheduled", "closed", "written_off", "withdrawn",
 };
 
 /* The status enum of a stored name; records only ever hold names from the table. */

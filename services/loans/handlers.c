@@ -26,6 +26,7 @@ const hy_handler_t loans_handlers[] = {
     {"loans.appraise", loans_loan_appraise},
     {"loans.approve", loans_loan_approve},
     {"loans.reject", loans_loan_reject},
+    {"loans.withdraw", loans_loan_withdraw},
     {"loans.disburse", loans_loan_disburse},
     {"loans.repay", loans_loan_repay},
     {"loans.write_off", loans_loan_write_off},

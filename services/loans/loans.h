@@ -94,7 +94,7 @@ void loans_installments_paid(const loans_line_t *inst, size_t n, int64_t paid, l
 /* --- book.c: a loan's ledger --------------------------------------------------------------- */
 typedef enum { LOANS_APPLIED, LOANS_APPRAISED, LOANS_APPROVED, LOANS_REJECTED, LOANS_DISBURSING,
                LOANS_DISBURSED, LOANS_RESCHEDULED, LOANS_CLOSED, LOANS_WRITTEN_OFF,
-               LOANS_NSTATUS } loans_status_t;
+               LOANS_WITHDRAWN, LOANS_NSTATUS } loans_status_t;
 extern const char *const loans_status_names[LOANS_NSTATUS];
 int loans_status_parse(const char *name);   /* -1 when unknown */
 bool loans_status_active(int status);       /* applied .. rescheduled, not rejected */
@@ -161,6 +161,7 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_loan_withdraw(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- servicing.c --------------------------------------------------------------------------- */
 int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out);

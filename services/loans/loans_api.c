@@ -21,7 +21,7 @@
 #define KINDS    "individual|network"
 #define STAGES   "applicant|training|producing|developing|established"
 #define STATUSES "applied|appraised|approved|rejected|disbursing|disbursed|rescheduled|closed|" \
-                 "written_off"
+                 "written_off|withdrawn"
 #define BUCKETS  "current|1-30|31-60|61-90|90+"
 
 #define MONEY(NAME, FLAGS, MIN, DOC)                                                         \
@@ -187,6 +187,7 @@ static const hy_field_t loan_result[] = {
     {.name = "fee_rials", .type = HY_T_MONEY, .doc = "service fee over the whole term"},
     {.name = "terms", .type = HY_T_ANY, .doc = "the product's terms as at approval"},
     {.name = "rejection", .type = HY_T_ANY, .doc = "reason and date"},
+    {.name = "withdrawal", .type = HY_T_ANY, .doc = "reason and date (status withdrawn)"},
     {.name = "disbursements", .type = HY_T_ANY, .doc = "tranches: amount_rials, date"},
     {.name = "disbursed_rials", .type = HY_T_MONEY, .doc = "disbursed in all"},
     {.name = "disbursed_on", .type = HY_T_DATE, .doc = "date the approved amount was complete"},
@@ -235,6 +236,8 @@ static const hy_op_spec_t loans_ops[] = {
        false, "Approve an appraised application (amount at most the requested)"),
     OP("loans.reject", "POST", "/v1/loans/{id}/reject", WRITE, reason_args, loan_result, 200,
        false, "Reject an application with a reason"),
+    OP("loans.withdraw", "POST", "/v1/loans/{id}/withdraw", WRITE, reason_args, loan_result,
+       200, false, "Withdraw an application or an undisbursed approval at the applicant's request"),
     OP("loans.disburse", "POST", "/v1/loans/{id}/disburse", WRITE, disburse_args, loan_result,
        200, false, "Pay out a tranche (never more than approved in total)"),
     OP("loans.repay", "POST", "/v1/loans/{id}/repayments", WRITE, repay_args, loan_result, 201,
