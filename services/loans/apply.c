@@ -237,9 +237,10 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     }
     const char *notes = loans_str(args, "notes");
-    json_t *appraisal = json_pack("{s:O,s:s,s:I}", "appraiser", json_object_get(args, "appraiser"),
-                                  "notes", notes ? notes : "", "recommended_amount_rials",
-                                  (json_int_t)rec);
+    json_t *appraisal = json_pack("{s:O,s:s,s:I,s:s}", "appraiser",
+                                  json_object_get(args, "appraiser"), "notes", notes ? notes : "",
+                                  "recommended_amount_rials", (json_int_t)rec, "appraised_by",
+                                  ctx->req ? ctx->req->actor.key_id : "");
     loans_set_date(appraisal, "date", ctx->today);
     json_object_set_new(loan, "appraisal", appraisal);
     json_object_set_new(loan, "status", json_string("appraised"));
@@ -258,50 +259,122 @@ static json_t *s_terms(const json_t *product)
     return terms;
 }
 
+/* Maker-checker: the key that approves is neither the one that applied nor the one that
+ * appraised (422 same_approver). */
+static int s_check_checker(hy_ctx_t *ctx, const json_t *loan)
+{
+    const char *me = ctx->req ? ctx->req->actor.key_id : NULL;
+    const char *maker = loans_str(loan, "created_by");
+    const char *appraiser = loans_str(json_object_get(loan, "appraisal"), "appraised_by");
+    if (!me || !*me)
+        return 0;
+    if ((maker && strcmp(me, maker) == 0) || (appraiser && strcmp(me, appraiser) == 0))
+        return hy_fail(ctx, 422, "same_approver", NULL,
+                       "the key %s %s loan %s: another key must approve it", me,
+                       maker && strcmp(me, maker) == 0 ? "took the application for"
+                                                       : "appraised",
+                       loans_str(loan, "id"));
+    return 0;
+}
+
+/* The product the loan is approved under: the one of the approval date's fiscal year. The
+ * loan's own product when it is that year's; else args.product_id, a product of that year and
+ * of the loan's kind; else 422 product_not_current naming the product that now applies (same
+ * name, else same kind; null when the year has none). */
+static int s_approval_product(hy_ctx_t *ctx, const json_t *loan, const json_t *args, int year,
+                              json_t **product)
+{
+    const char *given = loans_str(args, "product_id");
+    const char *id = given ? given : loans_str(loan, "product_id");
+    int rc = loans_product_load(ctx, id, product);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, "unknown_product", "product_id",
+                       "no loan product has the id %s", id ? id : "");
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    const char *kind = loans_str(*product, "kind"), *want = loans_str(loan, "kind");
+    if (given && kind && want && strcmp(kind, want) != 0)
+        return hy_fail(ctx, 422, "product_kind_mismatch", "product_id",
+                       "%s is a %s product; loan %s is %s", id, kind, loans_str(loan, "id"), want);
+    if (loans_int(*product, "fiscal_year") == year)
+        return 0;
+    char current[32] = "";
+    rc = loans_product_current(ctx, *product, year, current);
+    if (rc && rc != MDB_NOTFOUND)
+        return hy_fail_mdb(ctx, rc);
+    hy_fail(ctx, 422, "product_not_current", "product_id",
+            "%s is a product of fiscal year %lld; an approval in fiscal year %d is made under "
+            "that year's product%s%s",
+            id, (long long)loans_int(*product, "fiscal_year"), year, current[0] ? " " : "",
+            current);
+    hy_fail_extra(ctx, "current_product_id", current[0] ? json_string(current) : json_null());
+    return 422;
+}
+
+/* What the appraisal allows: approval needs a positive recommendation and grants at most it,
+ * on or after the appraisal date. *amount gets the amount (default the recommendation). */
+static int s_check_appraisal(hy_ctx_t *ctx, const json_t *loan, const json_t *args,
+                             const char *date, int64_t *amount)
+{
+    const json_t *appraisal = json_object_get(loan, "appraisal");
+    int64_t rec = loans_int(appraisal, "recommended_amount_rials");
+    json_t *amount_arg = json_object_get(args, "amount_rials");
+    *amount = amount_arg ? json_integer_value(amount_arg) : rec;
+    if (rec <= 0)
+        return hy_fail(ctx, 422, "appraisal_negative", NULL,
+                       "the appraisal of loan %s recommends nothing: reject it or appraise again",
+                       loans_str(loan, "id"));
+    if (*amount > rec)
+        return hy_fail(ctx, 422, "over_recommended", "amount_rials",
+                       "the approved amount may not exceed the %lld rials recommended",
+                       (long long)rec);
+    const char *applied = loans_str(loan, "applied_on"), *appraised = loans_str(appraisal, "date");
+    const char *after = appraised && strcmp(appraised, applied) > 0 ? appraised : applied;
+    if (strcmp(date, after) < 0)
+        return hy_fail(ctx, 422, "date_out_of_order", "date",
+                       "approval on %s is before the %s on %s", date,
+                       after == applied ? "application" : "appraisal", after);
+    return 0;
+}
+
 /* Approves an appraised loan: amount, fee and a copy of the product terms are fixed here. */
 int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     json_t *loan = NULL, *product = NULL;
     uint64_t n, person;
-    int64_t day, fee;
+    int64_t day, fee, amount;
     char date[11];
     int old, status = loans_load_in(ctx, args, 1u << LOANS_APPRAISED, "approved", &n, &loan, &old);
     if (status)
         return status;
     int64_t requested = loans_int(loan, "requested_rials");
-    json_t *amount_arg = json_object_get(args, "amount_rials");
-    int64_t amount = amount_arg ? json_integer_value(amount_arg) : requested;
-    if (amount > requested) {
-        status = hy_fail(ctx, 422, "over_requested", "amount_rials",
-                         "the approved amount may not exceed the %lld rials requested",
-                         (long long)requested);
+    if ((status = s_check_checker(ctx, loan)) != 0 ||
+        (status = loans_arg_date(ctx, args, "date", &day, date)) != 0 ||
+        (status = s_check_appraisal(ctx, loan, args, date, &amount)) != 0 ||
+        (status = s_approval_product(ctx, loan, args, loans_fiscal_year(day), &product)) != 0)
         goto done;
-    }
-    if ((status = loans_arg_date(ctx, args, "date", &day, date)) != 0)
-        goto done;
-    if (strcmp(date, loans_str(loan, "applied_on")) < 0) {
-        status = hy_fail(ctx, 422, "date_out_of_order", "date",
-                         "approval on %s is before the application on %s", date,
-                         loans_str(loan, "applied_on"));
-        goto done;
-    }
-    int rc = loans_product_load(ctx, loans_str(loan, "product_id"), &product);
-    if (rc) {
-        status = hy_fail_mdb(ctx, rc);
+    int64_t term = loans_int(loan, "term_months");
+    if (term > loans_int(product, "term_months")) {
+        status = hy_fail(ctx, 422, "over_term", "term_months",
+                         "the product allows at most %lld months",
+                         (long long)loans_int(product, "term_months"));
         goto done;
     }
     hy_id_parse("prs", loans_str(loan, "person_id"), &person);
     if ((status = s_check_person(ctx, person, n, product, amount, "amount_rials")) != 0)
         goto done;
-    int64_t term = loans_int(loan, "term_months");
     if (loans_fee(amount, loans_int(product, "fee_rate_bp"), term, &fee) != 0) {
         status = hy_fail(ctx, 422, "amount_too_large", "amount_rials",
                          "the fee on this amount does not fit in the ledger");
         goto done;
     }
+    if (strcmp(loans_str(product, "id"), loans_str(loan, "product_id")) != 0 &&
+        (status = loans_move_product(ctx, n, loan, product)) != 0)
+        goto done;
     json_object_set_new(loan, "approved_rials", json_integer(amount));
     json_object_set_new(loan, "fee_rials", json_integer(fee));
     loans_set_date(loan, "approved_on", date);
+    json_object_set_new(loan, "approved_by", json_string(ctx->req ? ctx->req->actor.key_id : ""));
     json_object_set_new(loan, "terms", s_terms(product));
     json_object_set_new(loan, "disbursed_rials", json_integer(0));
     json_object_set_new(loan, "status", json_string("approved"));

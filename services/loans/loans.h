@@ -153,6 +153,9 @@ int loans_stage_rank(const char *stage);    /* -1 when unknown */
 int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out);
 int loans_product_list(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The product of fiscal year `year` that takes over from `product`: the one of the same name,
+ * else the first of the same kind; its id into id (32 bytes). 0, MDB_NOTFOUND or an LMDB error. */
+int loans_product_current(hy_ctx_t *ctx, const json_t *product, int year, char id[32]);
 /* Loads a product; 0, MDB_NOTFOUND (also for a malformed id) or an LMDB error. */
 int loans_product_load(hy_ctx_t *ctx, const char *id, json_t **product);
 
@@ -194,6 +197,9 @@ int loans_load_in(hy_ctx_t *ctx, const json_t *args, unsigned allowed, const cha
 /* Writes a loan: the record, its index entries (old_status is its status before the change, or
  * -1 for a new loan) and its summary. Returns 0 or a failure status. */
 int loans_save(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan);
+/* Moves a loan to another product (approval under the current year's): product_id, kind,
+ * fiscal_year and the product index entry. Returns 0 or a failure status. */
+int loans_move_product(hy_ctx_t *ctx, uint64_t n, json_t *loan, const json_t *product);
 /* Emits "loans.loan.<verb>" with the loan's identifying fields plus extra (stolen).
  * Returns 0 or a failure status. */
 int loans_emit(hy_ctx_t *ctx, const char *verb, const json_t *loan, json_t *extra);

@@ -7,7 +7,10 @@
  * duplicate_product, duplicate_reference; 422 unknown_product, product_not_current,
  * unknown_person, unknown_business, business_not_owned, stage_too_early, over_term,
  * active_loan_exists, over_cap, over_requested, over_approved, over_outstanding, not_overdue,
- * date_out_of_order, future_date, invalid_date, amount_too_large, as_of_before_last_run;
+ * date_out_of_order, future_date, invalid_date, amount_too_large, as_of_before_last_run,
+ * appraisal_negative (approval of a loan appraised at 0), over_recommended (approval above the
+ * recommendation), same_approver (maker-checker: the approving key applied or appraised),
+ * product_kind_mismatch (approval under a product of another kind);
  * 503 dependency_unavailable (the registry did not answer while checking a person).
  */
 #include "loans.h"
@@ -97,8 +100,13 @@ static const hy_field_t appraise_args[] = {
 };
 
 static const hy_field_t approve_args[] = {
-    MONEY("amount_rials", 0, 1, "amount approved; at most the requested (default the requested)"),
-    {.name = "date", .type = HY_T_DATE, .doc = "date of the decision (default today)"},
+    MONEY("amount_rials", 0, 1,
+          "amount approved; at most the appraisal's recommendation (default the recommendation)"),
+    {.name = "date", .type = HY_T_DATE,
+     .doc = "date of the decision (default today); not before the application or the appraisal"},
+    {.name = "product_id", .type = HY_T_ID,
+     .doc = "the product of the approval's fiscal year to approve under, when the loan's own "
+            "product is of an earlier year (same kind)"},
     {0},
 };
 
@@ -181,9 +189,13 @@ static const hy_field_t loan_result[] = {
     {.name = "requested_rials", .type = HY_T_MONEY, .doc = "amount asked"},
     {.name = "term_months", .type = HY_T_INT, .doc = "term"},
     {.name = "applied_on", .type = HY_T_DATE, .doc = "application date"},
-    {.name = "appraisal", .type = HY_T_ANY, .doc = "appraiser, notes, recommended_amount_rials, date"},
+    {.name = "appraisal", .type = HY_T_ANY,
+     .doc = "appraiser, notes, recommended_amount_rials, date, appraised_by (API key)"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "the API key that took the application"},
     {.name = "approved_rials", .type = HY_T_MONEY, .doc = "amount approved"},
     {.name = "approved_on", .type = HY_T_DATE, .doc = "approval date"},
+    {.name = "approved_by", .type = HY_T_STRING,
+     .doc = "the API key that approved (never the one that applied or appraised)"},
     {.name = "fee_rials", .type = HY_T_MONEY, .doc = "service fee over the whole term"},
     {.name = "terms", .type = HY_T_ANY, .doc = "the product's terms as at approval"},
     {.name = "rejection", .type = HY_T_ANY, .doc = "reason and date"},

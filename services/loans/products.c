@@ -102,6 +102,42 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     return 201;
 }
 
+/* The same name in the new year first: a programme renews its products under their names. */
+int loans_product_current(hy_ctx_t *ctx, const json_t *product, int year, char id[32])
+{
+    loans_t *st = loans_state(ctx);
+    char key[512], ykey[16];
+    uint64_t n;
+    size_t klen = s_name_key(year, loans_str(product, "name"), key, sizeof key);
+    int rc = klen ? hy_index_first(ctx->txn, st->product_idx, key, klen, &n) : MDB_NOTFOUND;
+    if (rc == 0) {
+        hy_id_format("lpr", n, id, 32);
+        return 0;
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    MDB_cursor *cur;
+    MDB_val k = {s_year_key(year, ykey), ykey}, v;
+    const char *kind = loans_str(product, "kind");
+    if ((rc = mdb_cursor_open(ctx->txn, st->product_idx, &cur)) != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        json_t *p = NULL;
+        n = hy_key_u64_get(v.mv_data);
+        if ((rc = hy_store_get_id(ctx->txn, st->products, n, &p)) != 0)
+            break;
+        bool same = kind && loans_str(p, "kind") && strcmp(kind, loans_str(p, "kind")) == 0;
+        json_decref(p);
+        if (same) {
+            hy_id_format("lpr", n, id, 32);
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 /* GET /v1/loan-products/{id}. */
 int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {

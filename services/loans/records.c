@@ -205,6 +205,25 @@ int loans_save(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan)
     return s_put_summary(ctx, n, loan);
 }
 
+/* Only the product ("r:") entry moves; person, office and status stay. */
+int loans_move_product(hy_ctx_t *ctx, uint64_t n, json_t *loan, const json_t *product)
+{
+    s_keys_t old, new;
+    int rc = 0;
+    s_keys(loan, NULL, &old);
+    json_object_set(loan, "product_id", json_object_get(product, "id"));
+    json_object_set(loan, "kind", json_object_get(product, "kind"));
+    json_object_set(loan, "fiscal_year", json_object_get(product, "fiscal_year"));
+    s_keys(loan, NULL, &new);
+    for (int i = 0; rc == 0 && i < old.n; i++)
+        if (old.key[i][0] == 'r')
+            rc = hy_index_del(ctx->txn, loans_state(ctx)->loan_idx, old.key[i], old.len[i], n);
+    for (int i = 0; rc == 0 && i < new.n; i++)
+        if (new.key[i][0] == 'r')
+            rc = hy_index_put(ctx->txn, loans_state(ctx)->loan_idx, new.key[i], new.len[i], n);
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
 /* Emits an event; an LMDB failure fails the request (and rolls it back). */
 int loans_emit_raw(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
 {

@@ -41,3 +41,64 @@ def test_withdraw_releases_person_and_cap():
         lid = _approved(c, pid2, bid2, prod, 1000000)
         eq(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 500000, "date": TODAY}).status, 200)
         _refused(c.post(f"/v1/loans/{lid}/withdraw", {"reason": "x"}), 409, "wrong_state")
+
+
+def test_approval_honours_appraisal_and_four_eyes():
+    from test_loans import _checker
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        checker = _checker(c)
+        prod = _product(c)
+        pid, bid = _borrower(c, 1)
+        lid = _apply(c, pid, bid, prod, 100000000).json["id"]
+        eq(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "Sara", "recommended_amount_rials": 0})
+           .status, 200)
+        _refused(c.post(f"/v1/loans/{lid}/approve", {}, key=checker), 422, "appraisal_negative")
+        eq(c.get(f"/v1/loans/{lid}").json["status"], "appraised", "nothing changed:")
+        eq(c.post(f"/v1/loans/{lid}/reject", {"reason": "not viable"}).status, 200)
+        pid, bid = _borrower(c, 2)
+        lid = _apply(c, pid, bid, prod, 100000000).json["id"]
+        r = c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "Sara",
+                                                 "recommended_amount_rials": 60000000})
+        eq(r.status, 200)
+        check(r.json["appraisal"]["appraised_by"], f"the appraising key is kept: {r.json}")
+        # maker-checker: neither the key that applied nor the one that appraised approves
+        _refused(c.post(f"/v1/loans/{lid}/approve", {}), 422, "same_approver")
+        _refused(c.post(f"/v1/loans/{lid}/approve", {"amount_rials": 60000001}, key=checker), 422,
+                 "over_recommended")
+        _refused(c.post(f"/v1/loans/{lid}/approve", {"date": "2024-06-14"}, key=checker), 422,
+                 "date_out_of_order")
+        r = c.post(f"/v1/loans/{lid}/approve", {}, key=checker)
+        eq(r.status, 200, f"{r}")
+        eq(r.json["approved_rials"], 60000000, "the recommendation is the default:")
+        eq(r.json["approved_by"], "checker")
+        # a key that applied but did not appraise may not approve either
+        pid, bid = _borrower(c, 3)
+        lid = _apply(c, pid, bid, prod, 1000000, key=checker).json["id"]
+        eq(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "S", "recommended_amount_rials": 1000000})
+           .status, 200)
+        _refused(c.post(f"/v1/loans/{lid}/approve", {}, key=checker), 422, "same_approver")
+
+
+def test_approval_under_the_current_fiscal_year_product():
+    from test_loans import _checker, _restart_loans
+    with Cluster(["registry", "loans"], clock="2024-03-10") as c:   # 1402/12/20
+        checker = _checker(c)
+        old = _product(c)
+        eq(c.get(f"/v1/loan-products/{old}").json["fiscal_year"], 1402)
+        pid, bid = _borrower(c, 1)
+        lid = _apply(c, pid, bid, old, 300000000).json["id"]
+        eq(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "S",
+                                                "recommended_amount_rials": 300000000}).status, 200)
+        _restart_loans(c, "2024-03-25")   # 1403/01/06: a new fiscal year, caps cut by 75%
+        new = _product(c, cap_rials=125000000)
+        r = c.post(f"/v1/loans/{lid}/approve", {}, key=checker)
+        _refused(r, 422, "product_not_current")
+        eq(r.json["current_product_id"], new, f"{r.json}")
+        _refused(c.post(f"/v1/loans/{lid}/approve", {"product_id": new}, key=checker), 422, "over_cap")
+        r = c.post(f"/v1/loans/{lid}/approve", {"product_id": new, "amount_rials": 125000000},
+                   key=checker)
+        eq(r.status, 200, f"{r}")
+        eq((r.json["product_id"], r.json["fiscal_year"], r.json["terms"]["cap_rials"]),
+           (new, 1403, 125000000))
+        eq([i["id"] for i in c.get(f"/v1/loans?product_id={new}").json["items"]], [lid])
+        eq(c.get(f"/v1/loans?product_id={old}").json["items"], [])

@@ -238,7 +238,7 @@ def _programme(c, rnd):
                                       "amount_rials": amount, "term_months": rnd.choice([6, 12])}, key=k), "loan")
         _ok(c.post(f"/v1/loans/{lo['id']}/appraise", {"appraiser": "کارشناس", "recommended_amount_rials": amount},
                    key=k), "appraise")
-        _ok(c.post(f"/v1/loans/{lo['id']}/approve", {}, key=k), "approve")
+        _ok(c.post(f"/v1/loans/{lo['id']}/approve", {}, key=keys[offices[office == "rey-1"]]), "approve")  # maker-checker
         _ok(c.post(f"/v1/loans/{lo['id']}/disburse", {"amount_rials": amount, "date": "2024-04-01"}, key=k),
             "disburse")
         loans.append((lo["id"], amount, k))
@@ -406,6 +406,7 @@ def test_html_page_in_chromium():
     """The printable page renders in headless Chromium and every figure on it is the JSON's."""
     browser = _chromium()
     with Cluster(["registry", "loans", "reporting"], clock="2024-08-01") as c:
+        c.keys["checker"] = c.make_key("social_services", key_id="checker")  # approves loans
         ids = [_ok(c.post("/v1/persons", person(7000 + i, neighbourhood=HOODS[i % 3][0])), "person")["id"]
                for i in range(6)]
         for i, day in enumerate(["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"]):
@@ -419,7 +420,7 @@ def test_html_page_in_chromium():
         lo = _ok(c.post("/v1/loans", {"person_id": ids[0], "business_id": b["id"], "product_id": p["id"],
                                       "amount_rials": 123456785}), "loan")
         _ok(c.post(f"/v1/loans/{lo['id']}/appraise", {"appraiser": "x", "recommended_amount_rials": 123456785}), "a")
-        _ok(c.post(f"/v1/loans/{lo['id']}/approve", {}), "approve")
+        _ok(c.post(f"/v1/loans/{lo['id']}/approve", {}, key=c.keys["checker"]), "approve")  # maker-checker
         _ok(c.post(f"/v1/loans/{lo['id']}/disburse", {"amount_rials": 123456785, "date": "2024-08-01"}), "d")
         _wait_current(c, _heads(c, ["registry", "loans"]))
         url = "/v1/reports/half-year?year=1403&half=1"
