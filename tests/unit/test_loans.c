@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../services/loans/loans.h"
+#include "client.h"
 #include "fa.h"
 #include "proto.h"
 #include "test.h"
@@ -70,6 +71,25 @@ static void s_close(s_env_t *env)
     hy_test_rmdir(env->dir);
 }
 
+/* The API key requests come from; approvals switch to another (maker-checker). */
+static const char *s_key = "test-key";
+
+/* hy_service_calls with the actor's key s_key. */
+static json_t *s_calls(s_env_t *env, const char *op, const char *role, const char *args_json,
+                       int *status)
+{
+    json_t *args = json_loads(args_json, 0, NULL);
+    CHECK(args != NULL);
+    char id[40];
+    hy_new_request_id(id);
+    hy_actor_t actor = {s_key, role, "office-1"};
+    json_t *req = hy_proto_request(op, id, &actor, NULL, args ? args : json_object());
+    json_t *reply = hy_service_call(env->svc, req);
+    json_decref(req);
+    *status = (int)json_integer_value(json_object_get(reply, "status"));
+    return reply;
+}
+
 /* Calls and checks the status; returns the result (a new reference) or NULL. */
 static json_t *s_ok(s_env_t *env, const char *op, const char *role, int want, const char *fmt, ...)
 {
@@ -79,7 +99,7 @@ static json_t *s_ok(s_env_t *env, const char *op, const char *role, int want, co
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     int st = 0;
-    json_t *reply = hy_service_calls(env->svc, op, role, NULL, args, &st);
+    json_t *reply = s_calls(env, op, role, args, &st);
     if (st != want)
         fprintf(stderr, "  %s %s -> %d: %s\n", op, args, st,
                 json_string_value(json_object_get(json_object_get(reply, "error"), "detail")));
@@ -94,7 +114,7 @@ static void s_refused(s_env_t *env, const char *op, const char *role, int want, 
                       const char *args)
 {
     int st;
-    json_t *reply = hy_service_calls(env->svc, op, role, NULL, args, &st);
+    json_t *reply = s_calls(env, op, role, args, &st);
     const char *got = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
     if (st != want || !got || strcmp(got, code) != 0)
         fprintf(stderr, "  %s %s: wanted %d %s, got %d %s\n", op, args, want, code, st,
@@ -183,7 +203,9 @@ static void s_approved(s_env_t *env, int person, const char *product, int64_t am
     json_decref(s_ok(env, "loans.appraise", SS, 200,
                      "{\"id\":\"%s\",\"appraiser\":\"Sara\",\"recommended_amount_rials\":%lld}", id,
                      (long long)amount));
+    s_key = "checker-key";
     json_decref(s_ok(env, "loans.approve", SS, 200, "{\"id\":\"%s\"}", id));
+    s_key = "test-key";
 }
 
 /* ------------------------------------------------------------- arithmetic --------------- */
@@ -376,7 +398,9 @@ static void test_lifecycle(void)
     json_decref(s_ok(&env, "loans.appraise", SS, 200,
                      "{\"id\":\"%s\",\"appraiser\":\"Sara\",\"notes\":\"ok\","
                      "\"recommended_amount_rials\":100000000}", id));
+    s_key = "checker-key";
     l = s_ok(&env, "loans.approve", SS, 200, "{\"id\":\"%s\",\"amount_rials\":100000000}", id);
+    s_key = "test-key";
     CHECK_EQ_INT(s_int(l, "approved_rials"), 100000000);
     CHECK_EQ_INT(s_int(l, "fee_rials"), 4000000);
     CHECK_EQ_INT(s_int(json_object_get(l, "terms"), "cap_rials"), LOANS_CAP_INDIVIDUAL);
@@ -530,10 +554,13 @@ static void test_rules_refused(void)
               "{\"id\":\"loan_2\",\"appraiser\":\"x\",\"recommended_amount_rials\":5001}");
     json_decref(s_ok(&env, "loans.appraise", SS, 200,
                      "{\"id\":\"loan_2\",\"appraiser\":\"x\",\"recommended_amount_rials\":4000}"));
-    s_refused(&env, "loans.approve", SS, 422, "over_requested",
-              "{\"id\":\"loan_2\",\"amount_rials\":5001}");
+    s_refused(&env, "loans.approve", SS, 422, "same_approver", "{\"id\":\"loan_2\"}");
+    s_key = "checker-key";
+    s_refused(&env, "loans.approve", SS, 422, "over_recommended",
+              "{\"id\":\"loan_2\",\"amount_rials\":4001}");
     s_refused(&env, "loans.approve", SS, 422, "date_out_of_order",
               "{\"id\":\"loan_2\",\"date\":\"2024-06-14\"}");
+    s_key = "test-key";
     l = s_ok(&env, "loans.reject", SS, 200, "{\"id\":\"loan_2\",\"reason\":\"too early\"}");
     CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(l, "rejection"), "reason")),
                  "too early");
@@ -690,7 +717,9 @@ static void s_office_loan(s_env_t *env, const char *office, int person, int64_t 
     json_decref(s_ok(env, "loans.appraise", SS, 200,
                      "{\"id\":\"%s\",\"appraiser\":\"a\",\"recommended_amount_rials\":%lld}", id,
                      (long long)amount));
+    s_key = "checker-key";
     json_decref(s_ok(env, "loans.approve", SS, 200, "{\"id\":\"%s\"}", id));
+    s_key = "test-key";
     json_decref(l);
 }
 
