@@ -8,7 +8,14 @@
  * loans with no JSON parsing, which is what keeps a 100,000-loan portfolio cheap.
  *
  * Summary layout (native byte order: the environment is owned by one process on one host):
- *   s_head_t, then ninst + ndisb + nrep loans_line_t.
+ *   s_head_t, then ninst + ndisb + nrep + nrec + nhist loans_line_t. Version 1 summaries (no
+ *   recoveries, no schedule history, no flags) are still read.
+ *
+ * Schedule history: every change of the schedule (a later tranche, a rescheduling, an early
+ * payoff) keeps the schedule it replaced, so that every figure as of a date before the change is
+ * computed on the schedule then in force. In the book the history is one array of groups: a
+ * marker line {day = the day the next schedule took effect, a = -1, b = its number of lines}
+ * followed by those lines (the replaced schedule), in the order of the changes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,7 +25,8 @@
 
 #include "loans.h"
 
-#define SUMMARY_MAGIC 0x4c4e5301u   /* "LNS" version 1 */
+#define SUMMARY_MAGIC_V1 0x4c4e5301u   /* "LNS" version 1 */
+#define SUMMARY_MAGIC 0x4c4e5302u      /* "LNS" version 2: recoveries, history, flags */
 
 const char *const loans_status_names[LOANS_NSTATUS] = {
     "applied", "appraised", "approved", "rejected", "disbursing",
@@ -55,28 +63,57 @@ typedef struct {
     uint64_t product;
     int64_t approved, writeoff_day, writeoff_principal, writeoff_fee;
     char office[72];
+} s_head_v1_t;
+
+typedef struct {
+    s_head_v1_t v1;
+    uint32_t nrec, nhist, flags, pad;
 } s_head_t;
 
 /* Frees the lines (one allocation) and leaves an empty book. */
 void loans_book_free(loans_book_t *book)
 {
     free(book->inst);
-    book->inst = book->disb = book->rep = NULL;
-    book->ninst = book->ndisb = book->nrep = 0;
+    book->inst = book->disb = book->rep = book->rec = book->hist = NULL;
+    book->ninst = book->ndisb = book->nrep = book->nrec = book->nhist = 0;
 }
 
-/* One allocation for the three arrays. */
-static int s_alloc(loans_book_t *b, size_t ninst, size_t ndisb, size_t nrep)
+/* One allocation for the five arrays. */
+static int s_alloc(loans_book_t *b, size_t ninst, size_t ndisb, size_t nrep, size_t nrec,
+                   size_t nhist)
 {
-    size_t total = ninst + ndisb + nrep;
+    size_t total = ninst + ndisb + nrep + nrec + nhist;
     /* Every line is written by the caller (JSON lines or a memcpy of the summary): no zeroing. */
     b->inst = malloc((total ? total : 1) * sizeof *b->inst);
     if (!b->inst)
         return -1;
     b->disb = b->inst + ninst;
     b->rep = b->disb + ndisb;
-    b->ninst = ninst, b->ndisb = ndisb, b->nrep = nrep;
+    b->rec = b->rep + nrep;
+    b->hist = b->rec + nrec;
+    b->ninst = ninst, b->ndisb = ndisb, b->nrep = nrep, b->nrec = nrec, b->nhist = nhist;
     return 0;
+}
+
+/* The marker code of a schedule change (book.c's history): -1 tranche, -2 reschedule,
+ * -3 payoff, -4 anything else. */
+int64_t loans_change_code(const char *change)
+{
+    static const char *const names[] = {"tranche", "reschedule", "payoff"};
+    for (int i = 0; change && i < 3; i++)
+        if (strcmp(change, names[i]) == 0)
+            return -1 - i;
+    return -4;
+}
+
+/* The number of history lines of the loan's schedule_history (markers included). */
+static size_t s_hist_size(const json_t *history)
+{
+    size_t i, n = 0;
+    json_t *h;
+    json_array_foreach(history, i, h)
+        n += 1 + json_array_size(json_object_get(h, "schedule"));
+    return n;
 }
 
 /* Reads an array of {date_key, a_key, b_key?} objects into lines. */
@@ -100,7 +137,9 @@ int loans_book_from_json(const json_t *loan, loans_book_t *b)
 {
     memset(b, 0, sizeof *b);
     json_t *sched = json_object_get(loan, "schedule"), *disb = json_object_get(loan, "disbursements"),
-           *rep = json_object_get(loan, "repayments"), *wo = json_object_get(loan, "write_off");
+           *rep = json_object_get(loan, "repayments"), *wo = json_object_get(loan, "write_off"),
+           *rec = json_object_get(loan, "recoveries"),
+           *hist = json_object_get(loan, "schedule_history");
     b->status = loans_status_parse(loans_str(loan, "status"));
     b->approved = loans_int(loan, "approved_rials");
     b->writeoff_day = INT64_MIN;
@@ -114,15 +153,31 @@ int loans_book_from_json(const json_t *loan, loans_book_t *b)
         b->writeoff_principal = loans_int(wo, "principal_rials");
         b->writeoff_fee = loans_int(wo, "fee_rials");
     }
-    if (s_alloc(b, json_array_size(sched), json_array_size(disb), json_array_size(rep)) != 0)
+    b->flags = json_array_size(json_object_get(loan, "reschedules")) ? LOANS_RESTRUCTURED : 0;
+    if (s_alloc(b, json_array_size(sched), json_array_size(disb), json_array_size(rep),
+                json_array_size(rec), s_hist_size(hist)) != 0)
         return -1;
     if (s_lines(sched, "due_date", "fee_rials", "principal_rials", b->inst) != 0 ||
         s_lines(disb, "date", "amount_rials", NULL, b->disb) != 0 ||
-        s_lines(rep, "date", "amount_rials", NULL, b->rep) != 0) {
-        loans_book_free(b);
-        return -1;
+        s_lines(rep, "date", "amount_rials", NULL, b->rep) != 0 ||
+        s_lines(rec, "date", "amount_rials", NULL, b->rec) != 0)
+        goto fail;
+    size_t i, at = 0;
+    json_t *h;
+    json_array_foreach(hist, i, h) {
+        json_t *lines = json_object_get(h, "schedule");
+        b->hist[at] = (loans_line_t){loans_day(loans_str(h, "until")),
+                                     loans_change_code(loans_str(h, "change")),
+                                     (int64_t)json_array_size(lines)};
+        if (b->hist[at].day < 0 ||
+            s_lines(lines, "due_date", "fee_rials", "principal_rials", b->hist + at + 1) != 0)
+            goto fail;
+        at += 1 + json_array_size(lines);
     }
     return 0;
+fail:
+    loans_book_free(b);
+    return -1;
 }
 
 /* Header then lines, in one buffer, so a scan reads one value per loan. */
@@ -130,29 +185,55 @@ int loans_book_encode(const loans_book_t *b, void **out, size_t *len)
 {
     s_head_t h;
     memset(&h, 0, sizeof h);
-    h.magic = SUMMARY_MAGIC;
-    h.status = b->status;
-    h.last_bucket = b->last_bucket;
-    h.ninst = (uint32_t)b->ninst, h.ndisb = (uint32_t)b->ndisb, h.nrep = (uint32_t)b->nrep;
-    h.product = b->product;
-    h.approved = b->approved;
-    h.writeoff_day = b->writeoff_day;
-    h.writeoff_principal = b->writeoff_principal;
-    h.writeoff_fee = b->writeoff_fee;
-    snprintf(h.office, sizeof h.office, "%s", b->office);
-    size_t nlines = b->ninst + b->ndisb + b->nrep;
+    h.v1.magic = SUMMARY_MAGIC;
+    h.v1.status = b->status;
+    h.v1.last_bucket = b->last_bucket;
+    h.v1.ninst = (uint32_t)b->ninst, h.v1.ndisb = (uint32_t)b->ndisb;
+    h.v1.nrep = (uint32_t)b->nrep;
+    h.nrec = (uint32_t)b->nrec, h.nhist = (uint32_t)b->nhist, h.flags = b->flags;
+    h.v1.product = b->product;
+    h.v1.approved = b->approved;
+    h.v1.writeoff_day = b->writeoff_day;
+    h.v1.writeoff_principal = b->writeoff_principal;
+    h.v1.writeoff_fee = b->writeoff_fee;
+    snprintf(h.v1.office, sizeof h.v1.office, "%s", b->office);
+    size_t nlines = b->ninst + b->ndisb + b->nrep + b->nrec + b->nhist;
     *len = sizeof h + nlines * sizeof(loans_line_t);
     unsigned char *p = malloc(*len);
     if (!p)
         return ENOMEM;
     memcpy(p, &h, sizeof h);
     unsigned char *q = p + sizeof h;
-    memcpy(q, b->inst, b->ninst * sizeof *b->inst);
-    q += b->ninst * sizeof *b->inst;
-    memcpy(q, b->disb, b->ndisb * sizeof *b->disb);
-    q += b->ndisb * sizeof *b->disb;
-    memcpy(q, b->rep, b->nrep * sizeof *b->rep);
+    const struct {
+        const loans_line_t *l;
+        size_t n;
+    } parts[] = {{b->inst, b->ninst}, {b->disb, b->ndisb}, {b->rep, b->nrep}, {b->rec, b->nrec},
+                 {b->hist, b->nhist}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (parts[i].n)
+            memcpy(q, parts[i].l, parts[i].n * sizeof(loans_line_t));
+        q += parts[i].n * sizeof(loans_line_t);
+    }
     *out = p;
+    return 0;
+}
+
+/* The header of a summary of either version (version 1: no recoveries, history or flags);
+ * *hsize gets the header's size. 0, or -1 when malformed. */
+static int s_head(const void *data, size_t len, s_head_t *h, size_t *hsize)
+{
+    memset(h, 0, sizeof *h);
+    if (len < sizeof h->v1)
+        return -1;
+    memcpy(&h->v1, data, sizeof h->v1);
+    if (h->v1.magic == SUMMARY_MAGIC_V1) {
+        *hsize = sizeof h->v1;
+        return 0;
+    }
+    if (h->v1.magic != SUMMARY_MAGIC || len < sizeof *h)
+        return -1;
+    memcpy(h, data, sizeof *h);
+    *hsize = sizeof *h;
     return 0;
 }
 
@@ -160,25 +241,26 @@ int loans_book_encode(const loans_book_t *b, void **out, size_t *len)
 int loans_book_decode(const void *data, size_t len, loans_book_t *b)
 {
     s_head_t h;
+    size_t hsize;
     memset(b, 0, sizeof *b);
-    if (len < sizeof h)
+    if (s_head(data, len, &h, &hsize) != 0)
         return -1;
-    memcpy(&h, data, sizeof h);
-    size_t nlines = (size_t)h.ninst + h.ndisb + h.nrep;
-    if (h.magic != SUMMARY_MAGIC || len != sizeof h + nlines * sizeof(loans_line_t))
+    size_t nlines = (size_t)h.v1.ninst + h.v1.ndisb + h.v1.nrep + h.nrec + h.nhist;
+    if (len != hsize + nlines * sizeof(loans_line_t))
         return -1;
-    b->status = h.status;
-    b->last_bucket = h.last_bucket;
-    b->product = h.product;
-    b->approved = h.approved;
-    b->writeoff_day = h.writeoff_day;
-    b->writeoff_principal = h.writeoff_principal;
-    b->writeoff_fee = h.writeoff_fee;
-    memcpy(b->office, h.office, sizeof b->office - 1);
+    b->status = h.v1.status;
+    b->last_bucket = h.v1.last_bucket;
+    b->product = h.v1.product;
+    b->approved = h.v1.approved;
+    b->writeoff_day = h.v1.writeoff_day;
+    b->writeoff_principal = h.v1.writeoff_principal;
+    b->writeoff_fee = h.v1.writeoff_fee;
+    b->flags = h.flags;
+    memcpy(b->office, h.v1.office, sizeof b->office - 1);
     b->office[sizeof b->office - 1] = '\0';
-    if (s_alloc(b, h.ninst, h.ndisb, h.nrep) != 0)
+    if (s_alloc(b, h.v1.ninst, h.v1.ndisb, h.v1.nrep, h.nrec, h.nhist) != 0)
         return -1;
-    memcpy(b->inst, (const unsigned char *)data + sizeof h, nlines * sizeof(loans_line_t));
+    memcpy(b->inst, (const unsigned char *)data + hsize, nlines * sizeof(loans_line_t));
     return 0;
 }
 
@@ -186,11 +268,11 @@ int loans_book_decode(const void *data, size_t len, loans_book_t *b)
  * filtered pass skips a loan without decoding it. Returns 0, or -1 for a malformed summary. */
 int loans_book_peek(const void *data, size_t len, uint64_t *product, char office[65])
 {
-    s_head_t h;
+    s_head_v1_t h;
     if (len < sizeof h)
         return -1;
     memcpy(&h, data, sizeof h);
-    if (h.magic != SUMMARY_MAGIC)
+    if (h.magic != SUMMARY_MAGIC && h.magic != SUMMARY_MAGIC_V1)
         return -1;
     *product = h.product;
     memcpy(office, h.office, 64);
@@ -201,21 +283,22 @@ int loans_book_peek(const void *data, size_t len, uint64_t *product, char office
 /* Reads only the header: the aging run's last bucket, without copying lines. */
 int loans_book_bucket(const void *data, size_t len)
 {
-    s_head_t h;
+    s_head_v1_t h;
     if (len < sizeof h)
         return LOANS_BUCKET_CURRENT;
     memcpy(&h, data, sizeof h);
-    return h.magic == SUMMARY_MAGIC ? h.last_bucket : LOANS_BUCKET_CURRENT;
+    return h.magic == SUMMARY_MAGIC || h.magic == SUMMARY_MAGIC_V1 ? h.last_bucket
+                                                                   : LOANS_BUCKET_CURRENT;
 }
 
 /* Patches the header in place: the aging run changes nothing else. */
 int loans_book_set_bucket(void *data, size_t len, int bucket)
 {
-    s_head_t h;
+    s_head_v1_t h;
     if (len < sizeof h)
         return -1;
     memcpy(&h, data, sizeof h);
-    if (h.magic != SUMMARY_MAGIC)
+    if (h.magic != SUMMARY_MAGIC && h.magic != SUMMARY_MAGIC_V1)
         return -1;
     h.last_bucket = bucket;
     memcpy(data, &h, sizeof h);

@@ -30,6 +30,7 @@ const hy_handler_t loans_handlers[] = {
     {"loans.disburse", loans_loan_disburse},
     {"loans.repay", loans_loan_repay},
     {"loans.write_off", loans_loan_write_off},
+    {"loans.recover", loans_loan_recover},
     {"loans.reschedule", loans_loan_reschedule},
     {"loans.get", loans_loan_get},
     {"loans.list", loans_loan_list},

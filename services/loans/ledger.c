@@ -140,43 +140,76 @@ static int s_sum_until(const loans_line_t *l, size_t n, int64_t as_of, int64_t *
 
 /* What the installments ask for: totals, what is due by as_of, and the oldest installment the
  * payments (total `paid`) have not covered. */
-static int s_installments(const loans_book_t *b, int64_t as_of, loans_state_t *st)
+static int s_installments(const loans_line_t *inst, size_t n, int64_t as_of, loans_state_t *st)
 {
     int64_t cum = 0;
-    st->oldest_unpaid = b->ninst;
-    for (size_t k = 0; k < b->ninst; k++) {
+    st->oldest_unpaid = n;
+    for (size_t k = 0; k < n; k++) {
         int64_t amount;
-        if (__builtin_add_overflow(b->inst[k].a, b->inst[k].b, &amount) ||
+        if (__builtin_add_overflow(inst[k].a, inst[k].b, &amount) ||
             __builtin_add_overflow(cum, amount, &cum) ||
-            __builtin_add_overflow(st->fee_total, b->inst[k].a, &st->fee_total) ||
-            __builtin_add_overflow(st->principal_total, b->inst[k].b, &st->principal_total))
+            __builtin_add_overflow(st->fee_total, inst[k].a, &st->fee_total) ||
+            __builtin_add_overflow(st->principal_total, inst[k].b, &st->principal_total))
             return -1;
-        if (b->inst[k].day <= as_of)
+        if (inst[k].day <= as_of)
             st->due = cum;
-        if (cum > st->paid && st->oldest_unpaid == b->ninst)
+        if (cum > st->paid && st->oldest_unpaid == n)
             st->oldest_unpaid = k;
     }
     return 0;
 }
 
-/* Everything "as of" a day follows from what was disbursed and paid by then. */
+/* History groups are in the order of the changes: the first change after the day replaced the
+ * schedule that was in force on it. */
+void loans_book_schedule(const loans_book_t *b, int64_t day, const loans_line_t **inst, size_t *n)
+{
+    for (size_t at = 0; at < b->nhist; at += 1 + (size_t)b->hist[at].b) {
+        if (b->hist[at].day > day) {
+            *inst = b->hist + at + 1;
+            *n = (size_t)b->hist[at].b;
+            return;
+        }
+    }
+    *inst = b->inst;
+    *n = b->ninst;
+}
+
+/* Whether a rescheduling took effect on or before the day. */
+static bool s_restructured(const loans_book_t *b, int64_t day)
+{
+    for (size_t at = 0; at < b->nhist; at += 1 + (size_t)b->hist[at].b)
+        if (b->hist[at].a == LOANS_CHANGE_RESCHEDULE && b->hist[at].day <= day)
+            return true;
+    return false;
+}
+
+/* Everything "as of" a day follows from what was disbursed and paid by then, on the schedule
+ * in force that day. */
 int loans_book_state(const loans_book_t *b, int64_t as_of, loans_state_t *st)
 {
+    const loans_line_t *inst;
+    size_t n;
     *st = (loans_state_t){0};
+    loans_book_schedule(b, as_of, &inst, &n);
     if (s_sum_until(b->disb, b->ndisb, as_of, &st->disbursed) != 0 ||
-        s_sum_until(b->rep, b->nrep, as_of, &st->paid) != 0 || s_installments(b, as_of, st) != 0)
+        s_sum_until(b->rep, b->nrep, as_of, &st->paid) != 0 ||
+        s_sum_until(b->rec, b->nrec, as_of, &st->recovered) != 0 ||
+        s_installments(inst, n, as_of, st) != 0)
         return -1;
-    loans_allocate(b->inst, b->ninst, 0, st->paid, &st->fee_paid, &st->principal_paid);
+    loans_allocate(inst, n, 0, st->paid, &st->fee_paid, &st->principal_paid);
     st->credited = st->paid < st->due ? st->paid : st->due;
     st->overdue = st->due - st->credited;
     st->out_principal = st->disbursed - st->principal_paid;
     st->out_fee = st->fee_total - st->fee_paid;
     if (st->out_principal < 0)
         st->out_principal = 0;   /* as_of before a disbursement recorded later: nothing owed */
-    if (st->oldest_unpaid < b->ninst && b->inst[st->oldest_unpaid].day < as_of)
-        st->days_past_due = as_of - b->inst[st->oldest_unpaid].day;
+    if (st->disbursed == 0)
+        st->out_fee = 0;         /* nothing is owed before money is paid out */
+    if (st->oldest_unpaid < n && inst[st->oldest_unpaid].day < as_of)
+        st->days_past_due = as_of - inst[st->oldest_unpaid].day;
     st->written_off = b->writeoff_day != INT64_MIN && b->writeoff_day <= as_of;
-    st->closed = b->ninst > 0 && st->oldest_unpaid == b->ninst;
+    st->closed = n > 0 && st->oldest_unpaid == n;
+    st->restructured = s_restructured(b, as_of);
     if (st->written_off) {
         /* Written off: nothing is owed any more and nothing is past due. */
         st->out_principal = st->out_fee = st->overdue = st->days_past_due = 0;

@@ -7,6 +7,7 @@
  *   products.c     loan products, one per fiscal year and name (caps, fee rate, terms)
  *   apply.c        application, appraisal, approval, rejection and the rules they check
  *   servicing.c    disbursement in tranches, repayments, write-off, rescheduling
+ *   recoveries.c   money recovered after a write-off
  *   ledger.c       the arithmetic: fee, schedule, allocation, arrears (pure, no store)
  *   book.c         a loan's ledger ("book") from its JSON record and as a compact binary summary
  *   records.c      loading and saving a loan with its indexes and summary; events; helpers
@@ -100,17 +101,32 @@ int loans_status_parse(const char *name);   /* -1 when unknown */
 bool loans_status_active(int status);       /* applied .. rescheduled, not rejected */
 bool loans_status_approved(int status);     /* counts against the cap */
 
+/* Book flags. */
+#define LOANS_RESTRUCTURED 1u   /* rescheduled at least once */
+
 typedef struct {
     int status;
     int last_bucket;            /* bucket of the last aging run (portfolio.c) */
+    unsigned flags;             /* LOANS_RESTRUCTURED */
     uint64_t product;
     int64_t approved;
     int64_t writeoff_day;       /* INT64_MIN when not written off */
     int64_t writeoff_principal, writeoff_fee;
     char office[65];
-    size_t ninst, ndisb, nrep;
-    loans_line_t *inst, *disb, *rep;   /* all in one allocation: free with loans_book_free */
+    size_t ninst, ndisb, nrep, nrec, nhist;
+    /* installments, disbursements, repayments, recoveries after write-off (day, a = amount) and
+     * the schedule history (book.c), all in one allocation: free with loans_book_free */
+    loans_line_t *inst, *disb, *rep, *rec, *hist;
 } loans_book_t;
+
+/* Marker codes of the schedule history (book.c). */
+#define LOANS_CHANGE_TRANCHE (-1)
+#define LOANS_CHANGE_RESCHEDULE (-2)
+#define LOANS_CHANGE_PAYOFF (-3)
+int64_t loans_change_code(const char *change);
+/* The schedule in force on a day: the one a later change replaced, else the current one. */
+void loans_book_schedule(const loans_book_t *book, int64_t day, const loans_line_t **inst,
+                         size_t *n);
 
 /* Builds the book of a loan record. Returns 0, or -1 when the record is malformed. */
 int loans_book_from_json(const json_t *loan, loans_book_t *book);
@@ -129,11 +145,13 @@ int loans_book_set_bucket(void *data, size_t len, int bucket);
 typedef struct {
     int64_t disbursed, paid, fee_paid, principal_paid, due, credited;
     int64_t out_principal, out_fee, overdue;
+    int64_t recovered;          /* recovered after the write-off, by as_of */
     int64_t fee_total, principal_total;
     int64_t days_past_due;
     int bucket;
     size_t oldest_unpaid;       /* index of the oldest installment not fully paid (ninst if none) */
     bool written_off, closed;
+    bool restructured;          /* rescheduled on or before as_of */
 } loans_state_t;
 /* Computes the state; returns 0, or -1 on an arithmetic overflow (a corrupt book). */
 int loans_book_state(const loans_book_t *book, int64_t as_of, loans_state_t *st);
@@ -172,6 +190,9 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);
 
+/* --- recoveries.c ------------------------------------------------------------------------- */
+int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out);
+
 /* --- views.c ------------------------------------------------------------------------------- */
 /* The loan as shown as of a day: the record plus each installment's paid amounts, what is
  * outstanding, days past due and the aging bucket. full=false leaves out the long arrays.
@@ -209,6 +230,11 @@ int loans_emit_raw(hy_ctx_t *ctx, const char *type, const char *subject, json_t 
  * or a failure status. */
 int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const char *verb,
                  json_t *extra, int ok_status, json_t **out);
+
+/* Appends item (stolen) to the array loan[key], creating it on first use. */
+void loans_append(json_t *loan, const char *key, json_t *item);
+/* true when an entry of the array loan[key] has this reference. */
+bool loans_has_reference(const json_t *loan, const char *key, const char *reference);
 
 /* Day number of an ISO date; -1 on a malformed one (never a real day here). */
 int64_t loans_day(const char *iso);

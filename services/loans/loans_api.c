@@ -129,6 +129,15 @@ static const hy_field_t repay_args[] = {
     {0},
 };
 
+static const hy_field_t recovery_args[] = {
+    MONEY("amount_rials", HY_F_REQ, 1, "amount recovered; in all at most what was written off"),
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ,
+     .doc = "date received; on or after the write-off and the last recovery"},
+    {.name = "reference", .type = HY_T_STRING, .max_len = 100,
+     .doc = "bank or receipt reference; unique among the loan's recoveries"},
+    {0},
+};
+
 static const hy_field_t reschedule_args[] = {
     {.name = "term_months", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = LOANS_TERM_MAX,
      .doc = "months over which the outstanding amount is spread again"},
@@ -210,6 +219,9 @@ static const hy_field_t loan_result[] = {
     {.name = "repaid_rials", .type = HY_T_MONEY, .doc = "repaid in all"},
     {.name = "reschedules", .type = HY_T_ANY, .doc = "each rescheduling"},
     {.name = "write_off", .type = HY_T_ANY, .doc = "reason, date, principal_rials, fee_rials"},
+    {.name = "recoveries", .type = HY_T_ANY,
+     .doc = "after a write-off: amount_rials, date, reference"},
+    {.name = "recovered_rials", .type = HY_T_MONEY, .doc = "recovered after the write-off, in all"},
     {.name = "closed_on", .type = HY_T_DATE, .doc = "date the last rial was repaid"},
     {.name = "as_of", .type = HY_T_DATE, .doc = "the date the figures below are computed for"},
     {.name = "paid_rials", .type = HY_T_MONEY, .doc = "repaid by as_of"},
@@ -256,6 +268,8 @@ static const hy_op_spec_t loans_ops[] = {
        false, "Record a repayment (oldest installment first, fee before principal)"),
     OP("loans.write_off", "POST", "/v1/loans/{id}/write-off", OPER, reason_args, loan_result,
        200, false, "Write a loan off with a reason (operator)"),
+    OP("loans.recover", "POST", "/v1/loans/{id}/recoveries", WRITE | OPER, recovery_args,
+       loan_result, 201, false, "Record money recovered after a write-off"),
     OP("loans.reschedule", "POST", "/v1/loans/{id}/reschedule", WRITE, reschedule_args,
        loan_result, 200, false,
        "Spread an overdue loan's outstanding amount over new installments"),

@@ -15,6 +15,7 @@
  *                                   one borrower's early repayment never hides another's arrears
  *                                   and the rate never passes 10000; null when nothing was due
  *   written_off_rials               principal written off on or before as_of
+ *   recovered_rials                 recovered after write-offs, dated on or before as_of
  *   aging                           loans and outstanding principal per bucket
  *
  * The aging run (POST /v1/loans/age, operator; an operator or cron calls it once a day) computes
@@ -37,7 +38,7 @@
 typedef struct {
     char key[72];
     int64_t loans, active, disbursed, out_principal, out_fee, par30, due, credited, repaid,
-        written_off;
+        written_off, recovered;
     int64_t aging_loans[LOANS_NBUCKETS], aging_out[LOANS_NBUCKETS];
 } s_fig_t;
 
@@ -59,7 +60,8 @@ static bool s_fig_add(s_fig_t *f, const loans_book_t *b, const loans_state_t *st
               s_add(&f->out_principal, st->out_principal) && s_add(&f->out_fee, st->out_fee) &&
               s_add(&f->due, st->due) && s_add(&f->credited, st->credited) &&
               s_add(&f->repaid, st->paid) &&
-              s_add(&f->written_off, st->written_off ? b->writeoff_principal : 0);
+              s_add(&f->written_off, st->written_off ? b->writeoff_principal : 0) &&
+              s_add(&f->recovered, st->recovered);
     if (st->days_past_due > 30)
         ok = ok && s_add(&f->par30, st->out_principal);
     if (st->out_principal + st->out_fee > 0) {
@@ -111,6 +113,8 @@ static json_t *s_fig_json(const s_fig_t *f, const char *key_name)
         "repaid_rials", (json_int_t)f->repaid, "repaid_on_due_rials", (json_int_t)f->credited,
         "written_off_rials", (json_int_t)f->written_off, "repayment_rate_bp",
         f->due > 0 ? json_integer(s_bp(f->credited, f->due)) : json_null(), "aging", aging);
+    if (o)
+        json_object_set_new(o, "recovered_rials", json_integer(f->recovered));
     if (o && key_name)
         json_object_set_new(o, key_name, json_string(f->key));
     return o;

@@ -269,3 +269,27 @@ int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const 
     return status;
 }
 
+
+/* Appends to one of the loan's arrays, creating it on first use. */
+void loans_append(json_t *loan, const char *key, json_t *item)
+{
+    json_t *arr = json_object_get(loan, key);
+    if (!json_is_array(arr)) {
+        arr = json_array();
+        json_object_set_new(loan, key, arr);
+    }
+    json_array_append_new(arr, item);
+}
+
+/* true when reference is already the reference of one of the entries of loan[key]. */
+bool loans_has_reference(const json_t *loan, const char *key, const char *reference)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(loan, key), i, r) {
+        const char *have = loans_str(r, "reference");
+        if (have && strcmp(have, reference) == 0)
+            return true;
+    }
+    return false;
+}

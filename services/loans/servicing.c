@@ -77,17 +77,6 @@ static int s_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, i
     return status;
 }
 
-/* Appends to one of the loan's arrays, creating it on first use. */
-static void s_append(json_t *loan, const char *key, json_t *item)
-{
-    json_t *arr = json_object_get(loan, key);
-    if (!json_is_array(arr)) {
-        arr = json_array();
-        json_object_set_new(loan, key, arr);
-    }
-    json_array_append_new(arr, item);
-}
-
 /* Pays out a tranche; the tranche that completes the approved amount builds the schedule. */
 int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
@@ -112,7 +101,7 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     json_t *tranche = json_pack("{s:I}", "amount_rials", (json_int_t)amount);
     loans_set_date(tranche, "date", date);
-    s_append(loan, "disbursements", tranche);
+    loans_append(loan, "disbursements", tranche);
     json_object_set_new(loan, "disbursed_rials", json_integer(total));
     json_t *extra = json_pack("{s:I,s:s,s:I,s:I,s:b}", "amount_rials", (json_int_t)amount, "date",
                               date, "disbursed_rials", (json_int_t)total, "approved_rials",
@@ -146,19 +135,6 @@ fail:
     return status;
 }
 
-/* true when reference is already the reference of one of the loan's repayments. */
-static bool s_has_reference(const json_t *loan, const char *reference)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(loan, "repayments"), i, r) {
-        const char *have = loans_str(r, "reference");
-        if (have && strcmp(have, reference) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* The loan's book and its state as of a day, or a failure status. */
 static int s_book(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *book,
                   loans_state_t *st)
@@ -187,7 +163,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     if ((status = s_ledger_arg(ctx, args, loan, &day, date)) != 0)
         goto fail;
-    if (reference && *reference && s_has_reference(loan, reference)) {
+    if (reference && *reference && loans_has_reference(loan, "repayments", reference)) {
         status = hy_fail(ctx, 409, "duplicate_reference", "reference",
                          "a repayment with reference %s is already recorded on this loan",
                          reference);
@@ -210,7 +186,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_set_date(rep, "date", date);
     if (reference && *reference)
         json_object_set_new(rep, "reference", json_string(reference));
-    s_append(loan, "repayments", json_deep_copy(rep));
+    loans_append(loan, "repayments", json_deep_copy(rep));
     json_object_set_new(loan, "repaid_rials", json_integer(repaid));
     json_object_set_new(rep, "repaid_rials", json_integer(repaid));
     json_object_set_new(rep, "outstanding_principal_rials", json_integer(st.out_principal - principal));
@@ -306,7 +282,7 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
                           (json_int_t)st.out_principal, "outstanding_fee_rials",
                           (json_int_t)st.out_fee, "days_past_due", (json_int_t)st.days_past_due);
     loans_set_date(r, "date", date);
-    s_append(loan, "reschedules", json_incref(r));
+    loans_append(loan, "reschedules", json_incref(r));
     json_object_set_new(loan, "status", json_string("rescheduled"));
     return loans_commit(ctx, n, old, loan, "rescheduled", r, 200, out);
 fail:

@@ -102,3 +102,35 @@ def test_approval_under_the_current_fiscal_year_product():
            (new, 1403, 125000000))
         eq([i["id"] for i in c.get(f"/v1/loans?product_id={new}").json["items"]], [lid])
         eq(c.get(f"/v1/loans?product_id={old}").json["items"], [])
+
+
+def test_recoveries_after_write_off_in_portfolio():
+    from test_loans import _approved, _restart_loans
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        prod = _product(c, fee_rate_bp=0)
+        pid, bid = _borrower(c, 1)
+        lid = _approved(c, pid, bid, prod, 10000000)
+        eq(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 10000000, "date": TODAY}).status, 200)
+        _refused(c.post(f"/v1/loans/{lid}/recoveries", {"amount_rials": 1, "date": TODAY},
+                        key="operator"), 409, "wrong_state")
+        eq(c.post(f"/v1/loans/{lid}/write-off", {"reason": "left"}, key="operator").status, 200)
+        _restart_loans(c, "2024-06-20")
+        r = c.post(f"/v1/loans/{lid}/recoveries", {"amount_rials": 3000000, "date": "2024-06-18",
+                                                   "reference": "rc-1"})
+        eq(r.status, 201, f"{r}")
+        eq(r.json["recovered_rials"], 3000000)
+        eq(r.json["recoveries"][0]["reference"], "rc-1")
+        eq(r.json["status"], "written_off", "a recovery does not revive the loan:")
+        _refused(c.post(f"/v1/loans/{lid}/recoveries", {"amount_rials": 7000001, "date": "2024-06-20"}),
+                 422, "over_outstanding")
+        _refused(c.post(f"/v1/loans/{lid}/recoveries", {"amount_rials": 1, "date": "2024-06-14"}),
+                 422, "date_out_of_order")
+        _refused(c.post(f"/v1/loans/{lid}/recoveries", {"amount_rials": 1, "date": "2024-06-21"}),
+                 422, "future_date")
+        _refused(c.post(f"/v1/loans/{lid}/recoveries", {"amount_rials": 1, "date": "2024-06-20",
+                                                        "reference": "rc-1"}),
+                 409, "duplicate_reference")
+        check("loans.loan.recovery_recorded" in _types(c), "recovery event")
+        t = c.get("/v1/loans/portfolio").json["total"]
+        eq((t["written_off_rials"], t["recovered_rials"]), (10000000, 3000000))
+        eq(c.get("/v1/loans/portfolio?as_of=2024-06-17").json["total"]["recovered_rials"], 0)
