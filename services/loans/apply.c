@@ -130,8 +130,8 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
     return 0;
 }
 
-/* The product rules: it exists and is this fiscal year's. */
-static int s_check_product(hy_ctx_t *ctx, const char *id, json_t **product)
+/* The product rules: it exists and is of the application's fiscal year. */
+static int s_check_product(hy_ctx_t *ctx, const char *id, int64_t applied, json_t **product)
 {
     int rc = loans_product_load(ctx, id, product);
     if (rc == MDB_NOTFOUND)
@@ -139,7 +139,7 @@ static int s_check_product(hy_ctx_t *ctx, const char *id, json_t **product)
                        id);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    int year = loans_fiscal_year(loans_day(ctx->today));
+    int year = loans_fiscal_year(applied);
     if (loans_int(*product, "fiscal_year") != year)
         return hy_fail(ctx, 422, "product_not_current", "product_id",
                        "%s is a product of fiscal year %lld; this is fiscal year %d", id,
@@ -174,8 +174,12 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     uint64_t person, n;
     int64_t amount = loans_int(args, "amount_rials");
     json_t *term_arg = json_object_get(args, "term_months");
-    int status = s_check_product(ctx, loans_str(args, "product_id"), &product);
-    if (status || (status = s_check_parties(ctx, args, product, &person)) != 0)
+    int64_t applied;
+    char applied_on[11];
+    int status = loans_arg_date(ctx, args, "applied_on", &applied, applied_on);
+    if (status || (status = s_check_product(ctx, loans_str(args, "product_id"), applied,
+                                            &product)) != 0 ||
+        (status = s_check_parties(ctx, args, product, &person)) != 0)
         goto done;
     int64_t term = term_arg ? json_integer_value(term_arg) : loans_int(product, "term_months");
     if (term > loans_int(product, "term_months")) {
@@ -206,14 +210,14 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto done;
     }
-    loans_set_date(loan, "applied_on", ctx->today);
+    loans_set_date(loan, "applied_on", applied_on);
     json_object_set_new(loan, "created_by",
                         json_string(ctx->req ? ctx->req->actor.key_id : ""));
     json_object_set_new(loan, "created_at", json_string(ctx->now_iso));
     status = loans_commit(ctx, n, -1, loan, "applied",
                           json_pack("{s:I,s:I,s:s,s:s}", "requested_rials", (json_int_t)amount,
                                     "term_months", (json_int_t)term, "purpose",
-                                    purpose ? purpose : "", "date", ctx->today),
+                                    purpose ? purpose : "", "date", applied_on),
                           201, out);
 done:
     json_decref(product);
@@ -228,7 +232,16 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED, "appraised", &n, &loan, &old);
     if (status)
         return status;
-    int64_t rec = loans_int(args, "recommended_amount_rials");
+    int64_t rec = loans_int(args, "recommended_amount_rials"), day;
+    char date[11];
+    if ((status = loans_arg_date(ctx, args, "date", &day, date)) != 0 ||
+        (strcmp(date, loans_str(loan, "applied_on")) < 0 &&
+         (status = hy_fail(ctx, 422, "date_out_of_order", "date",
+                           "appraisal on %s is before the application on %s", date,
+                           loans_str(loan, "applied_on"))) != 0)) {
+        json_decref(loan);
+        return status;
+    }
     if (rec > loans_int(loan, "requested_rials")) {
         status = hy_fail(ctx, 422, "over_requested", "recommended_amount_rials",
                          "the recommendation may not exceed the %lld rials requested",
@@ -241,7 +254,7 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
                                   json_object_get(args, "appraiser"), "notes", notes ? notes : "",
                                   "recommended_amount_rials", (json_int_t)rec, "appraised_by",
                                   ctx->req ? ctx->req->actor.key_id : "");
-    loans_set_date(appraisal, "date", ctx->today);
+    loans_set_date(appraisal, "date", date);
     json_object_set_new(loan, "appraisal", appraisal);
     json_object_set_new(loan, "status", json_string("appraised"));
     return loans_commit(ctx, n, old, loan, "appraised", json_pack("{s:O}", "appraisal", appraisal),

@@ -88,6 +88,9 @@ static const hy_field_t loan_create_args[] = {
     {.name = "term_months", .type = HY_T_INT, .min = 1, .max = LOANS_TERM_MAX,
      .doc = "term in months; at most the product's (default the product's)"},
     {.name = "purpose", .type = HY_T_STRING, .max_len = 1000, .doc = "what the loan is for"},
+    {.name = "applied_on", .type = HY_T_DATE,
+     .doc = "date of the application (default today; an earlier date for a paper application "
+            "being migrated; never after today); the product must be of its fiscal year"},
     {0},
 };
 
@@ -95,7 +98,10 @@ static const hy_field_t appraise_args[] = {
     {.name = "appraiser", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 200,
      .doc = "who appraised the application"},
     {.name = "notes", .type = HY_T_STRING, .max_len = 4000, .doc = "the appraisal"},
-    MONEY("recommended_amount_rials", HY_F_REQ, 0, "amount recommended (at most the requested)"),
+    MONEY("recommended_amount_rials", HY_F_REQ, 0,
+          "amount recommended (at most the requested; 0: not viable, blocks approval)"),
+    {.name = "date", .type = HY_T_DATE,
+     .doc = "date of the appraisal (default today); not before the application"},
     {0},
 };
 

@@ -10,14 +10,24 @@
  * installment due 1 + grace months after that date, and makes the loan "disbursed": the
  * borrower starts repaying only once she has had the whole amount.
  *
- * Ledger dates never go back: a disbursement is dated on or after the approval and the previous
- * tranche, a repayment or a rescheduling on or after the last disbursement, repayment or
- * rescheduling (422 date_out_of_order), and nothing is dated after today (422 future_date).
- * That keeps every figure "as of" a date consistent with the order payments were allocated in.
+ * Ledger dates: a disbursement or a rescheduling is dated on or after the approval and every
+ * earlier disbursement, repayment and rescheduling; a repayment on or after the last
+ * disbursement and rescheduling (the changes of the schedule) (422 date_out_of_order); nothing
+ * is dated after today (422 future_date).
  *
  * Repayments follow ledger.c's allocation; one larger than everything still owed is refused
  * (422 over_outstanding) and a bank reference already recorded on the loan is refused (409
- * duplicate_reference). The repayment that clears the last rial closes the loan.
+ * duplicate_reference). The repayment that clears the last rial closes the loan (closed_on: the
+ * date of the last repayment).
+ *
+ * Backdated repayments (a receipt that turns up late; Fineract's undo/re-derive of later
+ * transactions): a repayment may be dated before earlier-recorded ones. It is inserted in date
+ * order (after those of the same date) and the allocation of it and of every later repayment is
+ * re-derived from the date-ordered ledger, exactly as if they had been recorded in that order:
+ * the allocation is a function of the total paid before each repayment (ledger.c), so every
+ * repayment before it keeps its split. All of it happens in the request's one transaction; the
+ * loans.loan.repayment_recorded event lists in "reallocated" each later repayment whose split
+ * changed, with its new and previous fee and principal.
  *
  * Write-off (operator role) takes a loan with money out off the books with a reason, recording
  * the principal and fee it loses. Rescheduling applies to an overdue loan (422 not_overdue
@@ -52,11 +62,11 @@ static json_t *s_schedule_json(const loans_line_t *lines, size_t n)
 
 /* The latest date on the loan's ledger: completion of disbursement, last repayment or
  * rescheduling (for a loan still disbursing: the last tranche, else the approval). */
-static const char *s_ledger_date(const json_t *loan)
+static const char *s_ledger_date(const json_t *loan, bool with_repayments)
 {
     const char *best = loans_str(loan, "approved_on");
-    const char *arrays[] = {"disbursements", "repayments", "reschedules"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *arrays[] = {"disbursements", "reschedules", "repayments"};
+    for (size_t i = 0; i < (with_repayments ? 3u : 2u); i++) {
         json_t *arr = json_object_get(loan, arrays[i]);
         const char *d = loans_str(json_array_get(arr, json_array_size(arr) - 1), "date");
         if (d && (!best || strcmp(d, best) > 0))
@@ -66,11 +76,11 @@ static const char *s_ledger_date(const json_t *loan)
 }
 
 /* The date argument, checked against today and the ledger's last date. */
-static int s_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, int64_t *day,
-                        char iso[11])
+static int s_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, bool repayment,
+                        int64_t *day, char iso[11])
 {
     int status = loans_arg_date(ctx, args, "date", day, iso);
-    const char *last = s_ledger_date(loan);
+    const char *last = s_ledger_date(loan, !repayment);
     if (status == 0 && strcmp(iso, last) < 0)
         status = hy_fail(ctx, 422, "date_out_of_order", "date",
                          "%s is before the loan's last recorded date %s", iso, last);
@@ -89,7 +99,7 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     int64_t approved = loans_int(loan, "approved_rials"), done = loans_int(loan, "disbursed_rials");
-    if ((status = s_ledger_arg(ctx, args, loan, &day, date)) != 0)
+    if ((status = s_ledger_arg(ctx, args, loan, false, &day, date)) != 0)
         goto fail;
     if (__builtin_add_overflow(done, amount, &total) || total > approved) {
         status = hy_fail(ctx, 422, "over_approved", "amount_rials",
@@ -148,12 +158,63 @@ static int s_book(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *
     return 0;
 }
 
-/* Records a repayment with its allocation; the last rial closes the loan. */
+/* Inserts rep (stolen) into the repayments after every one dated on or before it; returns its
+ * index. */
+static size_t s_insert_repayment(json_t *loan, json_t *rep)
+{
+    json_t *reps = json_object_get(loan, "repayments");
+    const char *date = loans_str(rep, "date");
+    size_t pos = json_array_size(reps);
+    while (pos > 0 && strcmp(loans_str(json_array_get(reps, pos - 1), "date"), date) > 0)
+        pos--;
+    if (!json_is_array(reps))
+        loans_append(loan, "repayments", rep);
+    else
+        json_array_insert_new(reps, pos, rep);
+    return pos;
+}
+
+/* Re-derives the allocation of the repayments from index `from` on, in date order, on the
+ * schedule inst; every repayment after `from` whose split changed goes into *changed (its
+ * reference, date, new and previous split). */
+static int s_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from,
+                        json_t *changed)
+{
+    json_t *reps = json_object_get(loan, "repayments");
+    int64_t cum = 0;
+    for (size_t i = 0; i < from; i++)
+        if (__builtin_add_overflow(cum, loans_int(json_array_get(reps, i), "amount_rials"), &cum))
+            return -1;
+    for (size_t i = from; i < json_array_size(reps); i++) {
+        json_t *r = json_array_get(reps, i);
+        int64_t amount = loans_int(r, "amount_rials"), fee, principal;
+        loans_allocate(inst, n, cum, amount, &fee, &principal);
+        if (i > from && (fee != loans_int(r, "fee_rials") || principal != loans_int(r, "principal_rials"))) {
+            json_t *c = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "date", loans_str(r, "date"),
+                                  "amount_rials", (json_int_t)amount, "fee_rials", (json_int_t)fee,
+                                  "principal_rials", (json_int_t)principal, "previous_fee_rials",
+                                  json_integer_value(json_object_get(r, "fee_rials")),
+                                  "previous_principal_rials",
+                                  json_integer_value(json_object_get(r, "principal_rials")));
+            if (c && loans_str(r, "reference"))
+                json_object_set(c, "reference", json_object_get(r, "reference"));
+            json_array_append_new(changed, c);
+        }
+        json_object_set_new(r, "fee_rials", json_integer(fee));
+        json_object_set_new(r, "principal_rials", json_integer(principal));
+        if (__builtin_add_overflow(cum, amount, &cum))
+            return -1;
+    }
+    return 0;
+}
+
+/* Records a repayment; a backdated one re-derives the allocation of every later one (see the
+ * top of the file); the last rial closes the loan. */
 int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    json_t *loan = NULL;
+    json_t *loan = NULL, *changed = NULL;
     uint64_t n;
-    int64_t day, amount = loans_int(args, "amount_rials"), fee, principal;
+    int64_t day, amount = loans_int(args, "amount_rials");
     char date[11];
     const char *reference = loans_str(args, "reference");
     loans_book_t book;
@@ -161,7 +222,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = loans_load_in(ctx, args, ALL_SERVICED, "repaid", &n, &loan, &old);
     if (status)
         return status;
-    if ((status = s_ledger_arg(ctx, args, loan, &day, date)) != 0)
+    if ((status = s_ledger_arg(ctx, args, loan, true, &day, date)) != 0)
         goto fail;
     if (reference && *reference && loans_has_reference(loan, "repayments", reference)) {
         status = hy_fail(ctx, 409, "duplicate_reference", "reference",
@@ -169,36 +230,52 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
                          reference);
         goto fail;
     }
-    if ((status = s_book(ctx, loan, day, &book, &st)) != 0)
+    if ((status = s_book(ctx, loan, loans_day(ctx->today), &book, &st)) != 0)
         goto fail;
     int64_t owed = st.out_principal + st.out_fee, repaid = st.paid + amount;
-    loans_allocate(book.inst, book.ninst, st.paid, amount, &fee, &principal);
-    loans_book_free(&book);
     if (amount > owed) {
+        loans_book_free(&book);
         status = hy_fail(ctx, 422, "over_outstanding", "amount_rials",
                          "%lld rials is more than the %lld rials still owed", (long long)amount,
                          (long long)owed);
         hy_fail_extra(ctx, "outstanding_rials", json_integer(owed));
         goto fail;
     }
-    json_t *rep = json_pack("{s:I,s:I,s:I}", "amount_rials", (json_int_t)amount, "fee_rials",
-                            (json_int_t)fee, "principal_rials", (json_int_t)principal);
+    json_t *rep = json_pack("{s:I}", "amount_rials", (json_int_t)amount);
     loans_set_date(rep, "date", date);
     if (reference && *reference)
         json_object_set_new(rep, "reference", json_string(reference));
-    loans_append(loan, "repayments", json_deep_copy(rep));
+    size_t pos = s_insert_repayment(loan, json_incref(rep));
+    changed = json_array();
+    int rc = s_reallocate(loan, book.inst, book.ninst, pos, changed);
+    loans_book_free(&book);
+    if (rc != 0 || !changed) {
+        json_decref(rep);
+        status = hy_fail(ctx, 500, "internal_error", NULL, "the loan's ledger overflows");
+        goto fail;
+    }
+    json_t *extra = json_deep_copy(rep);
+    json_decref(rep);
     json_object_set_new(loan, "repaid_rials", json_integer(repaid));
-    json_object_set_new(rep, "repaid_rials", json_integer(repaid));
-    json_object_set_new(rep, "outstanding_principal_rials", json_integer(st.out_principal - principal));
-    json_object_set_new(rep, "outstanding_fee_rials", json_integer(st.out_fee - fee));
+    json_object_set_new(extra, "repaid_rials", json_integer(repaid));
+    json_object_set_new(extra, "outstanding_principal_rials",
+                        json_integer(st.out_principal - loans_int(extra, "principal_rials")));
+    json_object_set_new(extra, "outstanding_fee_rials",
+                        json_integer(st.out_fee - loans_int(extra, "fee_rials")));
+    if (json_array_size(changed))
+        json_object_set(extra, "reallocated", changed);
+    json_decref(changed);
     if (amount < owed)
-        return loans_commit(ctx, n, old, loan, "repayment_recorded", rep, 201, out);
+        return loans_commit(ctx, n, old, loan, "repayment_recorded", extra, 201, out);
+    json_t *reps = json_object_get(loan, "repayments");
+    const char *closed_on = loans_str(json_array_get(reps, json_array_size(reps) - 1), "date");
     json_object_set_new(loan, "status", json_string("closed"));
-    loans_set_date(loan, "closed_on", date);
-    if ((status = loans_emit(ctx, "repayment_recorded", loan, rep)) != 0)
+    loans_set_date(loan, "closed_on", closed_on);
+    if ((status = loans_emit(ctx, "repayment_recorded", loan, extra)) != 0)
         goto fail;
     return loans_commit(ctx, n, old, loan, "closed",
-                        json_pack("{s:s,s:I}", "date", date, "repaid_rials", (json_int_t)repaid),
+                        json_pack("{s:s,s:I}", "date", closed_on, "repaid_rials",
+                                  (json_int_t)repaid),
                         201, out);
 fail:
     json_decref(loan);
@@ -261,7 +338,7 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = loans_load_in(ctx, args, ALL_SERVICED, "rescheduled", &n, &loan, &old);
     if (status)
         return status;
-    if ((status = s_ledger_arg(ctx, args, loan, &day, date)) != 0 ||
+    if ((status = s_ledger_arg(ctx, args, loan, false, &day, date)) != 0 ||
         (status = s_book(ctx, loan, day, &book, &st)) != 0)
         goto fail;
     json_t *sched = st.days_past_due > 0 ? s_reschedule_lines(&book, &st, term, day) : NULL;

@@ -134,3 +134,46 @@ def test_recoveries_after_write_off_in_portfolio():
         t = c.get("/v1/loans/portfolio").json["total"]
         eq((t["written_off_rials"], t["recovered_rials"]), (10000000, 3000000))
         eq(c.get("/v1/loans/portfolio?as_of=2024-06-17").json["total"]["recovered_rials"], 0)
+
+
+def test_backdated_repayment_reallocates_later_ones_and_paper_applications():
+    from test_loans import _checker
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        checker = _checker(c)
+        prod = _product(c, fee_rate_bp=400, fiscal_year=1402)
+        pid, bid = _borrower(c, 1)
+        _refused(_apply(c, pid, bid, prod, 12000000, applied_on="2024-06-16"), 422, "future_date")
+        r = _apply(c, pid, bid, prod, 12000000, applied_on="2024-01-05")   # a paper loan
+        eq(r.status, 201, f"{r}")
+        eq((r.json["applied_on"], r.json["applied_on_jalali"]), ("2024-01-05", "1402/10/15"))
+        lid = r.json["id"]
+        _refused(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "S", "date": "2024-01-04",
+                                                      "recommended_amount_rials": 12000000}),
+                 422, "date_out_of_order")
+        eq(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "S", "date": "2024-01-06",
+                                                "recommended_amount_rials": 12000000}).status, 200)
+        eq(c.post(f"/v1/loans/{lid}/approve", {"date": "2024-01-07"}, key=checker).status, 200)
+        eq(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 12000000, "date": "2024-01-10"})
+           .status, 200)
+        for ref, amount, date in (("b", 500000, "2024-03-01"), ("c", 500000, "2024-04-01")):
+            eq(c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": amount, "date": date,
+                                                      "reference": ref}).status, 201)
+        before = c.get(f"/v1/loans/{lid}?as_of=2024-03-15").json
+        _refused(c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 1, "date": "2024-01-09"}),
+                 422, "date_out_of_order")
+        # the receipt of 10 Feb turns up late
+        r = c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 100000, "date": "2024-02-10",
+                                                   "reference": "a"})
+        eq(r.status, 201, f"a backdated receipt is booked: {r}")
+        reps = r.json["repayments"]
+        eq([x["reference"] for x in reps], ["a", "b", "c"], "in date order:")
+        eq([(x["fee_rials"], x["principal_rials"]) for x in reps],
+           [(40000, 60000), (0, 500000), (40000, 460000)], "later allocations re-derived:")
+        eq(sum(x["fee_rials"] + x["principal_rials"] for x in reps), r.json["repaid_rials"])
+        eq(r.json["repaid_rials"], 1100000)
+        ev = [e for e in c.events_since("loans") if e["type"] == "loans.loan.repayment_recorded"][-1]
+        eq(ev["data"]["reference"], "a")
+        eq([(x["reference"], x["fee_rials"], x["principal_rials"]) for x in ev["data"]["reallocated"]],
+           [("b", 0, 500000), ("c", 40000, 460000)], "the event names the changed allocations:")
+        after = c.get(f"/v1/loans/{lid}?as_of=2024-03-15").json
+        eq(after["paid_rials"], before["paid_rials"] + 100000)
