@@ -437,8 +437,9 @@ static void test_lifecycle(void)
               "{\"id\":\"loan_1\",\"amount_rials\":1,\"date\":\"2024-06-12\",\"reference\":\"r1\"}");
     s_refused(&env, "loans.repay", SS, 422, "over_outstanding",
               "{\"id\":\"loan_1\",\"amount_rials\":103500001,\"date\":\"2024-06-12\"}");
+    /* a repayment may be backdated (re-derived), but never before the last disbursement */
     s_refused(&env, "loans.repay", SS, 422, "date_out_of_order",
-              "{\"id\":\"loan_1\",\"amount_rials\":1,\"date\":\"2024-06-11\"}");
+              "{\"id\":\"loan_1\",\"amount_rials\":1,\"date\":\"2024-06-09\"}");
     s_refused(&env, "loans.repay", SS, 422, "future_date",
               "{\"id\":\"loan_1\",\"amount_rials\":1,\"date\":\"2024-06-16\"}");
     /* arrears as of a later date: nothing more paid, installment 1 partly paid */
