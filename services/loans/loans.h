@@ -231,6 +231,11 @@ int loans_emit_raw(hy_ctx_t *ctx, const char *type, const char *subject, json_t 
 int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const char *verb,
                  json_t *extra, int ok_status, json_t **out);
 
+/* The schedule as stored: [{n, due_date, due_date_jalali, fee_rials, principal_rials}]. */
+json_t *loans_schedule_json(const loans_line_t *lines, size_t n);
+/* Keeps the current schedule in schedule_history before a change (tranche, reschedule, payoff)
+ * that takes effect on `until`. */
+void loans_history_push(json_t *loan, const char *until, const char *change);
 /* Appends item (stolen) to the array loan[key], creating it on first use. */
 void loans_append(json_t *loan, const char *key, json_t *item);
 /* true when an entry of the array loan[key] has this reference. */

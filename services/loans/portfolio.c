@@ -16,6 +16,9 @@
  *                                   and the rate never passes 10000; null when nothing was due
  *   written_off_rials               principal written off on or before as_of
  *   recovered_rials                 recovered after write-offs, dated on or before as_of
+ *   restructured_loans, restructured_outstanding_principal_rials, restructured_par30_rials
+ *                                   the same figures for loans rescheduled on or before as_of
+ *                                   (also counted in the totals above)
  *   aging                           loans and outstanding principal per bucket
  *
  * The aging run (POST /v1/loans/age, operator; an operator or cron calls it once a day) computes
@@ -38,7 +41,7 @@
 typedef struct {
     char key[72];
     int64_t loans, active, disbursed, out_principal, out_fee, par30, due, credited, repaid,
-        written_off, recovered;
+        written_off, recovered, restr_loans, restr_out, restr_par30;
     int64_t aging_loans[LOANS_NBUCKETS], aging_out[LOANS_NBUCKETS];
 } s_fig_t;
 
@@ -64,6 +67,9 @@ static bool s_fig_add(s_fig_t *f, const loans_book_t *b, const loans_state_t *st
               s_add(&f->recovered, st->recovered);
     if (st->days_past_due > 30)
         ok = ok && s_add(&f->par30, st->out_principal);
+    if (st->restructured)
+        ok = ok && s_add(&f->restr_loans, 1) && s_add(&f->restr_out, st->out_principal) &&
+             s_add(&f->restr_par30, st->days_past_due > 30 ? st->out_principal : 0);
     if (st->out_principal + st->out_fee > 0) {
         ok = ok && s_add(&f->active, 1) && s_add(&f->aging_loans[st->bucket], 1) &&
              s_add(&f->aging_out[st->bucket], st->out_principal);
@@ -113,8 +119,13 @@ static json_t *s_fig_json(const s_fig_t *f, const char *key_name)
         "repaid_rials", (json_int_t)f->repaid, "repaid_on_due_rials", (json_int_t)f->credited,
         "written_off_rials", (json_int_t)f->written_off, "repayment_rate_bp",
         f->due > 0 ? json_integer(s_bp(f->credited, f->due)) : json_null(), "aging", aging);
-    if (o)
+    if (o) {
         json_object_set_new(o, "recovered_rials", json_integer(f->recovered));
+        json_object_set_new(o, "restructured_loans", json_integer(f->restr_loans));
+        json_object_set_new(o, "restructured_outstanding_principal_rials",
+                            json_integer(f->restr_out));
+        json_object_set_new(o, "restructured_par30_rials", json_integer(f->restr_par30));
+    }
     if (o && key_name)
         json_object_set_new(o, key_name, json_string(f->key));
     return o;

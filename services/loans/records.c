@@ -293,3 +293,30 @@ bool loans_has_reference(const json_t *loan, const char *key, const char *refere
     }
     return false;
 }
+
+/* The schedule as stored: [{n, due_date, due_date_jalali, fee_rials, principal_rials}]. */
+json_t *loans_schedule_json(const loans_line_t *lines, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; arr && k < n; k++) {
+        char iso[11];
+        loans_iso(lines[k].day, iso);
+        json_t *it = json_pack("{s:I}", "n", (json_int_t)(k + 1));
+        loans_set_date(it, "due_date", iso);
+        json_object_set_new(it, "fee_rials", json_integer(lines[k].a));
+        json_object_set_new(it, "principal_rials", json_integer(lines[k].b));
+        json_array_append_new(arr, it);
+    }
+    return arr;
+}
+
+/* The current schedule goes into schedule_history with the day its successor takes effect. */
+void loans_history_push(json_t *loan, const char *until, const char *change)
+{
+    json_t *sched = json_object_get(loan, "schedule");
+    if (!json_is_array(sched))
+        return;
+    json_t *h = json_pack("{s:s,s:O}", "change", change, "schedule", sched);
+    loans_set_date(h, "until", until);
+    loans_append(loan, "schedule_history", h);
+}

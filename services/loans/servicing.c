@@ -30,11 +30,15 @@
  * changed, with its new and previous fee and principal.
  *
  * Write-off (operator role) takes a loan with money out off the books with a reason, recording
- * the principal and fee it loses. Rescheduling applies to an overdue loan (422 not_overdue
- * otherwise): what the installments have received stays as it is (each installment keeps only
- * its paid part; untouched ones go), and the outstanding principal and fee are spread over
- * term_months new monthly installments from the rescheduling date, by the same rounding rule.
- * No fee is added: the loan still owes exactly what it owed.
+ * the principal and fee it loses. Rescheduling (operator role, with a reason; Fineract's loan
+ * rescheduling with the loan marked restructured) applies to a loan in arrears on its date
+ * (422 not_overdue otherwise): what the installments have received stays as it is (each
+ * installment keeps only its paid part; untouched ones go), and the outstanding principal and
+ * fee are spread over term_months new monthly installments from the rescheduling date, by the
+ * same rounding rule. No fee is added: the loan still owes exactly what it owed. The replaced
+ * schedule is kept in schedule_history (book.c), so every figure as of a date before the
+ * rescheduling (arrears, days past due, PAR30, the schedule shown) stays what it was; from its
+ * date the loan is "restructured", counted apart in the portfolio.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -43,22 +47,6 @@
 #include "loans.h"
 
 #define ALL_SERVICED (1u << LOANS_DISBURSED | 1u << LOANS_RESCHEDULED)
-
-/* The schedule as stored: [{n, due_date, due_date_jalali, fee_rials, principal_rials}]. */
-static json_t *s_schedule_json(const loans_line_t *lines, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t k = 0; arr && k < n; k++) {
-        char iso[11];
-        loans_iso(lines[k].day, iso);
-        json_t *it = json_pack("{s:I}", "n", (json_int_t)(k + 1));
-        loans_set_date(it, "due_date", iso);
-        json_object_set_new(it, "fee_rials", json_integer(lines[k].a));
-        json_object_set_new(it, "principal_rials", json_integer(lines[k].b));
-        json_array_append_new(arr, it);
-    }
-    return arr;
-}
 
 /* The latest date on the loan's ledger: completion of disbursement, last repayment or
  * rescheduling (for a loan still disbursing: the last tranche, else the approval). */
@@ -129,7 +117,7 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
                              "the schedule from %s runs past the supported calendar", date);
             goto fail;
         }
-        json_object_set_new(loan, "schedule", s_schedule_json(lines, (size_t)term));
+        json_object_set_new(loan, "schedule", loans_schedule_json(lines, (size_t)term));
         loans_set_date(loan, "disbursed_on", date);
         json_object_set_new(loan, "repaid_rials", json_integer(0));
         json_object_set(extra, "first_due_date",
@@ -320,7 +308,7 @@ static json_t *s_reschedule_lines(const loans_book_t *book, const loans_state_t 
         if (lines[k].a + lines[k].b > 0)
             lines[kept++] = lines[k];
     if (loans_schedule(st->out_principal, st->out_fee, term, day, 1, lines + kept) == 0)
-        sched = s_schedule_json(lines, kept + (size_t)term);
+        sched = loans_schedule_json(lines, kept + (size_t)term);
     free(lines);
     return sched;
 }
@@ -354,10 +342,14 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
                          "the new schedule from %s runs past the supported calendar", date);
         goto fail;
     }
+    loans_history_push(loan, date, "reschedule");
     json_object_set_new(loan, "schedule", sched);
-    json_t *r = json_pack("{s:i,s:I,s:I,s:I}", "term_months", term, "outstanding_principal_rials",
-                          (json_int_t)st.out_principal, "outstanding_fee_rials",
-                          (json_int_t)st.out_fee, "days_past_due", (json_int_t)st.days_past_due);
+    json_object_set_new(loan, "restructured", json_true());
+    json_t *r = json_pack("{s:i,s:I,s:I,s:I,s:I,s:O}", "term_months", term,
+                          "outstanding_principal_rials", (json_int_t)st.out_principal,
+                          "outstanding_fee_rials", (json_int_t)st.out_fee, "days_past_due",
+                          (json_int_t)st.days_past_due, "overdue_rials", (json_int_t)st.overdue,
+                          "reason", json_object_get(args, "reason"));
     loans_set_date(r, "date", date);
     loans_append(loan, "reschedules", json_incref(r));
     json_object_set_new(loan, "status", json_string("rescheduled"));

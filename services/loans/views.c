@@ -19,22 +19,29 @@
 
 #include "loans.h"
 
-/* Adds each installment's received fee and principal and its state as of the day. */
-static void s_installments(json_t *schedule, const loans_book_t *book, const loans_state_t *st,
+/* Adds each installment's received fee and principal and its state as of the day, on the
+ * schedule in force that day (which replaces the stored one when a later change replaced it). */
+static void s_installments(json_t *v, const loans_book_t *book, const loans_state_t *st,
                            int64_t as_of)
 {
-    loans_line_t *paid = calloc(book->ninst ? book->ninst : 1, sizeof *paid);
+    const loans_line_t *inst;
+    size_t n;
+    loans_book_schedule(book, as_of, &inst, &n);
+    if (inst != book->inst)
+        json_object_set_new(v, "schedule", loans_schedule_json(inst, n));
+    json_t *schedule = json_object_get(v, "schedule");
+    loans_line_t *paid = calloc(n ? n : 1, sizeof *paid);
     if (!paid)
         return;
-    loans_installments_paid(book->inst, book->ninst, st->paid, paid);
-    for (size_t k = 0; k < book->ninst; k++) {
+    loans_installments_paid(inst, n, st->paid, paid);
+    for (size_t k = 0; k < n; k++) {
         json_t *it = json_array_get(schedule, k);
-        bool full = paid[k].a == book->inst[k].a && paid[k].b == book->inst[k].b;
+        bool full = paid[k].a == inst[k].a && paid[k].b == inst[k].b;
         json_object_set_new(it, "fee_paid_rials", json_integer(paid[k].a));
         json_object_set_new(it, "principal_paid_rials", json_integer(paid[k].b));
         json_object_set_new(it, "state", json_string(full ? "paid"
-                                                     : book->inst[k].day < as_of ? "overdue"
-                                                                                 : "upcoming"));
+                                                     : inst[k].day < as_of ? "overdue"
+                                                                           : "upcoming"));
     }
     free(paid);
 }
@@ -63,9 +70,11 @@ json_t *loans_view(const json_t *loan, int64_t as_of, bool full)
     json_object_set_new(v, "outstanding_rials", json_integer(st.out_principal + st.out_fee));
     json_object_set_new(v, "days_past_due", json_integer(st.days_past_due));
     json_object_set_new(v, "aging_bucket", json_string(loans_bucket_names[st.bucket]));
+    json_object_set_new(v, "restructured", json_boolean(st.restructured));
     if (full) {
-        s_installments(json_object_get(v, "schedule"), &book, &st, as_of);
+        s_installments(v, &book, &st, as_of);
     } else {
+        json_object_del(v, "schedule_history");
         json_object_del(v, "schedule");
         json_object_del(v, "repayments");
         json_object_del(v, "disbursements");

@@ -352,11 +352,12 @@ def test_par30_portfolio_and_aging():
         eq([(ev["subject"], ev["data"]["aging_bucket"]) for ev in over],
            [(a, "1-30"), (a, "90+"), (b, "1-30")])
         # rescheduling the overdue loan keeps every rial
-        r = c.post(f"/v1/loans/{a}/reschedule", {"term_months": 6})
+        r = c.post(f"/v1/loans/{a}/reschedule", {"term_months": 6, "reason": "ill"}, key="operator")
         eq(r.status, 200, f"{r}")
         eq(r.json["status"], "rescheduled")
         eq(sum(i["principal_rials"] for i in r.json["schedule"]), 12000000)
         eq(r.json["outstanding_principal_rials"], 11000000)
         eq(r.json["days_past_due"], 0)
-        _refused(c.post(f"/v1/loans/{a}/reschedule", {"term_months": 6}), 422, "not_overdue")
+        _refused(c.post(f"/v1/loans/{a}/reschedule", {"term_months": 6, "reason": "x"},
+                        key="operator"), 422, "not_overdue")
         eq(c.get("/v1/loans/portfolio").json["total"]["par30_rials"], 0)

@@ -177,3 +177,57 @@ def test_backdated_repayment_reallocates_later_ones_and_paper_applications():
            [("b", 0, 500000), ("c", 40000, 460000)], "the event names the changed allocations:")
         after = c.get(f"/v1/loans/{lid}?as_of=2024-03-15").json
         eq(after["paid_rials"], before["paid_rials"] + 100000)
+
+
+def _paper_loan(c, n, prod, amount, disbursed="2024-01-10", term=12):
+    """A loan applied for, appraised and approved in early January 2024 (fiscal year 1402) and
+    disbursed on `disbursed`, entered later from paper."""
+    from test_loans import _checker
+    pid, bid = _borrower(c, n)
+    r = _apply(c, pid, bid, prod, amount, applied_on="2024-01-05", term_months=term)
+    eq(r.status, 201, f"{r}")
+    lid = r.json["id"]
+    eq(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "S", "date": "2024-01-06",
+                                            "recommended_amount_rials": amount}).status, 200)
+    eq(c.post(f"/v1/loans/{lid}/approve", {"date": "2024-01-07"}, key=_checker(c)).status, 200)
+    if disbursed:
+        r = c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": amount, "date": disbursed})
+        eq(r.status, 200, f"{r}")
+    return lid
+
+
+FIGURES = ("days_past_due", "aging_bucket", "due_rials", "overdue_rials", "paid_rials",
+           "outstanding_principal_rials", "outstanding_fee_rials")
+
+
+def test_reschedule_keeps_history_and_is_restructured():
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        prod = _product(c, fee_rate_bp=400, fiscal_year=1402)
+        late = _paper_loan(c, 1, prod, 12000000)
+        fine = _paper_loan(c, 2, prod, 12000000, disbursed="2024-06-01")
+        before = c.get(f"/v1/loans/{late}?as_of=2024-04-01").json
+        eq(before["days_past_due"], 52)
+        port_before = c.get("/v1/loans/portfolio?as_of=2024-04-01").json["total"]
+        _refused(c.post(f"/v1/loans/{late}/reschedule", {"term_months": 6, "reason": "flood"}),
+                 403, "forbidden")
+        _refused(c.post(f"/v1/loans/{late}/reschedule", {"term_months": 6}, key="operator"),
+                 400, "missing_field")
+        _refused(c.post(f"/v1/loans/{fine}/reschedule", {"term_months": 6, "reason": "x"},
+                        key="operator"), 422, "not_overdue")
+        r = c.post(f"/v1/loans/{late}/reschedule", {"term_months": 6, "reason": "the flood took "
+                                                    "her loom"}, key="operator")
+        eq(r.status, 200, f"{r}")
+        eq((r.json["status"], r.json["restructured"]), ("rescheduled", True))
+        eq(r.json["reschedules"][0]["reason"], "the flood took her loom")
+        eq(r.json["days_past_due"], 0)
+        after = c.get(f"/v1/loans/{late}?as_of=2024-04-01").json
+        eq({k: after[k] for k in FIGURES}, {k: before[k] for k in FIGURES},
+           "every figure as of a date before the rescheduling is unchanged:")
+        eq(after["schedule"], before["schedule"], "and so is the schedule then in force:")
+        eq(after.get("restructured"), False, "not yet restructured on 2024-04-01:")
+        port_after = c.get("/v1/loans/portfolio?as_of=2024-04-01").json["total"]
+        eq(port_after, port_before, "the portfolio as of then is unchanged:")
+        t = c.get("/v1/loans/portfolio").json["total"]
+        eq((t["restructured_loans"], t["restructured_outstanding_principal_rials"],
+            t["restructured_par30_rials"]), (1, 12000000, 0))
+        eq(port_before["restructured_outstanding_principal_rials"], 0)

@@ -15,7 +15,7 @@ LOAN_OPS = [
     ("POST", "repayments", {"amount_rials": 1, "date": TODAY}, "social_services"),
     ("POST", "recoveries", {"amount_rials": 1, "date": TODAY}, "operator"),
     ("POST", "write-off", {"reason": "x"}, "operator"),
-    ("POST", "reschedule", {"term_months": 3}, "social_services"),
+    ("POST", "reschedule", {"term_months": 3, "reason": "x"}, "operator"),
     ("GET", "", None, "social_services"),
 ]
 

@@ -524,7 +524,7 @@ static void test_rules_refused(void)
         {"loans.appraise", SS, 409, "wrong_state", ",\"appraiser\":\"x\",\"recommended_amount_rials\":1"},
         {"loans.reject", SS, 409, "wrong_state", ",\"reason\":\"x\""},
         {"loans.repay", SS, 409, "wrong_state", ",\"amount_rials\":1,\"date\":\"2024-06-15\""},
-        {"loans.reschedule", SS, 409, "wrong_state", ",\"term_months\":6"},
+        {"loans.reschedule", OP, 409, "wrong_state", ",\"term_months\":6,\"reason\":\"x\""},
         {"loans.write_off", OP, 409, "wrong_state", ",\"reason\":\"x\""},
         {"loans.write_off", SS, 403, "forbidden", ",\"reason\":\"x\""},
         {"loans.disburse", SS, 422, "over_approved", ",\"amount_rials\":1000001,\"date\":\"2024-06-15\""},
@@ -874,9 +874,10 @@ static void test_reschedule_and_write_off(void)
 {
     s_env_t env;
     s_portfolio_fixture(&env);
-    s_refused(&env, "loans.reschedule", SS, 422, "not_overdue",
-              "{\"id\":\"loan_3\",\"term_months\":6}");
-    json_t *l = s_ok(&env, "loans.reschedule", SS, 200, "{\"id\":\"loan_1\",\"term_months\":6}");
+    s_refused(&env, "loans.reschedule", OP, 422, "not_overdue",
+              "{\"id\":\"loan_3\",\"term_months\":6,\"reason\":\"ill\"}");
+    json_t *l = s_ok(&env, "loans.reschedule", OP, 200,
+                     "{\"id\":\"loan_1\",\"term_months\":6,\"reason\":\"ill\"}");
     CHECK_EQ_STR(json_string_value(json_object_get(l, "status")), "rescheduled");
     json_t *sched = json_object_get(l, "schedule"), *it;
     size_t i;
@@ -896,8 +897,8 @@ static void test_reschedule_and_write_off(void)
     CHECK_EQ_INT(s_int(l, "days_past_due"), 0);
     CHECK_EQ_INT(s_int(l, "outstanding_principal_rials"), 11000000);
     json_decref(l);
-    s_refused(&env, "loans.reschedule", SS, 422, "not_overdue",
-              "{\"id\":\"loan_1\",\"term_months\":6}");
+    s_refused(&env, "loans.reschedule", OP, 422, "not_overdue",
+              "{\"id\":\"loan_1\",\"term_months\":6,\"reason\":\"ill\"}");
     CHECK_EQ_INT(s_count(&env, "loans.loan.rescheduled"), 1);
     /* a rescheduled loan is still in progress: no second loan for the person */
     s_product(&env, "this year", "", NULL);
