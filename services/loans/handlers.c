@@ -28,6 +28,7 @@ const hy_handler_t loans_handlers[] = {
     {"loans.reject", loans_loan_reject},
     {"loans.withdraw", loans_loan_withdraw},
     {"loans.disburse", loans_loan_disburse},
+    {"loans.close_tranches", loans_loan_close_tranches},
     {"loans.repay", loans_loan_repay},
     {"loans.write_off", loans_loan_write_off},
     {"loans.recover", loans_loan_recover},

@@ -2,11 +2,28 @@
  * ledger.c — the loan arithmetic, exact to the rial: the service fee, the repayment schedule,
  * how a payment is allocated, and aging buckets. Pure functions over integers; no store.
  *
- * Fee method (qard al-hasan service fee, کارمزد): a flat fee on the approved principal P for
- * the loan's term of n months at the product's annual rate r (basis points):
- *     F = floor(P * r * n / (10000 * 12))
- * computed in 128-bit arithmetic, so it is exact for every amount the API accepts. The fee does
- * not grow with arrears (no penalty interest on a qard al-hasan loan).
+ * Fee methods (qard al-hasan service fee, کارمزد), at the product's annual rate r (basis
+ * points, at most 2,400), computed in 128-bit arithmetic so they are exact for every amount the
+ * API accepts; the fee never grows with arrears (no penalty interest on a qard al-hasan loan):
+ *   flat       on the principal P for the loan's term of n months, F = floor(P * r * n / 120000),
+ *              spread evenly over the installments (below);
+ *   declining  (the default for new products; how Iranian banks compute کارمزد, Fineract's
+ *              declining-balance interest with equal principal installments) installment k's
+ *              fee is floor(B_k * r * m_k / 120000), B_k the principal the schedule leaves
+ *              outstanding at the start of its period and m_k its months (1 + grace for the
+ *              first, 1 after). Early payoff owes only the fee accrued to the payoff date
+ *              (servicing.c).
+ *
+ * Tranches (Fineract's multi-tranche loans): the schedule covers what has been paid out. The
+ * first tranche builds it (n installments, the first due 1 + grace months after it). A later
+ * tranche on day D re-derives it exactly: the installments due on or before D stay as they
+ * were, paid or not (their arrears stay arrears); the others keep their due dates and share the
+ * principal disbursed in all less the principal of the kept ones, evenly with the remainder on
+ * the last. Flat fee: the kept installments keep their fees and the others share the rest of
+ * floor(total * r * n / 120000). Declining fee: the installment whose period D falls in keeps
+ * its fee (its period began on the old balance: a tranche is charged from the first whole
+ * period after it) and the later ones are charged on the new balance. A tranche after the last
+ * due date adds one installment a month after it. The schedule replaced is kept (book.c).
  *
  * Schedule: n monthly installments; installment k (0-based) falls on the same day of the Solar
  * Hijri month, first_offset + k months after the base day (the day is clamped to the month's
@@ -91,6 +108,70 @@ int loans_schedule(int64_t principal, int64_t fee, int n, int64_t base_day, int 
     out[n - 1].a += fee % n;
     out[n - 1].b += principal % n;
     return 0;
+}
+
+/* The declining method: each installment's fee on the principal the schedule leaves
+ * outstanding at the start of its period. */
+int loans_declining_fees(loans_line_t *lines, size_t n, size_t from, int64_t balance,
+                         int64_t rate_bp, int first_months)
+{
+    for (size_t k = from; k < n; k++) {
+        int64_t months = k == 0 ? first_months : 1;
+        if (balance < 0 || rate_bp < 0 || months < 1)
+            return -1;
+        __int128 f = (__int128)balance * rate_bp * months / 120000;
+        if (f > INT64_MAX)
+            return -1;
+        lines[k].a = (int64_t)f;
+        balance -= lines[k].b;
+    }
+    return 0;
+}
+
+/* Even shares of total over lines[from..n) into the field chosen (a fee, b principal),
+ * remainder on the last. */
+static void s_spread(loans_line_t *lines, size_t from, size_t n, int64_t total, bool fee)
+{
+    int64_t m = (int64_t)(n - from), each = total / m;
+    for (size_t k = from; k < n; k++)
+        *(fee ? &lines[k].a : &lines[k].b) = each + (k == n - 1 ? total % m : 0);
+}
+
+/* See the top of the file: tranches. */
+int loans_rederive(const loans_line_t *old, size_t n, int64_t day, int64_t principal,
+                   int64_t flat_fee, int64_t rate_bp, int first_months, loans_line_t *out,
+                   size_t *nout)
+{
+    size_t kept = 0;
+    int64_t kept_p = 0, kept_f = 0;
+    while (kept < n && old[kept].day <= day) {
+        out[kept] = old[kept];
+        kept_p += old[kept].b, kept_f += old[kept].a;
+        kept++;
+    }
+    for (size_t k = kept; k < n; k++)
+        out[k] = old[k];
+    *nout = n;
+    if (kept == n) {   /* every installment already due: one more, a month after the tranche */
+        if (loans_add_months(day, 1, &out[n].day) != 0)
+            return -1;
+        out[n].a = out[n].b = 0;
+        *nout = n + 1;
+    }
+    if (principal < kept_p)
+        return -1;
+    s_spread(out, kept, *nout, principal - kept_p, false);
+    if (flat_fee >= 0) {
+        if (flat_fee < kept_f)
+            return -1;
+        s_spread(out, kept, *nout, flat_fee - kept_f, true);
+        return 0;
+    }
+    /* declining: the installment whose period the tranche falls in keeps its fee (its period
+     * began on the old balance); the later ones are charged on the new balance */
+    size_t from = kept < n ? kept + 1 : kept;
+    int64_t balance = principal - kept_p - (kept < n ? out[kept].b : 0);
+    return loans_declining_fees(out, *nout, from, balance, rate_bp, first_months);
 }
 
 /* The part of [from, from + len) that overlaps [lo, hi); all non-negative and small enough. */

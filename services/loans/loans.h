@@ -6,7 +6,8 @@
  *
  *   products.c     loan products, one per fiscal year and name (caps, fee rate, terms)
  *   apply.c        application, appraisal, approval, rejection and the rules they check
- *   servicing.c    disbursement in tranches, repayments, write-off, rescheduling
+ *   tranches.c     disbursement in tranches, the schedule re-derived, closing the tranches
+ *   servicing.c    repayments (backdated ones too), write-off, rescheduling
  *   recoveries.c   money recovered after a write-off
  *   ledger.c       the arithmetic: fee, schedule, allocation, arrears (pure, no store)
  *   book.c         a loan's ledger ("book") from its JSON record and as a compact binary summary
@@ -83,6 +84,20 @@ int loans_add_months(int64_t day, int months, int64_t *out);
  * last; the k-th (0-based) due first_offset + k months after base_day. Returns 0 or -1. */
 int loans_schedule(int64_t principal, int64_t fee, int n, int64_t base_day, int first_offset,
                    loans_line_t *out);
+
+/* The declining fee method: sets lines[k].a for k >= from to the fee on the principal
+ * outstanding at the start of installment k's period (balance at `from`, less each line's
+ * principal), floor(balance * rate_bp * months / 120000), months being first_months for the
+ * first installment and 1 after. Returns 0, or -1 on overflow or a negative balance. */
+int loans_declining_fees(loans_line_t *lines, size_t n, size_t from, int64_t balance,
+                         int64_t rate_bp, int first_months);
+/* A schedule re-derived for a later tranche on `day` (ledger.c, "tranches"): out (room for
+ * n + 1 lines) gets the installments due on or before day unchanged, then the same due dates
+ * sharing the rest of `principal`; fees: the rest of flat_fee spread, or (flat_fee < 0) the
+ * declining method. *nout gets the number of lines. Returns 0 or -1. */
+int loans_rederive(const loans_line_t *old, size_t n, int64_t day, int64_t principal,
+                   int64_t flat_fee, int64_t rate_bp, int first_months, loans_line_t *out,
+                   size_t *nout);
 
 /* Splits a payment of amount made after `paid` rials were already paid into fee and principal
  * parts, oldest installment first, fee before principal. */
@@ -184,8 +199,22 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_withdraw(hy_ctx_t *ctx, json_t *args, json_t **out);
 
-/* --- servicing.c --------------------------------------------------------------------------- */
+/* --- tranches.c ---------------------------------------------------------------------------- */
 int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_loan_close_tranches(hy_ctx_t *ctx, json_t *args, json_t **out);
+
+/* --- servicing.c --------------------------------------------------------------------------- */
+/* The date argument of a ledger entry: not after today, and on or after the ledger's last
+ * date (for a repayment: the last disbursement or rescheduling). 0 or the failure status. */
+int loans_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, bool repayment,
+                     int64_t *day, char iso[11]);
+/* The loan's book and its state as of day, or a failure status (the book is freed then). */
+int loans_book_at(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *book,
+                  loans_state_t *st);
+/* Re-derives the allocation of the loan's repayments from index from on, on the schedule inst;
+ * changed gets those whose split changed (after from; from from with list_first). 0 or -1. */
+int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from,
+                     bool list_first, json_t *changed);
 int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);

@@ -297,7 +297,8 @@ static int s_aging_visit(hy_ctx_t *ctx, uint64_t n, loans_book_t *b, void *user)
 {
     s_aging_t *a = user;
     loans_state_t st;
-    if (b->status != LOANS_DISBURSED && b->status != LOANS_RESCHEDULED)
+    if (b->status != LOANS_DISBURSED && b->status != LOANS_RESCHEDULED &&
+        b->status != LOANS_DISBURSING)
         return 0;
     a->scanned++;
     if (loans_book_state(b, a->as_of, &st) != 0)

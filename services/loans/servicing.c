@@ -1,14 +1,9 @@
 /*
- * servicing.c — a loan's money after approval: disbursement in tranches, repayments, closure,
+ * servicing.c — a loan's money after disbursement: repayments (backdated ones too), closure,
  * write-off and rescheduling.
  *
- * Tranches: an approved loan is paid out in one or more disbursements, never more than the
- * approved amount in total (422 over_approved; the service handles one request at a time, so
- * two racing disbursements are checked one after the other). While part is still to come the
- * loan is "disbursing": no schedule yet and repayments are refused (409 wrong_state). The
- * disbursement that completes the approved amount builds the schedule (ledger.c), its first
- * installment due 1 + grace months after that date, and makes the loan "disbursed": the
- * borrower starts repaying only once she has had the whole amount.
+ * Tranches are paid out by tranches.c; a loan still "disbursing" is repaid like any other on
+ * the schedule of what was paid out so far.
  *
  * Ledger dates: a disbursement or a rescheduling is dated on or after the approval and every
  * earlier disbursement, repayment and rescheduling; a repayment on or after the last
@@ -47,6 +42,7 @@
 #include "loans.h"
 
 #define ALL_SERVICED (1u << LOANS_DISBURSED | 1u << LOANS_RESCHEDULED)
+#define REPAYABLE (ALL_SERVICED | 1u << LOANS_DISBURSING)
 
 /* The latest date on the loan's ledger: completion of disbursement, last repayment or
  * rescheduling (for a loan still disbursing: the last tranche, else the approval). */
@@ -64,8 +60,8 @@ static const char *s_ledger_date(const json_t *loan, bool with_repayments)
 }
 
 /* The date argument, checked against today and the ledger's last date. */
-static int s_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, bool repayment,
-                        int64_t *day, char iso[11])
+int loans_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, bool repayment,
+                     int64_t *day, char iso[11])
 {
     int status = loans_arg_date(ctx, args, "date", day, iso);
     const char *last = s_ledger_date(loan, !repayment);
@@ -75,66 +71,8 @@ static int s_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, b
     return status;
 }
 
-/* Pays out a tranche; the tranche that completes the approved amount builds the schedule. */
-int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
-{
-    json_t *loan = NULL;
-    uint64_t n;
-    int64_t day, amount = loans_int(args, "amount_rials"), total;
-    char date[11];
-    int old, status = loans_load_in(ctx, args, 1u << LOANS_APPROVED | 1u << LOANS_DISBURSING,
-                                    "disbursed", &n, &loan, &old);
-    if (status)
-        return status;
-    int64_t approved = loans_int(loan, "approved_rials"), done = loans_int(loan, "disbursed_rials");
-    if ((status = s_ledger_arg(ctx, args, loan, false, &day, date)) != 0)
-        goto fail;
-    if (__builtin_add_overflow(done, amount, &total) || total > approved) {
-        status = hy_fail(ctx, 422, "over_approved", "amount_rials",
-                         "%lld rials would bring disbursements to more than the %lld approved "
-                         "(%lld already disbursed)",
-                         (long long)amount, (long long)approved, (long long)done);
-        hy_fail_extra(ctx, "remaining_rials", json_integer(approved - done));
-        goto fail;
-    }
-    json_t *tranche = json_pack("{s:I}", "amount_rials", (json_int_t)amount);
-    loans_set_date(tranche, "date", date);
-    loans_append(loan, "disbursements", tranche);
-    json_object_set_new(loan, "disbursed_rials", json_integer(total));
-    json_t *extra = json_pack("{s:I,s:s,s:I,s:I,s:b}", "amount_rials", (json_int_t)amount, "date",
-                              date, "disbursed_rials", (json_int_t)total, "approved_rials",
-                              (json_int_t)approved, "fully_disbursed", total == approved);
-    json_object_set_new(loan, "status", json_string(total == approved ? "disbursed" : "disbursing"));
-    if (total == approved) {
-        json_t *terms = json_object_get(loan, "terms");
-        int term = (int)loans_int(loan, "term_months");
-        loans_line_t *lines = calloc((size_t)term, sizeof *lines);
-        if (!lines || loans_schedule(approved, loans_int(loan, "fee_rials"), term, day,
-                                     1 + (int)loans_int(terms, "grace_months"), lines) != 0) {
-            free(lines);
-            json_decref(extra);
-            status = hy_fail(ctx, 422, "invalid_date", "date",
-                             "the schedule from %s runs past the supported calendar", date);
-            goto fail;
-        }
-        json_object_set_new(loan, "schedule", loans_schedule_json(lines, (size_t)term));
-        loans_set_date(loan, "disbursed_on", date);
-        json_object_set_new(loan, "repaid_rials", json_integer(0));
-        json_object_set(extra, "first_due_date",
-                        json_object_get(json_array_get(json_object_get(loan, "schedule"), 0),
-                                        "due_date"));
-        json_object_set_new(extra, "installments", json_integer(term));
-        json_object_set(extra, "fee_rials", json_object_get(loan, "fee_rials"));
-        free(lines);
-    }
-    return loans_commit(ctx, n, old, loan, "disbursed", extra, 200, out);
-fail:
-    json_decref(loan);
-    return status;
-}
-
 /* The loan's book and its state as of a day, or a failure status. */
-static int s_book(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *book,
+int loans_book_at(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *book,
                   loans_state_t *st)
 {
     if (loans_book_from_json(loan, book) != 0)
@@ -163,10 +101,10 @@ static size_t s_insert_repayment(json_t *loan, json_t *rep)
 }
 
 /* Re-derives the allocation of the repayments from index `from` on, in date order, on the
- * schedule inst; every repayment after `from` whose split changed goes into *changed (its
- * reference, date, new and previous split). */
-static int s_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from,
-                        json_t *changed)
+ * schedule inst; every repayment after `from` (from `from` with list_first) whose split changed
+ * goes into *changed (its reference, date, new and previous split). */
+int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from,
+                     bool list_first, json_t *changed)
 {
     json_t *reps = json_object_get(loan, "repayments");
     int64_t cum = 0;
@@ -177,7 +115,7 @@ static int s_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t
         json_t *r = json_array_get(reps, i);
         int64_t amount = loans_int(r, "amount_rials"), fee, principal;
         loans_allocate(inst, n, cum, amount, &fee, &principal);
-        if (i > from && (fee != loans_int(r, "fee_rials") || principal != loans_int(r, "principal_rials"))) {
+        if ((i > from || list_first) && (fee != loans_int(r, "fee_rials") || principal != loans_int(r, "principal_rials"))) {
             json_t *c = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "date", loans_str(r, "date"),
                                   "amount_rials", (json_int_t)amount, "fee_rials", (json_int_t)fee,
                                   "principal_rials", (json_int_t)principal, "previous_fee_rials",
@@ -207,10 +145,10 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     const char *reference = loans_str(args, "reference");
     loans_book_t book;
     loans_state_t st;
-    int old, status = loans_load_in(ctx, args, ALL_SERVICED, "repaid", &n, &loan, &old);
+    int old, status = loans_load_in(ctx, args, REPAYABLE, "repaid", &n, &loan, &old);
     if (status)
         return status;
-    if ((status = s_ledger_arg(ctx, args, loan, true, &day, date)) != 0)
+    if ((status = loans_ledger_arg(ctx, args, loan, true, &day, date)) != 0)
         goto fail;
     if (reference && *reference && loans_has_reference(loan, "repayments", reference)) {
         status = hy_fail(ctx, 409, "duplicate_reference", "reference",
@@ -218,7 +156,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
                          reference);
         goto fail;
     }
-    if ((status = s_book(ctx, loan, loans_day(ctx->today), &book, &st)) != 0)
+    if ((status = loans_book_at(ctx, loan, loans_day(ctx->today), &book, &st)) != 0)
         goto fail;
     int64_t owed = st.out_principal + st.out_fee, repaid = st.paid + amount;
     if (amount > owed) {
@@ -235,7 +173,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
         json_object_set_new(rep, "reference", json_string(reference));
     size_t pos = s_insert_repayment(loan, json_incref(rep));
     changed = json_array();
-    int rc = s_reallocate(loan, book.inst, book.ninst, pos, changed);
+    int rc = loans_reallocate(loan, book.inst, book.ninst, pos, false, changed);
     loans_book_free(&book);
     if (rc != 0 || !changed) {
         json_decref(rep);
@@ -253,7 +191,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (json_array_size(changed))
         json_object_set(extra, "reallocated", changed);
     json_decref(changed);
-    if (amount < owed)
+    if (amount < owed || old == LOANS_DISBURSING)   /* more is still to be paid out */
         return loans_commit(ctx, n, old, loan, "repayment_recorded", extra, 201, out);
     json_t *reps = json_object_get(loan, "repayments");
     const char *closed_on = loans_str(json_array_get(reps, json_array_size(reps) - 1), "date");
@@ -279,7 +217,7 @@ int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_state_t st;
     int old, status = loans_load_in(ctx, args, ALL_SERVICED | 1u << LOANS_DISBURSING,
                                     "written off", &n, &loan, &old);
-    if (status || (status = s_book(ctx, loan, loans_day(ctx->today), &book, &st)) != 0) {
+    if (status || (status = loans_book_at(ctx, loan, loans_day(ctx->today), &book, &st)) != 0) {
         json_decref(loan);
         return status;
     }
@@ -326,8 +264,8 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = loans_load_in(ctx, args, ALL_SERVICED, "rescheduled", &n, &loan, &old);
     if (status)
         return status;
-    if ((status = s_ledger_arg(ctx, args, loan, false, &day, date)) != 0 ||
-        (status = s_book(ctx, loan, day, &book, &st)) != 0)
+    if ((status = loans_ledger_arg(ctx, args, loan, false, &day, date)) != 0 ||
+        (status = loans_book_at(ctx, loan, day, &book, &st)) != 0)
         goto fail;
     json_t *sched = st.days_past_due > 0 ? s_reschedule_lines(&book, &st, term, day) : NULL;
     loans_book_free(&book);

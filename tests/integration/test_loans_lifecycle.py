@@ -231,3 +231,51 @@ def test_reschedule_keeps_history_and_is_restructured():
         eq((t["restructured_loans"], t["restructured_outstanding_principal_rials"],
             t["restructured_par30_rials"]), (1, 12000000, 0))
         eq(port_before["restructured_outstanding_principal_rials"], 0)
+
+
+def test_tranches_fall_due_and_schedule_rederived():
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        prod = _product(c, fee_rate_bp=400, fiscal_year=1402)
+        lid = _paper_loan(c, 1, prod, 100000000, disbursed=None)
+        r = c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 60000000, "date": "2024-01-10"})
+        eq(r.status, 200, f"{r}")
+        eq(r.json["status"], "disbursing")
+        s = r.json["schedule"]
+        eq(len(s), 12, "the first tranche starts falling due:")
+        eq((s[0]["due_date"], s[1]["due_date"]), ("2024-02-09", "2024-03-10"))
+        eq(sum(i["principal_rials"] for i in s), 60000000)
+        eq(sum(i["fee_rials"] for i in s), 2400000)
+        a = c.get(f"/v1/loans/{lid}?as_of=2024-04-01").json
+        eq((a["days_past_due"], a["outstanding_principal_rials"]), (52, 60000000))
+        p = c.get("/v1/loans/portfolio?as_of=2024-04-01").json["total"]
+        eq(p["par30_rials"], 60000000, "a partly disbursed loan is in PAR30:")
+        r = c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 5200000, "date": "2024-02-09"})
+        eq(r.status, 201, f"a partly disbursed loan is repaid: {r}")
+        r = c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 40000000, "date": "2024-03-15"})
+        eq(r.status, 200, f"{r}")
+        eq(r.json["status"], "disbursed")
+        s = r.json["schedule"]
+        eq([(i["principal_rials"], i["fee_rials"]) for i in s[:3]],
+           [(5000000, 200000), (5000000, 200000), (9000000, 360000)],
+           "installments already due stay; the rest carry the whole amount:")
+        eq(sum(i["principal_rials"] for i in s), 100000000)
+        eq(sum(i["fee_rials"] for i in s), 4000000)
+        eq(r.json["fee_rials"], 4000000)
+        eq([i["due_date"] for i in s], [i["due_date"] for i in a["schedule"]], "same due dates:")
+        eq(r.json["schedule_history"][0]["change"], "tranche")
+        old = c.get(f"/v1/loans/{lid}?as_of=2024-03-01").json
+        eq(sum(i["principal_rials"] for i in old["schedule"]), 60000000, "the schedule then:")
+        # close-tranches: the rest will not be paid out
+        lid2 = _paper_loan(c, 2, prod, 100000000, disbursed=None)
+        _refused(c.post(f"/v1/loans/{lid2}/close-tranches", {}), 409, "wrong_state")
+        eq(c.post(f"/v1/loans/{lid2}/disburse", {"amount_rials": 30000000, "date": "2024-01-10"})
+           .status, 200)
+        r = c.post(f"/v1/loans/{lid2}/close-tranches", {})
+        eq(r.status, 200, f"{r}")
+        eq((r.json["status"], r.json["approved_rials"], r.json["disbursed_rials"]),
+           ("disbursed", 30000000, 30000000))
+        eq(r.json["tranches_closed"]["previous_approved_rials"], 100000000)
+        _refused(c.post(f"/v1/loans/{lid2}/disburse", {"amount_rials": 1, "date": TODAY}), 409,
+                 "wrong_state")
+        _refused(c.post(f"/v1/loans/{lid}/close-tranches", {}), 409, "wrong_state")
+        check("loans.loan.tranches_closed" in _types(c), "event")
