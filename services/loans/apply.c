@@ -16,6 +16,7 @@
  * with the approved amount, fixes the fee and copies the product's terms into the loan.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loans.h"
@@ -264,7 +265,8 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
 /* The product's terms as the loan keeps them from approval on. */
 static json_t *s_terms(const json_t *product)
 {
-    static const char *const keys[] = {"name", "kind", "cap_rials", "fee_rate_bp", "term_months",
+    static const char *const keys[] = {"name",         "kind",      "cap_rials",
+                                       "fee_rate_bp",  "fee_method", "term_months",
                                        "grace_months", "min_stage", "fiscal_year"};
     json_t *terms = json_object();
     for (size_t i = 0; terms && i < sizeof keys / sizeof keys[0]; i++)
@@ -350,6 +352,25 @@ static int s_check_appraisal(hy_ctx_t *ctx, const json_t *loan, const json_t *ar
     return 0;
 }
 
+/* The fee of the approved amount paid out at once on day, by the product's method. */
+static int s_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
+                          int64_t *fee)
+{
+    const char *method = loans_str(product, "fee_method");
+    int64_t rate = loans_int(product, "fee_rate_bp");
+    int first = 1 + (int)loans_int(product, "grace_months");
+    if (!method || strcmp(method, "declining") != 0)
+        return loans_fee(amount, rate, term, fee);
+    loans_line_t *lines = calloc((size_t)term, sizeof *lines);
+    int rc = !lines || loans_schedule(amount, 0, (int)term, day, first, lines) != 0 ||
+             loans_declining_fees(lines, (size_t)term, 0, amount, rate, first) != 0;
+    *fee = 0;
+    for (int64_t k = 0; !rc && k < term; k++)
+        rc = __builtin_add_overflow(*fee, lines[k].a, fee);
+    free(lines);
+    return rc ? -1 : 0;
+}
+
 /* Approves an appraised loan: amount, fee and a copy of the product terms are fixed here. */
 int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
@@ -376,7 +397,7 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     hy_id_parse("prs", loans_str(loan, "person_id"), &person);
     if ((status = s_check_person(ctx, person, n, product, amount, "amount_rials")) != 0)
         goto done;
-    if (loans_fee(amount, loans_int(product, "fee_rate_bp"), term, &fee) != 0) {
+    if (s_approval_fee(product, amount, term, day, &fee) != 0) {
         status = hy_fail(ctx, 422, "amount_too_large", "amount_rials",
                          "the fee on this amount does not fit in the ledger");
         goto done;

@@ -14,6 +14,13 @@
  *              first, 1 after). Early payoff owes only the fee accrued to the payoff date
  *              (servicing.c).
  *
+ * Early payoff (declining method): paying everything on day D owes the principal still
+ * outstanding, the fees of the installments due on or before D, and the fee accrued in the
+ * period D falls in: floor(B_k * r * m_k * (D - start) / (120000 * (due_k - start))), the
+ * period's fee in proportion to its days elapsed; the fees of later periods are not owed. The
+ * payoff cuts the schedule there (the installment of that period falls due on D with that fee
+ * and the rest of the principal; later ones go) and keeps the schedule it replaced.
+ *
  * Tranches (Fineract's multi-tranche loans): the schedule covers what has been paid out. The
  * first tranche builds it (n installments, the first due 1 + grace months after it). A later
  * tranche on day D re-derives it exactly: the installments due on or before D stay as they
@@ -172,6 +179,31 @@ int loans_rederive(const loans_line_t *old, size_t n, int64_t day, int64_t princ
     size_t from = kept < n ? kept + 1 : kept;
     int64_t balance = principal - kept_p - (kept < n ? out[kept].b : 0);
     return loans_declining_fees(out, *nout, from, balance, rate_bp, first_months);
+}
+
+/* Early payoff under the declining method (see the top of the file). */
+int loans_payoff_cut(const loans_line_t *inst, size_t n, int64_t start_day, int64_t day,
+                     int64_t rate_bp, int first_months, loans_line_t *out, size_t *nout)
+{
+    size_t k = 0;
+    while (k < n && inst[k].day <= day)
+        k++;
+    for (size_t j = 0; j < k; j++)
+        out[j] = inst[j];
+    *nout = k;
+    if (k == n)
+        return 0;   /* the term is over: nothing to waive */
+    int64_t start = k == 0 ? start_day : inst[k - 1].day, balance = 0;
+    for (size_t j = k; j < n; j++)
+        if (__builtin_add_overflow(balance, inst[j].b, &balance))
+            return -1;
+    int64_t months = k == 0 ? first_months : 1, len = inst[k].day - start;
+    if (day < start || len <= 0 || rate_bp < 0)
+        return -1;
+    __int128 f = (__int128)balance * rate_bp * months * (day - start) / ((__int128)120000 * len);
+    out[k] = (loans_line_t){day, (int64_t)f, balance};
+    *nout = k + 1;
+    return 0;
 }
 
 /* The part of [from, from + len) that overlaps [lo, hi); all non-negative and small enough. */

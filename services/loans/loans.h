@@ -99,6 +99,13 @@ int loans_rederive(const loans_line_t *old, size_t n, int64_t day, int64_t princ
                    int64_t flat_fee, int64_t rate_bp, int first_months, loans_line_t *out,
                    size_t *nout);
 
+/* The schedule of an early payoff on `day` under the declining method (ledger.c): out (room
+ * for n lines) gets the installments due on or before day, then the one whose period holds day,
+ * due on day, with the fee accrued by then and the rest of the principal; *nout lines (n when
+ * the term is over). start_day is the first disbursement. Returns 0 or -1. */
+int loans_payoff_cut(const loans_line_t *inst, size_t n, int64_t start_day, int64_t day,
+                     int64_t rate_bp, int first_months, loans_line_t *out, size_t *nout);
+
 /* Splits a payment of amount made after `paid` rials were already paid into fee and principal
  * parts, oldest installment first, fee before principal. */
 void loans_allocate(const loans_line_t *inst, size_t n, int64_t paid, int64_t amount,
@@ -265,6 +272,14 @@ json_t *loans_schedule_json(const loans_line_t *lines, size_t n);
 /* Keeps the current schedule in schedule_history before a change (tranche, reschedule, payoff)
  * that takes effect on `until`. */
 void loans_history_push(json_t *loan, const char *until, const char *change);
+/* Whether the loan's terms charge the declining fee (loans approved before fee methods existed
+ * are flat). */
+bool loans_declining(const json_t *loan);
+/* What closes the loan if paid on day (payoff_rials): under the declining method the cut
+ * schedule's total (loans_payoff_cut) less what was paid by then (*cut and *ncut get that
+ * schedule, malloc'ed, when not NULL); else what is outstanding. 0 or -1. */
+int loans_payoff(const json_t *loan, const loans_book_t *book, const loans_state_t *st,
+                 int64_t day, int64_t *payoff, loans_line_t **cut, size_t *ncut);
 /* Appends item (stolen) to the array loan[key], creating it on first use. */
 void loans_append(json_t *loan, const char *key, json_t *item);
 /* true when an entry of the array loan[key] has this reference. */

@@ -1,6 +1,7 @@
 /*
  * products.c — loan products: one per fiscal year (Solar Hijri) and name, with the year's cap,
- * the service-fee rate, the term and grace months and the minimum business stage.
+ * the service-fee rate (at most 2,400 bp, 24% a year) and method (declining by default, or
+ * flat: ledger.c), the term and grace months and the minimum business stage.
  *
  * Products are never edited: when the programme changes a cap (one year caps were cut by 75%)
  * it creates the new year's product. A loan copies its product's terms at approval, so neither
@@ -78,9 +79,11 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (rc != MDB_NOTFOUND || (rc = hy_store_next(ctx->txn, st->meta, "product", &n)) != 0)
         return hy_fail_mdb(ctx, rc);
     hy_id_format("lpr", n, id, sizeof id);
-    json_t *p = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:s,s:s,s:s,s:s}", "id", id, "name",
-                          name, "kind", kind, "fiscal_year", year, "cap_rials", (json_int_t)cap,
-                          "fee_rate_bp", (json_int_t)rate, "term_months", (json_int_t)term,
+    const char *method = loans_str(args, "fee_method");
+    json_t *p = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "id", id,
+                          "name", name, "kind", kind, "fiscal_year", year, "cap_rials",
+                          (json_int_t)cap, "fee_rate_bp", (json_int_t)rate, "fee_method",
+                          method ? method : "declining", "term_months", (json_int_t)term,
                           "grace_months", (json_int_t)grace, "min_stage",
                           min_stage ? min_stage : "developing", "office", loans_actor_office(ctx),
                           "created_by", ctx->req ? ctx->req->actor.key_id : "", "created_at",

@@ -320,3 +320,48 @@ void loans_history_push(json_t *loan, const char *until, const char *change)
     loans_set_date(h, "until", until);
     loans_append(loan, "schedule_history", h);
 }
+
+/* The method is part of the terms copied at approval. */
+bool loans_declining(const json_t *loan)
+{
+    const char *m = loans_str(json_object_get(loan, "terms"), "fee_method");
+    return m && strcmp(m, "declining") == 0;
+}
+
+/* Declining: the schedule cut at the day; flat: everything outstanding (no rebate). */
+int loans_payoff(const json_t *loan, const loans_book_t *book, const loans_state_t *st,
+                 int64_t day, int64_t *payoff, loans_line_t **cut, size_t *ncut)
+{
+    const loans_line_t *inst;
+    size_t n, nout = 0;
+    *payoff = st->out_principal + st->out_fee;
+    loans_book_schedule(book, day, &inst, &n);
+    if (!loans_declining(loan) || st->written_off || n == 0 || book->ndisb == 0)
+        return 0;
+    const json_t *terms = json_object_get(loan, "terms");
+    loans_line_t *lines = malloc(n * sizeof *lines);
+    if (!lines || loans_payoff_cut(inst, n, book->disb[0].day, day,
+                                   loans_int(terms, "fee_rate_bp"),
+                                   1 + (int)loans_int(terms, "grace_months"), lines, &nout) != 0) {
+        free(lines);
+        return -1;
+    }
+    int64_t total = 0;
+    for (size_t k = 0; k < nout; k++)
+        total += lines[k].a + lines[k].b;
+    /* principal not yet paid out (a disbursement dated after day) is not owed on day */
+    int64_t undisbursed = 0;
+    for (size_t k = 0; k < nout; k++)
+        undisbursed += lines[k].b;
+    undisbursed -= st->disbursed;
+    *payoff = total - (undisbursed > 0 ? undisbursed : 0) - st->paid;
+    if (*payoff < 0)
+        *payoff = 0;
+    if (cut) {
+        *cut = lines;
+        *ncut = nout;
+    } else {
+        free(lines);
+    }
+    return 0;
+}

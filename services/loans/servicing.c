@@ -15,6 +15,11 @@
  * duplicate_reference). The repayment that clears the last rial closes the loan (closed_on: the
  * date of the last repayment).
  *
+ * Early payoff (declining fee, ledger.c): a repayment dated on or after every other one that
+ * pays everything owed on its date (payoff_rials of the loan as of that date) closes the loan:
+ * the schedule is cut at the date, the fees of later periods are not owed, and the schedule it
+ * replaced is kept. Anything above the payoff amount is over_outstanding.
+ *
  * Backdated repayments (a receipt that turns up late; Fineract's undo/re-derive of later
  * transactions): a repayment may be dated before earlier-recorded ones. It is inserted in date
  * order (after those of the same date) and the allocation of it and of every later repayment is
@@ -134,6 +139,33 @@ int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t fr
     return 0;
 }
 
+/* Under the declining method a repayment dated on or after every other one may pay the loan
+ * off: *owed becomes the payoff amount and *cut the schedule cut at the day (NULL when nothing
+ * is waived). 0 or a failure status. */
+static int s_payoff(hy_ctx_t *ctx, const json_t *loan, const loans_book_t *book,
+                    const loans_state_t *st, int64_t day, int64_t *owed, loans_line_t **cut,
+                    size_t *ncut)
+{
+    json_t *reps = json_object_get(loan, "repayments");
+    const char *last = loans_str(json_array_get(reps, json_array_size(reps) - 1), "date");
+    char iso[11];
+    loans_iso(day, iso);
+    if (!loans_declining(loan) || loans_status_parse(loans_str(loan, "status")) == LOANS_DISBURSING ||
+        (last && strcmp(iso, last) < 0))
+        return 0;
+    int64_t payoff;
+    if (loans_payoff(loan, book, st, day, &payoff, cut, ncut) != 0)
+        return hy_fail(ctx, 500, "internal_error", NULL, "the loan's ledger overflows");
+    if (*cut && *ncut == book->ninst) {   /* the term is over: nothing waived */
+        free(*cut);
+        *cut = NULL;
+        return 0;
+    }
+    if (*cut)
+        *owed = payoff;
+    return 0;
+}
+
 /* Records a repayment; a backdated one re-derives the allocation of every later one (see the
  * top of the file); the last rial closes the loan. */
 int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
@@ -159,22 +191,42 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     if ((status = loans_book_at(ctx, loan, loans_day(ctx->today), &book, &st)) != 0)
         goto fail;
     int64_t owed = st.out_principal + st.out_fee, repaid = st.paid + amount;
+    loans_line_t *cut = NULL;
+    size_t ncut = 0;
+    if ((status = s_payoff(ctx, loan, &book, &st, day, &owed, &cut, &ncut)) != 0) {
+        loans_book_free(&book);
+        goto fail;
+    }
     if (amount > owed) {
         loans_book_free(&book);
+        free(cut);
         status = hy_fail(ctx, 422, "over_outstanding", "amount_rials",
                          "%lld rials is more than the %lld rials still owed", (long long)amount,
                          (long long)owed);
         hy_fail_extra(ctx, "outstanding_rials", json_integer(owed));
         goto fail;
     }
+    if (cut && amount == owed) {   /* early payoff: the schedule is cut at the date */
+        loans_history_push(loan, date, "payoff");
+        json_object_set_new(loan, "schedule", loans_schedule_json(cut, ncut));
+        int64_t fee = 0;
+        for (size_t k = 0; k < ncut; k++)
+            fee += cut[k].a;
+        json_object_set_new(loan, "fee_rials", json_integer(fee));
+        json_object_set_new(loan, "payoff", json_pack("{s:s,s:I}", "date", date, "fee_rials",
+                                                      (json_int_t)fee));
+    }
+    const loans_line_t *inst = cut && amount == owed ? cut : book.inst;
+    size_t ninst = cut && amount == owed ? ncut : book.ninst;
     json_t *rep = json_pack("{s:I}", "amount_rials", (json_int_t)amount);
     loans_set_date(rep, "date", date);
     if (reference && *reference)
         json_object_set_new(rep, "reference", json_string(reference));
     size_t pos = s_insert_repayment(loan, json_incref(rep));
     changed = json_array();
-    int rc = loans_reallocate(loan, book.inst, book.ninst, pos, false, changed);
+    int rc = loans_reallocate(loan, inst, ninst, pos, false, changed);
     loans_book_free(&book);
+    free(cut);
     if (rc != 0 || !changed) {
         json_decref(rep);
         status = hy_fail(ctx, 500, "internal_error", NULL, "the loan's ledger overflows");

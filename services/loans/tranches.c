@@ -25,13 +25,6 @@
 
 #include "loans.h"
 
-/* Whether the loan's terms charge the declining fee. */
-static bool s_declining(const json_t *loan)
-{
-    const char *m = loans_str(json_object_get(loan, "terms"), "fee_method");
-    return m && strcmp(m, "declining") == 0;
-}
-
 /* The schedule after a tranche on day brings the disbursed total to total: built by the first,
  * re-derived by later ones. *lines (malloc'ed, caller frees) and *n; 0 or -1. */
 static int s_tranche_schedule(const json_t *loan, const loans_book_t *book, int64_t day,
@@ -41,7 +34,7 @@ static int s_tranche_schedule(const json_t *loan, const loans_book_t *book, int6
     int term = (int)loans_int(loan, "term_months");
     int first = 1 + (int)loans_int(terms, "grace_months");
     int64_t rate = loans_int(terms, "fee_rate_bp"), flat = -1;
-    bool declining = s_declining(loan);
+    bool declining = loans_declining(loan);
     if (term < 1 || (!declining && loans_fee(total, rate, term, &flat) != 0))
         return -1;
     *lines = calloc((book->ninst > (size_t)term ? book->ninst : (size_t)term) + 1, sizeof **lines);

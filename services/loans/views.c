@@ -68,6 +68,9 @@ json_t *loans_view(const json_t *loan, int64_t as_of, bool full)
     json_object_set_new(v, "outstanding_principal_rials", json_integer(st.out_principal));
     json_object_set_new(v, "outstanding_fee_rials", json_integer(st.out_fee));
     json_object_set_new(v, "outstanding_rials", json_integer(st.out_principal + st.out_fee));
+    int64_t payoff;
+    if (loans_payoff(loan, &book, &st, as_of, &payoff, NULL, NULL) == 0)
+        json_object_set_new(v, "payoff_rials", json_integer(payoff));
     json_object_set_new(v, "days_past_due", json_integer(st.days_past_due));
     json_object_set_new(v, "aging_bucket", json_string(loans_bucket_names[st.bucket]));
     json_object_set_new(v, "restructured", json_boolean(st.restructured));

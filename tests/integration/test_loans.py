@@ -26,7 +26,8 @@ def _borrower(c, n, stage="developing", office=None):
 
 
 def _product(c, **over):
-    body = {"name": "qard al-hasan", "kind": "individual", "fee_rate_bp": 400, "term_months": 12}
+    body = {"name": "qard al-hasan", "kind": "individual", "fee_rate_bp": 400, "term_months": 12,
+            "fee_method": "flat"}
     body.update(over)
     r = c.post("/v1/loan-products", body)
     eq(r.status, 201, f"product: {r}")

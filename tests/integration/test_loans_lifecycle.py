@@ -235,7 +235,7 @@ def test_reschedule_keeps_history_and_is_restructured():
 
 def test_tranches_fall_due_and_schedule_rederived():
     with Cluster(["registry", "loans"], clock=TODAY) as c:
-        prod = _product(c, fee_rate_bp=400, fiscal_year=1402)
+        prod = _product(c, fee_rate_bp=400, fiscal_year=1402, fee_method="flat")
         lid = _paper_loan(c, 1, prod, 100000000, disbursed=None)
         r = c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 60000000, "date": "2024-01-10"})
         eq(r.status, 200, f"{r}")
@@ -279,3 +279,49 @@ def test_tranches_fall_due_and_schedule_rederived():
                  "wrong_state")
         _refused(c.post(f"/v1/loans/{lid}/close-tranches", {}), 409, "wrong_state")
         check("loans.loan.tranches_closed" in _types(c), "event")
+
+
+def test_fee_method_declining_default_and_early_payoff():
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        r = c.post("/v1/loan-products", {"name": "too dear", "kind": "individual",
+                                         "fee_rate_bp": 2401})
+        eq(r.status, 400, f"a fee above 24% a year is refused: {r}")
+        eq(r.json["field"], "fee_rate_bp")
+        r = c.post("/v1/loan-products", {"name": "karmozd", "kind": "individual",
+                                         "fee_rate_bp": 1200, "fiscal_year": 1402})
+        eq(r.status, 201, f"{r}")
+        eq(r.json["fee_method"], "declining", "declining is the default:")
+        prod = r.json["id"]
+        flat = _product(c, name="flat", fee_rate_bp=1200, fiscal_year=1402, fee_method="flat")
+        lid = _paper_loan(c, 1, prod, 12000000, disbursed=None)
+        g = c.get(f"/v1/loans/{lid}").json
+        eq(g["fee_rials"], 780000, "1% a month on 12M, 11M, ... 1M:")
+        eq(g["outstanding_rials"], 0, "nothing is owed before a payout:")
+        r = c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 12000000, "date": "2024-01-10"})
+        eq([i["fee_rials"] for i in r.json["schedule"]],
+           [120000, 110000, 100000, 90000, 80000, 70000, 60000, 50000, 40000, 30000, 20000, 10000])
+        before = c.get(f"/v1/loans/{lid}?as_of=2024-01-09").json
+        eq((before["outstanding_rials"], before["outstanding_fee_rials"]), (0, 0),
+           "nothing is owed before the tranche is paid out:")
+        lf = _paper_loan(c, 2, flat, 12000000)
+        eq(c.get(f"/v1/loans/{lf}").json["fee_rials"], 1440000)
+        eq(c.get(f"/v1/loans/{lf}?as_of=2024-01-09").json["outstanding_rials"], 0)
+        # early payoff on 2024-06-15: five installments due (fees 500,000), six days of the
+        # sixth period (2024-06-09 .. 2024-07-10, 31 days) on 7M: floor(70,000 * 6 / 31)
+        g = c.get(f"/v1/loans/{lid}").json
+        eq(g["payoff_rials"], 12000000 + 500000 + 13548)
+        eq(g["outstanding_rials"], 12780000)
+        _refused(c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 12513549, "date": TODAY}),
+                 422, "over_outstanding")
+        r = c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 12513548, "date": TODAY})
+        eq(r.status, 201, f"{r}")
+        eq(r.json["status"], "closed", "the payoff closes the loan:")
+        eq(r.json["fee_rials"], 513548, "only the fee accrued to the payoff date:")
+        eq(sum(i["fee_rials"] for i in r.json["schedule"]), 513548)
+        rep = r.json["repayments"][-1]
+        eq((rep["fee_rials"], rep["principal_rials"]), (513548, 12000000))
+        eq(r.json["schedule_history"][-1]["change"], "payoff")
+        # the flat loan owes its whole fee on payoff (no rebate)
+        g = c.get(f"/v1/loans/{lf}").json
+        eq(g["payoff_rials"], g["outstanding_rials"])
+        eq(g["outstanding_rials"], 13440000)

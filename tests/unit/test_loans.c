@@ -184,7 +184,8 @@ static int64_t s_int(const json_t *o, const char *key)
 static void s_product(s_env_t *env, const char *name, const char *extra, char id[32])
 {
     json_t *p = s_ok(env, "products.create", SS, 201,
-                     "{\"name\":\"%s\",\"kind\":\"individual\"%s}", name, extra);
+                     "{\"name\":\"%s\",\"kind\":\"individual\"%s%s}", name,
+                     strstr(extra, "fee_method") ? "" : ",\"fee_method\":\"flat\"", extra);
     if (id)
         snprintf(id, 32, "%s", p ? json_string_value(json_object_get(p, "id")) : "");
     json_decref(p);
