@@ -2,18 +2,33 @@
  * apply.c — a loan from application to approval or rejection, and the rules that may refuse it.
  *
  * Application (422 unless said): the product must exist (unknown_product) and belong to the
- * current fiscal year (product_not_current: last year's cap must not outlive its cut); the
- * person and the business must be known (unknown_person, unknown_business), the business owned
- * by the person (business_not_owned) and at least at the product's minimum stage
- * (stage_too_early; "a loan is not given at the start"); the term at most the product's
+ * fiscal year of the application date (product_not_current: last year's cap must not outlive
+ * its cut); applied_on defaults to today and may be earlier (a paper application being
+ * migrated), never later (future_date). The person and the business must be known
+ * (unknown_person, unknown_business), the business owned by the person (business_not_owned)
+ * and at least at the product's minimum stage (stage_too_early; "a loan is not given at the
+ * start"); a network product only for a lead entrepreneur of an active network or a business
+ * with a supporter licence (not_eligible_for_product); the term at most the product's
  * (over_term); the person may have no other loan in progress (active_loan_exists); and her
- * approved total in the product's fiscal year plus this amount may not pass the product's cap
- * (over_cap). Every refusal based on what the registry told us is made only after catching up
- * with the registry (hy_follow_sync), so a person registered a moment ago is never refused.
+ * approved total of the product's kind in its fiscal year plus this amount may not pass the
+ * product's cap (over_cap: caps are per kind, per person, per fiscal year). Every refusal based
+ * on what the registry or the networks service told us is made only after catching up with
+ * them (hy_follow_sync), so a person registered a moment ago is never refused.
  *
- * Appraisal records the appraiser's recommendation; approval needs one (409 wrong_state
- * otherwise), may grant less than asked but never more (over_requested), checks the cap again
- * with the approved amount, fixes the fee and copies the product's terms into the loan.
+ * Appraisal records the appraiser's recommendation (0: not viable), its date (not before the
+ * application) and the API key. Approval (Fineract's maker-checker):
+ *   - by a key other than the ones that applied and appraised (same_approver);
+ *   - never above the recommendation (over_recommended; default: the recommendation), and a
+ *     recommendation of 0 blocks it (appraisal_negative);
+ *   - dated on or after the application and the appraisal (date_out_of_order);
+ *   - under the product of the approval date's fiscal year: the loan's own when it is that
+ *     year's, else product_id naming that year's product of the same kind; otherwise
+ *     product_not_current, naming the product that now applies (same name, else same kind) in
+ *     current_product_id. The cap is checked again with the approved amount and that product;
+ *     the fee is fixed by its method and the product's terms are copied into the loan.
+ * Rejection (applied or appraised) and withdrawal at the applicant's request (applied,
+ * appraised or approved; Fineract's "withdrawn by applicant") end the loan with a reason and
+ * release the person and her cap.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,23 +36,29 @@
 
 #include "loans.h"
 
-/* Catches up with the registry once per request; 0, or the 503 failure status. */
-static int s_sync(hy_ctx_t *ctx, bool *synced)
+/* Catches up with a source (registry, networks) once per request; 0, or the 503 failure
+ * status. */
+static int s_sync_from(hy_ctx_t *ctx, const char *source, bool *synced)
 {
     if (*synced)
         return 0;
     *synced = true;
-    int rc = hy_follow_sync(ctx, "registry");
+    int rc = hy_follow_sync(ctx, source);
     if (rc == -1)
         return hy_fail(ctx, 503, "dependency_unavailable", NULL,
-                       "the registry did not answer; try again");
+                       "the %s service did not answer; try again", source);
     return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+static int s_sync(hy_ctx_t *ctx, bool *synced)
+{
+    return s_sync_from(ctx, "registry", synced);
 }
 
 /* The person's loans other than `self`: whether one is in progress, and the approved total in
  * fiscal year `year`. Returns 0 or an LMDB error. */
-static int s_person_loans(hy_ctx_t *ctx, uint64_t person, int year, uint64_t self,
-                          char active[32], int64_t *approved)
+static int s_person_loans(hy_ctx_t *ctx, uint64_t person, int year, const char *kind,
+                          uint64_t self, char active[32], int64_t *approved)
 {
     loans_t *st = loans_state(ctx);
     uint8_t key[10] = {'p', ':'};
@@ -60,7 +81,9 @@ static int s_person_loans(hy_ctx_t *ctx, uint64_t person, int year, uint64_t sel
         int status = loans_status_parse(loans_str(loan, "status"));
         if (loans_status_active(status) && !active[0])
             snprintf(active, 32, "%s", loans_str(loan, "id"));
-        if (loans_status_approved(status) && loans_int(loan, "fiscal_year") == year &&
+        const char *lk = loans_str(loan, "kind");
+        bool same_kind = !kind || !lk || strcmp(kind, lk) == 0;
+        if (loans_status_approved(status) && same_kind && loans_int(loan, "fiscal_year") == year &&
             __builtin_add_overflow(*approved, loans_int(loan, "approved_rials"), approved))
             rc = MDB_CORRUPTED;
         json_decref(loan);
@@ -89,6 +112,35 @@ static int s_check_cap(hy_ctx_t *ctx, const json_t *product, int64_t approved, i
     return 0;
 }
 
+/* Who may borrow on a network product: a lead entrepreneur of an active network, or the owner
+ * of a business with a supporter licence (both learnt from events: projection.c). The
+ * networks service and the registry are consulted once before a refusal, as for a person the
+ * registry has just registered. */
+static int s_check_eligible(hy_ctx_t *ctx, const json_t *product, uint64_t person, uint64_t bus,
+                            bool supporter)
+{
+    const char *kind = loans_str(product, "kind");
+    bool synced_net = false, synced_reg = false;
+    uint64_t owner;
+    int stage, status;
+    if (!kind || strcmp(kind, "network") != 0)
+        return 0;
+    while (!supporter && !loans_is_lead(ctx, person) && !(synced_net && synced_reg)) {
+        if ((status = s_sync_from(ctx, synced_net ? "registry" : "networks",
+                                  synced_net ? &synced_reg : &synced_net)) != 0)
+            return status;
+        int rc = loans_business_get(ctx, bus, &owner, &stage, &supporter);
+        if (rc && rc != MDB_NOTFOUND)
+            return hy_fail_mdb(ctx, rc);
+    }
+    if (supporter || loans_is_lead(ctx, person))
+        return 0;
+    return hy_fail(ctx, 422, "not_eligible_for_product", "product_id",
+                   "%s is a network product: only a lead entrepreneur of an active network or a "
+                   "business with a supporter licence may borrow on it",
+                   loans_str(product, "id"));
+}
+
 /* The person and business rules; *synced remembers whether the registry was consulted. */
 static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *product,
                            uint64_t *person)
@@ -96,7 +148,7 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
     const char *pid = loans_str(args, "person_id"), *bid = loans_str(args, "business_id");
     uint64_t bus, owner = 0;
     int stage = -1, rc, status;
-    bool synced = false;
+    bool synced = false, supporter = false;
     if (hy_id_parse("prs", pid, person) != 0)
         return hy_fail(ctx, 422, "unknown_person", "person_id", "%s is not a person id", pid);
     while ((rc = loans_person_known(ctx, *person)) == MDB_NOTFOUND && !synced)
@@ -110,7 +162,7 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
                             bid);
     int min = loans_stage_rank(loans_str(product, "min_stage"));
     for (;;) {
-        rc = loans_business_get(ctx, bus, &owner, &stage);
+        rc = loans_business_get(ctx, bus, &owner, &stage, &supporter);
         if (rc && rc != MDB_NOTFOUND)
             return hy_fail_mdb(ctx, rc);
         if (synced || (rc == 0 && stage >= min))
@@ -128,7 +180,7 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
         return hy_fail(ctx, 422, "stage_too_early", "business_id",
                        "business %s has not reached the %s stage this product requires", bid,
                        loans_str(product, "min_stage"));
-    return 0;
+    return s_check_eligible(ctx, product, *person, bus, supporter);
 }
 
 /* The product rules: it exists and is of the application's fiscal year. */
@@ -154,8 +206,8 @@ static int s_check_person(hy_ctx_t *ctx, uint64_t person, uint64_t self, const j
 {
     char active[32];
     int64_t approved;
-    int rc = s_person_loans(ctx, person, (int)loans_int(product, "fiscal_year"), self, active,
-                            &approved);
+    int rc = s_person_loans(ctx, person, (int)loans_int(product, "fiscal_year"),
+                            loans_str(product, "kind"), self, active, &approved);
     if (rc)
         return hy_fail_mdb(ctx, rc);
     if (active[0]) {

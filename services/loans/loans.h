@@ -182,10 +182,11 @@ int loans_book_state(const loans_book_t *book, int64_t as_of, loans_state_t *st)
 int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 /* 0 when the registry has told us of the person, MDB_NOTFOUND when not, or an LMDB error. */
 int loans_person_known(hy_ctx_t *ctx, uint64_t person);
-/* The business's owner number and stage rank (0 applicant .. 4 established); 0, MDB_NOTFOUND
- * or an LMDB error. */
-int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *stage);
-/* Whether the person leads at least one network. */
+/* The business's owner number, stage rank (0 applicant .. 4 established) and whether it holds
+ * a supporter licence (supporter may be NULL); 0, MDB_NOTFOUND or an LMDB error. */
+int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *stage,
+                       bool *supporter);
+/* Whether the person leads at least one active network. */
 bool loans_is_lead(hy_ctx_t *ctx, uint64_t person);
 int loans_stage_rank(const char *stage);    /* -1 when unknown */
 

@@ -6,7 +6,7 @@
  * Codes a handler may answer besides the skeleton's 400s: 404 not_found; 409 wrong_state,
  * duplicate_product, duplicate_reference; 422 unknown_product, product_not_current,
  * unknown_person, unknown_business, business_not_owned, stage_too_early, over_term,
- * active_loan_exists, over_cap, over_requested, over_approved, over_outstanding, not_overdue,
+ * active_loan_exists, not_eligible_for_product, over_cap, over_requested, over_approved, over_outstanding, not_overdue,
  * date_out_of_order, future_date, invalid_date, amount_too_large, as_of_before_last_run,
  * appraisal_negative (approval of a loan appraised at 0), over_recommended (approval above the
  * recommendation), same_approver (maker-checker: the approving key applied or appraised),

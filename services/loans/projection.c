@@ -3,17 +3,21 @@
  * events (the skeleton advances the cursor in the same transaction, so each event takes effect
  * once).
  *
- * From the registry: persons (that they exist, their office) and businesses (owner, stage).
- * From the networks service: who leads a network (networks.network.created and
- * networks.network.lead_assigned carry lead_person_id): lead entrepreneurs go first in the
- * approval queue. A network keeps one lead; when another is assigned the previous one stops
- * counting for it, and a person leads as long as she leads at least one network.
+ * From the registry: persons (that they exist, their office) and businesses (owner, stage, and
+ * whether they hold a supporter licence: licence.type "supporter" on business.created and
+ * business.updated; a stage change keeps what was known).
+ * From the networks service: who leads an active network. networks.network.created and
+ * networks.network.updated carry the network (lead_person_id, status), lead_assigned a new
+ * lead. A network counts for its one lead while it is active (suspended or closed: not); a
+ * person is a lead entrepreneur while she leads at least one active network. Lead entrepreneurs
+ * go first in the approval queue, and they (or a business with a supporter licence) are who
+ * may borrow on a network product (apply.c).
  *
  * One database, keys tagged by kind:
  *   'P' person number  -> {"office": ...}
- *   'B' business number -> {"owner_id": "prs_..", "stage": ".."}
- *   'L' person number  -> number of networks she leads (8 bytes)
- *   'N' network id     -> its lead's person number (8 bytes)
+ *   'B' business number -> {"owner_id": "prs_..", "stage": "..", "supporter": bool}
+ *   'L' person number  -> number of active networks she leads (8 bytes)
+ *   'M' network id     -> its lead's person number and whether it is active (16 bytes)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,8 +53,10 @@ int loans_person_known(hy_ctx_t *ctx, uint64_t person)
     return mdb_get(ctx->txn, loans_state(ctx)->proj, &key, &val);
 }
 
-/* Owner and stage: what business_not_owned and stage_too_early look at. */
-int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *stage)
+/* Owner, stage and licence: what business_not_owned, stage_too_early and
+ * not_eligible_for_product look at (supporter may be NULL). */
+int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *stage,
+                       bool *supporter)
 {
     uint8_t k[9];
     json_t *rec = NULL;
@@ -60,6 +66,8 @@ int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *s
     if (hy_id_parse("prs", loans_str(rec, "owner_id"), owner) != 0)
         *owner = 0;
     *stage = loans_stage_rank(loans_str(rec, "stage"));
+    if (supporter)
+        *supporter = json_is_true(json_object_get(rec, "supporter"));
     json_decref(rec);
     return 0;
 }
@@ -106,31 +114,73 @@ static int s_lead_count(hy_ctx_t *ctx, uint64_t person, int delta)
     return s_put_u64(ctx, k, klen, count);
 }
 
-/* A network's lead is now data.lead_person_id (the network is data.network_id, else data.id,
- * else the event's subject). */
-static int s_network_lead(hy_ctx_t *ctx, json_t *event)
+/* A network's lead and whether it is active ('M' record); 0 and false when unknown. */
+static int s_network_get(hy_ctx_t *ctx, const void *key, size_t klen, uint64_t *lead,
+                         bool *active)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(ctx->txn, loans_state(ctx)->proj, &k, &v);
+    *lead = 0, *active = false;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0 && v.mv_size != 16)
+        return MDB_CORRUPTED;
+    if (rc == 0) {
+        *lead = hy_key_u64_get(v.mv_data);
+        *active = hy_key_u64_get((const uint8_t *)v.mv_data + 8) != 0;
+    }
+    return rc;
+}
+
+/* Sets a network's lead (0: keep) and activity (-1: keep), moving the lead counts so that a
+ * person counts each active network she leads once. */
+static int s_network_set(hy_ctx_t *ctx, const char *net, uint64_t lead, int active)
+{
+    char key[80];
+    size_t klen = (size_t)snprintf(key, sizeof key, "M%.70s", net);
+    uint64_t lead0;
+    bool active0;
+    int rc = s_network_get(ctx, key, klen, &lead0, &active0);
+    if (rc)
+        return rc;
+    uint64_t lead1 = lead ? lead : lead0;
+    bool active1 = active < 0 ? active0 : active != 0;
+    uint64_t was = active0 ? lead0 : 0, now = active1 ? lead1 : 0;
+    if (was != now && was && (rc = s_lead_count(ctx, was, -1)) != 0)
+        return rc;
+    if (was != now && now && (rc = s_lead_count(ctx, now, +1)) != 0)
+        return rc;
+    uint8_t buf[16];
+    hy_key_u64(lead1, buf);
+    hy_key_u64(active1, buf + 8);
+    MDB_val k = {klen, key}, v = {16, buf};
+    return mdb_put(ctx->txn, loans_state(ctx)->proj, &k, &v, 0);
+}
+
+/* A networks event: created and updated carry the network (data, or data.network), lead_assigned
+ * the new lead. The network is data.network_id, else the network's id, else the subject. */
+static int s_network_event(hy_ctx_t *ctx, const char *type, json_t *event)
 {
     json_t *data = json_object_get(event, "data");
+    json_t *network = strcmp(type, "networks.network.updated") == 0
+                          ? json_object_get(data, "network")
+                          : data;
     const char *net = loans_str(data, "network_id");
-    uint64_t lead, prev;
     if (!net)
-        net = loans_str(data, "id");
+        net = loans_str(network, "id");
     if (!net)
         net = loans_str(event, "subject");
-    if (!net || hy_id_parse("prs", loans_str(data, "lead_person_id"), &lead) != 0)
-        return 0;   /* no lead named: nothing this service keeps */
-    char key[80];
-    size_t klen = (size_t)snprintf(key, sizeof key, "N%.70s", net);
-    int rc = s_get_u64(ctx, key, klen, &prev);
-    if (rc == 0 && prev == lead)
+    if (!net)
         return 0;
-    if (rc == 0)
-        rc = s_lead_count(ctx, prev, -1);
-    else if (rc == MDB_NOTFOUND)
-        rc = 0;
-    if (rc == 0)
-        rc = s_lead_count(ctx, lead, +1);
-    return rc ? rc : s_put_u64(ctx, key, klen, lead);
+    uint64_t lead = 0;
+    if (hy_id_parse("prs", loans_str(network, "lead_person_id"), &lead) != 0)
+        lead = 0;
+    const char *status = strcmp(type, "networks.network.lead_assigned") == 0
+                             ? NULL
+                             : loans_str(network, "status");
+    int active = status ? strcmp(status, "active") == 0
+                        : strcmp(type, "networks.network.created") == 0 ? 1 : -1;
+    return s_network_set(ctx, net, lead, active);
 }
 
 /* Keeps the person's office (data is the person, or {id, changes, person} for an update). */
@@ -148,14 +198,27 @@ static int s_person(hy_ctx_t *ctx, json_t *person)
     return rc;
 }
 
-/* Keeps a business's owner and stage; a stage change carries only the new stage. */
-static int s_business(hy_ctx_t *ctx, const char *id, const char *owner, const char *stage)
+/* Keeps a business's owner, stage and licence; a stage change carries only the new stage
+ * (licence NULL: the supporter flag already known is kept). */
+static int s_business(hy_ctx_t *ctx, const char *id, const char *owner, const char *stage,
+                      const json_t *licence)
 {
-    uint64_t n;
+    uint64_t n, owner0;
     uint8_t k[9];
+    int stage0;
+    bool supporter = false;
     if (!id || hy_id_parse("bus", id, &n) != 0 || !owner || !stage)
         return 0;
-    json_t *rec = json_pack("{s:s,s:s}", "owner_id", owner, "stage", stage);
+    if (licence) {
+        const char *type = loans_str(licence, "type");
+        supporter = type && strcmp(type, "supporter") == 0;
+    } else {
+        int rc = loans_business_get(ctx, n, &owner0, &stage0, &supporter);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    json_t *rec = json_pack("{s:s,s:s,s:b}", "owner_id", owner, "stage", stage, "supporter",
+                            supporter);
     int rc = rec ? hy_store_put_json(ctx->txn, loans_state(ctx)->proj, k, s_key('B', n, k), rec)
                  : ENOMEM;
     json_decref(rec);
@@ -171,8 +234,9 @@ int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return 0;
     if (strcmp(source, "networks") == 0) {
         if (strcmp(type, "networks.network.created") == 0 ||
+            strcmp(type, "networks.network.updated") == 0 ||
             strcmp(type, "networks.network.lead_assigned") == 0)
-            return s_network_lead(ctx, event);
+            return s_network_event(ctx, type, event);
         return 0;
     }
     if (strcmp(source, "registry") != 0)
@@ -186,9 +250,11 @@ int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     if (strcmp(type, "registry.business.created") == 0 ||
         strcmp(type, "registry.business.updated") == 0)
         return s_business(ctx, loans_str(bus, "id"), loans_str(bus, "owner_id"),
-                          loans_str(bus, "stage"));
+                          loans_str(bus, "stage"),
+                          json_object_get(bus, "licence") ? json_object_get(bus, "licence")
+                                                           : json_null());
     if (strcmp(type, "registry.business.stage_changed") == 0)
         return s_business(ctx, loans_str(data, "id"), loans_str(data, "owner_id"),
-                          loans_str(data, "to"));
+                          loans_str(data, "to"), NULL);
     return 0;
 }

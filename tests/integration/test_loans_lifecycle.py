@@ -325,3 +325,47 @@ def test_fee_method_declining_default_and_early_payoff():
         g = c.get(f"/v1/loans/{lf}").json
         eq(g["payoff_rials"], g["outstanding_rials"])
         eq(g["outstanding_rials"], 13440000)
+
+
+def test_network_product_only_for_leads_and_supporters_caps_per_kind():
+    from test_loans import _checker
+    with Cluster(["registry", "networks", "loans"], clock=TODAY) as c:
+        checker = _checker(c)
+        ind = _product(c, name="individual", cap_rials=500000000)
+        net = _product(c, name="network", kind="network", cap_rials=2500000000)
+        anyone, b_any = _borrower(c, 1)
+        lead, b_lead = _borrower(c, 2)
+        supporter, b_sup = _borrower(c, 3)
+        eq(c.patch(f"/v1/businesses/{b_sup}", {"licence": {"type": "supporter", "number": "S-1"}})
+           .status, 200)
+        r = c.post("/v1/networks", {"name": "شبکه پوشاک", "field": "industry", "activity": "clothing",
+                                    "lead_person_id": lead, "lead_business_id": b_lead})
+        eq(r.status, 201, f"{r}")
+        network = r.json["id"]
+        r = _apply(c, anyone, b_any, net, 100000000)
+        _refused(r, 422, "not_eligible_for_product")
+        eq(r.json["field"], "product_id")
+        r = _apply(c, lead, b_lead, net, 2000000000)
+        eq(r.status, 201, f"the lead of an active network may: {r}")
+        r = _apply(c, supporter, b_sup, net, 2500000000)
+        eq(r.status, 201, f"a business with a supporter licence may: {r}")
+        # caps per kind: a network loan does not eat the individual cap, nor the reverse
+        lid = r.json["id"]
+        eq(c.post(f"/v1/loans/{lid}/appraise", {"appraiser": "S",
+                                                "recommended_amount_rials": 2500000000}).status, 200)
+        eq(c.post(f"/v1/loans/{lid}/approve", {}, key=checker).status, 200)
+        eq(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 2500000000, "date": TODAY}).status, 200)
+        ev = c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": c.get(f"/v1/loans/{lid}").json
+                                                    ["payoff_rials"], "date": TODAY})
+        eq(ev.json["status"], "closed", f"{ev}")
+        r = _apply(c, supporter, b_sup, ind, 500000000)
+        eq(r.status, 201, f"the individual cap is whole after a network loan: {r}")
+        eq(c.post(f"/v1/loans/{r.json['id']}/withdraw", {"reason": "x"}).status, 200)
+        _refused(_apply(c, supporter, b_sup, net, 1), 422, "over_cap")
+        # a network suspended: its lead may no longer take a network loan
+        eq(c.post(f"/v1/loans/{c.get('/v1/loans?person_id=' + lead).json['items'][0]['id']}/withdraw",
+                  {"reason": "x"}).status, 200)
+        eq(c.patch(f"/v1/networks/{network}", {"status": "suspended"}).status, 200)
+        _refused(_apply(c, lead, b_lead, net, 1000000), 422, "not_eligible_for_product")
+        eq(c.patch(f"/v1/networks/{network}", {"status": "active"}).status, 200)
+        eq(_apply(c, lead, b_lead, net, 1000000).status, 201)
