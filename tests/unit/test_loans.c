@@ -974,6 +974,174 @@ static void test_repayments_generated(void)
     s_close(&env);
 }
 
+/* A payment stream over a schedule: every payment splits exactly, and the splits sum to what
+ * was paid, to the rial. */
+static void s_stream(const loans_line_t *l, size_t n, int64_t total)
+{
+    int64_t paid = 0, fsum = 0, psum = 0, fee = 0;
+    for (size_t k = 0; k < n; k++)
+        fee += l[k].a;
+    while (paid < total) {
+        int64_t amount = s_rand() % 5 == 0 ? total - paid : s_between(1, total / (int64_t)n + 9);
+        if (amount > total - paid)
+            amount = total - paid;
+        int64_t f, pr;
+        loans_allocate(l, n, paid, amount, &f, &pr);
+        CHECK_EQ_INT(f + pr, amount);
+        fsum += f, psum += pr, paid += amount;
+    }
+    CHECK_EQ_INT(fsum, fee);
+    CHECK_EQ_INT(fsum + psum, total);
+}
+
+/* Declining fees over generated schedules: each fee is floor(B_k * r * m_k / 120000) on the
+ * principal left at the start of its period; an early payoff on any day keeps the installments
+ * due by then, owes all the principal, and no more fee than the full schedule. */
+static void test_declining_generated(void)
+{
+    loans_line_t l[LOANS_TERM_MAX], cut[LOANS_TERM_MAX];
+    for (int c = 0; c < 2000; c++) {
+        int64_t p = s_between(1, 2500000000LL), bp = s_between(0, 2400);
+        int n = (int)s_between(1, 60), first = 1 + (int)s_between(0, 3);
+        int64_t base = s_day("2021-03-20") + s_between(0, 1500);
+        CHECK(loans_schedule(p, 0, n, base, first, l) == 0);
+        CHECK(loans_declining_fees(l, (size_t)n, 0, p, bp, first) == 0);
+        int64_t balance = p, fee = 0, sp = 0;
+        for (int k = 0; k < n; k++) {
+            int64_t m = k == 0 ? first : 1;
+            CHECK_EQ_INT(l[k].a, (int64_t)((__int128)balance * bp * m / 120000));
+            balance -= l[k].b, fee += l[k].a, sp += l[k].b;
+        }
+        CHECK_EQ_INT(sp, p);
+        s_stream(l, (size_t)n, p + fee);
+        int64_t day = base + s_between(0, 31 * (n + first) + 40);
+        size_t ncut;
+        CHECK(loans_payoff_cut(l, (size_t)n, base, day, bp, first, cut, &ncut) == 0);
+        size_t kept = 0;
+        while (kept < (size_t)n && l[kept].day <= day)
+            kept++;
+        CHECK_EQ_INT((int64_t)ncut, (int64_t)(kept < (size_t)n ? kept + 1 : kept));
+        int64_t cp = 0, cf = 0;
+        for (size_t k = 0; k < ncut; k++) {
+            cp += cut[k].b, cf += cut[k].a;
+            if (k < kept)
+                CHECK(cut[k].day == l[k].day && cut[k].a == l[k].a && cut[k].b == l[k].b);
+        }
+        CHECK_EQ_INT(cp, p);
+        CHECK(cf <= fee);
+        if (kept < (size_t)n)
+            CHECK(cut[kept].a <= l[kept].a && cut[kept].day == day);
+        s_stream(cut, ncut, cp + cf);
+    }
+}
+
+/* Tranches over generated loans: after each tranche the schedule covers exactly what was paid
+ * out, the installments due by its day are unchanged, the due dates stay, the flat fee is the
+ * fee of the total (declining: each later fee on the new balance), and payments allocate
+ * exactly on every schedule. */
+static void test_tranches_generated(void)
+{
+    loans_line_t l[LOANS_TERM_MAX + 8], next[LOANS_TERM_MAX + 8];
+    for (int c = 0; c < 1500; c++) {
+        int n = (int)s_between(1, 36), first = 1 + (int)s_between(0, 2), parts = (int)s_between(2, 4);
+        int64_t bp = s_between(0, 2400), approved = s_between(parts, 900000000LL);
+        bool declining = s_rand() % 2;
+        int64_t day = s_day("2022-03-21") + s_between(0, 700), total = 0;
+        size_t len = 0;
+        for (int t = 0; t < parts; t++) {
+            int64_t amount = t == parts - 1 ? approved - total
+                                            : s_between(1, (approved - total) - (parts - 1 - t));
+            total += amount;
+            int64_t flat = -1;
+            if (!declining)
+                CHECK(loans_fee(total, bp, n, &flat) == 0);
+            size_t nnext;
+            if (t == 0) {
+                CHECK(loans_schedule(total, declining ? 0 : flat, n, day, first, next) == 0);
+                if (declining)
+                    CHECK(loans_declining_fees(next, (size_t)n, 0, total, bp, first) == 0);
+                nnext = (size_t)n;
+            } else {
+                CHECK(loans_rederive(l, len, day, total, flat, bp, first, next, &nnext) == 0);
+                CHECK(nnext == len || nnext == len + 1);
+                for (size_t k = 0; k < len; k++) {
+                    CHECK(next[k].day == l[k].day);
+                    if (l[k].day <= day)
+                        CHECK(next[k].a == l[k].a && next[k].b == l[k].b);
+                }
+            }
+            int64_t sp = 0, sf = 0;
+            for (size_t k = 0; k < nnext; k++)
+                sp += next[k].b, sf += next[k].a;
+            CHECK_EQ_INT(sp, total);
+            if (!declining)
+                CHECK_EQ_INT(sf, flat);
+            memcpy(l, next, nnext * sizeof *l);
+            len = nnext;
+            s_stream(l, len, sp + sf);
+            day += s_between(0, 120);
+        }
+    }
+}
+
+/* Backdated repayments through the service: receipts recorded in a shuffled date order end
+ * with the repayments in date order, each split exactly as the date-ordered ledger gives it,
+ * the splits summing to what was paid, to the rial. */
+static void test_backdated_generated(void)
+{
+    s_env_t env;
+    s_open(&env, NOW);
+    s_product(&env, "p", ",\"fee_rate_bp\":1800,\"term_months\":24,\"fee_method\":\"declining\"",
+              NULL);
+    for (int c = 1; c <= 8; c++) {
+        char id[32];
+        s_reopen(&env, NOW);
+        s_borrower(&env, c, "established");
+        int64_t p = s_between(1000000, 400000000);
+        int term = (int)s_between(2, 24);
+        s_approved(&env, c, "lpr_1", p, term, id);
+        s_money(&env, "loans.disburse", c, p, "2024-06-15");
+        s_reopen(&env, NOW + 300 * DAY);
+        json_t *l = s_ok(&env, "loans.get", SS, 200, "{\"id\":\"%s\"}", id);
+        int64_t owed = s_int(l, "outstanding_rials");
+        json_decref(l);
+        int64_t paid = 0;
+        for (int r = 0; r < 12 && paid < owed / 2; r++) {
+            int64_t amount = s_between(1, owed / 12 + 1);
+            char iso[11];
+            loans_iso(s_day("2024-06-15") + s_between(0, 299), iso);
+            l = s_ok(&env, "loans.repay", SS, 201,
+                     "{\"id\":\"%s\",\"amount_rials\":%lld,\"date\":\"%s\"}", id,
+                     (long long)amount, iso);
+            json_decref(l);
+            paid += amount;
+        }
+        l = s_ok(&env, "loans.get", SS, 200, "{\"id\":\"%s\"}", id);
+        loans_book_t book;
+        CHECK(loans_book_from_json(l, &book) == 0);
+        json_t *reps = json_object_get(l, "repayments"), *r;
+        size_t i;
+        int64_t cum = 0, sum = 0;
+        const char *prev = "";
+        json_array_foreach(reps, i, r) {
+            const char *date = json_string_value(json_object_get(r, "date"));
+            CHECK(strcmp(prev, date) <= 0);
+            prev = date;
+            int64_t amount = s_int(r, "amount_rials"), f, pr;
+            loans_allocate(book.inst, book.ninst, cum, amount, &f, &pr);
+            CHECK_EQ_INT(s_int(r, "fee_rials"), f);
+            CHECK_EQ_INT(s_int(r, "principal_rials"), pr);
+            sum += s_int(r, "fee_rials") + s_int(r, "principal_rials");
+            cum += amount;
+        }
+        CHECK_EQ_INT(sum, paid);
+        CHECK_EQ_INT(s_int(l, "repaid_rials"), paid);
+        loans_book_free(&book);
+        json_decref(l);
+    }
+    s_close(&env);
+}
+
 const hy_test_t loans_tests[] = {
     {"loans.fee_and_schedule_by_hand", test_fee_and_schedule_by_hand},
     {"loans.schedule_generated", test_schedule_generated},
@@ -988,5 +1156,8 @@ const hy_test_t loans_tests[] = {
     {"loans.aging_run", test_aging_run},
     {"loans.reschedule_and_write_off", test_reschedule_and_write_off},
     {"loans.repayments_generated", test_repayments_generated},
+    {"loans.declining_generated", test_declining_generated},
+    {"loans.tranches_generated", test_tranches_generated},
+    {"loans.backdated_generated", test_backdated_generated},
     {0},
 };
