@@ -3,15 +3,24 @@
  * shapes. The skeleton checks every request against these tables before a handler runs and the
  * gateway builds its routes and /v1/openapi.json from them: this file is the loans contract.
  *
- * Codes a handler may answer besides the skeleton's 400s: 404 not_found; 409 wrong_state,
- * duplicate_product, duplicate_reference; 422 unknown_product, product_not_current,
- * unknown_person, unknown_business, business_not_owned, stage_too_early, over_term,
- * active_loan_exists, not_eligible_for_product, over_cap, over_requested, over_approved, over_outstanding, not_overdue,
- * date_out_of_order, future_date, invalid_date, amount_too_large, as_of_before_last_run,
- * appraisal_negative (approval of a loan appraised at 0), over_recommended (approval above the
- * recommendation), same_approver (maker-checker: the approving key applied or appraised),
- * product_kind_mismatch (approval under a product of another kind);
- * 503 dependency_unavailable (the registry did not answer while checking a person).
+ * Codes a handler may answer besides the skeleton's 400s (fee_rate_bp above 2,400 is the
+ * skeleton's 400 invalid_field): 404 not_found; 409 wrong_state (also: withdraw after a payout,
+ * close-tranches of a loan not disbursing, recoveries on a loan not written off),
+ * duplicate_product, duplicate_reference; 422 unknown_product, product_not_current (with
+ * current_product_id at approval), product_kind_mismatch, unknown_person, unknown_business,
+ * business_not_owned, stage_too_early, not_eligible_for_product (a network product for someone
+ * neither leading an active network nor holding a supporter licence), over_term,
+ * active_loan_exists, over_cap (per kind, person and fiscal year), over_requested,
+ * over_recommended (approval above the recommendation), appraisal_negative (approval of a loan
+ * appraised at 0), same_approver (maker-checker: the approving key applied or appraised),
+ * over_approved, over_outstanding (also: above the payoff amount, above what was written off),
+ * not_overdue, date_out_of_order, future_date, invalid_date, amount_too_large,
+ * as_of_before_last_run; 503 dependency_unavailable (the registry or the networks service did
+ * not answer while checking a person).
+ *
+ * States: applied, appraised, approved, rejected, withdrawn, disbursing (part of the approved
+ * amount paid out; already falling due), disbursed, rescheduled (and restructured), closed,
+ * written_off.
  */
 #include "loans.h"
 #include "proto.h"
