@@ -283,8 +283,10 @@ int loans_payoff(const json_t *loan, const loans_book_t *book, const loans_state
                  int64_t day, int64_t *payoff, loans_line_t **cut, size_t *ncut);
 /* Appends item (stolen) to the array loan[key], creating it on first use. */
 void loans_append(json_t *loan, const char *key, json_t *item);
-/* true when an entry of the array loan[key] has this reference. */
-bool loans_has_reference(const json_t *loan, const char *key, const char *reference);
+/* 409 duplicate_reference when an entry of the array loan[key] has this reference (what names
+ * the entry in the message); 0 otherwise. */
+int loans_check_reference(hy_ctx_t *ctx, const json_t *loan, const char *key, const char *what,
+                          const char *reference);
 
 /* Day number of an ISO date; -1 on a malformed one (never a real day here). */
 int64_t loans_day(const char *iso);

@@ -281,17 +281,23 @@ void loans_append(json_t *loan, const char *key, json_t *item)
     json_array_append_new(arr, item);
 }
 
-/* true when reference is already the reference of one of the entries of loan[key]. */
-bool loans_has_reference(const json_t *loan, const char *key, const char *reference)
+/* 409 duplicate_reference when reference is already the reference of an entry of loan[key]
+ * (what: "repayment", "recovery"); 0 otherwise (also for no reference). */
+int loans_check_reference(hy_ctx_t *ctx, const json_t *loan, const char *key, const char *what,
+                          const char *reference)
 {
     size_t i;
     json_t *r;
+    if (!reference || !*reference)
+        return 0;
     json_array_foreach(json_object_get(loan, key), i, r) {
         const char *have = loans_str(r, "reference");
         if (have && strcmp(have, reference) == 0)
-            return true;
+            return hy_fail(ctx, 409, "duplicate_reference", "reference",
+                           "a %s with reference %s is already recorded on this loan", what,
+                           reference);
     }
-    return false;
+    return 0;
 }
 
 /* The schedule as stored: [{n, due_date, due_date_jalali, fee_rials, principal_rials}]. */

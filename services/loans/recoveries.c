@@ -43,12 +43,8 @@ int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out)
                          "%s is before the loan's last recorded date %s", date, last);
         goto fail;
     }
-    if (reference && *reference && loans_has_reference(loan, "recoveries", reference)) {
-        status = hy_fail(ctx, 409, "duplicate_reference", "reference",
-                         "a recovery with reference %s is already recorded on this loan",
-                         reference);
+    if ((status = loans_check_reference(ctx, loan, "recoveries", "recovery", reference)) != 0)
         goto fail;
-    }
     if (__builtin_add_overflow(before, amount, &total) || total > lost) {
         status = hy_fail(ctx, 422, "over_outstanding", "amount_rials",
                          "%lld rials would recover more than the %lld rials written off "

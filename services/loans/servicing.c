@@ -182,12 +182,8 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     if ((status = loans_ledger_arg(ctx, args, loan, true, &day, date)) != 0)
         goto fail;
-    if (reference && *reference && loans_has_reference(loan, "repayments", reference)) {
-        status = hy_fail(ctx, 409, "duplicate_reference", "reference",
-                         "a repayment with reference %s is already recorded on this loan",
-                         reference);
+    if ((status = loans_check_reference(ctx, loan, "repayments", "repayment", reference)) != 0)
         goto fail;
-    }
     if ((status = loans_book_at(ctx, loan, loans_day(ctx->today), &book, &st)) != 0)
         goto fail;
     int64_t owed = st.out_principal + st.out_fee, repaid = st.paid + amount;
