@@ -407,6 +407,7 @@ def test_html_page_in_chromium():
     browser = _chromium()
     with Cluster(["registry", "loans", "reporting"], clock="2024-08-01") as c:
         c.keys["checker"] = c.make_key("social_services", key_id="checker")  # approves loans
+        time.sleep(1.2)   # the gateway rereads its keys file at most once a second
         ids = [_ok(c.post("/v1/persons", person(7000 + i, neighbourhood=HOODS[i % 3][0])), "person")["id"]
                for i in range(6)]
         for i, day in enumerate(["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"]):
