@@ -5,7 +5,9 @@
  * The stored record holds what happened (schedule, tranches, repayments); everything owed is
  * computed from it as of the date asked (ledger.c): what each installment has received, what is
  * outstanding, days past due (as_of minus the due date of the oldest installment not fully paid
- * by then; 0 when none is late) and the aging bucket.
+ * by then; 0 when none is late) and the aging bucket, all on the schedule in force on that date
+ * (a later tranche, rescheduling or payoff replaced it: book.c keeps the replaced ones), with
+ * restructured (rescheduled by then) and payoff_rials (what closes the loan that day).
  *
  * The approval queue holds loans waiting for a decision (applied or appraised): lead
  * entrepreneurs first ("lead entrepreneurs are paid first"), then by application date, then by

@@ -61,9 +61,22 @@ def test_every_loan_op_with_unknown_ids_and_wrong_states():
                 r = _call(c, method, lid, what, body, key)
                 check(r.status == 404,
                       f"{method} {what} {lid}: {r}")
+        for path in ("/v1/loan-products/lpr_999", "/v1/loan-products/loan_1", "/v1/loans/loan_9"):
+            eq(c.get(path).status, 404, path)
+        for path in ("/v1/loans/portfolio?product_id=lpr_999", "/v1/loans/portfolio?office=nowhere",
+                     "/v1/loans?product_id=lpr_999", "/v1/loans/queue"):
+            eq(c.get(path).status, 200, path)
         _alive(c)
         prod = _product(c)
         loans = {}
+        pid, bid = _borrower(c, 7)
+        lid = _approved(c, pid, bid, prod, 1000000)
+        eq(c.post(f"/v1/loans/{lid}/withdraw", {"reason": "x"}).status, 200)
+        loans["withdrawn"] = lid
+        pid, bid = _borrower(c, 8)
+        lid = _approved(c, pid, bid, prod, 1000000)
+        eq(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 400000, "date": TODAY}).status, 200)
+        loans["disbursing"] = lid
         pid, bid = _borrower(c, 1)
         r = c.post("/v1/loans", {"person_id": pid, "business_id": bid, "product_id": prod,
                                  "amount_rials": 1000000})
@@ -90,7 +103,7 @@ def test_every_loan_op_with_unknown_ids_and_wrong_states():
         c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 1000000, "date": TODAY})
         eq(c.post(f"/v1/loans/{lid}/write-off", {"reason": "x"}, key="operator").status, 200)
         loans["written_off"] = lid
-        for state, lid in loans.items():
+        for state, lid in sorted(loans.items()):
             for method, what, body, key in LOAN_OPS:
                 for _ in range(2):   # twice: a failed call must leave nothing half-done
                     r = _call(c, method, lid, what, body, key)
