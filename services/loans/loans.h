@@ -220,9 +220,9 @@ int loans_ledger_arg(hy_ctx_t *ctx, const json_t *args, const json_t *loan, bool
 int loans_book_at(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *book,
                   loans_state_t *st);
 /* Re-derives the allocation of the loan's repayments from index from on, on the schedule inst;
- * changed gets those whose split changed (after from; from from with list_first). 0 or -1. */
-int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from,
-                     bool list_first, json_t *changed);
+ * changed gets those whose split changed, but for the one at index skip. 0 or -1. */
+int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from, size_t skip,
+                     json_t *changed);
 int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);

@@ -106,10 +106,10 @@ static size_t s_insert_repayment(json_t *loan, json_t *rep)
 }
 
 /* Re-derives the allocation of the repayments from index `from` on, in date order, on the
- * schedule inst; every repayment after `from` (from `from` with list_first) whose split changed
- * goes into *changed (its reference, date, new and previous split). */
-int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from,
-                     bool list_first, json_t *changed)
+ * schedule inst; every one but `skip` (the new one) whose split changed goes into *changed (its
+ * reference, date, new and previous split). */
+int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t from, size_t skip,
+                     json_t *changed)
 {
     json_t *reps = json_object_get(loan, "repayments");
     int64_t cum = 0;
@@ -120,7 +120,7 @@ int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t fr
         json_t *r = json_array_get(reps, i);
         int64_t amount = loans_int(r, "amount_rials"), fee, principal;
         loans_allocate(inst, n, cum, amount, &fee, &principal);
-        if ((i > from || list_first) && (fee != loans_int(r, "fee_rials") || principal != loans_int(r, "principal_rials"))) {
+        if (i != skip && (fee != loans_int(r, "fee_rials") || principal != loans_int(r, "principal_rials"))) {
             json_t *c = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "date", loans_str(r, "date"),
                                   "amount_rials", (json_int_t)amount, "fee_rials", (json_int_t)fee,
                                   "principal_rials", (json_int_t)principal, "previous_fee_rials",
@@ -220,7 +220,9 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
         json_object_set_new(rep, "reference", json_string(reference));
     size_t pos = s_insert_repayment(loan, json_incref(rep));
     changed = json_array();
-    int rc = loans_reallocate(loan, inst, ninst, pos, false, changed);
+    /* a payoff cut the schedule: every allocation is re-derived on it (a prepaid fee of a period
+     * cut short becomes principal); otherwise those before the new repayment stand */
+    int rc = loans_reallocate(loan, inst, ninst, inst == book.inst ? pos : 0, pos, changed);
     loans_book_free(&book);
     free(cut);
     if (rc != 0 || !changed) {

@@ -20,6 +20,7 @@
  * The fee follows the loan's fee method (terms.fee_method; loans approved before fee methods
  * existed are flat): fee_rials is always the fee of the schedule in force.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ static int s_set_schedule(json_t *loan, const loans_line_t *lines, size_t n, jso
     json_object_set_new(loan, "schedule", loans_schedule_json(lines, n));
     json_object_set_new(loan, "fee_rials", json_integer(fee));
     json_t *changed = json_array();
-    if (!changed || loans_reallocate(loan, lines, n, 0, true, changed) != 0) {
+    if (!changed || loans_reallocate(loan, lines, n, 0, SIZE_MAX, changed) != 0) {
         json_decref(changed);
         return -1;
     }

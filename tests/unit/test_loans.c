@@ -1137,6 +1137,24 @@ static void test_backdated_generated(void)
         CHECK_EQ_INT(sum, paid);
         CHECK_EQ_INT(s_int(l, "repaid_rials"), paid);
         loans_book_free(&book);
+        /* then an early payoff today: the schedule is cut, every allocation re-derived on it, and
+         * the loan has received exactly its principal and the fee of the cut schedule */
+        int64_t payoff = s_int(l, "payoff_rials");
+        json_decref(l);
+        char today[11];
+        loans_iso(s_day("2024-06-15") + 300, today);
+        l = s_ok(&env, "loans.repay", SS, 201, "{\"id\":\"%s\",\"amount_rials\":%lld,\"date\":\"%s\"}",
+                 id, (long long)payoff, today);
+        CHECK_EQ_STR(json_string_value(json_object_get(l, "status")), "closed");
+        int64_t fsum = 0, psum = 0, sched_fee = 0;
+        json_array_foreach(json_object_get(l, "repayments"), i, r)
+            fsum += s_int(r, "fee_rials"), psum += s_int(r, "principal_rials");
+        json_array_foreach(json_object_get(l, "schedule"), i, r)
+            sched_fee += s_int(r, "fee_rials");
+        CHECK_EQ_INT(psum, p);
+        CHECK_EQ_INT(fsum, sched_fee);
+        CHECK_EQ_INT(fsum, s_int(l, "fee_rials"));
+        CHECK_EQ_INT(fsum + psum, paid + payoff);
         json_decref(l);
     }
     s_close(&env);
