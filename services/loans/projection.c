@@ -18,6 +18,8 @@
  *   'B' business number -> {"owner_id": "prs_..", "stage": "..", "supporter": bool}
  *   'L' person number  -> number of active networks she leads (8 bytes)
  *   'M' network id     -> its lead's person number and whether it is active (16 bytes)
+ *   'N' network id     -> its lead (8 bytes): stores from before status was followed, read as
+ *                         an active network until its next event writes its 'M' record
  */
 #include <errno.h>
 #include <stdio.h>
@@ -121,8 +123,15 @@ static int s_network_get(hy_ctx_t *ctx, const void *key, size_t klen, uint64_t *
     MDB_val k = {klen, (void *)key}, v;
     int rc = mdb_get(ctx->txn, loans_state(ctx)->proj, &k, &v);
     *lead = 0, *active = false;
-    if (rc == MDB_NOTFOUND)
-        return 0;
+    if (rc == MDB_NOTFOUND) {
+        /* a store from before network status was followed: 'N' + id -> lead, counted as active */
+        char old[80];
+        memcpy(old, key, klen < sizeof old ? klen : sizeof old);
+        old[0] = 'N';
+        rc = s_get_u64(ctx, old, klen, lead);
+        *active = rc == 0;
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
     if (rc == 0 && v.mv_size != 16)
         return MDB_CORRUPTED;
     if (rc == 0) {
