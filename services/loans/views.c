@@ -267,7 +267,8 @@ int loans_loan_queue(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status || (rc = s_collect(ctx, "applied", &q)) != 0 ||
         (rc = s_collect(ctx, "appraised", &q)) != 0)
         goto done;
-    qsort(q.w, q.n, sizeof *q.w, s_queue_order);
+    if (q.n)   /* qsort of NULL, even of 0 items, is undefined */
+        qsort(q.w, q.n, sizeof *q.w, s_queue_order);
     for (size_t i = after; i < q.n && i < after + (size_t)limit && status == 0; i++) {
         json_t *loan = NULL, *view = NULL;
         if ((rc = hy_store_get_id(ctx->txn, loans_state(ctx)->loans, q.w[i].n, &loan)) != 0)
