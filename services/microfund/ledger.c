@@ -87,6 +87,26 @@ int microfund_in_cycle(hy_ctx_t *ctx, const mf_fund_t *fund, const char *date, c
                    start ? start : "?", end ? end : "?");
 }
 
+int microfund_not_future(hy_ctx_t *ctx, const char *date, const char *field)
+{
+    if (date && strcmp(date, ctx->today) <= 0)
+        return 0;
+    return hy_fail(ctx, 422, "future_date", field, "%s is after today (%s): the books record "
+                   "what happened", date ? date : "", ctx->today);
+}
+
+int microfund_activity(hy_ctx_t *ctx, mf_fund_t *fund, const char *date, const char *field)
+{
+    int status = microfund_not_future(ctx, date, field);
+    if (status || (status = microfund_in_cycle(ctx, fund, date, field)) != 0)
+        return status;
+    json_t *cycle = json_object_get(fund->rec, "cycle");
+    const char *last = json_string_value(json_object_get(cycle, "last_activity_date"));
+    if (!last || strcmp(date, last) > 0)
+        json_object_set_new(cycle, "last_activity_date", json_string(date));
+    return 0;
+}
+
 /* ------------------------------------------------------------------ members ------------- */
 
 json_t *microfund_member(const json_t *fund, const char *person_id)

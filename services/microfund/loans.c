@@ -2,7 +2,8 @@
  * loans.c — lending to members against the collective guarantee of fellow members.
  *
  * A loan is refused, with nothing changed, when (in this order):
- *  - the cycle is shared out (422 cycle_closed) or the date is outside it (422 outside_cycle);
+ *  - the cycle is shared out (422 cycle_closed), the date is after today (422 future_date) or
+ *    outside the cycle (422 outside_cycle);
  *  - the borrower is not a current member (422 not_a_member) or still owes a loan (422
  *    active_loan_exists: one loan at a time);
  *  - the term is over the rule's max_term_months (422 over_max_term);
@@ -22,7 +23,9 @@
  * The service charge is flat and monthly: charge = floor(principal x service_charge_bp_month x
  * term_months / 10000) rials, due with the principal on the due date, which is the date plus the
  * term (the day clamped to the month's length) but never after the cycle's end. Repayments pay
- * the charge first, then principal; they may not exceed what is owed (422 over_outstanding).
+ * the charge first, then principal; they may not exceed what is owed (422 over_outstanding),
+ * nor be dated after today (422 future_date) or after the cycle's end (422 outside_cycle: an
+ * open loan is settled at the share-out, so its repayments belong to the cycle).
  * A loan is overdue on the days after its due date while anything is owed. A loan still open at
  * the share-out is settled there (shareout.c).
  */
@@ -288,7 +291,7 @@ int microfund_loan_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **
     json_t *gids = json_object_get(args, "guarantor_ids");
     int64_t max_term = microfund_int(rules, "max_term_months");
     if ((status = microfund_cycle_open(ctx, &fund)) != 0 ||
-        (status = microfund_in_cycle(ctx, &fund, date, "date")) != 0 ||
+        (status = microfund_activity(ctx, &fund, date, "date")) != 0 ||
         (status = microfund_member_require(ctx, fund.rec, borrower, "person_id", &member)) != 0)
         goto done;
     if (json_object_get(member, "active_loan_id"))
@@ -419,6 +422,7 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
         hy_fail_extra(ctx, "outstanding_rials", json_integer(s_owed(loan)));
     } else if ((status = microfund_fund_open(
                     ctx, json_string_value(json_object_get(loan, "fund_id")), &fund)) == 0 &&
+               (status = microfund_activity(ctx, &fund, date, "date")) == 0 &&
                (status = s_repay(ctx, &fund, n, loan, amount, date)) == 0)
         *out = s_render(ctx, loan);
     microfund_fund_close(&fund);

@@ -167,6 +167,14 @@ int microfund_cycle_open(hy_ctx_t *ctx, const mf_fund_t *fund);
 /* 0 when date lies inside the fund's cycle, else 422 outside_cycle on field. */
 int microfund_in_cycle(hy_ctx_t *ctx, const mf_fund_t *fund, const char *date, const char *field);
 
+/* 0 when date is today or before, else 422 future_date on field: the books record what
+ * happened, never what is planned. */
+int microfund_not_future(hy_ctx_t *ctx, const char *date, const char *field);
+/* Checks the date of a money movement of the cycle (a meeting, a loan, a repayment): not in the
+ * future (422 future_date), inside the cycle (422 outside_cycle); then records it as the cycle's
+ * last_activity_date when it is the latest, which the share-out may not precede. 0 or status. */
+int microfund_activity(hy_ctx_t *ctx, mf_fund_t *fund, const char *date, const char *field);
+
 /* The member record of person_id (borrowed from fund), or NULL. */
 json_t *microfund_member(const json_t *fund, const char *person_id);
 /* Like microfund_member, but only a current (not departed) member; else 422 not_a_member. */

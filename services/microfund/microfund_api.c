@@ -6,6 +6,29 @@
  * builds its routes and /v1/openapi.json from them, so this file is the micro-fund's contract.
  * Rules that need the store or the clock (a member in good standing, a loan within the fund's
  * cash, a meeting inside the cycle) are the domain files' business.
+ *
+ * The codes the micro-fund answers with (problem+json "code"; "field" names the argument):
+ *   400 unknown_field, missing_field, invalid_*        the skeleton's argument checks
+ *   404 not_found                  no such fund, fund loan, member (or a malformed id)
+ *   409 already_member, already_left, duplicate_meeting (one meeting per date)
+ *   409 wrong_state                the loan is no longer active (repaid, defaulted or
+ *                                  settled_at_shareout); replaces loan_closed
+ *   422 future_date                a meeting, loan, repayment, training, join, leave or
+ *                                  share-out dated after today (a share-out preview may look ahead)
+ *   422 outside_cycle              dated outside the fund's current cycle (a repayment after the
+ *                                  cycle's end included)
+ *   422 before_last_activity       a share-out dated before the cycle's last meeting, loan or
+ *                                  repayment (extra: last_activity_date)
+ *   422 cycle_closed, cycle_open, invalid_cycle, before_joined, before_loan_date
+ *   422 not_a_member, unknown_person, fund_full, active_loan_exists, active_guarantee
+ *   422 over_max_term, over_member_limit, guarantors_required, guarantor_overdue,
+ *       guarantor_exposure, insufficient_fund_cash, over_outstanding
+ *   422 guarantor_capacity         a guarantor's savings less what she owes and the guarantees
+ *                                  she already gave do not cover her part of the new loan
+ *   422 absent_saver, over_max_shares, no_social_fund, invalid_social_fund_amount,
+ *       insufficient_social_fund, no_participants, duplicate_entry, amount_too_large,
+ *       missing_office, invalid_neighbourhood
+ *   500 internal_error, 503 dependency_unavailable (the registry did not answer)
  */
 #include "proto.h"
 #include "spec.h"

@@ -18,6 +18,9 @@
  *    event microfund.loan_defaulted.
  *  - the social fund's balance is not shared: it carries over to the next cycle. If nobody
  *    bought a share in the cycle, the profit (fines) goes to the social fund too.
+ *  - the share-out is dated inside the cycle, not before its last meeting, loan or repayment
+ *    (422 before_last_activity: the books it closes would otherwise change after it), and not
+ *    after today (422 future_date) unless it is a preview of the planned share-out.
  *  - Σ cash paid + social fund carried == cash box before the share-out, exactly; the box then
  *    holds the social fund alone. The cycle is closed; the next one starts with
  *    POST /v1/funds/{id}/cycles.
@@ -378,11 +381,21 @@ int microfund_shareout(hy_ctx_t *ctx, const char *id, bool preview, const char *
     int rc;
     if ((status = microfund_cycle_open(ctx, &fund)) != 0)
         goto done;
+    const char *last = json_string_value(json_object_get(cycle, "last_activity_date"));
     if (strcmp(run.date, start) < 0) {
         status = hy_fail(ctx, 422, "outside_cycle", "date",
                          "the share-out cannot come before the cycle starts (%s)", start);
         goto done;
     }
+    if (last && strcmp(run.date, last) < 0) {
+        status = hy_fail(ctx, 422, "before_last_activity", "date",
+                         "the cycle's last meeting, loan or repayment was on %s; the share-out "
+                         "comes after it", last);
+        hy_fail_extra(ctx, "last_activity_date", json_string(last));
+        goto done;
+    }
+    if (!preview && (status = microfund_not_future(ctx, run.date, "date")) != 0)
+        goto done;
     if ((rc = microfund_loans_active(ctx, fund.n, &run.loans)) != 0) {
         status = hy_fail_mdb(ctx, rc);
         goto done;

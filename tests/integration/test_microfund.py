@@ -157,7 +157,8 @@ def test_refusals_have_codes_and_change_nothing():
         refused(loan(guarantor_ids=[ids[0]]), 422, "guarantors_required", "guarantor_ids[0]")
         refused(loan(guarantor_ids=[ids[3]]), 422, "not_a_member", "guarantor_ids[0]")
         refused(loan(person_id=ids[3]), 422, "not_a_member", "person_id")
-        refused(loan(date="2025-01-02"), 422, "outside_cycle", "date")
+        refused(loan(date="2023-12-31"), 422, "outside_cycle", "date")
+        refused(loan(date="2024-06-16"), 422, "future_date", "date")
         refused(_meeting(c, fid, "2024-02-01", []), 409, "duplicate_meeting", "date")
         refused(_meeting(c, fid, "2024-02-08", ids[:1], shares=6), 422, "over_max_shares", "savings[0].shares")
         refused(c.post(f"/v1/funds/{fid}/meetings", {"date": "2024-02-08", "attendance": [ids[0]],
@@ -243,7 +244,8 @@ def test_cash_never_negative_under_concurrent_requests():
 
 
 def test_kill9_during_meeting_stream_loses_nothing_acknowledged():
-    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+    # the clock at the cycle's end: every meeting date of 2024 is in the past (future_date)
+    with Cluster(["registry", "microfund"], clock="2024-12-31") as c:
         funds = []
         for w in range(4):
             ids = _persons(c, 200 + 10 * w, 4)
