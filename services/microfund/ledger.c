@@ -13,7 +13,8 @@
  *
  * "Share-outs paid" counts what members were entitled to at each share-out, including the part
  * kept back to settle a loan still open (shareout.c): that part is, in the same breath, paid to
- * her and repaid by her, so it appears both here and in "principal settled". Every check that
+ * her and repaid by her, so it appears both here and in "principal settled" (its principal)
+ * and "charges paid" (its service charge, earned like any other). Every check that
  * could overdraw the box (a loan, a grant) runs in the single writer's transaction, so the box
  * is never negative.
  */

@@ -67,14 +67,16 @@ int microfund_loans_active(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans)
 
 int64_t microfund_loan_principal_due(const json_t *loan)
 {
-    return microfund_int(loan, "principal_rials") - microfund_int(loan, "paid_principal_rials");
+    return microfund_int(loan, "principal_rials") - microfund_int(loan, "paid_principal_rials") -
+           microfund_int(loan, "settled_principal_rials");
 }
 
-/* Everything still owed on a loan: principal and service charge. */
+/* Everything still owed on a loan: principal and service charge (paid in cash or settled at a
+ * share-out). */
 static int64_t s_owed(const json_t *loan)
 {
     return microfund_loan_principal_due(loan) + microfund_int(loan, "charge_rials") -
-           microfund_int(loan, "paid_charge_rials");
+           microfund_int(loan, "paid_charge_rials") - microfund_int(loan, "settled_charge_rials");
 }
 
 /* Days past the due date on `today` while the loan is open; 0 when it is not overdue. */

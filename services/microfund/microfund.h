@@ -82,7 +82,7 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
                          json_t **out);
 /* The fund's loans not yet closed, in loan-number order (*loans: new array). 0 or LMDB error. */
 int microfund_loans_active(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans);
-/* Principal still owed on a loan record. */
+/* Principal still owed on a loan record (0 once it is settled at a share-out). */
 int64_t microfund_loan_principal_due(const json_t *loan);
 /* Adds or removes a loan from the fund's active-loan index. 0 or LMDB error. */
 int microfund_loan_index_active(hy_ctx_t *ctx, uint64_t fund_n, uint64_t loan_n, bool put);
@@ -102,7 +102,7 @@ typedef struct {
     /* computed */
     int64_t profit;       /* her part of the profit */
     int64_t entitled;     /* savings + profit */
-    int64_t covered;      /* taken for defaulted loans as borrower or guarantor */
+    int64_t covered;      /* taken to settle open loans, as borrower or as guarantor */
     int64_t loss;         /* her part of what neither borrower nor guarantors could cover */
     int64_t paid;         /* cash handed to her: entitled - covered - loss */
 } mf_share_t;
@@ -112,7 +112,9 @@ typedef struct {
     uint64_t guarantors[MICROFUND_MAX_GUARANTORS];/* person numbers, first one first */
     size_t nguarantors;
     int64_t principal;                            /* principal still owed */
+    int64_t charge;                               /* service charge still owed */
     /* computed */
+    int64_t debt;                                 /* principal + charge */
     int64_t by_borrower;
     int64_t by_guarantor[MICROFUND_MAX_GUARANTORS];
     int64_t shared;                               /* left to all members (the collective) */
@@ -124,14 +126,17 @@ typedef struct {
     /* computed */
     int64_t savings;      /* Σ savings */
     int64_t shares;       /* Σ shares */
-    int64_t profit;       /* cash - social - savings + principal of defaulted loans */
+    int64_t profit;       /* cash - social - savings + what open loans still owe */
     int64_t to_social;    /* profit nobody holds shares for (no shares bought) */
     int64_t paid;         /* Σ paid; paid + social + to_social == cash */
 } mf_shareout_t;
 
 /* The share-out arithmetic over plain values (no store): fills the computed members of so,
- * rows and defs. Returns 0, or -1 when the books do not add up (negative profit, overflow, a
- * loss nobody can carry), which the caller reports as an internal error. */
+ * rows and defs (shareout.c's header gives the rules: every borrower's payout settles her own
+ * debt first, then guarantors what is left, then the group). Returns 0, or -1 when the books do
+ * not add up (negative profit, overflow, a loss nobody can carry), which the caller reports as
+ * an internal error. On 0: Σ paid + social + to_social == cash, and for each loan
+ * by_borrower + Σ by_guarantor + shared == debt, exactly. */
 int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows,
                                mf_default_t *defs, size_t ndefs);
 

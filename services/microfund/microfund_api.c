@@ -242,19 +242,26 @@ static const hy_field_t loan_result[] = {
     {.name = "paid_principal_rials", .type = HY_T_MONEY, .doc = "principal paid"},
     {.name = "outstanding_rials", .type = HY_T_MONEY, .doc = "still owed (charge + principal)"},
     {.name = "outstanding_principal_rials", .type = HY_T_MONEY, .doc = "principal still owed"},
-    {.name = "status", .type = HY_T_ENUM, .enums = "active|repaid|defaulted",
-     .doc = "active, repaid, or defaulted (settled at the share-out)"},
+    {.name = "status", .type = HY_T_ENUM, .enums = "active|repaid|settled_at_shareout|defaulted",
+     .doc = "active; repaid; settled_at_shareout (her own payout settled principal and charge); "
+            "defaulted (guarantors or the group covered part of it at the share-out)"},
     {.name = "overdue", .type = HY_T_BOOL, .doc = "active and past its due date"},
     {.name = "days_overdue", .type = HY_T_INT, .doc = "days past the due date (0 when not)"},
     {.name = "repayments", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "every repayment"},
     {.name = "settlement", .type = HY_T_ANY,
-     .doc = "for a defaulted loan: who covered what at the share-out"},
+     .doc = "for a loan closed at the share-out: its principal, charge and debt, and who "
+            "covered what (borrower_rials, guarantors, shared_rials)"},
+    {.name = "settled_principal_rials", .type = HY_T_MONEY,
+     .doc = "principal settled at the share-out"},
+    {.name = "settled_charge_rials", .type = HY_T_MONEY,
+     .doc = "service charge settled at the share-out"},
     {0},
 };
 
 static const hy_field_t loan_list_args[] = {
     {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ | HY_F_QUERY, .doc = "the fund"},
-    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "active|repaid|defaulted",
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY,
+     .enums = "active|repaid|settled_at_shareout|defaulted",
      .doc = "only loans in this state"},
     {0},
 };
@@ -284,7 +291,9 @@ static const hy_field_t shareout_result[] = {
     {.name = "payouts", .type = HY_T_ARRAY, .elem = HY_T_ANY,
      .doc = "per member: shares, savings, profit, entitled, covered, loss, paid"},
     {.name = "defaults", .type = HY_T_ARRAY, .elem = HY_T_ANY,
-     .doc = "per loan still open: who covered its principal"},
+     .doc = "per loan still open: status (settled_at_shareout|defaulted), principal_rials, "
+            "charge_rials, debt_rials, and who covered it: borrower_rials, guarantors, "
+            "shared_rials"},
     {.name = "rules_applied", .type = HY_T_STRING, .doc = "the rounding and default rules"},
     {0},
 };

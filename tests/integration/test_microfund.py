@@ -348,7 +348,10 @@ def test_shareout_over_generated_cycles():
                before["box_rials"], f"case {case}: paid + carried == cash box")
             eq(sum(p["profit_rials"] for p in s["payouts"]), s["profit_rials"])
             eq(sum(p["covered_rials"] + p["loss_rials"] for p in s["payouts"]),
-               sum(d["principal_rials"] for d in s["defaults"]), "open loans settled from payouts:")
+               sum(d["debt_rials"] for d in s["defaults"]), "open loans settled from payouts:")
+            for d in s["defaults"]:
+                eq(d["borrower_rials"] + sum(g["rials"] for g in d["guarantors"]) + d["shared_rials"],
+                   d["principal_rials"] + d["charge_rials"], f"{d}")
             eq(len(s["defaults"]), len(open_loans))
             for p in s["payouts"]:
                 floor = s["profit_rials"] * p["shares"] // s["total_shares"]

@@ -54,3 +54,53 @@ def test_dates_future_outside_cycle_before_last_activity():
                  422, "outside_cycle", "date")
         eq(c.post(f"/v1/fund-loans/{loan.json['id']}/repayments", {"amount_rials": 100, "date": "2024-12-31"}).status,
            201)
+
+
+def test_shareout_settles_own_debt_first_then_guarantors_then_group():
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        a, b, cc = _persons(c, 420, 3)
+        fid = _fund(c, [a, b, cc], rules={"service_charge_bp_month": 100, "social_fund_rials": 0,
+                                          "guarantor_exposure_multiple": 1})
+        eq(c.post(f"/v1/funds/{fid}/meetings", {"date": "2024-01-10", "attendance": [a, b, cc], "savings": [
+            {"person_id": a, "shares": 5}, {"person_id": b, "shares": 5}, {"person_id": cc, "shares": 2}]}).status, 201)
+        eq(_meeting(c, fid, "2024-01-17", [a, b], shares=5).status, 201)
+        # savings a 100000, b 100000, c 20000. c borrows 60000 guaranteed by b; then b borrows 90000.
+        l1 = c.post(f"/v1/funds/{fid}/loans", {"person_id": cc, "amount_rials": 60000, "term_months": 3,
+                                               "guarantor_ids": [b], "date": "2024-01-20"})
+        eq(l1.status, 201, f"{l1}")
+        eq(l1.json["charge_rials"], 1800)
+        l2 = c.post(f"/v1/funds/{fid}/loans", {"person_id": b, "amount_rials": 90000, "term_months": 3,
+                                               "guarantor_ids": [a], "date": "2024-01-21"})
+        eq(l2.status, 201, f"{l2}")
+        eq(l2.json["charge_rials"], 2700)
+        box = c.get(f"/v1/funds/{fid}").json["cash"]["box_rials"]
+        eq(box, 70000)
+        so = c.post(f"/v1/funds/{fid}/shareout", {"date": "2024-06-01"})
+        eq(so.status, 200, f"{so}")
+        s = so.json
+        # the charges still owed (1800 + 2700) are collected, so they are profit shared by shares
+        eq(s["profit_rials"], 4500)
+        pay = {p["person_id"]: p for p in s["payouts"]}
+        eq([pay[p]["profit_rials"] for p in (a, b, cc)], [2046, 2045, 409])
+        eq([pay[p]["entitled_rials"] for p in (a, b, cc)], [102046, 102045, 20409])
+        # b's payout settles her own 92700 before the guarantee she gave on c's loan
+        d = {x["loan_id"]: x for x in s["defaults"]}
+        own = d[l2.json["id"]]
+        eq((own["status"], own["borrower_rials"], own["debt_rials"], own["charge_rials"]),
+           ("settled_at_shareout", 92700, 92700, 2700))
+        eq(own["guarantors"][0]["rials"], 0, "nothing falls on a's guarantee:")
+        other = d[l1.json["id"]]
+        eq((other["status"], other["borrower_rials"], other["guarantors"][0]["rials"], other["shared_rials"]),
+           ("defaulted", 20409, 102045 - 92700, 61800 - 20409 - 9345))
+        eq([pay[p]["paid_rials"] for p in (a, b, cc)], [70000, 0, 0])
+        eq(sum(p["paid_rials"] for p in s["payouts"]) + s["social_fund_carried_rials"], box, "every rial:")
+        g = c.get(f"/v1/fund-loans/{l2.json['id']}").json
+        eq((g["status"], g["outstanding_rials"], g["settlement"]["charge_rials"]), ("settled_at_shareout", 0, 2700))
+        g = c.get(f"/v1/fund-loans/{l1.json['id']}").json
+        eq((g["status"], g["outstanding_rials"]), ("defaulted", 0))
+        eq([x["id"] for x in c.get(f"/v1/fund-loans?fund_id={fid}&status=settled_at_shareout").json["items"]],
+           [l2.json["id"]])
+        cash = c.get(f"/v1/funds/{fid}").json["cash"]
+        eq((cash["box_rials"], cash["loans_outstanding_rials"]), (0, 0))
+        types = [e["type"] for e in c.events_since("microfund")]
+        check("microfund.loan_settled" in types and "microfund.loan_defaulted" in types, f"{types}")

@@ -269,14 +269,16 @@ static void test_shareout_compute_generated(void)
             rows[i].savings = rows[i].shares * value;
             savings += rows[i].savings;
         }
-        int64_t open = 0;
+        int64_t open = 0, charges = 0;
         for (size_t k = 0; k < nd; k++) {
             defs[k] = (mf_default_t){.borrower = rows[s_between(0, (int64_t)n - 1)].person,
                                      .principal = s_between(0, savings / 2 + 1)};
+            defs[k].charge = s_between(0, defs[k].principal / 10 + 1);
             defs[k].nguarantors = (size_t)s_between(0, n > 3 ? 3 : (int64_t)n - 1);
             for (size_t j = 0; j < defs[k].nguarantors; j++)
                 defs[k].guarantors[j] = rows[s_between(0, (int64_t)n - 1)].person;
             open += defs[k].principal;
+            charges += defs[k].charge;
         }
         int64_t earned = s_between(0, 1000000), social = s_between(0, 50000);
         mf_shareout_t so = {.cash = social + savings + earned - open, .social = social};
@@ -286,7 +288,7 @@ static void test_shareout_compute_generated(void)
             continue;   /* lent more than the box holds: impossible too */
         CHECK(microfund_shareout_compute(&so, rows, n, defs, nd) == 0);
         CHECK_EQ_INT(so.paid + so.social + so.to_social, so.cash);
-        CHECK_EQ_INT(so.profit, earned);
+        CHECK_EQ_INT(so.profit, earned + charges);   /* a charge settled is earned */
         int64_t profit = 0, taken = 0;
         for (size_t i = 0; i < n; i++) {
             CHECK(rows[i].paid >= 0);
@@ -300,13 +302,32 @@ static void test_shareout_compute_generated(void)
             taken += rows[i].covered + rows[i].loss;
         }
         CHECK_EQ_INT(profit, so.shares > 0 ? so.profit : 0);
-        CHECK_EQ_INT(taken, open);
+        CHECK_EQ_INT(taken, open + charges);
+        /* payouts + settled debts + group loss == the fund's cash (less the social fund it
+         * keeps) + what the open loans owed: every rial accounted for */
+        int64_t settled = 0, shared = 0;
         for (size_t k = 0; k < nd; k++) {
             int64_t by = defs[k].by_borrower + defs[k].shared;
             for (size_t j = 0; j < defs[k].nguarantors; j++)
                 by += defs[k].by_guarantor[j];
-            CHECK_EQ_INT(by, defs[k].principal);
-            CHECK(defs[k].shared >= 0);
+            CHECK_EQ_INT(defs[k].debt, defs[k].principal + defs[k].charge);
+            CHECK_EQ_INT(by, defs[k].debt);
+            CHECK(defs[k].shared >= 0 && defs[k].by_borrower >= 0);
+            settled += by - defs[k].shared;
+            shared += defs[k].shared;
+        }
+        CHECK_EQ_INT(so.paid + settled + shared, so.cash - so.social - so.to_social + open + charges);
+        /* her own debt first: what a borrower's payout gave to her own loans is all it could,
+         * min(her debts, her entitlement), whatever guarantees she gave as well */
+        for (size_t i = 0; i < n; i++) {
+            int64_t debts = 0, gave = 0;
+            for (size_t k = 0; k < nd; k++) {
+                if (defs[k].borrower == rows[i].person) {
+                    debts += defs[k].debt;
+                    gave += defs[k].by_borrower;
+                }
+            }
+            CHECK_EQ_INT(gave, debts < rows[i].entitled ? debts : rows[i].entitled);
         }
     }
 }
@@ -392,12 +413,14 @@ static void test_worked_cycle(void)
     CHECK_EQ_INT(s_cash(&e, fund, "box_rials"), 1500);
     s_check_books(&e, fund);
     r = s_as(&e, "auditor", "fund_loans.get", "{\"id\":\"%s\"}", loan);
-    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "status")), "defaulted");
+    /* her own payout (5244 entitled) settled the 5000 she still owed: settled, not defaulted */
+    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "status")), "settled_at_shareout");
+    CHECK_EQ_INT(s_i(s_res(r), "outstanding_rials"), 0);
     CHECK(json_is_false(json_object_get(s_res(r), "overdue")));
     json_decref(r);
     r = s_as(&e, "auditor", "fund_loans.list", "{\"fund_id\":\"%s\"}", fund);
     CHECK_EQ_INT(json_array_size(json_object_get(s_res(r), "items")), 1);
-    CHECK_EQ_INT(s_i(json_array_get(json_object_get(s_res(r), "items"), 0), "outstanding_principal_rials"), 5000);
+    CHECK_EQ_INT(s_i(json_array_get(json_object_get(s_res(r), "items"), 0), "settled_principal_rials"), 5000);
     json_decref(r);
     r = s_as(&e, "auditor", "fund_loans.list", "{\"fund_id\":\"%s\",\"status\":\"active\"}", fund);
     CHECK_EQ_INT(json_array_size(json_object_get(s_res(r), "items")), 0);
@@ -778,7 +801,7 @@ static void s_random_cycle(s_env_t *e, const char *fund, int64_t first_day)
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(so, "defaults"), i, p)
-        open += s_i(p, "principal_rials");
+        open += s_i(p, "debt_rials");
     json_array_foreach(json_object_get(so, "payouts"), i, p) {
         taken += s_i(p, "covered_rials") + s_i(p, "loss_rials");
         CHECK(s_i(p, "paid_rials") >= 0);
