@@ -20,9 +20,12 @@
  *  - it is more than the fund's loan cash, the cash box less the social fund, which is kept for
  *    grants (422 insufficient_fund_cash).
  *
- * The service charge is flat and monthly: charge = floor(principal x service_charge_bp_month x
- * term_months / 10000) rials, due with the principal on the due date, which is the date plus the
- * term (the day clamped to the month's length) but never after the cycle's end. Repayments pay
+ * The service charge is flat and monthly, on the time the money is actually out: the due date is
+ * the date plus the term (the day clamped to the month's length) but never after the cycle's
+ * end, and charge = floor(principal x service_charge_bp_month x charged_months / 10000) rials,
+ * where charged_months is the term, or — for a loan whose due date was cut to the cycle's end —
+ * the months begun between the date and that end (a month begun is a month charged, as VSLA
+ * groups charge per month or part of one). It is due with the principal on the due date. Repayments pay
  * the charge first, then principal; they may not exceed what is owed (422 over_outstanding),
  * nor be dated after today (422 future_date) or after the cycle's end (422 outside_cycle: an
  * open loan is settled at the share-out, so its repayments belong to the cycle).
@@ -227,6 +230,20 @@ static int s_limits(hy_ctx_t *ctx, const mf_fund_t *fund, const json_t *member, 
     return status;
 }
 
+/* The effective due date (date + term, cut to the cycle's end) into due, and the months the
+ * charge is for: the months begun between the date and the due date (term when not cut). */
+static int64_t s_due(const char *date, int64_t term, const char *end, char due[11])
+{
+    if (microfund_add_months(date, (int)term, due) == 0 && strcmp(due, end) <= 0)
+        return term;
+    snprintf(due, 11, "%s", end);
+    int64_t m = 1;
+    char at[11];
+    while (m < term && microfund_add_months(date, (int)m, at) == 0 && strcmp(at, end) < 0)
+        m++;
+    return m;
+}
+
 /* Writes a new loan: record, indexes, the borrower's active loan, the ledger and the event. */
 static int s_issue(hy_ctx_t *ctx, mf_fund_t *fund, json_t *member, json_t *args,
                    const char *date, json_t **out)
@@ -234,13 +251,11 @@ static int s_issue(hy_ctx_t *ctx, mf_fund_t *fund, json_t *member, json_t *args,
     microfund_t *st = microfund_state(ctx);
     json_t *rules = json_object_get(fund->rec, "rules"), *cycle = json_object_get(fund->rec, "cycle");
     int64_t amount = microfund_int(args, "amount_rials"), term = microfund_int(args, "term_months");
-    __int128 charge = (__int128)amount * microfund_int(rules, "service_charge_bp_month") * term / 10000;
+    char due[11], id[32];
+    int64_t months = s_due(date, term, json_string_value(json_object_get(cycle, "end")), due);
+    __int128 charge = (__int128)amount * microfund_int(rules, "service_charge_bp_month") * months / 10000;
     if (charge > INT64_MAX)
         return hy_fail(ctx, 422, "amount_too_large", "amount_rials", "the charge overflows");
-    char due[11], id[32];
-    const char *end = json_string_value(json_object_get(cycle, "end"));
-    if (microfund_add_months(date, (int)term, due) != 0 || strcmp(due, end) > 0)
-        snprintf(due, sizeof due, "%s", end);
     uint64_t n;
     int rc = hy_store_next(ctx->txn, st->meta, "floan", &n);
     if (rc)
@@ -248,10 +263,10 @@ static int s_issue(hy_ctx_t *ctx, mf_fund_t *fund, json_t *member, json_t *args,
     hy_id_format("floan", n, id, sizeof id);
     json_t *gids = json_object_get(args, "guarantor_ids");
     json_t *loan = json_pack(
-        "{s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:o, s:I, s:I, s:i, s:i, s:s, s:[]}", "id", id,
+        "{s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:I, s:o, s:I, s:I, s:i, s:i, s:s, s:[]}", "id", id,
         "fund_id", fund->id, "person_id", json_object_get(member, "person_id"), "cycle",
         json_object_get(cycle, "number"), "date", date, "term_months", (json_int_t)term,
-        "due_date", due, "guarantor_ids", gids ? json_incref(gids) : json_array(), "principal_rials",
+        "due_date", due, "charged_months", (json_int_t)months, "guarantor_ids", gids ? json_incref(gids) : json_array(), "principal_rials",
         (json_int_t)amount, "charge_rials", (json_int_t)charge, "paid_charge_rials", 0,
         "paid_principal_rials", 0, "status", "active", "repayments");
     if (!loan)

@@ -104,3 +104,33 @@ def test_shareout_settles_own_debt_first_then_guarantors_then_group():
         eq((cash["box_rials"], cash["loans_outstanding_rials"]), (0, 0))
         types = [e["type"] for e in c.events_since("microfund")]
         check("microfund.loan_settled" in types and "microfund.loan_defaulted" in types, f"{types}")
+
+
+def _short_fund(c, members, start="2024-01-01", end="2024-07-31", **rules):
+    from test_microfund import RULES
+    r = c.post("/v1/funds", {"name": "صندوق کوتاه", "neighbourhood": "شهرری", "facilitator_person_id": members[0],
+                             "cycle": {"start": start, "end": end}, "rules": dict(RULES, **rules)})
+    eq(r.status, 201, f"{r}")
+    for p in members:
+        eq(c.post(f"/v1/funds/{r.json['id']}/members", {"person_id": p, "joined": start}).status, 201)
+    return r.json["id"]
+
+
+def test_charge_on_the_months_until_the_effective_due_date():
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        ids = _persons(c, 430, 3)
+        fid = _short_fund(c, ids)   # the cycle ends 2024-07-31
+        eq(_meeting(c, fid, "2024-02-01", ids, shares=5).status, 201)
+        eq(_meeting(c, fid, "2024-03-01", ids, shares=5).status, 201)
+        # 6 months from 2024-06-01 would be December: the due date is cut to the cycle's end, and
+        # the charge is for the 2 months (one whole, one begun) until then: 60000 x 1.5% x 2
+        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[0], "amount_rials": 60000, "term_months": 6,
+                                              "guarantor_ids": [ids[1]], "date": "2024-06-01"})
+        eq(r.status, 201, f"{r}")
+        eq((r.json["due_date"], r.json["charged_months"], r.json["charge_rials"]), ("2024-07-31", 2, 1800))
+        eq(r.json["outstanding_rials"], 61800)
+        # a loan inside the cycle is charged for its whole term, as before
+        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[1], "amount_rials": 20000, "term_months": 1,
+                                              "guarantor_ids": [ids[2]], "date": "2024-06-01"})
+        eq(r.status, 201, f"{r}")
+        eq((r.json["charged_months"], r.json["charge_rials"]), (1, 300))
