@@ -13,10 +13,13 @@
  *    (422 guarantor_overdue);
  *  - it would take her over her limit: loan_multiple x her savings this cycle, less the
  *    principal she still owes (422 over_member_limit);
- *  - a guarantor would answer for more than guarantor_exposure_multiple x her savings (422
- *    guarantor_exposure). What a guarantor answers for on a loan is her part of its principal
- *    still owed: the principal split equally between its guarantors, the remainder rials to the
- *    first (the same rule the share-out applies to a default, shareout.c);
+ *  - a guarantor's part of the new loan is over her capacity (422 guarantor_capacity, with
+ *    capacity_rials): capacity = guarantor_exposure_multiple (1 by default) x her savings of the
+ *    cycle, less everything she owes on her own loan (principal and charge), less the
+ *    guarantees she already gave. Her own debt comes first, at the share-out as here
+ *    (shareout.c): a guarantee is only worth the savings her own debt leaves free. What a
+ *    guarantor answers for on a loan is her part of its principal still owed: the principal
+ *    split equally between its guarantors, the remainder rials to the first;
  *  - it is more than the fund's loan cash, the cash box less the social fund, which is kept for
  *    grants (422 insufficient_fund_cash).
  *
@@ -204,17 +207,26 @@ static int s_limits(hy_ctx_t *ctx, const mf_fund_t *fund, const json_t *member, 
             break;
         const char *gid = json_string_value(g);
         json_t *gm = microfund_member(fund->rec, gid);
-        __int128 cap = (__int128)microfund_int(rules, "guarantor_exposure_multiple") *
-                       microfund_int(gm, "savings_rials");
-        __int128 would = (__int128)s_exposure(active, gid) + s_part(amount, json_array_size(gids), i);
-        if (would > cap) {
+        int64_t savings = microfund_int(gm, "savings_rials"), own = 0, given;
+        size_t k;
+        json_array_foreach(active, k, loan) {
+            if (strcmp(json_string_value(json_object_get(loan, "person_id")), gid) == 0)
+                own += s_owed(loan);
+        }
+        given = s_exposure(active, gid);
+        __int128 cap = (__int128)microfund_int(rules, "guarantor_exposure_multiple") * savings -
+                       own - given;
+        int64_t part = s_part(amount, json_array_size(gids), i);
+        if ((__int128)part > cap) {
             char field[48];
             snprintf(field, sizeof field, "guarantor_ids[%zu]", i);
-            status = hy_fail(ctx, 422, "guarantor_exposure", field,
-                             "%s would answer for %lld rials, over %lld x her savings (%lld)",
-                             gid, (long long)would,
+            status = hy_fail(ctx, 422, "guarantor_capacity", field,
+                             "%s can answer for %lld rials more (%lld x her savings of %lld, less "
+                             "%lld she owes and %lld she already guarantees), not %lld",
+                             gid, (long long)(cap > 0 ? cap : 0),
                              (long long)microfund_int(rules, "guarantor_exposure_multiple"),
-                             (long long)cap);
+                             (long long)savings, (long long)own, (long long)given, (long long)part);
+            hy_fail_extra(ctx, "capacity_rials", json_integer((json_int_t)(cap > 0 ? cap : 0)));
         }
     }
     json_decref(active);

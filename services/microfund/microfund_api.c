@@ -22,9 +22,11 @@
  *   422 cycle_closed, cycle_open, invalid_cycle, before_joined, before_loan_date
  *   422 not_a_member, unknown_person, fund_full, active_loan_exists, active_guarantee
  *   422 over_max_term, over_member_limit, guarantors_required, guarantor_overdue,
- *       guarantor_exposure, insufficient_fund_cash, over_outstanding
- *   422 guarantor_capacity         a guarantor's savings less what she owes and the guarantees
- *                                  she already gave do not cover her part of the new loan
+ *       insufficient_fund_cash, over_outstanding
+ *   422 guarantor_capacity         a guarantor's savings (x guarantor_exposure_multiple) less
+ *                                  what she owes and the guarantees she already gave do not cover
+ *                                  her part of the new loan (extra: capacity_rials); replaces
+ *                                  guarantor_exposure
  *   422 absent_saver, over_max_shares, no_social_fund, invalid_social_fund_amount,
  *       insufficient_social_fund, no_participants, duplicate_entry, amount_too_large,
  *       missing_office, invalid_neighbourhood
@@ -65,7 +67,8 @@ static const hy_field_t cycle_fields[] = {
      .max = 1000000000000LL,                                                                   \
      .doc = "social (emergency) fund contribution per meeting; 0 = no social fund"},           \
     {.name = "guarantor_exposure_multiple", .type = HY_T_INT, .min = 1, .max = 10,             \
-     .doc = "a guarantor answers for at most this many times her savings (default 1)"}
+     .doc = "a guarantor answers for at most this many times her savings, less what she owes "  \
+            "and the guarantees she already gave (default 1: savings - own debt - guarantees)"}
 
 static const hy_field_t rules_fields[] = {
     RULE_FIELDS(HY_F_REQ),

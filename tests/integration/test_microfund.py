@@ -151,7 +151,7 @@ def test_refusals_have_codes_and_change_nothing():
         loan = lambda **kw: c.post(f"/v1/funds/{fid}/loans", dict(
             {"person_id": ids[0], "amount_rials": 10000, "term_months": 1, "guarantor_ids": [ids[1]]}, **kw))
         refused(loan(amount_rials=30001, guarantor_ids=[ids[1], ids[2]]), 422, "over_member_limit", "amount_rials")
-        refused(loan(amount_rials=20001), 422, "guarantor_exposure", "guarantor_ids[0]")
+        refused(loan(amount_rials=20001), 422, "guarantor_capacity", "guarantor_ids[0]")
         refused(loan(term_months=7), 422, "over_max_term", "term_months")
         refused(loan(guarantor_ids=[]), 422, "guarantors_required", "guarantor_ids")
         refused(loan(guarantor_ids=[ids[0]]), 422, "guarantors_required", "guarantor_ids[0]")
@@ -335,7 +335,7 @@ def test_shareout_over_generated_cycles():
                         "term_months": rng.randint(1, 6),
                         "guarantor_ids": rng.sample(others, rules["guarantors_required"])})
                     check(r.status == 201 or r.json["code"] in (
-                        "over_member_limit", "insufficient_fund_cash", "guarantor_exposure",
+                        "over_member_limit", "insufficient_fund_cash", "guarantor_capacity",
                         "guarantor_overdue"), f"{r}")
                     if r.status == 201:
                         open_loans[p] = r.json["id"]

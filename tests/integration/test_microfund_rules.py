@@ -134,3 +134,34 @@ def test_charge_on_the_months_until_the_effective_due_date():
                                               "guarantor_ids": [ids[2]], "date": "2024-06-01"})
         eq(r.status, 201, f"{r}")
         eq((r.json["charged_months"], r.json["charge_rials"]), (1, 300))
+
+
+def test_guarantor_capacity_counts_her_own_debt_and_guarantees():
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        g, b1, b2, b3 = _persons(c, 440, 4)
+        fid = _fund(c, [g, b1, b2, b3], rules={"share_value_rials": 500000, "guarantor_exposure_multiple": 1})
+        eq(_meeting(c, fid, "2024-02-01", [g, b1, b2, b3], shares=5).status, 201)   # 2,500,000 each
+        loan = lambda p, amount, gs, date="2024-05-02": c.post(f"/v1/funds/{fid}/loans", {
+            "person_id": p, "amount_rials": amount, "term_months": 6, "guarantor_ids": gs, "date": date})
+        eq(loan(b1, 1000000, [g]).status, 201)            # g guarantees 1,000,000
+        mine = loan(g, 900000, [b3])                        # and owes 900,000 + 81,000
+        eq(mine.status, 201, f"{mine}")
+        eq(mine.json["outstanding_rials"], 981000)
+        # capacity = 2,500,000 - 981,000 - 1,000,000 = 519,000
+        r = loan(b2, 519001, [g])
+        _refused(r, 422, "guarantor_capacity", "guarantor_ids[0]")
+        eq(r.json.get("capacity_rials"), 519000, f"{r}")
+        eq(loan(b2, 519000, [g]).status, 201)
+
+    # the case: she owed 2,990,000 on 2,500,000 of savings and was accepted for 2,500,000 more
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        g, b1, b2, b3 = _persons(c, 450, 4)
+        fid = _fund(c, [g, b1, b2, b3], rules={"share_value_rials": 500000, "guarantor_exposure_multiple": 1,
+                                               "service_charge_bp_month": 100})
+        eq(_meeting(c, fid, "2024-02-01", [g, b1, b2, b3], shares=5).status, 201)
+        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": g, "amount_rials": 2900000, "term_months": 3,
+                                              "guarantor_ids": [b2, b3], "date": "2024-05-02"})
+        eq((r.status, r.json["outstanding_rials"]), (201, 2987000))
+        _refused(c.post(f"/v1/funds/{fid}/loans", {"person_id": b1, "amount_rials": 2500000, "term_months": 2,
+                                                   "guarantor_ids": [g], "date": "2024-05-03"}),
+                 422, "guarantor_capacity", "guarantor_ids[0]")

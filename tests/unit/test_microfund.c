@@ -550,7 +550,7 @@ static void test_refusals_change_nothing(void)
               "{\"id\":\"%s\",\"person_id\":\"prs_50\",\"amount_rials\":1000,\"term_months\":1,\"guarantor_ids\":[\"prs_2\"]}", fund);
     s_refused(&e, fund, 422, "over_member_limit", "fund_loans.create",
               "{\"id\":\"%s\",\"person_id\":\"prs_2\",\"amount_rials\":3001,\"term_months\":1,\"guarantor_ids\":[\"prs_1\"]}", fund);
-    s_refused(&e, fund, 422, "guarantor_exposure", "fund_loans.create",   /* prs_2 answers for 4 x 1000 at most */
+    s_refused(&e, fund, 422, "guarantor_capacity", "fund_loans.create",   /* prs_2 answers for 4 x 1000 at most */
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"amount_rials\":4001,\"term_months\":1,\"guarantor_ids\":[\"prs_2\"]}", fund);
     s_refused(&e, fund, 422, "insufficient_fund_cash", "fund_loans.create",   /* 8000 to lend, not the social fund's 500 */
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"amount_rials\":8001,\"term_months\":1,\"guarantor_ids\":[\"prs_2\",\"prs_3\",\"prs_4\"]}", fund);
@@ -571,7 +571,7 @@ static void test_refusals_change_nothing(void)
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"amount_rials\":100,\"term_months\":1,\"guarantor_ids\":[\"prs_3\"]}", fund);
     s_refused(&e, fund, 422, "guarantor_overdue", "fund_loans.create",   /* prs_1's loan was due 2024-03-01 */
               "{\"id\":\"%s\",\"person_id\":\"prs_3\",\"amount_rials\":100,\"term_months\":1,\"guarantor_ids\":[\"prs_1\"]}", fund);
-    s_refused(&e, fund, 422, "guarantor_exposure", "fund_loans.create",   /* prs_2 already answers for 4000 */
+    s_refused(&e, fund, 422, "guarantor_capacity", "fund_loans.create",   /* prs_2 already answers for 4000 */
               "{\"id\":\"%s\",\"person_id\":\"prs_3\",\"amount_rials\":1,\"term_months\":1,\"guarantor_ids\":[\"prs_2\"]}", fund);
     s_refused(&e, fund, 422, "active_loan_exists", "fund_members.leave", "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"date\":\"2024-03-01\"}", fund);
     s_refused(&e, fund, 422, "active_guarantee", "fund_members.leave", "{\"id\":\"%s\",\"person_id\":\"prs_2\",\"date\":\"2024-03-01\"}", fund);
@@ -753,7 +753,7 @@ static void s_random_loan(s_env_t *e, const char *fund, const json_t *members, c
                      "%s,\"date\":\"%s\"}",
                      fund, json_string_value(json_object_get(m, "person_id")),
                      (long long)s_between(1, limit + 1), (long long)s_between(1, 6), gids, date);
-    static const char *const allowed[] = {"over_member_limit", "insufficient_fund_cash", "guarantor_exposure",
+    static const char *const allowed[] = {"over_member_limit", "insufficient_fund_cash", "guarantor_capacity",
                                           "guarantors_required", "duplicate_entry", "over_max_term",
                                           "not_a_member", "guarantor_overdue", NULL};
     bool ok = e->status == 201;
