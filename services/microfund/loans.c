@@ -35,6 +35,7 @@
  * A loan is overdue on the days after its due date while anything is owed. A loan still open at
  * the share-out is settled there (shareout.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,6 +70,30 @@ int microfund_loans_active(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans)
     uint64_t next;
     return hy_page_json(ctx->txn, st->loans, &st->loan_idx, key, klen, 0, ACTIVE_MAX, NULL, NULL,
                         loans, &next);
+}
+
+int microfund_loans_of(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans)
+{
+    uint8_t key[10];
+    size_t klen = s_idx_key('f', fund_n, key);
+    microfund_t *st = microfund_state(ctx);
+    uint64_t after = 0;
+    json_t *all = json_array();
+    int rc = all ? 0 : ENOMEM;
+    do {
+        json_t *page = NULL;
+        if (rc || (rc = hy_page_json(ctx->txn, st->loans, &st->loan_idx, key, klen, after,
+                                     ACTIVE_MAX, NULL, NULL, &page, &after)) != 0)
+            break;
+        rc = json_array_extend(all, page) ? ENOMEM : 0;
+        json_decref(page);
+    } while (!rc && after);
+    if (rc) {
+        json_decref(all);
+        return rc;
+    }
+    *loans = all;
+    return 0;
 }
 
 int64_t microfund_loan_principal_due(const json_t *loan)

@@ -9,6 +9,7 @@
  *   meetings.c  one meeting as one atomic request: attendance, savings, social fund, fines, grants
  *   loans.c     loans against fellow members' guarantee, repayments, overdue
  *   shareout.c  the end-of-cycle share-out: pure arithmetic, then the writes
+ *   books.c     reading the books back: meetings, trainings, a member's passbook
  *   ledger.c    what they share: the fund record, its cash position, money and dates, events
  *   persons.c   the projection of the registry's persons (members must be registered)
  *
@@ -42,6 +43,7 @@ typedef struct {
     MDB_dbi meetings;   /* fund number (8) + "YYYY-MM-DD" -> meeting JSON (one per date) */
     MDB_dbi trainings;  /* fund number (8) + session number (8) -> training JSON */
     MDB_dbi persons;    /* projection: person number -> {id, office, neighbourhood, sex} */
+    MDB_dbi shareouts;  /* fund number (8) + cycle number (8) -> the share-out as computed */
 } microfund_t;
 
 extern const hy_api_t microfund_api;
@@ -72,6 +74,22 @@ int microfund_training_create(hy_ctx_t *ctx, const char *id, json_t *args, json_
 /* --- meetings (meetings.c) ------------------------------------------------------------------ */
 int microfund_meeting_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
 
+/* --- reading the books back (books.c) ------------------------------------------------------ */
+/* One page of a fund's meetings in date order (cursor: the last day number); 404 unknown fund.
+ * The third argument is unused (the list signature of handlers.c). */
+int microfund_meeting_list(hy_ctx_t *ctx, const char *id, const char *unused, uint64_t after,
+                           int limit, json_t **items, uint64_t *next);
+/* The meeting of a fund on date (YYYY-MM-DD): 200, or 404 not_found. */
+int microfund_meeting_get(hy_ctx_t *ctx, const char *id, const char *date, json_t **out);
+/* One page of a fund's training sessions by number; 404 unknown fund. */
+int microfund_training_list(hy_ctx_t *ctx, const char *id, const char *unused, uint64_t after,
+                            int limit, json_t **items, uint64_t *next);
+/* Training session number (decimal text) of a fund: 200, or 404 not_found. */
+int microfund_training_get(hy_ctx_t *ctx, const char *id, const char *number, json_t **out);
+/* A member's passbook (books.c says what it holds): 200, or 404 for an unknown fund or a person
+ * who was never a member. */
+int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, json_t **out);
+
 /* --- loans (loans.c) ------------------------------------------------------------------------ */
 int microfund_loan_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
 int microfund_loan_get(hy_ctx_t *ctx, const char *id, json_t **out);
@@ -82,6 +100,8 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
                          json_t **out);
 /* The fund's loans not yet closed, in loan-number order (*loans: new array). 0 or LMDB error. */
 int microfund_loans_active(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans);
+/* Every loan the fund ever made, in loan-number order (*loans: new array). 0 or LMDB error. */
+int microfund_loans_of(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans);
 /* Principal still owed on a loan record (0 once it is settled at a share-out). */
 int64_t microfund_loan_principal_due(const json_t *loan);
 /* Adds or removes a loan from the fund's active-loan index. 0 or LMDB error. */

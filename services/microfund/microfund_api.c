@@ -204,7 +204,33 @@ static const hy_field_t meeting_result[] = {
     {.name = "attendance", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "members present"},
     {.name = "totals", .type = HY_T_ANY,
      .doc = "savings_rials, shares, social_fund_rials, fines_rials, grants_rials"},
-    {.name = "cash", .type = HY_T_ANY, .doc = "the fund's cash position after the meeting"},
+    {.name = "savings", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "share purchases: person_id, shares, amount_rials, member_savings_rials"},
+    {.name = "social_fund", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "social fund contributions: person_id, amount_rials"},
+    {.name = "fines", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "fines: person_id, amount_rials, reason"},
+    {.name = "grants", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "grants: person_id, amount_rials, reason"},
+    {.name = "cash", .type = HY_T_ANY,
+     .doc = "the fund's cash position after the meeting (in the reply to its recording)"},
+    {0},
+};
+
+static const hy_field_t page_args[] = {
+    {0},
+};
+
+static const hy_field_t passbook_result[] = {
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "the member"},
+    {.name = "member", .type = HY_T_OBJECT, .sub = member_result, .doc = "her member record"},
+    {.name = "balances", .type = HY_T_ANY,
+     .doc = "savings_rials (this cycle), loan_outstanding_rials, social_fund_paid_rials, "
+            "fines_paid_rials, grants_received_rials, shareouts_paid_rials"},
+    {.name = "entries", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "in date order: date, kind (saving|social_fund|fine|grant|loan|repayment|"
+            "loan_settled|shareout), amount_rials, what the kind adds (meeting, shares, reason, "
+            "loan_id, principal_rials, charge_rials, cycle, entitled_rials, covered_rials, ...) "
+            "and the running savings_balance_rials, loan_balance_rials, social_fund_paid_rials"},
     {0},
 };
 
@@ -368,6 +394,18 @@ static const hy_op_spec_t microfund_ops[] = {
        201, false, "Start the next cycle after a share-out"),
     OP("fund_trainings.create", "POST", "/v1/funds/{id}/trainings", WRITE, training_args,
        training_result, 201, false, "Record a fund training session and who was trained"),
+    OP("fund_meetings.list", "GET", "/v1/funds/{id}/meetings", READ, page_args, meeting_result,
+       200, true, "A fund's meetings in date order, with every line recorded"),
+    OP("fund_meetings.get", "GET", "/v1/funds/{id}/meetings/{date}", READ, NULL, meeting_result,
+       200, false, "The fund's meeting on a date (YYYY-MM-DD; one meeting per date)"),
+    OP("fund_trainings.list", "GET", "/v1/funds/{id}/trainings", READ, page_args,
+       training_result, 200, true, "A fund's training sessions by number"),
+    OP("fund_trainings.get", "GET", "/v1/funds/{id}/trainings/{number}", READ, NULL,
+       training_result, 200, false, "One training session of a fund by its number"),
+    OP("fund_members.passbook", "GET", "/v1/funds/{id}/members/{person_id}/passbook", READ, NULL,
+       passbook_result, 200, false,
+       "A member's passbook: savings, social fund, fines, grants, loans, repayments and "
+       "share-outs in date order, with running balances"),
     {0},
 };
 

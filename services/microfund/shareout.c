@@ -393,6 +393,12 @@ static int s_close(s_run_t *run, json_t *result)
     json_array_append_new(json_object_get(rec, "history"), json_deep_copy(cycle));
     if ((status = microfund_fund_save(ctx, run->fund)) != 0)
         return status;
+    uint8_t key[16];   /* kept whole for the members' passbooks (books.c) */
+    hy_key_u64(run->fund->n, key);
+    hy_key_u64((uint64_t)microfund_int(cycle, "number"), key + 8);
+    int rc = hy_store_put_json(ctx->txn, microfund_state(ctx)->shareouts, key, sizeof key, result);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
     return microfund_emit(ctx, run->fund, "microfund.shareout_completed", NULL,
                           json_deep_copy(result));
 }

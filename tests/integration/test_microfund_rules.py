@@ -165,3 +165,78 @@ def test_guarantor_capacity_counts_her_own_debt_and_guarantees():
         _refused(c.post(f"/v1/funds/{fid}/loans", {"person_id": b1, "amount_rials": 2500000, "term_months": 2,
                                                    "guarantor_ids": [g], "date": "2024-05-03"}),
                  422, "guarantor_capacity", "guarantor_ids[0]")
+
+
+def test_books_read_back_meetings_trainings_passbook():
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        a, b, x = _persons(c, 460, 3)
+        fid = _fund(c, [a, b], rules={"service_charge_bp_month": 100})
+        eq(c.post(f"/v1/funds/{fid}/meetings", {
+            "date": "2024-01-10", "attendance": [a, b],
+            "savings": [{"person_id": a, "shares": 3}, {"person_id": b, "shares": 5}],
+            "social_fund": [{"person_id": a, "amount_rials": 2000}],
+            "fines": [{"person_id": a, "amount_rials": 500, "reason": "تاخیر"}]}).status, 201)
+        eq(c.post(f"/v1/funds/{fid}/meetings", {
+            "date": "2024-02-10", "attendance": [a, b], "savings": [{"person_id": a, "shares": 2}],
+            "grants": [{"person_id": a, "amount_rials": 1000, "reason": "بیماری"}]}).status, 201)
+        eq(_meeting(c, fid, "2024-03-10", [b], shares=1).status, 201)
+        lo = c.post(f"/v1/funds/{fid}/loans", {"person_id": a, "amount_rials": 100000, "term_months": 2,
+                                               "guarantor_ids": [b], "date": "2024-02-15"})
+        eq(lo.status, 201, f"{lo}")
+        eq(c.post(f"/v1/fund-loans/{lo.json['id']}/repayments", {"amount_rials": 30000, "date": "2024-03-10"}).status, 201)
+        for d, who in (("2024-01-20", [a, b, x]), ("2024-02-20", [a])):
+            eq(c.post(f"/v1/funds/{fid}/trainings", {"date": d, "topic": "دفترداری", "participants": who}).status, 201)
+
+        # meetings: list (paged, in date order) and get by date
+        r = c.get(f"/v1/funds/{fid}/meetings?limit=2")
+        eq(r.status, 200, f"{r}")
+        eq([m["date"] for m in r.json["items"]], ["2024-01-10", "2024-02-10"])
+        check(r.json["next_cursor"], f"a second page: {r.json}")
+        r2 = c.get(f"/v1/funds/{fid}/meetings?limit=2&cursor={r.json['next_cursor']}")
+        eq(([m["date"] for m in r2.json["items"]], r2.json["next_cursor"]), (["2024-03-10"], None))
+        m = c.get(f"/v1/funds/{fid}/meetings/2024-01-10")
+        eq(m.status, 200, f"{m}")
+        eq((m.json["number"], m.json["totals"]["savings_rials"], m.json["fines"][0]["amount_rials"]), (1, 80000, 500))
+        eq(c.get(f"/v1/funds/{fid}/meetings/2024-01-11").status, 404)
+        eq(c.get(f"/v1/funds/{fid}/meetings/x").status, 404)
+        eq(c.get("/v1/funds/fund_999/meetings").status, 404)
+        # trainings: list and get by number
+        t = c.get(f"/v1/funds/{fid}/trainings")
+        eq([(s["number"], s["date"]) for s in t.json["items"]], [(1, "2024-01-20"), (2, "2024-02-20")])
+        t1 = c.get(f"/v1/funds/{fid}/trainings/1")
+        eq((t1.status, t1.json["participant_ids"], t1.json["member_ids"]), (200, [a, b, x], [a, b]))
+        eq(c.get(f"/v1/funds/{fid}/trainings/3").status, 404)
+        eq(c.get(f"/v1/funds/{fid}/trainings/x").status, 404)
+
+        # the passbook of member a before and after the share-out
+        p = c.get(f"/v1/funds/{fid}/members/{a}/passbook")
+        eq(p.status, 200, f"{p}")
+        kinds = [(e["date"], e["kind"], e["amount_rials"]) for e in p.json["entries"]]
+        eq(kinds, [("2024-01-10", "saving", 30000), ("2024-01-10", "social_fund", 2000),
+                   ("2024-01-10", "fine", 500), ("2024-02-10", "saving", 20000),
+                   ("2024-02-10", "grant", 1000), ("2024-02-15", "loan", 102000),
+                   ("2024-03-10", "repayment", 30000)])
+        eq([e["savings_balance_rials"] for e in p.json["entries"]], [30000, 30000, 30000, 50000, 50000, 50000, 50000])
+        eq([e["loan_balance_rials"] for e in p.json["entries"]], [0, 0, 0, 0, 0, 102000, 72000])
+        eq(p.json["entries"][-1]["loan_id"], lo.json["id"])
+        eq(p.json["balances"], {"savings_rials": 50000, "loan_outstanding_rials": 72000,
+                                "social_fund_paid_rials": 2000, "fines_paid_rials": 500,
+                                "grants_received_rials": 1000, "shareouts_paid_rials": 0})
+        so = c.post(f"/v1/funds/{fid}/shareout", {"date": "2024-06-01"})
+        eq(so.status, 200, f"{so}")
+        mine = [q for q in so.json["payouts"] if q["person_id"] == a][0]
+        p = c.get(f"/v1/funds/{fid}/members/{a}/passbook").json
+        eq([e["kind"] for e in p["entries"][-2:]], ["loan_settled", "shareout"])
+        settled, share = p["entries"][-2:]
+        eq((settled["amount_rials"], settled["loan_balance_rials"]), (72000, 0))
+        eq((share["amount_rials"], share["entitled_rials"], share["covered_rials"], share["savings_balance_rials"]),
+           (mine["paid_rials"], mine["entitled_rials"], mine["covered_rials"], 0))
+        eq(p["balances"]["shareouts_paid_rials"], mine["paid_rials"])
+        eq((p["balances"]["savings_rials"], p["balances"]["loan_outstanding_rials"]), (0, 0))
+        eq(c.get(f"/v1/funds/{fid}/members/{x}/passbook").status, 404, "never a member:")
+        eq(c.get(f"/v1/funds/fund_999/members/{a}/passbook").status, 404)
+        paths = c.get("/v1/openapi.json", key=None).json["paths"]
+        for path in ("/v1/funds/{id}/meetings/{date}", "/v1/funds/{id}/trainings/{number}",
+                     "/v1/funds/{id}/members/{person_id}/passbook"):
+            check(path in paths, f"{path} in the OpenAPI document")
+        check("get" in paths["/v1/funds/{id}/meetings"] and "get" in paths["/v1/funds/{id}/trainings"], "lists")
