@@ -217,19 +217,21 @@ int64_t microfund_day(const char *iso)
     return hy_days_from_civil(y, m, d);
 }
 
+/* Months are Solar Hijri months, as for bank loans (services/loans): a loan made on 21 Bahman
+ * falls due on 21 Farvardin two months on; a day the month lacks is clamped (31 Shahrivar + 1
+ * month = 30 Mehr). */
 int microfund_add_months(const char *iso, int months, char out[11])
 {
-    int y, m, d;
-    if (!iso || hy_date_parse_iso(iso, &y, &m, &d) != 0 || months < 0)
+    int y, m, d, jy, jm, jd;
+    if (!iso || hy_date_parse_iso(iso, &y, &m, &d) != 0 || months < 0 ||
+        hy_gregorian_to_jalali(y, m, d, &jy, &jm, &jd) != 0)
         return -1;
-    int total = (m - 1) + months;
-    y += total / 12;
-    m = total % 12 + 1;
-    static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    int max = len[m - 1] + (m == 2 && leap);
-    if (d > max)
-        d = max;
+    int total = (jm - 1) + months;
+    jy += total / 12;
+    jm = total % 12 + 1;
+    int len = hy_jalali_month_length(jy, jm);
+    if (len < 0 || hy_jalali_to_gregorian(jy, jm, jd < len ? jd : len, &y, &m, &d) != 0)
+        return -1;
     char buf[40];
     snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
     if (strlen(buf) != 10)

@@ -24,8 +24,8 @@
  *    grants (422 insufficient_fund_cash).
  *
  * The service charge is flat and monthly, on the time the money is actually out: the due date is
- * the date plus the term (the day clamped to the month's length) but never after the cycle's
- * end, and charge = floor(principal x service_charge_bp_month x charged_months / 10000) rials,
+ * the date plus the term in Solar Hijri months, like bank loans (the same Jalali day, clamped
+ * to the month's length: ledger.c) but never after the cycle's end, and charge = floor(principal x service_charge_bp_month x charged_months / 10000) rials,
  * where charged_months is the term, or — for a loan whose due date was cut to the cycle's end —
  * the months begun between the date and that end (a month begun is a month charged, as VSLA
  * groups charge per month or part of one). It is due with the principal on the due date. Repayments pay
@@ -33,7 +33,8 @@
  * nor be dated after today (422 future_date) or after the cycle's end (422 outside_cycle: an
  * open loan is settled at the share-out, so its repayments belong to the cycle).
  * A loan is overdue on the days after its due date while anything is owed. A loan still open at
- * the share-out is settled there (shareout.c).
+ * the share-out is settled there (shareout.c). A repayment on a loan that is no longer active is
+ * 409 wrong_state, the code every service uses for an operation in the wrong state.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -465,7 +466,8 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
         return status;
     const char *loan_status = json_string_value(json_object_get(loan, "status"));
     if (strcmp(loan_status, "active") != 0)
-        status = hy_fail(ctx, 409, "loan_closed", NULL, "loan %s is %s", id, loan_status);
+        status = hy_fail(ctx, 409, "wrong_state", NULL, "loan %s is %s; only an active loan is repaid",
+                         id, loan_status);
     else if (strcmp(date, json_string_value(json_object_get(loan, "date"))) < 0)
         status = hy_fail(ctx, 422, "before_loan_date", "date", "the loan was made on %s",
                          json_string_value(json_object_get(loan, "date")));

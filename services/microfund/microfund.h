@@ -227,7 +227,8 @@ json_t *microfund_cash_json(const json_t *fund);
 
 /* Day number of an ISO date (days since 1970-01-01); INT64_MIN when it is not a date. */
 int64_t microfund_day(const char *iso);
-/* iso + months, the day clamped to the month's length. 0, or -1 for a bad date. */
+/* iso + months in Solar Hijri months (the same Jalali day, clamped to the month's length).
+ * 0, or -1 for a bad date. */
 int microfund_add_months(const char *iso, int months, char out[11]);
 /* The date a request acts on: the named argument when given, else today. Borrowed. */
 const char *microfund_date_arg(hy_ctx_t *ctx, const json_t *args, const char *key);

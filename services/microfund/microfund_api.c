@@ -250,7 +250,8 @@ static const hy_field_t loan_args[] = {
 
 static const hy_field_t repayment_args[] = {
     {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = MONEY_MAX,
-     .doc = "paid; the service charge first, then principal; at most what is owed"},
+     .doc = "paid; the service charge first, then principal; at most what is owed; "
+            "409 wrong_state when the loan is no longer active"},
     {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date paid"},
     {0},
 };
@@ -262,7 +263,9 @@ static const hy_field_t loan_result[] = {
     {.name = "cycle", .type = HY_T_INT, .doc = "cycle number"},
     {.name = "date", .type = HY_T_DATE, .doc = "date disbursed"},
     {.name = "term_months", .type = HY_T_INT, .doc = "term"},
-    {.name = "due_date", .type = HY_T_DATE, .doc = "date + term, the cycle end at the latest"},
+    {.name = "due_date", .type = HY_T_DATE,
+     .doc = "date + term in Solar Hijri months (same Jalali day, clamped), the cycle end at the "
+            "latest"},
     {.name = "guarantor_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "guarantors"},
     {.name = "principal_rials", .type = HY_T_MONEY, .doc = "principal"},
     {.name = "charged_months", .type = HY_T_INT,

@@ -240,3 +240,26 @@ def test_books_read_back_meetings_trainings_passbook():
                      "/v1/funds/{id}/members/{person_id}/passbook"):
             check(path in paths, f"{path} in the OpenAPI document")
         check("get" in paths["/v1/funds/{id}/meetings"] and "get" in paths["/v1/funds/{id}/trainings"], "lists")
+
+
+def test_due_dates_in_solar_hijri_months_and_wrong_state():
+    with Cluster(["registry", "microfund"], clock="2024-12-01") as c:
+        ids = _persons(c, 470, 3)
+        fid = _fund(c, ids)
+        eq(_meeting(c, fid, "2024-02-01", ids, shares=5).status, 201)
+        eq(_meeting(c, fid, "2024-03-01", ids, shares=5).status, 201)
+        loan = lambda p, g, date, term: c.post(f"/v1/funds/{fid}/loans", {
+            "person_id": p, "amount_rials": 10000, "term_months": term, "guarantor_ids": [g], "date": date})
+        # 2024-02-10 is 1402/11/21: two Jalali months on is 1403/01/21 = 2024-04-09 (not 04-10)
+        r = loan(ids[0], ids[1], "2024-02-10", 2)
+        eq(r.status, 201, f"{r}")
+        eq((r.json["due_date"], r.json["due_date_jalali"]), ("2024-04-09", "1403/01/21"))
+        # 1403/06/31 (2024-09-21) + 1 month: Mehr has 30 days, so 1403/07/30 = 2024-10-21
+        r2 = loan(ids[1], ids[2], "2024-09-21", 1)
+        eq(r2.status, 201, f"{r2}")
+        eq((r2.json["due_date"], r2.json["due_date_jalali"]), ("2024-10-21", "1403/07/30"))
+        # a closed loan is in the wrong state for a repayment: the common 409 wrong_state
+        owed = r2.json["outstanding_rials"]
+        eq(c.post(f"/v1/fund-loans/{r2.json['id']}/repayments", {"amount_rials": owed, "date": "2024-10-01"}).status, 201)
+        _refused(c.post(f"/v1/fund-loans/{r2.json['id']}/repayments", {"amount_rials": 1, "date": "2024-10-02"}),
+                 409, "wrong_state")

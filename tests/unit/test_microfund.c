@@ -365,7 +365,7 @@ static void test_worked_cycle(void)
              fund);
     CHECK_EQ_INT(e.status, 201);
     CHECK_EQ_INT(s_i(s_res(r), "charge_rials"), 400);   /* 10000 x 200bp x 2 / 10000 */
-    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "due_date")), "2024-04-10");
+    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "due_date")), "2024-04-09");   /* 1402/11/21 + 2 Jalali months */
     CHECK(json_is_true(json_object_get(s_res(r), "overdue")));   /* today is 2024-06-15 */
     char loan[32];
     snprintf(loan, sizeof loan, "%s", json_string_value(json_object_get(s_res(r), "id")));
@@ -582,7 +582,7 @@ static void test_refusals_change_nothing(void)
     s_refused(&e, fund, 400, "invalid_field", "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":\"x\",\"date\":\"2024-02-20\"}", loan);
     json_decref(s_do(&e, "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":4080,\"date\":\"2024-02-20\"}", loan));
     CHECK_EQ_INT(e.status, 201);
-    s_refused(&e, fund, 409, "loan_closed", "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":1,\"date\":\"2024-02-21\"}", loan);
+    s_refused(&e, fund, 409, "wrong_state", "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":1,\"date\":\"2024-02-21\"}", loan);
     s_refused(&e, fund, 422, "no_participants", "fund_trainings.create", "{\"id\":\"%s\",\"date\":\"2024-02-21\",\"participants\":[]}", fund);
     s_refused(&e, fund, 422, "unknown_person", "fund_trainings.create", "{\"id\":\"%s\",\"date\":\"2024-02-21\",\"participants\":[\"prs_1\",\"prs_78\"]}", fund);
     /* only the role check of the previous line differs: auditors may not write */
