@@ -851,7 +851,30 @@ static void test_generated_cycles(void)
     s_now = NOW;
 }
 
+/* Fund-loan months are Solar Hijri months: the same Jalali day, clamped to the month. */
+static void test_jalali_months(void)
+{
+    static const struct {
+        const char *from;
+        int months;
+        const char *want;
+    } cases[] = {
+        {"2024-02-10", 2, "2024-04-09"},    /* 1402/11/21 -> 1403/01/21 */
+        {"2024-09-21", 1, "2024-10-21"},    /* 1403/06/31 -> 1403/07/30 (Mehr has 30 days) */
+        {"2025-03-20", 12, "2026-03-20"},   /* 1403/12/30 (leap) -> 1404/12/29 */
+        {"2024-03-20", 0, "2024-03-20"},
+    };
+    char out[11];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK(microfund_add_months(cases[i].from, cases[i].months, out) == 0);
+        CHECK_EQ_STR(out, cases[i].want);
+    }
+    CHECK(microfund_add_months("2024-02-30", 1, out) == -1);
+    CHECK(microfund_add_months("2024-02-10", -1, out) == -1);
+}
+
 const hy_test_t microfund_tests[] = {
+    {"microfund.jalali_months", test_jalali_months},
     {"microfund.split_generated", test_split_generated},
     {"microfund.shareout_compute_generated", test_shareout_compute_generated},
     {"microfund.worked_cycle", test_worked_cycle},
