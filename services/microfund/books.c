@@ -30,6 +30,8 @@
 #include "microfund.h"
 #include "page.h"
 
+#define MAX_DAY 2932896u /* day number of 9999-12-31, the last date a meeting key can hold */
+
 /* ------------------------------------------------------------- prefix scans ------------ */
 
 /* Visits one record of a scan; returns 0 to go on, 1 to stop, or an LMDB error. */
@@ -100,6 +102,12 @@ static int s_list(hy_ctx_t *ctx, const char *id, bool meetings, uint64_t after, 
     uint8_t from[10];
     size_t fromlen = 0;
     char iso[32];
+    if (meetings && after > MAX_DAY) {   /* a cursor past 9999-12-31: nothing comes after it */
+        microfund_fund_close(&fund);
+        *items = json_array();
+        *next = 0;
+        return *items ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
     if (after && meetings) {
         int y, m, d;
         hy_civil_from_days((int64_t)after, &y, &m, &d);

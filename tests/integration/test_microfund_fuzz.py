@@ -127,6 +127,19 @@ def test_every_op_with_unknown_ids_and_wrong_states():
                 _no_5xx(r, f"{method} {url} {body!r}")
                 check(400 <= r.status < 500, f"{method} {url} {body!r}: {r}")
 
+        # Lists with every cursor and limit a client could craft.
+        for method, path in ops:
+            if method != "GET" or "{" not in path:
+                continue
+            url = _fill(path, fid, lid, p[0])
+            for q in ("cursor=c0", "cursor=c1", "cursor=c7fffffffffffffff", "cursor=cffffffffffffffff",
+                      "cursor=x", "cursor=c", "limit=0", "limit=1", "limit=100000", "limit=-1"):
+                r = c.get(f"{url}?{q}")
+                _no_5xx(r, f"GET {url}?{q}")
+        for q in ("cursor=c7fffffffffffffff", "cursor=cffffffffffffffff"):
+            r = c.get(f"/v1/funds/{fid}/meetings?{q}")
+            eq((r.status, r.json["items"]), (200, []), f"a cursor past every meeting: {r}")
+
         # 3. The service is alive and serves reads and writes after all of it.
         eq(c.get(f"/v1/funds/{fid}").status, 200)
         eq(c.get(f"/v1/fund-loans/{lid}").status, 200)
