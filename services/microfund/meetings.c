@@ -229,7 +229,8 @@ int microfund_meeting_create(hy_ctx_t *ctx, const char *id, json_t *request, jso
         (status = s_reasoned(&mt, json_object_get(args, "grants"), true)) != 0)
         goto done;
     json_object_set_new(fund.rec, "meetings_held", json_integer(mt.number));
-    microfund_add(ctx, cycle, "meetings", 1);
+    if ((status = microfund_add(ctx, cycle, "meetings", 1)) != 0)
+        goto done;
     rec = json_pack("{s:s, s:I, s:O, s:s, s:O, s:O}", "fund_id", id, "number",
                     (json_int_t)mt.number, "cycle", json_object_get(cycle, "number"), "date",
                     mt.date, "attendance", mt.attendance, "totals", mt.totals);

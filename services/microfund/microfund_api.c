@@ -124,7 +124,8 @@ static const hy_field_t fund_result[] = {
     {.name = "date", .type = HY_T_DATE, .doc = "date formed"},
     {.name = "rules", .type = HY_T_OBJECT, .sub = rules_fields, .doc = "rules of the cycle"},
     {.name = "cycle", .type = HY_T_ANY,
-     .doc = "current cycle: number, start, end, status (open|shared_out), its totals"},
+     .doc = "current cycle: number, start, end, status (open|shared_out), last_activity_date "
+            "(its last meeting, loan or repayment: the share-out comes after it), its totals"},
     {.name = "members", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = member_result,
      .doc = "every member, in joining order"},
     {.name = "cash", .type = HY_T_ANY,

@@ -338,7 +338,11 @@ static int s_settle_loans(s_run_t *run)
         json_t *loan = json_array_get(run->loans, k), *settlement = s_settlement(run, k);
         const char *id = json_string_value(json_object_get(loan, "id"));
         uint64_t n = 0;
-        hy_id_parse("floan", id, &n);
+        if (!settlement || hy_id_parse("floan", id, &n) != 0) {
+            json_decref(settlement);
+            return hy_fail(ctx, 500, "internal_error", NULL, "open loan %s cannot be settled",
+                           id ? id : "?");
+        }
         const mf_default_t *d = &run->defs[k];
         const char *status_name = s_settled_status(d);
         json_object_set_new(loan, "status", json_string(status_name));
