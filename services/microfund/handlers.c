@@ -102,6 +102,31 @@ static int s_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result)
     return microfund_cycle_start(ctx, s_str(args, "id"), args, result);
 }
 
+static int s_meetings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return s_list(ctx, args, microfund_meeting_list, s_str(args, "id"), NULL, result);
+}
+
+static int s_meetings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_get(ctx, s_str(args, "id"), s_str(args, "date"), result);
+}
+
+static int s_trainings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return s_list(ctx, args, microfund_training_list, s_str(args, "id"), NULL, result);
+}
+
+static int s_trainings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_training_get(ctx, s_str(args, "id"), s_str(args, "number"), result);
+}
+
+static int s_passbook(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_passbook(ctx, s_str(args, "id"), s_str(args, "person_id"), result);
+}
+
 static int s_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return microfund_training_create(ctx, s_str(args, "id"), args, result);
@@ -121,6 +146,11 @@ const hy_handler_t microfund_handlers[] = {
     {"funds.shareout", s_shareout},
     {"fund_cycles.create", s_cycles_create},
     {"fund_trainings.create", s_trainings_create},
+    {"fund_meetings.list", s_meetings_list},
+    {"fund_meetings.get", s_meetings_get},
+    {"fund_trainings.list", s_trainings_list},
+    {"fund_trainings.get", s_trainings_get},
+    {"fund_members.passbook", s_passbook},
     {0},
 };
 
@@ -138,7 +168,8 @@ static int s_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "microfund.loan_idx", MDB_DUPSORT, &st->loan_idx)) != 0 ||
         (rc = hy_store_open_db(store, "microfund.meetings", 0, &st->meetings)) != 0 ||
         (rc = hy_store_open_db(store, "microfund.trainings", 0, &st->trainings)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.persons", 0, &st->persons)) != 0) {
+        (rc = hy_store_open_db(store, "microfund.persons", 0, &st->persons)) != 0 ||
+        (rc = hy_store_open_db(store, "microfund.shareouts", 0, &st->shareouts)) != 0) {
         free(st);
         return rc;
     }

@@ -13,7 +13,8 @@
  *
  * "Share-outs paid" counts what members were entitled to at each share-out, including the part
  * kept back to settle a loan still open (shareout.c): that part is, in the same breath, paid to
- * her and repaid by her, so it appears both here and in "principal settled". Every check that
+ * her and repaid by her, so it appears both here and in "principal settled" (its principal)
+ * and "charges paid" (its service charge, earned like any other). Every check that
  * could overdraw the box (a loan, a grant) runs in the single writer's transaction, so the box
  * is never negative.
  */
@@ -85,6 +86,26 @@ int microfund_in_cycle(hy_ctx_t *ctx, const mf_fund_t *fund, const char *date, c
         return 0;
     return hy_fail(ctx, 422, "outside_cycle", field, "%s is outside the cycle %s to %s", date,
                    start ? start : "?", end ? end : "?");
+}
+
+int microfund_not_future(hy_ctx_t *ctx, const char *date, const char *field)
+{
+    if (date && strcmp(date, ctx->today) <= 0)
+        return 0;
+    return hy_fail(ctx, 422, "future_date", field, "%s is after today (%s): the books record "
+                   "what happened", date ? date : "", ctx->today);
+}
+
+int microfund_activity(hy_ctx_t *ctx, mf_fund_t *fund, const char *date, const char *field)
+{
+    int status = microfund_not_future(ctx, date, field);
+    if (status || (status = microfund_in_cycle(ctx, fund, date, field)) != 0)
+        return status;
+    json_t *cycle = json_object_get(fund->rec, "cycle");
+    const char *last = json_string_value(json_object_get(cycle, "last_activity_date"));
+    if (!last || strcmp(date, last) > 0)
+        json_object_set_new(cycle, "last_activity_date", json_string(date));
+    return 0;
 }
 
 /* ------------------------------------------------------------------ members ------------- */
@@ -196,19 +217,21 @@ int64_t microfund_day(const char *iso)
     return hy_days_from_civil(y, m, d);
 }
 
+/* Months are Solar Hijri months, as for bank loans (services/loans): a loan made on 21 Bahman
+ * falls due on 21 Farvardin two months on; a day the month lacks is clamped (31 Shahrivar + 1
+ * month = 30 Mehr). */
 int microfund_add_months(const char *iso, int months, char out[11])
 {
-    int y, m, d;
-    if (!iso || hy_date_parse_iso(iso, &y, &m, &d) != 0 || months < 0)
+    int y, m, d, jy, jm, jd;
+    if (!iso || hy_date_parse_iso(iso, &y, &m, &d) != 0 || months < 0 ||
+        hy_gregorian_to_jalali(y, m, d, &jy, &jm, &jd) != 0)
         return -1;
-    int total = (m - 1) + months;
-    y += total / 12;
-    m = total % 12 + 1;
-    static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    int max = len[m - 1] + (m == 2 && leap);
-    if (d > max)
-        d = max;
+    int total = (jm - 1) + months;
+    jy += total / 12;
+    jm = total % 12 + 1;
+    int len = hy_jalali_month_length(jy, jm);
+    if (len < 0 || hy_jalali_to_gregorian(jy, jm, jd < len ? jd : len, &y, &m, &d) != 0)
+        return -1;
     char buf[40];
     snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
     if (strlen(buf) != 10)

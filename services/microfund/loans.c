@@ -2,7 +2,8 @@
  * loans.c — lending to members against the collective guarantee of fellow members.
  *
  * A loan is refused, with nothing changed, when (in this order):
- *  - the cycle is shared out (422 cycle_closed) or the date is outside it (422 outside_cycle);
+ *  - the cycle is shared out (422 cycle_closed), the date is after today (422 future_date) or
+ *    outside the cycle (422 outside_cycle);
  *  - the borrower is not a current member (422 not_a_member) or still owes a loan (422
  *    active_loan_exists: one loan at a time);
  *  - the term is over the rule's max_term_months (422 over_max_term);
@@ -12,20 +13,30 @@
  *    (422 guarantor_overdue);
  *  - it would take her over her limit: loan_multiple x her savings this cycle, less the
  *    principal she still owes (422 over_member_limit);
- *  - a guarantor would answer for more than guarantor_exposure_multiple x her savings (422
- *    guarantor_exposure). What a guarantor answers for on a loan is her part of its principal
- *    still owed: the principal split equally between its guarantors, the remainder rials to the
- *    first (the same rule the share-out applies to a default, shareout.c);
+ *  - a guarantor's part of the new loan is over her capacity (422 guarantor_capacity, with
+ *    capacity_rials): capacity = guarantor_exposure_multiple (1 by default) x her savings of the
+ *    cycle, less everything she owes on her own loan (principal and charge), less the
+ *    guarantees she already gave. Her own debt comes first, at the share-out as here
+ *    (shareout.c): a guarantee is only worth the savings her own debt leaves free. What a
+ *    guarantor answers for on a loan is her part of its principal still owed: the principal
+ *    split equally between its guarantors, the remainder rials to the first;
  *  - it is more than the fund's loan cash, the cash box less the social fund, which is kept for
  *    grants (422 insufficient_fund_cash).
  *
- * The service charge is flat and monthly: charge = floor(principal x service_charge_bp_month x
- * term_months / 10000) rials, due with the principal on the due date, which is the date plus the
- * term (the day clamped to the month's length) but never after the cycle's end. Repayments pay
- * the charge first, then principal; they may not exceed what is owed (422 over_outstanding).
+ * The service charge is flat and monthly, on the time the money is actually out: the due date is
+ * the date plus the term in Solar Hijri months, like bank loans (the same Jalali day, clamped
+ * to the month's length: ledger.c) but never after the cycle's end, and charge = floor(principal x service_charge_bp_month x charged_months / 10000) rials,
+ * where charged_months is the term, or — for a loan whose due date was cut to the cycle's end —
+ * the months begun between the date and that end (a month begun is a month charged, as VSLA
+ * groups charge per month or part of one). It is due with the principal on the due date. Repayments pay
+ * the charge first, then principal; they may not exceed what is owed (422 over_outstanding),
+ * nor be dated after today (422 future_date) or after the cycle's end (422 outside_cycle: an
+ * open loan is settled at the share-out, so its repayments belong to the cycle).
  * A loan is overdue on the days after its due date while anything is owed. A loan still open at
- * the share-out is settled there (shareout.c).
+ * the share-out is settled there (shareout.c). A repayment on a loan that is no longer active is
+ * 409 wrong_state, the code every service uses for an operation in the wrong state.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,16 +73,42 @@ int microfund_loans_active(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans)
                         loans, &next);
 }
 
-int64_t microfund_loan_principal_due(const json_t *loan)
+int microfund_loans_of(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans)
 {
-    return microfund_int(loan, "principal_rials") - microfund_int(loan, "paid_principal_rials");
+    uint8_t key[10];
+    size_t klen = s_idx_key('f', fund_n, key);
+    microfund_t *st = microfund_state(ctx);
+    uint64_t after = 0;
+    json_t *all = json_array();
+    int rc = all ? 0 : ENOMEM;
+    do {
+        json_t *page = NULL;
+        if (rc || (rc = hy_page_json(ctx->txn, st->loans, &st->loan_idx, key, klen, after,
+                                     ACTIVE_MAX, NULL, NULL, &page, &after)) != 0)
+            break;
+        rc = json_array_extend(all, page) ? ENOMEM : 0;
+        json_decref(page);
+    } while (!rc && after);
+    if (rc) {
+        json_decref(all);
+        return rc;
+    }
+    *loans = all;
+    return 0;
 }
 
-/* Everything still owed on a loan: principal and service charge. */
+int64_t microfund_loan_principal_due(const json_t *loan)
+{
+    return microfund_int(loan, "principal_rials") - microfund_int(loan, "paid_principal_rials") -
+           microfund_int(loan, "settled_principal_rials");
+}
+
+/* Everything still owed on a loan: principal and service charge (paid in cash or settled at a
+ * share-out). */
 static int64_t s_owed(const json_t *loan)
 {
     return microfund_loan_principal_due(loan) + microfund_int(loan, "charge_rials") -
-           microfund_int(loan, "paid_charge_rials");
+           microfund_int(loan, "paid_charge_rials") - microfund_int(loan, "settled_charge_rials");
 }
 
 /* Days past the due date on `today` while the loan is open; 0 when it is not overdue. */
@@ -196,17 +233,26 @@ static int s_limits(hy_ctx_t *ctx, const mf_fund_t *fund, const json_t *member, 
             break;
         const char *gid = json_string_value(g);
         json_t *gm = microfund_member(fund->rec, gid);
-        __int128 cap = (__int128)microfund_int(rules, "guarantor_exposure_multiple") *
-                       microfund_int(gm, "savings_rials");
-        __int128 would = (__int128)s_exposure(active, gid) + s_part(amount, json_array_size(gids), i);
-        if (would > cap) {
+        int64_t savings = microfund_int(gm, "savings_rials"), own = 0, given;
+        size_t k;
+        json_array_foreach(active, k, loan) {
+            if (strcmp(json_string_value(json_object_get(loan, "person_id")), gid) == 0)
+                own += s_owed(loan);
+        }
+        given = s_exposure(active, gid);
+        __int128 cap = (__int128)microfund_int(rules, "guarantor_exposure_multiple") * savings -
+                       own - given;
+        int64_t part = s_part(amount, json_array_size(gids), i);
+        if ((__int128)part > cap) {
             char field[48];
             snprintf(field, sizeof field, "guarantor_ids[%zu]", i);
-            status = hy_fail(ctx, 422, "guarantor_exposure", field,
-                             "%s would answer for %lld rials, over %lld x her savings (%lld)",
-                             gid, (long long)would,
+            status = hy_fail(ctx, 422, "guarantor_capacity", field,
+                             "%s can answer for %lld rials more (%lld x her savings of %lld, less "
+                             "%lld she owes and %lld she already guarantees), not %lld",
+                             gid, (long long)(cap > 0 ? cap : 0),
                              (long long)microfund_int(rules, "guarantor_exposure_multiple"),
-                             (long long)cap);
+                             (long long)savings, (long long)own, (long long)given, (long long)part);
+            hy_fail_extra(ctx, "capacity_rials", json_integer((json_int_t)(cap > 0 ? cap : 0)));
         }
     }
     json_decref(active);
@@ -222,6 +268,20 @@ static int s_limits(hy_ctx_t *ctx, const mf_fund_t *fund, const json_t *member, 
     return status;
 }
 
+/* The effective due date (date + term, cut to the cycle's end) into due, and the months the
+ * charge is for: the months begun between the date and the due date (term when not cut). */
+static int64_t s_due(const char *date, int64_t term, const char *end, char due[11])
+{
+    if (microfund_add_months(date, (int)term, due) == 0 && strcmp(due, end) <= 0)
+        return term;
+    snprintf(due, 11, "%s", end);
+    int64_t m = 1;
+    char at[11];
+    while (m < term && microfund_add_months(date, (int)m, at) == 0 && strcmp(at, end) < 0)
+        m++;
+    return m;
+}
+
 /* Writes a new loan: record, indexes, the borrower's active loan, the ledger and the event. */
 static int s_issue(hy_ctx_t *ctx, mf_fund_t *fund, json_t *member, json_t *args,
                    const char *date, json_t **out)
@@ -229,13 +289,11 @@ static int s_issue(hy_ctx_t *ctx, mf_fund_t *fund, json_t *member, json_t *args,
     microfund_t *st = microfund_state(ctx);
     json_t *rules = json_object_get(fund->rec, "rules"), *cycle = json_object_get(fund->rec, "cycle");
     int64_t amount = microfund_int(args, "amount_rials"), term = microfund_int(args, "term_months");
-    __int128 charge = (__int128)amount * microfund_int(rules, "service_charge_bp_month") * term / 10000;
+    char due[11], id[32];
+    int64_t months = s_due(date, term, json_string_value(json_object_get(cycle, "end")), due);
+    __int128 charge = (__int128)amount * microfund_int(rules, "service_charge_bp_month") * months / 10000;
     if (charge > INT64_MAX)
         return hy_fail(ctx, 422, "amount_too_large", "amount_rials", "the charge overflows");
-    char due[11], id[32];
-    const char *end = json_string_value(json_object_get(cycle, "end"));
-    if (microfund_add_months(date, (int)term, due) != 0 || strcmp(due, end) > 0)
-        snprintf(due, sizeof due, "%s", end);
     uint64_t n;
     int rc = hy_store_next(ctx->txn, st->meta, "floan", &n);
     if (rc)
@@ -243,10 +301,10 @@ static int s_issue(hy_ctx_t *ctx, mf_fund_t *fund, json_t *member, json_t *args,
     hy_id_format("floan", n, id, sizeof id);
     json_t *gids = json_object_get(args, "guarantor_ids");
     json_t *loan = json_pack(
-        "{s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:o, s:I, s:I, s:i, s:i, s:s, s:[]}", "id", id,
+        "{s:s, s:s, s:O, s:O, s:s, s:I, s:s, s:I, s:o, s:I, s:I, s:i, s:i, s:s, s:[]}", "id", id,
         "fund_id", fund->id, "person_id", json_object_get(member, "person_id"), "cycle",
         json_object_get(cycle, "number"), "date", date, "term_months", (json_int_t)term,
-        "due_date", due, "guarantor_ids", gids ? json_incref(gids) : json_array(), "principal_rials",
+        "due_date", due, "charged_months", (json_int_t)months, "guarantor_ids", gids ? json_incref(gids) : json_array(), "principal_rials",
         (json_int_t)amount, "charge_rials", (json_int_t)charge, "paid_charge_rials", 0,
         "paid_principal_rials", 0, "status", "active", "repayments");
     if (!loan)
@@ -288,7 +346,7 @@ int microfund_loan_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **
     json_t *gids = json_object_get(args, "guarantor_ids");
     int64_t max_term = microfund_int(rules, "max_term_months");
     if ((status = microfund_cycle_open(ctx, &fund)) != 0 ||
-        (status = microfund_in_cycle(ctx, &fund, date, "date")) != 0 ||
+        (status = microfund_activity(ctx, &fund, date, "date")) != 0 ||
         (status = microfund_member_require(ctx, fund.rec, borrower, "person_id", &member)) != 0)
         goto done;
     if (json_object_get(member, "active_loan_id"))
@@ -408,7 +466,8 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
         return status;
     const char *loan_status = json_string_value(json_object_get(loan, "status"));
     if (strcmp(loan_status, "active") != 0)
-        status = hy_fail(ctx, 409, "loan_closed", NULL, "loan %s is %s", id, loan_status);
+        status = hy_fail(ctx, 409, "wrong_state", NULL, "loan %s is %s; only an active loan is repaid",
+                         id, loan_status);
     else if (strcmp(date, json_string_value(json_object_get(loan, "date"))) < 0)
         status = hy_fail(ctx, 422, "before_loan_date", "date", "the loan was made on %s",
                          json_string_value(json_object_get(loan, "date")));
@@ -419,6 +478,7 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
         hy_fail_extra(ctx, "outstanding_rials", json_integer(s_owed(loan)));
     } else if ((status = microfund_fund_open(
                     ctx, json_string_value(json_object_get(loan, "fund_id")), &fund)) == 0 &&
+               (status = microfund_activity(ctx, &fund, date, "date")) == 0 &&
                (status = s_repay(ctx, &fund, n, loan, amount, date)) == 0)
         *out = s_render(ctx, loan);
     microfund_fund_close(&fund);

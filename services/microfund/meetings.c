@@ -6,7 +6,8 @@
  * booked in one transaction: one refused line refuses the meeting and nothing of it is kept.
  *
  * Rules (each refusal names the offending line, e.g. savings[2].shares):
- *  - the cycle is open (422 cycle_closed) and the date inside it (422 outside_cycle); one
+ *  - the cycle is open (422 cycle_closed), the date not after today (422 future_date) and
+ *    inside the cycle (422 outside_cycle); one
  *    meeting per date (409 duplicate_meeting), so a meeting sent twice is not booked twice;
  *  - everyone named is a current member (422 not_a_member), at most once per list (422
  *    duplicate_entry);
@@ -220,7 +221,7 @@ int microfund_meeting_create(hy_ctx_t *ctx, const char *id, json_t *request, jso
     json_t *rec = NULL;
     json_t *cycle = json_object_get(fund.rec, "cycle");
     if ((status = microfund_cycle_open(ctx, &fund)) != 0 ||
-        (status = microfund_in_cycle(ctx, &fund, mt.date, "date")) != 0 ||
+        (status = microfund_activity(ctx, &fund, mt.date, "date")) != 0 ||
         (status = s_store(&mt, NULL)) != 0 || (status = s_attendance(&mt)) != 0 ||
         (status = s_savings(&mt, json_object_get(args, "savings"))) != 0 ||
         (status = s_social(&mt, json_object_get(args, "social_fund"))) != 0 ||
@@ -228,7 +229,8 @@ int microfund_meeting_create(hy_ctx_t *ctx, const char *id, json_t *request, jso
         (status = s_reasoned(&mt, json_object_get(args, "grants"), true)) != 0)
         goto done;
     json_object_set_new(fund.rec, "meetings_held", json_integer(mt.number));
-    microfund_add(ctx, cycle, "meetings", 1);
+    if ((status = microfund_add(ctx, cycle, "meetings", 1)) != 0)
+        goto done;
     rec = json_pack("{s:s, s:I, s:O, s:s, s:O, s:O}", "fund_id", id, "number",
                     (json_int_t)mt.number, "cycle", json_object_get(cycle, "number"), "date",
                     mt.date, "attendance", mt.attendance, "totals", mt.totals);

@@ -22,7 +22,8 @@ int microfund_member_join(hy_ctx_t *ctx, const char *id, const char *person_id,
     int status = microfund_fund_open(ctx, id, &fund);
     if (status)
         return status;
-    if ((status = microfund_person_require(ctx, person_id, "person_id")) != 0)
+    if ((status = microfund_not_future(ctx, joined, "joined")) != 0 ||
+        (status = microfund_person_require(ctx, person_id, "person_id")) != 0)
         goto done;
     json_t *members = json_object_get(fund.rec, "members");
     json_t *m = microfund_member(fund.rec, person_id);
@@ -100,6 +101,8 @@ int microfund_member_leave(hy_ctx_t *ctx, const char *id, const char *person_id,
     else if (json_object_get(m, "left"))
         status = hy_fail(ctx, 409, "already_left", "person_id", "%s already left %s on %s",
                          person_id, id, json_string_value(json_object_get(m, "left")));
+    else if ((status = microfund_not_future(ctx, date, "date")) != 0)
+        ;
     else if (joined && strcmp(date, joined) < 0)
         status = hy_fail(ctx, 422, "before_joined", "date", "%s joined on %s, after %s",
                          person_id, joined, date);
@@ -143,7 +146,10 @@ int microfund_training_create(hy_ctx_t *ctx, const char *id, json_t *args, json_
         return status;
     json_t *participants = json_object_get(args, "participants"), *members = json_array();
     json_t *rec = NULL;
-    if (json_array_size(participants) == 0)
+    if ((status = microfund_not_future(ctx, json_string_value(json_object_get(args, "date")),
+                                       "date")) != 0)
+        ;
+    else if (json_array_size(participants) == 0)
         status = hy_fail(ctx, 422, "no_participants", "participants",
                          "a training session has at least one participant");
     else

@@ -9,6 +9,7 @@
  *   meetings.c  one meeting as one atomic request: attendance, savings, social fund, fines, grants
  *   loans.c     loans against fellow members' guarantee, repayments, overdue
  *   shareout.c  the end-of-cycle share-out: pure arithmetic, then the writes
+ *   books.c     reading the books back: meetings, trainings, a member's passbook
  *   ledger.c    what they share: the fund record, its cash position, money and dates, events
  *   persons.c   the projection of the registry's persons (members must be registered)
  *
@@ -42,6 +43,7 @@ typedef struct {
     MDB_dbi meetings;   /* fund number (8) + "YYYY-MM-DD" -> meeting JSON (one per date) */
     MDB_dbi trainings;  /* fund number (8) + session number (8) -> training JSON */
     MDB_dbi persons;    /* projection: person number -> {id, office, neighbourhood, sex} */
+    MDB_dbi shareouts;  /* fund number (8) + cycle number (8) -> the share-out as computed */
 } microfund_t;
 
 extern const hy_api_t microfund_api;
@@ -72,6 +74,22 @@ int microfund_training_create(hy_ctx_t *ctx, const char *id, json_t *args, json_
 /* --- meetings (meetings.c) ------------------------------------------------------------------ */
 int microfund_meeting_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
 
+/* --- reading the books back (books.c) ------------------------------------------------------ */
+/* One page of a fund's meetings in date order (cursor: the last day number); 404 unknown fund.
+ * The third argument is unused (the list signature of handlers.c). */
+int microfund_meeting_list(hy_ctx_t *ctx, const char *id, const char *unused, uint64_t after,
+                           int limit, json_t **items, uint64_t *next);
+/* The meeting of a fund on date (YYYY-MM-DD): 200, or 404 not_found. */
+int microfund_meeting_get(hy_ctx_t *ctx, const char *id, const char *date, json_t **out);
+/* One page of a fund's training sessions by number; 404 unknown fund. */
+int microfund_training_list(hy_ctx_t *ctx, const char *id, const char *unused, uint64_t after,
+                            int limit, json_t **items, uint64_t *next);
+/* Training session number (decimal text) of a fund: 200, or 404 not_found. */
+int microfund_training_get(hy_ctx_t *ctx, const char *id, const char *number, json_t **out);
+/* A member's passbook (books.c says what it holds): 200, or 404 for an unknown fund or a person
+ * who was never a member. */
+int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, json_t **out);
+
 /* --- loans (loans.c) ------------------------------------------------------------------------ */
 int microfund_loan_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
 int microfund_loan_get(hy_ctx_t *ctx, const char *id, json_t **out);
@@ -82,7 +100,9 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
                          json_t **out);
 /* The fund's loans not yet closed, in loan-number order (*loans: new array). 0 or LMDB error. */
 int microfund_loans_active(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans);
-/* Principal still owed on a loan record. */
+/* Every loan the fund ever made, in loan-number order (*loans: new array). 0 or LMDB error. */
+int microfund_loans_of(hy_ctx_t *ctx, uint64_t fund_n, json_t **loans);
+/* Principal still owed on a loan record (0 once it is settled at a share-out). */
 int64_t microfund_loan_principal_due(const json_t *loan);
 /* Adds or removes a loan from the fund's active-loan index. 0 or LMDB error. */
 int microfund_loan_index_active(hy_ctx_t *ctx, uint64_t fund_n, uint64_t loan_n, bool put);
@@ -102,7 +122,7 @@ typedef struct {
     /* computed */
     int64_t profit;       /* her part of the profit */
     int64_t entitled;     /* savings + profit */
-    int64_t covered;      /* taken for defaulted loans as borrower or guarantor */
+    int64_t covered;      /* taken to settle open loans, as borrower or as guarantor */
     int64_t loss;         /* her part of what neither borrower nor guarantors could cover */
     int64_t paid;         /* cash handed to her: entitled - covered - loss */
 } mf_share_t;
@@ -112,7 +132,9 @@ typedef struct {
     uint64_t guarantors[MICROFUND_MAX_GUARANTORS];/* person numbers, first one first */
     size_t nguarantors;
     int64_t principal;                            /* principal still owed */
+    int64_t charge;                               /* service charge still owed */
     /* computed */
+    int64_t debt;                                 /* principal + charge */
     int64_t by_borrower;
     int64_t by_guarantor[MICROFUND_MAX_GUARANTORS];
     int64_t shared;                               /* left to all members (the collective) */
@@ -124,14 +146,17 @@ typedef struct {
     /* computed */
     int64_t savings;      /* Σ savings */
     int64_t shares;       /* Σ shares */
-    int64_t profit;       /* cash - social - savings + principal of defaulted loans */
+    int64_t profit;       /* cash - social - savings + what open loans still owe */
     int64_t to_social;    /* profit nobody holds shares for (no shares bought) */
     int64_t paid;         /* Σ paid; paid + social + to_social == cash */
 } mf_shareout_t;
 
 /* The share-out arithmetic over plain values (no store): fills the computed members of so,
- * rows and defs. Returns 0, or -1 when the books do not add up (negative profit, overflow, a
- * loss nobody can carry), which the caller reports as an internal error. */
+ * rows and defs (shareout.c's header gives the rules: every borrower's payout settles her own
+ * debt first, then guarantors what is left, then the group). Returns 0, or -1 when the books do
+ * not add up (negative profit, overflow, a loss nobody can carry), which the caller reports as
+ * an internal error. On 0: Σ paid + social + to_social == cash, and for each loan
+ * by_borrower + Σ by_guarantor + shared == debt, exactly. */
 int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows,
                                mf_default_t *defs, size_t ndefs);
 
@@ -167,6 +192,14 @@ int microfund_cycle_open(hy_ctx_t *ctx, const mf_fund_t *fund);
 /* 0 when date lies inside the fund's cycle, else 422 outside_cycle on field. */
 int microfund_in_cycle(hy_ctx_t *ctx, const mf_fund_t *fund, const char *date, const char *field);
 
+/* 0 when date is today or before, else 422 future_date on field: the books record what
+ * happened, never what is planned. */
+int microfund_not_future(hy_ctx_t *ctx, const char *date, const char *field);
+/* Checks the date of a money movement of the cycle (a meeting, a loan, a repayment): not in the
+ * future (422 future_date), inside the cycle (422 outside_cycle); then records it as the cycle's
+ * last_activity_date when it is the latest, which the share-out may not precede. 0 or status. */
+int microfund_activity(hy_ctx_t *ctx, mf_fund_t *fund, const char *date, const char *field);
+
 /* The member record of person_id (borrowed from fund), or NULL. */
 json_t *microfund_member(const json_t *fund, const char *person_id);
 /* Like microfund_member, but only a current (not departed) member; else 422 not_a_member. */
@@ -194,7 +227,8 @@ json_t *microfund_cash_json(const json_t *fund);
 
 /* Day number of an ISO date (days since 1970-01-01); INT64_MIN when it is not a date. */
 int64_t microfund_day(const char *iso);
-/* iso + months, the day clamped to the month's length. 0, or -1 for a bad date. */
+/* iso + months in Solar Hijri months (the same Jalali day, clamped to the month's length).
+ * 0, or -1 for a bad date. */
 int microfund_add_months(const char *iso, int months, char out[11]);
 /* The date a request acts on: the named argument when given, else today. Borrowed. */
 const char *microfund_date_arg(hy_ctx_t *ctx, const json_t *args, const char *key);

@@ -6,6 +6,31 @@
  * builds its routes and /v1/openapi.json from them, so this file is the micro-fund's contract.
  * Rules that need the store or the clock (a member in good standing, a loan within the fund's
  * cash, a meeting inside the cycle) are the domain files' business.
+ *
+ * The codes the micro-fund answers with (problem+json "code"; "field" names the argument):
+ *   400 unknown_field, missing_field, invalid_*        the skeleton's argument checks
+ *   404 not_found                  no such fund, fund loan, member (or a malformed id)
+ *   409 already_member, already_left, duplicate_meeting (one meeting per date)
+ *   409 wrong_state                the loan is no longer active (repaid, defaulted or
+ *                                  settled_at_shareout); replaces loan_closed
+ *   422 future_date                a meeting, loan, repayment, training, join, leave or
+ *                                  share-out dated after today (a share-out preview may look ahead)
+ *   422 outside_cycle              dated outside the fund's current cycle (a repayment after the
+ *                                  cycle's end included)
+ *   422 before_last_activity       a share-out dated before the cycle's last meeting, loan or
+ *                                  repayment (extra: last_activity_date)
+ *   422 cycle_closed, cycle_open, invalid_cycle, before_joined, before_loan_date
+ *   422 not_a_member, unknown_person, fund_full, active_loan_exists, active_guarantee
+ *   422 over_max_term, over_member_limit, guarantors_required, guarantor_overdue,
+ *       insufficient_fund_cash, over_outstanding
+ *   422 guarantor_capacity         a guarantor's savings (x guarantor_exposure_multiple) less
+ *                                  what she owes and the guarantees she already gave do not cover
+ *                                  her part of the new loan (extra: capacity_rials); replaces
+ *                                  guarantor_exposure
+ *   422 absent_saver, over_max_shares, no_social_fund, invalid_social_fund_amount,
+ *       insufficient_social_fund, no_participants, duplicate_entry, amount_too_large,
+ *       missing_office, invalid_neighbourhood
+ *   500 internal_error, 503 dependency_unavailable (the registry did not answer)
  */
 #include "proto.h"
 #include "spec.h"
@@ -42,7 +67,8 @@ static const hy_field_t cycle_fields[] = {
      .max = 1000000000000LL,                                                                   \
      .doc = "social (emergency) fund contribution per meeting; 0 = no social fund"},           \
     {.name = "guarantor_exposure_multiple", .type = HY_T_INT, .min = 1, .max = 10,             \
-     .doc = "a guarantor answers for at most this many times her savings (default 1)"}
+     .doc = "a guarantor answers for at most this many times her savings, less what she owes "  \
+            "and the guarantees she already gave (default 1: savings - own debt - guarantees)"}
 
 static const hy_field_t rules_fields[] = {
     RULE_FIELDS(HY_F_REQ),
@@ -98,7 +124,8 @@ static const hy_field_t fund_result[] = {
     {.name = "date", .type = HY_T_DATE, .doc = "date formed"},
     {.name = "rules", .type = HY_T_OBJECT, .sub = rules_fields, .doc = "rules of the cycle"},
     {.name = "cycle", .type = HY_T_ANY,
-     .doc = "current cycle: number, start, end, status (open|shared_out), its totals"},
+     .doc = "current cycle: number, start, end, status (open|shared_out), last_activity_date "
+            "(its last meeting, loan or repayment: the share-out comes after it), its totals"},
     {.name = "members", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = member_result,
      .doc = "every member, in joining order"},
     {.name = "cash", .type = HY_T_ANY,
@@ -178,7 +205,33 @@ static const hy_field_t meeting_result[] = {
     {.name = "attendance", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "members present"},
     {.name = "totals", .type = HY_T_ANY,
      .doc = "savings_rials, shares, social_fund_rials, fines_rials, grants_rials"},
-    {.name = "cash", .type = HY_T_ANY, .doc = "the fund's cash position after the meeting"},
+    {.name = "savings", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "share purchases: person_id, shares, amount_rials, member_savings_rials"},
+    {.name = "social_fund", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "social fund contributions: person_id, amount_rials"},
+    {.name = "fines", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "fines: person_id, amount_rials, reason"},
+    {.name = "grants", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "grants: person_id, amount_rials, reason"},
+    {.name = "cash", .type = HY_T_ANY,
+     .doc = "the fund's cash position after the meeting (in the reply to its recording)"},
+    {0},
+};
+
+static const hy_field_t page_args[] = {
+    {0},
+};
+
+static const hy_field_t passbook_result[] = {
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "the member"},
+    {.name = "member", .type = HY_T_OBJECT, .sub = member_result, .doc = "her member record"},
+    {.name = "balances", .type = HY_T_ANY,
+     .doc = "savings_rials (this cycle), loan_outstanding_rials, social_fund_paid_rials, "
+            "fines_paid_rials, grants_received_rials, shareouts_paid_rials"},
+    {.name = "entries", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "in date order: date, kind (saving|social_fund|fine|grant|loan|repayment|"
+            "loan_settled|shareout), amount_rials, what the kind adds (meeting, shares, reason, "
+            "loan_id, principal_rials, charge_rials, cycle, entitled_rials, covered_rials, ...) "
+            "and the running savings_balance_rials, loan_balance_rials, social_fund_paid_rials"},
     {0},
 };
 
@@ -198,7 +251,8 @@ static const hy_field_t loan_args[] = {
 
 static const hy_field_t repayment_args[] = {
     {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = MONEY_MAX,
-     .doc = "paid; the service charge first, then principal; at most what is owed"},
+     .doc = "paid; the service charge first, then principal; at most what is owed; "
+            "409 wrong_state when the loan is no longer active"},
     {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "date paid"},
     {0},
 };
@@ -210,28 +264,39 @@ static const hy_field_t loan_result[] = {
     {.name = "cycle", .type = HY_T_INT, .doc = "cycle number"},
     {.name = "date", .type = HY_T_DATE, .doc = "date disbursed"},
     {.name = "term_months", .type = HY_T_INT, .doc = "term"},
-    {.name = "due_date", .type = HY_T_DATE, .doc = "date + term, the cycle end at the latest"},
+    {.name = "due_date", .type = HY_T_DATE,
+     .doc = "date + term in Solar Hijri months (same Jalali day, clamped), the cycle end at the "
+            "latest"},
     {.name = "guarantor_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "guarantors"},
     {.name = "principal_rials", .type = HY_T_MONEY, .doc = "principal"},
+    {.name = "charged_months", .type = HY_T_INT,
+     .doc = "months charged: the term, or the months begun until a due date cut to the cycle end"},
     {.name = "charge_rials", .type = HY_T_MONEY,
-     .doc = "floor(principal x bp x months / 10000), due with the principal"},
+     .doc = "floor(principal x bp x charged_months / 10000), due with the principal"},
     {.name = "paid_charge_rials", .type = HY_T_MONEY, .doc = "charge paid"},
     {.name = "paid_principal_rials", .type = HY_T_MONEY, .doc = "principal paid"},
     {.name = "outstanding_rials", .type = HY_T_MONEY, .doc = "still owed (charge + principal)"},
     {.name = "outstanding_principal_rials", .type = HY_T_MONEY, .doc = "principal still owed"},
-    {.name = "status", .type = HY_T_ENUM, .enums = "active|repaid|defaulted",
-     .doc = "active, repaid, or defaulted (settled at the share-out)"},
+    {.name = "status", .type = HY_T_ENUM, .enums = "active|repaid|settled_at_shareout|defaulted",
+     .doc = "active; repaid; settled_at_shareout (her own payout settled principal and charge); "
+            "defaulted (guarantors or the group covered part of it at the share-out)"},
     {.name = "overdue", .type = HY_T_BOOL, .doc = "active and past its due date"},
     {.name = "days_overdue", .type = HY_T_INT, .doc = "days past the due date (0 when not)"},
     {.name = "repayments", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "every repayment"},
     {.name = "settlement", .type = HY_T_ANY,
-     .doc = "for a defaulted loan: who covered what at the share-out"},
+     .doc = "for a loan closed at the share-out: its principal, charge and debt, and who "
+            "covered what (borrower_rials, guarantors, shared_rials)"},
+    {.name = "settled_principal_rials", .type = HY_T_MONEY,
+     .doc = "principal settled at the share-out"},
+    {.name = "settled_charge_rials", .type = HY_T_MONEY,
+     .doc = "service charge settled at the share-out"},
     {0},
 };
 
 static const hy_field_t loan_list_args[] = {
     {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ | HY_F_QUERY, .doc = "the fund"},
-    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "active|repaid|defaulted",
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_QUERY,
+     .enums = "active|repaid|settled_at_shareout|defaulted",
      .doc = "only loans in this state"},
     {0},
 };
@@ -261,7 +326,9 @@ static const hy_field_t shareout_result[] = {
     {.name = "payouts", .type = HY_T_ARRAY, .elem = HY_T_ANY,
      .doc = "per member: shares, savings, profit, entitled, covered, loss, paid"},
     {.name = "defaults", .type = HY_T_ARRAY, .elem = HY_T_ANY,
-     .doc = "per loan still open: who covered its principal"},
+     .doc = "per loan still open: status (settled_at_shareout|defaulted), principal_rials, "
+            "charge_rials, debt_rials, and who covered it: borrower_rials, guarantors, "
+            "shared_rials"},
     {.name = "rules_applied", .type = HY_T_STRING, .doc = "the rounding and default rules"},
     {0},
 };
@@ -331,6 +398,18 @@ static const hy_op_spec_t microfund_ops[] = {
        201, false, "Start the next cycle after a share-out"),
     OP("fund_trainings.create", "POST", "/v1/funds/{id}/trainings", WRITE, training_args,
        training_result, 201, false, "Record a fund training session and who was trained"),
+    OP("fund_meetings.list", "GET", "/v1/funds/{id}/meetings", READ, page_args, meeting_result,
+       200, true, "A fund's meetings in date order, with every line recorded"),
+    OP("fund_meetings.get", "GET", "/v1/funds/{id}/meetings/{date}", READ, NULL, meeting_result,
+       200, false, "The fund's meeting on a date (YYYY-MM-DD; one meeting per date)"),
+    OP("fund_trainings.list", "GET", "/v1/funds/{id}/trainings", READ, page_args,
+       training_result, 200, true, "A fund's training sessions by number"),
+    OP("fund_trainings.get", "GET", "/v1/funds/{id}/trainings/{number}", READ, NULL,
+       training_result, 200, false, "One training session of a fund by its number"),
+    OP("fund_members.passbook", "GET", "/v1/funds/{id}/members/{person_id}/passbook", READ, NULL,
+       passbook_result, 200, false,
+       "A member's passbook: savings, social fund, fines, grants, loans, repayments and "
+       "share-outs in date order, with running balances"),
     {0},
 };
 

@@ -2,22 +2,34 @@
  * shareout.c — the end-of-cycle share-out, the way savings groups (VSLA) do it.
  *
  * The arithmetic, to the rial:
- *  - profit = cash box - social fund - Σ savings of the cycle + principal of the loans still
- *    open (recovered below). It is the cycle's service charges and fines.
+ *  - profit = cash box - social fund - Σ savings of the cycle + what the loans still open owe
+ *    (principal and service charge, recovered below). It is the cycle's service charges and
+ *    fines: a charge is earned whether it was paid in cash during the cycle or is settled from
+ *    a payout at the share-out.
  *  - each member receives her savings + floor(profit x her shares / total shares); the rials
  *    left over (fewer than the number of members) go one each to the members with the largest
  *    fractional parts (profit x shares mod total shares), ties to the smaller person number.
  *    Members who left during the cycle take part like everyone else.
- *  - a loan still open at the share-out falls due and is settled from the payouts: its principal
- *    is taken from the borrower's payout first, then from her guarantors' in equal parts (the
- *    remainder rials to the first guarantor), each as far as her payout goes; whatever is still
- *    uncovered is a loss the whole group carries — the collective guarantee — shared by every
- *    member with something left, in proportion to shares (same rounding rule, repeated while a
- *    member's payout runs out). Its unpaid service charge is written off (never counted as
- *    profit). The loan closes as "defaulted" with who covered what, in its record and in the
- *    event microfund.loan_defaulted.
+ *  - a loan still open at the share-out falls due and is settled from the payouts; settling is
+ *    not forgiving (the VSLA practice of Chomoka and Ledger Link: a member's outstanding loan
+ *    and its service charge are deducted from her share-out). Its debt is the principal AND the
+ *    service charge still owed, settled in three passes over all open loans:
+ *      1. every borrower's own payout settles her own debt, as far as it goes — before anything
+ *         is taken from it for a guarantee she gave (her own debt comes first);
+ *      2. what a borrower could not cover falls on her guarantors in equal parts (remainder
+ *         rials to the first guarantor), each as far as what is left of her payout goes;
+ *      3. whatever is still uncovered is a loss the whole group carries — the collective
+ *         guarantee — shared by every member with something left, in proportion to shares
+ *         (same rounding rule, repeated while a member's payout runs out).
+ *    A loan its borrower settled alone closes as "settled_at_shareout" (event
+ *    microfund.loan_settled); one that needed guarantors or the group closes as "defaulted"
+ *    (event microfund.loan_defaulted). Either way the record says who covered what, and
+ *    nothing is owed on it afterwards.
  *  - the social fund's balance is not shared: it carries over to the next cycle. If nobody
  *    bought a share in the cycle, the profit (fines) goes to the social fund too.
+ *  - the share-out is dated inside the cycle, not before its last meeting, loan or repayment
+ *    (422 before_last_activity: the books it closes would otherwise change after it), and not
+ *    after today (422 future_date) unless it is a preview of the planned share-out.
  *  - Σ cash paid + social fund carried == cash box before the share-out, exactly; the box then
  *    holds the social fund alone. The cycle is closed; the next one starts with
  *    POST /v1/funds/{id}/cycles.
@@ -28,12 +40,13 @@
 #include "microfund.h"
 
 #define RULES_TEXT                                                                             \
-    "profit = cash box - social fund - savings + principal of open loans; payout = savings + " \
-    "floor(profit x shares / total shares), leftover rials one each to the largest fractional " \
-    "parts, ties to the smaller person number; an open loan's principal comes from the "      \
-    "borrower's payout, then her guarantors' in equal parts (remainder to the first), the "    \
-    "rest from all members by shares; its unpaid charge is written off; the social fund "      \
-    "carries over (and takes the profit when no shares were bought)"
+    "profit = cash box - social fund - savings + principal and charge still owed on open "    \
+    "loans; payout = savings + floor(profit x shares / total shares), leftover rials one each " \
+    "to the largest fractional parts, ties to the smaller person number; each open loan's "   \
+    "principal and charge come first from the borrower's own payout (before any guarantee "   \
+    "she gave), then from her guarantors' in equal parts (remainder to the first), the rest " \
+    "from all members by shares; the social fund carries over (and takes the profit when no " \
+    "shares were bought)"
 
 /* true when i goes before j for a leftover rial: larger remainder, then smaller tie, then index. */
 static bool s_before(const __int128 *rem, const uint64_t *tie, size_t i, size_t j)
@@ -151,8 +164,12 @@ int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows
         shares += rows[i].shares;
         rows[i].profit = rows[i].covered = rows[i].loss = 0;
     }
-    for (size_t k = 0; k < ndefs; k++)
-        open += defs[k].principal;
+    for (size_t k = 0; k < ndefs; k++) {
+        if (defs[k].principal < 0 || defs[k].charge < 0 ||
+            __builtin_add_overflow(defs[k].principal, defs[k].charge, &defs[k].debt))
+            return -1;
+        open += defs[k].debt;
+    }
     __int128 profit = (__int128)so->cash - so->social - savings + open;
     if (savings > INT64_MAX || shares > INT64_MAX || profit < 0 || profit > INT64_MAX)
         return -1;
@@ -177,10 +194,11 @@ int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows
     free(part);
     free(tie);
     int64_t loss = 0;
-    for (size_t k = 0; rc == 0 && k < ndefs; k++) {
+    for (size_t k = 0; rc == 0 && k < ndefs; k++)   /* 1. her own debt first */
+        defs[k].by_borrower = s_take(s_row(rows, nrows, defs[k].borrower), defs[k].debt);
+    for (size_t k = 0; rc == 0 && k < ndefs; k++) {   /* 2. then her guarantors */
         mf_default_t *d = &defs[k];
-        d->by_borrower = s_take(s_row(rows, nrows, d->borrower), d->principal);
-        int64_t rest = d->principal - d->by_borrower, covered = 0;
+        int64_t rest = d->debt - d->by_borrower, covered = 0;
         for (size_t j = 0; j < d->nguarantors; j++) {
             int64_t want = rest / (int64_t)d->nguarantors +
                            (j == 0 ? rest % (int64_t)d->nguarantors : 0);
@@ -190,7 +208,7 @@ int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows
         d->shared = rest - covered;
         loss += d->shared;
     }
-    if (rc == 0 && loss > 0)
+    if (rc == 0 && loss > 0)   /* 3. then the group */
         rc = s_share_loss(rows, nrows, loss);
     __int128 paid = 0;
     for (size_t i = 0; rc == 0 && i < nrows; i++) {
@@ -244,6 +262,7 @@ static int s_gather(s_run_t *run)
         mf_default_t *d = &run->defs[k];
         d->borrower = s_person_number(json_string_value(json_object_get(loan, "person_id")));
         d->principal = microfund_loan_principal_due(loan);
+        d->charge = microfund_int(loan, "charge_rials") - microfund_int(loan, "paid_charge_rials");
         for (size_t j = 0; j < json_array_size(gids) && j < MICROFUND_MAX_GUARANTORS; j++)
             d->guarantors[d->nguarantors++] =
                 s_person_number(json_string_value(json_array_get(gids, j)));
@@ -255,6 +274,12 @@ static int s_gather(s_run_t *run)
     return microfund_shareout_compute(&run->so, run->rows, n, run->defs, nl);
 }
 
+/* settled_at_shareout when the borrower's payout settled the whole debt, else defaulted. */
+static const char *s_settled_status(const mf_default_t *d)
+{
+    return d->by_borrower == d->debt ? "settled_at_shareout" : "defaulted";
+}
+
 /* Who covered one open loan, as its settlement record says. */
 static json_t *s_settlement(const s_run_t *run, size_t k)
 {
@@ -264,14 +289,13 @@ static json_t *s_settlement(const s_run_t *run, size_t k)
     for (size_t j = 0; j < d->nguarantors; j++)
         json_array_append_new(gs, json_pack("{s:O, s:I}", "person_id", json_array_get(gids, j),
                                             "rials", (json_int_t)d->by_guarantor[j]));
-    return json_pack("{s:O, s:O, s:s, s:I, s:I, s:I, s:o, s:I}", "loan_id",
+    return json_pack("{s:O, s:O, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I}", "loan_id",
                      json_object_get(loan, "id"), "person_id", json_object_get(loan, "person_id"),
-                     "date", run->date, "principal_rials", (json_int_t)d->principal,
-                     "charge_written_off_rials",
-                     (json_int_t)(microfund_int(loan, "charge_rials") -
-                                  microfund_int(loan, "paid_charge_rials")),
-                     "borrower_rials", (json_int_t)d->by_borrower, "guarantors", gs,
-                     "shared_rials", (json_int_t)d->shared);
+                     "date", run->date, "status", s_settled_status(d), "principal_rials",
+                     (json_int_t)d->principal, "charge_rials", (json_int_t)d->charge,
+                     "debt_rials", (json_int_t)d->debt, "borrower_rials",
+                     (json_int_t)d->by_borrower, "guarantors", gs, "shared_rials",
+                     (json_int_t)d->shared);
 }
 
 /* The share-out as the reply and the event tell it. */
@@ -305,7 +329,8 @@ static json_t *s_result(const s_run_t *run, bool preview)
                      "rules_applied", RULES_TEXT);
 }
 
-/* Closes every open loan as defaulted with its settlement, and emits who covered what. */
+/* Closes every open loan with its settlement (settled_at_shareout or defaulted), books its
+ * principal as settled and its charge as earned, and emits who covered what. */
 static int s_settle_loans(s_run_t *run)
 {
     hy_ctx_t *ctx = run->ctx;
@@ -313,8 +338,16 @@ static int s_settle_loans(s_run_t *run)
         json_t *loan = json_array_get(run->loans, k), *settlement = s_settlement(run, k);
         const char *id = json_string_value(json_object_get(loan, "id"));
         uint64_t n = 0;
-        hy_id_parse("floan", id, &n);
-        json_object_set_new(loan, "status", json_string("defaulted"));
+        if (!settlement || hy_id_parse("floan", id, &n) != 0) {
+            json_decref(settlement);
+            return hy_fail(ctx, 500, "internal_error", NULL, "open loan %s cannot be settled",
+                           id ? id : "?");
+        }
+        const mf_default_t *d = &run->defs[k];
+        const char *status_name = s_settled_status(d);
+        json_object_set_new(loan, "status", json_string(status_name));
+        json_object_set_new(loan, "settled_principal_rials", json_integer(d->principal));
+        json_object_set_new(loan, "settled_charge_rials", json_integer(d->charge));
         json_object_set_new(loan, "closed", json_string(run->date));
         json_object_set_new(loan, "settlement", json_deep_copy(settlement));
         json_object_set_new(loan, "updated_at", json_string(ctx->now_iso));
@@ -328,8 +361,12 @@ static int s_settle_loans(s_run_t *run)
             return hy_fail_mdb(ctx, rc);
         }
         if ((status = microfund_book(ctx, run->fund->rec, "principal_settled_rials",
-                                     run->defs[k].principal)) != 0 ||
-            (status = microfund_emit(ctx, run->fund, "microfund.loan_defaulted", id, settlement)) != 0)
+                                     d->principal)) != 0 ||
+            (status = microfund_book(ctx, run->fund->rec, "charges_rials", d->charge)) != 0 ||
+            (status = microfund_emit(ctx, run->fund,
+                                     d->by_borrower == d->debt ? "microfund.loan_settled"
+                                                               : "microfund.loan_defaulted",
+                                     id, settlement)) != 0)
             return status;
     }
     return 0;
@@ -360,6 +397,12 @@ static int s_close(s_run_t *run, json_t *result)
     json_array_append_new(json_object_get(rec, "history"), json_deep_copy(cycle));
     if ((status = microfund_fund_save(ctx, run->fund)) != 0)
         return status;
+    uint8_t key[16];   /* kept whole for the members' passbooks (books.c) */
+    hy_key_u64(run->fund->n, key);
+    hy_key_u64((uint64_t)microfund_int(cycle, "number"), key + 8);
+    int rc = hy_store_put_json(ctx->txn, microfund_state(ctx)->shareouts, key, sizeof key, result);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
     return microfund_emit(ctx, run->fund, "microfund.shareout_completed", NULL,
                           json_deep_copy(result));
 }
@@ -378,11 +421,21 @@ int microfund_shareout(hy_ctx_t *ctx, const char *id, bool preview, const char *
     int rc;
     if ((status = microfund_cycle_open(ctx, &fund)) != 0)
         goto done;
+    const char *last = json_string_value(json_object_get(cycle, "last_activity_date"));
     if (strcmp(run.date, start) < 0) {
         status = hy_fail(ctx, 422, "outside_cycle", "date",
                          "the share-out cannot come before the cycle starts (%s)", start);
         goto done;
     }
+    if (last && strcmp(run.date, last) < 0) {
+        status = hy_fail(ctx, 422, "before_last_activity", "date",
+                         "the cycle's last meeting, loan or repayment was on %s; the share-out "
+                         "comes after it", last);
+        hy_fail_extra(ctx, "last_activity_date", json_string(last));
+        goto done;
+    }
+    if (!preview && (status = microfund_not_future(ctx, run.date, "date")) != 0)
+        goto done;
     if ((rc = microfund_loans_active(ctx, fund.n, &run.loans)) != 0) {
         status = hy_fail_mdb(ctx, rc);
         goto done;

@@ -18,6 +18,10 @@
 #define NOW 1718452800 /* 2024-06-15 12:00 UTC: today is 2024-06-15 in Tehran */
 #define FACILITATOR 900
 
+/* The service's clock for the next s_open: NOW unless a test needs a later today (dates after
+ * today are refused as future_date). */
+static int64_t s_now = NOW;
+
 typedef struct {
     char dir[64];
     hy_service_t *svc;
@@ -98,7 +102,7 @@ static void s_open(s_env_t *e)
 {
     memset(e, 0, sizeof *e);
     hy_test_tmpdir(e->dir);
-    e->svc = hy_service_new(&microfund_def, e->dir, NOW);
+    e->svc = hy_service_new(&microfund_def, e->dir, s_now);
     CHECK(e->svc != NULL);
     s_person(e, FACILITATOR);
 }
@@ -265,14 +269,16 @@ static void test_shareout_compute_generated(void)
             rows[i].savings = rows[i].shares * value;
             savings += rows[i].savings;
         }
-        int64_t open = 0;
+        int64_t open = 0, charges = 0;
         for (size_t k = 0; k < nd; k++) {
             defs[k] = (mf_default_t){.borrower = rows[s_between(0, (int64_t)n - 1)].person,
                                      .principal = s_between(0, savings / 2 + 1)};
+            defs[k].charge = s_between(0, defs[k].principal / 10 + 1);
             defs[k].nguarantors = (size_t)s_between(0, n > 3 ? 3 : (int64_t)n - 1);
             for (size_t j = 0; j < defs[k].nguarantors; j++)
                 defs[k].guarantors[j] = rows[s_between(0, (int64_t)n - 1)].person;
             open += defs[k].principal;
+            charges += defs[k].charge;
         }
         int64_t earned = s_between(0, 1000000), social = s_between(0, 50000);
         mf_shareout_t so = {.cash = social + savings + earned - open, .social = social};
@@ -282,7 +288,7 @@ static void test_shareout_compute_generated(void)
             continue;   /* lent more than the box holds: impossible too */
         CHECK(microfund_shareout_compute(&so, rows, n, defs, nd) == 0);
         CHECK_EQ_INT(so.paid + so.social + so.to_social, so.cash);
-        CHECK_EQ_INT(so.profit, earned);
+        CHECK_EQ_INT(so.profit, earned + charges);   /* a charge settled is earned */
         int64_t profit = 0, taken = 0;
         for (size_t i = 0; i < n; i++) {
             CHECK(rows[i].paid >= 0);
@@ -296,13 +302,32 @@ static void test_shareout_compute_generated(void)
             taken += rows[i].covered + rows[i].loss;
         }
         CHECK_EQ_INT(profit, so.shares > 0 ? so.profit : 0);
-        CHECK_EQ_INT(taken, open);
+        CHECK_EQ_INT(taken, open + charges);
+        /* payouts + settled debts + group loss == the fund's cash (less the social fund it
+         * keeps) + what the open loans owed: every rial accounted for */
+        int64_t settled = 0, shared = 0;
         for (size_t k = 0; k < nd; k++) {
             int64_t by = defs[k].by_borrower + defs[k].shared;
             for (size_t j = 0; j < defs[k].nguarantors; j++)
                 by += defs[k].by_guarantor[j];
-            CHECK_EQ_INT(by, defs[k].principal);
-            CHECK(defs[k].shared >= 0);
+            CHECK_EQ_INT(defs[k].debt, defs[k].principal + defs[k].charge);
+            CHECK_EQ_INT(by, defs[k].debt);
+            CHECK(defs[k].shared >= 0 && defs[k].by_borrower >= 0);
+            settled += by - defs[k].shared;
+            shared += defs[k].shared;
+        }
+        CHECK_EQ_INT(so.paid + settled + shared, so.cash - so.social - so.to_social + open + charges);
+        /* her own debt first: what a borrower's payout gave to her own loans is all it could,
+         * min(her debts, her entitlement), whatever guarantees she gave as well */
+        for (size_t i = 0; i < n; i++) {
+            int64_t debts = 0, gave = 0;
+            for (size_t k = 0; k < nd; k++) {
+                if (defs[k].borrower == rows[i].person) {
+                    debts += defs[k].debt;
+                    gave += defs[k].by_borrower;
+                }
+            }
+            CHECK_EQ_INT(gave, debts < rows[i].entitled ? debts : rows[i].entitled);
         }
     }
 }
@@ -340,7 +365,7 @@ static void test_worked_cycle(void)
              fund);
     CHECK_EQ_INT(e.status, 201);
     CHECK_EQ_INT(s_i(s_res(r), "charge_rials"), 400);   /* 10000 x 200bp x 2 / 10000 */
-    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "due_date")), "2024-04-10");
+    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "due_date")), "2024-04-09");   /* 1402/11/21 + 2 Jalali months */
     CHECK(json_is_true(json_object_get(s_res(r), "overdue")));   /* today is 2024-06-15 */
     char loan[32];
     snprintf(loan, sizeof loan, "%s", json_string_value(json_object_get(s_res(r), "id")));
@@ -388,12 +413,14 @@ static void test_worked_cycle(void)
     CHECK_EQ_INT(s_cash(&e, fund, "box_rials"), 1500);
     s_check_books(&e, fund);
     r = s_as(&e, "auditor", "fund_loans.get", "{\"id\":\"%s\"}", loan);
-    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "status")), "defaulted");
+    /* her own payout (5244 entitled) settled the 5000 she still owed: settled, not defaulted */
+    CHECK_EQ_STR(json_string_value(json_object_get(s_res(r), "status")), "settled_at_shareout");
+    CHECK_EQ_INT(s_i(s_res(r), "outstanding_rials"), 0);
     CHECK(json_is_false(json_object_get(s_res(r), "overdue")));
     json_decref(r);
     r = s_as(&e, "auditor", "fund_loans.list", "{\"fund_id\":\"%s\"}", fund);
     CHECK_EQ_INT(json_array_size(json_object_get(s_res(r), "items")), 1);
-    CHECK_EQ_INT(s_i(json_array_get(json_object_get(s_res(r), "items"), 0), "outstanding_principal_rials"), 5000);
+    CHECK_EQ_INT(s_i(json_array_get(json_object_get(s_res(r), "items"), 0), "settled_principal_rials"), 5000);
     json_decref(r);
     r = s_as(&e, "auditor", "fund_loans.list", "{\"fund_id\":\"%s\",\"status\":\"active\"}", fund);
     CHECK_EQ_INT(json_array_size(json_object_get(s_res(r), "items")), 0);
@@ -469,11 +496,11 @@ static void test_default_covered_by_guarantors_and_group(void)
     CHECK_EQ_INT(s_cash(&e, fund, "box_rials"), 0);
     s_refused(&e, fund, 422, "cycle_closed", "funds.shareout", "{\"id\":\"%s\"}", fund);
     s_refused(&e, fund, 422, "invalid_cycle", "fund_cycles.create",
-              "{\"id\":\"%s\",\"start\":\"2024-07-01\",\"end\":\"2024-07-01\"}", fund);
-    json_decref(s_do(&e, "fund_cycles.create", "{\"id\":\"%s\",\"start\":\"2024-07-01\",\"end\":\"2025-06-30\"}", fund));
+              "{\"id\":\"%s\",\"start\":\"2024-06-15\",\"end\":\"2024-06-15\"}", fund);
+    json_decref(s_do(&e, "fund_cycles.create", "{\"id\":\"%s\",\"start\":\"2024-06-15\",\"end\":\"2025-06-14\"}", fund));
     CHECK_EQ_INT(e.status, 201);
     s_refused(&e, fund, 422, "no_social_fund", "fund_meetings.create",   /* its rule is 0 */
-              MEETING(fund, "2024-07-08", "\"attendance\":[\"prs_1\"],\"social_fund\":[{\"person_id\":\"prs_1\",\"amount_rials\":100}]"));
+              MEETING(fund, "2024-06-15", "\"attendance\":[\"prs_1\"],\"social_fund\":[{\"person_id\":\"prs_1\",\"amount_rials\":100}]"));
     s_refused(&e, fund, 422, "before_joined", "fund_members.leave",
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"date\":\"2023-12-31\"}", fund);
     s_close(&e);
@@ -497,7 +524,7 @@ static void test_refusals_change_nothing(void)
     s_refused(&e, fund, 409, "already_member", "fund_members.join", "{\"id\":\"%s\",\"person_id\":\"prs_2\"}", fund);
     s_refused(&e, fund, 404, "not_found", "fund_members.join", "{\"id\":\"fund_99\",\"person_id\":\"prs_2\"}", fund);
     s_refused(&e, fund, 409, "duplicate_meeting", "fund_meetings.create", MEETING(fund, "2024-02-01", "\"attendance\":[]"));
-    s_refused(&e, fund, 422, "outside_cycle", "fund_meetings.create", MEETING(fund, "2025-01-01", "\"attendance\":[]"));
+    s_refused(&e, fund, 422, "outside_cycle", "fund_meetings.create", MEETING(fund, "2023-12-31", "\"attendance\":[]"));
     s_refused(&e, fund, 422, "not_a_member", "fund_meetings.create", MEETING(fund, "2024-02-08", "\"attendance\":[\"prs_50\"]"));
     s_refused(&e, fund, 422, "duplicate_entry", "fund_meetings.create", MEETING(fund, "2024-02-08", "\"attendance\":[\"prs_1\",\"prs_1\"]"));
     s_refused(&e, fund, 422, "absent_saver", "fund_meetings.create",
@@ -523,7 +550,7 @@ static void test_refusals_change_nothing(void)
               "{\"id\":\"%s\",\"person_id\":\"prs_50\",\"amount_rials\":1000,\"term_months\":1,\"guarantor_ids\":[\"prs_2\"]}", fund);
     s_refused(&e, fund, 422, "over_member_limit", "fund_loans.create",
               "{\"id\":\"%s\",\"person_id\":\"prs_2\",\"amount_rials\":3001,\"term_months\":1,\"guarantor_ids\":[\"prs_1\"]}", fund);
-    s_refused(&e, fund, 422, "guarantor_exposure", "fund_loans.create",   /* prs_2 answers for 4 x 1000 at most */
+    s_refused(&e, fund, 422, "guarantor_capacity", "fund_loans.create",   /* prs_2 answers for 4 x 1000 at most */
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"amount_rials\":4001,\"term_months\":1,\"guarantor_ids\":[\"prs_2\"]}", fund);
     s_refused(&e, fund, 422, "insufficient_fund_cash", "fund_loans.create",   /* 8000 to lend, not the social fund's 500 */
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"amount_rials\":8001,\"term_months\":1,\"guarantor_ids\":[\"prs_2\",\"prs_3\",\"prs_4\"]}", fund);
@@ -544,7 +571,7 @@ static void test_refusals_change_nothing(void)
               "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"amount_rials\":100,\"term_months\":1,\"guarantor_ids\":[\"prs_3\"]}", fund);
     s_refused(&e, fund, 422, "guarantor_overdue", "fund_loans.create",   /* prs_1's loan was due 2024-03-01 */
               "{\"id\":\"%s\",\"person_id\":\"prs_3\",\"amount_rials\":100,\"term_months\":1,\"guarantor_ids\":[\"prs_1\"]}", fund);
-    s_refused(&e, fund, 422, "guarantor_exposure", "fund_loans.create",   /* prs_2 already answers for 4000 */
+    s_refused(&e, fund, 422, "guarantor_capacity", "fund_loans.create",   /* prs_2 already answers for 4000 */
               "{\"id\":\"%s\",\"person_id\":\"prs_3\",\"amount_rials\":1,\"term_months\":1,\"guarantor_ids\":[\"prs_2\"]}", fund);
     s_refused(&e, fund, 422, "active_loan_exists", "fund_members.leave", "{\"id\":\"%s\",\"person_id\":\"prs_1\",\"date\":\"2024-03-01\"}", fund);
     s_refused(&e, fund, 422, "active_guarantee", "fund_members.leave", "{\"id\":\"%s\",\"person_id\":\"prs_2\",\"date\":\"2024-03-01\"}", fund);
@@ -555,7 +582,7 @@ static void test_refusals_change_nothing(void)
     s_refused(&e, fund, 400, "invalid_field", "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":\"x\",\"date\":\"2024-02-20\"}", loan);
     json_decref(s_do(&e, "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":4080,\"date\":\"2024-02-20\"}", loan));
     CHECK_EQ_INT(e.status, 201);
-    s_refused(&e, fund, 409, "loan_closed", "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":1,\"date\":\"2024-02-21\"}", loan);
+    s_refused(&e, fund, 409, "wrong_state", "fund_loans.repay", "{\"id\":\"%s\",\"amount_rials\":1,\"date\":\"2024-02-21\"}", loan);
     s_refused(&e, fund, 422, "no_participants", "fund_trainings.create", "{\"id\":\"%s\",\"date\":\"2024-02-21\",\"participants\":[]}", fund);
     s_refused(&e, fund, 422, "unknown_person", "fund_trainings.create", "{\"id\":\"%s\",\"date\":\"2024-02-21\",\"participants\":[\"prs_1\",\"prs_78\"]}", fund);
     /* only the role check of the previous line differs: auditors may not write */
@@ -726,7 +753,7 @@ static void s_random_loan(s_env_t *e, const char *fund, const json_t *members, c
                      "%s,\"date\":\"%s\"}",
                      fund, json_string_value(json_object_get(m, "person_id")),
                      (long long)s_between(1, limit + 1), (long long)s_between(1, 6), gids, date);
-    static const char *const allowed[] = {"over_member_limit", "insufficient_fund_cash", "guarantor_exposure",
+    static const char *const allowed[] = {"over_member_limit", "insufficient_fund_cash", "guarantor_capacity",
                                           "guarantors_required", "duplicate_entry", "over_max_term",
                                           "not_a_member", "guarantor_overdue", NULL};
     bool ok = e->status == 201;
@@ -774,7 +801,7 @@ static void s_random_cycle(s_env_t *e, const char *fund, int64_t first_day)
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(so, "defaults"), i, p)
-        open += s_i(p, "principal_rials");
+        open += s_i(p, "debt_rials");
     json_array_foreach(json_object_get(so, "payouts"), i, p) {
         taken += s_i(p, "covered_rials") + s_i(p, "loss_rials");
         CHECK(s_i(p, "paid_rials") >= 0);
@@ -803,6 +830,7 @@ static void s_random_cycle(s_env_t *e, const char *fund, int64_t first_day)
 
 static void test_generated_cycles(void)
 {
+    s_now = 1751284800;   /* 2025-06-30 12:00 UTC: both generated cycles lie in the past */
     for (int c = 0; c < 40; c++) {
         s_env_t e;
         char fund[32], rules[1024];
@@ -820,9 +848,33 @@ static void test_generated_cycles(void)
         s_random_cycle(&e, fund, hy_days_from_civil(2024, 7, 2));
         s_close(&e);
     }
+    s_now = NOW;
+}
+
+/* Fund-loan months are Solar Hijri months: the same Jalali day, clamped to the month. */
+static void test_jalali_months(void)
+{
+    static const struct {
+        const char *from;
+        int months;
+        const char *want;
+    } cases[] = {
+        {"2024-02-10", 2, "2024-04-09"},    /* 1402/11/21 -> 1403/01/21 */
+        {"2024-09-21", 1, "2024-10-21"},    /* 1403/06/31 -> 1403/07/30 (Mehr has 30 days) */
+        {"2025-03-20", 12, "2026-03-20"},   /* 1403/12/30 (leap) -> 1404/12/29 */
+        {"2024-03-20", 0, "2024-03-20"},
+    };
+    char out[11];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK(microfund_add_months(cases[i].from, cases[i].months, out) == 0);
+        CHECK_EQ_STR(out, cases[i].want);
+    }
+    CHECK(microfund_add_months("2024-02-30", 1, out) == -1);
+    CHECK(microfund_add_months("2024-02-10", -1, out) == -1);
 }
 
 const hy_test_t microfund_tests[] = {
+    {"microfund.jalali_months", test_jalali_months},
     {"microfund.split_generated", test_split_generated},
     {"microfund.shareout_compute_generated", test_shareout_compute_generated},
     {"microfund.worked_cycle", test_worked_cycle},
