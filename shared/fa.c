@@ -123,6 +123,32 @@ static bool s_is_invisible(uint32_t cp)
            (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF;
 }
 
+/* The letters that are written two ways for one spelling (Arabic vs Persian forms, hamza
+ * carriers, teh marbuta), mapped to the one form keys use; any other code point is kept. */
+static uint32_t s_fold_letter(uint32_t cp)
+{
+    switch (cp) {
+    case 0x064A: /* ي Arabic yeh */
+    case 0x0649: /* ى alef maksura */
+    case 0x0626: /* ئ yeh with hamza */
+        return 0x06CC; /* ی */
+    case 0x0643: /* ك Arabic kaf */
+        return 0x06A9; /* ک */
+    case 0x0629: /* ة teh marbuta */
+    case 0x06C0: /* ۀ heh with yeh above */
+        return 0x0647; /* ه */
+    case 0x0622: /* آ alef with madda */
+    case 0x0623: /* أ alef with hamza above */
+    case 0x0625: /* إ alef with hamza below */
+    case 0x0671: /* ٱ alef wasla */
+        return 0x0627; /* ا */
+    case 0x0624: /* ؤ waw with hamza */
+        return 0x0648; /* و */
+    default:
+        return cp;
+    }
+}
+
 /* Arabic harakat, superscript alef and tatweel: decoration, not spelling. */
 static bool s_is_diacritic(uint32_t cp)
 {
@@ -131,8 +157,9 @@ static bool s_is_diacritic(uint32_t cp)
 
 /* ------------------------------------------------------------- normalisation ------------- */
 
-/* One pass: map each code point, drop the invisible ones, and fold white-space runs. The
- * output is never longer than the input (every mapping keeps or shrinks the byte count). */
+/* One pass: map each code point, drop the invisible ones, and fold runs of white space and
+ * ZWNJ into one space. The output is never longer than the input (every mapping keeps or
+ * shrinks the byte count: each folded letter is two bytes, like its target). */
 char *hy_fa_normalize(const char *in)
 {
     if (!in)
@@ -152,7 +179,7 @@ char *hy_fa_normalize(const char *in)
             return NULL;
         }
         i += k;
-        if (s_is_space(cp)) {
+        if (s_is_space(cp) || cp == 0x200C) { /* white space and ZWNJ: a word boundary */
             pending_space = true;
             continue;
         }
@@ -161,12 +188,10 @@ char *hy_fa_normalize(const char *in)
         int dv = s_digit_value(cp);
         if (dv >= 0)
             cp = (uint32_t)('0' + dv);
-        else if (cp == 0x064A || cp == 0x0649) /* Arabic yeh, alef maksura -> Persian yeh */
-            cp = 0x06CC;
-        else if (cp == 0x0643) /* Arabic kaf -> Persian keheh */
-            cp = 0x06A9;
         else if (cp >= 'A' && cp <= 'Z')
             cp = cp - 'A' + 'a';
+        else
+            cp = s_fold_letter(cp);
         if (pending_space && o > 0)
             out[o++] = ' ';
         pending_space = false;
@@ -174,6 +199,54 @@ char *hy_fa_normalize(const char *in)
     }
     out[o] = '\0';
     return out;
+}
+
+/* Normalised text without its word boundaries. */
+char *hy_fa_key(const char *in)
+{
+    char *out = hy_fa_normalize(in);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; out[i]; i++)
+        if (out[i] != ' ')
+            out[o++] = out[i];
+    out[o] = '\0';
+    return out;
+}
+
+/* Normalises once, then cuts the text at its single ASCII spaces. */
+int hy_fa_words(const char *in, hy_fa_words_t *w)
+{
+    memset(w, 0, sizeof *w);
+    w->text = hy_fa_normalize(in);
+    if (!w->text)
+        goto fail;
+    size_t n = 0;
+    for (char *p = w->text; *p; p++)
+        n += (*p != ' ' && (p == w->text || p[-1] == ' '));
+    if (n == 0)
+        return 0;
+    w->word = malloc(n * sizeof *w->word);
+    if (!w->word)
+        goto fail;
+    for (char *p = w->text; *p; p++) {
+        if (*p == ' ')
+            *p = '\0';
+        else if (p == w->text || p[-1] == '\0')
+            w->word[w->count++] = p;
+    }
+    return 0;
+fail:
+    hy_fa_words_free(w);
+    return -1;
+}
+
+void hy_fa_words_free(hy_fa_words_t *w)
+{
+    free(w->word);
+    free(w->text);
+    memset(w, 0, sizeof *w);
 }
 
 /* Digits to ASCII and trimming only; the rest of the text (letters, ZWNJ, inner spaces) is
