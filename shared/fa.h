@@ -84,6 +84,19 @@ void hy_date_today(int64_t t, char out[11]);
 
 /* Full years between birth and on (both "YYYY-MM-DD"); -1 on a bad date. */
 int hy_age_on(const char *birth_iso, const char *on_iso);
+/* The same counted by the Solar Hijri calendar, as Iranian offices do: a year older on the
+ * Jalali birthday (born 30 Esfand: on 1 Farvardin in common years). -1 on a bad date or one
+ * outside the Jalali range. */
+int hy_age_on_jalali(const char *birth_iso, const char *on_iso);
+
+/* Jalali months (the fund bills by them). Parses "1403/10" (also "1403-10", a one-digit
+ * month, Persian or Arabic digits): 0, or -1 when malformed or the year is out of range. */
+int hy_month_parse_jalali(const char *s, int *jy, int *jm);
+/* The Jalali month holding the ISO date: 0, or -1 for a bad date. */
+int hy_jalali_month_of(const char *iso, int *jy, int *jm);
+/* Adds months (negative to go back) to a Jalali date; a day past the new month's end becomes
+ * its last day. 0, or -1 for an impossible date or a result out of range. */
+int hy_jalali_add_months(int jy, int jm, int jd, int months, int *oy, int *om, int *od);
 
 /* National ID (کد ملی). Accepts ASCII or Persian/Arabic digits, with or without '-' or spaces;
  * on success writes the 10 ASCII digits into out (11 bytes) and returns 0. Returns

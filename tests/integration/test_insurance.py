@@ -13,10 +13,12 @@ import time
 from harness import BUILD, Cluster, check, eq, person, recv_events
 
 FIELDS = ["agriculture", "industry", "handicrafts", "services"]
+# Start dates must lie near the request (HY_INSURANCE_BACKDATE_MONTHS): the clock is fixed.
+TODAY = "2025-07-15"
 # What the fund may see of a person (the event's data), and what it must never see.
 FUND_FIELDS = {"enrolment_id", "national_id", "first_name", "last_name", "birth_date",
                "birth_date_jalali", "sex", "field", "start_date", "start_date_jalali", "status",
-               "insurance_number", "office", "contribution"}
+               "insurance_number", "office", "contribution", "refusal"}
 PRIVATE = {"mobile", "province", "city", "neighbourhood", "household_size", "head_of_household",
            "dependants", "referrals", "skills", "needs", "disability"}
 
@@ -81,7 +83,7 @@ def _fund_sync(c, tag, args):
 
 
 def test_eligibility_and_wrong_state_over_http():
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         a, b = _register(c, 2)
         young = c.post("/v1/persons", person(7, birth_date="2010-01-01")).json["id"]
         ybus = c.post("/v1/businesses", {"owner_id": young, "activity": "x", "field": "services"}).json["id"]
@@ -129,7 +131,7 @@ def test_eligibility_and_wrong_state_over_http():
 
 def test_just_registered_is_never_refused_and_one_enrolment_per_person():
     """The registry acknowledged it a moment ago: insurance catches up before refusing."""
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         for i in range(20):
             who = _register(c, 1, base=500 + i, threads=1)[0]
             r = _enrol(c, who)
@@ -152,7 +154,7 @@ def test_just_registered_is_never_refused_and_one_enrolment_per_person():
 
 
 def test_http_feed_equals_zmq_feed_and_long_poll():
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         sub = c.subscribe("insurance")
         people = _register(c, 6)
         ids = [_enrol(c, w).json["id"] for w in people]
@@ -194,7 +196,7 @@ def test_http_feed_equals_zmq_feed_and_long_poll():
 
 
 def test_feed_roles_and_privacy():
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         people = _register(c, 3)
         for w in people:
             eq(_enrol(c, w).status, 201)
@@ -219,7 +221,7 @@ def test_fund_sync_exactly_once_through_kill9():
     there; and the two files are identical."""
     n = 1000 if "asan" in BUILD else 10000
     rnd = random.Random(20241125)
-    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}) as c:
+    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}, clock=TODAY) as c:
         t_start = time.time()
         people = _register(c, n, threads=16)
         t_reg = time.time() - t_start
@@ -348,7 +350,7 @@ def test_fund_sync_command_resumes_after_being_offline():
     1,100 enrolments happen (more than one page of the feed) and the insurance service is
     killed and restarted, then comes back — over HTTP this time, with the same cursor — and
     hands on exactly what it missed."""
-    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}) as c:
+    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}, clock=TODAY) as c:
         people = _register(c, 1200)
         _enrol_all(c, people[:100])
         seqs, events = os.path.join(c.dir, "seqs"), os.path.join(c.dir, "events")

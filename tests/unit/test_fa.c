@@ -368,6 +368,80 @@ static void fa_key(void)
     CHECK(hy_fa_key(NULL) == NULL);
 }
 
+/* Jalali months as the fund bills them: parsing "1403/10", the month of a date, adding months
+ * with the day clamped, and ages counted by the Solar Hijri calendar. */
+static void jalali_months(void)
+{
+    int y = 0, m = 0, d = 0;
+    CHECK_EQ_INT(hy_month_parse_jalali("1403/10", &y, &m), 0);
+    CHECK(y == 1403 && m == 10);
+    CHECK_EQ_INT(hy_month_parse_jalali("۱۴۰۳/۰۱", &y, &m), 0);
+    CHECK(y == 1403 && m == 1);
+    CHECK_EQ_INT(hy_month_parse_jalali("1403-9", &y, &m), 0);
+    CHECK(y == 1403 && m == 9);
+    CHECK_EQ_INT(hy_month_parse_jalali("١٤٠٣/١٢", &y, &m), 0);
+    CHECK(y == 1403 && m == 12);
+    static const char *bad[] = {"1403/13", "1403/00", "1403", "1403/10/01", "403/10", "1403/",
+                                "1403/10-", "2025-01", "1501/01", "abcd/ef", "", "1403/100"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (hy_month_parse_jalali(bad[i], &y, &m) != -1)
+            fprintf(stderr, "  accepted month \"%s\"\n", bad[i]);
+        CHECK_EQ_INT(hy_month_parse_jalali(bad[i], &y, &m), -1);
+    }
+    CHECK_EQ_INT(hy_month_parse_jalali(NULL, &y, &m), -1);
+
+    /* the month of a date: 1403/10/01 = 2024-12-21 and 1403/10/26 = 2025-01-15 share it */
+    CHECK_EQ_INT(hy_jalali_month_of("2024-12-21", &y, &m), 0);
+    CHECK(y == 1403 && m == 10);
+    CHECK_EQ_INT(hy_jalali_month_of("2025-01-15", &y, &m), 0);
+    CHECK(y == 1403 && m == 10);
+    CHECK_EQ_INT(hy_jalali_month_of("2024-12-20", &y, &m), 0); /* the last day of Azar */
+    CHECK(y == 1403 && m == 9);
+    CHECK_EQ_INT(hy_jalali_month_of("2025-03-21", &y, &m), 0); /* Nowruz 1404 */
+    CHECK(y == 1404 && m == 1);
+    CHECK_EQ_INT(hy_jalali_month_of("2025-02-30", &y, &m), -1);
+
+    /* adding months: across the year, backwards, and the day clamped to the month's length */
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 10, 26, 3, &y, &m, &d), 0);
+    CHECK(y == 1404 && m == 1 && d == 26);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 10, 1, -3, &y, &m, &d), 0);
+    CHECK(y == 1403 && m == 7 && d == 1);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 2, 15, -3, &y, &m, &d), 0);
+    CHECK(y == 1402 && m == 11 && d == 15);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 6, 31, 1, &y, &m, &d), 0); /* Mehr has 30 */
+    CHECK(y == 1403 && m == 7 && d == 30);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 11, 30, 1, &y, &m, &d), 0); /* Esfand 1403: 30 */
+    CHECK(y == 1403 && m == 12 && d == 30);
+    CHECK_EQ_INT(hy_jalali_add_months(1404, 11, 30, 1, &y, &m, &d), 0); /* Esfand 1404: 29 */
+    CHECK(y == 1404 && m == 12 && d == 29);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 1, 1, 24, &y, &m, &d), 0);
+    CHECK(y == 1405 && m == 1 && d == 1);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 1, 1, 0, &y, &m, &d), 0);
+    CHECK(y == 1403 && m == 1 && d == 1);
+    CHECK_EQ_INT(hy_jalali_add_months(1500, 12, 1, 1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_add_months(1300, 1, 1, -1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 13, 1, 1, &y, &m, &d), -1);
+
+    /* ages by the Solar Hijri calendar: born 1352/10/26 (1974-01-16) is 51 on 1403/10/26
+     * (2025-01-15), although by the Gregorian calendar she is 50 until the next day */
+    CHECK_EQ_INT(hy_age_on("1974-01-16", "2025-01-15"), 50);
+    CHECK_EQ_INT(hy_age_on_jalali("1974-01-16", "2025-01-15"), 51);
+    CHECK_EQ_INT(hy_age_on_jalali("1974-01-16", "2025-01-14"), 50); /* 1403/10/25 */
+    CHECK_EQ_INT(hy_age_on_jalali("1974-01-16", "1974-01-16"), 0);
+    /* born on 30 Esfand of a leap year: a year older from 1 Farvardin in common years */
+    char born[11], on[11];
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1399/12/30", born), 0);
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1400/12/29", on), 0);
+    CHECK_EQ_INT(hy_age_on_jalali(born, on), 0);
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1401/01/01", on), 0);
+    CHECK_EQ_INT(hy_age_on_jalali(born, on), 1);
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1403/12/30", on), 0);
+    CHECK_EQ_INT(hy_age_on_jalali(born, on), 4);
+    CHECK_EQ_INT(hy_age_on_jalali("2025-01-15", "2025-01-14"), -1);
+    CHECK_EQ_INT(hy_age_on_jalali("1900-01-01", "2025-01-14"), -1); /* before 1300 */
+    CHECK_EQ_INT(hy_age_on_jalali("garbage", "2025-01-14"), -1);
+}
+
 /* Builds a valid 10-digit ID from nine digits by computing the check digit. */
 static void s_make_nid(const char *nine, char out[11])
 {
@@ -529,6 +603,7 @@ const hy_test_t fa_tests[] = {
     {"fa.issue_pairs", fa_issue_pairs},
     {"fa.words", fa_words},
     {"fa.key", fa_key},
+    {"fa.jalali_months", jalali_months},
     {"fa.national_id", national_id},
     {"fa.mobile", mobile},
     {"fa.days_age_today", days_age_today},
