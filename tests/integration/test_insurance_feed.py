@@ -123,6 +123,7 @@ def test_refusal_reinstatement_and_contributions_reach_the_fund_exactly_once():
             c.kill(tag)
             start(tag)
         c.wait_ready()
+        c.wait_serving("insurance")   # the broker may still list a killed worker for a moment
         truth = c.events_since("insurance")
         last = truth[-1]["sequence"]
         eq([e["sequence"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
