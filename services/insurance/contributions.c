@@ -92,6 +92,18 @@ static int s_month_text(int idx, char jal[16], char greg[16])
     return 0;
 }
 
+void insurance_contributions_fill(json_t *enrolment)
+{
+    size_t i;
+    json_t *c;
+    char jal[16], greg[16];
+    json_array_foreach(json_object_get(enrolment, "contributions"), i, c) {
+        int m = json_object_get(c, "month_jalali") ? -1 : s_paid_month(c);
+        if (m >= 0 && s_month_text(m, jal, greg) == 0)
+            json_object_set_new(c, "month_jalali", json_string(jal));
+    }
+}
+
 static int s_cmp_int(const void *a, const void *b)
 {
     int x = *(const int *)a, y = *(const int *)b;

@@ -271,6 +271,7 @@ fail:
 static void s_present(hy_ctx_t *ctx, json_t *rec)
 {
     const char *status = s_str(rec, "status");
+    insurance_contributions_fill(rec);
     if (status && (strcmp(status, INS_CONFIRMED) == 0 || strcmp(status, INS_SUSPENDED) == 0))
         json_object_set_new(rec, "months_overdue",
                             json_integer(insurance_months_overdue(rec, ctx->today)));

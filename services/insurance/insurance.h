@@ -108,6 +108,9 @@ int insurance_enrolment_refuse(hy_ctx_t *ctx, const char *id, const char *reason
  * with the enrolment; 400 missing_field; 422 contribution_mismatch, invalid_month,
  * future_date; 409 duplicate_contribution, wrong_state. */
 int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
+/* Adds month_jalali to the contributions recorded before Jalali months were stored (they have
+ * only the Gregorian month), so every reader sees both forms. */
+void insurance_contributions_fill(json_t *enrolment);
 /* Jalali months of contributions overdue on as_of ("YYYY-MM-DD") for an enrolment record. */
 int insurance_months_overdue(const json_t *enrolment, const char *as_of);
 /* Suspends every confirmed enrolment more than insurance_suspend_months() overdue on as_of

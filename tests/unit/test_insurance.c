@@ -688,6 +688,19 @@ static void test_jalali_arrears(void)
     }
 }
 
+/* Contributions stored before Jalali months were kept are shown with their Jalali month. */
+static void test_legacy_months_filled(void)
+{
+    json_t *rec = json_loads("{\"contributions\":[{\"month\":\"2025-01\"},{\"month\":\"2025-03\"},"
+                             "{\"month_jalali\":\"1404/01\",\"month\":\"2025-04\"}]}", 0, NULL);
+    insurance_contributions_fill(rec);
+    json_t *c = json_object_get(rec, "contributions");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(c, 0), "month_jalali")), "1403/10");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(c, 1), "month_jalali")), "1403/12");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(c, 2), "month_jalali")), "1404/01");
+    json_decref(rec);
+}
+
 /* The start-date window with its defaults: NOW is 1403/03/26, so from 1402/12/01 (the first
  * of Khordad less three months) to 1403/06/26 (three months ahead). */
 static void test_start_date_window(void)
@@ -729,6 +742,7 @@ const hy_test_t insurance_tests[] = {
     {"insurance.contributions", test_contributions},
     {"insurance.arrears", test_arrears},
     {"insurance.jalali_arrears", test_jalali_arrears},
+    {"insurance.legacy_months_filled", test_legacy_months_filled},
     {"insurance.start_date_window", test_start_date_window},
     {"insurance.projection", test_projection},
     {"insurance.feed_and_list", test_feed_and_list},
