@@ -139,7 +139,7 @@ static int s_check_start(hy_ctx_t *ctx, const char *start)
         return hy_fail(ctx, 500, "internal_error", NULL, "today is outside the calendar");
     if (strcmp(start, earliest) >= 0 && strcmp(start, latest) <= 0)
         return 0;
-    char ej[11], lj[11];
+    char ej[11] = "", lj[11] = "";
     hy_date_iso_to_jalali(earliest, ej);
     hy_date_iso_to_jalali(latest, lj);
     hy_fail(ctx, 422, "start_date_out_of_range", "start_date",

@@ -115,6 +115,9 @@ def test_fund_refuses_and_reads_what_was_submitted_to_it():
         _to_fund(c, eid)
         r = c.get(f"/v1/enrolments/{eid}", key=fund)
         eq((r.status, r.json.get("status")), (200, "submitted"), f"the fund reads it: {r}")
+        check("created_by" not in r.json and all("created_by" not in h for h in r.json["history"]),
+              f"not the staff's API keys: {r.json}")
+        check("created_by" in c.get(f"/v1/enrolments/{eid}").json, "staff still see them")
         eq(c.post(f"/v1/enrolments/{eid}/refuse", refuse).status, 403, "only the fund refuses:")
         r = c.post(f"/v1/enrolments/{eid}/refuse", {"reason_code": "no_such_reason"}, key=fund)
         check(r.status in (400, 422), f"unknown reason code: {r}")
