@@ -341,7 +341,7 @@ static bool s_keep(const json_t *rec, void *user)
 {
     const insurance_filter_t *f = user;
     return s_matches(rec, "person_id", f->person_id) && s_matches(rec, "status", f->status) &&
-           s_matches(rec, "office", f->office);
+           s_matches(rec, "office", f->office) && (!f->fund_view || s_was_submitted(rec));
 }
 
 int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t **items,
@@ -370,7 +370,10 @@ int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t 
         return hy_fail_mdb(ctx, rc);
     size_t i;
     json_t *rec;
-    json_array_foreach(*items, i, rec)
+    json_array_foreach(*items, i, rec) {
         s_present(ctx, rec);
+        if (f->fund_view)
+            s_strip_keys(rec);
+    }
     return 200;
 }

@@ -26,10 +26,15 @@ static int s_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 }
 
 /* The fund reads through its own view (only what was handed to it); staff read everything. */
-static int s_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+static bool s_is_fund(const hy_ctx_t *ctx)
 {
     const char *role = ctx->req ? ctx->req->actor.role : NULL;
-    if (role && hy_role_parse(role) == HY_ROLE_INSURANCE_FUND)
+    return role && hy_role_parse(role) == HY_ROLE_INSURANCE_FUND;
+}
+
+static int s_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    if (s_is_fund(ctx))
         return insurance_enrolment_get_for_fund(ctx, s_str(args, "id"), result);
     return insurance_enrolment_get(ctx, s_str(args, "id"), result);
 }
@@ -40,6 +45,7 @@ static int s_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .person_id = s_str(args, "person_id"),
         .status = s_str(args, "status"),
         .office = s_str(args, "office"),
+        .fund_view = s_is_fund(ctx),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)

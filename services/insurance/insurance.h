@@ -79,6 +79,7 @@ typedef struct {
     const char *office;
     uint64_t after;         /* page cursor: the last enrolment number already seen */
     int limit;
+    bool fund_view;         /* the fund's list: only what was handed to it, no staff keys */
 } insurance_filter_t;
 /* Lists enrolments matching every given filter in id order; *items a new array, *next the
  * cursor of the next page or 0. 200, or an error status. */

@@ -118,6 +118,11 @@ def test_fund_refuses_and_reads_what_was_submitted_to_it():
         check("created_by" not in r.json and all("created_by" not in h for h in r.json["history"]),
               f"not the staff's API keys: {r.json}")
         check("created_by" in c.get(f"/v1/enrolments/{eid}").json, "staff still see them")
+        other = _enrol(c, _who(c, 4), start_date="2025-01-01").json["id"]   # not handed over
+        r = c.get("/v1/enrolments", key=fund)
+        eq((r.status, [e["id"] for e in r.json["items"]]), (200, [eid]), "the fund lists its own:")
+        check("created_by" not in r.json["items"][0], "no staff keys in the fund's list")
+        eq([e["id"] for e in c.get("/v1/enrolments").json["items"]], [eid, other], "staff list all:")
         eq(c.post(f"/v1/enrolments/{eid}/refuse", refuse).status, 403, "only the fund refuses:")
         r = c.post(f"/v1/enrolments/{eid}/refuse", {"reason_code": "no_such_reason"}, key=fund)
         check(r.status in (400, 422), f"unknown reason code: {r}")
