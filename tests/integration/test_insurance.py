@@ -262,22 +262,7 @@ def test_fund_sync_exactly_once_through_kill9():
         kills = {"insurance": 0, "fund-sync-zmq": 0, "fund-sync-http": 0}
 
         def chaos():
-            # Rounds of the three victims in a seeded random order: any three kills in a row
-            # hit each process once.
-            order = []
-            while not done.is_set() and sum(kills.values()) < 15:
-                # the first round comes quickly, so that even the short ASan run has it all
-                time.sleep(rnd.uniform(0.2, 0.8) if sum(kills.values()) < 3 else rnd.uniform(0.3, 1.5))
-                if not order:
-                    order = rnd.sample(sorted(kills), 3)
-                victim = order.pop()
-                c.kill(victim)
-                kills[victim] += 1
-                time.sleep(rnd.uniform(0.0, 0.7))
-                if victim == "insurance":
-                    c.start_proc("insurance")
-                else:
-                    start(victim)
+            _chaos(c, kills, start, rnd, done, 15, (0.3, 1.5), 0.7)
         chaos_t = threading.Thread(target=chaos)
         chaos_t.start()
         for t in writers:
@@ -311,6 +296,27 @@ def test_fund_sync_exactly_once_through_kill9():
             check(a.read() == b.read(), "the ZeroMQ and HTTP consumers wrote the same bytes")
         print(f"    ({n} enrolments; registration {t_reg:.0f} s, enrolment {t_enrol:.0f} s, "
               f"kills {kills}, {last} events)")
+
+
+def _chaos(c, kills, start, rnd, done, most, pause, restart_after):
+    """Kills (kill -9) and restarts the processes named in kills until done is set or most
+    kills have happened: rounds of the victims in a seeded random order, so any three kills in
+    a row hit each process once. The first round comes quickly (0.2-0.8 s apart), so that even
+    a short ASan run has it all; then pause = (min, max) seconds between kills. start(tag)
+    restarts a consumer."""
+    order = []
+    while not done.is_set() and sum(kills.values()) < most:
+        time.sleep(rnd.uniform(0.2, 0.8) if sum(kills.values()) < 3 else rnd.uniform(*pause))
+        if not order:
+            order = rnd.sample(sorted(kills), len(kills))
+        victim = order.pop()
+        c.kill(victim)
+        kills[victim] += 1
+        time.sleep(rnd.uniform(0.0, restart_after))
+        if victim == "insurance":
+            c.start_proc("insurance")
+        else:
+            start(victim)
 
 
 def _enrol_all(c, people, threads=8):

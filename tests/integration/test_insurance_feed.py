@@ -9,7 +9,7 @@ import threading
 import time
 
 from harness import BUILD, Cluster, check, eq
-from test_insurance import _count_lines, _read_lines, _register
+from test_insurance import _chaos, _count_lines, _read_lines, _register
 
 TODAY = "2025-01-15"   # 1403/10/26
 PAY = {"amount_rials": 1000, "subsidy_rials": 700, "person_rials": 300}
@@ -98,19 +98,7 @@ def test_refusal_reinstatement_and_contributions_reach_the_fund_exactly_once():
         done = threading.Event()
 
         def chaos():
-            order = []
-            while not done.is_set() and sum(kills.values()) < 12:
-                time.sleep(rnd.uniform(0.2, 0.8))
-                if not order:
-                    order = rnd.sample(sorted(kills), 3)
-                victim = order.pop()
-                c.kill(victim)
-                kills[victim] += 1
-                time.sleep(rnd.uniform(0.0, 0.5))
-                if victim == "insurance":
-                    c.start_proc("insurance")
-                else:
-                    start(victim)
+            _chaos(c, kills, start, rnd, done, 12, (0.2, 0.8), 0.5)
         chaos_t = threading.Thread(target=chaos)
         chaos_t.start()
         for t in workers:
