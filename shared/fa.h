@@ -19,14 +19,37 @@
 #define HY_JALALI_MIN_YEAR 1300
 #define HY_JALALI_MAX_YEAR 1500
 
-/* Normalises Persian text for matching and storage of search keys: Arabic yeh/kaf (ي ى ك) to
- * Persian (ی ک), Arabic teh marbuta/heh forms left as is, Persian (۰-۹) and Arabic-Indic
- * (٠-٩) digits to ASCII, diacritics (harakat U+064B..U+065F, U+0670, tatweel U+0640) removed,
- * zero-width non-joiner (U+200C), ZWJ and other zero-width/bidi marks removed for matching,
- * every run of white space (incl. NBSP) collapsed to one ASCII space, trimmed, ASCII letters
- * lower-cased. Returns a newly allocated string the caller frees, or NULL when in is not valid
- * UTF-8 or on allocation failure. */
+/* Normalises Persian text for matching and storage of search keys. Letters: Arabic yeh, alef
+ * maksura and yeh with hamza (ي ى ئ) to Persian yeh (ی), Arabic kaf (ك) to keheh (ک), teh
+ * marbuta (ة) and heh with yeh above (ۀ) to heh (ه), alef with hamza or madda and alef wasla
+ * (أ إ آ ٱ) to alef (ا), waw with hamza (ؤ) to waw (و); Persian (۰-۹) and Arabic-Indic (٠-٩)
+ * digits to ASCII; diacritics (harakat U+064B..U+065F, U+0670) and tatweel (U+0640) removed;
+ * ZWJ and other zero-width/bidi marks removed. Word boundaries: every run of white space (incl.
+ * NBSP) and zero-width non-joiners (U+200C) becomes one ASCII space, so "فاطمه‌زهرا" and
+ * "فاطمه زهرا" are both "فاطمه زهرا"; the result is trimmed. ASCII letters are lower-cased.
+ * Returns a newly allocated string the caller frees, or NULL when in is NULL or not valid UTF-8,
+ * or on allocation failure. */
 char *hy_fa_normalize(const char *in);
+
+/* The grouping key of a name (neighbourhood, office, agency): hy_fa_normalize with the word
+ * boundaries removed, so "دولت‌آباد", "دولت آباد" and "دولتآباد" share one key. Returns a new
+ * string the caller frees ("" for blank text), or NULL as hy_fa_normalize. */
+char *hy_fa_key(const char *in);
+
+/* The words of a text, each normalised: the parts of a ZWNJ or space compound are separate words
+ * ("فاطمه‌زهرا" gives "فاطمه" and "زهرا"), so each part can be indexed and searched. word[i]
+ * points into text; all of it is owned by the struct and freed by hy_fa_words_free. */
+typedef struct {
+    char *text;   /* the normalised text, split in place */
+    char **word;  /* count pointers into text; NULL when count is 0 */
+    size_t count;
+} hy_fa_words_t;
+
+/* Fills w (always initialised, also on failure). 0, or -1 when in is NULL, not valid UTF-8, or
+ * on allocation failure. */
+int hy_fa_words(const char *in, hy_fa_words_t *w);
+/* Frees what hy_fa_words allocated and zeroes w; safe to call twice. */
+void hy_fa_words_free(hy_fa_words_t *w);
 
 /* Converts only the digits (Persian and Arabic-Indic to ASCII) and trims; everything else kept.
  * Returns a new string the caller frees, or NULL for invalid UTF-8. */
@@ -61,6 +84,19 @@ void hy_date_today(int64_t t, char out[11]);
 
 /* Full years between birth and on (both "YYYY-MM-DD"); -1 on a bad date. */
 int hy_age_on(const char *birth_iso, const char *on_iso);
+/* The same counted by the Solar Hijri calendar, as Iranian offices do: a year older on the
+ * Jalali birthday (born 30 Esfand: on 1 Farvardin in common years). -1 on a bad date or one
+ * outside the Jalali range. */
+int hy_age_on_jalali(const char *birth_iso, const char *on_iso);
+
+/* Jalali months (the fund bills by them). Parses "1403/10" (also "1403-10", a one-digit
+ * month, Persian or Arabic digits): 0, or -1 when malformed or the year is out of range. */
+int hy_month_parse_jalali(const char *s, int *jy, int *jm);
+/* The Jalali month holding the ISO date: 0, or -1 for a bad date. */
+int hy_jalali_month_of(const char *iso, int *jy, int *jm);
+/* Adds months (negative to go back) to a Jalali date; a day past the new month's end becomes
+ * its last day. 0, or -1 for an impossible date or a result out of range. */
+int hy_jalali_add_months(int jy, int jm, int jd, int months, int *oy, int *om, int *od);
 
 /* National ID (کد ملی). Accepts ASCII or Persian/Arabic digits, with or without '-' or spaces;
  * on success writes the 10 ASCII digits into out (11 bytes) and returns 0. Returns

@@ -48,7 +48,9 @@ bench_insurance() {
   # ---- 1. latency ----
   local n=$INS_LAT_N L
   n=$(awk -v n="$n" -v s="$BENCH_SCALE" 'BEGIN { x = int(n * s); print (x < 50 ? 50 : x) }')
-  bench_cluster_start inslat "registry insurance" HY_GATEWAY_THREADS="$BENCH_THREADS"
+  # the tool enrols from 2025-01-01: open the start-date window that far back
+  bench_cluster_start inslat "registry insurance" HY_GATEWAY_THREADS="$BENCH_THREADS" \
+    HY_INSURANCE_BACKDATE_MONTHS=120
   L=$("$TOOLS/insurance_feed" --port "$HY_HTTP_PORT" --key "$KEY_SOCIAL_SERVICES" \
       --pub "$HY_PUB_INSURANCE" --n "$n" --seed "$RANDOM" 2> >(sed 's/^/     /' >&2)) || L=""
   bench_cluster_stop

@@ -2,17 +2,22 @@
  * contributions.c — monthly contributions, arrears, and the suspension of enrolments whose
  * contributions are overdue.
  *
- * A contribution pays one calendar month (Gregorian "YYYY-MM") of an insured enrolment
- * (confirmed, or suspended and catching up). Its amount is split exactly, to the rial, between
+ * A contribution pays one Solar Hijri month ("month_jalali": "1403/10"), the month the fund bills
+ * by, of an insured enrolment (confirmed, or suspended and catching up). The older Gregorian
+ * "month" ("2025-01") is still accepted for the consumers that send it: it means the Jalali
+ * month its first day falls in. Every Jalali month holds exactly one first day of a Gregorian
+ * month (Jalali months start between the 19th and the 23rd), so the two forms map one to one,
+ * and both are stored and published. Its amount is split exactly, to the rial, between
  * the programme's subsidised share and the person's share: amount_rials = subsidy_rials +
  * person_rials, or 422 contribution_mismatch. No rounding happens here: whoever sets the
  * subsidy rate rounds before sending, and the three figures are stored and published as given.
  * A month is paid at most once (409 duplicate_contribution).
  *
- * Arrears. Contributions are due for every month from the start date's month on; a month's
- * contribution falls due at the end of that month. On a date D, with U the oldest unpaid month
- * and C the month of D, the enrolment is C - U months overdue (0 when every month before C is
- * paid). check-arrears suspends each confirmed enrolment more than HY_INSURANCE_SUSPEND_MONTHS
+ * Arrears, in Jalali months. Contributions are due for every month from the start date's Jalali
+ * month on; a month's contribution falls due at the end of that month. On a date D, with U the
+ * oldest unpaid month and C the Jalali month of D, the enrolment is C - U months overdue (0 when
+ * every month before C is paid): started 1403/10/01, it is not overdue on 1403/10/26.
+ * check-arrears suspends each confirmed enrolment more than HY_INSURANCE_SUSPEND_MONTHS
  * (default 3) months overdue, and reinstate refuses while that is still so.
  */
 #include <errno.h>
@@ -28,22 +33,75 @@
 /* How far ahead a month may be paid: a year of prepayment, no more. */
 #define MAX_MONTHS_AHEAD 12
 
-/* "YYYY-MM" (or the month of "YYYY-MM-DD") as a month number y*12 + m-1; -1 when malformed. */
-static int s_month_index(const char *text, bool date)
+/* Jalali months are numbered y*12 + m-1, so that consecutive months differ by one. */
+static int s_index(int jy, int jm)
 {
-    int y, m, d;
-    if (!text)
-        return -1;
-    if (date)
-        return hy_date_parse_iso(text, &y, &m, &d) == 0 ? y * 12 + m - 1 : -1;
-    if (strlen(text) != 7 || text[4] != '-')
+    return jy * 12 + jm - 1;
+}
+
+/* The Jalali month number of an ISO date; -1 when malformed. */
+static int s_month_of_date(const char *iso)
+{
+    int jy, jm;
+    return iso && hy_jalali_month_of(iso, &jy, &jm) == 0 ? s_index(jy, jm) : -1;
+}
+
+/* A Gregorian "YYYY-MM" as the number of the Jalali month its first day falls in; -1 when
+ * malformed. */
+static int s_month_of_gregorian(const char *text)
+{
+    char iso[11];
+    if (!text || strlen(text) != 7 || text[4] != '-')
         return -1;
     for (int i = 0; i < 7; i++)
         if (i != 4 && (text[i] < '0' || text[i] > '9'))
             return -1;
-    y = atoi(text);
-    m = atoi(text + 5);
-    return y >= 1900 && m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+    snprintf(iso, sizeof iso, "%.7s-01", text);
+    return s_month_of_date(iso);
+}
+
+/* A Jalali "YYYY/MM" (as hy_month_parse_jalali reads it) as a month number; -1 when malformed. */
+static int s_month_of_jalali(const char *text)
+{
+    int jy, jm;
+    return text && hy_month_parse_jalali(text, &jy, &jm) == 0 ? s_index(jy, jm) : -1;
+}
+
+/* The month a stored contribution pays: month_jalali, or the Gregorian month of the records
+ * written before Jalali months were kept. */
+static int s_paid_month(const json_t *c)
+{
+    const char *jal = json_string_value(json_object_get(c, "month_jalali"));
+    return jal ? s_month_of_jalali(jal)
+               : s_month_of_gregorian(json_string_value(json_object_get(c, "month")));
+}
+
+/* Writes both text forms of month number idx: "YYYY/MM" and the Gregorian month whose first
+ * day falls in it. 0, or -1 out of the calendar's range. */
+static int s_month_text(int idx, char jal[16], char greg[16])
+{
+    int jy = idx / 12, jm = idx % 12 + 1, gy, gm, gd;
+    if (hy_jalali_to_gregorian(jy, jm, 1, &gy, &gm, &gd) != 0)
+        return -1;
+    if (gd != 1 && ++gm > 12) { /* the first day of the next Gregorian month */
+        gm = 1;
+        gy++;
+    }
+    snprintf(jal, 16, "%04d/%02d", jy, jm);
+    snprintf(greg, 16, "%04d-%02d", gy, gm);
+    return 0;
+}
+
+void insurance_contributions_fill(json_t *enrolment)
+{
+    size_t i;
+    json_t *c;
+    char jal[16], greg[16];
+    json_array_foreach(json_object_get(enrolment, "contributions"), i, c) {
+        int m = json_object_get(c, "month_jalali") ? -1 : s_paid_month(c);
+        if (m >= 0 && s_month_text(m, jal, greg) == 0)
+            json_object_set_new(c, "month_jalali", json_string(jal));
+    }
 }
 
 static int s_cmp_int(const void *a, const void *b)
@@ -54,8 +112,8 @@ static int s_cmp_int(const void *a, const void *b)
 
 int insurance_months_overdue(const json_t *enrolment, const char *as_of)
 {
-    int start = s_month_index(json_string_value(json_object_get(enrolment, "start_date")), true);
-    int now = s_month_index(as_of, true);
+    int start = s_month_of_date(json_string_value(json_object_get(enrolment, "start_date")));
+    int now = s_month_of_date(as_of);
     if (start < 0 || now < 0 || now <= start)
         return 0;
     json_t *paid = json_object_get(enrolment, "contributions");
@@ -65,7 +123,7 @@ int insurance_months_overdue(const json_t *enrolment, const char *as_of)
         return 0;
     json_t *c;
     json_array_foreach(paid, i, c)
-        months[i] = s_month_index(json_string_value(json_object_get(c, "month")), false);
+        months[i] = s_paid_month(c);
     qsort(months, count, sizeof *months, s_cmp_int);
     /* Walk the paid months in order: the first month not matched is the oldest unpaid one. */
     int unpaid = start;
@@ -85,8 +143,33 @@ static const char *s_str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* The rules a contribution must pass before it is recorded; returns 0 or the failure status. */
-static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const char *paid_date)
+/* The month a request pays, from month_jalali or month (both given: they must agree).
+ * Returns 0 with *month, or the failure status. */
+static int s_requested_month(hy_ctx_t *ctx, const json_t *args, int *month)
+{
+    const char *jal = s_str(args, "month_jalali"), *greg = s_str(args, "month");
+    int j = jal ? s_month_of_jalali(jal) : -1, g = greg ? s_month_of_gregorian(greg) : -1;
+    if (!jal && !greg)
+        return hy_fail(ctx, 400, "missing_field", "month_jalali",
+                       "month_jalali (YYYY/MM) is required (or the Gregorian month, YYYY-MM)");
+    if (jal && j < 0)
+        return hy_fail(ctx, 422, "invalid_month", "month_jalali",
+                       "month_jalali must be a Solar Hijri month YYYY/MM, not %s", jal);
+    if (greg && g < 0)
+        return hy_fail(ctx, 422, "invalid_month", "month",
+                       "month must be a Gregorian month YYYY-MM, not %s", greg);
+    if (jal && greg && j != g)
+        return hy_fail(ctx, 422, "invalid_month", "month",
+                       "month %s is not the Jalali month %s (its first day falls in another)",
+                       greg, jal);
+    *month = jal ? j : g;
+    return 0;
+}
+
+/* The rules a contribution must pass before it is recorded; returns 0 with the month it pays
+ * in *month, or the failure status. */
+static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const char *paid_date,
+                   int *month)
 {
     const char *status = s_str(rec, "status");
     if (!status || (strcmp(status, INS_CONFIRMED) != 0 && strcmp(status, INS_SUSPENDED) != 0))
@@ -99,27 +182,29 @@ static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const c
         return hy_fail(ctx, 422, "contribution_mismatch", "amount_rials",
                        "subsidy_rials + person_rials must equal amount_rials (%lld + %lld != %lld)",
                        (long long)subsidy, (long long)own, (long long)amount);
-    const char *month = s_str(args, "month");
-    int m = s_month_index(month, false);
-    int start = s_month_index(s_str(rec, "start_date"), true);
-    int now = s_month_index(ctx->today, true);
-    if (m < 0)
-        return hy_fail(ctx, 422, "invalid_month", "month", "month must be YYYY-MM, not %s", month);
+    int m = -1, status_code = s_requested_month(ctx, args, &m);
+    if (status_code)
+        return status_code;
+    const char *field = s_str(args, "month_jalali") ? "month_jalali" : "month";
+    int start = s_month_of_date(s_str(rec, "start_date"));
+    int now = s_month_of_date(ctx->today);
     if (m < start)
-        return hy_fail(ctx, 422, "invalid_month", "month",
-                       "%s is before the enrolment's start date %s", month, s_str(rec, "start_date"));
+        return hy_fail(ctx, 422, "invalid_month", field,
+                       "that month is before the enrolment's start date %s (%s)",
+                       s_str(rec, "start_date"), s_str(rec, "start_date_jalali"));
     if (m > now + MAX_MONTHS_AHEAD)
-        return hy_fail(ctx, 422, "invalid_month", "month",
-                       "%s is more than %d months ahead", month, MAX_MONTHS_AHEAD);
+        return hy_fail(ctx, 422, "invalid_month", field,
+                       "that month is more than %d months ahead", MAX_MONTHS_AHEAD);
     if (strcmp(paid_date, ctx->today) > 0)
         return hy_fail(ctx, 422, "future_date", "paid_date", "paid_date %s is in the future",
                        paid_date);
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(rec, "contributions"), i, c)
-        if (strcmp(s_str(c, "month") ? s_str(c, "month") : "", month) == 0)
-            return hy_fail(ctx, 409, "duplicate_contribution", "month",
-                           "the contribution for %s is already recorded", month);
+        if (s_paid_month(c) == m)
+            return hy_fail(ctx, 409, "duplicate_contribution", field,
+                           "the contribution for that month is already recorded");
+    *month = m;
     return 0;
 }
 
@@ -131,9 +216,16 @@ int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, j
     if (status)
         return status;
     const char *paid_date = s_str(args, "paid_date") ? s_str(args, "paid_date") : ctx->today;
-    if ((status = s_check(ctx, old, args, paid_date)) != 0)
+    int month = -1;
+    char jal[16], greg[16];
+    if ((status = s_check(ctx, old, args, paid_date, &month)) != 0)
         goto fail;
-    entry = json_pack("{s:O,s:O,s:O,s:O,s:s}", "month", json_object_get(args, "month"),
+    if (s_month_text(month, jal, greg) != 0) {
+        status = hy_fail(ctx, 422, "invalid_month", "month_jalali",
+                         "that month is outside the calendar's range");
+        goto fail;
+    }
+    entry = json_pack("{s:s,s:s,s:O,s:O,s:O,s:s}", "month_jalali", jal, "month", greg,
                       "amount_rials", json_object_get(args, "amount_rials"), "subsidy_rials",
                       json_object_get(args, "subsidy_rials"), "person_rials",
                       json_object_get(args, "person_rials"), "paid_date", paid_date);

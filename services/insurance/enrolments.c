@@ -9,9 +9,16 @@
  *                                      registry validates it too; the fund must never get a
  *                                      bad one, so we check again);
  *   field_mismatch                     the field is not the business's registered field;
- *   age_out_of_range                   the person's age at the start date is outside
- *                                      HY_INSURANCE_MIN_AGE..HY_INSURANCE_MAX_AGE (18..50);
- *   already_enrolled                   the person has an enrolment that is not cancelled.
+ *   age_out_of_range                   the person's age at the start date, in full years
+ *                                      by the Solar Hijri calendar as Iranian offices count
+ *                                      it, is outside HY_INSURANCE_MIN_AGE..MAX_AGE (18..50);
+ *   start_date_out_of_range            the start date is before the first day of the
+ *                                      request's Jalali month less HY_INSURANCE_BACKDATE_MONTHS
+ *                                      (3), or after today plus HY_INSURANCE_AHEAD_MONTHS (3)
+ *                                      Jalali months: cover is not back-dated further than the
+ *                                      fund accepts, nor promised too far ahead;
+ *   already_enrolled                   the person has an enrolment that is neither cancelled
+ *                                      nor refused.
  * Every rule but the last reads what we learnt from the registry's events, which may lag the
  * registry by a moment. So a request refused by one of them is judged again after
  * hy_follow_sync has caught up with the registry: someone the registry acknowledged is never
@@ -76,7 +83,7 @@ static int s_judge(const json_t *args, const json_t *person, const json_t *busin
                         "business %s is registered in the field %s, not %s", business_id,
                         has ? has : "(none)", field);
     const char *birth = s_str(person, "birth_date"), *start = s_str(args, "start_date");
-    int age = birth ? hy_age_on(birth, start) : -1;
+    int age = birth ? hy_age_on_jalali(birth, start) : -1;
     int lo = insurance_min_age(), hi = insurance_max_age();
     if (!birth)
         return s_refuse(r, "age_out_of_range", "start_date",
@@ -102,12 +109,44 @@ static int s_parties(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t 
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* hy_page_json filter: an enrolment that is not cancelled. */
+/* hy_page_json filter: an enrolment that is neither cancelled nor refused. */
 static bool s_is_active(const json_t *rec, void *user)
 {
     (void)user;
     const char *status = s_str(rec, "status");
-    return !status || strcmp(status, INS_CANCELLED) != 0;
+    return !status || (strcmp(status, INS_CANCELLED) != 0 && strcmp(status, INS_REFUSED) != 0);
+}
+
+/* Writes the Jalali date jy/jm/jd as ISO into out (11 bytes). 0 or -1. */
+static int s_jalali_iso(int jy, int jm, int jd, char out[11])
+{
+    char jal[32];
+    snprintf(jal, sizeof jal, "%04d/%02d/%02d", jy, jm, jd);
+    return hy_date_jalali_to_iso(jal, out);
+}
+
+/* The start-date window of the file comment: 0, or 422 start_date_out_of_range with the
+ * earliest and latest dates allowed. */
+static int s_check_start(hy_ctx_t *ctx, const char *start)
+{
+    int gy, gm, gd, jy, jm, jd, ey, em, ed, ly, lm, ld;
+    char earliest[11], latest[11];
+    if (hy_date_parse_iso(ctx->today, &gy, &gm, &gd) != 0 ||
+        hy_gregorian_to_jalali(gy, gm, gd, &jy, &jm, &jd) != 0 ||
+        hy_jalali_add_months(jy, jm, 1, -insurance_backdate_months(), &ey, &em, &ed) != 0 ||
+        hy_jalali_add_months(jy, jm, jd, insurance_ahead_months(), &ly, &lm, &ld) != 0 ||
+        s_jalali_iso(ey, em, ed, earliest) != 0 || s_jalali_iso(ly, lm, ld, latest) != 0)
+        return hy_fail(ctx, 500, "internal_error", NULL, "today is outside the calendar");
+    if (strcmp(start, earliest) >= 0 && strcmp(start, latest) <= 0)
+        return 0;
+    char ej[11] = "", lj[11] = "";
+    hy_date_iso_to_jalali(earliest, ej);
+    hy_date_iso_to_jalali(latest, lj);
+    hy_fail(ctx, 422, "start_date_out_of_range", "start_date",
+            "the start date must be from %s to %s (%s to %s)", ej, lj, earliest, latest);
+    hy_fail_extra(ctx, "earliest", json_string(earliest));
+    hy_fail_extra(ctx, "latest", json_string(latest));
+    return 422;
 }
 
 /* The person's enrolment that is not cancelled, if any: *found is its number or 0. */
@@ -174,8 +213,8 @@ static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
     hy_spec_set_jalali(rec, "start_date");
     /* national_id, names, birth date and sex: copied from the projection by insurance_save */
     json_object_set_new(rec, "age_at_start",
-                        json_integer(hy_age_on(s_str(person, "birth_date"),
-                                               s_str(args, "start_date"))));
+                        json_integer(hy_age_on_jalali(s_str(person, "birth_date"),
+                                                      s_str(args, "start_date"))));
     json_object_set_new(rec, "contributions", json_array());
     json_object_set_new(rec, "office", json_string(office));
     json_object_set_new(
@@ -190,8 +229,8 @@ int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     insurance_t *st = insurance_state(ctx);
     json_t *person = NULL, *business = NULL, *rec = NULL;
-    int status = s_eligible(ctx, args, &person, &business);
-    if (status)
+    int status = s_check_start(ctx, s_str(args, "start_date"));
+    if (status || (status = s_eligible(ctx, args, &person, &business)) != 0)
         return status;
     uint64_t existing, n;
     int rc = s_active_enrolment(ctx, s_str(args, "person_id"), &existing);
@@ -232,6 +271,7 @@ fail:
 static void s_present(hy_ctx_t *ctx, json_t *rec)
 {
     const char *status = s_str(rec, "status");
+    insurance_contributions_fill(rec);
     if (status && (strcmp(status, INS_CONFIRMED) == 0 || strcmp(status, INS_SUSPENDED) == 0))
         json_object_set_new(rec, "months_overdue",
                             json_integer(insurance_months_overdue(rec, ctx->today)));
@@ -247,6 +287,49 @@ int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out)
     return 200;
 }
 
+/* Removes created_by from obj and from each object of its array members (history,
+ * contributions): the staff's API keys are none of the fund's business. */
+static void s_strip_keys(json_t *obj)
+{
+    const char *key;
+    json_t *v, *item;
+    size_t i;
+    json_object_del(obj, "created_by");
+    json_object_foreach(obj, key, v)
+        if (json_is_array(v))
+            json_array_foreach(v, i, item)
+                if (json_is_object(item))
+                    json_object_del(item, "created_by");
+}
+
+/* Handed to the fund: its history holds a submission. */
+static bool s_was_submitted(const json_t *rec)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(rec, "history"), i, h) {
+        const char *st = s_str(h, "status");
+        if (st && strcmp(st, INS_SUBMITTED) == 0)
+            return true;
+    }
+    return false;
+}
+
+int insurance_enrolment_get_for_fund(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    int status = insurance_enrolment_get(ctx, id, out);
+    if (status != 200)
+        return status;
+    if (!s_was_submitted(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return hy_fail(ctx, 403, "not_submitted", "id",
+                       "enrolment %s has not been handed to the fund", id);
+    }
+    s_strip_keys(*out);
+    return 200;
+}
+
 static bool s_matches(const json_t *rec, const char *key, const char *want)
 {
     const char *have = s_str(rec, key);
@@ -258,7 +341,7 @@ static bool s_keep(const json_t *rec, void *user)
 {
     const insurance_filter_t *f = user;
     return s_matches(rec, "person_id", f->person_id) && s_matches(rec, "status", f->status) &&
-           s_matches(rec, "office", f->office);
+           s_matches(rec, "office", f->office) && (!f->fund_view || s_was_submitted(rec));
 }
 
 int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t **items,
@@ -287,7 +370,10 @@ int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t 
         return hy_fail_mdb(ctx, rc);
     size_t i;
     json_t *rec;
-    json_array_foreach(*items, i, rec)
+    json_array_foreach(*items, i, rec) {
         s_present(ctx, rec);
+        if (f->fund_view)
+            s_strip_keys(rec);
+    }
     return 200;
 }

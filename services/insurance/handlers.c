@@ -25,8 +25,17 @@ static int s_create(hy_ctx_t *ctx, json_t *args, json_t **result)
     return insurance_enrolment_create(ctx, args, result);
 }
 
+/* The fund reads through its own view (only what was handed to it); staff read everything. */
+static bool s_is_fund(const hy_ctx_t *ctx)
+{
+    const char *role = ctx->req ? ctx->req->actor.role : NULL;
+    return role && hy_role_parse(role) == HY_ROLE_INSURANCE_FUND;
+}
+
 static int s_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
+    if (s_is_fund(ctx))
+        return insurance_enrolment_get_for_fund(ctx, s_str(args, "id"), result);
     return insurance_enrolment_get(ctx, s_str(args, "id"), result);
 }
 
@@ -36,6 +45,7 @@ static int s_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .person_id = s_str(args, "person_id"),
         .status = s_str(args, "status"),
         .office = s_str(args, "office"),
+        .fund_view = s_is_fund(ctx),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
@@ -60,6 +70,12 @@ static int s_confirm(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return insurance_enrolment_confirm(ctx, s_str(args, "id"), s_str(args, "insurance_number"),
                                        result);
+}
+
+static int s_refuse(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_refuse(ctx, s_str(args, "id"), s_str(args, "reason_code"),
+                                      s_str(args, "detail"), result);
 }
 
 static int s_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -110,6 +126,7 @@ const hy_handler_t insurance_handlers[] = {
     {"enrolments.approve", s_approve},
     {"enrolments.submit", s_submit},
     {"enrolments.confirm", s_confirm},
+    {"enrolments.refuse", s_refuse},
     {"enrolments.contribute", s_contribute},
     {"enrolments.suspend", s_suspend},
     {"enrolments.reinstate", s_reinstate},

@@ -47,13 +47,19 @@ extern const hy_service_def_t insurance_def;
 #define INS_CONFIRMED "confirmed"
 #define INS_SUSPENDED "suspended"
 #define INS_CANCELLED "cancelled"
+#define INS_REFUSED   "refused"
 
 /* Configuration read from the environment (defaults in brackets): HY_INSURANCE_MIN_AGE [18],
- * HY_INSURANCE_MAX_AGE [50] (full years at the start date, both inclusive) and
- * HY_INSURANCE_SUSPEND_MONTHS [3] (months overdue beyond which check-arrears suspends). */
+ * HY_INSURANCE_MAX_AGE [50] (full years at the start date by the Solar Hijri calendar, both
+ * inclusive), HY_INSURANCE_SUSPEND_MONTHS [3] (Jalali months overdue beyond which check-arrears
+ * suspends), HY_INSURANCE_BACKDATE_MONTHS [3] (a start date may be as early as the first day of
+ * the request's Jalali month less this many months) and HY_INSURANCE_AHEAD_MONTHS [3] (and as
+ * late as today plus this many Jalali months). */
 int insurance_min_age(void);
 int insurance_max_age(void);
 int insurance_suspend_months(void);
+int insurance_backdate_months(void);
+int insurance_ahead_months(void);
 
 /* --- enrolments (enrolments.c) --------------------------------------------------------------- */
 /* Requests an enrolment after every eligibility rule: 201 with the enrolment; 422
@@ -63,6 +69,9 @@ int insurance_suspend_months(void);
 int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out);
 /* 200 with the enrolment (and its arrears as of today), or 404 not_found. */
 int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out);
+/* The fund's view: the same, for an enrolment that has been handed to the fund (403
+ * not_submitted otherwise), without the API keys of the staff who acted on it. */
+int insurance_enrolment_get_for_fund(hy_ctx_t *ctx, const char *id, json_t **out);
 
 typedef struct {
     const char *person_id;
@@ -70,6 +79,7 @@ typedef struct {
     const char *office;
     uint64_t after;         /* page cursor: the last enrolment number already seen */
     int limit;
+    bool fund_view;         /* the fund's list: only what was handed to it, no staff keys */
 } insurance_filter_t;
 /* Lists enrolments matching every given filter in id order; *items a new array, *next the
  * cursor of the next page or 0. 200, or an error status. */
@@ -88,12 +98,21 @@ int insurance_enrolment_suspend(hy_ctx_t *ctx, const char *id, const char *reaso
 /* 422 contributions_overdue while the arrears that justify suspension are still unpaid. */
 int insurance_enrolment_reinstate(hy_ctx_t *ctx, const char *id, json_t **out);
 int insurance_enrolment_cancel(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out);
+/* The fund refuses a submitted enrolment (final). The same reason_code again is 200 with
+ * nothing changed (the fund's consumer may deliver it twice); another is 409 wrong_state.
+ * detail may be NULL. */
+int insurance_enrolment_refuse(hy_ctx_t *ctx, const char *id, const char *reason_code,
+                               const char *detail, json_t **out);
 
 /* --- contributions (contributions.c) ------------------------------------------------------- */
-/* Records one month's contribution: 201 with the enrolment; 422 contribution_mismatch,
- * invalid_month, future_date; 409 duplicate_contribution, wrong_state. */
+/* Records one Jalali month's contribution (month_jalali, or the older Gregorian month): 201
+ * with the enrolment; 400 missing_field; 422 contribution_mismatch, invalid_month,
+ * future_date; 409 duplicate_contribution, wrong_state. */
 int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
-/* Months of contributions overdue on as_of ("YYYY-MM-DD") for an enrolment record. */
+/* Adds month_jalali to the contributions recorded before Jalali months were stored (they have
+ * only the Gregorian month), so every reader sees both forms. */
+void insurance_contributions_fill(json_t *enrolment);
+/* Jalali months of contributions overdue on as_of ("YYYY-MM-DD") for an enrolment record. */
 int insurance_months_overdue(const json_t *enrolment, const char *as_of);
 /* Suspends every confirmed enrolment more than insurance_suspend_months() overdue on as_of
  * (NULL = today). 200 with {"as_of", "checked", "suspended":[ids]}. */

@@ -6,6 +6,32 @@
  * builds its routes and /v1/openapi.json from them, so this file is the enrolment contract the
  * fund integrates against. Rules that need the store or the clock (eligibility, the life cycle,
  * contributions that add up) are the domain files' business.
+ *
+ * Error codes (problem+json `code`, with `field` where one field is at fault):
+ *   enrolments.create      422 unknown_person, unknown_business, business_not_owned,
+ *                              invalid_national_id, field_mismatch, age_out_of_range (full
+ *                              years at the start date by the Solar Hijri calendar),
+ *                              already_enrolled (+existing_id), start_date_out_of_range
+ *                              (+earliest, latest: from the first day of the request's Jalali
+ *                              month less HY_INSURANCE_BACKDATE_MONTHS [3], to today plus
+ *                              HY_INSURANCE_AHEAD_MONTHS [3] Jalali months);
+ *                          503 dependency_unavailable
+ *   enrolments.get         404 not_found; 403 not_submitted (the fund reads only the
+ *                              enrolments handed to it)
+ *   approve/submit/suspend/cancel/reinstate
+ *                          404 not_found; 409 wrong_state (+current_status);
+ *                          reinstate: 422 contributions_overdue (+months_overdue)
+ *   enrolments.confirm     409 wrong_state, duplicate_insurance_number (+existing_id: numbers
+ *                              compare after digits of any script become ASCII);
+ *                          422 invalid_insurance_number (no character left once trimmed)
+ *   enrolments.refuse      409 wrong_state (only a submitted enrolment; the same refusal again
+ *                              is 200 and changes nothing)
+ *   enrolments.contribute  400 missing_field (neither month_jalali nor month);
+ *                          422 invalid_month (malformed, before the start month, more than 12
+ *                              months ahead, or month and month_jalali disagree),
+ *                              contribution_mismatch, future_date;
+ *                          409 duplicate_contribution, wrong_state
+ *   check_arrears          422 future_date
  */
 #include <stdint.h>
 
@@ -15,10 +41,12 @@
 #define WRITE HY_ROLE_SOCIAL_SERVICES
 #define READ  HY_ROLE_READERS
 #define FUND  HY_ROLE_INSURANCE_FUND
+#define FUND_READ (HY_ROLE_READERS | HY_ROLE_INSURANCE_FUND)
 #define FEED  (HY_ROLE_INSURANCE_FUND | HY_ROLE_OPERATOR)
 
 #define FIELDS   "agriculture|industry|handicrafts|services"
-#define STATUSES "requested|approved|submitted|confirmed|suspended|cancelled"
+#define STATUSES "requested|approved|submitted|confirmed|suspended|cancelled|refused"
+#define REFUSALS "already_insured|documents_incomplete|not_eligible|duplicate_request|other"
 
 /* ---------------------------------------------------------------- arguments -------------- */
 
@@ -30,7 +58,9 @@ static const hy_field_t create_args[] = {
     {.name = "field", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = FIELDS,
      .doc = "insurance field; must be the business's field"},
     {.name = "start_date", .type = HY_T_DATE, .flags = HY_F_REQ,
-     .doc = "when cover starts; the age limits apply on this date"},
+     .doc = "when cover starts (or start_date_jalali); the age limits apply on this date, by "
+            "the Solar Hijri calendar; from the first day of this Jalali month less "
+            "HY_INSURANCE_BACKDATE_MONTHS (3) to 3 months ahead"},
     {0},
 };
 
@@ -50,8 +80,12 @@ static const hy_field_t confirm_args[] = {
 };
 
 static const hy_field_t contribution_args[] = {
-    {.name = "month", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 7,
-     .doc = "the month paid for, YYYY-MM (Gregorian); not before the start date's month"},
+    {.name = "month_jalali", .type = HY_T_STRING, .max_len = 32,
+     .doc = "the Solar Hijri month paid for, YYYY/MM (the fund bills by it); not before the "
+            "start date's Jalali month, at most 12 months ahead"},
+    {.name = "month", .type = HY_T_STRING, .max_len = 7,
+     .doc = "older form: a Gregorian month YYYY-MM, meaning the Jalali month its first day "
+            "falls in (2025-01 is 1403/10); one of month_jalali and month is required"},
     {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .min = 1, .max = INT64_MAX,
      .doc = "the month's whole contribution, rials"},
     {.name = "subsidy_rials", .type = HY_T_MONEY, .flags = HY_F_REQ,
@@ -65,6 +99,14 @@ static const hy_field_t contribution_args[] = {
 static const hy_field_t reason_args[] = {
     {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
      .doc = "why, in a sentence"},
+    {0},
+};
+
+static const hy_field_t refuse_args[] = {
+    {.name = "reason_code", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = REFUSALS,
+     .doc = "why the fund refuses: already insured elsewhere, documents incomplete, not "
+            "eligible under the fund's rules, a duplicate request, or other (say in detail)"},
+    {.name = "detail", .type = HY_T_STRING, .max_len = 500, .doc = "the fund's words"},
     {0},
 };
 
@@ -86,12 +128,20 @@ static const hy_field_t feed_args[] = {
 /* ------------------------------------------------------------------ results -------------- */
 
 static const hy_field_t contribution_result[] = {
-    {.name = "month", .type = HY_T_STRING, .doc = "month paid for, YYYY-MM"},
+    {.name = "month_jalali", .type = HY_T_STRING, .doc = "Solar Hijri month paid for, YYYY/MM"},
+    {.name = "month", .type = HY_T_STRING,
+     .doc = "the Gregorian month whose first day falls in that Jalali month, YYYY-MM"},
     {.name = "amount_rials", .type = HY_T_MONEY, .doc = "whole contribution"},
     {.name = "subsidy_rials", .type = HY_T_MONEY, .doc = "programme's share"},
     {.name = "person_rials", .type = HY_T_MONEY, .doc = "insured's share"},
     {.name = "paid_date", .type = HY_T_DATE, .doc = "when it was paid"},
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
+    {0},
+};
+
+static const hy_field_t refusal_result[] = {
+    {.name = "reason_code", .type = HY_T_ENUM, .enums = REFUSALS, .doc = "why"},
+    {.name = "detail", .type = HY_T_STRING, .doc = "the fund's words, when given"},
     {0},
 };
 
@@ -108,11 +158,15 @@ static const hy_field_t enrolment_result[] = {
     {.name = "birth_date", .type = HY_T_DATE, .doc = "birth date"},
     {.name = "sex", .type = HY_T_ENUM, .enums = "female|male", .doc = "sex"},
     {.name = "age_at_start", .type = HY_T_INT, .doc = "full years at the start date"},
-    {.name = "insurance_number", .type = HY_T_STRING, .doc = "the fund's number, once confirmed"},
+    {.name = "insurance_number", .type = HY_T_STRING,
+     .doc = "the fund's number, once confirmed (digits in ASCII)"},
+    {.name = "refusal", .type = HY_T_OBJECT, .sub = refusal_result,
+     .doc = "the fund's refusal, once refused"},
     {.name = "contributions", .type = HY_T_ARRAY, .elem = HY_T_OBJECT,
      .sub = contribution_result, .doc = "months paid, in the order recorded"},
     {.name = "months_overdue", .type = HY_T_INT,
-     .doc = "months of contributions overdue today (confirmed and suspended enrolments)"},
+     .doc = "Jalali months of contributions overdue today (confirmed and suspended "
+            "enrolments): the months from the start's to the one before today's not paid"},
     {.name = "history", .type = HY_T_ARRAY, .elem = HY_T_OBJECT,
      .doc = "every status change: {status, date, reason?, created_by}"},
     {.name = "office", .type = HY_T_STRING, .doc = "the person's office"},
@@ -145,12 +199,14 @@ static const hy_op_spec_t insurance_ops[] = {
     {.op = "enrolments.create", .method = "POST", .path = "/v1/enrolments", .roles = WRITE,
      .args = create_args, .result = enrolment_result, .ok_status = 201,
      .summary = "Request an enrolment (422 age_out_of_range, field_mismatch, already_enrolled, "
-                "unknown_person, unknown_business, business_not_owned, invalid_national_id)"},
-    {.op = "enrolments.get", .method = "GET", .path = ENR, .roles = READ,
-     .result = enrolment_result, .ok_status = 200, .summary = "Get an enrolment"},
-    {.op = "enrolments.list", .method = "GET", .path = "/v1/enrolments", .roles = READ,
+                "unknown_person, unknown_business, business_not_owned, invalid_national_id, "
+                "start_date_out_of_range)"},
+    {.op = "enrolments.get", .method = "GET", .path = ENR, .roles = FUND_READ,
+     .result = enrolment_result, .ok_status = 200,
+     .summary = "Get an enrolment (the fund: those handed to it; 403 not_submitted)"},
+    {.op = "enrolments.list", .method = "GET", .path = "/v1/enrolments", .roles = FUND_READ,
      .args = list_args, .result = enrolment_result, .ok_status = 200, .list = true,
-     .summary = "List enrolments by person, status or office"},
+     .summary = "List enrolments by person, status or office (the fund: those handed to it)"},
     {.op = "enrolments.approve", .method = "POST", .path = ENR "/approve", .roles = WRITE,
      .result = enrolment_result, .ok_status = 200,
      .summary = "Social services approve a requested enrolment"},
@@ -160,9 +216,12 @@ static const hy_op_spec_t insurance_ops[] = {
     {.op = "enrolments.confirm", .method = "POST", .path = ENR "/confirm", .roles = FUND,
      .args = confirm_args, .result = enrolment_result, .ok_status = 200,
      .summary = "The fund confirms with its insurance number (idempotent)"},
+    {.op = "enrolments.refuse", .method = "POST", .path = ENR "/refuse", .roles = FUND,
+     .args = refuse_args, .result = enrolment_result, .ok_status = 200,
+     .summary = "The fund refuses a submitted enrolment (final; the same refusal again is 200)"},
     {.op = "enrolments.contribute", .method = "POST", .path = ENR "/contributions",
      .roles = WRITE, .args = contribution_args, .result = enrolment_result, .ok_status = 201,
-     .summary = "Record a month's contribution (422 contribution_mismatch)"},
+     .summary = "Record a Jalali month's contribution (422 contribution_mismatch, invalid_month)"},
     {.op = "enrolments.suspend", .method = "POST", .path = ENR "/suspend", .roles = WRITE,
      .args = reason_args, .result = enrolment_result, .ok_status = 200,
      .summary = "Suspend a confirmed enrolment"},
@@ -171,7 +230,7 @@ static const hy_op_spec_t insurance_ops[] = {
      .summary = "Reinstate a suspended enrolment whose arrears are paid"},
     {.op = "enrolments.cancel", .method = "POST", .path = ENR "/cancel", .roles = WRITE,
      .args = reason_args, .result = enrolment_result, .ok_status = 200,
-     .summary = "Cancel an enrolment (from any state but cancelled)"},
+     .summary = "Cancel an enrolment (from any state but cancelled and refused)"},
     {.op = "enrolments.check_arrears", .method = "POST", .path = "/v1/enrolments/check-arrears",
      .roles = HY_ROLE_OPERATOR, .args = arrears_args, .result = arrears_result, .ok_status = 200,
      .summary = "Suspend confirmed enrolments overdue by more than HY_INSURANCE_SUSPEND_MONTHS"},

@@ -19,6 +19,8 @@
 #define DEFAULT_MIN_AGE 18
 #define DEFAULT_MAX_AGE 50
 #define DEFAULT_SUSPEND_MONTHS 3
+#define DEFAULT_BACKDATE_MONTHS 3
+#define DEFAULT_AHEAD_MONTHS 3
 
 /* An integer setting from the environment, or dflt when unset or not a whole number >= 0. */
 static int s_env_int(const char *name, int dflt)
@@ -44,6 +46,16 @@ int insurance_max_age(void)
 int insurance_suspend_months(void)
 {
     return s_env_int("HY_INSURANCE_SUSPEND_MONTHS", DEFAULT_SUSPEND_MONTHS);
+}
+
+int insurance_backdate_months(void)
+{
+    return s_env_int("HY_INSURANCE_BACKDATE_MONTHS", DEFAULT_BACKDATE_MONTHS);
+}
+
+int insurance_ahead_months(void)
+{
+    return s_env_int("HY_INSURANCE_AHEAD_MONTHS", DEFAULT_AHEAD_MONTHS);
 }
 
 insurance_t *insurance_state(hy_ctx_t *ctx)
@@ -111,7 +123,8 @@ static json_t *s_event_data(const json_t *enrolment, const json_t *extra)
     static const char *const keys[] = {"national_id", "first_name", "last_name",
                                        "birth_date",  "birth_date_jalali", "sex",
                                        "field",       "start_date", "start_date_jalali",
-                                       "status",      "insurance_number", "office"};
+                                       "status",      "insurance_number", "office",
+                                       "refusal"};
     json_t *data = json_pack("{s:O}", "enrolment_id", json_object_get(enrolment, "id"));
     for (size_t i = 0; data && i < sizeof keys / sizeof keys[0]; i++) {
         json_t *v = json_object_get(enrolment, keys[i]);

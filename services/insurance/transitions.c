@@ -5,23 +5,32 @@
  *   requested   eligible, waiting for social services     approved (approve, social_services)
  *   approved    social services agreed                    submitted (submit, social_services)
  *   submitted   handed to the fund                        confirmed (confirm, insurance_fund)
+ *                                                         refused (refuse, insurance_fund)
  *   confirmed   insured, with the fund's number           suspended (suspend, social_services;
  *                                                         check-arrears, operator)
  *   suspended   contributions overdue, or suspended       confirmed (reinstate, social_services,
  *               by hand                                   once no longer in arrears)
  *   cancelled   final                                     -
- * Any status but cancelled may be cancelled (cancel, social_services). Every other move is
- * refused with 409 wrong_state and changes nothing. Each move appends to the enrolment's
- * history and emits insurance.enrolment.<verb> (approved, submitted, confirmed, suspended,
- * reinstated, cancelled).
+ *   refused     final: the fund said no (its reason_code  -
+ *               and detail kept in "refusal")
+ * Any status but cancelled and refused may be cancelled (cancel, social_services). Every other
+ * move is refused with 409 wrong_state and changes nothing. Each move appends to the
+ * enrolment's history and emits insurance.enrolment.<verb> (approved, submitted, confirmed,
+ * refused, suspended, reinstated, cancelled). A refused or cancelled enrolment does not stop
+ * the person from being enrolled again (once the documents are complete, say).
  *
  * Confirmation is idempotent because the fund's consumer may deliver it twice: confirming again
  * with the number already recorded answers 200 and changes nothing (no event); another number
  * is 409 wrong_state. A number the fund gave a different person is 409
- * duplicate_insurance_number; the same person enrolling again may keep theirs.
+ * duplicate_insurance_number; the same person enrolling again may keep theirs. Numbers are
+ * kept with their digits in ASCII (Persian and Arabic-Indic digits converted, ends trimmed), so
+ * "۱۲۳۴۵۶" and "123456" are one number. A refusal is idempotent the same way.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fa.h"
 #include "insurance.h"
 
 static bool s_is(const json_t *enrolment, const char *status)
@@ -53,7 +62,7 @@ static int s_write(hy_ctx_t *ctx, uint64_t n, json_t *old, const char *to, const
     return status;
 }
 
-/* Moves enrolment id from status `from` (NULL = any but cancelled) to `to`, emitting
+/* Moves enrolment id from status `from` (NULL = any but cancelled or refused) to `to`, emitting
  * insurance.enrolment.<verb>. action is the phrase for a refusal ("approved"). */
 static int s_move(hy_ctx_t *ctx, const char *id, const char *from, const char *to,
                   const char *verb, const char *action, const char *reason, json_t **out)
@@ -63,7 +72,7 @@ static int s_move(hy_ctx_t *ctx, const char *id, const char *from, const char *t
     int status = insurance_load_or_404(ctx, id, &n, &old);
     if (status)
         return status;
-    if (from ? !s_is(old, from) : s_is(old, INS_CANCELLED)) {
+    if (from ? !s_is(old, from) : (s_is(old, INS_CANCELLED) || s_is(old, INS_REFUSED))) {
         status = insurance_wrong_state(ctx, old, action);
         json_decref(old);
         return status;
@@ -141,17 +150,24 @@ static int s_number_free(hy_ctx_t *ctx, const json_t *enrolment, const char *num
     return 409;
 }
 
-int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *number, json_t **out)
+int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *raw, json_t **out)
 {
     json_t *old = NULL;
     uint64_t n;
+    char *number = hy_fa_ascii_digits(raw ? raw : "");
+    if (!number || !*number) {
+        free(number);
+        return hy_fail(ctx, 422, "invalid_insurance_number", "insurance_number",
+                       "the insurance number is empty");
+    }
     int status = insurance_load_or_404(ctx, id, &n, &old);
     if (status)
-        return status;
+        goto done;
     const char *have = json_string_value(json_object_get(old, "insurance_number"));
     if (have && strcmp(have, number) == 0) {
         *out = old;   /* the same confirmation again: nothing changes */
-        return 200;
+        status = 200;
+        goto done;
     }
     if (have || !s_is(old, INS_SUBMITTED))
         status = insurance_wrong_state(ctx, old, have ? "confirmed with another number"
@@ -160,7 +176,47 @@ int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *numbe
         status = s_number_free(ctx, old, number);
     if (status) {
         json_decref(old);
+        goto done;
+    }
+    status = s_write(ctx, n, old, INS_CONFIRMED, "confirmed", NULL, number, out);
+done:
+    free(number);
+    return status;
+}
+
+int insurance_enrolment_refuse(hy_ctx_t *ctx, const char *id, const char *reason_code,
+                               const char *detail, json_t **out)
+{
+    json_t *old = NULL;
+    uint64_t n;
+    int status = insurance_load_or_404(ctx, id, &n, &old);
+    if (status)
+        return status;
+    const char *had = json_string_value(
+        json_object_get(json_object_get(old, "refusal"), "reason_code"));
+    if (s_is(old, INS_REFUSED) && had && strcmp(had, reason_code) == 0) {
+        *out = old;   /* the same refusal again: nothing changes */
+        return 200;
+    }
+    if (!s_is(old, INS_SUBMITTED)) {
+        status = insurance_wrong_state(ctx, old, had ? "refused for another reason" : "refused");
+        json_decref(old);
         return status;
     }
-    return s_write(ctx, n, old, INS_CONFIRMED, "confirmed", NULL, number, out);
+    json_t *refusal = json_pack("{s:s}", "reason_code", reason_code);
+    if (refusal && detail && *detail)
+        json_object_set_new(refusal, "detail", json_string(detail));
+    json_t *rec = refusal ? json_deep_copy(old) : NULL;
+    if (!rec) {
+        json_decref(refusal);
+        json_decref(old);
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
+    json_object_set_new(rec, "refusal", refusal);
+    json_decref(old);
+    char reason[600];
+    snprintf(reason, sizeof reason, "%s%s%s", reason_code, detail && *detail ? ": " : "",
+             detail && *detail ? detail : "");
+    /* s_write releases its `old`: rec is both the base and the new version here */
+    return s_write(ctx, n, rec, INS_REFUSED, "refused", reason, NULL, out);
 }

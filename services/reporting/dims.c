@@ -71,7 +71,7 @@ int rp_id_num(const char *id, uint64_t *n)
 /* "n"<kind><normalised text>: the lookup key of a text value; 0 when empty. */
 static size_t s_name_key(int kind, const char *text, uint8_t *out)
 {
-    char *norm = text ? hy_fa_normalize(text) : NULL;
+    char *norm = text ? hy_fa_key(text) : NULL;
     size_t len = norm ? strlen(norm) : 0;
     if (len > NAME_KEY_MAX)
         len = NAME_KEY_MAX;

@@ -13,10 +13,12 @@ import time
 from harness import BUILD, Cluster, check, eq, person, recv_events
 
 FIELDS = ["agriculture", "industry", "handicrafts", "services"]
+# Start dates must lie near the request (HY_INSURANCE_BACKDATE_MONTHS): the clock is fixed.
+TODAY = "2025-07-15"
 # What the fund may see of a person (the event's data), and what it must never see.
 FUND_FIELDS = {"enrolment_id", "national_id", "first_name", "last_name", "birth_date",
                "birth_date_jalali", "sex", "field", "start_date", "start_date_jalali", "status",
-               "insurance_number", "office", "contribution"}
+               "insurance_number", "office", "contribution", "refusal"}
 PRIVATE = {"mobile", "province", "city", "neighbourhood", "household_size", "head_of_household",
            "dependants", "referrals", "skills", "needs", "disability"}
 
@@ -81,7 +83,7 @@ def _fund_sync(c, tag, args):
 
 
 def test_eligibility_and_wrong_state_over_http():
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         a, b = _register(c, 2)
         young = c.post("/v1/persons", person(7, birth_date="2010-01-01")).json["id"]
         ybus = c.post("/v1/businesses", {"owner_id": young, "activity": "x", "field": "services"}).json["id"]
@@ -129,7 +131,7 @@ def test_eligibility_and_wrong_state_over_http():
 
 def test_just_registered_is_never_refused_and_one_enrolment_per_person():
     """The registry acknowledged it a moment ago: insurance catches up before refusing."""
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         for i in range(20):
             who = _register(c, 1, base=500 + i, threads=1)[0]
             r = _enrol(c, who)
@@ -152,7 +154,7 @@ def test_just_registered_is_never_refused_and_one_enrolment_per_person():
 
 
 def test_http_feed_equals_zmq_feed_and_long_poll():
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         sub = c.subscribe("insurance")
         people = _register(c, 6)
         ids = [_enrol(c, w).json["id"] for w in people]
@@ -194,7 +196,7 @@ def test_http_feed_equals_zmq_feed_and_long_poll():
 
 
 def test_feed_roles_and_privacy():
-    with Cluster(["registry", "insurance"]) as c:
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
         people = _register(c, 3)
         for w in people:
             eq(_enrol(c, w).status, 201)
@@ -219,7 +221,7 @@ def test_fund_sync_exactly_once_through_kill9():
     there; and the two files are identical."""
     n = 1000 if "asan" in BUILD else 10000
     rnd = random.Random(20241125)
-    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}) as c:
+    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}, clock=TODAY) as c:
         t_start = time.time()
         people = _register(c, n, threads=16)
         t_reg = time.time() - t_start
@@ -260,22 +262,7 @@ def test_fund_sync_exactly_once_through_kill9():
         kills = {"insurance": 0, "fund-sync-zmq": 0, "fund-sync-http": 0}
 
         def chaos():
-            # Rounds of the three victims in a seeded random order: any three kills in a row
-            # hit each process once.
-            order = []
-            while not done.is_set() and sum(kills.values()) < 15:
-                # the first round comes quickly, so that even the short ASan run has it all
-                time.sleep(rnd.uniform(0.2, 0.8) if sum(kills.values()) < 3 else rnd.uniform(0.3, 1.5))
-                if not order:
-                    order = rnd.sample(sorted(kills), 3)
-                victim = order.pop()
-                c.kill(victim)
-                kills[victim] += 1
-                time.sleep(rnd.uniform(0.0, 0.7))
-                if victim == "insurance":
-                    c.start_proc("insurance")
-                else:
-                    start(victim)
+            _chaos(c, kills, start, rnd, done, 15, (0.3, 1.5), 0.7)
         chaos_t = threading.Thread(target=chaos)
         chaos_t.start()
         for t in writers:
@@ -309,6 +296,27 @@ def test_fund_sync_exactly_once_through_kill9():
             check(a.read() == b.read(), "the ZeroMQ and HTTP consumers wrote the same bytes")
         print(f"    ({n} enrolments; registration {t_reg:.0f} s, enrolment {t_enrol:.0f} s, "
               f"kills {kills}, {last} events)")
+
+
+def _chaos(c, kills, start, rnd, done, most, pause, restart_after):
+    """Kills (kill -9) and restarts the processes named in kills until done is set or most
+    kills have happened: rounds of the victims in a seeded random order, so any three kills in
+    a row hit each process once. The first round comes quickly (0.2-0.8 s apart), so that even
+    a short ASan run has it all; then pause = (min, max) seconds between kills. start(tag)
+    restarts a consumer."""
+    order = []
+    while not done.is_set() and sum(kills.values()) < most:
+        time.sleep(rnd.uniform(0.2, 0.8) if sum(kills.values()) < 3 else rnd.uniform(*pause))
+        if not order:
+            order = rnd.sample(sorted(kills), len(kills))
+        victim = order.pop()
+        c.kill(victim)
+        kills[victim] += 1
+        time.sleep(rnd.uniform(0.0, restart_after))
+        if victim == "insurance":
+            c.start_proc("insurance")
+        else:
+            start(victim)
 
 
 def _enrol_all(c, people, threads=8):
@@ -348,7 +356,7 @@ def test_fund_sync_command_resumes_after_being_offline():
     1,100 enrolments happen (more than one page of the feed) and the insurance service is
     killed and restarted, then comes back — over HTTP this time, with the same cursor — and
     hands on exactly what it missed."""
-    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}) as c:
+    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}, clock=TODAY) as c:
         people = _register(c, 1200)
         _enrol_all(c, people[:100])
         seqs, events = os.path.join(c.dir, "seqs"), os.path.join(c.dir, "events")

@@ -188,7 +188,7 @@ static void fa_normalize(void)
     CHECK(s_same_key("علي", "علی"));
     CHECK(s_same_key("كريمي", "کریمی"));
     CHECK(s_same_key("موسى", "موسی")); /* alef maksura */
-    CHECK(s_same_key("می\u200cخواهم", "میخواهم"));
+    CHECK(s_same_key("می\u200cخواهم", "می خواهم")); /* ZWNJ is a word boundary */
     CHECK(s_same_key("\u200fعلی\u200e", "علی")); /* bidi marks */
     CHECK(!s_same_key("علی", "عل"));
     s_norm_is("علي", "علی");
@@ -197,8 +197,10 @@ static void fa_normalize(void)
     s_norm_is("۱۲۳٤٥٦", "123456");
     s_norm_is("  Ali \t\n  Rezaei\u00a0 ", "ali rezaei");
     s_norm_is("a \u200c b", "a b");
+    s_norm_is("a\u200c\u200cb", "a b");
+    s_norm_is("\u200ca\u200c", "a");
     s_norm_is("\ufeffa\u00adb\u200dc\u2067d", "abcd"); /* BOM, soft hyphen, ZWJ, isolate */
-    s_norm_is("فاطمة", "فاطمة"); /* teh marbuta kept */
+    s_norm_is("فاطمة", "فاطمه"); /* teh marbuta folded to heh */
     s_norm_is("", "");
     s_norm_is("   ", "");
     s_norm_is("ABC xyz 09", "abc xyz 09");
@@ -224,6 +226,220 @@ static void fa_normalize(void)
     char *r = hy_fa_ascii_digits("  کد ۱۲۳ می\u200cشود ٤٥  ");
     CHECK_EQ_STR(r, "کد 123 می\u200cشود 45");
     free(r);
+}
+
+/* One character class: every variant in from[] normalises to want, alone and inside a word,
+ * and want itself is left as it is (so the pair meets in both directions). */
+static void s_class(const char *const *from, size_t n, const char *want)
+{
+    char a[64], b[64];
+    for (size_t i = 0; i < n; i++) {
+        s_norm_is(from[i], want);
+        snprintf(a, sizeof a, "ب%sب", from[i]);
+        snprintf(b, sizeof b, "ب%sب", want);
+        CHECK(s_same_key(a, b));
+        CHECK(s_same_key(b, a));
+    }
+    s_norm_is(want, want);
+}
+
+#define S_CLASS(want, ...)                                                             \
+    do {                                                                               \
+        static const char *const from_[] = {__VA_ARGS__};                              \
+        s_class(from_, sizeof from_ / sizeof from_[0], want);                          \
+    } while (0)
+
+/* Every character class the registry's matching needs (issue 17, Registry item 2). */
+static void fa_character_classes(void)
+{
+    S_CLASS("ه", "\u0629");                         /* ة teh marbuta */
+    S_CLASS("ی", "\u0626", "\u064A", "\u0649");     /* ئ ي ى */
+    S_CLASS("ک", "\u0643");                         /* ك */
+    S_CLASS("ا", "\u0623", "\u0625", "\u0622");     /* أ إ آ */
+    S_CLASS("و", "\u0624");                         /* ؤ */
+    S_CLASS("", "\u0640");                          /* tatweel */
+    /* every diacritic: harakat U+064B..U+065F and the superscript alef U+0670 */
+    char buf[16];
+    for (uint32_t cp = 0x064B; cp <= 0x0670; cp++) {
+        if (cp > 0x065F && cp != 0x0670)
+            continue;
+        buf[0] = (char)0xD8;  /* 'ب' = D8 A8 */
+        buf[1] = (char)0xA8;
+        buf[2] = (char)(0xC0 | (cp >> 6));
+        buf[3] = (char)(0x80 | (cp & 0x3F));
+        buf[4] = '\0';
+        s_norm_is(buf, "ب");
+    }
+    /* digits: Persian and Arabic-Indic, each value */
+    for (int d = 0; d < 10; d++) {
+        char fa[4], ar[4], want[2] = {(char)('0' + d), 0};
+        uint32_t f = 0x06F0 + (uint32_t)d, r = 0x0660 + (uint32_t)d;
+        fa[0] = (char)(0xC0 | (f >> 6)), fa[1] = (char)(0x80 | (f & 0x3F)), fa[2] = 0;
+        ar[0] = (char)(0xC0 | (r >> 6)), ar[1] = (char)(0x80 | (r & 0x3F)), ar[2] = 0;
+        s_norm_is(fa, want);
+        s_norm_is(ar, want);
+    }
+    /* ZWNJ and white space: one word boundary however many and in whatever mix */
+    s_norm_is("فاطمه\u200cزهرا", "فاطمه زهرا");
+    s_norm_is("فاطمه \u200c زهرا", "فاطمه زهرا");
+    s_norm_is("فاطمه\u200c\u00a0\u200cزهرا", "فاطمه زهرا");
+    s_norm_is("فاطمه\u200dزهرا", "فاطمهزهرا"); /* ZWJ is no boundary: it is dropped */
+}
+
+/* The pairs named in the issue meet on one normalised form, in both directions. */
+static void fa_issue_pairs(void)
+{
+    static const char *const pairs[][2] = {
+        {"رضایی", "رضائی"}, {"فاطمه", "فاطمة"}, {"آمنه", "امنه"},
+        {"دولت\u200cآباد", "دولت آباد"}, {"علی", "علي"}, {"کریمی", "كريمي"},
+        {"موسی", "موسى"}, {"مؤمنی", "مومنی"}, {"أحمد", "احمد"}, {"إسماعیل", "اسماعیل"},
+        {"مُحَمَّد", "محمد"}, {"محـــمد", "محمد"}, {"۱۴۰۳", "1403"}, {"١٤٠٣", "1403"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (!s_same_key(pairs[i][0], pairs[i][1]) || !s_same_key(pairs[i][1], pairs[i][0]))
+            fprintf(stderr, "  pair %zu differs: %s / %s\n", i, pairs[i][0], pairs[i][1]);
+        CHECK(s_same_key(pairs[i][0], pairs[i][1]));
+        CHECK(s_same_key(pairs[i][1], pairs[i][0]));
+    }
+}
+
+/* Splits in into words and checks them against want (NULL-terminated). */
+static void s_words_are(const char *in, const char *const *want)
+{
+    hy_fa_words_t w;
+    CHECK_EQ_INT(hy_fa_words(in, &w), 0);
+    size_t n = 0;
+    while (want[n])
+        n++;
+    CHECK_EQ_INT(w.count, n);
+    for (size_t i = 0; i < n && i < w.count; i++)
+        CHECK_EQ_STR(w.word[i], want[i]);
+    hy_fa_words_free(&w);
+    hy_fa_words_free(&w); /* safe twice */
+}
+
+/* Each part of a ZWNJ or space compound is its own normalised word. */
+static void fa_words(void)
+{
+    static const char *const w1[] = {"فاطمه", "زهرا", NULL};
+    s_words_are("فاطمه\u200cزهرا", w1);
+    s_words_are("  فاطمة  زهرا ", w1);
+    static const char *const w2[] = {"محمدی", "نژاد", "رضایی", NULL};
+    s_words_are("محمدی\u200cنژاد رضائی", w2);
+    static const char *const w3[] = {NULL};
+    s_words_are("", w3);
+    s_words_are(" \u200c\t ", w3);
+    static const char *const w4[] = {"دولت", "اباد", NULL};
+    s_words_are("دولت\u200cآباد", w4);
+    hy_fa_words_t w;
+    CHECK_EQ_INT(hy_fa_words("ab\xff", &w), -1);
+    CHECK(w.word == NULL && w.count == 0);
+    CHECK_EQ_INT(hy_fa_words(NULL, &w), -1);
+}
+
+/* Checks key(a) == key(b), both succeeding. */
+static int s_same_group(const char *a, const char *b)
+{
+    char *x = hy_fa_key(a), *y = hy_fa_key(b);
+    int same = x && y && strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* The grouping key: spelling and word boundaries (ZWNJ, space, none) do not split a group. */
+static void fa_key(void)
+{
+    CHECK(s_same_group("دولت\u200cآباد", "دولت آباد"));
+    CHECK(s_same_group("دولت آباد", "دولت\u200cآباد"));
+    CHECK(s_same_group("دولت\u200cآباد", "دولتآباد"));
+    CHECK(s_same_group("دولتآباد", "دولت  آباد"));
+    CHECK(s_same_group("شهرری", "شهرري"));
+    CHECK(s_same_group("Hood-C", "hood-c"));
+    CHECK(s_same_group("دفتر ری ۱", "دفتر  ري 1"));
+    CHECK(!s_same_group("دولت آباد", "دولت آبادی"));
+    char *k = hy_fa_key(" دولت\u200cآباد ");
+    CHECK_EQ_STR(k, "دولتاباد");
+    free(k);
+    k = hy_fa_key("");
+    CHECK_EQ_STR(k, "");
+    free(k);
+    CHECK(hy_fa_key("\xff") == NULL);
+    CHECK(hy_fa_key(NULL) == NULL);
+}
+
+/* Jalali months as the fund bills them: parsing "1403/10", the month of a date, adding months
+ * with the day clamped, and ages counted by the Solar Hijri calendar. */
+static void jalali_months(void)
+{
+    int y = 0, m = 0, d = 0;
+    CHECK_EQ_INT(hy_month_parse_jalali("1403/10", &y, &m), 0);
+    CHECK(y == 1403 && m == 10);
+    CHECK_EQ_INT(hy_month_parse_jalali("۱۴۰۳/۰۱", &y, &m), 0);
+    CHECK(y == 1403 && m == 1);
+    CHECK_EQ_INT(hy_month_parse_jalali("1403-9", &y, &m), 0);
+    CHECK(y == 1403 && m == 9);
+    CHECK_EQ_INT(hy_month_parse_jalali("١٤٠٣/١٢", &y, &m), 0);
+    CHECK(y == 1403 && m == 12);
+    static const char *bad[] = {"1403/13", "1403/00", "1403", "1403/10/01", "403/10", "1403/",
+                                "1403/10-", "2025-01", "1501/01", "abcd/ef", "", "1403/100"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (hy_month_parse_jalali(bad[i], &y, &m) != -1)
+            fprintf(stderr, "  accepted month \"%s\"\n", bad[i]);
+        CHECK_EQ_INT(hy_month_parse_jalali(bad[i], &y, &m), -1);
+    }
+    CHECK_EQ_INT(hy_month_parse_jalali(NULL, &y, &m), -1);
+
+    /* the month of a date: 1403/10/01 = 2024-12-21 and 1403/10/26 = 2025-01-15 share it */
+    CHECK_EQ_INT(hy_jalali_month_of("2024-12-21", &y, &m), 0);
+    CHECK(y == 1403 && m == 10);
+    CHECK_EQ_INT(hy_jalali_month_of("2025-01-15", &y, &m), 0);
+    CHECK(y == 1403 && m == 10);
+    CHECK_EQ_INT(hy_jalali_month_of("2024-12-20", &y, &m), 0); /* the last day of Azar */
+    CHECK(y == 1403 && m == 9);
+    CHECK_EQ_INT(hy_jalali_month_of("2025-03-21", &y, &m), 0); /* Nowruz 1404 */
+    CHECK(y == 1404 && m == 1);
+    CHECK_EQ_INT(hy_jalali_month_of("2025-02-30", &y, &m), -1);
+
+    /* adding months: across the year, backwards, and the day clamped to the month's length */
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 10, 26, 3, &y, &m, &d), 0);
+    CHECK(y == 1404 && m == 1 && d == 26);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 10, 1, -3, &y, &m, &d), 0);
+    CHECK(y == 1403 && m == 7 && d == 1);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 2, 15, -3, &y, &m, &d), 0);
+    CHECK(y == 1402 && m == 11 && d == 15);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 6, 31, 1, &y, &m, &d), 0); /* Mehr has 30 */
+    CHECK(y == 1403 && m == 7 && d == 30);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 11, 30, 1, &y, &m, &d), 0); /* Esfand 1403: 30 */
+    CHECK(y == 1403 && m == 12 && d == 30);
+    CHECK_EQ_INT(hy_jalali_add_months(1404, 11, 30, 1, &y, &m, &d), 0); /* Esfand 1404: 29 */
+    CHECK(y == 1404 && m == 12 && d == 29);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 1, 1, 24, &y, &m, &d), 0);
+    CHECK(y == 1405 && m == 1 && d == 1);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 1, 1, 0, &y, &m, &d), 0);
+    CHECK(y == 1403 && m == 1 && d == 1);
+    CHECK_EQ_INT(hy_jalali_add_months(1500, 12, 1, 1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_add_months(1300, 1, 1, -1, &y, &m, &d), -1);
+    CHECK_EQ_INT(hy_jalali_add_months(1403, 13, 1, 1, &y, &m, &d), -1);
+
+    /* ages by the Solar Hijri calendar: born 1352/10/26 (1974-01-16) is 51 on 1403/10/26
+     * (2025-01-15), although by the Gregorian calendar she is 50 until the next day */
+    CHECK_EQ_INT(hy_age_on("1974-01-16", "2025-01-15"), 50);
+    CHECK_EQ_INT(hy_age_on_jalali("1974-01-16", "2025-01-15"), 51);
+    CHECK_EQ_INT(hy_age_on_jalali("1974-01-16", "2025-01-14"), 50); /* 1403/10/25 */
+    CHECK_EQ_INT(hy_age_on_jalali("1974-01-16", "1974-01-16"), 0);
+    /* born on 30 Esfand of a leap year: a year older from 1 Farvardin in common years */
+    char born[11], on[11];
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1399/12/30", born), 0);
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1400/12/29", on), 0);
+    CHECK_EQ_INT(hy_age_on_jalali(born, on), 0);
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1401/01/01", on), 0);
+    CHECK_EQ_INT(hy_age_on_jalali(born, on), 1);
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1403/12/30", on), 0);
+    CHECK_EQ_INT(hy_age_on_jalali(born, on), 4);
+    CHECK_EQ_INT(hy_age_on_jalali("2025-01-15", "2025-01-14"), -1);
+    CHECK_EQ_INT(hy_age_on_jalali("1900-01-01", "2025-01-14"), -1); /* before 1300 */
+    CHECK_EQ_INT(hy_age_on_jalali("garbage", "2025-01-14"), -1);
 }
 
 /* Builds a valid 10-digit ID from nine digits by computing the check digit. */
@@ -383,6 +599,11 @@ const hy_test_t fa_tests[] = {
     {"fa.jalali_known_dates", jalali_known_dates},
     {"fa.date_text_forms", date_text_forms},
     {"fa.normalize", fa_normalize},
+    {"fa.character_classes", fa_character_classes},
+    {"fa.issue_pairs", fa_issue_pairs},
+    {"fa.words", fa_words},
+    {"fa.key", fa_key},
+    {"fa.jalali_months", jalali_months},
     {"fa.national_id", national_id},
     {"fa.mobile", mobile},
     {"fa.days_age_today", days_age_today},

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../services/insurance/insurance.h"
+#include "fa.h"
 #include "test.h"
 #include "testutil.h"
 
@@ -24,8 +25,12 @@ typedef struct {
     int64_t seq;        /* the registry's last event sequence fed in */
 } s_env_t;
 
+/* The tests below date enrolments months before and after NOW, for arrears; the start-date
+ * window (insurance.start_date_window) is opened wide for them. */
 static void s_open(s_env_t *env)
 {
+    setenv("HY_INSURANCE_BACKDATE_MONTHS", "36", 1);
+    setenv("HY_INSURANCE_AHEAD_MONTHS", "24", 1);
     hy_test_tmpdir(env->dir);
     env->svc = hy_service_new(&insurance_def, env->dir, NOW);
     env->seq = 0;
@@ -216,7 +221,7 @@ static void test_eligibility(void)
         {1, 1, "services", "2024-07-01", "field_mismatch", "field"},
         {2, 2, "services", "2024-07-01", "age_out_of_range", "start_date"},
         {3, 3, "agriculture", "2024-07-01", "age_out_of_range", "start_date"},
-        {1, 1, "handicrafts", "1980-01-01", "age_out_of_range", "start_date"}, /* before birth */
+        {1, 1, "handicrafts", "1980-01-01", "start_date_out_of_range", "start_date"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *r = NULL;
@@ -650,6 +655,85 @@ static void test_feed_and_list(void)
     s_close(&env);
 }
 
+/* Arrears in Jalali months: the cases are written in Jalali and converted here. Started
+ * 1403/10/01, an enrolment is not overdue on 1403/10/26 (it was, counted in Gregorian months). */
+static void test_jalali_arrears(void)
+{
+    static const struct {
+        const char *paid, *as_of;
+        int overdue;
+    } cases[] = {
+        {"[]", "1403/10/26", 0},
+        {"[]", "1403/10/30", 0},
+        {"[]", "1403/11/01", 1},
+        {"[{\"month_jalali\":\"1403/10\"}]", "1403/11/30", 0},
+        {"[{\"month_jalali\":\"1403/10\"}]", "1403/12/01", 1},
+        {"[]", "1404/01/01", 3},                                         /* across Nowruz */
+        {"[{\"month\":\"2025-01\"}]", "1403/12/01", 1},                 /* older record: Dey */
+        {"[{\"month\":\"2025-01\"},{\"month_jalali\":\"1403/11\"}]", "1404/01/15", 1},
+        {"[{\"month_jalali\":\"1403/11\"}]", "1404/01/15", 3},          /* Dey still unpaid */
+        {"[]", "1403/09/30", 0},                                         /* before the start */
+    };
+    char start[11], as_of[11];
+    CHECK_EQ_INT(hy_date_jalali_to_iso("1403/10/01", start), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK_EQ_INT(hy_date_jalali_to_iso(cases[i].as_of, as_of), 0);
+        json_t *rec = json_pack("{s:s,s:o}", "start_date", start, "contributions",
+                                json_loads(cases[i].paid, 0, NULL));
+        int got = insurance_months_overdue(rec, as_of);
+        if (got != cases[i].overdue)
+            fprintf(stderr, "  case %zu (%s)\n", i, cases[i].as_of);
+        CHECK_EQ_INT(got, cases[i].overdue);
+        json_decref(rec);
+    }
+}
+
+/* Contributions stored before Jalali months were kept are shown with their Jalali month. */
+static void test_legacy_months_filled(void)
+{
+    json_t *rec = json_loads("{\"contributions\":[{\"month\":\"2025-01\"},{\"month\":\"2025-03\"},"
+                             "{\"month_jalali\":\"1404/01\",\"month\":\"2025-04\"}]}", 0, NULL);
+    insurance_contributions_fill(rec);
+    json_t *c = json_object_get(rec, "contributions");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(c, 0), "month_jalali")), "1403/10");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(c, 1), "month_jalali")), "1403/12");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(c, 2), "month_jalali")), "1404/01");
+    json_decref(rec);
+}
+
+/* The start-date window with its defaults: NOW is 1403/03/26, so from 1402/12/01 (the first
+ * of Khordad less three months) to 1403/06/26 (three months ahead). */
+static void test_start_date_window(void)
+{
+    s_env_t env;
+    s_open(&env);
+    unsetenv("HY_INSURANCE_BACKDATE_MONTHS");
+    unsetenv("HY_INSURANCE_AHEAD_MONTHS");
+    static const struct {
+        const char *start_jalali;
+        int status;
+    } cases[] = {
+        {"1402/11/30", 422}, {"1403/06/27", 422}, {"1402/12/01", 201}, {"1403/06/26", 201},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char iso[11];
+        json_t *r = NULL;
+        s_person(&env, 10 + (int)i, "1985-04-12", NULL);
+        s_business(&env, 10 + (int)i, 10 + (int)i, "handicrafts");
+        CHECK_EQ_INT(hy_date_jalali_to_iso(cases[i].start_jalali, iso), 0);
+        CHECK_EQ_INT(s_enrol(&env, 10 + (int)i, 10 + (int)i, "handicrafts", iso, NULL, &r),
+                     cases[i].status);
+        if (cases[i].status == 422) {
+            CHECK_EQ_STR(s_code(r), "start_date_out_of_range");
+            json_t *err = json_object_get(r, "error");
+            CHECK_EQ_STR(json_string_value(json_object_get(err, "earliest")), "2024-02-20");
+            CHECK_EQ_STR(json_string_value(json_object_get(err, "latest")), "2024-09-16");
+        }
+        json_decref(r);
+    }
+    s_close(&env);
+}
+
 const hy_test_t insurance_tests[] = {
     {"insurance.eligibility", test_eligibility},
     {"insurance.lifecycle_and_event_data", test_lifecycle_and_event_data},
@@ -657,6 +741,9 @@ const hy_test_t insurance_tests[] = {
     {"insurance.confirm_idempotent", test_confirm_idempotent},
     {"insurance.contributions", test_contributions},
     {"insurance.arrears", test_arrears},
+    {"insurance.jalali_arrears", test_jalali_arrears},
+    {"insurance.legacy_months_filled", test_legacy_months_filled},
+    {"insurance.start_date_window", test_start_date_window},
     {"insurance.projection", test_projection},
     {"insurance.feed_and_list", test_feed_and_list},
     {0},

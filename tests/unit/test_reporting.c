@@ -727,10 +727,10 @@ typedef struct {
 /* The code of a text among canonical names (either spelling, folded by hy_fa_normalize). */
 static int s_code_of(const char *const names[][2], int n, const char *text)
 {
-    char *t = text ? hy_fa_normalize(text) : NULL;
+    char *t = text ? hy_fa_key(text) : NULL;
     int code = 0;
     for (int i = 1; t && i < n && !code; i++) {
-        char *c = hy_fa_normalize(names[i][0]);
+        char *c = hy_fa_key(names[i][0]);
         code = c && strcmp(c, t) == 0 ? i : 0;
         free(c);
     }
