@@ -14,6 +14,7 @@
 
 #include "page.h"
 #include "fa.h"
+#include "happened.h"
 #include "registry.h"
 
 static bool s_is(const char *a, const char *b)
@@ -100,9 +101,9 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *people = NULL, *activity = NULL;
     uint64_t *nums = NULL, n;
     int rc, status;
-    const char *date = json_string_value(json_object_get(args, "date"));
-    if (date && strcmp(date, ctx->today) > 0)
-        return hy_fail(ctx, 422, "future_date", "date", "the date %s is in the future", date);
+    status = hy_happened_check(ctx, "date", json_string_value(json_object_get(args, "date")));
+    if (status)
+        return status;
     const char *office = registry_office(ctx, args);
     if (!office)
         return hy_fail(ctx, 422, "missing_office", "office",

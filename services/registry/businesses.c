@@ -15,6 +15,7 @@
 
 #include "page.h"
 #include "fa.h"
+#include "happened.h"
 #include "registry.h"
 
 static const char *const STAGES[] = {"applicant", "training", "producing", "developing",
@@ -52,14 +53,15 @@ static int s_licence(hy_ctx_t *ctx, const json_t *in, json_t **out)
     return 0;
 }
 
-/* One entry of stage_history; office is the one recording the change: the caller's, else the
- * business's own. */
-static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, const char *office)
+/* One entry of stage_history dated date (the day the stage changed, NULL = today); office is
+ * the one recording the change: the caller's, else the business's own. */
+static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, const char *date,
+                             const char *office)
 {
     const char *actor_office = registry_office(ctx, NULL);
     office = actor_office ? actor_office : office;
     json_t *e = json_pack("{s:o,s:s,s:s}", "from", from ? json_string(from) : json_null(), "to", to,
-                          "date", ctx->today);
+                          "date", date ? date : ctx->today);
     hy_spec_set_jalali(e, "date");
     json_object_set_new(e, "office", json_string(office ? office : ""));
     json_object_set_new(
@@ -112,6 +114,9 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto fail;
     const char *stage = json_string_value(json_object_get(args, "stage"));
     stage = stage ? stage : "applicant";
+    const char *stage_date = json_string_value(json_object_get(args, "stage_date"));
+    if ((status = hy_happened_check(ctx, "stage_date", stage_date)) != 0)
+        goto fail;
     const char *office = json_string_value(json_object_get(args, "office"));
     if (!office || !*office)
         office = json_string_value(json_object_get(owner, "office"));
@@ -128,7 +133,7 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                          json_object_get(args, "activity"), "field", json_object_get(args, "field"),
                          "stage", stage);
     json_object_set_new(business, "stage_history",
-                        json_pack("[o]", s_stage_entry(ctx, NULL, stage, office)));
+                        json_pack("[o]", s_stage_entry(ctx, NULL, stage, stage_date, office)));
     if (licence)
         json_object_set(business, "licence", licence);
     if (hood && *hood)
@@ -158,15 +163,33 @@ int registry_business_get(hy_ctx_t *ctx, const char *id, json_t **out)
     return status ? status : 200;
 }
 
-/* Moves business to stage, or refuses a jump. Records the history entry; *moved says whether
- * the stage changed at all. */
-static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, bool *moved)
+/* The date of the last stage change, "" when none is recorded. */
+static const char *s_last_stage_date(const json_t *business)
+{
+    json_t *history = json_object_get(business, "stage_history");
+    const char *d = json_string_value(
+        json_object_get(json_array_get(history, json_array_size(history) - 1), "date"));
+    return d ? d : "";
+}
+
+/* Moves business to stage on date (NULL = today), or refuses a jump or a date before the
+ * previous change. Records the history entry; *moved says whether the stage changed at all. */
+static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, const char *date,
+                        bool *moved)
 {
     const char *from = json_string_value(json_object_get(business, "stage"));
     int a = s_stage_rank(from), b = s_stage_rank(stage);
     *moved = a != b;
     if (a == b)
         return 0;
+    int status = hy_happened_check(ctx, "stage_date", date);
+    if (status)
+        return status;
+    const char *last = s_last_stage_date(business);
+    if (strcmp(date ? date : ctx->today, last) < 0)
+        return hy_fail(ctx, 422, "date_out_of_order", "stage_date",
+                       "the previous stage change was on %s; a later one cannot be dated %s", last,
+                       date ? date : ctx->today);
     if (a >= 0 && abs(a - b) != 1)
         return hy_fail(ctx, 422, "invalid_stage_transition", "stage",
                        "a business at stage %s can move only to %s%s%s, not to %s", from,
@@ -179,7 +202,8 @@ static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, bool
     }
     json_array_append_new(
         history,
-        s_stage_entry(ctx, from, stage, json_string_value(json_object_get(business, "office"))));
+        s_stage_entry(ctx, from, stage, date,
+                      json_string_value(json_object_get(business, "office"))));
     json_object_set_new(business, "stage", json_string(stage));
     return 0;
 }
@@ -212,7 +236,7 @@ static int s_emit_changes(hy_ctx_t *ctx, const json_t *old, const json_t *busine
             json_pack("{s:s,s:O,s:O,s:O,s:O,s:s}", "id", id, "owner_id",
                       json_object_get(business, "owner_id"), "from", json_object_get(old, "stage"),
                       "to", json_object_get(business, "stage"), "field",
-                      json_object_get(business, "field"), "date", ctx->today);
+                      json_object_get(business, "field"), "date", s_last_stage_date(business));
         status = registry_emit(ctx, "registry.business.stage_changed", id, data);
         json_decref(data);
     }
@@ -246,10 +270,12 @@ int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t
     const char *key;
     json_t *value;
     json_object_foreach(args, key, value) {
-        if (strcmp(key, "id") == 0 || strcmp(key, "owner_id") == 0)
+        if (strcmp(key, "id") == 0 || strcmp(key, "owner_id") == 0 ||
+            strcmp(key, "stage_date") == 0)
             continue;
         if (strcmp(key, "stage") == 0)
-            status = s_move_stage(ctx, business, json_string_value(value), &moved);
+            status = s_move_stage(ctx, business, json_string_value(value),
+                                  json_string_value(json_object_get(args, "stage_date")), &moved);
         else if ((status = s_set_field(ctx, business, key, value)) == 0)
             registry_diff(changes, old, business, key);
         if (status)

@@ -45,7 +45,7 @@ static int s_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 static int s_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_person_add_referral(ctx, s_str(args, "id"), s_str(args, "source"),
-                                        s_str(args, "agency"), result);
+                                        s_str(args, "agency"), s_str(args, "date"), result);
 }
 
 static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)

@@ -12,11 +12,13 @@
  * Names are stored as typed (trimmed); their normalised words live in the name index
  * (search.c), so "علي" finds "علی" and ZWNJ never matters.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "page.h"
 #include "fa.h"
+#include "happened.h"
 #include "registry.h"
 
 #define MAX_AGE 120
@@ -74,8 +76,8 @@ static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *v
         free(norm);
         if (empty)
             return hy_fail(ctx, 422, "invalid_name", key, "%s must contain letters", key);
-    } else if (strcmp(key, "birth_date") == 0) {
-        int status = s_birth_date(ctx, s);
+    } else if (strcmp(key, "birth_date") == 0 || strcmp(key, "registered_on") == 0) {
+        int status = key[0] == 'b' ? s_birth_date(ctx, s) : hy_happened_check(ctx, key, s);
         if (status)
             return status;
         json_object_set(person, key, value);
@@ -100,10 +102,18 @@ static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *v
 }
 
 /* Builds one entry of "referrals". office is the office recording it; field names the agency
- * argument in errors. */
+ * argument in errors (its date field is the sibling "date"); date NULL means today. */
 static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, const char *agency,
-                      const char *office, json_t **out)
+                      const char *date, const char *office, json_t **out)
 {
+    if (date) {
+        char dfield[32];
+        const char *dot = strrchr(field, '.');
+        snprintf(dfield, sizeof dfield, "%.*sdate", dot ? (int)(dot - field + 1) : 0, field);
+        int status = hy_happened_check(ctx, dfield, date);
+        if (status)
+            return status;
+    }
     bool from_agency = strcmp(source, "agency") == 0;
     if (from_agency && (!agency || !*agency))
         return hy_fail(ctx, 422, "missing_agency", field,
@@ -113,7 +123,7 @@ static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, cons
     json_t *ref = json_pack("{s:s}", "source", source);
     if (from_agency)
         json_object_set_new(ref, "agency", json_string(agency));
-    json_object_set_new(ref, "date", json_string(ctx->today));
+    json_object_set_new(ref, "date", json_string(date ? date : ctx->today));
     hy_spec_set_jalali(ref, "date");
     json_object_set_new(ref, "office", json_string(office));
     json_object_set_new(
@@ -213,7 +223,8 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *referral = json_object_get(args, "referral");
     const char *source = json_string_value(json_object_get(referral, "source"));
     status = s_referral(ctx, "referral.agency", source ? source : "self",
-                        json_string_value(json_object_get(referral, "agency")), office, &ref);
+                        json_string_value(json_object_get(referral, "agency")),
+                        json_string_value(json_object_get(referral, "date")), office, &ref);
     if (status)
         goto fail;
 
@@ -223,6 +234,10 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     person = json_pack("{s:s,s:s}", "id", id, "national_id", nid);
     json_object_update(person, fields);
     json_object_set_new(person, "referrals", json_pack("[O]", ref));
+    if (!json_object_get(person, "registered_on")) {
+        json_object_set_new(person, "registered_on", json_string(ctx->today));
+        hy_spec_set_jalali(person, "registered_on");
+    }
     registry_stamp_new(ctx, person, office);
     if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
         (rc = registry_person_index(ctx, n, person, true)) != 0)
@@ -313,7 +328,7 @@ fail:
 }
 
 int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *source,
-                                 const char *agency, json_t **out)
+                                 const char *agency, const char *date, json_t **out)
 {
     json_t *old = NULL, *person = NULL, *ref = NULL, *changes = NULL;
     uint64_t n;
@@ -323,7 +338,8 @@ int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *sour
     const char *office = registry_office(ctx, NULL);
     if (!office)
         office = json_string_value(json_object_get(old, "office"));
-    if ((status = s_referral(ctx, "agency", source, agency, office ? office : "", &ref)) != 0)
+    if ((status = s_referral(ctx, "agency", source, agency, date, office ? office : "", &ref)) !=
+        0)
         goto fail;
     if (s_has_referral(old, source, agency)) {
         if (strcmp(source, "self") == 0)

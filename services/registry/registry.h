@@ -51,7 +51,7 @@ int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **person);
 int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t **person);
 /* Attaches one more referral (self or an agency); 201 with the person, 409 duplicate_referral. */
 int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *source,
-                                 const char *agency, json_t **person);
+                                 const char *agency, const char *date, json_t **person);
 
 /* Loads a person by id for the other domain files. Returns 0, MDB_NOTFOUND (also for a
  * malformed id), or another LMDB error. *n gets the number; person may be NULL. */

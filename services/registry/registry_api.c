@@ -27,6 +27,8 @@ static const hy_field_t referral_fields[] = {
      .doc = "self-referred, or referred by an agency"},
     {.name = "agency", .type = HY_T_STRING, .max_len = 200,
      .doc = "the referring agency (required when source is agency), e.g. بهزیستی"},
+    {.name = "date", .type = HY_T_DATE,
+     .doc = "the date of the referral; defaults to today; programme start..today"},
     {0},
 };
 
@@ -66,6 +68,9 @@ static const hy_field_t person_create_args[] = {
      .doc = "office the person is registered with; defaults to the caller's office"},
     {.name = "referral", .type = HY_T_OBJECT, .sub = referral_fields,
      .doc = "who referred the person; defaults to self"},
+    {.name = "registered_on", .type = HY_T_DATE,
+     .doc = "the date she was registered (as it happened); defaults to today; programme "
+            "start..today"},
     {0},
 };
 
@@ -78,6 +83,8 @@ static const hy_field_t person_update_args[] = {
     {.name = "office", .type = HY_T_STRING, .max_len = 64, .doc = "office the person belongs to"},
     {.name = "referral", .type = HY_T_OBJECT, .sub = referral_fields,
      .doc = "refused (422 immutable_field): add referrals with POST /v1/persons/{id}/referrals"},
+    {.name = "registered_on", .type = HY_T_DATE,
+     .doc = "corrects the registration date; programme start..today"},
     {0},
 };
 
@@ -108,6 +115,7 @@ static const hy_field_t person_result[] = {
     {.name = "office", .type = HY_T_STRING, .doc = "office the person belongs to"},
     {.name = "referrals", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = referral_result,
      .doc = "every referral, first one first"},
+    {.name = "registered_on", .type = HY_T_DATE, .doc = "the date she was registered"},
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that registered the person"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
@@ -119,6 +127,8 @@ static const hy_field_t add_referral_args[] = {
      .doc = "self or agency"},
     {.name = "agency", .type = HY_T_STRING, .max_len = 200,
      .doc = "the referring agency (required when source is agency)"},
+    {.name = "date", .type = HY_T_DATE,
+     .doc = "the date of the referral; defaults to today; programme start..today"},
     {0},
 };
 
@@ -140,6 +150,8 @@ static const hy_field_t business_create_args[] = {
     {.name = "field", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = FIELDS,
      .doc = "one of the four insurance fields"},
     {.name = "stage", .type = HY_T_ENUM, .enums = STAGES, .doc = "defaults to applicant"},
+    {.name = "stage_date", .type = HY_T_DATE,
+     .doc = "the date the business reached its stage; defaults to today; programme start..today"},
     {.name = "licence", .type = HY_T_OBJECT, .sub = licence_fields, .doc = "licence, if any"},
     {.name = "neighbourhood", .type = HY_T_STRING, .max_len = 200,
      .doc = "defaults to the owner's"},
@@ -153,6 +165,8 @@ static const hy_field_t business_update_args[] = {
     {.name = "field", .type = HY_T_ENUM, .enums = FIELDS, .doc = "field"},
     {.name = "stage", .type = HY_T_ENUM, .enums = STAGES,
      .doc = "one step forward or back from the current stage"},
+    {.name = "stage_date", .type = HY_T_DATE,
+     .doc = "the date the stage changed; defaults to today; not before the previous change"},
     {.name = "licence", .type = HY_T_OBJECT, .flags = HY_F_NULL, .sub = licence_fields,
      .doc = "replaces the licence; null removes it"},
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .max_len = 200,
