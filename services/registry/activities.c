@@ -15,6 +15,7 @@
 #include "page.h"
 #include "fa.h"
 #include "happened.h"
+#include "scope.h"
 #include "registry.h"
 
 static bool s_is(const char *a, const char *b)
@@ -35,12 +36,19 @@ static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64
     json_t *item;
     json_array_foreach(ids, i, item) {
         const char *id = json_string_value(item);
-        int rc = registry_person_load(ctx, id, &(*nums)[i], NULL);
+        json_t *person = NULL;
+        int rc = registry_person_load(ctx, id, &(*nums)[i], &person);
         if (rc == MDB_NOTFOUND)
             return hy_fail(ctx, 422, "unknown_person", "person_ids", "no person has the id %s",
                            id ? id : "");
         if (rc)
             return hy_fail_mdb(ctx, rc);
+        /* An office counts only its own people: a key of office A cannot put office B's
+         * beneficiaries into A's figures. */
+        rc = hy_scope_write(ctx, "person_ids", json_string_value(json_object_get(person, "office")));
+        json_decref(person);
+        if (rc)
+            return rc;
         for (size_t j = 0; j < i; j++)
             if ((*nums)[j] == (*nums)[i])
                 return hy_fail(ctx, 422, "duplicate_participant", "person_ids",
@@ -104,10 +112,10 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     status = hy_happened_check(ctx, "date", json_string_value(json_object_get(args, "date")));
     if (status)
         return status;
-    const char *office = registry_office(ctx, args);
-    if (!office)
-        return hy_fail(ctx, 422, "missing_office", "office",
-                       "no office given and the caller acts for none");
+    json_t *office_rec = NULL;
+    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0)
+        return status;
+    const char *office = registry_code(office_rec);
     if ((status = s_participants(ctx, json_object_get(args, "person_ids"), &people, &nums)) != 0 ||
         (status = s_check_kind(ctx, args, json_array_size(people))) != 0)
         goto fail;
@@ -136,6 +144,7 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto fail;
     *out = activity;
     json_decref(people);
+    json_decref(office_rec);
     free(nums);
     return 201;
 mdb_fail:
@@ -143,6 +152,7 @@ mdb_fail:
 fail:
     json_decref(people);
     json_decref(activity);
+    json_decref(office_rec);
     free(nums);
     return status;
 }
@@ -151,6 +161,11 @@ int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = hy_load_or_404(ctx, registry_state(ctx)->activities, "act", "activity", id,
                                 NULL, out);
+    if (status == 0 && !hy_scope_reads(ctx, json_string_value(json_object_get(*out, "office")))) {
+        status = hy_scope_write(ctx, "id", json_string_value(json_object_get(*out, "office")));
+        json_decref(*out);
+        *out = NULL;
+    }
     return status ? status : 200;
 }
 
@@ -194,6 +209,15 @@ int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *in, 
 {
     registry_t *st = registry_state(ctx);
     s_filter_t f = {in, NULL};
+    registry_activity_filter_t scoped = *in;
+    const char *mine = hy_scope_office(ctx);
+    if (mine && in->office && *in->office && !hy_scope_same(mine, in->office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s and lists only its activities", mine);
+    if (mine) {
+        scoped.office = mine;
+        in = f.in = &scoped;
+    }
     char key[512];
     uint8_t pkey[10];
     const void *k = NULL;

@@ -65,6 +65,30 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     return s_list_result(ctx, status, items, next, result);
 }
 
+/* ------------------------------------------------------------------- offices ------------- */
+
+static int s_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_office_create(ctx, args, result);
+}
+
+static int s_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_office_update(ctx, s_str(args, "code"), args, result);
+}
+
+static int s_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_office_get(ctx, s_str(args, "code"), result);
+}
+
+static int s_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    json_t *items = NULL;
+    int status = registry_office_list(ctx, s_str(args, "province"), &items);
+    return s_list_result(ctx, status, items, 0, result);
+}
+
 /* ---------------------------------------------------------------- businesses ------------- */
 
 static int s_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -88,6 +112,7 @@ static int s_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .owner_id = s_str(args, "owner_id"),
         .field = s_str(args, "field"),
         .stage = s_str(args, "stage"),
+        .office = s_str(args, "office"),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
@@ -131,6 +156,10 @@ static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 /* -------------------------------------------------------------------- wiring ------------- */
 
 const hy_handler_t registry_handlers[] = {
+    {"offices.create", s_offices_create},
+    {"offices.update", s_offices_update},
+    {"offices.get", s_offices_get},
+    {"offices.list", s_offices_list},
     {"persons.create", s_persons_create},
     {"persons.get", s_persons_get},
     {"persons.update", s_persons_update},
@@ -160,7 +189,8 @@ int registry_open(hy_store_t *store, void **state)
             0 ||
         (rc = hy_store_open_db(store, "registry.activities", 0, &st->activities)) != 0 ||
         (rc = hy_store_open_db(store, "registry.activity_idx", MDB_DUPSORT, &st->activity_idx)) !=
-            0) {
+            0 ||
+        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0) {
         free(st);
         return rc;
     }

@@ -19,6 +19,7 @@
 #include "page.h"
 #include "fa.h"
 #include "happened.h"
+#include "scope.h"
 #include "registry.h"
 
 #define MAX_AGE 120
@@ -32,6 +33,39 @@ int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **pe
 static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
 {
     return hy_load_or_404(ctx, registry_state(ctx)->persons, "prs", "person", id, n, person);
+}
+
+int registry_person_load_for_write(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
+{
+    int status = s_load_or_404(ctx, id, n, person);
+    if (status)
+        return status;
+    status = hy_scope_write(ctx, "id", json_string_value(json_object_get(*person, "office")));
+    if (status == 0 && json_object_get(*person, "merged_into"))
+        status = hy_fail(ctx, 409, "merged", "id", "%s was merged into %s; write to that record",
+                         id, json_string_value(json_object_get(*person, "merged_into")));
+    if (status) {
+        json_decref(*person);
+        *person = NULL;
+    }
+    return status;
+}
+
+json_t *registry_person_stub(const json_t *person, const char *nid_asked)
+{
+    json_t *stub = json_pack("{s:O,s:O,s:b}", "id", json_object_get(person, "id"), "office",
+                             json_object_get(person, "office"), "restricted", 1);
+    if (nid_asked) {
+        char nid[11];
+        const char *have = json_string_value(json_object_get(person, "national_id"));
+        json_object_set_new(stub, "national_id_match",
+                            json_boolean(hy_national_id_normalize(nid_asked, nid) == 0 && have &&
+                                         strcmp(nid, have) == 0));
+    }
+    json_t *into = json_object_get(person, "merged_into");
+    if (into)
+        json_object_set(stub, "merged_into", into);
+    return stub;
 }
 
 /* The national ID in its one stored form, or 422 saying what is wrong with it. */
@@ -187,12 +221,33 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
     return 409;
 }
 
+/* The neighbourhood check against the office the person belongs to. */
+static int s_check_hood_of_office(hy_ctx_t *ctx, const json_t *person)
+{
+    json_t *office = NULL;
+    int status = registry_office_resolve(
+        ctx, "office", json_string_value(json_object_get(person, "office")), &office);
+    if (status == 0)
+        status = registry_person_check_hood(ctx, person, office);
+    json_decref(office);
+    return status;
+}
+
+int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office)
+{
+    const char *hood = json_string_value(json_object_get(person, "neighbourhood"));
+    if (!hood || registry_office_covers(office, hood))
+        return 0;
+    return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
+                   "office %s does not cover the neighbourhood %s", registry_code(office), hood);
+}
+
 /* Validates every field, allocates the next number and writes record, index and event. */
 int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     registry_t *st = registry_state(ctx);
     char nid[11], key[16], id[32];
-    json_t *fields = NULL, *person = NULL, *ref = NULL;
+    json_t *fields = NULL, *person = NULL, *ref = NULL, *office_rec = NULL;
     int status = s_national_id(ctx, json_string_value(json_object_get(args, "national_id")), nid);
     if (status)
         return status;
@@ -214,12 +269,10 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         if ((status = s_set_field(ctx, fields, name, value)) != 0)
             goto fail;
     }
-    const char *office = registry_office(ctx, args);
-    if (!office) {
-        status = hy_fail(ctx, 422, "missing_office", "office",
-                         "no office given and the caller acts for none");
+    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
+        (status = registry_person_check_hood(ctx, fields, office_rec)) != 0)
         goto fail;
-    }
+    const char *office = registry_code(office_rec);
     json_t *referral = json_object_get(args, "referral");
     const char *source = json_string_value(json_object_get(referral, "source"));
     status = s_referral(ctx, "referral.agency", source ? source : "self",
@@ -238,6 +291,7 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         json_object_set_new(person, "registered_on", json_string(ctx->today));
         hy_spec_set_jalali(person, "registered_on");
     }
+    json_object_set_new(person, "status", json_string("active"));
     registry_stamp_new(ctx, person, office);
     if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
         (rc = registry_person_index(ctx, n, person, true)) != 0)
@@ -247,6 +301,7 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     *out = person;
     json_decref(fields);
     json_decref(ref);
+    json_decref(office_rec);
     return 201;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
@@ -254,13 +309,21 @@ fail:
     json_decref(fields);
     json_decref(ref);
     json_decref(person);
+    json_decref(office_rec);
     return status;
 }
 
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = s_load_or_404(ctx, id, NULL, out);
-    return status ? status : 200;
+    if (status)
+        return status;
+    if (!hy_scope_reads(ctx, json_string_value(json_object_get(*out, "office")))) {
+        json_t *stub = registry_person_stub(*out, NULL);
+        json_decref(*out);
+        *out = stub;
+    }
+    return 200;
 }
 
 /* Writes a changed person: index entries follow the new record, the event carries the
@@ -275,7 +338,8 @@ static int s_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person, 
         (rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0)
         return hy_fail_mdb(ctx, rc);
     const char *id = json_string_value(json_object_get(person, "id"));
-    json_t *data = json_pack("{s:s,s:O,s:O}", "id", id, "changes", changes, "person", person);
+    json_t *data = json_pack("{s:s,s:O,s:O,s:O,s:s}", "id", id, "changes", changes, "person",
+                             person, "before", old, "date", ctx->today);
     int status = registry_emit(ctx, "registry.person.updated", id, data);
     json_decref(data);
     return status;
@@ -285,9 +349,15 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
 {
     json_t *old = NULL, *person = NULL, *changes = NULL;
     uint64_t n;
-    int status = s_load_or_404(ctx, id, &n, &old);
+    int status = registry_person_load_for_write(ctx, id, &n, &old);
     if (status)
         return status;
+    const char *office_arg = json_string_value(json_object_get(args, "office"));
+    if (office_arg && !hy_scope_same(office_arg, json_string_value(json_object_get(old, "office")))) {
+        status = hy_fail(ctx, 422, "immutable_field", "office",
+                         "a person moves to another office by POST /v1/persons/%s/transfer", id);
+        goto fail;
+    }
     const char *nid_arg = json_string_value(json_object_get(args, "national_id"));
     if (nid_arg) {
         char nid[11];
@@ -308,12 +378,16 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
     const char *key;
     json_t *value;
     json_object_foreach(args, key, value) {
-        if (strcmp(key, "id") == 0 || strcmp(key, "national_id") == 0)
+        if (strcmp(key, "id") == 0 || strcmp(key, "national_id") == 0 ||
+            strcmp(key, "office") == 0)
             continue;
         if ((status = s_set_field(ctx, person, key, value)) != 0)
             goto fail;
         registry_diff(changes, old, person, key);
     }
+    if (json_object_get(changes, "neighbourhood") &&
+        (status = s_check_hood_of_office(ctx, person)) != 0)
+        goto fail;
     if (json_object_size(changes) > 0 && (status = s_save(ctx, n, old, person, changes)) != 0)
         goto fail;
     *out = person;
@@ -332,10 +406,10 @@ int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *sour
 {
     json_t *old = NULL, *person = NULL, *ref = NULL, *changes = NULL;
     uint64_t n;
-    int status = s_load_or_404(ctx, id, &n, &old);
+    int status = registry_person_load_for_write(ctx, id, &n, &old);
     if (status)
         return status;
-    const char *office = registry_office(ctx, NULL);
+    const char *office = hy_scope_office(ctx);
     if (!office)
         office = json_string_value(json_object_get(old, "office"));
     if ((status = s_referral(ctx, "agency", source, agency, date, office ? office : "", &ref)) !=

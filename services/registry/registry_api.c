@@ -179,6 +179,8 @@ static const hy_field_t business_list_args[] = {
     {.name = "owner_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "owner (prs_...)"},
     {.name = "field", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = FIELDS, .doc = "field"},
     {.name = "stage", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = STAGES, .doc = "stage"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "office (a key of one office sees only its own)"},
     {0},
 };
 
@@ -251,9 +253,57 @@ static const hy_field_t activity_result[] = {
     {0},
 };
 
+/* ------------------------------------------------------------------- offices ------------- */
+
+#define OFFICE_FIELDS(REQ)                                                                     \
+    {.name = "name", .type = HY_T_STRING, .flags = REQ, .max_len = 200,                        \
+     .doc = "the office's name (Persian)"},                                                    \
+    {.name = "province", .type = HY_T_STRING, .flags = REQ, .max_len = 100, .doc = "province"}, \
+    {.name = "city", .type = HY_T_STRING, .flags = REQ, .max_len = 100, .doc = "city"},        \
+    {.name = "neighbourhoods", .type = HY_T_ARRAY, .elem = HY_T_STRING, .max_len = 500,        \
+     .doc = "the neighbourhoods it covers; stored normalised; PATCH replaces the list"}
+
+static const hy_field_t office_create_args[] = {
+    {.name = "code", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64,
+     .doc = "the code API keys name (--office); one word, stored normalised (lower case)"},
+    OFFICE_FIELDS(HY_F_REQ),
+    {0},
+};
+
+static const hy_field_t office_update_args[] = {
+    OFFICE_FIELDS(0),
+    {0},
+};
+
+static const hy_field_t office_list_args[] = {
+    {.name = "province", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 100,
+     .doc = "only the offices of this province"},
+    {0},
+};
+
+static const hy_field_t office_result[] = {
+    {.name = "code", .type = HY_T_STRING, .doc = "office code (normalised)"},
+    OFFICE_FIELDS(0),
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
 /* -------------------------------------------------------------------- the table ---------- */
 
 static const hy_op_spec_t registry_ops[] = {
+    {.op = "offices.create", .method = "POST", .path = "/v1/offices", .roles = HY_ROLE_OPERATOR,
+     .args = office_create_args, .result = office_result, .ok_status = 201,
+     .summary = "Create an office (409 duplicate_office)"},
+    {.op = "offices.update", .method = "PATCH", .path = "/v1/offices/{code}",
+     .roles = HY_ROLE_OPERATOR, .args = office_update_args, .result = office_result,
+     .ok_status = 200, .summary = "Change an office (neighbourhoods replaced as a whole)"},
+    {.op = "offices.get", .method = "GET", .path = "/v1/offices/{code}",
+     .roles = READ | HY_ROLE_OPERATOR, .args = NULL, .result = office_result, .ok_status = 200,
+     .summary = "Get an office"},
+    {.op = "offices.list", .method = "GET", .path = "/v1/offices", .roles = READ | HY_ROLE_OPERATOR,
+     .args = office_list_args, .result = office_result, .ok_status = 200, .list = true,
+     .summary = "List the offices (one page, in code order)"},
     {.op = "persons.create", .method = "POST", .path = "/v1/persons", .roles = WRITE,
      .args = person_create_args, .result = person_result, .ok_status = 201,
      .summary = "Register a person (409 duplicate_national_id with existing_id if known)"},
