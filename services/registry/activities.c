@@ -7,13 +7,15 @@
  * each kind), so each is checked where it is recorded: a date not in the future, participants
  * that are registered persons (every kind but a meeting needs at least one), a meeting kind on
  * meetings and only there, an employer on employer referrals, and a business that exists.
- * Activities are records of what happened and are not changed afterwards.
+ * Activities are records of what happened: one recorded by mistake is voided and one with a
+ * wrong detail is corrected (corrections.c), never changed silently.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "page.h"
 #include "fa.h"
+#include "correct.h"
 #include "happened.h"
 #include "scope.h"
 #include "registry.h"
@@ -25,7 +27,8 @@ static bool s_is(const char *a, const char *b)
 
 /* The participants in canonical form, each a registered person, none twice. *nums gets their
  * numbers (caller frees). */
-static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64_t **nums)
+int registry_activity_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out,
+                                   uint64_t **nums)
 {
     size_t count = json_array_size(ids);
     *nums = calloc(count ? count : 1, sizeof **nums);
@@ -61,7 +64,7 @@ static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64
 }
 
 /* Rules between fields that the op spec cannot express. */
-static int s_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
+int registry_activity_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
 {
     const char *kind = json_string_value(json_object_get(args, "kind"));
     bool meeting = s_is(kind, "meeting");
@@ -83,23 +86,35 @@ static int s_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
     return 0;
 }
 
-/* Index entries: kind, office and every participant. */
-static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, const uint64_t *people,
-                   size_t count)
+/* Index entries: kind, office and every participant; put or delete them all. */
+int registry_activity_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, bool put)
 {
     registry_t *st = registry_state(ctx);
     char key[512];
     uint8_t pkey[10];
-    size_t klen = registry_key_text('k', json_string_value(json_object_get(activity, "kind")), key,
-                                    sizeof key);
-    int rc = klen ? hy_index_put(ctx->txn, st->activity_idx, key, klen, n) : 0;
-    klen = registry_key_text('o', json_string_value(json_object_get(activity, "office")), key,
-                             sizeof key);
-    if (rc == 0 && klen)
-        rc = hy_index_put(ctx->txn, st->activity_idx, key, klen, n);
-    for (size_t i = 0; i < count && rc == 0; i++)
-        rc = hy_index_put(ctx->txn, st->activity_idx, pkey, registry_key_num('p', people[i], pkey),
-                          n);
+    int rc = 0;
+    static const struct {
+        char tag;
+        const char *field;
+    } text[] = {{'k', "kind"}, {'o', "office"}};
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        size_t klen = registry_key_text(
+            text[i].tag, json_string_value(json_object_get(activity, text[i].field)), key,
+            sizeof key);
+        if (klen)
+            rc = put ? hy_index_put(ctx->txn, st->activity_idx, key, klen, n)
+                     : hy_index_del(ctx->txn, st->activity_idx, key, klen, n);
+    }
+    size_t i;
+    json_t *id;
+    json_array_foreach(json_object_get(activity, "person_ids"), i, id) {
+        uint64_t p;
+        if (rc != 0 || hy_id_parse("prs", json_string_value(id), &p) != 0)
+            continue;
+        size_t klen = registry_key_num('p', p, pkey);
+        rc = put ? hy_index_put(ctx->txn, st->activity_idx, pkey, klen, n)
+                 : hy_index_del(ctx->txn, st->activity_idx, pkey, klen, n);
+    }
     return rc;
 }
 
@@ -116,8 +131,9 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0)
         return status;
     const char *office = registry_code(office_rec);
-    if ((status = s_participants(ctx, json_object_get(args, "person_ids"), &people, &nums)) != 0 ||
-        (status = s_check_kind(ctx, args, json_array_size(people))) != 0)
+    if ((status = registry_activity_participants(ctx, json_object_get(args, "person_ids"), &people,
+                                                 &nums)) != 0 ||
+        (status = registry_activity_check_kind(ctx, args, json_array_size(people))) != 0)
         goto fail;
     const char *business_id = json_string_value(json_object_get(args, "business_id"));
     if (business_id && (rc = registry_business_load(ctx, business_id, NULL, NULL)) != 0) {
@@ -138,7 +154,7 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     registry_stamp_new(ctx, activity, office);
     json_object_del(activity, "updated_at"); /* activities are never changed */
     if ((rc = hy_store_put_id(ctx->txn, st->activities, n, activity)) != 0 ||
-        (rc = s_index(ctx, n, activity, nums, json_array_size(people))) != 0)
+        (rc = registry_activity_index(ctx, n, activity, true)) != 0)
         goto mdb_fail;
     if ((status = registry_emit(ctx, "registry.activity.recorded", id, activity)) != 0)
         goto fail;
@@ -177,6 +193,8 @@ typedef struct {
 static bool s_keep(const json_t *activity, void *user)
 {
     const s_filter_t *f = user;
+    if (!f->in->include_voided && hy_correct_is_voided(activity))
+        return false;
     const char *kind = json_string_value(json_object_get(activity, "kind"));
     const char *date = json_string_value(json_object_get(activity, "date"));
     if (f->in->kind && *f->in->kind && !s_is(kind, f->in->kind))

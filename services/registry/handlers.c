@@ -135,6 +135,16 @@ static int s_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result)
     return registry_activity_get(ctx, s_str(args, "id"), result);
 }
 
+static int s_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_activity_void(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+}
+
+static int s_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_activity_correct(ctx, s_str(args, "id"), args, result);
+}
+
 static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_activity_filter_t f = {
@@ -143,6 +153,7 @@ static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .person_id = s_str(args, "person_id"),
         .from = s_str(args, "from"),
         .to = s_str(args, "to"),
+        .include_voided = json_is_true(json_object_get(args, "include_voided")),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
@@ -171,6 +182,8 @@ const hy_handler_t registry_handlers[] = {
     {"businesses.list", s_businesses_list},
     {"activities.create", s_activities_create},
     {"activities.get", s_activities_get},
+    {"activities.void", s_activities_void},
+    {"activities.correct", s_activities_correct},
     {"activities.list", s_activities_list},
     {0},
 };

@@ -129,11 +129,27 @@ typedef struct {
     const char *office;
     const char *person_id;
     const char *from, *to;      /* inclusive "YYYY-MM-DD" bounds; NULL = open */
+    bool include_voided;        /* voided activities are left out unless asked for */
     uint64_t after;
     int limit;
 } registry_activity_filter_t;
 int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *f, json_t **items,
                            uint64_t *next);
+/* The participants in canonical form, each a registered person the caller may count, none
+ * twice; *nums gets their numbers (caller frees). 0 or a failure status. */
+int registry_activity_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out,
+                                   uint64_t **nums);
+/* Rules between an activity's fields (meeting kind, employer, participants). 0 or 422. */
+int registry_activity_check_kind(hy_ctx_t *ctx, const json_t *activity, size_t participants);
+/* Puts or deletes every index entry of an activity. 0 or an LMDB error. */
+int registry_activity_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, bool put);
+
+/* --- corrections (corrections.c) ---------------------------------------------------------- */
+/* Voids an activity (reason required): 200 with the voided record; 409 voided when it is. */
+int registry_activity_void(hy_ctx_t *ctx, const char *id, const char *reason, json_t **activity);
+/* Corrects kind, date, office, participants (and the fields that go with a kind) under the rules
+ * of recording; 200 with the corrected record. */
+int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_t **activity);
 
 /* --- helpers shared by the domain files (records.c) --------------------------------------- */
 registry_t *registry_state(hy_ctx_t *ctx);

@@ -242,12 +242,45 @@ static const hy_field_t activity_list_args[] = {
     {.name = "person_id", .type = HY_T_ID, .flags = HY_F_QUERY, .doc = "a participant (prs_...)"},
     {.name = "from", .type = HY_T_DATE, .flags = HY_F_QUERY, .doc = "first date, inclusive"},
     {.name = "to", .type = HY_T_DATE, .flags = HY_F_QUERY, .doc = "last date, inclusive"},
+    {.name = "include_voided", .type = HY_T_BOOL, .flags = HY_F_QUERY,
+     .doc = "also list voided activities (left out by default)"},
+    {0},
+};
+
+static const hy_field_t activity_void_args[] = {
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why the activity is void (recorded by mistake, twice, ...)"},
+    {0},
+};
+
+static const hy_field_t activity_correct_args[] = {
+    {.name = "kind", .type = HY_T_ENUM, .enums = KINDS, .doc = "the right kind"},
+    {.name = "date", .type = HY_T_DATE, .doc = "the right date; programme start..today"},
+    {.name = "office", .type = HY_T_STRING, .max_len = 64,
+     .doc = "the right office (one the caller may write for)"},
+    {.name = "person_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .max_len = 1000,
+     .doc = "the right participants (replaces the list)"},
+    {.name = "meeting_kind", .type = HY_T_ENUM, .flags = HY_F_NULL, .enums = MEETINGS,
+     .doc = "goes with kind meeting; null clears it"},
+    {.name = "employer", .type = HY_T_STRING, .flags = HY_F_NULL, .max_len = 200,
+     .doc = "goes with kind employer_referral; null clears it"},
+    {.name = "title", .type = HY_T_STRING, .flags = HY_F_NULL, .max_len = 200,
+     .doc = "class or meeting title; null clears it"},
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why the record was wrong"},
     {0},
 };
 
 static const hy_field_t activity_result[] = {
     {.name = "id", .type = HY_T_ID, .doc = "activity id (act_...)"},
     ACTIVITY_FIELDS(0),
+    {.name = "voided", .type = HY_T_BOOL, .doc = "true once voided (it then counts nowhere)"},
+    {.name = "voided_by", .type = HY_T_STRING, .doc = "API key that voided it"},
+    {.name = "voided_at", .type = HY_T_STRING, .doc = "UTC timestamp of the void"},
+    {.name = "void_reason", .type = HY_T_STRING, .doc = "why it was voided"},
+    {.name = "corrected_by", .type = HY_T_STRING, .doc = "API key of the last correction"},
+    {.name = "corrected_at", .type = HY_T_STRING, .doc = "UTC timestamp of the last correction"},
+    {.name = "correction_reason", .type = HY_T_STRING, .doc = "why it was last corrected"},
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {0},
@@ -337,6 +370,15 @@ static const hy_op_spec_t registry_ops[] = {
     {.op = "activities.get", .method = "GET", .path = "/v1/activities/{id}", .roles = READ,
      .args = NULL, .result = activity_result, .ok_status = 200,
      .summary = "Get an activity"},
+    {.op = "activities.void", .method = "POST", .path = "/v1/activities/{id}/void",
+     .roles = WRITE | HY_ROLE_OPERATOR, .args = activity_void_args, .result = activity_result,
+     .ok_status = 200,
+     .summary = "Void an activity recorded by mistake (recording office or operator)"},
+    {.op = "activities.correct", .method = "PATCH", .path = "/v1/activities/{id}",
+     .roles = WRITE | HY_ROLE_OPERATOR, .args = activity_correct_args, .result = activity_result,
+     .ok_status = 200,
+     .summary = "Correct an activity's kind, date, office or participants (recording office or "
+                "operator)"},
     {.op = "activities.list", .method = "GET", .path = "/v1/activities", .roles = READ,
      .args = activity_list_args, .result = activity_result, .ok_status = 200, .list = true,
      .summary = "List activities"},

@@ -190,3 +190,58 @@ def test_office_scoping_matrix():
         _ok(c.patch(f"/v1/businesses/{bb['id']}", {"activity": "قالی‌بافی"}, key=k["p"]), "province writes B")
         _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-02", "office": "rey-2",
                                       "person_ids": [pb["id"]]}, key=k["p"]), "province records for B")
+
+
+def test_activity_void_and_correct():
+    with Cluster(["registry"]) as c:
+        pa = _ok(c.post("/v1/persons", person(21)), "p")["id"]
+        pa2 = _ok(c.post("/v1/persons", person(22)), "p2")["id"]
+        a = _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-01", "person_ids": [pa]}), "a")
+        _refused(c.patch(f"/v1/activities/{a['id']}", {"kind": "training_class"}), 400, "missing_field", "reason")
+        fixed = _ok(c.patch(f"/v1/activities/{a['id']}", {
+            "kind": "training_class", "date_jalali": "1403/01/13", "person_ids": [pa, pa2],
+            "title": "خیاطی", "reason": "it was a class, not counselling"}), "correct")
+        eq((fixed["kind"], fixed["date"], fixed["date_jalali"], fixed["person_ids"]),
+           ("training_class", "2024-04-01", "1403/01/13", [pa, pa2]))
+        check(fixed["corrected_at"] and fixed["corrected_by"], fixed)
+        eq(fixed["created_at"], a["created_at"], "created_at unchanged:")
+        ev = _events(c, "registry.activity.corrected")[-1]
+        eq((ev["subject"], ev["data"]["before"]["kind"], ev["data"]["after"]["kind"], ev["data"]["reason"]),
+           (a["id"], "counselling", "training_class", "it was a class, not counselling"))
+        eq(ev["data"]["before"]["person_ids"], [pa])
+        eq([x["id"] for x in c.get("/v1/activities?kind=training_class").json["items"]], [a["id"]])
+        eq(c.get("/v1/activities?kind=counselling").json["items"], [], "the index follows the correction:")
+        eq([x["id"] for x in c.get(f"/v1/activities?person_id={pa2}").json["items"]], [a["id"]])
+        # a correction obeys the rules of recording, and a refused one changes nothing
+        _refused(c.patch(f"/v1/activities/{a['id']}", {"kind": "meeting", "reason": "x"}), 422,
+                 "missing_meeting_kind")
+        _refused(c.patch(f"/v1/activities/{a['id']}", {"date": "2099-01-01", "reason": "x"}), 422, "future_date")
+        _refused(c.patch(f"/v1/activities/{a['id']}", {"person_ids": ["prs_99"], "reason": "x"}), 422,
+                 "unknown_person")
+        eq(c.get(f"/v1/activities/{a['id']}").json, fixed, "unchanged after refused corrections:")
+        # the operator may correct too
+        op = _ok(c.patch(f"/v1/activities/{a['id']}", {"date": "2024-04-02", "reason": "typo"}, key="operator"),
+                 "operator corrects")
+        eq(op["date"], "2024-04-02")
+        # void: stays readable, counts nowhere, cannot change again
+        v = _ok(c.post(f"/v1/activities/{a['id']}/void", {"reason": "entered twice"}), "void")
+        eq((v["voided"], v["void_reason"]), (True, "entered twice"))
+        check(v["voided_by"] and v["voided_at"], v)
+        g = _ok(c.get(f"/v1/activities/{a['id']}"), "voided stays readable")
+        eq(g["voided"], True)
+        eq(c.get("/v1/activities").json["items"], [], "lists leave voided activities out:")
+        eq([x["id"] for x in c.get("/v1/activities?include_voided=true").json["items"]], [a["id"]])
+        _refused(c.post(f"/v1/activities/{a['id']}/void", {"reason": "again"}), 409, "voided")
+        _refused(c.patch(f"/v1/activities/{a['id']}", {"kind": "aid", "reason": "x"}), 409, "voided")
+        ev = _events(c, "registry.activity.voided")[-1]["data"]
+        eq((ev["id"], ev["reason"], ev["before"]["kind"], ev["before"]["date"]),
+           (a["id"], "entered twice", "training_class", "2024-04-02"))
+        check(ev["voided_by"] and ev["voided_at"], ev)
+        audit = _ok(c.get(f"/v1/audit?entity={a['id']}", key="auditor"), "audit")["items"]
+        eq([i["type"] for i in audit], ["registry.activity.recorded", "registry.activity.corrected",
+                                        "registry.activity.corrected", "registry.activity.voided"])
+        eq((audit[1]["data"]["before"]["kind"], audit[1]["data"]["after"]["kind"]), ("counselling", "training_class"),
+           "the audit shows both versions:")
+        m = _ok(c.post("/v1/activities", {"kind": "meeting", "meeting_kind": "working_group", "date": "2024-05-01"}),
+                "meeting")
+        _ok(c.post(f"/v1/activities/{m['id']}/void", {"reason": "never held"}, key="operator"), "operator voids")
