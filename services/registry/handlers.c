@@ -48,6 +48,27 @@ static int s_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
                                         s_str(args, "agency"), s_str(args, "date"), result);
 }
 
+static int s_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_set_status(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_transfer(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_merge(ctx, s_str(args, "id"), s_str(args, "into"), result);
+}
+
+static int s_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_correct_nid(ctx, s_str(args, "id"), s_str(args, "national_id"),
+                                       s_str(args, "reason"), result);
+}
+
 static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_person_filter_t f = {
@@ -176,6 +197,10 @@ const hy_handler_t registry_handlers[] = {
     {"persons.update", s_persons_update},
     {"persons.list", s_persons_list},
     {"persons.add_referral", s_persons_add_referral},
+    {"persons.set_status", s_persons_set_status},
+    {"persons.transfer", s_persons_transfer},
+    {"persons.merge", s_persons_merge},
+    {"persons.correct_national_id", s_persons_correct_nid},
     {"businesses.create", s_businesses_create},
     {"businesses.get", s_businesses_get},
     {"businesses.update", s_businesses_update},

@@ -207,6 +207,9 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
         return hy_fail_mdb(ctx, rc);
     bool new_agency = source && strcmp(source, "agency") == 0 && agency && *agency &&
                       !s_has_referral(person, "agency", agency);
+    const char *into = json_string_value(json_object_get(person, "merged_into"));
+    if (into) /* a retired duplicate: the record that holds her now */
+        snprintf(id, sizeof id, "%s", into);
     json_decref(person);
     if (new_agency)
         hy_fail(ctx, 409, "duplicate_national_id", "national_id",
@@ -326,9 +329,7 @@ int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)
     return 200;
 }
 
-/* Writes a changed person: index entries follow the new record, the event carries the
- * changes and the whole person. */
-static int s_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person, json_t *changes)
+int registry_person_put(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person)
 {
     registry_t *st = registry_state(ctx);
     json_object_set_new(person, "updated_at", json_string(ctx->now_iso));
@@ -337,10 +338,21 @@ static int s_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person, 
         (rc = registry_person_index(ctx, n, person, true)) != 0 ||
         (rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0)
         return hy_fail_mdb(ctx, rc);
+    return 0;
+}
+
+int registry_person_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person,
+                         json_t *changes, const char *reason)
+{
+    int status = registry_person_put(ctx, n, old, person);
+    if (status)
+        return status;
     const char *id = json_string_value(json_object_get(person, "id"));
     json_t *data = json_pack("{s:s,s:O,s:O,s:O,s:s}", "id", id, "changes", changes, "person",
                              person, "before", old, "date", ctx->today);
-    int status = registry_emit(ctx, "registry.person.updated", id, data);
+    if (reason)
+        json_object_set_new(data, "reason", json_string(reason));
+    status = registry_emit(ctx, "registry.person.updated", id, data);
     json_decref(data);
     return status;
 }
@@ -388,7 +400,7 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
     if (json_object_get(changes, "neighbourhood") &&
         (status = s_check_hood_of_office(ctx, person)) != 0)
         goto fail;
-    if (json_object_size(changes) > 0 && (status = s_save(ctx, n, old, person, changes)) != 0)
+    if (json_object_size(changes) > 0 && (status = registry_person_save(ctx, n, old, person, changes, NULL)) != 0)
         goto fail;
     *out = person;
     json_decref(old);
@@ -428,7 +440,7 @@ int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *sour
     json_array_append(json_object_get(person, "referrals"), ref);
     changes = json_object();
     registry_diff(changes, old, person, "referrals");
-    if ((status = s_save(ctx, n, old, person, changes)) != 0)
+    if ((status = registry_person_save(ctx, n, old, person, changes, NULL)) != 0)
         goto fail;
     *out = person;
     json_decref(old);

@@ -58,6 +58,13 @@ int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *sour
  * malformed id), or another LMDB error. *n gets the number; person may be NULL. */
 int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person);
 
+/* Writes a changed person (updated_at, index entries moved from old to person). 0 or a status. */
+int registry_person_put(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person);
+/* registry_person_put and the registry.person.updated event {id, changes, person, before, date,
+ * reason?}. 0 or a status. */
+int registry_person_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person,
+                         json_t *changes, const char *reason);
+
 /* What a key of another office sees of a person: id, office, restricted:true, merged_into if
  * any, and national_id_match when nid_asked is given. New reference. */
 json_t *registry_person_stub(const json_t *person, const char *nid_asked);
@@ -87,6 +94,17 @@ typedef struct {
  * cursor for the next page or 0. 200, or an error status. */
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **items,
                          uint64_t *next);
+
+/* --- a person's lifecycle (lifecycle.c) ---------------------------------------------------- */
+/* Sets status (active|exited|deceased) with reason and date; 200 with the person. */
+int registry_person_set_status(hy_ctx_t *ctx, const char *id, const json_t *args, json_t **person);
+/* Moves a person to args' office on args' date; 200 with the person. */
+int registry_person_transfer(hy_ctx_t *ctx, const char *id, const json_t *args, json_t **person);
+/* Retires id into `into`; 200 with the retired record (merged_into set). */
+int registry_person_merge(hy_ctx_t *ctx, const char *id, const char *into, json_t **person);
+/* The operator's correction of a wrong national ID, with its reason; 200 with the person. */
+int registry_person_correct_nid(hy_ctx_t *ctx, const char *id, const char *national_id,
+                                const char *reason, json_t **person);
 
 /* --- offices (offices.c) ------------------------------------------------------------------ */
 int registry_office_create(hy_ctx_t *ctx, json_t *args, json_t **office);

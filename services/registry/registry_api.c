@@ -116,6 +116,18 @@ static const hy_field_t person_result[] = {
     {.name = "referrals", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = referral_result,
      .doc = "every referral, first one first"},
     {.name = "registered_on", .type = HY_T_DATE, .doc = "the date she was registered"},
+    {.name = "status", .type = HY_T_ENUM, .enums = "active|exited|deceased|duplicate_of",
+     .doc = "where she stands in the programme"},
+    {.name = "status_reason", .type = HY_T_STRING, .doc = "why (exits)"},
+    {.name = "status_date", .type = HY_T_DATE, .doc = "when the status took effect"},
+    {.name = "merged_into", .type = HY_T_ID,
+     .doc = "set on a retired duplicate: the record that holds her now"},
+    {.name = "merged_from", .type = HY_T_ARRAY, .elem = HY_T_ID,
+     .doc = "the retired duplicates merged into this record"},
+    {.name = "transfers", .type = HY_T_ARRAY, .elem = HY_T_ANY,
+     .doc = "every move between offices: {from, to, date}"},
+    {.name = "restricted", .type = HY_T_BOOL,
+     .doc = "true when the caller's office sees only id and office (another office's person)"},
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that registered the person"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
@@ -129,6 +141,37 @@ static const hy_field_t add_referral_args[] = {
      .doc = "the referring agency (required when source is agency)"},
     {.name = "date", .type = HY_T_DATE,
      .doc = "the date of the referral; defaults to today; programme start..today"},
+    {0},
+};
+
+static const hy_field_t person_status_args[] = {
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = "active|exited|deceased",
+     .doc = "active, exited (needs a reason) or deceased; duplicate_of comes only from a merge"},
+    {.name = "reason", .type = HY_T_STRING, .max_len = 500, .doc = "why (required to exit)"},
+    {.name = "date", .type = HY_T_DATE, .doc = "when it took effect; defaults to today"},
+    {0},
+};
+
+static const hy_field_t person_transfer_args[] = {
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64,
+     .doc = "the office she moves to"},
+    {.name = "date", .type = HY_T_DATE, .doc = "the date of the move; defaults to today"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .max_len = 200,
+     .doc = "her neighbourhood in the new office, when hers is not one it covers"},
+    {0},
+};
+
+static const hy_field_t person_merge_args[] = {
+    {.name = "into", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "the record that survives (prs_...); this one is retired into it"},
+    {0},
+};
+
+static const hy_field_t person_nid_args[] = {
+    {.name = "national_id", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 40,
+     .doc = "the right national ID"},
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why the recorded one was wrong (kept in the event and the audit)"},
     {0},
 };
 
@@ -352,6 +395,18 @@ static const hy_op_spec_t registry_ops[] = {
     {.op = "persons.add_referral", .method = "POST", .path = "/v1/persons/{id}/referrals", .roles = WRITE,
      .args = add_referral_args, .result = person_result, .ok_status = 201,
      .summary = "Attach another agency's (or a self) referral to a person"},
+    {.op = "persons.set_status", .method = "POST", .path = "/v1/persons/{id}/status",
+     .roles = WRITE, .args = person_status_args, .result = person_result, .ok_status = 200,
+     .summary = "Set a person's status (active, exited with a reason, deceased)"},
+    {.op = "persons.transfer", .method = "POST", .path = "/v1/persons/{id}/transfer",
+     .roles = WRITE, .args = person_transfer_args, .result = person_result, .ok_status = 200,
+     .summary = "Move a person to another office from a date"},
+    {.op = "persons.merge", .method = "POST", .path = "/v1/persons/{id}/merge", .roles = WRITE,
+     .args = person_merge_args, .result = person_result, .ok_status = 200,
+     .summary = "Merge two records of one person: this one is retired into `into`"},
+    {.op = "persons.correct_national_id", .method = "POST", .path = "/v1/persons/{id}/national-id",
+     .roles = HY_ROLE_OPERATOR, .args = person_nid_args, .result = person_result,
+     .ok_status = 200, .summary = "Correct a wrong national ID (operator, with a reason)"},
     {.op = "businesses.create", .method = "POST", .path = "/v1/businesses", .roles = WRITE,
      .args = business_create_args, .result = business_result, .ok_status = 201,
      .summary = "Register a home business"},

@@ -127,9 +127,6 @@ def _setup_two_offices(c, k):
     return pa, pb, bb, ab
 
 
-_NOT_YET_BUILT = True  # transfer, status, merge, void, correct: items 4 and 5 of the issue
-
-
 # Every registry write route, aimed by office A's key at office B's records. The routes of items
 # not yet built answer 404/405 on today's code, which the matrix also refuses.
 def _b_writes(pa, pb, bb, ab):
@@ -161,8 +158,6 @@ def test_office_scoping_matrix():
                 "a": c.get(f"/v1/activities/{ab['id']}", key=k["b"]).json}
         for method, path, body in _b_writes(pa, pb, bb, ab):
             r = c.request(method, path, body=body)
-            if r.status in (404, 405) and _NOT_YET_BUILT:
-                continue
             eq((r.status, (r.json or {}).get("code")), (403, "other_office"), f"A's key: {method} {path}: {r}")
         eq(len(c.events_since("registry")), len(before), "no refused write left an event:")
         eq(c.get(f"/v1/persons/{pb['id']}", key=k["b"]).json, seen["p"], "B's person unchanged:")
@@ -245,3 +240,86 @@ def test_activity_void_and_correct():
         m = _ok(c.post("/v1/activities", {"kind": "meeting", "meeting_kind": "working_group", "date": "2024-05-01"}),
                 "meeting")
         _ok(c.post(f"/v1/activities/{m['id']}/void", {"reason": "never held"}, key="operator"), "operator voids")
+
+
+def test_person_status_transfer_merge_and_national_id():
+    with Cluster(["registry"]) as c:
+        k = _keys(c)
+        _ok(c.post("/v1/offices", {"code": "rey-3", "name": "دفتر ۳", "province": "تهران", "city": "تهران",
+                                   "neighbourhoods": ["نازی‌آباد"]}, key="operator"), "rey-3")
+        p1, p2, p3 = (_ok(c.post("/v1/persons", person(n, referral={"source": "agency", "agency": ag})), "p")
+                      for n, ag in ((31, "بهزیستی"), (32, "کمیته امداد"), (33, "بهزیستی")))
+        # status
+        _refused(c.post(f"/v1/persons/{p3['id']}/status", {"status": "exited"}), 422, "missing_reason", "reason")
+        _refused(c.post(f"/v1/persons/{p3['id']}/status", {"status": "duplicate_of"}), 400, "invalid_field")
+        _refused(c.post(f"/v1/persons/{p3['id']}/status", {"status": "deceased", "date": "2099-01-01"}), 422,
+                 "future_date", "date")
+        s = _ok(c.post(f"/v1/persons/{p3['id']}/status", {"status": "exited", "reason": "found a job",
+                                                           "date_jalali": "1403/02/01"}), "exit")
+        eq((s["status"], s["status_reason"], s["status_date"]), ("exited", "found a job", "2024-04-20"))
+        ev = _events(c, "registry.person.status_changed")[-1]["data"]
+        eq(ev, {"id": p3["id"], "status": "exited", "reason": "found a job", "date": "2024-04-20"})
+        # transfer
+        _refused(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "nowhere"}), 422, "unknown_office")
+        _refused(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "REY-1"}), 422, "same_office")
+        _refused(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "rey-3"}), 422,
+                 "neighbourhood_not_in_office", "neighbourhood")
+        t = _ok(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "rey-2", "date": "2024-05-01"}), "transfer")
+        eq((t["office"], t["transfers"]), ("rey-2", [{"from": "rey-1", "to": "rey-2", "date": "2024-05-01",
+                                                      "date_jalali": "1403/02/12"}]))
+        ev = _events(c, "registry.person.transferred")[-1]["data"]
+        eq((ev["id"], ev["from_office"], ev["to_office"], ev["date"], ev["person"]["office"]),
+           (p3["id"], "rey-1", "rey-2", "2024-05-01", "rey-2"))
+        _refused(c.patch(f"/v1/persons/{p3['id']}", {"mobile": "09121111111"}), 403, "other_office")
+        _ok(c.patch(f"/v1/persons/{p3['id']}", {"mobile": "09121111111"}, key=k["b"]), "her new office writes")
+        _refused(c.patch(f"/v1/persons/{p3['id']}", {"office": "rey-1"}, key=k["b"]), 422, "immutable_field")
+        t = _ok(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "rey-3", "neighbourhood": "نازی‌آباد"},
+                       key=k["b"]), "on to rey-3")
+        eq((t["office"], t["neighbourhood"], len(t["transfers"])), ("rey-3", "نازی‌آباد", 2))
+        # merge: two records of one woman become one
+        bus = _ok(c.post("/v1/businesses", {"owner_id": p2["id"], "activity": "خیاطی", "field": "services"}), "b")
+        both = _ok(c.post("/v1/activities", {"kind": "training_class", "date": "2024-05-01",
+                                             "person_ids": [p1["id"], p2["id"]]}), "both")
+        only2 = _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-02",
+                                              "person_ids": [p2["id"]]}), "p2 only")
+        _refused(c.post(f"/v1/persons/{p2['id']}/merge", {"into": p2["id"]}), 422, "merge_into_self")
+        _refused(c.post(f"/v1/persons/{p2['id']}/merge", {"into": p3["id"]}), 403, "other_office")
+        m = _ok(c.post(f"/v1/persons/{p2['id']}/merge", {"into": p1["id"]}), "merge")
+        eq((m["merged_into"], m["status"], m["duplicate_of"]), (p1["id"], "duplicate_of", p1["id"]))
+        g = _ok(c.get(f"/v1/persons/{p2['id']}"), "retired id answers")
+        eq(g["merged_into"], p1["id"], "GET of the merged id says where she is:")
+        s1 = _ok(c.get(f"/v1/persons/{p1['id']}"), "survivor")
+        eq(s1["merged_from"], [p2["id"]])
+        eq(sorted(r.get("agency") for r in s1["referrals"]), sorted(["بهزیستی", "کمیته امداد"]))
+        ev = _events(c, "registry.person.merged")[-1]
+        eq((ev["subject"], ev["data"]["id"], ev["data"]["into"]), (p2["id"], p2["id"], p1["id"]))
+        check(ev["data"]["date"], ev)
+        eq(c.get(f"/v1/businesses/{bus['id']}").json["owner_id"], p1["id"], "the business follows:")
+        eq(c.get(f"/v1/activities/{both['id']}").json["person_ids"], [p1["id"]], "no one counted twice:")
+        eq(c.get(f"/v1/activities/{only2['id']}").json["person_ids"], [p1["id"]])
+        eq(sorted(a["id"] for a in c.get(f"/v1/activities?person_id={p1['id']}").json["items"]),
+           sorted([both["id"], only2["id"]]))
+        eq(c.get(f"/v1/activities?person_id={p2['id']}").json["items"], [])
+        eq([b["id"] for b in c.get(f"/v1/businesses?owner_id={p1['id']}").json["items"]], [bus["id"]])
+        eq(sorted(p["id"] for p in c.get("/v1/persons").json["items"]), [p1["id"]], "one beneficiary listed:")
+        _refused(c.patch(f"/v1/persons/{p2['id']}", {"mobile": "09121111111"}), 409, "merged")
+        dup = c.post("/v1/persons", person(32))
+        eq((dup.status, dup.json.get("existing_id")), (409, p1["id"]), "her old ID leads to the survivor:")
+        # national ID: immutable through PATCH; the operator corrects it with a reason
+        new_nid = person(34)["national_id"]
+        _refused(c.patch(f"/v1/persons/{p1['id']}", {"national_id": new_nid}), 422, "immutable_field")
+        _refused(c.post(f"/v1/persons/{p1['id']}/national-id", {"national_id": new_nid, "reason": "typo"}), 403,
+                 "forbidden")
+        _refused(c.post(f"/v1/persons/{p1['id']}/national-id", {"national_id": new_nid}, key="operator"), 400,
+                 "missing_field", "reason")
+        _refused(c.post(f"/v1/persons/{p1['id']}/national-id", {"national_id": p2["national_id"], "reason": "x"},
+                        key="operator"), 409, "duplicate_national_id")
+        fixed = _ok(c.post(f"/v1/persons/{p1['id']}/national-id", {"national_id": new_nid,
+                                                                     "reason": "two digits swapped"},
+                           key="operator"), "nid")
+        eq(fixed["national_id"], new_nid)
+        ev = _events(c, "registry.person.updated")[-1]["data"]
+        eq((ev["changes"]["national_id"], ev["reason"], ev["before"]["national_id"]),
+           ({"from": p1["national_id"], "to": new_nid}, "two digits swapped", p1["national_id"]))
+        eq(c.get(f"/v1/persons?national_id={new_nid}").json["items"][0]["id"], p1["id"])
+        eq(c.post("/v1/persons", person(31)).status, 201, "the wrong ID is free again:")
