@@ -1,6 +1,8 @@
 """Records an office can run on (issue 15, registry part): dates as they happened, offices as
 data and as boundaries, corrections of activities, a person's status, transfer and merge."""
 import datetime
+import json
+import threading
 import time
 
 from harness import Cluster, check, eq, person
@@ -323,3 +325,81 @@ def test_person_status_transfer_merge_and_national_id():
            ({"from": p1["national_id"], "to": new_nid}, "two digits swapped", p1["national_id"]))
         eq(c.get(f"/v1/persons?national_id={new_nid}").json["items"][0]["id"], p1["id"])
         eq(c.post("/v1/persons", person(31)).status, 201, "the wrong ID is free again:")
+
+
+def test_kill9_between_correction_commit_and_publication():
+    """Corrections and voids under load, the registry killed -9 at an arbitrary point (between a
+    batch's commit and its publication among others): every acknowledged correction has its event,
+    every activity's state agrees with its events, the sequence is gapless, and followers (a live
+    subscriber, the reporting service) catch up by sequence."""
+    with Cluster(["registry", "reporting"]) as c:
+        pid = _ok(c.post("/v1/persons", person(41)), "p")["id"]
+        acts = [_ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-01", "person_ids": [pid]}),
+                    "a")["id"] for _ in range(120)]
+        sub = c.subscribe("registry")
+        acked, lock, stop = [], threading.Lock(), threading.Event()
+
+        def writer(w):
+            for i, aid in enumerate(acts[w::4]):
+                if stop.is_set():
+                    return
+                day = (datetime.date(2023, 1, 1) + datetime.timedelta(days=w * 40 + i)).isoformat()  # never 2024-05-01
+                for body, path, method, kind in (
+                        ({"date": day, "reason": f"date was wrong ({w})"}, f"/v1/activities/{aid}", "PATCH",
+                         "registry.activity.corrected"),
+                        ({"reason": "entered twice"}, f"/v1/activities/{aid}/void", "POST",
+                         "registry.activity.voided")):
+                    try:
+                        r = c.request(method, path, body=body, timeout=5)
+                    except OSError:
+                        continue
+                    if r.status == 200:
+                        with lock:
+                            acked.append((aid, kind))
+                time.sleep(0.03)
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.4)
+        c.kill("registry")
+        n_at_kill = len(acked)
+        check(not all(not t.is_alive() for t in threads), "the kill landed while corrections were running")
+        c.start_proc("registry")
+        for t in threads:
+            t.join()
+        c.wait_serving("registry")
+        check(n_at_kill > 0, "corrections were acknowledged before the kill")
+        evs = c.events_since("registry")
+        seqs = [e["sequence"] for e in evs]
+        eq(seqs, list(range(1, len(seqs) + 1)), "gapless sequence:")
+        have = {(e["subject"], e["type"]) for e in evs}
+        eq([a for a in acked if a not in have], [], "every acknowledged correction has its event:")
+        for aid in acts:
+            mine = [e for e in evs if e["subject"] == aid]
+            cur = c.get(f"/v1/activities/{aid}").json
+            eq(bool(cur.get("voided")), any(e["type"] == "registry.activity.voided" for e in mine),
+               f"{aid}: voided in the record iff voided in the events:")
+            fixes = [e for e in mine if e["type"] == "registry.activity.corrected"]
+            eq(cur["date"], fixes[-1]["data"]["after"]["date"] if fixes else "2024-05-01",
+               f"{aid}: the record is the last correction's after:")
+        # a live subscriber that missed what was never published catches up from its last sequence
+        live = {}
+        while sub.poll(200):
+            _, body = sub.recv_multipart()
+            ev = json.loads(body)
+            live[ev["sequence"]] = ev
+        upto = 0
+        while upto + 1 in live:
+            upto += 1
+        caught = [e["sequence"] for e in c.events_since("registry", after=upto)]
+        eq(sorted(set(range(1, upto + 1)) | set(caught)), seqs, "live events + events.since = every event:")
+        # and so does a real follower
+        deadline, cursor = time.time() + 30, None
+        while time.time() < deadline:
+            st = c.call("reporting", "service.status")
+            cursor = st.get("result", {}).get("sources", {}).get("registry", {}).get("cursor")
+            if cursor == seqs[-1]:
+                break
+            time.sleep(0.2)
+        eq(cursor, seqs[-1], "reporting has applied every registry event:")
