@@ -5,6 +5,27 @@
  * builds its routes and /v1/openapi.json from them, so this file is the registry's contract.
  * Domain rules that need the store or the clock (a valid check digit, a date not in the future,
  * an owner that exists, an allowed stage transition) are the domain files' business.
+ *
+ * Error codes (besides the skeleton's 400 invalid_field/unknown_field/missing_field/invalid_date,
+ * 401, 403 forbidden, 404 not_found):
+ *   403 other_office                 a key of one office writing (or reading in full) another
+ *                                    office's record, or naming another office in a write
+ *   409 duplicate_national_id        national ID known (existing_id: the record that holds her)
+ *   409 duplicate_referral           that source already referred her
+ *   409 duplicate_office             office code taken
+ *   409 merged                       a write to a person merged into another (merged_into)
+ *   409 voided                       a void or correction of a voided activity
+ *   422 invalid_national_id, invalid_birth_date, invalid_mobile, invalid_name, missing_agency,
+ *       unexpected_agency            a person's fields
+ *   422 immutable_field              national_id or office by PATCH, owner_id of a business
+ *   422 missing_office, unknown_office, invalid_office_code, invalid_neighbourhood
+ *   422 neighbourhood_not_in_office  a person's neighbourhood her office does not cover
+ *   422 same_office                  a transfer to the office she is in
+ *   422 merge_into_self, missing_reason (an exit without its reason)
+ *   422 future_date, before_programme_start   a date it happened outside HY_PROGRAMME_START..today
+ *   422 date_out_of_order            a stage change dated before the previous one
+ *   422 invalid_stage_transition, unknown_person, unknown_business, duplicate_participant,
+ *       missing_participants, missing_meeting_kind, unexpected_meeting_kind, missing_employer
  */
 #include "proto.h"
 #include "spec.h"
