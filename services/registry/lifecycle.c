@@ -264,8 +264,13 @@ int registry_person_merge(hy_ctx_t *ctx, const char *id, const char *into, json_
         status = hy_fail_mdb(ctx, rc);
         goto fail;
     }
-    json_t *data = json_pack("{s:s,s:s,s:s}", "id", gone, "into", survivor, "date", ctx->today);
-    status = registry_emit(ctx, "registry.person.merged", gone, data);
+    json_t *data = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", gone, "status", "duplicate_of",
+                             "reason", "merged", "date", ctx->today, "duplicate_of", survivor);
+    status = registry_emit(ctx, "registry.person.status_changed", gone, data);
+    json_decref(data);
+    data = json_pack("{s:s,s:s,s:s}", "id", gone, "into", survivor, "date", ctx->today);
+    if (status == 0)
+        status = registry_emit(ctx, "registry.person.merged", gone, data);
     json_decref(data);
     if (status)
         goto fail;

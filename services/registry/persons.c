@@ -299,7 +299,12 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
         (rc = registry_person_index(ctx, n, person, true)) != 0)
         goto mdb_fail;
-    if ((status = registry_emit(ctx, "registry.person.registered", id, person)) != 0)
+    /* The event also names the referral that brought her (EVENTS.md: referral.date). */
+    json_t *data = json_deep_copy(person);
+    json_object_set(data, "referral", ref);
+    status = registry_emit(ctx, "registry.person.registered", id, data);
+    json_decref(data);
+    if (status)
         goto fail;
     *out = person;
     json_decref(fields);

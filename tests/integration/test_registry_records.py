@@ -35,7 +35,8 @@ def test_dates_as_they_happened():
         eq(p["referrals"][0]["date"], "2019-07-20", "referral date as it happened:")
         eq(p["created_at"][:10], datetime.datetime.utcnow().date().isoformat()[:10], "created_at is now:")
         ev = _events(c, "registry.person.registered")[-1]["data"]
-        eq((ev["registered_on"], ev["referrals"][0]["date"]), ("2019-07-23", "2019-07-20"))
+        eq((ev["registered_on"], ev["referrals"][0]["date"], ev["referral"]["date"]),
+           ("2019-07-23", "2019-07-20", "2019-07-20"))
         # today is the default
         q = _ok(c.post("/v1/persons", person(2)), "today")
         check(q["registered_on"] and q["registered_on_jalali"], q)
@@ -296,6 +297,8 @@ def test_person_status_transfer_merge_and_national_id():
         ev = _events(c, "registry.person.merged")[-1]
         eq((ev["subject"], ev["data"]["id"], ev["data"]["into"]), (p2["id"], p2["id"], p1["id"]))
         check(ev["data"]["date"], ev)
+        st = _events(c, "registry.person.status_changed")[-1]["data"]
+        eq((st["id"], st["status"], st["duplicate_of"]), (p2["id"], "duplicate_of", p1["id"]))
         eq(c.get(f"/v1/businesses/{bus['id']}").json["owner_id"], p1["id"], "the business follows:")
         eq(c.get(f"/v1/activities/{both['id']}").json["person_ids"], [p1["id"]], "no one counted twice:")
         eq(c.get(f"/v1/activities/{only2['id']}").json["person_ids"], [p1["id"]])
