@@ -94,13 +94,16 @@ int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_
     after = json_deep_copy(before);
     if ((status = s_apply(ctx, after, args)) != 0)
         goto fail;
+    /* New participants are checked as when recorded; the recorded ones stand as they are (one
+     * may have moved to another office since, which does not make the old record wrong). */
     json_t *ids = json_object_get(args, "person_ids");
-    if ((status = registry_activity_participants(
-             ctx, ids ? ids : json_object_get(before, "person_ids"), &people, &nums)) != 0 ||
-        (status = registry_activity_check_kind(ctx, after, json_array_size(people))) != 0)
+    if (ids && (status = registry_activity_participants(ctx, ids, &people, &nums)) != 0)
         goto fail;
-    if (json_array_size(people) > 0 || json_object_get(after, "person_ids"))
+    if (ids)
         json_object_set(after, "person_ids", people);
+    if ((status = registry_activity_check_kind(
+             ctx, after, json_array_size(json_object_get(after, "person_ids")))) != 0)
+        goto fail;
     if (json_equal(before, after)) { /* nothing to correct: no event, no stamp */
         *out = after;
         json_decref(before);

@@ -267,6 +267,8 @@ def test_person_status_transfer_merge_and_national_id():
         _refused(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "REY-1"}), 422, "same_office")
         _refused(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "rey-3"}), 422,
                  "neighbourhood_not_in_office", "neighbourhood")
+        earlier = _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-04-25",
+                                                "person_ids": [p3["id"]]}), "before the move")
         t = _ok(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "rey-2", "date": "2024-05-01"}), "transfer")
         eq((t["office"], t["transfers"]), ("rey-2", [{"from": "rey-1", "to": "rey-2", "date": "2024-05-01",
                                                       "date_jalali": "1403/02/12"}]))
@@ -275,6 +277,8 @@ def test_person_status_transfer_merge_and_national_id():
            (p3["id"], "rey-1", "rey-2", "2024-05-01", "rey-2"))
         _refused(c.patch(f"/v1/persons/{p3['id']}", {"mobile": "09121111111"}), 403, "other_office")
         _ok(c.patch(f"/v1/persons/{p3['id']}", {"mobile": "09121111111"}, key=k["b"]), "her new office writes")
+        _ok(c.patch(f"/v1/activities/{earlier['id']}", {"date": "2024-04-24", "reason": "typo"}),
+            "the old office still corrects what it recorded before the move")
         _refused(c.patch(f"/v1/persons/{p3['id']}", {"office": "rey-1"}, key=k["b"]), 422, "immutable_field")
         t = _ok(c.post(f"/v1/persons/{p3['id']}/transfer", {"office": "rey-3", "neighbourhood": "نازی‌آباد"},
                        key=k["b"]), "on to rey-3")

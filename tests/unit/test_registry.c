@@ -793,6 +793,67 @@ static void test_activities(void)
     s_close(&env);
 }
 
+/* Voids and corrections through the skeleton: who may, what the record and the events keep. */
+static void test_corrections(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char p1[32];
+    CHECK_EQ_INT(s_person(&env, 120000001, ZAHRA, AKBARI, "", p1), 201);
+    int status;
+    json_t *r = s_call(&env, "activities.create", SS, &status,
+                       "{\"kind\":\"counselling\",\"date\":\"2024-06-01\",\"person_ids\":[\"%s\"]}",
+                       p1);
+    CHECK_EQ_INT(status, 201);
+    json_decref(r);
+    s_actor_office = "office-2"; /* another office may neither correct nor void it */
+    r = s_call(&env, "activities.correct", SS, &status,
+               "{\"id\":\"act_1\",\"kind\":\"aid\",\"reason\":\"x\"}");
+    CHECK_EQ_INT(status, 403);
+    CHECK_EQ_STR(s_err(r, "code"), "other_office");
+    json_decref(r);
+    r = s_call(&env, "activities.void", SS, &status, "{\"id\":\"act_1\",\"reason\":\"x\"}");
+    CHECK_EQ_INT(status, 403);
+    json_decref(r);
+    s_actor_office = "office-1";
+    r = s_call(&env, "activities.correct", SS, &status,
+               "{\"id\":\"act_1\",\"date\":\"2024-05-30\",\"reason\":\"typo\"}");
+    CHECK_EQ_INT(status, 200);
+    CHECK_EQ_STR(s_rstr(r, "date"), "2024-05-30");
+    CHECK_EQ_STR(s_rstr(r, "correction_reason"), "typo");
+    CHECK_EQ_STR(s_rstr(r, "corrected_at"), "2024-06-15T12:00:00Z");
+    json_decref(r);
+    r = s_call(&env, "activities.void", "operator", &status,
+               "{\"id\":\"act_1\",\"reason\":\"twice\"}");
+    CHECK_EQ_INT(status, 200);
+    CHECK(json_is_true(json_object_get(s_result(r), "voided")));
+    CHECK_EQ_STR(s_rstr(r, "voided_by"), "test-key");
+    CHECK_EQ_STR(s_rstr(r, "void_reason"), "twice");
+    json_decref(r);
+    r = s_call(&env, "activities.void", SS, &status, "{\"id\":\"act_1\",\"reason\":\"x\"}");
+    CHECK_EQ_INT(status, 409);
+    CHECK_EQ_STR(s_err(r, "code"), "voided");
+    json_decref(r);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ""), 0);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"include_voided\":true"), 1);
+    json_t *events = s_events(&env);
+    json_t *ev = json_array_get(events, json_array_size(events) - 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "registry.activity.voided");
+    json_t *data = json_object_get(ev, "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(data, "before"), "date")),
+                 "2024-05-30");
+    CHECK(!json_object_get(json_object_get(data, "before"), "voided"));
+    ev = json_array_get(events, json_array_size(events) - 2);
+    CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "registry.activity.corrected");
+    data = json_object_get(ev, "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(data, "before"), "date")),
+                 "2024-06-01");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(data, "after"), "date")),
+                 "2024-05-30");
+    json_decref(events);
+    s_close(&env);
+}
+
 /* Every write emits one event whose subject is the entity, in a gapless sequence, and the
  * audit trail of an entity names the actor and office of each change. */
 static void test_events_and_audit(void)
@@ -860,5 +921,6 @@ const hy_test_t registry_tests[] = {
     {"registry.business_stages", test_business_stages},
     {"registry.activities", test_activities},
     {"registry.events_and_audit", test_events_and_audit},
+    {"registry.corrections", test_corrections},
     {0},
 };
