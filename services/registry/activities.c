@@ -7,13 +7,17 @@
  * each kind), so each is checked where it is recorded: a date not in the future, participants
  * that are registered persons (every kind but a meeting needs at least one), a meeting kind on
  * meetings and only there, an employer on employer referrals, and a business that exists.
- * Activities are records of what happened and are not changed afterwards.
+ * Activities are records of what happened: one recorded by mistake is voided and one with a
+ * wrong detail is corrected (corrections.c), never changed silently.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "page.h"
 #include "fa.h"
+#include "correct.h"
+#include "happened.h"
+#include "scope.h"
 #include "registry.h"
 
 static bool s_is(const char *a, const char *b)
@@ -23,7 +27,8 @@ static bool s_is(const char *a, const char *b)
 
 /* The participants in canonical form, each a registered person, none twice. *nums gets their
  * numbers (caller frees). */
-static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64_t **nums)
+int registry_activity_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out,
+                                   uint64_t **nums)
 {
     size_t count = json_array_size(ids);
     *nums = calloc(count ? count : 1, sizeof **nums);
@@ -34,12 +39,19 @@ static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64
     json_t *item;
     json_array_foreach(ids, i, item) {
         const char *id = json_string_value(item);
-        int rc = registry_person_load(ctx, id, &(*nums)[i], NULL);
+        json_t *person = NULL;
+        int rc = registry_person_load(ctx, id, &(*nums)[i], &person);
         if (rc == MDB_NOTFOUND)
             return hy_fail(ctx, 422, "unknown_person", "person_ids", "no person has the id %s",
                            id ? id : "");
         if (rc)
             return hy_fail_mdb(ctx, rc);
+        /* An office counts only its own people: a key of office A cannot put office B's
+         * beneficiaries into A's figures. */
+        rc = hy_scope_write(ctx, "person_ids", json_string_value(json_object_get(person, "office")));
+        json_decref(person);
+        if (rc)
+            return rc;
         for (size_t j = 0; j < i; j++)
             if ((*nums)[j] == (*nums)[i])
                 return hy_fail(ctx, 422, "duplicate_participant", "person_ids",
@@ -52,7 +64,7 @@ static int s_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out, uint64
 }
 
 /* Rules between fields that the op spec cannot express. */
-static int s_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
+int registry_activity_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
 {
     const char *kind = json_string_value(json_object_get(args, "kind"));
     bool meeting = s_is(kind, "meeting");
@@ -74,23 +86,35 @@ static int s_check_kind(hy_ctx_t *ctx, const json_t *args, size_t participants)
     return 0;
 }
 
-/* Index entries: kind, office and every participant. */
-static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, const uint64_t *people,
-                   size_t count)
+/* Index entries: kind, office and every participant; put or delete them all. */
+int registry_activity_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, bool put)
 {
     registry_t *st = registry_state(ctx);
     char key[512];
     uint8_t pkey[10];
-    size_t klen = registry_key_text('k', json_string_value(json_object_get(activity, "kind")), key,
-                                    sizeof key);
-    int rc = klen ? hy_index_put(ctx->txn, st->activity_idx, key, klen, n) : 0;
-    klen = registry_key_text('o', json_string_value(json_object_get(activity, "office")), key,
-                             sizeof key);
-    if (rc == 0 && klen)
-        rc = hy_index_put(ctx->txn, st->activity_idx, key, klen, n);
-    for (size_t i = 0; i < count && rc == 0; i++)
-        rc = hy_index_put(ctx->txn, st->activity_idx, pkey, registry_key_num('p', people[i], pkey),
-                          n);
+    int rc = 0;
+    static const struct {
+        char tag;
+        const char *field;
+    } text[] = {{'k', "kind"}, {'o', "office"}};
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        size_t klen = registry_key_text(
+            text[i].tag, json_string_value(json_object_get(activity, text[i].field)), key,
+            sizeof key);
+        if (klen)
+            rc = put ? hy_index_put(ctx->txn, st->activity_idx, key, klen, n)
+                     : hy_index_del(ctx->txn, st->activity_idx, key, klen, n);
+    }
+    size_t i;
+    json_t *id;
+    json_array_foreach(json_object_get(activity, "person_ids"), i, id) {
+        uint64_t p;
+        if (rc != 0 || hy_id_parse("prs", json_string_value(id), &p) != 0)
+            continue;
+        size_t klen = registry_key_num('p', p, pkey);
+        rc = put ? hy_index_put(ctx->txn, st->activity_idx, pkey, klen, n)
+                 : hy_index_del(ctx->txn, st->activity_idx, pkey, klen, n);
+    }
     return rc;
 }
 
@@ -100,15 +124,16 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *people = NULL, *activity = NULL;
     uint64_t *nums = NULL, n;
     int rc, status;
-    const char *date = json_string_value(json_object_get(args, "date"));
-    if (date && strcmp(date, ctx->today) > 0)
-        return hy_fail(ctx, 422, "future_date", "date", "the date %s is in the future", date);
-    const char *office = registry_office(ctx, args);
-    if (!office)
-        return hy_fail(ctx, 422, "missing_office", "office",
-                       "no office given and the caller acts for none");
-    if ((status = s_participants(ctx, json_object_get(args, "person_ids"), &people, &nums)) != 0 ||
-        (status = s_check_kind(ctx, args, json_array_size(people))) != 0)
+    status = hy_happened_check(ctx, "date", json_string_value(json_object_get(args, "date")));
+    if (status)
+        return status;
+    json_t *office_rec = NULL;
+    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0)
+        return status;
+    const char *office = registry_code(office_rec);
+    if ((status = registry_activity_participants(ctx, json_object_get(args, "person_ids"), &people,
+                                                 &nums)) != 0 ||
+        (status = registry_activity_check_kind(ctx, args, json_array_size(people))) != 0)
         goto fail;
     const char *business_id = json_string_value(json_object_get(args, "business_id"));
     if (business_id && (rc = registry_business_load(ctx, business_id, NULL, NULL)) != 0) {
@@ -129,12 +154,13 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     registry_stamp_new(ctx, activity, office);
     json_object_del(activity, "updated_at"); /* activities are never changed */
     if ((rc = hy_store_put_id(ctx->txn, st->activities, n, activity)) != 0 ||
-        (rc = s_index(ctx, n, activity, nums, json_array_size(people))) != 0)
+        (rc = registry_activity_index(ctx, n, activity, true)) != 0)
         goto mdb_fail;
     if ((status = registry_emit(ctx, "registry.activity.recorded", id, activity)) != 0)
         goto fail;
     *out = activity;
     json_decref(people);
+    json_decref(office_rec);
     free(nums);
     return 201;
 mdb_fail:
@@ -142,6 +168,7 @@ mdb_fail:
 fail:
     json_decref(people);
     json_decref(activity);
+    json_decref(office_rec);
     free(nums);
     return status;
 }
@@ -150,6 +177,11 @@ int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = hy_load_or_404(ctx, registry_state(ctx)->activities, "act", "activity", id,
                                 NULL, out);
+    if (status == 0 && !hy_scope_reads(ctx, json_string_value(json_object_get(*out, "office")))) {
+        status = hy_scope_write(ctx, "id", json_string_value(json_object_get(*out, "office")));
+        json_decref(*out);
+        *out = NULL;
+    }
     return status ? status : 200;
 }
 
@@ -161,6 +193,8 @@ typedef struct {
 static bool s_keep(const json_t *activity, void *user)
 {
     const s_filter_t *f = user;
+    if (!f->in->include_voided && hy_correct_is_voided(activity))
+        return false;
     const char *kind = json_string_value(json_object_get(activity, "kind"));
     const char *date = json_string_value(json_object_get(activity, "date"));
     if (f->in->kind && *f->in->kind && !s_is(kind, f->in->kind))
@@ -193,6 +227,15 @@ int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *in, 
 {
     registry_t *st = registry_state(ctx);
     s_filter_t f = {in, NULL};
+    registry_activity_filter_t scoped = *in;
+    const char *mine = hy_scope_office(ctx);
+    if (mine && in->office && *in->office && !hy_scope_same(mine, in->office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s and lists only its activities", mine);
+    if (mine) {
+        scoped.office = mine;
+        in = f.in = &scoped;
+    }
     char key[512];
     uint8_t pkey[10];
     const void *k = NULL;

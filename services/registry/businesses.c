@@ -15,6 +15,8 @@
 
 #include "page.h"
 #include "fa.h"
+#include "happened.h"
+#include "scope.h"
 #include "registry.h"
 
 static const char *const STAGES[] = {"applicant", "training", "producing", "developing",
@@ -52,14 +54,15 @@ static int s_licence(hy_ctx_t *ctx, const json_t *in, json_t **out)
     return 0;
 }
 
-/* One entry of stage_history; office is the one recording the change: the caller's, else the
- * business's own. */
-static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, const char *office)
+/* One entry of stage_history dated date (the day the stage changed, NULL = today); office is
+ * the one recording the change: the caller's, else the business's own. */
+static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, const char *date,
+                             const char *office)
 {
-    const char *actor_office = registry_office(ctx, NULL);
+    const char *actor_office = hy_scope_office(ctx);
     office = actor_office ? actor_office : office;
     json_t *e = json_pack("{s:o,s:s,s:s}", "from", from ? json_string(from) : json_null(), "to", to,
-                          "date", ctx->today);
+                          "date", date ? date : ctx->today);
     hy_spec_set_jalali(e, "date");
     json_object_set_new(e, "office", json_string(office ? office : ""));
     json_object_set_new(
@@ -99,7 +102,7 @@ static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *business, bool put)
 int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     registry_t *st = registry_state(ctx);
-    json_t *owner = NULL, *business = NULL, *licence = NULL;
+    json_t *owner = NULL, *business = NULL, *licence = NULL, *office_rec = NULL;
     const char *owner_id = json_string_value(json_object_get(args, "owner_id"));
     int status = 0, rc = registry_person_load(ctx, owner_id, NULL, &owner);
     if (rc == MDB_NOTFOUND)
@@ -107,14 +110,21 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                        owner_id ? owner_id : "");
     if (rc)
         return hy_fail_mdb(ctx, rc);
+    if ((status = hy_scope_write(ctx, "owner_id",
+                                 json_string_value(json_object_get(owner, "office")))) != 0 ||
+        (status = registry_new_office(ctx, args,
+                                      json_string_value(json_object_get(owner, "office")),
+                                      &office_rec)) != 0)
+        goto fail;
     json_t *lic_in = json_object_get(args, "licence");
     if (lic_in && (status = s_licence(ctx, lic_in, &licence)) != 0)
         goto fail;
     const char *stage = json_string_value(json_object_get(args, "stage"));
     stage = stage ? stage : "applicant";
-    const char *office = json_string_value(json_object_get(args, "office"));
-    if (!office || !*office)
-        office = json_string_value(json_object_get(owner, "office"));
+    const char *stage_date = json_string_value(json_object_get(args, "stage_date"));
+    if ((status = hy_happened_check(ctx, "stage_date", stage_date)) != 0)
+        goto fail;
+    const char *office = registry_code(office_rec);
     const char *hood = json_string_value(json_object_get(args, "neighbourhood"));
     if (!hood || !*hood)
         hood = json_string_value(json_object_get(owner, "neighbourhood"));
@@ -128,12 +138,12 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                          json_object_get(args, "activity"), "field", json_object_get(args, "field"),
                          "stage", stage);
     json_object_set_new(business, "stage_history",
-                        json_pack("[o]", s_stage_entry(ctx, NULL, stage, office)));
+                        json_pack("[o]", s_stage_entry(ctx, NULL, stage, stage_date, office)));
     if (licence)
         json_object_set(business, "licence", licence);
     if (hood && *hood)
         json_object_set_new(business, "neighbourhood", json_string(hood));
-    registry_stamp_new(ctx, business, office ? office : "");
+    registry_stamp_new(ctx, business, office);
     if ((rc = hy_store_put_id(ctx->txn, st->businesses, n, business)) != 0 ||
         (rc = s_index(ctx, n, business, true)) != 0)
         goto mdb_fail;
@@ -142,6 +152,7 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     *out = business;
     json_decref(owner);
     json_decref(licence);
+    json_decref(office_rec);
     return 201;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
@@ -149,24 +160,48 @@ fail:
     json_decref(owner);
     json_decref(licence);
     json_decref(business);
+    json_decref(office_rec);
     return status;
 }
 
 int registry_business_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = s_load_or_404(ctx, id, NULL, out);
+    if (status == 0 && !hy_scope_reads(ctx, json_string_value(json_object_get(*out, "office")))) {
+        status = hy_scope_write(ctx, "id", json_string_value(json_object_get(*out, "office")));
+        json_decref(*out);
+        *out = NULL;
+    }
     return status ? status : 200;
 }
 
-/* Moves business to stage, or refuses a jump. Records the history entry; *moved says whether
- * the stage changed at all. */
-static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, bool *moved)
+/* The date of the last stage change, "" when none is recorded. */
+static const char *s_last_stage_date(const json_t *business)
+{
+    json_t *history = json_object_get(business, "stage_history");
+    const char *d = json_string_value(
+        json_object_get(json_array_get(history, json_array_size(history) - 1), "date"));
+    return d ? d : "";
+}
+
+/* Moves business to stage on date (NULL = today), or refuses a jump or a date before the
+ * previous change. Records the history entry; *moved says whether the stage changed at all. */
+static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, const char *date,
+                        bool *moved)
 {
     const char *from = json_string_value(json_object_get(business, "stage"));
     int a = s_stage_rank(from), b = s_stage_rank(stage);
     *moved = a != b;
     if (a == b)
         return 0;
+    int status = hy_happened_check(ctx, "stage_date", date);
+    if (status)
+        return status;
+    const char *last = s_last_stage_date(business);
+    if (strcmp(date ? date : ctx->today, last) < 0)
+        return hy_fail(ctx, 422, "date_out_of_order", "stage_date",
+                       "the previous stage change was on %s; a later one cannot be dated %s", last,
+                       date ? date : ctx->today);
     if (a >= 0 && abs(a - b) != 1)
         return hy_fail(ctx, 422, "invalid_stage_transition", "stage",
                        "a business at stage %s can move only to %s%s%s, not to %s", from,
@@ -179,7 +214,8 @@ static int s_move_stage(hy_ctx_t *ctx, json_t *business, const char *stage, bool
     }
     json_array_append_new(
         history,
-        s_stage_entry(ctx, from, stage, json_string_value(json_object_get(business, "office"))));
+        s_stage_entry(ctx, from, stage, date,
+                      json_string_value(json_object_get(business, "office"))));
     json_object_set_new(business, "stage", json_string(stage));
     return 0;
 }
@@ -194,7 +230,16 @@ static int s_set_field(hy_ctx_t *ctx, json_t *business, const char *key, json_t 
         if (status)
             return status;
         json_object_set_new(business, key, licence);
-    } else if ((strcmp(key, "activity") == 0 || strcmp(key, "office") == 0) && s && !*s) {
+    } else if (strcmp(key, "office") == 0) {
+        json_t *office = NULL;
+        int status = registry_office_resolve(ctx, "office", s, &office);
+        if (status == 0)
+            status = hy_scope_write(ctx, "office", registry_code(office));
+        if (status == 0)
+            json_object_set_new(business, key, json_string(registry_code(office)));
+        json_decref(office);
+        return status;
+    } else if (strcmp(key, "activity") == 0 && s && !*s) {
         return hy_fail(ctx, 422, "invalid_field", key, "%s must not be empty", key);
     } else {
         registry_set_or_clear(business, key, s && !*s ? json_null() : json_incref(value));
@@ -212,7 +257,7 @@ static int s_emit_changes(hy_ctx_t *ctx, const json_t *old, const json_t *busine
             json_pack("{s:s,s:O,s:O,s:O,s:O,s:s}", "id", id, "owner_id",
                       json_object_get(business, "owner_id"), "from", json_object_get(old, "stage"),
                       "to", json_object_get(business, "stage"), "field",
-                      json_object_get(business, "field"), "date", ctx->today);
+                      json_object_get(business, "field"), "date", s_last_stage_date(business));
         status = registry_emit(ctx, "registry.business.stage_changed", id, data);
         json_decref(data);
     }
@@ -233,6 +278,9 @@ int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t
     int rc, status = s_load_or_404(ctx, id, &n, &old);
     if (status)
         return status;
+    if ((status = hy_scope_write(ctx, "id", json_string_value(json_object_get(old, "office")))) !=
+        0)
+        goto fail;
     const char *owner_id = json_string_value(json_object_get(args, "owner_id"));
     if (owner_id &&
         !json_equal(json_object_get(args, "owner_id"), json_object_get(old, "owner_id"))) {
@@ -246,10 +294,12 @@ int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t
     const char *key;
     json_t *value;
     json_object_foreach(args, key, value) {
-        if (strcmp(key, "id") == 0 || strcmp(key, "owner_id") == 0)
+        if (strcmp(key, "id") == 0 || strcmp(key, "owner_id") == 0 ||
+            strcmp(key, "stage_date") == 0)
             continue;
         if (strcmp(key, "stage") == 0)
-            status = s_move_stage(ctx, business, json_string_value(value), &moved);
+            status = s_move_stage(ctx, business, json_string_value(value),
+                                  json_string_value(json_object_get(args, "stage_date")), &moved);
         else if ((status = s_set_field(ctx, business, key, value)) == 0)
             registry_diff(changes, old, business, key);
         if (status)
@@ -287,12 +337,23 @@ static bool s_keep(const json_t *business, void *user)
 {
     const registry_business_filter_t *f = user;
     return s_same(business, "owner_id", f->owner_id) && s_same(business, "field", f->field) &&
-           s_same(business, "stage", f->stage);
+           s_same(business, "stage", f->stage) &&
+           (!f->office || hy_scope_same(f->office,
+                                        json_string_value(json_object_get(business, "office"))));
 }
 
-int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *f, json_t **items,
+int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *in, json_t **items,
                            uint64_t *next)
 {
+    registry_business_filter_t scoped = *in, *f = &scoped;
+    const char *mine = hy_scope_office(ctx);
+    if (mine && in->office && *in->office && !hy_scope_same(mine, in->office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s and lists only its businesses", mine);
+    if (mine)
+        scoped.office = mine;
+    else if (!in->office || !*in->office)
+        scoped.office = NULL;
     registry_t *st = registry_state(ctx);
     uint8_t okey[10];
     char key[64];

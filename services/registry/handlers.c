@@ -45,7 +45,28 @@ static int s_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 static int s_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_person_add_referral(ctx, s_str(args, "id"), s_str(args, "source"),
-                                        s_str(args, "agency"), result);
+                                        s_str(args, "agency"), s_str(args, "date"), result);
+}
+
+static int s_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_set_status(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_transfer(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_merge(ctx, s_str(args, "id"), s_str(args, "into"), result);
+}
+
+static int s_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_person_correct_nid(ctx, s_str(args, "id"), s_str(args, "national_id"),
+                                       s_str(args, "reason"), result);
 }
 
 static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -63,6 +84,30 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     uint64_t next = 0;
     status = registry_person_list(ctx, &f, &items, &next);
     return s_list_result(ctx, status, items, next, result);
+}
+
+/* ------------------------------------------------------------------- offices ------------- */
+
+static int s_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_office_create(ctx, args, result);
+}
+
+static int s_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_office_update(ctx, s_str(args, "code"), args, result);
+}
+
+static int s_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_office_get(ctx, s_str(args, "code"), result);
+}
+
+static int s_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    json_t *items = NULL;
+    int status = registry_office_list(ctx, s_str(args, "province"), &items);
+    return s_list_result(ctx, status, items, 0, result);
 }
 
 /* ---------------------------------------------------------------- businesses ------------- */
@@ -88,6 +133,7 @@ static int s_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .owner_id = s_str(args, "owner_id"),
         .field = s_str(args, "field"),
         .stage = s_str(args, "stage"),
+        .office = s_str(args, "office"),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
@@ -110,6 +156,16 @@ static int s_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result)
     return registry_activity_get(ctx, s_str(args, "id"), result);
 }
 
+static int s_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_activity_void(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+}
+
+static int s_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_activity_correct(ctx, s_str(args, "id"), args, result);
+}
+
 static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_activity_filter_t f = {
@@ -118,6 +174,7 @@ static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .person_id = s_str(args, "person_id"),
         .from = s_str(args, "from"),
         .to = s_str(args, "to"),
+        .include_voided = json_is_true(json_object_get(args, "include_voided")),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
@@ -131,17 +188,27 @@ static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 /* -------------------------------------------------------------------- wiring ------------- */
 
 const hy_handler_t registry_handlers[] = {
+    {"offices.create", s_offices_create},
+    {"offices.update", s_offices_update},
+    {"offices.get", s_offices_get},
+    {"offices.list", s_offices_list},
     {"persons.create", s_persons_create},
     {"persons.get", s_persons_get},
     {"persons.update", s_persons_update},
     {"persons.list", s_persons_list},
     {"persons.add_referral", s_persons_add_referral},
+    {"persons.set_status", s_persons_set_status},
+    {"persons.transfer", s_persons_transfer},
+    {"persons.merge", s_persons_merge},
+    {"persons.correct_national_id", s_persons_correct_nid},
     {"businesses.create", s_businesses_create},
     {"businesses.get", s_businesses_get},
     {"businesses.update", s_businesses_update},
     {"businesses.list", s_businesses_list},
     {"activities.create", s_activities_create},
     {"activities.get", s_activities_get},
+    {"activities.void", s_activities_void},
+    {"activities.correct", s_activities_correct},
     {"activities.list", s_activities_list},
     {0},
 };
@@ -160,7 +227,8 @@ int registry_open(hy_store_t *store, void **state)
             0 ||
         (rc = hy_store_open_db(store, "registry.activities", 0, &st->activities)) != 0 ||
         (rc = hy_store_open_db(store, "registry.activity_idx", MDB_DUPSORT, &st->activity_idx)) !=
-            0) {
+            0 ||
+        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0) {
         free(st);
         return rc;
     }

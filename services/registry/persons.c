@@ -12,11 +12,14 @@
  * Names are stored as typed (trimmed); their normalised words live in the name index
  * (search.c), so "علي" finds "علی" and ZWNJ never matters.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "page.h"
 #include "fa.h"
+#include "happened.h"
+#include "scope.h"
 #include "registry.h"
 
 #define MAX_AGE 120
@@ -30,6 +33,39 @@ int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **pe
 static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
 {
     return hy_load_or_404(ctx, registry_state(ctx)->persons, "prs", "person", id, n, person);
+}
+
+int registry_person_load_for_write(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person)
+{
+    int status = s_load_or_404(ctx, id, n, person);
+    if (status)
+        return status;
+    status = hy_scope_write(ctx, "id", json_string_value(json_object_get(*person, "office")));
+    if (status == 0 && json_object_get(*person, "merged_into"))
+        status = hy_fail(ctx, 409, "merged", "id", "%s was merged into %s; write to that record",
+                         id, json_string_value(json_object_get(*person, "merged_into")));
+    if (status) {
+        json_decref(*person);
+        *person = NULL;
+    }
+    return status;
+}
+
+json_t *registry_person_stub(const json_t *person, const char *nid_asked)
+{
+    json_t *stub = json_pack("{s:O,s:O,s:b}", "id", json_object_get(person, "id"), "office",
+                             json_object_get(person, "office"), "restricted", 1);
+    if (nid_asked) {
+        char nid[11];
+        const char *have = json_string_value(json_object_get(person, "national_id"));
+        json_object_set_new(stub, "national_id_match",
+                            json_boolean(hy_national_id_normalize(nid_asked, nid) == 0 && have &&
+                                         strcmp(nid, have) == 0));
+    }
+    json_t *into = json_object_get(person, "merged_into");
+    if (into)
+        json_object_set(stub, "merged_into", into);
+    return stub;
 }
 
 /* The national ID in its one stored form, or 422 saying what is wrong with it. */
@@ -74,8 +110,8 @@ static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *v
         free(norm);
         if (empty)
             return hy_fail(ctx, 422, "invalid_name", key, "%s must contain letters", key);
-    } else if (strcmp(key, "birth_date") == 0) {
-        int status = s_birth_date(ctx, s);
+    } else if (strcmp(key, "birth_date") == 0 || strcmp(key, "registered_on") == 0) {
+        int status = key[0] == 'b' ? s_birth_date(ctx, s) : hy_happened_check(ctx, key, s);
         if (status)
             return status;
         json_object_set(person, key, value);
@@ -100,10 +136,18 @@ static int s_set_field(hy_ctx_t *ctx, json_t *person, const char *key, json_t *v
 }
 
 /* Builds one entry of "referrals". office is the office recording it; field names the agency
- * argument in errors. */
+ * argument in errors (its date field is the sibling "date"); date NULL means today. */
 static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, const char *agency,
-                      const char *office, json_t **out)
+                      const char *date, const char *office, json_t **out)
 {
+    if (date) {
+        char dfield[32];
+        const char *dot = strrchr(field, '.');
+        snprintf(dfield, sizeof dfield, "%.*sdate", dot ? (int)(dot - field + 1) : 0, field);
+        int status = hy_happened_check(ctx, dfield, date);
+        if (status)
+            return status;
+    }
     bool from_agency = strcmp(source, "agency") == 0;
     if (from_agency && (!agency || !*agency))
         return hy_fail(ctx, 422, "missing_agency", field,
@@ -113,7 +157,7 @@ static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, cons
     json_t *ref = json_pack("{s:s}", "source", source);
     if (from_agency)
         json_object_set_new(ref, "agency", json_string(agency));
-    json_object_set_new(ref, "date", json_string(ctx->today));
+    json_object_set_new(ref, "date", json_string(date ? date : ctx->today));
     hy_spec_set_jalali(ref, "date");
     json_object_set_new(ref, "office", json_string(office));
     json_object_set_new(
@@ -163,6 +207,9 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
         return hy_fail_mdb(ctx, rc);
     bool new_agency = source && strcmp(source, "agency") == 0 && agency && *agency &&
                       !s_has_referral(person, "agency", agency);
+    const char *into = json_string_value(json_object_get(person, "merged_into"));
+    if (into) /* a retired duplicate: the record that holds her now */
+        snprintf(id, sizeof id, "%s", into);
     json_decref(person);
     if (new_agency)
         hy_fail(ctx, 409, "duplicate_national_id", "national_id",
@@ -177,12 +224,33 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
     return 409;
 }
 
+/* The neighbourhood check against the office the person belongs to. */
+static int s_check_hood_of_office(hy_ctx_t *ctx, const json_t *person)
+{
+    json_t *office = NULL;
+    int status = registry_office_resolve(
+        ctx, "office", json_string_value(json_object_get(person, "office")), &office);
+    if (status == 0)
+        status = registry_person_check_hood(ctx, person, office);
+    json_decref(office);
+    return status;
+}
+
+int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office)
+{
+    const char *hood = json_string_value(json_object_get(person, "neighbourhood"));
+    if (!hood || registry_office_covers(office, hood))
+        return 0;
+    return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
+                   "office %s does not cover the neighbourhood %s", registry_code(office), hood);
+}
+
 /* Validates every field, allocates the next number and writes record, index and event. */
 int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     registry_t *st = registry_state(ctx);
     char nid[11], key[16], id[32];
-    json_t *fields = NULL, *person = NULL, *ref = NULL;
+    json_t *fields = NULL, *person = NULL, *ref = NULL, *office_rec = NULL;
     int status = s_national_id(ctx, json_string_value(json_object_get(args, "national_id")), nid);
     if (status)
         return status;
@@ -204,16 +272,15 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         if ((status = s_set_field(ctx, fields, name, value)) != 0)
             goto fail;
     }
-    const char *office = registry_office(ctx, args);
-    if (!office) {
-        status = hy_fail(ctx, 422, "missing_office", "office",
-                         "no office given and the caller acts for none");
+    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
+        (status = registry_person_check_hood(ctx, fields, office_rec)) != 0)
         goto fail;
-    }
+    const char *office = registry_code(office_rec);
     json_t *referral = json_object_get(args, "referral");
     const char *source = json_string_value(json_object_get(referral, "source"));
     status = s_referral(ctx, "referral.agency", source ? source : "self",
-                        json_string_value(json_object_get(referral, "agency")), office, &ref);
+                        json_string_value(json_object_get(referral, "agency")),
+                        json_string_value(json_object_get(referral, "date")), office, &ref);
     if (status)
         goto fail;
 
@@ -223,15 +290,26 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     person = json_pack("{s:s,s:s}", "id", id, "national_id", nid);
     json_object_update(person, fields);
     json_object_set_new(person, "referrals", json_pack("[O]", ref));
+    if (!json_object_get(person, "registered_on")) {
+        json_object_set_new(person, "registered_on", json_string(ctx->today));
+        hy_spec_set_jalali(person, "registered_on");
+    }
+    json_object_set_new(person, "status", json_string("active"));
     registry_stamp_new(ctx, person, office);
     if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
         (rc = registry_person_index(ctx, n, person, true)) != 0)
         goto mdb_fail;
-    if ((status = registry_emit(ctx, "registry.person.registered", id, person)) != 0)
+    /* The event also names the referral that brought her (EVENTS.md: referral.date). */
+    json_t *data = json_deep_copy(person);
+    json_object_set(data, "referral", ref);
+    status = registry_emit(ctx, "registry.person.registered", id, data);
+    json_decref(data);
+    if (status)
         goto fail;
     *out = person;
     json_decref(fields);
     json_decref(ref);
+    json_decref(office_rec);
     return 201;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
@@ -239,18 +317,24 @@ fail:
     json_decref(fields);
     json_decref(ref);
     json_decref(person);
+    json_decref(office_rec);
     return status;
 }
 
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = s_load_or_404(ctx, id, NULL, out);
-    return status ? status : 200;
+    if (status)
+        return status;
+    if (!hy_scope_reads(ctx, json_string_value(json_object_get(*out, "office")))) {
+        json_t *stub = registry_person_stub(*out, NULL);
+        json_decref(*out);
+        *out = stub;
+    }
+    return 200;
 }
 
-/* Writes a changed person: index entries follow the new record, the event carries the
- * changes and the whole person. */
-static int s_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person, json_t *changes)
+int registry_person_put(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person)
 {
     registry_t *st = registry_state(ctx);
     json_object_set_new(person, "updated_at", json_string(ctx->now_iso));
@@ -259,9 +343,21 @@ static int s_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person, 
         (rc = registry_person_index(ctx, n, person, true)) != 0 ||
         (rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0)
         return hy_fail_mdb(ctx, rc);
+    return 0;
+}
+
+int registry_person_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person,
+                         json_t *changes, const char *reason)
+{
+    int status = registry_person_put(ctx, n, old, person);
+    if (status)
+        return status;
     const char *id = json_string_value(json_object_get(person, "id"));
-    json_t *data = json_pack("{s:s,s:O,s:O}", "id", id, "changes", changes, "person", person);
-    int status = registry_emit(ctx, "registry.person.updated", id, data);
+    json_t *data = json_pack("{s:s,s:O,s:O,s:O,s:s}", "id", id, "changes", changes, "person",
+                             person, "before", old, "date", ctx->today);
+    if (reason)
+        json_object_set_new(data, "reason", json_string(reason));
+    status = registry_emit(ctx, "registry.person.updated", id, data);
     json_decref(data);
     return status;
 }
@@ -270,9 +366,15 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
 {
     json_t *old = NULL, *person = NULL, *changes = NULL;
     uint64_t n;
-    int status = s_load_or_404(ctx, id, &n, &old);
+    int status = registry_person_load_for_write(ctx, id, &n, &old);
     if (status)
         return status;
+    const char *office_arg = json_string_value(json_object_get(args, "office"));
+    if (office_arg && !hy_scope_same(office_arg, json_string_value(json_object_get(old, "office")))) {
+        status = hy_fail(ctx, 422, "immutable_field", "office",
+                         "a person moves to another office by POST /v1/persons/%s/transfer", id);
+        goto fail;
+    }
     const char *nid_arg = json_string_value(json_object_get(args, "national_id"));
     if (nid_arg) {
         char nid[11];
@@ -293,13 +395,17 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
     const char *key;
     json_t *value;
     json_object_foreach(args, key, value) {
-        if (strcmp(key, "id") == 0 || strcmp(key, "national_id") == 0)
+        if (strcmp(key, "id") == 0 || strcmp(key, "national_id") == 0 ||
+            strcmp(key, "office") == 0)
             continue;
         if ((status = s_set_field(ctx, person, key, value)) != 0)
             goto fail;
         registry_diff(changes, old, person, key);
     }
-    if (json_object_size(changes) > 0 && (status = s_save(ctx, n, old, person, changes)) != 0)
+    if (json_object_get(changes, "neighbourhood") &&
+        (status = s_check_hood_of_office(ctx, person)) != 0)
+        goto fail;
+    if (json_object_size(changes) > 0 && (status = registry_person_save(ctx, n, old, person, changes, NULL)) != 0)
         goto fail;
     *out = person;
     json_decref(old);
@@ -313,17 +419,18 @@ fail:
 }
 
 int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *source,
-                                 const char *agency, json_t **out)
+                                 const char *agency, const char *date, json_t **out)
 {
     json_t *old = NULL, *person = NULL, *ref = NULL, *changes = NULL;
     uint64_t n;
-    int status = s_load_or_404(ctx, id, &n, &old);
+    int status = registry_person_load_for_write(ctx, id, &n, &old);
     if (status)
         return status;
-    const char *office = registry_office(ctx, NULL);
+    const char *office = hy_scope_office(ctx);
     if (!office)
         office = json_string_value(json_object_get(old, "office"));
-    if ((status = s_referral(ctx, "agency", source, agency, office ? office : "", &ref)) != 0)
+    if ((status = s_referral(ctx, "agency", source, agency, date, office ? office : "", &ref)) !=
+        0)
         goto fail;
     if (s_has_referral(old, source, agency)) {
         if (strcmp(source, "self") == 0)
@@ -338,7 +445,7 @@ int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *sour
     json_array_append(json_object_get(person, "referrals"), ref);
     changes = json_object();
     registry_diff(changes, old, person, "referrals");
-    if ((status = s_save(ctx, n, old, person, changes)) != 0)
+    if ((status = registry_person_save(ctx, n, old, person, changes, NULL)) != 0)
         goto fail;
     *out = person;
     json_decref(old);

@@ -9,6 +9,7 @@
 
 #include "fa.h"
 #include "registry.h"
+#include "scope.h"
 
 /* LMDB's default maximum key size is 511 bytes; stay clear of it. */
 #define KEY_MAX 480
@@ -58,13 +59,24 @@ void registry_stamp_new(hy_ctx_t *ctx, json_t *rec, const char *office)
     json_object_set_new(rec, "updated_at", json_string(ctx->now_iso));
 }
 
-const char *registry_office(hy_ctx_t *ctx, const json_t *args)
+int registry_new_office(hy_ctx_t *ctx, const json_t *args, const char *dflt, json_t **office)
 {
-    const char *office = json_string_value(json_object_get(args, "office"));
-    if (office && *office)
-        return office;
-    office = ctx->req ? ctx->req->actor.office : NULL;
-    return office && *office ? office : NULL;
+    const char *given = json_string_value(json_object_get(args, "office"));
+    const char *mine = hy_scope_office(ctx);
+    given = given && *given ? given : NULL;
+    if (mine && given && !hy_scope_same(mine, given))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s and cannot write for office %s", mine, given);
+    const char *code = mine ? mine : given ? given : dflt;
+    if (!code || !*code)
+        return hy_fail(ctx, 422, "missing_office", "office",
+                       "no office given and the caller acts for none");
+    return registry_office_resolve(ctx, "office", code, office);
+}
+
+const char *registry_code(const json_t *office)
+{
+    return json_string_value(json_object_get(office, "code"));
 }
 
 void registry_set_or_clear(json_t *obj, const char *key, json_t *value)

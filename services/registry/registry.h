@@ -32,6 +32,7 @@ typedef struct {
     MDB_dbi business_idx;  /* "p:"owner number (8 bytes), "f:"field, "s:"stage */
     MDB_dbi activities;    /* activity number -> activity JSON */
     MDB_dbi activity_idx;  /* "k:"kind, "o:"office, "p:"participant number (8 bytes) */
+    MDB_dbi offices;       /* normalised office code -> office JSON */
 } registry_t;
 
 extern const hy_api_t registry_api;
@@ -51,11 +52,30 @@ int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **person);
 int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t **person);
 /* Attaches one more referral (self or an agency); 201 with the person, 409 duplicate_referral. */
 int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *source,
-                                 const char *agency, json_t **person);
+                                 const char *agency, const char *date, json_t **person);
 
 /* Loads a person by id for the other domain files. Returns 0, MDB_NOTFOUND (also for a
  * malformed id), or another LMDB error. *n gets the number; person may be NULL. */
 int registry_person_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person);
+
+/* Writes a changed person (updated_at, index entries moved from old to person). 0 or a status. */
+int registry_person_put(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person);
+/* registry_person_put and the registry.person.updated event {id, changes, person, before, date,
+ * reason?}. 0 or a status. */
+int registry_person_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person,
+                         json_t *changes, const char *reason);
+
+/* What a key of another office sees of a person: id, office, restricted:true, merged_into if
+ * any, and national_id_match when nid_asked is given. New reference. */
+json_t *registry_person_stub(const json_t *person, const char *nid_asked);
+
+/* Loads a person the caller is about to change: 0 with *n and *person (new reference), or 404
+ * not_found, 403 other_office (a record of another office), 409 merged (a retired record). */
+int registry_person_load_for_write(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person);
+
+/* 0 when the person's neighbourhood (if any) is one office covers, else 422
+ * neighbourhood_not_in_office. */
+int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office);
 
 /* Index keys of a person (national ID, name words, office, neighbourhood); put or delete them
  * all. Used by persons.c on every write. Returns 0 or an LMDB error. */
@@ -75,6 +95,31 @@ typedef struct {
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **items,
                          uint64_t *next);
 
+/* --- a person's lifecycle (lifecycle.c) ---------------------------------------------------- */
+/* Sets status (active|exited|deceased) with reason and date; 200 with the person. */
+int registry_person_set_status(hy_ctx_t *ctx, const char *id, const json_t *args, json_t **person);
+/* Moves a person to args' office on args' date; 200 with the person. */
+int registry_person_transfer(hy_ctx_t *ctx, const char *id, const json_t *args, json_t **person);
+/* Retires id into `into`; 200 with the retired record (merged_into set). */
+int registry_person_merge(hy_ctx_t *ctx, const char *id, const char *into, json_t **person);
+/* The operator's correction of a wrong national ID, with its reason; 200 with the person. */
+int registry_person_correct_nid(hy_ctx_t *ctx, const char *id, const char *national_id,
+                                const char *reason, json_t **person);
+
+/* --- offices (offices.c) ------------------------------------------------------------------ */
+int registry_office_create(hy_ctx_t *ctx, json_t *args, json_t **office);
+int registry_office_update(hy_ctx_t *ctx, const char *code, json_t *args, json_t **office);
+int registry_office_get(hy_ctx_t *ctx, const char *code, json_t **office);
+/* Every office (of province, when given) in code order; 200 with *items a new array. */
+int registry_office_list(hy_ctx_t *ctx, const char *province, json_t **items);
+/* Loads an office by any spelling of its code: 0, MDB_NOTFOUND, or an LMDB error. */
+int registry_office_find(hy_ctx_t *ctx, const char *code, json_t **office);
+/* Like find, for a request: 0 (with *office when office is not NULL), 422 unknown_office naming
+ * field, or a storage failure. */
+int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **office);
+/* true when office covers the neighbourhood (normalised comparison). */
+bool registry_office_covers(const json_t *office, const char *hood);
+
 /* --- businesses (businesses.c) ------------------------------------------------------------ */
 int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **business);
 int registry_business_get(hy_ctx_t *ctx, const char *id, json_t **business);
@@ -86,6 +131,7 @@ typedef struct {
     const char *owner_id;
     const char *field;
     const char *stage;
+    const char *office;         /* forced to the key's office for a key of one office */
     uint64_t after;
     int limit;
 } registry_business_filter_t;
@@ -101,11 +147,27 @@ typedef struct {
     const char *office;
     const char *person_id;
     const char *from, *to;      /* inclusive "YYYY-MM-DD" bounds; NULL = open */
+    bool include_voided;        /* voided activities are left out unless asked for */
     uint64_t after;
     int limit;
 } registry_activity_filter_t;
 int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *f, json_t **items,
                            uint64_t *next);
+/* The participants in canonical form, each a registered person the caller may count, none
+ * twice; *nums gets their numbers (caller frees). 0 or a failure status. */
+int registry_activity_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out,
+                                   uint64_t **nums);
+/* Rules between an activity's fields (meeting kind, employer, participants). 0 or 422. */
+int registry_activity_check_kind(hy_ctx_t *ctx, const json_t *activity, size_t participants);
+/* Puts or deletes every index entry of an activity. 0 or an LMDB error. */
+int registry_activity_index(hy_ctx_t *ctx, uint64_t n, const json_t *activity, bool put);
+
+/* --- corrections (corrections.c) ---------------------------------------------------------- */
+/* Voids an activity (reason required): 200 with the voided record; 409 voided when it is. */
+int registry_activity_void(hy_ctx_t *ctx, const char *id, const char *reason, json_t **activity);
+/* Corrects kind, date, office, participants (and the fields that go with a kind) under the rules
+ * of recording; 200 with the corrected record. */
+int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_t **activity);
 
 /* --- helpers shared by the domain files (records.c) --------------------------------------- */
 registry_t *registry_state(hy_ctx_t *ctx);
@@ -118,10 +180,13 @@ size_t registry_key_num(char tag, uint64_t n, uint8_t out[10]);
 
 /* Sets office, created_by, created_at and updated_at on a new record. */
 void registry_stamp_new(hy_ctx_t *ctx, json_t *rec, const char *office);
-/* The office a write acts for: the "office" argument when given, else the actor's; NULL when
- * neither (the caller answers 422 missing_office). Borrowed from args or the request. */
-const char *registry_office(hy_ctx_t *ctx, const json_t *args);
-
+/* The office a new record is written for: a confined key's own (another office named in args
+ * is 403 other_office), else args' "office", else dflt (may be NULL); 422 missing_office when
+ * none, 422 unknown_office when it does not exist. 0 with *office the office record (new
+ * reference), or the failure status. */
+int registry_new_office(hy_ctx_t *ctx, const json_t *args, const char *dflt, json_t **office);
+/* The canonical code of an office record (borrowed from it). */
+const char *registry_code(const json_t *office);
 
 /* Sets obj[key] to value (stolen), or deletes it when value is JSON null. */
 void registry_set_or_clear(json_t *obj, const char *key, json_t *value);

@@ -18,6 +18,7 @@
 
 #include "fa.h"
 #include "registry.h"
+#include "scope.h"
 
 #define MAX_WORDS 16
 #define KEY_BUF 512
@@ -150,6 +151,7 @@ typedef struct {
     char *office; /* normalised; NULL = no filter */
     char *hood;
     s_words_t q; /* q.count == 0: no name filter */
+    bool merged_too; /* keep persons merged into another (retired records) */
 } s_filter_t;
 
 static bool s_norm_equal(const char *raw, const char *norm)
@@ -163,6 +165,8 @@ static bool s_norm_equal(const char *raw, const char *norm)
 static bool s_keep(const json_t *person, void *user)
 {
     s_filter_t *f = user;
+    if (!f->merged_too && json_object_get(person, "merged_into"))
+        return false;
     if (f->nid[0] &&
         !s_norm_equal(json_string_value(json_object_get(person, "national_id")), f->nid))
         return false;
@@ -296,8 +300,17 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
         *next = 0;
         return 200;
     }
-    if (in->office && *in->office)
+    /* A key of one office lists that office's persons; only a national ID lookup (what
+     * deduplication needs) crosses offices, and its other-office items are stubs. */
+    const char *mine = hy_scope_office(ctx);
+    if (mine && !f.nid[0] && in->office && *in->office && !hy_scope_same(mine, in->office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s and lists only its persons", mine);
+    if (mine && !f.nid[0])
+        f.office = hy_fa_normalize(mine);
+    else if (in->office && *in->office)
         f.office = hy_fa_normalize(in->office);
+    f.merged_too = f.nid[0] != 0;
     if (in->neighbourhood && *in->neighbourhood)
         f.hood = hy_fa_normalize(in->neighbourhood);
     if (in->q && s_words(in->q, &f.q) != 0) {
@@ -316,6 +329,14 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
     if (f.nid[0] || f.q.count == 0)
         status = registry_page(ctx, st->persons, st->person_idx, klen ? key : NULL, klen, in->after,
                                in->limit, s_keep, &f, items, next);
+    if (status == 200 && mine && f.nid[0]) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(*items, i, p) {
+            if (!hy_scope_reads(ctx, json_string_value(json_object_get(p, "office"))))
+                json_array_set_new(*items, i, registry_person_stub(p, in->national_id));
+        }
+    }
 done:
     free(f.office);
     free(f.hood);

@@ -28,6 +28,19 @@ ALL_SERVICES = ["registry"]
 PUB_OFFSET = {"registry": 1, "loans": 2, "networks": 3, "microfund": 4, "insurance": 5, "reporting": 6}
 
 
+# The offices the tests' data names. Every record the registry writes must name an office that
+# exists and a person's neighbourhood must be one her office covers, so every cluster that runs the
+# registry starts with these (Cluster.create_offices): the default keys act for rey-1; tests also
+# write for rey-2; the neighbourhoods are every one a test gives a person, in either office.
+TEST_HOODS = ["شهرری", "دولت‌آباد", "hood-c"]
+TEST_OFFICES = [
+    {"code": "rey-1", "name": "دفتر تسهیل‌گری شهرری ۱", "province": "تهران", "city": "تهران",
+     "neighbourhoods": TEST_HOODS},
+    {"code": "rey-2", "name": "دفتر تسهیل‌گری شهرری ۲", "province": "تهران", "city": "تهران",
+     "neighbourhoods": TEST_HOODS},
+]
+
+
 class TestFailure(AssertionError):
     pass
 
@@ -77,8 +90,10 @@ class Response:
 
 
 class Cluster:
-    def __init__(self, services=None, env=None, clock=None):
+    def __init__(self, services=None, env=None, clock=None, offices=None):
         self.services = list(services or ALL_SERVICES)
+        self.offices = TEST_OFFICES if offices is None else offices
+        self.registry_seq0 = 0  # registry events written by the set-up (the offices)
         self.dir = tempfile.mkdtemp(prefix="hamyar-it-")
         self.base = _free_base()
         self.http_port = self.base
@@ -129,7 +144,18 @@ class Cluster:
         for s in self.services:
             self.start_proc(s)
         self.wait_ready()
+        if "registry" in self.services:
+            self.create_offices(self.offices)
         return self
+
+    def create_offices(self, offices):
+        """Creates offices through the gateway with the operator key; one that exists already (a
+        cluster started on kept data) is left as it is."""
+        for office in offices:
+            r = self.post("/v1/offices", office, key="operator")
+            check(r.status in (201, 409), f"office {office['code']}: {r}")
+        if offices:
+            self.registry_seq0 = len(self.events_since("registry"))
 
     def start_proc(self, name, extra_args=(), tag=None):
         tag = tag or name

@@ -10,7 +10,7 @@ from harness import Cluster, check, eq, make_nid, person, recv_events
 
 
 def _count(c, service="registry"):
-    return len(c.events_since(service))
+    return len(c.events_since(service)) - (c.registry_seq0 if service == "registry" else 0)
 
 
 def test_register_person_end_to_end():
@@ -37,9 +37,9 @@ def test_register_person_end_to_end():
         eq(ev["specversion"], "1.0")
         eq(ev["source"], "hamyar/registry")
         eq(ev["subject"], p["id"])
-        eq(ev["sequence"], 1)
-        since = c.events_since("registry")
-        eq([e["sequence"] for e in since], [1])
+        eq(ev["sequence"], c.registry_seq0 + 1, "the first event after the offices:")
+        since = c.events_since("registry", after=c.registry_seq0)
+        eq([e["sequence"] for e in since], [c.registry_seq0 + 1])
         eq(since[0]["data"]["national_id"], p["national_id"])
 
 
@@ -103,8 +103,10 @@ def test_search_normalised_names_and_pages():
     with Cluster(["registry"]) as c:
         eq(c.post("/v1/persons", person(10, first_name="علی", last_name="کریمی")).status, 201)
         eq(c.post("/v1/persons", person(11, first_name="فاطمه", last_name="محمدی‌نژاد")).status, 201)
+        rey2 = c.make_key("social_services", office="rey-2")  # offices write only their own persons
+        time.sleep(1.2)  # the gateway rereads its keys file at most once a second
         for i in range(12, 20):
-            eq(c.post("/v1/persons", person(i, office="rey-2")).status, 201)
+            eq(c.post("/v1/persons", person(i, office="rey-2"), key=rey2).status, 201)
         r = c.get("/v1/persons?q=" + urlq("علي"))
         eq(r.status, 200, f"{r}")
         eq([p["first_name"] for p in r.json["items"]], ["علی"], "Arabic yeh finds Persian yeh:")
@@ -115,7 +117,7 @@ def test_search_normalised_names_and_pages():
         seen = []
         cursor = None
         for _ in range(10):
-            r = c.get("/v1/persons?office=rey-2&limit=3" + (f"&cursor={cursor}" if cursor else ""))
+            r = c.get("/v1/persons?office=rey-2&limit=3" + (f"&cursor={cursor}" if cursor else ""), key=rey2)
             eq(r.status, 200)
             seen += [p["id"] for p in r.json["items"]]
             cursor = r.json["next_cursor"]

@@ -31,11 +31,36 @@ typedef struct {
     hy_service_t *svc;
 } s_env_t;
 
+/* The office the next calls act for: a key of office-1 by default, "*" for the province. */
+static const char *s_actor_office = "office-1";
+
+/* Every record names an office that exists: the two offices the tests write for, covering every
+ * neighbourhood a test gives a person. */
+static int s_offices(s_env_t *env)
+{
+    static const char *const codes[] = {"office-1", "office-2"};
+    for (size_t i = 0; i < 2; i++) {
+        char args[512];
+        snprintf(args, sizeof args,
+                 "{\"code\":\"%s\",\"name\":\"office\",\"province\":\"Tehran\","
+                 "\"city\":\"Tehran\",\"neighbourhoods\":[\"" ALI_FA " \u0622\u0628\u0627\u062f\",\"Old\",\"New\","
+                 "\"Rey\"]}",
+                 codes[i]);
+        int status = 0;
+        json_t *r = hy_service_calls(env->svc, "offices.create", "operator", NULL, args, &status);
+        json_decref(r);
+        if (status != 201)
+            return -1;
+    }
+    return 0;
+}
+
 static int s_open(s_env_t *env)
 {
     hy_test_tmpdir(env->dir);
+    s_actor_office = "office-1";
     env->svc = hy_service_new(&registry_def, env->dir, NOW);
-    return env->svc ? 0 : -1;
+    return env->svc && s_offices(env) == 0 ? 0 : -1;
 }
 
 static void s_close(s_env_t *env)
@@ -53,10 +78,15 @@ static json_t *s_call(s_env_t *env, const char *op, const char *role, int *statu
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    int st = 0;
-    json_t *reply = hy_service_calls(env->svc, op, role, NULL, args, &st);
+    json_t *json = json_loads(args, 0, NULL);
+    char id[40];
+    snprintf(id, sizeof id, "test-%s", op);
+    hy_actor_t actor = {"test-key", role, s_actor_office};
+    json_t *req = hy_proto_request(op, id, &actor, NULL, json);
+    json_t *reply = hy_service_call(env->svc, req);
+    json_decref(req);
     if (status)
-        *status = st;
+        *status = (int)json_integer_value(json_object_get(reply, "status"));
     return reply;
 }
 
@@ -105,10 +135,15 @@ static int s_person(s_env_t *env, unsigned base, const char *first, const char *
     char nid[11];
     s_nid(base, nid);
     int status;
+    /* a person of office-2 is registered by office-2's key */
+    const char *was = s_actor_office;
+    if (strstr(extra, "\"office\":\"office-2\""))
+        s_actor_office = "office-2";
     json_t *r = s_call(env, "persons.create", SS, &status,
                        "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
                        "\"birth_date\":\"1985-03-21\",\"sex\":\"female\"%s}",
                        nid, first, last, extra);
+    s_actor_office = was;
     snprintf(id, 32, "%s", status == 201 ? s_rstr(r, "id") : "");
     json_decref(r);
     return status;
@@ -118,7 +153,10 @@ static int s_person(s_env_t *env, unsigned base, const char *first, const char *
 static size_t s_count(s_env_t *env, const char *op, const char *args_members)
 {
     int status;
+    const char *was = s_actor_office;
+    s_actor_office = "*"; /* counts see every office */
     json_t *r = s_call(env, op, "auditor", &status, "{\"limit\":500%s}", args_members);
+    s_actor_office = was;
     size_t n = status == 200 ? json_array_size(json_object_get(s_result(r), "items")) : (size_t)-1;
     json_decref(r);
     return n;
@@ -130,9 +168,13 @@ static json_t *s_events(s_env_t *env)
     int status;
     json_t *r = s_call(env, "events.since", "operator", &status, "{\"after\":0,\"limit\":1000}");
     CHECK_EQ_INT(status, 200);
-    json_t *events = json_incref(json_object_get(s_result(r), "events"));
+    json_t *all = json_object_get(s_result(r), "events"), *events = json_array(), *ev;
+    size_t i;
+    json_array_foreach(all, i, ev) /* the offices s_open made are not what a test looks at */
+        if (strncmp(json_string_value(json_object_get(ev, "type")), "registry.office.", 16) != 0)
+            json_array_append(events, ev);
     json_decref(r);
-    return events ? events : json_array();
+    return events;
 }
 
 static size_t s_count_events(json_t *events, const char *type)
@@ -428,9 +470,11 @@ static int s_walk(s_env_t *env, const char *members, int limit, size_t *total)
     *total = 0;
     for (;;) {
         int status;
+        s_actor_office = "*"; /* the province walks every office */
         json_t *r =
             s_call(env, "persons.list", SS, &status, "{\"limit\":%d%s%s%s%s}", limit, members,
                    cursor[0] ? ",\"cursor\":\"" : "", cursor, cursor[0] ? "\"" : "");
+        s_actor_office = "office-1";
         CHECK_EQ_INT(status, 200);
         if (status != 200 || ++pages > 10) {
             json_decref(r);
@@ -697,7 +741,7 @@ static void test_activities(void)
          422, "unknown_business"},
         {"\"kind\":\"aid\",\"date\":\"2024-05-01\",\"person_ids\":[\"prs_2\"],"
          "\"value_rials\":5000000,\"office\":\"office-2\"",
-         201, NULL},
+         403, "other_office"},
         {"\"kind\":\"aid\",\"date\":\"2024-05-01\",\"person_ids\":[\"prs_2\"],\"value_rials\":-1",
          400, "invalid_field"},
     };
@@ -712,7 +756,14 @@ static void test_activities(void)
         json_decref(r);
     }
     int status;
-    json_t *r = s_call(&env, "activities.get", "auditor", &status, "{\"id\":\"act_2\"}");
+    s_actor_office = "*"; /* the province records an aid for office-2 to an office-1 person */
+    json_t *r = s_call(&env, "activities.create", SS, &status,
+                       "{\"kind\":\"aid\",\"date\":\"2024-05-01\",\"person_ids\":[\"prs_2\"],"
+                       "\"value_rials\":5000000,\"office\":\"office-2\"}");
+    s_actor_office = "office-1";
+    CHECK_EQ_INT(status, 201);
+    json_decref(r);
+    r = s_call(&env, "activities.get", "auditor", &status, "{\"id\":\"act_2\"}");
     CHECK_EQ_INT(status, 200);
     CHECK_EQ_STR(s_rstr(r, "date"), "2024-06-09");
     CHECK_EQ_STR(s_rstr(r, "date_jalali"), "1403/03/20");
@@ -738,6 +789,67 @@ static void test_activities(void)
 
     json_t *events = s_events(&env);
     CHECK_EQ_INT(s_count_events(events, "registry.activity.recorded"), 3);
+    json_decref(events);
+    s_close(&env);
+}
+
+/* Voids and corrections through the skeleton: who may, what the record and the events keep. */
+static void test_corrections(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    char p1[32];
+    CHECK_EQ_INT(s_person(&env, 120000001, ZAHRA, AKBARI, "", p1), 201);
+    int status;
+    json_t *r = s_call(&env, "activities.create", SS, &status,
+                       "{\"kind\":\"counselling\",\"date\":\"2024-06-01\",\"person_ids\":[\"%s\"]}",
+                       p1);
+    CHECK_EQ_INT(status, 201);
+    json_decref(r);
+    s_actor_office = "office-2"; /* another office may neither correct nor void it */
+    r = s_call(&env, "activities.correct", SS, &status,
+               "{\"id\":\"act_1\",\"kind\":\"aid\",\"reason\":\"x\"}");
+    CHECK_EQ_INT(status, 403);
+    CHECK_EQ_STR(s_err(r, "code"), "other_office");
+    json_decref(r);
+    r = s_call(&env, "activities.void", SS, &status, "{\"id\":\"act_1\",\"reason\":\"x\"}");
+    CHECK_EQ_INT(status, 403);
+    json_decref(r);
+    s_actor_office = "office-1";
+    r = s_call(&env, "activities.correct", SS, &status,
+               "{\"id\":\"act_1\",\"date\":\"2024-05-30\",\"reason\":\"typo\"}");
+    CHECK_EQ_INT(status, 200);
+    CHECK_EQ_STR(s_rstr(r, "date"), "2024-05-30");
+    CHECK_EQ_STR(s_rstr(r, "correction_reason"), "typo");
+    CHECK_EQ_STR(s_rstr(r, "corrected_at"), "2024-06-15T12:00:00Z");
+    json_decref(r);
+    r = s_call(&env, "activities.void", "operator", &status,
+               "{\"id\":\"act_1\",\"reason\":\"twice\"}");
+    CHECK_EQ_INT(status, 200);
+    CHECK(json_is_true(json_object_get(s_result(r), "voided")));
+    CHECK_EQ_STR(s_rstr(r, "voided_by"), "test-key");
+    CHECK_EQ_STR(s_rstr(r, "void_reason"), "twice");
+    json_decref(r);
+    r = s_call(&env, "activities.void", SS, &status, "{\"id\":\"act_1\",\"reason\":\"x\"}");
+    CHECK_EQ_INT(status, 409);
+    CHECK_EQ_STR(s_err(r, "code"), "voided");
+    json_decref(r);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ""), 0);
+    CHECK_EQ_INT(s_count(&env, "activities.list", ",\"include_voided\":true"), 1);
+    json_t *events = s_events(&env);
+    json_t *ev = json_array_get(events, json_array_size(events) - 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "registry.activity.voided");
+    json_t *data = json_object_get(ev, "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(data, "before"), "date")),
+                 "2024-05-30");
+    CHECK(!json_object_get(json_object_get(data, "before"), "voided"));
+    ev = json_array_get(events, json_array_size(events) - 2);
+    CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "registry.activity.corrected");
+    data = json_object_get(ev, "data");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(data, "before"), "date")),
+                 "2024-06-01");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(data, "after"), "date")),
+                 "2024-05-30");
     json_decref(events);
     s_close(&env);
 }
@@ -774,7 +886,7 @@ static void test_events_and_audit(void)
     CHECK_EQ_INT(json_array_size(events), 5);
     for (size_t i = 0; i < json_array_size(events) && i < 5; i++) {
         json_t *ev = json_array_get(events, i);
-        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "sequence")), i + 1);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "sequence")), i + 3); /* after 2 offices */
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), want[i][0]);
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "subject")), want[i][1]);
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "source")), "hamyar/registry");
@@ -809,5 +921,6 @@ const hy_test_t registry_tests[] = {
     {"registry.business_stages", test_business_stages},
     {"registry.activities", test_activities},
     {"registry.events_and_audit", test_events_and_audit},
+    {"registry.corrections", test_corrections},
     {0},
 };

@@ -1,0 +1,219 @@
+/*
+ * offices.c — the facilitation offices as data: code, Persian name, province, city and the
+ * neighbourhoods each covers.
+ *
+ * An office is keyed by its code in normalised form (hy_fa_normalize: "REY-1" and "rey-1" are one
+ * office), and every record written in the registry names an office that exists (422
+ * unknown_office) in that canonical form, so reports group by one spelling. Neighbourhoods are
+ * kept normalised too; a person's neighbourhood must be one her office covers (422
+ * neighbourhood_not_in_office). Operators create and change offices (DHIS2's organisation units
+ * are the model, flattened to the one level the programme uses); every change is an event so
+ * followers can keep their own copy.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "page.h"
+#include "registry.h"
+
+#define CODE_MAX 64
+
+/* The canonical code into out; false when it is empty, not UTF-8, has white space inside or is
+ * too long. */
+static bool s_code(const char *text, char out[CODE_MAX + 1])
+{
+    char *norm = text ? hy_fa_normalize(text) : NULL;
+    bool ok = norm && *norm && strlen(norm) <= CODE_MAX && !strchr(norm, ' ') &&
+              strcmp(norm, "*") != 0 && strcmp(norm, "-") != 0;
+    if (ok)
+        memcpy(out, norm, strlen(norm) + 1);
+    free(norm);
+    return ok;
+}
+
+int registry_office_find(hy_ctx_t *ctx, const char *code, json_t **office)
+{
+    char key[CODE_MAX + 1];
+    if (!s_code(code, key))
+        return MDB_NOTFOUND;
+    return hy_store_get_json(ctx->txn, registry_state(ctx)->offices, key, strlen(key), office);
+}
+
+int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **office)
+{
+    json_t *rec = NULL;
+    int rc = registry_office_find(ctx, code, &rec);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, "unknown_office", field,
+                       "no office has the code %s (offices are created with POST /v1/offices)",
+                       code ? code : "");
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    if (office)
+        *office = rec;
+    else
+        json_decref(rec);
+    return 0;
+}
+
+bool registry_office_covers(const json_t *office, const char *hood)
+{
+    char *want = hy_fa_normalize(hood ? hood : "");
+    bool found = false;
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(office, "neighbourhoods"), i, h)
+        found = found || (want && json_string_value(h) && strcmp(json_string_value(h), want) == 0);
+    free(want);
+    return found;
+}
+
+/* The neighbourhoods normalised, without repeats, in the order given. */
+static int s_hoods(hy_ctx_t *ctx, const json_t *in, json_t **out)
+{
+    *out = json_array();
+    size_t i;
+    json_t *h;
+    json_array_foreach(in, i, h) {
+        char *norm = hy_fa_normalize(json_string_value(h));
+        if (!norm || !*norm) {
+            free(norm);
+            json_decref(*out);
+            return hy_fail(ctx, 422, "invalid_neighbourhood", "neighbourhoods",
+                           "neighbourhood %zu is empty", i + 1);
+        }
+        bool seen = false;
+        size_t j;
+        json_t *k;
+        json_array_foreach(*out, j, k) seen = seen || strcmp(json_string_value(k), norm) == 0;
+        if (!seen)
+            json_array_append_new(*out, json_string(norm));
+        free(norm);
+    }
+    return 0;
+}
+
+/* Copies the descriptive fields of args onto office (neighbourhoods normalised). */
+static int s_apply(hy_ctx_t *ctx, json_t *office, const json_t *args)
+{
+    static const char *const plain[] = {"name", "province", "city"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_object_get(args, plain[i]);
+        if (v)
+            json_object_set(office, plain[i], v);
+    }
+    json_t *hoods = json_object_get(args, "neighbourhoods");
+    if (hoods) {
+        json_t *norm;
+        int status = s_hoods(ctx, hoods, &norm);
+        if (status)
+            return status;
+        json_object_set_new(office, "neighbourhoods", norm);
+    }
+    return 0;
+}
+
+static int s_save(hy_ctx_t *ctx, const char *code, json_t *office, const char *event)
+{
+    int rc = hy_store_put_json(ctx->txn, registry_state(ctx)->offices, code, strlen(code), office);
+    return rc ? hy_fail_mdb(ctx, rc) : registry_emit(ctx, event, code, office);
+}
+
+int registry_office_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    char code[CODE_MAX + 1];
+    const char *given = json_string_value(json_object_get(args, "code"));
+    if (!s_code(given, code))
+        return hy_fail(ctx, 422, "invalid_office_code", "code",
+                       "an office code is one word of at most %d bytes, not * or -", CODE_MAX);
+    json_t *office = NULL;
+    int rc = registry_office_find(ctx, code, &office);
+    if (rc == 0) {
+        json_decref(office);
+        return hy_fail(ctx, 409, "duplicate_office", "code", "the office %s exists already; "
+                       "change it with PATCH /v1/offices/%s", code, code);
+    }
+    if (rc != MDB_NOTFOUND)
+        return hy_fail_mdb(ctx, rc);
+    office = json_pack("{s:s,s:[]}", "code", code, "neighbourhoods");
+    int status = s_apply(ctx, office, args);
+    if (status == 0) {
+        json_object_set_new(office, "created_at", json_string(ctx->now_iso));
+        json_object_set_new(office, "updated_at", json_string(ctx->now_iso));
+        status = s_save(ctx, code, office, "registry.office.created");
+    }
+    if (status) {
+        json_decref(office);
+        return status;
+    }
+    *out = office;
+    return 201;
+}
+
+int registry_office_update(hy_ctx_t *ctx, const char *code, json_t *args, json_t **out)
+{
+    json_t *office = NULL;
+    int rc = registry_office_find(ctx, code, &office);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "code", "no office has the code %s", code);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    json_t *before = json_deep_copy(office);
+    int status = s_apply(ctx, office, args);
+    if (status == 0 && !json_equal(before, office)) {
+        json_object_set_new(office, "updated_at", json_string(ctx->now_iso));
+        status = s_save(ctx, json_string_value(json_object_get(office, "code")), office,
+                        "registry.office.updated");
+    }
+    json_decref(before);
+    if (status) {
+        json_decref(office);
+        return status;
+    }
+    *out = office;
+    return 200;
+}
+
+int registry_office_get(hy_ctx_t *ctx, const char *code, json_t **out)
+{
+    int rc = registry_office_find(ctx, code, out);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "code", "no office has the code %s", code);
+    return rc ? hy_fail_mdb(ctx, rc) : 200;
+}
+
+/* Offices are few (tens in a province): the list is one page in code order, filtered by
+ * province when asked. */
+int registry_office_list(hy_ctx_t *ctx, const char *province, json_t **items)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    json_t *list = json_array();
+    char *want = province && *province ? hy_fa_normalize(province) : NULL;
+    int rc = mdb_cursor_open(ctx->txn, registry_state(ctx)->offices, &cur);
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
+            break;
+        json_t *office = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (!office) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        char *have = want ? hy_fa_normalize(json_string_value(json_object_get(office, "province")))
+                          : NULL;
+        if (!want || (have && strcmp(have, want) == 0))
+            json_array_append(list, office);
+        free(have);
+        json_decref(office);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    free(want);
+    if (rc != MDB_NOTFOUND) {
+        json_decref(list);
+        return hy_fail_mdb(ctx, rc);
+    }
+    *items = list;
+    return 200;
+}
