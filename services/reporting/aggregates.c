@@ -59,15 +59,11 @@
  * Level 0 blocks are days, level 1 blocks are 32 days: a change is added to both, so the sum
  * of everything up to a day reads the level-1 blocks before it and at most 32 days, whatever
  * the size of the data (keys exist only where something happened). Flows of a period are the
- * difference of two such sums; stocks are the sum up to the period's last day. Level 2 blocks
- * are Solar Hijri halves and hold the distinct counts.
+ * difference of two such sums; stocks are the sum up to the period's last day.
  *
- * DISTINCT COUNTS are kept per half: the seen database holds one empty record per
- *     slot (1) | half (4, BE) | dimension kind (1) | value id (4, BE) | person (8, BE)
- * and the half's counter is incremented only when that record is new, so a person counselled
- * three times in a half, in any order the events arrive in, counts once in that half (and once
- * in every group she was counselled in). They are not additive over days, so a period that is
- * not exactly one half has no distinct figures (null; reports.c says so in its answer).
+ * DISTINCT COUNTS (people with loans, counselled, trained, with a job) are exact for any
+ * period: distinct.c keeps each person's days per indicator and dimension value, and from them
+ * first-day and last-day marks (running sums here) and gaps (its own counters).
  */
 #include <errno.h>
 #include <string.h>
@@ -75,10 +71,8 @@
 #include "reporting.h"
 
 #define KEY_LEN 10
-#define SEEN_LEN 18
 #define LEVEL_DAY 0
 #define LEVEL_BLOCK 1
-#define LEVEL_HALF 2
 #define BLOCK_SHIFT 5
 #define DAY_BIAS (1LL << 28)   /* day numbers become positive u32 block numbers */
 
@@ -137,52 +131,39 @@ static int s_bump(MDB_txn *txn, MDB_dbi db, const uint8_t key[KEY_LEN], int slot
     return mdb_put(txn, db, &k, &v, 0);
 }
 
-/* A change is added at the day and at its 32-day block, under "all" and every attributed value. */
-int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
+uint32_t rp_day_u(int64_t day)
+{
+    return s_u(day);
+}
+
+/* A change is added at the day and at its 32-day block of one dimension value. */
+int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
 {
     reporting_t *st = reporting_state(ctx);
     uint32_t u = s_u(day);
     uint8_t key[KEY_LEN];
-    int rc = 0;
     if (delta == 0)
         return 0;
-    for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
-        uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
-        if (kind != RP_DIM_ALL && id == 0)
-            continue;
-        s_key(key, kind, id, LEVEL_DAY, u);
-        if ((rc = s_bump(ctx->txn, st->agg, key, slot, delta)) != 0)
-            break;
+    s_key(key, kind, id, LEVEL_DAY, u);
+    int rc = s_bump(ctx->txn, st->agg, key, slot, delta);
+    if (rc == 0) {
         s_key(key, kind, id, LEVEL_BLOCK, u >> BLOCK_SHIFT);
         rc = s_bump(ctx->txn, st->agg, key, slot, delta);
     }
     return rc;
 }
 
-/* First-seen marks per dimension value; the half counter moves only for a new mark. */
-int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
+/* Under "all" and every attributed value. */
+int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
 {
-    reporting_t *st = reporting_state(ctx);
-    int half = rp_half_of(day);
-    if (half < 0)
-        return 0;
-    uint8_t seen[SEEN_LEN], key[KEY_LEN];
-    seen[0] = (uint8_t)slot;
-    s_be32(seen + 1, (uint32_t)half);
-    hy_key_u64(person, seen + 10);
-    for (int kind = 0; kind < RP_NDIMS; kind++) {
+    int rc = 0;
+    for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
         uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
-        seen[5] = (uint8_t)kind;
-        s_be32(seen + 6, id);
-        MDB_val k = {SEEN_LEN, seen}, v = {0, NULL};
-        int rc = mdb_put(ctx->txn, st->seen, &k, &v, MDB_NOOVERWRITE);
-        if (rc == MDB_KEYEXIST)
+        if (kind != RP_DIM_ALL && id == 0)
             continue;
-        s_key(key, kind, id, LEVEL_HALF, (uint32_t)half);
-        if (rc || (rc = s_bump(ctx->txn, st->agg, key, slot, 1)) != 0)
-            return rc;
+        rc = rp_agg_add_one(ctx, kind, id, day, slot, delta);
     }
-    return 0;
+    return rc;
 }
 
 /* Adds every array under keys [kind|id|level|from, kind|id|level|to) into sum. */
@@ -224,23 +205,6 @@ int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t da
     return rc;
 }
 
-/* One key: the half's distinct counts (zeros when nothing was counted). */
-int rp_agg_half(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int half_id,
-                int64_t out[RP_NSLOTS])
-{
-    uint8_t key[KEY_LEN];
-    s_key(key, kind, id, LEVEL_HALF, (uint32_t)half_id);
-    MDB_val k = {KEY_LEN, key}, v;
-    int rc = mdb_get(txn, st->agg, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        memset(out, 0, sizeof(int64_t) * RP_NSLOTS);
-        return 0;
-    }
-    if (rc == 0)
-        s_load(&v, out);
-    return rc;
-}
-
 /* Seeks from value to value (MDB_SET_RANGE past each id) instead of reading every key. */
 int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void *user)
 {
@@ -273,5 +237,7 @@ int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void 
 int rp_agg_reset(reporting_t *st, MDB_txn *txn)
 {
     int rc = mdb_drop(txn, st->agg, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, st->gaps, 0);
     return rc ? rc : mdb_drop(txn, st->seen, 0);
 }

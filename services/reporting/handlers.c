@@ -31,6 +31,7 @@ int reporting_open(hy_store_t *store, void **state)
         {"reporting.meta", offsetof(reporting_t, meta)},
         {"reporting.agg", offsetof(reporting_t, agg)},
         {"reporting.seen", offsetof(reporting_t, seen)},
+        {"reporting.gaps", offsetof(reporting_t, gaps)},
         {"reporting.names", offsetof(reporting_t, names)},
         {"reporting.persons", offsetof(reporting_t, persons)},
         {"reporting.nids", offsetof(reporting_t, nids)},

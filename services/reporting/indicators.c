@@ -3,8 +3,8 @@
  * and the figures of a period for one dimension value, derived from the counters.
  *
  * An indicator is a flow (summed over the period's days), a stock (summed over every day up to
- * the period's last: what is outstanding or active at its end), a distinct count (read from the
- * half's counter: only when the period is exactly one Solar Hijri half) or a ratio in basis
+ * the period's last: what is outstanding or active at its end), a distinct count of people
+ * (distinct.c: exact for any period) or a ratio in basis
  * points of two of those (floor; 0 when the denominator is 0). aggregates.c says what each
  * one counts.
  */
@@ -20,7 +20,8 @@ const rp_indicator_t rp_indicators[] = {
     {"meetings_empowerment_group", "جلسات گروه توانمندسازی", RP_FLOW, RP_COUNT, RP_S_MEET_EG, 0, false},
     {"classes", "کلاس‌های آموزشی، مهارتی و فرهنگی", RP_FLOW, RP_COUNT, RP_S_CLASSES, 0, false},
     {"people_with_loans", "افراد دریافت‌کننده وام", RP_DISTINCT, RP_COUNT, RP_S_PEOPLE_LOANS, 0, false},
-    {"jobs_created", "اشتغال ایجادشده", RP_FLOW, RP_COUNT, RP_S_JOBS, 0, false},
+    {"jobs_created", "افراد دارای اشتغال ایجادشده", RP_DISTINCT, RP_COUNT, RP_S_JOBS_PEOPLE, 0, false},
+    {"job_records", "سوابق اشتغال ایجادشده", RP_FLOW, RP_COUNT, RP_S_JOBS, 0, false},
     {"people_counselled", "افراد مشاوره‌گرفته", RP_DISTINCT, RP_COUNT, RP_S_COUNSELLED, 0, false},
     {"funds_formed", "صندوق‌های مالی خرد تشکیل‌شده", RP_FLOW, RP_COUNT, RP_S_FUNDS, 0, false},
     {"fund_training_sessions", "جلسات آموزشی صندوق‌ها", RP_FLOW, RP_COUNT, RP_S_FUND_TRAININGS, 0, false},
@@ -34,6 +35,7 @@ const rp_indicator_t rp_indicators[] = {
     {"insurance_confirmed", "بیمه‌های تأییدشده صندوق", RP_FLOW, RP_COUNT, RP_S_INS_CONFIRMED, 0, false},
     {"insurance_coverage_bp", "پوشش بیمه درخواست‌های دوره", RP_RATIO, RP_BP, RP_S_INS_COHORT,
      RP_S_INS_ENROLLED, false},
+    {"insured_at_end", "بیمه‌شدگان در پایان دوره", RP_STOCK, RP_COUNT, RP_S_INS_INSURED, 0, false},
     {"network_members_active", "اعضای فعال شبکه‌ها", RP_STOCK, RP_COUNT, RP_S_NET_MEMBERS, 0, false},
     {"network_orders", "سفارش‌های شبکه‌ها", RP_FLOW, RP_COUNT, RP_S_NET_ORDERS, 0, false},
     {"network_orders_rials", "ارزش سفارش‌های شبکه‌ها", RP_FLOW, RP_RIALS, RP_S_NET_ORDERS_RIALS, 0, false},
@@ -53,10 +55,12 @@ int rp_raw_read(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, const rp_p
         rc = rp_agg_upto(txn, st, kind, id, p->from - 1, before);
     for (int i = 0; rc == 0 && i < RP_NSLOTS; i++)
         raw->range[i] = raw->upto[i] - before[i];   /* both sums of the same counters: no overflow */
-    if (rc == 0 && p->half_id >= 0) {
-        raw->has_distinct = true;
-        rc = rp_agg_half(txn, st, kind, id, p->half_id, raw->distinct);
-    }
+    static const int slots[] = {RP_S_PEOPLE_LOANS, RP_S_COUNSELLED, RP_S_FUND_TRAINED,
+                                RP_S_JOBS_PEOPLE};
+    raw->has_distinct = true;
+    for (size_t i = 0; rc == 0 && i < sizeof slots / sizeof slots[0]; i++)
+        rc = rp_distinct_count(txn, st, kind, id, slots[i], p->from, p->to, raw->upto, before,
+                               &raw->distinct[slots[i]]);
     return rc;
 }
 

@@ -6,7 +6,8 @@
  *                                  neighbourhood, where its orders are counted
  *   networks.network.member_joined one active membership from the join date (the person's
  *                                  neighbourhood and sex, the network's office, field and
- *                                  number); one job when the event says job_created
+ *                                  number); one job record when the event says job_created,
+ *                                  and the person among the people with a job
  *   networks.network.member_left   the membership ends on the leaving date (counted where it
  *                                  was counted when it began: the tags are kept with it)
  *   networks.network.order_placed  one order and its value on the order's date
@@ -70,8 +71,10 @@ static int s_joined(hy_ctx_t *ctx, json_t *event, const json_t *data)
         (rc = rp_record_put(ctx, 'm', n, person, &tags, sizeof tags)) != 0 ||
         (rc = rp_agg_add(ctx, &tags, day, RP_S_NET_MEMBERS, 1)) != 0)
         return rc;
-    return json_is_true(json_object_get(data, "job_created")) ? rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)
-                                                              : 0;
+    if (!json_is_true(json_object_get(data, "job_created")))
+        return 0;
+    rc = rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1);
+    return rc ? rc : rp_agg_distinct(ctx, &tags, day, RP_S_JOBS_PEOPLE, person);
 }
 
 /* The membership ends where it was counted. */

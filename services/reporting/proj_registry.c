@@ -9,8 +9,10 @@
  *   registry.business.created    the business's field (as created), for loans and activities
  *   registry.activity.recorded   meeting (by meeting_kind), training_class: one each, counted
  *                                at the activity's office and neighbourhood; counselling: each
- *                                participant once per half (distinct); job_created: each
- *                                participant one job. Attributed to the business's field when
+ *                                participant among the people counselled (distinct.c);
+ *                                job_created: each participant one job record and among the
+ *                                people with a job (distinct: a person with two records, or a
+ *                                record and a network job, is one person). Attributed to the business's field when
  *                                the activity names a business.
  * Updates (person.updated, business.updated, stage_changed) change nothing counted here.
  */
@@ -101,7 +103,8 @@ static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
             continue;
         if ((rc = rp_tags_person(ctx, office, json_string_value(pid), field, 0, &tags)) != 0 ||
             (rc = counselling ? rp_agg_distinct(ctx, &tags, day, RP_S_COUNSELLED, person)
-                              : rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)) != 0)
+                              : rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)) != 0 ||
+            (!counselling && (rc = rp_agg_distinct(ctx, &tags, day, RP_S_JOBS_PEOPLE, person)) != 0))
             return rc;
     }
     return 0;

@@ -43,7 +43,8 @@
 typedef struct {
     MDB_dbi meta;      /* "asof:<source>" -> u64 sequence + event time; "names" counter */
     MDB_dbi agg;       /* counters (aggregates.c) */
-    MDB_dbi seen;      /* first-seen marks of distinct counts (aggregates.c) */
+    MDB_dbi seen;      /* per person days of distinct counts (distinct.c) */
+    MDB_dbi gaps;      /* gaps between a person's days (distinct.c) */
     MDB_dbi names;     /* interned dimension values (dims.c) */
     MDB_dbi persons;   /* person number -> rp_person_t */
     MDB_dbi nids;      /* national ID (10 digits) -> person number */
@@ -167,21 +168,35 @@ enum {
     RP_S_NET_ORDERS_RIALS,
     RP_S_FUND_SAVINGS,
     RP_S_FUND_LOANS,
+    RP_S_JOBS_PEOPLE,       /* distinct */
+    RP_S_PEOPLE_LOANS_L, RP_S_COUNSELLED_L, RP_S_FUND_TRAINED_L, RP_S_JOBS_PEOPLE_L,
+                            /* last-day marks of the distinct slots (distinct.c) */
+    RP_S_INS_INSURED,       /* stock: confirmed and neither suspended nor cancelled */
     RP_NSLOTS
 };
 
 /* Adds delta to slot on day under every dimension value of tags (attributed ones only).
  * Returns 0, EOVERFLOW, or an LMDB error. */
 int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta);
-/* Counts person once per half of day in the distinct slot, under every dimension of tags
- * (unattributed ones too, as value 0). Returns 0 or an LMDB error. */
+/* The same for one dimension value only (value 0 included). */
+int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
+/* The biased day number counters are keyed by. */
+uint32_t rp_day_u(int64_t day);
+
+/* --- distinct people (distinct.c) ------------------------------------------------------------- */
+/* Adds (removes) one occurrence of person on day in the distinct slot, under every dimension of
+ * tags (unattributed ones too, as value 0). Returns 0 or an LMDB error. */
 int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
+int rp_agg_undistinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
+/* The last-day slot of a distinct slot, -1 for another slot. */
+int rp_distinct_last(int slot);
+/* Distinct people of (kind, id) in from..to, given the running sums up to `to` and up to the
+ * day before `from`. */
+int rp_distinct_count(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, int64_t from,
+                      int64_t to, const int64_t upto_to[], const int64_t upto_before[], int64_t *out);
 
 /* Sums of one dimension value: every slot summed over days <= day. */
 int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t day,
-                int64_t out[RP_NSLOTS]);
-/* The distinct counts of one dimension value for one half id. */
-int rp_agg_half(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int half_id,
                 int64_t out[RP_NSLOTS]);
 /* Visits every value of a dimension kind that has any counter, in id order. */
 typedef int (*rp_value_fn)(uint32_t id, void *user);
@@ -226,6 +241,14 @@ json_t *rp_indicators_json(const rp_raw_t *raw);
 
 /* --- reports (reports.c), renderings (render.c, render_html.c) --------------------------------- */
 int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* A Solar Hijri year 1300..1499: an integer, or text in ASCII or Persian digits. 0 or -1. */
+int rp_parse_year(const json_t *value, int *year);
+/* The period of args {year, half}: a half in progress is cut at today (*interim). 0, or the
+ * status of the problem set on ctx. */
+int rp_half_period(hy_ctx_t *ctx, json_t *args, rp_period_t *p, int *year, int *half, bool *interim);
+/* The half-year report of args as JSON without its stamp (as_of, generated_at, replica). 0 or
+ * the status of the problem set on ctx. */
+int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out);
 int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out);
 /* {"source": {"seq": N, "time": "..."}, ...} for every source; NULL on failure. */
 json_t *rp_as_of(hy_ctx_t *ctx);

@@ -5,6 +5,10 @@
  * Both reports offer renderings besides JSON (.formats): the gateway reads Accept and passes
  * args.format; the half-year report answers text/csv and a printable text/html page, the
  * indicators table text/csv.
+ *
+ * Codes: 422 invalid_year (not a year 1300..1499 in ASCII or Persian digits), invalid_period,
+ * future_period (the half has not started), unknown_office / unknown_neighbourhood (a filter
+ * naming nothing the reporting service has seen), invalid_date, invalid_range.
  */
 #include "proto.h"
 #include "spec.h"
@@ -13,8 +17,8 @@
 #define GROUPS "office|neighbourhood|field|sex|network"
 
 static const hy_field_t half_year_args[] = {
-    {.name = "year", .type = HY_T_INT, .flags = HY_F_REQ | HY_F_QUERY, .min = 1300, .max = 1499,
-     .doc = "Solar Hijri year, e.g. 1403"},
+    {.name = "year", .type = HY_T_ANY, .flags = HY_F_REQ | HY_F_QUERY,
+     .doc = "Solar Hijri year 1300..1499, ASCII or Persian digits (1403 or ۱۴۰۳)"},
     {.name = "half", .type = HY_T_INT, .flags = HY_F_REQ | HY_F_QUERY, .min = 1, .max = 2,
      .doc = "1 = months 1-6 (Farvardin..Shahrivar), 2 = months 7-12 (Mehr..Esfand)"},
     {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
@@ -34,22 +38,26 @@ static const hy_field_t indicator_fields[] = {
     {.name = "meetings_empowerment_group", .type = HY_T_INT, .doc = "empowerment-group meetings"},
     {.name = "classes", .type = HY_T_INT, .doc = "training, skill and cultural classes held"},
     {.name = "people_with_loans", .type = HY_T_INT,
-     .doc = "distinct persons with a loan disbursed (null unless the period is one half)"},
-    {.name = "jobs_created", .type = HY_T_INT, .doc = "job_created participants + network jobs"},
+     .doc = "distinct persons with a loan disbursed"},
+    {.name = "jobs_created", .type = HY_T_INT,
+     .doc = "distinct persons with a job created (job_created activities, network jobs)"},
+    {.name = "job_records", .type = HY_T_INT, .doc = "job records behind jobs_created"},
     {.name = "people_counselled", .type = HY_T_INT,
-     .doc = "distinct persons counselled (null unless the period is one half)"},
+     .doc = "distinct persons counselled"},
     {.name = "funds_formed", .type = HY_T_INT, .doc = "micro-funds formed"},
     {.name = "fund_training_sessions", .type = HY_T_INT, .doc = "micro-fund training sessions"},
     {.name = "fund_members_trained", .type = HY_T_INT,
-     .doc = "distinct fund members trained (null unless the period is one half)"},
+     .doc = "distinct fund members trained"},
     {.name = "loans_disbursed_rials", .type = HY_T_MONEY, .doc = "loan tranches disbursed"},
     {.name = "loans_outstanding_rials", .type = HY_T_MONEY, .doc = "principal outstanding at the end"},
     {.name = "par30_rials", .type = HY_T_MONEY, .doc = "principal of loans > 30 days past due at the end"},
     {.name = "par30_bp", .type = HY_T_INT, .doc = "par30 / outstanding, basis points (floor)"},
-    {.name = "insurance_enrolled", .type = HY_T_INT, .doc = "eligible enrolment requests (start date)"},
+    {.name = "insurance_enrolled", .type = HY_T_INT, .doc = "eligible enrolment requests (date made)"},
     {.name = "insurance_confirmed", .type = HY_T_INT, .doc = "confirmations by the fund"},
     {.name = "insurance_coverage_bp", .type = HY_T_INT,
      .doc = "share of the period's requests confirmed since, basis points (floor)"},
+    {.name = "insured_at_end", .type = HY_T_INT,
+     .doc = "enrolments confirmed and neither suspended nor cancelled at the end"},
     {.name = "network_members_active", .type = HY_T_INT, .doc = "active memberships at the end"},
     {.name = "network_orders", .type = HY_T_INT, .doc = "orders placed with networks"},
     {.name = "network_orders_rials", .type = HY_T_MONEY, .doc = "value of those orders"},
@@ -63,6 +71,10 @@ static const hy_field_t half_year_result[] = {
     {.name = "half", .type = HY_T_INT, .doc = "1 or 2"},
     {.name = "from", .type = HY_T_DATE, .doc = "first day of the half"},
     {.name = "to", .type = HY_T_DATE, .doc = "last day of the half"},
+    {.name = "cut", .type = HY_T_DATE,
+     .doc = "the figures' last day: the half's, or today while it is in progress"},
+    {.name = "interim", .type = HY_T_BOOL, .doc = "true while the half has not ended (cut at today)"},
+    {.name = "currency", .type = HY_T_STRING, .doc = "IRR: money figures are in rials"},
     {.name = "office", .type = HY_T_STRING, .doc = "the office filter, or null"},
     {.name = "neighbourhood", .type = HY_T_STRING, .doc = "the neighbourhood filter, or null"},
     {.name = "indicators", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures"},

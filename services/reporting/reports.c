@@ -20,26 +20,64 @@
 #include "fa.h"
 #include "reporting.h"
 
-/* The dimension a half-year filter reads: *kind and *id, or *known = false when a named office
- * or neighbourhood has never been seen (every figure is then 0). */
+/* The dimension a half-year filter reads (*kind, *id); MDB_NOTFOUND with *field naming the
+ * filter when an office or neighbourhood has never been seen (422: a misspelt office must not
+ * read as an office with nothing to report). */
 static int s_filter(hy_ctx_t *ctx, const char *office, const char *hood, int *kind, uint32_t *id,
-                    bool *known)
+                    const char **field)
 {
     reporting_t *st = reporting_state(ctx);
     uint32_t o = 0, h = 0;
     int rc = 0;
-    *kind = RP_DIM_ALL, *id = 0, *known = true;
+    *kind = RP_DIM_ALL, *id = 0, *field = NULL;
     if (office && (rc = rp_lookup(ctx->txn, st, RP_DIM_OFFICE, office, &o)) == 0)
         *kind = RP_DIM_OFFICE, *id = o;
+    if (rc == MDB_NOTFOUND)
+        *field = "office";
     if (rc == 0 && hood && (rc = rp_lookup(ctx->txn, st, RP_DIM_HOOD, hood, &h)) == 0)
         *kind = RP_DIM_HOOD, *id = h;
-    if (rc == 0 && office && hood && (rc = rp_lookup_pair(ctx->txn, st, o, h, id)) == 0)
+    if (rc == MDB_NOTFOUND && !*field)
+        *field = "neighbourhood";
+    if (rc == 0 && office && hood) {
         *kind = RP_DIM_OFFICE_HOOD;
-    if (rc == MDB_NOTFOUND) {
-        *known = false;
-        return 0;
+        if (rp_lookup_pair(ctx->txn, st, o, h, id) == MDB_NOTFOUND)
+            *id = UINT32_MAX;   /* both known, never together: a real pair with nothing in it */
     }
     return rc;
+}
+
+int rp_parse_year(const json_t *value, int *year)
+{
+    const char *text = json_string_value(value);
+    char *ascii = text ? hy_fa_ascii_digits(text) : NULL;
+    char *end = NULL;
+    long y = ascii ? strtol(ascii, &end, 10) : json_is_integer(value) ? (long)json_integer_value(value) : 0;
+    bool ok = (json_is_integer(value) || (ascii && end != ascii && *end == '\0')) && y >= 1300 &&
+              y <= 1499;
+    free(ascii);
+    *year = ok ? (int)y : 0;
+    return ok ? 0 : -1;
+}
+
+int rp_half_period(hy_ctx_t *ctx, json_t *args, rp_period_t *p, int *year, int *half, bool *interim)
+{
+    *half = (int)rp_int(args, "half");
+    if (rp_parse_year(json_object_get(args, "year"), year) != 0)
+        return hy_fail(ctx, 422, "invalid_year", "year",
+                       "year must be a Solar Hijri year 1300..1499 (Persian or ASCII digits)");
+    p->half_id = *year * 2 + *half - 1;
+    if (rp_half_bounds(*year, *half, &p->from, &p->to) != 0)
+        return hy_fail(ctx, 422, "invalid_period", "year", "%d/%d is not a half the calendar knows",
+                       *year, *half);
+    int64_t today;
+    if (!rp_day_of(ctx->today, &today))
+        return hy_fail(ctx, 500, "internal_error", NULL, "no date today");
+    if (p->from > today)
+        return hy_fail(ctx, 422, "future_period", "half", "%d/%d has not started yet", *year, *half);
+    *interim = p->to > today;
+    if (*interim)
+        p->to = today;   /* a half in progress is cut at today: stocks as of today */
+    return 0;
 }
 
 /* Adds the report's common tail: as_of, generated_at, replica. */
@@ -68,37 +106,56 @@ static json_t *s_text_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
+/* The half-year report as JSON (without as_of and the rest of the stamp). */
+int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    int year = (int)rp_int(args, "year"), half = (int)rp_int(args, "half");
+    int year, half;
+    bool interim;
     const char *office = rp_str(args, "office"), *hood = rp_str(args, "neighbourhood");
-    const char *format = rp_str(args, "format");
     office = office && *office ? office : NULL;
     hood = hood && *hood ? hood : NULL;
-    rp_period_t p = {.half_id = year * 2 + half - 1};
-    if (rp_half_bounds(year, half, &p.from, &p.to) != 0)
-        return hy_fail(ctx, 422, "invalid_period", "year", "%d/%d is not a half the calendar knows",
-                       year, half);
+    rp_period_t p;
+    int status = rp_half_period(ctx, args, &p, &year, &half, &interim);
+    if (status)
+        return status;
     int kind;
     uint32_t id;
-    bool known;
+    const char *unknown;
     rp_raw_t raw = {0};
-    int rc = s_filter(ctx, office, hood, &kind, &id, &known);
-    if (rc == 0 && known)
+    int rc = s_filter(ctx, office, hood, &kind, &id, &unknown);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, strcmp(unknown, "office") == 0 ? "unknown_office" : "unknown_neighbourhood",
+                       unknown, "no %s '%.100s' is known", unknown,
+                       strcmp(unknown, "office") == 0 ? office : hood);
+    if (rc == 0)
         rc = rp_raw_read(ctx->txn, reporting_state(ctx), kind, id, &p, &raw);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    raw.has_distinct = true;
-    char from[11], to[11], jfrom[11], jto[11];
+    int64_t end;
+    rp_half_bounds(year, half, &end, &end);
+    char from[11], to[11], cut[11], jfrom[11], jto[11], jcut[11];
     rp_iso(p.from, from);
-    rp_iso(p.to, to);
+    rp_iso(end, to);
+    rp_iso(p.to, cut);
     hy_date_iso_to_jalali(from, jfrom);
     hy_date_iso_to_jalali(to, jto);
-    json_t *report = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "year", year, "half", half,
-                               "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto,
-                               "office", s_text_or_null(office), "neighbourhood",
-                               s_text_or_null(hood), "indicators", rp_indicators_json(&raw));
-    if (!report || s_stamp(ctx, report) != 0) {
+    hy_date_iso_to_jalali(cut, jcut);
+    *out = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:o,s:o,s:o}", "year", year, "half",
+                     half, "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto, "cut", cut,
+                     "cut_jalali", jcut, "interim", interim, "currency", "IRR",
+                     "office", s_text_or_null(office), "neighbourhood", s_text_or_null(hood),
+                     "indicators", rp_indicators_json(&raw));
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    const char *format = rp_str(args, "format");
+    json_t *report = NULL;
+    int status = rp_half_year_json(ctx, args, &report);
+    if (status)
+        return status;
+    if (s_stamp(ctx, report) != 0) {
         json_decref(report);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
@@ -182,8 +239,9 @@ static int s_groups(s_table_t *t)
 {
     reporting_t *st = reporting_state(t->ctx);
     int rc = rp_agg_values(t->ctx->txn, st, t->kind, s_visit, t);
-    if (rc == 0 && t->rest.has_distinct)
-        rc = rp_agg_half(t->ctx->txn, st, t->kind, 0, t->p->half_id, t->rest.distinct);
+    rp_raw_t none;
+    if (rc == 0 && (rc = rp_raw_read(t->ctx->txn, st, t->kind, 0, t->p, &none)) == 0)
+        memcpy(t->rest.distinct, none.distinct, sizeof none.distinct);
     if (rc == 0 && s_any(&t->rest)) {
         json_t *g = s_group(NULL, &t->rest);
         rc = g && json_array_append_new(t->groups, g) == 0 ? 0 : ENOMEM;

@@ -1,0 +1,258 @@
+/*
+ * distinct.c — distinct people for ANY period, exactly, without a scan of events.
+ *
+ * For each distinct indicator (people with loans, counselled, members trained, people with a
+ * job) and each dimension value a person is counted under, the person's days are kept: a sorted
+ * list of (day, count) in the seen database under
+ *     slot (1) | dimension kind (1) | value id (4, BE) | person (8, BE)
+ * From those lists three kinds of counters are kept up to date:
+ *   F  the person's FIRST day: +1 on it (slot `slot` of the day counters, aggregates.c)
+ *   L  the person's LAST day:  +1 on it (slot rp_distinct_last(slot))
+ *   G  each GAP between two consecutive days p < d of a person: +1 at the point (p, d) of a
+ *      two-dimensional counter (gaps database, below)
+ * A person has an event in [a, b] unless all her days are before a (last < a), all after b
+ * (first > b), or she has a gap that spans [a, b] (p < a and d > b; at most one does). So
+ *     people(a, b) = F(<= b) - L(< a) - G(p < a, d > b)
+ * which are two running sums (aggregates.c) and one dominance count. A new day of a person
+ * changes at most two F/L marks and three gaps; removing a day (a voided or corrected record)
+ * does the reverse, so counts follow corrections exactly.
+ *
+ * GAPS are counted at four resolutions, so a dominance count reads O(blocks) keys whatever the
+ * data: key = kind (1) | id (4) | slot (1) | level (1) | x (4, BE) | y (4, BE), with (x, y) the
+ * biased day numbers of (p, d) as 32-day blocks or days:
+ *   level 0 (p block, d block), 1 (p block, d day), 2 (p day, d block), 3 (p day, d day).
+ * p < a is the p blocks before a's block plus the days of a's block before a; d > b is the days
+ * of b's block after b plus the blocks after b's. The four products of those are four levels.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reporting.h"
+
+#define SEEN_LEN 14
+#define GAP_LEN 15
+#define SHIFT 5
+
+typedef struct {
+    int32_t day, count;
+} s_mark_t;
+
+int rp_distinct_last(int slot)
+{
+    switch (slot) {
+    case RP_S_PEOPLE_LOANS: return RP_S_PEOPLE_LOANS_L;
+    case RP_S_COUNSELLED: return RP_S_COUNSELLED_L;
+    case RP_S_FUND_TRAINED: return RP_S_FUND_TRAINED_L;
+    case RP_S_JOBS_PEOPLE: return RP_S_JOBS_PEOPLE_L;
+    default: return -1;
+    }
+}
+
+static void s_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void s_gap_key(uint8_t k[GAP_LEN], int kind, uint32_t id, int slot, int level, uint32_t x,
+                      uint32_t y)
+{
+    k[0] = (uint8_t)kind;
+    s_be32(k + 1, id);
+    k[5] = (uint8_t)slot;
+    k[6] = (uint8_t)level;
+    s_be32(k + 7, x);
+    s_be32(k + 11, y);
+}
+
+/* Adds delta to the gap (p, d) at its four resolutions. */
+static int s_gap(hy_ctx_t *ctx, int kind, uint32_t id, int slot, int64_t p, int64_t d, int64_t delta)
+{
+    reporting_t *st = reporting_state(ctx);
+    uint32_t up = rp_day_u(p), ud = rp_day_u(d);
+    for (int level = 0; level < 4; level++) {
+        uint8_t key[GAP_LEN];
+        s_gap_key(key, kind, id, slot, level, level & 2 ? up : up >> SHIFT, level & 1 ? ud : ud >> SHIFT);
+        MDB_val k = {GAP_LEN, key}, v;
+        int64_t n = 0;
+        int rc = mdb_get(ctx->txn, st->gaps, &k, &v);
+        if (rc == 0 && v.mv_size == sizeof n)
+            memcpy(&n, v.mv_data, sizeof n);
+        else if (rc != MDB_NOTFOUND)
+            return rc ? rc : MDB_CORRUPTED;
+        n += delta;
+        if (n == 0)
+            rc = rc == 0 ? mdb_del(ctx->txn, st->gaps, &k, NULL) : 0;
+        else
+            rc = mdb_put(ctx->txn, st->gaps, &k, &(MDB_val){sizeof n, &n}, 0);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Sums the gap counts of rows x in [x0, x1) and columns y in [y0, y1) of one level, seeking from
+ * row to row (empty rows cost one seek at most). */
+static int s_rows(MDB_cursor *cur, int kind, uint32_t id, int slot, int level, uint32_t x0,
+                  uint32_t x1, uint32_t y0, uint32_t y1, int64_t *sum)
+{
+    uint8_t key[GAP_LEN];
+    for (uint32_t x = x0; x < x1;) {
+        s_gap_key(key, kind, id, slot, level, x, y0);
+        MDB_val k = {GAP_LEN, key}, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            return 0;
+        if (rc)
+            return rc;
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size != GAP_LEN || memcmp(kb, key, 7) != 0 || s_get32(kb + 7) >= x1)
+            return 0;
+        if (s_get32(kb + 7) > x) {   /* the next row with anything: seek its column y0 */
+            x = s_get32(kb + 7);
+            continue;
+        }
+        while (rc == 0 && k.mv_size == GAP_LEN && memcmp(kb, key, 7) == 0 && s_get32(kb + 7) == x &&
+               s_get32(kb + 11) < y1) {
+            int64_t n;
+            memcpy(&n, v.mv_data, sizeof n);
+            *sum += n;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            kb = k.mv_data;
+        }
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        if (x == UINT32_MAX)
+            break;
+        x++;
+    }
+    return 0;
+}
+
+/* Gaps (p, d) with p < a and d > b (a <= b). */
+static int s_spanning(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, int64_t a,
+                      int64_t b, int64_t *sum)
+{
+    uint32_t ua = rp_day_u(a), ub = rp_day_u(b), A = ua >> SHIFT, B = ub >> SHIFT;
+    uint32_t bend = (B + 1) << SHIFT;   /* first day after b's block */
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->gaps, &cur);
+    if (rc)
+        return rc;
+    *sum = 0;
+    if ((rc = s_rows(cur, kind, id, slot, 0, 0, A, B + 1, UINT32_MAX, sum)) == 0 &&
+        (rc = s_rows(cur, kind, id, slot, 1, 0, A, ub + 1, bend, sum)) == 0 &&
+        (rc = s_rows(cur, kind, id, slot, 2, A << SHIFT, ua, B + 1, UINT32_MAX, sum)) == 0)
+        rc = s_rows(cur, kind, id, slot, 3, A << SHIFT, ua, ub + 1, bend, sum);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int rp_distinct_count(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, int64_t from,
+                      int64_t to, const int64_t upto_to[],
+                      const int64_t upto_before[], int64_t *out)
+{
+    int64_t gaps;
+    int rc = s_spanning(txn, st, kind, id, slot, from, to, &gaps);
+    if (rc == 0)
+        *out = upto_to[slot] - upto_before[rp_distinct_last(slot)] - gaps;
+    return rc;
+}
+
+static void s_seen_key(uint8_t k[SEEN_LEN], int slot, int kind, uint32_t id, uint64_t person)
+{
+    k[0] = (uint8_t)slot;
+    k[1] = (uint8_t)kind;
+    s_be32(k + 2, id);
+    hy_key_u64(person, k + 6);
+}
+
+/* One person's day list under one dimension value: a day more (delta 1) or less (-1). */
+static int s_mark(hy_ctx_t *ctx, int kind, uint32_t id, int slot, uint64_t person, int64_t day,
+                  int delta)
+{
+    reporting_t *st = reporting_state(ctx);
+    uint8_t key[SEEN_LEN];
+    s_seen_key(key, slot, kind, id, person);
+    MDB_val k = {SEEN_LEN, key}, v;
+    int rc = mdb_get(ctx->txn, st->seen, &k, &v);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    size_t n = rc ? 0 : v.mv_size / sizeof(s_mark_t);
+    s_mark_t *m = malloc((n + 1) * sizeof *m);
+    if (!m)
+        return ENOMEM;
+    if (n)
+        memcpy(m, v.mv_data, n * sizeof *m);
+    size_t i = 0;
+    while (i < n && m[i].day < day)
+        i++;
+    bool found = i < n && m[i].day == day;
+    int last = rp_distinct_last(slot);
+    rc = 0;
+    if (found && (delta > 0 || m[i].count > 1)) {
+        m[i].count += delta;
+    } else if (!found && delta < 0) {
+        free(m);
+        return 0;
+    } else {
+        bool has_prev = i > 0, has_next = i + (found ? 1 : 0) < n;
+        int64_t prev = has_prev ? m[i - 1].day : 0, next = has_next ? m[i + (found ? 1 : 0)].day : 0;
+        int d = delta > 0 ? 1 : -1;
+        if (!has_prev && has_next)
+            rc = rp_agg_add_one(ctx, kind, id, next, slot, -d);
+        if (rc == 0 && !has_prev)
+            rc = rp_agg_add_one(ctx, kind, id, day, slot, d);
+        if (rc == 0 && !has_next && has_prev)
+            rc = rp_agg_add_one(ctx, kind, id, prev, last, -d);
+        if (rc == 0 && !has_next)
+            rc = rp_agg_add_one(ctx, kind, id, day, last, d);
+        if (rc == 0 && has_prev && has_next)
+            rc = s_gap(ctx, kind, id, slot, prev, next, -d);
+        if (rc == 0 && has_prev)
+            rc = s_gap(ctx, kind, id, slot, prev, day, d);
+        if (rc == 0 && has_next)
+            rc = s_gap(ctx, kind, id, slot, day, next, d);
+        if (delta > 0) {
+            memmove(m + i + 1, m + i, (n - i) * sizeof *m);
+            m[i] = (s_mark_t){(int32_t)day, 1};
+            n++;
+        } else {
+            memmove(m + i, m + i + 1, (n - i - 1) * sizeof *m);
+            n--;
+        }
+    }
+    if (rc == 0 && n == 0)
+        rc = mdb_del(ctx->txn, st->seen, &k, NULL);
+    else if (rc == 0)
+        rc = mdb_put(ctx->txn, st->seen, &k, &(MDB_val){n * sizeof *m, m}, 0);
+    free(m);
+    return rc;
+}
+
+/* Under "all" and every dimension kind, the unattributed value 0 included (the "not
+ * attributed" group of distinct people is read, not derived). */
+int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
+{
+    for (int kind = 0; kind < RP_NDIMS; kind++) {
+        int rc = s_mark(ctx, kind, kind == RP_DIM_ALL ? 0 : tags->v[kind], slot, person, day, 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int rp_agg_undistinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
+{
+    for (int kind = 0; kind < RP_NDIMS; kind++) {
+        int rc = s_mark(ctx, kind, kind == RP_DIM_ALL ? 0 : tags->v[kind], slot, person, day, -1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
