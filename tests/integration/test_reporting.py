@@ -24,7 +24,7 @@ ALL = ["registry", "loans", "networks", "microfund", "insurance", "reporting"]
 SOURCES = ["registry", "loans", "networks", "microfund", "insurance"]
 FIELDS = ["agriculture", "industry", "handicrafts", "services"]
 HOODS = [["شهرری", "شهرري"], ["دولت‌آباد", "دولتآباد"], ["hood-c", "Hood-C"]]
-DISTINCT = ("people_with_loans", "people_counselled", "fund_members_trained")
+DISTINCT = ("people_with_loans", "people_counselled", "fund_members_trained", "jobs_created")
 LOAN_FIGURES = ("loans_outstanding_rials", "par30_rials", "par30_bp")
 MEETINGS = ["working_group", "steering_council", "empowerment_group"]
 
@@ -59,7 +59,7 @@ class Brute:
     def __init__(self, events):
         self.c = []            # (day, slot, value, person, tags)
         persons, fields, nets, enrol, by_nid = {}, {}, {}, {}, {}
-        confirmed = set()
+        confirmed, insured = set(), set()
 
         def tags(office=None, hood=None, sex=None, field=None, network=None):
             return {"office": office, "neighbourhood": hood, "sex": sex, "field": field,
@@ -97,6 +97,7 @@ class Brute:
                         add(day, "people_counselled", 1, ptags(d["office"], pid, field), pid)
                     elif d["kind"] == "job_created":
                         add(day, "jobs_created", 1, ptags(d["office"], pid, field), pid)
+                        add(day, "job_records", 1, ptags(d["office"], pid, field), pid)
         for ev in events["loans"]:
             d = ev["data"]
             if ev["type"] == "loans.loan.disbursed":
@@ -118,7 +119,8 @@ class Brute:
                 day = date_of(ev, "joined" if t == "member_joined" else "left")
                 add(day, "network_members", 1 if t == "member_joined" else -1, pt)
                 if t == "member_joined" and d.get("job_created"):
-                    add(day, "jobs_created", 1, pt)
+                    add(day, "jobs_created", 1, pt, d["person_id"])
+                    add(day, "job_records", 1, pt)
             elif t == "order_placed":
                 ot = tags(net[0], net[2], None, net[1], num)
                 add(date_of(ev, "date"), "network_orders", 1, ot)
@@ -137,16 +139,22 @@ class Brute:
                 add(date_of(ev, "date"), slot, d["amount_rials"], ptags(d["office"], d["person_id"]))
         for ev in events["insurance"]:
             d, t = ev["data"], ev["type"].split(".")[-1]
-            if t == "requested":
+            if t == "requested":   # counted on the day the request was made
                 pt = ptags(d["office"], by_nid.get(d["national_id"]), d["field"])
-                enrol[d["enrolment_id"]] = (_day(d["start_date"]), pt)
-                add(_day(d["start_date"]), "insurance_enrolled", 1, pt)
+                enrol[d["enrolment_id"]] = (_tehran_day(ev["time"]), pt)
+                add(_tehran_day(ev["time"]), "insurance_enrolled", 1, pt)
             elif t == "confirmed":
                 start, pt = enrol[d["enrolment_id"]]
                 add(date_of(ev, "confirmed_date"), "insurance_confirmed", 1, pt)
                 if d["enrolment_id"] not in confirmed:
                     confirmed.add(d["enrolment_id"])
                     add(start, "insurance_cohort", 1, pt)
+                if d["enrolment_id"] not in insured:
+                    insured.add(d["enrolment_id"])
+                    add(date_of(ev, "confirmed_date"), "insured", 1, pt)
+            elif t in ("suspended", "cancelled") and d["enrolment_id"] in insured:
+                insured.discard(d["enrolment_id"])
+                add(_tehran_day(ev["time"]), "insured", -1, enrol[d["enrolment_id"]][1])
 
     @staticmethod
     def _match(t, kind, value):
@@ -172,7 +180,7 @@ class Brute:
                 if day >= frm:
                     flow[slot] = flow.get(slot, 0) + v
         out = {k: flow.get(k, 0) for k in (
-            "classes", "jobs_created", "funds_formed", "fund_training_sessions",
+            "classes", "job_records", "funds_formed", "fund_training_sessions",
             "loans_disbursed_rials", "insurance_enrolled", "insurance_confirmed", "network_orders",
             "network_orders_rials", "fund_savings_rials", "fund_loans_issued_rials")}
         for m in MEETINGS:
@@ -180,11 +188,12 @@ class Brute:
         out["beneficiaries_new"] = flow.get("beneficiaries", 0)
         out["beneficiaries_total"] = upto.get("beneficiaries", 0)
         out["network_members_active"] = upto.get("network_members", 0)
+        out["insured_at_end"] = upto.get("insured", 0)
         enrolled = flow.get("insurance_enrolled", 0)
         out["insurance_coverage_bp"] = flow.get("insurance_cohort", 0) * 10000 // enrolled if enrolled else 0
-        for s in DISTINCT:
-            out[s] = len(people[s]) if exact_half else None
-        out["_any"] = any(upto.values()) or any(people[s] for s in DISTINCT if exact_half)
+        for s in DISTINCT:   # exact for any period (exact_half kept for the callers' sake)
+            out[s] = len(people[s])
+        out["_any"] = any(upto.values()) or any(people[s] for s in DISTINCT)
         return out
 
     def values(self, kind):
@@ -306,6 +315,10 @@ def _programme(c, rnd):
             c.post(f"/v1/enrolments/{eid}/approve", {})
             c.post(f"/v1/enrolments/{eid}/submit", {})
             c.post(f"/v1/enrolments/{eid}/confirm", {"insurance_number": f"INS-{n:05d}"}, key="insurance_fund")
+            if n % 4 == 1:   # a cancelled and a suspended enrolment are no longer insured
+                c.post(f"/v1/enrolments/{eid}/cancel", {"reason": "خروج از طرح"}, key=keys[office])
+            elif n % 4 == 2:
+                c.post(f"/v1/enrolments/{eid}/suspend", {"reason": "عدم پرداخت"}, key=keys[office])
 
 
 def _heads(c, sources):
@@ -374,6 +387,11 @@ def test_figures_equal_brute_force_and_loans_portfolio():
                (tot["outstanding_principal_rials"], tot["par30_rials"], tot["par30_bp"]), f"loans as of {to}")
             checked_par += tot["par30_rials"] > 0
         check(checked_par > 0, "some period had loans at risk")
+        # jobs count people, and records beside them; the programme has both kinds of duplicates
+        everything = _ok(c.get("/v1/reports/indicators?from=2023-01-01&to=2025-12-31"), "all")["total"]
+        check(0 < everything["jobs_created"] < everything["job_records"], f"jobs: {everything}")
+        ins = brute.figures(_day("2023-01-01"), _day("2025-12-31"), False)
+        check(0 < ins["insured_at_end"] < ins["insurance_confirmed"], f"insured at end: {ins}")
         for q in range(12):
             y, half = rnd.choice([(1402, 2), (1403, 1), (1403, 2)])
             office, hood = rnd.choice([None, "rey-1", "REY-2"]), rnd.choice([None] + [x[q % 2] for x in HOODS])
@@ -383,8 +401,16 @@ def test_figures_equal_brute_force_and_loans_portfolio():
             kind, value = (("pair", (_norm(office), _norm(hood))) if office and hood else
                            ("office", _norm(office)) if office else ("neighbourhood", _norm(hood)) if hood else
                            (None, None))
-            want = brute.figures(_day(r["from"]), _day(r["to"]), True, kind, value)
+            # a half in progress (1403/2 on 2025-01-15) is cut at today and says so
+            eq(r["interim"], (y, half) == (1403, 2), f"interim {url}")
+            eq(r["cut"], "2025-01-15" if r["interim"] else r["to"], f"cut {url}")
+            want = brute.figures(_day(r["from"]), _day(r["cut"]), True, kind, value)
             _compare(r["indicators"], want, url)
+            if not office and not hood:   # stocks as of the cut: the loans service's own figures
+                port = _ok(c.get(f"/v1/loans/portfolio?as_of={r['cut']}", key="auditor"), "portfolio")
+                tot = port.get("total", port)
+                eq((r["indicators"]["loans_outstanding_rials"], r["indicators"]["par30_bp"]),
+                   (tot["outstanding_principal_rials"], tot["par30_bp"]), f"loans as of the cut {url}")
             csv = c.get(url, headers={"Accept": "text/csv"})
             eq(csv.headers.get("Content-Type"), "text/csv; charset=utf-8", "csv type")
             rows = [line.split(",") for line in csv.raw.decode("utf-8").split("\r\n")[1:] if line]
@@ -579,3 +605,29 @@ def test_kill9_during_catch_up_then_rebuild():
         got2 = _answers(c, pids, urls)
         for url in urls:
             eq(got2[(c.procs["reporting-2"].pid, url)], got[(c.procs["reporting"].pid, url)], f"after --rebuild {url}")
+
+
+def test_unknown_filters_422_and_persian_year():
+    """A misspelt office or neighbourhood is a 422 naming the filter, not an all-zero report;
+    the year may be written in Persian digits."""
+    with Cluster(["registry", "reporting"], clock="2024-08-01") as c:
+        _ok(c.post("/v1/persons", person(8100, neighbourhood="شهرری")), "person")
+        _wait_current(c, _heads(c, ["registry"]))
+        r = c.get("/v1/reports/half-year?year=1403&half=1&office=rey-9")
+        eq((r.status, r.json["code"], r.json.get("field")),
+           (422, "unknown_office", "office"), f"unknown office: {r!r}")
+        r = c.get("/v1/reports/half-year?" + urllib.parse.urlencode(
+            {"year": "1403", "half": "1", "neighbourhood": "ناکجاآباد"}))
+        eq((r.status, r.json["code"], r.json.get("field")),
+           (422, "unknown_neighbourhood", "neighbourhood"), f"unknown neighbourhood: {r!r}")
+        persian = _ok(c.get("/v1/reports/half-year?" + urllib.parse.urlencode(
+            {"year": "۱۴۰۳", "half": "1", "office": "REY-1", "neighbourhood": "شهرري"})), "Persian year")
+        ascii_ = _ok(c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1&neighbourhood=%D8%B4%D9%87%D8%B1%D8%B1%DB%8C"),
+                     "ASCII year")
+        eq(persian["indicators"], ascii_["indicators"], "the same report")
+        eq(persian["indicators"]["beneficiaries_new"], 1, "the person is counted")
+        eq((persian["interim"], persian["cut"]), (True, "2024-08-01"), "1403/1 on 2024-08-01 is interim")
+        r = c.get("/v1/reports/half-year?year=14O3&half=1")
+        eq((r.status, r.json["code"]), (422, "invalid_year"), f"not a year: {r!r}")
+        r = c.get("/v1/reports/half-year?year=1403&half=2")
+        eq((r.status, r.json["code"]), (422, "future_period"), f"not started: {r!r}")
