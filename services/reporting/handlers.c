@@ -15,6 +15,7 @@
 const hy_handler_t reporting_handlers[] = {
     {"reports.half_year", reporting_half_year},
     {"reports.indicators", reporting_indicators},
+    {"persons.timeline", reporting_timeline},
     {0},
 };
 
@@ -32,6 +33,7 @@ int reporting_open(hy_store_t *store, void **state)
         {"reporting.agg", offsetof(reporting_t, agg)},
         {"reporting.seen", offsetof(reporting_t, seen)},
         {"reporting.gaps", offsetof(reporting_t, gaps)},
+        {"reporting.timeline", offsetof(reporting_t, timeline)},
         {"reporting.names", offsetof(reporting_t, names)},
         {"reporting.persons", offsetof(reporting_t, persons)},
         {"reporting.nids", offsetof(reporting_t, nids)},

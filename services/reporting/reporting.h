@@ -45,6 +45,7 @@ typedef struct {
     MDB_dbi agg;       /* counters (aggregates.c) */
     MDB_dbi seen;      /* per person days of distinct counts (distinct.c) */
     MDB_dbi gaps;      /* gaps between a person's days (distinct.c) */
+    MDB_dbi timeline;  /* person | day | source | sequence -> event summary (timeline.c) */
     MDB_dbi names;     /* interned dimension values (dims.c) */
     MDB_dbi persons;   /* person number -> rp_person_t */
     MDB_dbi nids;      /* national ID (10 digits) -> person number */
@@ -108,6 +109,8 @@ int rp_id_num(const char *id, uint64_t *n);
 int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p);
 /* Same by national ID. */
 int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p);
+/* The person number of a national ID (same catching up). */
+int rp_person_num_by_nid(hy_ctx_t *ctx, const char *nid, uint64_t *n);
 int rp_person_put(hy_ctx_t *ctx, uint64_t n, const char *nid, const rp_person_t *p);
 
 /* Tags of a figure about a person: the office of the record (an interned id; 0 = the
@@ -282,6 +285,11 @@ void rp_buf_fa_bp(rp_buf_t *b, int64_t bp);
 void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
 /* Takes the text out (NULL when anything failed). */
 char *rp_buf_take(rp_buf_t *b);
+
+/* --- a person's timeline (timeline.c) ------------------------------------------------------- */
+/* Files the event under every person it is about. Returns 0 or an LMDB error. */
+int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event);
+int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- feed (feed.c) and the projections (proj_*.c) ------------------------------------------- */
 int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);

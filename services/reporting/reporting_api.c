@@ -8,7 +8,8 @@
  *
  * Codes: 422 invalid_year (not a year 1300..1499 in ASCII or Persian digits), invalid_period,
  * future_period (the half has not started), unknown_office / unknown_neighbourhood (a filter
- * naming nothing the reporting service has seen), invalid_date, invalid_range.
+ * naming nothing the reporting service has seen), invalid_date, invalid_range; 404 not_found
+ * (a timeline of a person unknown, or of another office than the caller's).
  */
 #include "proto.h"
 #include "spec.h"
@@ -116,7 +117,33 @@ static const hy_field_t indicators_result[] = {
     {0},
 };
 
+static const hy_field_t timeline_args[] = {
+    {.name = "id", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64, .doc = "person id (prs_N)"},
+    {0},
+};
+
+static const hy_field_t timeline_event[] = {
+    {.name = "date", .type = HY_T_DATE, .doc = "the event's business date"},
+    {.name = "source", .type = HY_T_STRING, .doc = "registry, loans, networks, microfund, insurance"},
+    {.name = "type", .type = HY_T_STRING, .doc = "the CloudEvents type"},
+    {.name = "sequence", .type = HY_T_INT, .doc = "the event's sequence in its source"},
+    {.name = "subject", .type = HY_T_ANY, .doc = "the entity the event is about"},
+    {.name = "data", .type = HY_T_ANY, .doc = "the event's data as published"},
+    {0},
+};
+
+static const hy_field_t timeline_result[] = {
+    {.name = "person_id", .type = HY_T_STRING, .doc = "the person"},
+    {.name = "events", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = timeline_event,
+     .doc = "every event about her, by date, then source, then sequence"},
+    {.name = "as_of", .type = HY_T_ANY, .doc = "per source: seq and time of the last event applied"},
+    {0},
+};
+
 static const hy_op_spec_t reporting_ops[] = {
+    {.op = "persons.timeline", .method = "GET", .path = "/v1/persons/{id}/timeline", .roles = READ,
+     .args = timeline_args, .result = timeline_result, .ok_status = 200,
+     .summary = "A person's whole story across the services, in date order (office-scoped)"},
     {.op = "reports.half_year", .method = "GET", .path = "/v1/reports/half-year", .roles = READ,
      .args = half_year_args, .result = half_year_result, .ok_status = 200, .formats = "csv,html",
      .summary = "Six-month evaluation report (JSON, text/csv, or a printable Persian text/html page)"},

@@ -270,6 +270,9 @@ def _programme(c, rnd):
         if i % 4 == 0:
             left = min(joined + datetime.timedelta(days=rnd.randrange(1, 60)), _day("2025-01-15"))
             _ok(c.post(f"/v1/networks/{nets[i % 2]}/members/{pid}/leave", {"date": left.isoformat()}), "leave")
+    if people[0] not in members:   # people[0] is touched by every service (timeline test)
+        _ok(c.post(f"/v1/networks/{nets[0]}/members", {"person_id": people[0], "role": "producer",
+                                                      "joined": "2024-06-10"}), "member")
     buyer = _ok(c.post("/v1/buyers", {"name": "دست‌آفرین", "kind": "shop"}), "buyer")["id"]
     for n in range(3):
         _ok(c.post(f"/v1/networks/{nets[n % 2]}/orders", {"buyer_id": buyer, "due_date": "2025-03-01", "items": [
@@ -281,7 +284,7 @@ def _programme(c, rnd):
                                               "loan_multiple": 3, "service_charge_bp_month": 100,
                                               "guarantors_required": 0, "max_term_months": 6,
                                               "social_fund_rials": 0}}), "fund")["id"]
-    savers = people[24:34]
+    savers = people[24:34] + [people[0]]
     for pid in savers:
         _ok(c.post(f"/v1/funds/{fund}/members", {"person_id": pid, "joined": "2024-05-01"}), "fund member")
     for m, day in enumerate(["2024-06-01", "2024-08-01", "2024-10-01", "2024-12-01"]):
@@ -306,7 +309,7 @@ def _programme(c, rnd):
         if rnd.random() < 0.3:
             a["business_id"] = rnd.choice(owners)[1]
         _ok(c.post("/v1/activities", a), "activity")
-    for n, (pid, bid, field, office) in enumerate(owners[12:22]):
+    for n, (pid, bid, field, office) in enumerate(owners[12:22] + owners[:1]):
         start = _day("2024-03-01") + datetime.timedelta(days=rnd.randrange(0, 300))
         e = c.post("/v1/enrolments", {"person_id": pid, "business_id": bid, "field": field,
                                       "start_date": start.isoformat()}, key=keys[office])
@@ -337,6 +340,32 @@ def _wait_current(c, heads, timeout=20, pids=None):
                 return seen
         time.sleep(0.1)
     raise AssertionError(f"reporting did not catch up with {heads}: last {r!r}")
+
+
+def _timeline_expected(events, pid):
+    """(date, source, sequence) of every event naming pid, computed from the raw feeds: any
+    prs_ id in the data, a loan's borrower for its events naming no one, an enrolment's person
+    by national ID; dated by the first business date the data carries, else the Tehran day."""
+    nid_of, borrower, out = {}, {}, []
+    for si, s in enumerate(SOURCES):
+        for ev in events[s]:
+            d = ev["data"]
+            named = set(re.findall(r'"(prs_[0-9]+)"', json.dumps(d)))
+            if ev["type"] == "registry.person.registered":
+                nid_of[d["national_id"]] = d["id"]
+            if s == "loans" and d.get("person_id"):
+                borrower[d["id"]] = d["person_id"]
+            elif s == "loans" and not named and d.get("id") in borrower:
+                named = {borrower[d["id"]]}
+            if s == "insurance" and not named and d.get("national_id") in nid_of:
+                named = {nid_of[d["national_id"]]}
+            if pid not in named:
+                continue
+            day = next((d[k] for k in ("date", "joined", "left", "confirmed_date", "requested_date",
+                                       "start_date") if isinstance(d.get(k), str) and re.fullmatch(
+                                           r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d[k])), None)
+            out.append((day or _tehran_day(ev["time"]).isoformat(), si, ev["sequence"], s))
+    return [(day, s, seq) for day, _, seq, s in sorted(out)]
 
 
 # ---- tests -------------------------------------------------------------------------------------------
@@ -392,6 +421,20 @@ def test_figures_equal_brute_force_and_loans_portfolio():
         check(0 < everything["jobs_created"] < everything["job_records"], f"jobs: {everything}")
         ins = brute.figures(_day("2023-01-01"), _day("2025-12-31"), False)
         check(0 < ins["insured_at_end"] < ins["insurance_confirmed"], f"insured at end: {ins}")
+        # a person's timeline: every event about her from every service, in date order
+        pid = events["registry"][0]["data"]["id"]
+        want = _timeline_expected(events, pid)
+        check({s for _, s, _ in want} == set(SOURCES), f"{pid} is touched by every service: {want}")
+        tl = _ok(c.get(f"/v1/persons/{pid}/timeline"), "timeline")
+        eq([(e["date"], e["source"], e["sequence"]) for e in tl["events"]], want, "timeline")
+        province = c.make_key("auditor", office="*")
+        other = c.make_key("social_services", office="rey-2")
+        time.sleep(1.2)
+        eq(_ok(c.get(f"/v1/persons/{pid}/timeline", key=province), "province")["events"], tl["events"],
+           "a province key sees her")
+        r = c.get(f"/v1/persons/{pid}/timeline", key=other)
+        eq((r.status, r.json["code"]), (404, "not_found"), "another office's key does not")
+        eq(c.get("/v1/persons/prs_999999/timeline").status, 404, "an unknown person")
         for q in range(12):
             y, half = rnd.choice([(1402, 2), (1403, 1), (1403, 2)])
             office, hood = rnd.choice([None, "rey-1", "REY-2"]), rnd.choice([None] + [x[q % 2] for x in HOODS])

@@ -1,0 +1,209 @@
+/*
+ * timeline.c — a person's whole story: every event about her from the five services reporting
+ * follows (the registry's own and the loans, networks, micro-fund and insurance events), in
+ * date order, for GET /v1/persons/{id}/timeline.
+ *
+ * WHO AN EVENT IS ABOUT. Any person named anywhere in its data (a person id "prs_N" as any
+ * value: person_id, owner_id, lead_person_id, the lists of participants, members, guarantors,
+ * attendance, a merge's `into`, the `id` of registry.person.* events); an insurance
+ * enrolment's `national_id` (through the registry's projection); and, for loan events that
+ * name no one, the borrower of the loan (remembered from the first of its events that names a
+ * person). A person named twice in one event gets it once.
+ *
+ * WHEN. The event's business date: the first of data.date, joined, left, confirmed_date,
+ * requested_date, start_date that is a date, else the Tehran day of its time.
+ *
+ * LAYOUT. One record per (person, event) in the timeline database:
+ *     person (8, BE) | biased day (4, BE) | source index (1) | sequence (8, BE)
+ * -> {"date", "source", "type", "sequence", "subject", "data"} (compact JSON). A timeline is one
+ * range read in date order (then source, then sequence), however many events there are.
+ *
+ * OFFICE SCOPE. Like the registry's own reads: a key acting for an office sees only persons of
+ * that office (404 otherwise, so that a person's existence does not leak); a key acting for no
+ * office or for every office ("*", a provincial key) sees everyone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "reporting.h"
+
+#define TL_KEY 21
+#define MAX_NAMED 64
+
+static const char *const s_date_keys[] = {"date", "joined", "left", "confirmed_date",
+                                          "requested_date", "start_date", NULL};
+
+static int s_source_index(const char *source)
+{
+    for (int i = 0; reporting_def.sources[i]; i++)
+        if (strcmp(reporting_def.sources[i], source) == 0)
+            return i;
+    return 255;
+}
+
+static void s_key(uint8_t k[TL_KEY], uint64_t person, int64_t day, int source, uint64_t seq)
+{
+    uint32_t u = rp_day_u(day);
+    hy_key_u64(person, k);
+    k[8] = (uint8_t)(u >> 24), k[9] = (uint8_t)(u >> 16), k[10] = (uint8_t)(u >> 8), k[11] = (uint8_t)u;
+    k[12] = (uint8_t)source;
+    hy_key_u64(seq, k + 13);
+}
+
+/* Adds n to the list unless it is there. */
+static void s_name(uint64_t *list, size_t *n, uint64_t person)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (list[i] == person)
+            return;
+    if (*n < MAX_NAMED)
+        list[(*n)++] = person;
+}
+
+static void s_name_id(uint64_t *list, size_t *n, const char *id)
+{
+    uint64_t p;
+    if (id && strncmp(id, "prs_", 4) == 0 && rp_id_num(id, &p) == 0)
+        s_name(list, n, p);
+}
+
+/* Every person id anywhere in a JSON value. */
+static void s_walk(const json_t *v, uint64_t *list, size_t *n, int depth)
+{
+    const char *key;
+    json_t *x;
+    size_t i;
+    if (depth > 8)
+        return;
+    if (json_is_string(v))
+        s_name_id(list, n, json_string_value(v));
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x) s_walk(x, list, n, depth + 1);
+    else if (json_is_object(v))
+        json_object_foreach((json_t *)v, key, x) s_walk(x, list, n, depth + 1);
+}
+
+/* The persons an event is about (top of file). */
+static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t *list, size_t *n)
+{
+    *n = 0;
+    s_walk(data, list, n, 0);
+    if (strncmp(type, "registry.person.", 16) == 0)
+        s_name_id(list, n, rp_str(data, "id"));
+    int rc = 0;
+    uint64_t loan, person;
+    if (strncmp(type, "loans.", 6) == 0 && rp_id_num(rp_str(data, "id"), &loan) == 0) {
+        if (rp_id_num(rp_str(data, "person_id"), &person) == 0)   /* the borrower, for later */
+            rc = rp_record_put(ctx, 't', loan, 0, &person, sizeof person);
+        else if (*n == 0 && (rc = rp_record_get(ctx, 't', loan, 0, &person, sizeof person)) == 0)
+            s_name(list, n, person);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    const char *nid = rp_str(data, "national_id");
+    if (rc == 0 && *n == 0 && nid && strncmp(type, "insurance.", 10) == 0) {
+        rc = rp_person_num_by_nid(ctx, nid, &person);
+        if (rc == 0)
+            s_name(list, n, person);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return rc;
+}
+
+int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
+{
+    const char *type = rp_str(event, "type");
+    json_t *data = json_object_get(event, "data");
+    uint64_t named[MAX_NAMED];
+    size_t n;
+    int64_t day = 0;
+    if (!type || !json_is_object(data))
+        return 0;
+    int rc = s_named(ctx, type, data, named, &n);
+    if (rc || n == 0)
+        return rc;
+    bool dated = false;
+    for (int i = 0; s_date_keys[i] && !dated; i++)
+        dated = rp_day_of(rp_str(data, s_date_keys[i]), &day);
+    if (!dated && !rp_event_day(event, NULL, NULL, &day))
+        return 0;
+    char iso[11];
+    rp_iso(day, iso);
+    json_t *entry = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O}", "date", iso, "source", source, "type", type,
+                              "sequence", json_object_get(event, "sequence"), "subject",
+                              json_object_get(event, "subject") ? json_object_get(event, "subject")
+                                                                : json_null(),
+                              "data", data);
+    char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+    json_decref(entry);
+    if (!text)
+        return ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint8_t key[TL_KEY];
+        s_key(key, named[i], day, s_source_index(source), (uint64_t)rp_int(event, "sequence"));
+        MDB_val k = {TL_KEY, key}, v = {strlen(text), text};
+        rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
+    }
+    free(text);
+    return rc;
+}
+
+/* Whether the caller may see a person of office (interned id): top of file. */
+static bool s_in_scope(hy_ctx_t *ctx, uint32_t office)
+{
+    const char *mine = ctx->req ? ctx->req->actor.office : NULL;
+    if (!mine || !*mine || strcmp(mine, "*") == 0)
+        return true;
+    uint32_t id;
+    return rp_lookup(ctx->txn, reporting_state(ctx), RP_DIM_OFFICE, mine, &id) == 0 && id == office;
+}
+
+int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    const char *id = rp_str(args, "id");
+    uint64_t n;
+    rp_person_t p;
+    if (!id || strncmp(id, "prs_", 4) != 0 || rp_id_num(id, &n) != 0)
+        return hy_fail(ctx, 404, "not_found", "id", "no person %.64s", id ? id : "");
+    int rc = rp_person_get(ctx, id, &p);
+    if (rc == MDB_NOTFOUND || (rc == 0 && !s_in_scope(ctx, p.office)))
+        return hy_fail(ctx, 404, "not_found", "id", "no person %.64s", id);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    MDB_cursor *cur;
+    json_t *events = json_array();
+    if (!events || (rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->timeline, &cur)) != 0) {
+        json_decref(events);
+        return rc ? hy_fail_mdb(ctx, rc) : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
+    uint8_t start[TL_KEY];
+    s_key(start, n, INT32_MIN, 0, 0);
+    memset(start + 8, 0, TL_KEY - 8);
+    MDB_val k = {TL_KEY, start}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != TL_KEY || memcmp(k.mv_data, start, 8) != 0)
+            break;
+        json_t *e = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (e) {
+            const char *iso = rp_str(e, "date");
+            char jal[11];
+            if (iso && hy_date_iso_to_jalali(iso, jal) == 0)
+                json_object_set_new(e, "date_jalali", json_string(jal));
+        }
+        if (!e || json_array_append_new(events, e) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        json_decref(events);
+        return hy_fail_mdb(ctx, rc);
+    }
+    json_t *as_of = rp_as_of(ctx);
+    *out = json_pack("{s:s,s:o,s:o}", "person_id", id, "events", events, "as_of",
+                     as_of ? as_of : json_null());
+    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
