@@ -153,7 +153,8 @@ int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, 
     return rc;
 }
 
-/* Under "all" and every attributed value. */
+/* Under "all" and every attributed value; the record behind the change (the subject of the
+ * event being applied) is kept beside it for drill-down (figures.c). */
 int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
 {
     int rc = 0;
@@ -162,6 +163,8 @@ int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int6
         if (kind != RP_DIM_ALL && id == 0)
             continue;
         rc = rp_agg_add_one(ctx, kind, id, day, slot, delta);
+        if (rc == 0 && delta)
+            rc = rp_contrib_add(ctx, kind, id, day, slot, delta);
     }
     return rc;
 }
@@ -239,5 +242,7 @@ int rp_agg_reset(reporting_t *st, MDB_txn *txn)
     int rc = mdb_drop(txn, st->agg, 0);
     if (rc == 0)
         rc = mdb_drop(txn, st->gaps, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, st->contrib, 0);
     return rc ? rc : mdb_drop(txn, st->seen, 0);
 }

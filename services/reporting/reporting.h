@@ -51,7 +51,10 @@ typedef struct {
     MDB_dbi nids;      /* national ID (10 digits) -> person number */
     MDB_dbi records;   /* tagged small records: businesses, networks, funds, memberships,
                           enrolments, loans (dims.c, proj_*.c) */
+    MDB_dbi contrib;   /* the records behind each counter change (figures.c) */
+    MDB_dbi subs;      /* submitted reports: id -> canonical JSON (submissions.c) */
     bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
+    const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
 
 extern const hy_api_t reporting_api;
@@ -249,6 +252,18 @@ int rp_parse_year(const json_t *value, int *year);
 /* The period of args {year, half}: a half in progress is cut at today (*interim). 0, or the
  * status of the problem set on ctx. */
 int rp_half_period(hy_ctx_t *ctx, json_t *args, rp_period_t *p, int *year, int *half, bool *interim);
+/* What a half-year request reads: its period (cut at today while in progress) and the
+ * dimension value of its office / neighbourhood filter (their texts borrowed from args). */
+typedef struct {
+    int year, half;
+    bool interim;
+    rp_period_t p;
+    int kind;
+    uint32_t id;
+    const char *office, *hood;
+} rp_scope_t;
+/* 0, or the status of the problem set on ctx (invalid period, unknown filter). */
+int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc);
 /* The half-year report of args as JSON without its stamp (as_of, generated_at, replica). 0 or
  * the status of the problem set on ctx. */
 int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out);
@@ -285,6 +300,18 @@ void rp_buf_fa_bp(rp_buf_t *b, int64_t bp);
 void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
 /* Takes the text out (NULL when anything failed). */
 char *rp_buf_take(rp_buf_t *b);
+
+/* --- drill-down (figures.c) and submitted reports (submissions.c) ------------------------------ */
+/* Keeps the subject of the event being applied beside a counter change. */
+int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
+/* The ids of the records behind indicator i of (kind, id) for the period: a new array of
+ * strings, NULL on failure. */
+json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size_t i,
+                      const rp_period_t *p);
+int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_submission(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_submission_figure(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_submission_diff(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- a person's timeline (timeline.c) ------------------------------------------------------- */
 /* Files the event under every person it is about. Returns 0 or an LMDB error. */

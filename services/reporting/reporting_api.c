@@ -9,7 +9,9 @@
  * Codes: 422 invalid_year (not a year 1300..1499 in ASCII or Persian digits), invalid_period,
  * future_period (the half has not started), unknown_office / unknown_neighbourhood (a filter
  * naming nothing the reporting service has seen), invalid_date, invalid_range; 404 not_found
- * (a timeline of a person unknown, or of another office than the caller's).
+ * (a timeline of a person unknown, or of another office than the caller's; a submission
+ * unknown or of another office), 404 unknown_figure; 403 wrong_office (submitting another
+ * office's report without a provincial key).
  */
 #include "proto.h"
 #include "spec.h"
@@ -140,7 +142,74 @@ static const hy_field_t timeline_result[] = {
     {0},
 };
 
+#define SUBMIT (HY_ROLE_SOCIAL_SERVICES | HY_ROLE_OPERATOR)
+#define SUB "/v1/reports/half-year/submissions/{id}"
+
+static const hy_field_t submit_args[] = {
+    {.name = "year", .type = HY_T_ANY, .flags = HY_F_REQ,
+     .doc = "Solar Hijri year 1300..1499 (a number, or text in ASCII or Persian digits)"},
+    {.name = "half", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = 2, .doc = "1 or 2"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64,
+     .doc = "the office whose report is submitted (the caller's, or any for a provincial key)"},
+    {0},
+};
+
+static const hy_field_t submission_result[] = {
+    {.name = "id", .type = HY_T_STRING, .doc = "sub_N"},
+    {.name = "report", .type = HY_T_OBJECT, .sub = half_year_result,
+     .doc = "the half-year report as it was (figures in rials)"},
+    {.name = "as_of", .type = HY_T_ANY, .doc = "per source: seq and time of the last event applied"},
+    {.name = "records", .type = HY_T_ANY, .doc = "per figure: the ids of the records behind it"},
+    {.name = "submitted_at", .type = HY_T_STRING, .doc = "when (UTC)"},
+    {.name = "submitted_by", .type = HY_T_ANY, .doc = "{key_id, office} of the caller"},
+    {.name = "digest", .type = HY_T_ANY,
+     .doc = "{alg: SHA-256, value: hex} over the canonical JSON (sorted keys, compact) without digest"},
+    {0},
+};
+
+static const hy_field_t sub_args[] = {
+    {.name = "id", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64, .doc = "sub_N"},
+    {0},
+};
+
+static const hy_field_t sub_figure_args[] = {
+    {.name = "id", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64, .doc = "sub_N"},
+    {.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64, .doc = "indicator name"},
+    {0},
+};
+
+static const hy_field_t sub_figure_result[] = {
+    {.name = "submission_id", .type = HY_T_STRING, .doc = "sub_N"},
+    {.name = "name", .type = HY_T_STRING, .doc = "indicator"},
+    {.name = "value", .type = HY_T_ANY, .doc = "the figure as submitted"},
+    {.name = "count", .type = HY_T_INT, .doc = "how many records"},
+    {.name = "ids", .type = HY_T_ARRAY, .elem = HY_T_STRING, .doc = "the records behind it"},
+    {0},
+};
+
+static const hy_field_t sub_diff_result[] = {
+    {.name = "submission_id", .type = HY_T_STRING, .doc = "sub_N"},
+    {.name = "submitted_as_of", .type = HY_T_ANY, .doc = "as_of of the submission"},
+    {.name = "now_as_of", .type = HY_T_ANY, .doc = "as_of now"},
+    {.name = "now_cut", .type = HY_T_DATE, .doc = "the last day of the figures computed now"},
+    {.name = "changed_count", .type = HY_T_INT, .doc = "how many figures differ"},
+    {.name = "changed", .type = HY_T_ANY,
+     .doc = "{figure: {submitted, now, added: [ids], removed: [ids]}} for each figure that differs"},
+    {0},
+};
+
 static const hy_op_spec_t reporting_ops[] = {
+    {.op = "reports.submit", .method = "POST", .path = "/v1/reports/half-year/submissions",
+     .roles = SUBMIT, .args = submit_args, .result = submission_result, .ok_status = 201,
+     .summary = "Freeze and sign an office's half-year report (figures, as_of, records behind each)"},
+    {.op = "reports.submission", .method = "GET", .path = SUB, .roles = READ, .args = sub_args,
+     .result = submission_result, .ok_status = 200, .summary = "A submitted report, as submitted"},
+    {.op = "reports.submission_figure", .method = "GET", .path = SUB "/figures/{name}", .roles = READ,
+     .args = sub_figure_args, .result = sub_figure_result, .ok_status = 200,
+     .summary = "The records behind one figure of a submitted report"},
+    {.op = "reports.submission_diff", .method = "GET", .path = SUB "/diff", .roles = READ,
+     .args = sub_args, .result = sub_diff_result, .ok_status = 200,
+     .summary = "What differs between a submitted report and the same report computed now"},
     {.op = "persons.timeline", .method = "GET", .path = "/v1/persons/{id}/timeline", .roles = READ,
      .args = timeline_args, .result = timeline_result, .ok_status = 200,
      .summary = "A person's whole story across the services, in date order (office-scoped)"},

@@ -106,44 +106,47 @@ static json_t *s_text_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-/* The half-year report as JSON (without as_of and the rest of the stamp). */
-int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out)
+int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc)
 {
-    int year, half;
-    bool interim;
     const char *office = rp_str(args, "office"), *hood = rp_str(args, "neighbourhood");
-    office = office && *office ? office : NULL;
-    hood = hood && *hood ? hood : NULL;
-    rp_period_t p;
-    int status = rp_half_period(ctx, args, &p, &year, &half, &interim);
+    sc->office = office && *office ? office : NULL;
+    sc->hood = hood && *hood ? hood : NULL;
+    int status = rp_half_period(ctx, args, &sc->p, &sc->year, &sc->half, &sc->interim);
     if (status)
         return status;
-    int kind;
-    uint32_t id;
     const char *unknown;
-    rp_raw_t raw = {0};
-    int rc = s_filter(ctx, office, hood, &kind, &id, &unknown);
+    int rc = s_filter(ctx, sc->office, sc->hood, &sc->kind, &sc->id, &unknown);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 422, strcmp(unknown, "office") == 0 ? "unknown_office" : "unknown_neighbourhood",
                        unknown, "no %s '%.100s' is known", unknown,
-                       strcmp(unknown, "office") == 0 ? office : hood);
-    if (rc == 0)
-        rc = rp_raw_read(ctx->txn, reporting_state(ctx), kind, id, &p, &raw);
+                       strcmp(unknown, "office") == 0 ? sc->office : sc->hood);
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+/* The half-year report as JSON (without as_of and the rest of the stamp). */
+int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    rp_scope_t sc;
+    rp_raw_t raw = {0};
+    int status = rp_half_year_scope(ctx, args, &sc);
+    if (status)
+        return status;
+    int rc = rp_raw_read(ctx->txn, reporting_state(ctx), sc.kind, sc.id, &sc.p, &raw);
     if (rc)
         return hy_fail_mdb(ctx, rc);
     int64_t end;
-    rp_half_bounds(year, half, &end, &end);
+    rp_half_bounds(sc.year, sc.half, &end, &end);
     char from[11], to[11], cut[11], jfrom[11], jto[11], jcut[11];
-    rp_iso(p.from, from);
+    rp_iso(sc.p.from, from);
     rp_iso(end, to);
-    rp_iso(p.to, cut);
+    rp_iso(sc.p.to, cut);
     hy_date_iso_to_jalali(from, jfrom);
     hy_date_iso_to_jalali(to, jto);
     hy_date_iso_to_jalali(cut, jcut);
-    *out = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:o,s:o,s:o}", "year", year, "half",
-                     half, "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto, "cut", cut,
-                     "cut_jalali", jcut, "interim", interim, "currency", "IRR",
-                     "office", s_text_or_null(office), "neighbourhood", s_text_or_null(hood),
+    *out = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:o,s:o,s:o}", "year", sc.year, "half",
+                     sc.half, "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto, "cut", cut,
+                     "cut_jalali", jcut, "interim", sc.interim, "currency", "IRR",
+                     "office", s_text_or_null(sc.office), "neighbourhood", s_text_or_null(sc.hood),
                      "indicators", rp_indicators_json(&raw));
     return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }

@@ -6,6 +6,7 @@ gateway (one killed, one added while the system runs), and kill -9 of a replica 
 catch-up, restart, same figures; --rebuild, same figures.
 """
 import datetime
+import hashlib
 import json
 import os
 import random
@@ -368,6 +369,52 @@ def _timeline_expected(events, pid):
     return [(day, s, seq) for day, _, seq, s in sorted(out)]
 
 
+def _canonical_digest(doc):
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_submission(c, brute, province, other):
+    """A submitted report: signed, its drill-down the records the brute force counts, the same
+    bytes after a correction and a restart, and a diff that names what the correction moved."""
+    sub = c.post("/v1/reports/half-year/submissions", {"year": 1403, "half": 1, "office": "rey-1"})
+    check(sub.status == 201, f"submit: {sub!r}")
+    doc = sub.json
+    eq(doc["digest"]["value"], _canonical_digest(doc), "SHA-256 over the canonical JSON")
+    now = _ok(c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1"), "report now")
+    eq(doc["report"]["indicators"], now["indicators"], "the figures frozen are the report's")
+    frm, to = _day(doc["report"]["from"]), _day(doc["report"]["cut"])
+    for name, slot in (("people_counselled", "people_counselled"), ("people_with_loans", "people_with_loans"),
+                       ("jobs_created", "jobs_created"), ("beneficiaries_new", "beneficiaries")):
+        want = {who for day, sl, _, who, t in brute.c if sl == slot and frm <= day <= to and t["office"] == "rey-1"}
+        fig = _ok(c.get(f"/v1/reports/half-year/submissions/{doc['id']}/figures/{name}"), name)
+        eq((set(fig["ids"]), fig["count"], fig["value"]), (want, len(want), doc["report"]["indicators"][name]),
+           f"drill-down {name}")
+    check(len(doc["records"]["classes"]) == doc["report"]["indicators"]["classes"], "one activity per class")
+    first = c.get(f"/v1/reports/half-year/submissions/{doc['id']}").raw
+    eq(c.post("/v1/reports/half-year/submissions", {"year": 1403, "half": 1, "office": "rey-1"}, key=other).status,
+       403, "a key of another office may not submit")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}", key=other).status, 404, "nor read it")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}", key=province).raw, first, "a province key may")
+    # a counselling session recorded late for 1403/1 moves the report, not the submission
+    counselled = set(doc["records"]["people_counselled"])
+    newcomer = next(e["data"]["id"] for e in c.events_since("registry")
+                    if e["type"] == "registry.person.registered" and e["data"]["id"] not in counselled
+                    and e["data"]["office"] == "rey-1")
+    _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-05", "office": "rey-1",
+                                  "person_ids": [newcomer]}), "late counselling")
+    _wait_current(c, _heads(c, ["registry"]))
+    diff = _ok(c.get(f"/v1/reports/half-year/submissions/{doc['id']}/diff"), "diff")
+    moved = diff["changed"]["people_counselled"]
+    eq((moved["submitted"] + 1, moved["added"], moved["removed"]), (moved["now"], [newcomer], []), "diff")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}").raw, first, "unchanged by the correction")
+    c.kill("reporting", signal.SIGTERM)
+    c.start_proc("reporting")
+    c.wait_serving("reporting")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}").raw, first, "unchanged by a restart")
+
+
 # ---- tests -------------------------------------------------------------------------------------------
 def test_figures_equal_brute_force_and_loans_portfolio():
     rnd = random.Random(1403)
@@ -461,6 +508,7 @@ def test_figures_equal_brute_force_and_loans_portfolio():
         for s in SOURCES:
             eq(r["as_of"][s]["seq"], heads[s], f"as_of {s}")
             eq(r["as_of"][s]["time"], events[s][-1]["time"], f"as_of time {s}")
+        _check_submission(c, brute, province, other)   # last: it records a late activity
 
 
 def _chromium():

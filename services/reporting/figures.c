@@ -1,0 +1,156 @@
+/*
+ * figures.c — the records behind a figure (drill-down), for submitted reports.
+ *
+ * Every change a projection adds to a counter (rp_agg_add) is also kept beside the record it
+ * came from: the subject of the event being applied (an activity, loan, order, fund, enrolment,
+ * membership's network, person id), in the contrib database under
+ *     dimension kind (1) | value id (4, BE) | slot (1) | biased day (4, BE) | subject
+ * -> the sum of the changes (int64). The records behind a flow of a period are the subjects
+ * whose changes in its days do not sum to zero; behind a stock, those whose changes up to its
+ * last day do not; behind a ratio, its numerator's. The people behind a distinct figure are
+ * read from the per-person day lists (distinct.c): those with a day in the period.
+ *
+ * This is read only when a report is submitted (or its drill-down asked): it scans the
+ * changes of one dimension value, never the hot path of a report.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reporting.h"
+
+#define SUBJECT_MAX 64
+#define HEAD 10
+
+static void s_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void s_head(uint8_t k[HEAD], int kind, uint32_t id, int slot, uint32_t u)
+{
+    k[0] = (uint8_t)kind;
+    s_be32(k + 1, id);
+    k[5] = (uint8_t)slot;
+    s_be32(k + 6, u);
+}
+
+int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
+{
+    reporting_t *st = reporting_state(ctx);
+    const char *subject = st->subject ? st->subject : "";
+    size_t len = strlen(subject) < SUBJECT_MAX ? strlen(subject) : SUBJECT_MAX;
+    uint8_t key[HEAD + SUBJECT_MAX];
+    s_head(key, kind, id, slot, rp_day_u(day));
+    memcpy(key + HEAD, subject, len);
+    MDB_val k = {HEAD + len, key}, v;
+    int64_t n = 0;
+    int rc = mdb_get(ctx->txn, st->contrib, &k, &v);
+    if (rc == 0 && v.mv_size == sizeof n)
+        memcpy(&n, v.mv_data, sizeof n);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    if (__builtin_add_overflow(n, delta, &n))
+        return EOVERFLOW;
+    if (n == 0)
+        return rc == 0 ? mdb_del(ctx->txn, st->contrib, &k, NULL) : 0;
+    return mdb_put(ctx->txn, st->contrib, &k, &(MDB_val){sizeof n, &n}, 0);
+}
+
+/* Subjects whose changes to slot on days [from, to] do not sum to zero, sorted. */
+static int s_subjects(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, uint32_t from,
+                      uint32_t to, json_t *out)
+{
+    json_t *sums = json_object();
+    MDB_cursor *cur;
+    int rc = sums ? mdb_cursor_open(txn, st->contrib, &cur) : ENOMEM;
+    if (rc) {
+        json_decref(sums);
+        return rc;
+    }
+    uint8_t start[HEAD];
+    s_head(start, kind, id, slot, from);
+    MDB_val k = {HEAD, start}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size < HEAD || memcmp(kb, start, 6) != 0 || s_get32(kb + 6) > to)
+            break;
+        char subject[SUBJECT_MAX + 1];
+        int64_t n;
+        memcpy(subject, kb + HEAD, k.mv_size - HEAD);
+        subject[k.mv_size - HEAD] = '\0';
+        memcpy(&n, v.mv_data, sizeof n);
+        int64_t was = json_integer_value(json_object_get(sums, subject));
+        if (json_object_set_new(sums, subject, json_integer(was + n)) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(sums, key, val)
+        if (rc == 0 && json_integer_value(val) != 0 && *key)
+            rc = json_array_append_new(out, json_string(key)) ? ENOMEM : 0;
+    json_decref(sums);
+    return rc;
+}
+
+/* Persons with a day in [from, to] in the day lists of (slot, kind, id). */
+static int s_people(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, int64_t from,
+                    int64_t to, json_t *out)
+{
+    uint8_t prefix[6] = {(uint8_t)slot, (uint8_t)kind};
+    s_be32(prefix + 2, id);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->seen, &cur);
+    if (rc)
+        return rc;
+    MDB_val k = {6, prefix}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 14 || memcmp(k.mv_data, prefix, 6) != 0)
+            break;
+        bool in = false;   /* the value is (int32 day, int32 count) pairs, sorted */
+        for (size_t j = 0; j < v.mv_size / 8 && !in; j++) {
+            int32_t day;
+            memcpy(&day, (const char *)v.mv_data + j * 8, sizeof day);
+            in = day >= from && day <= to;
+        }
+        char pid[32];
+        snprintf(pid, sizeof pid, "prs_%llu",
+                 (unsigned long long)hy_key_u64_get((const uint8_t *)k.mv_data + 6));
+        if (in && json_array_append_new(out, json_string(pid)) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size_t i,
+                      const rp_period_t *p)
+{
+    const rp_indicator_t *ind = &rp_indicators[i];
+    json_t *out = json_array();
+    bool stock = ind->kind == RP_STOCK || (ind->kind == RP_RATIO && ind->den_stock);
+    int rc = !out                         ? ENOMEM
+             : ind->kind == RP_DISTINCT ? s_people(txn, st, kind, id, ind->slot, p->from, p->to, out)
+                                        : s_subjects(txn, st, kind, id, ind->slot,
+                                                     stock ? 0 : rp_day_u(p->from), rp_day_u(p->to), out);
+    if (rc) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
