@@ -441,3 +441,13 @@ int64_t rp_int(const json_t *obj, const char *key)
 {
     return json_integer_value(json_object_get(obj, key));
 }
+
+char *rp_office_name(hy_ctx_t *ctx, const char *office)
+{
+    uint32_t id;
+    MDB_val v;
+    if (!office || rp_lookup(ctx->txn, reporting_state(ctx), RP_DIM_OFFICE, office, &id) != 0 ||
+        rp_record_raw(ctx, 'O', id, 0, &v) != 0)
+        return office ? strdup(office) : NULL;
+    return strndup(v.mv_data, v.mv_size);
+}

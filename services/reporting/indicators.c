@@ -29,7 +29,7 @@ const rp_indicator_t rp_indicators[] = {
     {"loans_disbursed_rials", "وام‌های پرداخت‌شده", RP_FLOW, RP_RIALS, RP_S_LOANS_DISBURSED, 0, false},
     {"loans_outstanding_rials", "مانده اصل وام‌ها", RP_STOCK, RP_RIALS, RP_S_LOANS_OUTSTANDING, 0, false},
     {"par30_rials", "پرتفوی در معرض ریسک بیش از ۳۰ روز", RP_STOCK, RP_RIALS, RP_S_PAR30, 0, false},
-    {"par30_bp", "نسبت پرتفوی در معرض ریسک (PAR30)", RP_RATIO, RP_BP, RP_S_PAR30,
+    {"par30_bp", "نسبت پرتفوی در معرض ریسک بیش از ۳۰ روز", RP_RATIO, RP_BP, RP_S_PAR30,
      RP_S_LOANS_OUTSTANDING, true},
     {"insurance_enrolled", "درخواست‌های بیمه واجد شرایط", RP_FLOW, RP_COUNT, RP_S_INS_ENROLLED, 0, false},
     {"insurance_confirmed", "بیمه‌های تأییدشده صندوق", RP_FLOW, RP_COUNT, RP_S_INS_CONFIRMED, 0, false},

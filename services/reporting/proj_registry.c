@@ -14,6 +14,7 @@
  *                                people with a job (distinct: a person with two records, or a
  *                                record and a network job, is one person). Attributed to the business's field when
  *                                the activity names a business.
+ *   registry.office.created/updated  the office's Persian name (for the printed page)
  * Updates (person.updated, business.updated, stage_changed) change nothing counted here.
  */
 #include <string.h>
@@ -110,8 +111,22 @@ static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
     return 0;
 }
 
+/* An office's Persian name, kept for the printed page (an office is named by its code
+ * everywhere else). */
+static int s_office(hy_ctx_t *ctx, const json_t *office)
+{
+    uint32_t id;
+    const char *name = rp_str(office, "name");
+    int rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(office, "code"), &id);
+    if (rc || !id || !name || !*name)
+        return rc;
+    return rp_record_put(ctx, 'O', id, 0, name, strlen(name));
+}
+
 int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
+    if (strcmp(type, "registry.office.created") == 0 || strcmp(type, "registry.office.updated") == 0)
+        return s_office(ctx, data);
     if (strcmp(type, "registry.person.registered") == 0)
         return s_person(ctx, event, data);
     if (strcmp(type, "registry.business.created") == 0)

@@ -53,6 +53,7 @@ typedef struct {
                           enrolments, loans (dims.c, proj_*.c) */
     MDB_dbi contrib;   /* the records behind each counter change (figures.c) */
     MDB_dbi subs;      /* submitted reports: id -> canonical JSON (submissions.c) */
+    MDB_dbi targets;   /* office targets per half (targets.c) */
     bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
     const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
@@ -103,6 +104,10 @@ typedef struct {
     uint8_t sex;
     uint8_t pad[3];
 } rp_person_t;
+
+/* The Persian name of an office code (registry.office.* events), else the code itself; a new
+ * string, NULL for NULL. */
+char *rp_office_name(hy_ctx_t *ctx, const char *office);
 
 /* Parses the number of an id "<prefix>_<n>" whatever the prefix. 0 or -1. */
 int rp_id_num(const char *id, uint64_t *n);
@@ -273,6 +278,11 @@ json_t *rp_as_of(hy_ctx_t *ctx);
 
 /* Renders a half-year report (the JSON the op answers) as CSV / HTML; new strings or NULL. */
 char *rp_render_csv(const json_t *report);
+/* The Content-Disposition of a half-year CSV: an ASCII file name and, RFC 5987, its Persian
+ * name (filename*=UTF-8''...). A new string or NULL. */
+char *rp_csv_disposition(const json_t *report);
+/* The latest event time in an as_of object ("" when none). */
+const char *rp_latest_time(const json_t *as_of);
 char *rp_render_indicators_csv(const json_t *table);
 char *rp_render_html(const json_t *report, const char *today);
 
@@ -292,9 +302,9 @@ void rp_buf_fa_text(rp_buf_t *b, const char *text);
 void rp_buf_fa_plain(rp_buf_t *b, int64_t v);
 /* Adds v with Persian digits and the Persian thousands separator. */
 void rp_buf_fa_int(rp_buf_t *b, int64_t v);
-/* Adds rials as toman (one decimal when not whole) in Persian digits. */
+/* Adds rials as whole toman (rounded) in Persian digits. */
 void rp_buf_fa_toman(rp_buf_t *b, int64_t rials);
-/* Adds basis points as a Persian percentage with two decimals. */
+/* Adds basis points as a whole Persian percentage (rounded). */
 void rp_buf_fa_bp(rp_buf_t *b, int64_t bp);
 /* Adds an ISO date as a Jalali date in Persian digits ("۱۴۰۳/۰۶/۳۱"). */
 void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
@@ -312,6 +322,14 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out);
 int reporting_submission(hy_ctx_t *ctx, json_t *args, json_t **out);
 int reporting_submission_figure(hy_ctx_t *ctx, json_t *args, json_t **out);
 int reporting_submission_diff(hy_ctx_t *ctx, json_t *args, json_t **out);
+
+/* The targets of office for a half id ({indicator: value}), a new reference or NULL. */
+json_t *rp_targets_get(hy_ctx_t *ctx, const char *office, int half_id);
+int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The page's sections: {"neighbourhood"|"field"|"sex"|"network": [{key, indicators}]} of the
+ * scope's period (neighbourhoods within the office when the scope has one; the other
+ * breakdowns only for a report of every office). A new reference or NULL. */
+json_t *rp_sections_json(hy_ctx_t *ctx, const rp_scope_t *sc);
 
 /* --- a person's timeline (timeline.c) ------------------------------------------------------- */
 /* Files the event under every person it is about. Returns 0 or an LMDB error. */

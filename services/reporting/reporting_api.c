@@ -11,7 +11,8 @@
  * naming nothing the reporting service has seen), invalid_date, invalid_range; 404 not_found
  * (a timeline of a person unknown, or of another office than the caller's; a submission
  * unknown or of another office), 404 unknown_figure; 403 wrong_office (submitting another
- * office's report without a provincial key).
+ * office's report, or setting its targets, without a provincial key); 422 unknown_indicator,
+ * invalid_target.
  */
 #include "proto.h"
 #include "spec.h"
@@ -79,6 +80,9 @@ static const hy_field_t half_year_result[] = {
     {.name = "interim", .type = HY_T_BOOL, .doc = "true while the half has not ended (cut at today)"},
     {.name = "currency", .type = HY_T_STRING, .doc = "IRR: money figures are in rials"},
     {.name = "office", .type = HY_T_STRING, .doc = "the office filter, or null"},
+    {.name = "office_name", .type = HY_T_STRING,
+     .doc = "the office's Persian name (registry.office events), else its code; null without office"},
+    {.name = "targets", .type = HY_T_ANY, .doc = "the office's targets for the half ({} when none)"},
     {.name = "neighbourhood", .type = HY_T_STRING, .doc = "the neighbourhood filter, or null"},
     {.name = "indicators", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures"},
     {.name = "as_of", .type = HY_T_ANY,
@@ -198,7 +202,27 @@ static const hy_field_t sub_diff_result[] = {
     {0},
 };
 
+static const hy_field_t targets_args[] = {
+    {.name = "code", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64, .doc = "office code"},
+    {.name = "year", .type = HY_T_ANY, .flags = HY_F_REQ, .doc = "Solar Hijri year"},
+    {.name = "half", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = 2, .doc = "1 or 2"},
+    {.name = "targets", .type = HY_T_ANY, .flags = HY_F_REQ,
+     .doc = "{indicator: whole number >= 0} in the indicator's unit (rials, basis points, counts)"},
+    {0},
+};
+
+static const hy_field_t targets_result[] = {
+    {.name = "office", .type = HY_T_STRING, .doc = "office code"},
+    {.name = "year", .type = HY_T_INT, .doc = "Solar Hijri year"},
+    {.name = "half", .type = HY_T_INT, .doc = "1 or 2"},
+    {.name = "targets", .type = HY_T_ANY, .doc = "the half's targets, as set"},
+    {0},
+};
+
 static const hy_op_spec_t reporting_ops[] = {
+    {.op = "offices.targets_put", .method = "PUT", .path = "/v1/offices/{code}/targets",
+     .roles = SUBMIT, .args = targets_args, .result = targets_result, .ok_status = 200,
+     .summary = "Set an office's targets for a half (shown beside each figure on the printed page)"},
     {.op = "reports.submit", .method = "POST", .path = "/v1/reports/half-year/submissions",
      .roles = SUBMIT, .args = submit_args, .result = submission_result, .ok_status = 201,
      .summary = "Freeze and sign an office's half-year report (figures, as_of, records behind each)"},

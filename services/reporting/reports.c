@@ -148,7 +148,42 @@ int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out)
                      "cut_jalali", jcut, "interim", sc.interim, "currency", "IRR",
                      "office", s_text_or_null(sc.office), "neighbourhood", s_text_or_null(sc.hood),
                      "indicators", rp_indicators_json(&raw));
+    char *name = rp_office_name(ctx, sc.office);
+    json_t *targets = rp_targets_get(ctx, sc.office, sc.p.half_id);
+    if (*out && (json_object_set_new(*out, "office_name", s_text_or_null(name)) != 0 ||
+                 json_object_set_new(*out, "targets", targets ? targets : json_object()) != 0)) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    free(name);
     return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+/* The previous half's figures (whole, never cut) and the page's sections, for the HTML page. */
+static int s_page_extras(hy_ctx_t *ctx, json_t *args, json_t *report)
+{
+    rp_scope_t sc;
+    rp_raw_t raw;
+    memset(&raw, 0, sizeof raw);
+    int status = rp_half_year_scope(ctx, args, &sc);
+    if (status)
+        return status;
+    json_t *sections = rp_sections_json(ctx, &sc), *previous = NULL;
+    int prev = sc.p.half_id - 1, rc = 0;
+    rp_period_t pp = {.half_id = prev};
+    if (rp_half_bounds(prev / 2, prev % 2 + 1, &pp.from, &pp.to) == 0)
+        rc = rp_raw_read(ctx->txn, reporting_state(ctx), sc.kind, sc.id, &pp, &raw);
+    if (rc == 0)
+        previous = json_pack("{s:i,s:i,s:o}", "year", prev / 2, "half", prev % 2 + 1, "indicators",
+                             rp_indicators_json(&raw));
+    if (rc == 0 && sections && previous) {
+        int a = json_object_set_new(report, "previous", previous);
+        int b = json_object_set_new(report, "sections", sections);
+        return a == 0 && b == 0 ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
+    json_decref(sections);
+    json_decref(previous);
+    return rc ? hy_fail_mdb(ctx, rc) : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
 
 int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
@@ -162,11 +197,22 @@ int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
         json_decref(report);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
-    if (format && strcmp(format, "csv") == 0)
-        return s_rendered(ctx, report, rp_render_csv(report), "text/csv; charset=utf-8", out);
-    if (format && strcmp(format, "html") == 0)
+    if (format && strcmp(format, "csv") == 0) {
+        char *disposition = rp_csv_disposition(report);
+        status = s_rendered(ctx, report, rp_render_csv(report), "text/csv; charset=utf-8", out);
+        if (status == 200 && disposition)
+            json_object_set_new(*out, "content_disposition", json_string(disposition));
+        free(disposition);
+        return status;
+    }
+    if (format && strcmp(format, "html") == 0) {
+        if ((status = s_page_extras(ctx, args, report)) != 0) {
+            json_decref(report);
+            return status;
+        }
         return s_rendered(ctx, report, rp_render_html(report, ctx->today),
                           "text/html; charset=utf-8", out);
+    }
     *out = report;
     return 200;
 }
@@ -287,4 +333,57 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
         return s_rendered(ctx, table, rp_render_indicators_csv(table), "text/csv; charset=utf-8", out);
     *out = table;
     return 200;
+}
+
+/* --- the page's sections --------------------------------------------------------------------- */
+
+typedef struct {
+    hy_ctx_t *ctx;
+    const rp_scope_t *sc;
+    json_t *groups;
+} s_hoods_t;
+
+/* rp_agg_values visitor: the office's part of one neighbourhood, when it has anything. */
+static int s_office_hood(uint32_t hood, void *user)
+{
+    s_hoods_t *h = user;
+    reporting_t *st = reporting_state(h->ctx);
+    uint32_t pair;
+    rp_raw_t raw;
+    if (hood == 0 || rp_lookup_pair(h->ctx->txn, st, h->sc->id, hood, &pair) != 0)
+        return 0;
+    int rc = rp_raw_read(h->ctx->txn, st, RP_DIM_OFFICE_HOOD, pair, &h->sc->p, &raw);
+    if (rc || !s_any(&raw))
+        return rc;
+    char *name = rp_value_name(h->ctx->txn, st, RP_DIM_HOOD, hood);
+    json_t *g = s_group(name ? name : "?", &raw);
+    free(name);
+    return g && json_array_append_new(h->groups, g) == 0 ? 0 : ENOMEM;
+}
+
+json_t *rp_sections_json(hy_ctx_t *ctx, const rp_scope_t *sc)
+{
+    static const int kinds[] = {RP_DIM_HOOD, RP_DIM_FIELD, RP_DIM_SEX, RP_DIM_NETWORK};
+    reporting_t *st = reporting_state(ctx);
+    json_t *out = json_object();
+    int rc = out ? 0 : ENOMEM;
+    for (size_t i = 0; rc == 0 && sc->kind == RP_DIM_ALL && i < 4; i++) {
+        s_table_t t = {.ctx = ctx, .kind = kinds[i], .p = &sc->p, .groups = json_array()};
+        rc = t.groups ? rp_raw_read(ctx->txn, st, RP_DIM_ALL, 0, &sc->p, &t.rest) : ENOMEM;
+        if (rc == 0)
+            rc = s_groups(&t);
+        if (json_object_set_new(out, rp_dim_names[kinds[i]], t.groups) != 0 && rc == 0)
+            rc = ENOMEM;
+    }
+    if (rc == 0 && sc->kind == RP_DIM_OFFICE) {
+        s_hoods_t h = {ctx, sc, json_array()};
+        rc = h.groups ? rp_agg_values(ctx->txn, st, RP_DIM_HOOD, s_office_hood, &h) : ENOMEM;
+        if (json_object_set_new(out, "neighbourhood", h.groups) != 0 && rc == 0)
+            rc = ENOMEM;
+    }
+    if (rc) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }

@@ -503,7 +503,8 @@ def test_figures_equal_brute_force_and_loans_portfolio():
                    (tot["outstanding_principal_rials"], tot["par30_bp"]), f"loans as of the cut {url}")
             csv = c.get(url, headers={"Accept": "text/csv"})
             eq(csv.headers.get("Content-Type"), "text/csv; charset=utf-8", "csv type")
-            rows = [line.split(",") for line in csv.raw.decode("utf-8").split("\r\n")[1:] if line]
+            lines = csv.raw.decode("utf-8").split("\r\n")
+            rows = [line.split(",") for line in lines[lines.index("indicator,label_fa,value") + 1:] if line]
             eq({row[0]: int(row[-1]) for row in rows}, r["indicators"], f"csv {url}")
         for s in SOURCES:
             eq(r["as_of"][s]["seq"], heads[s], f"as_of {s}")
@@ -519,13 +520,33 @@ def _chromium():
     raise AssertionError("headless Chromium is not installed (tools/install-deps.sh: chromium)")
 
 
+_PAGE_PROBE = """<script>
+window.addEventListener('load', function () {
+  var t = document.body.innerText, d = document.documentElement;
+  var r = document.createElement('div');
+  r.id = 'probe';
+  r.setAttribute('data-overflow', String(d.scrollWidth - d.clientWidth));
+  r.setAttribute('data-ascii-digits', (t.match(/[0-9]/g) || []).join(''));
+  r.setAttribute('data-latin', (t.match(/[A-Za-z][A-Za-z0-9_-]*/g) || []).join(' '));
+  r.setAttribute('data-direction', getComputedStyle(document.body).direction);
+  r.setAttribute('data-font', getComputedStyle(document.body).fontFamily);
+  document.body.appendChild(r);
+});
+</script>"""
+
+
 def test_html_page_in_chromium():
-    """The printable page renders in headless Chromium and every figure on it is the JSON's."""
+    """The printable page in headless Chromium at A4 width: right to left, nothing wider than
+    the page, Persian digits only, no Latin text (office codes included), whole toman, rounded
+    percentages, the previous half and the office's targets beside each figure, sections, a
+    signature block, an interim banner and one Persian sentence on freshness; the CSV says what
+    it is and carries a Persian file name. The screenshot is kept for a person to look at."""
     browser = _chromium()
     with Cluster(["registry", "loans", "reporting"], clock="2024-08-01") as c:
-        ids = [_ok(c.post("/v1/persons", person(7000 + i, neighbourhood=HOODS[i % 3][0])), "person")["id"]
+        ids = [_ok(c.post("/v1/persons", person(7000 + i, neighbourhood=HOODS[i % 2][0],
+                                               sex=["female", "male"][i % 2])), "person")["id"]
                for i in range(6)]
-        for i, day in enumerate(["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"]):
+        for i, day in enumerate(["2024-02-01", "2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"]):
             _ok(c.post("/v1/activities", {"kind": "meeting", "meeting_kind": MEETINGS[i % 3], "date": day}), "m")
             _ok(c.post("/v1/activities", {"kind": "counselling", "date": day, "person_ids": ids[i:i + 3]}), "c")
         b = _ok(c.post("/v1/businesses", {"owner_id": ids[0], "activity": "خیاطی", "field": "handicrafts",
@@ -538,38 +559,70 @@ def test_html_page_in_chromium():
         _ok(c.post(f"/v1/loans/{lo['id']}/appraise", {"appraiser": "x", "recommended_amount_rials": 123456785}), "a")
         _ok(c.post(f"/v1/loans/{lo['id']}/approve", {}), "approve")
         _ok(c.post(f"/v1/loans/{lo['id']}/disburse", {"amount_rials": 123456785, "date": "2024-08-01"}), "d")
+        targets = {"people_counselled": 12, "loans_disbursed_rials": 200000000}
+        r = c.request("PUT", "/v1/offices/rey-1/targets", {"year": "۱۴۰۳", "half": 1, "targets": targets})
+        eq((r.status, r.json.get("targets")), (200, targets), f"targets: {r!r}")
+        other = c.make_key("social_services", office="rey-2")
+        time.sleep(1.2)
+        eq(c.request("PUT", "/v1/offices/rey-1/targets", {"year": 1403, "half": 1, "targets": {}}, key=other).status,
+           403, "another office's key may not set rey-1's targets")
         _wait_current(c, _heads(c, ["registry", "loans"]))
         url = "/v1/reports/half-year?year=1403&half=1"
         report = _ok(c.get(url, key="auditor"), "json")
+        eq((report["interim"], report["cut"]), (True, "2024-08-01"), "1403/1 on 2024-08-01 is interim")
+        eq(_ok(c.get(url + "&office=rey-1"), "office json")["targets"], targets, "the targets in the JSON")
         html = c.get(url, key="auditor", headers={"Accept": "text/html"})
         eq(html.headers.get("Content-Type"), "text/html; charset=utf-8", "html type")
-        tmp = tempfile.mkdtemp(prefix="hamyar-chromium-")
-        try:
-            page = os.path.join(tmp, "report.html")
-            with open(page, "wb") as f:
-                f.write(html.raw)
-            base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={os.path.join(tmp, 'profile')}"]
-            dom = subprocess.run(base + ["--dump-dom", "file://" + page], capture_output=True, text=True,
-                                 timeout=60).stdout
-            check('dir="rtl"' in dom and 'lang="fa"' in dom, "an RTL Persian page")
-            cells = dict(re.findall(r'data-indicator="([a-z0-9_]+)" data-value="(-?[0-9]*)"', dom))
-            eq(set(cells), set(report["indicators"]), "every indicator on the page")
-            for name, value in report["indicators"].items():
-                eq(cells[name], "" if value is None else str(value), f"page {name}")
-            check(report["indicators"]["loans_disbursed_rials"] == 123456785, "the loan is in the report")
-            check("۱۲٬۳۴۵٬۶۷۸٫۵ تومان" in dom, "money in toman with Persian digits")
-            check("۱۴۰۳/۰۱/۰۱" in dom and "۱۴۰۳/۰۶/۳۱" in dom and "۱۴۰۳/۰۵/۱۱" in dom, "Jalali dates")
-            check(dom.count("<svg") == 3, "three charts")
-            shot = os.path.join(tmp, "report.png")
-            subprocess.run(base + ["--screenshot=" + shot, "--window-size=900,2200", "file://" + page],
-                           capture_output=True, timeout=60)
-            with open(shot, "rb") as f:
-                png = f.read()
-            check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000, f"a screenshot ({len(png)} bytes)")
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        tmp = tempfile.mkdtemp(prefix="hamyar-report-page-")   # kept: the screenshot is an artifact
+        page = os.path.join(tmp, "report.html")
+        with open(page, "wb") as f:
+            f.write(html.raw.replace(b"</body>", _PAGE_PROBE.encode() + b"</body>"))
+        base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={os.path.join(tmp, 'profile')}", "--window-size=794,1123"]   # A4 at 96 dpi
+        dom = subprocess.run(base + ["--virtual-time-budget=3000", "--dump-dom", "file://" + page],
+                             capture_output=True, text=True, timeout=90).stdout
+        probe = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', re.search(r'<div id="probe"[^>]*>', dom).group(0)))
+        eq(probe["direction"], "rtl", "right to left")
+        eq(probe["overflow"], "0", "nothing wider than an A4 page")
+        eq(probe["ascii-digits"], "", "Persian digits only in the text")
+        eq(probe["latin"], "", "no Latin text (no office codes)")
+        check(probe["font"].startswith("Vazirmatn, Nazli"), f"a Persian font stack: {probe['font']}")
+        cells = dict(re.findall(r'data-indicator="([a-z0-9_]+)" data-value="(-?[0-9]*)"', dom))
+        eq(set(cells), set(report["indicators"]), "every indicator on the page")
+        for name, value in report["indicators"].items():
+            eq(cells[name], "" if value is None else str(value), f"page {name}")
+        check(report["indicators"]["loans_disbursed_rials"] == 123456785, "the loan is in the report")
+        check("۱۲٬۳۴۵٬۶۷۹ تومان" in dom and "٫" not in dom, "whole toman, rounded, Persian digits")
+        check("۱۴۰۳/۰۱/۰۱" in dom and "۱۴۰۳/۰۶/۳۱" in dom and "۱۴۰۳/۰۵/۱۱" in dom, "Jalali dates")
+        check('class="banner" data-interim="true"' in dom, "the interim banner")
+        check(re.search(r'<p class="fresh">[^<.]*ساعت[^<.]*رسیده است\.</p>', dom), "one freshness sentence")
+        prev = dict(re.findall(r'data-previous="([a-z0-9_]+)">([^<]*)<', dom))
+        eq(prev["meetings_working_group"], "۱", "the previous half (1402/2) beside the figure")
+        for sec in ("neighbourhood", "field", "sex"):
+            check(f'data-section="{sec}"' in dom, f"a section by {sec}")
+        check("شهرری" in dom and "صنایع دستی" in dom and "زن" in dom, "sections in Persian")
+        check('class="sign"' in dom and "تهیه‌کننده" in dom and "تأییدکننده" in dom, "a signature block")
+        check(dom.count("<svg") == 3, "three charts")
+        office = c.get(url + "&office=rey-1", headers={"Accept": "text/html"}).raw.decode()
+        goal = dict(re.findall(r'data-target="([a-z0-9_]+)">([^<]*)<', office))
+        eq((goal["people_counselled"], goal["loans_disbursed_rials"], goal["classes"]),
+           ("۱۲", "۲۰٬۰۰۰٬۰۰۰ تومان", "—"), "the office's targets beside its figures")
+        check('data-section="neighbourhood"' in office, "an office's page has its neighbourhoods")
+        shot = os.path.join(tmp, "report.png")
+        subprocess.run(base + ["--screenshot=" + shot, "file://" + page], capture_output=True, timeout=90)
+        with open(shot, "rb") as f:
+            png = f.read()
+        check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000, f"a screenshot ({len(png)} bytes)")
+        print(f"    screenshot kept: {shot}")
+        csv = c.get(url + "&office=rey-1", headers={"Accept": "text/csv"})
+        text = csv.raw.decode("utf-8")
+        check(text.startswith("\ufeffperiod,1403/1,2024-03-20..2024-09-21\r\noffice,rey-1,rey-1\r\n"
+                              "status,interim,cut 2024-08-01\r\nas_of,"), f"the CSV says what it is: {text[:200]!r}")
+        cd = csv.headers.get("Content-Disposition", "")
+        check(cd.startswith('attachment; filename="hamyar-report-1403-1-rey-1.csv"; filename*=UTF-8\'\''), cd)
+        name = urllib.parse.unquote(cd.split("filename*=UTF-8''")[1])
+        eq(name, "گزارش-شش‌ماهه-۱۴۰۳-نیمه-اول-rey-1-موقت.csv", "the Persian file name")
 
 
 def _load(c, persons, sessions, participants, base=9000, threads=12):

@@ -247,8 +247,12 @@ static void test_renderings(void)
     const char *csv = json_string_value(json_object_get(s_result(r), "body"));
     CHECK_EQ_STR(json_string_value(json_object_get(s_result(r), "content_type")),
                  "text/csv; charset=utf-8");
-    CHECK(csv && strncmp(csv, "indicator,label_fa,value\r\n", 26) == 0);
-    CHECK_EQ_INT(s_count(csv, "\r\n"), (int)rp_nindicators + 1);
+    /* BOM, then what the file is, then the figures in rials */
+    static const char head[] = "\xef\xbb\xbfperiod,1403/1,2024-03-20..2024-09-21\r\noffice,(all),";
+    CHECK(csv && strncmp(csv, head, sizeof head - 1) == 0);
+    CHECK(csv && strstr(csv, "\r\nstatus,final,cut 2024-09-21\r\nas_of,2025-09-16T22:00:00Z,\r\n"
+                             "currency,IRR,rials\r\n\r\nindicator,label_fa,value\r\n"));
+    CHECK_EQ_INT(s_count(csv, "\r\n"), (int)rp_nindicators + 7);
     CHECK(strstr(csv, "\r\nloans_disbursed_rials,وام‌های پرداخت‌شده,1234567\r\n") != NULL);
     CHECK(strstr(csv, "\r\nbeneficiaries_total,") != NULL);
     json_decref(r);
@@ -264,11 +268,40 @@ static void test_renderings(void)
     CHECK(html && strstr(html, "<html dir=\"rtl\" lang=\"fa\">") != NULL);
     CHECK_EQ_INT(s_count(html, "data-indicator=\""), (int)rp_nindicators);
     CHECK(html && strstr(html, "data-indicator=\"loans_disbursed_rials\" data-value=\"1234567\">"
-                               "۱۲۳٬۴۵۶٫۷ تومان<") != NULL);
+                               "۱۲۳٬۴۵۷ تومان<") != NULL);
     CHECK(html && strstr(html, "۱۴۰۳/۰۱/۰۱") && strstr(html, "۱۴۰۳/۰۶/۳۱"));
     CHECK(html && strstr(html, "<svg") && !strstr(html, "src=") && !strstr(html, "href=") &&
           !strstr(html, "@import") && !strstr(html, "url("));
     CHECK(html && strstr(html, "data-indicator=\"beneficiaries_total\" data-value=\"1\">۱<"));
+    CHECK(html && !strstr(html, "class=\"banner\"") && strstr(html, "class=\"sign\""));
+    json_decref(r);
+    /* the office by its Persian name (registry.office.created), the CSV's file name in Persian */
+    s_feed(&env, REG, "registry.office.created",
+           json_pack("{s:s,s:s,s:s}", "code", "دفتر \"ری\", یک", "name", "دفتر تسهیلگری شهرری", "province", "تهران"));
+    r = s_call(&env, "reports.half_year", &st, "{\"year\":1403,\"half\":1,\"format\":\"html\","
+                                               "\"office\":\"دفتر \\\"ری\\\", یک\"}");
+    html = json_string_value(json_object_get(s_result(r), "body"));
+    CHECK(html && strstr(html, "دفتر: دفتر تسهیلگری شهرری — ") != NULL);
+    json_decref(r);
+    r = s_call(&env, "reports.half_year", &st, "{\"year\":1404,\"half\":1,\"format\":\"csv\","
+                                               "\"office\":\"دفتر \\\"ری\\\", یک\"}");
+    const char *cd = json_string_value(json_object_get(s_result(r), "content_disposition"));
+    static const char ascii[] = "attachment; filename=\"hamyar-report-1404-1-____";
+    CHECK(cd && strncmp(cd, ascii, sizeof ascii - 1) == 0);
+    /* filename*: گزارش... percent-encoded, nothing but RFC 5987 attr-chars */
+    CHECK(cd && strstr(cd, ".csv\"; filename*=UTF-8''%DA%AF%D8%B2%D8%A7%D8%B1%D8%B4-") != NULL);
+    CHECK(cd && strstr(cd, "%D9%85%D9%88%D9%82%D8%AA.csv") != NULL);   /* موقت: interim */
+    const char *ext = cd ? strstr(cd, "filename*=UTF-8''") : NULL;
+    CHECK(ext && strpbrk(ext + 17, " \"'()<>@,;:\\/[]?={}*%") != NULL);   /* only %XX escapes */
+    for (const char *q = ext ? ext + 17 : ""; *q; q++)
+        CHECK((*q & 0x80) == 0 && *q != ' ' && *q != '"' && *q != '\'' && *q != ';');
+    csv = json_string_value(json_object_get(s_result(r), "body"));
+    CHECK(csv && strstr(csv, "\r\nstatus,interim,cut 2025-09-17\r\n"));
+    CHECK(csv && strstr(csv, ",دفتر تسهیلگری شهرری\r\n"));
+    json_decref(r);
+    r = s_call(&env, "reports.half_year", &st, "{\"year\":1404,\"half\":1,\"format\":\"html\"}");
+    html = json_string_value(json_object_get(s_result(r), "body"));
+    CHECK(html && strstr(html, "class=\"banner\" data-interim=\"true\"") && strstr(html, "۱۴۰۴/۰۶/۲۶"));
     json_decref(r);
     s_close(&env);
 }
