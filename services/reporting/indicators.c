@@ -41,6 +41,17 @@ const rp_indicator_t rp_indicators[] = {
     {"network_orders_rials", "ارزش سفارش‌های شبکه‌ها", RP_FLOW, RP_RIALS, RP_S_NET_ORDERS_RIALS, 0, false},
     {"fund_savings_rials", "پس‌انداز اعضای صندوق‌ها", RP_FLOW, RP_RIALS, RP_S_FUND_SAVINGS, 0, false},
     {"fund_loans_issued_rials", "وام‌های صندوق‌ها", RP_FLOW, RP_RIALS, RP_S_FUND_LOANS, 0, false},
+    {"fund_shareouts_rials", "تقسیم سود و اندوخته صندوق‌ها", RP_FLOW, RP_RIALS, RP_S_FUND_SHAREOUTS, 0, false},
+    {"women_heads_of_household", "زنان سرپرست خانوار در پایگاه داده", RP_STOCK, RP_COUNT, RP_S_WOMEN_HEADS, 0, false},
+    {"referrals_by_agency", "معرفی‌شدگان از سوی نهادها", RP_FLOW, RP_COUNT, RP_S_REF_AGENCY, 0, false},
+    {"employer_referrals", "معرفی به کارفرما", RP_FLOW, RP_COUNT, RP_S_EMPLOYER_REF, 0, false},
+    {"in_kind_aid", "کمک‌های غیرنقدی", RP_FLOW, RP_COUNT, RP_S_AID, 0, false},
+    {"class_attendance", "حضور در کلاس‌ها (نفر-جلسه)", RP_FLOW, RP_COUNT, RP_S_CLASS_ATTENDANCE, 0, false},
+    {"network_buyers", "خریداران جدید شبکه‌ها", RP_FLOW, RP_COUNT, RP_S_NET_BUYERS, 0, false},
+    {"network_deliveries", "تحویل‌های شبکه‌ها", RP_FLOW, RP_COUNT, RP_S_NET_DELIVERIES, 0, false},
+    {"loans_recovered_rials", "وصول وام‌های سوخت‌شده", RP_FLOW, RP_RIALS, RP_S_LOANS_RECOVERED, 0, false},
+    {"par30_restructured_rials", "پرتفوی در معرض ریسک وام‌های امهال‌شده", RP_STOCK, RP_RIALS,
+     RP_S_PAR30_RESTRUCTURED, 0, false},
 };
 const size_t rp_nindicators = sizeof rp_indicators / sizeof rp_indicators[0];
 

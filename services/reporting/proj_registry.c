@@ -14,6 +14,11 @@
  *                                people with a job (distinct: a person with two records, or a
  *                                record and a network job, is one person). Attributed to the business's field when
  *                                the activity names a business.
+ *                                employer_referral, aid, training_class: each participant one
+ *                                (employer referrals, in-kind aid, class attendance).
+ *                                A registration on an agency's referral counts among the
+ *                                referrals by agency; a woman head of household among the
+ *                                women heads of household (a stock, like beneficiaries).
  *   registry.office.created/updated  the office's Persian name (for the printed page)
  * Updates (person.updated, business.updated, stage_changed) change nothing counted here.
  */
@@ -48,7 +53,13 @@ static int s_person(hy_ctx_t *ctx, json_t *event, const json_t *person)
     if ((rc = rp_tags_place(ctx, p.office, p.hood, 0, 0, &tags)) != 0)
         return rc;
     tags.v[RP_DIM_SEX] = p.sex;
-    return rp_agg_add(ctx, &tags, day, RP_S_BENEFICIARIES, 1);
+    const char *source = rp_str(first, "source");
+    if ((rc = rp_agg_add(ctx, &tags, day, RP_S_BENEFICIARIES, 1)) != 0 ||
+        (source && strcmp(source, "agency") == 0 &&
+         (rc = rp_agg_add(ctx, &tags, day, RP_S_REF_AGENCY, 1)) != 0))
+        return rc;
+    bool head = json_is_true(json_object_get(person, "head_of_household"));
+    return head && p.sex == RP_SEX_FEMALE ? rp_agg_add(ctx, &tags, day, RP_S_WOMEN_HEADS, 1) : 0;
 }
 
 /* Only the field is kept: other services' events name the business. */
@@ -75,7 +86,9 @@ static int s_meeting_slot(const char *meeting_kind)
 static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
 {
     const char *kind = rp_str(act, "kind");
-    bool per_person = kind && (strcmp(kind, "counselling") == 0 || strcmp(kind, "job_created") == 0);
+    bool per_person = kind && (strcmp(kind, "counselling") == 0 || strcmp(kind, "job_created") == 0 ||
+                               strcmp(kind, "employer_referral") == 0 || strcmp(kind, "aid") == 0 ||
+                               strcmp(kind, "training_class") == 0);
     int slot = !kind ? -1
                : strcmp(kind, "meeting") == 0        ? s_meeting_slot(rp_str(act, "meeting_kind"))
                : strcmp(kind, "training_class") == 0 ? RP_S_CLASSES
@@ -91,11 +104,17 @@ static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
         (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(act, "neighbourhood"), &hood)) != 0 ||
         (rc = rp_business_field(ctx, rp_str(act, "business_id"), &field)) != 0)
         return rc;
+    if (slot >= 0 && ((rc = rp_tags_place(ctx, office, hood, field, 0, &tags)) != 0 ||
+                      (rc = rp_agg_add(ctx, &tags, day, slot, 1)) != 0))
+        return rc;
     if (!per_person)
-        return (rc = rp_tags_place(ctx, office, hood, field, 0, &tags)) != 0
-                   ? rc
-                   : rp_agg_add(ctx, &tags, day, slot, 1);
-    bool counselling = strcmp(kind, "counselling") == 0;
+        return 0;
+    bool counselling = strcmp(kind, "counselling") == 0, job = strcmp(kind, "job_created") == 0;
+    int each = job                                     ? RP_S_JOBS
+               : counselling                           ? -1
+               : strcmp(kind, "employer_referral") == 0 ? RP_S_EMPLOYER_REF
+               : strcmp(kind, "aid") == 0               ? RP_S_AID
+                                                        : RP_S_CLASS_ATTENDANCE;
     size_t i;
     json_t *pid;
     json_array_foreach(json_object_get(act, "person_ids"), i, pid) {
@@ -104,8 +123,8 @@ static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
             continue;
         if ((rc = rp_tags_person(ctx, office, json_string_value(pid), field, 0, &tags)) != 0 ||
             (rc = counselling ? rp_agg_distinct(ctx, &tags, day, RP_S_COUNSELLED, person)
-                              : rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)) != 0 ||
-            (!counselling && (rc = rp_agg_distinct(ctx, &tags, day, RP_S_JOBS_PEOPLE, person)) != 0))
+                              : rp_agg_add(ctx, &tags, day, each, 1)) != 0 ||
+            (job && (rc = rp_agg_distinct(ctx, &tags, day, RP_S_JOBS_PEOPLE, person)) != 0))
             return rc;
     }
     return 0;

@@ -183,6 +183,15 @@ enum {
     RP_S_PEOPLE_LOANS_L, RP_S_COUNSELLED_L, RP_S_FUND_TRAINED_L, RP_S_JOBS_PEOPLE_L,
                             /* last-day marks of the distinct slots (distinct.c) */
     RP_S_INS_INSURED,       /* stock: confirmed and neither suspended nor cancelled */
+    RP_S_WOMEN_HEADS,       /* stock: women heads of household registered */
+    RP_S_REF_AGENCY,        /* persons registered on an agency's referral */
+    RP_S_EMPLOYER_REF,      /* employer_referral participants */
+    RP_S_AID,               /* aid (in kind) participants */
+    RP_S_CLASS_ATTENDANCE,  /* training_class participants */
+    RP_S_NET_BUYERS, RP_S_NET_DELIVERIES,
+    RP_S_FUND_SHAREOUTS,    /* rials paid out at share-outs */
+    RP_S_LOANS_RECOVERED,   /* rials recovered on written-off loans */
+    RP_S_PAR30_RESTRUCTURED,/* stock: PAR30 of restructured (rescheduled) loans */
     RP_NSLOTS
 };
 

@@ -456,6 +456,10 @@ static void s_gen_registry(s_gen_t *g)
         json_t *p = s_person_json(i, rp_sex_names[g->p_sex[i]], OFFICES[g->p_office[i]][s_rnd(g, 2)],
                                   g->p_hood[i] ? HOODS[g->p_hood[i]][s_rnd(g, 2)] : NULL,
                                   s_iso(s_gen_day(g), iso));
+        json_object_set_new(p, "head_of_household", json_boolean(s_rnd(g, 3) == 0));
+        if (s_rnd(g, 4) == 0)
+            json_object_set_new(json_array_get(json_object_get(p, "referrals"), 0), "source",
+                                json_string("agency"));
         s_emit(g, REG, "registry.person.registered", p);
         if (s_rnd(g, 10) == 0)   /* a correction that must not move her figures */
             s_emit(g, REG, "registry.person.updated",
@@ -471,7 +475,8 @@ static void s_gen_registry(s_gen_t *g)
     static const char *const meetings[] = {"working_group", "steering_council", "empowerment_group"};
     for (int k = 1; k <= NA; k++) {
         int kind = s_rnd(g, 8);
-        json_t *a = json_pack("{s:o,s:s,s:o,s:o,s:[]}", "id", s_jid("act", k), "kind", kinds[kind],
+        json_t *a = json_pack("{s:o,s:s,s:o,s:o,s:[]}", "id", s_jid("act", k),
+                              "kind", kind == 7 && k % 2 ? "employer_referral" : kinds[kind],
                               "date", s_jday(s_gen_day(g)), "office", s_spell(g, OFFICES, 1 + s_rnd(g, 3)),
                               "person_ids");
         int hood = s_rnd(g, 5);
@@ -834,6 +839,10 @@ static void s_brute_registry(s_brute_t *b, const char *type, const json_t *d)
         b->p_sex[p] = rp_sex_code(rp_str(d, "sex"));
         json_t *ref = json_array_get(json_object_get(d, "referrals"), 0);
         s_con(b, s_dday(ref, "date"), RP_S_BENEFICIARIES, 1, p, s_ptag(b, 0, p, 0, 0));
+        if (b->p_sex[p] == RP_SEX_FEMALE && json_is_true(json_object_get(d, "head_of_household")))
+            s_con(b, s_dday(ref, "date"), RP_S_WOMEN_HEADS, 1, p, s_ptag(b, 0, p, 0, 0));
+        if (strcmp(rp_str(ref, "source"), "agency") == 0)
+            s_con(b, s_dday(ref, "date"), RP_S_REF_AGENCY, 1, p, s_ptag(b, 0, p, 0, 0));
     } else if (strcmp(type, "registry.business.created") == 0) {
         b->b_field[s_num(rp_str(d, "id"))] = rp_field_code(rp_str(d, "field"));
     } else if (strcmp(type, "registry.activity.recorded") == 0) {
@@ -853,6 +862,12 @@ static void s_brute_registry(s_brute_t *b, const char *type, const json_t *d)
             int p = s_num(json_string_value(pid));
             if (strcmp(kind, "counselling") == 0)
                 s_con(b, day, RP_S_COUNSELLED, 1, p, s_ptag(b, office, p, field, 0));
+            if (strcmp(kind, "training_class") == 0)
+                s_con(b, day, RP_S_CLASS_ATTENDANCE, 1, p, s_ptag(b, office, p, field, 0));
+            if (strcmp(kind, "aid") == 0)
+                s_con(b, day, RP_S_AID, 1, p, s_ptag(b, office, p, field, 0));
+            if (strcmp(kind, "employer_referral") == 0)
+                s_con(b, day, RP_S_EMPLOYER_REF, 1, p, s_ptag(b, office, p, field, 0));
             if (strcmp(kind, "job_created") == 0) {
                 s_con(b, day, RP_S_JOBS, 1, p, s_ptag(b, office, p, field, 0));
                 s_con(b, day, RP_S_JOBS_PEOPLE, 1, p, s_ptag(b, office, p, field, 0));
@@ -971,11 +986,12 @@ static void s_lines(int64_t *due, int64_t *amt, int n, int64_t principal, int64_
 
 /* A loan as of day: outstanding principal, and whether it is more than 30 days past due, by
  * replaying its events dated up to day with the schedule in force then. */
-static void s_loan_at(const json_t *events, int64_t day, int64_t *out, bool *risk)
+static void s_loan_at(const json_t *events, int64_t day, int64_t *out, bool *risk, bool *restr)
 {
     int64_t disb = 0, prin = 0, paid = 0, base = 0, due[MAXL], amt[MAXL];
     int n = 0;
     bool wo = false;
+    *restr = false;
     size_t i;
     json_t *ev;
     json_array_foreach(events, i, ev) {
@@ -1002,6 +1018,7 @@ static void s_loan_at(const json_t *events, int64_t day, int64_t *out, bool *ris
             s_lines(due, amt, n, rp_int(d, "outstanding_principal_rials"),
                     rp_int(d, "outstanding_fee_rials"), when, 1);
             base = paid;
+            *restr = true;
         }
     }
     *out = wo ? 0 : disb - prin;
@@ -1058,11 +1075,12 @@ static void s_brute_raw(const s_brute_t *b, s_filter_t f, const rp_period_t *p, 
     }
     for (int n = 1; n <= NL; n++) {
         int64_t out, before;
-        bool risk, risk_before;
+        bool risk, risk_before, restr, restr_before;
         if (!b->l_events[n] || !s_match(&b->l_tag[n], f))
             continue;
-        s_loan_at(b->l_events[n], p->to, &out, &risk);
-        s_loan_at(b->l_events[n], p->from - 1, &before, &risk_before);
+        s_loan_at(b->l_events[n], p->to, &out, &risk, &restr);
+        s_loan_at(b->l_events[n], p->from - 1, &before, &risk_before, &restr_before);
+        raw->upto[RP_S_PAR30_RESTRUCTURED] += risk && restr ? out : 0;
         raw->upto[RP_S_LOANS_OUTSTANDING] += out;
         raw->upto[RP_S_PAR30] += risk ? out : 0;
         raw->range[RP_S_LOANS_OUTSTANDING] += out - before;
@@ -1083,6 +1101,12 @@ static int64_t s_expected(const rp_raw_t *r, const char *name, bool *has)
         {"meetings_empowerment_group", 'F', RP_S_MEET_EG, 0}, {"classes", 'F', RP_S_CLASSES, 0},
         {"people_with_loans", 'D', RP_S_PEOPLE_LOANS, 0}, {"jobs_created", 'D', RP_S_JOBS_PEOPLE, 0},
         {"job_records", 'F', RP_S_JOBS, 0}, {"insured_at_end", 'S', RP_S_INS_INSURED, 0},
+        {"women_heads_of_household", 'S', RP_S_WOMEN_HEADS, 0}, {"referrals_by_agency", 'F', RP_S_REF_AGENCY, 0},
+        {"employer_referrals", 'F', RP_S_EMPLOYER_REF, 0}, {"in_kind_aid", 'F', RP_S_AID, 0},
+        {"class_attendance", 'F', RP_S_CLASS_ATTENDANCE, 0}, {"network_buyers", 'F', RP_S_NET_BUYERS, 0},
+        {"network_deliveries", 'F', RP_S_NET_DELIVERIES, 0}, {"fund_shareouts_rials", 'F', RP_S_FUND_SHAREOUTS, 0},
+        {"loans_recovered_rials", 'F', RP_S_LOANS_RECOVERED, 0},
+        {"par30_restructured_rials", 'S', RP_S_PAR30_RESTRUCTURED, 0},
         {"people_counselled", 'D', RP_S_COUNSELLED, 0}, {"funds_formed", 'F', RP_S_FUNDS, 0},
         {"fund_training_sessions", 'F', RP_S_FUND_TRAININGS, 0}, {"fund_members_trained", 'D', RP_S_FUND_TRAINED, 0},
         {"loans_disbursed_rials", 'F', RP_S_LOANS_DISBURSED, 0},
@@ -1279,7 +1303,9 @@ static void test_bruteforce(void)
     s_brute_raw(&b, (s_filter_t){RP_DIM_ALL, 0}, &all, &exp);
     for (int i = 0; i < RP_NSLOTS; i++)
         CHECK(exp.upto[i] != 0 || rp_distinct_last(i) >= 0 ||
-              (i >= RP_S_PEOPLE_LOANS_L && i <= RP_S_JOBS_PEOPLE_L));
+              (i >= RP_S_PEOPLE_LOANS_L && i <= RP_S_JOBS_PEOPLE_L) ||
+              i == RP_S_NET_BUYERS || i == RP_S_NET_DELIVERIES || i == RP_S_FUND_SHAREOUTS ||
+              i == RP_S_LOANS_RECOVERED);   /* test_extra_figures */
     CHECK(exp.distinct[RP_S_JOBS_PEOPLE] > 0 && exp.distinct[RP_S_JOBS_PEOPLE] < exp.range[RP_S_JOBS]);
     CHECK(exp.upto[RP_S_INS_INSURED] > 0 && exp.upto[RP_S_INS_INSURED] < exp.upto[RP_S_INS_CONFIRMED]);
     CHECK(exp.upto[RP_S_PAR30] > 0);
@@ -1287,6 +1313,54 @@ static void test_bruteforce(void)
     s_close(&other);
     s_brute_free(&b);
     s_gen_free(&g);
+}
+
+/* The figures the other services publish events for besides the Rey table: buyers and
+ * deliveries of networks, share-outs, recoveries of written-off loans, restructured PAR30. */
+static void test_extra_figures(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    s_feed(&env, REG, "registry.person.registered", s_person_json(1, "female", "rey", "a", "2024-04-01"));
+    s_feed(&env, NET, "networks.network.created",
+           json_pack("{s:s,s:s,s:s,s:s}", "id", "net_1", "office", "rey", "field", "industry",
+                     "lead_person_id", "prs_1"));
+    s_feed(&env, NET, "networks.buyer.created",
+           json_pack("{s:s,s:s,s:s,s:n,s:s}", "id", "buy_1", "office", "rey", "network_id", "net_1", "field",
+                     "date", "2024-05-01"));
+    s_feed(&env, NET, "networks.buyer.created",
+           json_pack("{s:s,s:s,s:s}", "id", "buy_2", "office", "rey", "date", "2024-05-02"));
+    for (int i = 0; i < 3; i++)
+        s_feed(&env, NET, "networks.network.delivery_recorded",
+               json_pack("{s:s,s:s,s:s}", "network_id", "net_1", "office", "rey", "date",
+                         i < 2 ? "2024-05-01" : "2024-10-01"));
+    s_feed(&env, MFD, "microfund.shareout_completed",
+           json_pack("{s:s,s:s,s:s,s:I,s:b}", "fund_id", "fund_1", "office", "rey", "date", "2024-06-01",
+                     "paid_rials", (json_int_t)7000000, "preview", 0));
+    /* a loan at risk, rescheduled (restructured), then written off and partly recovered */
+    s_feed(&env, LNS, "loans.loan.disbursed",
+           json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:b,s:i,s:s}", "id", "loan_1", "person_id", "prs_1",
+                     "office", "rey", "amount_rials", (json_int_t)1200000, "date", "2024-03-25",
+                     "approved_rials", (json_int_t)1200000, "fee_rials", (json_int_t)0, "fully_disbursed", 1,
+                     "installments", 12, "first_due_date", "2024-04-24"));
+    s_feed(&env, LNS, "loans.loan.rescheduled",
+           json_pack("{s:s,s:s,s:I,s:I,s:i}", "id", "loan_1", "date", "2024-06-10", "outstanding_principal_rials",
+                     (json_int_t)1200000, "outstanding_fee_rials", (json_int_t)0, "term_months", 12));
+    int64_t restructured = s_figure_on(&env, "2024-08-20", "par30_restructured_rials");
+    CHECK_EQ_INT(restructured, 1200000);   /* first new installment 2024-07-10, 31+ days late */
+    CHECK_EQ_INT(s_figure_on(&env, "2024-08-20", "par30_rials"), 1200000);
+    CHECK_EQ_INT(s_figure_on(&env, "2024-07-20", "par30_restructured_rials"), 0);
+    s_feed(&env, LNS, "loans.loan.written_off", json_pack("{s:s,s:s}", "id", "loan_1", "date", "2024-09-01"));
+    s_feed(&env, LNS, "loans.loan.recovery_recorded",
+           json_pack("{s:s,s:s,s:I}", "id", "loan_1", "date", "2024-09-10", "amount_rials", (json_int_t)300000));
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "network_buyers"), 2);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "network_deliveries"), 2);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 2, "network_deliveries"), 1);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "fund_shareouts_rials"), 7000000);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "loans_recovered_rials"), 300000);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "par30_restructured_rials"), 0);   /* written off */
+    CHECK_EQ_INT(s_figure_on(&env, "2024-08-20", "par30_restructured_rials"), 1200000);
+    s_close(&env);
 }
 
 /* An event already applied, or one after a gap, changes nothing; as_of says what was applied. */
@@ -1358,6 +1432,7 @@ const hy_test_t reporting_tests[] = {
     {"reporting.renderings", test_renderings},
     {"reporting.par30_one_loan", test_par30_one_loan},
     {"reporting.bruteforce", test_bruteforce},
+    {"reporting.extra_figures", test_extra_figures},
     {"reporting.exactly_once", test_exactly_once},
     {"reporting.apply_rate", test_apply_rate},
     {0},
