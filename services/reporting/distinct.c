@@ -2,9 +2,9 @@
  * distinct.c — distinct people for ANY period, exactly, without a scan of events.
  *
  * For each distinct indicator (people with loans, counselled, members trained, people with a
- * job) and each dimension value a person is counted under, the person's days are kept: a sorted
- * list of (day, count) in the seen database under
- *     slot (1) | dimension kind (1) | value id (4, BE) | person (8, BE)
+ * job) and each dimension value a person is counted under, the person's days are kept, one
+ * record per day (-> how many times that day) in the seen database under
+ *     slot (1) | dimension kind (1) | value id (4, BE) | person (8, BE) | biased day (4, BE)
  * From those lists three kinds of counters are kept up to date:
  *   F  the person's FIRST day: +1 on it (slot `slot` of the day counters, aggregates.c)
  *   L  the person's LAST day:  +1 on it (slot rp_distinct_last(slot))
@@ -30,13 +30,9 @@
 
 #include "reporting.h"
 
-#define SEEN_LEN 14
+#define SEEN_LEN 18
 #define GAP_LEN 15
 #define SHIFT 5
-
-typedef struct {
-    int32_t day, count;
-} s_mark_t;
 
 int rp_distinct_last(int slot)
 {
@@ -164,74 +160,95 @@ int rp_distinct_count(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int 
     return rc;
 }
 
-static void s_seen_key(uint8_t k[SEEN_LEN], int slot, int kind, uint32_t id, uint64_t person)
+static void s_seen_key(uint8_t k[SEEN_LEN], int slot, int kind, uint32_t id, uint64_t person,
+                       uint32_t u)
 {
     k[0] = (uint8_t)slot;
     k[1] = (uint8_t)kind;
     s_be32(k + 2, id);
     hy_key_u64(person, k + 6);
+    s_be32(k + 14, u);
 }
 
-/* One person's day list under one dimension value: a day more (delta 1) or less (-1). */
+/* The person's day next to u (dir > 0: the first after it, dir < 0: the last before it) under
+ * the same 14-byte prefix; false when there is none. */
+static int s_neighbour(MDB_cursor *cur, const uint8_t key[SEEN_LEN], int dir, bool *found,
+                       int64_t *day)
+{
+    uint8_t k0[SEEN_LEN];
+    uint32_t u = s_get32(key + 14);
+    memcpy(k0, key, SEEN_LEN);
+    *found = false;
+    if (dir > 0 && u == UINT32_MAX)
+        return 0;
+    s_be32(k0 + 14, dir > 0 ? u + 1 : u);
+    MDB_val k = {SEEN_LEN, k0}, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (dir < 0)
+        rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
+             : rc == 0          ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+                                : rc;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (k.mv_size == SEEN_LEN && memcmp(k.mv_data, key, 14) == 0) {
+        *found = true;
+        *day = (int64_t)s_get32((const uint8_t *)k.mv_data + 14) - ((int64_t)rp_day_u(0));
+    }
+    return 0;
+}
+
+/* One person's days under one dimension value: a day more (delta 1) or less (-1). Each day is
+ * its own small record (slot | kind | id | person | biased day -> count), so a person seen on
+ * many days costs a few small writes per event, never a rewrite of her whole history. */
 static int s_mark(hy_ctx_t *ctx, int kind, uint32_t id, int slot, uint64_t person, int64_t day,
                   int delta)
 {
     reporting_t *st = reporting_state(ctx);
     uint8_t key[SEEN_LEN];
-    s_seen_key(key, slot, kind, id, person);
+    s_seen_key(key, slot, kind, id, person, rp_day_u(day));
     MDB_val k = {SEEN_LEN, key}, v;
+    int32_t count = 0;
     int rc = mdb_get(ctx->txn, st->seen, &k, &v);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    size_t n = rc ? 0 : v.mv_size / sizeof(s_mark_t);
-    s_mark_t *m = malloc((n + 1) * sizeof *m);
-    if (!m)
-        return ENOMEM;
-    if (n)
-        memcpy(m, v.mv_data, n * sizeof *m);
-    size_t i = 0;
-    while (i < n && m[i].day < day)
-        i++;
-    bool found = i < n && m[i].day == day;
-    int last = rp_distinct_last(slot);
-    rc = 0;
-    if (found && (delta > 0 || m[i].count > 1)) {
-        m[i].count += delta;
-    } else if (!found && delta < 0) {
-        free(m);
-        return 0;
-    } else {
-        bool has_prev = i > 0, has_next = i + (found ? 1 : 0) < n;
-        int64_t prev = has_prev ? m[i - 1].day : 0, next = has_next ? m[i + (found ? 1 : 0)].day : 0;
-        int d = delta > 0 ? 1 : -1;
-        if (!has_prev && has_next)
-            rc = rp_agg_add_one(ctx, kind, id, next, slot, -d);
-        if (rc == 0 && !has_prev)
-            rc = rp_agg_add_one(ctx, kind, id, day, slot, d);
-        if (rc == 0 && !has_next && has_prev)
-            rc = rp_agg_add_one(ctx, kind, id, prev, last, -d);
-        if (rc == 0 && !has_next)
-            rc = rp_agg_add_one(ctx, kind, id, day, last, d);
-        if (rc == 0 && has_prev && has_next)
-            rc = s_gap(ctx, kind, id, slot, prev, next, -d);
-        if (rc == 0 && has_prev)
-            rc = s_gap(ctx, kind, id, slot, prev, day, d);
-        if (rc == 0 && has_next)
-            rc = s_gap(ctx, kind, id, slot, day, next, d);
-        if (delta > 0) {
-            memmove(m + i + 1, m + i, (n - i) * sizeof *m);
-            m[i] = (s_mark_t){(int32_t)day, 1};
-            n++;
-        } else {
-            memmove(m + i, m + i + 1, (n - i - 1) * sizeof *m);
-            n--;
-        }
+    if (rc == 0 && v.mv_size == sizeof count)
+        memcpy(&count, v.mv_data, sizeof count);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    if (count > 0 && (delta > 0 || count > 1)) {   /* the day stays: only its count changes */
+        count += delta > 0 ? 1 : -1;
+        return mdb_put(ctx->txn, st->seen, &k, &(MDB_val){sizeof count, &count}, 0);
     }
-    if (rc == 0 && n == 0)
-        rc = mdb_del(ctx->txn, st->seen, &k, NULL);
-    else if (rc == 0)
-        rc = mdb_put(ctx->txn, st->seen, &k, &(MDB_val){n * sizeof *m, m}, 0);
-    free(m);
+    if (count == 0 && delta < 0)
+        return 0;
+    MDB_cursor *cur;
+    bool has_prev, has_next;
+    int64_t prev = 0, next = 0;
+    if ((rc = mdb_cursor_open(ctx->txn, st->seen, &cur)) != 0)
+        return rc;
+    rc = s_neighbour(cur, key, -1, &has_prev, &prev);
+    if (rc == 0)
+        rc = s_neighbour(cur, key, 1, &has_next, &next);
+    mdb_cursor_close(cur);
+    int d = delta > 0 ? 1 : -1, last = rp_distinct_last(slot);
+    if (rc == 0 && !has_prev && has_next)
+        rc = rp_agg_add_one(ctx, kind, id, next, slot, -d);
+    if (rc == 0 && !has_prev)
+        rc = rp_agg_add_one(ctx, kind, id, day, slot, d);
+    if (rc == 0 && !has_next && has_prev)
+        rc = rp_agg_add_one(ctx, kind, id, prev, last, -d);
+    if (rc == 0 && !has_next)
+        rc = rp_agg_add_one(ctx, kind, id, day, last, d);
+    if (rc == 0 && has_prev && has_next)
+        rc = s_gap(ctx, kind, id, slot, prev, next, -d);
+    if (rc == 0 && has_prev)
+        rc = s_gap(ctx, kind, id, slot, prev, day, d);
+    if (rc == 0 && has_next)
+        rc = s_gap(ctx, kind, id, slot, day, next, d);
+    count = 1;
+    if (rc == 0)
+        rc = delta > 0 ? mdb_put(ctx->txn, st->seen, &k, &(MDB_val){sizeof count, &count}, 0)
+                       : mdb_del(ctx->txn, st->seen, &k, NULL);
     return rc;
 }
 

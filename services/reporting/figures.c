@@ -105,34 +105,48 @@ static int s_subjects(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int 
     return rc;
 }
 
-/* Persons with a day in [from, to] in the day lists of (slot, kind, id). */
+/* Persons with a day in [from, to] in the day records of (slot, kind, id) (distinct.c): for
+ * each person, a seek to her first day >= from. */
 static int s_people(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, int64_t from,
                     int64_t to, json_t *out)
 {
-    uint8_t prefix[6] = {(uint8_t)slot, (uint8_t)kind};
-    s_be32(prefix + 2, id);
+    uint8_t key[18] = {(uint8_t)slot, (uint8_t)kind};
+    s_be32(key + 2, id);
+    memset(key + 6, 0, 12);
+    uint32_t ufrom = rp_day_u(from), uto = rp_day_u(to);
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, st->seen, &cur);
     if (rc)
         return rc;
-    MDB_val k = {6, prefix}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 14 || memcmp(k.mv_data, prefix, 6) != 0)
+    MDB_val k = {18, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size != 18 || memcmp(kb, key, 6) != 0)
             break;
-        bool in = false;   /* the value is (int32 day, int32 count) pairs, sorted */
-        for (size_t j = 0; j < v.mv_size / 8 && !in; j++) {
-            int32_t day;
-            memcpy(&day, (const char *)v.mv_data + j * 8, sizeof day);
-            in = day >= from && day <= to;
+        uint64_t person = hy_key_u64_get(kb + 6);
+        uint32_t u = s_get32(kb + 14);
+        uint8_t seek[18];
+        memcpy(seek, kb, 14);
+        if (u < ufrom) {   /* her first day >= from */
+            s_be32(seek + 14, ufrom);
+            k = (MDB_val){18, seek};
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            continue;
         }
-        char pid[32];
-        snprintf(pid, sizeof pid, "prs_%llu",
-                 (unsigned long long)hy_key_u64_get((const uint8_t *)k.mv_data + 6));
-        if (in && json_array_append_new(out, json_string(pid)) != 0) {
-            rc = ENOMEM;
+        if (u <= uto) {
+            char pid[32];
+            snprintf(pid, sizeof pid, "prs_%llu", (unsigned long long)person);
+            if (json_array_append_new(out, json_string(pid)) != 0) {
+                rc = ENOMEM;
+                break;
+            }
+        }
+        if (person == UINT64_MAX)
             break;
-        }
+        hy_key_u64(person + 1, seek + 6);   /* the next person */
+        memset(seek + 14, 0, 4);
+        k = (MDB_val){18, seek};
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;

@@ -15,14 +15,16 @@
  *
  * LAYOUT. One record per (person, event) in the timeline database:
  *     person (8, BE) | biased day (4, BE) | source index (1) | sequence (8, BE)
- * -> {"date", "source", "type", "sequence", "subject", "data"} (compact JSON). A timeline is one
- * range read in date order (then source, then sequence), however many events there are.
+ * -> {"date", "source", "type", "sequence", "subject", "data"} (compact JSON; in data a list of
+ * more than 8 items is replaced by its length, "<key>_count"). A timeline is one range read in
+ * date order (then source, then sequence), however many events there are.
  *
  * OFFICE SCOPE. Like the registry's own reads: a key acting for an office sees only persons of
  * that office (404 otherwise, so that a person's existence does not leak); a key acting for no
  * office or for every office ("*", a provincial key) sees everyone.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +32,8 @@
 #include "reporting.h"
 
 #define TL_KEY 21
-#define MAX_NAMED 64
+#define MAX_NAMED 256
+#define LIST_MAX 8
 
 static const char *const s_date_keys[] = {"date", "joined", "left", "confirmed_date",
                                           "requested_date", "start_date", NULL};
@@ -111,6 +114,28 @@ static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t
     return rc;
 }
 
+/* The data kept in a timeline entry: the event's, with long lists (a session's 120
+ * participants) replaced by their length under "<key>_count", so that an event about many
+ * persons does not cost each of them its whole list. A new reference or NULL. */
+static json_t *s_entry_data(const json_t *data)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)data, key, v) {
+        if (!out)
+            break;
+        if (json_is_array(v) && json_array_size(v) > LIST_MAX) {
+            char name[96];
+            snprintf(name, sizeof name, "%.80s_count", key);
+            json_object_set_new(out, name, json_integer((json_int_t)json_array_size(v)));
+        } else {
+            json_object_set(out, key, v);
+        }
+    }
+    return out;
+}
+
 int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
     const char *type = rp_str(event, "type");
@@ -130,11 +155,11 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return 0;
     char iso[11];
     rp_iso(day, iso);
-    json_t *entry = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O}", "date", iso, "source", source, "type", type,
+    json_t *entry = json_pack("{s:s,s:s,s:s,s:O,s:O,s:o}", "date", iso, "source", source, "type", type,
                               "sequence", json_object_get(event, "sequence"), "subject",
                               json_object_get(event, "subject") ? json_object_get(event, "subject")
                                                                 : json_null(),
-                              "data", data);
+                              "data", s_entry_data(data));
     char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
     json_decref(entry);
     if (!text)
