@@ -90,8 +90,8 @@ bool rp_indicator_value(const rp_raw_t *raw, size_t i, int64_t *value)
     case RP_FLOW:
         *value = raw->range[ind->slot];
         return true;
-    case RP_STOCK:
-        *value = raw->upto[ind->slot];
+    case RP_STOCK:   /* beneficiaries in the database include those transferred in and out */
+        *value = raw->upto[ind->slot] + (ind->slot == RP_S_BENEFICIARIES ? raw->upto[RP_S_TRANSFERS] : 0);
         return true;
     case RP_DISTINCT:
         *value = raw->has_distinct ? raw->distinct[ind->slot] : 0;

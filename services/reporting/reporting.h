@@ -98,11 +98,15 @@ int rp_lookup_pair(MDB_txn *txn, reporting_t *st, uint32_t office, uint32_t hood
  * "net_N"); a new string the caller frees, NULL when unknown. */
 char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id);
 
-/* What is kept of a person: registration-time office, neighbourhood and sex. */
+/* What is kept of a person: her office, neighbourhood and sex as the registry last said
+ * (corrections and transfers move them, proj_people.c), her registration day and flags. */
+enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4 };
 typedef struct {
     uint32_t office, hood, pair;
     uint8_t sex;
-    uint8_t pad[3];
+    uint8_t flags;      /* RP_P_* */
+    uint8_t pad[2];
+    int32_t reg_day;    /* day of registration (registered_on, else the first referral's) */
 } rp_person_t;
 
 /* The Persian name of an office code (registry.office.* events), else the code itself; a new
@@ -192,6 +196,7 @@ enum {
     RP_S_FUND_SHAREOUTS,    /* rials paid out at share-outs */
     RP_S_LOANS_RECOVERED,   /* rials recovered on written-off loans */
     RP_S_PAR30_RESTRUCTURED,/* stock: PAR30 of restructured (rescheduled) loans */
+    RP_S_TRANSFERS,         /* beneficiaries moved between offices: part of the stock only */
     RP_NSLOTS
 };
 
@@ -349,6 +354,16 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out);
 int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 int reporting_reset(void *state, MDB_txn *txn);
 int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+/* An activity's figures added (sign 1) or taken back (-1: voided, or the before of a
+ * correction). Returns 0 or an LMDB error. */
+int rp_activity_apply(hy_ctx_t *ctx, json_t *event, const json_t *act, int sign);
+/* A person's registration figures (beneficiary, woman head, agency referral) under tags p
+ * added or taken back on day. */
+int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot_beneficiaries,
+                      int sign);
+/* registry.person.updated / transferred / merged and registry.activity.corrected / voided
+ * (proj_people.c). Returns 0 or an LMDB error. */
+int rp_people_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);

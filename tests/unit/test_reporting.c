@@ -1305,7 +1305,8 @@ static void test_bruteforce(void)
         CHECK(exp.upto[i] != 0 || rp_distinct_last(i) >= 0 ||
               (i >= RP_S_PEOPLE_LOANS_L && i <= RP_S_JOBS_PEOPLE_L) ||
               i == RP_S_NET_BUYERS || i == RP_S_NET_DELIVERIES || i == RP_S_FUND_SHAREOUTS ||
-              i == RP_S_LOANS_RECOVERED);   /* test_extra_figures */
+              i == RP_S_LOANS_RECOVERED ||   /* test_extra_figures */
+              i == RP_S_TRANSFERS);          /* test_figures_follow_records */
     CHECK(exp.distinct[RP_S_JOBS_PEOPLE] > 0 && exp.distinct[RP_S_JOBS_PEOPLE] < exp.range[RP_S_JOBS]);
     CHECK(exp.upto[RP_S_INS_INSURED] > 0 && exp.upto[RP_S_INS_INSURED] < exp.upto[RP_S_INS_CONFIRMED]);
     CHECK(exp.upto[RP_S_PAR30] > 0);
@@ -1360,6 +1361,101 @@ static void test_extra_figures(void)
     CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "loans_recovered_rials"), 300000);
     CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "par30_restructured_rials"), 0);   /* written off */
     CHECK_EQ_INT(s_figure_on(&env, "2024-08-20", "par30_restructured_rials"), 1200000);
+    s_close(&env);
+}
+
+/* One figure of one group of the indicators table of 1403/1 (0 when the group is absent). */
+static int64_t s_group_figure(s_env_t *env, const char *group_by, const char *key, const char *name)
+{
+    int st;
+    json_t *r = s_call(env, "reports.indicators", &st,
+                       "{\"from\":\"2024-03-20\",\"to\":\"2024-09-21\",\"group_by\":\"%s\"}", group_by);
+    CHECK_EQ_INT(st, 200);
+    int64_t v = 0;
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(s_result(r), "groups"), i, g)
+        if (rp_str(g, "key") && strcmp(rp_str(g, "key"), key) == 0)
+            v = json_integer_value(json_object_get(json_object_get(g, "indicators"), name));
+    json_decref(r);
+    return v;
+}
+
+static int64_t s_office_figure(s_env_t *env, int half, const char *office, const char *name)
+{
+    char args[128];
+    snprintf(args, sizeof args, "{\"year\":1403,\"half\":%d,\"office\":\"%s\"}", half, office);
+    return s_figure(env, "reports.half_year", args, "indicators", name);
+}
+
+/* Figures follow the records (EVENTS.md): a corrected sex and neighbourhood move a person's
+ * registration figures, a transfer moves her between offices from its date, a merge takes the
+ * duplicate back, a voided activity counts nowhere, a corrected one where it now says. The
+ * expected figures are counted by hand from the events below. */
+static void test_figures_follow_records(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    json_t *p1 = s_person_json(1, "female", "rey-a", "h1", "2024-04-01");
+    json_object_set_new(p1, "head_of_household", json_true());
+    s_feed(&env, REG, "registry.person.registered", json_deep_copy(p1));
+    s_feed(&env, REG, "registry.person.registered", s_person_json(2, "male", "rey-a", "h1", "2024-04-02"));
+    s_feed(&env, REG, "registry.person.registered", s_person_json(3, "female", "rey-a", "h1", "2024-04-03"));
+    s_feed(&env, REG, "registry.office.created", json_pack("{s:s,s:s}", "code", "rey-b", "name", "ری ب"));
+    s_feed(&env, REG, "registry.activity.recorded",
+           json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "id", "act_1", "kind", "counselling", "date", "2024-05-01",
+                     "office", "rey-a", "person_ids", "prs_1", "prs_2"));
+    s_feed(&env, REG, "registry.activity.recorded",
+           json_pack("{s:s,s:s,s:s,s:s}", "id", "act_2", "kind", "training_class", "date", "2024-05-02",
+                     "office", "rey-a"));
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "beneficiaries_total"), 3);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "women_heads_of_household"), 1);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "people_counselled"), 2);
+    CHECK_EQ_INT(s_group_figure(&env, "sex", "female", "beneficiaries_new"), 2);
+    /* prs_1's sex and neighbourhood corrected: female head in h1 -> male in h2 */
+    json_t *p1b = json_deep_copy(p1);
+    json_object_set_new(p1b, "sex", json_string("male"));
+    json_object_set_new(p1b, "neighbourhood", json_string("h2"));
+    s_feed(&env, REG, "registry.person.updated",
+           json_pack("{s:s,s:o,s:o,s:s}", "id", "prs_1", "before", p1, "person", p1b, "date", "2024-06-01"));
+    CHECK_EQ_INT(s_group_figure(&env, "sex", "female", "beneficiaries_new"), 1);
+    CHECK_EQ_INT(s_group_figure(&env, "sex", "male", "beneficiaries_new"), 2);
+    CHECK_EQ_INT(s_group_figure(&env, "neighbourhood", "h2", "beneficiaries_new"), 1);
+    CHECK_EQ_INT(s_group_figure(&env, "neighbourhood", "h1", "beneficiaries_new"), 2);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "women_heads_of_household"), 0);
+    /* prs_2 transferred to rey-b on 2024-10-01 (1403/2): rey-a keeps her in 1403/1 */
+    s_feed(&env, REG, "registry.person.transferred",
+           json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s}}", "id", "prs_2", "from_office", "rey-a", "to_office",
+                     "rey-b", "date", "2024-10-01", "person", "office", "rey-b", "neighbourhood", "h1"));
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "beneficiaries_total"), 3);
+    CHECK_EQ_INT(s_office_figure(&env, 2, "rey-a", "beneficiaries_total"), 2);
+    CHECK_EQ_INT(s_office_figure(&env, 2, "rey-b", "beneficiaries_total"), 1);
+    CHECK_EQ_INT(s_office_figure(&env, 2, "rey-b", "beneficiaries_new"), 0);   /* not a registration */
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 2, "beneficiaries_total"), 3);
+    /* her later counselling counts at her new office */
+    s_feed(&env, REG, "registry.activity.recorded",
+           json_pack("{s:s,s:s,s:s,s:[s]}", "id", "act_3", "kind", "counselling", "date", "2024-11-01",
+                     "person_ids", "prs_2"));
+    CHECK_EQ_INT(s_office_figure(&env, 2, "rey-b", "people_counselled"), 1);
+    /* prs_3 was a duplicate of prs_1 */
+    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_3", "into", "prs_1",
+                                                         "date", "2024-06-05"));
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "beneficiaries_total"), 2);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "beneficiaries_new"), 2);
+    /* act_1 voided: nobody was counselled in 1403/1; act_2 corrected to rey-b */
+    s_feed(&env, REG, "registry.activity.voided",
+           json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[s,s]},s:s}", "id", "act_1", "before", "id", "act_1", "kind",
+                     "counselling", "date", "2024-05-01", "office", "rey-a", "person_ids", "prs_1", "prs_2",
+                     "reason", "duplicate"));
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "people_counselled"), 0);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "people_counselled"), 0);
+    s_feed(&env, REG, "registry.activity.corrected",
+           json_pack("{s:s,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s},s:s}", "id", "act_2", "before", "id", "act_2",
+                     "kind", "training_class", "date", "2024-05-02", "office", "rey-a", "after", "id", "act_2",
+                     "kind", "training_class", "date", "2024-05-02", "office", "rey-b", "reason", "office"));
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "classes"), 0);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-b", "classes"), 1);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "classes"), 1);
     s_close(&env);
 }
 
@@ -1433,6 +1529,7 @@ const hy_test_t reporting_tests[] = {
     {"reporting.par30_one_loan", test_par30_one_loan},
     {"reporting.bruteforce", test_bruteforce},
     {"reporting.extra_figures", test_extra_figures},
+    {"reporting.figures_follow_records", test_figures_follow_records},
     {"reporting.exactly_once", test_exactly_once},
     {"reporting.apply_rate", test_apply_rate},
     {0},
