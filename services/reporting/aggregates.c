@@ -82,26 +82,40 @@ static uint32_t s_u(int64_t day)
     return u < 0 ? 0 : u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
 }
 
-/* Big-endian bytes, so that keys sort by number. */
-static void s_be32(uint8_t *p, uint32_t v)
+void rp_be32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
     p[3] = (uint8_t)v;
 }
 
-/* Reads what s_be32 wrote. */
-static uint32_t s_get32(const uint8_t *p)
+uint32_t rp_get32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int64_t n = 0;
+    int rc = mdb_get(txn, db, &k, &v);
+    if (rc == 0 && v.mv_size == sizeof n)
+        memcpy(&n, v.mv_data, sizeof n);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    if (__builtin_add_overflow(n, delta, &n))
+        return EOVERFLOW;
+    if (n == 0)
+        return rc == 0 ? mdb_del(txn, db, &k, NULL) : 0;
+    return mdb_put(txn, db, &k, &(MDB_val){sizeof n, &n}, 0);
 }
 
 /* The 10-byte counter key (layout above). */
 static void s_key(uint8_t key[KEY_LEN], int kind, uint32_t id, int level, uint32_t block)
 {
     key[0] = (uint8_t)kind;
-    s_be32(key + 1, id);
+    rp_be32(key + 1, id);
     key[5] = (uint8_t)level;
-    s_be32(key + 6, block);
+    rp_be32(key + 6, block);
 }
 
 /* Reads a counter array; a shorter stored array (written before slots were added) reads as
@@ -179,7 +193,7 @@ static int s_sum_range(MDB_cursor *cur, int kind, uint32_t id, int level, uint32
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *kb = k.mv_data;
-        if (k.mv_size != KEY_LEN || memcmp(kb, start, 6) != 0 || s_get32(kb + 6) >= to)
+        if (k.mv_size != KEY_LEN || memcmp(kb, start, 6) != 0 || rp_get32(kb + 6) >= to)
             return 0;
         int64_t vals[RP_NSLOTS];
         s_load(&v, vals);
@@ -227,7 +241,7 @@ int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void 
         }
         if (rc)
             break;
-        uint32_t id = s_get32((const uint8_t *)k.mv_data + 1);
+        uint32_t id = rp_get32((const uint8_t *)k.mv_data + 1);
         if ((rc = fn(id, user)) != 0 || id == UINT32_MAX)
             break;
         next = id + 1;

@@ -45,25 +45,15 @@ int rp_distinct_last(int slot)
     }
 }
 
-static void s_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void s_gap_key(uint8_t k[GAP_LEN], int kind, uint32_t id, int slot, int level, uint32_t x,
                       uint32_t y)
 {
     k[0] = (uint8_t)kind;
-    s_be32(k + 1, id);
+    rp_be32(k + 1, id);
     k[5] = (uint8_t)slot;
     k[6] = (uint8_t)level;
-    s_be32(k + 7, x);
-    s_be32(k + 11, y);
+    rp_be32(k + 7, x);
+    rp_be32(k + 11, y);
 }
 
 /* Adds delta to the gap (p, d) at its four resolutions. */
@@ -74,18 +64,7 @@ static int s_gap(hy_ctx_t *ctx, int kind, uint32_t id, int slot, int64_t p, int6
     for (int level = 0; level < 4; level++) {
         uint8_t key[GAP_LEN];
         s_gap_key(key, kind, id, slot, level, level & 2 ? up : up >> SHIFT, level & 1 ? ud : ud >> SHIFT);
-        MDB_val k = {GAP_LEN, key}, v;
-        int64_t n = 0;
-        int rc = mdb_get(ctx->txn, st->gaps, &k, &v);
-        if (rc == 0 && v.mv_size == sizeof n)
-            memcpy(&n, v.mv_data, sizeof n);
-        else if (rc != MDB_NOTFOUND)
-            return rc ? rc : MDB_CORRUPTED;
-        n += delta;
-        if (n == 0)
-            rc = rc == 0 ? mdb_del(ctx->txn, st->gaps, &k, NULL) : 0;
-        else
-            rc = mdb_put(ctx->txn, st->gaps, &k, &(MDB_val){sizeof n, &n}, 0);
+        int rc = rp_count_add(ctx->txn, st->gaps, key, GAP_LEN, delta);
         if (rc)
             return rc;
     }
@@ -107,14 +86,14 @@ static int s_rows(MDB_cursor *cur, int kind, uint32_t id, int slot, int level, u
         if (rc)
             return rc;
         const uint8_t *kb = k.mv_data;
-        if (k.mv_size != GAP_LEN || memcmp(kb, key, 7) != 0 || s_get32(kb + 7) >= x1)
+        if (k.mv_size != GAP_LEN || memcmp(kb, key, 7) != 0 || rp_get32(kb + 7) >= x1)
             return 0;
-        if (s_get32(kb + 7) > x) {   /* the next row with anything: seek its column y0 */
-            x = s_get32(kb + 7);
+        if (rp_get32(kb + 7) > x) {   /* the next row with anything: seek its column y0 */
+            x = rp_get32(kb + 7);
             continue;
         }
-        while (rc == 0 && k.mv_size == GAP_LEN && memcmp(kb, key, 7) == 0 && s_get32(kb + 7) == x &&
-               s_get32(kb + 11) < y1) {
+        while (rc == 0 && k.mv_size == GAP_LEN && memcmp(kb, key, 7) == 0 && rp_get32(kb + 7) == x &&
+               rp_get32(kb + 11) < y1) {
             int64_t n;
             memcpy(&n, v.mv_data, sizeof n);
             *sum += n;
@@ -165,9 +144,9 @@ static void s_seen_key(uint8_t k[SEEN_LEN], int slot, int kind, uint32_t id, uin
 {
     k[0] = (uint8_t)slot;
     k[1] = (uint8_t)kind;
-    s_be32(k + 2, id);
+    rp_be32(k + 2, id);
     hy_key_u64(person, k + 6);
-    s_be32(k + 14, u);
+    rp_be32(k + 14, u);
 }
 
 /* The person's day next to u (dir > 0: the first after it, dir < 0: the last before it) under
@@ -176,12 +155,12 @@ static int s_neighbour(MDB_cursor *cur, const uint8_t key[SEEN_LEN], int dir, bo
                        int64_t *day)
 {
     uint8_t k0[SEEN_LEN];
-    uint32_t u = s_get32(key + 14);
+    uint32_t u = rp_get32(key + 14);
     memcpy(k0, key, SEEN_LEN);
     *found = false;
     if (dir > 0 && u == UINT32_MAX)
         return 0;
-    s_be32(k0 + 14, dir > 0 ? u + 1 : u);
+    rp_be32(k0 + 14, dir > 0 ? u + 1 : u);
     MDB_val k = {SEEN_LEN, k0}, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     if (dir < 0)
@@ -194,7 +173,7 @@ static int s_neighbour(MDB_cursor *cur, const uint8_t key[SEEN_LEN], int dir, bo
         return rc;
     if (k.mv_size == SEEN_LEN && memcmp(k.mv_data, key, 14) == 0) {
         *found = true;
-        *day = (int64_t)s_get32((const uint8_t *)k.mv_data + 14) - ((int64_t)rp_day_u(0));
+        *day = (int64_t)rp_get32((const uint8_t *)k.mv_data + 14) - ((int64_t)rp_day_u(0));
     }
     return 0;
 }

@@ -23,22 +23,12 @@
 #define SUBJECT_MAX 64
 #define HEAD 10
 
-static void s_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void s_head(uint8_t k[HEAD], int kind, uint32_t id, int slot, uint32_t u)
 {
     k[0] = (uint8_t)kind;
-    s_be32(k + 1, id);
+    rp_be32(k + 1, id);
     k[5] = (uint8_t)slot;
-    s_be32(k + 6, u);
+    rp_be32(k + 6, u);
 }
 
 int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
@@ -49,18 +39,7 @@ int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, 
     uint8_t key[HEAD + SUBJECT_MAX];
     s_head(key, kind, id, slot, rp_day_u(day));
     memcpy(key + HEAD, subject, len);
-    MDB_val k = {HEAD + len, key}, v;
-    int64_t n = 0;
-    int rc = mdb_get(ctx->txn, st->contrib, &k, &v);
-    if (rc == 0 && v.mv_size == sizeof n)
-        memcpy(&n, v.mv_data, sizeof n);
-    else if (rc != MDB_NOTFOUND)
-        return rc ? rc : MDB_CORRUPTED;
-    if (__builtin_add_overflow(n, delta, &n))
-        return EOVERFLOW;
-    if (n == 0)
-        return rc == 0 ? mdb_del(ctx->txn, st->contrib, &k, NULL) : 0;
-    return mdb_put(ctx->txn, st->contrib, &k, &(MDB_val){sizeof n, &n}, 0);
+    return rp_count_add(ctx->txn, st->contrib, key, HEAD + len, delta);
 }
 
 /* Subjects whose changes to slot on days [from, to] do not sum to zero, sorted. */
@@ -80,7 +59,7 @@ static int s_subjects(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int 
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *kb = k.mv_data;
-        if (k.mv_size < HEAD || memcmp(kb, start, 6) != 0 || s_get32(kb + 6) > to)
+        if (k.mv_size < HEAD || memcmp(kb, start, 6) != 0 || rp_get32(kb + 6) > to)
             break;
         char subject[SUBJECT_MAX + 1];
         int64_t n;
@@ -111,7 +90,7 @@ static int s_people(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int sl
                     int64_t to, json_t *out)
 {
     uint8_t key[18] = {(uint8_t)slot, (uint8_t)kind};
-    s_be32(key + 2, id);
+    rp_be32(key + 2, id);
     memset(key + 6, 0, 12);
     uint32_t ufrom = rp_day_u(from), uto = rp_day_u(to);
     MDB_cursor *cur;
@@ -124,11 +103,11 @@ static int s_people(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int sl
         if (k.mv_size != 18 || memcmp(kb, key, 6) != 0)
             break;
         uint64_t person = hy_key_u64_get(kb + 6);
-        uint32_t u = s_get32(kb + 14);
+        uint32_t u = rp_get32(kb + 14);
         uint8_t seek[18];
         memcpy(seek, kb, 14);
         if (u < ufrom) {   /* her first day >= from */
-            s_be32(seek + 14, ufrom);
+            rp_be32(seek + 14, ufrom);
             k = (MDB_val){18, seek};
             rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
             continue;

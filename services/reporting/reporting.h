@@ -207,6 +207,12 @@ int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int6
 int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
 /* The biased day number counters are keyed by. */
 uint32_t rp_day_u(int64_t day);
+/* Big-endian 4 bytes (keys sort by number), and back. */
+void rp_be32(uint8_t *p, uint32_t v);
+uint32_t rp_get32(const uint8_t *p);
+/* Adds delta to the int64 count under key (absent = 0; a count back to 0 is deleted). Returns
+ * 0, EOVERFLOW or an LMDB error. */
+int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta);
 
 /* --- distinct people (distinct.c) ------------------------------------------------------------- */
 /* Adds (removes) one occurrence of person on day in the distinct slot, under every dimension of

@@ -50,7 +50,7 @@ static void s_key(uint8_t k[TL_KEY], uint64_t person, int64_t day, int source, u
 {
     uint32_t u = rp_day_u(day);
     hy_key_u64(person, k);
-    k[8] = (uint8_t)(u >> 24), k[9] = (uint8_t)(u >> 16), k[10] = (uint8_t)(u >> 8), k[11] = (uint8_t)u;
+    rp_be32(k + 8, u);
     k[12] = (uint8_t)source;
     hy_key_u64(seq, k + 13);
 }
