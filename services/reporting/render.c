@@ -52,6 +52,11 @@ static void s_addn(rp_buf_t *b, const char *s, size_t n)
     b->buf[b->len] = '\0';
 }
 
+void rp_buf_addn(rp_buf_t *b, const char *s, size_t n)
+{
+    s_addn(b, s, n);
+}
+
 void rp_buf_add(rp_buf_t *b, const char *s)
 {
     s_addn(b, s, strlen(s));

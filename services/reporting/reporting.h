@@ -313,6 +313,7 @@ typedef struct {
     bool failed;
 } rp_buf_t;
 void rp_buf_add(rp_buf_t *b, const char *s);
+void rp_buf_addn(rp_buf_t *b, const char *s, size_t n);
 void rp_buf_addf(rp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Adds text escaped for HTML (&, <, >, ", '). */
 void rp_buf_html(rp_buf_t *b, const char *s);

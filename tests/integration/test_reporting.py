@@ -362,9 +362,11 @@ def _timeline_expected(events, pid):
                 named = {nid_of[d["national_id"]]}
             if pid not in named:
                 continue
-            day = next((d[k] for k in ("date", "joined", "left", "confirmed_date", "requested_date",
-                                       "start_date") if isinstance(d.get(k), str) and re.fullmatch(
-                                           r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d[k])), None)
+            day = next((d[k] for k in ("date", "registered_on", "joined", "left", "confirmed_date",
+                                       "requested_date", "start_date") if isinstance(d.get(k), str) and
+                        re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d[k])), None)
+            if not day and ev["type"] == "registry.person.registered":
+                day = d["referrals"][0]["date"]
             out.append((day or _tehran_day(ev["time"]).isoformat(), si, ev["sequence"], s))
     return [(day, s, seq) for day, _, seq, s in sorted(out)]
 
