@@ -177,7 +177,7 @@ int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int6
         if (kind != RP_DIM_ALL && id == 0)
             continue;
         rc = rp_agg_add_one(ctx, kind, id, day, slot, delta);
-        if (rc == 0 && delta)
+        if (rc == 0 && delta && !rp_person_slot(slot))   /* persons: read from their records */
             rc = rp_contrib_add(ctx, kind, id, day, slot, delta);
     }
     return rc;

@@ -10,6 +10,11 @@
  * last day do not; behind a ratio, its numerator's. The people behind a distinct figure are
  * read from the per-person day lists (distinct.c): those with a day in the period.
  *
+ * Figures about registrations (beneficiaries, women heads of household, agency referrals) keep
+ * no such record: their ids are read from the persons themselves (registration day, office,
+ * neighbourhood, sex and flags as they stand now), which costs a scan of the persons at a
+ * submission rather than a record per person and dimension at every registration.
+ *
  * This is read only when a report is submitted (or its drill-down asked): it scans the
  * changes of one dimension value, never the hot path of a report.
  */
@@ -131,6 +136,55 @@ static int s_people(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int sl
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+bool rp_person_slot(int slot)
+{
+    return slot == RP_S_BENEFICIARIES || slot == RP_S_WOMEN_HEADS || slot == RP_S_REF_AGENCY ||
+           slot == RP_S_TRANSFERS;
+}
+
+/* Whether person p is under (kind, id). */
+static bool s_person_in(const rp_person_t *p, int kind, uint32_t id)
+{
+    switch (kind) {
+    case RP_DIM_ALL: return true;
+    case RP_DIM_OFFICE: return p->office == id;
+    case RP_DIM_HOOD: return p->hood == id;
+    case RP_DIM_OFFICE_HOOD: return p->pair == id;
+    case RP_DIM_SEX: return p->sex == id;
+    default: return id == 0;
+    }
+}
+
+/* The persons behind a registration figure (a flow: registered in the period; a stock: up to
+ * its end), by a scan of the persons. */
+static int s_registered(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, const rp_indicator_t *ind,
+                        const rp_period_t *per, json_t *out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->persons, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        rp_person_t p;
+        if (k.mv_size != 8 || v.mv_size != sizeof p)
+            continue;
+        memcpy(&p, v.mv_data, sizeof p);
+        bool in = !(p.flags & RP_P_MERGED) && s_person_in(&p, kind, id) && p.reg_day <= per->to &&
+                  (ind->kind == RP_STOCK || p.reg_day >= per->from) &&
+                  (ind->slot != RP_S_WOMEN_HEADS || ((p.flags & RP_P_HEAD) && p.sex == RP_SEX_FEMALE)) &&
+                  (ind->slot != RP_S_REF_AGENCY || (p.flags & RP_P_AGENCY));
+        char pid[32];
+        snprintf(pid, sizeof pid, "prs_%llu", (unsigned long long)hy_key_u64_get(k.mv_data));
+        if (in && json_array_append_new(out, json_string(pid)) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size_t i,
                       const rp_period_t *p)
 {
@@ -139,8 +193,9 @@ json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size
     bool stock = ind->kind == RP_STOCK || (ind->kind == RP_RATIO && ind->den_stock);
     int rc = !out                         ? ENOMEM
              : ind->kind == RP_DISTINCT ? s_people(txn, st, kind, id, ind->slot, p->from, p->to, out)
-                                        : s_subjects(txn, st, kind, id, ind->slot,
-                                                     stock ? 0 : rp_day_u(p->from), rp_day_u(p->to), out);
+             : rp_person_slot(ind->slot) ? s_registered(txn, st, kind, id, ind, p, out)
+                                         : s_subjects(txn, st, kind, id, ind->slot,
+                                                      stock ? 0 : rp_day_u(p->from), rp_day_u(p->to), out);
     if (rc) {
         json_decref(out);
         return NULL;

@@ -333,6 +333,9 @@ void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
 char *rp_buf_take(rp_buf_t *b);
 
 /* --- drill-down (figures.c) and submitted reports (submissions.c) ------------------------------ */
+/* Whether a slot counts persons by their registration (beneficiaries, women heads, agency
+ * referrals, transfers): the records behind it are read from the persons, not kept. */
+bool rp_person_slot(int slot);
 /* Keeps the subject of the event being applied beside a counter change. */
 int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
 /* The ids of the records behind indicator i of (kind, id) for the period: a new array of

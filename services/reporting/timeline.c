@@ -120,7 +120,9 @@ static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t
 
 /* The data kept in a timeline entry: the event's, with long lists (a session's 120
  * participants) replaced by their length under "<key>_count", so that an event about many
- * persons does not cost each of them its whole list. A new reference or NULL. */
+ * persons does not cost each of them its whole list, and without nested records (the whole
+ * person before and after an update, a transfer's person: the registry answers for those). A
+ * new reference or NULL. */
 static json_t *s_entry_data(const json_t *data)
 {
     json_t *out = json_object();
@@ -129,6 +131,8 @@ static json_t *s_entry_data(const json_t *data)
     json_object_foreach((json_t *)data, key, v) {
         if (!out)
             break;
+        if (json_is_object(v) && strcmp(key, "referral") != 0)
+            continue;   /* the whole person before/after an update: the registry has it */
         if (json_is_array(v) && json_array_size(v) > LIST_MAX) {
             char name[96];
             snprintf(name, sizeof name, "%.80s_count", key);
