@@ -15,9 +15,10 @@
  *   classes                 activities of kind training_class (one per class held).
  *   people_with_loans       DISTINCT persons with a loan disbursement (any tranche,
  *                           loans.loan.disbursed) dated in the period.
- *   jobs_created            participants of job_created activities, plus network memberships
- *                           whose member_joined event says job_created (networks.c's jobs rule
- *                           already avoids counting one person twice across the two).
+ *   jobs_created            DISTINCT persons with a job in the period: participants of
+ *                           job_created activities and network memberships whose member_joined
+ *                           event says job_created (a person with both, or two records, is one).
+ *   job_records             the records behind jobs_created (each participant, each membership).
  *   people_counselled       DISTINCT participants of counselling activities in the period.
  *   funds_formed            micro-funds formed (microfund.fund.formed), on the fund's date.
  *   fund_training_sessions  micro-fund training sessions held (microfund.training_held).
@@ -31,11 +32,15 @@
  *                           the schedule in force on that day), par30_bp its share of the
  *                           outstanding principal (floor; 0 when nothing is outstanding).
  *   insurance_enrolled      eligible enrolment requests (insurance.enrolment.requested: the
- *                           service emits nothing for a refused one), on their start date.
+ *                           service emits nothing for a refused one), on the day they were made.
  *   insurance_confirmed     confirmations by the fund (insurance.enrolment.confirmed), on the
  *                           confirmation date.
- *   insurance_coverage_bp   of the eligible requests of the period (by start date), the share
+ *   insurance_coverage_bp   of the eligible requests of the period (by date made), the share
  *                           the fund has confirmed since, in basis points (floor; 0 when none).
+ *   insured_at_end          enrolments confirmed and neither suspended nor cancelled at the end.
+ *   (and the figures proj_registry.c, proj_networks.c, proj_microfund.c, proj_loans.c add:
+ *   women heads of household, referrals by agency, employer referrals, in-kind aid, class
+ *   attendance, network buyers and deliveries, share-outs, loans recovered, restructured PAR30)
  *   network_members_active  network memberships active at the end of the period's last day
  *                           (joined on or before it and not left by then; a person in two
  *                           networks counts twice).

@@ -2,12 +2,19 @@
  * reporting.h — the reporting service: the six-month evaluation report and indicator tables,
  * answered from aggregates kept up to date from every other service's events.
  *
- * Route -> op -> handler -> domain function: reporting_api.c describes the two report ops,
- * handlers.c maps them (and the event feed) to the domain files:
+ * Route -> op -> handler -> domain function: reporting_api.c describes the ops (reports,
+ * submissions, office targets, a person's timeline), handlers.c maps them (and the event feed)
+ * to the domain files:
  *
- *   aggregates.c     the counters: per (dimension, day) additive slots and per (dimension,
- *                    half) distinct-person counts; what every indicator counts is documented
- *                    at its top
+ *   aggregates.c     the counters: per (dimension, day) additive slots; what every indicator
+ *                    counts is documented at its top
+ *   distinct.c       distinct people for any period: per-person days, first/last-day marks,
+ *                    gap counters
+ *   figures.c        the records behind a figure (drill-down of submitted reports)
+ *   submissions.c    submitted reports: frozen, SHA-256 over canonical JSON, drill-down, diff
+ *   targets.c        an office's targets per half
+ *   timeline.c       a person's events from every source, in date order
+ *   proj_people.c    corrections, transfers, merges, voided and corrected activities
  *   indicators.c     the indicator table (names, Persian labels, kinds) and the figures of a
  *                    period for one dimension value, derived from the counters
  *   dims.c           dimension values (interned office / neighbourhood names) and the small
@@ -17,7 +24,8 @@
  *                    the dispatch to one projection file per source
  *   proj_registry.c  proj_loans.c  proj_networks.c  proj_microfund.c  proj_insurance.c
  *                    what each source's events add to the counters
- *   reports.c        the half-year report and the indicators table (JSON)
+ *   reports.c        the half-year report (interim while in progress), the indicators table
+ *                    (JSON) and the printed page's sections
  *   render.c         the CSV rendering and the Persian helpers (digits, Jalali, money)
  *   render_html.c    the printable right-to-left Persian page with its SVG charts
  *
