@@ -252,3 +252,50 @@ int rp_agg_undistinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slo
     }
     return 0;
 }
+
+/* Every day record of `from` becomes `to`'s (a merge), under the same slot and dimension
+ * value. A scan of every day record (merges are rare; the records are small). */
+int rp_distinct_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to)
+{
+    reporting_t *st = reporting_state(ctx);
+    uint8_t who[8];
+    hy_key_u64(from, who);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(ctx->txn, st->seen, &cur);
+    if (rc)
+        return rc;
+    size_t n = 0, cap = 0;
+    struct s_rec {
+        uint8_t key[SEEN_LEN];
+        int32_t count;
+    } *recs = NULL;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != SEEN_LEN || memcmp((const uint8_t *)k.mv_data + 6, who, 8) != 0)
+            continue;
+        if (n == cap) {
+            struct s_rec *more = realloc(recs, (cap = cap ? cap * 2 : 64) * sizeof *recs);
+            if (!more) {
+                rc = ENOMEM;
+                break;
+            }
+            recs = more;
+        }
+        memcpy(recs[n].key, k.mv_data, SEEN_LEN);
+        memcpy(&recs[n].count, v.mv_data, sizeof recs[n].count);
+        n++;
+    }
+    mdb_cursor_close(cur);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const uint8_t *key = recs[i].key;
+        int64_t day = (int64_t)rp_get32(key + 14) - (int64_t)rp_day_u(0);
+        for (int32_t c = 0; rc == 0 && c < recs[i].count; c++) {
+            rc = s_mark(ctx, key[1], rp_get32(key + 2), key[0], from, day, -1);
+            if (rc == 0)
+                rc = s_mark(ctx, key[1], rp_get32(key + 2), key[0], to, day, 1);
+        }
+    }
+    free(recs);
+    return rc;
+}

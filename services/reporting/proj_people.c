@@ -14,10 +14,11 @@
  *        beneficiaries_new, a flow of registrations, does not count a transfer as one); later
  *        events are attributed to the new office.
  *   registry.person.merged {id, into, date}  the retired record was a duplicate: its
- *        registration figures are taken back (on its registration day) and later events naming
- *        it are attributed with the surviving person's office, neighbourhood and sex. (Distinct
- *        people still know the retired id as another person: re-pointing her days to the
- *        survivor is not done yet.)
+ *        registration figures are taken back (on its registration day), her days in the
+ *        distinct counts and her timeline become the survivor's (a person counselled under both
+ *        records counts once), and later events naming the retired id are attributed with the
+ *        survivor's office, neighbourhood and sex. (Later events naming the retired id still
+ *        count her days under that id: the registry re-points its own references.)
  *   registry.activity.voided {id, before}    the activity counts nowhere: its figures are
  *        taken back exactly as they were added (counters and distinct people alike).
  *   registry.activity.corrected {id, before, after}  before taken back, after added.
@@ -111,7 +112,7 @@ static int s_transferred(hy_ctx_t *ctx, json_t *event, const json_t *data)
  * survivor's (its record now carries the survivor's values). */
 static int s_merged(hy_ctx_t *ctx, const json_t *data)
 {
-    uint64_t n, m;
+    uint64_t n, m = 0;
     rp_person_t dup, into;
     int rc = s_load(ctx, rp_str(data, "id"), &n, &dup);
     if (rc || (dup.flags & RP_P_MERGED))
@@ -124,7 +125,11 @@ static int s_merged(hy_ctx_t *ctx, const json_t *data)
     rp_person_t now = rc == 0 ? into : dup;
     now.flags |= RP_P_MERGED;
     now.reg_day = dup.reg_day;
-    return rp_person_put(ctx, n, NULL, &now);
+    if ((rc = rp_person_put(ctx, n, NULL, &now)) != 0 || m == 0 || m == n)
+        return rc;
+    if ((rc = rp_distinct_repoint(ctx, n, m)) != 0)
+        return rc;
+    return rp_timeline_repoint(ctx, n, m);
 }
 
 int rp_people_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)

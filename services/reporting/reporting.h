@@ -227,6 +227,8 @@ int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t
  * tags (unattributed ones too, as value 0). Returns 0 or an LMDB error. */
 int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
 int rp_agg_undistinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
+/* A merge: every day of person `from` becomes `to`'s (distinct people count her once). */
+int rp_distinct_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to);
 /* The last-day slot of a distinct slot, -1 for another slot. */
 int rp_distinct_last(int slot);
 /* Distinct people of (kind, id) in from..to, given the running sums up to `to` and up to the
@@ -367,6 +369,8 @@ json_t *rp_sections_json(hy_ctx_t *ctx, const rp_scope_t *sc);
 /* Files the event under every person it is about. Returns 0 or an LMDB error. */
 int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* A merge: the retired person's timeline becomes the survivor's. */
+int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to);
 
 /* --- feed (feed.c) and the projections (proj_*.c) ------------------------------------------- */
 int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);

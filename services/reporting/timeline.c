@@ -245,3 +245,28 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
     free(body);
     return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
+
+int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to)
+{
+    MDB_dbi db = reporting_state(ctx)->timeline;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(ctx->txn, db, &cur);
+    if (rc)
+        return rc;
+    uint8_t start[TL_KEY];
+    memset(start, 0, sizeof start);
+    hy_key_u64(from, start);
+    MDB_val k = {TL_KEY, start}, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) == 0 && k.mv_size == TL_KEY &&
+           memcmp(k.mv_data, start, 8) == 0) {
+        uint8_t moved[TL_KEY];
+        memcpy(moved, k.mv_data, TL_KEY);
+        hy_key_u64(to, moved);
+        MDB_val mk = {TL_KEY, moved};
+        if ((rc = mdb_put(ctx->txn, db, &mk, &v, 0)) != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        k = (MDB_val){TL_KEY, start};
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}

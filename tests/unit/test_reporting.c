@@ -1364,6 +1364,20 @@ static void test_extra_figures(void)
     s_close(&env);
 }
 
+/* A call by a key of office (the test helper's calls act for "office-1"). */
+static json_t *s_call_as(s_env_t *env, const char *op, const char *role, const char *office,
+                         const char *args, int *status)
+{
+    char id[40];
+    hy_new_request_id(id);
+    hy_actor_t actor = {"test-key", role, office};
+    json_t *req = hy_proto_request(op, id, &actor, NULL, json_loads(args, 0, NULL));
+    json_t *reply = hy_service_call(env->svc, req);
+    json_decref(req);
+    *status = (int)json_integer_value(json_object_get(reply, "status"));
+    return reply;
+}
+
 /* One figure of one group of the indicators table of 1403/1 (0 when the group is absent). */
 static int64_t s_group_figure(s_env_t *env, const char *group_by, const char *key, const char *name)
 {
@@ -1408,9 +1422,12 @@ static void test_figures_follow_records(void)
     s_feed(&env, REG, "registry.activity.recorded",
            json_pack("{s:s,s:s,s:s,s:s}", "id", "act_2", "kind", "training_class", "date", "2024-05-02",
                      "office", "rey-a"));
+    s_feed(&env, REG, "registry.activity.recorded",
+           json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "id", "act_4", "kind", "counselling", "date", "2024-05-03",
+                     "office", "rey-a", "person_ids", "prs_3"));
     CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "beneficiaries_total"), 3);
     CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "women_heads_of_household"), 1);
-    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "people_counselled"), 2);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "people_counselled"), 3);
     CHECK_EQ_INT(s_group_figure(&env, "sex", "female", "beneficiaries_new"), 2);
     /* prs_1's sex and neighbourhood corrected: female head in h1 -> male in h2 */
     json_t *p1b = json_deep_copy(p1);
@@ -1442,13 +1459,27 @@ static void test_figures_follow_records(void)
                                                          "date", "2024-06-05"));
     CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "beneficiaries_total"), 2);
     CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "beneficiaries_new"), 2);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "people_counselled"), 2);   /* prs_3 is prs_1 */
+    int st;
+    json_t *r = s_call_as(&env, "persons.timeline", "auditor", "*", "{\"id\":\"prs_1\"}", &st);
+    json_t *doc = json_loads(rp_str(s_result(r), "body"), 0, NULL);
+    int act4 = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, "events"), i, e)
+        act4 += rp_str(e, "subject") && strcmp(rp_str(e, "subject"), "x") == 0 &&
+                strcmp(rp_str(json_object_get(e, "data"), "id") ? rp_str(json_object_get(e, "data"), "id") : "",
+                       "act_4") == 0;
+    CHECK_EQ_INT(act4, 1);   /* the duplicate's counselling is in the survivor's timeline */
+    json_decref(doc);
+    json_decref(r);
     /* act_1 voided: nobody was counselled in 1403/1; act_2 corrected to rey-b */
     s_feed(&env, REG, "registry.activity.voided",
            json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[s,s]},s:s}", "id", "act_1", "before", "id", "act_1", "kind",
                      "counselling", "date", "2024-05-01", "office", "rey-a", "person_ids", "prs_1", "prs_2",
                      "reason", "duplicate"));
-    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "people_counselled"), 0);
-    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "people_counselled"), 0);
+    CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "people_counselled"), 1);   /* act_4 remains */
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "people_counselled"), 1);
     s_feed(&env, REG, "registry.activity.corrected",
            json_pack("{s:s,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s},s:s}", "id", "act_2", "before", "id", "act_2",
                      "kind", "training_class", "date", "2024-05-02", "office", "rey-a", "after", "id", "act_2",
@@ -1457,20 +1488,6 @@ static void test_figures_follow_records(void)
     CHECK_EQ_INT(s_office_figure(&env, 1, "rey-b", "classes"), 1);
     CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "classes"), 1);
     s_close(&env);
-}
-
-/* A call by a key of office (the test helper's calls act for "office-1"). */
-static json_t *s_call_as(s_env_t *env, const char *op, const char *role, const char *office,
-                         const char *args, int *status)
-{
-    char id[40];
-    hy_new_request_id(id);
-    hy_actor_t actor = {"test-key", role, office};
-    json_t *req = hy_proto_request(op, id, &actor, NULL, json_loads(args, 0, NULL));
-    json_t *reply = hy_service_call(env->svc, req);
-    json_decref(req);
-    *status = (int)json_integer_value(json_object_get(reply, "status"));
-    return reply;
 }
 
 /* A person with 1,000 events across the services: her timeline in date order, every event
