@@ -121,18 +121,25 @@ static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t
 /* The data kept in a timeline entry: the event's, with long lists (a session's 120
  * participants) replaced by their length under "<key>_count", so that an event about many
  * persons does not cost each of them its whole list, and without nested records (the whole
- * person before and after an update, a transfer's person: the registry answers for those). A
- * new reference or NULL. */
+ * person before and after an update, a transfer's person) nor her identity (names, national ID,
+ * mobile, address, birth date): the registry answers for those, and a copy here would cost
+ * every registration hundreds of bytes more. A new reference or NULL. */
 static json_t *s_entry_data(const json_t *data)
 {
     json_t *out = json_object();
     const char *key;
     json_t *v;
+    static const char *const personal[] = {"national_id", "first_name", "last_name", "father_name",
+                                           "mobile", "phone", "address", "postal_code",
+                                           "birth_date", "birth_date_jalali", NULL};
     json_object_foreach((json_t *)data, key, v) {
+        bool skip = json_is_object(v) || (json_is_string(v) && json_string_length(v) > 200);
+        for (int i = 0; personal[i] && !skip; i++)
+            skip = strcmp(key, personal[i]) == 0;
         if (!out)
             break;
-        if (json_is_object(v) && strcmp(key, "referral") != 0)
-            continue;   /* the whole person before/after an update: the registry has it */
+        if (skip)
+            continue;   /* the whole person before/after, her identity: the registry has them */
         if (json_is_array(v) && json_array_size(v) > LIST_MAX) {
             char name[96];
             snprintf(name, sizeof name, "%.80s_count", key);
