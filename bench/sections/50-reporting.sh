@@ -24,6 +24,7 @@ REP_PERSONS=$(awk -v s="${HY_BENCH_SCALE:-1}" 'BEGIN { print int(1000000 * s) }'
 REP_LOANS=$(awk -v s="${HY_BENCH_SCALE:-1}" 'BEGIN { print int(100000 * s) }')
 REP_ENROLMENTS=$(awk -v s="${HY_BENCH_SCALE:-1}" 'BEGIN { print int(50000 * s) }')
 REP_REPORT_N=20
+REP_CATCHUP_S=${HY_BENCH_REP_CATCHUP_S:-1800}   # how long a new replica may take to catch up
 REP_PATH="/v1/reports/half-year?year=1403&half=2"
 REP_ANY_PATH="/v1/reports/indicators?from=2024-05-01&to=2025-01-31"
 
@@ -84,7 +85,7 @@ bench_reporting() {
   rpid=$BENCH_PID
   # shellcheck disable=SC2034  # read by bench_measure (lib.sh)
   SVC_PIDS["reporting"]=$rpid   # for bench_measure (lib.sh's associative array)
-  deadline=$(($(date +%s) + 600))   # integers: bench_calc (awk %.6g) rounds epoch seconds
+  deadline=$(($(date +%s) + REP_CATCHUP_S))   # integers: bench_calc (awk %.6g) rounds epoch seconds
   while kill -0 "$rpid" 2>/dev/null; do
     read -r -a cur <<<"$(s_rep_cursors)"
     if [ ${#cur[@]} -eq 3 ] && [ "${cur[0]}" -ge "$REP_PERSONS" ] && [ "${cur[1]}" -ge "$REP_LOANS" ] &&
@@ -100,7 +101,7 @@ bench_reporting() {
       "new replica from empty to every source's head" "$(bench_int "$rate")" "$(bench_int "$total")" "$secs")"
     bench_note "timed from the replica's start until service.status (answered only once it has caught up) shows every cursor at its head; polled every 0.1 s"
   else
-    bench_row "catch-up did not finish in 600 s (cursors: ${cur[*]:-none}); logs in $BENCH_DIR"
+    bench_row "catch-up did not finish in $REP_CATCHUP_S s (cursors: ${cur[*]:-none}); logs in $BENCH_DIR"
     bench_cluster_stop
     return 0
   fi
