@@ -37,6 +37,7 @@ typedef struct {
     json_t *params;             /* path parameters */
     hy_key_entry_t key;         /* the caller, when the route needs a key */
     bool answered;              /* a response is queued */
+    const char *disposition;    /* Content-Disposition of a rendering (borrowed), or NULL */
     bool takes_body;            /* POST, PATCH, PUT */
     bool has_body;              /* Content-Length > 0 or chunked */
     unsigned long long declared; /* Content-Length, 0 when none */
@@ -72,7 +73,8 @@ static enum MHD_Result s_send(hy_gateway_t *gw, struct MHD_Connection *conn, s_r
         MHD_add_response_header(resp, "X-Request-Id", req->request_id) != MHD_YES ||
         MHD_add_response_header(resp, "Cache-Control", "no-store") != MHD_YES ||
         (allow && MHD_add_response_header(resp, "Allow", allow) != MHD_YES) ||
-        (www && MHD_add_response_header(resp, "WWW-Authenticate", www) != MHD_YES))
+        (www && MHD_add_response_header(resp, "WWW-Authenticate", www) != MHD_YES) ||
+        (req->disposition && MHD_add_response_header(resp, "Content-Disposition", req->disposition) != MHD_YES))
         rc = MHD_NO;
     if (rc == MHD_YES)
         rc = MHD_queue_response(conn, (unsigned)status, resp);
@@ -354,6 +356,7 @@ static enum MHD_Result s_answer(hy_gateway_t *gw, struct MHD_Connection *conn, s
         /* A rendering (CSV, HTML) the service made: sent as it is. */
         json_t *b = json_object_get(result, "body");
         char *text = strndup(json_string_value(b), json_string_length(b));
+        req->disposition = json_string_value(json_object_get(result, "content_disposition"));
         out = text ? s_send(gw, conn, req, status,
                             json_string_value(json_object_get(result, "content_type")), text,
                             json_string_length(b), false, NULL, NULL)

@@ -9,9 +9,10 @@ BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicroh
             libcurl4-openssl-dev)
 # Tests: lmdb-utils, curl, Python with pyzmq, jsonschema and yaml (the compose file check),
 # iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
-# page is checked in headless Chromium).
+# page is checked in headless Chromium) and fonts-farsiweb (a Persian font for that page:
+# bookworm has no fonts-vazirmatn).
 TEST_PKGS=(lmdb-utils curl python3 python3-zmq python3-jsonschema python3-yaml iproute2 procps
-           chromium)
+           chromium fonts-farsiweb)
 PKGS=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build" ] || PKGS+=("${TEST_PKGS[@]}")
 missing=()

@@ -15,9 +15,10 @@
  *   classes                 activities of kind training_class (one per class held).
  *   people_with_loans       DISTINCT persons with a loan disbursement (any tranche,
  *                           loans.loan.disbursed) dated in the period.
- *   jobs_created            participants of job_created activities, plus network memberships
- *                           whose member_joined event says job_created (networks.c's jobs rule
- *                           already avoids counting one person twice across the two).
+ *   jobs_created            DISTINCT persons with a job in the period: participants of
+ *                           job_created activities and network memberships whose member_joined
+ *                           event says job_created (a person with both, or two records, is one).
+ *   job_records             the records behind jobs_created (each participant, each membership).
  *   people_counselled       DISTINCT participants of counselling activities in the period.
  *   funds_formed            micro-funds formed (microfund.fund.formed), on the fund's date.
  *   fund_training_sessions  micro-fund training sessions held (microfund.training_held).
@@ -31,11 +32,15 @@
  *                           the schedule in force on that day), par30_bp its share of the
  *                           outstanding principal (floor; 0 when nothing is outstanding).
  *   insurance_enrolled      eligible enrolment requests (insurance.enrolment.requested: the
- *                           service emits nothing for a refused one), on their start date.
+ *                           service emits nothing for a refused one), on the day they were made.
  *   insurance_confirmed     confirmations by the fund (insurance.enrolment.confirmed), on the
  *                           confirmation date.
- *   insurance_coverage_bp   of the eligible requests of the period (by start date), the share
+ *   insurance_coverage_bp   of the eligible requests of the period (by date made), the share
  *                           the fund has confirmed since, in basis points (floor; 0 when none).
+ *   insured_at_end          enrolments confirmed and neither suspended nor cancelled at the end.
+ *   (and the figures proj_registry.c, proj_networks.c, proj_microfund.c, proj_loans.c add:
+ *   women heads of household, referrals by agency, employer referrals, in-kind aid, class
+ *   attendance, network buyers and deliveries, share-outs, loans recovered, restructured PAR30)
  *   network_members_active  network memberships active at the end of the period's last day
  *                           (joined on or before it and not left by then; a person in two
  *                           networks counts twice).
@@ -59,15 +64,11 @@
  * Level 0 blocks are days, level 1 blocks are 32 days: a change is added to both, so the sum
  * of everything up to a day reads the level-1 blocks before it and at most 32 days, whatever
  * the size of the data (keys exist only where something happened). Flows of a period are the
- * difference of two such sums; stocks are the sum up to the period's last day. Level 2 blocks
- * are Solar Hijri halves and hold the distinct counts.
+ * difference of two such sums; stocks are the sum up to the period's last day.
  *
- * DISTINCT COUNTS are kept per half: the seen database holds one empty record per
- *     slot (1) | half (4, BE) | dimension kind (1) | value id (4, BE) | person (8, BE)
- * and the half's counter is incremented only when that record is new, so a person counselled
- * three times in a half, in any order the events arrive in, counts once in that half (and once
- * in every group she was counselled in). They are not additive over days, so a period that is
- * not exactly one half has no distinct figures (null; reports.c says so in its answer).
+ * DISTINCT COUNTS (people with loans, counselled, trained, with a job) are exact for any
+ * period: distinct.c keeps each person's days per indicator and dimension value, and from them
+ * first-day and last-day marks (running sums here) and gaps (its own counters).
  */
 #include <errno.h>
 #include <string.h>
@@ -75,10 +76,8 @@
 #include "reporting.h"
 
 #define KEY_LEN 10
-#define SEEN_LEN 18
 #define LEVEL_DAY 0
 #define LEVEL_BLOCK 1
-#define LEVEL_HALF 2
 #define BLOCK_SHIFT 5
 #define DAY_BIAS (1LL << 28)   /* day numbers become positive u32 block numbers */
 
@@ -88,26 +87,40 @@ static uint32_t s_u(int64_t day)
     return u < 0 ? 0 : u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
 }
 
-/* Big-endian bytes, so that keys sort by number. */
-static void s_be32(uint8_t *p, uint32_t v)
+void rp_be32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
     p[3] = (uint8_t)v;
 }
 
-/* Reads what s_be32 wrote. */
-static uint32_t s_get32(const uint8_t *p)
+uint32_t rp_get32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int64_t n = 0;
+    int rc = mdb_get(txn, db, &k, &v);
+    if (rc == 0 && v.mv_size == sizeof n)
+        memcpy(&n, v.mv_data, sizeof n);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    if (__builtin_add_overflow(n, delta, &n))
+        return EOVERFLOW;
+    if (n == 0)
+        return rc == 0 ? mdb_del(txn, db, &k, NULL) : 0;
+    return mdb_put(txn, db, &k, &(MDB_val){sizeof n, &n}, 0);
 }
 
 /* The 10-byte counter key (layout above). */
 static void s_key(uint8_t key[KEY_LEN], int kind, uint32_t id, int level, uint32_t block)
 {
     key[0] = (uint8_t)kind;
-    s_be32(key + 1, id);
+    rp_be32(key + 1, id);
     key[5] = (uint8_t)level;
-    s_be32(key + 6, block);
+    rp_be32(key + 6, block);
 }
 
 /* Reads a counter array; a shorter stored array (written before slots were added) reads as
@@ -137,52 +150,42 @@ static int s_bump(MDB_txn *txn, MDB_dbi db, const uint8_t key[KEY_LEN], int slot
     return mdb_put(txn, db, &k, &v, 0);
 }
 
-/* A change is added at the day and at its 32-day block, under "all" and every attributed value. */
-int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
+uint32_t rp_day_u(int64_t day)
+{
+    return s_u(day);
+}
+
+/* A change is added at the day and at its 32-day block of one dimension value. */
+int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
 {
     reporting_t *st = reporting_state(ctx);
     uint32_t u = s_u(day);
     uint8_t key[KEY_LEN];
-    int rc = 0;
     if (delta == 0)
         return 0;
-    for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
-        uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
-        if (kind != RP_DIM_ALL && id == 0)
-            continue;
-        s_key(key, kind, id, LEVEL_DAY, u);
-        if ((rc = s_bump(ctx->txn, st->agg, key, slot, delta)) != 0)
-            break;
+    s_key(key, kind, id, LEVEL_DAY, u);
+    int rc = s_bump(ctx->txn, st->agg, key, slot, delta);
+    if (rc == 0) {
         s_key(key, kind, id, LEVEL_BLOCK, u >> BLOCK_SHIFT);
         rc = s_bump(ctx->txn, st->agg, key, slot, delta);
     }
     return rc;
 }
 
-/* First-seen marks per dimension value; the half counter moves only for a new mark. */
-int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
+/* Under "all" and every attributed value; the record behind the change (the subject of the
+ * event being applied) is kept beside it for drill-down (figures.c). */
+int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
 {
-    reporting_t *st = reporting_state(ctx);
-    int half = rp_half_of(day);
-    if (half < 0)
-        return 0;
-    uint8_t seen[SEEN_LEN], key[KEY_LEN];
-    seen[0] = (uint8_t)slot;
-    s_be32(seen + 1, (uint32_t)half);
-    hy_key_u64(person, seen + 10);
-    for (int kind = 0; kind < RP_NDIMS; kind++) {
+    int rc = 0;
+    for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
         uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
-        seen[5] = (uint8_t)kind;
-        s_be32(seen + 6, id);
-        MDB_val k = {SEEN_LEN, seen}, v = {0, NULL};
-        int rc = mdb_put(ctx->txn, st->seen, &k, &v, MDB_NOOVERWRITE);
-        if (rc == MDB_KEYEXIST)
+        if (kind != RP_DIM_ALL && id == 0)
             continue;
-        s_key(key, kind, id, LEVEL_HALF, (uint32_t)half);
-        if (rc || (rc = s_bump(ctx->txn, st->agg, key, slot, 1)) != 0)
-            return rc;
+        rc = rp_agg_add_one(ctx, kind, id, day, slot, delta);
+        if (rc == 0 && delta && !rp_person_slot(slot))   /* persons: read from their records */
+            rc = rp_contrib_add(ctx, kind, id, day, slot, delta);
     }
-    return 0;
+    return rc;
 }
 
 /* Adds every array under keys [kind|id|level|from, kind|id|level|to) into sum. */
@@ -195,7 +198,7 @@ static int s_sum_range(MDB_cursor *cur, int kind, uint32_t id, int level, uint32
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *kb = k.mv_data;
-        if (k.mv_size != KEY_LEN || memcmp(kb, start, 6) != 0 || s_get32(kb + 6) >= to)
+        if (k.mv_size != KEY_LEN || memcmp(kb, start, 6) != 0 || rp_get32(kb + 6) >= to)
             return 0;
         int64_t vals[RP_NSLOTS];
         s_load(&v, vals);
@@ -224,23 +227,6 @@ int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t da
     return rc;
 }
 
-/* One key: the half's distinct counts (zeros when nothing was counted). */
-int rp_agg_half(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int half_id,
-                int64_t out[RP_NSLOTS])
-{
-    uint8_t key[KEY_LEN];
-    s_key(key, kind, id, LEVEL_HALF, (uint32_t)half_id);
-    MDB_val k = {KEY_LEN, key}, v;
-    int rc = mdb_get(txn, st->agg, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        memset(out, 0, sizeof(int64_t) * RP_NSLOTS);
-        return 0;
-    }
-    if (rc == 0)
-        s_load(&v, out);
-    return rc;
-}
-
 /* Seeks from value to value (MDB_SET_RANGE past each id) instead of reading every key. */
 int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void *user)
 {
@@ -260,7 +246,7 @@ int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void 
         }
         if (rc)
             break;
-        uint32_t id = s_get32((const uint8_t *)k.mv_data + 1);
+        uint32_t id = rp_get32((const uint8_t *)k.mv_data + 1);
         if ((rc = fn(id, user)) != 0 || id == UINT32_MAX)
             break;
         next = id + 1;
@@ -273,5 +259,9 @@ int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void 
 int rp_agg_reset(reporting_t *st, MDB_txn *txn)
 {
     int rc = mdb_drop(txn, st->agg, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, st->gaps, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, st->contrib, 0);
     return rc ? rc : mdb_drop(txn, st->seen, 0);
 }

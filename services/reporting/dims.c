@@ -255,15 +255,24 @@ int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p)
 
 int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p)
 {
-    reporting_t *st = reporting_state(ctx);
+    uint64_t n;
     memset(p, 0, sizeof *p);
+    int rc = rp_person_num_by_nid(ctx, nid, &n);
+    return rc ? rc : s_person_num(ctx, n, p);
+}
+
+int rp_person_num_by_nid(hy_ctx_t *ctx, const char *nid, uint64_t *n)
+{
+    reporting_t *st = reporting_state(ctx);
     if (!nid || strlen(nid) != 10)
         return MDB_NOTFOUND;
     for (int attempt = 0; attempt < 2; attempt++) {
         MDB_val k = {10, (void *)nid}, v;
         int rc = mdb_get(ctx->txn, st->nids, &k, &v);
-        if (rc == 0 && v.mv_size == 8)
-            return s_person_num(ctx, hy_key_u64_get(v.mv_data), p);
+        if (rc == 0 && v.mv_size == 8) {
+            *n = hy_key_u64_get(v.mv_data);
+            return 0;
+        }
         if (rc != MDB_NOTFOUND)
             return rc ? rc : MDB_CORRUPTED;
         if (attempt == 0 && (rc = s_sync_registry(ctx)) != 0)
@@ -431,4 +440,14 @@ const char *rp_str(const json_t *obj, const char *key)
 int64_t rp_int(const json_t *obj, const char *key)
 {
     return json_integer_value(json_object_get(obj, key));
+}
+
+char *rp_office_name(hy_ctx_t *ctx, const char *office)
+{
+    uint32_t id;
+    MDB_val v;
+    if (!office || rp_lookup(ctx->txn, reporting_state(ctx), RP_DIM_OFFICE, office, &id) != 0 ||
+        rp_record_raw(ctx, 'O', id, 0, &v) != 0)
+        return office ? strdup(office) : NULL;
+    return strndup(v.mv_data, v.mv_size);
 }

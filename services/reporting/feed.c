@@ -75,10 +75,16 @@ int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return rc;
     bool was = st->in_registry;
     st->in_registry = strcmp(source, "registry") == 0;
+    st->subject = rp_str(event, "subject");
+    if (!st->subject || !*st->subject)
+        st->subject = rp_str(data, "id");
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].source, source) == 0)
             rc = table[i].fn(ctx, type, event, data);
+    if (rc == 0)
+        rc = rp_timeline_apply(ctx, source, event);
     st->in_registry = was;
+    st->subject = NULL;
     return rc;
 }
 
@@ -86,7 +92,8 @@ int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 int reporting_reset(void *state, MDB_txn *txn)
 {
     reporting_t *st = state;
-    MDB_dbi all[] = {st->meta, st->names, st->persons, st->nids, st->records};
+    MDB_dbi all[] = {st->meta, st->names, st->persons, st->nids, st->records, st->timeline};
+    /* submitted reports (st->subs) are not derived from events: they stay */
     int rc = rp_agg_reset(st, txn);
     for (size_t i = 0; rc == 0 && i < sizeof all / sizeof all[0]; i++)
         rc = mdb_drop(txn, all[i], 0);

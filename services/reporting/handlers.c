@@ -15,6 +15,12 @@
 const hy_handler_t reporting_handlers[] = {
     {"reports.half_year", reporting_half_year},
     {"reports.indicators", reporting_indicators},
+    {"persons.timeline", reporting_timeline},
+    {"reports.submit", reporting_submit},
+    {"offices.targets_put", reporting_targets_put},
+    {"reports.submission", reporting_submission},
+    {"reports.submission_figure", reporting_submission_figure},
+    {"reports.submission_diff", reporting_submission_diff},
     {0},
 };
 
@@ -31,6 +37,11 @@ int reporting_open(hy_store_t *store, void **state)
         {"reporting.meta", offsetof(reporting_t, meta)},
         {"reporting.agg", offsetof(reporting_t, agg)},
         {"reporting.seen", offsetof(reporting_t, seen)},
+        {"reporting.gaps", offsetof(reporting_t, gaps)},
+        {"reporting.timeline", offsetof(reporting_t, timeline)},
+        {"reporting.contrib", offsetof(reporting_t, contrib)},
+        {"reporting.subs", offsetof(reporting_t, subs)},
+        {"reporting.targets", offsetof(reporting_t, targets)},
         {"reporting.names", offsetof(reporting_t, names)},
         {"reporting.persons", offsetof(reporting_t, persons)},
         {"reporting.nids", offsetof(reporting_t, nids)},

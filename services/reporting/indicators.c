@@ -3,8 +3,8 @@
  * and the figures of a period for one dimension value, derived from the counters.
  *
  * An indicator is a flow (summed over the period's days), a stock (summed over every day up to
- * the period's last: what is outstanding or active at its end), a distinct count (read from the
- * half's counter: only when the period is exactly one Solar Hijri half) or a ratio in basis
+ * the period's last: what is outstanding or active at its end), a distinct count of people
+ * (distinct.c: exact for any period) or a ratio in basis
  * points of two of those (floor; 0 when the denominator is 0). aggregates.c says what each
  * one counts.
  */
@@ -20,7 +20,8 @@ const rp_indicator_t rp_indicators[] = {
     {"meetings_empowerment_group", "جلسات گروه توانمندسازی", RP_FLOW, RP_COUNT, RP_S_MEET_EG, 0, false},
     {"classes", "کلاس‌های آموزشی، مهارتی و فرهنگی", RP_FLOW, RP_COUNT, RP_S_CLASSES, 0, false},
     {"people_with_loans", "افراد دریافت‌کننده وام", RP_DISTINCT, RP_COUNT, RP_S_PEOPLE_LOANS, 0, false},
-    {"jobs_created", "اشتغال ایجادشده", RP_FLOW, RP_COUNT, RP_S_JOBS, 0, false},
+    {"jobs_created", "افراد دارای اشتغال ایجادشده", RP_DISTINCT, RP_COUNT, RP_S_JOBS_PEOPLE, 0, false},
+    {"job_records", "سوابق اشتغال ایجادشده", RP_FLOW, RP_COUNT, RP_S_JOBS, 0, false},
     {"people_counselled", "افراد مشاوره‌گرفته", RP_DISTINCT, RP_COUNT, RP_S_COUNSELLED, 0, false},
     {"funds_formed", "صندوق‌های مالی خرد تشکیل‌شده", RP_FLOW, RP_COUNT, RP_S_FUNDS, 0, false},
     {"fund_training_sessions", "جلسات آموزشی صندوق‌ها", RP_FLOW, RP_COUNT, RP_S_FUND_TRAININGS, 0, false},
@@ -28,17 +29,29 @@ const rp_indicator_t rp_indicators[] = {
     {"loans_disbursed_rials", "وام‌های پرداخت‌شده", RP_FLOW, RP_RIALS, RP_S_LOANS_DISBURSED, 0, false},
     {"loans_outstanding_rials", "مانده اصل وام‌ها", RP_STOCK, RP_RIALS, RP_S_LOANS_OUTSTANDING, 0, false},
     {"par30_rials", "پرتفوی در معرض ریسک بیش از ۳۰ روز", RP_STOCK, RP_RIALS, RP_S_PAR30, 0, false},
-    {"par30_bp", "نسبت پرتفوی در معرض ریسک (PAR30)", RP_RATIO, RP_BP, RP_S_PAR30,
+    {"par30_bp", "نسبت پرتفوی در معرض ریسک بیش از ۳۰ روز", RP_RATIO, RP_BP, RP_S_PAR30,
      RP_S_LOANS_OUTSTANDING, true},
     {"insurance_enrolled", "درخواست‌های بیمه واجد شرایط", RP_FLOW, RP_COUNT, RP_S_INS_ENROLLED, 0, false},
     {"insurance_confirmed", "بیمه‌های تأییدشده صندوق", RP_FLOW, RP_COUNT, RP_S_INS_CONFIRMED, 0, false},
     {"insurance_coverage_bp", "پوشش بیمه درخواست‌های دوره", RP_RATIO, RP_BP, RP_S_INS_COHORT,
      RP_S_INS_ENROLLED, false},
+    {"insured_at_end", "بیمه‌شدگان در پایان دوره", RP_STOCK, RP_COUNT, RP_S_INS_INSURED, 0, false},
     {"network_members_active", "اعضای فعال شبکه‌ها", RP_STOCK, RP_COUNT, RP_S_NET_MEMBERS, 0, false},
     {"network_orders", "سفارش‌های شبکه‌ها", RP_FLOW, RP_COUNT, RP_S_NET_ORDERS, 0, false},
     {"network_orders_rials", "ارزش سفارش‌های شبکه‌ها", RP_FLOW, RP_RIALS, RP_S_NET_ORDERS_RIALS, 0, false},
     {"fund_savings_rials", "پس‌انداز اعضای صندوق‌ها", RP_FLOW, RP_RIALS, RP_S_FUND_SAVINGS, 0, false},
     {"fund_loans_issued_rials", "وام‌های صندوق‌ها", RP_FLOW, RP_RIALS, RP_S_FUND_LOANS, 0, false},
+    {"fund_shareouts_rials", "تقسیم سود و اندوخته صندوق‌ها", RP_FLOW, RP_RIALS, RP_S_FUND_SHAREOUTS, 0, false},
+    {"women_heads_of_household", "زنان سرپرست خانوار در پایگاه داده", RP_STOCK, RP_COUNT, RP_S_WOMEN_HEADS, 0, false},
+    {"referrals_by_agency", "معرفی‌شدگان از سوی نهادها", RP_FLOW, RP_COUNT, RP_S_REF_AGENCY, 0, false},
+    {"employer_referrals", "معرفی به کارفرما", RP_FLOW, RP_COUNT, RP_S_EMPLOYER_REF, 0, false},
+    {"in_kind_aid", "کمک‌های غیرنقدی", RP_FLOW, RP_COUNT, RP_S_AID, 0, false},
+    {"class_attendance", "حضور در کلاس‌ها (نفر-جلسه)", RP_FLOW, RP_COUNT, RP_S_CLASS_ATTENDANCE, 0, false},
+    {"network_buyers", "خریداران جدید شبکه‌ها", RP_FLOW, RP_COUNT, RP_S_NET_BUYERS, 0, false},
+    {"network_deliveries", "تحویل‌های شبکه‌ها", RP_FLOW, RP_COUNT, RP_S_NET_DELIVERIES, 0, false},
+    {"loans_recovered_rials", "وصول وام‌های سوخت‌شده", RP_FLOW, RP_RIALS, RP_S_LOANS_RECOVERED, 0, false},
+    {"par30_restructured_rials", "پرتفوی در معرض ریسک وام‌های امهال‌شده", RP_STOCK, RP_RIALS,
+     RP_S_PAR30_RESTRUCTURED, 0, false},
 };
 const size_t rp_nindicators = sizeof rp_indicators / sizeof rp_indicators[0];
 
@@ -53,10 +66,12 @@ int rp_raw_read(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, const rp_p
         rc = rp_agg_upto(txn, st, kind, id, p->from - 1, before);
     for (int i = 0; rc == 0 && i < RP_NSLOTS; i++)
         raw->range[i] = raw->upto[i] - before[i];   /* both sums of the same counters: no overflow */
-    if (rc == 0 && p->half_id >= 0) {
-        raw->has_distinct = true;
-        rc = rp_agg_half(txn, st, kind, id, p->half_id, raw->distinct);
-    }
+    static const int slots[] = {RP_S_PEOPLE_LOANS, RP_S_COUNSELLED, RP_S_FUND_TRAINED,
+                                RP_S_JOBS_PEOPLE};
+    raw->has_distinct = true;
+    for (size_t i = 0; rc == 0 && i < sizeof slots / sizeof slots[0]; i++)
+        rc = rp_distinct_count(txn, st, kind, id, slots[i], p->from, p->to, raw->upto, before,
+                               &raw->distinct[slots[i]]);
     return rc;
 }
 
@@ -75,8 +90,8 @@ bool rp_indicator_value(const rp_raw_t *raw, size_t i, int64_t *value)
     case RP_FLOW:
         *value = raw->range[ind->slot];
         return true;
-    case RP_STOCK:
-        *value = raw->upto[ind->slot];
+    case RP_STOCK:   /* beneficiaries in the database include those transferred in and out */
+        *value = raw->upto[ind->slot] + (ind->slot == RP_S_BENEFICIARIES ? raw->upto[RP_S_TRANSFERS] : 0);
         return true;
     case RP_DISTINCT:
         *value = raw->has_distinct ? raw->distinct[ind->slot] : 0;

@@ -1,15 +1,19 @@
 /*
  * proj_insurance.c — what the insurance service's events add: eligible enrolment requests,
- * the fund's confirmations and the coverage of each period's requests.
+ * the fund's confirmations, the coverage of each period's requests and who is insured.
  *
- *   insurance.enrolment.requested  one eligible request (a refused one emits no event) on its
- *                                  start date, at the enrolment's office, in its field, with
- *                                  the person's neighbourhood and sex
+ *   insurance.enrolment.requested  one eligible request (a refused one emits no event) on the
+ *                                  day it was MADE (requested_date when the event carries it,
+ *                                  else the event's day: not the start date it asks for), at
+ *                                  the enrolment's office, in its field, with the person's
+ *                                  neighbourhood and sex
  *   insurance.enrolment.confirmed  one confirmation on the confirmation date (confirmed_date
  *                                  when the event has it, else the event's day), and, the first
  *                                  time an enrolment is confirmed, one "confirmed" request on
  *                                  the request's start date: insurance_coverage_bp of a period
- *                                  is those over its requests
+ *                                  is those over its requests; insured from that day
+ *   insurance.enrolment.suspended  no longer insured from the event's day (reinstated: again)
+ *   insurance.enrolment.cancelled  no longer insured, for good
  * Enrolment events name the person by national ID (and person_id when they carry it); the
  * registry's projection gives her neighbourhood. Each enrolment keeps its tags and start day in
  * a small record, so its confirmation is counted where its request was.
@@ -20,8 +24,10 @@
 
 typedef struct {
     rp_tags_t tags;
-    int32_t start;
+    int32_t start;      /* the day the request was made */
     int32_t confirmed;
+    int32_t insured;    /* counted in insured_at_end now */
+    int32_t cancelled;
 } s_enrolment_t;
 
 /* The tags of an enrolment: office and field from the event, the person's neighbourhood and
@@ -47,7 +53,7 @@ static int s_requested(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *d
 {
     s_enrolment_t e = {0};
     int64_t day;
-    if (!rp_event_day(event, data, "start_date", &day))
+    if (!rp_event_day(event, data, "requested_date", &day))
         return 0;
     int rc = rp_record_get(ctx, 'e', n, 0, &e, sizeof e);
     if (rc != MDB_NOTFOUND)
@@ -70,11 +76,34 @@ static int s_confirmed(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *d
         rc = s_tags(ctx, data, &e.tags);
         return rc ? rc : rp_agg_add(ctx, &e.tags, day, RP_S_INS_CONFIRMED, 1);
     }
-    if (rc || (rc = rp_agg_add(ctx, &e.tags, day, RP_S_INS_CONFIRMED, 1)) != 0 || e.confirmed)
+    if (rc || (rc = rp_agg_add(ctx, &e.tags, day, RP_S_INS_CONFIRMED, 1)) != 0)
+        return rc;
+    if (!e.insured && !e.cancelled && (rc = rp_agg_add(ctx, &e.tags, day, RP_S_INS_INSURED, 1)) != 0)
+        return rc;
+    e.insured = !e.cancelled;
+    if (!e.confirmed && (rc = rp_agg_add(ctx, &e.tags, e.start, RP_S_INS_COHORT, 1)) != 0)
         return rc;
     e.confirmed = 1;
-    if ((rc = rp_agg_add(ctx, &e.tags, e.start, RP_S_INS_COHORT, 1)) != 0)
+    return rp_record_put(ctx, 'e', n, 0, &e, sizeof e);
+}
+
+/* Suspended or cancelled: no longer insured from the event's day; reinstated: insured again. */
+static int s_standing(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *data, bool insured,
+                      bool cancel)
+{
+    s_enrolment_t e;
+    int64_t day;
+    if (!rp_event_day(event, data, "date", &day))
+        return 0;
+    int rc = rp_record_get(ctx, 'e', n, 0, &e, sizeof e);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if (e.cancelled || (insured && !e.confirmed))
+        return 0;
+    if (e.insured != insured && (rc = rp_agg_add(ctx, &e.tags, day, RP_S_INS_INSURED, insured ? 1 : -1)) != 0)
         return rc;
+    e.insured = insured;
+    e.cancelled = cancel;
     return rp_record_put(ctx, 'e', n, 0, &e, sizeof e);
 }
 
@@ -88,5 +117,11 @@ int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *d
         return s_requested(ctx, n, event, data);
     if (strcmp(type, "insurance.enrolment.confirmed") == 0)
         return s_confirmed(ctx, n, event, data);
+    if (strcmp(type, "insurance.enrolment.suspended") == 0)
+        return s_standing(ctx, n, event, data, false, false);
+    if (strcmp(type, "insurance.enrolment.cancelled") == 0)
+        return s_standing(ctx, n, event, data, false, true);
+    if (strcmp(type, "insurance.enrolment.reinstated") == 0)
+        return s_standing(ctx, n, event, data, true, false);
     return 0;
 }

@@ -18,6 +18,12 @@
  * Repayments carry principal_rials (outstanding principal falls by it) and repaid_rials; a
  * write-off takes the loan's principal off the books from its date.
  *
+ * RESTRUCTURED LOANS. A loan rescheduled, or any of whose events carries `restructured: true`
+ * (the flag the loans service is adding), is restructured from that event's date: its PAR30
+ * also counts in par30_restructured_rials. loans.loan.recovery_recorded (recovered_rials, else
+ * amount_rials: the name the loans service is adding) counts in loans_recovered_rials on its
+ * date, and changes nothing else (the loan is written off).
+ *
  * A loan's figures from its last event on are a step function: outstanding principal O from
  * then on, and O at risk from the day its oldest unpaid installment is 31 days past due. Ledger
  * dates never go back in the loans service, so each new event only replaces the function from
@@ -57,6 +63,8 @@ typedef struct {
     int32_t risk;     /* first day at risk from `last` on, or NEVER */
     int32_t nlines;
     int32_t written_off;
+    int32_t restructured;   /* rescheduled, or flagged restructured by the loans service */
+    int32_t pad2;
 } s_head_t;
 
 typedef struct {
@@ -161,7 +169,8 @@ static int s_save(hy_ctx_t *ctx, uint64_t n, const s_loan_t *l)
  * changed; old_out and old_risk are the function before): outstanding changes by the
  * difference on day, and the at-risk amount moves from (old_out from old_risk) to (out from
  * the new risk day). */
-static int s_move(hy_ctx_t *ctx, s_loan_t *l, int64_t day, int64_t old_out, int32_t old_risk)
+static int s_move(hy_ctx_t *ctx, s_loan_t *l, int64_t day, int64_t old_out, int32_t old_risk,
+                  int32_t old_restructured)
 {
     if (day < l->h.last)
         day = l->h.last;   /* never happens: the loans service refuses dates out of order */
@@ -173,6 +182,10 @@ static int s_move(hy_ctx_t *ctx, s_loan_t *l, int64_t day, int64_t old_out, int3
         rc = rp_agg_add(ctx, &l->h.tags, from_old, RP_S_PAR30, -old_out);
     if (rc == 0 && l->h.risk != NEVER)
         rc = rp_agg_add(ctx, &l->h.tags, from_new, RP_S_PAR30, l->h.out);
+    if (rc == 0 && old_restructured && old_risk != NEVER)   /* the same for restructured loans */
+        rc = rp_agg_add(ctx, &l->h.tags, from_old, RP_S_PAR30_RESTRUCTURED, -old_out);
+    if (rc == 0 && l->h.restructured && l->h.risk != NEVER)
+        rc = rp_agg_add(ctx, &l->h.tags, from_new, RP_S_PAR30_RESTRUCTURED, l->h.out);
     return rc;
 }
 
@@ -213,7 +226,7 @@ static int s_disbursed(hy_ctx_t *ctx, uint64_t n, s_loan_t *l, const json_t *dat
 {
     uint64_t person;
     int64_t amount = rp_int(data, "amount_rials"), old_out = l->h.out;
-    int32_t old_risk = l->h.risk;
+    int32_t old_risk = l->h.risk, old_restructured = l->h.restructured;
     int rc = 0;
     if (amount < 0 || __builtin_add_overflow(l->h.out, amount, &l->h.out))
         return EOVERFLOW;
@@ -223,7 +236,7 @@ static int s_disbursed(hy_ctx_t *ctx, uint64_t n, s_loan_t *l, const json_t *dat
         rc = rp_agg_add(ctx, &l->h.tags, day, RP_S_LOANS_DISBURSED, amount);
     s_first_schedule(l, data, day);
     if (rc == 0)
-        rc = s_move(ctx, l, day, old_out, old_risk);
+        rc = s_move(ctx, l, day, old_out, old_risk, old_restructured);
     return rc ? rc : s_save(ctx, n, l);
 }
 
@@ -232,7 +245,15 @@ static int s_changed(hy_ctx_t *ctx, uint64_t n, s_loan_t *l, const char *verb, c
                      int64_t day)
 {
     int64_t old_out = l->h.out;
-    int32_t old_risk = l->h.risk;
+    int32_t old_risk = l->h.risk, old_restructured = l->h.restructured;
+    if (strcmp(verb, "recovery_recorded") == 0) {   /* after a write-off: a flow, no state */
+        int64_t amount = json_is_integer(json_object_get(data, "recovered_rials"))
+                             ? rp_int(data, "recovered_rials")
+                             : rp_int(data, "amount_rials");
+        return rp_agg_add(ctx, &l->h.tags, day, RP_S_LOANS_RECOVERED, amount);
+    }
+    if (json_is_true(json_object_get(data, "restructured")) || strcmp(verb, "rescheduled") == 0)
+        l->h.restructured = 1;
     if (strcmp(verb, "repayment_recorded") == 0) {
         l->h.out -= rp_int(data, "principal_rials");
         l->h.paid = json_is_integer(json_object_get(data, "repaid_rials"))
@@ -246,10 +267,10 @@ static int s_changed(hy_ctx_t *ctx, uint64_t n, s_loan_t *l, const char *verb, c
         if (!s_schedule(l, p, f, (int)rp_int(data, "term_months"), day, 1))
             return 0;
         l->h.base = l->h.paid;
-    } else {
-        return 0;
+    } else if (l->h.restructured == old_restructured) {
+        return 0;   /* nothing that changes the loan's figures */
     }
-    int rc = s_move(ctx, l, day, old_out, old_risk);
+    int rc = s_move(ctx, l, day, old_out, old_risk, old_restructured);
     return rc ? rc : s_save(ctx, n, l);
 }
 

@@ -13,6 +13,7 @@
  *                    (member_ids; participant_ids when the event has no member_ids)
  *   saving_recorded  amount_rials saved, on the meeting's date
  *   loan_issued      amount_rials lent, on the loan's date
+ *   shareout_completed  paid_rials paid out to the members, at the fund's place
  */
 #include <string.h>
 
@@ -52,6 +53,21 @@ static int s_trained(hy_ctx_t *ctx, const json_t *data, uint32_t office, int64_t
     return 0;
 }
 
+/* What a share-out paid its members, at the fund's place (a preview emits nothing). */
+static int s_shareout(hy_ctx_t *ctx, json_t *event, const json_t *data)
+{
+    int64_t day, paid = rp_int(data, "paid_rials");
+    uint32_t office, hood;
+    rp_tags_t tags;
+    if (json_is_true(json_object_get(data, "preview")) || paid <= 0 ||
+        !rp_event_day(event, data, "date", &day))
+        return 0;
+    int rc = s_place(ctx, data, &office, &hood);
+    if (rc == 0)
+        rc = rp_tags_place(ctx, office, hood, 0, 0, &tags);
+    return rc ? rc : rp_agg_add(ctx, &tags, day, RP_S_FUND_SHAREOUTS, paid);
+}
+
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
     const char *verb = s_verb(type);
@@ -59,6 +75,8 @@ int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *d
     int slot = strcmp(verb, "saving_recorded") == 0 ? RP_S_FUND_SAVINGS
                : strcmp(verb, "loan_issued") == 0   ? RP_S_FUND_LOANS
                                                     : -1;
+    if (strcmp(verb, "shareout_completed") == 0)
+        return s_shareout(ctx, event, data);
     int64_t day;
     uint32_t office, hood;
     rp_tags_t tags;

@@ -6,10 +6,13 @@
  *                                  neighbourhood, where its orders are counted
  *   networks.network.member_joined one active membership from the join date (the person's
  *                                  neighbourhood and sex, the network's office, field and
- *                                  number); one job when the event says job_created
+ *                                  number); one job record when the event says job_created,
+ *                                  and the person among the people with a job
  *   networks.network.member_left   the membership ends on the leaving date (counted where it
  *                                  was counted when it began: the tags are kept with it)
  *   networks.network.order_placed  one order and its value on the order's date
+ *   networks.buyer.created         one buyer (at its network's place, else its office)
+ *   networks.network.delivery_recorded  one delivery, at the network's place
  */
 #include <string.h>
 
@@ -70,8 +73,10 @@ static int s_joined(hy_ctx_t *ctx, json_t *event, const json_t *data)
         (rc = rp_record_put(ctx, 'm', n, person, &tags, sizeof tags)) != 0 ||
         (rc = rp_agg_add(ctx, &tags, day, RP_S_NET_MEMBERS, 1)) != 0)
         return rc;
-    return json_is_true(json_object_get(data, "job_created")) ? rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)
-                                                              : 0;
+    if (!json_is_true(json_object_get(data, "job_created")))
+        return 0;
+    rc = rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1);
+    return rc ? rc : rp_agg_distinct(ctx, &tags, day, RP_S_JOBS_PEOPLE, person);
 }
 
 /* The membership ends where it was counted. */
@@ -109,8 +114,31 @@ static int s_order(hy_ctx_t *ctx, json_t *event, const json_t *data)
     return value > 0 ? rp_agg_add(ctx, &tags, day, RP_S_NET_ORDERS_RIALS, value) : 0;
 }
 
+/* A buyer registered (at its office; at its network's when it names one) or a delivery. */
+static int s_count(hy_ctx_t *ctx, json_t *event, const json_t *data, int slot)
+{
+    uint64_t n = 0;
+    s_network_t net;
+    rp_tags_t tags;
+    int64_t day;
+    if (!rp_event_day(event, data, "date", &day))
+        return 0;
+    int rc = s_network_load(ctx, data, &n, &net);
+    if (rc == MDB_NOTFOUND) {
+        n = 0;
+        rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &net.office);
+    }
+    if (rc || (rc = rp_tags_place(ctx, net.office, net.hood, (int)net.field, (uint32_t)n, &tags)) != 0)
+        return rc;
+    return rp_agg_add(ctx, &tags, day, slot, 1);
+}
+
 int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
+    if (strcmp(type, "networks.buyer.created") == 0)
+        return s_count(ctx, event, data, RP_S_NET_BUYERS);
+    if (strcmp(type, "networks.network.delivery_recorded") == 0)
+        return s_count(ctx, event, data, RP_S_NET_DELIVERIES);
     if (strcmp(type, "networks.network.created") == 0)
         return s_created(ctx, data);
     if (strcmp(type, "networks.network.member_joined") == 0)

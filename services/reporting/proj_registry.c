@@ -9,9 +9,17 @@
  *   registry.business.created    the business's field (as created), for loans and activities
  *   registry.activity.recorded   meeting (by meeting_kind), training_class: one each, counted
  *                                at the activity's office and neighbourhood; counselling: each
- *                                participant once per half (distinct); job_created: each
- *                                participant one job. Attributed to the business's field when
+ *                                participant among the people counselled (distinct.c);
+ *                                job_created: each participant one job record and among the
+ *                                people with a job (distinct: a person with two records, or a
+ *                                record and a network job, is one person). Attributed to the business's field when
  *                                the activity names a business.
+ *                                employer_referral, aid, training_class: each participant one
+ *                                (employer referrals, in-kind aid, class attendance).
+ *                                A registration on an agency's referral counts among the
+ *                                referrals by agency; a woman head of household among the
+ *                                women heads of household (a stock, like beneficiaries).
+ *   registry.office.created/updated  the office's Persian name (for the printed page)
  * Updates (person.updated, business.updated, stage_changed) change nothing counted here.
  */
 #include <string.h>
@@ -31,21 +39,39 @@ static int s_person(hy_ctx_t *ctx, json_t *event, const json_t *person)
     int rc = mdb_get(ctx->txn, reporting_state(ctx)->persons, &k, &v);
     if (rc != MDB_NOTFOUND)
         return rc;   /* 0: already known (counted once) */
+    int64_t day;
+    json_t *first = json_array_get(json_object_get(person, "referrals"), 0);
+    if (!rp_day_of(rp_str(person, "registered_on"), &day) && !rp_day_of(rp_str(first, "date"), &day) &&
+        !rp_event_day(event, NULL, NULL, &day))
+        return 0;
+    const char *source = rp_str(first, "source");
     p.sex = (uint8_t)rp_sex_code(rp_str(person, "sex"));
+    p.reg_day = (int32_t)day;
+    p.flags = (uint8_t)((json_is_true(json_object_get(person, "head_of_household")) ? RP_P_HEAD : 0) |
+                        (source && strcmp(source, "agency") == 0 ? RP_P_AGENCY : 0));
     if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(person, "office"), &p.office)) != 0 ||
         (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(person, "neighbourhood"), &p.hood)) != 0 ||
         (rc = rp_intern_pair(ctx, p.office, p.hood, &p.pair)) != 0 ||
         (rc = rp_person_put(ctx, n, rp_str(person, "national_id"), &p)) != 0)
         return rc;
-    int64_t day;
-    json_t *first = json_array_get(json_object_get(person, "referrals"), 0);
-    if (!rp_day_of(rp_str(first, "date"), &day) && !rp_event_day(event, NULL, NULL, &day))
-        return 0;
+    return rp_person_figures(ctx, &p, day, RP_S_BENEFICIARIES, 1);
+}
+
+int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot_beneficiaries,
+                      int sign)
+{
     rp_tags_t tags;
-    if ((rc = rp_tags_place(ctx, p.office, p.hood, 0, 0, &tags)) != 0)
+    int rc = rp_tags_place(ctx, p->office, p->hood, 0, 0, &tags);
+    if (rc)
         return rc;
-    tags.v[RP_DIM_SEX] = p.sex;
-    return rp_agg_add(ctx, &tags, day, RP_S_BENEFICIARIES, 1);
+    tags.v[RP_DIM_SEX] = p->sex;
+    if ((rc = rp_agg_add(ctx, &tags, day, slot_beneficiaries, sign)) != 0 ||
+        (slot_beneficiaries == RP_S_BENEFICIARIES && (p->flags & RP_P_AGENCY) &&
+         (rc = rp_agg_add(ctx, &tags, day, RP_S_REF_AGENCY, sign)) != 0))
+        return rc;
+    return (p->flags & RP_P_HEAD) && p->sex == RP_SEX_FEMALE
+               ? rp_agg_add(ctx, &tags, day, RP_S_WOMEN_HEADS, sign)
+               : 0;
 }
 
 /* Only the field is kept: other services' events name the business. */
@@ -56,6 +82,13 @@ static int s_business(hy_ctx_t *ctx, const json_t *business)
     if (rp_id_num(rp_str(business, "id"), &n) != 0)
         return 0;
     return rp_record_put(ctx, 'b', n, 0, field, sizeof field);
+}
+
+static int s_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person,
+                      int sign)
+{
+    return sign > 0 ? rp_agg_distinct(ctx, tags, day, slot, person)
+                    : rp_agg_undistinct(ctx, tags, day, slot, person);
 }
 
 /* The counter of a meeting kind, -1 for an unknown one. */
@@ -69,10 +102,12 @@ static int s_meeting_slot(const char *meeting_kind)
 }
 
 /* Meetings and classes count once at their place; counselling and jobs per participant. */
-static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
+int rp_activity_apply(hy_ctx_t *ctx, json_t *event, const json_t *act, int sign)
 {
     const char *kind = rp_str(act, "kind");
-    bool per_person = kind && (strcmp(kind, "counselling") == 0 || strcmp(kind, "job_created") == 0);
+    bool per_person = kind && (strcmp(kind, "counselling") == 0 || strcmp(kind, "job_created") == 0 ||
+                               strcmp(kind, "employer_referral") == 0 || strcmp(kind, "aid") == 0 ||
+                               strcmp(kind, "training_class") == 0);
     int slot = !kind ? -1
                : strcmp(kind, "meeting") == 0        ? s_meeting_slot(rp_str(act, "meeting_kind"))
                : strcmp(kind, "training_class") == 0 ? RP_S_CLASSES
@@ -88,11 +123,17 @@ static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
         (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(act, "neighbourhood"), &hood)) != 0 ||
         (rc = rp_business_field(ctx, rp_str(act, "business_id"), &field)) != 0)
         return rc;
+    if (slot >= 0 && ((rc = rp_tags_place(ctx, office, hood, field, 0, &tags)) != 0 ||
+                      (rc = rp_agg_add(ctx, &tags, day, slot, sign)) != 0))
+        return rc;
     if (!per_person)
-        return (rc = rp_tags_place(ctx, office, hood, field, 0, &tags)) != 0
-                   ? rc
-                   : rp_agg_add(ctx, &tags, day, slot, 1);
-    bool counselling = strcmp(kind, "counselling") == 0;
+        return 0;
+    bool counselling = strcmp(kind, "counselling") == 0, job = strcmp(kind, "job_created") == 0;
+    int each = job                                     ? RP_S_JOBS
+               : counselling                           ? -1
+               : strcmp(kind, "employer_referral") == 0 ? RP_S_EMPLOYER_REF
+               : strcmp(kind, "aid") == 0               ? RP_S_AID
+                                                        : RP_S_CLASS_ATTENDANCE;
     size_t i;
     json_t *pid;
     json_array_foreach(json_object_get(act, "person_ids"), i, pid) {
@@ -100,20 +141,35 @@ static int s_activity(hy_ctx_t *ctx, json_t *event, const json_t *act)
         if (rp_id_num(json_string_value(pid), &person) != 0)
             continue;
         if ((rc = rp_tags_person(ctx, office, json_string_value(pid), field, 0, &tags)) != 0 ||
-            (rc = counselling ? rp_agg_distinct(ctx, &tags, day, RP_S_COUNSELLED, person)
-                              : rp_agg_add(ctx, &tags, day, RP_S_JOBS, 1)) != 0)
+            (rc = counselling ? s_distinct(ctx, &tags, day, RP_S_COUNSELLED, person, sign)
+                              : rp_agg_add(ctx, &tags, day, each, sign)) != 0 ||
+            (job && (rc = s_distinct(ctx, &tags, day, RP_S_JOBS_PEOPLE, person, sign)) != 0))
             return rc;
     }
     return 0;
 }
 
+/* An office's Persian name, kept for the printed page (an office is named by its code
+ * everywhere else). */
+static int s_office(hy_ctx_t *ctx, const json_t *office)
+{
+    uint32_t id;
+    const char *name = rp_str(office, "name");
+    int rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(office, "code"), &id);
+    if (rc || !id || !name || !*name)
+        return rc;
+    return rp_record_put(ctx, 'O', id, 0, name, strlen(name));
+}
+
 int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
+    if (strcmp(type, "registry.office.created") == 0 || strcmp(type, "registry.office.updated") == 0)
+        return s_office(ctx, data);
     if (strcmp(type, "registry.person.registered") == 0)
         return s_person(ctx, event, data);
     if (strcmp(type, "registry.business.created") == 0)
         return s_business(ctx, data);
     if (strcmp(type, "registry.activity.recorded") == 0)
-        return s_activity(ctx, event, data);
-    return 0;
+        return rp_activity_apply(ctx, event, data, 1);
+    return rp_people_apply(ctx, type, event, data);
 }

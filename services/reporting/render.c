@@ -1,15 +1,18 @@
 /*
  * render.c — the CSV renderings of the reports, and the Persian text helpers the renderings
  * share: a growable text buffer, Persian digits (۰-۹) with the Persian thousands (٬) and
- * decimal (٫) separators, Jalali dates, money in toman (1 toman = 10 rials, shown with its
- * tenth when the rials are not a whole number of toman, so nothing is rounded away) and basis
- * points as a percentage.
+ * decimal (٫) separators, Jalali dates, money in whole toman (1 toman = 10 rials, rounded to
+ * the nearest toman as a printed report shows it; the exact rials are in the CSV and JSON) and
+ * basis points as a whole percentage, rounded.
  *
  * CSV follows RFC 4180: CRLF line ends, a field with a comma, quote or line break in quotes
- * with its quotes doubled; UTF-8. The half-year report is `indicator,label_fa,value`, one row
- * per indicator in the report's order; the indicators table is `group,indicator,label_fa,value`
- * with the overall figures under group "(all)" and the unattributed ones under "(none)". A
- * figure with no value (a distinct count over a period that is not one half) is empty.
+ * with its quotes doubled; UTF-8 with a byte-order mark (so that spreadsheet programs read the
+ * Persian as UTF-8). The half-year report first says what it is, one row each: period, office,
+ * status (interim or final, and the cut), as_of (the latest event time applied) and currency
+ * (rials); then, after an empty line, `indicator,label_fa,value`, one row per indicator in the
+ * report's order. The indicators table is `group,indicator,label_fa,value` with the overall
+ * figures under group "(all)" and the unattributed ones under "(none)". A figure with no value
+ * is empty. Money in CSV and JSON is in rials; the printed page shows toman.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +50,11 @@ static void s_addn(rp_buf_t *b, const char *s, size_t n)
     memcpy(b->buf + b->len, s, n);
     b->len += n;
     b->buf[b->len] = '\0';
+}
+
+void rp_buf_addn(rp_buf_t *b, const char *s, size_t n)
+{
+    s_addn(b, s, n);
 }
 
 void rp_buf_add(rp_buf_t *b, const char *s)
@@ -125,29 +133,21 @@ void rp_buf_fa_int(rp_buf_t *b, int64_t v)
     }
 }
 
+/* n / d rounded to the nearest whole, halves away from zero (d > 0). */
+static int64_t s_round_div(int64_t n, int64_t d)
+{
+    return n >= 0 ? (n + d / 2) / d : -((-n + d / 2) / d);
+}
+
 void rp_buf_fa_toman(rp_buf_t *b, int64_t rials)
 {
-    int64_t toman = rials / 10, tenth = rials % 10;
-    if (rials < 0 && tenth) {
-        rp_buf_add(b, "-");
-        toman = -toman, tenth = -tenth;
-    }
-    rp_buf_fa_int(b, toman);
-    if (tenth) {
-        char d[2] = {(char)('0' + tenth), 0};
-        rp_buf_add(b, FA_DECIMAL);
-        rp_buf_fa_text(b, d);
-    }
+    rp_buf_fa_int(b, s_round_div(rials, 10));
     rp_buf_add(b, " تومان");
 }
 
 void rp_buf_fa_bp(rp_buf_t *b, int64_t bp)
 {
-    char frac[4];
-    rp_buf_fa_int(b, bp / 100);
-    snprintf(frac, sizeof frac, "%02d", (int)((bp < 0 ? -bp : bp) % 100));
-    rp_buf_add(b, FA_DECIMAL);
-    rp_buf_fa_text(b, frac);
+    rp_buf_fa_int(b, s_round_div(bp, 100));
     rp_buf_add(b, FA_PERCENT);
 }
 
@@ -204,11 +204,71 @@ static void s_csv_rows(rp_buf_t *b, const char *group, const json_t *figures)
     }
 }
 
+#define BOM "\xef\xbb\xbf"
+
+/* The latest event time of as_of, or "". */
+const char *rp_latest_time(const json_t *as_of)
+{
+    const char *latest = "", *key;
+    json_t *one;
+    json_object_foreach((json_t *)as_of, key, one) {
+        const char *t = rp_str(one, "time");
+        if (t && strcmp(t, latest) > 0)
+            latest = t;
+    }
+    return latest;
+}
+
 char *rp_render_csv(const json_t *report)
 {
     rp_buf_t b = {0};
+    const char *office = rp_str(report, "office"), *name = rp_str(report, "office_name");
+    rp_buf_addf(&b, BOM "period,%d/%d,", (int)rp_int(report, "year"), (int)rp_int(report, "half"));
+    rp_buf_addf(&b, "%s..%s\r\noffice,", rp_str(report, "from"), rp_str(report, "to"));
+    s_csv_field(&b, office ? office : "(all)");
+    rp_buf_add(&b, ",");
+    s_csv_field(&b, name ? name : "همه دفاتر");
+    rp_buf_addf(&b, "\r\nstatus,%s,cut %s\r\nas_of,%s,\r\ncurrency,IRR,rials\r\n\r\n",
+                json_is_true(json_object_get(report, "interim")) ? "interim" : "final",
+                rp_str(report, "cut"), rp_latest_time(json_object_get(report, "as_of")));
     rp_buf_add(&b, "indicator,label_fa,value\r\n");
     s_csv_rows(&b, NULL, json_object_get(report, "indicators"));
+    return rp_buf_take(&b);
+}
+
+/* RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
+static bool s_attr_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$&+-.^_`|~", c));
+}
+
+char *rp_csv_disposition(const json_t *report)
+{
+    rp_buf_t b = {0}, fa = {0};
+    const char *office = rp_str(report, "office"), *name = rp_str(report, "office_name");
+    int year = (int)rp_int(report, "year"), half = (int)rp_int(report, "half");
+    rp_buf_addf(&b, "attachment; filename=\"hamyar-report-%d-%d", year, half);
+    for (const char *p = office; p && *p; p++) {   /* an ASCII name for old clients */
+        char c[3] = {'-', s_attr_char((unsigned char)*p) && *p != '`' ? *p : '_', 0};
+        rp_buf_add(&b, p == office ? c : c + 1);
+    }
+    rp_buf_add(&b, ".csv\"; filename*=UTF-8''");
+    rp_buf_add(&fa, "گزارش-شش‌ماهه-");
+    rp_buf_fa_plain(&fa, year);
+    rp_buf_add(&fa, half == 1 ? "-نیمه-اول" : "-نیمه-دوم");
+    if (name) {
+        rp_buf_add(&fa, "-");
+        rp_buf_add(&fa, name);
+    }
+    rp_buf_add(&fa, json_is_true(json_object_get(report, "interim")) ? "-موقت.csv" : ".csv");
+    char *text = rp_buf_take(&fa);
+    for (const unsigned char *p = (const unsigned char *)text; p && *p; p++)
+        if (s_attr_char(*p))
+            rp_buf_addf(&b, "%c", *p);
+        else
+            rp_buf_addf(&b, "%%%02X", *p);
+    free(text);
     return rp_buf_take(&b);
 }
 

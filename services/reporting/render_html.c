@@ -3,11 +3,13 @@
  * social-affairs office: one standalone right-to-left Persian HTML document, no external
  * resource (fonts, scripts, images), print-friendly (A4, no background colours needed).
  *
- * It shows the period with its Jalali dates, the filter, the date it was made, every indicator
- * with its Persian label and its value in Persian digits (money in toman, ratios as a
- * percentage), three simple inline SVG bar charts (meetings by kind; loans disbursed,
- * outstanding and at risk; insurance requests and confirmations), and how current the figures
- * are (last event applied per service, with its Jalali date and Tehran time).
+ * It shows the period with its Jalali dates, the office by its Persian name, the date it was
+ * made, an "interim" banner while the half is in progress, one sentence saying how current the
+ * figures are, every indicator with its Persian label and its value in Persian digits (money in
+ * whole toman, ratios as rounded percentages) beside the previous half's and the office's
+ * target, sections by neighbourhood, field, sex and network, three simple inline SVG bar charts
+ * (meetings by kind; loans disbursed, outstanding and at risk; insurance requests and
+ * confirmations) and a signature block (prepared by, approved by, dates).
  *
  * Every figure sits in an element carrying data-indicator="<name>" and data-value="<the JSON
  * value>" (empty when there is none) so that a test, or another program, can read the page and
@@ -21,22 +23,27 @@
 
 #define TEHRAN_OFFSET 12600   /* +03:30 */
 
-static const char *const s_sources_fa[][2] = {
-    {"registry", "ثبت ذی‌نفعان"}, {"loans", "وام‌ها"}, {"networks", "شبکه‌ها"},
-    {"microfund", "صندوق‌های مالی خرد"}, {"insurance", "بیمه"},
-};
-
+/* A Persian font stack: Vazirmatn where installed, else the farsiweb fonts Debian ships
+ * (fonts-farsiweb: Nazli, Homa), then Noto Naskh Arabic and DejaVu Sans. */
 static const char s_style[] =
-    "body{font-family:Tahoma,'DejaVu Sans',sans-serif;margin:1.5cm;color:#111;line-height:1.6}"
+    "body{font-family:Vazirmatn,Nazli,Homa,'Noto Naskh Arabic','DejaVu Sans',Tahoma,sans-serif;"
+    "margin:1.5cm;color:#111;line-height:1.6}"
     "h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.1em;margin:1.2em 0 .4em;"
     "border-bottom:1px solid #888}"
-    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:3px 8px}"
-    "th{background:#eee;text-align:right}td.v{text-align:left;white-space:nowrap}"
-    ".meta{margin:.2em 0}.charts svg{display:block;margin:.5em 0;max-width:100%}"
+    "table{border-collapse:collapse;width:100%;table-layout:auto}"
+    "th,td{border:1px solid #999;padding:3px 6px;vertical-align:top}"
+    "th{background:#eee;text-align:right}"
+    "td.v{text-align:left;white-space:nowrap;font-variant-numeric:tabular-nums;direction:rtl}"
+    "td.prev,td.goal{color:#444}"
+    ".meta{margin:.2em 0}.charts svg{display:block;margin:.5em 0;max-width:100%;height:auto}"
+    ".banner{border:2px solid #a33;color:#a33;padding:.4em .8em;margin:.6em 0;font-weight:bold}"
+    ".fresh{margin:.8em 0}.unit{color:#444;font-size:.9em}"
+    ".sign td{height:4.5em;width:50%}"
     "@page{size:A4;margin:1.5cm}@media print{body{margin:0}h2{page-break-after:avoid}"
-    "tr,svg{page-break-inside:avoid}}";
+    "tr,svg,.sign{page-break-inside:avoid}}";
 
-/* The value of one indicator as people read it: count, toman or percentage; a dash when none. */
+/* The value of one indicator as people read it: count, whole toman or rounded percentage; a
+ * dash when none. */
 static void s_value_text(rp_buf_t *b, const rp_indicator_t *ind, const json_t *v)
 {
     if (!json_is_integer(v)) {
@@ -52,13 +59,18 @@ static void s_value_text(rp_buf_t *b, const rp_indicator_t *ind, const json_t *v
         rp_buf_fa_int(b, x);
 }
 
-/* Every indicator with its label and value, each value carrying its data attributes. */
-static void s_table(rp_buf_t *b, const json_t *figures)
+/* Every indicator with its label, its value (with its data attributes), the previous half's
+ * value and the office's target. */
+static void s_table(rp_buf_t *b, const json_t *report)
 {
-    rp_buf_add(b, "<h2>شاخص‌ها</h2><table><thead><tr><th>شاخص</th><th>مقدار</th></tr></thead><tbody>");
+    const json_t *figures = json_object_get(report, "indicators");
+    const json_t *prev = json_object_get(json_object_get(report, "previous"), "indicators");
+    const json_t *targets = json_object_get(report, "targets");
+    rp_buf_add(b, "<h2>شاخص‌ها</h2><p class=\"unit\">مبالغ به تومان است.</p><table><thead><tr>"
+                  "<th>شاخص</th><th>این دوره</th><th>نیمه قبل</th><th>هدف دفتر</th></tr></thead><tbody>");
     for (size_t i = 0; i < rp_nindicators; i++) {
         const rp_indicator_t *ind = &rp_indicators[i];
-        json_t *v = json_object_get(figures, ind->name);
+        json_t *v = json_object_get(figures, ind->name), *t = json_object_get(targets, ind->name);
         rp_buf_add(b, "<tr><td>");
         rp_buf_html(b, ind->label_fa);
         rp_buf_addf(b, "</td><td class=\"v\" data-indicator=\"%s\" data-value=\"", ind->name);
@@ -66,9 +78,79 @@ static void s_table(rp_buf_t *b, const json_t *figures)
             rp_buf_addf(b, "%lld", (long long)json_integer_value(v));
         rp_buf_add(b, "\">");
         s_value_text(b, ind, v);
+        rp_buf_addf(b, "</td><td class=\"v prev\" data-previous=\"%s\">", ind->name);
+        s_value_text(b, ind, json_object_get(prev, ind->name));
+        rp_buf_addf(b, "</td><td class=\"v goal\" data-target=\"%s\">", ind->name);
+        s_value_text(b, ind, t);
         rp_buf_add(b, "</td></tr>");
     }
     rp_buf_add(b, "</tbody></table>");
+}
+
+/* A group key as people read it: Persian field and sex names, "شبکه N", "نامشخص". */
+static void s_key_text(rp_buf_t *b, const char *dim, const char *key)
+{
+    static const char *const fa[][2] = {
+        {"agriculture", "کشاورزی"}, {"industry", "صنعت"}, {"handicrafts", "صنایع دستی"},
+        {"services", "خدمات"}, {"female", "زن"}, {"male", "مرد"},
+    };
+    if (!key) {
+        rp_buf_add(b, "نامشخص");
+        return;
+    }
+    for (size_t i = 0; i < sizeof fa / sizeof fa[0]; i++)
+        if (strcmp(fa[i][0], key) == 0) {
+            rp_buf_add(b, fa[i][1]);
+            return;
+        }
+    if (strcmp(dim, "network") == 0 && strncmp(key, "net_", 4) == 0) {
+        rp_buf_add(b, "شبکه ");
+        rp_buf_fa_text(b, key + 4);
+        return;
+    }
+    rp_buf_html(b, key);
+}
+
+/* One section: a few key figures per group of a breakdown. */
+static void s_section(rp_buf_t *b, const char *dim, const char *title, const json_t *groups)
+{
+    static const char *const cols[][2] = {
+        {"beneficiaries_new", "ثبت‌نام جدید"}, {"people_counselled", "مشاوره (نفر)"},
+        {"jobs_created", "اشتغال (نفر)"}, {"people_with_loans", "وام‌گیرنده (نفر)"},
+        {"loans_disbursed_rials", "وام پرداختی"},
+    };
+    if (!json_array_size(groups))
+        return;
+    rp_buf_addf(b, "<h2>%s</h2><table data-section=\"%s\"><thead><tr><th></th>", title, dim);
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
+        rp_buf_addf(b, "<th>%s</th>", cols[c][1]);
+    rp_buf_add(b, "</tr></thead><tbody>");
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g) {
+        rp_buf_add(b, "<tr><td>");
+        s_key_text(b, dim, rp_str(g, "key"));
+        rp_buf_add(b, "</td>");
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+            json_t *v = json_object_get(json_object_get(g, "indicators"), cols[c][0]);
+            rp_buf_add(b, "<td class=\"v\">");
+            if (c == 4)
+                rp_buf_fa_toman(b, json_integer_value(v));
+            else
+                rp_buf_fa_int(b, json_integer_value(v));
+            rp_buf_add(b, "</td>");
+        }
+        rp_buf_add(b, "</tr>");
+    }
+    rp_buf_add(b, "</tbody></table>");
+}
+
+static void s_sections(rp_buf_t *b, const json_t *sections)
+{
+    s_section(b, "neighbourhood", "به تفکیک محله", json_object_get(sections, "neighbourhood"));
+    s_section(b, "field", "به تفکیک حوزه فعالیت", json_object_get(sections, "field"));
+    s_section(b, "sex", "به تفکیک جنسیت", json_object_get(sections, "sex"));
+    s_section(b, "network", "به تفکیک شبکه", json_object_get(sections, "network"));
 }
 
 typedef struct {
@@ -128,7 +210,7 @@ static void s_charts(rp_buf_t *b, const json_t *figures)
                                        {"meetings_empowerment_group", "گروه توانمندسازی"}};
     static const s_bar_t loans[] = {{"loans_disbursed_rials", "پرداخت‌شده در دوره"},
                                     {"loans_outstanding_rials", "مانده در پایان دوره"},
-                                    {"par30_rials", "در معرض ریسک (PAR30)"}};
+                                    {"par30_rials", "در معرض ریسک"}};
     static const s_bar_t insurance[] = {{"insurance_enrolled", "درخواست واجد شرایط"},
                                         {"insurance_confirmed", "تأییدشده"}};
     rp_buf_add(b, "<h2>نمودارها</h2><div class=\"charts\">");
@@ -155,21 +237,26 @@ static void s_when(rp_buf_t *b, const char *time)
     rp_buf_fa_text(b, hm + 1);
 }
 
-/* How current the figures are, per service. */
-static void s_currency(rp_buf_t *b, const json_t *as_of)
+/* How current the figures are, in one Persian sentence: the latest event applied. */
+static void s_freshness(rp_buf_t *b, const json_t *as_of)
 {
-    rp_buf_add(b, "<h2>به‌روز بودن داده‌ها</h2><table><thead><tr><th>سامانه</th>"
-                  "<th>آخرین رویداد اعمال‌شده</th><th>زمان آن</th></tr></thead><tbody>");
-    for (size_t i = 0; i < sizeof s_sources_fa / sizeof s_sources_fa[0]; i++) {
-        json_t *one = json_object_get(as_of, s_sources_fa[i][0]);
-        rp_buf_addf(b, "<tr><td>%s</td><td class=\"v\" data-source=\"%s\" data-seq=\"%lld\">",
-                    s_sources_fa[i][1], s_sources_fa[i][0], (long long)rp_int(one, "seq"));
-        rp_buf_fa_plain(b, rp_int(one, "seq"));
-        rp_buf_add(b, "</td><td>");
-        s_when(b, rp_str(one, "time"));
-        rp_buf_add(b, "</td></tr>");
+    const char *latest = rp_latest_time(as_of);
+    rp_buf_add(b, "<p class=\"fresh\">");
+    if (!*latest) {
+        rp_buf_add(b, "هنوز هیچ داده‌ای از سامانه‌ها به این گزارش نرسیده است.</p>");
+        return;
     }
-    rp_buf_add(b, "</tbody></table>");
+    rp_buf_add(b, "ارقام این گزارش بر پایه همه داده‌هایی است که تا ");
+    s_when(b, latest);
+    rp_buf_add(b, " از سامانه‌های ثبت ذی‌نفعان، وام، شبکه‌ها، صندوق‌ها و بیمه رسیده است.</p>");
+}
+
+/* Prepared by, approved by, with their dates. */
+static void s_signatures(rp_buf_t *b)
+{
+    rp_buf_add(b, "<h2>تأیید</h2><table class=\"sign\"><tr>"
+                  "<td>تهیه‌کننده: نام و نام خانوادگی، سمت، امضا<br>تاریخ:</td>"
+                  "<td>تأییدکننده: نام و نام خانوادگی، سمت، امضا<br>تاریخ:</td></tr></table>");
 }
 
 /* Title, period with its Jalali dates, filter and the date the report was made. */
@@ -186,12 +273,18 @@ static void s_header(rp_buf_t *b, const json_t *report, const char *today)
     rp_buf_add(b, " تا ");
     rp_buf_fa_jalali(b, rp_str(report, "to"));
     rp_buf_add(b, ")</p><p class=\"meta\">دفتر: ");
-    rp_buf_html(b, rp_str(report, "office") ? rp_str(report, "office") : "همه دفاتر");
+    rp_buf_html(b, rp_str(report, "office_name") ? rp_str(report, "office_name") : "همه دفاتر");
     rp_buf_add(b, " — محله: ");
     rp_buf_html(b, rp_str(report, "neighbourhood") ? rp_str(report, "neighbourhood") : "همه محله‌ها");
     rp_buf_add(b, "</p><p class=\"meta\">تاریخ تهیه گزارش: ");
     rp_buf_fa_jalali(b, today);
     rp_buf_add(b, "</p>");
+    if (json_is_true(json_object_get(report, "interim"))) {
+        rp_buf_add(b, "<div class=\"banner\" data-interim=\"true\">گزارش موقت: این نیمه هنوز به پایان "
+                      "نرسیده است و ارقام تا ");
+        rp_buf_fa_jalali(b, rp_str(report, "cut"));
+        rp_buf_add(b, " را در بر می‌گیرد.</div>");
+    }
 }
 
 char *rp_render_html(const json_t *report, const char *today)
@@ -203,9 +296,11 @@ char *rp_render_html(const json_t *report, const char *today)
     rp_buf_fa_plain(&b, rp_int(report, "year"));
     rp_buf_addf(&b, "</title><style>%s</style></head><body>", s_style);
     s_header(&b, report, today);
-    s_table(&b, figures);
+    s_freshness(&b, json_object_get(report, "as_of"));
+    s_table(&b, report);
+    s_sections(&b, json_object_get(report, "sections"));
     s_charts(&b, figures);
-    s_currency(&b, json_object_get(report, "as_of"));
+    s_signatures(&b);
     rp_buf_add(&b, "</body></html>\n");
     return rp_buf_take(&b);
 }

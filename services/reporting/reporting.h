@@ -2,12 +2,19 @@
  * reporting.h — the reporting service: the six-month evaluation report and indicator tables,
  * answered from aggregates kept up to date from every other service's events.
  *
- * Route -> op -> handler -> domain function: reporting_api.c describes the two report ops,
- * handlers.c maps them (and the event feed) to the domain files:
+ * Route -> op -> handler -> domain function: reporting_api.c describes the ops (reports,
+ * submissions, office targets, a person's timeline), handlers.c maps them (and the event feed)
+ * to the domain files:
  *
- *   aggregates.c     the counters: per (dimension, day) additive slots and per (dimension,
- *                    half) distinct-person counts; what every indicator counts is documented
- *                    at its top
+ *   aggregates.c     the counters: per (dimension, day) additive slots; what every indicator
+ *                    counts is documented at its top
+ *   distinct.c       distinct people for any period: per-person days, first/last-day marks,
+ *                    gap counters
+ *   figures.c        the records behind a figure (drill-down of submitted reports)
+ *   submissions.c    submitted reports: frozen, SHA-256 over canonical JSON, drill-down, diff
+ *   targets.c        an office's targets per half
+ *   timeline.c       a person's events from every source, in date order
+ *   proj_people.c    corrections, transfers, merges, voided and corrected activities
  *   indicators.c     the indicator table (names, Persian labels, kinds) and the figures of a
  *                    period for one dimension value, derived from the counters
  *   dims.c           dimension values (interned office / neighbourhood names) and the small
@@ -17,7 +24,8 @@
  *                    the dispatch to one projection file per source
  *   proj_registry.c  proj_loans.c  proj_networks.c  proj_microfund.c  proj_insurance.c
  *                    what each source's events add to the counters
- *   reports.c        the half-year report and the indicators table (JSON)
+ *   reports.c        the half-year report (interim while in progress), the indicators table
+ *                    (JSON) and the printed page's sections
  *   render.c         the CSV rendering and the Persian helpers (digits, Jalali, money)
  *   render_html.c    the printable right-to-left Persian page with its SVG charts
  *
@@ -43,13 +51,19 @@
 typedef struct {
     MDB_dbi meta;      /* "asof:<source>" -> u64 sequence + event time; "names" counter */
     MDB_dbi agg;       /* counters (aggregates.c) */
-    MDB_dbi seen;      /* first-seen marks of distinct counts (aggregates.c) */
+    MDB_dbi seen;      /* per person days of distinct counts (distinct.c) */
+    MDB_dbi gaps;      /* gaps between a person's days (distinct.c) */
+    MDB_dbi timeline;  /* person | day | source | sequence -> event summary (timeline.c) */
     MDB_dbi names;     /* interned dimension values (dims.c) */
     MDB_dbi persons;   /* person number -> rp_person_t */
     MDB_dbi nids;      /* national ID (10 digits) -> person number */
     MDB_dbi records;   /* tagged small records: businesses, networks, funds, memberships,
                           enrolments, loans (dims.c, proj_*.c) */
+    MDB_dbi contrib;   /* the records behind each counter change (figures.c) */
+    MDB_dbi subs;      /* submitted reports: id -> canonical JSON (submissions.c) */
+    MDB_dbi targets;   /* office targets per half (targets.c) */
     bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
+    const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
 
 extern const hy_api_t reporting_api;
@@ -92,12 +106,20 @@ int rp_lookup_pair(MDB_txn *txn, reporting_t *st, uint32_t office, uint32_t hood
  * "net_N"); a new string the caller frees, NULL when unknown. */
 char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id);
 
-/* What is kept of a person: registration-time office, neighbourhood and sex. */
+/* What is kept of a person: her office, neighbourhood and sex as the registry last said
+ * (corrections and transfers move them, proj_people.c), her registration day and flags. */
+enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4 };
 typedef struct {
     uint32_t office, hood, pair;
     uint8_t sex;
-    uint8_t pad[3];
+    uint8_t flags;      /* RP_P_* */
+    uint8_t pad[2];
+    int32_t reg_day;    /* day of registration (registered_on, else the first referral's) */
 } rp_person_t;
+
+/* The Persian name of an office code (registry.office.* events), else the code itself; a new
+ * string, NULL for NULL. */
+char *rp_office_name(hy_ctx_t *ctx, const char *office);
 
 /* Parses the number of an id "<prefix>_<n>" whatever the prefix. 0 or -1. */
 int rp_id_num(const char *id, uint64_t *n);
@@ -107,6 +129,8 @@ int rp_id_num(const char *id, uint64_t *n);
 int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p);
 /* Same by national ID. */
 int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p);
+/* The person number of a national ID (same catching up). */
+int rp_person_num_by_nid(hy_ctx_t *ctx, const char *nid, uint64_t *n);
 int rp_person_put(hy_ctx_t *ctx, uint64_t n, const char *nid, const rp_person_t *p);
 
 /* Tags of a figure about a person: the office of the record (an interned id; 0 = the
@@ -167,21 +191,53 @@ enum {
     RP_S_NET_ORDERS_RIALS,
     RP_S_FUND_SAVINGS,
     RP_S_FUND_LOANS,
+    RP_S_JOBS_PEOPLE,       /* distinct */
+    RP_S_PEOPLE_LOANS_L, RP_S_COUNSELLED_L, RP_S_FUND_TRAINED_L, RP_S_JOBS_PEOPLE_L,
+                            /* last-day marks of the distinct slots (distinct.c) */
+    RP_S_INS_INSURED,       /* stock: confirmed and neither suspended nor cancelled */
+    RP_S_WOMEN_HEADS,       /* stock: women heads of household registered */
+    RP_S_REF_AGENCY,        /* persons registered on an agency's referral */
+    RP_S_EMPLOYER_REF,      /* employer_referral participants */
+    RP_S_AID,               /* aid (in kind) participants */
+    RP_S_CLASS_ATTENDANCE,  /* training_class participants */
+    RP_S_NET_BUYERS, RP_S_NET_DELIVERIES,
+    RP_S_FUND_SHAREOUTS,    /* rials paid out at share-outs */
+    RP_S_LOANS_RECOVERED,   /* rials recovered on written-off loans */
+    RP_S_PAR30_RESTRUCTURED,/* stock: PAR30 of restructured (rescheduled) loans */
+    RP_S_TRANSFERS,         /* beneficiaries moved between offices: part of the stock only */
     RP_NSLOTS
 };
 
 /* Adds delta to slot on day under every dimension value of tags (attributed ones only).
  * Returns 0, EOVERFLOW, or an LMDB error. */
 int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta);
-/* Counts person once per half of day in the distinct slot, under every dimension of tags
- * (unattributed ones too, as value 0). Returns 0 or an LMDB error. */
+/* The same for one dimension value only (value 0 included). */
+int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
+/* The biased day number counters are keyed by. */
+uint32_t rp_day_u(int64_t day);
+/* Big-endian 4 bytes (keys sort by number), and back. */
+void rp_be32(uint8_t *p, uint32_t v);
+uint32_t rp_get32(const uint8_t *p);
+/* Adds delta to the int64 count under key (absent = 0; a count back to 0 is deleted). Returns
+ * 0, EOVERFLOW or an LMDB error. */
+int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta);
+
+/* --- distinct people (distinct.c) ------------------------------------------------------------- */
+/* Adds (removes) one occurrence of person on day in the distinct slot, under every dimension of
+ * tags (unattributed ones too, as value 0). Returns 0 or an LMDB error. */
 int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
+int rp_agg_undistinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person);
+/* A merge: every day of person `from` becomes `to`'s (distinct people count her once). */
+int rp_distinct_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to);
+/* The last-day slot of a distinct slot, -1 for another slot. */
+int rp_distinct_last(int slot);
+/* Distinct people of (kind, id) in from..to, given the running sums up to `to` and up to the
+ * day before `from`. */
+int rp_distinct_count(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int slot, int64_t from,
+                      int64_t to, const int64_t upto_to[], const int64_t upto_before[], int64_t *out);
 
 /* Sums of one dimension value: every slot summed over days <= day. */
 int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t day,
-                int64_t out[RP_NSLOTS]);
-/* The distinct counts of one dimension value for one half id. */
-int rp_agg_half(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int half_id,
                 int64_t out[RP_NSLOTS]);
 /* Visits every value of a dimension kind that has any counter, in id order. */
 typedef int (*rp_value_fn)(uint32_t id, void *user);
@@ -226,12 +282,37 @@ json_t *rp_indicators_json(const rp_raw_t *raw);
 
 /* --- reports (reports.c), renderings (render.c, render_html.c) --------------------------------- */
 int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* A Solar Hijri year 1300..1499: an integer, or text in ASCII or Persian digits. 0 or -1. */
+int rp_parse_year(const json_t *value, int *year);
+/* The period of args {year, half}: a half in progress is cut at today (*interim). 0, or the
+ * status of the problem set on ctx. */
+int rp_half_period(hy_ctx_t *ctx, json_t *args, rp_period_t *p, int *year, int *half, bool *interim);
+/* What a half-year request reads: its period (cut at today while in progress) and the
+ * dimension value of its office / neighbourhood filter (their texts borrowed from args). */
+typedef struct {
+    int year, half;
+    bool interim;
+    rp_period_t p;
+    int kind;
+    uint32_t id;
+    const char *office, *hood;
+} rp_scope_t;
+/* 0, or the status of the problem set on ctx (invalid period, unknown filter). */
+int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc);
+/* The half-year report of args as JSON without its stamp (as_of, generated_at, replica). 0 or
+ * the status of the problem set on ctx. */
+int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out);
 int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out);
 /* {"source": {"seq": N, "time": "..."}, ...} for every source; NULL on failure. */
 json_t *rp_as_of(hy_ctx_t *ctx);
 
 /* Renders a half-year report (the JSON the op answers) as CSV / HTML; new strings or NULL. */
 char *rp_render_csv(const json_t *report);
+/* The Content-Disposition of a half-year CSV: an ASCII file name and, RFC 5987, its Persian
+ * name (filename*=UTF-8''...). A new string or NULL. */
+char *rp_csv_disposition(const json_t *report);
+/* The latest event time in an as_of object ("" when none). */
+const char *rp_latest_time(const json_t *as_of);
 char *rp_render_indicators_csv(const json_t *table);
 char *rp_render_html(const json_t *report, const char *today);
 
@@ -242,6 +323,7 @@ typedef struct {
     bool failed;
 } rp_buf_t;
 void rp_buf_add(rp_buf_t *b, const char *s);
+void rp_buf_addn(rp_buf_t *b, const char *s, size_t n);
 void rp_buf_addf(rp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Adds text escaped for HTML (&, <, >, ", '). */
 void rp_buf_html(rp_buf_t *b, const char *s);
@@ -251,19 +333,59 @@ void rp_buf_fa_text(rp_buf_t *b, const char *text);
 void rp_buf_fa_plain(rp_buf_t *b, int64_t v);
 /* Adds v with Persian digits and the Persian thousands separator. */
 void rp_buf_fa_int(rp_buf_t *b, int64_t v);
-/* Adds rials as toman (one decimal when not whole) in Persian digits. */
+/* Adds rials as whole toman (rounded) in Persian digits. */
 void rp_buf_fa_toman(rp_buf_t *b, int64_t rials);
-/* Adds basis points as a Persian percentage with two decimals. */
+/* Adds basis points as a whole Persian percentage (rounded). */
 void rp_buf_fa_bp(rp_buf_t *b, int64_t bp);
 /* Adds an ISO date as a Jalali date in Persian digits ("۱۴۰۳/۰۶/۳۱"). */
 void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
 /* Takes the text out (NULL when anything failed). */
 char *rp_buf_take(rp_buf_t *b);
 
+/* --- drill-down (figures.c) and submitted reports (submissions.c) ------------------------------ */
+/* Whether a slot counts persons by their registration (beneficiaries, women heads, agency
+ * referrals, transfers): the records behind it are read from the persons, not kept. */
+bool rp_person_slot(int slot);
+/* Keeps the subject of the event being applied beside a counter change. */
+int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
+/* The ids of the records behind indicator i of (kind, id) for the period: a new array of
+ * strings, NULL on failure. */
+json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size_t i,
+                      const rp_period_t *p);
+int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_submission(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_submission_figure(hy_ctx_t *ctx, json_t *args, json_t **out);
+int reporting_submission_diff(hy_ctx_t *ctx, json_t *args, json_t **out);
+
+/* The targets of office for a half id ({indicator: value}), a new reference or NULL. */
+json_t *rp_targets_get(hy_ctx_t *ctx, const char *office, int half_id);
+int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The page's sections: {"neighbourhood"|"field"|"sex"|"network": [{key, indicators}]} of the
+ * scope's period (neighbourhoods within the office when the scope has one; the other
+ * breakdowns only for a report of every office). A new reference or NULL. */
+json_t *rp_sections_json(hy_ctx_t *ctx, const rp_scope_t *sc);
+
+/* --- a person's timeline (timeline.c) ------------------------------------------------------- */
+/* Files the event under every person it is about. Returns 0 or an LMDB error. */
+int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event);
+int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* A merge: the retired person's timeline becomes the survivor's. */
+int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to);
+
 /* --- feed (feed.c) and the projections (proj_*.c) ------------------------------------------- */
 int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 int reporting_reset(void *state, MDB_txn *txn);
 int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+/* An activity's figures added (sign 1) or taken back (-1: voided, or the before of a
+ * correction). Returns 0 or an LMDB error. */
+int rp_activity_apply(hy_ctx_t *ctx, json_t *event, const json_t *act, int sign);
+/* A person's registration figures (beneficiary, woman head, agency referral) under tags p
+ * added or taken back on day. */
+int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot_beneficiaries,
+                      int sign);
+/* registry.person.updated / transferred / merged and registry.activity.corrected / voided
+ * (proj_people.c). Returns 0 or an LMDB error. */
+int rp_people_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);

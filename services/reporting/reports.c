@@ -20,26 +20,64 @@
 #include "fa.h"
 #include "reporting.h"
 
-/* The dimension a half-year filter reads: *kind and *id, or *known = false when a named office
- * or neighbourhood has never been seen (every figure is then 0). */
+/* The dimension a half-year filter reads (*kind, *id); MDB_NOTFOUND with *field naming the
+ * filter when an office or neighbourhood has never been seen (422: a misspelt office must not
+ * read as an office with nothing to report). */
 static int s_filter(hy_ctx_t *ctx, const char *office, const char *hood, int *kind, uint32_t *id,
-                    bool *known)
+                    const char **field)
 {
     reporting_t *st = reporting_state(ctx);
     uint32_t o = 0, h = 0;
     int rc = 0;
-    *kind = RP_DIM_ALL, *id = 0, *known = true;
+    *kind = RP_DIM_ALL, *id = 0, *field = NULL;
     if (office && (rc = rp_lookup(ctx->txn, st, RP_DIM_OFFICE, office, &o)) == 0)
         *kind = RP_DIM_OFFICE, *id = o;
+    if (rc == MDB_NOTFOUND)
+        *field = "office";
     if (rc == 0 && hood && (rc = rp_lookup(ctx->txn, st, RP_DIM_HOOD, hood, &h)) == 0)
         *kind = RP_DIM_HOOD, *id = h;
-    if (rc == 0 && office && hood && (rc = rp_lookup_pair(ctx->txn, st, o, h, id)) == 0)
+    if (rc == MDB_NOTFOUND && !*field)
+        *field = "neighbourhood";
+    if (rc == 0 && office && hood) {
         *kind = RP_DIM_OFFICE_HOOD;
-    if (rc == MDB_NOTFOUND) {
-        *known = false;
-        return 0;
+        if (rp_lookup_pair(ctx->txn, st, o, h, id) == MDB_NOTFOUND)
+            *id = UINT32_MAX;   /* both known, never together: a real pair with nothing in it */
     }
     return rc;
+}
+
+int rp_parse_year(const json_t *value, int *year)
+{
+    const char *text = json_string_value(value);
+    char *ascii = text ? hy_fa_ascii_digits(text) : NULL;
+    char *end = NULL;
+    long y = ascii ? strtol(ascii, &end, 10) : json_is_integer(value) ? (long)json_integer_value(value) : 0;
+    bool ok = (json_is_integer(value) || (ascii && end != ascii && *end == '\0')) && y >= 1300 &&
+              y <= 1499;
+    free(ascii);
+    *year = ok ? (int)y : 0;
+    return ok ? 0 : -1;
+}
+
+int rp_half_period(hy_ctx_t *ctx, json_t *args, rp_period_t *p, int *year, int *half, bool *interim)
+{
+    *half = (int)rp_int(args, "half");
+    if (rp_parse_year(json_object_get(args, "year"), year) != 0)
+        return hy_fail(ctx, 422, "invalid_year", "year",
+                       "year must be a Solar Hijri year 1300..1499 (Persian or ASCII digits)");
+    p->half_id = *year * 2 + *half - 1;
+    if (rp_half_bounds(*year, *half, &p->from, &p->to) != 0)
+        return hy_fail(ctx, 422, "invalid_period", "year", "%d/%d is not a half the calendar knows",
+                       *year, *half);
+    int64_t today;
+    if (!rp_day_of(ctx->today, &today))
+        return hy_fail(ctx, 500, "internal_error", NULL, "no date today");
+    if (p->from > today)
+        return hy_fail(ctx, 422, "future_period", "half", "%d/%d has not started yet", *year, *half);
+    *interim = p->to > today;
+    if (*interim)
+        p->to = today;   /* a half in progress is cut at today: stocks as of today */
+    return 0;
 }
 
 /* Adds the report's common tail: as_of, generated_at, replica. */
@@ -68,45 +106,113 @@ static json_t *s_text_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
+int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc)
 {
-    int year = (int)rp_int(args, "year"), half = (int)rp_int(args, "half");
     const char *office = rp_str(args, "office"), *hood = rp_str(args, "neighbourhood");
-    const char *format = rp_str(args, "format");
-    office = office && *office ? office : NULL;
-    hood = hood && *hood ? hood : NULL;
-    rp_period_t p = {.half_id = year * 2 + half - 1};
-    if (rp_half_bounds(year, half, &p.from, &p.to) != 0)
-        return hy_fail(ctx, 422, "invalid_period", "year", "%d/%d is not a half the calendar knows",
-                       year, half);
-    int kind;
-    uint32_t id;
-    bool known;
+    sc->office = office && *office ? office : NULL;
+    sc->hood = hood && *hood ? hood : NULL;
+    int status = rp_half_period(ctx, args, &sc->p, &sc->year, &sc->half, &sc->interim);
+    if (status)
+        return status;
+    const char *unknown;
+    int rc = s_filter(ctx, sc->office, sc->hood, &sc->kind, &sc->id, &unknown);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 422, strcmp(unknown, "office") == 0 ? "unknown_office" : "unknown_neighbourhood",
+                       unknown, "no %s '%.100s' is known", unknown,
+                       strcmp(unknown, "office") == 0 ? sc->office : sc->hood);
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+/* The half-year report as JSON (without as_of and the rest of the stamp). */
+int rp_half_year_json(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    rp_scope_t sc;
     rp_raw_t raw = {0};
-    int rc = s_filter(ctx, office, hood, &kind, &id, &known);
-    if (rc == 0 && known)
-        rc = rp_raw_read(ctx->txn, reporting_state(ctx), kind, id, &p, &raw);
+    int status = rp_half_year_scope(ctx, args, &sc);
+    if (status)
+        return status;
+    int rc = rp_raw_read(ctx->txn, reporting_state(ctx), sc.kind, sc.id, &sc.p, &raw);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    raw.has_distinct = true;
-    char from[11], to[11], jfrom[11], jto[11];
-    rp_iso(p.from, from);
-    rp_iso(p.to, to);
+    int64_t end;
+    rp_half_bounds(sc.year, sc.half, &end, &end);
+    char from[11], to[11], cut[11], jfrom[11], jto[11], jcut[11];
+    rp_iso(sc.p.from, from);
+    rp_iso(end, to);
+    rp_iso(sc.p.to, cut);
     hy_date_iso_to_jalali(from, jfrom);
     hy_date_iso_to_jalali(to, jto);
-    json_t *report = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "year", year, "half", half,
-                               "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto,
-                               "office", s_text_or_null(office), "neighbourhood",
-                               s_text_or_null(hood), "indicators", rp_indicators_json(&raw));
-    if (!report || s_stamp(ctx, report) != 0) {
+    hy_date_iso_to_jalali(cut, jcut);
+    *out = json_pack("{s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:o,s:o,s:o}", "year", sc.year, "half",
+                     sc.half, "from", from, "from_jalali", jfrom, "to", to, "to_jalali", jto, "cut", cut,
+                     "cut_jalali", jcut, "interim", sc.interim, "currency", "IRR",
+                     "office", s_text_or_null(sc.office), "neighbourhood", s_text_or_null(sc.hood),
+                     "indicators", rp_indicators_json(&raw));
+    char *name = rp_office_name(ctx, sc.office);
+    json_t *targets = rp_targets_get(ctx, sc.office, sc.p.half_id);
+    if (*out && (json_object_set_new(*out, "office_name", s_text_or_null(name)) != 0 ||
+                 json_object_set_new(*out, "targets", targets ? targets : json_object()) != 0)) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    free(name);
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+/* The previous half's figures (whole, never cut) and the page's sections, for the HTML page. */
+static int s_page_extras(hy_ctx_t *ctx, json_t *args, json_t *report)
+{
+    rp_scope_t sc;
+    rp_raw_t raw;
+    memset(&raw, 0, sizeof raw);
+    int status = rp_half_year_scope(ctx, args, &sc);
+    if (status)
+        return status;
+    json_t *sections = rp_sections_json(ctx, &sc), *previous = NULL;
+    int prev = sc.p.half_id - 1, rc = 0;
+    rp_period_t pp = {.half_id = prev};
+    if (rp_half_bounds(prev / 2, prev % 2 + 1, &pp.from, &pp.to) == 0)
+        rc = rp_raw_read(ctx->txn, reporting_state(ctx), sc.kind, sc.id, &pp, &raw);
+    if (rc == 0)
+        previous = json_pack("{s:i,s:i,s:o}", "year", prev / 2, "half", prev % 2 + 1, "indicators",
+                             rp_indicators_json(&raw));
+    if (rc == 0 && sections && previous) {
+        int a = json_object_set_new(report, "previous", previous);
+        int b = json_object_set_new(report, "sections", sections);
+        return a == 0 && b == 0 ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
+    json_decref(sections);
+    json_decref(previous);
+    return rc ? hy_fail_mdb(ctx, rc) : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    const char *format = rp_str(args, "format");
+    json_t *report = NULL;
+    int status = rp_half_year_json(ctx, args, &report);
+    if (status)
+        return status;
+    if (s_stamp(ctx, report) != 0) {
         json_decref(report);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
-    if (format && strcmp(format, "csv") == 0)
-        return s_rendered(ctx, report, rp_render_csv(report), "text/csv; charset=utf-8", out);
-    if (format && strcmp(format, "html") == 0)
+    if (format && strcmp(format, "csv") == 0) {
+        char *disposition = rp_csv_disposition(report);
+        status = s_rendered(ctx, report, rp_render_csv(report), "text/csv; charset=utf-8", out);
+        if (status == 200 && disposition)
+            json_object_set_new(*out, "content_disposition", json_string(disposition));
+        free(disposition);
+        return status;
+    }
+    if (format && strcmp(format, "html") == 0) {
+        if ((status = s_page_extras(ctx, args, report)) != 0) {
+            json_decref(report);
+            return status;
+        }
         return s_rendered(ctx, report, rp_render_html(report, ctx->today),
                           "text/html; charset=utf-8", out);
+    }
     *out = report;
     return 200;
 }
@@ -182,8 +288,9 @@ static int s_groups(s_table_t *t)
 {
     reporting_t *st = reporting_state(t->ctx);
     int rc = rp_agg_values(t->ctx->txn, st, t->kind, s_visit, t);
-    if (rc == 0 && t->rest.has_distinct)
-        rc = rp_agg_half(t->ctx->txn, st, t->kind, 0, t->p->half_id, t->rest.distinct);
+    rp_raw_t none;
+    if (rc == 0 && (rc = rp_raw_read(t->ctx->txn, st, t->kind, 0, t->p, &none)) == 0)
+        memcpy(t->rest.distinct, none.distinct, sizeof none.distinct);
     if (rc == 0 && s_any(&t->rest)) {
         json_t *g = s_group(NULL, &t->rest);
         rc = g && json_array_append_new(t->groups, g) == 0 ? 0 : ENOMEM;
@@ -226,4 +333,57 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
         return s_rendered(ctx, table, rp_render_indicators_csv(table), "text/csv; charset=utf-8", out);
     *out = table;
     return 200;
+}
+
+/* --- the page's sections --------------------------------------------------------------------- */
+
+typedef struct {
+    hy_ctx_t *ctx;
+    const rp_scope_t *sc;
+    json_t *groups;
+} s_hoods_t;
+
+/* rp_agg_values visitor: the office's part of one neighbourhood, when it has anything. */
+static int s_office_hood(uint32_t hood, void *user)
+{
+    s_hoods_t *h = user;
+    reporting_t *st = reporting_state(h->ctx);
+    uint32_t pair;
+    rp_raw_t raw;
+    if (hood == 0 || rp_lookup_pair(h->ctx->txn, st, h->sc->id, hood, &pair) != 0)
+        return 0;
+    int rc = rp_raw_read(h->ctx->txn, st, RP_DIM_OFFICE_HOOD, pair, &h->sc->p, &raw);
+    if (rc || !s_any(&raw))
+        return rc;
+    char *name = rp_value_name(h->ctx->txn, st, RP_DIM_HOOD, hood);
+    json_t *g = s_group(name ? name : "?", &raw);
+    free(name);
+    return g && json_array_append_new(h->groups, g) == 0 ? 0 : ENOMEM;
+}
+
+json_t *rp_sections_json(hy_ctx_t *ctx, const rp_scope_t *sc)
+{
+    static const int kinds[] = {RP_DIM_HOOD, RP_DIM_FIELD, RP_DIM_SEX, RP_DIM_NETWORK};
+    reporting_t *st = reporting_state(ctx);
+    json_t *out = json_object();
+    int rc = out ? 0 : ENOMEM;
+    for (size_t i = 0; rc == 0 && sc->kind == RP_DIM_ALL && i < 4; i++) {
+        s_table_t t = {.ctx = ctx, .kind = kinds[i], .p = &sc->p, .groups = json_array()};
+        rc = t.groups ? rp_raw_read(ctx->txn, st, RP_DIM_ALL, 0, &sc->p, &t.rest) : ENOMEM;
+        if (rc == 0)
+            rc = s_groups(&t);
+        if (json_object_set_new(out, rp_dim_names[kinds[i]], t.groups) != 0 && rc == 0)
+            rc = ENOMEM;
+    }
+    if (rc == 0 && sc->kind == RP_DIM_OFFICE) {
+        s_hoods_t h = {ctx, sc, json_array()};
+        rc = h.groups ? rp_agg_values(ctx->txn, st, RP_DIM_HOOD, s_office_hood, &h) : ENOMEM;
+        if (json_object_set_new(out, "neighbourhood", h.groups) != 0 && rc == 0)
+            rc = ENOMEM;
+    }
+    if (rc) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
 }

@@ -6,6 +6,7 @@ gateway (one killed, one added while the system runs), and kill -9 of a replica 
 catch-up, restart, same figures; --rebuild, same figures.
 """
 import datetime
+import hashlib
 import json
 import os
 import random
@@ -24,7 +25,7 @@ ALL = ["registry", "loans", "networks", "microfund", "insurance", "reporting"]
 SOURCES = ["registry", "loans", "networks", "microfund", "insurance"]
 FIELDS = ["agriculture", "industry", "handicrafts", "services"]
 HOODS = [["شهرری", "شهرري"], ["دولت‌آباد", "دولتآباد"], ["hood-c", "Hood-C"]]
-DISTINCT = ("people_with_loans", "people_counselled", "fund_members_trained")
+DISTINCT = ("people_with_loans", "people_counselled", "fund_members_trained", "jobs_created")
 LOAN_FIGURES = ("loans_outstanding_rials", "par30_rials", "par30_bp")
 MEETINGS = ["working_group", "steering_council", "empowerment_group"]
 
@@ -59,7 +60,7 @@ class Brute:
     def __init__(self, events):
         self.c = []            # (day, slot, value, person, tags)
         persons, fields, nets, enrol, by_nid = {}, {}, {}, {}, {}
-        confirmed = set()
+        confirmed, insured = set(), set()
 
         def tags(office=None, hood=None, sex=None, field=None, network=None):
             return {"office": office, "neighbourhood": hood, "sex": sex, "field": field,
@@ -97,6 +98,7 @@ class Brute:
                         add(day, "people_counselled", 1, ptags(d["office"], pid, field), pid)
                     elif d["kind"] == "job_created":
                         add(day, "jobs_created", 1, ptags(d["office"], pid, field), pid)
+                        add(day, "job_records", 1, ptags(d["office"], pid, field), pid)
         for ev in events["loans"]:
             d = ev["data"]
             if ev["type"] == "loans.loan.disbursed":
@@ -118,7 +120,8 @@ class Brute:
                 day = date_of(ev, "joined" if t == "member_joined" else "left")
                 add(day, "network_members", 1 if t == "member_joined" else -1, pt)
                 if t == "member_joined" and d.get("job_created"):
-                    add(day, "jobs_created", 1, pt)
+                    add(day, "jobs_created", 1, pt, d["person_id"])
+                    add(day, "job_records", 1, pt)
             elif t == "order_placed":
                 ot = tags(net[0], net[2], None, net[1], num)
                 add(date_of(ev, "date"), "network_orders", 1, ot)
@@ -137,16 +140,22 @@ class Brute:
                 add(date_of(ev, "date"), slot, d["amount_rials"], ptags(d["office"], d["person_id"]))
         for ev in events["insurance"]:
             d, t = ev["data"], ev["type"].split(".")[-1]
-            if t == "requested":
+            if t == "requested":   # counted on the day the request was made
                 pt = ptags(d["office"], by_nid.get(d["national_id"]), d["field"])
-                enrol[d["enrolment_id"]] = (_day(d["start_date"]), pt)
-                add(_day(d["start_date"]), "insurance_enrolled", 1, pt)
+                enrol[d["enrolment_id"]] = (_tehran_day(ev["time"]), pt)
+                add(_tehran_day(ev["time"]), "insurance_enrolled", 1, pt)
             elif t == "confirmed":
                 start, pt = enrol[d["enrolment_id"]]
                 add(date_of(ev, "confirmed_date"), "insurance_confirmed", 1, pt)
                 if d["enrolment_id"] not in confirmed:
                     confirmed.add(d["enrolment_id"])
                     add(start, "insurance_cohort", 1, pt)
+                if d["enrolment_id"] not in insured:
+                    insured.add(d["enrolment_id"])
+                    add(date_of(ev, "confirmed_date"), "insured", 1, pt)
+            elif t in ("suspended", "cancelled") and d["enrolment_id"] in insured:
+                insured.discard(d["enrolment_id"])
+                add(_tehran_day(ev["time"]), "insured", -1, enrol[d["enrolment_id"]][1])
 
     @staticmethod
     def _match(t, kind, value):
@@ -172,7 +181,7 @@ class Brute:
                 if day >= frm:
                     flow[slot] = flow.get(slot, 0) + v
         out = {k: flow.get(k, 0) for k in (
-            "classes", "jobs_created", "funds_formed", "fund_training_sessions",
+            "classes", "job_records", "funds_formed", "fund_training_sessions",
             "loans_disbursed_rials", "insurance_enrolled", "insurance_confirmed", "network_orders",
             "network_orders_rials", "fund_savings_rials", "fund_loans_issued_rials")}
         for m in MEETINGS:
@@ -180,11 +189,12 @@ class Brute:
         out["beneficiaries_new"] = flow.get("beneficiaries", 0)
         out["beneficiaries_total"] = upto.get("beneficiaries", 0)
         out["network_members_active"] = upto.get("network_members", 0)
+        out["insured_at_end"] = upto.get("insured", 0)
         enrolled = flow.get("insurance_enrolled", 0)
         out["insurance_coverage_bp"] = flow.get("insurance_cohort", 0) * 10000 // enrolled if enrolled else 0
-        for s in DISTINCT:
-            out[s] = len(people[s]) if exact_half else None
-        out["_any"] = any(upto.values()) or any(people[s] for s in DISTINCT if exact_half)
+        for s in DISTINCT:   # exact for any period (exact_half kept for the callers' sake)
+            out[s] = len(people[s])
+        out["_any"] = any(upto.values()) or any(people[s] for s in DISTINCT)
         return out
 
     def values(self, kind):
@@ -262,6 +272,9 @@ def _programme(c, rnd):
         if i % 4 == 0:
             left = min(joined + datetime.timedelta(days=rnd.randrange(1, 60)), _day("2025-01-15"))
             _ok(c.post(f"/v1/networks/{nets[i % 2]}/members/{pid}/leave", {"date": left.isoformat()}), "leave")
+    if people[0] not in members:   # people[0] is touched by every service (timeline test)
+        _ok(c.post(f"/v1/networks/{nets[0]}/members", {"person_id": people[0], "role": "producer",
+                                                      "joined": "2024-06-10"}), "member")
     buyer = _ok(c.post("/v1/buyers", {"name": "دست‌آفرین", "kind": "shop"}), "buyer")["id"]
     for n in range(3):
         _ok(c.post(f"/v1/networks/{nets[n % 2]}/orders", {"buyer_id": buyer, "due_date": "2025-03-01", "items": [
@@ -273,7 +286,7 @@ def _programme(c, rnd):
                                               "loan_multiple": 3, "service_charge_bp_month": 100,
                                               "guarantors_required": 0, "max_term_months": 6,
                                               "social_fund_rials": 0}}), "fund")["id"]
-    savers = people[24:34]
+    savers = people[24:34] + [people[0]]
     for pid in savers:
         _ok(c.post(f"/v1/funds/{fund}/members", {"person_id": pid, "joined": "2024-05-01"}), "fund member")
     for m, day in enumerate(["2024-06-01", "2024-08-01", "2024-10-01", "2024-12-01"]):
@@ -298,7 +311,7 @@ def _programme(c, rnd):
         if rnd.random() < 0.3:
             a["business_id"] = rnd.choice(owners)[1]
         _ok(c.post("/v1/activities", a, key=keys["*"]), "activity")
-    for n, (pid, bid, field, office) in enumerate(owners[12:22]):
+    for n, (pid, bid, field, office) in enumerate(owners[12:22] + owners[:1]):
         start = _day("2024-03-01") + datetime.timedelta(days=rnd.randrange(0, 300))
         e = c.post("/v1/enrolments", {"person_id": pid, "business_id": bid, "field": field,
                                       "start_date": start.isoformat()}, key=keys[office])
@@ -307,13 +320,17 @@ def _programme(c, rnd):
             c.post(f"/v1/enrolments/{eid}/approve", {})
             c.post(f"/v1/enrolments/{eid}/submit", {})
             c.post(f"/v1/enrolments/{eid}/confirm", {"insurance_number": f"INS-{n:05d}"}, key="insurance_fund")
+            if n % 4 == 1:   # a cancelled and a suspended enrolment are no longer insured
+                c.post(f"/v1/enrolments/{eid}/cancel", {"reason": "خروج از طرح"}, key=keys[office])
+            elif n % 4 == 2:
+                c.post(f"/v1/enrolments/{eid}/suspend", {"reason": "عدم پرداخت"}, key=keys[office])
 
 
 def _heads(c, sources):
     return {s: (c.events_since(s) or [{"sequence": 0}])[-1]["sequence"] for s in sources}
 
 
-def _wait_current(c, heads, timeout=20, pids=None):
+def _wait_current(c, heads, timeout=120, pids=None):
     """Polls reports until every answer (from every replica in pids, when given) has applied
     every source up to heads; returns the pids seen."""
     deadline, seen = time.time() + timeout, set()
@@ -325,6 +342,80 @@ def _wait_current(c, heads, timeout=20, pids=None):
                 return seen
         time.sleep(0.1)
     raise AssertionError(f"reporting did not catch up with {heads}: last {r!r}")
+
+
+def _timeline_expected(events, pid):
+    """(date, source, sequence) of every event naming pid, computed from the raw feeds: any
+    prs_ id in the data, a loan's borrower for its events naming no one, an enrolment's person
+    by national ID; dated by the first business date the data carries, else the Tehran day."""
+    nid_of, borrower, out = {}, {}, []
+    for si, s in enumerate(SOURCES):
+        for ev in events[s]:
+            d = ev["data"]
+            named = set(re.findall(r'"(prs_[0-9]+)"', json.dumps(d)))
+            if ev["type"] == "registry.person.registered":
+                nid_of[d["national_id"]] = d["id"]
+            if s == "loans" and d.get("person_id"):
+                borrower[d["id"]] = d["person_id"]
+            elif s == "loans" and not named and d.get("id") in borrower:
+                named = {borrower[d["id"]]}
+            if s == "insurance" and not named and d.get("national_id") in nid_of:
+                named = {nid_of[d["national_id"]]}
+            if pid not in named:
+                continue
+            day = next((d[k] for k in ("date", "registered_on", "joined", "left", "confirmed_date",
+                                       "requested_date", "start_date") if isinstance(d.get(k), str) and
+                        re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d[k])), None)
+            if not day and ev["type"] == "registry.person.registered":
+                day = d["referrals"][0]["date"]
+            out.append((day or _tehran_day(ev["time"]).isoformat(), si, ev["sequence"], s))
+    return [(day, s, seq) for day, _, seq, s in sorted(out)]
+
+
+def _canonical_digest(doc):
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_submission(c, brute, province, other):
+    """A submitted report: signed, its drill-down the records the brute force counts, the same
+    bytes after a correction and a restart, and a diff that names what the correction moved."""
+    sub = c.post("/v1/reports/half-year/submissions", {"year": 1403, "half": 1, "office": "rey-1"})
+    check(sub.status == 201, f"submit: {sub!r}")
+    doc = sub.json
+    eq(doc["digest"]["value"], _canonical_digest(doc), "SHA-256 over the canonical JSON")
+    now = _ok(c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1"), "report now")
+    eq(doc["report"]["indicators"], now["indicators"], "the figures frozen are the report's")
+    frm, to = _day(doc["report"]["from"]), _day(doc["report"]["cut"])
+    for name, slot in (("people_counselled", "people_counselled"), ("people_with_loans", "people_with_loans"),
+                       ("jobs_created", "jobs_created"), ("beneficiaries_new", "beneficiaries")):
+        want = {who for day, sl, _, who, t in brute.c if sl == slot and frm <= day <= to and t["office"] == "rey-1"}
+        fig = _ok(c.get(f"/v1/reports/half-year/submissions/{doc['id']}/figures/{name}"), name)
+        eq((set(fig["ids"]), fig["count"], fig["value"]), (want, len(want), doc["report"]["indicators"][name]),
+           f"drill-down {name}")
+    check(len(doc["records"]["classes"]) == doc["report"]["indicators"]["classes"], "one activity per class")
+    first = c.get(f"/v1/reports/half-year/submissions/{doc['id']}").raw
+    eq(c.post("/v1/reports/half-year/submissions", {"year": 1403, "half": 1, "office": "rey-1"}, key=other).status,
+       403, "a key of another office may not submit")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}", key=other).status, 404, "nor read it")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}", key=province).raw, first, "a province key may")
+    # a counselling session recorded late for 1403/1 moves the report, not the submission
+    counselled = set(doc["records"]["people_counselled"])
+    newcomer = next(e["data"]["id"] for e in c.events_since("registry")
+                    if e["type"] == "registry.person.registered" and e["data"]["id"] not in counselled
+                    and e["data"]["office"] == "rey-1")
+    _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-05", "office": "rey-1",
+                                  "person_ids": [newcomer]}), "late counselling")
+    _wait_current(c, _heads(c, ["registry"]))
+    diff = _ok(c.get(f"/v1/reports/half-year/submissions/{doc['id']}/diff"), "diff")
+    moved = diff["changed"]["people_counselled"]
+    eq((moved["submitted"] + 1, moved["added"], moved["removed"]), (moved["now"], [newcomer], []), "diff")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}").raw, first, "unchanged by the correction")
+    c.kill("reporting", signal.SIGTERM)
+    c.start_proc("reporting")
+    c.wait_serving("reporting")
+    eq(c.get(f"/v1/reports/half-year/submissions/{doc['id']}").raw, first, "unchanged by a restart")
 
 
 # ---- tests -------------------------------------------------------------------------------------------
@@ -375,6 +466,25 @@ def test_figures_equal_brute_force_and_loans_portfolio():
                (tot["outstanding_principal_rials"], tot["par30_rials"], tot["par30_bp"]), f"loans as of {to}")
             checked_par += tot["par30_rials"] > 0
         check(checked_par > 0, "some period had loans at risk")
+        # jobs count people, and records beside them; the programme has both kinds of duplicates
+        everything = _ok(c.get("/v1/reports/indicators?from=2023-01-01&to=2025-12-31"), "all")["total"]
+        check(0 < everything["jobs_created"] < everything["job_records"], f"jobs: {everything}")
+        ins = brute.figures(_day("2023-01-01"), _day("2025-12-31"), False)
+        check(0 < ins["insured_at_end"] < ins["insurance_confirmed"], f"insured at end: {ins}")
+        # a person's timeline: every event about her from every service, in date order
+        pid = events["registry"][0]["data"]["id"]
+        want = _timeline_expected(events, pid)
+        check({s for _, s, _ in want} == set(SOURCES), f"{pid} is touched by every service: {want}")
+        tl = _ok(c.get(f"/v1/persons/{pid}/timeline"), "timeline")
+        eq([(e["date"], e["source"], e["sequence"]) for e in tl["events"]], want, "timeline")
+        province = c.make_key("auditor", office="*")
+        other = c.make_key("social_services", office="rey-2")
+        time.sleep(1.2)
+        eq(_ok(c.get(f"/v1/persons/{pid}/timeline", key=province), "province")["events"], tl["events"],
+           "a province key sees her")
+        r = c.get(f"/v1/persons/{pid}/timeline", key=other)
+        eq((r.status, r.json["code"]), (404, "not_found"), "another office's key does not")
+        eq(c.get("/v1/persons/prs_999999/timeline").status, 404, "an unknown person")
         for q in range(12):
             y, half = rnd.choice([(1402, 2), (1403, 1), (1403, 2)])
             office, hood = rnd.choice([None, "rey-1", "REY-2"]), rnd.choice([None] + [x[q % 2] for x in HOODS])
@@ -384,15 +494,25 @@ def test_figures_equal_brute_force_and_loans_portfolio():
             kind, value = (("pair", (_norm(office), _norm(hood))) if office and hood else
                            ("office", _norm(office)) if office else ("neighbourhood", _norm(hood)) if hood else
                            (None, None))
-            want = brute.figures(_day(r["from"]), _day(r["to"]), True, kind, value)
+            # a half in progress (1403/2 on 2025-01-15) is cut at today and says so
+            eq(r["interim"], (y, half) == (1403, 2), f"interim {url}")
+            eq(r["cut"], "2025-01-15" if r["interim"] else r["to"], f"cut {url}")
+            want = brute.figures(_day(r["from"]), _day(r["cut"]), True, kind, value)
             _compare(r["indicators"], want, url)
+            if not office and not hood:   # stocks as of the cut: the loans service's own figures
+                port = _ok(c.get(f"/v1/loans/portfolio?as_of={r['cut']}", key="auditor"), "portfolio")
+                tot = port.get("total", port)
+                eq((r["indicators"]["loans_outstanding_rials"], r["indicators"]["par30_bp"]),
+                   (tot["outstanding_principal_rials"], tot["par30_bp"]), f"loans as of the cut {url}")
             csv = c.get(url, headers={"Accept": "text/csv"})
             eq(csv.headers.get("Content-Type"), "text/csv; charset=utf-8", "csv type")
-            rows = [line.split(",") for line in csv.raw.decode("utf-8").split("\r\n")[1:] if line]
+            lines = csv.raw.decode("utf-8").split("\r\n")
+            rows = [line.split(",") for line in lines[lines.index("indicator,label_fa,value") + 1:] if line]
             eq({row[0]: int(row[-1]) for row in rows}, r["indicators"], f"csv {url}")
         for s in SOURCES:
             eq(r["as_of"][s]["seq"], heads[s], f"as_of {s}")
             eq(r["as_of"][s]["time"], events[s][-1]["time"], f"as_of time {s}")
+        _check_submission(c, brute, province, other)   # last: it records a late activity
 
 
 def _chromium():
@@ -403,15 +523,35 @@ def _chromium():
     raise AssertionError("headless Chromium is not installed (tools/install-deps.sh: chromium)")
 
 
+_PAGE_PROBE = """<script>
+window.addEventListener('load', function () {
+  var t = document.body.innerText, d = document.documentElement;
+  var r = document.createElement('div');
+  r.id = 'probe';
+  r.setAttribute('data-overflow', String(d.scrollWidth - d.clientWidth));
+  r.setAttribute('data-ascii-digits', (t.match(/[0-9]/g) || []).join(''));
+  r.setAttribute('data-latin', (t.match(/[A-Za-z][A-Za-z0-9_-]*/g) || []).join(' '));
+  r.setAttribute('data-direction', getComputedStyle(document.body).direction);
+  r.setAttribute('data-font', getComputedStyle(document.body).fontFamily);
+  document.body.appendChild(r);
+});
+</script>"""
+
+
 def test_html_page_in_chromium():
-    """The printable page renders in headless Chromium and every figure on it is the JSON's."""
+    """The printable page in headless Chromium at A4 width: right to left, nothing wider than
+    the page, Persian digits only, no Latin text (office codes included), whole toman, rounded
+    percentages, the previous half and the office's targets beside each figure, sections, a
+    signature block, an interim banner and one Persian sentence on freshness; the CSV says what
+    it is and carries a Persian file name. The screenshot is kept for a person to look at."""
     browser = _chromium()
     with Cluster(["registry", "loans", "reporting"], clock="2024-08-01") as c:
         c.keys["checker"] = c.make_key("social_services", key_id="checker")  # approves loans
         time.sleep(1.2)   # the gateway rereads its keys file at most once a second
-        ids = [_ok(c.post("/v1/persons", person(7000 + i, neighbourhood=HOODS[i % 3][0])), "person")["id"]
+        ids = [_ok(c.post("/v1/persons", person(7000 + i, neighbourhood=HOODS[i % 2][0],
+                                               sex=["female", "male"][i % 2])), "person")["id"]
                for i in range(6)]
-        for i, day in enumerate(["2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"]):
+        for i, day in enumerate(["2024-02-01", "2024-04-01", "2024-05-01", "2024-06-01", "2024-07-01"]):
             _ok(c.post("/v1/activities", {"kind": "meeting", "meeting_kind": MEETINGS[i % 3], "date": day}), "m")
             _ok(c.post("/v1/activities", {"kind": "counselling", "date": day, "person_ids": ids[i:i + 3]}), "c")
         b = _ok(c.post("/v1/businesses", {"owner_id": ids[0], "activity": "خیاطی", "field": "handicrafts",
@@ -424,38 +564,70 @@ def test_html_page_in_chromium():
         _ok(c.post(f"/v1/loans/{lo['id']}/appraise", {"appraiser": "x", "recommended_amount_rials": 123456785}), "a")
         _ok(c.post(f"/v1/loans/{lo['id']}/approve", {}, key=c.keys["checker"]), "approve")  # maker-checker
         _ok(c.post(f"/v1/loans/{lo['id']}/disburse", {"amount_rials": 123456785, "date": "2024-08-01"}), "d")
+        targets = {"people_counselled": 12, "loans_disbursed_rials": 200000000}
+        r = c.request("PUT", "/v1/offices/rey-1/targets", {"year": "۱۴۰۳", "half": 1, "targets": targets})
+        eq((r.status, r.json.get("targets")), (200, targets), f"targets: {r!r}")
+        other = c.make_key("social_services", office="rey-2")
+        time.sleep(1.2)
+        eq(c.request("PUT", "/v1/offices/rey-1/targets", {"year": 1403, "half": 1, "targets": {}}, key=other).status,
+           403, "another office's key may not set rey-1's targets")
         _wait_current(c, _heads(c, ["registry", "loans"]))
         url = "/v1/reports/half-year?year=1403&half=1"
         report = _ok(c.get(url, key="auditor"), "json")
+        eq((report["interim"], report["cut"]), (True, "2024-08-01"), "1403/1 on 2024-08-01 is interim")
+        eq(_ok(c.get(url + "&office=rey-1"), "office json")["targets"], targets, "the targets in the JSON")
         html = c.get(url, key="auditor", headers={"Accept": "text/html"})
         eq(html.headers.get("Content-Type"), "text/html; charset=utf-8", "html type")
-        tmp = tempfile.mkdtemp(prefix="hamyar-chromium-")
-        try:
-            page = os.path.join(tmp, "report.html")
-            with open(page, "wb") as f:
-                f.write(html.raw)
-            base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={os.path.join(tmp, 'profile')}"]
-            dom = subprocess.run(base + ["--dump-dom", "file://" + page], capture_output=True, text=True,
-                                 timeout=60).stdout
-            check('dir="rtl"' in dom and 'lang="fa"' in dom, "an RTL Persian page")
-            cells = dict(re.findall(r'data-indicator="([a-z0-9_]+)" data-value="(-?[0-9]*)"', dom))
-            eq(set(cells), set(report["indicators"]), "every indicator on the page")
-            for name, value in report["indicators"].items():
-                eq(cells[name], "" if value is None else str(value), f"page {name}")
-            check(report["indicators"]["loans_disbursed_rials"] == 123456785, "the loan is in the report")
-            check("۱۲٬۳۴۵٬۶۷۸٫۵ تومان" in dom, "money in toman with Persian digits")
-            check("۱۴۰۳/۰۱/۰۱" in dom and "۱۴۰۳/۰۶/۳۱" in dom and "۱۴۰۳/۰۵/۱۱" in dom, "Jalali dates")
-            check(dom.count("<svg") == 3, "three charts")
-            shot = os.path.join(tmp, "report.png")
-            subprocess.run(base + ["--screenshot=" + shot, "--window-size=900,2200", "file://" + page],
-                           capture_output=True, timeout=60)
-            with open(shot, "rb") as f:
-                png = f.read()
-            check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000, f"a screenshot ({len(png)} bytes)")
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        tmp = tempfile.mkdtemp(prefix="hamyar-report-page-")   # kept: the screenshot is an artifact
+        page = os.path.join(tmp, "report.html")
+        with open(page, "wb") as f:
+            f.write(html.raw.replace(b"</body>", _PAGE_PROBE.encode() + b"</body>"))
+        base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={os.path.join(tmp, 'profile')}", "--window-size=794,1123"]   # A4 at 96 dpi
+        dom = subprocess.run(base + ["--virtual-time-budget=3000", "--dump-dom", "file://" + page],
+                             capture_output=True, text=True, timeout=90).stdout
+        probe = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', re.search(r'<div id="probe"[^>]*>', dom).group(0)))
+        eq(probe["direction"], "rtl", "right to left")
+        eq(probe["overflow"], "0", "nothing wider than an A4 page")
+        eq(probe["ascii-digits"], "", "Persian digits only in the text")
+        eq(probe["latin"], "", "no Latin text (no office codes)")
+        check(probe["font"].startswith("Vazirmatn, Nazli"), f"a Persian font stack: {probe['font']}")
+        cells = dict(re.findall(r'data-indicator="([a-z0-9_]+)" data-value="(-?[0-9]*)"', dom))
+        eq(set(cells), set(report["indicators"]), "every indicator on the page")
+        for name, value in report["indicators"].items():
+            eq(cells[name], "" if value is None else str(value), f"page {name}")
+        check(report["indicators"]["loans_disbursed_rials"] == 123456785, "the loan is in the report")
+        check("۱۲٬۳۴۵٬۶۷۹ تومان" in dom and "٫" not in dom, "whole toman, rounded, Persian digits")
+        check("۱۴۰۳/۰۱/۰۱" in dom and "۱۴۰۳/۰۶/۳۱" in dom and "۱۴۰۳/۰۵/۱۱" in dom, "Jalali dates")
+        check('class="banner" data-interim="true"' in dom, "the interim banner")
+        check(re.search(r'<p class="fresh">[^<.]*ساعت[^<.]*رسیده است\.</p>', dom), "one freshness sentence")
+        prev = dict(re.findall(r'data-previous="([a-z0-9_]+)">([^<]*)<', dom))
+        eq(prev["meetings_working_group"], "۱", "the previous half (1402/2) beside the figure")
+        for sec in ("neighbourhood", "field", "sex"):
+            check(f'data-section="{sec}"' in dom, f"a section by {sec}")
+        check("شهرری" in dom and "صنایع دستی" in dom and "زن" in dom, "sections in Persian")
+        check('class="sign"' in dom and "تهیه‌کننده" in dom and "تأییدکننده" in dom, "a signature block")
+        check(dom.count("<svg") == 3, "three charts")
+        office = c.get(url + "&office=rey-1", headers={"Accept": "text/html"}).raw.decode()
+        goal = dict(re.findall(r'data-target="([a-z0-9_]+)">([^<]*)<', office))
+        eq((goal["people_counselled"], goal["loans_disbursed_rials"], goal["classes"]),
+           ("۱۲", "۲۰٬۰۰۰٬۰۰۰ تومان", "—"), "the office's targets beside its figures")
+        check('data-section="neighbourhood"' in office, "an office's page has its neighbourhoods")
+        shot = os.path.join(tmp, "report.png")
+        subprocess.run(base + ["--screenshot=" + shot, "file://" + page], capture_output=True, timeout=90)
+        with open(shot, "rb") as f:
+            png = f.read()
+        check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000, f"a screenshot ({len(png)} bytes)")
+        print(f"    screenshot kept: {shot}")
+        csv = c.get(url + "&office=rey-1", headers={"Accept": "text/csv"})
+        text = csv.raw.decode("utf-8")
+        check(text.startswith("\ufeffperiod,1403/1,2024-03-20..2024-09-21\r\noffice,rey-1,rey-1\r\n"
+                              "status,interim,cut 2024-08-01\r\nas_of,"), f"the CSV says what it is: {text[:200]!r}")
+        cd = csv.headers.get("Content-Disposition", "")
+        check(cd.startswith('attachment; filename="hamyar-report-1403-1-rey-1.csv"; filename*=UTF-8\'\''), cd)
+        name = urllib.parse.unquote(cd.split("filename*=UTF-8''")[1])
+        eq(name, "گزارش-شش‌ماهه-۱۴۰۳-نیمه-اول-rey-1-موقت.csv", "the Persian file name")
 
 
 def _load(c, persons, sessions, participants, base=9000, threads=12):
@@ -552,12 +724,12 @@ def test_kill9_during_catch_up_then_rebuild():
     """A replica killed -9 in the middle of catching up restarts from its cursor and ends with
     the same figures as a replica that never stopped; --rebuild replays from zero to the same."""
     with Cluster(["registry", "reporting"], clock="2025-01-15") as c:
-        _load(c, 300, 1500, 120)
+        _load(c, 300, 1500, 30)
         heads = _heads(c, ["registry"])
         _wait_current(c, heads)
         data2 = os.path.join(c.dir, "reporting-2")
         c.start_proc("reporting", ["--data", data2, "--pub", "none"], tag="reporting-2")
-        deadline, cur = time.time() + 20, 0
+        deadline, cur = time.time() + 60, 0
         while time.time() < deadline and not 0 < cur < heads["registry"]:
             time.sleep(0.01)
             cur = _cursor(data2) if os.path.exists(os.path.join(data2, "data.mdb")) else 0
@@ -582,3 +754,29 @@ def test_kill9_during_catch_up_then_rebuild():
         got2 = _answers(c, pids, urls)
         for url in urls:
             eq(got2[(c.procs["reporting-2"].pid, url)], got[(c.procs["reporting"].pid, url)], f"after --rebuild {url}")
+
+
+def test_unknown_filters_422_and_persian_year():
+    """A misspelt office or neighbourhood is a 422 naming the filter, not an all-zero report;
+    the year may be written in Persian digits."""
+    with Cluster(["registry", "reporting"], clock="2024-08-01") as c:
+        _ok(c.post("/v1/persons", person(8100, neighbourhood="شهرری")), "person")
+        _wait_current(c, _heads(c, ["registry"]))
+        r = c.get("/v1/reports/half-year?year=1403&half=1&office=rey-9")
+        eq((r.status, r.json["code"], r.json.get("field")),
+           (422, "unknown_office", "office"), f"unknown office: {r!r}")
+        r = c.get("/v1/reports/half-year?" + urllib.parse.urlencode(
+            {"year": "1403", "half": "1", "neighbourhood": "ناکجاآباد"}))
+        eq((r.status, r.json["code"], r.json.get("field")),
+           (422, "unknown_neighbourhood", "neighbourhood"), f"unknown neighbourhood: {r!r}")
+        persian = _ok(c.get("/v1/reports/half-year?" + urllib.parse.urlencode(
+            {"year": "۱۴۰۳", "half": "1", "office": "REY-1", "neighbourhood": "شهرري"})), "Persian year")
+        ascii_ = _ok(c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1&neighbourhood=%D8%B4%D9%87%D8%B1%D8%B1%DB%8C"),
+                     "ASCII year")
+        eq(persian["indicators"], ascii_["indicators"], "the same report")
+        eq(persian["indicators"]["beneficiaries_new"], 1, "the person is counted")
+        eq((persian["interim"], persian["cut"]), (True, "2024-08-01"), "1403/1 on 2024-08-01 is interim")
+        r = c.get("/v1/reports/half-year?year=14O3&half=1")
+        eq((r.status, r.json["code"]), (422, "invalid_year"), f"not a year: {r!r}")
+        r = c.get("/v1/reports/half-year?year=1403&half=2")
+        eq((r.status, r.json["code"]), (422, "future_period"), f"not started: {r!r}")

@@ -1,0 +1,279 @@
+/*
+ * timeline.c — a person's whole story: every event about her from the five services reporting
+ * follows (the registry's own and the loans, networks, micro-fund and insurance events), in
+ * date order, for GET /v1/persons/{id}/timeline.
+ *
+ * WHO AN EVENT IS ABOUT. Any person named anywhere in its data (a person id "prs_N" as any
+ * value: person_id, owner_id, lead_person_id, the lists of participants, members, guarantors,
+ * attendance, a merge's `into`, the `id` of registry.person.* events); an insurance
+ * enrolment's `national_id` (through the registry's projection); and, for loan events that
+ * name no one, the borrower of the loan (remembered from the first of its events that names a
+ * person). A person named twice in one event gets it once.
+ *
+ * WHEN. The event's business date: the first of data.date, registered_on, joined, left,
+ * confirmed_date, requested_date, start_date that is a date (a registration without
+ * registered_on: its first referral's date), else the Tehran day of its time.
+ *
+ * LAYOUT. One record per (person, event) in the timeline database:
+ *     person (8, BE) | biased day (4, BE) | source index (1) | sequence (8, BE)
+ * -> {"date", "date_jalali", "source", "type", "sequence", "subject", "data"} (compact JSON; in
+ * data a list of more than 8 items is replaced by its length, "<key>_count"). A timeline is one
+ * range read in date order (then source, then sequence), and the stored JSON is sent as it is
+ * (a rendering the gateway passes through: nothing is decoded), so 1,000 events cost
+ * microseconds of copying rather than milliseconds of JSON.
+ *
+ * OFFICE SCOPE. Like the registry's own reads: a key acting for an office sees only persons of
+ * that office (404 otherwise, so that a person's existence does not leak); a key acting for no
+ * office or for every office ("*", a provincial key) sees everyone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "reporting.h"
+
+#define TL_KEY 21
+#define MAX_NAMED 256
+#define LIST_MAX 8
+
+static const char *const s_date_keys[] = {"date",           "registered_on",  "joined",
+                                          "left",           "confirmed_date", "requested_date",
+                                          "start_date",     NULL};
+
+static int s_source_index(const char *source)
+{
+    for (int i = 0; reporting_def.sources[i]; i++)
+        if (strcmp(reporting_def.sources[i], source) == 0)
+            return i;
+    return 255;
+}
+
+static void s_key(uint8_t k[TL_KEY], uint64_t person, int64_t day, int source, uint64_t seq)
+{
+    uint32_t u = rp_day_u(day);
+    hy_key_u64(person, k);
+    rp_be32(k + 8, u);
+    k[12] = (uint8_t)source;
+    hy_key_u64(seq, k + 13);
+}
+
+/* Adds n to the list unless it is there. */
+static void s_name(uint64_t *list, size_t *n, uint64_t person)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (list[i] == person)
+            return;
+    if (*n < MAX_NAMED)
+        list[(*n)++] = person;
+}
+
+static void s_name_id(uint64_t *list, size_t *n, const char *id)
+{
+    uint64_t p;
+    if (id && strncmp(id, "prs_", 4) == 0 && rp_id_num(id, &p) == 0)
+        s_name(list, n, p);
+}
+
+/* Every person id anywhere in a JSON value. */
+static void s_walk(const json_t *v, uint64_t *list, size_t *n, int depth)
+{
+    const char *key;
+    json_t *x;
+    size_t i;
+    if (depth > 8)
+        return;
+    if (json_is_string(v))
+        s_name_id(list, n, json_string_value(v));
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x) s_walk(x, list, n, depth + 1);
+    else if (json_is_object(v))
+        json_object_foreach((json_t *)v, key, x) s_walk(x, list, n, depth + 1);
+}
+
+/* The persons an event is about (top of file). */
+static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t *list, size_t *n)
+{
+    *n = 0;
+    s_walk(data, list, n, 0);
+    if (strncmp(type, "registry.person.", 16) == 0)
+        s_name_id(list, n, rp_str(data, "id"));
+    int rc = 0;
+    uint64_t loan, person;
+    if (strncmp(type, "loans.", 6) == 0 && rp_id_num(rp_str(data, "id"), &loan) == 0) {
+        if (rp_id_num(rp_str(data, "person_id"), &person) == 0)   /* the borrower, for later */
+            rc = rp_record_put(ctx, 't', loan, 0, &person, sizeof person);
+        else if (*n == 0 && (rc = rp_record_get(ctx, 't', loan, 0, &person, sizeof person)) == 0)
+            s_name(list, n, person);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    const char *nid = rp_str(data, "national_id");
+    if (rc == 0 && *n == 0 && nid && strncmp(type, "insurance.", 10) == 0) {
+        rc = rp_person_num_by_nid(ctx, nid, &person);
+        if (rc == 0)
+            s_name(list, n, person);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return rc;
+}
+
+/* The data kept in a timeline entry: the event's, with long lists (a session's 120
+ * participants) replaced by their length under "<key>_count", so that an event about many
+ * persons does not cost each of them its whole list, and without nested records (the whole
+ * person before and after an update, a transfer's person) nor her identity (names, national ID,
+ * mobile, address, birth date): the registry answers for those, and a copy here would cost
+ * every registration hundreds of bytes more. A new reference or NULL. */
+static json_t *s_entry_data(const json_t *data)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+    static const char *const personal[] = {"national_id", "first_name", "last_name", "father_name",
+                                           "mobile", "phone", "address", "postal_code",
+                                           "birth_date", "birth_date_jalali", NULL};
+    json_object_foreach((json_t *)data, key, v) {
+        bool skip = json_is_object(v) || (json_is_string(v) && json_string_length(v) > 200);
+        for (int i = 0; personal[i] && !skip; i++)
+            skip = strcmp(key, personal[i]) == 0;
+        if (!out)
+            break;
+        if (skip)
+            continue;   /* the whole person before/after, her identity: the registry has them */
+        if (json_is_array(v) && json_array_size(v) > LIST_MAX) {
+            char name[96];
+            snprintf(name, sizeof name, "%.80s_count", key);
+            json_object_set_new(out, name, json_integer((json_int_t)json_array_size(v)));
+        } else {
+            json_object_set(out, key, v);
+        }
+    }
+    return out;
+}
+
+int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
+{
+    const char *type = rp_str(event, "type");
+    json_t *data = json_object_get(event, "data");
+    uint64_t named[MAX_NAMED];
+    size_t n;
+    int64_t day = 0;
+    if (!type || !json_is_object(data))
+        return 0;
+    int rc = s_named(ctx, type, data, named, &n);
+    if (rc || n == 0)
+        return rc;
+    bool dated = false;
+    for (int i = 0; s_date_keys[i] && !dated; i++)
+        dated = rp_day_of(rp_str(data, s_date_keys[i]), &day);
+    if (!dated && strcmp(type, "registry.person.registered") == 0)   /* before registered_on */
+        dated = rp_day_of(rp_str(json_array_get(json_object_get(data, "referrals"), 0), "date"), &day);
+    if (!dated && !rp_event_day(event, NULL, NULL, &day))
+        return 0;
+    char iso[11], jal[11];
+    rp_iso(day, iso);
+    if (hy_date_iso_to_jalali(iso, jal) != 0)
+        jal[0] = '\0';
+    json_t *entry = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:o}", "date", iso, "date_jalali", jal, "source",
+                              source, "type", type,
+                              "sequence", json_object_get(event, "sequence"), "subject",
+                              json_object_get(event, "subject") ? json_object_get(event, "subject")
+                                                                : json_null(),
+                              "data", s_entry_data(data));
+    char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+    json_decref(entry);
+    if (!text)
+        return ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint8_t key[TL_KEY];
+        s_key(key, named[i], day, s_source_index(source), (uint64_t)rp_int(event, "sequence"));
+        MDB_val k = {TL_KEY, key}, v = {strlen(text), text};
+        rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
+    }
+    free(text);
+    return rc;
+}
+
+/* Whether the caller may see a person of office (interned id): top of file. */
+static bool s_in_scope(hy_ctx_t *ctx, uint32_t office)
+{
+    const char *mine = ctx->req ? ctx->req->actor.office : NULL;
+    if (!mine || !*mine || strcmp(mine, "*") == 0)
+        return true;
+    uint32_t id;
+    return rp_lookup(ctx->txn, reporting_state(ctx), RP_DIM_OFFICE, mine, &id) == 0 && id == office;
+}
+
+int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    const char *id = rp_str(args, "id");
+    uint64_t n;
+    rp_person_t p;
+    if (!id || strncmp(id, "prs_", 4) != 0 || rp_id_num(id, &n) != 0)
+        return hy_fail(ctx, 404, "not_found", "id", "no person %.64s", id ? id : "");
+    int rc = rp_person_get(ctx, id, &p);
+    if (rc == MDB_NOTFOUND || (rc == 0 && !s_in_scope(ctx, p.office)))
+        return hy_fail(ctx, 404, "not_found", "id", "no person %.64s", id);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->timeline, &cur)) != 0)
+        return hy_fail_mdb(ctx, rc);
+    rp_buf_t b = {0};
+    rp_buf_addf(&b, "{\"person_id\":\"prs_%llu\",\"events\":[", (unsigned long long)n);
+    uint8_t start[TL_KEY];
+    memset(start, 0, sizeof start);
+    hy_key_u64(n, start);
+    MDB_val k = {TL_KEY, start}, v;
+    bool first = true;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != TL_KEY || memcmp(k.mv_data, start, 8) != 0)
+            break;
+        if (!first)
+            rp_buf_add(&b, ",");
+        rp_buf_addn(&b, v.mv_data, v.mv_size);   /* stored as JSON: sent as it is */
+        first = false;
+    }
+    mdb_cursor_close(cur);
+    json_t *as_of = rp_as_of(ctx);
+    char *as_of_text = as_of ? json_dumps(as_of, JSON_COMPACT) : NULL;
+    json_decref(as_of);
+    rp_buf_add(&b, "],\"as_of\":");
+    rp_buf_add(&b, as_of_text ? as_of_text : "null");
+    rp_buf_add(&b, "}");
+    free(as_of_text);
+    char *body = rp_buf_take(&b);
+    if (rc && rc != MDB_NOTFOUND) {
+        free(body);
+        return hy_fail_mdb(ctx, rc);
+    }
+    *out = body ? json_pack("{s:s,s:s}", "content_type", "application/json", "body", body) : NULL;
+    free(body);
+    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to)
+{
+    MDB_dbi db = reporting_state(ctx)->timeline;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(ctx->txn, db, &cur);
+    if (rc)
+        return rc;
+    uint8_t start[TL_KEY];
+    memset(start, 0, sizeof start);
+    hy_key_u64(from, start);
+    MDB_val k = {TL_KEY, start}, v;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) == 0 && k.mv_size == TL_KEY &&
+           memcmp(k.mv_data, start, 8) == 0) {
+        uint8_t moved[TL_KEY];
+        memcpy(moved, k.mv_data, TL_KEY);
+        hy_key_u64(to, moved);
+        MDB_val mk = {TL_KEY, moved};
+        if ((rc = mdb_put(ctx->txn, db, &mk, &v, 0)) != 0 || (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        k = (MDB_val){TL_KEY, start};
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
