@@ -134,12 +134,12 @@ static const hy_op_spec_t *s_lookup(hy_service_t *self, const char *op, hy_handl
     const hy_op_spec_t *spec = hy_spec_find(self->def->api->ops, op);
     if (spec) {
         *fn = s_find_handler(self->def->handlers, op);
-        *read = spec->method && strcmp(spec->method, "GET") == 0;
+        *read = hy_spec_read_only(spec);
         return *fn ? spec : NULL;
     }
     spec = hy_spec_find(hy_builtin_ops, op);
     *fn = spec ? s_find_handler(s_builtin_handlers, op) : NULL;
-    *read = true;
+    *read = spec && hy_spec_read_only(spec);
     return *fn ? spec : NULL;
 }
 
@@ -226,10 +226,12 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         *map_full = rc == MDB_MAP_FULL;
         return s_error_reply(req->id, 500, "internal_error", NULL, mdb_strerror(rc));
     }
-    size_t mark;
-    hy_pending_mark(self, &mark);
+    size_t mark = 0;
+    if (!read)   /* a reader thread must not touch the reactor's pending list */
+        hy_pending_mark(self, &mark);
     hy_ctx_t ctx;
     hy_ctx_init(&ctx, self, child, req);
+    ctx.read = read;
     json_t *result = NULL;
     int status = fn(&ctx, req->args, &result);
     json_t *reply;
@@ -255,9 +257,10 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     }
     json_decref(result);
 failed:
-    if (!read)
+    if (!read) {
         mdb_txn_abort(child);
-    hy_pending_truncate(self, mark);
+        hy_pending_truncate(self, mark);
+    }
     if (ctx.mdb_rc == MDB_MAP_FULL)
         *map_full = true;
     if (!ctx.error)
@@ -265,6 +268,27 @@ failed:
                 "the handler returned no result");
     reply = json_pack("{s:s, s:i, s:o}", "id", req->id, "status", ctx.status, "error", ctx.error);
     return reply;
+}
+
+/* ---- test hook -------------------------------------------------------------------------------- */
+
+/* Test hook: HY_TEST_READ_GATE=<path> makes every read of op HY_TEST_SLOW_OP wait, inside its
+ * read transaction, while <path> exists (at most a minute), after creating <path>.entered, so a
+ * test can hold a read open and watch a write commit meanwhile (ordering, not timing). Unset in
+ * production. */
+static void s_test_gate(const char *op)
+{
+    const char *gate = getenv("HY_TEST_READ_GATE"), *slow = getenv("HY_TEST_SLOW_OP");
+    if (!gate || !*gate || !slow || strcmp(slow, op) != 0)
+        return;
+    char entered[1024];
+    snprintf(entered, sizeof entered, "%s.entered", gate);
+    FILE *f = fopen(entered, "w");
+    if (f)
+        fclose(f);
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 6000 && access(gate, F_OK) == 0; i++)
+        nanosleep(&ts, NULL);
 }
 
 /* ---- a batch ------------------------------------------------------------------------------- */
@@ -313,6 +337,8 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
         for (size_t i = 0; i < n; i++) {
             if (!items[i].ok || !items[i].read)
                 continue;
+            if (rc == 0)
+                s_test_gate(items[i].req.op);
             jobs[i].reply = rc ? s_error_reply(items[i].req.id, 500, "internal_error", NULL,
                                                mdb_strerror(rc))
                                : s_handle(self, rtxn, &items[i].req, items[i].spec,
@@ -365,6 +391,42 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
     self->batches++;
     free(items);
     return result;
+}
+
+/* ---- reads on reader threads ------------------------------------------------------------------ */
+
+bool hy_dispatch_is_read(hy_service_t *self, json_t *doc)
+{
+    hy_request_t req;
+    hy_handler_fn fn;
+    bool read = false;
+    return hy_proto_parse_request(doc, &req) == 0 && s_lookup(self, req.op, &fn, &read) && read;
+}
+
+json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
+{
+    int64_t start = hy_now_us();
+    hy_request_t req;
+    hy_handler_fn fn;
+    bool read = false, map_full = false;
+    const hy_op_spec_t *spec = NULL;
+    if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &fn, &read)) || !read)
+        return s_error_reply(json_string_value(json_object_get(doc, "id")), 500, "internal_error",
+                             NULL, "not a read-only request");
+    MDB_txn *txn = NULL;
+    int rc = hy_store_read_begin(self->store, &txn);
+    json_t *reply;
+    if (rc != 0) {
+        reply = s_error_reply(req.id, 500, "internal_error", NULL, mdb_strerror(rc));
+    } else {
+        s_test_gate(req.op);
+        reply = s_handle(self, txn, &req, spec, fn, true, &map_full);
+        hy_store_read_end(self->store, &txn);
+    }
+    hy_log_request(req.op, req.id, (int)json_integer_value(json_object_get(reply, "status")),
+                   hy_now_us() - start);
+    self->requests++;
+    return reply;
 }
 
 /* ---- test entry points ----------------------------------------------------------------------- */

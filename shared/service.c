@@ -23,6 +23,7 @@
 
 #define DEFAULT_MAP_MB 64
 #define DEFAULT_BATCH_MAX 256
+#define DEFAULT_READERS 2
 
 static volatile sig_atomic_t s_interrupted;
 
@@ -130,6 +131,7 @@ void hy_service_destroy(hy_service_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_service_t *self = *self_p;
+    hy_readers_stop(self);
     hy_pending_truncate(self, 0);
     free(self->pending);
     hy_client_destroy(&self->client);
@@ -176,75 +178,22 @@ static int s_rebuild(hy_service_t *self)
 
 /* ---- the reactor ----------------------------------------------------------------------------- */
 
-static int s_send_ready(hy_service_t *self)
-{
-    const char *name = self->def->name;
-    if (zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, "READY", 5, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, name, strlen(name), ZMQ_DONTWAIT) < 0)
-        return -1;
-    return 0;
-}
-
-/* Receives one request; returns 0, 1 when nothing is waiting, -1 on error. The client identity
- * frame is kept in *client for the reply. */
-static int s_recv_request(void *sock, zmq_msg_t *client, json_t **doc)
-{
-    zmq_msg_t f[4];
-    int n = 0, more = 1, rc = 0;
-    *doc = NULL;
-    while (more) {
-        zmq_msg_t tmp, *m = n < 4 ? &f[n] : &tmp;
-        zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close(m);
-            for (int i = 0; i < n; i++)
-                zmq_msg_close(&f[i]);
-            return zmq_errno() == EAGAIN && n == 0 ? 1 : -1;
-        }
-        more = zmq_msg_more(m);
-        if (m == &tmp) {
-            zmq_msg_close(m);
-            rc = -2;
-        } else
-            n++;
-    }
-    if (rc == 0 && n == 4 && zmq_msg_size(&f[1]) == 7 && memcmp(zmq_msg_data(&f[1]), "REQUEST", 7) == 0) {
-        zmq_msg_init(client);
-        zmq_msg_copy(client, &f[2]);
-        json_error_t jerr;
-        *doc = json_loadb(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), 0, &jerr);
-        if (!*doc)
-            *doc = json_pack("{s:s}", "id", "");   /* answered as a malformed request */
-    } else {
-        rc = -2;
-    }
-    for (int i = 0; i < n; i++)
-        zmq_msg_close(&f[i]);
-    return rc == -2 ? 2 : 0;   /* 2: not a request (ignored) */
-}
-
-static void s_send_reply(hy_service_t *self, zmq_msg_t *client, json_t *reply)
-{
-    char *text = json_dumps(reply, JSON_COMPACT);
-    if (!text || zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, "REPLY", 5, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, zmq_msg_data(client), zmq_msg_size(client), ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, text, strlen(text), 0) < 0)
-        hy_log_error("service", "cannot send a reply: %s", zmq_strerror(zmq_errno()));
-    free(text);
-}
-
-/* Drains waiting requests (group commit), runs them as one batch, publishes, replies. */
+/* Drains waiting requests: reads go to the reader threads, writes are run as one batch (group
+ * commit), published, then answered. */
 static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients)
 {
     size_t n = 0;
-    while (n < (size_t)self->batch_max) {
-        int rc = s_recv_request(self->worker, &clients[n], &jobs[n].doc);
+    for (int budget = self->batch_max; budget > 0 && n < (size_t)self->batch_max; budget--) {
+        int rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
         if (rc == 1 || rc == -1)
             break;
         if (rc == 2)
             continue;
+        if (self->readers && hy_dispatch_is_read(self, jobs[n].doc) &&
+            hy_readers_submit(self, &clients[n], jobs[n].doc) == 0) {
+            zmq_msg_close(&clients[n]);   /* the readers keep their own copy */
+            continue;
+        }
         jobs[n].reply = NULL;
         n++;
     }
@@ -253,7 +202,10 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
     hy_dispatch_batch(self, jobs, n);
     hy_pending_publish(self);
     for (size_t i = 0; i < n; i++) {
-        s_send_reply(self, &clients[i], jobs[i].reply);
+        char *text = json_dumps(jobs[i].reply, JSON_COMPACT);
+        hy_worker_reply(self->worker, zmq_msg_data(&clients[i]), zmq_msg_size(&clients[i]), text,
+                        text ? strlen(text) : 0);
+        free(text);
         json_decref(jobs[i].reply);
         json_decref(jobs[i].doc);
         zmq_msg_close(&clients[i]);
@@ -286,6 +238,11 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
     }
     if (hy_follow_open(self) != 0) {
         hy_log_error("service", "cannot follow the sources' events");
+        return -1;
+    }
+    long readers = s_env_long("HY_READERS", DEFAULT_READERS);
+    if (readers > 0 && hy_readers_start(self, readers > 64 ? 64 : (int)readers) != 0) {
+        hy_log_error("service", "cannot start the reader threads");
         return -1;
     }
     return 0;
@@ -366,14 +323,21 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
     while (!s_interrupted) {
         int64_t now = hy_now_us();
         if (now >= next_ready && (!def->serve_after_catch_up || hy_follow_caught_up(self))) {
-            s_send_ready(self);
+            hy_worker_ready(self->worker, def->name);
             next_ready = now + (int64_t)HY_BROKER_HEARTBEAT_MS * 1000;
         }
         hy_follow_tick(self);
-        zmq_pollitem_t items[3] = {{self->worker, 0, ZMQ_POLLIN, 0}};
-        int nitems = 1;
+        zmq_pollitem_t items[4];
+        int nitems = 0, i_readers = -1, i_sub = -1, i_fetch = -1;
+        items[nitems++] = (zmq_pollitem_t){self->worker, 0, ZMQ_POLLIN, 0};
+        if (self->readers) {
+            i_readers = nitems;
+            items[nitems++] = (zmq_pollitem_t){hy_readers_socket(self), 0, ZMQ_POLLIN, 0};
+        }
         if (self->sub) {
+            i_sub = nitems;
             items[nitems++] = (zmq_pollitem_t){self->sub, 0, ZMQ_POLLIN, 0};
+            i_fetch = nitems;
             items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
         }
         int rc = zmq_poll(items, nitems, 100);
@@ -385,9 +349,11 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_on_requests(self, jobs, clients);
-        if (self->sub && (items[1].revents & ZMQ_POLLIN))
+        if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
+            hy_readers_on_reply(self);
+        if (i_sub >= 0 && (items[i_sub].revents & ZMQ_POLLIN))
             hy_follow_on_event(self);
-        if (self->sub && (items[2].revents & ZMQ_POLLIN))
+        if (i_fetch >= 0 && (items[i_fetch].revents & ZMQ_POLLIN))
             hy_follow_on_fetch(self);
     }
     hy_log_info("service", "%s stopping", def->name);

@@ -40,6 +40,8 @@ typedef struct hy_ctx {
     int64_t now;              /* Unix seconds; injectable (HY_CLOCK) for tests */
     char today[11];           /* today's date in Tehran, "YYYY-MM-DD" */
     char now_iso[32];         /* now as "YYYY-MM-DDTHH:MM:SSZ" */
+    bool read;                /* txn is a read transaction (a read-only op, maybe on a reader
+                                 thread): the handler may not write, emit or follow */
     /* set by hy_fail*; read by the skeleton */
     int status;
     json_t *error;

@@ -5,6 +5,9 @@
 #ifndef HY_SERVICE_INTERNAL_H
 #define HY_SERVICE_INTERNAL_H
 
+#include <stdatomic.h>
+#include <zmq.h>
+
 #include "client.h"
 #include "service.h"
 
@@ -17,7 +20,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    uint64_t head;          /* highest sequence the source has told us about */
+    _Atomic uint64_t head;  /* highest sequence the source has told us about (read by readers) */
     bool fetching;          /* an events.since request is outstanding */
     char fetch_id[40];
     int64_t fetch_sent_us;
@@ -50,9 +53,10 @@ struct hy_service {
     hy_client_t *client;    /* synchronous client for hy_follow_sync */
     hy_source_state_t sources[HY_MAX_SOURCES];
     int nsources;
+    struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
 
-    /* counters for service.status */
-    uint64_t requests, batches, events_applied;
+    /* counters for service.status (read by reader threads) */
+    _Atomic uint64_t requests, batches, events_applied;
     int batch_max;
 };
 
@@ -66,6 +70,36 @@ typedef struct {
  * reply. Returns 0, or -1 when the batch could not be committed (replies are then 500s). */
 int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n);
 void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req);
+/* Whether a request document (borrowed) names a known read-only op: the reactor hands those to
+ * a reader thread. A malformed envelope or an unknown op is not (the batch refuses it). */
+bool hy_dispatch_is_read(hy_service_t *self, json_t *doc);
+/* Runs one read-only request in a read transaction of its own (hy_store_read_begin), on any
+ * thread: touches no state of the reactor but atomic counters. Returns the reply (new ref). */
+json_t *hy_dispatch_read(hy_service_t *self, json_t *doc);
+
+/* readers.c: the pool of reader threads (the reactor is their only client).
+ * hy_readers_start starts n threads and binds the hand-off socket in self->zctx; returns 0 or -1.
+ * hy_readers_socket is the socket the reactor polls for readers' replies.
+ * hy_readers_submit takes over doc and a copy of the client frame; returns 0 or -1 (then doc is
+ * still the caller's). hy_readers_on_reply forwards finished replies to the broker and hands
+ * queued requests to idle readers. hy_readers_stop asks each thread to finish and joins them. */
+struct hy_readers;
+int hy_readers_start(hy_service_t *self, int n);
+void *hy_readers_socket(hy_service_t *self);
+int hy_readers_submit(hy_service_t *self, zmq_msg_t *client, json_t *doc);
+void hy_readers_on_reply(hy_service_t *self);
+void hy_readers_stop(hy_service_t *self);
+
+/* worker.c: the worker side of the broker protocol on the DEALER socket (docs/protocol.md).
+ * hy_worker_ready announces (and heartbeats) the service; returns 0 or -1.
+ * hy_worker_recv receives one request without waiting: 0 with *client (to close) and *doc (new
+ * reference; an unparsable body becomes {"id":""}, refused as malformed), 1 when nothing is
+ * waiting, 2 for a message that is not a request (dropped), -1 on a socket error.
+ * hy_worker_reply sends the reply text for the client frame; logs and drops it on error. */
+int hy_worker_ready(void *sock, const char *service);
+int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
+void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
+                     size_t len);
 
 /* outbox.c */
 void hy_pending_mark(hy_service_t *self, size_t *mark);
