@@ -114,7 +114,7 @@ static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 static const hy_handler_t s_builtin_handlers[] = {
     {"service.backup", s_backup_op},
-    {"events.since", hy_events_since},
+    {"events.since", hy_events_since_raw},
     {"audit.list", hy_audit_list},
     {"service.status", s_status_op},
     {0},
@@ -436,6 +436,11 @@ json_t *hy_service_call(hy_service_t *self, json_t *request)
     hy_job_t job = {json_deep_copy(request), NULL};
     hy_dispatch_batch(self, &job, 1);
     hy_pending_truncate(self, 0);   /* no sockets in tests: drop what would be published */
+    if (hy_reply_decode_raw(job.reply) != 0) {
+        json_decref(job.reply);
+        job.reply = s_error_reply(json_string_value(json_object_get(request, "id")), 500,
+                                  "internal_error", NULL, "a raw result is not JSON");
+    }
     json_decref(job.doc);
     return job.reply;
 }

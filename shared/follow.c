@@ -18,7 +18,8 @@
 #include "log.h"
 #include "service_internal.h"
 
-#define FETCH_LIMIT 1000
+#define FETCH_LIMIT 10000   /* events per page at most (events.since allows up to 10000) */
+#define FETCH_FIRST 1000    /* the first page of a catch-up; each full page doubles the next */
 #define POLL_IDLE_MS 1000
 #define FETCH_TIMEOUT_MS 5000
 #define SYNC_TIMEOUT_MS 3000
@@ -62,61 +63,40 @@ uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
     return s_cursor(ctx->svc, ctx->txn, source);
 }
 
-/* Applies one event in a nested transaction with its cursor. Returns 0 (applied), 2 (already
- * seen: nothing to do), 1 for a gap (not applied), or an LMDB error. */
-static int s_apply_one(hy_service_t *self, MDB_txn *txn, const char *source, json_t *ev)
-{
-    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
-    uint64_t cur = s_cursor(self, txn, source);
-    if (seq <= cur)
-        return 2;
-    if (seq != cur + 1)
-        return 1;
-    MDB_txn *child;
-    int rc = mdb_txn_begin(hy_store_env(self->store), txn, 0, &child);
-    if (rc != 0)
-        return rc;
-    size_t mark;
-    hy_pending_mark(self, &mark);
-    hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
-    hy_ctx_t ctx;
-    hy_ctx_init(&ctx, self, child, &req);
-    rc = self->def->apply ? self->def->apply(&ctx, source, ev) : 0;
-    if (rc == 0)
-        rc = s_set_cursor(self, child, source, seq);
-    json_decref(ctx.error);
-    if (rc != 0) {
-        mdb_txn_abort(child);
-        hy_pending_truncate(self, mark);
-        hy_log_error("follow", "applying %s event %llu failed: %s", source,
-                     (unsigned long long)seq, mdb_strerror(rc));
-        return rc;
-    }
-    if ((rc = mdb_txn_commit(child)) != 0) {
-        hy_pending_truncate(self, mark);
-        return rc;
-    }
-    self->events_applied++;
-    return 0;
-}
-
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
                          uint64_t *applied)
 {
+    uint64_t cur = s_cursor(self, txn, source), start = cur;
+    hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
+    hy_ctx_t ctx;
+    hy_ctx_init(&ctx, self, txn, &req);
+    int rc = 0;
+    bool gap = false;
     size_t i;
     json_t *ev;
     *applied = 0;
     json_array_foreach(events, i, ev) {
-        int rc = s_apply_one(self, txn, source, ev);
-        if (rc == 2)
-            continue;
-        if (rc == 1)
-            return 1;
-        if (rc != 0)
-            return rc;
+        uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
+        if (seq <= cur)
+            continue;   /* seen already */
+        if (seq != cur + 1) {
+            gap = true;
+            break;
+        }
+        rc = self->def->apply ? self->def->apply(&ctx, source, ev) : 0;
+        json_decref(ctx.error);
+        ctx.error = NULL;
+        if (rc != 0) {
+            hy_log_error("follow", "applying %s event %llu failed: %s", source,
+                         (unsigned long long)seq, mdb_strerror(rc));
+            return rc;   /* the caller aborts the transaction: the page is applied again */
+        }
+        cur = seq;
         (*applied)++;
     }
-    return 0;
+    if (cur != start && (rc = s_set_cursor(self, txn, source, cur)) != 0)
+        return rc;
+    return gap ? 1 : 0;
 }
 
 /* Runs fn-like work in its own write transaction, growing the map when full. */
@@ -136,6 +116,7 @@ static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, u
         else
             mdb_txn_abort(txn);
         if (rc == 0) {
+            self->events_applied += *applied;
             hy_pending_publish(self);
             return gap ? 1 : 0;
         }
@@ -146,17 +127,22 @@ static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, u
     return MDB_MAP_FULL;
 }
 
-static void s_fetch(hy_service_t *self, hy_source_state_t *src)
+/* Asks events.since after `after`, or after the durable cursor when after is 0. */
+static void s_fetch_after(hy_service_t *self, hy_source_state_t *src, uint64_t after)
 {
-    MDB_txn *txn;
-    if (mdb_txn_begin(hy_store_env(self->store), NULL, MDB_RDONLY, &txn) != 0)
-        return;
-    uint64_t cur = s_cursor(self, txn, src->name);
-    mdb_txn_abort(txn);
+    uint64_t cur = after;
+    if (!cur) {
+        MDB_txn *txn;
+        if (mdb_txn_begin(hy_store_env(self->store), NULL, MDB_RDONLY, &txn) != 0)
+            return;
+        cur = s_cursor(self, txn, src->name);
+        mdb_txn_abort(txn);
+    }
     hy_new_request_id(src->fetch_id);
     hy_actor_t actor = {self->def->name, "service", ""};
     json_t *req = hy_proto_request("events.since", src->fetch_id, &actor, NULL,
-                                   json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit", FETCH_LIMIT));
+                                   json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit",
+                                             src->page_limit ? src->page_limit : FETCH_FIRST));
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!text)
@@ -168,6 +154,20 @@ static void s_fetch(hy_service_t *self, hy_source_state_t *src)
         src->fetch_sent_us = hy_now_us();
     }
     free(text);
+}
+
+static void s_fetch(hy_service_t *self, hy_source_state_t *src)
+{
+    s_fetch_after(self, src, 0);
+}
+
+/* Whether a page of events.since ends before the source's head (result.last_seq): more to ask. */
+static bool s_page_has_more(json_t *result, uint64_t *last)
+{
+    json_t *events = json_object_get(result, "events");
+    size_t n = json_array_size(events);
+    *last = n ? (uint64_t)json_integer_value(json_object_get(json_array_get(events, n - 1), "sequence")) : 0;
+    return n && *last < (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
 }
 
 int hy_follow_open(hy_service_t *self)
@@ -261,14 +261,23 @@ void hy_follow_on_fetch(hy_service_t *self)
             src->fetching = false;
             json_t *result = json_object_get(reply, "result");
             json_t *events = json_object_get(result, "events");
-            uint64_t applied = 0;
+            uint64_t applied = 0, last = 0;
             bool more = false, ok = false;
             if (json_is_array(events)) {
                 uint64_t head = (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
                 if (head > src->head)
                     src->head = head;
+                /* Ask for the next page before applying this one: the source reads it while we
+                 * write. If this page fails, the next one shows a gap and we ask again. */
+                more = s_page_has_more(result, &last);
+                src->page_limit = more ? (src->page_limit ? src->page_limit * 2 : FETCH_FIRST * 2)
+                                       : FETCH_FIRST;
+                if (src->page_limit > FETCH_LIMIT)
+                    src->page_limit = FETCH_LIMIT;
+                if (more)
+                    s_fetch_after(self, src, last);
                 ok = s_apply_txn(self, src->name, events, &applied) == 0;
-                more = ok && json_array_size(events) == FETCH_LIMIT;
+                more = more && ok;
             }
             /* Caught up: a short page applied whole, or a source with no live worker (nothing
              * to catch up from). A page that failed to apply is not. */
@@ -277,10 +286,7 @@ void hy_follow_on_fetch(hy_service_t *self)
                 src->caught_up = true;
             else if (ok && !more)
                 src->caught_up = true;
-            /* A full page means there is more: ask again at once. */
-            if (more)
-                s_fetch(self, src);
-            else
+            if (!more)
                 src->next_poll_us = hy_now_us() + (int64_t)POLL_IDLE_MS * 1000;
         }
         json_decref(reply);
@@ -325,15 +331,16 @@ int hy_follow_sync(hy_ctx_t *ctx, const char *source)
             json_decref(reply);
             return -1;
         }
-        uint64_t applied = 0;
+        uint64_t applied = 0, last;
         rc = hy_follow_apply_page(self, ctx->txn, source, events, &applied);
-        size_t got = json_array_size(events);
+        bool more = s_page_has_more(json_object_get(reply, "result"), &last);
         json_decref(reply);
         if (rc == 1)
             return 0;   /* cannot happen with events.since; nothing more to do now */
         if (rc != 0)
             return rc;
-        if (got < FETCH_LIMIT)
+        self->events_applied += applied;
+        if (!more)
             return 0;
     }
     return 0;

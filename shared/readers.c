@@ -84,16 +84,17 @@ static void *s_reader_main(void *arg)
             zmq_msg_recv(&body, sock, 0) >= 0 && zmq_msg_size(&body) == sizeof doc)
             memcpy(&doc, zmq_msg_data(&body), sizeof doc);
         char *text = NULL;
+        size_t len = 0;
         if (doc) {
             json_t *reply = hy_dispatch_read(pool->svc, doc);
             json_decref(doc);
-            text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+            text = reply ? hy_reply_dumps(reply, &len) : NULL;
             json_decref(reply);
         }
         /* Always answer, so the reactor counts this reader idle again. */
-        const char *out = text ? text : "{\"id\":\"\",\"status\":500,\"error\":{\"code\":\"internal_error\"}}";
+        static const char oom[] = "{\"id\":\"\",\"status\":500,\"error\":{\"code\":\"internal_error\"}}";
         if (zmq_send(sock, zmq_msg_data(&client), zmq_msg_size(&client), ZMQ_SNDMORE) < 0 ||
-            zmq_send(sock, out, strlen(out), 0) < 0)
+            zmq_send(sock, text ? text : oom, text ? len : sizeof oom - 1, 0) < 0)
             hy_log_error("readers", "reader %d cannot hand a reply back: %s", t->index,
                          zmq_strerror(zmq_errno()));
         free(text);

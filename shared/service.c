@@ -202,9 +202,10 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
     hy_dispatch_batch(self, jobs, n);
     hy_pending_publish(self);
     for (size_t i = 0; i < n; i++) {
-        char *text = json_dumps(jobs[i].reply, JSON_COMPACT);
+        size_t len = 0;
+        char *text = hy_reply_dumps(jobs[i].reply, &len);
         hy_worker_reply(self->worker, zmq_msg_data(&clients[i]), zmq_msg_size(&clients[i]), text,
-                        text ? strlen(text) : 0);
+                        len);
         free(text);
         json_decref(jobs[i].reply);
         json_decref(jobs[i].doc);

@@ -23,6 +23,7 @@ typedef struct {
     _Atomic uint64_t head;  /* highest sequence the source has told us about (read by readers) */
     bool fetching;          /* an events.since request is outstanding */
     char fetch_id[40];
+    int page_limit;         /* events to ask for next: grows while pages come back full */
     int64_t fetch_sent_us;
     int64_t next_poll_us;   /* when to ask again even without news */
     bool caught_up;         /* a fetch has come back with less than a full page (or the source
@@ -101,12 +102,22 @@ int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
 void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
                      size_t len);
 
+/* reply.c: a result that is JSON text already (hy_result_raw takes text, from malloc, and
+ * returns the marker object to return as *result, or NULL for no memory); hy_reply_dumps
+ * encodes a reply (borrowed) splicing such a result in (malloc'd text, *len its length, or
+ * NULL); hy_reply_decode_raw turns a raw result back into JSON in place (tests; 0 or -1). */
+json_t *hy_result_raw(char *text, size_t len);
+char *hy_reply_dumps(json_t *reply, size_t *len);
+int hy_reply_decode_raw(json_t *reply);
+
 /* outbox.c */
 void hy_pending_mark(hy_service_t *self, size_t *mark);
 void hy_pending_truncate(hy_service_t *self, size_t mark);
 void hy_pending_publish(hy_service_t *self);   /* sends and clears */
 uint64_t hy_outbox_last(hy_service_t *self, MDB_txn *txn);
 int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* events.since as a raw result: the stored events copied, not decoded (see reply.c). */
+int hy_events_since_raw(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* follow.c */
 int hy_follow_open(hy_service_t *self);          /* SUB + fetcher sockets */

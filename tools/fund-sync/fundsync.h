@@ -70,8 +70,10 @@ void fs_out_destroy(fs_out_t **self_p);
 uint64_t fs_out_last_seq(const fs_out_t *self);
 /* true when each event must be committed on its own (a command's effect cannot be batched). */
 bool fs_out_per_event(const fs_out_t *self);
-/* Hands one event (line: its compact JSON, no newline) on. FS_OUT_OK, _RETRY or _FATAL. */
-int fs_out_write(fs_out_t *self, const json_t *event, const char *line, uint64_t seq);
+/* Hands one event on: line (len bytes, its compact JSON, no newline; not terminated). A file
+ * or stdout buffers the line until fs_out_flush; a command gets it at once (the event decoded
+ * from line for its environment). FS_OUT_OK, _RETRY or _FATAL. */
+int fs_out_write(fs_out_t *self, const char *line, size_t len, uint64_t seq);
 /* Makes what was written durable (fsync of the file). FS_OUT_OK or FS_OUT_FATAL. */
 int fs_out_flush(fs_out_t *self);
 
@@ -93,6 +95,32 @@ enum {
 /* Hands on, in order, the events of the array (CloudEvents with "sequence") that follow the
  * cursor, then makes them durable and saves the cursor. *handed counts them (may be NULL). */
 int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed);
+
+/* --- a page of events.since read without decoding its events (page.c) ------------------- */
+typedef struct {
+    const char *line;       /* the event's compact JSON, inside the reply text (not terminated) */
+    size_t len;
+    uint64_t seq;           /* its top-level "sequence" (0 when absent) */
+} fs_item_t;
+
+typedef struct {
+    char id[64];            /* the reply's request id ("" when absent or too long) */
+    int status;             /* the reply's status */
+    bool has_events;        /* result.events was there (an array) */
+    uint64_t last_seq;      /* result.last_seq: the service's head */
+    fs_item_t *items;       /* result.events, in order; spans of the parsed text */
+    size_t n, cap;
+} fs_page_t;
+
+/* Walks a reply text (borrowed; it must outlive the items) into page, reusing its array.
+ * Returns 0, or -1 when the text is not such a JSON reply. fs_page_free frees the array. */
+int fs_page_parse(fs_page_t *page, const char *text, size_t len);
+void fs_page_free(fs_page_t *page);
+
+/* Hands on, in order, the items (events as JSON lines with their sequence) that follow the
+ * cursor, then makes them durable and saves the cursor: fs_sync_offer without decoding.
+ * Returns the FS_SYNC_* codes; *handed as for fs_sync_offer. */
+int fs_sync_offer_items(fs_sync_t *self, const fs_item_t *items, size_t n, size_t *handed);
 
 /* --- following the feed (zmq.c, http.c) ----------------------------------------------------- */
 typedef struct {
