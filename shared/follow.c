@@ -9,9 +9,11 @@
  * periodic poll catches the tail that no later message would reveal.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "curve.h"
@@ -63,6 +65,20 @@ uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
     return s_cursor(ctx->svc, ctx->txn, source);
 }
 
+/* Test hook: HY_TEST_KILL_MID_PAGE=<marker> kills the process (SIGKILL) half-way through the
+ * first page of two events or more, before its transaction commits, and creates <marker> so
+ * that the restarted process carries on. Unset in production. */
+static void s_test_kill_mid_page(size_t done, size_t total)
+{
+    const char *marker = getenv("HY_TEST_KILL_MID_PAGE");
+    if (!marker || !*marker || total < 2 || done != total / 2 || access(marker, F_OK) == 0)
+        return;
+    FILE *f = fopen(marker, "w");
+    if (f)
+        fclose(f);
+    raise(SIGKILL);
+}
+
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
                          uint64_t *applied)
 {
@@ -93,6 +109,7 @@ int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, j
         }
         cur = seq;
         (*applied)++;
+        s_test_kill_mid_page(i + 1, json_array_size(events));
     }
     if (cur != start && (rc = s_set_cursor(self, txn, source, cur)) != 0)
         return rc;

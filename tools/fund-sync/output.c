@@ -282,11 +282,28 @@ done:
     return rc;
 }
 
+/* Test hook: HY_TEST_KILL_MID_PAGE=<marker> writes half of the first page of two lines or more
+ * (cutting a line in two), creates <marker>, and kills the process (SIGKILL): a crash in the
+ * middle of a page. The restarted process, finding the marker, carries on. Unset normally. */
+static void s_test_kill_mid_page(fs_out_t *self)
+{
+    const char *marker = getenv("HY_TEST_KILL_MID_PAGE");
+    if (!marker || !*marker || access(marker, F_OK) == 0 ||
+        memchr(self->buf, '\n', self->blen) == self->buf + self->blen - 1)
+        return;
+    s_write_all(self->fd, self->buf, self->blen / 2);
+    FILE *f = fopen(marker, "w");
+    if (f)
+        fclose(f);
+    raise(SIGKILL);
+}
+
 /* Writes the gathered lines out (not yet durable). */
 static int s_drain(fs_out_t *self)
 {
     if (self->blen == 0)
         return FS_OUT_OK;
+    s_test_kill_mid_page(self);
     if (s_write_all(self->fd, self->buf, self->blen) != 0) {
         hy_log_error("output", "cannot write to %s: %s", self->path, strerror(errno));
         return FS_OUT_FATAL;
