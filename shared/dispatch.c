@@ -53,6 +53,14 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc)
     return hy_fail(ctx, 500, "internal_error", NULL, "storage error; nothing was changed");
 }
 
+int hy_park(hy_ctx_t *ctx, const char *source)
+{
+    if (!ctx->can_park || ctx->read)
+        return 0;
+    ctx->park_source = source;
+    return HY_PARKED;
+}
+
 /* ---- context ------------------------------------------------------------------------------- */
 
 void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req)
@@ -178,7 +186,8 @@ static json_t *s_error_reply(const char *id, int status, const char *code, const
 /* Handles one parsed request in txn (a read txn, or the batch's write txn). Returns the reply;
  * sets *map_full when the batch must be rerun after growing the map. */
 static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
-                        const hy_op_spec_t *spec, hy_handler_fn fn, bool read, bool *map_full)
+                        const hy_op_spec_t *spec, hy_handler_fn fn, bool read, bool can_park,
+                        const char **parked, bool *map_full)
 {
     hy_spec_error_t serr;
     unsigned role = hy_role_parse(req->actor.role);
@@ -232,9 +241,18 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     hy_ctx_t ctx;
     hy_ctx_init(&ctx, self, child, req);
     ctx.read = read;
+    ctx.can_park = can_park && !read;
     json_t *result = NULL;
     int status = fn(&ctx, req->args, &result);
     json_t *reply;
+    if (ctx.park_source) {   /* rolled back whole; runs again from the start later */
+        json_decref(result);
+        json_decref(ctx.error);
+        mdb_txn_abort(child);
+        hy_pending_truncate(self, mark);
+        *parked = ctx.park_source;
+        return NULL;
+    }
     if (status >= 200 && status < 300 && !ctx.error) {
         if (use_idem) {
             json_t *rec = json_pack("{s:s, s:i, s:O}", "h", hash, "status", status, "result",
@@ -342,7 +360,7 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
             jobs[i].reply = rc ? s_error_reply(items[i].req.id, 500, "internal_error", NULL,
                                                mdb_strerror(rc))
                                : s_handle(self, rtxn, &items[i].req, items[i].spec,
-                                          items[i].fn, true, &map_full);
+                                          items[i].fn, true, false, NULL, &map_full);
         }
         if (rc == 0)
             mdb_txn_abort(rtxn);
@@ -357,8 +375,10 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
             if (!items[i].ok || items[i].read)
                 continue;
             json_decref(jobs[i].reply);
+            jobs[i].park_source = NULL;
             jobs[i].reply = s_handle(self, wtxn, &items[i].req, items[i].spec, items[i].fn,
-                                     false, &map_full);
+                                     false, self->worker && !jobs[i].no_park,
+                                     &jobs[i].park_source, &map_full);
         }
         if (map_full) {
             mdb_txn_abort(wtxn);
@@ -384,6 +404,8 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
         break;
     }
     for (size_t i = 0; i < n; i++) {
+        if (!jobs[i].reply)
+            continue;   /* parked: logged when it is answered */
         int status = (int)json_integer_value(json_object_get(jobs[i].reply, "status"));
         hy_log_request(items[i].req.op, items[i].req.id, status, hy_now_us() - items[i].start_us);
     }
@@ -420,7 +442,7 @@ json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
         reply = s_error_reply(req.id, 500, "internal_error", NULL, mdb_strerror(rc));
     } else {
         s_test_gate(req.op);
-        reply = s_handle(self, txn, &req, spec, fn, true, &map_full);
+        reply = s_handle(self, txn, &req, spec, fn, true, false, NULL, &map_full);
         hy_store_read_end(self->store, &txn);
     }
     hy_log_request(req.op, req.id, (int)json_integer_value(json_object_get(reply, "status")),
@@ -433,7 +455,7 @@ json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
 
 json_t *hy_service_call(hy_service_t *self, json_t *request)
 {
-    hy_job_t job = {json_deep_copy(request), NULL};
+    hy_job_t job = {json_deep_copy(request), NULL, NULL, true};
     hy_dispatch_batch(self, &job, 1);
     hy_pending_truncate(self, 0);   /* no sockets in tests: drop what would be published */
     if (hy_reply_decode_raw(job.reply) != 0) {

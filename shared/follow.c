@@ -168,6 +168,7 @@ static void s_fetch_after(hy_service_t *self, hy_source_state_t *src, uint64_t a
         zmq_send(self->fetcher, src->name, strlen(src->name), ZMQ_SNDMORE) >= 0 &&
         zmq_send(self->fetcher, text, strlen(text), ZMQ_DONTWAIT) >= 0) {
         src->fetching = true;
+        src->fetch_gen = ++src->gen_sent;
         src->fetch_sent_us = hy_now_us();
     }
     free(text);
@@ -276,6 +277,7 @@ void hy_follow_on_fetch(hy_service_t *self)
                 src = &self->sources[i];
         if (src) {
             src->fetching = false;
+            uint64_t gen = src->fetch_gen;
             json_t *result = json_object_get(reply, "result");
             json_t *events = json_object_get(result, "events");
             uint64_t applied = 0, last = 0;
@@ -303,8 +305,14 @@ void hy_follow_on_fetch(hy_service_t *self)
                 src->caught_up = true;
             else if (ok && !more)
                 src->caught_up = true;
+            if (ok && !more && gen > src->gen_caught)
+                src->gen_caught = gen;
             if (!more)
                 src->next_poll_us = hy_now_us() + (int64_t)POLL_IDLE_MS * 1000;
+            if (!src->fetching && src->refetch) {
+                src->refetch = false;
+                s_fetch(self, src);
+            }
         }
         json_decref(reply);
     }
@@ -317,11 +325,34 @@ void hy_follow_tick(hy_service_t *self)
         hy_source_state_t *src = &self->sources[i];
         if (src->fetching && now - src->fetch_sent_us > (int64_t)FETCH_TIMEOUT_MS * 1000)
             src->fetching = false;   /* its reply, if it ever comes, no longer matches */
+        if (!src->fetching && src->refetch) {
+            src->refetch = false;
+            src->next_poll_us = 0;
+        }
         if (!src->fetching && now >= src->next_poll_us) {
             src->next_poll_us = now + (int64_t)POLL_IDLE_MS * 1000;
             s_fetch(self, src);
         }
     }
+}
+
+uint64_t hy_follow_kick(hy_service_t *self, const char *source)
+{
+    hy_source_state_t *src = s_source(self, source);
+    if (!src)
+        return 0;
+    if (src->fetching) {
+        src->refetch = true;   /* the one in flight may have been read before the request came */
+        return src->gen_sent + 1;
+    }
+    s_fetch(self, src);
+    return src->fetching ? src->fetch_gen : src->gen_sent + 1;
+}
+
+uint64_t hy_follow_caught_gen(hy_service_t *self, const char *source)
+{
+    hy_source_state_t *src = s_source(self, source);
+    return src ? src->gen_caught : 0;
 }
 
 bool hy_follow_caught_up(hy_service_t *self)

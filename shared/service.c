@@ -132,6 +132,7 @@ void hy_service_destroy(hy_service_t **self_p)
         return;
     hy_service_t *self = *self_p;
     hy_readers_stop(self);
+    hy_jobs_stop(self);
     hy_pending_truncate(self, 0);
     free(self->pending);
     hy_client_destroy(&self->client);
@@ -195,22 +196,11 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
             continue;
         }
         jobs[n].reply = NULL;
+        jobs[n].park_source = NULL;
+        jobs[n].no_park = false;
         n++;
     }
-    if (n == 0)
-        return;
-    hy_dispatch_batch(self, jobs, n);
-    hy_pending_publish(self);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = 0;
-        char *text = hy_reply_dumps(jobs[i].reply, &len);
-        hy_worker_reply(self->worker, zmq_msg_data(&clients[i]), zmq_msg_size(&clients[i]), text,
-                        len);
-        free(text);
-        json_decref(jobs[i].reply);
-        json_decref(jobs[i].doc);
-        zmq_msg_close(&clients[i]);
-    }
+    hy_jobs_run(self, jobs, clients, n);
 }
 
 static int s_open_sockets(hy_service_t *self, const char *broker, const char *pub_bind)
@@ -348,14 +338,16 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             hy_log_error("service", "poll failed: %s", zmq_strerror(zmq_errno()));
             break;
         }
-        if (items[0].revents & ZMQ_POLLIN)
-            s_on_requests(self, jobs, clients);
-        if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
-            hy_readers_on_reply(self);
+        /* What the sources sent first, so a request sees every event that reached us before it */
         if (i_sub >= 0 && (items[i_sub].revents & ZMQ_POLLIN))
             hy_follow_on_event(self);
         if (i_fetch >= 0 && (items[i_fetch].revents & ZMQ_POLLIN))
             hy_follow_on_fetch(self);
+        hy_jobs_wake(self);
+        if (items[0].revents & ZMQ_POLLIN)
+            s_on_requests(self, jobs, clients);
+        if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
+            hy_readers_on_reply(self);
     }
     hy_log_info("service", "%s stopping", def->name);
     exit_code = 0;

@@ -42,6 +42,8 @@ typedef struct hy_ctx {
     char now_iso[32];         /* now as "YYYY-MM-DDTHH:MM:SSZ" */
     bool read;                /* txn is a read transaction (a read-only op, maybe on a reader
                                  thread): the handler may not write, emit or follow */
+    bool can_park;            /* hy_park may park this request (see there) */
+    const char *park_source;  /* set by hy_park */
     /* set by hy_fail*; read by the skeleton */
     int status;
     json_t *error;
@@ -92,6 +94,17 @@ void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value);
  * rerun the batch). Returns 500. */
 int hy_fail_mdb(hy_ctx_t *ctx, int rc);
 
+/* --- parking ------------------------------------------------------------------------------- */
+/* A request that needs something a followed source has not sent yet (a person registered a
+ * moment ago) is parked instead of waiting: its transaction is rolled back, the reactor serves
+ * other requests, and the request runs again from the start once this service has caught up
+ * with everything source had committed when the request was parked, or once HY_PARK_MS
+ * (default 3000) have passed. A request runs again once at most: hy_park then returns 0.
+ * Returns HY_PARKED (return it from the handler as is), or 0 when the request may not park
+ * (run again already, a read, or no sockets as in unit tests): the caller refuses it then. */
+#define HY_PARKED 1
+int hy_park(hy_ctx_t *ctx, const char *source);
+
 /* --- events and audit ---------------------------------------------------------------------- */
 /* Writes one event to the outbox in ctx->txn with the next sequence number and records it in
  * the audit trail of subject with the actor. type is the full type ("registry.person.registered"),
@@ -105,9 +118,10 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* --- following other services ---------------------------------------------------------------- */
-/* Fetches and applies, inside ctx->txn, every event of source not applied yet (events.since
- * through the broker). Used before refusing something as unknown, so that a person the registry
- * has acknowledged is never refused by a service that has not yet seen the event.
+/* DEPRECATED (use hy_park, or hy_persons_require): fetches and applies, inside ctx->txn, every
+ * event of source not applied yet, waiting on the broker from inside the write transaction, so a
+ * stalled source stalls every request of this service for up to 3 s. Kept until loans,
+ * insurance, microfund and reporting move to the person projection (persons.h).
  * Returns 0, -1 when the source did not answer (the caller should answer 503
  * "dependency_unavailable"), or an LMDB error. */
 int hy_follow_sync(hy_ctx_t *ctx, const char *source);

@@ -24,6 +24,10 @@ typedef struct {
     bool fetching;          /* an events.since request is outstanding */
     char fetch_id[40];
     int page_limit;         /* events to ask for next: grows while pages come back full */
+    uint64_t fetch_gen;     /* number of the fetch in flight (each fetch sent gets the next) */
+    uint64_t gen_sent;      /* fetches sent so far */
+    uint64_t gen_caught;    /* the latest fetch that came back with the source's head applied */
+    bool refetch;           /* a request is parked: fetch again once the one in flight is back */
     int64_t fetch_sent_us;
     int64_t next_poll_us;   /* when to ask again even without news */
     bool caught_up;         /* a fetch has come back with less than a full page (or the source
@@ -55,6 +59,8 @@ struct hy_service {
     hy_source_state_t sources[HY_MAX_SOURCES];
     int nsources;
     struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
+    struct hy_parked *parked;     /* parked requests (jobs.c) */
+    size_t nparked, capparked;
 
     /* counters for service.status (read by reader threads) */
     _Atomic uint64_t requests, batches, events_applied;
@@ -64,7 +70,9 @@ struct hy_service {
 /* dispatch.c */
 typedef struct {
     json_t *doc;            /* the request document (owned) */
-    json_t *reply;          /* set by hy_dispatch_batch (owned) */
+    json_t *reply;          /* set by hy_dispatch_batch (owned); NULL when parked */
+    const char *park_source;/* set by hy_dispatch_batch when the handler parked it */
+    bool no_park;           /* run again after parking: may not park twice */
 } hy_job_t;
 /* Runs a batch: reads in one read transaction, writes in one write transaction with a nested
  * transaction each; retries the batch after growing the map when it is full. Every job gets a
@@ -110,6 +118,14 @@ json_t *hy_result_raw(char *text, size_t len);
 char *hy_reply_dumps(json_t *reply, size_t *len);
 int hy_reply_decode_raw(json_t *reply);
 
+/* jobs.c: requests from the socket, run as one batch, then published and answered, or parked.
+ * hy_jobs_run takes over each job's doc and client frame (clients[i] closed on return).
+ * hy_jobs_wake runs parked requests whose source has caught up or whose time is up.
+ * hy_jobs_stop frees parked requests unanswered (shutdown). */
+void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t n);
+void hy_jobs_wake(hy_service_t *self);
+void hy_jobs_stop(hy_service_t *self);
+
 /* outbox.c */
 void hy_pending_mark(hy_service_t *self, size_t *mark);
 void hy_pending_truncate(hy_service_t *self, size_t mark);
@@ -125,6 +141,11 @@ void hy_follow_on_event(hy_service_t *self);     /* SUB readable */
 void hy_follow_on_fetch(hy_service_t *self);     /* fetcher readable */
 void hy_follow_tick(hy_service_t *self);         /* periodic catch-up */
 bool hy_follow_caught_up(hy_service_t *self);    /* every source caught up once */
+/* Makes sure a fetch of source is sent from now on and returns its number: once
+ * hy_follow_caught_gen reaches it, everything the source had committed before the call has
+ * been applied. Returns 0 for a source this service does not follow. */
+uint64_t hy_follow_kick(hy_service_t *self, const char *source);
+uint64_t hy_follow_caught_gen(hy_service_t *self, const char *source);
 /* Applies a page of events in order; returns 0, 1 when it stopped at a gap, or an LMDB error.
  * *applied counts the events that took effect (already-seen ones are skipped). */
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,

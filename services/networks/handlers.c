@@ -198,6 +198,11 @@ int networks_open(hy_store_t *store, void **state)
         {"networks.ledger_idx", MDB_DUPSORT, &st->ledger_idx},
         {"networks.registry", 0, &st->registry},
     };
+    int rc = hy_persons_open(store, &st->persons);
+    if (rc) {
+        free(st);
+        return rc;
+    }
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = hy_store_open_db(store, dbs[i].name, dbs[i].flags, dbs[i].dbi);
         if (rc) {

@@ -54,8 +54,8 @@ static int s_job_created(hy_ctx_t *ctx, uint64_t person, const char *person_id, 
     if (rc != MDB_NOTFOUND)
         return hy_fail_mdb(ctx, rc);
     json_t *proj = NULL;
-    int status = networks_sync(ctx);
-    if (status == 0 && (status = networks_person(ctx, person_id, "person_id", NULL, &proj)) == 0)
+    int status = networks_person(ctx, person_id, "person_id", NULL, &proj);
+    if (status == 0)
         *job = !json_is_true(json_object_get(proj, "job"));
     json_decref(proj);
     return status;
