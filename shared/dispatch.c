@@ -20,114 +20,6 @@
 #include "log.h"
 #include "service_internal.h"
 
-/* ---- errors ---------------------------------------------------------------------------------- */
-
-int hy_fail(hy_ctx_t *ctx, int status, const char *code, const char *field, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    json_decref(ctx->error);
-    ctx->error = json_pack("{s:s, s:s, s:s}", "code", code, "title", hy_proto_title(code),
-                           "detail", detail);
-    if (ctx->error && field)
-        json_object_set_new(ctx->error, "field", json_string(field));
-    ctx->status = status;
-    return status;
-}
-
-void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value)
-{
-    if (ctx->error)
-        json_object_set_new(ctx->error, key, value);
-    else
-        json_decref(value);
-}
-
-int hy_fail_mdb(hy_ctx_t *ctx, int rc)
-{
-    ctx->mdb_rc = rc;
-    hy_log_error("store", "%s: %s", ctx->req && ctx->req->op ? ctx->req->op : "?", mdb_strerror(rc));
-    return hy_fail(ctx, 500, "internal_error", NULL, "storage error; nothing was changed");
-}
-
-int hy_park(hy_ctx_t *ctx, const char *source)
-{
-    if (!ctx->can_park || ctx->read)
-        return 0;
-    ctx->park_source = source;
-    return HY_PARKED;
-}
-
-/* ---- context ------------------------------------------------------------------------------- */
-
-void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req)
-{
-    memset(ctx, 0, sizeof *ctx);
-    ctx->svc = self;
-    ctx->state = self->state;
-    ctx->txn = txn;
-    ctx->req = req;
-    ctx->now = self->fixed_now ? self->fixed_now : (int64_t)time(NULL);
-    hy_date_today(ctx->now, ctx->today);
-    time_t t = (time_t)ctx->now;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(ctx->now_iso, sizeof ctx->now_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* ---- built-in ops ---------------------------------------------------------------------------- */
-
-static int s_status_op(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    (void)args;
-    hy_service_t *self = ctx->svc;
-    size_t map, used;
-    hy_store_usage(self->store, &map, &used);
-    json_t *cursors = json_object();
-    if (hy_follow_status(self, ctx->txn, cursors) != 0) {
-        json_decref(cursors);
-        return hy_fail(ctx, 500, "internal_error", NULL, "cannot read cursors");
-    }
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) != 0)
-        host[0] = '\0';
-    *result = json_pack("{s:s, s:s, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I}", "service",
-                        self->def->name, "host", host, "pid", (json_int_t)getpid(), "seq",
-                        (json_int_t)hy_outbox_last(self, ctx->txn), "sources", cursors, "store",
-                        "map_bytes", (json_int_t)map, "used_bytes", (json_int_t)used, "requests",
-                        (json_int_t)self->requests, "batches", (json_int_t)self->batches,
-                        "events_applied", (json_int_t)self->events_applied);
-    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
-}
-
-/* An online backup: mdb_env_copy2 works from a read transaction of its own, so writes carry
- * on committing while it copies, and the copy is one consistent snapshot. The reactor waits for
- * the copy (seconds for a large store); operators run it off-peak or against a replica. */
-static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    const char *dir = json_string_value(json_object_get(args, "dir"));
-    int64_t t0 = hy_now_us();
-    int rc = hy_store_backup(ctx->svc->store, dir);
-    if (rc != 0)
-        return hy_fail(ctx, 422, "backup_failed", "dir", "cannot back up into %s: %s", dir,
-                       rc > 0 && rc < 200 ? strerror(rc) : mdb_strerror(rc));
-    *result = json_pack("{s:s, s:s, s:I, s:I}", "service", ctx->svc->def->name, "dir", dir,
-                        "seq_at_start", (json_int_t)hy_outbox_last(ctx->svc, ctx->txn), "micros",
-                        (json_int_t)(hy_now_us() - t0));
-    return 200;
-}
-
-static const hy_handler_t s_builtin_handlers[] = {
-    {"service.backup", s_backup_op},
-    {"events.since", hy_events_since_raw},
-    {"audit.list", hy_audit_list},
-    {"service.status", s_status_op},
-    {0},
-};
-
 static hy_handler_fn s_find_handler(const hy_handler_t *table, const char *op)
 {
     for (; table && table->op; table++)
@@ -146,7 +38,7 @@ static const hy_op_spec_t *s_lookup(hy_service_t *self, const char *op, hy_handl
         return *fn ? spec : NULL;
     }
     spec = hy_spec_find(hy_builtin_ops, op);
-    *fn = spec ? s_find_handler(s_builtin_handlers, op) : NULL;
+    *fn = spec ? s_find_handler(hy_builtin_handlers, op) : NULL;
     *read = spec && hy_spec_read_only(spec);
     return *fn ? spec : NULL;
 }

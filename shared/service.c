@@ -1,9 +1,12 @@
 /*
- * service.c — configuration, start-up, the reactor loop and shutdown of a service.
+ * service.c — flags, start-up, the reactor loop and shutdown of a service.
  *
- * One thread, one zmq_poll over three kinds of socket: requests from the broker, events from
- * the services we follow, and replies to our own catch-up requests. LMDB writes happen only
- * here, so there is never more than one writer and no lock in sight.
+ * One reactor thread, one zmq_poll over four kinds of socket: requests from the broker, replies
+ * handed back by the reader threads (readers.c), events from the services we follow, and
+ * replies to our own catch-up requests (follow.c). LMDB writes happen only here, so there is
+ * never more than one writer and no lock in sight; reads run beside it in read transactions.
+ * Order per turn: apply what the sources sent, wake parked requests (jobs.c), then drain new
+ * requests: reads to the readers, writes as one batch (group commit).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,36 +37,6 @@ static void s_on_signal(int sig)
 }
 
 /* ---- configuration --------------------------------------------------------------------------- */
-
-const char *hy_config_broker(void)
-{
-    const char *e = getenv("HY_BROKER");
-    return e && *e ? e : "tcp://127.0.0.1:7100";
-}
-
-/* Each service's events have a default port on loopback; HY_PUB_<NAME> moves them. */
-const char *hy_config_pub(const char *service)
-{
-    static const struct {
-        const char *name, *endpoint;
-    } defaults[] = {
-        {"registry", "tcp://127.0.0.1:7101"},  {"loans", "tcp://127.0.0.1:7102"},
-        {"networks", "tcp://127.0.0.1:7103"},  {"microfund", "tcp://127.0.0.1:7104"},
-        {"insurance", "tcp://127.0.0.1:7105"}, {"reporting", "tcp://127.0.0.1:7106"},
-    };
-    char var[64];
-    size_t n = (size_t)snprintf(var, sizeof var, "HY_PUB_%s", service);
-    for (size_t i = 7; i < n && i < sizeof var; i++)
-        if (var[i] >= 'a' && var[i] <= 'z')
-            var[i] = (char)(var[i] - 'a' + 'A');
-    const char *e = getenv(var);
-    if (e && *e)
-        return e;
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        if (strcmp(defaults[i].name, service) == 0)
-            return defaults[i].endpoint;
-    return "none";
-}
 
 static long s_env_long(const char *name, long dflt)
 {

@@ -74,10 +74,14 @@ typedef struct {
     const char *park_source;/* set by hy_dispatch_batch when the handler parked it */
     bool no_park;           /* run again after parking: may not park twice */
 } hy_job_t;
+/* builtins.c: the handlers of hy_builtin_ops, terminated by {0}. */
+extern const hy_handler_t hy_builtin_handlers[];
+
 /* Runs a batch: reads in one read transaction, writes in one write transaction with a nested
  * transaction each; retries the batch after growing the map when it is full. Every job gets a
  * reply. Returns 0, or -1 when the batch could not be committed (replies are then 500s). */
 int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n);
+/* ctx.c: a fresh context for a request in txn (borrowed, like req). */
 void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req);
 /* Whether a request document (borrowed) names a known read-only op: the reactor hands those to
  * a reader thread. A malformed envelope or an unknown op is not (the batch refuses it). */
