@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "service_internal.h"
 
@@ -38,7 +39,7 @@ static int s_status_op(hy_ctx_t *ctx, json_t *args, json_t **result)
  * the copy (seconds for a large store); operators run it off-peak or against a replica. */
 static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    const char *dir = json_string_value(json_object_get(args, "dir"));
+    const char *dir = hy_json_str(args, "dir");
     int64_t t0 = hy_now_us();
     int rc = hy_store_backup(ctx->svc->store, dir);
     if (rc != 0)
@@ -52,7 +53,7 @@ static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 const hy_handler_t hy_builtin_handlers[] = {
     {"service.backup", s_backup_op},
-    {"events.since", hy_events_since_raw},
+    {"events.since", hy_events_since},
     {"audit.list", hy_audit_list},
     {"service.status", s_status_op},
     {0},

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "fa.h"
 #include "log.h"
 #include "service_internal.h"
@@ -102,7 +103,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         int rc = hy_store_get_json(txn, self->db_idem, ikey, iklen, &prior);
         if (rc == 0) {
             json_t *reply;
-            const char *prior_hash = json_string_value(json_object_get(prior, "h"));
+            const char *prior_hash = hy_json_str(prior, "h");
             if (prior_hash && strcmp(prior_hash, hash) == 0) {
                 reply = hy_proto_reply_ok(req->id,
                                           (int)json_integer_value(json_object_get(prior, "status")),
@@ -221,7 +222,7 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
     for (size_t i = 0; i < n; i++) {
         items[i].start_us = hy_now_us();
         if (hy_proto_parse_request(jobs[i].doc, &items[i].req) != 0) {
-            jobs[i].reply = s_error_reply(json_string_value(json_object_get(jobs[i].doc, "id")),
+            jobs[i].reply = s_error_reply(hy_json_str(jobs[i].doc, "id"),
                                           400, "malformed_request", NULL,
                                           "the request envelope is not valid");
             continue;
@@ -325,7 +326,7 @@ json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
     bool read = false, map_full = false;
     const hy_op_spec_t *spec = NULL;
     if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &fn, &read)) || !read)
-        return s_error_reply(json_string_value(json_object_get(doc, "id")), 500, "internal_error",
+        return s_error_reply(hy_json_str(doc, "id"), 500, "internal_error",
                              NULL, "not a read-only request");
     MDB_txn *txn = NULL;
     int rc = hy_store_read_begin(self->store, &txn);
@@ -352,7 +353,7 @@ json_t *hy_service_call(hy_service_t *self, json_t *request)
     hy_pending_truncate(self, 0);   /* no sockets in tests: drop what would be published */
     if (hy_reply_decode_raw(job.reply) != 0) {
         json_decref(job.reply);
-        job.reply = s_error_reply(json_string_value(json_object_get(request, "id")), 500,
+        job.reply = s_error_reply(hy_json_str(request, "id"), 500,
                                   "internal_error", NULL, "a raw result is not JSON");
     }
     json_decref(job.doc);

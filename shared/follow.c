@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "json.h"
 #include "curve.h"
 #include "log.h"
 #include "service_internal.h"
@@ -234,7 +235,7 @@ void hy_follow_on_event(hy_service_t *self)
             ev = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, NULL);
         zmq_msg_close(&topic);
         zmq_msg_close(&body);
-        const char *source = json_string_value(json_object_get(ev, "source"));
+        const char *source = hy_json_str(ev, "source");
         hy_source_state_t *src = source && strncmp(source, "hamyar/", 7) == 0 ? s_source(self, source + 7) : NULL;
         if (src) {
             uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
@@ -270,7 +271,7 @@ void hy_follow_on_fetch(hy_service_t *self)
         json_t *reply = n == 3 ? json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, NULL) : NULL;
         for (int i = 0; i < n; i++)
             zmq_msg_close(&f[i]);
-        const char *id = json_string_value(json_object_get(reply, "id"));
+        const char *id = hy_json_str(reply, "id");
         hy_source_state_t *src = NULL;
         for (int i = 0; id && i < self->nsources; i++)
             if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, id) == 0)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "log.h"
 #include "service_internal.h"
 
@@ -68,7 +69,7 @@ void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t 
             continue;
         }
         if (!jobs[i].reply)
-            jobs[i].reply = hy_proto_reply_error(json_string_value(json_object_get(jobs[i].doc, "id")),
+            jobs[i].reply = hy_proto_reply_error(hy_json_str(jobs[i].doc, "id"),
                                                  503, "service_busy", NULL, "cannot park the request");
         size_t len = 0;
         char *text = hy_reply_dumps(jobs[i].reply, &len);

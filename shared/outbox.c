@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "json.h"
 #include "log.h"
 #include "service_internal.h"
 
@@ -117,42 +118,6 @@ done:
     return rc;
 }
 
-int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    hy_service_t *self = ctx->svc;
-    json_int_t after = json_integer_value(json_object_get(args, "after"));
-    json_t *jl = json_object_get(args, "limit");
-    json_int_t limit = jl ? json_integer_value(jl) : SINCE_DEFAULT_LIMIT;
-    json_t *events = json_array();
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(ctx->txn, self->db_outbox, &cur);
-    if (rc != 0 || !events)
-        goto fail;
-    uint8_t key[8];
-    hy_key_u64((uint64_t)after + 1, key);
-    MDB_val k = {8, key}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    for (json_int_t n = 0; rc == 0 && n < limit; n++) {
-        json_t *ev = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (!ev || json_array_append_new(events, ev) != 0) {
-            rc = MDB_CORRUPTED;
-            goto fail;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        goto fail;
-    mdb_cursor_close(cur);
-    *result = json_pack("{s:o, s:I}", "events", events, "last_seq",
-                        (json_int_t)hy_outbox_last(self, ctx->txn));
-    return 200;
-fail:
-    if (cur)
-        mdb_cursor_close(cur);
-    json_decref(events);
-    return hy_fail_mdb(ctx, rc ? rc : ENOMEM);
-}
-
 /* Appends n bytes to a growing buffer; 0 or ENOMEM. */
 static int s_buf_add(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
 {
@@ -172,7 +137,7 @@ static int s_buf_add(char **buf, size_t *len, size_t *cap, const void *data, siz
     return 0;
 }
 
-int hy_events_since_raw(hy_ctx_t *ctx, json_t *args, json_t **result)
+int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     hy_service_t *self = ctx->svc;
     json_int_t after = json_integer_value(json_object_get(args, "after"));
@@ -246,9 +211,9 @@ static int s_audit_visit(MDB_txn *txn, uint64_t seq, void *user)
 
 int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    const char *entity = json_string_value(json_object_get(args, "entity"));
+    const char *entity = hy_json_str(args, "entity");
     uint64_t after, next;
-    if (hy_cursor_parse(json_string_value(json_object_get(args, "cursor")), &after) != 0)
+    if (hy_cursor_parse(hy_json_str(args, "cursor"), &after) != 0)
         return hy_fail(ctx, 400, "invalid_parameter", "cursor", "cursor is not one this API gave");
     s_audit_page_t page = {ctx->svc, json_array()};
     int rc = hy_store_page(ctx->txn, ctx->svc->db_audit, entity, strlen(entity), after,

@@ -1,6 +1,7 @@
 /*
  * persons.c — the shared person projection (see persons.h).
  */
+#include "json.h"
 #include "persons.h"
 
 #include <string.h>
@@ -14,7 +15,7 @@ int hy_persons_apply(hy_persons_t *self, MDB_txn *txn, const char *source, const
 {
     if (strcmp(source, "registry") != 0)
         return 0;
-    const char *type = json_string_value(json_object_get(event, "type"));
+    const char *type = hy_json_str(event, "type");
     json_t *data = json_object_get(event, "data");
     const json_t *person = NULL;
     if (type && strcmp(type, "registry.person.registered") == 0)
@@ -23,7 +24,7 @@ int hy_persons_apply(hy_persons_t *self, MDB_txn *txn, const char *source, const
         person = json_object_get(data, "person");
     uint64_t n;
     if (!json_is_object(person) ||
-        hy_id_parse("prs", json_string_value(json_object_get(person, "id")), &n) != 0)
+        hy_id_parse("prs", hy_json_str(person, "id"), &n) != 0)
         return 0;
     return hy_store_put_id(txn, self->db, n, person);
 }

@@ -114,7 +114,9 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
 
 /* The events of this service's outbox after args.after (at most args.limit, default 1000), as
  * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also
- * serves its feed over its own route (the insurance fund's HTTP feed). Returns 200 or a failure. */
+ * serves its feed over its own route (the insurance fund's HTTP feed). The stored events are
+ * copied into the reply without being decoded: *result is a raw result (an opaque object to
+ * return as is, not to read or change). Returns 200 or a failure. */
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* --- following other services ---------------------------------------------------------------- */

@@ -136,8 +136,6 @@ void hy_pending_truncate(hy_service_t *self, size_t mark);
 void hy_pending_publish(hy_service_t *self);   /* sends and clears */
 uint64_t hy_outbox_last(hy_service_t *self, MDB_txn *txn);
 int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-/* events.since as a raw result: the stored events copied, not decoded (see reply.c). */
-int hy_events_since_raw(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* follow.c */
 int hy_follow_open(hy_service_t *self);          /* SUB + fetcher sockets */

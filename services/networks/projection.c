@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
 #include "persons.h"
 
@@ -55,8 +56,8 @@ static int s_merge(hy_ctx_t *ctx, char tag, uint64_t n, json_t *patch)
 static int s_business(hy_ctx_t *ctx, const json_t *business)
 {
     uint64_t n;
-    const char *id = json_string_value(json_object_get(business, "id"));
-    const char *owner = json_string_value(json_object_get(business, "owner_id"));
+    const char *id = hy_json_str(business, "id");
+    const char *owner = hy_json_str(business, "owner_id");
     if (!id || !owner || hy_id_parse("bus", id, &n) != 0)
         return 0;
     json_t *patch = json_pack("{s:s}", "owner_id", owner);
@@ -68,7 +69,7 @@ static int s_business(hy_ctx_t *ctx, const json_t *business)
 /* A job_created activity: each participant has had a job recorded by the programme. */
 static int s_activity(hy_ctx_t *ctx, const json_t *activity)
 {
-    const char *kind = json_string_value(json_object_get(activity, "kind"));
+    const char *kind = hy_json_str(activity, "kind");
     if (!kind || strcmp(kind, "job_created") != 0)
         return 0;
     json_t *patch = json_pack("{s:b}", "job", 1);
@@ -94,7 +95,7 @@ int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     int rc = hy_persons_apply(&networks_state(ctx)->persons, ctx->txn, source, event);
     if (rc != 0)
         return rc;
-    const char *type = json_string_value(json_object_get(event, "type"));
+    const char *type = hy_json_str(event, "type");
     json_t *data = json_object_get(event, "data");
     if (!type || !json_is_object(data))
         return 0;
@@ -128,7 +129,7 @@ int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *
         json_decref(rec);
         return hy_fail_mdb(ctx, rc);
     }
-    json_object_set_new(rec, "job", json_boolean(json_is_true(json_object_get(extra, "job"))));
+    json_object_set_new(rec, "job", json_boolean(hy_json_true(extra, "job")));
     json_decref(extra);
     if (n)
         *n = num;
