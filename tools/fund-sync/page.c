@@ -62,6 +62,29 @@ static int s_u64(s_rd_t *r, uint64_t *v)
 
 static int s_value(s_rd_t *r, int depth);
 
+/* Walks an array; for each element calls on() when given, else skips it. */
+typedef int (*s_elem_fn)(s_rd_t *r, void *user);
+static int s_array(s_rd_t *r, int depth, s_elem_fn on, void *user)
+{
+    if (depth > 64 || s_expect(r, '[') != 0)
+        return -1;
+    s_ws(r);
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        return 0;
+    }
+    for (;;) {
+        if (on ? on(r, user) != 0 : s_value(r, depth + 1) != 0)
+            return -1;
+        s_ws(r);
+        if (r->p < r->end && *r->p == ',') {
+            r->p++;
+            continue;
+        }
+        return s_expect(r, ']');
+    }
+}
+
 /* Walks an object; for each member calls on(key, ...) when given, else skips the value. */
 typedef int (*s_member_fn)(s_rd_t *r, const char *key, size_t klen, void *user);
 static int s_object(s_rd_t *r, int depth, s_member_fn on, void *user)
@@ -102,22 +125,7 @@ static int s_value(s_rd_t *r, int depth)
     case '{':
         return s_object(r, depth, NULL, NULL);
     case '[':
-        r->p++;
-        s_ws(r);
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
-            return 0;
-        }
-        for (;;) {
-            if (s_value(r, depth + 1) != 0)
-                return -1;
-            s_ws(r);
-            if (r->p < r->end && *r->p == ',') {
-                r->p++;
-                continue;
-            }
-            return s_expect(r, ']');
-        }
+        return s_array(r, depth, NULL, NULL);
     default:   /* number, true, false, null */
         s = r->p;
         while (r->p < r->end && strchr("0123456789+-.eEtruefalsn", *r->p))
@@ -150,6 +158,18 @@ static int s_push(fs_page_t *page, const char *line, size_t len, uint64_t seq)
     return 0;
 }
 
+/* One event of result.events: its span and sequence. */
+static int s_on_event(s_rd_t *r, void *user)
+{
+    fs_page_t *page = user;
+    s_ws(r);
+    const char *start = r->p;
+    uint64_t seq = 0;
+    if (s_object(r, 2, s_on_event_member, &seq) != 0)
+        return -1;
+    return s_push(page, start, (size_t)(r->p - start), seq);
+}
+
 static int s_on_result_member(s_rd_t *r, const char *k, size_t kl, void *user)
 {
     fs_page_t *page = user;
@@ -157,28 +177,8 @@ static int s_on_result_member(s_rd_t *r, const char *k, size_t kl, void *user)
         return s_u64(r, &page->last_seq);
     if (!s_is(k, kl, "events"))
         return s_value(r, 2);
-    if (s_expect(r, '[') != 0)
-        return -1;
     page->has_events = true;
-    s_ws(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
-        return 0;
-    }
-    for (;;) {
-        s_ws(r);
-        const char *start = r->p;
-        uint64_t seq = 0;
-        if (s_object(r, 2, s_on_event_member, &seq) != 0 ||
-            s_push(page, start, (size_t)(r->p - start), seq) != 0)
-            return -1;
-        s_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            continue;
-        }
-        return s_expect(r, ']');
-    }
+    return s_array(r, 1, s_on_event, page);
 }
 
 static int s_on_reply_member(s_rd_t *r, const char *k, size_t kl, void *user)
