@@ -20,6 +20,7 @@
 #include "curve.h"
 #include "log.h"
 #include "service_internal.h"
+#include "since.h"
 
 #define FETCH_LIMIT 10000   /* events per page at most (events.since allows up to 10000) */
 #define FETCH_FIRST 1000    /* the first page of a catch-up; each full page doubles the next */
@@ -80,8 +81,16 @@ static void s_test_kill_mid_page(size_t done, size_t total)
     raise(SIGKILL);
 }
 
-int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
-                         uint64_t *applied)
+/* A page to apply: events decoded already (events), or spans of a reply text (items), decoded
+ * one at a time as they are applied; an event already seen is not even decoded. */
+typedef struct {
+    json_t *events;
+    const hy_since_item_t *items;
+    size_t n;
+} s_page_t;
+
+static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, const s_page_t *page,
+                   uint64_t *applied)
 {
     uint64_t cur = s_cursor(self, txn, source), start = cur;
     hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
@@ -89,18 +98,22 @@ int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, j
     hy_ctx_init(&ctx, self, txn, &req);
     int rc = 0;
     bool gap = false;
-    size_t i;
-    json_t *ev;
     *applied = 0;
-    json_array_foreach(events, i, ev) {
-        uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
+    for (size_t i = 0; i < page->n; i++) {
+        json_t *ev = page->events ? json_array_get(page->events, i) : NULL;
+        uint64_t seq = ev ? (uint64_t)hy_json_int(ev, "sequence", 0) : page->items[i].seq;
         if (seq <= cur)
             continue;   /* seen already */
         if (seq != cur + 1) {
             gap = true;
             break;
         }
-        rc = self->def->apply ? self->def->apply(&ctx, source, ev) : 0;
+        json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
+        if (!ev && !decoded)
+            rc = MDB_CORRUPTED;
+        else if (self->def->apply)
+            rc = self->def->apply(&ctx, source, ev ? ev : decoded);
+        json_decref(decoded);
         json_decref(ctx.error);
         ctx.error = NULL;
         if (rc != 0) {
@@ -110,22 +123,30 @@ int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, j
         }
         cur = seq;
         (*applied)++;
-        s_test_kill_mid_page(i + 1, json_array_size(events));
+        s_test_kill_mid_page(i + 1, page->n);
     }
     if (cur != start && (rc = s_set_cursor(self, txn, source, cur)) != 0)
         return rc;
     return gap ? 1 : 0;
 }
 
+int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
+                         uint64_t *applied)
+{
+    s_page_t page = {events, NULL, json_array_size(events)};
+    return s_apply(self, txn, source, &page, applied);
+}
+
 /* Runs fn-like work in its own write transaction, growing the map when full. */
-static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, uint64_t *applied)
+static int s_apply_txn(hy_service_t *self, const char *source, const s_page_t *page,
+                       uint64_t *applied)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
         if (rc != 0)
             return rc;
-        rc = hy_follow_apply_page(self, txn, source, events, applied);
+        rc = s_apply(self, txn, source, page, applied);
         bool gap = rc == 1;
         if (gap)
             rc = 0;
@@ -243,7 +264,8 @@ void hy_follow_on_event(hy_service_t *self)
                 src->head = seq;
             json_t *one = json_pack("[O]", ev);
             uint64_t applied = 0;
-            int rc = one ? s_apply_txn(self, src->name, one, &applied) : ENOMEM;
+            s_page_t page = {one, NULL, 1};
+            int rc = one ? s_apply_txn(self, src->name, &page, &applied) : ENOMEM;
             json_decref(one);
             if (rc != 0 && !src->fetching)
                 s_fetch(self, src);   /* a gap, or something to retry: ask the owner */
@@ -268,41 +290,38 @@ void hy_follow_on_fetch(hy_service_t *self)
             more = zmq_msg_more(&f[n]);
             n++;
         }
-        json_t *reply = n == 3 ? json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, NULL) : NULL;
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&f[i]);
-        const char *id = hy_json_str(reply, "id");
+        /* The reply is walked, not decoded: each event is decoded as it is applied. */
+        hy_since_t *pg = &self->since;
+        bool parsed = n == 3 && hy_since_parse(pg, zmq_msg_data(&f[2]), zmq_msg_size(&f[2])) == 0;
         hy_source_state_t *src = NULL;
-        for (int i = 0; id && i < self->nsources; i++)
-            if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, id) == 0)
+        for (int i = 0; parsed && i < self->nsources; i++)
+            if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, pg->id) == 0)
                 src = &self->sources[i];
         if (src) {
             src->fetching = false;
             uint64_t gen = src->fetch_gen;
-            json_t *result = json_object_get(reply, "result");
-            json_t *events = json_object_get(result, "events");
-            uint64_t applied = 0, last = 0;
+            uint64_t applied = 0;
             bool more = false, ok = false;
-            if (json_is_array(events)) {
-                uint64_t head = (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
-                if (head > src->head)
-                    src->head = head;
+            if (pg->status == 200 && pg->has_events) {
+                if (pg->last_seq > src->head)
+                    src->head = pg->last_seq;
                 /* Ask for the next page before applying this one: the source reads it while we
                  * write. If this page fails, the next one shows a gap and we ask again. */
-                more = s_page_has_more(result, &last);
+                uint64_t last = pg->n ? pg->items[pg->n - 1].seq : 0;
+                more = pg->n && last < pg->last_seq;
                 src->page_limit = more ? (src->page_limit ? src->page_limit * 2 : FETCH_FIRST * 2)
                                        : FETCH_FIRST;
                 if (src->page_limit > FETCH_LIMIT)
                     src->page_limit = FETCH_LIMIT;
                 if (more)
                     s_fetch_after(self, src, last);
-                ok = s_apply_txn(self, src->name, events, &applied) == 0;
+                s_page_t page = {NULL, pg->items, pg->n};
+                ok = s_apply_txn(self, src->name, &page, &applied) == 0;
                 more = more && ok;
             }
             /* Caught up: a short page applied whole, or a source with no live worker (nothing
              * to catch up from). A page that failed to apply is not. */
-            if (!json_is_array(events) &&
-                json_integer_value(json_object_get(reply, "status")) == 503)
+            if (!pg->has_events && pg->status == 503)
                 src->caught_up = true;
             else if (ok && !more)
                 src->caught_up = true;
@@ -315,7 +334,8 @@ void hy_follow_on_fetch(hy_service_t *self)
                 s_fetch(self, src);
             }
         }
-        json_decref(reply);
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&f[i]);
     }
 }
 
@@ -413,7 +433,8 @@ int hy_service_apply(hy_service_t *self, const char *source, json_t *event)
 {
     json_t *one = json_pack("[O]", event);
     uint64_t applied = 0;
-    int rc = one ? s_apply_txn(self, source, one, &applied) : ENOMEM;
+    s_page_t page = {one, NULL, 1};
+    int rc = one ? s_apply_txn(self, source, &page, &applied) : ENOMEM;
     json_decref(one);
     return rc == 0 && applied == 1 ? 0 : -1;
 }

@@ -106,6 +106,7 @@ void hy_service_destroy(hy_service_t **self_p)
     hy_service_t *self = *self_p;
     hy_readers_stop(self);
     hy_jobs_stop(self);
+    hy_since_free(&self->since);
     hy_pending_truncate(self, 0);
     free(self->pending);
     hy_client_destroy(&self->client);

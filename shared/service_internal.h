@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "service.h"
+#include "since.h"
 
 #define HY_MAX_SOURCES 8
 
@@ -60,6 +61,7 @@ struct hy_service {
     int nsources;
     struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
     struct hy_parked *parked;     /* parked requests (jobs.c) */
+    hy_since_t since;             /* the last events.since page walked (follow.c) */
     size_t nparked, capparked;
 
     /* counters for service.status (read by reader threads) */

@@ -301,8 +301,8 @@ static void test_page_walk(void)
         "{\"id\":\"insurance-7\",\"subject\":\"a \\\"sequence\\\":9 }\",\"sequence\":7,"
         "\"data\":{\"sequence\":99,\"list\":[1,{\"x\":[true,null]},-2.5e3]}},"
         "{\"sequence\":8,\"data\":{}}],\"last_seq\":12}}";
-    fs_page_t page = {0};
-    CHECK_EQ_INT(fs_page_parse(&page, text, strlen(text)), 0);
+    hy_since_t page = {0};
+    CHECK_EQ_INT(hy_since_parse(&page, text, strlen(text)), 0);
     CHECK_EQ_STR(page.id, "r-1");
     CHECK_EQ_INT(page.status, 200);
     CHECK(page.has_events);
@@ -319,12 +319,12 @@ static void test_page_walk(void)
     }
     const char *bad[] = {"{\"status\":200,\"result\":{\"events\":[{\"sequence\":1}", "[1]", "{\"a\":\"x}", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_EQ_INT(fs_page_parse(&page, bad[i], strlen(bad[i])), -1);
+        CHECK_EQ_INT(hy_since_parse(&page, bad[i], strlen(bad[i])), -1);
     const char *refused = "{\"id\":\"r-2\",\"status\":503,\"error\":{\"code\":\"service_unavailable\"}}";
-    CHECK_EQ_INT(fs_page_parse(&page, refused, strlen(refused)), 0);
+    CHECK_EQ_INT(hy_since_parse(&page, refused, strlen(refused)), 0);
     CHECK_EQ_INT(page.status, 503);
     CHECK(!page.has_events);
-    fs_page_free(&page);
+    hy_since_free(&page);
 }
 
 const hy_test_t fundsync_tests[] = {

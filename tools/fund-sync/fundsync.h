@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "since.h"
+
 /* Set by SIGTERM/SIGINT: finish the event in hand, save the cursor, exit 0. */
 extern volatile sig_atomic_t fs_stopping;
 
@@ -96,31 +98,10 @@ enum {
  * cursor, then makes them durable and saves the cursor. *handed counts them (may be NULL). */
 int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed);
 
-/* --- a page of events.since read without decoding its events (page.c) ------------------- */
-typedef struct {
-    const char *line;       /* the event's compact JSON, inside the reply text (not terminated) */
-    size_t len;
-    uint64_t seq;           /* its top-level "sequence" (0 when absent) */
-} fs_item_t;
-
-typedef struct {
-    char id[64];            /* the reply's request id ("" when absent or too long) */
-    int status;             /* the reply's status */
-    bool has_events;        /* result.events was there (an array) */
-    uint64_t last_seq;      /* result.last_seq: the service's head */
-    fs_item_t *items;       /* result.events, in order; spans of the parsed text */
-    size_t n, cap;
-} fs_page_t;
-
-/* Walks a reply text (borrowed; it must outlive the items) into page, reusing its array.
- * Returns 0, or -1 when the text is not such a JSON reply. fs_page_free frees the array. */
-int fs_page_parse(fs_page_t *page, const char *text, size_t len);
-void fs_page_free(fs_page_t *page);
-
 /* Hands on, in order, the items (events as JSON lines with their sequence) that follow the
  * cursor, then makes them durable and saves the cursor: fs_sync_offer without decoding.
  * Returns the FS_SYNC_* codes; *handed as for fs_sync_offer. */
-int fs_sync_offer_items(fs_sync_t *self, const fs_item_t *items, size_t n, size_t *handed);
+int fs_sync_offer_items(fs_sync_t *self, const hy_since_item_t *items, size_t n, size_t *handed);
 
 /* --- following the feed (zmq.c, http.c) ----------------------------------------------------- */
 typedef struct {

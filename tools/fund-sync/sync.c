@@ -89,7 +89,7 @@ static int s_commit(fs_sync_t *self)
     return FS_SYNC_OK;
 }
 
-int fs_sync_offer_items(fs_sync_t *self, const fs_item_t *items, size_t count, size_t *handed)
+int fs_sync_offer_items(fs_sync_t *self, const hy_since_item_t *items, size_t count, size_t *handed)
 {
     size_t n = 0;
     int result = FS_SYNC_OK;
@@ -130,7 +130,7 @@ int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed)
 {
     size_t i, n = json_array_size(events);
     json_t *ev;
-    fs_item_t *items = calloc(n ? n : 1, sizeof *items);
+    hy_since_item_t *items = calloc(n ? n : 1, sizeof *items);
     int result = items ? FS_SYNC_OK : FS_SYNC_FATAL;
     json_array_foreach(events, i, ev) {
         if (!items)
@@ -142,7 +142,7 @@ int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed)
             n = i;
             break;
         }
-        items[i] = (fs_item_t){line, strlen(line),
+        items[i] = (hy_since_item_t){line, strlen(line),
                                json_is_integer(jseq) ? (uint64_t)json_integer_value(jseq) : 0};
     }
     if (result == FS_SYNC_OK)

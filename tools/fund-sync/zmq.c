@@ -36,7 +36,7 @@ typedef struct {
     char id[40];            /* the request in flight ("" when none) */
     uint64_t after;         /* what it asked for */
     int64_t sent_us;
-    fs_page_t page;
+    hy_since_t page;
     zmq_msg_t body;         /* the last reply: page's items point into it */
     bool has_body;
 } s_fetcher_t;
@@ -116,7 +116,7 @@ static int s_recv_page(s_fetcher_t *f)
                 zmq_msg_close(&m[2]);
             break;
         }
-        if (fs_page_parse(&f->page, zmq_msg_data(&m[2]), zmq_msg_size(&m[2])) == 0 &&
+        if (hy_since_parse(&f->page, zmq_msg_data(&m[2]), zmq_msg_size(&m[2])) == 0 &&
             strcmp(f->page.id, f->id) == 0) {
             f->body = m[2];
             f->has_body = true;
@@ -256,7 +256,7 @@ done:
     s_fetcher_reset(&fetcher);
     if (fetcher.has_body)
         zmq_msg_close(&fetcher.body);
-    fs_page_free(&fetcher.page);
+    hy_since_free(&fetcher.page);
     if (sub)
         zmq_close(sub);
     if (zctx)

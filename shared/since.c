@@ -1,16 +1,11 @@
 /*
- * page.c — reading a page of events.since without decoding the events.
- *
- * The consumer writes each event as the JSON line the service stored; decoding a page of ten
- * thousand events only to encode each one again cost more than everything else together. So a
- * reply is walked once, structurally (strings with their escapes, nesting), and each event is
- * kept as the span of the reply it occupies, with the one number the sequencer needs. The walk
- * checks the JSON structure it passes over; a reply it cannot walk is refused whole.
+ * since.c — a page of events.since walked, not decoded (see since.h).
  */
+#include "since.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "fundsync.h"
 
 typedef struct {
     const char *p, *end;
@@ -144,24 +139,24 @@ static int s_on_event_member(s_rd_t *r, const char *k, size_t kl, void *user)
     return s_is(k, kl, "sequence") ? s_u64(r, user) : s_value(r, 2);
 }
 
-static int s_push(fs_page_t *page, const char *line, size_t len, uint64_t seq)
+static int s_push(hy_since_t *page, const char *line, size_t len, uint64_t seq)
 {
     if (page->n == page->cap) {
         size_t cap = page->cap ? page->cap * 2 : 1024;
-        fs_item_t *items = realloc(page->items, cap * sizeof *items);
+        hy_since_item_t *items = realloc(page->items, cap * sizeof *items);
         if (!items)
             return -1;
         page->items = items;
         page->cap = cap;
     }
-    page->items[page->n++] = (fs_item_t){line, len, seq};
+    page->items[page->n++] = (hy_since_item_t){line, len, seq};
     return 0;
 }
 
 /* One event of result.events: its span and sequence. */
 static int s_on_event(s_rd_t *r, void *user)
 {
-    fs_page_t *page = user;
+    hy_since_t *page = user;
     s_ws(r);
     const char *start = r->p;
     uint64_t seq = 0;
@@ -172,7 +167,7 @@ static int s_on_event(s_rd_t *r, void *user)
 
 static int s_on_result_member(s_rd_t *r, const char *k, size_t kl, void *user)
 {
-    fs_page_t *page = user;
+    hy_since_t *page = user;
     if (s_is(k, kl, "last_seq"))
         return s_u64(r, &page->last_seq);
     if (!s_is(k, kl, "events"))
@@ -183,7 +178,7 @@ static int s_on_result_member(s_rd_t *r, const char *k, size_t kl, void *user)
 
 static int s_on_reply_member(s_rd_t *r, const char *k, size_t kl, void *user)
 {
-    fs_page_t *page = user;
+    hy_since_t *page = user;
     if (s_is(k, kl, "id")) {
         const char *s;
         size_t n;
@@ -207,7 +202,7 @@ static int s_on_reply_member(s_rd_t *r, const char *k, size_t kl, void *user)
     return s_value(r, 1);
 }
 
-int fs_page_parse(fs_page_t *page, const char *text, size_t len)
+int hy_since_parse(hy_since_t *page, const char *text, size_t len)
 {
     page->n = 0;
     page->last_seq = 0;
@@ -221,8 +216,9 @@ int fs_page_parse(fs_page_t *page, const char *text, size_t len)
     return r.p == r.end ? 0 : -1;
 }
 
-void fs_page_free(fs_page_t *page)
+void hy_since_free(hy_since_t *page)
 {
     free(page->items);
-    *page = (fs_page_t){0};
+    page->items = NULL;
+    page->n = page->cap = 0;
 }
