@@ -14,6 +14,11 @@
  * outbox written in the same transaction as the state they describe; a crash after commit and
  * before publish loses nothing, since subscribers fetch missed events with events.since.
  *
+ * Read-only ops (their spec's read_only, by default GET) do not join the batch: they run on a
+ * pool of reader threads (HY_READERS, default 2), each in a read transaction of its own that
+ * sees the last committed state, beside the reactor's writes. A request that needs an event not
+ * received yet parks (hy_park) rather than waiting inside a transaction.
+ *
  * Handlers take a context and decoded arguments and return an HTTP-like status. They know
  * nothing of sockets: tests call them through hy_service_call with no network at all.
  */
@@ -50,8 +55,12 @@ typedef struct hy_ctx {
     int mdb_rc;
 } hy_ctx_t;
 
-/* A handler returns the success status (200/201) and sets *result (a new reference), or
- * returns what hy_fail/hy_fail_mdb returned. It must not commit or abort ctx->txn. */
+/* A handler returns the success status (200/201) and sets *result (a new reference, owned by the
+ * skeleton from then on), or returns what hy_fail/hy_fail_mdb/hy_park returned. args are
+ * borrowed for the call. It must not commit or abort ctx->txn.
+ * Threads: a write op's handler runs on the reactor; a read-only op's (hy_spec_read_only) runs
+ * on a reader thread, at the same time as other reads and as the reactor's writes, in a read
+ * transaction: it may read ctx->state's dbis, never change anything in ctx->state or globals. */
 typedef int (*hy_handler_fn)(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 typedef struct {
