@@ -94,7 +94,8 @@ bench_insurance() {
     --zmq-broker "$HY_BROKER" --zmq-pub "$HY_PUB_INSURANCE" --out "$out"
   fs_pid=$BENCH_PID
   local limit; limit=$(awk -v n="$INS_EVENTS" 'BEGIN { print int(n / 2000) + 60 }')   # ≥ 2,000/s or give up
-  local deadline; deadline=$(bench_calc "$t0 + $limit")
+  # %.3f: bench_calc prints 6 significant digits, which rounds a Unix time by ~10,000 s
+  local deadline; deadline=$(awk -v t="$t0" -v l="$limit" 'BEGIN { printf "%.3f", t + l }')
   while :; do
     last=$(s_ins_last_seq "$out")
     [ "$last" -ge "$INS_EVENTS" ] && break

@@ -81,7 +81,8 @@ bench_reporting() {
   rpid=$BENCH_PID
   # shellcheck disable=SC2034  # read by bench_measure (lib.sh)
   SVC_PIDS["reporting"]=$rpid   # for bench_measure (lib.sh's associative array)
-  deadline=$(bench_calc "$t0 + 600")
+  # %.3f: bench_calc prints 6 significant digits, which rounds a Unix time by ~10,000 s
+  deadline=$(awk -v t="$t0" 'BEGIN { printf "%.3f", t + 600 }')
   while kill -0 "$rpid" 2>/dev/null; do
     read -r -a cur <<<"$(s_rep_cursors)"
     if [ ${#cur[@]} -eq 3 ] && [ "${cur[0]}" -ge "$REP_PERSONS" ] && [ "${cur[1]}" -ge "$REP_LOANS" ] &&
