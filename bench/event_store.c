@@ -17,9 +17,11 @@
  *       Dates are spread over Solar Hijri year 1403 (2024-03-20 .. 2025-03-20).
  *       Prints "events=N bytes=B gen_s=S".
  *
- *   event_store scan --dir DIR [--rounds R]
- *       Raw read: one LMDB cursor pass over "_outbox" touching every value (no decoding).
- *       Prints "events=N bytes=B scan_ms=median min_ms=min".
+ *   event_store scan --dir DIR [--rounds R] [--decode 1]
+ *       Raw read: one LMDB cursor pass over "_outbox" touching every value (no decoding); with
+ *       --decode 1 each value is also decoded once with jansson (json_loadb, the "read + decode
+ *       every event once" baseline of a catch-up). Prints "events=N bytes=B scan_ms=median
+ *       min_ms=min".
  *
  *   event_store recompute --from YYYY-MM-DD --to YYYY-MM-DD DIR...
  *       The full recomputation: every event of every DIR's outbox read and decoded once, and
@@ -266,10 +268,11 @@ static int s_cmp(const void *a, const void *b)
 static int s_scan(int argc, char **argv)
 {
     const char *dir = NULL;
-    int rounds = 3;
+    int rounds = 3, decode = 0;
     for (int a = 2; a + 1 < argc; a += 2) {
         if (!strcmp(argv[a], "--dir")) dir = argv[a + 1];
         else if (!strcmp(argv[a], "--rounds")) rounds = atoi(argv[a + 1]);
+        else if (!strcmp(argv[a], "--decode")) decode = atoi(argv[a + 1]);
     }
     if (!dir || rounds < 1 || rounds > 100)
         return 2;
@@ -293,6 +296,13 @@ static int s_scan(int argc, char **argv)
             n++;
             bytes += v.mv_size;
             sink += ((const unsigned char *)v.mv_data)[v.mv_size - 1];   /* touch the value */
+            if (decode) {
+                json_t *ev = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+                if (!ev)
+                    s_die("decode", MDB_CORRUPTED);
+                sink += json_object_size(ev);
+                json_decref(ev);
+            }
         }
         mdb_cursor_close(cur);
         mdb_txn_abort(txn);

@@ -16,109 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "fa.h"
 #include "log.h"
 #include "service_internal.h"
-
-/* ---- errors ---------------------------------------------------------------------------------- */
-
-int hy_fail(hy_ctx_t *ctx, int status, const char *code, const char *field, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    json_decref(ctx->error);
-    ctx->error = json_pack("{s:s, s:s, s:s}", "code", code, "title", hy_proto_title(code),
-                           "detail", detail);
-    if (ctx->error && field)
-        json_object_set_new(ctx->error, "field", json_string(field));
-    ctx->status = status;
-    return status;
-}
-
-void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value)
-{
-    if (ctx->error)
-        json_object_set_new(ctx->error, key, value);
-    else
-        json_decref(value);
-}
-
-int hy_fail_mdb(hy_ctx_t *ctx, int rc)
-{
-    ctx->mdb_rc = rc;
-    hy_log_error("store", "%s: %s", ctx->req && ctx->req->op ? ctx->req->op : "?", mdb_strerror(rc));
-    return hy_fail(ctx, 500, "internal_error", NULL, "storage error; nothing was changed");
-}
-
-/* ---- context ------------------------------------------------------------------------------- */
-
-void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req)
-{
-    memset(ctx, 0, sizeof *ctx);
-    ctx->svc = self;
-    ctx->state = self->state;
-    ctx->txn = txn;
-    ctx->req = req;
-    ctx->now = self->fixed_now ? self->fixed_now : (int64_t)time(NULL);
-    hy_date_today(ctx->now, ctx->today);
-    time_t t = (time_t)ctx->now;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(ctx->now_iso, sizeof ctx->now_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* ---- built-in ops ---------------------------------------------------------------------------- */
-
-static int s_status_op(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    (void)args;
-    hy_service_t *self = ctx->svc;
-    size_t map, used;
-    hy_store_usage(self->store, &map, &used);
-    json_t *cursors = json_object();
-    if (hy_follow_status(self, ctx->txn, cursors) != 0) {
-        json_decref(cursors);
-        return hy_fail(ctx, 500, "internal_error", NULL, "cannot read cursors");
-    }
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) != 0)
-        host[0] = '\0';
-    *result = json_pack("{s:s, s:s, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I}", "service",
-                        self->def->name, "host", host, "pid", (json_int_t)getpid(), "seq",
-                        (json_int_t)hy_outbox_last(self, ctx->txn), "sources", cursors, "store",
-                        "map_bytes", (json_int_t)map, "used_bytes", (json_int_t)used, "requests",
-                        (json_int_t)self->requests, "batches", (json_int_t)self->batches,
-                        "events_applied", (json_int_t)self->events_applied);
-    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
-}
-
-/* An online backup: mdb_env_copy2 works from a read transaction of its own, so writes carry
- * on committing while it copies, and the copy is one consistent snapshot. The reactor waits for
- * the copy (seconds for a large store); operators run it off-peak or against a replica. */
-static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    const char *dir = json_string_value(json_object_get(args, "dir"));
-    int64_t t0 = hy_now_us();
-    int rc = hy_store_backup(ctx->svc->store, dir);
-    if (rc != 0)
-        return hy_fail(ctx, 422, "backup_failed", "dir", "cannot back up into %s: %s", dir,
-                       rc > 0 && rc < 200 ? strerror(rc) : mdb_strerror(rc));
-    *result = json_pack("{s:s, s:s, s:I, s:I}", "service", ctx->svc->def->name, "dir", dir,
-                        "seq_at_start", (json_int_t)hy_outbox_last(ctx->svc, ctx->txn), "micros",
-                        (json_int_t)(hy_now_us() - t0));
-    return 200;
-}
-
-static const hy_handler_t s_builtin_handlers[] = {
-    {"service.backup", s_backup_op},
-    {"events.since", hy_events_since},
-    {"audit.list", hy_audit_list},
-    {"service.status", s_status_op},
-    {0},
-};
 
 static hy_handler_fn s_find_handler(const hy_handler_t *table, const char *op)
 {
@@ -134,12 +35,12 @@ static const hy_op_spec_t *s_lookup(hy_service_t *self, const char *op, hy_handl
     const hy_op_spec_t *spec = hy_spec_find(self->def->api->ops, op);
     if (spec) {
         *fn = s_find_handler(self->def->handlers, op);
-        *read = spec->method && strcmp(spec->method, "GET") == 0;
+        *read = hy_spec_read_only(spec);
         return *fn ? spec : NULL;
     }
     spec = hy_spec_find(hy_builtin_ops, op);
-    *fn = spec ? s_find_handler(s_builtin_handlers, op) : NULL;
-    *read = true;
+    *fn = spec ? s_find_handler(hy_builtin_handlers, op) : NULL;
+    *read = spec && hy_spec_read_only(spec);
     return *fn ? spec : NULL;
 }
 
@@ -178,7 +79,8 @@ static json_t *s_error_reply(const char *id, int status, const char *code, const
 /* Handles one parsed request in txn (a read txn, or the batch's write txn). Returns the reply;
  * sets *map_full when the batch must be rerun after growing the map. */
 static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
-                        const hy_op_spec_t *spec, hy_handler_fn fn, bool read, bool *map_full)
+                        const hy_op_spec_t *spec, hy_handler_fn fn, bool read, bool can_park,
+                        const char **parked, bool *map_full)
 {
     hy_spec_error_t serr;
     unsigned role = hy_role_parse(req->actor.role);
@@ -201,7 +103,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         int rc = hy_store_get_json(txn, self->db_idem, ikey, iklen, &prior);
         if (rc == 0) {
             json_t *reply;
-            const char *prior_hash = json_string_value(json_object_get(prior, "h"));
+            const char *prior_hash = hy_json_str(prior, "h");
             if (prior_hash && strcmp(prior_hash, hash) == 0) {
                 reply = hy_proto_reply_ok(req->id,
                                           (int)json_integer_value(json_object_get(prior, "status")),
@@ -226,13 +128,24 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         *map_full = rc == MDB_MAP_FULL;
         return s_error_reply(req->id, 500, "internal_error", NULL, mdb_strerror(rc));
     }
-    size_t mark;
-    hy_pending_mark(self, &mark);
+    size_t mark = 0;
+    if (!read)   /* a reader thread must not touch the reactor's pending list */
+        hy_pending_mark(self, &mark);
     hy_ctx_t ctx;
     hy_ctx_init(&ctx, self, child, req);
+    ctx.read = read;
+    ctx.can_park = can_park && !read;
     json_t *result = NULL;
     int status = fn(&ctx, req->args, &result);
     json_t *reply;
+    if (ctx.park_source) {   /* rolled back whole; runs again from the start later */
+        json_decref(result);
+        json_decref(ctx.error);
+        mdb_txn_abort(child);
+        hy_pending_truncate(self, mark);
+        *parked = ctx.park_source;
+        return NULL;
+    }
     if (status >= 200 && status < 300 && !ctx.error) {
         if (use_idem) {
             json_t *rec = json_pack("{s:s, s:i, s:O}", "h", hash, "status", status, "result",
@@ -255,9 +168,10 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     }
     json_decref(result);
 failed:
-    if (!read)
+    if (!read) {
         mdb_txn_abort(child);
-    hy_pending_truncate(self, mark);
+        hy_pending_truncate(self, mark);
+    }
     if (ctx.mdb_rc == MDB_MAP_FULL)
         *map_full = true;
     if (!ctx.error)
@@ -265,6 +179,27 @@ failed:
                 "the handler returned no result");
     reply = json_pack("{s:s, s:i, s:o}", "id", req->id, "status", ctx.status, "error", ctx.error);
     return reply;
+}
+
+/* ---- test hook -------------------------------------------------------------------------------- */
+
+/* Test hook: HY_TEST_READ_GATE=<path> makes every read of op HY_TEST_SLOW_OP wait, inside its
+ * read transaction, while <path> exists (at most a minute), after creating <path>.entered, so a
+ * test can hold a read open and watch a write commit meanwhile (ordering, not timing). Unset in
+ * production. */
+static void s_test_gate(const char *op)
+{
+    const char *gate = getenv("HY_TEST_READ_GATE"), *slow = getenv("HY_TEST_SLOW_OP");
+    if (!gate || !*gate || !slow || strcmp(slow, op) != 0)
+        return;
+    char entered[1024];
+    snprintf(entered, sizeof entered, "%s.entered", gate);
+    FILE *f = fopen(entered, "w");
+    if (f)
+        fclose(f);
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 6000 && access(gate, F_OK) == 0; i++)
+        nanosleep(&ts, NULL);
 }
 
 /* ---- a batch ------------------------------------------------------------------------------- */
@@ -287,7 +222,7 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
     for (size_t i = 0; i < n; i++) {
         items[i].start_us = hy_now_us();
         if (hy_proto_parse_request(jobs[i].doc, &items[i].req) != 0) {
-            jobs[i].reply = s_error_reply(json_string_value(json_object_get(jobs[i].doc, "id")),
+            jobs[i].reply = s_error_reply(hy_json_str(jobs[i].doc, "id"),
                                           400, "malformed_request", NULL,
                                           "the request envelope is not valid");
             continue;
@@ -313,10 +248,12 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
         for (size_t i = 0; i < n; i++) {
             if (!items[i].ok || !items[i].read)
                 continue;
+            if (rc == 0)
+                s_test_gate(items[i].req.op);
             jobs[i].reply = rc ? s_error_reply(items[i].req.id, 500, "internal_error", NULL,
                                                mdb_strerror(rc))
                                : s_handle(self, rtxn, &items[i].req, items[i].spec,
-                                          items[i].fn, true, &map_full);
+                                          items[i].fn, true, false, NULL, &map_full);
         }
         if (rc == 0)
             mdb_txn_abort(rtxn);
@@ -331,8 +268,10 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
             if (!items[i].ok || items[i].read)
                 continue;
             json_decref(jobs[i].reply);
+            jobs[i].park_source = NULL;
             jobs[i].reply = s_handle(self, wtxn, &items[i].req, items[i].spec, items[i].fn,
-                                     false, &map_full);
+                                     false, self->worker && !jobs[i].no_park,
+                                     &jobs[i].park_source, &map_full);
         }
         if (map_full) {
             mdb_txn_abort(wtxn);
@@ -358,6 +297,8 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
         break;
     }
     for (size_t i = 0; i < n; i++) {
+        if (!jobs[i].reply)
+            continue;   /* parked: logged when it is answered */
         int status = (int)json_integer_value(json_object_get(jobs[i].reply, "status"));
         hy_log_request(items[i].req.op, items[i].req.id, status, hy_now_us() - items[i].start_us);
     }
@@ -367,13 +308,54 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
     return result;
 }
 
+/* ---- reads on reader threads ------------------------------------------------------------------ */
+
+bool hy_dispatch_is_read(hy_service_t *self, json_t *doc)
+{
+    hy_request_t req;
+    hy_handler_fn fn;
+    bool read = false;
+    return hy_proto_parse_request(doc, &req) == 0 && s_lookup(self, req.op, &fn, &read) && read;
+}
+
+json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
+{
+    int64_t start = hy_now_us();
+    hy_request_t req;
+    hy_handler_fn fn;
+    bool read = false, map_full = false;
+    const hy_op_spec_t *spec = NULL;
+    if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &fn, &read)) || !read)
+        return s_error_reply(hy_json_str(doc, "id"), 500, "internal_error",
+                             NULL, "not a read-only request");
+    MDB_txn *txn = NULL;
+    int rc = hy_store_read_begin(self->store, &txn);
+    json_t *reply;
+    if (rc != 0) {
+        reply = s_error_reply(req.id, 500, "internal_error", NULL, mdb_strerror(rc));
+    } else {
+        s_test_gate(req.op);
+        reply = s_handle(self, txn, &req, spec, fn, true, false, NULL, &map_full);
+        hy_store_read_end(self->store, &txn);
+    }
+    hy_log_request(req.op, req.id, (int)json_integer_value(json_object_get(reply, "status")),
+                   hy_now_us() - start);
+    self->requests++;
+    return reply;
+}
+
 /* ---- test entry points ----------------------------------------------------------------------- */
 
 json_t *hy_service_call(hy_service_t *self, json_t *request)
 {
-    hy_job_t job = {json_deep_copy(request), NULL};
+    hy_job_t job = {json_deep_copy(request), NULL, NULL, true};
     hy_dispatch_batch(self, &job, 1);
     hy_pending_truncate(self, 0);   /* no sockets in tests: drop what would be published */
+    if (hy_reply_decode_raw(job.reply) != 0) {
+        json_decref(job.reply);
+        job.reply = s_error_reply(hy_json_str(request, "id"), 500,
+                                  "internal_error", NULL, "a raw result is not JSON");
+    }
     json_decref(job.doc);
     return job.reply;
 }

@@ -9,16 +9,21 @@
  * periodic poll catches the tail that no later message would reveal.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
+#include "json.h"
 #include "curve.h"
 #include "log.h"
 #include "service_internal.h"
+#include "since.h"
 
-#define FETCH_LIMIT 1000
+#define FETCH_LIMIT 10000   /* events per page at most (events.since allows up to 10000) */
+#define FETCH_FIRST 1000    /* the first page of a catch-up; each full page doubles the next */
 #define POLL_IDLE_MS 1000
 #define FETCH_TIMEOUT_MS 5000
 #define SYNC_TIMEOUT_MS 3000
@@ -62,72 +67,86 @@ uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
     return s_cursor(ctx->svc, ctx->txn, source);
 }
 
-/* Applies one event in a nested transaction with its cursor. Returns 0 (applied), 2 (already
- * seen: nothing to do), 1 for a gap (not applied), or an LMDB error. */
-static int s_apply_one(hy_service_t *self, MDB_txn *txn, const char *source, json_t *ev)
+/* Test hook: HY_TEST_KILL_MID_PAGE=<marker> kills the process (SIGKILL) half-way through the
+ * first page of two events or more, before its transaction commits, and creates <marker> so
+ * that the restarted process carries on. Unset in production. */
+static void s_test_kill_mid_page(size_t done, size_t total)
 {
-    uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
-    uint64_t cur = s_cursor(self, txn, source);
-    if (seq <= cur)
-        return 2;
-    if (seq != cur + 1)
-        return 1;
-    MDB_txn *child;
-    int rc = mdb_txn_begin(hy_store_env(self->store), txn, 0, &child);
-    if (rc != 0)
-        return rc;
-    size_t mark;
-    hy_pending_mark(self, &mark);
+    const char *marker = getenv("HY_TEST_KILL_MID_PAGE");
+    if (!marker || !*marker || total < 2 || done != total / 2 || access(marker, F_OK) == 0)
+        return;
+    FILE *f = fopen(marker, "w");
+    if (f)
+        fclose(f);
+    raise(SIGKILL);
+}
+
+/* A page to apply: events decoded already (events), or spans of a reply text (items), decoded
+ * one at a time as they are applied; an event already seen is not even decoded. */
+typedef struct {
+    json_t *events;
+    const hy_since_item_t *items;
+    size_t n;
+} s_page_t;
+
+static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, const s_page_t *page,
+                   uint64_t *applied)
+{
+    uint64_t cur = s_cursor(self, txn, source), start = cur;
     hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
     hy_ctx_t ctx;
-    hy_ctx_init(&ctx, self, child, &req);
-    rc = self->def->apply ? self->def->apply(&ctx, source, ev) : 0;
-    if (rc == 0)
-        rc = s_set_cursor(self, child, source, seq);
-    json_decref(ctx.error);
-    if (rc != 0) {
-        mdb_txn_abort(child);
-        hy_pending_truncate(self, mark);
-        hy_log_error("follow", "applying %s event %llu failed: %s", source,
-                     (unsigned long long)seq, mdb_strerror(rc));
-        return rc;
+    hy_ctx_init(&ctx, self, txn, &req);
+    int rc = 0;
+    bool gap = false;
+    *applied = 0;
+    for (size_t i = 0; i < page->n; i++) {
+        json_t *ev = page->events ? json_array_get(page->events, i) : NULL;
+        uint64_t seq = ev ? (uint64_t)hy_json_int(ev, "sequence", 0) : page->items[i].seq;
+        if (seq <= cur)
+            continue;   /* seen already */
+        if (seq != cur + 1) {
+            gap = true;
+            break;
+        }
+        json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
+        if (!ev && !decoded)
+            rc = MDB_CORRUPTED;
+        else if (self->def->apply)
+            rc = self->def->apply(&ctx, source, ev ? ev : decoded);
+        json_decref(decoded);
+        json_decref(ctx.error);
+        ctx.error = NULL;
+        if (rc != 0) {
+            hy_log_error("follow", "applying %s event %llu failed: %s", source,
+                         (unsigned long long)seq, mdb_strerror(rc));
+            return rc;   /* the caller aborts the transaction: the page is applied again */
+        }
+        cur = seq;
+        (*applied)++;
+        s_test_kill_mid_page(i + 1, page->n);
     }
-    if ((rc = mdb_txn_commit(child)) != 0) {
-        hy_pending_truncate(self, mark);
+    if (cur != start && (rc = s_set_cursor(self, txn, source, cur)) != 0)
         return rc;
-    }
-    self->events_applied++;
-    return 0;
+    return gap ? 1 : 0;
 }
 
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
                          uint64_t *applied)
 {
-    size_t i;
-    json_t *ev;
-    *applied = 0;
-    json_array_foreach(events, i, ev) {
-        int rc = s_apply_one(self, txn, source, ev);
-        if (rc == 2)
-            continue;
-        if (rc == 1)
-            return 1;
-        if (rc != 0)
-            return rc;
-        (*applied)++;
-    }
-    return 0;
+    s_page_t page = {events, NULL, json_array_size(events)};
+    return s_apply(self, txn, source, &page, applied);
 }
 
 /* Runs fn-like work in its own write transaction, growing the map when full. */
-static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, uint64_t *applied)
+static int s_apply_txn(hy_service_t *self, const char *source, const s_page_t *page,
+                       uint64_t *applied)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
         if (rc != 0)
             return rc;
-        rc = hy_follow_apply_page(self, txn, source, events, applied);
+        rc = s_apply(self, txn, source, page, applied);
         bool gap = rc == 1;
         if (gap)
             rc = 0;
@@ -136,6 +155,7 @@ static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, u
         else
             mdb_txn_abort(txn);
         if (rc == 0) {
+            self->events_applied += *applied;
             hy_pending_publish(self);
             return gap ? 1 : 0;
         }
@@ -146,17 +166,22 @@ static int s_apply_txn(hy_service_t *self, const char *source, json_t *events, u
     return MDB_MAP_FULL;
 }
 
-static void s_fetch(hy_service_t *self, hy_source_state_t *src)
+/* Asks events.since after `after`, or after the durable cursor when after is 0. */
+static void s_fetch_after(hy_service_t *self, hy_source_state_t *src, uint64_t after)
 {
-    MDB_txn *txn;
-    if (mdb_txn_begin(hy_store_env(self->store), NULL, MDB_RDONLY, &txn) != 0)
-        return;
-    uint64_t cur = s_cursor(self, txn, src->name);
-    mdb_txn_abort(txn);
+    uint64_t cur = after;
+    if (!cur) {
+        MDB_txn *txn;
+        if (mdb_txn_begin(hy_store_env(self->store), NULL, MDB_RDONLY, &txn) != 0)
+            return;
+        cur = s_cursor(self, txn, src->name);
+        mdb_txn_abort(txn);
+    }
     hy_new_request_id(src->fetch_id);
     hy_actor_t actor = {self->def->name, "service", ""};
     json_t *req = hy_proto_request("events.since", src->fetch_id, &actor, NULL,
-                                   json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit", FETCH_LIMIT));
+                                   json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit",
+                                             src->page_limit ? src->page_limit : FETCH_FIRST));
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!text)
@@ -165,9 +190,24 @@ static void s_fetch(hy_service_t *self, hy_source_state_t *src)
         zmq_send(self->fetcher, src->name, strlen(src->name), ZMQ_SNDMORE) >= 0 &&
         zmq_send(self->fetcher, text, strlen(text), ZMQ_DONTWAIT) >= 0) {
         src->fetching = true;
+        src->fetch_gen = ++src->gen_sent;
         src->fetch_sent_us = hy_now_us();
     }
     free(text);
+}
+
+static void s_fetch(hy_service_t *self, hy_source_state_t *src)
+{
+    s_fetch_after(self, src, 0);
+}
+
+/* Whether a page of events.since ends before the source's head (result.last_seq): more to ask. */
+static bool s_page_has_more(json_t *result, uint64_t *last)
+{
+    json_t *events = json_object_get(result, "events");
+    size_t n = json_array_size(events);
+    *last = n ? (uint64_t)json_integer_value(json_object_get(json_array_get(events, n - 1), "sequence")) : 0;
+    return n && *last < (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
 }
 
 int hy_follow_open(hy_service_t *self)
@@ -216,7 +256,7 @@ void hy_follow_on_event(hy_service_t *self)
             ev = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, NULL);
         zmq_msg_close(&topic);
         zmq_msg_close(&body);
-        const char *source = json_string_value(json_object_get(ev, "source"));
+        const char *source = hy_json_str(ev, "source");
         hy_source_state_t *src = source && strncmp(source, "hamyar/", 7) == 0 ? s_source(self, source + 7) : NULL;
         if (src) {
             uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
@@ -224,7 +264,8 @@ void hy_follow_on_event(hy_service_t *self)
                 src->head = seq;
             json_t *one = json_pack("[O]", ev);
             uint64_t applied = 0;
-            int rc = one ? s_apply_txn(self, src->name, one, &applied) : ENOMEM;
+            s_page_t page = {one, NULL, 1};
+            int rc = one ? s_apply_txn(self, src->name, &page, &applied) : ENOMEM;
             json_decref(one);
             if (rc != 0 && !src->fetching)
                 s_fetch(self, src);   /* a gap, or something to retry: ask the owner */
@@ -249,41 +290,52 @@ void hy_follow_on_fetch(hy_service_t *self)
             more = zmq_msg_more(&f[n]);
             n++;
         }
-        json_t *reply = n == 3 ? json_loadb(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), 0, NULL) : NULL;
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&f[i]);
-        const char *id = json_string_value(json_object_get(reply, "id"));
+        /* The reply is walked, not decoded: each event is decoded as it is applied. */
+        hy_since_t *pg = &self->since;
+        bool parsed = n == 3 && hy_since_parse(pg, zmq_msg_data(&f[2]), zmq_msg_size(&f[2])) == 0;
         hy_source_state_t *src = NULL;
-        for (int i = 0; id && i < self->nsources; i++)
-            if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, id) == 0)
+        for (int i = 0; parsed && i < self->nsources; i++)
+            if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, pg->id) == 0)
                 src = &self->sources[i];
         if (src) {
             src->fetching = false;
-            json_t *result = json_object_get(reply, "result");
-            json_t *events = json_object_get(result, "events");
+            uint64_t gen = src->fetch_gen;
             uint64_t applied = 0;
             bool more = false, ok = false;
-            if (json_is_array(events)) {
-                uint64_t head = (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
-                if (head > src->head)
-                    src->head = head;
-                ok = s_apply_txn(self, src->name, events, &applied) == 0;
-                more = ok && json_array_size(events) == FETCH_LIMIT;
+            if (pg->status == 200 && pg->has_events) {
+                if (pg->last_seq > src->head)
+                    src->head = pg->last_seq;
+                /* Ask for the next page before applying this one: the source reads it while we
+                 * write. If this page fails, the next one shows a gap and we ask again. */
+                uint64_t last = pg->n ? pg->items[pg->n - 1].seq : 0;
+                more = pg->n && last < pg->last_seq;
+                src->page_limit = more ? (src->page_limit ? src->page_limit * 2 : FETCH_FIRST * 2)
+                                       : FETCH_FIRST;
+                if (src->page_limit > FETCH_LIMIT)
+                    src->page_limit = FETCH_LIMIT;
+                if (more)
+                    s_fetch_after(self, src, last);
+                s_page_t page = {NULL, pg->items, pg->n};
+                ok = s_apply_txn(self, src->name, &page, &applied) == 0;
+                more = more && ok;
             }
             /* Caught up: a short page applied whole, or a source with no live worker (nothing
              * to catch up from). A page that failed to apply is not. */
-            if (!json_is_array(events) &&
-                json_integer_value(json_object_get(reply, "status")) == 503)
+            if (!pg->has_events && pg->status == 503)
                 src->caught_up = true;
             else if (ok && !more)
                 src->caught_up = true;
-            /* A full page means there is more: ask again at once. */
-            if (more)
-                s_fetch(self, src);
-            else
+            if (ok && !more && gen > src->gen_caught)
+                src->gen_caught = gen;
+            if (!more)
                 src->next_poll_us = hy_now_us() + (int64_t)POLL_IDLE_MS * 1000;
+            if (!src->fetching && src->refetch) {
+                src->refetch = false;
+                s_fetch(self, src);
+            }
         }
-        json_decref(reply);
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&f[i]);
     }
 }
 
@@ -294,11 +346,34 @@ void hy_follow_tick(hy_service_t *self)
         hy_source_state_t *src = &self->sources[i];
         if (src->fetching && now - src->fetch_sent_us > (int64_t)FETCH_TIMEOUT_MS * 1000)
             src->fetching = false;   /* its reply, if it ever comes, no longer matches */
+        if (!src->fetching && src->refetch) {
+            src->refetch = false;
+            src->next_poll_us = 0;
+        }
         if (!src->fetching && now >= src->next_poll_us) {
             src->next_poll_us = now + (int64_t)POLL_IDLE_MS * 1000;
             s_fetch(self, src);
         }
     }
+}
+
+uint64_t hy_follow_kick(hy_service_t *self, const char *source)
+{
+    hy_source_state_t *src = s_source(self, source);
+    if (!src)
+        return 0;
+    if (src->fetching) {
+        src->refetch = true;   /* the one in flight may have been read before the request came */
+        return src->gen_sent + 1;
+    }
+    s_fetch(self, src);
+    return src->fetching ? src->fetch_gen : src->gen_sent + 1;
+}
+
+uint64_t hy_follow_caught_gen(hy_service_t *self, const char *source)
+{
+    hy_source_state_t *src = s_source(self, source);
+    return src ? src->gen_caught : 0;
 }
 
 bool hy_follow_caught_up(hy_service_t *self)
@@ -312,8 +387,8 @@ bool hy_follow_caught_up(hy_service_t *self)
 int hy_follow_sync(hy_ctx_t *ctx, const char *source)
 {
     hy_service_t *self = ctx->svc;
-    if (!self->client)
-        return 0;   /* no network (unit tests): events arrive through hy_service_apply */
+    if (!self->client || ctx->read)
+        return 0;   /* no network (unit tests), or a read: nothing may be written here */
     for (int pages = 0; pages < 1000; pages++) {
         uint64_t cur = s_cursor(self, ctx->txn, source);
         json_t *reply = NULL;
@@ -325,15 +400,16 @@ int hy_follow_sync(hy_ctx_t *ctx, const char *source)
             json_decref(reply);
             return -1;
         }
-        uint64_t applied = 0;
+        uint64_t applied = 0, last;
         rc = hy_follow_apply_page(self, ctx->txn, source, events, &applied);
-        size_t got = json_array_size(events);
+        bool more = s_page_has_more(json_object_get(reply, "result"), &last);
         json_decref(reply);
         if (rc == 1)
             return 0;   /* cannot happen with events.since; nothing more to do now */
         if (rc != 0)
             return rc;
-        if (got < FETCH_LIMIT)
+        self->events_applied += applied;
+        if (!more)
             return 0;
     }
     return 0;
@@ -357,7 +433,8 @@ int hy_service_apply(hy_service_t *self, const char *source, json_t *event)
 {
     json_t *one = json_pack("[O]", event);
     uint64_t applied = 0;
-    int rc = one ? s_apply_txn(self, source, one, &applied) : ENOMEM;
+    s_page_t page = {one, NULL, 1};
+    int rc = one ? s_apply_txn(self, source, &page, &applied) : ENOMEM;
     json_decref(one);
     return rc == 0 && applied == 1 ? 0 : -1;
 }

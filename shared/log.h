@@ -4,6 +4,10 @@
  * Operators feed these lines to whatever collects logs; a line is never split and always has
  * ts, level and service. Request lines (hy_log_request) add op, request id, status and
  * microseconds so latency and errors can be read off the logs alone.
+ *
+ * Thread safety: every function may be called from any thread (reader threads log their
+ * requests) once hy_log_init has run; each line is one write. Nothing here fails or allocates
+ * on the caller's behalf.
  */
 #ifndef HY_LOG_H
 #define HY_LOG_H

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "json.h"
 #include "log.h"
 #include "service_internal.h"
 
@@ -117,39 +118,61 @@ done:
     return rc;
 }
 
+/* Appends n bytes to a growing buffer; 0 or ENOMEM. */
+static int s_buf_add(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 65536;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *b = realloc(*buf, c);
+        if (!b)
+            return ENOMEM;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     hy_service_t *self = ctx->svc;
     json_int_t after = json_integer_value(json_object_get(args, "after"));
     json_t *jl = json_object_get(args, "limit");
     json_int_t limit = jl ? json_integer_value(jl) : SINCE_DEFAULT_LIMIT;
-    json_t *events = json_array();
+    char *buf = NULL, tail[48];
+    size_t len = 0, cap = 0;
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(ctx->txn, self->db_outbox, &cur);
-    if (rc != 0 || !events)
+    if (rc != 0 || (rc = s_buf_add(&buf, &len, &cap, "{\"events\":[", 11)) != 0)
         goto fail;
     uint8_t key[8];
     hy_key_u64((uint64_t)after + 1, key);
     MDB_val k = {8, key}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     for (json_int_t n = 0; rc == 0 && n < limit; n++) {
-        json_t *ev = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (!ev || json_array_append_new(events, ev) != 0) {
-            rc = MDB_CORRUPTED;
+        if ((n && (rc = s_buf_add(&buf, &len, &cap, ",", 1)) != 0) ||
+            (rc = s_buf_add(&buf, &len, &cap, v.mv_data, v.mv_size)) != 0)
             goto fail;
-        }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
         goto fail;
     mdb_cursor_close(cur);
-    *result = json_pack("{s:o, s:I}", "events", events, "last_seq",
-                        (json_int_t)hy_outbox_last(self, ctx->txn));
-    return 200;
+    cur = NULL;
+    int tl = snprintf(tail, sizeof tail, "],\"last_seq\":%llu}",
+                      (unsigned long long)hy_outbox_last(self, ctx->txn));
+    if ((rc = s_buf_add(&buf, &len, &cap, tail, (size_t)tl)) != 0)
+        goto fail;
+    *result = hy_result_raw(buf, len);
+    return *result ? 200 : hy_fail_mdb(ctx, ENOMEM);
 fail:
     if (cur)
         mdb_cursor_close(cur);
-    json_decref(events);
+    free(buf);
     return hy_fail_mdb(ctx, rc ? rc : ENOMEM);
 }
 
@@ -188,9 +211,9 @@ static int s_audit_visit(MDB_txn *txn, uint64_t seq, void *user)
 
 int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    const char *entity = json_string_value(json_object_get(args, "entity"));
+    const char *entity = hy_json_str(args, "entity");
     uint64_t after, next;
-    if (hy_cursor_parse(json_string_value(json_object_get(args, "cursor")), &after) != 0)
+    if (hy_cursor_parse(hy_json_str(args, "cursor"), &after) != 0)
         return hy_fail(ctx, 400, "invalid_parameter", "cursor", "cursor is not one this API gave");
     s_audit_page_t page = {ctx->svc, json_array()};
     int rc = hy_store_page(ctx->txn, ctx->svc->db_audit, entity, strlen(entity), after,

@@ -1,6 +1,7 @@
 /*
  * page.c — list arguments, list results and filtered paging of JSON records (see page.h).
  */
+#include "json.h"
 #include "page.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@ int hy_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
 {
     json_int_t l = json_integer_value(json_object_get(args, "limit"));
     *limit = l > 0 ? (int)l : 50;
-    if (hy_cursor_parse(json_string_value(json_object_get(args, "cursor")), after) != 0)
+    if (hy_cursor_parse(hy_json_str(args, "cursor"), after) != 0)
         return hy_fail(ctx, 400, "invalid_cursor", "cursor", "cursor is not one this list issued");
     return 0;
 }

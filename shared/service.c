@@ -1,9 +1,12 @@
 /*
- * service.c — configuration, start-up, the reactor loop and shutdown of a service.
+ * service.c — flags, start-up, the reactor loop and shutdown of a service.
  *
- * One thread, one zmq_poll over three kinds of socket: requests from the broker, events from
- * the services we follow, and replies to our own catch-up requests. LMDB writes happen only
- * here, so there is never more than one writer and no lock in sight.
+ * One reactor thread, one zmq_poll over four kinds of socket: requests from the broker, replies
+ * handed back by the reader threads (readers.c), events from the services we follow, and
+ * replies to our own catch-up requests (follow.c). LMDB writes happen only here, so there is
+ * never more than one writer and no lock in sight; reads run beside it in read transactions.
+ * Order per turn: apply what the sources sent, wake parked requests (jobs.c), then drain new
+ * requests: reads to the readers, writes as one batch (group commit).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +26,7 @@
 
 #define DEFAULT_MAP_MB 64
 #define DEFAULT_BATCH_MAX 256
+#define DEFAULT_READERS 2
 
 static volatile sig_atomic_t s_interrupted;
 
@@ -33,36 +37,6 @@ static void s_on_signal(int sig)
 }
 
 /* ---- configuration --------------------------------------------------------------------------- */
-
-const char *hy_config_broker(void)
-{
-    const char *e = getenv("HY_BROKER");
-    return e && *e ? e : "tcp://127.0.0.1:7100";
-}
-
-/* Each service's events have a default port on loopback; HY_PUB_<NAME> moves them. */
-const char *hy_config_pub(const char *service)
-{
-    static const struct {
-        const char *name, *endpoint;
-    } defaults[] = {
-        {"registry", "tcp://127.0.0.1:7101"},  {"loans", "tcp://127.0.0.1:7102"},
-        {"networks", "tcp://127.0.0.1:7103"},  {"microfund", "tcp://127.0.0.1:7104"},
-        {"insurance", "tcp://127.0.0.1:7105"}, {"reporting", "tcp://127.0.0.1:7106"},
-    };
-    char var[64];
-    size_t n = (size_t)snprintf(var, sizeof var, "HY_PUB_%s", service);
-    for (size_t i = 7; i < n && i < sizeof var; i++)
-        if (var[i] >= 'a' && var[i] <= 'z')
-            var[i] = (char)(var[i] - 'a' + 'A');
-    const char *e = getenv(var);
-    if (e && *e)
-        return e;
-    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        if (strcmp(defaults[i].name, service) == 0)
-            return defaults[i].endpoint;
-    return "none";
-}
 
 static long s_env_long(const char *name, long dflt)
 {
@@ -130,6 +104,9 @@ void hy_service_destroy(hy_service_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_service_t *self = *self_p;
+    hy_readers_stop(self);
+    hy_jobs_stop(self);
+    hy_since_free(&self->since);
     hy_pending_truncate(self, 0);
     free(self->pending);
     hy_client_destroy(&self->client);
@@ -176,88 +153,28 @@ static int s_rebuild(hy_service_t *self)
 
 /* ---- the reactor ----------------------------------------------------------------------------- */
 
-static int s_send_ready(hy_service_t *self)
-{
-    const char *name = self->def->name;
-    if (zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, "READY", 5, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, name, strlen(name), ZMQ_DONTWAIT) < 0)
-        return -1;
-    return 0;
-}
-
-/* Receives one request; returns 0, 1 when nothing is waiting, -1 on error. The client identity
- * frame is kept in *client for the reply. */
-static int s_recv_request(void *sock, zmq_msg_t *client, json_t **doc)
-{
-    zmq_msg_t f[4];
-    int n = 0, more = 1, rc = 0;
-    *doc = NULL;
-    while (more) {
-        zmq_msg_t tmp, *m = n < 4 ? &f[n] : &tmp;
-        zmq_msg_init(m);
-        if (zmq_msg_recv(m, sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close(m);
-            for (int i = 0; i < n; i++)
-                zmq_msg_close(&f[i]);
-            return zmq_errno() == EAGAIN && n == 0 ? 1 : -1;
-        }
-        more = zmq_msg_more(m);
-        if (m == &tmp) {
-            zmq_msg_close(m);
-            rc = -2;
-        } else
-            n++;
-    }
-    if (rc == 0 && n == 4 && zmq_msg_size(&f[1]) == 7 && memcmp(zmq_msg_data(&f[1]), "REQUEST", 7) == 0) {
-        zmq_msg_init(client);
-        zmq_msg_copy(client, &f[2]);
-        json_error_t jerr;
-        *doc = json_loadb(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), 0, &jerr);
-        if (!*doc)
-            *doc = json_pack("{s:s}", "id", "");   /* answered as a malformed request */
-    } else {
-        rc = -2;
-    }
-    for (int i = 0; i < n; i++)
-        zmq_msg_close(&f[i]);
-    return rc == -2 ? 2 : 0;   /* 2: not a request (ignored) */
-}
-
-static void s_send_reply(hy_service_t *self, zmq_msg_t *client, json_t *reply)
-{
-    char *text = json_dumps(reply, JSON_COMPACT);
-    if (!text || zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, "REPLY", 5, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, zmq_msg_data(client), zmq_msg_size(client), ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, text, strlen(text), 0) < 0)
-        hy_log_error("service", "cannot send a reply: %s", zmq_strerror(zmq_errno()));
-    free(text);
-}
-
-/* Drains waiting requests (group commit), runs them as one batch, publishes, replies. */
+/* Drains waiting requests: reads go to the reader threads, writes are run as one batch (group
+ * commit), published, then answered. */
 static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients)
 {
     size_t n = 0;
-    while (n < (size_t)self->batch_max) {
-        int rc = s_recv_request(self->worker, &clients[n], &jobs[n].doc);
+    for (int budget = self->batch_max; budget > 0 && n < (size_t)self->batch_max; budget--) {
+        int rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
         if (rc == 1 || rc == -1)
             break;
         if (rc == 2)
             continue;
+        if (self->readers && hy_dispatch_is_read(self, jobs[n].doc) &&
+            hy_readers_submit(self, &clients[n], jobs[n].doc) == 0) {
+            zmq_msg_close(&clients[n]);   /* the readers keep their own copy */
+            continue;
+        }
         jobs[n].reply = NULL;
+        jobs[n].park_source = NULL;
+        jobs[n].no_park = false;
         n++;
     }
-    if (n == 0)
-        return;
-    hy_dispatch_batch(self, jobs, n);
-    hy_pending_publish(self);
-    for (size_t i = 0; i < n; i++) {
-        s_send_reply(self, &clients[i], jobs[i].reply);
-        json_decref(jobs[i].reply);
-        json_decref(jobs[i].doc);
-        zmq_msg_close(&clients[i]);
-    }
+    hy_jobs_run(self, jobs, clients, n);
 }
 
 static int s_open_sockets(hy_service_t *self, const char *broker, const char *pub_bind)
@@ -286,6 +203,11 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
     }
     if (hy_follow_open(self) != 0) {
         hy_log_error("service", "cannot follow the sources' events");
+        return -1;
+    }
+    long readers = s_env_long("HY_READERS", DEFAULT_READERS);
+    if (readers > 0 && hy_readers_start(self, readers > 64 ? 64 : (int)readers) != 0) {
+        hy_log_error("service", "cannot start the reader threads");
         return -1;
     }
     return 0;
@@ -366,14 +288,21 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
     while (!s_interrupted) {
         int64_t now = hy_now_us();
         if (now >= next_ready && (!def->serve_after_catch_up || hy_follow_caught_up(self))) {
-            s_send_ready(self);
+            hy_worker_ready(self->worker, def->name);
             next_ready = now + (int64_t)HY_BROKER_HEARTBEAT_MS * 1000;
         }
         hy_follow_tick(self);
-        zmq_pollitem_t items[3] = {{self->worker, 0, ZMQ_POLLIN, 0}};
-        int nitems = 1;
+        zmq_pollitem_t items[4];
+        int nitems = 0, i_readers = -1, i_sub = -1, i_fetch = -1;
+        items[nitems++] = (zmq_pollitem_t){self->worker, 0, ZMQ_POLLIN, 0};
+        if (self->readers) {
+            i_readers = nitems;
+            items[nitems++] = (zmq_pollitem_t){hy_readers_socket(self), 0, ZMQ_POLLIN, 0};
+        }
         if (self->sub) {
+            i_sub = nitems;
             items[nitems++] = (zmq_pollitem_t){self->sub, 0, ZMQ_POLLIN, 0};
+            i_fetch = nitems;
             items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
         }
         int rc = zmq_poll(items, nitems, 100);
@@ -383,12 +312,16 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             hy_log_error("service", "poll failed: %s", zmq_strerror(zmq_errno()));
             break;
         }
+        /* What the sources sent first, so a request sees every event that reached us before it */
+        if (i_sub >= 0 && (items[i_sub].revents & ZMQ_POLLIN))
+            hy_follow_on_event(self);
+        if (i_fetch >= 0 && (items[i_fetch].revents & ZMQ_POLLIN))
+            hy_follow_on_fetch(self);
+        hy_jobs_wake(self);
         if (items[0].revents & ZMQ_POLLIN)
             s_on_requests(self, jobs, clients);
-        if (self->sub && (items[1].revents & ZMQ_POLLIN))
-            hy_follow_on_event(self);
-        if (self->sub && (items[2].revents & ZMQ_POLLIN))
-            hy_follow_on_fetch(self);
+        if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
+            hy_readers_on_reply(self);
     }
     hy_log_info("service", "%s stopping", def->name);
     exit_code = 0;

@@ -14,6 +14,11 @@
  * outbox written in the same transaction as the state they describe; a crash after commit and
  * before publish loses nothing, since subscribers fetch missed events with events.since.
  *
+ * Read-only ops (their spec's read_only, by default GET) do not join the batch: they run on a
+ * pool of reader threads (HY_READERS, default 2), each in a read transaction of its own that
+ * sees the last committed state, beside the reactor's writes. A request that needs an event not
+ * received yet parks (hy_park) rather than waiting inside a transaction.
+ *
  * Handlers take a context and decoded arguments and return an HTTP-like status. They know
  * nothing of sockets: tests call them through hy_service_call with no network at all.
  */
@@ -40,14 +45,22 @@ typedef struct hy_ctx {
     int64_t now;              /* Unix seconds; injectable (HY_CLOCK) for tests */
     char today[11];           /* today's date in Tehran, "YYYY-MM-DD" */
     char now_iso[32];         /* now as "YYYY-MM-DDTHH:MM:SSZ" */
+    bool read;                /* txn is a read transaction (a read-only op, maybe on a reader
+                                 thread): the handler may not write, emit or follow */
+    bool can_park;            /* hy_park may park this request (see there) */
+    const char *park_source;  /* set by hy_park */
     /* set by hy_fail*; read by the skeleton */
     int status;
     json_t *error;
     int mdb_rc;
 } hy_ctx_t;
 
-/* A handler returns the success status (200/201) and sets *result (a new reference), or
- * returns what hy_fail/hy_fail_mdb returned. It must not commit or abort ctx->txn. */
+/* A handler returns the success status (200/201) and sets *result (a new reference, owned by the
+ * skeleton from then on), or returns what hy_fail/hy_fail_mdb/hy_park returned. args are
+ * borrowed for the call. It must not commit or abort ctx->txn.
+ * Threads: a write op's handler runs on the reactor; a read-only op's (hy_spec_read_only) runs
+ * on a reader thread, at the same time as other reads and as the reactor's writes, in a read
+ * transaction: it may read ctx->state's dbis, never change anything in ctx->state or globals. */
 typedef int (*hy_handler_fn)(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 typedef struct {
@@ -90,6 +103,17 @@ void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value);
  * rerun the batch). Returns 500. */
 int hy_fail_mdb(hy_ctx_t *ctx, int rc);
 
+/* --- parking ------------------------------------------------------------------------------- */
+/* A request that needs something a followed source has not sent yet (a person registered a
+ * moment ago) is parked instead of waiting: its transaction is rolled back, the reactor serves
+ * other requests, and the request runs again from the start once this service has caught up
+ * with everything source had committed when the request was parked, or once HY_PARK_MS
+ * (default 3000) have passed. A request runs again once at most: hy_park then returns 0.
+ * Returns HY_PARKED (return it from the handler as is), or 0 when the request may not park
+ * (run again already, a read, or no sockets as in unit tests): the caller refuses it then. */
+#define HY_PARKED 1
+int hy_park(hy_ctx_t *ctx, const char *source);
+
 /* --- events and audit ---------------------------------------------------------------------- */
 /* Writes one event to the outbox in ctx->txn with the next sequence number and records it in
  * the audit trail of subject with the actor. type is the full type ("registry.person.registered"),
@@ -99,13 +123,16 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
 
 /* The events of this service's outbox after args.after (at most args.limit, default 1000), as
  * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also
- * serves its feed over its own route (the insurance fund's HTTP feed). Returns 200 or a failure. */
+ * serves its feed over its own route (the insurance fund's HTTP feed). The stored events are
+ * copied into the reply without being decoded: *result is a raw result (an opaque object to
+ * return as is, not to read or change). Returns 200 or a failure. */
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* --- following other services ---------------------------------------------------------------- */
-/* Fetches and applies, inside ctx->txn, every event of source not applied yet (events.since
- * through the broker). Used before refusing something as unknown, so that a person the registry
- * has acknowledged is never refused by a service that has not yet seen the event.
+/* DEPRECATED (use hy_park, or hy_persons_require): fetches and applies, inside ctx->txn, every
+ * event of source not applied yet, waiting on the broker from inside the write transaction, so a
+ * stalled source stalls every request of this service for up to 3 s. Kept until loans,
+ * insurance, microfund and reporting move to the person projection (persons.h).
  * Returns 0, -1 when the source did not answer (the caller should answer 503
  * "dependency_unavailable"), or an LMDB error. */
 int hy_follow_sync(hy_ctx_t *ctx, const char *source);

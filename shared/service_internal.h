@@ -5,8 +5,12 @@
 #ifndef HY_SERVICE_INTERNAL_H
 #define HY_SERVICE_INTERNAL_H
 
+#include <stdatomic.h>
+#include <zmq.h>
+
 #include "client.h"
 #include "service.h"
+#include "since.h"
 
 #define HY_MAX_SOURCES 8
 
@@ -17,9 +21,14 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    uint64_t head;          /* highest sequence the source has told us about */
+    _Atomic uint64_t head;  /* highest sequence the source has told us about (read by readers) */
     bool fetching;          /* an events.since request is outstanding */
     char fetch_id[40];
+    int page_limit;         /* events to ask for next: grows while pages come back full */
+    uint64_t fetch_gen;     /* number of the fetch in flight (each fetch sent gets the next) */
+    uint64_t gen_sent;      /* fetches sent so far */
+    uint64_t gen_caught;    /* the latest fetch that came back with the source's head applied */
+    bool refetch;           /* a request is parked: fetch again once the one in flight is back */
     int64_t fetch_sent_us;
     int64_t next_poll_us;   /* when to ask again even without news */
     bool caught_up;         /* a fetch has come back with less than a full page (or the source
@@ -50,22 +59,78 @@ struct hy_service {
     hy_client_t *client;    /* synchronous client for hy_follow_sync */
     hy_source_state_t sources[HY_MAX_SOURCES];
     int nsources;
+    struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
+    struct hy_parked *parked;     /* parked requests (jobs.c) */
+    hy_since_t since;             /* the last events.since page walked (follow.c) */
+    size_t nparked, capparked;
 
-    /* counters for service.status */
-    uint64_t requests, batches, events_applied;
+    /* counters for service.status (read by reader threads) */
+    _Atomic uint64_t requests, batches, events_applied;
     int batch_max;
 };
 
 /* dispatch.c */
 typedef struct {
     json_t *doc;            /* the request document (owned) */
-    json_t *reply;          /* set by hy_dispatch_batch (owned) */
+    json_t *reply;          /* set by hy_dispatch_batch (owned); NULL when parked */
+    const char *park_source;/* set by hy_dispatch_batch when the handler parked it */
+    bool no_park;           /* run again after parking: may not park twice */
 } hy_job_t;
+/* builtins.c: the handlers of hy_builtin_ops, terminated by {0}. */
+extern const hy_handler_t hy_builtin_handlers[];
+
 /* Runs a batch: reads in one read transaction, writes in one write transaction with a nested
  * transaction each; retries the batch after growing the map when it is full. Every job gets a
  * reply. Returns 0, or -1 when the batch could not be committed (replies are then 500s). */
 int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n);
+/* ctx.c: a fresh context for a request in txn (borrowed, like req). */
 void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req);
+/* Whether a request document (borrowed) names a known read-only op: the reactor hands those to
+ * a reader thread. A malformed envelope or an unknown op is not (the batch refuses it). */
+bool hy_dispatch_is_read(hy_service_t *self, json_t *doc);
+/* Runs one read-only request in a read transaction of its own (hy_store_read_begin), on any
+ * thread: touches no state of the reactor but atomic counters. Returns the reply (new ref). */
+json_t *hy_dispatch_read(hy_service_t *self, json_t *doc);
+
+/* readers.c: the pool of reader threads (the reactor is their only client).
+ * hy_readers_start starts n threads and binds the hand-off socket in self->zctx; returns 0 or -1.
+ * hy_readers_socket is the socket the reactor polls for readers' replies.
+ * hy_readers_submit takes over doc and a copy of the client frame; returns 0 or -1 (then doc is
+ * still the caller's). hy_readers_on_reply forwards finished replies to the broker and hands
+ * queued requests to idle readers. hy_readers_stop asks each thread to finish and joins them. */
+struct hy_readers;
+int hy_readers_start(hy_service_t *self, int n);
+void *hy_readers_socket(hy_service_t *self);
+int hy_readers_submit(hy_service_t *self, zmq_msg_t *client, json_t *doc);
+void hy_readers_on_reply(hy_service_t *self);
+void hy_readers_stop(hy_service_t *self);
+
+/* worker.c: the worker side of the broker protocol on the DEALER socket (docs/protocol.md).
+ * hy_worker_ready announces (and heartbeats) the service; returns 0 or -1.
+ * hy_worker_recv receives one request without waiting: 0 with *client (to close) and *doc (new
+ * reference; an unparsable body becomes {"id":""}, refused as malformed), 1 when nothing is
+ * waiting, 2 for a message that is not a request (dropped), -1 on a socket error.
+ * hy_worker_reply sends the reply text for the client frame; logs and drops it on error. */
+int hy_worker_ready(void *sock, const char *service);
+int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
+void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
+                     size_t len);
+
+/* reply.c: a result that is JSON text already (hy_result_raw takes text, from malloc, and
+ * returns the marker object to return as *result, or NULL for no memory); hy_reply_dumps
+ * encodes a reply (borrowed) splicing such a result in (malloc'd text, *len its length, or
+ * NULL); hy_reply_decode_raw turns a raw result back into JSON in place (tests; 0 or -1). */
+json_t *hy_result_raw(char *text, size_t len);
+char *hy_reply_dumps(json_t *reply, size_t *len);
+int hy_reply_decode_raw(json_t *reply);
+
+/* jobs.c: requests from the socket, run as one batch, then published and answered, or parked.
+ * hy_jobs_run takes over each job's doc and client frame (clients[i] closed on return).
+ * hy_jobs_wake runs parked requests whose source has caught up or whose time is up.
+ * hy_jobs_stop frees parked requests unanswered (shutdown). */
+void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t n);
+void hy_jobs_wake(hy_service_t *self);
+void hy_jobs_stop(hy_service_t *self);
 
 /* outbox.c */
 void hy_pending_mark(hy_service_t *self, size_t *mark);
@@ -80,6 +145,11 @@ void hy_follow_on_event(hy_service_t *self);     /* SUB readable */
 void hy_follow_on_fetch(hy_service_t *self);     /* fetcher readable */
 void hy_follow_tick(hy_service_t *self);         /* periodic catch-up */
 bool hy_follow_caught_up(hy_service_t *self);    /* every source caught up once */
+/* Makes sure a fetch of source is sent from now on and returns its number: once
+ * hy_follow_caught_gen reaches it, everything the source had committed before the call has
+ * been applied. Returns 0 for a source this service does not follow. */
+uint64_t hy_follow_kick(hy_service_t *self, const char *source);
+uint64_t hy_follow_caught_gen(hy_service_t *self, const char *source);
 /* Applies a page of events in order; returns 0, 1 when it stopped at a gap, or an LMDB error.
  * *applied counts the events that took effect (already-seen ones are skipped). */
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,

@@ -47,14 +47,15 @@ static const hy_field_t s_backup_args[] = {
 
 const hy_op_spec_t hy_builtin_ops[] = {
     {.op = "events.since", .roles = HY_ROLE_SERVICE | HY_ROLE_OPERATOR, .args = s_since_args,
-     .ok_status = 200, .summary = "Events after a sequence number, from the outbox"},
+     .ok_status = 200, .read_only = 1,
+     .summary = "Events after a sequence number, from the outbox"},
     {.op = "audit.list", .method = "GET", .path = "/v1/audit", .roles = HY_ROLE_AUDITOR,
      .args = s_audit_args, .result = s_audit_result, .ok_status = 200, .list = true,
-     .summary = "Who changed an entity, what and when"},
+     .read_only = 1, .summary = "Who changed an entity, what and when"},
     {.op = "service.status", .roles = HY_ROLE_OPERATOR | HY_ROLE_SERVICE, .ok_status = 200,
-     .summary = "Sequence, cursors and store size of one worker"},
+     .read_only = 1, .summary = "Sequence, cursors and store size of one worker"},
     {.op = "service.backup", .roles = HY_ROLE_OPERATOR, .args = s_backup_args, .ok_status = 200,
-     .summary = "Online, consistent, compacted copy of the worker's LMDB environment"},
+     .read_only = 1, .summary = "Online, consistent, compacted copy of the worker's LMDB environment"},
     {0},
 };
 

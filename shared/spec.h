@@ -65,7 +65,19 @@ typedef struct {
                                      from Accept and passes args.format ("json"|"csv"|"html"); for
                                      csv/html the result is {"content_type": "...", "body": "..."}
                                      sent as is */
+    signed char read_only;        /* 1: reads only (runs on a reader thread, in a read transaction
+                                     of its own, beside the writer); -1: writes; 0 (unset): read-only
+                                     exactly when method is "GET" */
 } hy_op_spec_t;
+
+/* Whether an op only reads (see read_only above). */
+static inline bool hy_spec_read_only(const hy_op_spec_t *op)
+{
+    if (op->read_only)
+        return op->read_only > 0;
+    return op->method && op->method[0] == 'G' && op->method[1] == 'E' && op->method[2] == 'T' &&
+           op->method[3] == '\0';
+}
 
 /* A service's public description: its name, the id prefixes of the entities it owns (so the
  * gateway can send GET /v1/audit?entity=prs_1 to the owner), and its op table. Each service's

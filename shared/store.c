@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@ struct hy_store {
     MDB_env *env;
     size_t mapsize;
     char *path;
+    /* Reader threads hold it shared for the life of their read transaction; hy_store_grow holds
+     * it exclusive, since LMDB may resize the map only while no transaction is open. */
+    pthread_rwlock_t grow_lock;
+    bool lock_ok;
 };
 
 /* mkdir -p: the data directory of a service may be several levels below ./var. */
@@ -48,8 +53,9 @@ hy_store_t *hy_store_new(const char *path, size_t mapsize, unsigned maxdbs, bool
         goto fail;
     }
     self->path = strdup(path);
-    if (!self->path)
+    if (!self->path || pthread_rwlock_init(&self->grow_lock, NULL) != 0)
         goto fail;
+    self->lock_ok = true;
     if ((rc = mdb_env_create(&self->env)) != 0)
         goto mdb_fail;
     if ((rc = mdb_env_set_maxdbs(self->env, maxdbs)) != 0)
@@ -81,6 +87,8 @@ void hy_store_destroy(hy_store_t **self_p)
     hy_store_t *self = *self_p;
     if (self->env)
         mdb_env_close(self->env);
+    if (self->lock_ok)
+        pthread_rwlock_destroy(&self->grow_lock);
     free(self->path);
     free(self);
     *self_p = NULL;
@@ -109,13 +117,35 @@ int hy_store_grow(hy_store_t *self)
     if (self->mapsize >= HY_STORE_MAX_MAP)
         return MDB_MAP_FULL;
     size_t next = self->mapsize * 2;
+    if (pthread_rwlock_wrlock(&self->grow_lock) != 0)
+        return EAGAIN;
     int rc = mdb_env_set_mapsize(self->env, next);
+    pthread_rwlock_unlock(&self->grow_lock);
     if (rc != 0)
         return rc;
     hy_log_info("store", "map of %s grown from %zu to %zu MiB", self->path,
                 self->mapsize >> 20, next >> 20);
     self->mapsize = next;
     return 0;
+}
+
+int hy_store_read_begin(hy_store_t *self, MDB_txn **txn)
+{
+    if (pthread_rwlock_rdlock(&self->grow_lock) != 0)
+        return EAGAIN;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn);
+    if (rc != 0)
+        pthread_rwlock_unlock(&self->grow_lock);
+    return rc;
+}
+
+void hy_store_read_end(hy_store_t *self, MDB_txn **txn)
+{
+    if (!txn || !*txn)
+        return;
+    mdb_txn_abort(*txn);
+    *txn = NULL;
+    pthread_rwlock_unlock(&self->grow_lock);
 }
 
 void hy_store_usage(hy_store_t *self, size_t *mapsize, size_t *used)

@@ -39,10 +39,18 @@ MDB_env *hy_store_env(hy_store_t *self);
  * write transaction. Call at start-up only, before any other transaction. */
 int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi *dbi);
 
-/* Doubles the map size (up to HY_STORE_MAX_MAP). No transaction of this process may be open.
+/* Doubles the map size (up to HY_STORE_MAX_MAP). The calling thread must have no transaction
+ * open; it waits for reader threads' transactions (hy_store_read_begin) to end.
  * Returns 0, or MDB_MAP_FULL when the maximum is reached. */
 #define HY_STORE_MAX_MAP ((size_t)1 << 40)
 int hy_store_grow(hy_store_t *self);
+
+/* A read transaction for a thread other than the one that writes (a reader thread): begins a
+ * read-only transaction that sees the last committed state, and keeps hy_store_grow from
+ * resizing the map under it until hy_store_read_end. Returns 0 or an LMDB error (*txn NULL).
+ * hy_store_read_end aborts *txn, sets it to NULL (NULL is a no-op) and lets a grow proceed. */
+int hy_store_read_begin(hy_store_t *self, MDB_txn **txn);
+void hy_store_read_end(hy_store_t *self, MDB_txn **txn);
 
 /* Current map size and bytes in use (last page * page size), for status. */
 void hy_store_usage(hy_store_t *self, size_t *mapsize, size_t *used);

@@ -94,12 +94,13 @@ bench_reporting() {
     sleep 0.1
   done
   t1=$(date +%s.%N)
-  local secs rate
+  local secs rate rep_cpu
+  rep_cpu=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$rpid/stat" 2>/dev/null || echo "?")
   secs=$(bench_calc "$t1 - $t0"); rate=$(bench_calc "$total / $secs")
   if [ "$ok" -eq 1 ]; then
     bench_row "$(printf '%-58s %10s events/s  (%s events in %.1f s)' \
       "new replica from empty to every source's head" "$(bench_int "$rate")" "$(bench_int "$total")" "$secs")"
-    bench_note "timed from the replica's start until service.status (answered only once it has caught up) shows every cursor at its head; polled every 0.1 s"
+    bench_note "timed from the replica's start until service.status (answered only once it has caught up) shows every cursor at its head; polled every 0.1 s; the replica used $rep_cpu s of CPU meanwhile"
   else
     bench_row "catch-up did not finish in $REP_CATCHUP_S s (cursors: ${cur[*]:-none}); logs in $BENCH_DIR"
     bench_cluster_stop
@@ -153,6 +154,9 @@ print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans
   bench_note "$(printf 'recomputed for %s..%s: %s beneficiaries, %s loans disbursed (%s rials) to %s borrowers, %s enrolments requested' \
     "$rep_from" "$rep_to" "$(bench_int "$(bench_kv "$R" beneficiaries)")" "$(bench_int "$(bench_kv "$R" loans)")" \
     "$(bench_int "$(bench_kv "$R" loan_rials)")" "$(bench_int "$(bench_kv "$R" borrowers)")" "$(bench_int "$(bench_kv "$R" enrolments)")")"
+  local rec_rate; rec_rate=$(bench_calc "$total * 1000 / $rec_ms")
+  bench_row "$(printf '%-58s %10s events/s = %s of the read + decode baseline (%s events/s; target >= 0.5)' \
+    "new replica catch-up against read + decode" "$(bench_int "$rate")" "$(bench_ratio "$rate" "$rec_rate" 2)" "$(bench_int "$rec_rate")")"
   local same=differ
   [ "$(bench_kv "$R" beneficiaries) $(bench_kv "$R" borrowers) $(bench_kv "$R" loan_rials) $(bench_kv "$R" enrolments)" = "${rc4[*]}" ] && same=match
   bench_note "those four counts $same the report's"
@@ -162,7 +166,7 @@ print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans
       "$(bench_int "$REP_PERSONS")" "$(bench_int "$REP_LOANS")" "$(bench_int "$REP_ENROLMENTS")" "$rep_p50" "$rep_p99" \
       "$rec_ms" "$(bench_ratio "$rec_ms" "$rep_p50" 0)")"
     "$(printf 'reporting: any-period report (%s) p50 %s ms, p99 %s ms' "$REP_ANY_PATH" "$any_p50" "$any_p99")"
-    "$(printf 'reporting: new replica catch-up: %s events/s (%s events in %.1f s, from empty to every source'"'"'s head)' \
-      "$(bench_int "$rate")" "$(bench_int "$total")" "$secs")"
+    "$(printf 'reporting: new replica catch-up: %s events/s (%s events in %.1f s, from empty to every source'"'"'s head) = %s of read + decode (%s events/s; target >= 0.5)' \
+      "$(bench_int "$rate")" "$(bench_int "$total")" "$secs" "$(bench_ratio "$rate" "$rec_rate" 2)" "$(bench_int "$rec_rate")")"
   )
 }

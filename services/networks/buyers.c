@@ -9,13 +9,14 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
 
 int networks_buyer_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     networks_t *st = networks_state(ctx);
-    const char *kind = json_string_value(json_object_get(args, "kind"));
-    const char *network_id = json_string_value(json_object_get(args, "network_id"));
+    const char *kind = hy_json_str(args, "kind");
+    const char *network_id = hy_json_str(args, "network_id");
     bool of_network = kind && strcmp(kind, "network") == 0;
     json_t *network = NULL, *buyer = NULL;
     int rc, status = 0;
@@ -28,7 +29,7 @@ int networks_buyer_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (of_network && (status = networks_network_find(ctx, network_id, "network_id", NULL,
                                                       &network)) != 0)
         return status;
-    const char *office = json_string_value(json_object_get(args, "office"));
+    const char *office = hy_json_str(args, "office");
     if (!office || !*office)
         office = ctx->req ? ctx->req->actor.office : NULL;
     uint64_t n;

@@ -8,14 +8,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "json.h"
 #include "networks.h"
 #include "page.h"
-
-/* A string argument, borrowed from args (NULL when absent). */
-static const char *s_str(const json_t *args, const char *key)
-{
-    return json_string_value(json_object_get(args, key));
-}
 
 /* Wraps a page (items stolen) as the list result, or passes a refusal through. */
 static int s_list(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
@@ -44,20 +39,20 @@ static int s_networks_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 static int s_networks_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_network_get(ctx, s_str(args, "id"), result);
+    return networks_network_get(ctx, hy_json_str(args, "id"), result);
 }
 
 static int s_networks_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_network_update(ctx, s_str(args, "id"), args, result);
+    return networks_network_update(ctx, hy_json_str(args, "id"), args, result);
 }
 
 static int s_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    networks_filter_t f = {.office = s_str(args, "office"),
-                           .field = s_str(args, "field"),
-                           .lead_person_id = s_str(args, "lead_person_id"),
-                           .status = s_str(args, "status")};
+    networks_filter_t f = {.office = hy_json_str(args, "office"),
+                           .field = hy_json_str(args, "field"),
+                           .lead_person_id = hy_json_str(args, "lead_person_id"),
+                           .status = hy_json_str(args, "status")};
     LIST(networks_network_list(ctx, &f, &items_, &next_), f);
 }
 
@@ -65,19 +60,19 @@ static int s_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 static int s_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_member_join(ctx, s_str(args, "id"), args, result);
+    return networks_member_join(ctx, hy_json_str(args, "id"), args, result);
 }
 
 static int s_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_member_leave(ctx, s_str(args, "id"), s_str(args, "person_id"),
-                                 s_str(args, "date"), result);
+    return networks_member_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"),
+                                 hy_json_str(args, "date"), result);
 }
 
 static int s_members_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    networks_member_filter_t f = {.status = s_str(args, "status"), .role = s_str(args, "role")};
-    LIST(networks_member_list(ctx, s_str(args, "id"), &f, &items_, &next_), f);
+    networks_member_filter_t f = {.status = hy_json_str(args, "status"), .role = hy_json_str(args, "role")};
+    LIST(networks_member_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
 static int s_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -85,7 +80,7 @@ static int s_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
     uint64_t after;
     int limit, status = hy_page_args(ctx, args, &after, &limit);
     return status ? status
-                  : networks_statement(ctx, s_str(args, "id"), s_str(args, "person_id"), after,
+                  : networks_statement(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"), after,
                                        limit, result);
 }
 
@@ -98,13 +93,13 @@ static int s_buyers_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 static int s_buyers_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_buyer_get(ctx, s_str(args, "id"), result);
+    return networks_buyer_get(ctx, hy_json_str(args, "id"), result);
 }
 
 static int s_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    networks_buyer_filter_t f = {.kind = s_str(args, "kind"),
-                                 .network_id = s_str(args, "network_id")};
+    networks_buyer_filter_t f = {.kind = hy_json_str(args, "kind"),
+                                 .network_id = hy_json_str(args, "network_id")};
     LIST(networks_buyer_list(ctx, &f, &items_, &next_), f);
 }
 
@@ -112,44 +107,44 @@ static int s_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 static int s_orders_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_order_create(ctx, s_str(args, "id"), args, result);
+    return networks_order_create(ctx, hy_json_str(args, "id"), args, result);
 }
 
 static int s_orders_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_order_get(ctx, s_str(args, "id"), result);
+    return networks_order_get(ctx, hy_json_str(args, "id"), result);
 }
 
 static int s_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    networks_order_filter_t f = {.status = s_str(args, "status"),
-                                 .buyer_id = s_str(args, "buyer_id")};
-    LIST(networks_order_list(ctx, s_str(args, "id"), &f, &items_, &next_), f);
+    networks_order_filter_t f = {.status = hy_json_str(args, "status"),
+                                 .buyer_id = hy_json_str(args, "buyer_id")};
+    LIST(networks_order_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
 static int s_orders_assign(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_order_assign(ctx, s_str(args, "id"), args, result);
+    return networks_order_assign(ctx, hy_json_str(args, "id"), args, result);
 }
 
 static int s_orders_deliver(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_delivery_record(ctx, s_str(args, "id"), args, result);
+    return networks_delivery_record(ctx, hy_json_str(args, "id"), args, result);
 }
 
 /* -------------------------------------------------------------------- ledger ------------- */
 
 static int s_payments_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return networks_payment_record(ctx, s_str(args, "id"), args, result);
+    return networks_payment_record(ctx, hy_json_str(args, "id"), args, result);
 }
 
 static int s_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    networks_ledger_filter_t f = {.kind = s_str(args, "kind"),
-                                  .person_id = s_str(args, "person_id"),
-                                  .order_id = s_str(args, "order_id")};
-    LIST(networks_ledger_list(ctx, s_str(args, "id"), &f, &items_, &next_), f);
+    networks_ledger_filter_t f = {.kind = hy_json_str(args, "kind"),
+                                  .person_id = hy_json_str(args, "person_id"),
+                                  .order_id = hy_json_str(args, "order_id")};
+    LIST(networks_ledger_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
 /* -------------------------------------------------------------------- wiring ------------- */
@@ -198,6 +193,11 @@ int networks_open(hy_store_t *store, void **state)
         {"networks.ledger_idx", MDB_DUPSORT, &st->ledger_idx},
         {"networks.registry", 0, &st->registry},
     };
+    int rc = hy_persons_open(store, &st->persons);
+    if (rc) {
+        free(st);
+        return rc;
+    }
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = hy_store_open_db(store, dbs[i].name, dbs[i].flags, dbs[i].dbi);
         if (rc) {

@@ -41,6 +41,7 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
 
 #define BP_ONE 10000
@@ -95,11 +96,11 @@ static bool s_complete(const json_t *order)
 static int s_check_delivery(hy_ctx_t *ctx, const json_t *order, const json_t *args,
                             json_t **line, json_t **row)
 {
-    const char *person_id = json_string_value(json_object_get(args, "person_id"));
-    const char *item = json_string_value(json_object_get(args, "item"));
+    const char *person_id = hy_json_str(args, "person_id");
+    const char *item = hy_json_str(args, "item");
     int64_t accepted = json_integer_value(json_object_get(args, "accepted"));
     int64_t rejected = json_integer_value(json_object_get(args, "rejected"));
-    int status = networks_not_future(ctx, json_string_value(json_object_get(args, "date")),
+    int status = networks_not_future(ctx, hy_json_str(args, "date"),
                                      "date");
     if (status)
         return status;
@@ -177,7 +178,7 @@ static int s_fulfil(hy_ctx_t *ctx, json_t *order, json_t *network, const char *d
     if ((status = networks_figure_add(ctx, network, "orders_open", -1)) != 0 ||
         (status = networks_figure_add(ctx, network, "orders_fulfilled", 1)) != 0)
         return status;
-    const char *id = json_string_value(json_object_get(order, "id"));
+    const char *id = hy_json_str(order, "id");
     return networks_emit(ctx, "networks.network.order_fulfilled", id, network,
                          json_pack("{s:s,s:O,s:O,s:O}", "order_id", id, "buyer_id",
                                    json_object_get(order, "buyer_id"), "value_rials",
@@ -189,7 +190,7 @@ int networks_delivery_record(hy_ctx_t *ctx, const char *order_id, json_t *args, 
 {
     json_t *order = NULL, *network = NULL, *member = NULL, *entry = NULL;
     json_t *line = NULL, *row = NULL;
-    const char *person_id = json_string_value(json_object_get(args, "person_id"));
+    const char *person_id = hy_json_str(args, "person_id");
     uint64_t n, net, person = 0;
     int rc, status = networks_order_find(ctx, order_id, NULL, &n, &order);
     if (status)
@@ -209,7 +210,7 @@ int networks_delivery_record(hy_ctx_t *ctx, const char *order_id, json_t *args, 
     if ((status = s_apply_delivery(ctx, order, line, row, member, network, args, &entry)) != 0 ||
         (status = s_append(ctx, net, person, entry)) != 0 ||
         (status = s_fulfil(ctx, order, network,
-                           json_string_value(json_object_get(args, "date")))) != 0 ||
+                           hy_json_str(args, "date"))) != 0 ||
         (status = networks_order_save(ctx, n, order)) != 0 ||
         (status = networks_member_save(ctx, net, person, member)) != 0 ||
         (status = networks_network_save(ctx, net, network)) != 0)
@@ -234,7 +235,7 @@ fail:
 /* A buyer's payment against an order of the network. */
 static int s_from_buyer(hy_ctx_t *ctx, json_t *network, const json_t *args, json_t *entry)
 {
-    const char *order_id = json_string_value(json_object_get(args, "order_id"));
+    const char *order_id = hy_json_str(args, "order_id");
     int64_t amount = json_integer_value(json_object_get(args, "amount_rials"));
     json_t *order = NULL;
     uint64_t n;
@@ -251,7 +252,7 @@ static int s_from_buyer(hy_ctx_t *ctx, json_t *network, const json_t *args, json
     int64_t paid = json_integer_value(json_object_get(order, "paid_rials"));
     if (!json_equal(json_object_get(order, "network_id"), json_object_get(network, "id"))) {
         status = hy_fail(ctx, 422, "unknown_order", "order_id", "order %s is not of network %s",
-                         order_id, json_string_value(json_object_get(network, "id")));
+                         order_id, hy_json_str(network, "id"));
     } else if (amount > value - paid) {
         status = hy_fail(ctx, 422, "over_order_value", "amount_rials",
                          "order %s is worth %lld rials and %lld are paid: at most %lld more",
@@ -296,8 +297,8 @@ static int s_check_to_member(hy_ctx_t *ctx, const json_t *network, const json_t 
 static int s_to_member(hy_ctx_t *ctx, uint64_t net, json_t *network, const json_t *args,
                        json_t *entry, uint64_t *person)
 {
-    const char *person_id = json_string_value(json_object_get(args, "person_id"));
-    const char *order_id = json_string_value(json_object_get(args, "order_id"));
+    const char *person_id = hy_json_str(args, "person_id");
+    const char *order_id = hy_json_str(args, "order_id");
     int64_t amount = json_integer_value(json_object_get(args, "amount_rials"));
     json_t *member = NULL, *order = NULL;
     if (!person_id)
@@ -339,12 +340,12 @@ static int s_to_member(hy_ctx_t *ctx, uint64_t net, json_t *network, const json_
 int networks_payment_record(hy_ctx_t *ctx, const char *network_id, json_t *args, json_t **out)
 {
     json_t *network = NULL, *entry = NULL;
-    const char *direction = json_string_value(json_object_get(args, "direction"));
+    const char *direction = hy_json_str(args, "direction");
     uint64_t net, person = 0;
     int status = networks_network_find(ctx, network_id, NULL, &net, &network);
     if (status)
         return status;
-    if ((status = networks_not_future(ctx, json_string_value(json_object_get(args, "date")),
+    if ((status = networks_not_future(ctx, hy_json_str(args, "date"),
                                       "date")) != 0)
         goto fail;
     entry = json_pack("{s:s,s:s,s:s,s:O,s:O}", "kind", "payment", "network_id", network_id,

@@ -23,6 +23,7 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
 
 int networks_member_load(hy_ctx_t *ctx, uint64_t net, uint64_t person, json_t **member)
@@ -54,9 +55,9 @@ static int s_job_created(hy_ctx_t *ctx, uint64_t person, const char *person_id, 
     if (rc != MDB_NOTFOUND)
         return hy_fail_mdb(ctx, rc);
     json_t *proj = NULL;
-    int status = networks_sync(ctx);
-    if (status == 0 && (status = networks_person(ctx, person_id, "person_id", NULL, &proj)) == 0)
-        *job = !json_is_true(json_object_get(proj, "job"));
+    int status = networks_person(ctx, person_id, "person_id", NULL, &proj);
+    if (status == 0)
+        *job = !hy_json_true(proj, "job");
     json_decref(proj);
     return status;
 }
@@ -67,7 +68,7 @@ static json_t *s_membership(hy_ctx_t *ctx, json_t *old, const json_t *network, j
 {
     json_t *m = old ? json_incref(old) : json_object();
     json_t *skills = json_object_get(args, "skills");
-    const char *joined = json_string_value(json_object_get(args, "joined"));
+    const char *joined = hy_json_str(args, "joined");
     json_object_set(m, "network_id", json_object_get(network, "id"));
     json_object_set(m, "person_id", json_object_get(args, "person_id"));
     json_object_set(m, "role", json_object_get(args, "role"));
@@ -99,8 +100,8 @@ static int s_check_rejoin(hy_ctx_t *ctx, const json_t *old, const char *joined)
     if (networks_same(old, "status", "active"))
         return hy_fail(ctx, 409, "already_member", "person_id",
                        "%s is already an active member of this network",
-                       json_string_value(json_object_get(old, "person_id")));
-    const char *left = json_string_value(json_object_get(old, "left"));
+                       hy_json_str(old, "person_id"));
+    const char *left = hy_json_str(old, "left");
     if (left && strcmp(joined, left) < 0)
         return hy_fail(ctx, 422, "join_before_leave", "joined",
                        "the person left this network on %s; a rejoin cannot be dated %s", left,
@@ -112,8 +113,8 @@ int networks_member_join(hy_ctx_t *ctx, const char *network_id, json_t *args, js
 {
     networks_t *st = networks_state(ctx);
     json_t *network = NULL, *old = NULL, *member = NULL;
-    const char *person_id = json_string_value(json_object_get(args, "person_id"));
-    const char *joined = json_string_value(json_object_get(args, "joined"));
+    const char *person_id = hy_json_str(args, "person_id");
+    const char *joined = hy_json_str(args, "joined");
     uint64_t net, person;
     bool job = false;
     int rc, status = networks_network_find(ctx, network_id, NULL, &net, &network);
@@ -185,11 +186,11 @@ int networks_member_leave(hy_ctx_t *ctx, const char *network_id, const char *per
         return status;
     if ((status = s_find(ctx, net, person_id, &person, &member)) != 0)
         goto fail;
-    const char *joined = json_string_value(json_object_get(member, "joined"));
+    const char *joined = hy_json_str(member, "joined");
     if (networks_same(member, "status", "left")) {
         status = hy_fail(ctx, 409, "already_left", "person_id",
                          "%s left this network on %s", person_id,
-                         json_string_value(json_object_get(member, "left")));
+                         hy_json_str(member, "left"));
         goto fail;
     }
     if ((status = networks_not_future(ctx, date, "date")) != 0)

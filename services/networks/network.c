@@ -21,6 +21,7 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
 
 static const char *const s_figures[] = {
@@ -62,12 +63,12 @@ int networks_network_save(hy_ctx_t *ctx, uint64_t n, json_t *network)
 
 int networks_network_open_for_work(hy_ctx_t *ctx, const json_t *network)
 {
-    const char *status = json_string_value(json_object_get(network, "status"));
+    const char *status = hy_json_str(network, "status");
     if (status && strcmp(status, "active") == 0)
         return 0;
     return hy_fail(ctx, 409, "network_not_active", "id",
                    "network %s is %s and takes no new members, orders or assignments",
-                   json_string_value(json_object_get(network, "id")), status ? status : "?");
+                   hy_json_str(network, "id"), status ? status : "?");
 }
 
 int64_t networks_figure(const json_t *network, const char *key)
@@ -87,11 +88,11 @@ static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *network, bool put)
     char keys[3][512];
     size_t lens[3] = {0};
     uint64_t lead;
-    lens[0] = networks_key_text('o', json_string_value(json_object_get(network, "office")),
+    lens[0] = networks_key_text('o', hy_json_str(network, "office"),
                                 keys[0], sizeof keys[0]);
-    lens[1] = networks_key_text('f', json_string_value(json_object_get(network, "field")),
+    lens[1] = networks_key_text('f', hy_json_str(network, "field"),
                                 keys[1], sizeof keys[1]);
-    if (hy_id_parse("prs", json_string_value(json_object_get(network, "lead_person_id")),
+    if (hy_id_parse("prs", hy_json_str(network, "lead_person_id"),
                     &lead) == 0)
         lens[2] = networks_key_num('l', lead, 0, false, (uint8_t *)keys[2]);
     int rc = 0;
@@ -127,17 +128,17 @@ static int s_check_lead(hy_ctx_t *ctx, const char *person_id, const char *busine
 int networks_network_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     networks_t *st = networks_state(ctx);
-    const char *lead_id = json_string_value(json_object_get(args, "lead_person_id"));
-    const char *business_id = json_string_value(json_object_get(args, "lead_business_id"));
+    const char *lead_id = hy_json_str(args, "lead_person_id");
+    const char *business_id = hy_json_str(args, "lead_business_id");
     json_t *lead = NULL, *network = NULL;
     int rc, status = s_check_lead(ctx, lead_id, business_id, &lead);
     if (status)
         return status;
-    const char *office = json_string_value(json_object_get(args, "office"));
+    const char *office = hy_json_str(args, "office");
     if (!office || !*office)
         office = ctx->req && ctx->req->actor.office && *ctx->req->actor.office
                      ? ctx->req->actor.office
-                     : json_string_value(json_object_get(lead, "office"));
+                     : hy_json_str(lead, "office");
     if (!office || !*office) {
         status = hy_fail(ctx, 422, "missing_office", "office",
                          "no office given, the caller acts for none and the lead has none");
@@ -235,9 +236,9 @@ int networks_network_get(hy_ctx_t *ctx, const char *id, json_t **out)
  * previous lead's id when the person changed (new reference), else NULL. */
 static int s_set_lead(hy_ctx_t *ctx, json_t *network, json_t *args, json_t **previous)
 {
-    const char *person = json_string_value(json_object_get(args, "lead_person_id"));
-    const char *business = json_string_value(json_object_get(args, "lead_business_id"));
-    const char *current = json_string_value(json_object_get(network, "lead_person_id"));
+    const char *person = hy_json_str(args, "lead_person_id");
+    const char *business = hy_json_str(args, "lead_business_id");
+    const char *current = hy_json_str(network, "lead_person_id");
     *previous = NULL;
     if (!person && !business)
         return 0;
@@ -272,7 +273,7 @@ static void s_diff(json_t *changes, const json_t *old, const json_t *new)
 /* The events of an update: updated with the changes, and lead_assigned for a new lead. */
 static int s_emit_update(hy_ctx_t *ctx, const json_t *network, json_t *changes, json_t *previous)
 {
-    const char *id = json_string_value(json_object_get(network, "id"));
+    const char *id = hy_json_str(network, "id");
     int status = networks_emit(ctx, "networks.network.updated", id, network,
                                json_pack("{s:O,s:O}", "changes", changes, "network", network));
     if (status == 0 && previous)

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "persons.h"
 #include "service.h"
 
 /* Default share of an accepted delivery's value owed to the member who made it (basis points);
@@ -42,7 +43,8 @@ typedef struct {
     MDB_dbi order_idx;    /* "n:"network -> order; "a:"network.person -> order with work */
     MDB_dbi ledger;       /* entry number -> delivery or payment JSON */
     MDB_dbi ledger_idx;   /* "n:"network -> entry; "m:"network.person -> entry */
-    MDB_dbi registry;     /* projection: "p:"person -> {office, job}; "b:"business -> {owner_id} */
+    MDB_dbi registry;     /* projection: "p:"person -> {job}; "b:"business -> {owner_id} */
+    hy_persons_t persons; /* the registry's persons (shared/persons.h) */
 } networks_t;
 
 extern const hy_api_t networks_api;
@@ -57,16 +59,13 @@ int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 /* Empties the projection for --rebuild. */
 int networks_reset(void *state, MDB_txn *txn);
 
-/* Looks a registered person up, asking the registry for events not applied yet before saying
- * no. 0 with *n (and *person when not NULL: {office, job}, new reference); otherwise the status
- * of the failure: 422 unknown_person on field, 503 dependency_unavailable, 500. */
+/* Looks a registered person up in the person projection, parking the request when she is not
+ * there yet. 0 with *n (and *person when not NULL: the registry's record plus "job", new
+ * reference); otherwise HY_PARKED or the status of the failure: 422 unknown_person on field, 500. */
 int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n,
                     json_t **person);
 /* The same for a business: *owner_id gets its owner (new reference). 422 unknown_business. */
 int networks_business(hy_ctx_t *ctx, const char *id, const char *field, json_t **owner_id);
-/* Brings the projection up to date when the registry answers (best effort, for rules that
- * read it without refusing anything). Returns 0 or a failure status (LMDB only). */
-int networks_sync(hy_ctx_t *ctx);
 
 /* --- networks (network.c) ------------------------------------------------------------------ */
 int networks_network_create(hy_ctx_t *ctx, json_t *args, json_t **network);

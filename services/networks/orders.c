@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
 
 int networks_order_find(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n,
@@ -92,7 +93,7 @@ static int s_lines(hy_ctx_t *ctx, const json_t *items, json_t **lines, int64_t *
         return hy_fail(ctx, 422, "no_items", "items", "an order has at least one item");
     *lines = json_array();
     json_array_foreach(items, i, in) {
-        const char *item = json_string_value(json_object_get(in, "item"));
+        const char *item = hy_json_str(in, "item");
         int64_t qty = json_integer_value(json_object_get(in, "quantity"));
         int64_t price = json_integer_value(json_object_get(in, "unit_price_rials"));
         int64_t value;
@@ -122,7 +123,7 @@ int networks_order_create(hy_ctx_t *ctx, const char *network_id, json_t *args, j
 {
     networks_t *st = networks_state(ctx);
     json_t *network = NULL, *buyer = NULL, *lines = NULL, *order = NULL;
-    const char *buyer_id = json_string_value(json_object_get(args, "buyer_id"));
+    const char *buyer_id = hy_json_str(args, "buyer_id");
     uint64_t net, n;
     int64_t total;
     int rc, status = networks_network_find(ctx, network_id, NULL, &net, &network);
@@ -193,7 +194,7 @@ static int s_check_assign(hy_ctx_t *ctx, const json_t *order, uint64_t net, cons
     json_t *member = NULL, *line = networks_order_item(order, item);
     if (networks_same(order, "status", "fulfilled"))
         return hy_fail(ctx, 409, "order_fulfilled", "id", "order %s is already fulfilled",
-                       json_string_value(json_object_get(order, "id")));
+                       hy_json_str(order, "id"));
     if (!line)
         return hy_fail(ctx, 422, "unknown_item", "item", "%s is not an item of this order", item);
     int rc = hy_id_parse("prs", person_id, person) != 0
@@ -223,8 +224,8 @@ static int s_check_assign(hy_ctx_t *ctx, const json_t *order, uint64_t net, cons
 int networks_order_assign(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
 {
     json_t *order = NULL, *network = NULL;
-    const char *person_id = json_string_value(json_object_get(args, "person_id"));
-    const char *item = json_string_value(json_object_get(args, "item"));
+    const char *person_id = hy_json_str(args, "person_id");
+    const char *item = hy_json_str(args, "item");
     int64_t qty = json_integer_value(json_object_get(args, "quantity"));
     uint64_t n, net, person;
     int rc, status = networks_order_find(ctx, id, NULL, &n, &order);
@@ -321,7 +322,7 @@ static int s_release_one(hy_ctx_t *ctx, uint64_t n, json_t *order, const char *p
         int64_t open = s_open(row);
         if (!networks_same(row, "person_id", person_id) || open <= 0)
             continue;
-        const char *item = json_string_value(json_object_get(row, "item"));
+        const char *item = hy_json_str(row, "item");
         int status;
         if ((status = networks_bump(ctx, row, "assigned", -open)) != 0 ||
             (status = networks_bump(ctx, networks_order_item(order, item), "assigned", -open)) !=

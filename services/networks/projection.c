@@ -2,18 +2,21 @@
  * projection.c — what the networks service knows of the registry, kept from its events.
  *
  * A lead must be a registered person who owns the registered business named with them, and a
- * member must be a registered person. The registry owns those records; we keep the least we
- * need, in our own store, in the same transaction as the registry cursor (so a replay changes
- * nothing):
- *   "p:"<person number>   -> {"office": ..., "job": true when a job_created activity names them}
+ * member must be a registered person. The registry owns those records. Persons are the shared
+ * person projection's (persons.h); what only networks needs is kept beside it, in our own store,
+ * in the same transaction as the registry cursor (so a replay changes nothing):
+ *   "p:"<person number>   -> {"job": true when a job_created activity names them}
  *   "b:"<business number> -> {"owner_id": "prs_..."}
- * Before anything is refused as unknown, hy_follow_sync fetches what we have not applied yet,
- * so a person the registry has acknowledged is never refused here.
+ * A person or business not seen yet parks the request (hy_park) until we have caught up with
+ * the registry, so one the registry has acknowledged is never refused here, and a stalled
+ * registry delays no request about someone we know. Nothing here waits on the registry.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "json.h"
 #include "networks.h"
+#include "persons.h"
 
 /* Reads a projection record; *rec NULL when absent. */
 static int s_get(hy_ctx_t *ctx, char tag, uint64_t n, json_t **rec)
@@ -49,26 +52,12 @@ static int s_merge(hy_ctx_t *ctx, char tag, uint64_t n, json_t *patch)
     return rc;
 }
 
-/* A person registered or updated: remember the office. */
-static int s_person(hy_ctx_t *ctx, const json_t *person)
-{
-    uint64_t n;
-    const char *id = json_string_value(json_object_get(person, "id"));
-    if (!id || hy_id_parse("prs", id, &n) != 0)
-        return 0;
-    const char *office = json_string_value(json_object_get(person, "office"));
-    json_t *patch = json_pack("{s:s}", "office", office ? office : "");
-    int rc = patch ? s_merge(ctx, 'p', n, patch) : ENOMEM;
-    json_decref(patch);
-    return rc;
-}
-
 /* A business created or updated: remember its owner (it never changes in the registry). */
 static int s_business(hy_ctx_t *ctx, const json_t *business)
 {
     uint64_t n;
-    const char *id = json_string_value(json_object_get(business, "id"));
-    const char *owner = json_string_value(json_object_get(business, "owner_id"));
+    const char *id = hy_json_str(business, "id");
+    const char *owner = hy_json_str(business, "owner_id");
     if (!id || !owner || hy_id_parse("bus", id, &n) != 0)
         return 0;
     json_t *patch = json_pack("{s:s}", "owner_id", owner);
@@ -80,7 +69,7 @@ static int s_business(hy_ctx_t *ctx, const json_t *business)
 /* A job_created activity: each participant has had a job recorded by the programme. */
 static int s_activity(hy_ctx_t *ctx, const json_t *activity)
 {
-    const char *kind = json_string_value(json_object_get(activity, "kind"));
+    const char *kind = hy_json_str(activity, "kind");
     if (!kind || strcmp(kind, "job_created") != 0)
         return 0;
     json_t *patch = json_pack("{s:b}", "job", 1);
@@ -103,14 +92,13 @@ int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
     if (strcmp(source, "registry") != 0)
         return 0;
-    const char *type = json_string_value(json_object_get(event, "type"));
+    int rc = hy_persons_apply(&networks_state(ctx)->persons, ctx->txn, source, event);
+    if (rc != 0)
+        return rc;
+    const char *type = hy_json_str(event, "type");
     json_t *data = json_object_get(event, "data");
     if (!type || !json_is_object(data))
         return 0;
-    if (strcmp(type, "registry.person.registered") == 0)
-        return s_person(ctx, data);
-    if (strcmp(type, "registry.person.updated") == 0)
-        return s_person(ctx, json_object_get(data, "person"));
     if (strcmp(type, "registry.business.created") == 0)
         return s_business(ctx, data);
     if (strcmp(type, "registry.business.updated") == 0)
@@ -122,45 +110,27 @@ int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 
 int networks_reset(void *state, MDB_txn *txn)
 {
-    return mdb_drop(txn, ((networks_t *)state)->registry, 0);
-}
-
-int networks_sync(hy_ctx_t *ctx)
-{
-    int rc = hy_follow_sync(ctx, "registry");
-    return rc == 0 || rc == -1 ? 0 : hy_fail_mdb(ctx, rc);
-}
-
-/* Finds tag/id in the projection, syncing once before giving up. 0 with *rec (NULL when
- * unknown), or the failure status. */
-static int s_find(hy_ctx_t *ctx, char tag, const char *prefix, const char *id, uint64_t *n,
-                  json_t **rec)
-{
-    *rec = NULL;
-    if (!id || hy_id_parse(prefix, id, n) != 0)
-        return 0;
-    int rc = s_get(ctx, tag, *n, rec);
-    if (rc == 0 && !*rec) {
-        int sync = hy_follow_sync(ctx, "registry");
-        if (sync == -1)
-            return hy_fail(ctx, 503, "dependency_unavailable", NULL,
-                           "the registry did not answer; try again");
-        rc = sync ? sync : s_get(ctx, tag, *n, rec);
-    }
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    networks_t *st = state;
+    int rc = mdb_drop(txn, st->registry, 0);
+    return rc ? rc : hy_persons_reset(&st->persons, txn);
 }
 
 int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n,
                     json_t **person)
 {
-    json_t *rec;
-    uint64_t num;
-    int status = s_find(ctx, 'p', "prs", id, &num, &rec);
+    json_t *rec = NULL, *extra = NULL;
+    uint64_t num = 0;
+    int status = hy_persons_require(&networks_state(ctx)->persons, ctx, id, field, &rec);
     if (status)
         return status;
-    if (!rec)
-        return hy_fail(ctx, 422, "unknown_person", field, "no registered person has the id %s",
-                       id ? id : "");
+    hy_id_parse("prs", id, &num);
+    int rc = s_get(ctx, 'p', num, &extra);
+    if (rc) {
+        json_decref(rec);
+        return hy_fail_mdb(ctx, rc);
+    }
+    json_object_set_new(rec, "job", json_boolean(hy_json_true(extra, "job")));
+    json_decref(extra);
     if (n)
         *n = num;
     if (person)
@@ -172,14 +142,18 @@ int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *
 
 int networks_business(hy_ctx_t *ctx, const char *id, const char *field, json_t **owner_id)
 {
-    json_t *rec;
+    json_t *rec = NULL;
     uint64_t num;
-    int status = s_find(ctx, 'b', "bus", id, &num, &rec);
-    if (status)
-        return status;
-    if (!rec)
+    int rc = 0;
+    if (id && hy_id_parse("bus", id, &num) == 0 && (rc = s_get(ctx, 'b', num, &rec)) != 0)
+        return hy_fail_mdb(ctx, rc);
+    if (!rec) {
+        int parked = id && hy_id_parse("bus", id, &num) == 0 ? hy_park(ctx, "registry") : 0;
+        if (parked)
+            return parked;
         return hy_fail(ctx, 422, "unknown_business", field,
                        "no registered business has the id %s", id ? id : "");
+    }
     *owner_id = json_incref(json_object_get(rec, "owner_id"));
     json_decref(rec);
     return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "fa.h"
 #include "networks.h"
 
@@ -151,6 +152,6 @@ int networks_page(hy_ctx_t *ctx, const networks_page_t *p, uint64_t after, int l
 
 bool networks_same(const json_t *rec, const char *key, const char *want)
 {
-    const char *have = json_string_value(json_object_get(rec, key));
+    const char *have = hy_json_str(rec, key);
     return !want || !*want || (have && strcmp(want, have) == 0);
 }

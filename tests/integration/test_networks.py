@@ -1,6 +1,7 @@
 """The networks service through the real gateway, broker and registry: leads, members and the
 jobs rule, the ledger's refusals (each with its code, nothing changed), concurrent payments that
 would overpay, a registry that is down, and kill -9 during a stream of deliveries."""
+import signal
 import threading
 import time
 
@@ -230,8 +231,8 @@ def test_concurrent_member_payments_never_overpay():
         eq(f["income_rials"], f["paid_to_members_rials"] + f["balance_rials"])
 
 
-def test_registry_down_unknown_person_is_503():
-    with Cluster(["registry", "networks"]) as c:
+def test_registry_down_unknown_person_is_422_after_the_deadline():
+    with Cluster(["registry", "networks"], env={"HY_PARK_MS": "1500"}) as c:
         lead, bus = _lead(c, 30)
         net = _network(c, lead, bus)["id"]
         known = _person(c, 31)
@@ -239,10 +240,43 @@ def test_registry_down_unknown_person_is_503():
         c.kill("registry")
         time.sleep(3.6)   # the broker forgets a worker silent for 3 s and answers 503 at once
         r = _join(c, net, "prs_999")
-        eq(r.status, 503, f"unknown person while the registry is down: {r}")
-        eq(r.json["code"], "dependency_unavailable")
+        eq(r.status, 422, f"unknown person while the registry is down, after the deadline: {r}")
+        eq(r.json["code"], "unknown_person")
+        eq(r.json["field"], "person_id")
         r = _join(c, net, known)
         eq(r.status, 201, f"a person already known is joined without the registry: {r}")
+
+
+def test_stalled_registry_delays_no_request_for_a_known_person():
+    """The registry is stopped (SIGSTOP: its worker still looks alive to the broker, and answers
+    nothing). A request naming an unknown person is parked, not waited for: a request for a
+    known person sent after it is answered first; the parked one is refused 422 unknown_person
+    at its deadline. Ordering, not timing."""
+    with Cluster(["registry", "networks"], env={"HY_PARK_MS": "2500"}) as c:
+        lead, bus = _lead(c, 40)
+        net = _network(c, lead, bus)["id"]   # registered, then used at once
+        known = [_person(c, 41), _person(c, 42)]
+        eq(_join(c, net, known[0]).status, 201, "networks knows the registered persons")
+        reg = c.procs["registry"]
+        reg.send_signal(signal.SIGSTOP)
+        try:
+            parked = {}
+
+            def unknown():
+                parked["r"] = _join(c, net, "prs_999")
+
+            t = threading.Thread(target=unknown)
+            t.start()
+            time.sleep(0.3)   # sent first (what follows holds whenever it arrives)
+            r = _join(c, net, known[1])
+            done_first = "r" not in parked
+            eq(r.status, 201, f"a known person while the registry is stalled: {r}")
+            check(done_first, f"the known person waited for the unknown one: {parked}")
+            t.join(30)
+            eq(parked["r"].status, 422, f"the parked request at its deadline: {parked['r']}")
+            eq(parked["r"].json["code"], "unknown_person")
+        finally:
+            reg.send_signal(signal.SIGCONT)
 
 
 def test_kill9_during_deliveries_loses_nothing_acknowledged():

@@ -292,7 +292,43 @@ static void test_http_url(void)
     CHECK_EQ_INT(fs_http_feed_url(&cfg, 42, url, 20), -1);
 }
 
+/* A page of events.since walked without decoding: each event's exact span and its top-level
+ * sequence (not one inside data, not one in a string); a reply that is not JSON is refused. */
+static void test_page_walk(void)
+{
+    const char *text =
+        "{\"id\":\"r-1\",\"status\":200,\"result\":{\"events\":["
+        "{\"id\":\"insurance-7\",\"subject\":\"a \\\"sequence\\\":9 }\",\"sequence\":7,"
+        "\"data\":{\"sequence\":99,\"list\":[1,{\"x\":[true,null]},-2.5e3]}},"
+        "{\"sequence\":8,\"data\":{}}],\"last_seq\":12}}";
+    hy_since_t page = {0};
+    CHECK_EQ_INT(hy_since_parse(&page, text, strlen(text)), 0);
+    CHECK_EQ_STR(page.id, "r-1");
+    CHECK_EQ_INT(page.status, 200);
+    CHECK(page.has_events);
+    CHECK_EQ_INT((int)page.last_seq, 12);
+    CHECK_EQ_INT((int)page.n, 2);
+    if (page.n == 2) {
+        CHECK_EQ_INT((int)page.items[0].seq, 7);
+        CHECK_EQ_INT((int)page.items[1].seq, 8);
+        CHECK(page.items[0].line[0] == '{' && page.items[0].line[page.items[0].len - 1] == '}');
+        json_t *ev = json_loadb(page.items[0].line, page.items[0].len, 0, NULL);
+        CHECK(ev && json_integer_value(json_object_get(ev, "sequence")) == 7);
+        json_decref(ev);
+        CHECK_EQ_INT((int)page.items[1].len, (int)strlen("{\"sequence\":8,\"data\":{}}"));
+    }
+    const char *bad[] = {"{\"status\":200,\"result\":{\"events\":[{\"sequence\":1}", "[1]", "{\"a\":\"x}", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ_INT(hy_since_parse(&page, bad[i], strlen(bad[i])), -1);
+    const char *refused = "{\"id\":\"r-2\",\"status\":503,\"error\":{\"code\":\"service_unavailable\"}}";
+    CHECK_EQ_INT(hy_since_parse(&page, refused, strlen(refused)), 0);
+    CHECK_EQ_INT(page.status, 503);
+    CHECK(!page.has_events);
+    hy_since_free(&page);
+}
+
 const hy_test_t fundsync_tests[] = {
+    {"fundsync.page_walk", test_page_walk},
     {"fundsync.state", test_state},
     {"fundsync.file_recovery", test_file_recovery},
     {"fundsync.sequencer", test_sequencer},

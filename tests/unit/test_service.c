@@ -355,7 +355,30 @@ static void test_map_full_batch(void)
     hy_test_rmdir(dir);
 }
 
+/* A raw result is spliced into the reply text as it is, and decoded back for tests; a read-only
+ * flag wins over the method, and an unset one means GET. */
+static void test_raw_reply_and_read_only(void)
+{
+    json_t *reply = hy_proto_reply_ok("x", 200, hy_result_raw(strdup("{\"events\":[{\"a\":1}],\"last_seq\":3}"), 33));
+    size_t len = 0;
+    char *text = hy_reply_dumps(reply, &len);
+    CHECK_EQ_STR(text ? text : "", "{\"id\":\"x\",\"status\":200,\"result\":{\"events\":[{\"a\":1}],\"last_seq\":3}}");
+    CHECK_EQ_INT((int)len, text ? (int)strlen(text) : -1);
+    free(text);
+    CHECK_EQ_INT(hy_reply_decode_raw(reply), 0);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(reply, "result"), "last_seq")), 3);
+    json_decref(reply);
+    hy_op_spec_t get = {.op = "a", .method = "GET"}, post = {.op = "b", .method = "POST"},
+                 internal = {.op = "c"}, ro_post = {.op = "d", .method = "POST", .read_only = 1},
+                 rw_get = {.op = "e", .method = "GET", .read_only = -1};
+    CHECK(hy_spec_read_only(&get) && !hy_spec_read_only(&post) && !hy_spec_read_only(&internal));
+    CHECK(hy_spec_read_only(&ro_post) && !hy_spec_read_only(&rw_get));
+    for (const hy_op_spec_t *b = hy_builtin_ops; b->op; b++)
+        CHECK(hy_spec_read_only(b));
+}
+
 const hy_test_t service_tests[] = {
+    {"service.raw_reply_and_read_only", test_raw_reply_and_read_only},
     {"service.roles_shapes_rollback", test_roles_shapes_rollback},
     {"service.idempotency", test_idempotency},
     {"service.batch_outbox_audit", test_batch_outbox_audit},

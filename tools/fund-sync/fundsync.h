@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "since.h"
+
 /* Set by SIGTERM/SIGINT: finish the event in hand, save the cursor, exit 0. */
 extern volatile sig_atomic_t fs_stopping;
 
@@ -70,8 +72,10 @@ void fs_out_destroy(fs_out_t **self_p);
 uint64_t fs_out_last_seq(const fs_out_t *self);
 /* true when each event must be committed on its own (a command's effect cannot be batched). */
 bool fs_out_per_event(const fs_out_t *self);
-/* Hands one event (line: its compact JSON, no newline) on. FS_OUT_OK, _RETRY or _FATAL. */
-int fs_out_write(fs_out_t *self, const json_t *event, const char *line, uint64_t seq);
+/* Hands one event on: line (len bytes, its compact JSON, no newline; not terminated). A file
+ * or stdout buffers the line until fs_out_flush; a command gets it at once (the event decoded
+ * from line for its environment). FS_OUT_OK, _RETRY or _FATAL. */
+int fs_out_write(fs_out_t *self, const char *line, size_t len, uint64_t seq);
 /* Makes what was written durable (fsync of the file). FS_OUT_OK or FS_OUT_FATAL. */
 int fs_out_flush(fs_out_t *self);
 
@@ -93,6 +97,11 @@ enum {
 /* Hands on, in order, the events of the array (CloudEvents with "sequence") that follow the
  * cursor, then makes them durable and saves the cursor. *handed counts them (may be NULL). */
 int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed);
+
+/* Hands on, in order, the items (events as JSON lines with their sequence) that follow the
+ * cursor, then makes them durable and saves the cursor: fs_sync_offer without decoding.
+ * Returns the FS_SYNC_* codes; *handed as for fs_sync_offer. */
+int fs_sync_offer_items(fs_sync_t *self, const hy_since_item_t *items, size_t n, size_t *handed);
 
 /* --- following the feed (zmq.c, http.c) ----------------------------------------------------- */
 typedef struct {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "fundsync.h"
@@ -88,23 +89,19 @@ static int s_commit(fs_sync_t *self)
     return FS_SYNC_OK;
 }
 
-int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed)
+int fs_sync_offer_items(fs_sync_t *self, const hy_since_item_t *items, size_t count, size_t *handed)
 {
-    size_t i, n = 0;
-    json_t *ev;
+    size_t n = 0;
     int result = FS_SYNC_OK;
-    json_array_foreach(events, i, ev) {
-        json_t *jseq = json_object_get(ev, "sequence");
-        uint64_t seq = json_is_integer(jseq) ? (uint64_t)json_integer_value(jseq) : 0;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t seq = items[i].seq;
         if (seq <= self->cursor)
             continue;   /* seen already */
         if (seq != self->cursor + 1) {
             result = FS_SYNC_GAP;
             break;
         }
-        char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        int rc = line ? fs_out_write(self->out, ev, line, seq) : FS_OUT_FATAL;
-        free(line);
+        int rc = fs_out_write(self->out, items[i].line, items[i].len, seq);
         if (rc != FS_OUT_OK) {
             result = rc == FS_OUT_RETRY ? FS_SYNC_RETRY : FS_SYNC_FATAL;
             break;
@@ -126,5 +123,34 @@ int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed)
         *handed = n;
     if (n)
         hy_log_debug("sync", "handed on %zu events, cursor %" PRIu64, n, self->cursor);
+    return result;
+}
+
+int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed)
+{
+    size_t i, n = json_array_size(events);
+    json_t *ev;
+    hy_since_item_t *items = calloc(n ? n : 1, sizeof *items);
+    int result = items ? FS_SYNC_OK : FS_SYNC_FATAL;
+    json_array_foreach(events, i, ev) {
+        if (!items)
+            break;
+        json_t *jseq = json_object_get(ev, "sequence");
+        char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!line) {
+            result = FS_SYNC_FATAL;
+            n = i;
+            break;
+        }
+        items[i] = (hy_since_item_t){line, strlen(line),
+                               json_is_integer(jseq) ? (uint64_t)json_integer_value(jseq) : 0};
+    }
+    if (result == FS_SYNC_OK)
+        result = fs_sync_offer_items(self, items, n, handed);
+    else if (handed)
+        *handed = 0;
+    for (i = 0; items && i < n; i++)
+        free((char *)items[i].line);
+    free(items);
     return result;
 }

@@ -1,0 +1,125 @@
+/*
+ * jobs.c — what the reactor does with the requests it drains: run them as one batch (group
+ * commit), publish the batch's events, answer each request — or hold the ones that parked.
+ *
+ * A parked request (hy_park: it needs something a followed source has not sent yet) keeps its
+ * document and its client frame here, with the number of a fetch of that source sent after it
+ * parked (hy_follow_kick). It runs again, alone or with others woken at the same moment, once
+ * that fetch has come back applied (everything the source had committed is then here), or once
+ * its deadline has passed; either way it may not park a second time, so it is answered then.
+ * Nothing waits inside a transaction, and the other requests never wait for it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "service_internal.h"
+
+#define DEFAULT_PARK_MS 3000
+
+struct hy_parked {
+    json_t *doc;
+    zmq_msg_t client;
+    const char *source;
+    uint64_t gen;           /* wake once hy_follow_caught_gen(source) >= gen */
+    int64_t deadline_us;
+};
+
+static int64_t s_park_us(void)
+{
+    const char *e = getenv("HY_PARK_MS");
+    long ms = e && *e ? strtol(e, NULL, 10) : DEFAULT_PARK_MS;
+    return (int64_t)(ms > 0 ? ms : DEFAULT_PARK_MS) * 1000;
+}
+
+/* Holds a parked job; takes its doc and client. 0, or -1 (no memory: the caller answers). */
+static int s_hold(hy_service_t *self, hy_job_t *job, zmq_msg_t *client)
+{
+    if (self->nparked == self->capparked) {
+        size_t cap = self->capparked ? self->capparked * 2 : 16;
+        struct hy_parked *p = realloc(self->parked, cap * sizeof *p);
+        if (!p)
+            return -1;
+        self->parked = p;
+        self->capparked = cap;
+    }
+    struct hy_parked *p = &self->parked[self->nparked];
+    zmq_msg_init(&p->client);
+    if (zmq_msg_move(&p->client, client) != 0)
+        return -1;
+    p->doc = job->doc;
+    p->source = job->park_source;
+    p->gen = hy_follow_kick(self, job->park_source);
+    p->deadline_us = hy_now_us() + s_park_us();
+    self->nparked++;
+    job->doc = NULL;
+    return 0;
+}
+
+void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t n)
+{
+    if (n == 0)
+        return;
+    hy_dispatch_batch(self, jobs, n);
+    hy_pending_publish(self);
+    for (size_t i = 0; i < n; i++) {
+        if (!jobs[i].reply && jobs[i].park_source && s_hold(self, &jobs[i], &clients[i]) == 0) {
+            zmq_msg_close(&clients[i]);
+            continue;
+        }
+        if (!jobs[i].reply)
+            jobs[i].reply = hy_proto_reply_error(hy_json_str(jobs[i].doc, "id"),
+                                                 503, "service_busy", NULL, "cannot park the request");
+        size_t len = 0;
+        char *text = hy_reply_dumps(jobs[i].reply, &len);
+        hy_worker_reply(self->worker, zmq_msg_data(&clients[i]), zmq_msg_size(&clients[i]), text,
+                        len);
+        free(text);
+        json_decref(jobs[i].reply);
+        json_decref(jobs[i].doc);
+        zmq_msg_close(&clients[i]);
+    }
+}
+
+void hy_jobs_wake(hy_service_t *self)
+{
+    if (self->nparked == 0)
+        return;
+    int64_t now = hy_now_us();
+    size_t n = 0, keep = 0;
+    hy_job_t *jobs = calloc(self->nparked, sizeof *jobs);
+    zmq_msg_t *clients = calloc(self->nparked, sizeof *clients);
+    if (!jobs || !clients) {
+        free(jobs);
+        free(clients);
+        return;
+    }
+    for (size_t i = 0; i < self->nparked; i++) {
+        struct hy_parked *p = &self->parked[i];
+        if (now < p->deadline_us && hy_follow_caught_gen(self, p->source) < p->gen) {
+            self->parked[keep++] = *p;
+            continue;
+        }
+        jobs[n] = (hy_job_t){.doc = p->doc, .no_park = true};
+        zmq_msg_init(&clients[n]);
+        zmq_msg_move(&clients[n], &p->client);
+        zmq_msg_close(&p->client);
+        n++;
+    }
+    self->nparked = keep;
+    hy_jobs_run(self, jobs, clients, n);
+    free(jobs);
+    free(clients);
+}
+
+void hy_jobs_stop(hy_service_t *self)
+{
+    for (size_t i = 0; i < self->nparked; i++) {
+        json_decref(self->parked[i].doc);
+        zmq_msg_close(&self->parked[i].client);
+    }
+    free(self->parked);
+    self->parked = NULL;
+    self->nparked = self->capparked = 0;
+}

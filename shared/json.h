@@ -1,0 +1,23 @@
+/*
+ * json.h — the one set of getters for members of decoded JSON (Jansson).
+ *
+ * Every getter borrows: the object and what it returns belong to the caller's JSON and live as
+ * long as it does; nothing is allocated, nothing can fail. A missing member, a member of another
+ * type or a NULL object gives the "absent" value named below, so a chain of lookups needs no
+ * checks in between (decoded arguments have been checked against the op's spec already).
+ */
+#ifndef HY_JSON_H
+#define HY_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* obj[key] as a string; NULL when absent or not a string. */
+const char *hy_json_str(const json_t *obj, const char *key);
+/* obj[key] as an integer; dflt when absent or not an integer. */
+int64_t hy_json_int(const json_t *obj, const char *key, int64_t dflt);
+/* obj[key] is true (false when absent or not a boolean). */
+bool hy_json_true(const json_t *obj, const char *key);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * reply.c — replies as text, and results that are JSON text already.
+ *
+ * A follower catching up reads pages of thousands of events. The outbox holds each event as
+ * compact JSON; decoding every one only to encode it again into the reply doubled the work of
+ * a catch-up. A handler may therefore answer with a raw result: text that is already JSON,
+ * spliced into the reply as it is. It travels inside the reply object as a marker member, so
+ * everything between the handler and the socket keeps passing one json_t around.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_internal.h"
+
+#define RAW_KEY "\x01raw"
+
+json_t *hy_result_raw(char *text, size_t len)
+{
+    json_t *s = json_stringn_nocheck(text, len);
+    free(text);
+    return s ? json_pack("{s:o}", RAW_KEY, s) : NULL;
+}
+
+/* The raw text of a reply's result, or NULL when the result is plain JSON. */
+static json_t *s_raw(const json_t *reply)
+{
+    json_t *result = json_object_get(reply, "result");
+    return json_is_object(result) && json_object_size(result) == 1 ? json_object_get(result, RAW_KEY)
+                                                                   : NULL;
+}
+
+char *hy_reply_dumps(json_t *reply, size_t *len)
+{
+    json_t *raw = s_raw(reply);
+    char *text;
+    if (!raw) {
+        text = json_dumps(reply, JSON_COMPACT);
+        *len = text ? strlen(text) : 0;
+        return text;
+    }
+    json_t *result = json_incref(json_object_get(reply, "result"));
+    json_object_del(reply, "result");
+    char *head = json_dumps(reply, JSON_COMPACT);   /* {"id":"...","status":200} */
+    json_object_set_new(reply, "result", result);
+    if (!head)
+        return NULL;
+    size_t hl = strlen(head), rl = json_string_length(raw);
+    text = malloc(hl + rl + 16);
+    if (text) {
+        memcpy(text, head, hl - 1);                 /* without the closing brace */
+        memcpy(text + hl - 1, ",\"result\":", 10);
+        memcpy(text + hl + 9, json_string_value(raw), rl);
+        memcpy(text + hl + 9 + rl, "}", 2);
+        *len = hl + 9 + rl + 1;
+    }
+    free(head);
+    return text;
+}
+
+int hy_reply_decode_raw(json_t *reply)
+{
+    json_t *raw = s_raw(reply);
+    if (!raw)
+        return 0;
+    json_t *result = json_loadb(json_string_value(raw), json_string_length(raw), 0, NULL);
+    return result ? json_object_set_new(reply, "result", result) : -1;
+}

@@ -1,0 +1,224 @@
+/*
+ * since.c — a page of events.since walked, not decoded (see since.h).
+ */
+#include "since.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *p, *end;
+} s_rd_t;
+
+static void s_ws(s_rd_t *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+        r->p++;
+}
+
+static int s_expect(s_rd_t *r, char c)
+{
+    s_ws(r);
+    if (r->p >= r->end || *r->p != c)
+        return -1;
+    r->p++;
+    return 0;
+}
+
+/* A string: *s and *n its raw contents (escapes left as they are). */
+static int s_string(s_rd_t *r, const char **s, size_t *n)
+{
+    if (s_expect(r, '"') != 0)
+        return -1;
+    const char *start = r->p;
+    while (r->p < r->end && *r->p != '"') {
+        if (*r->p == '\\' && ++r->p >= r->end)
+            return -1;
+        r->p++;
+    }
+    if (r->p >= r->end)
+        return -1;
+    *s = start;
+    *n = (size_t)(r->p - start);
+    r->p++;
+    return 0;
+}
+
+static int s_u64(s_rd_t *r, uint64_t *v)
+{
+    s_ws(r);
+    const char *start = r->p;
+    *v = 0;
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && r->p - start < 20)
+        *v = *v * 10 + (uint64_t)(*r->p++ - '0');
+    return r->p > start ? 0 : -1;
+}
+
+static int s_value(s_rd_t *r, int depth);
+
+/* Walks an array; for each element calls on() when given, else skips it. */
+typedef int (*s_elem_fn)(s_rd_t *r, void *user);
+static int s_array(s_rd_t *r, int depth, s_elem_fn on, void *user)
+{
+    if (depth > 64 || s_expect(r, '[') != 0)
+        return -1;
+    s_ws(r);
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        return 0;
+    }
+    for (;;) {
+        if (on ? on(r, user) != 0 : s_value(r, depth + 1) != 0)
+            return -1;
+        s_ws(r);
+        if (r->p < r->end && *r->p == ',') {
+            r->p++;
+            continue;
+        }
+        return s_expect(r, ']');
+    }
+}
+
+/* Walks an object; for each member calls on(key, ...) when given, else skips the value. */
+typedef int (*s_member_fn)(s_rd_t *r, const char *key, size_t klen, void *user);
+static int s_object(s_rd_t *r, int depth, s_member_fn on, void *user)
+{
+    if (depth > 64 || s_expect(r, '{') != 0)
+        return -1;
+    s_ws(r);
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *k;
+        size_t kl;
+        if (s_string(r, &k, &kl) != 0 || s_expect(r, ':') != 0)
+            return -1;
+        if (on ? on(r, k, kl, user) != 0 : s_value(r, depth + 1) != 0)
+            return -1;
+        s_ws(r);
+        if (r->p < r->end && *r->p == ',') {
+            r->p++;
+            continue;
+        }
+        return s_expect(r, '}');
+    }
+}
+
+static int s_value(s_rd_t *r, int depth)
+{
+    s_ws(r);
+    if (r->p >= r->end || depth > 64)
+        return -1;
+    const char *s;
+    size_t n;
+    switch (*r->p) {
+    case '"':
+        return s_string(r, &s, &n);
+    case '{':
+        return s_object(r, depth, NULL, NULL);
+    case '[':
+        return s_array(r, depth, NULL, NULL);
+    default:   /* number, true, false, null */
+        s = r->p;
+        while (r->p < r->end && strchr("0123456789+-.eEtruefalsn", *r->p))
+            r->p++;
+        return r->p > s ? 0 : -1;
+    }
+}
+
+static bool s_is(const char *k, size_t kl, const char *want)
+{
+    return kl == strlen(want) && memcmp(k, want, kl) == 0;
+}
+
+static int s_on_event_member(s_rd_t *r, const char *k, size_t kl, void *user)
+{
+    return s_is(k, kl, "sequence") ? s_u64(r, user) : s_value(r, 2);
+}
+
+static int s_push(hy_since_t *page, const char *line, size_t len, uint64_t seq)
+{
+    if (page->n == page->cap) {
+        size_t cap = page->cap ? page->cap * 2 : 1024;
+        hy_since_item_t *items = realloc(page->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        page->items = items;
+        page->cap = cap;
+    }
+    page->items[page->n++] = (hy_since_item_t){line, len, seq};
+    return 0;
+}
+
+/* One event of result.events: its span and sequence. */
+static int s_on_event(s_rd_t *r, void *user)
+{
+    hy_since_t *page = user;
+    s_ws(r);
+    const char *start = r->p;
+    uint64_t seq = 0;
+    if (s_object(r, 2, s_on_event_member, &seq) != 0)
+        return -1;
+    return s_push(page, start, (size_t)(r->p - start), seq);
+}
+
+static int s_on_result_member(s_rd_t *r, const char *k, size_t kl, void *user)
+{
+    hy_since_t *page = user;
+    if (s_is(k, kl, "last_seq"))
+        return s_u64(r, &page->last_seq);
+    if (!s_is(k, kl, "events"))
+        return s_value(r, 2);
+    page->has_events = true;
+    return s_array(r, 1, s_on_event, page);
+}
+
+static int s_on_reply_member(s_rd_t *r, const char *k, size_t kl, void *user)
+{
+    hy_since_t *page = user;
+    if (s_is(k, kl, "id")) {
+        const char *s;
+        size_t n;
+        if (s_string(r, &s, &n) != 0)
+            return -1;
+        snprintf(page->id, sizeof page->id, "%.*s", (int)(n < sizeof page->id ? n : 0), s);
+        return 0;
+    }
+    if (s_is(k, kl, "status")) {
+        uint64_t v;
+        if (s_u64(r, &v) != 0)
+            return -1;
+        page->status = (int)v;
+        return 0;
+    }
+    if (s_is(k, kl, "result")) {
+        s_ws(r);
+        if (r->p < r->end && *r->p == '{')
+            return s_object(r, 1, s_on_result_member, page);
+    }
+    return s_value(r, 1);
+}
+
+int hy_since_parse(hy_since_t *page, const char *text, size_t len)
+{
+    page->n = 0;
+    page->last_seq = 0;
+    page->status = 0;
+    page->id[0] = '\0';
+    page->has_events = false;
+    s_rd_t r = {text, text + len};
+    if (s_object(&r, 0, s_on_reply_member, page) != 0)
+        return -1;
+    s_ws(&r);
+    return r.p == r.end ? 0 : -1;
+}
+
+void hy_since_free(hy_since_t *page)
+{
+    free(page->items);
+    page->items = NULL;
+    page->n = page->cap = 0;
+}
