@@ -639,7 +639,31 @@ static void test_negotiate_and_expected(void)
     unsetenv("HY_SERVICES");
 }
 
+/* The shape of a body is measured without parsing: depth, members, strings skipped. */
+static void test_json_shape(void)
+{
+    int depth;
+    size_t members;
+    const char *flat = "{\"a\":1,\"b\":\"{[:\\\"]\",\"c\":[1,2]}";
+    hy_gw_json_shape(flat, strlen(flat), &depth, &members);
+    CHECK_EQ_INT(depth, 2);
+    CHECK_EQ_INT((int)members, 3);
+    char deep[300];
+    memset(deep, '[', 65);
+    memset(deep + 65, ']', 65);
+    hy_gw_json_shape(deep, 130, &depth, &members);
+    CHECK_EQ_INT(depth, 65);
+    hy_gw_error_t err;
+    json_t *doc = hy_gw_parse_body(deep, 130, &err);
+    CHECK(doc == NULL && strcmp(err.code, "too_deep") == 0 && err.status == 400);
+    const char *ok = "{\"a\":[[[1]]]}";
+    doc = hy_gw_parse_body(ok, strlen(ok), &err);
+    CHECK(doc != NULL);
+    json_decref(doc);
+}
+
 const hy_test_t gateway_tests[] = {
+    {"gateway.json_shape", test_json_shape},
     {"gateway.negotiate_and_expected", test_negotiate_and_expected},
     {"gateway.routes", test_routes},
     {"gateway.args", test_args},
