@@ -40,7 +40,8 @@ bench_build_tools() {
   mkdir -p "$TOOLS"
   local flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L)
   local t libs
-  for t in loadgen:-lpthread bare_mhd:"-lmicrohttpd -lpthread" lmdb_puts:-llmdb svc_status:-lzmq; do
+  for t in loadgen:-lpthread bare_mhd:"-lmicrohttpd -lpthread" lmdb_puts:-llmdb svc_status:-lzmq \
+           bare_pipeline:"-lmicrohttpd -ljansson -lzmq -llmdb -lpthread"; do
     libs=${t#*:}; t=${t%%:*}
     if [ ! -x "$TOOLS/$t" ] || [ "bench/$t.c" -nt "$TOOLS/$t" ]; then
       # shellcheck disable=SC2086

@@ -14,6 +14,7 @@
  * the connection limit makes impossible in practice) and in a list ordered by deadline.
  * HTTP threads wake the I/O thread through an eventfd, which zmq_poll watches with the socket.
  */
+#define _GNU_SOURCE   /* pthread_setname_np: the thread shows in top and in the bench */
 #include "gateway.h"
 
 #include <errno.h>
@@ -214,6 +215,7 @@ hy_forwarder_t *hy_forwarder_new(void *zctx, const char *endpoint)
     }
     if (pthread_create(&self->thread, NULL, s_run, self) != 0)
         goto fail;
+    pthread_setname_np(self->thread, "hy-forward");
     self->running = true;
     return self;
 fail:

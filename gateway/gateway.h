@@ -3,8 +3,9 @@
  * broker requests (proto.h) and their replies back into HTTP.
  *
  * Everything HTTP lives here; the services know nothing of it. The routes come from the op
- * specs of the services (spec.h), linked into the gateway through hy_gateway_apis (apis.c), so
- * a route, its roles, its arguments and its OpenAPI description have one source.
+ * specs of the services (spec.h), which each service announces (service.describe, describe.h):
+ * a route, its roles, its arguments and its OpenAPI description have one source, and the
+ * gateway links no service code.
  *
  *   routes.c    route table and matching; request arguments from path, query and body
  *   http.c      the libmicrohttpd handler: auth, body, forwarding, answers
@@ -16,7 +17,7 @@
  *   keys.c      API keys (keys.h, shared with hamyarctl)
  *   openapi.c   the OpenAPI 3.1 document, generated once at start-up
  *   metrics.c   Prometheus counters and histograms (C11 atomics, no locks)
- *   apis.c      the services the gateway knows
+ *   catalog.c   the services' descriptions: routes built and rebuilt from what they announce
  *   main.c      configuration, broker thread, signals, shutdown order
  *
  * The pure parts (matching, arguments, problem documents, Jalali decoration, OpenAPI) are
@@ -28,6 +29,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +37,6 @@
 #include "keys.h"
 #include "spec.h"
 
-/* Every service behind the gateway, NULL-terminated (apis.c). */
-const hy_api_t *const *hy_gateway_apis(void);
 
 /* --- configuration --------------------------------------------------------------------------- */
 typedef struct {
@@ -283,17 +283,44 @@ void hy_guard_request_done(hy_guard_t *self, struct MHD_Connection *conn);
 /* --- the running gateway (server.c, http.c) --------------------------------------------- */
 typedef struct hy_client hy_client_t;
 
+/* --- the services' descriptions (catalog.c) --------------------------------------------------- */
+/* Everything built from one set of descriptions. Immutable; reference-counted: a request holds
+ * the table it started with until it is answered. */
+typedef struct hy_gw_table {
+    hy_api_t **apis;            /* parsed descriptions, NULL-terminated */
+    hy_routes_t *routes;
+    hy_metrics_t *metrics;
+    char *openapi;              /* the OpenAPI document, serialised */
+    size_t openapi_len;
+    atomic_int refs;
+} hy_gw_table_t;
+
+typedef struct hy_catalog hy_catalog_t;
+
+/* Loads the kept descriptions of the services of hy_gw_services() (HY_GATEWAY_STATE_DIR, else
+ * $HY_DATA_DIR/gateway), builds the first table and starts the thread that follows the
+ * services' announcements through the broker at gw->endpoint. NULL on failure (logged). */
+hy_catalog_t *hy_catalog_new(hy_gateway_t *gw);
+/* Stops the thread; safe to call twice. */
+void hy_catalog_stop(hy_catalog_t *self);
+/* Stops, releases the current table and frees; sets *self_p to NULL. */
+void hy_catalog_destroy(hy_catalog_t **self_p);
+/* The current table, with a reference the caller gives back with hy_catalog_release. */
+hy_gw_table_t *hy_catalog_acquire(hy_catalog_t *self);
+void hy_catalog_release(hy_gw_table_t *table);
+/* Whether the gateway routes service by the description of this digest (what its workers
+ * announce). conflict (may be NULL) gets the last refused description's reason, or "". */
+bool hy_catalog_described(hy_catalog_t *self, const char *service, const char *digest,
+                          char *conflict, size_t conflict_size);
+
 /* The process-wide state of the gateway, shared by server.c (life cycle) and http.c
  * (requests). Everything is set before the daemon starts and read-only after. */
 struct hy_gateway {
     const hy_gw_config_t *cfg;
     void *zctx;
-    char *endpoint;             /* the broker, for the poller's client */
-    hy_routes_t *routes;
+    char *endpoint;             /* the broker, for the poller's and catalog's clients */
+    hy_catalog_t *catalog;
     hy_keys_t *keys;
-    hy_metrics_t *metrics;
-    char *openapi;              /* the document, serialised once */
-    size_t openapi_len;
     struct MHD_Daemon *daemon;
     hy_poller_t *poller;
     hy_guard_t *guard;

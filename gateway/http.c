@@ -156,7 +156,7 @@ static int s_begin(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *r
     req->declared = length;
     /* HEAD is GET without the body, which MHD leaves out by itself. */
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
-    int m = hy_routes_match(gw->routes, as, url, &req->route, &req->params, req->allow,
+    int m = hy_routes_match(req->t->routes, as, url, &req->route, &req->params, req->allow,
                             sizeof req->allow);
     if (m == 404)
         return hy_gw_fail(&req->refusal, 404, "not_found", NULL, "no such resource");
@@ -259,11 +259,11 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
     case HY_ROUTE_READYZ:
         return hy_gw_readyz(gw, conn, req, url);
     case HY_ROUTE_OPENAPI:
-        return hy_gw_send(gw, conn, req, 200, "application/json", gw->openapi, gw->openapi_len,
+        return hy_gw_send(gw, conn, req, 200, "application/json", req->t->openapi, req->t->openapi_len,
                       true, NULL, NULL);
     case HY_ROUTE_METRICS: {
         size_t len = 0;
-        char *text = hy_metrics_render(gw->metrics, &len);
+        char *text = hy_metrics_render(req->t->metrics, &len);
         if (!text)
             return MHD_NO;
         return hy_gw_send(gw, conn, req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
@@ -310,7 +310,7 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
             return hy_gw_send_problem(gw, conn, req, url, 400, "missing_field", "entity",
                              "entity is required", NULL, NULL, NULL);
         }
-        if ((req->api_index = hy_routes_owner(gw->routes, entity)) < 0) {
+        if ((req->api_index = hy_routes_owner(req->t->routes, entity)) < 0) {
             json_decref(args);
             return hy_gw_send_problem(gw, conn, req, url, 404, "not_found", "entity",
                              "no service owns an entity with this id", NULL, NULL, NULL);
@@ -331,6 +331,7 @@ enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const
         if (!(req = calloc(1, sizeof *req)))
             return MHD_NO;
         *con_cls = req;
+        req->t = hy_catalog_acquire(gw->catalog);
         req->start_us = hy_now_us();
         s_request_id(conn, req->request_id);
         /* A refusal waits for MHD's last call, the body (if any) read and dropped: a client
@@ -380,6 +381,7 @@ void hy_gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls
     json_decref(req->poll.reply);
     json_decref(req->request);
     hy_fwd_job_clear(&req->job);
+    hy_catalog_release(req->t);
     free(req->body);
     free(req);
     *con_cls = NULL;

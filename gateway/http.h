@@ -16,6 +16,7 @@
 
 /* One request in flight (MHD's per-connection pointer). */
 typedef struct {
+    hy_gw_table_t *t;           /* the routes this request started with (held) */
     int64_t start_us;
     char request_id[RID_MAX + 1];
     const hy_route_t *route;    /* NULL until matched */

@@ -21,6 +21,7 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
                               int status, const char *ctype, char *body, size_t len,
                               bool persistent, const char *allow, const char *www)
 {
+    (void)gw;   /* the metrics are the request's table's */
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         body ? len : 0, body, persistent ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -40,7 +41,7 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
     MHD_destroy_response(resp);
     req->answered = true;
     int64_t us = hy_now_us() - req->start_us;
-    hy_metrics_request(gw->metrics, req->route ? req->route->index : -1, status, (uint64_t)us);
+    hy_metrics_request(req->t->metrics, req->route ? req->route->index : -1, status, (uint64_t)us);
     hy_gw_log_request(req->route ? req->route->name : "unmatched", req->request_id, status, us);
     return rc;
 }
@@ -81,9 +82,9 @@ enum MHD_Result hy_gw_refuse(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
 enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
                                 const char *url, int rc, json_t *reply)
 {
-    const hy_api_t *api = hy_routes_apis(gw->routes)[req->api_index];
+    const hy_api_t *api = hy_routes_apis(req->t->routes)[req->api_index];
     if (rc == HY_CLIENT_TIMEOUT) {
-        hy_metrics_service_error(gw->metrics, req->api_index, HY_SVC_TIMEOUT);
+        hy_metrics_service_error(req->t->metrics, req->api_index, HY_SVC_TIMEOUT);
         char detail[128];
         snprintf(detail, sizeof detail, "the %s service did not answer within %d ms",
                  api->service, gw->cfg->timeout_ms);
@@ -91,7 +92,7 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
                          NULL);
     }
     if (rc != HY_CLIENT_OK) {
-        hy_metrics_service_error(gw->metrics, req->api_index, HY_SVC_UNAVAILABLE);
+        hy_metrics_service_error(req->t->metrics, req->api_index, HY_SVC_UNAVAILABLE);
         return hy_gw_send_problem(gw, conn, req, url, 503, "service_unavailable", NULL,
                          "the gateway cannot reach the broker", NULL, NULL, NULL);
     }
@@ -100,7 +101,7 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
     if (hy_proto_parse_reply(reply, &status, &result, &error) != 0 || status < 200 ||
         status > 599) {
         json_decref(reply);
-        hy_metrics_service_error(gw->metrics, req->api_index, HY_SVC_5XX);
+        hy_metrics_service_error(req->t->metrics, req->api_index, HY_SVC_5XX);
         return hy_gw_send_problem(gw, conn, req, url, 502, "bad_gateway", NULL,
                          "the service sent a malformed reply", NULL, NULL, NULL);
     }
@@ -108,9 +109,9 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
     if (status >= 400) {
         const char *code = json_string_value(json_object_get(error, "code"));
         if (status == 503 && code && strcmp(code, "service_unavailable") == 0)
-            hy_metrics_service_error(gw->metrics, req->api_index, HY_SVC_UNAVAILABLE);
+            hy_metrics_service_error(req->t->metrics, req->api_index, HY_SVC_UNAVAILABLE);
         else if (status >= 500)
-            hy_metrics_service_error(gw->metrics, req->api_index, HY_SVC_5XX);
+            hy_metrics_service_error(req->t->metrics, req->api_index, HY_SVC_5XX);
         out = hy_gw_send_problem(gw, conn, req, url, status, code ? code : "error",
                         json_string_value(json_object_get(error, "field")),
                         json_string_value(json_object_get(error, "detail")), error, NULL, NULL);
@@ -163,7 +164,7 @@ enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_
                                  const char *url, const hy_route_t *r, const char *idem,
                                  json_t *args)
 {
-    const hy_api_t *api = hy_routes_apis(gw->routes)[req->api_index];
+    const hy_api_t *api = hy_routes_apis(req->t->routes)[req->api_index];
     if (r->op->formats && hy_spec_field(r->op->args, "format") && !json_object_get(args, "format") &&
         json_object_set_new(args, "format",
                             json_string(hy_gw_negotiate(hy_gw_header(conn, "Accept"), r->op->formats))) != 0) {
@@ -198,7 +199,7 @@ enum MHD_Result hy_gw_forwarded(hy_gateway_t *gw, struct MHD_Connection *conn, h
     if (rc == HY_CLIENT_OK && req->request && hy_poll_empty(reply)) {
         hy_poll_t *p = &req->poll;
         p->conn = conn;
-        p->service = hy_routes_apis(gw->routes)[req->api_index]->service;
+        p->service = hy_routes_apis(req->t->routes)[req->api_index]->service;
         p->request = req->request;
         p->reply = reply;
         p->rc = rc;
@@ -224,31 +225,42 @@ enum MHD_Result hy_gw_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
 }
 
 enum MHD_Result hy_gw_readyz_answer(hy_gateway_t *gw, struct MHD_Connection *conn,
-                                       hy_gw_req_t *req)
+                                    hy_gw_req_t *req)
 {
     int rc = req->job.rc;
     json_t *reply = hy_fwd_job_reply(&req->job);
     hy_fwd_job_clear(&req->job);
-    json_t *live = json_object_get(reply, "services");
+    json_t *live = json_object_get(reply, "services"), *digests = json_object_get(reply, "digests");
     if (rc == HY_CLIENT_OK && !json_is_object(live))
         rc = HY_CLIENT_ERROR;
     json_t *doc = json_object(), *services = json_object(), *missing = json_array();
     bool bad = !doc || !services || !missing;
-    const hy_api_t *const *apis = hy_routes_apis(gw->routes);
-    for (size_t i = 0; !bad && apis[i]; i++) {
-        if (!hy_gw_expected(apis[i]->service))
+    char conflict[256] = "";
+    /* A service counts once the gateway routes it by the description its workers announce:
+     * "workers" is the number it can route to (0 until the description is in). */
+    for (const char *p = hy_gw_services(); !bad && *p;) {
+        size_t len = strcspn(p, ", ");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), p);
+        p += len;
+        p += strspn(p, ", ");
+        if (!*name)
             continue;
-        json_t *n = json_object_get(live, apis[i]->service);
+        json_t *n = json_object_get(live, name);
         json_int_t workers = json_is_integer(n) ? json_integer_value(n) : 0;
-        bad = json_object_set_new(services, apis[i]->service,
-                                  json_pack("{s:I}", "workers", workers)) != 0 ||
-              (workers <= 0 && json_array_append_new(missing, json_string(apis[i]->service)));
+        if (!hy_catalog_described(gw->catalog, name,
+                                  json_string_value(json_object_get(digests, name)), conflict,
+                                  sizeof conflict))
+            workers = 0;
+        bad = json_object_set_new(services, name, json_pack("{s:I}", "workers", workers)) != 0 ||
+              (workers <= 0 && json_array_append_new(missing, json_string(name)));
     }
     json_decref(reply);
-    bool ready = rc == HY_CLIENT_OK && json_array_size(missing) == 0;
+    bool ready = rc == HY_CLIENT_OK && json_array_size(missing) == 0 && !conflict[0];
     if (bad || json_object_set_new(doc, "ready", json_boolean(ready)) != 0 ||
         json_object_set(doc, "services", services) != 0 ||
-        (!ready && json_object_set(doc, "missing", missing) != 0) ||
+        (json_array_size(missing) && json_object_set(doc, "missing", missing) != 0) ||
+        (conflict[0] && json_object_set_new(doc, "conflict", json_string(conflict)) != 0) ||
         (rc != HY_CLIENT_OK &&
          json_object_set_new(doc, "detail", json_string("the broker did not answer")) != 0)) {
         json_decref(doc);
@@ -257,5 +269,5 @@ enum MHD_Result hy_gw_readyz_answer(hy_gateway_t *gw, struct MHD_Connection *con
     json_decref(services);
     json_decref(missing);
     return hy_gw_send_json(gw, conn, req, ready ? 200 : 503, "application/json", doc, NULL,
-                       NULL);
+                           NULL);
 }

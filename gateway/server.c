@@ -1,6 +1,6 @@
 /*
- * server.c — the gateway's life cycle: what it builds once at start-up (routes, keys, metrics,
- * the OpenAPI text, the forwarder), and the order of shutdown: the poller and the forwarder
+ * server.c — the gateway's life cycle: what it starts (the catalog of routes, keys, the
+ * poller, the guard, the forwarder, MHD), and the order of shutdown: the poller and the forwarder
  * first (they resume every suspended connection, which MHD requires before it stops), then
  * MHD, which joins its threads; then nothing holds a ZeroMQ socket and zmq_ctx_term returns.
  */
@@ -83,33 +83,23 @@ hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *
         return NULL;
     gw->cfg = cfg;
     gw->zctx = zctx;
-    char err[256] = "out of memory";
-    json_t *doc = NULL;
-    if (!(gw->endpoint = strdup(client_endpoint)))
-        goto fail;
-    if (!(gw->routes = hy_routes_new(hy_gateway_apis(), err, sizeof err))) {
-        hy_log_error("routes", "%s", err);
-        goto fail;
-    }
-    if (hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
-        !(gw->metrics = hy_metrics_new(gw->routes)) || !(doc = hy_gw_openapi(gw->routes)) ||
+    if (!(gw->endpoint = strdup(client_endpoint)) || !(gw->catalog = hy_catalog_new(gw)) ||
+        hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
         !(gw->poller = hy_poller_new(gw)) ||
         !(gw->guard = hy_guard_new(cfg->header_timeout_s, cfg->idle_timeout_s)) ||
-        !(gw->forwarder = hy_forwarder_new(zctx, client_endpoint)) ||
-        !(gw->openapi = hy_gw_dump(doc, &gw->openapi_len))) {
-        hy_log_error("http", "cannot start: keys, metrics, OpenAPI document or poller");
+        !(gw->forwarder = hy_forwarder_new(zctx, client_endpoint))) {
+        hy_log_error("http", "cannot start: catalog, keys, poller, guard or forwarder");
         goto fail;
     }
-    json_decref(doc);
-    doc = NULL;
     if (s_start_daemon(gw) != 0)
         goto fail;
-    hy_log_info("http", "listening on %s:%d with %d threads, %zu routes, keys from %s",
-                cfg->http_addr, hy_gateway_port(gw), cfg->threads,
-                hy_routes_count(gw->routes), cfg->keys_file);
+    hy_gw_table_t *t = hy_catalog_acquire(gw->catalog);
+    hy_log_info("http", "listening on %s:%d with %d threads, %zu routes so far, keys from %s",
+                cfg->http_addr, hy_gateway_port(gw), cfg->threads, hy_routes_count(t->routes),
+                cfg->keys_file);
+    hy_catalog_release(t);
     return gw;
 fail:
-    json_decref(doc);
     hy_gateway_destroy(&gw);
     return NULL;
 }
@@ -128,6 +118,7 @@ void hy_gateway_destroy(hy_gateway_t **self_p)
     hy_gateway_t *gw = *self_p;
     /* The poller first: it resumes every parked request, since MHD must not be stopped with
      * suspended connections; so does the forwarder. Then MHD, which joins its threads. */
+    hy_catalog_stop(gw->catalog);
     hy_poller_destroy(&gw->poller);
     hy_forwarder_stop(gw->forwarder);
     hy_guard_stop(gw->guard);
@@ -135,10 +126,8 @@ void hy_gateway_destroy(hy_gateway_t **self_p)
         MHD_stop_daemon(gw->daemon);
     hy_forwarder_destroy(&gw->forwarder);
     hy_guard_destroy(&gw->guard);
-    free(gw->openapi);
-    hy_metrics_destroy(&gw->metrics);
+    hy_catalog_destroy(&gw->catalog);
     hy_keys_destroy(&gw->keys);
-    hy_routes_destroy(&gw->routes);
     free(gw->endpoint);
     free(gw);
     *self_p = NULL;

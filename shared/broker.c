@@ -31,11 +31,14 @@ typedef struct {
     int64_t expiry_us;
 } s_worker_t;
 
+#define DIGEST_MAX 64
+
 typedef struct {
     char name[64];
     s_worker_t workers[MAX_WORKERS];
     int count;
     unsigned next;   /* round robin */
+    char digest[DIGEST_MAX + 1];   /* of the description its newest worker announced */
 } s_service_t;
 
 struct hy_broker {
@@ -183,12 +186,22 @@ static void s_worker_remove(s_service_t *s, int i)
     s->workers[i] = s->workers[--s->count];
 }
 
-/* Registers or refreshes a worker: READY is also the heartbeat. */
-static void s_worker_ready(hy_broker_t *self, zmq_msg_t *id, const char *svc, size_t len)
+/* Registers or refreshes a worker: READY is also the heartbeat. digest (may be NULL) is the
+ * digest of the worker's description; a joining worker's replaces the service's. */
+static void s_worker_ready(hy_broker_t *self, zmq_msg_t *id, const char *svc, size_t len,
+                           zmq_msg_t *digest)
 {
     s_service_t *s = s_service(self, svc, len, true);
     if (!s || zmq_msg_size(id) > ID_MAX)
         return;
+    bool fresh = true;
+    for (int i = 0; i < s->count && fresh; i++)
+        fresh = !(s->workers[i].idlen == zmq_msg_size(id) &&
+                  memcmp(s->workers[i].id, zmq_msg_data(id), s->workers[i].idlen) == 0);
+    if ((fresh || !s->digest[0]) && digest && zmq_msg_size(digest) <= DIGEST_MAX) {
+        memcpy(s->digest, zmq_msg_data(digest), zmq_msg_size(digest));
+        s->digest[zmq_msg_size(digest)] = '\0';
+    }
     int64_t expiry = hy_now_us() + (int64_t)HY_BROKER_EXPIRY_MS * 1000;
     for (int i = 0; i < s->count; i++) {
         if (s->workers[i].idlen == zmq_msg_size(id) &&
@@ -271,12 +284,15 @@ static void s_unavailable(hy_broker_t *self, const s_origin_t *o, const char *sv
 
 static void s_workers_report(hy_broker_t *self, const s_origin_t *o, const char *svc, size_t svclen)
 {
-    json_t *services = json_object();
+    json_t *services = json_object(), *digests = json_object();
     for (int i = 0; i < self->nservices; i++)
-        if (self->services[i].count > 0)
+        if (self->services[i].count > 0) {
             json_object_set_new(services, self->services[i].name,
                                 json_integer(self->services[i].count));
-    json_t *rep = json_pack("{s:o}", "services", services);
+            json_object_set_new(digests, self->services[i].name,
+                                json_string(self->services[i].digest));
+        }
+    json_t *rep = json_pack("{s:o, s:o}", "services", services, "digests", digests);
     char *text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
     if (text)
         s_reply_to_client(self, o, svc, svclen, text, strlen(text));
@@ -377,7 +393,8 @@ static void s_on_message(hy_broker_t *self, zmq_msg_t *f, int n)
     if ((n == 4 || n == 5) && s_is(&f[1], "HYC1"))
         s_dispatch(self, &f[0], &f[2], &f[3], n == 5 ? &f[4] : NULL);
     else if ((n == 4 || n == 5) && s_is(&f[1], "HYW1") && s_is(&f[2], "READY"))
-        s_worker_ready(self, &f[0], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+        s_worker_ready(self, &f[0], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]),
+                       n == 5 ? &f[4] : NULL);
     else if (n == 5 && s_is(&f[1], "HYW1") && s_is(&f[2], "REPLY"))
         s_relay(self, &f[3], &f[4]);
     else if (++self->malformed % 10000 == 1)

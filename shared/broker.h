@@ -15,12 +15,14 @@
  * all gone silent is forgotten, so made-up names can neither fill the table nor get requests.
  *
  * Frames (ROUTER side shows the peer identity first):
- *   worker -> broker   "HYW1" "READY" <service>                (also the heartbeat)
+ *   worker -> broker   "HYW1" "READY" <service> [<digest>]     (also the heartbeat; the digest
+ *                                                               of its description, describe.h)
  *   worker -> broker   "HYW1" "REPLY" <return address, echoed> <reply json>
  *   broker -> worker   "HYW1" "REQUEST" <return address> <request json>
  *   client -> broker   "HYC1" <service> <request json> [<tag>]
  *   broker -> client   "HYC1" <service, or empty when relaying a worker's reply> <reply json> [<tag>]
- *   client -> broker   "HYC1" "_workers" ""  -> reply {"services":{"registry":1,...}} (for /readyz)
+ *   client -> broker   "HYC1" "_workers" ""  -> reply {"services":{"registry":1,...},
+ *                      "digests":{"registry":"<digest of its newest worker>",...}}
  *
  * The tag (at most 64 bytes) is an asynchronous client's correlation id (the gateway's): the
  * broker folds it with the client's routing id into the return address ([id length][id][tag])

@@ -17,6 +17,7 @@
 
 #include "broker.h"
 #include "curve.h"
+#include "describe.h"
 #include "fa.h"
 #include "log.h"
 #include "service_internal.h"
@@ -179,9 +180,11 @@ static int s_rebuild(hy_service_t *self)
 static int s_send_ready(hy_service_t *self)
 {
     const char *name = self->def->name;
+    const char *digest = hy_describe_digest(self->def->api);   /* the gateway's routes */
     if (zmq_send(self->worker, "HYW1", 4, ZMQ_SNDMORE) < 0 ||
         zmq_send(self->worker, "READY", 5, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->worker, name, strlen(name), ZMQ_DONTWAIT) < 0)
+        zmq_send(self->worker, name, strlen(name), ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->worker, digest, strlen(digest), ZMQ_DONTWAIT) < 0)
         return -1;
     return 0;
 }

@@ -5,13 +5,11 @@ answered at all within the checks was answered without waiting for a timeout; ch
 ordering (this answer came while those requests were still stalled), not by tight timings.
 """
 import json
-import os
 import signal
 import threading
 import time
 
-import zmq
-
+import fakeworker
 from harness import Cluster, check, eq, person
 
 SLOW = {"HY_GATEWAY_TIMEOUT_MS": "60000"}
@@ -52,38 +50,21 @@ def test_stopped_service_leaves_others_served():
         eq(set(done), {201}, "every stalled request is answered once the registry runs")
 
 
-def _fake_worker(c, name, answer, stop):
-    """A worker of name that answers every request with answer(request_bytes) -> bytes."""
-    s = c.zctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(c.broker)
-    next_ready = 0
-    while not stop.is_set():
-        if time.time() >= next_ready:
-            s.send_multipart([b"HYW1", b"READY", name.encode()])
-            next_ready = time.time() + 1
-        if s.poll(100):
-            f = s.recv_multipart()
-            if len(f) == 4 and f[1] == b"REQUEST":
-                s.send_multipart([b"HYW1", b"REPLY", f[2], answer(f[3])])
-    s.close()
-
-
 def _with_fake(answer, check_fn):
+    """A gateway whose registry is a test worker answering every request with answer()."""
     c = Cluster(["registry"], env=SLOW)
-    stop = threading.Event()
     try:
         for role in ("social_services", "operator"):
             c.keys[role] = c.make_key(role)
         c.start_proc("gateway")
-        t = threading.Thread(target=_fake_worker, args=(c, "registry", answer, stop))
-        t.start()
+        desc = fakeworker.description("registry", [fakeworker.op("persons.create", "POST", "/v1/persons",
+                                                                 ok_status=201)], "prs")
+        halt = fakeworker.start(c, "registry", desc, answer)
         try:
             c.wait_ready()
             check_fn(c)
         finally:
-            stop.set()
-            t.join()
+            halt()
         c.stop()
     except BaseException:
         c.abort()
