@@ -3,7 +3,7 @@
  *
  * The gateway links no service code. Each worker puts the digest of its description in its
  * READY heartbeat (describe.h); the broker reports the newest digest of every service with
- * its worker counts. One catalog thread reads that report every CHECK_MS; when a service of
+ * its worker counts. A ticker thread reads that report every CHECK_MS; when a service of
  * this deployment (HY_SERVICES) announces a digest the gateway has not got, it asks the
  * service for its description (service.describe), keeps it on disk (HY_GATEWAY_STATE_DIR,
  * one <service>.json, so that a restarted gateway has its routes before the services are
@@ -14,7 +14,6 @@
  * after. Two services claiming one route is refused loudly: the new description is not
  * adopted, the clash is logged as an error (once per digest) and /readyz reports it.
  */
-#define _GNU_SOURCE   /* pthread_setname_np: the thread shows in top and in the bench */
 #include "gateway.h"
 
 #include <errno.h>
@@ -51,9 +50,8 @@ struct hy_catalog {
     pthread_mutex_t lock;           /* guards current, conflict and the entries' digests */
     hy_gw_table_t *current;
     char conflict[256];
-    pthread_t thread;
-    bool running, stop;
-    pthread_cond_t wake;
+    hy_ticker_t *ticker;
+    hy_client_t *client;            /* the ticker thread's */
 };
 
 /* ---- tables -------------------------------------------------------------------------------- */
@@ -247,30 +245,14 @@ static void s_check(hy_catalog_t *self, hy_client_t *client)
     json_decref(report);
 }
 
-static void *s_run(void *arg)
+/* The ticker's function: one look at the broker's report. */
+static void s_tick(void *arg)
 {
     hy_catalog_t *self = arg;
-    hy_client_t *client = NULL;
-    pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
-        pthread_mutex_unlock(&self->lock);
-        if (!client)
-            client = hy_client_new(self->gw->zctx, self->gw->endpoint);
-        if (client)
-            s_check(self, client);
-        pthread_mutex_lock(&self->lock);
-        if (self->stop)
-            break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += CHECK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&self->wake, &self->lock, &ts);
-    }
-    pthread_mutex_unlock(&self->lock);
-    hy_client_destroy(&client);
-    return NULL;
+    if (!self->client)
+        self->client = hy_client_new(self->gw->zctx, self->gw->endpoint);
+    if (self->client)
+        s_check(self, self->client);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -307,17 +289,9 @@ hy_catalog_t *hy_catalog_new(hy_gateway_t *gw)
         snprintf(self->dir, sizeof self->dir, "%s", dir);
     else
         snprintf(self->dir, sizeof self->dir, "%s/gateway", data && *data ? data : "./var");
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        goto fail_early;
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        goto fail_early;
     if (pthread_mutex_init(&self->lock, NULL) != 0) {
-        pthread_cond_destroy(&self->wake);
-        goto fail_early;
+        free(self);
+        return NULL;
     }
     char err[256] = "";
     if (s_entries(self) != 0)
@@ -333,29 +307,18 @@ hy_catalog_t *hy_catalog_new(hy_gateway_t *gw)
         if (!(self->current = s_table_build(self, -1, NULL, err, sizeof err)))
             goto fail;
     }
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
+    if (!(self->ticker = hy_ticker_new("hy-catalog", CHECK_MS, s_tick, self)))
         goto fail;
-    pthread_setname_np(self->thread, "hy-catalog");
-    self->running = true;
     return self;
 fail:
     hy_catalog_destroy(&self);
-    return NULL;
-fail_early:
-    free(self);
     return NULL;
 }
 
 void hy_catalog_stop(hy_catalog_t *self)
 {
-    if (!self || !self->running)
-        return;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    self->running = false;
+    if (self)
+        hy_ticker_stop(self->ticker);
 }
 
 void hy_catalog_destroy(hy_catalog_t **self_p)
@@ -363,12 +326,12 @@ void hy_catalog_destroy(hy_catalog_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_catalog_t *self = *self_p;
-    hy_catalog_stop(self);
+    hy_ticker_destroy(&self->ticker);
+    hy_client_destroy(&self->client);   /* the ticker thread has ended: safe from here */
     hy_catalog_release(self->current);
     for (int i = 0; i < self->count; i++)
         json_decref(self->entries[i].desc);
     pthread_mutex_destroy(&self->lock);
-    pthread_cond_destroy(&self->wake);
     free(self);
     *self_p = NULL;
 }

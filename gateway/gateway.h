@@ -13,6 +13,7 @@
  *   poll.c      long polling of feeds with suspended connections
  *   forward.c   asynchronous forwarding: suspended connections, one I/O thread, tagged replies
  *   guard.c     the header-completion deadline against slow senders
+ *   ticker.c    the periodic threads of the guard and the catalog
  *   server.c    life cycle: start-up, shutdown
  *   keys.c      API keys (keys.h, shared with hamyarctl)
  *   openapi.c   the OpenAPI 3.1 document, generated once at start-up
@@ -260,6 +261,17 @@ int hy_forwarder_submit(hy_forwarder_t *self, hy_fwd_job_t *job);
 json_t *hy_fwd_job_reply(hy_fwd_job_t *job);
 /* Frees what a job holds (text, an unread reply). */
 void hy_fwd_job_clear(hy_fwd_job_t *job);
+
+/* --- periodic threads (ticker.c) ------------------------------------------------------------- */
+typedef struct hy_ticker hy_ticker_t;
+
+/* Starts a thread called name (at most 15 characters) that calls fn(arg) at once and then
+ * every period_ms until stopped. NULL on failure. */
+hy_ticker_t *hy_ticker_new(const char *name, long period_ms, void (*fn)(void *), void *arg);
+/* Stops the thread (waking it) and joins it; safe to call twice. */
+void hy_ticker_stop(hy_ticker_t *self);
+/* Stops and frees; sets *self_p to NULL. */
+void hy_ticker_destroy(hy_ticker_t **self_p);
 
 /* --- slow senders (guard.c) ------------------------------------------------------------------ */
 typedef struct hy_guard hy_guard_t;

@@ -5,7 +5,7 @@
  * header byte every few seconds keeps a connection (and a slot of the connection limit)
  * forever. The guard records when each connection started waiting for a request's headers
  * (MHD's connection notifications) and when the headers were complete (the handler's first
- * call); one thread looks every 250 ms and shuts down the socket of any connection whose
+ * call); a ticker thread looks every 250 ms and shuts down the socket of any connection whose
  * headers are late. MHD then sees the connection fail and closes it as usual. After an answer
  * a kept-alive connection waits for its next request's headers for the idle timeout.
  *
@@ -16,7 +16,6 @@
 
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "log.h"
 
@@ -28,39 +27,29 @@ typedef struct s_conn {
 
 struct hy_guard {
     int64_t header_us, idle_us;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_mutex_t lock;       /* guards the list */
     s_conn_t *head;
-    bool stop, running;
-    pthread_t thread;
+    hy_ticker_t *ticker;
     unsigned long cut;
 };
 
-static void *s_run(void *arg)
+/* Shuts down the sockets of connections whose headers are late (the ticker's function). */
+static void s_sweep(void *arg)
 {
     hy_guard_t *self = arg;
     pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
-        int64_t now = hy_now_us();
-        for (s_conn_t *c = self->head; c; c = c->next)
-            if (c->deadline_us && c->deadline_us < now) {
-                /* Under the lock: MHD notifies CLOSED (which unlinks c) before it closes the
-                 * descriptor, so c->fd is still this connection's. */
-                shutdown(c->fd, SHUT_RDWR);
-                c->deadline_us = 0;
-                if (++self->cut % 1000 == 1)
-                    hy_log_warn("http", "connection cut: request headers not complete in time "
-                                        "(%lu so far)", self->cut);
-            }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&self->wake, &self->lock, &ts);
-    }
+    int64_t now = hy_now_us();
+    for (s_conn_t *c = self->head; c; c = c->next)
+        if (c->deadline_us && c->deadline_us < now) {
+            /* Under the lock: MHD notifies CLOSED (which unlinks c) before it closes the
+             * descriptor, so c->fd is still this connection's. */
+            shutdown(c->fd, SHUT_RDWR);
+            c->deadline_us = 0;
+            if (++self->cut % 1000 == 1)
+                hy_log_warn("http", "connection cut: request headers not complete in time "
+                                    "(%lu so far)", self->cut);
+        }
     pthread_mutex_unlock(&self->lock);
-    return NULL;
 }
 
 hy_guard_t *hy_guard_new(int header_timeout_s, int idle_timeout_s)
@@ -70,38 +59,21 @@ hy_guard_t *hy_guard_new(int header_timeout_s, int idle_timeout_s)
         return NULL;
     self->header_us = (int64_t)header_timeout_s * 1000000;
     self->idle_us = (int64_t)idle_timeout_s * 1000000;
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
+    if (pthread_mutex_init(&self->lock, NULL) != 0) {
         free(self);
         return NULL;
     }
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0 || pthread_mutex_init(&self->lock, NULL) != 0) {
-        if (rc == 0)
-            pthread_cond_destroy(&self->wake);
-        free(self);
-        return NULL;
-    }
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
+    if (!(self->ticker = hy_ticker_new("hy-guard", 250, s_sweep, self))) {
         hy_guard_destroy(&self);
         return NULL;
     }
-    self->running = true;
     return self;
 }
 
 void hy_guard_stop(hy_guard_t *self)
 {
-    if (!self || !self->running)
-        return;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    self->running = false;
+    if (self)
+        hy_ticker_stop(self->ticker);
 }
 
 void hy_guard_destroy(hy_guard_t **self_p)
@@ -109,14 +81,13 @@ void hy_guard_destroy(hy_guard_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_guard_t *self = *self_p;
-    hy_guard_stop(self);
+    hy_ticker_destroy(&self->ticker);
     while (self->head) {
         s_conn_t *c = self->head;
         self->head = c->next;
         free(c);
     }
     pthread_mutex_destroy(&self->lock);
-    pthread_cond_destroy(&self->wake);
     free(self);
     *self_p = NULL;
 }
