@@ -200,7 +200,7 @@ static void s_refresh(hy_catalog_t *self, hy_client_t *client, int i, const char
         t = s_table_build(self, i, desc, err, sizeof err);
     if (!t) {
         pthread_mutex_lock(&self->lock);
-        snprintf(self->conflict, sizeof self->conflict, "%s: %s", e->name, err);
+        snprintf(self->conflict, sizeof self->conflict, "%s: %.180s", e->name, err);
         snprintf(e->refused, sizeof e->refused, "%s", announced);
         pthread_mutex_unlock(&self->lock);
         e->retry_us = hy_now_us() + RETRY_US;
