@@ -38,6 +38,7 @@ struct hy_forwarder {
     bool running;
     pthread_mutex_t lock;         /* guards queue and stop */
     hy_fwd_job_t *queue, *queue_tail;
+    bool signalled;               /* the eventfd was written since the queue was last taken */
     bool stop;
     /* Owned by the I/O thread: */
     void *dealer;
@@ -150,6 +151,7 @@ static void *s_run(void *arg)
         bool stop = self->stop;
         hy_fwd_job_t *list = self->queue;
         self->queue = self->queue_tail = NULL;
+        self->signalled = false;
         pthread_mutex_unlock(&self->lock);
         while (list) {
             hy_fwd_job_t *job = list;
@@ -271,9 +273,12 @@ int hy_forwarder_submit(hy_forwarder_t *self, hy_fwd_job_t *job)
     else
         self->queue = job;
     self->queue_tail = job;
+    /* One wake-up per batch: under load the I/O thread takes many jobs per system call. */
+    bool wake = !self->signalled;
+    self->signalled = true;
     pthread_mutex_unlock(&self->lock);
     uint64_t one = 1;
-    if (write(self->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+    if (wake && write(self->efd, &one, sizeof one) < 0 && errno != EAGAIN)
         hy_log_warn("forward", "eventfd: %s", strerror(errno));
     return 0;
 }
