@@ -33,7 +33,6 @@ GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(B)/%.o)
 # A service's objects: every .c of its folder but main.c (which only wires it up).
 svc_obj = $(patsubst %.c,$(B)/%.o,$(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c)))
 SERVICE_OBJ := $(foreach s,$(SERVICES),$(call svc_obj,$(s)))
-API_OBJ     := $(foreach s,$(SERVICES),$(B)/services/$(s)/$(s)_api.o)
 
 FUNDSYNC_SRC := $(wildcard tools/fund-sync/*.c)
 BINS := $(B)/bin/hamyar-gateway $(B)/bin/hamyarctl $(B)/bin/unit-tests \
@@ -59,7 +58,8 @@ $(B)/bin/hamyar-$(1): $(B)/services/$(1)/main.o $(call svc_obj,$(1)) $(B)/libham
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
-$(B)/bin/hamyar-gateway: $(B)/gateway/main.o $(GATEWAY_OBJ) $(API_OBJ) $(B)/libhamyar.a
+# The gateway links no service code: it builds its routes from what the services announce.
+$(B)/bin/hamyar-gateway: $(B)/gateway/main.o $(GATEWAY_OBJ) $(B)/libhamyar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
 

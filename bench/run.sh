@@ -12,7 +12,8 @@
 #
 # Knobs (environment):
 #   HY_BENCH_ONLY="spine"        run only these sections (ceilings still run: ratios need them)
-#   HY_BENCH_THREADS=64          HTTP threads of the gateway, and of the bare MHD ceiling
+#   HY_BENCH_THREADS=4           HTTP threads of the gateway, and of the bare MHD ceiling
+#   HY_BENCH_PIPE_THREADS=64     HTTP threads of the bare pipeline (each waits on its round trip)
 #   HY_BENCH_CONNS=64            concurrent client connections
 #   HY_BENCH_SCALE=1             multiplies every measuring duration (0.5 for a quick look)
 #   HY_KEEP=1                    keep the temporary directory (data and logs) afterwards
@@ -23,7 +24,8 @@ BUILD=${1:-${HY_BUILD:-build/release}}
 BIN="$ROOT/$BUILD/bin"
 TOOLS="$ROOT/build/bench-tools"
 NCPU=$(nproc)
-BENCH_THREADS=${HY_BENCH_THREADS:-64}
+BENCH_THREADS=${HY_BENCH_THREADS:-4}
+BENCH_PIPE_THREADS=${HY_BENCH_PIPE_THREADS:-64}
 BENCH_CONNS=${HY_BENCH_CONNS:-64}
 BENCH_SCALE=${HY_BENCH_SCALE:-1}
 BENCH_SUMMARY=()
@@ -40,7 +42,8 @@ bench_build_tools() {
   mkdir -p "$TOOLS"
   local flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L)
   local t libs
-  for t in loadgen:-lpthread bare_mhd:"-lmicrohttpd -lpthread" lmdb_puts:-llmdb svc_status:-lzmq; do
+  for t in loadgen:-lpthread bare_mhd:"-lmicrohttpd -lpthread" lmdb_puts:-llmdb svc_status:-lzmq \
+           bare_pipeline:"-lmicrohttpd -ljansson -lzmq -llmdb -lpthread"; do
     libs=${t#*:}; t=${t%%:*}
     if [ ! -x "$TOOLS/$t" ] || [ "bench/$t.c" -nt "$TOOLS/$t" ]; then
       # shellcheck disable=SC2086
@@ -64,7 +67,7 @@ bench_secs() { bench_calc "$1 * $BENCH_SCALE"; }
 echo "Hamyar benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo '+changes')"
 echo "machine: $NCPU cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 echo "binaries: $BUILD/bin; data: $BENCH_DIR on $(df -PT "$BENCH_DIR" | awk 'NR == 2 { print $2 }') ($(findmnt -no SOURCE -T "$BENCH_DIR" 2>/dev/null || echo '?'))"
-echo "gateway: HY_GATEWAY_THREADS=$BENCH_THREADS (the default is 64); clients: $BENCH_CONNS keep-alive connections over 2 load-generator threads"
+echo "gateway: HY_GATEWAY_THREADS=$BENCH_THREADS (the default is 4: no HTTP thread waits on a service); clients: $BENCH_CONNS keep-alive connections over 2 load-generator threads"
 echo "logging: services at HY_LOG_LEVEL=warn; the gateway's line per request goes to a file (it ignores the level)"
 awk '{ if ($1 + 0 > n) bad = 1 } END { exit !bad }' n="$NCPU" /proc/loadavg &&
   echo "NOTE: the machine was busy before the run started: absolute figures are low and noisy; the CPU-per-request lines are the steadier measure."

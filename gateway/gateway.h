@@ -3,18 +3,22 @@
  * broker requests (proto.h) and their replies back into HTTP.
  *
  * Everything HTTP lives here; the services know nothing of it. The routes come from the op
- * specs of the services (spec.h), linked into the gateway through hy_gateway_apis (apis.c), so
- * a route, its roles, its arguments and its OpenAPI description have one source.
+ * specs of the services (spec.h), which each service announces (service.describe, describe.h):
+ * a route, its roles, its arguments and its OpenAPI description have one source, and the
+ * gateway links no service code.
  *
  *   routes.c    route table and matching; request arguments from path, query and body
  *   http.c      the libmicrohttpd handler: auth, body, forwarding, answers
  *   response.c  problem+json, the X_jalali decoration, serialisation, the request log line
  *   poll.c      long polling of feeds with suspended connections
- *   server.c    life cycle: start-up, the HTTP threads' broker clients, shutdown
+ *   forward.c   asynchronous forwarding: suspended connections, one I/O thread, tagged replies
+ *   guard.c     the header-completion deadline against slow senders
+ *   ticker.c    the periodic threads of the guard and the catalog
+ *   server.c    life cycle: start-up, shutdown
  *   keys.c      API keys (keys.h, shared with hamyarctl)
  *   openapi.c   the OpenAPI 3.1 document, generated once at start-up
  *   metrics.c   Prometheus counters and histograms (C11 atomics, no locks)
- *   apis.c      the services the gateway knows
+ *   catalog.c   the services' descriptions: routes built and rebuilt from what they announce
  *   main.c      configuration, broker thread, signals, shutdown order
  *
  * The pure parts (matching, arguments, problem documents, Jalali decoration, OpenAPI) are
@@ -26,6 +30,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,8 +38,6 @@
 #include "keys.h"
 #include "spec.h"
 
-/* Every service behind the gateway, NULL-terminated (apis.c). */
-const hy_api_t *const *hy_gateway_apis(void);
 
 /* --- configuration --------------------------------------------------------------------------- */
 typedef struct {
@@ -42,11 +45,13 @@ typedef struct {
     int http_port;            /* HY_HTTP_PORT, 8080 (0: any free port, logged) */
     const char *broker_bind;  /* HY_BROKER_BIND, tcp://127.0.0.1:7100 */
     const char *keys_file;    /* HY_KEYS_FILE, ./var/keys */
-    int threads;              /* HY_GATEWAY_THREADS, 16 */
+    int threads;              /* HY_GATEWAY_THREADS, 4 (none ever waits on a service) */
     int timeout_ms;           /* HY_GATEWAY_TIMEOUT_MS, 5000 */
     size_t max_body;          /* HY_GATEWAY_MAX_BODY, 1 MiB */
     int max_connections;      /* HY_GATEWAY_MAX_CONNECTIONS, 1024 */
     int idle_timeout_s;       /* HY_GATEWAY_IDLE_TIMEOUT_S, 30: an idle connection is closed */
+    int header_timeout_s;     /* HY_GATEWAY_HEADER_TIMEOUT_S, 10: a request's headers complete */
+    int per_ip_connections;   /* HY_GATEWAY_PER_IP_CONNECTIONS, 128: open per client address */
 } hy_gw_config_t;
 
 /* --- routes (routes.c) ----------------------------------------------------------------------- */
@@ -133,7 +138,17 @@ typedef struct {
 json_t *hy_gw_args(const hy_route_t *route, json_t *params, const hy_gw_kv_t *query,
                    size_t nquery, json_t *body, hy_gw_error_t *err);
 
-/* Parses a request body: valid UTF-8 (400 invalid_utf8), JSON (400 malformed_json, detail
+/* The deepest nesting and the number of object members a request body may have. */
+#define HY_GW_MAX_DEPTH 64
+#define HY_GW_MAX_MEMBERS 1024
+
+/* Measures JSON text without parsing it: the deepest nesting of objects and arrays and the
+ * number of object members (colons outside strings). Malformed text gives meaningless but
+ * bounded figures; the parser refuses it afterwards. Returns 0. */
+int hy_gw_json_shape(const char *text, size_t len, int *depth, size_t *members);
+
+/* Parses a request body: deeper than HY_GW_MAX_DEPTH (400 too_deep), more than
+ * HY_GW_MAX_MEMBERS members (400 too_many_members), valid UTF-8 (400 invalid_utf8), JSON (400 malformed_json, detail
  * with line and column; duplicate members refused), an object (400 invalid_body). Returns a
  * new reference, or NULL with err set. */
 json_t *hy_gw_parse_body(const char *body, size_t len, hy_gw_error_t *err);
@@ -208,27 +223,120 @@ void hy_poller_destroy(hy_poller_t **self_p);
  * caller answers at once). Call from the MHD handler of p->conn. */
 int hy_poller_park(hy_poller_t *self, hy_poll_t *p);
 
+/* --- asynchronous forwarding (forward.c) ------------------------------------------------------ */
+#include <zmq.h>
+
+typedef struct hy_forwarder hy_forwarder_t;
+
+/* One request for a service; lives in the HTTP request it belongs to. The caller fills conn,
+ * service, text/len (taken) and deadline_us; the forwarder sets rc (HY_CLIENT_OK, _TIMEOUT or
+ * _ERROR) and, on OK, the reply. */
+typedef struct hy_fwd_job {
+    struct MHD_Connection *conn;
+    char service[64];
+    char *text;
+    size_t len;
+    int64_t deadline_us;
+    int rc;
+    bool has_reply;
+    zmq_msg_t reply;
+    uint64_t tag;
+    struct hy_fwd_job *prev, *next;
+} hy_fwd_job_t;
+
+/* Connects the forwarder's DEALER to the broker at endpoint (zctx borrowed) and starts its
+ * I/O thread. NULL on failure (logged). */
+hy_forwarder_t *hy_forwarder_new(void *zctx, const char *endpoint);
+/* Answers every job in flight with HY_CLIENT_ERROR (resuming its connection) and stops the
+ * thread; later submits are refused. Call before MHD_stop_daemon. Safe to call twice. */
+void hy_forwarder_stop(hy_forwarder_t *self);
+/* Stops (if needed) and closes the socket; after MHD_stop_daemon. Sets *self_p to NULL. */
+void hy_forwarder_destroy(hy_forwarder_t **self_p);
+/* Suspends job->conn and queues job; the connection is resumed when job->rc is set. Returns
+ * 0, or -1 when the forwarder is stopping (nothing suspended; the caller answers at once).
+ * Call from the MHD handler of job->conn. */
+int hy_forwarder_submit(hy_forwarder_t *self, hy_fwd_job_t *job);
+/* The reply of a finished job, parsed (new reference), or NULL when it has none or it is not
+ * JSON. Releases the raw reply. */
+json_t *hy_fwd_job_reply(hy_fwd_job_t *job);
+/* Frees what a job holds (text, an unread reply). */
+void hy_fwd_job_clear(hy_fwd_job_t *job);
+
+/* --- periodic threads (ticker.c) ------------------------------------------------------------- */
+typedef struct hy_ticker hy_ticker_t;
+
+/* Starts a thread called name (at most 15 characters) that calls fn(arg) at once and then
+ * every period_ms until stopped. NULL on failure. */
+hy_ticker_t *hy_ticker_new(const char *name, long period_ms, void (*fn)(void *), void *arg);
+/* Stops the thread (waking it) and joins it; safe to call twice. */
+void hy_ticker_stop(hy_ticker_t *self);
+/* Stops and frees; sets *self_p to NULL. */
+void hy_ticker_destroy(hy_ticker_t **self_p);
+
+/* --- slow senders (guard.c) ------------------------------------------------------------------ */
+typedef struct hy_guard hy_guard_t;
+
+/* Starts the thread that cuts connections whose request headers take longer than
+ * header_timeout_s (the first request) or idle_timeout_s (a kept-alive connection's next
+ * request). NULL on failure. */
+hy_guard_t *hy_guard_new(int header_timeout_s, int idle_timeout_s);
+/* Stops the thread (before MHD_stop_daemon); safe to call twice. */
+void hy_guard_stop(hy_guard_t *self);
+/* Stops and frees; safe to call twice; sets *self_p to NULL. */
+void hy_guard_destroy(hy_guard_t **self_p);
+/* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the guard. */
+void hy_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe);
+/* The handler's first call of a request: its headers are complete. */
+void hy_guard_headers_done(hy_guard_t *self, struct MHD_Connection *conn);
+/* A request is over: the connection's next headers are due within the idle timeout. */
+void hy_guard_request_done(hy_guard_t *self, struct MHD_Connection *conn);
+
 /* --- the running gateway (server.c, http.c) --------------------------------------------- */
 typedef struct hy_client hy_client_t;
 
-/* The process-wide state of the gateway, shared by server.c (life cycle, broker clients)
- * and http.c (requests). Everything is set before the daemon starts and read-only after,
- * except the client list, which is guarded by lock. */
+/* --- the services' descriptions (catalog.c) --------------------------------------------------- */
+/* Everything built from one set of descriptions. Immutable; reference-counted: a request holds
+ * the table it started with until it is answered. */
+typedef struct hy_gw_table {
+    hy_api_t **apis;            /* parsed descriptions, NULL-terminated */
+    hy_routes_t *routes;
+    hy_metrics_t *metrics;
+    char *openapi;              /* the OpenAPI document, serialised */
+    size_t openapi_len;
+    atomic_int refs;
+} hy_gw_table_t;
+
+typedef struct hy_catalog hy_catalog_t;
+
+/* Loads the kept descriptions of the services of hy_gw_services() (HY_GATEWAY_STATE_DIR, else
+ * $HY_DATA_DIR/gateway), builds the first table and starts the thread that follows the
+ * services' announcements through the broker at gw->endpoint. NULL on failure (logged). */
+hy_catalog_t *hy_catalog_new(hy_gateway_t *gw);
+/* Stops the thread; safe to call twice. */
+void hy_catalog_stop(hy_catalog_t *self);
+/* Stops, releases the current table and frees; sets *self_p to NULL. */
+void hy_catalog_destroy(hy_catalog_t **self_p);
+/* The current table, with a reference the caller gives back with hy_catalog_release. */
+hy_gw_table_t *hy_catalog_acquire(hy_catalog_t *self);
+void hy_catalog_release(hy_gw_table_t *table);
+/* Whether the gateway routes service by the description of this digest (what its workers
+ * announce). conflict (may be NULL) gets the last refused description's reason, or "". */
+bool hy_catalog_described(hy_catalog_t *self, const char *service, const char *digest,
+                          char *conflict, size_t conflict_size);
+
+/* The process-wide state of the gateway, shared by server.c (life cycle) and http.c
+ * (requests). Everything is set before the daemon starts and read-only after. */
 struct hy_gateway {
     const hy_gw_config_t *cfg;
     void *zctx;
-    char *endpoint;             /* the broker, for the threads' clients */
-    unsigned generation;        /* tells this gateway's thread clients from an earlier one's */
-    hy_routes_t *routes;
+    char *endpoint;             /* the broker, for the poller's and catalog's clients */
+    hy_catalog_t *catalog;
     hy_keys_t *keys;
-    hy_metrics_t *metrics;
-    char *openapi;              /* the document, serialised once */
-    size_t openapi_len;
     struct MHD_Daemon *daemon;
     hy_poller_t *poller;
-    pthread_mutex_t lock;       /* guards clients */
-    hy_client_t **clients;
-    size_t nclients, aclients;
+    hy_guard_t *guard;
+    hy_forwarder_t *forwarder;
 };
 
 /* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway), sending requests to the
@@ -236,15 +344,9 @@ struct hy_gateway {
 hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint);
 /* The port the daemon listens on. */
 int hy_gateway_port(hy_gateway_t *self);
-/* Stops the daemon (finishing requests in flight) and closes every thread's broker client;
- * after this zmq_ctx_term can return. Safe to call twice; sets *self_p to NULL. */
+/* Stops the daemon (answering requests in flight) and closes the forwarder's and poller's
+ * sockets; after this zmq_ctx_term can return. Safe to call twice; sets *self_p to NULL. */
 void hy_gateway_destroy(hy_gateway_t **self_p);
-
-/* The calling thread's broker client, opened on first use and registered so that
- * hy_gateway_destroy closes it. NULL when it cannot be opened. */
-hy_client_t *hy_gateway_client(hy_gateway_t *self);
-/* Closes the calling thread's client after a socket error; the next call opens a new one. */
-void hy_gateway_client_drop(hy_gateway_t *self);
 
 /* MHD's access handler and completion callback (http.c); cls is the gateway. */
 enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -257,7 +359,11 @@ void hy_gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 /* The rendering to ask a service for ("json", "csv", "html"): the first media type of Accept
  * that the op's formats offer, else JSON (response.c). */
 const char *hy_gw_negotiate(const char *accept, const char *formats);
-/* Whether /readyz expects service: every known service, or those named in HY_SERVICES. */
+/* The services of this deployment: HY_SERVICES (comma-separated), else the standard six. Only
+ * these may announce themselves to the broker, and /readyz expects each of them. */
+#define HY_GW_DEFAULT_SERVICES "registry,loans,networks,microfund,insurance,reporting"
+const char *hy_gw_services(void);
+/* Whether /readyz expects service (one of hy_gw_services()). */
 bool hy_gw_expected(const char *service);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * The process runs the broker (its own thread) and the HTTP daemon (MHD's thread pool). It
  * waits for SIGINT or SIGTERM in the main thread, then stops in the order that lets ZeroMQ
- * terminate: HTTP first (no new broker calls), the threads' broker clients, the broker, and
+ * terminate: HTTP first (the forwarder and poller answer what is in flight), the broker, and
  * last the ZeroMQ context.
  */
 #include <errno.h>
@@ -77,6 +77,10 @@ static int s_configure(hy_gw_config_t *cfg, int argc, char **argv)
           1000000, "open connections at most" },
         { "idle-timeout", "HY_GATEWAY_IDLE_TIMEOUT_S", 1, &cfg->idle_timeout_s, 1, 3600,
           "seconds before an idle connection is closed" },
+        { "header-timeout", "HY_GATEWAY_HEADER_TIMEOUT_S", 1, &cfg->header_timeout_s, 1, 3600,
+          "seconds a client has to send a request's headers" },
+        { "per-ip-connections", "HY_GATEWAY_PER_IP_CONNECTIONS", 1, &cfg->per_ip_connections,
+          1, 1000000, "open connections per client address at most" },
     };
     const size_t n = sizeof opts / sizeof *opts;
     for (size_t i = 0; i < n; i++) {
@@ -132,8 +136,9 @@ int main(int argc, char **argv)
     hy_log_init("gateway");
     hy_gw_config_t cfg = {
         .http_addr = "127.0.0.1", .http_port = 8080, .broker_bind = "tcp://127.0.0.1:7100",
-        .keys_file = "./var/keys", .threads = 64, .timeout_ms = 5000, .max_body = 1u << 20,
-        .max_connections = 1024, .idle_timeout_s = 30,
+        .keys_file = "./var/keys", .threads = 4, .timeout_ms = 5000, .max_body = 1u << 20,
+        .max_connections = 1024, .idle_timeout_s = 30, .header_timeout_s = 10,
+        .per_ip_connections = 128,
     };
     int rc = s_configure(&cfg, argc, argv);
     if (rc != 0)
@@ -172,7 +177,8 @@ int main(int argc, char **argv)
         hy_log_error("main", "HY_BROKER_BIND is too long");
         goto fail;
     }
-    if (!(broker = hy_broker_new(zctx, endpoints))) {
+    if (!(broker = hy_broker_new(zctx, endpoints)) ||
+        hy_broker_allow(broker, hy_gw_services()) != 0) {
         hy_log_error("main", "cannot start the broker on %s", endpoints);
         goto fail;
     }

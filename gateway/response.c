@@ -217,13 +217,17 @@ const char *hy_gw_negotiate(const char *accept, const char *formats)
     return "json";
 }
 
-/* Is service one this deployment runs? HY_SERVICES (comma-separated) names them when the
- * gateway fronts only some of the services it knows; by default it expects all of them. */
-bool hy_gw_expected(const char *service)
+const char *hy_gw_services(void)
 {
     const char *list = getenv("HY_SERVICES");
-    if (!list || !*list)
-        return true;
+    return list && *list ? list : HY_GW_DEFAULT_SERVICES;
+}
+
+/* Is service one this deployment runs? HY_SERVICES (comma-separated) names them when the
+ * gateway fronts only some of the services; by default the standard six. */
+bool hy_gw_expected(const char *service)
+{
+    const char *list = hy_gw_services();
     size_t n = strlen(service);
     for (const char *p = list; *p;) {
         size_t len = strcspn(p, ", ");

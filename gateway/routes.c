@@ -447,8 +447,53 @@ fail:
     return NULL;
 }
 
+int hy_gw_json_shape(const char *text, size_t len, int *depth, size_t *members)
+{
+    int d = 0, max = 0;
+    size_t m = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"')
+            in_string = true;
+        else if (c == '{' || c == '[') {
+            if (++d > max)
+                max = d;
+        } else if (c == '}' || c == ']')
+            d--;
+        else if (c == ':')
+            m++;
+    }
+    *depth = max;
+    *members = m;
+    return 0;
+}
+
 json_t *hy_gw_parse_body(const char *body, size_t len, hy_gw_error_t *err)
 {
+    /* Shape first, in one pass over the bytes: a body nested deeper than any op's arguments,
+     * or with more members than any takes, is refused before jansson builds it (and before a
+     * service, whose envelope adds depth, could choke on it). */
+    int depth;
+    size_t members;
+    hy_gw_json_shape(body, len, &depth, &members);
+    if (depth > HY_GW_MAX_DEPTH) {
+        hy_gw_fail(err, 400, "too_deep", NULL, "the body is nested more than %d levels deep",
+                   HY_GW_MAX_DEPTH);
+        return NULL;
+    }
+    if (members > HY_GW_MAX_MEMBERS) {
+        hy_gw_fail(err, 400, "too_many_members", NULL, "the body has more than %d members",
+                   HY_GW_MAX_MEMBERS);
+        return NULL;
+    }
     if (memchr(body, '\0', len)) {
         hy_gw_fail(err, 400, "malformed_json", NULL, "the body contains a NUL byte");
         return NULL;

@@ -1,10 +1,8 @@
 /*
- * server.c — the gateway's life cycle: what it builds once at start-up (routes, keys, metrics,
- * the OpenAPI text), the broker clients of the HTTP threads, and the order of shutdown.
- *
- * Each MHD thread opens its broker client lazily (thread-local) and registers it here; after
- * MHD_stop_daemon has joined those threads, hy_gateway_destroy closes every client from the
- * main thread, so that zmq_ctx_term finds no open socket and returns.
+ * server.c — the gateway's life cycle: what it starts (the catalog of routes, keys, the
+ * poller, the guard, the forwarder, MHD), and the order of shutdown: the poller and the forwarder
+ * first (they resume every suspended connection, which MHD requires before it stops), then
+ * MHD, which joins its threads; then nothing holds a ZeroMQ socket and zmq_ctx_term returns.
  */
 #include "gateway.h"
 
@@ -12,7 +10,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,51 +17,6 @@
 
 #include "client.h"
 #include "log.h"
-
-static atomic_uint s_generations;
-static _Thread_local hy_client_t *tl_client;
-static _Thread_local unsigned tl_generation;
-
-/* One client per MHD thread: ZeroMQ sockets must not be shared between threads, and opening
- * one per request would cost a connection to the broker each time. */
-hy_client_t *hy_gateway_client(hy_gateway_t *gw)
-{
-    if (tl_client && tl_generation == gw->generation)
-        return tl_client;
-    hy_client_t *c = hy_client_new(gw->zctx, gw->endpoint);
-    if (!c)
-        return NULL;
-    pthread_mutex_lock(&gw->lock);
-    if (gw->nclients == gw->aclients) {
-        size_t alloc = gw->aclients ? gw->aclients * 2 : 32;
-        hy_client_t **v = realloc(gw->clients, alloc * sizeof *v);
-        if (!v) {
-            pthread_mutex_unlock(&gw->lock);
-            hy_client_destroy(&c);
-            return NULL;
-        }
-        gw->clients = v;
-        gw->aclients = alloc;
-    }
-    gw->clients[gw->nclients++] = c;
-    pthread_mutex_unlock(&gw->lock);
-    tl_client = c;
-    tl_generation = gw->generation;
-    return c;
-}
-
-/* A socket that failed may hold half a message; a new one starts clean. */
-void hy_gateway_client_drop(hy_gateway_t *gw)
-{
-    pthread_mutex_lock(&gw->lock);
-    for (size_t i = 0; i < gw->nclients; i++)
-        if (gw->clients[i] == tl_client) {
-            gw->clients[i] = gw->clients[--gw->nclients];
-            break;
-        }
-    pthread_mutex_unlock(&gw->lock);
-    hy_client_destroy(&tl_client);
-}
 
 static void s_keys_warn(const char *msg)
 {
@@ -113,6 +65,8 @@ static int s_start_daemon(hy_gateway_t *gw)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+        MHD_OPTION_NOTIFY_CONNECTION, hy_guard_notify, gw->guard,
         MHD_OPTION_NOTIFY_COMPLETED, hy_gw_http_completed, gw,
         MHD_OPTION_END);
     if (!gw->daemon) {
@@ -129,36 +83,23 @@ hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *
         return NULL;
     gw->cfg = cfg;
     gw->zctx = zctx;
-    gw->generation = atomic_fetch_add(&s_generations, 1) + 1;
-    if (pthread_mutex_init(&gw->lock, NULL) != 0) {
-        free(gw);
-        return NULL;
-    }
-    char err[256] = "out of memory";
-    json_t *doc = NULL;
-    if (!(gw->endpoint = strdup(client_endpoint)))
-        goto fail;
-    if (!(gw->routes = hy_routes_new(hy_gateway_apis(), err, sizeof err))) {
-        hy_log_error("routes", "%s", err);
-        goto fail;
-    }
-    if (hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
-        !(gw->metrics = hy_metrics_new(gw->routes)) || !(doc = hy_gw_openapi(gw->routes)) ||
+    if (!(gw->endpoint = strdup(client_endpoint)) || !(gw->catalog = hy_catalog_new(gw)) ||
+        hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
         !(gw->poller = hy_poller_new(gw)) ||
-        !(gw->openapi = hy_gw_dump(doc, &gw->openapi_len))) {
-        hy_log_error("http", "cannot start: keys, metrics, OpenAPI document or poller");
+        !(gw->guard = hy_guard_new(cfg->header_timeout_s, cfg->idle_timeout_s)) ||
+        !(gw->forwarder = hy_forwarder_new(zctx, client_endpoint))) {
+        hy_log_error("http", "cannot start: catalog, keys, poller, guard or forwarder");
         goto fail;
     }
-    json_decref(doc);
-    doc = NULL;
     if (s_start_daemon(gw) != 0)
         goto fail;
-    hy_log_info("http", "listening on %s:%d with %d threads, %zu routes, keys from %s",
-                cfg->http_addr, hy_gateway_port(gw), cfg->threads,
-                hy_routes_count(gw->routes), cfg->keys_file);
+    hy_gw_table_t *t = hy_catalog_acquire(gw->catalog);
+    hy_log_info("http", "listening on %s:%d with %d threads, %zu routes so far, keys from %s",
+                cfg->http_addr, hy_gateway_port(gw), cfg->threads, hy_routes_count(t->routes),
+                cfg->keys_file);
+    hy_catalog_release(t);
     return gw;
 fail:
-    json_decref(doc);
     hy_gateway_destroy(&gw);
     return NULL;
 }
@@ -176,20 +117,17 @@ void hy_gateway_destroy(hy_gateway_t **self_p)
         return;
     hy_gateway_t *gw = *self_p;
     /* The poller first: it resumes every parked request, since MHD must not be stopped with
-     * suspended connections. Then MHD, which joins its threads: no client is in use after. */
+     * suspended connections; so does the forwarder. Then MHD, which joins its threads. */
+    hy_catalog_stop(gw->catalog);
     hy_poller_destroy(&gw->poller);
+    hy_forwarder_stop(gw->forwarder);
+    hy_guard_stop(gw->guard);
     if (gw->daemon)
         MHD_stop_daemon(gw->daemon);
-    pthread_mutex_lock(&gw->lock);
-    for (size_t i = 0; i < gw->nclients; i++)
-        hy_client_destroy(&gw->clients[i]);
-    free(gw->clients);
-    pthread_mutex_unlock(&gw->lock);
-    pthread_mutex_destroy(&gw->lock);
-    free(gw->openapi);
-    hy_metrics_destroy(&gw->metrics);
+    hy_forwarder_destroy(&gw->forwarder);
+    hy_guard_destroy(&gw->guard);
+    hy_catalog_destroy(&gw->catalog);
     hy_keys_destroy(&gw->keys);
-    hy_routes_destroy(&gw->routes);
     free(gw->endpoint);
     free(gw);
     *self_p = NULL;

@@ -10,13 +10,25 @@
  * a worker is how a service scales, and a killed one stops receiving requests within the expiry.
  * When a service has no live worker the broker answers at once with a 503 reply.
  *
+ * Only the names of the deployment's services (hy_broker_allow, from HY_SERVICES) are taken;
+ * any other announcement is refused and logged once per name, and a name whose workers have
+ * all gone silent is forgotten, so made-up names can neither fill the table nor get requests.
+ *
  * Frames (ROUTER side shows the peer identity first):
- *   worker -> broker   "HYW1" "READY" <service>                (also the heartbeat)
- *   worker -> broker   "HYW1" "REPLY" <client identity> <reply json>
- *   broker -> worker   "HYW1" "REQUEST" <client identity> <request json>
- *   client -> broker   "HYC1" <service> <request json>
- *   broker -> client   "HYC1" <service, or empty when relaying a worker's reply> <reply json>
- *   client -> broker   "HYC1" "_workers" ""  -> reply {"services":{"registry":1,...}} (for /readyz)
+ *   worker -> broker   "HYW1" "READY" <service> [<digest>]     (also the heartbeat; the digest
+ *                                                               of its description, describe.h)
+ *   worker -> broker   "HYW1" "REPLY" <return address, echoed> <reply json>
+ *   broker -> worker   "HYW1" "REQUEST" <return address> <request json>
+ *   client -> broker   "HYC1" <service> <request json> [<tag>]
+ *   broker -> client   "HYC1" <service, or empty when relaying a worker's reply> <reply json> [<tag>]
+ *   client -> broker   "HYC1" "_workers" ""  -> reply {"services":{"registry":1,...},
+ *                      "digests":{"registry":"<digest of its newest worker>",...}}
+ *
+ * The tag (at most 64 bytes) is an asynchronous client's correlation id (the gateway's): the
+ * broker folds it with the client's routing id into the return address ([id length][id][tag])
+ * that the worker echoes without reading, and hands it back with the reply. A reply is thus
+ * matched to its request even when the worker could not parse the request and so could not
+ * echo its JSON id. Synchronous clients send no tag and match replies by JSON id.
  */
 #ifndef HY_BROKER_H
 #define HY_BROKER_H
@@ -29,6 +41,11 @@ typedef struct hy_broker hy_broker_t;
 /* Creates a broker whose ROUTER binds every endpoint in the comma-separated list (tcp and/or
  * inproc). zctx is borrowed. Returns NULL on failure (errno from zmq). */
 hy_broker_t *hy_broker_new(void *zctx, const char *endpoints);
+
+/* Restricts the service names workers may announce to the comma-separated list names (NULL
+ * or empty: any printable name of up to 63 bytes). Call before hy_broker_run. Returns 0, -1
+ * on allocation failure. */
+int hy_broker_allow(hy_broker_t *self, const char *names);
 
 /* Runs the broker loop until hy_broker_stop is called or the context terminates. Returns 0. */
 int hy_broker_run(hy_broker_t *self);

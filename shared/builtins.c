@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "describe.h"
 #include "json.h"
 #include "log.h"
 #include "service_internal.h"
@@ -51,7 +52,16 @@ static int s_backup_op(hy_ctx_t *ctx, json_t *args, json_t **result)
     return 200;
 }
 
+/* The op and event tables the gateway builds its routes from (describe.h). */
+static int s_describe_op(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    (void)args;
+    *result = hy_describe_api(ctx->svc->def->api);
+    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
 const hy_handler_t hy_builtin_handlers[] = {
+    {"service.describe", s_describe_op},
     {"service.backup", s_backup_op},
     {"events.since", hy_events_since},
     {"audit.list", hy_audit_list},

@@ -160,6 +160,11 @@ int hy_client_op(hy_client_t *self, const char *service, const char *op, json_t 
     return rc;
 }
 
+int hy_client_report(hy_client_t *self, int timeout_ms, json_t **report)
+{
+    return s_call_raw(self, "_workers", "", NULL, timeout_ms, report);
+}
+
 int hy_client_workers(hy_client_t *self, int timeout_ms, json_t **services)
 {
     json_t *reply = NULL;

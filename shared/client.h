@@ -36,6 +36,10 @@ int hy_client_call(hy_client_t *self, const char *service, json_t *request, int 
 int hy_client_op(hy_client_t *self, const char *service, const char *op, json_t *args,
                  int timeout_ms, json_t **reply);
 
+/* The broker's whole report: {"services":{"registry":1},"digests":{"registry":"<digest>"}}
+ * (broker.h). On HY_CLIENT_OK *report is a new reference. */
+int hy_client_report(hy_client_t *self, int timeout_ms, json_t **report);
+
 /* Asks the broker which services have live workers: {"registry":1,"reporting":2}. */
 int hy_client_workers(hy_client_t *self, int timeout_ms, json_t **services);
 

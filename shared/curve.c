@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "zlimit.h"
 
 #define Z85_KEY 40
 #define MAX_ALLOWED 256
@@ -105,6 +106,8 @@ static int s_plaintext_check(const char *endpoint)
 
 int hy_curve_server(void *sock, const char *endpoint)
 {
+    if (hy_zmq_limit(sock) != 0)   /* every socket passes here: the message-size limit too */
+        return -1;
     if (!s_on)
         return s_plaintext_check(endpoint);
     int one = 1;
@@ -119,6 +122,8 @@ int hy_curve_server(void *sock, const char *endpoint)
 
 int hy_curve_client(void *sock, const char *server_name, const char *endpoint)
 {
+    if (hy_zmq_limit(sock) != 0)   /* every socket passes here: the message-size limit too */
+        return -1;
     if (!s_on)
         return s_plaintext_check(endpoint);
     char server[Z85_KEY + 1];

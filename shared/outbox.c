@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "zlimit.h"
 #include "json.h"
 #include "log.h"
 #include "service_internal.h"
@@ -153,7 +154,10 @@ int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result)
     hy_key_u64((uint64_t)after + 1, key);
     MDB_val k = {8, key}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    for (json_int_t n = 0; rc == 0 && n < limit; n++) {
+    /* A page also stops at half the message ceiling (zlimit.h), so a page of large events still
+     * crosses every socket; followers read last_seq to know more is waiting. */
+    size_t byte_cap = (size_t)(hy_zmq_max_msg() / 2);
+    for (json_int_t n = 0; rc == 0 && n < limit && (n == 0 || len + v.mv_size < byte_cap); n++) {
         if ((n && (rc = s_buf_add(&buf, &len, &cap, ",", 1)) != 0) ||
             (rc = s_buf_add(&buf, &len, &cap, v.mv_data, v.mv_size)) != 0)
             goto fail;

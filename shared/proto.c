@@ -42,6 +42,10 @@ static const struct {
     const char *title;
 } s_titles[] = {
     {"malformed_json", "Malformed JSON"},
+    {"too_deep", "Body nested too deeply"},
+    {"too_many_members", "Body has too many members"},
+    {"conflicting_content_length", "Conflicting Content-Length"},
+    {"header_timeout", "Request headers too slow"},
     {"invalid_utf8", "Invalid UTF-8"},
     {"invalid_body", "Invalid request body"},
     {"invalid_field", "Invalid field"},

@@ -20,6 +20,7 @@
 
 #include "broker.h"
 #include "curve.h"
+#include "describe.h"
 #include "fa.h"
 #include "log.h"
 #include "service_internal.h"
@@ -288,7 +289,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
     while (!s_interrupted) {
         int64_t now = hy_now_us();
         if (now >= next_ready && (!def->serve_after_catch_up || hy_follow_caught_up(self))) {
-            hy_worker_ready(self->worker, def->name);
+            hy_worker_ready(self->worker, def->name, hy_describe_digest(def->api));
             next_ready = now + (int64_t)HY_BROKER_HEARTBEAT_MS * 1000;
         }
         hy_follow_tick(self);

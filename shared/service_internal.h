@@ -111,7 +111,7 @@ void hy_readers_stop(hy_service_t *self);
  * reference; an unparsable body becomes {"id":""}, refused as malformed), 1 when nothing is
  * waiting, 2 for a message that is not a request (dropped), -1 on a socket error.
  * hy_worker_reply sends the reply text for the client frame; logs and drops it on error. */
-int hy_worker_ready(void *sock, const char *service);
+int hy_worker_ready(void *sock, const char *service, const char *digest);
 int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
 void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
                      size_t len);

@@ -56,6 +56,8 @@ const hy_op_spec_t hy_builtin_ops[] = {
      .read_only = 1, .summary = "Sequence, cursors and store size of one worker"},
     {.op = "service.backup", .roles = HY_ROLE_OPERATOR, .args = s_backup_args, .ok_status = 200,
      .read_only = 1, .summary = "Online, consistent, compacted copy of the worker's LMDB environment"},
+    {.op = "service.describe", .roles = HY_ROLE_OPERATOR | HY_ROLE_SERVICE, .ok_status = 200,
+     .read_only = 1, .summary = "The service's op and event tables and their digest (describe.h)"},
     {0},
 };
 

@@ -5,8 +5,9 @@
  * A service's NAME_api.c holds a table of hy_op_spec_t and nothing else (pure data, no
  * dependencies). The service skeleton uses it to check roles and decode arguments once,
  * before any handler runs (unknown fields, wrong types, missing required fields, bad enum
- * values, X_jalali dates all refused here). The gateway links the same tables to build its
- * route table and to generate /v1/openapi.json. One definition, three uses.
+ * values, X_jalali dates all refused here). The service announces the same table to the
+ * gateway (service.describe, describe.h), which builds its route table, argument checks and
+ * /v1/openapi.json from it. One definition, three uses.
  */
 #ifndef HY_SPEC_H
 #define HY_SPEC_H
@@ -81,7 +82,8 @@ static inline bool hy_spec_read_only(const hy_op_spec_t *op)
 
 /* A service's public description: its name, the id prefixes of the entities it owns (so the
  * gateway can send GET /v1/audit?entity=prs_1 to the owner), and its op table. Each service's
- * NAME_api.c defines `const hy_api_t NAME_api`. */
+ * NAME_api.c defines `const hy_api_t NAME_api`; the service announces it with
+ * service.describe (describe.h) and the gateway builds its routes from that announcement. */
 typedef struct {
     const char *service;          /* "registry" */
     const char *id_prefixes;      /* "prs,bus,act" */
@@ -89,7 +91,7 @@ typedef struct {
 } hy_api_t;
 
 /* Operations every service answers, appended by the skeleton: events.since, audit.list,
- * service.status, service.backup. Terminated by {0}. */
+ * service.status, service.backup, service.describe. Terminated by {0}. */
 extern const hy_op_spec_t hy_builtin_ops[];
 
 /* Finds an op by name in a table terminated by {0}. Returns NULL when absent. */

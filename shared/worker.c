@@ -12,10 +12,11 @@
 #include "log.h"
 #include "service_internal.h"
 
-int hy_worker_ready(void *sock, const char *service)
+int hy_worker_ready(void *sock, const char *service, const char *digest)
 {
     if (zmq_send(sock, "HYW1", 4, ZMQ_SNDMORE) < 0 || zmq_send(sock, "READY", 5, ZMQ_SNDMORE) < 0 ||
-        zmq_send(sock, service, strlen(service), ZMQ_DONTWAIT) < 0)
+        zmq_send(sock, service, strlen(service), ZMQ_SNDMORE) < 0 ||
+        zmq_send(sock, digest, strlen(digest), ZMQ_DONTWAIT) < 0)
         return -1;
     return 0;
 }

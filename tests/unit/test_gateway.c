@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "describe.h"
 #include "gateway.h"
 #include "keys.h"
 #include "proto.h"
@@ -544,15 +545,84 @@ static bool s_has(json_t *arr, const char *name)
     return false;
 }
 
+/* The services linked into the unit tests, as the gateway gets them: described, sent as JSON
+ * text, parsed back. */
+#define API(name) extern const hy_api_t name __attribute__((weak))
+API(registry_api);
+API(loans_api);
+API(networks_api);
+API(microfund_api);
+API(insurance_api);
+API(reporting_api);
+
+static hy_api_t *s_parsed[8];
+
+static const hy_api_t *const *s_described(void)
+{
+    const hy_api_t *all[] = {&registry_api, &loans_api, &networks_api, &microfund_api,
+                             &insurance_api, &reporting_api};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        if (!all[i])
+            continue;
+        json_t *d = hy_describe_api(all[i]);
+        char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+        char err[160] = "";
+        hy_api_t *api = back ? hy_describe_parse(back, err, sizeof err) : NULL;
+        CHECK(api != NULL);
+        if (api) {
+            CHECK_EQ_STR(hy_describe_parsed_digest(api), hy_describe_digest(all[i]));
+            CHECK_EQ_STR(api->service, all[i]->service);
+            s_parsed[n++] = api;
+        }
+        free(text);
+        json_decref(d);
+        json_decref(back);
+    }
+    s_parsed[n] = NULL;
+    return (const hy_api_t *const *)s_parsed;
+}
+
+static void s_described_free(void)
+{
+    for (size_t i = 0; s_parsed[i]; i++)
+        hy_describe_free(&s_parsed[i]);
+}
+
+/* A description whose content does not match its digest is refused. */
+static void test_describe(void)
+{
+    static const hy_op_spec_t ops[] = {
+        {.op = "things.get", .method = "GET", .path = "/v1/things/{id}", .roles = 1,
+         .args = s_thing_args, .ok_status = 200},
+        {0},
+    };
+    static const hy_api_t api = {"things", "thg", ops};
+    json_t *d = hy_describe_api(&api);
+    CHECK(d != NULL);
+    char err[160] = "";
+    hy_api_t *p = hy_describe_parse(d, err, sizeof err);
+    CHECK(p && p->ops[0].args && strcmp(p->ops[0].args[3].enums, "red|blue") == 0 &&
+          p->ops[0].args[3].flags == HY_F_NULL && p->ops[1].op == NULL);
+    hy_describe_free(&p);
+    json_object_set_new(json_array_get(json_object_get(d, "ops"), 0), "path",
+                        json_string("/v1/other"));
+    p = hy_describe_parse(d, err, sizeof err);
+    CHECK(p == NULL && strstr(err, "digest"));
+    json_decref(d);
+}
+
 static void test_openapi(void)
 {
     char e[256] = "";
-    hy_routes_t *rt = hy_routes_new(hy_gateway_apis(), e, sizeof e);
+    hy_routes_t *rt = hy_routes_new(s_described(), e, sizeof e);
     CHECK(rt != NULL);
     json_t *doc = rt ? hy_gw_openapi(rt) : NULL;
     CHECK(doc != NULL);
     if (!doc) {
         hy_routes_destroy(&rt);
+        s_described_free();
         return;
     }
     CHECK_EQ_STR(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
@@ -619,6 +689,7 @@ static void test_openapi(void)
     CHECK_EQ_STR(json_string_value(json_object_get(first, "name")), "id");
     json_decref(doc);
     hy_routes_destroy(&rt);
+    s_described_free();
 }
 
 /* Content negotiation and the expected-services list of /readyz. */
@@ -639,7 +710,32 @@ static void test_negotiate_and_expected(void)
     unsetenv("HY_SERVICES");
 }
 
+/* The shape of a body is measured without parsing: depth, members, strings skipped. */
+static void test_json_shape(void)
+{
+    int depth;
+    size_t members;
+    const char *flat = "{\"a\":1,\"b\":\"{[:\\\"]\",\"c\":[1,2]}";
+    hy_gw_json_shape(flat, strlen(flat), &depth, &members);
+    CHECK_EQ_INT(depth, 2);
+    CHECK_EQ_INT((int)members, 3);
+    char deep[300];
+    memset(deep, '[', 65);
+    memset(deep + 65, ']', 65);
+    hy_gw_json_shape(deep, 130, &depth, &members);
+    CHECK_EQ_INT(depth, 65);
+    hy_gw_error_t err;
+    json_t *doc = hy_gw_parse_body(deep, 130, &err);
+    CHECK(doc == NULL && strcmp(err.code, "too_deep") == 0 && err.status == 400);
+    const char *ok = "{\"a\":[[[1]]]}";
+    doc = hy_gw_parse_body(ok, strlen(ok), &err);
+    CHECK(doc != NULL);
+    json_decref(doc);
+}
+
 const hy_test_t gateway_tests[] = {
+    {"gateway.json_shape", test_json_shape},
+    {"gateway.describe", test_describe},
     {"gateway.negotiate_and_expected", test_negotiate_and_expected},
     {"gateway.routes", test_routes},
     {"gateway.args", test_args},
