@@ -10,8 +10,11 @@ BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicroh
 # Tests: lmdb-utils, curl, Python with pyzmq, jsonschema and yaml (the compose file check),
 # iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
 # page is checked in headless Chromium).
+# The container suite (tests/containers): Debian's Docker engine and client (docker.io, 20.10),
+# Compose v1 (docker-compose, 1.29) and debootstrap (the debian:12-slim base image is made from
+# the Debian mirror: no registry is needed).
 TEST_PKGS=(lmdb-utils curl python3 python3-zmq python3-jsonschema python3-yaml iproute2 procps
-           chromium)
+           chromium docker.io docker-compose debootstrap)
 PKGS=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build" ] || PKGS+=("${TEST_PKGS[@]}")
 missing=()

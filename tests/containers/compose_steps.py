@@ -93,7 +93,7 @@ def health_gateway_outage(p):
             eq(rc, 0, f"{s}'s health check with the gateway away ({out}):")
     finally:
         p.compose("start", "gateway")
-    p.api.wait_ready(timeout=120, workers={s: 1 for s in SERVICES})
+        p.api.wait_ready(timeout=120, workers={s: 1 for s in SERVICES})
 
 
 def health_gateway_needs_workers(p):
@@ -110,7 +110,7 @@ def health_gateway_needs_workers(p):
         check("loans" in out, f"the failure names loans: {out}")
     finally:
         p.compose("start", "loans")
-    p.api.wait_ready(timeout=120, workers={s: 1 for s in SERVICES})
+        p.api.wait_ready(timeout=120, workers={s: 1 for s in SERVICES})
     wait_for("the gateway's health check passes again", lambda: run_health(gw)[0] == 0, 30, 1)
 
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # engine.sh — the container suite's own Docker engine (Debian's docker.io), apart from any other.
 #
-#   tests/containers/engine.sh start        start dockerd (prints nothing; exit 0 when it answers)
+#   tests/containers/engine.sh start [build|run]
+#                                           start dockerd (exit 0 when it answers), restarted if it
+#                                           runs in the other mode: "build" (default) lets
+#                                           containers use the host's resolver (the image build's
+#                                           apt); "run" gives them Docker's DNS only
 #   tests/containers/engine.sh base-image   make debian:12-slim from the Debian mirror if missing
 #   tests/containers/engine.sh stop         stop it (by its pid file) and unmount what it left
 #   tests/containers/engine.sh env          print DOCKER_HOST=… for a shell: eval "$(… env)"
@@ -11,7 +15,9 @@
 # so the base image and the build cache outlive a run: data root, exec root, pid file and the
 # socket unix://$HY_DOCKER_CACHE/docker.sock. The engine makes no bridge of its own (--bridge
 # none: a docker0 of another engine is left alone); image builds use the host's network, and
-# compose and Swarm make their own networks.
+# compose and Swarm make their own networks. In "run" mode containers resolve their peers' names
+# by Docker's own DNS and nothing else (--dns 127.0.0.1: no query leaves the host, and the name
+# of a stopped peer fails at once instead of waiting on an outside resolver).
 set -euo pipefail
 CACHE=${HY_DOCKER_CACHE:-/var/cache/hamyar-docker}
 SOCK=$CACHE/docker.sock
@@ -34,15 +40,19 @@ why_not() {
 alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 start() {
+  local mode=${1:-build} dns=()
   mkdir -p "$CACHE/data" "$CACHE/exec"
   if alive && "$DOCKER" version >/dev/null 2>&1; then
-    return 0
+    [ "$(cat "$CACHE/mode" 2>/dev/null)" = "$mode" ] && return 0
+    stop
   fi
+  [ "$mode" = run ] && dns=(--dns 127.0.0.1)
   rm -f "$PIDFILE" "$SOCK"
   /usr/sbin/dockerd --data-root "$CACHE/data" --exec-root "$CACHE/exec" --pidfile "$PIDFILE" \
-      -H "unix://$SOCK" --bridge none --storage-driver overlay2 --log-level warn \
+      -H "unix://$SOCK" --bridge none "${dns[@]}" --storage-driver overlay2 --log-level warn \
       >"$CACHE/dockerd.log" 2>&1 &
   local pid=$!
+  echo "$mode" >"$CACHE/mode"
   for _ in $(seq 1 120); do
     if "$DOCKER" version >/dev/null 2>&1; then
       return 0
@@ -71,7 +81,7 @@ stop() {
     done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$PIDFILE" "$SOCK"
+  rm -f "$PIDFILE" "$SOCK" "$CACHE/mode"
   # What an engine killed hard may leave mounted (container layers, netns, its exec root).
   awk -v c="$CACHE/" 'index($2, c) == 1 {print $2}' /proc/self/mounts | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
@@ -102,7 +112,7 @@ base_image() {
 }
 
 case "${1:-}" in
-  start) why_not >/dev/null && start ;;
+  start) why_not >/dev/null && start "${2:-build}" ;;
   stop) stop ;;
   base-image) base_image ;;
   env) echo "export DOCKER_HOST=$DOCKER_HOST" ;;

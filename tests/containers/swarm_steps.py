@@ -1,5 +1,5 @@
 """Swarm on one node: the project's compose file with the override for kernels without ip_vs
-(docker/swarm-no-ipvs.yml), deployed with --resolve-image never (no registry here)."""
+(docker/swarm.yml), deployed with --resolve-image never (no registry here)."""
 import threading
 import time
 
@@ -45,8 +45,8 @@ def init_deploy(st):
     for s in ["gateway"] + SERVICES:
         labels += ["--label-add", f"hamyar.{s}=true"]
     docker("node", "update", *labels, node)
-    out = sh("sh", "-c", f"cd {st.work} && /usr/bin/docker stack deploy -c docker-compose.yml "
-                         f"-c swarm-no-ipvs.yml --resolve-image never {STACK}", timeout=300)
+    out = sh("sh", "-c", f"cd {st.work} && /usr/bin/docker stack deploy -c swarm-base.yml "
+                         f"-c swarm.yml --resolve-image never {STACK}", timeout=300)
     print("    " + out.strip().replace("\n", "\n    ")[:600])
 
 

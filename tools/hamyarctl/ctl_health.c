@@ -6,19 +6,24 @@
  * timeout whether or not the gateway exists, and fails only for the service's own faults:
  *   - no process hamyar-NAME runs here, or it is stopped (state T), dead or a zombie;
  *   - its events endpoint (the PUB socket it binds: --pub, HY_PUB_BIND, HY_PUB_<NAME>) does not
- *     complete a ZeroMQ handshake (with CURVE when HY_CURVE_DIR is set) within the timeout: its
- *     I/O thread or its ZAP handler is stuck, or it never bound.
+ *     take a TCP connection: it lost the socket or never bound it.
+ * Not a ZeroMQ handshake: a service's one I/O thread also reconnects to the broker, and libzmq
+ * resolves the broker's name there, blocking; while the gateway is away and the resolver slow,
+ * no handshake completes, though nothing is wrong with the service.
  * A service that publishes nothing (--pub none: reporting) is judged by its process alone.
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ctl.h"
-#include "curve.h"
 #include "log.h"
 #include "service.h"
 
@@ -103,68 +108,61 @@ static int s_find_process(const char *service, char *pub, size_t pub_size)
     return -1;
 }
 
-/* The endpoint to connect to for a bound one: a wildcard host becomes loopback. */
-static void s_local_endpoint(const char *bound, char *out, size_t n)
+/* Splits a bound tcp:// endpoint into the address to connect to (a wildcard host becomes
+ * loopback) and its port. Returns 0, or -1 when it is not tcp://HOST:PORT. */
+static int s_local_address(const char *bound, char *host, size_t host_size, char *port,
+                           size_t port_size)
 {
-    const char *hostport = strncmp(bound, "tcp://", 6) == 0 ? bound + 6 : NULL;
-    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
-    if (colon && ((colon - hostport == 1 && hostport[0] == '*') ||
-                  (colon - hostport == 7 && strncmp(hostport, "0.0.0.0", 7) == 0)))
-        snprintf(out, n, "tcp://127.0.0.1%s", colon);
-    else
-        snprintf(out, n, "%s", bound);
+    if (strncmp(bound, "tcp://", 6) != 0)
+        return -1;
+    const char *h = bound + 6, *colon = strrchr(h, ':');
+    if (!colon || !colon[1] || (size_t)(colon - h) >= host_size)
+        return -1;
+    snprintf(port, port_size, "%s", colon + 1);
+    snprintf(host, host_size, "%.*s", (int)(colon - h), h);
+    if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
+        snprintf(host, host_size, "127.0.0.1");
+    else if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    return 0;
 }
 
-/* Connects a SUB socket to the service's events and waits for the handshake. Returns 0 or -1. */
-static int s_handshake(const char *service, const char *endpoint, int timeout_ms)
+/* Connects to the service's events port (numeric addresses only: no name to resolve) within
+ * timeout_ms. The kernel completes the connection for a socket the process holds bound and
+ * listening: a process that lost its socket, or never bound it, fails. Returns 0 or -1. */
+static int s_connect(const char *service, const char *bound, int timeout_ms)
 {
-    int rc = -1, zero = 0, said = 0;
-    void *zctx = zmq_ctx_new(), *sub = NULL, *mon = NULL;
-    char monitor[64];
-    snprintf(monitor, sizeof monitor, "inproc://health-%s", service);
-    if (!zctx || hy_curve_init("hamyarctl") != 0)
-        goto fail;
-    sub = zmq_socket(zctx, ZMQ_SUB);
-    mon = zmq_socket(zctx, ZMQ_PAIR);
-    if (!sub || !mon || zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(mon, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) != 0 ||
-        zmq_socket_monitor(sub, monitor, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
-        zmq_connect(mon, monitor) != 0 || hy_curve_client(sub, service, endpoint) != 0 ||
-        zmq_connect(sub, endpoint) != 0)
-        goto fail;
-    /* Each event is two frames: [16-bit event, 32-bit value] then the endpoint. */
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    int got = zmq_msg_recv(&frame, mon, 0);
-    uint16_t event = 0;
-    if (got >= 2)
-        memcpy(&event, zmq_msg_data(&frame), sizeof event);
-    zmq_msg_close(&frame);
-    said = 1;
-    if (got < 0)
-        fprintf(stderr, "hamyarctl: %s's events at %s: no handshake in %d ms\n", service,
-                endpoint, timeout_ms);
-    else if (event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-        fprintf(stderr, "hamyarctl: %s's events at %s: handshake failed (event %u)\n", service,
-                endpoint, (unsigned)event);
-    else
-        rc = 0;
-fail:
-    if (rc != 0 && !said)
-        fprintf(stderr, "hamyarctl: %s's events at %s: %s\n", service, endpoint,
-                zmq_strerror(zmq_errno()));
-    if (sub)
-        zmq_socket_monitor(sub, NULL, 0);
-    if (mon)
-        zmq_close(mon);
-    if (sub)
-        zmq_close(sub);
-    if (zctx)
-        zmq_ctx_term(zctx);
+    char host[256], port[16];
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *ai = NULL;
+    if (s_local_address(bound, host, sizeof host, port, sizeof port) != 0 ||
+        getaddrinfo(host, port, &hints, &ai) != 0 || !ai) {
+        fprintf(stderr, "hamyarctl: %s's events endpoint %s is not tcp://ADDRESS:PORT: not "
+                        "checked\n", service, bound);
+        return 0;
+    }
+    int rc = -1, err = 0, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    socklen_t len = sizeof err;
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EINPROGRESS) {
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        if (poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
+            rc = err == 0 ? 0 : -1;
+        else
+            err = ETIMEDOUT;
+    } else if (fd >= 0) {
+        err = errno;
+        rc = err == 0 ? 0 : -1;
+    } else {
+        err = errno;
+    }
+    if (rc != 0)
+        fprintf(stderr, "hamyarctl: %s's events at %s:%s: %s\n", service, host, port,
+                strerror(err));
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
     return rc;
 }
 
@@ -172,7 +170,7 @@ int ctl_ping_local(const char *service, int timeout_ms)
 {
     setenv("HY_LOG_LEVEL", "warn", 0);
     hy_log_init("hamyarctl");
-    char bound[512] = "", endpoint[512];
+    char bound[512] = "";
     if (s_find_process(service, bound, sizeof bound) != 0)
         return 1;
     if (!bound[0]) {
@@ -183,9 +181,8 @@ int ctl_ping_local(const char *service, int timeout_ms)
         printf("%s: running (publishes no events)\n", service);
         return 0;
     }
-    s_local_endpoint(bound, endpoint, sizeof endpoint);
-    if (s_handshake(service, endpoint, timeout_ms) != 0)
+    if (s_connect(service, bound, timeout_ms) != 0)
         return 1;
-    printf("%s: running, events at %s answer\n", service, endpoint);
+    printf("%s: running, events endpoint %s listening\n", service, bound);
     return 0;
 }

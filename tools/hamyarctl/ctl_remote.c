@@ -238,10 +238,9 @@ int ctl_status(int argc, char **argv)
 
 /* ---- ping ---------------------------------------------------------------------------------- */
 
-/* GET /readyz of the gateway on this host: HY_HTTP_ADDR (127.0.0.1 when it listens on every
- * address) and HY_HTTP_PORT. Returns 0 when the answer is 200: it serves HTTP, its broker
- * answers and every service it expects has a live worker. */
-static int s_http_ready(int timeout_ms)
+/* GET path (/readyz or /healthz) of the gateway on this host: HY_HTTP_ADDR (127.0.0.1 when it
+ * listens on every address) and HY_HTTP_PORT. Returns 0 when the answer is 200. */
+static int s_http_get(const char *path, int timeout_ms)
 {
     const char *addr = getenv("HY_HTTP_ADDR"), *port = getenv("HY_HTTP_PORT");
     if (!addr || !*addr || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0)
@@ -257,7 +256,7 @@ static int s_http_ready(int timeout_ms)
     int rc = -1, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
     char req[256], buf[512] = "";
-    int n = snprintf(req, sizeof req, "GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n", addr);
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr);
     if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
         connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 && write(fd, req, (size_t)n) == n) {
@@ -271,9 +270,9 @@ static int s_http_ready(int timeout_ms)
     if (rc != 0) {
         const char *body = strstr(buf, "\r\n\r\n");
         if (!buf[0])
-            fprintf(stderr, "hamyarctl: GET http://%s:%s/readyz: no answer\n", addr, port);
+            fprintf(stderr, "hamyarctl: GET http://%s:%s%s: no answer\n", addr, port, path);
         else
-            fprintf(stderr, "hamyarctl: GET http://%s:%s/readyz: %.*s %s\n", addr, port,
+            fprintf(stderr, "hamyarctl: GET http://%s:%s%s: %.*s %s\n", addr, port, path,
                     (int)strcspn(buf, "\r\n"), buf, body ? body + 4 : "");
     }
     if (fd >= 0)
@@ -284,7 +283,10 @@ static int s_http_ready(int timeout_ms)
 
 /* For health checks.
  *   --service gateway: is it ready (GET /readyz on this host: serving, and a live worker for
- *     every service it expects)?
+ *     every service it expects)? With --serving, or HY_GATEWAY_HEALTH=serving: does it serve
+ *     HTTP (GET /healthz)? That is for Swarm, whose DNS lists the gateway only once healthy:
+ *     the services could never connect to a gateway whose health waited for them
+ *     (docker/swarm.yml sets it: an override can replace a variable, not a health command).
  *   --service NAME --local: the service's own health, seen from its host (ctl_health.c); asks
  *     nothing of the gateway, so a gateway outage never makes it fail or wait.
  *   --service NAME: does the broker have a live worker of the service (one that said READY in
@@ -292,10 +294,11 @@ static int s_http_ready(int timeout_ms)
  *     healthy. */
 int ctl_ping(int argc, char **argv)
 {
-    const char *service = NULL, *timeout_s = NULL, *lenient = NULL, *local = NULL;
+    const char *service = NULL, *timeout_s = NULL, *lenient = NULL, *local = NULL,
+               *serving = NULL;
     const ctl_opt_t opts[] = { { "service", false, &service }, { "timeout-ms", false, &timeout_s },
                                { "allow-no-broker", true, &lenient }, { "local", true, &local },
-                               { 0 } };
+                               { "serving", true, &serving }, { 0 } };
     int timeout_ms = -1;
     if (ctl_parse(argc, argv, opts, NULL, 0) != 0 || !service ||
         (timeout_ms = ctl_timeout(timeout_s, 2000)) < 0) {
@@ -303,9 +306,12 @@ int ctl_ping(int argc, char **argv)
         return CTL_EXIT_USAGE;
     }
     if (strcmp(service, "gateway") == 0) {
-        if (s_http_ready(timeout_ms) != 0)
+        const char *mode = getenv("HY_GATEWAY_HEALTH");
+        if (mode && strcmp(mode, "serving") == 0)
+            serving = "1";
+        if (s_http_get(serving ? "/healthz" : "/readyz", timeout_ms) != 0)
             return 1;
-        printf("gateway: ready\n");
+        printf("gateway: %s\n", serving ? "serving" : "ready");
         return 0;
     }
     if (local)
