@@ -66,10 +66,11 @@ def wait_for(what, fn, timeout, interval=0.5):
 
 
 class Api:
-    """HTTP to the gateway on 127.0.0.1:port, with API keys by role."""
+    """HTTP to the gateway on host:port, with API keys by role."""
 
-    def __init__(self, port):
+    def __init__(self, port, host="127.0.0.1"):
         self.port = port
+        self.host = host
         self.keys = {}
 
     def request(self, method, path, body=None, key="social_services", timeout=10):
@@ -80,7 +81,7 @@ class Api:
             h["Content-Type"] = "application/json"
         if key:
             h["Authorization"] = "Bearer " + self.keys.get(key, key)
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
+        req = urllib.request.Request(f"http://{self.host}:{self.port}{path}", data=data,
                                      method=method, headers=h)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:

@@ -6,6 +6,7 @@ Usage: run.py [name-prefix]      (run by tools/test.sh after the unit and integr
   HY_DOCKER_CACHE      the engine's directory (default /var/cache/hamyar-docker)
   HY_CT_SKIP_BUILD=1   use the engine's hamyar:latest as it is (iterating on the tests)
   HY_CT_KEEP_ENGINE=1  leave the engine running at the end (iterating; engine.sh stop stops it)
+  HY_CT_MULTINODE=1    also the three-node Swarm of privileged containers (make test-swarm)
 Prints each step with its time, a table of the times, and closes with "N passed, N failed".
 A step whose prerequisite failed is counted as failed, with that reason.
 """
@@ -20,6 +21,7 @@ import time
 import traceback
 
 import compose_steps
+import multinode_steps
 import swarm_steps
 from lib import CACHE, DOCKER, ENV, HERE, IMAGE, ROOT, TestFailure, check, docker, free_port, sh
 
@@ -100,7 +102,7 @@ def make_work(work, port, swarm_port):
             os.chmod(os.path.join(keys, name), 0o640)
 
 
-def cleanup(work, project, stack):
+def cleanup(work, project, stack, cluster=None):
     """Whatever happened: compose down, stack rm and swarm leave, then the engine stopped (by
     its pid) and its mounts undone."""
     try:
@@ -108,6 +110,8 @@ def cleanup(work, project, stack):
             project.down()
         if stack:
             stack.down()
+        if cluster:
+            cluster.down()
     except Exception as e:   # the engine's stop below still runs
         print(f"cleanup: {e}")
     if os.environ.get("HY_CT_KEEP_ENGINE") == "1":
@@ -123,7 +127,8 @@ def main():
     names = ["engine_start", "base_image", "image_build", "engine_restart_isolated_dns",
              "keys_and_files"] + \
         ["compose_" + f.__name__ for f in compose_steps.STEPS] + ["compose_down"] + \
-        ["swarm_" + f.__name__ for f in swarm_steps.STEPS] + ["swarm_down"]
+        ["swarm_" + f.__name__ for f in swarm_steps.STEPS] + ["swarm_down"] + \
+        ["swarm3_" + f.__name__ for f in multinode_steps.STEPS] + ["swarm3_down"]
     if only and not any(n.startswith(only) for n in names):
         print(f"container suite: no step starts with {only!r} (steps: {' '.join(names)})")
         print("0 passed, 0 failed")
@@ -139,12 +144,15 @@ def main():
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
 
-    suite, work, project, stack = Suite(only), None, None, None
+    suite, work, project, stack, cluster = Suite(only), None, None, None, None
+    multinode = os.environ.get("HY_CT_MULTINODE", "0") == "1"
     t_all = time.time()
     try:
         suite.step("engine_start", lambda: sh(ENGINE, "start", timeout=120), prerequisite=True)
         suite.step("base_image", lambda: sh(ENGINE, "base-image", timeout=900), prerequisite=True)
         suite.step("image_build", build_image, prerequisite=True)
+        if multinode:
+            suite.step("node_image_build", multinode_steps.build_node_image, prerequisite=True)
         suite.step("engine_restart_isolated_dns", lambda: sh(ENGINE, "start", "run", timeout=180),
                    prerequisite=True)
         work = tempfile.mkdtemp(prefix="hamyar-ct-")
@@ -162,9 +170,17 @@ def main():
             suite.step("swarm_" + fn.__name__, fn, stack, prerequisite=fn in swarm_steps.PREREQUISITES)
         suite.step("swarm_down", stack.down, always=True)
         stack = None
+        if multinode:
+            suite.broken = broken
+            cluster = multinode_steps.Cluster(work, swarm_port)
+            for fn in multinode_steps.STEPS:
+                suite.step("swarm3_" + fn.__name__, fn, cluster,
+                           prerequisite=fn in multinode_steps.PREREQUISITES)
+            suite.step("swarm3_down", cluster.down, always=True)
+            cluster = None
     finally:
         t0 = time.time()
-        cleanup(work, project, stack)
+        cleanup(work, project, stack, cluster)
         suite.times.append(("cleanup (engine stopped)", time.time() - t0, "ok"))
         left = subprocess.run(["pgrep", "-f", f"dockerd .*{CACHE}"], capture_output=True, text=True)
         if left.stdout.strip() and os.environ.get("HY_CT_KEEP_ENGINE") != "1":
