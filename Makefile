@@ -101,8 +101,8 @@ test: deps
 	@$(MAKE) --no-print-directory build VARIANT=asan
 	@tools/test.sh
 
-# The Swarm part of the container suite alone (tests/containers: its own dockerd, the image
-# built from the tree, a one-node Swarm with docker/swarm-no-ipvs.yml).
+# The Swarm parts of the container suite alone (tests/containers: its own dockerd, the image
+# built from the tree; a one-node Swarm, then three nodes that are containers running engines).
 test-swarm: deps
 	@HY_TEST_ONLY=swarm tools/test.sh containers
 

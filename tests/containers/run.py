@@ -6,9 +6,10 @@ Usage: run.py [name-prefix]      (run by tools/test.sh after the unit and integr
   HY_DOCKER_CACHE      the engine's directory (default /var/cache/hamyar-docker)
   HY_CT_SKIP_BUILD=1   use the engine's hamyar:latest as it is (iterating on the tests)
   HY_CT_KEEP_ENGINE=1  leave the engine running at the end (iterating; engine.sh stop stops it)
-  HY_CT_MULTINODE=1    also the three-node Swarm of privileged containers (make test-swarm)
+  HY_CT_MULTINODE=0    without the three-node Swarm (nodes: containers each running an engine)
 Prints each step with its time, a table of the times, and closes with "N passed, N failed".
-A step whose prerequisite failed is counted as failed, with that reason.
+A step whose prerequisite failed is counted as failed, with that reason. Steps come in groups
+(compose_, swarm_: one node, swarm3_: three nodes); a name prefix runs the groups it matches.
 """
 import os
 import re
@@ -145,32 +146,40 @@ def main():
         signal.signal(s, on_signal)
 
     suite, work, project, stack, cluster = Suite(only), None, None, None, None
-    multinode = os.environ.get("HY_CT_MULTINODE", "0") == "1"
+    multinode = os.environ.get("HY_CT_MULTINODE", "1") != "0"
+    groups = {"compose_": compose_steps.STEPS, "swarm_": swarm_steps.STEPS,
+              "swarm3_": multinode_steps.STEPS if multinode else []}
+    # A group (its prerequisites too) runs when one of its steps is asked for.
+    want = {g: any((g + f.__name__).startswith(only) for f in steps) for g, steps in groups.items()}
     t_all = time.time()
     try:
         suite.step("engine_start", lambda: sh(ENGINE, "start", timeout=120), prerequisite=True)
         suite.step("base_image", lambda: sh(ENGINE, "base-image", timeout=900), prerequisite=True)
         suite.step("image_build", build_image, prerequisite=True)
-        if multinode:
+        if want["swarm3_"]:
             suite.step("node_image_build", multinode_steps.build_node_image, prerequisite=True)
         suite.step("engine_restart_isolated_dns", lambda: sh(ENGINE, "start", "run", timeout=180),
                    prerequisite=True)
         work = tempfile.mkdtemp(prefix="hamyar-ct-")
         port, swarm_port = free_port(), free_port()
         suite.step("keys_and_files", make_work, work, port, swarm_port, prerequisite=True)
-        project = compose_steps.Project(work, port)
-        broken = suite.broken
-        for fn in compose_steps.STEPS:
-            suite.step("compose_" + fn.__name__, fn, project, prerequisite=fn is compose_steps.up_ready)
-        suite.step("compose_down", project.down, always=True)
-        project = None
-        suite.broken = broken   # Swarm runs even when a compose step failed
-        stack = swarm_steps.Stack(work, swarm_port)
-        for fn in swarm_steps.STEPS:
-            suite.step("swarm_" + fn.__name__, fn, stack, prerequisite=fn in swarm_steps.PREREQUISITES)
-        suite.step("swarm_down", stack.down, always=True)
-        stack = None
-        if multinode:
+        broken = suite.broken   # each group runs even when a step of another failed
+        if want["compose_"]:
+            project = compose_steps.Project(work, port)
+            for fn in compose_steps.STEPS:
+                suite.step("compose_" + fn.__name__, fn, project,
+                           prerequisite=fn is compose_steps.up_ready)
+            suite.step("compose_down", project.down, always=True)
+            project = None
+        if want["swarm_"]:
+            suite.broken = broken
+            stack = swarm_steps.Stack(work, swarm_port)
+            for fn in swarm_steps.STEPS:
+                suite.step("swarm_" + fn.__name__, fn, stack,
+                           prerequisite=fn in swarm_steps.PREREQUISITES)
+            suite.step("swarm_down", stack.down, always=True)
+            stack = None
+        if want["swarm3_"]:
             suite.broken = broken
             cluster = multinode_steps.Cluster(work, swarm_port)
             for fn in multinode_steps.STEPS:
