@@ -113,6 +113,10 @@ def cleanup(work, project, stack, cluster=None):
             stack.down()
         if cluster:
             cluster.down()
+        # What stacks leave in the data root (stopped containers, stack volumes, Swarm's
+        # docker_gwbridge) would pile up run after run: the base image and build cache stay.
+        for what in ("container", "volume", "network"):
+            docker(what, "prune", "-f", check_rc=False, timeout=120)
     except Exception as e:   # the engine's stop below still runs
         print(f"cleanup: {e}")
     if os.environ.get("HY_CT_KEEP_ENGINE") == "1":
