@@ -70,12 +70,13 @@ def flow(p):
                                       "field": "handicrafts",
                                       "start_date": time.strftime("%Y-%m-%d")})
     eq(enr.status, 201, f"enrolment: {enr!r}")
-    head = person.get("seq") or 1
-
     def report():
+        # Reporting follows each source's events: the person and business (registry), the
+        # loan (loans) and the enrolment (insurance) are each at least one.
         r = api.get("/v1/reports/indicators?from=2020-01-01&to=2030-01-01")
-        return r.status == 200 and r.json["as_of"]["registry"]["seq"] >= head and r
-    r = wait_for("a report that counts the new person", report, 60)
+        return r.status == 200 and all(r.json["as_of"][s]["seq"] >= 1
+                                       for s in ("registry", "loans", "insurance")) and r
+    r = wait_for("a report that has applied the person, loan and enrolment", report, 60)
     p.people = [person["id"]]
     print(f"    report as of {json.dumps(r.json['as_of'])[:200]}")
 
