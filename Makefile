@@ -39,7 +39,7 @@ BINS := $(B)/bin/hamyar-gateway $(B)/bin/hamyarctl $(B)/bin/unit-tests \
         $(foreach s,$(SERVICES),$(B)/bin/hamyar-$(s)) \
         $(if $(FUNDSYNC_SRC),$(B)/bin/hamyar-fund-sync)
 
-.PHONY: all build deps run test test-unit test-integration bench soak clean check-deps
+.PHONY: all build deps run test test-unit test-integration test-swarm bench soak clean check-deps
 all: build
 build: $(BINS)
 
@@ -94,12 +94,17 @@ run: deps
 	@tools/run.sh build/release
 
 # ---- tests ---------------------------------------------------------------------------------------
-# Unit and integration tests run twice: release build, then ASan+UBSan. tools/test.sh prints the
-# closing "N passed, N failed" line over both.
+# Unit and integration tests run twice: release build, then ASan+UBSan; then the container suite
+# (tests/containers). tools/test.sh prints the closing "N passed, N failed" line over all.
 test: deps
 	@$(MAKE) --no-print-directory build VARIANT=release
 	@$(MAKE) --no-print-directory build VARIANT=asan
 	@tools/test.sh
+
+# The Swarm parts of the container suite alone (tests/containers: its own dockerd, the image
+# built from the tree; a one-node Swarm, then three nodes that are containers running engines).
+test-swarm: deps
+	@HY_TEST_ONLY=swarm tools/test.sh containers
 
 test-unit: build
 	$(B)/bin/unit-tests

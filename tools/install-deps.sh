@@ -11,8 +11,11 @@ BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicroh
 # iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
 # page is checked in headless Chromium) and fonts-farsiweb (a Persian font for that page:
 # bookworm has no fonts-vazirmatn).
+# The container suite (tests/containers): Debian's Docker engine and client (docker.io, 20.10),
+# Compose v1 (docker-compose, 1.29) and debootstrap (the debian:12-slim base image is made from
+# the Debian mirror: no registry is needed).
 TEST_PKGS=(lmdb-utils curl python3 python3-zmq python3-jsonschema python3-yaml iproute2 procps
-           chromium fonts-farsiweb)
+           chromium fonts-farsiweb docker.io docker-compose debootstrap)
 PKGS=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build" ] || PKGS+=("${TEST_PKGS[@]}")
 missing=()

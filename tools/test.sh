@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs the unit and integration tests against the release build, then against the ASan+UBSan
-# build, and closes with one line over all four runs: "N passed, N failed".
-# tools/test.sh [unit|integration] limits the kinds; HY_TEST_ONLY=prefix limits the tests.
+# build, then the container suite once (tests/containers: the image, compose and Swarm under a
+# Docker engine of its own; skipped, loudly, where no engine can start), and closes with one line
+# over all the runs: "N passed, N failed".
+# tools/test.sh [unit|integration|containers] limits the kinds; HY_TEST_ONLY=prefix limits the
+# tests (of the container suite too: e.g. HY_TEST_ONLY=swarm).
 set -u
 cd "$(dirname "$0")/.."
-kinds="${1:-unit integration}"
+kinds="${1:-unit integration containers}"
 total_pass=0 total_fail=0 status=0
 log=$(mktemp)
 run() {  # run LABEL CMD...
@@ -35,6 +38,11 @@ for variant in release asan; do
     esac
   done
 done
+# The container suite builds the image from the tree (a release build inside Docker): once.
+case " $kinds " in
+  *" containers "*) run "container suite (own dockerd)" /usr/bin/python3 tests/containers/run.py \
+                      ${HY_TEST_ONLY:-} ;;
+esac
 rm -f "$log"
 echo "$total_pass passed, $total_fail failed"
 exit $status

@@ -6,6 +6,7 @@
  *   ctl_curve.c    curve keygen                      (CURVE key pairs for HY_CURVE_DIR)
  *   ctl_remote.c   status | ping | backup            (through the broker, as role operator)
  *   ctl_restore.c  restore | replay                  (offline, on the service's host)
+ *   ctl_health.c   ping --local                      (a service's own health, on its host)
  *
  * Every command is a function taking its arguments after the command words and returning the
  * process exit code: 0 done, 1 failed, 2 (CTL_EXIT_USAGE) bad usage.
@@ -43,6 +44,8 @@ int ctl_keys(const char *verb, int argc, char **argv);
 int ctl_curve(const char *verb, int argc, char **argv);
 int ctl_status(int argc, char **argv);
 int ctl_ping(int argc, char **argv);
+/* ping --service NAME --local: 0 healthy, 1 not (ctl_health.c). */
+int ctl_ping_local(const char *service, int timeout_ms);
 int ctl_backup(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
 int ctl_replay(int argc, char **argv);

@@ -125,12 +125,17 @@ static json_t *s_replicas(s_conn_t *c, const char *name, json_int_t workers, int
         if (s_call(c, name, "service.status", NULL, timeout_ms, &status, &reply) != HY_CLIENT_OK)
             continue;
         json_t *r = json_object_get(reply, "result");
+        /* A replica is its host and pid: in containers every pid may be 1. */
         json_int_t pid = json_integer_value(json_object_get(r, "pid"));
+        const char *host = json_string_value(json_object_get(r, "host"));
         bool seen = false;
         size_t k;
         json_t *prev;
-        json_array_foreach(out, k, prev)
-            seen |= json_integer_value(json_object_get(prev, "pid")) == pid;
+        json_array_foreach(out, k, prev) {
+            const char *h = json_string_value(json_object_get(prev, "host"));
+            seen |= json_integer_value(json_object_get(prev, "pid")) == pid &&
+                    strcmp(h ? h : "", host ? host : "") == 0;
+        }
         if (status == 200 && json_is_object(r) && !seen)
             json_array_append(out, r);
         json_decref(reply);
@@ -233,24 +238,25 @@ int ctl_status(int argc, char **argv)
 
 /* ---- ping ---------------------------------------------------------------------------------- */
 
-/* GET /healthz of the gateway on this host: HY_HTTP_ADDR (127.0.0.1 when it listens on every
- * address) and HY_HTTP_PORT. Returns 0 when the answer is 200. */
-static int s_http_health(int timeout_ms)
+/* GET path (/readyz or /healthz) of the gateway on this host: HY_HTTP_ADDR (127.0.0.1 when it
+ * listens on every address) and HY_HTTP_PORT. Returns 0 when the answer is 200. */
+static int s_http_get(const char *path, int timeout_ms)
 {
     const char *addr = getenv("HY_HTTP_ADDR"), *port = getenv("HY_HTTP_PORT");
     if (!addr || !*addr || strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0)
         addr = "127.0.0.1";
     if (!port || !*port)
         port = "8080";
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICHOST }, *ai = NULL;
     if (getaddrinfo(addr, port, &hints, &ai) != 0 || !ai) {
-        fprintf(stderr, "hamyarctl: cannot resolve %s\n", addr);
+        fprintf(stderr, "hamyarctl: HY_HTTP_ADDR %s is not an address\n", addr);
         return -1;
     }
     int rc = -1, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    char req[256], buf[64] = "";
-    int n = snprintf(req, sizeof req, "GET /healthz HTTP/1.0\r\nHost: %s\r\n\r\n", addr);
+    char req[256], buf[512] = "";
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr);
     if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
         connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 && write(fd, req, (size_t)n) == n) {
@@ -261,48 +267,61 @@ static int s_http_health(int timeout_ms)
         buf[got] = '\0';
         rc = strncmp(buf, "HTTP/1.", 7) == 0 && strncmp(buf + 8, " 200", 4) == 0 ? 0 : -1;
     }
-    if (rc != 0)
-        fprintf(stderr, "hamyarctl: GET http://%s:%s/healthz: %s\n", addr, port,
-                buf[0] ? strtok(buf, "\r\n") : "no answer");
+    if (rc != 0) {
+        const char *body = strstr(buf, "\r\n\r\n");
+        if (!buf[0])
+            fprintf(stderr, "hamyarctl: GET http://%s:%s%s: no answer\n", addr, port, path);
+        else
+            fprintf(stderr, "hamyarctl: GET http://%s:%s%s: %.*s %s\n", addr, port, path,
+                    (int)strcspn(buf, "\r\n"), buf, body ? body + 4 : "");
+    }
     if (fd >= 0)
         close(fd);
     freeaddrinfo(ai);
     return rc;
 }
 
-/* For health checks: does the broker have a live worker of the service (a worker that said
- * READY in the last three seconds, i.e. whose reactor runs)? For the gateway: does its broker
- * answer and its HTTP server say 200 on /healthz? With --allow-no-broker a broker that does
- * not answer is not the service's fault and counts as healthy, so that an orchestrator does
- * not restart every service while the gateway is away. */
+/* For health checks.
+ *   --service gateway: is it ready (GET /readyz on this host: serving, and a live worker for
+ *     every service it expects)? With --serving, or HY_GATEWAY_HEALTH=serving: does it serve
+ *     HTTP (GET /healthz)? That is for Swarm, whose DNS lists the gateway only once healthy:
+ *     the services could never connect to a gateway whose health waited for them
+ *     (docker/swarm.yml sets it: an override can replace a variable, not a health command).
+ *   --service NAME --local: the service's own health, seen from its host (ctl_health.c); asks
+ *     nothing of the gateway, so a gateway outage never makes it fail or wait.
+ *   --service NAME: does the broker have a live worker of the service (one that said READY in
+ *     the last three seconds)? With --allow-no-broker a broker that does not answer counts as
+ *     healthy. */
 int ctl_ping(int argc, char **argv)
 {
-    const char *service = NULL, *timeout_s = NULL, *lenient = NULL;
+    const char *service = NULL, *timeout_s = NULL, *lenient = NULL, *local = NULL,
+               *serving = NULL;
     const ctl_opt_t opts[] = { { "service", false, &service }, { "timeout-ms", false, &timeout_s },
-                               { "allow-no-broker", true, &lenient }, { 0 } };
+                               { "allow-no-broker", true, &lenient }, { "local", true, &local },
+                               { "serving", true, &serving }, { 0 } };
     int timeout_ms = -1;
     if (ctl_parse(argc, argv, opts, NULL, 0) != 0 || !service ||
         (timeout_ms = ctl_timeout(timeout_s, 2000)) < 0) {
         ctl_usage();
         return CTL_EXIT_USAGE;
     }
-    bool gateway = strcmp(service, "gateway") == 0;
+    if (strcmp(service, "gateway") == 0) {
+        const char *mode = getenv("HY_GATEWAY_HEALTH");
+        if (mode && strcmp(mode, "serving") == 0)
+            serving = "1";
+        if (s_http_get(serving ? "/healthz" : "/readyz", timeout_ms) != 0)
+            return 1;
+        printf("gateway: %s\n", serving ? "serving" : "ready");
+        return 0;
+    }
+    if (local)
+        return ctl_ping_local(service, timeout_ms);
     s_conn_t c;
     if (s_open(&c) != 0)
         return 1;
     json_t *workers = NULL;
     int rc = hy_client_workers(c.client, timeout_ms, &workers);
     s_close(&c);
-    if (gateway) {
-        if (rc != HY_CLIENT_OK)
-            fprintf(stderr, "hamyarctl: the broker at %s does not answer\n", hy_config_broker());
-        int http = s_http_health(timeout_ms);
-        json_decref(workers);
-        if (rc != HY_CLIENT_OK || http != 0)
-            return 1;
-        printf("gateway: up\n");
-        return 0;
-    }
     if (rc != HY_CLIENT_OK) {
         fprintf(stderr, "hamyarctl: the broker at %s does not answer\n", hy_config_broker());
         if (lenient)

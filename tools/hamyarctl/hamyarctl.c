@@ -30,7 +30,7 @@ void ctl_usage(void)
             "       hamyarctl curve keygen NAME... [--dir DIR]\n"
             "       hamyarctl curve keygen --all [--dir DIR]\n"
             "       hamyarctl status [--json] [--timeout-ms N]\n"
-            "       hamyarctl ping --service NAME [--timeout-ms N]\n"
+            "       hamyarctl ping --service NAME [--local | --allow-no-broker | --serving] [--timeout-ms N]\n"
             "       hamyarctl backup --service NAME --dir DIR [--timeout-ms N]\n"
             "       hamyarctl restore --from BACKUP_DIR --data DATA_DIR [--force]\n"
             "       hamyarctl replay --service reporting --data NEW_DIR [--dry-run]\n"
@@ -39,6 +39,9 @@ void ctl_usage(void)
             "curve:   --dir, else HY_CURVE_DIR; --all makes every missing pair of: gateway registry\n"
             "         loans networks microfund insurance reporting hamyarctl fund-sync\n"
             "broker:  HY_BROKER (default tcp://127.0.0.1:7100); CURVE when HY_CURVE_DIR is set\n"
+            "ping:    gateway: GET /readyz here (/healthz with --serving or HY_GATEWAY_HEALTH=serving);\n"
+            "         --local: the process hamyar-NAME here and its events endpoint (no broker:\n"
+            "         a container's health check); else: the service's live workers (broker)\n"
             "backup:  DIR is on the service's host, empty or absent; restore runs there, offline\n");
 }
 
