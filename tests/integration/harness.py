@@ -325,7 +325,8 @@ class Cluster:
             check(r.get("status") == 200, f"events.since failed: {r}")
             evs = r["result"]["events"]
             out += evs
-            if len(evs) < limit:
+            # a page ends early at a byte ceiling: last_seq (the head) says whether more waits
+            if not evs or evs[-1]["sequence"] >= r["result"].get("last_seq", 0):
                 return out
             after = evs[-1]["sequence"]
 
