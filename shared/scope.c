@@ -25,7 +25,7 @@ bool hy_scope_same(const char *a, const char *b)
         return false;
     if (strcmp(a, b) == 0)
         return true;
-    char *na = hy_fa_normalize(a), *nb = hy_fa_normalize(b);
+    char *na = hy_fa_key(a), *nb = hy_fa_normalize(b);
     bool same = na && nb && strcmp(na, nb) == 0;
     free(na);
     free(nb);

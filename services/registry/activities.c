@@ -213,7 +213,7 @@ static bool s_keep(const json_t *activity, void *user)
             return false;
     }
     if (f->office) {
-        char *have = hy_fa_normalize(json_string_value(json_object_get(activity, "office")));
+        char *have = hy_fa_key(json_string_value(json_object_get(activity, "office")));
         bool same = have && strcmp(have, f->office) == 0;
         free(have);
         if (!same)
@@ -257,7 +257,7 @@ int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *in, 
         k = key;
     }
     if (in->office && *in->office)
-        f.office = hy_fa_normalize(in->office);
+        f.office = hy_fa_key(in->office);
     int status = registry_page(ctx, st->activities, st->activity_idx, k, klen, in->after, in->limit,
                                s_keep, &f, items, next);
     free(f.office);

@@ -59,7 +59,7 @@ int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, 
 
 bool registry_office_covers(const json_t *office, const char *hood)
 {
-    char *want = hy_fa_normalize(hood ? hood : "");
+    char *want = hy_fa_key(hood ? hood : "");
     bool found = false;
     size_t i;
     json_t *h;
@@ -76,7 +76,7 @@ static int s_hoods(hy_ctx_t *ctx, const json_t *in, json_t **out)
     size_t i;
     json_t *h;
     json_array_foreach(in, i, h) {
-        char *norm = hy_fa_normalize(json_string_value(h));
+        char *norm = hy_fa_key(json_string_value(h));
         if (!norm || !*norm) {
             free(norm);
             json_decref(*out);
@@ -190,7 +190,7 @@ int registry_office_list(hy_ctx_t *ctx, const char *province, json_t **items)
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     json_t *list = json_array();
-    char *want = province && *province ? hy_fa_normalize(province) : NULL;
+    char *want = province && *province ? hy_fa_key(province) : NULL;
     int rc = mdb_cursor_open(ctx->txn, registry_state(ctx)->offices, &cur);
     for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
         if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
@@ -200,7 +200,7 @@ int registry_office_list(hy_ctx_t *ctx, const char *province, json_t **items)
             rc = MDB_CORRUPTED;
             break;
         }
-        char *have = want ? hy_fa_normalize(json_string_value(json_object_get(office, "province")))
+        char *have = want ? hy_fa_key(json_string_value(json_object_get(office, "province")))
                           : NULL;
         if (!want || (have && strcmp(have, want) == 0))
             json_array_append(list, office);

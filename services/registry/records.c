@@ -24,7 +24,7 @@ size_t registry_key_text(char tag, const char *text, char *out, size_t outsz)
 {
     if (!text)
         return 0;
-    char *norm = hy_fa_normalize(text);
+    char *norm = hy_fa_key(text);
     if (!norm)
         return 0;
     size_t len = strlen(norm);

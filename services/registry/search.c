@@ -156,7 +156,7 @@ typedef struct {
 
 static bool s_norm_equal(const char *raw, const char *norm)
 {
-    char *n = hy_fa_normalize(raw ? raw : "");
+    char *n = hy_fa_key(raw ? raw : "");
     bool eq = n && strcmp(n, norm) == 0;
     free(n);
     return eq;
@@ -307,12 +307,12 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
         return hy_fail(ctx, 403, "other_office", "office",
                        "this key acts for office %s and lists only its persons", mine);
     if (mine && !f.nid[0])
-        f.office = hy_fa_normalize(mine);
+        f.office = hy_fa_key(mine);
     else if (in->office && *in->office)
-        f.office = hy_fa_normalize(in->office);
+        f.office = hy_fa_key(in->office);
     f.merged_too = f.nid[0] != 0;
     if (in->neighbourhood && *in->neighbourhood)
-        f.hood = hy_fa_normalize(in->neighbourhood);
+        f.hood = hy_fa_key(in->neighbourhood);
     if (in->q && s_words(in->q, &f.q) != 0) {
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto done;

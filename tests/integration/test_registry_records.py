@@ -88,14 +88,14 @@ def test_offices_are_data():
         _refused(c.post("/v1/offices", office), 403, "forbidden")
         o = _ok(c.post("/v1/offices", office, key="operator"), "office", 201)
         eq(o["code"], "shahr-3", "codes are normalised:")
-        eq(o["neighbourhoods"], ["شهرری", "نازیآباد"], "neighbourhoods normalised, once each:")
+        eq(o["neighbourhoods"], ["شهرری", "نازیاباد"], "neighbourhoods normalised, once each:")
         _refused(c.post("/v1/offices", dict(office, code="shahr-3"), key="operator"), 409, "duplicate_office")
         _refused(c.post("/v1/offices", dict(office, code="a b"), key="operator"), 422, "invalid_office_code")
         codes = [x["code"] for x in _ok(c.get("/v1/offices"), "list")["items"]]
         eq(codes, ["rey-1", "rey-2", "shahr-3"])
         eq(_ok(c.get("/v1/offices/SHAHR-3", key="operator"), "get")["name"], office["name"])
         ev = _events(c, "registry.office.created")[-1]
-        eq((ev["subject"], ev["data"]["neighbourhoods"]), ("shahr-3", ["شهرری", "نازیآباد"]))
+        eq((ev["subject"], ev["data"]["neighbourhoods"]), ("shahr-3", ["شهرری", "نازیاباد"]))
         # every office written must exist; the neighbourhood must be the office's
         _refused(c.post("/v1/persons", person(1, office="nowhere"), key=k["p"]), 422, "unknown_office", "office")
         _refused(c.post("/v1/persons", person(1), key=k["p"]), 422, "missing_office", "office")
@@ -106,8 +106,8 @@ def test_offices_are_data():
         _refused(c.patch(f"/v1/persons/{p['id']}", {"neighbourhood": "دولت‌آباد"}, key=k["p"]), 422,
                  "neighbourhood_not_in_office", "neighbourhood")
         u = _ok(c.patch("/v1/offices/shahr-3", {"neighbourhoods": ["نازی‌آباد", "دولت‌آباد"]}, key="operator"), "u")
-        eq(u["neighbourhoods"], ["نازیآباد", "دولتآباد"])
-        eq(_events(c, "registry.office.updated")[-1]["data"]["neighbourhoods"], ["نازیآباد", "دولتآباد"])
+        eq(u["neighbourhoods"], ["نازیاباد", "دولتاباد"])
+        eq(_events(c, "registry.office.updated")[-1]["data"]["neighbourhoods"], ["نازیاباد", "دولتاباد"])
         _ok(c.patch(f"/v1/persons/{p['id']}", {"neighbourhood": "دولت‌آباد"}, key=k["p"]), "now covered")
         _refused(c.post("/v1/activities", {"kind": "counselling", "date": "2024-05-01", "office": "nowhere",
                                            "person_ids": [p["id"]]}, key=k["p"]), 422, "unknown_office", "office")

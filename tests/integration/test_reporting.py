@@ -421,7 +421,9 @@ def _check_submission(c, brute, province, other):
 # ---- tests -------------------------------------------------------------------------------------------
 def test_figures_equal_brute_force_and_loans_portfolio():
     rnd = random.Random(1403)
-    with Cluster(ALL, clock="2024-04-01") as c:
+    # enrolments start across the whole programme, not only near the clock's month
+    with Cluster(ALL, clock="2024-04-01", env={"HY_INSURANCE_BACKDATE_MONTHS": "120",
+                                               "HY_INSURANCE_AHEAD_MONTHS": "120"}) as c:
         _programme(c, rnd)
         heads = _heads(c, SOURCES)
         check(all(heads[s] > 0 for s in SOURCES), f"every service wrote events: {heads}")
@@ -472,7 +474,7 @@ def test_figures_equal_brute_force_and_loans_portfolio():
         ins = brute.figures(_day("2023-01-01"), _day("2025-12-31"), False)
         check(0 < ins["insured_at_end"] < ins["insurance_confirmed"], f"insured at end: {ins}")
         # a person's timeline: every event about her from every service, in date order
-        pid = events["registry"][0]["data"]["id"]
+        pid = next(e["data"]["id"] for e in events["registry"] if e["type"] == "registry.person.registered")
         want = _timeline_expected(events, pid)
         check({s for _, s, _ in want} == set(SOURCES), f"{pid} is touched by every service: {want}")
         tl = _ok(c.get(f"/v1/persons/{pid}/timeline"), "timeline")
@@ -622,12 +624,12 @@ def test_html_page_in_chromium():
         print(f"    screenshot kept: {shot}")
         csv = c.get(url + "&office=rey-1", headers={"Accept": "text/csv"})
         text = csv.raw.decode("utf-8")
-        check(text.startswith("\ufeffperiod,1403/1,2024-03-20..2024-09-21\r\noffice,rey-1,rey-1\r\n"
+        check(text.startswith("\ufeffperiod,1403/1,2024-03-20..2024-09-21\r\noffice,rey-1,دفتر تسهیل‌گری شهرری ۱\r\n"
                               "status,interim,cut 2024-08-01\r\nas_of,"), f"the CSV says what it is: {text[:200]!r}")
         cd = csv.headers.get("Content-Disposition", "")
         check(cd.startswith('attachment; filename="hamyar-report-1403-1-rey-1.csv"; filename*=UTF-8\'\''), cd)
         name = urllib.parse.unquote(cd.split("filename*=UTF-8''")[1])
-        eq(name, "گزارش-شش‌ماهه-۱۴۰۳-نیمه-اول-rey-1-موقت.csv", "the Persian file name")
+        eq(name, "گزارش-شش‌ماهه-۱۴۰۳-نیمه-اول-دفتر تسهیل‌گری شهرری ۱-موقت.csv", "the Persian file name")
 
 
 def _load(c, persons, sessions, participants, base=9000, threads=12):
