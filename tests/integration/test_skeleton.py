@@ -88,7 +88,7 @@ def test_fund_consumer_killed_mid_page_resumes_exactly_once():
     two) and before its fsync and cursor; restarted, its file holds every event once, in order,
     byte for byte the outbox's."""
     import test_insurance as I
-    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}) as c:
+    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}, clock=I.TODAY) as c:
         people = I._register(c, 150)
         I._enrol_all(c, people)
         truth = c.events_since("insurance")
