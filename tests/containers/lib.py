@@ -16,7 +16,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from harness import Response, TestFailure, check, eq, make_nid, person  # noqa: E402,F401
+from harness import TEST_OFFICES, Response, TestFailure, check, eq, make_nid, person  # noqa: E402,F401
 
 CACHE = os.environ.get("HY_DOCKER_CACHE", "/var/cache/hamyar-docker")
 ENV = dict(os.environ, DOCKER_HOST=f"unix://{CACHE}/docker.sock", COMPOSE_INTERACTIVE_NO_CLI="1")
@@ -121,7 +121,19 @@ def add_key(exec_prefix, api, role, office="rey-1"):
     api.keys[role] = key[-1]
     wait_for(f"the gateway accepts the new {role} key",
              lambda: api.get("/v1/persons?limit=1", key=role).status != 401, 10, 0.3)
+    if role == "social_services":
+        ensure_offices(exec_prefix, api)
     return key[-1]
+
+
+def ensure_offices(exec_prefix, api):
+    """Creates the offices the test data names (the registry refuses a person of an unknown
+    office) with an operator key; an office that exists already (a kept volume) is fine."""
+    if "operator" not in api.keys:
+        add_key(exec_prefix, api, "operator")
+    for office in TEST_OFFICES:
+        r = api.post("/v1/offices", office, key="operator")
+        check(r.status in (201, 409), f"office {office['code']}: {r!r}")
 
 
 def health_cmd(container):

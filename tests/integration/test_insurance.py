@@ -305,7 +305,8 @@ def _chaos(c, kills, start, rnd, done, most, pause, restart_after):
     a short ASan run has it all; then pause = (min, max) seconds between kills. start(tag)
     restarts a consumer."""
     order = []
-    while not done.is_set() and sum(kills.values()) < most:
+    # the first round is always completed, even when the work ends before it
+    while (not done.is_set() or min(kills.values()) < 1) and sum(kills.values()) < most:
         time.sleep(rnd.uniform(0.2, 0.8) if sum(kills.values()) < 3 else rnd.uniform(*pause))
         if not order:
             order = rnd.sample(sorted(kills), len(kills))
