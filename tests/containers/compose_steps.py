@@ -153,7 +153,12 @@ def kill9_restart(p):
     wait_for("registry restarted", lambda: docker(
         "inspect", "-f", "{{.RestartCount}} {{.State.Running}}", c).split() == [str(before + 1),
                                                                               "true"], 60)
+    # The killed worker stays in the broker's table (and in /readyz) until its heartbeat
+    # expires (HY_BROKER_EXPIRY_MS): /readyz alone cannot tell it from its successor, so wait
+    # until the restarted registry answers before checking what it kept.
     p.api.wait_ready(timeout=120, workers={"registry": 1})
+    wait_for("the restarted registry answers",
+             lambda: p.api.get(f"/v1/persons/{ids[0]}").status != 503, 60, 0.5)
     for pid in ids:
         r = p.api.get(f"/v1/persons/{pid}")
         eq(r.status, 200, f"person {pid} after kill -9: {r!r}")
