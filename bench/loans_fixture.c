@@ -126,7 +126,7 @@ static void s_job(const char *op, const char *role, const char *office, json_t *
             exit(1);
         }
     }
-    s_jobs[s_njobs++] = (hy_job_t){hy_proto_request(op, id, &actor, NULL, args), NULL};
+    s_jobs[s_njobs++] = (hy_job_t){.doc = hy_proto_request(op, id, &actor, NULL, args)};
 }
 
 /* Runs the queued jobs as one batch (one commit) with the clock at day; every reply must have
