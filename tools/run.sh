@@ -40,6 +40,12 @@ for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$HY_HTTP_PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
+# The demo keys act for office rey-1: create it once (the registry refuses a person of an
+# unknown office). An operator creates real offices the same way: POST /v1/offices.
+op_key=$(awk '$1=="operator"{print $2}' "$DEMO")
+curl -sS -o /dev/null -X POST -H "Authorization: Bearer $op_key" -H 'Content-Type: application/json' \
+  -d '{"code":"rey-1","name":"دفتر تسهیل‌گری شهرری ۱","province":"تهران","city":"تهران","neighbourhoods":["شهرری","دولت‌آباد","نازی‌آباد"]}' \
+  "http://127.0.0.1:$HY_HTTP_PORT/v1/offices" || true
 echo
 echo "Hamyar is running at http://127.0.0.1:$HY_HTTP_PORT  (data in $HY_DATA_DIR, logs in $HY_DATA_DIR/logs)"
 curl -sS "http://127.0.0.1:$HY_HTTP_PORT/readyz" || true
@@ -54,6 +60,8 @@ Try:
        -d '{"national_id":"0013542419","first_name":"مریم","last_name":"احمدی","birth_date_jalali":"1364/01/22","sex":"female","referral":{"source":"self"}}' \\
        http://127.0.0.1:$HY_HTTP_PORT/v1/persons
   curl -s http://127.0.0.1:$HY_HTTP_PORT/v1/openapi.json | head -c 300
+
+The office console: http://127.0.0.1:$HY_HTTP_PORT/console/  (sign in with a key above)
 
 Ctrl-C stops everything.
 EOT
