@@ -33,6 +33,8 @@ typedef struct {
     MDB_dbi activities;    /* activity number -> activity JSON */
     MDB_dbi activity_idx;  /* "k:"kind, "o:"office, "p:"participant number (8 bytes) */
     MDB_dbi offices;       /* normalised office code -> office JSON */
+    MDB_dbi households;    /* household number -> household JSON */
+    MDB_dbi household_idx; /* "p:"person number (present members only), "o:"office */
 } registry_t;
 
 extern const hy_api_t registry_api;
@@ -168,6 +170,30 @@ int registry_activity_void(hy_ctx_t *ctx, const char *id, const char *reason, js
 /* Corrects kind, date, office, participants (and the fields that go with a kind) under the rules
  * of recording; 200 with the corrected record. */
 int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_t **activity);
+
+/* --- households (households.c) ----------------------------------------------------------- */
+/* Creates a household headed by args' head_person_id; 201 with the household. */
+int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **household);
+/* 200 with the household; 403 other_office for another office's, 404 not_found. */
+int registry_household_get(hy_ctx_t *ctx, const char *id, json_t **household);
+/* A registered person (person_id) or a dependant (name, sex, birth_date) joins; 201. */
+int registry_household_add_member(hy_ctx_t *ctx, const char *id, json_t *args,
+                                  json_t **household);
+/* The member (member id or person id) leaves on args' date; 200. */
+int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *member, json_t *args,
+                             json_t **household);
+/* A present registered member becomes the head; 200. */
+int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args,
+                                json_t **household);
+
+typedef struct {
+    const char *office;     /* forced to the key's office for a key of one office */
+    const char *person_id;  /* the household she is present in */
+    uint64_t after;
+    int limit;
+} registry_household_filter_t;
+int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f, json_t **items,
+                            uint64_t *next);
 
 /* --- helpers shared by the domain files (records.c) --------------------------------------- */
 registry_t *registry_state(hy_ctx_t *ctx);
