@@ -76,6 +76,8 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .q = s_str(args, "q"),
         .neighbourhood = s_str(args, "neighbourhood"),
         .office = s_str(args, "office"),
+        .mobile = s_str(args, "mobile"),
+        .nid_part = s_str(args, "national_id_contains"),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)

@@ -88,6 +88,8 @@ typedef struct {
     const char *q;              /* name words, any spelling hy_fa_normalize folds */
     const char *neighbourhood;
     const char *office;
+    const char *mobile;         /* any form hy_mobile_normalize accepts; NULL = no filter */
+    const char *nid_part;       /* >= 3 digits (any script) inside the national ID */
     uint64_t after;             /* page cursor: the last person number already seen */
     int limit;
 } registry_person_filter_t;
