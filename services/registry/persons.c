@@ -225,7 +225,7 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
 }
 
 /* The neighbourhood check against the office the person belongs to. */
-static int s_check_hood_of_office(hy_ctx_t *ctx, const json_t *person)
+static int s_check_hood_of_office(hy_ctx_t *ctx, json_t *person)
 {
     json_t *office = NULL;
     int status = registry_office_resolve(
@@ -236,10 +236,13 @@ static int s_check_hood_of_office(hy_ctx_t *ctx, const json_t *person)
     return status;
 }
 
-int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office)
+int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *office)
 {
     const char *hood = json_string_value(json_object_get(person, "neighbourhood"));
-    if (!hood || registry_office_covers(office, hood))
+    const char *name = hood ? registry_office_hood_name(office, hood) : NULL;
+    if (name && strcmp(name, hood) != 0)
+        json_object_set_new(person, "neighbourhood", json_string(name));
+    if (!hood || name)
         return 0;
     return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
                    "office %s does not cover the neighbourhood %s", registry_code(office), hood);
@@ -402,9 +405,12 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
             goto fail;
         registry_diff(changes, old, person, key);
     }
-    if (json_object_get(changes, "neighbourhood") &&
-        (status = s_check_hood_of_office(ctx, person)) != 0)
-        goto fail;
+    if (json_object_get(changes, "neighbourhood")) {
+        if ((status = s_check_hood_of_office(ctx, person)) != 0)
+            goto fail;
+        json_object_del(changes, "neighbourhood"); /* as stored: the office's spelling */
+        registry_diff(changes, old, person, "neighbourhood");
+    }
     if (json_object_size(changes) > 0 && (status = registry_person_save(ctx, n, old, person, changes, NULL)) != 0)
         goto fail;
     *out = person;

@@ -75,9 +75,9 @@ json_t *registry_person_stub(const json_t *person, const char *nid_asked);
  * not_found, 403 other_office (a record of another office), 409 merged (a retired record). */
 int registry_person_load_for_write(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person);
 
-/* 0 when the person's neighbourhood (if any) is one office covers, else 422
- * neighbourhood_not_in_office. */
-int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office);
+/* 0 when the person's neighbourhood (if any) is one office covers, and then stores it in the
+ * office's display form; else 422 neighbourhood_not_in_office. */
+int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *office);
 
 /* Index keys of a person (national ID, name words, office, neighbourhood); put or delete them
  * all. Used by persons.c on every write. Returns 0 or an LMDB error. */
@@ -123,6 +123,9 @@ int registry_office_find(hy_ctx_t *ctx, const char *code, json_t **office);
 int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **office);
 /* true when office covers the neighbourhood (normalised comparison). */
 bool registry_office_covers(const json_t *office, const char *hood);
+/* The office's display form of the neighbourhood (as first written; borrowed from office), or
+ * NULL when the office does not cover it. */
+const char *registry_office_hood_name(const json_t *office, const char *hood);
 
 /* --- businesses (businesses.c) ------------------------------------------------------------ */
 int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **business);
