@@ -224,6 +224,21 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
     return 409;
 }
 
+/* The older typed counts a person may still carry cannot contradict each other: the
+ * dependants are members of the household other than the person. 0 or 422. */
+static int s_check_counts(hy_ctx_t *ctx, const json_t *person)
+{
+    json_t *size = json_object_get(person, "household_size");
+    json_t *deps = json_object_get(person, "dependants");
+    if (!json_is_integer(size) || !json_is_integer(deps) ||
+        json_integer_value(deps) < json_integer_value(size))
+        return 0;
+    return hy_fail(ctx, 422, "inconsistent_household", "dependants",
+                   "%lld dependants do not fit a household of %lld (households are recorded "
+                   "with POST /v1/households, which derives both)",
+                   (long long)json_integer_value(deps), (long long)json_integer_value(size));
+}
+
 /* The neighbourhood check against the office the person belongs to. */
 static int s_check_hood_of_office(hy_ctx_t *ctx, json_t *person)
 {
@@ -275,7 +290,8 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         if ((status = s_set_field(ctx, fields, name, value)) != 0)
             goto fail;
     }
-    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
+    if ((status = s_check_counts(ctx, fields)) != 0 ||
+        (status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
         (status = registry_person_check_hood(ctx, fields, office_rec)) != 0)
         goto fail;
     const char *office = registry_code(office_rec);
@@ -405,6 +421,8 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
             goto fail;
         registry_diff(changes, old, person, key);
     }
+    if ((status = s_check_counts(ctx, person)) != 0)
+        goto fail;
     if (json_object_get(changes, "neighbourhood")) {
         if ((status = s_check_hood_of_office(ctx, person)) != 0)
             goto fail;

@@ -41,6 +41,7 @@
  *   422 invalid_mobile               GET /v1/persons?mobile= that is no Iranian mobile
  *   422 short_fragment               national_id_contains with fewer than 3 digits
  *   422 invalid_licence_number       a licence number with no digit or letter
+ *   422 inconsistent_household       a person's typed dependants not fewer than household_size
  */
 #include "proto.h"
 #include "spec.h"
@@ -84,11 +85,11 @@ static const hy_field_t referral_fields[] = {
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = OPT, .max_len = 200,               \
      .doc = "neighbourhood (محله)"},                                                           \
     {.name = "household_size", .type = HY_T_INT, .flags = OPT, .min = 1, .max = 30,            \
-     .doc = "people in the household, 1..30"},                                                 \
+     .doc = "people in the household, 1..30, as she states it (the household record derives it)"},                                                 \
     {.name = "head_of_household", .type = HY_T_BOOL, .flags = OPT,                             \
-     .doc = "whether the person heads the household"},                                         \
+     .doc = "whether she says she heads it (the household record's head_id is the fact)"},                                         \
     {.name = "dependants", .type = HY_T_INT, .flags = OPT, .min = 0, .max = 30,                \
-     .doc = "dependants, 0..30"},                                                              \
+     .doc = "dependants, 0..30, fewer than household_size (422 inconsistent_household)"},                                                              \
     /* spec.c applies an array's max_len to its string items too: 200 items of 200 bytes. */ \
     {.name = "skills", .type = HY_T_ARRAY, .flags = OPT, .elem = HY_T_STRING, .max_len = 200,  \
      .doc = "skills, free text"},                                                              \

@@ -118,6 +118,18 @@ def test_household_members_size_and_dependants_derived():
         eq(left[0]["subject"], hid)
 
 
+def test_typed_household_counts_must_agree():
+    """The person's older typed counts stay accepted but cannot contradict each other."""
+    with Cluster(["registry"]) as c:
+        _refused(c.post("/v1/persons", person(1, household_size=2, dependants=9)), 422,
+                 "inconsistent_household", "dependants")
+        p = _ok(c.post("/v1/persons", person(2, household_size=3, dependants=2)), "agreeing", 201)
+        _refused(c.patch(f"/v1/persons/{p['id']}", {"household_size": 2}), 422, "inconsistent_household",
+                 "dependants")
+        _ok(c.patch(f"/v1/persons/{p['id']}", {"household_size": 4}), "larger")
+        _ok(c.patch(f"/v1/persons/{p['id']}", {"dependants": None, "household_size": 1}), "cleared")
+
+
 def test_household_head_change_and_office_scope():
     with Cluster(["registry"]) as c:
         head = _ok(c.post("/v1/persons", person(1, sex="male")), "head")["id"]
