@@ -183,19 +183,22 @@ static void s_add_member(hy_ctx_t *ctx, json_t *hh, json_t *member, const char *
 }
 
 /* Writes the household (derived counts, updated_at) and publishes type with the whole
- * household after, the date and, when given, extra's members. */
+ * household after, the date and, when given, extra's members (extra is stolen). */
 static int s_save(hy_ctx_t *ctx, uint64_t n, json_t *hh, const char *type, const char *date,
                   json_t *extra)
 {
     s_derive(hh);
     json_object_set_new(hh, "updated_at", json_string(ctx->now_iso));
     int rc = hy_store_put_id(ctx->txn, registry_state(ctx)->households, n, hh);
-    if (rc)
+    if (rc) {
+        json_decref(extra);
         return hy_fail_mdb(ctx, rc);
+    }
     json_t *data = json_deep_copy(hh);
     json_object_set_new(data, "date", json_string(date ? date : ctx->today));
     if (extra)
         json_object_update(data, extra);
+    json_decref(extra);
     int status = registry_emit(ctx, type, s_str(hh, "id"), data);
     json_decref(data);
     return status;
@@ -324,10 +327,8 @@ int registry_household_add_member(hy_ctx_t *ctx, const char *id, json_t *args, j
         status = hy_fail_mdb(ctx, rc);
         goto fail;
     }
-    json_t *extra = json_pack("{s:O}", "member", member);
-    status = s_save(ctx, n, hh, "registry.household.member_joined", date, extra);
-    json_decref(extra);
-    if (status)
+    if ((status = s_save(ctx, n, hh, "registry.household.member_joined", date,
+                         json_pack("{s:O}", "member", member))) != 0)
         goto fail;
     *out = hh;
     json_decref(member);
@@ -411,10 +412,8 @@ int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *which, j
         status = hy_fail_mdb(ctx, rc);
         goto fail;
     }
-    json_t *extra = json_pack("{s:O}", "member", m);
-    status = s_save(ctx, n, hh, "registry.household.member_left", date, extra);
-    json_decref(extra);
-    if (status)
+    if ((status = s_save(ctx, n, hh, "registry.household.member_left", date,
+                         json_pack("{s:O}", "member", m))) != 0)
         goto fail;
     *out = hh;
     return 200;
@@ -468,10 +467,8 @@ int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args, jso
     }
     json_object_set_new(m, "relationship", json_string("head"));
     json_object_set_new(hh, "head_id", json_string(pid));
-    json_t *extra = json_pack("{s:s}", "previous_head_id", old);
-    status = s_save(ctx, n, hh, "registry.household.head_changed", date, extra);
-    json_decref(extra);
-    if (status)
+    if ((status = s_save(ctx, n, hh, "registry.household.head_changed", date,
+                         json_pack("{s:s}", "previous_head_id", old))) != 0)
         goto fail;
     *out = hh;
     return 200;
