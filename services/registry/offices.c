@@ -59,26 +59,34 @@ int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, 
     return 0;
 }
 
-const char *registry_office_hood_name(const json_t *office, const char *hood)
+/* The position of the neighbourhood in the office's list, or -1. */
+static int s_hood_at(const json_t *office, const char *hood)
 {
     char *want = hy_fa_key(hood ? hood : "");
     json_t *keys = json_object_get(office, "neighbourhoods");
-    json_t *names = json_object_get(office, "neighbourhood_names");
-    const char *found = NULL;
-    for (size_t i = 0; want && !found && i < json_array_size(keys); i++) {
+    int at = -1;
+    for (size_t i = 0; want && at < 0 && i < json_array_size(keys); i++) {
         const char *k = json_string_value(json_array_get(keys, i));
-        if (k && strcmp(k, want) == 0) {
-            found = json_string_value(json_array_get(names, i));
-            found = found ? found : k; /* an office written before display names were kept */
-        }
+        if (k && strcmp(k, want) == 0)
+            at = (int)i;
     }
     free(want);
-    return found;
+    return at;
+}
+
+/* An office written before display names were kept has none: NULL then, as for a
+ * neighbourhood it does not cover. */
+const char *registry_office_hood_name(const json_t *office, const char *hood)
+{
+    int at = s_hood_at(office, hood);
+    return at < 0 ? NULL
+                  : json_string_value(
+                        json_array_get(json_object_get(office, "neighbourhood_names"), (size_t)at));
 }
 
 bool registry_office_covers(const json_t *office, const char *hood)
 {
-    return registry_office_hood_name(office, hood) != NULL;
+    return s_hood_at(office, hood) >= 0;
 }
 
 /* The neighbourhoods' keys (normalised, without repeats, in the order given) into *keys and

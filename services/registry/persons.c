@@ -254,13 +254,16 @@ static int s_check_hood_of_office(hy_ctx_t *ctx, json_t *person)
 int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *office)
 {
     const char *hood = json_string_value(json_object_get(person, "neighbourhood"));
-    const char *name = hood ? registry_office_hood_name(office, hood) : NULL;
+    if (!hood)
+        return 0;
+    if (!registry_office_covers(office, hood))
+        return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
+                       "office %s does not cover the neighbourhood %s", registry_code(office),
+                       hood);
+    const char *name = registry_office_hood_name(office, hood);
     if (name && strcmp(name, hood) != 0)
         json_object_set_new(person, "neighbourhood", json_string(name));
-    if (!hood || name)
-        return 0;
-    return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
-                   "office %s does not cover the neighbourhood %s", registry_code(office), hood);
+    return 0;
 }
 
 /* Validates every field, allocates the next number and writes record, index and event. */

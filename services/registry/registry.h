@@ -124,7 +124,7 @@ int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, 
 /* true when office covers the neighbourhood (normalised comparison). */
 bool registry_office_covers(const json_t *office, const char *hood);
 /* The office's display form of the neighbourhood (as first written; borrowed from office), or
- * NULL when the office does not cover it. */
+ * NULL when the office does not cover it or keeps no display names (written before them). */
 const char *registry_office_hood_name(const json_t *office, const char *hood);
 
 /* --- businesses (businesses.c) ------------------------------------------------------------ */
