@@ -477,6 +477,80 @@ fail:
     return status;
 }
 
+/* ------------------------------------------------------------------- merges -------------- */
+
+/* Replaces from by into in the member entry and head_id (the person is the same woman). */
+static void s_rename(json_t *hh, json_t *m, const char *from, const char *into)
+{
+    json_object_set_new(m, "person_id", json_string(into));
+    const char *head = s_str(hh, "head_id");
+    if (head && strcmp(head, from) == 0)
+        json_object_set_new(hh, "head_id", json_string(into));
+}
+
+int registry_household_merge(hy_ctx_t *ctx, uint64_t from_n, const char *from, uint64_t into_n,
+                             const char *into)
+{
+    registry_t *st = registry_state(ctx);
+    uint64_t hn, other;
+    json_t *hh = NULL;
+    int status = 0, rc = s_membership(ctx, from_n, &hn);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = hy_store_get_id(ctx->txn, st->households, hn, &hh);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    int at = s_find_member(hh, from);
+    json_t *m = json_array_get(json_object_get(hh, "members"), at < 0 ? 0 : (size_t)at);
+    rc = s_membership(ctx, into_n, &other);
+    if (rc == 0 && other != hn) {
+        char a[32], b[32];
+        hy_id_format("hhd", hn, a, sizeof a);
+        hy_id_format("hhd", other, b, sizeof b);
+        status = hy_fail(ctx, 409, "household_conflict", "into",
+                         "%s is a member of household %s and %s of household %s; one leaves "
+                         "first", from, a, into, b);
+    } else if (rc == MDB_NOTFOUND) {
+        /* She is in no other household: her entry now names the surviving record. Followers
+         * re-point it by registry.person.merged, so no household event. */
+        s_rename(hh, m, from, into);
+        if ((rc = s_index_person(ctx, from_n, hn, false)) != 0 ||
+            (rc = s_index_person(ctx, into_n, hn, true)) != 0 ||
+            (rc = hy_store_put_id(ctx->txn, st->households, hn, hh)) != 0)
+            status = hy_fail_mdb(ctx, rc);
+    } else if (rc == 0) {
+        /* Both records are members of this household: the retired one leaves it, and hands
+         * the headship to the surviving one. */
+        const char *head = s_str(hh, "head_id");
+        bool was_head = head && strcmp(head, from) == 0;
+        json_object_set_new(m, "left_on", json_string(ctx->today));
+        hy_spec_set_jalali(m, "left_on");
+        json_object_set_new(m, "leave_reason", json_string("merged"));
+        if (was_head) {
+            json_t *keep = json_array_get(json_object_get(hh, "members"),
+                                          (size_t)s_find_member(hh, into));
+            json_object_set_new(keep, "relationship", json_string("head"));
+            json_object_set_new(hh, "head_id", json_string(into));
+        }
+        json_t *extra = json_pack("{s:O}", "member", m);
+        if (was_head)
+            json_object_set_new(extra, "previous_head_id", json_string(from));
+        if ((rc = s_index_person(ctx, from_n, hn, false)) != 0) {
+            json_decref(extra);
+            status = hy_fail_mdb(ctx, rc);
+        } else {
+            status = s_save(ctx, hn, hh, was_head ? "registry.household.head_changed"
+                                                  : "registry.household.member_left",
+                            NULL, extra);
+        }
+    } else {
+        status = hy_fail_mdb(ctx, rc);
+    }
+    json_decref(hh);
+    return status;
+}
+
 /* ------------------------------------------------------------------- listing ------------- */
 
 static bool s_keep(const json_t *hh, void *user)

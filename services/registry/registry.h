@@ -191,6 +191,12 @@ int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *member, 
 int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args,
                                 json_t **household);
 
+/* A merge of person from into into: from's present membership is re-pointed to into (into in
+ * no household), ends (both in one household; into takes the headship), or the merge is
+ * refused with 409 household_conflict (two households). 0 or a failure status. */
+int registry_household_merge(hy_ctx_t *ctx, uint64_t from_n, const char *from, uint64_t into_n,
+                             const char *into);
+
 typedef struct {
     const char *office;     /* forced to the key's office for a key of one office */
     const char *person_id;  /* the household she is present in */

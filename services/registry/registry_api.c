@@ -30,6 +30,7 @@
  *   409 already_in_household         the person is present in a household (household_id: which)
  *   409 member_left                  a leave of a member who has left already
  *   409 household_dissolved          a write to a household whose last member left
+ *   409 household_conflict           a merge of two records present in two households
  *   409 duplicate_licence            that licence number is held by another business under the
  *                                    same licence type (existing_id: the business)
  *   422 person_or_name, missing_member   a member is a person_id or a dependant by name, one

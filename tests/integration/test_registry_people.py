@@ -167,6 +167,32 @@ def test_household_head_change_and_office_scope():
         _refused(c.post("/v1/households", {"head_person_id": head}, key=other), 403, "other_office")
 
 
+def test_household_follows_a_merge_of_two_records():
+    with Cluster(["registry"]) as c:
+        ids = [_ok(c.post("/v1/persons", person(i)), "p")["id"] for i in range(1, 7)]
+        # the retired record heads a household; the survivor is in none: the entry is re-pointed
+        h1 = _ok(c.post("/v1/households", {"head_person_id": ids[0]}), "h1", 201)["id"]
+        _ok(c.post(f"/v1/persons/{ids[0]}/merge", {"into": ids[1]}), "merge 0 into 1")
+        h = _ok(c.get(f"/v1/households/{h1}"), "h1")
+        eq((h["head_id"], h["members"][0]["person_id"], h["size"]), (ids[1], ids[1], 1))
+        eq([x["id"] for x in _ok(c.get(f"/v1/households?person_id={ids[1]}"), "by survivor")["items"]], [h1])
+        eq(_ok(c.get(f"/v1/households?person_id={ids[0]}"), "by retired")["items"], [])
+        # both records in one household: the retired one leaves, the survivor takes the headship
+        h2 = _ok(c.post("/v1/households", {"head_person_id": ids[2]}), "h2", 201)["id"]
+        _ok(c.post(f"/v1/households/{h2}/members", {"person_id": ids[3], "relationship": "other"}), "join", 201)
+        _ok(c.post(f"/v1/persons/{ids[2]}/merge", {"into": ids[3]}), "merge 2 into 3")
+        h = _ok(c.get(f"/v1/households/{h2}"), "h2")
+        eq((h["head_id"], h["size"], h["dependants"]), (ids[3], 1, 0))
+        eq((h["members"][0]["left_on"] is not None, h["members"][0]["leave_reason"], h["members"][1]["relationship"]),
+           (True, "merged", "head"))
+        ev = _events(c, "registry.household.head_changed")[-1]["data"]
+        eq((ev["head_id"], ev["previous_head_id"]), (ids[3], ids[2]))
+        # two households: refused until one leaves
+        _ok(c.post("/v1/households", {"head_person_id": ids[4]}), "h3", 201)
+        _refused(c.post(f"/v1/persons/{ids[4]}/merge", {"into": ids[1]}), 409, "household_conflict", "into")
+        eq(_ok(c.get(f"/v1/persons/{ids[4]}"), "not merged").get("merged_into"), None)
+
+
 # ---------------------------------------------------------------- Persian names ------------------
 
 PAIRS = [
