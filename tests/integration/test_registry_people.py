@@ -5,22 +5,7 @@ by national-ID fragment, licence numbers normalised and unique per licence type.
 import time
 
 from harness import Cluster, check, eq, make_nid, person
-
-
-def _ok(r, what, status=(200, 201)):
-    check(r.status in ((status,) if isinstance(status, int) else status), f"{what}: {r}")
-    return r.json
-
-
-def _refused(r, status, code, field=None):
-    eq(r.status, status, f"{code}: {r}")
-    eq(r.json["code"], code, f"{r}")
-    if field:
-        eq(r.json.get("field"), field, f"{r}")
-
-
-def _events(c, type_):
-    return [e for e in c.events_since("registry") if e["type"] == type_]
+from test_registry_records import _events, _ok, _refused
 
 
 def _ids(r):
