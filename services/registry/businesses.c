@@ -10,6 +10,7 @@
  * (from null), so the date a stage was reached is always known. Other changes are published as
  * registry.business.updated.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,16 +43,69 @@ static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **bu
                           business);
 }
 
-/* The licence as stored (issued echoed in Jalali), or 422 for an issue date in the future. */
+/* The licence as stored: number normalised (digits in ASCII, Latin letters upper case, white
+ * space, ZWNJ and the separators - / . _ removed, so "۱۲۳-۴۵۶" is "123456"), issued echoed in
+ * Jalali; 422 for an issue date in the future or a number with nothing left. */
 static int s_licence(hy_ctx_t *ctx, const json_t *in, json_t **out)
 {
     const char *issued = json_string_value(json_object_get(in, "issued"));
     if (issued && strcmp(issued, ctx->today) > 0)
         return hy_fail(ctx, 422, "future_date", "licence.issued",
                        "the licence issue date %s is in the future", issued);
+    char *num = hy_fa_normalize(json_string_value(json_object_get(in, "number")));
+    size_t o = 0;
+    for (size_t i = 0; num && num[i]; i++) {
+        char ch = num[i];
+        if (ch == ' ' || ch == '-' || ch == '/' || ch == '.' || ch == '_')
+            continue;
+        num[o++] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+    }
+    if (num)
+        num[o] = '\0';
+    if (!num || o == 0) {
+        free(num);
+        return hy_fail(ctx, 422, "invalid_licence_number", "licence.number",
+                       "a licence number needs digits or letters");
+    }
     *out = json_deep_copy(in);
+    json_object_set_new(*out, "number", json_string(num));
+    free(num);
     hy_spec_set_jalali(*out, "issued");
     return 0;
+}
+
+/* The index key of a licence, "l:<type>:<number>" (its number already normalised); 0 when the
+ * record has no licence. */
+static size_t s_licence_key(const json_t *licence, char *key, size_t keysz)
+{
+    const char *type = json_string_value(json_object_get(licence, "type"));
+    const char *num = json_string_value(json_object_get(licence, "number"));
+    if (!type || !num)
+        return 0;
+    int len = snprintf(key, keysz, "l:%s:%s", type, num);
+    return len > 0 && (size_t)len < keysz ? (size_t)len : 0;
+}
+
+/* 0 when no business but self (0 = none) holds the licence's number under its type, else 409
+ * duplicate_licence with existing_id. */
+static int s_licence_free(hy_ctx_t *ctx, const json_t *licence, uint64_t self)
+{
+    char key[160], id[32];
+    size_t klen = s_licence_key(licence, key, sizeof key);
+    uint64_t other;
+    int rc = klen ? hy_index_first(ctx->txn, registry_state(ctx)->business_idx, key, klen, &other)
+                  : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND || (rc == 0 && other == self))
+        return 0;
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    hy_id_format("bus", other, id, sizeof id);
+    hy_fail(ctx, 409, "duplicate_licence", "licence.number",
+            "business %s holds the %s licence number %s", id,
+            json_string_value(json_object_get(licence, "type")),
+            json_string_value(json_object_get(licence, "number")));
+    hy_fail_extra(ctx, "existing_id", json_string(id));
+    return 409;
 }
 
 /* One entry of stage_history dated date (the day the stage changed, NULL = today); office is
@@ -71,7 +125,7 @@ static json_t *s_stage_entry(hy_ctx_t *ctx, const char *from, const char *to, co
     return e;
 }
 
-/* Index entries: owner, field and stage. */
+/* Index entries: owner, field, stage and licence number. */
 static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *business, bool put)
 {
     registry_t *st = registry_state(ctx);
@@ -96,6 +150,11 @@ static int s_index(hy_ctx_t *ctx, uint64_t n, const json_t *business, bool put)
             rc = put ? hy_index_put(ctx->txn, st->business_idx, key, klen, n)
                      : hy_index_del(ctx->txn, st->business_idx, key, klen, n);
     }
+    char lkey[160];
+    size_t lklen = s_licence_key(json_object_get(business, "licence"), lkey, sizeof lkey);
+    if (rc == 0 && lklen)
+        rc = put ? hy_index_put(ctx->txn, st->business_idx, lkey, lklen, n)
+                 : hy_index_del(ctx->txn, st->business_idx, lkey, lklen, n);
     return rc;
 }
 
@@ -117,7 +176,8 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                                       &office_rec)) != 0)
         goto fail;
     json_t *lic_in = json_object_get(args, "licence");
-    if (lic_in && (status = s_licence(ctx, lic_in, &licence)) != 0)
+    if (lic_in && ((status = s_licence(ctx, lic_in, &licence)) != 0 ||
+                   (status = s_licence_free(ctx, licence, 0)) != 0))
         goto fail;
     const char *stage = json_string_value(json_object_get(args, "stage"));
     stage = stage ? stage : "applicant";
@@ -226,7 +286,11 @@ static int s_set_field(hy_ctx_t *ctx, json_t *business, const char *key, json_t 
     const char *s = json_string_value(value);
     if (strcmp(key, "licence") == 0 && json_is_object(value)) {
         json_t *licence;
+        uint64_t self = 0;
+        hy_id_parse("bus", json_string_value(json_object_get(business, "id")), &self);
         int status = s_licence(ctx, value, &licence);
+        if (status == 0 && (status = s_licence_free(ctx, licence, self)) != 0)
+            json_decref(licence);
         if (status)
             return status;
         json_object_set_new(business, key, licence);

@@ -76,6 +76,8 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
         .q = s_str(args, "q"),
         .neighbourhood = s_str(args, "neighbourhood"),
         .office = s_str(args, "office"),
+        .mobile = s_str(args, "mobile"),
+        .nid_part = s_str(args, "national_id_contains"),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
@@ -185,6 +187,48 @@ static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     return s_list_result(ctx, status, items, next, result);
 }
 
+/* ---------------------------------------------------------------- households ------------- */
+
+static int s_households_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_household_create(ctx, args, result);
+}
+
+static int s_households_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_household_get(ctx, s_str(args, "id"), result);
+}
+
+static int s_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_household_add_member(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_household_leave(ctx, s_str(args, "id"), s_str(args, "member"), args, result);
+}
+
+static int s_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_household_set_head(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_households_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    registry_household_filter_t f = {
+        .office = s_str(args, "office"),
+        .person_id = s_str(args, "person_id"),
+    };
+    int status = hy_page_args(ctx, args, &f.after, &f.limit);
+    if (status)
+        return status;
+    json_t *items = NULL;
+    uint64_t next = 0;
+    status = registry_household_list(ctx, &f, &items, &next);
+    return s_list_result(ctx, status, items, next, result);
+}
+
 /* -------------------------------------------------------------------- wiring ------------- */
 
 const hy_handler_t registry_handlers[] = {
@@ -210,6 +254,12 @@ const hy_handler_t registry_handlers[] = {
     {"activities.void", s_activities_void},
     {"activities.correct", s_activities_correct},
     {"activities.list", s_activities_list},
+    {"households.create", s_households_create},
+    {"households.get", s_households_get},
+    {"households.list", s_households_list},
+    {"households.add_member", s_households_add_member},
+    {"households.leave", s_households_leave},
+    {"households.set_head", s_households_set_head},
     {0},
 };
 
@@ -228,7 +278,10 @@ int registry_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "registry.activities", 0, &st->activities)) != 0 ||
         (rc = hy_store_open_db(store, "registry.activity_idx", MDB_DUPSORT, &st->activity_idx)) !=
             0 ||
-        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0) {
+        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.households", 0, &st->households)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.household_idx", MDB_DUPSORT,
+                               &st->household_idx)) != 0) {
         free(st);
         return rc;
     }

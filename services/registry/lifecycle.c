@@ -264,6 +264,8 @@ int registry_person_merge(hy_ctx_t *ctx, const char *id, const char *into, json_
         status = hy_fail_mdb(ctx, rc);
         goto fail;
     }
+    if ((status = registry_household_merge(ctx, n, gone, into_n, survivor)) != 0)
+        goto fail;
     json_t *data = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", gone, "status", "duplicate_of",
                              "reason", "merged", "date", ctx->today, "duplicate_of", survivor);
     status = registry_emit(ctx, "registry.person.status_changed", gone, data);

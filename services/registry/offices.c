@@ -5,8 +5,10 @@
  * An office is keyed by its code in normalised form (hy_fa_normalize: "REY-1" and "rey-1" are one
  * office), and every record written in the registry names an office that exists (422
  * unknown_office) in that canonical form, so reports group by one spelling. Neighbourhoods are
- * kept normalised too; a person's neighbourhood must be one her office covers (422
- * neighbourhood_not_in_office). Operators create and change offices (DHIS2's organisation units
+ * kept twice: "neighbourhoods" holds their grouping keys (hy_fa_key: "دولت‌آباد", "دولت آباد" and
+ * "دولتآباد" are one), "neighbourhood_names" the same list as first written, for display (a
+ * PATCH keeps a known neighbourhood's first spelling). A person's neighbourhood must be one her
+ * office covers (422 neighbourhood_not_in_office) and is stored in the office's spelling. Operators create and change offices (DHIS2's organisation units
  * are the model, flattened to the one level the programme uses); every change is an event so
  * followers can keep their own copy.
  */
@@ -57,38 +59,64 @@ int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, 
     return 0;
 }
 
-bool registry_office_covers(const json_t *office, const char *hood)
+/* The position of the neighbourhood in the office's list, or -1. */
+static int s_hood_at(const json_t *office, const char *hood)
 {
     char *want = hy_fa_key(hood ? hood : "");
-    bool found = false;
-    size_t i;
-    json_t *h;
-    json_array_foreach(json_object_get(office, "neighbourhoods"), i, h)
-        found = found || (want && json_string_value(h) && strcmp(json_string_value(h), want) == 0);
+    json_t *keys = json_object_get(office, "neighbourhoods");
+    int at = -1;
+    for (size_t i = 0; want && at < 0 && i < json_array_size(keys); i++) {
+        const char *k = json_string_value(json_array_get(keys, i));
+        if (k && strcmp(k, want) == 0)
+            at = (int)i;
+    }
     free(want);
-    return found;
+    return at;
 }
 
-/* The neighbourhoods normalised, without repeats, in the order given. */
-static int s_hoods(hy_ctx_t *ctx, const json_t *in, json_t **out)
+/* An office written before display names were kept has none: NULL then, as for a
+ * neighbourhood it does not cover. */
+const char *registry_office_hood_name(const json_t *office, const char *hood)
 {
-    *out = json_array();
+    int at = s_hood_at(office, hood);
+    return at < 0 ? NULL
+                  : json_string_value(
+                        json_array_get(json_object_get(office, "neighbourhood_names"), (size_t)at));
+}
+
+bool registry_office_covers(const json_t *office, const char *hood)
+{
+    return s_hood_at(office, hood) >= 0;
+}
+
+/* The neighbourhoods' keys (normalised, without repeats, in the order given) into *keys and
+ * their display forms into *names: the spelling before (a key already in before's list keeps
+ * its name), else the first given, trimmed. */
+static int s_hoods(hy_ctx_t *ctx, const json_t *in, const json_t *before, json_t **keys,
+                   json_t **names)
+{
+    *keys = json_array();
+    *names = json_array();
     size_t i;
     json_t *h;
     json_array_foreach(in, i, h) {
         char *norm = hy_fa_key(json_string_value(h));
         if (!norm || !*norm) {
             free(norm);
-            json_decref(*out);
+            json_decref(*keys);
+            json_decref(*names);
             return hy_fail(ctx, 422, "invalid_neighbourhood", "neighbourhoods",
                            "neighbourhood %zu is empty", i + 1);
         }
         bool seen = false;
         size_t j;
         json_t *k;
-        json_array_foreach(*out, j, k) seen = seen || strcmp(json_string_value(k), norm) == 0;
-        if (!seen)
-            json_array_append_new(*out, json_string(norm));
+        json_array_foreach(*keys, j, k) seen = seen || strcmp(json_string_value(k), norm) == 0;
+        if (!seen) {
+            const char *name = before ? registry_office_hood_name(before, norm) : NULL;
+            json_array_append_new(*keys, json_string(norm));
+            json_array_append_new(*names, json_string(name ? name : json_string_value(h)));
+        }
         free(norm);
     }
     return 0;
@@ -105,11 +133,12 @@ static int s_apply(hy_ctx_t *ctx, json_t *office, const json_t *args)
     }
     json_t *hoods = json_object_get(args, "neighbourhoods");
     if (hoods) {
-        json_t *norm;
-        int status = s_hoods(ctx, hoods, &norm);
+        json_t *keys, *names;
+        int status = s_hoods(ctx, hoods, office, &keys, &names);
         if (status)
             return status;
-        json_object_set_new(office, "neighbourhoods", norm);
+        json_object_set_new(office, "neighbourhoods", keys);
+        json_object_set_new(office, "neighbourhood_names", names);
     }
     return 0;
 }

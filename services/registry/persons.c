@@ -224,8 +224,23 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
     return 409;
 }
 
+/* The older typed counts a person may still carry cannot contradict each other: the
+ * dependants are members of the household other than the person. 0 or 422. */
+static int s_check_counts(hy_ctx_t *ctx, const json_t *person)
+{
+    json_t *size = json_object_get(person, "household_size");
+    json_t *deps = json_object_get(person, "dependants");
+    if (!json_is_integer(size) || !json_is_integer(deps) ||
+        json_integer_value(deps) < json_integer_value(size))
+        return 0;
+    return hy_fail(ctx, 422, "inconsistent_household", "dependants",
+                   "%lld dependants do not fit a household of %lld (households are recorded "
+                   "with POST /v1/households, which derives both)",
+                   (long long)json_integer_value(deps), (long long)json_integer_value(size));
+}
+
 /* The neighbourhood check against the office the person belongs to. */
-static int s_check_hood_of_office(hy_ctx_t *ctx, const json_t *person)
+static int s_check_hood_of_office(hy_ctx_t *ctx, json_t *person)
 {
     json_t *office = NULL;
     int status = registry_office_resolve(
@@ -236,13 +251,19 @@ static int s_check_hood_of_office(hy_ctx_t *ctx, const json_t *person)
     return status;
 }
 
-int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office)
+int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *office)
 {
     const char *hood = json_string_value(json_object_get(person, "neighbourhood"));
-    if (!hood || registry_office_covers(office, hood))
+    if (!hood)
         return 0;
-    return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
-                   "office %s does not cover the neighbourhood %s", registry_code(office), hood);
+    if (!registry_office_covers(office, hood))
+        return hy_fail(ctx, 422, "neighbourhood_not_in_office", "neighbourhood",
+                       "office %s does not cover the neighbourhood %s", registry_code(office),
+                       hood);
+    const char *name = registry_office_hood_name(office, hood);
+    if (name && strcmp(name, hood) != 0)
+        json_object_set_new(person, "neighbourhood", json_string(name));
+    return 0;
 }
 
 /* Validates every field, allocates the next number and writes record, index and event. */
@@ -272,7 +293,8 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         if ((status = s_set_field(ctx, fields, name, value)) != 0)
             goto fail;
     }
-    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
+    if ((status = s_check_counts(ctx, fields)) != 0 ||
+        (status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
         (status = registry_person_check_hood(ctx, fields, office_rec)) != 0)
         goto fail;
     const char *office = registry_code(office_rec);
@@ -402,9 +424,14 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
             goto fail;
         registry_diff(changes, old, person, key);
     }
-    if (json_object_get(changes, "neighbourhood") &&
-        (status = s_check_hood_of_office(ctx, person)) != 0)
+    if ((status = s_check_counts(ctx, person)) != 0)
         goto fail;
+    if (json_object_get(changes, "neighbourhood")) {
+        if ((status = s_check_hood_of_office(ctx, person)) != 0)
+            goto fail;
+        json_object_del(changes, "neighbourhood"); /* as stored: the office's spelling */
+        registry_diff(changes, old, person, "neighbourhood");
+    }
     if (json_object_size(changes) > 0 && (status = registry_person_save(ctx, n, old, person, changes, NULL)) != 0)
         goto fail;
     *out = person;

@@ -33,6 +33,8 @@ typedef struct {
     MDB_dbi activities;    /* activity number -> activity JSON */
     MDB_dbi activity_idx;  /* "k:"kind, "o:"office, "p:"participant number (8 bytes) */
     MDB_dbi offices;       /* normalised office code -> office JSON */
+    MDB_dbi households;    /* household number -> household JSON */
+    MDB_dbi household_idx; /* "p:"person number (present members only), "o:"office */
 } registry_t;
 
 extern const hy_api_t registry_api;
@@ -73,9 +75,9 @@ json_t *registry_person_stub(const json_t *person, const char *nid_asked);
  * not_found, 403 other_office (a record of another office), 409 merged (a retired record). */
 int registry_person_load_for_write(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **person);
 
-/* 0 when the person's neighbourhood (if any) is one office covers, else 422
- * neighbourhood_not_in_office. */
-int registry_person_check_hood(hy_ctx_t *ctx, const json_t *person, const json_t *office);
+/* 0 when the person's neighbourhood (if any) is one office covers, and then stores it in the
+ * office's display form; else 422 neighbourhood_not_in_office. */
+int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *office);
 
 /* Index keys of a person (national ID, name words, office, neighbourhood); put or delete them
  * all. Used by persons.c on every write. Returns 0 or an LMDB error. */
@@ -86,6 +88,8 @@ typedef struct {
     const char *q;              /* name words, any spelling hy_fa_normalize folds */
     const char *neighbourhood;
     const char *office;
+    const char *mobile;         /* any form hy_mobile_normalize accepts; NULL = no filter */
+    const char *nid_part;       /* >= 3 digits (any script) inside the national ID */
     uint64_t after;             /* page cursor: the last person number already seen */
     int limit;
 } registry_person_filter_t;
@@ -119,6 +123,9 @@ int registry_office_find(hy_ctx_t *ctx, const char *code, json_t **office);
 int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **office);
 /* true when office covers the neighbourhood (normalised comparison). */
 bool registry_office_covers(const json_t *office, const char *hood);
+/* The office's display form of the neighbourhood (as first written; borrowed from office), or
+ * NULL when the office does not cover it or keeps no display names (written before them). */
+const char *registry_office_hood_name(const json_t *office, const char *hood);
 
 /* --- businesses (businesses.c) ------------------------------------------------------------ */
 int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **business);
@@ -168,6 +175,36 @@ int registry_activity_void(hy_ctx_t *ctx, const char *id, const char *reason, js
 /* Corrects kind, date, office, participants (and the fields that go with a kind) under the rules
  * of recording; 200 with the corrected record. */
 int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_t **activity);
+
+/* --- households (households.c) ----------------------------------------------------------- */
+/* Creates a household headed by args' head_person_id; 201 with the household. */
+int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **household);
+/* 200 with the household; 403 other_office for another office's, 404 not_found. */
+int registry_household_get(hy_ctx_t *ctx, const char *id, json_t **household);
+/* A registered person (person_id) or a dependant (name, sex, birth_date) joins; 201. */
+int registry_household_add_member(hy_ctx_t *ctx, const char *id, json_t *args,
+                                  json_t **household);
+/* The member (member id or person id) leaves on args' date; 200. */
+int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *member, json_t *args,
+                             json_t **household);
+/* A present registered member becomes the head; 200. */
+int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args,
+                                json_t **household);
+
+/* A merge of person from into into: from's present membership is re-pointed to into (into in
+ * no household), ends (both in one household; into takes the headship), or the merge is
+ * refused with 409 household_conflict (two households). 0 or a failure status. */
+int registry_household_merge(hy_ctx_t *ctx, uint64_t from_n, const char *from, uint64_t into_n,
+                             const char *into);
+
+typedef struct {
+    const char *office;     /* forced to the key's office for a key of one office */
+    const char *person_id;  /* the household she is present in */
+    uint64_t after;
+    int limit;
+} registry_household_filter_t;
+int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f, json_t **items,
+                            uint64_t *next);
 
 /* --- helpers shared by the domain files (records.c) --------------------------------------- */
 registry_t *registry_state(hy_ctx_t *ctx);

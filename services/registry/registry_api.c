@@ -26,6 +26,23 @@
  *   422 date_out_of_order            a stage change dated before the previous one
  *   422 invalid_stage_transition, unknown_person, unknown_business, duplicate_participant,
  *       missing_participants, missing_meeting_kind, unexpected_meeting_kind, missing_employer
+ * Households, search and licences (issue 17):
+ *   409 already_in_household         the person is present in a household (household_id: which)
+ *   409 member_left                  a leave of a member who has left already
+ *   409 household_dissolved          a write to a household whose last member left
+ *   409 household_conflict           a merge of two records present in two households
+ *   409 duplicate_licence            that licence number is held by another business under the
+ *                                    same licence type (existing_id: the business)
+ *   422 person_or_name, missing_member   a member is a person_id or a dependant by name, one
+ *   422 missing_sex, missing_birth_date, invalid_name, invalid_birth_date   a dependant's fields
+ *   422 person_in_other_office       a member registered with another office than the household
+ *   422 invalid_relationship         relationship head on a join (the head changes by /head)
+ *   422 head_leaving                 the head leaves while others remain (name a new head first)
+ *   422 head_not_registered, already_head, missing_relationship   a change of head
+ *   422 invalid_mobile               GET /v1/persons?mobile= that is no Iranian mobile
+ *   422 short_fragment               national_id_contains with fewer than 3 digits
+ *   422 invalid_licence_number       a licence number with no digit or letter
+ *   422 inconsistent_household       a person's typed dependants not fewer than household_size
  */
 #include "proto.h"
 #include "spec.h"
@@ -69,11 +86,11 @@ static const hy_field_t referral_fields[] = {
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = OPT, .max_len = 200,               \
      .doc = "neighbourhood (محله)"},                                                           \
     {.name = "household_size", .type = HY_T_INT, .flags = OPT, .min = 1, .max = 30,            \
-     .doc = "people in the household, 1..30"},                                                 \
+     .doc = "people in the household, 1..30, as she states it (the household record derives it)"},                                                 \
     {.name = "head_of_household", .type = HY_T_BOOL, .flags = OPT,                             \
-     .doc = "whether the person heads the household"},                                         \
+     .doc = "whether she says she heads it (the household record's head_id is the fact)"},                                         \
     {.name = "dependants", .type = HY_T_INT, .flags = OPT, .min = 0, .max = 30,                \
-     .doc = "dependants, 0..30"},                                                              \
+     .doc = "dependants, 0..30, fewer than household_size (422 inconsistent_household)"},                                                              \
     /* spec.c applies an array's max_len to its string items too: 200 items of 200 bytes. */ \
     {.name = "skills", .type = HY_T_ARRAY, .flags = OPT, .elem = HY_T_STRING, .max_len = 200,  \
      .doc = "skills, free text"},                                                              \
@@ -117,6 +134,11 @@ static const hy_field_t person_list_args[] = {
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
      .doc = "neighbourhood (normalised match)"},
     {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64, .doc = "office"},
+    {.name = "mobile", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 32,
+     .doc = "mobile in any digit script, with or without +98/0098/0 (422 invalid_mobile)"},
+    {.name = "national_id_contains", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 40,
+     .doc = "at least 3 digits (any script) found anywhere in the national ID; within the "
+            "caller's office"},
     {0},
 };
 
@@ -202,7 +224,8 @@ static const hy_field_t licence_fields[] = {
     {.name = "type", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = LICENCES,
      .doc = "independent (مستقل) or supporter (پشتیبان)"},
     {.name = "number", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64,
-     .doc = "licence number"},
+     .doc = "licence number; stored normalised (ASCII digits, Latin letters upper case, spaces "
+            "and - / . _ removed); unique per licence type (409 duplicate_licence)"},
     {.name = "issued", .type = HY_T_DATE, .doc = "issue date; not in the future"},
     {0},
 };
@@ -381,6 +404,94 @@ static const hy_field_t office_list_args[] = {
 static const hy_field_t office_result[] = {
     {.name = "code", .type = HY_T_STRING, .doc = "office code (normalised)"},
     OFFICE_FIELDS(0),
+    {.name = "neighbourhood_names", .type = HY_T_ARRAY, .elem = HY_T_STRING,
+     .doc = "the neighbourhoods as first written (display forms), in the order of neighbourhoods "
+            "(their grouping keys)"},
+    {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {0},
+};
+
+/* ---------------------------------------------------------------- households ------------- */
+
+#define RELATIONS "spouse|child|parent|sibling|grandchild|grandparent|other_relative|other"
+
+static const hy_field_t household_create_args[] = {
+    {.name = "head_person_id", .type = HY_T_ID, .flags = HY_F_REQ,
+     .doc = "the head (prs_...): a registered person of the office, in no other household"},
+    {.name = "office", .type = HY_T_STRING, .max_len = 64,
+     .doc = "defaults to the caller's office, else the head's"},
+    {.name = "date", .type = HY_T_DATE,
+     .doc = "the date the household was formed (the head's joined_on); defaults to today"},
+    {0},
+};
+
+static const hy_field_t household_member_args[] = {
+    {.name = "person_id", .type = HY_T_ID,
+     .doc = "a registered person (prs_...) of the household's office; or give name"},
+    {.name = "name", .type = HY_T_STRING, .max_len = 200,
+     .doc = "a dependant recorded by name (then sex and birth_date are required)"},
+    {.name = "birth_date", .type = HY_T_DATE, .doc = "a dependant's birth date"},
+    {.name = "sex", .type = HY_T_ENUM, .enums = SEXES, .doc = "a dependant's sex"},
+    {.name = "relationship", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = RELATIONS "|head",
+     .doc = "relationship to the head (head is refused: the head changes by POST .../head)"},
+    {.name = "disability", .type = HY_T_BOOL,
+     .doc = "has a disability (a registered person's own record is the default)"},
+    {.name = "date", .type = HY_T_DATE, .doc = "the date she joined; defaults to today"},
+    {0},
+};
+
+static const hy_field_t household_leave_args[] = {
+    {.name = "date", .type = HY_T_DATE,
+     .doc = "the date she left; not before she joined; defaults to today"},
+    {.name = "reason", .type = HY_T_STRING, .max_len = 500, .doc = "why (marriage, death, ...)"},
+    {0},
+};
+
+static const hy_field_t household_head_args[] = {
+    {.name = "member", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64,
+     .doc = "the new head: a present registered member, by member id (m2) or person id"},
+    {.name = "previous_head_relationship", .type = HY_T_ENUM, .enums = RELATIONS,
+     .doc = "the previous head's relationship to the new one (required while she stays)"},
+    {.name = "date", .type = HY_T_DATE, .doc = "the date the head changed; defaults to today"},
+    {0},
+};
+
+static const hy_field_t household_list_args[] = {
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "office (a key of one office sees only its own)"},
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_QUERY,
+     .doc = "the household this person is present in"},
+    {0},
+};
+
+static const hy_field_t household_member_result[] = {
+    {.name = "member_id", .type = HY_T_STRING, .doc = "the member within the household (m1, m2, ...)"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "a registered member (prs_...)"},
+    {.name = "name", .type = HY_T_STRING, .doc = "a dependant recorded by name"},
+    {.name = "relationship", .type = HY_T_ENUM, .enums = RELATIONS "|head",
+     .doc = "relationship to the head"},
+    {.name = "sex", .type = HY_T_ENUM, .enums = SEXES, .doc = "sex"},
+    {.name = "birth_date", .type = HY_T_DATE, .doc = "birth date"},
+    {.name = "disability", .type = HY_T_BOOL, .doc = "has a disability"},
+    {.name = "joined_on", .type = HY_T_DATE, .doc = "when she joined"},
+    {.name = "left_on", .type = HY_T_DATE, .doc = "when she left (absent while present)"},
+    {.name = "leave_reason", .type = HY_T_STRING, .doc = "why she left"},
+    {0},
+};
+
+static const hy_field_t household_result[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "household id (hhd_...)"},
+    {.name = "office", .type = HY_T_STRING, .doc = "office"},
+    {.name = "head_id", .type = HY_T_ID, .doc = "the head (prs_...); null once dissolved"},
+    {.name = "status", .type = HY_T_ENUM, .enums = "active|dissolved",
+     .doc = "dissolved when its last member left"},
+    {.name = "members", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = household_member_result,
+     .doc = "every member ever, in the order they joined (leavers keep left_on)"},
+    {.name = "size", .type = HY_T_INT, .doc = "members present (derived, never typed)"},
+    {.name = "dependants", .type = HY_T_INT,
+     .doc = "members present other than the head (derived, never typed)"},
+    {.name = "created_by", .type = HY_T_STRING, .doc = "API key that created it"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {0},
@@ -458,7 +569,28 @@ static const hy_op_spec_t registry_ops[] = {
     {.op = "activities.list", .method = "GET", .path = "/v1/activities", .roles = READ,
      .args = activity_list_args, .result = activity_result, .ok_status = 200, .list = true,
      .summary = "List activities"},
+    {.op = "households.create", .method = "POST", .path = "/v1/households", .roles = WRITE,
+     .args = household_create_args, .result = household_result, .ok_status = 201,
+     .summary = "Form a household headed by a registered person"},
+    {.op = "households.list", .method = "GET", .path = "/v1/households", .roles = READ,
+     .args = household_list_args, .result = household_result, .ok_status = 200, .list = true,
+     .summary = "List households (of an office, or the one a person is in)"},
+    {.op = "households.get", .method = "GET", .path = "/v1/households/{id}", .roles = READ,
+     .args = NULL, .result = household_result, .ok_status = 200,
+     .summary = "Get a household with its members, size and dependants"},
+    {.op = "households.add_member", .method = "POST", .path = "/v1/households/{id}/members",
+     .roles = WRITE, .args = household_member_args, .result = household_result,
+     .ok_status = 201,
+     .summary = "A registered person or a dependant recorded by name joins (409 "
+                "already_in_household)"},
+    {.op = "households.leave", .method = "POST",
+     .path = "/v1/households/{id}/members/{member}/leave", .roles = WRITE,
+     .args = household_leave_args, .result = household_result, .ok_status = 200,
+     .summary = "A member (member id or person id) leaves the household"},
+    {.op = "households.set_head", .method = "POST", .path = "/v1/households/{id}/head",
+     .roles = WRITE, .args = household_head_args, .result = household_result, .ok_status = 200,
+     .summary = "A present registered member becomes the head"},
     {0},
 };
 
-const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act", .ops = registry_ops};
+const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd", .ops = registry_ops};

@@ -150,6 +150,8 @@ typedef struct {
     char nid[11]; /* "" = no filter */
     char *office; /* normalised; NULL = no filter */
     char *hood;
+    char mobile[12]; /* "" = no filter */
+    char nid_part[11]; /* digits; "" = no filter */
     s_words_t q; /* q.count == 0: no name filter */
     bool merged_too; /* keep persons merged into another (retired records) */
 } s_filter_t;
@@ -172,6 +174,12 @@ static bool s_keep(const json_t *person, void *user)
         return false;
     if (f->office && !s_norm_equal(json_string_value(json_object_get(person, "office")), f->office))
         return false;
+    const char *have = json_string_value(json_object_get(person, "mobile"));
+    if (f->mobile[0] && (!have || strcmp(have, f->mobile) != 0))
+        return false;
+    have = json_string_value(json_object_get(person, "national_id"));
+    if (f->nid_part[0] && (!have || !strstr(have, f->nid_part)))
+        return false;
     if (f->hood &&
         !s_norm_equal(json_string_value(json_object_get(person, "neighbourhood")), f->hood))
         return false;
@@ -189,6 +197,27 @@ static int s_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The digits of a national-ID fragment (any script; spaces and dashes skipped) into out: 0, or
+ * the status of 422 short_fragment. */
+static int s_nid_part(hy_ctx_t *ctx, const char *text, char out[11])
+{
+    char *ascii = hy_fa_ascii_digits(text);
+    size_t n = 0;
+    bool ok = ascii != NULL;
+    for (const char *p = ascii; ok && *p; p++) {
+        if (*p >= '0' && *p <= '9' && n < 10)
+            out[n++] = *p;
+        else
+            ok = *p == ' ' || *p == '-';
+    }
+    out[n] = '\0';
+    free(ascii);
+    if (!ok || n < 3)
+        return hy_fail(ctx, 422, "short_fragment", "national_id_contains",
+                       "a national ID fragment is 3 to 10 digits");
+    return 0;
 }
 
 /* Every person number under an "n:" key starting with prefix, sorted and unique. */
@@ -311,6 +340,13 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
     else if (in->office && *in->office)
         f.office = hy_fa_key(in->office);
     f.merged_too = f.nid[0] != 0;
+    if (in->mobile && *in->mobile && hy_mobile_normalize(in->mobile, f.mobile) != 0) {
+        status = hy_fail(ctx, 422, "invalid_mobile", "mobile",
+                         "%s is not an Iranian mobile number (09xxxxxxxxx)", in->mobile);
+        goto done;
+    }
+    if (in->nid_part && *in->nid_part && (status = s_nid_part(ctx, in->nid_part, f.nid_part)) != 0)
+        goto done;
     if (in->neighbourhood && *in->neighbourhood)
         f.hood = hy_fa_key(in->neighbourhood);
     if (in->q && s_words(in->q, &f.q) != 0) {

@@ -252,12 +252,13 @@ static void s_class(const char *const *from, size_t n, const char *want)
 /* Every character class the registry's matching needs (issue 17, Registry item 2). */
 static void fa_character_classes(void)
 {
-    S_CLASS("ه", "\u0629");                         /* ة teh marbuta */
+    S_CLASS("ه", "\u0629", "\u06C0");               /* ة teh marbuta, ۀ heh with yeh above */
     S_CLASS("ی", "\u0626", "\u064A", "\u0649");     /* ئ ي ى */
     S_CLASS("ک", "\u0643");                         /* ك */
-    S_CLASS("ا", "\u0623", "\u0625", "\u0622");     /* أ إ آ */
+    S_CLASS("ا", "\u0623", "\u0625", "\u0622", "\u0671"); /* أ إ آ ٱ */
     S_CLASS("و", "\u0624");                         /* ؤ */
     S_CLASS("", "\u0640");                          /* tatweel */
+    S_CLASS("", "\u200F", "\u200E", "\u200D", "\uFEFF", "\u00AD"); /* RLM LRM ZWJ BOM SHY */
     /* every diacritic: harakat U+064B..U+065F and the superscript alef U+0670 */
     char buf[16];
     for (uint32_t cp = 0x064B; cp <= 0x0670; cp++) {
