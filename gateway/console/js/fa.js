@@ -81,6 +81,11 @@ export function faDate(jalali, iso) {
   return j ? faDigits(j) : '—';
 }
 
+/** Today's Jalali date with Persian digits (the browser's clock, Tehran's day). */
+export function faToday() {
+  return faDigits(jalaliOf(new Date().toISOString()));
+}
+
 /** A Jalali date typed by a user (any digits, / or -) as the API's YYYY/MM/DD, or null. */
 export function parseJalali(text) {
   const t = latinDigits(String(text || '').trim()).replace(/-/g, '/');

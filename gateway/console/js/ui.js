@@ -45,7 +45,7 @@ export function field(spec) {
     input = h('input', {
       id, name: spec.name, type: 'text', value: spec.value ?? '', required: spec.required,
       inputmode: spec.inputmode || (spec.type === 'number' || spec.type === 'date' ? 'numeric' : null),
-      placeholder: spec.type === 'date' ? '۱۴۰۴/۰۴/۲۴' : null, dir: spec.dir || null,
+      placeholder: spec.type === 'date' ? 'سال/ماه/روز' : null, dir: spec.dir || null,
       autocomplete: 'off',
     });
   }

@@ -2,7 +2,7 @@
 // recording office corrects it (with a reason, If-Match) or voids it.
 
 import { get, post, patch } from '../api.js';
-import { parseJalali, faDate, faDigits, faNumber, ACTIVITY_KINDS, MEETING_KINDS } from '../fa.js';
+import { parseJalali, faDate, faDigits, faNumber, faToday, ACTIVITY_KINDS, MEETING_KINDS } from '../fa.js';
 import { h, screen, field, values, busy, link, notice, facts, hashQuery } from '../ui.js';
 
 const ids = (text) => text.split(/[\s,،]+/).map((x) => x.trim()).filter(Boolean);
@@ -11,7 +11,7 @@ function activityFields(a = {}) {
   return [
     field({ name: 'kind', label: 'نوع', type: 'select', required: true, value: a.kind, options: Object.entries(ACTIVITY_KINDS) }),
     field({ name: 'meeting_kind', label: 'نوع جلسه', type: 'select', value: a.meeting_kind, options: [['', '—'], ...Object.entries(MEETING_KINDS)], hint: 'فقط برای جلسه' }),
-    field({ name: 'date', label: 'تاریخ (خورشیدی)', type: 'date', value: a.date_jalali ? faDigits(a.date_jalali) : '', hint: 'خالی: امروز' }),
+    field({ name: 'date', label: 'تاریخ (خورشیدی)', type: 'date', required: true, value: a.date_jalali ? faDigits(a.date_jalali) : faToday() }),
     field({ name: 'title', label: 'عنوان', value: a.title }),
     field({ name: 'person_ids', label: 'شرکت‌کنندگان (شناسه‌ها)', type: 'textarea', value: (a.person_ids || []).join('، '), dir: 'ltr' }),
   ];

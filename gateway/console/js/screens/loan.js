@@ -2,7 +2,7 @@
 // its state allows (appraise, approve or reject, disburse, repay, recover).
 
 import { get, post } from '../api.js';
-import { faDate, faDigits, faRials, faNumber, faState, parseJalali, latinDigits } from '../fa.js';
+import { faDate, faDigits, faRials, faNumber, faState, faToday, parseJalali, latinDigits } from '../fa.js';
 import { h, screen, field, values, busy, facts, table, link, notice } from '../ui.js';
 
 const rials = (v) => Number(latinDigits(v).replace(/[,٬\s]/g, ''));
@@ -20,11 +20,11 @@ function nextAction(l) {
         (v) => [`/v1/loans/${l.id}/approve`, v.amount ? { amount_rials: rials(v.amount) } : {}]];
     case 'approved':
       return ['پرداخت', [field({ name: 'amount', label: 'مبلغ پرداخت (ریال)', required: true, inputmode: 'numeric', value: (l.approved_rials || 0) - (l.disbursed_rials || 0) }),
-        field({ name: 'date', label: 'تاریخ (خورشیدی)', type: 'date', hint: 'خالی: امروز' })],
+        field({ name: 'date', label: 'تاریخ (خورشیدی)', type: 'date', required: true, value: faToday() })],
       (v) => [`/v1/loans/${l.id}/disburse`, { amount_rials: rials(v.amount), ...date(v) }]];
     case 'disbursed':
       return ['ثبت بازپرداخت', [field({ name: 'amount', label: 'مبلغ (ریال)', required: true, inputmode: 'numeric', value: l.due_rials || '' }),
-        field({ name: 'date', label: 'تاریخ (خورشیدی)', type: 'date', hint: 'خالی: امروز' })],
+        field({ name: 'date', label: 'تاریخ (خورشیدی)', type: 'date', required: true, value: faToday() })],
       (v) => [`/v1/loans/${l.id}/repayments`, { amount_rials: rials(v.amount), ...date(v) }]];
     case 'written_off':
       return ['ثبت وصول', [field({ name: 'amount', label: 'مبلغ (ریال)', required: true, inputmode: 'numeric' })],

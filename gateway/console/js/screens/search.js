@@ -19,7 +19,7 @@ export async function searchScreen(me) {
   const form = h('form', { class: 'card', role: 'search', id: 'search-form' },
     field({ name: 'q', label: 'نام، کد ملی یا شمارهٔ همراه', value: params.get('q') || '', required: true }),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'search-go' }, 'جستجو')));
-  const run = async (text) => {
+  const find = async (text) => {
     const p = searchParams(text);
     let items;
     if (p.mobile) {
@@ -45,6 +45,15 @@ export async function searchScreen(me) {
       ], items)
       : h('p', { class: 'alert warn', role: 'status' }, 'کسی پیدا نشد.',
         me.role === 'social_services' ? [' ', link('#/register', 'ثبت فرد تازه')] : null));
+  };
+  const run = async (text) => {
+    results.setAttribute('aria-busy', 'true');
+    try {
+      await find(text);
+    } finally {
+      results.removeAttribute('aria-busy');
+      results.dataset.searches = Number(results.dataset.searches || 0) + 1;
+    }
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -1,0 +1,60 @@
+"""Runs the office console's tests: the real system (gateway with /console/ and the six services,
+started by tests/integration/harness.py), test data made through the API (seed.py), then
+console.test.mjs drives Debian's headless Chromium through puppeteer-core as two offices.
+
+Usage: run.py [name-prefix]   (HY_BUILD selects build/release or build/asan)
+Screenshots and the list of requests the console made go to build/console/.
+Prints one line per test and closes with "N passed, N failed".
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+import seed     # noqa: E402
+
+OUT = os.path.join(ROOT, "build", "console")
+SERVICES = ["registry", "loans", "networks", "microfund", "insurance", "reporting"]
+
+
+def _npm_ready():
+    """puppeteer-core and axe-core from npm (package.json pins them); installed when missing."""
+    if os.path.isdir(os.path.join(HERE, "node_modules", "puppeteer-core")) and \
+            os.path.isdir(os.path.join(HERE, "node_modules", "axe-core")):
+        return True
+    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=HERE)
+    return r.returncode == 0
+
+
+def main():
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    os.makedirs(os.path.join(OUT, "screens"), exist_ok=True)
+    if not _npm_ready():
+        print("FAIL console: puppeteer-core/axe-core could not be installed from npm")
+        print("0 passed, 1 failed")
+        return 1
+    with harness.Cluster(SERVICES, clock=seed.TODAY) as c:
+        ids = seed.seed(c)
+        cfg = {
+            "base": f"http://127.0.0.1:{c.http_port}",
+            "keys": {name: c.keys[name] for name in c.keys},
+            "offices": ids,
+            "out": OUT,
+            "only": only,
+        }
+        path = os.path.join(OUT, "config.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f, ensure_ascii=False)
+        rc = subprocess.run(["node", os.path.join(HERE, "console.test.mjs"), path],
+                            timeout=600).returncode
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
