@@ -24,7 +24,7 @@ let failed = 0;
 function check(cond, msg) { if (!cond) throw new Error(msg); }
 
 async function test(name, fn) {
-  if (cfg.only && !name.startsWith(cfg.only)) return;
+  if (cfg.only && !`console.${name}`.startsWith(cfg.only)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -58,7 +58,7 @@ async function openPage() {
   await page.setBypassCSP(true);   // for injecting axe-core only; the console itself runs under the CSP
   page.on('request', (r) => requests.push([r.method(), r.url()]));
   page.on('pageerror', (e) => console.log(`    page error: ${e.message}`));
-  page.setDefaultTimeout(20000);
+  page.setDefaultTimeout(60000);   // 2 busy cores: generous, the steps wait on the page's state
   current = page;
   return page;
 }

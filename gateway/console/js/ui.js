@@ -20,7 +20,8 @@ export function h(tag, attrs = {}, ...children) {
 /** Replaces the main area with a screen: a heading (focused, for screen readers) and content. */
 export function screen(title, ...content) {
   const main = document.getElementById('main');
-  main.replaceChildren(h('h1', { tabindex: '-1', id: 'screen-title' }, title), ...content);
+  main.replaceChildren(h('h1', { tabindex: '-1', id: 'screen-title' }, title),
+    ...content.flat().filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} — همیار`;
   document.getElementById('screen-title').focus();
   return main;

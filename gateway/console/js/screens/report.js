@@ -15,6 +15,13 @@ const LABELS = {
   job_records: 'سوابق اشتغال', people_counselled: 'افراد مشاوره‌شده', funds_formed: 'صندوق‌های تشکیل‌شده',
   insurance_enrolled: 'بیمه‌شدگان (درخواست)', insurance_confirmed: 'بیمه‌شدگان (تأییدشده)',
   insurance_coverage_bp: 'پوشش بیمه', referrals_by_agency: 'معرفی سازمان‌ها', employer_referrals: 'معرفی به کارفرما',
+  fund_training_sessions: 'جلسات آموزش صندوق', fund_members_trained: 'اعضای آموزش‌دیدهٔ صندوق',
+  insured_at_end: 'بیمه‌شدگان در پایان دوره', network_members_active: 'اعضای فعال شبکه‌ها',
+  network_orders: 'سفارش‌های شبکه‌ها', network_orders_rials: 'مبلغ سفارش‌های شبکه‌ها',
+  fund_savings_rials: 'پس‌انداز صندوق‌ها', fund_loans_issued_rials: 'وام‌های صندوق‌ها',
+  fund_shareouts_rials: 'تقسیم سود صندوق‌ها', in_kind_aid: 'کمک‌های غیرنقدی', network_buyers: 'خریداران شبکه‌ها',
+  network_deliveries: 'تحویل‌های شبکه‌ها', loans_recovered_rials: 'وصول پس از سوخت',
+  par30_restructured_rials: 'معوقهٔ ۳۰ روزهٔ وام‌های امهال‌شده',
 };
 
 function shown(name, v) {
@@ -72,7 +79,7 @@ export async function reportScreen(me) {
       ...GROUPS.map(([by, title], i) => {
         const b = breakdowns[i];
         const groups = b?.groups || [];
-        return groups.length ? table(`به تفکیک ${title}`, [[title, (g) => groupName(by, g.key)],
+        return groups.length ? table(`به تفکیک ${title} (همهٔ دفترهایی که این کلید می‌بیند)`, [[title, (g) => groupName(by, g.key)],
           ...MAIN.map((k) => [LABELS[k], (g) => shown(k, (g.figures || g.indicators || g)[k])])], groups) : null;
       }));
   };
