@@ -363,6 +363,31 @@ await test('serves_console_and_font', async () => {
   check(r.status === 405, `POST: ${r.status}`);
 });
 
+// The role and office come from the key: the API is asked, the menus follow.
+await test('roles_from_the_key', async () => {
+  for (const [role, word, links] of [['operator', 'راهبر', ['#/report']], ['auditor', 'حسابرس', ['#/search', '#/report']]]) {
+    const page = await openPage();
+    await page.goto(`${BASE}/console/`, { waitUntil: 'load' });
+    await page.waitForSelector('#signin-form');
+    await fill(page, '#f-key', cfg.keys[role]);
+    await page.click('#signin');
+    await page.waitForSelector('#who-role');
+    await waitText(page, '#who-role', word);
+    const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
+    check(JSON.stringify(nav) === JSON.stringify(links), `${role}'s menu: ${nav}`);
+    await page.browserContext().close();
+  }
+  const page = await openPage();
+  await page.goto(`${BASE}/console/`, { waitUntil: 'load' });
+  await page.waitForSelector('#signin-form');
+  await fill(page, '#f-key', 'hy_not-a-key_0000');
+  await page.click('#signin');
+  await page.waitForSelector('#signin-form .alert.error');
+  check((await textOf(page, '#signin-form .alert.error')).includes('(invalid_api_key)'), 'a wrong key is refused in Persian');
+  check(await page.evaluate(() => sessionStorage.length === 0), 'and not kept');
+  await page.browserContext().close();
+});
+
 const pages = {};
 pages['rey-1'] = await officeDay('rey-1', 500);
 pages['rey-2'] = await officeDay('rey-2', 600);

@@ -103,5 +103,9 @@ async function route() {
   location.hash = me.role === 'social_services' || me.role === 'auditor' ? '#/search' : '#/report';
 }
 
-window.addEventListener('hashchange', route);
-route();
+// Routes are drawn one after the other: a slow screen still loading when the user moves on
+// draws first and the newer one over it, never the other way round.
+let drawing = Promise.resolve();
+const next = () => { drawing = drawing.then(route, route); };
+window.addEventListener('hashchange', next);
+next();

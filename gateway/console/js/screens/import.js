@@ -4,7 +4,7 @@
 // possible_duplicate, invalid, unchanged). The contract is issue #18's.
 
 import { call, get, qs } from '../api.js';
-import { faDigits, faNumber, faState, parseJalali } from '../fa.js';
+import { faDigits, faNumber, faState, parseJalali, PROBLEMS } from '../fa.js';
 import { h, screen, field, values, busy, table, showError } from '../ui.js';
 
 const OUTCOMES = {
@@ -40,7 +40,7 @@ async function follow(id, box) {
         const rows = await get(`/v1/imports/${id}/rows${qs({ outcome: 'invalid' })}`).catch(() => null);
         if (rows?.items?.length) {
           counts.append(table('ردیف‌های نادرست', [['ردیف', (r) => faNumber(r.row ?? r.line)], ['خانه', (r) => r.field || '—'],
-            ['خطا', (r) => r.code || r.detail || '—']], rows.items));
+            ['خطا', (r) => PROBLEMS[r.code] || r.code || r.detail || '—']], rows.items));
         }
       }
       return s;
