@@ -8,6 +8,7 @@ Prints one line per test and closes with "N passed, N failed".
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -42,22 +43,36 @@ def main():
         print("FAIL console: puppeteer-core/axe-core could not be installed from npm")
         print("0 passed, 1 failed")
         return 1
-    with harness.Cluster(SERVICES, clock=seed.TODAY) as c:
-        ids = seed.seed(c)
-        cfg = {
-            "base": f"http://127.0.0.1:{c.http_port}",
-            "keys": {name: c.keys[name] for name in c.keys},
-            "offices": ids,
-            "out": OUT,
-            "only": only,
-        }
-        path = os.path.join(OUT, "config.json")
-        with open(path, "w") as f:
-            json.dump(cfg, f, ensure_ascii=False)
-        rc = subprocess.run(["node", os.path.join(HERE, "console.test.mjs"), path],
-                            timeout=600).returncode
-    return rc
-
+    passed = failed = 0
+    try:
+        with harness.Cluster(SERVICES, clock=seed.TODAY) as c:
+            ids = seed.seed(c)
+            cfg = {
+                "base": f"http://127.0.0.1:{c.http_port}",
+                "keys": {name: c.keys[name] for name in c.keys},
+                "offices": ids,
+                "out": OUT,
+                "only": only,
+            }
+            path = os.path.join(OUT, "config.json")
+            with open(path, "w") as f:
+                json.dump(cfg, f, ensure_ascii=False)
+            node = subprocess.Popen(["node", os.path.join(HERE, "console.test.mjs"), path],
+                                    stdout=subprocess.PIPE, text=True)
+            for line in node.stdout:   # the tests' lines as they come; the count is ours
+                m = re.match(r"^(\d+) passed, (\d+) failed$", line.strip())
+                if m:
+                    passed, failed = int(m.group(1)), int(m.group(2))
+                else:
+                    print(line, end="", flush=True)
+            if node.wait(timeout=600) != 0 and failed == 0:
+                print(f"FAIL console: the browser run ended with exit {node.returncode}")
+                failed += 1
+    except Exception as e:   # set-up, or a process that did not stop cleanly (ASan, a crash)
+        print(f"FAIL console.system: {e}")
+        failed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
 
 if __name__ == "__main__":
     sys.exit(main())
