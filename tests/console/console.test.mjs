@@ -10,6 +10,11 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import puppeteer from 'puppeteer-core';
 
+// The console's fa.js (pure, no imports) loaded as the module it is, whatever Node's notion of
+// the folder's module type.
+const FA_SRC = fs.readFileSync(new URL('../../gateway/console/js/fa.js', import.meta.url));
+const fa = await import(`data:text/javascript;base64,${FA_SRC.toString('base64')}`);
+
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
@@ -361,6 +366,15 @@ await test('serves_console_and_font', async () => {
   }
   const r = await fetch(`${BASE}/console/`, { method: 'POST' });
   check(r.status === 405, `POST: ${r.status}`);
+});
+
+// The console's own Jalali arithmetic (for timestamps and today's date) agrees with the API's.
+await test('jalali_matches_api', async () => {
+  const l = await api('GET', `/v1/loans/${cfg.offices['rey-1'].loan}`, cfg.keys[cfg.offices['rey-1'].key]);
+  const days = [...l.json.schedule.map((r) => [r.due_date, r.due_date_jalali]), [l.json.applied_on, l.json.applied_on_jalali]];
+  for (const [iso, jalali] of days) check(fa.jalaliOf(iso) === jalali, `${iso}: ${fa.jalaliOf(iso)} != ${jalali}`);
+  check(fa.jalaliOf('2025-03-20') === '1403/12/30' && fa.jalaliOf('2025-03-21') === '1404/01/01', 'Nowruz 1404');
+  check(fa.faDigits('1404/04/24') === '۱۴۰۴/۰۴/۲۴' && fa.latinDigits('۱۴۰۴/٠٤/24') === '1404/04/24', 'digits');
 });
 
 // The role and office come from the key: the API is asked, the menus follow.

@@ -130,20 +130,35 @@ export const SERVICES = {
 /** A state's Persian word, or the state itself. */
 export function faState(s) { return STATES[s] || s || '—'; }
 
-/** The Persian words of an event type (registry.person.registered → ثبت: person registered). */
+const NOUNS = {
+  person: 'پرونده', business: 'کسب‌وکار', activity: 'فعالیت', office: 'دفتر', loan: 'وام',
+  product: 'طرح وام', enrolment: 'بیمه', network: 'شبکه', buyer: 'خریدار', fund: 'صندوق',
+};
+const VERBS = {
+  registered: 'ثبت‌نام', updated: 'تغییر', created: 'ثبت', recorded: 'ثبت', corrected: 'اصلاح',
+  voided: 'ابطال', merged: 'ادغام', transferred: 'انتقال به دفتر دیگر', status_changed: 'تغییر وضعیت',
+  stage_changed: 'تغییر مرحله', applied: 'درخواست', appraised: 'ارزیابی', approved: 'تصویب',
+  rejected: 'رد', withdrawn: 'انصراف', disbursed: 'پرداخت', repaid: 'بازپرداخت',
+  repayment_recorded: 'بازپرداخت', overdue: 'معوق شدن', written_off: 'سوخت', recovered: 'وصول',
+  rescheduled: 'امهال', requested: 'درخواست', submitted: 'ارسال به صندوق', confirmed: 'تأیید صندوق',
+  refused: 'نپذیرفتن صندوق', suspended: 'تعلیق', reinstated: 'بازگشت', cancelled: 'لغو',
+  contribution_recorded: 'پرداخت حق بیمه', member_joined: 'عضویت', member_left: 'خروج از عضویت',
+  order_placed: 'سفارش', order_fulfilled: 'انجام سفارش', delivery_recorded: 'تحویل کار',
+  payment_recorded: 'پرداخت', work_assigned: 'واگذاری کار', lead_assigned: 'تعیین سرگروه',
+  formed: 'تشکیل', meeting_held: 'جلسه', saving_recorded: 'پس‌انداز', loan_issued: 'وام صندوق',
+  loan_settled: 'تسویهٔ وام صندوق', loan_defaulted: 'نکول وام صندوق', shareout_completed: 'تقسیم سود',
+  training_held: 'آموزش', fine_paid: 'جریمه', grant_paid: 'کمک بلاعوض', cycle_started: 'دورهٔ تازه',
+  social_fund_contributed: 'صندوق اجتماعی',
+};
+
+/** The Persian words of an event type: "وام: پرداخت وام" for loans.loan.disbursed. */
 export function faEvent(type) {
-  const words = {
-    'person.registered': 'ثبت‌نام', 'person.updated': 'اصلاح مشخصات', 'business.created':
-      'ثبت کسب‌وکار', 'business.updated': 'تغییر کسب‌وکار', 'activity.recorded': 'ثبت فعالیت',
-    'activity.corrected': 'اصلاح فعالیت', 'activity.voided': 'ابطال فعالیت',
-    'loan.applied': 'درخواست وام', 'loan.appraised': 'ارزیابی وام', 'loan.approved': 'تصویب وام',
-    'loan.disbursed': 'پرداخت وام', 'loan.repaid': 'بازپرداخت', 'loan.overdue': 'معوق شدن',
-    'enrolment.requested': 'درخواست بیمه', 'enrolment.approved': 'تأیید بیمه',
-    'enrolment.submitted': 'ارسال به صندوق بیمه', 'enrolment.confirmed': 'تأیید صندوق بیمه',
-  };
-  const [svc, ...rest] = String(type || '').split('.');
-  const tail = rest.join('.');
-  return `${SERVICES[svc] || svc}: ${words[tail] || tail}`;
+  const parts = String(type || '').split('.');
+  const svc = parts[0];
+  const verb = parts[parts.length - 1];
+  const noun = parts.length > 2 ? NOUNS[parts[1]] : null;
+  const what = VERBS[verb] ? `${VERBS[verb]}${noun && !VERBS[verb].includes(noun) ? ` ${noun}` : ''}` : parts.slice(1).join('.');
+  return `${SERVICES[svc] || svc}: ${what}`;
 }
 
 /** Persian words for the API's problem codes; the API's own Persian title wins when it sends
