@@ -1,9 +1,10 @@
 // activity.js — record a delivered service, class or meeting; an activity's page, where the
 // recording office corrects it (with a reason, If-Match) or voids it.
 
-import { get, post, patch } from '../api.js';
+import { get, post, patch, etagOf } from '../api.js';
 import { parseJalali, faDate, faDigits, faNumber, faToday, ACTIVITY_KINDS, MEETING_KINDS } from '../fa.js';
 import { h, screen, field, values, busy, link, notice, facts, hashQuery } from '../ui.js';
+import { showConflict } from '../conflict.js';
 
 const ids = (text) => text.split(/[\s,،]+/).map((x) => x.trim()).filter(Boolean);
 
@@ -51,14 +52,28 @@ export async function activityScreen(me, id) {
     h('h2', {}, 'اصلاح'), h('div', { class: 'grid' }, ...activityFields(a),
       field({ name: 'reason', label: 'دلیل اصلاح', required: true })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'correct-save' }, 'ذخیرهٔ اصلاح')));
+  const conflict = h('div', { id: 'conflict' });
+  const fix = async (body) => {
+    try {
+      await patch(path, body);
+    } catch (e) {
+      if (e.status !== 412) throw e;
+      const now = await get(path);   // the new version (and its ETag)
+      showConflict(conflict, {
+        fields: [['kind', 'نوع'], ['meeting_kind', 'نوع جلسه'], ['date_jalali', 'تاریخ'], ['title', 'عنوان'], ['person_ids', 'شرکت‌کنندگان']],
+        base: a, now, mine: { ...body, date_jalali: body.date_jalali }, err: e,
+        onRetry: () => busy(conflict.querySelector('#retry'), conflict, () => fix(body)),
+        onDiscard: () => activityScreen(me, id),
+      });
+      return;
+    }
+    await activityScreen(me, id);
+    notice(document.getElementById('main'), 'اصلاح ثبت شد.');
+  };
   correct.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const v = values(correct);
-    busy(correct.querySelector('button'), correct, async () => {
-      await patch(path, { ...bodyOf(v), reason: v.reason });
-      await activityScreen(me, id);
-      notice(document.getElementById('main'), 'اصلاح ثبت شد.');
-    });
+    busy(correct.querySelector('button'), correct, () => fix({ ...bodyOf(v), reason: v.reason }));
   });
   const voidForm = h('form', { class: 'card', id: 'void-form', novalidate: true },
     h('h2', {}, 'ابطال'), field({ name: 'reason', label: 'دلیل ابطال', required: true }),
@@ -66,7 +81,7 @@ export async function activityScreen(me, id) {
   voidForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(voidForm.querySelector('button'), voidForm, async () => {
-      await post(`${path}/void`, { reason: values(voidForm).reason });
+      await post(`${path}/void`, { reason: values(voidForm).reason }, { ifMatch: etagOf(path) });
       await activityScreen(me, id);
       notice(document.getElementById('main'), 'این فعالیت باطل شد.');
     });
@@ -78,5 +93,5 @@ export async function activityScreen(me, id) {
       ['شرکت‌کنندگان', (a.person_ids || []).length ? h('span', {}, ...a.person_ids.flatMap((p, i) => [i ? '، ' : '', link(`#/person/${p}`, p)])) : faNumber(0)],
       ['وضعیت', h('span', { id: 'activity-state' }, voided ? 'باطل‌شده' : 'معتبر')],
     ])),
-    mine && !voided ? [correct, voidForm] : null);
+    mine && !voided ? [conflict, correct, voidForm] : null);
 }

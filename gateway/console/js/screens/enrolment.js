@@ -1,9 +1,9 @@
 // enrolment.js — an insurance enrolment's page: the person, field, start, contributions, its
 // history, and the actions its state allows the key's role.
 
-import { get, post } from '../api.js';
+import { get, post, etagOf } from '../api.js';
 import { faDate, faDigits, faState, faRials, FIELDS } from '../fa.js';
-import { h, screen, busy, facts, table, link, notice, field, values } from '../ui.js';
+import { h, screen, busy, facts, table, link, notice, field, values, showError } from '../ui.js';
 
 const ACTIONS = {
   social_services: { requested: [['approve', 'تأیید دفتر']], approved: [['submit', 'ارسال به صندوق بیمه']],
@@ -17,7 +17,14 @@ export async function enrolmentScreen(me, id) {
     const b = h('button', { type: 'button', id: `enr-${verb}` }, text);
     b.addEventListener('click', () => busy(b, document.getElementById('main'), async () => {
       const body = verb === 'confirm' ? { insurance_number: values(document.getElementById('enr-extra')).insurance_number } : {};
-      await post(`/v1/enrolments/${id}/${verb}`, body);
+      try {
+        await post(`/v1/enrolments/${id}/${verb}`, body, { ifMatch: etagOf(`/v1/enrolments/${id}`) });
+      } catch (e) {
+        if (e.status !== 412) throw e;
+        await enrolmentScreen(me, id);   // as it now is: the user decides again
+        showError(document.getElementById('main'), e);
+        return;
+      }
       await enrolmentScreen(me, id);
       notice(document.getElementById('main'), `${text} انجام شد.`);
     }));

@@ -1,9 +1,9 @@
 // loan.js — a loan's page: its terms, schedule, arrears as of today, and the one next action
 // its state allows (appraise, approve or reject, disburse, repay, recover).
 
-import { get, post } from '../api.js';
+import { get, post, etagOf } from '../api.js';
 import { faDate, faDigits, faRials, faNumber, faState, faToday, parseJalali, latinDigits } from '../fa.js';
-import { h, screen, field, values, busy, facts, table, link, notice } from '../ui.js';
+import { h, screen, field, values, busy, facts, table, link, notice, showError } from '../ui.js';
 
 const rials = (v) => Number(latinDigits(v).replace(/[,٬\s]/g, ''));
 
@@ -47,7 +47,14 @@ export async function loanScreen(me, id) {
       ev.preventDefault();
       const [path, body] = make(values(form));
       busy(form.querySelector('button'), form, async () => {
-        await post(path, body);
+        try {
+          await post(path, body, { ifMatch: etagOf(`/v1/loans/${id}`) });
+        } catch (e) {
+          if (e.status !== 412) throw e;
+          await loanScreen(me, id);   // the loan as it now is: the user decides again
+          showError(document.getElementById('main'), e);
+          return;
+        }
         await loanScreen(me, id);
         notice(document.getElementById('main'), `${title} ثبت شد.`);
       });

@@ -5,7 +5,8 @@
 
 import { get, patch, qs } from '../api.js';
 import { faDigits, faDate, faNumber, faState, faEvent, latinDigits, SEXES, FIELDS, SERVICES, STAGES } from '../fa.js';
-import { h, screen, field, values, facts, table, busy, link, notice, showError, clearErrors } from '../ui.js';
+import { h, screen, field, values, facts, table, busy, link, notice, clearErrors } from '../ui.js';
+import { showConflict } from '../conflict.js';
 
 const HREF = { loan_: '#/loan/', enr_: '#/enrolment/', act_: '#/activity/', prs_: '#/person/' };
 
@@ -62,12 +63,6 @@ const EDITABLE = [
   ['head_of_household', 'سرپرست خانوار'], ['dependants', 'افراد تحت تکفل'],
 ];
 
-function shown(v) {
-  if (v === true) return 'بله';
-  if (v === false) return 'خیر';
-  return v === undefined || v === null || v === '' ? '—' : faDigits(v);
-}
-
 /** The fields of the form that differ from the record the user opened, as the API takes them. */
 function changes(form, base) {
   const v = values(form);
@@ -78,6 +73,7 @@ function changes(form, base) {
       if (x === '') { if (base[name] !== undefined && base[name] !== null) out[name] = null; continue; }
       x = Number(latinDigits(x));
     }
+    if (name === 'mobile') x = latinDigits(x);
     if (x !== (base[name] ?? (typeof x === 'boolean' ? false : ''))) out[name] = x;
   }
   return out;
@@ -102,21 +98,13 @@ export async function personEditScreen(me, id) {
     } catch (e) {
       if (e.status !== 412) throw e;
       const now = await get(path);   // the new version (and its ETag)
-      const rows = EDITABLE.filter(([n]) => JSON.stringify(now[n]) !== JSON.stringify(base[n]) || n in body)
-        .map(([n, label]) => ({ n, label, was: base[n], now: now[n], mine: n in body ? body[n] : undefined }));
+      const opened = base;
       base = now;
-      const retry = h('button', { type: 'button', id: 'retry' }, 'اعمال دوبارهٔ تغییرات من');
-      retry.addEventListener('click', () => busy(retry, conflict, () => save(body)));
-      conflict.replaceChildren(h('div', { class: 'alert warn', role: 'alert' }, e.message,
-        ' دیگری پس از باز شدن این صفحه پرونده را تغییر داده است:'),
-        h('div', { class: 'table-wrap diff' }, h('table', {}, h('caption', {}, 'چه تغییر کرده است'),
-          h('thead', {}, h('tr', {}, ...['خانه', 'هنگام باز کردن', 'اکنون در سامانه', 'تغییر شما'].map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, ...rows.map((r) => h('tr', {},
-            h('td', {}, r.label), h('td', {}, shown(r.was)),
-            h('td', { class: JSON.stringify(r.was) !== JSON.stringify(r.now) ? 'changed' : null }, shown(r.now)),
-            h('td', {}, r.mine === undefined ? '—' : shown(r.mine))))))),
-        h('div', { class: 'actions' }, retry,
-          h('button', { type: 'button', class: 'secondary', onclick: () => personEditScreen(me, id) }, 'کنار گذاشتن تغییرات من')));
+      showConflict(conflict, {
+        fields: EDITABLE, base: opened, now, mine: body, err: e,
+        onRetry: () => busy(conflict.querySelector('#retry'), conflict, () => save(body)),
+        onDiscard: () => personEditScreen(me, id),
+      });
     }
   };
   form.addEventListener('submit', (ev) => {
@@ -130,4 +118,3 @@ export async function personEditScreen(me, id) {
   screen(`اصلاح مشخصات ${base.first_name} ${base.last_name}`, conflict, form);
 }
 
-export { showError };
