@@ -145,6 +145,11 @@ async function officeDay(office, n0) {
     await page.waitForSelector('#who-office');
     await waitText(page, '#who-office', OFFICE_NAMES[office]);
     check((await textOf(page, '#who-role')).includes('کارشناس'), 'the role is shown');
+    const font = await page.evaluate(async () => {
+      await document.fonts.ready;
+      return [...document.fonts].some((f) => f.family.replace(/['"]/g, '') === 'Nazli' && f.status === 'loaded');
+    });
+    check(font, 'the Persian font (fonts-farsiweb\'s Nazli, from the gateway) is in use');
     const store = await page.evaluate(() => ({ s: sessionStorage.getItem('hamyar.key'), l: localStorage.length, c: document.cookie }));
     check(store.s === key && store.l === 0 && store.c === '', `the key is in sessionStorage only: ${JSON.stringify(store)}`);
   });
