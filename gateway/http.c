@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "proto.h"
+#include "static.h"
 
 /* ------------------------------------------------------------ the first call ------------- */
 
@@ -338,6 +339,8 @@ enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const
          * still sending when the connection closes would never see the answer. It is sent at
          * once only to a client that waits for 100 Continue, or for a body too big to drain. */
         hy_guard_headers_done(gw->guard, conn);
+        if (hy_static_wants(url))    /* the office console's files (static.c) */
+            return hy_static_serve(gw, conn, req, url, method);
         req->refused = s_begin(gw, conn, req, url, method) != 0;
         if (req->refused && req->has_body &&
             (req->conflicting || s_expects_continue(conn) || req->declared > DRAIN_MAX))

@@ -9,8 +9,9 @@ BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicroh
             libcurl4-openssl-dev)
 # Tests: lmdb-utils, curl, Python with pyzmq, jsonschema and yaml (the compose file check),
 # iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
-# page is checked in headless Chromium) and fonts-farsiweb (a Persian font for that page:
-# bookworm has no fonts-vazirmatn).
+# page and the office console are checked in headless Chromium) and fonts-farsiweb (a Persian
+# font for that page, which the gateway also serves to the console: bookworm has no
+# fonts-vazirmatn).
 # The container suite (tests/containers): Debian's Docker engine and client (docker.io, 20.10),
 # Compose v1 (docker-compose, 1.29) and debootstrap (the debian:12-slim base image is made from
 # the Debian mirror: no registry is needed).
@@ -42,4 +43,11 @@ if command -v npm >/dev/null 2>&1; then
   docker/compose-schema.sh >/dev/null || echo "warning: the Compose schema could not be fetched" >&2
 else
   echo "warning: npm is missing: the compose file check (test_ops) will fail" >&2
+fi
+# The office console's tests (tests/console): puppeteer-core and axe-core from npm, pinned by
+# tests/console/package-lock.json; they drive the chromium installed above, with the Persian
+# font of fonts-farsiweb that the gateway serves at /console/fonts/.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/console/node_modules/puppeteer-core ]; then
+  (cd tests/console && npm ci --no-audit --no-fund --silent) ||
+    echo "warning: the console tests' npm packages could not be installed" >&2
 fi

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the unit and integration tests against the release build, then against the ASan+UBSan
 # build, then the container suite once (tests/containers: the image, compose and Swarm under a
-# Docker engine of its own; skipped, loudly, where no engine can start), and closes with one line
-# over all the runs: "N passed, N failed".
-# tools/test.sh [unit|integration|containers] limits the kinds; HY_TEST_ONLY=prefix limits the
+# Docker engine of its own; skipped, loudly, where no engine can start), and the office console's
+# tests once (tests/console: headless Chromium against the release build), and closes with one
+# line over all the runs: "N passed, N failed".
+# tools/test.sh [unit|integration|containers|console] limits the kinds; HY_TEST_ONLY=prefix limits the
 # tests (of the container suite too: e.g. HY_TEST_ONLY=swarm).
 set -u
 cd "$(dirname "$0")/.."
-kinds="${1:-unit integration containers}"
+kinds="${1:-unit integration containers console}"
 total_pass=0 total_fail=0 status=0
 log=$(mktemp)
 run() {  # run LABEL CMD...
@@ -42,6 +43,11 @@ done
 case " $kinds " in
   *" containers "*) run "container suite (own dockerd)" /usr/bin/python3 tests/containers/run.py \
                       ${HY_TEST_ONLY:-} ;;
+esac
+# The console in a browser: once, against the release build (tests/console/run.py).
+case " $kinds " in
+  *" console "*) run "console tests (headless Chromium)" env HY_BUILD=build/release \
+                   /usr/bin/python3 tests/console/run.py ${HY_TEST_ONLY:-} ;;
 esac
 rm -f "$log"
 echo "$total_pass passed, $total_fail failed"

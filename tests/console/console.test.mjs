@@ -1,0 +1,443 @@
+// console.test.mjs — the office console end to end in Debian's headless Chromium, driven by
+// puppeteer-core, against the real system run.py started. Two offices sign in (each in its own
+// browser context) and carry out each screen's main task; every screen is checked with
+// axe-core (no serious or critical violation); every request the console made must be an
+// operation of the served OpenAPI document. Screenshots (1366x768, and a phone) are kept under
+// build/console/screens/. Prints "ok NAME" / "FAIL NAME" lines and "N passed, N failed".
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import puppeteer from 'puppeteer-core';
+
+// The console's fa.js (pure, no imports) loaded as the module it is, whatever Node's notion of
+// the folder's module type.
+const FA_SRC = fs.readFileSync(new URL('../../gateway/console/js/fa.js', import.meta.url));
+const fa = await import(`data:text/javascript;base64,${FA_SRC.toString('base64')}`);
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const BASE = cfg.base;
+const SHOTS = path.join(cfg.out, 'screens');
+const requests = [];          // every request a console page made: [method, url]
+const axeFindings = [];       // serious or critical violations, per screen
+let passed = 0;
+let current = null;           // the page of the test running (a failure's screenshot)
+let failed = 0;
+
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+
+async function test(name, fn) {
+  if (cfg.only && !`console.${name}`.startsWith(cfg.only)) return;
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   console.${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    failed++;
+    if (current) await current.screenshot({ path: path.join(SHOTS, `FAIL-${name}.png`), fullPage: true }).catch(() => {});
+    console.log(`FAIL console.${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n    ${String(e.stack || e).split('\n').slice(0, 4).join('\n    ')}`);
+  }
+}
+
+/** The API as another client (not the console): for the conflict test's concurrent edit. */
+async function api(method, p, key, body, headers = {}) {
+  const r = await fetch(BASE + p, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...headers }, body: body && JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, json: text ? JSON.parse(text) : null };
+}
+
+// ---- the browser -------------------------------------------------------------------------------
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--lang=fa-IR', '--no-first-run'],
+});
+
+async function openPage() {
+  const ctx = await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  await page.setViewport({ width: 1366, height: 768 });
+  await page.setBypassCSP(true);   // for injecting axe-core only; the console itself runs under the CSP
+  page.on('request', (r) => requests.push([r.method(), r.url()]));
+  page.on('pageerror', (e) => console.log(`    page error: ${e.message}`));
+  page.setDefaultTimeout(60000);   // 2 busy cores: generous, the steps wait on the page's state
+  current = page;
+  return page;
+}
+
+/** Goes to a console route and waits until the router has drawn it. */
+async function go(page, hash) {
+  await page.evaluate((h) => {
+    delete document.body.dataset.ready;
+    if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else location.hash = h;
+  }, hash);
+  await page.waitForFunction((h) => document.body.dataset.ready === h, {}, hash);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core over the page as it is; serious and critical violations are kept. */
+async function axe(page, where) {
+  const has = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!has) await page.addScriptTag({ content: AXE });
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) }));
+  });
+  for (const v of res) if (v.impact === 'serious' || v.impact === 'critical') axeFindings.push({ where, ...v });
+}
+
+async function fill(page, selector, text) {
+  await page.$eval(selector, (el) => { el.value = ''; });
+  await page.type(selector, String(text));
+}
+
+async function textOf(page, selector) {
+  return page.$eval(selector, (el) => el.textContent);
+}
+
+/** Runs a search and waits for its answer. */
+async function search(page, text) {
+  const n = await page.$eval('#results', (el) => Number(el.dataset.searches || 0));
+  await fill(page, '#f-q', text);
+  await page.click('#search-go');
+  await page.waitForFunction((k) => Number(document.querySelector('#results')?.dataset.searches || 0) > k, {}, n);
+}
+
+async function waitText(page, selector, needle) {
+  await page.waitForFunction((s, n) => { const el = document.querySelector(s); return el && el.textContent.includes(n); }, {}, selector, needle);
+}
+
+const faDigits = (s) => String(s).replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]);
+
+// A valid national ID from n (the check digit of the Iranian national ID).
+function nid(n) {
+  const base = String((n * 7919 + 12345) % 1e9).padStart(9, '0');
+  let s = 0;
+  for (let i = 0; i < 9; i++) s += Number(base[i]) * (10 - i);
+  const r = s % 11;
+  return base + String(r < 2 ? r : 11 - r);
+}
+
+// ---- the offices' work --------------------------------------------------------------------------
+const OFFICE_NAMES = { 'rey-1': 'شهرری ۱', 'rey-2': 'شهرری ۲' };
+
+async function officeDay(office, n0) {
+  const ids = cfg.offices[office];
+  const key = cfg.keys[ids.key];
+  const page = await openPage();
+  const tag = office;
+  let newPerson = null;
+
+  await test(`${tag}.signin`, async () => {
+    await page.goto(`${BASE}/console/`, { waitUntil: 'load' });
+    await page.waitForSelector('#signin-form');
+    await axe(page, `${tag} sign-in`);
+    await shot(page, `${tag}-0-signin`);
+    await fill(page, '#f-key', key);
+    await page.click('#signin');
+    await page.waitForSelector('#who-office');
+    await waitText(page, '#who-office', OFFICE_NAMES[office]);
+    check((await textOf(page, '#who-role')).includes('کارشناس'), 'the role is shown');
+    const font = await page.evaluate(async () => {
+      await document.fonts.ready;
+      return [...document.fonts].some((f) => f.family.replace(/['"]/g, '') === 'Nazli' && f.status === 'loaded');
+    });
+    check(font, 'the Persian font (fonts-farsiweb\'s Nazli, from the gateway) is in use');
+    const store = await page.evaluate(() => ({ s: sessionStorage.getItem('hamyar.key'), l: localStorage.length, c: document.cookie }));
+    check(store.s === key && store.l === 0 && store.c === '', `the key is in sessionStorage only: ${JSON.stringify(store)}`);
+  });
+
+  await test(`${tag}.search`, async () => {
+    await go(page, '#/search');
+    // Arabic yeh and kaf, as a keyboard may type them: the API's normalised search finds her.
+    await search(page, `كريمي${n0}`);
+    await page.waitForSelector(`#results a[href="#/person/${ids.person}"]`);
+    // by national ID typed in Persian digits, and by mobile
+    await search(page, faDigits(nid(n0)));
+    await page.waitForSelector(`#results a[href="#/person/${ids.person}"]`);
+    await search(page, faDigits(`0912 000 0${n0}`));
+    await page.waitForSelector(`#results a[href="#/person/${ids.person}"]`);
+    // the other office's woman is not listed by name
+    const other = office === 'rey-1' ? 'rey-2' : 'rey-1';
+    await search(page, `کریمی${n0 === 500 ? 600 : 500}`);
+    check((await textOf(page, '#results')).includes('کسی پیدا نشد'), 'nobody found');
+    check(!(await page.$(`#results a[href="#/person/${cfg.offices[other].person}"]`)), 'another office\'s person is hidden');
+    await axe(page, `${tag} search`);
+    await shot(page, `${tag}-1-search`);
+  });
+
+  await test(`${tag}.person_timeline`, async () => {
+    await go(page, `#/person/${ids.person}`);
+    await page.waitForSelector('#timeline li[data-type="loans.loan.disbursed"]');
+    await page.waitForSelector('#timeline li[data-type="registry.person.registered"]');
+    const dates = await page.$$eval('#timeline time', (els) => els.map((e) => e.textContent));
+    check(dates.every((d) => /^[۰-۹]{4}\/[۰-۹]{2}\/[۰-۹]{2}$/.test(d)), `Jalali dates in Persian digits: ${dates}`);
+    await axe(page, `${tag} person`);
+    await shot(page, `${tag}-2-person`);
+    await page.setViewport({ width: 390, height: 844 });
+    await shot(page, `${tag}-2-person-phone`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.setViewport({ width: 1366, height: 768 });
+    check(wide <= 400, `readable on a phone without sideways scrolling (width ${wide})`);
+  });
+
+  await test(`${tag}.register`, async () => {
+    await go(page, '#/register');
+    const national = nid(n0 + 50);
+    await fill(page, '#f-national_id', faDigits(national));
+    await fill(page, '#f-first_name', 'مهری');
+    await fill(page, '#f-last_name', `نوروزی${n0}`);
+    await fill(page, '#f-birth_date', '۱۳۶۵/۰۲/۱۰');
+    await fill(page, '#f-mobile', '۰۹۱۲۱۲۳۴۵۶۷');
+    await page.select('#f-neighbourhood', 'شهرری');
+    await fill(page, '#f-household_size', '۴');
+    await fill(page, '#f-dependants', '۲');
+    await page.click('#register');
+    await page.waitForSelector('#register-result a[href^="#/person/"]');
+    newPerson = (await page.$eval('#register-result a[href^="#/person/"]', (a) => a.getAttribute('href'))).split('/').pop();
+    const rec = await api('GET', `/v1/persons/${newPerson}`, key);
+    check(rec.json.birth_date === '1986-04-30' && rec.json.household_size === 4 && rec.json.dependants === 2 &&
+      rec.json.office === office, `stored as typed: ${JSON.stringify(rec.json)}`);
+    await shot(page, `${tag}-3-registered`);
+    // the same national ID again: the API's 409 names the record, the console links it
+    await page.click('#register');
+    await page.waitForSelector('#duplicate a[href="#/person/' + newPerson + '"]');
+    await page.waitForSelector('[aria-invalid="true"][name="national_id"]');
+    // a wrong national ID: the field the API names is highlighted, the message is Persian
+    await fill(page, '#f-national_id', '1234567890');
+    await page.click('#register');
+    await page.waitForFunction(() => document.querySelector('.alert.error')?.textContent.includes('(invalid_national_id)') || document.querySelector('.alert.error')?.textContent.includes('national'));
+    await page.waitForSelector('[aria-invalid="true"][name="national_id"]');
+    const msg = await textOf(page, '.alert.error');
+    check(/[\u0600-\u06FF]/.test(msg), `the error is in Persian: ${msg}`);
+    await axe(page, `${tag} register (with an error)`);
+    await shot(page, `${tag}-3-register-error`);
+    // her business
+    await go(page, `#/business/new?owner=${newPerson}`);
+    await fill(page, '#f-activity', 'قالی‌بافی');
+    await page.select('#f-field', 'handicrafts');
+    await page.click('#business-save');
+    await page.waitForSelector('#business-form .alert.ok');
+    const biz = await api('GET', `/v1/businesses?owner_id=${newPerson}`, key);
+    check(biz.json.items.length === 1 && biz.json.items[0].activity === 'قالی‌بافی', `business stored: ${JSON.stringify(biz.json)}`);
+  });
+
+  await test(`${tag}.household_edit`, async () => {
+    check(newPerson, 'registered first');
+    await go(page, `#/person/${newPerson}/edit`);
+    await fill(page, '#f-household_size', '۵');
+    await page.click('#save');
+    await page.waitForFunction((id) => location.hash === `#/person/${id}` && document.body.dataset.ready === location.hash, {}, newPerson);
+    const rec = await api('GET', `/v1/persons/${newPerson}`, key);
+    check(rec.json.household_size === 5, `saved: ${rec.json.household_size}`);
+    await axe(page, `${tag} person edit`);
+  });
+
+  await test(`${tag}.activity`, async () => {
+    await go(page, `#/activity/new?person=${ids.person}`);
+    await page.select('#f-kind', 'training_class');
+    await fill(page, '#f-title', 'آموزش خیاطی');
+    await fill(page, '#f-date', '۱۴۰۴/۰۴/۲۰');
+    await page.click('#activity-save');
+    await page.waitForSelector('#correct-form');
+    const id = (await page.evaluate(() => location.hash)).split('/').pop();
+    await axe(page, `${tag} activity`);
+    await shot(page, `${tag}-4-activity`);
+    await fill(page, '#correct-form #f-title', 'آموزش خیاطی پیشرفته');
+    await fill(page, '#correct-form #f-reason', 'عنوان نادرست بود');
+    await page.click('#correct-save');
+    await page.waitForSelector('#main > .alert.ok');
+    let a = await api('GET', `/v1/activities/${id}`, key);
+    check(a.json.title === 'آموزش خیاطی پیشرفته', `corrected: ${JSON.stringify(a.json)}`);
+    await fill(page, '#void-form #f-reason', 'اشتباه ثبت شد');
+    await page.click('#void-save');
+    await waitText(page, '#activity-state', 'باطل');
+    a = await api('GET', `/v1/activities/${id}`, key);
+    check(a.json.voided || a.json.status === 'voided', `voided: ${JSON.stringify(a.json)}`);
+  });
+
+  await test(`${tag}.loan_repayment`, async () => {
+    await go(page, `#/loan/${ids.loan}`);
+    await page.waitForSelector('table caption');
+    const rows = await page.$$eval('table tbody tr', (t) => t.length);
+    check(rows === 12, `12 installments: ${rows}`);
+    await waitText(page, '#loan-action h2', 'بازپرداخت');
+    await fill(page, '#loan-action #f-amount', '۱۰۴۰۰۰۰۰');
+    await fill(page, '#loan-action #f-date', '۱۴۰۴/۰۴/۲۴');
+    await page.click('#loan-go');
+    await waitText(page, '#loan-paid', faDigits('10٬400٬000'.replace(/٬/g, '٬')));
+    const l = await api('GET', `/v1/loans/${ids.loan}`, key);
+    check(l.json.paid_rials === 10400000, `repaid: ${l.json.paid_rials}`);
+    await axe(page, `${tag} loan`);
+    await shot(page, `${tag}-5-loan`);
+  });
+
+  await test(`${tag}.enrolment`, async () => {
+    await go(page, `#/enrolment/${ids.enrolment}`);
+    await page.click('#enr-approve');
+    await page.waitForSelector('#enr-submit');
+    await page.click('#enr-submit');
+    await waitText(page, '#enr-state', 'ارسال');
+    const e = await api('GET', `/v1/enrolments/${ids.enrolment}`, key);
+    check(e.json.status === 'submitted', `submitted: ${e.json.status}`);
+    await axe(page, `${tag} enrolment`);
+    await shot(page, `${tag}-6-enrolment`);
+  });
+
+  await test(`${tag}.report_submit`, async () => {
+    await go(page, '#/report');
+    await fill(page, '#f-year', '۱۴۰۴');
+    await page.select('#f-half', '1');
+    await page.click('#report-go');
+    await page.waitForSelector('#report-submit');
+    const body = await textOf(page, '#report');
+    check(body.includes('افراد تازه') && body.includes('به تفکیک محله'), 'indicators and breakdowns shown');
+    await axe(page, `${tag} report`);
+    await shot(page, `${tag}-7-report`);
+    await page.click('#report-submit');
+    await page.waitForSelector('#report .alert.ok');
+    const id = (await textOf(page, '#report .alert.ok')).match(/sub_[۰-۹0-9]+/)?.[0];
+    check(id, 'the submission id is shown');
+  });
+
+  return page;
+}
+
+// ---- the contracts of #19 (If-Match) and #18 (imports) ------------------------------------------
+async function conflict(page, office) {
+  await test(`${office}.edit_conflict_if_match`, async () => {
+    const key = cfg.keys[cfg.offices[office].key];
+    const id = cfg.offices[office].person;
+    await go(page, `#/person/${id}/edit`);
+    // Someone else changes her mobile after the page was opened.
+    const cur = await api('GET', `/v1/persons/${id}`, key);
+    check(cur.headers.get('etag'), 'GET /v1/persons/{id} carries an ETag (issue #19)');
+    const other = await api('PATCH', `/v1/persons/${id}`, key, { mobile: '09350000001' }, { 'If-Match': cur.headers.get('etag') });
+    check(other.status === 200, `the other edit: ${other.status}`);
+    await fill(page, '#f-household_size', '۶');
+    await page.click('#save');
+    await page.waitForSelector('#conflict table');
+    await waitText(page, '#conflict', faDigits('09350000001'));
+    await axe(page, `${office} edit conflict`);
+    await shot(page, `${office}-8-conflict`);
+    await page.click('#retry');
+    await page.waitForFunction((p) => location.hash === `#/person/${p}`, {}, id);
+    const rec = await api('GET', `/v1/persons/${id}`, key);
+    check(rec.json.household_size === 6 && rec.json.mobile === '09350000001', 'both changes kept');
+  });
+}
+
+async function importList(page, office) {
+  await test(`${office}.import_progress`, async () => {
+    check(doc.paths['/v1/imports']?.post && doc.paths['/v1/imports/{id}']?.get,
+      'POST /v1/imports and GET /v1/imports/{id} are in the OpenAPI document (issue #18)');
+    await go(page, '#/import');
+    const rows = ['کد ملی,نام,نام خانوادگی,تاریخ تولد,جنسیت,تلفن همراه,محله'];
+    for (let i = 0; i < 40; i++) rows.push(`${nid(9000 + i)},سمیه,صادقی${i},۱۳۶۰/۰۱/${String(1 + (i % 28)).padStart(2, '0')},زن,0912${String(3000000 + i)},شهرری`);
+    rows.push('123,نادرست,نادرست,۱۳۶۰/۰۱/۰۱,زن,,شهرری');
+    const file = path.join(cfg.out, 'import.csv');
+    fs.writeFileSync(file, `\uFEFF${rows.join('\r\n')}\r\n`);
+    await fill(page, '#f-agency', 'بهزیستی');
+    await fill(page, '#f-date', '۱۴۰۴/۰۴/۰۱');
+    const input = await page.$('#f-file');
+    await input.uploadFile(file);
+    await page.click('#import-go');
+    await page.waitForSelector('#import-progress');
+    await page.waitForFunction(() => document.querySelector('#import-status')?.dataset.state, { timeout: 60000 });
+    const p = await page.$eval('#import-progress', (b) => [b.value, b.max]);
+    check(p[0] === p[1] && p[1] === 41, `the bar reached the end: ${p}`);
+    await axe(page, `${office} import`);
+    await shot(page, `${office}-9-import`);
+  });
+}
+
+// ---- the run ---------------------------------------------------------------------------------------
+const doc = await (await fetch(`${BASE}/v1/openapi.json`)).json();
+await test('serves_console_and_font', async () => {
+  for (const [p, type] of [['/console/', 'text/html'], ['/console/js/main.js', 'text/javascript'], ['/console/fonts/nazli.ttf', 'font/ttf']]) {
+    const r = await fetch(BASE + p);
+    check(r.status === 200 && r.headers.get('content-type').startsWith(type), `${p}: ${r.status} ${r.headers.get('content-type')}`);
+  }
+  for (const p of ['/console/../Makefile', '/console/.git/config', '/console/fonts/../../etc/passwd', '/console/nothing.js']) {
+    const r = await fetch(BASE + p);
+    check(r.status === 404, `${p} is not served: ${r.status}`);
+  }
+  const r = await fetch(`${BASE}/console/`, { method: 'POST' });
+  check(r.status === 405, `POST: ${r.status}`);
+});
+
+// The console's own Jalali arithmetic (for timestamps and today's date) agrees with the API's.
+await test('jalali_matches_api', async () => {
+  const l = await api('GET', `/v1/loans/${cfg.offices['rey-1'].loan}`, cfg.keys[cfg.offices['rey-1'].key]);
+  const days = [...l.json.schedule.map((r) => [r.due_date, r.due_date_jalali]), [l.json.applied_on, l.json.applied_on_jalali]];
+  for (const [iso, jalali] of days) check(fa.jalaliOf(iso) === jalali, `${iso}: ${fa.jalaliOf(iso)} != ${jalali}`);
+  check(fa.jalaliOf('2025-03-20') === '1403/12/30' && fa.jalaliOf('2025-03-21') === '1404/01/01', 'Nowruz 1404');
+  check(fa.faDigits('1404/04/24') === '۱۴۰۴/۰۴/۲۴' && fa.latinDigits('۱۴۰۴/٠٤/24') === '1404/04/24', 'digits');
+});
+
+// The role and office come from the key: the API is asked, the menus follow.
+await test('roles_from_the_key', async () => {
+  for (const [role, word, links] of [['operator', 'راهبر', ['#/report']], ['auditor', 'حسابرس', ['#/search', '#/report']]]) {
+    const page = await openPage();
+    await page.goto(`${BASE}/console/`, { waitUntil: 'load' });
+    await page.waitForSelector('#signin-form');
+    await fill(page, '#f-key', cfg.keys[role]);
+    await page.click('#signin');
+    await page.waitForSelector('#who-role');
+    await waitText(page, '#who-role', word);
+    const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
+    check(JSON.stringify(nav) === JSON.stringify(links), `${role}'s menu: ${nav}`);
+    await page.browserContext().close();
+  }
+  const page = await openPage();
+  await page.goto(`${BASE}/console/`, { waitUntil: 'load' });
+  await page.waitForSelector('#signin-form');
+  await fill(page, '#f-key', 'hy_not-a-key_0000');
+  await page.click('#signin');
+  await page.waitForSelector('#signin-form .alert.error');
+  check((await textOf(page, '#signin-form .alert.error')).includes('(invalid_api_key)'), 'a wrong key is refused in Persian');
+  check(await page.evaluate(() => sessionStorage.length === 0), 'and not kept');
+  await page.browserContext().close();
+});
+
+const pages = {};
+pages['rey-1'] = await officeDay('rey-1', 500);
+pages['rey-2'] = await officeDay('rey-2', 600);
+const dayRequests = requests.length;   // the contract tests below check their own requests
+await conflict(pages['rey-1'], 'rey-1');
+await importList(pages['rey-2'], 'rey-2');
+
+await test('axe_no_serious_violations', async () => {
+  check(axeFindings.length === 0, `axe-core: ${JSON.stringify(axeFindings, null, 1).slice(0, 3000)}`);
+});
+
+await test('requests_in_openapi', async () => {
+  const ops = [];
+  for (const [p, item] of Object.entries(doc.paths)) {
+    const re = new RegExp(`^${p.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, '[^/]+')}$`);
+    for (const m of Object.keys(item)) ops.push([m.toUpperCase(), re, p]);
+  }
+  const outside = new Set();
+  let api = 0;
+  for (const [method, url] of requests.slice(0, dayRequests)) {
+    const u = new URL(url);
+    if (u.origin !== BASE) { outside.add(`${method} ${url} (another origin)`); continue; }
+    if (u.pathname.startsWith('/console/') || u.pathname === '/console') continue;
+    api++;
+    if (!ops.some(([m, re]) => (m === method || (method === 'HEAD' && m === 'GET')) && re.test(u.pathname))) outside.add(`${method} ${u.pathname}`);
+  }
+  fs.writeFileSync(path.join(cfg.out, 'requests.txt'), requests.map((r) => r.join(' ')).join('\n') + '\n');
+  check(api > 20, `the console called the API (${api} requests)`);
+  check(outside.size === 0, `requests outside the OpenAPI document: ${[...outside].join(', ')}`);
+});
+
+await browser.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
