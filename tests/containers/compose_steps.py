@@ -78,6 +78,12 @@ def flow(p):
                                        for s in ("registry", "loans", "insurance")) and r
     r = wait_for("a report that has applied the person, loan and enrolment", report, 60)
     p.people = [person["id"]]
+    # The image ships the office console and its Persian font (the gateway serves both).
+    c = api.get("/console/", key=None)
+    eq(c.status, 200, f"GET /console/ from the image: {c!r}")
+    check(b'dir="rtl"' in c.raw, "the console page is right to left")
+    f = api.get("/console/fonts/nazli.ttf", key=None)
+    eq(f.status, 200, f"the console's font from the image: {f!r}")
     print(f"    report as of {json.dumps(r.json['as_of'])[:200]}")
 
 
