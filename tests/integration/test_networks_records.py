@@ -218,3 +218,18 @@ def test_merge_repoints_memberships():
         check(m2 not in str(o), f"no assignment left under the old id: {o}")
         evs = [e for e in c.events_since("networks") if e["type"] == "networks.network.member_merged"]
         eq(sorted(e["data"]["network_id"] for e in evs), sorted([net, other]))
+
+
+def test_audit_is_office_scoped():
+    """GET /v1/audit (shared/outbox.c, every service): an auditor of one office audits that
+    office's entities; another office's are 403 other_office; a province auditor sees all."""
+    with Cluster(["registry", "networks"]) as c:
+        aud_b = c.make_key("auditor", office="rey-2")
+        aud_p = c.make_key("auditor", office="*")
+        time.sleep(1.2)
+        net = _network(c, 90)
+        pid = net["lead_person_id"]
+        for entity in (net["id"], pid):
+            eq(_ok(c.get(f"/v1/audit?entity={entity}", key="auditor"), "own office")["items"][0]["seq"] > 0, True)
+            _refused(c.get(f"/v1/audit?entity={entity}", key=aud_b), 403, "other_office", "entity")
+            check(_ok(c.get(f"/v1/audit?entity={entity}", key=aud_p), "province")["items"], entity)
