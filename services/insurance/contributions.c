@@ -330,17 +330,6 @@ static json_t *s_find_month(json_t *contributions, int m, json_t **voided)
     return NULL;
 }
 
-/* Maker-checker for a money reversal: the key voiding is not the key that recorded it. */
-static int s_check_checker(hy_ctx_t *ctx, const json_t *entry)
-{
-    const char *me = ctx->req ? ctx->req->actor.key_id : NULL;
-    const char *maker = s_str(entry, "created_by");
-    if (!me || !*me || !maker || strcmp(me, maker) != 0)
-        return 0;
-    return hy_fail(ctx, 422, "same_approver", NULL,
-                   "the key %s recorded this contribution: another key must void it", me);
-}
-
 int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
 {
     json_t *old = NULL, *rec = NULL, *data = NULL, *extra = NULL, *voided = NULL;
@@ -362,7 +351,7 @@ int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, jso
                                   "enrolment %s has no contribution for that month", id);
         goto fail;
     }
-    if ((status = s_check_checker(ctx, entry)) != 0)
+    if ((status = hy_correct_check_checker(ctx, entry, "contribution")) != 0)
         goto fail;
     /* The shared bookkeeping (correct.h), with the enrolment's id as the event data's id. */
     json_object_set(entry, "id", json_object_get(rec, "id"));

@@ -153,6 +153,7 @@ static int s_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "insurance.enrolment_idx", MDB_DUPSORT,
                                &st->enrolment_idx)) != 0 ||
         (rc = hy_persons_open(store, &st->persons)) != 0 ||
+        (rc = insurance_migrate_persons(store, st)) != 0 ||
         (rc = hy_store_open_db(store, "insurance.businesses", 0, &st->businesses)) != 0) {
         free(st);
         return rc;

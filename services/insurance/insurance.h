@@ -125,6 +125,10 @@ int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out);
 int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 /* Empties the projection for --rebuild. */
 int insurance_reset(void *state, MDB_txn *txn);
+/* Start-up: a store written before the shared person projection kept its persons in
+ * "insurance.persons"; they are moved into the shared one (same keys, the fields insurance
+ * kept) once, so an upgrade needs no --rebuild. 0 or an LMDB error. */
+int insurance_migrate_persons(hy_store_t *store, insurance_t *st);
 /* Loads a projected person or business by id. 0, MDB_NOTFOUND (also for a malformed id), or an
  * LMDB error; *out a new reference. The person is the shared projection's record. */
 int insurance_person_load(hy_ctx_t *ctx, const char *id, json_t **out);

@@ -137,3 +137,34 @@ int insurance_reset(void *state, MDB_txn *txn)
     int rc = hy_persons_reset(&st->persons, txn);
     return rc ? rc : mdb_drop(txn, st->businesses, 0);
 }
+
+int insurance_migrate_persons(hy_store_t *store, insurance_t *st)
+{
+    MDB_dbi old;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_stat ostat, nstat;
+    MDB_val k, v;
+    int rc = hy_store_open_db(store, "insurance.persons", 0, &old);
+    if (rc || (rc = mdb_txn_begin(hy_store_env(store), NULL, 0, &txn)) != 0)
+        return rc;
+    if ((rc = mdb_stat(txn, old, &ostat)) != 0 || (rc = mdb_stat(txn, st->persons.db, &nstat)) != 0)
+        goto fail;
+    if (ostat.ms_entries == 0 || nstat.ms_entries != 0) {   /* nothing to carry over */
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if ((rc = mdb_cursor_open(txn, old, &cur)) != 0)
+        goto fail;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if ((rc = mdb_put(txn, st->persons.db, &k, &v, 0)) != 0)
+            break;
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND || (rc = mdb_drop(txn, old, 0)) != 0)
+        goto fail;
+    return mdb_txn_commit(txn);
+fail:
+    mdb_txn_abort(txn);
+    return rc;
+}

@@ -47,17 +47,6 @@ static int s_load(hy_ctx_t *ctx, const char *network_id, const char *text, uint6
     return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
-/* Maker-checker: the key voiding is not the key that recorded the entry. */
-static int s_check_checker(hy_ctx_t *ctx, const json_t *entry)
-{
-    const char *me = ctx->req ? ctx->req->actor.key_id : NULL;
-    const char *maker = hy_json_str(entry, "created_by");
-    if (!me || !*me || !maker || strcmp(me, maker) != 0)
-        return 0;
-    return hy_fail(ctx, 422, "same_approver", NULL,
-                   "the key %s recorded this entry: another key must void it", me);
-}
-
 /* The member of the entry (net, its person): 0 with *person and *member, or a status. */
 static int s_member(hy_ctx_t *ctx, uint64_t net, const json_t *entry, uint64_t *person,
                     json_t **member)
@@ -168,7 +157,7 @@ int networks_entry_void(hy_ctx_t *ctx, const char *network_id, const char *entry
         return status;
     if ((status = s_load(ctx, network_id, entry_id, &n, &entry)) != 0 ||
         (status = hy_correct_check_live(ctx, entry, "ledger entry")) != 0 ||
-        (status = s_check_checker(ctx, entry)) != 0)
+        (status = hy_correct_check_checker(ctx, entry, "ledger entry")) != 0)
         goto fail;
     bool delivery = networks_same(entry, "kind", "delivery");
     if ((status = delivery ? s_undo_delivery(ctx, net, network, entry)
