@@ -206,3 +206,83 @@ def test_merge_repoints_enrolments_and_resolves_two_active_ones():
         r = _enrol(c, w2)
         _refused(r, 422, "person_merged", "person_id")
         eq(r.json["merged_into"], w1[0])
+
+
+def test_voids_reach_the_fund_exactly_once_through_kill9():
+    """Contributions voided and paid again while the insurance service and the fund's consumer
+    are killed -9 at seeded random moments: the outbox stays gapless, the consumer's file is the
+    outbox exactly once each, every acknowledged void has its event, and each enrolment's
+    record agrees with its events."""
+    import os
+    import random
+    from test_insurance import _chaos, _count_lines, _read_lines
+    n = 12 if "asan" in os.environ.get("HY_BUILD", "") else 30
+    rnd = random.Random(20261203)
+    with Cluster(["registry", "insurance"], env={"HY_LOG_LEVEL": "warn"}, clock=TODAY) as c:
+        k = _keys(c)
+        ids = []
+        for i in range(n):
+            e = _insured(c, _worker(c, 200 + i), f"K-{i}")
+            _ok(_pay(c, e["id"], "1404/04"), "pay")
+            ids.append(e["id"])
+        out, state = os.path.join(c.dir, "fund.jsonl"), os.path.join(c.dir, "fund.state")
+
+        def start(tag):
+            c.start_proc("fund-sync", ["--http", f"http://127.0.0.1:{c.http_port}", "--key",
+                                       c.keys["insurance_fund"], "--wait", "5", "--state", state,
+                                       "--out", out], tag=tag)
+
+        start("fund-sync-http")
+        acked = {}
+        done = threading.Event()
+
+        def ask(path, body, key, idem, ok):
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                try:
+                    r = c.post(path, body, key=key, headers={"Idempotency-Key": idem}, timeout=10)
+                except OSError:
+                    r = None
+                if r is not None and r.status == ok:
+                    return True
+                if r is not None and r.status < 500:
+                    return False
+                time.sleep(0.1)
+            return False
+
+        def writer(w):
+            for eid in ids[w::3]:
+                acked[eid] = (ask(f"/v1/enrolments/{eid}/contributions/void",
+                                  {"month_jalali": "1404/04", "reason": "bounced"}, k["a2"], f"v-{eid}", 200)
+                              and ask(f"/v1/enrolments/{eid}/contributions",
+                                      {"month_jalali": "1404/04", "amount_rials": 1000, "subsidy_rials": 700,
+                                       "person_rials": 300}, "social_services", f"p-{eid}", 201))
+
+        writers = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        for t in writers:
+            t.start()
+        kills = {"insurance": 0, "fund-sync-http": 0}
+        chaos_t = threading.Thread(target=_chaos, args=(c, kills, start, rnd, done, 6, (0.3, 1.0), 0.5))
+        chaos_t.start()
+        for t in writers:
+            t.join()
+        done.set()
+        chaos_t.join()
+        check(all(acked.get(e) for e in ids), f"every void and payment acknowledged: {acked}")
+        check(min(kills.values()) >= 1, f"each process was killed: {kills}")
+        c.wait_ready()
+        truth = c.events_since("insurance")
+        last = truth[-1]["sequence"]
+        eq([e["sequence"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
+        wait_until = time.time() + 60
+        while time.time() < wait_until and _count_lines(out) < last:
+            time.sleep(0.3)
+        lines = _read_lines(out)
+        eq([e["sequence"] for e in lines], list(range(1, last + 1)), "the fund's file: 1..last once each:")
+        check(lines == truth, "the fund's events are the outbox's, unchanged")
+        for eid in ids:
+            mine = [e["type"] for e in truth if e["subject"] == eid]
+            eq(mine.count("insurance.enrolment.contribution_voided"), 1, f"{eid}: one void event:")
+            rec = c.get(f"/v1/enrolments/{eid}").json
+            eq([bool(x.get("voided")) for x in rec["contributions"]], [True, False], f"{eid}: {rec}")
+            eq(rec["months_overdue"], 0, f"{eid}: the month paid again counts")
