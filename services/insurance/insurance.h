@@ -147,6 +147,9 @@ int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, jso
  * details); when into then has two active enrolments, the less advanced is cancelled
  * (insurance.enrolment.cancelled). 0 or an LMDB error. */
 int insurance_merge_apply(hy_ctx_t *ctx, const json_t *data);
+/* Applies registry.person.transferred {id, to_office, date, ...}: each of her enrolments moves
+ * to her new office (insurance.enrolment.transferred {from_office, date}). 0 or an LMDB error. */
+int insurance_transfer_apply(hy_ctx_t *ctx, const json_t *data);
 
 /* --- shared by the domain files (records.c) ------------------------------------------------ */
 insurance_t *insurance_state(hy_ctx_t *ctx);

@@ -1,5 +1,11 @@
 /*
- * merge.c — enrolments follow a merge of two persons (registry.person.merged {id, into, date}).
+ * merge.c — enrolments follow the registry's person changes: a merge of two persons
+ * (registry.person.merged {id, into, date}) and a transfer to another office
+ * (registry.person.transferred {id, from_office, to_office, date, person}).
+ *
+ * A transfer moves every enrolment of the person to her new office (the enrolment's office is
+ * the person's): the new office manages it from then on, the old one gets 403 other_office, and
+ * insurance.enrolment.transferred {from_office, date} tells the fund and reporting.
  *
  * Two records of one woman become one in the registry; every enrolment of the retired id then
  * belongs to the survivor: its person_id changes, its index entries move, and the fund hears
@@ -136,4 +142,35 @@ int insurance_merge_apply(hy_ctx_t *ctx, const json_t *data)
             rc = s_repoint(ctx, rec, from, into);
     json_decref(items);
     return rc ? rc : s_resolve(ctx, into);
+}
+
+int insurance_transfer_apply(hy_ctx_t *ctx, const json_t *data)
+{
+    const char *id = hy_json_str(data, "id"), *to = hy_json_str(data, "to_office");
+    if (!id || !to || !*to)
+        return 0;
+    json_t *items = NULL, *old;
+    size_t i;
+    int rc = s_of_person(ctx, id, NULL, &items);
+    json_array_foreach(items, i, old) {
+        uint64_t n;
+        const char *had = hy_json_str(old, "office");
+        if (rc || (had && strcmp(had, to) == 0))
+            continue;
+        json_t *rec = json_deep_copy(old);
+        json_t *extra = json_pack("{s:s,s:O}", "from_office", had ? had : "", "date",
+                                  json_object_get(data, "date"));
+        rc = rec && extra ? 0 : ENOMEM;
+        if (rc == 0 && hy_id_parse("enr", hy_json_str(old, "id"), &n) != 0)
+            rc = MDB_CORRUPTED;
+        if (rc == 0) {
+            json_object_set_new(rec, "office", json_string(to));   /* the projection agrees */
+            if (insurance_save(ctx, n, old, rec, "transferred", extra) != 0)
+                rc = s_rc(ctx);
+        }
+        json_decref(rec);
+        json_decref(extra);
+    }
+    json_decref(items);
+    return rc;
 }

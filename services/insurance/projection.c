@@ -108,6 +108,18 @@ static int s_merged(hy_ctx_t *ctx, const json_t *data)
     return insurance_merge_apply(ctx, data);
 }
 
+/* registry.person.transferred: her record after the move (the shared projection keeps only
+ * registrations and updates), then her enrolments move with her. */
+static int s_transferred(hy_ctx_t *ctx, const json_t *data)
+{
+    const json_t *person = json_object_get(data, "person");
+    uint64_t n;
+    int rc = 0;
+    if (json_is_object(person) && hy_id_parse("prs", hy_json_str(person, "id"), &n) == 0)
+        rc = hy_store_put_id(ctx->txn, insurance_state(ctx)->persons.db, n, person);
+    return rc ? rc : insurance_transfer_apply(ctx, data);
+}
+
 int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
     if (strcmp(source, "registry") != 0)
@@ -122,6 +134,8 @@ int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return 0;
     if (strcmp(type, "registry.person.merged") == 0)
         return s_merged(ctx, data);
+    if (strcmp(type, "registry.person.transferred") == 0)
+        return s_transferred(ctx, data);
     if (strcmp(type, "registry.business.created") == 0)
         return s_put(ctx, st->businesses, "bus", BUSINESS_KEYS, data);
     if (strcmp(type, "registry.business.updated") == 0)

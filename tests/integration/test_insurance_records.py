@@ -286,3 +286,25 @@ def test_voids_reach_the_fund_exactly_once_through_kill9():
             rec = c.get(f"/v1/enrolments/{eid}").json
             eq([bool(x.get("voided")) for x in rec["contributions"]], [True, False], f"{eid}: {rec}")
             eq(rec["months_overdue"], 0, f"{eid}: the month paid again counts")
+
+
+def test_enrolments_follow_a_transfer_to_another_office():
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
+        k = _keys(c)
+        w = _worker(c, 51)
+        e = _ok(_enrol(c, w), "enrol")
+        _ok(c.post(f"/v1/persons/{w[0]}/transfer", {"office": "rey-2", "date": "2025-07-10"}), "transfer")
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            r = c.get(f"/v1/enrolments/{e['id']}", key=k["b"])
+            if r.status == 200 and r.json["office"] == "rey-2":
+                break
+            time.sleep(0.2)
+        eq((r.status, r.json.get("office")), (200, "rey-2"), f"her new office has her enrolment: {r}")
+        _refused(c.post(f"/v1/enrolments/{e['id']}/approve"), 403, "other_office")
+        _ok(c.post(f"/v1/enrolments/{e['id']}/approve", key=k["b"]), "the new office approves")
+        ev = [x for x in c.events_since("insurance") if x["subject"] == e["id"]]
+        eq([x["type"] for x in ev], ["insurance.enrolment.requested", "insurance.enrolment.transferred",
+                                     "insurance.enrolment.approved"])
+        eq((ev[1]["data"]["from_office"], ev[1]["data"]["office"], ev[1]["data"]["date"]),
+           ("rey-1", "rey-2", "2025-07-10"))
