@@ -2,8 +2,8 @@
  * projection.c — the persons and businesses the insurance service knows, learnt from the
  * registry's events.
  *
- * The registry owns both. Persons are the shared person projection's (persons.h); a merged
- * person's record is marked with "merged_into" here, and her enrolments follow the survivor
+ * The registry owns both. Persons are the shared person projection's (persons.h, which marks
+ * a merged person's record with "merged_into"); her enrolments follow a merge or a transfer
  * (merge.c). Of a business we keep only what eligibility needs: its owner, field and stage. The
  * skeleton applies each registry event once, in sequence order, with its cursor in the same
  * transaction. A request that names someone we have not seen yet parks (hy_park) until we have
@@ -86,40 +86,6 @@ static int s_stage_changed(hy_ctx_t *ctx, const json_t *data)
     return rc;
 }
 
-/* registry.person.merged: the retired record says where she is now (a request naming it is
- * refused 422 person_merged), then her enrolments follow the survivor. */
-static int s_merged(hy_ctx_t *ctx, const json_t *data)
-{
-    insurance_t *st = insurance_state(ctx);
-    const char *id = hy_json_str(data, "id"), *into = hy_json_str(data, "into");
-    json_t *rec = NULL;
-    uint64_t n;
-    if (!id || !into || hy_id_parse("prs", id, &n) != 0)
-        return 0;
-    int rc = hy_persons_get(&st->persons, ctx->txn, id, &rec);
-    if (rc == 0) {
-        json_object_set_new(rec, "merged_into", json_string(into));
-        json_object_set_new(rec, "status", json_string("duplicate_of"));
-        rc = hy_store_put_id(ctx->txn, st->persons.db, n, rec);
-        json_decref(rec);
-    }
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    return insurance_merge_apply(ctx, data);
-}
-
-/* registry.person.transferred: her record after the move (the shared projection keeps only
- * registrations and updates), then her enrolments move with her. */
-static int s_transferred(hy_ctx_t *ctx, const json_t *data)
-{
-    const json_t *person = json_object_get(data, "person");
-    uint64_t n;
-    int rc = 0;
-    if (json_is_object(person) && hy_id_parse("prs", hy_json_str(person, "id"), &n) == 0)
-        rc = hy_store_put_id(ctx->txn, insurance_state(ctx)->persons.db, n, person);
-    return rc ? rc : insurance_transfer_apply(ctx, data);
-}
-
 int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
     if (strcmp(source, "registry") != 0)
@@ -133,9 +99,9 @@ int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     if (!type || !json_is_object(data))
         return 0;
     if (strcmp(type, "registry.person.merged") == 0)
-        return s_merged(ctx, data);
+        return insurance_merge_apply(ctx, data);     /* her enrolments follow the survivor */
     if (strcmp(type, "registry.person.transferred") == 0)
-        return s_transferred(ctx, data);
+        return insurance_transfer_apply(ctx, data);  /* ...and her new office */
     if (strcmp(type, "registry.business.created") == 0)
         return s_put(ctx, st->businesses, "bus", BUSINESS_KEYS, data);
     if (strcmp(type, "registry.business.updated") == 0)

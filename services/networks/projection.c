@@ -141,6 +141,13 @@ int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *
     int status = hy_persons_require(&networks_state(ctx)->persons, ctx, id, field, &rec);
     if (status)
         return status;
+    const char *merged = hy_json_str(rec, "merged_into");
+    if (merged) {   /* the registry merged her into another record: name the survivor */
+        status = hy_fail(ctx, 422, "person_merged", field, "%s was merged into %s", id, merged);
+        hy_fail_extra(ctx, "merged_into", json_string(merged));
+        json_decref(rec);
+        return status;
+    }
     hy_id_parse("prs", id, &num);
     int rc = s_get(ctx, 'p', num, &extra);
     if (rc) {

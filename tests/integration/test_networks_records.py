@@ -216,6 +216,9 @@ def test_merge_repoints_memberships():
         eq(c.get(f"/v1/networks/{net}").json["figures"]["active_members"], 1)
         o = c.get(f"/v1/orders/{order}").json
         check(m2 not in str(o), f"no assignment left under the old id: {o}")
+        r = _join(c, other, m2)
+        _refused(r, 422, "person_merged", "person_id")
+        eq(r.json["merged_into"], m1)
         evs = [e for e in c.events_since("networks") if e["type"] == "networks.network.member_merged"]
         eq(sorted(e["data"]["network_id"] for e in evs), sorted([net, other]))
 
