@@ -56,16 +56,20 @@ static bool s_active(const json_t *rec, void *user)
     return status && strcmp(status, INS_CANCELLED) != 0 && strcmp(status, INS_REFUSED) != 0;
 }
 
-/* How far an active enrolment has gone: the one to keep is the highest. */
+/* How far an active enrolment has gone: the one to keep is the highest (insured, confirmed or
+ * suspended, above submitted, approved, requested). */
 static int s_rank(const json_t *rec)
 {
-    static const char *const order[] = {INS_REQUESTED, INS_APPROVED, INS_SUBMITTED, INS_SUSPENDED,
-                                        INS_CONFIRMED};
+    static const struct {
+        const char *status;
+        int rank;
+    } ranks[] = {{INS_REQUESTED, 1}, {INS_APPROVED, 2}, {INS_SUBMITTED, 3}, {INS_SUSPENDED, 4},
+                 {INS_CONFIRMED, 4}};
     const char *status = hy_json_str(rec, "status");
-    for (int i = (int)(sizeof order / sizeof order[0]) - 1; i >= 0; i--)
-        if (status && strcmp(status, order[i]) == 0)
-            return i == 3 ? 4 : i;   /* suspended is insured like confirmed */
-    return -1;
+    for (size_t i = 0; status && i < sizeof ranks / sizeof ranks[0]; i++)
+        if (strcmp(status, ranks[i].status) == 0)
+            return ranks[i].rank;
+    return 0;
 }
 
 /* Re-points one enrolment (old: its stored version) from `from` to `into`. */
