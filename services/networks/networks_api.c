@@ -15,7 +15,8 @@
  *                              networks.create with another office, networks.list?office= of
  *                              another office: 403 other_office on office
  *   every date (joined, leave date, delivery and payment date)
- *                          422 future_date, before_programme_start (HY_PROGRAMME_START)
+ *                          422 future_date, before_programme_start (HY_PROGRAMME_START);
+ *                              a delivery before the member's join date: date_out_of_order
  *   ledger.void            404 not_found (no such entry of this network); 409 voided,
  *                              already_paid (a delivery whose value the member was paid),
  *                              insufficient_network_cash (a buyer's payment paid out);

@@ -186,6 +186,9 @@ def test_dates_as_they_happened():
         m = _ok(c.post(f"/v1/networks/{net}/members", {"person_id": pid, "role": "producer",
                                                        "joined_jalali": "1402/02/11"}), "join in Jalali")
         eq((m["joined"], m["joined_jalali"]), ("2023-05-01", "1402/02/11"))
+        net2, (m,), order = _working(c, 62, 1)
+        _refused(_deliver(c, order, m, 1, date="2024-04-30"), 422, "date_out_of_order", "date")
+        _ok(_deliver(c, order, m, 1, date="2024-05-01"), "delivered on the day she joined")
         _refused(c.post(f"/v1/networks/{net}/payments", {"direction": "from_buyer", "order_id": "ord_1",
                                                          "amount_rials": 1, "date": "2010-01-01"}),
                  422, "before_programme_start", "date")
