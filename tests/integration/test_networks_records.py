@@ -239,3 +239,56 @@ def test_audit_is_office_scoped():
             eq(_ok(c.get(f"/v1/audit?entity={entity}", key="auditor"), "own office")["items"][0]["seq"] > 0, True)
             _refused(c.get(f"/v1/audit?entity={entity}", key=aud_b), 403, "other_office", "entity")
             check(_ok(c.get(f"/v1/audit?entity={entity}", key=aud_p), "province")["items"], entity)
+
+
+def test_kill9_while_voiding_loses_nothing_acknowledged():
+    """Deliveries voided concurrently while the networks service is killed -9 and restarted:
+    every acknowledged void has its event, each entry is voided iff its void event exists, the
+    sequence is gapless, and the figures are what the live entries give."""
+    import threading
+    with Cluster(["registry", "networks"]) as c:
+        k = _keys(c)
+        net, pids, order = _working(c, 100, 2)
+        entries = [_ok(c.post(f"/v1/orders/{order}/deliveries",
+                              {"person_id": pid, "item": ITEM, "accepted": 0, "rejected": 1, "date": DAY}),
+                       "a rejected unit")["entry"] for _ in range(4) for pid in pids]
+        acked, lock = [], threading.Lock()
+
+        def writer(w):
+            for e in entries[w::2]:
+                deadline = time.time() + 60
+                while time.time() < deadline:
+                    try:
+                        r = c.post(f"/v1/networks/{net}/ledger/{e}/void", {"reason": "x"}, key=k["a2"],
+                                   headers={"Idempotency-Key": f"void-{e}"}, timeout=5)
+                    except OSError:
+                        r = None
+                    if r is not None and r.status == 200:
+                        with lock:
+                            acked.append(e)
+                        break
+                    time.sleep(0.05)
+                time.sleep(0.05)
+
+        ts = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
+        for t in ts:
+            t.start()
+        time.sleep(0.1)
+        c.kill("networks")
+        n_at_kill = len(acked)
+        check(any(t.is_alive() for t in ts), "the kill landed while voids were running")
+        c.start_proc("networks")
+        for t in ts:
+            t.join()
+        c.wait_serving("networks")
+        check(n_at_kill < len(entries), f"voids were left for after the restart: {n_at_kill}")
+        evs = c.events_since("networks")
+        eq([e["sequence"] for e in evs], list(range(1, len(evs) + 1)), "gapless:")
+        voided = {e["data"]["id"] for e in evs if e["type"] == "networks.network.delivery_voided"}
+        eq(sorted(acked), sorted(entries), "every void acknowledged in the end:")
+        eq(voided, set(entries), "one void event per entry:")
+        eq(sum(1 for e in evs if e["type"] == "networks.network.delivery_voided"), len(entries), "once each:")
+        ledger = c.get(f"/v1/networks/{net}/ledger?limit=500").json["items"]
+        eq({e["entry"] for e in ledger if e.get("voided")}, set(entries), "voided iff its event:")
+        o = c.get(f"/v1/orders/{order}").json
+        eq(o["items"][0]["rejected"], 0, "the voided rejected units are given back:")
