@@ -232,12 +232,22 @@ static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
     return rec;
 }
 
+int insurance_enrolment_judge(hy_ctx_t *ctx, const json_t *args, json_t **person)
+{
+    json_t *business = NULL;
+    int status = s_check_start(ctx, s_str(args, "start_date"));
+    if (status || (status = s_eligible(ctx, args, person, &business)) != 0)
+        return status;
+    json_decref(business);
+    return 0;
+}
+
 int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     insurance_t *st = insurance_state(ctx);
     json_t *person = NULL, *business = NULL, *rec = NULL;
-    int status = s_check_start(ctx, s_str(args, "start_date"));
-    if (status || (status = s_eligible(ctx, args, &person, &business)) != 0)
+    int status = insurance_enrolment_judge(ctx, args, &person);
+    if (status)
         return status;
     uint64_t existing, n;
     int rc = s_active_enrolment(ctx, s_str(args, "person_id"), &existing);

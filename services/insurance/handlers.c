@@ -88,6 +88,11 @@ static int s_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result)
     return insurance_contribution_void(ctx, s_str(args, "id"), args, result);
 }
 
+static int s_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_correct(ctx, s_str(args, "id"), args, result);
+}
+
 static int s_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return insurance_enrolment_suspend(ctx, s_str(args, "id"), s_str(args, "reason"), result);
@@ -139,6 +144,7 @@ const hy_handler_t insurance_handlers[] = {
     {"enrolments.check_arrears", s_check_arrears},
     {"feeds.enrolments", s_feed},
     {"enrolments.void_contribution", s_void_contribution},
+    {"enrolments.correct", s_correct},
     {0},
 };
 

@@ -69,6 +69,15 @@ int insurance_ahead_months(void);
  * field_mismatch, age_out_of_range, already_enrolled; 403 other_office (another office's
  * person); HY_PARKED while the registry's events that would decide it have not arrived yet. */
 int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The start-date window and every eligibility rule for args {person_id, business_id, field,
+ * start_date}: 0 with *person (new reference), HY_PARKED, or the failure status (as create). */
+int insurance_enrolment_judge(hy_ctx_t *ctx, const json_t *args, json_t **person);
+/* Corrects an enrolment's business_id, field or start_date (args, with reason) while it is
+ * requested or approved (409 wrong_state once handed to the fund: the fund's own correction
+ * process applies then), under the rules of a request: 200 with the enrolment;
+ * insurance.enrolment.corrected carries the fund's fields after, "before" {business_id, field,
+ * start_date, start_date_jalali} and the reason. 403 other_office; 422 as create. */
+int insurance_enrolment_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
 /* 200 with the enrolment (and its arrears as of today), or 404 not_found. */
 int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out);
 /* The fund's view: the same, for an enrolment that has been handed to the fund (403

@@ -44,6 +44,8 @@
  *                          404 not_found (no contribution for that month); 409 voided;
  *                          422 same_approver (maker-checker: the key that recorded it cannot
  *                              void it)
+ *   enrolments.correct     400 missing_field (reason); 409 wrong_state (submitted or later);
+ *                          422 as enrolments.create for the corrected values; 403 other_office
  *   check_arrears          422 future_date
  */
 #include <stdint.h>
@@ -122,6 +124,16 @@ static const hy_field_t void_contribution_args[] = {
      .doc = "older form: the Gregorian month YYYY-MM; one of month_jalali and month is required"},
     {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
      .doc = "why it is voided (kept on the entry, in the event and the audit)"},
+    {0},
+};
+
+static const hy_field_t correct_args[] = {
+    {.name = "business_id", .type = HY_T_ID, .doc = "the worker's own registered home business"},
+    {.name = "field", .type = HY_T_ENUM, .enums = FIELDS, .doc = "insurance field"},
+    {.name = "start_date", .type = HY_T_DATE,
+     .doc = "when cover starts (or start_date_jalali), in the window of a request"},
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why the recorded details were wrong (kept, and in the event)"},
     {0},
 };
 
@@ -270,6 +282,10 @@ static const hy_op_spec_t insurance_ops[] = {
      .ok_status = 200,
      .summary = "Void a month's contribution recorded by mistake (another key than the one that "
                 "recorded it; insurance.enrolment.contribution_voided reaches the fund)"},
+    {.op = "enrolments.correct", .method = "PATCH", .path = ENR, .roles = WRITE | HY_ROLE_OPERATOR,
+     .args = correct_args, .result = enrolment_result, .ok_status = 200,
+     .summary = "Correct business, field or start date of a requested or approved enrolment "
+                "(409 wrong_state once handed to the fund; 422 as a request)"},
     {0},
 };
 

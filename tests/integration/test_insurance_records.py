@@ -111,6 +111,7 @@ def test_enrolment_office_scoping_matrix():
              {"month_jalali": "1404/05", "amount_rials": 10, "subsidy_rials": 5, "person_rials": 5}),
             ("POST", f"/v1/enrolments/{eb['id']}/contributions/void",
              {"month_jalali": "1404/04", "reason": "entered twice"}),
+            ("PATCH", f"/v1/enrolments/{eb['id']}", {"start_date": "2025-07-02", "reason": "x"}),
         ]
         for method, path, body in writes:
             r = c.request(method, path, body=body)
@@ -308,3 +309,28 @@ def test_enrolments_follow_a_transfer_to_another_office():
                                      "insurance.enrolment.approved"])
         eq((ev[1]["data"]["from_office"], ev[1]["data"]["office"], ev[1]["data"]["date"]),
            ("rey-1", "rey-2", "2025-07-10"))
+
+
+def test_enrolment_corrected_before_it_reaches_the_fund():
+    with Cluster(["registry", "insurance"], clock=TODAY) as c:
+        w = _worker(c, 61)
+        e = _ok(_enrol(c, w), "enrol")
+        eid = e["id"]
+        _refused(c.patch(f"/v1/enrolments/{eid}", {"start_date": "2025-07-01"}), 400, "missing_field", "reason")
+        _refused(c.patch(f"/v1/enrolments/{eid}", {"start_date": "2024-01-01", "reason": "x"}), 422,
+                 "start_date_out_of_range", "start_date")
+        _refused(c.patch(f"/v1/enrolments/{eid}", {"field": "agriculture", "reason": "x"}), 422,
+                 "field_mismatch", "field")
+        before = len(c.events_since("insurance"))
+        r = _ok(c.patch(f"/v1/enrolments/{eid}", {"start_date_jalali": "1404/05/01",
+                                                  "reason": "the form said Mordad"}), "correct")
+        eq((r["start_date"], r["start_date_jalali"], r["correction_reason"]),
+           ("2025-07-23", "1404/05/01", "the form said Mordad"))
+        ev = c.events_since("insurance")[before:]
+        eq([x["type"] for x in ev], ["insurance.enrolment.corrected"])
+        eq((ev[0]["data"]["start_date"], ev[0]["data"]["before"]["start_date"], ev[0]["data"]["reason"]),
+           ("2025-07-23", "2025-07-01", "the form said Mordad"))
+        _ok(c.post(f"/v1/enrolments/{eid}/approve"), "approve")
+        _ok(c.post(f"/v1/enrolments/{eid}/submit"), "submit")
+        _refused(c.patch(f"/v1/enrolments/{eid}", {"start_date": "2025-07-01", "reason": "x"}), 409,
+                 "wrong_state")
