@@ -30,6 +30,16 @@ int hy_correct_check_live(hy_ctx_t *ctx, const json_t *rec, const char *what)
                    json_string_value(json_object_get(rec, "void_reason")));
 }
 
+int hy_correct_check_checker(hy_ctx_t *ctx, const json_t *rec, const char *what)
+{
+    const char *me = s_key_id(ctx);
+    const char *maker = json_string_value(json_object_get(rec, "created_by"));
+    if (!*me || !maker || strcmp(me, maker) != 0)
+        return 0;
+    return hy_fail(ctx, 422, "same_approver", NULL,
+                   "the key %s recorded this %s: another key must void it", me, what);
+}
+
 int hy_correct_void(hy_ctx_t *ctx, json_t *rec, const char *reason, json_t **data)
 {
     int status = hy_correct_check_live(ctx, rec, "record");

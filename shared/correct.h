@@ -39,6 +39,11 @@ int hy_correct_check_live(hy_ctx_t *ctx, const json_t *rec, const char *what);
  * status of a 409 voided when rec is voided already. */
 int hy_correct_void(hy_ctx_t *ctx, json_t *rec, const char *reason, json_t **data);
 
+/* Maker-checker for a money reversal (as loan approval): 0 unless the caller's key is the one
+ * that recorded rec (its created_by), else the status of a 422 same_approver naming what
+ * ("contribution"). */
+int hy_correct_check_checker(hy_ctx_t *ctx, const json_t *rec, const char *what);
+
 /* Stamps after as corrected (corrected_by, corrected_at, correction_reason) and returns the event
  * data (new reference) for before -> after. */
 json_t *hy_correct_data(hy_ctx_t *ctx, const json_t *before, json_t *after, const char *reason);

@@ -18,6 +18,7 @@
 #include "zlimit.h"
 #include "json.h"
 #include "log.h"
+#include "scope.h"
 #include "service_internal.h"
 
 #define SINCE_DEFAULT_LIMIT 1000
@@ -213,12 +214,78 @@ static int s_audit_visit(MDB_txn *txn, uint64_t seq, void *user)
     return 1;
 }
 
+/* Offices as boundaries (issue 15): which offices an entity's events name. */
+typedef struct {
+    hy_service_t *svc;
+    const char *mine;   /* the caller's office */
+    bool named, mine_named;
+} s_audit_scope_t;
+
+/* Notes the offices obj names: office, from_office, to_office (a transfer names both). */
+static void s_audit_offices(s_audit_scope_t *sc, const json_t *obj)
+{
+    static const char *const keys[] = {"office", "from_office", "to_office"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *office = hy_json_str(obj, keys[i]);
+        if (office && *office) {
+            sc->named = true;
+            sc->mine_named = sc->mine_named || hy_scope_same(sc->mine, office);
+        }
+    }
+}
+
+/* hy_store_page visitor: the offices an event's data names, and its members' (before, after,
+ * person, business, contribution...). */
+static int s_audit_scope_visit(MDB_txn *txn, uint64_t seq, void *user)
+{
+    s_audit_scope_t *sc = user;
+    uint8_t key[8];
+    hy_key_u64(seq, key);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(txn, sc->svc->db_outbox, &k, &v);
+    if (rc != 0)
+        return rc;
+    json_t *ev = json_loadb(v.mv_data, v.mv_size, 0, NULL), *data, *member;
+    if (!ev)
+        return MDB_CORRUPTED;
+    const char *name;
+    data = json_object_get(ev, "data");
+    s_audit_offices(sc, data);
+    json_object_foreach(data, name, member)
+        if (json_is_object(member))
+            s_audit_offices(sc, member);
+    json_decref(ev);
+    return 0;
+}
+
+/* An office key audits the entities of its office: 403 other_office when the entity's events
+ * name offices and none is the caller's (a province key '*', an office-less auditor and
+ * operators see every entity). Returns 0 or the failure status. */
+static int s_audit_allowed(hy_ctx_t *ctx, const char *entity)
+{
+    s_audit_scope_t sc = {ctx->svc, hy_scope_office(ctx), false, false};
+    uint64_t next;
+    if (!sc.mine)
+        return 0;
+    int rc = hy_store_page(ctx->txn, ctx->svc->db_audit, entity, strlen(entity), 0, INT32_MAX,
+                           s_audit_scope_visit, &sc, &next);
+    if (rc != 0)
+        return hy_fail_mdb(ctx, rc);
+    if (!sc.named || sc.mine_named)
+        return 0;
+    return hy_fail(ctx, 403, "other_office", "entity",
+                   "this key acts for office %s; %s belongs to another office", sc.mine, entity);
+}
+
 int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     const char *entity = hy_json_str(args, "entity");
     uint64_t after, next;
     if (hy_cursor_parse(hy_json_str(args, "cursor"), &after) != 0)
         return hy_fail(ctx, 400, "invalid_parameter", "cursor", "cursor is not one this API gave");
+    int allowed = s_audit_allowed(ctx, entity);
+    if (allowed)
+        return allowed;
     s_audit_page_t page = {ctx->svc, json_array()};
     int rc = hy_store_page(ctx->txn, ctx->svc->db_audit, entity, strlen(entity), after,
                            (int)json_integer_value(json_object_get(args, "limit")), s_audit_visit,

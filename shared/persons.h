@@ -4,8 +4,10 @@
  *
  * The registry owns persons and is their only sequencer. A service that follows it keeps, in
  * its own LMDB environment, the latest record of every person the registry's events told it
- * of (registry.person.registered, registry.person.updated), in the same transaction as its
- * registry cursor, so a replay changes nothing. Looking a person up never asks the registry:
+ * of (registry.person.registered, registry.person.updated, registry.person.transferred; a
+ * registry.person.merged marks the retired record with status duplicate_of and merged_into,
+ * so a service can refuse it and name the survivor), in the same transaction as its registry
+ * cursor, so a replay changes nothing. Looking a person up never asks the registry:
  * a request naming someone not seen yet parks (hy_park) until this service has caught up with
  * everything the registry had committed when the request came — "registered, then applied for
  * at once" works — or until the deadline, and is then refused 422 unknown_person. A stalled

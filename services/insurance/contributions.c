@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "correct.h"
 #include "fa.h"
+#include "happened.h"
 #include "insurance.h"
 #include "page.h"
 
@@ -123,7 +125,7 @@ int insurance_months_overdue(const json_t *enrolment, const char *as_of)
         return 0;
     json_t *c;
     json_array_foreach(paid, i, c)
-        months[i] = s_paid_month(c);
+        months[i] = hy_correct_is_voided(c) ? -1 : s_paid_month(c);   /* voided: counts nowhere */
     qsort(months, count, sizeof *months, s_cmp_int);
     /* Walk the paid months in order: the first month not matched is the oldest unpaid one. */
     int unpaid = start;
@@ -195,13 +197,13 @@ static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const c
     if (m > now + MAX_MONTHS_AHEAD)
         return hy_fail(ctx, 422, "invalid_month", field,
                        "that month is more than %d months ahead", MAX_MONTHS_AHEAD);
-    if (strcmp(paid_date, ctx->today) > 0)
-        return hy_fail(ctx, 422, "future_date", "paid_date", "paid_date %s is in the future",
-                       paid_date);
+    int bad = hy_happened_check(ctx, "paid_date", paid_date);
+    if (bad)
+        return bad;
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(rec, "contributions"), i, c)
-        if (s_paid_month(c) == m)
+        if (!hy_correct_is_voided(c) && s_paid_month(c) == m)
             return hy_fail(ctx, 409, "duplicate_contribution", field,
                            "the contribution for that month is already recorded");
     *month = m;
@@ -212,7 +214,7 @@ int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, j
 {
     json_t *old = NULL, *rec = NULL, *entry = NULL, *extra = NULL;
     uint64_t n;
-    int status = insurance_load_or_404(ctx, id, &n, &old);
+    int status = insurance_load_writable(ctx, id, &n, &old);
     if (status)
         return status;
     const char *paid_date = s_str(args, "paid_date") ? s_str(args, "paid_date") : ctx->today;
@@ -308,5 +310,76 @@ int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out)
 fail:
     json_decref(due);
     json_decref(ids);
+    return status;
+}
+
+/* The live contribution of month m in contributions (borrowed), or NULL with *voided set to a
+ * voided one of that month when there is one. */
+static json_t *s_find_month(json_t *contributions, int m, json_t **voided)
+{
+    size_t i;
+    json_t *c;
+    *voided = NULL;
+    json_array_foreach(contributions, i, c) {
+        if (s_paid_month(c) != m)
+            continue;
+        if (!hy_correct_is_voided(c))
+            return c;
+        *voided = c;
+    }
+    return NULL;
+}
+
+int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
+{
+    json_t *old = NULL, *rec = NULL, *data = NULL, *extra = NULL, *voided = NULL;
+    uint64_t n;
+    int m = -1, status = insurance_load_writable(ctx, id, &n, &old);
+    if (status)
+        return status;
+    if ((status = s_requested_month(ctx, args, &m)) != 0)
+        goto fail;
+    if (!(rec = json_deep_copy(old))) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto fail;
+    }
+    json_t *entry = s_find_month(json_object_get(rec, "contributions"), m, &voided);
+    if (!entry) {
+        status = voided ? hy_correct_check_live(ctx, voided, "contribution")
+                        : hy_fail(ctx, 404, "not_found", s_str(args, "month_jalali") ? "month_jalali"
+                                                                                   : "month",
+                                  "enrolment %s has no contribution for that month", id);
+        goto fail;
+    }
+    if ((status = hy_correct_check_checker(ctx, entry, "contribution")) != 0)
+        goto fail;
+    /* The shared bookkeeping (correct.h), with the enrolment's id as the event data's id. */
+    json_object_set(entry, "id", json_object_get(rec, "id"));
+    status = hy_correct_void(ctx, entry, s_str(args, "reason"), &data);
+    json_object_del(entry, "id");
+    if (status)
+        goto fail;
+    json_t *before = json_object_get(data, "before");
+    json_object_del(before, "id");
+    json_object_del(before, "created_by");   /* the staff's keys are none of the fund's business */
+    extra = json_pack("{s:O,s:O,s:O}", "contribution", before, "reason",
+                      json_object_get(data, "reason"), "voided_at",
+                      json_object_get(data, "voided_at"));
+    if (!extra) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto fail;
+    }
+    if ((status = insurance_save(ctx, n, old, rec, "contribution_voided", extra)) != 0)
+        goto fail;
+    *out = rec;
+    json_decref(old);
+    json_decref(data);
+    json_decref(extra);
+    return 200;
+fail:
+    json_decref(old);
+    json_decref(rec);
+    json_decref(data);
+    json_decref(extra);
     return status;
 }

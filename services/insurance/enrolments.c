@@ -20,9 +20,16 @@
  *   already_enrolled                   the person has an enrolment that is neither cancelled
  *                                      nor refused.
  * Every rule but the last reads what we learnt from the registry's events, which may lag the
- * registry by a moment. So a request refused by one of them is judged again after
- * hy_follow_sync has caught up with the registry: someone the registry acknowledged is never
- * refused for being unknown, or for a field or birth date we had not seen change yet.
+ * registry by a moment. So a request refused by one of them is parked (hy_park: its
+ * transaction rolled back, the reactor free for other requests) until this service has caught
+ * up with everything the registry had committed when the request came, and judged again then:
+ * someone the registry acknowledged is never refused for being unknown, or for a field or
+ * birth date we had not seen change yet, and nothing waits on the registry inside a
+ * transaction (a stalled registry delays only such requests, until HY_PARK_MS).
+ *
+ * Offices: the enrolment's office is the person's; a key of one office requests, reads and
+ * lists only its office's enrolments (403 other_office), a province key ('*') and the fund all.
+ * A person the registry merged into another is refused 422 person_merged (+merged_into).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +38,7 @@
 #include "fa.h"
 #include "insurance.h"
 #include "page.h"
+#include "scope.h"
 
 /* Why a request is not eligible: filled by s_judge, answered by the caller. */
 typedef struct {
@@ -169,31 +177,30 @@ static int s_active_enrolment(hy_ctx_t *ctx, const char *person_id, uint64_t *fo
     return rc;
 }
 
-/* Judges the request, and judges it again after catching up with the registry when a rule
- * that reads the registry's data refused it. Returns 0 with both parties loaded, or the
- * failure status. */
+/* Judges the request; a refusal by a rule that reads the registry's data parks it first (see
+ * the top). Returns 0 with both parties loaded, HY_PARKED, or the failure status. */
 static int s_eligible(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t **business)
 {
     s_refusal_t why = {0};
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = s_parties(ctx, args, person, business);
-        if (rc)
-            return hy_fail_mdb(ctx, rc);
-        if (s_judge(args, *person, *business, &why) == 0)
+    int status, rc = s_parties(ctx, args, person, business);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    const char *merged = *person ? s_str(*person, "merged_into") : NULL;
+    if (merged) {
+        status = hy_fail(ctx, 422, "person_merged", "person_id",
+                         "%s was merged into %s: enrol the surviving record",
+                         s_str(args, "person_id"), merged);
+        hy_fail_extra(ctx, "merged_into", json_string(merged));
+    } else if (s_judge(args, *person, *business, &why) == 0) {
+        if ((status = hy_scope_write(ctx, "person_id", s_str(*person, "office"))) == 0)
             return 0;
-        json_decref(*person);
-        json_decref(*business);
-        *person = *business = NULL;
-        if (attempt == 1)
-            break;
-        rc = hy_follow_sync(ctx, "registry");
-        if (rc == -1)
-            return hy_fail(ctx, 503, "dependency_unavailable", NULL,
-                           "the registry did not answer; try again shortly");
-        if (rc)
-            return hy_fail_mdb(ctx, rc);
+    } else if ((status = hy_park(ctx, "registry")) == 0) {
+        status = hy_fail(ctx, 422, why.code, why.field, "%s", why.detail);
     }
-    return hy_fail(ctx, 422, why.code, why.field, "%s", why.detail);
+    json_decref(*person);
+    json_decref(*business);
+    *person = *business = NULL;
+    return status;
 }
 
 /* A new enrolment record from the request and the person as the registry knows them. */
@@ -225,12 +232,22 @@ static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
     return rec;
 }
 
+int insurance_enrolment_judge(hy_ctx_t *ctx, const json_t *args, json_t **person)
+{
+    json_t *business = NULL;
+    int status = s_check_start(ctx, s_str(args, "start_date"));
+    if (status || (status = s_eligible(ctx, args, person, &business)) != 0)
+        return status;
+    json_decref(business);
+    return 0;
+}
+
 int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     insurance_t *st = insurance_state(ctx);
     json_t *person = NULL, *business = NULL, *rec = NULL;
-    int status = s_check_start(ctx, s_str(args, "start_date"));
-    if (status || (status = s_eligible(ctx, args, &person, &business)) != 0)
+    int status = insurance_enrolment_judge(ctx, args, &person);
+    if (status)
         return status;
     uint64_t existing, n;
     int rc = s_active_enrolment(ctx, s_str(args, "person_id"), &existing);
@@ -283,6 +300,12 @@ int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out)
     int status = insurance_load_or_404(ctx, id, &n, out);
     if (status)
         return status;
+    if (!insurance_is_fund(ctx) &&
+        (status = hy_scope_write(ctx, "id", s_str(*out, "office"))) != 0) {
+        json_decref(*out);
+        *out = NULL;
+        return status;
+    }
     s_present(ctx, *out);
     return 200;
 }
@@ -298,8 +321,10 @@ static void s_strip_keys(json_t *obj)
     json_object_foreach(obj, key, v)
         if (json_is_array(v))
             json_array_foreach(v, i, item)
-                if (json_is_object(item))
+                if (json_is_object(item)) {
                     json_object_del(item, "created_by");
+                    json_object_del(item, "voided_by");
+                }
 }
 
 /* Handed to the fund: its history holds a submission. */
@@ -344,10 +369,17 @@ static bool s_keep(const json_t *rec, void *user)
            s_matches(rec, "office", f->office) && (!f->fund_view || s_was_submitted(rec));
 }
 
-int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *f, json_t **items,
+int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *asked, json_t **items,
                              uint64_t *next)
 {
     insurance_t *st = insurance_state(ctx);
+    insurance_filter_t mine = *asked, *f = &mine;
+    const char *confined = insurance_is_fund(ctx) ? NULL : hy_scope_office(ctx);
+    if (confined) {   /* an office key lists its own office's enrolments */
+        if (f->office && *f->office && !hy_scope_same(confined, f->office))
+            return hy_scope_write(ctx, "office", f->office);
+        f->office = confined;
+    }
     char key[INSURANCE_KEY_MAX];
     size_t klen = 0;
     uint64_t person;

@@ -25,11 +25,11 @@ static int s_create(hy_ctx_t *ctx, json_t *args, json_t **result)
     return insurance_enrolment_create(ctx, args, result);
 }
 
-/* The fund reads through its own view (only what was handed to it); staff read everything. */
+/* The fund reads through its own view (only what was handed to it); staff read their office's
+ * (enrolments.c). */
 static bool s_is_fund(const hy_ctx_t *ctx)
 {
-    const char *role = ctx->req ? ctx->req->actor.role : NULL;
-    return role && hy_role_parse(role) == HY_ROLE_INSURANCE_FUND;
+    return insurance_is_fund(ctx);
 }
 
 static int s_get(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -83,6 +83,16 @@ static int s_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
     return insurance_contribution_record(ctx, s_str(args, "id"), args, result);
 }
 
+static int s_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_contribution_void(ctx, s_str(args, "id"), args, result);
+}
+
+static int s_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_correct(ctx, s_str(args, "id"), args, result);
+}
+
 static int s_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return insurance_enrolment_suspend(ctx, s_str(args, "id"), s_str(args, "reason"), result);
@@ -133,6 +143,8 @@ const hy_handler_t insurance_handlers[] = {
     {"enrolments.cancel", s_cancel},
     {"enrolments.check_arrears", s_check_arrears},
     {"feeds.enrolments", s_feed},
+    {"enrolments.void_contribution", s_void_contribution},
+    {"enrolments.correct", s_correct},
     {0},
 };
 
@@ -146,7 +158,8 @@ static int s_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "insurance.enrolments", 0, &st->enrolments)) != 0 ||
         (rc = hy_store_open_db(store, "insurance.enrolment_idx", MDB_DUPSORT,
                                &st->enrolment_idx)) != 0 ||
-        (rc = hy_store_open_db(store, "insurance.persons", 0, &st->persons)) != 0 ||
+        (rc = hy_persons_open(store, &st->persons)) != 0 ||
+        (rc = insurance_migrate_persons(store, st)) != 0 ||
         (rc = hy_store_open_db(store, "insurance.businesses", 0, &st->businesses)) != 0) {
         free(st);
         return rc;

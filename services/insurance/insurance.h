@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "persons.h"
 #include "service.h"
 
 /* The service's state: its database handles, opened once by insurance_open. */
@@ -32,8 +33,9 @@ typedef struct {
     MDB_dbi enrolments;     /* enrolment number -> enrolment JSON */
     MDB_dbi enrolment_idx;  /* "p:"person number (8 bytes), "s:"status, "o:"office,
                                "i:"insurance number -> enrolment number */
-    MDB_dbi persons;        /* projection: person number -> {id, national_id, names, ...} */
     MDB_dbi businesses;     /* projection: business number -> {id, owner_id, field, stage} */
+    hy_persons_t persons;   /* the registry's persons (shared/persons.h); a merged person's
+                               record is kept with "merged_into" (merge.c) */
 } insurance_t;
 
 extern const hy_api_t insurance_api;
@@ -63,10 +65,19 @@ int insurance_ahead_months(void);
 
 /* --- enrolments (enrolments.c) --------------------------------------------------------------- */
 /* Requests an enrolment after every eligibility rule: 201 with the enrolment; 422
- * unknown_person, unknown_business, business_not_owned, invalid_national_id, field_mismatch,
- * age_out_of_range, already_enrolled; 503 dependency_unavailable when the registry cannot be
- * asked about someone we do not know yet. */
+ * unknown_person, person_merged, unknown_business, business_not_owned, invalid_national_id,
+ * field_mismatch, age_out_of_range, already_enrolled; 403 other_office (another office's
+ * person); HY_PARKED while the registry's events that would decide it have not arrived yet. */
 int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The start-date window and every eligibility rule for args {person_id, business_id, field,
+ * start_date}: 0 with *person (new reference), HY_PARKED, or the failure status (as create). */
+int insurance_enrolment_judge(hy_ctx_t *ctx, const json_t *args, json_t **person);
+/* Corrects an enrolment's business_id, field or start_date (args, with reason) while it is
+ * requested or approved (409 wrong_state once handed to the fund: the fund's own correction
+ * process applies then), under the rules of a request: 200 with the enrolment;
+ * insurance.enrolment.corrected carries the fund's fields after, "before" {business_id, field,
+ * start_date, start_date_jalali} and the reason. 403 other_office; 422 as create. */
+int insurance_enrolment_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
 /* 200 with the enrolment (and its arrears as of today), or 404 not_found. */
 int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out);
 /* The fund's view: the same, for an enrolment that has been handed to the fund (403
@@ -123,13 +134,40 @@ int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out);
 int insurance_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 /* Empties the projection for --rebuild. */
 int insurance_reset(void *state, MDB_txn *txn);
+/* Start-up: a store written before the shared person projection kept its persons in
+ * "insurance.persons"; they are moved into the shared one (same keys, the fields insurance
+ * kept) once, so an upgrade needs no --rebuild. 0 or an LMDB error. */
+int insurance_migrate_persons(hy_store_t *store, insurance_t *st);
 /* Loads a projected person or business by id. 0, MDB_NOTFOUND (also for a malformed id), or an
- * LMDB error; *out a new reference. */
+ * LMDB error; *out a new reference. The person is the shared projection's record. */
 int insurance_person_load(hy_ctx_t *ctx, const char *id, json_t **out);
 int insurance_business_load(hy_ctx_t *ctx, const char *id, json_t **out);
 
+/* --- corrections and merges (contributions.c, merge.c) ------------------------------------- */
+/* Voids one month's contribution recorded by mistake (args: month_jalali or month, reason): the
+ * entry stays with voided:true, voided_by, voided_at, void_reason and counts nowhere (the month
+ * is unpaid again and may be paid again); insurance.enrolment.contribution_voided carries it to
+ * the fund. A money reversal: the voiding key must not be the one that recorded it (422
+ * same_approver). 200 with the enrolment; 404 not_found (no such month); 409 voided; 403
+ * other_office. */
+int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out);
+/* Applies registry.person.merged {id, into, date} inside the follow transaction: every
+ * enrolment of id belongs to into (insurance.enrolment.person_merged, with the survivor's
+ * details); when into then has two active enrolments, the less advanced is cancelled
+ * (insurance.enrolment.cancelled). 0 or an LMDB error. */
+int insurance_merge_apply(hy_ctx_t *ctx, const json_t *data);
+/* Applies registry.person.transferred {id, to_office, date, ...}: each of her enrolments moves
+ * to her new office (insurance.enrolment.transferred {from_office, date}). 0 or an LMDB error. */
+int insurance_transfer_apply(hy_ctx_t *ctx, const json_t *data);
+
 /* --- shared by the domain files (records.c) ------------------------------------------------ */
 insurance_t *insurance_state(hy_ctx_t *ctx);
+
+/* true when the caller is the insurance fund (national: not confined to an office). */
+bool insurance_is_fund(const hy_ctx_t *ctx);
+/* Loads an enrolment the caller may change: 404 not_found, or 403 other_office when it belongs
+ * to another office than the caller's key (the fund and the province are not confined). */
+int insurance_load_writable(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **enrolment);
 
 /* Loads an enrolment or answers 404 not_found (also for a malformed id). Returns 0 with *n and
  * *enrolment set, or the failure status. */

@@ -15,7 +15,13 @@
  *                              (+earliest, latest: from the first day of the request's Jalali
  *                              month less HY_INSURANCE_BACKDATE_MONTHS [3], to today plus
  *                              HY_INSURANCE_AHEAD_MONTHS [3] Jalali months);
- *                          503 dependency_unavailable
+ *                              person_merged (+merged_into: the registry merged that
+ *                              record into another; name the survivor);
+ *                          403 other_office (another office's person; the office is the key's)
+ *   every route of one enrolment but confirm/refuse (the fund's) and reads by the fund:
+ *                          403 other_office when the enrolment is another office's (a
+ *                              province key '*' and operators are not confined)
+ *   enrolments.list        403 other_office (an office key asking for another office)
  *   enrolments.get         404 not_found; 403 not_submitted (the fund reads only the
  *                              enrolments handed to it)
  *   approve/submit/suspend/cancel/reinstate
@@ -31,6 +37,15 @@
  *                              months ahead, or month and month_jalali disagree),
  *                              contribution_mismatch, future_date;
  *                          409 duplicate_contribution, wrong_state
+ *                              (paid_date after today), before_programme_start (paid_date
+ *                              before HY_PROGRAMME_START)
+ *   enrolments.void_contribution
+ *                          400 missing_field (reason; neither month_jalali nor month);
+ *                          404 not_found (no contribution for that month); 409 voided;
+ *                          422 same_approver (maker-checker: the key that recorded it cannot
+ *                              void it)
+ *   enrolments.correct     400 missing_field (reason); 409 wrong_state (submitted or later);
+ *                          422 as enrolments.create for the corrected values; 403 other_office
  *   check_arrears          422 future_date
  */
 #include <stdint.h>
@@ -102,6 +117,26 @@ static const hy_field_t reason_args[] = {
     {0},
 };
 
+static const hy_field_t void_contribution_args[] = {
+    {.name = "month_jalali", .type = HY_T_STRING, .max_len = 32,
+     .doc = "the Solar Hijri month whose contribution was recorded by mistake, YYYY/MM"},
+    {.name = "month", .type = HY_T_STRING, .max_len = 7,
+     .doc = "older form: the Gregorian month YYYY-MM; one of month_jalali and month is required"},
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why it is voided (kept on the entry, in the event and the audit)"},
+    {0},
+};
+
+static const hy_field_t correct_args[] = {
+    {.name = "business_id", .type = HY_T_ID, .doc = "the worker's own registered home business"},
+    {.name = "field", .type = HY_T_ENUM, .enums = FIELDS, .doc = "insurance field"},
+    {.name = "start_date", .type = HY_T_DATE,
+     .doc = "when cover starts (or start_date_jalali), in the window of a request"},
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why the recorded details were wrong (kept, and in the event)"},
+    {0},
+};
+
 static const hy_field_t refuse_args[] = {
     {.name = "reason_code", .type = HY_T_ENUM, .flags = HY_F_REQ, .enums = REFUSALS,
      .doc = "why the fund refuses: already insured elsewhere, documents incomplete, not "
@@ -136,6 +171,11 @@ static const hy_field_t contribution_result[] = {
     {.name = "person_rials", .type = HY_T_MONEY, .doc = "insured's share"},
     {.name = "paid_date", .type = HY_T_DATE, .doc = "when it was paid"},
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
+    {.name = "voided", .type = HY_T_BOOL,
+     .doc = "true once voided: it counts nowhere (the month is unpaid again)"},
+    {.name = "voided_by", .type = HY_T_STRING, .doc = "API key that voided it"},
+    {.name = "voided_at", .type = HY_T_STRING, .doc = "UTC timestamp of the void"},
+    {.name = "void_reason", .type = HY_T_STRING, .doc = "why it was voided"},
     {0},
 };
 
@@ -237,6 +277,15 @@ static const hy_op_spec_t insurance_ops[] = {
     {.op = "feeds.enrolments", .method = "GET", .path = "/v1/feeds/enrolments", .roles = FEED,
      .args = feed_args, .result = feed_result, .ok_status = 200, .long_poll = true,
      .summary = "The fund's feed: enrolment events after a sequence (long poll with wait=)"},
+    {.op = "enrolments.void_contribution", .method = "POST", .path = ENR "/contributions/void",
+     .roles = WRITE | HY_ROLE_OPERATOR, .args = void_contribution_args, .result = enrolment_result,
+     .ok_status = 200,
+     .summary = "Void a month's contribution recorded by mistake (another key than the one that "
+                "recorded it; insurance.enrolment.contribution_voided reaches the fund)"},
+    {.op = "enrolments.correct", .method = "PATCH", .path = ENR, .roles = WRITE | HY_ROLE_OPERATOR,
+     .args = correct_args, .result = enrolment_result, .ok_status = 200,
+     .summary = "Correct business, field or start date of a requested or approved enrolment "
+                "(409 wrong_state once handed to the fund; 422 as a request)"},
     {0},
 };
 

@@ -15,6 +15,7 @@
 #include "page.h"
 #include "fa.h"
 #include "insurance.h"
+#include "scope.h"
 
 #define DEFAULT_MIN_AGE 18
 #define DEFAULT_MAX_AGE 50
@@ -67,6 +68,25 @@ int insurance_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **e
 {
     return hy_load_or_404(ctx, insurance_state(ctx)->enrolments, "enr", "enrolment", id, n,
                           enrolment);
+}
+
+bool insurance_is_fund(const hy_ctx_t *ctx)
+{
+    const char *role = ctx->req ? ctx->req->actor.role : NULL;
+    return role && hy_role_parse(role) == HY_ROLE_INSURANCE_FUND;
+}
+
+int insurance_load_writable(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **enrolment)
+{
+    int status = insurance_load_or_404(ctx, id, n, enrolment);
+    if (status || insurance_is_fund(ctx))
+        return status;
+    if ((status = hy_scope_write(ctx, "id", json_string_value(json_object_get(*enrolment,
+                                                                              "office")))) != 0) {
+        json_decref(*enrolment);
+        *enrolment = NULL;
+    }
+    return status;
 }
 
 size_t insurance_index_key(char tag, const char *text, uint64_t num, char *out, size_t outsz)

@@ -69,7 +69,7 @@ static int s_move(hy_ctx_t *ctx, const char *id, const char *from, const char *t
 {
     json_t *old = NULL;
     uint64_t n;
-    int status = insurance_load_or_404(ctx, id, &n, &old);
+    int status = insurance_load_writable(ctx, id, &n, &old);
     if (status)
         return status;
     if (from ? !s_is(old, from) : (s_is(old, INS_CANCELLED) || s_is(old, INS_REFUSED))) {
@@ -105,7 +105,7 @@ int insurance_enrolment_reinstate(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     json_t *rec = NULL;
     uint64_t n;
-    int status = insurance_load_or_404(ctx, id, &n, &rec);
+    int status = insurance_load_writable(ctx, id, &n, &rec);
     if (status)
         return status;
     int overdue = s_is(rec, INS_SUSPENDED) ? insurance_months_overdue(rec, ctx->today) : 0;
@@ -160,7 +160,7 @@ int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *raw, 
         return hy_fail(ctx, 422, "invalid_insurance_number", "insurance_number",
                        "the insurance number is empty");
     }
-    int status = insurance_load_or_404(ctx, id, &n, &old);
+    int status = insurance_load_writable(ctx, id, &n, &old);
     if (status)
         goto done;
     const char *have = json_string_value(json_object_get(old, "insurance_number"));
@@ -189,7 +189,7 @@ int insurance_enrolment_refuse(hy_ctx_t *ctx, const char *id, const char *reason
 {
     json_t *old = NULL;
     uint64_t n;
-    int status = insurance_load_or_404(ctx, id, &n, &old);
+    int status = insurance_load_writable(ctx, id, &n, &old);
     if (status)
         return status;
     const char *had = json_string_value(

@@ -147,6 +147,12 @@ static int s_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     LIST(networks_ledger_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
+static int s_ledger_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return networks_entry_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "entry"),
+                               hy_json_str(args, "reason"), result);
+}
+
 /* -------------------------------------------------------------------- wiring ------------- */
 
 const hy_handler_t networks_handlers[] = {
@@ -168,6 +174,7 @@ const hy_handler_t networks_handlers[] = {
     {"orders.deliver", s_orders_deliver},
     {"payments.create", s_payments_create},
     {"ledger.list", s_ledger_list},
+    {"ledger.void", s_ledger_void},
     {0},
 };
 

@@ -9,8 +9,9 @@
  * units of one item (accepted + rejected >= 1: 422 empty_delivery; no assignment of that item
  * to that person: 422 not_assigned; accepted + rejected > assigned - already accepted - already
  * rejected: 422 over_assigned; item not on the order: 422 unknown_item; a date after today:
- * 422 future_date). For one delivery, with P the item's unit price and S the network's
- * member_share_bp at the time of the delivery (0..10000, default 7000):
+ * 422 future_date, before HY_PROGRAMME_START: 422 before_programme_start, before the member's
+ * (latest) join date: 422 date_out_of_order). For one delivery, with P the item's unit price
+ * and S the network's member_share_bp at the time of the delivery (0..10000, default 7000):
  *     value_rials          = accepted × P                     (what the buyer owes for it)
  *     member_value_rials   = floor(value_rials × S / 10000)   (owed to the member)
  *     network_margin_rials = value_rials - member_value_rials (the network's, with the
@@ -205,6 +206,13 @@ int networks_delivery_record(hy_ctx_t *ctx, const char *order_id, json_t *args, 
                   ? MDB_NOTFOUND
                   : networks_member_load(ctx, net, person, &member)) != 0) {
         status = hy_fail_mdb(ctx, rc);
+        goto fail;
+    }
+    const char *date = hy_json_str(args, "date"), *joined = hy_json_str(member, "joined");
+    if (date && joined && strcmp(date, joined) < 0) {
+        status = hy_fail(ctx, 422, "date_out_of_order", "date",
+                         "%s joined this network on %s: a delivery cannot be dated %s", person_id,
+                         joined, date);
         goto fail;
     }
     if ((status = s_apply_delivery(ctx, order, line, row, member, network, args, &entry)) != 0 ||

@@ -23,6 +23,7 @@
 
 #include "json.h"
 #include "networks.h"
+#include "scope.h"
 
 static const char *const s_figures[] = {
     "members",          "active_members",          "orders_open",
@@ -51,7 +52,14 @@ int networks_network_find(hy_ctx_t *ctx, const char *id, const char *field, uint
                        id ? id : "");
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no network has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    int status = hy_scope_write(ctx, field ? field : "id", hy_json_str(*network, "office"));
+    if (status) {
+        json_decref(*network);
+        *network = NULL;
+    }
+    return status;
 }
 
 int networks_network_save(hy_ctx_t *ctx, uint64_t n, json_t *network)
@@ -144,6 +152,8 @@ int networks_network_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                          "no office given, the caller acts for none and the lead has none");
         goto fail;
     }
+    if ((status = hy_scope_write(ctx, "office", office)) != 0)
+        goto fail;
     json_t *share = json_object_get(args, "member_share_bp");
     uint64_t n;
     char id[32];
@@ -344,10 +354,17 @@ static bool s_keep(const json_t *network, void *user)
            networks_same(network, "status", f->status);
 }
 
-int networks_network_list(hy_ctx_t *ctx, const networks_filter_t *f, json_t **items,
+int networks_network_list(hy_ctx_t *ctx, const networks_filter_t *asked, json_t **items,
                           uint64_t *next)
 {
     networks_t *st = networks_state(ctx);
+    networks_filter_t mine = *asked, *f = &mine;
+    const char *confined = hy_scope_office(ctx);
+    if (confined) {   /* an office key lists its own office's networks */
+        if (f->office && *f->office && !hy_scope_same(confined, f->office))
+            return hy_scope_write(ctx, "office", f->office);
+        f->office = confined;
+    }
     uint8_t lkey[18];
     char key[512];
     uint64_t lead;

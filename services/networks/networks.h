@@ -84,7 +84,10 @@ int networks_network_list(hy_ctx_t *ctx, const networks_filter_t *f, json_t **it
 /* Loads a network by id: 0, MDB_NOTFOUND (also for a malformed id) or an LMDB error. */
 int networks_network_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **network);
 /* Loads or fails: 404 not_found for the path's network, or (field != NULL) 422 unknown_network
- * on that field. Returns 0 or the failure status. */
+ * on that field; 403 other_office (on field, or "id") when the network is another office's
+ * than the caller's key (offices as boundaries: everything under a network, its members,
+ * orders, ledger and statements, is its office's, for reading and writing; a province key and
+ * operators are not confined). Returns 0 or the failure status. */
 int networks_network_find(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n,
                           json_t **network);
 /* Writes a network back (updated_at set). Returns 0 or the failure status. */
@@ -165,6 +168,18 @@ typedef struct {
 int networks_ledger_list(hy_ctx_t *ctx, const char *network_id, const networks_ledger_filter_t *f,
                          json_t **items, uint64_t *next);
 
+/* --- voids (voids.c) ----------------------------------------------------------------------- */
+/* Voids ledger entry entry_id (its number, from the path) of the network: 200 with the entry;
+ * 404 not_found; 409 voided, already_paid, insufficient_network_cash; 422 same_approver;
+ * 403 other_office. The rules are at the top of voids.c. */
+int networks_entry_void(hy_ctx_t *ctx, const char *network_id, const char *entry_id,
+                        const char *reason, json_t **entry);
+
+/* --- persons merged in the registry (merge.c) ---------------------------------------------- */
+/* Applies registry.person.merged {id, into, date} in the follow transaction: memberships, work
+ * on orders and ledger entries of id become into's (see merge.c). 0 or an LMDB error. */
+int networks_merge_apply(hy_ctx_t *ctx, const json_t *data);
+
 /* --- helpers shared by the domain files (records.c) ---------------------------------------- */
 networks_t *networks_state(hy_ctx_t *ctx);
 
@@ -178,7 +193,8 @@ size_t networks_key_text(char tag, const char *text, char *out, size_t outsz);
 void networks_stamp(hy_ctx_t *ctx, json_t *rec);
 /* Echoes every date field named in the NULL-terminated list as "<field>_jalali". */
 void networks_jalali(json_t *rec, const char *const *fields);
-/* 422 future_date on field when date is after today. Returns 0 or the failure status. */
+/* A date as it happened (happened.h): 422 future_date on field when date is after today, 422
+ * before_programme_start before HY_PROGRAMME_START. Returns 0 or the failure status. */
 int networks_not_future(hy_ctx_t *ctx, const char *date, const char *field);
 /* Checked a + b into *sum; 422 value_too_large on field when it overflows. */
 int networks_add(hy_ctx_t *ctx, int64_t a, int64_t b, const char *field, int64_t *sum);

@@ -6,7 +6,21 @@
  * builds its routes and /v1/openapi.json from them, so this file is the service's contract.
  * Rules that need the store or the clock (a registered lead who owns the business, an active
  * member, quantities within what was ordered and assigned, payments within what is owed) are
- * the domain files' business; ledger.c documents the money rules.
+ * the domain files' business; ledger.c documents the money rules, voids.c their reversal.
+ *
+ * Codes added for issue 15 (offices as boundaries, voids, dates as they happened):
+ *   every route under a network (its members, orders, ledger, statements; an order by id)
+ *                          403 other_office when the network is another office's than the
+ *                              key's (a province key '*' and operators are not confined);
+ *                              networks.create with another office, networks.list?office= of
+ *                              another office: 403 other_office on office
+ *   every date (joined, leave date, delivery and payment date)
+ *                          422 future_date, before_programme_start (HY_PROGRAMME_START);
+ *                              a delivery before the member's join date: date_out_of_order
+ *   ledger.void            404 not_found (no such entry of this network); 409 voided,
+ *                              already_paid (a delivery whose value the member was paid),
+ *                              insufficient_network_cash (a buyer's payment paid out);
+ *                              422 same_approver (the key that recorded it)
  */
 #include "proto.h"
 #include "spec.h"
@@ -207,6 +221,10 @@ static const hy_field_t entry_result[] = {
     {.name = "order_status", .type = HY_T_ENUM, .enums = OSTATUSES,
      .doc = "deliveries (reply only): the order's status after"},
     {.name = "date", .type = HY_T_DATE, .doc = "date of the delivery or payment"},
+    {.name = "voided", .type = HY_T_BOOL, .doc = "true once voided: it counts nowhere"},
+    {.name = "voided_by", .type = HY_T_STRING, .doc = "API key that voided it"},
+    {.name = "voided_at", .type = HY_T_STRING, .doc = "UTC timestamp of the void"},
+    {.name = "void_reason", .type = HY_T_STRING, .doc = "why it was voided"},
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that recorded it"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {0},
@@ -371,6 +389,12 @@ static const hy_field_t ledger_list_args[] = {
     {0},
 };
 
+static const hy_field_t void_args[] = {
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 500,
+     .doc = "why the entry is voided (kept on it, in the event and the audit)"},
+    {0},
+};
+
 /* -------------------------------------------------------------------- the table ---------- */
 
 #define OP(NAME, METHOD, PATH, ROLES, ARGS, RESULT, STATUS, LIST, SUMMARY)                     \
@@ -416,6 +440,10 @@ static const hy_op_spec_t networks_ops[] = {
        entry_result, 201, false, "Record a payment from a buyer or to a member"),
     OP("ledger.list", "GET", "/v1/networks/{id}/ledger", READ, ledger_list_args, entry_result,
        200, true, "A network's ledger: deliveries and payments, oldest first"),
+    OP("ledger.void", "POST", "/v1/networks/{id}/ledger/{entry}/void", WRITE | HY_ROLE_OPERATOR,
+       void_args, entry_result, 200, false,
+       "Void a delivery or payment recorded by mistake (another key than the one that recorded "
+       "it; 409 already_paid, insufficient_network_cash, voided; 422 same_approver)"),
     {0},
 };
 

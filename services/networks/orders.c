@@ -183,8 +183,19 @@ fail:
 
 int networks_order_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
+    json_t *network = NULL;
     int status = networks_order_find(ctx, id, NULL, NULL, out);
-    return status ? status : 200;
+    if (status)
+        return status;
+    /* the order is its network's office's (403 other_office) */
+    status = networks_network_find(ctx, hy_json_str(*out, "network_id"), NULL, NULL, &network);
+    json_decref(network);
+    if (status) {
+        json_decref(*out);
+        *out = NULL;
+        return status;
+    }
+    return 200;
 }
 
 /* The assignment rules above, for a person and an item of order. */

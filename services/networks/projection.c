@@ -88,6 +88,22 @@ static int s_activity(hy_ctx_t *ctx, const json_t *activity)
     return rc;
 }
 
+/* registry.person.merged: a job the programme recorded for the retired id is the survivor's,
+ * and so are her memberships (merge.c). */
+static int s_merged(hy_ctx_t *ctx, const json_t *data)
+{
+    uint64_t from, into;
+    json_t *rec = NULL;
+    if (hy_id_parse("prs", hy_json_str(data, "id"), &from) != 0 ||
+        hy_id_parse("prs", hy_json_str(data, "into"), &into) != 0)
+        return 0;
+    int rc = s_get(ctx, 'p', from, &rec);
+    if (rc == 0 && rec && hy_json_true(rec, "job"))
+        rc = s_merge(ctx, 'p', into, rec);
+    json_decref(rec);
+    return rc ? rc : networks_merge_apply(ctx, data);
+}
+
 int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
     if (strcmp(source, "registry") != 0)
@@ -105,6 +121,8 @@ int networks_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return s_business(ctx, json_object_get(data, "business"));
     if (strcmp(type, "registry.activity.recorded") == 0)
         return s_activity(ctx, data);
+    if (strcmp(type, "registry.person.merged") == 0)
+        return s_merged(ctx, data);
     return 0;
 }
 
@@ -123,6 +141,13 @@ int networks_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *
     int status = hy_persons_require(&networks_state(ctx)->persons, ctx, id, field, &rec);
     if (status)
         return status;
+    const char *merged = hy_json_str(rec, "merged_into");
+    if (merged) {   /* the registry merged her into another record: name the survivor */
+        status = hy_fail(ctx, 422, "person_merged", field, "%s was merged into %s", id, merged);
+        hy_fail_extra(ctx, "merged_into", json_string(merged));
+        json_decref(rec);
+        return status;
+    }
     hy_id_parse("prs", id, &num);
     int rc = s_get(ctx, 'p', num, &extra);
     if (rc) {

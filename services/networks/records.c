@@ -9,6 +9,7 @@
 
 #include "json.h"
 #include "fa.h"
+#include "happened.h"
 #include "networks.h"
 
 /* LMDB's default maximum key size is 511 bytes; stay clear of it. */
@@ -69,10 +70,7 @@ void networks_jalali(json_t *rec, const char *const *fields)
 
 int networks_not_future(hy_ctx_t *ctx, const char *date, const char *field)
 {
-    if (date && strcmp(date, ctx->today) > 0)
-        return hy_fail(ctx, 422, "future_date", field, "%s %s is after today (%s)", field, date,
-                       ctx->today);
-    return 0;
+    return date ? hy_happened_check(ctx, field, date) : 0;
 }
 
 int networks_add(hy_ctx_t *ctx, int64_t a, int64_t b, const char *field, int64_t *sum)
