@@ -63,9 +63,11 @@ def test_every_loan_op_with_unknown_ids_and_wrong_states():
                       f"{method} {what} {lid}: {r}")
         for path in ("/v1/loan-products/lpr_999", "/v1/loan-products/loan_1", "/v1/loans/loan_9"):
             eq(c.get(path).status, 404, path)
-        for path in ("/v1/loans/portfolio?product_id=lpr_999", "/v1/loans/portfolio?office=nowhere",
+        for path in ("/v1/loans/portfolio?product_id=lpr_999", "/v1/loans/portfolio?office=rey-1",
                      "/v1/loans?product_id=lpr_999", "/v1/loans/queue"):
             eq(c.get(path).status, 200, path)
+        # an office key sees only its office's figures (issue 15)
+        eq(c.get("/v1/loans/portfolio?office=nowhere").status, 403)
         _alive(c)
         prod = _product(c)
         loans = {}
