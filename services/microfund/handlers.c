@@ -169,7 +169,8 @@ static int s_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "microfund.meetings", 0, &st->meetings)) != 0 ||
         (rc = hy_store_open_db(store, "microfund.trainings", 0, &st->trainings)) != 0 ||
         (rc = hy_store_open_db(store, "microfund.persons", 0, &st->persons)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.shareouts", 0, &st->shareouts)) != 0) {
+        (rc = hy_store_open_db(store, "microfund.shareouts", 0, &st->shareouts)) != 0 ||
+        (rc = hy_persons_open(store, &st->shared)) != 0) {
         free(st);
         return rc;
     }

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "persons.h"
 #include "service.h"
 
 /* The service's state: its database handles, opened once by microfund_open. */
@@ -42,7 +43,9 @@ typedef struct {
     MDB_dbi loan_idx;   /* "a:"fund number (8 bytes) -> active loans; "f:"... -> every loan */
     MDB_dbi meetings;   /* fund number (8) + "YYYY-MM-DD" -> meeting JSON (one per date) */
     MDB_dbi trainings;  /* fund number (8) + session number (8) -> training JSON */
-    MDB_dbi persons;    /* projection: person number -> {id, office, neighbourhood, sex} */
+    MDB_dbi persons;    /* stores from before the shared projection: person number -> {id, office,
+                           neighbourhood, sex} (read only) */
+    hy_persons_t shared; /* the registry's persons (shared/persons.h) */
     MDB_dbi shareouts;  /* fund number (8) + cycle number (8) -> the share-out as computed */
 } microfund_t;
 
@@ -167,8 +170,9 @@ int microfund_shareout(hy_ctx_t *ctx, const char *id, bool preview, const char *
 /* --- the registry's persons (persons.c) ------------------------------------------------------ */
 int microfund_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 int microfund_reset(void *state, MDB_txn *txn);
-/* 0 when person_id is a registered person (after catching up with the registry if needed);
- * else 422 unknown_person (field names the argument) or 503 dependency_unavailable. */
+/* 0 when person_id is a registered person; HY_PARKED when not seen yet (return it as is: the
+ * request runs again once caught up with the registry); else 422 unknown_person (field names
+ * the argument) or 500. */
 int microfund_person_require(hy_ctx_t *ctx, const char *person_id, const char *field);
 
 /* --- the fund record and what the domain files share (ledger.c) ------------------------------ */

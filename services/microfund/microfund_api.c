@@ -30,7 +30,8 @@
  *   422 absent_saver, over_max_shares, no_social_fund, invalid_social_fund_amount,
  *       insufficient_social_fund, no_participants, duplicate_entry, amount_too_large,
  *       missing_office, invalid_neighbourhood
- *   500 internal_error, 503 dependency_unavailable (the registry did not answer)
+ *   500 internal_error (a person not seen yet parks until the registry is caught up with, then
+ *   422 unknown_person: no 503 any more)
  */
 #include "proto.h"
 #include "spec.h"

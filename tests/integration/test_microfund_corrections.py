@@ -1,0 +1,90 @@
+"""Issue 13 item 2 and issue 15 for the micro-fund: no waiting on the registry from inside a
+transaction (a request naming a person not seen yet parks), offices as boundaries, corrections of
+money under maker-checker and memberships following a merge of two person records."""
+import signal
+import threading
+import time
+
+from harness import Cluster, check, eq, person
+from test_microfund import CLOCK, _fund, _meeting, _persons
+
+
+def _refused(r, status, code):
+    eq(r.status, status, f"{code}: {r}")
+    eq(r.json.get("code"), code, f"{r}")
+
+
+def test_stalled_registry_delays_no_fund_request_for_a_known_person():
+    """The registry is stopped (SIGSTOP). A join naming a person the fund has not seen parks; a
+    join of a known person sent after it is answered first; the parked one is refused 422
+    unknown_person at its deadline. Ordering, not timing. Registered then joined at once works."""
+    with Cluster(["registry", "microfund"], clock=CLOCK, env={"HY_PARK_MS": "2500"}) as c:
+        ids = _persons(c, 1, 3)
+        fid = _fund(c, ids[:1])   # registered, then used at once
+        reg = c.procs["registry"]
+        reg.send_signal(signal.SIGSTOP)
+        try:
+            parked = {}
+
+            def unknown():
+                parked["r"] = c.post(f"/v1/funds/{fid}/members",
+                                     {"person_id": "prs_999", "joined": "2024-01-01"})
+
+            t = threading.Thread(target=unknown)
+            t.start()
+            time.sleep(0.3)
+            r = c.post(f"/v1/funds/{fid}/members", {"person_id": ids[1], "joined": "2024-01-01"})
+            done_first = "r" not in parked
+            eq(r.status, 201, f"a known person while the registry is stalled: {r}")
+            check(done_first, f"the known person waited for the unknown one: {parked}")
+            t.join(30)
+            _refused(parked["r"], 422, "unknown_person")
+        finally:
+            reg.send_signal(signal.SIGCONT)
+
+
+def _checker(c):
+    if "checker" not in c.keys:
+        c.keys["checker"] = c.make_key("social_services", key_id="checker")
+        time.sleep(1.2)   # the gateway rereads its keys file at most once a second
+    return "checker"
+
+
+def test_fund_office_boundaries_and_dates():
+    """A key of office rey-2 neither reads nor changes rey-1's fund, its meetings or its loans,
+    and forms funds only for its own office; a province key sees all."""
+    with Cluster(["registry", "microfund"], clock=CLOCK,
+                 env={"HY_PROGRAMME_START": "1402/01/01"}) as c:
+        b = c.make_key("social_services", office="rey-2", key_id="office-b")
+        prov = c.make_key("social_services", office="*", key_id="province")
+        time.sleep(1.2)
+        ids = _persons(c, 1, 3)
+        fid = _fund(c, ids[:2])
+        eq(_meeting(c, fid, "2024-02-01", ids[:2], shares=5).status, 201)
+        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[0], "amount_rials": 1000,
+                                             "term_months": 1, "guarantor_ids": [ids[1]],
+                                             "date": "2024-02-01"})
+        eq(r.status, 201, f"loan: {r}")
+        lid = r.json["id"]
+        _refused(c.get(f"/v1/funds/{fid}", key=b), 403, "other_office")
+        _refused(c.get(f"/v1/funds/{fid}/meetings", key=b), 403, "other_office")
+        _refused(c.post(f"/v1/funds/{fid}/members", {"person_id": ids[2], "joined": "2024-01-01"},
+                        key=b), 403, "other_office")
+        _refused(c.post(f"/v1/funds/{fid}/meetings", {"date": "2024-02-02", "attendance": [ids[0]],
+                                                      "savings": [{"person_id": ids[0], "shares": 1}]},
+                        key=b), 403, "other_office")
+        _refused(c.get(f"/v1/fund-loans/{lid}", key=b), 403, "other_office")
+        _refused(c.post(f"/v1/fund-loans/{lid}/repayments", {"amount_rials": 10, "date": "2024-02-02"}, key=b), 403,
+                 "other_office")
+        eq(c.get(f"/v1/funds/{fid}").json["members"][-1]["person_id"], ids[1], "nothing changed:")
+        eq(c.get("/v1/funds", key=b).json["items"], [], "B's list holds no A fund:")
+        _refused(c.get("/v1/funds?office=rey-1", key=b), 403, "other_office")
+        eq([f["id"] for f in c.get("/v1/funds?office=rey-1", key=prov).json["items"]], [fid])
+        eq(c.get(f"/v1/funds/{fid}", key=prov).status, 200)
+        body = {"name": "x", "neighbourhood": "شهرری", "facilitator_person_id": ids[0],
+                "office": "rey-1", "cycle": {"start": "2024-01-01", "end": "2024-12-31"},
+                "rules": c.get(f"/v1/funds/{fid}").json["rules"]}
+        _refused(c.post("/v1/funds", body, key=b), 403, "other_office")
+        # dates as they happened: nothing before the programme start
+        _refused(c.post(f"/v1/funds/{fid}/members", {"person_id": ids[2], "joined": "2023-01-01"}),
+                 422, "before_programme_start")
