@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "fa.h"
+#include "correct.h"
 #include "microfund.h"
 #include "page.h"
 
@@ -210,6 +211,7 @@ static int s_rank(const char *kind)
 typedef struct {
     const char *person;   /* prs_... */
     json_t *entries;
+    const json_t *merged_from;   /* ids merged into hers (the member's merged_from), or NULL */
 } s_book_t;
 
 /* Appends an entry {date, kind, amount_rials} plus the members of extra (stolen, may be NULL). */
@@ -226,17 +228,35 @@ static int s_entry(s_book_t *bk, const char *date, const char *kind, int64_t amo
     return json_array_append_new(bk->entries, e) ? ENOMEM : 0;
 }
 
+/* Whether a line's person is the passbook's: her id, or one merged into it (persons.c). */
+static bool s_hers(const s_book_t *bk, const char *person_id)
+{
+    size_t i;
+    json_t *v;
+    if (!person_id)
+        return false;
+    if (strcmp(person_id, bk->person) == 0)
+        return true;
+    json_array_foreach(bk->merged_from, i, v) {
+        if (strcmp(json_string_value(v), person_id) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Her lines of one meeting. */
 static int s_meeting_lines(json_t *meeting, void *user)
 {
     s_book_t *bk = user;
     static const char *const lists[] = {"savings", "social_fund", "fines", "grants", NULL};
     const char *date = json_string_value(json_object_get(meeting, "date"));
+    if (hy_correct_is_voided(meeting))   /* a voided meeting counts nowhere (corrections.c) */
+        return 0;
     for (int l = 0; lists[l]; l++) {
         size_t i;
         json_t *line;
         json_array_foreach(json_object_get(meeting, lists[l]), i, line) {
-            if (strcmp(json_string_value(json_object_get(line, "person_id")), bk->person) != 0)
+            if (!s_hers(bk, json_string_value(json_object_get(line, "person_id"))))
                 continue;
             json_t *extra = json_pack("{s:O}", "meeting", json_object_get(meeting, "number"));
             if (extra && json_object_get(line, "shares"))
@@ -291,7 +311,7 @@ static int s_shareout_lines(json_t *so, void *user)
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(so, "payouts"), i, p) {
-        if (strcmp(json_string_value(json_object_get(p, "person_id")), bk->person) != 0)
+        if (!s_hers(bk, json_string_value(json_object_get(p, "person_id"))))
             continue;
         return s_entry(bk, json_string_value(json_object_get(so, "date")), "shareout",
                        microfund_int(p, "paid_rials"),
@@ -373,7 +393,7 @@ int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, jso
         return status;
     microfund_t *st = microfund_state(ctx);
     json_t *member = microfund_member(fund.rec, person_id), *loans = NULL;
-    s_book_t bk = {person_id, json_array()};
+    s_book_t bk = {person_id, json_array(), json_object_get(member, "merged_from")};
     json_t *balances = json_object();
     int rc = 0;
     if (!member) {

@@ -132,6 +132,23 @@ static int s_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
     return microfund_training_create(ctx, s_str(args, "id"), args, result);
 }
 
+static int s_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_void(ctx, s_str(args, "id"), s_str(args, "date"),
+                                  s_str(args, "reason"), result);
+}
+
+static int s_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_void_approve(ctx, s_str(args, "id"), s_str(args, "date"), result);
+}
+
+static int s_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_void_reject(ctx, s_str(args, "id"), s_str(args, "date"),
+                                         s_str(args, "reason"), result);
+}
+
 const hy_handler_t microfund_handlers[] = {
     {"funds.create", s_funds_create},
     {"funds.get", s_funds_get},
@@ -151,6 +168,9 @@ const hy_handler_t microfund_handlers[] = {
     {"fund_trainings.list", s_trainings_list},
     {"fund_trainings.get", s_trainings_get},
     {"fund_members.passbook", s_passbook},
+    {"fund_meetings.void", s_meetings_void},
+    {"fund_meetings.void_approve", s_meetings_void_approve},
+    {"fund_meetings.void_reject", s_meetings_void_reject},
     {0},
 };
 

@@ -11,7 +11,9 @@
  *   shareout.c  the end-of-cycle share-out: pure arithmetic, then the writes
  *   books.c     reading the books back: meetings, trainings, a member's passbook
  *   ledger.c    what they share: the fund record, its cash position, money and dates, events
- *   persons.c   the projection of the registry's persons (members must be registered)
+ *   persons.c   the registry's persons (members must be registered): the shared projection
+ *   corrections.c  voiding a meeting recorded by mistake, under maker-checker
+ *   merge.c     following a merge of two person records
  *
  * A fund is one JSON record holding its rules, its current cycle, its members (a savings group
  * has tens of members, so they live inside the record and a meeting is one read and one write),
@@ -166,6 +168,20 @@ int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows
 /* POST /v1/funds/{id}/shareout: computes, and unless preview closes the cycle. */
 int microfund_shareout(hy_ctx_t *ctx, const char *id, bool preview, const char *date,
                        json_t **out);
+
+/* --- voiding a meeting under maker-checker (corrections.c) --------------------------------- */
+/* The maker's request (202), the checker's approval (200; 422 same_approver) and turning the
+ * request down (200), each with the meeting; the codes are in corrections.c. */
+int microfund_meeting_void(hy_ctx_t *ctx, const char *id, const char *date, const char *reason,
+                           json_t **out);
+int microfund_meeting_void_approve(hy_ctx_t *ctx, const char *id, const char *date,
+                                   json_t **out);
+int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *date,
+                                  const char *reason, json_t **out);
+
+/* --- a merge of two person records (merge.c) ---------------------------------------------- */
+/* Applies registry.person.merged's data inside ctx->txn. 0 or an LMDB error. */
+int microfund_person_merged(hy_ctx_t *ctx, const json_t *data);
 
 /* --- the registry's persons (persons.c) ------------------------------------------------------ */
 int microfund_apply(hy_ctx_t *ctx, const char *source, json_t *event);

@@ -19,7 +19,12 @@
 /* Applies one registry event; other sources and event types change nothing. */
 int microfund_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
-    return hy_persons_apply(&microfund_state(ctx)->shared, ctx->txn, source, event);
+    int rc = hy_persons_apply(&microfund_state(ctx)->shared, ctx->txn, source, event);
+    const char *type = json_string_value(json_object_get(event, "type"));
+    if (rc == 0 && type && strcmp(source, "registry") == 0 &&
+        strcmp(type, "registry.person.merged") == 0)
+        rc = microfund_person_merged(ctx, json_object_get(event, "data"));
+    return rc;
 }
 
 /* --rebuild: forget every person; the registry's events are replayed from the first. */

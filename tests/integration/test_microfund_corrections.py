@@ -88,3 +88,75 @@ def test_fund_office_boundaries_and_dates():
         # dates as they happened: nothing before the programme start
         _refused(c.post(f"/v1/funds/{fid}/members", {"person_id": ids[2], "joined": "2023-01-01"}),
                  422, "before_programme_start")
+
+
+def test_meeting_void_needs_a_second_key_and_reverses_its_money():
+    """A meeting recorded by mistake: one key asks to void it, another approves; its savings,
+    social fund, fines and grants leave the books and the members' totals; it stays readable
+    (voided) and a meeting can be recorded again on its date (a correction)."""
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        checker = _checker(c)
+        ids = _persons(c, 1, 3)
+        fid = _fund(c, ids)
+        eq(_meeting(c, fid, "2024-02-01", ids, shares=2, social=ids).status, 201)
+        before = c.get(f"/v1/funds/{fid}").json
+        m = _meeting(c, fid, "2024-02-08", ids[:2], shares=5, social=ids[:1],
+                     fines=[{"person_id": ids[2], "amount_rials": 3000, "reason": "late"}],
+                     grants=[{"person_id": ids[1], "amount_rials": 1000, "reason": "illness"}])
+        eq(m.status, 201, f"{m}")
+        path = f"/v1/funds/{fid}/meetings/2024-02-08/void"
+        _refused(c.post(path + "/approve", {}, key=checker), 409, "no_void_request")
+        r = c.post(path, {"reason": "entered twice on paper"})
+        eq(r.status, 202, f"void requested: {r}")
+        eq(r.json["void_request"]["reason"], "entered twice on paper")
+        eq(c.get(f"/v1/funds/{fid}").json["cash"]["box_rials"] != before["cash"]["box_rials"], True,
+           "a requested void changes nothing yet:")
+        _refused(c.post(path, {"reason": "again"}), 409, "void_pending")
+        _refused(c.post(path + "/approve", {}), 422, "same_approver")
+        r = c.post(path + "/approve", {}, key=checker)
+        eq(r.status, 200, f"approved: {r}")
+        eq((r.json["voided"], r.json["void_reason"]), (True, "entered twice on paper"))
+        after = c.get(f"/v1/funds/{fid}").json
+        eq(after["cash"], before["cash"], "the meeting's money left the books:")
+        eq([(m["person_id"], m["shares"], m["savings_rials"]) for m in after["members"]],
+           [(m["person_id"], m["shares"], m["savings_rials"]) for m in before["members"]])
+        eq(after["cycle"]["meetings"], before["cycle"]["meetings"])
+        g = c.get(f"/v1/funds/{fid}/meetings/2024-02-08").json
+        eq((g["voided"], g["number"]), (True, m.json["number"]), "it stays readable:")
+        pb = c.get(f"/v1/funds/{fid}/members/{ids[0]}/passbook").json
+        eq([e.get("date") for e in pb.get("entries", []) if e.get("date") == "2024-02-08"], [],
+           "the passbook counts it nowhere:")
+        _refused(c.post(path, {"reason": "x"}), 409, "voided")
+        ev = [e for e in c.events_since("microfund") if e["type"] == "microfund.meeting_voided"]
+        eq(len(ev), 1)
+        eq(ev[0]["data"]["before"]["date"], "2024-02-08")
+        # a correction: the meeting as it really was, on the same date
+        m2 = _meeting(c, fid, "2024-02-08", ids[:2], shares=1)
+        eq(m2.status, 201, f"recorded again on the voided meeting's date: {m2}")
+        eq(m2.json["replaces"]["voided"], True)
+        eq(c.get(f"/v1/funds/{fid}").json["cash"]["box_rials"],
+           before["cash"]["box_rials"] + 2 * 10000)
+
+
+def test_fund_membership_follows_a_merge_of_two_person_records():
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        ids = _persons(c, 1, 3)
+        fid = _fund(c, ids[:2])
+        eq(_meeting(c, fid, "2024-02-01", ids[:2], shares=5).status, 201)
+        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[0], "amount_rials": 1000,
+                                             "term_months": 1, "guarantor_ids": [ids[1]],
+                                             "date": "2024-02-01"})
+        eq(r.status, 201, f"loan: {r}")
+        lid = r.json["id"]
+        eq(c.post(f"/v1/persons/{ids[0]}/merge", {"into": ids[2]}).status, 200)
+        for _ in range(100):
+            f = c.get(f"/v1/funds/{fid}").json
+            if ids[2] in [m["person_id"] for m in f["members"]]:
+                break
+            time.sleep(0.1)
+        eq(sorted(m["person_id"] for m in f["members"]), sorted([ids[2], ids[1]]),
+           "her membership belongs to the surviving id:")
+        eq(f["facilitator_person_id"], ids[2])
+        eq(c.get(f"/v1/fund-loans/{lid}").json["person_id"], ids[2])
+        eq(c.get(f"/v1/funds/{fid}/members/{ids[2]}/passbook").status, 200)
+        check(any(e["type"] == "microfund.member_merged" for e in c.events_since("microfund")))
