@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checker.h"
 #include "correct.h"
 #include "loans.h"
 
@@ -103,26 +104,16 @@ int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     json_t *r = json_array_get(json_object_get(loan, "repayments"), i);
-    if ((status = s_check_voidable(ctx, loan, r)) != 0)
-        goto fail;
-    json_t *pending = json_object_get(r, "void_request");
-    if (pending) {
-        status = hy_fail(ctx, 409, "void_pending", "number",
-                         "a void of this repayment was asked by %s on %s and awaits approval",
-                         loans_str(pending, "requested_by"), loans_str(pending, "requested_at"));
-        goto fail;
+    if ((status = s_check_voidable(ctx, loan, r)) != 0 ||
+        (status = hy_checker_request(ctx, r, loans_str(args, "reason"), "number")) != 0) {
+        json_decref(loan);
+        return status;
     }
-    json_t *req = json_pack("{s:O,s:s,s:s}", "reason", json_object_get(args, "reason"),
-                            "requested_by", s_me(ctx), "requested_at", ctx->now_iso);
-    json_object_set_new(r, "void_request", req);
     return loans_commit(ctx, n, old, loan, "repayment_void_requested",
                         json_pack("{s:O,s:O,s:s}", "number", json_object_get(r, "number"),
                                   "reason", json_object_get(args, "reason"), "requested_by",
                                   s_me(ctx)),
                         202, out);
-fail:
-    json_decref(loan);
-    return status;
 }
 
 /* POST .../void/reject: the request is turned down; the repayment stands. */
@@ -135,12 +126,10 @@ int loans_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     json_t *r = json_array_get(json_object_get(loan, "repayments"), i);
-    if (!json_object_get(r, "void_request")) {
+    if ((status = hy_checker_reject(ctx, r, "number")) != 0) {
         json_decref(loan);
-        return hy_fail(ctx, 409, "no_void_request", "number",
-                       "nobody has asked to void this repayment");
+        return status;
     }
-    json_object_del(r, "void_request");
     return loans_commit(ctx, n, old, loan, "repayment_void_rejected",
                         json_pack("{s:O,s:O}", "number", json_object_get(r, "number"), "reason",
                                   json_object_get(args, "reason")),
@@ -199,15 +188,8 @@ int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     json_t *r = json_array_get(json_object_get(loan, "repayments"), i);
-    const json_t *req = json_object_get(r, "void_request");
-    const char *maker = loans_str(req, "requested_by");
-    if (!req)
-        status = hy_fail(ctx, 409, "no_void_request", "number",
-                         "nobody has asked to void this repayment: one key asks, another approves");
-    else if (*s_me(ctx) && maker && strcmp(maker, s_me(ctx)) == 0)
-        status = hy_fail(ctx, 422, "same_approver", NULL,
-                         "the key %s asked for this void: another key must approve it", maker);
-    if (status || (status = s_check_voidable(ctx, loan, r)) != 0 ||
+    if ((status = hy_checker_approve(ctx, r, "number")) != 0 ||
+        (status = s_check_voidable(ctx, loan, r)) != 0 ||
         (status = s_take_out(ctx, loan, i, &changed, &data)) != 0)
         goto fail;
     json_decref(changed);

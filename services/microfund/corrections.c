@@ -26,6 +26,7 @@
  */
 #include <string.h>
 
+#include "checker.h"
 #include "correct.h"
 #include "microfund.h"
 
@@ -90,16 +91,8 @@ int microfund_meeting_void(hy_ctx_t *ctx, const char *id, const char *date, cons
     int status = s_load(ctx, id, date, &fund, key, &meeting);
     if (status)
         return status;
-    const json_t *pending = json_object_get(meeting, "void_request");
-    if (pending)
-        status = hy_fail(ctx, 409, "void_pending", "date",
-                         "a void of this meeting was asked by %s on %s and awaits approval",
-                         json_string_value(json_object_get(pending, "requested_by")),
-                         json_string_value(json_object_get(pending, "requested_at")));
-    else if ((status = microfund_cycle_open(ctx, &fund)) == 0) {
-        json_object_set_new(meeting, "void_request",
-                            json_pack("{s:s,s:s,s:s}", "reason", reason ? reason : "",
-                                      "requested_by", s_me(ctx), "requested_at", ctx->now_iso));
+    if ((status = microfund_cycle_open(ctx, &fund)) == 0 &&
+        (status = hy_checker_request(ctx, meeting, reason, "date")) == 0) {
         if ((status = s_put(ctx, key, meeting)) == 0)
             status = microfund_emit(ctx, &fund, "microfund.meeting_void_requested", NULL,
                                     s_data(meeting, json_pack("{s:s,s:s}", "reason",
@@ -122,11 +115,7 @@ int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *dat
     int status = s_load(ctx, id, date, &fund, key, &meeting);
     if (status)
         return status;
-    if (!json_object_get(meeting, "void_request"))
-        status = hy_fail(ctx, 409, "no_void_request", "date",
-                         "nobody has asked to void this meeting");
-    else {
-        json_object_del(meeting, "void_request");
+    if ((status = hy_checker_reject(ctx, meeting, "date")) == 0) {
         if ((status = s_put(ctx, key, meeting)) == 0)
             status = microfund_emit(ctx, &fund, "microfund.meeting_void_rejected", NULL,
                                     s_data(meeting, json_pack("{s:s}", "reason",
@@ -198,13 +187,7 @@ int microfund_meeting_void_approve(hy_ctx_t *ctx, const char *id, const char *da
     if (status)
         return status;
     const json_t *req = json_object_get(meeting, "void_request");
-    const char *maker = json_string_value(json_object_get(req, "requested_by"));
-    if (!req)
-        status = hy_fail(ctx, 409, "no_void_request", "date",
-                         "nobody has asked to void this meeting: one key asks, another approves");
-    else if (*s_me(ctx) && maker && strcmp(maker, s_me(ctx)) == 0)
-        status = hy_fail(ctx, 422, "same_approver", NULL,
-                         "the key %s asked for this void: another key must approve it", maker);
+    status = hy_checker_approve(ctx, meeting, "date");
     json_t *requested_by = json_incref(json_object_get(req, "requested_by"));
     if (!status && (status = s_reverse(ctx, &fund, meeting)) == 0) {
         json_object_set_new(meeting, "id", json_string(fund.id));   /* the event names the fund */
