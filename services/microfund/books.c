@@ -285,7 +285,7 @@ static int s_loan_lines(s_book_t *bk, const json_t *loan)
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(loan, "repayments"), i, r) {
-        if (!rc)
+        if (!rc && !hy_correct_is_voided(r))   /* a voided repayment counts nowhere */
             rc = s_entry(bk, json_string_value(json_object_get(r, "date")), "repayment",
                          microfund_int(r, "amount_rials"),
                          json_pack("{s:O, s:O, s:O}", "loan_id", id, "principal_rials",

@@ -149,6 +149,24 @@ static int s_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
                                          s_str(args, "reason"), result);
 }
 
+static int s_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_repayment_void(ctx, s_str(args, "id"), s_str(args, "number"),
+                                    s_str(args, "reason"), result);
+}
+
+static int s_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_repayment_void_approve(ctx, s_str(args, "id"), s_str(args, "number"),
+                                            result);
+}
+
+static int s_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_repayment_void_reject(ctx, s_str(args, "id"), s_str(args, "number"),
+                                           s_str(args, "reason"), result);
+}
+
 const hy_handler_t microfund_handlers[] = {
     {"funds.create", s_funds_create},
     {"funds.get", s_funds_get},
@@ -171,6 +189,9 @@ const hy_handler_t microfund_handlers[] = {
     {"fund_meetings.void", s_meetings_void},
     {"fund_meetings.void_approve", s_meetings_void_approve},
     {"fund_meetings.void_reject", s_meetings_void_reject},
+    {"fund_loans.repayment_void", s_repayment_void},
+    {"fund_loans.repayment_void_approve", s_repayment_void_approve},
+    {"fund_loans.repayment_void_reject", s_repayment_void_reject},
     {0},
 };
 

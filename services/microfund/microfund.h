@@ -13,6 +13,7 @@
  *   ledger.c    what they share: the fund record, its cash position, money and dates, events
  *   persons.c   the registry's persons (members must be registered): the shared projection
  *   corrections.c  voiding a meeting recorded by mistake, under maker-checker
+ *   loan_voids.c   voiding a fund-loan repayment, under maker-checker
  *   merge.c     following a merge of two person records
  *
  * A fund is one JSON record holding its rules, its current cycle, its members (a savings group
@@ -178,6 +179,14 @@ int microfund_meeting_void_approve(hy_ctx_t *ctx, const char *id, const char *da
                                    json_t **out);
 int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *date,
                                   const char *reason, json_t **out);
+
+/* --- voiding a fund-loan repayment under maker-checker (loan_voids.c) ---------------------- */
+int microfund_repayment_void(hy_ctx_t *ctx, const char *id, const char *number,
+                             const char *reason, json_t **out);
+int microfund_repayment_void_approve(hy_ctx_t *ctx, const char *id, const char *number,
+                                     json_t **out);
+int microfund_repayment_void_reject(hy_ctx_t *ctx, const char *id, const char *number,
+                                    const char *reason, json_t **out);
 
 /* --- a merge of two person records (merge.c) ---------------------------------------------- */
 /* Applies registry.person.merged's data inside ctx->txn. 0 or an LMDB error. */

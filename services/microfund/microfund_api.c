@@ -34,7 +34,9 @@
  *                      forms a fund for another office, or lists another office's funds
  *   422 before_programme_start  a date before HY_PROGRAMME_START
  *   meeting voids (corrections.c): 404 not_found, 409 void_pending, no_void_request, voided,
- *   insufficient_cash (its money was lent or paid out since), 422 same_approver, cycle_closed
+ *   insufficient_cash (its money was lent or paid out since), 422 same_approver, cycle_closed;
+ *   fund-loan repayment voids (loan_voids.c): the same, and 409 wrong_state (settled at a
+ *   share-out), active_loan_exists (the borrower has another loan since)
  *   500 internal_error (a person not seen yet parks until the registry is caught up with, then
  *   422 unknown_person: no 503 any more)
  */
@@ -437,6 +439,15 @@ static const hy_op_spec_t microfund_ops[] = {
        "Approve a requested void (checker: not the key that asked): its money leaves the books"),
     OP("fund_meetings.void_reject", "POST", "/v1/funds/{id}/meetings/{date}/void/reject", WRITE,
        void_args, meeting_result, 200, false, "Turn a requested void down: the meeting stands"),
+    OP("fund_loans.repayment_void", "POST", "/v1/fund-loans/{id}/repayments/{number}/void",
+       WRITE, void_args, loan_result, 202, false,
+       "Ask to void a fund-loan repayment recorded by mistake (maker; another key approves)"),
+    OP("fund_loans.repayment_void_approve", "POST",
+       "/v1/fund-loans/{id}/repayments/{number}/void/approve", WRITE, NULL, loan_result, 200,
+       false, "Approve a requested void (checker): later repayments' splits are derived again"),
+    OP("fund_loans.repayment_void_reject", "POST",
+       "/v1/fund-loans/{id}/repayments/{number}/void/reject", WRITE, void_args, loan_result, 200,
+       false, "Turn a requested void down: the repayment stands"),
     {0},
 };
 

@@ -160,3 +160,45 @@ def test_fund_membership_follows_a_merge_of_two_person_records():
         eq(c.get(f"/v1/fund-loans/{lid}").json["person_id"], ids[2])
         eq(c.get(f"/v1/funds/{fid}/members/{ids[2]}/passbook").status, 200)
         check(any(e["type"] == "microfund.member_merged" for e in c.events_since("microfund")))
+
+
+def test_fund_loan_repayment_void_rederives_the_rest_and_reopens():
+    """A fund-loan repayment recorded by mistake: voided by a second key, the splits of the
+    others are derived again (service charge first), the fund's books move back, and the loan it
+    had repaid is active again."""
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        checker = _checker(c)
+        ids = _persons(c, 1, 2)
+        fid = _fund(c, ids)
+        eq(_meeting(c, fid, "2024-02-01", ids, shares=5).status, 201)
+        before = c.get(f"/v1/funds/{fid}").json["cash"]
+        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[0], "amount_rials": 60000,
+                                             "term_months": 2, "guarantor_ids": [ids[1]],
+                                             "date": "2024-02-01"})
+        eq(r.status, 201, f"loan: {r}")
+        lid, owed = r.json["id"], r.json["principal_rials"] + r.json["charge_rials"]
+        charge = r.json["charge_rials"]
+        for amount, date in ((1000, "2024-02-10"), (owed - 1000, "2024-03-01")):
+            eq(c.post(f"/v1/fund-loans/{lid}/repayments", {"amount_rials": amount, "date": date})
+               .status, 201)
+        eq(c.get(f"/v1/fund-loans/{lid}").json["status"], "repaid")
+        path = f"/v1/fund-loans/{lid}/repayments/1/void"
+        eq(c.post(path, {"reason": "not her money"}).status, 202)
+        _refused(c.post(path + "/approve", {}), 422, "same_approver")
+        r = c.post(path + "/approve", {}, key=checker)
+        eq(r.status, 200, f"approved: {r}")
+        loan = c.get(f"/v1/fund-loans/{lid}").json
+        eq(loan["status"], "active", "the loan is owed again:")
+        reps = loan["repayments"]
+        eq((reps[0]["voided"], reps[0]["void_reason"]), (True, "not her money"))
+        eq((reps[1]["charge_rials"], reps[1]["principal_rials"]), (charge, owed - 1000 - charge),
+           "the remaining repayment pays the charge first:")
+        eq((loan["paid_charge_rials"], loan["paid_principal_rials"]), (charge, owed - 1000 - charge))
+        cash = c.get(f"/v1/funds/{fid}").json["cash"]
+        eq(cash["loans_outstanding_rials"], 1000)
+        eq(cash["box_rials"], before["box_rials"] + charge - 1000)
+        pb = c.get(f"/v1/funds/{fid}/members/{ids[0]}/passbook").json
+        eq(len([e for e in pb["entries"] if e["kind"] == "repayment"]), 1,
+           "the passbook counts the voided repayment nowhere:")
+        eq(c.post(f"/v1/fund-loans/{lid}/repayments", {"amount_rials": 1000, "date": "2024-03-02"})
+           .status, 201, "and the loan can be repaid again")

@@ -34,6 +34,9 @@ def _bodies(p0, p1):
         ("POST", "/v1/funds/{id}/meetings/{date}/void"): {"reason": "entered twice"},
         ("POST", "/v1/funds/{id}/meetings/{date}/void/approve"): {},
         ("POST", "/v1/funds/{id}/meetings/{date}/void/reject"): {"reason": "it happened"},
+        ("POST", "/v1/fund-loans/{id}/repayments/{number}/void"): {"reason": "entered twice"},
+        ("POST", "/v1/fund-loans/{id}/repayments/{number}/void/approve"): {},
+        ("POST", "/v1/fund-loans/{id}/repayments/{number}/void/reject"): {"reason": "it happened"},
     }
 
 
