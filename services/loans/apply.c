@@ -374,7 +374,7 @@ static int s_check_appraisal(hy_ctx_t *ctx, const json_t *loan, const json_t *ar
 }
 
 /* The fee of the approved amount paid out at once on day, by the product's method. */
-static int s_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
+int loans_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
                           int64_t *fee)
 {
     const char *method = loans_str(product, "fee_method");
@@ -418,7 +418,7 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     hy_id_parse("prs", loans_str(loan, "person_id"), &person);
     if ((status = s_check_person(ctx, person, n, product, amount, "amount_rials")) != 0)
         goto done;
-    if (s_approval_fee(product, amount, term, day, &fee) != 0) {
+    if (loans_approval_fee(product, amount, term, day, &fee) != 0) {
         status = hy_fail(ctx, 422, "amount_too_large", "amount_rials",
                          "the fee on this amount does not fit in the ledger");
         goto done;

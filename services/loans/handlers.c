@@ -41,6 +41,9 @@ const hy_handler_t loans_handlers[] = {
     {"loans.repayment_void", loans_repayment_void},
     {"loans.repayment_void_approve", loans_repayment_void_approve},
     {"loans.repayment_void_reject", loans_repayment_void_reject},
+    {"loans.disbursement_void", loans_disbursement_void},
+    {"loans.disbursement_void_approve", loans_disbursement_void_approve},
+    {"loans.disbursement_void_reject", loans_disbursement_void_reject},
     {0},
 };
 

@@ -10,6 +10,7 @@
  *   servicing.c    repayments (backdated ones too), write-off, rescheduling
  *   recoveries.c   money recovered after a write-off
  *   voids.c        voiding a repayment recorded by mistake, under maker-checker
+ *   disb_voids.c   voiding the last disbursement, under maker-checker
  *   ledger.c       the arithmetic: fee, schedule, allocation, arrears (pure, no store)
  *   book.c         a loan's ledger ("book") from its JSON record and as a compact binary summary
  *   records.c      loading and saving a loan with its indexes and summary; events; helpers
@@ -210,6 +211,10 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_withdraw(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The fee fixed at approval: of amount over term months from day, by the fee method, rate and
+ * grace of product (a product, or a loan's terms). 0, or -1 when it does not fit in int64. */
+int loans_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
+                       int64_t *fee);
 
 /* --- tranches.c ---------------------------------------------------------------------------- */
 int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out);
@@ -235,6 +240,10 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* disb_voids.c: the same for the last disbursement (tranche) of a loan. */
+int loans_disbursement_void(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_disbursement_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_disbursement_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- recoveries.c ------------------------------------------------------------------------- */
 int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out);

@@ -19,7 +19,9 @@
  * other_office (a key of another office reads or changes a loan, applies for a person of another
  * office, or filters a list or the portfolio by another office); voids of repayments
  * (voids.c): 404 not_found (no such repayment number), 409 void_pending, no_void_request,
- * voided, paid_off_early, rescheduled_after; 422 same_approver (the key that asked approves).
+ * voided, paid_off_early, rescheduled_after; 422 same_approver (the key that asked approves);
+ * voids of disbursements (disb_voids.c): 409 not_last_disbursement, repayments_after,
+ * tranches_closed, and the same as for repayments.
  *
  * States: applied, appraised, approved, rejected, withdrawn, disbursing (part of the approved
  * amount paid out; already falling due), disbursed, rescheduled (and restructured), closed,
@@ -273,6 +275,9 @@ static const hy_field_t loan_result[] = {
     {.name = "aging_bucket", .type = HY_T_ENUM, .enums = BUCKETS, .doc = "aging bucket"},
     {.name = "lead_entrepreneur", .type = HY_T_BOOL, .doc = "(queue) the borrower leads a network"},
     {.name = "position", .type = HY_T_INT, .doc = "(queue) place in the approval order"},
+    {.name = "voided_disbursements", .type = HY_T_ANY,
+     .doc = "disbursements voided under maker-checker, as recorded with voided, voided_by, "
+            "voided_at, void_reason"},
     {.name = "voided_repayments", .type = HY_T_ANY,
      .doc = "repayments voided under maker-checker: as recorded, with voided, voided_by, "
             "voided_at, void_reason and the void_request; they count nowhere"},
@@ -343,6 +348,15 @@ static const hy_op_spec_t loans_ops[] = {
     OP("loans.repayment_void_reject", "POST", "/v1/loans/{id}/repayments/{number}/void/reject",
        WRITE | OPER, void_args, loan_result, 200, false,
        "Turn a requested void down: the repayment stands"),
+    OP("loans.disbursement_void", "POST", "/v1/loans/{id}/disbursements/{number}/void",
+       WRITE | OPER, void_args, loan_result, 202, false,
+       "Ask to void the last disbursement, recorded by mistake (maker; another key approves)"),
+    OP("loans.disbursement_void_approve", "POST",
+       "/v1/loans/{id}/disbursements/{number}/void/approve", WRITE | OPER, NULL, loan_result,
+       200, false, "Approve a requested void (checker): the loan is as if never paid out"),
+    OP("loans.disbursement_void_reject", "POST",
+       "/v1/loans/{id}/disbursements/{number}/void/reject", WRITE | OPER, void_args, loan_result,
+       200, false, "Turn a requested void down: the disbursement stands"),
     {0},
 };
 

@@ -198,3 +198,47 @@ def test_stalled_registry_delays_no_loan_request_for_a_known_person():
             _refused(parked["r"], 422, "unknown_person")
         finally:
             reg.send_signal(signal.SIGCONT)
+
+
+def test_disbursement_void_restores_the_loan_as_before():
+    """Fineract's undo disbursal under maker-checker: the last tranche voided by a second key
+    brings back the schedule it replaced (and the earlier repayments' allocation); the only
+    tranche voided makes the loan approved again, to be paid out anew."""
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        checker = _checker(c)
+        prod = _product(c, fiscal_year=1402)
+        _, lid = _paper_loan(c, 1, prod, 100000000, disbursed=None)
+        _ok(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 60000000, "date": "2024-01-10"}),
+            "tranche 1")
+        _ok(c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 5200000, "date": "2024-02-09"}),
+            "repay", 201)
+        before = c.get(f"/v1/loans/{lid}").json
+        r = _ok(c.post(f"/v1/loans/{lid}/disburse", {"amount_rials": 40000000, "date": "2024-03-15"}),
+                "tranche 2")
+        eq([d["number"] for d in r["disbursements"]], [1, 2])
+        _refused(c.post(f"/v1/loans/{lid}/disbursements/1/void", {"reason": "x"}), 409,
+                 "not_last_disbursement")
+        _ok(c.post(f"/v1/loans/{lid}/disbursements/2/void", {"reason": "paid twice"}), "ask", 202)
+        _refused(c.post(f"/v1/loans/{lid}/disbursements/2/void/approve", {}), 422, "same_approver")
+        r = _ok(c.post(f"/v1/loans/{lid}/disbursements/2/void/approve", {}, key=checker), "void")
+        for k in ("status", "schedule", "disbursed_rials", "fee_rials", "repayments",
+                  "outstanding_principal_rials", "outstanding_fee_rials", "paid_rials"):
+            eq(r.get(k), before.get(k), k)
+        eq([(d["number"], d["voided"], d["void_reason"]) for d in r["voided_disbursements"]],
+           [(2, True, "paid twice")])
+        _refused(c.post(f"/v1/loans/{lid}/disbursements/1/void", {"reason": "x"}), 409,
+                 "repayments_after")
+        # the only tranche of another loan: the loan is approved again
+        _, l2 = _paper_loan(c, 2, prod, 12000000, disbursed=None)
+        fee = c.get(f"/v1/loans/{l2}").json["fee_rials"]   # fixed at approval
+        _ok(c.post(f"/v1/loans/{l2}/disburse", {"amount_rials": 12000000, "date": "2024-01-10"}),
+            "paid out")
+        _ok(c.post(f"/v1/loans/{l2}/disbursements/1/void", {"reason": "wrong loan"}), "ask", 202)
+        r = _ok(c.post(f"/v1/loans/{l2}/disbursements/1/void/approve", {}, key=checker), "void")
+        eq((r["status"], r.get("schedule"), r["disbursed_rials"]), ("approved", None, 0))
+        eq(r["fee_rials"], fee, "the fee fixed at approval:")
+        r = _ok(c.post(f"/v1/loans/{l2}/disburse", {"amount_rials": 12000000, "date": "2024-01-11"}),
+                "paid out anew")
+        eq(r["status"], "disbursed")
+        ev = [e["type"] for e in c.events_since("loans")]
+        check("loans.loan.disbursement_voided" in ev and "loans.loan.disbursement_void_requested" in ev)

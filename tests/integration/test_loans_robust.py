@@ -20,6 +20,9 @@ LOAN_OPS = [
     ("POST", "repayments/1/void", {"reason": "x"}, "social_services"),
     ("POST", "repayments/1/void/approve", {}, "social_services"),
     ("POST", "repayments/1/void/reject", {"reason": "x"}, "social_services"),
+    ("POST", "disbursements/1/void", {"reason": "x"}, "social_services"),
+    ("POST", "disbursements/1/void/approve", {}, "social_services"),
+    ("POST", "disbursements/1/void/reject", {"reason": "x"}, "social_services"),
 ]
 
 
