@@ -81,16 +81,7 @@ int loans_disbursement_void(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *loan = NULL, *t = NULL;
     uint64_t n;
     int old, status = s_find(ctx, args, "voided", &n, &loan, &old, &t);
-    if (status)
-        return status;
-    if ((status = hy_checker_request(ctx, t, loans_str(args, "reason"), "number")) != 0) {
-        json_decref(loan);
-        return status;
-    }
-    return loans_commit(ctx, n, old, loan, "disbursement_void_requested",
-                        json_pack("{s:s,s:O}", "number", loans_str(args, "number"), "reason",
-                                  json_object_get(args, "reason")),
-                        202, out);
+    return status ? status : loans_void_step(ctx, args, n, old, loan, t, "disbursement", true, out);
 }
 
 int loans_disbursement_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
@@ -98,16 +89,8 @@ int loans_disbursement_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *loan = NULL, *t = NULL;
     uint64_t n;
     int old, status = s_find(ctx, args, "changed", &n, &loan, &old, &t);
-    if (status)
-        return status;
-    if ((status = hy_checker_reject(ctx, t, "number")) != 0) {
-        json_decref(loan);
-        return status;
-    }
-    return loans_commit(ctx, n, old, loan, "disbursement_void_rejected",
-                        json_pack("{s:s,s:O}", "number", loans_str(args, "number"), "reason",
-                                  json_object_get(args, "reason")),
-                        200, out);
+    return status ? status
+                  : loans_void_step(ctx, args, n, old, loan, t, "disbursement", false, out);
 }
 
 /* The loan without its last tranche: back to approved (no schedule, the approval's fee), or to

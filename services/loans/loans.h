@@ -237,6 +237,11 @@ int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- voids.c: voiding a repayment under maker-checker ------------------------------------- */
+/* The maker's request (request) or its rejection of entry (an element of loan's array named by
+ * args.number): shared/checker.h's step, then loans_commit with loans.loan.<what>_void_requested
+ * or _rejected {number, reason}. Takes loan. Returns 202 / 200 or the failure status. */
+int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json_t *loan,
+                    json_t *entry, const char *what, bool request, json_t **out);
 int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);

@@ -26,6 +26,7 @@
  * {number, before, reason, voided_by, voided_at, requested_by, reallocated, repaid_rials}.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,12 +73,6 @@ static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t 
     return status;
 }
 
-/* The key of the request, "" when none. */
-static const char *s_me(hy_ctx_t *ctx)
-{
-    return ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : "";
-}
-
 /* What would make a void of repayment r of loan wrong; 0 when it may be voided. */
 static int s_check_voidable(hy_ctx_t *ctx, const json_t *loan, const json_t *r)
 {
@@ -94,6 +89,26 @@ static int s_check_voidable(hy_ctx_t *ctx, const json_t *loan, const json_t *r)
     return 0;
 }
 
+int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json_t *loan,
+                    json_t *entry, const char *what, bool request, json_t **out)
+{
+    int status = request ? hy_checker_request(ctx, entry, loans_str(args, "reason"), "number")
+                         : hy_checker_reject(ctx, entry, "number");
+    if (status) {
+        json_decref(loan);
+        return status;
+    }
+    char verb[64];
+    snprintf(verb, sizeof verb, "%s_void_%s", what, request ? "requested" : "rejected");
+    const char *number = loans_str(args, "number");
+    return loans_commit(ctx, n, old, loan, verb,
+                        json_pack("{s:I,s:O}", "number",
+                                  (json_int_t)(number ? strtoll(number, NULL, 10) : 0), "reason",
+                                  json_object_get(args, "reason") ? json_object_get(args, "reason")
+                                                                  : json_null()),
+                        request ? 202 : 200, out);
+}
+
 /* POST /v1/loans/{id}/repayments/{number}/void: the maker's request. */
 int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
@@ -104,16 +119,11 @@ int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     json_t *r = json_array_get(json_object_get(loan, "repayments"), i);
-    if ((status = s_check_voidable(ctx, loan, r)) != 0 ||
-        (status = hy_checker_request(ctx, r, loans_str(args, "reason"), "number")) != 0) {
+    if ((status = s_check_voidable(ctx, loan, r)) != 0) {
         json_decref(loan);
         return status;
     }
-    return loans_commit(ctx, n, old, loan, "repayment_void_requested",
-                        json_pack("{s:O,s:O,s:s}", "number", json_object_get(r, "number"),
-                                  "reason", json_object_get(args, "reason"), "requested_by",
-                                  s_me(ctx)),
-                        202, out);
+    return loans_void_step(ctx, args, n, old, loan, r, "repayment", true, out);
 }
 
 /* POST .../void/reject: the request is turned down; the repayment stands. */
@@ -125,15 +135,9 @@ int loans_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = s_find(ctx, args, "changed", &n, &loan, &old, &i);
     if (status)
         return status;
-    json_t *r = json_array_get(json_object_get(loan, "repayments"), i);
-    if ((status = hy_checker_reject(ctx, r, "number")) != 0) {
-        json_decref(loan);
-        return status;
-    }
-    return loans_commit(ctx, n, old, loan, "repayment_void_rejected",
-                        json_pack("{s:O,s:O}", "number", json_object_get(r, "number"), "reason",
-                                  json_object_get(args, "reason")),
-                        200, out);
+    return loans_void_step(ctx, args, n, old, loan,
+                           json_array_get(json_object_get(loan, "repayments"), i), "repayment",
+                           false, out);
 }
 
 /* Takes repayment i out of the ledger into voided_repayments and re-derives the later ones;
