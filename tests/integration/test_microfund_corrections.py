@@ -6,12 +6,23 @@ import threading
 import time
 
 from harness import Cluster, check, eq, person
+from test_loans import _checker
 from test_microfund import CLOCK, _fund, _meeting, _persons
 
 
 def _refused(r, status, code):
     eq(r.status, status, f"{code}: {r}")
     eq(r.json.get("code"), code, f"{r}")
+
+
+def _saved_and_lent(c, fid, borrower, guarantor):
+    """A meeting where both save, then a loan of 1,000 rials to borrower; returns its id."""
+    eq(_meeting(c, fid, "2024-02-01", [borrower, guarantor], shares=5).status, 201)
+    r = c.post(f"/v1/funds/{fid}/loans", {"person_id": borrower, "amount_rials": 1000,
+                                         "term_months": 1, "guarantor_ids": [guarantor],
+                                         "date": "2024-02-01"})
+    eq(r.status, 201, f"loan: {r}")
+    return r.json["id"]
 
 
 def test_stalled_registry_delays_no_fund_request_for_a_known_person():
@@ -43,13 +54,6 @@ def test_stalled_registry_delays_no_fund_request_for_a_known_person():
             reg.send_signal(signal.SIGCONT)
 
 
-def _checker(c):
-    if "checker" not in c.keys:
-        c.keys["checker"] = c.make_key("social_services", key_id="checker")
-        time.sleep(1.2)   # the gateway rereads its keys file at most once a second
-    return "checker"
-
-
 def test_fund_office_boundaries_and_dates():
     """A key of office rey-2 neither reads nor changes rey-1's fund, its meetings or its loans,
     and forms funds only for its own office; a province key sees all."""
@@ -60,12 +64,7 @@ def test_fund_office_boundaries_and_dates():
         time.sleep(1.2)
         ids = _persons(c, 1, 3)
         fid = _fund(c, ids[:2])
-        eq(_meeting(c, fid, "2024-02-01", ids[:2], shares=5).status, 201)
-        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[0], "amount_rials": 1000,
-                                             "term_months": 1, "guarantor_ids": [ids[1]],
-                                             "date": "2024-02-01"})
-        eq(r.status, 201, f"loan: {r}")
-        lid = r.json["id"]
+        lid = _saved_and_lent(c, fid, ids[0], ids[1])
         _refused(c.get(f"/v1/funds/{fid}", key=b), 403, "other_office")
         _refused(c.get(f"/v1/funds/{fid}/meetings", key=b), 403, "other_office")
         _refused(c.post(f"/v1/funds/{fid}/members", {"person_id": ids[2], "joined": "2024-01-01"},
@@ -142,12 +141,7 @@ def test_fund_membership_follows_a_merge_of_two_person_records():
     with Cluster(["registry", "microfund"], clock=CLOCK) as c:
         ids = _persons(c, 1, 3)
         fid = _fund(c, ids[:2])
-        eq(_meeting(c, fid, "2024-02-01", ids[:2], shares=5).status, 201)
-        r = c.post(f"/v1/funds/{fid}/loans", {"person_id": ids[0], "amount_rials": 1000,
-                                             "term_months": 1, "guarantor_ids": [ids[1]],
-                                             "date": "2024-02-01"})
-        eq(r.status, 201, f"loan: {r}")
-        lid = r.json["id"]
+        lid = _saved_and_lent(c, fid, ids[0], ids[1])
         eq(c.post(f"/v1/persons/{ids[0]}/merge", {"into": ids[2]}).status, 200)
         for _ in range(100):
             f = c.get(f"/v1/funds/{fid}").json
