@@ -242,3 +242,22 @@ def test_disbursement_void_restores_the_loan_as_before():
         eq(r["status"], "disbursed")
         ev = [e["type"] for e in c.events_since("loans")]
         check("loans.loan.disbursement_voided" in ev and "loans.loan.disbursement_void_requested" in ev)
+
+
+def test_kill9_after_an_approved_void_loses_nothing():
+    """The void's event is written in the transaction of the void: a kill -9 right after the
+    approval is answered loses neither the state nor the event (followers catch up by sequence)."""
+    with Cluster(["registry", "loans"], clock=TODAY) as c:
+        checker = _checker(c)
+        prod = _product(c, fiscal_year=1402)
+        _, lid = _paper_loan(c, 1, prod, 12000000)
+        r = _ok(c.post(f"/v1/loans/{lid}/repayments", {"amount_rials": 300000, "date": "2024-02-01"}),
+                "repay", 201)
+        n = r["repayments"][0]["number"]
+        _ok(c.post(f"/v1/loans/{lid}/repayments/{n}/void", {"reason": "bounced"}), "ask", 202)
+        _ok(c.post(f"/v1/loans/{lid}/repayments/{n}/void/approve", {}, key=checker), "approve")
+        c.restart("loans")
+        g = _ok(c.get(f"/v1/loans/{lid}"), "after kill -9")
+        eq((g["repayments"], g["repaid_rials"], len(g["voided_repayments"])), ([], 0, 1))
+        ev = [e for e in c.events_since("loans") if e["type"] == "loans.loan.repayment_voided"]
+        eq([e["subject"] for e in ev], [lid], "the event survived:")
