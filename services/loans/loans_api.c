@@ -15,7 +15,8 @@
  * appraised at 0), same_approver (maker-checker: the approving key applied or appraised),
  * over_approved, over_outstanding (also: above the payoff amount, above what was written off),
  * not_overdue, date_out_of_order, future_date, invalid_date, amount_too_large,
- * as_of_before_last_run, before_programme_start (a date before HY_PROGRAMME_START); 403
+ * as_of_before_last_run, merged_person (an application naming a record retired by a merge, with
+ * merged_into), before_programme_start (a date before HY_PROGRAMME_START); 403
  * other_office (a key of another office reads or changes a loan, applies for a person of another
  * office, or filters a list or the portfolio by another office); voids of repayments
  * (voids.c): 404 not_found (no such repayment number), 409 void_pending, no_void_request,

@@ -16,6 +16,7 @@
  * Persons are the shared projection (shared/persons.h); a registry.person.merged re-points every
  * loan of the retired record to the surviving one. One database, keys tagged by kind:
  *   'P' person number  -> {"office": ...} (stores from before the shared projection: read only)
+ *   'G' person number  -> {"into": "prs_.."}: a record retired by a merge (422 merged_person)
  *   'B' business number -> {"owner_id": "prs_..", "stage": "..", "supporter": bool}
  *   'L' person number  -> number of active networks she leads (8 bytes)
  *   'M' network id     -> its lead's person number and whether it is active (16 bytes)
@@ -60,7 +61,17 @@ int loans_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n, 
     office[0] = '\0';
     if (hy_id_parse("prs", id, n) != 0)
         return hy_fail(ctx, 422, "unknown_person", field, "%s is not a person id", id ? id : "");
-    int rc = hy_persons_get(&loans_state(ctx)->persons, ctx->txn, id, &rec);
+    int rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('G', *n, k), &rec);
+    if (rc == 0) {   /* a retired record: her loans are under the surviving id */
+        hy_fail(ctx, 422, "merged_person", field, "%s was merged into %s: use that id", id,
+                loans_str(rec, "into"));
+        hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(rec, "into")));
+        json_decref(rec);
+        return 422;
+    }
+    if (rc != MDB_NOTFOUND)
+        return hy_fail_mdb(ctx, rc);
+    rc = hy_persons_get(&loans_state(ctx)->persons, ctx->txn, id, &rec);
     if (rc == MDB_NOTFOUND)
         rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('P', *n, k), &rec);
     if (rc == MDB_NOTFOUND) {
@@ -221,6 +232,12 @@ static int s_merged(hy_ctx_t *ctx, const json_t *data)
     uint64_t g, i;
     if (!gone || !into || hy_id_parse("prs", gone, &g) != 0 || hy_id_parse("prs", into, &i) != 0)
         return 0;
+    uint8_t gk[9];
+    json_t *mark = json_pack("{s:s}", "into", into);   /* refuses new loans under the old id */
+    int rc0 = mark ? hy_store_put_json(ctx->txn, st->proj, gk, s_key('G', g, gk), mark) : ENOMEM;
+    json_decref(mark);
+    if (rc0)
+        return rc0;
     for (;;) {   /* the first loan under the retired id, until none is left */
         uint8_t key[10] = {'p', ':'};
         hy_key_u64(g, key + 2);

@@ -7,10 +7,12 @@
  * both records were members of one fund, the retired membership's shares and savings join the
  * surviving one and it is kept as status "merged" with merged_into); and the fund's loans, as
  * borrower and as guarantor. Each fund changed emits microfund.member_merged {person_id,
- * from_person_id}. Applied in the registry cursor's transaction, so a replay changes nothing
+ * from_person_id}. The retired id is refused from then on (422 merged_person with merged_into;
+ * meta "merged:<id>", persons.c). Applied in the registry cursor's transaction, so a replay changes nothing
  * (a second pass finds nothing under the retired id).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "microfund.h"
@@ -96,7 +98,15 @@ int microfund_person_merged(hy_ctx_t *ctx, const json_t *data)
     uint64_t max = 0;
     if (!gone || !into || strcmp(gone, into) == 0)
         return 0;
-    int rc = hy_store_counter(ctx->txn, st->meta, "fund", &max);
+    char key[64];
+    int klen = snprintf(key, sizeof key, "merged:%s", gone);
+    json_t *mark = json_pack("{s:s}", "into", into);   /* refuses the old id from now on */
+    int rc = mark && klen > 0 && (size_t)klen < sizeof key
+                 ? hy_store_put_json(ctx->txn, st->meta, key, (size_t)klen, mark)
+                 : 0;
+    json_decref(mark);
+    if (rc == 0)
+        rc = hy_store_counter(ctx->txn, st->meta, "fund", &max);
     for (uint64_t n = 1; rc == 0 && n <= max; n++) {
         mf_fund_t fund = {.n = n};
         bool changed = false;

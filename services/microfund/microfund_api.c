@@ -33,6 +33,7 @@
  *   403 other_office   a key of another office reads or changes a fund, its books or its loans,
  *                      forms a fund for another office, or lists another office's funds
  *   422 before_programme_start  a date before HY_PROGRAMME_START
+ *   422 merged_person  a person id retired by a merge (with merged_into)
  *   meeting voids (corrections.c): 404 not_found, 409 void_pending, no_void_request, voided,
  *   insufficient_cash (its money was lent or paid out since), 422 same_approver, cycle_closed;
  *   fund-loan repayment voids (loan_voids.c): the same, and 409 wrong_state (settled at a

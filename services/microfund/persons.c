@@ -12,6 +12,7 @@
  * ("microfund.persons": person number -> {id, office, neighbourhood, sex}), still read.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "microfund.h"
@@ -57,7 +58,21 @@ static int s_known(hy_ctx_t *ctx, const char *person_id)
 int microfund_person_require(hy_ctx_t *ctx, const char *person_id, const char *field)
 {
     uint64_t n;
-    int rc = s_known(ctx, person_id);
+    char key[64];
+    json_t *merged = NULL;
+    int klen = snprintf(key, sizeof key, "merged:%s", person_id ? person_id : "");
+    int rc = klen > 0 && (size_t)klen < sizeof key
+                 ? hy_store_get_json(ctx->txn, microfund_state(ctx)->meta, key, (size_t)klen,
+                                     &merged)
+                 : MDB_NOTFOUND;
+    if (rc == 0) {   /* a record retired by a merge (merge.c) */
+        hy_fail(ctx, 422, "merged_person", field, "%s was merged into %s: use that id",
+                person_id, json_string_value(json_object_get(merged, "into")));
+        hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(merged, "into")));
+        json_decref(merged);
+        return 422;
+    }
+    rc = s_known(ctx, person_id);
     if (rc == MDB_NOTFOUND) {
         int parked = person_id && hy_id_parse("prs", person_id, &n) == 0
                          ? hy_park(ctx, "registry")

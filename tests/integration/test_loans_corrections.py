@@ -164,6 +164,11 @@ def test_loans_follow_a_merge_of_two_person_records():
         _refused(c.post("/v1/loans", {"person_id": into, "business_id": bus, "product_id": prod,
                                       "amount_rials": 1000000, "applied_on": "2024-01-05"}),
                  422, "active_loan_exists")
+        # the retired id takes no new loan: it names where she is now
+        r = c.post("/v1/loans", {"person_id": gone, "business_id": bus, "product_id": prod,
+                                 "amount_rials": 1000000, "applied_on": "2024-01-05"})
+        _refused(r, 422, "merged_person")
+        eq(r.json["merged_into"], into)
         ev = [e for e in c.events_since("loans") if e["type"] == "loans.loan.person_merged"]
         eq([(e["data"]["from_person_id"], e["data"]["person_id"]) for e in ev], [(gone, into)])
 

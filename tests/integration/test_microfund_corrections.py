@@ -154,6 +154,9 @@ def test_fund_membership_follows_a_merge_of_two_person_records():
         eq(c.get(f"/v1/fund-loans/{lid}").json["person_id"], ids[2])
         eq(c.get(f"/v1/funds/{fid}/members/{ids[2]}/passbook").status, 200)
         check(any(e["type"] == "microfund.member_merged" for e in c.events_since("microfund")))
+        r = c.post(f"/v1/funds/{fid}/members", {"person_id": ids[0], "joined": "2024-01-01"})
+        _refused(r, 422, "merged_person")
+        eq(r.json["merged_into"], ids[2], "the retired id names where she is now:")
 
 
 def test_fund_loan_repayment_void_rederives_the_rest_and_reopens():
