@@ -36,12 +36,11 @@
 /* ------------------------------------------------------------- prefix scans ------------ */
 
 /* Visits one record of a scan; returns 0 to go on, 1 to stop, or an LMDB error. */
-typedef int (*s_each_fn)(json_t *rec, void *user);
 
 /* Visits the JSON records of db whose key starts with the fund number, from the first key
  * after `from` (fund number + from, skipped when equal; from NULL: the first of the fund). */
-static int s_scan(hy_ctx_t *ctx, MDB_dbi db, uint64_t fund_n, const void *from, size_t fromlen,
-                  s_each_fn each, void *user)
+int microfund_scan(hy_ctx_t *ctx, MDB_dbi db, uint64_t fund_n, const void *from, size_t fromlen,
+                   microfund_each_fn each, void *user)
 {
     uint8_t start[8 + 16];
     hy_key_u64(fund_n, start);
@@ -121,7 +120,7 @@ static int s_list(hy_ctx_t *ctx, const char *id, bool meetings, uint64_t after, 
         fromlen = 8;
     }
     s_page_t pg = {json_array(), limit, false};
-    int rc = pg.items ? s_scan(ctx, meetings ? st->meetings : st->trainings, fund.n,
+    int rc = pg.items ? microfund_scan(ctx, meetings ? st->meetings : st->trainings, fund.n,
                                fromlen ? from : NULL, fromlen, s_collect, &pg)
                       : ENOMEM;
     microfund_fund_close(&fund);
@@ -402,7 +401,7 @@ int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, jso
         goto done;
     }
     if (!bk.entries || !balances ||
-        (rc = s_scan(ctx, st->meetings, fund.n, NULL, 0, s_meeting_lines, &bk)) != 0 ||
+        (rc = microfund_scan(ctx, st->meetings, fund.n, NULL, 0, s_meeting_lines, &bk)) != 0 ||
         (rc = microfund_loans_of(ctx, fund.n, &loans)) != 0)
         goto done;
     size_t i;
@@ -412,7 +411,7 @@ int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, jso
         if (!rc && who && strcmp(who, person_id) == 0)
             rc = s_loan_lines(&bk, loan);
     }
-    if (rc || (rc = s_scan(ctx, st->shareouts, fund.n, NULL, 0, s_shareout_lines, &bk)) != 0 ||
+    if (rc || (rc = microfund_scan(ctx, st->shareouts, fund.n, NULL, 0, s_shareout_lines, &bk)) != 0 ||
         (rc = s_balance(bk.entries, balances)) != 0)
         goto done;
     *out = json_pack("{s:s, s:s, s:O, s:O, s:O}", "fund_id", fund.id, "person_id", person_id,

@@ -167,6 +167,12 @@ static int s_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
                                            s_str(args, "reason"), result);
 }
 
+static int s_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_training_void(ctx, s_str(args, "id"), s_str(args, "number"),
+                                   s_str(args, "reason"), result);
+}
+
 const hy_handler_t microfund_handlers[] = {
     {"funds.create", s_funds_create},
     {"funds.get", s_funds_get},
@@ -192,6 +198,7 @@ const hy_handler_t microfund_handlers[] = {
     {"fund_loans.repayment_void", s_repayment_void},
     {"fund_loans.repayment_void_approve", s_repayment_void_approve},
     {"fund_loans.repayment_void_reject", s_repayment_void_reject},
+    {"fund_trainings.void", s_trainings_void},
     {0},
 };
 

@@ -14,6 +14,7 @@
  *   persons.c   the registry's persons (members must be registered): the shared projection
  *   corrections.c  voiding a meeting recorded by mistake, under maker-checker
  *   loan_voids.c   voiding a fund-loan repayment, under maker-checker
+ *   trainings.c    voiding a training session
  *   merge.c     following a merge of two person records
  *
  * A fund is one JSON record holding its rules, its current cycle, its members (a savings group
@@ -170,6 +171,13 @@ int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows
 int microfund_shareout(hy_ctx_t *ctx, const char *id, bool preview, const char *date,
                        json_t **out);
 
+/* Visits the JSON records of db (meetings, trainings, share-outs) whose key starts with the fund
+ * number, from the first key after fund number + from (from NULL: the first of the fund); each
+ * returns 0 to go on, 1 to stop, or an LMDB error. Returns 0 or an LMDB error (books.c). */
+typedef int (*microfund_each_fn)(json_t *rec, void *user);
+int microfund_scan(hy_ctx_t *ctx, MDB_dbi db, uint64_t fund_n, const void *from, size_t fromlen,
+                   microfund_each_fn each, void *user);
+
 /* --- voiding a meeting under maker-checker (corrections.c) --------------------------------- */
 /* The maker's request (202), the checker's approval (200; 422 same_approver) and turning the
  * request down (200), each with the meeting; the codes are in corrections.c. */
@@ -179,6 +187,10 @@ int microfund_meeting_void_approve(hy_ctx_t *ctx, const char *id, const char *da
                                    json_t **out);
 int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *date,
                                   const char *reason, json_t **out);
+/* Voids a training session (not money: one key, of the fund's office or the province); 200
+ * with the session, 404, 409 voided (trainings.c). */
+int microfund_training_void(hy_ctx_t *ctx, const char *id, const char *number,
+                            const char *reason, json_t **out);
 
 /* --- voiding a fund-loan repayment under maker-checker (loan_voids.c) ---------------------- */
 int microfund_repayment_void(hy_ctx_t *ctx, const char *id, const char *number,

@@ -37,7 +37,8 @@
  *   meeting voids (corrections.c): 404 not_found, 409 void_pending, no_void_request, voided,
  *   insufficient_cash (its money was lent or paid out since), 422 same_approver, cycle_closed;
  *   fund-loan repayment voids (loan_voids.c): the same, and 409 wrong_state (settled at a
- *   share-out), active_loan_exists (the borrower has another loan since)
+ *   share-out), active_loan_exists (the borrower has another loan since); training voids
+ *   (trainings.c): 404 not_found, 409 voided
  *   500 internal_error (a person not seen yet parks until the registry is caught up with, then
  *   422 unknown_person: no 503 any more)
  */
@@ -380,6 +381,8 @@ static const hy_field_t training_result[] = {
     {.name = "participant_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "participants"},
     {.name = "member_ids", .type = HY_T_ARRAY, .elem = HY_T_ID,
      .doc = "the participants who were current members"},
+    {.name = "voided", .type = HY_T_BOOL,
+     .doc = "voided (with voided_by, voided_at, void_reason): counts nowhere"},
     {0},
 };
 
@@ -449,6 +452,9 @@ static const hy_op_spec_t microfund_ops[] = {
     OP("fund_loans.repayment_void_reject", "POST",
        "/v1/fund-loans/{id}/repayments/{number}/void/reject", WRITE, void_args, loan_result, 200,
        false, "Turn a requested void down: the repayment stands"),
+    OP("fund_trainings.void", "POST", "/v1/funds/{id}/trainings/{number}/void", WRITE, void_args,
+       training_result, 200, false,
+       "Void a training session recorded by mistake (no money: one key); it counts nowhere"),
     {0},
 };
 

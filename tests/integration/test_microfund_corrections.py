@@ -199,3 +199,28 @@ def test_fund_loan_repayment_void_rederives_the_rest_and_reopens():
            "the passbook counts the voided repayment nowhere:")
         eq(c.post(f"/v1/fund-loans/{lid}/repayments", {"amount_rials": 1000, "date": "2024-03-02"})
            .status, 201, "and the loan can be repaid again")
+
+
+def test_training_void_counts_nowhere():
+    """A training session recorded by mistake is voided by one key (no money): it stays readable
+    and the fund's trained persons are those of the sessions still standing."""
+    with Cluster(["registry", "microfund"], clock=CLOCK) as c:
+        b = c.make_key("social_services", office="rey-2", key_id="office-b")
+        time.sleep(1.2)
+        ids = _persons(c, 1, 3)
+        fid = _fund(c, ids[:2])
+        for day, part in (("2024-02-03", ids[:1]), ("2024-02-10", ids)):
+            eq(c.post(f"/v1/funds/{fid}/trainings", {"date": day, "participants": part}).status, 201)
+        eq(sorted(c.get(f"/v1/funds/{fid}").json["trained_person_ids"]), sorted(ids))
+        _refused(c.post(f"/v1/funds/{fid}/trainings/2/void", {"reason": "x"}, key=b), 403,
+                 "other_office")
+        r = c.post(f"/v1/funds/{fid}/trainings/2/void", {"reason": "another fund's session"})
+        eq(r.status, 200, f"void: {r}")
+        eq((r.json["voided"], r.json["void_reason"]), (True, "another fund's session"))
+        eq(c.get(f"/v1/funds/{fid}").json["trained_person_ids"], ids[:1],
+           "only the sessions still standing count:")
+        eq(c.get(f"/v1/funds/{fid}/trainings/2").json["voided"], True)
+        _refused(c.post(f"/v1/funds/{fid}/trainings/2/void", {"reason": "x"}), 409, "voided")
+        _refused(c.post(f"/v1/funds/{fid}/trainings/9/void", {"reason": "x"}), 404, "not_found")
+        ev = [e for e in c.events_since("microfund") if e["type"] == "microfund.training_voided"]
+        eq([(e["data"]["number"], e["data"]["before"]["date"]) for e in ev], [(2, "2024-02-10")])

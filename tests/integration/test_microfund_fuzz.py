@@ -37,6 +37,7 @@ def _bodies(p0, p1):
         ("POST", "/v1/fund-loans/{id}/repayments/{number}/void"): {"reason": "entered twice"},
         ("POST", "/v1/fund-loans/{id}/repayments/{number}/void/approve"): {},
         ("POST", "/v1/fund-loans/{id}/repayments/{number}/void/reject"): {"reason": "it happened"},
+        ("POST", "/v1/funds/{id}/trainings/{number}/void"): {"reason": "entered twice"},
     }
 
 
