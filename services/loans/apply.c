@@ -12,8 +12,10 @@
  * (over_term); the person may have no other loan in progress (active_loan_exists); and her
  * approved total of the product's kind in its fiscal year plus this amount may not pass the
  * product's cap (over_cap: caps are per kind, per person, per fiscal year). Every refusal based
- * on what the registry or the networks service told us is made only after catching up with
- * them (hy_follow_sync), so a person registered a moment ago is never refused.
+ * on what the registry or the networks service told us is made only after the request has
+ * parked until we caught up with them (hy_park), so a person registered a moment ago is never
+ * refused, and nothing waits on them inside a transaction. The loan belongs to the person's
+ * office; a key of another office may not apply for her (403 other_office).
  *
  * Appraisal records the appraiser's recommendation (0: not viable), its date (not before the
  * application) and the API key. Approval (Fineract's maker-checker):
@@ -35,25 +37,7 @@
 #include <string.h>
 
 #include "loans.h"
-
-/* Catches up with a source (registry, networks) once per request; 0, or the 503 failure
- * status. */
-static int s_sync_from(hy_ctx_t *ctx, const char *source, bool *synced)
-{
-    if (*synced)
-        return 0;
-    *synced = true;
-    int rc = hy_follow_sync(ctx, source);
-    if (rc == -1)
-        return hy_fail(ctx, 503, "dependency_unavailable", NULL,
-                       "the %s service did not answer; try again", source);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
-}
-
-static int s_sync(hy_ctx_t *ctx, bool *synced)
-{
-    return s_sync_from(ctx, "registry", synced);
-}
+#include "scope.h"
 
 /* The person's loans other than `self`: whether one is in progress, and the approved total in
  * fiscal year `year`. Returns 0 or an LMDB error. */
@@ -113,63 +97,48 @@ static int s_check_cap(hy_ctx_t *ctx, const json_t *product, int64_t approved, i
 }
 
 /* Who may borrow on a network product: a lead entrepreneur of an active network, or the owner
- * of a business with a supporter licence (both learnt from events: projection.c). The
- * networks service and the registry are consulted once before a refusal, as for a person the
- * registry has just registered. */
-static int s_check_eligible(hy_ctx_t *ctx, const json_t *product, uint64_t person, uint64_t bus,
+ * of a business with a supporter licence (both learnt from events: projection.c). Before a
+ * refusal the request parks until we have caught up with the networks service (a lead assigned
+ * a moment ago), unless it has parked already. */
+static int s_check_eligible(hy_ctx_t *ctx, const json_t *product, uint64_t person,
                             bool supporter)
 {
     const char *kind = loans_str(product, "kind");
-    bool synced_net = false, synced_reg = false;
-    uint64_t owner;
-    int stage, status;
-    if (!kind || strcmp(kind, "network") != 0)
+    if (!kind || strcmp(kind, "network") != 0 || supporter || loans_is_lead(ctx, person))
         return 0;
-    while (!supporter && !loans_is_lead(ctx, person) && !(synced_net && synced_reg)) {
-        if ((status = s_sync_from(ctx, synced_net ? "registry" : "networks",
-                                  synced_net ? &synced_reg : &synced_net)) != 0)
-            return status;
-        int rc = loans_business_get(ctx, bus, &owner, &stage, &supporter);
-        if (rc && rc != MDB_NOTFOUND)
-            return hy_fail_mdb(ctx, rc);
-    }
-    if (supporter || loans_is_lead(ctx, person))
-        return 0;
+    int parked = hy_park(ctx, "networks");
+    if (parked)
+        return parked;
     return hy_fail(ctx, 422, "not_eligible_for_product", "product_id",
                    "%s is a network product: only a lead entrepreneur of an active network or a "
                    "business with a supporter licence may borrow on it",
                    loans_str(product, "id"));
 }
 
-/* The person and business rules; *synced remembers whether the registry was consulted. */
+/* The person and business rules. A person or business not seen yet, or a business below the
+ * product's stage, parks the request until we have caught up with the registry (shared/
+ * persons.h: nothing waits inside a transaction), so one registered or moved on a moment ago is
+ * never refused. *office gets the person's office (65 bytes); a key of another office may not
+ * apply for her (403 other_office). */
 static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *product,
-                           uint64_t *person)
+                           uint64_t *person, char office[65])
 {
     const char *pid = loans_str(args, "person_id"), *bid = loans_str(args, "business_id");
     uint64_t bus, owner = 0;
     int stage = -1, rc, status;
-    bool synced = false, supporter = false;
-    if (hy_id_parse("prs", pid, person) != 0)
-        return hy_fail(ctx, 422, "unknown_person", "person_id", "%s is not a person id", pid);
-    while ((rc = loans_person_known(ctx, *person)) == MDB_NOTFOUND && !synced)
-        if ((status = s_sync(ctx, &synced)) != 0)
-            return status;
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 422, "unknown_person", "person_id", "no person has the id %s", pid);
-    if (rc || hy_id_parse("bus", bid, &bus) != 0)
-        return rc ? hy_fail_mdb(ctx, rc)
-                  : hy_fail(ctx, 422, "unknown_business", "business_id", "%s is not a business id",
-                            bid);
+    bool supporter = false;
+    if ((status = loans_person(ctx, pid, "person_id", person, office)) != 0 ||
+        (status = hy_scope_write(ctx, "person_id", office)) != 0)
+        return status;
+    if (hy_id_parse("bus", bid, &bus) != 0)
+        return hy_fail(ctx, 422, "unknown_business", "business_id", "%s is not a business id",
+                       bid);
     int min = loans_stage_rank(loans_str(product, "min_stage"));
-    for (;;) {
-        rc = loans_business_get(ctx, bus, &owner, &stage, &supporter);
-        if (rc && rc != MDB_NOTFOUND)
-            return hy_fail_mdb(ctx, rc);
-        if (synced || (rc == 0 && stage >= min))
-            break;
-        if ((status = s_sync(ctx, &synced)) != 0)
-            return status;
-    }
+    rc = loans_business_get(ctx, bus, &owner, &stage, &supporter);
+    if (rc && rc != MDB_NOTFOUND)
+        return hy_fail_mdb(ctx, rc);
+    if ((rc == MDB_NOTFOUND || stage < min) && (status = hy_park(ctx, "registry")) != 0)
+        return status;
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 422, "unknown_business", "business_id", "no business has the id %s",
                        bid);
@@ -180,7 +149,7 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
         return hy_fail(ctx, 422, "stage_too_early", "business_id",
                        "business %s has not reached the %s stage this product requires", bid,
                        loans_str(product, "min_stage"));
-    return s_check_eligible(ctx, product, *person, bus, supporter);
+    return s_check_eligible(ctx, product, *person, supporter);
 }
 
 /* The product rules: it exists and is of the application's fiscal year. */
@@ -228,11 +197,11 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     int64_t amount = loans_int(args, "amount_rials");
     json_t *term_arg = json_object_get(args, "term_months");
     int64_t applied;
-    char applied_on[11];
+    char applied_on[11], office[65] = "";
     int status = loans_arg_date(ctx, args, "applied_on", &applied, applied_on);
     if (status || (status = s_check_product(ctx, loans_str(args, "product_id"), applied,
                                             &product)) != 0 ||
-        (status = s_check_parties(ctx, args, product, &person)) != 0)
+        (status = s_check_parties(ctx, args, product, &person, office)) != 0)
         goto done;
     int64_t term = term_arg ? json_integer_value(term_arg) : loans_int(product, "term_months");
     if (term > loans_int(product, "term_months")) {
@@ -256,7 +225,7 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                      json_object_get(args, "business_id"), "product_id",
                      json_object_get(args, "product_id"), "kind", json_object_get(product, "kind"),
                      "fiscal_year", json_object_get(product, "fiscal_year"), "office",
-                     loans_actor_office(ctx), "status", "applied", "purpose",
+                     office[0] ? office : loans_actor_office(ctx), "status", "applied", "purpose",
                      purpose ? purpose : "", "requested_rials", (json_int_t)amount,
                      "term_months", (json_int_t)term);
     if (!loan) {
@@ -405,7 +374,7 @@ static int s_check_appraisal(hy_ctx_t *ctx, const json_t *loan, const json_t *ar
 }
 
 /* The fee of the approved amount paid out at once on day, by the product's method. */
-static int s_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
+int loans_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
                           int64_t *fee)
 {
     const char *method = loans_str(product, "fee_method");
@@ -449,7 +418,7 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     hy_id_parse("prs", loans_str(loan, "person_id"), &person);
     if ((status = s_check_person(ctx, person, n, product, amount, "amount_rials")) != 0)
         goto done;
-    if (s_approval_fee(product, amount, term, day, &fee) != 0) {
+    if (loans_approval_fee(product, amount, term, day, &fee) != 0) {
         status = hy_fail(ctx, 422, "amount_too_large", "amount_rials",
                          "the fee on this amount does not fit in the ledger");
         goto done;

@@ -38,6 +38,12 @@ const hy_handler_t loans_handlers[] = {
     {"loans.queue", loans_loan_queue},
     {"loans.portfolio", loans_portfolio},
     {"loans.age", loans_age},
+    {"loans.repayment_void", loans_repayment_void},
+    {"loans.repayment_void_approve", loans_repayment_void_approve},
+    {"loans.repayment_void_reject", loans_repayment_void_reject},
+    {"loans.disbursement_void", loans_disbursement_void},
+    {"loans.disbursement_void_approve", loans_disbursement_void_approve},
+    {"loans.disbursement_void_reject", loans_disbursement_void_reject},
     {0},
 };
 
@@ -67,6 +73,11 @@ int loans_open(hy_store_t *store, void **state)
             free(st);
             return rc;
         }
+    }
+    int rc = hy_persons_open(store, &st->persons);
+    if (rc) {
+        free(st);
+        return rc;
     }
     *state = st;
     return 0;

@@ -9,6 +9,8 @@
  *   tranches.c     disbursement in tranches, the schedule re-derived, closing the tranches
  *   servicing.c    repayments (backdated ones too), write-off, rescheduling
  *   recoveries.c   money recovered after a write-off
+ *   voids.c        voiding a repayment recorded by mistake, under maker-checker
+ *   disb_voids.c   voiding the last disbursement, under maker-checker
  *   ledger.c       the arithmetic: fee, schedule, allocation, arrears (pure, no store)
  *   book.c         a loan's ledger ("book") from its JSON record and as a compact binary summary
  *   records.c      loading and saving a loan with its indexes and summary; events; helpers
@@ -30,6 +32,7 @@
 #include <stdint.h>
 
 #include "page.h"
+#include "persons.h"
 #include "service.h"
 
 /* The largest amount any one money field accepts: 10^13 rials (a trillion toman), far above
@@ -49,7 +52,8 @@ typedef struct {
     MDB_dbi loans;      /* loan number -> loan JSON (the record) */
     MDB_dbi loan_idx;   /* "p:"person, "s:"status, "o:"office, "r:"product -> loan number */
     MDB_dbi summary;    /* loan number -> compact binary book (book.c), for portfolio scans */
-    MDB_dbi proj;       /* projection of persons, businesses and leads (projection.c) */
+    MDB_dbi proj;       /* projection of businesses and leads (projection.c) */
+    hy_persons_t persons; /* the registry's persons (shared/persons.h) */
 } loans_t;
 
 extern const hy_api_t loans_api;
@@ -180,8 +184,9 @@ int loans_book_state(const loans_book_t *book, int64_t as_of, loans_state_t *st)
 
 /* --- projection.c -------------------------------------------------------------------------- */
 int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event);
-/* 0 when the registry has told us of the person, MDB_NOTFOUND when not, or an LMDB error. */
-int loans_person_known(hy_ctx_t *ctx, uint64_t person);
+/* The person a request names (field: its argument): 0 with *n and office (65 bytes), HY_PARKED
+ * (return it as is), or the failure status (422 unknown_person, 500). */
+int loans_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n, char office[65]);
 /* The business's owner number, stage rank (0 applicant .. 4 established) and whether it holds
  * a supporter licence (supporter may be NULL); 0, MDB_NOTFOUND or an LMDB error. */
 int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *stage,
@@ -206,6 +211,10 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_withdraw(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* The fee fixed at approval: of amount over term months from day, by the fee method, rate and
+ * grace of product (a product, or a loan's terms). 0, or -1 when it does not fit in int64. */
+int loans_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
+                       int64_t *fee);
 
 /* --- tranches.c ---------------------------------------------------------------------------- */
 int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out);
@@ -226,6 +235,20 @@ int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t fr
 int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);
+
+/* --- voids.c: voiding a repayment under maker-checker ------------------------------------- */
+/* The maker's request (request) or its rejection of entry (an element of loan's array named by
+ * args.number): shared/checker.h's step, then loans_commit with loans.loan.<what>_void_requested
+ * or _rejected {number, reason}. Takes loan. Returns 202 / 200 or the failure status. */
+int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json_t *loan,
+                    json_t *entry, const char *what, bool request, json_t **out);
+int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
+/* disb_voids.c: the same for the last disbursement (tranche) of a loan. */
+int loans_disbursement_void(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_disbursement_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
+int loans_disbursement_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- recoveries.c ------------------------------------------------------------------------- */
 int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out);
@@ -258,6 +281,13 @@ int loans_save(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan);
 /* Moves a loan to another product (approval under the current year's): product_id, kind,
  * fiscal_year and the product index entry. Returns 0 or a failure status. */
 int loans_move_product(hy_ctx_t *ctx, uint64_t n, json_t *loan, const json_t *product);
+/* Re-points a loan to another person (a merge of two person records): person_id and the
+ * person index entry. Returns 0 or an LMDB error. */
+int loans_move_person(hy_ctx_t *ctx, uint64_t n, json_t *loan, const char *person_id);
+/* The office filter of a list or the portfolio: the caller's office when its key is confined
+ * (a filter naming another office is 403 other_office), else args.office (may be NULL).
+ * Returns 0 or the failure status. */
+int loans_office_filter(hy_ctx_t *ctx, const json_t *args, const char **office);
 /* Emits "loans.loan.<verb>" with the loan's identifying fields plus extra (stolen).
  * Returns 0 or a failure status. */
 int loans_emit(hy_ctx_t *ctx, const char *verb, const json_t *loan, json_t *extra);

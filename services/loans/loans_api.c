@@ -15,8 +15,14 @@
  * appraised at 0), same_approver (maker-checker: the approving key applied or appraised),
  * over_approved, over_outstanding (also: above the payoff amount, above what was written off),
  * not_overdue, date_out_of_order, future_date, invalid_date, amount_too_large,
- * as_of_before_last_run; 503 dependency_unavailable (the registry or the networks service did
- * not answer while checking a person).
+ * as_of_before_last_run, merged_person (an application naming a record retired by a merge, with
+ * merged_into), before_programme_start (a date before HY_PROGRAMME_START); 403
+ * other_office (a key of another office reads or changes a loan, applies for a person of another
+ * office, or filters a list or the portfolio by another office); voids of repayments
+ * (voids.c): 404 not_found (no such repayment number), 409 void_pending, no_void_request,
+ * voided, paid_off_early, rescheduled_after; 422 same_approver (the key that asked approves);
+ * voids of disbursements (disb_voids.c): 409 not_last_disbursement, repayments_after,
+ * tranches_closed, and the same as for repayments.
  *
  * States: applied, appraised, approved, rejected, withdrawn, disbursing (part of the approved
  * amount paid out; already falling due), disbursed, rescheduled (and restructured), closed,
@@ -241,7 +247,8 @@ static const hy_field_t loan_result[] = {
      .doc = "installments of what has been paid out, as in force on as_of (GET of one loan "
             "only)"},
     {.name = "repayments", .type = HY_T_ANY,
-     .doc = "amount_rials, date, reference, fee_rials and principal_rials allocated"},
+     .doc = "number (from 1, in the order recorded), amount_rials, date, reference, fee_rials "
+            "and principal_rials allocated; void_request while a void awaits approval"},
     {.name = "repaid_rials", .type = HY_T_MONEY, .doc = "repaid in all"},
     {.name = "reschedules", .type = HY_T_ANY,
      .doc = "each rescheduling: date, reason, term_months, what was outstanding and overdue"},
@@ -269,6 +276,18 @@ static const hy_field_t loan_result[] = {
     {.name = "aging_bucket", .type = HY_T_ENUM, .enums = BUCKETS, .doc = "aging bucket"},
     {.name = "lead_entrepreneur", .type = HY_T_BOOL, .doc = "(queue) the borrower leads a network"},
     {.name = "position", .type = HY_T_INT, .doc = "(queue) place in the approval order"},
+    {.name = "voided_disbursements", .type = HY_T_ANY,
+     .doc = "disbursements voided under maker-checker, as recorded with voided, voided_by, "
+            "voided_at, void_reason"},
+    {.name = "voided_repayments", .type = HY_T_ANY,
+     .doc = "repayments voided under maker-checker: as recorded, with voided, voided_by, "
+            "voided_at, void_reason and the void_request; they count nowhere"},
+    {0},
+};
+
+static const hy_field_t void_args[] = {
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 2000,
+     .doc = "why the repayment was recorded by mistake"},
     {0},
 };
 
@@ -320,6 +339,25 @@ static const hy_op_spec_t loans_ops[] = {
        "Portfolio figures (disbursed, outstanding, PAR30, repayment rate) by office and product"),
     OP("loans.age", "POST", "/v1/loans/age", OPER, age_args, NULL, 200, false,
        "Daily aging run: emits loans.loan.overdue for loans entering a new aging bucket"),
+    OP("loans.repayment_void", "POST", "/v1/loans/{id}/repayments/{number}/void", WRITE | OPER,
+       void_args, loan_result, 202, false,
+       "Ask to void a repayment recorded by mistake (maker; another key approves)"),
+    OP("loans.repayment_void_approve", "POST",
+       "/v1/loans/{id}/repayments/{number}/void/approve", WRITE | OPER, NULL, loan_result, 200,
+       false, "Approve a requested void (checker: not the key that asked); later repayments "
+              "are re-allocated"),
+    OP("loans.repayment_void_reject", "POST", "/v1/loans/{id}/repayments/{number}/void/reject",
+       WRITE | OPER, void_args, loan_result, 200, false,
+       "Turn a requested void down: the repayment stands"),
+    OP("loans.disbursement_void", "POST", "/v1/loans/{id}/disbursements/{number}/void",
+       WRITE | OPER, void_args, loan_result, 202, false,
+       "Ask to void the last disbursement, recorded by mistake (maker; another key approves)"),
+    OP("loans.disbursement_void_approve", "POST",
+       "/v1/loans/{id}/disbursements/{number}/void/approve", WRITE | OPER, NULL, loan_result,
+       200, false, "Approve a requested void (checker): the loan is as if never paid out"),
+    OP("loans.disbursement_void_reject", "POST",
+       "/v1/loans/{id}/disbursements/{number}/void/reject", WRITE | OPER, void_args, loan_result,
+       200, false, "Turn a requested void down: the disbursement stands"),
     {0},
 };
 

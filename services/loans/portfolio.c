@@ -247,12 +247,14 @@ static int s_portfolio_visit(hy_ctx_t *ctx, uint64_t n, loans_book_t *b, void *u
 int loans_portfolio(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     const char *as_of = loans_str(args, "as_of"), *product = loans_str(args, "product_id");
-    s_portfolio_t p = {.as_of = loans_day(as_of ? as_of : ctx->today),
-                       .office = loans_str(args, "office")};
+    s_portfolio_t p = {.as_of = loans_day(as_of ? as_of : ctx->today)};
+    int status = loans_office_filter(ctx, args, &p.office);
+    if (status)
+        return status;
     if (product && hy_id_parse("lpr", product, &p.product) != 0)
         return hy_fail(ctx, 404, "not_found", "product_id", "no loan product has the id %s",
                        product);
-    int status = s_scan(ctx, s_portfolio_keep, s_portfolio_visit, &p);
+    status = s_scan(ctx, s_portfolio_keep, s_portfolio_visit, &p);
     if (status == 0) {
         json_t *o = json_object();
         loans_set_date(o, "as_of", as_of ? as_of : ctx->today);

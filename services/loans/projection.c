@@ -13,8 +13,10 @@
  * go first in the approval queue, and they (or a business with a supporter licence) are who
  * may borrow on a network product (apply.c).
  *
- * One database, keys tagged by kind:
- *   'P' person number  -> {"office": ...}
+ * Persons are the shared projection (shared/persons.h); a registry.person.merged re-points every
+ * loan of the retired record to the surviving one. One database, keys tagged by kind:
+ *   'P' person number  -> {"office": ...} (stores from before the shared projection: read only)
+ *   'G' person number  -> {"into": "prs_.."}: a record retired by a merge (422 merged_person)
  *   'B' business number -> {"owner_id": "prs_..", "stage": "..", "supporter": bool}
  *   'L' person number  -> number of active networks she leads (8 bytes)
  *   'M' network id     -> its lead's person number and whether it is active (16 bytes)
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "loans.h"
+#include "persons.h"
 
 static const char *const STAGES[] = {"applicant", "training", "producing", "developing",
                                      "established"};
@@ -47,12 +50,40 @@ static size_t s_key(char tag, uint64_t n, uint8_t out[9])
     return 9;
 }
 
-/* Existence is all the rules need of a person. */
-int loans_person_known(hy_ctx_t *ctx, uint64_t person)
+/* The person an application names: the shared projection (shared/persons.h), else the record a
+ * store from before it kept ('P'); a person not seen parks the request until we have caught up
+ * with the registry, then 422 unknown_person. *n and office (65 bytes) get her number and
+ * office. Returns 0, HY_PARKED or the failure status. */
+int loans_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n, char office[65])
 {
+    json_t *rec = NULL;
     uint8_t k[9];
-    MDB_val key = {s_key('P', person, k), k}, val;
-    return mdb_get(ctx->txn, loans_state(ctx)->proj, &key, &val);
+    office[0] = '\0';
+    if (hy_id_parse("prs", id, n) != 0)
+        return hy_fail(ctx, 422, "unknown_person", field, "%s is not a person id", id ? id : "");
+    int rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('G', *n, k), &rec);
+    if (rc == 0) {   /* a retired record: her loans are under the surviving id */
+        hy_fail(ctx, 422, "merged_person", field, "%s was merged into %s: use that id", id,
+                loans_str(rec, "into"));
+        hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(rec, "into")));
+        json_decref(rec);
+        return 422;
+    }
+    if (rc != MDB_NOTFOUND)
+        return hy_fail_mdb(ctx, rc);
+    rc = hy_persons_get(&loans_state(ctx)->persons, ctx->txn, id, &rec);
+    if (rc == MDB_NOTFOUND)
+        rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('P', *n, k), &rec);
+    if (rc == MDB_NOTFOUND) {
+        int parked = hy_park(ctx, "registry");
+        return parked ? parked
+                      : hy_fail(ctx, 422, "unknown_person", field, "no person has the id %s", id);
+    }
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    snprintf(office, 65, "%s", loans_str(rec, "office") ? loans_str(rec, "office") : "");
+    json_decref(rec);
+    return 0;
 }
 
 /* Owner, stage and licence: what business_not_owned, stage_too_early and
@@ -192,19 +223,45 @@ static int s_network_event(hy_ctx_t *ctx, const char *type, json_t *event)
     return s_network_set(ctx, net, lead, active);
 }
 
-/* Keeps the person's office (data is the person, or {id, changes, person} for an update). */
-static int s_person(hy_ctx_t *ctx, json_t *person)
+/* registry.person.merged {id, into}: every loan of the retired record now belongs to the
+ * surviving one (index and record), each announced by loans.loan.person_merged. */
+static int s_merged(hy_ctx_t *ctx, const json_t *data)
 {
-    uint64_t n;
-    uint8_t k[9];
-    if (hy_id_parse("prs", loans_str(person, "id"), &n) != 0)
+    loans_t *st = loans_state(ctx);
+    const char *gone = loans_str(data, "id"), *into = loans_str(data, "into");
+    uint64_t g, i;
+    if (!gone || !into || hy_id_parse("prs", gone, &g) != 0 || hy_id_parse("prs", into, &i) != 0)
         return 0;
-    const char *office = loans_str(person, "office");
-    json_t *rec = json_pack("{s:s}", "office", office ? office : "");
-    int rc = rec ? hy_store_put_json(ctx->txn, loans_state(ctx)->proj, k, s_key('P', n, k), rec)
-                 : ENOMEM;
-    json_decref(rec);
-    return rc;
+    uint8_t gk[9];
+    json_t *mark = json_pack("{s:s}", "into", into);   /* refuses new loans under the old id */
+    int rc0 = mark ? hy_store_put_json(ctx->txn, st->proj, gk, s_key('G', g, gk), mark) : ENOMEM;
+    json_decref(mark);
+    if (rc0)
+        return rc0;
+    for (;;) {   /* the first loan under the retired id, until none is left */
+        uint8_t key[10] = {'p', ':'};
+        hy_key_u64(g, key + 2);
+        MDB_val k = {sizeof key, key}, v;
+        json_t *loan = NULL;
+        int rc = mdb_get(ctx->txn, st->loan_idx, &k, &v);
+        if (rc == MDB_NOTFOUND)
+            return 0;
+        uint64_t n = rc == 0 ? hy_key_u64_get(v.mv_data) : 0;
+        if (rc || (rc = hy_store_get_id(ctx->txn, st->loans, n, &loan)) != 0 ||
+            (rc = loans_move_person(ctx, n, loan, into)) != 0 ||
+            (rc = hy_store_put_id(ctx->txn, st->loans, n, loan)) != 0) {
+            json_decref(loan);
+            return rc;
+        }
+        json_t *extra = json_pack("{s:s,s:O}", "from_person_id", gone, "date",
+                                  json_object_get(data, "date") ? json_object_get(data, "date")
+                                                                : json_null());
+        rc = loans_emit(ctx, "person_merged", loan, extra) ? (ctx->mdb_rc ? ctx->mdb_rc : ENOMEM)
+                                                           : 0;
+        json_decref(loan);
+        if (rc)
+            return rc;
+    }
 }
 
 /* Keeps a business's owner, stage and licence; a stage change carries only the new stage
@@ -250,10 +307,11 @@ int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     }
     if (strcmp(source, "registry") != 0)
         return 0;
-    if (strcmp(type, "registry.person.registered") == 0)
-        return s_person(ctx, data);
-    if (strcmp(type, "registry.person.updated") == 0)
-        return s_person(ctx, json_object_get(data, "person"));
+    int rc = hy_persons_apply(&loans_state(ctx)->persons, ctx->txn, source, event);
+    if (rc)
+        return rc;
+    if (strcmp(type, "registry.person.merged") == 0)
+        return s_merged(ctx, data);
     json_t *bus = strcmp(type, "registry.business.updated") == 0 ? json_object_get(data, "business")
                                                                  : data;
     if (strcmp(type, "registry.business.created") == 0 ||

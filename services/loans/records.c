@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "fa.h"
+#include "happened.h"
 #include "loans.h"
+#include "scope.h"
 
 /* The service's databases, from the request context. */
 loans_t *loans_state(hy_ctx_t *ctx)
@@ -68,6 +70,16 @@ const char *loans_actor_office(hy_ctx_t *ctx)
     return ctx->req && ctx->req->actor.office ? ctx->req->actor.office : "";
 }
 
+int loans_office_filter(hy_ctx_t *ctx, const json_t *args, const char **office)
+{
+    const char *mine = hy_scope_office(ctx), *want = loans_str(args, "office");
+    *office = mine ? mine : want;
+    if (mine && want && !hy_scope_same(mine, want))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s; it sees only that office's loans", mine);
+    return 0;
+}
+
 /* Ledger dates are never in the future: money is recorded once it has moved. */
 int loans_arg_date(hy_ctx_t *ctx, const json_t *args, const char *key, int64_t *day, char iso[11])
 {
@@ -79,7 +91,7 @@ int loans_arg_date(hy_ctx_t *ctx, const json_t *args, const char *key, int64_t *
     if (strcmp(iso, ctx->today) > 0)
         return hy_fail(ctx, 422, "future_date", key, "%s %s is after today (%s)", key, iso,
                        ctx->today);
-    return 0;
+    return hy_happened_check(ctx, key, iso);
 }
 
 /* API.md: a transition that does not apply is a 409 conflict. */
@@ -98,7 +110,15 @@ int loans_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
         rc = hy_store_get_id(ctx->txn, loans_state(ctx)->loans, *n, loan);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no loan has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    /* offices are boundaries: a key of another office neither reads nor changes it */
+    int status = hy_scope_write(ctx, "id", loans_str(*loan, "office"));
+    if (status) {
+        json_decref(*loan);
+        *loan = NULL;
+    }
+    return status;
 }
 
 /* Loads a loan and checks it is in one of the allowed states (a bit per loans_status_t). */
@@ -205,23 +225,41 @@ int loans_save(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan)
     return s_put_summary(ctx, n, loan);
 }
 
+/* Moves the index entry tagged `tag` from the keys of old to those of the loan now. */
+static int s_move_entry(hy_ctx_t *ctx, uint64_t n, const s_keys_t *old, const json_t *loan,
+                        char tag)
+{
+    s_keys_t new;
+    int rc = 0;
+    s_keys(loan, NULL, &new);
+    for (int i = 0; rc == 0 && i < old->n; i++)
+        if (old->key[i][0] == tag)
+            rc = hy_index_del(ctx->txn, loans_state(ctx)->loan_idx, old->key[i], old->len[i], n);
+    for (int i = 0; rc == 0 && i < new.n; i++)
+        if (new.key[i][0] == tag)
+            rc = hy_index_put(ctx->txn, loans_state(ctx)->loan_idx, new.key[i], new.len[i], n);
+    return rc;
+}
+
 /* Only the product ("r:") entry moves; person, office and status stay. */
 int loans_move_product(hy_ctx_t *ctx, uint64_t n, json_t *loan, const json_t *product)
 {
-    s_keys_t old, new;
-    int rc = 0;
+    s_keys_t old;
     s_keys(loan, NULL, &old);
     json_object_set(loan, "product_id", json_object_get(product, "id"));
     json_object_set(loan, "kind", json_object_get(product, "kind"));
     json_object_set(loan, "fiscal_year", json_object_get(product, "fiscal_year"));
-    s_keys(loan, NULL, &new);
-    for (int i = 0; rc == 0 && i < old.n; i++)
-        if (old.key[i][0] == 'r')
-            rc = hy_index_del(ctx->txn, loans_state(ctx)->loan_idx, old.key[i], old.len[i], n);
-    for (int i = 0; rc == 0 && i < new.n; i++)
-        if (new.key[i][0] == 'r')
-            rc = hy_index_put(ctx->txn, loans_state(ctx)->loan_idx, new.key[i], new.len[i], n);
+    int rc = s_move_entry(ctx, n, &old, loan, 'r');
     return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+/* Only the person ("p:") entry moves. Returns 0 or an LMDB error (called from apply). */
+int loans_move_person(hy_ctx_t *ctx, uint64_t n, json_t *loan, const char *person_id)
+{
+    s_keys_t old;
+    s_keys(loan, NULL, &old);
+    json_object_set_new(loan, "person_id", json_string(person_id));
+    return s_move_entry(ctx, n, &old, loan, 'p');
 }
 
 /* Emits an event; an LMDB failure fails the request (and rolls it back). */

@@ -214,7 +214,12 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     const loans_line_t *inst = cut && amount == owed ? cut : book.inst;
     size_t ninst = cut && amount == owed ? ncut : book.ninst;
-    json_t *rep = json_pack("{s:I}", "amount_rials", (json_int_t)amount);
+    /* numbered in the order recorded (voided ones keep theirs): what a void names */
+    json_t *rep = json_pack("{s:I,s:I}", "number",
+                            (json_int_t)(json_array_size(json_object_get(loan, "repayments")) +
+                                         json_array_size(json_object_get(loan, "voided_repayments")) +
+                                         1),
+                            "amount_rials", (json_int_t)amount);
     loans_set_date(rep, "date", date);
     if (reference && *reference)
         json_object_set_new(rep, "reference", json_string(reference));

@@ -108,7 +108,12 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
                          "the schedule from %s runs past the supported calendar", date);
         goto fail;
     }
-    json_t *tranche = json_pack("{s:I}", "amount_rials", (json_int_t)amount);
+    /* numbered in the order recorded (voided ones keep theirs): what a void names */
+    json_t *tranche = json_pack(
+        "{s:I,s:I}", "number",
+        (json_int_t)(json_array_size(json_object_get(loan, "disbursements")) +
+                     json_array_size(json_object_get(loan, "voided_disbursements")) + 1),
+        "amount_rials", (json_int_t)amount);
     loans_set_date(tranche, "date", date);
     loans_append(loan, "disbursements", tranche);
     json_object_set_new(loan, "disbursed_rials", json_integer(total));

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "loans.h"
+#include "scope.h"
 
 /* Adds each installment's received fee and principal and its state as of the day, on the
  * schedule in force that day (which replaces the stored one when a later change replaced it). */
@@ -114,6 +115,7 @@ int loans_loan_get(hy_ctx_t *ctx, json_t *args, json_t **out)
 typedef struct {
     hy_ctx_t *ctx;
     const json_t *args;
+    const char *office;   /* the office filter (loans_office_filter) */
     int64_t today;
     json_t *items;
     int status;
@@ -135,7 +137,8 @@ static int s_list_visit(MDB_txn *txn, uint64_t n, void *user)
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
     bool keep = s_match(l->args, loan, "person_id") && s_match(l->args, loan, "status") &&
-                s_match(l->args, loan, "office") && s_match(l->args, loan, "product_id");
+                (!l->office || hy_scope_same(l->office, loans_str(loan, "office"))) &&
+                s_match(l->args, loan, "product_id");
     if (keep && (l->status = s_view(l->ctx, loan, l->today, false, &view)) == 0)
         json_array_append_new(l->items, view);
     json_decref(loan);
@@ -143,7 +146,7 @@ static int s_list_visit(MDB_txn *txn, uint64_t n, void *user)
 }
 
 /* The most selective index key the filters give ("p:", "s:", "r:", "o:"), or none. */
-static size_t s_list_key(const json_t *args, uint8_t *key, size_t size)
+static size_t s_list_key(const json_t *args, const char *office, uint8_t *key, size_t size)
 {
     static const struct {
         const char *arg, *prefix;
@@ -151,7 +154,7 @@ static size_t s_list_key(const json_t *args, uint8_t *key, size_t size)
     } order[] = {{"person_id", "prs", 'p'}, {"status", NULL, 's'}, {"product_id", "lpr", 'r'},
                  {"office", NULL, 'o'}};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const char *v = loans_str(args, order[i].arg);
+        const char *v = order[i].tag == 'o' ? office : loans_str(args, order[i].arg);
         uint64_t num;
         if (!v)
             continue;
@@ -178,11 +181,12 @@ int loans_loan_list(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_t *st = loans_state(ctx);
     uint64_t after, next = 0;
     uint8_t key[80];
+    const char *office;
     int limit, status = hy_page_args(ctx, args, &after, &limit);
-    if (status)
+    if (status || (status = loans_office_filter(ctx, args, &office)) != 0)
         return status;
-    size_t klen = s_list_key(args, key, sizeof key);
-    s_list_t l = {ctx, args, loans_day(ctx->today), json_array(), 0};
+    size_t klen = s_list_key(args, office, key, sizeof key);
+    s_list_t l = {ctx, args, office, loans_day(ctx->today), json_array(), 0};
     int rc = hy_store_page(ctx->txn, klen ? st->loan_idx : st->loans, klen ? key : NULL, klen,
                            after, limit, s_list_visit, &l, &next);
     if (rc || l.status) {
@@ -218,7 +222,7 @@ typedef struct {
 } s_queue_t;
 
 /* Collects the loans of one status into the queue. */
-static int s_collect(hy_ctx_t *ctx, const char *status, s_queue_t *q)
+static int s_collect(hy_ctx_t *ctx, const char *status, const char *office, s_queue_t *q)
 {
     loans_t *st = loans_state(ctx);
     uint8_t key[32] = {'s', ':'};
@@ -233,6 +237,10 @@ static int s_collect(hy_ctx_t *ctx, const char *status, s_queue_t *q)
         uint64_t n = hy_key_u64_get(v.mv_data), person = 0;
         if ((rc = hy_store_get_id(ctx->txn, st->loans, n, &loan)) != 0)
             break;
+        if (office && !hy_scope_same(office, loans_str(loan, "office"))) {
+            json_decref(loan);
+            continue;
+        }
         if (q->n == q->cap) {
             size_t cap = q->cap ? q->cap * 2 : 64;
             s_waiting_t *w = realloc(q->w, cap * sizeof *w);
@@ -263,9 +271,10 @@ int loans_loan_queue(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *items = json_array();
     int64_t today = loans_day(ctx->today);
     int limit, rc = 0;
+    const char *office = hy_scope_office(ctx);   /* an office key sees its own office's queue */
     int status = hy_page_args(ctx, args, &after, &limit);
-    if (status || (rc = s_collect(ctx, "applied", &q)) != 0 ||
-        (rc = s_collect(ctx, "appraised", &q)) != 0)
+    if (status || (rc = s_collect(ctx, "applied", office, &q)) != 0 ||
+        (rc = s_collect(ctx, "appraised", office, &q)) != 0)
         goto done;
     if (q.n)   /* qsort of NULL, even of 0 items, is undefined */
         qsort(q.w, q.n, sizeof *q.w, s_queue_order);

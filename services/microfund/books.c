@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "fa.h"
+#include "correct.h"
 #include "microfund.h"
 #include "page.h"
 
@@ -35,12 +36,11 @@
 /* ------------------------------------------------------------- prefix scans ------------ */
 
 /* Visits one record of a scan; returns 0 to go on, 1 to stop, or an LMDB error. */
-typedef int (*s_each_fn)(json_t *rec, void *user);
 
 /* Visits the JSON records of db whose key starts with the fund number, from the first key
  * after `from` (fund number + from, skipped when equal; from NULL: the first of the fund). */
-static int s_scan(hy_ctx_t *ctx, MDB_dbi db, uint64_t fund_n, const void *from, size_t fromlen,
-                  s_each_fn each, void *user)
+int microfund_scan(hy_ctx_t *ctx, MDB_dbi db, uint64_t fund_n, const void *from, size_t fromlen,
+                   microfund_each_fn each, void *user)
 {
     uint8_t start[8 + 16];
     hy_key_u64(fund_n, start);
@@ -120,7 +120,7 @@ static int s_list(hy_ctx_t *ctx, const char *id, bool meetings, uint64_t after, 
         fromlen = 8;
     }
     s_page_t pg = {json_array(), limit, false};
-    int rc = pg.items ? s_scan(ctx, meetings ? st->meetings : st->trainings, fund.n,
+    int rc = pg.items ? microfund_scan(ctx, meetings ? st->meetings : st->trainings, fund.n,
                                fromlen ? from : NULL, fromlen, s_collect, &pg)
                       : ENOMEM;
     microfund_fund_close(&fund);
@@ -210,6 +210,7 @@ static int s_rank(const char *kind)
 typedef struct {
     const char *person;   /* prs_... */
     json_t *entries;
+    const json_t *merged_from;   /* ids merged into hers (the member's merged_from), or NULL */
 } s_book_t;
 
 /* Appends an entry {date, kind, amount_rials} plus the members of extra (stolen, may be NULL). */
@@ -226,17 +227,35 @@ static int s_entry(s_book_t *bk, const char *date, const char *kind, int64_t amo
     return json_array_append_new(bk->entries, e) ? ENOMEM : 0;
 }
 
+/* Whether a line's person is the passbook's: her id, or one merged into it (persons.c). */
+static bool s_hers(const s_book_t *bk, const char *person_id)
+{
+    size_t i;
+    json_t *v;
+    if (!person_id)
+        return false;
+    if (strcmp(person_id, bk->person) == 0)
+        return true;
+    json_array_foreach(bk->merged_from, i, v) {
+        if (strcmp(json_string_value(v), person_id) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Her lines of one meeting. */
 static int s_meeting_lines(json_t *meeting, void *user)
 {
     s_book_t *bk = user;
     static const char *const lists[] = {"savings", "social_fund", "fines", "grants", NULL};
     const char *date = json_string_value(json_object_get(meeting, "date"));
+    if (hy_correct_is_voided(meeting))   /* a voided meeting counts nowhere (corrections.c) */
+        return 0;
     for (int l = 0; lists[l]; l++) {
         size_t i;
         json_t *line;
         json_array_foreach(json_object_get(meeting, lists[l]), i, line) {
-            if (strcmp(json_string_value(json_object_get(line, "person_id")), bk->person) != 0)
+            if (!s_hers(bk, json_string_value(json_object_get(line, "person_id"))))
                 continue;
             json_t *extra = json_pack("{s:O}", "meeting", json_object_get(meeting, "number"));
             if (extra && json_object_get(line, "shares"))
@@ -265,7 +284,7 @@ static int s_loan_lines(s_book_t *bk, const json_t *loan)
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(loan, "repayments"), i, r) {
-        if (!rc)
+        if (!rc && !hy_correct_is_voided(r))   /* a voided repayment counts nowhere */
             rc = s_entry(bk, json_string_value(json_object_get(r, "date")), "repayment",
                          microfund_int(r, "amount_rials"),
                          json_pack("{s:O, s:O, s:O}", "loan_id", id, "principal_rials",
@@ -291,7 +310,7 @@ static int s_shareout_lines(json_t *so, void *user)
     size_t i;
     json_t *p;
     json_array_foreach(json_object_get(so, "payouts"), i, p) {
-        if (strcmp(json_string_value(json_object_get(p, "person_id")), bk->person) != 0)
+        if (!s_hers(bk, json_string_value(json_object_get(p, "person_id"))))
             continue;
         return s_entry(bk, json_string_value(json_object_get(so, "date")), "shareout",
                        microfund_int(p, "paid_rials"),
@@ -373,7 +392,7 @@ int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, jso
         return status;
     microfund_t *st = microfund_state(ctx);
     json_t *member = microfund_member(fund.rec, person_id), *loans = NULL;
-    s_book_t bk = {person_id, json_array()};
+    s_book_t bk = {person_id, json_array(), json_object_get(member, "merged_from")};
     json_t *balances = json_object();
     int rc = 0;
     if (!member) {
@@ -382,7 +401,7 @@ int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, jso
         goto done;
     }
     if (!bk.entries || !balances ||
-        (rc = s_scan(ctx, st->meetings, fund.n, NULL, 0, s_meeting_lines, &bk)) != 0 ||
+        (rc = microfund_scan(ctx, st->meetings, fund.n, NULL, 0, s_meeting_lines, &bk)) != 0 ||
         (rc = microfund_loans_of(ctx, fund.n, &loans)) != 0)
         goto done;
     size_t i;
@@ -392,7 +411,7 @@ int microfund_passbook(hy_ctx_t *ctx, const char *id, const char *person_id, jso
         if (!rc && who && strcmp(who, person_id) == 0)
             rc = s_loan_lines(&bk, loan);
     }
-    if (rc || (rc = s_scan(ctx, st->shareouts, fund.n, NULL, 0, s_shareout_lines, &bk)) != 0 ||
+    if (rc || (rc = microfund_scan(ctx, st->shareouts, fund.n, NULL, 0, s_shareout_lines, &bk)) != 0 ||
         (rc = s_balance(bk.entries, balances)) != 0)
         goto done;
     *out = json_pack("{s:s, s:s, s:O, s:O, s:O}", "fund_id", fund.id, "person_id", person_id,

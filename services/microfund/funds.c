@@ -11,6 +11,7 @@
 
 #include "fa.h"
 #include "microfund.h"
+#include "scope.h"
 #include "page.h"
 
 #define MAX_CYCLE_DAYS 731 /* two years: funds run 9-12 months, leave room for a long one */
@@ -73,8 +74,15 @@ int microfund_fund_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     const char *start = json_string_value(json_object_get(cycle_args, "start"));
     const char *end = json_string_value(json_object_get(cycle_args, "end"));
     const char *office = json_string_value(json_object_get(args, "office"));
+    /* the office comes from the key: a key of one office forms only that office's funds */
+    int status = office && *office ? hy_scope_write(ctx, "office", office) : 0;
+    if (status)
+        return status;
+    if (hy_scope_office(ctx))
+        office = hy_scope_office(ctx);
     if (!office || !*office)
-        office = ctx->req && ctx->req->actor.office && *ctx->req->actor.office
+        office = ctx->req && ctx->req->actor.office && *ctx->req->actor.office &&
+                         strcmp(ctx->req->actor.office, "*") != 0
                      ? ctx->req->actor.office
                      : NULL;
     if (!office)
@@ -86,7 +94,7 @@ int microfund_fund_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (!hklen)
         return hy_fail(ctx, 422, "invalid_neighbourhood", "neighbourhood",
                        "the neighbourhood must contain letters");
-    int status = s_check_cycle(ctx, start, end, "cycle.end");
+    status = s_check_cycle(ctx, start, end, "cycle.end");
     if (!status)
         status = microfund_person_require(
             ctx, json_string_value(json_object_get(args, "facilitator_person_id")),
@@ -159,6 +167,12 @@ int microfund_fund_list(hy_ctx_t *ctx, const char *office, const char *neighbour
                         uint64_t after, int limit, json_t **items, uint64_t *next)
 {
     microfund_t *st = microfund_state(ctx);
+    const char *mine = hy_scope_office(ctx);   /* an office key lists its own office's funds */
+    if (mine && office && *office && !hy_scope_same(mine, office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s; it sees only that office's funds", mine);
+    if (mine)
+        office = mine;
     bool by_office = office && *office, by_place = neighbourhood && *neighbourhood;
     char key[KEY_MAX + 16], *want = NULL;
     size_t klen = by_office ? s_key('o', office, key, sizeof key)

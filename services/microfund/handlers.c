@@ -132,6 +132,47 @@ static int s_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
     return microfund_training_create(ctx, s_str(args, "id"), args, result);
 }
 
+static int s_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_void(ctx, s_str(args, "id"), s_str(args, "date"),
+                                  s_str(args, "reason"), result);
+}
+
+static int s_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_void_approve(ctx, s_str(args, "id"), s_str(args, "date"), result);
+}
+
+static int s_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_meeting_void_reject(ctx, s_str(args, "id"), s_str(args, "date"),
+                                         s_str(args, "reason"), result);
+}
+
+static int s_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_repayment_void(ctx, s_str(args, "id"), s_str(args, "number"),
+                                    s_str(args, "reason"), result);
+}
+
+static int s_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_repayment_void_approve(ctx, s_str(args, "id"), s_str(args, "number"),
+                                            result);
+}
+
+static int s_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_repayment_void_reject(ctx, s_str(args, "id"), s_str(args, "number"),
+                                           s_str(args, "reason"), result);
+}
+
+static int s_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return microfund_training_void(ctx, s_str(args, "id"), s_str(args, "number"),
+                                   s_str(args, "reason"), result);
+}
+
 const hy_handler_t microfund_handlers[] = {
     {"funds.create", s_funds_create},
     {"funds.get", s_funds_get},
@@ -151,6 +192,13 @@ const hy_handler_t microfund_handlers[] = {
     {"fund_trainings.list", s_trainings_list},
     {"fund_trainings.get", s_trainings_get},
     {"fund_members.passbook", s_passbook},
+    {"fund_meetings.void", s_meetings_void},
+    {"fund_meetings.void_approve", s_meetings_void_approve},
+    {"fund_meetings.void_reject", s_meetings_void_reject},
+    {"fund_loans.repayment_void", s_repayment_void},
+    {"fund_loans.repayment_void_approve", s_repayment_void_approve},
+    {"fund_loans.repayment_void_reject", s_repayment_void_reject},
+    {"fund_trainings.void", s_trainings_void},
     {0},
 };
 
@@ -169,7 +217,8 @@ static int s_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "microfund.meetings", 0, &st->meetings)) != 0 ||
         (rc = hy_store_open_db(store, "microfund.trainings", 0, &st->trainings)) != 0 ||
         (rc = hy_store_open_db(store, "microfund.persons", 0, &st->persons)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.shareouts", 0, &st->shareouts)) != 0) {
+        (rc = hy_store_open_db(store, "microfund.shareouts", 0, &st->shareouts)) != 0 ||
+        (rc = hy_persons_open(store, &st->shared)) != 0) {
         free(st);
         return rc;
     }

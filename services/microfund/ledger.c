@@ -23,7 +23,9 @@
 #include <string.h>
 
 #include "fa.h"
+#include "happened.h"
 #include "microfund.h"
+#include "scope.h"
 
 microfund_t *microfund_state(hy_ctx_t *ctx)
 {
@@ -41,7 +43,11 @@ int microfund_fund_open(hy_ctx_t *ctx, const char *id, mf_fund_t *fund)
     if (rc)
         return hy_fail_mdb(ctx, rc);
     fund->id = json_string_value(json_object_get(fund->rec, "id"));
-    return 0;
+    /* offices are boundaries: a key of another office neither reads nor changes the fund */
+    int status = hy_scope_write(ctx, "id", json_string_value(json_object_get(fund->rec, "office")));
+    if (status)
+        microfund_fund_close(fund);
+    return status;
 }
 
 int microfund_fund_save(hy_ctx_t *ctx, mf_fund_t *fund)
@@ -91,7 +97,7 @@ int microfund_in_cycle(hy_ctx_t *ctx, const mf_fund_t *fund, const char *date, c
 int microfund_not_future(hy_ctx_t *ctx, const char *date, const char *field)
 {
     if (date && strcmp(date, ctx->today) <= 0)
-        return 0;
+        return hy_happened_check(ctx, field, date);   /* not before the programme started */
     return hy_fail(ctx, 422, "future_date", field, "%s is after today (%s): the books record "
                    "what happened", date ? date : "", ctx->today);
 }

@@ -373,7 +373,18 @@ static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
         rc = hy_store_get_id(ctx->txn, microfund_state(ctx)->loans, *n, loan);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no fund loan has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    /* the fund's office is the loan's: microfund_fund_open refuses another office's key */
+    mf_fund_t fund;
+    int status = microfund_fund_open(ctx, json_string_value(json_object_get(*loan, "fund_id")),
+                                     &fund);
+    microfund_fund_close(&fund);
+    if (status) {
+        json_decref(*loan);
+        *loan = NULL;
+    }
+    return status;
 }
 
 int microfund_loan_get(hy_ctx_t *ctx, const char *id, json_t **out)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "correct.h"
 #include "microfund.h"
 
 typedef struct {
@@ -188,18 +189,25 @@ static int s_attendance(s_meeting_t *mt)
 }
 
 /* Stores the meeting under fund number + date; 409 duplicate_meeting when the date is taken. */
-static int s_store(s_meeting_t *mt, const json_t *rec)
+static int s_store(s_meeting_t *mt, json_t *rec)
 {
     uint8_t key[8 + 10];
     hy_key_u64(mt->fund->n, key);
     memcpy(key + 8, mt->date, 10);
-    MDB_val k = {sizeof key, key}, v;
     MDB_dbi db = microfund_state(mt->ctx)->meetings;
-    int rc = mdb_get(mt->ctx->txn, db, &k, &v);
-    if (rc == 0)
+    json_t *old = NULL;
+    int rc = hy_store_get_json(mt->ctx->txn, db, key, sizeof key, &old);
+    /* a voided meeting's date is free again: the meeting recorded on it corrects it and keeps
+     * it in "replaces" (corrections.c) */
+    if (rc == 0 && !hy_correct_is_voided(old)) {
+        json_decref(old);
         return hy_fail(mt->ctx, 409, "duplicate_meeting", "date",
                        "%s already has a meeting on %s", mt->fund->id, mt->date);
-    if (rc == MDB_NOTFOUND)
+    }
+    if (rc == 0 && rec)
+        json_object_set(rec, "replaces", old);
+    json_decref(old);
+    if (rc == MDB_NOTFOUND || rc == 0)
         rc = rec ? hy_store_put_json(mt->ctx->txn, db, key, sizeof key, rec) : 0;
     return rc ? hy_fail_mdb(mt->ctx, rc) : 0;
 }

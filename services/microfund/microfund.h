@@ -11,7 +11,11 @@
  *   shareout.c  the end-of-cycle share-out: pure arithmetic, then the writes
  *   books.c     reading the books back: meetings, trainings, a member's passbook
  *   ledger.c    what they share: the fund record, its cash position, money and dates, events
- *   persons.c   the projection of the registry's persons (members must be registered)
+ *   persons.c   the registry's persons (members must be registered): the shared projection
+ *   corrections.c  voiding a meeting recorded by mistake, under maker-checker
+ *   loan_voids.c   voiding a fund-loan repayment, under maker-checker
+ *   trainings.c    voiding a training session
+ *   merge.c     following a merge of two person records
  *
  * A fund is one JSON record holding its rules, its current cycle, its members (a savings group
  * has tens of members, so they live inside the record and a meeting is one read and one write),
@@ -31,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "persons.h"
 #include "service.h"
 
 /* The service's state: its database handles, opened once by microfund_open. */
@@ -42,7 +47,9 @@ typedef struct {
     MDB_dbi loan_idx;   /* "a:"fund number (8 bytes) -> active loans; "f:"... -> every loan */
     MDB_dbi meetings;   /* fund number (8) + "YYYY-MM-DD" -> meeting JSON (one per date) */
     MDB_dbi trainings;  /* fund number (8) + session number (8) -> training JSON */
-    MDB_dbi persons;    /* projection: person number -> {id, office, neighbourhood, sex} */
+    MDB_dbi persons;    /* stores from before the shared projection: person number -> {id, office,
+                           neighbourhood, sex} (read only) */
+    hy_persons_t shared; /* the registry's persons (shared/persons.h) */
     MDB_dbi shareouts;  /* fund number (8) + cycle number (8) -> the share-out as computed */
 } microfund_t;
 
@@ -164,11 +171,45 @@ int microfund_shareout_compute(mf_shareout_t *so, mf_share_t *rows, size_t nrows
 int microfund_shareout(hy_ctx_t *ctx, const char *id, bool preview, const char *date,
                        json_t **out);
 
+/* Visits the JSON records of db (meetings, trainings, share-outs) whose key starts with the fund
+ * number, from the first key after fund number + from (from NULL: the first of the fund); each
+ * returns 0 to go on, 1 to stop, or an LMDB error. Returns 0 or an LMDB error (books.c). */
+typedef int (*microfund_each_fn)(json_t *rec, void *user);
+int microfund_scan(hy_ctx_t *ctx, MDB_dbi db, uint64_t fund_n, const void *from, size_t fromlen,
+                   microfund_each_fn each, void *user);
+
+/* --- voiding a meeting under maker-checker (corrections.c) --------------------------------- */
+/* The maker's request (202), the checker's approval (200; 422 same_approver) and turning the
+ * request down (200), each with the meeting; the codes are in corrections.c. */
+int microfund_meeting_void(hy_ctx_t *ctx, const char *id, const char *date, const char *reason,
+                           json_t **out);
+int microfund_meeting_void_approve(hy_ctx_t *ctx, const char *id, const char *date,
+                                   json_t **out);
+int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *date,
+                                  const char *reason, json_t **out);
+/* Voids a training session (not money: one key, of the fund's office or the province); 200
+ * with the session, 404, 409 voided (trainings.c). */
+int microfund_training_void(hy_ctx_t *ctx, const char *id, const char *number,
+                            const char *reason, json_t **out);
+
+/* --- voiding a fund-loan repayment under maker-checker (loan_voids.c) ---------------------- */
+int microfund_repayment_void(hy_ctx_t *ctx, const char *id, const char *number,
+                             const char *reason, json_t **out);
+int microfund_repayment_void_approve(hy_ctx_t *ctx, const char *id, const char *number,
+                                     json_t **out);
+int microfund_repayment_void_reject(hy_ctx_t *ctx, const char *id, const char *number,
+                                    const char *reason, json_t **out);
+
+/* --- a merge of two person records (merge.c) ---------------------------------------------- */
+/* Applies registry.person.merged's data inside ctx->txn. 0 or an LMDB error. */
+int microfund_person_merged(hy_ctx_t *ctx, const json_t *data);
+
 /* --- the registry's persons (persons.c) ------------------------------------------------------ */
 int microfund_apply(hy_ctx_t *ctx, const char *source, json_t *event);
 int microfund_reset(void *state, MDB_txn *txn);
-/* 0 when person_id is a registered person (after catching up with the registry if needed);
- * else 422 unknown_person (field names the argument) or 503 dependency_unavailable. */
+/* 0 when person_id is a registered person; HY_PARKED when not seen yet (return it as is: the
+ * request runs again once caught up with the registry); else 422 unknown_person (field names
+ * the argument) or 500. */
 int microfund_person_require(hy_ctx_t *ctx, const char *person_id, const char *field);
 
 /* --- the fund record and what the domain files share (ledger.c) ------------------------------ */

@@ -30,7 +30,17 @@
  *   422 absent_saver, over_max_shares, no_social_fund, invalid_social_fund_amount,
  *       insufficient_social_fund, no_participants, duplicate_entry, amount_too_large,
  *       missing_office, invalid_neighbourhood
- *   500 internal_error, 503 dependency_unavailable (the registry did not answer)
+ *   403 other_office   a key of another office reads or changes a fund, its books or its loans,
+ *                      forms a fund for another office, or lists another office's funds
+ *   422 before_programme_start  a date before HY_PROGRAMME_START
+ *   422 merged_person  a person id retired by a merge (with merged_into)
+ *   meeting voids (corrections.c): 404 not_found, 409 void_pending, no_void_request, voided,
+ *   insufficient_cash (its money was lent or paid out since), 422 same_approver, cycle_closed;
+ *   fund-loan repayment voids (loan_voids.c): the same, and 409 wrong_state (settled at a
+ *   share-out), active_loan_exists (the borrower has another loan since); training voids
+ *   (trainings.c): 404 not_found, 409 voided
+ *   500 internal_error (a person not seen yet parks until the registry is caught up with, then
+ *   422 unknown_person: no 503 any more)
  */
 #include "proto.h"
 #include "spec.h"
@@ -213,6 +223,19 @@ static const hy_field_t meeting_result[] = {
     {.name = "grants", .type = HY_T_ARRAY, .elem = HY_T_ANY, .doc = "grants: person_id, amount_rials, reason"},
     {.name = "cash", .type = HY_T_ANY,
      .doc = "the fund's cash position after the meeting (in the reply to its recording)"},
+    {.name = "void_request", .type = HY_T_ANY,
+     .doc = "a requested void awaiting another key's approval: reason, requested_by, "
+            "requested_at"},
+    {.name = "voided", .type = HY_T_BOOL,
+     .doc = "voided under maker-checker (with voided_by, voided_at, void_reason): counts nowhere"},
+    {.name = "replaces", .type = HY_T_ANY,
+     .doc = "the voided meeting of the same date this one corrects"},
+    {0},
+};
+
+static const hy_field_t void_args[] = {
+    {.name = "reason", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 2000,
+     .doc = "why the meeting was recorded by mistake"},
     {0},
 };
 
@@ -358,6 +381,8 @@ static const hy_field_t training_result[] = {
     {.name = "participant_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "participants"},
     {.name = "member_ids", .type = HY_T_ARRAY, .elem = HY_T_ID,
      .doc = "the participants who were current members"},
+    {.name = "voided", .type = HY_T_BOOL,
+     .doc = "voided (with voided_by, voided_at, void_reason): counts nowhere"},
     {0},
 };
 
@@ -410,6 +435,26 @@ static const hy_op_spec_t microfund_ops[] = {
        passbook_result, 200, false,
        "A member's passbook: savings, social fund, fines, grants, loans, repayments and "
        "share-outs in date order, with running balances"),
+    OP("fund_meetings.void", "POST", "/v1/funds/{id}/meetings/{date}/void", WRITE, void_args,
+       meeting_result, 202, false,
+       "Ask to void a meeting recorded by mistake (maker; another key approves)"),
+    OP("fund_meetings.void_approve", "POST", "/v1/funds/{id}/meetings/{date}/void/approve",
+       WRITE, NULL, meeting_result, 200, false,
+       "Approve a requested void (checker: not the key that asked): its money leaves the books"),
+    OP("fund_meetings.void_reject", "POST", "/v1/funds/{id}/meetings/{date}/void/reject", WRITE,
+       void_args, meeting_result, 200, false, "Turn a requested void down: the meeting stands"),
+    OP("fund_loans.repayment_void", "POST", "/v1/fund-loans/{id}/repayments/{number}/void",
+       WRITE, void_args, loan_result, 202, false,
+       "Ask to void a fund-loan repayment recorded by mistake (maker; another key approves)"),
+    OP("fund_loans.repayment_void_approve", "POST",
+       "/v1/fund-loans/{id}/repayments/{number}/void/approve", WRITE, NULL, loan_result, 200,
+       false, "Approve a requested void (checker): later repayments' splits are derived again"),
+    OP("fund_loans.repayment_void_reject", "POST",
+       "/v1/fund-loans/{id}/repayments/{number}/void/reject", WRITE, void_args, loan_result, 200,
+       false, "Turn a requested void down: the repayment stands"),
+    OP("fund_trainings.void", "POST", "/v1/funds/{id}/trainings/{number}/void", WRITE, void_args,
+       training_result, 200, false,
+       "Void a training session recorded by mistake (no money: one key); it counts nowhere"),
     {0},
 };
 

@@ -1,67 +1,52 @@
 /*
- * persons.c — the micro-fund's projection of the registry's persons.
+ * persons.c — the registry's persons as the micro-fund knows them: the shared projection
+ * (shared/persons.h).
  *
  * Members, guarantors, facilitators and trainees must be registered persons. The registry owns
- * them; we follow its events (registry.person.registered / .updated, whose data is the person or
- * {id, changes, person}) and keep only what a fund needs: that the person exists, and her
- * office, neighbourhood and sex for the record. Before refusing a person as unknown we catch up
- * with the registry inside the request's transaction, so a person the registry acknowledged a
- * moment ago is never refused.
+ * them; we follow its events into the shared projection, in the same transaction as the
+ * registry cursor. A request naming a person not seen yet never waits on the registry inside
+ * its transaction: it parks (hy_park) until we have caught up with everything the registry had
+ * committed when it came, so a person the registry acknowledged a moment ago is never refused,
+ * and a stalled registry delays no request about someone we know. At the deadline it is refused
+ * 422 unknown_person. Stores from before the shared projection keep their own records
+ * ("microfund.persons": person number -> {id, office, neighbourhood, sex}), still read.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "microfund.h"
 
-/* Keeps the few fields a fund needs of one person record. */
-static int s_put_person(hy_ctx_t *ctx, const json_t *person)
-{
-    const char *id = json_string_value(json_object_get(person, "id"));
-    uint64_t n;
-    if (!id || hy_id_parse("prs", id, &n) != 0)
-        return 0;   /* not a person record: nothing to keep */
-    json_t *rec = json_pack("{s:s}", "id", id);
-    if (!rec)
-        return ENOMEM;
-    static const char *const keep[] = {"office", "neighbourhood", "sex", NULL};
-    for (const char *const *k = keep; *k; k++) {
-        json_t *v = json_object_get(person, *k);
-        if (json_is_string(v))
-            json_object_set(rec, *k, v);
-    }
-    int rc = hy_store_put_id(ctx->txn, microfund_state(ctx)->persons, n, rec);
-    json_decref(rec);
-    return rc;
-}
-
 /* Applies one registry event; other sources and event types change nothing. */
 int microfund_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
-    if (strcmp(source, "registry") != 0)
-        return 0;
+    int rc = hy_persons_apply(&microfund_state(ctx)->shared, ctx->txn, source, event);
     const char *type = json_string_value(json_object_get(event, "type"));
-    json_t *data = json_object_get(event, "data");
-    if (!type)
-        return 0;
-    if (strcmp(type, "registry.person.registered") == 0)
-        return s_put_person(ctx, data);
-    if (strcmp(type, "registry.person.updated") == 0)
-        return s_put_person(ctx, json_object_get(data, "person"));
-    return 0;
+    if (rc == 0 && type && strcmp(source, "registry") == 0 &&
+        strcmp(type, "registry.person.merged") == 0)
+        rc = microfund_person_merged(ctx, json_object_get(event, "data"));
+    return rc;
 }
 
 /* --rebuild: forget every person; the registry's events are replayed from the first. */
 int microfund_reset(void *state, MDB_txn *txn)
 {
-    return mdb_drop(txn, ((microfund_t *)state)->persons, 0);
+    microfund_t *st = state;
+    int rc = mdb_drop(txn, st->persons, 0);
+    return rc ? rc : hy_persons_reset(&st->shared, txn);
 }
 
 /* 0 when known, MDB_NOTFOUND when not (also for a malformed id), or another LMDB error. */
 static int s_known(hy_ctx_t *ctx, const char *person_id)
 {
     uint64_t n;
+    json_t *rec = NULL;
     if (!person_id || hy_id_parse("prs", person_id, &n) != 0)
         return MDB_NOTFOUND;
+    int rc = hy_persons_get(&microfund_state(ctx)->shared, ctx->txn, person_id, &rec);
+    json_decref(rec);
+    if (rc != MDB_NOTFOUND)
+        return rc;
     MDB_val k, v;
     uint8_t key[8];
     hy_key_u64(n, key);
@@ -72,18 +57,30 @@ static int s_known(hy_ctx_t *ctx, const char *person_id)
 
 int microfund_person_require(hy_ctx_t *ctx, const char *person_id, const char *field)
 {
-    int rc = s_known(ctx, person_id);
-    if (rc == MDB_NOTFOUND) {
-        int sync = hy_follow_sync(ctx, "registry");
-        if (sync == -1)
-            return hy_fail(ctx, 503, "dependency_unavailable", field,
-                           "the registry did not answer; cannot check %s", person_id);
-        if (sync != 0)
-            return hy_fail_mdb(ctx, sync);
-        rc = s_known(ctx, person_id);
+    uint64_t n;
+    char key[64];
+    json_t *merged = NULL;
+    int klen = snprintf(key, sizeof key, "merged:%s", person_id ? person_id : "");
+    int rc = klen > 0 && (size_t)klen < sizeof key
+                 ? hy_store_get_json(ctx->txn, microfund_state(ctx)->meta, key, (size_t)klen,
+                                     &merged)
+                 : MDB_NOTFOUND;
+    if (rc == 0) {   /* a record retired by a merge (merge.c) */
+        hy_fail(ctx, 422, "merged_person", field, "%s was merged into %s: use that id",
+                person_id, json_string_value(json_object_get(merged, "into")));
+        hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(merged, "into")));
+        json_decref(merged);
+        return 422;
     }
-    if (rc == MDB_NOTFOUND)
+    rc = s_known(ctx, person_id);
+    if (rc == MDB_NOTFOUND) {
+        int parked = person_id && hy_id_parse("prs", person_id, &n) == 0
+                         ? hy_park(ctx, "registry")
+                         : 0;
+        if (parked)
+            return parked;
         return hy_fail(ctx, 422, "unknown_person", field, "%s is not a registered person",
                        person_id ? person_id : "");
+    }
     return rc ? hy_fail_mdb(ctx, rc) : 0;
 }

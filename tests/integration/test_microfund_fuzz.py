@@ -31,6 +31,13 @@ def _bodies(p0, p1):
         ("POST", "/v1/funds/{id}/shareout"): {"date": "2024-06-01"},
         ("POST", "/v1/funds/{id}/cycles"): {"start": "2024-06-02", "end": "2025-05-31"},
         ("POST", "/v1/funds/{id}/trainings"): {"date": "2024-02-01", "participants": [p0]},
+        ("POST", "/v1/funds/{id}/meetings/{date}/void"): {"reason": "entered twice"},
+        ("POST", "/v1/funds/{id}/meetings/{date}/void/approve"): {},
+        ("POST", "/v1/funds/{id}/meetings/{date}/void/reject"): {"reason": "it happened"},
+        ("POST", "/v1/fund-loans/{id}/repayments/{number}/void"): {"reason": "entered twice"},
+        ("POST", "/v1/fund-loans/{id}/repayments/{number}/void/approve"): {},
+        ("POST", "/v1/fund-loans/{id}/repayments/{number}/void/reject"): {"reason": "it happened"},
+        ("POST", "/v1/funds/{id}/trainings/{number}/void"): {"reason": "entered twice"},
     }
 
 
