@@ -268,6 +268,11 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         { HY_ROUTE_READYZ, "readyz", "Every service has a live worker", "application/json" },
         { HY_ROUTE_METRICS, "metrics", "Prometheus metrics (operator)", "text/plain" },
         { HY_ROUTE_OPENAPI, "openapi", "This document", "application/json" },
+        { HY_ROUTE_ASYNCAPI, "asyncapi", "The AsyncAPI 3.0 document of the event feeds",
+          "application/json" },
+        { HY_ROUTE_EVENT_SCHEMA, "eventSchema",
+          "The JSON Schema of an event type's data (its events' dataschema)",
+          "application/schema+json" },
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();

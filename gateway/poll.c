@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "client.h"
@@ -28,6 +30,39 @@ struct hy_poller {
     hy_poll_t *head;            /* parked requests, under lock */
     bool stop;
 };
+
+bool hy_gw_feed_batch(const hy_route_t *route, const char *accept, const json_t *result)
+{
+    if (!route || !route->op || !route->op->long_poll || !accept ||
+        !json_is_array(json_object_get(result, "events")))
+        return false;
+    const size_t want = strlen(HY_CE_BATCH_TYPE);
+    for (const char *p = accept; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        size_t type_len = strcspn(p, ";, \t");
+        if (type_len > n)
+            type_len = n;
+        if (type_len == want && strncasecmp(p, HY_CE_BATCH_TYPE, want) == 0) {
+            /* q=0 (or 0.0...) refuses it; any other q accepts it. */
+            const char *q = p + type_len;
+            bool refused = false;
+            while (q < p + n && (q = strstr(q, "q=")) && q < p + n) {
+                const char *v = q + 2;
+                refused = v[0] == '0' && (v[1] == '\0' || v[1] == ',' || v[1] == ';' ||
+                                          v[1] == ' ' || (v[1] == '.' &&
+                                                          strspn(v + 2, "0") ==
+                                                              strcspn(v + 2, ",; \t")));
+                q = v;
+            }
+            return !refused;
+        }
+        p += n;
+    }
+    return false;
+}
 
 /* Whether a reply is a success whose result has an empty events array: ask again. */
 bool hy_poll_empty(json_t *reply)
