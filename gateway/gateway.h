@@ -201,6 +201,22 @@ void hy_metrics_service_error(hy_metrics_t *self, int api_index, int kind);
 /* The Prometheus text exposition. Returns a malloc'd buffer and its length, or NULL. */
 char *hy_metrics_render(hy_metrics_t *self, size_t *len);
 
+/* The services' figures for /metrics: a thread asks the broker which services have workers
+ * and each one of hy_gw_services() for service.status, every HY_WATCH_PERIOD_MS. */
+#define HY_WATCH_PERIOD_MS 2000
+typedef struct hy_watch hy_watch_t;
+/* Starts the watcher with a client of its own to the broker at endpoint (zctx borrowed);
+ * each call waits at most timeout_ms. NULL on failure. */
+hy_watch_t *hy_watch_new(void *zctx, const char *endpoint, int timeout_ms);
+/* Stops the thread (before the ZeroMQ context ends); safe to call twice. */
+void hy_watch_stop(hy_watch_t *self);
+/* Stops, closes the client and frees; sets *self_p to NULL. */
+void hy_watch_destroy(hy_watch_t **self_p);
+/* The last look, {"registry": {"up": true, "status": {...}}} (new reference), or NULL. */
+json_t *hy_watch_snapshot(hy_watch_t *self);
+/* As hy_metrics_render, plus the services' figures of watch (may be NULL). */
+char *hy_metrics_render_with(hy_metrics_t *self, hy_watch_t *watch, size_t *len);
+
 /* Writes the log line of one answered request to stderr:
  * {"ts":..,"level":"info","service":"gateway","route":..,"request_id":..,"status":..,"us":..} */
 void hy_gw_log_request(const char *route, const char *request_id, int status, int64_t us);
@@ -355,6 +371,7 @@ struct hy_gateway {
     hy_poller_t *poller;
     hy_guard_t *guard;
     hy_forwarder_t *forwarder;
+    hy_watch_t *watch;          /* the services' figures for /metrics */
 };
 
 /* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway), sending requests to the

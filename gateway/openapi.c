@@ -266,7 +266,7 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
     } own[] = {
         { HY_ROUTE_HEALTHZ, "healthz", "The process is up", "application/json" },
         { HY_ROUTE_READYZ, "readyz", "Every service has a live worker", "application/json" },
-        { HY_ROUTE_METRICS, "metrics", "Prometheus metrics (operator)", "text/plain" },
+        { HY_ROUTE_METRICS, "metrics", "Prometheus metrics (operator, monitoring)", "text/plain" },
         { HY_ROUTE_OPENAPI, "openapi", "This document", "application/json" },
         { HY_ROUTE_ASYNCAPI, "asyncapi", "The AsyncAPI 3.0 document of the event feeds",
           "application/json" },
@@ -276,8 +276,8 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();
-    for (unsigned bit = 1; bit <= HY_ROLE_AUDITOR; bit <<= 1)
-        if (r->roles & bit)
+    for (unsigned bit = 1; bit <= HY_ROLE_MONITORING; bit <<= 1)
+        if ((r->roles & bit) && bit != HY_ROLE_SERVICE)
             s_push(roles, json_string(hy_role_name(bit)), bad);
     if (!r->op) {
         for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
