@@ -8,6 +8,7 @@
 #include "describe.h"
 #include "gateway.h"
 #include "outbox.h"
+#include "proto.h"
 #include "test.h"
 
 static const hy_field_t s_data[] = {
@@ -121,7 +122,24 @@ static void test_feed_batch(void)
     json_decref(result);
 }
 
+/* A monitoring key exists as a role of its own, and reaches /metrics and no op. */
+static void test_monitoring_role(void)
+{
+    CHECK_EQ_INT(hy_key_role_bit("monitoring"), HY_ROLE_MONITORING);
+    CHECK_EQ_STR(hy_role_name(HY_ROLE_MONITORING), "monitoring");
+    const hy_api_t *apis[] = {&s_api, NULL};
+    char err[160] = "";
+    hy_routes_t *rt = hy_routes_new(apis, err, sizeof err);
+    CHECK(rt != NULL);
+    for (size_t i = 0; rt && i < hy_routes_count(rt); i++) {
+        const hy_route_t *r = hy_routes_at(rt, i);
+        CHECK(((r->roles & HY_ROLE_MONITORING) != 0) == (r->kind == HY_ROUTE_METRICS));
+    }
+    hy_routes_destroy(&rt);
+}
+
 const hy_test_t events_tests[] = {
+    {"events.monitoring_role", test_monitoring_role},
     {"events.describe", test_describe_events},
     {"events.seq", test_event_seq},
     {"events.asyncapi", test_asyncapi},

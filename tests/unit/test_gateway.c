@@ -122,7 +122,7 @@ static void test_routes(void)
     CHECK(r && r->kind == HY_ROUTE_HEALTHZ && r->roles == 0);
     json_decref(params);
     CHECK_EQ_INT(hy_routes_match(rt, "GET", "/metrics", &r, &params, NULL, 0), 200);
-    CHECK(r && r->kind == HY_ROUTE_METRICS && r->roles == HY_ROLE_OPERATOR);
+    CHECK(r && r->kind == HY_ROUTE_METRICS && r->roles == (HY_ROLE_OPERATOR | HY_ROLE_MONITORING));
     json_decref(params);
     CHECK_EQ_INT(hy_routes_match(rt, "GET", "/v1/audit", &r, &params, NULL, 0), 200);
     CHECK(r && r->kind == HY_ROUTE_ENTITY && r->api == NULL);
