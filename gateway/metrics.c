@@ -2,7 +2,7 @@
  * metrics.c — Prometheus metrics of the gateway: requests by route and status, latency
  * histograms by route, and failures of each service behind it; the gateway's build and process
  * figures; and, from a watcher thread that asks each service for service.status every
- * HY_WATCH_PERIOD_MS, each service's sequence, requests and each follower's cursor and lag (a
+ * HY_WATCH_PERIOD_MS, each service's sequence and each follower's cursor and lag (a
  * scrape never waits on a service: it renders the watcher's last look).
  *
  * Counting happens on every request from every MHD thread, so it uses only relaxed C11
@@ -388,7 +388,8 @@ static void s_render_watch(s_text_t *t, hy_watch_t *watch)
                  (long long)json_integer_value(json_object_get(st, "seq")));
     }
     /* A follower's lag: the source's own sequence (when the gateway saw it) or the head the
-     * follower knows, whichever is further, minus the follower's cursor. */
+     * follower knows, whichever is further, minus the follower's cursor. With several replicas
+     * of a follower, the figures are those of the replica the broker asked (one per look). */
     static const char *const kinds[] = {"cursor", "lag"};
     static const char *const help[] = {
         "The last event of source the follower service has applied.",
@@ -416,16 +417,6 @@ static void s_render_watch(s_text_t *t, hy_watch_t *watch)
                          (long long)(k ? (head > cursor ? head - cursor : 0) : cursor));
             }
         }
-    }
-    s_printf(t, "# HELP hamyar_service_requests_total Requests the service has handled since "
-                "it started.\n# TYPE hamyar_service_requests_total counter\n");
-    json_object_foreach(snap, name, v) {
-        json_t *st = json_object_get(v, "status");
-        if (!json_is_object(st))
-            continue;
-        s_label(svc, sizeof svc, name);
-        s_printf(t, "hamyar_service_requests_total{service=\"%s\"} %lld\n", svc,
-                 (long long)json_integer_value(json_object_get(st, "requests")));
     }
     s_printf(t, "# HELP hamyar_service_figures_timestamp_seconds When the gateway last asked "
                 "the services for these figures.\n"

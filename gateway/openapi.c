@@ -293,6 +293,9 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         s_set(o, "tags", json_pack("[s]", "gateway"), bad);
         if (r->kind == HY_ROUTE_READYZ)
             s_set(responses, "503", json_pack("{s:s}", "description", "Not ready"), bad);
+        if (r->kind == HY_ROUTE_EVENT_SCHEMA)
+            s_set(responses, "404", json_pack("{s:s}", "description", "No service publishes "
+                                              "events of this type"), bad);
     } else {
         s_set(o, "operationId", json_string(r->op->op), bad);
         if (r->op->summary)

@@ -31,6 +31,20 @@ struct hy_poller {
     bool stop;
 };
 
+/* The q of one media range of Accept ("type/sub;a=b;q=0.5", n bytes): 1 when absent. */
+static double s_quality(const char *range, size_t n)
+{
+    for (const char *p = memchr(range, ';', n); p && p < range + n;
+         p = memchr(p + 1, ';', (size_t)(range + n - p - 1))) {
+        const char *q = p + 1;
+        while (q < range + n && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q + 2 <= range + n && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+            return strtod(q + 2, NULL);
+    }
+    return 1.0;
+}
+
 bool hy_gw_feed_batch(const hy_route_t *route, const char *accept, const json_t *result)
 {
     if (!route || !route->op || !route->op->long_poll || !accept ||
@@ -40,25 +54,9 @@ bool hy_gw_feed_batch(const hy_route_t *route, const char *accept, const json_t 
     for (const char *p = accept; *p;) {
         while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        size_t type_len = strcspn(p, ";, \t");
-        if (type_len > n)
-            type_len = n;
-        if (type_len == want && strncasecmp(p, HY_CE_BATCH_TYPE, want) == 0) {
-            /* q=0 (or 0.0...) refuses it; any other q accepts it. */
-            const char *q = p + type_len;
-            bool refused = false;
-            while (q < p + n && (q = strstr(q, "q=")) && q < p + n) {
-                const char *v = q + 2;
-                refused = v[0] == '0' && (v[1] == '\0' || v[1] == ',' || v[1] == ';' ||
-                                          v[1] == ' ' || (v[1] == '.' &&
-                                                          strspn(v + 2, "0") ==
-                                                              strcspn(v + 2, ",; \t")));
-                q = v;
-            }
-            return !refused;
-        }
+        size_t n = strcspn(p, ","), type_len = strcspn(p, ";, \t");
+        if (type_len == want && strncasecmp(p, HY_CE_BATCH_TYPE, want) == 0)
+            return s_quality(p, n) > 0;
         p += n;
     }
     return false;
