@@ -138,10 +138,11 @@ static int s_event(char *buf, size_t n, const char *svc, uint64_t seq, const cha
     s_date(day, date);
     return snprintf(buf, n,
                     "{\"specversion\":\"1.0\",\"id\":\"%s-%llu\",\"source\":\"hamyar/%s\",\"type\":\"%s\","
-                    "\"time\":\"%sT08:30:00Z\",\"subject\":\"%s\",\"sequence\":%llu,"
+                    "\"time\":\"%sT08:30:00Z\",\"subject\":\"%s\",\"sequence\":\"%020llu\","
+                    "\"seq\":%llu,\"dataschema\":\"http://127.0.0.1:8080/v1/schemas/events/%s\","
                     "\"datacontenttype\":\"application/json\",\"data\":%s}",
                     svc, (unsigned long long)seq, svc, type, date, subject,
-                    (unsigned long long)seq, data);
+                    (unsigned long long)seq, (unsigned long long)seq, type, data);
 }
 
 static int s_gen(int argc, char **argv)

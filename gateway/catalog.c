@@ -63,6 +63,7 @@ static void s_table_free(hy_gw_table_t *t)
     hy_routes_destroy(&t->routes);
     hy_metrics_destroy(&t->metrics);
     free(t->openapi);
+    free(t->asyncapi);
     for (size_t i = 0; t->apis && t->apis[i]; i++)
         hy_describe_free(&t->apis[i]);
     free(t->apis);
@@ -94,6 +95,12 @@ static hy_gw_table_t *s_table_build(hy_catalog_t *self, int skip, const json_t *
         goto fail;
     if (!(t->metrics = hy_metrics_new(t->routes)) || !(doc = hy_gw_openapi(t->routes)) ||
         !(t->openapi = hy_gw_dump(doc, &t->openapi_len))) {
+        snprintf(err, err_size, "out of memory");
+        goto fail;
+    }
+    json_decref(doc);
+    if (!(doc = hy_gw_asyncapi((const hy_api_t *const *)t->apis)) ||
+        !(t->asyncapi = hy_gw_dump(doc, &t->asyncapi_len))) {
         snprintf(err, err_size, "out of memory");
         goto fail;
     }

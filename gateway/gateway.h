@@ -17,6 +17,7 @@
  *   server.c    life cycle: start-up, shutdown
  *   keys.c      API keys (keys.h, shared with hamyarctl)
  *   openapi.c   the OpenAPI 3.1 document, generated once at start-up
+ *   asyncapi.c  the AsyncAPI 3.0 document of the event feeds and each event's data schema
  *   metrics.c   Prometheus counters and histograms (C11 atomics, no locks)
  *   catalog.c   the services' descriptions: routes built and rebuilt from what they announce
  *   main.c      configuration, broker thread, signals, shutdown order
@@ -64,6 +65,8 @@ typedef enum {
     HY_ROUTE_READYZ,
     HY_ROUTE_METRICS,
     HY_ROUTE_OPENAPI,
+    HY_ROUTE_ASYNCAPI,      /* GET /v1/asyncapi.json */
+    HY_ROUTE_EVENT_SCHEMA,  /* GET /v1/schemas/events/{type}: an event type's data schema */
 } hy_route_kind_t;
 
 typedef struct {
@@ -174,6 +177,14 @@ char *hy_gw_dump(const json_t *value, size_t *len);
 /* The OpenAPI 3.1 document of every route. New reference, or NULL on allocation failure. */
 json_t *hy_gw_openapi(const hy_routes_t *routes);
 
+/* --- AsyncAPI (asyncapi.c) ------------------------------------------------------------------- */
+/* The AsyncAPI 3.0 document of the event feeds of apis (NULL-terminated). New reference, or
+ * NULL on allocation failure. */
+json_t *hy_gw_asyncapi(const hy_api_t *const *apis);
+/* The JSON Schema (2020-12) of the data of event type, with $id its dataschema URL. New
+ * reference, or NULL when no api declares the type. */
+json_t *hy_gw_event_schema(const hy_api_t *const *apis, const char *type);
+
 /* --- metrics (metrics.c) --------------------------------------------------------------------- */
 typedef struct hy_metrics hy_metrics_t;
 
@@ -189,6 +200,22 @@ void hy_metrics_request(hy_metrics_t *self, int route, int status, uint64_t us);
 void hy_metrics_service_error(hy_metrics_t *self, int api_index, int kind);
 /* The Prometheus text exposition. Returns a malloc'd buffer and its length, or NULL. */
 char *hy_metrics_render(hy_metrics_t *self, size_t *len);
+
+/* The services' figures for /metrics: a thread asks the broker which services have workers
+ * and each one of hy_gw_services() for service.status, every HY_WATCH_PERIOD_MS. */
+#define HY_WATCH_PERIOD_MS 2000
+typedef struct hy_watch hy_watch_t;
+/* Starts the watcher with a client of its own to the broker at endpoint (zctx borrowed);
+ * each call waits at most timeout_ms. NULL on failure. */
+hy_watch_t *hy_watch_new(void *zctx, const char *endpoint, int timeout_ms);
+/* Stops the thread (before the ZeroMQ context ends); safe to call twice. */
+void hy_watch_stop(hy_watch_t *self);
+/* Stops, closes the client and frees; sets *self_p to NULL. */
+void hy_watch_destroy(hy_watch_t **self_p);
+/* The last look, {"registry": {"up": true, "status": {...}}} (new reference), or NULL. */
+json_t *hy_watch_snapshot(hy_watch_t *self);
+/* As hy_metrics_render, plus the services' figures of watch (may be NULL). */
+char *hy_metrics_render_with(hy_metrics_t *self, hy_watch_t *watch, size_t *len);
 
 /* Writes the log line of one answered request to stderr:
  * {"ts":..,"level":"info","service":"gateway","route":..,"request_id":..,"status":..,"us":..} */
@@ -211,6 +238,11 @@ typedef struct hy_poll {
 typedef struct hy_poller hy_poller_t;
 typedef struct hy_gateway hy_gateway_t;
 
+/* The media type of a CloudEvents JSON batch (the array of events). */
+#define HY_CE_BATCH_TYPE "application/cloudevents-batch+json"
+/* Whether to answer a feed's result as a CloudEvents batch: route is a long-poll feed, result
+ * has an events array, and accept (may be NULL) names HY_CE_BATCH_TYPE with a q above 0. */
+bool hy_gw_feed_batch(const hy_route_t *route, const char *accept, const json_t *result);
 /* true when reply is a success whose result.events is an empty array. */
 bool hy_poll_empty(json_t *reply);
 /* Starts the poller thread. NULL on failure. */
@@ -304,6 +336,8 @@ typedef struct hy_gw_table {
     hy_metrics_t *metrics;
     char *openapi;              /* the OpenAPI document, serialised */
     size_t openapi_len;
+    char *asyncapi;             /* the AsyncAPI document, serialised */
+    size_t asyncapi_len;
     atomic_int refs;
 } hy_gw_table_t;
 
@@ -337,6 +371,7 @@ struct hy_gateway {
     hy_poller_t *poller;
     hy_guard_t *guard;
     hy_forwarder_t *forwarder;
+    hy_watch_t *watch;          /* the services' figures for /metrics */
 };
 
 /* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway), sending requests to the

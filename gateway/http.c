@@ -262,9 +262,14 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
     case HY_ROUTE_OPENAPI:
         return hy_gw_send(gw, conn, req, 200, "application/json", req->t->openapi, req->t->openapi_len,
                       true, NULL, NULL);
+    case HY_ROUTE_ASYNCAPI:
+        return hy_gw_send(gw, conn, req, 200, "application/json", req->t->asyncapi,
+                          req->t->asyncapi_len, true, NULL, NULL);
+    case HY_ROUTE_EVENT_SCHEMA:
+        return hy_gw_event_schema_send(gw, conn, req, url);
     case HY_ROUTE_METRICS: {
         size_t len = 0;
-        char *text = hy_metrics_render(req->t->metrics, &len);
+        char *text = hy_metrics_render_with(req->t->metrics, gw->watch, &len);
         if (!text)
             return MHD_NO;
         return hy_gw_send(gw, conn, req, 200, "text/plain; version=0.0.4; charset=utf-8", text,

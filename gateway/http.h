@@ -78,6 +78,9 @@ enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_
 /* Answers a request the forwarder resumed (or parks a feed with nothing yet). */
 enum MHD_Result hy_gw_forwarded(hy_gateway_t *gw, struct MHD_Connection *conn,
                                 hy_gw_req_t *req, const char *url);
+/* GET /v1/schemas/events/{type} (asyncapi.c). */
+enum MHD_Result hy_gw_event_schema_send(hy_gateway_t *gw, struct MHD_Connection *conn,
+                                        hy_gw_req_t *req, const char *url);
 /* GET /readyz: asks the broker's report through the forwarder ... */
 enum MHD_Result hy_gw_readyz(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
                              const char *url);

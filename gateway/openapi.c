@@ -266,13 +266,18 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
     } own[] = {
         { HY_ROUTE_HEALTHZ, "healthz", "The process is up", "application/json" },
         { HY_ROUTE_READYZ, "readyz", "Every service has a live worker", "application/json" },
-        { HY_ROUTE_METRICS, "metrics", "Prometheus metrics (operator)", "text/plain" },
+        { HY_ROUTE_METRICS, "metrics", "Prometheus metrics (operator, monitoring)", "text/plain" },
         { HY_ROUTE_OPENAPI, "openapi", "This document", "application/json" },
+        { HY_ROUTE_ASYNCAPI, "asyncapi", "The AsyncAPI 3.0 document of the event feeds",
+          "application/json" },
+        { HY_ROUTE_EVENT_SCHEMA, "eventSchema",
+          "The JSON Schema of an event type's data (its events' dataschema)",
+          "application/schema+json" },
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();
-    for (unsigned bit = 1; bit <= HY_ROLE_AUDITOR; bit <<= 1)
-        if (r->roles & bit)
+    for (unsigned bit = 1; bit <= HY_ROLE_MONITORING; bit <<= 1)
+        if ((r->roles & bit) && bit != HY_ROLE_SERVICE)
             s_push(roles, json_string(hy_role_name(bit)), bad);
     if (!r->op) {
         for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
@@ -288,6 +293,9 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         s_set(o, "tags", json_pack("[s]", "gateway"), bad);
         if (r->kind == HY_ROUTE_READYZ)
             s_set(responses, "503", json_pack("{s:s}", "description", "Not ready"), bad);
+        if (r->kind == HY_ROUTE_EVENT_SCHEMA)
+            s_set(responses, "404", json_pack("{s:s}", "description", "No service publishes "
+                                              "events of this type"), bad);
     } else {
         s_set(o, "operationId", json_string(r->op->op), bad);
         if (r->op->summary)

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "client.h"
@@ -28,6 +30,37 @@ struct hy_poller {
     hy_poll_t *head;            /* parked requests, under lock */
     bool stop;
 };
+
+/* The q of one media range of Accept ("type/sub;a=b;q=0.5", n bytes): 1 when absent. */
+static double s_quality(const char *range, size_t n)
+{
+    for (const char *p = memchr(range, ';', n); p && p < range + n;
+         p = memchr(p + 1, ';', (size_t)(range + n - p - 1))) {
+        const char *q = p + 1;
+        while (q < range + n && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q + 2 <= range + n && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+            return strtod(q + 2, NULL);
+    }
+    return 1.0;
+}
+
+bool hy_gw_feed_batch(const hy_route_t *route, const char *accept, const json_t *result)
+{
+    if (!route || !route->op || !route->op->long_poll || !accept ||
+        !json_is_array(json_object_get(result, "events")))
+        return false;
+    const size_t want = strlen(HY_CE_BATCH_TYPE);
+    for (const char *p = accept; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ","), type_len = strcspn(p, ";, \t");
+        if (type_len == want && strncasecmp(p, HY_CE_BATCH_TYPE, want) == 0)
+            return s_quality(p, n) > 0;
+        p += n;
+    }
+    return false;
+}
 
 /* Whether a reply is a success whose result has an empty events array: ask again. */
 bool hy_poll_empty(json_t *reply)

@@ -131,12 +131,16 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
                             json_string_length(b), false, NULL, NULL)
                    : MHD_NO;
     } else {
-        json_t *body = json_incref(result ? result : json_null());
+        /* A feed asked for as a CloudEvents batch: the events alone (poll.c). */
+        bool batch = hy_gw_feed_batch(req->route, hy_gw_header(conn, "Accept"), result);
+        json_t *body = json_incref(batch ? json_object_get(result, "events")
+                                         : result ? result : json_null());
         if (hy_gw_add_jalali(body) != 0) {
             json_decref(body);
             body = NULL;
         }
-        out = hy_gw_send_json(gw, conn, req, status, "application/json", body, NULL, NULL);
+        out = hy_gw_send_json(gw, conn, req, status,
+                              batch ? HY_CE_BATCH_TYPE : "application/json", body, NULL, NULL);
     }
     json_decref(reply);
     return out;

@@ -163,9 +163,12 @@ hy_routes_t *hy_routes_new(const hy_api_t *const *apis, char *err, size_t err_si
     }
     if (s_add(self, HY_ROUTE_HEALTHZ, "GET", "/healthz", NULL, -1, 0, err, err_size) ||
         s_add(self, HY_ROUTE_READYZ, "GET", "/readyz", NULL, -1, 0, err, err_size) ||
-        s_add(self, HY_ROUTE_METRICS, "GET", "/metrics", NULL, -1, HY_ROLE_OPERATOR, err,
-              err_size) ||
-        s_add(self, HY_ROUTE_OPENAPI, "GET", "/v1/openapi.json", NULL, -1, 0, err, err_size))
+        s_add(self, HY_ROUTE_METRICS, "GET", "/metrics", NULL, -1,
+              HY_ROLE_OPERATOR | HY_ROLE_MONITORING, err, err_size) ||
+        s_add(self, HY_ROUTE_OPENAPI, "GET", "/v1/openapi.json", NULL, -1, 0, err, err_size) ||
+        s_add(self, HY_ROUTE_ASYNCAPI, "GET", "/v1/asyncapi.json", NULL, -1, 0, err, err_size) ||
+        s_add(self, HY_ROUTE_EVENT_SCHEMA, "GET", "/v1/schemas/events/{type}", NULL, -1, 0, err,
+              err_size))
         goto fail;
     return self;
 fail:

@@ -76,6 +76,8 @@ static int s_start_daemon(hy_gateway_t *gw)
     return 0;
 }
 
+#define READY_WATCH_TIMEOUT_MS 1000   /* the metrics watcher's wait for one service */
+
 hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint)
 {
     hy_gateway_t *gw = calloc(1, sizeof *gw);
@@ -87,7 +89,8 @@ hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *
         hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
         !(gw->poller = hy_poller_new(gw)) ||
         !(gw->guard = hy_guard_new(cfg->header_timeout_s, cfg->idle_timeout_s)) ||
-        !(gw->forwarder = hy_forwarder_new(zctx, client_endpoint))) {
+        !(gw->forwarder = hy_forwarder_new(zctx, client_endpoint)) ||
+        !(gw->watch = hy_watch_new(zctx, client_endpoint, READY_WATCH_TIMEOUT_MS))) {
         hy_log_error("http", "cannot start: catalog, keys, poller, guard or forwarder");
         goto fail;
     }
@@ -119,6 +122,7 @@ void hy_gateway_destroy(hy_gateway_t **self_p)
     /* The poller first: it resumes every parked request, since MHD must not be stopped with
      * suspended connections; so does the forwarder. Then MHD, which joins its threads. */
     hy_catalog_stop(gw->catalog);
+    hy_watch_destroy(&gw->watch);
     hy_poller_destroy(&gw->poller);
     hy_forwarder_stop(gw->forwarder);
     hy_guard_stop(gw->guard);

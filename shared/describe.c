@@ -94,8 +94,15 @@ json_t *hy_describe_api(const hy_api_t *api)
             json_decref(ops);
             ops = NULL;
         }
-    /* Event types: hy_api_t has no table of them yet (each service's NAME_api.c would declare
-     * one); the member is in the format so that gateways and tools can rely on it. */
+    /* Event types, each with the fields of its data (spec.h hy_event_spec_t). */
+    for (const hy_event_spec_t *e = api->events; events && e && e->type; e++)
+        if (json_array_append_new(events, json_pack("{s:s, s:o, s:o}", "type", e->type,
+                                                    "summary", s_str(e->summary), "data",
+                                                    e->data ? s_fields(e->data, 0)
+                                                            : json_null())) != 0) {
+            json_decref(events);
+            events = NULL;
+        }
     if (!ops || !events) {
         json_decref(ops);
         json_decref(events);
@@ -257,18 +264,33 @@ static int s_parse_ops(s_parse_t *ps, const json_t *a)
     return 0;
 }
 
+/* Events: [{"type", "summary", "data": fields|null}]; a bare type string (descriptions kept
+ * by older gateways) reads as a type with free-form data. */
 static int s_parse_events(s_parse_t *ps, const json_t *a)
 {
-    if (!a)
+    if (!a || json_is_null(a))
         return 0;
     if (!json_is_array(a))
         return s_fail(ps, "events must be an array");
+    hy_event_spec_t *ev = s_alloc(ps, json_array_size(a), sizeof *ev);
+    if (!ev)
+        return s_fail(ps, "out of memory");
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v) {
-        if (!json_is_string(v))
-            return s_fail(ps, "event %zu is not a string", i);
+        bool bad = false;
+        if (json_is_string(v)) {
+            ev[i].type = json_string_value(v);
+            continue;
+        }
+        ev[i].type = json_is_object(v) ? s_get_str(v, "type", &bad) : NULL;
+        ev[i].summary = json_is_object(v) ? s_get_str(v, "summary", &bad) : NULL;
+        if (bad || !ev[i].type || !*ev[i].type)
+            return s_fail(ps, "event %zu is malformed", i);
+        if (s_parse_fields(ps, json_object_get(v, "data"), &ev[i].data, 0) != 0)
+            return -1;
     }
+    ps->p->api.events = ev;
     return 0;
 }
 

@@ -3,15 +3,15 @@
  *
  * Every worker answers the built-in op `service.describe` (roles service, operator) with the
  * description of its api: service name, id prefixes, its ops (route, roles, argument and
- * result fields, list/long-poll/formats flags) and its event types (an empty list until the
- * api tables declare them), plus a digest of all that.
+ * result fields, list/long-poll/formats flags) and its event types with the fields of their
+ * data (hy_event_spec_t), plus a digest of all that.
  * Workers also put the digest in their READY heartbeat, so the gateway learns within a second
  * that a service's description changed and asks for it again: the gateway builds its routes,
  * argument checks and OpenAPI document from what the services announce and links no service
  * code. The description is plain JSON:
  *
  *   {"service":"registry","id_prefixes":"prs,bus","digest":"<16 hex>",
- *    "events":["registry.person.registered", ...],
+ *    "events":[{"type":"registry.person.registered","summary":"...","data":[fields]}, ...],
  *    "ops":[{"op":"persons.get","method":"GET","path":"/v1/persons/{id}","roles":9,
  *            "ok_status":200,"list":false,"long_poll":false,"formats":null,"summary":"...",
  *            "args":[{"name":"x","type":"string","required":true,"query":false,

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "curve.h"
 #include "log.h"
+#include "outbox.h"
 #include "service_internal.h"
 #include "since.h"
 
@@ -101,7 +102,7 @@ static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, const s
     *applied = 0;
     for (size_t i = 0; i < page->n; i++) {
         json_t *ev = page->events ? json_array_get(page->events, i) : NULL;
-        uint64_t seq = ev ? (uint64_t)hy_json_int(ev, "sequence", 0) : page->items[i].seq;
+        uint64_t seq = ev ? hy_event_seq(ev) : page->items[i].seq;
         if (seq <= cur)
             continue;   /* seen already */
         if (seq != cur + 1) {
@@ -206,7 +207,7 @@ static bool s_page_has_more(json_t *result, uint64_t *last)
 {
     json_t *events = json_object_get(result, "events");
     size_t n = json_array_size(events);
-    *last = n ? (uint64_t)json_integer_value(json_object_get(json_array_get(events, n - 1), "sequence")) : 0;
+    *last = n ? hy_event_seq(json_array_get(events, n - 1)) : 0;
     return n && *last < (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
 }
 
@@ -259,7 +260,7 @@ void hy_follow_on_event(hy_service_t *self)
         const char *source = hy_json_str(ev, "source");
         hy_source_state_t *src = source && strncmp(source, "hamyar/", 7) == 0 ? s_source(self, source + 7) : NULL;
         if (src) {
-            uint64_t seq = (uint64_t)json_integer_value(json_object_get(ev, "sequence"));
+            uint64_t seq = hy_event_seq(ev);
             if (seq > src->head)
                 src->head = seq;
             json_t *one = json_pack("[O]", ev);

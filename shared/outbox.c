@@ -11,10 +11,12 @@
  * sequence. "Who changed what, when" is then the entity's events with their actors.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "outbox.h"
 #include "zlimit.h"
 #include "json.h"
 #include "log.h"
@@ -85,13 +87,20 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
     int rc = 0;
     char *text = NULL;
     uint64_t seq = hy_outbox_last(self, ctx->txn) + 1;
-    char id[96], source[80];
+    char id[96], source[80], sequence[HY_SEQ_DIGITS + 1], schema[512];
     snprintf(id, sizeof id, "%s-%llu", self->def->name, (unsigned long long)seq);
     snprintf(source, sizeof source, "hamyar/%s", self->def->name);
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "specversion", "1.0",
-                           "id", id, "source", source, "type", type, "time", ctx->now_iso,
-                           "subject", subject, "sequence", (json_int_t)seq, "datacontenttype",
+    snprintf(sequence, sizeof sequence, "%0*llu", HY_SEQ_DIGITS, (unsigned long long)seq);
+    int sl = snprintf(schema, sizeof schema, "%s%s%s", hy_public_url(), HY_SCHEMA_PATH, type);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}",
+                           "specversion", "1.0", "id", id, "source", source, "type", type,
+                           "time", ctx->now_iso, "subject", subject, "sequence", sequence, "seq",
+                           (json_int_t)seq, "dataschema", schema, "datacontenttype",
                            "application/json", "data", data ? data : json_object());
+    if (sl < 0 || (size_t)sl >= sizeof schema) {
+        json_decref(ev);
+        return EINVAL;
+    }
     if (!ev || !(text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
         rc = ENOMEM;
         goto done;
@@ -118,6 +127,40 @@ done:
     free(text);
     json_decref(ev);
     return rc;
+}
+
+uint64_t hy_event_seq(const json_t *ev)
+{
+    json_t *v = json_object_get(ev, "seq");
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+        return (uint64_t)json_integer_value(v);
+    v = json_object_get(ev, "sequence");
+    if (json_is_integer(v))
+        return json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+    const char *s = json_string_value(v);
+    uint64_t n = 0;
+    for (int i = 0; s && s[i] >= '0' && s[i] <= '9' && i < HY_SEQ_DIGITS; i++)
+        n = n * 10 + (uint64_t)(s[i] - '0');
+    return n;
+}
+
+static char s_url[400];
+static pthread_once_t s_url_once = PTHREAD_ONCE_INIT;
+
+static void s_url_init(void)
+{
+    const char *env = getenv("HY_PUBLIC_URL");
+    int n = snprintf(s_url, sizeof s_url, "%s", env && *env ? env : HY_PUBLIC_URL_DEFAULT);
+    size_t len = n > 0 && (size_t)n < sizeof s_url ? (size_t)n : 0;
+    s_url[len] = '\0';
+    while (len > 0 && s_url[len - 1] == '/')
+        s_url[--len] = '\0';
+}
+
+const char *hy_public_url(void)
+{
+    pthread_once(&s_url_once, s_url_init);
+    return s_url;
 }
 
 /* Appends n bytes to a growing buffer; 0 or ENOMEM. */

@@ -16,6 +16,7 @@ static const struct {
     {HY_ROLE_OPERATOR, "operator"},
     {HY_ROLE_AUDITOR, "auditor"},
     {HY_ROLE_SERVICE, "service"},
+    {HY_ROLE_MONITORING, "monitoring"},
 };
 
 unsigned hy_role_parse(const char *name)

@@ -30,11 +30,12 @@ enum {
     HY_ROLE_OPERATOR        = 1u << 2,
     HY_ROLE_AUDITOR         = 1u << 3,
     HY_ROLE_SERVICE         = 1u << 4,
+    HY_ROLE_MONITORING      = 1u << 5,  /* a scraper: GET /metrics and nothing else */
 };
 /* Who may read programme records: staff and auditors. Operators run the system; they see
  * health, metrics and feeds, not people's records. */
 #define HY_ROLE_READERS (HY_ROLE_SOCIAL_SERVICES | HY_ROLE_AUDITOR)
-#define HY_ROLE_ANY    0x1fu
+#define HY_ROLE_ANY    0x3fu
 
 /* Returns the role bit for a name ("social_services"), or 0 for an unknown name. */
 unsigned hy_role_parse(const char *name);

@@ -136,7 +136,21 @@ static bool s_is(const char *k, size_t kl, const char *want)
 
 static int s_on_event_member(s_rd_t *r, const char *k, size_t kl, void *user)
 {
-    return s_is(k, kl, "sequence") ? s_u64(r, user) : s_value(r, 2);
+    /* "seq" is the number; "sequence" is the CloudEvents Sequence string (zero-padded digits)
+     * or, in events written before it was, the same number. */
+    if (s_is(k, kl, "seq"))
+        return s_u64(r, user);
+    if (!s_is(k, kl, "sequence"))
+        return s_value(r, 2);
+    s_ws(r);
+    if (r->p < r->end && *r->p == '"') {
+        r->p++;
+        if (s_u64(r, user) != 0 || r->p >= r->end || *r->p != '"')
+            return -1;
+        r->p++;
+        return 0;
+    }
+    return s_u64(r, user);
 }
 
 static int s_push(hy_since_t *page, const char *line, size_t len, uint64_t seq)

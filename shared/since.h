@@ -5,7 +5,8 @@
  * page of ten thousand events as one JSON document, only to take it apart again, cost more than
  * the events themselves. hy_since_parse walks the reply text once, structurally (strings with
  * their escapes, nesting), and keeps each event as the span of the text it occupies, with its
- * top-level "sequence". A reply it cannot walk is refused whole.
+ * top-level sequence number ("seq", or "sequence" as a string of digits or, in older events, a
+ * number). A reply it cannot walk is refused whole.
  *
  * Ownership: items point into the text given to hy_since_parse, which must outlive them; the
  * page owns only its items array (hy_since_free; the page is reusable after either).
@@ -20,7 +21,7 @@
 typedef struct {
     const char *line;       /* the event's compact JSON, inside the reply text (not terminated) */
     size_t len;
-    uint64_t seq;           /* its top-level "sequence" (0 when absent) */
+    uint64_t seq;           /* its sequence number (0 when absent) */
 } hy_since_item_t;
 
 typedef struct {

@@ -84,10 +84,21 @@ static inline bool hy_spec_read_only(const hy_op_spec_t *op)
  * gateway can send GET /v1/audit?entity=prs_1 to the owner), and its op table. Each service's
  * NAME_api.c defines `const hy_api_t NAME_api`; the service announces it with
  * service.describe (describe.h) and the gateway builds its routes from that announcement. */
+/* One event type a service publishes (on its PUB socket and through events.since): its
+ * CloudEvents `type`, one line for the AsyncAPI document, and the members of its `data` (the
+ * JSON Schema the event's `dataschema` points at is built from them; data may carry more
+ * members than listed: consumers ignore those they do not know). */
+typedef struct {
+    const char *type;             /* "registry.person.registered" */
+    const char *summary;          /* one line for AsyncAPI */
+    const hy_field_t *data;       /* terminated by {0}; NULL = a free-form object */
+} hy_event_spec_t;
+
 typedef struct {
     const char *service;          /* "registry" */
     const char *id_prefixes;      /* "prs,bus,act" */
     const hy_op_spec_t *ops;      /* terminated by {0} */
+    const hy_event_spec_t *events; /* the event types it publishes, terminated by {0}; NULL = none */
 } hy_api_t;
 
 /* Operations every service answers, appended by the skeleton: events.since, audit.list,

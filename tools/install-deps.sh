@@ -15,8 +15,9 @@ BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicroh
 # The container suite (tests/containers): Debian's Docker engine and client (docker.io, 20.10),
 # Compose v1 (docker-compose, 1.29) and debootstrap (the debian:12-slim base image is made from
 # the Debian mirror: no registry is needed).
+# prometheus: its promtool checks the gateway's /metrics (test_monitoring).
 TEST_PKGS=(lmdb-utils curl python3 python3-zmq python3-jsonschema python3-yaml iproute2 procps
-           chromium fonts-farsiweb docker.io docker-compose debootstrap)
+           chromium fonts-farsiweb docker.io docker-compose debootstrap prometheus)
 PKGS=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build" ] || PKGS+=("${TEST_PKGS[@]}")
 missing=()
@@ -39,8 +40,18 @@ fi
 if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm || true
 fi
+# The AsyncAPI reference parser (pinned) checks /v1/asyncapi.json (test_events), installed in
+# build/asyncapi-parser so that nothing is installed globally.
+ASYNCAPI_PARSER=@asyncapi/parser@3.6.6
 if command -v npm >/dev/null 2>&1; then
   docker/compose-schema.sh >/dev/null || echo "warning: the Compose schema could not be fetched" >&2
+  if [ ! -f build/asyncapi-parser/node_modules/@asyncapi/parser/package.json ] ||
+     ! grep -q '"version": "3.6.6"' build/asyncapi-parser/node_modules/@asyncapi/parser/package.json; then
+    mkdir -p build/asyncapi-parser
+    [ -f build/asyncapi-parser/package.json ] || echo '{"private": true}' > build/asyncapi-parser/package.json
+    npm install --prefix build/asyncapi-parser --no-fund --no-audit --silent "$ASYNCAPI_PARSER" ||
+      echo "warning: $ASYNCAPI_PARSER could not be installed: test_events will fail" >&2
+  fi
 else
   echo "warning: npm is missing: the compose file check (test_ops) will fail" >&2
 fi

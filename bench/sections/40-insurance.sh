@@ -30,10 +30,11 @@ s_ins_tools() {
   fi
 }
 
-# The highest "sequence" among the last lines of FILE (0 when none).
+# The highest "seq" (the number; "sequence" is its zero-padded string) among the last lines of
+# FILE (0 when none).
 s_ins_last_seq() {
   local s
-  s=$(tail -c 4096 "$1" 2>/dev/null | grep -o '"sequence":[0-9]*' | tail -1 | cut -d: -f2)
+  s=$(tail -c 4096 "$1" 2>/dev/null | grep -o '"seq":[0-9]*' | tail -1 | cut -d: -f2)
   echo "${s:-0}"
 }
 

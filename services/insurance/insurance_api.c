@@ -289,4 +289,30 @@ static const hy_op_spec_t insurance_ops[] = {
     {0},
 };
 
-const hy_api_t insurance_api = {"insurance", "enr", insurance_ops};
+extern const hy_event_spec_t insurance_events[];
+const hy_api_t insurance_api = {"insurance", "enr", insurance_ops, insurance_events};
+
+/* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
+ * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
+static const hy_field_t insurance_ev[] = {
+    {.name = "enrolment_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the enrolment"},
+    {.name = "national_id", .type = HY_T_STRING, .doc = "the person's national id"},
+    {.name = "status", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the status after"},
+    {.name = "start_date", .type = HY_T_DATE, .doc = "when cover starts"},
+    {.name = "insurance_number", .type = HY_T_STRING, .doc = "the fund's number (confirmed)"},
+    {0},
+};
+#define ENROLMENT_EVENT(verb, summary) {"insurance.enrolment." verb, summary, insurance_ev}
+const hy_event_spec_t insurance_events[] = {
+    ENROLMENT_EVENT("requested", "An enrolment was requested"),
+    ENROLMENT_EVENT("approved", "An enrolment was approved"),
+    ENROLMENT_EVENT("submitted", "An enrolment was handed to the fund"),
+    ENROLMENT_EVENT("confirmed", "The fund confirmed an enrolment with its number"),
+    ENROLMENT_EVENT("refused", "The fund refused an enrolment"),
+    ENROLMENT_EVENT("suspended", "Cover was suspended"),
+    ENROLMENT_EVENT("reinstated", "Cover was reinstated"),
+    ENROLMENT_EVENT("cancelled", "An enrolment was cancelled"),
+    ENROLMENT_EVENT("contribution_recorded", "A contribution was recorded"),
+    {0},
+};
+#undef ENROLMENT_EVENT

@@ -361,4 +361,39 @@ static const hy_op_spec_t loans_ops[] = {
     {0},
 };
 
-const hy_api_t loans_api = {"loans", "lpr,loan", loans_ops};
+extern const hy_event_spec_t loans_events[];
+const hy_api_t loans_api = {"loans", "lpr,loan", loans_ops, loans_events};
+
+/* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
+ * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
+static const hy_field_t loans_ev_loan[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the loan"},
+    {.name = "person_id", .type = HY_T_ID, .doc = "the borrower"},
+    {.name = "product_id", .type = HY_T_ID, .doc = "the product"},
+    {.name = "office", .type = HY_T_STRING, .doc = "the office of the loan"},
+    {.name = "status", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the status after the change"},
+    {0},
+};
+static const hy_field_t loans_ev_product[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the product"},
+    {0},
+};
+#define LOAN_EVENT(verb, summary) {"loans.loan." verb, summary, loans_ev_loan}
+const hy_event_spec_t loans_events[] = {
+    {"loans.product.created", "A loan product was defined", loans_ev_product},
+    LOAN_EVENT("applied", "A loan was applied for"),
+    LOAN_EVENT("appraised", "A loan was appraised"),
+    LOAN_EVENT("approved", "A loan was approved"),
+    LOAN_EVENT("rejected", "A loan was rejected"),
+    LOAN_EVENT("withdrawn", "A loan was withdrawn by the applicant"),
+    LOAN_EVENT("disbursed", "Money of a loan was paid out"),
+    LOAN_EVENT("tranches_closed", "A loan's remaining tranches were cancelled"),
+    LOAN_EVENT("repayment_recorded", "A repayment was recorded"),
+    LOAN_EVENT("closed", "A loan was repaid in full"),
+    LOAN_EVENT("overdue", "A loan fell overdue"),
+    LOAN_EVENT("rescheduled", "A loan was rescheduled or restructured"),
+    LOAN_EVENT("written_off", "A loan was written off"),
+    LOAN_EVENT("recovery_recorded", "Money was recovered on a written-off loan"),
+    {0},
+};
+#undef LOAN_EVENT

@@ -458,4 +458,34 @@ static const hy_op_spec_t microfund_ops[] = {
     {0},
 };
 
-const hy_api_t microfund_api = {"microfund", "fund,floan", microfund_ops};
+extern const hy_event_spec_t microfund_events[];
+const hy_api_t microfund_api = {"microfund", "fund,floan", microfund_ops, microfund_events};
+
+/* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
+ * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
+static const hy_field_t microfund_ev[] = {
+    {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the fund"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its office"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its neighbourhood"},
+    {0},
+};
+#define FUND_EVENT(name, summary) {"microfund." name, summary, microfund_ev}
+const hy_event_spec_t microfund_events[] = {
+    FUND_EVENT("fund.formed", "A savings group was formed"),
+    FUND_EVENT("cycle_started", "A savings cycle started"),
+    FUND_EVENT("member_joined", "A person joined a fund"),
+    FUND_EVENT("member_left", "A person left a fund"),
+    FUND_EVENT("training_held", "A training was held"),
+    FUND_EVENT("meeting_held", "A meeting was held"),
+    FUND_EVENT("saving_recorded", "A member saved at a meeting"),
+    FUND_EVENT("social_fund_contributed", "A member paid into the social fund"),
+    FUND_EVENT("fine_paid", "A member paid a fine"),
+    FUND_EVENT("grant_paid", "A grant was paid from the social fund"),
+    FUND_EVENT("loan_issued", "A loan was issued from the fund"),
+    FUND_EVENT("repayment_recorded", "A fund loan repayment was recorded"),
+    FUND_EVENT("loan_settled", "A fund loan was repaid in full"),
+    FUND_EVENT("loan_defaulted", "A fund loan was declared in default"),
+    FUND_EVENT("shareout_completed", "The cycle's share-out was completed"),
+    {0},
+};
+#undef FUND_EVENT

@@ -447,4 +447,28 @@ static const hy_op_spec_t networks_ops[] = {
     {0},
 };
 
-const hy_api_t networks_api = {"networks", "net,buy,ord", networks_ops};
+extern const hy_event_spec_t networks_events[];
+const hy_api_t networks_api = {"networks", "net,buy,ord", networks_ops, networks_events};
+
+/* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
+ * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
+static const hy_field_t networks_ev[] = {
+    {.name = "network_id", .type = HY_T_ID, .flags = HY_F_REQ | HY_F_NULL, .doc = "the network"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its office"},
+    {.name = "field", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its field of work"},
+    {0},
+};
+const hy_event_spec_t networks_events[] = {
+    {"networks.network.created", "A network was formed", networks_ev},
+    {"networks.network.updated", "A network changed", networks_ev},
+    {"networks.network.lead_assigned", "A network got a new lead", networks_ev},
+    {"networks.network.member_joined", "A person joined a network", networks_ev},
+    {"networks.network.member_left", "A person left a network", networks_ev},
+    {"networks.network.order_placed", "A buyer placed an order", networks_ev},
+    {"networks.network.work_assigned", "Work of an order was assigned to members", networks_ev},
+    {"networks.network.delivery_recorded", "A delivery was recorded", networks_ev},
+    {"networks.network.order_fulfilled", "An order was fulfilled", networks_ev},
+    {"networks.network.payment_recorded", "A payment was recorded", networks_ev},
+    {"networks.buyer.created", "A buyer was registered", networks_ev},
+    {0},
+};

@@ -593,4 +593,95 @@ static const hy_op_spec_t registry_ops[] = {
     {0},
 };
 
-const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd", .ops = registry_ops};
+extern const hy_event_spec_t registry_events[];
+const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd", .ops = registry_ops, .events = registry_events};
+
+/* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
+ * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
+static const hy_field_t registry_ev_person[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the person"},
+    {.name = "office", .type = HY_T_STRING, .doc = "the office the person belongs to"},
+    {.name = "before", .type = HY_T_OBJECT, .doc = "the whole person before the change (updated)"},
+    {0},
+};
+static const hy_field_t registry_ev_office[] = {
+    {.name = "code", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the office code"},
+    {.name = "name", .type = HY_T_STRING, .doc = "its Persian name"},
+    {0},
+};
+static const hy_field_t registry_ev_status[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the person"},
+    {.name = "status", .type = HY_T_ENUM, .flags = HY_F_REQ,
+     .enums = "active|exited|deceased|duplicate_of", .doc = "the status after"},
+    {.name = "reason", .type = HY_T_STRING, .doc = "why"},
+    {.name = "date", .type = HY_T_DATE, .doc = "when it took effect"},
+    {.name = "duplicate_of", .type = HY_T_ID, .doc = "the surviving record (duplicate_of)"},
+    {0},
+};
+static const hy_field_t registry_ev_transferred[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the person"},
+    {.name = "from_office", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the office before"},
+    {.name = "to_office", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the office after"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "when"},
+    {.name = "person", .type = HY_T_OBJECT, .doc = "the whole person after"},
+    {0},
+};
+static const hy_field_t registry_ev_merged[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the retired record"},
+    {.name = "into", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the surviving record"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "when"},
+    {0},
+};
+static const hy_field_t registry_ev_entity[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the record"},
+    {0},
+};
+static const hy_field_t registry_ev_corrected[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the activity"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .doc = "the activity before"},
+    {.name = "after", .type = HY_T_OBJECT, .flags = HY_F_REQ, .doc = "the activity after"},
+    {.name = "reason", .type = HY_T_STRING, .doc = "why"},
+    {0},
+};
+static const hy_field_t registry_ev_voided[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the activity"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .doc = "the activity voided"},
+    {.name = "reason", .type = HY_T_STRING, .doc = "why"},
+    {.name = "voided_by", .type = HY_T_STRING, .doc = "the key that voided it"},
+    {0},
+};
+static const hy_field_t registry_ev_business[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the business"},
+    {.name = "owner_id", .type = HY_T_ID, .doc = "its owner"},
+    {0},
+};
+static const hy_field_t registry_ev_household[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the household"},
+    {.name = "office", .type = HY_T_STRING, .doc = "its office"},
+    {.name = "head_id", .type = HY_T_ID, .doc = "the head (null once dissolved)"},
+    {.name = "members", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .doc = "every member, present or left"},
+    {.name = "size", .type = HY_T_INT, .doc = "members present"},
+    {.name = "dependants", .type = HY_T_INT, .doc = "members present other than the head"},
+    {.name = "date", .type = HY_T_DATE, .doc = "when it happened"},
+    {0},
+};
+const hy_event_spec_t registry_events[] = {
+    {"registry.office.created", "An office was created", registry_ev_office},
+    {"registry.office.updated", "An office changed", registry_ev_office},
+    {"registry.person.registered", "A person was registered", registry_ev_person},
+    {"registry.person.updated", "A person's record changed (the whole person after)", registry_ev_person},
+    {"registry.person.transferred", "A person moved to another office", registry_ev_transferred},
+    {"registry.person.status_changed", "A person exited, died, became active again or was found a duplicate", registry_ev_status},
+    {"registry.person.merged", "A duplicate record was merged into another", registry_ev_merged},
+    {"registry.activity.recorded", "An activity was recorded", registry_ev_entity},
+    {"registry.activity.corrected", "An activity was corrected", registry_ev_corrected},
+    {"registry.activity.voided", "An activity was voided (it counts nowhere afterwards)", registry_ev_voided},
+    {"registry.business.created", "A business was registered", registry_ev_business},
+    {"registry.business.updated", "A business changed", registry_ev_business},
+    {"registry.business.stage_changed", "A business moved to another stage", registry_ev_business},
+    {"registry.household.created", "A household was formed (the whole household after)", registry_ev_household},
+    {"registry.household.member_joined", "A member joined a household", registry_ev_household},
+    {"registry.household.member_left", "A member left a household", registry_ev_household},
+    {"registry.household.head_changed", "A household's head changed", registry_ev_household},
+    {0},
+};

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "reporting.h"
+#include "outbox.h"
 
 #define ASOF_TIME_MAX 40
 
@@ -30,7 +31,7 @@ static size_t s_asof_key(const char *source, char *buf, size_t n)
 /* Written in the apply transaction, so it always matches the cursor. */
 static int s_asof_put(hy_ctx_t *ctx, const char *source, const json_t *event)
 {
-    s_asof_t a = {.seq = (uint64_t)rp_int(event, "sequence")};
+    s_asof_t a = {.seq = hy_event_seq(event)};
     snprintf(a.time, sizeof a.time, "%s", rp_str(event, "time") ? rp_str(event, "time") : "");
     char key[64];
     MDB_val k = {s_asof_key(source, key, sizeof key), key}, v = {sizeof a, &a};

@@ -261,4 +261,12 @@ static const hy_op_spec_t reporting_ops[] = {
     {0},
 };
 
-const hy_api_t reporting_api = {.service = "reporting", .id_prefixes = "", .ops = reporting_ops};
+extern const hy_event_spec_t reporting_events[];
+const hy_api_t reporting_api = {.service = "reporting", .id_prefixes = "", .ops = reporting_ops, .events = reporting_events};
+
+/* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
+ * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
+/* Reporting publishes no events of its own (it follows the others). */
+const hy_event_spec_t reporting_events[] = {
+    {0},
+};

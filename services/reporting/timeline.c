@@ -33,6 +33,7 @@
 
 #include "fa.h"
 #include "reporting.h"
+#include "outbox.h"
 
 #define TL_KEY 21
 #define MAX_NAMED 256
@@ -174,9 +175,9 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     rp_iso(day, iso);
     if (hy_date_iso_to_jalali(iso, jal) != 0)
         jal[0] = '\0';
-    json_t *entry = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:o}", "date", iso, "date_jalali", jal, "source",
+    json_t *entry = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "date", iso, "date_jalali", jal, "source",
                               source, "type", type,
-                              "sequence", json_object_get(event, "sequence"), "subject",
+                              "sequence", (json_int_t)hy_event_seq(event), "subject",
                               json_object_get(event, "subject") ? json_object_get(event, "subject")
                                                                 : json_null(),
                               "data", s_entry_data(data));
@@ -186,7 +187,7 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint8_t key[TL_KEY];
-        s_key(key, named[i], day, s_source_index(source), (uint64_t)rp_int(event, "sequence"));
+        s_key(key, named[i], day, s_source_index(source), hy_event_seq(event));
         MDB_val k = {TL_KEY, key}, v = {strlen(text), text};
         rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
     }

@@ -22,6 +22,8 @@ import uuid
 
 import zmq
 
+import events_check
+
 BUILD = os.environ.get("HY_BUILD", "build/release")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ALL_SERVICES = ["registry"]
@@ -248,6 +250,12 @@ class Cluster:
 
     def __exit__(self, et, ev, tb):
         if et is None:
+            if not os.environ.get("HY_SKIP_EVENT_CHECK"):
+                try:
+                    events_check.check_cluster(self, TestFailure)   # every event vs its schema
+                except BaseException:
+                    self.abort()
+                    raise
             self.stop()
         else:
             self.abort()
@@ -326,9 +334,9 @@ class Cluster:
             evs = r["result"]["events"]
             out += evs
             # a page ends early at a byte ceiling: last_seq (the head) says whether more waits
-            if not evs or evs[-1]["sequence"] >= r["result"].get("last_seq", 0):
+            if not evs or evs[-1]["seq"] >= r["result"].get("last_seq", 0):
                 return out
-            after = evs[-1]["sequence"]
+            after = evs[-1]["seq"]
 
 
 def recv_events(sock, n, timeout=5.0):

@@ -169,7 +169,7 @@ def test_http_feed_equals_zmq_feed_and_long_poll():
         eq(pub, since, "ZeroMQ PUB == events.since:")
         eq(http.json["last_seq"], 10)
         page = c.get("/v1/feeds/enrolments?after=4&limit=3", key="operator").json
-        eq([e["sequence"] for e in page["events"]], [5, 6, 7])
+        eq([e["seq"] for e in page["events"]], [5, 6, 7])
         dflt = c.get("/v1/feeds/enrolments", key="insurance_fund").json
         eq(len(dflt["events"]), 10)
         # Long poll: the answer comes as soon as an event exists, not after the wait.
@@ -186,7 +186,7 @@ def test_http_feed_equals_zmq_feed_and_long_poll():
         t.join()
         r = got["r"]
         eq(r.status, 200, f"{r}")
-        eq([e["sequence"] for e in r.json["events"]], [11],
+        eq([e["seq"] for e in r.json["events"]], [11],
            "LONG POLL (gateway support being added by the lead): the new event:")
         check(1.0 <= got["t"] < 4.0, f"LONG POLL: answered {got['t']:.2f} s after asking (< 5 s wait)")
         t0 = time.time()
@@ -279,8 +279,8 @@ def test_fund_sync_exactly_once_through_kill9():
             start(tag)
         c.wait_ready()
         truth = c.events_since("insurance")
-        last = truth[-1]["sequence"]
-        eq([e["sequence"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
+        last = truth[-1]["seq"]
+        eq([e["seq"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
         wait_until = time.time() + 90
         while time.time() < wait_until:
             if all(_count_lines(files[t][0]) >= last for t in files):
@@ -288,7 +288,7 @@ def test_fund_sync_exactly_once_through_kill9():
             time.sleep(0.5)
         for tag, (out, _) in files.items():
             lines = _read_lines(out)
-            eq([e["sequence"] for e in lines], list(range(1, last + 1)), f"{tag}: 1..{last} once each:")
+            eq([e["seq"] for e in lines], list(range(1, last + 1)), f"{tag}: 1..{last} once each:")
             check(lines == truth, f"{tag}: the events are the outbox's, unchanged")
             requested = {e["subject"] for e in lines if e["type"] == "insurance.enrolment.requested"}
             eq(set(acked) - requested, set(), f"{tag}: every acknowledged enrolment is there:")

@@ -113,8 +113,8 @@ def test_refusal_reinstatement_and_contributions_reach_the_fund_exactly_once():
         c.wait_ready()
         c.wait_serving("insurance")   # the broker may still list a killed worker for a moment
         truth = c.events_since("insurance")
-        last = truth[-1]["sequence"]
-        eq([e["sequence"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
+        last = truth[-1]["seq"]
+        eq([e["seq"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
         by_enrolment = {}
         for e in truth:
             by_enrolment.setdefault(e["subject"], []).append(e["type"].rsplit(".", 1)[1])
@@ -126,7 +126,7 @@ def test_refusal_reinstatement_and_contributions_reach_the_fund_exactly_once():
             time.sleep(0.5)
         for tag, (out, _) in files.items():
             lines = _read_lines(out)
-            eq([e["sequence"] for e in lines], list(range(1, last + 1)), f"{tag}: 1..{last} once each:")
+            eq([e["seq"] for e in lines], list(range(1, last + 1)), f"{tag}: 1..{last} once each:")
             check(lines == truth, f"{tag}: the events are the outbox's, unchanged")
         got = _read_lines(files["fund-sync-http"][0])
         refusals = [e["data"]["refusal"]["reason_code"] for e in got

@@ -271,7 +271,7 @@ def test_kill9_loses_no_acknowledged_repayment():
         eq(sum(r["fee_rials"] + r["principal_rials"] for r in g.json["repayments"]),
            g.json["repaid_rials"], "allocations add up:")
         evs = c.events_since("loans")
-        seqs = [e["sequence"] for e in evs]
+        seqs = [e["seq"] for e in evs]
         eq(seqs, list(range(1, len(seqs) + 1)), "gapless sequence:")
         refs = {e["data"].get("reference") for e in evs if e["type"] == "loans.loan.repayment_recorded"}
         eq(set(recorded) - refs, set(), "every recorded repayment has its event:")

@@ -283,7 +283,7 @@ def test_kill9_during_meeting_stream_loses_nothing_acknowledged():
         check(n_at_kill > 20, f"meetings were acknowledged before the kill ({n_at_kill})")
         check(sum(len(v) for v in acked.values()) > n_at_kill, "and after the restart")
         evs = c.events_since("microfund")
-        eq([e["sequence"] for e in evs], list(range(1, len(evs) + 1)), "gapless sequence:")
+        eq([e["seq"] for e in evs], list(range(1, len(evs) + 1)), "gapless sequence:")
         for fid, _ in funds:
             held = {e["data"]["date"]: e["data"]["totals"]["savings_rials"]
                     for e in evs if e["type"] == "microfund.meeting_held" and e["data"]["fund_id"] == fid}

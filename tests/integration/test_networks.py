@@ -131,7 +131,7 @@ def test_network_flow_and_events():
                      "networks.network.order_placed", "networks.network.delivery_recorded",
                      "networks.network.order_fulfilled", "networks.network.payment_recorded"):
             check(want in types, f"{want} published: {types}")
-        eq([e["sequence"] for e in evs], list(range(1, len(evs) + 1)), "gapless:")
+        eq([e["seq"] for e in evs], list(range(1, len(evs) + 1)), "gapless:")
         for e in evs:
             if e["type"].startswith("networks.network."):
                 d = e["data"]
@@ -338,7 +338,7 @@ def test_kill9_during_deliveries_loses_nothing_acknowledged():
         f = c.get(f"/v1/networks/{net}").json["figures"]
         eq(f["delivered_value_rials"], 7 * len(entries))
         evs = c.events_since("networks")
-        eq([e["sequence"] for e in evs], list(range(1, len(evs) + 1)), "gapless sequence:")
+        eq([e["seq"] for e in evs], list(range(1, len(evs) + 1)), "gapless sequence:")
         delivered = {e["data"]["entry"] for e in evs
                      if e["type"] == "networks.network.delivery_recorded"}
         eq(delivered, set(by_entry), "one event per ledger entry:")

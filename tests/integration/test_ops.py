@@ -455,7 +455,7 @@ def test_backup_under_write_load_restores_a_consistent_store():
         shutil.copytree(restored, keep, dirs_exist_ok=True)
     with Cluster(["registry"], env={"HY_DATA_DIR": keep}) as c2:
         events = c2.events_since("registry")
-        seqs = [e["sequence"] for e in events]
+        seqs = [e["seq"] for e in events]
         eq(seqs, list(range(1, len(seqs) + 1)), "the restored outbox is gapless:")
         check(before <= len(seqs) - offices < final_seq, f"the backup is a snapshot taken during the load: "
               f"{before} <= {len(seqs) - offices} < {final_seq}")
@@ -468,7 +468,7 @@ def test_backup_under_write_load_restores_a_consistent_store():
             eq(c2.get(f"/v1/persons/{pid}").status, 200, f"{pid} readable:")
         r = c2.post("/v1/persons", person(999999))
         eq(r.status, 201, f"the restored registry takes writes: {r}")
-        eq(c2.events_since("registry")[-1]["sequence"], len(seqs) + 1, "and numbers on:")
+        eq(c2.events_since("registry")[-1]["seq"], len(seqs) + 1, "and numbers on:")
     shutil.rmtree(keep, ignore_errors=True)
 
 
@@ -485,7 +485,7 @@ def test_status_ping_and_replay():
         for s in services:
             info = st["services"][s]
             check(info["up"] and info["replicas"], f"{s} is up: {info}")
-            want = c.events_since(s)[-1]["sequence"] if c.events_since(s) else 0
+            want = c.events_since(s)[-1]["seq"] if c.events_since(s) else 0
             eq(info["replicas"][0]["seq"], want, f"{s} seq:")
         seq = c.registry_seq0 + 3  # the offices the harness made, then the three persons
         eq(st["services"]["registry"]["replicas"][0]["seq"], seq, "registry seq:")

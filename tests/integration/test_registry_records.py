@@ -378,7 +378,7 @@ def test_kill9_between_correction_commit_and_publication():
         c.wait_serving("registry")
         check(n_at_kill > 0, "corrections were acknowledged before the kill")
         evs = c.events_since("registry")
-        seqs = [e["sequence"] for e in evs]
+        seqs = [e["seq"] for e in evs]
         eq(seqs, list(range(1, len(seqs) + 1)), "gapless sequence:")
         have = {(e["subject"], e["type"]) for e in evs}
         eq([a for a in acked if a not in have], [], "every acknowledged correction has its event:")
@@ -395,11 +395,11 @@ def test_kill9_between_correction_commit_and_publication():
         while sub.poll(200):
             _, body = sub.recv_multipart()
             ev = json.loads(body)
-            live[ev["sequence"]] = ev
+            live[ev["seq"]] = ev
         upto = 0
         while upto + 1 in live:
             upto += 1
-        caught = [e["sequence"] for e in c.events_since("registry", after=upto)]
+        caught = [e["seq"] for e in c.events_since("registry", after=upto)]
         eq(sorted(set(range(1, upto + 1)) | set(caught)), seqs, "live events + events.since = every event:")
         # and so does a real follower
         deadline, cursor = time.time() + 30, None

@@ -328,7 +328,7 @@ def _programme(c, rnd):
 
 
 def _heads(c, sources):
-    return {s: (c.events_since(s) or [{"sequence": 0}])[-1]["sequence"] for s in sources}
+    return {s: (c.events_since(s) or [{"seq": 0}])[-1]["seq"] for s in sources}
 
 
 def _wait_current(c, heads, timeout=120, pids=None):
@@ -369,7 +369,7 @@ def _timeline_expected(events, pid):
                         re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", d[k])), None)
             if not day and ev["type"] == "registry.person.registered":
                 day = d["referrals"][0]["date"]
-            out.append((day or _tehran_day(ev["time"]).isoformat(), si, ev["sequence"], s))
+            out.append((day or _tehran_day(ev["time"]).isoformat(), si, ev["seq"], s))
     return [(day, s, seq) for day, _, seq, s in sorted(out)]
 
 

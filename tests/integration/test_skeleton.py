@@ -107,5 +107,5 @@ def test_fund_consumer_killed_mid_page_resumes_exactly_once():
         eq(I._wait_lines(out, len(truth)), len(truth), "every event handed on after the restart:")
         time.sleep(0.5)
         lines = I._read_lines(out)
-        eq([e["sequence"] for e in lines], list(range(1, len(truth) + 1)), "1..last once each:")
+        eq([e["seq"] for e in lines], list(range(1, len(truth) + 1)), "1..last once each:")
         check(lines == truth, "the events are the outbox's, unchanged")

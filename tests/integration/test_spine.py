@@ -37,9 +37,9 @@ def test_register_person_end_to_end():
         eq(ev["specversion"], "1.0")
         eq(ev["source"], "hamyar/registry")
         eq(ev["subject"], p["id"])
-        eq(ev["sequence"], c.registry_seq0 + 1, "the first event after the offices:")
+        eq(ev["seq"], c.registry_seq0 + 1, "the first event after the offices:")
         since = c.events_since("registry", after=c.registry_seq0)
-        eq([e["sequence"] for e in since], [c.registry_seq0 + 1])
+        eq([e["seq"] for e in since], [c.registry_seq0 + 1])
         eq(since[0]["data"]["national_id"], p["national_id"])
 
 
@@ -225,7 +225,7 @@ def test_kill9_loses_no_acknowledged_write():
         for pid in acked:
             eq(c.get(f"/v1/persons/{pid}").status, 200, f"acknowledged {pid} survives:")
         evs = c.events_since("registry")
-        seqs = [e["sequence"] for e in evs]
+        seqs = [e["seq"] for e in evs]
         eq(seqs, list(range(1, len(seqs) + 1)), "gapless sequence:")
         registered = {e["subject"] for e in evs if e["type"] == "registry.person.registered"}
         missing = set(acked) - registered

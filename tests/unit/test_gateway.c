@@ -57,7 +57,7 @@ static const hy_op_spec_t s_ops[] = {
     {.op = "things.internal", .roles = HY_ROLE_SERVICE},
     {0},
 };
-static const hy_api_t s_api = {"things", "thg, tq", s_ops};
+static const hy_api_t s_api = {"things", "thg, tq", s_ops, NULL};
 static const hy_api_t *const s_apis[] = {&s_api, NULL};
 
 /* Matches and returns the status; *op gets the route's op name (or "" for none). */
@@ -122,7 +122,7 @@ static void test_routes(void)
     CHECK(r && r->kind == HY_ROUTE_HEALTHZ && r->roles == 0);
     json_decref(params);
     CHECK_EQ_INT(hy_routes_match(rt, "GET", "/metrics", &r, &params, NULL, 0), 200);
-    CHECK(r && r->kind == HY_ROUTE_METRICS && r->roles == HY_ROLE_OPERATOR);
+    CHECK(r && r->kind == HY_ROUTE_METRICS && r->roles == (HY_ROLE_OPERATOR | HY_ROLE_MONITORING));
     json_decref(params);
     CHECK_EQ_INT(hy_routes_match(rt, "GET", "/v1/audit", &r, &params, NULL, 0), 200);
     CHECK(r && r->kind == HY_ROUTE_ENTITY && r->api == NULL);
@@ -150,14 +150,14 @@ static void test_routes(void)
         {.op = "a.other", .method = "GET", .path = "/v1/a/{key}", .roles = 1},
         {0},
     };
-    static const hy_api_t clash_api = {"a", "a", clash};
+    static const hy_api_t clash_api = {"a", "a", clash, NULL};
     const hy_api_t *const clash_apis[] = {&clash_api, NULL};
     err[0] = '\0';
     CHECK(hy_routes_new(clash_apis, err, sizeof err) == NULL);
     CHECK(strstr(err, "clashes") != NULL);
     static const hy_op_spec_t bad[] = {{.op = "b", .method = "GET", .path = "/v1/{id", .roles = 1},
                                        {0}};
-    static const hy_api_t bad_api = {"b", "b", bad};
+    static const hy_api_t bad_api = {"b", "b", bad, NULL};
     const hy_api_t *const bad_apis[] = {&bad_api, NULL};
     CHECK(hy_routes_new(bad_apis, err, sizeof err) == NULL);
 }
@@ -598,7 +598,7 @@ static void test_describe(void)
          .args = s_thing_args, .ok_status = 200},
         {0},
     };
-    static const hy_api_t api = {"things", "thg", ops};
+    static const hy_api_t api = {"things", "thg", ops, NULL};
     json_t *d = hy_describe_api(&api);
     CHECK(d != NULL);
     char err[160] = "";

@@ -312,7 +312,7 @@ static void test_lifecycle_and_event_data(void)
         snprintf(want, sizeof want, "insurance.enrolment.%s",
                  i < sizeof types / sizeof types[0] ? types[i] : "?");
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), want);
-        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "sequence")), (long long)i + 1);
+        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "seq")), (long long)i + 1);
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "subject")), id);
         json_t *data = json_object_get(ev, "data");
         const char *key;
@@ -634,7 +634,7 @@ static void test_feed_and_list(void)
                       "\"wait\":5}"), 200);
     json_t *events = json_object_get(json_object_get(r, "result"), "events");
     CHECK_EQ_INT(json_array_size(events), 3);
-    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(events, 0), "sequence")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(events, 0), "seq")), 3);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "last_seq")), 7);
     CHECK_EQ_INT(s_do(&env, &since, "operator", "events.since", "{\"after\":2,\"limit\":3}"), 200);
     CHECK(json_equal(json_object_get(since, "result"), json_object_get(r, "result")));

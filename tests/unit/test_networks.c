@@ -156,7 +156,7 @@ static json_t *s_events(s_env_t *env)
         size_t n = json_array_size(page);
         if (n)
             json_array_extend(events, page);
-        after = n ? s_int(json_array_get(page, n - 1), "sequence") : 0;
+        after = n ? s_int(json_array_get(page, n - 1), "seq") : 0;
         json_decref(r);
         if (!n)
             break;

@@ -886,7 +886,7 @@ static void test_events_and_audit(void)
     CHECK_EQ_INT(json_array_size(events), 5);
     for (size_t i = 0; i < json_array_size(events) && i < 5; i++) {
         json_t *ev = json_array_get(events, i);
-        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "sequence")), i + 3); /* after 2 offices */
+        CHECK_EQ_INT(json_integer_value(json_object_get(ev, "seq")), i + 3); /* after 2 offices */
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), want[i][0]);
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "subject")), want[i][1]);
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "source")), "hamyar/registry");

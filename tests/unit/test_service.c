@@ -97,7 +97,7 @@ static const hy_op_spec_t toy_ops[] = {
     {.op = "things.get", .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS, .ok_status = 200},
     {0},
 };
-static const hy_api_t toy_api = {"toy", "thg", toy_ops};
+static const hy_api_t toy_api = {"toy", "thg", toy_ops, NULL};
 static const hy_handler_t toy_handlers[] = {
     {"things.create", toy_create},
     {"things.get", toy_get},
@@ -241,7 +241,10 @@ static void test_batch_outbox_audit(void)
     size_t i;
     json_t *ev;
     json_array_foreach(events, i, ev) {
-        CHECK(json_integer_value(json_object_get(ev, "sequence")) == (json_int_t)i + 1);
+        CHECK(json_integer_value(json_object_get(ev, "seq")) == (json_int_t)i + 1);
+        char want[24];   /* CloudEvents Sequence: the same number, zero-padded */
+        snprintf(want, sizeof want, "%020zu", i + 1);
+        CHECK_EQ_STR(json_string_value(json_object_get(ev, "sequence")), want);
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "specversion")), "1.0");
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "source")), "hamyar/toy");
         CHECK_EQ_STR(json_string_value(json_object_get(ev, "type")), "toy.thing.created");
@@ -251,7 +254,7 @@ static void test_batch_outbox_audit(void)
     json_t *r = hy_service_calls(svc, "events.since", "operator", NULL, "{\"after\":3,\"limit\":2}", &st);
     json_t *page = json_object_get(json_object_get(r, "result"), "events");
     CHECK(json_array_size(page) == 2);
-    CHECK(json_integer_value(json_object_get(json_array_get(page, 0), "sequence")) == 4);
+    CHECK(json_integer_value(json_object_get(json_array_get(page, 0), "seq")) == 4);
     CHECK(json_integer_value(json_object_get(json_object_get(r, "result"), "last_seq")) == ok);
     json_decref(r);
     /* The audit trail names who made thg_1 and from which office. */

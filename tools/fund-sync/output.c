@@ -31,6 +31,7 @@
 
 #include "fundsync.h"
 #include "log.h"
+#include "outbox.h"
 
 extern char **environ;
 
@@ -133,9 +134,9 @@ static int s_recover(fs_out_t *self)
         while (from > 0 && buf[from - 1] != '\n')
             from--;
         json_t *ev = json_loadb(buf + from, end - 1 - from, 0, NULL);
-        json_t *seq = json_object_get(ev, "sequence");
-        if (json_is_integer(seq) && json_integer_value(seq) > 0) {
-            self->last_seq = (uint64_t)json_integer_value(seq);
+        uint64_t seq = hy_event_seq(ev);
+        if (seq > 0) {
+            self->last_seq = seq;
         } else {
             hy_log_error("output", "%s: the last line is not an event; refusing to guess where "
                          "to resume", self->path);

@@ -16,6 +16,7 @@
 
 #include "fundsync.h"
 #include "log.h"
+#include "outbox.h"
 
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 10000
@@ -135,15 +136,13 @@ int fs_sync_offer(fs_sync_t *self, json_t *events, size_t *handed)
     json_array_foreach(events, i, ev) {
         if (!items)
             break;
-        json_t *jseq = json_object_get(ev, "sequence");
         char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!line) {
             result = FS_SYNC_FATAL;
             n = i;
             break;
         }
-        items[i] = (hy_since_item_t){line, strlen(line),
-                               json_is_integer(jseq) ? (uint64_t)json_integer_value(jseq) : 0};
+        items[i] = (hy_since_item_t){line, strlen(line), hy_event_seq(ev)};
     }
     if (result == FS_SYNC_OK)
         result = fs_sync_offer_items(self, items, n, handed);

@@ -1,5 +1,5 @@
 /*
- * ctl_keys.c — hamyarctl keys add | list | revoke: the API keys file.
+ * ctl_keys.c — hamyarctl keys add | list [--json] | revoke: the API keys file.
  *
  * The keys file (HY_KEYS_FILE, default ./var/keys) holds only hashes; a new key's text is
  * printed once, on stdout, and cannot be shown again. Edits keep the file's other lines and
@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include "keys.h"
 
 typedef struct {
-    const char *role, *office, *id, *file, *arg;
+    const char *role, *office, *id, *file, *arg, *json;
 } s_args_t;
 
 /* Takes the lock file PATH.lock (created 0600), so two edits cannot lose each other's line.
@@ -72,13 +73,13 @@ static int s_save(const hy_keyfile_t *f, const char *path)
 
 static int s_keys_add(const s_args_t *a)
 {
-    if (!a->role || a->arg) {
+    if (!a->role || a->arg || a->json) {
         ctl_usage();
         return CTL_EXIT_USAGE;
     }
     if (hy_key_role_bit(a->role) == 0) {
         fprintf(stderr, "hamyarctl: unknown role '%s' (social_services, insurance_fund, "
-                        "operator, auditor)\n", a->role);
+                        "operator, auditor, monitoring)\n", a->role);
         return CTL_EXIT_USAGE;
     }
     if (a->office && !hy_key_office_valid(a->office)) {
@@ -144,23 +145,46 @@ static int s_keys_list(const s_args_t *a)
     hy_keyfile_t f = { 0 };
     if (s_load(&f, a->file) != 0)
         return 1;
-    printf("%-32s %-16s %-20s %s\n", "KEY_ID", "ROLE", "OFFICE", "STATE");
-    for (size_t i = 0; i < f.count; i++) {
+    json_t *items = a->json ? json_array() : NULL;
+    int rc = a->json && !items ? 1 : 0;
+    if (!a->json)
+        printf("%-32s %-16s %-20s %s\n", "KEY_ID", "ROLE", "OFFICE", "STATE");
+    for (size_t i = 0; rc == 0 && i < f.count; i++) {
         const hy_keyline_t *l = &f.lines[i];
-        if (l->kind == 1)
+        const char *state = l->key.active ? "active" : "revoked";
+        if (l->kind == 1 && items) {
+            if (json_array_append_new(items, json_pack("{s:s, s:s, s:o, s:s}", "key_id",
+                                                       l->key.key_id, "role", l->key.role,
+                                                       "office", l->key.office[0]
+                                                           ? json_string(l->key.office)
+                                                           : json_null(),
+                                                       "state", state)) != 0)
+                rc = 1;
+        } else if (l->kind == 1) {
             printf("%-32s %-16s %-20s %s\n", l->key.key_id, l->key.role,
-                   l->key.office[0] ? l->key.office : "-", l->key.active ? "active" : "revoked");
-        else if (l->kind < 0)
+                   l->key.office[0] ? l->key.office : "-", state);
+        } else if (l->kind < 0) {
             fprintf(stderr, "hamyarctl: %s: line %zu is malformed and ignored\n", a->file,
                     i + 1);
+        }
     }
+    if (items && rc == 0) {
+        /* The hashes stay in the file: a listing never shows them. */
+        char *text = json_dumps(items, JSON_COMPACT);
+        if (text)
+            printf("%s\n", text);
+        else
+            rc = 1;
+        free(text);
+    }
+    json_decref(items);
     hy_keyfile_clear(&f);
-    return 0;
+    return rc;
 }
 
 static int s_keys_revoke(const s_args_t *a)
 {
-    if (!a->arg || a->role || a->office || a->id) {
+    if (!a->arg || a->role || a->office || a->id || a->json) {
         ctl_usage();
         return CTL_EXIT_USAGE;
     }
@@ -206,7 +230,7 @@ int ctl_keys(const char *verb, int argc, char **argv)
     s_args_t a = { 0 };
     const ctl_opt_t opts[] = {
         { "role", false, &a.role }, { "office", false, &a.office }, { "id", false, &a.id },
-        { "file", false, &a.file }, { 0 },
+        { "file", false, &a.file }, { "json", true, &a.json }, { 0 },
     };
     const char *pos[1] = { NULL };
     if (ctl_parse(argc, argv, opts, pos, 1) < 0) {

@@ -169,6 +169,29 @@ static void s_print_replica(const char *name, json_int_t workers, json_t *r)
            (long long)json_integer_value(json_object_get(r, "seq")), store_col, sources);
 }
 
+/* Whether this deployment runs service: one of HY_SERVICES (comma-separated) when set, else
+ * one of the standard services. A name the broker knows beyond those is shown, not required. */
+static bool s_expected(const char *service)
+{
+    const char *list = getenv("HY_SERVICES");
+    if (!list || !*list) {
+        for (const char *const *s = ctl_services; *s; s++)
+            if (strcmp(*s, service) == 0)
+                return true;
+        return false;
+    }
+    size_t n = strlen(service);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t w = strcspn(p, ", ");
+        if (w == n && strncmp(p, service, n) == 0)
+            return true;
+        p += w;
+    }
+    return false;
+}
+
 int ctl_status(int argc, char **argv)
 {
     const char *as_json = NULL, *timeout_s = NULL;
@@ -191,7 +214,7 @@ int ctl_status(int argc, char **argv)
         return 1;
     }
     /* Every known service, then any other name the broker knows (a service added later). */
-    json_t *names = json_array(), *services = json_object();
+    json_t *names = json_array(), *services = json_object(), *down = json_array();
     for (const char *const *s = ctl_services; *s; s++)
         json_array_append_new(names, json_string(*s));
     const char *wname;
@@ -215,6 +238,8 @@ int ctl_status(int argc, char **argv)
         bool up = json_array_size(reps) > 0;
         json_object_set_new(services, name, json_pack("{s:b, s:I, s:o}", "up", up, "workers",
                                                       count, "replicas", reps));
+        if (!up && s_expected(name))
+            json_array_append_new(down, json_string(name));
         if (as_json)
             continue;
         if (!up) {
@@ -227,13 +252,24 @@ int ctl_status(int argc, char **argv)
             s_print_replica(name, count, r);
     }
     if (as_json)
-        s_print_json(json_pack("{s:s, s:b, s:O}", "broker", hy_config_broker(), "up", 1,
-                               "services", services));
+        s_print_json(json_pack("{s:s, s:b, s:O, s:O}", "broker", hy_config_broker(), "up", 1,
+                               "services", services, "down", down));
+    /* Like a health check: a service of this deployment with no live worker fails the run. */
+    int rc = json_array_size(down) ? 1 : 0;
+    if (rc && !as_json) {
+        size_t k;
+        json_t *d;
+        fprintf(stderr, "hamyarctl: down:");
+        json_array_foreach(down, k, d)
+            fprintf(stderr, " %s", json_string_value(d));
+        fprintf(stderr, "\n");
+    }
+    json_decref(down);
     json_decref(names);
     json_decref(services);
     json_decref(workers);
     s_close(&c);
-    return 0;
+    return rc;
 }
 
 /* ---- ping ---------------------------------------------------------------------------------- */
