@@ -131,6 +131,9 @@ int hy_reply_decode_raw(json_t *reply);
 void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t n);
 void hy_jobs_wake(hy_service_t *self);
 void hy_jobs_stop(hy_service_t *self);
+/* One step of def->background in a write transaction of its own, published after the commit:
+ * 1 when more work waits, 0 when idle or there is no background work, -1 when it failed. */
+int hy_jobs_background(hy_service_t *self);
 
 /* outbox.c */
 void hy_pending_mark(hy_service_t *self, size_t *mark);

@@ -210,6 +210,14 @@ const hy_handler_t registry_handlers[] = {
     {"activities.void", s_activities_void},
     {"activities.correct", s_activities_correct},
     {"activities.list", s_activities_list},
+    {"agencies.create", registry_h_agencies_create},
+    {"agencies.list", registry_h_agencies_list},
+    {"persons.possible_duplicates", registry_h_possible_duplicates},
+    {"persons.not_same", registry_h_not_same},
+    {"imports.create", registry_h_imports_create},
+    {"imports.add_part", registry_h_imports_add_part},
+    {"imports.get", registry_h_imports_get},
+    {"imports.rows", registry_h_imports_rows},
     {0},
 };
 
@@ -228,7 +236,8 @@ int registry_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "registry.activities", 0, &st->activities)) != 0 ||
         (rc = hy_store_open_db(store, "registry.activity_idx", MDB_DUPSORT, &st->activity_idx)) !=
             0 ||
-        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0) {
+        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0 ||
+        (rc = registry_open_more(store, st)) != 0) {
         free(st);
         return rc;
     }
@@ -243,4 +252,5 @@ const hy_service_def_t registry_def = {
     .open = registry_open,
     .sources = NULL,
     .apply = NULL,
+    .background = registry_import_step,
 };

@@ -1,0 +1,27 @@
+/*
+ * registry_import.h — what the import's files share (import.c, import_parse.c, import_apply.c).
+ */
+#ifndef REGISTRY_IMPORT_H
+#define REGISTRY_IMPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The person field a column header stands for ("کد ملی" -> "national_id"), or NULL. */
+const char *registry_import_column(const char *header);
+
+/* Feeds one part of the file (raw bytes) to the import's parser state kept in imp (encoding,
+ * format, delimiter, columns, carried bytes and text, line count, blank_rows). Appends each
+ * complete row as {"line":N,"in":{field:text},"error"?:{code,field}} to rows. last: the file
+ * ends here. 0, or -1 with a stable code in err: invalid_encoding, missing_column (no national
+ * ID column), record_too_long, internal_error. */
+int registry_import_feed(json_t *imp, const unsigned char *data, size_t len, bool last,
+                         json_t *rows, char *err, size_t errsz);
+
+/* Turns a row's input into persons.create arguments for agency (its name), list date and office:
+ * digits folded, Jalali birth dates, sex and yes/no words in Persian or English. New object. */
+json_t *registry_import_args(const json_t *in, const char *agency_name, const char *date,
+                             const char *office);
+
+#endif
