@@ -463,7 +463,7 @@ static const hy_field_t import_create_args[] = {
 static const hy_field_t import_part_args[] = {
     {.name = "seq", .type = HY_T_INT, .flags = HY_F_REQ, .min = 1, .max = 1000000,
      .doc = "the part's number: 1 for the first after the create, then 2, ..."},
-    {.name = "data", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 64 << 20,
+    {.name = "data", .type = HY_T_STRING, .max_len = 64 << 20,
      .doc = "the part's bytes, base64 (split anywhere, even inside a character)"},
     {.name = "last", .type = HY_T_BOOL, .doc = "true on the final part: the import is queued"},
     {0},

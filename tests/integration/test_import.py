@@ -156,8 +156,8 @@ def _list_c(pop):
     """شهرداری: JSON Lines with English keys; overlaps A and B; one woman listed twice, the second
     time with a mobile the first lacked (updated), once more with nothing new (unchanged)."""
     rows = [_row(p, mobile=None) for p in pop[40:55]]
-    rows.append(_row(pop[41]))            # same woman again, mobile now: updated
-    rows.append(_row(pop[41]))            # and again: unchanged
+    rows.append(_row(pop[47]))            # same woman again, mobile now: updated
+    rows.append(_row(pop[47]))            # and again: unchanged
     rows.append(dict(_row(pop[56]), nid="abc", invalid=("invalid_national_id", "national_id")))
     lines = []
     for i, r in enumerate(rows):
@@ -239,6 +239,7 @@ def test_three_agencies_lists():
             imp = _send(c, agency, data, part=part, file_name=agency + ".csv")
             done = _wait(c, imp["id"])
             eq(done["counts"], want, f"{agency} counts:")
+            print(f"    {agency}: {want}")
             eq((done["total"], done["done"], done["blank_rows"]), (len(rows), len(rows), blank),
                f"{agency} totals:")
             eq(done["progress"], 1.0)
@@ -254,7 +255,6 @@ def test_three_agencies_lists():
         p = _ok(c.get(f"/v1/persons/{created[0]['person_id']}"), "person")
         eq((p["registered_on"], p["referrals"][0]["date"], p["referrals"][0]["agency"], p["import_id"]),
            (LIST_DATE, LIST_DATE, "بهزیستی", imports[0][1]))
-        eq(p["national_id"], pop[0]["nid"]) if pop[0]["nid"] == p["national_id"] else None
         regs = [e["data"] for e in c.events_since("registry") if e["type"] == "registry.person.registered"]
         from_import = [e for e in regs if e.get("import_id")]
         eq(len(from_import), sum(w["created"] + w["possible_duplicate"] for *_, w in imports),
@@ -281,11 +281,6 @@ def test_three_agencies_lists():
         eq(d["import_id"], imports[1][1])
         # a registration by hand that looks like a known woman is accepted and flagged
         twin = pop[5]
-        r = c.post("/v1/persons", person(900, first_name=twin["first"], last_name=twin["last"].replace("ی", "ي"),
-                                         birth_date_jalali=twin["birth"].translate(FA), birth_date=None)
-                   if False else {**person(900, first_name=twin["first"], last_name=twin["last"]),
-                                  "birth_date_jalali": twin["birth"].translate(FA), "birth_date": None}
-                   if False else None)
         body = person(900, first_name=twin["first"].replace("ی", "ي"), last_name=twin["last"])
         body.pop("birth_date")
         body["birth_date_jalali"] = twin["birth"].translate(FA)
