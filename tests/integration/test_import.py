@@ -362,3 +362,31 @@ def test_kill9_mid_import_resumes():
                 if e["type"] == "registry.person.registered" and e["data"].get("import_id") == imp["id"]]
         eq(len(regs), want["created"] + want["possible_duplicate"], "each person registered once:")
         eq(len({e["data"]["national_id"] for e in regs}), len(regs))
+
+
+def test_hamyarctl_import_follows():
+    """hamyarctl import sends a file in parts (1 KiB here, so characters and records are cut) and
+    follows it to the end; the counts are the ones the same list gives through the API."""
+    import os
+    import subprocess
+    pop = _people(60)
+    rows, data, _ = _list_b(pop)
+    want = Model().apply("emdad", rows)
+    with Cluster(["registry"], env=ENV) as c:
+        _agencies(c)
+        path = os.path.join(c.dir, "emdad.txt")
+        with open(path, "wb") as f:
+            f.write(data)
+        env = dict(c.env, HY_API_KEY=c.keys["social_services"])
+        out = subprocess.run([c.bin("hamyarctl"), "import", path, "--agency", "emdad", "--date", LIST_DATE_J,
+                              "--part-kb", "1", "--follow"], env=env, capture_output=True, text=True,
+                             timeout=120)
+        eq(out.returncode, 0, f"hamyarctl import: {out.stderr}")
+        done = json.loads(out.stdout)
+        eq(done["counts"], want)
+        check(done["parts"] == (len(data) + 1023) // 1024, done)
+        check("100%" in out.stderr, out.stderr)
+        r = subprocess.run([c.bin("hamyarctl"), "import", path, "--agency", "nobody", "--date", LIST_DATE],
+                           env=env, capture_output=True, text=True, timeout=60)
+        eq(r.returncode, 1)
+        check("unknown_agency" in r.stderr, r.stderr)
