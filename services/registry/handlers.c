@@ -80,6 +80,8 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
         return status;
+    if (s_str(args, "format") && strcmp(s_str(args, "format"), "csv") == 0)
+        return registry_person_export_csv(ctx, &f, result);
     json_t *items = NULL;
     uint64_t next = 0;
     status = registry_person_list(ctx, &f, &items, &next);

@@ -102,6 +102,10 @@ typedef struct {
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **items,
                          uint64_t *next);
 
+/* The whole filtered list as CSV for agencies (export.c): 200 with {content_type, body,
+ * content_disposition}, or 422 export_too_large. */
+int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **out);
+
 /* --- a person's lifecycle (lifecycle.c) ---------------------------------------------------- */
 /* Sets status (active|exited|deceased) with reason and date; 200 with the person. */
 int registry_person_set_status(hy_ctx_t *ctx, const char *id, const json_t *args, json_t **person);

@@ -129,6 +129,9 @@ static const hy_field_t person_list_args[] = {
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
      .doc = "neighbourhood (normalised match)"},
     {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64, .doc = "office"},
+    {.name = "format", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "json|csv",
+     .doc = "csv (or Accept: text/csv): the whole list for an agency, BOM, Persian headers, "
+            "Jalali dates"},
     {0},
 };
 
@@ -539,7 +542,7 @@ static const hy_op_spec_t registry_ops[] = {
      .summary = "Change a person's fields (null clears an optional one)"},
     {.op = "persons.list", .method = "GET", .path = "/v1/persons", .roles = READ,
      .args = person_list_args, .result = person_result, .ok_status = 200, .list = true,
-     .summary = "List or search persons (q matches normalised Persian names)"},
+     .summary = "List or search persons (q matches normalised Persian names)", .formats = "csv"},
     {.op = "persons.add_referral", .method = "POST", .path = "/v1/persons/{id}/referrals", .roles = WRITE,
      .args = add_referral_args, .result = person_result, .ok_status = 201,
      .summary = "Attach another agency's (or a self) referral to a person"},

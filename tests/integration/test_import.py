@@ -390,3 +390,31 @@ def test_hamyarctl_import_follows():
                            env=env, capture_output=True, text=True, timeout=60)
         eq(r.returncode, 1)
         check("unknown_agency" in r.stderr, r.stderr)
+
+
+def test_export_csv_round_trip():
+    """GET /v1/persons as CSV (BOM, the import's Persian headers, Jalali dates) and that file
+    imported back: nothing changes but the referrals the agency had not made."""
+    pop = _people(40)
+    with Cluster(["registry"], env=ENV) as c:
+        _agencies(c)
+        rows, data, _ = _list_a(pop)
+        _wait(c, _send(c, "behzisti", data)["id"])
+        hand = [_ok(c.post("/v1/persons", person(700 + i)), "by hand", 201) for i in range(2)]
+        r = c.get("/v1/persons?office=rey-1", headers={"Accept": "text/csv"})
+        eq(r.status, 200, f"{r}")
+        check(r.headers.get("Content-Type", "").startswith("text/csv"), r.headers)
+        check(r.raw.startswith(b"\xef\xbb\xbf"), r.raw[:10])
+        lines = r.raw.decode("utf-8-sig").split("\r\n")
+        eq(lines[0].split(",")[:4], ["کد ملی", "نام", "نام خانوادگی", "تاریخ تولد"])
+        body_rows = [ln for ln in lines[1:] if ln]
+        eq(len(body_rows), 32, "every person of the office, not one page:")
+        mine = [ln for ln in body_rows if ln.startswith(pop[1]["nid"] + ",")]
+        eq(len(mine), 1, body_rows[:3])
+        check(pop[1]["birth"] in mine[0] and ",زن," in mine[0], mine[0])
+        back = _wait(c, _send(c, "behzisti", r.raw)["id"])
+        eq(back["counts"], {"created": 0, "referral_added": 2, "updated": 0, "possible_duplicate": 0,
+                            "invalid": 0, "unchanged": 30}, f"{back}")
+        p = _ok(c.get(f"/v1/persons/{hand[0]['id']}"), "hand")
+        eq([ref.get("agency") for ref in p["referrals"]], [None, "بهزیستی"])
+        eq(c.get("/v1/persons?limit=2").json["next_cursor"] is not None, True, "JSON stays paged")
