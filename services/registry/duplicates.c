@@ -248,3 +248,39 @@ done:
     json_decref(stored);
     return status;
 }
+
+int registry_dups_backfill(hy_store_t *store, registry_t *st)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t done = 0, one;
+    int rc = mdb_txn_begin(hy_store_env(store), NULL, 0, &txn);
+    if (rc == 0)
+        rc = hy_store_counter(txn, st->meta, "dup_idx", &done);
+    if (rc || done) {   /* built already (or by every write since this feature) */
+        if (txn)
+            mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_cursor_open(txn, st->persons, &cur);
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
+            break;
+        json_t *person = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        char key[KEY_BUF];
+        size_t klen = person ? s_key(person, key, sizeof key) : 0;
+        if (klen)
+            rc = hy_index_put(txn, st->dup_idx, key, klen, hy_key_u64_get(k.mv_data));
+        json_decref(person);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = hy_store_next(txn, st->meta, "dup_idx", &one);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}

@@ -195,6 +195,9 @@ int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool pu
  * national ID with the same normalised full name and birth date, and sets
  * person["possible_duplicates"] to their ids (absent when none). 0 or a failure status. */
 int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person);
+/* At start-up: indexes the persons written before this index existed (once). 0 or an LMDB
+ * error. */
+int registry_dups_backfill(hy_store_t *store, registry_t *st);
 /* Pairs for review (status open|not_same|merged; NULL = open). 200 with *items. */
 int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int limit,
                        json_t **items, uint64_t *next);

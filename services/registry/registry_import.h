@@ -24,4 +24,17 @@ int registry_import_feed(json_t *imp, const unsigned char *data, size_t len, boo
 json_t *registry_import_args(const json_t *in, const char *agency_name, const char *date,
                              const char *office);
 
+/* The shapes of their ops (import_api.c), for registry_api.c's table. */
+#include "spec.h"
+extern const hy_field_t registry_agency_create_args[];
+extern const hy_field_t registry_agency_result[];
+extern const hy_field_t registry_dup_list_args[];
+extern const hy_field_t registry_dup_not_same_args[];
+extern const hy_field_t registry_dup_result[];
+extern const hy_field_t registry_import_create_args[];
+extern const hy_field_t registry_import_part_args[];
+extern const hy_field_t registry_import_rows_args[];
+extern const hy_field_t registry_import_result[];
+extern const hy_field_t registry_import_row_result[];
+
 #endif
