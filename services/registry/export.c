@@ -13,46 +13,26 @@
 #include <string.h>
 
 #include "registry.h"
+#include "registry_import.h"
 
 #define PAGE 500
 #define DEFAULT_MAX_BYTES (6L << 20)
 #define BOM "\xef\xbb\xbf"
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} s_buf_t;
-
-static int s_add(s_buf_t *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
 /* One cell, quoted when it holds a comma, a quote or a line end; then the separator. */
-static int s_cell(s_buf_t *b, const char *v, bool last)
+static int s_cell(registry_buf_t *b, const char *v, bool last)
 {
     int rc = 0;
     v = v ? v : "";
     if (strpbrk(v, ",\"\r\n")) {
-        rc |= s_add(b, "\"", 1);
+        rc |= registry_buf_add(b, "\"", 1);
         for (const char *q = v; *q && rc == 0; q++)
-            rc |= *q == '"' ? s_add(b, "\"\"", 2) : s_add(b, q, 1);
-        rc |= s_add(b, "\"", 1);
+            rc |= *q == '"' ? registry_buf_add(b, "\"\"", 2) : registry_buf_add(b, q, 1);
+        rc |= registry_buf_add(b, "\"", 1);
     } else {
-        rc |= s_add(b, v, strlen(v));
+        rc |= registry_buf_add(b, v, strlen(v));
     }
-    return rc | (last ? s_add(b, "\r\n", 2) : s_add(b, ",", 1));
+    return rc | (last ? registry_buf_add(b, "\r\n", 2) : registry_buf_add(b, ",", 1));
 }
 
 static const char *s_str(const json_t *o, const char *k)
@@ -67,7 +47,7 @@ static const char *const s_head[] = {
 };
 #define NCOLS (sizeof s_head / sizeof s_head[0])
 
-static int s_row(s_buf_t *b, const json_t *p)
+static int s_row(registry_buf_t *b, const json_t *p)
 {
     char size[24] = "", refs[1024] = "";
     json_t *hs = json_object_get(p, "household_size");
@@ -105,8 +85,8 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
     const char *e = getenv("HY_CSV_MAX_BYTES");
     long max = e && *e ? strtol(e, NULL, 10) : DEFAULT_MAX_BYTES;
     registry_person_filter_t f = *filter;
-    s_buf_t b = {0};
-    int rc = s_add(&b, BOM, 3), status = 200;
+    registry_buf_t b = {0};
+    int rc = registry_buf_add(&b, BOM, 3), status = 200;
     for (size_t c = 0; c < NCOLS; c++)
         rc |= s_cell(&b, s_head[c], c + 1 == NCOLS);
     f.limit = PAGE;

@@ -66,12 +66,7 @@ const char *registry_import_column(const char *header)
 
 /* ---- bytes to UTF-8 ----------------------------------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} s_buf_t;
-
-static int s_put(s_buf_t *b, const void *src, size_t n)
+int registry_buf_add(registry_buf_t *b, const void *src, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         size_t cap = (b->len + n + 1) * 2;
@@ -87,7 +82,7 @@ static int s_put(s_buf_t *b, const void *src, size_t n)
     return 0;
 }
 
-static int s_put_cp(s_buf_t *b, uint32_t cp)
+static int s_put_cp(registry_buf_t *b, uint32_t cp)
 {
     unsigned char u[4];
     size_t n;
@@ -105,13 +100,13 @@ static int s_put_cp(s_buf_t *b, uint32_t cp)
         u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
         u[3] = (unsigned char)(0x80 | (cp & 0x3F)), n = 4;
     }
-    return s_put(b, u, n);
+    return registry_buf_add(b, u, n);
 }
 
 /* Decodes raw[0..len) in encoding enc into out; *used gets how many bytes were decoded (the
  * rest is an unfinished character, kept for the next part). 0, or -1 for bytes that are not
  * text in that encoding. */
-static int s_decode(const char *enc, const unsigned char *raw, size_t len, bool last, s_buf_t *out,
+static int s_decode(const char *enc, const unsigned char *raw, size_t len, bool last, registry_buf_t *out,
                     size_t *used)
 {
     if (strcmp(enc, "utf-8") == 0) {
@@ -130,7 +125,7 @@ static int s_decode(const char *enc, const unsigned char *raw, size_t len, bool 
         if (memchr(raw, 0, end) || !hy_utf8_valid((const char *)raw, end))
             return -1;
         *used = end;
-        return s_put(out, raw, end);
+        return registry_buf_add(out, raw, end);
     }
     bool le = strcmp(enc, "utf-16le") == 0;
     size_t i = 0;
@@ -184,18 +179,18 @@ static const char *s_sniff(const unsigned char *raw, size_t len, size_t *skip)
 static json_t *s_cells(const char *rec, size_t len, char delim)
 {
     json_t *cells = json_array();
-    s_buf_t cell = {0};
+    registry_buf_t cell = {0};
     bool quoted = false;
-    s_put(&cell, "", 0);
+    registry_buf_add(&cell, "", 0);
     for (size_t i = 0; i <= len; i++) {
         char c = i < len ? rec[i] : delim;
         if (quoted) {
             if (c == '"' && i + 1 < len && rec[i + 1] == '"')
-                s_put(&cell, "\"", 1), i++;
+                registry_buf_add(&cell, "\"", 1), i++;
             else if (c == '"')
                 quoted = false;
             else if (i < len)
-                s_put(&cell, &c, 1);
+                registry_buf_add(&cell, &c, 1);
             continue;
         }
         if (c == '"') {
@@ -204,7 +199,7 @@ static json_t *s_cells(const char *rec, size_t len, char delim)
             json_array_append_new(cells, json_stringn(cell.p ? cell.p : "", cell.len));
             cell.len = 0;
         } else if (c != '\r') {
-            s_put(&cell, &c, 1);
+            registry_buf_add(&cell, &c, 1);
         }
     }
     free(cell.p);
@@ -392,7 +387,7 @@ static int s_records(json_t *imp, const char *text, size_t len, bool last, json_
 int registry_import_feed(json_t *imp, const unsigned char *data, size_t len, bool last,
                          json_t *rows, char *err, size_t errsz)
 {
-    s_buf_t raw = {0}, text = {0};
+    registry_buf_t raw = {0}, text = {0};
     int rc = -1;
     size_t used = 0, consumed = 0;
     const char *carry = json_string_value(json_object_get(imp, "carry_raw"));
@@ -401,14 +396,14 @@ int registry_import_feed(json_t *imp, const unsigned char *data, size_t len, boo
         unsigned char *bin = malloc(cl);
         if (!bin || sodium_base642bin(bin, cl, carry, cl, NULL, &bl, NULL,
                                       sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            s_put(&raw, bin, bl) != 0) {
+            registry_buf_add(&raw, bin, bl) != 0) {
             free(bin);
             snprintf(err, errsz, "internal_error");
             goto done;
         }
         free(bin);
     }
-    if (s_put(&raw, data, len) != 0) {
+    if (registry_buf_add(&raw, data, len) != 0) {
         snprintf(err, errsz, "internal_error");
         goto done;
     }
@@ -442,10 +437,10 @@ carry_raw:;
     json_object_set_new(imp, "carry_raw", json_string(b64 ? b64 : ""));
     free(b64);
     /* the text: what was left of the last part, then this part's */
-    s_buf_t all = {0};
+    registry_buf_t all = {0};
     const char *ct = json_string_value(json_object_get(imp, "carry_text"));
-    if (s_put(&all, ct ? ct : "", ct ? strlen(ct) : 0) != 0 ||
-        s_put(&all, text.p ? text.p : "", text.len) != 0) {
+    if (registry_buf_add(&all, ct ? ct : "", ct ? strlen(ct) : 0) != 0 ||
+        registry_buf_add(&all, text.p ? text.p : "", text.len) != 0) {
         free(all.p);
         snprintf(err, errsz, "internal_error");
         goto done;

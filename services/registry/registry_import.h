@@ -8,6 +8,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A growing text buffer (always NUL-terminated once anything was added); free p when done. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} registry_buf_t;
+/* Appends n bytes. 0, or -1 when out of memory. */
+int registry_buf_add(registry_buf_t *b, const void *src, size_t n);
+
 /* The person field a column header stands for ("کد ملی" -> "national_id"), or NULL. */
 const char *registry_import_column(const char *header);
 
