@@ -148,6 +148,14 @@ int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *use
     return status ? status : 500;
 }
 
+bool hy_requests_waiting(hy_ctx_t *ctx)
+{
+    void *sock = ctx->svc->worker;
+    int events = 0;
+    size_t len = sizeof events;
+    return sock && zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
 void hy_ctx_clear_error(hy_ctx_t *ctx)
 {
     json_decref(ctx->error);

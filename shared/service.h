@@ -131,6 +131,10 @@ int hy_park(hy_ctx_t *ctx, const char *source);
 int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *user);
 void hy_ctx_clear_error(hy_ctx_t *ctx);
 
+/* true when requests are waiting for the reactor: a background step past its minimum should
+ * end now. Cheap (no system call when nothing waits); false with no sockets (tests). */
+bool hy_requests_waiting(hy_ctx_t *ctx);
+
 /* --- events and audit ---------------------------------------------------------------------- */
 /* Writes one event to the outbox in ctx->txn with the next sequence number and records it in
  * the audit trail of subject with the actor. type is the full type ("registry.person.registered"),

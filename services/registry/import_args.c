@@ -16,39 +16,29 @@
 /* true/false for the yes/no words agencies use; -1 when the word is neither. */
 static int s_yes_no(const char *text)
 {
+    /* written in their hy_fa_key form (Persian letters, no alef madda, lower case) */
     static const char *const yes[] = {"بله", "بلی", "اری", "هست", "دارد", "yes", "y", "true", "1",
                                       "سرپرست"};
     static const char *const no[] = {"خیر", "نه", "نیست", "ندارد", "no", "n", "false", "0"};
     char *k = hy_fa_key(text);
     int r = -1;
-    for (size_t i = 0; k && r < 0 && i < sizeof yes / sizeof yes[0]; i++) {
-        char *y = hy_fa_key(yes[i]);
-        if (y && strcmp(y, k) == 0)
-            r = 1;
-        free(y);
-    }
-    for (size_t i = 0; k && r < 0 && i < sizeof no / sizeof no[0]; i++) {
-        char *w = hy_fa_key(no[i]);
-        if (w && strcmp(w, k) == 0)
-            r = 0;
-        free(w);
-    }
+    for (size_t i = 0; k && r < 0 && i < sizeof yes / sizeof yes[0]; i++)
+        r = strcmp(yes[i], k) == 0 ? 1 : -1;
+    for (size_t i = 0; k && r < 0 && i < sizeof no / sizeof no[0]; i++)
+        r = strcmp(no[i], k) == 0 ? 0 : -1;
     free(k);
     return r;
 }
 
 static const char *s_sex(const char *text)
 {
+    /* written in their hy_fa_key form, as s_yes_no's */
     static const char *const female[] = {"زن", "خانم", "مونث", "female", "f"};
     static const char *const male[] = {"مرد", "اقا", "مذکر", "male", "m"};
     char *k = hy_fa_key(text);
     const char *r = NULL;
-    for (size_t i = 0; k && !r && i < 5; i++) {
-        char *a = hy_fa_key(female[i]), *b = hy_fa_key(male[i]);
-        r = a && strcmp(a, k) == 0 ? "female" : b && strcmp(b, k) == 0 ? "male" : NULL;
-        free(a);
-        free(b);
-    }
+    for (size_t i = 0; k && !r && i < 5; i++)
+        r = strcmp(female[i], k) == 0 ? "female" : strcmp(male[i], k) == 0 ? "male" : NULL;
     free(k);
     return r;
 }
