@@ -296,6 +296,8 @@ int registry_import_step(hy_ctx_t *ctx)
         json_decref(row);
         done++;
     }
+    hy_log_debug("import", "%s: rows to %lld in %lld us", req.id, (long long)done,
+                 (long long)(hy_now_us() - start));
     if (status == 0) {
         json_object_set_new(imp, "done", json_integer(done));
         if (done >= total) {
