@@ -136,7 +136,7 @@ int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                     "counts", "created", 0, "referral_added", 0, "updated", 0,
                     "possible_duplicate", 0, "invalid", 0, "unchanged", 0, "actor", "key_id",
                     a->key_id ? a->key_id : "", "role", a->role ? a->role : "", "office",
-                    registry_code(office), "created_by", a->key_id ? a->key_id : "",
+                    a->office ? a->office : "", "created_by", a->key_id ? a->key_id : "",
                     "created_at", ctx->now_iso);
     if (!imp) {
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
