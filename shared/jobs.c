@@ -151,6 +151,8 @@ int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *use
 bool hy_requests_waiting(hy_ctx_t *ctx)
 {
     void *sock = ctx->svc->worker;
+    if (ctx->in_batch)
+        return true;
     int events = 0;
     size_t len = sizeof events;
     return sock && zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
@@ -183,6 +185,7 @@ int hy_jobs_background(hy_service_t *self)
         json_decref(ctx.error);
         if ((more == 0 || more == 1) && (rc = mdb_txn_commit(txn)) == 0) {
             hy_pending_publish(self);
+            self->bg_more = more == 1;
             return more;
         }
         if (more == 0 || more == 1)
@@ -196,6 +199,29 @@ int hy_jobs_background(hy_service_t *self)
         }
     }
     return -1;
+}
+
+void hy_jobs_background_in(hy_service_t *self, MDB_txn *txn, bool *map_full)
+{
+    MDB_txn *child = NULL;
+    if (!self->def->background || !self->bg_more ||
+        mdb_txn_begin(hy_store_env(self->store), txn, 0, &child) != 0)
+        return;
+    size_t mark = 0;
+    hy_pending_mark(self, &mark);
+    hy_ctx_t ctx;
+    hy_ctx_init(&ctx, self, child, NULL);
+    ctx.in_batch = true;
+    int more = self->def->background(&ctx), rc = -1;
+    json_decref(ctx.error);
+    if ((more == 0 || more == 1) && (rc = mdb_txn_commit(child)) == 0) {
+        self->bg_more = more == 1;
+        return;
+    }
+    if (rc == -1)
+        mdb_txn_abort(child);
+    hy_pending_truncate(self, mark);
+    *map_full = ctx.mdb_rc == MDB_MAP_FULL || rc == MDB_MAP_FULL;
 }
 
 int hy_service_background(hy_service_t *self, int max_steps)

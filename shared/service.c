@@ -286,7 +286,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
     hy_log_info("service", "%s ready: data %s, broker %s, events %s, %s commits", def->name, data,
                 broker, pub, durable ? "durable" : "UNSYNCED");
     int64_t next_ready = 0, bg_at = 0;   /* next background step (0: at once) */
-    bool bg_more = true;                  /* resume work left by the last run at start-up */
+    self->bg_more = true;                 /* resume work left by the last run at start-up */
     while (!s_interrupted) {
         int64_t now = hy_now_us();
         if (now >= next_ready && (!def->serve_after_catch_up || hy_follow_caught_up(self))) {
@@ -307,7 +307,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             i_fetch = nitems;
             items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
         }
-        int rc = zmq_poll(items, nitems, bg_more && now >= bg_at ? 0 : 100);
+        int rc = zmq_poll(items, nitems, self->bg_more && now >= bg_at ? 0 : 100);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -322,14 +322,14 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         hy_jobs_wake(self);
         if (items[0].revents & ZMQ_POLLIN) {
             s_on_requests(self, jobs, clients);
-            bg_more = true;   /* a write may have queued work */
+            self->bg_more = true;   /* a write may have queued work */
         }
         if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
             hy_readers_on_reply(self);
         now = hy_now_us();
-        if (def->background && (bg_more || now >= bg_at + 1000000) && now >= bg_at) {
+        if (def->background && (self->bg_more || now >= bg_at + 1000000) && now >= bg_at) {
             int more = hy_jobs_background(self);
-            bg_more = more == 1;
+            self->bg_more = more == 1;
             bg_at = more < 0 ? now + 1000000 : more == 0 ? now : 0;
         }
     }

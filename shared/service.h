@@ -48,6 +48,8 @@ typedef struct hy_ctx {
     bool read;                /* txn is a read transaction (a read-only op, maybe on a reader
                                  thread): the handler may not write, emit or follow */
     bool can_park;            /* hy_park may park this request (see there) */
+    bool in_batch;            /* a background step riding in a batch of requests' transaction:
+                                 they wait for its commit (hy_requests_waiting is true) */
     const char *park_source;  /* set by hy_park */
     /* set by hy_fail*; read by the skeleton */
     int status;
@@ -96,7 +98,9 @@ typedef struct {
      * on the next turn, after any waiting requests), 0 when idle (called again after the next
      * batch of writes, or within a second), or an error status (rolled back; retried a second
      * later; a full map is grown first). Each call must hold the writer a few ms only.
-     * NULL = none. */
+     * While work waits, a batch of write requests also runs one step inside its own
+     * transaction, before its commit (nested: a failed step is rolled back alone; ctx->in_batch
+     * is set), so the requests and the step share one durable commit. NULL = none. */
     int (*background)(hy_ctx_t *ctx);
 } hy_service_def_t;
 
@@ -131,8 +135,9 @@ int hy_park(hy_ctx_t *ctx, const char *source);
 int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *user);
 void hy_ctx_clear_error(hy_ctx_t *ctx);
 
-/* true when requests are waiting for the reactor: a background step past its minimum should
- * end now. Cheap (no system call when nothing waits); false with no sockets (tests). */
+/* true when requests are waiting for the reactor (or for the commit of the batch the step rides
+ * in): a background step past its minimum should end now. Cheap; false with no sockets and
+ * outside a batch (tests). */
 bool hy_requests_waiting(hy_ctx_t *ctx);
 
 /* --- events and audit ---------------------------------------------------------------------- */

@@ -179,11 +179,50 @@ static void test_background_step(void)
     hy_test_rmdir(dir);
 }
 
+/* While an import has rows left, a batch of requests applies some of them in its own
+ * transaction (one commit for both). */
+static void test_step_rides_in_a_batch(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_IMPORT_STEP_ROWS", "1", 1);
+    hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
+    int st;
+    json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
+                                 "{\"code\":\"office-1\",\"name\":\"o\",\"province\":\"p\","
+                                 "\"city\":\"c\"}", &st));
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"a\",\"name\":\"x\"}", &st));
+    const char *jsonl = "{\"national_id\":\"0012345679\",\"first_name\":\"z\",\"last_name\":\"y\","
+                        "\"birth_date\":\"1360/01/01\",\"sex\":\"female\"}\n"
+                        "{\"national_id\":\"0012345679\"}\n{\"national_id\":\"0012345679\"}\n";
+    char b64[512], args[700];
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)jsonl, strlen(jsonl),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", b64);
+    json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
+    CHECK_EQ_INT(st, 202);
+    CHECK_EQ_INT(hy_service_background(svc, 1), 1);   /* one row; more to do */
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "done")), 1);
+    json_decref(r);
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"b\",\"name\":\"w\"}", &st));
+    CHECK_EQ_INT(st, 201);
+    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "done")), 2);
+    json_decref(r);
+    unsetenv("HY_IMPORT_STEP_ROWS");
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t import_tests[] = {
     {"import.utf8_every_cut", test_utf8_every_cut},
     {"import.utf16_every_cut", test_utf16_every_cut},
     {"import.jsonl_and_headers", test_jsonl_and_headers},
     {"import.args", test_args},
     {"import.background_step", test_background_step},
+    {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
     {0},
 };
