@@ -168,6 +168,10 @@ static const hy_field_t person_result[] = {
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that registered the person"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "import_id", .type = HY_T_ID, .doc = "the import (imp_...) that registered her, if any"},
+    {.name = "possible_duplicates", .type = HY_T_ARRAY, .elem = HY_T_ID,
+     .doc = "in a registration's answer: live persons of another national ID with the same "
+            "normalised name and birth date (GET /v1/persons/possible-duplicates)"},
     {0},
 };
 
