@@ -273,6 +273,8 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
                                      false, self->worker && !jobs[i].no_park,
                                      &jobs[i].park_source, &map_full);
         }
+        if (!map_full)   /* background work rides in the batch: one commit for both */
+            hy_jobs_background_in(self, wtxn, &map_full);
         if (map_full) {
             mdb_txn_abort(wtxn);
         } else if ((rc = mdb_txn_commit(wtxn)) == 0) {

@@ -123,3 +123,118 @@ void hy_jobs_stop(hy_service_t *self)
     self->parked = NULL;
     self->nparked = self->capparked = 0;
 }
+
+/* ---- background steps ------------------------------------------------------------------------- */
+
+int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *user)
+{
+    MDB_txn *parent = ctx->txn, *child = NULL;
+    int rc = mdb_txn_begin(hy_store_env(ctx->svc->store), parent, 0, &child);
+    if (rc != 0)
+        return hy_fail_mdb(ctx, rc);
+    size_t mark = 0;
+    hy_pending_mark(ctx->svc, &mark);
+    ctx->txn = child;
+    int status = fn(ctx, user);
+    ctx->txn = parent;
+    if ((status == 0 || (status >= 200 && status < 300)) && !ctx->error) {
+        if ((rc = mdb_txn_commit(child)) == 0)
+            return status;
+        hy_pending_truncate(ctx->svc, mark);
+        return hy_fail_mdb(ctx, rc);
+    }
+    mdb_txn_abort(child);
+    hy_pending_truncate(ctx->svc, mark);
+    return status ? status : 500;
+}
+
+bool hy_requests_waiting(hy_ctx_t *ctx)
+{
+    void *sock = ctx->svc->worker;
+    if (ctx->in_batch)
+        return true;
+    int events = 0;
+    size_t len = sizeof events;
+    return sock && zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
+void hy_ctx_clear_error(hy_ctx_t *ctx)
+{
+    json_decref(ctx->error);
+    ctx->error = NULL;
+    ctx->status = 0;
+    ctx->mdb_rc = 0;
+}
+
+int hy_jobs_background(hy_service_t *self)
+{
+    if (!self->def->background)
+        return 0;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
+        if (rc != 0) {
+            hy_log_error("store", "background step: %s", mdb_strerror(rc));
+            return -1;
+        }
+        hy_pending_truncate(self, 0);
+        hy_ctx_t ctx;
+        hy_ctx_init(&ctx, self, txn, NULL);
+        int more = self->def->background(&ctx);
+        bool map_full = ctx.mdb_rc == MDB_MAP_FULL || more == MDB_MAP_FULL;
+        json_decref(ctx.error);
+        if ((more == 0 || more == 1) && (rc = mdb_txn_commit(txn)) == 0) {
+            hy_pending_publish(self);
+            self->bg_more = more == 1;
+            return more;
+        }
+        if (more == 0 || more == 1)
+            map_full = rc == MDB_MAP_FULL;   /* the commit failed (and freed txn) */
+        else
+            mdb_txn_abort(txn);
+        hy_pending_truncate(self, 0);
+        if (!map_full || hy_store_grow(self->store) != 0) {
+            hy_log_error("service", "background step failed (%d); retried later", more);
+            return -1;
+        }
+    }
+    return -1;
+}
+
+void hy_jobs_background_in(hy_service_t *self, MDB_txn *txn, bool *map_full)
+{
+    MDB_txn *child = NULL;
+    if (!self->def->background || !self->bg_more ||
+        mdb_txn_begin(hy_store_env(self->store), txn, 0, &child) != 0)
+        return;
+    size_t mark = 0;
+    hy_pending_mark(self, &mark);
+    hy_ctx_t ctx;
+    hy_ctx_init(&ctx, self, child, NULL);
+    ctx.in_batch = true;
+    int more = self->def->background(&ctx), rc = -1;
+    json_decref(ctx.error);
+    if ((more == 0 || more == 1) && (rc = mdb_txn_commit(child)) == 0) {
+        self->bg_more = more == 1;
+        return;
+    }
+    if (rc == -1)
+        mdb_txn_abort(child);
+    hy_pending_truncate(self, mark);
+    *map_full = ctx.mdb_rc == MDB_MAP_FULL || rc == MDB_MAP_FULL;
+}
+
+int hy_service_background(hy_service_t *self, int max_steps)
+{
+    int steps = 0;
+    while (steps < max_steps) {
+        int more = hy_jobs_background(self);
+        if (more < 0)
+            return -1;
+        steps++;
+        if (more == 0)
+            break;
+    }
+    hy_pending_truncate(self, 0);   /* no sockets in tests */
+    return steps;
+}

@@ -285,7 +285,8 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         goto done;
     hy_log_info("service", "%s ready: data %s, broker %s, events %s, %s commits", def->name, data,
                 broker, pub, durable ? "durable" : "UNSYNCED");
-    int64_t next_ready = 0;
+    int64_t next_ready = 0, bg_at = 0;   /* next background step (0: at once) */
+    self->bg_more = true;                 /* resume work left by the last run at start-up */
     while (!s_interrupted) {
         int64_t now = hy_now_us();
         if (now >= next_ready && (!def->serve_after_catch_up || hy_follow_caught_up(self))) {
@@ -306,7 +307,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             i_fetch = nitems;
             items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
         }
-        int rc = zmq_poll(items, nitems, 100);
+        int rc = zmq_poll(items, nitems, self->bg_more && now >= bg_at ? 0 : 100);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -319,10 +320,18 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         if (i_fetch >= 0 && (items[i_fetch].revents & ZMQ_POLLIN))
             hy_follow_on_fetch(self);
         hy_jobs_wake(self);
-        if (items[0].revents & ZMQ_POLLIN)
+        if (items[0].revents & ZMQ_POLLIN) {
             s_on_requests(self, jobs, clients);
+            self->bg_more = true;   /* a write may have queued work */
+        }
         if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
             hy_readers_on_reply(self);
+        now = hy_now_us();
+        if (def->background && (self->bg_more || now >= bg_at + 1000000) && now >= bg_at) {
+            int more = hy_jobs_background(self);
+            self->bg_more = more == 1;
+            bg_at = more < 0 ? now + 1000000 : more == 0 ? now : 0;
+        }
     }
     hy_log_info("service", "%s stopping", def->name);
     exit_code = 0;

@@ -48,6 +48,8 @@ typedef struct hy_ctx {
     bool read;                /* txn is a read transaction (a read-only op, maybe on a reader
                                  thread): the handler may not write, emit or follow */
     bool can_park;            /* hy_park may park this request (see there) */
+    bool in_batch;            /* a background step riding in a batch of requests' transaction:
+                                 they wait for its commit (hy_requests_waiting is true) */
     const char *park_source;  /* set by hy_park */
     /* set by hy_fail*; read by the skeleton */
     int status;
@@ -89,6 +91,17 @@ typedef struct {
      * every source once (it announces itself to the broker only then), so a new reporting
      * replica never serves stale figures. */
     bool serve_after_catch_up;
+    /* Work done in short steps beside the requests (the registry's imports). The reactor calls
+     * it between batches, in a write transaction of its own (ctx->req is NULL; the step may
+     * point it at a request of its own, e.g. to act as the key that asked for the work), and
+     * publishes what it emitted after the commit. Returns 1 when more work waits (called again
+     * on the next turn, after any waiting requests), 0 when idle (called again after the next
+     * batch of writes, or within a second), or an error status (rolled back; retried a second
+     * later; a full map is grown first). Each call must hold the writer a few ms only.
+     * While work waits, a batch of write requests also runs one step inside its own
+     * transaction, before its commit (nested: a failed step is rolled back alone; ctx->in_batch
+     * is set), so the requests and the step share one durable commit. NULL = none. */
+    int (*background)(hy_ctx_t *ctx);
 } hy_service_def_t;
 
 /* --- errors -------------------------------------------------------------------------------- */
@@ -113,6 +126,19 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc);
  * (run again already, a read, or no sockets as in unit tests): the caller refuses it then. */
 #define HY_PARKED 1
 int hy_park(hy_ctx_t *ctx, const char *source);
+
+/* --- savepoints ------------------------------------------------------------------------------ */
+/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0 or 2xx, rolled
+ * back with the events it emitted otherwise (ctx->status/error keep fn's failure for the caller
+ * to read; hy_ctx_clear_error forgets it). A background step uses it to let one bad item fail
+ * alone. Returns fn's status, or 500 when the nested transaction cannot begin or commit. */
+int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *user);
+void hy_ctx_clear_error(hy_ctx_t *ctx);
+
+/* true when requests are waiting for the reactor (or for the commit of the batch the step rides
+ * in): a background step past its minimum should end now. Cheap; false with no sockets and
+ * outside a batch (tests). */
+bool hy_requests_waiting(hy_ctx_t *ctx);
 
 /* --- events and audit ---------------------------------------------------------------------- */
 /* Writes one event to the outbox in ctx->txn with the next sequence number and records it in
@@ -159,6 +185,10 @@ json_t *hy_service_call(hy_service_t *self, json_t *request);
  * NULL. Returns the reply; *status gets its status. */
 json_t *hy_service_calls(hy_service_t *self, const char *op, const char *role, const char *idem,
                          const char *args_json, int *status);
+
+/* For tests: runs the service's background steps (def->background) until it is idle or
+ * max_steps have run. Returns the number of steps run, or -1 when one failed. */
+int hy_service_background(hy_service_t *self, int max_steps);
 
 /* For tests: applies one event of source as if it had arrived on the feed. Returns 0 or -1. */
 int hy_service_apply(hy_service_t *self, const char *source, json_t *event);

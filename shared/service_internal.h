@@ -67,6 +67,7 @@ struct hy_service {
     /* counters for service.status (read by reader threads) */
     _Atomic uint64_t requests, batches, events_applied;
     int batch_max;
+    bool bg_more;           /* def->background said more work waits (jobs.c, service.c) */
 };
 
 /* dispatch.c */
@@ -131,6 +132,12 @@ int hy_reply_decode_raw(json_t *reply);
 void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t n);
 void hy_jobs_wake(hy_service_t *self);
 void hy_jobs_stop(hy_service_t *self);
+/* One step of def->background in a write transaction of its own, published after the commit:
+ * 1 when more work waits, 0 when idle or there is no background work, -1 when it failed. */
+int hy_jobs_background(hy_service_t *self);
+/* One step of def->background inside a batch's write transaction txn, nested (rolled back alone
+ * when it fails), when bg_more says work waits. Sets *map_full when the map must grow. */
+void hy_jobs_background_in(hy_service_t *self, MDB_txn *txn, bool *map_full);
 
 /* outbox.c */
 void hy_pending_mark(hy_service_t *self, size_t *mark);

@@ -82,6 +82,8 @@ static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
     if (status)
         return status;
+    if (s_str(args, "format") && strcmp(s_str(args, "format"), "csv") == 0)
+        return registry_person_export_csv(ctx, &f, result);
     json_t *items = NULL;
     uint64_t next = 0;
     status = registry_person_list(ctx, &f, &items, &next);
@@ -260,6 +262,14 @@ const hy_handler_t registry_handlers[] = {
     {"households.add_member", s_households_add_member},
     {"households.leave", s_households_leave},
     {"households.set_head", s_households_set_head},
+    {"agencies.create", registry_h_agencies_create},
+    {"agencies.list", registry_h_agencies_list},
+    {"persons.possible_duplicates", registry_h_possible_duplicates},
+    {"persons.not_same", registry_h_not_same},
+    {"imports.create", registry_h_imports_create},
+    {"imports.add_part", registry_h_imports_add_part},
+    {"imports.get", registry_h_imports_get},
+    {"imports.rows", registry_h_imports_rows},
     {0},
 };
 
@@ -281,7 +291,8 @@ int registry_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0 ||
         (rc = hy_store_open_db(store, "registry.households", 0, &st->households)) != 0 ||
         (rc = hy_store_open_db(store, "registry.household_idx", MDB_DUPSORT,
-                               &st->household_idx)) != 0) {
+                               &st->household_idx)) != 0 ||
+        (rc = registry_open_more(store, st)) != 0) {
         free(st);
         return rc;
     }
@@ -296,4 +307,5 @@ const hy_service_def_t registry_def = {
     .open = registry_open,
     .sources = NULL,
     .apply = NULL,
+    .background = registry_import_step,
 };

@@ -319,14 +319,15 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_object_set_new(person, "status", json_string("active"));
     registry_stamp_new(ctx, person, office);
     if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
-        (rc = registry_person_index(ctx, n, person, true)) != 0)
+        (rc = registry_person_index(ctx, n, person, true)) != 0 ||
+        (rc = registry_dups_index(ctx, n, person, true)) != 0)
         goto mdb_fail;
     /* The event also names the referral that brought her (EVENTS.md: referral.date). */
     json_t *data = json_deep_copy(person);
     json_object_set(data, "referral", ref);
     status = registry_emit(ctx, "registry.person.registered", id, data);
     json_decref(data);
-    if (status)
+    if (status || (status = registry_dups_flag(ctx, n, person)) != 0)
         goto fail;
     *out = person;
     json_decref(fields);
@@ -363,6 +364,8 @@ int registry_person_put(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *pe
     int rc;
     if ((rc = registry_person_index(ctx, n, old, false)) != 0 ||
         (rc = registry_person_index(ctx, n, person, true)) != 0 ||
+        (rc = registry_dups_index(ctx, n, old, false)) != 0 ||
+        (rc = registry_dups_index(ctx, n, person, true)) != 0 ||
         (rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0)
         return hy_fail_mdb(ctx, rc);
     return 0;

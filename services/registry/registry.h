@@ -35,6 +35,13 @@ typedef struct {
     MDB_dbi offices;       /* normalised office code -> office JSON */
     MDB_dbi households;    /* household number -> household JSON */
     MDB_dbi household_idx; /* "p:"person number (present members only), "o:"office */
+    /* agencies.c, duplicates.c, import*.c */
+    MDB_dbi agencies;      /* normalised agency code -> agency JSON */
+    MDB_dbi dups;          /* possible-duplicate number -> {id, person_id, other_id, status, ..} */
+    MDB_dbi dup_idx;       /* "k:"name key "|" birth date -> person; "p:"person(8) -> dup number */
+    MDB_dbi imports;       /* import number -> import JSON (state, counts, column map, carry) */
+    MDB_dbi import_rows;   /* import(8) row(8) -> row JSON (input, outcome) */
+    MDB_dbi import_idx;    /* "a:" -> active import; "o:"import(8)outcome -> row */
 } registry_t;
 
 extern const hy_api_t registry_api;
@@ -98,6 +105,10 @@ typedef struct {
  * cursor for the next page or 0. 200, or an error status. */
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **items,
                          uint64_t *next);
+
+/* The whole filtered list as CSV for agencies (export.c): 200 with {content_type, body,
+ * content_disposition}, or 422 export_too_large. */
+int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *f, json_t **out);
 
 /* --- a person's lifecycle (lifecycle.c) ---------------------------------------------------- */
 /* Sets status (active|exited|deceased) with reason and date; 200 with the person. */
@@ -205,6 +216,50 @@ typedef struct {
 } registry_household_filter_t;
 int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f, json_t **items,
                             uint64_t *next);
+/* --- agencies (agencies.c) ---------------------------------------------------------------- */
+int registry_agency_create(hy_ctx_t *ctx, json_t *args, json_t **agency);
+/* Every agency in code order; 200 with *items a new array. */
+int registry_agency_list(hy_ctx_t *ctx, json_t **items);
+/* An agency by any spelling of its code: 0 (with *agency when not NULL), 422 unknown_agency
+ * naming field, or a storage failure. */
+int registry_agency_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **agency);
+
+/* --- possible duplicates (duplicates.c) --------------------------------------------------- */
+/* Puts or deletes the person's name-and-birth-date key ("k:") that the check looks up. */
+int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put);
+/* After a registration: records a possible duplicate for each other live person of another
+ * national ID with the same normalised full name and birth date, and sets
+ * person["possible_duplicates"] to their ids (absent when none). 0 or a failure status. */
+int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person);
+/* At start-up: indexes the persons written before this index existed (once). 0 or an LMDB
+ * error. */
+int registry_dups_backfill(hy_store_t *store, registry_t *st);
+/* Pairs for review (status open|not_same|merged; NULL = open). 200 with *items. */
+int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int limit,
+                       json_t **items, uint64_t *next);
+/* Marks a pair "not the same person" with a reason; 200 with the pair. */
+int registry_dups_not_same(hy_ctx_t *ctx, const char *id, const char *reason, json_t **pair);
+
+/* --- imports of agencies' lists (import.c, import_parse.c, import_apply.c) ---------------- */
+int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **import);
+int registry_import_add_part(hy_ctx_t *ctx, const char *id, json_t *args, json_t **import);
+int registry_import_get(hy_ctx_t *ctx, const char *id, json_t **import);
+int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uint64_t after,
+                         int limit, json_t **items, uint64_t *next);
+/* The background step (registry_def.background): applies the next rows of the oldest active
+ * import for a few milliseconds. 1 more to do, 0 idle, or a failure status. */
+int registry_import_step(hy_ctx_t *ctx);
+/* Their handlers (import_handlers.c), listed in handlers.c's table. */
+int registry_h_agencies_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_agencies_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_possible_duplicates(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_not_same(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_imports_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_imports_add_part(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_imports_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_imports_rows(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* Opens the databases of agencies, duplicates and imports into st. 0 or an LMDB error. */
+int registry_open_more(hy_store_t *store, registry_t *st);
 
 /* --- helpers shared by the domain files (records.c) --------------------------------------- */
 registry_t *registry_state(hy_ctx_t *ctx);

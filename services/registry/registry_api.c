@@ -43,8 +43,21 @@
  *   422 short_fragment               national_id_contains with fewer than 3 digits
  *   422 invalid_licence_number       a licence number with no digit or letter
  *   422 inconsistent_household       a person's typed dependants not fewer than household_size
+ * Agencies, possible duplicates and imports:
+ *   409 duplicate_agency             agency code, or a name of the same hy_fa_key, taken
+ *                                    (existing_code)
+ *   409 already_resolved             a possible duplicate marked not_same or merged already
+ *   409 import_not_receiving         a part for an import that has had its last part
+ *   409 part_out_of_order            a part whose seq is not the next one (expected_seq)
+ *   422 invalid_agency_code, unknown_agency (an import's agency must be a known code)
+ *   422 invalid_data                 an import part that is not base64
+ *   422 invalid_encoding             a file that is neither UTF-8 nor UTF-16 text
+ *   422 missing_column               a CSV with no national ID column (کد ملی / national_id)
+ *   422 record_too_long              one record of over 1 MiB
+ * An import row's outcome "invalid" carries the code and field persons.create would answer.
  */
 #include "proto.h"
+#include "registry_import.h"
 #include "spec.h"
 
 #define WRITE HY_ROLE_SOCIAL_SERVICES
@@ -139,6 +152,9 @@ static const hy_field_t person_list_args[] = {
     {.name = "national_id_contains", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 40,
      .doc = "at least 3 digits (any script) found anywhere in the national ID; within the "
             "caller's office"},
+    {.name = "format", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "json|csv",
+     .doc = "csv (or Accept: text/csv): the whole list for an agency, BOM, Persian headers, "
+            "Jalali dates"},
     {0},
 };
 
@@ -174,6 +190,10 @@ static const hy_field_t person_result[] = {
     {.name = "created_by", .type = HY_T_STRING, .doc = "API key that registered the person"},
     {.name = "created_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
     {.name = "updated_at", .type = HY_T_STRING, .doc = "UTC timestamp"},
+    {.name = "import_id", .type = HY_T_ID, .doc = "the import (imp_...) that registered her, if any"},
+    {.name = "possible_duplicates", .type = HY_T_ARRAY, .elem = HY_T_ID,
+     .doc = "in a registration's answer: live persons of another national ID with the same "
+            "normalised name and birth date (GET /v1/persons/possible-duplicates)"},
     {0},
 };
 
@@ -523,7 +543,7 @@ static const hy_op_spec_t registry_ops[] = {
      .summary = "Change a person's fields (null clears an optional one)"},
     {.op = "persons.list", .method = "GET", .path = "/v1/persons", .roles = READ,
      .args = person_list_args, .result = person_result, .ok_status = 200, .list = true,
-     .summary = "List or search persons (q matches normalised Persian names)"},
+     .summary = "List or search persons (q matches normalised Persian names)", .formats = "csv"},
     {.op = "persons.add_referral", .method = "POST", .path = "/v1/persons/{id}/referrals", .roles = WRITE,
      .args = add_referral_args, .result = person_result, .ok_status = 201,
      .summary = "Attach another agency's (or a self) referral to a person"},
@@ -590,6 +610,31 @@ static const hy_op_spec_t registry_ops[] = {
     {.op = "households.set_head", .method = "POST", .path = "/v1/households/{id}/head",
      .roles = WRITE, .args = household_head_args, .result = household_result, .ok_status = 200,
      .summary = "A present registered member becomes the head"},
+    {.op = "agencies.create", .method = "POST", .path = "/v1/agencies", .roles = HY_ROLE_OPERATOR,
+     .args = registry_agency_create_args, .result = registry_agency_result, .ok_status = 201,
+     .summary = "Add a referring agency (409 duplicate_agency)"},
+    {.op = "agencies.list", .method = "GET", .path = "/v1/agencies",
+     .roles = READ | HY_ROLE_OPERATOR, .args = NULL, .result = registry_agency_result, .ok_status = 200,
+     .list = true, .summary = "List the agencies (one page, in code order)"},
+    {.op = "persons.possible_duplicates", .method = "GET", .path = "/v1/persons/possible-duplicates",
+     .roles = READ, .args = registry_dup_list_args, .result = registry_dup_result, .ok_status = 200, .list = true,
+     .summary = "Possible duplicates to review (same name and birth date, other national ID)"},
+    {.op = "persons.not_same", .method = "POST",
+     .path = "/v1/persons/possible-duplicates/{id}/not-same", .roles = WRITE,
+     .args = registry_dup_not_same_args, .result = registry_dup_result, .ok_status = 200,
+     .summary = "Resolve a possible duplicate as two people (merge resolves it as one)"},
+    {.op = "imports.create", .method = "POST", .path = "/v1/imports", .roles = WRITE,
+     .args = registry_import_create_args, .result = registry_import_result, .ok_status = 202,
+     .summary = "Import an agency's list (202: applied in the background; parts follow if more)"},
+    {.op = "imports.add_part", .method = "POST", .path = "/v1/imports/{id}/parts", .roles = WRITE,
+     .args = registry_import_part_args, .result = registry_import_result, .ok_status = 202,
+     .summary = "Send the next part of an import's file"},
+    {.op = "imports.get", .method = "GET", .path = "/v1/imports/{id}", .roles = READ,
+     .args = NULL, .result = registry_import_result, .ok_status = 200,
+     .summary = "An import's state, progress and counts per outcome"},
+    {.op = "imports.rows", .method = "GET", .path = "/v1/imports/{id}/rows", .roles = READ,
+     .args = registry_import_rows_args, .result = registry_import_row_result, .ok_status = 200, .list = true,
+     .summary = "An import's rows with their outcomes (outcome=invalid to fix and resend)"},
     {0},
 };
 

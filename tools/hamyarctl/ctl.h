@@ -7,6 +7,7 @@
  *   ctl_remote.c   status | ping | backup            (through the broker, as role operator)
  *   ctl_restore.c  restore | replay                  (offline, on the service's host)
  *   ctl_health.c   ping --local                      (a service's own health, on its host)
+ *   ctl_import.c   import FILE                       (an agency's list, through the gateway)
  *
  * Every command is a function taking its arguments after the command words and returning the
  * process exit code: 0 done, 1 failed, 2 (CTL_EXIT_USAGE) bad usage.
@@ -49,5 +50,7 @@ int ctl_ping_local(const char *service, int timeout_ms);
 int ctl_backup(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
 int ctl_replay(int argc, char **argv);
+/* import FILE --agency CODE --date DATE [--follow] (ctl_import.c). */
+int ctl_import(int argc, char **argv);
 
 #endif

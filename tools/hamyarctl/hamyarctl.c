@@ -39,6 +39,8 @@ void ctl_usage(void)
             "       hamyarctl backup --service NAME --dir DIR [--timeout-ms N]\n"
             "       hamyarctl restore --from BACKUP_DIR --data DATA_DIR [--force]\n"
             "       hamyarctl replay --service reporting --data NEW_DIR [--dry-run]\n"
+            "       hamyarctl import FILE --agency CODE --date DATE [--office CODE] [--follow]\n"
+            "                 [--part-kb N] [--key KEY]   (HY_API_KEY; through the gateway)\n"
             "roles:   social_services, insurance_fund, operator, auditor, monitoring (GET /metrics only)\n"
             "keys:    --file, else HY_KEYS_FILE, else ./var/keys\n"
             "curve:   --dir, else HY_CURVE_DIR; --all makes every missing pair of: gateway registry\n"
@@ -109,6 +111,7 @@ static const struct {
     { "status", ctl_status, NULL },   { "ping", ctl_ping, NULL },
     { "backup", ctl_backup, NULL },   { "restore", ctl_restore, NULL },
     { "replay", ctl_replay, NULL },
+    { "import", ctl_import, NULL },
 };
 
 /* Options every command takes (main removes them before the command sees its arguments). */

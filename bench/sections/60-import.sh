@@ -1,0 +1,115 @@
+# bench/sections/60-import.sh — importing an agency's list (issue 18): 100,000 rows (HY_BENCH_
+# IMPORT_ROWS) of a CSV in the form agencies send (UTF-8 BOM, Persian headers, Persian digits,
+# Jalali dates, IDs without their leading zero), sent with `hamyarctl import` in 256 KiB parts
+# and applied by the registry's background step, beside POST /v1/persons measured in the same
+# run, on the same cluster, just before. While the import runs, one client registers persons
+# one at a time (a single connection): the p99 of those registrations is the cost the import
+# puts on an office at work, against the same client's p99 with no import running.
+#
+# Rows per second count from the first byte sent to the import's "done" (upload and parsing
+# included). Target: ≥ 5 × POST /v1/persons per second. The CPU each imported row cost (registry
+# and gateway) is printed beside the CPU of one POST: on a machine shared with other work the
+# rates follow the load, the CPU figures much less.
+
+s_import_csv() {   # s_import_csv N FILE: N rows, every national ID valid and unique
+  awk -v n="$1" 'BEGIN {
+    split("۰ ۱ ۲ ۳ ۴ ۵ ۶ ۷ ۸ ۹", fa, " ")
+    split("فاطمه زهرا مریم معصومه سکینه کبری مهری آمنه", first, " ")
+    split("رضایی محمدی کریمی حسینی یزدانی کاظمی نیکزاد احمدی", last, " ")
+    printf "\xef\xbb\xbfکد ملی,نام,نام خانوادگی,تاریخ تولد,جنسیت,تلفن همراه,تعداد افراد خانوار\r\n"
+    for (k = 1; k <= n; k++) {
+      base = sprintf("%09d", (k * 7919 + 80000011) % 1000000000)
+      s = 0; for (i = 1; i <= 9; i++) s += substr(base, i, 1) * (11 - i)
+      r = s % 11; nid = base (r < 2 ? r : 11 - r)
+      sub(/^0/, "", nid)
+      bd = sprintf("13%02d/%02d/%02d", 40 + k % 45, 1 + k % 12, 1 + k % 28)
+      out = ""
+      for (i = 1; i <= length(bd); i++) { c = substr(bd, i, 1); out = out (c ~ /[0-9]/ ? fa[c + 1] : c) }
+      printf "%s,%s,%s%d,%s,زن,0912%07d,%d\r\n", nid, first[1 + k % 8], last[1 + k % 8], k, out, k % 10000000, 1 + k % 6
+    }
+  }'
+}
+
+s_import_get() {   # s_import_get ID FIELD: a number of the import's JSON
+  curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$1" |
+    grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
+}
+
+s_import_state() {
+  curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$1" |
+    grep -o '"state":"[a-z]*"' | cut -d'"' -f4
+}
+
+bench_import() {
+  local rows=${HY_BENCH_IMPORT_ROWS:-100000}
+  bench_section "import: an agency's list of $rows rows (CSV, UTF-8 BOM, Persian headers and digits) beside POST /v1/persons"
+  bench_cluster_start import registry HY_GATEWAY_THREADS="$BENCH_THREADS"
+  local op=(-sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY_OPERATOR" -H 'Content-Type: application/json')
+  curl "${op[@]}" -d '{"code":"rey-1","name":"دفتر شهرری ۱","province":"تهران","city":"تهران"}' \
+    "http://127.0.0.1:$HY_HTTP_PORT/v1/offices" >/dev/null
+  curl "${op[@]}" -d '{"code":"behzisti","name":"بهزیستی"}' "http://127.0.0.1:$HY_HTTP_PORT/v1/agencies" >/dev/null
+
+  # POST /v1/persons on the same cluster, just before the import
+  bench_measure registry --mode post-persons --key "$KEY_SOCIAL_SERVICES" --conns "$BENCH_CONNS" \
+    --threads 2 --warmup 1 --duration "$(bench_secs 5)" --seed 500000000
+  local post_rps=$M_RPS post_us=$M_US_ALL
+  bench_row "$(printf '%-44s %9s req/s    p50 %s ms, p99 %s ms' "POST /v1/persons, $BENCH_CONNS conns" \
+    "$(bench_int "$M_RPS")" "$M_P50" "$M_P99")"
+  M=$(bench_load --mode post-persons --key "$KEY_SOCIAL_SERVICES" --conns 1 --threads 1 --warmup 0.5 \
+      --duration "$(bench_secs 3)" --seed 600000000)
+  local idle_p99; idle_p99=$(bench_kv "$M" p99_ms)
+  bench_row "$(printf '%-44s %9s req/s    p50 %s ms, p99 %s ms' "POST /v1/persons, 1 conn, no import" \
+    "$(bench_int "$(bench_kv "$M" rps)")" "$(bench_kv "$M" p50_ms)" "$idle_p99")"
+
+  local file="$BENCH_DIR/import.csv"
+  s_import_csv "$rows" >"$file"
+  local t0 t1 id
+  bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap0"
+  t0=$(date +%s.%N)
+  id=$(HY_API_KEY=$KEY_SOCIAL_SERVICES "$BIN/hamyarctl" import "$file" --agency behzisti \
+       --date 1402/06/15 2>>"$BENCH_DIR/import-ctl.log") || { bench_note "hamyarctl import failed: $(tail -3 "$BENCH_DIR/import-ctl.log")"; bench_cluster_stop; return; }
+  local t_sent; t_sent=$(date +%s.%N)
+  bench_note "$(printf '%s (%s MB) sent in %.1f s' "$id" "$(bench_calc "$(stat -c %s "$file") / 1048576")" \
+    "$(bench_calc "$t_sent - $t0")")"
+  # a single registration at a time while the import runs
+  M=$(bench_load --mode post-persons --key "$KEY_SOCIAL_SERVICES" --conns 1 --threads 1 --warmup 0.5 \
+      --duration "$(bench_secs 5)" --seed 700000000)
+  local busy_p99 busy_rps done_at_end
+  busy_p99=$(bench_kv "$M" p99_ms); busy_rps=$(bench_kv "$M" rps)
+  done_at_end=$(s_import_get "$id" done)
+  local state=""
+  for _ in $(seq 1 6000); do
+    state=$(s_import_state "$id")
+    [ "$state" = done ] && break
+    sleep 0.1
+  done
+  t1=$(date +%s.%N)
+  bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap1"
+  local rps; rps=$(bench_calc "$rows / ($t1 - $t0)")
+  # CPU per row: the registry's and the gateway's, less what the single-connection client's
+  # registrations cost at the POST rate's CPU per request (an estimate, said so below)
+  local cpu_reg cpu_gw row_us
+  cpu_reg=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" .)
+  cpu_gw=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "$GW_PID" .)
+  row_us=$(bench_calc "(($cpu_reg + $cpu_gw) * 1000000 - $(bench_kv "$M" answered) * $post_us) / $rows")
+  bench_row "$(printf '%-44s %9s rows/s   %s rows in %.1f s, state %s' "import, upload to done" \
+    "$(bench_int "$rps")" "$rows" "$(bench_calc "$t1 - $t0")" "$state")"
+  bench_note "$(printf 'CPU per imported row (registry and gateway, upload included): %.0f µs, against %.0f µs per POST /v1/persons (all processes): %s× cheaper' \
+    "$row_us" "$post_us" "$(bench_ratio "$post_us" "$row_us" 1)")"
+  bench_note "counts: $(curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" \
+    "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$id" | grep -o '"counts":{[^}]*}')"
+  bench_row "$(printf '%-44s %9s req/s    p50 %s ms, p99 %s ms (%s ms with no import)' \
+    "POST /v1/persons, 1 conn, during the import" "$(bench_int "$busy_rps")" "$(bench_kv "$M" p50_ms)" \
+    "$busy_p99" "$idle_p99")"
+  [ "${done_at_end:-0}" -lt "$rows" ] ||
+    bench_note "the import ended before the single-connection run did: its p99 is partly without the import"
+  bench_cluster_stop
+  BENCH_SUMMARY+=(
+    "$(printf 'import of %s rows: %s rows/s = %s× POST /v1/persons (%s req/s, %s conns) in the same run; target ≥ 5×: %s' \
+      "$rows" "$(bench_int "$rps")" "$(bench_ratio "$rps" "$post_rps" 1)" "$(bench_int "$post_rps")" "$BENCH_CONNS" \
+      "$(awk -v a="$rps" -v b="$post_rps" 'BEGIN { print (b > 0 && a >= 5 * b) ? "met" : "NOT met" }')")"
+    "$(printf '    CPU per imported row %.0f µs against %.0f µs per POST /v1/persons (%s×): the steadier figure on a shared machine' \
+      "$row_us" "$post_us" "$(bench_ratio "$post_us" "$row_us" 1)")"
+    "$(printf '    a single registration during the import: p99 %s ms (%s ms with no import)' "$busy_p99" "$idle_p99")"
+  )
+}

@@ -1,0 +1,286 @@
+/*
+ * duplicates.c — possible duplicates: two records with the same normalised full name and birth
+ * date under different national IDs (a mistyped ID, or two lists that disagree), flagged for an
+ * officer's review rather than refused, as OpenSPP's and openIMIS's deduplication queues do.
+ *
+ * The check is one index lookup: "k:" first-name key "|" last-name key "|" birth date (hy_fa_key,
+ * so ZWNJ, Arabic letters and digit scripts never matter) -> person numbers, kept by persons.c on
+ * every write. A registration (or an imported row) that meets another live record there is
+ * accepted, answered with possible_duplicates, and a pair is written for review. A pair ends
+ * "merged" when either record has been merged into another (persons.merge; worked out when read,
+ * so merge needs no hook here) or "not_same" when an officer says they are two people.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "scope.h"
+#include "registry.h"
+
+#define KEY_BUF 480
+
+/* "k:"first"|"last"|"birth, or 0 when the person lacks a name or birth date. */
+static size_t s_key(const json_t *person, char *out, size_t outsz)
+{
+    const char *birth = json_string_value(json_object_get(person, "birth_date"));
+    char *first = hy_fa_key(json_string_value(json_object_get(person, "first_name")));
+    char *last = hy_fa_key(json_string_value(json_object_get(person, "last_name")));
+    size_t len = 0;
+    if (birth && first && last && *first && *last) {
+        int w = snprintf(out, outsz, "k:%s|%s|%s", first, last, birth);
+        len = w > 0 && (size_t)w < outsz ? (size_t)w : 0;
+    }
+    free(first);
+    free(last);
+    return len;
+}
+
+int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
+{
+    char key[KEY_BUF];
+    size_t klen = person ? s_key(person, key, sizeof key) : 0;
+    if (klen == 0)
+        return 0;
+    registry_t *st = registry_state(ctx);
+    return put ? hy_index_put(ctx->txn, st->dup_idx, key, klen, n)
+               : hy_index_del(ctx->txn, st->dup_idx, key, klen, n);
+}
+
+/* Writes one open pair: person n (the newcomer) looks like m. */
+static int s_pair(hy_ctx_t *ctx, const json_t *person, const json_t *other)
+{
+    registry_t *st = registry_state(ctx);
+    uint64_t d;
+    char id[32];
+    int rc = hy_store_next(ctx->txn, st->meta, "dup", &d);
+    if (rc)
+        return rc;
+    hy_id_format("dup", d, id, sizeof id);
+    json_t *pair = json_pack("{s:s,s:O,s:O,s:s,s:s,s:s}", "id", id, "person_id",
+                             json_object_get(person, "id"), "other_id",
+                             json_object_get(other, "id"), "reason", "same_name_and_birth_date",
+                             "status", "open", "created_at", ctx->now_iso);
+    json_t *imp = json_object_get(person, "import_id");
+    if (imp)
+        json_object_set(pair, "import_id", imp);
+    rc = pair ? hy_store_put_id(ctx->txn, st->dups, d, pair) : ENOMEM;
+    json_decref(pair);
+    return rc;
+}
+
+int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
+{
+    char key[KEY_BUF];
+    size_t klen = s_key(person, key, sizeof key);
+    if (klen == 0)
+        return 0;
+    registry_t *st = registry_state(ctx);
+    MDB_cursor *cur = NULL;
+    MDB_val k = {klen, key}, v;
+    json_t *ids = json_array();
+    int rc = mdb_cursor_open(ctx->txn, st->dup_idx, &cur);
+    for (int op = MDB_SET; rc == 0; op = MDB_NEXT_DUP) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
+            break;
+        uint64_t m = hy_key_u64_get(v.mv_data);
+        if (m == n)
+            continue;
+        json_t *other = NULL;
+        if ((rc = hy_store_get_id(ctx->txn, st->persons, m, &other)) == MDB_NOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc == 0 && !json_object_get(other, "merged_into") &&
+            !json_equal(json_object_get(other, "national_id"),
+                        json_object_get(person, "national_id"))) {
+            json_array_append(ids, json_object_get(other, "id"));
+            rc = s_pair(ctx, person, other);
+        }
+        json_decref(other);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND) {
+        json_decref(ids);
+        return hy_fail_mdb(ctx, rc);
+    }
+    if (json_array_size(ids))
+        json_object_set_new(person, "possible_duplicates", ids);
+    else
+        json_decref(ids);
+    return 0;
+}
+
+/* What the reviewer sees of one side of a pair: the identity fields, or the stub another
+ * office's key gets. */
+static json_t *s_side(hy_ctx_t *ctx, const json_t *person)
+{
+    if (!hy_scope_reads(ctx, json_string_value(json_object_get(person, "office"))))
+        return registry_person_stub(person, NULL);
+    static const char *const keep[] = {"id", "national_id", "first_name", "last_name",
+                                       "birth_date", "birth_date_jalali", "office",
+                                       "merged_into", "import_id"};
+    json_t *side = json_object();
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        json_t *v = json_object_get(person, keep[i]);
+        if (v)
+            json_object_set(side, keep[i], v);
+    }
+    return side;
+}
+
+/* Loads a pair and works out its status now (open pairs whose side was merged are "merged"),
+ * adding both sides as "person" and "other". */
+static int s_load(hy_ctx_t *ctx, uint64_t d, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    json_t *pair = NULL, *a = NULL, *b = NULL;
+    int rc = hy_store_get_id(ctx->txn, st->dups, d, &pair);
+    if (rc == 0)
+        rc = registry_person_load(ctx, json_string_value(json_object_get(pair, "person_id")),
+                                  NULL, &a);
+    if (rc == 0)
+        rc = registry_person_load(ctx, json_string_value(json_object_get(pair, "other_id")),
+                                  NULL, &b);
+    if (rc == 0) {
+        const char *status = json_string_value(json_object_get(pair, "status"));
+        if (status && strcmp(status, "open") == 0 &&
+            (json_object_get(a, "merged_into") || json_object_get(b, "merged_into")))
+            json_object_set_new(pair, "status", json_string("merged"));
+        json_object_set_new(pair, "person", s_side(ctx, a));
+        json_object_set_new(pair, "other", s_side(ctx, b));
+        *out = pair;
+        pair = NULL;
+    }
+    json_decref(pair);
+    json_decref(a);
+    json_decref(b);
+    return rc;
+}
+
+typedef struct {
+    hy_ctx_t *ctx;
+    const char *status;
+    json_t *items;
+} s_list_t;
+
+static int s_visit(MDB_txn *txn, uint64_t d, void *user)
+{
+    (void)txn;
+    s_list_t *l = user;
+    json_t *pair = NULL;
+    int rc = s_load(l->ctx, d, &pair);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (strcmp(json_string_value(json_object_get(pair, "status")), l->status) != 0) {
+        json_decref(pair);
+        return 0;
+    }
+    json_array_append_new(l->items, pair);
+    return 1;
+}
+
+int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int limit,
+                       json_t **items, uint64_t *next)
+{
+    s_list_t l = {ctx, status && *status ? status : "open", json_array()};
+    *next = 0;
+    int rc = hy_store_page(ctx->txn, registry_state(ctx)->dups, NULL, 0, after, limit, s_visit,
+                           &l, next);
+    if (rc) {
+        json_decref(l.items);
+        return hy_fail_mdb(ctx, rc);
+    }
+    *items = l.items;
+    return 200;
+}
+
+int registry_dups_not_same(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    uint64_t d;
+    json_t *pair = NULL, *stored = NULL;
+    if (hy_id_parse("dup", id, &d) != 0)
+        return hy_fail(ctx, 404, "not_found", "id", "no possible duplicate %s", id);
+    int rc = s_load(ctx, d, &pair);
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no possible duplicate %s", id);
+    if (rc)
+        return hy_fail_mdb(ctx, rc);
+    int status;
+    const char *now = json_string_value(json_object_get(pair, "status"));
+    if (strcmp(now, "open") != 0) {
+        status = hy_fail(ctx, 409, "already_resolved", "id", "%s is %s already", id, now);
+        goto done;
+    }
+    /* Either side's office may decide (a key of another office cannot). */
+    const char *oa = json_string_value(json_object_get(json_object_get(pair, "person"), "office"));
+    const char *ob = json_string_value(json_object_get(json_object_get(pair, "other"), "office"));
+    if ((status = hy_scope_write(ctx, "id", oa)) != 0) {
+        hy_ctx_clear_error(ctx);
+        if ((status = hy_scope_write(ctx, "id", ob)) != 0)
+            goto done;
+    }
+    if ((rc = hy_store_get_id(ctx->txn, st->dups, d, &stored)) != 0)
+        goto mdb_fail;
+    json_object_set_new(stored, "status", json_string("not_same"));
+    json_object_set_new(stored, "reason_given", json_string(reason ? reason : ""));
+    json_object_set_new(stored, "resolved_at", json_string(ctx->now_iso));
+    json_object_set_new(
+        stored, "resolved_by",
+        json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
+    if ((rc = hy_store_put_id(ctx->txn, st->dups, d, stored)) != 0)
+        goto mdb_fail;
+    json_object_update(pair, stored);
+    json_object_set_new(pair, "status", json_string("not_same"));
+    *out = pair;
+    pair = NULL;
+    status = 200;
+    goto done;
+mdb_fail:
+    status = hy_fail_mdb(ctx, rc);
+done:
+    json_decref(pair);
+    json_decref(stored);
+    return status;
+}
+
+int registry_dups_backfill(hy_store_t *store, registry_t *st)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t done = 0, one;
+    int rc = mdb_txn_begin(hy_store_env(store), NULL, 0, &txn);
+    if (rc == 0)
+        rc = hy_store_counter(txn, st->meta, "dup_idx", &done);
+    if (rc || done) {   /* built already (or by every write since this feature) */
+        if (txn)
+            mdb_txn_abort(txn);
+        return rc;
+    }
+    rc = mdb_cursor_open(txn, st->persons, &cur);
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
+            break;
+        json_t *person = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        char key[KEY_BUF];
+        size_t klen = person ? s_key(person, key, sizeof key) : 0;
+        if (klen)
+            rc = hy_index_put(txn, st->dup_idx, key, klen, hy_key_u64_get(k.mv_data));
+        json_decref(person);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = hy_store_next(txn, st->meta, "dup_idx", &one);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}

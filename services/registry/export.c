@@ -1,0 +1,124 @@
+/*
+ * export.c — GET /v1/persons with Accept: text/csv: an office's list handed to an agency in
+ * the form agencies send theirs (the headers the import reads, a BOM so Excel opens it as
+ * UTF-8, Jalali dates, زن/مرد and بله/خیر), so a list can go out and come back.
+ *
+ * The whole filtered list, not one page: pages of 500 are walked inside one read transaction
+ * until the list ends. A reply travels as one ZeroMQ message (HY_MAX_MSG_BYTES, 8 MiB), so the
+ * body stops at HY_CSV_MAX_BYTES (default 6 MiB, some 30,000 persons); a larger list is refused
+ * with 422 export_too_large, and is exported by office or neighbourhood instead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "registry_import.h"
+
+#define PAGE 500
+#define DEFAULT_MAX_BYTES (6L << 20)
+#define BOM "\xef\xbb\xbf"
+
+/* One cell, quoted when it holds a comma, a quote or a line end; then the separator. */
+static int s_cell(registry_buf_t *b, const char *v, bool last)
+{
+    int rc = 0;
+    v = v ? v : "";
+    if (strpbrk(v, ",\"\r\n")) {
+        rc |= registry_buf_add(b, "\"", 1);
+        for (const char *q = v; *q && rc == 0; q++)
+            rc |= *q == '"' ? registry_buf_add(b, "\"\"", 2) : registry_buf_add(b, q, 1);
+        rc |= registry_buf_add(b, "\"", 1);
+    } else {
+        rc |= registry_buf_add(b, v, strlen(v));
+    }
+    return rc | (last ? registry_buf_add(b, "\r\n", 2) : registry_buf_add(b, ",", 1));
+}
+
+static const char *s_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The header row: the import's Persian column names first, then what only an export has. */
+static const char *const s_head[] = {
+    "کد ملی", "نام", "نام خانوادگی", "تاریخ تولد", "جنسیت", "تلفن همراه", "محله",
+    "تعداد افراد خانوار", "سرپرست خانوار", "استان", "شهر", "دفتر", "تاریخ ثبت", "معرف", "شناسه",
+};
+#define NCOLS (sizeof s_head / sizeof s_head[0])
+
+static int s_row(registry_buf_t *b, const json_t *p)
+{
+    char size[24] = "", refs[1024] = "";
+    json_t *hs = json_object_get(p, "household_size");
+    if (json_is_integer(hs))
+        snprintf(size, sizeof size, "%lld", (long long)json_integer_value(hs));
+    json_t *head = json_object_get(p, "head_of_household");
+    const char *sex = s_str(p, "sex");
+    size_t i, used = 0;
+    json_t *ref;
+    json_array_foreach(json_object_get(p, "referrals"), i, ref) {
+        const char *a = s_str(ref, "agency");
+        const char *what = a ? a : "خود معرف";   /* self-referred */
+        int w = snprintf(refs + used, sizeof refs - used, "%s%s", used ? "؛ " : "", what);
+        if (w > 0 && (size_t)w < sizeof refs - used)
+            used += (size_t)w;
+    }
+    const char *cells[NCOLS] = {
+        s_str(p, "national_id"), s_str(p, "first_name"), s_str(p, "last_name"),
+        s_str(p, "birth_date_jalali"),
+        sex ? (strcmp(sex, "female") == 0 ? "زن" : "مرد") : NULL,
+        s_str(p, "mobile"), s_str(p, "neighbourhood"), size,
+        json_is_boolean(head) ? (json_is_true(head) ? "بله" : "خیر") : NULL,
+        s_str(p, "province"), s_str(p, "city"), s_str(p, "office"),
+        s_str(p, "registered_on_jalali"), refs, s_str(p, "id"),
+    };
+    int rc = 0;
+    for (size_t c = 0; c < NCOLS; c++)
+        rc |= s_cell(b, cells[c], c + 1 == NCOLS);
+    return rc;
+}
+
+int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *filter,
+                               json_t **out)
+{
+    const char *e = getenv("HY_CSV_MAX_BYTES");
+    long max = e && *e ? strtol(e, NULL, 10) : DEFAULT_MAX_BYTES;
+    registry_person_filter_t f = *filter;
+    registry_buf_t b = {0};
+    int rc = registry_buf_add(&b, BOM, 3), status = 200;
+    for (size_t c = 0; c < NCOLS; c++)
+        rc |= s_cell(&b, s_head[c], c + 1 == NCOLS);
+    f.limit = PAGE;
+    do {
+        json_t *items = NULL;
+        uint64_t next = 0;
+        if ((status = registry_person_list(ctx, &f, &items, &next)) != 200)
+            goto done;
+        size_t i;
+        json_t *p;
+        json_array_foreach(items, i, p) {
+            if (!json_is_true(json_object_get(p, "restricted")) &&
+                !json_object_get(p, "merged_into"))
+                rc |= s_row(&b, p);
+        }
+        json_decref(items);
+        f.after = next;
+        if (max > 0 && b.len > (size_t)max) {
+            status = hy_fail(ctx, 422, "export_too_large", NULL,
+                             "the list is over %ld bytes as CSV; export it by office or "
+                             "neighbourhood", max);
+            goto done;
+        }
+    } while (f.after && rc == 0);
+    if (rc) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto done;
+    }
+    *out = json_pack("{s:s,s:s%,s:s}", "content_type", "text/csv; charset=utf-8", "body", b.p,
+                     b.len, "content_disposition", "attachment; filename=\"persons.csv\"");
+    status = *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+done:
+    free(b.p);
+    return status;
+}

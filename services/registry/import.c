@@ -1,0 +1,341 @@
+/*
+ * import.c — an agency's list as an import: created with its first part, fed part by part,
+ * queued, then applied in the background (import_apply.c); its state, counts and rows on read.
+ *
+ * The gateway relays one JSON body of at most HY_GATEWAY_MAX_BODY (1 MiB) and every socket
+ * refuses messages over HY_MAX_MSG_BYTES (8 MiB), so a 100 MB file cannot travel as one
+ * message. It travels as parts instead: POST /v1/imports carries the first (base64 "data") and
+ * says whether more follow ("more": true); POST /v1/imports/{id}/parts carries the next ones in
+ * order ("seq" 1, 2, ...; "last": true on the final one). hamyarctl import does the splitting.
+ * Each part is parsed as it arrives (import_parse.c) and its rows stored, so a part is one
+ * short write and the file is never held whole in memory. A part sent again (a client retrying
+ * after a timeout) changes nothing and is answered with the import as it stands.
+ *
+ * Everything lives in LMDB: the import's record (state, counts, parser state), one row per
+ * record of the file (input, then outcome), and the "a:" entry that marks it active, so a
+ * registry killed mid-import resumes where its last committed step ended.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "happened.h"
+#include "scope.h"
+#include "registry.h"
+#include "registry_import.h"
+
+/* Row key: import number then row number, both big-endian. */
+static void s_row_key(uint64_t imp, uint64_t row, uint8_t key[16])
+{
+    hy_key_u64(imp, key);
+    hy_key_u64(row, key + 8);
+}
+
+/* The import's public view: the record without the parser's and the step's internals. */
+static json_t *s_view(const json_t *imp)
+{
+    json_t *v = json_deep_copy(imp);
+    static const char *const internal[] = {"carry_raw", "carry_text", "actor", "lines",
+                                           "delimiter"};
+    for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
+        json_object_del(v, internal[i]);
+    json_int_t total = json_integer_value(json_object_get(imp, "total"));
+    json_int_t done = json_integer_value(json_object_get(imp, "done"));
+    json_object_set_new(v, "progress", json_real(total ? (double)done / (double)total : 0.0));
+    return v;
+}
+
+/* Stores the rows a part produced, numbered after the import's total. 0 or an LMDB error. */
+static int s_store_rows(hy_ctx_t *ctx, uint64_t n, json_t *imp, json_t *rows)
+{
+    registry_t *st = registry_state(ctx);
+    json_int_t total = json_integer_value(json_object_get(imp, "total"));
+    size_t i;
+    json_t *row;
+    int rc = 0;
+    json_array_foreach(rows, i, row) {
+        uint8_t key[16];
+        total++;
+        json_object_set_new(row, "row", json_integer(total));
+        s_row_key(n, (uint64_t)total, key);
+        if ((rc = hy_store_put_json(ctx->txn, st->import_rows, key, sizeof key, row)) != 0)
+            return rc;
+    }
+    json_object_set_new(imp, "total", json_integer(total));
+    return 0;
+}
+
+/* Decodes the base64 data of args and feeds it; the import is queued when last. */
+static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool last)
+{
+    registry_t *st = registry_state(ctx);
+    size_t len = b64 ? strlen(b64) : 0, blen = 0;
+    unsigned char *bin = malloc(len + 1);
+    json_t *rows = json_array();
+    char err[48] = "";
+    int status = 0, rc;
+    if (!bin || !rows) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto done;
+    }
+    if (len && sodium_base642bin(bin, len, b64, len, " \r\n", &blen, NULL,
+                                 sodium_base64_VARIANT_ORIGINAL) != 0) {
+        status = hy_fail(ctx, 422, "invalid_data", "data", "data is not base64");
+        goto done;
+    }
+    if (registry_import_feed(imp, bin, blen, last, rows, err, sizeof err) != 0) {
+        status = hy_fail(ctx, 422, err, "data",
+                         strcmp(err, "missing_column") == 0
+                             ? "the file has no national ID column (کد ملی / national_id)"
+                         : strcmp(err, "invalid_encoding") == 0
+                             ? "the file is not UTF-8 or UTF-16 text"
+                             : "the file cannot be read (%s)", err);
+        goto done;
+    }
+    if ((rc = s_store_rows(ctx, n, imp, rows)) != 0) {
+        status = hy_fail_mdb(ctx, rc);
+        goto done;
+    }
+    json_object_set_new(imp, "parts",
+                        json_integer(json_integer_value(json_object_get(imp, "parts")) + 1));
+    if (last) {
+        json_object_set_new(imp, "state", json_string("queued"));
+        json_object_set_new(imp, "queued_at", json_string(ctx->now_iso));
+        if ((rc = hy_index_put(ctx->txn, st->import_idx, "a:", 2, n)) != 0)
+            status = hy_fail_mdb(ctx, rc);
+    }
+done:
+    free(bin);
+    json_decref(rows);
+    return status;
+}
+
+int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    registry_t *st = registry_state(ctx);
+    const char *date = json_string_value(json_object_get(args, "date"));
+    json_t *agency = NULL, *office = NULL, *imp = NULL;
+    int status, rc;
+    uint64_t n;
+    char id[32];
+    if ((status = registry_agency_resolve(ctx, "agency",
+                                          json_string_value(json_object_get(args, "agency")),
+                                          &agency)) != 0 ||
+        (status = hy_happened_check(ctx, "date", date)) != 0 ||
+        (status = registry_new_office(ctx, args, NULL, &office)) != 0)
+        goto done;
+    if ((rc = hy_store_next(ctx->txn, st->meta, "import", &n)) != 0)
+        goto mdb_fail;
+    hy_id_format("imp", n, id, sizeof id);
+    const hy_actor_t *a = &ctx->req->actor;
+    imp = json_pack("{s:s,s:O,s:O,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i},"
+                    "s:{s:s,s:s,s:s},s:s,s:s}",
+                    "id", id, "agency", json_object_get(agency, "code"), "agency_name",
+                    json_object_get(agency, "name"), "date", date, "office", registry_code(office),
+                    "state", "receiving", "parts", 0, "total", 0, "done", 0, "blank_rows", 0,
+                    "counts", "created", 0, "referral_added", 0, "updated", 0,
+                    "possible_duplicate", 0, "invalid", 0, "unchanged", 0, "actor", "key_id",
+                    a->key_id ? a->key_id : "", "role", a->role ? a->role : "", "office",
+                    a->office ? a->office : "", "created_by", a->key_id ? a->key_id : "",
+                    "created_at", ctx->now_iso);
+    if (!imp) {
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto done;
+    }
+    hy_spec_set_jalali(imp, "date");
+    json_t *name = json_object_get(args, "file_name");
+    if (name)
+        json_object_set(imp, "file_name", name);
+    if ((status = s_feed(ctx, n, imp, json_string_value(json_object_get(args, "data")),
+                         !json_is_true(json_object_get(args, "more")))) != 0)
+        goto done;
+    if ((rc = hy_store_put_id(ctx->txn, st->imports, n, imp)) != 0)
+        goto mdb_fail;
+    *out = s_view(imp);
+    status = 202;
+    goto done;
+mdb_fail:
+    status = hy_fail_mdb(ctx, rc);
+done:
+    json_decref(agency);
+    json_decref(office);
+    json_decref(imp);
+    return status;
+}
+
+/* Loads an import the caller may see: 0, or 404 (another office's import is not shown). */
+static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **imp)
+{
+    int rc = hy_store_get_by_id(ctx->txn, registry_state(ctx)->imports, "imp", id, n, imp);
+    if (rc == 0 && !hy_scope_reads(ctx, json_string_value(json_object_get(*imp, "office")))) {
+        json_decref(*imp);
+        rc = MDB_NOTFOUND;
+    }
+    if (rc == MDB_NOTFOUND)
+        return hy_fail(ctx, 404, "not_found", "id", "no import %s", id ? id : "");
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
+int registry_import_add_part(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
+{
+    uint64_t n;
+    json_t *imp = NULL;
+    int status = s_load(ctx, id, &n, &imp);
+    if (status)
+        return status;
+    json_int_t seq = json_integer_value(json_object_get(args, "seq"));
+    json_int_t parts = json_integer_value(json_object_get(imp, "parts"));
+    const char *state = json_string_value(json_object_get(imp, "state"));
+    if ((status = hy_scope_write(ctx, "id", json_string_value(json_object_get(imp, "office")))))
+        goto done;
+    if (seq < parts) {   /* sent again: already taken */
+        *out = s_view(imp);
+        status = 202;
+        goto done;
+    }
+    if (strcmp(state, "receiving") != 0) {
+        status = hy_fail(ctx, 409, "import_not_receiving", "id",
+                         "%s has all its parts (it is %s)", id, state);
+        goto done;
+    }
+    if (seq != parts) {
+        status = hy_fail(ctx, 409, "part_out_of_order", "seq",
+                         "the next part of %s is %lld", id, (long long)parts);
+        hy_fail_extra(ctx, "expected_seq", json_integer(parts));
+        goto done;
+    }
+    if ((status = s_feed(ctx, n, imp, json_string_value(json_object_get(args, "data")),
+                         json_is_true(json_object_get(args, "last")))) != 0)
+        goto done;
+    int rc = hy_store_put_id(ctx->txn, registry_state(ctx)->imports, n, imp);
+    if (rc) {
+        status = hy_fail_mdb(ctx, rc);
+        goto done;
+    }
+    *out = s_view(imp);
+    status = 202;
+done:
+    json_decref(imp);
+    return status;
+}
+
+int registry_import_get(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    json_t *imp = NULL;
+    int status = s_load(ctx, id, NULL, &imp);
+    if (status)
+        return status;
+    *out = s_view(imp);
+    json_decref(imp);
+    return 200;
+}
+
+/* One row as the client sees it. */
+static json_t *s_row_view(json_t *row)
+{
+    json_t *v = json_deep_copy(row);
+    json_t *in = json_object_get(v, "in");
+    json_object_set(v, "input", in);
+    json_object_del(v, "in");
+    json_object_del(v, "error");
+    if (!json_object_get(v, "outcome"))
+        json_object_set_new(v, "outcome", json_null());
+    return v;
+}
+
+int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uint64_t after,
+                         int limit, json_t **items, uint64_t *next)
+{
+    registry_t *st = registry_state(ctx);
+    uint64_t n;
+    json_t *imp = NULL;
+    int status = s_load(ctx, id, &n, &imp);
+    if (status)
+        return status;
+    json_decref(imp);
+    json_t *list = json_array();
+    *next = 0;
+    int rc = 0, count = 0;
+    char okey[64];
+    size_t oklen = 0;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint8_t start[16];
+    if (outcome && *outcome) {
+        memcpy(okey, "o:", 2);
+        hy_key_u64(n, (uint8_t *)okey + 2);
+        oklen = 10 + (size_t)snprintf(okey + 10, sizeof okey - 10, "%s", outcome);
+        rc = mdb_cursor_open(ctx->txn, st->import_idx, &cur);
+        uint8_t after_k[8];
+        hy_key_u64(after, after_k);
+        k = (MDB_val){oklen, okey};
+        v = (MDB_val){8, after_k};
+        if (rc == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+        if (rc == 0 && hy_key_u64_get(v.mv_data) == after)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+        while (rc == 0) {
+            uint64_t r = hy_key_u64_get(v.mv_data);
+            if (count == limit) {
+                *next = after;
+                break;
+            }
+            uint8_t rk[16];
+            json_t *row = NULL;
+            s_row_key(n, r, rk);
+            if ((rc = hy_store_get_json(ctx->txn, st->import_rows, rk, sizeof rk, &row)) != 0)
+                break;
+            json_array_append_new(list, s_row_view(row));
+            json_decref(row);
+            after = r;
+            count++;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+        }
+    } else {
+        s_row_key(n, after + 1, start);
+        rc = mdb_cursor_open(ctx->txn, st->import_rows, &cur);
+        k = (MDB_val){sizeof start, start};
+        if (rc == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        while (rc == 0 && k.mv_size == 16 && hy_key_u64_get(k.mv_data) == n) {
+            uint64_t r = hy_key_u64_get((const uint8_t *)k.mv_data + 8);
+            if (count == limit) {
+                *next = after;
+                break;
+            }
+            json_t *row = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            if (!row) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            json_array_append_new(list, s_row_view(row));
+            json_decref(row);
+            after = r;
+            count++;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        if (rc == 0)
+            rc = MDB_NOTFOUND;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        json_decref(list);
+        return hy_fail_mdb(ctx, rc);
+    }
+    *items = list;
+    return 200;
+}
+
+int registry_open_more(hy_store_t *store, registry_t *st)
+{
+    int rc;
+    if ((rc = hy_store_open_db(store, "registry.agencies", 0, &st->agencies)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.dups", 0, &st->dups)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.dup_idx", MDB_DUPSORT, &st->dup_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.imports", 0, &st->imports)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.import_rows", 0, &st->import_rows)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.import_idx", MDB_DUPSORT, &st->import_idx)) != 0)
+        return rc;
+    return registry_dups_backfill(store, st);
+}

@@ -1,0 +1,318 @@
+/*
+ * import_apply.c — applying an import's rows in the background, a few milliseconds at a time.
+ *
+ * The skeleton calls registry_import_step between batches of requests, in a write transaction
+ * of its own (shared/service.h, background). A step takes the oldest active import and applies
+ * its next rows, then commits. It stops once HY_IMPORT_STEP_MS (default 4) have passed if a
+ * request is waiting (hy_requests_waiting), else it goes on up to HY_IMPORT_IDLE_MS (default
+ * 100) or HY_IMPORT_STEP_ROWS (default 5000) rows: a registration sent meanwhile waits for 4 ms
+ * of rows and one commit at most, while an idle registry pays one durable commit per many rows.
+ * The
+ * row's outcome, the counts and the import's "done" are written in the same transaction as the
+ * persons, so a registry killed mid-import resumes at the first row not committed and ends with
+ * the counts an uninterrupted run gives.
+ *
+ * A row acts as the key that sent the import (its actor is kept in the import) and goes through
+ * the same checks as POST /v1/persons: the argument spec, then the domain rules. Each row runs
+ * in a nested transaction (hy_ctx_nested), so a row refused half-way leaves nothing behind.
+ *   known national ID, no referral from this agency  -> the referral (the list's date) is
+ *       attached, empty fields filled, nothing overwritten: referral_added
+ *   known, referral there, some empty field the row fills -> updated
+ *   known, nothing to add                              -> unchanged (a re-import is all this)
+ *   unknown, same name and birth date as another ID    -> created and flagged: possible_duplicate
+ *   unknown                                            -> created (registered and referred on the
+ *                                                         list's date, import_id on record/event)
+ *   refused by a rule                                  -> invalid, with field and code
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fa.h"
+#include "log.h"
+#include "registry.h"
+#include "registry_import.h"
+
+#define DEFAULT_STEP_MS 4
+#define DEFAULT_IDLE_MS 100
+#define DEFAULT_STEP_ROWS 5000
+
+/* Fields an import may fill on a known person when hers are empty. */
+static const char *const s_fillable[] = {"mobile", "neighbourhood", "household_size",
+                                         "head_of_household", "province", "city", "disability"};
+
+static long s_env(const char *name, long dflt)
+{
+    const char *e = getenv(name);
+    long v = e && *e ? strtol(e, NULL, 10) : 0;
+    return v > 0 ? v : dflt;
+}
+
+typedef struct {
+    const json_t *imp;
+    json_t *row;        /* gets outcome, person_id, code, field, detail */
+    json_t *args;       /* persons.create arguments */
+    uint64_t existing;  /* person number holding the national ID, or 0 */
+} s_row_t;
+
+static void s_invalid(s_row_t *r, const char *code, const char *field, const char *detail)
+{
+    json_object_set_new(r->row, "outcome", json_string("invalid"));
+    json_object_set_new(r->row, "code", json_string(code));
+    json_object_set_new(r->row, "field", field ? json_string(field) : json_null());
+    if (detail)
+        json_object_set_new(r->row, "detail", json_string(detail));
+}
+
+/* The error a domain call left in ctx, as the row's outcome. */
+static void s_invalid_from_ctx(hy_ctx_t *ctx, s_row_t *r)
+{
+    json_t *e = ctx->error;
+    s_invalid(r, e ? json_string_value(json_object_get(e, "code")) : "internal_error",
+              e ? json_string_value(json_object_get(e, "field")) : NULL,
+              e ? json_string_value(json_object_get(e, "detail")) : NULL);
+}
+
+static bool s_has_agency(const json_t *person, const char *agency)
+{
+    char *want = hy_fa_key(agency);
+    bool found = false;
+    size_t i;
+    json_t *ref;
+    json_array_foreach(json_object_get(person, "referrals"), i, ref) {
+        const char *src = json_string_value(json_object_get(ref, "source"));
+        char *have = hy_fa_key(json_string_value(json_object_get(ref, "agency")));
+        found = found || (src && strcmp(src, "agency") == 0 && have && want &&
+                          strcmp(have, want) == 0);
+        free(have);
+    }
+    free(want);
+    return found;
+}
+
+/* A known person: the referral and the empty fields. Runs in the row's nested transaction. */
+static int s_known(hy_ctx_t *ctx, s_row_t *r)
+{
+    json_t *person = NULL, *out = NULL, *fill = json_object();
+    int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, r->existing, &person);
+    int status = rc ? hy_fail_mdb(ctx, rc) : 0;
+    const char *into = json_string_value(json_object_get(person, "merged_into"));
+    if (status == 0 && into) {   /* a retired record: the one that holds her now */
+        json_decref(person);
+        person = NULL;
+        rc = registry_person_load(ctx, into, NULL, &person);
+        status = rc ? hy_fail_mdb(ctx, rc) : 0;
+    }
+    if (status)
+        goto done;
+    const char *id = json_string_value(json_object_get(person, "id"));
+    const char *agency = json_string_value(json_object_get(r->imp, "agency_name"));
+    bool referred = s_has_agency(person, agency);
+    for (size_t i = 0; i < sizeof s_fillable / sizeof s_fillable[0]; i++) {
+        json_t *v = json_object_get(r->args, s_fillable[i]);
+        if (v && !json_object_get(person, s_fillable[i]))
+            json_object_set(fill, s_fillable[i], v);
+    }
+    json_object_set_new(r->row, "person_id", json_string(id));
+    if (!referred) {
+        status = registry_person_add_referral(
+            ctx, id, "agency", agency, json_string_value(json_object_get(r->imp, "date")), &out);
+        json_decref(out);
+        out = NULL;
+        if (status != 201)
+            goto done;
+    }
+    if (json_object_size(fill)) {
+        status = registry_person_update(ctx, id, fill, &out);
+        json_decref(out);
+        if (status != 200)
+            goto done;
+        json_t *names = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(fill, k, v) json_array_append_new(names, json_string(k));
+        json_object_set_new(r->row, "filled", names);
+    }
+    json_object_set_new(r->row, "outcome",
+                        json_string(!referred            ? "referral_added"
+                                    : json_object_size(fill) ? "updated"
+                                                            : "unchanged"));
+    status = 0;
+done:
+    json_decref(person);
+    json_decref(fill);
+    return status;
+}
+
+static int s_new(hy_ctx_t *ctx, s_row_t *r)
+{
+    json_t *out = NULL;
+    json_object_set(r->args, "import_id", json_object_get(r->imp, "id"));
+    int status = registry_person_create(ctx, r->args, &out);
+    if (status != 201)
+        return status;
+    json_object_set(r->row, "person_id", json_object_get(out, "id"));
+    json_t *dups = json_object_get(out, "possible_duplicates");
+    if (dups)
+        json_object_set(r->row, "possible_duplicates", dups);
+    json_object_set_new(r->row, "outcome", json_string(dups ? "possible_duplicate" : "created"));
+    json_decref(out);
+    return 0;
+}
+
+static int s_apply_nested(hy_ctx_t *ctx, void *user)
+{
+    s_row_t *r = user;
+    return r->existing ? s_known(ctx, r) : s_new(ctx, r);
+}
+
+/* Works out one row's outcome and writes what it changes. 0, or an LMDB failure status. */
+static int s_apply_row(hy_ctx_t *ctx, const json_t *imp, json_t *row)
+{
+    const hy_op_spec_t *spec = hy_spec_find(registry_api.ops, "persons.create");
+    s_row_t r = {imp, row, NULL, 0};
+    json_t *error = json_object_get(row, "error");
+    if (error) {
+        s_invalid(&r, json_string_value(json_object_get(error, "code")), NULL,
+                  "the line is not a JSON object");
+        return 0;
+    }
+    r.args = registry_import_args(json_object_get(row, "in"),
+                                  json_string_value(json_object_get(imp, "agency_name")),
+                                  json_string_value(json_object_get(imp, "date")),
+                                  json_string_value(json_object_get(imp, "office")));
+    hy_spec_error_t serr;
+    char nid[11], key[16];
+    int status = 0;
+    if (hy_spec_check(spec, r.args, &serr) != 0) {
+        char *dot = strstr(serr.field, "_jalali");
+        if (dot)
+            *dot = '\0';
+        s_invalid(&r, serr.code, serr.field[0] ? serr.field : NULL, serr.detail);
+        goto done;
+    }
+    int nrc = hy_national_id_normalize(json_string_value(json_object_get(r.args, "national_id")),
+                                       nid);
+    if (nrc != 0) {
+        s_invalid(&r, "invalid_national_id", "national_id",
+                  nrc == HY_NID_FORMAT ? "a national ID has 10 digits"
+                                       : "check digit does not match");
+        goto done;
+    }
+    size_t klen = registry_key_text('i', nid, key, sizeof key);
+    int rc = hy_index_first(ctx->txn, registry_state(ctx)->person_idx, key, klen, &r.existing);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        status = hy_fail_mdb(ctx, rc);
+        goto done;
+    }
+    if (rc == MDB_NOTFOUND)
+        r.existing = 0;
+    status = hy_ctx_nested(ctx, s_apply_nested, &r);
+    if (status != 0) {
+        if (ctx->mdb_rc)   /* storage trouble: the whole step is rolled back and tried again */
+            goto done;
+        s_invalid_from_ctx(ctx, &r);
+        hy_ctx_clear_error(ctx);
+        status = 0;
+    }
+done:
+    json_decref(r.args);
+    return status;
+}
+
+/* The oldest active import: 0 with *n, MDB_NOTFOUND when none, or an LMDB error. */
+static int s_active(hy_ctx_t *ctx, uint64_t *n)
+{
+    return hy_index_first(ctx->txn, registry_state(ctx)->import_idx, "a:", 2, n);
+}
+
+static void s_count(json_t *imp, const char *outcome)
+{
+    json_t *counts = json_object_get(imp, "counts");
+    json_object_set_new(counts, outcome,
+                        json_integer(json_integer_value(json_object_get(counts, outcome)) + 1));
+}
+
+int registry_import_step(hy_ctx_t *ctx)
+{
+    registry_t *st = registry_state(ctx);
+    uint64_t n;
+    json_t *imp = NULL;
+    int rc = s_active(ctx, &n);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || (rc = hy_store_get_id(ctx->txn, st->imports, n, &imp)) != 0)
+        return hy_fail_mdb(ctx, rc);
+    json_t *actor = json_object_get(imp, "actor");
+    hy_request_t req = {
+        .op = "imports.apply",
+        .id = json_string_value(json_object_get(imp, "id")),
+        .actor = {json_string_value(json_object_get(actor, "key_id")),
+                  json_string_value(json_object_get(actor, "role")),
+                  json_string_value(json_object_get(actor, "office"))},
+    };
+    ctx->req = &req;
+    if (strcmp(json_string_value(json_object_get(imp, "state")), "queued") == 0) {
+        json_object_set_new(imp, "state", json_string("running"));
+        json_object_set_new(imp, "started_at", json_string(ctx->now_iso));
+    }
+    int64_t start = hy_now_us();
+    int64_t busy_end = start + s_env("HY_IMPORT_STEP_MS", DEFAULT_STEP_MS) * 1000;
+    int64_t idle_end = start + s_env("HY_IMPORT_IDLE_MS", DEFAULT_IDLE_MS) * 1000;
+    long max_rows = s_env("HY_IMPORT_STEP_ROWS", DEFAULT_STEP_ROWS);
+    json_int_t total = json_integer_value(json_object_get(imp, "total"));
+    json_int_t done = json_integer_value(json_object_get(imp, "done"));
+    int status = 0;
+    for (long i = 0; i < max_rows && done < total; i++) {
+        if (i > 0 && (i & 7) == 0) {   /* the clock and the socket every 8 rows */
+            int64_t now = hy_now_us();
+            if (now >= idle_end || (now >= busy_end && hy_requests_waiting(ctx)))
+                break;
+        }
+        uint8_t key[16];
+        json_t *row = NULL;
+        hy_key_u64(n, key);
+        hy_key_u64((uint64_t)done + 1, key + 8);
+        if ((rc = hy_store_get_json(ctx->txn, st->import_rows, key, sizeof key, &row)) != 0) {
+            status = hy_fail_mdb(ctx, rc);
+            break;
+        }
+        if ((status = s_apply_row(ctx, imp, row)) != 0) {
+            json_decref(row);
+            break;
+        }
+        const char *outcome = json_string_value(json_object_get(row, "outcome"));
+        char okey[64];
+        memcpy(okey, "o:", 2);
+        hy_key_u64(n, (uint8_t *)okey + 2);
+        size_t oklen = 10 + (size_t)snprintf(okey + 10, sizeof okey - 10, "%s", outcome);
+        if ((rc = hy_store_put_json(ctx->txn, st->import_rows, key, sizeof key, row)) != 0 ||
+            (rc = hy_index_put(ctx->txn, st->import_idx, okey, oklen, (uint64_t)done + 1)) != 0) {
+            json_decref(row);
+            status = hy_fail_mdb(ctx, rc);
+            break;
+        }
+        s_count(imp, outcome);
+        json_decref(row);
+        done++;
+    }
+    hy_log_debug("import", "%s: rows to %lld in %lld us", req.id, (long long)done,
+                 (long long)(hy_now_us() - start));
+    if (status == 0) {
+        json_object_set_new(imp, "done", json_integer(done));
+        if (done >= total) {
+            json_object_set_new(imp, "state", json_string("done"));
+            json_object_set_new(imp, "finished_at", json_string(ctx->now_iso));
+            rc = hy_index_del(ctx->txn, st->import_idx, "a:", 2, n);
+        }
+        if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = hy_store_put_id(ctx->txn, st->imports, n, imp);
+        if (rc)
+            status = hy_fail_mdb(ctx, rc);
+        else if (done >= total)
+            hy_log_info("import", "%s done: %lld rows", req.id, (long long)total);
+    }
+    ctx->req = NULL;
+    json_decref(imp);
+    return status ? status : 1;
+}

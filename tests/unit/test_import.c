@@ -1,0 +1,228 @@
+/*
+ * test_import.c — the import's parser fed a file cut at every possible place (inside a UTF-8 or
+ * UTF-16 character, inside a quoted cell, between CR and LF), and the background step driven
+ * through the skeleton's test entry point.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../services/registry/registry.h"
+#include "../../services/registry/registry_import.h"
+#include "test.h"
+#include "testutil.h"
+
+/* کد ملی,نام,تاریخ تولد,"quoted, cell"  with a BOM, CRLF, a blank row and a multi-line cell */
+static const char s_csv[] =
+    "\xef\xbb\xbf\xda\xa9\xd8\xaf \xd9\x85\xd9\x84\xdb\x8c,\xd9\x86\xd8\xa7\xd9\x85,"
+    "\xd8\xaa\xd8\xa7\xd8\xb1\xdb\x8c\xd8\xae \xd8\xaa\xd9\x88\xd9\x84\xd8\xaf,extra\r\n"
+    "\xdb\xb0\xdb\xb1\xdb\xb2,\xd8\xb2\xd9\x87\xd8\xb1\xd8\xa7,1360/01/02,\"a, \"\"b\"\"\"\r\n"
+    ",,,\r\n"
+    "0012345678,\"\xd9\x85\xd8\xb1\xdb\x8c\n\xd9\x85\",1361/1/1,x\r\n"
+    "99,\xd8\xb2,1362/02/03,y";
+
+/* Parses data cut into two parts at `cut`; returns the rows (new array) or NULL on error. */
+static json_t *s_parse(const unsigned char *data, size_t len, size_t cut, json_t **imp)
+{
+    char err[48];
+    json_t *rows = json_array();
+    *imp = json_object();
+    if (registry_import_feed(*imp, data, cut, false, rows, err, sizeof err) != 0 ||
+        registry_import_feed(*imp, data + cut, len - cut, true, rows, err, sizeof err) != 0) {
+        fprintf(stderr, "  cut %zu: %s\n", cut, err);
+        json_decref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+static void s_check_rows(json_t *rows, json_t *imp)
+{
+    CHECK_EQ_INT(json_array_size(rows), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(imp, "blank_rows")), 1);
+    json_t *in0 = json_object_get(json_array_get(rows, 0), "in");
+    json_t *in1 = json_object_get(json_array_get(rows, 1), "in");
+    CHECK_EQ_STR(json_string_value(json_object_get(in0, "national_id")), "\xdb\xb0\xdb\xb1\xdb\xb2");
+    CHECK_EQ_STR(json_string_value(json_object_get(in0, "birth_date")), "1360/01/02");
+    CHECK_EQ_STR(json_string_value(json_object_get(in1, "first_name")),
+                 "\xd9\x85\xd8\xb1\xdb\x8c\n\xd9\x85");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(rows, 1), "line")), 4);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(rows, 2), "line")), 6);
+    CHECK_EQ_STR(json_string_value(json_array_get(json_object_get(imp, "ignored_columns"), 0)),
+                 "extra");
+}
+
+static void test_utf8_every_cut(void)
+{
+    size_t len = sizeof s_csv - 1;
+    for (size_t cut = 0; cut <= len; cut++) {
+        json_t *imp, *rows = s_parse((const unsigned char *)s_csv, len, cut, &imp);
+        CHECK(rows != NULL);
+        if (rows)
+            s_check_rows(rows, imp);
+        CHECK_EQ_STR(json_string_value(json_object_get(imp, "encoding")), "utf-8");
+        json_decref(rows);
+        json_decref(imp);
+    }
+}
+
+/* The same text as UTF-16LE with a BOM (as Excel saves it), with tabs for commas. */
+static void test_utf16_every_cut(void)
+{
+    const char *src = s_csv + 3;
+    unsigned char *out = malloc(4 * sizeof s_csv);
+    size_t n = 0;
+    out[n++] = 0xFF, out[n++] = 0xFE;
+    for (const unsigned char *p = (const unsigned char *)src; *p;) {
+        unsigned cp;
+        if (*p < 0x80)
+            cp = *p++;
+        else if (*p < 0xE0)
+            cp = (unsigned)(p[0] & 0x1F) << 6 | (p[1] & 0x3F), p += 2;
+        else
+            cp = (unsigned)(p[0] & 0x0F) << 12 | (unsigned)(p[1] & 0x3F) << 6 | (p[2] & 0x3F), p += 3;
+        out[n++] = (unsigned char)(cp & 0xFF);
+        out[n++] = (unsigned char)(cp >> 8);
+    }
+    for (size_t cut = 0; cut <= n; cut++) {
+        json_t *imp, *rows = s_parse(out, n, cut, &imp);
+        CHECK(rows != NULL);
+        if (rows)
+            s_check_rows(rows, imp);
+        CHECK_EQ_STR(json_string_value(json_object_get(imp, "encoding")), "utf-16le");
+        json_decref(rows);
+        json_decref(imp);
+    }
+    free(out);
+}
+
+static void test_jsonl_and_headers(void)
+{
+    const char *text = "{\"national_id\":\"1\",\"\xd9\x86\xd8\xa7\xd9\x85\":\"z\",\"size\":3}\n"
+                       "\n"
+                       "not json\n"
+                       "{\"household_size\":4}";
+    json_t *imp, *rows = s_parse((const unsigned char *)text, strlen(text), 7, &imp);
+    CHECK(rows && json_array_size(rows) == 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(imp, "format")), "jsonl");
+    json_t *in0 = json_object_get(json_array_get(rows, 0), "in");
+    CHECK_EQ_STR(json_string_value(json_object_get(in0, "first_name")), "z");
+    CHECK(json_object_get(json_array_get(rows, 1), "error") != NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(json_array_get(rows, 2), "in"),
+                                                   "household_size")), "4");
+    json_decref(rows);
+    json_decref(imp);
+    /* Arabic yeh, ZWNJ and spacing in headers */
+    CHECK_EQ_STR(registry_import_column("\xda\xa9\xd8\xaf \xd9\x85\xd9\x84\xd9\x8a"), "national_id");
+    CHECK_EQ_STR(registry_import_column("\xd9\x86\xd8\xa7\xd9\x85\xe2\x80\x8c\xd8\xae\xd8\xa7\xd9\x86"
+                                        "\xd9\x88\xd8\xa7\xd8\xaf\xda\xaf\xdb\x8c"), "last_name");
+    CHECK(registry_import_column("nothing") == NULL);
+    /* a CSV with no national ID column is refused */
+    char err[48] = "";
+    json_t *st = json_object(), *r = json_array();
+    CHECK(registry_import_feed(st, (const unsigned char *)"a,b\n1,2\n", 8, true, r, err,
+                               sizeof err) != 0);
+    CHECK_EQ_STR(err, "missing_column");
+    json_decref(st);
+    json_decref(r);
+}
+
+static void test_args(void)
+{
+    json_t *in = json_pack("{s:s,s:s,s:s,s:s,s:s}", "birth_date", "\xdb\xb1\xdb\xb3\xdb\xb6\xdb\xb0-3-5",
+                           "sex", "\xd8\xb2\xd9\x86", "household_size", "\xdb\xb4",
+                           "head_of_household", "\xd8\xa8\xd9\x84\xd9\x87", "mobile", "0912");
+    json_t *a = registry_import_args(in, "agency", "2023-09-06", "rey-1");
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "birth_date_jalali")), "1360/03/05");
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "sex")), "female");
+    CHECK_EQ_INT(json_integer_value(json_object_get(a, "household_size")), 4);
+    CHECK(json_is_true(json_object_get(a, "head_of_household")));
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "registered_on")), "2023-09-06");
+    json_decref(a);
+    json_decref(in);
+}
+
+/* The background step through the skeleton: an import is applied by hy_service_background. */
+static void test_background_step(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
+    int st;
+    json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
+                                 "{\"code\":\"office-1\",\"name\":\"o\",\"province\":\"p\","
+                                 "\"city\":\"c\"}", &st));
+    CHECK_EQ_INT(st, 201);
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"a\",\"name\":\"x\"}", &st));
+    CHECK_EQ_INT(st, 201);
+    const char *csv = "national_id,first_name,last_name,birth_date,sex\n"
+                      "0012345679,z,y,1360/01/01,female\n"
+                      "0012345679,z,y,1360/01/01,female\n";
+    char b64[512], args[700];
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)csv, strlen(csv),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", b64);
+    json_t *r = hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st);
+    CHECK_EQ_INT(st, 202);
+    json_decref(r);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    json_t *counts = json_object_get(json_object_get(r, "result"), "counts");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "result"), "state")), "done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "created")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "unchanged")), 1);
+    json_decref(r);
+    CHECK_EQ_INT(hy_service_background(svc, 100), 1);   /* idle: one step that finds nothing */
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+/* While an import has rows left, a batch of requests applies some of them in its own
+ * transaction (one commit for both). */
+static void test_step_rides_in_a_batch(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_IMPORT_STEP_ROWS", "1", 1);
+    hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
+    int st;
+    json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
+                                 "{\"code\":\"office-1\",\"name\":\"o\",\"province\":\"p\","
+                                 "\"city\":\"c\"}", &st));
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"a\",\"name\":\"x\"}", &st));
+    const char *jsonl = "{\"national_id\":\"0012345679\",\"first_name\":\"z\",\"last_name\":\"y\","
+                        "\"birth_date\":\"1360/01/01\",\"sex\":\"female\"}\n"
+                        "{\"national_id\":\"0012345679\"}\n{\"national_id\":\"0012345679\"}\n";
+    char b64[512], args[700];
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)jsonl, strlen(jsonl),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", b64);
+    json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
+    CHECK_EQ_INT(st, 202);
+    CHECK_EQ_INT(hy_service_background(svc, 1), 1);   /* one row; more to do */
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "done")), 1);
+    json_decref(r);
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"b\",\"name\":\"w\"}", &st));
+    CHECK_EQ_INT(st, 201);
+    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "done")), 2);
+    json_decref(r);
+    unsetenv("HY_IMPORT_STEP_ROWS");
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+const hy_test_t import_tests[] = {
+    {"import.utf8_every_cut", test_utf8_every_cut},
+    {"import.utf16_every_cut", test_utf16_every_cut},
+    {"import.jsonl_and_headers", test_jsonl_and_headers},
+    {"import.args", test_args},
+    {"import.background_step", test_background_step},
+    {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
+    {0},
+};
