@@ -302,7 +302,14 @@ static const hy_field_t insurance_ev[] = {
     {.name = "insurance_number", .type = HY_T_STRING, .doc = "the fund's number (confirmed)"},
     {0},
 };
+/* Corrections, transfers and merges (issue 15). */
+static const hy_field_t insurance_ev_change[] = {
+    {.name = "enrolment_id", .type = HY_T_ID, .doc = "the enrolment"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after"},
+    {0},
+};
 #define ENROLMENT_EVENT(verb, summary) {"insurance.enrolment." verb, summary, insurance_ev}
+#define ENROLMENT_EVENT_X(verb, summary) {"insurance.enrolment." verb, summary, insurance_ev_change}
 const hy_event_spec_t insurance_events[] = {
     ENROLMENT_EVENT("requested", "An enrolment was requested"),
     ENROLMENT_EVENT("approved", "An enrolment was approved"),
@@ -313,6 +320,10 @@ const hy_event_spec_t insurance_events[] = {
     ENROLMENT_EVENT("reinstated", "Cover was reinstated"),
     ENROLMENT_EVENT("cancelled", "An enrolment was cancelled"),
     ENROLMENT_EVENT("contribution_recorded", "A contribution was recorded"),
+    ENROLMENT_EVENT_X("contribution_voided", "A contribution was voided: the month is unpaid again"),
+    ENROLMENT_EVENT_X("corrected", "An enrolment's business, field or start date was corrected"),
+    ENROLMENT_EVENT_X("transferred", "An enrolment followed its person to another office"),
+    ENROLMENT_EVENT_X("person_merged", "An enrolment now belongs to the surviving record of a merge"),
     {0},
 };
 #undef ENROLMENT_EVENT

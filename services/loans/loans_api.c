@@ -379,6 +379,13 @@ static const hy_field_t loans_ev_product[] = {
     {0},
 };
 #define LOAN_EVENT(verb, summary) {"loans.loan." verb, summary, loans_ev_loan}
+/* Corrections (issue 15): the data is the loan after, or the void request's record; only the
+ * loan's id is certain. */
+static const hy_field_t loans_ev_change[] = {
+    {.name = "id", .type = HY_T_ID, .doc = "the loan"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after the change"},
+    {0},
+};
 const hy_event_spec_t loans_events[] = {
     {"loans.product.created", "A loan product was defined", loans_ev_product},
     LOAN_EVENT("applied", "A loan was applied for"),
@@ -394,6 +401,14 @@ const hy_event_spec_t loans_events[] = {
     LOAN_EVENT("rescheduled", "A loan was rescheduled or restructured"),
     LOAN_EVENT("written_off", "A loan was written off"),
     LOAN_EVENT("recovery_recorded", "Money was recovered on a written-off loan"),
+    {"loans.loan.repayment_void_requested", "A repayment's void was asked for (maker)", loans_ev_change},
+    {"loans.loan.repayment_void_rejected", "A repayment's void was turned down (checker)", loans_ev_change},
+    {"loans.loan.repayment_voided", "A repayment was voided (checker): it counts nowhere", loans_ev_change},
+    {"loans.loan.disbursement_void_requested", "A disbursement's void was asked for (maker)", loans_ev_change},
+    {"loans.loan.disbursement_void_rejected", "A disbursement's void was turned down (checker)", loans_ev_change},
+    {"loans.loan.disbursement_voided", "The last disbursement was voided (checker)", loans_ev_change},
+    {"loans.loan.reopened", "A loan closed by a voided repayment is open again", loans_ev_change},
+    {"loans.loan.person_merged", "A loan now belongs to the surviving record of a merge", loans_ev_change},
     {0},
 };
 #undef LOAN_EVENT

@@ -469,6 +469,11 @@ static const hy_field_t microfund_ev[] = {
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its neighbourhood"},
     {0},
 };
+/* Corrections and merges (issue 15): only the fund is certain. */
+static const hy_field_t microfund_ev_change[] = {
+    {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
+    {0},
+};
 #define FUND_EVENT(name, summary) {"microfund." name, summary, microfund_ev}
 const hy_event_spec_t microfund_events[] = {
     FUND_EVENT("fund.formed", "A savings group was formed"),
@@ -486,6 +491,14 @@ const hy_event_spec_t microfund_events[] = {
     FUND_EVENT("loan_settled", "A fund loan was repaid in full"),
     FUND_EVENT("loan_defaulted", "A fund loan was declared in default"),
     FUND_EVENT("shareout_completed", "The cycle's share-out was completed"),
+    {"microfund.meeting_void_requested", "A meeting's void was asked for (maker)", microfund_ev_change},
+    {"microfund.meeting_void_rejected", "A meeting's void was turned down (checker)", microfund_ev_change},
+    {"microfund.meeting_voided", "A meeting was voided: its money leaves the books", microfund_ev_change},
+    {"microfund.repayment_void_requested", "A fund-loan repayment's void was asked for", microfund_ev_change},
+    {"microfund.repayment_void_rejected", "A fund-loan repayment's void was turned down", microfund_ev_change},
+    {"microfund.repayment_voided", "A fund-loan repayment was voided", microfund_ev_change},
+    {"microfund.training_voided", "A training was voided (it counts nowhere)", microfund_ev_change},
+    {"microfund.member_merged", "A membership now belongs to the surviving record of a merge", microfund_ev_change},
     {0},
 };
 #undef FUND_EVENT

@@ -458,6 +458,13 @@ static const hy_field_t networks_ev[] = {
     {.name = "field", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its field of work"},
     {0},
 };
+/* Voids and merges (issue 15). */
+static const hy_field_t networks_ev_change[] = {
+    {.name = "network_id", .type = HY_T_ID, .flags = HY_F_NULL, .doc = "the network"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its office"},
+    {.name = "field", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its field of work"},
+    {0},
+};
 const hy_event_spec_t networks_events[] = {
     {"networks.network.created", "A network was formed", networks_ev},
     {"networks.network.updated", "A network changed", networks_ev},
@@ -470,5 +477,8 @@ const hy_event_spec_t networks_events[] = {
     {"networks.network.order_fulfilled", "An order was fulfilled", networks_ev},
     {"networks.network.payment_recorded", "A payment was recorded", networks_ev},
     {"networks.buyer.created", "A buyer was registered", networks_ev},
+    {"networks.network.delivery_voided", "A delivery was voided (what it moved moves back)", networks_ev_change},
+    {"networks.network.payment_voided", "A payment was voided (what it moved moves back)", networks_ev_change},
+    {"networks.network.member_merged", "A membership now belongs to the surviving record of a merge", networks_ev_change},
     {0},
 };

@@ -710,6 +710,11 @@ static const hy_field_t registry_ev_household[] = {
     {.name = "date", .type = HY_T_DATE, .doc = "when it happened"},
     {0},
 };
+static const hy_field_t registry_ev_agency[] = {
+    {.name = "code", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the agency code (normalised)"},
+    {.name = "name", .type = HY_T_STRING, .doc = "its Persian name"},
+    {0},
+};
 const hy_event_spec_t registry_events[] = {
     {"registry.office.created", "An office was created", registry_ev_office},
     {"registry.office.updated", "An office changed", registry_ev_office},
@@ -728,5 +733,6 @@ const hy_event_spec_t registry_events[] = {
     {"registry.household.member_joined", "A member joined a household", registry_ev_household},
     {"registry.household.member_left", "A member left a household", registry_ev_household},
     {"registry.household.head_changed", "A household's head changed", registry_ev_household},
+    {"registry.agency.created", "A referring agency was added", registry_ev_agency},
     {0},
 };

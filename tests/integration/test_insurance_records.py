@@ -273,13 +273,13 @@ def test_voids_reach_the_fund_exactly_once_through_kill9():
         check(min(kills.values()) >= 1, f"each process was killed: {kills}")
         c.wait_ready()
         truth = c.events_since("insurance")
-        last = truth[-1]["sequence"]
-        eq([e["sequence"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
+        last = truth[-1]["seq"]
+        eq([e["seq"] for e in truth], list(range(1, last + 1)), "the outbox is gapless:")
         wait_until = time.time() + 60
         while time.time() < wait_until and _count_lines(out) < last:
             time.sleep(0.3)
         lines = _read_lines(out)
-        eq([e["sequence"] for e in lines], list(range(1, last + 1)), "the fund's file: 1..last once each:")
+        eq([e["seq"] for e in lines], list(range(1, last + 1)), "the fund's file: 1..last once each:")
         check(lines == truth, "the fund's events are the outbox's, unchanged")
         for eid in ids:
             mine = [e["type"] for e in truth if e["subject"] == eid]

@@ -283,7 +283,7 @@ def test_kill9_while_voiding_loses_nothing_acknowledged():
         c.wait_serving("networks")
         check(n_at_kill < len(entries), f"voids were left for after the restart: {n_at_kill}")
         evs = c.events_since("networks")
-        eq([e["sequence"] for e in evs], list(range(1, len(evs) + 1)), "gapless:")
+        eq([e["seq"] for e in evs], list(range(1, len(evs) + 1)), "gapless:")
         voided = {e["data"]["id"] for e in evs if e["type"] == "networks.network.delivery_voided"}
         eq(sorted(acked), sorted(entries), "every void acknowledged in the end:")
         eq(voided, set(entries), "one void event per entry:")
