@@ -268,6 +268,9 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         { HY_ROUTE_READYZ, "readyz", "Every service has a live worker", "application/json" },
         { HY_ROUTE_METRICS, "metrics", "Prometheus metrics (operator)", "text/plain" },
         { HY_ROUTE_OPENAPI, "openapi", "This document", "application/json" },
+        { HY_ROUTE_PROBLEMS, "problemTypes", "Every problem type", "application/json" },
+        { HY_ROUTE_PROBLEM, "problemType", "One problem type: what its code means",
+          "application/json" },
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();
