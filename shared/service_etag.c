@@ -24,22 +24,8 @@ static hy_handler_fn s_handler(hy_service_t *self, const char *op)
 
 const hy_op_spec_t *hy_etag_resource(hy_service_t *self, const hy_op_spec_t *write)
 {
-    if (!write->path || !strchr(write->path, '{'))
-        return NULL;
-    char path[256];
-    if (snprintf(path, sizeof path, "%s", write->path) >= (int)sizeof path)
-        return NULL;
-    while (strchr(path, '{')) {
-        for (const hy_op_spec_t *op = self->def->api->ops; op && op->op; op++)
-            if (op->method && strcmp(op->method, "GET") == 0 && op->path &&
-                strcmp(op->path, path) == 0 && s_handler(self, op->op))
-                return op;
-        char *slash = strrchr(path, '/');
-        if (!slash || slash == path)
-            break;
-        *slash = '\0';
-    }
-    return NULL;
+    const hy_op_spec_t *get = hy_spec_resource(self->def->api->ops, write);
+    return get && s_handler(self, get->op) ? get : NULL;
 }
 
 int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,

@@ -40,6 +40,9 @@ if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
 fi
 if command -v npm >/dev/null 2>&1; then
   docker/compose-schema.sh >/dev/null || echo "warning: the Compose schema could not be fetched" >&2
+  # Prism and Redocly CLI for the OpenAPI checks (tests/integration/test_standards_prism.py).
+  tools/npm-tools.sh >/dev/null || echo "warning: Prism and Redocly could not be installed" >&2
 else
-  echo "warning: npm is missing: the compose file check (test_ops) will fail" >&2
+  echo "warning: npm is missing: the compose file check (test_ops) and the OpenAPI checks" \
+       "(test_standards_prism) will fail" >&2
 fi
