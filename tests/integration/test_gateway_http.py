@@ -4,10 +4,14 @@ Location, Retry-After, gzip, Vary, Accept q-values, problem types and their Pers
 Each test drives the real gateway and registry over loopback.
 """
 import gzip
+import http.server
 import json
 import os
 import re
-import urllib.request
+import shutil
+import subprocess
+import tempfile
+import threading
 
 from harness import ROOT, Cluster, check, eq, person
 
@@ -69,6 +73,100 @@ def test_cors_is_off_by_default_and_a_wildcard_never_allows_credentials():
         r = c.get("/v1/persons?limit=1", headers={"Origin": ORIGIN})
         eq(r.headers.get("Access-Control-Allow-Origin"), "*")
         check("Access-Control-Allow-Credentials" not in r.headers, "credentials never wildcarded")
+
+
+_CORS_PAGE = """<!doctype html><html><body><pre id="out">none</pre><script>
+var out = [];
+function call(method, path, body, etag) {
+  var x = new XMLHttpRequest();
+  try {
+    x.open(method, "GATEWAY" + path, false);   // synchronous: done before the DOM is dumped
+    x.setRequestHeader("Authorization", "Bearer KEY");
+    if (body) x.setRequestHeader("Content-Type", "application/json");
+    if (etag) x.setRequestHeader("If-Match", etag);
+    x.send(body ? JSON.stringify(body) : null);
+    out.push(method + " " + x.status + " etag=" + (x.getResponseHeader("ETag") || "-"));
+    return x;
+  } catch (e) {
+    out.push(method + " blocked");
+    return null;
+  }
+}
+var g = call("GET", "/v1/persons/PID");
+if (g) {
+  var tag = g.getResponseHeader("ETag");
+  call("PATCH", "/v1/persons/PID", {household_size: 6}, tag);
+  call("PATCH", "/v1/persons/PID", {household_size: 7}, tag);
+}
+document.getElementById("out").textContent = out.join("|");
+</script></body></html>"""
+
+
+def _serve():
+    """A loopback HTTP server of its own (another origin than the gateway's) that serves
+    srv.page at every path."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = self.server.page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.page = ""
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def _chromium_dom(url):
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(n)), None)
+    check(browser, "headless Chromium is not installed (tools/install-deps.sh: chromium)")
+    tmp = tempfile.mkdtemp(prefix="hamyar-cors-")
+    try:
+        return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                               "--no-first-run", "--disable-background-networking",
+                               "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={tmp}", "--virtual-time-budget=5000",
+                               "--dump-dom", url], capture_output=True, text=True,
+                              timeout=120).stdout
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_page_on_another_origin_calls_the_api_in_chromium():
+    """A page served from another origin reads a person, edits her with the ETag it got, and
+    is refused the stale second edit: the browser's own CORS checks (preflights for the
+    Authorization and If-Match headers, the exposed ETag) let it. An origin not listed is
+    blocked by the browser."""
+    allowed, other = _serve(), _serve()
+    origin = f"http://127.0.0.1:{allowed.server_address[1]}"
+    try:
+        with Cluster(["registry"], env={"HY_CORS_ORIGINS": origin}) as c:
+            pid = c.post("/v1/persons", person(1)).json["id"]
+            page = (_CORS_PAGE.replace("GATEWAY", f"http://127.0.0.1:{c.http_port}")
+                    .replace("KEY", c.keys["social_services"]).replace("PID", pid))
+            allowed.page = other.page = page
+            dom = _chromium_dom(origin + "/")
+            out = re.search(r'<pre id="out">([^<]*)</pre>', dom)
+            check(out, f"no result in the page: {dom[-500:]}")
+            steps = out.group(1).split("|")
+            eq(len(steps), 3, f"{steps}")
+            check(steps[0].startswith("GET 200 etag=\""), f"the page read the ETag: {steps}")
+            check(steps[1].startswith("PATCH 200 etag=\""), f"the edit went through: {steps}")
+            eq(steps[2], "PATCH 412 etag=-", "the stale edit is refused, and the page reads why")
+            eq(c.get(f"/v1/persons/{pid}").json["household_size"], 6)
+            dom = _chromium_dom(f"http://127.0.0.1:{other.server_address[1]}/")
+            eq(re.search(r'<pre id="out">([^<]*)</pre>', dom).group(1), "GET blocked",
+               "an origin not listed is blocked by the browser")
+    finally:
+        for srv in (allowed, other):
+            srv.shutdown()
+            srv.server_close()
 
 
 # ------------------------------------------------------------------------- 4. HTTP ----------
