@@ -206,6 +206,21 @@ def test_etag_and_if_match_refuse_a_lost_update():
         eq(c.patch(f"/v1/persons/{pid}", {"household_size": 6}).status, 200)
 
 
+def test_text_limits_count_characters_not_bytes():
+    """first_name is at most 100 characters: 100 Persian letters (200 bytes) are taken, 101 are
+    not, and the document says 100 in JSON Schema's own unit."""
+    with Cluster(["registry"]) as c:
+        r = c.post("/v1/persons", person(1, first_name="ز" * 100))
+        eq(r.status, 201, f"{r}")
+        r = c.post("/v1/persons", person(2, first_name="ز" * 101))
+        eq((r.status, r.json["field"]), (400, "first_name"), f"{r}")
+        check("characters" in r.json["detail"], f"{r.json}")
+        doc = c.get("/v1/openapi.json", key=None).json
+        schema = doc["paths"]["/v1/persons"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        eq(schema["properties"]["first_name"]["maxLength"], 100)
+        check(schema["properties"]["first_name"]["x-max-bytes"] >= 200, "the byte ceiling")
+
+
 def test_retry_after_on_503_and_vary():
     with Cluster(["registry"], env={"HY_SERVICES": "registry,loans"}) as c:
         r = c.get("/readyz", key=None)

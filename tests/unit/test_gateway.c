@@ -716,6 +716,15 @@ static void test_negotiate_and_expected(void)
     CHECK(!hy_gw_prefers_fa("en, fa;q=0.5"));
     CHECK(!hy_gw_prefers_fa(NULL));
     CHECK(!hy_gw_prefers_fa("*"));
+    /* CORS: exact origins from the list, * for any, nothing when unset */
+    CHECK_EQ_STR(hy_gw_cors_allow("https://a.example, https://b.example", "https://b.example"),
+                 "https://b.example");
+    CHECK(hy_gw_cors_allow("https://a.example", "https://a.example.evil") == NULL);
+    CHECK(hy_gw_cors_allow("https://a.example", "https://a.exampl") == NULL);
+    CHECK_EQ_STR(hy_gw_cors_allow("*", "https://x.example"), "*");
+    CHECK(hy_gw_cors_allow(NULL, "https://x.example") == NULL);
+    CHECK(hy_gw_cors_allow("", "https://x.example") == NULL);
+    CHECK(hy_gw_cors_allow("*", NULL) == NULL);
     unsetenv("HY_SERVICES");
     CHECK(hy_gw_expected("loans"));
     setenv("HY_SERVICES", "registry, loans", 1);
