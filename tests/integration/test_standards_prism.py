@@ -200,6 +200,34 @@ def _flow(c, doc, port):
     IDS.update({"persons": pid, "offices": "rey-1"})
     ids = IDS
 
+    # A loan through its life (maker and checker), and the reports that count it.
+    def made(ex, coll):
+        check(ex.status == 201, f"{coll}: {ex.status} {ex.body[:300]}")
+        IDS[coll] = json.loads(ex.body)["id"]
+        return IDS[coll]
+    bus = made(send("POST", "/v1/businesses", {"owner_id": pid, "activity": "خیاطی",
+                                               "field": "handicrafts", "stage": "developing"}),
+               "businesses")
+    prod = made(send("POST", "/v1/loan-products", {
+        "name": "اشتغال", "kind": "individual", "cap_rials": 500000000, "fee_rate_bp": 0,
+        "term_months": 12, "min_stage": "developing", "fiscal_year": 1405}), "loan-products")
+    loan = made(send("POST", "/v1/loans", {"person_id": pid, "business_id": bus, "product_id": prod,
+                                           "amount_rials": 100000000}), "loans")
+    send("POST", f"/v1/loans/{loan}/appraise", {"appraiser": "x",
+                                                "recommended_amount_rials": 100000000})
+    tag = send("GET", f"/v1/loans/{loan}").headers.get("etag")
+    send("POST", f"/v1/loans/{loan}/approve", {}, key="checker", headers={"If-Match": tag})
+    send("POST", f"/v1/loans/{loan}/disburse", {"amount_rials": 100000000, "date": "2026-11-01"})
+    send("POST", f"/v1/loans/{loan}/repayments", {"amount_rials": 1000000, "date": "2026-11-20",
+                                                  "reference": "r-1"})
+    time.sleep(1.5)   # the reporting projections follow the events
+    for q in ("group_by=office", "group_by=neighbourhood", "group_by=network", ""):
+        send("GET", f"/v1/reports/indicators?from=2026-01-01&to=2026-12-01&{q}", key="auditor")
+    for accept in ("application/json", "text/csv", "text/html", "text/csv;q=0.4, text/html;q=0.8"):
+        send("GET", "/v1/reports/half-year?year=1405&half=1", key="auditor",
+             headers={"Accept": accept})
+    send("GET", "/v1/reports/half-year?year=1405&half=1&office=rey-1", key="auditor")
+
     # Every other operation with a body the document accepts, writes before reads.
     ops = []
     for path, item in doc["paths"].items():
@@ -260,6 +288,8 @@ def _flow(c, doc, port):
 def test_prism_validating_proxy_finds_no_violation_over_every_route():
     binp = _bin()
     with Cluster(SIX, env={"HY_GATEWAY_TIMEOUT_MS": "3000"}) as c:
+        c.keys["checker"] = c.make_key("social_services", key_id="checker")   # approves loans
+        time.sleep(1.2)   # the gateway rereads its keys file at most once a second
         doc, spec = _doc(c)
         log_path = os.path.join(c.dir, "prism.log")
         with open(log_path, "w") as log:
