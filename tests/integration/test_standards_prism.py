@@ -11,7 +11,6 @@ once installed).
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,14 +27,6 @@ def _bin():
                          text=True, timeout=900)
     check(out.returncode == 0, f"npm-tools.sh failed: {out.stderr[-2000:]}")
     return out.stdout.strip().splitlines()[-1]
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _doc(c):
@@ -144,8 +135,7 @@ def _send(port, c, method, path, body=None, key="social_services", headers=None)
         c.http_port = gateway
 
 
-def _start_prism(binp, spec, upstream, log):
-    port = _free_port()
+def _start_prism(binp, spec, upstream, port, log):
     p = subprocess.Popen([os.path.join(binp, "prism"), "proxy", spec, upstream, "--errors",
                           "--cors=false", "-h", "127.0.0.1", "-p", str(port)],
                          stdout=log, stderr=subprocess.STDOUT)
@@ -296,7 +286,9 @@ def test_prism_validating_proxy_finds_no_violation_over_every_route():
         doc, spec = _doc(c)
         log_path = os.path.join(c.dir, "prism.log")
         with open(log_path, "w") as log:
-            prism, port = _start_prism(binp, spec, f"http://127.0.0.1:{c.http_port}", log)
+            # the last port of the cluster's range, which the harness leaves free
+            prism, port = _start_prism(binp, spec, f"http://127.0.0.1:{c.http_port}", c.base + 19,
+                                       log)
             try:
                 exchanges = _flow(c, doc, port)
             finally:
