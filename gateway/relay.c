@@ -109,17 +109,23 @@ enum MHD_Result hy_gw_refuse(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
                      err->status == 401 ? req->www : NULL);
 }
 
-/* The Location of a 201: the created resource (the request's path and the new id) when a GET
- * route answers there, else the request's own path when it is a resource (a PUT). */
-static void s_location(hy_gw_req_t *req, const char *url, const char *id)
+/* The Location of a 201: the created resource (the request's path and the new id, or code)
+ * when a GET route answers there, else, for a PUT, the request's own path. */
+static void s_location(hy_gw_req_t *req, const char *url, json_t *result)
 {
     char path[sizeof req->location];
     const hy_route_t *r;
     json_t *params;
+    const char *id = json_string_value(json_object_get(result, "id"));
+    if (!id)
+        id = json_string_value(json_object_get(result, "code"));
     int n = id ? snprintf(path, sizeof path, "%s/%s", url, id) : -1;
+    bool put = req->route && strcmp(req->route->method, "PUT") == 0;
     for (int i = 0; i < 2; i++) {
         const char *p = i == 0 ? path : url;
         if (i == 0 && (n < 0 || (size_t)n >= sizeof path || strchr(id, '/')))
+            continue;
+        if (i == 1 && !put)
             continue;
         if (hy_routes_match(req->t->routes, "GET", p, &r, &params, NULL, 0) == 200) {
             json_decref(params);
@@ -160,7 +166,7 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
     if (etag && status < 300)
         snprintf(req->etag, sizeof req->etag, "\"%.64s\"", etag);
     if (status == 201)
-        s_location(req, url, json_string_value(json_object_get(result, "id")));
+        s_location(req, url, result);
     enum MHD_Result out;
     if (status >= 400) {
         const char *code = json_string_value(json_object_get(error, "code"));

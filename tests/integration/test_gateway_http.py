@@ -176,6 +176,9 @@ def test_etag_and_if_match_refuse_a_lost_update():
         eq(r.status, 201, f"{r}")
         pid = r.json["id"]
         eq(r.headers.get("Location"), f"/v1/persons/{pid}", "Location on 201")
+        o = c.post("/v1/offices", {"code": "rey-7", "name": "x", "province": "x", "city": "x"},
+                   key="operator")
+        eq((o.status, o.headers.get("Location")), (201, "/v1/offices/rey-7"), "by its code")
         g = c.get(f"/v1/persons/{pid}")
         etag = g.headers.get("ETag")
         check(etag and re.fullmatch(r'"[0-9a-f]{16,64}"', etag), f"strong ETag: {g.headers}")
