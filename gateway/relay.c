@@ -4,6 +4,7 @@
  * including the long-poll hand-off to the poller and /readyz.
  */
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,16 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
                               bool persistent, const char *allow, const char *www)
 {
     (void)gw;   /* the metrics are the request's table's */
+    /* The gateway's own documents (OpenAPI, problem types) are resources too: their tag is the
+     * hash of the text. A service's answer brought its own (its JSON result's). */
+    if (!req->etag[0] && status == 200 && body && req->route && !req->route->op &&
+        strcmp(req->route->method, "GET") == 0) {
+        unsigned char h[16];
+        char hex[2 * sizeof h + 1];
+        crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        snprintf(req->etag, sizeof req->etag, "\"%s\"", hex);
+    }
     /* gzip when the client takes it and the body is worth it (RFC 9110 8.4). */
     bool gzipped = false;
     if (req->gzip && body && len >= HY_GW_GZIP_MIN && status != 204 && status != 304) {

@@ -184,6 +184,9 @@ def test_etag_and_if_match_refuse_a_lost_update():
         check(etag and re.fullmatch(r'"[0-9a-f]{16,64}"', etag), f"strong ETag: {g.headers}")
         eq(c.get(f"/v1/persons/{pid}").headers.get("ETag"), etag, "stable ETag")
         check(c.get("/v1/persons?limit=5").headers.get("ETag"), "lists carry an ETag too")
+        doc = c.get("/v1/openapi.json", key=None).headers.get("ETag")
+        check(doc and doc == c.get("/v1/openapi.json", key=None).headers.get("ETag"),
+              "the gateway's own documents too")
         # Office A edits with the ETag it read: accepted, and the ETag moves.
         a = c.patch(f"/v1/persons/{pid}", {"household_size": 4}, headers={"If-Match": etag})
         eq(a.status, 200, f"{a}")
