@@ -61,7 +61,7 @@ $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 # The gateway links no service code: it builds its routes from what the services announce.
 $(B)/bin/hamyar-gateway: $(B)/gateway/main.o $(GATEWAY_OBJ) $(B)/libhamyar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lz $(LDLIBS)
 
 CTL_SRC := $(wildcard tools/hamyarctl/*.c)
 $(B)/bin/hamyarctl: $(CTL_SRC:%.c=$(B)/%.o) $(B)/gateway/keys.o $(B)/libhamyar.a
@@ -80,7 +80,7 @@ UNIT_SRC := $(filter-out $(ALL_SERVICE_DIRS:%=tests/unit/test_%.c),$(wildcard te
             $(wildcard $(SERVICES:%=tests/unit/test_%.c))
 $(B)/bin/unit-tests: $(UNIT_SRC:%.c=$(B)/%.o) $(SERVICE_OBJ) $(GATEWAY_OBJ) $(FUNDSYNC_LIB:%.c=$(B)/%.o) $(B)/libhamyar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lcurl $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lz -lcurl $(LDLIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

@@ -18,6 +18,9 @@
  *   keys.c      API keys (keys.h, shared with hamyarctl)
  *   openapi.c   the OpenAPI 3.1 document, generated once at start-up
  *   asyncapi.c  the AsyncAPI 3.0 document of the event feeds and each event's data schema
+ *   problems.c  problem types: /v1/problems/<code> pages, Persian titles and details
+ *   cors.c      CORS (HY_CORS_ORIGINS): preflights and the headers of allowed origins
+ *   encoding.c  Accept / Accept-Encoding quality values, gzip
  *   metrics.c   Prometheus counters and histograms (C11 atomics, no locks)
  *   catalog.c   the services' descriptions: routes built and rebuilt from what they announce
  *   main.c      configuration, broker thread, signals, shutdown order
@@ -53,6 +56,8 @@ typedef struct {
     int idle_timeout_s;       /* HY_GATEWAY_IDLE_TIMEOUT_S, 30: an idle connection is closed */
     int header_timeout_s;     /* HY_GATEWAY_HEADER_TIMEOUT_S, 10: a request's headers complete */
     int per_ip_connections;   /* HY_GATEWAY_PER_IP_CONNECTIONS, 128: open per client address */
+    const char *cors_origins; /* HY_CORS_ORIGINS: allowed origins, comma-separated, or "*";
+                                 NULL or empty: none */
 } hy_gw_config_t;
 
 /* --- routes (routes.c) ----------------------------------------------------------------------- */
@@ -67,6 +72,8 @@ typedef enum {
     HY_ROUTE_OPENAPI,
     HY_ROUTE_ASYNCAPI,      /* GET /v1/asyncapi.json */
     HY_ROUTE_EVENT_SCHEMA,  /* GET /v1/schemas/events/{type}: an event type's data schema */
+    HY_ROUTE_PROBLEMS,  /* GET /v1/problems: every problem type */
+    HY_ROUTE_PROBLEM,   /* GET /v1/problems/{code}: the page of one */
 } hy_route_kind_t;
 
 typedef struct {
@@ -157,8 +164,8 @@ int hy_gw_json_shape(const char *text, size_t len, int *depth, size_t *members);
 json_t *hy_gw_parse_body(const char *body, size_t len, hy_gw_error_t *err);
 
 /* --- responses (http.c) ---------------------------------------------------------------------- */
-/* Builds an RFC 9457 problem document: type, title (extra's "title" when it has one, else
- * hy_proto_title(code)), status, code, field (if not NULL/empty), detail, instance,
+/* Builds an RFC 9457 problem document: type ("/v1/problems/<code>" for a known code, else
+ * about:blank), title (hy_proto_title(code): the type's, whatever extra says), status, code, field (if not NULL/empty), detail, instance,
  * request_id, and every other member of extra (borrowed, may be NULL). New reference. */
 json_t *hy_gw_problem(int status, const char *code, const char *field, const char *detail,
                       json_t *extra, const char *instance, const char *request_id);
@@ -172,6 +179,40 @@ int hy_gw_add_jalali(json_t *value);
 /* Serialises value compactly and appends a newline. Returns a malloc'd buffer (caller frees)
  * and its length in *len, or NULL. */
 char *hy_gw_dump(const json_t *value, size_t *len);
+
+/* --- problem types (problems.c) ---------------------------------------------------------- */
+/* Whether code has a problem type (a page at /v1/problems/<code>, a Persian title). */
+bool hy_gw_problem_known(const char *code);
+/* Whether Accept-Language (may be NULL) prefers Persian to any other language. */
+bool hy_gw_prefers_fa(const char *accept_language);
+/* Puts a problem document into Persian: title and detail (the English detail kept as
+ * detail_en). Returns 0, -1 on allocation failure. */
+int hy_gw_problem_translate(json_t *problem);
+/* {"items":[{code,type,status,title,title_fa,detail_fa}...]}, or one of them (NULL for an
+ * unknown code). New references. */
+json_t *hy_gw_problem_types(void);
+json_t *hy_gw_problem_type(const char *code);
+/* The HTML page of a problem type (malloc'd, *len set), or NULL for an unknown code. */
+char *hy_gw_problem_page(const char *code, bool fa, size_t *len);
+
+/* --- CORS (cors.c) ------------------------------------------------------------------------ */
+/* The Access-Control-Allow-Origin value for origin (may be NULL) under the origins list
+ * (HY_CORS_ORIGINS): "*", origin itself (borrowed), or NULL when it is not allowed. */
+const char *hy_gw_cors_allow(const char *origins, const char *origin);
+/* Adds the CORS headers of allow_origin (nothing when NULL): for a preflight when methods
+ * (the path's, "GET, PATCH") is given, else for an actual answer. 0, or -1 on failure. */
+int hy_gw_cors_headers(struct MHD_Response *resp, const char *allow_origin, const char *methods);
+
+/* --- negotiation and gzip (encoding.c) ---------------------------------------------------- */
+/* The quality Accept (may be NULL: 1) gives media, by its most specific matching range;
+ * *position (may be NULL) gets the index of that range in the list. */
+double hy_gw_accept_q(const char *accept, const char *media, int *position);
+/* Whether Accept-Encoding (may be NULL) takes gzip with a quality above 0. */
+bool hy_gw_accepts_gzip(const char *accept_encoding);
+/* gzip of in (malloc'd, *out_len set), or NULL. */
+char *hy_gw_gzip(const char *in, size_t len, size_t *out_len);
+/* Bodies shorter than this are sent as they are. */
+#define HY_GW_GZIP_MIN 2048
 
 /* --- OpenAPI (openapi.c) --------------------------------------------------------------------- */
 /* The OpenAPI 3.1 document of every route. New reference, or NULL on allocation failure. */

@@ -155,6 +155,17 @@ static int s_begin(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *r
     }
     req->has_body = length > 0 || hy_gw_header(conn, "Transfer-Encoding");
     req->declared = length;
+    /* A preflight (or any OPTIONS) names a path: it is answered with the path's methods, and
+     * needs no key (a browser sends none with it). */
+    if (strcmp(method, "OPTIONS") == 0) {
+        const hy_route_t *none;
+        json_t *params = NULL;
+        if (hy_routes_match(req->t->routes, "OPTIONS", url, &none, &params, req->allow,
+                            sizeof req->allow) != 405)
+            return hy_gw_fail(&req->refusal, 404, "not_found", NULL, "no such resource");
+        req->preflight = true;
+        return 0;
+    }
     /* HEAD is GET without the body, which MHD leaves out by itself. */
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
     int m = hy_routes_match(req->t->routes, as, url, &req->route, &req->params, req->allow,
@@ -244,6 +255,31 @@ static enum MHD_Result s_collect_query(void *cls, enum MHD_ValueKind kind, const
     return MHD_YES;
 }
 
+/* GET /v1/problems/{code}: the page of a problem type, HTML when Accept prefers it to JSON. */
+static enum MHD_Result s_problem_page(hy_gateway_t *gw, struct MHD_Connection *conn,
+                                      hy_gw_req_t *req, const char *url)
+{
+    const char *code = json_string_value(json_object_get(req->params, "code"));
+    if (!hy_gw_problem_known(code))
+        return hy_gw_send_problem(gw, conn, req, url, 404, "not_found", NULL,
+                                  "no such problem type", NULL, NULL, NULL);
+    const char *accept = hy_gw_header(conn, "Accept");
+    int hpos, jpos;
+    double html = hy_gw_accept_q(accept, "text/html", &hpos);
+    double json = hy_gw_accept_q(accept, "application/json", &jpos);
+    req->language = req->fa ? "fa" : "en";
+    if (accept && html > 0 && (html > json || (html == json && hpos < jpos))) {
+        size_t len = 0;
+        char *page = hy_gw_problem_page(code, req->fa, &len);
+        if (!page)
+            return MHD_NO;
+        return hy_gw_send(gw, conn, req, 200, "text/html; charset=utf-8", page, len, false,
+                          NULL, NULL);
+    }
+    return hy_gw_send_json(gw, conn, req, 200, "application/json", hy_gw_problem_type(code),
+                           NULL, NULL);
+}
+
 static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
                                 const char *url, const char *method)
 {
@@ -253,7 +289,17 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
                    "the body may be at most %zu bytes", gw->cfg->max_body);
         return hy_gw_refuse(gw, conn, req, url, &req->refusal);
     }
+    if (req->preflight) {
+        char allow[sizeof req->allow + 16];
+        snprintf(allow, sizeof allow, "%s, OPTIONS", req->allow);
+        return hy_gw_send(gw, conn, req, 204, NULL, NULL, 0, false, allow, NULL);
+    }
     switch (r->kind) {
+    case HY_ROUTE_PROBLEMS:
+        return hy_gw_send_json(gw, conn, req, 200, "application/json", hy_gw_problem_types(),
+                               NULL, NULL);
+    case HY_ROUTE_PROBLEM:
+        return s_problem_page(gw, conn, req, url);
     case HY_ROUTE_HEALTHZ:
         return hy_gw_send_json(gw, conn, req, 200, "application/json",
                            json_pack("{s:s}", "status", "ok"), NULL, NULL);
@@ -340,6 +386,9 @@ enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const
         req->t = hy_catalog_acquire(gw->catalog);
         req->start_us = hy_now_us();
         s_request_id(conn, req->request_id);
+        req->cors = hy_gw_cors_allow(gw->cfg->cors_origins, hy_gw_header(conn, "Origin"));
+        req->fa = hy_gw_prefers_fa(hy_gw_header(conn, "Accept-Language"));
+        req->gzip = hy_gw_accepts_gzip(hy_gw_header(conn, "Accept-Encoding"));
         /* A refusal waits for MHD's last call, the body (if any) read and dropped: a client
          * still sending when the connection closes would never see the answer. It is sent at
          * once only to a client that waits for 100 Continue, or for a body too big to drain. */

@@ -43,6 +43,13 @@ typedef struct {
     json_int_t wait;
     char *body;
     size_t len, cap, drained;
+    const char *cors;           /* Access-Control-Allow-Origin for this request, or NULL */
+    bool preflight;             /* an OPTIONS request: allow lists the path's methods */
+    bool fa;                    /* Accept-Language prefers Persian: problems in Persian */
+    bool gzip;                  /* Accept-Encoding takes gzip */
+    const char *language;       /* Content-Language of the answer (problems), or NULL */
+    char etag[72];              /* ETag of the answer ("\"<hex>\""), or "" */
+    char location[256];         /* Location of a 201, or "" */
 } hy_gw_req_t;
 
 static inline const char *hy_gw_header(struct MHD_Connection *conn, const char *name)

@@ -81,6 +81,8 @@ static int s_configure(hy_gw_config_t *cfg, int argc, char **argv)
           "seconds a client has to send a request's headers" },
         { "per-ip-connections", "HY_GATEWAY_PER_IP_CONNECTIONS", 1, &cfg->per_ip_connections,
           1, 1000000, "open connections per client address at most" },
+        { "cors-origins", "HY_CORS_ORIGINS", 0, &cfg->cors_origins, 0, 0,
+          "origins browser pages may call from (comma-separated, or *; default none)" },
     };
     const size_t n = sizeof opts / sizeof *opts;
     for (size_t i = 0; i < n; i++) {

@@ -30,8 +30,18 @@ static void s_push(json_t *arr, json_t *value, bool *bad)
         *bad = true;
 }
 
-static json_t *s_object_schema(const hy_field_t *fields, bool output, bool body_only,
+static json_t *s_object_schema(const hy_field_t *fields, bool output, const hy_route_t *body_of,
                                bool *bad);
+
+/* Whether name is a {parameter} of r's path: the path gives it, not the query or the body. */
+static bool s_path_param(const hy_route_t *r, const char *name)
+{
+    for (int i = 0; r && i < r->nseg; i++)
+        if (r->seg[i].param && strlen(name) == r->seg[i].len &&
+            strncmp(name, r->seg[i].text, r->seg[i].len) == 0)
+            return true;
+    return false;
+}
 
 /* The schema of a bare type (an array's elements); f gives enums and sub-fields. */
 static json_t *s_type_schema(hy_type_t type, const hy_field_t *f, bool output, bool *bad)
@@ -40,9 +50,12 @@ static json_t *s_type_schema(hy_type_t type, const hy_field_t *f, bool output, b
     switch (type) {
     case HY_T_STRING:
         s_set(s, "type", json_string("string"), bad);
-        if (!output)
-            s_set(s, "maxLength", json_integer(f->max_len > 0 && f->type == HY_T_STRING
-                                                   ? f->max_len : 1000), bad);
+        if (!output) {
+            /* Characters (code points), as the services count them; the byte ceiling apart. */
+            int max = f->max_len > 0 && f->type == HY_T_STRING ? f->max_len : 1000;
+            s_set(s, "maxLength", json_integer(max), bad);
+            s_set(s, "x-max-bytes", json_integer((json_int_t)HY_SPEC_STRING_BYTES(max)), bad);
+        }
         break;
     case HY_T_INT:
     case HY_T_MONEY:
@@ -76,13 +89,13 @@ static json_t *s_type_schema(hy_type_t type, const hy_field_t *f, bool output, b
     }
     case HY_T_OBJECT:
         json_decref(s);
-        return f->sub ? s_object_schema(f->sub, output, false, bad)
+        return f->sub ? s_object_schema(f->sub, output, NULL, bad)
                       : json_pack("{s:s}", "type", "object");
     case HY_T_ARRAY:
         s_set(s, "type", json_string("array"), bad);
         s_set(s, "items",
               f->elem == HY_T_OBJECT || (f->sub && !f->elem)
-                  ? (f->sub ? s_object_schema(f->sub, output, false, bad)
+                  ? (f->sub ? s_object_schema(f->sub, output, NULL, bad)
                             : json_pack("{s:s}", "type", "object"))
                   : s_type_schema(f->elem ? f->elem : HY_T_STRING, f, output, bad),
               bad);
@@ -136,14 +149,16 @@ static json_t *s_jalali_schema(const hy_field_t *f, bool output, bool *bad)
 }
 
 /* An object of fields. Input schemas refuse other members (as the services do); a required
- * date X is satisfied by X or X_jalali. body_only leaves out the query-string fields. */
-static json_t *s_object_schema(const hy_field_t *fields, bool output, bool body_only, bool *bad)
+ * date X is satisfied by X or X_jalali. body_of (a route, or NULL) leaves out the fields its
+ * query string and path give. */
+static json_t *s_object_schema(const hy_field_t *fields, bool output, const hy_route_t *body_of,
+                               bool *bad)
 {
     json_t *s = json_pack("{s:s}", "type", "object");
     json_t *props = json_object(), *required = json_array(), *either = json_array();
     char name[160];
     for (const hy_field_t *f = fields; f && f->name; f++) {
-        if (body_only && (f->flags & HY_F_QUERY))
+        if (body_of && ((f->flags & HY_F_QUERY) || s_path_param(body_of, f->name)))
             continue;
         s_set(props, f->name, s_field_schema(f, output, bad), bad);
         if (f->type == HY_T_DATE && snprintf(name, sizeof name, "%s_jalali", f->name) <
@@ -174,10 +189,10 @@ static json_t *s_object_schema(const hy_field_t *fields, bool output, bool body_
     return s;
 }
 
-static bool s_has_body_fields(const hy_field_t *fields)
+static bool s_has_body_fields(const hy_route_t *r)
 {
-    for (const hy_field_t *f = fields; f && f->name; f++)
-        if (!(f->flags & HY_F_QUERY))
+    for (const hy_field_t *f = r->op->args; f && f->name; f++)
+        if (!(f->flags & HY_F_QUERY) && !s_path_param(r, f->name))
             return true;
     return false;
 }
@@ -187,6 +202,13 @@ static json_t *s_ref(const char *what, const char *name)
     char ref[128];
     snprintf(ref, sizeof ref, "#/components/%s/%s", what, name);
     return json_pack("{s:s}", "$ref", ref);
+}
+
+/* Whether a route is a write that If-Match can guard: its service has a GET of the resource
+ * its path names (hy_spec_resource, as the service's writer checks it). */
+static bool s_conditional(const hy_route_t *r)
+{
+    return r->op && r->api && hy_spec_resource(r->api->ops, r->op) != NULL;
 }
 
 /* Path, query and header parameters of a route. */
@@ -204,7 +226,7 @@ static json_t *s_parameters(const hy_route_t *r, bool *bad)
     bool get = strcmp(r->method, "GET") == 0;
     const hy_op_spec_t *op = r->op;
     for (const hy_field_t *f = op ? op->args : NULL; f && f->name; f++) {
-        if (!get && !(f->flags & HY_F_QUERY))
+        if ((!get && !(f->flags & HY_F_QUERY)) || s_path_param(r, f->name))
             continue;
         json_t *schema = s_field_schema(f, false, bad);
         json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "in", "query",
@@ -238,13 +260,17 @@ static json_t *s_parameters(const hy_route_t *r, bool *bad)
         s_push(params, s_ref("parameters", "RequestId"), bad);
     if (op && strcmp(r->method, "POST") == 0)
         s_push(params, s_ref("parameters", "IdempotencyKey"), bad);
+    if (s_conditional(r))
+        s_push(params, s_ref("parameters", "IfMatch"), bad);
+    if (r->kind != HY_ROUTE_METRICS && r->kind != HY_ROUTE_HEALTHZ)
+        s_push(params, s_ref("parameters", "AcceptLanguage"), bad);
     return params;
 }
 
 /* The success response of an op route: its result fields, wrapped for list ops. */
 static json_t *s_result_schema(const hy_op_spec_t *op, bool *bad)
 {
-    json_t *item = op->result ? s_object_schema(op->result, true, false, bad)
+    json_t *item = op->result ? s_object_schema(op->result, true, NULL, bad)
                               : json_pack("{s:s}", "type", "object");
     if (!op->list)
         return item;
@@ -256,6 +282,19 @@ static json_t *s_result_schema(const hy_op_spec_t *op, bool *bad)
 static json_t *s_content(const char *type, json_t *schema)
 {
     return json_pack("{s:{s:o}}", type, "schema", schema);
+}
+
+/* The success content of an op: JSON, and each rendering it offers (formats). */
+static json_t *s_success_content(const hy_op_spec_t *op, bool *bad)
+{
+    json_t *c = s_content("application/json", s_result_schema(op, bad));
+    static const struct {
+        const char *format, *media;
+    } renderings[] = {{"csv", "text/csv"}, {"html", "text/html"}};
+    for (size_t i = 0; c && op->formats && i < sizeof renderings / sizeof *renderings; i++)
+        if (strstr(op->formats, renderings[i].format))
+            s_set(c, renderings[i].media, json_pack("{s:{s:s}}", "schema", "type", "string"), bad);
+    return c;
 }
 
 static json_t *s_operation(const hy_route_t *r, bool *bad)
@@ -273,6 +312,9 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         { HY_ROUTE_EVENT_SCHEMA, "eventSchema",
           "The JSON Schema of an event type's data (its events' dataschema)",
           "application/schema+json" },
+        { HY_ROUTE_PROBLEMS, "problemTypes", "Every problem type", "application/json" },
+        { HY_ROUTE_PROBLEM, "problemType", "One problem type: what its code means",
+          "application/json" },
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();
@@ -292,7 +334,20 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         }
         s_set(o, "tags", json_pack("[s]", "gateway"), bad);
         if (r->kind == HY_ROUTE_READYZ)
-            s_set(responses, "503", json_pack("{s:s}", "description", "Not ready"), bad);
+            s_set(responses, "503", json_pack("{s:s, s:{s:o}, s:o}", "description", "Not ready",
+                                              "headers", "Retry-After",
+                                              s_ref("headers", "RetryAfter"), "content",
+                                              s_content("application/json",
+                                                        json_pack("{s:s}", "type", "object"))),
+                  bad);
+        if (r->kind == HY_ROUTE_PROBLEM) {
+            s_set(json_object_get(json_object_get(responses, "200"), "content"), "text/html",
+                  json_pack("{s:{s:s}}", "schema", "type", "string"), bad);
+            s_set(responses, "404", s_ref("responses", "Problem"), bad);
+        }
+        if (r->kind == HY_ROUTE_PROBLEMS || r->kind == HY_ROUTE_PROBLEM ||
+            r->kind == HY_ROUTE_OPENAPI)
+            s_set(responses, "400", s_ref("responses", "Problem"), bad);
         if (r->kind == HY_ROUTE_EVENT_SCHEMA)
             s_set(responses, "404", json_pack("{s:s}", "description", "No service publishes "
                                               "events of this type"), bad);
@@ -301,22 +356,37 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         if (r->op->summary)
             s_set(o, "summary", json_string(r->op->summary), bad);
         s_set(o, "tags", json_pack("[s]", r->api ? r->api->service : "audit"), bad);
+        int ok = r->op->ok_status ? r->op->ok_status : 200;
         char status[8];
-        snprintf(status, sizeof status, "%d", r->op->ok_status ? r->op->ok_status : 200);
+        snprintf(status, sizeof status, "%d", ok);
+        json_t *headers = json_pack("{s:o}", "X-Request-Id", s_ref("headers", "RequestId"));
+        bool get = strcmp(r->method, "GET") == 0, conditional = s_conditional(r);
+        if (get || conditional)
+            s_set(headers, "ETag", s_ref("headers", "ETag"), bad);
+        if (ok == 201)
+            s_set(headers, "Location", s_ref("headers", "Location"), bad);
         s_set(responses, status,
-              json_pack("{s:s, s:{s:o}, s:o}", "description", "Success", "headers",
-                        "X-Request-Id", s_ref("headers", "RequestId"), "content",
-                        s_content("application/json", s_result_schema(r->op, bad))), bad);
-        bool body = strcmp(r->method, "GET") != 0;
-        if (body && s_has_body_fields(r->op->args))
+              json_pack("{s:s, s:o, s:o}", "description", "Success", "headers", headers,
+                        "content", s_success_content(r->op, bad)), bad);
+        /* Every write declares its body, an empty object when it takes no member: a client
+         * may send {} (or nothing) to an op without arguments. */
+        bool body = !get;
+        bool fields = s_has_body_fields(r);
+        if (body)
             s_set(o, "requestBody",
-                  json_pack("{s:b, s:o}", "required", strcmp(r->method, "POST") == 0, "content",
+                  json_pack("{s:b, s:o}", "required", fields && strcmp(r->method, "POST") == 0,
+                            "content",
                             s_content("application/json",
-                                      s_object_schema(r->op->args, false, true, bad))), bad);
-        /* 409, 413 and 415 concern bodies and writes; GET cannot meet them. */
-        const char *errors[] = { "400", "404", "422", "503", "504", "409", "413", "415" };
-        for (size_t i = 0; i < (body ? 8u : 5u); i++)
+                                      s_object_schema(r->op->args, false, r, bad))), bad);
+        /* What each op can meet: every op its argument checks, 404, the domain's 422, the
+         * gateway's 500/502 and the service's absence; writes also their body's limits
+         * (413, 415), a conflict (409) and, when If-Match can guard them, 412. */
+        const char *errors[] = { "400", "404", "422", "500", "502", "504", "409", "413", "415" };
+        for (size_t i = 0; i < (body ? 9u : 6u); i++)
             s_set(responses, errors[i], s_ref("responses", "Problem"), bad);
+        s_set(responses, "503", s_ref("responses", "Unavailable"), bad);
+        if (conditional)
+            s_set(responses, "412", s_ref("responses", "Problem"), bad);
     }
     if (r->roles) {
         s_set(responses, "401", s_ref("responses", "Problem"), bad);
@@ -339,7 +409,7 @@ static json_t *s_components(bool *bad)
         "type", "object", "description",
         "RFC 9457 problem details; a service may add members such as existing_id",
         "properties",
-        "type", "type", "string", "examples", "about:blank",
+        "type", "type", "string", "examples", "/v1/problems/not_found",
         "title", "type", "string",
         "status", "type", "integer",
         "code", "type", "string", "description", "stable machine-readable code",
@@ -350,12 +420,30 @@ static json_t *s_components(bool *bad)
         "required", "type", "title", "status", "code",
         "additionalProperties", 1);
     json_t *response = json_pack(
-        "{s:s, s:{s:o}, s:{s:{s:o}}}", "description", "The request was refused or failed",
-        "headers", "X-Request-Id", s_ref("headers", "RequestId"),
+        "{s:s, s:{s:o, s:o}, s:{s:{s:o}}}", "description", "The request was refused or failed",
+        "headers", "X-Request-Id", s_ref("headers", "RequestId"), "Content-Language",
+        s_ref("headers", "ContentLanguage"),
         "content", "application/problem+json", "schema", s_ref("schemas", "Problem"));
-    json_t *header = json_pack("{s:s, s:{s:s}}", "description",
-                               "The request id: the client's X-Request-Id or a fresh UUID",
-                               "schema", "type", "string");
+    json_t *unavailable = json_pack(
+        "{s:s, s:{s:o, s:o, s:o}, s:{s:{s:o}}}", "description",
+        "A service is unavailable; retry after the given seconds",
+        "headers", "X-Request-Id", s_ref("headers", "RequestId"), "Content-Language",
+        s_ref("headers", "ContentLanguage"), "Retry-After", s_ref("headers", "RetryAfter"),
+        "content", "application/problem+json", "schema", s_ref("schemas", "Problem"));
+    json_t *header = json_pack(
+        "{s:{s:s, s:{s:s}}, s:{s:s, s:{s:s}}, s:{s:s, s:{s:s}}, s:{s:s, s:{s:s, s:i}},"
+        " s:{s:s, s:{s:s, s:[s,s]}}}",
+        "RequestId", "description", "The request id: the client's X-Request-Id or a fresh UUID",
+        "schema", "type", "string",
+        "ETag", "description",
+        "The resource's entity tag (a hash of its JSON); send it back as If-Match to write "
+        "only if nobody changed it meanwhile", "schema", "type", "string",
+        "Location", "description", "The path of the resource a 201 created", "schema", "type",
+        "string",
+        "RetryAfter", "description", "Seconds to wait before retrying", "schema", "type",
+        "integer", "minimum", 0,
+        "ContentLanguage", "description", "The language of title and detail (Accept-Language)",
+        "schema", "type", "string", "enum", "en", "fa");
     json_t *parameters = json_pack(
         "{s:{s:s, s:s, s:s, s:{s:s, s:i}}, s:{s:s, s:s, s:s, s:{s:s, s:i}}}",
         "RequestId", "name", "X-Request-Id", "in", "header", "description",
@@ -364,12 +452,23 @@ static json_t *s_components(bool *bad)
         "IdempotencyKey", "name", "Idempotency-Key", "in", "header", "description",
         "a retried POST with the same key returns the first answer and changes nothing",
         "schema", "type", "string", "maxLength", 200);
+    s_set(parameters, "IfMatch",
+          json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "If-Match", "in", "header",
+                    "description",
+                    "the ETag this write is based on (or *): refused with 412 "
+                    "precondition_failed when the resource has changed since",
+                    "schema", "type", "string"), bad);
+    s_set(parameters, "AcceptLanguage",
+          json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "Accept-Language", "in", "header",
+                    "description", "fa for problem titles and details in Persian", "schema",
+                    "type", "string"), bad);
     json_t *security = json_pack("{s:{s:s, s:s, s:s}}", "bearer", "type", "http", "scheme",
                                  "bearer", "description",
                                  "an API key hy_<key_id>_<secret>, made by hamyarctl keys add");
-    json_t *c = json_pack("{s:{s:o}, s:{s:o}, s:{s:o}, s:o, s:o}", "schemas", "Problem",
-                          problem, "responses", "Problem", response, "headers", "RequestId",
-                          header, "parameters", parameters, "securitySchemes", security);
+    json_t *c = json_pack("{s:{s:o}, s:{s:o, s:o}, s:o, s:o, s:o}", "schemas", "Problem",
+                          problem, "responses", "Problem", response, "Unavailable", unavailable,
+                          "headers", header, "parameters", parameters, "securitySchemes",
+                          security);
     if (!c)
         *bad = true;
     return c;
@@ -401,6 +500,8 @@ json_t *hy_gw_openapi(const hy_routes_t *routes)
         "returns X_jalali. Money is integer rials in fields ending _rials. Errors are "
         "application/problem+json.",
         "paths", paths, "components", s_components(&bad), "security", "bearer");
+    s_set(doc, "servers", json_pack("[{s:s, s:s}]", "url", "/", "description",
+                                    "the gateway that serves this document"), &bad);
     if (!doc || bad) {
         json_decref(doc);
         return NULL;

@@ -4,6 +4,7 @@
  * including the long-poll hand-off to the poller and /readyz.
  */
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,30 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
                               bool persistent, const char *allow, const char *www)
 {
     (void)gw;   /* the metrics are the request's table's */
+    /* The gateway's own documents (OpenAPI, problem types) are resources too: their tag is the
+     * hash of the text. A service's answer brought its own (its JSON result's). */
+    if (!req->etag[0] && status == 200 && body && req->route && !req->route->op &&
+        strcmp(req->route->method, "GET") == 0) {
+        unsigned char h[16];
+        char hex[2 * sizeof h + 1];
+        crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        snprintf(req->etag, sizeof req->etag, "\"%s\"", hex);
+    }
+    /* gzip when the client takes it and the body is worth it (RFC 9110 8.4). */
+    bool gzipped = false;
+    if (req->gzip && body && len >= HY_GW_GZIP_MIN && status != 204 && status != 304) {
+        size_t zlen = 0;
+        char *z = hy_gw_gzip(body, len, &zlen);
+        if (z) {
+            if (!persistent)
+                free(body);
+            body = z;
+            len = zlen;
+            persistent = false;
+            gzipped = true;
+        }
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         body ? len : 0, body, persistent ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -33,6 +58,16 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
     if ((body && ctype && MHD_add_response_header(resp, "Content-Type", ctype) != MHD_YES) ||
         MHD_add_response_header(resp, "X-Request-Id", req->request_id) != MHD_YES ||
         MHD_add_response_header(resp, "Cache-Control", "no-store") != MHD_YES ||
+        MHD_add_response_header(resp, "Vary",
+                                "Accept, Accept-Encoding, Accept-Language, Origin") != MHD_YES ||
+        (gzipped && MHD_add_response_header(resp, "Content-Encoding", "gzip") != MHD_YES) ||
+        (req->etag[0] && MHD_add_response_header(resp, "ETag", req->etag) != MHD_YES) ||
+        (status == 201 && req->location[0] &&
+         MHD_add_response_header(resp, "Location", req->location) != MHD_YES) ||
+        (status == 503 && MHD_add_response_header(resp, "Retry-After", "1") != MHD_YES) ||
+        (req->language &&
+         MHD_add_response_header(resp, "Content-Language", req->language) != MHD_YES) ||
+        hy_gw_cors_headers(resp, req->cors, req->preflight ? req->allow : NULL) != 0 ||
         (allow && MHD_add_response_header(resp, "Allow", allow) != MHD_YES) ||
         (www && MHD_add_response_header(resp, "WWW-Authenticate", www) != MHD_YES) ||
         (req->disposition &&
@@ -68,6 +103,11 @@ enum MHD_Result hy_gw_send_problem(hy_gateway_t *gw, struct MHD_Connection *conn
                                  const char *allow, const char *www)
 {
     json_t *p = hy_gw_problem(status, code, field, detail, extra, url, req->request_id);
+    if (p && req->fa && hy_gw_problem_translate(p) != 0) {
+        json_decref(p);
+        p = NULL;
+    }
+    req->language = req->fa ? "fa" : "en";
     return hy_gw_send_json(gw, conn, req, status, "application/problem+json", p, allow, www);
 }
 
@@ -78,6 +118,32 @@ enum MHD_Result hy_gw_refuse(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
     return hy_gw_send_problem(gw, conn, req, url, err->status, err->code, err->field, err->detail, NULL,
                      err->status == 405 ? req->allow : NULL,
                      err->status == 401 ? req->www : NULL);
+}
+
+/* The Location of a 201: the created resource (the request's path and the new id, or code)
+ * when a GET route answers there, else, for a PUT, the request's own path. */
+static void s_location(hy_gw_req_t *req, const char *url, json_t *result)
+{
+    char path[sizeof req->location];
+    const hy_route_t *r;
+    json_t *params;
+    const char *id = json_string_value(json_object_get(result, "id"));
+    if (!id)
+        id = json_string_value(json_object_get(result, "code"));
+    int n = id ? snprintf(path, sizeof path, "%s/%s", url, id) : -1;
+    bool put = req->route && strcmp(req->route->method, "PUT") == 0;
+    for (int i = 0; i < 2; i++) {
+        const char *p = i == 0 ? path : url;
+        if (i == 0 && (n < 0 || (size_t)n >= sizeof path || strchr(id, '/')))
+            continue;
+        if (i == 1 && !put)
+            continue;
+        if (hy_routes_match(req->t->routes, "GET", p, &r, &params, NULL, 0) == 200) {
+            json_decref(params);
+            snprintf(req->location, sizeof req->location, "%s", p);
+            return;
+        }
+    }
 }
 
 /* Turns the outcome of a broker call (rc, and reply, which is taken) into the response. */
@@ -107,6 +173,11 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
         return hy_gw_send_problem(gw, conn, req, url, 502, "bad_gateway", NULL,
                          "the service sent a malformed reply", NULL, NULL, NULL);
     }
+    const char *etag = json_string_value(json_object_get(reply, "etag"));
+    if (etag && status < 300)
+        snprintf(req->etag, sizeof req->etag, "\"%.64s\"", etag);
+    if (status == 201)
+        s_location(req, url, result);
     enum MHD_Result out;
     if (status >= 400) {
         const char *code = json_string_value(json_object_get(error, "code"));
@@ -183,6 +254,13 @@ enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_
         json_object_del(args, "wait");   /* the gateway's own parameter */
     hy_actor_t actor = { req->key.key_id, req->key.role, req->key.office };
     json_t *request = hy_proto_request(r->op->op, req->request_id, &actor, idem, args);
+    /* If-Match goes to the service, whose writer checks it against the resource's ETag in
+     * the write transaction (shared/service_etag.c): no other write can come between. */
+    const char *if_match = hy_spec_read_only(r->op) ? NULL : hy_gw_header(conn, "If-Match");
+    if (request && if_match && json_object_set_new(request, "if_match", json_string(if_match)) != 0) {
+        json_decref(request);
+        request = NULL;
+    }
     char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
     if (!text) {
         json_decref(request);

@@ -40,10 +40,13 @@ json_t *hy_gw_problem(int status, const char *code, const char *field, const cha
     json_t *p = json_object();
     if (!p)
         return NULL;
-    const char *title = json_string_value(json_object_get(extra, "title"));
-    if (!title || !*title)
-        title = hy_proto_title(code);
-    if (json_object_set_new(p, "type", json_string("about:blank")) != 0 ||
+    /* The type names the code (a page at that path explains it); the title is the type's, the
+     * same for every occurrence (RFC 9457 3.1.3), whatever title a service sent. */
+    const char *title = hy_proto_title(code);
+    char type[96] = "about:blank";
+    if (hy_gw_problem_known(code))
+        snprintf(type, sizeof type, "/v1/problems/%s", code);
+    if (json_object_set_new(p, "type", json_string(type)) != 0 ||
         s_set_text(p, "title", title) != 0 ||
         json_object_set_new(p, "status", json_integer(status)) != 0 ||
         s_set_text(p, "code", code ? code : "error") != 0 ||
@@ -195,26 +198,29 @@ void hy_gw_log_request(const char *route, const char *rid, int status, int64_t u
     json_decref(line);
 }
 
-/* Picks the rendering an op offers besides JSON from the Accept header: the first media type
- * listed that the op has ("text/csv" -> "csv", "text/html" -> "html"), else JSON. */
+/* Picks the rendering an op offers besides JSON from the Accept header by quality values: the
+ * highest q wins, a tie goes to the type listed first, then to JSON. When Accept takes none of
+ * them, JSON (RFC 9110 lets a server disregard Accept rather than answer 406). */
 const char *hy_gw_negotiate(const char *accept, const char *formats)
 {
     static const struct {
         const char *media, *format;
     } known[] = {{"application/json", "json"}, {"text/csv", "csv"}, {"text/html", "html"}};
-    for (const char *p = accept; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",;");
-        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-            size_t m = strlen(known[i].media);
-            if (n >= m && strncmp(p, known[i].media, m) == 0 &&
-                (i == 0 || strstr(formats, known[i].format)))
-                return known[i].format;
+    const char *best = NULL;
+    double best_q = 0;
+    int best_pos = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (i > 0 && !(formats && strstr(formats, known[i].format)))
+            continue;
+        int pos;
+        double q = hy_gw_accept_q(accept, known[i].media, &pos);
+        if (q > 0 && (!best || q > best_q || (q == best_q && pos < best_pos))) {
+            best = known[i].format;
+            best_q = q;
+            best_pos = pos;
         }
-        p = strchr(p, ',');
     }
-    return "json";
+    return best ? best : "json";
 }
 
 const char *hy_gw_services(void)

@@ -168,7 +168,9 @@ hy_routes_t *hy_routes_new(const hy_api_t *const *apis, char *err, size_t err_si
         s_add(self, HY_ROUTE_OPENAPI, "GET", "/v1/openapi.json", NULL, -1, 0, err, err_size) ||
         s_add(self, HY_ROUTE_ASYNCAPI, "GET", "/v1/asyncapi.json", NULL, -1, 0, err, err_size) ||
         s_add(self, HY_ROUTE_EVENT_SCHEMA, "GET", "/v1/schemas/events/{type}", NULL, -1, 0, err,
-              err_size))
+              err_size) ||
+        s_add(self, HY_ROUTE_PROBLEMS, "GET", "/v1/problems", NULL, -1, 0, err, err_size) ||
+        s_add(self, HY_ROUTE_PROBLEM, "GET", "/v1/problems/{code}", NULL, -1, 0, err, err_size))
         goto fail;
     return self;
 fail:

@@ -131,6 +131,20 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     size_t mark = 0;
     if (!read)   /* a reader thread must not touch the reactor's pending list */
         hy_pending_mark(self, &mark);
+    /* If-Match: checked here, in the write transaction, before the handler (service_etag.c). */
+    const hy_op_spec_t *resource = !read && req->if_match ? hy_etag_resource(self, spec) : NULL;
+    char tag[HY_ETAG_HEX + 1];
+    if (resource) {
+        int e = hy_etag_current(self, child, req, resource, tag);
+        if (e < 0 || !hy_etag_matches(req->if_match, e == 0 ? tag : NULL)) {
+            mdb_txn_abort(child);
+            hy_pending_truncate(self, mark);
+            return e < 0 ? s_error_reply(req->id, 500, "internal_error", NULL, "out of memory")
+                         : s_error_reply(req->id, 412, "precondition_failed", "If-Match",
+                                         e == 0 ? "the resource has changed since this ETag"
+                                                : "the resource does not exist");
+        }
+    }
     hy_ctx_t ctx;
     hy_ctx_init(&ctx, self, child, req);
     ctx.read = read;
@@ -158,13 +172,22 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
                 goto failed;
             }
         }
+        /* The resource's ETag after a conditional write, to chain the next one; a GET's own. */
+        bool tagged = resource ? hy_etag_current(self, child, req, resource, tag) == 0
+                               : read && spec->method && strcmp(spec->method, "GET") == 0 &&
+                                     hy_result_etag(result, tag) == 0;
         if (!read && (rc = mdb_txn_commit(child)) != 0) {
             json_decref(result);
             hy_pending_truncate(self, mark);
             *map_full = rc == MDB_MAP_FULL;
             return s_error_reply(req->id, 500, "internal_error", NULL, mdb_strerror(rc));
         }
-        return hy_proto_reply_ok(req->id, status, result);
+        json_t *ok = hy_proto_reply_ok(req->id, status, result);
+        if (ok && tagged && json_object_set_new(ok, "etag", json_string(tag)) != 0) {
+            json_decref(ok);
+            ok = NULL;
+        }
+        return ok;
     }
     json_decref(result);
 failed:

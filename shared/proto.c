@@ -152,6 +152,8 @@ int hy_proto_parse_request(json_t *req, hy_request_t *out)
     }
     if (idem && !json_is_string(idem))
         return -1;
+    json_t *if_match = json_object_get(req, "if_match");
+    out->if_match = json_is_string(if_match) ? json_string_value(if_match) : NULL;
     out->op = json_string_value(op);
     out->id = json_string_value(id);
     out->idem = idem ? json_string_value(idem) : NULL;

@@ -72,6 +72,7 @@ typedef struct {
     const char *op;
     const char *id;
     const char *idem;      /* NULL when absent */
+    const char *if_match;  /* the HTTP If-Match the gateway passed on, NULL when absent */
     hy_actor_t actor;
     json_t *args;          /* borrowed; always an object */
 } hy_request_t;

@@ -7,6 +7,7 @@
  * spliced into the reply as it is. It travels inside the reply object as a marker member, so
  * everything between the handler and the socket keeps passing one json_t around.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +65,21 @@ int hy_reply_decode_raw(json_t *reply)
         return 0;
     json_t *result = json_loadb(json_string_value(raw), json_string_length(raw), 0, NULL);
     return result ? json_object_set_new(reply, "result", result) : -1;
+}
+
+int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1])
+{
+    /* The text the client gets (a raw result's own text): the same state, the same tag. */
+    json_t *raw = json_is_object(result) && json_object_size(result) == 1
+                      ? json_object_get(result, RAW_KEY) : NULL;
+    char *text = raw ? NULL : json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *t = raw ? json_string_value(raw) : text;
+    size_t len = raw ? json_string_length(raw) : text ? strlen(text) : 0;
+    if (!t)
+        return -1;
+    unsigned char h[HY_ETAG_HEX / 2];
+    crypto_generichash(h, sizeof h, (const unsigned char *)t, len, NULL, 0);
+    sodium_bin2hex(out, HY_ETAG_HEX + 1, h, sizeof h);
+    free(text);
+    return 0;
 }

@@ -122,8 +122,25 @@ void hy_worker_reply(void *sock, const void *client, size_t client_len, const ch
  * encodes a reply (borrowed) splicing such a result in (malloc'd text, *len its length, or
  * NULL); hy_reply_decode_raw turns a raw result back into JSON in place (tests; 0 or -1). */
 json_t *hy_result_raw(char *text, size_t len);
+/* hy_result_etag: the entity tag of a result (borrowed; raw or not), BLAKE2b-128 of the JSON
+ * text the client gets, as hex into out; 0, or -1 on allocation failure. */
+#define HY_ETAG_HEX 32
+int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1]);
 char *hy_reply_dumps(json_t *reply, size_t *len);
 int hy_reply_decode_raw(json_t *reply);
+
+/* service_etag.c: If-Match (RFC 9110 13.1.1) checked by the writer.
+ * hy_etag_resource finds the GET op that reads the resource a write op's path names (the same
+ * path, else the path with its last segments dropped, while it still has a parameter); NULL
+ * when there is none.
+ * hy_etag_current runs that GET's handler for req (its path parameters) in txn and puts its
+ * ETag in out; returns 0, 1 when the resource does not exist (any non-2xx), -1 on failure.
+ * hy_etag_matches says whether an If-Match field value (a list of strong tags, or *) matches
+ * the current tag (NULL: no current representation). */
+const hy_op_spec_t *hy_etag_resource(hy_service_t *self, const hy_op_spec_t *write);
+int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
+                    const hy_op_spec_t *get, char out[HY_ETAG_HEX + 1]);
+bool hy_etag_matches(const char *if_match, const char *current);
 
 /* jobs.c: requests from the socket, run as one batch, then published and answered, or parked.
  * hy_jobs_run takes over each job's doc and client frame (clients[i] closed on return).

@@ -160,9 +160,18 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
         }
         size_t len = strlen(s);
         if (type == HY_T_STRING) {
+            /* Characters (code points), as JSON Schema's maxLength counts them: a Persian name
+             * of 60 letters is 60, not 110. The bytes are bounded apart (HY_SPEC_STRING_BYTES). */
             int max = f->max_len ? f->max_len : DEFAULT_STRING_MAX;
-            if (len > (size_t)max)
-                return s_fail(err, 400, "invalid_field", path, "%s is longer than %d bytes", path, max);
+            size_t chars = 0;
+            for (size_t i = 0; i < len; i++)
+                chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+            if (chars > (size_t)max)
+                return s_fail(err, 400, "invalid_field", path, "%s is longer than %d characters",
+                              path, max);
+            if (len > HY_SPEC_STRING_BYTES(max))
+                return s_fail(err, 400, "invalid_field", path, "%s is longer than %zu bytes",
+                              path, (size_t)HY_SPEC_STRING_BYTES(max));
             if (len == 0 && (f->flags & HY_F_REQ))
                 return s_fail(err, 400, "missing_field", path, "%s must not be empty", path);
         } else if (type == HY_T_ID) {
@@ -396,4 +405,24 @@ void hy_spec_set_jalali(json_t *obj, const char *field)
         json_object_set_new(obj, key, json_string(jal));
     else
         json_object_del(obj, key);
+}
+
+const hy_op_spec_t *hy_spec_resource(const hy_op_spec_t *ops, const hy_op_spec_t *write)
+{
+    if (!write->path || !strchr(write->path, '{') || hy_spec_read_only(write))
+        return NULL;
+    char path[256];
+    if (snprintf(path, sizeof path, "%s", write->path) >= (int)sizeof path)
+        return NULL;
+    while (strchr(path, '{')) {
+        for (const hy_op_spec_t *op = ops; op && op->op; op++)
+            if (op->method && strcmp(op->method, "GET") == 0 && op->path &&
+                strcmp(op->path, path) == 0)
+                return op;
+        char *slash = strrchr(path, '/');
+        if (!slash || slash == path)
+            break;
+        *slash = '\0';
+    }
+    return NULL;
 }

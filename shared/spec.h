@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 typedef enum {
-    HY_T_STRING = 1, /* UTF-8 string, trimmed; max_len applies (bytes) */
+    HY_T_STRING = 1, /* UTF-8 string, trimmed; max_len applies (characters: code points) */
     HY_T_INT,        /* JSON integer; min/max apply when min < max */
     HY_T_MONEY,      /* JSON integer rials, >= 0 unless min says otherwise; name ends _rials */
     HY_T_BOOL,
@@ -43,7 +43,9 @@ typedef struct hy_field {
     const struct hy_field *sub;   /* HY_T_OBJECT fields, or element fields of an array of objects */
     hy_type_t elem;               /* HY_T_ARRAY element type */
     int64_t min, max;             /* HY_T_INT/MONEY range when min < max */
-    int max_len;                  /* HY_T_STRING bytes, HY_T_ARRAY items; 0 = default (1000 / 10000) */
+    int max_len;                  /* HY_T_STRING characters (code points; the bytes are bounded
+                                     by HY_SPEC_STRING_BYTES), HY_T_ARRAY items; 0 = default
+                                     (1000 / 10000) */
     const char *doc;              /* one line for OpenAPI */
 } hy_field_t;
 
@@ -70,6 +72,12 @@ typedef struct {
                                      of its own, beside the writer); -1: writes; 0 (unset): read-only
                                      exactly when method is "GET" */
 } hy_op_spec_t;
+
+/* The byte ceiling of a string of at most max characters: what storage and messages must hold
+ * for it. Three bytes a character covers every Persian, Arabic and Latin letter and the ZWNJ;
+ * a text of four-byte characters (emoji) is held to fewer of them. Published in the OpenAPI
+ * document as x-max-bytes. */
+#define HY_SPEC_STRING_BYTES(max) ((size_t)(max) * 3)
 
 /* Whether an op only reads (see read_only above). */
 static inline bool hy_spec_read_only(const hy_op_spec_t *op)
@@ -133,6 +141,12 @@ json_t *hy_spec_coerce_query(const hy_field_t *field, const char *text);
  * the field is absent or not a date): stored records and events carry both forms, as the API
  * shows them. */
 void hy_spec_set_jalali(json_t *obj, const char *field);
+
+/* The GET op of ops that reads the resource a write op's path names: the same path, else the
+ * path with its last segments dropped while it still has a {parameter} (POST
+ * /v1/loans/{id}/approve -> GET /v1/loans/{id}). NULL when there is none. Its answer's hash is
+ * the resource's ETag, which If-Match is checked against (shared/service_etag.c). */
+const hy_op_spec_t *hy_spec_resource(const hy_op_spec_t *ops, const hy_op_spec_t *write);
 
 /* Finds a field by name in a {0}-terminated field array; NULL when absent. */
 const hy_field_t *hy_spec_field(const hy_field_t *fields, const char *name);

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicrohttpd-dev libsodium-dev
-            libcurl4-openssl-dev)
+            libcurl4-openssl-dev zlib1g-dev)
 # Tests: lmdb-utils, curl, Python with pyzmq, jsonschema and yaml (the compose file check),
 # iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
 # page and the office console are checked in headless Chromium) and fonts-farsiweb (a Persian
@@ -52,8 +52,11 @@ if command -v npm >/dev/null 2>&1; then
     npm install --prefix build/asyncapi-parser --no-fund --no-audit --silent "$ASYNCAPI_PARSER" ||
       echo "warning: $ASYNCAPI_PARSER could not be installed: test_events will fail" >&2
   fi
+  # Prism and Redocly CLI for the OpenAPI checks (tests/integration/test_standards_prism.py).
+  tools/npm-tools.sh >/dev/null || echo "warning: Prism and Redocly could not be installed" >&2
 else
-  echo "warning: npm is missing: the compose file check (test_ops) will fail" >&2
+  echo "warning: npm is missing: the compose file check (test_ops) and the OpenAPI checks" \
+       "(test_standards_prism) will fail" >&2
 fi
 # The office console's tests (tests/console): puppeteer-core and axe-core from npm, pinned by
 # tests/console/package-lock.json; they drive the chromium installed above, with the Persian

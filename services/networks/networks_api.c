@@ -242,7 +242,7 @@ static const hy_field_t statement_result[] = {
     MEMBER_RESULT,
     {.name = "entries", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = entry_result,
      .doc = "the member's deliveries and payments, oldest first, with the balance after each"},
-    {.name = "next_cursor", .type = HY_T_STRING, .doc = "more entries, or null"},
+    {.name = "next_cursor", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "more entries, or null"},
     {.name = "work", .type = HY_T_ARRAY, .elem = HY_T_OBJECT, .sub = work_result,
      .doc = "work assigned on every order"},
     {0},

@@ -292,7 +292,7 @@ static const hy_field_t business_list_args[] = {
 };
 
 static const hy_field_t stage_change_result[] = {
-    {.name = "from", .type = HY_T_ENUM, .enums = STAGES,
+    {.name = "from", .type = HY_T_ENUM, .flags = HY_F_NULL, .enums = STAGES,
      .doc = "previous stage (null at creation)"},
     {.name = "to", .type = HY_T_ENUM, .enums = STAGES, .doc = "new stage"},
     {.name = "date", .type = HY_T_DATE, .doc = "date of the change"},

@@ -94,11 +94,11 @@ static const hy_field_t half_year_result[] = {
      .doc = "the figures' last day: the half's, or today while it is in progress"},
     {.name = "interim", .type = HY_T_BOOL, .doc = "true while the half has not ended (cut at today)"},
     {.name = "currency", .type = HY_T_STRING, .doc = "IRR: money figures are in rials"},
-    {.name = "office", .type = HY_T_STRING, .doc = "the office filter, or null"},
-    {.name = "office_name", .type = HY_T_STRING,
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "the office filter, or null"},
+    {.name = "office_name", .type = HY_T_STRING, .flags = HY_F_NULL,
      .doc = "the office's Persian name (registry.office events), else its code; null without office"},
     {.name = "targets", .type = HY_T_ANY, .doc = "the office's targets for the half ({} when none)"},
-    {.name = "neighbourhood", .type = HY_T_STRING, .doc = "the neighbourhood filter, or null"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "the neighbourhood filter, or null"},
     {.name = "indicators", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures"},
     {.name = "as_of", .type = HY_T_ANY,
      .doc = "per source: seq and time of the last event applied ({\"loans\":{\"seq\":N,\"time\":...}})"},
@@ -118,7 +118,7 @@ static const hy_field_t indicators_args[] = {
 };
 
 static const hy_field_t group_fields[] = {
-    {.name = "key", .type = HY_T_STRING, .doc = "the group's value (office, neighbourhood, field, "
+    {.name = "key", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "the group's value (office, neighbourhood, field, "
                                                 "sex, net_N); null for what is not attributed"},
     {.name = "indicators", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures"},
     {0},
@@ -127,7 +127,7 @@ static const hy_field_t group_fields[] = {
 static const hy_field_t indicators_result[] = {
     {.name = "from", .type = HY_T_DATE, .doc = "first day"},
     {.name = "to", .type = HY_T_DATE, .doc = "last day"},
-    {.name = "group_by", .type = HY_T_STRING, .doc = "the breakdown, or null"},
+    {.name = "group_by", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "the breakdown, or null"},
     {.name = "half", .type = HY_T_ANY,
      .doc = "{year, half} when from..to is exactly one half (distinct counts given), else null"},
     {.name = "total", .type = HY_T_OBJECT, .sub = indicator_fields, .doc = "the figures overall"},

@@ -444,8 +444,9 @@ static void test_problem(void)
     json_t *p = hy_gw_problem(409, "duplicate_national_id", "national_id", "seen before", extra,
                               "/v1/persons", "rid-1");
     CHECK(p != NULL);
-    CHECK_EQ_STR(json_string_value(json_object_get(p, "type")), "about:blank");
-    CHECK_EQ_STR(json_string_value(json_object_get(p, "title")), "Already registered");
+    /* The type names the code; the title is the type's, not the one the service sent. */
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "type")), "/v1/problems/duplicate_national_id");
+    CHECK_EQ_STR(json_string_value(json_object_get(p, "title")), "Duplicate national ID");
     CHECK_EQ_INT(json_integer_value(json_object_get(p, "status")), 409);
     CHECK_EQ_STR(json_string_value(json_object_get(p, "code")), "duplicate_national_id");
     CHECK_EQ_STR(json_string_value(json_object_get(p, "field")), "national_id");
@@ -701,6 +702,29 @@ static void test_negotiate_and_expected(void)
     CHECK_EQ_STR(hy_gw_negotiate("text/html", "csv"), "json");   /* not offered */
     CHECK_EQ_STR(hy_gw_negotiate("*/*", "csv,html"), "json");
     CHECK_EQ_STR(hy_gw_negotiate(NULL, "csv,html"), "json");
+    /* q-values: the highest wins, whatever the order */
+    CHECK_EQ_STR(hy_gw_negotiate("text/csv;q=0.5, text/html;q=0.9", "csv,html"), "html");
+    CHECK_EQ_STR(hy_gw_negotiate("application/json;q=0.1, text/csv", "csv,html"), "csv");
+    CHECK_EQ_STR(hy_gw_negotiate("text/csv;q=0, */*;q=0.5", "csv,html"), "json");
+    CHECK_EQ_STR(hy_gw_negotiate("text/*;q=0.9, application/json;q=0.8", "html"), "html");
+    CHECK(hy_gw_accepts_gzip("gzip, deflate"));
+    CHECK(hy_gw_accepts_gzip("br;q=1.0, gzip;q=0.8, *;q=0.1"));
+    CHECK(!hy_gw_accepts_gzip("gzip;q=0, *"));
+    CHECK(!hy_gw_accepts_gzip("identity"));
+    CHECK(hy_gw_accepts_gzip("*"));
+    CHECK(hy_gw_prefers_fa("fa-IR, en;q=0.5"));
+    CHECK(!hy_gw_prefers_fa("en, fa;q=0.5"));
+    CHECK(!hy_gw_prefers_fa(NULL));
+    CHECK(!hy_gw_prefers_fa("*"));
+    /* CORS: exact origins from the list, * for any, nothing when unset */
+    CHECK_EQ_STR(hy_gw_cors_allow("https://a.example, https://b.example", "https://b.example"),
+                 "https://b.example");
+    CHECK(hy_gw_cors_allow("https://a.example", "https://a.example.evil") == NULL);
+    CHECK(hy_gw_cors_allow("https://a.example", "https://a.exampl") == NULL);
+    CHECK_EQ_STR(hy_gw_cors_allow("*", "https://x.example"), "*");
+    CHECK(hy_gw_cors_allow(NULL, "https://x.example") == NULL);
+    CHECK(hy_gw_cors_allow("", "https://x.example") == NULL);
+    CHECK(hy_gw_cors_allow("*", NULL) == NULL);
     unsetenv("HY_SERVICES");
     CHECK(hy_gw_expected("loans"));
     setenv("HY_SERVICES", "registry, loans", 1);

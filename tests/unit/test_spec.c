@@ -147,7 +147,29 @@ static void test_proto(void)
     CHECK_EQ_STR(hy_proto_title("duplicate_national_id"), "Duplicate national ID");
 }
 
+/* Text limits count characters (code points), as JSON Schema's maxLength does. */
+static void test_text_limits_in_characters(void)
+{
+    static const hy_field_t fields[] = {
+        {.name = "name", .type = HY_T_STRING, .max_len = 10},
+        {0},
+    };
+    static const hy_op_spec_t op = {.op = "t.x", .args = fields};
+    hy_spec_error_t err;
+    /* ten Persian letters: 20 bytes, 10 characters */
+    json_t *a;
+    a = json_pack("{s:s}", "name", "\xd9\x85\xd8\xb1\xdb\x8c\xd9\x85\xd9\x85\xd8\xb1\xdb\x8c\xd9\x85\xd9\x85\xd8\xb1");
+    CHECK(hy_spec_check(&op, a, &err) == 0);
+    json_decref(a);
+    a = json_pack("{s:s}", "name", "\xd9\x85\xd8\xb1\xdb\x8c\xd9\x85\xd9\x85\xd8\xb1\xdb\x8c\xd9\x85\xd9\x85\xd8\xb1\xd8\xb1");
+    CHECK(hy_spec_check(&op, a, &err) == -1);
+    CHECK_EQ_STR(err.code, "invalid_field");
+    CHECK(strstr(err.detail, "characters") != NULL);
+    json_decref(a);
+}
+
 const hy_test_t spec_tests[] = {
+    {"spec.text_limits_in_characters", test_text_limits_in_characters},
     {"spec.shapes", test_shapes},
     {"spec.dates", test_dates},
     {"spec.lists_and_query", test_lists_and_query},
