@@ -108,13 +108,15 @@ char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id);
 
 /* What is kept of a person: her office, neighbourhood and sex as the registry last said
  * (corrections and transfers move them, proj_people.c), her registration day and flags. */
-enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4 };
+enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4, RP_P_EXITED = 8 };
 typedef struct {
     uint32_t office, hood, pair;
     uint8_t sex;
     uint8_t flags;      /* RP_P_* */
     uint8_t pad[2];
     int32_t reg_day;    /* day of registration (registered_on, else the first referral's) */
+    int32_t exit_day;   /* day she exited or died (RP_P_EXITED) */
+    uint32_t agency;    /* the referring agency (RP_DIM_AGENCY), 0 for none */
 } rp_person_t;
 
 /* The Persian name of an office code (registry.office.* events), else the code itself; a new
@@ -205,6 +207,7 @@ enum {
     RP_S_LOANS_RECOVERED,   /* rials recovered on written-off loans */
     RP_S_PAR30_RESTRUCTURED,/* stock: PAR30 of restructured (rescheduled) loans */
     RP_S_TRANSFERS,         /* beneficiaries moved between offices: part of the stock only */
+    RP_S_EXITED,            /* stock: beneficiaries who exited or died (status_changed) */
     RP_NSLOTS
 };
 

@@ -213,6 +213,10 @@ int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
         return s_rendered(ctx, report, rp_render_html(report, ctx->today),
                           "text/html; charset=utf-8", out);
     }
+    if (json_is_true(json_object_get(args, "sections")) && (status = s_page_extras(ctx, args, report)) != 0) {
+        json_decref(report);
+        return status;
+    }
     *out = report;
     return 200;
 }
