@@ -1307,7 +1307,8 @@ static void test_bruteforce(void)
               (i >= RP_S_PEOPLE_LOANS_L && i <= RP_S_JOBS_PEOPLE_L) ||
               i == RP_S_NET_BUYERS || i == RP_S_NET_DELIVERIES || i == RP_S_FUND_SHAREOUTS ||
               i == RP_S_LOANS_RECOVERED ||   /* test_extra_figures */
-              i == RP_S_TRANSFERS);          /* test_figures_follow_records */
+              i == RP_S_TRANSFERS ||         /* test_figures_follow_records */
+              i == RP_S_EXITED);             /* exits: test_reporting_rules (integration) */
     CHECK(exp.distinct[RP_S_JOBS_PEOPLE] > 0 && exp.distinct[RP_S_JOBS_PEOPLE] < exp.range[RP_S_JOBS]);
     CHECK(exp.upto[RP_S_INS_INSURED] > 0 && exp.upto[RP_S_INS_INSURED] < exp.upto[RP_S_INS_CONFIRMED]);
     CHECK(exp.upto[RP_S_PAR30] > 0);
