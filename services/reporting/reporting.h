@@ -60,8 +60,10 @@ typedef struct {
     MDB_dbi records;   /* tagged small records: businesses, networks, funds, memberships,
                           enrolments, loans (dims.c, proj_*.c) */
     MDB_dbi contrib;   /* the records behind each counter change (figures.c) */
-    MDB_dbi subs;      /* submitted reports: id -> canonical JSON (submissions.c) */
-    MDB_dbi targets;   /* office targets per half (targets.c) */
+    hy_store_t *ledger;/* shared by every replica: what is not derived from events (ledger.c) */
+    MDB_dbi lmeta;     /* in the ledger: the "subs" counter */
+    MDB_dbi subs;      /* in the ledger: submitted reports: id -> canonical JSON (submissions.c) */
+    MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
     bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
     const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
@@ -73,6 +75,15 @@ extern const hy_service_def_t reporting_def;
 /* Opens the databases into a new reporting_t; returns 0 or an LMDB error. */
 int  reporting_open(hy_store_t *store, void **state);
 reporting_t *reporting_state(hy_ctx_t *ctx);
+
+/* --- the ledger (ledger.c): submissions and targets, one store for every replica ------------ */
+int  rp_ledger_open(hy_store_t *store, reporting_t *st);
+void rp_ledger_close(reporting_t *st);
+/* A transaction of the ledger (not ctx->txn): commit or abort it before returning. */
+int  rp_ledger_begin(reporting_t *st, bool write, MDB_txn **txn);
+/* Reads one JSON value of db under key in a read transaction of its own. 0, MDB_NOTFOUND or
+ * an LMDB error. */
+int  rp_ledger_get(reporting_t *st, const void *key, size_t klen, MDB_dbi db, json_t **out);
 
 /* --- dimensions (dims.c) -------------------------------------------------------------------- */
 /* The ways a figure is broken down. RP_DIM_ALL has the single value 0; in the others 0 means
