@@ -185,6 +185,17 @@ int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int6
         if (rc == 0 && delta && !rp_person_slot(slot))   /* persons: read from their records */
             rc = rp_contrib_add(ctx, kind, id, day, slot, delta);
     }
+    /* an office's page breaks its figures down by field, sex and network too */
+    static const int cross[][2] = {{RP_DIM_FIELD, RP_DIM_OFFICE_FIELD}, {RP_DIM_SEX, RP_DIM_OFFICE_SEX},
+                                   {RP_DIM_NETWORK, RP_DIM_OFFICE_NETWORK}};
+    for (size_t i = 0; rc == 0 && tags->v[RP_DIM_OFFICE] && i < sizeof cross / sizeof cross[0]; i++) {
+        uint32_t id;
+        if (!tags->v[cross[i][0]])
+            continue;
+        rc = rp_intern_cross(ctx, cross[i][1], tags->v[RP_DIM_OFFICE], tags->v[cross[i][0]], &id);
+        if (rc == 0)
+            rc = rp_agg_add_one(ctx, cross[i][1], id, day, slot, delta);
+    }
     return rc;
 }
 

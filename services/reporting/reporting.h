@@ -91,6 +91,15 @@ int  rp_ledger_get(reporting_t *st, const void *key, size_t klen, MDB_dbi db, js
 enum { RP_DIM_ALL, RP_DIM_OFFICE, RP_DIM_HOOD, RP_DIM_OFFICE_HOOD, RP_DIM_FIELD, RP_DIM_SEX,
        RP_DIM_NETWORK, RP_NDIMS };
 extern const char *const rp_dim_names[RP_NDIMS];   /* "all", "office", "neighbourhood", ... */
+/* Kinds of counters that are not tags: the referring agency (interned like an office), and an
+ * office crossed with a value of another kind (interned pairs), for an office's page. */
+enum { RP_DIM_AGENCY = RP_NDIMS, RP_DIM_OFFICE_AGENCY, RP_DIM_OFFICE_FIELD, RP_DIM_OFFICE_SEX,
+       RP_DIM_OFFICE_NETWORK };
+/* The id of (office, value) under a cross kind (RP_DIM_OFFICE_HOOD or RP_DIM_OFFICE_*),
+ * interned; 0 when either is 0. Returns 0 or an LMDB error. */
+int rp_intern_cross(hy_ctx_t *ctx, int kind, uint32_t office, uint32_t value, uint32_t *id);
+/* Looks it up without interning: MDB_NOTFOUND when never seen. */
+int rp_lookup_cross(MDB_txn *txn, reporting_t *st, int kind, uint32_t office, uint32_t value, uint32_t *id);
 
 /* The dimension values one figure is attributed to (v[RP_DIM_ALL] is always 0). */
 typedef struct {

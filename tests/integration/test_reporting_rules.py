@@ -54,7 +54,7 @@ def _people(c, key, n0, specs):
     """Registers persons from (registered_on, overrides) specs; returns their ids."""
     out = []
     for i, (day, over) in enumerate(specs):
-        body = person(n0 + i, office="rey-1", neighbourhood=H0, registered_on=day, **over)
+        body = person(n0 + i, **{"office": "rey-1", "neighbourhood": H0, "registered_on": day, **over})
         out.append(_ok(c.post("/v1/persons", body, key=key), "person")["id"])
     return out
 
@@ -168,3 +168,39 @@ def test_submissions_and_targets_on_every_replica():
         eq(set(seen), pids, "both replicas answered")
         for pid, t in seen.items():
             eq(t, {"beneficiaries_new": 40}, f"targets on replica {pid}")
+
+
+def test_office_page_breakdowns_and_agencies():
+    """An office's page breaks its figures down by neighbourhood, field, sex and network within
+    the office, and referrals by agency by agency (spellings folded together), on the province's
+    page and the office's."""
+    with Cluster(["registry", "reporting"], clock="2024-10-15") as c:
+        k = _province(c)
+        bh, bh2, km = "بهزیستی", "بهزيستی", "کمیته امداد"
+        ids = _people(c, k, 7500, [
+            ("2024-04-01", {"referral": {"source": "agency", "agency": bh}}),
+            ("2024-04-02", {"referral": {"source": "agency", "agency": bh2}, "sex": "male"}),
+            ("2024-04-03", {"referral": {"source": "agency", "agency": km}}),
+            ("2024-04-04", {}),
+            ("2024-04-05", {"office": "rey-2", "referral": {"source": "agency", "agency": bh}}),
+        ])
+        _ok(c.post("/v1/businesses", {"owner_id": ids[0], "activity": "خیاطی", "field": "handicrafts",
+                                      "stage": "developing"}, key=k), "business")
+        _wait_current(c, _heads(c, ["registry"]))
+        office = _report(c, 1403, 1, "rey-1", sections=True)
+        eq(office["indicators"]["referrals_by_agency"], 3, "rey-1 agency referrals")
+        agencies = {g["key"]: g["indicators"]["referrals_by_agency"] for g in office["sections"]["agency"]}
+        eq(sorted(agencies.values()), [1, 2], f"rey-1 by agency: {agencies}")
+        eq(agencies.get(km), 1, f"{km}: {agencies}")
+        province = _report(c, 1403, 1, sections=True)
+        agencies = {g["key"]: g["indicators"]["referrals_by_agency"] for g in province["sections"]["agency"]}
+        eq(sorted(agencies.values()), [1, 3], f"province by agency: {agencies}")
+        for kind in ("neighbourhood", "field", "sex", "network"):
+            check(kind in office["sections"], f"the office page has {kind}: {list(office['sections'])}")
+        sexes = {g["key"]: g["indicators"]["beneficiaries_new"] for g in office["sections"]["sex"]}
+        eq(sexes, {"female": 3, "male": 1}, "rey-1 by sex (rey-2's woman not in it)")
+        html = c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1", headers={"Accept": "text/html"})
+        eq(html.status, 200, "html")
+        page = html.raw.decode()
+        for dim in ("neighbourhood", "sex", "agency"):
+            check(f'data-section="{dim}"' in page, f"the printed page has the {dim} section")
