@@ -162,6 +162,8 @@ static int s_merged(hy_ctx_t *ctx, const json_t *data)
     now.reg_day = dup.reg_day;
     if ((rc = rp_person_put(ctx, n, NULL, &now)) != 0 || m == 0 || m == n)
         return rc;
+    if ((rc = rp_households_repoint(ctx, n, m, &dup)) != 0)
+        return rc;
     if ((rc = rp_distinct_repoint(ctx, n, m)) != 0)
         return rc;
     return rp_timeline_repoint(ctx, n, m);

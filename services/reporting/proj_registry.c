@@ -80,7 +80,8 @@ int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot
             (cross && (rc = rp_agg_add_one(ctx, RP_DIM_OFFICE_AGENCY, cross, day, RP_S_REF_AGENCY, sign)) != 0))
             return rc;
     }
-    return (p->flags & RP_P_HEAD) && p->sex == RP_SEX_FEMALE
+    /* a woman in a household is counted by it (proj_households.c) */
+    return (p->flags & RP_P_HEAD) && p->sex == RP_SEX_FEMALE && !(p->flags & RP_P_IN_HH)
                ? rp_agg_add(ctx, &tags, day, RP_S_WOMEN_HEADS, sign)
                : 0;
 }
@@ -182,5 +183,7 @@ int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *da
         return s_business(ctx, data);
     if (strcmp(type, "registry.activity.recorded") == 0)
         return rp_activity_apply(ctx, event, data, 1);
+    if (strncmp(type, "registry.household.", 19) == 0)
+        return rp_households_apply(ctx, event, data);
     return rp_people_apply(ctx, type, event, data);
 }

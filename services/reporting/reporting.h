@@ -128,7 +128,9 @@ char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id);
 
 /* What is kept of a person: her office, neighbourhood and sex as the registry last said
  * (corrections and transfers move them, proj_people.c), her registration day and flags. */
-enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4, RP_P_EXITED = 8 };
+enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4, RP_P_EXITED = 8,
+       RP_P_IN_HH = 16,     /* a member of a household now (proj_households.c) */
+       RP_P_HH_HEAD = 32 }; /* the woman heading a household counted now */
 typedef struct {
     uint32_t office, hood, pair;
     uint8_t sex;
@@ -137,6 +139,7 @@ typedef struct {
     int32_t reg_day;    /* day of registration (registered_on, else the first referral's) */
     int32_t exit_day;   /* day she exited or died (RP_P_EXITED) */
     uint32_t agency;    /* the referring agency (RP_DIM_AGENCY), 0 for none */
+    uint32_t household; /* the household she is in (RP_P_IN_HH), its number */
 } rp_person_t;
 
 /* The Persian name of an office code (registry.office.* events), else the code itself; a new
@@ -409,6 +412,11 @@ int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot
 /* registry.person.updated / transferred / merged and registry.activity.corrected / voided
  * (proj_people.c). Returns 0 or an LMDB error. */
 int rp_people_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+/* registry.household.* (proj_households.c): women heads of household from households. */
+int rp_households_apply(hy_ctx_t *ctx, json_t *event, json_t *data);
+/* A merge: the retired record's household membership becomes the survivor's (when she is in
+ * none). Returns 0 or an LMDB error. */
+int rp_households_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to, const rp_person_t *dup);
 int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
