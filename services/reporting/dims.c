@@ -423,9 +423,8 @@ bool rp_event_day(const json_t *event, const json_t *data, const char *key, int6
 /* Halves are numbered so that consecutive halves have consecutive ids. */
 int rp_half_of(int64_t day)
 {
-    int gy, gm, gd, jy, jm, jd;
-    hy_civil_from_days(day, &gy, &gm, &gd);
-    if (hy_gregorian_to_jalali(gy, gm, gd, &jy, &jm, &jd) != 0)
+    int jy, jm, jd;
+    if (!rp_jalali_of(day, &jy, &jm, &jd))
         return -1;
     return jy * 2 + (jm > 6);
 }

@@ -186,6 +186,12 @@ bool rp_time_unix(const char *time, int64_t *t);
 /* The business date of a figure: the ISO date in data[key] when there is one, else the date
  * (in Tehran) of the event's time. false when neither can be read. */
 bool rp_event_day(const json_t *event, const json_t *data, const char *key, int64_t *day);
+/* Solar Hijri dates by table (calendar.c; the same answers as fa_calendar.c, faster): the
+ * Jalali date of a day number, the number of days of a month (-1 outside the range), the day
+ * number of a Jalali date. false outside HY_JALALI_MIN_YEAR..HY_JALALI_MAX_YEAR. */
+bool rp_jalali_of(int64_t day, int *jy, int *jm, int *jd);
+int  rp_jalali_month_days(int jy, int jm);
+bool rp_day_of_jalali(int jy, int jm, int jd, int64_t *day);
 /* Solar Hijri half of a day: jy * 2 + (half - 1); -1 outside the calendar's range. */
 int rp_half_of(int64_t day);
 /* First and last day of Solar Hijri half (1 or 2) of year jy. 0 or -1. */

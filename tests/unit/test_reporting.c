@@ -1693,6 +1693,29 @@ static void test_apply_rate(void)
     s_close(&env);
 }
 
+/* calendar.c's tables agree with fa_calendar.c on every day of the calendar's range. */
+static void test_calendar_tables(void)
+{
+    int gy, gm, gd, bad = 0;
+    CHECK(hy_jalali_to_gregorian(HY_JALALI_MIN_YEAR, 1, 1, &gy, &gm, &gd) == 0);
+    int64_t d0 = hy_days_from_civil(gy, gm, gd);
+    CHECK(hy_jalali_to_gregorian(HY_JALALI_MAX_YEAR, 12, hy_jalali_month_length(HY_JALALI_MAX_YEAR, 12), &gy, &gm,
+                                 &gd) == 0);
+    int64_t d1 = hy_days_from_civil(gy, gm, gd);
+    for (int64_t day = d0; day <= d1; day++) {
+        int jy, jm, jd, ey, em, ed;
+        int64_t back;
+        hy_civil_from_days(day, &gy, &gm, &gd);
+        bool ok = hy_gregorian_to_jalali(gy, gm, gd, &ey, &em, &ed) == 0 && rp_jalali_of(day, &jy, &jm, &jd) &&
+                  jy == ey && jm == em && jd == ed && rp_jalali_month_days(jy, jm) == hy_jalali_month_length(jy, jm) &&
+                  rp_day_of_jalali(jy, jm, jd, &back) && back == day;
+        bad += !ok;
+    }
+    CHECK_EQ_INT(bad, 0);
+    int jy, jm, jd;
+    CHECK(!rp_jalali_of(d0 - 1, &jy, &jm, &jd) && !rp_jalali_of(d1 + 1, &jy, &jm, &jd));
+}
+
 const hy_test_t reporting_tests[] = {
     {"reporting.half_boundaries", test_half_boundaries},
     {"reporting.arguments_and_roles", test_arguments_and_roles},
@@ -1703,6 +1726,7 @@ const hy_test_t reporting_tests[] = {
     {"reporting.figures_follow_records", test_figures_follow_records},
     {"reporting.timeline", test_timeline},
     {"reporting.women_heads_from_households", test_women_heads_from_households},
+    {"reporting.calendar_tables", test_calendar_tables},
     {"reporting.exactly_once", test_exactly_once},
     {"reporting.apply_rate", test_apply_rate},
     {0},
