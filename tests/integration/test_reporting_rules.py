@@ -9,30 +9,9 @@ import time
 import urllib.parse
 
 from harness import Cluster, check, eq, person
+from test_reporting import _heads, _ok, _wait_current
 
 H0 = "شهرری"
-
-
-def _ok(r, what):
-    check(r.status in (200, 201), f"{what}: {r!r}")
-    return r.json
-
-
-def _heads(c, sources):
-    return {s: (c.events_since(s) or [{"sequence": 0}])[-1]["sequence"] for s in sources}
-
-
-def _wait_current(c, heads, pids=None, timeout=60):
-    """Until every answer (from every replica in pids) has applied every source up to heads."""
-    deadline, seen = time.time() + timeout, set()
-    while time.time() < deadline:
-        r = c.get("/v1/reports/half-year?year=1403&half=1")
-        if r.status == 200 and all(r.json["as_of"][s]["seq"] >= h for s, h in heads.items()):
-            seen.add(r.json["replica"]["pid"])
-            if not pids or pids <= seen:
-                return
-        time.sleep(0.05)
-    check(False, f"reporting never caught up with {heads} (seen {seen})")
 
 
 def _report(c, year, half, office=None, sections=False):

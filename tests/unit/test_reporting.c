@@ -1524,7 +1524,7 @@ static void test_women_heads_from_households(void)
     CHECK(s_open(&env) == 0);
     for (int i = 1; i <= 6; i++) {
         static const char *const sex[] = {"", "female", "female", "female", "male", "female", "male"};
-        char day[11];
+        char day[24];
         snprintf(day, sizeof day, "2024-04-0%d", i);
         json_t *p = s_person_json(i, sex[i], "rey-a", "h1", day);
         json_object_set_new(p, "head_of_household", (i == 1 || i == 2 || i == 5) ? json_true() : json_false());
