@@ -109,6 +109,11 @@ static const hy_field_t half_year_result[] = {
      .doc = "per source: seq and time of the last event applied ({\"loans\":{\"seq\":N,\"time\":...}})"},
     {.name = "generated_at", .type = HY_T_STRING, .doc = "when this answer was computed (UTC)"},
     {.name = "replica", .type = HY_T_ANY, .doc = "which reporting replica answered (pid)"},
+    {.name = "sections", .type = HY_T_ANY,
+     .doc = "with sections=true: {neighbourhood|field|sex|network|agency: [{key, indicators}]}, "
+            "within the office for an office's report"},
+    {.name = "previous", .type = HY_T_ANY,
+     .doc = "with sections=true: {year, half, indicators} of the half before"},
     {0},
 };
 
