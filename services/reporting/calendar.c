@@ -81,3 +81,15 @@ bool rp_day_of_jalali(int jy, int jm, int jd, int64_t *day)
     *day = s_nowruz[jy - HY_JALALI_MIN_YEAR] + s_month_start(jm) + jd - 1;
     return true;
 }
+
+bool rp_jalali_text(int64_t day, char out[11])
+{
+    int jy, jm, jd;
+    if (!rp_jalali_of(day, &jy, &jm, &jd))
+        return false;
+    out[0] = (char)('0' + jy / 1000 % 10), out[1] = (char)('0' + jy / 100 % 10);
+    out[2] = (char)('0' + jy / 10 % 10), out[3] = (char)('0' + jy % 10), out[4] = '/';
+    out[5] = (char)('0' + jm / 10), out[6] = (char)('0' + jm % 10), out[7] = '/';
+    out[8] = (char)('0' + jd / 10), out[9] = (char)('0' + jd % 10), out[10] = '\0';
+    return true;
+}

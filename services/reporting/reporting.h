@@ -192,6 +192,8 @@ bool rp_event_day(const json_t *event, const json_t *data, const char *key, int6
 bool rp_jalali_of(int64_t day, int *jy, int *jm, int *jd);
 int  rp_jalali_month_days(int jy, int jm);
 bool rp_day_of_jalali(int jy, int jm, int jd, int64_t *day);
+/* "1403/01/13" as hy_date_iso_to_jalali writes it. */
+bool rp_jalali_text(int64_t day, char out[11]);
 /* Solar Hijri half of a day: jy * 2 + (half - 1); -1 outside the calendar's range. */
 int rp_half_of(int64_t day);
 /* First and last day of Solar Hijri half (1 or 2) of year jy. 0 or -1. */

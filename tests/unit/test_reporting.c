@@ -1709,6 +1709,9 @@ static void test_calendar_tables(void)
         bool ok = hy_gregorian_to_jalali(gy, gm, gd, &ey, &em, &ed) == 0 && rp_jalali_of(day, &jy, &jm, &jd) &&
                   jy == ey && jm == em && jd == ed && rp_jalali_month_days(jy, jm) == hy_jalali_month_length(jy, jm) &&
                   rp_day_of_jalali(jy, jm, jd, &back) && back == day;
+        char iso[11], want[11], got[11];
+        rp_iso(day, iso);
+        ok = ok && hy_date_iso_to_jalali(iso, want) == 0 && rp_jalali_text(day, got) && strcmp(want, got) == 0;
         bad += !ok;
     }
     CHECK_EQ_INT(bad, 0);
