@@ -132,22 +132,42 @@ static void s_load(const MDB_val *v, int64_t vals[RP_NSLOTS])
     memcpy(vals, v->mv_data, n);
 }
 
-/* Adds delta to one slot of the array under key. */
-static int s_bump(MDB_txn *txn, MDB_dbi db, const uint8_t key[KEY_LEN], int slot, int64_t delta)
+/* Adds delta to one slot of the array under key, through cur (of the agg database): the
+ * array is found once and rewritten in place (MDB_CURRENT, same size), not looked up twice. */
+static int s_bump(MDB_cursor *cur, const uint8_t key[KEY_LEN], int slot, int64_t delta)
 {
     int64_t vals[RP_NSLOTS];
     MDB_val k = {KEY_LEN, (void *)key}, v;
-    int rc = mdb_get(txn, db, &k, &v);
-    if (rc == MDB_NOTFOUND)
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc == MDB_NOTFOUND) {
         memset(vals, 0, sizeof vals);
-    else if (rc)
+        if (__builtin_add_overflow(vals[slot], delta, &vals[slot]))
+            return EOVERFLOW;
+        k = (MDB_val){KEY_LEN, (void *)key};
+        v = (MDB_val){sizeof vals, vals};
+        return mdb_cursor_put(cur, &k, &v, 0);
+    }
+    if (rc)
         return rc;
-    else
-        s_load(&v, vals);
+    s_load(&v, vals);
     if (__builtin_add_overflow(vals[slot], delta, &vals[slot]))
         return EOVERFLOW;
+    bool same = v.mv_size == sizeof vals;
     v = (MDB_val){sizeof vals, vals};
-    return mdb_put(txn, db, &k, &v, 0);
+    return mdb_cursor_put(cur, &k, &v, same ? MDB_CURRENT : 0);
+}
+
+/* The day's and the 32-day block's arrays of one dimension value. */
+static int s_add_at(MDB_cursor *cur, int kind, uint32_t id, uint32_t u, int slot, int64_t delta)
+{
+    uint8_t key[KEY_LEN];
+    s_key(key, kind, id, LEVEL_DAY, u);
+    int rc = s_bump(cur, key, slot, delta);
+    if (rc == 0) {
+        s_key(key, kind, id, LEVEL_BLOCK, u >> BLOCK_SHIFT);
+        rc = s_bump(cur, key, slot, delta);
+    }
+    return rc;
 }
 
 uint32_t rp_day_u(int64_t day)
@@ -158,33 +178,48 @@ uint32_t rp_day_u(int64_t day)
 /* A change is added at the day and at its 32-day block of one dimension value. */
 int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
 {
-    reporting_t *st = reporting_state(ctx);
-    uint32_t u = s_u(day);
-    uint8_t key[KEY_LEN];
+    MDB_cursor *cur;
     if (delta == 0)
         return 0;
-    s_key(key, kind, id, LEVEL_DAY, u);
-    int rc = s_bump(ctx->txn, st->agg, key, slot, delta);
-    if (rc == 0) {
-        s_key(key, kind, id, LEVEL_BLOCK, u >> BLOCK_SHIFT);
-        rc = s_bump(ctx->txn, st->agg, key, slot, delta);
-    }
+    int rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->agg, &cur);
+    if (rc)
+        return rc;
+    rc = s_add_at(cur, kind, id, s_u(day), slot, delta);
+    mdb_cursor_close(cur);
     return rc;
 }
 
-/* Under "all" and every attributed value; the record behind the change (the subject of the
- * event being applied) is kept beside it for drill-down (figures.c). */
+/* Under "all" and every attributed value, through one cursor; the record behind the change
+ * (the subject of the event being applied) is kept beside it for drill-down (figures.c). */
 int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
 {
-    int rc = 0;
+    MDB_cursor *cur;
+    uint32_t u = s_u(day);
+    if (delta == 0)
+        return 0;
+    int rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->agg, &cur);
+    if (rc)
+        return rc;
     for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
         uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
         if (kind != RP_DIM_ALL && id == 0)
             continue;
-        rc = rp_agg_add_one(ctx, kind, id, day, slot, delta);
-        if (rc == 0 && delta && !rp_person_slot(slot))   /* persons: read from their records */
+        rc = s_add_at(cur, kind, id, u, slot, delta);
+        if (rc == 0 && !rp_person_slot(slot))   /* persons: read from their records */
             rc = rp_contrib_add(ctx, kind, id, day, slot, delta);
     }
+    /* an office's page breaks its figures down by field, sex and network too */
+    static const int cross[][2] = {{RP_DIM_FIELD, RP_DIM_OFFICE_FIELD}, {RP_DIM_SEX, RP_DIM_OFFICE_SEX},
+                                   {RP_DIM_NETWORK, RP_DIM_OFFICE_NETWORK}};
+    for (size_t i = 0; rc == 0 && tags->v[RP_DIM_OFFICE] && i < sizeof cross / sizeof cross[0]; i++) {
+        uint32_t id;
+        if (!tags->v[cross[i][0]])
+            continue;
+        rc = rp_intern_cross(ctx, cross[i][1], tags->v[RP_DIM_OFFICE], tags->v[cross[i][0]], &id);
+        if (rc == 0)
+            rc = s_add_at(cur, cross[i][1], id, u, slot, delta);
+    }
+    mdb_cursor_close(cur);
     return rc;
 }
 

@@ -83,14 +83,26 @@ static size_t s_name_key(int kind, const char *text, uint8_t *out)
     return len ? len + 2 : 0;
 }
 
-/* An (office, neighbourhood) pair is interned by the two ids. */
-static size_t s_pair_key(uint32_t office, uint32_t hood, uint8_t out[10])
+/* An (office, value) pair of a cross kind is interned by the two ids. */
+static size_t s_pair_key(int kind, uint32_t office, uint32_t hood, uint8_t out[10])
 {
     out[0] = 'n';
-    out[1] = RP_DIM_OFFICE_HOOD;
+    out[1] = (uint8_t)kind;
     memcpy(out + 2, &office, 4);
     memcpy(out + 6, &hood, 4);
     return 10;
+}
+
+/* The kind of the second member of a cross kind. */
+static int s_cross_of(int kind)
+{
+    switch (kind) {
+    case RP_DIM_OFFICE_AGENCY: return RP_DIM_AGENCY;
+    case RP_DIM_OFFICE_FIELD: return RP_DIM_FIELD;
+    case RP_DIM_OFFICE_SEX: return RP_DIM_SEX;
+    case RP_DIM_OFFICE_NETWORK: return RP_DIM_NETWORK;
+    default: return RP_DIM_HOOD;
+    }
 }
 
 /* "i"<kind><id BE>: the reverse entry that keeps a value's display text. */
@@ -141,11 +153,16 @@ int rp_lookup(MDB_txn *txn, reporting_t *st, int kind, const char *text, uint32_
     return klen ? s_find(txn, st, key, klen, id) : MDB_NOTFOUND;
 }
 
-int rp_lookup_pair(MDB_txn *txn, reporting_t *st, uint32_t office, uint32_t hood, uint32_t *id)
+int rp_lookup_cross(MDB_txn *txn, reporting_t *st, int kind, uint32_t office, uint32_t value, uint32_t *id)
 {
     uint8_t key[10];
     *id = 0;
-    return office && hood ? s_find(txn, st, key, s_pair_key(office, hood, key), id) : MDB_NOTFOUND;
+    return office && value ? s_find(txn, st, key, s_pair_key(kind, office, value, key), id) : MDB_NOTFOUND;
+}
+
+int rp_lookup_pair(MDB_txn *txn, reporting_t *st, uint32_t office, uint32_t hood, uint32_t *id)
+{
+    return rp_lookup_cross(txn, st, RP_DIM_OFFICE_HOOD, office, hood, id);
 }
 
 int rp_intern(hy_ctx_t *ctx, int kind, const char *text, uint32_t *id)
@@ -161,24 +178,29 @@ int rp_intern(hy_ctx_t *ctx, int kind, const char *text, uint32_t *id)
     return rc;
 }
 
-int rp_intern_pair(hy_ctx_t *ctx, uint32_t office, uint32_t hood, uint32_t *id)
+int rp_intern_cross(hy_ctx_t *ctx, int kind, uint32_t office, uint32_t value, uint32_t *id)
 {
     reporting_t *st = reporting_state(ctx);
     uint8_t key[10];
     *id = 0;
-    if (!office || !hood)
+    if (!office || !value)
         return 0;
-    size_t klen = s_pair_key(office, hood, key);
+    size_t klen = s_pair_key(kind, office, value, key);
     int rc = s_find(ctx->txn, st, key, klen, id);
     if (rc != MDB_NOTFOUND)
         return rc;
     char *a = rp_value_name(ctx->txn, st, RP_DIM_OFFICE, office);
-    char *b = rp_value_name(ctx->txn, st, RP_DIM_HOOD, hood);
+    char *b = rp_value_name(ctx->txn, st, s_cross_of(kind), value);
     char shown[1024];
     snprintf(shown, sizeof shown, "%s / %s", a ? a : "?", b ? b : "?");
     free(a);
     free(b);
-    return s_new_name(ctx, RP_DIM_OFFICE_HOOD, key, klen, shown, id);
+    return s_new_name(ctx, kind, key, klen, shown, id);
+}
+
+int rp_intern_pair(hy_ctx_t *ctx, uint32_t office, uint32_t hood, uint32_t *id)
+{
+    return rp_intern_cross(ctx, RP_DIM_OFFICE_HOOD, office, hood, id);
 }
 
 char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id)
@@ -401,9 +423,8 @@ bool rp_event_day(const json_t *event, const json_t *data, const char *key, int6
 /* Halves are numbered so that consecutive halves have consecutive ids. */
 int rp_half_of(int64_t day)
 {
-    int gy, gm, gd, jy, jm, jd;
-    hy_civil_from_days(day, &gy, &gm, &gd);
-    if (hy_gregorian_to_jalali(gy, gm, gd, &jy, &jm, &jd) != 0)
+    int jy, jm, jd;
+    if (!rp_jalali_of(day, &jy, &jm, &jd))
         return -1;
     return jy * 2 + (jm > 6);
 }

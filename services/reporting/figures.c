@@ -172,8 +172,10 @@ static int s_registered(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, co
         memcpy(&p, v.mv_data, sizeof p);
         bool in = !(p.flags & RP_P_MERGED) && s_person_in(&p, kind, id) && p.reg_day <= per->to &&
                   (ind->kind == RP_STOCK || p.reg_day >= per->from) &&
-                  (ind->slot != RP_S_WOMEN_HEADS || ((p.flags & RP_P_HEAD) && p.sex == RP_SEX_FEMALE)) &&
-                  (ind->slot != RP_S_REF_AGENCY || (p.flags & RP_P_AGENCY));
+                  (ind->slot != RP_S_WOMEN_HEADS || (p.flags & RP_P_HH_HEAD) ||
+                   ((p.flags & RP_P_HEAD) && p.sex == RP_SEX_FEMALE && !(p.flags & RP_P_IN_HH))) &&
+                  (ind->slot != RP_S_REF_AGENCY || (p.flags & RP_P_AGENCY)) &&
+                  (ind->den != RP_S_EXITED || !(p.flags & RP_P_EXITED) || p.exit_day > per->to);
         char pid[32];
         snprintf(pid, sizeof pid, "prs_%llu", (unsigned long long)hy_key_u64_get(k.mv_data));
         if (in && json_array_append_new(out, json_string(pid)) != 0) {

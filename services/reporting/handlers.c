@@ -40,8 +40,6 @@ int reporting_open(hy_store_t *store, void **state)
         {"reporting.gaps", offsetof(reporting_t, gaps)},
         {"reporting.timeline", offsetof(reporting_t, timeline)},
         {"reporting.contrib", offsetof(reporting_t, contrib)},
-        {"reporting.subs", offsetof(reporting_t, subs)},
-        {"reporting.targets", offsetof(reporting_t, targets)},
         {"reporting.names", offsetof(reporting_t, names)},
         {"reporting.persons", offsetof(reporting_t, persons)},
         {"reporting.nids", offsetof(reporting_t, nids)},
@@ -54,8 +52,19 @@ int reporting_open(hy_store_t *store, void **state)
             return rc;
         }
     }
+    int rc = rp_ledger_open(store, st);
+    if (rc) {
+        free(st);
+        return rc;
+    }
     *state = st;
     return 0;
+}
+
+static void s_close(void *state)
+{
+    rp_ledger_close(state);
+    free(state);
 }
 
 static const char *const s_sources[] = {"registry", "loans", "networks", "microfund", "insurance",
@@ -69,5 +78,6 @@ const hy_service_def_t reporting_def = {
     .sources = s_sources,
     .apply = reporting_apply,
     .reset = reporting_reset,
+    .close = s_close,
     .serve_after_catch_up = true,
 };

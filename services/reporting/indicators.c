@@ -52,6 +52,9 @@ const rp_indicator_t rp_indicators[] = {
     {"loans_recovered_rials", "وصول وام‌های سوخت‌شده", RP_FLOW, RP_RIALS, RP_S_LOANS_RECOVERED, 0, false},
     {"par30_restructured_rials", "پرتفوی در معرض ریسک وام‌های امهال‌شده", RP_STOCK, RP_RIALS,
      RP_S_PAR30_RESTRUCTURED, 0, false},
+    /* a stock less another: the persons in the database less those exited or dead by then */
+    {"beneficiaries_active", "ذی‌نفعان فعال در پایان دوره", RP_STOCK, RP_COUNT, RP_S_BENEFICIARIES,
+     RP_S_EXITED, false},
 };
 const size_t rp_nindicators = sizeof rp_indicators / sizeof rp_indicators[0];
 
@@ -90,8 +93,10 @@ bool rp_indicator_value(const rp_raw_t *raw, size_t i, int64_t *value)
     case RP_FLOW:
         *value = raw->range[ind->slot];
         return true;
-    case RP_STOCK:   /* beneficiaries in the database include those transferred in and out */
-        *value = raw->upto[ind->slot] + (ind->slot == RP_S_BENEFICIARIES ? raw->upto[RP_S_TRANSFERS] : 0);
+    case RP_STOCK:   /* beneficiaries in the database include those transferred in and out; a
+                        stock with a den is that stock less the den's */
+        *value = raw->upto[ind->slot] + (ind->slot == RP_S_BENEFICIARIES ? raw->upto[RP_S_TRANSFERS] : 0) -
+                 (ind->den ? raw->upto[ind->den] : 0);
         return true;
     case RP_DISTINCT:
         *value = raw->has_distinct ? raw->distinct[ind->slot] : 0;

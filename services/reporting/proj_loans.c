@@ -72,21 +72,18 @@ typedef struct {
     s_line_t *lines;  /* malloc'ed */
 } s_loan_t;
 
-/* day plus months Solar Hijri months, on the same day of the month clamped to its length. */
+/* day plus months Solar Hijri months, on the same day of the month clamped to its length
+ * (calendar.c's tables: called for every installment of every loan). */
 static bool s_add_months(int64_t day, int months, int64_t *out)
 {
-    int gy, gm, gd, jy, jm, jd;
-    hy_civil_from_days(day, &gy, &gm, &gd);
-    if (months < 0 || hy_gregorian_to_jalali(gy, gm, gd, &jy, &jm, &jd) != 0)
+    int jy, jm, jd;
+    if (months < 0 || !rp_jalali_of(day, &jy, &jm, &jd))
         return false;
     int m0 = jm - 1 + months;
     jy += m0 / 12;
     jm = m0 % 12 + 1;
-    int len = jy <= HY_JALALI_MAX_YEAR ? hy_jalali_month_length(jy, jm) : -1;
-    if (len < 0 || hy_jalali_to_gregorian(jy, jm, jd < len ? jd : len, &gy, &gm, &gd) != 0)
-        return false;
-    *out = hy_days_from_civil(gy, gm, gd);
-    return true;
+    int len = rp_jalali_month_days(jy, jm);
+    return len > 0 && rp_day_of_jalali(jy, jm, jd < len ? jd : len, out);
 }
 
 /* n installments of principal and fee split evenly, remainders on the last, the k-th due

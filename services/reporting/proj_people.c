@@ -22,6 +22,12 @@
  *   registry.activity.voided {id, before}    the activity counts nowhere: its figures are
  *        taken back exactly as they were added (counters and distinct people alike).
  *   registry.activity.corrected {id, before, after}  before taken back, after added.
+ *   registry.person.status_changed {id, status, date}  exited or deceased: she leaves the
+ *        stock of ACTIVE beneficiaries on that date (slot RP_S_EXITED; beneficiaries_total, the
+ *        persons in the database, keeps her: the Rey table counts everyone ever registered);
+ *        back to active: she returns on that date. duplicate_of comes with the merge, which
+ *        does the work (registry.person.merged follows it in the same commit).
+ *   A corrected registered_on moves her registration figures to the new day.
  *
  * Known limit: the figures of OTHER services' events already applied (a loan, a membership)
  * stay where they were counted when a person's sex or neighbourhood is corrected afterwards;
@@ -40,10 +46,38 @@ static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, rp_person_t *p)
     return rp_person_get(ctx, id, p);
 }
 
+/* Her exit (RP_S_EXITED) under her values, added or taken back on day. */
+static int s_exit_figure(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int sign)
+{
+    rp_tags_t tags;
+    if (!(p->flags & RP_P_EXITED))
+        return 0;
+    int rc = rp_tags_place(ctx, p->office, p->hood, 0, 0, &tags);
+    if (rc)
+        return rc;
+    tags.v[RP_DIM_SEX] = p->sex;
+    return rp_agg_add(ctx, &tags, day, RP_S_EXITED, sign);
+}
+
+/* Every figure of a person's record moved from was to now: registration on the registration
+ * day, exit on the exit day. */
+static int s_move(hy_ctx_t *ctx, const rp_person_t *was, const rp_person_t *now)
+{
+    int rc;
+    if ((rc = rp_person_figures(ctx, was, was->reg_day, RP_S_BENEFICIARIES, -1)) != 0 ||
+        (rc = rp_person_figures(ctx, now, now->reg_day, RP_S_BENEFICIARIES, 1)) != 0 ||
+        (rc = s_exit_figure(ctx, was, was->exit_day, -1)) != 0)
+        return rc;
+    return s_exit_figure(ctx, now, now->exit_day, 1);
+}
+
 /* The values of a person record (the event's "person" or "after"). */
 static int s_values(hy_ctx_t *ctx, const json_t *person, rp_person_t *p)
 {
     int rc;
+    int64_t day;
+    if (rp_day_of(rp_str(person, "registered_on"), &day))
+        p->reg_day = (int32_t)day;
     if (json_object_get(person, "sex"))
         p->sex = (uint8_t)rp_sex_code(rp_str(person, "sex"));
     if (json_object_get(person, "head_of_household"))
@@ -74,8 +108,7 @@ static int s_updated(hy_ctx_t *ctx, const json_t *data)
         return rc;
     if (memcmp(&was, &now, sizeof was) == 0 || (was.flags & RP_P_MERGED))
         return 0;
-    if ((rc = rp_person_figures(ctx, &was, was.reg_day, RP_S_BENEFICIARIES, -1)) != 0 ||
-        (rc = rp_person_figures(ctx, &now, now.reg_day, RP_S_BENEFICIARIES, 1)) != 0)
+    if ((rc = s_move(ctx, &was, &now)) != 0)
         return rc;
     return rp_person_put(ctx, n, NULL, &now);
 }
@@ -103,7 +136,8 @@ static int s_transferred(hy_ctx_t *ctx, json_t *event, const json_t *data)
     a.flags &= (uint8_t)~RP_P_AGENCY;
     b.flags &= (uint8_t)~RP_P_AGENCY;
     if ((rc = rp_person_figures(ctx, &a, day, RP_S_TRANSFERS, -1)) != 0 ||
-        (rc = rp_person_figures(ctx, &b, day, RP_S_TRANSFERS, 1)) != 0)
+        (rc = rp_person_figures(ctx, &b, day, RP_S_TRANSFERS, 1)) != 0 ||
+        (rc = s_exit_figure(ctx, &a, day, -1)) != 0 || (rc = s_exit_figure(ctx, &b, day, 1)) != 0)
         return rc;
     return rp_person_put(ctx, n, NULL, &now);
 }
@@ -117,23 +151,55 @@ static int s_merged(hy_ctx_t *ctx, const json_t *data)
     int rc = s_load(ctx, rp_str(data, "id"), &n, &dup);
     if (rc || (dup.flags & RP_P_MERGED))
         return rc == MDB_NOTFOUND ? 0 : rc;
-    if ((rc = rp_person_figures(ctx, &dup, dup.reg_day, RP_S_BENEFICIARIES, -1)) != 0)
+    if ((rc = rp_person_figures(ctx, &dup, dup.reg_day, RP_S_BENEFICIARIES, -1)) != 0 ||
+        (rc = s_exit_figure(ctx, &dup, dup.exit_day, -1)) != 0)
         return rc;
     rc = s_load(ctx, rp_str(data, "into"), &m, &into);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     rp_person_t now = rc == 0 ? into : dup;
-    now.flags |= RP_P_MERGED;
+    now.flags = (uint8_t)((now.flags & ~RP_P_EXITED) | RP_P_MERGED);
     now.reg_day = dup.reg_day;
     if ((rc = rp_person_put(ctx, n, NULL, &now)) != 0 || m == 0 || m == n)
+        return rc;
+    if ((rc = rp_households_repoint(ctx, n, m, &dup)) != 0)
         return rc;
     if ((rc = rp_distinct_repoint(ctx, n, m)) != 0)
         return rc;
     return rp_timeline_repoint(ctx, n, m);
 }
 
+/* An exit or a death takes her out of the active stock on its date; a return puts her back. */
+static int s_status(hy_ctx_t *ctx, json_t *event, const json_t *data)
+{
+    uint64_t n;
+    rp_person_t p;
+    int64_t day;
+    const char *status = rp_str(data, "status");
+    int rc = s_load(ctx, rp_str(data, "id"), &n, &p);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if (!status || (p.flags & RP_P_MERGED) || !rp_event_day(event, data, "date", &day))
+        return 0;
+    bool out = strcmp(status, "exited") == 0 || strcmp(status, "deceased") == 0;
+    bool back = strcmp(status, "active") == 0;
+    if (out == !!(p.flags & RP_P_EXITED) || (!out && !back))
+        return 0;   /* no change of the active stock (exited then deceased; duplicate_of) */
+    if (back) {
+        rc = s_exit_figure(ctx, &p, day, -1);
+        p.flags &= (uint8_t)~RP_P_EXITED;
+    } else {
+        p.flags |= RP_P_EXITED;
+        p.exit_day = (int32_t)day;
+        rc = s_exit_figure(ctx, &p, day, 1);
+    }
+    return rc ? rc : rp_person_put(ctx, n, NULL, &p);
+}
+
 int rp_people_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
+    if (strcmp(type, "registry.person.status_changed") == 0)
+        return s_status(ctx, event, data);
     if (strcmp(type, "registry.person.updated") == 0)
         return s_updated(ctx, data);
     if (strcmp(type, "registry.person.transferred") == 0)

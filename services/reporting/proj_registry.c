@@ -17,7 +17,8 @@
  *                                employer_referral, aid, training_class: each participant one
  *                                (employer referrals, in-kind aid, class attendance).
  *                                A registration on an agency's referral counts among the
- *                                referrals by agency; a woman head of household among the
+ *                                referrals by agency (and under its agency: agency_code,
+ *                                else the agency's name folded by hy_fa_key); a woman head of household among the
  *                                women heads of household (a stock, like beneficiaries).
  *   registry.office.created/updated  the office's Persian name (for the printed page)
  * Updates (person.updated, business.updated, stage_changed) change nothing counted here.
@@ -49,6 +50,9 @@ static int s_person(hy_ctx_t *ctx, json_t *event, const json_t *person)
     p.reg_day = (int32_t)day;
     p.flags = (uint8_t)((json_is_true(json_object_get(person, "head_of_household")) ? RP_P_HEAD : 0) |
                         (source && strcmp(source, "agency") == 0 ? RP_P_AGENCY : 0));
+    const char *agency = rp_str(first, "agency_code") ? rp_str(first, "agency_code") : rp_str(first, "agency");
+    if ((p.flags & RP_P_AGENCY) && (rc = rp_intern(ctx, RP_DIM_AGENCY, agency, &p.agency)) != 0)
+        return rc;
     if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(person, "office"), &p.office)) != 0 ||
         (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(person, "neighbourhood"), &p.hood)) != 0 ||
         (rc = rp_intern_pair(ctx, p.office, p.hood, &p.pair)) != 0 ||
@@ -69,7 +73,15 @@ int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot
         (slot_beneficiaries == RP_S_BENEFICIARIES && (p->flags & RP_P_AGENCY) &&
          (rc = rp_agg_add(ctx, &tags, day, RP_S_REF_AGENCY, sign)) != 0))
         return rc;
-    return (p->flags & RP_P_HEAD) && p->sex == RP_SEX_FEMALE
+    if (slot_beneficiaries == RP_S_BENEFICIARIES && (p->flags & RP_P_AGENCY) && p->agency) {
+        uint32_t cross;   /* referrals by agency, for the province and within the office */
+        if ((rc = rp_agg_add_one(ctx, RP_DIM_AGENCY, p->agency, day, RP_S_REF_AGENCY, sign)) != 0 ||
+            (rc = rp_intern_cross(ctx, RP_DIM_OFFICE_AGENCY, p->office, p->agency, &cross)) != 0 ||
+            (cross && (rc = rp_agg_add_one(ctx, RP_DIM_OFFICE_AGENCY, cross, day, RP_S_REF_AGENCY, sign)) != 0))
+            return rc;
+    }
+    /* a woman in a household is counted by it (proj_households.c) */
+    return (p->flags & RP_P_HEAD) && p->sex == RP_SEX_FEMALE && !(p->flags & RP_P_IN_HH)
                ? rp_agg_add(ctx, &tags, day, RP_S_WOMEN_HEADS, sign)
                : 0;
 }
@@ -171,5 +183,7 @@ int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *da
         return s_business(ctx, data);
     if (strcmp(type, "registry.activity.recorded") == 0)
         return rp_activity_apply(ctx, event, data, 1);
+    if (strncmp(type, "registry.household.", 19) == 0)
+        return rp_households_apply(ctx, event, data);
     return rp_people_apply(ctx, type, event, data);
 }

@@ -145,8 +145,28 @@ static void s_section(rp_buf_t *b, const char *dim, const char *title, const jso
     rp_buf_add(b, "</tbody></table>");
 }
 
+/* Referrals by agency: one figure per agency. */
+static void s_agencies(rp_buf_t *b, const json_t *groups)
+{
+    size_t i;
+    json_t *g;
+    if (!json_array_size(groups))
+        return;
+    rp_buf_add(b, "<h2>معرفی‌شدگان به تفکیک نهاد معرف</h2><table data-section=\"agency\"><thead><tr>"
+                  "<th></th><th>معرفی‌شدگان</th></tr></thead><tbody>");
+    json_array_foreach(groups, i, g) {
+        rp_buf_add(b, "<tr><td>");
+        rp_buf_html(b, rp_str(g, "key") ? rp_str(g, "key") : "");
+        rp_buf_add(b, "</td><td class=\"v\">");
+        rp_buf_fa_int(b, json_integer_value(json_object_get(json_object_get(g, "indicators"), "referrals_by_agency")));
+        rp_buf_add(b, "</td></tr>");
+    }
+    rp_buf_add(b, "</tbody></table>");
+}
+
 static void s_sections(rp_buf_t *b, const json_t *sections)
 {
+    s_agencies(b, json_object_get(sections, "agency"));
     s_section(b, "neighbourhood", "به تفکیک محله", json_object_get(sections, "neighbourhood"));
     s_section(b, "field", "به تفکیک حوزه فعالیت", json_object_get(sections, "field"));
     s_section(b, "sex", "به تفکیک جنسیت", json_object_get(sections, "sex"));

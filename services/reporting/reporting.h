@@ -60,8 +60,10 @@ typedef struct {
     MDB_dbi records;   /* tagged small records: businesses, networks, funds, memberships,
                           enrolments, loans (dims.c, proj_*.c) */
     MDB_dbi contrib;   /* the records behind each counter change (figures.c) */
-    MDB_dbi subs;      /* submitted reports: id -> canonical JSON (submissions.c) */
-    MDB_dbi targets;   /* office targets per half (targets.c) */
+    hy_store_t *ledger;/* shared by every replica: what is not derived from events (ledger.c) */
+    MDB_dbi lmeta;     /* in the ledger: the "subs" counter */
+    MDB_dbi subs;      /* in the ledger: submitted reports: id -> canonical JSON (submissions.c) */
+    MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
     bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
     const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
@@ -74,12 +76,30 @@ extern const hy_service_def_t reporting_def;
 int  reporting_open(hy_store_t *store, void **state);
 reporting_t *reporting_state(hy_ctx_t *ctx);
 
+/* --- the ledger (ledger.c): submissions and targets, one store for every replica ------------ */
+int  rp_ledger_open(hy_store_t *store, reporting_t *st);
+void rp_ledger_close(reporting_t *st);
+/* A transaction of the ledger (not ctx->txn): commit or abort it before returning. */
+int  rp_ledger_begin(reporting_t *st, bool write, MDB_txn **txn);
+/* Reads one JSON value of db under key in a read transaction of its own. 0, MDB_NOTFOUND or
+ * an LMDB error. */
+int  rp_ledger_get(reporting_t *st, const void *key, size_t klen, MDB_dbi db, json_t **out);
+
 /* --- dimensions (dims.c) -------------------------------------------------------------------- */
 /* The ways a figure is broken down. RP_DIM_ALL has the single value 0; in the others 0 means
  * "not attributed" (no office given, a class has no sex, ...). */
 enum { RP_DIM_ALL, RP_DIM_OFFICE, RP_DIM_HOOD, RP_DIM_OFFICE_HOOD, RP_DIM_FIELD, RP_DIM_SEX,
        RP_DIM_NETWORK, RP_NDIMS };
 extern const char *const rp_dim_names[RP_NDIMS];   /* "all", "office", "neighbourhood", ... */
+/* Kinds of counters that are not tags: the referring agency (interned like an office), and an
+ * office crossed with a value of another kind (interned pairs), for an office's page. */
+enum { RP_DIM_AGENCY = RP_NDIMS, RP_DIM_OFFICE_AGENCY, RP_DIM_OFFICE_FIELD, RP_DIM_OFFICE_SEX,
+       RP_DIM_OFFICE_NETWORK };
+/* The id of (office, value) under a cross kind (RP_DIM_OFFICE_HOOD or RP_DIM_OFFICE_*),
+ * interned; 0 when either is 0. Returns 0 or an LMDB error. */
+int rp_intern_cross(hy_ctx_t *ctx, int kind, uint32_t office, uint32_t value, uint32_t *id);
+/* Looks it up without interning: MDB_NOTFOUND when never seen. */
+int rp_lookup_cross(MDB_txn *txn, reporting_t *st, int kind, uint32_t office, uint32_t value, uint32_t *id);
 
 /* The dimension values one figure is attributed to (v[RP_DIM_ALL] is always 0). */
 typedef struct {
@@ -108,13 +128,18 @@ char *rp_value_name(MDB_txn *txn, reporting_t *st, int kind, uint32_t id);
 
 /* What is kept of a person: her office, neighbourhood and sex as the registry last said
  * (corrections and transfers move them, proj_people.c), her registration day and flags. */
-enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4 };
+enum { RP_P_HEAD = 1, RP_P_AGENCY = 2, RP_P_MERGED = 4, RP_P_EXITED = 8,
+       RP_P_IN_HH = 16,     /* a member of a household now (proj_households.c) */
+       RP_P_HH_HEAD = 32 }; /* the woman heading a household counted now */
 typedef struct {
     uint32_t office, hood, pair;
     uint8_t sex;
     uint8_t flags;      /* RP_P_* */
     uint8_t pad[2];
     int32_t reg_day;    /* day of registration (registered_on, else the first referral's) */
+    int32_t exit_day;   /* day she exited or died (RP_P_EXITED) */
+    uint32_t agency;    /* the referring agency (RP_DIM_AGENCY), 0 for none */
+    uint32_t household; /* the household she is in (RP_P_IN_HH), its number */
 } rp_person_t;
 
 /* The Persian name of an office code (registry.office.* events), else the code itself; a new
@@ -161,6 +186,14 @@ bool rp_time_unix(const char *time, int64_t *t);
 /* The business date of a figure: the ISO date in data[key] when there is one, else the date
  * (in Tehran) of the event's time. false when neither can be read. */
 bool rp_event_day(const json_t *event, const json_t *data, const char *key, int64_t *day);
+/* Solar Hijri dates by table (calendar.c; the same answers as fa_calendar.c, faster): the
+ * Jalali date of a day number, the number of days of a month (-1 outside the range), the day
+ * number of a Jalali date. false outside HY_JALALI_MIN_YEAR..HY_JALALI_MAX_YEAR. */
+bool rp_jalali_of(int64_t day, int *jy, int *jm, int *jd);
+int  rp_jalali_month_days(int jy, int jm);
+bool rp_day_of_jalali(int jy, int jm, int jd, int64_t *day);
+/* "1403/01/13" as hy_date_iso_to_jalali writes it. */
+bool rp_jalali_text(int64_t day, char out[11]);
 /* Solar Hijri half of a day: jy * 2 + (half - 1); -1 outside the calendar's range. */
 int rp_half_of(int64_t day);
 /* First and last day of Solar Hijri half (1 or 2) of year jy. 0 or -1. */
@@ -205,6 +238,7 @@ enum {
     RP_S_LOANS_RECOVERED,   /* rials recovered on written-off loans */
     RP_S_PAR30_RESTRUCTURED,/* stock: PAR30 of restructured (rescheduled) loans */
     RP_S_TRANSFERS,         /* beneficiaries moved between offices: part of the stock only */
+    RP_S_EXITED,            /* stock: beneficiaries who exited or died (status_changed) */
     RP_NSLOTS
 };
 
@@ -386,6 +420,11 @@ int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot
 /* registry.person.updated / transferred / merged and registry.activity.corrected / voided
  * (proj_people.c). Returns 0 or an LMDB error. */
 int rp_people_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
+/* registry.household.* (proj_households.c): women heads of household from households. */
+int rp_households_apply(hy_ctx_t *ctx, json_t *event, json_t *data);
+/* A merge: the retired record's household membership becomes the survivor's (when she is in
+ * none). Returns 0 or an LMDB error. */
+int rp_households_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to, const rp_person_t *dup);
 int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);

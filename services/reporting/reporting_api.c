@@ -29,6 +29,9 @@ static const hy_field_t half_year_args[] = {
      .doc = "only this office (normalised match)"},
     {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 200,
      .doc = "only this neighbourhood (normalised match; with office: that office's part of it)"},
+    {.name = "sections", .type = HY_T_BOOL, .flags = HY_F_QUERY,
+     .doc = "JSON: add the printed page's breakdowns (sections: neighbourhood, field, sex, network, "
+            "agency; within the office when one is given) and the previous half (previous)"},
     {.name = "format", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "json|csv|html",
      .doc = "rendering; the gateway sets it from Accept (text/csv, text/html)"},
     {0},
@@ -82,6 +85,8 @@ static const hy_field_t indicator_fields[] = {
      .doc = "recovered on written-off loans (loans.loan.recovery_recorded)"},
     {.name = "par30_restructured_rials", .type = HY_T_MONEY,
      .doc = "PAR30 of loans rescheduled or flagged restructured, at the end"},
+    {.name = "beneficiaries_active", .type = HY_T_INT,
+     .doc = "persons registered up to the period's end, less those exited or deceased by then"},
     {0},
 };
 
@@ -104,6 +109,11 @@ static const hy_field_t half_year_result[] = {
      .doc = "per source: seq and time of the last event applied ({\"loans\":{\"seq\":N,\"time\":...}})"},
     {.name = "generated_at", .type = HY_T_STRING, .doc = "when this answer was computed (UTC)"},
     {.name = "replica", .type = HY_T_ANY, .doc = "which reporting replica answered (pid)"},
+    {.name = "sections", .type = HY_T_ANY,
+     .doc = "with sections=true: {neighbourhood|field|sex|network|agency: [{key, indicators}]}, "
+            "within the office for an office's report"},
+    {.name = "previous", .type = HY_T_ANY,
+     .doc = "with sections=true: {year, half, indicators} of the half before"},
     {0},
 };
 

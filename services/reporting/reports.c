@@ -213,6 +213,10 @@ int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
         return s_rendered(ctx, report, rp_render_html(report, ctx->today),
                           "text/html; charset=utf-8", out);
     }
+    if (json_is_true(json_object_get(args, "sections")) && (status = s_page_extras(ctx, args, report)) != 0) {
+        json_decref(report);
+        return status;
+    }
     *out = report;
     return 200;
 }
@@ -340,22 +344,24 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
 typedef struct {
     hy_ctx_t *ctx;
     const rp_scope_t *sc;
+    int kind, cross;    /* the values listed; the office's part of them (0: not within an office) */
     json_t *groups;
 } s_hoods_t;
 
-/* rp_agg_values visitor: the office's part of one neighbourhood, when it has anything. */
-static int s_office_hood(uint32_t hood, void *user)
+/* rp_agg_values visitor: one value (within the scope's office when cross is set), when it has
+ * anything. */
+static int s_office_hood(uint32_t value, void *user)
 {
     s_hoods_t *h = user;
     reporting_t *st = reporting_state(h->ctx);
-    uint32_t pair;
+    uint32_t id = value;
     rp_raw_t raw;
-    if (hood == 0 || rp_lookup_pair(h->ctx->txn, st, h->sc->id, hood, &pair) != 0)
+    if (value == 0 || (h->cross && rp_lookup_cross(h->ctx->txn, st, h->cross, h->sc->id, value, &id) != 0))
         return 0;
-    int rc = rp_raw_read(h->ctx->txn, st, RP_DIM_OFFICE_HOOD, pair, &h->sc->p, &raw);
+    int rc = rp_raw_read(h->ctx->txn, st, h->cross ? h->cross : h->kind, id, &h->sc->p, &raw);
     if (rc || !s_any(&raw))
         return rc;
-    char *name = rp_value_name(h->ctx->txn, st, RP_DIM_HOOD, hood);
+    char *name = rp_value_name(h->ctx->txn, st, h->kind, value);
     json_t *g = s_group(name ? name : "?", &raw);
     free(name);
     return g && json_array_append_new(h->groups, g) == 0 ? 0 : ENOMEM;
@@ -375,10 +381,22 @@ json_t *rp_sections_json(hy_ctx_t *ctx, const rp_scope_t *sc)
         if (json_object_set_new(out, rp_dim_names[kinds[i]], t.groups) != 0 && rc == 0)
             rc = ENOMEM;
     }
-    if (rc == 0 && sc->kind == RP_DIM_OFFICE) {
-        s_hoods_t h = {ctx, sc, json_array()};
-        rc = h.groups ? rp_agg_values(ctx->txn, st, RP_DIM_HOOD, s_office_hood, &h) : ENOMEM;
-        if (json_object_set_new(out, "neighbourhood", h.groups) != 0 && rc == 0)
+    /* an office's page: each breakdown within the office; referrals by agency on every page */
+    static const struct {
+        const char *name;
+        int kind, cross;
+    } within[] = {{"neighbourhood", RP_DIM_HOOD, RP_DIM_OFFICE_HOOD}, {"field", RP_DIM_FIELD, RP_DIM_OFFICE_FIELD},
+                  {"sex", RP_DIM_SEX, RP_DIM_OFFICE_SEX}, {"network", RP_DIM_NETWORK, RP_DIM_OFFICE_NETWORK},
+                  {"agency", RP_DIM_AGENCY, RP_DIM_OFFICE_AGENCY}};
+    for (size_t i = 0; rc == 0 && i < sizeof within / sizeof within[0]; i++) {
+        bool office = sc->kind == RP_DIM_OFFICE, agency = within[i].kind == RP_DIM_AGENCY;
+        if (!office && !agency)
+            continue;   /* the province's page has them above */
+        if (sc->kind != RP_DIM_OFFICE && sc->kind != RP_DIM_ALL)
+            break;      /* a neighbourhood's page: no breakdown */
+        s_hoods_t h = {ctx, sc, within[i].kind, office ? within[i].cross : 0, json_array()};
+        rc = h.groups ? rp_agg_values(ctx->txn, st, within[i].kind, s_office_hood, &h) : ENOMEM;
+        if (json_object_set_new(out, within[i].name, h.groups) != 0 && rc == 0)
             rc = ENOMEM;
     }
     if (rc) {

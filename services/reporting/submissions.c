@@ -6,7 +6,8 @@
  * records behind it (figures.c). The document is serialised as CANONICAL JSON (keys sorted,
  * compact, UTF-8 as is: json_dumps with JSON_SORT_KEYS | JSON_COMPACT), its SHA-256 taken over
  * those bytes (libsodium), and the document with its digest stored, canonical too, in the subs
- * database, under a sequential id "sub_N". It is not derived from events, so --rebuild keeps it.
+ * database of the LEDGER every replica shares (ledger.c), under a sequential id "sub_N" (one
+ * counter for every replica). It is not derived from events, so --rebuild keeps it.
  *
  *   GET .../submissions/{id}                  the stored document, as stored
  *   GET .../submissions/{id}/figures/{name}   one figure: its value and the records behind it
@@ -78,9 +79,15 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
         status = rp_half_year_json(ctx, args, &report);
     if (status)
         return status;
+    /* the id and the document go to the ledger every replica reads (ledger.c) */
     uint64_t n;
-    int rc = hy_store_next(ctx->txn, st->meta, "subs", &n);
+    MDB_txn *ltx = NULL;
+    int rc = rp_ledger_begin(st, true, &ltx);
+    if (rc == 0)
+        rc = hy_store_next(ltx, st->lmeta, "subs", &n);
     if (rc) {
+        if (ltx)
+            mdb_txn_abort(ltx);
         json_decref(report);
         return hy_fail_mdb(ctx, rc);
     }
@@ -101,12 +108,18 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
                     : NULL;
     }
     json_decref(doc);
-    if (!canon)
+    if (!canon) {
+        mdb_txn_abort(ltx);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    }
     uint8_t key[8];
     hy_key_u64(n, key);
     MDB_val k = {8, key}, v = {strlen(canon), canon};
-    rc = mdb_put(ctx->txn, st->subs, &k, &v, MDB_NOOVERWRITE);
+    rc = mdb_put(ltx, st->subs, &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
+        rc = mdb_txn_commit(ltx);
+    else
+        mdb_txn_abort(ltx);
     *out = rc ? NULL : json_loads(canon, 0, NULL);
     free(canon);
     if (rc)
@@ -124,15 +137,14 @@ static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
         return hy_fail(ctx, 404, "not_found", "id", "no submission %.64s", id ? id : "");
     uint8_t key[8];
     hy_key_u64(n, key);
-    MDB_val k = {8, key}, v;
-    int rc = mdb_get(ctx->txn, reporting_state(ctx)->subs, &k, &v);
+    reporting_t *st = reporting_state(ctx);
+    int rc = rp_ledger_get(st, key, 8, st->subs, doc);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no submission %.64s", id);
+    if (rc == MDB_CORRUPTED)
+        return hy_fail(ctx, 500, "internal_error", NULL, "submission %s cannot be read", id);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    *doc = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-    if (!*doc)
-        return hy_fail(ctx, 500, "internal_error", NULL, "submission %s cannot be read", id);
     if (!s_may(ctx, rp_str(json_object_get(*doc, "report"), "office"))) {
         json_decref(*doc);
         *doc = NULL;

@@ -25,10 +25,11 @@ static size_t s_key(const char *office, int half_id, char *buf, size_t n)
 json_t *rp_targets_get(hy_ctx_t *ctx, const char *office, int half_id)
 {
     char key[256];
-    MDB_val k = {s_key(office ? office : "", half_id, key, sizeof key), key}, v;
-    if (!office || mdb_get(ctx->txn, reporting_state(ctx)->targets, &k, &v) != 0)
+    json_t *out;
+    reporting_t *st = reporting_state(ctx);
+    if (!office || rp_ledger_get(st, key, s_key(office, half_id, key, sizeof key), st->targets, &out) != 0)
         return NULL;
-    return json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return out;
 }
 
 int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
@@ -62,7 +63,13 @@ int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (!text)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     MDB_val k = {s_key(office, year * 2 + half - 1, key, sizeof key), key}, val = {strlen(text), text};
-    int rc = mdb_put(ctx->txn, reporting_state(ctx)->targets, &k, &val, 0);
+    MDB_txn *ltx;   /* in the ledger every replica shares (ledger.c) */
+    reporting_t *st = reporting_state(ctx);
+    int rc = rp_ledger_begin(st, true, &ltx);
+    if (rc == 0 && (rc = mdb_put(ltx, st->targets, &k, &val, 0)) == 0)
+        rc = mdb_txn_commit(ltx);
+    else if (rc == 0 || ltx)
+        mdb_txn_abort(ltx);
     free(text);
     if (rc)
         return hy_fail_mdb(ctx, rc);

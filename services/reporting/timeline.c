@@ -173,7 +173,7 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return 0;
     char iso[11], jal[11];
     rp_iso(day, iso);
-    if (hy_date_iso_to_jalali(iso, jal) != 0)
+    if (!rp_jalali_text(day, jal))   /* by table: once per event applied */
         jal[0] = '\0';
     json_t *entry = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "date", iso, "date_jalali", jal, "source",
                               source, "type", type,

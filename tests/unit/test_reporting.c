@@ -1117,6 +1117,7 @@ static int64_t s_expected(const rp_raw_t *r, const char *name, bool *has)
         {"network_members_active", 'S', RP_S_NET_MEMBERS, 0}, {"network_orders", 'F', RP_S_NET_ORDERS, 0},
         {"network_orders_rials", 'F', RP_S_NET_ORDERS_RIALS, 0}, {"fund_savings_rials", 'F', RP_S_FUND_SAVINGS, 0},
         {"fund_loans_issued_rials", 'F', RP_S_FUND_LOANS, 0},
+        {"beneficiaries_active", 'S', RP_S_BENEFICIARIES, 0},   /* the generator has no exits */
     };
     *has = true;
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
@@ -1306,7 +1307,8 @@ static void test_bruteforce(void)
               (i >= RP_S_PEOPLE_LOANS_L && i <= RP_S_JOBS_PEOPLE_L) ||
               i == RP_S_NET_BUYERS || i == RP_S_NET_DELIVERIES || i == RP_S_FUND_SHAREOUTS ||
               i == RP_S_LOANS_RECOVERED ||   /* test_extra_figures */
-              i == RP_S_TRANSFERS);          /* test_figures_follow_records */
+              i == RP_S_TRANSFERS ||         /* test_figures_follow_records */
+              i == RP_S_EXITED);             /* exits: test_reporting_rules (integration) */
     CHECK(exp.distinct[RP_S_JOBS_PEOPLE] > 0 && exp.distinct[RP_S_JOBS_PEOPLE] < exp.range[RP_S_JOBS]);
     CHECK(exp.upto[RP_S_INS_INSURED] > 0 && exp.upto[RP_S_INS_INSURED] < exp.upto[RP_S_INS_CONFIRMED]);
     CHECK(exp.upto[RP_S_PAR30] > 0);
@@ -1492,6 +1494,76 @@ static void test_figures_follow_records(void)
 
 /* A person with 1,000 events across the services: her timeline in date order, every event
  * once, and how long it takes (printed: p50 and p99 of 200 calls; asserted only to be sane). */
+/* A household of the contract (EVENTS.md): head_id and members {member_id, person_id, sex,
+ * relationship, joined_on[, left_on]}. */
+static json_t *s_household(int n, const char *office, const char *head, const char *date)
+{
+    char id[32];
+    snprintf(id, sizeof id, "hhd_%d", n);
+    return json_pack("{s:s,s:s,s:s,s:s,s:[],s:s}", "id", id, "office", office, "head_id", head, "status",
+                     "active", "members", "date", date);
+}
+
+static void s_member(json_t *hh, const char *person, const char *sex, const char *rel, const char *left)
+{
+    char mid[16];
+    json_t *members = json_object_get(hh, "members");
+    snprintf(mid, sizeof mid, "m%zu", json_array_size(members) + 1);
+    json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s}", "member_id", mid, "person_id", person, "sex", sex,
+                          "relationship", rel, "joined_on", "2024-05-01");
+    if (left)
+        json_object_set_new(m, "left_on", json_string(left));
+    json_array_append_new(members, m);
+}
+
+/* Women heads of household are counted from households (head member female) by the date each
+ * change took effect; a person in no household by her own head_of_household. Counted by hand. */
+static void test_women_heads_from_households(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    for (int i = 1; i <= 6; i++) {
+        static const char *const sex[] = {"", "female", "female", "female", "male", "female", "male"};
+        char day[24];
+        snprintf(day, sizeof day, "2024-04-0%d", i);
+        json_t *p = s_person_json(i, sex[i], "rey-a", "h1", day);
+        json_object_set_new(p, "head_of_household", (i == 1 || i == 2 || i == 5) ? json_true() : json_false());
+        s_feed(&env, REG, "registry.person.registered", p);
+    }
+    /* prs_1: in no household, head by her own record; prs_2 heads hhd_1 (also head by record:
+     * counted once); prs_3 (not head by record) heads hhd_2; prs_4, a man, heads hhd_3 which
+     * prs_5 (head by record) joins as spouse: she is no longer counted from 2024-05-03 */
+    json_t *h1 = s_household(1, "rey-a", "prs_2", "2024-05-01");
+    s_member(h1, "prs_2", "female", "head", NULL);
+    s_feed(&env, REG, "registry.household.created", h1);
+    json_t *h2 = s_household(2, "rey-a", "prs_3", "2024-05-02");
+    s_member(h2, "prs_3", "female", "head", NULL);
+    s_member(h2, "prs_6", "male", "spouse", NULL);
+    s_feed(&env, REG, "registry.household.created", json_deep_copy(h2));
+    json_t *h3 = s_household(3, "rey-a", "prs_4", "2024-05-02");
+    s_member(h3, "prs_4", "male", "head", NULL);
+    s_feed(&env, REG, "registry.household.created", json_deep_copy(h3));
+    s_member(h3, "prs_5", "female", "spouse", NULL);
+    json_object_set_new(h3, "date", json_string("2024-05-03"));
+    s_feed(&env, REG, "registry.household.member_joined", h3);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "women_heads_of_household"), 3);   /* 1, 2, 3 */
+    /* hhd_2's headship passes to prs_6, a man, in 1403/2 */
+    json_object_set_new(h2, "head_id", json_string("prs_6"));
+    json_object_set_new(h2, "previous_head_id", json_string("prs_3"));
+    json_object_set_new(h2, "date", json_string("2024-10-01"));
+    s_feed(&env, REG, "registry.household.head_changed", h2);
+    CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "women_heads_of_household"), 3);
+    CHECK_EQ_INT(s_office_figure(&env, 2, "rey-a", "women_heads_of_household"), 2);   /* 1, 2 */
+    /* hhd_1 dissolved in 1403/2: prs_2 is in no household, her record says head: still 2 */
+    json_t *d1 = s_household(1, "rey-a", "prs_2", "2024-11-01");
+    s_member(d1, "prs_2", "female", "head", "2024-11-01");
+    json_object_set_new(d1, "status", json_string("dissolved"));
+    json_object_set_new(d1, "head_id", json_null());
+    s_feed(&env, REG, "registry.household.member_left", d1);
+    CHECK_EQ_INT(s_office_figure(&env, 2, "rey-a", "women_heads_of_household"), 2);
+    s_close(&env);
+}
+
 static void test_timeline(void)
 {
     s_env_t env;
@@ -1621,6 +1693,32 @@ static void test_apply_rate(void)
     s_close(&env);
 }
 
+/* calendar.c's tables agree with fa_calendar.c on every day of the calendar's range. */
+static void test_calendar_tables(void)
+{
+    int gy, gm, gd, bad = 0;
+    CHECK(hy_jalali_to_gregorian(HY_JALALI_MIN_YEAR, 1, 1, &gy, &gm, &gd) == 0);
+    int64_t d0 = hy_days_from_civil(gy, gm, gd);
+    CHECK(hy_jalali_to_gregorian(HY_JALALI_MAX_YEAR, 12, hy_jalali_month_length(HY_JALALI_MAX_YEAR, 12), &gy, &gm,
+                                 &gd) == 0);
+    int64_t d1 = hy_days_from_civil(gy, gm, gd);
+    for (int64_t day = d0; day <= d1; day++) {
+        int jy, jm, jd, ey, em, ed;
+        int64_t back;
+        hy_civil_from_days(day, &gy, &gm, &gd);
+        bool ok = hy_gregorian_to_jalali(gy, gm, gd, &ey, &em, &ed) == 0 && rp_jalali_of(day, &jy, &jm, &jd) &&
+                  jy == ey && jm == em && jd == ed && rp_jalali_month_days(jy, jm) == hy_jalali_month_length(jy, jm) &&
+                  rp_day_of_jalali(jy, jm, jd, &back) && back == day;
+        char iso[11], want[11], got[11];
+        rp_iso(day, iso);
+        ok = ok && hy_date_iso_to_jalali(iso, want) == 0 && rp_jalali_text(day, got) && strcmp(want, got) == 0;
+        bad += !ok;
+    }
+    CHECK_EQ_INT(bad, 0);
+    int jy, jm, jd;
+    CHECK(!rp_jalali_of(d0 - 1, &jy, &jm, &jd) && !rp_jalali_of(d1 + 1, &jy, &jm, &jd));
+}
+
 const hy_test_t reporting_tests[] = {
     {"reporting.half_boundaries", test_half_boundaries},
     {"reporting.arguments_and_roles", test_arguments_and_roles},
@@ -1630,6 +1728,8 @@ const hy_test_t reporting_tests[] = {
     {"reporting.extra_figures", test_extra_figures},
     {"reporting.figures_follow_records", test_figures_follow_records},
     {"reporting.timeline", test_timeline},
+    {"reporting.women_heads_from_households", test_women_heads_from_households},
+    {"reporting.calendar_tables", test_calendar_tables},
     {"reporting.exactly_once", test_exactly_once},
     {"reporting.apply_rate", test_apply_rate},
     {0},
