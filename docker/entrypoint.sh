@@ -47,8 +47,6 @@ if [ "${HY_DATA_PER_REPLICA:-0}" = 1 ] && [ "$prog" != hamyarctl ]; then
     fi
   done
   echo "hamyar-entrypoint: this replica keeps its data in $dir" >&2
-  # what reporting holds that is not derived (submissions, targets) stays shared by the replicas
-  export HY_REPORTING_LEDGER="${HY_REPORTING_LEDGER:-$root/reporting-ledger}"
   export HY_DATA_DIR="$dir"
 fi
 

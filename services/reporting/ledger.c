@@ -2,20 +2,16 @@
  * ledger.c — what reporting holds that is NOT derived from events: submitted reports and
  * office targets. They are written by people, so they must be the same on every replica.
  *
- * Every other database of a replica is a projection, private to it and rebuilt from events;
- * a submission taken by one replica must be read, byte for byte, from all of them. Mature
- * systems keep such facts in the one store every application instance shares (DHIS2's data
- * approvals and completions, openIMIS's claims: one database behind any number of app
- * servers), not in each instance's cache. Here that store is one LMDB environment, the
- * LEDGER, shared by every replica of the host: LMDB serialises writers across processes
- * (one write transaction at a time, its lock file) and readers never block, so a submission
- * committed by one replica is visible to the next request on any other, with its own
- * sequential id (one counter for all). It is never dropped by --rebuild.
+ * Every other database of a replica is a projection, private to it and rebuilt from events.
+ * The ledger is an LMDB environment of its own in the replica's data directory (DATA/ledger),
+ * opened by that replica only (each environment has one owning process), and never dropped by
+ * --rebuild.
  *
- * Where: HY_REPORTING_LEDGER, else $HY_DATA_DIR/reporting-ledger (replicas started with
- * their own --data under one HY_DATA_DIR share it), else DATA/ledger (a sole replica, tests).
- * Replicas on several hosts must point HY_REPORTING_LEDGER at one host's volume (or run the
- * submitting replica on one host): LMDB is not for network file systems.
+ * Known gap (issue 16 item a, left open): with several replicas each keeps its own ledger, so a
+ * submission is read only from the replica that took it. A shared ledger opened by every
+ * replica was tried and refused: it breaks the rule that no other process opens a service's
+ * LMDB environment, and cannot span hosts. The way forward is a single owner of submissions
+ * that publishes them as events every replica applies.
  *
  * A submission is committed in the ledger inside the request, before the replica's own batch
  * commits: a batch that fails afterwards leaves the submission stored (the client sees an
@@ -33,12 +29,8 @@
 int rp_ledger_open(hy_store_t *store, reporting_t *st)
 {
     char path[4096];
-    const char *env = getenv("HY_REPORTING_LEDGER"), *root = getenv("HY_DATA_DIR"), *data = NULL;
-    if (env && *env)
-        snprintf(path, sizeof path, "%s", env);
-    else if (root && *root)
-        snprintf(path, sizeof path, "%s/reporting-ledger", root);
-    else if (mdb_env_get_path(hy_store_env(store), &data) == 0 && data)
+    const char *data = NULL;
+    if (mdb_env_get_path(hy_store_env(store), &data) == 0 && data)
         snprintf(path, sizeof path, "%s/ledger", data);
     else
         return EINVAL;

@@ -6,8 +6,8 @@
  * records behind it (figures.c). The document is serialised as CANONICAL JSON (keys sorted,
  * compact, UTF-8 as is: json_dumps with JSON_SORT_KEYS | JSON_COMPACT), its SHA-256 taken over
  * those bytes (libsodium), and the document with its digest stored, canonical too, in the subs
- * database of the LEDGER every replica shares (ledger.c), under a sequential id "sub_N" (one
- * counter for every replica). It is not derived from events, so --rebuild keeps it.
+ * database of the replica's LEDGER (ledger.c), under a sequential id "sub_N" (one
+ * counter per replica). It is not derived from events, so --rebuild keeps it.
  *
  *   GET .../submissions/{id}                  the stored document, as stored
  *   GET .../submissions/{id}/figures/{name}   one figure: its value and the records behind it
@@ -79,7 +79,7 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
         status = rp_half_year_json(ctx, args, &report);
     if (status)
         return status;
-    /* the id and the document go to the ledger every replica reads (ledger.c) */
+    /* the id and the document go to the replica's ledger (ledger.c) */
     uint64_t n;
     MDB_txn *ltx = NULL;
     int rc = rp_ledger_begin(st, true, &ltx);

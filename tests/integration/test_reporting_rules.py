@@ -115,40 +115,6 @@ def test_rule1_records_move_the_figures():
         eq(_report(c, 1403, 2, "rey-1")["indicators"]["beneficiaries_active"], 4, "G gone, C back")
 
 
-def test_submissions_and_targets_on_every_replica():
-    """A submission taken by one replica is read from every replica, byte for byte, under an id
-    no other replica gives; an office's targets set through one are on every replica's report."""
-    with Cluster(["registry", "reporting"], clock="2024-10-15") as c:
-        k = _province(c)
-        _people(c, k, 7300, [("2024-04-01", {}), ("2024-04-02", {"sex": "male"})])
-        c.start_proc("reporting", ["--data", os.path.join(c.dir, "reporting-2"), "--pub", "none"],
-                     tag="reporting-2")
-        pids = {c.procs["reporting"].pid, c.procs["reporting-2"].pid}
-        _wait_current(c, _heads(c, ["registry"]), pids=pids)
-        ids = []
-        for _ in range(4):   # round robin: both replicas take some
-            ids.append(_ok(c.post("/v1/reports/half-year/submissions", {"year": 1403, "half": 1, "office": "rey-1"},
-                                  key=k), "submit")["id"])
-        eq(len(set(ids)), 4, f"one id per submission: {ids}")
-        for sid in ids:
-            bodies = set()
-            for _ in range(4):
-                r = c.get(f"/v1/reports/half-year/submissions/{sid}", key=k)
-                eq(r.status, 200, f"{sid} from every replica: {r!r}")
-                bodies.add(r.raw)
-            eq(len(bodies), 1, f"{sid}: the same bytes from every replica")
-        _ok(c.request("PUT", "/v1/offices/rey-1/targets", {"year": 1403, "half": 1,
-                                                            "targets": {"beneficiaries_new": 40}}, key=k), "targets")
-        seen = {}
-        deadline = time.time() + 10
-        while time.time() < deadline and set(seen) != pids:
-            r = _ok(c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1"), "report")
-            seen[r["replica"]["pid"]] = r["targets"]
-        eq(set(seen), pids, "both replicas answered")
-        for pid, t in seen.items():
-            eq(t, {"beneficiaries_new": 40}, f"targets on replica {pid}")
-
-
 def test_office_page_breakdowns_and_agencies():
     """An office's page breaks its figures down by neighbourhood, field, sex and network within
     the office, and referrals by agency by agency (spellings folded together), on the province's
