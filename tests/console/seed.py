@@ -51,4 +51,7 @@ def seed(c):
         c.keys[f"ss-{office}"] = c.make_key("social_services", office=office, key_id=f"ss-{office}")
         c.keys[f"ck-{office}"] = c.make_key("social_services", office=office, key_id=f"ck-{office}")
     time.sleep(1.2)   # the gateway rereads its keys file at most once a second
+    # The agency whose list the import screen brings in (agencies are data; an operator adds them).
+    r = c.post("/v1/agencies", {"code": "behzisti", "name": "بهزیستی"}, key="operator")
+    check(r.status in (201, 409), f"agency: {r}")
     return {"rey-1": office_data(c, "rey-1", 500), "rey-2": office_data(c, "rey-2", 600)}

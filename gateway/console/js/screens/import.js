@@ -3,7 +3,7 @@
 // of total (the progress bar) and the counts per outcome (created, referral_added, updated,
 // possible_duplicate, invalid, unchanged). The contract is issue #18's.
 
-import { call, get, qs } from '../api.js';
+import { get, post, qs } from '../api.js';
 import { faDigits, faNumber, faState, parseJalali, PROBLEMS } from '../fa.js';
 import { h, screen, field, values, busy, table, showError } from '../ui.js';
 
@@ -18,6 +18,37 @@ const doneOf = (s) => s.rows_done ?? s.done ?? s.progress?.done ?? 0;
 const totalOf = (s) => s.rows_total ?? s.total ?? s.progress?.total ?? 0;
 const stateOf = (s) => s.state ?? s.status ?? '';
 const countsOf = (s) => s.counts ?? s.outcomes ?? {};
+
+// The gateway takes JSON bodies of at most a megabyte, so the file travels in parts of 256 KiB,
+// base64 in the body, as hamyarctl import sends it: POST /v1/imports with the first part, then
+// POST /v1/imports/{id}/parts {seq: 1, 2, ..., last}. The registry carries a character or a
+// record cut between two parts over to the next one.
+const PART = 256 * 1024;
+
+function base64(bytes) {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+async function upload(file, args) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const parts = Math.max(1, Math.ceil(bytes.length / PART));
+  const part = (i) => base64(bytes.subarray(i * PART, (i + 1) * PART));
+  const r = await post('/v1/imports', { ...args, data: part(0), more: parts > 1, file_name: file.name });
+  for (let i = 1; i < parts; i++) {
+    await post(`/v1/imports/${r.data.id}/parts`, { seq: i, data: part(i), last: i === parts - 1 });
+  }
+  return r.data.id;
+}
+
+// The agency as the registry knows it: its code, typed as the code or as its Persian name.
+async function agencyCode(typed) {
+  const fold = (t) => (t || '').trim().replace(/\u200c/g, ' ').replace(/ي/g, 'ی').replace(/ك/g, 'ک').toLowerCase();
+  const list = await get('/v1/agencies').catch(() => null);
+  const hit = (list?.items || []).find((a) => fold(a.code) === fold(typed) || fold(a.name) === fold(typed));
+  return hit ? hit.code : typed;
+}
 
 async function follow(id, box) {
   const bar = h('progress', { id: 'import-progress', max: 1, value: 0, 'aria-label': 'پیشرفت ورود فهرست' });
@@ -66,11 +97,9 @@ export async function importScreen(me, id) {
         showError(form, Object.assign(new Error('پرونده‌ای برگزیده نشده است.'), { field: 'file', code: 'missing_field' }));
         return;
       }
-      const jsonl = /\.(jsonl|ndjson)$/i.test(file.name);
-      const r = await call(`/v1/imports${qs({ agency: v.agency, date_jalali: parseJalali(v.date) || v.date })}`, {
-        method: 'POST', raw: await file.arrayBuffer(), contentType: jsonl ? 'application/x-ndjson' : 'text/csv',
-      });
-      const newId = r.data.id;
+      const agency = await agencyCode(v.agency);
+      const date = parseJalali(v.date) || v.date;
+      const newId = await upload(file, { agency, [/^\d{4}-/.test(date) ? 'date' : 'date_jalali']: date });
       history.replaceState(null, '', `#/import/${newId}`);
       await follow(newId, box);
     });
