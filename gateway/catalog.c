@@ -226,8 +226,8 @@ static void s_refresh(hy_catalog_t *self, hy_client_t *client, int i, const char
     if (strncmp(self->conflict, e->name, strlen(e->name)) == 0)
         self->conflict[0] = '\0';
     pthread_mutex_unlock(&self->lock);
+    s_save(self, e);      /* kept before it is served: whoever sees the route finds it on disk */
     s_install(self, t);
-    s_save(self, e);
     hy_log_info("catalog", "routes of %s rebuilt from its description (digest %s, %zu routes in all)",
                 e->name, e->digest, hy_routes_count(t->routes));
     json_decref(reply);
