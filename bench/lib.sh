@@ -98,8 +98,10 @@ bench_stop_all() {
 # bench_cluster_start NAME "SERVICES" [VAR=VALUE...]: starts hamyar-gateway (with its broker)
 # and hamyar-SERVICE for each service, data in $BENCH_DIR/NAME, durable commits (the default),
 # and waits until /readyz says every one of them has a worker (HY_SERVICES names them). Sets
-# HY_HTTP_PORT, HY_BROKER, GW_PID, SVC_PIDS (service -> pid), and KEY_<ROLE> for
-# social_services, operator, auditor.
+# HY_HTTP_PORT, HY_BROKER, GW_PID, SVC_PIDS (service -> pid), KEY_<ROLE> for
+# social_services, operator, auditor (keys of office rey-1: since offices are boundaries, a
+# social_services one writes and lists only rey-1's records), and KEY_PROVINCE, a
+# social_services key of the whole province (--office '*') for data spread over the offices.
 # Extra VAR=VALUE pairs are exported to every process (HY_GATEWAY_THREADS=64, ...) until
 # bench_cluster_stop.
 # Request logs: the gateway writes one line per request to stderr whatever HY_LOG_LEVEL says,
@@ -129,6 +131,9 @@ bench_cluster_start() {
     [ -n "$key" ] || { echo "bench: hamyarctl made no key" >&2; return 1; }
     printf -v "KEY_${role^^}" '%s' "$key"
   done
+  KEY_PROVINCE=$("$BIN/hamyarctl" keys add --role social_services --office '*' --file "$HY_KEYS_FILE" \
+                 2>>"$dir/hamyarctl.log" | grep -o 'hy_[A-Za-z0-9_-]*' | tail -1)
+  [ -n "$KEY_PROVINCE" ] || { echo "bench: hamyarctl made no province key" >&2; return 1; }
   bench_start "$name-gateway" "$BIN/hamyar-gateway"
   GW_PID=$BENCH_PID
   SVC_PIDS=()
