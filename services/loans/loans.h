@@ -285,9 +285,11 @@ int loans_move_product(hy_ctx_t *ctx, uint64_t n, json_t *loan, const json_t *pr
  * person index entry. Returns 0 or an LMDB error. */
 int loans_move_person(hy_ctx_t *ctx, uint64_t n, json_t *loan, const char *person_id);
 /* The office filter of a list or the portfolio: the caller's office when its key is confined
- * (a filter naming another office is 403 other_office), else args.office (may be NULL).
- * Returns 0 or the failure status. */
-int loans_office_filter(hy_ctx_t *ctx, const json_t *args, const char **office);
+ * (a filter naming another office is 403 other_office), else args.office; *office is NULL
+ * (no filter) or buf holding the code in normalised form (hy_fa_normalize), the form the
+ * registry stores and loans copy from it, so "REY-1" filters rey-1's loans as the scope checks
+ * say. Returns 0 or the failure status. */
+int loans_office_filter(hy_ctx_t *ctx, const json_t *args, char buf[65], const char **office);
 /* Emits "loans.loan.<verb>" with the loan's identifying fields plus extra (stolen).
  * Returns 0 or a failure status. */
 int loans_emit(hy_ctx_t *ctx, const char *verb, const json_t *loan, json_t *extra);

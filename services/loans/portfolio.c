@@ -248,7 +248,8 @@ int loans_portfolio(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     const char *as_of = loans_str(args, "as_of"), *product = loans_str(args, "product_id");
     s_portfolio_t p = {.as_of = loans_day(as_of ? as_of : ctx->today)};
-    int status = loans_office_filter(ctx, args, &p.office);
+    char office[65];   /* the filter in normalised form, as the summaries hold it */
+    int status = loans_office_filter(ctx, args, office, &p.office);
     if (status)
         return status;
     if (product && hy_id_parse("lpr", product, &p.product) != 0)

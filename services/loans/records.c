@@ -70,13 +70,23 @@ const char *loans_actor_office(hy_ctx_t *ctx)
     return ctx->req && ctx->req->actor.office ? ctx->req->actor.office : "";
 }
 
-int loans_office_filter(hy_ctx_t *ctx, const json_t *args, const char **office)
+int loans_office_filter(hy_ctx_t *ctx, const json_t *args, char buf[65], const char **office)
 {
     const char *mine = hy_scope_office(ctx), *want = loans_str(args, "office");
-    *office = mine ? mine : want;
+    const char *code = mine ? mine : want;
+    *office = NULL;
     if (mine && want && !hy_scope_same(mine, want))
         return hy_fail(ctx, 403, "other_office", "office",
                        "this key acts for office %s; it sees only that office's loans", mine);
+    if (!code)
+        return 0;
+    /* a key's office and the query's are at most 64 bytes; normalising never lengthens */
+    char *norm = hy_fa_normalize(code);
+    if (!norm)
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    snprintf(buf, 65, "%s", norm);
+    free(norm);
+    *office = buf;
     return 0;
 }
 

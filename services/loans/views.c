@@ -182,8 +182,9 @@ int loans_loan_list(hy_ctx_t *ctx, json_t *args, json_t **out)
     uint64_t after, next = 0;
     uint8_t key[80];
     const char *office;
+    char office_buf[65];
     int limit, status = hy_page_args(ctx, args, &after, &limit);
-    if (status || (status = loans_office_filter(ctx, args, &office)) != 0)
+    if (status || (status = loans_office_filter(ctx, args, office_buf, &office)) != 0)
         return status;
     size_t klen = s_list_key(args, office, key, sizeof key);
     s_list_t l = {ctx, args, office, loans_day(ctx->today), json_array(), 0};
