@@ -154,7 +154,11 @@ int hy_key_line_parse(const char *line, hy_key_entry_t *out)
     if (strcmp(office, "-") != 0) {
         if (!hy_key_office_valid(office))
             return -1;
-        memcpy(e.office, office, sizeof e.office);
+        /* The office as the registry keys it (REY-1 is rey-1): every service compares the
+         * caller's office with stored codes byte for byte in its indexes and filters. */
+        char *norm = strcmp(office, "*") == 0 ? NULL : hy_fa_normalize(office);
+        snprintf(e.office, sizeof e.office, "%s", norm && *norm ? norm : office);
+        free(norm);
     }
     size_t binlen = 0;
     if (strlen(hex) != 2 * HY_KEY_HASH_LEN ||
