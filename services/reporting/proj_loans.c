@@ -25,10 +25,21 @@
  * date, and changes nothing else (the loan is written off).
  *
  * A loan's figures from its last event on are a step function: outstanding principal O from
- * then on, and O at risk from the day its oldest unpaid installment is 31 days past due. Ledger
- * dates never go back in the loans service, so each new event only replaces the function from
- * its own date on: we add the difference as changes on those days (aggregates.c sums them up to
- * any day). Two changes per event, whatever the loan's age.
+ * then on, and O at risk from the day its oldest unpaid installment is 31 days past due. An
+ * event dated on or after the loan's last one only replaces the function from its own date on:
+ * we add the difference as changes on those days (aggregates.c sums them up to any day). Two
+ * changes per event, whatever the loan's age.
+ *
+ * VOIDS AND BACKDATED REPAYMENTS (issue 15, issue 16 rule 1). loans.loan.repayment_voided
+ * {before: the repayment, reallocated} and disbursement_voided {before: the tranche} change the
+ * loan's past, and so does a repayment dated before the loan's last event (its `reallocated`
+ * re-splits later ones). Each loan keeps a small log of the events behind its figures (the 'L'
+ * record, below); such an event takes the loan's figures back by replaying the log with sign
+ * -1, changes the log (the repayment or the last tranche out, the re-split principals in), and
+ * replays it: the figures are then what they would be had the voided fact never been recorded,
+ * on every day, and a voided only tranche takes the borrower out of people_with_loans.
+ * loans.loan.person_merged re-points the borrower of the log (her days were moved by the
+ * registry's merge); reopened changes nothing (the void did).
  *
  * One deliberate difference from the loans service's own portfolio query: that query applies a
  * loan's CURRENT schedule to every past date, so a rescheduling rewrites its history; here a
@@ -127,39 +138,55 @@ static int32_t s_risk_day(const s_loan_t *l)
     return NEVER;
 }
 
-/* A loan record: header then its lines; MDB_NOTFOUND when nothing was disbursed yet. */
-static int s_load(hy_ctx_t *ctx, uint64_t n, s_loan_t *l)
+/* A record of a header then *count items of esize bytes (count lies in the header): the
+ * items into a new array (room for one more). 0, MDB_NOTFOUND, MDB_CORRUPTED or ENOMEM. */
+static int s_blob_load(hy_ctx_t *ctx, char tag, uint64_t n, void *head, size_t hsize,
+                       const int32_t *count, size_t esize, void **items)
 {
     MDB_val v;
-    memset(l, 0, sizeof *l);
-    int rc = rp_record_raw(ctx, 'l', n, 0, &v);
+    int rc = rp_record_raw(ctx, tag, n, 0, &v);
     if (rc)
         return rc;
-    if (v.mv_size < sizeof l->h)
+    if (v.mv_size < hsize)
         return MDB_CORRUPTED;
-    memcpy(&l->h, v.mv_data, sizeof l->h);
-    if (l->h.nlines < 0 || v.mv_size != sizeof l->h + (size_t)l->h.nlines * sizeof(s_line_t))
+    memcpy(head, v.mv_data, hsize);
+    if (*count < 0 || v.mv_size != hsize + (size_t)*count * esize)
         return MDB_CORRUPTED;
-    l->lines = calloc((size_t)l->h.nlines + 1, sizeof *l->lines);
-    if (!l->lines)
+    if (!(*items = calloc((size_t)*count + 1, esize)))
         return ENOMEM;
-    memcpy(l->lines, (const char *)v.mv_data + sizeof l->h, (size_t)l->h.nlines * sizeof(s_line_t));
+    memcpy(*items, (const char *)v.mv_data + hsize, (size_t)*count * esize);
     return 0;
 }
 
-/* Rewrites the small record (a few hundred bytes: header and lines). */
-static int s_save(hy_ctx_t *ctx, uint64_t n, const s_loan_t *l)
+/* Rewrites such a record (a few hundred bytes to a few kilobytes). */
+static int s_blob_save(hy_ctx_t *ctx, char tag, uint64_t n, const void *head, size_t hsize,
+                       int32_t count, size_t esize, const void *items)
 {
-    size_t size = sizeof l->h + (size_t)l->h.nlines * sizeof(s_line_t);
+    size_t size = hsize + (size_t)count * esize;
     char *buf = malloc(size);
     if (!buf)
         return ENOMEM;
-    memcpy(buf, &l->h, sizeof l->h);
-    if (l->h.nlines)
-        memcpy(buf + sizeof l->h, l->lines, (size_t)l->h.nlines * sizeof(s_line_t));
-    int rc = rp_record_put(ctx, 'l', n, 0, buf, size);
+    memcpy(buf, head, hsize);
+    if (count)
+        memcpy(buf + hsize, items, (size_t)count * esize);
+    int rc = rp_record_put(ctx, tag, n, 0, buf, size);
     free(buf);
     return rc;
+}
+
+/* A loan record: header then its lines; MDB_NOTFOUND when nothing was disbursed yet. */
+static int s_load(hy_ctx_t *ctx, uint64_t n, s_loan_t *l)
+{
+    void *lines = NULL;
+    memset(l, 0, sizeof *l);
+    int rc = s_blob_load(ctx, 'l', n, &l->h, sizeof l->h, &l->h.nlines, sizeof(s_line_t), &lines);
+    l->lines = lines;
+    return rc;
+}
+
+static int s_save(hy_ctx_t *ctx, uint64_t n, const s_loan_t *l)
+{
+    return s_blob_save(ctx, 'l', n, &l->h, sizeof l->h, l->h.nlines, sizeof(s_line_t), l->lines);
 }
 
 /* Replaces the loan's step function from day on by its new state (l->h.out etc. already
@@ -220,34 +247,16 @@ typedef struct {
 
 static int s_log_load(hy_ctx_t *ctx, uint64_t n, s_log_t *log)
 {
-    MDB_val v;
+    void *e = NULL;
     memset(log, 0, sizeof *log);
-    int rc = rp_record_raw(ctx, 'L', n, 0, &v);
-    if (rc)
-        return rc;
-    if (v.mv_size < sizeof log->h)
-        return MDB_CORRUPTED;
-    memcpy(&log->h, v.mv_data, sizeof log->h);
-    if (log->h.n < 0 || v.mv_size != sizeof log->h + (size_t)log->h.n * sizeof(s_entry_t))
-        return MDB_CORRUPTED;
-    if (!(log->e = calloc((size_t)log->h.n + 1, sizeof *log->e)))
-        return ENOMEM;
-    memcpy(log->e, (const char *)v.mv_data + sizeof log->h, (size_t)log->h.n * sizeof(s_entry_t));
-    return 0;
+    int rc = s_blob_load(ctx, 'L', n, &log->h, sizeof log->h, &log->h.n, sizeof(s_entry_t), &e);
+    log->e = e;
+    return rc;
 }
 
 static int s_log_save(hy_ctx_t *ctx, uint64_t n, const s_log_t *log)
 {
-    size_t size = sizeof log->h + (size_t)log->h.n * sizeof(s_entry_t);
-    char *buf = malloc(size);
-    if (!buf)
-        return ENOMEM;
-    memcpy(buf, &log->h, sizeof log->h);
-    if (log->h.n)
-        memcpy(buf + sizeof log->h, log->e, (size_t)log->h.n * sizeof(s_entry_t));
-    int rc = rp_record_put(ctx, 'L', n, 0, buf, size);
-    free(buf);
-    return rc;
+    return s_blob_save(ctx, 'L', n, &log->h, sizeof log->h, log->h.n, sizeof(s_entry_t), log->e);
 }
 
 /* Inserts e after every entry dated on or before it; *at gets its place. */
