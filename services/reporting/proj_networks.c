@@ -180,7 +180,12 @@ int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *da
             json_decref(place);
             return ENOMEM;
         }
+        reporting_t *st = reporting_state(ctx);
+        const char *subject = st->subject;   /* drill-down: taken back from its order */
+        if (rp_str(before, "order_id"))
+            st->subject = rp_str(before, "order_id");
         int rc = s_count(ctx, event, place, RP_S_NET_DELIVERIES, -1);
+        st->subject = subject;
         json_decref(place);
         return rc;
     }
