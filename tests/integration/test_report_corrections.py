@@ -248,3 +248,47 @@ def test_fund_network_and_insurance_voids_move_the_report():
             ("microfund.training_held", "2025-05-20", True)], "m2's timeline:")
         dv = _timeline(c, n2, {"networks.network.delivery_recorded"})
         eq([bool(e.get("voided")) for e in dv], [True], "n2's voided delivery:")
+
+
+def _indicators(c, to):
+    _report(c)
+    return _ok(c.get(f"/v1/reports/indicators?from=2025-03-21&to={to}", key="province"), "table")["total"]
+
+
+def test_backdated_repayment_and_merged_borrower():
+    """A repayment recorded late with its real (earlier) date counts from that date, so the
+    outstanding principal of a day between the two is right; a loan of a record merged into
+    another follows the survivor, so a void of its tranche takes the survivor out of
+    people_with_loans."""
+    with Cluster(LOANS, clock=CLOCK) as c:
+        k = _keys(c)
+        prod = _ok(c.post("/v1/loan-products", {"name": "qard", "kind": "individual", "fee_rate_bp": 0,
+                                                "term_months": 12, "fee_method": "flat"}), "product")["id"]
+        a = _person(c, 1)
+        la = _loan(c, a, _business(c, a, "handicrafts"), prod, 12_000_000, "social_services", k["chk"],
+                   "2025-04-10")
+        _ok(c.post(f"/v1/loans/{la}/repayments", {"amount_rials": 1_000_000, "date": "2025-06-11"}), "repay")
+        eq(_indicators(c, "2025-07-15")["par30_rials"], 11_000_000, "one installment paid: at risk")
+        _ok(c.post(f"/v1/loans/{la}/repayments", {"amount_rials": 1_000_000, "date": "2025-05-11"}),
+            "the earlier receipt, recorded late")
+        eq(_indicators(c, "2025-05-20")["loans_outstanding_rials"], 11_000_000,
+           "on 2025-05-20 only the 2025-05-11 repayment was made:")
+        eq(_indicators(c, "2025-07-15")["loans_outstanding_rials"], 10_000_000)
+        eq(_indicators(c, "2025-07-15")["par30_rials"], 0, "two installments paid: not at risk")
+        # the same woman registered twice: her loan is on the duplicate
+        dup = _person(c, 2)
+        p2 = person(3)
+        p2["national_id"] = person(4)["national_id"]
+        keep = _ok(c.post("/v1/persons", p2), "the other record")["id"]
+        lb = _loan(c, dup, _business(c, dup, "handicrafts"), prod, 6_000_000, "social_services", k["chk"],
+                   "2025-07-01")
+        eq(_indicators(c, "2025-07-15")["people_with_loans"], 2)
+        _ok(c.post(f"/v1/persons/{dup}/merge", {"into": keep}), "merge")
+        deadline = time.time() + 20
+        while time.time() < deadline and _ok(c.get(f"/v1/loans/{lb}"), "loan")["person_id"] != keep:
+            time.sleep(0.2)
+        eq(_indicators(c, "2025-07-15")["people_with_loans"], 2, "the survivor has the loan")
+        _void(c, f"/v1/loans/{lb}/disbursements/1/void", "social_services", k["chk"])
+        got = _indicators(c, "2025-07-15")
+        eq((got["people_with_loans"], got["loans_disbursed_rials"]), (1, 12_000_000),
+           "the survivor's only tranche voided:")
