@@ -27,7 +27,8 @@
  * voids (the same source, the fact's date, the persons it names) get "voided": true,
  * "voided_at" and "void_reason". The fact is found by its kind and number (table s_voids):
  * a loan's repayment or tranche number, a fund meeting's number (its line events too) or a
- * training's, a network ledger entry's number, an insurance contribution's month.
+ * training's, a network ledger entry's number, an insurance contribution's month, a registry
+ * activity's id.
  *
  * OFFICE SCOPE. Like the registry's own reads: a key acting for an office sees only persons of
  * that office (404 otherwise, so that a person's existence does not leak); a key acting for no
@@ -179,6 +180,7 @@ static const struct {
     {"networks.network.payment_voided", {"networks.network.payment_recorded"}, "entry", "id"},
     {"insurance.enrolment.contribution_voided", {"insurance.enrolment.contribution_recorded"},
      "contribution.month", "contribution.month"},
+    {"registry.activity.voided", {"registry.activity.recorded"}, "id", "id"},
 };
 
 /* data.a.b for the path "a.b" (one dot at most). */

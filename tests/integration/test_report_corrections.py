@@ -153,6 +153,15 @@ def test_loan_voids_move_the_report():
         reps = _timeline(c, a, {"loans.loan.repayment_recorded"})
         eq([(e["date"], bool(e.get("voided"))) for e in reps],
            [("2025-05-11", False), ("2025-06-11", True)], "the timeline keeps the voided fact:")
+        # the registry's own voids are kept and marked the same way
+        act = _ok(c.post("/v1/activities", {"kind": "counselling", "date": "2025-06-01", "office": "rey-1",
+                                             "person_ids": [a]}), "counselling")["id"]
+        eq(_report(c)["people_counselled"], 1)
+        _ok(c.post(f"/v1/activities/{act}/void", {"reason": "ثبت اشتباه"}), "void the activity")
+        eq(_report(c)["people_counselled"], 0)
+        acts = _timeline(c, a, {"registry.activity.recorded"})
+        eq([(e["subject"], e.get("voided"), e.get("void_reason")) for e in acts],
+           [(act, True, "ثبت اشتباه")], "the voided activity on her timeline:")
         # recorded again (the correct date this time): the report takes it
         _ok(c.post(f"/v1/loans/{la}/repayments", {"amount_rials": 1_000_000, "date": "2025-07-01"}), "repay")
         _ok(c.post(f"/v1/loans/{lb}/disburse", {"amount_rials": 6_000_000, "date": "2025-06-01"}, key=k["b"]),
