@@ -364,8 +364,8 @@ static bool s_entry(const char *verb, const json_t *data, int64_t day, const s_l
         e->n1 = n;
         e->n2 = 1;
         for (int off = 0; off <= MAX_LINES; off++)
-            if (s_add_months(day, off, &due) && due == first) {
-                e->n2 = off;
+            if (s_add_months(day, off, &due) && due >= first) {   /* due grows with off */
+                e->n2 = due == first ? off : e->n2;
                 break;
             }
         e->b = rp_int(data, "approved_rials");
