@@ -302,14 +302,48 @@ static const hy_field_t insurance_ev[] = {
     {.name = "insurance_number", .type = HY_T_STRING, .doc = "the fund's number (confirmed)"},
     {0},
 };
-/* Corrections, transfers and merges (issue 15). */
-static const hy_field_t insurance_ev_change[] = {
-    {.name = "enrolment_id", .type = HY_T_ID, .doc = "the enrolment"},
+/* What reporting reads of a correction and a transfer, and the fund of a voided contribution. */
+static const hy_field_t insurance_ev_corr_before[] = {
+    {.name = "field", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the field before"},
+    {.name = "business_id", .type = HY_T_ID, .doc = "the business before"},
+    {.name = "start_date", .type = HY_T_DATE, .doc = "the start date before"},
+    {0},
+};
+static const hy_field_t insurance_ev_corrected[] = {
+    {.name = "enrolment_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the enrolment"},
     {.name = "status", .type = HY_T_STRING, .doc = "the status after"},
+    {.name = "field", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the field after"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = insurance_ev_corr_before,
+     .doc = "what was corrected, as it was"},
+    {0},
+};
+static const hy_field_t insurance_ev_transferred[] = {
+    {.name = "enrolment_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the enrolment"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the new office"},
+    {.name = "from_office", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the old office"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "when it took effect"},
+    {0},
+};
+static const hy_field_t insurance_ev_contribution[] = {
+    {.name = "month", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "the month it paid"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .doc = "what it paid"},
+    {0},
+};
+static const hy_field_t insurance_ev_contrib_voided[] = {
+    {.name = "enrolment_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the enrolment"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after"},
+    {.name = "contribution", .type = HY_T_OBJECT, .flags = HY_F_REQ,
+     .sub = insurance_ev_contribution, .doc = "the contribution as recorded"},
+    {0},
+};
+static const hy_field_t insurance_ev_merged[] = {
+    {.name = "enrolment_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the enrolment"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after"},
+    {.name = "merged_from", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the retired record"},
     {0},
 };
 #define ENROLMENT_EVENT(verb, summary) {"insurance.enrolment." verb, summary, insurance_ev}
-#define ENROLMENT_EVENT_X(verb, summary) {"insurance.enrolment." verb, summary, insurance_ev_change}
 const hy_event_spec_t insurance_events[] = {
     ENROLMENT_EVENT("requested", "An enrolment was requested"),
     ENROLMENT_EVENT("approved", "An enrolment was approved"),
@@ -320,10 +354,10 @@ const hy_event_spec_t insurance_events[] = {
     ENROLMENT_EVENT("reinstated", "Cover was reinstated"),
     ENROLMENT_EVENT("cancelled", "An enrolment was cancelled"),
     ENROLMENT_EVENT("contribution_recorded", "A contribution was recorded"),
-    ENROLMENT_EVENT_X("contribution_voided", "A contribution was voided: the month is unpaid again"),
-    ENROLMENT_EVENT_X("corrected", "An enrolment's business, field or start date was corrected"),
-    ENROLMENT_EVENT_X("transferred", "An enrolment followed its person to another office"),
-    ENROLMENT_EVENT_X("person_merged", "An enrolment now belongs to the surviving record of a merge"),
+    {"insurance.enrolment.contribution_voided", "A contribution was voided: the month is unpaid again", insurance_ev_contrib_voided},
+    {"insurance.enrolment.corrected", "An enrolment's business, field or start date was corrected", insurance_ev_corrected},
+    {"insurance.enrolment.transferred", "An enrolment followed its person to another office", insurance_ev_transferred},
+    {"insurance.enrolment.person_merged", "An enrolment now belongs to the surviving record of a merge", insurance_ev_merged},
     {0},
 };
 #undef ENROLMENT_EVENT

@@ -386,6 +386,51 @@ static const hy_field_t loans_ev_change[] = {
     {.name = "status", .type = HY_T_STRING, .doc = "the status after the change"},
     {0},
 };
+/* What reporting reads of a void or a merge (the rest as loans_ev_change). */
+static const hy_field_t loans_ev_rep_before[] = {
+    {.name = "number", .type = HY_T_INT, .flags = HY_F_REQ, .doc = "the repayment's number"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "its date"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "what was paid"},
+    {.name = "principal_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "of it, principal"},
+    {0},
+};
+static const hy_field_t loans_ev_realloc[] = {
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "the repayment's date"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "what it paid"},
+    {.name = "principal_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "principal now"},
+    {.name = "previous_principal_rials", .type = HY_T_MONEY, .flags = HY_F_REQ,
+     .doc = "principal before"},
+    {0},
+};
+static const hy_field_t loans_ev_rep_voided[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the loan"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after the change"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = loans_ev_rep_before,
+     .doc = "the repayment as recorded"},
+    {.name = "reallocated", .type = HY_T_ARRAY, .sub = loans_ev_realloc,
+     .doc = "later repayments whose split was derived again"},
+    {.name = "repaid_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "repaid after the void"},
+    {0},
+};
+static const hy_field_t loans_ev_disb_before[] = {
+    {.name = "number", .type = HY_T_INT, .flags = HY_F_REQ, .doc = "the tranche's number"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "its date"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "what was paid out"},
+    {0},
+};
+static const hy_field_t loans_ev_disb_voided[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the loan"},
+    {.name = "status", .type = HY_T_STRING, .doc = "the status after the change"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = loans_ev_disb_before,
+     .doc = "the tranche as recorded"},
+    {0},
+};
+static const hy_field_t loans_ev_merged[] = {
+    {.name = "id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the loan"},
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the surviving record"},
+    {.name = "from_person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the retired record"},
+    {0},
+};
 const hy_event_spec_t loans_events[] = {
     {"loans.product.created", "A loan product was defined", loans_ev_product},
     LOAN_EVENT("applied", "A loan was applied for"),
@@ -403,12 +448,12 @@ const hy_event_spec_t loans_events[] = {
     LOAN_EVENT("recovery_recorded", "Money was recovered on a written-off loan"),
     {"loans.loan.repayment_void_requested", "A repayment's void was asked for (maker)", loans_ev_change},
     {"loans.loan.repayment_void_rejected", "A repayment's void was turned down (checker)", loans_ev_change},
-    {"loans.loan.repayment_voided", "A repayment was voided (checker): it counts nowhere", loans_ev_change},
+    {"loans.loan.repayment_voided", "A repayment was voided (checker): it counts nowhere", loans_ev_rep_voided},
     {"loans.loan.disbursement_void_requested", "A disbursement's void was asked for (maker)", loans_ev_change},
     {"loans.loan.disbursement_void_rejected", "A disbursement's void was turned down (checker)", loans_ev_change},
-    {"loans.loan.disbursement_voided", "The last disbursement was voided (checker)", loans_ev_change},
+    {"loans.loan.disbursement_voided", "The last disbursement was voided (checker)", loans_ev_disb_voided},
     {"loans.loan.reopened", "A loan closed by a voided repayment is open again", loans_ev_change},
-    {"loans.loan.person_merged", "A loan now belongs to the surviving record of a merge", loans_ev_change},
+    {"loans.loan.person_merged", "A loan now belongs to the surviving record of a merge", loans_ev_merged},
     {0},
 };
 #undef LOAN_EVENT

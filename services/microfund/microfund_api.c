@@ -474,6 +474,49 @@ static const hy_field_t microfund_ev_change[] = {
     {.name = "fund_id", .type = HY_T_ID, .doc = "the fund"},
     {0},
 };
+/* What reporting reads of a voided meeting or training, and of a merge. */
+static const hy_field_t microfund_ev_saving[] = {
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the saver"},
+    {.name = "amount_rials", .type = HY_T_MONEY, .flags = HY_F_REQ, .doc = "what she saved"},
+    {0},
+};
+static const hy_field_t microfund_ev_meeting_before[] = {
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "the meeting's date"},
+    {.name = "number", .type = HY_T_INT, .flags = HY_F_REQ, .doc = "its number"},
+    {.name = "savings", .type = HY_T_ARRAY, .flags = HY_F_REQ, .sub = microfund_ev_saving,
+     .doc = "its saving lines"},
+    {0},
+};
+static const hy_field_t microfund_ev_training_before[] = {
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "the session's date"},
+    {.name = "number", .type = HY_T_INT, .flags = HY_F_REQ, .doc = "its number"},
+    {.name = "participant_ids", .type = HY_T_ARRAY, .flags = HY_F_REQ, .elem = HY_T_ID,
+     .doc = "who attended"},
+    {.name = "member_ids", .type = HY_T_ARRAY, .elem = HY_T_ID, .doc = "the members among them"},
+    {0},
+};
+static const hy_field_t microfund_ev_meeting_voided[] = {
+    {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the fund"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its office"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its neighbourhood"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = microfund_ev_meeting_before,
+     .doc = "the meeting as recorded"},
+    {0},
+};
+static const hy_field_t microfund_ev_training_voided[] = {
+    {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the fund"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its office"},
+    {.name = "neighbourhood", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its neighbourhood"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = microfund_ev_training_before,
+     .doc = "the session as recorded"},
+    {0},
+};
+static const hy_field_t microfund_ev_merged[] = {
+    {.name = "fund_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the fund"},
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the surviving record"},
+    {.name = "from_person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the retired record"},
+    {0},
+};
 #define FUND_EVENT(name, summary) {"microfund." name, summary, microfund_ev}
 const hy_event_spec_t microfund_events[] = {
     FUND_EVENT("fund.formed", "A savings group was formed"),
@@ -493,12 +536,12 @@ const hy_event_spec_t microfund_events[] = {
     FUND_EVENT("shareout_completed", "The cycle's share-out was completed"),
     {"microfund.meeting_void_requested", "A meeting's void was asked for (maker)", microfund_ev_change},
     {"microfund.meeting_void_rejected", "A meeting's void was turned down (checker)", microfund_ev_change},
-    {"microfund.meeting_voided", "A meeting was voided: its money leaves the books", microfund_ev_change},
+    {"microfund.meeting_voided", "A meeting was voided: its money leaves the books", microfund_ev_meeting_voided},
     {"microfund.repayment_void_requested", "A fund-loan repayment's void was asked for", microfund_ev_change},
     {"microfund.repayment_void_rejected", "A fund-loan repayment's void was turned down", microfund_ev_change},
     {"microfund.repayment_voided", "A fund-loan repayment was voided", microfund_ev_change},
-    {"microfund.training_voided", "A training was voided (it counts nowhere)", microfund_ev_change},
-    {"microfund.member_merged", "A membership now belongs to the surviving record of a merge", microfund_ev_change},
+    {"microfund.training_voided", "A training was voided (it counts nowhere)", microfund_ev_training_voided},
+    {"microfund.member_merged", "A membership now belongs to the surviving record of a merge", microfund_ev_merged},
     {0},
 };
 #undef FUND_EVENT

@@ -458,11 +458,27 @@ static const hy_field_t networks_ev[] = {
     {.name = "field", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its field of work"},
     {0},
 };
-/* Voids and merges (issue 15). */
-static const hy_field_t networks_ev_change[] = {
-    {.name = "network_id", .type = HY_T_ID, .flags = HY_F_NULL, .doc = "the network"},
-    {.name = "office", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its office"},
+/* What reporting reads of a voided entry and of a merge. */
+static const hy_field_t networks_ev_entry_before[] = {
+    {.name = "kind", .type = HY_T_STRING, .flags = HY_F_REQ, .doc = "delivery or payment"},
+    {.name = "date", .type = HY_T_DATE, .flags = HY_F_REQ, .doc = "the entry's date"},
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_NULL, .doc = "the member, if any"},
+    {0},
+};
+static const hy_field_t networks_ev_voided[] = {
+    {.name = "network_id", .type = HY_T_ID, .flags = HY_F_REQ | HY_F_NULL, .doc = "the network"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_REQ | HY_F_NULL, .doc = "its office"},
     {.name = "field", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its field of work"},
+    {.name = "id", .type = HY_T_INT, .flags = HY_F_REQ, .doc = "the ledger entry's number"},
+    {.name = "before", .type = HY_T_OBJECT, .flags = HY_F_REQ, .sub = networks_ev_entry_before,
+     .doc = "the entry as recorded"},
+    {0},
+};
+static const hy_field_t networks_ev_merged[] = {
+    {.name = "network_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the network"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_NULL, .doc = "its office"},
+    {.name = "person_id", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the surviving record"},
+    {.name = "merged_from", .type = HY_T_ID, .flags = HY_F_REQ, .doc = "the retired record"},
     {0},
 };
 const hy_event_spec_t networks_events[] = {
@@ -477,8 +493,8 @@ const hy_event_spec_t networks_events[] = {
     {"networks.network.order_fulfilled", "An order was fulfilled", networks_ev},
     {"networks.network.payment_recorded", "A payment was recorded", networks_ev},
     {"networks.buyer.created", "A buyer was registered", networks_ev},
-    {"networks.network.delivery_voided", "A delivery was voided (what it moved moves back)", networks_ev_change},
-    {"networks.network.payment_voided", "A payment was voided (what it moved moves back)", networks_ev_change},
-    {"networks.network.member_merged", "A membership now belongs to the surviving record of a merge", networks_ev_change},
+    {"networks.network.delivery_voided", "A delivery was voided (what it moved moves back)", networks_ev_voided},
+    {"networks.network.payment_voided", "A payment was voided (what it moved moves back)", networks_ev_voided},
+    {"networks.network.member_merged", "A membership now belongs to the surviving record of a merge", networks_ev_merged},
     {0},
 };

@@ -14,6 +14,16 @@
  *                                  is those over its requests; insured from that day
  *   insurance.enrolment.suspended  no longer insured from the event's day (reinstated: again)
  *   insurance.enrolment.cancelled  no longer insured, for good
+ *   insurance.enrolment.corrected  {before: {business_id, field, start_date}} a request's field
+ *                                  was wrong from the start: its request (and its confirmed
+ *                                  request, were it confirmed) moves to the new field on the day
+ *                                  it was made; later figures are counted in the new field
+ *   insurance.enrolment.transferred {office, from_office, date}  it followed its person to
+ *                                  another office: insured there from the transfer date (the
+ *                                  stock moves; requests and confirmations stay where they were
+ *                                  counted); later figures are counted at the new office
+ *   contribution_voided and person_merged change no figure (contributions are not counted; a
+ *   merge's cancelled duplicates come as insurance.enrolment.cancelled).
  * Enrolment events name the person by national ID (and person_id when they carry it); the
  * registry's projection gives her neighbourhood. Each enrolment keeps its tags and start day in
  * a small record, so its confirmation is counted where its request was.
@@ -107,6 +117,42 @@ static int s_standing(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *da
     return rp_record_put(ctx, 'e', n, 0, &e, sizeof e);
 }
 
+/* A correction of the field (from the request's day) or a transfer (of the insured stock, from
+ * the transfer date): the enrolment's figures move from its old tags to the new ones. */
+static int s_moved(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *data, bool transfer)
+{
+    s_enrolment_t e;
+    int64_t day;
+    int rc = rp_record_get(ctx, 'e', n, 0, &e, sizeof e);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    rp_tags_t was = e.tags;
+    if (transfer) {
+        if (!rp_str(data, "office") || !rp_event_day(event, data, "date", &day) ||
+            (rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &e.tags.v[RP_DIM_OFFICE])) != 0 ||
+            (rc = rp_intern_pair(ctx, e.tags.v[RP_DIM_OFFICE], e.tags.v[RP_DIM_HOOD],
+                                 &e.tags.v[RP_DIM_OFFICE_HOOD])) != 0)
+            return rc;
+    } else {
+        if (!json_object_get(data, "field"))
+            return 0;
+        e.tags.v[RP_DIM_FIELD] = (uint32_t)rp_field_code(rp_str(data, "field"));
+    }
+    if (memcmp(&was, &e.tags, sizeof was) == 0)
+        return 0;
+    if (transfer && e.insured &&
+        ((rc = rp_agg_add(ctx, &was, day, RP_S_INS_INSURED, -1)) != 0 ||
+         (rc = rp_agg_add(ctx, &e.tags, day, RP_S_INS_INSURED, 1)) != 0))
+        return rc;
+    if (!transfer && ((rc = rp_agg_add(ctx, &was, e.start, RP_S_INS_ENROLLED, -1)) != 0 ||
+                      (rc = rp_agg_add(ctx, &e.tags, e.start, RP_S_INS_ENROLLED, 1)) != 0))
+        return rc;
+    if (!transfer && e.confirmed && ((rc = rp_agg_add(ctx, &was, e.start, RP_S_INS_COHORT, -1)) != 0 ||
+                                     (rc = rp_agg_add(ctx, &e.tags, e.start, RP_S_INS_COHORT, 1)) != 0))
+        return rc;
+    return rp_record_put(ctx, 'e', n, 0, &e, sizeof e);
+}
+
 int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
     uint64_t n;
@@ -123,5 +169,9 @@ int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *d
         return s_standing(ctx, n, event, data, false, true);
     if (strcmp(type, "insurance.enrolment.reinstated") == 0)
         return s_standing(ctx, n, event, data, true, false);
+    if (strcmp(type, "insurance.enrolment.corrected") == 0)
+        return s_moved(ctx, n, event, data, false);
+    if (strcmp(type, "insurance.enrolment.transferred") == 0)
+        return s_moved(ctx, n, event, data, true);
     return 0;
 }

@@ -13,7 +13,15 @@
  *   networks.network.order_placed  one order and its value on the order's date
  *   networks.buyer.created         one buyer (at its network's place, else its office)
  *   networks.network.delivery_recorded  one delivery, at the network's place
+ *   networks.network.delivery_voided    the delivery (`before`, the entry as recorded) leaves
+ *                                  network_deliveries on its own date: it counts nowhere
+ *   networks.network.member_merged {person_id: survivor, merged_from}  the retired record's
+ *                                  active membership becomes the survivor's (her leaving ends
+ *                                  it); when both were active members the two are one, so the
+ *                                  active members drop by one from the merge's day
+ * A payment voided changes no figure of the report (payments are not counted).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "reporting.h"
@@ -114,8 +122,9 @@ static int s_order(hy_ctx_t *ctx, json_t *event, const json_t *data)
     return value > 0 ? rp_agg_add(ctx, &tags, day, RP_S_NET_ORDERS_RIALS, value) : 0;
 }
 
-/* A buyer registered (at its office; at its network's when it names one) or a delivery. */
-static int s_count(hy_ctx_t *ctx, json_t *event, const json_t *data, int slot)
+/* A buyer registered (at its office; at its network's when it names one) or a delivery
+ * (sign -1: a delivery voided, its `before` as data). */
+static int s_count(hy_ctx_t *ctx, json_t *event, const json_t *data, int slot, int sign)
 {
     uint64_t n = 0;
     s_network_t net;
@@ -130,15 +139,58 @@ static int s_count(hy_ctx_t *ctx, json_t *event, const json_t *data, int slot)
     }
     if (rc || (rc = rp_tags_place(ctx, net.office, net.hood, (int)net.field, (uint32_t)n, &tags)) != 0)
         return rc;
-    return rp_agg_add(ctx, &tags, day, slot, 1);
+    return rp_agg_add(ctx, &tags, day, slot, sign);
+}
+
+/* The retired record's active membership becomes the survivor's (one, when both had one). */
+static int s_merged(hy_ctx_t *ctx, json_t *event, const json_t *data)
+{
+    uint64_t n, from, into;
+    rp_tags_t was, kept;
+    int64_t day;
+    if (rp_id_num(rp_str(data, "network_id"), &n) != 0 ||
+        rp_id_num(rp_str(data, "merged_from"), &from) != 0 ||
+        rp_id_num(rp_str(data, "person_id"), &into) != 0 || from == into ||
+        !rp_event_day(event, data, "date", &day))
+        return 0;
+    int rc = rp_record_get(ctx, 'm', n, from, &was, sizeof was);
+    if (rc)
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    if ((rc = rp_record_del(ctx, 'm', n, from)) != 0)
+        return rc;
+    rc = rp_record_get(ctx, 'm', n, into, &kept, sizeof kept);
+    if (rc == MDB_NOTFOUND)
+        return rp_record_put(ctx, 'm', n, into, &was, sizeof was);
+    return rc ? rc : rp_agg_add(ctx, &was, day, RP_S_NET_MEMBERS, -1);
 }
 
 int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
     if (strcmp(type, "networks.buyer.created") == 0)
-        return s_count(ctx, event, data, RP_S_NET_BUYERS);
+        return s_count(ctx, event, data, RP_S_NET_BUYERS, 1);
     if (strcmp(type, "networks.network.delivery_recorded") == 0)
-        return s_count(ctx, event, data, RP_S_NET_DELIVERIES);
+        return s_count(ctx, event, data, RP_S_NET_DELIVERIES, 1);
+    if (strcmp(type, "networks.network.delivery_voided") == 0) {
+        json_t *before = json_object_get(data, "before");
+        if (!json_is_object(before))
+            return 0;
+        json_t *place = json_deep_copy(before);   /* the entry, placed by the event's network */
+        if (!place || json_object_update(place, data) != 0 ||
+            json_object_set(place, "date", json_object_get(before, "date")) != 0) {
+            json_decref(place);
+            return ENOMEM;
+        }
+        reporting_t *st = reporting_state(ctx);
+        const char *subject = st->subject;   /* drill-down: taken back from its order */
+        if (rp_str(before, "order_id"))
+            st->subject = rp_str(before, "order_id");
+        int rc = s_count(ctx, event, place, RP_S_NET_DELIVERIES, -1);
+        st->subject = subject;
+        json_decref(place);
+        return rc;
+    }
+    if (strcmp(type, "networks.network.member_merged") == 0)
+        return s_merged(ctx, event, data);
     if (strcmp(type, "networks.network.created") == 0)
         return s_created(ctx, data);
     if (strcmp(type, "networks.network.member_joined") == 0)

@@ -13,7 +13,8 @@
  *   figures.c        the records behind a figure (drill-down of submitted reports)
  *   submissions.c    submitted reports: frozen, SHA-256 over canonical JSON, drill-down, diff
  *   targets.c        an office's targets per half
- *   timeline.c       a person's events from every source, in date order
+ *   timeline.c       a person's events from every source, in date order (voided facts kept,
+ *                    marked voided)
  *   proj_people.c    corrections, transfers, merges, voided and corrected activities
  *   indicators.c     the indicator table (names, Persian labels, kinds) and the figures of a
  *                    period for one dimension value, derived from the counters
@@ -23,7 +24,8 @@
  *   feed.c           apply(): the cursor's companion (last sequence and time per source) and
  *                    the dispatch to one projection file per source
  *   proj_registry.c  proj_loans.c  proj_networks.c  proj_microfund.c  proj_insurance.c
- *                    what each source's events add to the counters
+ *                    what each source's events add to the counters, and what its voids,
+ *                    corrections, transfers and merges take back or move
  *   reports.c        the half-year report (interim while in progress), the indicators table
  *                    (JSON) and the printed page's sections
  *   render.c         the CSV rendering and the Persian helpers (digits, Jalali, money)

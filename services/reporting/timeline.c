@@ -22,6 +22,14 @@
  * (a rendering the gateway passes through: nothing is decoded), so 1,000 events cost
  * microseconds of copying rather than milliseconds of JSON.
  *
+ * VOIDED FACTS stay, marked (DHIS2 keeps a deleted event readable in its audit): a void event
+ * (<type>_voided, from any service) is filed like any other, and the entries of the fact it
+ * voids (the same source, the fact's date, the persons it names) get "voided": true,
+ * "voided_at" and "void_reason". The fact is found by its kind and number (table s_voids):
+ * a loan's repayment or tranche number, a fund meeting's number (its line events too) or a
+ * training's, a network ledger entry's number, an insurance contribution's month, a registry
+ * activity's id.
+ *
  * OFFICE SCOPE. Like the registry's own reads: a key acting for an office sees only persons of
  * that office (404 otherwise, so that a person's existence does not leak); a key acting for no
  * office or for every office ("*", a provincial key) sees everyone.
@@ -134,7 +142,8 @@ static json_t *s_entry_data(const json_t *data)
                                            "mobile", "phone", "address", "postal_code",
                                            "birth_date", "birth_date_jalali", NULL};
     json_object_foreach((json_t *)data, key, v) {
-        bool skip = json_is_object(v) || (json_is_string(v) && json_string_length(v) > 200);
+        bool skip = (json_is_object(v) && strcmp(key, "contribution") != 0) ||
+                    (json_is_string(v) && json_string_length(v) > 200);
         for (int i = 0; personal[i] && !skip; i++)
             skip = strcmp(key, personal[i]) == 0;
         if (!out)
@@ -150,6 +159,125 @@ static json_t *s_entry_data(const json_t *data)
         }
     }
     return out;
+}
+
+/* What a void names: the void's type, the types of the facts it voids, the member of their
+ * data that numbers the fact, and where the void's data has that number. The facts must also
+ * have the void's subject (loans, insurance) or fund (micro-fund). */
+static const struct {
+    const char *type;
+    const char *facts[5];
+    const char *key;      /* in the fact's data */
+    const char *number;   /* in the void's data: "before.number", "id", "contribution.month" */
+} s_voids[] = {
+    {"loans.loan.repayment_voided", {"loans.loan.repayment_recorded"}, "number", "before.number"},
+    {"loans.loan.disbursement_voided", {"loans.loan.disbursed"}, "number", "before.number"},
+    {"microfund.meeting_voided", {"microfund.saving_recorded", "microfund.social_fund_contributed",
+                                  "microfund.fine_paid", "microfund.grant_paid"}, "meeting", "before.number"},
+    {"microfund.meeting_voided", {"microfund.meeting_held"}, "number", "before.number"},
+    {"microfund.training_voided", {"microfund.training_held"}, "number", "before.number"},
+    {"networks.network.delivery_voided", {"networks.network.delivery_recorded"}, "entry", "id"},
+    {"networks.network.payment_voided", {"networks.network.payment_recorded"}, "entry", "id"},
+    {"insurance.enrolment.contribution_voided", {"insurance.enrolment.contribution_recorded"},
+     "contribution.month", "contribution.month"},
+    {"registry.activity.voided", {"registry.activity.recorded"}, "id", "id"},
+};
+
+/* data.a.b for the path "a.b" (one dot at most). */
+static const json_t *s_path(const json_t *data, const char *path)
+{
+    const char *dot = strchr(path, '.');
+    if (!dot)
+        return json_object_get(data, path);
+    char head[32];
+    snprintf(head, sizeof head, "%.*s", (int)(dot - path), path);
+    return json_object_get(json_object_get(data, head), dot + 1);
+}
+
+/* Whether a stored entry is a fact void (row i of s_voids) voids. */
+static bool s_is_voided(const json_t *entry, size_t i, const json_t *event, const json_t *data)
+{
+    const char *type = rp_str(entry, "type");
+    bool kind = false;
+    for (int k = 0; k < 5 && s_voids[i].facts[k] && type && !kind; k++)
+        kind = strcmp(type, s_voids[i].facts[k]) == 0;
+    const json_t *fact = json_object_get(entry, "data");
+    if (!kind || json_is_true(json_object_get(entry, "voided")) ||
+        !json_equal(s_path(fact, s_voids[i].key), s_path(data, s_voids[i].number)))
+        return false;
+    if (strncmp(s_voids[i].type, "microfund.", 10) == 0)
+        return json_equal(json_object_get(fact, "fund_id"), json_object_get(data, "fund_id"));
+    return json_equal(json_object_get(entry, "subject"), json_object_get(event, "subject")) ||
+           strncmp(s_voids[i].type, "networks.", 9) == 0;   /* ledger numbers are unique */
+}
+
+/* Marks the entries of person on day (of source) that the void event voids: read with a
+ * cursor, rewritten after it (a timeline day holds a few entries). */
+static int s_mark_voided(hy_ctx_t *ctx, uint64_t person, int64_t day, int source, json_t *event,
+                         const json_t *data, size_t row)
+{
+    MDB_dbi db = reporting_state(ctx)->timeline;
+    MDB_cursor *cur;
+    uint8_t start[TL_KEY], keys[MAX_NAMED][TL_KEY];
+    char *texts[MAX_NAMED];
+    size_t n = 0;
+    s_key(start, person, day, source, 0);
+    int rc = mdb_cursor_open(ctx->txn, db, &cur);
+    if (rc)
+        return rc;
+    MDB_val k = {TL_KEY, start}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < MAX_NAMED;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != TL_KEY || memcmp(k.mv_data, start, 13) != 0)
+            break;
+        json_t *entry = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        bool hit = false;
+        for (size_t i = row; entry && i < sizeof s_voids / sizeof s_voids[0] && !hit; i++)
+            hit = strcmp(s_voids[i].type, s_voids[row].type) == 0 && s_is_voided(entry, i, event, data);
+        if (hit) {
+            const json_t *at = json_object_get(data, "voided_at"), *why = json_object_get(data, "reason");
+            json_object_set_new(entry, "voided", json_true());
+            json_object_set_new(entry, "voided_at", at ? json_incref((json_t *)at) : json_null());
+            json_object_set_new(entry, "void_reason", why ? json_incref((json_t *)why) : json_null());
+            memcpy(keys[n], k.mv_data, TL_KEY);
+            if (!(texts[n] = json_dumps(entry, JSON_COMPACT)))
+                rc = ENOMEM;
+            else
+                n++;
+        }
+        json_decref(entry);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    for (size_t i = 0; i < n; i++) {
+        MDB_val mk = {TL_KEY, keys[i]}, mv = {strlen(texts[i]), texts[i]};
+        if (rc == 0)
+            rc = mdb_put(ctx->txn, db, &mk, &mv, 0);
+        free(texts[i]);
+    }
+    return rc;
+}
+
+/* A void event: the fact it voids is marked on the timelines of the persons it names, on the
+ * fact's date (before.date, else the void's own day). */
+static int s_voided(hy_ctx_t *ctx, const char *source, json_t *event, const json_t *data,
+                    const uint64_t *named, size_t n, int64_t day)
+{
+    size_t row = 0, rows = sizeof s_voids / sizeof s_voids[0];
+    const char *type = rp_str(event, "type");
+    while (row < rows && strcmp(s_voids[row].type, type) != 0)
+        row++;
+    if (row == rows)
+        return 0;
+    int64_t fact_day;
+    if (!rp_day_of(rp_str(json_object_get(data, "before"), "date"), &fact_day))
+        fact_day = day;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s_mark_voided(ctx, named[i], fact_day, s_source_index(source), event, data, row);
+    return rc;
 }
 
 int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
@@ -192,7 +320,7 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
     }
     free(text);
-    return rc;
+    return rc ? rc : s_voided(ctx, source, event, data, named, n, day);
 }
 
 /* Whether the caller may see a person of office (interned id): top of file. */
