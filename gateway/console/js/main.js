@@ -8,6 +8,7 @@ import { h, screen, field, values, showError, busy } from './ui.js';
 import { searchScreen } from './screens/search.js';
 import { personScreen, personEditScreen } from './screens/person.js';
 import { registerScreen, businessScreen } from './screens/register.js';
+import { householdScreen } from './screens/household.js';
 import { activityNewScreen, activityScreen } from './screens/activity.js';
 import { loanScreen } from './screens/loan.js';
 import { enrolmentScreen } from './screens/enrolment.js';
@@ -64,6 +65,7 @@ const ROUTES = [
   [/^#\/search$/, searchScreen],
   [/^#\/person\/([\w-]+)$/, personScreen],
   [/^#\/person\/([\w-]+)\/edit$/, personEditScreen],
+  [/^#\/household\/([\w-]+)$/, householdScreen],
   [/^#\/register$/, registerScreen],
   [/^#\/business\/new$/, businessScreen],
   [/^#\/activity\/new$/, activityNewScreen],
