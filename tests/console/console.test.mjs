@@ -455,6 +455,49 @@ async function importList(page, office) {
   });
 }
 
+// ---- "who am I": GET /v1/me when the API offers it, probing otherwise ---------------------------
+// The gateway may or may not have GET /v1/me (another branch's work): the console uses it only when
+// the OpenAPI document lists it. Here the document and the answer are the test's (request
+// interception), so both ways are exercised whatever the gateway of the day serves.
+async function whoAmIFromMe() {
+  const signIn = async (meAnswer) => {
+    const ids = cfg.offices['rey-2'];
+    const page = await openPage();
+    const seen = [];
+    await page.setRequestInterception(true);
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      seen.push(`${r.method()} ${u.pathname}${u.search}`);
+      if (u.pathname === '/v1/openapi.json') {
+        const withMe = { ...doc, paths: { ...doc.paths, '/v1/me': { get: { operationId: 'me' } } } };
+        r.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(withMe) });
+      } else if (u.pathname === '/v1/me') {
+        r.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(meAnswer) });
+      } else {
+        r.continue();
+      }
+    });
+    await page.goto(`${BASE}/console/`, { waitUntil: 'load' });
+    await page.waitForSelector('#signin-form');
+    await fill(page, '#f-key', cfg.keys[ids.key]);
+    await page.click('#signin');
+    await page.waitForSelector('#who-office');
+    await waitText(page, '#who-office', OFFICE_NAMES['rey-2']);
+    check((await textOf(page, '#who-role')).includes('کارشناس'), 'the role is shown');
+    await page.browserContext().close();
+    return seen;
+  };
+  await test('who_am_i_from_v1_me', async () => {
+    const seen = await signIn({ key_id: 'ss-rey-2', role: 'social_services', office: 'rey-2' });
+    check(seen.includes('GET /v1/me'), `asked GET /v1/me: ${seen}`);
+    check(!seen.some((r) => r.includes('/v1/persons') || r.includes('/v1/audit')), `no probing when /v1/me answers: ${seen}`);
+  });
+  await test('who_am_i_probes_without_v1_me', async () => {
+    const seen = await signIn({});   // nothing usable: the console probes as before
+    check(seen.some((r) => r.includes('office=%2A%2Aprobe')), `probed: ${seen}`);
+  });
+}
+
 // ---- the run ---------------------------------------------------------------------------------------
 const doc = await (await fetch(`${BASE}/v1/openapi.json`)).json();
 await test('serves_console_and_font', async () => {
@@ -510,6 +553,7 @@ pages['rey-2'] = await officeDay('rey-2', 600);
 const dayRequests = requests.length;   // the contract tests below check their own requests
 await conflict(pages['rey-1'], 'rey-1');
 await importList(pages['rey-2'], 'rey-2');
+await whoAmIFromMe();
 
 await test('axe_no_serious_violations', async () => {
   check(axeFindings.length === 0, `axe-core: ${JSON.stringify(axeFindings, null, 1).slice(0, 3000)}`);
@@ -532,6 +576,8 @@ await test('requests_in_openapi', async () => {
   }
   fs.writeFileSync(path.join(cfg.out, 'requests.txt'), requests.map((r) => r.join(' ')).join('\n') + '\n');
   check(api > 20, `the console called the API (${api} requests)`);
+  check(doc.paths['/v1/me'] || !requests.slice(0, dayRequests).some(([, url]) => new URL(url).pathname === '/v1/me'),
+    'GET /v1/me is asked only when the OpenAPI document lists it');
   check(outside.size === 0, `requests outside the OpenAPI document: ${[...outside].join(', ')}`);
 });
 

@@ -7,12 +7,14 @@
 // lets the user apply hers again on the new version.
 
 import { get, post, qs, etagOf, ApiError } from '../api.js';
-import { faDate, faNumber, faState, faToday, parseJalali, latinDigits, SEXES, RELATIONS } from '../fa.js';
+import { faDate, faNumber, faState, parseJalali, latinDigits, SEXES, RELATIONS } from '../fa.js';
 import { h, screen, field, values, facts, table, busy, link, notice, clearErrors } from '../ui.js';
 import { showConflict } from '../conflict.js';
 
 const RELATION_OPTIONS = Object.entries(RELATIONS).filter(([k]) => k !== 'head');
 const present = (m) => !m.left_on;
+// A date left empty is the API's today (the system's clock, not the browser's).
+const TODAY_HINT = 'خالی بماند: امروز';
 
 /** A date cell: the Jalali date in Persian digits inside <time>, or a dash. */
 function dateCell(jalali, iso) {
@@ -80,7 +82,7 @@ export async function householdCard(me, p) {
     ]));
   if (me.role !== 'social_services') return card;
   const form = h('form', { id: 'household-form', novalidate: true },
-    h('div', { class: 'grid' }, field({ name: 'formed_on', label: 'تاریخ تشکیل (خورشیدی)', type: 'date', value: faToday() })),
+    h('div', { class: 'grid' }, field({ name: 'formed_on', label: 'تاریخ تشکیل (خورشیدی)', type: 'date', hint: TODAY_HINT })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'household-create' }, 'تشکیل خانوار با سرپرستی او')));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -138,7 +140,7 @@ function addForm(hh) {
     h('div', { class: 'grid' }, kind), personPart, dependantPart,
     h('div', { class: 'grid' },
       field({ name: 'relationship', label: 'نسبت با سرپرست', type: 'select', required: true, options: RELATION_OPTIONS }),
-      field({ name: 'joined_on', label: 'تاریخ پیوستن (خورشیدی)', type: 'date', value: faToday() })),
+      field({ name: 'joined_on', label: 'تاریخ پیوستن (خورشیدی)', type: 'date', hint: TODAY_HINT })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'member-add' }, 'افزودن')));
   kind.querySelector('select').addEventListener('change', (ev) => {
     const dep = ev.target.value === 'dependant';
@@ -167,7 +169,7 @@ function leaveForm(hh, names) {
   const form = h('form', { class: 'card', id: 'leave-form', novalidate: true }, h('h2', {}, 'خروج عضو'),
     h('div', { class: 'grid' },
       field({ name: 'leave_member', label: 'عضو', type: 'select', required: true, options: here.map((m) => [m.member_id, `${nameOf(m, names)} — ${RELATIONS[m.relationship] || m.relationship}`]) }),
-      field({ name: 'left_on', label: 'تاریخ خروج (خورشیدی)', type: 'date', value: faToday() }),
+      field({ name: 'left_on', label: 'تاریخ خروج (خورشیدی)', type: 'date', hint: TODAY_HINT }),
       field({ name: 'leave_reason', label: 'علت', hint: 'مثلاً ازدواج، فوت، جدایی' })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'member-leave', class: 'danger' }, 'ثبت خروج')));
   const make = async () => {
@@ -190,7 +192,7 @@ function headForm(hh, names) {
   form.append(h('div', { class: 'grid' },
     field({ name: 'new_head', label: 'سرپرست تازه', type: 'select', required: true, options: can.map((m) => [m.person_id, nameOf(m, names)]) }),
     field({ name: 'previous_head_relationship', label: 'نسبت سرپرست پیشین با سرپرست تازه', type: 'select', options: [['', '— (خارج می‌شود)'], ...RELATION_OPTIONS] }),
-    field({ name: 'head_date', label: 'تاریخ (خورشیدی)', type: 'date', value: faToday() })),
+    field({ name: 'head_date', label: 'تاریخ (خورشیدی)', type: 'date', hint: TODAY_HINT })),
   h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'head-change' }, 'ثبت سرپرست تازه')));
   const make = async () => {
     const v = values(form);
