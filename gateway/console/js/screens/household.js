@@ -191,7 +191,7 @@ function headForm(hh, names) {
   }
   form.append(h('div', { class: 'grid' },
     field({ name: 'new_head', label: 'سرپرست تازه', type: 'select', required: true, options: can.map((m) => [m.person_id, nameOf(m, names)]) }),
-    field({ name: 'previous_head_relationship', label: 'نسبت سرپرست پیشین با سرپرست تازه', type: 'select', options: [['', '— (خارج می‌شود)'], ...RELATION_OPTIONS] }),
+    field({ name: 'previous_head_relationship', label: 'نسبت سرپرست پیشین با سرپرست تازه', type: 'select', required: true, options: RELATION_OPTIONS }),
     field({ name: 'head_date', label: 'تاریخ (خورشیدی)', type: 'date', hint: TODAY_HINT })),
   h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'head-change' }, 'ثبت سرپرست تازه')));
   const make = async () => {
