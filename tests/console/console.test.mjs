@@ -234,6 +234,50 @@ async function officeDay(office, n0) {
     check(biz.json.items.length === 1 && biz.json.items[0].activity === 'قالی‌بافی', `business stored: ${JSON.stringify(biz.json)}`);
   });
 
+  // Possible duplicates (issue 17 item 3, #18): a registration with her name (Arabic letters) and
+  // birth date under another national ID is accepted and listed for review; the office says
+  // they are two people, or merges the later record into the earlier.
+  await test(`${tag}.possible_duplicates`, async () => {
+    const her = (await api('GET', `/v1/persons/${ids.person}`, key)).json;
+    const register = async (n) => {
+      await go(page, '#/register');
+      await fill(page, '#f-national_id', faDigits(nid(n0 + n)));
+      await fill(page, '#f-first_name', 'فاطمه');
+      await fill(page, '#f-last_name', `كريمي${n0}`);
+      await fill(page, '#f-birth_date', faDigits(her.birth_date_jalali));
+      await page.select('#f-neighbourhood', 'شهرری');
+      await page.click('#register');
+      await page.waitForSelector('#register-result a[href^="#/person/"]');
+      return (await page.$eval('#register-result a[href^="#/person/"]', (a) => a.getAttribute('href'))).split('/').pop();
+    };
+    const a = await register(60);
+    await page.waitForSelector(`#register-result .alert.warn a[href="#/person/${ids.person}"]`);
+    await page.waitForSelector('#register-result .alert.warn a[href="#/duplicates"]');
+    await go(page, '#/duplicates');
+    const card = `#duplicates [data-person="${a}"][data-other="${ids.person}"]`;
+    await page.waitForSelector(card);
+    check((await textOf(page, card)).includes(faDigits(nid(n0))), 'both national IDs are shown side by side');
+    await axe(page, `${tag} possible duplicates`);
+    await shot(page, `${tag}-3-duplicates`);
+    // "two people" needs its reason: the API's refusal names the field
+    await page.click(`${card} button.not-same`);
+    await page.waitForSelector(`${card} [aria-invalid="true"]`);
+    await page.type(`${card} textarea`, 'دو خواهرزادهٔ هم‌نام با کد ملی درست');
+    await page.click(`${card} button.not-same`);
+    await page.waitForFunction((sel) => !document.querySelector(sel) && document.querySelector('#main > .alert.ok'), {}, card);
+    const resolved = (await api('GET', '/v1/persons/possible-duplicates?status=not_same', key)).json.items;
+    check(resolved.some((d) => d.person_id === a && d.other_id === ids.person), `marked two people: ${JSON.stringify(resolved)}`);
+    // the same woman registered once more: merged into the record registered before
+    const b = await register(61);
+    await go(page, '#/duplicates');
+    const card2 = `#duplicates [data-person="${b}"][data-other="${a}"]`;
+    await page.waitForSelector(card2);
+    await page.click(`${card2} button.merge`);
+    await page.waitForFunction((sel) => !document.querySelector(sel) && document.querySelector('#main > .alert.ok'), {}, card2);
+    const rec = (await api('GET', `/v1/persons/${b}`, key)).json;
+    check(rec.merged_into === a, `merged into the earlier record: ${JSON.stringify(rec)}`);
+  });
+
   await test(`${tag}.person_edit`, async () => {
     check(newPerson, 'registered first');
     await go(page, `#/person/${newPerson}/edit`);

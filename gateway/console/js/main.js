@@ -9,6 +9,7 @@ import { searchScreen } from './screens/search.js';
 import { personScreen, personEditScreen } from './screens/person.js';
 import { registerScreen, businessScreen } from './screens/register.js';
 import { householdScreen } from './screens/household.js';
+import { duplicatesScreen } from './screens/duplicates.js';
 import { activityNewScreen, activityScreen } from './screens/activity.js';
 import { loanScreen } from './screens/loan.js';
 import { enrolmentScreen } from './screens/enrolment.js';
@@ -21,6 +22,7 @@ const NAV = [
   ['#/activity/new', 'ثبت فعالیت', ['social_services']],
   ['#/report', 'گزارش شش‌ماهه', ['social_services', 'operator', 'auditor']],
   ['#/import', 'ورود فهرست', ['social_services']],
+  ['#/duplicates', 'تکراری‌های احتمالی', ['social_services']],
 ];
 
 export function who() {
@@ -66,6 +68,7 @@ const ROUTES = [
   [/^#\/person\/([\w-]+)$/, personScreen],
   [/^#\/person\/([\w-]+)\/edit$/, personEditScreen],
   [/^#\/household\/([\w-]+)$/, householdScreen],
+  [/^#\/duplicates$/, duplicatesScreen],
   [/^#\/register$/, registerScreen],
   [/^#\/business\/new$/, businessScreen],
   [/^#\/activity\/new$/, activityNewScreen],

@@ -70,7 +70,8 @@ export function registerScreen(me) {
             household ? [' · ', household] : null),
           [].concat(dups).length ? h('div', { class: 'alert warn', role: 'alert' },
             'احتمال تکراری بودن: فرد(های) زیر همین نام و تاریخ تولد را دارند؛ بررسی کنید:',
-            h('ul', {}, ...[].concat(dups).map((d) => h('li', {}, link(`#/person/${d.id || d}`, d.id || d))))) : null));
+            h('ul', {}, ...[].concat(dups).map((d) => h('li', {}, link(`#/person/${d.id || d}`, d.id || d)))),
+            h('p', {}, link('#/duplicates', 'بررسی در فهرست تکراری‌های احتمالی'))) : null));
       } catch (e) {
         showError(form, e);
         if (e.code === 'duplicate_national_id' && e.problem.existing_id) {
