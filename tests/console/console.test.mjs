@@ -338,6 +338,11 @@ async function officeDay(office, n0) {
     check((await textOf(page, '#hh-members')).includes('فرزند'), 'relationships in Persian');
     await axe(page, `${tag} household`);
     await shot(page, `${tag}-3-household`);
+    await page.setViewport({ width: 390, height: 844 });
+    await shot(page, `${tag}-3-household-phone`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    await page.setViewport({ width: 1366, height: 768 });
+    check(wide <= 400, `the household readable on a phone without sideways scrolling (width ${wide})`);
     // the head changes to the registered sister; the former head is her sister
     await page.select('#f-new_head', ids.person2);
     await page.select('#f-previous_head_relationship', 'sibling');
