@@ -82,6 +82,15 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+/** The screen at a phone's width: a screenshot, and no sideways scrolling. */
+async function phoneFits(page, name) {
+  await page.setViewport({ width: 390, height: 844 });
+  await shot(page, name);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.setViewport({ width: 1366, height: 768 });
+  check(wide <= 400, `${name}: readable on a phone without sideways scrolling (width ${wide})`);
+}
+
 /** axe-core over the page as it is; serious and critical violations are kept. */
 async function axe(page, where) {
   const has = await page.evaluate(() => typeof window.axe !== 'undefined');
@@ -181,11 +190,7 @@ async function officeDay(office, n0) {
     check(dates.every((d) => /^[۰-۹]{4}\/[۰-۹]{2}\/[۰-۹]{2}$/.test(d)), `Jalali dates in Persian digits: ${dates}`);
     await axe(page, `${tag} person`);
     await shot(page, `${tag}-2-person`);
-    await page.setViewport({ width: 390, height: 844 });
-    await shot(page, `${tag}-2-person-phone`);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    await page.setViewport({ width: 1366, height: 768 });
-    check(wide <= 400, `readable on a phone without sideways scrolling (width ${wide})`);
+    await phoneFits(page, `${tag}-2-person-phone`);
   });
 
   await test(`${tag}.register`, async () => {
@@ -338,11 +343,7 @@ async function officeDay(office, n0) {
     check((await textOf(page, '#hh-members')).includes('فرزند'), 'relationships in Persian');
     await axe(page, `${tag} household`);
     await shot(page, `${tag}-3-household`);
-    await page.setViewport({ width: 390, height: 844 });
-    await shot(page, `${tag}-3-household-phone`);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    await page.setViewport({ width: 1366, height: 768 });
-    check(wide <= 400, `the household readable on a phone without sideways scrolling (width ${wide})`);
+    await phoneFits(page, `${tag}-3-household-phone`);
     // the head changes to the registered sister; the former head is her sister
     await page.select('#f-new_head', ids.person2);
     await page.select('#f-previous_head_relationship', 'sibling');
