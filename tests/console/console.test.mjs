@@ -220,6 +220,18 @@ async function officeDay(office, n0) {
     await page.click('#register');
     await page.waitForSelector('#duplicate a[href="#/person/' + newPerson + '"]');
     await page.waitForSelector('[aria-invalid="true"][name="national_id"]');
+    // ... and offers to add this referral to her record instead: the same source again is the
+    // API's 409 duplicate_referral, an agency's is added (POST /v1/persons/{id}/referrals)
+    await page.click('#add-referral');
+    await waitText(page, '#duplicate .alert.error', 'duplicate_referral');
+    await page.select('#f-source', 'agency');
+    await fill(page, '#f-agency', 'کمیته امداد');
+    await page.click('#add-referral');
+    await page.waitForSelector('#duplicate .alert.ok');
+    const refs = (await api('GET', `/v1/persons/${newPerson}`, key)).json.referrals;
+    check(refs.length === 2 && refs[1].source === 'agency' && refs[1].agency === 'کمیته امداد', `referral added: ${JSON.stringify(refs)}`);
+    await page.select('#f-source', 'self');
+    await fill(page, '#f-agency', '');
     // a wrong national ID: the field the API names is highlighted, the message is Persian
     await fill(page, '#f-national_id', '1234567890');
     await page.click('#register');
@@ -237,6 +249,10 @@ async function officeDay(office, n0) {
     await page.waitForSelector('#business-form .alert.ok');
     const biz = await api('GET', `/v1/businesses?owner_id=${newPerson}`, key);
     check(biz.json.items.length === 1 && biz.json.items[0].activity === 'قالی‌بافی', `business stored: ${JSON.stringify(biz.json)}`);
+    // her page lists both referrals
+    await go(page, `#/person/${newPerson}`);
+    await waitText(page, '#referrals', 'کمیته امداد');
+    check((await textOf(page, '#referrals')).includes('مراجعهٔ خود'), 'her own referral too');
   });
 
   // Possible duplicates (issue 17 item 3, #18): a registration with her name (Arabic letters) and

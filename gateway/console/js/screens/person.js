@@ -38,6 +38,8 @@ export async function personScreen(me, id) {
         ['تاریخ تولد', faDate(p.birth_date_jalali, p.birth_date)], ['همراه', faDigits(p.mobile || '—')],
         ['محله', p.neighbourhood], ['دفتر', p.office], ['تاریخ ثبت', faDate(p.registered_on_jalali, p.registered_on)],
         ['وضعیت', faState(p.status)],
+        ['معرفی‌ها', h('span', { id: 'referrals' }, (p.referrals || []).map((r) =>
+          `${r.source === 'agency' ? r.agency : 'مراجعهٔ خود'} (${faDate(r.date_jalali, r.date)})`).join('، ') || '—')],
       ])),
     household,
     h('section', { class: 'card', 'aria-labelledby': 'h-biz' }, h('h2', { id: 'h-biz' }, 'کسب‌وکارها'),

@@ -75,9 +75,20 @@ export function registerScreen(me) {
       } catch (e) {
         showError(form, e);
         if (e.code === 'duplicate_national_id' && e.problem.existing_id) {
-          result.replaceChildren(h('div', { class: 'card', id: 'duplicate' },
-            h('p', {}, 'این کد ملی پیش‌تر ثبت شده است: ', link(`#/person/${e.problem.existing_id}`, 'پروندهٔ موجود'),
-              ' — به‌جای ثبت دوباره، معرفی تازه را به همان پرونده بیفزایید.')));
+          const existing = e.problem.existing_id;
+          const add = h('button', { type: 'button', id: 'add-referral' }, 'افزودن این معرفی به پروندهٔ موجود');
+          const box = h('div', { class: 'card', id: 'duplicate' },
+            h('p', {}, 'این کد ملی پیش‌تر ثبت شده است: ', link(`#/person/${existing}`, 'پروندهٔ موجود'),
+              ' — به‌جای ثبت دوباره، معرفی تازه را به همان پرونده بیفزایید.'),
+            h('div', { class: 'actions' }, add));
+          // The referral as the form now has it (source, agency), on the record that holds her.
+          add.addEventListener('click', () => busy(add, box, async () => {
+            const now = values(form);
+            const ref = now.source === 'agency' ? { source: 'agency', agency: now.agency } : { source: 'self' };
+            await post(`/v1/persons/${existing}/referrals`, ref);
+            notice(box, `معرفی ${now.source === 'agency' ? now.agency : 'مراجعهٔ خود'} به پروندهٔ او افزوده شد.`);
+          }));
+          result.replaceChildren(box);
         }
       }
     });
