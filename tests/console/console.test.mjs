@@ -396,6 +396,15 @@ async function officeDay(office, n0) {
     await page.waitForSelector('#leave-form .alert.error');
     check((await textOf(page, '#leave-form .alert.error')).includes('head_leaving'), 'head_leaving shown');
     await page.waitForSelector('#leave-form [aria-invalid="true"][name="leave_member"]');
+    // the office's households: this one with its head and size, none of the other office's
+    await go(page, '#/households');
+    const row = `#households tr[data-household="${hid}"]`;
+    await page.waitForSelector(row);
+    const rowText = await textOf(page, row);
+    check(rowText.includes('زهرا') && rowText.includes('۳'), `listed with head and size: ${rowText}`);
+    const offices = await page.$$eval('#households tr[data-office]', (t) => t.map((r) => r.dataset.office));
+    check(offices.length >= 2 && offices.every((o) => o === office), `only ${office}'s households: ${offices}`);
+    await axe(page, `${tag} households`);
     // her page shows the household: head, members, size
     await go(page, `#/person/${ids.person}`);
     await page.waitForSelector(`#household a[href="#/household/${hid}"]`);

@@ -7,8 +7,8 @@
 // lets the user apply hers again on the new version.
 
 import { get, post, qs, etagOf, ApiError } from '../api.js';
-import { faDate, faNumber, faState, parseJalali, latinDigits, SEXES, RELATIONS } from '../fa.js';
-import { h, screen, field, values, facts, table, busy, link, notice, clearErrors } from '../ui.js';
+import { faDate, faDigits, faNumber, faState, parseJalali, latinDigits, SEXES, RELATIONS } from '../fa.js';
+import { h, screen, field, values, facts, table, busy, link, notice, clearErrors, hashQuery } from '../ui.js';
 import { showConflict } from '../conflict.js';
 
 const RELATION_OPTIONS = Object.entries(RELATIONS).filter(([k]) => k !== 'head');
@@ -268,4 +268,28 @@ export async function householdScreen(me, id) {
     h('section', { class: 'card', 'aria-labelledby': 'h-hh-members' }, h('h2', { id: 'h-hh-members' }, 'اعضا'),
       membersTable(hh, names, 'hh-members')),
     ...forms.map(([form]) => form));
+}
+
+/** The office's households (GET /v1/households: a key of one office sees its own), a page at a
+ * time, each with its head, size and dependants. */
+export async function householdsScreen(me) {
+  const cursor = hashQuery().get('cursor');
+  const list = await get(`/v1/households${qs({ limit: 25, cursor })}`);
+  const items = list.items || [];
+  const names = await namesOf({ members: items.filter((x) => x.head_id).map((x) => ({ person_id: x.head_id })) });
+  const view = table('خانوارهای دفتر', [
+    ['سرپرست', (x) => link(`#/household/${x.id}`, x.head_id ? names[x.head_id] || x.head_id : faDigits(x.id))],
+    ['تعداد افراد حاضر', (x) => faNumber(x.size)],
+    ['افراد تحت تکفل', (x) => faNumber(x.dependants)],
+    ['تشکیل', (x) => dateCell(x.members?.[0]?.joined_on_jalali, x.members?.[0]?.joined_on)],
+    ['دفتر', (x) => x.office],
+    ['وضعیت', (x) => faState(x.status)],
+  ], items);
+  view.querySelectorAll('tbody tr').forEach((tr, i) => {
+    tr.dataset.household = items[i].id;
+    tr.dataset.office = items[i].office;
+  });
+  screen('خانوارها', h('div', { id: 'households' }, items.length ? view : h('p', {}, 'خانواری ثبت نشده است.')),
+    list.next_cursor ? h('p', {}, link(`#/households?cursor=${encodeURIComponent(list.next_cursor)}`, 'صفحهٔ بعد')) : null,
+    h('p', { class: 'hint' }, 'خانوار تازه از صفحهٔ سرپرست آن (پروندهٔ فرد) تشکیل می‌شود.'));
 }
