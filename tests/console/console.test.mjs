@@ -332,6 +332,9 @@ async function officeDay(office, n0) {
     // a registered person of the office joins, found by her national ID typed in Persian digits
     const p2 = (await api('GET', `/v1/persons/${ids.person2}`, key)).json;
     await page.select('#f-member_kind', 'person');
+    await page.click('#member-add');   // nobody named: the field is marked, nothing is sent
+    await page.waitForSelector('#member-form [aria-invalid="true"][name="member_national_id"]');
+    check((await textOf(page, '#member-form .alert.error')).includes('(missing_field)'), 'asked to name her, not looked up');
     await fill(page, '#f-member_national_id', faDigits(p2.national_id));
     await page.select('#f-relationship', 'sibling');
     await fill(page, '#f-joined_on', '۱۴۰۴/۰۲/۰۱');

@@ -118,6 +118,7 @@ function mapFields(map, fn) {
 /** A registered person of the office by national ID (any digits) or id (prs_...). */
 async function findPerson(text) {
   const t = latinDigits(text).trim();
+  if (!t) throw new ApiError(400, { code: 'missing_field', field: 'person_id' }, false);
   if (/^prs_/.test(t)) return t;
   const r = await get(`/v1/persons${qs({ national_id: t, limit: 1 })}`);
   const hit = (r.items || [])[0];
