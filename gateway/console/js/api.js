@@ -94,11 +94,43 @@ export function qs(params) {
 }
 
 /**
- * Who a key is, asked of the API itself (it has no "me" endpoint): the role from which reads
- * it may make (the audit log is the auditor's, persons the offices', enrolments the fund's),
- * the office from the office filter a key of one office is refused (403 other_office).
+ * Who a key is. When the API offers GET /v1/me (its OpenAPI document lists it), its answer
+ * ({role, office}); otherwise, or when it answers nothing usable, the API is asked by probing
+ * (whoAmIByProbing). Either way the offices come from GET /v1/offices.
  */
 export async function whoAmI(key) {
+  return (await whoAmIFromMe(key)) || whoAmIByProbing(key);
+}
+
+async function officesOf(key, role) {
+  if (role === 'insurance_fund') return [];
+  try { return (await call('/v1/offices', { key })).data?.items || []; } catch (e) {
+    if (e.status === 401) throw e;
+    return [];
+  }
+}
+
+async function whoAmIFromMe(key) {
+  let doc;
+  try { doc = (await call('/v1/openapi.json', { key })).data; } catch (e) { return null; }
+  if (!doc?.paths?.['/v1/me']?.get) return null;
+  let me;
+  try { me = (await call('/v1/me', { key })).data; } catch (e) {
+    if (e.status === 401) throw e;
+    return null;
+  }
+  const role = typeof me?.role === 'string' ? me.role : (Array.isArray(me?.roles) ? me.roles[0] : null);
+  if (!role) return null;
+  const office = typeof me.office === 'string' && me.office ? me.office : '*';
+  return { role, office, offices: await officesOf(key, role), from: 'me' };
+}
+
+/**
+ * Who a key is, asked of the API without a "me" endpoint: the role from which reads it may
+ * make (the audit log is the auditor's, persons the offices', enrolments the fund's), the office
+ * from the office filter a key of one office is refused (403 other_office).
+ */
+async function whoAmIByProbing(key) {
   const ok = async (path) => {
     try { await call(path, { key }); return true; } catch (e) {
       if (e.status === 403) return false;       // the role or the office may not
@@ -113,7 +145,7 @@ export async function whoAmI(key) {
   } else if (!(await ok('/v1/persons?limit=1'))) role = 'operator';
   else role = (await ok('/v1/audit?limit=1')) ? 'auditor' : 'social_services';
   let office = '*';
-  const offices = role === 'insurance_fund' ? [] : ((await call('/v1/offices', { key })).data?.items || []);
+  const offices = await officesOf(key, role);
   if (role === 'social_services' || role === 'auditor') {
     if (!(await ok('/v1/persons?limit=1&office=%2A%2Aprobe'))) {
       office = null;

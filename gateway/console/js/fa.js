@@ -108,10 +108,16 @@ export const STATES = {
   confirmed: 'تأییدشده', refused: 'نپذیرفته', suspended: 'معلق', cancelled: 'لغوشده',
   upcoming: 'آینده', due: 'سررسید', paid: 'پرداخت‌شده', overdue: 'معوق', partial: 'ناقص',
   current: 'جاری', queued: 'در صف', running: 'در حال اجرا', done: 'پایان‌یافته',
-  failed: 'ناموفق', voided: 'باطل‌شده',
+  failed: 'ناموفق', voided: 'باطل‌شده', dissolved: 'منحل‌شده',
 };
 
 export const SEXES = { female: 'زن', male: 'مرد' };
+
+/** A household member's relationship to the head (the registry's enum). */
+export const RELATIONS = {
+  head: 'سرپرست', spouse: 'همسر', child: 'فرزند', parent: 'پدر یا مادر', sibling: 'خواهر یا برادر',
+  grandchild: 'نوه', grandparent: 'پدربزرگ یا مادربزرگ', other_relative: 'خویشاوند دیگر', other: 'دیگر',
+};
 
 export const ACTIVITY_KINDS = {
   training_class: 'کلاس آموزشی', counselling: 'مشاوره', employer_referral: 'معرفی به کارفرما',
@@ -132,7 +138,7 @@ export function faState(s) { return STATES[s] || s || '—'; }
 
 const NOUNS = {
   person: 'پرونده', business: 'کسب‌وکار', activity: 'فعالیت', office: 'دفتر', loan: 'وام',
-  product: 'طرح وام', enrolment: 'بیمه', network: 'شبکه', buyer: 'خریدار', fund: 'صندوق',
+  product: 'طرح وام', household: 'خانوار', enrolment: 'بیمه', network: 'شبکه', buyer: 'خریدار', fund: 'صندوق',
 };
 const VERBS = {
   registered: 'ثبت‌نام', updated: 'تغییر', created: 'ثبت', recorded: 'ثبت', corrected: 'اصلاح',
@@ -148,7 +154,7 @@ const VERBS = {
   formed: 'تشکیل', meeting_held: 'جلسه', saving_recorded: 'پس‌انداز', loan_issued: 'وام صندوق',
   loan_settled: 'تسویهٔ وام صندوق', loan_defaulted: 'نکول وام صندوق', shareout_completed: 'تقسیم سود',
   training_held: 'آموزش', fine_paid: 'جریمه', grant_paid: 'کمک بلاعوض', cycle_started: 'دورهٔ تازه',
-  social_fund_contributed: 'صندوق اجتماعی',
+  social_fund_contributed: 'صندوق اجتماعی', head_changed: 'تغییر سرپرست',
 };
 
 /** The Persian words of an event type: "وام: پرداخت وام" for loans.loan.disbursed. */
@@ -181,6 +187,29 @@ export const PROBLEMS = {
   invalid_state: 'در وضعیت کنونی این کار ممکن نیست.',
   date_out_of_order: 'تاریخ پیش از آخرین تاریخ ثبت‌شده است.',
   already_submitted: 'این گزارش پیش‌تر ارسال شده است.',
+  already_in_household: 'این فرد اکنون عضو خانوار دیگری است.',
+  member_left: 'این عضو پیش‌تر از خانوار خارج شده است.',
+  household_dissolved: 'این خانوار منحل شده است.',
+  household_conflict: 'این دو پرونده در دو خانوار جدا هستند.',
+  person_or_name: 'یا فرد ثبت‌شده را برگزینید یا نام فرد تحت تکفل را بنویسید، نه هر دو.',
+  missing_member: 'عضو را مشخص کنید.',
+  missing_sex: 'جنسیت فرد تحت تکفل را بگویید.',
+  missing_birth_date: 'تاریخ تولد فرد تحت تکفل را بنویسید.',
+  invalid_name: 'نام باید حرف داشته باشد.',
+  invalid_birth_date: 'تاریخ تولد درست نیست.',
+  unknown_person: 'فردی با این کد ملی یا شناسه ثبت نشده است.',
+  person_in_other_office: 'این فرد در دفتر دیگری ثبت شده است.',
+  invalid_relationship: 'این نسبت پذیرفته نیست؛ سرپرست را از بخش تغییر سرپرست عوض کنید.',
+  head_leaving: 'سرپرست تا دیگران در خانوارند نمی‌تواند خارج شود؛ نخست سرپرست تازه را برگزینید.',
+  head_not_registered: 'سرپرست باید فرد ثبت‌شده باشد.',
+  already_head: 'این فرد هم‌اکنون سرپرست است.',
+  missing_relationship: 'نسبت سرپرست پیشین را با سرپرست تازه بگویید.',
+  future_date: 'تاریخ نمی‌تواند در آینده باشد.',
+  already_resolved: 'این مورد پیش‌تر بررسی شده است.',
+  merged: 'این پرونده در پروندهٔ دیگری ادغام شده است.',
+  merge_into_self: 'پرونده را نمی‌توان در خودش ادغام کرد.',
+  missing_reason: 'علت را بنویسید.',
+  before_programme_start: 'تاریخ پیش از آغاز برنامه است.',
   service_unavailable: 'سرویس در دسترس نیست؛ کمی بعد دوباره تلاش کنید.',
   timeout: 'پاسخی نرسید؛ دوباره تلاش کنید.',
   network: 'ارتباط با سامانه برقرار نشد.',

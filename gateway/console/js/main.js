@@ -8,6 +8,8 @@ import { h, screen, field, values, showError, busy } from './ui.js';
 import { searchScreen } from './screens/search.js';
 import { personScreen, personEditScreen } from './screens/person.js';
 import { registerScreen, businessScreen } from './screens/register.js';
+import { householdScreen, householdsScreen } from './screens/household.js';
+import { duplicatesScreen } from './screens/duplicates.js';
 import { activityNewScreen, activityScreen } from './screens/activity.js';
 import { loanScreen } from './screens/loan.js';
 import { enrolmentScreen } from './screens/enrolment.js';
@@ -20,6 +22,8 @@ const NAV = [
   ['#/activity/new', 'ثبت فعالیت', ['social_services']],
   ['#/report', 'گزارش شش‌ماهه', ['social_services', 'operator', 'auditor']],
   ['#/import', 'ورود فهرست', ['social_services']],
+  ['#/households', 'خانوارها', ['social_services']],
+  ['#/duplicates', 'تکراری‌های احتمالی', ['social_services']],
 ];
 
 export function who() {
@@ -64,6 +68,9 @@ const ROUTES = [
   [/^#\/search$/, searchScreen],
   [/^#\/person\/([\w-]+)$/, personScreen],
   [/^#\/person\/([\w-]+)\/edit$/, personEditScreen],
+  [/^#\/household\/([\w-]+)$/, householdScreen],
+  [/^#\/duplicates$/, duplicatesScreen],
+  [/^#\/households$/, householdsScreen],
   [/^#\/register$/, registerScreen],
   [/^#\/business\/new$/, businessScreen],
   [/^#\/activity\/new$/, activityNewScreen],

@@ -1,12 +1,13 @@
-// person.js — a person's page (her record, businesses, and her whole timeline across the six
-// services) and the edit of her record with If-Match: a change someone made since the page was
+// person.js — a person's page (her record, her household from /v1/households, businesses, and
+// her whole timeline across the six services) and the edit of her record with If-Match: a change someone made since the page was
 // opened comes back as 412, and the screen shows what changed and lets the user apply her
 // changes again on the new version.
 
 import { get, patch, qs } from '../api.js';
-import { faDigits, faDate, faNumber, faState, faEvent, latinDigits, SEXES, FIELDS, SERVICES, STAGES } from '../fa.js';
+import { faDigits, faDate, faState, faEvent, latinDigits, SEXES, FIELDS, SERVICES, STAGES } from '../fa.js';
 import { h, screen, field, values, facts, table, busy, link, notice, clearErrors } from '../ui.js';
 import { showConflict } from '../conflict.js';
+import { householdCard } from './household.js';
 
 const HREF = { loan_: '#/loan/', enr_: '#/enrolment/', act_: '#/activity/', prs_: '#/person/' };
 
@@ -19,15 +20,16 @@ function subjectLink(id) {
 
 export async function personScreen(me, id) {
   const p = await get(`/v1/persons/${id}`);
-  const [tl, biz] = await Promise.all([
+  const [tl, biz, household] = await Promise.all([
     get(`/v1/persons/${id}/timeline`),
     get(`/v1/businesses${qs({ owner_id: id, limit: 50 })}`).catch(() => ({ items: [] })),
+    householdCard(me, p),
   ]);
   const canWrite = me.role === 'social_services';
   const events = tl.events || [];
   screen(`${p.first_name} ${p.last_name}`,
     canWrite ? h('div', { class: 'actions' },
-      link(`#/person/${id}/edit`, 'اصلاح مشخصات و خانوار'),
+      link(`#/person/${id}/edit`, 'اصلاح مشخصات'),
       link(`#/business/new?owner=${id}`, 'ثبت کسب‌وکار'),
       link(`#/activity/new?person=${id}`, 'ثبت فعالیت یا جلسه')) : null,
     h('section', { class: 'card', 'aria-labelledby': 'h-rec' }, h('h2', { id: 'h-rec' }, 'مشخصات'),
@@ -36,13 +38,10 @@ export async function personScreen(me, id) {
         ['تاریخ تولد', faDate(p.birth_date_jalali, p.birth_date)], ['همراه', faDigits(p.mobile || '—')],
         ['محله', p.neighbourhood], ['دفتر', p.office], ['تاریخ ثبت', faDate(p.registered_on_jalali, p.registered_on)],
         ['وضعیت', faState(p.status)],
+        ['معرفی‌ها', h('span', { id: 'referrals' }, (p.referrals || []).map((r) =>
+          `${r.source === 'agency' ? r.agency : 'مراجعهٔ خود'} (${faDate(r.date_jalali, r.date)})`).join('، ') || '—')],
       ])),
-    h('section', { class: 'card', 'aria-labelledby': 'h-hh' }, h('h2', { id: 'h-hh' }, 'خانوار'),
-      facts([
-        ['تعداد افراد خانوار', faNumber(p.household_size)],
-        ['سرپرست خانوار', p.head_of_household ? 'بله' : 'خیر'],
-        ['افراد تحت تکفل', faNumber(p.dependants ?? null)],
-      ])),
+    household,
     h('section', { class: 'card', 'aria-labelledby': 'h-biz' }, h('h2', { id: 'h-biz' }, 'کسب‌وکارها'),
       (biz.items || []).length ? table('کسب‌وکارهای او', [
         ['فعالیت', (b) => b.activity], ['زمینه', (b) => FIELDS[b.field] || b.field],
@@ -57,10 +56,11 @@ export async function personScreen(me, id) {
         : h('p', {}, 'رویدادی نیست.')));
 }
 
+// Her own fields; the household (members, head, size, dependants) is the household's record,
+// changed on its screen (household.js), not typed here.
 const EDITABLE = [
   ['first_name', 'نام'], ['last_name', 'نام خانوادگی'], ['mobile', 'شمارهٔ همراه'],
-  ['neighbourhood', 'محله'], ['household_size', 'تعداد افراد خانوار'],
-  ['head_of_household', 'سرپرست خانوار'], ['dependants', 'افراد تحت تکفل'],
+  ['neighbourhood', 'محله'],
 ];
 
 /** The fields of the form that differ from the record the user opened, as the API takes them. */
@@ -69,12 +69,8 @@ function changes(form, base) {
   const out = {};
   for (const [name] of EDITABLE) {
     let x = v[name];
-    if (name === 'household_size' || name === 'dependants') {
-      if (x === '') { if (base[name] !== undefined && base[name] !== null) out[name] = null; continue; }
-      x = Number(latinDigits(x));
-    }
     if (name === 'mobile') x = latinDigits(x);
-    if (x !== (base[name] ?? (typeof x === 'boolean' ? false : ''))) out[name] = x;
+    if (x !== (base[name] ?? '')) out[name] = x;
   }
   return out;
 }
@@ -84,12 +80,11 @@ export async function personEditScreen(me, id) {
   let base = await get(path);
   const form = h('form', { class: 'card', id: 'edit-form', novalidate: true },
     h('div', { class: 'grid' }, ...EDITABLE.map(([name, label]) => field({
-      name, label, type: name === 'head_of_household' ? 'checkbox' : 'text',
-      inputmode: ['household_size', 'dependants', 'mobile'].includes(name) ? 'numeric' : null,
-      value: base[name] ?? '',
+      name, label, inputmode: name === 'mobile' ? 'numeric' : null, value: base[name] ?? '',
     }))),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'save' }, 'ذخیره'),
-      link(`#/person/${id}`, 'بازگشت')));
+      link(`#/person/${id}`, 'بازگشت')),
+    h('p', { class: 'hint' }, 'خانوار او (اعضا، سرپرست) در پروندهٔ خانوار از صفحهٔ او تغییر می‌کند.'));
   const conflict = h('div', { id: 'conflict' });
   const save = async (body) => {
     try {

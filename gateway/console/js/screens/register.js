@@ -1,4 +1,6 @@
-// register.js — register a person with her household, then her home business. Duplicates are
+// register.js — register a person (her own statement of her household's size as she gives it,
+// and, when she heads one, her household formed through POST /v1/households), then her home
+// business. Duplicates are
 // handled as the API answers: 409 duplicate_national_id names the existing record (opened when
 // this office may read it); possible duplicates the API reports are listed for review.
 
@@ -24,10 +26,12 @@ export function registerScreen(me) {
       field({ name: 'mobile', label: 'شمارهٔ همراه', inputmode: 'tel' }),
       field({ name: 'neighbourhood', label: 'محله', type: 'select', options: [['', '—'], ...hoods(me).map((x) => [x, x])] }),
       me.office === '*' ? field({ name: 'office', label: 'دفتر', type: 'select', options: me.offices.map((o) => [o.code, o.name]) }) : null)),
-    h('fieldset', {}, h('legend', {}, 'خانوار'), h('div', { class: 'grid' },
+    h('fieldset', {}, h('legend', {}, 'خانوار (به گفتهٔ خود او)'), h('div', { class: 'grid' },
       field({ name: 'household_size', label: 'تعداد افراد خانوار', inputmode: 'numeric' }),
       field({ name: 'dependants', label: 'افراد تحت تکفل', inputmode: 'numeric' }),
-      field({ name: 'head_of_household', label: 'سرپرست خانوار است', type: 'checkbox', value: true }))),
+      field({ name: 'head_of_household', label: 'سرپرست خانوار است', type: 'checkbox', value: true }),
+      field({ name: 'form_household', label: 'پروندهٔ خانوار با سرپرستی او هم ساخته شود', type: 'checkbox',
+        hint: 'اعضا را سپس در پروندهٔ خانوار بیفزایید' }))),
     h('fieldset', {}, h('legend', {}, 'معرفی'), h('div', { class: 'grid' },
       field({ name: 'source', label: 'معرف', type: 'select', options: [['self', 'مراجعهٔ خود'], ['agency', 'سازمان']] }),
       field({ name: 'agency', label: 'نام سازمان معرف', hint: 'مثلاً بهزیستی یا کمیتهٔ امداد' }))),
@@ -52,17 +56,39 @@ export function registerScreen(me) {
         const p = r.data;
         const dups = p.possible_duplicates || p.possible_duplicate_of || [];
         notice(form, `${p.first_name} ${p.last_name} ثبت شد.`);
+        let household = null;
+        if (v.form_household) {   // her household, headed by her, from today
+          try {
+            const hh = await post('/v1/households', { head_person_id: p.id });
+            household = link(`#/household/${hh.data.id}`, 'پروندهٔ خانوار او (افزودن اعضا)');
+          } catch (e) {
+            household = h('span', { class: 'alert error', role: 'alert' }, `خانوار ساخته نشد: ${e.message}`);
+          }
+        }
         result.replaceChildren(h('div', { class: 'card' },
-          h('p', {}, link(`#/person/${p.id}`, 'پروندهٔ او'), ' · ', link(`#/business/new?owner=${p.id}`, 'ثبت کسب‌وکار او')),
+          h('p', {}, link(`#/person/${p.id}`, 'پروندهٔ او'), ' · ', link(`#/business/new?owner=${p.id}`, 'ثبت کسب‌وکار او'),
+            household ? [' · ', household] : null),
           [].concat(dups).length ? h('div', { class: 'alert warn', role: 'alert' },
             'احتمال تکراری بودن: فرد(های) زیر همین نام و تاریخ تولد را دارند؛ بررسی کنید:',
-            h('ul', {}, ...[].concat(dups).map((d) => h('li', {}, link(`#/person/${d.id || d}`, d.id || d))))) : null));
+            h('ul', {}, ...[].concat(dups).map((d) => h('li', {}, link(`#/person/${d.id || d}`, d.id || d)))),
+            h('p', {}, link('#/duplicates', 'بررسی در فهرست تکراری‌های احتمالی'))) : null));
       } catch (e) {
         showError(form, e);
         if (e.code === 'duplicate_national_id' && e.problem.existing_id) {
-          result.replaceChildren(h('div', { class: 'card', id: 'duplicate' },
-            h('p', {}, 'این کد ملی پیش‌تر ثبت شده است: ', link(`#/person/${e.problem.existing_id}`, 'پروندهٔ موجود'),
-              ' — به‌جای ثبت دوباره، معرفی تازه را به همان پرونده بیفزایید.')));
+          const existing = e.problem.existing_id;
+          const add = h('button', { type: 'button', id: 'add-referral' }, 'افزودن این معرفی به پروندهٔ موجود');
+          const box = h('div', { class: 'card', id: 'duplicate' },
+            h('p', {}, 'این کد ملی پیش‌تر ثبت شده است: ', link(`#/person/${existing}`, 'پروندهٔ موجود'),
+              ' — به‌جای ثبت دوباره، معرفی تازه را به همان پرونده بیفزایید.'),
+            h('div', { class: 'actions' }, add));
+          // The referral as the form now has it (source, agency), on the record that holds her.
+          add.addEventListener('click', () => busy(add, box, async () => {
+            const now = values(form);
+            const ref = now.source === 'agency' ? { source: 'agency', agency: now.agency } : { source: 'self' };
+            await post(`/v1/persons/${existing}/referrals`, ref);
+            notice(box, `معرفی ${now.source === 'agency' ? now.agency : 'مراجعهٔ خود'} به پروندهٔ او افزوده شد.`);
+          }));
+          result.replaceChildren(box);
         }
       }
     });
