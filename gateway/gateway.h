@@ -217,6 +217,12 @@ char *hy_gw_gzip(const char *in, size_t len, size_t *out_len);
 /* --- OpenAPI (openapi.c) --------------------------------------------------------------------- */
 /* The OpenAPI 3.1 document of every route. New reference, or NULL on allocation failure. */
 json_t *hy_gw_openapi(const hy_routes_t *routes);
+/* The values of an enum field's list ("a|b|c") as a JSON array (new reference), or NULL on
+ * allocation failure. Shared with asyncapi.c. */
+json_t *hy_gw_enum_values(const char *enums);
+/* Lets the schema s also take null: a string "type" becomes [type, "null"] and null joins its
+ * "enum". Returns 0, -1 on allocation failure. */
+int hy_gw_schema_nullable(json_t *s);
 
 /* --- AsyncAPI (asyncapi.c) ------------------------------------------------------------------- */
 /* The AsyncAPI 3.0 document of the event feeds of apis (NULL-terminated). New reference, or
