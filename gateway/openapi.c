@@ -309,6 +309,19 @@ static json_t *s_success_content(const hy_op_spec_t *op, bool *bad)
     return c;
 }
 
+/* GET /v1/me's answer. */
+static json_t *s_me_schema(void)
+{
+    return json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:[s,s], s:s}}, s:[s,s,s]}",
+                     "type", "object", "properties",
+                     "key_id", "type", "string", "description", "the key's id (its name in "
+                     "logs, audit trails and the keys file)",
+                     "role", "type", "string", "description", "the key's role",
+                     "office", "type", "string", "null", "description",
+                     "the office the key acts for, or null for all offices",
+                     "required", "key_id", "role", "office");
+}
+
 static json_t *s_operation(const hy_route_t *r, bool *bad)
 {
     static const struct {
@@ -327,6 +340,8 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         { HY_ROUTE_PROBLEMS, "problemTypes", "Every problem type", "application/json" },
         { HY_ROUTE_PROBLEM, "problemType", "One problem type: what its code means",
           "application/json" },
+        { HY_ROUTE_ME, "me", "Who the API key is: its id, role and office (never its secret)",
+          "application/json" },
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();
@@ -340,7 +355,8 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
             s_set(o, "operationId", json_string(own[i].id), bad);
             s_set(o, "summary", json_string(own[i].summary), bad);
             json_t *schema = r->kind == HY_ROUTE_METRICS ? json_pack("{s:s}", "type", "string")
-                                                         : json_pack("{s:s}", "type", "object");
+                             : r->kind == HY_ROUTE_ME ? s_me_schema()
+                                                      : json_pack("{s:s}", "type", "object");
             s_set(responses, "200", json_pack("{s:s, s:o}", "description", "OK", "content",
                                               s_content(own[i].type, schema)), bad);
         }
