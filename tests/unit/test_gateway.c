@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "describe.h"
 #include "gateway.h"
@@ -757,6 +758,44 @@ static void test_json_shape(void)
     json_decref(doc);
 }
 
+/* The request log line is one JSON object per line, whatever the route's text holds. */
+static void test_log_line(void)
+{
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    CHECK(tmp && saved >= 0 && dup2(fileno(tmp), 2) == 2);
+    hy_gw_log_request("GET /v1/x/{id} \"q\" \\ \x01", "rid-1", 404, 1234);
+    hy_gw_log_request("console", "r2", 200, 5);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[1024] = "";
+    rewind(tmp);
+    size_t n = fread(buf, 1, sizeof buf - 1, tmp);
+    buf[n] = '\0';
+    fclose(tmp);
+    char *nl = strchr(buf, '\n');
+    CHECK(nl != NULL);
+    if (!nl)
+        return;
+    *nl = '\0';
+    json_t *line = json_loads(buf, 0, NULL);
+    CHECK(line != NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "route")), "GET /v1/x/{id} \"q\" \\ \x01");
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "request_id")), "rid-1");
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "service")), "gateway");
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "level")), "info");
+    CHECK_EQ_INT(json_integer_value(json_object_get(line, "status")), 404);
+    CHECK_EQ_INT(json_integer_value(json_object_get(line, "us")), 1234);
+    const char *ts = json_string_value(json_object_get(line, "ts"));
+    CHECK(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[23] == 'Z');
+    json_decref(line);
+    json_t *second = json_loads(nl + 1, 0, NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(second, "route")), "console");
+    json_decref(second);
+}
+
 const hy_test_t gateway_tests[] = {
     {"gateway.json_shape", test_json_shape},
     {"gateway.describe", test_describe},
@@ -768,5 +807,6 @@ const hy_test_t gateway_tests[] = {
     {"gateway.problem", test_problem},
     {"gateway.metrics", test_metrics},
     {"gateway.openapi", test_openapi},
+    {"gateway.log_line", test_log_line},
     {0},
 };
