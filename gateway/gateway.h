@@ -177,6 +177,11 @@ json_t *hy_gw_problem(int status, const char *code, const char *field, const cha
  * allocation failure. */
 int hy_gw_add_jalali(json_t *value);
 
+/* The HTTP body of a service's result given as its compact JSON text (as jansson writes it):
+ * the same bytes as hy_gw_add_jalali then hy_gw_dump of the parsed text, without parsing it
+ * (splice.c). NULL when the text is not one the splice handles (a backslash in it, very many
+ * members or deep nesting, not JSON): the caller takes the tree's way. malloc'd, *out_len set. */
+char *hy_gw_splice_result(const char *text, size_t len, size_t *out_len);
 /* Serialises value compactly and appends a newline. Returns a malloc'd buffer (caller frees)
  * and its length in *len, or NULL. */
 char *hy_gw_dump(const json_t *value, size_t *len);
