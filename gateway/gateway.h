@@ -10,6 +10,7 @@
  *   routes.c    route table and matching; request arguments from path, query and body
  *   http.c      the libmicrohttpd handler: auth, body, forwarding, answers
  *   response.c  problem+json, the X_jalali decoration, serialisation, the request log line
+ *   splice.c    a plain success reply's text into the HTTP body, its X_jalali twins written in
  *   poll.c      long polling of feeds with suspended connections
  *   forward.c   asynchronous forwarding: suspended connections, served by the broker's thread
  *   guard.c     the header-completion deadline against slow senders
