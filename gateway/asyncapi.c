@@ -49,19 +49,10 @@ static json_t *s_type(hy_type_t t, const hy_field_t *f, bool *bad)
         s_set(s, "type", json_string("string"), bad);
         s_set(s, "pattern", json_string("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), bad);
         break;
-    case HY_T_ENUM: {
-        json_t *values = json_array();
-        for (const char *p = f->enums; values && p && *p;) {
-            const char *e = strchr(p, '|');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            if (json_array_append_new(values, json_stringn(p, n)) != 0)
-                *bad = true;
-            p = e ? e + 1 : p + n;
-        }
+    case HY_T_ENUM:
         s_set(s, "type", json_string("string"), bad);
-        s_set(s, "enum", values, bad);
+        s_set(s, "enum", hy_gw_enum_values(f->enums), bad);
         break;
-    }
     case HY_T_OBJECT:
         if (f->sub) {
             json_decref(s);
@@ -94,11 +85,7 @@ static json_t *s_fields_schema(const hy_field_t *fields, bool *bad)
             *bad = true;
             break;
         }
-        json_t *type = json_object_get(p, "type");
-        if ((f->flags & HY_F_NULL) && json_is_string(type))
-            s_set(p, "type", json_pack("[s,s]", json_string_value(type), "null"), bad);
-        json_t *values = json_object_get(p, "enum");
-        if ((f->flags & HY_F_NULL) && values && json_array_append_new(values, json_null()) != 0)
+        if ((f->flags & HY_F_NULL) && hy_gw_schema_nullable(p) != 0)
             *bad = true;
         if (f->doc)
             s_set(p, "description", json_string(f->doc), bad);

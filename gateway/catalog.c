@@ -216,8 +216,14 @@ static void s_refresh(hy_catalog_t *self, hy_client_t *client, int i, const char
         json_decref(reply);
         return;
     }
-    json_decref(e->desc);
+    pthread_mutex_lock(&self->lock);
+    json_t *old = e->desc;
     e->desc = json_incref(desc);
+    pthread_mutex_unlock(&self->lock);
+    json_decref(old);
+    s_save(self, e);      /* kept before it is served: whoever sees the route finds it on disk */
+    s_install(self, t);
+    /* Only now does /readyz count the service (hy_catalog_described): ready means routed. */
     pthread_mutex_lock(&self->lock);
     for (size_t k = 0; t->apis[k]; k++)
         if (strcmp(t->apis[k]->service, e->name) == 0)
@@ -226,8 +232,6 @@ static void s_refresh(hy_catalog_t *self, hy_client_t *client, int i, const char
     if (strncmp(self->conflict, e->name, strlen(e->name)) == 0)
         self->conflict[0] = '\0';
     pthread_mutex_unlock(&self->lock);
-    s_save(self, e);      /* kept before it is served: whoever sees the route finds it on disk */
-    s_install(self, t);
     hy_log_info("catalog", "routes of %s rebuilt from its description (digest %s, %zu routes in all)",
                 e->name, e->digest, hy_routes_count(t->routes));
     json_decref(reply);

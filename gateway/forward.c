@@ -3,45 +3,47 @@
  *
  * Mongrel2's handler model and the ZeroMQ guide's asynchronous client. An HTTP thread that
  * has a request for a service suspends its connection (MHD_suspend_connection), queues the
- * job here and goes back to other connections. One I/O thread owns the only DEALER socket to
- * the broker: it sends each job with a correlation tag (an 8-byte counter, the fourth frame;
- * the broker hands it back with the reply, see broker.h), matches replies to jobs by tag, and
- * resumes the connection on the reply or at the job's deadline, whichever comes first. The
- * reply is moved, unparsed, into the job; the HTTP thread parses it when MHD calls the
+ * job here and goes back to other connections. The jobs are sent by the broker's own thread
+ * (hy_broker_local_t, broker.h): the broker's loop wakes on the queue's eventfd, hands each job
+ * straight to a worker with a correlation tag (an 8-byte counter), and gives the worker's reply
+ * back here by that tag, with no socket and no thread between the HTTP side and the broker.
+ * The connection is resumed on the reply or at the job's deadline, whichever comes first. The
+ * reply text is kept, unparsed, in the job; the HTTP thread parses it when MHD calls the
  * handler again. A slow or stopped service thus delays only its own requests.
  *
  * Jobs in flight sit in a ring indexed by tag (more jobs than slots are refused at once, which
- * the connection limit makes impossible in practice) and in a list ordered by deadline.
- * HTTP threads wake the I/O thread through an eventfd, which zmq_poll watches with the socket.
+ * the connection limit makes impossible in practice) and in a list ordered by deadline; both
+ * belong to the broker's thread. HTTP threads queue under the lock and write the eventfd once
+ * per batch.
  */
-#define _GNU_SOURCE   /* pthread_setname_np: the thread shows in top and in the bench */
 #include "gateway.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
+#include "broker.h"
 #include "client.h"
-#include "curve.h"
 #include "log.h"
 
-#define RING 65536u   /* jobs in flight at most (a power of two) */
+#define RING 65536u          /* jobs in flight at most (a power of two) */
+#define STOP_WAIT_S 10       /* how long hy_forwarder_stop waits for the broker's thread */
 
 struct hy_forwarder {
-    void *zctx;
-    char *endpoint;
-    int efd;                      /* eventfd: jobs are queued */
-    pthread_t thread;
-    bool running;
-    pthread_mutex_t lock;         /* guards queue and stop */
+    hy_broker_t *broker;
+    hy_broker_local_t local;
+    int efd;                      /* eventfd: jobs are queued, or stop */
+    pthread_mutex_t lock;         /* guards queue, signalled, stop, detached */
+    pthread_cond_t detached_cond;
+    bool lock_ready, cond_ready, attached;
     hy_fwd_job_t *queue, *queue_tail;
     bool signalled;               /* the eventfd was written since the queue was last taken */
     bool stop;
-    /* Owned by the I/O thread: */
-    void *dealer;
+    bool detached;                /* the broker's thread has let go of this forwarder */
+    /* Owned by the broker's thread: */
     uint64_t next_tag;
     hy_fwd_job_t *ring[RING];
     hy_fwd_job_t *head, *tail;    /* in flight, by deadline */
@@ -62,27 +64,18 @@ static void s_finish(hy_forwarder_t *self, hy_fwd_job_t *job, int rc)
             self->tail = job->prev;
     }
     job->prev = job->next = NULL;
+    job->tag = 0;
     job->rc = rc;
     MHD_resume_connection(job->conn);
 }
 
-/* Sends one job with a fresh tag and files it by deadline; a job that cannot be sent is
- * finished at once with HY_CLIENT_ERROR (503). */
+/* Files one job by tag and deadline and sends it; its reply may come before this returns. */
 static void s_send(hy_forwarder_t *self, hy_fwd_job_t *job)
 {
     uint64_t tag = ++self->next_tag;
     if (self->ring[tag & (RING - 1)]) {
         hy_log_warn("forward", "more than %u requests in flight: refused", RING);
         job->tag = 0;
-        s_finish(self, job, HY_CLIENT_ERROR);
-        return;
-    }
-    job->tag = 0;
-    if (zmq_send(self->dealer, "HYC1", 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(self->dealer, job->service, strlen(job->service), ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->dealer, job->text ? job->text : "", job->len, ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->dealer, &tag, sizeof tag, 0) < 0) {
-        hy_log_warn("forward", "cannot send to the broker: %s", zmq_strerror(zmq_errno()));
         s_finish(self, job, HY_CLIENT_ERROR);
         return;
     }
@@ -102,123 +95,116 @@ static void s_send(hy_forwarder_t *self, hy_fwd_job_t *job)
         after->next = job;
     else
         self->head = job;
+    hy_broker_local_send(self->broker, job->service, job->text, job->len, &tag, sizeof tag);
 }
 
-/* Receives replies that are waiting and finishes their jobs. Returns -1 on a socket error. */
-static int s_on_replies(hy_forwarder_t *self)
-{
-    for (int burst = 0; burst < 1000; burst++) {
-        zmq_msg_t f[4];
-        int n = 0, more = 1;
-        while (more) {
-            zmq_msg_t tmp, *m = n < 4 ? &f[n] : &tmp;
-            zmq_msg_init(m);
-            if (zmq_msg_recv(m, self->dealer, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-                int e = zmq_errno();
-                zmq_msg_close(m);
-                for (int i = 0; i < n; i++)
-                    zmq_msg_close(&f[i]);
-                return n == 0 && e == EAGAIN ? 0 : -1;
-            }
-            more = zmq_msg_more(m);
-            if (m == &tmp)
-                zmq_msg_close(m);
-            else
-                n++;
-        }
-        uint64_t tag = 0;
-        if (n == 4 && zmq_msg_size(&f[3]) == sizeof tag)
-            memcpy(&tag, zmq_msg_data(&f[3]), sizeof tag);
-        hy_fwd_job_t *job = tag ? self->ring[tag & (RING - 1)] : NULL;
-        if (job && job->tag == tag) {
-            zmq_msg_init(&job->reply);
-            job->has_reply = zmq_msg_move(&job->reply, &f[2]) == 0;
-            s_finish(self, job, HY_CLIENT_OK);
-        } else {
-            hy_log_debug("forward", "reply to a request no longer waiting, dropped");
-        }
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&f[i]);
-    }
-    return 0;
-}
-
-static void *s_run(void *arg)
+/* A reply from the broker: the job of its tag is finished with a copy of it. */
+static void s_reply(void *arg, const void *tagp, size_t taglen, const void *body, size_t len)
 {
     hy_forwarder_t *self = arg;
-    for (;;) {
-        pthread_mutex_lock(&self->lock);
-        bool stop = self->stop;
-        hy_fwd_job_t *list = self->queue;
-        self->queue = self->queue_tail = NULL;
-        self->signalled = false;
-        pthread_mutex_unlock(&self->lock);
-        while (list) {
-            hy_fwd_job_t *job = list;
-            list = job->next;
-            job->next = NULL;
-            if (stop)
-                s_finish(self, job, HY_CLIENT_ERROR);
-            else
-                s_send(self, job);
-        }
-        if (stop)
-            break;
-        int64_t now = hy_now_us();
-        while (self->head && self->head->deadline_us <= now)
-            s_finish(self, self->head, HY_CLIENT_TIMEOUT);
-        long timeout = 1000;
-        if (self->head) {
-            int64_t ms = (self->head->deadline_us - now + 999) / 1000;
-            timeout = ms < timeout ? (long)ms : timeout;
-        }
-        zmq_pollitem_t items[2] = {{self->dealer, 0, ZMQ_POLLIN, 0}, {NULL, self->efd, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, timeout) < 0) {
-            if (zmq_errno() == ETERM)
-                break;
-            continue;
-        }
-        if (items[1].revents & ZMQ_POLLIN) {
-            uint64_t count;
-            if (read(self->efd, &count, sizeof count) < 0 && errno != EAGAIN)
-                hy_log_warn("forward", "eventfd: %s", strerror(errno));
-        }
-        if ((items[0].revents & ZMQ_POLLIN) && s_on_replies(self) != 0)
-            hy_log_warn("forward", "receiving from the broker: %s", zmq_strerror(zmq_errno()));
+    uint64_t tag = 0;
+    if (taglen == sizeof tag)
+        memcpy(&tag, tagp, sizeof tag);
+    hy_fwd_job_t *job = tag ? self->ring[tag & (RING - 1)] : NULL;
+    if (!job || job->tag != tag) {
+        hy_log_debug("forward", "reply to a request no longer waiting, dropped");
+        return;
     }
-    /* Stopping: every request in flight is answered (503) so that MHD can stop. */
-    while (self->head)
-        s_finish(self, self->head, HY_CLIENT_ERROR);
-    return NULL;
+    free(job->reply);
+    if ((job->reply = malloc(len + 1))) {
+        memcpy(job->reply, body, len);
+        job->reply[len] = '\0';
+        job->reply_len = len;
+    }
+    s_finish(self, job, job->reply ? HY_CLIENT_OK : HY_CLIENT_ERROR);
 }
 
-hy_forwarder_t *hy_forwarder_new(void *zctx, const char *endpoint)
+/* Everything in flight or queued is answered (503), then the broker's thread lets go of the
+ * forwarder: after the broadcast it never touches it again. */
+static void s_detach(hy_forwarder_t *self)
+{
+    while (self->head)
+        s_finish(self, self->head, HY_CLIENT_ERROR);
+    pthread_mutex_lock(&self->lock);
+    hy_fwd_job_t *list = self->queue;
+    self->queue = self->queue_tail = NULL;
+    self->stop = true;
+    pthread_mutex_unlock(&self->lock);
+    while (list) {
+        hy_fwd_job_t *job = list;
+        list = job->next;
+        job->next = NULL;
+        s_finish(self, job, HY_CLIENT_ERROR);
+    }
+    pthread_mutex_lock(&self->lock);
+    self->detached = true;
+    pthread_cond_broadcast(&self->detached_cond);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void s_stopped(void *arg)
+{
+    s_detach(arg);
+}
+
+/* In the broker's thread, after every wake-up: sends what is queued, times out what is due,
+ * and says how long the broker may sleep (ms), or -1 once stopping. */
+static long s_wake(void *arg, hy_broker_t *broker)
+{
+    (void)broker;
+    hy_forwarder_t *self = arg;
+    pthread_mutex_lock(&self->lock);
+    bool stop = self->stop, signalled = self->signalled;
+    hy_fwd_job_t *list = stop ? NULL : self->queue;
+    if (!stop)
+        self->queue = self->queue_tail = NULL;
+    self->signalled = false;
+    pthread_mutex_unlock(&self->lock);
+    uint64_t count;
+    if (signalled && read(self->efd, &count, sizeof count) < 0 && errno != EAGAIN)
+        hy_log_warn("forward", "eventfd: %s", strerror(errno));
+    if (stop) {
+        s_detach(self);
+        return -1;
+    }
+    while (list) {
+        hy_fwd_job_t *job = list;
+        list = job->next;
+        job->next = NULL;
+        s_send(self, job);
+    }
+    int64_t now = hy_now_us();
+    while (self->head && self->head->deadline_us <= now)
+        s_finish(self, self->head, HY_CLIENT_TIMEOUT);
+    long timeout = 1000;
+    if (self->head) {
+        int64_t ms = (self->head->deadline_us - now + 999) / 1000;
+        timeout = ms < timeout ? (long)ms : timeout;
+    }
+    return timeout;
+}
+
+hy_forwarder_t *hy_forwarder_new(hy_broker_t *broker)
 {
     hy_forwarder_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->efd = -1;
-    if (pthread_mutex_init(&self->lock, NULL) != 0) {
-        free(self);
-        return NULL;
-    }
-    int zero = 0, hwm = 0;   /* no high-water mark: the connection limit bounds what is queued */
-    if (!(self->endpoint = strdup(endpoint)) ||
-        (self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
-        !(self->dealer = zmq_socket(zctx, ZMQ_DEALER)) ||
-        zmq_setsockopt(self->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
-        zmq_setsockopt(self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
-        hy_curve_client(self->dealer, hy_curve_broker_name(), endpoint) != 0 ||
-        zmq_connect(self->dealer, endpoint) != 0) {
-        hy_log_error("forward", "cannot connect to the broker at %s: %s", endpoint,
-                     zmq_strerror(zmq_errno()));
+    self->broker = broker;
+    if (pthread_mutex_init(&self->lock, NULL) != 0)
+        goto fail;
+    self->lock_ready = true;
+    if (pthread_cond_init(&self->detached_cond, NULL) != 0)
+        goto fail;
+    self->cond_ready = true;
+    if ((self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        goto fail;
+    self->local = (hy_broker_local_t){self->efd, s_wake, s_reply, s_stopped, self};
+    if (hy_broker_attach(broker, &self->local) != 0) {
+        hy_log_error("forward", "the broker serves another forwarder already");
         goto fail;
     }
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
-        goto fail;
-    pthread_setname_np(self->thread, "hy-forward");
-    self->running = true;
+    self->attached = true;
     return self;
 fail:
     hy_forwarder_destroy(&self);
@@ -227,7 +213,7 @@ fail:
 
 void hy_forwarder_stop(hy_forwarder_t *self)
 {
-    if (!self || !self->running)
+    if (!self || !self->attached)
         return;
     pthread_mutex_lock(&self->lock);
     self->stop = true;
@@ -235,8 +221,21 @@ void hy_forwarder_stop(hy_forwarder_t *self)
     uint64_t one = 1;
     if (write(self->efd, &one, sizeof one) < 0)
         hy_log_warn("forward", "eventfd: %s", strerror(errno));
-    pthread_join(self->thread, NULL);
-    self->running = false;
+    /* The broker's thread answers what is in flight and lets go (s_wake, or s_stopped when
+     * its loop ends). */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STOP_WAIT_S;
+    pthread_mutex_lock(&self->lock);
+    int rc = 0;
+    while (!self->detached && rc == 0)
+        rc = pthread_cond_timedwait(&self->detached_cond, &self->lock, &until);
+    bool detached = self->detached;
+    pthread_mutex_unlock(&self->lock);
+    if (!detached)
+        hy_log_error("forward", "the broker's thread did not let go of the forwarder in %d s",
+                     STOP_WAIT_S);
+    self->attached = !detached;
 }
 
 void hy_forwarder_destroy(hy_forwarder_t **self_p)
@@ -245,12 +244,16 @@ void hy_forwarder_destroy(hy_forwarder_t **self_p)
         return;
     hy_forwarder_t *self = *self_p;
     hy_forwarder_stop(self);
-    if (self->dealer)
-        zmq_close(self->dealer);
+    if (self->attached) {   /* the broker's thread may still use it: leaked, not freed */
+        *self_p = NULL;
+        return;
+    }
     if (self->efd >= 0)
         close(self->efd);
-    pthread_mutex_destroy(&self->lock);
-    free(self->endpoint);
+    if (self->cond_ready)
+        pthread_cond_destroy(&self->detached_cond);
+    if (self->lock_ready)
+        pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
 }
@@ -260,20 +263,22 @@ int hy_forwarder_submit(hy_forwarder_t *self, hy_fwd_job_t *job)
     job->next = job->prev = NULL;
     job->tag = 0;
     job->rc = HY_CLIENT_ERROR;
-    job->has_reply = false;
+    free(job->reply);
+    job->reply = NULL;
+    job->reply_len = 0;
     pthread_mutex_lock(&self->lock);
     if (self->stop) {
         pthread_mutex_unlock(&self->lock);
         return -1;
     }
-    /* Suspended before it is queued, so the I/O thread can never resume it first. */
+    /* Suspended before it is queued, so the broker's thread can never resume it first. */
     MHD_suspend_connection(job->conn);
     if (self->queue_tail)
         self->queue_tail->next = job;
     else
         self->queue = job;
     self->queue_tail = job;
-    /* One wake-up per batch: under load the I/O thread takes many jobs per system call. */
+    /* One wake-up per batch: under load the broker takes many jobs per system call. */
     bool wake = !self->signalled;
     self->signalled = true;
     pthread_mutex_unlock(&self->lock);
@@ -285,19 +290,18 @@ int hy_forwarder_submit(hy_forwarder_t *self, hy_fwd_job_t *job)
 
 json_t *hy_fwd_job_reply(hy_fwd_job_t *job)
 {
-    if (!job->has_reply)
+    if (!job->reply)
         return NULL;
-    json_t *doc = json_loadb(zmq_msg_data(&job->reply), zmq_msg_size(&job->reply), 0, NULL);
-    zmq_msg_close(&job->reply);
-    job->has_reply = false;
+    json_t *doc = json_loadb(job->reply, job->reply_len, 0, NULL);
+    free(job->reply);
+    job->reply = NULL;
     return doc;
 }
 
 void hy_fwd_job_clear(hy_fwd_job_t *job)
 {
-    if (job->has_reply)
-        zmq_msg_close(&job->reply);
-    job->has_reply = false;
+    free(job->reply);
+    job->reply = NULL;
     free(job->text);
     job->text = NULL;
 }

@@ -10,8 +10,9 @@
  *   routes.c    route table and matching; request arguments from path, query and body
  *   http.c      the libmicrohttpd handler: auth, body, forwarding, answers
  *   response.c  problem+json, the X_jalali decoration, serialisation, the request log line
+ *   splice.c    a plain success reply's text into the HTTP body, its X_jalali twins written in
  *   poll.c      long polling of feeds with suspended connections
- *   forward.c   asynchronous forwarding: suspended connections, one I/O thread, tagged replies
+ *   forward.c   asynchronous forwarding: suspended connections, served by the broker's thread
  *   guard.c     the header-completion deadline against slow senders
  *   ticker.c    the periodic threads of the guard and the catalog
  *   server.c    life cycle: start-up, shutdown
@@ -74,6 +75,7 @@ typedef enum {
     HY_ROUTE_EVENT_SCHEMA,  /* GET /v1/schemas/events/{type}: an event type's data schema */
     HY_ROUTE_PROBLEMS,  /* GET /v1/problems: every problem type */
     HY_ROUTE_PROBLEM,   /* GET /v1/problems/{code}: the page of one */
+    HY_ROUTE_ME,        /* GET /v1/me: who the API key is (id, role, office) */
 } hy_route_kind_t;
 
 typedef struct {
@@ -176,6 +178,11 @@ json_t *hy_gw_problem(int status, const char *code, const char *field, const cha
  * allocation failure. */
 int hy_gw_add_jalali(json_t *value);
 
+/* The HTTP body of a service's result given as its compact JSON text (as jansson writes it):
+ * the same bytes as hy_gw_add_jalali then hy_gw_dump of the parsed text, without parsing it
+ * (splice.c). NULL when the text is not one the splice handles (a backslash in it, very many
+ * members or deep nesting, not JSON): the caller takes the tree's way. malloc'd, *out_len set. */
+char *hy_gw_splice_result(const char *text, size_t len, size_t *out_len);
 /* Serialises value compactly and appends a newline. Returns a malloc'd buffer (caller frees)
  * and its length in *len, or NULL. */
 char *hy_gw_dump(const json_t *value, size_t *len);
@@ -217,6 +224,12 @@ char *hy_gw_gzip(const char *in, size_t len, size_t *out_len);
 /* --- OpenAPI (openapi.c) --------------------------------------------------------------------- */
 /* The OpenAPI 3.1 document of every route. New reference, or NULL on allocation failure. */
 json_t *hy_gw_openapi(const hy_routes_t *routes);
+/* The values of an enum field's list ("a|b|c") as a JSON array (new reference), or NULL on
+ * allocation failure. Shared with asyncapi.c. */
+json_t *hy_gw_enum_values(const char *enums);
+/* Lets the schema s also take null: a string "type" becomes [type, "null"] and null joins its
+ * "enum". Returns 0, -1 on allocation failure. */
+int hy_gw_schema_nullable(json_t *s);
 
 /* --- AsyncAPI (asyncapi.c) ------------------------------------------------------------------- */
 /* The AsyncAPI 3.0 document of the event feeds of apis (NULL-terminated). New reference, or
@@ -297,13 +310,12 @@ void hy_poller_destroy(hy_poller_t **self_p);
 int hy_poller_park(hy_poller_t *self, hy_poll_t *p);
 
 /* --- asynchronous forwarding (forward.c) ------------------------------------------------------ */
-#include <zmq.h>
-
 typedef struct hy_forwarder hy_forwarder_t;
+typedef struct hy_broker hy_broker_t;
 
 /* One request for a service; lives in the HTTP request it belongs to. The caller fills conn,
  * service, text/len (taken) and deadline_us; the forwarder sets rc (HY_CLIENT_OK, _TIMEOUT or
- * _ERROR) and, on OK, the reply. */
+ * _ERROR) and, on OK, the reply text. */
 typedef struct hy_fwd_job {
     struct MHD_Connection *conn;
     char service[64];
@@ -311,19 +323,20 @@ typedef struct hy_fwd_job {
     size_t len;
     int64_t deadline_us;
     int rc;
-    bool has_reply;
-    zmq_msg_t reply;
+    char *reply;                /* the reply's text (malloc'd, NUL-terminated), or NULL */
+    size_t reply_len;
     uint64_t tag;
     struct hy_fwd_job *prev, *next;
 } hy_fwd_job_t;
 
-/* Connects the forwarder's DEALER to the broker at endpoint (zctx borrowed) and starts its
- * I/O thread. NULL on failure (logged). */
-hy_forwarder_t *hy_forwarder_new(void *zctx, const char *endpoint);
-/* Answers every job in flight with HY_CLIENT_ERROR (resuming its connection) and stops the
- * thread; later submits are refused. Call before MHD_stop_daemon. Safe to call twice. */
+/* Attaches a forwarder to the broker (borrowed; it must run in this process), whose thread
+ * then sends the jobs and receives their replies (hy_broker_local_t). NULL on failure. */
+hy_forwarder_t *hy_forwarder_new(hy_broker_t *broker);
+/* Answers every job in flight with HY_CLIENT_ERROR (resuming its connection) and detaches
+ * from the broker; later submits are refused. Call before MHD_stop_daemon and before the
+ * broker stops. Safe to call twice. */
 void hy_forwarder_stop(hy_forwarder_t *self);
-/* Stops (if needed) and closes the socket; after MHD_stop_daemon. Sets *self_p to NULL. */
+/* Stops (if needed) and frees; after MHD_stop_daemon. Sets *self_p to NULL. */
 void hy_forwarder_destroy(hy_forwarder_t **self_p);
 /* Suspends job->conn and queues job; the connection is resumed when job->rc is set. Returns
  * 0, or -1 when the forwarder is stopping (nothing suspended; the caller answers at once).
@@ -415,9 +428,12 @@ struct hy_gateway {
     hy_watch_t *watch;          /* the services' figures for /metrics */
 };
 
-/* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway), sending requests to the
- * broker at client_endpoint through zctx (borrowed). Returns NULL (logged) on failure. */
-hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint);
+/* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway). Requests go through the
+ * thread of broker (borrowed; it runs in this process: the forwarder attaches to it); the
+ * poller, catalog and watcher reach it at client_endpoint through zctx (borrowed). Returns NULL
+ * (logged) on failure. */
+hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint,
+                             hy_broker_t *broker);
 /* The port the daemon listens on. */
 int hy_gateway_port(hy_gateway_t *self);
 /* Stops the daemon (answering requests in flight) and closes the forwarder's and poller's

@@ -321,6 +321,12 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
         return hy_gw_send(gw, conn, req, 200, "text/plain; version=0.0.4; charset=utf-8", text,
                       len, false, NULL, NULL);
     }
+    case HY_ROUTE_ME:   /* the key that s_begin checked: never its secret or hash */
+        return hy_gw_send_json(gw, conn, req, 200, "application/json",
+                               json_pack("{s:s, s:s, s:s?}", "key_id", req->key.key_id, "role",
+                                         req->key.role,
+                                         "office", req->key.office[0] ? req->key.office : NULL),
+                               NULL, NULL);
     case HY_ROUTE_OP:
     case HY_ROUTE_ENTITY:
         break;

@@ -85,6 +85,14 @@ enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_
 /* Answers a request the forwarder resumed (or parks a feed with nothing yet). */
 enum MHD_Result hy_gw_forwarded(hy_gateway_t *gw, struct MHD_Connection *conn,
                                 hy_gw_req_t *req, const char *url);
+/* Sets req->location for a 201 of url that created id (may be NULL): url/id when a GET route
+ * answers there, else, for a PUT, url itself (relay.c). */
+void hy_gw_location(hy_gw_req_t *req, const char *url, const char *id);
+/* Answers a service's plain success reply (text, len) with no JSON tree: *out is the result of
+ * hy_gw_send and true is returned; false (nothing sent) when the reply is not a plain success
+ * or not for a plain op route, for relay.c's tree to answer (splice.c). */
+bool hy_gw_splice(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
+                  const char *url, const char *text, size_t len, enum MHD_Result *out);
 /* GET /v1/schemas/events/{type} (asyncapi.c). */
 enum MHD_Result hy_gw_event_schema_send(hy_gateway_t *gw, struct MHD_Connection *conn,
                                         hy_gw_req_t *req, const char *url);

@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     broker_running = true;
-    if (!(gw = hy_gateway_new(&cfg, zctx, CLIENT_ENDPOINT)))
+    if (!(gw = hy_gateway_new(&cfg, zctx, CLIENT_ENDPOINT, broker)))
         goto fail;
     hy_log_info("main", "ready: HTTP on %s:%d, broker on %s", cfg.http_addr,
                 hy_gateway_port(gw), cfg.broker_bind);

@@ -33,6 +33,31 @@ static void s_push(json_t *arr, json_t *value, bool *bad)
 static json_t *s_object_schema(const hy_field_t *fields, bool output, const hy_route_t *body_of,
                                bool *bad);
 
+json_t *hy_gw_enum_values(const char *enums)
+{
+    json_t *values = json_array();
+    for (const char *p = enums; values && p && *p;) {
+        const char *e = strchr(p, '|');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (json_array_append_new(values, json_stringn(p, n)) != 0) {
+            json_decref(values);
+            return NULL;
+        }
+        p = e ? e + 1 : p + n;
+    }
+    return values;
+}
+
+int hy_gw_schema_nullable(json_t *s)
+{
+    json_t *type = json_object_get(s, "type");
+    if (json_is_string(type) &&
+        json_object_set_new(s, "type", json_pack("[s,s]", json_string_value(type), "null")) != 0)
+        return -1;
+    json_t *values = json_object_get(s, "enum");
+    return values && json_array_append_new(values, json_null()) != 0 ? -1 : 0;
+}
+
 /* Whether name is a {parameter} of r's path: the path gives it, not the query or the body. */
 static bool s_path_param(const hy_route_t *r, const char *name)
 {
@@ -77,14 +102,7 @@ static json_t *s_type_schema(hy_type_t type, const hy_field_t *f, bool output, b
         break;
     case HY_T_ENUM: {
         s_set(s, "type", json_string("string"), bad);
-        json_t *values = json_array();
-        for (const char *p = f->enums; p && *p;) {
-            const char *e = strchr(p, '|');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            s_push(values, json_stringn(p, n), bad);
-            p = e ? e + 1 : p + n;
-        }
-        s_set(s, "enum", values, bad);
+        s_set(s, "enum", hy_gw_enum_values(f->enums), bad);
         break;
     }
     case HY_T_OBJECT:
@@ -121,14 +139,8 @@ static json_t *s_field_schema(const hy_field_t *f, bool output, bool *bad)
         *bad = true;
         return NULL;
     }
-    if (f->flags & HY_F_NULL) {
-        json_t *type = json_object_get(s, "type");
-        if (json_is_string(type))
-            s_set(s, "type", json_pack("[s,s]", json_string_value(type), "null"), bad);
-        json_t *values = json_object_get(s, "enum");
-        if (values)
-            s_push(values, json_null(), bad);
-    }
+    if ((f->flags & HY_F_NULL) && hy_gw_schema_nullable(s) != 0)
+        *bad = true;
     if (f->doc)
         s_set(s, "description", json_string(f->doc), bad);
     return s;
@@ -297,6 +309,19 @@ static json_t *s_success_content(const hy_op_spec_t *op, bool *bad)
     return c;
 }
 
+/* GET /v1/me's answer. */
+static json_t *s_me_schema(void)
+{
+    return json_pack("{s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:[s,s], s:s}}, s:[s,s,s]}",
+                     "type", "object", "properties",
+                     "key_id", "type", "string", "description", "the key's id (its name in "
+                     "logs, audit trails and the keys file)",
+                     "role", "type", "string", "description", "the key's role",
+                     "office", "type", "string", "null", "description",
+                     "the office the key acts for, or null for all offices",
+                     "required", "key_id", "role", "office");
+}
+
 static json_t *s_operation(const hy_route_t *r, bool *bad)
 {
     static const struct {
@@ -315,6 +340,8 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         { HY_ROUTE_PROBLEMS, "problemTypes", "Every problem type", "application/json" },
         { HY_ROUTE_PROBLEM, "problemType", "One problem type: what its code means",
           "application/json" },
+        { HY_ROUTE_ME, "me", "Who the API key is: its id, role and office (never its secret)",
+          "application/json" },
     };
     json_t *o = json_object(), *responses = json_object();
     json_t *roles = json_array();
@@ -328,7 +355,8 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
             s_set(o, "operationId", json_string(own[i].id), bad);
             s_set(o, "summary", json_string(own[i].summary), bad);
             json_t *schema = r->kind == HY_ROUTE_METRICS ? json_pack("{s:s}", "type", "string")
-                                                         : json_pack("{s:s}", "type", "object");
+                             : r->kind == HY_ROUTE_ME ? s_me_schema()
+                                                      : json_pack("{s:s}", "type", "object");
             s_set(responses, "200", json_pack("{s:s, s:o}", "description", "OK", "content",
                                               s_content(own[i].type, schema)), bad);
         }

@@ -121,15 +121,12 @@ enum MHD_Result hy_gw_refuse(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
 }
 
 /* The Location of a 201: the created resource (the request's path and the new id, or code)
- * when a GET route answers there, else, for a PUT, the request's own path. */
-static void s_location(hy_gw_req_t *req, const char *url, json_t *result)
+ * when a GET route answers there, else, for a PUT, the request's own path. id may be NULL. */
+void hy_gw_location(hy_gw_req_t *req, const char *url, const char *id)
 {
     char path[sizeof req->location];
     const hy_route_t *r;
     json_t *params;
-    const char *id = json_string_value(json_object_get(result, "id"));
-    if (!id)
-        id = json_string_value(json_object_get(result, "code"));
     int n = id ? snprintf(path, sizeof path, "%s/%s", url, id) : -1;
     bool put = req->route && strcmp(req->route->method, "PUT") == 0;
     for (int i = 0; i < 2; i++) {
@@ -144,6 +141,12 @@ static void s_location(hy_gw_req_t *req, const char *url, json_t *result)
             return;
         }
     }
+}
+
+static void s_location(hy_gw_req_t *req, const char *url, json_t *result)
+{
+    const char *id = json_string_value(json_object_get(result, "id"));
+    hy_gw_location(req, url, id ? id : json_string_value(json_object_get(result, "code")));
 }
 
 /* Turns the outcome of a broker call (rc, and reply, which is taken) into the response. */
@@ -279,6 +282,13 @@ enum MHD_Result hy_gw_forwarded(hy_gateway_t *gw, struct MHD_Connection *conn, h
                                    const char *url)
 {
     int rc = req->job.rc;
+    enum MHD_Result out;
+    /* The plain success: its text spliced into the body, with no tree (splice.c). */
+    if (rc == HY_CLIENT_OK && !req->request &&
+        hy_gw_splice(gw, conn, req, url, req->job.reply, req->job.reply_len, &out)) {
+        hy_fwd_job_clear(&req->job);
+        return out;
+    }
     json_t *reply = hy_fwd_job_reply(&req->job);
     hy_fwd_job_clear(&req->job);
     if (rc == HY_CLIENT_OK && req->request && hy_poll_empty(reply)) {

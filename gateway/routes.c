@@ -170,7 +170,10 @@ hy_routes_t *hy_routes_new(const hy_api_t *const *apis, char *err, size_t err_si
         s_add(self, HY_ROUTE_EVENT_SCHEMA, "GET", "/v1/schemas/events/{type}", NULL, -1, 0, err,
               err_size) ||
         s_add(self, HY_ROUTE_PROBLEMS, "GET", "/v1/problems", NULL, -1, 0, err, err_size) ||
-        s_add(self, HY_ROUTE_PROBLEM, "GET", "/v1/problems/{code}", NULL, -1, 0, err, err_size))
+        s_add(self, HY_ROUTE_PROBLEM, "GET", "/v1/problems/{code}", NULL, -1, 0, err, err_size) ||
+        /* Any key but a scraper's (monitoring: /metrics and nothing else). */
+        s_add(self, HY_ROUTE_ME, "GET", "/v1/me", NULL, -1,
+              HY_ROLE_ANY & ~(HY_ROLE_SERVICE | HY_ROLE_MONITORING), err, err_size))
         goto fail;
     return self;
 fail:

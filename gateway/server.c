@@ -78,7 +78,8 @@ static int s_start_daemon(hy_gateway_t *gw)
 
 #define READY_WATCH_TIMEOUT_MS 1000   /* the metrics watcher's wait for one service */
 
-hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint)
+hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *client_endpoint,
+                             hy_broker_t *broker)
 {
     hy_gateway_t *gw = calloc(1, sizeof *gw);
     if (!gw)
@@ -89,7 +90,7 @@ hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *
         hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
         !(gw->poller = hy_poller_new(gw)) ||
         !(gw->guard = hy_guard_new(cfg->header_timeout_s, cfg->idle_timeout_s)) ||
-        !(gw->forwarder = hy_forwarder_new(zctx, client_endpoint)) ||
+        !(gw->forwarder = hy_forwarder_new(broker)) ||
         !(gw->watch = hy_watch_new(zctx, client_endpoint, READY_WATCH_TIMEOUT_MS))) {
         hy_log_error("http", "cannot start: catalog, keys, poller, guard or forwarder");
         goto fail;

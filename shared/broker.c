@@ -51,7 +51,14 @@ struct hy_broker {
     unsigned long refused_total;
     unsigned long malformed;    /* messages dropped, logged now and then */
     atomic_bool stop;
+    const hy_broker_local_t *local;              /* the broker thread's own */
+    _Atomic(const hy_broker_local_t *) attach;   /* handed over by hy_broker_attach */
+    atomic_bool attached;
 };
+
+/* The routing id of the local client: one zero byte, which no ZeroMQ peer can have (a peer's
+ * own id may not start with zero; generated ones are five bytes). */
+static const unsigned char s_local_id[1] = {0};
 
 hy_broker_t *hy_broker_new(void *zctx, const char *endpoints)
 {
@@ -59,6 +66,8 @@ hy_broker_t *hy_broker_new(void *zctx, const char *endpoints)
     if (!self)
         return NULL;
     atomic_init(&self->stop, false);
+    atomic_init(&self->attach, NULL);
+    atomic_init(&self->attached, false);
     self->router = zmq_socket(zctx, ZMQ_ROUTER);
     if (!self->router)
         goto fail;
@@ -258,6 +267,11 @@ typedef struct {
 static void s_reply_to_client(hy_broker_t *self, const s_origin_t *o, const char *svc,
                               size_t svclen, const char *body, size_t bodylen)
 {
+    if (o->idlen == 1 && o->id[0] == 0) {
+        if (self->local)
+            self->local->reply(self->local->arg, o->tag, o->taglen, body, bodylen);
+        return;
+    }
     const void *parts[] = {o->id, "HYC1", svc, body, o->tag};
     size_t lens[] = {o->idlen, 4, svclen, bodylen, o->taglen};
     if (s_send(self->router, parts, lens, o->taglen ? 5 : 4) != 0)
@@ -266,10 +280,10 @@ static void s_reply_to_client(hy_broker_t *self, const s_origin_t *o, const char
 
 /* Answers a request that no worker can take, with the request's own id. */
 static void s_unavailable(hy_broker_t *self, const s_origin_t *o, const char *svc, size_t svclen,
-                          zmq_msg_t *body)
+                          const void *body, size_t bodylen)
 {
     /* Only the id is wanted: a body too deep for jansson still gets its answer, id or not. */
-    json_t *req = json_loadb(zmq_msg_data(body), zmq_msg_size(body), 0, NULL);
+    json_t *req = json_loadb(body, bodylen, 0, NULL);
     const char *id = json_string_value(json_object_get(req, "id"));
     char detail[160];
     snprintf(detail, sizeof detail, "the %.*s service has no live worker", (int)(svclen < 64 ? svclen : 64), svc);
@@ -303,39 +317,60 @@ static void s_workers_report(hy_broker_t *self, const s_origin_t *o, const char 
 /* Hands a client request to the next live worker; falls through dead ones. The worker gets
  * one opaque return-address frame, [routing id length][routing id][tag], and echoes it in its
  * reply: so a reply finds its client and tag even when the worker could not read the body. */
-static void s_dispatch(hy_broker_t *self, zmq_msg_t *client, zmq_msg_t *svc, zmq_msg_t *body,
-                       zmq_msg_t *tag)
+static void s_dispatch_to(hy_broker_t *self, const s_origin_t *o, const char *name, size_t len,
+                          const void *body, size_t bodylen)
 {
-    s_origin_t o = {zmq_msg_data(client), zmq_msg_size(client), tag ? zmq_msg_data(tag) : "",
-                    tag ? zmq_msg_size(tag) : 0};
-    if (o.idlen == 0 || o.idlen > 255 || o.taglen > TAG_MAX) {
+    if (o->idlen == 0 || o->idlen > 255 || o->taglen > TAG_MAX) {
         hy_log_debug("broker", "request with an unusable routing id or tag dropped");
         return;
     }
-    const char *name = zmq_msg_data(svc);
-    size_t len = zmq_msg_size(svc);
     if (len == 8 && memcmp(name, "_workers", 8) == 0) {
-        s_workers_report(self, &o, name, len);
+        s_workers_report(self, o, name, len);
         return;
     }
     unsigned char ret[1 + 255 + TAG_MAX];
-    ret[0] = (unsigned char)o.idlen;
-    memcpy(ret + 1, o.id, o.idlen);
-    if (o.taglen)
-        memcpy(ret + 1 + o.idlen, o.tag, o.taglen);
-    size_t retlen = 1 + o.idlen + o.taglen;
+    ret[0] = (unsigned char)o->idlen;
+    memcpy(ret + 1, o->id, o->idlen);
+    if (o->taglen)
+        memcpy(ret + 1 + o->idlen, o->tag, o->taglen);
+    size_t retlen = 1 + o->idlen + o->taglen;
     s_service_t *s = s_service(self, name, len, false);
     while (s && s->count > 0) {
         int i = (int)(s->next++ % (unsigned)s->count);
         s_worker_t *w = &s->workers[i];
-        const void *parts[] = {w->id, "HYW1", "REQUEST", ret, zmq_msg_data(body)};
-        size_t lens[] = {w->idlen, 4, 7, retlen, zmq_msg_size(body)};
+        const void *parts[] = {w->id, "HYW1", "REQUEST", ret, body};
+        size_t lens[] = {w->idlen, 4, 7, retlen, bodylen};
         if (s_send(self->router, parts, lens, 5) == 0)
             return;
         hy_log_warn("broker", "worker of %s unreachable, dropped", s->name);
         s_worker_remove(s, i);
     }
-    s_unavailable(self, &o, name, len, body);
+    s_unavailable(self, o, name, len, body, bodylen);
+}
+
+static void s_dispatch(hy_broker_t *self, zmq_msg_t *client, zmq_msg_t *svc, zmq_msg_t *body,
+                       zmq_msg_t *tag)
+{
+    s_origin_t o = {zmq_msg_data(client), zmq_msg_size(client), tag ? zmq_msg_data(tag) : "",
+                    tag ? zmq_msg_size(tag) : 0};
+    s_dispatch_to(self, &o, zmq_msg_data(svc), zmq_msg_size(svc), zmq_msg_data(body),
+                  zmq_msg_size(body));
+}
+
+void hy_broker_local_send(hy_broker_t *self, const char *service, const void *body, size_t len,
+                          const void *tag, size_t taglen)
+{
+    s_origin_t o = {s_local_id, sizeof s_local_id, tag, taglen};
+    s_dispatch_to(self, &o, service, strlen(service), body ? body : "", body ? len : 0);
+}
+
+int hy_broker_attach(hy_broker_t *self, const hy_broker_local_t *local)
+{
+    bool no = false;
+    if (!atomic_compare_exchange_strong(&self->attached, &no, true))
+        return -1;
+    atomic_store(&self->attach, local);
+    return 0;
 }
 
 /* Relays a worker's reply to the client named by the return address it echoes. */
@@ -406,15 +441,28 @@ int hy_broker_run(hy_broker_t *self)
 {
     zmq_msg_t f[6];
     while (!atomic_load(&self->stop)) {
-        zmq_pollitem_t item = {self->router, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, 200);
+        if (!self->local)
+            self->local = atomic_exchange(&self->attach, NULL);
+        long timeout = 200;
+        if (self->local) {
+            long t = self->local->wake(self->local->arg, self);
+            if (t < 0) {
+                self->local = NULL;
+                atomic_store(&self->attached, false);
+            } else if (t < timeout) {
+                timeout = t;
+            }
+        }
+        zmq_pollitem_t items[2] = {{self->router, 0, ZMQ_POLLIN, 0},
+                                   {NULL, self->local ? self->local->fd : -1, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, self->local ? 2 : 1, timeout);
         if (rc < 0) {
             if (zmq_errno() == ETERM)
                 break;
             continue;
         }
         /* Drain what is waiting before looking at the clock again. */
-        for (int burst = 0; burst < 1000; burst++) {
+        for (int burst = 0; burst < 1000 && (items[0].revents & ZMQ_POLLIN); burst++) {
             int n;
             if (s_recv_all(self->router, f, 6, &n) != 0)
                 break;
@@ -424,5 +472,10 @@ int hy_broker_run(hy_broker_t *self)
         }
         s_expire(self);
     }
+    if (!self->local)
+        self->local = atomic_exchange(&self->attach, NULL);
+    if (self->local)
+        self->local->stopped(self->local->arg);
+    self->local = NULL;
     return 0;
 }

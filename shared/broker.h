@@ -33,6 +33,8 @@
 #ifndef HY_BROKER_H
 #define HY_BROKER_H
 
+#include <stddef.h>
+
 #define HY_BROKER_HEARTBEAT_MS 1000
 #define HY_BROKER_EXPIRY_MS    3000
 
@@ -55,5 +57,32 @@ void hy_broker_stop(hy_broker_t *self);
 
 /* Destroys the broker; safe to call twice; sets *self_p to NULL. */
 void hy_broker_destroy(hy_broker_t **self_p);
+
+/* A client in the broker's own thread: the gateway's forwarder (gateway/forward.c) is served by
+ * the broker's loop itself, not through a socket and a thread of its own, so that a request
+ * goes from the loop straight to a worker and its reply straight back (two thread hand-offs
+ * and two in-process copies fewer each way). Its requests and replies carry a tag like an
+ * asynchronous client's; "_workers" is answered to it too. */
+typedef struct hy_broker_local {
+    int fd;   /* polled for input by the loop: the client has requests queued (an eventfd) */
+    /* Called in the broker's thread after every wake-up: sends what the client has queued
+     * (hy_broker_local_send) and returns how long the loop may sleep (ms) before the client's
+     * next deadline, or -1 to be detached (the broker never calls it again). */
+    long (*wake)(void *arg, hy_broker_t *broker);
+    /* The reply (borrowed for the call) to the request sent with tag. */
+    void (*reply)(void *arg, const void *tag, size_t taglen, const void *body, size_t len);
+    /* The loop ended with the client attached: it answers everything it has in flight. */
+    void (*stopped)(void *arg);
+    void *arg;
+} hy_broker_local_t;
+
+/* Attaches local (borrowed until detached; one at a time); safe from any thread, before or
+ * while the broker runs. Returns 0, -1 when one is attached already. */
+int hy_broker_attach(hy_broker_t *self, const hy_broker_local_t *local);
+/* From local->wake only: sends body for service with the client's tag (at most 64 bytes). The
+ * reply, or the broker's 503 when the service has no live worker (possibly before this
+ * returns), comes through local->reply. */
+void hy_broker_local_send(hy_broker_t *self, const char *service, const void *body, size_t len,
+                          const void *tag, size_t taglen);
 
 #endif

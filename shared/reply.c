@@ -80,6 +80,20 @@ int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1])
     unsigned char h[HY_ETAG_HEX / 2];
     crypto_generichash(h, sizeof h, (const unsigned char *)t, len, NULL, 0);
     sodium_bin2hex(out, HY_ETAG_HEX + 1, h, sizeof h);
+    /* The text is kept rather than thrown away: an object nobody else holds becomes the raw
+     * result of that text, which the reply then splices in as it is (hy_reply_dumps), so a
+     * tagged GET serialises its result once, not once for the tag and again for the reply. */
+    int rc = 0;
+    json_t *s = text && json_is_object(result) && result->refcount == 1
+                    ? json_stringn_nocheck(text, len) : NULL;
+    if (s && json_object_clear(result) != 0) {
+        json_decref(s);   /* not cleared: the result stays as it was */
+    } else if (s && json_object_set_new(result, RAW_KEY, s) != 0) {
+        /* No memory for the marker: the members come back from the text, or the tag fails. */
+        json_t *back = json_loadb(text, len, 0, NULL);
+        rc = back && json_object_update(result, back) == 0 ? 0 : -1;
+        json_decref(back);
+    }
     free(text);
-    return 0;
+    return rc;
 }

@@ -123,7 +123,8 @@ void hy_worker_reply(void *sock, const void *client, size_t client_len, const ch
  * NULL); hy_reply_decode_raw turns a raw result back into JSON in place (tests; 0 or -1). */
 json_t *hy_result_raw(char *text, size_t len);
 /* hy_result_etag: the entity tag of a result (borrowed; raw or not), BLAKE2b-128 of the JSON
- * text the client gets, as hex into out; 0, or -1 on allocation failure. */
+ * text the client gets, as hex into out; 0, or -1 on allocation failure. An object only the
+ * caller holds is left as the raw result of that text, so the reply does not encode it again. */
 #define HY_ETAG_HEX 32
 int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1]);
 char *hy_reply_dumps(json_t *reply, size_t *len);

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 
 from harness import ROOT, Cluster, check, eq, person
 
@@ -344,3 +345,33 @@ def test_every_declared_code_has_a_persian_title_and_a_page():
         one = c.get("/v1/problems/precondition_failed", key=None, headers={"Accept-Language": "fa"})
         eq(one.status, 200)
         eq(one.headers.get("Content-Language"), "fa")
+
+
+# ------------------------------------------------------------------------- GET /v1/me -------
+def test_me_says_who_the_key_is_and_never_the_secret():
+    """The office console asks who its key is: id, role, office; no secret, no hash. Without a
+    key, 401; the scraper's key (monitoring: /metrics and nothing else) gets 403. The route is
+    in the OpenAPI document."""
+    with Cluster(["registry"]) as c:
+        token = c.make_key("auditor", office="rey-2", key_id="desk-7")
+        scraper = c.make_key("monitoring", office=None)
+        for _ in range(50):   # the gateway rereads the keys file within a second
+            r = c.get("/v1/me", key=token)
+            if r.status != 401:
+                break
+            time.sleep(0.1)
+        eq(r.status, 200, f"{r}")
+        eq(r.json, {"key_id": "desk-7", "role": "auditor", "office": "rey-2"})
+        secret = token.split("_", 2)[2]
+        check(secret not in r.raw.decode(), "the secret is never sent back")
+        eq(r.headers.get("Cache-Control"), "no-store")
+        r = c.get("/v1/me", key="operator")
+        eq(r.status, 200)
+        eq(r.json["role"], "operator")
+        eq(c.get("/v1/me", key=None).status, 401)
+        eq(c.get("/v1/me", key=scraper).status, 403)
+        doc = c.get("/v1/openapi.json", key=None).json
+        op = doc["paths"]["/v1/me"]["get"]
+        eq(op["operationId"], "me")
+        check(set(op["responses"]["200"]["content"]["application/json"]["schema"]["properties"])
+              == {"key_id", "role", "office"}, f"schema: {op['responses']['200']}")

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "describe.h"
 #include "gateway.h"
@@ -757,6 +758,93 @@ static void test_json_shape(void)
     json_decref(doc);
 }
 
+/* The request log line is one JSON object per line, whatever the route's text holds. */
+static void test_log_line(void)
+{
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    CHECK(tmp && saved >= 0 && dup2(fileno(tmp), 2) == 2);
+    hy_gw_log_request("GET /v1/x/{id} \"q\" \\ \x01", "rid-1", 404, 1234);
+    hy_gw_log_request("console", "r2", 200, 5);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[1024] = "";
+    rewind(tmp);
+    size_t n = fread(buf, 1, sizeof buf - 1, tmp);
+    buf[n] = '\0';
+    fclose(tmp);
+    char *nl = strchr(buf, '\n');
+    CHECK(nl != NULL);
+    if (!nl)
+        return;
+    *nl = '\0';
+    json_t *line = json_loads(buf, 0, NULL);
+    CHECK(line != NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "route")), "GET /v1/x/{id} \"q\" \\ \x01");
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "request_id")), "rid-1");
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "service")), "gateway");
+    CHECK_EQ_STR(json_string_value(json_object_get(line, "level")), "info");
+    CHECK_EQ_INT(json_integer_value(json_object_get(line, "status")), 404);
+    CHECK_EQ_INT(json_integer_value(json_object_get(line, "us")), 1234);
+    const char *ts = json_string_value(json_object_get(line, "ts"));
+    CHECK(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[23] == 'Z');
+    json_decref(line);
+    json_t *second = json_loads(nl + 1, 0, NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(second, "route")), "console");
+    json_decref(second);
+}
+
+/* The splice (splice.c) gives the very bytes of the tree's way (parse, hy_gw_add_jalali,
+ * hy_gw_dump), and declines what it does not handle. */
+static void s_splice_same(const char *text)
+{
+    json_t *doc = json_loads(text, JSON_DECODE_ANY, NULL);
+    CHECK(doc != NULL);
+    CHECK_EQ_INT(hy_gw_add_jalali(doc), 0);
+    size_t want_len = 0, got_len = 0;
+    char *want = hy_gw_dump(doc, &want_len);
+    char *got = hy_gw_splice_result(text, strlen(text), &got_len);
+    CHECK_EQ_STR(got ? got : "(declined)", want ? want : "");
+    CHECK_EQ_INT(got_len, got ? want_len : 0);
+    free(want);
+    free(got);
+    json_decref(doc);
+}
+
+static void test_splice(void)
+{
+    s_splice_same("{\"id\":\"prs_1\",\"national_id\":\"0012345678\",\"first_name\":\"\xd8\xb9\xd9\x84\xdb\x8c\","
+                  "\"birth_date\":\"1990-03-21\",\"created_at\":\"2026-12-03T06:00:00Z\","
+                  "\"household\":{\"size\":4,\"head_since\":\"2020-01-01\",\"head_since_jalali\":\"x\"},"
+                  "\"tags\":[\"a\",\"2024-01-01\",[],{}],\"events\":[{\"on\":\"2025-06-30\"},{\"on\":\"2025-13-40\"}],"
+                  "\"n\":null,\"ok\":true,\"f\":1.5,\"g\":-12,\"x_jalali\":\"1999-01-01\","
+                  "\"b\":\"2024-01-01\",\"b_jalali\":\"given\",\"d\":\"2024-02-30\",\"e\":\"2024-1-01\"}");
+    s_splice_same("null");
+    s_splice_same("[]");
+    s_splice_same("{}");
+    s_splice_same("[{},[{\"at\":\"2021-03-21\"}]]");
+    s_splice_same("\"2024-01-01\"");
+    s_splice_same("{\"items\":[{\"id\":\"a\",\"since\":\"2023-09-23\"}],\"next_cursor\":null}");
+    char key[300], text[400];
+    memset(key, 'k', 250);
+    key[250] = '\0';
+    snprintf(text, sizeof text, "{\"%s\":\"2024-01-01\",\"k\":\"2024-01-01\"}", key);
+    s_splice_same(text);
+    size_t n = 0;
+    char *got = hy_gw_splice_result("{\"a\":\"x\\\"y\"}", 12, &n);
+    CHECK(got == NULL);   /* an escape: the tree's way */
+    free(got);
+    CHECK(hy_gw_splice_result("{\"a\":", 5, &n) == NULL);
+    /* Very many members: declined. */
+    char big[4096] = "{";
+    for (int i = 0; i < 200; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big), "%s\"m%d\":1", i ? "," : "", i);
+    strcat(big, "}");
+    CHECK(hy_gw_splice_result(big, strlen(big), &n) == NULL);
+}
+
 const hy_test_t gateway_tests[] = {
     {"gateway.json_shape", test_json_shape},
     {"gateway.describe", test_describe},
@@ -768,5 +856,7 @@ const hy_test_t gateway_tests[] = {
     {"gateway.problem", test_problem},
     {"gateway.metrics", test_metrics},
     {"gateway.openapi", test_openapi},
+    {"gateway.log_line", test_log_line},
+    {"gateway.splice", test_splice},
     {0},
 };

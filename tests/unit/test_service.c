@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "service.h"
@@ -380,6 +381,41 @@ static void test_raw_reply_and_read_only(void)
         CHECK(hy_spec_read_only(b));
 }
 
+/* A GET's tag is the hash of its result's text, and that text is what the reply carries: the
+ * result is serialised once (the tagged object becomes its own raw text), not once for the tag
+ * and again for the reply. A result someone else also holds is left alone. */
+static void test_etag_serialises_once(void)
+{
+    const char *want = "{\"id\":\"p-1\",\"birth_date\":\"1990-03-21\",\"n\":[1,2]}";
+    json_t *result = json_loads(want, 0, NULL);
+    char tag[HY_ETAG_HEX + 1] = "", tag2[HY_ETAG_HEX + 1] = "";
+    CHECK_EQ_INT(hy_result_etag(result, tag), 0);
+    unsigned char h[HY_ETAG_HEX / 2];
+    char hex[HY_ETAG_HEX + 1];
+    crypto_generichash(h, sizeof h, (const unsigned char *)want, strlen(want), NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    CHECK_EQ_STR(tag, hex);
+    /* Now the raw text: the same tag again, and the reply splices it without encoding. */
+    CHECK_EQ_INT((int)json_object_size(result), 1);
+    CHECK(json_object_get(result, "id") == NULL);
+    CHECK_EQ_INT(hy_result_etag(result, tag2), 0);
+    CHECK_EQ_STR(tag2, hex);
+    json_t *reply = hy_proto_reply_ok("r", 200, result);
+    size_t len = 0;
+    char *text = hy_reply_dumps(reply, &len);
+    CHECK_EQ_STR(text ? text : "", "{\"id\":\"r\",\"status\":200,\"result\":{\"id\":\"p-1\","
+                                   "\"birth_date\":\"1990-03-21\",\"n\":[1,2]}}");
+    free(text);
+    json_decref(reply);
+    /* Held twice: tagged, untouched. */
+    json_t *shared = json_loads(want, 0, NULL), *other = json_incref(shared);
+    CHECK_EQ_INT(hy_result_etag(shared, tag2), 0);
+    CHECK_EQ_STR(tag2, hex);
+    CHECK_EQ_STR(json_string_value(json_object_get(other, "id")), "p-1");
+    json_decref(shared);
+    json_decref(other);
+}
+
 const hy_test_t service_tests[] = {
     {"service.raw_reply_and_read_only", test_raw_reply_and_read_only},
     {"service.roles_shapes_rollback", test_roles_shapes_rollback},
@@ -387,5 +423,6 @@ const hy_test_t service_tests[] = {
     {"service.batch_outbox_audit", test_batch_outbox_audit},
     {"service.follow_cursor", test_follow_cursor},
     {"service.map_full_batch", test_map_full_batch},
+    {"service.etag_serialises_once", test_etag_serialises_once},
     {0},
 };
