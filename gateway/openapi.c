@@ -274,6 +274,8 @@ static json_t *s_parameters(const hy_route_t *r, bool *bad)
         s_push(params, s_ref("parameters", "IdempotencyKey"), bad);
     if (s_conditional(r))
         s_push(params, s_ref("parameters", "IfMatch"), bad);
+    if (op && strcmp(r->method, "GET") == 0)
+        s_push(params, s_ref("parameters", "IfNoneMatch"), bad);
     if (r->kind != HY_ROUTE_METRICS && r->kind != HY_ROUTE_HEALTHZ)
         s_push(params, s_ref("parameters", "AcceptLanguage"), bad);
     return params;
@@ -415,6 +417,11 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
         s_set(responses, "503", s_ref("responses", "Unavailable"), bad);
         if (conditional)
             s_set(responses, "412", s_ref("responses", "Problem"), bad);
+        if (get)
+            s_set(responses, "304",
+                  json_pack("{s:s, s:{s:o}}", "description",
+                            "Not modified: the copy named by If-None-Match is current",
+                            "headers", "ETag", s_ref("headers", "ETag")), bad);
     }
     if (r->roles) {
         s_set(responses, "401", s_ref("responses", "Problem"), bad);
@@ -485,6 +492,12 @@ static json_t *s_components(bool *bad)
                     "description",
                     "the ETag this write is based on (or *): refused with 412 "
                     "precondition_failed when the resource has changed since",
+                    "schema", "type", "string"), bad);
+    s_set(parameters, "IfNoneMatch",
+          json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "If-None-Match", "in", "header",
+                    "description",
+                    "ETags of the copy the client holds (or *): 304 with no body while the "
+                    "resource still has one of them",
                     "schema", "type", "string"), bad);
     s_set(parameters, "AcceptLanguage",
           json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "Accept-Language", "in", "header",

@@ -16,6 +16,29 @@
 
 /* ------------------------------------------------------------ answering ------------------ */
 
+/* Whether an If-None-Match field names tag: "*" or one of its comma-separated entity tags,
+ * compared weakly (a W/ prefix is ignored), as RFC 9110 13.1.2 asks of GET. */
+static bool s_none_match(const char *field, const char *tag)
+{
+    if (!field)
+        return false;
+    size_t n = strlen(tag);
+    const char *p = field;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, tag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}
+
 /* Queues a response. body (may be NULL) is taken unless persistent. allow and www add the
  * Allow and WWW-Authenticate headers when not NULL. */
 enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
@@ -32,6 +55,15 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
         crypto_generichash(h, sizeof h, (const unsigned char *)body, len, NULL, 0);
         sodium_bin2hex(hex, sizeof hex, h, sizeof h);
         snprintf(req->etag, sizeof req->etag, "\"%s\"", hex);
+    }
+    /* A conditional GET whose copy is current: 304 with the tag and no body (RFC 9110 13.1.2). */
+    if (status == 200 && req->etag[0] && s_none_match(hy_gw_header(conn, "If-None-Match"), req->etag)) {
+        if (body && !persistent)
+            free(body);
+        body = NULL;
+        len = 0;
+        persistent = true;
+        status = 304;
     }
     /* gzip when the client takes it and the body is worth it (RFC 9110 8.4). */
     bool gzipped = false;

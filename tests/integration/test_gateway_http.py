@@ -213,6 +213,27 @@ def test_etag_and_if_match_refuse_a_lost_update():
         eq(c.patch(f"/v1/persons/{pid}", {"household_size": 6}).status, 200)
 
 
+def test_if_none_match_answers_304_while_the_copy_is_current():
+    """A client that keeps a copy revalidates it: 304 without a body while the tag matches
+    (weakly, or in a list, or *), 200 with the new body once the resource changed."""
+    with Cluster(["registry"]) as c:
+        pid = c.post("/v1/persons", person(1)).json["id"]
+        g = c.get(f"/v1/persons/{pid}")
+        etag = g.headers.get("ETag")
+        for field in (etag, "W/" + etag, f'"00ff", {etag}', "*"):
+            r = c.get(f"/v1/persons/{pid}", headers={"If-None-Match": field})
+            eq((r.status, r.raw, r.headers.get("ETag")), (304, b"", etag), f"If-None-Match {field}:")
+        eq(c.get(f"/v1/persons/{pid}", headers={"If-None-Match": '"00ff"'}).status, 200,
+           "another tag: the body")
+        eq(c.patch(f"/v1/persons/{pid}", {"household_size": 4}).status, 200)
+        r = c.get(f"/v1/persons/{pid}", headers={"If-None-Match": etag})
+        eq(r.status, 200, "changed since: the new body")
+        check(r.headers.get("ETag") != etag and r.json["household_size"] == 4, f"{r.headers}")
+        doc = c.get("/v1/openapi.json", key=None)
+        eq(c.get("/v1/openapi.json", key=None, headers={"If-None-Match": doc.headers["ETag"]}).status,
+           304, "the gateway's own documents too")
+
+
 def test_concurrent_writes_with_one_etag_exactly_one_wins():
     """Two offices send their edit with the same ETag at the same moment, again and again: the
     writer checks each in its own transaction, so exactly one of every pair is applied."""
