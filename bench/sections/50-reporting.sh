@@ -85,6 +85,12 @@ bench_reporting() {
   t0=$(date +%s.%N)
   bench_start rep-reporting "$BIN/hamyar-reporting"
   rpid=$BENCH_PID
+  # HY_BENCH_REP_PERF=FILE: a perf profile (call graphs) of the replica's catch-up, into FILE
+  local perf_pid=""
+  if [ -n "${HY_BENCH_REP_PERF:-}" ] && command -v perf >/dev/null; then
+    perf record -q ${HY_BENCH_REP_PERF_ARGS:---call-graph dwarf,8192 -F 300} -o "$HY_BENCH_REP_PERF" -p "$rpid" >>"$BENCH_DIR/perf.log" 2>&1 &
+    perf_pid=$!
+  fi
   # shellcheck disable=SC2034  # read by bench_measure (lib.sh)
   SVC_PIDS["reporting"]=$rpid   # for bench_measure (lib.sh's associative array)
   deadline=$(($(date +%s) + REP_CATCHUP_S))   # integers: bench_calc (awk %.6g) rounds epoch seconds
@@ -96,6 +102,7 @@ bench_reporting() {
     sleep 0.1
   done
   t1=$(date +%s.%N)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
   local secs rate rep_cpu
   rep_cpu=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$rpid/stat" 2>/dev/null || echo "?")
   secs=$(bench_calc "$t1 - $t0"); rate=$(bench_calc "$total / $secs")

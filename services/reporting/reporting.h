@@ -149,19 +149,19 @@ char *rp_office_name(hy_ctx_t *ctx, const char *office);
 /* Parses the number of an id "<prefix>_<n>" whatever the prefix. 0 or -1. */
 int rp_id_num(const char *id, uint64_t *n);
 
-/* Loads a person by id; MDB_NOTFOUND when the registry has not told us of her (after catching
- * up with the registry when the feed is live), or another LMDB error. */
+/* Loads a person by id; MDB_NOTFOUND when the registry has not told us of her, HY_PARKED when
+ * the event being applied waits for the registry (return it as is: dims.c), or an LMDB error. */
 int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p);
 /* Same by national ID. */
 int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p);
-/* The person number of a national ID (same catching up). */
+/* The person number of a national ID (the same). */
 int rp_person_num_by_nid(hy_ctx_t *ctx, const char *nid, uint64_t *n);
 int rp_person_put(hy_ctx_t *ctx, uint64_t n, const char *nid, const rp_person_t *p);
 
 /* Tags of a figure about a person: the office of the record (an interned id; 0 = the
  * person's own), the person's neighbourhood and sex, the given field code and network number.
- * An unknown person leaves neighbourhood and sex unattributed. Returns 0 or an LMDB error
- * (EAGAIN when the registry could not be asked about an unknown person). */
+ * An unknown person leaves neighbourhood and sex unattributed. Returns 0, HY_PARKED (the
+ * event waits for the registry) or an LMDB error. */
 int rp_tags_person(hy_ctx_t *ctx, uint32_t office, const char *person_id, int field,
                    uint32_t network, rp_tags_t *tags);
 /* Tags of a figure about an event with its own office and neighbourhood (no person). */
