@@ -108,8 +108,48 @@ typedef struct {
 #define S_GAP 1
 #define S_PARKED 2
 
+/* The events of the page after *cur, applied in ctx (its can_park and error are per event):
+ * *cur advances with each. Returns 0, S_GAP (stopped at a gap), S_PARKED, or an error. */
+static int s_apply_events(hy_service_t *self, hy_ctx_t *ctx, const char *source, s_page_t *page,
+                          hy_source_state_t *src, uint64_t *cur, uint64_t *applied)
+{
+    for (size_t i = 0; i < page->n; i++) {
+        json_t *ev = page->events ? json_array_get(page->events, i) : NULL;
+        uint64_t seq = ev ? hy_event_seq(ev) : page->items[i].seq;
+        if (seq <= *cur)
+            continue;   /* seen already */
+        if (page->stop && seq >= page->stop)
+            return 0;
+        if (seq != *cur + 1)
+            return S_GAP;
+        json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
+        ctx->can_park = src && seq != src->release_seq;
+        ctx->park_source = NULL;
+        int rc = MDB_CORRUPTED;
+        if (ev || decoded)
+            rc = self->def->apply ? self->def->apply(ctx, source, ev ? ev : decoded) : 0;
+        json_decref(decoded);
+        json_decref(ctx->error);
+        ctx->error = NULL;
+        if (rc == HY_PARKED && ctx->park_source) {
+            page->parked_seq = seq;
+            page->park_on = ctx->park_source;
+            return S_PARKED;
+        }
+        if (rc != 0) {
+            hy_log_error("follow", "applying %s event %llu failed: %s", source,
+                         (unsigned long long)seq, mdb_strerror(rc));
+            return rc;   /* the caller aborts the transaction: the page is applied again */
+        }
+        *cur = seq;
+        (*applied)++;
+        s_test_kill_mid_page(i + 1, page->n);
+    }
+    return 0;
+}
+
 /* Applies the page in txn: 0, S_GAP (applied up to a gap), S_PARKED (an event parked: the
- * transaction must be rolled back), or an error. */
+ * transaction must be rolled back), or an error. def->apply_end closes the page either way. */
 static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, s_page_t *page,
                    uint64_t *applied)
 {
@@ -118,47 +158,19 @@ static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, s_page_
     hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
     hy_ctx_t ctx;
     hy_ctx_init(&ctx, self, txn, &req);
-    int rc = 0;
-    bool gap = false;
     *applied = 0;
-    for (size_t i = 0; i < page->n; i++) {
-        json_t *ev = page->events ? json_array_get(page->events, i) : NULL;
-        uint64_t seq = ev ? hy_event_seq(ev) : page->items[i].seq;
-        if (seq <= cur)
-            continue;   /* seen already */
-        if (page->stop && seq >= page->stop)
-            break;
-        if (seq != cur + 1) {
-            gap = true;
-            break;
-        }
-        json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
-        ctx.can_park = src && seq != src->release_seq;
-        ctx.park_source = NULL;
-        if (!ev && !decoded)
-            rc = MDB_CORRUPTED;
-        else if (self->def->apply)
-            rc = self->def->apply(&ctx, source, ev ? ev : decoded);
-        json_decref(decoded);
+    int rc = s_apply_events(self, &ctx, source, page, src, &cur, applied);
+    bool keep = rc == 0 || rc == S_GAP;
+    if (self->def->apply_end) {
+        int end = self->def->apply_end(&ctx, keep);
         json_decref(ctx.error);
-        ctx.error = NULL;
-        if (rc == HY_PARKED && ctx.park_source) {
-            page->parked_seq = seq;
-            page->park_on = ctx.park_source;
-            return S_PARKED;
-        }
-        if (rc != 0) {
-            hy_log_error("follow", "applying %s event %llu failed: %s", source,
-                         (unsigned long long)seq, mdb_strerror(rc));
-            return rc;   /* the caller aborts the transaction: the page is applied again */
-        }
-        cur = seq;
-        (*applied)++;
-        s_test_kill_mid_page(i + 1, page->n);
+        if (keep && end != 0)
+            return end;
     }
-    if (cur != start && (rc = s_set_cursor(self, txn, source, cur)) != 0)
+    if (!keep)
         return rc;
-    return gap ? S_GAP : 0;
+    int set = cur != start ? s_set_cursor(self, txn, source, cur) : 0;
+    return set ? set : rc;
 }
 
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,

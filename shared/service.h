@@ -102,6 +102,12 @@ typedef struct {
      * transaction, before its commit (nested: a failed step is rolled back alone; ctx->in_batch
      * is set), so the requests and the step share one durable commit. NULL = none. */
     int (*background)(hy_ctx_t *ctx);
+    /* Called after apply() has run for a page of events, in the page's transaction: keep is
+     * true before the page commits (write what apply() kept in memory for the page, e.g.
+     * counters summed over the page; returns 0 or an LMDB error, which rolls the page back),
+     * false when the page is rolled back (forget it; the return is ignored). NULL = none:
+     * apply() writes everything itself. */
+    int (*apply_end)(hy_ctx_t *ctx, bool keep);
 } hy_service_def_t;
 
 /* --- errors -------------------------------------------------------------------------------- */

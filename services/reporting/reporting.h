@@ -64,7 +64,8 @@ typedef struct {
     MDB_dbi lmeta;     /* in the ledger: the "subs" counter */
     MDB_dbi subs;      /* in the ledger: submitted reports: id -> canonical JSON (submissions.c) */
     MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
-    bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
+    bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
+    struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
     const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
 
@@ -277,6 +278,9 @@ int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t da
 typedef int (*rp_value_fn)(uint32_t id, void *user);
 int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void *user);
 int rp_agg_reset(reporting_t *st, MDB_txn *txn);
+/* The end of a page of events (def->apply_end): keep writes the counter changes the page summed
+ * in memory into ctx->txn (0 or an LMDB error / EOVERFLOW); !keep forgets them. */
+int rp_agg_page_end(hy_ctx_t *ctx, bool keep);
 
 /* --- indicators (indicators.c) -------------------------------------------------------------- */
 typedef enum { RP_FLOW, RP_STOCK, RP_DISTINCT, RP_RATIO } rp_kind_t;
