@@ -140,31 +140,57 @@ static void s_load(const MDB_val *v, int64_t vals[RP_NSLOTS])
 }
 
 /* --- the page's changes ------------------------------------------------------------------- */
+/* The touched arrays in the order first touched (cells), found through an open-addressing
+ * index of (hash, cell number + 1) pairs that is small enough to stay in cache. */
 typedef struct {
     uint8_t key[KEY_LEN];
-    bool used;
     int64_t vals[RP_NSLOTS];
 } s_cell_t;
 
 struct rp_agg_page {
     s_cell_t *cells;
-    size_t cap, n;          /* cap a power of two; n used cells */
+    size_t n, ncap;         /* cells used and allocated */
+    uint64_t *index;        /* hash << 32 | (cell + 1); 0 = empty */
+    size_t cap;             /* a power of two, at least twice n */
 };
 
-static size_t s_hash(const uint8_t key[KEY_LEN])
+static uint32_t s_hash(const uint8_t key[KEY_LEN])
 {
     uint64_t h = 1469598103934665603ULL;
     for (int i = 0; i < KEY_LEN; i++)
         h = (h ^ key[i]) * 1099511628211ULL;
-    return (size_t)(h ^ (h >> 29));
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static void s_page_free(reporting_t *st)
 {
-    if (st->agg_page)
+    if (st->agg_page) {
         free(st->agg_page->cells);
+        free(st->agg_page->index);
+    }
     free(st->agg_page);
     st->agg_page = NULL;
+}
+
+/* Doubles the index (rehashing from the stored hashes). 0 or ENOMEM. */
+static int s_index_grow(struct rp_agg_page *pg)
+{
+    size_t cap = pg->cap ? pg->cap * 2 : 4096;
+    uint64_t *index = calloc(cap, sizeof *index);
+    if (!index)
+        return ENOMEM;
+    for (size_t i = 0; i < pg->cap; i++) {
+        if (!pg->index[i])
+            continue;
+        size_t j = (size_t)(pg->index[i] >> 32) & (cap - 1);
+        while (index[j])
+            j = (j + 1) & (cap - 1);
+        index[j] = pg->index[i];
+    }
+    free(pg->index);
+    pg->index = index;
+    pg->cap = cap;
+    return 0;
 }
 
 /* The cell of key in the page (created zeroed); NULL when out of memory. */
@@ -173,32 +199,29 @@ static s_cell_t *s_cell(reporting_t *st, const uint8_t key[KEY_LEN])
     struct rp_agg_page *pg = st->agg_page;
     if (!pg && !(pg = st->agg_page = calloc(1, sizeof *pg)))
         return NULL;
-    if (2 * (pg->n + 1) > pg->cap) {
-        size_t cap = pg->cap ? pg->cap * 2 : 1024;
-        s_cell_t *cells = calloc(cap, sizeof *cells);
+    if (2 * (pg->n + 1) > pg->cap && s_index_grow(pg) != 0)
+        return NULL;
+    uint32_t h = s_hash(key);
+    size_t j = h & (pg->cap - 1);
+    for (; pg->index[j]; j = (j + 1) & (pg->cap - 1)) {
+        s_cell_t *c = &pg->cells[(uint32_t)pg->index[j] - 1];
+        if ((uint32_t)(pg->index[j] >> 32) == h && memcmp(c->key, key, KEY_LEN) == 0)
+            return c;
+    }
+    if (pg->n == pg->ncap) {
+        size_t ncap = pg->ncap ? pg->ncap * 2 : 1024;
+        s_cell_t *cells = realloc(pg->cells, ncap * sizeof *cells);
         if (!cells)
             return NULL;
-        for (size_t i = 0; i < pg->cap; i++) {
-            if (!pg->cells[i].used)
-                continue;
-            size_t j = s_hash(pg->cells[i].key) & (cap - 1);
-            while (cells[j].used)
-                j = (j + 1) & (cap - 1);
-            cells[j] = pg->cells[i];
-        }
-        free(pg->cells);
         pg->cells = cells;
-        pg->cap = cap;
+        pg->ncap = ncap;
     }
-    size_t j = s_hash(key) & (pg->cap - 1);
-    while (pg->cells[j].used && memcmp(pg->cells[j].key, key, KEY_LEN) != 0)
-        j = (j + 1) & (pg->cap - 1);
-    if (!pg->cells[j].used) {
-        pg->cells[j].used = true;
-        memcpy(pg->cells[j].key, key, KEY_LEN);
-        pg->n++;
-    }
-    return &pg->cells[j];
+    s_cell_t *c = &pg->cells[pg->n];
+    memcpy(c->key, key, KEY_LEN);
+    memset(c->vals, 0, sizeof c->vals);
+    pg->index[j] = (uint64_t)h << 32 | (uint64_t)(pg->n + 1);
+    pg->n++;
+    return c;
 }
 
 static int s_page_add(reporting_t *st, const uint8_t key[KEY_LEN], int slot, int64_t delta)
@@ -230,18 +253,30 @@ static int s_page_write(MDB_cursor *cur, const s_cell_t *c)
     return mdb_cursor_put(cur, &k, &v, same ? MDB_CURRENT : 0);
 }
 
+static int s_cell_cmp(const void *a, const void *b)
+{
+    return memcmp((*(const s_cell_t *const *)a)->key, (*(const s_cell_t *const *)b)->key, KEY_LEN);
+}
+
+/* The touched arrays are written in key order: neighbours share LMDB pages. */
 int rp_agg_page_end(hy_ctx_t *ctx, bool keep)
 {
     reporting_t *st = reporting_state(ctx);
     struct rp_agg_page *pg = st->agg_page;
     int rc = 0;
     MDB_cursor *cur;
-    if (keep && pg && pg->n && (rc = mdb_cursor_open(ctx->txn, st->agg, &cur)) == 0) {
-        for (size_t i = 0; rc == 0 && i < pg->cap; i++)
-            if (pg->cells[i].used)
-                rc = s_page_write(cur, &pg->cells[i]);
+    const s_cell_t **order = keep && pg && pg->n ? malloc(pg->n * sizeof *order) : NULL;
+    if (keep && pg && pg->n && !order)
+        rc = ENOMEM;
+    if (order && (rc = mdb_cursor_open(ctx->txn, st->agg, &cur)) == 0) {
+        for (size_t i = 0; i < pg->n; i++)
+            order[i] = &pg->cells[i];
+        qsort(order, pg->n, sizeof *order, s_cell_cmp);
+        for (size_t i = 0; rc == 0 && i < pg->n; i++)
+            rc = s_page_write(cur, order[i]);
         mdb_cursor_close(cur);
     }
+    free(order);
     s_page_free(st);
     return rc;
 }

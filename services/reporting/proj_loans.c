@@ -210,8 +210,8 @@ static void s_first_schedule(s_loan_t *l, const json_t *data, int64_t day)
         return;
     int offset = 1;
     for (int off = 0; off <= MAX_LINES; off++)
-        if (s_add_months(day, off, &due) && due == first) {
-            offset = off;
+        if (s_add_months(day, off, &due) && due >= first) {   /* due grows with off */
+            offset = due == first ? off : offset;
             break;
         }
     s_schedule(l, rp_int(data, "approved_rials"), rp_int(data, "fee_rials"), n, day, offset);
