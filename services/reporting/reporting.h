@@ -66,6 +66,12 @@ typedef struct {
     MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
     bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
     struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
+    struct {                      /* the "as of" of the page being applied (feed.c) */
+        bool pending;
+        char source[16];
+        uint64_t seq;
+        char time[40];
+    } asof;
     const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
 
@@ -412,6 +418,8 @@ int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to);
 
 /* --- feed (feed.c) and the projections (proj_*.c) ------------------------------------------- */
 int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);
+/* def->apply_end: writes (keep) or forgets what the page kept in memory (as of, counters). */
+int reporting_apply_end(hy_ctx_t *ctx, bool keep);
 int reporting_reset(void *state, MDB_txn *txn);
 int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 /* An activity's figures added (sign 1) or taken back (-1: voided, or the before of a
