@@ -196,6 +196,8 @@ static int64_t s_park_us(void)
 static void s_park(hy_service_t *self, hy_source_state_t *src, uint64_t seq, const char *on)
 {
     hy_source_state_t *other = s_source(self, on);
+    if (other == src)
+        other = NULL;   /* waiting for itself would never end: it runs again with parking off */
     src->park_on = other ? other->name : src->name;
     src->park_seq = seq;
     src->park_gen = other ? hy_follow_kick(self, other->name) : 0;
