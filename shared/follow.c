@@ -7,6 +7,14 @@
  * cursor+1 is applied at once; anything else (a gap, a slow joiner, a restart) is fetched with
  * events.since through the broker, asynchronously so the reactor keeps serving requests, and a
  * periodic poll catches the tail that no later message would reveal.
+ *
+ * An event that names something another source has not sent yet (a loan to a person the
+ * registry's events have not brought) parks its source: def->apply calls hy_park, the page is
+ * applied up to the event before it, the other source is asked to catch up (hy_follow_kick), and
+ * nothing more of the parked source is applied until that source has caught up with what it had
+ * then (the event runs again with parking off: what is still unknown is unknown) or the park
+ * deadline passes (it runs again and may park again). Nothing waits inside a transaction, and the
+ * other sources and every request go on meanwhile.
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +36,7 @@
 #define POLL_IDLE_MS 1000
 #define FETCH_TIMEOUT_MS 5000
 #define SYNC_TIMEOUT_MS 3000
+#define PARK_MS 3000        /* a parked source tries again after this (HY_PARK_MS) */
 
 static hy_source_state_t *s_source(hy_service_t *self, const char *name)
 {
@@ -73,7 +82,12 @@ uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
  * that the restarted process carries on. Unset in production. */
 static void s_test_kill_mid_page(size_t done, size_t total)
 {
-    const char *marker = getenv("HY_TEST_KILL_MID_PAGE");
+    static const char *marker;
+    static bool looked;
+    if (!looked) {   /* once: this runs for every event applied */
+        marker = getenv("HY_TEST_KILL_MID_PAGE");
+        looked = true;
+    }
     if (!marker || !*marker || total < 2 || done != total / 2 || access(marker, F_OK) == 0)
         return;
     FILE *f = fopen(marker, "w");
@@ -83,73 +97,174 @@ static void s_test_kill_mid_page(size_t done, size_t total)
 }
 
 /* A page to apply: events decoded already (events), or spans of a reply text (items), decoded
- * one at a time as they are applied; an event already seen is not even decoded. */
+ * one at a time as they are applied; an event already seen is not even decoded. With can_park
+ * (the follower's own pages, not hy_follow_sync's) an event may park its source: s_apply then
+ * says which (parked_seq, park_on), and the page is applied again up to stop. */
 typedef struct {
     json_t *events;
     const hy_since_item_t *items;
     size_t n;
+    bool can_park;
+    uint64_t stop;          /* apply only the events before this sequence (0: all) */
+    uint64_t parked_seq;    /* set by s_apply when it returns S_PARKED */
+    const char *park_on;
 } s_page_t;
 
-static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, const s_page_t *page,
-                   uint64_t *applied)
+#define S_GAP 1
+#define S_PARKED 2
+
+/* The events of the page after *cur, applied in ctx (its can_park and error are per event):
+ * *cur advances with each. Returns 0, S_GAP (stopped at a gap), S_PARKED, or an error. */
+static int s_apply_events(hy_service_t *self, hy_ctx_t *ctx, const char *source, s_page_t *page,
+                          hy_source_state_t *src, uint64_t *cur, uint64_t *applied)
 {
-    uint64_t cur = s_cursor(self, txn, source), start = cur;
-    hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
-    hy_ctx_t ctx;
-    hy_ctx_init(&ctx, self, txn, &req);
-    int rc = 0;
-    bool gap = false;
-    *applied = 0;
     for (size_t i = 0; i < page->n; i++) {
         json_t *ev = page->events ? json_array_get(page->events, i) : NULL;
         uint64_t seq = ev ? hy_event_seq(ev) : page->items[i].seq;
-        if (seq <= cur)
+        if (seq <= *cur)
             continue;   /* seen already */
-        if (seq != cur + 1) {
-            gap = true;
-            break;
-        }
+        if (page->stop && seq >= page->stop)
+            return 0;
+        if (seq != *cur + 1)
+            return S_GAP;
         json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
-        if (!ev && !decoded)
-            rc = MDB_CORRUPTED;
-        else if (self->def->apply)
-            rc = self->def->apply(&ctx, source, ev ? ev : decoded);
+        ctx->can_park = src && seq != src->release_seq;
+        ctx->park_source = NULL;
+        int rc = MDB_CORRUPTED;
+        if (ev || decoded)
+            rc = self->def->apply ? self->def->apply(ctx, source, ev ? ev : decoded) : 0;
         json_decref(decoded);
-        json_decref(ctx.error);
-        ctx.error = NULL;
+        json_decref(ctx->error);
+        ctx->error = NULL;
+        if (rc == HY_PARKED && ctx->park_source) {
+            page->parked_seq = seq;
+            page->park_on = ctx->park_source;
+            return S_PARKED;
+        }
         if (rc != 0) {
             hy_log_error("follow", "applying %s event %llu failed: %s", source,
                          (unsigned long long)seq, mdb_strerror(rc));
             return rc;   /* the caller aborts the transaction: the page is applied again */
         }
-        cur = seq;
+        *cur = seq;
         (*applied)++;
         s_test_kill_mid_page(i + 1, page->n);
     }
-    if (cur != start && (rc = s_set_cursor(self, txn, source, cur)) != 0)
+    return 0;
+}
+
+/* Applies the page in txn: 0, S_GAP (applied up to a gap), S_PARKED (an event parked: the
+ * transaction must be rolled back), or an error. def->apply_end closes the page either way. */
+static int s_apply(hy_service_t *self, MDB_txn *txn, const char *source, s_page_t *page,
+                   uint64_t *applied)
+{
+    uint64_t cur = s_cursor(self, txn, source), start = cur;
+    hy_source_state_t *src = page->can_park && self->fetcher ? s_source(self, source) : NULL;
+    hy_request_t req = {.op = "apply", .id = "", .actor = {"service", "service", ""}};
+    hy_ctx_t ctx;
+    hy_ctx_init(&ctx, self, txn, &req);
+    *applied = 0;
+    int rc = s_apply_events(self, &ctx, source, page, src, &cur, applied);
+    bool keep = rc == 0 || rc == S_GAP;
+    if (self->def->apply_end) {
+        int end = self->def->apply_end(&ctx, keep);
+        json_decref(ctx.error);
+        if (keep && end != 0)
+            return end;
+    }
+    if (!keep)
         return rc;
-    return gap ? 1 : 0;
+    int set = cur != start ? s_set_cursor(self, txn, source, cur) : 0;
+    return set ? set : rc;
 }
 
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
                          uint64_t *applied)
 {
-    s_page_t page = {events, NULL, json_array_size(events)};
+    s_page_t page = {.events = events, .n = json_array_size(events)};
     return s_apply(self, txn, source, &page, applied);
 }
 
-/* Runs fn-like work in its own write transaction, growing the map when full. */
-static int s_apply_txn(hy_service_t *self, const char *source, const s_page_t *page,
-                       uint64_t *applied)
+static int64_t s_park_us(void)
 {
+    const char *e = getenv("HY_PARK_MS");
+    long ms = e && *e ? strtol(e, NULL, 10) : PARK_MS;
+    return (int64_t)(ms > 0 ? ms : PARK_MS) * 1000;
+}
+
+/* Parks src at event seq until source `on` has caught up (see the top of this file). */
+static void s_park(hy_service_t *self, hy_source_state_t *src, uint64_t seq, const char *on)
+{
+    hy_source_state_t *other = s_source(self, on);
+    if (other == src)
+        other = NULL;   /* waiting for itself would never end: it runs again with parking off */
+    src->park_on = other ? other->name : src->name;
+    src->park_seq = seq;
+    src->park_gen = other ? hy_follow_kick(self, other->name) : 0;
+    src->park_deadline_us = hy_now_us() + s_park_us();
+    hy_log_info("follow", "%s event %llu waits for %s", src->name, (unsigned long long)seq,
+                src->park_on);
+}
+
+/* Fetches src's events again now, or once the fetch in flight is back. */
+static void s_fetch(hy_service_t *self, hy_source_state_t *src);
+static void s_refetch(hy_service_t *self, hy_source_state_t *src)
+{
+    if (src->fetching)
+        src->refetch = true;
+    else
+        s_fetch(self, src);
+}
+
+/* Lets parked sources go on: the parked event runs with parking off once the source it waited
+ * for has caught up; at the deadline it runs again as before (and may park again). */
+static void s_unpark(hy_service_t *self)
+{
+    int64_t now = hy_now_us();
+    for (int i = 0; i < self->nsources; i++) {
+        hy_source_state_t *src = &self->sources[i];
+        if (!src->park_on)
+            continue;
+        bool caught = hy_follow_caught_gen(self, src->park_on) >= src->park_gen;
+        if (!caught && now < src->park_deadline_us)
+            continue;
+        if (caught)
+            src->release_seq = src->park_seq;
+        else
+            hy_log_warn("follow", "%s event %llu: %s has not caught up yet; trying again",
+                        src->name, (unsigned long long)src->park_seq, src->park_on);
+        src->park_on = NULL;
+        s_refetch(self, src);
+    }
+}
+
+/* Applies a page in its own write transaction, growing the map when full; an event that parks
+ * its source is rolled back with the rest of the page, which is then applied up to it.
+ * Returns 0, 1 (not all applied: a gap, or parked), or an error. */
+static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, uint64_t *applied)
+{
+    hy_source_state_t *src = page->can_park ? s_source(self, source) : NULL;
+    bool parked = false;
+    *applied = 0;
+    if (src && src->park_on)
+        return 1;   /* waits for another source: nothing of it is applied meanwhile */
     for (int attempt = 0; attempt < 20; attempt++) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
         if (rc != 0)
             return rc;
         rc = s_apply(self, txn, source, page, applied);
-        bool gap = rc == 1;
-        if (gap)
+        if (rc == S_PARKED && src) {
+            mdb_txn_abort(txn);
+            hy_pending_truncate(self, 0);
+            s_park(self, src, page->parked_seq, page->park_on);
+            page->stop = page->parked_seq;   /* the events before it are applied */
+            parked = true;
+            attempt--;
+            continue;
+        }
+        bool gap = rc == S_GAP || parked;
+        if (rc == S_GAP)
             rc = 0;
         if (rc == 0)
             rc = mdb_txn_commit(txn);
@@ -263,12 +378,12 @@ void hy_follow_on_event(hy_service_t *self)
             uint64_t seq = hy_event_seq(ev);
             if (seq > src->head)
                 src->head = seq;
-            json_t *one = json_pack("[O]", ev);
+            json_t *one = src->park_on ? NULL : json_pack("[O]", ev);
             uint64_t applied = 0;
-            s_page_t page = {one, NULL, 1};
+            s_page_t page = {.events = one, .n = 1, .can_park = true};
             int rc = one ? s_apply_txn(self, src->name, &page, &applied) : ENOMEM;
             json_decref(one);
-            if (rc != 0 && !src->fetching)
+            if (rc != 0 && !src->fetching && !src->park_on)
                 s_fetch(self, src);   /* a gap, or something to retry: ask the owner */
         }
         json_decref(ev);
@@ -316,7 +431,7 @@ void hy_follow_on_fetch(hy_service_t *self)
                     src->page_limit = FETCH_LIMIT;
                 if (more)
                     s_fetch_after(self, src, last);
-                s_page_t page = {NULL, pg->items, pg->n};
+                s_page_t page = {.items = pg->items, .n = pg->n, .can_park = true};
                 ok = s_apply_txn(self, src->name, &page, &applied) == 0;
                 more = more && ok;
             }
@@ -334,6 +449,7 @@ void hy_follow_on_fetch(hy_service_t *self)
                 src->refetch = false;
                 s_fetch(self, src);
             }
+            s_unpark(self);   /* this page may be what a parked source waited for */
         }
         for (int i = 0; i < n; i++)
             zmq_msg_close(&f[i]);
@@ -342,6 +458,7 @@ void hy_follow_on_fetch(hy_service_t *self)
 
 void hy_follow_tick(hy_service_t *self)
 {
+    s_unpark(self);
     int64_t now = hy_now_us();
     for (int i = 0; i < self->nsources; i++) {
         hy_source_state_t *src = &self->sources[i];
@@ -351,7 +468,7 @@ void hy_follow_tick(hy_service_t *self)
             src->refetch = false;
             src->next_poll_us = 0;
         }
-        if (!src->fetching && now >= src->next_poll_us) {
+        if (!src->fetching && !src->park_on && now >= src->next_poll_us) {
             src->next_poll_us = now + (int64_t)POLL_IDLE_MS * 1000;
             s_fetch(self, src);
         }
@@ -434,7 +551,7 @@ int hy_service_apply(hy_service_t *self, const char *source, json_t *event)
 {
     json_t *one = json_pack("[O]", event);
     uint64_t applied = 0;
-    s_page_t page = {one, NULL, 1};
+    s_page_t page = {.events = one, .n = 1};
     int rc = one ? s_apply_txn(self, source, &page, &applied) : ENOMEM;
     json_decref(one);
     return rc == 0 && applied == 1 ? 0 : -1;

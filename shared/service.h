@@ -102,6 +102,12 @@ typedef struct {
      * transaction, before its commit (nested: a failed step is rolled back alone; ctx->in_batch
      * is set), so the requests and the step share one durable commit. NULL = none. */
     int (*background)(hy_ctx_t *ctx);
+    /* Called after apply() has run for a page of events, in the page's transaction: keep is
+     * true before the page commits (write what apply() kept in memory for the page, e.g.
+     * counters summed over the page; returns 0 or an LMDB error, which rolls the page back),
+     * false when the page is rolled back (forget it; the return is ignored). NULL = none:
+     * apply() writes everything itself. */
+    int (*apply_end)(hy_ctx_t *ctx, bool keep);
 } hy_service_def_t;
 
 /* --- errors -------------------------------------------------------------------------------- */
@@ -157,8 +163,8 @@ int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 /* --- following other services ---------------------------------------------------------------- */
 /* DEPRECATED (use hy_park, or hy_persons_require): fetches and applies, inside ctx->txn, every
  * event of source not applied yet, waiting on the broker from inside the write transaction, so a
- * stalled source stalls every request of this service for up to 3 s. Kept until loans,
- * insurance, microfund and reporting move to the person projection (persons.h).
+ * stalled source stalls every request of this service for up to 3 s. No service calls it any
+ * more (a follower's apply() parks instead: hy_park, follow.c); kept for code built against it.
  * Returns 0, -1 when the source did not answer (the caller should answer 503
  * "dependency_unavailable"), or an LMDB error. */
 int hy_follow_sync(hy_ctx_t *ctx, const char *source);

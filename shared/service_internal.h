@@ -33,6 +33,13 @@ typedef struct {
     int64_t next_poll_us;   /* when to ask again even without news */
     bool caught_up;         /* a fetch has come back with less than a full page (or the source
                                has no live worker: nothing to catch up from) */
+    /* An event of this source parked (hy_park from def->apply: it names something park_on has
+     * not sent yet): nothing of this source is applied until park_on has caught up with what
+     * it had when the event parked (park_gen), or park_deadline_us passes (then it is tried
+     * again, and may park again). The event then runs once with parking off (release_seq). */
+    const char *park_on;
+    uint64_t park_seq, park_gen, release_seq;
+    int64_t park_deadline_us;
 } hy_source_state_t;
 
 struct hy_service {

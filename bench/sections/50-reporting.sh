@@ -85,6 +85,12 @@ bench_reporting() {
   t0=$(date +%s.%N)
   bench_start rep-reporting "$BIN/hamyar-reporting"
   rpid=$BENCH_PID
+  # HY_BENCH_REP_PERF=FILE: a perf profile (call graphs) of the replica's catch-up, into FILE
+  local perf_pid=""
+  if [ -n "${HY_BENCH_REP_PERF:-}" ] && command -v perf >/dev/null; then
+    perf record -q ${HY_BENCH_REP_PERF_ARGS:---call-graph dwarf,8192 -F 300} -o "$HY_BENCH_REP_PERF" -p "$rpid" >>"$BENCH_DIR/perf.log" 2>&1 &
+    perf_pid=$!
+  fi
   # shellcheck disable=SC2034  # read by bench_measure (lib.sh)
   SVC_PIDS["reporting"]=$rpid   # for bench_measure (lib.sh's associative array)
   deadline=$(($(date +%s) + REP_CATCHUP_S))   # integers: bench_calc (awk %.6g) rounds epoch seconds
@@ -96,6 +102,7 @@ bench_reporting() {
     sleep 0.1
   done
   t1=$(date +%s.%N)
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
   local secs rate rep_cpu
   rep_cpu=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$rpid/stat" 2>/dev/null || echo "?")
   secs=$(bench_calc "$t1 - $t0"); rate=$(bench_calc "$total / $secs")
@@ -159,6 +166,14 @@ print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans
   local rec_rate; rec_rate=$(bench_calc "$total * 1000 / $rec_ms")
   bench_row "$(printf '%-58s %10s events/s = %s of the read + decode baseline (%s events/s; target >= 0.5)' \
     "new replica catch-up against read + decode" "$(bench_int "$rate")" "$(bench_ratio "$rate" "$rec_rate" 2)" "$(bench_int "$rec_rate")")"
+  # the same in CPU seconds: on a shared machine wall time measures the neighbours too
+  local rec_cpu; rec_cpu=$(bench_kv "$R" cpu_ms)
+  if [ -n "$rec_cpu" ] && [ "$rep_cpu" != "?" ]; then
+    bench_row "$(printf '%-58s %10s s of CPU = %s of the read + decode baseline (%s s of CPU; target >= 0.5)' \
+      "new replica catch-up against read + decode, in CPU" "$rep_cpu" \
+      "$(bench_ratio "$rec_cpu" "$(bench_calc "$rep_cpu * 1000")" 2)" "$(bench_calc "int($rec_cpu / 100) / 10")")"
+    bench_note "CPU of the replica from its start until caught up (/proc/PID/stat), of the baseline from clock_gettime(CLOCK_PROCESS_CPUTIME_ID)"
+  fi
   local same=differ
   [ "$(bench_kv "$R" beneficiaries) $(bench_kv "$R" borrowers) $(bench_kv "$R" loan_rials) $(bench_kv "$R" enrolments)" = "${rc4[*]}" ] && same=match
   bench_note "those four counts $same the report's"
@@ -170,5 +185,9 @@ print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans
     "$(printf 'reporting: any-period report (%s) p50 %s ms, p99 %s ms' "$REP_ANY_PATH" "$any_p50" "$any_p99")"
     "$(printf 'reporting: new replica catch-up: %s events/s (%s events in %.1f s, from empty to every source'"'"'s head) = %s of read + decode (%s events/s; target >= 0.5)' \
       "$(bench_int "$rate")" "$(bench_int "$total")" "$secs" "$(bench_ratio "$rate" "$rec_rate" 2)" "$(bench_int "$rec_rate")")"
+  )
+  [ -n "$rec_cpu" ] && [ "$rep_cpu" != "?" ] && BENCH_SUMMARY+=(
+    "$(printf 'reporting: new replica catch-up in CPU: %s s against %s s to read + decode = %s (target >= 0.5)' \
+      "$rep_cpu" "$(bench_calc "int($rec_cpu / 100) / 10")" "$(bench_ratio "$rec_cpu" "$(bench_calc "$rep_cpu * 1000")" 2)")"
   )
 }

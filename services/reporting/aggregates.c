@@ -66,11 +66,18 @@
  * the size of the data (keys exist only where something happened). Flows of a period are the
  * difference of two such sums; stocks are the sum up to the period's last day.
  *
+ * A PAGE OF EVENTS is applied in one transaction; its counter changes are summed in memory
+ * (a hash of the touched keys) and each touched array is read and rewritten once, when the
+ * page ends (rp_agg_page_end, before the commit). Nothing in the feed reads the counters, so
+ * the arrays written are the same as event by event: a key touched is written even when its
+ * changes cancel out.
+ *
  * DISTINCT COUNTS (people with loans, counselled, trained, with a job) are exact for any
  * period: distinct.c keeps each person's days per indicator and dimension value, and from them
  * first-day and last-day marks (running sums here) and gaps (its own counters).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reporting.h"
@@ -132,40 +139,157 @@ static void s_load(const MDB_val *v, int64_t vals[RP_NSLOTS])
     memcpy(vals, v->mv_data, n);
 }
 
-/* Adds delta to one slot of the array under key, through cur (of the agg database): the
- * array is found once and rewritten in place (MDB_CURRENT, same size), not looked up twice. */
-static int s_bump(MDB_cursor *cur, const uint8_t key[KEY_LEN], int slot, int64_t delta)
+/* --- the page's changes ------------------------------------------------------------------- */
+/* The touched arrays in the order first touched (cells), found through an open-addressing
+ * index of (hash, cell number + 1) pairs that is small enough to stay in cache. */
+typedef struct {
+    uint8_t key[KEY_LEN];
+    int64_t vals[RP_NSLOTS];
+} s_cell_t;
+
+struct rp_agg_page {
+    s_cell_t *cells;
+    size_t n, ncap;         /* cells used and allocated */
+    uint64_t *index;        /* hash << 32 | (cell + 1); 0 = empty */
+    size_t cap;             /* a power of two, at least twice n */
+};
+
+static uint32_t s_hash(const uint8_t key[KEY_LEN])
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < KEY_LEN; i++)
+        h = (h ^ key[i]) * 1099511628211ULL;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static void s_page_free(reporting_t *st)
+{
+    if (st->agg_page) {
+        free(st->agg_page->cells);
+        free(st->agg_page->index);
+    }
+    free(st->agg_page);
+    st->agg_page = NULL;
+}
+
+/* Doubles the index (rehashing from the stored hashes). 0 or ENOMEM. */
+static int s_index_grow(struct rp_agg_page *pg)
+{
+    size_t cap = pg->cap ? pg->cap * 2 : 4096;
+    uint64_t *index = calloc(cap, sizeof *index);
+    if (!index)
+        return ENOMEM;
+    for (size_t i = 0; i < pg->cap; i++) {
+        if (!pg->index[i])
+            continue;
+        size_t j = (size_t)(pg->index[i] >> 32) & (cap - 1);
+        while (index[j])
+            j = (j + 1) & (cap - 1);
+        index[j] = pg->index[i];
+    }
+    free(pg->index);
+    pg->index = index;
+    pg->cap = cap;
+    return 0;
+}
+
+/* The cell of key in the page (created zeroed); NULL when out of memory. */
+static s_cell_t *s_cell(reporting_t *st, const uint8_t key[KEY_LEN])
+{
+    struct rp_agg_page *pg = st->agg_page;
+    if (!pg && !(pg = st->agg_page = calloc(1, sizeof *pg)))
+        return NULL;
+    if (2 * (pg->n + 1) > pg->cap && s_index_grow(pg) != 0)
+        return NULL;
+    uint32_t h = s_hash(key);
+    size_t j = h & (pg->cap - 1);
+    for (; pg->index[j]; j = (j + 1) & (pg->cap - 1)) {
+        s_cell_t *c = &pg->cells[(uint32_t)pg->index[j] - 1];
+        if ((uint32_t)(pg->index[j] >> 32) == h && memcmp(c->key, key, KEY_LEN) == 0)
+            return c;
+    }
+    if (pg->n == pg->ncap) {
+        size_t ncap = pg->ncap ? pg->ncap * 2 : 1024;
+        s_cell_t *cells = realloc(pg->cells, ncap * sizeof *cells);
+        if (!cells)
+            return NULL;
+        pg->cells = cells;
+        pg->ncap = ncap;
+    }
+    s_cell_t *c = &pg->cells[pg->n];
+    memcpy(c->key, key, KEY_LEN);
+    memset(c->vals, 0, sizeof c->vals);
+    pg->index[j] = (uint64_t)h << 32 | (uint64_t)(pg->n + 1);
+    pg->n++;
+    return c;
+}
+
+static int s_page_add(reporting_t *st, const uint8_t key[KEY_LEN], int slot, int64_t delta)
+{
+    s_cell_t *c = s_cell(st, key);
+    if (!c)
+        return ENOMEM;
+    return __builtin_add_overflow(c->vals[slot], delta, &c->vals[slot]) ? EOVERFLOW : 0;
+}
+
+/* Adds a cell's changes to its stored array (created when absent), through cur. */
+static int s_page_write(MDB_cursor *cur, const s_cell_t *c)
 {
     int64_t vals[RP_NSLOTS];
-    MDB_val k = {KEY_LEN, (void *)key}, v;
+    MDB_val k = {KEY_LEN, (void *)c->key}, v;
     int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    if (rc == MDB_NOTFOUND) {
-        memset(vals, 0, sizeof vals);
-        if (__builtin_add_overflow(vals[slot], delta, &vals[slot]))
-            return EOVERFLOW;
-        k = (MDB_val){KEY_LEN, (void *)key};
-        v = (MDB_val){sizeof vals, vals};
-        return mdb_cursor_put(cur, &k, &v, 0);
-    }
-    if (rc)
+    if (rc && rc != MDB_NOTFOUND)
         return rc;
-    s_load(&v, vals);
-    if (__builtin_add_overflow(vals[slot], delta, &vals[slot]))
-        return EOVERFLOW;
-    bool same = v.mv_size == sizeof vals;
+    bool same = rc == 0 && v.mv_size == sizeof vals;
+    if (rc == 0)
+        s_load(&v, vals);
+    else
+        memset(vals, 0, sizeof vals);
+    for (int i = 0; i < RP_NSLOTS; i++)
+        if (__builtin_add_overflow(vals[i], c->vals[i], &vals[i]))
+            return EOVERFLOW;
+    k = (MDB_val){KEY_LEN, (void *)c->key};
     v = (MDB_val){sizeof vals, vals};
     return mdb_cursor_put(cur, &k, &v, same ? MDB_CURRENT : 0);
 }
 
-/* The day's and the 32-day block's arrays of one dimension value. */
-static int s_add_at(MDB_cursor *cur, int kind, uint32_t id, uint32_t u, int slot, int64_t delta)
+static int s_cell_cmp(const void *a, const void *b)
+{
+    return memcmp((*(const s_cell_t *const *)a)->key, (*(const s_cell_t *const *)b)->key, KEY_LEN);
+}
+
+/* The touched arrays are written in key order: neighbours share LMDB pages. */
+int rp_agg_page_end(hy_ctx_t *ctx, bool keep)
+{
+    reporting_t *st = reporting_state(ctx);
+    struct rp_agg_page *pg = st->agg_page;
+    int rc = 0;
+    MDB_cursor *cur;
+    const s_cell_t **order = keep && pg && pg->n ? malloc(pg->n * sizeof *order) : NULL;
+    if (keep && pg && pg->n && !order)
+        rc = ENOMEM;
+    if (order && (rc = mdb_cursor_open(ctx->txn, st->agg, &cur)) == 0) {
+        for (size_t i = 0; i < pg->n; i++)
+            order[i] = &pg->cells[i];
+        qsort(order, pg->n, sizeof *order, s_cell_cmp);
+        for (size_t i = 0; rc == 0 && i < pg->n; i++)
+            rc = s_page_write(cur, order[i]);
+        mdb_cursor_close(cur);
+    }
+    free(order);
+    s_page_free(st);
+    return rc;
+}
+
+/* The day's and the 32-day block's arrays of one dimension value, in the page's changes. */
+static int s_add_at(reporting_t *st, int kind, uint32_t id, uint32_t u, int slot, int64_t delta)
 {
     uint8_t key[KEY_LEN];
     s_key(key, kind, id, LEVEL_DAY, u);
-    int rc = s_bump(cur, key, slot, delta);
+    int rc = s_page_add(st, key, slot, delta);
     if (rc == 0) {
         s_key(key, kind, id, LEVEL_BLOCK, u >> BLOCK_SHIFT);
-        rc = s_bump(cur, key, slot, delta);
+        rc = s_page_add(st, key, slot, delta);
     }
     return rc;
 }
@@ -178,33 +302,23 @@ uint32_t rp_day_u(int64_t day)
 /* A change is added at the day and at its 32-day block of one dimension value. */
 int rp_agg_add_one(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
 {
-    MDB_cursor *cur;
-    if (delta == 0)
-        return 0;
-    int rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->agg, &cur);
-    if (rc)
-        return rc;
-    rc = s_add_at(cur, kind, id, s_u(day), slot, delta);
-    mdb_cursor_close(cur);
-    return rc;
+    return delta ? s_add_at(reporting_state(ctx), kind, id, s_u(day), slot, delta) : 0;
 }
 
-/* Under "all" and every attributed value, through one cursor; the record behind the change
- * (the subject of the event being applied) is kept beside it for drill-down (figures.c). */
+/* Under "all" and every attributed value; the record behind the change (the subject of the
+ * event being applied) is kept beside it for drill-down (figures.c). */
 int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int64_t delta)
 {
-    MDB_cursor *cur;
+    reporting_t *st = reporting_state(ctx);
     uint32_t u = s_u(day);
+    int rc = 0;
     if (delta == 0)
         return 0;
-    int rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->agg, &cur);
-    if (rc)
-        return rc;
     for (int kind = 0; kind < RP_NDIMS && rc == 0; kind++) {
         uint32_t id = kind == RP_DIM_ALL ? 0 : tags->v[kind];
         if (kind != RP_DIM_ALL && id == 0)
             continue;
-        rc = s_add_at(cur, kind, id, u, slot, delta);
+        rc = s_add_at(st, kind, id, u, slot, delta);
         if (rc == 0 && !rp_person_slot(slot))   /* persons: read from their records */
             rc = rp_contrib_add(ctx, kind, id, day, slot, delta);
     }
@@ -217,9 +331,8 @@ int rp_agg_add(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, int6
             continue;
         rc = rp_intern_cross(ctx, cross[i][1], tags->v[RP_DIM_OFFICE], tags->v[cross[i][0]], &id);
         if (rc == 0)
-            rc = s_add_at(cur, cross[i][1], id, u, slot, delta);
+            rc = s_add_at(st, cross[i][1], id, u, slot, delta);
     }
-    mdb_cursor_close(cur);
     return rc;
 }
 

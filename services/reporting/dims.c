@@ -12,8 +12,11 @@
  * that depended on which registry update had arrived before a loans event would differ between
  * two replicas with the same cursors. With registration-time values a figure depends only on
  * the events, never on their interleaving. A person another service names before the registry
- * has told us of her is looked up again after catching up with the registry (hy_follow_sync);
- * if the registry cannot be reached the event is retried later rather than counted unattributed.
+ * has told us of her parks the event (hy_park: its source waits, nothing waits inside a
+ * transaction) until this replica has caught up with what the registry had then; only a person
+ * still unknown after that is counted unattributed. While the registry cannot be reached the event
+ * waits (retried at each park deadline) rather than being counted unattributed; the other
+ * sources and every report go on meanwhile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -252,17 +255,16 @@ static int s_person_num(hy_ctx_t *ctx, uint64_t n, rp_person_t *p)
     return rc;
 }
 
-/* Catches up with the registry once, unless we are applying a registry event (whose cursor is
- * not advanced yet: a sync would apply the very event being applied a second time). */
-static int s_sync_registry(hy_ctx_t *ctx)
+/* A person not found: HY_PARKED when the event being applied may wait for the registry (see the
+ * top of this file), else MDB_NOTFOUND (a registry event itself, whose own source is the one to
+ * wait for; a read; the event running again after the registry caught up). */
+static int s_unknown_person(hy_ctx_t *ctx)
 {
     if (reporting_state(ctx)->in_registry)
         return MDB_NOTFOUND;
-    int rc = hy_follow_sync(ctx, "registry");
-    return rc == -1 ? EAGAIN : rc;
+    return hy_park(ctx, "registry") == HY_PARKED ? HY_PARKED : MDB_NOTFOUND;
 }
 
-/* Looks once more after catching up with the registry (see the top of this file). */
 int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p)
 {
     uint64_t n;
@@ -270,9 +272,7 @@ int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p)
     if (rp_id_num(person_id, &n) != 0)
         return MDB_NOTFOUND;
     int rc = s_person_num(ctx, n, p);
-    if (rc != MDB_NOTFOUND || (rc = s_sync_registry(ctx)) != 0)
-        return rc;
-    return s_person_num(ctx, n, p);
+    return rc == MDB_NOTFOUND ? s_unknown_person(ctx) : rc;
 }
 
 int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p)
@@ -288,19 +288,15 @@ int rp_person_num_by_nid(hy_ctx_t *ctx, const char *nid, uint64_t *n)
     reporting_t *st = reporting_state(ctx);
     if (!nid || strlen(nid) != 10)
         return MDB_NOTFOUND;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        MDB_val k = {10, (void *)nid}, v;
-        int rc = mdb_get(ctx->txn, st->nids, &k, &v);
-        if (rc == 0 && v.mv_size == 8) {
-            *n = hy_key_u64_get(v.mv_data);
-            return 0;
-        }
-        if (rc != MDB_NOTFOUND)
-            return rc ? rc : MDB_CORRUPTED;
-        if (attempt == 0 && (rc = s_sync_registry(ctx)) != 0)
-            return rc;
+    MDB_val k = {10, (void *)nid}, v;
+    int rc = mdb_get(ctx->txn, st->nids, &k, &v);
+    if (rc == 0 && v.mv_size == 8) {
+        *n = hy_key_u64_get(v.mv_data);
+        return 0;
     }
-    return MDB_NOTFOUND;
+    if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    return s_unknown_person(ctx);
 }
 
 /* The pair is interned here so every caller gets it the same way. */

@@ -3,7 +3,9 @@
  * event, in the same transaction in which it advances that source's cursor, so an event's
  * effect on the counters and the cursor commit together (exactly once in effect, kill -9
  * included). Here we also keep, in that same transaction, the sequence and time of the last
- * event applied per source: every report says how current it is from them.
+ * event applied per source: every report says how current it is from them. A page of events is
+ * one transaction: the last event's "as of" is written once, when the page ends
+ * (reporting_apply_end, with the page's counters), not once per event.
  *
  * Each source's events are handled in a file of their own (proj_<source>.c); an event type a
  * file does not know is applied as "nothing to count", so new event types never stall the feed.
@@ -29,13 +31,38 @@ static size_t s_asof_key(const char *source, char *buf, size_t n)
 }
 
 /* Written in the apply transaction, so it always matches the cursor. */
-static int s_asof_put(hy_ctx_t *ctx, const char *source, const json_t *event)
+static int s_asof_write(hy_ctx_t *ctx, const char *source, uint64_t seq, const char *time)
 {
-    s_asof_t a = {.seq = hy_event_seq(event)};
-    snprintf(a.time, sizeof a.time, "%s", rp_str(event, "time") ? rp_str(event, "time") : "");
+    s_asof_t a = {.seq = seq};
+    snprintf(a.time, sizeof a.time, "%s", time);
     char key[64];
     MDB_val k = {s_asof_key(source, key, sizeof key), key}, v = {sizeof a, &a};
     return mdb_put(ctx->txn, reporting_state(ctx)->meta, &k, &v, 0);
+}
+
+/* Kept for the end of the page (a page is one source's: another source writes the first's). */
+static int s_asof_put(hy_ctx_t *ctx, const char *source, const json_t *event)
+{
+    reporting_t *st = reporting_state(ctx);
+    int rc = 0;
+    if (st->asof.pending && strcmp(st->asof.source, source) != 0)
+        rc = s_asof_write(ctx, st->asof.source, st->asof.seq, st->asof.time);
+    st->asof.pending = true;
+    snprintf(st->asof.source, sizeof st->asof.source, "%s", source);
+    st->asof.seq = hy_event_seq(event);
+    snprintf(st->asof.time, sizeof st->asof.time, "%s", rp_str(event, "time") ? rp_str(event, "time") : "");
+    return rc;
+}
+
+int reporting_apply_end(hy_ctx_t *ctx, bool keep)
+{
+    reporting_t *st = reporting_state(ctx);
+    int rc = 0;
+    if (keep && st->asof.pending)
+        rc = s_asof_write(ctx, st->asof.source, st->asof.seq, st->asof.time);
+    st->asof.pending = false;
+    int agg = rp_agg_page_end(ctx, keep && rc == 0);
+    return rc ? rc : agg;
 }
 
 json_t *rp_as_of(hy_ctx_t *ctx)

@@ -78,6 +78,7 @@ const hy_service_def_t reporting_def = {
     .sources = s_sources,
     .apply = reporting_apply,
     .reset = reporting_reset,
+    .apply_end = reporting_apply_end,
     .close = s_close,
     .serve_after_catch_up = true,
 };

@@ -66,7 +66,14 @@ typedef struct {
     MDB_dbi lmeta;     /* in the ledger: the "subs" counter */
     MDB_dbi subs;      /* in the ledger: submitted reports: id -> canonical JSON (submissions.c) */
     MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
-    bool in_registry;  /* applying a registry event now (dims.c must not sync the registry) */
+    bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
+    struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
+    struct {                      /* the "as of" of the page being applied (feed.c) */
+        bool pending;
+        char source[16];
+        uint64_t seq;
+        char time[40];
+    } asof;
     const char *subject; /* the subject of the event being applied (borrowed) */
 } reporting_t;
 
@@ -151,19 +158,19 @@ char *rp_office_name(hy_ctx_t *ctx, const char *office);
 /* Parses the number of an id "<prefix>_<n>" whatever the prefix. 0 or -1. */
 int rp_id_num(const char *id, uint64_t *n);
 
-/* Loads a person by id; MDB_NOTFOUND when the registry has not told us of her (after catching
- * up with the registry when the feed is live), or another LMDB error. */
+/* Loads a person by id; MDB_NOTFOUND when the registry has not told us of her, HY_PARKED when
+ * the event being applied waits for the registry (return it as is: dims.c), or an LMDB error. */
 int rp_person_get(hy_ctx_t *ctx, const char *person_id, rp_person_t *p);
 /* Same by national ID. */
 int rp_person_by_nid(hy_ctx_t *ctx, const char *nid, rp_person_t *p);
-/* The person number of a national ID (same catching up). */
+/* The person number of a national ID (the same). */
 int rp_person_num_by_nid(hy_ctx_t *ctx, const char *nid, uint64_t *n);
 int rp_person_put(hy_ctx_t *ctx, uint64_t n, const char *nid, const rp_person_t *p);
 
 /* Tags of a figure about a person: the office of the record (an interned id; 0 = the
  * person's own), the person's neighbourhood and sex, the given field code and network number.
- * An unknown person leaves neighbourhood and sex unattributed. Returns 0 or an LMDB error
- * (EAGAIN when the registry could not be asked about an unknown person). */
+ * An unknown person leaves neighbourhood and sex unattributed. Returns 0, HY_PARKED (the
+ * event waits for the registry) or an LMDB error. */
 int rp_tags_person(hy_ctx_t *ctx, uint32_t office, const char *person_id, int field,
                    uint32_t network, rp_tags_t *tags);
 /* Tags of a figure about an event with its own office and neighbourhood (no person). */
@@ -279,6 +286,9 @@ int rp_agg_upto(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, int64_t da
 typedef int (*rp_value_fn)(uint32_t id, void *user);
 int rp_agg_values(MDB_txn *txn, reporting_t *st, int kind, rp_value_fn fn, void *user);
 int rp_agg_reset(reporting_t *st, MDB_txn *txn);
+/* The end of a page of events (def->apply_end): keep writes the counter changes the page summed
+ * in memory into ctx->txn (0 or an LMDB error / EOVERFLOW); !keep forgets them. */
+int rp_agg_page_end(hy_ctx_t *ctx, bool keep);
 
 /* --- indicators (indicators.c) -------------------------------------------------------------- */
 typedef enum { RP_FLOW, RP_STOCK, RP_DISTINCT, RP_RATIO } rp_kind_t;
@@ -410,6 +420,8 @@ int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to);
 
 /* --- feed (feed.c) and the projections (proj_*.c) ------------------------------------------- */
 int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event);
+/* def->apply_end: writes (keep) or forgets what the page kept in memory (as of, counters). */
+int reporting_apply_end(hy_ctx_t *ctx, bool keep);
 int reporting_reset(void *state, MDB_txn *txn);
 int rp_registry_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 /* An activity's figures added (sign 1) or taken back (-1: voided, or the before of a
