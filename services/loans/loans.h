@@ -57,8 +57,11 @@ typedef struct {
 } loans_t;
 
 extern const hy_api_t loans_api;
-extern const hy_handler_t loans_handlers[];
 extern const hy_service_def_t loans_def;
+
+/* The handlers of loans_api.c's rows that only unpack their arguments for a domain function
+ * (handlers.c); the others are the domain functions themselves. */
+int loans_h_product_get(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 int  loans_open(hy_store_t *store, void **state);
 loans_t *loans_state(hy_ctx_t *ctx);

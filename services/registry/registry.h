@@ -45,8 +45,38 @@ typedef struct {
 } registry_t;
 
 extern const hy_api_t registry_api;
-extern const hy_handler_t registry_handlers[];
 extern const hy_service_def_t registry_def;
+
+/* The handlers of registry_api.c's rows that only unpack their arguments for a domain function
+ * (handlers.c); the others are the domain functions themselves. */
+int registry_h_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
 int  registry_open(hy_store_t *store, void **state);
