@@ -129,7 +129,6 @@ int insurance_h_feed(hy_ctx_t *ctx, json_t *args, json_t **result)
     return status;
 }
 
-
 static int s_open(hy_store_t *store, void **state)
 {
     insurance_t *st = calloc(1, sizeof *st);

@@ -1,5 +1,6 @@
 /*
- * handlers.c — the loans service's handler table and its wiring into the service skeleton.
+ * handlers.c — the loans service's wiring into the service skeleton (its handlers are the
+ * domain functions named in loans_api.c's rows).
  *
  * By the time a handler runs the skeleton has checked the caller's role and the arguments
  * against loans_api.c (types, ranges, enums, Jalali dates folded, limit and cursor for lists),
@@ -17,7 +18,6 @@ int loans_h_product_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return loans_product_get(ctx, loans_str(args, "id"), result);
 }
-
 
 /* Opens the seven databases (loans.h) into a new loans_t. */
 int loans_open(hy_store_t *store, void **state)

@@ -74,7 +74,7 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         hy_fail(ctx, 409, "duplicate_product", "name",
                 "fiscal year %d already has a product named %s (%s)", year, name, id);
         hy_fail_extra(ctx, "existing_id", json_string(id));
-        return 409;
+        return -1;
     }
     if (rc != MDB_NOTFOUND || (rc = hy_store_next(ctx->txn, st->meta, "product", &n)) != 0)
         return hy_fail_mdb(ctx, rc);
@@ -102,7 +102,7 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     }
     *out = p;
-    return 201;
+    return 0;
 }
 
 /* The same name in the new year first: a programme renews its products under their names. */
@@ -147,7 +147,7 @@ int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out)
     int rc = loans_product_load(ctx, id, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no loan product has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
 typedef struct {

@@ -173,7 +173,6 @@ int microfund_h_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
                                    s_str(args, "reason"), result);
 }
 
-
 /* Opens the databases into a new microfund_t; returns 0 or an LMDB error. */
 static int s_open(hy_store_t *store, void **state)
 {

@@ -155,7 +155,6 @@ int networks_h_ledger_void(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* -------------------------------------------------------------------- wiring ------------- */
 
-
 int networks_open(hy_store_t *store, void **state)
 {
     networks_t *st = calloc(1, sizeof *st);

@@ -148,5 +148,5 @@ int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_
         return hy_fail_mdb(ctx, rc);
     }
     *items = page.items;
-    return 200;
+    return 0;
 }

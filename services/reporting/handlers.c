@@ -12,7 +12,6 @@
 
 #include "reporting.h"
 
-
 /* Seven databases, all derived from events. */
 int reporting_open(hy_store_t *store, void **state)
 {
