@@ -10,15 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "insurance.h"
 #include "page.h"
 
 #define FEED_DEFAULT_LIMIT 100
-
-static const char *s_str(const json_t *args, const char *key)
-{
-    return json_string_value(json_object_get(args, key));
-}
 
 int insurance_h_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
@@ -35,16 +31,16 @@ static bool s_is_fund(const hy_ctx_t *ctx)
 int insurance_h_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     if (s_is_fund(ctx))
-        return insurance_enrolment_get_for_fund(ctx, s_str(args, "id"), result);
-    return insurance_enrolment_get(ctx, s_str(args, "id"), result);
+        return insurance_enrolment_get_for_fund(ctx, hy_json_str(args, "id"), result);
+    return insurance_enrolment_get(ctx, hy_json_str(args, "id"), result);
 }
 
 int insurance_h_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     insurance_filter_t f = {
-        .person_id = s_str(args, "person_id"),
-        .status = s_str(args, "status"),
-        .office = s_str(args, "office"),
+        .person_id = hy_json_str(args, "person_id"),
+        .status = hy_json_str(args, "status"),
+        .office = hy_json_str(args, "office"),
         .fund_view = s_is_fund(ctx),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
@@ -53,64 +49,67 @@ int insurance_h_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     json_t *items = NULL;
     uint64_t next = 0;
     status = insurance_enrolment_list(ctx, &f, &items, &next);
-    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
+    return status ? status : hy_page_result(ctx, items, next, result);
 }
 
 int insurance_h_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_approve(ctx, s_str(args, "id"), result);
+    return insurance_enrolment_approve(ctx, hy_json_str(args, "id"), result);
 }
 
 int insurance_h_submit(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_submit(ctx, s_str(args, "id"), result);
+    return insurance_enrolment_submit(ctx, hy_json_str(args, "id"), result);
 }
 
 int insurance_h_confirm(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_confirm(ctx, s_str(args, "id"), s_str(args, "insurance_number"),
-                                       result);
+    return insurance_enrolment_confirm(ctx, hy_json_str(args, "id"),
+                                       hy_json_str(args, "insurance_number"), result);
 }
 
 int insurance_h_refuse(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_refuse(ctx, s_str(args, "id"), s_str(args, "reason_code"),
-                                      s_str(args, "detail"), result);
+    return insurance_enrolment_refuse(ctx, hy_json_str(args, "id"),
+                                      hy_json_str(args, "reason_code"), hy_json_str(args, "detail"),
+                                      result);
 }
 
 int insurance_h_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_contribution_record(ctx, s_str(args, "id"), args, result);
+    return insurance_contribution_record(ctx, hy_json_str(args, "id"), args, result);
 }
 
 int insurance_h_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_contribution_void(ctx, s_str(args, "id"), args, result);
+    return insurance_contribution_void(ctx, hy_json_str(args, "id"), args, result);
 }
 
 int insurance_h_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_correct(ctx, s_str(args, "id"), args, result);
+    return insurance_enrolment_correct(ctx, hy_json_str(args, "id"), args, result);
 }
 
 int insurance_h_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_suspend(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+    return insurance_enrolment_suspend(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
+                                       result);
 }
 
 int insurance_h_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_reinstate(ctx, s_str(args, "id"), result);
+    return insurance_enrolment_reinstate(ctx, hy_json_str(args, "id"), result);
 }
 
 int insurance_h_cancel(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_cancel(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+    return insurance_enrolment_cancel(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
+                                      result);
 }
 
 int insurance_h_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_check_arrears(ctx, s_str(args, "as_of"), result);
+    return insurance_check_arrears(ctx, hy_json_str(args, "as_of"), result);
 }
 
 /* The fund's feed. Every event of this service is an enrolment event with only the fund's

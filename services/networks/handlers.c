@@ -12,22 +12,16 @@
 #include "networks.h"
 #include "page.h"
 
-/* Wraps a page (items stolen) as the list result, or passes a refusal through. */
-static int s_list(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
-{
-    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
-}
-
 /* Runs a list: the filter's after/limit come from the page arguments. */
-#define LIST(CALL, FILTER)                                                                    \
-    do {                                                                                      \
-        int status_ = hy_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);               \
-        json_t *items_ = NULL;                                                                \
-        uint64_t next_ = 0;                                                                   \
-        if (status_)                                                                          \
-            return status_;                                                                   \
-        status_ = (CALL);                                                                     \
-        return s_list(ctx, status_, items_, next_, result);                                   \
+#define LIST(CALL, FILTER)                                                                         \
+    do {                                                                                           \
+        int status_ = hy_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);                   \
+        json_t *items_ = NULL;                                                                     \
+        uint64_t next_ = 0;                                                                        \
+        if (status_)                                                                               \
+            return status_;                                                                        \
+        status_ = (CALL);                                                                          \
+        return status_ ? status_ : hy_page_result(ctx, items_, next_, result);                     \
     } while (0)
 
 /* ------------------------------------------------------------------ networks ------------- */
