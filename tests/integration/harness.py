@@ -57,6 +57,21 @@ def eq(a, b, msg=""):
         raise TestFailure(f"{msg} expected {b!r}, got {a!r}")
 
 
+def ok(r, what, status=(200, 201)):
+    """The JSON of an answer whose status is status (one, or a tuple of them), else a failure
+    naming what was asked."""
+    check(r.status in ((status,) if isinstance(status, int) else status), f"{what}: {r}")
+    return r.json
+
+
+def refused(r, status, code, field=None):
+    """An answer refused with status and the problem code (and, when given, its field)."""
+    eq(r.status, status, f"{code}: {r}")
+    eq((r.json or {}).get("code"), code, f"{r}")
+    if field:
+        eq(r.json.get("field"), field, f"{r}")
+
+
 def _free_base():
     """A base port with base..base+19 free on loopback."""
     for _ in range(200):
