@@ -2,12 +2,15 @@
  * spec.h — one declarative description of every operation: its route, who may call it, and
  * the shape of its arguments and result.
  *
- * A service's NAME_api.c holds a table of hy_op_spec_t and nothing else (pure data, no
- * dependencies). The service skeleton uses it to check roles and decode arguments once,
- * before any handler runs (unknown fields, wrong types, missing required fields, bad enum
- * values, X_jalali dates all refused here). The service announces the same table to the
- * gateway (service.describe, describe.h), which builds its route table, argument checks and
- * /v1/openapi.json from it. One definition, three uses.
+ * A service's NAME_api.c holds a table of hy_op_spec_t, one row per op as in Redis's command
+ * table: name, route, roles, argument and result shapes, success status, read-only flag and
+ * the handler that runs it (declared in the service's header). The service skeleton checks
+ * the table at start-up (hy_spec_check_handlers), finds an op's row by name and uses it to
+ * check roles and decode arguments once, before the row's handler runs (unknown fields, wrong
+ * types, missing required fields, bad enum values, X_jalali dates all refused here); the reply
+ * to a handler's success carries the row's ok_status. The service announces the same table
+ * (without handlers) to the gateway (service.describe, describe.h), which builds its route
+ * table, argument checks and /v1/openapi.json from it. One definition, four uses.
  */
 #ifndef HY_SPEC_H
 #define HY_SPEC_H

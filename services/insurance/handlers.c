@@ -1,6 +1,6 @@
 /*
- * handlers.c — the insurance service's handler table, the fund's feed, and the wiring into the
- * service skeleton.
+ * handlers.c — the insurance service's handlers (named in insurance_api.c's rows), the fund's
+ * feed, and the wiring into the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against insurance_api.c. A handler only picks its arguments apart into the plain values the

@@ -9,8 +9,9 @@
  * projection.c the persons and businesses learnt from the registry's events, and records.c
  * what they share (loading, saving, indexes, the event every change emits).
  *
- * Domain functions follow the skeleton's convention: 200/201 with *out a new reference, or
- * whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP or sockets.
+ * Domain functions follow the skeleton's convention: 0 with *out a new reference, or -1 with
+ * the error in ctx (hy_fail/hy_fail_mdb); "200 with" / "201 with" below name the status the op's
+ * row answers on success. They know nothing of HTTP or sockets.
  *
  * Every insurance event is an enrolment event carrying only what the fund needs, so the outbox
  * itself is the fund's feed (GET /v1/feeds/enrolments reads it; the PUB socket publishes it).

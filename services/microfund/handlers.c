@@ -1,5 +1,6 @@
 /*
- * handlers.c — the micro-fund's handler table and its wiring into the service skeleton.
+ * handlers.c — the micro-fund's handlers (named in microfund_api.c's rows) and its wiring into
+ * the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against microfund_api.c (types, ranges, required fields, Jalali dates folded, strings

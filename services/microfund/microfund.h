@@ -23,8 +23,9 @@
  * cash position is derived from the ledger (ledger.c says how). Loans are records of their own.
  *
  * Domain functions take the request context (its write transaction, clock and actor) and plain
- * values, and return the skeleton's status convention: 200/201 with *out set to a new reference,
- * or whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP.
+ * values, and return the skeleton's convention: 0 with *out set to a new reference, or -1 with
+ * the error in ctx (hy_fail/hy_fail_mdb); "200" / "201" below name the status the op's row
+ * answers on success. They know nothing of HTTP.
  */
 #ifndef MICROFUND_H
 #define MICROFUND_H

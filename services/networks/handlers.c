@@ -1,5 +1,6 @@
 /*
- * handlers.c — the networks service's handler table and its wiring into the skeleton.
+ * handlers.c — the networks service's handlers (named in networks_api.c's rows) and its wiring
+ * into the skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against networks_api.c. A handler only picks its arguments apart into the plain values the

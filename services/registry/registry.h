@@ -279,7 +279,7 @@ int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uin
 /* The background step (registry_def.background): applies the next rows of the oldest active
  * import for a few milliseconds. 1 more to do, 0 idle, or a failure status. */
 int registry_import_step(hy_ctx_t *ctx);
-/* Their handlers (import_handlers.c), listed in handlers.c's table. */
+/* Their handlers (import_handlers.c), named in registry_api.c's rows. */
 int registry_h_agencies_create(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_agencies_list(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_possible_duplicates(hy_ctx_t *ctx, json_t *args, json_t **result);

@@ -1,5 +1,5 @@
 /*
- * handlers.c — the reporting service's handler table and its wiring into the skeleton: the
+ * handlers.c — the reporting service's wiring into the skeleton: the
  * databases it opens, the sources it follows, how it applies and resets, and that a replica
  * serves only once it has caught up.
  *
