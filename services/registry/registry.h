@@ -321,9 +321,9 @@ bool registry_diff(json_t *changes, const json_t *old, const json_t *new, const 
  * the status of the failure. */
 int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const json_t *data);
 
-/* Pages through a primary db or one index key with hy_store_page, loading each record of db
- * and keeping those for which keep(rec, user) is true. *items gets a new array. Returns 200
- * or a failure status. */
+/* Pages through a primary db or one index key (hy_page_json), loading each record of db and
+ * keeping those for which keep(rec, user) is true. *items gets a new array. Returns 0 or -1
+ * (the error in ctx). */
 typedef bool (*registry_keep_fn)(const json_t *rec, void *user);
 int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_t klen,
                   uint64_t after, int limit, registry_keep_fn keep, void *user, json_t **items,
