@@ -170,6 +170,15 @@ class Cluster:
         cluster started on kept data) is left as it is."""
         for office in offices:
             r = self.post("/v1/offices", office, key="operator")
+            # /readyz may say ready a moment before the gateway has installed the routes it built
+            # from the registry's description (gateway/catalog.c marks the service described,
+            # keeps the description on disk, then installs): a 404 of the route itself is asked
+            # again for a few seconds.
+            deadline = time.time() + 5
+            while (r.status == 404 and (r.json or {}).get("detail") == "no such resource"
+                   and time.time() < deadline):
+                time.sleep(0.05)
+                r = self.post("/v1/offices", office, key="operator")
             check(r.status in (201, 409), f"office {office['code']}: {r}")
         if offices:
             self.registry_seq0 = len(self.events_since("registry"))
