@@ -28,7 +28,7 @@ int hy_fail(hy_ctx_t *ctx, int status, const char *code, const char *field, cons
     if (ctx->error && field)
         json_object_set_new(ctx->error, "field", json_string(field));
     ctx->status = status;
-    return status;
+    return -1;
 }
 
 void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value)

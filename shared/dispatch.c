@@ -21,27 +21,15 @@
 #include "log.h"
 #include "service_internal.h"
 
-static hy_handler_fn s_find_handler(const hy_handler_t *table, const char *op)
-{
-    for (; table && table->op; table++)
-        if (strcmp(table->op, op) == 0)
-            return table->fn;
-    return NULL;
-}
-
-/* Finds the spec and handler of an op; *read says whether it may run in a read transaction. */
-static const hy_op_spec_t *s_lookup(hy_service_t *self, const char *op, hy_handler_fn *fn, bool *read)
+/* Finds the row of an op: the service's own, else a built-in; *read says whether it may run in
+ * a read transaction. The row carries its handler (checked at start-up: hy_spec_check_handlers). */
+static const hy_op_spec_t *s_lookup(hy_service_t *self, const char *op, bool *read)
 {
     const hy_op_spec_t *spec = hy_spec_find(self->def->api->ops, op);
-    if (spec) {
-        *fn = s_find_handler(self->def->handlers, op);
-        *read = hy_spec_read_only(spec);
-        return *fn ? spec : NULL;
-    }
-    spec = hy_spec_find(hy_builtin_ops, op);
-    *fn = spec ? s_find_handler(hy_builtin_handlers, op) : NULL;
+    if (!spec)
+        spec = hy_spec_find(hy_builtin_ops, op);
     *read = spec && hy_spec_read_only(spec);
-    return *fn ? spec : NULL;
+    return spec && spec->handler ? spec : NULL;
 }
 
 /* ---- idempotency --------------------------------------------------------------------------- */
@@ -79,7 +67,7 @@ static json_t *s_error_reply(const char *id, int status, const char *code, const
 /* Handles one parsed request in txn (a read txn, or the batch's write txn). Returns the reply;
  * sets *map_full when the batch must be rerun after growing the map. */
 static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
-                        const hy_op_spec_t *spec, hy_handler_fn fn, bool read, bool can_park,
+                        const hy_op_spec_t *spec, bool read, bool can_park,
                         const char **parked, bool *map_full)
 {
     hy_spec_error_t serr;
@@ -150,7 +138,12 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     ctx.read = read;
     ctx.can_park = can_park && !read;
     json_t *result = NULL;
-    int status = fn(&ctx, req->args, &result);
+    int rc_h = spec->handler(&ctx, req->args, &result);
+    /* Success is 0 (a 2xx from a handler not yet moved to 0/-1 counts too); the reply's status
+     * is the row's. */
+    int status = (rc_h == 0 || (rc_h >= 200 && rc_h < 300)) && !ctx.error
+                     ? (spec->ok_status ? spec->ok_status : 200)
+                     : rc_h;
     json_t *reply;
     if (ctx.park_source) {   /* rolled back whole; runs again from the start later */
         json_decref(result);
@@ -198,7 +191,7 @@ failed:
     if (ctx.mdb_rc == MDB_MAP_FULL)
         *map_full = true;
     if (!ctx.error)
-        hy_fail(&ctx, status >= 400 ? status : 500, "internal_error", NULL,
+        hy_fail(&ctx, status >= 400 && status < 600 ? status : 500, "internal_error", NULL,
                 "the handler returned no result");
     reply = json_pack("{s:s, s:i, s:o}", "id", req->id, "status", ctx.status, "error", ctx.error);
     return reply;
@@ -230,7 +223,6 @@ static void s_test_gate(const char *op)
 typedef struct {
     hy_request_t req;
     const hy_op_spec_t *spec;
-    hy_handler_fn fn;
     bool read;
     bool ok;            /* envelope parsed and op known */
     int64_t start_us;
@@ -250,7 +242,7 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
                                           "the request envelope is not valid");
             continue;
         }
-        items[i].spec = s_lookup(self, items[i].req.op, &items[i].fn, &items[i].read);
+        items[i].spec = s_lookup(self, items[i].req.op, &items[i].read);
         if (!items[i].spec) {
             char d[160];
             snprintf(d, sizeof d, "the %s service has no operation %s", self->def->name,
@@ -275,8 +267,8 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
                 s_test_gate(items[i].req.op);
             jobs[i].reply = rc ? s_error_reply(items[i].req.id, 500, "internal_error", NULL,
                                                mdb_strerror(rc))
-                               : s_handle(self, rtxn, &items[i].req, items[i].spec,
-                                          items[i].fn, true, false, NULL, &map_full);
+                               : s_handle(self, rtxn, &items[i].req, items[i].spec, true,
+                                          false, NULL, &map_full);
         }
         if (rc == 0)
             mdb_txn_abort(rtxn);
@@ -292,8 +284,8 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
                 continue;
             json_decref(jobs[i].reply);
             jobs[i].park_source = NULL;
-            jobs[i].reply = s_handle(self, wtxn, &items[i].req, items[i].spec, items[i].fn,
-                                     false, self->worker && !jobs[i].no_park,
+            jobs[i].reply = s_handle(self, wtxn, &items[i].req, items[i].spec, false,
+                                     self->worker && !jobs[i].no_park,
                                      &jobs[i].park_source, &map_full);
         }
         if (!map_full)   /* background work rides in the batch: one commit for both */
@@ -338,19 +330,17 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
 bool hy_dispatch_is_read(hy_service_t *self, json_t *doc)
 {
     hy_request_t req;
-    hy_handler_fn fn;
     bool read = false;
-    return hy_proto_parse_request(doc, &req) == 0 && s_lookup(self, req.op, &fn, &read) && read;
+    return hy_proto_parse_request(doc, &req) == 0 && s_lookup(self, req.op, &read) && read;
 }
 
 json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
 {
     int64_t start = hy_now_us();
     hy_request_t req;
-    hy_handler_fn fn;
     bool read = false, map_full = false;
     const hy_op_spec_t *spec = NULL;
-    if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &fn, &read)) || !read)
+    if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &read)) || !read)
         return s_error_reply(hy_json_str(doc, "id"), 500, "internal_error",
                              NULL, "not a read-only request");
     MDB_txn *txn = NULL;
@@ -360,7 +350,7 @@ json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)
         reply = s_error_reply(req.id, 500, "internal_error", NULL, mdb_strerror(rc));
     } else {
         s_test_gate(req.op);
-        reply = s_handle(self, txn, &req, spec, fn, true, false, NULL, &map_full);
+        reply = s_handle(self, txn, &req, spec, true, false, NULL, &map_full);
         hy_store_read_end(self->store, &txn);
     }
     hy_log_request(req.op, req.id, (int)json_integer_value(json_object_get(reply, "status")),

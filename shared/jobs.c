@@ -145,7 +145,7 @@ int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *use
     }
     mdb_txn_abort(child);
     hy_pending_truncate(ctx->svc, mark);
-    return status ? status : 500;
+    return status ? status : -1;
 }
 
 bool hy_requests_waiting(hy_ctx_t *ctx)

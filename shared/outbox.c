@@ -216,7 +216,7 @@ int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result)
     if ((rc = s_buf_add(&buf, &len, &cap, tail, (size_t)tl)) != 0)
         goto fail;
     *result = hy_result_raw(buf, len);
-    return *result ? 200 : hy_fail_mdb(ctx, ENOMEM);
+    return *result ? 0 : hy_fail_mdb(ctx, ENOMEM);
 fail:
     if (cur)
         mdb_cursor_close(cur);
@@ -345,5 +345,5 @@ int hy_audit_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     hy_cursor_format(next, cbuf, sizeof cbuf);
     *result = json_pack("{s:o, s:o}", "items", page.items, "next_cursor",
                         next ? json_string(cbuf) : json_null());
-    return 200;
+    return 0;
 }

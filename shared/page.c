@@ -30,7 +30,7 @@ int hy_page_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **result)
     hy_cursor_format(next, cursor, sizeof cursor);
     *result = json_pack("{s:o, s:o}", "items", items, "next_cursor",
                         next ? json_string(cursor) : json_null());
-    return *result ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return *result ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
 
 typedef struct {

@@ -18,16 +18,17 @@
 #include "service.h"
 
 /* Loads the record with opaque id "<prefix>_<n>" of db for a request on one entity: 0 with *n and
- * *out (either may be NULL), or the status of a 404 not_found ("no <what> has the id ...") or of a
+ * *out (either may be NULL), or -1 after a 404 not_found ("no <what> has the id ...") or a
  * storage failure, via hy_fail. */
 int hy_load_or_404(hy_ctx_t *ctx, MDB_dbi db, const char *prefix, const char *what,
                    const char *id, uint64_t *n, json_t **out);
 
-/* Reads limit and cursor from a list op's args. Returns 0, or the 400 invalid_cursor status
+/* Reads limit and cursor from a list op's args. Returns 0, or -1 after a 400 invalid_cursor
  * (via hy_fail) for a cursor this API never issued. */
 int hy_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit);
 
-/* Wraps items (stolen) and the next position as the list result. Returns 200. */
+/* Wraps items (stolen) and the next position as the list result. Returns 0, or -1 (out of
+ * memory, via hy_fail). */
 int hy_page_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **result);
 
 /* Decides whether a loaded record belongs on the page (true) or is skipped. */
@@ -40,7 +41,7 @@ int hy_page_json(MDB_txn *txn, MDB_dbi records, const MDB_dbi *idx, const void *
                  size_t idx_klen, uint64_t after, int limit, hy_keep_fn keep, void *user,
                  json_t **items, uint64_t *next);
 
-/* The whole list op in one call: args -> page -> result. Returns the status for the handler. */
+/* The whole list op in one call: args -> page -> result. Returns 0 or -1, as a handler. */
 int hy_page_list(hy_ctx_t *ctx, const json_t *args, MDB_dbi records, const MDB_dbi *idx,
                  const void *idx_key, size_t idx_klen, hy_keep_fn keep, void *user,
                  json_t **result);

@@ -71,6 +71,12 @@ static hy_service_t *s_new(const hy_service_def_t *def, const char *dir, int64_t
         return NULL;
     self->def = def;
     self->fixed_now = now;
+    char why[256];
+    if (hy_spec_check_handlers(def->api->ops, why, sizeof why) != 0) {
+        hy_log_error("service", "%s: %s", def->name, why);
+        free(self);
+        return NULL;
+    }
     self->batch_max = (int)s_env_long("HY_BATCH_MAX", DEFAULT_BATCH_MAX);
     if (self->batch_max < 1)
         self->batch_max = 1;

@@ -1,7 +1,8 @@
 /*
  * service.h — the service skeleton every Hamyar service is built on.
  *
- * A service is a table of handlers plus the domain code they call. The skeleton does the rest:
+ * A service is its op table (NAME_api.c: one row per op, handler included) plus the domain
+ * code the handlers call. The skeleton does the rest:
  * configuration (environment and flags), the LMDB store, the DEALER socket to the broker with
  * its heartbeat, the PUB socket for events, one zmq_poll reactor thread, group commit, argument
  * and role checks from the op spec, idempotency, the transactional outbox, the audit trail,
@@ -19,8 +20,8 @@
  * sees the last committed state, beside the reactor's writes. A request that needs an event not
  * received yet parks (hy_park) rather than waiting inside a transaction.
  *
- * Handlers take a context and decoded arguments and return an HTTP-like status. They know
- * nothing of sockets: tests call them through hy_service_call with no network at all.
+ * Handlers take a context and decoded arguments and return 0 or -1 with the error in the
+ * context; the reply's status on success is the row's ok_status. They know nothing of sockets: tests call them through hy_service_call with no network at all.
  */
 #ifndef HY_SERVICE_H
 #define HY_SERVICE_H
@@ -57,24 +58,21 @@ typedef struct hy_ctx {
     int mdb_rc;
 } hy_ctx_t;
 
-/* A handler returns the success status (200/201) and sets *result (a new reference, owned by the
- * skeleton from then on), or returns what hy_fail/hy_fail_mdb/hy_park returned. args are
- * borrowed for the call. It must not commit or abort ctx->txn.
+/* A handler (hy_handler_fn, spec.h: named in its op's row) returns 0 and sets *result (a new
+ * reference, owned by the skeleton from then on; the reply's status is the row's ok_status), or
+ * returns -1 after hy_fail/hy_fail_mdb, or what hy_park returned. args are borrowed for the
+ * call. It must not commit or abort ctx->txn. Domain functions a handler calls answer the same
+ * way: 0, or -1 with the error in ctx (LMDB codes stay inside the store layer).
  * Threads: a write op's handler runs on the reactor; a read-only op's (hy_spec_read_only) runs
  * on a reader thread, at the same time as other reads and as the reactor's writes, in a read
  * transaction: it may read ctx->state's dbis, never change anything in ctx->state or globals. */
-typedef int (*hy_handler_fn)(hy_ctx_t *ctx, json_t *args, json_t **result);
-
-typedef struct {
-    const char *op;
-    hy_handler_fn fn;
-} hy_handler_t;
 
 /* Everything a service tells the skeleton about itself. */
 typedef struct {
     const char *name;                 /* "registry": broker service name, event source, data dir */
-    const hy_api_t *api;              /* spec table and id prefixes (NAME_api.c) */
-    const hy_handler_t *handlers;     /* handler table (handlers.c), terminated by {0} */
+    const hy_api_t *api;              /* op table (one row per op, with its handler) and id
+                                         prefixes (NAME_api.c); checked at start-up
+                                         (hy_spec_check_handlers): a bad table stops the service */
     /* Opens the service's databases (hy_store_open_db) and returns its state in *state.
      * Called once at start-up. Returns 0 or an LMDB error. */
     int (*open)(hy_store_t *store, void **state);
@@ -111,7 +109,7 @@ typedef struct {
 } hy_service_def_t;
 
 /* --- errors -------------------------------------------------------------------------------- */
-/* Records an error for the reply and returns status, so a handler can `return hy_fail(...)`.
+/* Records an error for the reply and returns -1, so a handler can `return hy_fail(...)`.
  * code is a stable machine-readable code, field the offending argument (or NULL), fmt a human
  * sentence. */
 int hy_fail(hy_ctx_t *ctx, int status, const char *code, const char *field, const char *fmt, ...)
@@ -119,7 +117,7 @@ int hy_fail(hy_ctx_t *ctx, int status, const char *code, const char *field, cons
 /* Adds a member to the error object (e.g. "existing_id"); steals value. Call after hy_fail. */
 void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value);
 /* Records an LMDB failure (500 internal_error; MDB_MAP_FULL makes the skeleton grow the map and
- * rerun the batch). Returns 500. */
+ * rerun the batch). Returns -1. */
 int hy_fail_mdb(hy_ctx_t *ctx, int rc);
 
 /* --- parking ------------------------------------------------------------------------------- */
@@ -134,10 +132,10 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc);
 int hy_park(hy_ctx_t *ctx, const char *source);
 
 /* --- savepoints ------------------------------------------------------------------------------ */
-/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0 or 2xx, rolled
+/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0 (or a 2xx), rolled
  * back with the events it emitted otherwise (ctx->status/error keep fn's failure for the caller
  * to read; hy_ctx_clear_error forgets it). A background step uses it to let one bad item fail
- * alone. Returns fn's status, or 500 when the nested transaction cannot begin or commit. */
+ * alone. Returns what fn returned, or -1 when the nested transaction cannot begin or commit. */
 int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *user);
 void hy_ctx_clear_error(hy_ctx_t *ctx);
 
@@ -157,7 +155,7 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
  * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also
  * serves its feed over its own route (the insurance fund's HTTP feed). The stored events are
  * copied into the reply without being decoded: *result is a raw result (an opaque object to
- * return as is, not to read or change). Returns 200 or a failure. */
+ * return as is, not to read or change). Returns 0, or -1 with the error in ctx. */
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* --- following other services ---------------------------------------------------------------- */

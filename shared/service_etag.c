@@ -13,19 +13,10 @@
 
 #include "service_internal.h"
 
-/* The handler of op in the service's table. */
-static hy_handler_fn s_handler(hy_service_t *self, const char *op)
-{
-    for (const hy_handler_t *h = self->def->handlers; h && h->op; h++)
-        if (strcmp(h->op, op) == 0)
-            return h->fn;
-    return NULL;
-}
-
 const hy_op_spec_t *hy_etag_resource(hy_service_t *self, const hy_op_spec_t *write)
 {
     const hy_op_spec_t *get = hy_spec_resource(self->def->api->ops, write);
-    return get && s_handler(self, get->op) ? get : NULL;
+    return get && get->handler ? get : NULL;
 }
 
 int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
@@ -63,8 +54,8 @@ int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
     ctx.read = true;
     ctx.can_park = false;
     json_t *result = NULL;
-    int status = s_handler(self, get->op)(&ctx, args, &result);
-    if (status >= 200 && status < 300 && !ctx.error)
+    int status = get->handler(&ctx, args, &result);
+    if ((status == 0 || (status >= 200 && status < 300)) && !ctx.error)
         rc = hy_result_etag(result, out) == 0 ? 0 : -1;
     json_decref(result);
     json_decref(ctx.error);

@@ -84,8 +84,6 @@ typedef struct {
     const char *park_source;/* set by hy_dispatch_batch when the handler parked it */
     bool no_park;           /* run again after parking: may not park twice */
 } hy_job_t;
-/* builtins.c: the handlers of hy_builtin_ops, terminated by {0}. */
-extern const hy_handler_t hy_builtin_handlers[];
 
 /* Runs a batch: reads in one read transaction, writes in one write transaction with a nested
  * transaction each; retries the batch after growing the map when it is full. Every job gets a

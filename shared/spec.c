@@ -21,45 +21,27 @@
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 500
 
-static const hy_field_t s_since_args[] = {
-    {.name = "after", .type = HY_T_INT, .min = 0, .max = INT64_MAX, .doc = "last sequence already seen"},
-    {.name = "limit", .type = HY_T_INT, .min = 1, .max = 10000, .doc = "at most this many events (default 1000)"},
-    {0},
-};
-static const hy_field_t s_audit_args[] = {
-    {.name = "entity", .type = HY_T_ID, .flags = HY_F_REQ | HY_F_QUERY, .doc = "entity id, e.g. prs_42"},
-    {0},
-};
-static const hy_field_t s_audit_result[] = {
-    {.name = "seq", .type = HY_T_INT, .doc = "event sequence"},
-    {.name = "type", .type = HY_T_STRING, .doc = "event type: what changed"},
-    {.name = "time", .type = HY_T_STRING, .doc = "when (UTC)"},
-    {.name = "actor", .type = HY_T_ANY, .doc = "key_id, role, office and request_id of who changed it"},
-    {.name = "data", .type = HY_T_ANY, .doc = "the event's data: the change"},
-    {0},
-};
-
-static const hy_field_t s_backup_args[] = {
-    {.name = "dir", .type = HY_T_STRING, .flags = HY_F_REQ, .max_len = 1000,
-     .doc = "an empty or absent directory on the service's host"},
-    {0},
-};
-
-const hy_op_spec_t hy_builtin_ops[] = {
-    {.op = "events.since", .roles = HY_ROLE_SERVICE | HY_ROLE_OPERATOR, .args = s_since_args,
-     .ok_status = 200, .read_only = 1,
-     .summary = "Events after a sequence number, from the outbox"},
-    {.op = "audit.list", .method = "GET", .path = "/v1/audit", .roles = HY_ROLE_AUDITOR,
-     .args = s_audit_args, .result = s_audit_result, .ok_status = 200, .list = true,
-     .read_only = 1, .summary = "Who changed an entity, what and when"},
-    {.op = "service.status", .roles = HY_ROLE_OPERATOR | HY_ROLE_SERVICE, .ok_status = 200,
-     .read_only = 1, .summary = "Sequence, cursors and store size of one worker"},
-    {.op = "service.backup", .roles = HY_ROLE_OPERATOR, .args = s_backup_args, .ok_status = 200,
-     .read_only = 1, .summary = "Online, consistent, compacted copy of the worker's LMDB environment"},
-    {.op = "service.describe", .roles = HY_ROLE_OPERATOR | HY_ROLE_SERVICE, .ok_status = 200,
-     .read_only = 1, .summary = "The service's op and event tables and their digest (describe.h)"},
-    {0},
-};
+int hy_spec_check_handlers(const hy_op_spec_t *table, char *err, size_t n)
+{
+    for (const hy_op_spec_t *op = table; op && (op->op || op->handler); op++) {
+        if (!op->op || !op->handler) {
+            snprintf(err, n, "op table row %d (%s) has no %s", (int)(op - table),
+                     op->op ? op->op : "?", op->op ? "handler" : "name");
+            return -1;
+        }
+        for (const hy_op_spec_t *o = table; o < op; o++) {
+            if (strcmp(o->op, op->op) == 0) {
+                snprintf(err, n, "op %s is in the op table twice", op->op);
+                return -1;
+            }
+            if (o->handler == op->handler) {
+                snprintf(err, n, "ops %s and %s name the same handler", o->op, op->op);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
 
 const hy_op_spec_t *hy_spec_find(const hy_op_spec_t *table, const char *op)
 {

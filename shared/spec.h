@@ -2,18 +2,22 @@
  * spec.h — one declarative description of every operation: its route, who may call it, and
  * the shape of its arguments and result.
  *
- * A service's NAME_api.c holds a table of hy_op_spec_t and nothing else (pure data, no
- * dependencies). The service skeleton uses it to check roles and decode arguments once,
- * before any handler runs (unknown fields, wrong types, missing required fields, bad enum
- * values, X_jalali dates all refused here). The service announces the same table to the
- * gateway (service.describe, describe.h), which builds its route table, argument checks and
- * /v1/openapi.json from it. One definition, three uses.
+ * A service's NAME_api.c holds a table of hy_op_spec_t, one row per op as in Redis's command
+ * table: name, route, roles, argument and result shapes, success status, read-only flag and
+ * the handler that runs it (declared in the service's header). The service skeleton checks
+ * the table at start-up (hy_spec_check_handlers), finds an op's row by name and uses it to
+ * check roles and decode arguments once, before the row's handler runs (unknown fields, wrong
+ * types, missing required fields, bad enum values, X_jalali dates all refused here); the reply
+ * to a handler's success carries the row's ok_status. The service announces the same table
+ * (without handlers) to the gateway (service.describe, describe.h), which builds its route
+ * table, argument checks and /v1/openapi.json from it. One definition, four uses.
  */
 #ifndef HY_SPEC_H
 #define HY_SPEC_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -49,17 +53,29 @@ typedef struct hy_field {
     const char *doc;              /* one line for OpenAPI */
 } hy_field_t;
 
-/* One operation. method/path are NULL for operations with no HTTP route (events.since, internal
+struct hy_ctx;   /* service.h */
+
+/* An op's handler (Redis's command proc): runs the op for the request in ctx with the checked
+ * args (borrowed) and returns 0 with *result set (a new reference, owned by the skeleton from
+ * then on; the reply's status is the row's ok_status), or -1 with the error in ctx (hy_fail,
+ * hy_fail_mdb), or HY_PARKED (hy_park). Threads and transactions: service.h. */
+typedef int (*hy_handler_fn)(struct hy_ctx *ctx, json_t *args, json_t **result);
+
+/* One operation, one row: name, route, roles, argument and result shapes, success status,
+ * read-only flag and handler. method/path are NULL for operations with no HTTP route (events.since, internal
  * queries between services). Path parameters ("/v1/persons/{id}") arrive as string args of the
  * same name and need no field entry. For GET routes every field is a query parameter. */
 typedef struct {
     const char *op;               /* "persons.create" */
+    hy_handler_fn handler;        /* runs it; every row of a service's table names one, and no
+                                     two rows the same (hy_spec_check_handlers). NULL in the
+                                     gateway's copy built from service.describe */
     const char *method;           /* "POST", "GET", "PATCH" or NULL */
     const char *path;             /* "/v1/persons/{id}" or NULL */
     unsigned roles;               /* HY_ROLE_* bits allowed */
     const hy_field_t *args;       /* terminated by {0}; NULL = no arguments */
     const hy_field_t *result;     /* for OpenAPI; NULL = free-form object */
-    int ok_status;                /* 200 or 201 */
+    int ok_status;                /* 200, 201 or 202: the reply's status when the handler succeeds */
     bool list;                    /* result is {"items":[result...],"next_cursor":...}; limit/cursor implied */
     const char *summary;          /* one line for OpenAPI */
     bool long_poll;               /* feed: the gateway asks again (every 200 ms) while result.events is
@@ -110,8 +126,14 @@ typedef struct {
 } hy_api_t;
 
 /* Operations every service answers, appended by the skeleton: events.since, audit.list,
- * service.status, service.backup, service.describe. Terminated by {0}. */
+ * service.status, service.backup, service.describe (builtins.c, with their handlers).
+ * Terminated by {0}. */
 extern const hy_op_spec_t hy_builtin_ops[];
+
+/* The start-up check of a service's op table (terminated by {0}): every row names an op and a
+ * handler, no op is named twice, no handler serves two rows. Returns 0, or -1 with a sentence
+ * naming the first bad row in err (n bytes). */
+int hy_spec_check_handlers(const hy_op_spec_t *table, char *err, size_t n);
 
 /* Finds an op by name in a table terminated by {0}. Returns NULL when absent. */
 const hy_op_spec_t *hy_spec_find(const hy_op_spec_t *table, const char *op);

@@ -30,6 +30,7 @@
 #include "fa.h"
 #include "happened.h"
 #include "insurance.h"
+#include "json.h"
 #include "page.h"
 
 /* How far ahead a month may be paid: a year of prepayment, no more. */
@@ -140,16 +141,11 @@ int insurance_months_overdue(const json_t *enrolment, const char *as_of)
     return unpaid < now ? now - unpaid : 0;
 }
 
-static const char *s_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* The month a request pays, from month_jalali or month (both given: they must agree).
  * Returns 0 with *month, or the failure status. */
 static int s_requested_month(hy_ctx_t *ctx, const json_t *args, int *month)
 {
-    const char *jal = s_str(args, "month_jalali"), *greg = s_str(args, "month");
+    const char *jal = hy_json_str(args, "month_jalali"), *greg = hy_json_str(args, "month");
     int j = jal ? s_month_of_jalali(jal) : -1, g = greg ? s_month_of_gregorian(greg) : -1;
     if (!jal && !greg)
         return hy_fail(ctx, 400, "missing_field", "month_jalali",
@@ -173,7 +169,7 @@ static int s_requested_month(hy_ctx_t *ctx, const json_t *args, int *month)
 static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const char *paid_date,
                    int *month)
 {
-    const char *status = s_str(rec, "status");
+    const char *status = hy_json_str(rec, "status");
     if (!status || (strcmp(status, INS_CONFIRMED) != 0 && strcmp(status, INS_SUSPENDED) != 0))
         return insurance_wrong_state(ctx, rec, "paid for (it is not insured yet, or any more)");
     json_int_t amount = json_integer_value(json_object_get(args, "amount_rials"));
@@ -187,13 +183,13 @@ static int s_check(hy_ctx_t *ctx, const json_t *rec, const json_t *args, const c
     int m = -1, status_code = s_requested_month(ctx, args, &m);
     if (status_code)
         return status_code;
-    const char *field = s_str(args, "month_jalali") ? "month_jalali" : "month";
-    int start = s_month_of_date(s_str(rec, "start_date"));
+    const char *field = hy_json_str(args, "month_jalali") ? "month_jalali" : "month";
+    int start = s_month_of_date(hy_json_str(rec, "start_date"));
     int now = s_month_of_date(ctx->today);
     if (m < start)
         return hy_fail(ctx, 422, "invalid_month", field,
                        "that month is before the enrolment's start date %s (%s)",
-                       s_str(rec, "start_date"), s_str(rec, "start_date_jalali"));
+                       hy_json_str(rec, "start_date"), hy_json_str(rec, "start_date_jalali"));
     if (m > now + MAX_MONTHS_AHEAD)
         return hy_fail(ctx, 422, "invalid_month", field,
                        "that month is more than %d months ahead", MAX_MONTHS_AHEAD);
@@ -217,7 +213,8 @@ int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, j
     int status = insurance_load_writable(ctx, id, &n, &old);
     if (status)
         return status;
-    const char *paid_date = s_str(args, "paid_date") ? s_str(args, "paid_date") : ctx->today;
+    const char *paid_date =
+        hy_json_str(args, "paid_date") ? hy_json_str(args, "paid_date") : ctx->today;
     int month = -1;
     char jal[16], greg[16];
     if ((status = s_check(ctx, old, args, paid_date, &month)) != 0)
@@ -250,7 +247,7 @@ int insurance_contribution_record(hy_ctx_t *ctx, const char *id, json_t *args, j
     json_decref(old);
     json_decref(entry);
     json_decref(extra);
-    return 201;
+    return 0;
 fail:
     json_decref(old);
     json_decref(rec);
@@ -297,8 +294,8 @@ int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out)
     size_t i;
     json_array_foreach(due, i, rec) {
         json_t *moved = NULL;
-        const char *id = s_str(rec, "id");
-        if ((status = insurance_enrolment_suspend(ctx, id, reason, &moved)) != 200)
+        const char *id = hy_json_str(rec, "id");
+        if ((status = insurance_enrolment_suspend(ctx, id, reason, &moved)) != 0)
             goto fail;
         json_decref(moved);
         json_array_append_new(ids, json_string(id));
@@ -306,7 +303,7 @@ int insurance_check_arrears(hy_ctx_t *ctx, const char *as_of, json_t **out)
     *out = json_pack("{s:s,s:i,s:i,s:o}", "as_of", as_of, "suspend_months", a.limit, "checked",
                      a.checked, "suspended", ids);
     json_decref(due);
-    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 fail:
     json_decref(due);
     json_decref(ids);
@@ -346,8 +343,8 @@ int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, jso
     json_t *entry = s_find_month(json_object_get(rec, "contributions"), m, &voided);
     if (!entry) {
         status = voided ? hy_correct_check_live(ctx, voided, "contribution")
-                        : hy_fail(ctx, 404, "not_found", s_str(args, "month_jalali") ? "month_jalali"
-                                                                                   : "month",
+                        : hy_fail(ctx, 404, "not_found",
+                                  hy_json_str(args, "month_jalali") ? "month_jalali" : "month",
                                   "enrolment %s has no contribution for that month", id);
         goto fail;
     }
@@ -355,7 +352,7 @@ int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, jso
         goto fail;
     /* The shared bookkeeping (correct.h), with the enrolment's id as the event data's id. */
     json_object_set(entry, "id", json_object_get(rec, "id"));
-    status = hy_correct_void(ctx, entry, s_str(args, "reason"), &data);
+    status = hy_correct_void(ctx, entry, hy_json_str(args, "reason"), &data);
     json_object_del(entry, "id");
     if (status)
         goto fail;
@@ -375,7 +372,7 @@ int insurance_contribution_void(hy_ctx_t *ctx, const char *id, json_t *args, jso
     json_decref(old);
     json_decref(data);
     json_decref(extra);
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(rec);

@@ -66,7 +66,7 @@ int insurance_enrolment_correct(hy_ctx_t *ctx, const char *id, json_t *args, jso
         goto done;
     *out = after;
     after = NULL;
-    status = 200;
+    status = 0;
 done:
     json_decref(old);
     json_decref(after);

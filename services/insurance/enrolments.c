@@ -37,6 +37,7 @@
 
 #include "fa.h"
 #include "insurance.h"
+#include "json.h"
 #include "page.h"
 #include "scope.h"
 
@@ -60,37 +61,34 @@ static int s_refuse(s_refusal_t *r, const char *code, const char *field, const c
     return 1;
 }
 
-static const char *s_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* The rules that depend on the registry's data. Returns 0 when eligible, 1 with *r filled. */
 static int s_judge(const json_t *args, const json_t *person, const json_t *business,
                    s_refusal_t *r)
 {
-    const char *person_id = s_str(args, "person_id"), *business_id = s_str(args, "business_id");
+    const char *person_id = hy_json_str(args, "person_id"),
+               *business_id = hy_json_str(args, "business_id");
     if (!person)
         return s_refuse(r, "unknown_person", "person_id", "no person has the id %s", person_id);
     if (!business)
         return s_refuse(r, "unknown_business", "business_id", "no business has the id %s",
                         business_id);
-    const char *owner = s_str(business, "owner_id");
+    const char *owner = hy_json_str(business, "owner_id");
     if (!owner || strcmp(owner, person_id) != 0)
         return s_refuse(r, "business_not_owned", "business_id",
                         "business %s belongs to %s, not to %s", business_id,
                         owner ? owner : "nobody", person_id);
     char nid[11];
-    if (hy_national_id_normalize(s_str(person, "national_id") ? s_str(person, "national_id") : "",
-                                 nid) != HY_NID_OK)
+    if (hy_national_id_normalize(
+            hy_json_str(person, "national_id") ? hy_json_str(person, "national_id") : "", nid) !=
+        HY_NID_OK)
         return s_refuse(r, "invalid_national_id", "person_id",
                         "the national ID registered for %s is not valid", person_id);
-    const char *field = s_str(args, "field"), *has = s_str(business, "field");
+    const char *field = hy_json_str(args, "field"), *has = hy_json_str(business, "field");
     if (!has || strcmp(field, has) != 0)
         return s_refuse(r, "field_mismatch", "field",
                         "business %s is registered in the field %s, not %s", business_id,
                         has ? has : "(none)", field);
-    const char *birth = s_str(person, "birth_date"), *start = s_str(args, "start_date");
+    const char *birth = hy_json_str(person, "birth_date"), *start = hy_json_str(args, "start_date");
     int age = birth ? hy_age_on_jalali(birth, start) : -1;
     int lo = insurance_min_age(), hi = insurance_max_age();
     if (!birth)
@@ -111,9 +109,9 @@ static int s_judge(const json_t *args, const json_t *person, const json_t *busin
 static int s_parties(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t **business)
 {
     *person = *business = NULL;
-    int rc = insurance_person_load(ctx, s_str(args, "person_id"), person);
+    int rc = insurance_person_load(ctx, hy_json_str(args, "person_id"), person);
     if (rc == 0 || rc == MDB_NOTFOUND)
-        rc = insurance_business_load(ctx, s_str(args, "business_id"), business);
+        rc = insurance_business_load(ctx, hy_json_str(args, "business_id"), business);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -121,7 +119,7 @@ static int s_parties(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t 
 static bool s_is_active(const json_t *rec, void *user)
 {
     (void)user;
-    const char *status = s_str(rec, "status");
+    const char *status = hy_json_str(rec, "status");
     return !status || (strcmp(status, INS_CANCELLED) != 0 && strcmp(status, INS_REFUSED) != 0);
 }
 
@@ -154,7 +152,7 @@ static int s_check_start(hy_ctx_t *ctx, const char *start)
             "the start date must be from %s to %s (%s to %s)", ej, lj, earliest, latest);
     hy_fail_extra(ctx, "earliest", json_string(earliest));
     hy_fail_extra(ctx, "latest", json_string(latest));
-    return 422;
+    return -1;
 }
 
 /* The person's enrolment that is not cancelled, if any: *found is its number or 0. */
@@ -171,7 +169,7 @@ static int s_active_enrolment(hy_ctx_t *ctx, const char *person_id, uint64_t *fo
     int rc = hy_page_json(ctx->txn, st->enrolments, &st->enrolment_idx, key, klen, 0, 1,
                           s_is_active, NULL, &items, &next);
     if (rc == 0 && json_array_size(items) > 0 &&
-        hy_id_parse("enr", s_str(json_array_get(items, 0), "id"), found) != 0)
+        hy_id_parse("enr", hy_json_str(json_array_get(items, 0), "id"), found) != 0)
         *found = 0;
     json_decref(items);
     return rc;
@@ -185,14 +183,14 @@ static int s_eligible(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t
     int status, rc = s_parties(ctx, args, person, business);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    const char *merged = *person ? s_str(*person, "merged_into") : NULL;
+    const char *merged = *person ? hy_json_str(*person, "merged_into") : NULL;
     if (merged) {
         status = hy_fail(ctx, 422, "person_merged", "person_id",
                          "%s was merged into %s: enrol the surviving record",
-                         s_str(args, "person_id"), merged);
+                         hy_json_str(args, "person_id"), merged);
         hy_fail_extra(ctx, "merged_into", json_string(merged));
     } else if (s_judge(args, *person, *business, &why) == 0) {
-        if ((status = hy_scope_write(ctx, "person_id", s_str(*person, "office"))) == 0)
+        if ((status = hy_scope_write(ctx, "person_id", hy_json_str(*person, "office"))) == 0)
             return 0;
     } else if ((status = hy_park(ctx, "registry")) == 0) {
         status = hy_fail(ctx, 422, why.code, why.field, "%s", why.detail);
@@ -207,7 +205,7 @@ static int s_eligible(hy_ctx_t *ctx, const json_t *args, json_t **person, json_t
 static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
                             const json_t *person)
 {
-    const char *office = s_str(person, "office");
+    const char *office = hy_json_str(person, "office");
     if (!office || !*office)
         office = ctx->req && ctx->req->actor.office ? ctx->req->actor.office : "";
     json_t *rec = json_pack("{s:s,s:O,s:O,s:O,s:O}", "id", id, "person_id",
@@ -220,8 +218,8 @@ static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
     hy_spec_set_jalali(rec, "start_date");
     /* national_id, names, birth date and sex: copied from the projection by insurance_save */
     json_object_set_new(rec, "age_at_start",
-                        json_integer(hy_age_on_jalali(s_str(person, "birth_date"),
-                                                      s_str(args, "start_date"))));
+                        json_integer(hy_age_on_jalali(hy_json_str(person, "birth_date"),
+                                                      hy_json_str(args, "start_date"))));
     json_object_set_new(rec, "contributions", json_array());
     json_object_set_new(rec, "office", json_string(office));
     json_object_set_new(
@@ -235,7 +233,7 @@ static json_t *s_new_record(hy_ctx_t *ctx, const char *id, const json_t *args,
 int insurance_enrolment_judge(hy_ctx_t *ctx, const json_t *args, json_t **person)
 {
     json_t *business = NULL;
-    int status = s_check_start(ctx, s_str(args, "start_date"));
+    int status = s_check_start(ctx, hy_json_str(args, "start_date"));
     if (status || (status = s_eligible(ctx, args, person, &business)) != 0)
         return status;
     json_decref(business);
@@ -250,7 +248,7 @@ int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     uint64_t existing, n;
-    int rc = s_active_enrolment(ctx, s_str(args, "person_id"), &existing);
+    int rc = s_active_enrolment(ctx, hy_json_str(args, "person_id"), &existing);
     if (rc)
         goto mdb_fail;
     if (existing) {
@@ -274,7 +272,7 @@ int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     *out = rec;
     json_decref(person);
     json_decref(business);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -287,7 +285,7 @@ fail:
 /* What a reader sees: the record, plus its arrears today while contributions are due. */
 static void s_present(hy_ctx_t *ctx, json_t *rec)
 {
-    const char *status = s_str(rec, "status");
+    const char *status = hy_json_str(rec, "status");
     insurance_contributions_fill(rec);
     if (status && (strcmp(status, INS_CONFIRMED) == 0 || strcmp(status, INS_SUSPENDED) == 0))
         json_object_set_new(rec, "months_overdue",
@@ -301,13 +299,13 @@ int insurance_enrolment_get(hy_ctx_t *ctx, const char *id, json_t **out)
     if (status)
         return status;
     if (!insurance_is_fund(ctx) &&
-        (status = hy_scope_write(ctx, "id", s_str(*out, "office"))) != 0) {
+        (status = hy_scope_write(ctx, "id", hy_json_str(*out, "office"))) != 0) {
         json_decref(*out);
         *out = NULL;
         return status;
     }
     s_present(ctx, *out);
-    return 200;
+    return 0;
 }
 
 /* Removes created_by from obj and from each object of its array members (history,
@@ -333,7 +331,7 @@ static bool s_was_submitted(const json_t *rec)
     size_t i;
     json_t *h;
     json_array_foreach(json_object_get(rec, "history"), i, h) {
-        const char *st = s_str(h, "status");
+        const char *st = hy_json_str(h, "status");
         if (st && strcmp(st, INS_SUBMITTED) == 0)
             return true;
     }
@@ -343,7 +341,7 @@ static bool s_was_submitted(const json_t *rec)
 int insurance_enrolment_get_for_fund(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = insurance_enrolment_get(ctx, id, out);
-    if (status != 200)
+    if (status != 0)
         return status;
     if (!s_was_submitted(*out)) {
         json_decref(*out);
@@ -352,12 +350,12 @@ int insurance_enrolment_get_for_fund(hy_ctx_t *ctx, const char *id, json_t **out
                        "enrolment %s has not been handed to the fund", id);
     }
     s_strip_keys(*out);
-    return 200;
+    return 0;
 }
 
 static bool s_matches(const json_t *rec, const char *key, const char *want)
 {
-    const char *have = s_str(rec, key);
+    const char *have = hy_json_str(rec, key);
     return !want || !*want || (have && strcmp(have, want) == 0);
 }
 
@@ -388,7 +386,7 @@ int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *asked, jso
     if (f->person_id && *f->person_id) {
         if (hy_id_parse("prs", f->person_id, &person) != 0) {
             *items = json_array();
-            return 200;
+            return 0;
         }
         klen = insurance_index_key('p', NULL, person, key, sizeof key);
     } else if (f->status && *f->status) {
@@ -407,5 +405,5 @@ int insurance_enrolment_list(hy_ctx_t *ctx, const insurance_filter_t *asked, jso
         if (f->fund_view)
             s_strip_keys(rec);
     }
-    return 200;
+    return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * handlers.c — the insurance service's handler table, the fund's feed, and the wiring into the
- * service skeleton.
+ * handlers.c — the insurance service's handlers (named in insurance_api.c's rows), the fund's
+ * feed, and the wiring into the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against insurance_api.c. A handler only picks its arguments apart into the plain values the
@@ -10,17 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "insurance.h"
 #include "page.h"
 
 #define FEED_DEFAULT_LIMIT 100
 
-static const char *s_str(const json_t *args, const char *key)
-{
-    return json_string_value(json_object_get(args, key));
-}
-
-static int s_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return insurance_enrolment_create(ctx, args, result);
 }
@@ -32,19 +28,19 @@ static bool s_is_fund(const hy_ctx_t *ctx)
     return insurance_is_fund(ctx);
 }
 
-static int s_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     if (s_is_fund(ctx))
-        return insurance_enrolment_get_for_fund(ctx, s_str(args, "id"), result);
-    return insurance_enrolment_get(ctx, s_str(args, "id"), result);
+        return insurance_enrolment_get_for_fund(ctx, hy_json_str(args, "id"), result);
+    return insurance_enrolment_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     insurance_filter_t f = {
-        .person_id = s_str(args, "person_id"),
-        .status = s_str(args, "status"),
-        .office = s_str(args, "office"),
+        .person_id = hy_json_str(args, "person_id"),
+        .status = hy_json_str(args, "status"),
+        .office = hy_json_str(args, "office"),
         .fund_view = s_is_fund(ctx),
     };
     int status = hy_page_args(ctx, args, &f.after, &f.limit);
@@ -53,71 +49,74 @@ static int s_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     json_t *items = NULL;
     uint64_t next = 0;
     status = insurance_enrolment_list(ctx, &f, &items, &next);
-    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
+    return status ? status : hy_page_result(ctx, items, next, result);
 }
 
-static int s_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_approve(ctx, s_str(args, "id"), result);
+    return insurance_enrolment_approve(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_submit(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_submit(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_submit(ctx, s_str(args, "id"), result);
+    return insurance_enrolment_submit(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_confirm(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_confirm(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_confirm(ctx, s_str(args, "id"), s_str(args, "insurance_number"),
+    return insurance_enrolment_confirm(ctx, hy_json_str(args, "id"),
+                                       hy_json_str(args, "insurance_number"), result);
+}
+
+int insurance_h_refuse(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_refuse(ctx, hy_json_str(args, "id"),
+                                      hy_json_str(args, "reason_code"), hy_json_str(args, "detail"),
+                                      result);
+}
+
+int insurance_h_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_contribution_record(ctx, hy_json_str(args, "id"), args, result);
+}
+
+int insurance_h_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_contribution_void(ctx, hy_json_str(args, "id"), args, result);
+}
+
+int insurance_h_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_correct(ctx, hy_json_str(args, "id"), args, result);
+}
+
+int insurance_h_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return insurance_enrolment_suspend(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
                                        result);
 }
 
-static int s_refuse(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_enrolment_refuse(ctx, s_str(args, "id"), s_str(args, "reason_code"),
-                                      s_str(args, "detail"), result);
+    return insurance_enrolment_reinstate(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_cancel(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_contribution_record(ctx, s_str(args, "id"), args, result);
+    return insurance_enrolment_cancel(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
+                                      result);
 }
 
-static int s_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return insurance_contribution_void(ctx, s_str(args, "id"), args, result);
-}
-
-static int s_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_correct(ctx, s_str(args, "id"), args, result);
-}
-
-static int s_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_suspend(ctx, s_str(args, "id"), s_str(args, "reason"), result);
-}
-
-static int s_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_reinstate(ctx, s_str(args, "id"), result);
-}
-
-static int s_cancel(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_cancel(ctx, s_str(args, "id"), s_str(args, "reason"), result);
-}
-
-static int s_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_check_arrears(ctx, s_str(args, "as_of"), result);
+    return insurance_check_arrears(ctx, hy_json_str(args, "as_of"), result);
 }
 
 /* The fund's feed. Every event of this service is an enrolment event with only the fund's
  * fields (records.c), so the feed is the outbox itself, read like events.since: the same
  * events, byte for byte, as the PUB socket and events.since give. `wait` is the gateway's
  * (long polling); nothing to do with it here. */
-static int s_feed(hy_ctx_t *ctx, json_t *args, json_t **result)
+int insurance_h_feed(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     json_t *limit = json_object_get(args, "limit");
     json_t *since = json_pack("{s:I,s:I}", "after", json_integer_value(json_object_get(args, "after")),
@@ -128,25 +127,6 @@ static int s_feed(hy_ctx_t *ctx, json_t *args, json_t **result)
     json_decref(since);
     return status;
 }
-
-const hy_handler_t insurance_handlers[] = {
-    {"enrolments.create", s_create},
-    {"enrolments.get", s_get},
-    {"enrolments.list", s_list},
-    {"enrolments.approve", s_approve},
-    {"enrolments.submit", s_submit},
-    {"enrolments.confirm", s_confirm},
-    {"enrolments.refuse", s_refuse},
-    {"enrolments.contribute", s_contribute},
-    {"enrolments.suspend", s_suspend},
-    {"enrolments.reinstate", s_reinstate},
-    {"enrolments.cancel", s_cancel},
-    {"enrolments.check_arrears", s_check_arrears},
-    {"feeds.enrolments", s_feed},
-    {"enrolments.void_contribution", s_void_contribution},
-    {"enrolments.correct", s_correct},
-    {0},
-};
 
 static int s_open(hy_store_t *store, void **state)
 {
@@ -173,7 +153,6 @@ static const char *const s_sources[] = {"registry", NULL};
 const hy_service_def_t insurance_def = {
     .name = "insurance",
     .api = &insurance_api,
-    .handlers = insurance_handlers,
     .open = s_open,
     .sources = s_sources,
     .apply = insurance_apply,

@@ -9,8 +9,9 @@
  * projection.c the persons and businesses learnt from the registry's events, and records.c
  * what they share (loading, saving, indexes, the event every change emits).
  *
- * Domain functions follow the skeleton's convention: 200/201 with *out a new reference, or
- * whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP or sockets.
+ * Domain functions follow the skeleton's convention: 0 with *out a new reference, or -1 with
+ * the error in ctx (hy_fail/hy_fail_mdb); "200 with" / "201 with" below name the status the op's
+ * row answers on success. They know nothing of HTTP or sockets.
  *
  * Every insurance event is an enrolment event carrying only what the fund needs, so the outbox
  * itself is the fund's feed (GET /v1/feeds/enrolments reads it; the PUB socket publishes it).
@@ -39,8 +40,25 @@ typedef struct {
 } insurance_t;
 
 extern const hy_api_t insurance_api;
-extern const hy_handler_t insurance_handlers[];
 extern const hy_service_def_t insurance_def;
+
+/* The handlers of insurance_api.c's rows that only unpack their arguments for a domain function
+ * (handlers.c); the others are the domain functions themselves. */
+int insurance_h_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_approve(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_submit(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_confirm(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_refuse(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_contribute(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_suspend(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_cancel(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_feed(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result);
+int insurance_h_correct(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* The states of an enrolment (see transitions.c for who moves it where). */
 #define INS_REQUESTED "requested"

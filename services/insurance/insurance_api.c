@@ -50,6 +50,7 @@
  */
 #include <stdint.h>
 
+#include "insurance.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -236,53 +237,53 @@ static const hy_field_t feed_result[] = {
 #define ENR "/v1/enrolments/{id}"
 
 static const hy_op_spec_t insurance_ops[] = {
-    {.op = "enrolments.create", .method = "POST", .path = "/v1/enrolments", .roles = WRITE,
+    {.op = "enrolments.create", .handler = insurance_h_create, .method = "POST", .path = "/v1/enrolments", .roles = WRITE,
      .args = create_args, .result = enrolment_result, .ok_status = 201,
      .summary = "Request an enrolment (422 age_out_of_range, field_mismatch, already_enrolled, "
                 "unknown_person, unknown_business, business_not_owned, invalid_national_id, "
                 "start_date_out_of_range)"},
-    {.op = "enrolments.get", .method = "GET", .path = ENR, .roles = FUND_READ,
+    {.op = "enrolments.get", .handler = insurance_h_get, .method = "GET", .path = ENR, .roles = FUND_READ,
      .result = enrolment_result, .ok_status = 200,
      .summary = "Get an enrolment (the fund: those handed to it; 403 not_submitted)"},
-    {.op = "enrolments.list", .method = "GET", .path = "/v1/enrolments", .roles = FUND_READ,
+    {.op = "enrolments.list", .handler = insurance_h_list, .method = "GET", .path = "/v1/enrolments", .roles = FUND_READ,
      .args = list_args, .result = enrolment_result, .ok_status = 200, .list = true,
      .summary = "List enrolments by person, status or office (the fund: those handed to it)"},
-    {.op = "enrolments.approve", .method = "POST", .path = ENR "/approve", .roles = WRITE,
+    {.op = "enrolments.approve", .handler = insurance_h_approve, .method = "POST", .path = ENR "/approve", .roles = WRITE,
      .result = enrolment_result, .ok_status = 200,
      .summary = "Social services approve a requested enrolment"},
-    {.op = "enrolments.submit", .method = "POST", .path = ENR "/submit", .roles = WRITE,
+    {.op = "enrolments.submit", .handler = insurance_h_submit, .method = "POST", .path = ENR "/submit", .roles = WRITE,
      .result = enrolment_result, .ok_status = 200,
      .summary = "Hand an approved enrolment to the fund"},
-    {.op = "enrolments.confirm", .method = "POST", .path = ENR "/confirm", .roles = FUND,
+    {.op = "enrolments.confirm", .handler = insurance_h_confirm, .method = "POST", .path = ENR "/confirm", .roles = FUND,
      .args = confirm_args, .result = enrolment_result, .ok_status = 200,
      .summary = "The fund confirms with its insurance number (idempotent)"},
-    {.op = "enrolments.refuse", .method = "POST", .path = ENR "/refuse", .roles = FUND,
+    {.op = "enrolments.refuse", .handler = insurance_h_refuse, .method = "POST", .path = ENR "/refuse", .roles = FUND,
      .args = refuse_args, .result = enrolment_result, .ok_status = 200,
      .summary = "The fund refuses a submitted enrolment (final; the same refusal again is 200)"},
-    {.op = "enrolments.contribute", .method = "POST", .path = ENR "/contributions",
+    {.op = "enrolments.contribute", .handler = insurance_h_contribute, .method = "POST", .path = ENR "/contributions",
      .roles = WRITE, .args = contribution_args, .result = enrolment_result, .ok_status = 201,
      .summary = "Record a Jalali month's contribution (422 contribution_mismatch, invalid_month)"},
-    {.op = "enrolments.suspend", .method = "POST", .path = ENR "/suspend", .roles = WRITE,
+    {.op = "enrolments.suspend", .handler = insurance_h_suspend, .method = "POST", .path = ENR "/suspend", .roles = WRITE,
      .args = reason_args, .result = enrolment_result, .ok_status = 200,
      .summary = "Suspend a confirmed enrolment"},
-    {.op = "enrolments.reinstate", .method = "POST", .path = ENR "/reinstate", .roles = WRITE,
+    {.op = "enrolments.reinstate", .handler = insurance_h_reinstate, .method = "POST", .path = ENR "/reinstate", .roles = WRITE,
      .result = enrolment_result, .ok_status = 200,
      .summary = "Reinstate a suspended enrolment whose arrears are paid"},
-    {.op = "enrolments.cancel", .method = "POST", .path = ENR "/cancel", .roles = WRITE,
+    {.op = "enrolments.cancel", .handler = insurance_h_cancel, .method = "POST", .path = ENR "/cancel", .roles = WRITE,
      .args = reason_args, .result = enrolment_result, .ok_status = 200,
      .summary = "Cancel an enrolment (from any state but cancelled and refused)"},
-    {.op = "enrolments.check_arrears", .method = "POST", .path = "/v1/enrolments/check-arrears",
+    {.op = "enrolments.check_arrears", .handler = insurance_h_check_arrears, .method = "POST", .path = "/v1/enrolments/check-arrears",
      .roles = HY_ROLE_OPERATOR, .args = arrears_args, .result = arrears_result, .ok_status = 200,
      .summary = "Suspend confirmed enrolments overdue by more than HY_INSURANCE_SUSPEND_MONTHS"},
-    {.op = "feeds.enrolments", .method = "GET", .path = "/v1/feeds/enrolments", .roles = FEED,
+    {.op = "feeds.enrolments", .handler = insurance_h_feed, .method = "GET", .path = "/v1/feeds/enrolments", .roles = FEED,
      .args = feed_args, .result = feed_result, .ok_status = 200, .long_poll = true,
      .summary = "The fund's feed: enrolment events after a sequence (long poll with wait=)"},
-    {.op = "enrolments.void_contribution", .method = "POST", .path = ENR "/contributions/void",
+    {.op = "enrolments.void_contribution", .handler = insurance_h_void_contribution, .method = "POST", .path = ENR "/contributions/void",
      .roles = WRITE | HY_ROLE_OPERATOR, .args = void_contribution_args, .result = enrolment_result,
      .ok_status = 200,
      .summary = "Void a month's contribution recorded by mistake (another key than the one that "
                 "recorded it; insurance.enrolment.contribution_voided reaches the fund)"},
-    {.op = "enrolments.correct", .method = "PATCH", .path = ENR, .roles = WRITE | HY_ROLE_OPERATOR,
+    {.op = "enrolments.correct", .handler = insurance_h_correct, .method = "PATCH", .path = ENR, .roles = WRITE | HY_ROLE_OPERATOR,
      .args = correct_args, .result = enrolment_result, .ok_status = 200,
      .summary = "Correct business, field or start date of a requested or approved enrolment "
                 "(409 wrong_state once handed to the fund; 422 as a request)"},

@@ -227,5 +227,5 @@ int insurance_wrong_state(hy_ctx_t *ctx, const json_t *enrolment, const char *ac
     hy_fail(ctx, 409, "wrong_state", "status", "an enrolment that is %s cannot be %s",
             status ? status : "?", action);
     hy_fail_extra(ctx, "current_status", json_string(status ? status : ""));
-    return 409;
+    return -1;
 }

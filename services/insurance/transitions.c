@@ -55,7 +55,7 @@ static int s_write(hy_ctx_t *ctx, uint64_t n, json_t *old, const char *to, const
     if (status == 0 && (status = insurance_save(ctx, n, old, rec, verb, NULL)) == 0) {
         *out = rec;
         rec = NULL;
-        status = 200;
+        status = 0;
     }
     json_decref(old);
     json_decref(rec);
@@ -116,7 +116,7 @@ int insurance_enrolment_reinstate(hy_ctx_t *ctx, const char *id, json_t **out)
                 "contributions are %d months overdue (at most %d allowed); record them first",
                 overdue, limit);
         hy_fail_extra(ctx, "months_overdue", json_integer(overdue));
-        return 422;
+        return -1;
     }
     return s_move(ctx, id, INS_SUSPENDED, INS_CONFIRMED, "reinstated", "reinstated", NULL, out);
 }
@@ -147,7 +147,7 @@ static int s_number_free(hy_ctx_t *ctx, const json_t *enrolment, const char *num
     hy_fail(ctx, 409, "duplicate_insurance_number", "insurance_number",
             "insurance number %s was given to another person's enrolment", number);
     hy_fail_extra(ctx, "existing_id", holder);
-    return 409;
+    return -1;
 }
 
 int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *raw, json_t **out)
@@ -166,7 +166,7 @@ int insurance_enrolment_confirm(hy_ctx_t *ctx, const char *id, const char *raw, 
     const char *have = json_string_value(json_object_get(old, "insurance_number"));
     if (have && strcmp(have, number) == 0) {
         *out = old;   /* the same confirmation again: nothing changes */
-        status = 200;
+        status = 0;
         goto done;
     }
     if (have || !s_is(old, INS_SUBMITTED))
@@ -196,7 +196,7 @@ int insurance_enrolment_refuse(hy_ctx_t *ctx, const char *id, const char *reason
         json_object_get(json_object_get(old, "refusal"), "reason_code"));
     if (s_is(old, INS_REFUSED) && had && strcmp(had, reason_code) == 0) {
         *out = old;   /* the same refusal again: nothing changes */
-        return 200;
+        return 0;
     }
     if (!s_is(old, INS_SUBMITTED)) {
         status = insurance_wrong_state(ctx, old, had ? "refused for another reason" : "refused");

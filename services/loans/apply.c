@@ -91,7 +91,7 @@ static int s_check_cap(hy_ctx_t *ctx, const json_t *product, int64_t approved, i
                 (long long)approved);
         hy_fail_extra(ctx, "cap_rials", json_integer(cap));
         hy_fail_extra(ctx, "approved_rials", json_integer(approved));
-        return 422;
+        return -1;
     }
     return 0;
 }
@@ -183,7 +183,7 @@ static int s_check_person(hy_ctx_t *ctx, uint64_t person, uint64_t self, const j
         hy_fail(ctx, 422, "active_loan_exists", "person_id",
                 "the person already has loan %s in progress", active);
         hy_fail_extra(ctx, "existing_id", json_string(active));
-        return 422;
+        return -1;
     }
     return s_check_cap(ctx, product, approved, amount, field);
 }
@@ -239,8 +239,7 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     status = loans_commit(ctx, n, -1, loan, "applied",
                           json_pack("{s:I,s:I,s:s,s:s}", "requested_rials", (json_int_t)amount,
                                     "term_months", (json_int_t)term, "purpose",
-                                    purpose ? purpose : "", "date", applied_on),
-                          201, out);
+                                    purpose ? purpose : "", "date", applied_on), out);
 done:
     json_decref(product);
     return status;
@@ -280,7 +279,7 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_object_set_new(loan, "appraisal", appraisal);
     json_object_set_new(loan, "status", json_string("appraised"));
     return loans_commit(ctx, n, old, loan, "appraised", json_pack("{s:O}", "appraisal", appraisal),
-                        200, out);
+                        out);
 }
 
 /* The product's terms as the loan keeps them from approval on. */
@@ -344,7 +343,7 @@ static int s_approval_product(hy_ctx_t *ctx, const json_t *loan, const json_t *a
             id, (long long)loans_int(*product, "fiscal_year"), year, current[0] ? " " : "",
             current);
     hy_fail_extra(ctx, "current_product_id", current[0] ? json_string(current) : json_null());
-    return 422;
+    return -1;
 }
 
 /* What the appraisal allows: approval needs a positive recommendation and grants at most it,
@@ -439,8 +438,7 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
                                     "fee_rials", (json_int_t)fee, "term_months", (json_int_t)term,
                                     "fee_rate_bp", (json_int_t)loans_int(product, "fee_rate_bp"),
                                     "grace_months", json_object_get(product, "grace_months"),
-                                    "date", date),
-                          200, out);
+                                    "date", date), out);
     loan = NULL;
 done:
     json_decref(loan);
@@ -464,8 +462,7 @@ static int s_end(hy_ctx_t *ctx, json_t *args, unsigned allowed, const char *stat
     json_object_set_new(loan, "status", json_string(status_name));
     return loans_commit(ctx, n, old, loan, status_name,
                         json_pack("{s:O,s:s}", "reason", json_object_get(args, "reason"), "date",
-                                  ctx->today),
-                        200, out);
+                                  ctx->today), out);
 }
 
 /* Rejects an application (applied or appraised) with the reason staff give. */

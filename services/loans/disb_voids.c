@@ -37,23 +37,22 @@ static int64_t s_number(const json_t *tranche, size_t i)
 static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t *n,
                   json_t **loan, int *old, json_t **tranche)
 {
-    const char *text = loans_str(args, "number");
-    char *end = NULL;
-    long long number = text ? strtoll(text, &end, 10) : 0;
-    int status = loans_load_in(ctx, args, TRANCHED, what, n, loan, old);
+    long long number;
+    int status = loans_void_load(ctx, args, TRANCHED, what, n, loan, old, &number);
     if (status)
         return status;
+    const char *text = loans_str(args, "number");
     json_t *disb = json_object_get(*loan, "disbursements"), *t;
     size_t last = json_array_size(disb), i;
     json_array_foreach(json_object_get(*loan, "voided_disbursements"), i, t) {
-        if (!status && end && !*end && loans_int(t, "number") == number)
+        if (!status && number > 0 && loans_int(t, "number") == number)
             status = hy_correct_check_live(ctx, t, "disbursement");
     }
     json_array_foreach(disb, i, t) {
-        if (!status && end && !*end && s_number(t, i) == number && i + 1 != last)
+        if (!status && number > 0 && s_number(t, i) == number && i + 1 != last)
             status = hy_fail(ctx, 409, "not_last_disbursement", "number",
                              "only the last disbursement is voided: void the later ones first");
-        else if (!status && end && !*end && s_number(t, i) == number)
+        else if (!status && number > 0 && s_number(t, i) == number)
             *tranche = t;
     }
     if (!status && !*tranche)
@@ -177,5 +176,5 @@ int loans_disbursement_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_append(loan, "voided_disbursements", gone);
     json_object_set(data, "number", json_object_get(gone, "number"));
     json_object_set_new(data, "disbursed_rials", json_integer(disbursed));
-    return loans_commit(ctx, n, old, loan, "disbursement_voided", data, 200, out);
+    return loans_commit(ctx, n, old, loan, "disbursement_voided", data, out);
 }

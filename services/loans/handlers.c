@@ -1,5 +1,6 @@
 /*
- * handlers.c — the loans service's handler table and its wiring into the service skeleton.
+ * handlers.c — the loans service's wiring into the service skeleton (its handlers are the
+ * domain functions named in loans_api.c's rows).
  *
  * By the time a handler runs the skeleton has checked the caller's role and the arguments
  * against loans_api.c (types, ranges, enums, Jalali dates folded, limit and cursor for lists),
@@ -13,39 +14,10 @@
 #include "loans.h"
 
 /* The one handler that needs more than its args: the path id. */
-static int s_product_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int loans_h_product_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return loans_product_get(ctx, loans_str(args, "id"), result);
 }
-
-const hy_handler_t loans_handlers[] = {
-    {"products.create", loans_product_create},
-    {"products.get", s_product_get},
-    {"products.list", loans_product_list},
-    {"loans.create", loans_loan_create},
-    {"loans.appraise", loans_loan_appraise},
-    {"loans.approve", loans_loan_approve},
-    {"loans.reject", loans_loan_reject},
-    {"loans.withdraw", loans_loan_withdraw},
-    {"loans.disburse", loans_loan_disburse},
-    {"loans.close_tranches", loans_loan_close_tranches},
-    {"loans.repay", loans_loan_repay},
-    {"loans.write_off", loans_loan_write_off},
-    {"loans.recover", loans_loan_recover},
-    {"loans.reschedule", loans_loan_reschedule},
-    {"loans.get", loans_loan_get},
-    {"loans.list", loans_loan_list},
-    {"loans.queue", loans_loan_queue},
-    {"loans.portfolio", loans_portfolio},
-    {"loans.age", loans_age},
-    {"loans.repayment_void", loans_repayment_void},
-    {"loans.repayment_void_approve", loans_repayment_void_approve},
-    {"loans.repayment_void_reject", loans_repayment_void_reject},
-    {"loans.disbursement_void", loans_disbursement_void},
-    {"loans.disbursement_void_approve", loans_disbursement_void_approve},
-    {"loans.disbursement_void_reject", loans_disbursement_void_reject},
-    {0},
-};
 
 /* Opens the seven databases (loans.h) into a new loans_t. */
 int loans_open(hy_store_t *store, void **state)
@@ -88,7 +60,6 @@ static const char *const s_sources[] = {"registry", "networks", NULL};
 const hy_service_def_t loans_def = {
     .name = "loans",
     .api = &loans_api,
-    .handlers = loans_handlers,
     .open = loans_open,
     .sources = s_sources,
     .apply = loans_apply,

@@ -57,8 +57,11 @@ typedef struct {
 } loans_t;
 
 extern const hy_api_t loans_api;
-extern const hy_handler_t loans_handlers[];
 extern const hy_service_def_t loans_def;
+
+/* The handlers of loans_api.c's rows that only unpack their arguments for a domain function
+ * (handlers.c); the others are the domain functions themselves. */
+int loans_h_product_get(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 int  loans_open(hy_store_t *store, void **state);
 loans_t *loans_state(hy_ctx_t *ctx);
@@ -237,9 +240,14 @@ int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out);
 int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out);
 
 /* --- voids.c: voiding a repayment under maker-checker ------------------------------------- */
+/* What every void step (voids.c, disb_voids.c) starts with: loads the loan of args.id in one of
+ * states (loans_load_in) and reads args.number into *number (0 when it is not a positive
+ * integer: no entry has it). Returns 0 or -1 (the error in ctx). */
+int loans_void_load(hy_ctx_t *ctx, const json_t *args, unsigned states, const char *what,
+                    uint64_t *n, json_t **loan, int *old, long long *number);
 /* The maker's request (request) or its rejection of entry (an element of loan's array named by
  * args.number): shared/checker.h's step, then loans_commit with loans.loan.<what>_void_requested
- * or _rejected {number, reason}. Takes loan. Returns 202 / 200 or the failure status. */
+ * or _rejected {number, reason}. Takes loan. Returns 0 (the rows answer 202 / 200) or -1. */
 int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json_t *loan,
                     json_t *entry, const char *what, bool request, json_t **out);
 int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out);
@@ -295,10 +303,10 @@ int loans_office_filter(hy_ctx_t *ctx, const json_t *args, char buf[65], const c
 int loans_emit(hy_ctx_t *ctx, const char *verb, const json_t *loan, json_t *extra);
 int loans_emit_raw(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
 /* The end of every loan transition: saves the loan, emits loans.loan.<verb> with extra
- * (stolen), and answers with the loan's view as of today in *out. Takes loan. Returns ok_status
- * or a failure status. */
+ * (stolen), and answers with the loan's view as of today in *out. Takes loan. Returns 0 or -1
+ * (the error in ctx); the reply's status is the op row's. */
 int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const char *verb,
-                 json_t *extra, int ok_status, json_t **out);
+                 json_t *extra, json_t **out);
 
 /* The schedule as stored: [{n, due_date, due_date_jalali, fee_rials, principal_rials}]. */
 json_t *loans_schedule_json(const loans_line_t *lines, size_t n);

@@ -266,7 +266,7 @@ int loans_portfolio(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     free(p.offices.g);
     free(p.products.g);
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 /* --- the aging run ------------------------------------------------------------------------ */
@@ -391,5 +391,5 @@ int loans_age(hy_ctx_t *ctx, json_t *args, json_t **out)
                           (json_int_t)a.n, "overdue_events", events);
     loans_set_date(o, "as_of", as_of);
     *out = o;
-    return 200;
+    return 0;
 }

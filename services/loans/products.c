@@ -74,7 +74,7 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         hy_fail(ctx, 409, "duplicate_product", "name",
                 "fiscal year %d already has a product named %s (%s)", year, name, id);
         hy_fail_extra(ctx, "existing_id", json_string(id));
-        return 409;
+        return -1;
     }
     if (rc != MDB_NOTFOUND || (rc = hy_store_next(ctx->txn, st->meta, "product", &n)) != 0)
         return hy_fail_mdb(ctx, rc);
@@ -102,7 +102,7 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     }
     *out = p;
-    return 201;
+    return 0;
 }
 
 /* The same name in the new year first: a programme renews its products under their names. */
@@ -147,50 +147,23 @@ int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out)
     int rc = loans_product_load(ctx, id, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no loan product has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
-typedef struct {
-    MDB_dbi db;
-    const char *kind;
-    json_t *items;
-} s_page_t;
-
-/* hy_store_page visitor: loads a product and keeps it when the kind matches. */
-static int s_visit(MDB_txn *txn, uint64_t n, void *user)
+/* hy_page_list filter: a product of the kind asked (user; NULL: any kind). */
+static bool s_of_kind(const json_t *product, void *user)
 {
-    s_page_t *pg = user;
-    json_t *p = NULL;
-    int rc = hy_store_get_id(txn, pg->db, n, &p);
-    if (rc)
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    const char *kind = loans_str(p, "kind");
-    if (pg->kind && (!kind || strcmp(kind, pg->kind) != 0)) {
-        json_decref(p);
-        return 0;
-    }
-    return json_array_append_new(pg->items, p) == 0 ? 1 : ENOMEM;
+    const char *kind = loans_str(product, "kind");
+    return !user || (kind && strcmp(kind, user) == 0);
 }
 
 /* GET /v1/loan-products: all, or one fiscal year through its index. */
 int loans_product_list(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     loans_t *st = loans_state(ctx);
-    uint64_t after, next = 0;
-    int limit, status = hy_page_args(ctx, args, &after, &limit);
-    if (status)
-        return status;
     char ykey[16];
     json_t *year = json_object_get(args, "fiscal_year");
-    s_page_t pg = {st->products, loans_str(args, "kind"), json_array()};
-    int rc = pg.items ? hy_store_page(ctx->txn, year ? st->product_idx : st->products,
-                                      year ? ykey : NULL,
-                                      year ? s_year_key((int)json_integer_value(year), ykey) : 0,
-                                      after, limit, s_visit, &pg, &next)
-                      : ENOMEM;
-    if (rc) {
-        json_decref(pg.items);
-        return hy_fail_mdb(ctx, rc);
-    }
-    return hy_page_result(ctx, pg.items, next, out);
+    size_t klen = year ? s_year_key((int)json_integer_value(year), ykey) : 0;
+    return hy_page_list(ctx, args, st->products, year ? &st->product_idx : NULL, ykey, klen,
+                        s_of_kind, (void *)loans_str(args, "kind"), out);
 }

@@ -67,7 +67,7 @@ int loans_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n, 
                 loans_str(rec, "into"));
         hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(rec, "into")));
         json_decref(rec);
-        return 422;
+        return -1;
     }
     if (rc != MDB_NOTFOUND)
         return hy_fail_mdb(ctx, rc);

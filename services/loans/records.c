@@ -303,7 +303,7 @@ int loans_emit(hy_ctx_t *ctx, const char *verb, const json_t *loan, json_t *extr
 
 /* One ending for every transition, so none forgets the summary, the event or the view. */
 int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const char *verb,
-                 json_t *extra, int ok_status, json_t **out)
+                 json_t *extra, json_t **out)
 {
     int status = loans_save(ctx, n, old_status, loan);
     if (status == 0)
@@ -311,7 +311,7 @@ int loans_commit(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan, const 
     json_decref(extra);
     if (status == 0) {
         *out = loans_view(loan, loans_day(ctx->today), true);
-        status = *out ? ok_status : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        status = *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
     json_decref(loan);
     return status;

@@ -60,7 +60,7 @@ int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_append(loan, "recoveries", json_deep_copy(rec));
     json_object_set_new(loan, "recovered_rials", json_integer(total));
     json_object_set_new(rec, "recovered_rials", json_integer(total));
-    return loans_commit(ctx, n, old, loan, "recovery_recorded", rec, 201, out);
+    return loans_commit(ctx, n, old, loan, "recovery_recorded", rec, out);
 fail:
     json_decref(loan);
     return status;

@@ -247,7 +247,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
         json_object_set(extra, "reallocated", changed);
     json_decref(changed);
     if (amount < owed || old == LOANS_DISBURSING)   /* more is still to be paid out */
-        return loans_commit(ctx, n, old, loan, "repayment_recorded", extra, 201, out);
+        return loans_commit(ctx, n, old, loan, "repayment_recorded", extra, out);
     json_t *reps = json_object_get(loan, "repayments");
     const char *closed_on = loans_str(json_array_get(reps, json_array_size(reps) - 1), "date");
     json_object_set_new(loan, "status", json_string("closed"));
@@ -256,8 +256,7 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto fail;
     return loans_commit(ctx, n, old, loan, "closed",
                         json_pack("{s:s,s:I}", "date", closed_on, "repaid_rials",
-                                  (json_int_t)repaid),
-                        201, out);
+                                  (json_int_t)repaid), out);
 fail:
     json_decref(loan);
     return status;
@@ -283,7 +282,7 @@ int loans_loan_write_off(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_set_date(wo, "date", ctx->today);
     json_object_set_new(loan, "write_off", wo);
     json_object_set_new(loan, "status", json_string("written_off"));
-    return loans_commit(ctx, n, old, loan, "written_off", json_deep_copy(wo), 200, out);
+    return loans_commit(ctx, n, old, loan, "written_off", json_deep_copy(wo), out);
 }
 
 /* The rescheduled installments: each old one keeps only what it received, then term new ones
@@ -346,7 +345,7 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_set_date(r, "date", date);
     loans_append(loan, "reschedules", json_incref(r));
     json_object_set_new(loan, "status", json_string("rescheduled"));
-    return loans_commit(ctx, n, old, loan, "rescheduled", r, 200, out);
+    return loans_commit(ctx, n, old, loan, "rescheduled", r, out);
 fail:
     json_decref(loan);
     return status;

@@ -133,7 +133,7 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
         loans_set_date(loan, "disbursed_on", date);
     free(lines);
     loans_book_free(&book);
-    return loans_commit(ctx, n, old, loan, "disbursed", extra, 200, out);
+    return loans_commit(ctx, n, old, loan, "disbursed", extra, out);
 fail:
     free(lines);
     loans_book_free(&book);
@@ -160,5 +160,5 @@ int loans_loan_close_tranches(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_object_set(loan, "approved_rials", disbursed);
     json_object_set_new(loan, "tranches_closed", json_deep_copy(rec));
     json_object_set_new(loan, "status", json_string("disbursed"));
-    return loans_commit(ctx, n, old, loan, "tranches_closed", rec, 200, out);
+    return loans_commit(ctx, n, old, loan, "tranches_closed", rec, out);
 }

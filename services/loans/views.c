@@ -109,7 +109,7 @@ int loans_loan_get(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     status = s_view(ctx, loan, loans_day(as_of ? as_of : ctx->today), true, out);
     json_decref(loan);
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 typedef struct {

@@ -37,20 +37,29 @@
 #define VOIDABLE                                                                               \
     (1u << LOANS_DISBURSING | 1u << LOANS_DISBURSED | 1u << LOANS_RESCHEDULED | 1u << LOANS_CLOSED)
 
-/* Loads the loan and finds its repayment args.number: *idx its index in repayments. A voided
- * one is 409 voided, an unknown one 404. Returns 0 or the failure status (loan freed then). */
-static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t *n,
-                  json_t **loan, int *old, size_t *idx)
+int loans_void_load(hy_ctx_t *ctx, const json_t *args, unsigned states, const char *what,
+                    uint64_t *n, json_t **loan, int *old, long long *number)
 {
     const char *text = loans_str(args, "number");
     char *end = NULL;
-    long long number = text ? strtoll(text, &end, 10) : 0;
-    int status = loans_load_in(ctx, args, VOIDABLE, what, n, loan, old);
+    long long v = text ? strtoll(text, &end, 10) : 0;
+    *number = end && !*end && v > 0 ? v : 0;
+    return loans_load_in(ctx, args, states, what, n, loan, old);
+}
+
+/* Loads the loan and finds its repayment args.number: *idx its index in repayments. A voided
+ * one is 409 voided, an unknown one 404. Returns 0 or -1 (loan freed then). */
+static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t *n,
+                  json_t **loan, int *old, size_t *idx)
+{
+    long long number;
+    int status = loans_void_load(ctx, args, VOIDABLE, what, n, loan, old, &number);
     if (status)
         return status;
+    const char *text = loans_str(args, "number");
     size_t i;
     json_t *r;
-    if (end && !*end && number > 0) {
+    if (number > 0) {
         json_array_foreach(json_object_get(*loan, "repayments"), i, r) {
             if (loans_int(r, "number") == number) {
                 *idx = i;
@@ -106,7 +115,7 @@ int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json
                                   (json_int_t)(number ? strtoll(number, NULL, 10) : 0), "reason",
                                   json_object_get(args, "reason") ? json_object_get(args, "reason")
                                                                   : json_null()),
-                        request ? 202 : 200, out);
+                        out);
 }
 
 /* POST /v1/loans/{id}/repayments/{number}/void: the maker's request. */
@@ -198,7 +207,7 @@ int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto fail;
     json_decref(changed);
     if (old != LOANS_CLOSED)
-        return loans_commit(ctx, n, old, loan, "repayment_voided", data, 200, out);
+        return loans_commit(ctx, n, old, loan, "repayment_voided", data, out);
     /* the repayment had closed the loan: it is open again */
     json_object_del(loan, "closed_on");
     json_object_set_new(loan, "status", json_string(json_array_size(json_object_get(
@@ -211,8 +220,7 @@ int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     return loans_commit(ctx, n, old, loan, "reopened",
                         json_pack("{s:s,s:O}", "date", ctx->today, "repaid_rials",
-                                  json_object_get(loan, "repaid_rials")),
-                        200, out);
+                                  json_object_get(loan, "repaid_rials")), out);
 fail:
     json_decref(changed);
     json_decref(data);

@@ -106,7 +106,7 @@ static int s_list(hy_ctx_t *ctx, const char *id, bool meetings, uint64_t after, 
         microfund_fund_close(&fund);
         *items = json_array();
         *next = 0;
-        return *items ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        return *items ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
     if (after && meetings) {
         int y, m, d;
@@ -133,7 +133,7 @@ static int s_list(hy_ctx_t *ctx, const char *id, bool meetings, uint64_t after, 
             : meetings ? (uint64_t)microfund_day(json_string_value(json_object_get(last, "date")))
                        : (uint64_t)microfund_int(last, "number");
     *items = pg.items;
-    return 200;
+    return 0;
 }
 
 int microfund_meeting_list(hy_ctx_t *ctx, const char *id, const char *unused, uint64_t after,
@@ -169,7 +169,7 @@ static int s_get(hy_ctx_t *ctx, const char *id, MDB_dbi db, const void *suffix, 
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", what, "%s has no %s %s", id, what,
                        name ? name : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
 int microfund_meeting_get(hy_ctx_t *ctx, const char *id, const char *date, json_t **out)
@@ -425,5 +425,5 @@ done:
     json_decref(balances);
     json_decref(bk.entries);
     microfund_fund_close(&fund);
-    return status ? status : 200;
+    return status ? status : 0;
 }

@@ -103,7 +103,7 @@ int microfund_meeting_void(hy_ctx_t *ctx, const char *id, const char *date, cons
         *out = json_incref(meeting);
     json_decref(meeting);
     microfund_fund_close(&fund);
-    return status ? status : 202;
+    return status ? status : 0;
 }
 
 int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *date,
@@ -125,7 +125,7 @@ int microfund_meeting_void_reject(hy_ctx_t *ctx, const char *id, const char *dat
         *out = json_incref(meeting);
     json_decref(meeting);
     microfund_fund_close(&fund);
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 /* Takes every line of meeting off the books of fund (see the top of the file). */
@@ -210,5 +210,5 @@ int microfund_meeting_void_approve(hy_ctx_t *ctx, const char *id, const char *da
     json_decref(data);
     json_decref(meeting);
     microfund_fund_close(&fund);
-    return status ? status : 200;
+    return status ? status : 0;
 }

@@ -140,7 +140,7 @@ int microfund_fund_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (!status)
         *out = microfund_fund_render(fund.rec);
     microfund_fund_close(&fund);
-    return status ? status : 201;
+    return status ? status : 0;
 }
 
 int microfund_fund_get(hy_ctx_t *ctx, const char *id, json_t **out)
@@ -151,7 +151,7 @@ int microfund_fund_get(hy_ctx_t *ctx, const char *id, json_t **out)
         return status;
     *out = microfund_fund_render(fund.rec);
     microfund_fund_close(&fund);
-    return 200;
+    return 0;
 }
 
 /* List filter: the fund is in the wanted (normalised) neighbourhood. */
@@ -181,7 +181,7 @@ int microfund_fund_list(hy_ctx_t *ctx, const char *office, const char *neighbour
     *next = 0;
     if ((by_office || by_place) && !klen) {   /* no fund can be filed under such a key */
         *items = json_array();
-        return 200;
+        return 0;
     }
     if (by_office && by_place && !(want = hy_fa_normalize(neighbourhood)))
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
@@ -194,7 +194,7 @@ int microfund_fund_list(hy_ctx_t *ctx, const char *office, const char *neighbour
     json_t *fund;
     json_array_foreach(*items, i, fund)
         json_array_set_new(*items, i, microfund_fund_render(fund));
-    return 200;
+    return 0;
 }
 
 int microfund_cycle_start(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
@@ -229,5 +229,5 @@ int microfund_cycle_start(hy_ctx_t *ctx, const char *id, json_t *args, json_t **
     if (!status)
         *out = microfund_fund_render(fund.rec);
     microfund_fund_close(&fund);
-    return status ? status : 201;
+    return status ? status : 0;
 }

@@ -1,5 +1,6 @@
 /*
- * handlers.c — the micro-fund's handler table and its wiring into the service skeleton.
+ * handlers.c — the micro-fund's handlers (named in microfund_api.c's rows) and its wiring into
+ * the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against microfund_api.c (types, ranges, required fields, Jalali dates folded, strings
@@ -9,22 +10,18 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "json.h"
 #include "microfund.h"
 #include "page.h"
 
-static const char *s_str(const json_t *args, const char *key)
-{
-    return json_string_value(json_object_get(args, key));
-}
-
-static int s_funds_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_funds_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return microfund_fund_create(ctx, args, result);
 }
 
-static int s_funds_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_funds_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_fund_get(ctx, s_str(args, "id"), result);
+    return microfund_fund_get(ctx, hy_json_str(args, "id"), result);
 }
 
 /* Runs a list op's domain function over the page arguments and wraps its page as the list
@@ -38,169 +35,143 @@ static int s_list(hy_ctx_t *ctx, json_t *args, s_list_fn fn, const char *a, cons
     int limit;
     int status = hy_page_args(ctx, args, &after, &limit);
     json_t *items = NULL;
-    if (status || (status = fn(ctx, a, b, after, limit, &items, &next)) != 200)
+    if (status || (status = fn(ctx, a, b, after, limit, &items, &next)) != 0)
         return status;
     return hy_page_result(ctx, items, next, result);
 }
 
-static int s_funds_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_funds_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return s_list(ctx, args, microfund_fund_list, s_str(args, "office"),
-                  s_str(args, "neighbourhood"), result);
+    return s_list(ctx, args, microfund_fund_list, hy_json_str(args, "office"),
+                  hy_json_str(args, "neighbourhood"), result);
 }
 
-static int s_loans_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_loans_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return s_list(ctx, args, microfund_loan_list, s_str(args, "fund_id"), s_str(args, "status"),
-                  result);
+    return s_list(ctx, args, microfund_loan_list, hy_json_str(args, "fund_id"),
+                  hy_json_str(args, "status"), result);
 }
 
-static int s_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    const char *joined = s_str(args, "joined");
-    return microfund_member_join(ctx, s_str(args, "id"), s_str(args, "person_id"),
+    const char *joined = hy_json_str(args, "joined");
+    return microfund_member_join(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"),
                                  joined ? joined : ctx->today, result);
 }
 
-static int s_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_member_leave(ctx, s_str(args, "id"), s_str(args, "person_id"),
-                                  s_str(args, "date"), result);
+    return microfund_member_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"),
+                                  hy_json_str(args, "date"), result);
 }
 
-static int s_meetings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_meetings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_meeting_create(ctx, s_str(args, "id"), args, result);
+    return microfund_meeting_create(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_loans_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_loans_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_loan_create(ctx, s_str(args, "id"), args, result);
+    return microfund_loan_create(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_loans_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_loans_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_loan_get(ctx, s_str(args, "id"), result);
+    return microfund_loan_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_loans_repay(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_loans_repay(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_loan_repay(ctx, s_str(args, "id"),
+    return microfund_loan_repay(ctx, hy_json_str(args, "id"),
                                 (int64_t)json_integer_value(json_object_get(args, "amount_rials")),
-                                s_str(args, "date"), result);
+                                hy_json_str(args, "date"), result);
 }
 
-static int s_shareout(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_shareout(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_shareout(ctx, s_str(args, "id"),
-                              json_is_true(json_object_get(args, "preview")), s_str(args, "date"),
-                              result);
+    return microfund_shareout(ctx, hy_json_str(args, "id"),
+                              json_is_true(json_object_get(args, "preview")),
+                              hy_json_str(args, "date"), result);
 }
 
-static int s_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_cycle_start(ctx, s_str(args, "id"), args, result);
+    return microfund_cycle_start(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_meetings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_meetings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return s_list(ctx, args, microfund_meeting_list, s_str(args, "id"), NULL, result);
+    return s_list(ctx, args, microfund_meeting_list, hy_json_str(args, "id"), NULL, result);
 }
 
-static int s_meetings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_meetings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_meeting_get(ctx, s_str(args, "id"), s_str(args, "date"), result);
+    return microfund_meeting_get(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"), result);
 }
 
-static int s_trainings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_trainings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return s_list(ctx, args, microfund_training_list, s_str(args, "id"), NULL, result);
+    return s_list(ctx, args, microfund_training_list, hy_json_str(args, "id"), NULL, result);
 }
 
-static int s_trainings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_trainings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_training_get(ctx, s_str(args, "id"), s_str(args, "number"), result);
+    return microfund_training_get(ctx, hy_json_str(args, "id"), hy_json_str(args, "number"),
+                                  result);
 }
 
-static int s_passbook(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_passbook(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_passbook(ctx, s_str(args, "id"), s_str(args, "person_id"), result);
+    return microfund_passbook(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"), result);
 }
 
-static int s_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_training_create(ctx, s_str(args, "id"), args, result);
+    return microfund_training_create(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_meeting_void(ctx, s_str(args, "id"), s_str(args, "date"),
-                                  s_str(args, "reason"), result);
+    return microfund_meeting_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"),
+                                  hy_json_str(args, "reason"), result);
 }
 
-static int s_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_meeting_void_approve(ctx, s_str(args, "id"), s_str(args, "date"), result);
+    return microfund_meeting_void_approve(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"),
+                                          result);
 }
 
-static int s_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_meeting_void_reject(ctx, s_str(args, "id"), s_str(args, "date"),
-                                         s_str(args, "reason"), result);
+    return microfund_meeting_void_reject(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"),
+                                         hy_json_str(args, "reason"), result);
 }
 
-static int s_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_repayment_void(ctx, s_str(args, "id"), s_str(args, "number"),
-                                    s_str(args, "reason"), result);
+    return microfund_repayment_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "number"),
+                                    hy_json_str(args, "reason"), result);
 }
 
-static int s_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_repayment_void_approve(ctx, s_str(args, "id"), s_str(args, "number"),
-                                            result);
+    return microfund_repayment_void_approve(ctx, hy_json_str(args, "id"),
+                                            hy_json_str(args, "number"), result);
 }
 
-static int s_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_repayment_void_reject(ctx, s_str(args, "id"), s_str(args, "number"),
-                                           s_str(args, "reason"), result);
+    return microfund_repayment_void_reject(ctx, hy_json_str(args, "id"),
+                                           hy_json_str(args, "number"), hy_json_str(args, "reason"),
+                                           result);
 }
 
-static int s_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+int microfund_h_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return microfund_training_void(ctx, s_str(args, "id"), s_str(args, "number"),
-                                   s_str(args, "reason"), result);
+    return microfund_training_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "number"),
+                                   hy_json_str(args, "reason"), result);
 }
-
-const hy_handler_t microfund_handlers[] = {
-    {"funds.create", s_funds_create},
-    {"funds.get", s_funds_get},
-    {"funds.list", s_funds_list},
-    {"fund_members.join", s_members_join},
-    {"fund_members.leave", s_members_leave},
-    {"fund_meetings.create", s_meetings_create},
-    {"fund_loans.create", s_loans_create},
-    {"fund_loans.get", s_loans_get},
-    {"fund_loans.list", s_loans_list},
-    {"fund_loans.repay", s_loans_repay},
-    {"funds.shareout", s_shareout},
-    {"fund_cycles.create", s_cycles_create},
-    {"fund_trainings.create", s_trainings_create},
-    {"fund_meetings.list", s_meetings_list},
-    {"fund_meetings.get", s_meetings_get},
-    {"fund_trainings.list", s_trainings_list},
-    {"fund_trainings.get", s_trainings_get},
-    {"fund_members.passbook", s_passbook},
-    {"fund_meetings.void", s_meetings_void},
-    {"fund_meetings.void_approve", s_meetings_void_approve},
-    {"fund_meetings.void_reject", s_meetings_void_reject},
-    {"fund_loans.repayment_void", s_repayment_void},
-    {"fund_loans.repayment_void_approve", s_repayment_void_approve},
-    {"fund_loans.repayment_void_reject", s_repayment_void_reject},
-    {"fund_trainings.void", s_trainings_void},
-    {0},
-};
 
 /* Opens the databases into a new microfund_t; returns 0 or an LMDB error. */
 static int s_open(hy_store_t *store, void **state)
@@ -231,7 +202,6 @@ static const char *const s_sources[] = {"registry", NULL};
 const hy_service_def_t microfund_def = {
     .name = "microfund",
     .api = &microfund_api,
-    .handlers = microfund_handlers,
     .open = s_open,
     .sources = s_sources,
     .apply = microfund_apply,

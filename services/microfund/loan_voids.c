@@ -117,7 +117,7 @@ int microfund_repayment_void(hy_ctx_t *ctx, const char *id, const char *number,
                          json_pack("{s:s}", "reason", reason ? reason : ""))) == 0)
         *out = json_incref(t.loan);
     s_close(&t);
-    return status ? status : 202;
+    return status ? status : 0;
 }
 
 int microfund_repayment_void_reject(hy_ctx_t *ctx, const char *id, const char *number,
@@ -132,7 +132,7 @@ int microfund_repayment_void_reject(hy_ctx_t *ctx, const char *id, const char *n
                          json_pack("{s:s}", "reason", reason ? reason : ""))) == 0)
         *out = json_incref(t.loan);
     s_close(&t);
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 /* Derives every live repayment's split again (charge first) and moves the loan's paid totals
@@ -216,5 +216,5 @@ int microfund_repayment_void_approve(hy_ctx_t *ctx, const char *id, const char *
         *out = json_incref(t.loan);
     json_decref(data);
     s_close(&t);
-    return status ? status : 200;
+    return status ? status : 0;
 }

@@ -362,7 +362,7 @@ int microfund_loan_create(hy_ctx_t *ctx, const char *id, json_t *args, json_t **
         status = s_issue(ctx, &fund, member, args, date, out);
 done:
     microfund_fund_close(&fund);
-    return status ? status : 201;
+    return status ? status : 0;
 }
 
 /* Loads a loan or answers 404. */
@@ -396,7 +396,7 @@ int microfund_loan_get(hy_ctx_t *ctx, const char *id, json_t **out)
         return status;
     *out = s_render(ctx, loan);
     json_decref(loan);
-    return 200;
+    return 0;
 }
 
 /* List filter: the loan is in the wanted state. */
@@ -424,7 +424,7 @@ int microfund_loan_list(hy_ctx_t *ctx, const char *fund_id, const char *status, 
     json_t *loan;
     json_array_foreach(*items, i, loan)
         json_array_set_new(*items, i, s_render(ctx, loan));
-    return 200;
+    return 0;
 }
 
 /* Books one repayment on loan and the fund; closes the loan when nothing is owed any more. */
@@ -494,5 +494,5 @@ int microfund_loan_repay(hy_ctx_t *ctx, const char *id, int64_t amount, const ch
         *out = s_render(ctx, loan);
     microfund_fund_close(&fund);
     json_decref(loan);
-    return status ? status : 201;
+    return status ? status : 0;
 }

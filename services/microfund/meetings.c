@@ -268,5 +268,5 @@ done:
     json_decref(args);
     json_decref(mt.totals);
     microfund_fund_close(&fund);
-    return status ? status : 201;
+    return status ? status : 0;
 }

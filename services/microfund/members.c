@@ -55,7 +55,7 @@ int microfund_member_join(hy_ctx_t *ctx, const char *id, const char *person_id,
     *out = json_deep_copy(m);
 done:
     microfund_fund_close(&fund);
-    return status ? status : 201;
+    return status ? status : 0;
 }
 
 /* 422 when person_id still owes or guarantees a loan of the fund; 0 when she is free to go. */
@@ -122,7 +122,7 @@ int microfund_member_leave(hy_ctx_t *ctx, const char *id, const char *person_id,
     *out = json_deep_copy(m);
 done:
     microfund_fund_close(&fund);
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 /* Adds person_id to the fund's set of persons ever trained. */
@@ -202,5 +202,5 @@ done:
     json_decref(rec);
     json_decref(members);
     microfund_fund_close(&fund);
-    return status ? status : 201;
+    return status ? status : 0;
 }

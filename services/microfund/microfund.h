@@ -23,8 +23,9 @@
  * cash position is derived from the ledger (ledger.c says how). Loans are records of their own.
  *
  * Domain functions take the request context (its write transaction, clock and actor) and plain
- * values, and return the skeleton's status convention: 200/201 with *out set to a new reference,
- * or whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP.
+ * values, and return the skeleton's convention: 0 with *out set to a new reference, or -1 with
+ * the error in ctx (hy_fail/hy_fail_mdb); "200" / "201" below name the status the op's row
+ * answers on success. They know nothing of HTTP.
  */
 #ifndef MICROFUND_H
 #define MICROFUND_H
@@ -54,8 +55,35 @@ typedef struct {
 } microfund_t;
 
 extern const hy_api_t microfund_api;
-extern const hy_handler_t microfund_handlers[];
 extern const hy_service_def_t microfund_def;
+
+/* The handlers of microfund_api.c's rows that only unpack their arguments for a domain function
+ * (handlers.c); the others are the domain functions themselves. */
+int microfund_h_funds_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_funds_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_funds_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_meetings_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_loans_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_loans_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_loans_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_loans_repay(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_shareout(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_meetings_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_meetings_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_trainings_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_trainings_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_passbook(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result);
+int microfund_h_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 #define MICROFUND_MAX_MEMBERS 100
 #define MICROFUND_MAX_GUARANTORS 10

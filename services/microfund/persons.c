@@ -70,7 +70,7 @@ int microfund_person_require(hy_ctx_t *ctx, const char *person_id, const char *f
                 person_id, json_string_value(json_object_get(merged, "into")));
         hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(merged, "into")));
         json_decref(merged);
-        return 422;
+        return -1;
     }
     rc = s_known(ctx, person_id);
     if (rc == MDB_NOTFOUND) {

@@ -458,5 +458,5 @@ done:
     free(run.rows);
     free(run.defs);
     microfund_fund_close(&fund);
-    return status ? status : 200;
+    return status ? status : 0;
 }

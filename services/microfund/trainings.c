@@ -77,5 +77,5 @@ int microfund_training_void(hy_ctx_t *ctx, const char *id, const char *number,
     json_decref(data);
     json_decref(rec);
     microfund_fund_close(&fund);
-    return status ? status : 200;
+    return status ? status : 0;
 }

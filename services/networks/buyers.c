@@ -49,7 +49,7 @@ int networks_buyer_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto fail;
     *out = buyer;
     json_decref(network);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -72,7 +72,7 @@ int networks_buyer_get(hy_ctx_t *ctx, const char *id, json_t **out)
     int rc = s_load(ctx, id, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no buyer has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
 int networks_buyer_find(hy_ctx_t *ctx, const char *id, json_t **buyer)

@@ -1,5 +1,6 @@
 /*
- * handlers.c — the networks service's handler table and its wiring into the skeleton.
+ * handlers.c — the networks service's handlers (named in networks_api.c's rows) and its wiring
+ * into the skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against networks_api.c. A handler only picks its arguments apart into the plain values the
@@ -12,42 +13,36 @@
 #include "networks.h"
 #include "page.h"
 
-/* Wraps a page (items stolen) as the list result, or passes a refusal through. */
-static int s_list(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
-{
-    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
-}
-
 /* Runs a list: the filter's after/limit come from the page arguments. */
-#define LIST(CALL, FILTER)                                                                    \
-    do {                                                                                      \
-        int status_ = hy_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);               \
-        json_t *items_ = NULL;                                                                \
-        uint64_t next_ = 0;                                                                   \
-        if (status_)                                                                          \
-            return status_;                                                                   \
-        status_ = (CALL);                                                                     \
-        return s_list(ctx, status_, items_, next_, result);                                   \
+#define LIST(CALL, FILTER)                                                                         \
+    do {                                                                                           \
+        int status_ = hy_page_args(ctx, args, &(FILTER).after, &(FILTER).limit);                   \
+        json_t *items_ = NULL;                                                                     \
+        uint64_t next_ = 0;                                                                        \
+        if (status_)                                                                               \
+            return status_;                                                                        \
+        status_ = (CALL);                                                                          \
+        return status_ ? status_ : hy_page_result(ctx, items_, next_, result);                     \
     } while (0)
 
 /* ------------------------------------------------------------------ networks ------------- */
 
-static int s_networks_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_networks_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_network_create(ctx, args, result);
 }
 
-static int s_networks_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_networks_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_network_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_networks_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_networks_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_network_update(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_filter_t f = {.office = hy_json_str(args, "office"),
                            .field = hy_json_str(args, "field"),
@@ -58,24 +53,24 @@ static int s_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* ------------------------------------------------------------------- members ------------- */
 
-static int s_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_member_join(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_member_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"),
                                  hy_json_str(args, "date"), result);
 }
 
-static int s_members_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_members_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_member_filter_t f = {.status = hy_json_str(args, "status"), .role = hy_json_str(args, "role")};
     LIST(networks_member_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
-static int s_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     uint64_t after;
     int limit, status = hy_page_args(ctx, args, &after, &limit);
@@ -86,17 +81,17 @@ static int s_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* -------------------------------------------------------------------- buyers ------------- */
 
-static int s_buyers_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_buyers_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_buyer_create(ctx, args, result);
 }
 
-static int s_buyers_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_buyers_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_buyer_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_buyer_filter_t f = {.kind = hy_json_str(args, "kind"),
                                  .network_id = hy_json_str(args, "network_id")};
@@ -105,41 +100,41 @@ static int s_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* -------------------------------------------------------------------- orders ------------- */
 
-static int s_orders_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_orders_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_order_create(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_orders_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_orders_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_order_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_order_filter_t f = {.status = hy_json_str(args, "status"),
                                  .buyer_id = hy_json_str(args, "buyer_id")};
     LIST(networks_order_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
-static int s_orders_assign(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_orders_assign(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_order_assign(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_orders_deliver(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_orders_deliver(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_delivery_record(ctx, hy_json_str(args, "id"), args, result);
 }
 
 /* -------------------------------------------------------------------- ledger ------------- */
 
-static int s_payments_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_payments_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_payment_record(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_ledger_filter_t f = {.kind = hy_json_str(args, "kind"),
                                   .person_id = hy_json_str(args, "person_id"),
@@ -147,36 +142,13 @@ static int s_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     LIST(networks_ledger_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
-static int s_ledger_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+int networks_h_ledger_void(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return networks_entry_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "entry"),
                                hy_json_str(args, "reason"), result);
 }
 
 /* -------------------------------------------------------------------- wiring ------------- */
-
-const hy_handler_t networks_handlers[] = {
-    {"networks.create", s_networks_create},
-    {"networks.get", s_networks_get},
-    {"networks.update", s_networks_update},
-    {"networks.list", s_networks_list},
-    {"members.join", s_members_join},
-    {"members.leave", s_members_leave},
-    {"members.list", s_members_list},
-    {"members.statement", s_members_statement},
-    {"buyers.create", s_buyers_create},
-    {"buyers.get", s_buyers_get},
-    {"buyers.list", s_buyers_list},
-    {"orders.create", s_orders_create},
-    {"orders.get", s_orders_get},
-    {"orders.list", s_orders_list},
-    {"orders.assign", s_orders_assign},
-    {"orders.deliver", s_orders_deliver},
-    {"payments.create", s_payments_create},
-    {"ledger.list", s_ledger_list},
-    {"ledger.void", s_ledger_void},
-    {0},
-};
 
 int networks_open(hy_store_t *store, void **state)
 {
@@ -221,7 +193,6 @@ static const char *const s_sources[] = {"registry", NULL};
 const hy_service_def_t networks_def = {
     .name = "networks",
     .api = &networks_api,
-    .handlers = networks_handlers,
     .open = networks_open,
     .sources = s_sources,
     .apply = networks_apply,

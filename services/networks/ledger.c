@@ -121,7 +121,7 @@ static int s_check_delivery(hy_ctx_t *ctx, const json_t *order, const json_t *ar
                 "%s has %lld units of %s still to deliver; %lld accepted + %lld rejected is more",
                 person_id, (long long)open, item, (long long)accepted, (long long)rejected);
         hy_fail_extra(ctx, "deliverable", json_integer(open));
-        return 422;
+        return -1;
     }
     return 0;
 }
@@ -231,7 +231,7 @@ int networks_delivery_record(hy_ctx_t *ctx, const char *order_id, json_t *args, 
     json_decref(order);
     json_decref(network);
     json_decref(member);
-    return 201;
+    return 0;
 fail:
     json_decref(order);
     json_decref(network);
@@ -289,14 +289,14 @@ static int s_check_to_member(hy_ctx_t *ctx, const json_t *network, const json_t 
                 "%s is owed %lld rials by this network; %lld is more", person_id,
                 (long long)owed, (long long)amount);
         hy_fail_extra(ctx, "owed_rials", json_integer(owed));
-        return 422;
+        return -1;
     }
     if (amount > cash) {
         hy_fail(ctx, 422, "insufficient_network_cash", "amount_rials",
                 "the network holds %lld rials from buyers; it cannot pay %lld", (long long)cash,
                 (long long)amount);
         hy_fail_extra(ctx, "balance_rials", json_integer(cash));
-        return 422;
+        return -1;
     }
     return 0;
 }
@@ -374,7 +374,7 @@ int networks_payment_record(hy_ctx_t *ctx, const char *network_id, json_t *args,
         goto fail;
     *out = entry;
     json_decref(network);
-    return 201;
+    return 0;
 fail:
     json_decref(network);
     json_decref(entry);
@@ -404,7 +404,7 @@ int networks_statement(hy_ctx_t *ctx, const char *network_id, const char *person
                             .key = key,
                             .klen = networks_key_num('m', net, person, true, key)};
     if ((status = networks_page(ctx, &page, after, limit > 0 ? limit : STATEMENT_LIMIT, &entries,
-                                &next)) != 200 ||
+                                &next)) != 0 ||
         (status = networks_order_work(ctx, net, person, person_id, &work)) != 0) {
         json_decref(member);
         json_decref(entries);
@@ -416,7 +416,7 @@ int networks_statement(hy_ctx_t *ctx, const char *network_id, const char *person
     json_object_set_new(member, "next_cursor", next ? json_string(cursor) : json_null());
     json_object_set_new(member, "work", work);
     *out = member;
-    return 200;
+    return 0;
 }
 
 /* The ledger list's filters; the person, when given, is the index key itself. */
@@ -440,7 +440,7 @@ int networks_ledger_list(hy_ctx_t *ctx, const char *network_id, const networks_l
     if (by_person && hy_id_parse("prs", f->person_id, &person) != 0) {
         *items = json_array();
         *next = 0;
-        return 200;
+        return 0;
     }
     uint8_t key[18];
     networks_page_t page = {.db = st->ledger_idx,

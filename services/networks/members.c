@@ -153,7 +153,7 @@ int networks_member_join(hy_ctx_t *ctx, const char *network_id, json_t *args, js
     *out = member;
     json_decref(network);
     json_decref(old);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -223,7 +223,7 @@ int networks_member_leave(hy_ctx_t *ctx, const char *network_id, const char *per
     *out = member;
     json_decref(network);
     json_decref(released);
-    return 200;
+    return 0;
 fail:
     json_decref(network);
     json_decref(member);

@@ -187,7 +187,7 @@ int networks_network_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto fail;
     *out = network;
     json_decref(lead);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -232,14 +232,14 @@ int networks_network_get(hy_ctx_t *ctx, const char *id, json_t **out)
                             .load = s_member_summary,
                             .user = &n};
     status = networks_page(ctx, &page, 0, INLINE_MEMBERS, &members, &next);
-    if (status != 200) {
+    if (status != 0) {
         json_decref(network);
         return status;
     }
     json_object_set_new(network, "members", members);
     json_object_set_new(network, "members_truncated", json_boolean(next != 0));
     *out = network;
-    return 200;
+    return 0;
 }
 
 /* A change of lead (both ids given, or only a business of the current lead). *previous gets the
@@ -335,7 +335,7 @@ int networks_network_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t 
     json_decref(old);
     json_decref(changes);
     json_decref(previous);
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(network);
@@ -374,7 +374,7 @@ int networks_network_list(hy_ctx_t *ctx, const networks_filter_t *asked, json_t 
         if (hy_id_parse("prs", f->lead_person_id, &lead) != 0) {
             *items = json_array();
             *next = 0;
-            return 200;
+            return 0;
         }
         page.klen = networks_key_num('l', lead, 0, false, lkey);
         page.key = lkey;

@@ -22,6 +22,7 @@
  *                              insufficient_network_cash (a buyer's payment paid out);
  *                              422 same_approver (the key that recorded it)
  */
+#include "networks.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -397,50 +398,50 @@ static const hy_field_t void_args[] = {
 
 /* -------------------------------------------------------------------- the table ---------- */
 
-#define OP(NAME, METHOD, PATH, ROLES, ARGS, RESULT, STATUS, LIST, SUMMARY)                     \
-    {.op = NAME, .method = METHOD, .path = PATH, .roles = ROLES, .args = ARGS,                \
+#define OP(NAME, HANDLER, METHOD, PATH, ROLES, ARGS, RESULT, STATUS, LIST, SUMMARY)                     \
+    {.op = NAME, .handler = HANDLER, .method = METHOD, .path = PATH, .roles = ROLES, .args = ARGS,                \
      .result = RESULT, .ok_status = STATUS, .list = LIST, .summary = SUMMARY}
 
 static const hy_op_spec_t networks_ops[] = {
-    OP("networks.create", "POST", "/v1/networks", WRITE, network_create_args, network_result,
+    OP("networks.create", networks_h_networks_create, "POST", "/v1/networks", WRITE, network_create_args, network_result,
        201, false, "Create a network under its lead (a registered person owning the business)"),
-    OP("networks.get", "GET", "/v1/networks/{id}", READ, NULL, network_result, 200, false,
+    OP("networks.get", networks_h_networks_get, "GET", "/v1/networks/{id}", READ, NULL, network_result, 200, false,
        "Get a network with its figures and members"),
-    OP("networks.update", "PATCH", "/v1/networks/{id}", WRITE, network_update_args,
+    OP("networks.update", networks_h_networks_update, "PATCH", "/v1/networks/{id}", WRITE, network_update_args,
        network_result, 200, false, "Change name, activity, status, member share or lead"),
-    OP("networks.list", "GET", "/v1/networks", READ, network_list_args, network_result, 200,
+    OP("networks.list", networks_h_networks_list, "GET", "/v1/networks", READ, network_list_args, network_result, 200,
        true, "List networks"),
-    OP("members.join", "POST", "/v1/networks/{id}/members", WRITE, member_join_args,
+    OP("members.join", networks_h_members_join, "POST", "/v1/networks/{id}/members", WRITE, member_join_args,
        member_result, 201, false, "A registered person joins (job_created per the jobs rule)"),
-    OP("members.leave", "POST", "/v1/networks/{id}/members/{person_id}/leave", WRITE,
+    OP("members.leave", networks_h_members_leave, "POST", "/v1/networks/{id}/members/{person_id}/leave", WRITE,
        member_leave_args, member_result, 200, false,
        "A member leaves; undelivered work goes back to the orders"),
-    OP("members.list", "GET", "/v1/networks/{id}/members", READ, member_list_args,
+    OP("members.list", networks_h_members_list, "GET", "/v1/networks/{id}/members", READ, member_list_args,
        member_result, 200, true, "List a network's members"),
-    OP("members.statement", "GET", "/v1/networks/{id}/members/{person_id}/statement", READ,
+    OP("members.statement", networks_h_members_statement, "GET", "/v1/networks/{id}/members/{person_id}/statement", READ,
        statement_args, statement_result, 200, false,
        "A member's statement: balance, entries with running balance, work"),
-    OP("buyers.create", "POST", "/v1/buyers", WRITE, buyer_create_args, buyer_result, 201, false,
+    OP("buyers.create", networks_h_buyers_create, "POST", "/v1/buyers", WRITE, buyer_create_args, buyer_result, 201, false,
        "Record a buyer (shop, exhibition, exporter or another network)"),
-    OP("buyers.get", "GET", "/v1/buyers/{id}", READ, NULL, buyer_result, 200, false,
+    OP("buyers.get", networks_h_buyers_get, "GET", "/v1/buyers/{id}", READ, NULL, buyer_result, 200, false,
        "Get a buyer"),
-    OP("buyers.list", "GET", "/v1/buyers", READ, buyer_list_args, buyer_result, 200, true,
+    OP("buyers.list", networks_h_buyers_list, "GET", "/v1/buyers", READ, buyer_list_args, buyer_result, 200, true,
        "List buyers"),
-    OP("orders.create", "POST", "/v1/networks/{id}/orders", WRITE, order_create_args,
+    OP("orders.create", networks_h_orders_create, "POST", "/v1/networks/{id}/orders", WRITE, order_create_args,
        order_result, 201, false, "Place a buyer's order with a network"),
-    OP("orders.get", "GET", "/v1/orders/{id}", READ, NULL, order_result, 200, false,
+    OP("orders.get", networks_h_orders_get, "GET", "/v1/orders/{id}", READ, NULL, order_result, 200, false,
        "Get an order with its lines and assignments"),
-    OP("orders.list", "GET", "/v1/networks/{id}/orders", READ, order_list_args, order_result,
+    OP("orders.list", networks_h_orders_list, "GET", "/v1/networks/{id}/orders", READ, order_list_args, order_result,
        200, true, "List a network's orders"),
-    OP("orders.assign", "POST", "/v1/orders/{id}/assignments", WRITE, assign_args, order_result,
+    OP("orders.assign", networks_h_orders_assign, "POST", "/v1/orders/{id}/assignments", WRITE, assign_args, order_result,
        201, false, "Assign units of an item to an active member"),
-    OP("orders.deliver", "POST", "/v1/orders/{id}/deliveries", WRITE, deliver_args,
+    OP("orders.deliver", networks_h_orders_deliver, "POST", "/v1/orders/{id}/deliveries", WRITE, deliver_args,
        entry_result, 201, false, "Record a member's delivery (accepted and rejected units)"),
-    OP("payments.create", "POST", "/v1/networks/{id}/payments", WRITE, payment_args,
+    OP("payments.create", networks_h_payments_create, "POST", "/v1/networks/{id}/payments", WRITE, payment_args,
        entry_result, 201, false, "Record a payment from a buyer or to a member"),
-    OP("ledger.list", "GET", "/v1/networks/{id}/ledger", READ, ledger_list_args, entry_result,
+    OP("ledger.list", networks_h_ledger_list, "GET", "/v1/networks/{id}/ledger", READ, ledger_list_args, entry_result,
        200, true, "A network's ledger: deliveries and payments, oldest first"),
-    OP("ledger.void", "POST", "/v1/networks/{id}/ledger/{entry}/void", WRITE | HY_ROLE_OPERATOR,
+    OP("ledger.void", networks_h_ledger_void, "POST", "/v1/networks/{id}/ledger/{entry}/void", WRITE | HY_ROLE_OPERATOR,
        void_args, entry_result, 200, false,
        "Void a delivery or payment recorded by mistake (another key than the one that recorded "
        "it; 409 already_paid, insufficient_network_cash, voided; 422 same_approver)"),

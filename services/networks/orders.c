@@ -170,7 +170,7 @@ int networks_order_create(hy_ctx_t *ctx, const char *network_id, json_t *args, j
     *out = order;
     json_decref(network);
     json_decref(buyer);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -195,7 +195,7 @@ int networks_order_get(hy_ctx_t *ctx, const char *id, json_t **out)
         *out = NULL;
         return status;
     }
-    return 200;
+    return 0;
 }
 
 /* The assignment rules above, for a person and an item of order. */
@@ -227,7 +227,7 @@ static int s_check_assign(hy_ctx_t *ctx, const json_t *order, uint64_t net, cons
                 "%lld more can be assigned",
                 (long long)ordered, item, (long long)taken, (long long)(ordered - taken));
         hy_fail_extra(ctx, "assignable", json_integer(ordered - taken));
-        return 422;
+        return -1;
     }
     return 0;
 }
@@ -271,7 +271,7 @@ int networks_order_assign(hy_ctx_t *ctx, const char *id, json_t *args, json_t **
         goto fail;
     *out = order;
     json_decref(network);
-    return 201;
+    return 0;
 fail:
     json_decref(order);
     json_decref(network);

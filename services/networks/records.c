@@ -145,7 +145,7 @@ int networks_page(hy_ctx_t *ctx, const networks_page_t *p, uint64_t after, int l
         return hy_fail_mdb(ctx, rc);
     }
     *items = w.items;
-    return 200;
+    return 0;
 }
 
 bool networks_same(const json_t *rec, const char *key, const char *want)

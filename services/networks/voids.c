@@ -125,7 +125,7 @@ static int s_undo_payment(hy_ctx_t *ctx, uint64_t net, json_t *network, const js
                     "the network holds %lld rials; it has paid out the %lld this payment "
                     "brought: void those payments first", (long long)cash, (long long)amount);
             hy_fail_extra(ctx, "balance_rials", json_integer(cash));
-            return 409;
+            return -1;
         }
         if ((status = networks_order_find(ctx, hy_json_str(entry, "order_id"), "order_id", &on,
                                           &order)) == 0 &&
@@ -184,7 +184,7 @@ int networks_entry_void(hy_ctx_t *ctx, const char *network_id, const char *entry
         goto fail;
     *out = entry;
     json_decref(network);
-    return 200;
+    return 0;
 fail:
     json_decref(network);
     json_decref(entry);

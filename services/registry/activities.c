@@ -162,7 +162,7 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_decref(people);
     json_decref(office_rec);
     free(nums);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -182,7 +182,7 @@ int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **out)
         json_decref(*out);
         *out = NULL;
     }
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 typedef struct {
@@ -245,7 +245,7 @@ int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *in, 
         if (hy_id_parse("prs", in->person_id, &person) != 0) {
             *items = json_array();
             *next = 0;
-            return 200;
+            return 0;
         }
         klen = registry_key_num('p', person, pkey);
         k = pkey;

@@ -75,7 +75,7 @@ int registry_agency_list(hy_ctx_t *ctx, json_t **items)
         return hy_fail_mdb(ctx, rc);
     }
     *items = list;
-    return 200;
+    return 0;
 }
 
 /* The agency whose name folds to the same key as name, if any (new reference in *found). */
@@ -83,7 +83,7 @@ static int s_same_name(hy_ctx_t *ctx, const char *name_key, json_t **found)
 {
     json_t *all = NULL;
     int status = registry_agency_list(ctx, &all);
-    if (status != 200)
+    if (status != 0)
         return status;
     *found = NULL;
     size_t i;
@@ -143,7 +143,7 @@ int registry_agency_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         goto done;
     *out = agency;
     agency = NULL;
-    status = 201;
+    status = 0;
 done:
     free(name_key);
     json_decref(agency);

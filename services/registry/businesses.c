@@ -105,7 +105,7 @@ static int s_licence_free(hy_ctx_t *ctx, const json_t *licence, uint64_t self)
             json_string_value(json_object_get(licence, "type")),
             json_string_value(json_object_get(licence, "number")));
     hy_fail_extra(ctx, "existing_id", json_string(id));
-    return 409;
+    return -1;
 }
 
 /* One entry of stage_history dated date (the day the stage changed, NULL = today); office is
@@ -213,7 +213,7 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_decref(owner);
     json_decref(licence);
     json_decref(office_rec);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -232,7 +232,7 @@ int registry_business_get(hy_ctx_t *ctx, const char *id, json_t **out)
         json_decref(*out);
         *out = NULL;
     }
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 /* The date of the last stage change, "" when none is recorded. */
@@ -383,7 +383,7 @@ int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t
     *out = business;
     json_decref(old);
     json_decref(changes);
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(business);
@@ -428,7 +428,7 @@ int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *in, 
         if (hy_id_parse("prs", f->owner_id, &owner) != 0) {
             *items = json_array();
             *next = 0;
-            return 200;
+            return 0;
         }
         klen = registry_key_num('p', owner, okey);
         k = okey;

@@ -56,7 +56,7 @@ int registry_activity_void(hy_ctx_t *ctx, const char *id, const char *reason, js
     }
     json_decref(data);
     *out = activity;
-    return 200;
+    return 0;
 }
 
 /* Applies the corrected members of args to after: a null clears (meeting_kind, employer,
@@ -109,7 +109,7 @@ int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_
         json_decref(before);
         json_decref(people);
         free(nums);
-        return 200;
+        return 0;
     }
     data = hy_correct_data(ctx, before, after, json_string_value(json_object_get(args, "reason")));
     if ((rc = registry_activity_index(ctx, n, before, false)) != 0 ||
@@ -125,7 +125,7 @@ int registry_activity_correct(hy_ctx_t *ctx, const char *id, json_t *args, json_
     json_decref(people);
     json_decref(data);
     free(nums);
-    return 200;
+    return 0;
 fail:
     json_decref(before);
     json_decref(after);

@@ -196,7 +196,7 @@ int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int li
         return hy_fail_mdb(ctx, rc);
     }
     *items = l.items;
-    return 200;
+    return 0;
 }
 
 int registry_dups_not_same(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out)
@@ -239,7 +239,7 @@ int registry_dups_not_same(hy_ctx_t *ctx, const char *id, const char *reason, js
     json_object_set_new(pair, "status", json_string("not_same"));
     *out = pair;
     pair = NULL;
-    status = 200;
+    status = 0;
     goto done;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);

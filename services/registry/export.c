@@ -86,14 +86,14 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
     long max = e && *e ? strtol(e, NULL, 10) : DEFAULT_MAX_BYTES;
     registry_person_filter_t f = *filter;
     registry_buf_t b = {0};
-    int rc = registry_buf_add(&b, BOM, 3), status = 200;
+    int rc = registry_buf_add(&b, BOM, 3), status = 0;
     for (size_t c = 0; c < NCOLS; c++)
         rc |= s_cell(&b, s_head[c], c + 1 == NCOLS);
     f.limit = PAGE;
     do {
         json_t *items = NULL;
         uint64_t next = 0;
-        if ((status = registry_person_list(ctx, &f, &items, &next)) != 200)
+        if ((status = registry_person_list(ctx, &f, &items, &next)) != 0)
             goto done;
         size_t i;
         json_t *p;
@@ -117,7 +117,7 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
     }
     *out = json_pack("{s:s,s:s%,s:s}", "content_type", "text/csv; charset=utf-8", "body", b.p,
                      b.len, "content_disposition", "attachment; filename=\"persons.csv\"");
-    status = *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    status = *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 done:
     free(b.p);
     return status;

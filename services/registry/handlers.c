@@ -1,5 +1,6 @@
 /*
- * handlers.c — the registry's handler table and its wiring into the service skeleton.
+ * handlers.c — the registry's handlers (named in registry_api.c's rows) and its wiring into
+ * the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against registry_api.c (types, required fields, enums, Jalali dates folded, strings trimmed,
@@ -11,267 +12,219 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "page.h"
 #include "registry.h"
 
-static const char *s_str(const json_t *args, const char *key)
-{
-    return json_string_value(json_object_get(args, key));
-}
-
-/* Wraps a page (items stolen) as the list result, or passes a refusal through. */
-static int s_list_result(hy_ctx_t *ctx, int status, json_t *items, uint64_t next, json_t **result)
-{
-    return status == 200 ? hy_page_result(ctx, items, next, result) : status;
-}
-
 /* ------------------------------------------------------------------ persons ------------- */
 
-static int s_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_person_create(ctx, args, result);
 }
 
-static int s_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_get(ctx, s_str(args, "id"), result);
+    return registry_person_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_update(ctx, s_str(args, "id"), args, result);
+    return registry_person_update(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_add_referral(ctx, s_str(args, "id"), s_str(args, "source"),
-                                        s_str(args, "agency"), s_str(args, "date"), result);
+    return registry_person_add_referral(ctx, hy_json_str(args, "id"), hy_json_str(args, "source"),
+                                        hy_json_str(args, "agency"), hy_json_str(args, "date"),
+                                        result);
 }
 
-static int s_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_set_status(ctx, s_str(args, "id"), args, result);
+    return registry_person_set_status(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_transfer(ctx, s_str(args, "id"), args, result);
+    return registry_person_transfer(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_merge(ctx, s_str(args, "id"), s_str(args, "into"), result);
+    return registry_person_merge(ctx, hy_json_str(args, "id"), hy_json_str(args, "into"), result);
 }
 
-static int s_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_correct_nid(ctx, s_str(args, "id"), s_str(args, "national_id"),
-                                       s_str(args, "reason"), result);
+    return registry_person_correct_nid(ctx, hy_json_str(args, "id"),
+                                       hy_json_str(args, "national_id"),
+                                       hy_json_str(args, "reason"), result);
 }
 
-static int s_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_person_filter_t f = {
-        .national_id = s_str(args, "national_id"),
-        .q = s_str(args, "q"),
-        .neighbourhood = s_str(args, "neighbourhood"),
-        .office = s_str(args, "office"),
-        .mobile = s_str(args, "mobile"),
-        .nid_part = s_str(args, "national_id_contains"),
+        .national_id = hy_json_str(args, "national_id"),
+        .q = hy_json_str(args, "q"),
+        .neighbourhood = hy_json_str(args, "neighbourhood"),
+        .office = hy_json_str(args, "office"),
+        .mobile = hy_json_str(args, "mobile"),
+        .nid_part = hy_json_str(args, "national_id_contains"),
     };
-    int status = hy_page_args(ctx, args, &f.after, &f.limit);
-    if (status)
-        return status;
-    if (s_str(args, "format") && strcmp(s_str(args, "format"), "csv") == 0)
+    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0)
+        return -1;
+    if (hy_json_str(args, "format") && strcmp(hy_json_str(args, "format"), "csv") == 0)
         return registry_person_export_csv(ctx, &f, result);
     json_t *items = NULL;
     uint64_t next = 0;
-    status = registry_person_list(ctx, &f, &items, &next);
-    return s_list_result(ctx, status, items, next, result);
+    if (registry_person_list(ctx, &f, &items, &next) != 0)
+        return -1;
+    return hy_page_result(ctx, items, next, result);
 }
 
 /* ------------------------------------------------------------------- offices ------------- */
 
-static int s_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_office_create(ctx, args, result);
 }
 
-static int s_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_office_update(ctx, s_str(args, "code"), args, result);
+    return registry_office_update(ctx, hy_json_str(args, "code"), args, result);
 }
 
-static int s_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_office_get(ctx, s_str(args, "code"), result);
+    return registry_office_get(ctx, hy_json_str(args, "code"), result);
 }
 
-static int s_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     json_t *items = NULL;
-    int status = registry_office_list(ctx, s_str(args, "province"), &items);
-    return s_list_result(ctx, status, items, 0, result);
+    if (registry_office_list(ctx, hy_json_str(args, "province"), &items) != 0)
+        return -1;
+    return hy_page_result(ctx, items, 0, result);
 }
 
 /* ---------------------------------------------------------------- businesses ------------- */
 
-static int s_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_business_create(ctx, args, result);
 }
 
-static int s_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_business_get(ctx, s_str(args, "id"), result);
+    return registry_business_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_business_update(ctx, s_str(args, "id"), args, result);
+    return registry_business_update(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_business_filter_t f = {
-        .owner_id = s_str(args, "owner_id"),
-        .field = s_str(args, "field"),
-        .stage = s_str(args, "stage"),
-        .office = s_str(args, "office"),
+        .owner_id = hy_json_str(args, "owner_id"),
+        .field = hy_json_str(args, "field"),
+        .stage = hy_json_str(args, "stage"),
+        .office = hy_json_str(args, "office"),
     };
-    int status = hy_page_args(ctx, args, &f.after, &f.limit);
-    if (status)
-        return status;
     json_t *items = NULL;
     uint64_t next = 0;
-    status = registry_business_list(ctx, &f, &items, &next);
-    return s_list_result(ctx, status, items, next, result);
+    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0 ||
+        registry_business_list(ctx, &f, &items, &next) != 0)
+        return -1;
+    return hy_page_result(ctx, items, next, result);
 }
 
 /* ---------------------------------------------------------------- activities ------------- */
 
-static int s_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_activity_create(ctx, args, result);
 }
 
-static int s_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_activity_get(ctx, s_str(args, "id"), result);
+    return registry_activity_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_activity_void(ctx, s_str(args, "id"), s_str(args, "reason"), result);
+    return registry_activity_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
+                                  result);
 }
 
-static int s_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_activity_correct(ctx, s_str(args, "id"), args, result);
+    return registry_activity_correct(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_activity_filter_t f = {
-        .kind = s_str(args, "kind"),
-        .office = s_str(args, "office"),
-        .person_id = s_str(args, "person_id"),
-        .from = s_str(args, "from"),
-        .to = s_str(args, "to"),
+        .kind = hy_json_str(args, "kind"),
+        .office = hy_json_str(args, "office"),
+        .person_id = hy_json_str(args, "person_id"),
+        .from = hy_json_str(args, "from"),
+        .to = hy_json_str(args, "to"),
         .include_voided = json_is_true(json_object_get(args, "include_voided")),
     };
-    int status = hy_page_args(ctx, args, &f.after, &f.limit);
-    if (status)
-        return status;
     json_t *items = NULL;
     uint64_t next = 0;
-    status = registry_activity_list(ctx, &f, &items, &next);
-    return s_list_result(ctx, status, items, next, result);
+    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0 ||
+        registry_activity_list(ctx, &f, &items, &next) != 0)
+        return -1;
+    return hy_page_result(ctx, items, next, result);
 }
 
 /* ---------------------------------------------------------------- households ------------- */
 
-static int s_households_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_households_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_household_create(ctx, args, result);
 }
 
-static int s_households_get(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_households_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_household_get(ctx, s_str(args, "id"), result);
+    return registry_household_get(ctx, hy_json_str(args, "id"), result);
 }
 
-static int s_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_household_add_member(ctx, s_str(args, "id"), args, result);
+    return registry_household_add_member(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_household_leave(ctx, s_str(args, "id"), s_str(args, "member"), args, result);
+    return registry_household_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "member"),
+                                    args, result);
 }
 
-static int s_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_household_set_head(ctx, s_str(args, "id"), args, result);
+    return registry_household_set_head(ctx, hy_json_str(args, "id"), args, result);
 }
 
-static int s_households_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_h_households_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     registry_household_filter_t f = {
-        .office = s_str(args, "office"),
-        .person_id = s_str(args, "person_id"),
+        .office = hy_json_str(args, "office"),
+        .person_id = hy_json_str(args, "person_id"),
     };
-    int status = hy_page_args(ctx, args, &f.after, &f.limit);
-    if (status)
-        return status;
     json_t *items = NULL;
     uint64_t next = 0;
-    status = registry_household_list(ctx, &f, &items, &next);
-    return s_list_result(ctx, status, items, next, result);
+    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0 ||
+        registry_household_list(ctx, &f, &items, &next) != 0)
+        return -1;
+    return hy_page_result(ctx, items, next, result);
 }
 
 /* -------------------------------------------------------------------- wiring ------------- */
-
-const hy_handler_t registry_handlers[] = {
-    {"offices.create", s_offices_create},
-    {"offices.update", s_offices_update},
-    {"offices.get", s_offices_get},
-    {"offices.list", s_offices_list},
-    {"persons.create", s_persons_create},
-    {"persons.get", s_persons_get},
-    {"persons.update", s_persons_update},
-    {"persons.list", s_persons_list},
-    {"persons.add_referral", s_persons_add_referral},
-    {"persons.set_status", s_persons_set_status},
-    {"persons.transfer", s_persons_transfer},
-    {"persons.merge", s_persons_merge},
-    {"persons.correct_national_id", s_persons_correct_nid},
-    {"businesses.create", s_businesses_create},
-    {"businesses.get", s_businesses_get},
-    {"businesses.update", s_businesses_update},
-    {"businesses.list", s_businesses_list},
-    {"activities.create", s_activities_create},
-    {"activities.get", s_activities_get},
-    {"activities.void", s_activities_void},
-    {"activities.correct", s_activities_correct},
-    {"activities.list", s_activities_list},
-    {"households.create", s_households_create},
-    {"households.get", s_households_get},
-    {"households.list", s_households_list},
-    {"households.add_member", s_households_add_member},
-    {"households.leave", s_households_leave},
-    {"households.set_head", s_households_set_head},
-    {"agencies.create", registry_h_agencies_create},
-    {"agencies.list", registry_h_agencies_list},
-    {"persons.possible_duplicates", registry_h_possible_duplicates},
-    {"persons.not_same", registry_h_not_same},
-    {"imports.create", registry_h_imports_create},
-    {"imports.add_part", registry_h_imports_add_part},
-    {"imports.get", registry_h_imports_get},
-    {"imports.rows", registry_h_imports_rows},
-    {0},
-};
 
 int registry_open(hy_store_t *store, void **state)
 {
@@ -303,7 +256,6 @@ int registry_open(hy_store_t *store, void **state)
 const hy_service_def_t registry_def = {
     .name = "registry",
     .api = &registry_api,
-    .handlers = registry_handlers,
     .open = registry_open,
     .sources = NULL,
     .apply = NULL,

@@ -97,7 +97,7 @@ static int s_check_free(hy_ctx_t *ctx, const char *field, uint64_t pn, const cha
             "(POST /v1/households/%s/members/%s/leave)",
             person_id, hid, hid, person_id);
     hy_fail_extra(ctx, "household_id", json_string(hid));
-    return 409;
+    return -1;
 }
 
 /* A registered person as a member of a household of office: the person must exist, not be a
@@ -240,7 +240,7 @@ int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_decref(head);
     json_decref(office_rec);
     json_decref(member);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -259,7 +259,7 @@ int registry_household_get(hy_ctx_t *ctx, const char *id, json_t **out)
         json_decref(*out);
         *out = NULL;
     }
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 /* Loads a household the caller is about to change: 404, 403 other_office, 409 dissolved. */
@@ -332,7 +332,7 @@ int registry_household_add_member(hy_ctx_t *ctx, const char *id, json_t *args, j
         goto fail;
     *out = hh;
     json_decref(member);
-    return 201;
+    return 0;
 fail:
     json_decref(hh);
     json_decref(member);
@@ -416,7 +416,7 @@ int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *which, j
                          json_pack("{s:O}", "member", m))) != 0)
         goto fail;
     *out = hh;
-    return 200;
+    return 0;
 fail:
     json_decref(hh);
     return status;
@@ -471,7 +471,7 @@ int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args, jso
                          json_pack("{s:s}", "previous_head_id", old))) != 0)
         goto fail;
     *out = hh;
-    return 200;
+    return 0;
 fail:
     json_decref(hh);
     return status;
@@ -577,7 +577,7 @@ int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f,
         if (hy_id_parse("prs", f->person_id, &pn) != 0) {
             *items = json_array();
             *next = 0;
-            return 200;
+            return 0;
         }
         klen = registry_key_num('p', pn, pkey);
         k = pkey;

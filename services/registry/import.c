@@ -152,7 +152,7 @@ int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if ((rc = hy_store_put_id(ctx->txn, st->imports, n, imp)) != 0)
         goto mdb_fail;
     *out = s_view(imp);
-    status = 202;
+    status = 0;
     goto done;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
@@ -190,7 +190,7 @@ int registry_import_add_part(hy_ctx_t *ctx, const char *id, json_t *args, json_t
         goto done;
     if (seq < parts) {   /* sent again: already taken */
         *out = s_view(imp);
-        status = 202;
+        status = 0;
         goto done;
     }
     if (strcmp(state, "receiving") != 0) {
@@ -213,7 +213,7 @@ int registry_import_add_part(hy_ctx_t *ctx, const char *id, json_t *args, json_t
         goto done;
     }
     *out = s_view(imp);
-    status = 202;
+    status = 0;
 done:
     json_decref(imp);
     return status;
@@ -227,7 +227,7 @@ int registry_import_get(hy_ctx_t *ctx, const char *id, json_t **out)
         return status;
     *out = s_view(imp);
     json_decref(imp);
-    return 200;
+    return 0;
 }
 
 /* One row as the client sees it. */
@@ -324,7 +324,7 @@ int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uin
         return hy_fail_mdb(ctx, rc);
     }
     *items = list;
-    return 200;
+    return 0;
 }
 
 int registry_open_more(hy_store_t *store, registry_t *st)

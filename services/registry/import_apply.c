@@ -119,13 +119,13 @@ static int s_known(hy_ctx_t *ctx, s_row_t *r)
             ctx, id, "agency", agency, json_string_value(json_object_get(r->imp, "date")), &out);
         json_decref(out);
         out = NULL;
-        if (status != 201)
+        if (status != 0)
             goto done;
     }
     if (json_object_size(fill)) {
         status = registry_person_update(ctx, id, fill, &out);
         json_decref(out);
-        if (status != 200)
+        if (status != 0)
             goto done;
         json_t *names = json_array();
         const char *k;
@@ -149,7 +149,7 @@ static int s_new(hy_ctx_t *ctx, s_row_t *r)
     json_t *out = NULL;
     json_object_set(r->args, "import_id", json_object_get(r->imp, "id"));
     int status = registry_person_create(ctx, r->args, &out);
-    if (status != 201)
+    if (status != 0)
         return status;
     json_object_set(r->row, "person_id", json_object_get(out, "id"));
     json_t *dups = json_object_get(out, "possible_duplicates");

@@ -65,7 +65,7 @@ int registry_person_set_status(hy_ctx_t *ctx, const char *id, const json_t *args
         goto fail;
     json_decref(old);
     *out = person;
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(person);
@@ -117,7 +117,7 @@ int registry_person_transfer(hy_ctx_t *ctx, const char *id, const json_t *args, 
     json_decref(old);
     json_decref(office);
     *out = person;
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(person);
@@ -280,7 +280,7 @@ int registry_person_merge(hy_ctx_t *ctx, const char *id, const char *into, json_
     json_decref(keep_old);
     json_decref(keep);
     *out = retired;
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(keep_old);
@@ -327,7 +327,7 @@ int registry_person_correct_nid(hy_ctx_t *ctx, const char *id, const char *text,
     json_decref(old);
     json_decref(changes);
     *out = person;
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(person);

@@ -177,7 +177,7 @@ int registry_office_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     }
     *out = office;
-    return 201;
+    return 0;
 }
 
 int registry_office_update(hy_ctx_t *ctx, const char *code, json_t *args, json_t **out)
@@ -201,7 +201,7 @@ int registry_office_update(hy_ctx_t *ctx, const char *code, json_t *args, json_t
         return status;
     }
     *out = office;
-    return 200;
+    return 0;
 }
 
 int registry_office_get(hy_ctx_t *ctx, const char *code, json_t **out)
@@ -209,7 +209,7 @@ int registry_office_get(hy_ctx_t *ctx, const char *code, json_t **out)
     int rc = registry_office_find(ctx, code, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "code", "no office has the code %s", code);
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
 /* Offices are few (tens in a province): the list is one page in code order, filtered by
@@ -244,5 +244,5 @@ int registry_office_list(hy_ctx_t *ctx, const char *province, json_t **items)
         return hy_fail_mdb(ctx, rc);
     }
     *items = list;
-    return 200;
+    return 0;
 }

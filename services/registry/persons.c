@@ -221,7 +221,7 @@ static int s_duplicate(hy_ctx_t *ctx, uint64_t existing, const json_t *args)
                 "this national ID is already registered as %s", id);
     hy_fail_extra(ctx, "existing_id", json_string(id));
     hy_fail_extra(ctx, "new_referral", json_boolean(new_agency));
-    return 409;
+    return -1;
 }
 
 /* The older typed counts a person may still carry cannot contradict each other: the
@@ -333,7 +333,7 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_decref(fields);
     json_decref(ref);
     json_decref(office_rec);
-    return 201;
+    return 0;
 mdb_fail:
     status = hy_fail_mdb(ctx, rc);
 fail:
@@ -354,7 +354,7 @@ int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)
         json_decref(*out);
         *out = stub;
     }
-    return 200;
+    return 0;
 }
 
 int registry_person_put(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *person)
@@ -440,7 +440,7 @@ int registry_person_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t *
     *out = person;
     json_decref(old);
     json_decref(changes);
-    return 200;
+    return 0;
 fail:
     json_decref(old);
     json_decref(person);
@@ -481,7 +481,7 @@ int registry_person_add_referral(hy_ctx_t *ctx, const char *id, const char *sour
     json_decref(old);
     json_decref(ref);
     json_decref(changes);
-    return 201;
+    return 0;
 fail:
     json_decref(old);
     json_decref(person);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fa.h"
+#include "page.h"
 #include "registry.h"
 #include "scope.h"
 
@@ -109,44 +110,12 @@ int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const js
     return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
-typedef struct {
-    MDB_dbi db;
-    registry_keep_fn keep;
-    void *user;
-    json_t *items;
-} s_page_t;
-
-/* hy_store_page visitor: load the record, keep it when the filter agrees. A missing record
- * means an index entry without its record, which a write in this service never leaves
- * behind; skip it rather than fail a read. */
-static int s_visit(MDB_txn *txn, uint64_t id, void *user)
-{
-    s_page_t *page = user;
-    json_t *rec = NULL;
-    int rc = hy_store_get_id(txn, page->db, id, &rec);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (page->keep && !page->keep(rec, page->user)) {
-        json_decref(rec);
-        return 0;
-    }
-    json_array_append_new(page->items, rec);
-    return 1;
-}
-
 int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_t klen,
                   uint64_t after, int limit, registry_keep_fn keep, void *user, json_t **items,
                   uint64_t *next)
 {
-    s_page_t page = {db, keep, user, json_array()};
     *next = 0;
-    int rc = hy_store_page(ctx->txn, key ? idx : db, key, klen, after, limit, s_visit, &page, next);
-    if (rc) {
-        json_decref(page.items);
-        return hy_fail_mdb(ctx, rc);
-    }
-    *items = page.items;
-    return 200;
+    int rc = hy_page_json(ctx->txn, db, key ? &idx : NULL, key, klen, after, limit, keep, user,
+                          items, next);
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }

@@ -45,8 +45,38 @@ typedef struct {
 } registry_t;
 
 extern const hy_api_t registry_api;
-extern const hy_handler_t registry_handlers[];
 extern const hy_service_def_t registry_def;
+
+/* The handlers of registry_api.c's rows that only unpack their arguments for a domain function
+ * (handlers.c); the others are the domain functions themselves. */
+int registry_h_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_create(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_get(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result);
+int registry_h_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
 int  registry_open(hy_store_t *store, void **state);
@@ -249,7 +279,7 @@ int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uin
 /* The background step (registry_def.background): applies the next rows of the oldest active
  * import for a few milliseconds. 1 more to do, 0 idle, or a failure status. */
 int registry_import_step(hy_ctx_t *ctx);
-/* Their handlers (import_handlers.c), listed in handlers.c's table. */
+/* Their handlers (import_handlers.c), named in registry_api.c's rows. */
 int registry_h_agencies_create(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_agencies_list(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_possible_duplicates(hy_ctx_t *ctx, json_t *args, json_t **result);
@@ -291,9 +321,9 @@ bool registry_diff(json_t *changes, const json_t *old, const json_t *new, const 
  * the status of the failure. */
 int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const json_t *data);
 
-/* Pages through a primary db or one index key with hy_store_page, loading each record of db
- * and keeping those for which keep(rec, user) is true. *items gets a new array. Returns 200
- * or a failure status. */
+/* Pages through a primary db or one index key (hy_page_json), loading each record of db and
+ * keeping those for which keep(rec, user) is true. *items gets a new array. Returns 0 or -1
+ * (the error in ctx). */
 typedef bool (*registry_keep_fn)(const json_t *rec, void *user);
 int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_t klen,
                   uint64_t after, int limit, registry_keep_fn keep, void *user, json_t **items,

@@ -311,7 +311,7 @@ static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, jso
     }
     free(ids);
     *items = page;
-    return 200;
+    return 0;
 }
 
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json_t **items,
@@ -320,14 +320,14 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
     registry_t *st = registry_state(ctx);
     s_filter_t f;
     memset(&f, 0, sizeof f);
-    int status = 200;
+    int status = 0;
     char key[KEY_BUF];
     size_t klen = 0;
     if (in->national_id && *in->national_id &&
         hy_national_id_normalize(in->national_id, f.nid) != HY_NID_OK) {
         *items = json_array(); /* no person has an invalid national ID */
         *next = 0;
-        return 200;
+        return 0;
     }
     /* A key of one office lists that office's persons; only a national ID lookup (what
      * deduplication needs) crosses offices, and its other-office items are stubs. */
@@ -365,7 +365,7 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
     if (f.nid[0] || f.q.count == 0)
         status = registry_page(ctx, st->persons, st->person_idx, klen ? key : NULL, klen, in->after,
                                in->limit, s_keep, &f, items, next);
-    if (status == 200 && mine && f.nid[0]) {
+    if (status == 0 && mine && f.nid[0]) {
         size_t i;
         json_t *p;
         json_array_foreach(*items, i, p) {

@@ -1,5 +1,5 @@
 /*
- * handlers.c — the reporting service's handler table and its wiring into the skeleton: the
+ * handlers.c — the reporting service's wiring into the skeleton: the
  * databases it opens, the sources it follows, how it applies and resets, and that a replica
  * serves only once it has caught up.
  *
@@ -11,18 +11,6 @@
 #include <stdlib.h>
 
 #include "reporting.h"
-
-const hy_handler_t reporting_handlers[] = {
-    {"reports.half_year", reporting_half_year},
-    {"reports.indicators", reporting_indicators},
-    {"persons.timeline", reporting_timeline},
-    {"reports.submit", reporting_submit},
-    {"offices.targets_put", reporting_targets_put},
-    {"reports.submission", reporting_submission},
-    {"reports.submission_figure", reporting_submission_figure},
-    {"reports.submission_diff", reporting_submission_diff},
-    {0},
-};
 
 /* Seven databases, all derived from events. */
 int reporting_open(hy_store_t *store, void **state)
@@ -73,7 +61,6 @@ static const char *const s_sources[] = {"registry", "loans", "networks", "microf
 const hy_service_def_t reporting_def = {
     .name = "reporting",
     .api = &reporting_api,
-    .handlers = reporting_handlers,
     .open = reporting_open,
     .sources = s_sources,
     .apply = reporting_apply,

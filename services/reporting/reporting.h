@@ -78,7 +78,6 @@ typedef struct {
 } reporting_t;
 
 extern const hy_api_t reporting_api;
-extern const hy_handler_t reporting_handlers[];
 extern const hy_service_def_t reporting_def;
 
 /* Opens the databases into a new reporting_t; returns 0 or an LMDB error. */

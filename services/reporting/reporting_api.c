@@ -14,6 +14,7 @@
  * office's report, or setting its targets, without a provincial key); 422 unknown_indicator,
  * invalid_target.
  */
+#include "reporting.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -245,27 +246,27 @@ static const hy_field_t targets_result[] = {
 };
 
 static const hy_op_spec_t reporting_ops[] = {
-    {.op = "offices.targets_put", .method = "PUT", .path = "/v1/offices/{code}/targets",
+    {.op = "offices.targets_put", .handler = reporting_targets_put, .method = "PUT", .path = "/v1/offices/{code}/targets",
      .roles = SUBMIT, .args = targets_args, .result = targets_result, .ok_status = 200,
      .summary = "Set an office's targets for a half (shown beside each figure on the printed page)"},
-    {.op = "reports.submit", .method = "POST", .path = "/v1/reports/half-year/submissions",
+    {.op = "reports.submit", .handler = reporting_submit, .method = "POST", .path = "/v1/reports/half-year/submissions",
      .roles = SUBMIT, .args = submit_args, .result = submission_result, .ok_status = 201,
      .summary = "Freeze and sign an office's half-year report (figures, as_of, records behind each)"},
-    {.op = "reports.submission", .method = "GET", .path = SUB, .roles = READ, .args = sub_args,
+    {.op = "reports.submission", .handler = reporting_submission, .method = "GET", .path = SUB, .roles = READ, .args = sub_args,
      .result = submission_result, .ok_status = 200, .summary = "A submitted report, as submitted"},
-    {.op = "reports.submission_figure", .method = "GET", .path = SUB "/figures/{name}", .roles = READ,
+    {.op = "reports.submission_figure", .handler = reporting_submission_figure, .method = "GET", .path = SUB "/figures/{name}", .roles = READ,
      .args = sub_figure_args, .result = sub_figure_result, .ok_status = 200,
      .summary = "The records behind one figure of a submitted report"},
-    {.op = "reports.submission_diff", .method = "GET", .path = SUB "/diff", .roles = READ,
+    {.op = "reports.submission_diff", .handler = reporting_submission_diff, .method = "GET", .path = SUB "/diff", .roles = READ,
      .args = sub_args, .result = sub_diff_result, .ok_status = 200,
      .summary = "What differs between a submitted report and the same report computed now"},
-    {.op = "persons.timeline", .method = "GET", .path = "/v1/persons/{id}/timeline", .roles = READ,
+    {.op = "persons.timeline", .handler = reporting_timeline, .method = "GET", .path = "/v1/persons/{id}/timeline", .roles = READ,
      .args = timeline_args, .result = timeline_result, .ok_status = 200, .formats = "json",
      .summary = "A person's whole story across the services, in date order (office-scoped)"},
-    {.op = "reports.half_year", .method = "GET", .path = "/v1/reports/half-year", .roles = READ,
+    {.op = "reports.half_year", .handler = reporting_half_year, .method = "GET", .path = "/v1/reports/half-year", .roles = READ,
      .args = half_year_args, .result = half_year_result, .ok_status = 200, .formats = "csv,html",
      .summary = "Six-month evaluation report (JSON, text/csv, or a printable Persian text/html page)"},
-    {.op = "reports.indicators", .method = "GET", .path = "/v1/reports/indicators", .roles = READ,
+    {.op = "reports.indicators", .handler = reporting_indicators, .method = "GET", .path = "/v1/reports/indicators", .roles = READ,
      .args = indicators_args, .result = indicators_result, .ok_status = 200, .formats = "csv",
      .summary = "Indicators for any period, optionally grouped (JSON or text/csv)"},
     {0},

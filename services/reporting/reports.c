@@ -97,7 +97,7 @@ static int s_rendered(hy_ctx_t *ctx, json_t *report, char *body, const char *typ
     json_decref(report);
     *out = body ? json_pack("{s:s,s:s}", "content_type", type, "body", body) : NULL;
     free(body);
-    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "the report could not be rendered");
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "the report could not be rendered");
 }
 
 /* Absent filters are shown as null. */
@@ -200,7 +200,7 @@ int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (format && strcmp(format, "csv") == 0) {
         char *disposition = rp_csv_disposition(report);
         status = s_rendered(ctx, report, rp_render_csv(report), "text/csv; charset=utf-8", out);
-        if (status == 200 && disposition)
+        if (status == 0 && disposition)
             json_object_set_new(*out, "content_disposition", json_string(disposition));
         free(disposition);
         return status;
@@ -218,7 +218,7 @@ int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
         return status;
     }
     *out = report;
-    return 200;
+    return 0;
 }
 
 /* --- the indicators table ------------------------------------------------------------------- */
@@ -336,7 +336,7 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (format && strcmp(format, "csv") == 0)
         return s_rendered(ctx, table, rp_render_indicators_csv(table), "text/csv; charset=utf-8", out);
     *out = table;
-    return 200;
+    return 0;
 }
 
 /* --- the page's sections --------------------------------------------------------------------- */

@@ -124,7 +124,7 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
     free(canon);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    return *out ? 201 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
 
 /* Loads a submission the caller may see (404 otherwise). 0 or the failure's status. */
@@ -156,7 +156,7 @@ static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
 int reporting_submission(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     int status = s_load(ctx, args, out);
-    return status ? status : 200;
+    return status ? status : 0;
 }
 
 int reporting_submission_figure(hy_ctx_t *ctx, json_t *args, json_t **out)
@@ -175,7 +175,7 @@ int reporting_submission_figure(hy_ctx_t *ctx, json_t *args, json_t **out)
     *out = json_pack("{s:O,s:s,s:O,s:I,s:O}", "submission_id", json_object_get(doc, "id"), "name", name,
                      "value", value, "count", (json_int_t)json_array_size(ids), "ids", ids);
     json_decref(doc);
-    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
 
 /* The strings of a that are not in b. */
@@ -227,7 +227,7 @@ int reporting_submission_diff(hy_ctx_t *ctx, json_t *args, json_t **out)
                          "submitted_as_of", json_object_get(doc, "as_of"), "now_as_of",
                          as_of ? as_of : json_null(), "now_cut", json_object_get(now, "cut"),
                          "changed_count", (json_int_t)json_object_size(changed), "changed", changed);
-        status = *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        status = *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
     json_decref(q);
     json_decref(now);

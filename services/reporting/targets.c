@@ -74,5 +74,5 @@ int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (rc)
         return hy_fail_mdb(ctx, rc);
     *out = json_pack("{s:s,s:i,s:i,s:O}", "office", office, "year", year, "half", half, "targets", targets);
-    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }

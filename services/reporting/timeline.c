@@ -379,7 +379,7 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     *out = body ? json_pack("{s:s,s:s}", "content_type", "application/json", "body", body) : NULL;
     free(body);
-    return *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
 
 int rp_timeline_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to)

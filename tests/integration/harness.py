@@ -57,6 +57,21 @@ def eq(a, b, msg=""):
         raise TestFailure(f"{msg} expected {b!r}, got {a!r}")
 
 
+def ok(r, what, status=(200, 201)):
+    """The JSON of an answer whose status is status (one, or a tuple of them), else a failure
+    naming what was asked."""
+    check(r.status in ((status,) if isinstance(status, int) else status), f"{what}: {r}")
+    return r.json
+
+
+def refused(r, status, code, field=None):
+    """An answer refused with status and the problem code (and, when given, its field)."""
+    eq(r.status, status, f"{code}: {r}")
+    eq((r.json or {}).get("code"), code, f"{r}")
+    if field:
+        eq(r.json.get("field"), field, f"{r}")
+
+
 def _free_base():
     """A base port with base..base+19 free on loopback."""
     for _ in range(200):
@@ -155,6 +170,15 @@ class Cluster:
         cluster started on kept data) is left as it is."""
         for office in offices:
             r = self.post("/v1/offices", office, key="operator")
+            # /readyz may say ready a moment before the gateway has installed the routes it built
+            # from the registry's description (gateway/catalog.c marks the service described,
+            # keeps the description on disk, then installs): a 404 of the route itself is asked
+            # again for a few seconds.
+            deadline = time.time() + 5
+            while (r.status == 404 and (r.json or {}).get("detail") == "no such resource"
+                   and time.time() < deadline):
+                time.sleep(0.05)
+                r = self.post("/v1/offices", office, key="operator")
             check(r.status in (201, 409), f"office {office['code']}: {r}")
         if offices:
             self.registry_seq0 = len(self.events_since("registry"))

@@ -6,22 +6,10 @@ import signal
 import threading
 import time
 
-from harness import Cluster, check, eq, person
+from harness import Cluster, check, eq, person, ok as _ok, refused as _refused
 
 TODAY = "2025-07-15"
 FIELD = "services"
-
-
-def _ok(r, what, status=(200, 201)):
-    check(r.status in ((status,) if isinstance(status, int) else status), f"{what}: {r}")
-    return r.json
-
-
-def _refused(r, status, code, field=None):
-    eq(r.status, status, f"{code}: {r}")
-    eq(r.json["code"], code, f"{r}")
-    if field:
-        eq(r.json.get("field"), field, f"{r}")
 
 
 def _keys(c):

@@ -5,14 +5,9 @@ import signal
 import threading
 import time
 
-from harness import Cluster, check, eq, person
+from harness import Cluster, check, eq, person, refused as _refused
 from test_loans import _checker
 from test_microfund import CLOCK, _fund, _meeting, _persons
-
-
-def _refused(r, status, code):
-    eq(r.status, status, f"{code}: {r}")
-    eq(r.json.get("code"), code, f"{r}")
 
 
 def _saved_and_lent(c, fid, borrower, guarantor):

@@ -1,15 +1,8 @@
 """Micro-fund rules of issue 12 end to end through the gateway, with the clock at 2024-06-15:
 dates, the share-out settling (not forgiving) debts, the charge on the time used, guarantor
 capacity, reading the books back, and Solar Hijri due dates."""
-from harness import Cluster, check, eq
+from harness import Cluster, check, eq, refused as _refused
 from test_microfund import CLOCK, _fund, _meeting, _persons
-
-
-def _refused(r, status, code, field=None):
-    eq(r.status, status, f"{code}: {r}")
-    eq(r.json["code"], code, f"{r}")
-    if field:
-        eq(r.json.get("field"), field, f"{code}:")
 
 
 def test_dates_future_outside_cycle_before_last_activity():

@@ -3,22 +3,10 @@ everything under them, deliveries and payments voided (maker-checker) with every
 following, dates as they happened, memberships following a merge of two persons."""
 import time
 
-from harness import Cluster, check, eq, person
+from harness import Cluster, check, eq, person, ok as _ok, refused as _refused
 
 DAY = "2024-06-01"
 ITEM = "مانتو"
-
-
-def _ok(r, what, status=(200, 201)):
-    check(r.status in ((status,) if isinstance(status, int) else status), f"{what}: {r}")
-    return r.json
-
-
-def _refused(r, status, code, field=None):
-    eq(r.status, status, f"{code}: {r}")
-    eq(r.json["code"], code, f"{r}")
-    if field:
-        eq(r.json.get("field"), field, f"{r}")
 
 
 def _keys(c):

@@ -5,19 +5,7 @@ import json
 import threading
 import time
 
-from harness import Cluster, check, eq, person
-
-
-def _ok(r, what, status=(200, 201)):
-    check(r.status in ((status,) if isinstance(status, int) else status), f"{what}: {r}")
-    return r.json
-
-
-def _refused(r, status, code, field=None):
-    eq(r.status, status, f"{code}: {r}")
-    eq(r.json["code"], code, f"{r}")
-    if field:
-        eq(r.json.get("field"), field, f"{r}")
+from harness import Cluster, check, eq, person, ok as _ok, refused as _refused
 
 
 def _events(c, type_):

@@ -1167,8 +1167,41 @@ static void test_backdated_generated(void)
     s_close(&env);
 }
 
+/* products.list pages the products, all or one fiscal year's through its index, of one kind when
+ * asked (hy_page_list). */
+static void test_product_list_filters(void)
+{
+    s_env_t env;
+    s_open(&env, NOW);
+    s_product(&env, "p", "", NULL);
+    json_decref(s_ok(&env, "products.create", SS, 201, "{\"name\":\"n\",\"kind\":\"network\"}"));
+    json_decref(s_ok(&env, "products.create", SS, 201,
+                     "{\"name\":\"old\",\"kind\":\"network\",\"fiscal_year\":1402}"));
+    static const struct {
+        const char *args;
+        size_t n;
+        bool more;
+    } cases[] = {
+        {"{}", 3, false},
+        {"{\"kind\":\"network\"}", 2, false},
+        {"{\"kind\":\"individual\"}", 1, false},
+        {"{\"fiscal_year\":1402}", 1, false},
+        {"{\"fiscal_year\":1402,\"kind\":\"individual\"}", 0, false},
+        {"{\"fiscal_year\":1403}", 2, false},
+        {"{\"limit\":2}", 2, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *r = s_ok(&env, "products.list", SS, 200, "%s", cases[i].args);
+        CHECK_EQ_INT((int)json_array_size(json_object_get(r, "items")), (int)cases[i].n);
+        CHECK(json_is_string(json_object_get(r, "next_cursor")) == cases[i].more);
+        json_decref(r);
+    }
+    s_close(&env);
+}
+
 const hy_test_t loans_tests[] = {
     {"loans.fee_and_schedule_by_hand", test_fee_and_schedule_by_hand},
+    {"loans.product_list_filters", test_product_list_filters},
     {"loans.schedule_generated", test_schedule_generated},
     {"loans.allocation_generated", test_allocation_generated},
     {"loans.arrears_buckets", test_arrears_buckets},

@@ -56,10 +56,10 @@ static int toy_create(hy_ctx_t *ctx, json_t *args, json_t **result)
         json_decref(rec);
         hy_fail(ctx, 422, "boom_refused", "name", "things called boom are refused");
         hy_fail_extra(ctx, "hint", json_string("call it something else"));
-        return 422;
+        return -1;
     }
     *result = rec;
-    return 201;
+    return 0;
 }
 
 static int toy_get(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -71,7 +71,7 @@ static int toy_get(hy_ctx_t *ctx, json_t *args, json_t **result)
     int rc = hy_store_get_id(ctx->txn, t->things, n, result);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no such thing");
-    return rc ? hy_fail_mdb(ctx, rc) : 200;
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
 static int s_applied_count;
@@ -93,20 +93,15 @@ static const hy_field_t toy_create_args[] = {
     {0},
 };
 static const hy_op_spec_t toy_ops[] = {
-    {.op = "things.create", .method = "POST", .path = "/v1/things", .roles = HY_ROLE_SOCIAL_SERVICES,
+    {.op = "things.create", .handler = toy_create, .method = "POST", .path = "/v1/things", .roles = HY_ROLE_SOCIAL_SERVICES,
      .args = toy_create_args, .ok_status = 201},
-    {.op = "things.get", .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS, .ok_status = 200},
+    {.op = "things.get", .handler = toy_get, .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS, .ok_status = 200},
     {0},
 };
 static const hy_api_t toy_api = {"toy", "thg", toy_ops, NULL};
-static const hy_handler_t toy_handlers[] = {
-    {"things.create", toy_create},
-    {"things.get", toy_get},
-    {0},
-};
 static const char *const toy_sources[] = {"src", NULL};
 static const hy_service_def_t toy_def = {
-    .name = "toy", .api = &toy_api, .handlers = toy_handlers, .open = toy_open,
+    .name = "toy", .api = &toy_api, .open = toy_open,
     .sources = toy_sources, .apply = toy_apply,
 };
 
@@ -416,8 +411,78 @@ static void test_etag_serialises_once(void)
     json_decref(other);
 }
 
+/* One row per op: a handler returns 0 and the reply's status is its row's; a table whose rows
+ * lack a handler, or name one twice, is refused at start-up. */
+static int toy_accept(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    (void)ctx;
+    (void)args;
+    *result = json_pack("{s:b}", "queued", 1);
+    return 0;
+}
+
+static void test_one_row_per_op(void)
+{
+    char why[256] = "";
+    CHECK_EQ_INT(hy_spec_check_handlers(toy_ops, why, sizeof why), 0);
+    CHECK_EQ_INT(hy_spec_check_handlers(hy_builtin_ops, why, sizeof why), 0);
+    static const hy_op_spec_t no_handler[] = {
+        {.op = "things.create", .handler = toy_create, .ok_status = 201},
+        {.op = "things.get", .ok_status = 200},
+        {0},
+    };
+    CHECK_EQ_INT(hy_spec_check_handlers(no_handler, why, sizeof why), -1);
+    CHECK(strstr(why, "things.get") != NULL);
+    static const hy_op_spec_t twice[] = {
+        {.op = "things.create", .handler = toy_create, .ok_status = 201},
+        {.op = "things.copy", .handler = toy_create, .ok_status = 201},
+        {0},
+    };
+    CHECK_EQ_INT(hy_spec_check_handlers(twice, why, sizeof why), -1);
+    CHECK(strstr(why, "things.copy") != NULL);
+    static const hy_op_spec_t same_name[] = {
+        {.op = "things.get", .handler = toy_get, .ok_status = 200},
+        {.op = "things.get", .handler = toy_create, .ok_status = 201},
+        {0},
+    };
+    CHECK_EQ_INT(hy_spec_check_handlers(same_name, why, sizeof why), -1);
+    static const hy_op_spec_t no_name[] = {{.handler = toy_get}, {0}};
+    CHECK_EQ_INT(hy_spec_check_handlers(no_name, why, sizeof why), -1);
+
+    char dir[64];
+    hy_test_tmpdir(dir);
+    static const hy_api_t bad_api = {"toy", "thg", no_handler, NULL};
+    hy_service_def_t bad = toy_def;
+    bad.api = &bad_api;
+    hy_service_t *svc = hy_service_new(&bad, dir, 0);
+    CHECK(svc == NULL);
+    hy_service_destroy(&svc);
+
+    /* The success status is the row's: the same handler's 0 is a 202 here. */
+    static const hy_op_spec_t accept_ops[] = {
+        {.op = "things.accept", .handler = toy_accept, .method = "POST", .path = "/v1/accept",
+         .roles = HY_ROLE_SOCIAL_SERVICES, .ok_status = 202},
+        {0},
+    };
+    static const hy_api_t accept_api = {"toy", "thg", accept_ops, NULL};
+    hy_service_def_t good = toy_def;
+    good.api = &accept_api;
+    svc = hy_service_new(&good, dir, 0);
+    CHECK(svc != NULL);
+    if (svc) {
+        int st = 0;
+        json_t *r = hy_service_calls(svc, "things.accept", "social_services", NULL, "{}", &st);
+        CHECK_EQ_INT(st, 202);
+        CHECK(json_is_true(json_object_get(json_object_get(r, "result"), "queued")));
+        json_decref(r);
+        hy_service_destroy(&svc);
+    }
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t service_tests[] = {
     {"service.raw_reply_and_read_only", test_raw_reply_and_read_only},
+    {"service.one_row_per_op", test_one_row_per_op},
     {"service.roles_shapes_rollback", test_roles_shapes_rollback},
     {"service.idempotency", test_idempotency},
     {"service.batch_outbox_audit", test_batch_outbox_audit},
