@@ -327,6 +327,13 @@ int registry_import_step(hy_ctx_t *ctx)
     json_int_t total = json_integer_value(json_object_get(imp, "total"));
     json_int_t done = json_integer_value(json_object_get(imp, "done"));
     const hy_op_spec_t *spec = hy_spec_find(registry_api.ops, "persons.create");
+    const char *office = json_string_value(json_object_get(imp, "office"));
+    json_t *memo = NULL;   /* the import's office, read once for the step's rows */
+    if (office && strlen(office) < sizeof st->office_memo_code &&
+        registry_office_find(ctx, office, &memo) == 0) {
+        snprintf(st->office_memo_code, sizeof st->office_memo_code, "%s", office);
+        st->office_memo = memo;
+    }
     s_batch_t batch;
     char okey[64];
     memcpy(okey, "o:", 2);
@@ -389,6 +396,8 @@ int registry_import_step(hy_ctx_t *ctx)
         }
         i += (long)batch.n;
     }
+    st->office_memo = NULL;
+    json_decref(memo);
     hy_log_debug("import", "%s: rows to %lld in %lld us", req.id, (long long)done,
                  (long long)(hy_now_us() - start));
     if (status == 0) {
