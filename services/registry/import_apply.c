@@ -34,8 +34,8 @@
 #include "registry_import.h"
 
 #define DEFAULT_STEP_MS 4
-#define DEFAULT_IDLE_MS 400
-#define DEFAULT_STEP_ROWS 20000
+#define DEFAULT_IDLE_MS 100
+#define DEFAULT_STEP_ROWS 5000
 
 /* Fields an import may fill on a known person when hers are empty. */
 static const char *const s_fillable[] = {"mobile", "neighbourhood", "household_size",
