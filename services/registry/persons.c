@@ -323,10 +323,15 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         (rc = registry_dups_index(ctx, n, person, true)) != 0)
         goto mdb_fail;
     /* The event also names the referral that brought her (EVENTS.md: referral.date). */
-    json_t *data = json_deep_copy(person);
-    json_object_set(data, "referral", ref);
-    status = registry_emit(ctx, "registry.person.registered", id, data);
-    json_decref(data);
+    /* A shallow copy: the event is written (and its copy freed) before anything changes. */
+    json_t *data = json_copy(person);
+    if (!data || json_object_set(data, "referral", ref) != 0) {
+        json_decref(data);
+        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        goto fail;
+    }
+    rc = hy_emit(ctx, "registry.person.registered", id, data);   /* takes data */
+    status = rc ? hy_fail_mdb(ctx, rc) : 0;
     if (status || (status = registry_dups_flag(ctx, n, person)) != 0)
         goto fail;
     *out = person;
