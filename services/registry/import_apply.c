@@ -24,6 +24,7 @@
  *                                                         list's date, import_id on record/event)
  *   refused by a rule                                  -> invalid, with field and code
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,8 @@ static int s_apply_in(hy_ctx_t *ctx, s_row_t *r, const char *nid)
 
 typedef struct {
     s_row_t rows[BATCH];
+    char *text[BATCH];   /* each row as stored (its input), to which the outcome is appended */
+    size_t len[BATCH];
     char nid[BATCH][11];
     bool ready[BATCH];   /* passed the spec and the national ID check: to apply */
     size_t n;
@@ -284,6 +287,48 @@ static int s_apply_batch(hy_ctx_t *ctx, const hy_op_spec_t *spec, const json_t *
     return 0;
 }
 
+/* Writes a row back with its outcome: the stored text (line, input, row number) with the
+ * outcome's members appended, so the input is not serialised again. 0 or an LMDB error. */
+static int s_put_outcome(hy_ctx_t *ctx, const uint8_t key[16], const json_t *row,
+                         const char *text, size_t len)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; o && k < sizeof s_outcome_keys / sizeof s_outcome_keys[0]; k++) {
+        json_t *v = json_object_get(row, s_outcome_keys[k]);
+        if (v && json_object_set(o, s_outcome_keys[k], v) != 0)
+            break;
+    }
+    char *tail = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    while (len > 0 && text[len - 1] != '}')   /* the stored object's closing brace */
+        len--;
+    if (!tail || len < 2 || tail[0] != '{') {
+        free(tail);
+        return ENOMEM;
+    }
+    size_t tlen = strlen(tail);
+    bool empty = tlen == 2;
+    char *out = malloc(len + tlen);
+    if (!out) {
+        free(tail);
+        return ENOMEM;
+    }
+    memcpy(out, text, len - 1);   /* without its '}' */
+    size_t at = len - 1;
+    if (!empty) {
+        out[at++] = ',';
+        memcpy(out + at, tail + 1, tlen - 1);   /* the members and the closing '}' */
+        at += tlen - 1;
+    } else {
+        out[at++] = '}';
+    }
+    MDB_val k = {16, (void *)key}, v = {at, out};
+    int rc = mdb_put(ctx->txn, registry_state(ctx)->import_rows, &k, &v, 0);
+    free(out);
+    free(tail);
+    return rc;
+}
+
 /* The oldest active import: 0 with *n, MDB_NOTFOUND when none, or an LMDB error. */
 static int s_active(hy_ctx_t *ctx, uint64_t *n)
 {
@@ -362,6 +407,14 @@ int registry_import_step(hy_ctx_t *ctx)
                 rc = MDB_CORRUPTED;
                 break;
             }
+            batch.text[batch.n] = malloc(v.mv_size);
+            if (!batch.text[batch.n]) {
+                json_decref(row);
+                rc = ENOMEM;
+                break;
+            }
+            memcpy(batch.text[batch.n], v.mv_data, v.mv_size);
+            batch.len[batch.n] = v.mv_size;
             batch.rows[batch.n++].row = row;
             if (done + (json_int_t)batch.n < total)
                 rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -381,7 +434,7 @@ int registry_import_step(hy_ctx_t *ctx)
             const char *outcome = json_string_value(json_object_get(row, "outcome"));
             size_t oklen = 10 + (size_t)snprintf(okey + 10, sizeof okey - 10, "%s", outcome);
             hy_key_u64((uint64_t)done + 1, key + 8);
-            if ((rc = hy_store_put_json(ctx->txn, st->import_rows, key, sizeof key, row)) != 0 ||
+            if ((rc = s_put_outcome(ctx, key, row, batch.text[j], batch.len[j])) != 0 ||
                 (rc = hy_index_put(ctx->txn, st->import_idx, okey, oklen, (uint64_t)done + 1)) !=
                     0) {
                 status = hy_fail_mdb(ctx, rc);
@@ -393,6 +446,7 @@ int registry_import_step(hy_ctx_t *ctx)
         for (size_t j = 0; j < batch.n; j++) {
             json_decref(batch.rows[j].row);
             json_decref(batch.rows[j].args);
+            free(batch.text[j]);
         }
         i += (long)batch.n;
     }
