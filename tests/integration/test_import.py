@@ -455,3 +455,37 @@ def test_export_csv_larger_than_cap_comes_out_whole():
         eq(r.headers.get("Link"), None, "a list that fits has no next page")
         eq([ln.split(",")[0] for ln in r.raw.decode("utf-8-sig").split("\r\n")[1:] if ln],
            [made[5]["national_id"]])
+
+
+def test_row_refused_inside_a_batch_leaves_nothing():
+    """Rows are applied several to a nested transaction. A row the domain refuses after the spec
+    passed it (a neighbourhood the office does not cover, a birth date in the future) rolls its
+    batch back, and the batch's rows are applied again one by one: the refused rows leave no
+    person and no event, the others end as they would alone, and a national ID repeated inside
+    the same batch finds the person the earlier row created."""
+    pop = _people(20)
+    rows = [_row(p) for p in pop[:18]]
+    rows.insert(3, _row(pop[18], neighbourhood="محله‌ای‌دیگر"))   # batch 1: refused by the office
+    rows.insert(5, _row(pop[0]))                                  # batch 1: row 1 again
+    rows.insert(12, _row(pop[19], birth="1450/01/01"))            # batch 2: born in the future
+    lines = []
+    for r in rows:
+        lines.append(json.dumps({"national_id": r["nid"], "first_name": r["first"],
+                                 "last_name": r["last"], "birth_date": r["birth"], "sex": "female",
+                                 "neighbourhood": r["neighbourhood"], "mobile": r["mobile"],
+                                 "household_size": r["household_size"]}, ensure_ascii=False))
+    with Cluster(["registry"], env=ENV) as c:
+        _agencies(c)
+        imp = _wait(c, _send(c, "behzisti", ("\n".join(lines) + "\n").encode())["id"])
+        eq(imp["counts"], {"created": 18, "referral_added": 0, "updated": 0,
+                           "possible_duplicate": 0, "invalid": 2, "unchanged": 1}, f"{imp}")
+        bad = {r["line"]: (r["code"], r["field"]) for r in _rows(c, imp["id"], "invalid")}
+        eq(bad, {4: ("neighbourhood_not_in_office", "neighbourhood"),
+                 13: ("invalid_birth_date", "birth_date")})
+        eq([r["line"] for r in _rows(c, imp["id"], "unchanged")], [6])
+        for p in pop[18:]:
+            eq(c.get(f"/v1/persons?national_id={p['nid']}").json["items"], [], "refused: no person")
+        made = {r["person_id"] for r in _rows(c, imp["id"], "created")}
+        evs = [e for e in c.events_since("registry") if e["type"] == "registry.person.registered"]
+        eq(sorted(e["subject"] for e in evs), sorted(made), "one event per created row, no other")
+        check(all(e["data"].get("import_id") == imp["id"] for e in evs), evs[:1])
