@@ -118,15 +118,16 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
 {
     const char *e = getenv("HY_CSV_MAX_BYTES");
     long max = e && *e ? strtol(e, NULL, 10) : DEFAULT_MAX_BYTES;
+    uint64_t sent = 0;   /* the last person number this part has passed (sent or skipped) */
+    bool rows = false, full = false, made = false;
     registry_person_filter_t f = *filter;
-    registry_buf_t b = {0}, link = {0};
-    uint64_t sent = 0;   /* the last person number this page has passed (sent or skipped) */
-    bool rows = false, full = false;
-    int rc = 0, status = 200;
-    if (f.after == 0) {   /* the first page: the file's start */
-        rc = registry_buf_add(&b, BOM, 3);
-        for (size_t c = 0; c < NCOLS; c++)
-            rc |= s_cell(&b, s_head[c], c + 1 == NCOLS);
+    registry_buf_t b = {0};
+    int rc = registry_buf_add(&b, BOM, 3), status = 200;
+    for (size_t c = 0; c < NCOLS; c++)
+        rc |= s_cell(&b, s_head[c], c + 1 == NCOLS);
+    if (f.after && rc == 0) {   /* a later part: rows only (the BOM and header began the file) */
+        b.len = 0;
+        b.p[0] = '\0';
     }
     f.limit = PAGE;
     do {
@@ -144,7 +145,7 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
                 !json_object_get(p, "merged_into")) {
                 size_t mark = b.len;
                 rc |= s_row(&b, p);
-                if (max > 0 && b.len > (size_t)max && rows) {   /* the next page starts here */
+                if (max > 0 && b.len > (size_t)max && rows) {   /* the next part starts here */
                     b.len = mark;
                     b.p[mark] = '\0';
                     full = true;
@@ -157,20 +158,25 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
         json_decref(items);
         f.after = next;
     } while (f.after && !full && rc == 0);
-    if (full)
-        rc |= s_next_link(filter, sent, &link);
     if (rc) {
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto done;
     }
-    *out = json_pack("{s:s,s:s%,s:s}", "content_type", "text/csv; charset=utf-8", "body",
-                     b.p ? b.p : "", b.len, "content_disposition",
-                     "attachment; filename=\"persons.csv\"");
-    if (*out && full)
-        json_object_set_new(*out, "link", json_stringn(link.p, link.len));
+    made = true;
+    *out = json_pack("{s:s,s:s%,s:s}", "content_type", "text/csv; charset=utf-8", "body", b.p,
+                     b.len, "content_disposition", "attachment; filename=\"persons.csv\"");
     status = *out ? 200 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 done:
     free(b.p);
-    free(link.p);
+    if (made && *out && full) {   /* the rest of the list: the gateway's Link header */
+        registry_buf_t link = {0};
+        if (s_next_link(filter, sent, &link) != 0 ||
+            json_object_set_new(*out, "link", json_stringn(link.p, link.len)) != 0) {
+            json_decref(*out);
+            *out = NULL;
+            status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        }
+        free(link.p);
+    }
     return status;
 }
