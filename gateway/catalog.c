@@ -218,19 +218,16 @@ static void s_refresh(hy_catalog_t *self, hy_client_t *client, int i, const char
     }
     json_decref(e->desc);
     e->desc = json_incref(desc);
-    char digest[sizeof e->digest] = "";
+    pthread_mutex_lock(&self->lock);
     for (size_t k = 0; t->apis[k]; k++)
         if (strcmp(t->apis[k]->service, e->name) == 0)
-            snprintf(digest, sizeof digest, "%s", hy_describe_parsed_digest(t->apis[k]));
-    s_save(self, e);      /* kept before it is served: whoever sees the route finds it on disk */
-    s_install(self, t);
-    /* The digest last: /readyz (hy_catalog_described) says ready only once the routes serve. */
-    pthread_mutex_lock(&self->lock);
-    snprintf(e->digest, sizeof e->digest, "%s", digest);
+            snprintf(e->digest, sizeof e->digest, "%s", hy_describe_parsed_digest(t->apis[k]));
     e->refused[0] = '\0';
     if (strncmp(self->conflict, e->name, strlen(e->name)) == 0)
         self->conflict[0] = '\0';
     pthread_mutex_unlock(&self->lock);
+    s_save(self, e);      /* kept before it is served: whoever sees the route finds it on disk */
+    s_install(self, t);
     hy_log_info("catalog", "routes of %s rebuilt from its description (digest %s, %zu routes in all)",
                 e->name, e->digest, hy_routes_count(t->routes));
     json_decref(reply);
