@@ -24,6 +24,7 @@ typedef struct {
     hy_key_entry_t key;         /* the caller, when the route needs a key */
     bool answered;              /* a response is queued */
     const char *disposition;    /* Content-Disposition of a rendering (borrowed), or NULL */
+    const char *link;           /* Link of a rendering's next page (borrowed), or NULL */
     bool takes_body;            /* POST, PATCH, PUT */
     bool has_body;              /* Content-Length > 0 or chunked */
     unsigned long long declared; /* Content-Length, 0 when none */

@@ -103,7 +103,8 @@ enum MHD_Result hy_gw_send(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_
         (allow && MHD_add_response_header(resp, "Allow", allow) != MHD_YES) ||
         (www && MHD_add_response_header(resp, "WWW-Authenticate", www) != MHD_YES) ||
         (req->disposition &&
-         MHD_add_response_header(resp, "Content-Disposition", req->disposition) != MHD_YES))
+         MHD_add_response_header(resp, "Content-Disposition", req->disposition) != MHD_YES) ||
+        (req->link && MHD_add_response_header(resp, "Link", req->link) != MHD_YES))
         rc = MHD_NO;
     if (rc == MHD_YES)
         rc = MHD_queue_response(conn, (unsigned)status, resp);
@@ -232,6 +233,7 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
         json_t *b = json_object_get(result, "body");
         char *text = strndup(json_string_value(b), json_string_length(b));
         req->disposition = json_string_value(json_object_get(result, "content_disposition"));
+        req->link = json_string_value(json_object_get(result, "link"));
         out = text ? hy_gw_send(gw, conn, req, status,
                             json_string_value(json_object_get(result, "content_type")), text,
                             json_string_length(b), false, NULL, NULL)

@@ -81,7 +81,8 @@ uint64_t hy_outbox_last(hy_service_t *self, MDB_txn *txn)
     return last;
 }
 
-int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
+int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const char *data,
+                 size_t data_len)
 {
     hy_service_t *self = ctx->svc;
     int rc = 0;
@@ -96,15 +97,25 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
                            "specversion", "1.0", "id", id, "source", source, "type", type,
                            "time", ctx->now_iso, "subject", subject, "sequence", sequence, "seq",
                            (json_int_t)seq, "dataschema", schema, "datacontenttype",
-                           "application/json", "data", data ? data : json_object());
+                           "application/json", "data", json_null());
     if (sl < 0 || (size_t)sl >= sizeof schema) {
         json_decref(ev);
         return EINVAL;
     }
-    if (!ev || !(text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+    char *head = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    size_t hlen = head ? strlen(head) : 0;
+    static const char tail[] = "null}";   /* "data" is the envelope's last member */
+    if (!head || hlen < sizeof tail - 1 || strcmp(head + hlen - (sizeof tail - 1), tail) != 0 ||
+        !(text = malloc(hlen - (sizeof tail - 1) + data_len + 2))) {
+        free(head);
         rc = ENOMEM;
         goto done;
     }
+    hlen -= sizeof tail - 1;
+    memcpy(text, head, hlen);   /* the envelope up to "data": */
+    memcpy(text + hlen, data, data_len);
+    memcpy(text + hlen + data_len, "}", 2);
+    free(head);
     uint8_t key[8];
     hy_key_u64(seq, key);
     MDB_val k = {8, key}, v = {strlen(text), text};
@@ -126,6 +137,17 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
 done:
     free(text);
     json_decref(ev);
+    return rc;
+}
+
+int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
+{
+    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
+    json_decref(data);
+    if (!text)
+        return ENOMEM;
+    int rc = hy_emit_text(ctx, type, subject, text, strlen(text));
+    free(text);
     return rc;
 }
 

@@ -150,6 +150,10 @@ bool hy_requests_waiting(hy_ctx_t *ctx);
  * subject the entity id, data stolen. It is published after the batch commits.
  * Returns 0 or an LMDB error (pass it to hy_fail_mdb). */
 int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
+/* The same with data already serialised (data_len bytes of one JSON object, borrowed), for a
+ * writer that has the text at hand (the registry stores a person and emits her as one text). */
+int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const char *data,
+                 size_t data_len);
 
 /* The events of this service's outbox after args.after (at most args.limit, default 1000), as
  * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also

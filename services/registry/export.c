@@ -3,10 +3,13 @@
  * the form agencies send theirs (the headers the import reads, a BOM so Excel opens it as
  * UTF-8, Jalali dates, زن/مرد and بله/خیر), so a list can go out and come back.
  *
- * The whole filtered list, not one page: pages of 500 are walked inside one read transaction
- * until the list ends. A reply travels as one ZeroMQ message (HY_MAX_MSG_BYTES, 8 MiB), so the
- * body stops at HY_CSV_MAX_BYTES (default 6 MiB, some 30,000 persons); a larger list is refused
- * with 422 export_too_large, and is exported by office or neighbourhood instead.
+ * The whole filtered list: persons are walked in pages of 500 inside one read transaction. A
+ * reply travels as one ZeroMQ message (HY_MAX_MSG_BYTES, 8 MiB), so one answer holds at most
+ * HY_CSV_MAX_BYTES (default 6 MiB, some 30,000 persons). A longer list comes out in parts, as
+ * RFC 8288 pages: the answer ends at the last whole row that fits and names the rest in
+ * "link" (the gateway's Link header, rel="next": the same filter, format=csv, a cursor after
+ * the last person sent). The first part alone has the BOM and the header row, so the parts laid
+ * end to end are the whole file (any client that follows Link).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,16 +82,53 @@ static int s_row(registry_buf_t *b, const json_t *p)
     return rc;
 }
 
+/* Appends "&name=value" to b, the value percent-encoded (all but RFC 3986's unreserved). */
+static int s_param(registry_buf_t *b, const char *name, const char *value)
+{
+    if (!value || !*value)
+        return 0;
+    int rc = registry_buf_add(b, "&", 1) | registry_buf_add(b, name, strlen(name)) |
+             registry_buf_add(b, "=", 1);
+    for (const unsigned char *q = (const unsigned char *)value; *q && rc == 0; q++) {
+        char hex[4];
+        if ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+            strchr("-._~", *q))
+            rc |= registry_buf_add(b, q, 1);
+        else
+            rc |= registry_buf_add(b, hex, (size_t)snprintf(hex, sizeof hex, "%%%02X", *q));
+    }
+    return rc;
+}
+
+/* The Link header of the next page: the same filter, the cursor after the last person sent. */
+static int s_next_link(const registry_person_filter_t *f, uint64_t after, registry_buf_t *b)
+{
+    char cursor[32];
+    hy_cursor_format(after, cursor, sizeof cursor);
+    int rc = registry_buf_add(b, "</v1/persons?format=csv", 23);
+    rc |= s_param(b, "national_id", f->national_id) | s_param(b, "q", f->q) |
+          s_param(b, "neighbourhood", f->neighbourhood) | s_param(b, "office", f->office) |
+          s_param(b, "mobile", f->mobile) | s_param(b, "national_id_contains", f->nid_part) |
+          s_param(b, "cursor", cursor);
+    return rc | registry_buf_add(b, ">; rel=\"next\"", 13);
+}
+
 int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *filter,
                                json_t **out)
 {
     const char *e = getenv("HY_CSV_MAX_BYTES");
     long max = e && *e ? strtol(e, NULL, 10) : DEFAULT_MAX_BYTES;
+    uint64_t sent = 0;   /* the last person number this part has passed (sent or skipped) */
+    bool rows = false, full = false, made = false;
     registry_person_filter_t f = *filter;
     registry_buf_t b = {0};
     int rc = registry_buf_add(&b, BOM, 3), status = 0;
     for (size_t c = 0; c < NCOLS; c++)
         rc |= s_cell(&b, s_head[c], c + 1 == NCOLS);
+    if (f.after && rc == 0) {   /* a later part: rows only (the BOM and header began the file) */
+        b.len = 0;
+        b.p[0] = '\0';
+    }
     f.limit = PAGE;
     do {
         json_t *items = NULL;
@@ -98,27 +138,45 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
         size_t i;
         json_t *p;
         json_array_foreach(items, i, p) {
+            uint64_t n = 0;
+            if (hy_id_parse("prs", s_str(p, "id"), &n) != 0)
+                continue;
             if (!json_is_true(json_object_get(p, "restricted")) &&
-                !json_object_get(p, "merged_into"))
+                !json_object_get(p, "merged_into")) {
+                size_t mark = b.len;
                 rc |= s_row(&b, p);
+                if (max > 0 && b.len > (size_t)max && rows) {   /* the next part starts here */
+                    b.len = mark;
+                    b.p[mark] = '\0';
+                    full = true;
+                    break;
+                }
+                rows = true;
+            }
+            sent = n;
         }
         json_decref(items);
         f.after = next;
-        if (max > 0 && b.len > (size_t)max) {
-            status = hy_fail(ctx, 422, "export_too_large", NULL,
-                             "the list is over %ld bytes as CSV; export it by office or "
-                             "neighbourhood", max);
-            goto done;
-        }
-    } while (f.after && rc == 0);
+    } while (f.after && !full && rc == 0);
     if (rc) {
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto done;
     }
+    made = true;
     *out = json_pack("{s:s,s:s%,s:s}", "content_type", "text/csv; charset=utf-8", "body", b.p,
                      b.len, "content_disposition", "attachment; filename=\"persons.csv\"");
     status = *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 done:
     free(b.p);
+    if (made && *out && full) {   /* the rest of the list: the gateway's Link header */
+        registry_buf_t link = {0};
+        if (s_next_link(filter, sent, &link) != 0 ||
+            json_object_set_new(*out, "link", json_stringn(link.p, link.len)) != 0) {
+            json_decref(*out);
+            *out = NULL;
+            status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        }
+        free(link.p);
+    }
     return status;
 }

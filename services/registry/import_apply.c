@@ -24,6 +24,7 @@
  *                                                         list's date, import_id on record/event)
  *   refused by a rule                                  -> invalid, with field and code
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,64 +161,172 @@ static int s_new(hy_ctx_t *ctx, s_row_t *r)
     return 0;
 }
 
-static int s_apply_nested(hy_ctx_t *ctx, void *user)
+/* Rows are applied BATCH at a time in one nested transaction; a batch in which a row is refused
+ * is rolled back and its rows applied again one by one (each in its own nested transaction),
+ * so a refused row still leaves nothing and the others end as they would alone. */
+#define BATCH 8
+
+/* What a row's outcome holds, cleared before a batch's rows are applied again one by one. */
+static const char *const s_outcome_keys[] = {"outcome", "person_id", "possible_duplicates",
+                                             "filled",  "code",      "field", "detail"};
+
+/* One row inside a nested transaction: who holds the national ID, then her row's writes. */
+static int s_apply_in(hy_ctx_t *ctx, s_row_t *r, const char *nid)
 {
-    s_row_t *r = user;
+    char key[16];
+    size_t klen = registry_key_text('i', nid, key, sizeof key);
+    int rc = hy_index_first(ctx->txn, registry_state(ctx)->person_idx, key, klen, &r->existing);
+    if (rc == MDB_NOTFOUND)
+        r->existing = 0;
+    else if (rc != 0)
+        return hy_fail_mdb(ctx, rc);
     return r->existing ? s_known(ctx, r) : s_new(ctx, r);
 }
 
-/* Works out one row's outcome and writes what it changes. 0, or an LMDB failure status. */
-static int s_apply_row(hy_ctx_t *ctx, const json_t *imp, json_t *row)
+typedef struct {
+    s_row_t rows[BATCH];
+    char *text[BATCH];   /* each row as stored (its input), to which the outcome is appended */
+    size_t len[BATCH];
+    char nid[BATCH][11];
+    bool ready[BATCH];   /* passed the spec and the national ID check: to apply */
+    size_t n;
+} s_batch_t;
+
+static int s_batch_nested(hy_ctx_t *ctx, void *user)
 {
-    const hy_op_spec_t *spec = hy_spec_find(registry_api.ops, "persons.create");
-    s_row_t r = {imp, row, NULL, 0};
-    json_t *error = json_object_get(row, "error");
-    if (error) {
-        s_invalid(&r, json_string_value(json_object_get(error, "code")), NULL,
-                  "the line is not a JSON object");
-        return 0;
+    s_batch_t *b = user;
+    for (size_t i = 0; i < b->n; i++) {
+        if (!b->ready[i])
+            continue;
+        int status = s_apply_in(ctx, &b->rows[i], b->nid[i]);
+        if (status != 0 || ctx->error)
+            return status ? status : 500;
     }
-    r.args = registry_import_args(json_object_get(row, "in"),
-                                  json_string_value(json_object_get(imp, "agency_name")),
-                                  json_string_value(json_object_get(imp, "date")),
-                                  json_string_value(json_object_get(imp, "office")));
+    return 0;
+}
+
+typedef struct {
+    s_row_t *r;
+    const char *nid;
+} s_one_t;
+
+static int s_one_nested(hy_ctx_t *ctx, void *user)
+{
+    s_one_t *one = user;
+    return s_apply_in(ctx, one->r, one->nid);
+}
+
+/* The checks a row passes before it touches anything: the same argument spec as POST
+ * /v1/persons, then the national ID. true when the row is to be applied; false when its
+ * outcome (invalid) is already written into it. */
+static bool s_prepare(const hy_op_spec_t *spec, const json_t *imp, s_row_t *r, char nid[11])
+{
+    json_t *error = json_object_get(r->row, "error");
+    if (error) {
+        s_invalid(r, json_string_value(json_object_get(error, "code")), NULL,
+                  "the line is not a JSON object");
+        return false;
+    }
+    r->args = registry_import_args(json_object_get(r->row, "in"),
+                                   json_string_value(json_object_get(imp, "agency_name")),
+                                   json_string_value(json_object_get(imp, "date")),
+                                   json_string_value(json_object_get(imp, "office")));
     hy_spec_error_t serr;
-    char nid[11], key[16];
-    int status = 0;
-    if (hy_spec_check(spec, r.args, &serr) != 0) {
+    if (hy_spec_check(spec, r->args, &serr) != 0) {
         char *dot = strstr(serr.field, "_jalali");
         if (dot)
             *dot = '\0';
-        s_invalid(&r, serr.code, serr.field[0] ? serr.field : NULL, serr.detail);
-        goto done;
+        s_invalid(r, serr.code, serr.field[0] ? serr.field : NULL, serr.detail);
+        return false;
     }
-    int nrc = hy_national_id_normalize(json_string_value(json_object_get(r.args, "national_id")),
+    int nrc = hy_national_id_normalize(json_string_value(json_object_get(r->args, "national_id")),
                                        nid);
     if (nrc != 0) {
-        s_invalid(&r, "invalid_national_id", "national_id",
+        s_invalid(r, "invalid_national_id", "national_id",
                   nrc == HY_NID_FORMAT ? "a national ID has 10 digits"
                                        : "check digit does not match");
-        goto done;
+        return false;
     }
-    size_t klen = registry_key_text('i', nid, key, sizeof key);
-    int rc = hy_index_first(ctx->txn, registry_state(ctx)->person_idx, key, klen, &r.existing);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        status = hy_fail_mdb(ctx, rc);
-        goto done;
+    return true;
+}
+
+/* Works out the outcome of a batch's rows and writes what they change: the batch in one nested
+ * transaction, or, when a row in it is refused, row by row. 0, or an LMDB failure status. */
+static int s_apply_batch(hy_ctx_t *ctx, const hy_op_spec_t *spec, const json_t *imp,
+                         s_batch_t *b)
+{
+    size_t todo = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        b->rows[i].imp = imp;
+        b->ready[i] = s_prepare(spec, imp, &b->rows[i], b->nid[i]);
+        todo += b->ready[i];
     }
-    if (rc == MDB_NOTFOUND)
-        r.existing = 0;
-    status = hy_ctx_nested(ctx, s_apply_nested, &r);
-    if (status != 0) {
-        if (ctx->mdb_rc)   /* storage trouble: the whole step is rolled back and tried again */
-            goto done;
-        s_invalid_from_ctx(ctx, &r);
-        hy_ctx_clear_error(ctx);
-        status = 0;
+    if (todo == 0)
+        return 0;
+    int status = hy_ctx_nested(ctx, s_batch_nested, b);
+    if (status == 0)
+        return 0;
+    if (ctx->mdb_rc)   /* storage trouble: the whole step is rolled back and tried again */
+        return status;
+    hy_ctx_clear_error(ctx);
+    for (size_t i = 0; i < b->n; i++) {
+        if (!b->ready[i])
+            continue;
+        s_row_t *r = &b->rows[i];
+        for (size_t k = 0; k < sizeof s_outcome_keys / sizeof s_outcome_keys[0]; k++)
+            json_object_del(r->row, s_outcome_keys[k]);
+        json_object_del(r->args, "import_id");
+        s_one_t one = {r, b->nid[i]};
+        if ((status = hy_ctx_nested(ctx, s_one_nested, &one)) != 0) {
+            if (ctx->mdb_rc)
+                return status;
+            s_invalid_from_ctx(ctx, r);
+            hy_ctx_clear_error(ctx);
+        }
     }
-done:
-    json_decref(r.args);
-    return status;
+    return 0;
+}
+
+/* Writes a row back with its outcome: the stored text (line, input, row number) with the
+ * outcome's members appended, so the input is not serialised again. 0 or an LMDB error. */
+static int s_put_outcome(hy_ctx_t *ctx, const uint8_t key[16], const json_t *row,
+                         const char *text, size_t len)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; o && k < sizeof s_outcome_keys / sizeof s_outcome_keys[0]; k++) {
+        json_t *v = json_object_get(row, s_outcome_keys[k]);
+        if (v && json_object_set(o, s_outcome_keys[k], v) != 0)
+            break;
+    }
+    char *tail = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    while (len > 0 && text[len - 1] != '}')   /* the stored object's closing brace */
+        len--;
+    if (!tail || len < 2 || tail[0] != '{') {
+        free(tail);
+        return ENOMEM;
+    }
+    size_t tlen = strlen(tail);
+    bool empty = tlen == 2;
+    char *out = malloc(len + tlen);
+    if (!out) {
+        free(tail);
+        return ENOMEM;
+    }
+    memcpy(out, text, len - 1);   /* without its '}' */
+    size_t at = len - 1;
+    if (!empty) {
+        out[at++] = ',';
+        memcpy(out + at, tail + 1, tlen - 1);   /* the members and the closing '}' */
+        at += tlen - 1;
+    } else {
+        out[at++] = '}';
+    }
+    MDB_val k = {16, (void *)key}, v = {at, out};
+    int rc = mdb_put(ctx->txn, registry_state(ctx)->import_rows, &k, &v, 0);
+    free(out);
+    free(tail);
+    return rc;
 }
 
 /* The oldest active import: 0 with *n, MDB_NOTFOUND when none, or an LMDB error. */
@@ -262,40 +371,87 @@ int registry_import_step(hy_ctx_t *ctx)
     long max_rows = s_env("HY_IMPORT_STEP_ROWS", DEFAULT_STEP_ROWS);
     json_int_t total = json_integer_value(json_object_get(imp, "total"));
     json_int_t done = json_integer_value(json_object_get(imp, "done"));
+    const hy_op_spec_t *spec = hy_spec_find(registry_api.ops, "persons.create");
+    const char *office = json_string_value(json_object_get(imp, "office"));
+    json_t *memo = NULL;   /* the import's office, read once for the step's rows */
+    if (office && strlen(office) < sizeof st->office_memo_code &&
+        registry_office_find(ctx, office, &memo) == 0) {
+        snprintf(st->office_memo_code, sizeof st->office_memo_code, "%s", office);
+        st->office_memo = memo;
+    }
+    s_batch_t batch;
+    char okey[64];
+    memcpy(okey, "o:", 2);
+    hy_key_u64(n, (uint8_t *)okey + 2);
     int status = 0;
-    for (long i = 0; i < max_rows && done < total; i++) {
-        if (i > 0 && (i & 7) == 0) {   /* the clock and the socket every 8 rows */
+    for (long i = 0; i < max_rows && done < total && status == 0;) {
+        if (i > 0) {   /* the clock and the socket between batches */
             int64_t now = hy_now_us();
             if (now >= idle_end || (now >= busy_end && hy_requests_waiting(ctx)))
                 break;
         }
+        /* the batch's rows, read in order with one cursor (closed before any write) */
+        MDB_cursor *cur = NULL;
         uint8_t key[16];
-        json_t *row = NULL;
         hy_key_u64(n, key);
         hy_key_u64((uint64_t)done + 1, key + 8);
-        if ((rc = hy_store_get_json(ctx->txn, st->import_rows, key, sizeof key, &row)) != 0) {
+        MDB_val k = {sizeof key, key}, v;
+        memset(&batch, 0, sizeof batch);
+        rc = mdb_cursor_open(ctx->txn, st->import_rows, &cur);
+        if (rc == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        while (rc == 0 && batch.n < BATCH && i + (long)batch.n < max_rows &&
+               done + (json_int_t)batch.n < total) {
+            json_t *row = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+            if (!row) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            batch.text[batch.n] = malloc(v.mv_size);
+            if (!batch.text[batch.n]) {
+                json_decref(row);
+                rc = ENOMEM;
+                break;
+            }
+            memcpy(batch.text[batch.n], v.mv_data, v.mv_size);
+            batch.len[batch.n] = v.mv_size;
+            batch.rows[batch.n++].row = row;
+            if (done + (json_int_t)batch.n < total)
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            else
+                break;
+        }
+        if (cur)
+            mdb_cursor_close(cur);
+        if (rc == 0 && batch.n == 0)
+            rc = MDB_NOTFOUND;
+        if (rc != 0)
             status = hy_fail_mdb(ctx, rc);
-            break;
+        else
+            status = s_apply_batch(ctx, spec, imp, &batch);
+        for (size_t j = 0; j < batch.n && status == 0; j++) {
+            json_t *row = batch.rows[j].row;
+            const char *outcome = json_string_value(json_object_get(row, "outcome"));
+            size_t oklen = 10 + (size_t)snprintf(okey + 10, sizeof okey - 10, "%s", outcome);
+            hy_key_u64((uint64_t)done + 1, key + 8);
+            if ((rc = s_put_outcome(ctx, key, row, batch.text[j], batch.len[j])) != 0 ||
+                (rc = hy_index_put(ctx->txn, st->import_idx, okey, oklen, (uint64_t)done + 1)) !=
+                    0) {
+                status = hy_fail_mdb(ctx, rc);
+                break;
+            }
+            s_count(imp, outcome);
+            done++;
         }
-        if ((status = s_apply_row(ctx, imp, row)) != 0) {
-            json_decref(row);
-            break;
+        for (size_t j = 0; j < batch.n; j++) {
+            json_decref(batch.rows[j].row);
+            json_decref(batch.rows[j].args);
+            free(batch.text[j]);
         }
-        const char *outcome = json_string_value(json_object_get(row, "outcome"));
-        char okey[64];
-        memcpy(okey, "o:", 2);
-        hy_key_u64(n, (uint8_t *)okey + 2);
-        size_t oklen = 10 + (size_t)snprintf(okey + 10, sizeof okey - 10, "%s", outcome);
-        if ((rc = hy_store_put_json(ctx->txn, st->import_rows, key, sizeof key, row)) != 0 ||
-            (rc = hy_index_put(ctx->txn, st->import_idx, okey, oklen, (uint64_t)done + 1)) != 0) {
-            json_decref(row);
-            status = hy_fail_mdb(ctx, rc);
-            break;
-        }
-        s_count(imp, outcome);
-        json_decref(row);
-        done++;
+        i += (long)batch.n;
     }
+    st->office_memo = NULL;
+    json_decref(memo);
     hy_log_debug("import", "%s: rows to %lld in %lld us", req.id, (long long)done,
                  (long long)(hy_now_us() - start));
     if (status == 0) {

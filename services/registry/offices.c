@@ -36,6 +36,11 @@ static bool s_code(const char *text, char out[CODE_MAX + 1])
 
 int registry_office_find(hy_ctx_t *ctx, const char *code, json_t **office)
 {
+    registry_t *st = registry_state(ctx);
+    if (st->office_memo && code && strcmp(code, st->office_memo_code) == 0) {
+        *office = json_incref(st->office_memo);   /* an import step's office: read once */
+        return 0;
+    }
     char key[CODE_MAX + 1];
     if (!s_code(code, key))
         return MDB_NOTFOUND;

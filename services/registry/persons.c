@@ -12,6 +12,7 @@
  * Names are stored as typed (trimmed); their normalised words live in the name index
  * (search.c), so "علي" finds "علی" and ZWNJ never matters.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,15 +319,30 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     json_object_set_new(person, "status", json_string("active"));
     registry_stamp_new(ctx, person, office);
-    if ((rc = hy_store_put_id(ctx->txn, st->persons, n, person)) != 0 ||
-        (rc = registry_person_index(ctx, n, person, true)) != 0 ||
-        (rc = registry_dups_index(ctx, n, person, true)) != 0)
-        goto mdb_fail;
-    /* The event also names the referral that brought her (EVENTS.md: referral.date). */
-    json_t *data = json_deep_copy(person);
-    json_object_set(data, "referral", ref);
-    status = registry_emit(ctx, "registry.person.registered", id, data);
-    json_decref(data);
+    /* The person is serialised once: her record, and the event's data, which also names the
+     * referral that brought her (EVENTS.md: referral.date), as her members then "referral". */
+    char *text = json_dumps(person, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *reftext = json_dumps(ref, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t tlen = text ? strlen(text) : 0, rlen = reftext ? strlen(reftext) : 0;
+    char *data = text && reftext && tlen >= 2 ? malloc(tlen + rlen + 14) : NULL;
+    uint8_t pk[8];
+    hy_key_u64(n, pk);
+    MDB_val k = {8, pk}, v = {tlen, text};
+    rc = data ? mdb_put(ctx->txn, st->persons, &k, &v, 0) : ENOMEM;
+    if (rc == 0 && (rc = registry_person_index(ctx, n, person, true)) == 0)
+        rc = registry_dups_index(ctx, n, person, true);
+    if (rc == 0) {
+        size_t at = tlen - 1;   /* without the closing brace */
+        memcpy(data, text, at);
+        at += (size_t)sprintf(data + at, "%s\"referral\":", tlen > 2 ? "," : "");
+        memcpy(data + at, reftext, rlen);
+        memcpy(data + at + rlen, "}", 2);
+        rc = hy_emit_text(ctx, "registry.person.registered", id, data, at + rlen + 1);
+    }
+    free(text);
+    free(reftext);
+    free(data);
+    status = rc ? hy_fail_mdb(ctx, rc) : 0;
     if (status || (status = registry_dups_flag(ctx, n, person)) != 0)
         goto fail;
     *out = person;
