@@ -43,7 +43,7 @@ int hy_gw_cors_headers(struct MHD_Response *resp, const char *allow_origin, cons
     if (!methods)   /* an actual request: what the page's script may read */
         return MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                                        "ETag, Location, Retry-After, X-Request-Id, "
-                                       "Content-Language, Content-Disposition") == MHD_YES
+                                       "Content-Language, Content-Disposition, Link") == MHD_YES
                    ? 0 : -1;
     return MHD_add_response_header(resp, "Access-Control-Allow-Methods", methods) == MHD_YES &&
                    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
