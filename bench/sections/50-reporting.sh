@@ -118,7 +118,7 @@ bench_reporting() {
 
   # ---- 3. the half-year report ----
   local body rep_from rep_to rep_counts
-  body=$(curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT$REP_PATH" || true)
+  body=$(curl -sS -H "Authorization: Bearer $KEY_PROVINCE" "http://127.0.0.1:$HY_HTTP_PORT$REP_PATH" || true)
   read -r rep_from rep_to <<<"$(printf '%s' "$body" | python3 -c '
 import json, sys
 d = json.load(sys.stdin); print(d.get("from", "2024-09-22"), d.get("to", "2025-03-20"))' 2>/dev/null || echo "2024-09-22 2025-03-20")"
@@ -127,13 +127,13 @@ d = json.load(sys.stdin); print(d.get("from", "2024-09-22"), d.get("to", "2025-0
 import json, sys
 i = json.load(sys.stdin).get("indicators", {})
 print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans_disbursed_rials", "insurance_enrolled")])' 2>/dev/null || echo "? ? ? ?")
-  bench_measure reporting --mode get --path "$REP_PATH" --key "$KEY_SOCIAL_SERVICES" \
+  bench_measure reporting --mode get --path "$REP_PATH" --key "$KEY_PROVINCE" \
     --conns 1 --threads 1 --requests "$REP_REPORT_N"
   local rep_p50=$M_P50 rep_p99=$M_P99
   bench_row "$(printf '%-58s p50 %s ms, p99 %s ms' "GET $REP_PATH, $REP_REPORT_N in a row" "$M_P50" "$M_P99")"
   [ "$M_BAD" -eq 0 ] || bench_note "$M_BAD answers were not 2xx"
   # any period (not a half: distinct people from first/last marks and gaps, distinct.c)
-  bench_measure reporting --mode get --path "$REP_ANY_PATH" --key "$KEY_SOCIAL_SERVICES" \
+  bench_measure reporting --mode get --path "$REP_ANY_PATH" --key "$KEY_PROVINCE" \
     --conns 1 --threads 1 --requests "$REP_REPORT_N"
   local any_p50=$M_P50 any_p99=$M_P99
   bench_row "$(printf '%-58s p50 %s ms, p99 %s ms' "GET $REP_ANY_PATH" "$M_P50" "$M_P99")"

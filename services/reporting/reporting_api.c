@@ -121,6 +121,8 @@ static const hy_field_t half_year_result[] = {
 static const hy_field_t indicators_args[] = {
     {.name = "from", .type = HY_T_DATE, .flags = HY_F_REQ | HY_F_QUERY, .doc = "first day, inclusive"},
     {.name = "to", .type = HY_T_DATE, .flags = HY_F_REQ | HY_F_QUERY, .doc = "last day, inclusive"},
+    {.name = "office", .type = HY_T_STRING, .flags = HY_F_QUERY, .max_len = 64,
+     .doc = "one office's figures (an office key: its own, the default; another is 403 other_office)"},
     {.name = "group_by", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = GROUPS,
      .doc = "break the figures down; the group with key null is what is not attributed"},
     {.name = "format", .type = HY_T_ENUM, .flags = HY_F_QUERY, .enums = "json|csv",

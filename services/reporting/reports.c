@@ -19,6 +19,7 @@
 
 #include "fa.h"
 #include "reporting.h"
+#include "scope.h"
 
 /* The dimension a half-year filter reads (*kind, *id); MDB_NOTFOUND with *field naming the
  * filter when an office or neighbourhood has never been seen (422: a misspelt office must not
@@ -106,9 +107,26 @@ static json_t *s_text_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* An office key's reports are its office's: no office named means its own, another office is
+ * 403 other_office (shared/scope.h). A province key ('*'), operators and auditors of no office
+ * see every office and filter with ?office=. */
+static int s_office_scope(hy_ctx_t *ctx, const char **office)
+{
+    const char *mine = hy_scope_office(ctx);
+    if (!mine)
+        return 0;
+    if (*office && **office && !hy_scope_same(mine, *office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s: its reports are that office's", mine);
+    *office = mine;
+    return 0;
+}
+
 int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc)
 {
     const char *office = rp_str(args, "office"), *hood = rp_str(args, "neighbourhood");
+    if (s_office_scope(ctx, &office) != 0)
+        return -1;
     sc->office = office && *office ? office : NULL;
     sc->hood = hood && *hood ? hood : NULL;
     int status = rp_half_period(ctx, args, &sc->p, &sc->year, &sc->half, &sc->interim);
@@ -226,6 +244,8 @@ int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
 typedef struct {
     hy_ctx_t *ctx;
     int kind;
+    int cross;          /* within one office: the cross kind of kind (0: the whole province) */
+    uint32_t office;    /* that office's id */
     const rp_period_t *p;
     rp_raw_t rest;      /* the total minus every group seen so far */
     json_t *groups;
@@ -252,9 +272,10 @@ static int s_visit(uint32_t id, void *user)
     s_table_t *t = user;
     rp_raw_t raw;
     reporting_t *st = reporting_state(t->ctx);
-    if (id == 0)
+    uint32_t at = id;
+    if (id == 0 || (t->cross && rp_lookup_cross(t->ctx->txn, st, t->cross, t->office, id, &at) != 0))
         return 0;
-    int rc = rp_raw_read(t->ctx->txn, st, t->kind, id, t->p, &raw);
+    int rc = rp_raw_read(t->ctx->txn, st, t->cross ? t->cross : t->kind, at, t->p, &raw);
     if (rc || !s_any(&raw))
         return rc;
     for (int i = 0; i < RP_NSLOTS; i++) {
@@ -293,7 +314,9 @@ static int s_groups(s_table_t *t)
     reporting_t *st = reporting_state(t->ctx);
     int rc = rp_agg_values(t->ctx->txn, st, t->kind, s_visit, t);
     rp_raw_t none;
-    if (rc == 0 && (rc = rp_raw_read(t->ctx->txn, st, t->kind, 0, t->p, &none)) == 0)
+    if (t->cross)   /* within an office, what is not attributed has no distinct people of its own */
+        memset(t->rest.distinct, 0, sizeof t->rest.distinct);
+    else if (rc == 0 && (rc = rp_raw_read(t->ctx->txn, st, t->kind, 0, t->p, &none)) == 0)
         memcpy(t->rest.distinct, none.distinct, sizeof none.distinct);
     if (rc == 0 && s_any(&t->rest)) {
         json_t *g = s_group(NULL, &t->rest);
@@ -313,7 +336,28 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
         return hy_fail(ctx, 422, "invalid_range", "to", "to (%s) is before from (%s)", to, from);
     p.half_id = s_exact_half(p.from, p.to);
     s_table_t t = {.ctx = ctx, .kind = s_group_kind(group_by), .p = &p};
-    int rc = rp_raw_read(ctx->txn, reporting_state(ctx), RP_DIM_ALL, 0, &p, &t.rest);
+    /* An office key's table is its office's, each group within it (the cross counters). */
+    const char *office = rp_str(args, "office");
+    if (s_office_scope(ctx, &office) != 0)
+        return -1;
+    int rc = 0, total_kind = RP_DIM_ALL;
+    if (office && *office) {
+        rc = rp_lookup(ctx->txn, reporting_state(ctx), RP_DIM_OFFICE, office, &t.office);
+        if (rc == MDB_NOTFOUND && !hy_scope_office(ctx))
+            return hy_fail(ctx, 422, "unknown_office", "office", "no office '%.100s' is known", office);
+        if (rc == MDB_NOTFOUND)
+            t.office = UINT32_MAX, rc = 0;   /* the key's office has nothing counted yet */
+        total_kind = RP_DIM_OFFICE;
+        static const int cross[RP_NDIMS] = {[RP_DIM_HOOD] = RP_DIM_OFFICE_HOOD,
+                                            [RP_DIM_FIELD] = RP_DIM_OFFICE_FIELD,
+                                            [RP_DIM_SEX] = RP_DIM_OFFICE_SEX,
+                                            [RP_DIM_NETWORK] = RP_DIM_OFFICE_NETWORK};
+        t.cross = t.kind > 0 && t.kind < RP_NDIMS ? cross[t.kind] : 0;
+        if (t.kind == RP_DIM_OFFICE)   /* by office, within one office: that office alone */
+            t.cross = -1;
+    }
+    if (rc == 0)
+        rc = rp_raw_read(ctx->txn, reporting_state(ctx), total_kind, t.office, &p, &t.rest);
     json_t *table = rc ? NULL
                        : json_pack("{s:s,s:s,s:o,s:o,s:o}", "from", from, "to", to, "group_by",
                                    s_text_or_null(t.kind >= 0 ? group_by : NULL), "half",
@@ -323,7 +367,12 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
                                    "total", rp_indicators_json(&t.rest));
     if (rc == 0 && table && t.kind >= 0) {
         t.groups = json_array();
-        rc = t.groups ? s_groups(&t) : ENOMEM;
+        if (t.cross < 0) {   /* one group: the office, with the total's figures */
+            json_t *g = t.groups ? s_group(office, &t.rest) : NULL;
+            rc = g && json_array_append_new(t.groups, g) == 0 ? 0 : ENOMEM;
+        } else {
+            rc = t.groups ? s_groups(&t) : ENOMEM;
+        }
         if (json_object_set_new(table, "groups", t.groups) != 0)
             rc = ENOMEM;
     }

@@ -431,25 +431,26 @@ def test_figures_equal_brute_force_and_loans_portfolio():
         _wait_current(c, heads)
         events = {s: c.events_since(s) for s in SOURCES}
         brute = Brute(events)
+        prov = c.province_key()   # the whole province: an office key reads its own office
         # the calendar: 1402 ends on 29 Esfand (not leap), 1403's first half on 31 Shahrivar
-        h = c.get("/v1/reports/half-year?year=1402&half=2").json
+        h = c.get("/v1/reports/half-year?year=1402&half=2", key=prov).json
         eq((h["from"], h["to"]), ("2023-09-23", "2024-03-19"), "1402/2 bounds")
-        h = c.get("/v1/reports/half-year?year=1403&half=1").json
+        h = c.get("/v1/reports/half-year?year=1403&half=1", key=prov).json
         eq((h["from"], h["to"]), ("2024-03-20", "2024-09-21"), "1403/1 bounds")
-        h = c.get("/v1/reports/half-year?year=1403&half=2").json
+        h = c.get("/v1/reports/half-year?year=1403&half=2", key=prov).json
         eq((h["from"], h["to"]), ("2024-09-22", "2025-03-20"), "1403/2 bounds (30 Esfand, leap)")
         checked_par = 0
         for q in range(30):
             if q % 3 == 0:
                 y, half = rnd.choice([(1402, 1), (1402, 2), (1403, 1), (1403, 2)])
-                hy = c.get(f"/v1/reports/half-year?year={y}&half={half}").json
+                hy = c.get(f"/v1/reports/half-year?year={y}&half={half}", key=prov).json
                 frm, to, exact = _day(hy["from"]), _day(hy["to"]), True
             else:
                 frm = _day("2023-03-01") + datetime.timedelta(days=rnd.randrange(0, 700))
                 to, exact = frm + datetime.timedelta(days=rnd.randrange(0, 300)), False
             group = [None, "office", "neighbourhood", "field", "sex", "network"][q % 6]
             url = f"/v1/reports/indicators?from={frm}&to={to}" + (f"&group_by={group}" if group else "")
-            r = _ok(c.get(url), url)
+            r = _ok(c.get(url, key=prov), url)
             _compare(r["total"], brute.figures(frm, to, exact), url)
             if group:
                 listed = set()
@@ -493,7 +494,7 @@ def test_figures_equal_brute_force_and_loans_portfolio():
             office, hood = rnd.choice([None, "rey-1", "REY-2"]), rnd.choice([None] + [x[q % 2] for x in HOODS])
             q = {"year": y, "half": half, "office": office, "neighbourhood": hood}
             url = "/v1/reports/half-year?" + urllib.parse.urlencode({k: v for k, v in q.items() if v})
-            r = _ok(c.get(url), url)
+            r = _ok(c.get(url, key=c.province_key()), url)
             kind, value = (("pair", (_norm(office), _norm(hood))) if office and hood else
                            ("office", _norm(office)) if office else ("neighbourhood", _norm(hood)) if hood else
                            (None, None))
@@ -507,7 +508,7 @@ def test_figures_equal_brute_force_and_loans_portfolio():
                 tot = port.get("total", port)
                 eq((r["indicators"]["loans_outstanding_rials"], r["indicators"]["par30_bp"]),
                    (tot["outstanding_principal_rials"], tot["par30_bp"]), f"loans as of the cut {url}")
-            csv = c.get(url, headers={"Accept": "text/csv"})
+            csv = c.get(url, key=c.province_key(), headers={"Accept": "text/csv"})
             eq(csv.headers.get("Content-Type"), "text/csv; charset=utf-8", "csv type")
             lines = csv.raw.decode("utf-8").split("\r\n")
             rows = [line.split(",") for line in lines[lines.index("indicator,label_fa,value") + 1:] if line]
@@ -765,9 +766,31 @@ def test_unknown_filters_422_and_persian_year():
     with Cluster(["registry", "reporting"], clock="2024-08-01") as c:
         _ok(c.post("/v1/persons", person(8100, neighbourhood="شهرری")), "person")
         _wait_current(c, _heads(c, ["registry"]))
-        r = c.get("/v1/reports/half-year?year=1403&half=1&office=rey-9")
+        prov = c.province_key()
+        r = c.get("/v1/reports/half-year?year=1403&half=1&office=rey-9", key=prov)
         eq((r.status, r.json["code"], r.json.get("field")),
            (422, "unknown_office", "office"), f"unknown office: {r!r}")
+        r = c.get("/v1/reports/indicators?from=2024-03-20&to=2024-08-01&office=rey-9", key=prov)
+        eq((r.status, r.json["code"]), (422, "unknown_office"), f"indicators, unknown office: {r!r}")
+        # An office key's reports are its office's: another office is 403, none means its own.
+        for path in ("/v1/reports/half-year?year=1403&half=1&office=rey-2",
+                     "/v1/reports/indicators?from=2024-03-20&to=2024-08-01&office=rey-2"):
+            r = c.get(path)
+            eq((r.status, r.json["code"]), (403, "other_office"), f"{path} with a rey-1 key: {r!r}")
+        own = _ok(c.get("/v1/reports/half-year?year=1403&half=1"), "the key's own office")
+        eq(own["indicators"], _ok(c.get("/v1/reports/half-year?year=1403&half=1&office=rey-1",
+                                        key=prov), "rey-1 by the province")["indicators"],
+           "an office key without ?office= reads its own office:")
+        two = c.make_key("social_services", office="rey-2")
+        time.sleep(1.2)
+        empty = _ok(c.get("/v1/reports/indicators?from=2024-03-20&to=2024-08-01&group_by=neighbourhood",
+                          key=two), "rey-2's indicators")
+        eq((empty["total"]["beneficiaries_new"], empty["groups"]), (0, []),
+           "rey-2 sees none of rey-1's people, in its total or its groups:")
+        mine = _ok(c.get("/v1/reports/indicators?from=2024-03-20&to=2024-08-01&group_by=neighbourhood"),
+                   "rey-1's indicators")
+        eq(mine["total"]["beneficiaries_new"], 1, "rey-1 sees its person")
+        eq([g["indicators"]["beneficiaries_new"] for g in mine["groups"]], [1], "in her neighbourhood")
         r = c.get("/v1/reports/half-year?" + urllib.parse.urlencode(
             {"year": "1403", "half": "1", "neighbourhood": "ناکجاآباد"}))
         eq((r.status, r.json["code"], r.json.get("field")),

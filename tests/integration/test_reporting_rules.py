@@ -20,7 +20,8 @@ def _report(c, year, half, office=None, sections=False):
         q["sections"] = "true"
     if office:
         q["office"] = office
-    return _ok(c.get("/v1/reports/half-year?" + urllib.parse.urlencode(q)), f"report {q}")
+    return _ok(c.get("/v1/reports/half-year?" + urllib.parse.urlencode(q), key=c.province_key()),
+               f"report {q}")
 
 
 def _province(c):
