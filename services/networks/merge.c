@@ -9,7 +9,8 @@
  * up, the periods are kept side by side, the earlier join date stays, it is active when either
  * was (the network's member counts drop by the one person fewer), and assignment rows of one
  * item on one order add up into one row. Each network emits networks.network.member_merged
- * {person_id: survivor, merged_from} so reporting counts her once. All of it happens in the
+ * {person_id: survivor, merged_from} so reporting counts her once. A network she leads is led
+ * by the survivor (networks.network.lead_assigned). All of it happens in the
  * follow transaction that advances the registry cursor: applied once, replayed never.
  */
 #include <errno.h>
@@ -212,6 +213,38 @@ done:
     return rc;
 }
 
+/* A network the retired id leads is led by the survivor: networks.network.lead_assigned, as a
+ * change of lead by hand says it (the lead's business stays: it is the same woman's). Networks
+ * are few and merges rare, so every network is read rather than indexed by lead. */
+static int s_leads(hy_ctx_t *ctx, const char *from_id, const char *into_id)
+{
+    networks_t *st = networks_state(ctx);
+    json_t *ids = NULL, *num;
+    size_t i;
+    uint64_t next;
+    if (!(ids = json_array()))
+        return ENOMEM;
+    int rc = hy_store_page(ctx->txn, st->networks, NULL, 0, 0, INT32_MAX, s_collect, ids, &next);
+    json_array_foreach(ids, i, num) {
+        uint64_t n = (uint64_t)json_integer_value(num);
+        json_t *network = NULL;
+        if (rc || (rc = hy_store_get_id(ctx->txn, st->networks, n, &network)) != 0)
+            break;
+        if (networks_same(network, "lead_person_id", from_id)) {
+            json_object_set_new(network, "lead_person_id", json_string(into_id));
+            if ((rc = s_rc(ctx, networks_network_save(ctx, n, network))) == 0)
+                rc = s_rc(ctx, networks_emit(
+                    ctx, "networks.network.lead_assigned", hy_json_str(network, "id"), network,
+                    json_pack("{s:s,s:s,s:O,s:s}", "lead_person_id", into_id,
+                              "previous_lead_person_id", from_id, "lead_business_id",
+                              json_object_get(network, "lead_business_id"), "date", ctx->today)));
+        }
+        json_decref(network);
+    }
+    json_decref(ids);
+    return rc;
+}
+
 int networks_merge_apply(hy_ctx_t *ctx, const json_t *data)
 {
     const char *from_id = hy_json_str(data, "id"), *into_id = hy_json_str(data, "into");
@@ -228,5 +261,5 @@ int networks_merge_apply(hy_ctx_t *ctx, const json_t *data)
         if (rc == 0)
             rc = s_membership(ctx, (uint64_t)json_integer_value(num), from, into, from_id, into_id);
     json_decref(nets);
-    return rc;
+    return rc ? rc : s_leads(ctx, from_id, into_id);
 }

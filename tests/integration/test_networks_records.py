@@ -214,6 +214,25 @@ def test_merge_repoints_memberships():
         eq(sorted(e["data"]["network_id"] for e in evs), sorted([net, other]))
 
 
+def test_merge_repoints_the_lead():
+    """A network whose lead is the merged record is led by the survivor, said by
+    networks.network.lead_assigned as a change of lead by hand is."""
+    with Cluster(["registry", "networks"]) as c:
+        net = _network(c, 110)
+        lead, survivor = net["lead_person_id"], _person(c, 111)
+        _ok(c.post(f"/v1/persons/{lead}/merge", {"into": survivor}), "merge the lead")
+        deadline, now = time.time() + 15, None
+        while time.time() < deadline:
+            now = c.get(f"/v1/networks/{net['id']}").json["lead_person_id"]
+            if now == survivor:
+                break
+            time.sleep(0.2)
+        eq(now, survivor, "the survivor leads the network:")
+        evs = [e["data"] for e in c.events_since("networks")
+               if e["type"] == "networks.network.lead_assigned"]
+        eq([(e["lead_person_id"], e["previous_lead_person_id"]) for e in evs], [(survivor, lead)])
+
+
 def test_audit_is_office_scoped():
     """GET /v1/audit (shared/outbox.c, every service): an auditor of one office audits that
     office's entities; another office's are 403 other_office; a province auditor sees all."""
