@@ -132,7 +132,7 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc);
 int hy_park(hy_ctx_t *ctx, const char *source);
 
 /* --- savepoints ------------------------------------------------------------------------------ */
-/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0 (or a 2xx), rolled
+/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0, rolled
  * back with the events it emitted otherwise (ctx->status/error keep fn's failure for the caller
  * to read; hy_ctx_clear_error forgets it). A background step uses it to let one bad item fail
  * alone. Returns what fn returned, or -1 when the nested transaction cannot begin or commit. */

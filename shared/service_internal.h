@@ -140,7 +140,7 @@ int hy_reply_decode_raw(json_t *reply);
  * path, else the path with its last segments dropped, while it still has a parameter); NULL
  * when there is none.
  * hy_etag_current runs that GET's handler for req (its path parameters) in txn and puts its
- * ETag in out; returns 0, 1 when the resource does not exist (any non-2xx), -1 on failure.
+ * ETag in out; returns 0, 1 when the resource does not exist (its handler refused), -1 on failure.
  * hy_etag_matches says whether an If-Match field value (a list of strong tags, or *) matches
  * the current tag (NULL: no current representation). */
 const hy_op_spec_t *hy_etag_resource(hy_service_t *self, const hy_op_spec_t *write);
