@@ -8,8 +8,8 @@
 #include <stdatomic.h>
 #include <zmq.h>
 
-#include "client.h"
 #include "service.h"
+#include "client.h"   /* hy_new_request_id */
 #include "since.h"
 
 #define HY_MAX_SOURCES 8
@@ -63,7 +63,6 @@ struct hy_service {
     void *pub;              /* PUB for our events (may be NULL) */
     void *sub;              /* SUB to the sources' PUB endpoints */
     void *fetcher;          /* DEALER to the broker for asynchronous events.since */
-    hy_client_t *client;    /* synchronous client for hy_follow_sync */
     hy_source_state_t sources[HY_MAX_SOURCES];
     int nsources;
     struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
@@ -180,8 +179,9 @@ bool hy_follow_caught_up(hy_service_t *self);    /* every source caught up once 
  * been applied. Returns 0 for a source this service does not follow. */
 uint64_t hy_follow_kick(hy_service_t *self, const char *source);
 uint64_t hy_follow_caught_gen(hy_service_t *self, const char *source);
-/* Applies a page of events in order; returns 0, 1 when it stopped at a gap, or an LMDB error.
- * *applied counts the events that took effect (already-seen ones are skipped). */
+/* Applies a page of events in order, in txn (unit tests feed pages this way); returns 0, 1 when
+ * it stopped at a gap, or an LMDB error. *applied counts the events that took effect
+ * (already-seen ones are skipped). */
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
                          uint64_t *applied);
 int hy_follow_status(hy_service_t *self, MDB_txn *txn, json_t *out);
