@@ -123,17 +123,10 @@ int hy_routes_match(const hy_routes_t *self, const char *method, const char *pat
  * each api. Returns its index in the apis table, or -1. */
 int hy_routes_owner(const hy_routes_t *self, const char *entity_id);
 
-/* A refusal of a request, before or instead of a service's answer. */
-typedef struct {
-    int status;
-    char code[48];
-    char field[128];
-    char detail[256];
-} hy_gw_error_t;
-
-/* Sets err and returns -1, so that callers can `return hy_gw_fail(...)`. */
-int hy_gw_fail(hy_gw_error_t *err, int status, const char *code, const char *field,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A refusal of a request, before or instead of a service's answer: the spec checker's struct
+ * (spec.h), so one error struct serves both; hy_gw_fail sets it and returns -1. */
+typedef hy_spec_error_t hy_gw_error_t;
+#define hy_gw_fail hy_spec_fail
 
 /* One query-string parameter as received (value NULL for "?flag"). */
 typedef struct {

@@ -9,7 +9,6 @@
  */
 #include "gateway.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +22,6 @@ struct hy_routes {
     hy_route_t *routes;
     size_t count, alloc;
 };
-
-int hy_gw_fail(hy_gw_error_t *err, int status, const char *code, const char *field,
-               const char *fmt, ...)
-{
-    err->status = status;
-    snprintf(err->code, sizeof err->code, "%s", code);
-    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->detail, sizeof err->detail, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Splits a route pattern into segments. Returns 0, or -1 when it is not of the form
  * "/lit/{param}/..." with non-empty segments and parameter names of [a-z_]. */

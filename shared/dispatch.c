@@ -139,11 +139,10 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     ctx.can_park = can_park && !read;
     json_t *result = NULL;
     int rc_h = spec->handler(&ctx, req->args, &result);
-    /* Success is 0 (a 2xx from a handler not yet moved to 0/-1 counts too); the reply's status
-     * is the row's. */
-    int status = (rc_h == 0 || (rc_h >= 200 && rc_h < 300)) && !ctx.error
-                     ? (spec->ok_status ? spec->ok_status : 200)
-                     : rc_h;
+    /* Success is 0 (anything else is a failure: -1 with ctx.error, or HY_PARKED); the reply's
+     * status is the row's. */
+    bool succeeded = rc_h == 0 && !ctx.error;
+    int status = succeeded ? (spec->ok_status ? spec->ok_status : 200) : rc_h;
     json_t *reply;
     if (ctx.park_source) {   /* rolled back whole; runs again from the start later */
         json_decref(result);
@@ -153,7 +152,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         *parked = ctx.park_source;
         return NULL;
     }
-    if (status >= 200 && status < 300 && !ctx.error) {
+    if (succeeded) {
         if (use_idem) {
             json_t *rec = json_pack("{s:s, s:i, s:O}", "h", hash, "status", status, "result",
                                     result ? result : json_null());

@@ -35,7 +35,6 @@
 #define FETCH_FIRST 1000    /* the first page of a catch-up; each full page doubles the next */
 #define POLL_IDLE_MS 1000
 #define FETCH_TIMEOUT_MS 5000
-#define SYNC_TIMEOUT_MS 3000
 #define PARK_MS 3000        /* a parked source tries again after this (HY_PARK_MS) */
 
 static hy_source_state_t *s_source(hy_service_t *self, const char *name)
@@ -98,7 +97,7 @@ static void s_test_kill_mid_page(size_t done, size_t total)
 
 /* A page to apply: events decoded already (events), or spans of a reply text (items), decoded
  * one at a time as they are applied; an event already seen is not even decoded. With can_park
- * (the follower's own pages, not hy_follow_sync's) an event may park its source: s_apply then
+ * (the follower's own pages, not hy_service_apply's) an event may park its source: s_apply then
  * says which (parked_seq, park_on), and the page is applied again up to stop. */
 typedef struct {
     json_t *events;
@@ -317,15 +316,6 @@ static void s_fetch(hy_service_t *self, hy_source_state_t *src)
     s_fetch_after(self, src, 0);
 }
 
-/* Whether a page of events.since ends before the source's head (result.last_seq): more to ask. */
-static bool s_page_has_more(json_t *result, uint64_t *last)
-{
-    json_t *events = json_object_get(result, "events");
-    size_t n = json_array_size(events);
-    *last = n ? hy_event_seq(json_array_get(events, n - 1)) : 0;
-    return n && *last < (uint64_t)json_integer_value(json_object_get(result, "last_seq"));
-}
-
 int hy_follow_open(hy_service_t *self)
 {
     const char *const *s = self->def->sources;
@@ -339,9 +329,6 @@ int hy_follow_open(hy_service_t *self)
         zmq_setsockopt(self->fetcher, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         hy_curve_client(self->fetcher, hy_curve_broker_name(), hy_config_broker()) != 0 ||
         zmq_connect(self->fetcher, hy_config_broker()) != 0)
-        return -1;
-    self->client = hy_client_new(self->zctx, hy_config_broker());
-    if (!self->client)
         return -1;
     for (; *s && self->nsources < HY_MAX_SOURCES; s++) {
         /* The server key is read at connect time: each publisher is checked against its own. */
@@ -500,37 +487,6 @@ bool hy_follow_caught_up(hy_service_t *self)
         if (!self->sources[i].caught_up)
             return false;
     return true;
-}
-
-int hy_follow_sync(hy_ctx_t *ctx, const char *source)
-{
-    hy_service_t *self = ctx->svc;
-    if (!self->client || ctx->read)
-        return 0;   /* no network (unit tests), or a read: nothing may be written here */
-    for (int pages = 0; pages < 1000; pages++) {
-        uint64_t cur = s_cursor(self, ctx->txn, source);
-        json_t *reply = NULL;
-        int rc = hy_client_op(self->client, source, "events.since",
-                              json_pack("{s:I, s:i}", "after", (json_int_t)cur, "limit", FETCH_LIMIT),
-                              SYNC_TIMEOUT_MS, &reply);
-        json_t *events = json_object_get(json_object_get(reply, "result"), "events");
-        if (rc != HY_CLIENT_OK || !json_is_array(events)) {
-            json_decref(reply);
-            return -1;
-        }
-        uint64_t applied = 0, last;
-        rc = hy_follow_apply_page(self, ctx->txn, source, events, &applied);
-        bool more = s_page_has_more(json_object_get(reply, "result"), &last);
-        json_decref(reply);
-        if (rc == 1)
-            return 0;   /* cannot happen with events.since; nothing more to do now */
-        if (rc != 0)
-            return rc;
-        self->events_applied += applied;
-        if (!more)
-            return 0;
-    }
-    return 0;
 }
 
 int hy_follow_status(hy_service_t *self, MDB_txn *txn, json_t *out)

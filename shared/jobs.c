@@ -137,7 +137,7 @@ int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *use
     ctx->txn = child;
     int status = fn(ctx, user);
     ctx->txn = parent;
-    if ((status == 0 || (status >= 200 && status < 300)) && !ctx->error) {
+    if (status == 0 && !ctx->error) {
         if ((rc = mdb_txn_commit(child)) == 0)
             return status;
         hy_pending_truncate(ctx->svc, mark);

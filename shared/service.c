@@ -116,7 +116,6 @@ void hy_service_destroy(hy_service_t **self_p)
     hy_since_free(&self->since);
     hy_pending_truncate(self, 0);
     free(self->pending);
-    hy_client_destroy(&self->client);
     if (self->worker)
         zmq_close(self->worker);
     if (self->pub)

@@ -132,7 +132,7 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc);
 int hy_park(hy_ctx_t *ctx, const char *source);
 
 /* --- savepoints ------------------------------------------------------------------------------ */
-/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0 (or a 2xx), rolled
+/* Runs fn(ctx, user) in a transaction nested in ctx->txn: kept when fn returns 0, rolled
  * back with the events it emitted otherwise (ctx->status/error keep fn's failure for the caller
  * to read; hy_ctx_clear_error forgets it). A background step uses it to let one bad item fail
  * alone. Returns what fn returned, or -1 when the nested transaction cannot begin or commit. */
@@ -163,14 +163,6 @@ int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const cha
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* --- following other services ---------------------------------------------------------------- */
-/* DEPRECATED (use hy_park, or hy_persons_require): fetches and applies, inside ctx->txn, every
- * event of source not applied yet, waiting on the broker from inside the write transaction, so a
- * stalled source stalls every request of this service for up to 3 s. No service calls it any
- * more (a follower's apply() parks instead: hy_park, follow.c); kept for code built against it.
- * Returns 0, -1 when the source did not answer (the caller should answer 503
- * "dependency_unavailable"), or an LMDB error. */
-int hy_follow_sync(hy_ctx_t *ctx, const char *source);
-
 /* Last applied sequence of a source in ctx->txn (0 when none). */
 uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source);
 

@@ -55,7 +55,7 @@ int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
     ctx.can_park = false;
     json_t *result = NULL;
     int status = get->handler(&ctx, args, &result);
-    if ((status == 0 || (status >= 200 && status < 300)) && !ctx.error)
+    if (status == 0 && !ctx.error)
         rc = hy_result_etag(result, out) == 0 ? 0 : -1;
     json_decref(result);
     json_decref(ctx.error);

@@ -8,8 +8,8 @@
 #include <stdatomic.h>
 #include <zmq.h>
 
-#include "client.h"
 #include "service.h"
+#include "client.h"   /* hy_new_request_id */
 #include "since.h"
 
 #define HY_MAX_SOURCES 8
@@ -63,7 +63,6 @@ struct hy_service {
     void *pub;              /* PUB for our events (may be NULL) */
     void *sub;              /* SUB to the sources' PUB endpoints */
     void *fetcher;          /* DEALER to the broker for asynchronous events.since */
-    hy_client_t *client;    /* synchronous client for hy_follow_sync */
     hy_source_state_t sources[HY_MAX_SOURCES];
     int nsources;
     struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
@@ -140,7 +139,7 @@ int hy_reply_decode_raw(json_t *reply);
  * path, else the path with its last segments dropped, while it still has a parameter); NULL
  * when there is none.
  * hy_etag_current runs that GET's handler for req (its path parameters) in txn and puts its
- * ETag in out; returns 0, 1 when the resource does not exist (any non-2xx), -1 on failure.
+ * ETag in out; returns 0, 1 when the resource does not exist (its handler refused), -1 on failure.
  * hy_etag_matches says whether an If-Match field value (a list of strong tags, or *) matches
  * the current tag (NULL: no current representation). */
 const hy_op_spec_t *hy_etag_resource(hy_service_t *self, const hy_op_spec_t *write);
@@ -180,8 +179,9 @@ bool hy_follow_caught_up(hy_service_t *self);    /* every source caught up once 
  * been applied. Returns 0 for a source this service does not follow. */
 uint64_t hy_follow_kick(hy_service_t *self, const char *source);
 uint64_t hy_follow_caught_gen(hy_service_t *self, const char *source);
-/* Applies a page of events in order; returns 0, 1 when it stopped at a gap, or an LMDB error.
- * *applied counts the events that took effect (already-seen ones are skipped). */
+/* Applies a page of events in order, in txn (unit tests feed pages this way); returns 0, 1 when
+ * it stopped at a gap, or an LMDB error. *applied counts the events that took effect
+ * (already-seen ones are skipped). */
 int hy_follow_apply_page(hy_service_t *self, MDB_txn *txn, const char *source, json_t *events,
                          uint64_t *applied);
 int hy_follow_status(hy_service_t *self, MDB_txn *txn, json_t *out);

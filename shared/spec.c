@@ -59,10 +59,8 @@ const hy_field_t *hy_spec_field(const hy_field_t *fields, const char *name)
     return NULL;
 }
 
-static int s_fail(hy_spec_error_t *err, int status, const char *code, const char *field,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int s_fail(hy_spec_error_t *err, int status, const char *code, const char *field,
-                  const char *fmt, ...)
+int hy_spec_fail(hy_spec_error_t *err, int status, const char *code, const char *field,
+                 const char *fmt, ...)
 {
     err->status = status;
     snprintf(err->code, sizeof err->code, "%s", code);
@@ -124,7 +122,7 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
     if (json_is_null(v)) {
         if (f->flags & HY_F_NULL)
             return 0;
-        return s_fail(err, 400, "invalid_field", path, "%s must be %s, not null", path,
+        return hy_spec_fail(err, 400, "invalid_field", path, "%s must be %s, not null", path,
                       s_type_name(type));
     }
     switch (type) {
@@ -133,7 +131,7 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
     case HY_T_ENUM:
     case HY_T_DATE: {
         if (!json_is_string(v))
-            return s_fail(err, 400, "invalid_field", path, "%s must be %s", path, s_type_name(type));
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s must be %s", path, s_type_name(type));
         const char *s = json_string_value(v);
         json_t *t = s_trimmed(s);
         if (t) {
@@ -149,26 +147,26 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
             for (size_t i = 0; i < len; i++)
                 chars += ((unsigned char)s[i] & 0xC0) != 0x80;
             if (chars > (size_t)max)
-                return s_fail(err, 400, "invalid_field", path, "%s is longer than %d characters",
+                return hy_spec_fail(err, 400, "invalid_field", path, "%s is longer than %d characters",
                               path, max);
             if (len > HY_SPEC_STRING_BYTES(max))
-                return s_fail(err, 400, "invalid_field", path, "%s is longer than %zu bytes",
+                return hy_spec_fail(err, 400, "invalid_field", path, "%s is longer than %zu bytes",
                               path, (size_t)HY_SPEC_STRING_BYTES(max));
             if (len == 0 && (f->flags & HY_F_REQ))
-                return s_fail(err, 400, "missing_field", path, "%s must not be empty", path);
+                return hy_spec_fail(err, 400, "missing_field", path, "%s must not be empty", path);
         } else if (type == HY_T_ID) {
             if (len == 0 || len > 64)
-                return s_fail(err, 400, "invalid_field", path, "%s is not an id", path);
+                return hy_spec_fail(err, 400, "invalid_field", path, "%s is not an id", path);
             for (size_t i = 0; i < len; i++)
                 if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-                    return s_fail(err, 400, "invalid_field", path, "%s is not an id", path);
+                    return hy_spec_fail(err, 400, "invalid_field", path, "%s is not an id", path);
         } else if (type == HY_T_ENUM) {
             if (!s_enum_has(f->enums, s))
-                return s_fail(err, 400, "invalid_field", path, "%s must be one of %s", path, f->enums);
+                return hy_spec_fail(err, 400, "invalid_field", path, "%s must be one of %s", path, f->enums);
         } else {
             int y, m, d;
             if (hy_date_parse_iso(s, &y, &m, &d) != 0)
-                return s_fail(err, 422, "invalid_date", path, "%s is not a real date YYYY-MM-DD", path);
+                return hy_spec_fail(err, 422, "invalid_date", path, "%s is not a real date YYYY-MM-DD", path);
             char canon[16];
             snprintf(canon, sizeof canon, "%04d-%02d-%02d", y, m, d);
             if (strcmp(canon, s) != 0) {
@@ -182,7 +180,7 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
     case HY_T_INT:
     case HY_T_MONEY: {
         if (!json_is_integer(v))
-            return s_fail(err, 400, "invalid_field", path, "%s must be an integer", path);
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s must be an integer", path);
         json_int_t n = json_integer_value(v);
         int64_t lo = f->min, hi = f->max;
         if (!(lo < hi)) {
@@ -190,24 +188,24 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
             hi = INT64_MAX;
         }
         if (n < lo || n > hi)
-            return s_fail(err, 400, "invalid_field", path, "%s must be between %lld and %lld", path,
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s must be between %lld and %lld", path,
                           (long long)lo, (long long)hi);
         return 0;
     }
     case HY_T_BOOL:
         if (!json_is_boolean(v))
-            return s_fail(err, 400, "invalid_field", path, "%s must be true or false", path);
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s must be true or false", path);
         return 0;
     case HY_T_OBJECT:
         if (!json_is_object(v))
-            return s_fail(err, 400, "invalid_field", path, "%s must be an object", path);
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s must be an object", path);
         return s_check_fields(f->sub, v, path, NULL, err);
     case HY_T_ARRAY: {
         if (!json_is_array(v))
-            return s_fail(err, 400, "invalid_field", path, "%s must be an array", path);
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s must be an array", path);
         int max = f->max_len ? f->max_len : DEFAULT_ARRAY_MAX;
         if (json_array_size(v) > (size_t)max)
-            return s_fail(err, 400, "invalid_field", path, "%s has more than %d items", path, max);
+            return hy_spec_fail(err, 400, "invalid_field", path, "%s has more than %d items", path, max);
         hy_field_t elem = *f;
         elem.type = f->elem;
         elem.flags = HY_F_REQ;
@@ -221,7 +219,7 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
             int rc = s_check_value(&elem, f->elem, item, sub, &rep, err);
             if (rep) {
                 if (json_array_set_new(v, i, rep) != 0)
-                    return s_fail(err, 400, "invalid_field", sub, "cannot store %s", sub);
+                    return hy_spec_fail(err, 400, "invalid_field", sub, "cannot store %s", sub);
             }
             if (rc != 0)
                 return rc;
@@ -231,7 +229,7 @@ static int s_check_value(const hy_field_t *f, hy_type_t type, json_t *v, const c
     case HY_T_ANY:
         return 0;
     }
-    return s_fail(err, 400, "invalid_field", path, "%s has an unsupported type", path);
+    return hy_spec_fail(err, 400, "invalid_field", path, "%s has an unsupported type", path);
 }
 
 /* true when name is a {param} of the op's path. */
@@ -256,16 +254,16 @@ static int s_fold_jalali(const hy_field_t *f, json_t *obj, const char *key, cons
     if (json_is_null(jv) && (f->flags & HY_F_NULL))
         return json_object_set_new(obj, f->name, json_null()) == 0 ? 0 : -1;
     if (!json_is_string(jv))
-        return s_fail(err, 400, "invalid_field", path, "%s must be a Jalali date YYYY/MM/DD", path);
+        return hy_spec_fail(err, 400, "invalid_field", path, "%s must be a Jalali date YYYY/MM/DD", path);
     char iso[11];
     if (hy_date_jalali_to_iso(json_string_value(jv), iso) != 0)
-        return s_fail(err, 422, "invalid_date", path, "%s is not a real Jalali date (years %d-%d)",
+        return hy_spec_fail(err, 422, "invalid_date", path, "%s is not a real Jalali date (years %d-%d)",
                       path, HY_JALALI_MIN_YEAR, HY_JALALI_MAX_YEAR);
     json_t *g = json_object_get(obj, f->name);
     if (json_is_null(g))
         g = NULL;   /* {"X": null, "X_jalali": "..."}: the Jalali form is the one given */
     if (g && !(json_is_string(g) && strcmp(json_string_value(g), iso) == 0))
-        return s_fail(err, 422, "invalid_date", path, "%s and %s disagree", path, f->name);
+        return hy_spec_fail(err, 422, "invalid_date", path, "%s and %s disagree", path, f->name);
     if (json_object_set_new(obj, f->name, json_string(iso)) != 0)
         return -1;
     return 0;
@@ -287,7 +285,7 @@ static int s_check_fields(const hy_field_t *fields, json_t *obj, const char *pre
             continue;
         if (op && s_is_path_param(op, key)) {
             if (!json_is_string(v))
-                return s_fail(err, 400, "invalid_field", path, "%s must be a string", path);
+                return hy_spec_fail(err, 400, "invalid_field", path, "%s must be a string", path);
             continue;
         }
         size_t kl = strlen(key);
@@ -303,7 +301,7 @@ static int s_check_fields(const hy_field_t *fields, json_t *obj, const char *pre
                 continue;
             }
         }
-        return s_fail(err, 400, "unknown_field", path, "%s is not a field of this request", path);
+        return hy_spec_fail(err, 400, "unknown_field", path, "%s is not a field of this request", path);
     }
     /* Second pass: every declared field. */
     for (const hy_field_t *f = fields; f && f->name; f++) {
@@ -311,13 +309,13 @@ static int s_check_fields(const hy_field_t *fields, json_t *obj, const char *pre
         v = json_object_get(obj, f->name);
         if (!v) {
             if (f->flags & HY_F_REQ)
-                return s_fail(err, 400, "missing_field", path, "%s is required", path);
+                return hy_spec_fail(err, 400, "missing_field", path, "%s is required", path);
             continue;
         }
         json_t *rep = NULL;
         int rc = s_check_value(f, f->type, v, path, &rep, err);
         if (rep && json_object_set_new(obj, f->name, rep) != 0)
-            return s_fail(err, 400, "invalid_field", path, "cannot store %s", path);
+            return hy_spec_fail(err, 400, "invalid_field", path, "cannot store %s", path);
         if (rc != 0)
             return rc;
     }
@@ -328,22 +326,22 @@ int hy_spec_check(const hy_op_spec_t *op, json_t *args, hy_spec_error_t *err)
 {
     memset(err, 0, sizeof *err);
     if (!json_is_object(args))
-        return s_fail(err, 400, "invalid_body", NULL, "the request body must be a JSON object");
+        return hy_spec_fail(err, 400, "invalid_body", NULL, "the request body must be a JSON object");
     if (s_check_fields(op->args, args, NULL, op, err) != 0)
         return -1;
     if (op->list) {
         json_t *limit = json_object_get(args, "limit");
         if (!limit) {
             if (json_object_set_new(args, "limit", json_integer(LIST_LIMIT_DEFAULT)) != 0)
-                return s_fail(err, 400, "invalid_field", "limit", "cannot set limit");
+                return hy_spec_fail(err, 400, "invalid_field", "limit", "cannot set limit");
         } else if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
                    json_integer_value(limit) > LIST_LIMIT_MAX) {
-            return s_fail(err, 400, "invalid_field", "limit", "limit must be between 1 and %d",
+            return hy_spec_fail(err, 400, "invalid_field", "limit", "limit must be between 1 and %d",
                           LIST_LIMIT_MAX);
         }
         json_t *cursor = json_object_get(args, "cursor");
         if (cursor && !json_is_string(cursor) && !json_is_null(cursor))
-            return s_fail(err, 400, "invalid_field", "cursor", "cursor must be a string");
+            return hy_spec_fail(err, 400, "invalid_field", "cursor", "cursor must be a string");
     }
     return 0;
 }

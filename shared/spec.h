@@ -153,6 +153,10 @@ typedef struct {
     char field[128];
     char detail[256];
 } hy_spec_error_t;
+/* Fills err (status, code, field or "" when NULL, printf-style detail) and returns -1, so that
+ * callers can `return hy_spec_fail(...)`; the gateway's refusals use the same struct. */
+int hy_spec_fail(hy_spec_error_t *err, int status, const char *code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int hy_spec_check(const hy_op_spec_t *op, json_t *args, hy_spec_error_t *err);
 
 /* Coerces a query-string value (always a string) to the field's JSON type. Returns a new

@@ -62,13 +62,13 @@ static int s_person_loans(hy_ctx_t *ctx, uint64_t person, int year, const char *
             continue;
         if ((rc = hy_store_get_id(ctx->txn, st->loans, n, &loan)) != 0)
             break;
-        int status = loans_status_parse(loans_str(loan, "status"));
+        int status = loans_status_parse(hy_json_str(loan, "status"));
         if (loans_status_active(status) && !active[0])
-            snprintf(active, 32, "%s", loans_str(loan, "id"));
-        const char *lk = loans_str(loan, "kind");
+            snprintf(active, 32, "%s", hy_json_str(loan, "id"));
+        const char *lk = hy_json_str(loan, "kind");
         bool same_kind = !kind || !lk || strcmp(kind, lk) == 0;
-        if (loans_status_approved(status) && same_kind && loans_int(loan, "fiscal_year") == year &&
-            __builtin_add_overflow(*approved, loans_int(loan, "approved_rials"), approved))
+        if (loans_status_approved(status) && same_kind && hy_json_int(loan, "fiscal_year", 0) == year &&
+            __builtin_add_overflow(*approved, hy_json_int(loan, "approved_rials", 0), approved))
             rc = MDB_CORRUPTED;
         json_decref(loan);
         if (rc)
@@ -82,12 +82,12 @@ static int s_person_loans(hy_ctx_t *ctx, uint64_t person, int year, const char *
 static int s_check_cap(hy_ctx_t *ctx, const json_t *product, int64_t approved, int64_t amount,
                        const char *field)
 {
-    int64_t cap = loans_int(product, "cap_rials"), total;
+    int64_t cap = hy_json_int(product, "cap_rials", 0), total;
     if (__builtin_add_overflow(approved, amount, &total) || total > cap) {
         hy_fail(ctx, 422, "over_cap", field,
                 "%lld rials would bring the person's approved loans in fiscal year %lld to more "
                 "than the cap of %lld rials (already approved: %lld)",
-                (long long)amount, (long long)loans_int(product, "fiscal_year"), (long long)cap,
+                (long long)amount, (long long)hy_json_int(product, "fiscal_year", 0), (long long)cap,
                 (long long)approved);
         hy_fail_extra(ctx, "cap_rials", json_integer(cap));
         hy_fail_extra(ctx, "approved_rials", json_integer(approved));
@@ -103,7 +103,7 @@ static int s_check_cap(hy_ctx_t *ctx, const json_t *product, int64_t approved, i
 static int s_check_eligible(hy_ctx_t *ctx, const json_t *product, uint64_t person,
                             bool supporter)
 {
-    const char *kind = loans_str(product, "kind");
+    const char *kind = hy_json_str(product, "kind");
     if (!kind || strcmp(kind, "network") != 0 || supporter || loans_is_lead(ctx, person))
         return 0;
     int parked = hy_park(ctx, "networks");
@@ -112,7 +112,7 @@ static int s_check_eligible(hy_ctx_t *ctx, const json_t *product, uint64_t perso
     return hy_fail(ctx, 422, "not_eligible_for_product", "product_id",
                    "%s is a network product: only a lead entrepreneur of an active network or a "
                    "business with a supporter licence may borrow on it",
-                   loans_str(product, "id"));
+                   hy_json_str(product, "id"));
 }
 
 /* The person and business rules. A person or business not seen yet, or a business below the
@@ -123,7 +123,7 @@ static int s_check_eligible(hy_ctx_t *ctx, const json_t *product, uint64_t perso
 static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *product,
                            uint64_t *person, char office[65])
 {
-    const char *pid = loans_str(args, "person_id"), *bid = loans_str(args, "business_id");
+    const char *pid = hy_json_str(args, "person_id"), *bid = hy_json_str(args, "business_id");
     uint64_t bus, owner = 0;
     int stage = -1, rc, status;
     bool supporter = false;
@@ -133,7 +133,7 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
     if (hy_id_parse("bus", bid, &bus) != 0)
         return hy_fail(ctx, 422, "unknown_business", "business_id", "%s is not a business id",
                        bid);
-    int min = loans_stage_rank(loans_str(product, "min_stage"));
+    int min = loans_stage_rank(hy_json_str(product, "min_stage"));
     rc = loans_business_get(ctx, bus, &owner, &stage, &supporter);
     if (rc && rc != MDB_NOTFOUND)
         return hy_fail_mdb(ctx, rc);
@@ -148,7 +148,7 @@ static int s_check_parties(hy_ctx_t *ctx, const json_t *args, const json_t *prod
     if (stage < min)
         return hy_fail(ctx, 422, "stage_too_early", "business_id",
                        "business %s has not reached the %s stage this product requires", bid,
-                       loans_str(product, "min_stage"));
+                       hy_json_str(product, "min_stage"));
     return s_check_eligible(ctx, product, *person, supporter);
 }
 
@@ -162,10 +162,10 @@ static int s_check_product(hy_ctx_t *ctx, const char *id, int64_t applied, json_
     if (rc)
         return hy_fail_mdb(ctx, rc);
     int year = loans_fiscal_year(applied);
-    if (loans_int(*product, "fiscal_year") != year)
+    if (hy_json_int(*product, "fiscal_year", 0) != year)
         return hy_fail(ctx, 422, "product_not_current", "product_id",
                        "%s is a product of fiscal year %lld; this is fiscal year %d", id,
-                       (long long)loans_int(*product, "fiscal_year"), year);
+                       (long long)hy_json_int(*product, "fiscal_year", 0), year);
     return 0;
 }
 
@@ -175,8 +175,8 @@ static int s_check_person(hy_ctx_t *ctx, uint64_t person, uint64_t self, const j
 {
     char active[32];
     int64_t approved;
-    int rc = s_person_loans(ctx, person, (int)loans_int(product, "fiscal_year"),
-                            loans_str(product, "kind"), self, active, &approved);
+    int rc = s_person_loans(ctx, person, (int)hy_json_int(product, "fiscal_year", 0),
+                            hy_json_str(product, "kind"), self, active, &approved);
     if (rc)
         return hy_fail_mdb(ctx, rc);
     if (active[0]) {
@@ -194,20 +194,20 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     loans_t *st = loans_state(ctx);
     json_t *product = NULL, *loan = NULL;
     uint64_t person, n;
-    int64_t amount = loans_int(args, "amount_rials");
+    int64_t amount = hy_json_int(args, "amount_rials", 0);
     json_t *term_arg = json_object_get(args, "term_months");
     int64_t applied;
     char applied_on[11], office[65] = "";
     int status = loans_arg_date(ctx, args, "applied_on", &applied, applied_on);
-    if (status || (status = s_check_product(ctx, loans_str(args, "product_id"), applied,
+    if (status || (status = s_check_product(ctx, hy_json_str(args, "product_id"), applied,
                                             &product)) != 0 ||
         (status = s_check_parties(ctx, args, product, &person, office)) != 0)
         goto done;
-    int64_t term = term_arg ? json_integer_value(term_arg) : loans_int(product, "term_months");
-    if (term > loans_int(product, "term_months")) {
+    int64_t term = term_arg ? json_integer_value(term_arg) : hy_json_int(product, "term_months", 0);
+    if (term > hy_json_int(product, "term_months", 0)) {
         status = hy_fail(ctx, 422, "over_term", "term_months",
                          "the product allows at most %lld months",
-                         (long long)loans_int(product, "term_months"));
+                         (long long)hy_json_int(product, "term_months", 0));
         goto done;
     }
     if ((status = s_check_person(ctx, person, 0, product, amount, "amount_rials")) != 0)
@@ -219,7 +219,7 @@ int loans_loan_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
     char id[32];
     hy_id_format("loan", n, id, sizeof id);
-    const char *purpose = loans_str(args, "purpose");
+    const char *purpose = hy_json_str(args, "purpose");
     loan = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:s,s:s,s:s,s:I,s:I}", "id", id, "person_id",
                      json_object_get(args, "person_id"), "business_id",
                      json_object_get(args, "business_id"), "product_id",
@@ -253,24 +253,24 @@ int loans_loan_appraise(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = loans_load_in(ctx, args, 1u << LOANS_APPLIED, "appraised", &n, &loan, &old);
     if (status)
         return status;
-    int64_t rec = loans_int(args, "recommended_amount_rials"), day;
+    int64_t rec = hy_json_int(args, "recommended_amount_rials", 0), day;
     char date[11];
     if ((status = loans_arg_date(ctx, args, "date", &day, date)) != 0 ||
-        (strcmp(date, loans_str(loan, "applied_on")) < 0 &&
+        (strcmp(date, hy_json_str(loan, "applied_on")) < 0 &&
          (status = hy_fail(ctx, 422, "date_out_of_order", "date",
                            "appraisal on %s is before the application on %s", date,
-                           loans_str(loan, "applied_on"))) != 0)) {
+                           hy_json_str(loan, "applied_on"))) != 0)) {
         json_decref(loan);
         return status;
     }
-    if (rec > loans_int(loan, "requested_rials")) {
+    if (rec > hy_json_int(loan, "requested_rials", 0)) {
         status = hy_fail(ctx, 422, "over_requested", "recommended_amount_rials",
                          "the recommendation may not exceed the %lld rials requested",
-                         (long long)loans_int(loan, "requested_rials"));
+                         (long long)hy_json_int(loan, "requested_rials", 0));
         json_decref(loan);   /* after the message has read it */
         return status;
     }
-    const char *notes = loans_str(args, "notes");
+    const char *notes = hy_json_str(args, "notes");
     json_t *appraisal = json_pack("{s:O,s:s,s:I,s:s}", "appraiser",
                                   json_object_get(args, "appraiser"), "notes", notes ? notes : "",
                                   "recommended_amount_rials", (json_int_t)rec, "appraised_by",
@@ -299,8 +299,8 @@ static json_t *s_terms(const json_t *product)
 static int s_check_checker(hy_ctx_t *ctx, const json_t *loan)
 {
     const char *me = ctx->req ? ctx->req->actor.key_id : NULL;
-    const char *maker = loans_str(loan, "created_by");
-    const char *appraiser = loans_str(json_object_get(loan, "appraisal"), "appraised_by");
+    const char *maker = hy_json_str(loan, "created_by");
+    const char *appraiser = hy_json_str(json_object_get(loan, "appraisal"), "appraised_by");
     if (!me || !*me)
         return 0;
     if ((maker && strcmp(me, maker) == 0) || (appraiser && strcmp(me, appraiser) == 0))
@@ -308,7 +308,7 @@ static int s_check_checker(hy_ctx_t *ctx, const json_t *loan)
                        "the key %s %s loan %s: another key must approve it", me,
                        maker && strcmp(me, maker) == 0 ? "took the application for"
                                                        : "appraised",
-                       loans_str(loan, "id"));
+                       hy_json_str(loan, "id"));
     return 0;
 }
 
@@ -319,19 +319,19 @@ static int s_check_checker(hy_ctx_t *ctx, const json_t *loan)
 static int s_approval_product(hy_ctx_t *ctx, const json_t *loan, const json_t *args, int year,
                               json_t **product)
 {
-    const char *given = loans_str(args, "product_id");
-    const char *id = given ? given : loans_str(loan, "product_id");
+    const char *given = hy_json_str(args, "product_id");
+    const char *id = given ? given : hy_json_str(loan, "product_id");
     int rc = loans_product_load(ctx, id, product);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 422, "unknown_product", "product_id",
                        "no loan product has the id %s", id ? id : "");
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    const char *kind = loans_str(*product, "kind"), *want = loans_str(loan, "kind");
+    const char *kind = hy_json_str(*product, "kind"), *want = hy_json_str(loan, "kind");
     if (given && kind && want && strcmp(kind, want) != 0)
         return hy_fail(ctx, 422, "product_kind_mismatch", "product_id",
-                       "%s is a %s product; loan %s is %s", id, kind, loans_str(loan, "id"), want);
-    if (loans_int(*product, "fiscal_year") == year)
+                       "%s is a %s product; loan %s is %s", id, kind, hy_json_str(loan, "id"), want);
+    if (hy_json_int(*product, "fiscal_year", 0) == year)
         return 0;
     char current[32] = "";
     rc = loans_product_current(ctx, *product, year, current);
@@ -340,7 +340,7 @@ static int s_approval_product(hy_ctx_t *ctx, const json_t *loan, const json_t *a
     hy_fail(ctx, 422, "product_not_current", "product_id",
             "%s is a product of fiscal year %lld; an approval in fiscal year %d is made under "
             "that year's product%s%s",
-            id, (long long)loans_int(*product, "fiscal_year"), year, current[0] ? " " : "",
+            id, (long long)hy_json_int(*product, "fiscal_year", 0), year, current[0] ? " " : "",
             current);
     hy_fail_extra(ctx, "current_product_id", current[0] ? json_string(current) : json_null());
     return -1;
@@ -352,18 +352,18 @@ static int s_check_appraisal(hy_ctx_t *ctx, const json_t *loan, const json_t *ar
                              const char *date, int64_t *amount)
 {
     const json_t *appraisal = json_object_get(loan, "appraisal");
-    int64_t rec = loans_int(appraisal, "recommended_amount_rials");
+    int64_t rec = hy_json_int(appraisal, "recommended_amount_rials", 0);
     json_t *amount_arg = json_object_get(args, "amount_rials");
     *amount = amount_arg ? json_integer_value(amount_arg) : rec;
     if (rec <= 0)
         return hy_fail(ctx, 422, "appraisal_negative", NULL,
                        "the appraisal of loan %s recommends nothing: reject it or appraise again",
-                       loans_str(loan, "id"));
+                       hy_json_str(loan, "id"));
     if (*amount > rec)
         return hy_fail(ctx, 422, "over_recommended", "amount_rials",
                        "the approved amount may not exceed the %lld rials recommended",
                        (long long)rec);
-    const char *applied = loans_str(loan, "applied_on"), *appraised = loans_str(appraisal, "date");
+    const char *applied = hy_json_str(loan, "applied_on"), *appraised = hy_json_str(appraisal, "date");
     const char *after = appraised && strcmp(appraised, applied) > 0 ? appraised : applied;
     if (strcmp(date, after) < 0)
         return hy_fail(ctx, 422, "date_out_of_order", "date",
@@ -376,9 +376,9 @@ static int s_check_appraisal(hy_ctx_t *ctx, const json_t *loan, const json_t *ar
 int loans_approval_fee(const json_t *product, int64_t amount, int64_t term, int64_t day,
                           int64_t *fee)
 {
-    const char *method = loans_str(product, "fee_method");
-    int64_t rate = loans_int(product, "fee_rate_bp");
-    int first = 1 + (int)loans_int(product, "grace_months");
+    const char *method = hy_json_str(product, "fee_method");
+    int64_t rate = hy_json_int(product, "fee_rate_bp", 0);
+    int first = 1 + (int)hy_json_int(product, "grace_months", 0);
     if (!method || strcmp(method, "declining") != 0)
         return loans_fee(amount, rate, term, fee);
     loans_line_t *lines = calloc((size_t)term, sizeof *lines);
@@ -401,20 +401,20 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
     int old, status = loans_load_in(ctx, args, 1u << LOANS_APPRAISED, "approved", &n, &loan, &old);
     if (status)
         return status;
-    int64_t requested = loans_int(loan, "requested_rials");
+    int64_t requested = hy_json_int(loan, "requested_rials", 0);
     if ((status = s_check_checker(ctx, loan)) != 0 ||
         (status = loans_arg_date(ctx, args, "date", &day, date)) != 0 ||
         (status = s_check_appraisal(ctx, loan, args, date, &amount)) != 0 ||
         (status = s_approval_product(ctx, loan, args, loans_fiscal_year(day), &product)) != 0)
         goto done;
-    int64_t term = loans_int(loan, "term_months");
-    if (term > loans_int(product, "term_months")) {
+    int64_t term = hy_json_int(loan, "term_months", 0);
+    if (term > hy_json_int(product, "term_months", 0)) {
         status = hy_fail(ctx, 422, "over_term", "term_months",
                          "the product allows at most %lld months",
-                         (long long)loans_int(product, "term_months"));
+                         (long long)hy_json_int(product, "term_months", 0));
         goto done;
     }
-    hy_id_parse("prs", loans_str(loan, "person_id"), &person);
+    hy_id_parse("prs", hy_json_str(loan, "person_id"), &person);
     if ((status = s_check_person(ctx, person, n, product, amount, "amount_rials")) != 0)
         goto done;
     if (loans_approval_fee(product, amount, term, day, &fee) != 0) {
@@ -422,7 +422,7 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
                          "the fee on this amount does not fit in the ledger");
         goto done;
     }
-    if (strcmp(loans_str(product, "id"), loans_str(loan, "product_id")) != 0 &&
+    if (strcmp(hy_json_str(product, "id"), hy_json_str(loan, "product_id")) != 0 &&
         (status = loans_move_product(ctx, n, loan, product)) != 0)
         goto done;
     json_object_set_new(loan, "approved_rials", json_integer(amount));
@@ -436,7 +436,7 @@ int loans_loan_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
                           json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:s}", "requested_rials",
                                     (json_int_t)requested, "approved_rials", (json_int_t)amount,
                                     "fee_rials", (json_int_t)fee, "term_months", (json_int_t)term,
-                                    "fee_rate_bp", (json_int_t)loans_int(product, "fee_rate_bp"),
+                                    "fee_rate_bp", (json_int_t)hy_json_int(product, "fee_rate_bp", 0),
                                     "grace_months", json_object_get(product, "grace_months"),
                                     "date", date), out);
     loan = NULL;

@@ -123,9 +123,9 @@ static int s_lines(const json_t *arr, const char *date_key, const char *a_key, c
     size_t i;
     json_t *it;
     json_array_foreach(arr, i, it) {
-        out[i].day = loans_day(loans_str(it, date_key));
-        out[i].a = loans_int(it, a_key);
-        out[i].b = b_key ? loans_int(it, b_key) : 0;
+        out[i].day = loans_day(hy_json_str(it, date_key));
+        out[i].a = hy_json_int(it, a_key, 0);
+        out[i].b = b_key ? hy_json_int(it, b_key, 0) : 0;
         if (out[i].day < 0 || out[i].a < 0 || out[i].b < 0)
             return -1;
     }
@@ -140,18 +140,18 @@ int loans_book_from_json(const json_t *loan, loans_book_t *b)
            *rep = json_object_get(loan, "repayments"), *wo = json_object_get(loan, "write_off"),
            *rec = json_object_get(loan, "recoveries"),
            *hist = json_object_get(loan, "schedule_history");
-    b->status = loans_status_parse(loans_str(loan, "status"));
-    b->approved = loans_int(loan, "approved_rials");
+    b->status = loans_status_parse(hy_json_str(loan, "status"));
+    b->approved = hy_json_int(loan, "approved_rials", 0);
     b->writeoff_day = INT64_MIN;
-    const char *office = loans_str(loan, "office");
-    const char *product = loans_str(loan, "product_id");
+    const char *office = hy_json_str(loan, "office");
+    const char *product = hy_json_str(loan, "product_id");
     if (b->status < 0 || !product || hy_id_parse("lpr", product, &b->product) != 0)
         return -1;
     snprintf(b->office, sizeof b->office, "%s", office ? office : "");
     if (wo) {
-        b->writeoff_day = loans_day(loans_str(wo, "date"));
-        b->writeoff_principal = loans_int(wo, "principal_rials");
-        b->writeoff_fee = loans_int(wo, "fee_rials");
+        b->writeoff_day = loans_day(hy_json_str(wo, "date"));
+        b->writeoff_principal = hy_json_int(wo, "principal_rials", 0);
+        b->writeoff_fee = hy_json_int(wo, "fee_rials", 0);
     }
     b->flags = json_array_size(json_object_get(loan, "reschedules")) ? LOANS_RESTRUCTURED : 0;
     if (s_alloc(b, json_array_size(sched), json_array_size(disb), json_array_size(rep),
@@ -166,8 +166,8 @@ int loans_book_from_json(const json_t *loan, loans_book_t *b)
     json_t *h;
     json_array_foreach(hist, i, h) {
         json_t *lines = json_object_get(h, "schedule");
-        b->hist[at] = (loans_line_t){loans_day(loans_str(h, "until")),
-                                     loans_change_code(loans_str(h, "change")),
+        b->hist[at] = (loans_line_t){loans_day(hy_json_str(h, "until")),
+                                     loans_change_code(hy_json_str(h, "change")),
                                      (int64_t)json_array_size(lines)};
         if (b->hist[at].day < 0 ||
             s_lines(lines, "due_date", "fee_rials", "principal_rials", b->hist + at + 1) != 0)

@@ -29,7 +29,7 @@
 /* The number of a tranche: its own, else (stores from before numbers) its place from 1. */
 static int64_t s_number(const json_t *tranche, size_t i)
 {
-    int64_t n = loans_int(tranche, "number");
+    int64_t n = hy_json_int(tranche, "number", 0);
     return n > 0 ? n : (int64_t)i + 1;
 }
 
@@ -41,11 +41,11 @@ static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t 
     int status = loans_void_load(ctx, args, TRANCHED, what, n, loan, old, &number);
     if (status)
         return status;
-    const char *text = loans_str(args, "number");
+    const char *text = hy_json_str(args, "number");
     json_t *disb = json_object_get(*loan, "disbursements"), *t;
     size_t last = json_array_size(disb), i;
     json_array_foreach(json_object_get(*loan, "voided_disbursements"), i, t) {
-        if (!status && number > 0 && loans_int(t, "number") == number)
+        if (!status && number > 0 && hy_json_int(t, "number", 0) == number)
             status = hy_correct_check_live(ctx, t, "disbursement");
     }
     json_array_foreach(disb, i, t) {
@@ -57,13 +57,13 @@ static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t 
     }
     if (!status && !*tranche)
         status = hy_fail(ctx, 404, "not_found", "number", "loan %s has no disbursement number %s",
-                         loans_str(*loan, "id"), text ? text : "");
+                         hy_json_str(*loan, "id"), text ? text : "");
     if (!status && json_object_get(*loan, "tranches_closed"))
         status = hy_fail(ctx, 409, "tranches_closed", "number",
                          "the loan's tranches were closed: its disbursements stand");
-    const char *date = loans_str(*tranche, "date");
+    const char *date = hy_json_str(*tranche, "date");
     json_array_foreach(json_object_get(*loan, "repayments"), i, t) {
-        if (!status && date && strcmp(loans_str(t, "date"), date) >= 0)
+        if (!status && date && strcmp(hy_json_str(t, "date"), date) >= 0)
             status = hy_fail(ctx, 409, "repayments_after", "number",
                              "repayments are recorded on or after this disbursement: void them "
                              "first");
@@ -98,12 +98,12 @@ static int s_undo(json_t *loan, int64_t disbursed)
 {
     json_t *hist = json_object_get(loan, "schedule_history");
     json_t *h = json_array_get(hist, json_array_size(hist) - 1);
-    const char *change = loans_str(h, "change");
+    const char *change = hy_json_str(h, "change");
     if (disbursed == 0) {
         int64_t fee;
-        if (loans_approval_fee(json_object_get(loan, "terms"), loans_int(loan, "approved_rials"),
-                               loans_int(loan, "term_months"),
-                               loans_day(loans_str(loan, "approved_on")), &fee) != 0)
+        if (loans_approval_fee(json_object_get(loan, "terms"), hy_json_int(loan, "approved_rials", 0),
+                               hy_json_int(loan, "term_months", 0),
+                               loans_day(hy_json_str(loan, "approved_on")), &fee) != 0)
             return -1;
         json_object_del(loan, "schedule");
         json_object_set_new(loan, "fee_rials", json_integer(fee));
@@ -119,11 +119,11 @@ static int s_undo(json_t *loan, int64_t disbursed)
     json_t *x;
     json_array_foreach(sched, k, x) {
         if (lines) {
-            lines[k].day = loans_day(loans_str(x, "due_date"));
-            lines[k].a = loans_int(x, "fee_rials");
-            lines[k].b = loans_int(x, "principal_rials");
+            lines[k].day = loans_day(hy_json_str(x, "due_date"));
+            lines[k].a = hy_json_int(x, "fee_rials", 0);
+            lines[k].b = hy_json_int(x, "principal_rials", 0);
         }
-        fee += loans_int(x, "fee_rials");
+        fee += hy_json_int(x, "fee_rials", 0);
     }
     json_t *changed = json_array();
     json_object_set(loan, "schedule", sched);
@@ -155,8 +155,8 @@ int loans_disbursement_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out)
             json_object_set_new(x, "number", json_integer(s_number(x, i)));
     }
     json_t *gone = json_incref(t);
-    const char *reason = loans_str(json_object_get(gone, "void_request"), "reason");
-    int64_t disbursed = loans_int(loan, "disbursed_rials") - loans_int(gone, "amount_rials");
+    const char *reason = hy_json_str(json_object_get(gone, "void_request"), "reason");
+    int64_t disbursed = hy_json_int(loan, "disbursed_rials", 0) - hy_json_int(gone, "amount_rials", 0);
     json_array_remove(disb, last);
     json_object_set(gone, "id", json_object_get(loan, "id"));   /* the event names the loan */
     status = hy_correct_void(ctx, gone, reason, &data);

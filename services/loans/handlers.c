@@ -16,7 +16,7 @@
 /* The one handler that needs more than its args: the path id. */
 int loans_h_product_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return loans_product_get(ctx, loans_str(args, "id"), result);
+    return loans_product_get(ctx, hy_json_str(args, "id"), result);
 }
 
 /* Opens the seven databases (loans.h) into a new loans_t. */

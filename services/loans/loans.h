@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "page.h"
 #include "persons.h"
 #include "service.h"
@@ -339,8 +340,7 @@ void loans_set_date(json_t *obj, const char *key, const char *iso);
 int loans_arg_date(hy_ctx_t *ctx, const json_t *args, const char *key, int64_t *day, char iso[11]);
 /* The 409 wrong_state answer for an operation that does not apply to the loan's status. */
 int loans_wrong_state(hy_ctx_t *ctx, const json_t *loan, const char *what);
-int64_t loans_int(const json_t *obj, const char *key);
-const char *loans_str(const json_t *obj, const char *key);
+/* Members are read with the shared getters (json.h): hy_json_str, hy_json_int(obj, key, 0). */
 /* The Solar Hijri year of a day. */
 int loans_fiscal_year(int64_t day);
 /* The actor's office ("" when none); borrowed from the request. */

@@ -246,7 +246,7 @@ static int s_portfolio_visit(hy_ctx_t *ctx, uint64_t n, loans_book_t *b, void *u
 /* GET /v1/loans/portfolio. */
 int loans_portfolio(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    const char *as_of = loans_str(args, "as_of"), *product = loans_str(args, "product_id");
+    const char *as_of = hy_json_str(args, "as_of"), *product = hy_json_str(args, "product_id");
     s_portfolio_t p = {.as_of = loans_day(as_of ? as_of : ctx->today)};
     char office[65];   /* the filter in normalised form, as the summaries hold it */
     int status = loans_office_filter(ctx, args, office, &p.office);

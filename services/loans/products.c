@@ -51,8 +51,8 @@ static int64_t s_opt(const json_t *args, const char *key, int64_t dflt)
 int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     loans_t *st = loans_state(ctx);
-    const char *name = loans_str(args, "name"), *kind = loans_str(args, "kind");
-    const char *min_stage = loans_str(args, "min_stage");
+    const char *name = hy_json_str(args, "name"), *kind = hy_json_str(args, "kind");
+    const char *min_stage = hy_json_str(args, "min_stage");
     int year = (int)s_opt(args, "fiscal_year", loans_fiscal_year(loans_day(ctx->today)));
     int64_t cap = s_opt(args, "cap_rials",
                         strcmp(kind, "network") == 0 ? LOANS_CAP_NETWORK : LOANS_CAP_INDIVIDUAL);
@@ -79,7 +79,7 @@ int loans_product_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (rc != MDB_NOTFOUND || (rc = hy_store_next(ctx->txn, st->meta, "product", &n)) != 0)
         return hy_fail_mdb(ctx, rc);
     hy_id_format("lpr", n, id, sizeof id);
-    const char *method = loans_str(args, "fee_method");
+    const char *method = hy_json_str(args, "fee_method");
     json_t *p = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "id", id,
                           "name", name, "kind", kind, "fiscal_year", year, "cap_rials",
                           (json_int_t)cap, "fee_rate_bp", (json_int_t)rate, "fee_method",
@@ -111,7 +111,7 @@ int loans_product_current(hy_ctx_t *ctx, const json_t *product, int year, char i
     loans_t *st = loans_state(ctx);
     char key[512], ykey[16];
     uint64_t n;
-    size_t klen = s_name_key(year, loans_str(product, "name"), key, sizeof key);
+    size_t klen = s_name_key(year, hy_json_str(product, "name"), key, sizeof key);
     int rc = klen ? hy_index_first(ctx->txn, st->product_idx, key, klen, &n) : MDB_NOTFOUND;
     if (rc == 0) {
         hy_id_format("lpr", n, id, 32);
@@ -121,7 +121,7 @@ int loans_product_current(hy_ctx_t *ctx, const json_t *product, int year, char i
         return rc;
     MDB_cursor *cur;
     MDB_val k = {s_year_key(year, ykey), ykey}, v;
-    const char *kind = loans_str(product, "kind");
+    const char *kind = hy_json_str(product, "kind");
     if ((rc = mdb_cursor_open(ctx->txn, st->product_idx, &cur)) != 0)
         return rc;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET); rc == 0;
@@ -130,7 +130,7 @@ int loans_product_current(hy_ctx_t *ctx, const json_t *product, int year, char i
         n = hy_key_u64_get(v.mv_data);
         if ((rc = hy_store_get_id(ctx->txn, st->products, n, &p)) != 0)
             break;
-        bool same = kind && loans_str(p, "kind") && strcmp(kind, loans_str(p, "kind")) == 0;
+        bool same = kind && hy_json_str(p, "kind") && strcmp(kind, hy_json_str(p, "kind")) == 0;
         json_decref(p);
         if (same) {
             hy_id_format("lpr", n, id, 32);
@@ -153,7 +153,7 @@ int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out)
 /* hy_page_list filter: a product of the kind asked (user; NULL: any kind). */
 static bool s_of_kind(const json_t *product, void *user)
 {
-    const char *kind = loans_str(product, "kind");
+    const char *kind = hy_json_str(product, "kind");
     return !user || (kind && strcmp(kind, user) == 0);
 }
 
@@ -165,5 +165,5 @@ int loans_product_list(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *year = json_object_get(args, "fiscal_year");
     size_t klen = year ? s_year_key((int)json_integer_value(year), ykey) : 0;
     return hy_page_list(ctx, args, st->products, year ? &st->product_idx : NULL, ykey, klen,
-                        s_of_kind, (void *)loans_str(args, "kind"), out);
+                        s_of_kind, (void *)hy_json_str(args, "kind"), out);
 }

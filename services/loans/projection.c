@@ -64,7 +64,7 @@ int loans_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n, 
     int rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('G', *n, k), &rec);
     if (rc == 0) {   /* a retired record: her loans are under the surviving id */
         hy_fail(ctx, 422, "merged_person", field, "%s was merged into %s: use that id", id,
-                loans_str(rec, "into"));
+                hy_json_str(rec, "into"));
         hy_fail_extra(ctx, "merged_into", json_incref(json_object_get(rec, "into")));
         json_decref(rec);
         return -1;
@@ -81,7 +81,7 @@ int loans_person(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n, 
     }
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    snprintf(office, 65, "%s", loans_str(rec, "office") ? loans_str(rec, "office") : "");
+    snprintf(office, 65, "%s", hy_json_str(rec, "office") ? hy_json_str(rec, "office") : "");
     json_decref(rec);
     return 0;
 }
@@ -96,9 +96,9 @@ int loans_business_get(hy_ctx_t *ctx, uint64_t business, uint64_t *owner, int *s
     int rc = hy_store_get_json(ctx->txn, loans_state(ctx)->proj, k, s_key('B', business, k), &rec);
     if (rc)
         return rc;
-    if (hy_id_parse("prs", loans_str(rec, "owner_id"), owner) != 0)
+    if (hy_id_parse("prs", hy_json_str(rec, "owner_id"), owner) != 0)
         *owner = 0;
-    *stage = loans_stage_rank(loans_str(rec, "stage"));
+    *stage = loans_stage_rank(hy_json_str(rec, "stage"));
     if (supporter)
         *supporter = json_is_true(json_object_get(rec, "supporter"));
     json_decref(rec);
@@ -205,19 +205,19 @@ static int s_network_event(hy_ctx_t *ctx, const char *type, json_t *event)
     json_t *network = strcmp(type, "networks.network.updated") == 0
                           ? json_object_get(data, "network")
                           : data;
-    const char *net = loans_str(data, "network_id");
+    const char *net = hy_json_str(data, "network_id");
     if (!net)
-        net = loans_str(network, "id");
+        net = hy_json_str(network, "id");
     if (!net)
-        net = loans_str(event, "subject");
+        net = hy_json_str(event, "subject");
     if (!net)
         return 0;
     uint64_t lead = 0;
-    if (hy_id_parse("prs", loans_str(network, "lead_person_id"), &lead) != 0)
+    if (hy_id_parse("prs", hy_json_str(network, "lead_person_id"), &lead) != 0)
         lead = 0;
     const char *status = strcmp(type, "networks.network.lead_assigned") == 0
                              ? NULL
-                             : loans_str(network, "status");
+                             : hy_json_str(network, "status");
     int active = status ? strcmp(status, "active") == 0
                         : strcmp(type, "networks.network.created") == 0 ? 1 : -1;
     return s_network_set(ctx, net, lead, active);
@@ -228,7 +228,7 @@ static int s_network_event(hy_ctx_t *ctx, const char *type, json_t *event)
 static int s_merged(hy_ctx_t *ctx, const json_t *data)
 {
     loans_t *st = loans_state(ctx);
-    const char *gone = loans_str(data, "id"), *into = loans_str(data, "into");
+    const char *gone = hy_json_str(data, "id"), *into = hy_json_str(data, "into");
     uint64_t g, i;
     if (!gone || !into || hy_id_parse("prs", gone, &g) != 0 || hy_id_parse("prs", into, &i) != 0)
         return 0;
@@ -276,7 +276,7 @@ static int s_business(hy_ctx_t *ctx, const char *id, const char *owner, const ch
     if (!id || hy_id_parse("bus", id, &n) != 0 || !owner || !stage)
         return 0;
     if (licence) {
-        const char *type = loans_str(licence, "type");
+        const char *type = hy_json_str(licence, "type");
         supporter = type && strcmp(type, "supporter") == 0;
     } else {
         int rc = loans_business_get(ctx, n, &owner0, &stage0, &supporter);
@@ -294,7 +294,7 @@ static int s_business(hy_ctx_t *ctx, const char *id, const char *owner, const ch
 /* The skeleton's apply hook: events of other types are skipped (and their cursor advanced). */
 int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
-    const char *type = loans_str(event, "type");
+    const char *type = hy_json_str(event, "type");
     json_t *data = json_object_get(event, "data");
     if (!type || !json_is_object(data))
         return 0;
@@ -316,12 +316,12 @@ int loans_apply(hy_ctx_t *ctx, const char *source, json_t *event)
                                                                  : data;
     if (strcmp(type, "registry.business.created") == 0 ||
         strcmp(type, "registry.business.updated") == 0)
-        return s_business(ctx, loans_str(bus, "id"), loans_str(bus, "owner_id"),
-                          loans_str(bus, "stage"),
+        return s_business(ctx, hy_json_str(bus, "id"), hy_json_str(bus, "owner_id"),
+                          hy_json_str(bus, "stage"),
                           json_object_get(bus, "licence") ? json_object_get(bus, "licence")
                                                            : json_null());
     if (strcmp(type, "registry.business.stage_changed") == 0)
-        return s_business(ctx, loans_str(data, "id"), loans_str(data, "owner_id"),
-                          loans_str(data, "to"), NULL);
+        return s_business(ctx, hy_json_str(data, "id"), hy_json_str(data, "owner_id"),
+                          hy_json_str(data, "to"), NULL);
     return 0;
 }

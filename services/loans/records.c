@@ -19,16 +19,6 @@ loans_t *loans_state(hy_ctx_t *ctx)
 }
 
 /* Short readers of a record's members (0 or NULL when absent). */
-int64_t loans_int(const json_t *obj, const char *key)
-{
-    return (int64_t)json_integer_value(json_object_get(obj, key));
-}
-
-const char *loans_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* Day numbers make date arithmetic plain integer arithmetic. */
 int64_t loans_day(const char *iso)
 {
@@ -72,7 +62,7 @@ const char *loans_actor_office(hy_ctx_t *ctx)
 
 int loans_office_filter(hy_ctx_t *ctx, const json_t *args, char buf[65], const char **office)
 {
-    const char *mine = hy_scope_office(ctx), *want = loans_str(args, "office");
+    const char *mine = hy_scope_office(ctx), *want = hy_json_str(args, "office");
     const char *code = mine ? mine : want;
     *office = NULL;
     if (mine && want && !hy_scope_same(mine, want))
@@ -93,7 +83,7 @@ int loans_office_filter(hy_ctx_t *ctx, const json_t *args, char buf[65], const c
 /* Ledger dates are never in the future: money is recorded once it has moved. */
 int loans_arg_date(hy_ctx_t *ctx, const json_t *args, const char *key, int64_t *day, char iso[11])
 {
-    const char *given = loans_str(args, key);
+    const char *given = hy_json_str(args, key);
     snprintf(iso, 11, "%s", given ? given : ctx->today);
     *day = loans_day(iso);
     if (*day < 0)
@@ -108,7 +98,7 @@ int loans_arg_date(hy_ctx_t *ctx, const json_t *args, const char *key, int64_t *
 int loans_wrong_state(hy_ctx_t *ctx, const json_t *loan, const char *what)
 {
     return hy_fail(ctx, 409, "wrong_state", NULL, "loan %s is %s: it cannot be %s",
-                   loans_str(loan, "id"), loans_str(loan, "status"), what);
+                   hy_json_str(loan, "id"), hy_json_str(loan, "status"), what);
 }
 
 /* Unknown and malformed ids alike are 404 not_found. */
@@ -123,7 +113,7 @@ int loans_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
     if (rc)
         return hy_fail_mdb(ctx, rc);
     /* offices are boundaries: a key of another office neither reads nor changes it */
-    int status = hy_scope_write(ctx, "id", loans_str(*loan, "office"));
+    int status = hy_scope_write(ctx, "id", hy_json_str(*loan, "office"));
     if (status) {
         json_decref(*loan);
         *loan = NULL;
@@ -135,10 +125,10 @@ int loans_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
 int loans_load_in(hy_ctx_t *ctx, const json_t *args, unsigned allowed, const char *what,
                      uint64_t *n, json_t **loan, int *old)
 {
-    int status = loans_load_or_404(ctx, loans_str(args, "id"), n, loan);
+    int status = loans_load_or_404(ctx, hy_json_str(args, "id"), n, loan);
     if (status)
         return status;
-    *old = loans_status_parse(loans_str(*loan, "status"));
+    *old = loans_status_parse(hy_json_str(*loan, "status"));
     if (*old < 0 || !(allowed & (1u << *old))) {
         status = loans_wrong_state(ctx, *loan, what);
         json_decref(*loan);
@@ -182,10 +172,10 @@ static void s_key_text(s_keys_t *k, char tag, const char *text)
 static void s_keys(const json_t *loan, const char *status, s_keys_t *k)
 {
     k->n = 0;
-    s_key_num(k, 'p', "prs", loans_str(loan, "person_id"));
+    s_key_num(k, 'p', "prs", hy_json_str(loan, "person_id"));
     s_key_text(k, 's', status);
-    s_key_text(k, 'o', loans_str(loan, "office"));
-    s_key_num(k, 'r', "lpr", loans_str(loan, "product_id"));
+    s_key_text(k, 'o', hy_json_str(loan, "office"));
+    s_key_num(k, 'r', "lpr", hy_json_str(loan, "product_id"));
 }
 
 /* Rewrites the summary from the record, keeping the aging bucket the last run recorded. */
@@ -215,7 +205,7 @@ int loans_save(hy_ctx_t *ctx, uint64_t n, int old_status, json_t *loan)
 {
     loans_t *st = loans_state(ctx);
     json_object_set_new(loan, "updated_at", json_string(ctx->now_iso));
-    const char *status = loans_str(loan, "status");
+    const char *status = hy_json_str(loan, "status");
     int rc = 0;
     if (old_status < 0 || strcmp(loans_status_names[old_status], status) != 0) {
         s_keys_t old, new;
@@ -298,7 +288,7 @@ int loans_emit(hy_ctx_t *ctx, const char *verb, const json_t *loan, json_t *extr
     json_decref(extra);
     char type[64];
     snprintf(type, sizeof type, "loans.loan.%s", verb);
-    return loans_emit_raw(ctx, type, loans_str(loan, "id"), data);
+    return loans_emit_raw(ctx, type, hy_json_str(loan, "id"), data);
 }
 
 /* One ending for every transition, so none forgets the summary, the event or the view. */
@@ -339,7 +329,7 @@ int loans_check_reference(hy_ctx_t *ctx, const json_t *loan, const char *key, co
     if (!reference || !*reference)
         return 0;
     json_array_foreach(json_object_get(loan, key), i, r) {
-        const char *have = loans_str(r, "reference");
+        const char *have = hy_json_str(r, "reference");
         if (have && strcmp(have, reference) == 0)
             return hy_fail(ctx, 409, "duplicate_reference", "reference",
                            "a %s with reference %s is already recorded on this loan", what,
@@ -378,7 +368,7 @@ void loans_history_push(json_t *loan, const char *until, const char *change)
 /* The method is part of the terms copied at approval. */
 bool loans_declining(const json_t *loan)
 {
-    const char *m = loans_str(json_object_get(loan, "terms"), "fee_method");
+    const char *m = hy_json_str(json_object_get(loan, "terms"), "fee_method");
     return m && strcmp(m, "declining") == 0;
 }
 
@@ -395,8 +385,8 @@ int loans_payoff(const json_t *loan, const loans_book_t *book, const loans_state
     const json_t *terms = json_object_get(loan, "terms");
     loans_line_t *lines = malloc(n * sizeof *lines);
     if (!lines || loans_payoff_cut(inst, n, book->disb[0].day, day,
-                                   loans_int(terms, "fee_rate_bp"),
-                                   1 + (int)loans_int(terms, "grace_months"), lines, &nout) != 0) {
+                                   hy_json_int(terms, "fee_rate_bp", 0),
+                                   1 + (int)hy_json_int(terms, "grace_months", 0), lines, &nout) != 0) {
         free(lines);
         return -1;
     }

@@ -16,8 +16,8 @@
 static const char *s_last_date(const json_t *loan)
 {
     json_t *recs = json_object_get(loan, "recoveries");
-    const char *last = loans_str(json_array_get(recs, json_array_size(recs) - 1), "date");
-    return last ? last : loans_str(json_object_get(loan, "write_off"), "date");
+    const char *last = hy_json_str(json_array_get(recs, json_array_size(recs) - 1), "date");
+    return last ? last : hy_json_str(json_object_get(loan, "write_off"), "date");
 }
 
 /* POST /v1/loans/{id}/recoveries. */
@@ -25,17 +25,17 @@ int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     json_t *loan = NULL;
     uint64_t n;
-    int64_t day, amount = loans_int(args, "amount_rials");
+    int64_t day, amount = hy_json_int(args, "amount_rials", 0);
     char date[11];
-    const char *reference = loans_str(args, "reference");
+    const char *reference = hy_json_str(args, "reference");
     int old, status = loans_load_in(ctx, args, 1u << LOANS_WRITTEN_OFF, "recovered", &n, &loan,
                                     &old);
     if (status)
         return status;
     const json_t *wo = json_object_get(loan, "write_off");
     const char *last = s_last_date(loan);
-    int64_t lost = loans_int(wo, "principal_rials") + loans_int(wo, "fee_rials");
-    int64_t before = loans_int(loan, "recovered_rials"), total;
+    int64_t lost = hy_json_int(wo, "principal_rials", 0) + hy_json_int(wo, "fee_rials", 0);
+    int64_t before = hy_json_int(loan, "recovered_rials", 0), total;
     if ((status = loans_arg_date(ctx, args, "date", &day, date)) != 0)
         goto fail;
     if (last && strcmp(date, last) < 0) {

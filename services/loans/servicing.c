@@ -53,11 +53,11 @@
  * rescheduling (for a loan still disbursing: the last tranche, else the approval). */
 static const char *s_ledger_date(const json_t *loan, bool with_repayments)
 {
-    const char *best = loans_str(loan, "approved_on");
+    const char *best = hy_json_str(loan, "approved_on");
     const char *arrays[] = {"disbursements", "reschedules", "repayments"};
     for (size_t i = 0; i < (with_repayments ? 3u : 2u); i++) {
         json_t *arr = json_object_get(loan, arrays[i]);
-        const char *d = loans_str(json_array_get(arr, json_array_size(arr) - 1), "date");
+        const char *d = hy_json_str(json_array_get(arr, json_array_size(arr) - 1), "date");
         if (d && (!best || strcmp(d, best) > 0))
             best = d;
     }
@@ -94,9 +94,9 @@ int loans_book_at(hy_ctx_t *ctx, const json_t *loan, int64_t day, loans_book_t *
 static size_t s_insert_repayment(json_t *loan, json_t *rep)
 {
     json_t *reps = json_object_get(loan, "repayments");
-    const char *date = loans_str(rep, "date");
+    const char *date = hy_json_str(rep, "date");
     size_t pos = json_array_size(reps);
-    while (pos > 0 && strcmp(loans_str(json_array_get(reps, pos - 1), "date"), date) > 0)
+    while (pos > 0 && strcmp(hy_json_str(json_array_get(reps, pos - 1), "date"), date) > 0)
         pos--;
     if (!json_is_array(reps))
         loans_append(loan, "repayments", rep);
@@ -114,20 +114,20 @@ int loans_reallocate(json_t *loan, const loans_line_t *inst, size_t n, size_t fr
     json_t *reps = json_object_get(loan, "repayments");
     int64_t cum = 0;
     for (size_t i = 0; i < from; i++)
-        if (__builtin_add_overflow(cum, loans_int(json_array_get(reps, i), "amount_rials"), &cum))
+        if (__builtin_add_overflow(cum, hy_json_int(json_array_get(reps, i), "amount_rials", 0), &cum))
             return -1;
     for (size_t i = from; i < json_array_size(reps); i++) {
         json_t *r = json_array_get(reps, i);
-        int64_t amount = loans_int(r, "amount_rials"), fee, principal;
+        int64_t amount = hy_json_int(r, "amount_rials", 0), fee, principal;
         loans_allocate(inst, n, cum, amount, &fee, &principal);
-        if (i != skip && (fee != loans_int(r, "fee_rials") || principal != loans_int(r, "principal_rials"))) {
-            json_t *c = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "date", loans_str(r, "date"),
+        if (i != skip && (fee != hy_json_int(r, "fee_rials", 0) || principal != hy_json_int(r, "principal_rials", 0))) {
+            json_t *c = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "date", hy_json_str(r, "date"),
                                   "amount_rials", (json_int_t)amount, "fee_rials", (json_int_t)fee,
                                   "principal_rials", (json_int_t)principal, "previous_fee_rials",
                                   json_integer_value(json_object_get(r, "fee_rials")),
                                   "previous_principal_rials",
                                   json_integer_value(json_object_get(r, "principal_rials")));
-            if (c && loans_str(r, "reference"))
+            if (c && hy_json_str(r, "reference"))
                 json_object_set(c, "reference", json_object_get(r, "reference"));
             json_array_append_new(changed, c);
         }
@@ -147,10 +147,10 @@ static int s_payoff(hy_ctx_t *ctx, const json_t *loan, const loans_book_t *book,
                     size_t *ncut)
 {
     json_t *reps = json_object_get(loan, "repayments");
-    const char *last = loans_str(json_array_get(reps, json_array_size(reps) - 1), "date");
+    const char *last = hy_json_str(json_array_get(reps, json_array_size(reps) - 1), "date");
     char iso[11];
     loans_iso(day, iso);
-    if (!loans_declining(loan) || loans_status_parse(loans_str(loan, "status")) == LOANS_DISBURSING ||
+    if (!loans_declining(loan) || loans_status_parse(hy_json_str(loan, "status")) == LOANS_DISBURSING ||
         (last && strcmp(iso, last) < 0))
         return 0;
     int64_t payoff;
@@ -172,9 +172,9 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     json_t *loan = NULL, *changed = NULL;
     uint64_t n;
-    int64_t day, amount = loans_int(args, "amount_rials");
+    int64_t day, amount = hy_json_int(args, "amount_rials", 0);
     char date[11];
-    const char *reference = loans_str(args, "reference");
+    const char *reference = hy_json_str(args, "reference");
     loans_book_t book;
     loans_state_t st;
     int old, status = loans_load_in(ctx, args, REPAYABLE, "repaid", &n, &loan, &old);
@@ -240,16 +240,16 @@ int loans_loan_repay(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_object_set_new(loan, "repaid_rials", json_integer(repaid));
     json_object_set_new(extra, "repaid_rials", json_integer(repaid));
     json_object_set_new(extra, "outstanding_principal_rials",
-                        json_integer(st.out_principal - loans_int(extra, "principal_rials")));
+                        json_integer(st.out_principal - hy_json_int(extra, "principal_rials", 0)));
     json_object_set_new(extra, "outstanding_fee_rials",
-                        json_integer(st.out_fee - loans_int(extra, "fee_rials")));
+                        json_integer(st.out_fee - hy_json_int(extra, "fee_rials", 0)));
     if (json_array_size(changed))
         json_object_set(extra, "reallocated", changed);
     json_decref(changed);
     if (amount < owed || old == LOANS_DISBURSING)   /* more is still to be paid out */
         return loans_commit(ctx, n, old, loan, "repayment_recorded", extra, out);
     json_t *reps = json_object_get(loan, "repayments");
-    const char *closed_on = loans_str(json_array_get(reps, json_array_size(reps) - 1), "date");
+    const char *closed_on = hy_json_str(json_array_get(reps, json_array_size(reps) - 1), "date");
     json_object_set_new(loan, "status", json_string("closed"));
     loans_set_date(loan, "closed_on", closed_on);
     if ((status = loans_emit(ctx, "repayment_recorded", loan, extra)) != 0)
@@ -314,7 +314,7 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
     char date[11];
     loans_book_t book;
     loans_state_t st;
-    int term = (int)loans_int(args, "term_months");
+    int term = (int)hy_json_int(args, "term_months", 0);
     int old, status = loans_load_in(ctx, args, ALL_SERVICED, "rescheduled", &n, &loan, &old);
     if (status)
         return status;
@@ -326,7 +326,7 @@ int loans_loan_reschedule(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (st.days_past_due <= 0) {
         status = hy_fail(ctx, 422, "not_overdue", NULL,
                          "loan %s is not overdue on %s: only an overdue loan is rescheduled",
-                         loans_str(loan, "id"), date);
+                         hy_json_str(loan, "id"), date);
         goto fail;
     }
     if (!sched) {

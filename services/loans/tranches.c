@@ -32,9 +32,9 @@ static int s_tranche_schedule(const json_t *loan, const loans_book_t *book, int6
                               int64_t total, loans_line_t **lines, size_t *n)
 {
     const json_t *terms = json_object_get(loan, "terms");
-    int term = (int)loans_int(loan, "term_months");
-    int first = 1 + (int)loans_int(terms, "grace_months");
-    int64_t rate = loans_int(terms, "fee_rate_bp"), flat = -1;
+    int term = (int)hy_json_int(loan, "term_months", 0);
+    int first = 1 + (int)hy_json_int(terms, "grace_months", 0);
+    int64_t rate = hy_json_int(terms, "fee_rate_bp", 0), flat = -1;
     bool declining = loans_declining(loan);
     if (term < 1 || (!declining && loans_fee(total, rate, term, &flat) != 0))
         return -1;
@@ -79,7 +79,7 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     json_t *loan = NULL, *extra = NULL;
     uint64_t n;
-    int64_t day, amount = loans_int(args, "amount_rials"), total;
+    int64_t day, amount = hy_json_int(args, "amount_rials", 0), total;
     char date[11];
     loans_book_t book = {0};
     loans_line_t *lines = NULL;
@@ -88,7 +88,7 @@ int loans_loan_disburse(hy_ctx_t *ctx, json_t *args, json_t **out)
                                     "disbursed", &n, &loan, &old);
     if (status)
         return status;
-    int64_t approved = loans_int(loan, "approved_rials"), done = loans_int(loan, "disbursed_rials");
+    int64_t approved = hy_json_int(loan, "approved_rials", 0), done = hy_json_int(loan, "disbursed_rials", 0);
     if ((status = loans_ledger_arg(ctx, args, loan, false, &day, date)) != 0)
         goto fail;
     if (__builtin_add_overflow(done, amount, &total) || total > approved) {

@@ -95,7 +95,7 @@ static int s_view(hy_ctx_t *ctx, const json_t *loan, int64_t as_of, bool full, j
 {
     *out = loans_view(loan, as_of, full);
     return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "loan %s has a malformed ledger",
-                              loans_str(loan, "id"));
+                              hy_json_str(loan, "id"));
 }
 
 /* GET /v1/loans/{id}?as_of=. */
@@ -103,8 +103,8 @@ int loans_loan_get(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     json_t *loan = NULL;
     uint64_t n;
-    const char *as_of = loans_str(args, "as_of");
-    int status = loans_load_or_404(ctx, loans_str(args, "id"), &n, &loan);
+    const char *as_of = hy_json_str(args, "as_of");
+    int status = loans_load_or_404(ctx, hy_json_str(args, "id"), &n, &loan);
     if (status)
         return status;
     status = s_view(ctx, loan, loans_day(as_of ? as_of : ctx->today), true, out);
@@ -124,7 +124,7 @@ typedef struct {
 /* A filter of the list: absent, or equal to the loan's field. */
 static bool s_match(const json_t *args, const json_t *loan, const char *key)
 {
-    const char *want = loans_str(args, key), *have = loans_str(loan, key);
+    const char *want = hy_json_str(args, key), *have = hy_json_str(loan, key);
     return !want || (have && strcmp(want, have) == 0);
 }
 
@@ -137,7 +137,7 @@ static int s_list_visit(MDB_txn *txn, uint64_t n, void *user)
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
     bool keep = s_match(l->args, loan, "person_id") && s_match(l->args, loan, "status") &&
-                (!l->office || hy_scope_same(l->office, loans_str(loan, "office"))) &&
+                (!l->office || hy_scope_same(l->office, hy_json_str(loan, "office"))) &&
                 s_match(l->args, loan, "product_id");
     if (keep && (l->status = s_view(l->ctx, loan, l->today, false, &view)) == 0)
         json_array_append_new(l->items, view);
@@ -154,7 +154,7 @@ static size_t s_list_key(const json_t *args, const char *office, uint8_t *key, s
     } order[] = {{"person_id", "prs", 'p'}, {"status", NULL, 's'}, {"product_id", "lpr", 'r'},
                  {"office", NULL, 'o'}};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const char *v = order[i].tag == 'o' ? office : loans_str(args, order[i].arg);
+        const char *v = order[i].tag == 'o' ? office : hy_json_str(args, order[i].arg);
         uint64_t num;
         if (!v)
             continue;
@@ -238,7 +238,7 @@ static int s_collect(hy_ctx_t *ctx, const char *status, const char *office, s_qu
         uint64_t n = hy_key_u64_get(v.mv_data), person = 0;
         if ((rc = hy_store_get_id(ctx->txn, st->loans, n, &loan)) != 0)
             break;
-        if (office && !hy_scope_same(office, loans_str(loan, "office"))) {
+        if (office && !hy_scope_same(office, hy_json_str(loan, "office"))) {
             json_decref(loan);
             continue;
         }
@@ -254,9 +254,9 @@ static int s_collect(hy_ctx_t *ctx, const char *status, const char *office, s_qu
         }
         s_waiting_t *e = &q->w[q->n++];
         e->n = n;
-        hy_id_parse("prs", loans_str(loan, "person_id"), &person);
+        hy_id_parse("prs", hy_json_str(loan, "person_id"), &person);
         e->lead = loans_is_lead(ctx, person);
-        snprintf(e->applied_on, sizeof e->applied_on, "%s", loans_str(loan, "applied_on"));
+        snprintf(e->applied_on, sizeof e->applied_on, "%s", hy_json_str(loan, "applied_on"));
         json_decref(loan);
     }
     if (cur)

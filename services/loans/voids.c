@@ -40,7 +40,7 @@
 int loans_void_load(hy_ctx_t *ctx, const json_t *args, unsigned states, const char *what,
                     uint64_t *n, json_t **loan, int *old, long long *number)
 {
-    const char *text = loans_str(args, "number");
+    const char *text = hy_json_str(args, "number");
     char *end = NULL;
     long long v = text ? strtoll(text, &end, 10) : 0;
     *number = end && !*end && v > 0 ? v : 0;
@@ -56,18 +56,18 @@ static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t 
     int status = loans_void_load(ctx, args, VOIDABLE, what, n, loan, old, &number);
     if (status)
         return status;
-    const char *text = loans_str(args, "number");
+    const char *text = hy_json_str(args, "number");
     size_t i;
     json_t *r;
     if (number > 0) {
         json_array_foreach(json_object_get(*loan, "repayments"), i, r) {
-            if (loans_int(r, "number") == number) {
+            if (hy_json_int(r, "number", 0) == number) {
                 *idx = i;
                 return 0;
             }
         }
         json_array_foreach(json_object_get(*loan, "voided_repayments"), i, r) {
-            if (loans_int(r, "number") == number) {
+            if (hy_json_int(r, "number", 0) == number) {
                 status = hy_correct_check_live(ctx, r, "repayment");
                 json_decref(*loan);
                 *loan = NULL;
@@ -76,7 +76,7 @@ static int s_find(hy_ctx_t *ctx, const json_t *args, const char *what, uint64_t 
         }
     }
     status = hy_fail(ctx, 404, "not_found", "number", "loan %s has no repayment number %s",
-                     loans_str(*loan, "id"), text ? text : "");
+                     hy_json_str(*loan, "id"), text ? text : "");
     json_decref(*loan);
     *loan = NULL;
     return status;
@@ -88,20 +88,20 @@ static int s_check_voidable(hy_ctx_t *ctx, const json_t *loan, const json_t *r)
     if (json_object_get(loan, "payoff"))
         return hy_fail(ctx, 409, "paid_off_early", "number",
                        "loan %s was paid off early on %s: its repayments can no longer be voided",
-                       loans_str(loan, "id"), loans_str(json_object_get(loan, "payoff"), "date"));
+                       hy_json_str(loan, "id"), hy_json_str(json_object_get(loan, "payoff"), "date"));
     json_t *res = json_object_get(loan, "reschedules");
-    const char *last = loans_str(json_array_get(res, json_array_size(res) - 1), "date");
-    if (last && strcmp(loans_str(r, "date"), last) <= 0)
+    const char *last = hy_json_str(json_array_get(res, json_array_size(res) - 1), "date");
+    if (last && strcmp(hy_json_str(r, "date"), last) <= 0)
         return hy_fail(ctx, 409, "rescheduled_after", "number",
                        "loan %s was rescheduled on %s from what this repayment had paid",
-                       loans_str(loan, "id"), last);
+                       hy_json_str(loan, "id"), last);
     return 0;
 }
 
 int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json_t *loan,
                     json_t *entry, const char *what, bool request, json_t **out)
 {
-    int status = request ? hy_checker_request(ctx, entry, loans_str(args, "reason"), "number")
+    int status = request ? hy_checker_request(ctx, entry, hy_json_str(args, "reason"), "number")
                          : hy_checker_reject(ctx, entry, "number");
     if (status) {
         json_decref(loan);
@@ -109,7 +109,7 @@ int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json
     }
     char verb[64];
     snprintf(verb, sizeof verb, "%s_void_%s", what, request ? "requested" : "rejected");
-    const char *number = loans_str(args, "number");
+    const char *number = hy_json_str(args, "number");
     return loans_commit(ctx, n, old, loan, verb,
                         json_pack("{s:I,s:O}", "number",
                                   (json_int_t)(number ? strtoll(number, NULL, 10) : 0), "reason",
@@ -156,7 +156,7 @@ static int s_take_out(hy_ctx_t *ctx, json_t *loan, size_t i, json_t **changed, j
     json_t *reps = json_object_get(loan, "repayments");
     json_t *r = json_incref(json_array_get(reps, i));
     const json_t *req = json_object_get(r, "void_request");
-    const char *reason = loans_str(req, "reason");
+    const char *reason = hy_json_str(req, "reason");
     loans_book_t book;
     loans_state_t st;
     int status = loans_book_at(ctx, loan, loans_day(ctx->today), &book, &st);
@@ -180,7 +180,7 @@ static int s_take_out(hy_ctx_t *ctx, json_t *loan, size_t i, json_t **changed, j
     int64_t repaid = 0;
     size_t k;
     json_t *x;
-    json_array_foreach(reps, k, x) repaid += loans_int(x, "amount_rials");
+    json_array_foreach(reps, k, x) repaid += hy_json_int(x, "amount_rials", 0);
     json_object_set_new(loan, "repaid_rials", json_integer(repaid));
     json_object_del(json_object_get(*data, "before"), "id");
     json_object_set(*data, "number", json_object_get(r, "number"));

@@ -8,8 +8,8 @@
  * leaving, the jobs rule), buyers.c, orders.c (orders and assignments), ledger.c (deliveries,
  * payments, statements: the money rules are documented at its top) hold the domain rules and
  * projection.c keeps what the service knows of the registry. Domain functions take the request
- * context and return the skeleton's status convention: 200/201 with *out set to a new
- * reference, or whatever hy_fail/hy_fail_mdb returned.
+ * context and return the skeleton's convention: 0 with *out set to a new reference
+ * (the reply's status is the op row's), or -1 from hy_fail/hy_fail_mdb.
  *
  * Records are JSON documents. Networks, buyers, orders and ledger entries are keyed by number;
  * a membership by network number and person number (16 bytes). Every index is an MDB_DUPSORT

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "registry.h"
 #include "registry_import.h"
 
@@ -38,11 +39,6 @@ static int s_cell(registry_buf_t *b, const char *v, bool last)
     return rc | (last ? registry_buf_add(b, "\r\n", 2) : registry_buf_add(b, ",", 1));
 }
 
-static const char *s_str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* The header row: the import's Persian column names first, then what only an export has. */
 static const char *const s_head[] = {
     "کد ملی", "نام", "نام خانوادگی", "تاریخ تولد", "جنسیت", "تلفن همراه", "محله",
@@ -57,24 +53,24 @@ static int s_row(registry_buf_t *b, const json_t *p)
     if (json_is_integer(hs))
         snprintf(size, sizeof size, "%lld", (long long)json_integer_value(hs));
     json_t *head = json_object_get(p, "head_of_household");
-    const char *sex = s_str(p, "sex");
+    const char *sex = hy_json_str(p, "sex");
     size_t i, used = 0;
     json_t *ref;
     json_array_foreach(json_object_get(p, "referrals"), i, ref) {
-        const char *a = s_str(ref, "agency");
+        const char *a = hy_json_str(ref, "agency");
         const char *what = a ? a : "خود معرف";   /* self-referred */
         int w = snprintf(refs + used, sizeof refs - used, "%s%s", used ? "؛ " : "", what);
         if (w > 0 && (size_t)w < sizeof refs - used)
             used += (size_t)w;
     }
     const char *cells[NCOLS] = {
-        s_str(p, "national_id"), s_str(p, "first_name"), s_str(p, "last_name"),
-        s_str(p, "birth_date_jalali"),
+        hy_json_str(p, "national_id"), hy_json_str(p, "first_name"), hy_json_str(p, "last_name"),
+        hy_json_str(p, "birth_date_jalali"),
         sex ? (strcmp(sex, "female") == 0 ? "زن" : "مرد") : NULL,
-        s_str(p, "mobile"), s_str(p, "neighbourhood"), size,
+        hy_json_str(p, "mobile"), hy_json_str(p, "neighbourhood"), size,
         json_is_boolean(head) ? (json_is_true(head) ? "بله" : "خیر") : NULL,
-        s_str(p, "province"), s_str(p, "city"), s_str(p, "office"),
-        s_str(p, "registered_on_jalali"), refs, s_str(p, "id"),
+        hy_json_str(p, "province"), hy_json_str(p, "city"), hy_json_str(p, "office"),
+        hy_json_str(p, "registered_on_jalali"), refs, hy_json_str(p, "id"),
     };
     int rc = 0;
     for (size_t c = 0; c < NCOLS; c++)
@@ -139,7 +135,7 @@ int registry_person_export_csv(hy_ctx_t *ctx, const registry_person_filter_t *fi
         json_t *p;
         json_array_foreach(items, i, p) {
             uint64_t n = 0;
-            if (hy_id_parse("prs", s_str(p, "id"), &n) != 0)
+            if (hy_id_parse("prs", hy_json_str(p, "id"), &n) != 0)
                 continue;
             if (!json_is_true(json_object_get(p, "restricted")) &&
                 !json_object_get(p, "merged_into")) {

@@ -23,6 +23,7 @@
 
 #include "fa.h"
 #include "happened.h"
+#include "json.h"
 #include "page.h"
 #include "registry.h"
 #include "scope.h"
@@ -34,11 +35,6 @@ static int s_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **hh
     return hy_load_or_404(ctx, registry_state(ctx)->households, "hhd", "household", id, n, hh);
 }
 
-static const char *s_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* true when the member is present (has not left). */
 static bool s_present(const json_t *m)
 {
@@ -48,7 +44,7 @@ static bool s_present(const json_t *m)
 /* Sets size and dependants from the members. */
 static void s_derive(json_t *hh)
 {
-    const char *head = s_str(hh, "head_id");
+    const char *head = hy_json_str(hh, "head_id");
     json_int_t size = 0, dependants = 0;
     size_t i;
     json_t *m;
@@ -56,7 +52,7 @@ static void s_derive(json_t *hh)
         if (!s_present(m))
             continue;
         size++;
-        const char *pid = s_str(m, "person_id");
+        const char *pid = hy_json_str(m, "person_id");
         if (!head || !pid || strcmp(pid, head) != 0)
             dependants++;
     }
@@ -113,12 +109,12 @@ static int s_registered(hy_ctx_t *ctx, const char *field, const char *person_id,
                        person_id ? person_id : "");
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    const char *home = s_str(person, "office");
+    const char *home = hy_json_str(person, "office");
     if ((status = hy_scope_write(ctx, field, home)) != 0)
         goto done;
     if (json_object_get(person, "merged_into")) {
         status = hy_fail(ctx, 409, "merged", field, "%s was merged into %s", person_id,
-                         s_str(person, "merged_into"));
+                         hy_json_str(person, "merged_into"));
         goto done;
     }
     if (!hy_scope_same(home, office)) {
@@ -147,8 +143,8 @@ done:
 /* A dependant recorded by name: name, sex and birth date are required. */
 static int s_dependant(hy_ctx_t *ctx, const json_t *args, json_t **member)
 {
-    const char *name = s_str(args, "name"), *sex = s_str(args, "sex");
-    const char *birth = s_str(args, "birth_date");
+    const char *name = hy_json_str(args, "name"), *sex = hy_json_str(args, "sex");
+    const char *birth = hy_json_str(args, "birth_date");
     char *norm = hy_fa_normalize(name ? name : "");
     bool empty = !norm || !*norm;
     free(norm);
@@ -199,7 +195,7 @@ static int s_save(hy_ctx_t *ctx, uint64_t n, json_t *hh, const char *type, const
     if (extra)
         json_object_update(data, extra);
     json_decref(extra);
-    int status = registry_emit(ctx, type, s_str(hh, "id"), data);
+    int status = registry_emit(ctx, type, hy_json_str(hh, "id"), data);
     json_decref(data);
     return status;
 }
@@ -208,7 +204,7 @@ int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     registry_t *st = registry_state(ctx);
     json_t *head = NULL, *office_rec = NULL, *member = NULL, *hh = NULL;
-    const char *head_id = s_str(args, "head_person_id"), *date = s_str(args, "date");
+    const char *head_id = hy_json_str(args, "head_person_id"), *date = hy_json_str(args, "date");
     int status, rc = registry_person_load(ctx, head_id, NULL, &head);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 422, "unknown_person", "head_person_id", "no person has the id %s",
@@ -216,7 +212,7 @@ int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (rc)
         return hy_fail_mdb(ctx, rc);
     if ((status = hy_happened_check(ctx, "date", date)) != 0 ||
-        (status = registry_new_office(ctx, args, s_str(head, "office"), &office_rec)) != 0)
+        (status = registry_new_office(ctx, args, hy_json_str(head, "office"), &office_rec)) != 0)
         goto fail;
     const char *office = registry_code(office_rec);
     uint64_t pn, n;
@@ -254,8 +250,8 @@ fail:
 int registry_household_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
     int status = s_load_or_404(ctx, id, NULL, out);
-    if (status == 0 && !hy_scope_reads(ctx, s_str(*out, "office"))) {
-        status = hy_scope_write(ctx, "id", s_str(*out, "office"));
+    if (status == 0 && !hy_scope_reads(ctx, hy_json_str(*out, "office"))) {
+        status = hy_scope_write(ctx, "id", hy_json_str(*out, "office"));
         json_decref(*out);
         *out = NULL;
     }
@@ -268,8 +264,8 @@ static int s_load_for_write(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t *
     int status = s_load_or_404(ctx, id, n, hh);
     if (status)
         return status;
-    status = hy_scope_write(ctx, "id", s_str(*hh, "office"));
-    if (status == 0 && strcmp(s_str(*hh, "status") ? s_str(*hh, "status") : "", "dissolved") == 0)
+    status = hy_scope_write(ctx, "id", hy_json_str(*hh, "office"));
+    if (status == 0 && strcmp(hy_json_str(*hh, "status") ? hy_json_str(*hh, "status") : "", "dissolved") == 0)
         status = hy_fail(ctx, 409, "household_dissolved", "id",
                          "household %s was dissolved when its last member left", id);
     if (status) {
@@ -283,8 +279,8 @@ int registry_household_add_member(hy_ctx_t *ctx, const char *id, json_t *args, j
 {
     json_t *hh = NULL, *member = NULL;
     uint64_t n, pn = 0;
-    const char *person_id = s_str(args, "person_id"), *name = s_str(args, "name");
-    const char *relationship = s_str(args, "relationship"), *date = s_str(args, "date");
+    const char *person_id = hy_json_str(args, "person_id"), *name = hy_json_str(args, "name");
+    const char *relationship = hy_json_str(args, "relationship"), *date = hy_json_str(args, "date");
     int status = s_load_for_write(ctx, id, &n, &hh);
     if (status)
         return status;
@@ -309,7 +305,7 @@ int registry_household_add_member(hy_ctx_t *ctx, const char *id, json_t *args, j
     if ((status = hy_happened_check(ctx, "date", date)) != 0)
         goto fail;
     if (person_id) {
-        if ((status = s_registered(ctx, "person_id", person_id, s_str(hh, "office"), &member,
+        if ((status = s_registered(ctx, "person_id", person_id, hy_json_str(hh, "office"), &member,
                                    &pn)) != 0)
             goto fail;
         json_t *dis = json_object_get(args, "disability");
@@ -346,7 +342,7 @@ static int s_find_member(const json_t *hh, const char *which)
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(hh, "members"), i, m) {
-        const char *mid = s_str(m, "member_id"), *pid = s_str(m, "person_id");
+        const char *mid = hy_json_str(m, "member_id"), *pid = hy_json_str(m, "person_id");
         if (!which || !((mid && strcmp(mid, which) == 0) || (pid && strcmp(pid, which) == 0)))
             continue;
         if (found < 0 || s_present(m))
@@ -366,13 +362,13 @@ int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *which, j
 {
     json_t *hh = NULL;
     uint64_t n;
-    const char *date = s_str(args, "date"), *reason = s_str(args, "reason");
+    const char *date = hy_json_str(args, "date"), *reason = hy_json_str(args, "reason");
     int status = s_load_for_write(ctx, id, &n, &hh);
     if (status)
         return status;
     int i = s_find_member(hh, which);
     json_t *m = i >= 0 ? json_array_get(json_object_get(hh, "members"), (size_t)i) : NULL;
-    const char *pid = s_str(m, "person_id"), *head = s_str(hh, "head_id");
+    const char *pid = hy_json_str(m, "person_id"), *head = hy_json_str(hh, "head_id");
     bool is_head = pid && head && strcmp(pid, head) == 0;
     if (!m) {
         status = s_no_member(ctx, id, which);
@@ -380,7 +376,7 @@ int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *which, j
     }
     if (!s_present(m)) {
         status = hy_fail(ctx, 409, "member_left", "member", "%s left household %s on %s", which,
-                         id, s_str(m, "left_on"));
+                         id, hy_json_str(m, "left_on"));
         goto fail;
     }
     s_derive(hh);
@@ -392,7 +388,7 @@ int registry_household_leave(hy_ctx_t *ctx, const char *id, const char *which, j
     }
     if ((status = hy_happened_check(ctx, "date", date)) != 0)
         goto fail;
-    const char *joined = s_str(m, "joined_on");
+    const char *joined = hy_json_str(m, "joined_on");
     if (joined && strcmp(date ? date : ctx->today, joined) < 0) {
         status = hy_fail(ctx, 422, "date_out_of_order", "date",
                          "the member joined on %s and cannot leave before", joined);
@@ -426,8 +422,8 @@ int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args, jso
 {
     json_t *hh = NULL;
     uint64_t n;
-    const char *which = s_str(args, "member"), *date = s_str(args, "date");
-    const char *prev_rel = s_str(args, "previous_head_relationship");
+    const char *which = hy_json_str(args, "member"), *date = hy_json_str(args, "date");
+    const char *prev_rel = hy_json_str(args, "previous_head_relationship");
     int status = s_load_for_write(ctx, id, &n, &hh);
     if (status)
         return status;
@@ -438,13 +434,13 @@ int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args, jso
         status = s_no_member(ctx, id, which);
         goto fail;
     }
-    const char *pid = s_str(m, "person_id");
+    const char *pid = hy_json_str(m, "person_id");
     char old[32] = "";
-    snprintf(old, sizeof old, "%s", s_str(hh, "head_id") ? s_str(hh, "head_id") : "");
+    snprintf(old, sizeof old, "%s", hy_json_str(hh, "head_id") ? hy_json_str(hh, "head_id") : "");
     if (!pid) {
         status = hy_fail(ctx, 422, "head_not_registered", "member",
                          "the head of a household is a registered person; register %s first",
-                         s_str(m, "name") ? s_str(m, "name") : which);
+                         hy_json_str(m, "name") ? hy_json_str(m, "name") : which);
         goto fail;
     }
     if (strcmp(pid, old) == 0) {
@@ -483,7 +479,7 @@ fail:
 static void s_rename(json_t *hh, json_t *m, const char *from, const char *into)
 {
     json_object_set_new(m, "person_id", json_string(into));
-    const char *head = s_str(hh, "head_id");
+    const char *head = hy_json_str(hh, "head_id");
     if (head && strcmp(head, from) == 0)
         json_object_set_new(hh, "head_id", json_string(into));
 }
@@ -522,7 +518,7 @@ int registry_household_merge(hy_ctx_t *ctx, uint64_t from_n, const char *from, u
     } else if (rc == 0) {
         /* Both records are members of this household: the retired one leaves it, and hands
          * the headship to the surviving one. */
-        const char *head = s_str(hh, "head_id");
+        const char *head = hy_json_str(hh, "head_id");
         bool was_head = head && strcmp(head, from) == 0;
         json_object_set_new(m, "left_on", json_string(ctx->today));
         hy_spec_set_jalali(m, "left_on");
@@ -556,7 +552,7 @@ int registry_household_merge(hy_ctx_t *ctx, uint64_t from_n, const char *from, u
 static bool s_keep(const json_t *hh, void *user)
 {
     const char *office = user;
-    return !office || hy_scope_same(office, s_str(hh, "office"));
+    return !office || hy_scope_same(office, hy_json_str(hh, "office"));
 }
 
 int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f, json_t **items,

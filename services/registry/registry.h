@@ -5,8 +5,8 @@
  * Route -> op -> handler -> domain function: registry_api.c describes the ops, handlers.c maps
  * each op to a thin handler, and persons.c, search.c, businesses.c and activities.c hold the
  * domain rules. Domain functions take the request context (its write transaction, clock and
- * actor) and plain values, and return the skeleton's status convention: 200/201 with *out set
- * to a new reference, or whatever hy_fail/hy_fail_mdb returned. They know nothing of HTTP.
+ * actor) and plain values, and return the skeleton's convention: 0 with *out set to a new
+ * reference (the reply's status is the op row's), or -1 from hy_fail/hy_fail_mdb. They know nothing of HTTP.
  *
  * Records are JSON documents keyed by number; every index is one MDB_DUPSORT database per entity
  * whose keys carry a one-letter tag ("i:" national ID, "n:" name word, "o:" office, ...), so

@@ -408,9 +408,9 @@ bool rp_event_day(const json_t *event, const json_t *data, const char *key, int6
 {
     int64_t t;
     char iso[11];
-    if (key && rp_day_of(rp_str(data, key), day))
+    if (key && rp_day_of(hy_json_str(data, key), day))
         return true;
-    if (!rp_time_unix(rp_str(event, "time"), &t))
+    if (!rp_time_unix(hy_json_str(event, "time"), &t))
         return false;
     hy_date_today(t, iso);
     return rp_day_of(iso, day);
@@ -447,16 +447,6 @@ void rp_iso(int64_t day, char out[11])
     out[2] = (char)('0' + y / 10 % 10), out[3] = (char)('0' + y % 10), out[4] = '-';
     out[5] = (char)('0' + m / 10), out[6] = (char)('0' + m % 10), out[7] = '-';
     out[8] = (char)('0' + d / 10), out[9] = (char)('0' + d % 10), out[10] = '\0';
-}
-
-const char *rp_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-int64_t rp_int(const json_t *obj, const char *key)
-{
-    return json_integer_value(json_object_get(obj, key));
 }
 
 char *rp_office_name(hy_ctx_t *ctx, const char *office)

@@ -50,7 +50,7 @@ static int s_asof_put(hy_ctx_t *ctx, const char *source, const json_t *event)
     st->asof.pending = true;
     snprintf(st->asof.source, sizeof st->asof.source, "%s", source);
     st->asof.seq = hy_event_seq(event);
-    snprintf(st->asof.time, sizeof st->asof.time, "%s", rp_str(event, "time") ? rp_str(event, "time") : "");
+    snprintf(st->asof.time, sizeof st->asof.time, "%s", hy_json_str(event, "time") ? hy_json_str(event, "time") : "");
     return rc;
 }
 
@@ -96,16 +96,16 @@ int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         {"insurance", rp_insurance_apply},
     };
     reporting_t *st = reporting_state(ctx);
-    const char *type = rp_str(event, "type");
+    const char *type = hy_json_str(event, "type");
     json_t *data = json_object_get(event, "data");
     int rc = s_asof_put(ctx, source, event);
     if (rc || !type || !json_is_object(data))
         return rc;
     bool was = st->in_registry;
     st->in_registry = strcmp(source, "registry") == 0;
-    st->subject = rp_str(event, "subject");
+    st->subject = hy_json_str(event, "subject");
     if (!st->subject || !*st->subject)
-        st->subject = rp_str(data, "id");
+        st->subject = hy_json_str(data, "id");
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].source, source) == 0)
             rc = table[i].fn(ctx, type, event, data);

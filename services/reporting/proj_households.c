@@ -52,7 +52,7 @@ static int s_member(hy_ctx_t *ctx, uint64_t n, const json_t *m, bool active, int
 {
     uint64_t pn;
     rp_person_t p;
-    const char *pid = rp_str(m, "person_id");
+    const char *pid = hy_json_str(m, "person_id");
     if (!pid || rp_id_num(pid, &pn) != 0)
         return 0;   /* a dependant with no record of her own */
     int rc = rp_person_get(ctx, pid, &p);
@@ -88,34 +88,34 @@ int rp_households_apply(hy_ctx_t *ctx, json_t *event, json_t *data)
     uint64_t n, head = 0;
     int64_t day;
     s_hh_t was = {0}, now = {0};
-    if (rp_id_num(rp_str(data, "id"), &n) != 0 || !rp_event_day(event, data, "date", &day))
+    if (rp_id_num(hy_json_str(data, "id"), &n) != 0 || !rp_event_day(event, data, "date", &day))
         return 0;
     int rc = rp_record_get(ctx, 'h', n, 0, &was, sizeof was);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    const char *status = rp_str(data, "status");
+    const char *status = hy_json_str(data, "status");
     bool active = !status || strcmp(status, "active") == 0;
     size_t i;
     json_t *m, *head_m = NULL;
     json_array_foreach(json_object_get(data, "members"), i, m) {
         if ((rc = s_member(ctx, n, m, active, day)) != 0)
             return rc;
-        const char *pid = rp_str(m, "person_id"), *hid = rp_str(data, "head_id");
+        const char *pid = hy_json_str(m, "person_id"), *hid = hy_json_str(data, "head_id");
         if (pid && hid && strcmp(pid, hid) == 0 && !json_object_get(m, "left_on"))
             head_m = m;
     }
     rp_person_t hp;
-    if (active && head_m && rp_str(head_m, "sex") && strcmp(rp_str(head_m, "sex"), "female") == 0 &&
-        rp_id_num(rp_str(head_m, "person_id"), &head) == 0) {
-        rc = rp_person_get(ctx, rp_str(head_m, "person_id"), &hp);
+    if (active && head_m && hy_json_str(head_m, "sex") && strcmp(hy_json_str(head_m, "sex"), "female") == 0 &&
+        rp_id_num(hy_json_str(head_m, "person_id"), &head) == 0) {
+        rc = rp_person_get(ctx, hy_json_str(head_m, "person_id"), &hp);
         if (rc && rc != MDB_NOTFOUND)
             return rc;
         now.counted = 1;
         now.head = head;
         now.hood = rc == 0 ? hp.hood : 0;
-        if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &now.office)) != 0)
+        if ((rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &now.office)) != 0)
             return rc;
-        if (!now.office && rp_str(head_m, "person_id"))
+        if (!now.office && hy_json_str(head_m, "person_id"))
             now.office = hp.office;
     }
     if (memcmp(&was, &now, sizeof was) == 0)

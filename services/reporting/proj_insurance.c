@@ -46,15 +46,15 @@ static int s_tags(hy_ctx_t *ctx, const json_t *data, rp_tags_t *tags)
 {
     uint32_t office;
     rp_person_t p;
-    const char *pid = rp_str(data, "person_id");
-    int rc = pid ? rp_person_get(ctx, pid, &p) : rp_person_by_nid(ctx, rp_str(data, "national_id"), &p);
+    const char *pid = hy_json_str(data, "person_id");
+    int rc = pid ? rp_person_get(ctx, pid, &p) : rp_person_by_nid(ctx, hy_json_str(data, "national_id"), &p);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &office)) != 0 ||
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &office)) != 0 ||
         (rc = rp_tags_place(ctx, office ? office : p.office, p.hood,
-                            rp_field_code(rp_str(data, "field")), 0, tags)) != 0)
+                            rp_field_code(hy_json_str(data, "field")), 0, tags)) != 0)
         return rc;
-    tags->v[RP_DIM_SEX] = p.sex ? p.sex : (uint32_t)rp_sex_code(rp_str(data, "sex"));
+    tags->v[RP_DIM_SEX] = p.sex ? p.sex : (uint32_t)rp_sex_code(hy_json_str(data, "sex"));
     return 0;
 }
 
@@ -128,15 +128,15 @@ static int s_moved(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *data,
         return rc == MDB_NOTFOUND ? 0 : rc;
     rp_tags_t was = e.tags;
     if (transfer) {
-        if (!rp_str(data, "office") || !rp_event_day(event, data, "date", &day) ||
-            (rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &e.tags.v[RP_DIM_OFFICE])) != 0 ||
+        if (!hy_json_str(data, "office") || !rp_event_day(event, data, "date", &day) ||
+            (rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &e.tags.v[RP_DIM_OFFICE])) != 0 ||
             (rc = rp_intern_pair(ctx, e.tags.v[RP_DIM_OFFICE], e.tags.v[RP_DIM_HOOD],
                                  &e.tags.v[RP_DIM_OFFICE_HOOD])) != 0)
             return rc;
     } else {
         if (!json_object_get(data, "field"))
             return 0;
-        e.tags.v[RP_DIM_FIELD] = (uint32_t)rp_field_code(rp_str(data, "field"));
+        e.tags.v[RP_DIM_FIELD] = (uint32_t)rp_field_code(hy_json_str(data, "field"));
     }
     if (memcmp(&was, &e.tags, sizeof was) == 0)
         return 0;
@@ -156,8 +156,8 @@ static int s_moved(hy_ctx_t *ctx, uint64_t n, json_t *event, const json_t *data,
 int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
 {
     uint64_t n;
-    const char *id = rp_str(data, "enrolment_id");
-    if (rp_id_num(id ? id : rp_str(event, "subject"), &n) != 0)
+    const char *id = hy_json_str(data, "enrolment_id");
+    if (rp_id_num(id ? id : hy_json_str(event, "subject"), &n) != 0)
         return 0;
     if (strcmp(type, "insurance.enrolment.requested") == 0)
         return s_requested(ctx, n, event, data);

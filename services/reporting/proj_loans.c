@@ -353,13 +353,13 @@ static bool s_entry(const char *verb, const json_t *data, int64_t day, const s_l
     e->restructured = json_is_true(json_object_get(data, "restructured"));
     if (strcmp(verb, "disbursed") == 0) {
         int64_t first, due;
-        int n = (int)rp_int(data, "installments");
+        int n = (int)hy_json_int(data, "installments", 0);
         e->kind = E_DISB;
         e->restructured = 0;
-        e->a = rp_int(data, "amount_rials");
-        e->number = (int32_t)rp_int(data, "number");
+        e->a = hy_json_int(data, "amount_rials", 0);
+        e->number = (int32_t)hy_json_int(data, "number", 0);
         if (!json_is_true(json_object_get(data, "fully_disbursed")) || n < 1 || n > MAX_LINES ||
-            !rp_day_of(rp_str(data, "first_due_date"), &first))
+            !rp_day_of(hy_json_str(data, "first_due_date"), &first))
             return true;
         e->n1 = n;
         e->n2 = 1;
@@ -368,20 +368,20 @@ static bool s_entry(const char *verb, const json_t *data, int64_t day, const s_l
                 e->n2 = due == first ? off : e->n2;
                 break;
             }
-        e->b = rp_int(data, "approved_rials");
-        e->c = rp_int(data, "fee_rials");
+        e->b = hy_json_int(data, "approved_rials", 0);
+        e->c = hy_json_int(data, "fee_rials", 0);
     } else if (strcmp(verb, "repayment_recorded") == 0) {
         e->kind = E_REPAY;
-        e->a = rp_int(data, "principal_rials");
-        e->b = rp_int(data, "amount_rials");
-        e->n1 = (int32_t)rp_int(data, "number");
+        e->a = hy_json_int(data, "principal_rials", 0);
+        e->b = hy_json_int(data, "amount_rials", 0);
+        e->n1 = (int32_t)hy_json_int(data, "number", 0);
     } else if (strcmp(verb, "written_off") == 0) {
         e->kind = E_WRITEOFF;
     } else if (strcmp(verb, "rescheduled") == 0) {
         e->kind = E_RESCHED;
-        e->a = rp_int(data, "outstanding_principal_rials");
-        e->b = rp_int(data, "outstanding_fee_rials");
-        e->n1 = (int32_t)rp_int(data, "term_months");
+        e->a = hy_json_int(data, "outstanding_principal_rials", 0);
+        e->b = hy_json_int(data, "outstanding_fee_rials", 0);
+        e->n1 = (int32_t)hy_json_int(data, "term_months", 0);
     } else {
         e->kind = E_FLAG;
         return e->restructured && !l->h.restructured;
@@ -398,13 +398,13 @@ static void s_reallocate(s_log_t *log, const json_t *changed)
     bool *done = calloc((size_t)log->h.n + 1, sizeof *done);
     json_array_foreach(changed, k, c) {
         int64_t day;
-        if (!rp_day_of(rp_str(c, "date"), &day))
+        if (!rp_day_of(hy_json_str(c, "date"), &day))
             continue;
         for (int32_t i = 0; i < log->h.n; i++) {
             s_entry_t *e = &log->e[i];
-            if (e->kind == E_REPAY && e->day == day && e->b == rp_int(c, "amount_rials") &&
-                e->a == rp_int(c, "previous_principal_rials") && !(done && done[i])) {
-                e->a = rp_int(c, "principal_rials");
+            if (e->kind == E_REPAY && e->day == day && e->b == hy_json_int(c, "amount_rials", 0) &&
+                e->a == hy_json_int(c, "previous_principal_rials", 0) && !(done && done[i])) {
+                e->a = hy_json_int(c, "principal_rials", 0);
                 if (done)
                     done[i] = true;
                 break;
@@ -417,7 +417,7 @@ static void s_reallocate(s_log_t *log, const json_t *changed)
 /* The entry a void names: the repayment of before.number, or the last tranche. -1 if none. */
 static int32_t s_voided_entry(const s_log_t *log, bool disbursement, const json_t *before)
 {
-    int64_t number = rp_int(before, "number");
+    int64_t number = hy_json_int(before, "number", 0);
     for (int32_t i = log->h.n - 1; i >= 0; i--) {
         const s_entry_t *e = &log->e[i];
         if (disbursement && e->kind == E_DISB && (number <= 0 || e->number <= 0 || e->number == number))
@@ -457,12 +457,12 @@ static int s_new_loan(hy_ctx_t *ctx, const json_t *data, s_loan_t *l, s_log_t *l
     memset(l, 0, sizeof *l);
     l->h.risk = NEVER;
     l->h.last = INT32_MIN;
-    if (rp_id_num(rp_str(data, "person_id"), &log->h.person) != 0)
+    if (rp_id_num(hy_json_str(data, "person_id"), &log->h.person) != 0)
         log->h.person = 0;
-    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &office)) != 0 ||
-        (rc = rp_business_field(ctx, rp_str(data, "business_id"), &field)) != 0)
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &office)) != 0 ||
+        (rc = rp_business_field(ctx, hy_json_str(data, "business_id"), &field)) != 0)
         return rc;
-    return rp_tags_person(ctx, office, rp_str(data, "person_id"), field, 0, &l->h.tags);
+    return rp_tags_person(ctx, office, hy_json_str(data, "person_id"), field, 0, &l->h.tags);
 }
 
 /* An event of a loan with figures: a recovery is a flow of its own; a void, or a repayment
@@ -474,13 +474,13 @@ static int s_apply(hy_ctx_t *ctx, uint64_t n, s_loan_t *l, s_log_t *log, bool lo
     s_entry_t e;
     if (strcmp(verb, "recovery_recorded") == 0) {   /* after a write-off: a flow, no state */
         int64_t amount = json_is_integer(json_object_get(data, "recovered_rials"))
-                             ? rp_int(data, "recovered_rials")
-                             : rp_int(data, "amount_rials");
+                             ? hy_json_int(data, "recovered_rials", 0)
+                             : hy_json_int(data, "amount_rials", 0);
         return rp_agg_add(ctx, &l->h.tags, day, RP_S_LOANS_RECOVERED, amount);
     }
     if (strcmp(verb, "person_merged") == 0) {
         uint64_t person;
-        if (!logged || rp_id_num(rp_str(data, "person_id"), &person) != 0)
+        if (!logged || rp_id_num(hy_json_str(data, "person_id"), &person) != 0)
             return 0;
         log->h.person = person;
         return s_log_save(ctx, n, log);
@@ -507,7 +507,7 @@ int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
     static const char prefix[] = "loans.loan.";
     uint64_t n;
     int64_t day;
-    if (strncmp(type, prefix, sizeof prefix - 1) != 0 || rp_id_num(rp_str(data, "id"), &n) != 0 ||
+    if (strncmp(type, prefix, sizeof prefix - 1) != 0 || rp_id_num(hy_json_str(data, "id"), &n) != 0 ||
         !rp_event_day(event, data, "date", &day))
         return 0;
     const char *verb = type + sizeof prefix - 1;
@@ -523,7 +523,7 @@ int rp_loans_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data)
     else if (rc == 0 && (rc = s_log_load(ctx, n, &log)) == MDB_NOTFOUND) {
         logged = false;   /* counted before loans kept a log: followed step by step only */
         rc = 0;
-        if (rp_id_num(rp_str(data, "person_id"), &log.h.person) != 0)
+        if (rp_id_num(hy_json_str(data, "person_id"), &log.h.person) != 0)
             log.h.person = 0;
     }
     if (rc == 0)

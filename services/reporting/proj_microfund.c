@@ -39,8 +39,8 @@ static const char *s_verb(const char *type)
 /* The fund's place: its office and neighbourhood as the event carries them. */
 static int s_place(hy_ctx_t *ctx, const json_t *data, uint32_t *office, uint32_t *hood)
 {
-    int rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), office);
-    return rc ? rc : rp_intern(ctx, RP_DIM_HOOD, rp_str(data, "neighbourhood"), hood);
+    int rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), office);
+    return rc ? rc : rp_intern(ctx, RP_DIM_HOOD, hy_json_str(data, "neighbourhood"), hood);
 }
 
 /* Each member trained, once per half (sign -1: the session's day taken back). */
@@ -67,7 +67,7 @@ static int s_trained(hy_ctx_t *ctx, const json_t *data, uint32_t office, int64_t
 /* What a share-out paid its members, at the fund's place (a preview emits nothing). */
 static int s_shareout(hy_ctx_t *ctx, json_t *event, const json_t *data)
 {
-    int64_t day, paid = rp_int(data, "paid_rials");
+    int64_t day, paid = hy_json_int(data, "paid_rials", 0);
     uint32_t office, hood;
     rp_tags_t tags;
     if (json_is_true(json_object_get(data, "preview")) || paid <= 0 ||
@@ -93,8 +93,8 @@ static int s_voided(hy_ctx_t *ctx, bool meeting, json_t *event, const json_t *da
         size_t i;
         json_t *line;
         json_array_foreach(json_object_get(before, "savings"), i, line) {
-            int64_t amount = rp_int(line, "amount_rials");
-            if ((rc = rp_tags_person(ctx, office, rp_str(line, "person_id"), 0, 0, &tags)) != 0 ||
+            int64_t amount = hy_json_int(line, "amount_rials", 0);
+            if ((rc = rp_tags_person(ctx, office, hy_json_str(line, "person_id"), 0, 0, &tags)) != 0 ||
                 (rc = rp_agg_add(ctx, &tags, day, RP_S_FUND_SAVINGS, -amount)) != 0)
                 return rc;
         }
@@ -125,8 +125,8 @@ int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *d
         return 0;
     int rc = s_place(ctx, data, &office, &hood);
     if (rc == 0 && slot >= 0) {
-        int64_t amount = rp_int(data, "amount_rials");
-        rc = rp_tags_person(ctx, office, rp_str(data, "person_id"), 0, 0, &tags);
+        int64_t amount = hy_json_int(data, "amount_rials", 0);
+        rc = rp_tags_person(ctx, office, hy_json_str(data, "person_id"), 0, 0, &tags);
         return rc ? rc : rp_agg_add(ctx, &tags, day, slot, amount);
     }
     if (rc == 0)

@@ -34,12 +34,12 @@ typedef struct {
 static int s_network_load(hy_ctx_t *ctx, const json_t *data, uint64_t *n, s_network_t *net)
 {
     memset(net, 0, sizeof *net);
-    if (rp_id_num(rp_str(data, "network_id"), n) != 0)
+    if (rp_id_num(hy_json_str(data, "network_id"), n) != 0)
         return MDB_NOTFOUND;
     int rc = rp_record_get(ctx, 'n', *n, 0, net, sizeof *net);
     if (rc == MDB_NOTFOUND) {   /* not seen created: what the event itself says */
-        net->field = (uint32_t)rp_field_code(rp_str(data, "field"));
-        return rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &net->office);
+        net->field = (uint32_t)rp_field_code(hy_json_str(data, "field"));
+        return rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &net->office);
     }
     return rc;
 }
@@ -50,14 +50,14 @@ static int s_created(hy_ctx_t *ctx, const json_t *data)
     uint64_t n;
     s_network_t net = {0};
     rp_person_t lead;
-    if (rp_id_num(rp_str(data, "id"), &n) != 0)
+    if (rp_id_num(hy_json_str(data, "id"), &n) != 0)
         return 0;
-    int rc = rp_person_get(ctx, rp_str(data, "lead_person_id"), &lead);
+    int rc = rp_person_get(ctx, hy_json_str(data, "lead_person_id"), &lead);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     net.hood = lead.hood;
-    net.field = (uint32_t)rp_field_code(rp_str(data, "field"));
-    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &net.office)) != 0)
+    net.field = (uint32_t)rp_field_code(hy_json_str(data, "field"));
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &net.office)) != 0)
         return rc;
     return rp_record_put(ctx, 'n', n, 0, &net, sizeof net);
 }
@@ -69,14 +69,14 @@ static int s_joined(hy_ctx_t *ctx, json_t *event, const json_t *data)
     s_network_t net;
     rp_tags_t tags;
     int64_t day;
-    if (rp_id_num(rp_str(data, "person_id"), &person) != 0 || !rp_event_day(event, data, "joined", &day))
+    if (rp_id_num(hy_json_str(data, "person_id"), &person) != 0 || !rp_event_day(event, data, "joined", &day))
         return 0;
     int rc = s_network_load(ctx, data, &n, &net);
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
     if ((rc = rp_record_get(ctx, 'm', n, person, &tags, sizeof tags)) != MDB_NOTFOUND)
         return rc;   /* already an active member: counted once */
-    if ((rc = rp_tags_person(ctx, net.office, rp_str(data, "person_id"), (int)net.field,
+    if ((rc = rp_tags_person(ctx, net.office, hy_json_str(data, "person_id"), (int)net.field,
                              (uint32_t)n, &tags)) != 0 ||
         (rc = rp_record_put(ctx, 'm', n, person, &tags, sizeof tags)) != 0 ||
         (rc = rp_agg_add(ctx, &tags, day, RP_S_NET_MEMBERS, 1)) != 0)
@@ -93,8 +93,8 @@ static int s_left(hy_ctx_t *ctx, json_t *event, const json_t *data)
     uint64_t n, person;
     rp_tags_t tags;
     int64_t day;
-    if (rp_id_num(rp_str(data, "network_id"), &n) != 0 ||
-        rp_id_num(rp_str(data, "person_id"), &person) != 0 || !rp_event_day(event, data, "left", &day))
+    if (rp_id_num(hy_json_str(data, "network_id"), &n) != 0 ||
+        rp_id_num(hy_json_str(data, "person_id"), &person) != 0 || !rp_event_day(event, data, "left", &day))
         return 0;
     int rc = rp_record_get(ctx, 'm', n, person, &tags, sizeof tags);
     if (rc)
@@ -110,7 +110,7 @@ static int s_order(hy_ctx_t *ctx, json_t *event, const json_t *data)
     uint64_t n;
     s_network_t net;
     rp_tags_t tags;
-    int64_t day, value = rp_int(data, "value_rials");
+    int64_t day, value = hy_json_int(data, "value_rials", 0);
     if (!rp_event_day(event, data, "date", &day))
         return 0;
     int rc = s_network_load(ctx, data, &n, &net);
@@ -135,7 +135,7 @@ static int s_count(hy_ctx_t *ctx, json_t *event, const json_t *data, int slot, i
     int rc = s_network_load(ctx, data, &n, &net);
     if (rc == MDB_NOTFOUND) {
         n = 0;
-        rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "office"), &net.office);
+        rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "office"), &net.office);
     }
     if (rc || (rc = rp_tags_place(ctx, net.office, net.hood, (int)net.field, (uint32_t)n, &tags)) != 0)
         return rc;
@@ -148,9 +148,9 @@ static int s_merged(hy_ctx_t *ctx, json_t *event, const json_t *data)
     uint64_t n, from, into;
     rp_tags_t was, kept;
     int64_t day;
-    if (rp_id_num(rp_str(data, "network_id"), &n) != 0 ||
-        rp_id_num(rp_str(data, "merged_from"), &from) != 0 ||
-        rp_id_num(rp_str(data, "person_id"), &into) != 0 || from == into ||
+    if (rp_id_num(hy_json_str(data, "network_id"), &n) != 0 ||
+        rp_id_num(hy_json_str(data, "merged_from"), &from) != 0 ||
+        rp_id_num(hy_json_str(data, "person_id"), &into) != 0 || from == into ||
         !rp_event_day(event, data, "date", &day))
         return 0;
     int rc = rp_record_get(ctx, 'm', n, from, &was, sizeof was);
@@ -182,8 +182,8 @@ int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *da
         }
         reporting_t *st = reporting_state(ctx);
         const char *subject = st->subject;   /* drill-down: taken back from its order */
-        if (rp_str(before, "order_id"))
-            st->subject = rp_str(before, "order_id");
+        if (hy_json_str(before, "order_id"))
+            st->subject = hy_json_str(before, "order_id");
         int rc = s_count(ctx, event, place, RP_S_NET_DELIVERIES, -1);
         st->subject = subject;
         json_decref(place);

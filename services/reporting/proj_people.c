@@ -76,18 +76,18 @@ static int s_values(hy_ctx_t *ctx, const json_t *person, rp_person_t *p)
 {
     int rc;
     int64_t day;
-    if (rp_day_of(rp_str(person, "registered_on"), &day))
+    if (rp_day_of(hy_json_str(person, "registered_on"), &day))
         p->reg_day = (int32_t)day;
     if (json_object_get(person, "sex"))
-        p->sex = (uint8_t)rp_sex_code(rp_str(person, "sex"));
+        p->sex = (uint8_t)rp_sex_code(hy_json_str(person, "sex"));
     if (json_object_get(person, "head_of_household"))
         p->flags = (uint8_t)((p->flags & ~RP_P_HEAD) |
                              (json_is_true(json_object_get(person, "head_of_household")) ? RP_P_HEAD : 0));
     if (json_object_get(person, "office") &&
-        (rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(person, "office"), &p->office)) != 0)
+        (rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(person, "office"), &p->office)) != 0)
         return rc;
     if (json_object_get(person, "neighbourhood") &&
-        (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(person, "neighbourhood"), &p->hood)) != 0)
+        (rc = rp_intern(ctx, RP_DIM_HOOD, hy_json_str(person, "neighbourhood"), &p->hood)) != 0)
         return rc;
     return rp_intern_pair(ctx, p->office, p->hood, &p->pair);
 }
@@ -100,7 +100,7 @@ static int s_updated(hy_ctx_t *ctx, const json_t *data)
     rp_person_t was, now;
     if (!json_object_get(data, "before") || !after)
         return 0;   /* nothing changed, or an update of the old shape */
-    int rc = s_load(ctx, rp_str(data, "id"), &n, &was);
+    int rc = s_load(ctx, hy_json_str(data, "id"), &n, &was);
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
     now = was;
@@ -119,7 +119,7 @@ static int s_transferred(hy_ctx_t *ctx, json_t *event, const json_t *data)
     uint64_t n;
     rp_person_t was, now;
     int64_t day;
-    int rc = s_load(ctx, rp_str(data, "id"), &n, &was);
+    int rc = s_load(ctx, hy_json_str(data, "id"), &n, &was);
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
     if (!rp_event_day(event, data, "date", &day) || (was.flags & RP_P_MERGED))
@@ -127,7 +127,7 @@ static int s_transferred(hy_ctx_t *ctx, json_t *event, const json_t *data)
     now = was;
     if ((rc = s_values(ctx, json_object_get(data, "person"), &now)) != 0)
         return rc;
-    if (rp_str(data, "to_office") && (rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(data, "to_office"),
+    if (hy_json_str(data, "to_office") && (rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(data, "to_office"),
                                                      &now.office)) != 0)
         return rc;
     if ((rc = rp_intern_pair(ctx, now.office, now.hood, &now.pair)) != 0)
@@ -148,13 +148,13 @@ static int s_merged(hy_ctx_t *ctx, const json_t *data)
 {
     uint64_t n, m = 0;
     rp_person_t dup, into;
-    int rc = s_load(ctx, rp_str(data, "id"), &n, &dup);
+    int rc = s_load(ctx, hy_json_str(data, "id"), &n, &dup);
     if (rc || (dup.flags & RP_P_MERGED))
         return rc == MDB_NOTFOUND ? 0 : rc;
     if ((rc = rp_person_figures(ctx, &dup, dup.reg_day, RP_S_BENEFICIARIES, -1)) != 0 ||
         (rc = s_exit_figure(ctx, &dup, dup.exit_day, -1)) != 0)
         return rc;
-    rc = s_load(ctx, rp_str(data, "into"), &m, &into);
+    rc = s_load(ctx, hy_json_str(data, "into"), &m, &into);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     rp_person_t now = rc == 0 ? into : dup;
@@ -175,8 +175,8 @@ static int s_status(hy_ctx_t *ctx, json_t *event, const json_t *data)
     uint64_t n;
     rp_person_t p;
     int64_t day;
-    const char *status = rp_str(data, "status");
-    int rc = s_load(ctx, rp_str(data, "id"), &n, &p);
+    const char *status = hy_json_str(data, "status");
+    int rc = s_load(ctx, hy_json_str(data, "id"), &n, &p);
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
     if (!status || (p.flags & RP_P_MERGED) || !rp_event_day(event, data, "date", &day))

@@ -32,7 +32,7 @@ static int s_person(hy_ctx_t *ctx, json_t *event, const json_t *person)
 {
     uint64_t n;
     rp_person_t p = {0};
-    if (rp_id_num(rp_str(person, "id"), &n) != 0)
+    if (rp_id_num(hy_json_str(person, "id"), &n) != 0)
         return 0;
     uint8_t key[8];
     hy_key_u64(n, key);
@@ -42,21 +42,21 @@ static int s_person(hy_ctx_t *ctx, json_t *event, const json_t *person)
         return rc;   /* 0: already known (counted once) */
     int64_t day;
     json_t *first = json_array_get(json_object_get(person, "referrals"), 0);
-    if (!rp_day_of(rp_str(person, "registered_on"), &day) && !rp_day_of(rp_str(first, "date"), &day) &&
+    if (!rp_day_of(hy_json_str(person, "registered_on"), &day) && !rp_day_of(hy_json_str(first, "date"), &day) &&
         !rp_event_day(event, NULL, NULL, &day))
         return 0;
-    const char *source = rp_str(first, "source");
-    p.sex = (uint8_t)rp_sex_code(rp_str(person, "sex"));
+    const char *source = hy_json_str(first, "source");
+    p.sex = (uint8_t)rp_sex_code(hy_json_str(person, "sex"));
     p.reg_day = (int32_t)day;
     p.flags = (uint8_t)((json_is_true(json_object_get(person, "head_of_household")) ? RP_P_HEAD : 0) |
                         (source && strcmp(source, "agency") == 0 ? RP_P_AGENCY : 0));
-    const char *agency = rp_str(first, "agency_code") ? rp_str(first, "agency_code") : rp_str(first, "agency");
+    const char *agency = hy_json_str(first, "agency_code") ? hy_json_str(first, "agency_code") : hy_json_str(first, "agency");
     if ((p.flags & RP_P_AGENCY) && (rc = rp_intern(ctx, RP_DIM_AGENCY, agency, &p.agency)) != 0)
         return rc;
-    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(person, "office"), &p.office)) != 0 ||
-        (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(person, "neighbourhood"), &p.hood)) != 0 ||
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(person, "office"), &p.office)) != 0 ||
+        (rc = rp_intern(ctx, RP_DIM_HOOD, hy_json_str(person, "neighbourhood"), &p.hood)) != 0 ||
         (rc = rp_intern_pair(ctx, p.office, p.hood, &p.pair)) != 0 ||
-        (rc = rp_person_put(ctx, n, rp_str(person, "national_id"), &p)) != 0)
+        (rc = rp_person_put(ctx, n, hy_json_str(person, "national_id"), &p)) != 0)
         return rc;
     return rp_person_figures(ctx, &p, day, RP_S_BENEFICIARIES, 1);
 }
@@ -90,8 +90,8 @@ int rp_person_figures(hy_ctx_t *ctx, const rp_person_t *p, int64_t day, int slot
 static int s_business(hy_ctx_t *ctx, const json_t *business)
 {
     uint64_t n;
-    uint32_t field[2] = {(uint32_t)rp_field_code(rp_str(business, "field")), 0};
-    if (rp_id_num(rp_str(business, "id"), &n) != 0)
+    uint32_t field[2] = {(uint32_t)rp_field_code(hy_json_str(business, "field")), 0};
+    if (rp_id_num(hy_json_str(business, "id"), &n) != 0)
         return 0;
     return rp_record_put(ctx, 'b', n, 0, field, sizeof field);
 }
@@ -116,12 +116,12 @@ static int s_meeting_slot(const char *meeting_kind)
 /* Meetings and classes count once at their place; counselling and jobs per participant. */
 int rp_activity_apply(hy_ctx_t *ctx, json_t *event, const json_t *act, int sign)
 {
-    const char *kind = rp_str(act, "kind");
+    const char *kind = hy_json_str(act, "kind");
     bool per_person = kind && (strcmp(kind, "counselling") == 0 || strcmp(kind, "job_created") == 0 ||
                                strcmp(kind, "employer_referral") == 0 || strcmp(kind, "aid") == 0 ||
                                strcmp(kind, "training_class") == 0);
     int slot = !kind ? -1
-               : strcmp(kind, "meeting") == 0        ? s_meeting_slot(rp_str(act, "meeting_kind"))
+               : strcmp(kind, "meeting") == 0        ? s_meeting_slot(hy_json_str(act, "meeting_kind"))
                : strcmp(kind, "training_class") == 0 ? RP_S_CLASSES
                                                      : -1;
     int64_t day;
@@ -131,9 +131,9 @@ int rp_activity_apply(hy_ctx_t *ctx, json_t *event, const json_t *act, int sign)
     int field;
     rp_tags_t tags;
     int rc;
-    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(act, "office"), &office)) != 0 ||
-        (rc = rp_intern(ctx, RP_DIM_HOOD, rp_str(act, "neighbourhood"), &hood)) != 0 ||
-        (rc = rp_business_field(ctx, rp_str(act, "business_id"), &field)) != 0)
+    if ((rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(act, "office"), &office)) != 0 ||
+        (rc = rp_intern(ctx, RP_DIM_HOOD, hy_json_str(act, "neighbourhood"), &hood)) != 0 ||
+        (rc = rp_business_field(ctx, hy_json_str(act, "business_id"), &field)) != 0)
         return rc;
     if (slot >= 0 && ((rc = rp_tags_place(ctx, office, hood, field, 0, &tags)) != 0 ||
                       (rc = rp_agg_add(ctx, &tags, day, slot, sign)) != 0))
@@ -166,8 +166,8 @@ int rp_activity_apply(hy_ctx_t *ctx, json_t *event, const json_t *act, int sign)
 static int s_office(hy_ctx_t *ctx, const json_t *office)
 {
     uint32_t id;
-    const char *name = rp_str(office, "name");
-    int rc = rp_intern(ctx, RP_DIM_OFFICE, rp_str(office, "code"), &id);
+    const char *name = hy_json_str(office, "name");
+    int rc = rp_intern(ctx, RP_DIM_OFFICE, hy_json_str(office, "code"), &id);
     if (rc || !id || !name || !*name)
         return rc;
     return rp_record_put(ctx, 'O', id, 0, name, strlen(name));

@@ -212,7 +212,7 @@ const char *rp_latest_time(const json_t *as_of)
     const char *latest = "", *key;
     json_t *one;
     json_object_foreach((json_t *)as_of, key, one) {
-        const char *t = rp_str(one, "time");
+        const char *t = hy_json_str(one, "time");
         if (t && strcmp(t, latest) > 0)
             latest = t;
     }
@@ -222,15 +222,15 @@ const char *rp_latest_time(const json_t *as_of)
 char *rp_render_csv(const json_t *report)
 {
     rp_buf_t b = {0};
-    const char *office = rp_str(report, "office"), *name = rp_str(report, "office_name");
-    rp_buf_addf(&b, BOM "period,%d/%d,", (int)rp_int(report, "year"), (int)rp_int(report, "half"));
-    rp_buf_addf(&b, "%s..%s\r\noffice,", rp_str(report, "from"), rp_str(report, "to"));
+    const char *office = hy_json_str(report, "office"), *name = hy_json_str(report, "office_name");
+    rp_buf_addf(&b, BOM "period,%d/%d,", (int)hy_json_int(report, "year", 0), (int)hy_json_int(report, "half", 0));
+    rp_buf_addf(&b, "%s..%s\r\noffice,", hy_json_str(report, "from"), hy_json_str(report, "to"));
     s_csv_field(&b, office ? office : "(all)");
     rp_buf_add(&b, ",");
     s_csv_field(&b, name ? name : "همه دفاتر");
     rp_buf_addf(&b, "\r\nstatus,%s,cut %s\r\nas_of,%s,\r\ncurrency,IRR,rials\r\n\r\n",
                 json_is_true(json_object_get(report, "interim")) ? "interim" : "final",
-                rp_str(report, "cut"), rp_latest_time(json_object_get(report, "as_of")));
+                hy_json_str(report, "cut"), rp_latest_time(json_object_get(report, "as_of")));
     rp_buf_add(&b, "indicator,label_fa,value\r\n");
     s_csv_rows(&b, NULL, json_object_get(report, "indicators"));
     return rp_buf_take(&b);
@@ -246,8 +246,8 @@ static bool s_attr_char(unsigned char c)
 char *rp_csv_disposition(const json_t *report)
 {
     rp_buf_t b = {0}, fa = {0};
-    const char *office = rp_str(report, "office"), *name = rp_str(report, "office_name");
-    int year = (int)rp_int(report, "year"), half = (int)rp_int(report, "half");
+    const char *office = hy_json_str(report, "office"), *name = hy_json_str(report, "office_name");
+    int year = (int)hy_json_int(report, "year", 0), half = (int)hy_json_int(report, "half", 0);
     rp_buf_addf(&b, "attachment; filename=\"hamyar-report-%d-%d", year, half);
     for (const char *p = office; p && *p; p++) {   /* an ASCII name for old clients */
         char c[3] = {'-', s_attr_char((unsigned char)*p) && *p != '`' ? *p : '_', 0};
@@ -280,7 +280,7 @@ char *rp_render_indicators_csv(const json_t *table)
     rp_buf_add(&b, "group,indicator,label_fa,value\r\n");
     s_csv_rows(&b, "(all)", json_object_get(table, "total"));
     json_array_foreach(json_object_get(table, "groups"), i, g) {
-        const char *key = rp_str(g, "key");
+        const char *key = hy_json_str(g, "key");
         s_csv_rows(&b, key ? key : "(none)", json_object_get(g, "indicators"));
     }
     return rp_buf_take(&b);

@@ -129,7 +129,7 @@ static void s_section(rp_buf_t *b, const char *dim, const char *title, const jso
     json_t *g;
     json_array_foreach(groups, i, g) {
         rp_buf_add(b, "<tr><td>");
-        s_key_text(b, dim, rp_str(g, "key"));
+        s_key_text(b, dim, hy_json_str(g, "key"));
         rp_buf_add(b, "</td>");
         for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
             json_t *v = json_object_get(json_object_get(g, "indicators"), cols[c][0]);
@@ -156,7 +156,7 @@ static void s_agencies(rp_buf_t *b, const json_t *groups)
                   "<th></th><th>معرفی‌شدگان</th></tr></thead><tbody>");
     json_array_foreach(groups, i, g) {
         rp_buf_add(b, "<tr><td>");
-        rp_buf_html(b, rp_str(g, "key") ? rp_str(g, "key") : "");
+        rp_buf_html(b, hy_json_str(g, "key") ? hy_json_str(g, "key") : "");
         rp_buf_add(b, "</td><td class=\"v\">");
         rp_buf_fa_int(b, json_integer_value(json_object_get(json_object_get(g, "indicators"), "referrals_by_agency")));
         rp_buf_add(b, "</td></tr>");
@@ -282,27 +282,27 @@ static void s_signatures(rp_buf_t *b)
 /* Title, period with its Jalali dates, filter and the date the report was made. */
 static void s_header(rp_buf_t *b, const json_t *report, const char *today)
 {
-    int half = (int)rp_int(report, "half");
+    int half = (int)hy_json_int(report, "half", 0);
     const char *half_fa = half == 1 ? "نیمه اول" : "نیمه دوم";
     rp_buf_addf(b, "<h1>گزارش ارزیابی شش‌ماهه دفاتر تسهیلگری و توسعه محلی</h1>"
                    "<p class=\"meta\" data-year=\"%d\" data-half=\"%d\">دوره: %s سال ",
-                (int)rp_int(report, "year"), half, half_fa);
-    rp_buf_fa_plain(b, rp_int(report, "year"));
+                (int)hy_json_int(report, "year", 0), half, half_fa);
+    rp_buf_fa_plain(b, hy_json_int(report, "year", 0));
     rp_buf_add(b, " (از ");
-    rp_buf_fa_jalali(b, rp_str(report, "from"));
+    rp_buf_fa_jalali(b, hy_json_str(report, "from"));
     rp_buf_add(b, " تا ");
-    rp_buf_fa_jalali(b, rp_str(report, "to"));
+    rp_buf_fa_jalali(b, hy_json_str(report, "to"));
     rp_buf_add(b, ")</p><p class=\"meta\">دفتر: ");
-    rp_buf_html(b, rp_str(report, "office_name") ? rp_str(report, "office_name") : "همه دفاتر");
+    rp_buf_html(b, hy_json_str(report, "office_name") ? hy_json_str(report, "office_name") : "همه دفاتر");
     rp_buf_add(b, " — محله: ");
-    rp_buf_html(b, rp_str(report, "neighbourhood") ? rp_str(report, "neighbourhood") : "همه محله‌ها");
+    rp_buf_html(b, hy_json_str(report, "neighbourhood") ? hy_json_str(report, "neighbourhood") : "همه محله‌ها");
     rp_buf_add(b, "</p><p class=\"meta\">تاریخ تهیه گزارش: ");
     rp_buf_fa_jalali(b, today);
     rp_buf_add(b, "</p>");
     if (json_is_true(json_object_get(report, "interim"))) {
         rp_buf_add(b, "<div class=\"banner\" data-interim=\"true\">گزارش موقت: این نیمه هنوز به پایان "
                       "نرسیده است و ارقام تا ");
-        rp_buf_fa_jalali(b, rp_str(report, "cut"));
+        rp_buf_fa_jalali(b, hy_json_str(report, "cut"));
         rp_buf_add(b, " را در بر می‌گیرد.</div>");
     }
 }
@@ -313,7 +313,7 @@ char *rp_render_html(const json_t *report, const char *today)
     const json_t *figures = json_object_get(report, "indicators");
     rp_buf_add(&b, "<!DOCTYPE html>\n<html dir=\"rtl\" lang=\"fa\"><head><meta charset=\"utf-8\">"
                    "<meta name=\"viewport\" content=\"width=device-width\"><title>گزارش ارزیابی شش‌ماهه ");
-    rp_buf_fa_plain(&b, rp_int(report, "year"));
+    rp_buf_fa_plain(&b, hy_json_int(report, "year", 0));
     rp_buf_addf(&b, "</title><style>%s</style></head><body>", s_style);
     s_header(&b, report, today);
     s_freshness(&b, json_object_get(report, "as_of"));

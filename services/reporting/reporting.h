@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "service.h"
 
 /* The service's state: its database handles, opened once by reporting_open. Every one of them
@@ -443,8 +444,9 @@ int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *da
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 
-/* Small accessors for event data. */
-const char *rp_str(const json_t *obj, const char *key);
-int64_t rp_int(const json_t *obj, const char *key);
+/* Event data is read with the shared getters (json.h): hy_json_str, hy_json_int(obj, key, 0).
+ * These aliases only keep branches written before the move building; delete once merged. */
+#define rp_str(obj, key) hy_json_str(obj, key)
+#define rp_int(obj, key) hy_json_int(obj, key, 0)
 
 #endif

@@ -62,7 +62,7 @@ int rp_parse_year(const json_t *value, int *year)
 
 int rp_half_period(hy_ctx_t *ctx, json_t *args, rp_period_t *p, int *year, int *half, bool *interim)
 {
-    *half = (int)rp_int(args, "half");
+    *half = (int)hy_json_int(args, "half", 0);
     if (rp_parse_year(json_object_get(args, "year"), year) != 0)
         return hy_fail(ctx, 422, "invalid_year", "year",
                        "year must be a Solar Hijri year 1300..1499 (Persian or ASCII digits)");
@@ -124,7 +124,7 @@ static int s_office_scope(hy_ctx_t *ctx, const char **office)
 
 int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc)
 {
-    const char *office = rp_str(args, "office"), *hood = rp_str(args, "neighbourhood");
+    const char *office = hy_json_str(args, "office"), *hood = hy_json_str(args, "neighbourhood");
     if (s_office_scope(ctx, &office) != 0)
         return -1;
     sc->office = office && *office ? office : NULL;
@@ -206,7 +206,7 @@ static int s_page_extras(hy_ctx_t *ctx, json_t *args, json_t *report)
 
 int reporting_half_year(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    const char *format = rp_str(args, "format");
+    const char *format = hy_json_str(args, "format");
     json_t *report = NULL;
     int status = rp_half_year_json(ctx, args, &report);
     if (status)
@@ -327,8 +327,8 @@ static int s_groups(s_table_t *t)
 
 int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    const char *from = rp_str(args, "from"), *to = rp_str(args, "to");
-    const char *group_by = rp_str(args, "group_by"), *format = rp_str(args, "format");
+    const char *from = hy_json_str(args, "from"), *to = hy_json_str(args, "to");
+    const char *group_by = hy_json_str(args, "group_by"), *format = hy_json_str(args, "format");
     rp_period_t p;
     if (!rp_day_of(from, &p.from) || !rp_day_of(to, &p.to))
         return hy_fail(ctx, 422, "invalid_date", "from", "from and to must be dates");
@@ -337,7 +337,7 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
     p.half_id = s_exact_half(p.from, p.to);
     s_table_t t = {.ctx = ctx, .kind = s_group_kind(group_by), .p = &p};
     /* An office key's table is its office's, each group within it (the cross counters). */
-    const char *office = rp_str(args, "office");
+    const char *office = hy_json_str(args, "office");
     if (s_office_scope(ctx, &office) != 0)
         return -1;
     int rc = 0, total_kind = RP_DIM_ALL;

@@ -68,7 +68,7 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     reporting_t *st = reporting_state(ctx);
     rp_scope_t sc;
-    const char *office = rp_str(args, "office");
+    const char *office = hy_json_str(args, "office");
     if (!s_may(ctx, office))
         return hy_fail(ctx, 403, "wrong_office", "office",
                        "only a key of office %.64s or a provincial key may submit its report",
@@ -131,7 +131,7 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
 static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
 {
     uint64_t n;
-    const char *id = rp_str(args, "id");
+    const char *id = hy_json_str(args, "id");
     *doc = NULL;
     if (!id || strncmp(id, "sub_", 4) != 0 || rp_id_num(id, &n) != 0)
         return hy_fail(ctx, 404, "not_found", "id", "no submission %.64s", id ? id : "");
@@ -145,7 +145,7 @@ static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
         return hy_fail(ctx, 500, "internal_error", NULL, "submission %s cannot be read", id);
     if (rc)
         return hy_fail_mdb(ctx, rc);
-    if (!s_may(ctx, rp_str(json_object_get(*doc, "report"), "office"))) {
+    if (!s_may(ctx, hy_json_str(json_object_get(*doc, "report"), "office"))) {
         json_decref(*doc);
         *doc = NULL;
         return hy_fail(ctx, 404, "not_found", "id", "no submission %.64s", id);
@@ -162,7 +162,7 @@ int reporting_submission(hy_ctx_t *ctx, json_t *args, json_t **out)
 int reporting_submission_figure(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     json_t *doc;
-    const char *name = rp_str(args, "name");
+    const char *name = hy_json_str(args, "name");
     int status = s_load(ctx, args, &doc);
     if (status)
         return status;

@@ -34,7 +34,7 @@ json_t *rp_targets_get(hy_ctx_t *ctx, const char *office, int half_id)
 
 int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    const char *office = rp_str(args, "code");
+    const char *office = hy_json_str(args, "code");
     const char *mine = ctx->req ? ctx->req->actor.office : NULL;
     char *a = mine ? hy_fa_normalize(mine) : NULL, *b = office ? hy_fa_normalize(office) : NULL;
     bool may = (mine && strcmp(mine, "*") == 0) || (a && b && *a && strcmp(a, b) == 0);
@@ -43,7 +43,7 @@ int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (!may)
         return hy_fail(ctx, 403, "wrong_office", "code",
                        "only a key of office %.64s or a provincial key may set its targets", office);
-    int year, half = (int)rp_int(args, "half");
+    int year, half = (int)hy_json_int(args, "half", 0);
     if (rp_parse_year(json_object_get(args, "year"), &year) != 0)
         return hy_fail(ctx, 422, "invalid_year", "year", "year must be a Solar Hijri year 1300..1499");
     json_t *targets = json_object_get(args, "targets");

@@ -107,17 +107,17 @@ static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t
     *n = 0;
     s_walk(data, list, n, 0);
     if (strncmp(type, "registry.person.", 16) == 0)
-        s_name_id(list, n, rp_str(data, "id"));
+        s_name_id(list, n, hy_json_str(data, "id"));
     int rc = 0;
     uint64_t loan, person;
-    if (strncmp(type, "loans.", 6) == 0 && rp_id_num(rp_str(data, "id"), &loan) == 0) {
-        if (rp_id_num(rp_str(data, "person_id"), &person) == 0)   /* the borrower, for later */
+    if (strncmp(type, "loans.", 6) == 0 && rp_id_num(hy_json_str(data, "id"), &loan) == 0) {
+        if (rp_id_num(hy_json_str(data, "person_id"), &person) == 0)   /* the borrower, for later */
             rc = rp_record_put(ctx, 't', loan, 0, &person, sizeof person);
         else if (*n == 0 && (rc = rp_record_get(ctx, 't', loan, 0, &person, sizeof person)) == 0)
             s_name(list, n, person);
         rc = rc == MDB_NOTFOUND ? 0 : rc;
     }
-    const char *nid = rp_str(data, "national_id");
+    const char *nid = hy_json_str(data, "national_id");
     if (rc == 0 && *n == 0 && nid && strncmp(type, "insurance.", 10) == 0) {
         rc = rp_person_num_by_nid(ctx, nid, &person);
         if (rc == 0)
@@ -197,7 +197,7 @@ static const json_t *s_path(const json_t *data, const char *path)
 /* Whether a stored entry is a fact void (row i of s_voids) voids. */
 static bool s_is_voided(const json_t *entry, size_t i, const json_t *event, const json_t *data)
 {
-    const char *type = rp_str(entry, "type");
+    const char *type = hy_json_str(entry, "type");
     bool kind = false;
     for (int k = 0; k < 5 && s_voids[i].facts[k] && type && !kind; k++)
         kind = strcmp(type, s_voids[i].facts[k]) == 0;
@@ -266,13 +266,13 @@ static int s_voided(hy_ctx_t *ctx, const char *source, json_t *event, const json
                     const uint64_t *named, size_t n, int64_t day)
 {
     size_t row = 0, rows = sizeof s_voids / sizeof s_voids[0];
-    const char *type = rp_str(event, "type");
+    const char *type = hy_json_str(event, "type");
     while (row < rows && strcmp(s_voids[row].type, type) != 0)
         row++;
     if (row == rows)
         return 0;
     int64_t fact_day;
-    if (!rp_day_of(rp_str(json_object_get(data, "before"), "date"), &fact_day))
+    if (!rp_day_of(hy_json_str(json_object_get(data, "before"), "date"), &fact_day))
         fact_day = day;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -282,7 +282,7 @@ static int s_voided(hy_ctx_t *ctx, const char *source, json_t *event, const json
 
 int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 {
-    const char *type = rp_str(event, "type");
+    const char *type = hy_json_str(event, "type");
     json_t *data = json_object_get(event, "data");
     uint64_t named[MAX_NAMED];
     size_t n;
@@ -294,9 +294,9 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         return rc;
     bool dated = false;
     for (int i = 0; s_date_keys[i] && !dated; i++)
-        dated = rp_day_of(rp_str(data, s_date_keys[i]), &day);
+        dated = rp_day_of(hy_json_str(data, s_date_keys[i]), &day);
     if (!dated && strcmp(type, "registry.person.registered") == 0)   /* before registered_on */
-        dated = rp_day_of(rp_str(json_array_get(json_object_get(data, "referrals"), 0), "date"), &day);
+        dated = rp_day_of(hy_json_str(json_array_get(json_object_get(data, "referrals"), 0), "date"), &day);
     if (!dated && !rp_event_day(event, NULL, NULL, &day))
         return 0;
     char iso[11], jal[11];
@@ -335,7 +335,7 @@ static bool s_in_scope(hy_ctx_t *ctx, uint32_t office)
 
 int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    const char *id = rp_str(args, "id");
+    const char *id = hy_json_str(args, "id");
     uint64_t n;
     rp_person_t p;
     if (!id || strncmp(id, "prs_", 4) != 0 || rp_id_num(id, &n) != 0)

@@ -845,6 +845,31 @@ static void test_splice(void)
     CHECK(hy_gw_splice_result(big, strlen(big), &n) == NULL);
 }
 
+/* One error struct for spec and gateway checks: the gateway's refusal is the spec checker's
+ * struct, filled by the one setter (hy_spec_fail), so a spec error needs no copying. */
+static void test_one_error_struct(void)
+{
+    static const hy_field_t args[] = {{.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ}, {0}};
+    static const hy_op_spec_t op = {.op = "x.create", .method = "POST", .path = "/v1/x",
+                                    .args = args};
+    hy_gw_error_t err = {0};
+    json_t *a = json_object();
+    CHECK_EQ_INT(hy_spec_check(&op, a, &err), -1);
+    CHECK_EQ_INT(err.status, 400);
+    CHECK_EQ_STR(err.code, "missing_field");
+    CHECK_EQ_STR(err.field, "name");
+    json_decref(a);
+    hy_spec_error_t *same = &err;
+    CHECK_EQ_INT(hy_spec_fail(same, 404, "not_found", NULL, "no route %s", "/v1/y"), -1);
+    CHECK_EQ_INT(err.status, 404);
+    CHECK_EQ_STR(err.code, "not_found");
+    CHECK_EQ_STR(err.field, "");
+    CHECK_EQ_STR(err.detail, "no route /v1/y");
+    CHECK_EQ_INT(hy_gw_fail(&err, 405, "method_not_allowed", "method", "%d", 7), -1);
+    CHECK_EQ_STR(err.field, "method");
+    CHECK_EQ_STR(err.detail, "7");
+}
+
 const hy_test_t gateway_tests[] = {
     {"gateway.json_shape", test_json_shape},
     {"gateway.describe", test_describe},
@@ -858,5 +883,6 @@ const hy_test_t gateway_tests[] = {
     {"gateway.openapi", test_openapi},
     {"gateway.log_line", test_log_line},
     {"gateway.splice", test_splice},
+    {"gateway.one_error_struct", test_one_error_struct},
     {0},
 };

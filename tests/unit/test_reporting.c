@@ -833,22 +833,22 @@ static int s_office_of(const json_t *d)
 static void s_brute_registry(s_brute_t *b, const char *type, const json_t *d)
 {
     if (strcmp(type, "registry.person.registered") == 0) {
-        int p = s_num(rp_str(d, "id"));
+        int p = s_num(hy_json_str(d, "id"));
         b->p_office[p] = s_office_of(d);
-        b->p_hood[p] = s_code_of(HOODS, 5, rp_str(d, "neighbourhood"));
-        b->p_sex[p] = rp_sex_code(rp_str(d, "sex"));
+        b->p_hood[p] = s_code_of(HOODS, 5, hy_json_str(d, "neighbourhood"));
+        b->p_sex[p] = rp_sex_code(hy_json_str(d, "sex"));
         json_t *ref = json_array_get(json_object_get(d, "referrals"), 0);
         s_con(b, s_dday(ref, "date"), RP_S_BENEFICIARIES, 1, p, s_ptag(b, 0, p, 0, 0));
         if (b->p_sex[p] == RP_SEX_FEMALE && json_is_true(json_object_get(d, "head_of_household")))
             s_con(b, s_dday(ref, "date"), RP_S_WOMEN_HEADS, 1, p, s_ptag(b, 0, p, 0, 0));
-        if (strcmp(rp_str(ref, "source"), "agency") == 0)
+        if (strcmp(hy_json_str(ref, "source"), "agency") == 0)
             s_con(b, s_dday(ref, "date"), RP_S_REF_AGENCY, 1, p, s_ptag(b, 0, p, 0, 0));
     } else if (strcmp(type, "registry.business.created") == 0) {
-        b->b_field[s_num(rp_str(d, "id"))] = rp_field_code(rp_str(d, "field"));
+        b->b_field[s_num(hy_json_str(d, "id"))] = rp_field_code(hy_json_str(d, "field"));
     } else if (strcmp(type, "registry.activity.recorded") == 0) {
-        const char *kind = rp_str(d, "kind"), *mk = rp_str(d, "meeting_kind");
-        int field = b->b_field[s_num(rp_str(d, "business_id"))], office = s_office_of(d);
-        s_tag_t place = {office, s_code_of(HOODS, 5, rp_str(d, "neighbourhood")), field, 0, 0};
+        const char *kind = hy_json_str(d, "kind"), *mk = hy_json_str(d, "meeting_kind");
+        int field = b->b_field[s_num(hy_json_str(d, "business_id"))], office = s_office_of(d);
+        s_tag_t place = {office, s_code_of(HOODS, 5, hy_json_str(d, "neighbourhood")), field, 0, 0};
         int64_t day = s_dday(d, "date");
         if (strcmp(kind, "meeting") == 0)
             s_con(b, day, strcmp(mk, "working_group") == 0      ? RP_S_MEET_WG
@@ -878,24 +878,24 @@ static void s_brute_registry(s_brute_t *b, const char *type, const json_t *d)
 
 static void s_brute_other(s_brute_t *b, const char *type, const json_t *d, json_t *ev)
 {
-    int p = s_num(rp_str(d, "person_id"));
+    int p = s_num(hy_json_str(d, "person_id"));
     if (strcmp(type, "loans.loan.disbursed") == 0 || strncmp(type, "loans.loan.", 11) == 0) {
-        int n = s_num(rp_str(d, "id"));
+        int n = s_num(hy_json_str(d, "id"));
         if (!b->l_events[n]) {
             b->l_events[n] = json_array();
-            b->l_tag[n] = s_ptag(b, s_office_of(d), p, b->b_field[s_num(rp_str(d, "business_id"))], 0);
+            b->l_tag[n] = s_ptag(b, s_office_of(d), p, b->b_field[s_num(hy_json_str(d, "business_id"))], 0);
         }
         json_array_append(b->l_events[n], ev);
         if (strcmp(type, "loans.loan.disbursed") == 0) {
-            s_con(b, s_dday(d, "date"), RP_S_LOANS_DISBURSED, rp_int(d, "amount_rials"), p, b->l_tag[n]);
+            s_con(b, s_dday(d, "date"), RP_S_LOANS_DISBURSED, hy_json_int(d, "amount_rials", 0), p, b->l_tag[n]);
             s_con(b, s_dday(d, "date"), RP_S_PEOPLE_LOANS, 1, p, b->l_tag[n]);
         }
     } else if (strcmp(type, "networks.network.created") == 0) {
-        int n = s_num(rp_str(d, "id"));
-        b->n_office[n] = s_office_of(d), b->n_field[n] = rp_field_code(rp_str(d, "field"));
-        b->n_hood[n] = b->p_hood[s_num(rp_str(d, "lead_person_id"))];
+        int n = s_num(hy_json_str(d, "id"));
+        b->n_office[n] = s_office_of(d), b->n_field[n] = rp_field_code(hy_json_str(d, "field"));
+        b->n_hood[n] = b->p_hood[s_num(hy_json_str(d, "lead_person_id"))];
     } else if (strncmp(type, "networks.network.", 17) == 0) {
-        int n = s_num(rp_str(d, "network_id"));
+        int n = s_num(hy_json_str(d, "network_id"));
         s_tag_t t = s_ptag(b, b->n_office[n], p, b->n_field[n], n);
         if (strcmp(type + 17, "member_joined") == 0) {
             s_con(b, s_dday(d, "joined"), RP_S_NET_MEMBERS, 1, p, t);
@@ -908,16 +908,16 @@ static void s_brute_other(s_brute_t *b, const char *type, const json_t *d, json_
         } else if (strcmp(type + 17, "order_placed") == 0) {
             s_tag_t o = {b->n_office[n], b->n_hood[n], b->n_field[n], 0, n};
             s_con(b, s_dday(d, "date"), RP_S_NET_ORDERS, 1, 0, o);
-            s_con(b, s_dday(d, "date"), RP_S_NET_ORDERS_RIALS, rp_int(d, "value_rials"), 0, o);
+            s_con(b, s_dday(d, "date"), RP_S_NET_ORDERS_RIALS, hy_json_int(d, "value_rials", 0), 0, o);
         }
     } else if (strncmp(type, "microfund.", 10) == 0) {
         int office = s_office_of(d);
-        s_tag_t place = {office, s_code_of(HOODS, 5, rp_str(d, "neighbourhood")), 0, 0, 0};
+        s_tag_t place = {office, s_code_of(HOODS, 5, hy_json_str(d, "neighbourhood")), 0, 0, 0};
         int64_t day = s_dday(d, "date");
         if (strcmp(type, "microfund.fund.formed") == 0)
             s_con(b, day, RP_S_FUNDS, 1, 0, place);
         if (strcmp(type, "microfund.saving_recorded") == 0 || strcmp(type, "microfund.loan_issued") == 0)
-            s_con(b, day, type[10] == 's' ? RP_S_FUND_SAVINGS : RP_S_FUND_LOANS, rp_int(d, "amount_rials"), p,
+            s_con(b, day, type[10] == 's' ? RP_S_FUND_SAVINGS : RP_S_FUND_LOANS, hy_json_int(d, "amount_rials", 0), p,
                   s_ptag(b, office, p, 0, 0));
         if (strcmp(type, "microfund.training_held") == 0) {
             s_con(b, day, RP_S_FUND_TRAININGS, 1, 0, place);
@@ -930,9 +930,9 @@ static void s_brute_other(s_brute_t *b, const char *type, const json_t *d, json_
             }
         }
     } else if (strncmp(type, "insurance.enrolment.", 20) == 0) {
-        int e = s_num(rp_str(d, "enrolment_id")), q = atoi(rp_str(d, "national_id")) - 1000000;
+        int e = s_num(hy_json_str(d, "enrolment_id")), q = atoi(hy_json_str(d, "national_id")) - 1000000;
         if (strcmp(type + 20, "requested") == 0) {
-            b->e_tag[e] = s_ptag(b, s_office_of(d), q, rp_field_code(rp_str(d, "field")), 0);
+            b->e_tag[e] = s_ptag(b, s_office_of(d), q, rp_field_code(hy_json_str(d, "field")), 0);
             b->e_start[e] = s_dday(d, "requested_date");   /* the day it was made */
             s_con(b, b->e_start[e], RP_S_INS_ENROLLED, 1, q, b->e_tag[e]);
         } else if (strcmp(type + 20, "confirmed") == 0) {
@@ -960,7 +960,7 @@ static void s_brute_build(s_brute_t *b, s_gen_t *g)
         size_t i;
         json_t *ev;
         json_array_foreach(g->ev[s], i, ev) {
-            const char *type = rp_str(ev, "type");
+            const char *type = hy_json_str(ev, "type");
             json_t *d = json_object_get(ev, "data");
             if (s == REG)
                 s_brute_registry(b, type, d);
@@ -996,27 +996,27 @@ static void s_loan_at(const json_t *events, int64_t day, int64_t *out, bool *ris
     json_t *ev;
     json_array_foreach(events, i, ev) {
         const json_t *d = json_object_get(ev, "data");
-        const char *verb = rp_str(ev, "type") + 11;
+        const char *verb = hy_json_str(ev, "type") + 11;
         int64_t when = s_dday(d, "date");
         if (when > day)
             break;
         if (strcmp(verb, "disbursed") == 0) {
-            disb += rp_int(d, "amount_rials");
+            disb += hy_json_int(d, "amount_rials", 0);
             if (json_is_true(json_object_get(d, "fully_disbursed"))) {
                 int off = 1;
                 while (s_months_later(when, off) != s_dday(d, "first_due_date"))
                     off++;
-                n = (int)rp_int(d, "installments");
-                s_lines(due, amt, n, rp_int(d, "approved_rials"), rp_int(d, "fee_rials"), when, off);
+                n = (int)hy_json_int(d, "installments", 0);
+                s_lines(due, amt, n, hy_json_int(d, "approved_rials", 0), hy_json_int(d, "fee_rials", 0), when, off);
             }
         } else if (strcmp(verb, "repayment_recorded") == 0) {
-            paid += rp_int(d, "amount_rials"), prin += rp_int(d, "principal_rials");
+            paid += hy_json_int(d, "amount_rials", 0), prin += hy_json_int(d, "principal_rials", 0);
         } else if (strcmp(verb, "written_off") == 0) {
             wo = true;
         } else if (strcmp(verb, "rescheduled") == 0) {
-            n = (int)rp_int(d, "term_months");
-            s_lines(due, amt, n, rp_int(d, "outstanding_principal_rials"),
-                    rp_int(d, "outstanding_fee_rials"), when, 1);
+            n = (int)hy_json_int(d, "term_months", 0);
+            s_lines(due, amt, n, hy_json_int(d, "outstanding_principal_rials", 0),
+                    hy_json_int(d, "outstanding_fee_rials", 0), when, 1);
             base = paid;
             *restr = true;
         }
@@ -1203,11 +1203,11 @@ static int s_check_groups(const s_brute_t *b, const json_t *groups, int kind, co
     size_t i;
     json_t *grp;
     json_array_foreach(groups, i, grp) {
-        int code = s_key_code(kind, rp_str(grp, "key"));
+        int code = s_key_code(kind, hy_json_str(grp, "key"));
         rp_raw_t exp;
         char what[96];
         snprintf(what, sizeof what, "group %s=%s", rp_dim_names[kind],
-                 rp_str(grp, "key") ? rp_str(grp, "key") : "null");
+                 hy_json_str(grp, "key") ? hy_json_str(grp, "key") : "null");
         s_brute_raw(b, (s_filter_t){kind, code}, p, &exp);
         bad += s_compare(json_object_get(grp, "indicators"), &exp, what);
         bad += listed[code];
@@ -1391,7 +1391,7 @@ static int64_t s_group_figure(s_env_t *env, const char *group_by, const char *ke
     size_t i;
     json_t *g;
     json_array_foreach(json_object_get(s_result(r), "groups"), i, g)
-        if (rp_str(g, "key") && strcmp(rp_str(g, "key"), key) == 0)
+        if (hy_json_str(g, "key") && strcmp(hy_json_str(g, "key"), key) == 0)
             v = json_integer_value(json_object_get(json_object_get(g, "indicators"), name));
     json_decref(r);
     return v;
@@ -1464,13 +1464,13 @@ static void test_figures_follow_records(void)
     CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "people_counselled"), 2);   /* prs_3 is prs_1 */
     int st;
     json_t *r = s_call_as(&env, "persons.timeline", "auditor", "*", "{\"id\":\"prs_1\"}", &st);
-    json_t *doc = json_loads(rp_str(s_result(r), "body"), 0, NULL);
+    json_t *doc = json_loads(hy_json_str(s_result(r), "body"), 0, NULL);
     int act4 = 0;
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(doc, "events"), i, e)
-        act4 += rp_str(e, "subject") && strcmp(rp_str(e, "subject"), "x") == 0 &&
-                strcmp(rp_str(json_object_get(e, "data"), "id") ? rp_str(json_object_get(e, "data"), "id") : "",
+        act4 += hy_json_str(e, "subject") && strcmp(hy_json_str(e, "subject"), "x") == 0 &&
+                strcmp(hy_json_str(json_object_get(e, "data"), "id") ? hy_json_str(json_object_get(e, "data"), "id") : "",
                        "act_4") == 0;
     CHECK_EQ_INT(act4, 1);   /* the duplicate's counselling is in the survivor's timeline */
     json_decref(doc);
@@ -1589,18 +1589,18 @@ static void test_timeline(void)
     int st;
     json_t *r = s_call_as(&env, "persons.timeline", "auditor", "rey", "{\"id\":\"prs_1\"}", &st);
     CHECK_EQ_INT(st, 200);
-    CHECK_EQ_STR(rp_str(s_result(r), "content_type"), "application/json");
-    json_t *doc = json_loads(rp_str(s_result(r), "body"), 0, NULL);
+    CHECK_EQ_STR(hy_json_str(s_result(r), "content_type"), "application/json");
+    json_t *doc = json_loads(hy_json_str(s_result(r), "body"), 0, NULL);
     json_t *events = json_object_get(doc, "events");
     CHECK_EQ_INT((int)json_array_size(events), N + 1);
     const char *prev = "";
     size_t i;
     json_t *e;
     json_array_foreach(events, i, e) {
-        CHECK(strcmp(prev, rp_str(e, "date")) <= 0);
-        prev = rp_str(e, "date");
+        CHECK(strcmp(prev, hy_json_str(e, "date")) <= 0);
+        prev = hy_json_str(e, "date");
     }
-    CHECK_EQ_STR(rp_str(json_array_get(events, 0), "date_jalali"), "1402/10/11");
+    CHECK_EQ_STR(hy_json_str(json_array_get(events, 0), "date_jalali"), "1402/10/11");
     json_decref(doc);
     json_decref(r);
     /* office-scoped: a key of another office does not see her; a provincial key does */

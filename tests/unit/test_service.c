@@ -480,6 +480,73 @@ static void test_one_row_per_op(void)
     hy_test_rmdir(dir);
 }
 
+/* Handlers return 0 or -1: a 2xx from a handler is not success any more (the compatibility shim
+ * is gone), so a handler still returning 201 is refused as a 500 and its write rolled back, and a
+ * savepoint whose step returns 200 is rolled back too. */
+static int toy_legacy(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    int rc = toy_create(ctx, args, result);
+    return rc == 0 ? 201 : rc;
+}
+
+static int s_legacy_step(hy_ctx_t *ctx, void *user)
+{
+    json_t *made = NULL;
+    int rc = toy_create(ctx, user, &made);
+    json_decref(made);
+    return rc == 0 ? 200 : rc;
+}
+
+static int toy_savepoint(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    int rc = hy_ctx_nested(ctx, s_legacy_step, args);
+    *result = json_pack("{s:i}", "nested", rc);
+    return *result ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+static void test_no_2xx_from_handlers(void)
+{
+    static const hy_op_spec_t ops[] = {
+        {.op = "things.legacy", .handler = toy_legacy, .method = "POST", .path = "/v1/legacy",
+         .roles = HY_ROLE_SOCIAL_SERVICES, .args = toy_create_args, .ok_status = 201},
+        {.op = "things.savepoint", .handler = toy_savepoint, .method = "POST", .path = "/v1/savepoint",
+         .roles = HY_ROLE_SOCIAL_SERVICES, .args = toy_create_args, .ok_status = 201},
+        {.op = "things.get", .handler = toy_get, .method = "GET", .path = "/v1/things/{id}",
+         .roles = HY_ROLE_READERS, .ok_status = 200},
+        {0},
+    };
+    static const hy_api_t api = {"toy", "thg", ops, NULL};
+    hy_service_def_t def = toy_def;
+    def.api = &api;
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&def, dir, 0);
+    CHECK(svc != NULL);
+    if (svc) {
+        int st = 0;
+        json_t *r = hy_service_calls(svc, "things.legacy", "social_services", NULL,
+                                     "{\"name\":\"old\"}", &st);
+        CHECK_EQ_INT(st, 500);
+        CHECK_EQ_STR(s_err_code(r) ? s_err_code(r) : "", "internal_error");
+        json_decref(r);
+        r = hy_service_calls(svc, "things.get", "auditor", NULL, "{\"id\":\"thg_1\"}", &st);
+        CHECK_EQ_INT(st, 404);
+        json_decref(r);
+
+        r = hy_service_calls(svc, "things.savepoint", "social_services", NULL,
+                             "{\"name\":\"step\"}", &st);
+        CHECK_EQ_INT(st, 201);
+        CHECK_EQ_INT((int)json_integer_value(json_object_get(json_object_get(r, "result"), "nested")),
+                     200);
+        json_decref(r);
+        r = hy_service_calls(svc, "things.get", "auditor", NULL, "{\"id\":\"thg_1\"}", &st);
+        CHECK_EQ_INT(st, 404);
+        json_decref(r);
+        hy_service_destroy(&svc);
+    }
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t service_tests[] = {
     {"service.raw_reply_and_read_only", test_raw_reply_and_read_only},
     {"service.one_row_per_op", test_one_row_per_op},
@@ -489,5 +556,6 @@ const hy_test_t service_tests[] = {
     {"service.follow_cursor", test_follow_cursor},
     {"service.map_full_batch", test_map_full_batch},
     {"service.etag_serialises_once", test_etag_serialises_once},
+    {"service.no_2xx_from_handlers", test_no_2xx_from_handlers},
     {0},
 };
