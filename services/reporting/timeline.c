@@ -441,18 +441,19 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     rp_iso(day, iso);
     if (!rp_jalali_text(day, jal))   /* by table: once per event applied */
         jal[0] = '\0';
-    static _Thread_local rp_buf_t b;   /* kept from event to event: no allocation per entry */
-    b.len = 0;
-    b.failed = false;
+    rp_buf_t b = {0};
     s_entry_text(&b, iso, jal, source, type, event, data);
-    if (b.failed || !b.buf)
+    if (b.failed || !b.buf) {
+        free(b.buf);
         return ENOMEM;
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint8_t key[TL_KEY];
         s_key(key, named[i], day, s_source_index(source), hy_event_seq(event));
         MDB_val k = {TL_KEY, key}, v = {b.len, b.buf};
         rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
     }
+    free(b.buf);
     return rc ? rc : s_voided(ctx, source, event, data, named, n, day);
 }
 
