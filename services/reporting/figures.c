@@ -83,34 +83,15 @@ static int s_change_cmp(const void *a, const void *b)
     return c ? c : (x < y ? -1 : x > y);
 }
 
-/* Adds delta to the stored sum of key (deleted at zero), through cur. */
-static int s_change_write(MDB_cursor *cur, const uint8_t *key, size_t len, int64_t delta)
-{
-    MDB_val k = {len, (void *)key}, v;
-    int64_t n = 0;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    if (rc == 0 && v.mv_size == sizeof n)
-        memcpy(&n, v.mv_data, sizeof n);
-    else if (rc != MDB_NOTFOUND)
-        return rc ? rc : MDB_CORRUPTED;
-    if (__builtin_add_overflow(n, delta, &n))
-        return EOVERFLOW;
-    if (n == 0)
-        return rc == 0 ? mdb_cursor_del(cur, 0) : 0;
-    k = (MDB_val){len, (void *)key};
-    return mdb_cursor_put(cur, &k, &(MDB_val){sizeof n, &n}, rc == 0 ? MDB_CURRENT : 0);
-}
-
 int rp_contrib_page_end(hy_ctx_t *ctx, bool keep)
 {
     reporting_t *st = reporting_state(ctx);
     struct rp_contrib_page *pg = st->contrib_page;
     int rc = 0;
-    MDB_cursor *cur;
     const s_change_t **order = keep && pg && pg->n ? malloc(pg->n * sizeof *order) : NULL;
     if (keep && pg && pg->n && !order)
         rc = ENOMEM;
-    if (order && (rc = mdb_cursor_open(ctx->txn, st->contrib, &cur)) == 0) {
+    if (order) {
         for (size_t i = 0; i < pg->n; i++)
             order[i] = &pg->v[i];
         qsort(order, pg->n, sizeof *order, s_change_cmp);
@@ -122,10 +103,9 @@ int rp_contrib_page_end(hy_ctx_t *ctx, bool keep)
                 if (__builtin_add_overflow(sum, order[j]->delta, &sum))
                     rc = EOVERFLOW;
             if (rc == 0 && sum != 0)
-                rc = s_change_write(cur, order[i]->key, order[i]->len, sum);
+                rc = rp_count_add(ctx->txn, st->contrib, order[i]->key, order[i]->len, sum);
             i = j;
         }
-        mdb_cursor_close(cur);
     }
     free(order);
     if (pg)
