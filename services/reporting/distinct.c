@@ -181,34 +181,31 @@ static int s_neighbour(MDB_cursor *cur, const uint8_t key[SEEN_LEN], int dir, bo
 /* One person's days under one dimension value: a day more (delta 1) or less (-1). Each day is
  * its own small record (slot | kind | id | person | biased day -> count), so a person seen on
  * many days costs a few small writes per event, never a rewrite of her whole history. */
-static int s_mark(hy_ctx_t *ctx, int kind, uint32_t id, int slot, uint64_t person, int64_t day,
-                  int delta)
+static int s_mark(hy_ctx_t *ctx, MDB_cursor *cur, int kind, uint32_t id, int slot, uint64_t person,
+                  int64_t day, int delta)
 {
     reporting_t *st = reporting_state(ctx);
     uint8_t key[SEEN_LEN];
     s_seen_key(key, slot, kind, id, person, rp_day_u(day));
     MDB_val k = {SEEN_LEN, key}, v;
     int32_t count = 0;
-    int rc = mdb_get(ctx->txn, st->seen, &k, &v);
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
     if (rc == 0 && v.mv_size == sizeof count)
         memcpy(&count, v.mv_data, sizeof count);
     else if (rc != MDB_NOTFOUND)
         return rc ? rc : MDB_CORRUPTED;
+    k = (MDB_val){SEEN_LEN, key};
     if (count > 0 && (delta > 0 || count > 1)) {   /* the day stays: only its count changes */
         count += delta > 0 ? 1 : -1;
-        return mdb_put(ctx->txn, st->seen, &k, &(MDB_val){sizeof count, &count}, 0);
+        return mdb_cursor_put(cur, &k, &(MDB_val){sizeof count, &count}, MDB_CURRENT);
     }
     if (count == 0 && delta < 0)
         return 0;
-    MDB_cursor *cur;
     bool has_prev, has_next;
     int64_t prev = 0, next = 0;
-    if ((rc = mdb_cursor_open(ctx->txn, st->seen, &cur)) != 0)
-        return rc;
     rc = s_neighbour(cur, key, -1, &has_prev, &prev);
     if (rc == 0)
         rc = s_neighbour(cur, key, 1, &has_next, &next);
-    mdb_cursor_close(cur);
     int d = delta > 0 ? 1 : -1, last = rp_distinct_last(slot);
     if (rc == 0 && !has_prev && has_next)
         rc = rp_agg_add_one(ctx, kind, id, next, slot, -d);
@@ -233,24 +230,27 @@ static int s_mark(hy_ctx_t *ctx, int kind, uint32_t id, int slot, uint64_t perso
 
 /* Under "all" and every dimension kind, the unattributed value 0 included (the "not
  * attributed" group of distinct people is read, not derived). */
+static int s_mark_all(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person,
+                      int delta)
+{
+    MDB_cursor *cur;   /* one for every dimension's lookups, neighbours and count changes */
+    int rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->seen, &cur);
+    if (rc)
+        return rc;
+    for (int kind = 0; rc == 0 && kind < RP_NDIMS; kind++)
+        rc = s_mark(ctx, cur, kind, kind == RP_DIM_ALL ? 0 : tags->v[kind], slot, person, day, delta);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int rp_agg_distinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
 {
-    for (int kind = 0; kind < RP_NDIMS; kind++) {
-        int rc = s_mark(ctx, kind, kind == RP_DIM_ALL ? 0 : tags->v[kind], slot, person, day, 1);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return s_mark_all(ctx, tags, day, slot, person, 1);
 }
 
 int rp_agg_undistinct(hy_ctx_t *ctx, const rp_tags_t *tags, int64_t day, int slot, uint64_t person)
 {
-    for (int kind = 0; kind < RP_NDIMS; kind++) {
-        int rc = s_mark(ctx, kind, kind == RP_DIM_ALL ? 0 : tags->v[kind], slot, person, day, -1);
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return s_mark_all(ctx, tags, day, slot, person, -1);
 }
 
 /* Every day record of `from` becomes `to`'s (a merge), under the same slot and dimension
@@ -285,17 +285,17 @@ int rp_distinct_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to)
         memcpy(&recs[n].count, v.mv_data, sizeof recs[n].count);
         n++;
     }
-    mdb_cursor_close(cur);
     rc = rc == MDB_NOTFOUND ? 0 : rc;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const uint8_t *key = recs[i].key;
         int64_t day = (int64_t)rp_get32(key + 14) - (int64_t)rp_day_u(0);
         for (int32_t c = 0; rc == 0 && c < recs[i].count; c++) {
-            rc = s_mark(ctx, key[1], rp_get32(key + 2), key[0], from, day, -1);
+            rc = s_mark(ctx, cur, key[1], rp_get32(key + 2), key[0], from, day, -1);
             if (rc == 0)
-                rc = s_mark(ctx, key[1], rp_get32(key + 2), key[0], to, day, 1);
+                rc = s_mark(ctx, cur, key[1], rp_get32(key + 2), key[0], to, day, 1);
         }
     }
+    mdb_cursor_close(cur);   /* the scan's, kept for the marks */
     free(recs);
     return rc;
 }

@@ -62,7 +62,8 @@ int reporting_apply_end(hy_ctx_t *ctx, bool keep)
         rc = s_asof_write(ctx, st->asof.source, st->asof.seq, st->asof.time);
     st->asof.pending = false;
     int agg = rp_agg_page_end(ctx, keep && rc == 0);
-    return rc ? rc : agg;
+    int contrib = rp_contrib_page_end(ctx, keep && rc == 0 && agg == 0);
+    return rc ? rc : agg ? agg : contrib;
 }
 
 json_t *rp_as_of(hy_ctx_t *ctx)

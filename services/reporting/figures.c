@@ -36,15 +36,83 @@ static void s_head(uint8_t k[HEAD], int kind, uint32_t id, int slot, uint32_t u)
     rp_be32(k + 6, u);
 }
 
+/* The page's changes, in the order they came: summed and written in key order when the page
+ * ends (neighbours share LMDB pages), as the counters are (aggregates.c). The sum of a key's
+ * changes is what adding them one by one would have stored, a zero sum deleting the record. */
+typedef struct {
+    uint8_t key[HEAD + SUBJECT_MAX];
+    uint8_t len;
+    int64_t delta;
+} s_change_t;
+
+struct rp_contrib_page {
+    s_change_t *v;
+    size_t n, cap;
+};
+
 int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta)
 {
     reporting_t *st = reporting_state(ctx);
+    struct rp_contrib_page *pg = st->contrib_page;
+    if (!pg && !(pg = st->contrib_page = calloc(1, sizeof *pg)))
+        return ENOMEM;
+    if (pg->n == pg->cap) {
+        size_t cap = pg->cap ? pg->cap * 2 : 1024;
+        s_change_t *v = realloc(pg->v, cap * sizeof *v);
+        if (!v)
+            return ENOMEM;
+        pg->v = v, pg->cap = cap;
+    }
+    s_change_t *c = &pg->v[pg->n++];
     const char *subject = st->subject ? st->subject : "";
     size_t len = strlen(subject) < SUBJECT_MAX ? strlen(subject) : SUBJECT_MAX;
-    uint8_t key[HEAD + SUBJECT_MAX];
-    s_head(key, kind, id, slot, rp_day_u(day));
-    memcpy(key + HEAD, subject, len);
-    return rp_count_add(ctx->txn, st->contrib, key, HEAD + len, delta);
+    s_head(c->key, kind, id, slot, rp_day_u(day));
+    memcpy(c->key + HEAD, subject, len);
+    c->len = (uint8_t)(HEAD + len);
+    c->delta = delta;
+    return 0;
+}
+
+/* Key order (a shorter key first, as LMDB's), then arrival: the sort is stable in effect. */
+static int s_change_cmp(const void *a, const void *b)
+{
+    const s_change_t *x = *(const s_change_t *const *)a, *y = *(const s_change_t *const *)b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    if (c == 0)
+        c = (int)x->len - (int)y->len;
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+int rp_contrib_page_end(hy_ctx_t *ctx, bool keep)
+{
+    reporting_t *st = reporting_state(ctx);
+    struct rp_contrib_page *pg = st->contrib_page;
+    int rc = 0;
+    const s_change_t **order = keep && pg && pg->n ? malloc(pg->n * sizeof *order) : NULL;
+    if (keep && pg && pg->n && !order)
+        rc = ENOMEM;
+    if (order) {
+        for (size_t i = 0; i < pg->n; i++)
+            order[i] = &pg->v[i];
+        qsort(order, pg->n, sizeof *order, s_change_cmp);
+        for (size_t i = 0; rc == 0 && i < pg->n;) {
+            int64_t sum = 0;
+            size_t j = i;
+            for (; j < pg->n && order[j]->len == order[i]->len &&
+                   memcmp(order[j]->key, order[i]->key, order[i]->len) == 0; j++)
+                if (__builtin_add_overflow(sum, order[j]->delta, &sum))
+                    rc = EOVERFLOW;
+            if (rc == 0 && sum != 0)
+                rc = rp_count_add(ctx->txn, st->contrib, order[i]->key, order[i]->len, sum);
+            i = j;
+        }
+    }
+    free(order);
+    if (pg)
+        free(pg->v);
+    free(pg);
+    st->contrib_page = NULL;
+    return rc;
 }
 
 /* Subjects whose changes to slot on days [from, to] do not sum to zero, sorted. */

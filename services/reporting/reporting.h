@@ -69,6 +69,7 @@ typedef struct {
     MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
     bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
     struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
+    struct rp_contrib_page *contrib_page; /* its drill-down changes (figures.c) */
     struct {                      /* the "as of" of the page being applied (feed.c) */
         bool pending;
         char source[16];
@@ -394,6 +395,8 @@ char *rp_buf_take(rp_buf_t *b);
 bool rp_person_slot(int slot);
 /* Keeps the subject of the event being applied beside a counter change. */
 int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
+/* Writes the page's kept changes (keep) or drops them; the page's memory goes either way. */
+int rp_contrib_page_end(hy_ctx_t *ctx, bool keep);
 /* The ids of the records behind indicator i of (kind, id) for the period: a new array of
  * strings, NULL on failure. */
 json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size_t i,

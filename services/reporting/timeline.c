@@ -133,22 +133,27 @@ static int s_named(hy_ctx_t *ctx, const char *type, const json_t *data, uint64_t
  * person before and after an update, a transfer's person) nor her identity (names, national ID,
  * mobile, address, birth date): the registry answers for those, and a copy here would cost
  * every registration hundreds of bytes more. A new reference or NULL. */
+static bool s_entry_skip(const char *key, const json_t *v)
+{
+    static const char *const personal[] = {"national_id", "first_name", "last_name", "father_name",
+                                           "mobile", "phone", "address", "postal_code",
+                                           "birth_date", "birth_date_jalali", NULL};
+    bool skip = (json_is_object(v) && strcmp(key, "contribution") != 0) ||
+                (json_is_string(v) && json_string_length(v) > 200);
+    for (int i = 0; personal[i] && !skip; i++)
+        skip = strcmp(key, personal[i]) == 0;
+    return skip;
+}
+
 static json_t *s_entry_data(const json_t *data)
 {
     json_t *out = json_object();
     const char *key;
     json_t *v;
-    static const char *const personal[] = {"national_id", "first_name", "last_name", "father_name",
-                                           "mobile", "phone", "address", "postal_code",
-                                           "birth_date", "birth_date_jalali", NULL};
     json_object_foreach((json_t *)data, key, v) {
-        bool skip = (json_is_object(v) && strcmp(key, "contribution") != 0) ||
-                    (json_is_string(v) && json_string_length(v) > 200);
-        for (int i = 0; personal[i] && !skip; i++)
-            skip = strcmp(key, personal[i]) == 0;
         if (!out)
             break;
-        if (skip)
+        if (s_entry_skip(key, v))
             continue;   /* the whole person before/after, her identity: the registry has them */
         if (json_is_array(v) && json_array_size(v) > LIST_MAX) {
             char name[96];
@@ -159,6 +164,139 @@ static json_t *s_entry_data(const json_t *data)
         }
     }
     return out;
+}
+
+/* Compact JSON into b, byte for byte what json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes
+ * (members in insertion order, jansson's escapes: \" \\ \b \f \n \r \t, other controls
+ * \u00XX; UTF-8 as it is), without building a string per call: a timeline entry is written
+ * once per event applied. Reals, rare in events, are left to jansson's own formatting. */
+static void s_json_string(rp_buf_t *b, const char *s, size_t n)
+{
+    rp_buf_addn(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rp_buf_addn(b, s + run, i - run);
+        run = i + 1;
+        char esc[8];
+        switch (c) {
+        case '"': rp_buf_addn(b, "\\\"", 2); break;
+        case '\\': rp_buf_addn(b, "\\\\", 2); break;
+        case '\b': rp_buf_addn(b, "\\b", 2); break;
+        case '\f': rp_buf_addn(b, "\\f", 2); break;
+        case '\n': rp_buf_addn(b, "\\n", 2); break;
+        case '\r': rp_buf_addn(b, "\\r", 2); break;
+        case '\t': rp_buf_addn(b, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+            rp_buf_addn(b, esc, 6);
+        }
+    }
+    rp_buf_addn(b, s + run, n - run);
+    rp_buf_addn(b, "\"", 1);
+}
+
+static int s_dump_cb(const char *buffer, size_t size, void *data)
+{
+    rp_buf_addn(data, buffer, size);
+    return 0;
+}
+
+static void s_json(rp_buf_t *b, const json_t *v, int depth)
+{
+    char num[32];
+    if (!v || depth > 4096) {   /* the decoder makes none deeper than 2048 */
+        b->failed = true;
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_STRING: s_json_string(b, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER:
+        rp_buf_addn(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+        break;
+    case JSON_TRUE: rp_buf_addn(b, "true", 4); break;
+    case JSON_FALSE: rp_buf_addn(b, "false", 5); break;
+    case JSON_NULL: rp_buf_addn(b, "null", 4); break;
+    case JSON_ARRAY:
+        rp_buf_addn(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                rp_buf_addn(b, ",", 1);
+            s_json(b, json_array_get(v, i), depth + 1);
+        }
+        rp_buf_addn(b, "]", 1);
+        break;
+    case JSON_OBJECT: {
+        rp_buf_addn(b, "{", 1);
+        bool first = true;
+        for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+            if (!first)
+                rp_buf_addn(b, ",", 1);
+            first = false;
+            s_json_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            rp_buf_addn(b, ":", 1);
+            s_json(b, json_object_iter_value(it), depth + 1);
+        }
+        rp_buf_addn(b, "}", 1);
+        break;
+    }
+    default:
+        if (json_dump_callback(v, s_dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+            b->failed = true;
+    }
+}
+
+/* The members of s_entry_data(data) written straight into b, when no list is shortened (a
+ * "<key>_count" could meet a member of that name: those go through s_entry_data). False when
+ * this path does not apply. */
+static bool s_entry_data_fast(rp_buf_t *b, const json_t *data)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)data, key, v)
+        if (json_is_array(v) && json_array_size(v) > LIST_MAX)
+            return false;
+    rp_buf_addn(b, "{", 1);
+    bool first = true;
+    for (void *it = json_object_iter((json_t *)data); it; it = json_object_iter_next((json_t *)data, it)) {
+        key = json_object_iter_key(it);
+        v = json_object_iter_value(it);
+        if (s_entry_skip(key, v))
+            continue;
+        if (!first)
+            rp_buf_addn(b, ",", 1);
+        first = false;
+        s_json_string(b, key, json_object_iter_key_len(it));
+        rp_buf_addn(b, ":", 1);
+        s_json(b, v, 1);
+    }
+    rp_buf_addn(b, "}", 1);
+    return true;
+}
+
+/* The entry's text (file top's LAYOUT) into b. */
+static void s_entry_text(rp_buf_t *b, const char *iso, const char *jal, const char *source,
+                         const char *type, json_t *event, const json_t *data)
+{
+    char num[32];
+    rp_buf_addf(b, "{\"date\":\"%s\",\"date_jalali\":\"%s\",\"source\":", iso, jal);
+    s_json_string(b, source, strlen(source));
+    rp_buf_addn(b, ",\"type\":", 8);
+    s_json_string(b, type, strlen(type));
+    rp_buf_addn(b, num, (size_t)snprintf(num, sizeof num, ",\"sequence\":%" JSON_INTEGER_FORMAT,
+                                         (json_int_t)hy_event_seq(event)));
+    rp_buf_addn(b, ",\"subject\":", 11);
+    const json_t *subject = json_object_get(event, "subject");
+    s_json(b, subject ? subject : json_null(), 0);
+    rp_buf_addn(b, ",\"data\":", 8);
+    if (!s_entry_data_fast(b, data)) {
+        json_t *d = s_entry_data(data);
+        s_json(b, d, 1);
+        json_decref(d);
+    }
+    rp_buf_addn(b, "}", 1);
 }
 
 /* What a void names: the void's type, the types of the facts it voids, the member of their
@@ -303,23 +441,19 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     rp_iso(day, iso);
     if (!rp_jalali_text(day, jal))   /* by table: once per event applied */
         jal[0] = '\0';
-    json_t *entry = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "date", iso, "date_jalali", jal, "source",
-                              source, "type", type,
-                              "sequence", (json_int_t)hy_event_seq(event), "subject",
-                              json_object_get(event, "subject") ? json_object_get(event, "subject")
-                                                                : json_null(),
-                              "data", s_entry_data(data));
-    char *text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
-    json_decref(entry);
-    if (!text)
+    rp_buf_t b = {0};
+    s_entry_text(&b, iso, jal, source, type, event, data);
+    if (b.failed || !b.buf) {
+        free(b.buf);
         return ENOMEM;
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint8_t key[TL_KEY];
         s_key(key, named[i], day, s_source_index(source), hy_event_seq(event));
-        MDB_val k = {TL_KEY, key}, v = {strlen(text), text};
+        MDB_val k = {TL_KEY, key}, v = {b.len, b.buf};
         rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
     }
-    free(text);
+    free(b.buf);
     return rc ? rc : s_voided(ctx, source, event, data, named, n, day);
 }
 
