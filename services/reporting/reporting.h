@@ -447,9 +447,6 @@ int rp_networks_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *da
 int rp_microfund_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 int rp_insurance_apply(hy_ctx_t *ctx, const char *type, json_t *event, json_t *data);
 
-/* Event data is read with the shared getters (json.h): hy_json_str, hy_json_int(obj, key, 0).
- * These aliases only keep branches written before the move building; delete once merged. */
-#define rp_str(obj, key) hy_json_str(obj, key)
-#define rp_int(obj, key) hy_json_int(obj, key, 0)
+/* Event data is read with the shared getters (json.h): hy_json_str, hy_json_int(obj, key, 0). */
 
 #endif
