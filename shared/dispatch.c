@@ -377,6 +377,13 @@ json_t *hy_service_call(hy_service_t *self, json_t *request)
 json_t *hy_service_calls(hy_service_t *self, const char *op, const char *role, const char *idem,
                          const char *args_json, int *status)
 {
+    return hy_service_calls_as(self, op, role, "office-1", idem, args_json, status);
+}
+
+json_t *hy_service_calls_as(hy_service_t *self, const char *op, const char *role,
+                            const char *office, const char *idem, const char *args_json,
+                            int *status)
+{
     json_error_t jerr;
     json_t *args = args_json ? json_loads(args_json, 0, &jerr) : json_object();
     if (!args) {
@@ -387,7 +394,7 @@ json_t *hy_service_calls(hy_service_t *self, const char *op, const char *role, c
     }
     char id[40];
     hy_new_request_id(id);
-    hy_actor_t actor = {"test-key", role, "office-1"};
+    hy_actor_t actor = {"test-key", role, office};
     json_t *req = hy_proto_request(op, id, &actor, idem, args);
     json_t *reply = hy_service_call(self, req);
     json_decref(req);

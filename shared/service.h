@@ -182,9 +182,15 @@ void hy_service_destroy(hy_service_t **self_p);
 json_t *hy_service_call(hy_service_t *self, json_t *request);
 
 /* For tests: convenience over hy_service_call; args is JSON text; role a role name; idem may be
- * NULL. Returns the reply; *status gets its status. */
+ * NULL. Acts for office "office-1" (office keys are confined to it). Returns the reply; *status
+ * gets its status. */
 json_t *hy_service_calls(hy_service_t *self, const char *op, const char *role, const char *idem,
                          const char *args_json, int *status);
+/* The same acting for office (a key of that office; "*" the province; NULL no office):
+ * hy_service_calls acts for office "office-1". */
+json_t *hy_service_calls_as(hy_service_t *self, const char *op, const char *role,
+                            const char *office, const char *idem, const char *args_json,
+                            int *status);
 
 /* For tests: runs the service's background steps (def->background) until it is idle or
  * max_steps have run. Returns the number of steps run, or -1 when one failed. */

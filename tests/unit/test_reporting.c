@@ -75,7 +75,7 @@ static json_t *s_call(s_env_t *env, const char *op, int *status, const char *fmt
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     int st = 0;
-    json_t *reply = hy_service_calls(env->svc, op, AUD, NULL, args, &st);
+    json_t *reply = hy_service_calls_as(env->svc, op, AUD, "*", NULL, args, &st);
     if (status)
         *status = st;
     return reply;
@@ -198,12 +198,12 @@ static void test_arguments_and_roles(void)
     json_t *r;
     static const char *const readers[] = {"auditor", "operator", "social_services"};
     for (int i = 0; i < 3; i++) {
-        r = hy_service_calls(env.svc, "reports.half_year", readers[i], NULL,
+        r = hy_service_calls_as(env.svc, "reports.half_year", readers[i], "*", NULL,
                              "{\"year\":1403,\"half\":1}", &st);
         CHECK_EQ_INT(st, 200);
         json_decref(r);
     }
-    r = hy_service_calls(env.svc, "reports.half_year", "insurance_fund", NULL,
+    r = hy_service_calls_as(env.svc, "reports.half_year", "insurance_fund", "*", NULL,
                          "{\"year\":1403,\"half\":1}", &st);
     CHECK_EQ_INT(st, 403);
     json_decref(r);
