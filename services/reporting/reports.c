@@ -245,6 +245,7 @@ typedef struct {
     hy_ctx_t *ctx;
     int kind;
     int cross;          /* within one office: the cross kind of kind (0: the whole province) */
+    bool one_group;     /* by office within one office: that office alone, with the total */
     uint32_t office;    /* that office's id */
     const rp_period_t *p;
     rp_raw_t rest;      /* the total minus every group seen so far */
@@ -353,8 +354,7 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
                                             [RP_DIM_SEX] = RP_DIM_OFFICE_SEX,
                                             [RP_DIM_NETWORK] = RP_DIM_OFFICE_NETWORK};
         t.cross = t.kind > 0 && t.kind < RP_NDIMS ? cross[t.kind] : 0;
-        if (t.kind == RP_DIM_OFFICE)   /* by office, within one office: that office alone */
-            t.cross = -1;
+        t.one_group = t.kind == RP_DIM_OFFICE;
     }
     if (rc == 0)
         rc = rp_raw_read(ctx->txn, reporting_state(ctx), total_kind, t.office, &p, &t.rest);
@@ -367,7 +367,7 @@ int reporting_indicators(hy_ctx_t *ctx, json_t *args, json_t **out)
                                    "total", rp_indicators_json(&t.rest));
     if (rc == 0 && table && t.kind >= 0) {
         t.groups = json_array();
-        if (t.cross < 0) {   /* one group: the office, with the total's figures */
+        if (t.one_group) {
             json_t *g = t.groups ? s_group(office, &t.rest) : NULL;
             rc = g && json_array_append_new(t.groups, g) == 0 ? 0 : ENOMEM;
         } else {

@@ -112,17 +112,24 @@ def _timeline(c, pid, types):
 LOAN_FIGURES = ["loans_disbursed_rials", "loans_outstanding_rials", "par30_rials", "people_with_loans"]
 
 
+def _first_loan(c, k):
+    """A fee-free 12-month product (each repayment all principal) and rey-1's first borrower's
+    loan of 12,000,000 rials disbursed on 2025-04-10: (product, person, loan)."""
+    prod = _ok(c.post("/v1/loan-products", {"name": "qard", "kind": "individual", "fee_rate_bp": 0,
+                                            "term_months": 12, "fee_method": "flat"}), "product")["id"]
+    a = _person(c, 1)
+    la = _loan(c, a, _business(c, a, "handicrafts"), prod, 12_000_000, "social_services", k["chk"],
+               "2025-04-10")
+    return prod, a, la
+
+
 def test_loan_voids_move_the_report():
     """A repayment voided: outstanding principal up by it and the loan at risk again (its oldest
     unpaid installment is over 30 days past due on the report's last day); the only tranche of a
     rey-2 loan voided: its money and its borrower leave the report."""
     with Cluster(LOANS, clock=CLOCK) as c:
         k = _keys(c)
-        prod = _ok(c.post("/v1/loan-products", {"name": "qard", "kind": "individual", "fee_rate_bp": 0,
-                                                "term_months": 12, "fee_method": "flat"}), "product")["id"]
-        a = _person(c, 1)
-        la = _loan(c, a, _business(c, a, "handicrafts"), prod, 12_000_000, "social_services", k["chk"],
-                   "2025-04-10")
+        prod, a, la = _first_loan(c, k)
         for amount, date in ((1_000_000, "2025-05-11"), (1_000_000, "2025-06-11")):
             _ok(c.post(f"/v1/loans/{la}/repayments", {"amount_rials": amount, "date": date}), "repay")
         b = _person(c, 2, key=k["b"])
@@ -287,11 +294,7 @@ def test_backdated_repayment_and_merged_borrower():
     people_with_loans."""
     with Cluster(LOANS, clock=CLOCK) as c:
         k = _keys(c)
-        prod = _ok(c.post("/v1/loan-products", {"name": "qard", "kind": "individual", "fee_rate_bp": 0,
-                                                "term_months": 12, "fee_method": "flat"}), "product")["id"]
-        a = _person(c, 1)
-        la = _loan(c, a, _business(c, a, "handicrafts"), prod, 12_000_000, "social_services", k["chk"],
-                   "2025-04-10")
+        prod, a, la = _first_loan(c, k)
         _ok(c.post(f"/v1/loans/{la}/repayments", {"amount_rials": 1_000_000, "date": "2025-06-11"}), "repay")
         eq(_indicators(c, "2025-07-15")["par30_rials"], 11_000_000, "one installment paid: at risk")
         _ok(c.post(f"/v1/loans/{la}/repayments", {"amount_rials": 1_000_000, "date": "2025-05-11"}),

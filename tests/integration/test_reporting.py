@@ -791,6 +791,10 @@ def test_unknown_filters_422_and_persian_year():
                    "rey-1's indicators")
         eq(mine["total"]["beneficiaries_new"], 1, "rey-1 sees its person")
         eq([g["indicators"]["beneficiaries_new"] for g in mine["groups"]], [1], "in her neighbourhood")
+        by_office = _ok(c.get("/v1/reports/indicators?from=2024-03-20&to=2024-08-01&group_by=office"),
+                        "rey-1's indicators by office")
+        eq([(g["key"], g["indicators"]["beneficiaries_new"]) for g in by_office["groups"]],
+           [("rey-1", 1)], "by office, an office key's table has its own office alone:")
         r = c.get("/v1/reports/half-year?" + urllib.parse.urlencode(
             {"year": "1403", "half": "1", "neighbourhood": "ناکجاآباد"}))
         eq((r.status, r.json["code"], r.json.get("field")),
