@@ -255,7 +255,7 @@ bench_measure() {
   local per="* 1000000 / $n"
   M_US_HTTP=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$GW_PID" '^MHD') $per")
   M_US_FWD=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$GW_PID" '^hy-forward') $per")
-  M_US_BROKER=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$GW_PID" '^(hamyar|hy-catalog|hy-guard)') $per")
+  M_US_BROKER=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$GW_PID" '^(hamyar|hy-catalog|hy-guard|hy-log)') $per")
   M_US_GWZMQ=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$GW_PID" '^ZMQ') $per")
   M_US_SVC=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$spid" '^hamyar') $per")
   M_US_SVCZMQ=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$spid" '^ZMQ') $per")

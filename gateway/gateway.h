@@ -9,7 +9,8 @@
  *
  *   routes.c    route table and matching; request arguments from path, query and body
  *   http.c      the libmicrohttpd handler: auth, body, forwarding, answers
- *   response.c  problem+json, the X_jalali decoration, serialisation, the request log line
+ *   response.c  problem+json, the X_jalali decoration, serialisation
+ *   reqlog.c    the request log line, written in batches
  *   splice.c    a plain success reply's text into the HTTP body, its X_jalali twins written in
  *   poll.c      long polling of feeds with suspended connections
  *   forward.c   asynchronous forwarding: suspended connections, served by the broker's thread
@@ -41,6 +42,7 @@
 #include <stdint.h>
 
 #include "keys.h"
+#include "proto.h"
 #include "spec.h"
 
 
@@ -176,6 +178,12 @@ int hy_gw_add_jalali(json_t *value);
  * (splice.c). NULL when the text is not one the splice handles (a backslash in it, very many
  * members or deep nesting, not JSON): the caller takes the tree's way. malloc'd, *out_len set. */
 char *hy_gw_splice_result(const char *text, size_t len, size_t *out_len);
+/* The text of the broker request for op (proto.h's envelope: the same members as
+ * hy_proto_request's tree, plus if_match when not NULL), written directly rather than through
+ * a tree; args (borrowed) may be NULL ({}). malloc'd, *len set; NULL on allocation failure or
+ * a string that is not UTF-8. */
+char *hy_gw_request_text(const char *op, const char *id, const hy_actor_t *actor,
+                         const char *idem, const char *if_match, const json_t *args, size_t *len);
 /* Serialises value compactly and appends a newline. Returns a malloc'd buffer (caller frees)
  * and its length in *len, or NULL. */
 char *hy_gw_dump(const json_t *value, size_t *len);
@@ -264,9 +272,16 @@ json_t *hy_watch_snapshot(hy_watch_t *self);
 /* As hy_metrics_render, plus the services' figures of watch (may be NULL). */
 char *hy_metrics_render_with(hy_metrics_t *self, hy_watch_t *watch, size_t *len);
 
-/* Writes the log line of one answered request to stderr:
- * {"ts":..,"level":"info","service":"gateway","route":..,"request_id":..,"status":..,"us":..} */
+/* The log line of one answered request, for stderr (reqlog.c):
+ * {"ts":..,"level":"info","service":"gateway","route":..,"request_id":..,"status":..,"us":..}
+ * Lines are written in batches: when HY_GW_LOG_BUFFER bytes are waiting, when the first of
+ * them is HY_GW_LOG_FLUSH_MS old (hy_gw_log_tick, the "hy-log" ticker, looks when no request
+ * comes), and by hy_gw_log_flush (shutdown, tests). Safe from any thread. */
+#define HY_GW_LOG_BUFFER 65536
+#define HY_GW_LOG_FLUSH_MS 100
 void hy_gw_log_request(const char *route, const char *request_id, int status, int64_t us);
+void hy_gw_log_flush(void);
+void hy_gw_log_tick(void *arg);
 
 /* --- long polling (poll.c) ------------------------------------------------------------------- */
 #define HY_POLL_INTERVAL_MS 200
@@ -419,6 +434,7 @@ struct hy_gateway {
     hy_guard_t *guard;
     hy_forwarder_t *forwarder;
     hy_watch_t *watch;          /* the services' figures for /metrics */
+    hy_ticker_t *log_ticker;    /* writes out request log lines when no request comes */
 };
 
 /* Starts the HTTP daemon for cfg (borrowed; must outlive the gateway). Requests go through the

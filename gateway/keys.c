@@ -327,8 +327,12 @@ struct hy_keys {
     size_t count;
     struct stat seen;          /* identity of the file last loaded (st_ino 0: none) */
     atomic_llong checked;      /* the second of the last look at the file */
+    uint64_t id;               /* this table's number in the process (for the caches) */
+    atomic_uint_fast64_t gen;  /* bumped whenever the table is replaced */
     pthread_mutex_t reload;    /* one reload at a time */
 };
+
+static atomic_uint_fast64_t s_tables;   /* tables made so far: their ids */
 
 static void s_warn(hy_keys_t *self, const char *fmt, const char *arg)
 {
@@ -410,6 +414,7 @@ int hy_keys_reload(hy_keys_t *self)
     self->keys = table;
     self->count = table ? count : 0;
     self->seen = st;
+    atomic_fetch_add(&self->gen, 1);
     pthread_rwlock_unlock(&self->lock);
     if (old) {
         sodium_memzero(old, sizeof *old);
@@ -440,6 +445,7 @@ hy_keys_t *hy_keys_new(const char *path, hy_keys_warn_fn *warn)
         return NULL;
     }
     self->seen.st_ino = (ino_t)-1;   /* never equal to a real file: forces the first load */
+    self->id = atomic_fetch_add(&s_tables, 1) + 1;
     atomic_init(&self->checked, (long long)time(NULL));
     hy_keys_reload(self);
     return self;
@@ -458,12 +464,41 @@ void hy_keys_destroy(hy_keys_t **self_p)
     *self_p = NULL;
 }
 
+/* The keys each thread verified last. A key is sent with every request of a client, and
+ * SHA-256 of it per request was a visible share of a GET's CPU: a token that this thread
+ * found valid in the same table (same keys, same generation: no reload since) is valid
+ * again. Only valid keys are kept; a reload (a revocation) empties every cache at once. */
+#define CACHE_SLOTS 4
+
+typedef struct {
+    uint64_t id, gen;           /* the table and its generation; id 0: empty */
+    size_t len;
+    char token[HY_KEY_TOKEN_SIZE];
+    hy_key_entry_t entry;
+} s_cached_t;
+
+static _Thread_local s_cached_t s_cache[CACHE_SLOTS];
+
+static s_cached_t *s_slot(const char *token, size_t len)
+{
+    return &s_cache[(len ? (unsigned char)token[len - 1] : 0) % CACHE_SLOTS];
+}
+
 int hy_keys_verify(hy_keys_t *self, const char *token, hy_key_entry_t *out)
 {
     long long now = (long long)time(NULL);
     long long last = atomic_load_explicit(&self->checked, memory_order_relaxed);
     if (now != last && atomic_compare_exchange_strong(&self->checked, &last, now))
         hy_keys_reload(self);
+
+    uint64_t gen = atomic_load(&self->gen);
+    size_t len = strnlen(token, HY_KEY_TOKEN_SIZE);
+    s_cached_t *c = len < HY_KEY_TOKEN_SIZE ? s_slot(token, len) : NULL;
+    if (c && c->id == self->id && c->gen == gen && c->len == len &&
+        sodium_memcmp(c->token, token, len) == 0) {
+        *out = c->entry;
+        return HY_KEY_OK;
+    }
 
     char key_id[HY_KEY_ID_MAX + 1];
     if (hy_key_token_parse(token, key_id) != 0)
@@ -488,5 +523,12 @@ int hy_keys_verify(hy_keys_t *self, const char *token, hy_key_entry_t *out)
         rc = HY_KEY_OK;
     }
     pthread_rwlock_unlock(&self->lock);
+    if (rc == HY_KEY_OK && c) {
+        c->id = self->id;
+        c->gen = gen;   /* read before the lookup: a reload since makes this entry stale */
+        c->len = len;
+        memcpy(c->token, token, len);
+        c->entry = *out;
+    }
     return rc;
 }

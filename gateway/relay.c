@@ -290,23 +290,31 @@ enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_
     if (r->op->long_poll && !hy_spec_field(r->op->args, "wait"))
         json_object_del(args, "wait");   /* the gateway's own parameter */
     hy_actor_t actor = { req->key.key_id, req->key.role, req->key.office };
-    json_t *request = hy_proto_request(r->op->op, req->request_id, &actor, idem, args);
     /* If-Match goes to the service, whose writer checks it against the resource's ETag in
      * the write transaction (shared/service_etag.c): no other write can come between. */
     const char *if_match = hy_spec_read_only(r->op) ? NULL : hy_gw_header(conn, "If-Match");
-    if (request && if_match && json_object_set_new(request, "if_match", json_string(if_match)) != 0) {
-        json_decref(request);
-        request = NULL;
+    char *text;
+    if (r->op->long_poll && req->wait > 0) {
+        /* A feed the poller may ask again: the request is kept as a tree. */
+        json_t *request = hy_proto_request(r->op->op, req->request_id, &actor, idem, args);
+        if (request && if_match &&
+            json_object_set_new(request, "if_match", json_string(if_match)) != 0) {
+            json_decref(request);
+            request = NULL;
+        }
+        if (!(text = request ? json_dumps(request, JSON_COMPACT) : NULL)) {
+            json_decref(request);
+            return MHD_NO;
+        }
+        req->request = request;
+    } else {
+        /* Everything else: the envelope's text written directly, with no tree of it. */
+        size_t len;
+        text = hy_gw_request_text(r->op->op, req->request_id, &actor, idem, if_match, args, &len);
+        json_decref(args);
+        if (!text)
+            return MHD_NO;
     }
-    char *text = request ? json_dumps(request, JSON_COMPACT) : NULL;
-    if (!text) {
-        json_decref(request);
-        return MHD_NO;
-    }
-    if (r->op->long_poll && req->wait > 0)
-        req->request = request;   /* the poller may ask again */
-    else
-        json_decref(request);
     return s_submit(gw, conn, req, url, api->service, text, gw->cfg->timeout_ms);
 }
 

@@ -177,46 +177,54 @@ char *hy_gw_dump(const json_t *value, size_t *len)
     return b.buf;
 }
 
-/* Appends text to out as the inside of a JSON string (", \\ and control characters escaped);
- * stops short of end. Returns the new end of out. */
-static char *s_json_text(char *out, const char *end, const char *text)
+#define S_LIT(b, lit) s_append(lit, sizeof lit - 1, b)
+
+/* Appends text as a JSON string: as it is when it is plain printable ASCII, else through
+ * jansson (escapes; NULL for text that is not UTF-8). -1 on failure. */
+static int s_append_string(s_buf_t *b, const char *text)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (const unsigned char *p = (const unsigned char *)text; *p && out + 6 < end; p++) {
-        if (*p == '"' || *p == '\\') {
-            *out++ = '\\';
-            *out++ = (char)*p;
-        } else if (*p < 0x20) {
-            memcpy(out, "\\u00", 4);
-            out[4] = hex[*p >> 4];
-            out[5] = hex[*p & 15];
-            out += 6;
-        } else {
-            *out++ = (char)*p;
-        }
-    }
-    return out;
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+        p++;
+    if (!*p)
+        return s_append("\"", 1, b) || s_append(text, (size_t)(p - (const unsigned char *)text), b) ||
+               s_append("\"", 1, b) ? -1 : 0;
+    json_t *str = json_string(text);
+    int rc = str ? json_dump_callback(str, s_append, b, JSON_ENCODE_ANY) : -1;
+    json_decref(str);
+    return rc;
 }
 
-/* The request log line is built here rather than with log.h, whose lines name an op, so that
- * it can name the route, which is what an operator reads metrics by. One line per request:
- * formatted into a buffer on the stack and written with one call, no JSON tree. */
-void hy_gw_log_request(const char *route, const char *rid, int status, int64_t us)
+/* Appends ,"name":<text as a string>. */
+static int s_append_member(s_buf_t *b, const char *name, const char *text)
 {
-    char line[1024];
-    char *p = line, *end = line + sizeof line - 64;   /* room for the numbers and the close */
-    struct timespec now;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    p += strftime(p, 64, "{\"ts\":\"%Y-%m-%dT%H:%M:%S", &tm);
-    p += snprintf(p, 64, ".%03ldZ\",\"level\":\"info\",\"service\":\"gateway\",\"route\":\"",
-                  now.tv_nsec / 1000000);
-    p = s_json_text(p, end - 200, route ? route : "");
-    memcpy(p, "\",\"request_id\":\"", 16);
-    p = s_json_text(p + 16, end, rid ? rid : "");
-    p += snprintf(p, 64, "\",\"status\":%d,\"us\":%lld}\n", status, (long long)us);
-    fwrite(line, 1, (size_t)(p - line), stderr);
+    return s_append(",\"", 2, b) || s_append(name, strlen(name), b) || s_append("\":", 2, b) ||
+           s_append_string(b, text) ? -1 : 0;
+}
+
+char *hy_gw_request_text(const char *op, const char *id, const hy_actor_t *actor,
+                         const char *idem, const char *if_match, const json_t *args, size_t *len)
+{
+    char head[32];
+    int n = snprintf(head, sizeof head, "{\"v\":%d", HY_PROTO_VERSION);
+    s_buf_t b = { 0 };
+    if (s_append(head, (size_t)n, &b) != 0 || s_append_member(&b, "op", op) != 0 ||
+        s_append_member(&b, "id", id) != 0 ||
+        S_LIT(&b, ",\"actor\":{\"key_id\":") != 0 ||
+        s_append_string(&b, actor && actor->key_id ? actor->key_id : "") != 0 ||
+        s_append_member(&b, "role", actor && actor->role ? actor->role : "") != 0 ||
+        s_append_member(&b, "office", actor && actor->office ? actor->office : "") != 0 ||
+        S_LIT(&b, "},\"args\":") != 0 ||
+        (args ? json_dump_callback(args, s_append, &b, JSON_COMPACT) : s_append("{}", 2, &b)) != 0 ||
+        (idem && s_append_member(&b, "idem", idem) != 0) ||
+        (if_match && s_append_member(&b, "if_match", if_match) != 0) || s_append("}", 1, &b) != 0)
+        goto fail;
+    b.buf[b.len] = '\0';
+    *len = b.len;
+    return b.buf;
+fail:
+    free(b.buf);
+    return NULL;
 }
 
 /* Picks the rendering an op offers besides JSON from the Accept header by quality values: the

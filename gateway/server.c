@@ -91,8 +91,9 @@ hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *
         !(gw->poller = hy_poller_new(gw)) ||
         !(gw->guard = hy_guard_new(cfg->header_timeout_s, cfg->idle_timeout_s)) ||
         !(gw->forwarder = hy_forwarder_new(broker)) ||
-        !(gw->watch = hy_watch_new(zctx, client_endpoint, READY_WATCH_TIMEOUT_MS))) {
-        hy_log_error("http", "cannot start: catalog, keys, poller, guard or forwarder");
+        !(gw->watch = hy_watch_new(zctx, client_endpoint, READY_WATCH_TIMEOUT_MS)) ||
+        !(gw->log_ticker = hy_ticker_new("hy-log", HY_GW_LOG_FLUSH_MS, hy_gw_log_tick, NULL))) {
+        hy_log_error("http", "cannot start: catalog, keys, poller, guard, forwarder or log ticker");
         goto fail;
     }
     if (s_start_daemon(gw) != 0)
@@ -131,6 +132,8 @@ void hy_gateway_destroy(hy_gateway_t **self_p)
         MHD_stop_daemon(gw->daemon);
     hy_forwarder_destroy(&gw->forwarder);
     hy_guard_destroy(&gw->guard);
+    hy_ticker_destroy(&gw->log_ticker);
+    hy_gw_log_flush();   /* the last request lines, after MHD answered its last request */
     hy_catalog_destroy(&gw->catalog);
     hy_keys_destroy(&gw->keys);
     free(gw->endpoint);

@@ -761,12 +761,16 @@ static void test_json_shape(void)
 /* The request log line is one JSON object per line, whatever the route's text holds. */
 static void test_log_line(void)
 {
+    hy_gw_log_flush();
     fflush(stderr);
     FILE *tmp = tmpfile();
     int saved = dup(2);
     CHECK(tmp && saved >= 0 && dup2(fileno(tmp), 2) == 2);
     hy_gw_log_request("GET /v1/x/{id} \"q\" \\ \x01", "rid-1", 404, 1234);
     hy_gw_log_request("console", "r2", 200, 5);
+    fflush(stderr);
+    CHECK(lseek(fileno(tmp), 0, SEEK_CUR) == 0);   /* batched: nothing written yet */
+    hy_gw_log_flush();
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -794,6 +798,37 @@ static void test_log_line(void)
     json_t *second = json_loads(nl + 1, 0, NULL);
     CHECK_EQ_STR(json_string_value(json_object_get(second, "route")), "console");
     json_decref(second);
+}
+
+/* The envelope written as text (hy_gw_request_text) is the tree hy_proto_request builds, with
+ * if_match beside it; strings that need escapes go through jansson, text that is not UTF-8 is
+ * refused as json_string refuses it. */
+static void s_request_same(const char *idem, const char *if_match, json_t *args)
+{
+    hy_actor_t actor = { "staff-1", "social_services", "rey-\"1\\" };
+    size_t len = 0;
+    char *text = hy_gw_request_text("persons.get", "rid-م", &actor, idem, if_match, args, &len);
+    CHECK(text != NULL && len == strlen(text));
+    json_t *got = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *want = hy_proto_request("persons.get", "rid-م", &actor, idem, json_incref(args));
+    if (want && if_match)
+        json_object_set_new(want, "if_match", json_string(if_match));
+    CHECK(got && want && json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+    free(text);
+}
+
+static void test_request_text(void)
+{
+    json_t *args = json_pack("{s:s, s:i, s:[s]}", "id", "p-1", "limit", 5, "q", "علی \"x\"");
+    s_request_same(NULL, NULL, args);
+    s_request_same("idem-\\\"1", "W/\"abc\"", args);
+    s_request_same("k", NULL, NULL);
+    json_decref(args);
+    hy_actor_t actor = { "k", "r", "" };
+    size_t len;
+    CHECK(hy_gw_request_text("op", "id", &actor, NULL, "\xff\xfe", NULL, &len) == NULL);
 }
 
 /* The splice (splice.c) gives the very bytes of the tree's way (parse, hy_gw_add_jalali,
@@ -882,6 +917,7 @@ const hy_test_t gateway_tests[] = {
     {"gateway.metrics", test_metrics},
     {"gateway.openapi", test_openapi},
     {"gateway.log_line", test_log_line},
+    {"gateway.request_text", test_request_text},
     {"gateway.splice", test_splice},
     {"gateway.one_error_struct", test_one_error_struct},
     {0},
