@@ -180,10 +180,12 @@ int hy_gw_add_jalali(json_t *value);
 char *hy_gw_splice_result(const char *text, size_t len, size_t *out_len);
 /* The text of the broker request for op (proto.h's envelope: the same members as
  * hy_proto_request's tree, plus if_match when not NULL), written directly rather than through
- * a tree; args (borrowed) may be NULL ({}). malloc'd, *len set; NULL on allocation failure or
- * a string that is not UTF-8. */
+ * a tree; args (borrowed) may be NULL ({}). args_text (may be NULL), when given, is args' JSON
+ * text already (a request body that parsed as the args, sent as it came). malloc'd, *len set;
+ * NULL on allocation failure or a string that is not UTF-8. */
 char *hy_gw_request_text(const char *op, const char *id, const hy_actor_t *actor,
-                         const char *idem, const char *if_match, const json_t *args, size_t *len);
+                         const char *idem, const char *if_match, const json_t *args,
+                         const char *args_text, size_t args_len, size_t *len);
 /* Serialises value compactly and appends a newline. Returns a malloc'd buffer (caller frees)
  * and its length in *len, or NULL. */
 char *hy_gw_dump(const json_t *value, size_t *len);

@@ -356,6 +356,8 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
         return hy_gw_refuse(gw, conn, req, url, &err);
     json_t *params = req->params;
     req->params = NULL;
+    /* A body that is the whole of the args (hy_gw_args) goes on as the text that came. */
+    bool as_sent = body && q.n == 0 && (!params || json_object_size(params) == 0);
     json_t *args = hy_gw_args(r, params, q.kv, q.n, body, &err);
     if (!args)
         return hy_gw_refuse(gw, conn, req, url, &err);
@@ -374,7 +376,8 @@ static enum MHD_Result s_finish(hy_gateway_t *gw, struct MHD_Connection *conn, h
                              "no service owns an entity with this id", NULL, NULL, NULL);
         }
     }
-    return hy_gw_forward(gw, conn, req, url, r, idem, args);
+    return hy_gw_forward(gw, conn, req, url, r, idem, args, as_sent ? req->body : NULL,
+                         as_sent ? req->len : 0);
 }
 
 enum MHD_Result hy_gw_http_handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -82,7 +82,7 @@ enum MHD_Result hy_gw_answer(hy_gateway_t *gw, struct MHD_Connection *conn, hy_g
  * suspended until the reply or the deadline, then hy_gw_forwarded answers. */
 enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
                               const char *url, const hy_route_t *r, const char *idem,
-                              json_t *args);
+                              json_t *args, const char *args_text, size_t args_len);
 /* Answers a request the forwarder resumed (or parks a feed with nothing yet). */
 enum MHD_Result hy_gw_forwarded(hy_gateway_t *gw, struct MHD_Connection *conn,
                                 hy_gw_req_t *req, const char *url);

@@ -277,10 +277,14 @@ static enum MHD_Result s_submit(hy_gateway_t *gw, struct MHD_Connection *conn, h
 /* Sends args (taken) to the service; the answer comes when the connection is resumed. */
 enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_gw_req_t *req,
                                  const char *url, const hy_route_t *r, const char *idem,
-                                 json_t *args)
+                                 json_t *args, const char *args_text, size_t args_len)
 {
     const hy_api_t *api = hy_routes_apis(req->t->routes)[req->api_index];
-    if (r->op->formats && hy_spec_field(r->op->args, "format") && !json_object_get(args, "format") &&
+    bool negotiate = r->op->formats && hy_spec_field(r->op->args, "format") &&
+                     !json_object_get(args, "format");
+    if (negotiate || r->op->long_poll)
+        args_text = NULL;   /* the args change here: their text is written afresh */
+    if (negotiate &&
         json_object_set_new(args, "format",
                             json_string(hy_gw_negotiate(hy_gw_header(conn, "Accept"), r->op->formats))) != 0) {
         json_decref(args);
@@ -310,7 +314,8 @@ enum MHD_Result hy_gw_forward(hy_gateway_t *gw, struct MHD_Connection *conn, hy_
     } else {
         /* Everything else: the envelope's text written directly, with no tree of it. */
         size_t len;
-        text = hy_gw_request_text(r->op->op, req->request_id, &actor, idem, if_match, args, &len);
+        text = hy_gw_request_text(r->op->op, req->request_id, &actor, idem, if_match, args,
+                                  args_text, args_len, &len);
         json_decref(args);
         if (!text)
             return MHD_NO;

@@ -203,7 +203,8 @@ static int s_append_member(s_buf_t *b, const char *name, const char *text)
 }
 
 char *hy_gw_request_text(const char *op, const char *id, const hy_actor_t *actor,
-                         const char *idem, const char *if_match, const json_t *args, size_t *len)
+                         const char *idem, const char *if_match, const json_t *args,
+                         const char *args_text, size_t args_len, size_t *len)
 {
     char head[32];
     int n = snprintf(head, sizeof head, "{\"v\":%d", HY_PROTO_VERSION);
@@ -215,7 +216,9 @@ char *hy_gw_request_text(const char *op, const char *id, const hy_actor_t *actor
         s_append_member(&b, "role", actor && actor->role ? actor->role : "") != 0 ||
         s_append_member(&b, "office", actor && actor->office ? actor->office : "") != 0 ||
         S_LIT(&b, "},\"args\":") != 0 ||
-        (args ? json_dump_callback(args, s_append, &b, JSON_COMPACT) : s_append("{}", 2, &b)) != 0 ||
+        (args_text ? s_append(args_text, args_len, &b)
+         : args    ? json_dump_callback(args, s_append, &b, JSON_COMPACT)
+                   : S_LIT(&b, "{}")) != 0 ||
         (idem && s_append_member(&b, "idem", idem) != 0) ||
         (if_match && s_append_member(&b, "if_match", if_match) != 0) || s_append("}", 1, &b) != 0)
         goto fail;

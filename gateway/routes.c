@@ -376,6 +376,11 @@ static const char *s_type_name(hy_type_t t)
 json_t *hy_gw_args(const hy_route_t *route, json_t *params, const hy_gw_kv_t *query,
                    size_t nquery, json_t *body, hy_gw_error_t *err)
 {
+    /* A body and nothing else (the usual POST): the body is the args as it is. */
+    if (body && nquery == 0 && (!params || json_object_size(params) == 0)) {
+        json_decref(params);
+        return body;
+    }
     json_t *args = params ? params : json_object();
     if (!args) {
         json_decref(body);

@@ -807,7 +807,8 @@ static void s_request_same(const char *idem, const char *if_match, json_t *args)
 {
     hy_actor_t actor = { "staff-1", "social_services", "rey-\"1\\" };
     size_t len = 0;
-    char *text = hy_gw_request_text("persons.get", "rid-م", &actor, idem, if_match, args, &len);
+    char *text = hy_gw_request_text("persons.get", "rid-م", &actor, idem, if_match, args,
+                                    NULL, 0, &len);
     CHECK(text != NULL && len == strlen(text));
     json_t *got = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     json_t *want = hy_proto_request("persons.get", "rid-م", &actor, idem, json_incref(args));
@@ -828,7 +829,16 @@ static void test_request_text(void)
     json_decref(args);
     hy_actor_t actor = { "k", "r", "" };
     size_t len;
-    CHECK(hy_gw_request_text("op", "id", &actor, NULL, "\xff\xfe", NULL, &len) == NULL);
+    CHECK(hy_gw_request_text("op", "id", &actor, NULL, "\xff\xfe", NULL, NULL, 0, &len) == NULL);
+    /* args given as text go in as they are. */
+    const char *body = "{ \"a\" : [1, 2] }";
+    char *text = hy_gw_request_text("op", "id", &actor, NULL, NULL, NULL, body, strlen(body), &len);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *want = json_pack("{s:[i,i]}", "a", 1, 2);
+    CHECK(doc && json_equal(json_object_get(doc, "args"), want));
+    json_decref(doc);
+    json_decref(want);
+    free(text);
 }
 
 /* The splice (splice.c) gives the very bytes of the tree's way (parse, hy_gw_add_jalali,
