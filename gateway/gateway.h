@@ -59,6 +59,8 @@ typedef struct {
     int idle_timeout_s;       /* HY_GATEWAY_IDLE_TIMEOUT_S, 30: an idle connection is closed */
     int header_timeout_s;     /* HY_GATEWAY_HEADER_TIMEOUT_S, 10: a request's headers complete */
     int per_ip_connections;   /* HY_GATEWAY_PER_IP_CONNECTIONS, 128: open per client address */
+    int connection_memory;    /* HY_GATEWAY_CONNECTION_MEMORY, 16384: bytes MHD keeps per
+                                 connection for a request's line and headers (more: 431) */
     const char *cors_origins; /* HY_CORS_ORIGINS: allowed origins, comma-separated, or "*";
                                  NULL or empty: none */
 } hy_gw_config_t;

@@ -81,6 +81,8 @@ static int s_configure(hy_gw_config_t *cfg, int argc, char **argv)
           "seconds a client has to send a request's headers" },
         { "per-ip-connections", "HY_GATEWAY_PER_IP_CONNECTIONS", 1, &cfg->per_ip_connections,
           1, 1000000, "open connections per client address at most" },
+        { "connection-memory", "HY_GATEWAY_CONNECTION_MEMORY", 1, &cfg->connection_memory,
+          4096, 1 << 20, "bytes per connection for a request's line and headers" },
         { "cors-origins", "HY_CORS_ORIGINS", 0, &cfg->cors_origins, 0, 0,
           "origins browser pages may call from (comma-separated, or *; default none)" },
     };
@@ -140,7 +142,7 @@ int main(int argc, char **argv)
         .http_addr = "127.0.0.1", .http_port = 8080, .broker_bind = "tcp://127.0.0.1:7100",
         .keys_file = "./var/keys", .threads = 4, .timeout_ms = 5000, .max_body = 1u << 20,
         .max_connections = 1024, .idle_timeout_s = 30, .header_timeout_s = 10,
-        .per_ip_connections = 128,
+        .per_ip_connections = 128, .connection_memory = 16384,
     };
     int rc = s_configure(&cfg, argc, argv);
     if (rc != 0)
