@@ -119,7 +119,8 @@ const hy_api_t *const *hy_routes_apis(const hy_routes_t *self);
  *   200: *route set, *params a new object of path parameters (strings);
  *   404: no route has this path;
  *   405: the path exists for other methods, listed in allow ("GET, PATCH").
- * allow may be NULL. */
+ * allow may be NULL; so may params, when only the route is wanted (no parameters are built,
+ * nor their UTF-8 checked). */
 int hy_routes_match(const hy_routes_t *self, const char *method, const char *path,
                     const hy_route_t **route, json_t **params, char *allow, size_t allow_size);
 

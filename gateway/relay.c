@@ -159,7 +159,6 @@ void hy_gw_location(hy_gw_req_t *req, const char *url, const char *id)
 {
     char path[sizeof req->location];
     const hy_route_t *r;
-    json_t *params;
     int n = id ? snprintf(path, sizeof path, "%s/%s", url, id) : -1;
     bool put = req->route && strcmp(req->route->method, "PUT") == 0;
     for (int i = 0; i < 2; i++) {
@@ -168,8 +167,7 @@ void hy_gw_location(hy_gw_req_t *req, const char *url, const char *id)
             continue;
         if (i == 1 && !put)
             continue;
-        if (hy_routes_match(req->t->routes, "GET", p, &r, &params, NULL, 0) == 200) {
-            json_decref(params);
+        if (hy_routes_match(req->t->routes, "GET", p, &r, NULL, NULL, 0) == 200) {
             snprintf(req->location, sizeof req->location, "%s", p);
             return;
         }

@@ -241,7 +241,8 @@ int hy_routes_match(const hy_routes_t *self, const char *method, const char *pat
     hy_route_seg_t seg[HY_ROUTE_MAX_SEGS];
     int nseg;
     *route = NULL;
-    *params = NULL;
+    if (params)
+        *params = NULL;
     if (allow && allow_size)
         allow[0] = '\0';
     if (s_split(path, seg, &nseg) != 0)
@@ -276,6 +277,10 @@ int hy_routes_match(const hy_routes_t *self, const char *method, const char *pat
                 used += (size_t)n;
             }
         return 405;
+    }
+    if (!params) {   /* only whether a route answers there */
+        *route = best;
+        return 200;
     }
 
     json_t *p = json_object();
