@@ -16,6 +16,23 @@ s_spine_row() {   # s_spine_row LABEL RATIO-TEXT
   [ "$M_BAD" -eq 0 ] || bench_note "$M_BAD answers were not 2xx or broke off (the first are shown above)"
 }
 
+# HY_BENCH_SPINE_PERF=PREFIX: a perf profile (call graphs) of the gateway during the 64-connection
+# POST and GET runs, into PREFIX.post and PREFIX.get (perf report -i PREFIX.get --sort comm,dso).
+SPINE_PERF_PID=""
+s_spine_perf_start() {   # s_spine_perf_start SUFFIX
+  if [ -n "${HY_BENCH_SPINE_PERF:-}" ] && command -v perf >/dev/null; then
+    perf record -q ${HY_BENCH_SPINE_PERF_ARGS:--g -F 999} -o "$HY_BENCH_SPINE_PERF.$1" -p "$GW_PID" \
+      >>"$BENCH_DIR/perf.log" 2>&1 &
+    SPINE_PERF_PID=$!
+  fi
+}
+s_spine_perf_stop() {
+  if [ -n "$SPINE_PERF_PID" ]; then
+    kill -INT "$SPINE_PERF_PID" 2>/dev/null; wait "$SPINE_PERF_PID" 2>/dev/null || true
+    SPINE_PERF_PID=""
+  fi
+}
+
 s_spine_post() {   # s_spine_post LABEL CONNS SECONDS [IDS-FILE]
   local keep=()
   [ -z "${4:-}" ] || keep=(--ids "$4")
@@ -44,11 +61,15 @@ bench_spine() {
 
   s_spine_post "POST /v1/persons, 1 conn" 1 3
   local serial_rps=$M_RPS serial_p50=$M_P50
+  s_spine_perf_start post
   s_spine_post "POST /v1/persons, $BENCH_CONNS conns" "$BENCH_CONNS" 8 "$ids"
+  s_spine_perf_stop
   local post_rps=$M_RPS post_p50=$M_P50 post_p99=$M_P99 post_batch=$M_BATCH post_us=$M_US_ALL \
         post_others=$M_OTHERS
   bench_note "$(wc -l <"$ids") persons registered in this phase; GET reads them back at random"
+  s_spine_perf_start get
   s_spine_get "GET /v1/persons/{id}, $BENCH_CONNS conns" "$BENCH_CONNS" 5 "$ids"
+  s_spine_perf_stop
   local get_rps=$M_RPS get_p50=$M_P50 get_p99=$M_P99 get_us=$M_US_ALL get_others=$M_OTHERS
   bench_cluster_stop
 
