@@ -21,7 +21,8 @@
 
 typedef struct s_conn {
     int fd;
-    int64_t deadline_us;        /* 0 while a request is being handled */
+    _Atomic int64_t deadline_us;   /* 0 while a request is being handled; set without the
+                                      lock (twice per request), read under it by the sweep */
     struct s_conn *prev, *next;
 } s_conn_t;
 
@@ -39,16 +40,18 @@ static void s_sweep(void *arg)
     hy_guard_t *self = arg;
     pthread_mutex_lock(&self->lock);
     int64_t now = hy_now_us();
-    for (s_conn_t *c = self->head; c; c = c->next)
-        if (c->deadline_us && c->deadline_us < now) {
+    for (s_conn_t *c = self->head; c; c = c->next) {
+        int64_t due = atomic_load_explicit(&c->deadline_us, memory_order_relaxed);
+        if (due && due < now) {
             /* Under the lock: MHD notifies CLOSED (which unlinks c) before it closes the
              * descriptor, so c->fd is still this connection's. */
             shutdown(c->fd, SHUT_RDWR);
-            c->deadline_us = 0;
+            atomic_store_explicit(&c->deadline_us, 0, memory_order_relaxed);
             if (++self->cut % 1000 == 1)
                 hy_log_warn("http", "connection cut: request headers not complete in time "
                                     "(%lu so far)", self->cut);
         }
+    }
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -104,7 +107,7 @@ void hy_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
             return;   /* unguarded: MHD's idle timeout still applies */
         c->fd = info->connect_fd;
         pthread_mutex_lock(&self->lock);
-        c->deadline_us = hy_now_us() + self->header_us;
+        atomic_init(&c->deadline_us, hy_now_us() + self->header_us);
         c->next = self->head;
         if (self->head)
             self->head->prev = c;
@@ -132,11 +135,9 @@ static void s_set(hy_guard_t *self, struct MHD_Connection *conn, int64_t deadlin
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     s_conn_t *c = info ? info->socket_context : NULL;
-    if (!c)
-        return;
-    pthread_mutex_lock(&self->lock);
-    c->deadline_us = deadline_us;
-    pthread_mutex_unlock(&self->lock);
+    (void)self;
+    if (c)   /* the entry lives until MHD's CLOSED notification, after the last request */
+        atomic_store_explicit(&c->deadline_us, deadline_us, memory_order_relaxed);
 }
 
 void hy_guard_headers_done(hy_guard_t *self, struct MHD_Connection *conn)
