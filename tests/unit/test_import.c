@@ -217,6 +217,86 @@ static void test_step_rides_in_a_batch(void)
     hy_test_rmdir(dir);
 }
 
+/* A valid national ID from a number (its check digit computed). */
+static void s_nid(unsigned k, char out[11])
+{
+    snprintf(out, 11, "%09u", (k * 7919u + 80000011u) % 1000000000u);
+    int sum = 0;
+    for (int i = 0; i < 9; i++)
+        sum += (out[i] - '0') * (10 - i);
+    int r = sum % 11;
+    out[9] = (char)('0' + (r < 2 ? r : 11 - r));
+    out[10] = '\0';
+}
+
+/* Rows are read and checked ahead of the writer, on a thread, a chunk at a time: an import of
+ * more rows than a chunk, applied in steps that end inside chunks (and a request between two
+ * steps), ends with exactly the outcomes worked out here. */
+static void test_rows_prepared_ahead(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_IMPORT_STEP_ROWS", "7", 1);
+    hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
+    int st;
+    json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
+                                 "{\"code\":\"office-1\",\"name\":\"o\",\"province\":\"p\","
+                                 "\"city\":\"c\"}", &st));
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"a\",\"name\":\"x\"}", &st));
+    enum { ROWS = 300 };
+    size_t cap = ROWS * 80 + 64;
+    char *csv = malloc(cap), *b64 = malloc(cap * 2), *args = malloc(cap * 2 + 128);
+    size_t at = (size_t)snprintf(csv, cap, "national_id,first_name,last_name,birth_date,sex\n");
+    int created = 0, invalid = 0, unchanged = 0;
+    for (unsigned k = 1; k <= ROWS; k++) {
+        char nid[11];
+        s_nid(k % 25 == 0 ? k - 3 : k, nid);   /* every 25th row: an ID listed 3 rows before */
+        if (k % 10 == 3)
+            nid[9] = (char)('0' + (nid[9] - '0' + 1) % 10);   /* a wrong check digit */
+        at += (size_t)snprintf(csv + at, cap - at, "%s,n%u,f%u,1360/01/%02u,female\n", nid, k, k,
+                               1 + k % 28);
+        if (k % 10 == 3)
+            invalid++;
+        else if (k % 25 == 0)
+            unchanged++;
+        else
+            created++;
+    }
+    sodium_bin2base64(b64, cap * 2, (const unsigned char *)csv, at,
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, cap * 2 + 128, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}",
+             b64);
+    json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
+    CHECK_EQ_INT(st, 202);
+    CHECK_EQ_INT(hy_service_background(svc, 20), 20);   /* 140 rows: past the first chunk */
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"b\",\"name\":\"w\"}", &st));
+    CHECK_EQ_INT(st, 201);
+    CHECK(hy_service_background(svc, 100) > 0);
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL,
+                                 "{\"id\":\"imp_1\"}", &st);
+    json_t *res = json_object_get(r, "result"), *counts = json_object_get(res, "counts");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), ROWS);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "created")), created);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "invalid")), invalid);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "unchanged")), unchanged);
+    json_decref(r);
+    r = hy_service_calls(svc, "imports.rows", "social_services", NULL,
+                         "{\"id\":\"imp_1\",\"outcome\":\"invalid\",\"limit\":5}", &st);
+    json_t *first = json_array_get(json_object_get(json_object_get(r, "result"), "items"), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(first, "row")), 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(first, "code")), "invalid_national_id");
+    json_decref(r);
+    unsetenv("HY_IMPORT_STEP_ROWS");
+    free(csv);
+    free(b64);
+    free(args);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t import_tests[] = {
     {"import.utf8_every_cut", test_utf8_every_cut},
     {"import.utf16_every_cut", test_utf16_every_cut},
@@ -224,5 +304,6 @@ const hy_test_t import_tests[] = {
     {"import.args", test_args},
     {"import.background_step", test_background_step},
     {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
+    {"import.rows_prepared_ahead", test_rows_prepared_ahead},
     {0},
 };
