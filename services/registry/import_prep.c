@@ -16,6 +16,7 @@
  * depends on the thread: only when it is computed. Nothing here is durable; a registry killed
  * mid-import prepares again from the rows its last commit left undone.
  */
+#define _GNU_SOURCE   /* pthread_setname_np: the thread shows in top and in the bench */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -230,6 +231,8 @@ int registry_prep_take(hy_ctx_t *ctx, uint64_t n, const json_t *imp, uint64_t fr
         }
         o->prepared = false;   /* when the thread cannot start, s_wait prepares it */
         o->running = pthread_create(&o->thread, NULL, s_prepare_chunk, o) == 0;
+        if (o->running)
+            pthread_setname_np(o->thread, "hy-import-prep");
     }
     size_t k = c->n - c->at < max ? c->n - c->at : max;
     for (size_t i = 0; i < k; i++)
