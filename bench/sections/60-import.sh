@@ -30,6 +30,10 @@ s_import_csv() {   # s_import_csv N FILE: N rows, every national ID valid and un
   }'
 }
 
+s_proc_ticks() {   # s_proc_ticks PID: CPU ticks of the process, threads that have ended included
+  awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$1/stat"
+}
+
 s_import_get() {   # s_import_get ID FIELD: a number of the import's JSON
   curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$1" |
     grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
@@ -65,6 +69,7 @@ bench_import() {
   s_import_csv "$rows" >"$file"
   local t0 t1 id
   bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap0"
+  local reg_ticks0; reg_ticks0=$(s_proc_ticks "${SVC_PIDS[registry]}")
   t0=$(date +%s.%N)
   id=$(HY_API_KEY=$KEY_SOCIAL_SERVICES "$BIN/hamyarctl" import "$file" --agency behzisti \
        --date 1402/06/15 2>>"$BENCH_DIR/import-ctl.log") || { bench_note "hamyarctl import failed: $(tail -3 "$BENCH_DIR/import-ctl.log")"; bench_cluster_stop; return; }
@@ -85,11 +90,13 @@ bench_import() {
   done
   t1=$(date +%s.%N)
   bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap1"
+  local reg_ticks1; reg_ticks1=$(s_proc_ticks "${SVC_PIDS[registry]}")
   local rps; rps=$(bench_calc "$rows / ($t1 - $t0)")
   # CPU per row: the registry's and the gateway's, less what the single-connection client's
   # registrations cost at the POST rate's CPU per request (an estimate, said so below)
   local cpu_reg cpu_gw row_us
-  cpu_reg=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" .)
+  # the registry's whole process: its threads that have ended (import_prep.c's) are only there
+  cpu_reg=$(bench_calc "($reg_ticks1 - $reg_ticks0) / $(getconf CLK_TCK)")
   cpu_gw=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "$GW_PID" .)
   row_us=$(bench_calc "(($cpu_reg + $cpu_gw) * 1000000 - $(bench_kv "$M" answered) * $post_us) / $rows")
   # the registry's reactor (the one writer: what bounds the rate) and the thread that reads and
@@ -97,7 +104,7 @@ bench_import() {
   # client's registrations at the POST run's reactor CPU per request
   local cpu_writer cpu_prep writer_us prep_us
   cpu_writer=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" '^hamyar')
-  cpu_prep=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" '^hy-import')
+  cpu_prep=$(bench_calc "$cpu_reg - $(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" '^(hamyar|ZMQ)')")
   writer_us=$(bench_calc "($cpu_writer * 1000000 - $(bench_kv "$M" answered) * $post_svc_us) / $rows")
   prep_us=$(bench_calc "$cpu_prep * 1000000 / $rows")
   bench_row "$(printf '%-44s %9s rows/s   %s rows in %.1f s, state %s' "import, upload to done" \

@@ -8,7 +8,11 @@
  * says whether more follow ("more": true); POST /v1/imports/{id}/parts carries the next ones in
  * order ("seq" 1, 2, ...; "last": true on the final one). hamyarctl import does the splitting.
  * Each part is parsed as it arrives (import_parse.c) and its rows stored, so a part is one
- * short write and the file is never held whole in memory. A part sent again (a client retrying
+ * short write and the file is never held whole in memory. Its rows are applied as soon as they
+ * are stored, while the next parts come (the import stays "receiving", its "done" counting
+ * them, until its last part): the upload and the apply overlap instead of adding up. A file
+ * abandoned half-way leaves the rows it sent applied, each with its outcome (sending the whole
+ * file again changes nothing for them: unchanged). A part sent again (a client retrying
  * after a timeout) changes nothing and is answered with the import as it stands.
  *
  * Everything lives in LMDB: the import's record (state, counts, parser state), one row per
@@ -65,7 +69,8 @@ static int s_store_rows(hy_ctx_t *ctx, uint64_t n, json_t *imp, json_t *rows)
     return 0;
 }
 
-/* Decodes the base64 data of args and feeds it; the import is queued when last. */
+/* Decodes the base64 data of args and feeds it; the import is active (its rows are applied)
+ * from its first rows on, and queued when last. */
 static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool last)
 {
     registry_t *st = registry_state(ctx);
@@ -101,9 +106,11 @@ static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool 
     if (last) {
         json_object_set_new(imp, "state", json_string("queued"));
         json_object_set_new(imp, "queued_at", json_string(ctx->now_iso));
-        if ((rc = hy_index_put(ctx->txn, st->import_idx, "a:", 2, n)) != 0)
-            status = hy_fail_mdb(ctx, rc);
     }
+    /* active from its first rows: they are applied while the next parts come */
+    if ((last || json_array_size(rows)) &&
+        (rc = hy_index_put(ctx->txn, st->import_idx, "a:", 2, n)) != 0)
+        status = hy_fail_mdb(ctx, rc);
 done:
     free(bin);
     json_decref(rows);

@@ -2,7 +2,8 @@
  * import_apply.c — applying an import's rows in the background, a few milliseconds at a time.
  *
  * The skeleton calls registry_import_step between batches of requests, in a write transaction
- * of its own (shared/service.h, background). A step takes the oldest active import and applies
+ * of its own (shared/service.h, background). A step takes the oldest active import with rows
+ * to apply (one still receiving its parts counts once it has rows not yet applied) and applies
  * its next rows, then commits. It stops once HY_IMPORT_STEP_MS (default 4) have passed if a
  * request is waiting (hy_requests_waiting), else it goes on up to HY_IMPORT_IDLE_MS (default
  * 100) or HY_IMPORT_STEP_ROWS (default 5000) rows: a registration sent meanwhile waits for 4 ms
@@ -289,10 +290,33 @@ static int s_put_outcome(hy_ctx_t *ctx, const uint8_t key[16], const json_t *row
     return 0;
 }
 
-/* The oldest active import: 0 with *n, MDB_NOTFOUND when none, or an LMDB error. */
-static int s_active(hy_ctx_t *ctx, uint64_t *n)
+/* The oldest active import with a row to apply, or whose rows are all applied and which has
+ * all its parts (to be marked done): 0 with *n and *imp (new), MDB_NOTFOUND when none (an
+ * import still receiving whose rows so far are all applied waits for its next part), or an
+ * LMDB error. */
+static int s_pick(hy_ctx_t *ctx, uint64_t *n, json_t **imp)
 {
-    return hy_index_first(ctx->txn, registry_state(ctx)->import_idx, "a:", 2, n);
+    registry_t *st = registry_state(ctx);
+    MDB_cursor *cur = NULL;
+    MDB_val k = {2, "a:"}, v;
+    int rc = mdb_cursor_open(ctx->txn, st->import_idx, &cur);
+    for (int op = MDB_SET; rc == 0; op = MDB_NEXT_DUP) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
+            break;
+        *n = hy_key_u64_get(v.mv_data);
+        if ((rc = hy_store_get_id(ctx->txn, st->imports, *n, imp)) != 0)
+            break;
+        const char *state = json_string_value(json_object_get(*imp, "state"));
+        if (!state || strcmp(state, "receiving") != 0 ||
+            json_integer_value(json_object_get(*imp, "done")) <
+                json_integer_value(json_object_get(*imp, "total")))
+            break;
+        json_decref(*imp);
+        *imp = NULL;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    return rc;
 }
 
 static void s_count(json_t *imp, const char *outcome)
@@ -307,10 +331,10 @@ int registry_import_step(hy_ctx_t *ctx)
     registry_t *st = registry_state(ctx);
     uint64_t n;
     json_t *imp = NULL;
-    int rc = s_active(ctx, &n);
+    int rc = s_pick(ctx, &n, &imp);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc || (rc = hy_store_get_id(ctx->txn, st->imports, n, &imp)) != 0)
+    if (rc)
         return hy_fail_mdb(ctx, rc);
     json_t *actor = json_object_get(imp, "actor");
     hy_request_t req = {
@@ -321,10 +345,11 @@ int registry_import_step(hy_ctx_t *ctx)
                   json_string_value(json_object_get(actor, "office"))},
     };
     ctx->req = &req;
-    if (strcmp(json_string_value(json_object_get(imp, "state")), "queued") == 0) {
+    bool receiving = strcmp(json_string_value(json_object_get(imp, "state")), "receiving") == 0;
+    if (strcmp(json_string_value(json_object_get(imp, "state")), "queued") == 0)
         json_object_set_new(imp, "state", json_string("running"));
+    if (!json_object_get(imp, "started_at"))
         json_object_set_new(imp, "started_at", json_string(ctx->now_iso));
-    }
     int64_t start = hy_now_us();
     int64_t busy_end = start + s_env("HY_IMPORT_STEP_MS", DEFAULT_STEP_MS) * 1000;
     int64_t idle_end = start + s_env("HY_IMPORT_IDLE_MS", DEFAULT_IDLE_MS) * 1000;
@@ -386,7 +411,7 @@ int registry_import_step(hy_ctx_t *ctx)
                  (long long)(hy_now_us() - start));
     if (status == 0) {
         json_object_set_new(imp, "done", json_integer(done));
-        if (done >= total) {
+        if (done >= total && !receiving) {
             json_object_set_new(imp, "state", json_string("done"));
             json_object_set_new(imp, "finished_at", json_string(ctx->now_iso));
             rc = hy_index_del(ctx->txn, st->import_idx, "a:", 2, n);
@@ -395,7 +420,7 @@ int registry_import_step(hy_ctx_t *ctx)
             rc = hy_store_put_id(ctx->txn, st->imports, n, imp);
         if (rc)
             status = hy_fail_mdb(ctx, rc);
-        else if (done >= total)
+        else if (done >= total && !receiving)
             hy_log_info("import", "%s done: %lld rows", req.id, (long long)total);
     }
     ctx->req = NULL;

@@ -10,15 +10,18 @@
  * then only looks up, puts and commits.
  *
  * Two chunks, double-buffered: the one the writer takes rows from, and the next one, being
- * prepared. A chunk is known by its import and first row number; a step that does not find
- * the chunk starting at its first row not yet done (the registry's first step, a step rolled
- * back, another import) drops both and prepares the chunk itself, so what a row ends as never
- * depends on the thread: only when it is computed. Nothing here is durable; a registry killed
+ * prepared (a thread per chunk, hy-import-prep). A chunk is known by its import and row
+ * numbers. The writer never waits for the thread: when the next chunk is not finished yet (a
+ * busy machine), it prepares the next few rows itself and skips them in the chunk once it is;
+ * a step that finds no chunk holding its first row not yet done (the registry's first step, a
+ * step rolled back, another import) prepares a chunk itself. So what a row ends as never
+ * depends on the thread, only where and when it is computed. Nothing here is durable; a registry killed
  * mid-import prepares again from the rows its last commit left undone.
  */
 #define _GNU_SOURCE   /* pthread_setname_np: the thread shows in top and in the bench */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +41,7 @@ typedef struct {
     char *agency, *date, *office; /* the import's, for the arguments */
     const hy_op_spec_t *spec;
     bool prepared, running;
+    atomic_bool finished;         /* set by the thread when it is done with the chunk */
     pthread_t thread;
 } s_chunk_t;
 
@@ -100,6 +104,7 @@ static void *s_prepare_chunk(void *user)
         if (r->row)
             s_prepare_row(c, r);
     }
+    atomic_store(&c->finished, true);
     return NULL;
 }
 
@@ -139,10 +144,10 @@ static char *s_dup(const json_t *imp, const char *key)
     return strdup(s ? s : "");
 }
 
-/* Copies the stored texts of rows first.. (at most CHUNK, not past total) into c, with one
+/* Copies the stored texts of rows first.. (at most limit, not past total) into c, with one
  * cursor. 0 or an LMDB error (or ENOMEM). */
 static int s_fill(hy_ctx_t *ctx, s_chunk_t *c, uint64_t n, const json_t *imp, uint64_t first,
-                  uint64_t total)
+                  uint64_t total, size_t limit)
 {
     registry_t *st = registry_state(ctx);
     MDB_cursor *cur = NULL;
@@ -161,7 +166,7 @@ static int s_fill(hy_ctx_t *ctx, s_chunk_t *c, uint64_t n, const json_t *imp, ui
     int rc = mdb_cursor_open(ctx->txn, st->import_rows, &cur);
     if (rc == 0)
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    while (rc == 0 && c->n < CHUNK && first + c->n <= total) {
+    while (rc == 0 && c->n < limit && c->n < CHUNK && first + c->n <= total) {
         c->off[c->n] = c->buf.len;
         c->rows[c->n].len = v.mv_size;
         if (registry_buf_add(&c->buf, v.mv_data, v.mv_size) != 0) {
@@ -198,6 +203,22 @@ void registry_prep_reset(struct registry_prep *p)
     }
 }
 
+/* true when c holds row from of import n (prepared or being prepared). */
+static bool s_covers(const s_chunk_t *c, uint64_t n, uint64_t from)
+{
+    return c->n > 0 && c->imp == n && c->first <= from && from < c->first + c->n;
+}
+
+/* Moves c's next row to from, dropping the rows before it (applied from another chunk). */
+static void s_skip_to(s_chunk_t *c, uint64_t from)
+{
+    for (; c->at < from - c->first; c->at++) {
+        json_decref(c->rows[c->at].row);
+        json_decref(c->rows[c->at].args);
+        c->rows[c->at].row = c->rows[c->at].args = NULL;
+    }
+}
+
 int registry_prep_take(hy_ctx_t *ctx, uint64_t n, const json_t *imp, uint64_t from,
                        uint64_t total, size_t max, registry_prow_t **rows, size_t *count)
 {
@@ -207,29 +228,36 @@ int registry_prep_take(hy_ctx_t *ctx, uint64_t n, const json_t *imp, uint64_t fr
     struct registry_prep *p = st->prep;
     s_chunk_t *c = &p->c[p->cur], *o = &p->c[1 - p->cur];
     int rc;
-    if (!(c->imp == n && c->first + c->at == from && c->at < c->n)) {
+    if (!s_covers(c, n, from) || c->at > from - c->first) {
         s_clear(c);
-        s_wait(o);
-        if (o->imp == n && o->first == from && o->n > 0) {   /* the next chunk, prepared */
+        bool busy = o->running && !atomic_load(&o->finished);
+        if (s_covers(o, n, from) && !busy) {   /* the next chunk, prepared on the thread */
             p->cur = 1 - p->cur;
             c = o;
             o = &p->c[1 - p->cur];
-        } else {   /* none ready: this one is prepared here */
-            s_clear(o);
-            if ((rc = s_fill(ctx, c, n, imp, from, total)) != 0) {
+        } else {
+            /* the thread has not finished it (a busy machine): the writer does not wait for
+             * it, it prepares the next few rows itself; otherwise (first step, a step rolled
+             * back) a whole chunk here */
+            if (!s_covers(o, n, from))
+                s_clear(o);
+            size_t limit = s_covers(o, n, from) ? max : CHUNK;
+            if ((rc = s_fill(ctx, c, n, imp, from, total, limit)) != 0) {
                 s_clear(c);
                 return rc;
             }
         }
     }
     s_wait(c);
+    s_skip_to(c, from);
     uint64_t next = c->first + c->n;
     if (o->n == 0 && !o->running && next <= total) {   /* the chunk after it, on the thread */
-        if ((rc = s_fill(ctx, o, n, imp, next, total)) != 0) {
+        if ((rc = s_fill(ctx, o, n, imp, next, total, CHUNK)) != 0) {
             s_clear(o);
             return rc;
         }
         o->prepared = false;   /* when the thread cannot start, s_wait prepares it */
+        atomic_store(&o->finished, false);
         o->running = pthread_create(&o->thread, NULL, s_prepare_chunk, o) == 0;
         if (o->running)
             pthread_setname_np(o->thread, "hy-import-prep");
@@ -254,10 +282,8 @@ void registry_prep_done(struct registry_prep *p, size_t k)
         c->rows[i].row = c->rows[i].args = NULL;
     }
     c->at += k;
-    if (c->at >= c->n) {
+    if (c->at >= c->n)   /* the next take moves to the other chunk (or waits for none) */
         s_clear(c);
-        p->cur = 1 - p->cur;
-    }
 }
 
 void registry_close(void *state)

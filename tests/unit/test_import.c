@@ -297,6 +297,58 @@ static void test_rows_prepared_ahead(void)
     hy_test_rmdir(dir);
 }
 
+/* The rows of a part are applied as the part arrives, while the file is still coming: the
+ * import stays "receiving" (done counts the rows applied so far) until its last part, then
+ * ends "done" once every row is. */
+static void test_rows_applied_while_receiving(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
+    int st;
+    json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
+                                 "{\"code\":\"office-1\",\"name\":\"o\",\"province\":\"p\","
+                                 "\"city\":\"c\"}", &st));
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"a\",\"name\":\"x\"}", &st));
+    const char *part1 = "national_id,first_name,last_name,birth_date,sex\n"
+                        "0012345679,z,y,1360/01/01,female\n"
+                        "0012345679,z,y,1360/01/01,female\n"
+                        "00123";   /* a record cut by the part's end */
+    const char *part2 = "45679,z,y,1360/01/01,female\n";
+    char b64[512], args[700];
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)part1, strlen(part1),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, sizeof args,
+             "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\",\"more\":true}", b64);
+    json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
+    CHECK_EQ_INT(st, 202);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL,
+                                 "{\"id\":\"imp_1\"}", &st);
+    json_t *res = json_object_get(r, "result");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "receiving");
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "total")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(res, "counts"), "created")), 1);
+    json_decref(r);
+    CHECK_EQ_INT(hy_service_background(svc, 100), 1);   /* caught up with the parts: idle */
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)part2, strlen(part2),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, sizeof args, "{\"id\":\"imp_1\",\"seq\":1,\"data\":\"%s\",\"last\":true}", b64);
+    json_decref(hy_service_calls(svc, "imports.add_part", "social_services", NULL, args, &st));
+    CHECK_EQ_INT(st, 202);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    res = json_object_get(r, "result");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(res, "counts"), "unchanged")), 2);
+    json_decref(r);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t import_tests[] = {
     {"import.utf8_every_cut", test_utf8_every_cut},
     {"import.utf16_every_cut", test_utf16_every_cut},
@@ -305,5 +357,6 @@ const hy_test_t import_tests[] = {
     {"import.background_step", test_background_step},
     {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
     {"import.rows_prepared_ahead", test_rows_prepared_ahead},
+    {"import.rows_applied_while_receiving", test_rows_applied_while_receiving},
     {0},
 };
