@@ -19,6 +19,7 @@
  * record of the file (input, then outcome), and the "a:" entry that marks it active, so a
  * registry killed mid-import resumes where its last committed step ended.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +58,25 @@ static int s_store_rows(hy_ctx_t *ctx, uint64_t n, json_t *imp, json_t *rows)
     size_t i;
     json_t *row;
     int rc = 0;
+    registry_buf_t text = {0};   /* each row's JSON, written without jansson's dump */
     json_array_foreach(rows, i, row) {
         uint8_t key[16];
         total++;
         json_object_set_new(row, "row", json_integer(total));
         s_row_key(n, (uint64_t)total, key);
-        if ((rc = hy_store_put_json(ctx->txn, st->import_rows, key, sizeof key, row)) != 0)
-            return rc;
+        text.len = 0;
+        if (registry_json_add(&text, row) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+        MDB_val k = {sizeof key, key}, v = {text.len, text.p};
+        if ((rc = mdb_put(ctx->txn, st->import_rows, &k, &v, 0)) != 0)
+            break;
     }
-    json_object_set_new(imp, "total", json_integer(total));
-    return 0;
+    free(text.p);
+    if (rc == 0)
+        json_object_set_new(imp, "total", json_integer(total));
+    return rc;
 }
 
 /* Decodes the base64 data of args and feeds it; the import is active (its rows are applied)

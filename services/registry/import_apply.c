@@ -241,24 +241,6 @@ static int s_apply_batch(hy_ctx_t *ctx, const json_t *imp, s_batch_t *b)
     return 0;
 }
 
-/* Appends v as JSON: a string with nothing to escape as it is, anything else through
- * jansson (the same bytes json_dumps writes for it inside an object). 0 or -1. */
-static int s_add_value(registry_buf_t *b, const json_t *v)
-{
-    const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    bool plain = s != NULL;
-    for (size_t i = 0; plain && i < n; i++)
-        plain = (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';
-    if (plain)
-        return registry_buf_add(b, "\"", 1) | registry_buf_add(b, s, n) |
-               registry_buf_add(b, "\"", 1);
-    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    int rc = text ? registry_buf_add(b, text, strlen(text)) : -1;
-    free(text);
-    return rc;
-}
-
 /* Writes a row back with its outcome: the stored text (line, input, row number: never "{}")
  * with the outcome's members appended, written straight into the page (MDB_RESERVE), so the
  * input is not serialised again. tail: a buffer reused from row to row. 0 or an LMDB error. */
@@ -272,7 +254,7 @@ static int s_put_outcome(hy_ctx_t *ctx, const uint8_t key[16], const json_t *row
         if (v)
             rc = registry_buf_add(tail, ",\"", 2) |
                  registry_buf_add(tail, s_outcome_keys[k], strlen(s_outcome_keys[k])) |
-                 registry_buf_add(tail, "\":", 2) | s_add_value(tail, v);
+                 registry_buf_add(tail, "\":", 2) | registry_json_add(tail, v);
     }
     while (len > 0 && text[len - 1] != '}')   /* the stored object's closing brace */
         len--;

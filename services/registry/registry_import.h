@@ -16,6 +16,9 @@ typedef struct {
 } registry_buf_t;
 /* Appends n bytes. 0, or -1 when out of memory. */
 int registry_buf_add(registry_buf_t *b, const void *src, size_t n);
+/* Appends v as compact JSON (members in their order), what json_dumps would write, without
+ * building a text per value. 0, or -1 when out of memory. */
+int registry_json_add(registry_buf_t *b, const json_t *v);
 
 /* The person field a column header stands for ("کد ملی" -> "national_id"), or NULL. */
 const char *registry_import_column(const char *header);

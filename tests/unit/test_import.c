@@ -349,6 +349,22 @@ static void test_rows_applied_while_receiving(void)
     hy_test_rmdir(dir);
 }
 
+/* registry_json_add writes what json_dumps (compact, members in order) writes. */
+static void test_json_add(void)
+{
+    json_t *v = json_pack("{s:i,s:{s:s,s:s,s:s},s:[s,s],s:n,s:b,s:s,s:{},s:[]}", "line", 12,
+                          "in", "national_id", "0012345679", "first_name", "فاطمه \"زهرا\"",
+                          "note", "a\\b\tc\x01", "possible_duplicates", "prs_1", "prs_2",
+                          "field", "ok", 1, "detail", "", "empty", "list");
+    registry_buf_t b = {0};
+    CHECK_EQ_INT(registry_json_add(&b, v), 0);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_EQ_STR(b.p, want);
+    free(want);
+    free(b.p);
+    json_decref(v);
+}
+
 const hy_test_t import_tests[] = {
     {"import.utf8_every_cut", test_utf8_every_cut},
     {"import.utf16_every_cut", test_utf16_every_cut},
@@ -358,5 +374,6 @@ const hy_test_t import_tests[] = {
     {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
     {"import.rows_prepared_ahead", test_rows_prepared_ahead},
     {"import.rows_applied_while_receiving", test_rows_applied_while_receiving},
+    {"import.json_add", test_json_add},
     {0},
 };
