@@ -42,6 +42,8 @@ typedef struct {
     const hy_op_spec_t *spec;
     bool prepared, running;
     atomic_bool finished;         /* set by the thread when it is done with the chunk */
+    json_t *garbage[2 * CHUNK];   /* rows applied and their arguments, freed by the chunk's */
+    size_t ngarbage;              /* next preparation: on the thread, not on the writer */
     pthread_t thread;
 } s_chunk_t;
 
@@ -94,9 +96,17 @@ static void s_prepare_row(const s_chunk_t *c, registry_prow_t *r)
 
 /* Parses and checks every row of the chunk (on the thread, or on the writer). A row whose
  * text is not JSON leaves row NULL: the writer's step fails as on a corrupted store. */
+static void s_free_garbage(s_chunk_t *c)
+{
+    for (size_t i = 0; i < c->ngarbage; i++)
+        json_decref(c->garbage[i]);
+    c->ngarbage = 0;
+}
+
 static void *s_prepare_chunk(void *user)
 {
     s_chunk_t *c = user;
+    s_free_garbage(c);
     for (size_t i = 0; i < c->n; i++) {
         registry_prow_t *r = &c->rows[i];
         r->text = c->buf.p + c->off[i];
@@ -190,6 +200,7 @@ void registry_prep_free(struct registry_prep *p)
         return;
     for (int i = 0; i < 2; i++) {
         s_clear(&p->c[i]);
+        s_free_garbage(&p->c[i]);
         free(p->c[i].buf.p);
     }
     free(p);
@@ -213,8 +224,8 @@ static bool s_covers(const s_chunk_t *c, uint64_t n, uint64_t from)
 static void s_skip_to(s_chunk_t *c, uint64_t from)
 {
     for (; c->at < from - c->first; c->at++) {
-        json_decref(c->rows[c->at].row);
-        json_decref(c->rows[c->at].args);
+        c->garbage[c->ngarbage++] = c->rows[c->at].row;
+        c->garbage[c->ngarbage++] = c->rows[c->at].args;
         c->rows[c->at].row = c->rows[c->at].args = NULL;
     }
 }
@@ -277,8 +288,8 @@ void registry_prep_done(struct registry_prep *p, size_t k)
         return;
     s_chunk_t *c = &p->c[p->cur];
     for (size_t i = c->at; i < c->at + k && i < c->n; i++) {
-        json_decref(c->rows[i].row);
-        json_decref(c->rows[i].args);
+        c->garbage[c->ngarbage++] = c->rows[i].row;
+        c->garbage[c->ngarbage++] = c->rows[i].args;
         c->rows[i].row = c->rows[i].args = NULL;
     }
     c->at += k;
