@@ -9,7 +9,10 @@
 # Rows per second count from the first byte sent to the import's "done" (upload and parsing
 # included). Target: ≥ 5 × POST /v1/persons per second. The CPU each imported row cost (registry
 # and gateway) is printed beside the CPU of one POST: on a machine shared with other work the
-# rates follow the load, the CPU figures much less.
+# rates follow the load, the CPU figures much less. Last, bench/import_writer.c (built against
+# the registry objects of the build measured) imports HY_BENCH_IMPORT_WRITER_ROWS (20,000) rows
+# of the same list with no sockets at all and prints the CPU the registry's one writer thread
+# spent per row: the steadiest figure of the section, for comparing two builds.
 
 s_import_csv() {   # s_import_csv N FILE: N rows, every national ID valid and unique
   awk -v n="$1" 'BEGIN {
@@ -42,6 +45,20 @@ s_import_get() {   # s_import_get ID FIELD: a number of the import's JSON
 s_import_state() {
   curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$1" |
     grep -o '"state":"[a-z]*"' | cut -d'"' -f4
+}
+
+# s_import_writer: the registry writer's CPU per imported row with no sockets (bench/
+# import_writer.c, built here against the registry objects and headers of the build measured)
+s_import_writer() {
+  local src; src=$(cd "$ROOT/$BUILD/../.." && pwd)
+  local bin="$BENCH_DIR/import_writer" objs
+  objs=$(ls "$ROOT/$BUILD"/services/registry/*.o | grep -v '/main\.o$')
+  # shellcheck disable=SC2086
+  ${CC:-gcc} -std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+    -I"$src/shared" -I"$src/services/registry" -o "$bin" bench/import_writer.c $objs \
+    "$ROOT/$BUILD/libhamyar.a" -lzmq -llmdb -ljansson -lsodium -lpthread || return 1
+  mkdir -p "$BENCH_DIR/import-writer"
+  HY_LOG_LEVEL=warn "$bin" "${HY_BENCH_IMPORT_WRITER_ROWS:-20000}" "$BENCH_DIR/import-writer" | tail -1
 }
 
 bench_import() {
@@ -121,6 +138,15 @@ bench_import() {
   [ "${done_at_end:-0}" -lt "$rows" ] ||
     bench_note "the import ended before the single-connection run did: its p99 is partly without the import"
   bench_cluster_stop
+  local W wr_up wr_apply wr_all wr_proc
+  if W=$(s_import_writer); then
+    wr_up=$(bench_kv "$W" writer_upload_us); wr_apply=$(bench_kv "$W" writer_apply_us)
+    wr_all=$(bench_kv "$W" writer_us); wr_proc=$(bench_kv "$W" process_us)
+    bench_row "$(printf '%-44s %9s µs/row   upload %s + apply %s; the whole process %s µs/row' \
+      "registry writer, no sockets ($(bench_kv "$W" rows) rows)" "$wr_all" "$wr_up" "$wr_apply" "$wr_proc")"
+  else
+    bench_note "bench/import_writer.c did not build or run against $BUILD"
+  fi
   BENCH_SUMMARY+=(
     "$(printf 'import of %s rows: %s rows/s = %s× POST /v1/persons (%s req/s, %s conns) in the same run; target ≥ 5×: %s' \
       "$rows" "$(bench_int "$rps")" "$(bench_ratio "$rps" "$post_rps" 1)" "$(bench_int "$post_rps")" "$BENCH_CONNS" \
@@ -128,6 +154,7 @@ bench_import() {
     "$(printf '    CPU per imported row %.0f µs against %.0f µs per POST /v1/persons (%s×): the steadier figure on a shared machine' \
       "$row_us" "$post_us" "$(bench_ratio "$post_us" "$row_us" 1)")"
     "$(printf '    the registry writer per imported row %.0f µs (%.0f µs more on the thread reading rows ahead)' "$writer_us" "$prep_us")"
+    "$(printf '    the registry writer with no sockets (bench/import_writer.c): %s µs per row (upload %s, apply %s); process %s' "${wr_all:-?}" "${wr_up:-?}" "${wr_apply:-?}" "${wr_proc:-?}")"
     "$(printf '    a single registration during the import: p99 %s ms (%s ms with no import)' "$busy_p99" "$idle_p99")"
   )
 }
