@@ -8,14 +8,15 @@
  * request is waiting (hy_requests_waiting), else it goes on up to HY_IMPORT_IDLE_MS (default
  * 100) or HY_IMPORT_STEP_ROWS (default 5000) rows: a registration sent meanwhile waits for 4 ms
  * of rows and one commit at most, while an idle registry pays one durable commit per many rows.
- * The
- * row's outcome, the counts and the import's "done" are written in the same transaction as the
- * persons, so a registry killed mid-import resumes at the first row not committed and ends with
+ * The row's outcome, the counts and the import's "done" are written in the same transaction as
+ * the persons, so a registry killed mid-import resumes at the first row not committed and ends with
  * the counts an uninterrupted run gives.
  *
  * A row acts as the key that sent the import (its actor is kept in the import) and goes through
- * the same checks as POST /v1/persons: the argument spec, then the domain rules. Each row runs
- * in a nested transaction (hy_ctx_nested), so a row refused half-way leaves nothing behind.
+ * the same checks as POST /v1/persons: the argument spec (checked ahead of the step, with the
+ * national ID, on import_prep.c's thread), then the domain rules. The rows run 8 to a nested
+ * transaction (hy_ctx_nested), a batch with a refused row again one by one, so a row refused
+ * half-way leaves nothing behind.
  *   known national ID, no referral from this agency  -> the referral (the list's date) is
  *       attached, empty fields filled, nothing overwritten: referral_added
  *   known, referral there, some empty field the row fills -> updated
