@@ -51,11 +51,10 @@ s_import_state() {
 # import_writer.c, built here against the registry objects and headers of the build measured)
 s_import_writer() {
   local src; src=$(cd "$ROOT/$BUILD/../.." && pwd)
-  local bin="$BENCH_DIR/import_writer" objs
-  objs=$(ls "$ROOT/$BUILD"/services/registry/*.o | grep -v '/main\.o$')
-  # shellcheck disable=SC2086
+  local bin="$BENCH_DIR/import_writer" objs=() o
+  for o in "$ROOT/$BUILD"/services/registry/*.o; do [ "${o##*/}" = main.o ] || objs+=("$o"); done
   ${CC:-gcc} -std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-    -I"$src/shared" -I"$src/services/registry" -o "$bin" bench/import_writer.c $objs \
+    -I"$src/shared" -I"$src/services/registry" -o "$bin" bench/import_writer.c "${objs[@]}" \
     "$ROOT/$BUILD/libhamyar.a" -lzmq -llmdb -ljansson -lsodium -lpthread || return 1
   mkdir -p "$BENCH_DIR/import-writer"
   HY_LOG_LEVEL=warn "$bin" "${HY_BENCH_IMPORT_WRITER_ROWS:-20000}" "$BENCH_DIR/import-writer" | tail -1
