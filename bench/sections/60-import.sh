@@ -9,7 +9,10 @@
 # Rows per second count from the first byte sent to the import's "done" (upload and parsing
 # included). Target: ≥ 5 × POST /v1/persons per second. The CPU each imported row cost (registry
 # and gateway) is printed beside the CPU of one POST: on a machine shared with other work the
-# rates follow the load, the CPU figures much less.
+# rates follow the load, the CPU figures much less. Last, bench/import_writer.c (built against
+# the registry objects of the build measured) imports HY_BENCH_IMPORT_WRITER_ROWS (20,000) rows
+# of the same list with no sockets at all and prints the CPU the registry's one writer thread
+# spent per row: the steadiest figure of the section, for comparing two builds.
 
 s_import_csv() {   # s_import_csv N FILE: N rows, every national ID valid and unique
   awk -v n="$1" 'BEGIN {
@@ -30,6 +33,10 @@ s_import_csv() {   # s_import_csv N FILE: N rows, every national ID valid and un
   }'
 }
 
+s_proc_ticks() {   # s_proc_ticks PID: CPU ticks of the process, threads that have ended included
+  awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' "/proc/$1/stat"
+}
+
 s_import_get() {   # s_import_get ID FIELD: a number of the import's JSON
   curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$1" |
     grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
@@ -38,6 +45,19 @@ s_import_get() {   # s_import_get ID FIELD: a number of the import's JSON
 s_import_state() {
   curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$1" |
     grep -o '"state":"[a-z]*"' | cut -d'"' -f4
+}
+
+# s_import_writer: the registry writer's CPU per imported row with no sockets (bench/
+# import_writer.c, built here against the registry objects and headers of the build measured)
+s_import_writer() {
+  local src; src=$(cd "$ROOT/$BUILD/../.." && pwd)
+  local bin="$BENCH_DIR/import_writer" objs=() o
+  for o in "$ROOT/$BUILD"/services/registry/*.o; do [ "${o##*/}" = main.o ] || objs+=("$o"); done
+  ${CC:-gcc} -std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+    -I"$src/shared" -I"$src/services/registry" -o "$bin" bench/import_writer.c "${objs[@]}" \
+    "$ROOT/$BUILD/libhamyar.a" -lzmq -llmdb -ljansson -lsodium -lpthread || return 1
+  mkdir -p "$BENCH_DIR/import-writer"
+  HY_LOG_LEVEL=warn "$bin" "${HY_BENCH_IMPORT_WRITER_ROWS:-20000}" "$BENCH_DIR/import-writer" | tail -1
 }
 
 bench_import() {
@@ -52,7 +72,7 @@ bench_import() {
   # POST /v1/persons on the same cluster, just before the import
   bench_measure registry --mode post-persons --key "$KEY_SOCIAL_SERVICES" --conns "$BENCH_CONNS" \
     --threads 2 --warmup 1 --duration "$(bench_secs 5)" --seed 500000000
-  local post_rps=$M_RPS post_us=$M_US_ALL
+  local post_rps=$M_RPS post_us=$M_US_ALL post_svc_us=$M_US_SVC
   bench_row "$(printf '%-44s %9s req/s    p50 %s ms, p99 %s ms' "POST /v1/persons, $BENCH_CONNS conns" \
     "$(bench_int "$M_RPS")" "$M_P50" "$M_P99")"
   M=$(bench_load --mode post-persons --key "$KEY_SOCIAL_SERVICES" --conns 1 --threads 1 --warmup 0.5 \
@@ -65,6 +85,7 @@ bench_import() {
   s_import_csv "$rows" >"$file"
   local t0 t1 id
   bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap0"
+  local reg_ticks0; reg_ticks0=$(s_proc_ticks "${SVC_PIDS[registry]}")
   t0=$(date +%s.%N)
   id=$(HY_API_KEY=$KEY_SOCIAL_SERVICES "$BIN/hamyarctl" import "$file" --agency behzisti \
        --date 1402/06/15 2>>"$BENCH_DIR/import-ctl.log") || { bench_note "hamyarctl import failed: $(tail -3 "$BENCH_DIR/import-ctl.log")"; bench_cluster_stop; return; }
@@ -85,17 +106,29 @@ bench_import() {
   done
   t1=$(date +%s.%N)
   bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap1"
+  local reg_ticks1; reg_ticks1=$(s_proc_ticks "${SVC_PIDS[registry]}")
   local rps; rps=$(bench_calc "$rows / ($t1 - $t0)")
   # CPU per row: the registry's and the gateway's, less what the single-connection client's
   # registrations cost at the POST rate's CPU per request (an estimate, said so below)
   local cpu_reg cpu_gw row_us
-  cpu_reg=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" .)
+  # the registry's whole process: its threads that have ended (import_prep.c's) are only there
+  cpu_reg=$(bench_calc "($reg_ticks1 - $reg_ticks0) / $(getconf CLK_TCK)")
   cpu_gw=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "$GW_PID" .)
   row_us=$(bench_calc "(($cpu_reg + $cpu_gw) * 1000000 - $(bench_kv "$M" answered) * $post_us) / $rows")
+  # the registry's reactor (the one writer: what bounds the rate) and the thread that reads and
+  # checks rows ahead of it (import_prep.c), per row; the reactor's share less the single
+  # client's registrations at the POST run's reactor CPU per request
+  local cpu_writer cpu_prep writer_us prep_us
+  cpu_writer=$(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" '^hamyar')
+  cpu_prep=$(bench_calc "$cpu_reg - $(bench_cpu_delta "$BENCH_DIR/imp-snap0" "$BENCH_DIR/imp-snap1" "${SVC_PIDS[registry]}" '^(hamyar|ZMQ)')")
+  writer_us=$(bench_calc "($cpu_writer * 1000000 - $(bench_kv "$M" answered) * $post_svc_us) / $rows")
+  prep_us=$(bench_calc "$cpu_prep * 1000000 / $rows")
   bench_row "$(printf '%-44s %9s rows/s   %s rows in %.1f s, state %s' "import, upload to done" \
     "$(bench_int "$rps")" "$rows" "$(bench_calc "$t1 - $t0")" "$state")"
   bench_note "$(printf 'CPU per imported row (registry and gateway, upload included): %.0f µs, against %.0f µs per POST /v1/persons (all processes): %s× cheaper' \
     "$row_us" "$post_us" "$(bench_ratio "$post_us" "$row_us" 1)")"
+  bench_note "$(printf 'registry reactor (the writer) per imported row: %.0f µs; the rows read and checked ahead on hy-import-prep: %.0f µs' \
+    "$writer_us" "$prep_us")"
   bench_note "counts: $(curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" \
     "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$id" | grep -o '"counts":{[^}]*}')"
   bench_row "$(printf '%-44s %9s req/s    p50 %s ms, p99 %s ms (%s ms with no import)' \
@@ -104,12 +137,23 @@ bench_import() {
   [ "${done_at_end:-0}" -lt "$rows" ] ||
     bench_note "the import ended before the single-connection run did: its p99 is partly without the import"
   bench_cluster_stop
+  local W wr_up wr_apply wr_all wr_proc
+  if W=$(s_import_writer); then
+    wr_up=$(bench_kv "$W" writer_upload_us); wr_apply=$(bench_kv "$W" writer_apply_us)
+    wr_all=$(bench_kv "$W" writer_us); wr_proc=$(bench_kv "$W" process_us)
+    bench_row "$(printf '%-44s %9s µs/row   upload %s + apply %s; the whole process %s µs/row' \
+      "registry writer, no sockets ($(bench_kv "$W" rows) rows)" "$wr_all" "$wr_up" "$wr_apply" "$wr_proc")"
+  else
+    bench_note "bench/import_writer.c did not build or run against $BUILD"
+  fi
   BENCH_SUMMARY+=(
     "$(printf 'import of %s rows: %s rows/s = %s× POST /v1/persons (%s req/s, %s conns) in the same run; target ≥ 5×: %s' \
       "$rows" "$(bench_int "$rps")" "$(bench_ratio "$rps" "$post_rps" 1)" "$(bench_int "$post_rps")" "$BENCH_CONNS" \
       "$(awk -v a="$rps" -v b="$post_rps" 'BEGIN { print (b > 0 && a >= 5 * b) ? "met" : "NOT met" }')")"
     "$(printf '    CPU per imported row %.0f µs against %.0f µs per POST /v1/persons (%s×): the steadier figure on a shared machine' \
       "$row_us" "$post_us" "$(bench_ratio "$post_us" "$row_us" 1)")"
+    "$(printf '    the registry writer per imported row %.0f µs (%.0f µs more on the thread reading rows ahead)' "$writer_us" "$prep_us")"
+    "$(printf '    the registry writer with no sockets (bench/import_writer.c): %s µs per row (upload %s, apply %s); process %s' "${wr_all:-?}" "${wr_up:-?}" "${wr_apply:-?}" "${wr_proc:-?}")"
     "$(printf '    a single registration during the import: p99 %s ms (%s ms with no import)' "$busy_p99" "$idle_p99")"
   )
 }

@@ -257,6 +257,7 @@ const hy_service_def_t registry_def = {
     .name = "registry",
     .api = &registry_api,
     .open = registry_open,
+    .close = registry_close,
     .sources = NULL,
     .apply = NULL,
     .background = registry_import_step,

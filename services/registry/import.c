@@ -8,13 +8,18 @@
  * says whether more follow ("more": true); POST /v1/imports/{id}/parts carries the next ones in
  * order ("seq" 1, 2, ...; "last": true on the final one). hamyarctl import does the splitting.
  * Each part is parsed as it arrives (import_parse.c) and its rows stored, so a part is one
- * short write and the file is never held whole in memory. A part sent again (a client retrying
+ * short write and the file is never held whole in memory. Its rows are applied as soon as they
+ * are stored, while the next parts come (the import stays "receiving", its "done" counting
+ * them, until its last part): the upload and the apply overlap instead of adding up. A file
+ * abandoned half-way leaves the rows it sent applied, each with its outcome (sending the whole
+ * file again changes nothing for them: unchanged). A part sent again (a client retrying
  * after a timeout) changes nothing and is answered with the import as it stands.
  *
  * Everything lives in LMDB: the import's record (state, counts, parser state), one row per
  * record of the file (input, then outcome), and the "a:" entry that marks it active, so a
  * registry killed mid-import resumes where its last committed step ended.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +58,29 @@ static int s_store_rows(hy_ctx_t *ctx, uint64_t n, json_t *imp, json_t *rows)
     size_t i;
     json_t *row;
     int rc = 0;
+    registry_buf_t text = {0};   /* each row's JSON, written without jansson's dump */
     json_array_foreach(rows, i, row) {
         uint8_t key[16];
         total++;
         json_object_set_new(row, "row", json_integer(total));
         s_row_key(n, (uint64_t)total, key);
-        if ((rc = hy_store_put_json(ctx->txn, st->import_rows, key, sizeof key, row)) != 0)
-            return rc;
+        text.len = 0;
+        if (registry_json_add(&text, row) != 0) {
+            rc = ENOMEM;
+            break;
+        }
+        MDB_val k = {sizeof key, key}, v = {text.len, text.p};
+        if ((rc = mdb_put(ctx->txn, st->import_rows, &k, &v, 0)) != 0)
+            break;
     }
-    json_object_set_new(imp, "total", json_integer(total));
-    return 0;
+    free(text.p);
+    if (rc == 0)
+        json_object_set_new(imp, "total", json_integer(total));
+    return rc;
 }
 
-/* Decodes the base64 data of args and feeds it; the import is queued when last. */
+/* Decodes the base64 data of args and feeds it; the import is active (its rows are applied)
+ * from its first rows on, and queued when last. */
 static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool last)
 {
     registry_t *st = registry_state(ctx);
@@ -101,9 +116,11 @@ static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool 
     if (last) {
         json_object_set_new(imp, "state", json_string("queued"));
         json_object_set_new(imp, "queued_at", json_string(ctx->now_iso));
-        if ((rc = hy_index_put(ctx->txn, st->import_idx, "a:", 2, n)) != 0)
-            status = hy_fail_mdb(ctx, rc);
     }
+    /* active from its first rows: they are applied while the next parts come */
+    if ((last || json_array_size(rows)) &&
+        (rc = hy_index_put(ctx->txn, st->import_idx, "a:", 2, n)) != 0)
+        status = hy_fail_mdb(ctx, rc);
 done:
     free(bin);
     json_decref(rows);

@@ -2,19 +2,21 @@
  * import_apply.c — applying an import's rows in the background, a few milliseconds at a time.
  *
  * The skeleton calls registry_import_step between batches of requests, in a write transaction
- * of its own (shared/service.h, background). A step takes the oldest active import and applies
+ * of its own (shared/service.h, background). A step takes the oldest active import with rows
+ * to apply (one still receiving its parts counts once it has rows not yet applied) and applies
  * its next rows, then commits. It stops once HY_IMPORT_STEP_MS (default 4) have passed if a
  * request is waiting (hy_requests_waiting), else it goes on up to HY_IMPORT_IDLE_MS (default
  * 100) or HY_IMPORT_STEP_ROWS (default 5000) rows: a registration sent meanwhile waits for 4 ms
  * of rows and one commit at most, while an idle registry pays one durable commit per many rows.
- * The
- * row's outcome, the counts and the import's "done" are written in the same transaction as the
- * persons, so a registry killed mid-import resumes at the first row not committed and ends with
+ * The row's outcome, the counts and the import's "done" are written in the same transaction as
+ * the persons, so a registry killed mid-import resumes at the first row not committed and ends with
  * the counts an uninterrupted run gives.
  *
  * A row acts as the key that sent the import (its actor is kept in the import) and goes through
- * the same checks as POST /v1/persons: the argument spec, then the domain rules. Each row runs
- * in a nested transaction (hy_ctx_nested), so a row refused half-way leaves nothing behind.
+ * the same checks as POST /v1/persons: the argument spec (checked ahead of the step, with the
+ * national ID, on import_prep.c's thread), then the domain rules. The rows run 8 to a nested
+ * transaction (hy_ctx_nested), a batch with a refused row again one by one, so a row refused
+ * half-way leaves nothing behind.
  *   known national ID, no referral from this agency  -> the referral (the list's date) is
  *       attached, empty fields filled, nothing overwritten: referral_added
  *   known, referral there, some empty field the row fills -> updated
@@ -56,22 +58,14 @@ typedef struct {
     uint64_t existing;  /* person number holding the national ID, or 0 */
 } s_row_t;
 
-static void s_invalid(s_row_t *r, const char *code, const char *field, const char *detail)
-{
-    json_object_set_new(r->row, "outcome", json_string("invalid"));
-    json_object_set_new(r->row, "code", json_string(code));
-    json_object_set_new(r->row, "field", field ? json_string(field) : json_null());
-    if (detail)
-        json_object_set_new(r->row, "detail", json_string(detail));
-}
-
 /* The error a domain call left in ctx, as the row's outcome. */
 static void s_invalid_from_ctx(hy_ctx_t *ctx, s_row_t *r)
 {
     json_t *e = ctx->error;
-    s_invalid(r, e ? json_string_value(json_object_get(e, "code")) : "internal_error",
-              e ? json_string_value(json_object_get(e, "field")) : NULL,
-              e ? json_string_value(json_object_get(e, "detail")) : NULL);
+    registry_import_invalid(r->row,
+                            e ? json_string_value(json_object_get(e, "code")) : "internal_error",
+                            e ? json_string_value(json_object_get(e, "field")) : NULL,
+                            e ? json_string_value(json_object_get(e, "detail")) : NULL);
 }
 
 static bool s_has_agency(const json_t *person, const char *agency)
@@ -185,10 +179,7 @@ static int s_apply_in(hy_ctx_t *ctx, s_row_t *r, const char *nid)
 
 typedef struct {
     s_row_t rows[BATCH];
-    char *text[BATCH];   /* each row as stored (its input), to which the outcome is appended */
-    size_t len[BATCH];
-    char nid[BATCH][11];
-    bool ready[BATCH];   /* passed the spec and the national ID check: to apply */
+    registry_prow_t *prep;   /* the rows as prepared (import_prep.c): ready, nid, stored text */
     size_t n;
 } s_batch_t;
 
@@ -196,9 +187,9 @@ static int s_batch_nested(hy_ctx_t *ctx, void *user)
 {
     s_batch_t *b = user;
     for (size_t i = 0; i < b->n; i++) {
-        if (!b->ready[i])
+        if (!b->prep[i].ready)
             continue;
-        int status = s_apply_in(ctx, &b->rows[i], b->nid[i]);
+        int status = s_apply_in(ctx, &b->rows[i], b->prep[i].nid);
         if (status != 0 || ctx->error)
             return status ? status : 500;
     }
@@ -216,50 +207,14 @@ static int s_one_nested(hy_ctx_t *ctx, void *user)
     return s_apply_in(ctx, one->r, one->nid);
 }
 
-/* The checks a row passes before it touches anything: the same argument spec as POST
- * /v1/persons, then the national ID. true when the row is to be applied; false when its
- * outcome (invalid) is already written into it. */
-static bool s_prepare(const hy_op_spec_t *spec, const json_t *imp, s_row_t *r, char nid[11])
-{
-    json_t *error = json_object_get(r->row, "error");
-    if (error) {
-        s_invalid(r, json_string_value(json_object_get(error, "code")), NULL,
-                  "the line is not a JSON object");
-        return false;
-    }
-    r->args = registry_import_args(json_object_get(r->row, "in"),
-                                   json_string_value(json_object_get(imp, "agency_name")),
-                                   json_string_value(json_object_get(imp, "date")),
-                                   json_string_value(json_object_get(imp, "office")));
-    hy_spec_error_t serr;
-    if (hy_spec_check(spec, r->args, &serr) != 0) {
-        char *dot = strstr(serr.field, "_jalali");
-        if (dot)
-            *dot = '\0';
-        s_invalid(r, serr.code, serr.field[0] ? serr.field : NULL, serr.detail);
-        return false;
-    }
-    int nrc = hy_national_id_normalize(json_string_value(json_object_get(r->args, "national_id")),
-                                       nid);
-    if (nrc != 0) {
-        s_invalid(r, "invalid_national_id", "national_id",
-                  nrc == HY_NID_FORMAT ? "a national ID has 10 digits"
-                                       : "check digit does not match");
-        return false;
-    }
-    return true;
-}
-
 /* Works out the outcome of a batch's rows and writes what they change: the batch in one nested
  * transaction, or, when a row in it is refused, row by row. 0, or an LMDB failure status. */
-static int s_apply_batch(hy_ctx_t *ctx, const hy_op_spec_t *spec, const json_t *imp,
-                         s_batch_t *b)
+static int s_apply_batch(hy_ctx_t *ctx, const json_t *imp, s_batch_t *b)
 {
     size_t todo = 0;
     for (size_t i = 0; i < b->n; i++) {
-        b->rows[i].imp = imp;
-        b->ready[i] = s_prepare(spec, imp, &b->rows[i], b->nid[i]);
-        todo += b->ready[i];
+        b->rows[i] = (s_row_t){imp, b->prep[i].row, b->prep[i].args, 0};
+        todo += b->prep[i].ready;
     }
     if (todo == 0)
         return 0;
@@ -270,13 +225,13 @@ static int s_apply_batch(hy_ctx_t *ctx, const hy_op_spec_t *spec, const json_t *
         return status;
     hy_ctx_clear_error(ctx);
     for (size_t i = 0; i < b->n; i++) {
-        if (!b->ready[i])
+        if (!b->prep[i].ready)
             continue;
         s_row_t *r = &b->rows[i];
         for (size_t k = 0; k < sizeof s_outcome_keys / sizeof s_outcome_keys[0]; k++)
             json_object_del(r->row, s_outcome_keys[k]);
         json_object_del(r->args, "import_id");
-        s_one_t one = {r, b->nid[i]};
+        s_one_t one = {r, b->prep[i].nid};
         if ((status = hy_ctx_nested(ctx, s_one_nested, &one)) != 0) {
             if (ctx->mdb_rc)
                 return status;
@@ -287,52 +242,64 @@ static int s_apply_batch(hy_ctx_t *ctx, const hy_op_spec_t *spec, const json_t *
     return 0;
 }
 
-/* Writes a row back with its outcome: the stored text (line, input, row number) with the
- * outcome's members appended, so the input is not serialised again. 0 or an LMDB error. */
+/* Writes a row back with its outcome: the stored text (line, input, row number: never "{}")
+ * with the outcome's members appended, written straight into the page (MDB_RESERVE), so the
+ * input is not serialised again. tail: a buffer reused from row to row. 0 or an LMDB error. */
 static int s_put_outcome(hy_ctx_t *ctx, const uint8_t key[16], const json_t *row,
-                         const char *text, size_t len)
+                         const char *text, size_t len, registry_buf_t *tail)
 {
-    json_t *o = json_object();
-    for (size_t k = 0; o && k < sizeof s_outcome_keys / sizeof s_outcome_keys[0]; k++) {
+    int rc = 0;
+    tail->len = 0;
+    for (size_t k = 0; rc == 0 && k < sizeof s_outcome_keys / sizeof s_outcome_keys[0]; k++) {
         json_t *v = json_object_get(row, s_outcome_keys[k]);
-        if (v && json_object_set(o, s_outcome_keys[k], v) != 0)
-            break;
+        if (v)
+            rc = registry_buf_add(tail, ",\"", 2) |
+                 registry_buf_add(tail, s_outcome_keys[k], strlen(s_outcome_keys[k])) |
+                 registry_buf_add(tail, "\":", 2) | registry_json_add(tail, v);
     }
-    char *tail = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
     while (len > 0 && text[len - 1] != '}')   /* the stored object's closing brace */
         len--;
-    if (!tail || len < 2 || tail[0] != '{') {
-        free(tail);
+    if (rc != 0 || len < 3)
         return ENOMEM;
-    }
-    size_t tlen = strlen(tail);
-    bool empty = tlen == 2;
-    char *out = malloc(len + tlen);
-    if (!out) {
-        free(tail);
-        return ENOMEM;
-    }
-    memcpy(out, text, len - 1);   /* without its '}' */
-    size_t at = len - 1;
-    if (!empty) {
-        out[at++] = ',';
-        memcpy(out + at, tail + 1, tlen - 1);   /* the members and the closing '}' */
-        at += tlen - 1;
-    } else {
-        out[at++] = '}';
-    }
-    MDB_val k = {16, (void *)key}, v = {at, out};
-    int rc = mdb_put(ctx->txn, registry_state(ctx)->import_rows, &k, &v, 0);
-    free(out);
-    free(tail);
-    return rc;
+    size_t at = len - 1;   /* the stored text without its '}' */
+    MDB_val k = {16, (void *)key}, v = {at + tail->len + 1, NULL};
+    if ((rc = mdb_put(ctx->txn, registry_state(ctx)->import_rows, &k, &v, MDB_RESERVE)) != 0)
+        return rc;
+    char *out = v.mv_data;
+    memcpy(out, text, at);
+    memcpy(out + at, tail->p ? tail->p : "", tail->len);
+    at += tail->len;
+    out[at] = '}';
+    return 0;
 }
 
-/* The oldest active import: 0 with *n, MDB_NOTFOUND when none, or an LMDB error. */
-static int s_active(hy_ctx_t *ctx, uint64_t *n)
+/* The oldest active import with a row to apply, or whose rows are all applied and which has
+ * all its parts (to be marked done): 0 with *n and *imp (new), MDB_NOTFOUND when none (an
+ * import still receiving whose rows so far are all applied waits for its next part), or an
+ * LMDB error. */
+static int s_pick(hy_ctx_t *ctx, uint64_t *n, json_t **imp)
 {
-    return hy_index_first(ctx->txn, registry_state(ctx)->import_idx, "a:", 2, n);
+    registry_t *st = registry_state(ctx);
+    MDB_cursor *cur = NULL;
+    MDB_val k = {2, "a:"}, v;
+    int rc = mdb_cursor_open(ctx->txn, st->import_idx, &cur);
+    for (int op = MDB_SET; rc == 0; op = MDB_NEXT_DUP) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
+            break;
+        *n = hy_key_u64_get(v.mv_data);
+        if ((rc = hy_store_get_id(ctx->txn, st->imports, *n, imp)) != 0)
+            break;
+        const char *state = json_string_value(json_object_get(*imp, "state"));
+        if (!state || strcmp(state, "receiving") != 0 ||
+            json_integer_value(json_object_get(*imp, "done")) <
+                json_integer_value(json_object_get(*imp, "total")))
+            break;
+        json_decref(*imp);
+        *imp = NULL;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    return rc;
 }
 
 static void s_count(json_t *imp, const char *outcome)
@@ -347,10 +314,10 @@ int registry_import_step(hy_ctx_t *ctx)
     registry_t *st = registry_state(ctx);
     uint64_t n;
     json_t *imp = NULL;
-    int rc = s_active(ctx, &n);
+    int rc = s_pick(ctx, &n, &imp);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc || (rc = hy_store_get_id(ctx->txn, st->imports, n, &imp)) != 0)
+    if (rc)
         return hy_fail_mdb(ctx, rc);
     json_t *actor = json_object_get(imp, "actor");
     hy_request_t req = {
@@ -361,17 +328,17 @@ int registry_import_step(hy_ctx_t *ctx)
                   json_string_value(json_object_get(actor, "office"))},
     };
     ctx->req = &req;
-    if (strcmp(json_string_value(json_object_get(imp, "state")), "queued") == 0) {
+    bool receiving = strcmp(json_string_value(json_object_get(imp, "state")), "receiving") == 0;
+    if (strcmp(json_string_value(json_object_get(imp, "state")), "queued") == 0)
         json_object_set_new(imp, "state", json_string("running"));
+    if (!json_object_get(imp, "started_at"))
         json_object_set_new(imp, "started_at", json_string(ctx->now_iso));
-    }
     int64_t start = hy_now_us();
     int64_t busy_end = start + s_env("HY_IMPORT_STEP_MS", DEFAULT_STEP_MS) * 1000;
     int64_t idle_end = start + s_env("HY_IMPORT_IDLE_MS", DEFAULT_IDLE_MS) * 1000;
     long max_rows = s_env("HY_IMPORT_STEP_ROWS", DEFAULT_STEP_ROWS);
     json_int_t total = json_integer_value(json_object_get(imp, "total"));
     json_int_t done = json_integer_value(json_object_get(imp, "done"));
-    const hy_op_spec_t *spec = hy_spec_find(registry_api.ops, "persons.create");
     const char *office = json_string_value(json_object_get(imp, "office"));
     json_t *memo = NULL;   /* the import's office, read once for the step's rows */
     if (office && strlen(office) < sizeof st->office_memo_code &&
@@ -380,6 +347,7 @@ int registry_import_step(hy_ctx_t *ctx)
         st->office_memo = memo;
     }
     s_batch_t batch;
+    registry_buf_t tail = {0};   /* each row's outcome members, as text */
     char okey[64];
     memcpy(okey, "o:", 2);
     hy_key_u64(n, (uint8_t *)okey + 2);
@@ -390,51 +358,21 @@ int registry_import_step(hy_ctx_t *ctx)
             if (now >= idle_end || (now >= busy_end && hy_requests_waiting(ctx)))
                 break;
         }
-        /* the batch's rows, read in order with one cursor (closed before any write) */
-        MDB_cursor *cur = NULL;
+        /* the batch's rows, read and checked ahead (import_prep.c) */
         uint8_t key[16];
         hy_key_u64(n, key);
-        hy_key_u64((uint64_t)done + 1, key + 8);
-        MDB_val k = {sizeof key, key}, v;
+        size_t want = max_rows - i < BATCH ? (size_t)(max_rows - i) : BATCH;
         memset(&batch, 0, sizeof batch);
-        rc = mdb_cursor_open(ctx->txn, st->import_rows, &cur);
-        if (rc == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-        while (rc == 0 && batch.n < BATCH && i + (long)batch.n < max_rows &&
-               done + (json_int_t)batch.n < total) {
-            json_t *row = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-            if (!row) {
-                rc = MDB_CORRUPTED;
-                break;
-            }
-            batch.text[batch.n] = malloc(v.mv_size);
-            if (!batch.text[batch.n]) {
-                json_decref(row);
-                rc = ENOMEM;
-                break;
-            }
-            memcpy(batch.text[batch.n], v.mv_data, v.mv_size);
-            batch.len[batch.n] = v.mv_size;
-            batch.rows[batch.n++].row = row;
-            if (done + (json_int_t)batch.n < total)
-                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            else
-                break;
-        }
-        if (cur)
-            mdb_cursor_close(cur);
-        if (rc == 0 && batch.n == 0)
-            rc = MDB_NOTFOUND;
-        if (rc != 0)
-            status = hy_fail_mdb(ctx, rc);
-        else
-            status = s_apply_batch(ctx, spec, imp, &batch);
+        rc = registry_prep_take(ctx, n, imp, (uint64_t)done + 1, (uint64_t)total, want,
+                                &batch.prep, &batch.n);
+        status = rc ? hy_fail_mdb(ctx, rc) : s_apply_batch(ctx, imp, &batch);
         for (size_t j = 0; j < batch.n && status == 0; j++) {
-            json_t *row = batch.rows[j].row;
+            json_t *row = batch.prep[j].row;
             const char *outcome = json_string_value(json_object_get(row, "outcome"));
             size_t oklen = 10 + (size_t)snprintf(okey + 10, sizeof okey - 10, "%s", outcome);
             hy_key_u64((uint64_t)done + 1, key + 8);
-            if ((rc = s_put_outcome(ctx, key, row, batch.text[j], batch.len[j])) != 0 ||
+            if ((rc = s_put_outcome(ctx, key, row, batch.prep[j].text, batch.prep[j].len,
+                                    &tail)) != 0 ||
                 (rc = hy_index_put(ctx->txn, st->import_idx, okey, oklen, (uint64_t)done + 1)) !=
                     0) {
                 status = hy_fail_mdb(ctx, rc);
@@ -443,20 +381,20 @@ int registry_import_step(hy_ctx_t *ctx)
             s_count(imp, outcome);
             done++;
         }
-        for (size_t j = 0; j < batch.n; j++) {
-            json_decref(batch.rows[j].row);
-            json_decref(batch.rows[j].args);
-            free(batch.text[j]);
-        }
+        if (status == 0)
+            registry_prep_done(st->prep, batch.n);
         i += (long)batch.n;
     }
+    if (status != 0)   /* rolled back: rows prepared may hold half an outcome */
+        registry_prep_reset(st->prep);
+    free(tail.p);
     st->office_memo = NULL;
     json_decref(memo);
     hy_log_debug("import", "%s: rows to %lld in %lld us", req.id, (long long)done,
                  (long long)(hy_now_us() - start));
     if (status == 0) {
         json_object_set_new(imp, "done", json_integer(done));
-        if (done >= total) {
+        if (done >= total && !receiving) {
             json_object_set_new(imp, "state", json_string("done"));
             json_object_set_new(imp, "finished_at", json_string(ctx->now_iso));
             rc = hy_index_del(ctx->txn, st->import_idx, "a:", 2, n);
@@ -465,7 +403,7 @@ int registry_import_step(hy_ctx_t *ctx)
             rc = hy_store_put_id(ctx->txn, st->imports, n, imp);
         if (rc)
             status = hy_fail_mdb(ctx, rc);
-        else if (done >= total)
+        else if (done >= total && !receiving)
             hy_log_info("import", "%s done: %lld rows", req.id, (long long)total);
     }
     ctx->req = NULL;

@@ -10,6 +10,7 @@
  * columns are listed and ignored. Pure functions on JSON: no store, no context.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,57 @@ int registry_buf_add(registry_buf_t *b, const void *src, size_t n)
     b->len += n;
     b->p[b->len] = '\0';
     return 0;
+}
+
+/* A JSON string: as it is when nothing in it needs escaping, else as jansson writes it. */
+static int s_add_string(registry_buf_t *b, const char *s)
+{
+    size_t n = strlen(s);
+    bool plain = true;
+    for (size_t i = 0; plain && i < n; i++)
+        plain = (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';
+    if (plain)
+        return registry_buf_add(b, "\"", 1) | registry_buf_add(b, s, n) |
+               registry_buf_add(b, "\"", 1);
+    json_t *str = json_string(s);
+    char *text = str ? json_dumps(str, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    int rc = text ? registry_buf_add(b, text, strlen(text)) : -1;
+    free(text);
+    json_decref(str);
+    return rc;
+}
+
+int registry_json_add(registry_buf_t *b, const json_t *v)
+{
+    if (json_is_string(v))
+        return s_add_string(b, json_string_value(v));
+    if (json_is_integer(v)) {
+        char num[24];
+        int w = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return registry_buf_add(b, num, (size_t)w);
+    }
+    if (json_is_object(v) || json_is_array(v)) {
+        bool obj = json_is_object(v);
+        int rc = registry_buf_add(b, obj ? "{" : "[", 1);
+        size_t i = 0;
+        if (obj) {
+            const char *key;
+            json_t *m;
+            json_object_foreach((json_t *)v, key, m) {
+                rc |= (i++ ? registry_buf_add(b, ",", 1) : 0) | s_add_string(b, key) |
+                      registry_buf_add(b, ":", 1) | registry_json_add(b, m);
+            }
+        } else {
+            for (; i < json_array_size(v); i++)
+                rc |= (i ? registry_buf_add(b, ",", 1) : 0) |
+                      registry_json_add(b, json_array_get(v, i));
+        }
+        return rc | registry_buf_add(b, obj ? "}" : "]", 1);
+    }
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);   /* reals, true, false, null */
+    int rc = text ? registry_buf_add(b, text, strlen(text)) : -1;
+    free(text);
+    return rc;
 }
 
 static int s_put_cp(registry_buf_t *b, uint32_t cp)

@@ -45,10 +45,13 @@ typedef struct {
     /* During an import step only: its office, read once (registry_office_find answers it) */
     char office_memo_code[72];
     json_t *office_memo;
+    struct registry_prep *prep;   /* import_prep.c: an import's next rows, prepared ahead */
 } registry_t;
 
 extern const hy_api_t registry_api;
 extern const hy_service_def_t registry_def;
+/* Frees the state, stopping the import's preparing thread first (import_prep.c). */
+void registry_close(void *state);
 
 /* The handlers of registry_api.c's rows that only unpack their arguments for a domain function
  * (handlers.c); the others are the domain functions themselves. */

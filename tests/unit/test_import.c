@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fa.h"
 #include "../../services/registry/registry.h"
 #include "../../services/registry/registry_import.h"
 #include "test.h"
@@ -143,11 +144,9 @@ static void test_args(void)
     json_decref(in);
 }
 
-/* The background step through the skeleton: an import is applied by hy_service_background. */
-static void test_background_step(void)
+/* A registry in dir with office-1 and agency "a" (named x), the clock fixed. */
+static hy_service_t *s_import_service(const char *dir)
 {
-    char dir[64];
-    hy_test_tmpdir(dir);
     hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
     int st;
     json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
@@ -157,18 +156,37 @@ static void test_background_step(void)
     json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
                                  "{\"code\":\"a\",\"name\":\"x\"}", &st));
     CHECK_EQ_INT(st, 201);
+    return svc;
+}
+
+/* Sends data (text) base64 in the "data" of an import op's arguments: args_fmt is the JSON of
+ * the arguments with a %s where the data goes. Returns the reply's status. */
+static int s_send_part(hy_service_t *svc, const char *op, const char *args_fmt, const char *data)
+{
+    char b64[512], args[700];
+    int st = 0;
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)data, strlen(data),
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, sizeof args, args_fmt, b64);
+    json_decref(hy_service_calls(svc, op, "social_services", NULL, args, &st));
+    return st;
+}
+
+/* The background step through the skeleton: an import is applied by hy_service_background. */
+static void test_background_step(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = s_import_service(dir);
+    int st;
     const char *csv = "national_id,first_name,last_name,birth_date,sex\n"
                       "0012345679,z,y,1360/01/01,female\n"
                       "0012345679,z,y,1360/01/01,female\n";
-    char b64[512], args[700];
-    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)csv, strlen(csv),
-                      sodium_base64_VARIANT_ORIGINAL);
-    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", b64);
-    json_t *r = hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st);
-    CHECK_EQ_INT(st, 202);
-    json_decref(r);
+    CHECK_EQ_INT(s_send_part(svc, "imports.create",
+                             "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", csv),
+                 202);
     CHECK(hy_service_background(svc, 100) >= 1);
-    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
     json_t *counts = json_object_get(json_object_get(r, "result"), "counts");
     CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "result"), "state")), "done");
     CHECK_EQ_INT(json_integer_value(json_object_get(counts, "created")), 1);
@@ -186,22 +204,14 @@ static void test_step_rides_in_a_batch(void)
     char dir[64];
     hy_test_tmpdir(dir);
     setenv("HY_IMPORT_STEP_ROWS", "1", 1);
-    hy_service_t *svc = hy_service_new(&registry_def, dir, 1718452800);
+    hy_service_t *svc = s_import_service(dir);
     int st;
-    json_decref(hy_service_calls(svc, "offices.create", "operator", NULL,
-                                 "{\"code\":\"office-1\",\"name\":\"o\",\"province\":\"p\","
-                                 "\"city\":\"c\"}", &st));
-    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
-                                 "{\"code\":\"a\",\"name\":\"x\"}", &st));
     const char *jsonl = "{\"national_id\":\"0012345679\",\"first_name\":\"z\",\"last_name\":\"y\","
                         "\"birth_date\":\"1360/01/01\",\"sex\":\"female\"}\n"
                         "{\"national_id\":\"0012345679\"}\n{\"national_id\":\"0012345679\"}\n";
-    char b64[512], args[700];
-    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)jsonl, strlen(jsonl),
-                      sodium_base64_VARIANT_ORIGINAL);
-    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", b64);
-    json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
-    CHECK_EQ_INT(st, 202);
+    CHECK_EQ_INT(s_send_part(svc, "imports.create",
+                             "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", jsonl),
+                 202);
     CHECK_EQ_INT(hy_service_background(svc, 1), 1);   /* one row; more to do */
     json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
     CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "done")), 1);
@@ -217,6 +227,139 @@ static void test_step_rides_in_a_batch(void)
     hy_test_rmdir(dir);
 }
 
+/* A valid national ID from a number: the check digit the registry's own check accepts. */
+static void s_valid_id(unsigned k, char out[11])
+{
+    snprintf(out, 11, "%09u0", (k * 7919u + 80000011u) % 1000000000u);
+    char norm[11];
+    for (char d = '0'; d <= '9'; d++) {
+        out[9] = d;
+        if (hy_national_id_normalize(out, norm) == 0)
+            return;
+    }
+}
+
+/* Rows are read and checked ahead of the writer, on a thread, a chunk at a time: an import of
+ * more rows than a chunk, applied in steps that end inside chunks (and a request between two
+ * steps), ends with exactly the outcomes worked out here. */
+static void test_rows_prepared_ahead(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_IMPORT_STEP_ROWS", "7", 1);
+    hy_service_t *svc = s_import_service(dir);
+    int st;
+    enum { ROWS = 300 };
+    size_t cap = ROWS * 80 + 64;
+    char *csv = malloc(cap), *b64 = malloc(cap * 2), *args = malloc(cap * 2 + 128);
+    size_t at = (size_t)snprintf(csv, cap, "national_id,first_name,last_name,birth_date,sex\n");
+    int created = 0, invalid = 0, unchanged = 0;
+    for (unsigned k = 1; k <= ROWS; k++) {
+        char nid[11];
+        s_valid_id(k % 25 == 0 ? k - 3 : k, nid);   /* every 25th row: an ID listed 3 rows before */
+        if (k % 10 == 3)
+            nid[9] = (char)('0' + (nid[9] - '0' + 1) % 10);   /* a wrong check digit */
+        at += (size_t)snprintf(csv + at, cap - at, "%s,n%u,f%u,1360/01/%02u,female\n", nid, k, k,
+                               1 + k % 28);
+        if (k % 10 == 3)
+            invalid++;
+        else if (k % 25 == 0)
+            unchanged++;
+        else
+            created++;
+    }
+    sodium_bin2base64(b64, cap * 2, (const unsigned char *)csv, at,
+                      sodium_base64_VARIANT_ORIGINAL);
+    snprintf(args, cap * 2 + 128, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}",
+             b64);
+    json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
+    CHECK_EQ_INT(st, 202);
+    CHECK_EQ_INT(hy_service_background(svc, 20), 20);   /* 140 rows: past the first chunk */
+    json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
+                                 "{\"code\":\"b\",\"name\":\"w\"}", &st));
+    CHECK_EQ_INT(st, 201);
+    CHECK(hy_service_background(svc, 100) > 0);
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL,
+                                 "{\"id\":\"imp_1\"}", &st);
+    json_t *res = json_object_get(r, "result"), *counts = json_object_get(res, "counts");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), ROWS);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "created")), created);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "invalid")), invalid);
+    CHECK_EQ_INT(json_integer_value(json_object_get(counts, "unchanged")), unchanged);
+    json_decref(r);
+    r = hy_service_calls(svc, "imports.rows", "social_services", NULL,
+                         "{\"id\":\"imp_1\",\"outcome\":\"invalid\",\"limit\":5}", &st);
+    json_t *first = json_array_get(json_object_get(json_object_get(r, "result"), "items"), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(first, "row")), 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(first, "code")), "invalid_national_id");
+    json_decref(r);
+    unsetenv("HY_IMPORT_STEP_ROWS");
+    free(csv);
+    free(b64);
+    free(args);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+/* The rows of a part are applied as the part arrives, while the file is still coming: the
+ * import stays "receiving" (done counts the rows applied so far) until its last part, then
+ * ends "done" once every row is. */
+static void test_rows_applied_while_receiving(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = s_import_service(dir);
+    int st;
+    const char *part1 = "national_id,first_name,last_name,birth_date,sex\n"
+                        "0012345679,z,y,1360/01/01,female\n"
+                        "0012345679,z,y,1360/01/01,female\n"
+                        "00123";   /* a record cut by the part's end */
+    const char *part2 = "45679,z,y,1360/01/01,female\n";
+    CHECK_EQ_INT(s_send_part(svc, "imports.create",
+                             "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\",\"more\":true}",
+                             part1),
+                 202);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL,
+                                 "{\"id\":\"imp_1\"}", &st);
+    json_t *res = json_object_get(r, "result");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "receiving");
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "total")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(res, "counts"), "created")), 1);
+    json_decref(r);
+    CHECK_EQ_INT(hy_service_background(svc, 100), 1);   /* caught up with the parts: idle */
+    CHECK_EQ_INT(s_send_part(svc, "imports.add_part",
+                             "{\"id\":\"imp_1\",\"seq\":1,\"data\":\"%s\",\"last\":true}", part2),
+                 202);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    res = json_object_get(r, "result");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(res, "counts"), "unchanged")), 2);
+    json_decref(r);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
+/* registry_json_add writes what json_dumps (compact, members in order) writes. */
+static void test_json_add(void)
+{
+    json_t *v = json_pack("{s:i,s:{s:s,s:s,s:s},s:[s,s],s:n,s:b,s:s,s:{},s:[]}", "line", 12,
+                          "in", "national_id", "0012345679", "first_name", "فاطمه \"زهرا\"",
+                          "note", "a\\b\tc\x01", "possible_duplicates", "prs_1", "prs_2",
+                          "field", "ok", 1, "detail", "", "empty", "list");
+    registry_buf_t b = {0};
+    CHECK_EQ_INT(registry_json_add(&b, v), 0);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_EQ_STR(b.p, want);
+    free(want);
+    free(b.p);
+    json_decref(v);
+}
+
 const hy_test_t import_tests[] = {
     {"import.utf8_every_cut", test_utf8_every_cut},
     {"import.utf16_every_cut", test_utf16_every_cut},
@@ -224,5 +367,8 @@ const hy_test_t import_tests[] = {
     {"import.args", test_args},
     {"import.background_step", test_background_step},
     {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
+    {"import.rows_prepared_ahead", test_rows_prepared_ahead},
+    {"import.rows_applied_while_receiving", test_rows_applied_while_receiving},
+    {"import.json_add", test_json_add},
     {0},
 };
