@@ -23,6 +23,8 @@ int hy_call_run(const hy_call_t *call, hy_ctx_t *ctx, json_t *args, json_t **res
         return call->fn.ssss(ctx, s[0], s[1], s[2], s[3], result);
     case HY_CALL_KIND_SA:
         return call->fn.sa(ctx, s[0], args, result);
+    case HY_CALL_KIND_SCA:
+        return call->fn.sca(ctx, s[0], args, result);
     case HY_CALL_KIND_SSA:
         return call->fn.ssa(ctx, s[0], s[1], args, result);
     case HY_CALL_NONE:
@@ -54,6 +56,8 @@ bool hy_call_same(const hy_call_t *a, const hy_call_t *b)
         return a->fn.ssss == b->fn.ssss;
     case HY_CALL_KIND_SA:
         return a->fn.sa == b->fn.sa;
+    case HY_CALL_KIND_SCA:
+        return a->fn.sca == b->fn.sca;
     case HY_CALL_KIND_SSA:
         return a->fn.ssa == b->fn.ssa;
     case HY_CALL_NONE:

@@ -24,7 +24,7 @@
 struct hy_ctx;   /* service.h */
 
 /* The shapes of domain functions a row can bind: S for each string argument in order, A for
- * the whole args object after them. */
+ * the whole args object after them (CA: the same, read only). */
 typedef int (*hy_call_s_fn)(struct hy_ctx *ctx, const char *a, json_t **result);
 typedef int (*hy_call_ss_fn)(struct hy_ctx *ctx, const char *a, const char *b, json_t **result);
 typedef int (*hy_call_sss_fn)(struct hy_ctx *ctx, const char *a, const char *b, const char *c,
@@ -32,6 +32,8 @@ typedef int (*hy_call_sss_fn)(struct hy_ctx *ctx, const char *a, const char *b, 
 typedef int (*hy_call_ssss_fn)(struct hy_ctx *ctx, const char *a, const char *b, const char *c,
                                const char *d, json_t **result);
 typedef int (*hy_call_sa_fn)(struct hy_ctx *ctx, const char *a, json_t *args, json_t **result);
+typedef int (*hy_call_sca_fn)(struct hy_ctx *ctx, const char *a, const json_t *args,
+                              json_t **result);
 typedef int (*hy_call_ssa_fn)(struct hy_ctx *ctx, const char *a, const char *b, json_t *args,
                               json_t **result);
 
@@ -42,6 +44,7 @@ typedef enum {
     HY_CALL_KIND_SSS,
     HY_CALL_KIND_SSSS,
     HY_CALL_KIND_SA,
+    HY_CALL_KIND_SCA,
     HY_CALL_KIND_SSA,
 } hy_call_kind_t;
 
@@ -55,6 +58,7 @@ typedef struct {
         hy_call_sss_fn sss;
         hy_call_ssss_fn ssss;
         hy_call_sa_fn sa;
+        hy_call_sca_fn sca;
         hy_call_ssa_fn ssa;
     } fn;
 } hy_call_t;
@@ -66,6 +70,7 @@ typedef struct {
 #define HY_CALL_SSSS(FN, A, B, C, D)                                                               \
     {.kind = HY_CALL_KIND_SSSS, .names = {A, B, C, D}, .fn.ssss = (FN)}
 #define HY_CALL_SA(FN, A) {.kind = HY_CALL_KIND_SA, .names = {A}, .fn.sa = (FN)}
+#define HY_CALL_SCA(FN, A) {.kind = HY_CALL_KIND_SCA, .names = {A}, .fn.sca = (FN)}
 #define HY_CALL_SSA(FN, A, B) {.kind = HY_CALL_KIND_SSA, .names = {A, B}, .fn.ssa = (FN)}
 
 /* Runs the bound function with the named strings of args (borrowed for the call). Returns what
