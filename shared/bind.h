@@ -23,6 +23,10 @@
 
 struct hy_ctx;   /* service.h */
 
+/* The function type of a handler (spec.h's hy_handler_fn points at one), to declare a
+ * service's handlers in one declaration: `hy_handler_t x_list, x_get;`. */
+typedef int hy_handler_t(struct hy_ctx *ctx, json_t *args, json_t **result);
+
 /* The shapes of domain functions a row can bind: S for each string argument in order, A for
  * the whole args object after them (CA: the same, read only). */
 typedef int (*hy_call_s_fn)(struct hy_ctx *ctx, const char *a, json_t **result);

@@ -50,13 +50,9 @@ typedef struct {
 extern const hy_api_t registry_api;
 extern const hy_service_def_t registry_def;
 
-/* The handlers of registry_api.c's rows that only unpack their arguments for a domain function
- * (handlers.c); the others are the domain functions themselves. */
-int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* The handlers of registry_api.c's rows that are not a domain function (handlers.c). */
+hy_handler_t registry_h_offices_list, registry_h_persons_create, registry_h_persons_get,
+    registry_h_persons_update, registry_h_persons_list;
 
 /* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
 int  registry_open(hy_store_t *store, void **state);
