@@ -52,30 +52,34 @@ typedef enum {
     HY_CALL_KIND_SSA,
 } hy_call_kind_t;
 
-/* One binding: which member of fn is set (kind), and the names of the string arguments. */
+/* The bound function, converted back to its kind's type to run it (C allows a round trip
+ * between function pointer types). */
+typedef void (*hy_call_fn)(void);
+
+/* One binding: the kind (the shape of fn), the names of the string arguments, the function. */
 typedef struct {
     hy_call_kind_t kind;
     const char *names[4];
-    union {
-        hy_call_s_fn s;
-        hy_call_ss_fn ss;
-        hy_call_sss_fn sss;
-        hy_call_ssss_fn ssss;
-        hy_call_sa_fn sa;
-        hy_call_sca_fn sca;
-        hy_call_ssa_fn ssa;
-    } fn;
+    hy_call_fn fn;
 } hy_call_t;
 
-/* Row initialisers (the function's type is checked by the compiler against the shape). */
-#define HY_CALL_S(FN, A) {.kind = HY_CALL_KIND_S, .names = {A}, .fn.s = (FN)}
-#define HY_CALL_SS(FN, A, B) {.kind = HY_CALL_KIND_SS, .names = {A, B}, .fn.ss = (FN)}
-#define HY_CALL_SSS(FN, A, B, C) {.kind = HY_CALL_KIND_SSS, .names = {A, B, C}, .fn.sss = (FN)}
+/* FN as a hy_call_fn, after the compiler has checked that it is a TYPE (a function of another
+ * shape is a "pointer type mismatch" error). */
+#define HY_CALL_FN_(TYPE, FN) ((hy_call_fn)(1 ? (FN) : (TYPE)0))
+
+/* Row initialisers. */
+#define HY_CALL_S(FN, A) {.kind = HY_CALL_KIND_S, .names = {A}, .fn = HY_CALL_FN_(hy_call_s_fn, FN)}
+#define HY_CALL_SS(FN, A, B)                                                                       \
+    {.kind = HY_CALL_KIND_SS, .names = {A, B}, .fn = HY_CALL_FN_(hy_call_ss_fn, FN)}
+#define HY_CALL_SSS(FN, A, B, C)                                                                   \
+    {.kind = HY_CALL_KIND_SSS, .names = {A, B, C}, .fn = HY_CALL_FN_(hy_call_sss_fn, FN)}
 #define HY_CALL_SSSS(FN, A, B, C, D)                                                               \
-    {.kind = HY_CALL_KIND_SSSS, .names = {A, B, C, D}, .fn.ssss = (FN)}
-#define HY_CALL_SA(FN, A) {.kind = HY_CALL_KIND_SA, .names = {A}, .fn.sa = (FN)}
-#define HY_CALL_SCA(FN, A) {.kind = HY_CALL_KIND_SCA, .names = {A}, .fn.sca = (FN)}
-#define HY_CALL_SSA(FN, A, B) {.kind = HY_CALL_KIND_SSA, .names = {A, B}, .fn.ssa = (FN)}
+    {.kind = HY_CALL_KIND_SSSS, .names = {A, B, C, D}, .fn = HY_CALL_FN_(hy_call_ssss_fn, FN)}
+#define HY_CALL_SA(FN, A) {.kind = HY_CALL_KIND_SA, .names = {A}, .fn = HY_CALL_FN_(hy_call_sa_fn, FN)}
+#define HY_CALL_SCA(FN, A)                                                                         \
+    {.kind = HY_CALL_KIND_SCA, .names = {A}, .fn = HY_CALL_FN_(hy_call_sca_fn, FN)}
+#define HY_CALL_SSA(FN, A, B)                                                                      \
+    {.kind = HY_CALL_KIND_SSA, .names = {A, B}, .fn = HY_CALL_FN_(hy_call_ssa_fn, FN)}
 
 /* Runs the bound function with the named strings of args (borrowed for the call). Returns what
  * it returned; -1 with a 500 in ctx for a row with no binding. */
