@@ -1,6 +1,7 @@
 /*
  * bench_util.h — what the bench load generators (loadgen.c, loans_repay.c) share: the clock,
- * a TCP connection, a header lookup, exact percentiles and the list of ids to ask for.
+ * a TCP connection, a header lookup, exact percentiles, the list of ids to ask for, and valid
+ * national IDs.
  *
  * Header only, every function static inline: each bench program is one file that bench/run.sh
  * or its section compiles alone ("bench/NAME.c"), and includes this beside it.
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +114,26 @@ static inline int bench_load_ids(const char *prog, const char *path, char (**ids
     if (!*n)
         fprintf(stderr, "%s: no ids in %s\n", prog, path);
     return *n ? 0 : -1;
+}
+
+/* The n-th valid national ID of a run (salt picks the run). Each nine-digit prefix has exactly
+ * one valid tenth digit (the check digit), so a bijection of n onto prefixes gives distinct IDs;
+ * the multiplier (prime to 10) scatters them over the index like real IDs rather than in order.
+ * Returns false for the few n whose ID would have ten equal digits (invalid): take another n. */
+static inline bool bench_national_id(long long n, unsigned long long salt, char out[11])
+{
+    unsigned long long p = ((unsigned long long)n * 387420489ULL + salt) % 1000000000ULL;
+    snprintf(out, 11, "%09llu", p);
+    int s = 0;
+    for (int i = 0; i < 9; i++)
+        s += (out[i] - '0') * (10 - i);
+    int r = s % 11;
+    out[9] = (char)('0' + (r < 2 ? r : 11 - r));
+    out[10] = '\0';
+    for (int i = 1; i < 10; i++)
+        if (out[i] != out[0])
+            return true;
+    return false;
 }
 
 #endif

@@ -100,31 +100,6 @@ static uint64_t s_rand(uint64_t *s)
 /* ------------------------------------------------------------ national IDs ---------------- */
 
 /* The check digit of nine digits: s = sum d_i * (10 - i); r = s mod 11; r if r < 2, else 11 - r. */
-static int s_check_digit(const char *d9)
-{
-    int s = 0;
-    for (int i = 0; i < 9; i++)
-        s += (d9[i] - '0') * (10 - i);
-    int r = s % 11;
-    return r < 2 ? r : 11 - r;
-}
-
-/* The n-th valid national ID. Each nine-digit prefix has exactly one valid tenth digit, so a
- * bijection of n onto prefixes gives distinct IDs; the multiplier (prime to 10) scatters them
- * over the index like real IDs rather than appending in order. All-equal IDs are invalid, so
- * the prefixes that would give one are skipped by the caller. */
-static bool s_national_id(long long n, char out[11])
-{
-    unsigned long long p = ((unsigned long long)n * 387420489ULL + 1234567ULL) % 1000000000ULL;
-    snprintf(out, 11, "%09llu", p);
-    out[9] = (char)('0' + s_check_digit(out));
-    out[10] = '\0';
-    for (int i = 1; i < 10; i++)
-        if (out[i] != out[0])
-            return true;
-    return false;
-}
-
 /* ------------------------------------------------------------ requests -------------------- */
 
 static const char *const s_first[] = { "مریم", "علی", "فاطمه", "حسین", "زهرا", "محمد",
@@ -140,7 +115,7 @@ static void s_build_request(s_worker_t *w, s_conn_t *c)
         long long k;
         do
             k = atomic_fetch_add(&s_issued, 1) + s_opt.seed;
-        while (!s_national_id(k, nid));
+        while (!bench_national_id(k, 1234567ULL, nid));
         char body[1024];
         int blen = snprintf(body, sizeof body,
                             "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
