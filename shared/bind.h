@@ -5,9 +5,9 @@
  * Most handlers only pick a few strings out of the checked arguments (the path's id, a
  * reason) and call one domain function with them. A row says that as data:
  *
- *     {.op = "persons.get", .call = HY_CALL_S(registry_person_get, "id"), ...}
+ *     {.op = "networks.get", .call = HY_CALL_S(networks_network_get, "id"), ...}
  *
- * runs registry_person_get(ctx, hy_json_str(args, "id"), result). A row names either a
+ * runs networks_network_get(ctx, hy_json_str(args, "id"), result). A row names either a
  * handler (hy_handler_fn: the domain function itself when it takes (ctx, args, result), or a
  * handler that does more than unpack) or a call, never both (hy_spec_check_handlers).
  *
