@@ -38,6 +38,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 static double s_now(void)
 {
     struct timespec ts;
@@ -102,19 +104,8 @@ static long s_parse_date(const char *s)
 /* The n-th valid national ID (as bench/loadgen.c makes them). */
 static void s_nid(long long n, char out[11])
 {
-    for (;; n += 1000000007LL) {
-        unsigned long long p = ((unsigned long long)n * 387420489ULL + 1234567ULL) % 1000000000ULL;
-        snprintf(out, 11, "%09llu", p);
-        int s = 0;
-        for (int i = 0; i < 9; i++)
-            s += (out[i] - '0') * (10 - i);
-        int r = s % 11;
-        out[9] = (char)('0' + (r < 2 ? r : 11 - r));
-        out[10] = '\0';
-        for (int i = 1; i < 10; i++)
-            if (out[i] != out[0])
-                return;
-    }
+    while (!bench_national_id(n, 1234567ULL, out))
+        n += 1000000007LL;
 }
 
 static const char *const s_first[] = {"مریم", "علی", "فاطمه", "حسین", "زهرا", "محمد", "سارا", "رضا"};

@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_util.h"
+
 #define MAXN 100000
 
 static double s_now_ms(void)
@@ -150,19 +152,8 @@ static int s_id(const char *body, char *out, size_t n)
 
 static void s_nid(long long n, char out[11])
 {
-    for (;; n += 1000000007LL) {
-        unsigned long long p = ((unsigned long long)n * 387420489ULL + 7654321ULL) % 1000000000ULL;
-        snprintf(out, 11, "%09llu", p);
-        int s = 0;
-        for (int i = 0; i < 9; i++)
-            s += (out[i] - '0') * (10 - i);
-        int r = s % 11;
-        out[9] = (char)('0' + (r < 2 ? r : 11 - r));
-        out[10] = '\0';
-        for (int i = 1; i < 10; i++)
-            if (out[i] != out[0])
-                return;
-    }
+    while (!bench_national_id(n, 7654321ULL, out))
+        n += 1000000007LL;
 }
 
 static int s_cmp(const void *a, const void *b)

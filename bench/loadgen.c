@@ -38,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define REQ_MAX 4096
-#define ID_MAX 32
+#define ID_MAX BENCH_ID_MAX
 #define ERR_SHOWN 3
 
 typedef enum { MODE_POST_PERSONS, MODE_GET_IDS, MODE_GET } s_mode_t;
@@ -86,13 +88,6 @@ static atomic_llong s_last_done;    /* time of the last counted response (--requ
 static char (*s_get_ids)[ID_MAX];
 static size_t s_nget_ids;
 
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static uint64_t s_rand(uint64_t *s)
 {
     uint64_t x = *s;
@@ -105,31 +100,6 @@ static uint64_t s_rand(uint64_t *s)
 /* ------------------------------------------------------------ national IDs ---------------- */
 
 /* The check digit of nine digits: s = sum d_i * (10 - i); r = s mod 11; r if r < 2, else 11 - r. */
-static int s_check_digit(const char *d9)
-{
-    int s = 0;
-    for (int i = 0; i < 9; i++)
-        s += (d9[i] - '0') * (10 - i);
-    int r = s % 11;
-    return r < 2 ? r : 11 - r;
-}
-
-/* The n-th valid national ID. Each nine-digit prefix has exactly one valid tenth digit, so a
- * bijection of n onto prefixes gives distinct IDs; the multiplier (prime to 10) scatters them
- * over the index like real IDs rather than appending in order. All-equal IDs are invalid, so
- * the prefixes that would give one are skipped by the caller. */
-static bool s_national_id(long long n, char out[11])
-{
-    unsigned long long p = ((unsigned long long)n * 387420489ULL + 1234567ULL) % 1000000000ULL;
-    snprintf(out, 11, "%09llu", p);
-    out[9] = (char)('0' + s_check_digit(out));
-    out[10] = '\0';
-    for (int i = 1; i < 10; i++)
-        if (out[i] != out[0])
-            return true;
-    return false;
-}
-
 /* ------------------------------------------------------------ requests -------------------- */
 
 static const char *const s_first[] = { "مریم", "علی", "فاطمه", "حسین", "زهرا", "محمد",
@@ -145,7 +115,7 @@ static void s_build_request(s_worker_t *w, s_conn_t *c)
         long long k;
         do
             k = atomic_fetch_add(&s_issued, 1) + s_opt.seed;
-        while (!s_national_id(k, nid));
+        while (!bench_national_id(k, 1234567ULL, nid));
         char body[1024];
         int blen = snprintf(body, sizeof body,
                             "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
@@ -177,19 +147,9 @@ static void s_build_request(s_worker_t *w, s_conn_t *c)
 
 static int s_connect(void)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s_opt.port) };
-    if (inet_pton(AF_INET, s_opt.host, &sa.sin_addr) != 1)
-        return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    int fd = bench_connect(s_opt.host, s_opt.port);
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 }
 
@@ -203,7 +163,7 @@ static bool s_may_issue(void)
 {
     if (s_opt.max_requests > 0 && atomic_load(&s_issued) >= s_opt.max_requests)
         return false;
-    return s_now_us() < s_t_end;
+    return bench_now_us() < s_t_end;
 }
 
 /* Writes what is left of the request; returns -1 when the connection is broken. */
@@ -251,7 +211,7 @@ static void s_issue(s_worker_t *w, s_conn_t *c)
         s_watch(w, c, EPOLL_CTL_ADD);
     }
     s_build_request(w, c);
-    c->t0 = s_now_us();
+    c->t0 = bench_now_us();
     if (s_send(w, c) != 0) {
         w->io_errors++;
         epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -267,24 +227,9 @@ static void s_drop(s_worker_t *w, s_conn_t *c)
     c->fd = -1;
 }
 
-/* Case-insensitive search for a header's value within the header block; NULL when absent. */
-static const char *s_header(const char *head, size_t n, const char *name)
-{
-    size_t nl = strlen(name);
-    for (const char *p = head; p && p < head + n;) {
-        const char *eol = memchr(p, '\n', (size_t)(head + n - p));
-        if (!eol)
-            break;
-        if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':')
-            return p + nl + 1;
-        p = eol + 1;
-    }
-    return NULL;
-}
-
 static void s_record(s_worker_t *w, s_conn_t *c, int status, const char *body, size_t blen)
 {
-    int64_t now = s_now_us();
+    int64_t now = bench_now_us();
     w->answered++;
     bool counted = s_opt.max_requests > 0 || (now >= s_t_measure && now <= s_t_end);
     bool ok = status >= 200 && status < 300;
@@ -353,7 +298,7 @@ static void s_on_readable(s_worker_t *w, s_conn_t *c)
     int status = 0;
     if (end && sscanf(c->rbuf, "HTTP/1.%*d %d", &status) != 1)
         end = NULL, eof = true;  /* not HTTP: give up on this connection */
-    const char *cl = end ? s_header(c->rbuf, hlen, "Content-Length") : NULL;
+    const char *cl = end ? bench_header(c->rbuf, hlen, "Content-Length") : NULL;
     size_t blen = cl ? strtoul(cl, NULL, 10) : 0;
     if (!end || c->rlen < hlen + blen) {
         if (eof) {
@@ -364,7 +309,7 @@ static void s_on_readable(s_worker_t *w, s_conn_t *c)
         return;
     }
     s_record(w, c, status, c->rbuf + hlen, blen);
-    const char *conn = s_header(c->rbuf, hlen, "Connection");
+    const char *conn = bench_header(c->rbuf, hlen, "Connection");
     if (eof || (conn && strncasecmp(conn + strspn(conn, " "), "close", 5) == 0))
         s_drop(w, c);
     s_issue(w, c);
@@ -404,7 +349,7 @@ static void *s_run(void *arg)
             }
         }
         /* A run by duration ends with requests still in flight: drop them past a grace. */
-        if (s_opt.max_requests == 0 && s_now_us() > s_t_end + 2000000)
+        if (s_opt.max_requests == 0 && bench_now_us() > s_t_end + 2000000)
             for (int i = 0; i < w->nconns; i++)
                 if (w->conns[i].fd >= 0)
                     s_drop(w, &w->conns[i]);
@@ -413,50 +358,6 @@ static void *s_run(void *arg)
 }
 
 /* ------------------------------------------------------------ main ------------------------ */
-
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double s_pct(const uint32_t *v, size_t n, double p)
-{
-    if (!n)
-        return 0;
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i] / 1000.0;
-}
-
-static int s_load_ids(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
-        return -1;
-    }
-    size_t a = 0;
-    char line[128];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!*line || strlen(line) >= ID_MAX)
-            continue;
-        if (s_nget_ids == a) {
-            a = a ? a * 2 : 4096;
-            if (!(s_get_ids = realloc(s_get_ids, a * sizeof *s_get_ids))) {
-                fclose(f);
-                return -1;
-            }
-        }
-        strcpy(s_get_ids[s_nget_ids++], line);
-    }
-    fclose(f);
-    if (!s_nget_ids) {
-        fprintf(stderr, "loadgen: no ids in %s\n", path);
-        return -1;
-    }
-    return 0;
-}
 
 static void s_usage(void)
 {
@@ -518,7 +419,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: post-persons needs --key\n");
         return 2;
     }
-    if (s_opt.mode == MODE_GET_IDS && (!s_opt.ids_file || s_load_ids(s_opt.ids_file) != 0))
+    if (s_opt.mode == MODE_GET_IDS && (!s_opt.ids_file || bench_load_ids("loadgen", s_opt.ids_file, &s_get_ids, &s_nget_ids) != 0))
         return 2;
     if (s_opt.max_requests > 0)
         s_opt.warmup = 0;
@@ -527,7 +428,7 @@ int main(int argc, char **argv)
     s_conn_t *conns = calloc((size_t)s_opt.conns, sizeof *conns);
     if (!ws || !conns)
         return 1;
-    s_t_start = s_now_us();
+    s_t_start = bench_now_us();
     s_t_measure = s_t_start + (int64_t)(s_opt.warmup * 1e6);
     s_t_end = s_t_measure + (int64_t)(s_opt.duration * 1e6);
     for (int t = 0, first = 0; t < s_opt.threads; t++) {
@@ -564,7 +465,7 @@ int main(int argc, char **argv)
         memcpy(all + k, ws[t].lat, ws[t].nlat * sizeof *all);
         k += ws[t].nlat;
     }
-    qsort(all, nlat, sizeof *all, s_cmp_u32);
+    bench_sort(all, nlat);
 
     if (s_opt.ids_file && s_opt.mode == MODE_POST_PERSONS) {
         FILE *f = fopen(s_opt.ids_file, "w");
@@ -586,8 +487,8 @@ int main(int argc, char **argv)
     printf("label=%s conns=%d threads=%d ok=%lld non2xx=%lld io_errors=%lld secs=%.2f rps=%.0f "
            "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f answered=%lld cpu_s=%.2f\n",
            s_opt.label, s_opt.conns, s_opt.threads, ok, bad, io_errors, secs,
-           secs > 0 ? (double)ok / secs : 0, s_pct(all, nlat, 0.50),
-           s_pct(all, nlat, 0.90), s_pct(all, nlat, 0.99), nlat ? all[nlat - 1] / 1000.0 : 0, answered,
+           secs > 0 ? (double)ok / secs : 0, bench_pct(all, nlat, 0.50),
+           bench_pct(all, nlat, 0.90), bench_pct(all, nlat, 0.99), nlat ? all[nlat - 1] / 1000.0 : 0, answered,
            cpu);
     for (int t = 0; t < s_opt.threads; t++) {
         free(ws[t].lat);

@@ -30,7 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ID_MAX 32
+#include "bench_util.h"
+
 #define ERR_SHOWN 3
 
 static struct {
@@ -40,7 +41,7 @@ static struct {
     long long amount, seed;
 } s_opt;
 
-static char (*s_ids)[ID_MAX];
+static char (*s_ids)[BENCH_ID_MAX];
 static size_t s_nids;
 static atomic_llong s_next;
 static atomic_int s_err_shown;
@@ -53,29 +54,6 @@ typedef struct {
     long long ok, bad, io_errors, answered;
 } s_worker_t;
 
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int s_connect(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_opt.port)};
-    if (inet_pton(AF_INET, s_opt.host, &sa.sin_addr) != 1)
-        return -1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int s_write_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -87,21 +65,6 @@ static int s_write_all(int fd, const char *p, size_t n)
         p += k, n -= (size_t)k;
     }
     return 0;
-}
-
-/* Case-insensitive search for a header's value within the header block; NULL when absent. */
-static const char *s_header(const char *head, size_t n, const char *name)
-{
-    size_t nl = strlen(name);
-    for (const char *p = head; p < head + n;) {
-        const char *eol = memchr(p, '\n', (size_t)(head + n - p));
-        if (!eol)
-            break;
-        if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':')
-            return p + nl + 1;
-        p = eol + 1;
-    }
-    return NULL;
 }
 
 /* Reads one whole response into buf; returns its status (0 when broken), *close when the server
@@ -124,14 +87,14 @@ static int s_read_response(int fd, char *buf, size_t cap, const char **body, siz
         if (!end)
             continue;
         size_t hlen = (size_t)(end - buf) + 4;
-        const char *cl = s_header(buf, hlen, "Content-Length");
+        const char *cl = bench_header(buf, hlen, "Content-Length");
         size_t want = cl ? strtoul(cl, NULL, 10) : 0;
         if (len < hlen + want)
             continue;
         int status = 0;
         if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
             return 0;
-        const char *conn = s_header(buf, hlen, "Connection");
+        const char *conn = bench_header(buf, hlen, "Connection");
         *close_after = conn && strncasecmp(conn + strspn(conn, " "), "close", 5) == 0;
         *body = buf + hlen;
         *blen = want;
@@ -147,8 +110,8 @@ static void *s_run(void *arg)
     int fd = -1;
     if (!rbuf)
         return NULL;
-    while (s_now_us() < s_t_end) {
-        if (fd < 0 && (fd = s_connect()) < 0) {
+    while (bench_now_us() < s_t_end) {
+        if (fd < 0 && (fd = bench_connect(s_opt.host, s_opt.port)) < 0) {
             w->io_errors++;
             usleep(10000);
             continue;
@@ -162,13 +125,13 @@ static void *s_run(void *arg)
                          "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                          "Accept: application/json\r\nContent-Length: %d\r\n\r\n%s",
                          s_ids[(size_t)k % s_nids], s_opt.host, s_opt.port, s_opt.key, blen, body);
-        int64_t t0 = s_now_us();
+        int64_t t0 = bench_now_us();
         const char *rb = NULL;
         size_t rblen = 0;
         bool close_after = false;
         int status = s_write_all(fd, req, (size_t)n) == 0
                          ? s_read_response(fd, rbuf, cap, &rb, &rblen, &close_after) : 0;
-        int64_t now = s_now_us();
+        int64_t now = bench_now_us();
         if (status == 0) {
             w->io_errors++;
             close(fd);
@@ -201,45 +164,6 @@ static void *s_run(void *arg)
         close(fd);
     free(rbuf);
     return NULL;
-}
-
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double s_pct(const uint32_t *v, size_t n, double p)
-{
-    return n ? v[(size_t)(p * (double)(n - 1) + 0.5)] / 1000.0 : 0;
-}
-
-static int s_load_ids(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    size_t a = 0;
-    char line[128];
-    if (!f) {
-        perror(path);
-        return -1;
-    }
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!*line || strlen(line) >= ID_MAX)
-            continue;
-        if (s_nids == a) {
-            a = a ? a * 2 : 4096;
-            if (!(s_ids = realloc(s_ids, a * sizeof *s_ids))) {
-                fclose(f);
-                return -1;
-            }
-        }
-        strcpy(s_ids[s_nids++], line);
-    }
-    fclose(f);
-    if (!s_nids)
-        fprintf(stderr, "loans_repay: no ids in %s\n", path);
-    return s_nids ? 0 : -1;
 }
 
 static void s_usage(void)
@@ -285,12 +209,12 @@ int main(int argc, char **argv)
         s_usage();
         return 2;
     }
-    if (s_load_ids(s_opt.ids_file) != 0)
+    if (bench_load_ids("loans_repay", s_opt.ids_file, &s_ids, &s_nids) != 0)
         return 2;
     s_worker_t *ws = calloc((size_t)s_opt.conns, sizeof *ws);
     if (!ws)
         return 1;
-    int64_t start = s_now_us();
+    int64_t start = bench_now_us();
     s_t_measure = start + (int64_t)(s_opt.warmup * 1e6);
     s_t_end = s_t_measure + (int64_t)(s_opt.duration * 1e6);
     for (int i = 0; i < s_opt.conns; i++)
@@ -310,7 +234,7 @@ int main(int argc, char **argv)
         return 1;
     for (int i = 0, k = 0; i < s_opt.conns; k += (int)ws[i].nlat, i++)
         memcpy(all + k, ws[i].lat, ws[i].nlat * sizeof *all);
-    qsort(all, nlat, sizeof *all, s_cmp_u32);
+    bench_sort(all, nlat);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
@@ -318,8 +242,8 @@ int main(int argc, char **argv)
     printf("label=%s conns=%d threads=%d ok=%lld non2xx=%lld io_errors=%lld secs=%.2f rps=%.0f "
            "p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f answered=%lld cpu_s=%.2f loans=%zu\n",
            s_opt.label, s_opt.conns, s_opt.conns, ok, bad, io, s_opt.duration,
-           (double)ok / s_opt.duration, s_pct(all, nlat, 0.50), s_pct(all, nlat, 0.90),
-           s_pct(all, nlat, 0.99), nlat ? all[nlat - 1] / 1000.0 : 0, answered, cpu, s_nids);
+           (double)ok / s_opt.duration, bench_pct(all, nlat, 0.50), bench_pct(all, nlat, 0.90),
+           bench_pct(all, nlat, 0.99), nlat ? all[nlat - 1] / 1000.0 : 0, answered, cpu, s_nids);
     for (int i = 0; i < s_opt.conns; i++)
         free(ws[i].lat);
     free(ws);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "buf.h"
 #include "client.h"
 #include "version.h"
 
@@ -124,41 +125,6 @@ void hy_metrics_service_error(hy_metrics_t *self, int api_index, int kind)
     atomic_fetch_add_explicit(&self->service[api_index][kind], 1, memory_order_relaxed);
 }
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} s_text_t;
-
-static void s_printf(s_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_printf(s_text_t *t, const char *fmt, ...)
-{
-    if (t->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = true;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap * 2 + (size_t)n;
-        char *buf = realloc(t->buf, cap);
-        if (!buf) {
-            t->failed = true;
-            return;
-        }
-        t->buf = buf;
-        t->cap = cap;
-    }
-}
-
 /* A label value with \, " and newline escaped as the exposition format wants. */
 static void s_label(char *out, size_t size, const char *in)
 {
@@ -176,23 +142,23 @@ static void s_label(char *out, size_t size, const char *in)
 
 /* ---- build and process ------------------------------------------------------------------- */
 
-static void s_render_build(s_text_t *t)
+static void s_render_build(hy_buf_t *t)
 {
     char compiler[200];
     s_label(compiler, sizeof compiler, HY_COMPILER);
     int major, minor, patch;
     zmq_version(&major, &minor, &patch);
-    s_printf(t, "# HELP hamyar_build_info The gateway's build: Hamyar version, compiler, libraries.\n"
-                "# TYPE hamyar_build_info gauge\n"
-                "hamyar_build_info{version=\"%s\",compiler=\"%s\",zeromq=\"%d.%d.%d\","
-                "jansson=\"%s\",microhttpd=\"%s\"} 1\n",
-             HY_VERSION, compiler, major, minor, patch, JANSSON_VERSION,
-             MHD_get_version());
+    hy_buf_addf(t, "# HELP hamyar_build_info The gateway's build: Hamyar version, compiler, libraries.\n"
+                   "# TYPE hamyar_build_info gauge\n"
+                   "hamyar_build_info{version=\"%s\",compiler=\"%s\",zeromq=\"%d.%d.%d\","
+                   "jansson=\"%s\",microhttpd=\"%s\"} 1\n",
+                HY_VERSION, compiler, major, minor, patch, JANSSON_VERSION,
+                MHD_get_version());
 }
 
 /* The standard process_* metrics of the gateway, from /proc/self (as the Prometheus client
  * libraries export them). A figure that cannot be read is left out. */
-static void s_render_process(s_text_t *t)
+static void s_render_process(hy_buf_t *t)
 {
     long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     char buf[1024];
@@ -218,21 +184,21 @@ static void s_render_process(s_text_t *t)
         fclose(f);
     }
     if (stat_ok) {
-        s_printf(t, "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
-                    "seconds.\n# TYPE process_cpu_seconds_total counter\n"
-                    "process_cpu_seconds_total %.2f\n",
-                 (double)(utime + stime) / (double)tick);
-        s_printf(t, "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
-                    "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n",
-                 vsize);
-        s_printf(t, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-                    "# TYPE process_resident_memory_bytes gauge\n"
-                    "process_resident_memory_bytes %lld\n", rss * (long long)page);
+        hy_buf_addf(t, "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
+                       "seconds.\n# TYPE process_cpu_seconds_total counter\n"
+                       "process_cpu_seconds_total %.2f\n",
+                    (double)(utime + stime) / (double)tick);
+        hy_buf_addf(t, "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                       "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n",
+                    vsize);
+        hy_buf_addf(t, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                       "# TYPE process_resident_memory_bytes gauge\n"
+                       "process_resident_memory_bytes %lld\n", rss * (long long)page);
         if (btime)
-            s_printf(t, "# HELP process_start_time_seconds Start time of the process since unix "
-                        "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
-                        "process_start_time_seconds %.2f\n",
-                     (double)btime + (double)start / (double)tick);
+            hy_buf_addf(t, "# HELP process_start_time_seconds Start time of the process since unix "
+                           "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
+                           "process_start_time_seconds %.2f\n",
+                        (double)btime + (double)start / (double)tick);
     }
     DIR *d = opendir("/proc/self/fd");
     if (d) {
@@ -240,14 +206,14 @@ static void s_render_process(s_text_t *t)
         while (readdir(d))
             fds++;
         closedir(d);
-        s_printf(t, "# HELP process_open_fds Number of open file descriptors.\n"
-                    "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n", fds > 2 ? fds - 3 : 0);
+        hy_buf_addf(t, "# HELP process_open_fds Number of open file descriptors.\n"
+                       "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n", fds > 2 ? fds - 3 : 0);
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        s_printf(t, "# HELP process_max_fds Maximum number of open file descriptors.\n"
-                    "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
-                 (unsigned long long)rl.rlim_cur);
+        hy_buf_addf(t, "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                       "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                    (unsigned long long)rl.rlim_cur);
 }
 
 /* ---- the services' figures (hy_watch_t) ---------------------------------------------------- */
@@ -358,7 +324,7 @@ json_t *hy_watch_snapshot(hy_watch_t *self)
     return snap;
 }
 
-static void s_render_watch(s_text_t *t, hy_watch_t *watch)
+static void s_render_watch(hy_buf_t *t, hy_watch_t *watch)
 {
     pthread_mutex_lock(&watch->lock);
     json_t *snap = json_incref(watch->snapshot);
@@ -369,23 +335,23 @@ static void s_render_watch(s_text_t *t, hy_watch_t *watch)
     const char *name;
     json_t *v;
     char svc[100], src[100];
-    s_printf(t, "# HELP hamyar_service_up Whether the service answered service.status at the "
-                "gateway's last look.\n# TYPE hamyar_service_up gauge\n");
+    hy_buf_addf(t, "# HELP hamyar_service_up Whether the service answered service.status at the "
+                   "gateway's last look.\n# TYPE hamyar_service_up gauge\n");
     json_object_foreach(snap, name, v) {
         s_label(svc, sizeof svc, name);
-        s_printf(t, "hamyar_service_up{service=\"%s\"} %d\n", svc,
-                 json_is_true(json_object_get(v, "up")));
+        hy_buf_addf(t, "hamyar_service_up{service=\"%s\"} %d\n", svc,
+                    json_is_true(json_object_get(v, "up")));
     }
-    s_printf(t, "# HELP hamyar_service_sequence The last sequence number of the service's "
-                "outbox: how many events it has published.\n"
-                "# TYPE hamyar_service_sequence gauge\n");
+    hy_buf_addf(t, "# HELP hamyar_service_sequence The last sequence number of the service's "
+                   "outbox: how many events it has published.\n"
+                   "# TYPE hamyar_service_sequence gauge\n");
     json_object_foreach(snap, name, v) {
         json_t *st = json_object_get(v, "status");
         if (!json_is_object(st))
             continue;
         s_label(svc, sizeof svc, name);
-        s_printf(t, "hamyar_service_sequence{service=\"%s\"} %lld\n", svc,
-                 (long long)json_integer_value(json_object_get(st, "seq")));
+        hy_buf_addf(t, "hamyar_service_sequence{service=\"%s\"} %lld\n", svc,
+                    (long long)json_integer_value(json_object_get(st, "seq")));
     }
     /* A follower's lag: the source's own sequence (when the gateway saw it) or the head the
      * follower knows, whichever is further, minus the follower's cursor. With several replicas
@@ -397,8 +363,8 @@ static void s_render_watch(s_text_t *t, hy_watch_t *watch)
         "cursor).",
     };
     for (size_t k = 0; k < 2; k++) {
-        s_printf(t, "# HELP hamyar_follower_%s%s %s\n# TYPE hamyar_follower_%s%s gauge\n",
-                 kinds[k], k ? "_events" : "", help[k], kinds[k], k ? "_events" : "");
+        hy_buf_addf(t, "# HELP hamyar_follower_%s%s %s\n# TYPE hamyar_follower_%s%s gauge\n",
+                    kinds[k], k ? "_events" : "", help[k], kinds[k], k ? "_events" : "");
         json_object_foreach(snap, name, v) {
             json_t *sources = json_object_get(json_object_get(v, "status"), "sources");
             const char *sname;
@@ -412,17 +378,17 @@ static void s_render_watch(s_text_t *t, hy_watch_t *watch)
                 if (truth > head)
                     head = truth;
                 s_label(src, sizeof src, sname);
-                s_printf(t, "hamyar_follower_%s%s{service=\"%s\",source=\"%s\"} %lld\n",
-                         kinds[k], k ? "_events" : "", svc, src,
-                         (long long)(k ? (head > cursor ? head - cursor : 0) : cursor));
+                hy_buf_addf(t, "hamyar_follower_%s%s{service=\"%s\",source=\"%s\"} %lld\n",
+                            kinds[k], k ? "_events" : "", svc, src,
+                            (long long)(k ? (head > cursor ? head - cursor : 0) : cursor));
             }
         }
     }
-    s_printf(t, "# HELP hamyar_service_figures_timestamp_seconds When the gateway last asked "
-                "the services for these figures.\n"
-                "# TYPE hamyar_service_figures_timestamp_seconds gauge\n"
-                "hamyar_service_figures_timestamp_seconds %lld.%03lld\n",
-             (long long)(taken / 1000000), (long long)(taken % 1000000 / 1000));
+    hy_buf_addf(t, "# HELP hamyar_service_figures_timestamp_seconds When the gateway last asked "
+                   "the services for these figures.\n"
+                   "# TYPE hamyar_service_figures_timestamp_seconds gauge\n"
+                   "hamyar_service_figures_timestamp_seconds %lld.%03lld\n",
+                (long long)(taken / 1000000), (long long)(taken % 1000000 / 1000));
     json_decref(snap);
 }
 
@@ -433,14 +399,13 @@ char *hy_metrics_render(hy_metrics_t *self, size_t *len)
 
 char *hy_metrics_render_with(hy_metrics_t *self, hy_watch_t *watch, size_t *len)
 {
-    s_text_t t = { .cap = 8192 };
-    if (!(t.buf = malloc(t.cap)))
+    hy_buf_t t = {0};
+    if (hy_buf_reserve(&t, 8192) != 0)
         return NULL;
-    t.buf[0] = '\0';
     char name[400];
 
-    s_printf(&t, "# HELP hamyar_http_requests_total HTTP requests answered by the gateway.\n"
-                 "# TYPE hamyar_http_requests_total counter\n");
+    hy_buf_addf(&t, "# HELP hamyar_http_requests_total HTTP requests answered by the gateway.\n"
+                    "# TYPE hamyar_http_requests_total counter\n");
     for (size_t i = 0; i <= self->nroutes; i++) {
         s_route_t *r = &self->route[i];
         s_label(name, sizeof name,
@@ -449,18 +414,18 @@ char *hy_metrics_render_with(hy_metrics_t *self, hy_watch_t *watch, size_t *len)
             unsigned st = atomic_load_explicit(&r->status[k], memory_order_acquire);
             if (st == 0)
                 break;
-            s_printf(&t, "hamyar_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n", name,
-                     st, atomic_load_explicit(&r->count[k], memory_order_relaxed));
+            hy_buf_addf(&t, "hamyar_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n", name,
+                        st, atomic_load_explicit(&r->count[k], memory_order_relaxed));
         }
         unsigned long long other = atomic_load_explicit(&r->other, memory_order_relaxed);
         if (other)
-            s_printf(&t, "hamyar_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                     name, other);
+            hy_buf_addf(&t, "hamyar_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                        name, other);
     }
 
-    s_printf(&t, "# HELP hamyar_http_request_duration_seconds Time from request headers to "
-                 "response, by route.\n"
-                 "# TYPE hamyar_http_request_duration_seconds histogram\n");
+    hy_buf_addf(&t, "# HELP hamyar_http_request_duration_seconds Time from request headers to "
+                    "response, by route.\n"
+                    "# TYPE hamyar_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i <= self->nroutes; i++) {
         s_route_t *r = &self->route[i];
         unsigned long long counts[NBUCKETS], total = 0;
@@ -473,36 +438,31 @@ char *hy_metrics_render_with(hy_metrics_t *self, hy_watch_t *watch, size_t *len)
         unsigned long long cumulative = 0;
         for (size_t b = 0; b < NBUCKETS; b++) {
             cumulative += counts[b];
-            s_printf(&t,
-                     "hamyar_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
-                     name, s_bounds_text[b], cumulative);
+            hy_buf_addf(&t,
+                        "hamyar_http_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
+                        name, s_bounds_text[b], cumulative);
         }
         unsigned long long sum = atomic_load_explicit(&r->sum_us, memory_order_relaxed);
-        s_printf(&t, "hamyar_http_request_duration_seconds_sum{route=\"%s\"} %llu.%06llu\n",
-                 name, sum / 1000000, sum % 1000000);
-        s_printf(&t, "hamyar_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
-                 cumulative);
+        hy_buf_addf(&t, "hamyar_http_request_duration_seconds_sum{route=\"%s\"} %llu.%06llu\n",
+                    name, sum / 1000000, sum % 1000000);
+        hy_buf_addf(&t, "hamyar_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+                    cumulative);
     }
 
-    s_printf(&t, "# HELP hamyar_service_errors_total Requests a service did not answer well: "
-                 "timeout, no live worker, or a 5xx reply.\n"
-                 "# TYPE hamyar_service_errors_total counter\n");
+    hy_buf_addf(&t, "# HELP hamyar_service_errors_total Requests a service did not answer well: "
+                    "timeout, no live worker, or a 5xx reply.\n"
+                    "# TYPE hamyar_service_errors_total counter\n");
     const hy_api_t *const *apis = hy_routes_apis(self->routes);
     for (size_t i = 0; i < self->napis; i++) {
         s_label(name, sizeof name, apis[i]->service);
         for (int k = 0; k < HY_SVC_KINDS; k++)
-            s_printf(&t, "hamyar_service_errors_total{service=\"%s\",kind=\"%s\"} %llu\n", name,
-                     s_kind_names[k],
-                     atomic_load_explicit(&self->service[i][k], memory_order_relaxed));
+            hy_buf_addf(&t, "hamyar_service_errors_total{service=\"%s\",kind=\"%s\"} %llu\n", name,
+                        s_kind_names[k],
+                        atomic_load_explicit(&self->service[i][k], memory_order_relaxed));
     }
     s_render_build(&t);
     s_render_process(&t);
     if (watch)
         s_render_watch(&t, watch);
-    if (t.failed) {
-        free(t.buf);
-        return NULL;
-    }
-    *len = t.len;
-    return t.buf;
+    return hy_buf_take(&t, len);
 }

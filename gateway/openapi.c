@@ -436,6 +436,14 @@ static json_t *s_operation(const hy_route_t *r, bool *bad)
     return o;
 }
 
+/* A string header parameter of the document's components (a new reference, NULL when out of
+ * memory). */
+static json_t *s_header_param(const char *name, const char *description)
+{
+    return json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", name, "in", "header", "description",
+                     description, "schema", "type", "string");
+}
+
 static json_t *s_components(bool *bad)
 {
     json_t *problem = json_pack(
@@ -488,21 +496,15 @@ static json_t *s_components(bool *bad)
         "a retried POST with the same key returns the first answer and changes nothing",
         "schema", "type", "string", "maxLength", 200);
     s_set(parameters, "IfMatch",
-          json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "If-Match", "in", "header",
-                    "description",
-                    "the ETag this write is based on (or *): refused with 412 "
-                    "precondition_failed when the resource has changed since",
-                    "schema", "type", "string"), bad);
+          s_header_param("If-Match", "the ETag this write is based on (or *): refused with 412 "
+                                     "precondition_failed when the resource has changed since"),
+          bad);
     s_set(parameters, "IfNoneMatch",
-          json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "If-None-Match", "in", "header",
-                    "description",
-                    "ETags of the copy the client holds (or *): 304 with no body while the "
-                    "resource still has one of them",
-                    "schema", "type", "string"), bad);
+          s_header_param("If-None-Match", "ETags of the copy the client holds (or *): 304 with "
+                                          "no body while the resource still has one of them"),
+          bad);
     s_set(parameters, "AcceptLanguage",
-          json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "Accept-Language", "in", "header",
-                    "description", "fa for problem titles and details in Persian", "schema",
-                    "type", "string"), bad);
+          s_header_param("Accept-Language", "fa for problem titles and details in Persian"), bad);
     json_t *security = json_pack("{s:{s:s, s:s, s:s}}", "bearer", "type", "http", "scheme",
                                  "bearer", "description",
                                  "an API key hy_<key_id>_<secret>, made by hamyarctl keys add");

@@ -29,7 +29,7 @@ static const hy_op_spec_t *s_lookup(hy_service_t *self, const char *op, bool *re
     if (!spec)
         spec = hy_spec_find(hy_builtin_ops, op);
     *read = spec && hy_spec_read_only(spec);
-    return spec && spec->handler ? spec : NULL;
+    return spec && hy_spec_runs(spec) ? spec : NULL;
 }
 
 /* ---- idempotency --------------------------------------------------------------------------- */
@@ -138,7 +138,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     ctx.read = read;
     ctx.can_park = can_park && !read;
     json_t *result = NULL;
-    int rc_h = spec->handler(&ctx, req->args, &result);
+    int rc_h = hy_spec_run(spec, &ctx, req->args, &result);
     /* Success is 0 (anything else is a failure: -1 with ctx.error, or HY_PARKED); the reply's
      * status is the row's. */
     bool succeeded = rc_h == 0 && !ctx.error;

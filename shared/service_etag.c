@@ -16,7 +16,7 @@
 const hy_op_spec_t *hy_etag_resource(hy_service_t *self, const hy_op_spec_t *write)
 {
     const hy_op_spec_t *get = hy_spec_resource(self->def->api->ops, write);
-    return get && get->handler ? get : NULL;
+    return get && hy_spec_runs(get) ? get : NULL;
 }
 
 int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
@@ -54,7 +54,7 @@ int hy_etag_current(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
     ctx.read = true;
     ctx.can_park = false;
     json_t *result = NULL;
-    int status = get->handler(&ctx, args, &result);
+    int status = hy_spec_run(get, &ctx, args, &result);
     if (status == 0 && !ctx.error)
         rc = hy_result_etag(result, out) == 0 ? 0 : -1;
     json_decref(result);

@@ -23,10 +23,14 @@
 
 int hy_spec_check_handlers(const hy_op_spec_t *table, char *err, size_t n)
 {
-    for (const hy_op_spec_t *op = table; op && (op->op || op->handler); op++) {
-        if (!op->op || !op->handler) {
+    for (const hy_op_spec_t *op = table; op && (op->op || hy_spec_runs(op)); op++) {
+        if (!op->op || !hy_spec_runs(op)) {
             snprintf(err, n, "op table row %d (%s) has no %s", (int)(op - table),
                      op->op ? op->op : "?", op->op ? "handler" : "name");
+            return -1;
+        }
+        if (op->handler && op->call.kind != HY_CALL_NONE) {
+            snprintf(err, n, "op %s names both a handler and a call", op->op);
             return -1;
         }
         for (const hy_op_spec_t *o = table; o < op; o++) {
@@ -34,7 +38,7 @@ int hy_spec_check_handlers(const hy_op_spec_t *table, char *err, size_t n)
                 snprintf(err, n, "op %s is in the op table twice", op->op);
                 return -1;
             }
-            if (o->handler == op->handler) {
+            if ((op->handler && o->handler == op->handler) || hy_call_same(&o->call, &op->call)) {
                 snprintf(err, n, "ops %s and %s name the same handler", o->op, op->op);
                 return -1;
             }

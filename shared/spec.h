@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bind.h"
+
 typedef enum {
     HY_T_STRING = 1, /* UTF-8 string, trimmed; max_len applies (characters: code points) */
     HY_T_INT,        /* JSON integer; min/max apply when min < max */
@@ -87,7 +89,17 @@ typedef struct {
     signed char read_only;        /* 1: reads only (runs on a reader thread, in a read transaction
                                      of its own, beside the writer); -1: writes; 0 (unset): read-only
                                      exactly when method is "GET" */
+    hy_call_t call;               /* instead of a handler: the domain function the row runs and
+                                     the arguments it takes (bind.h); handler is NULL then */
 } hy_op_spec_t;
+
+/* Runs the op's handler, or its call (bind.h). Returns what a handler returns. */
+int hy_spec_run(const hy_op_spec_t *op, struct hy_ctx *ctx, json_t *args, json_t **result);
+/* Whether the row can run: it names a handler or a call. */
+static inline bool hy_spec_runs(const hy_op_spec_t *op)
+{
+    return op->handler || op->call.kind != HY_CALL_NONE;
+}
 
 /* The byte ceiling of a string of at most max characters: what storage and messages must hold
  * for it. Three bytes a character covers every Persian, Arabic and Latin letter and the ZWNJ;
@@ -131,7 +143,8 @@ typedef struct {
 extern const hy_op_spec_t hy_builtin_ops[];
 
 /* The start-up check of a service's op table (terminated by {0}): every row names an op and a
- * handler, no op is named twice, no handler serves two rows. Returns 0, or -1 with a sentence
+ * handler or a call (one of them), no op is named twice, no handler or call serves two rows.
+ * Returns 0, or -1 with a sentence
  * naming the first bad row in err (n bytes). */
 int hy_spec_check_handlers(const hy_op_spec_t *table, char *err, size_t n);
 

@@ -3,8 +3,10 @@
  * feed, and the wiring into the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
- * against insurance_api.c. A handler only picks its arguments apart into the plain values the
- * domain functions take and, for the list, wraps the page as {"items":[...],"next_cursor":...}.
+ * against insurance_api.c. The rows that only pass the args or some of their strings to a
+ * domain function name it (.handler, or .call: shared/bind.h); the handlers here choose the
+ * fund's view or the staff's, wrap the list's page as {"items":[...],"next_cursor":...}, and
+ * serve the fund's feed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,11 +17,6 @@
 #include "page.h"
 
 #define FEED_DEFAULT_LIMIT 100
-
-int insurance_h_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_create(ctx, args, result);
-}
 
 /* The fund reads through its own view (only what was handed to it); staff read their office's
  * (enrolments.c). */
@@ -50,66 +47,6 @@ int insurance_h_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     uint64_t next = 0;
     status = insurance_enrolment_list(ctx, &f, &items, &next);
     return status ? status : hy_page_result(ctx, items, next, result);
-}
-
-int insurance_h_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_approve(ctx, hy_json_str(args, "id"), result);
-}
-
-int insurance_h_submit(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_submit(ctx, hy_json_str(args, "id"), result);
-}
-
-int insurance_h_confirm(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_confirm(ctx, hy_json_str(args, "id"),
-                                       hy_json_str(args, "insurance_number"), result);
-}
-
-int insurance_h_refuse(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_refuse(ctx, hy_json_str(args, "id"),
-                                      hy_json_str(args, "reason_code"), hy_json_str(args, "detail"),
-                                      result);
-}
-
-int insurance_h_contribute(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_contribution_record(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int insurance_h_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_contribution_void(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int insurance_h_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_correct(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int insurance_h_suspend(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_suspend(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
-                                       result);
-}
-
-int insurance_h_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_reinstate(ctx, hy_json_str(args, "id"), result);
-}
-
-int insurance_h_cancel(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_enrolment_cancel(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
-                                      result);
-}
-
-int insurance_h_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return insurance_check_arrears(ctx, hy_json_str(args, "as_of"), result);
 }
 
 /* The fund's feed. Every event of this service is an enrolment event with only the fund's

@@ -42,23 +42,8 @@ typedef struct {
 extern const hy_api_t insurance_api;
 extern const hy_service_def_t insurance_def;
 
-/* The handlers of insurance_api.c's rows that only unpack their arguments for a domain function
- * (handlers.c); the others are the domain functions themselves. */
-int insurance_h_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_approve(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_submit(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_confirm(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_refuse(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_contribute(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_suspend(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_reinstate(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_cancel(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_check_arrears(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_feed(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_void_contribution(hy_ctx_t *ctx, json_t *args, json_t **result);
-int insurance_h_correct(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* The handlers of insurance_api.c's rows that are not a domain function (handlers.c). */
+hy_handler_t insurance_h_get, insurance_h_list, insurance_h_feed;
 
 /* The states of an enrolment (see transitions.c for who moves it where). */
 #define INS_REQUESTED "requested"

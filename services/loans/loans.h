@@ -251,13 +251,10 @@ int loans_void_load(hy_ctx_t *ctx, const json_t *args, unsigned states, const ch
  * or _rejected {number, reason}. Takes loan. Returns 0 (the rows answer 202 / 200) or -1. */
 int loans_void_step(hy_ctx_t *ctx, const json_t *args, uint64_t n, int old, json_t *loan,
                     json_t *entry, const char *what, bool request, json_t **out);
-int loans_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **out);
-int loans_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
-int loans_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
+hy_handler_t loans_repayment_void, loans_repayment_void_approve, loans_repayment_void_reject;
 /* disb_voids.c: the same for the last disbursement (tranche) of a loan. */
-int loans_disbursement_void(hy_ctx_t *ctx, json_t *args, json_t **out);
-int loans_disbursement_void_approve(hy_ctx_t *ctx, json_t *args, json_t **out);
-int loans_disbursement_void_reject(hy_ctx_t *ctx, json_t *args, json_t **out);
+hy_handler_t loans_disbursement_void, loans_disbursement_void_approve,
+    loans_disbursement_void_reject;
 
 /* --- recoveries.c ------------------------------------------------------------------------- */
 int loans_loan_recover(hy_ctx_t *ctx, json_t *args, json_t **out);

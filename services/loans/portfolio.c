@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "loans.h"
 
 #define AGED_KEY "aged_as_of"
@@ -83,13 +84,8 @@ static s_fig_t *s_group(s_groups_t *gs, const char *key)
     for (size_t i = 0; i < gs->n; i++)
         if (strcmp(gs->g[i].key, key) == 0)
             return &gs->g[i];
-    if (gs->n == gs->cap) {
-        size_t cap = gs->cap ? gs->cap * 2 : 16;
-        s_fig_t *g = realloc(gs->g, cap * sizeof *g);
-        if (!g)
-            return NULL;
-        gs->g = g, gs->cap = cap;
-    }
+    if (hy_array_grow(&gs->g, &gs->cap, gs->n, sizeof *gs->g, 16) != 0)
+        return NULL;
     s_fig_t *f = &gs->g[gs->n++];
     memset(f, 0, sizeof *f);
     snprintf(f->key, sizeof f->key, "%s", key);

@@ -4,8 +4,10 @@
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against microfund_api.c (types, ranges, required fields, Jalali dates folded, strings
- * trimmed, limit and cursor defaulted for lists). A handler only picks its arguments apart into
- * the plain values the domain functions take.
+ * trimmed, limit and cursor defaulted for lists). The rows that only pass the args or some of
+ * their strings to a domain function name it (.handler, or .call: shared/bind.h); the handlers
+ * here page the lists and turn other arguments (a default date, an amount, a flag) into the
+ * plain values the domain functions take.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,16 +15,6 @@
 #include "json.h"
 #include "microfund.h"
 #include "page.h"
-
-int microfund_h_funds_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_fund_create(ctx, args, result);
-}
-
-int microfund_h_funds_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_fund_get(ctx, hy_json_str(args, "id"), result);
-}
 
 /* Runs a list op's domain function over the page arguments and wraps its page as the list
  * result. */
@@ -59,27 +51,6 @@ int microfund_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
                                  joined ? joined : ctx->today, result);
 }
 
-int microfund_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_member_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"),
-                                  hy_json_str(args, "date"), result);
-}
-
-int microfund_h_meetings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_meeting_create(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int microfund_h_loans_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_loan_create(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int microfund_h_loans_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_loan_get(ctx, hy_json_str(args, "id"), result);
-}
-
 int microfund_h_loans_repay(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return microfund_loan_repay(ctx, hy_json_str(args, "id"),
@@ -94,83 +65,14 @@ int microfund_h_shareout(hy_ctx_t *ctx, json_t *args, json_t **result)
                               hy_json_str(args, "date"), result);
 }
 
-int microfund_h_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_cycle_start(ctx, hy_json_str(args, "id"), args, result);
-}
-
 int microfund_h_meetings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return s_list(ctx, args, microfund_meeting_list, hy_json_str(args, "id"), NULL, result);
 }
 
-int microfund_h_meetings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_meeting_get(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"), result);
-}
-
 int microfund_h_trainings_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return s_list(ctx, args, microfund_training_list, hy_json_str(args, "id"), NULL, result);
-}
-
-int microfund_h_trainings_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_training_get(ctx, hy_json_str(args, "id"), hy_json_str(args, "number"),
-                                  result);
-}
-
-int microfund_h_passbook(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_passbook(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"), result);
-}
-
-int microfund_h_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_training_create(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int microfund_h_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_meeting_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"),
-                                  hy_json_str(args, "reason"), result);
-}
-
-int microfund_h_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_meeting_void_approve(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"),
-                                          result);
-}
-
-int microfund_h_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_meeting_void_reject(ctx, hy_json_str(args, "id"), hy_json_str(args, "date"),
-                                         hy_json_str(args, "reason"), result);
-}
-
-int microfund_h_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_repayment_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "number"),
-                                    hy_json_str(args, "reason"), result);
-}
-
-int microfund_h_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_repayment_void_approve(ctx, hy_json_str(args, "id"),
-                                            hy_json_str(args, "number"), result);
-}
-
-int microfund_h_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_repayment_void_reject(ctx, hy_json_str(args, "id"),
-                                           hy_json_str(args, "number"), hy_json_str(args, "reason"),
-                                           result);
-}
-
-int microfund_h_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return microfund_training_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "number"),
-                                   hy_json_str(args, "reason"), result);
 }
 
 /* Opens the databases into a new microfund_t; returns 0 or an LMDB error. */

@@ -57,33 +57,10 @@ typedef struct {
 extern const hy_api_t microfund_api;
 extern const hy_service_def_t microfund_def;
 
-/* The handlers of microfund_api.c's rows that only unpack their arguments for a domain function
- * (handlers.c); the others are the domain functions themselves. */
-int microfund_h_funds_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_funds_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_funds_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_meetings_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_loans_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_loans_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_loans_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_loans_repay(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_shareout(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_cycles_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_trainings_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_meetings_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_meetings_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_trainings_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_trainings_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_passbook(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_meetings_void(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_meetings_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_meetings_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_repayment_void(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_repayment_void_approve(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_repayment_void_reject(hy_ctx_t *ctx, json_t *args, json_t **result);
-int microfund_h_trainings_void(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* The handlers of microfund_api.c's rows that are not a domain function (handlers.c). */
+hy_handler_t microfund_h_funds_list, microfund_h_members_join, microfund_h_loans_list,
+    microfund_h_loans_repay, microfund_h_shareout, microfund_h_meetings_list,
+    microfund_h_trainings_list;
 
 #define MICROFUND_MAX_MEMBERS 100
 #define MICROFUND_MAX_GUARANTORS 10

@@ -1,10 +1,11 @@
 /*
- * handlers.c — the networks service's handlers (named in networks_api.c's rows) and its wiring
- * into the skeleton.
+ * handlers.c — the networks service's list handlers (named in networks_api.c's rows) and its
+ * wiring into the skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
- * against networks_api.c. A handler only picks its arguments apart into the plain values the
- * domain functions take and, for lists, wraps the page as {"items":[...],"next_cursor":...}.
+ * against networks_api.c. The other rows name their domain function (.handler when it takes the
+ * args, .call with the string arguments it takes: shared/bind.h). A list handler picks its
+ * filter out of the arguments and wraps the page as {"items":[...],"next_cursor":...}.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,21 +28,6 @@
 
 /* ------------------------------------------------------------------ networks ------------- */
 
-int networks_h_networks_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_network_create(ctx, args, result);
-}
-
-int networks_h_networks_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_network_get(ctx, hy_json_str(args, "id"), result);
-}
-
-int networks_h_networks_update(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_network_update(ctx, hy_json_str(args, "id"), args, result);
-}
-
 int networks_h_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_filter_t f = {.office = hy_json_str(args, "office"),
@@ -52,17 +38,6 @@ int networks_h_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 }
 
 /* ------------------------------------------------------------------- members ------------- */
-
-int networks_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_member_join(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int networks_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_member_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "person_id"),
-                                 hy_json_str(args, "date"), result);
-}
 
 int networks_h_members_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
@@ -81,16 +56,6 @@ int networks_h_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* -------------------------------------------------------------------- buyers ------------- */
 
-int networks_h_buyers_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_buyer_create(ctx, args, result);
-}
-
-int networks_h_buyers_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_buyer_get(ctx, hy_json_str(args, "id"), result);
-}
-
 int networks_h_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_buyer_filter_t f = {.kind = hy_json_str(args, "kind"),
@@ -100,16 +65,6 @@ int networks_h_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* -------------------------------------------------------------------- orders ------------- */
 
-int networks_h_orders_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_order_create(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int networks_h_orders_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_order_get(ctx, hy_json_str(args, "id"), result);
-}
-
 int networks_h_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     networks_order_filter_t f = {.status = hy_json_str(args, "status"),
@@ -117,22 +72,7 @@ int networks_h_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     LIST(networks_order_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
 }
 
-int networks_h_orders_assign(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_order_assign(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int networks_h_orders_deliver(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_delivery_record(ctx, hy_json_str(args, "id"), args, result);
-}
-
 /* -------------------------------------------------------------------- ledger ------------- */
-
-int networks_h_payments_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_payment_record(ctx, hy_json_str(args, "id"), args, result);
-}
 
 int networks_h_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
@@ -140,12 +80,6 @@ int networks_h_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result)
                                   .person_id = hy_json_str(args, "person_id"),
                                   .order_id = hy_json_str(args, "order_id")};
     LIST(networks_ledger_list(ctx, hy_json_str(args, "id"), &f, &items_, &next_), f);
-}
-
-int networks_h_ledger_void(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return networks_entry_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "entry"),
-                               hy_json_str(args, "reason"), result);
 }
 
 /* -------------------------------------------------------------------- wiring ------------- */

@@ -50,27 +50,9 @@ typedef struct {
 extern const hy_api_t networks_api;
 extern const hy_service_def_t networks_def;
 
-/* The handlers of networks_api.c's rows that only unpack their arguments for a domain function
- * (handlers.c); the others are the domain functions themselves. */
-int networks_h_networks_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_networks_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_networks_update(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_networks_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_members_join(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_members_leave(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_members_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_members_statement(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_buyers_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_buyers_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_buyers_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_orders_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_orders_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_orders_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_orders_assign(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_orders_deliver(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_payments_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_ledger_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int networks_h_ledger_void(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* The handlers of networks_api.c's rows that are not a domain function (handlers.c). */
+hy_handler_t networks_h_networks_list, networks_h_members_list, networks_h_members_statement,
+    networks_h_buyers_list, networks_h_orders_list, networks_h_ledger_list;
 
 int  networks_open(hy_store_t *store, void **state);
 

@@ -399,38 +399,23 @@ static bool s_same(const json_t *business, const char *field, const char *want)
 
 static bool s_keep(const json_t *business, void *user)
 {
-    const registry_business_filter_t *f = user;
+    const registry_filter_t *f = user;
     return s_same(business, "owner_id", f->owner_id) && s_same(business, "field", f->field) &&
            s_same(business, "stage", f->stage) &&
            (!f->office || hy_scope_same(f->office,
                                         json_string_value(json_object_get(business, "office"))));
 }
 
-int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *in, json_t **items,
-                           uint64_t *next)
+/* The owner's index, else the stage's, else the field's, else every business. */
+static int s_list(hy_ctx_t *ctx, const registry_filter_t *f, json_t **items, uint64_t *next)
 {
-    registry_business_filter_t scoped = *in, *f = &scoped;
-    const char *mine = hy_scope_office(ctx);
-    if (mine && in->office && *in->office && !hy_scope_same(mine, in->office))
-        return hy_fail(ctx, 403, "other_office", "office",
-                       "this key acts for office %s and lists only its businesses", mine);
-    if (mine)
-        scoped.office = mine;
-    else if (!in->office || !*in->office)
-        scoped.office = NULL;
     registry_t *st = registry_state(ctx);
     uint8_t okey[10];
     char key[64];
     const void *k = NULL;
     size_t klen = 0;
-    uint64_t owner;
-    if (f->owner_id && *f->owner_id) {
-        if (hy_id_parse("prs", f->owner_id, &owner) != 0) {
-            *items = json_array();
-            *next = 0;
-            return 0;
-        }
-        klen = registry_key_num('p', owner, okey);
+    if (f->person) {
+        klen = registry_key_num('p', f->person, okey);
         k = okey;
     } else if ((f->stage && *f->stage &&
                 (klen = registry_key_text('s', f->stage, key, sizeof key))) ||
@@ -440,4 +425,9 @@ int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *in, 
     }
     return registry_page(ctx, st->businesses, st->business_idx, k, klen, f->after, f->limit, s_keep,
                          (void *)f, items, next);
+}
+
+int registry_business_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_list(ctx, args, "businesses", s_list, result);
 }

@@ -1,11 +1,13 @@
 /*
- * handlers.c — the registry's handlers (named in registry_api.c's rows) and its wiring into
- * the service skeleton.
+ * handlers.c — the registry's handlers that do more than call one domain function, its one
+ * list handler (registry_list) and its wiring into the service skeleton.
  *
  * By the time a handler runs, the skeleton has checked the caller's role and the arguments
  * against registry_api.c (types, required fields, enums, Jalali dates folded, strings trimmed,
- * limit and cursor defaulted for lists). A handler only picks its arguments apart into the
- * plain values the domain functions take and, for lists, wraps the page as
+ * limit and cursor defaulted for lists). A row whose op only passes some of its string
+ * arguments to a domain function says so in the row (.call, shared/bind.h); a row whose domain
+ * function takes the args names it as its handler. What is left here picks arguments apart
+ * into the plain values the domain functions take and, for lists, wraps the page as
  * {"items":[...],"next_cursor":...}.
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "json.h"
 #include "page.h"
 #include "registry.h"
+#include "scope.h"
 
 /* ------------------------------------------------------------------ persons ------------- */
 
@@ -31,35 +34,6 @@ int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 int registry_h_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     return registry_person_update(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_person_add_referral(ctx, hy_json_str(args, "id"), hy_json_str(args, "source"),
-                                        hy_json_str(args, "agency"), hy_json_str(args, "date"),
-                                        result);
-}
-
-int registry_h_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_person_set_status(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_person_transfer(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_person_merge(ctx, hy_json_str(args, "id"), hy_json_str(args, "into"), result);
-}
-
-int registry_h_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_person_correct_nid(ctx, hy_json_str(args, "id"),
-                                       hy_json_str(args, "national_id"),
-                                       hy_json_str(args, "reason"), result);
 }
 
 int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -85,21 +59,6 @@ int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 
 /* ------------------------------------------------------------------- offices ------------- */
 
-int registry_h_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_office_create(ctx, args, result);
-}
-
-int registry_h_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_office_update(ctx, hy_json_str(args, "code"), args, result);
-}
-
-int registry_h_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_office_get(ctx, hy_json_str(args, "code"), result);
-}
-
 int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
     json_t *items = NULL;
@@ -108,118 +67,36 @@ int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result)
     return hy_page_result(ctx, items, 0, result);
 }
 
-/* ---------------------------------------------------------------- businesses ------------- */
+/* ---------------------------------------------------------- the other lists ------------- */
 
-int registry_h_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result)
+int registry_list(hy_ctx_t *ctx, const json_t *args, const char *what, registry_list_fn list,
+                  json_t **result)
 {
-    return registry_business_create(ctx, args, result);
-}
-
-int registry_h_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_business_get(ctx, hy_json_str(args, "id"), result);
-}
-
-int registry_h_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_business_update(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    registry_business_filter_t f = {
+    registry_filter_t f = {
+        .office = hy_json_str(args, "office"),
+        .person_id = hy_json_str(args, "person_id"),
         .owner_id = hy_json_str(args, "owner_id"),
         .field = hy_json_str(args, "field"),
         .stage = hy_json_str(args, "stage"),
-        .office = hy_json_str(args, "office"),
-    };
-    json_t *items = NULL;
-    uint64_t next = 0;
-    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0 ||
-        registry_business_list(ctx, &f, &items, &next) != 0)
-        return -1;
-    return hy_page_result(ctx, items, next, result);
-}
-
-/* ---------------------------------------------------------------- activities ------------- */
-
-int registry_h_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_activity_create(ctx, args, result);
-}
-
-int registry_h_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_activity_get(ctx, hy_json_str(args, "id"), result);
-}
-
-int registry_h_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_activity_void(ctx, hy_json_str(args, "id"), hy_json_str(args, "reason"),
-                                  result);
-}
-
-int registry_h_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_activity_correct(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    registry_activity_filter_t f = {
         .kind = hy_json_str(args, "kind"),
-        .office = hy_json_str(args, "office"),
-        .person_id = hy_json_str(args, "person_id"),
         .from = hy_json_str(args, "from"),
         .to = hy_json_str(args, "to"),
         .include_voided = json_is_true(json_object_get(args, "include_voided")),
     };
-    json_t *items = NULL;
-    uint64_t next = 0;
-    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0 ||
-        registry_activity_list(ctx, &f, &items, &next) != 0)
+    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0)
         return -1;
-    return hy_page_result(ctx, items, next, result);
-}
-
-/* ---------------------------------------------------------------- households ------------- */
-
-int registry_h_households_create(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_household_create(ctx, args, result);
-}
-
-int registry_h_households_get(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_household_get(ctx, hy_json_str(args, "id"), result);
-}
-
-int registry_h_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_household_add_member(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_household_leave(ctx, hy_json_str(args, "id"), hy_json_str(args, "member"),
-                                    args, result);
-}
-
-int registry_h_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    return registry_household_set_head(ctx, hy_json_str(args, "id"), args, result);
-}
-
-int registry_h_households_list(hy_ctx_t *ctx, json_t *args, json_t **result)
-{
-    registry_household_filter_t f = {
-        .office = hy_json_str(args, "office"),
-        .person_id = hy_json_str(args, "person_id"),
-    };
+    const char *mine = hy_scope_office(ctx);
+    if (mine && f.office && *f.office && !hy_scope_same(mine, f.office))
+        return hy_fail(ctx, 403, "other_office", "office",
+                       "this key acts for office %s and lists only its %s", mine, what);
+    if (mine || (f.office && !*f.office))
+        f.office = mine;
+    const char *who = f.owner_id && *f.owner_id ? f.owner_id : f.person_id;
     json_t *items = NULL;
     uint64_t next = 0;
-    if (hy_page_args(ctx, args, &f.after, &f.limit) != 0 ||
-        registry_household_list(ctx, &f, &items, &next) != 0)
+    if (who && *who && hy_id_parse("prs", who, &f.person) != 0)
+        items = json_array();   /* no person has that id: nothing of hers */
+    else if (list(ctx, &f, &items, &next) != 0)
         return -1;
     return hy_page_result(ctx, items, next, result);
 }

@@ -555,31 +555,25 @@ static bool s_keep(const json_t *hh, void *user)
     return !office || hy_scope_same(office, hy_json_str(hh, "office"));
 }
 
-int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f, json_t **items,
-                            uint64_t *next)
+/* The person's index, else the office's, else every household. */
+static int s_list(hy_ctx_t *ctx, const registry_filter_t *f, json_t **items, uint64_t *next)
 {
     registry_t *st = registry_state(ctx);
-    const char *mine = hy_scope_office(ctx);
-    if (mine && f->office && *f->office && !hy_scope_same(mine, f->office))
-        return hy_fail(ctx, 403, "other_office", "office",
-                       "this key acts for office %s and lists only its households", mine);
-    const char *office = mine ? mine : f->office && *f->office ? f->office : NULL;
     char key[512];
     uint8_t pkey[10];
     const void *k = NULL;
     size_t klen = 0;
-    if (f->person_id && *f->person_id) {
-        uint64_t pn;
-        if (hy_id_parse("prs", f->person_id, &pn) != 0) {
-            *items = json_array();
-            *next = 0;
-            return 0;
-        }
-        klen = registry_key_num('p', pn, pkey);
+    if (f->person) {
+        klen = registry_key_num('p', f->person, pkey);
         k = pkey;
-    } else if (office && (klen = registry_key_text('o', office, key, sizeof key)) != 0) {
+    } else if (f->office && (klen = registry_key_text('o', f->office, key, sizeof key)) != 0) {
         k = key;
     }
     return registry_page(ctx, st->households, st->household_idx, k, klen, f->after, f->limit,
-                         s_keep, (void *)office, items, next);
+                         s_keep, (void *)f->office, items, next);
+}
+
+int registry_household_list(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return registry_list(ctx, args, "households", s_list, result);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "fa.h"
 #include "happened.h"
 #include "page.h"
@@ -136,14 +137,9 @@ static int s_collect(MDB_txn *txn, uint64_t id, void *user)
 {
     (void)txn;
     s_ids_t *l = user;
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        uint64_t *grown = realloc(l->ids, cap * sizeof *grown);
-        if (!grown)
-            return ENOMEM;
-        l->ids = grown;
-        l->cap = cap;
-    }
+    int rc = hy_array_grow(&l->ids, &l->cap, l->count, sizeof *l->ids, 16);
+    if (rc)
+        return rc;
     l->ids[l->count++] = id;
     return 1;
 }

@@ -53,36 +53,9 @@ extern const hy_service_def_t registry_def;
 /* Frees the state, stopping the import's preparing thread first (import_prep.c). */
 void registry_close(void *state);
 
-/* The handlers of registry_api.c's rows that only unpack their arguments for a domain function
- * (handlers.c); the others are the domain functions themselves. */
-int registry_h_offices_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_offices_update(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_offices_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_offices_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_update(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_add_referral(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_set_status(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_transfer(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_merge(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_persons_correct_nid(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_businesses_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_businesses_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_businesses_update(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_businesses_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_activities_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_activities_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_activities_void(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_activities_correct(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_activities_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_households_create(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_households_get(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_households_list(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_households_add_member(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_households_leave(hy_ctx_t *ctx, json_t *args, json_t **result);
-int registry_h_households_set_head(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* The handlers of registry_api.c's rows that are not a domain function (handlers.c). */
+hy_handler_t registry_h_offices_list, registry_h_persons_create, registry_h_persons_get,
+    registry_h_persons_update, registry_h_persons_list;
 
 /* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
 int  registry_open(hy_store_t *store, void **state);
@@ -181,32 +154,17 @@ int registry_business_update(hy_ctx_t *ctx, const char *id, json_t *args, json_t
 /* Returns 0, MDB_NOTFOUND (also for a malformed id), or another LMDB error. */
 int registry_business_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **business);
 
-typedef struct {
-    const char *owner_id;
-    const char *field;
-    const char *stage;
-    const char *office;         /* forced to the key's office for a key of one office */
-    uint64_t after;
-    int limit;
-} registry_business_filter_t;
-int registry_business_list(hy_ctx_t *ctx, const registry_business_filter_t *f, json_t **items,
-                           uint64_t *next);
+/* The businesses.list op (a handler): registry_list over the owner's, stage's or field's
+ * index. */
+int registry_business_list(hy_ctx_t *ctx, json_t *args, json_t **result);
 
 /* --- activities (activities.c) ------------------------------------------------------------ */
 int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **activity);
 int registry_activity_get(hy_ctx_t *ctx, const char *id, json_t **activity);
 
-typedef struct {
-    const char *kind;
-    const char *office;
-    const char *person_id;
-    const char *from, *to;      /* inclusive "YYYY-MM-DD" bounds; NULL = open */
-    bool include_voided;        /* voided activities are left out unless asked for */
-    uint64_t after;
-    int limit;
-} registry_activity_filter_t;
-int registry_activity_list(hy_ctx_t *ctx, const registry_activity_filter_t *f, json_t **items,
-                           uint64_t *next);
+/* The activities.list op (a handler): registry_list over the person's, kind's or office's
+ * index. */
+int registry_activity_list(hy_ctx_t *ctx, json_t *args, json_t **result);
 /* The participants in canonical form, each a registered person the caller may count, none
  * twice; *nums gets their numbers (caller frees). 0 or a failure status. */
 int registry_activity_participants(hy_ctx_t *ctx, const json_t *ids, json_t **out,
@@ -244,14 +202,8 @@ int registry_household_set_head(hy_ctx_t *ctx, const char *id, json_t *args,
 int registry_household_merge(hy_ctx_t *ctx, uint64_t from_n, const char *from, uint64_t into_n,
                              const char *into);
 
-typedef struct {
-    const char *office;     /* forced to the key's office for a key of one office */
-    const char *person_id;  /* the household she is present in */
-    uint64_t after;
-    int limit;
-} registry_household_filter_t;
-int registry_household_list(hy_ctx_t *ctx, const registry_household_filter_t *f, json_t **items,
-                            uint64_t *next);
+/* The households.list op (a handler): registry_list over the person's or office's index. */
+int registry_household_list(hy_ctx_t *ctx, json_t *args, json_t **result);
 /* --- agencies (agencies.c) ---------------------------------------------------------------- */
 int registry_agency_create(hy_ctx_t *ctx, json_t *args, json_t **agency);
 /* Every agency in code order; 200 with *items a new array. */
@@ -326,6 +278,32 @@ bool registry_diff(json_t *changes, const json_t *old, const json_t *new, const 
 /* Emits an event with a deep copy of data; fails the request on an LMDB error. Returns 0 or
  * the status of the failure. */
 int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const json_t *data);
+
+/* --- lists (handlers.c) -------------------------------------------------------------------- */
+/* What a registry list op's args ask for (the names of its args; absent ones NULL): the one
+ * filter every registry list but persons' takes. */
+typedef struct {
+    const char *office;         /* the key's own for a key of one office; NULL = every office */
+    const char *person_id;      /* activities (a participant), households (a present member) */
+    const char *owner_id;       /* businesses */
+    const char *field, *stage;  /* businesses */
+    const char *kind;           /* activities */
+    const char *from, *to;      /* activities: inclusive "YYYY-MM-DD" bounds; NULL = open */
+    bool include_voided;        /* activities: voided ones are left out unless asked for */
+    uint64_t person;            /* person_id or owner_id as a number; 0 = not asked */
+    uint64_t after;             /* the page */
+    int limit;
+} registry_filter_t;
+/* Pages one kind of record for f: *items a new array, *next the cursor (0 at the end).
+ * Returns 0 or -1 (the error in ctx). */
+typedef int (*registry_list_fn)(hy_ctx_t *ctx, const registry_filter_t *f, json_t **items,
+                                uint64_t *next);
+/* The registry's one list handler: fills a registry_filter_t from args, refuses another
+ * office's list to an office key (403 other_office, naming what), answers an empty page for a
+ * person id that is no person's, and wraps what list pages as the list result. Returns 0 or
+ * -1, as a handler. */
+int registry_list(hy_ctx_t *ctx, const json_t *args, const char *what, registry_list_fn list,
+                  json_t **result);
 
 /* Pages through a primary db or one index key (hy_page_json), loading each record of db and
  * keeping those for which keep(rec, user) is true. *items gets a new array. Returns 0 or -1

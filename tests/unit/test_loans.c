@@ -698,19 +698,13 @@ static void test_queue_leads_first(void)
 static json_t *s_as(s_env_t *env, const char *office, const char *op, int want, const char *fmt,
                     ...)
 {
-    char args[4096], rid[40];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int status = 0;
+    json_t *reply = hy_test_vcall(env->svc, op, SS, office, &status, fmt, ap);
     va_end(ap);
-    static int counter;
-    snprintf(rid, sizeof rid, "req-%d", ++counter);
-    hy_actor_t actor = {"test-key", SS, office};
-    json_t *req = hy_proto_request(op, rid, &actor, NULL, json_loads(args, 0, NULL));
-    json_t *reply = hy_service_call(env->svc, req);
-    CHECK_EQ_INT(json_integer_value(json_object_get(reply, "status")), want);
+    CHECK_EQ_INT(status, want);
     json_t *result = json_incref(json_object_get(reply, "result"));
-    json_decref(req);
     json_decref(reply);
     return result;
 }

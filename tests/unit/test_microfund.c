@@ -47,9 +47,7 @@ static int64_t s_between(int64_t lo, int64_t hi)
 /* Calls op as role with printf-built args; the reply is the caller's, env->status its status. */
 static json_t *s_vcall(s_env_t *e, const char *role, const char *op, const char *fmt, va_list ap)
 {
-    char args[65536];
-    vsnprintf(args, sizeof args, fmt, ap);
-    return hy_service_calls(e->svc, op, role, NULL, args, &e->status);
+    return hy_test_vcall(e->svc, op, role, "office-1", &e->status, fmt, ap);
 }
 
 static json_t *s_as(s_env_t *e, const char *role, const char *op, const char *fmt, ...)
@@ -74,18 +72,10 @@ static json_t *s_do(s_env_t *e, const char *op, const char *fmt, ...)
  * an office key sees and writes only its own office's funds. */
 static json_t *s_prov(s_env_t *e, const char *role, const char *op, const char *fmt, ...)
 {
-    char args[4096], rid[40];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    json_t *reply = hy_test_vcall(e->svc, op, role, "*", &e->status, fmt, ap);
     va_end(ap);
-    static int counter;
-    snprintf(rid, sizeof rid, "prov-%d", ++counter);
-    hy_actor_t actor = {"test-key", role, "*"};
-    json_t *req = hy_proto_request(op, rid, &actor, NULL, json_loads(args, 0, NULL));
-    json_t *reply = hy_service_call(e->svc, req);
-    e->status = (int)json_integer_value(json_object_get(reply, "status"));
-    json_decref(req);
     return reply;
 }
 

@@ -1,5 +1,6 @@
 /*
- * testutil.c — temporary directories for tests that open LMDB environments.
+ * testutil.c — temporary directories for tests that open LMDB environments, and calls with
+ * printf-built arguments (testutil.h).
  */
 #include "testutil.h"
 
@@ -33,4 +34,34 @@ void hy_test_rmdir(const char *dir)
     }
     closedir(d);
     rmdir(dir);
+}
+
+json_t *hy_test_vcall(hy_service_t *svc, const char *op, const char *role, const char *office,
+                      int *status, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *args = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (args)
+        vsnprintf(args, (size_t)n + 1, fmt, again);
+    va_end(again);
+    if (!args) {
+        if (status)
+            *status = -1;
+        return NULL;
+    }
+    json_t *reply = hy_service_calls_as(svc, op, role, office, NULL, args, status);
+    free(args);
+    return reply;
+}
+
+json_t *hy_test_call(hy_service_t *svc, const char *op, const char *role, const char *office,
+                     int *status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *reply = hy_test_vcall(svc, op, role, office, status, fmt, ap);
+    va_end(ap);
+    return reply;
 }
