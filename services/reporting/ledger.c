@@ -15,9 +15,10 @@
  *      it and publishes registry.report.submitted / registry.office.targets_set;
  *   3. every replica, the one that took it included, applies those events like any other
  *      (rp_owned_apply, submissions.c), in the transaction that moves its registry cursor, and
- *      stores the event's data as canonical JSON (keys sorted, compact): the same bytes on every
- *      replica, and again after --rebuild, which replays them (the two databases here are not
- *      dropped: a replay writes the same bytes again).
+ *      stores the event's data compact (hy_store_put_json): jansson keeps the keys in the order
+ *      it read them, the registry's canonical order (sorted), so every replica stores the
+ *      registry's canonical bytes, and again after --rebuild, which replays them (the two
+ *      databases here are not dropped: a replay writes the same bytes again).
  *
  * A replica asked for a submission it has not received yet parks the request until it has
  * caught up with the registry (submissions.c). The registry's reply is the recorded document,
@@ -81,27 +82,6 @@ void rp_ledger_close(reporting_t *st)
     pthread_mutex_destroy(&o->lock);
     free(o);
     st->owner = NULL;
-}
-
-int rp_ledger_get(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, json_t **out)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    *out = NULL;
-    int rc = mdb_get(txn, db, &k, &v);
-    if (rc == 0 && !(*out = json_loadb(v.mv_data, v.mv_size, 0, NULL)))
-        rc = MDB_CORRUPTED;
-    return rc;
-}
-
-int rp_ledger_put(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, const json_t *val)
-{
-    char *text = json_dumps(val, JSON_SORT_KEYS | JSON_COMPACT);
-    if (!text)
-        return ENOMEM;
-    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
-    int rc = mdb_put(txn, db, &k, &v, 0);
-    free(text);
-    return rc;
 }
 
 /* A client of the pool, or a new one (NULL when none can be made). */

@@ -89,10 +89,6 @@ reporting_t *reporting_state(hy_ctx_t *ctx);
 /* --- the ledger (ledger.c): submissions and targets, owned by the registry ------------------- */
 int  rp_ledger_open(hy_store_t *store, reporting_t *st);
 void rp_ledger_close(reporting_t *st);
-/* One JSON value of db under key in txn: 0, MDB_NOTFOUND, MDB_CORRUPTED or an LMDB error. */
-int  rp_ledger_get(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, json_t **out);
-/* Stores val as canonical JSON (keys sorted, compact). 0 or an LMDB error / ENOMEM. */
-int  rp_ledger_put(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, const json_t *val);
 /* Asks the registry to run op with args (stolen) as the caller's actor; 0 with *out its result,
  * or -1 with its refusal (or 503 owner_unavailable / 504 owner_timeout) in ctx. For a reader
  * thread: never inside a write transaction. */

@@ -113,7 +113,7 @@ int rp_owned_apply(hy_ctx_t *ctx, const char *source, const char *type, json_t *
         return 0;   /* not one we can key: nothing to keep */
     uint8_t key[8];
     hy_key_u64(n, key);
-    return rp_ledger_put(ctx->txn, reporting_state(ctx)->subs, key, sizeof key, data);
+    return hy_store_put_json(ctx->txn, reporting_state(ctx)->subs, key, sizeof key, data);
 }
 
 /* The number of the last submission this replica has received (0: none). */
@@ -143,7 +143,7 @@ static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
     uint8_t key[8];
     hy_key_u64(n, key);
     reporting_t *st = reporting_state(ctx);
-    int rc = rp_ledger_get(ctx->txn, st->subs, key, 8, doc);
+    int rc = hy_store_get_json(ctx->txn, st->subs, key, 8, doc);
     if (rc == MDB_NOTFOUND && n > s_last(ctx)) {
         int parked = hy_park(ctx, "registry");
         if (parked)

@@ -29,7 +29,7 @@ json_t *rp_targets_get(hy_ctx_t *ctx, const char *office, int half_id)
     char key[256];
     json_t *out;
     reporting_t *st = reporting_state(ctx);
-    if (!office || rp_ledger_get(ctx->txn, st->targets, key, s_key(office, half_id, key, sizeof key), &out) != 0)
+    if (!office || hy_store_get_json(ctx->txn, st->targets, key, s_key(office, half_id, key, sizeof key), &out) != 0)
         return NULL;
     return out;
 }
@@ -42,7 +42,7 @@ int rp_targets_apply(hy_ctx_t *ctx, json_t *data)
     if (!office || year <= 0 || half < 1 || half > 2 || !json_is_object(targets))
         return 0;   /* not one we can place: nothing to keep */
     char key[256];
-    return rp_ledger_put(ctx->txn, reporting_state(ctx)->targets, key,
+    return hy_store_put_json(ctx->txn, reporting_state(ctx)->targets, key,
                          s_key(office, year * 2 + half - 1, key, sizeof key), targets);
 }
 

@@ -81,6 +81,8 @@ def test_report_submission_and_targets_same_on_every_replica():
         r = c.request("PUT", "/v1/offices/REY-1/targets", {"year": 1403, "half": 1, "targets": targets2})
         eq(r.status, 200, f"targets again: {r!r}")
         refused(c.get(f"{SUBS}/sub_999999"), 404, "not_found")
+        # a read that cannot wait says this replica has not received it (yet)
+        refused(c.get(f"{SUBS}/sub_999999/figures/classes"), 503, "not_yet_received")
 
         # back to replica 1 alone: it has followed what replica 2 took
         _start(c, "reporting")
