@@ -650,7 +650,7 @@ static const hy_op_spec_t registry_ops[] = {
 };
 
 extern const hy_event_spec_t registry_events[];
-const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd", .ops = registry_ops, .events = registry_events};
+const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd,sub", .ops = registry_ops, .events = registry_events};
 
 /* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
  * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */

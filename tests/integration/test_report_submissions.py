@@ -71,6 +71,9 @@ def test_report_submission_and_targets_same_on_every_replica():
         eq(evs["registry.report.submitted"]["data"], doc, "the event carries the document")
         eq(evs["registry.report.submitted"]["subject"], doc["id"], "subject")
         eq(evs["registry.office.targets_set"]["data"]["targets"], targets, "targets event")
+        audit = c.get(f"/v1/audit?entity={doc['id']}", key="auditor")
+        eq(audit.status, 200, f"the owner keeps the submission's audit: {audit!r}")
+        eq([a["type"] for a in audit.json["items"]], ["registry.report.submitted"], "audit")
 
         # a second submission through replica 2 gets the next id of the one sequence
         sub2 = c.post(SUBS, {"year": 1403, "half": 1, "office": "rey-1"})
