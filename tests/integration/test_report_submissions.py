@@ -98,8 +98,9 @@ def test_report_submission_and_targets_same_on_every_replica():
 
 
 def test_report_targets_refused_by_owner():
-    """The owner refuses targets of an office it does not know; the replica refuses an unknown
-    indicator before asking it."""
+    """The owner refuses targets of an office it does not know and documents it cannot place; the
+    replica refuses an unknown indicator before asking it, and answers 503 while the owner is
+    away."""
     with Cluster(["registry", "reporting"], clock="2024-08-01") as c:
         prov = c.province_key()
         r = c.request("PUT", "/v1/offices/rey-9/targets", {"year": 1403, "half": 1, "targets": {"classes": 1}},
@@ -107,3 +108,18 @@ def test_report_targets_refused_by_owner():
         refused(r, 404, "unknown_office")
         r = c.request("PUT", "/v1/offices/rey-1/targets", {"year": 1403, "half": 1, "targets": {"nope": 1}})
         refused(r, 422, "unknown_indicator")
+        # the owner checks what a replica sends it
+        r = c.call("registry", "reports.record", {"document": {"records": {}}}, role="service")
+        eq((r["status"], r["error"]["code"]), (422, "invalid_document"), f"{r}")
+        r = c.call("registry", "reports.record",
+                   {"document": {"report": {"office": "rey-9", "year": 1403, "half": 1}}}, role="service")
+        eq((r["status"], r["error"]["code"]), (422, "unknown_office"), f"{r}")
+        # no registry: the replica says so at once, and goes on answering reports
+        c.kill("registry")
+        time.sleep(3.5)   # the broker forgets a silent worker after 3 s
+        eq(c.post(SUBS, {"year": 1403, "half": 1, "office": "rey-1"}).status, 503, "no owner, no submission")
+        r = c.request("PUT", "/v1/offices/rey-1/targets", {"year": 1403, "half": 1, "targets": {"classes": 1}})
+        eq(r.status, 503, f"no owner, no targets: {r!r}")
+        eq(c.get("/v1/reports/half-year?year=1403&half=1").status, 200, "reports still answered")
+        c.start_proc("registry")
+        c.wait_serving("registry")
