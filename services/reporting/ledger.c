@@ -29,16 +29,18 @@
  * made at the first request and closed with the service.
  *
  * Before issue 16 each replica kept these in an LMDB environment of its own (DATA/ledger); that
- * environment is no longer read (see README, reporting).
+ * environment is no longer read (a warning at start names it; see README, reporting).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "client.h"
+#include "log.h"
 #include "reporting.h"
 
 #define OWNER "registry"
@@ -52,8 +54,21 @@ struct rp_owner {
     size_t nidle;
 };
 
+/* A replica's own ledger from before issue 16 is not read any more: said once, at start. */
+static void s_old_ledger(hy_store_t *store)
+{
+    const char *data = NULL;
+    char path[4096];
+    struct stat sb;
+    if (mdb_env_get_path(hy_store_env(store), &data) == 0 && data &&
+        snprintf(path, sizeof path, "%s/ledger/data.mdb", data) < (int)sizeof path && stat(path, &sb) == 0)
+        hy_log_warn("reporting", "%s holds submissions and targets this replica kept before the registry "
+                    "owned them; it is no longer read", path);
+}
+
 int rp_ledger_open(hy_store_t *store, reporting_t *st)
 {
+    s_old_ledger(store);
     int rc = hy_store_open_db(store, "reporting.subs", 0, &st->subs);
     if (rc == 0)
         rc = hy_store_open_db(store, "reporting.targets", 0, &st->targets);
