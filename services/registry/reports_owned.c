@@ -14,8 +14,11 @@
  *       document = {report, as_of, records} as computed by a reporting replica; the registry
  *       adds id, submitted_at (its clock), submitted_by {key_id, office} (the actor) and
  *       digest {alg: SHA-256, value} over the canonical JSON (keys sorted, compact, UTF-8 as is)
- *       of the document without digest; stores the canonical text under "s:"<u64> and emits
- *       registry.report.submitted with that text as data (subject: the id). 201 with it.
+ *       of the document without digest, and emits registry.report.submitted with that canonical
+ *       text as data (subject: the id): the document is stored once, as that event (the outbox
+ *       is the registry's log, kept whole; the audit index finds it by id: GET
+ *       /v1/audit?entity=sub_N); "s:"<u64> keeps its summary {id, office, year, half,
+ *       submitted_at, submitted_by, digest}. 201 with the document.
  *   offices.targets_set {code, year, half, targets}   no route (PUT /v1/offices/{code}/targets
  *       is reporting's, which checks the indicator names first); replaces the office's targets
  *       for the half ("t:"<office>|<year>|<half>) and emits registry.office.targets_set
@@ -98,14 +101,14 @@ static char *s_sign(json_t *doc)
     return json_dumps(doc, CANON);
 }
 
-/* Stores text under key and emits it as type's data. 0 or the failure's status. */
-static int s_keep(hy_ctx_t *ctx, const char *key, size_t klen, const char *type, const char *subject,
-                  const char *text)
+/* Stores record under key and emits data as type's. 0 or the failure's status. */
+static int s_keep(hy_ctx_t *ctx, const char *key, size_t klen, const char *record, const char *type,
+                  const char *subject, const char *data)
 {
-    MDB_val k = {klen, (void *)key}, v = {strlen(text), (void *)text};
+    MDB_val k = {klen, (void *)key}, v = {strlen(record), (void *)record};
     int rc = mdb_put(ctx->txn, registry_state(ctx)->reports, &k, &v, 0);
     if (rc == 0)
-        rc = hy_emit_text(ctx, type, subject, text, strlen(text));
+        rc = hy_emit_text(ctx, type, subject, data, strlen(data));
     return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
@@ -137,8 +140,26 @@ int registry_report_record(hy_ctx_t *ctx, json_t *args, json_t **result)
     json_decref(doc);
     if (!text)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
-    status = s_keep(ctx, key, sizeof key, "registry.report.submitted", id, text);
-    *result = status ? NULL : json_loads(text, 0, NULL);
+    /* the document itself is stored once, as the event (the outbox is the registry's log; the
+     * audit index finds it by id); the record here is its summary */
+    json_t *summary = json_loads(text, 0, NULL);
+    json_t *report_now = json_object_get(summary, "report");
+    json_t *head = summary ? json_pack("{s:s,s:O,s:O,s:O,s:O,s:O,s:O}", "id", id, "office",
+                                       json_object_get(report_now, "office"), "year",
+                                       json_object_get(report_now, "year"), "half",
+                                       json_object_get(report_now, "half"), "submitted_at",
+                                       json_object_get(summary, "submitted_at"), "submitted_by",
+                                       json_object_get(summary, "submitted_by"), "digest",
+                                       json_object_get(summary, "digest"))
+                           : NULL;
+    char *head_text = head ? json_dumps(head, CANON) : NULL;
+    json_decref(head);
+    status = head_text ? s_keep(ctx, key, sizeof key, head_text, "registry.report.submitted", id, text)
+                       : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    free(head_text);
+    *result = status ? NULL : summary;
+    if (status)
+        json_decref(summary);
     free(text);
     if (status)
         return status;
@@ -173,7 +194,7 @@ int registry_office_targets_set(hy_ctx_t *ctx, json_t *args, json_t **result)
         json_decref(office);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
-    status = s_keep(ctx, key, (size_t)klen, "registry.office.targets_set", norm ? norm : "", text);
+    status = s_keep(ctx, key, (size_t)klen, text, "registry.office.targets_set", norm ? norm : "", text);
     free(text);
     if (status == 0)
         *result = json_pack("{s:s,s:i,s:i,s:O}", "office", norm ? norm : "", "year", year, "half", half,
