@@ -17,6 +17,7 @@
 #include "json.h"
 #include "page.h"
 #include "registry.h"
+#include "registry_reports.h"
 #include "scope.h"
 
 /* ------------------------------------------------------------------ persons ------------- */
@@ -122,6 +123,7 @@ int registry_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "registry.households", 0, &st->households)) != 0 ||
         (rc = hy_store_open_db(store, "registry.household_idx", MDB_DUPSORT,
                                &st->household_idx)) != 0 ||
+        (rc = registry_reports_open(store, st)) != 0 ||
         (rc = registry_open_more(store, st)) != 0) {
         free(st);
         return rc;

@@ -42,6 +42,7 @@ typedef struct {
     MDB_dbi imports;       /* import number -> import JSON (state, counts, column map, carry) */
     MDB_dbi import_rows;   /* import(8) row(8) -> row JSON (input, outcome) */
     MDB_dbi import_idx;    /* "a:" -> active import; "o:"import(8)outcome -> row */
+    MDB_dbi reports;       /* reports_owned.c: "s:"u64 -> submission summary, "t:"office|year|half -> targets */
     /* During an import step only: its office, read once (registry_office_find answers it) */
     char office_memo_code[72];
     json_t *office_memo;

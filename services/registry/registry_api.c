@@ -55,10 +55,14 @@
  *   422 missing_column               a CSV with no national ID column (کد ملی / national_id)
  *   422 record_too_long              one record of over 1 MiB
  * An import row's outcome "invalid" carries the code and field persons.create would answer.
+ * Submitted reports and office targets (reports_owned.c; ops without a route, asked by reporting):
+ *   404 unknown_office               targets of an office that does not exist
+ *   422 invalid_document             a submission without report.office/year/half
  */
 #include "registry.h"
 #include "proto.h"
 #include "registry_import.h"
+#include "registry_reports.h"
 #include "spec.h"
 
 #define WRITE HY_ROLE_SOCIAL_SERVICES
@@ -636,11 +640,17 @@ static const hy_op_spec_t registry_ops[] = {
     {.op = "imports.rows", .handler = registry_h_imports_rows, .method = "GET", .path = "/v1/imports/{id}/rows", .roles = READ,
      .args = registry_import_rows_args, .result = registry_import_row_result, .ok_status = 200, .list = true,
      .summary = "An import's rows with their outcomes (outcome=invalid to fix and resend)"},
+    {.op = "reports.record", .handler = registry_report_record, .roles = WRITE | HY_ROLE_OPERATOR | HY_ROLE_SERVICE,
+     .args = registry_report_record_args, .ok_status = 201, .read_only = -1,
+     .summary = "Record a half-year report a reporting replica computed (reports_owned.c; no route)"},
+    {.op = "offices.targets_set", .handler = registry_office_targets_set, .roles = WRITE | HY_ROLE_OPERATOR | HY_ROLE_SERVICE,
+     .args = registry_targets_set_args, .ok_status = 200, .read_only = -1,
+     .summary = "Replace an office's targets for a half (reports_owned.c; no route)"},
     {0},
 };
 
 extern const hy_event_spec_t registry_events[];
-const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd", .ops = registry_ops, .events = registry_events};
+const hy_api_t registry_api = {.service = "registry", .id_prefixes = "prs,bus,act,hhd,sub", .ops = registry_ops, .events = registry_events};
 
 /* ---- events published (spec.h hy_event_spec_t): the data JSON Schema of each, served at
  * /v1/schemas/events/{type} and listed in /v1/asyncapi.json. Data may carry more members. */
@@ -735,5 +745,7 @@ const hy_event_spec_t registry_events[] = {
     {"registry.household.member_left", "A member left a household", registry_ev_household},
     {"registry.household.head_changed", "A household's head changed", registry_ev_household},
     {"registry.agency.created", "A referring agency was added", registry_ev_agency},
+    {"registry.report.submitted", "A half-year report was submitted (data: the signed canonical document)", registry_ev_report},
+    {"registry.office.targets_set", "An office's targets for a half were set", registry_ev_targets},
     {0},
 };

@@ -102,6 +102,9 @@ int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     int rc = s_asof_put(ctx, source, event);
     if (rc || !type || !json_is_object(data))
         return rc;
+    bool owned = false;   /* submissions and targets (submissions.c): no figure, no timeline */
+    if ((rc = rp_owned_apply(ctx, source, type, data, &owned)) != 0 || owned)
+        return rc;
     bool was = st->in_registry;
     st->in_registry = strcmp(source, "registry") == 0;
     st->subject = hy_json_str(event, "subject");

@@ -1,74 +1,166 @@
 /*
- * ledger.c — what reporting holds that is NOT derived from events: submitted reports and
- * office targets. They are written by people, so they must be the same on every replica.
+ * ledger.c — submitted reports and office targets: what people write through reporting, kept
+ * by one owner, the registry, and followed by every replica.
  *
- * Every other database of a replica is a projection, private to it and rebuilt from events.
- * The ledger is an LMDB environment of its own in the replica's data directory (DATA/ledger),
- * opened by that replica only (each environment has one owning process), and never dropped by
- * --rebuild.
+ * Reporting runs as several replicas, each with its own projections, load-balanced under one
+ * service name. A submission or a target set on one replica must be the one every replica
+ * answers, byte for byte, with one sequence of ids. So a replica does not keep them itself:
  *
- * Known gap (issue 16 item a, left open): with several replicas each keeps its own ledger, so a
- * submission is read only from the replica that took it. A shared ledger opened by every
- * replica was tried and refused: it breaks the rule that no other process opens a service's
- * LMDB environment, and cannot span hosts. The way forward is a single owner of submissions
- * that publishes them as events every replica applies.
+ *   1. the replica that takes the request computes and checks (submissions.c: the frozen
+ *      report, its as_of and drill-down ids; targets.c: known indicators, whole numbers);
+ *   2. it asks the registry to record it (rp_ledger_ask: ops reports.record and
+ *      offices.targets_set, services/registry/reports_owned.c). The request runs on a reader
+ *      thread (the ops' rows say read_only), in no write transaction: the reactor and its batch
+ *      never wait for the registry. The registry numbers it (sub_N), stamps and signs it, stores
+ *      it and publishes registry.report.submitted / registry.office.targets_set;
+ *   3. every replica, the one that took it included, applies those events like any other
+ *      (rp_owned_apply, submissions.c), in the transaction that moves its registry cursor, and
+ *      stores the event's data compact (hy_store_put_json): jansson keeps the keys in the order
+ *      it read them, the registry's canonical order (sorted), so every replica stores the
+ *      registry's canonical bytes, and again after --rebuild, which replays them (the two
+ *      databases here are not dropped: a replay writes the same bytes again).
  *
- * A submission is committed in the ledger inside the request, before the replica's own batch
- * commits: a batch that fails afterwards leaves the submission stored (the client sees an
- * error and finds it with GET); nothing in it depends on the replica's batch.
+ * A replica asked for a submission it has not received yet parks the request until it has
+ * caught up with the registry (submissions.c). The registry's reply is the recorded document,
+ * answered to the client as is.
+ *
+ * Clients: a ZeroMQ socket is used by one thread at a time, so the reader threads share a small
+ * pool of broker clients (taken and given back under a mutex), with a context of their own,
+ * made at the first request and closed with the service.
+ *
+ * Before issue 16 each replica kept these in an LMDB environment of its own (DATA/ledger); that
+ * environment is no longer read (a warning at start names it; see README, reporting).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
 
+#include "client.h"
+#include "log.h"
 #include "reporting.h"
 
-#define LEDGER_MAP_SIZE ((size_t)4 << 30)   /* sparse: submissions with drill-down ids are large */
+#define OWNER "registry"
+#define OWNER_TIMEOUT_MS 4000   /* below the gateway's default deadline */
+#define OWNER_POOL 8
+
+struct rp_owner {
+    pthread_mutex_t lock;
+    void *zctx;                     /* made at the first call */
+    hy_client_t *idle[OWNER_POOL];
+    size_t nidle;
+};
+
+/* A replica's own ledger from before issue 16 is not read any more: said once, at start. */
+static void s_old_ledger(hy_store_t *store)
+{
+    const char *data = NULL;
+    char path[4096];
+    struct stat sb;
+    if (mdb_env_get_path(hy_store_env(store), &data) == 0 && data &&
+        snprintf(path, sizeof path, "%s/ledger/data.mdb", data) < (int)sizeof path && stat(path, &sb) == 0)
+        hy_log_warn("reporting", "%s holds submissions and targets this replica kept before the registry "
+                    "owned them; it is no longer read", path);
+}
 
 int rp_ledger_open(hy_store_t *store, reporting_t *st)
 {
-    char path[4096];
-    const char *data = NULL;
-    if (mdb_env_get_path(hy_store_env(store), &data) == 0 && data)
-        snprintf(path, sizeof path, "%s/ledger", data);
-    else
-        return EINVAL;
-    st->ledger = hy_store_new(path, LEDGER_MAP_SIZE, 8, true);
-    if (!st->ledger)
-        return EIO;
-    int rc = hy_store_open_db(st->ledger, "reporting.ledger.meta", 0, &st->lmeta);
+    s_old_ledger(store);
+    int rc = hy_store_open_db(store, "reporting.subs", 0, &st->subs);
     if (rc == 0)
-        rc = hy_store_open_db(st->ledger, "reporting.subs", 0, &st->subs);
-    if (rc == 0)
-        rc = hy_store_open_db(st->ledger, "reporting.targets", 0, &st->targets);
+        rc = hy_store_open_db(store, "reporting.targets", 0, &st->targets);
     if (rc)
-        hy_store_destroy(&st->ledger);
-    return rc;
+        return rc;
+    st->owner = calloc(1, sizeof *st->owner);
+    if (!st->owner)
+        return ENOMEM;
+    if (pthread_mutex_init(&st->owner->lock, NULL) != 0) {
+        free(st->owner);
+        st->owner = NULL;
+        return ENOMEM;
+    }
+    return 0;
 }
 
 void rp_ledger_close(reporting_t *st)
 {
-    if (st->ledger)
-        hy_store_destroy(&st->ledger);
+    struct rp_owner *o = st->owner;
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->nidle; i++)
+        hy_client_destroy(&o->idle[i]);
+    if (o->zctx)
+        zmq_ctx_term(o->zctx);
+    pthread_mutex_destroy(&o->lock);
+    free(o);
+    st->owner = NULL;
 }
 
-int rp_ledger_begin(reporting_t *st, bool write, MDB_txn **txn)
+/* A client of the pool, or a new one (NULL when none can be made). */
+static hy_client_t *s_take(struct rp_owner *o)
 {
-    return mdb_txn_begin(hy_store_env(st->ledger), NULL, write ? 0 : MDB_RDONLY, txn);
+    hy_client_t *c = NULL;
+    if (pthread_mutex_lock(&o->lock) != 0)
+        return NULL;
+    if (o->nidle)
+        c = o->idle[--o->nidle];
+    else {
+        if (!o->zctx)
+            o->zctx = zmq_ctx_new();
+        c = o->zctx ? hy_client_new(o->zctx, hy_config_broker()) : NULL;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return c;
 }
 
-int rp_ledger_get(reporting_t *st, const void *key, size_t klen, MDB_dbi db, json_t **out)
+static void s_give(struct rp_owner *o, hy_client_t *c)
 {
-    MDB_txn *txn;
-    *out = NULL;
-    int rc = rp_ledger_begin(st, false, &txn);
-    if (rc)
-        return rc;
-    MDB_val k = {klen, (void *)key}, v;
-    rc = mdb_get(txn, db, &k, &v);
-    if (rc == 0 && !(*out = json_loadb(v.mv_data, v.mv_size, 0, NULL)))
-        rc = MDB_CORRUPTED;
-    mdb_txn_abort(txn);
-    return rc;
+    if (pthread_mutex_lock(&o->lock) != 0) {
+        hy_client_destroy(&c);
+        return;
+    }
+    if (o->nidle < OWNER_POOL)
+        o->idle[o->nidle++] = c;
+    else
+        hy_client_destroy(&c);
+    pthread_mutex_unlock(&o->lock);
+}
+
+int rp_ledger_ask(hy_ctx_t *ctx, const char *op, json_t *args, json_t **out)
+{
+    struct rp_owner *o = reporting_state(ctx)->owner;
+    char id[40];
+    hy_new_request_id(id);
+    json_t *req = ctx->req ? hy_proto_request(op, id, &ctx->req->actor, ctx->req->idem, args) : NULL;
+    if (!ctx->req)
+        json_decref(args);
+    hy_client_t *c = req && o ? s_take(o) : NULL;
+    if (!c) {
+        json_decref(req);
+        return hy_fail(ctx, 503, "owner_unavailable", NULL, "the registry, which records this, cannot be asked");
+    }
+    json_t *reply = NULL, *result = NULL, *error = NULL;
+    int rc = hy_client_call(c, OWNER, req, OWNER_TIMEOUT_MS, &reply), status = 0;
+    json_decref(req);
+    s_give(o, c);
+    if (rc == HY_CLIENT_TIMEOUT)
+        return hy_fail(ctx, 504, "owner_timeout", NULL,
+                       "the registry did not answer in time (the record may have been made)");
+    if (rc != HY_CLIENT_OK || hy_proto_parse_reply(reply, &status, &result, &error) != 0) {
+        json_decref(reply);
+        return hy_fail(ctx, 503, "owner_unavailable", NULL, "the registry's answer cannot be read");
+    }
+    if (status >= 200 && status < 300 && result) {
+        *out = json_incref(result);
+        json_decref(reply);
+        return 0;
+    }
+    const char *code = hy_json_str(error, "code"), *detail = hy_json_str(error, "detail");
+    hy_fail(ctx, status >= 400 && status < 600 ? status : 502, code ? code : "owner_error",
+            hy_json_str(error, "field"), "%s", detail ? detail : "the registry refused it");
+    json_decref(reply);
+    return -1;
 }

@@ -63,10 +63,10 @@ typedef struct {
     MDB_dbi records;   /* tagged small records: businesses, networks, funds, memberships,
                           enrolments, loans (dims.c, proj_*.c) */
     MDB_dbi contrib;   /* the records behind each counter change (figures.c) */
-    hy_store_t *ledger;/* shared by every replica: what is not derived from events (ledger.c) */
-    MDB_dbi lmeta;     /* in the ledger: the "subs" counter */
-    MDB_dbi subs;      /* in the ledger: submitted reports: id -> canonical JSON (submissions.c) */
-    MDB_dbi targets;   /* in the ledger: office targets per half (targets.c) */
+    MDB_dbi subs;      /* submitted reports, as the registry published them: u64 N of sub_N ->
+                          canonical JSON (ledger.c, submissions.c); kept by --rebuild */
+    MDB_dbi targets;   /* office targets per half, as the registry published them (targets.c) */
+    struct rp_owner *owner; /* clients asking the registry to record them (ledger.c) */
     bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
     struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
     struct rp_contrib_page *contrib_page; /* its drill-down changes (figures.c) */
@@ -86,14 +86,19 @@ extern const hy_service_def_t reporting_def;
 int  reporting_open(hy_store_t *store, void **state);
 reporting_t *reporting_state(hy_ctx_t *ctx);
 
-/* --- the ledger (ledger.c): submissions and targets, one store for every replica ------------ */
+/* --- the ledger (ledger.c): submissions and targets, owned by the registry ------------------- */
 int  rp_ledger_open(hy_store_t *store, reporting_t *st);
 void rp_ledger_close(reporting_t *st);
-/* A transaction of the ledger (not ctx->txn): commit or abort it before returning. */
-int  rp_ledger_begin(reporting_t *st, bool write, MDB_txn **txn);
-/* Reads one JSON value of db under key in a read transaction of its own. 0, MDB_NOTFOUND or
- * an LMDB error. */
-int  rp_ledger_get(reporting_t *st, const void *key, size_t klen, MDB_dbi db, json_t **out);
+/* Asks the registry to run op with args (stolen) as the caller's actor; 0 with *out its result,
+ * or -1 with its refusal (or 503 owner_unavailable / 504 owner_timeout) in ctx. For a reader
+ * thread: never inside a write transaction. */
+int  rp_ledger_ask(hy_ctx_t *ctx, const char *op, json_t *args, json_t **out);
+/* Applies the registry's registry.report.submitted and registry.office.targets_set (stored
+ * verbatim; nothing counted, nothing on a timeline): *owned tells whether the event was one of
+ * them (submissions.c). 0 or an LMDB error. */
+int  rp_owned_apply(hy_ctx_t *ctx, const char *source, const char *type, json_t *data, bool *owned);
+/* targets.c: stores one registry.office.targets_set. 0 or an LMDB error. */
+int  rp_targets_apply(hy_ctx_t *ctx, json_t *data);
 
 /* --- dimensions (dims.c) -------------------------------------------------------------------- */
 /* The ways a figure is broken down. RP_DIM_ALL has the single value 0; in the others 0 means

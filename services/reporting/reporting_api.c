@@ -12,7 +12,13 @@
  * (a timeline of a person unknown, or of another office than the caller's; a submission
  * unknown or of another office), 404 unknown_figure; 403 wrong_office (submitting another
  * office's report, or setting its targets, without a provincial key); 422 unknown_indicator,
- * invalid_target.
+ * invalid_target. Submissions and targets are recorded by the registry (ledger.c): its refusals
+ * come back as they are (404 unknown_office: targets of an office it does not know), and 503
+ * owner_unavailable / 504 owner_timeout when it cannot be asked; 413 submission_too_large (a
+ * document over half the message ceiling); 503 not_yet_received (a drill-down or diff of a
+ * submission this replica has not received yet: ask again).
+ * Rows with read_only: reports.submit and offices.targets_put only read here (a reader thread
+ * asks the registry); reports.submission runs on the reactor so that it can park.
  */
 #include "reporting.h"
 #include "proto.h"
@@ -249,12 +255,12 @@ static const hy_field_t targets_result[] = {
 
 static const hy_op_spec_t reporting_ops[] = {
     {.op = "offices.targets_put", .handler = reporting_targets_put, .method = "PUT", .path = "/v1/offices/{code}/targets",
-     .roles = SUBMIT, .args = targets_args, .result = targets_result, .ok_status = 200,
+     .roles = SUBMIT, .args = targets_args, .result = targets_result, .ok_status = 200, .read_only = 1,
      .summary = "Set an office's targets for a half (shown beside each figure on the printed page)"},
     {.op = "reports.submit", .handler = reporting_submit, .method = "POST", .path = "/v1/reports/half-year/submissions",
-     .roles = SUBMIT, .args = submit_args, .result = submission_result, .ok_status = 201,
+     .roles = SUBMIT, .args = submit_args, .result = submission_result, .ok_status = 201, .read_only = 1,
      .summary = "Freeze and sign an office's half-year report (figures, as_of, records behind each)"},
-    {.op = "reports.submission", .handler = reporting_submission, .method = "GET", .path = SUB, .roles = READ, .args = sub_args,
+    {.op = "reports.submission", .handler = reporting_submission, .method = "GET", .path = SUB, .roles = READ, .args = sub_args, .read_only = -1,
      .result = submission_result, .ok_status = 200, .summary = "A submitted report, as submitted"},
     {.op = "reports.submission_figure", .handler = reporting_submission_figure, .method = "GET", .path = SUB "/figures/{name}", .roles = READ,
      .args = sub_figure_args, .result = sub_figure_result, .ok_status = 200,

@@ -3,13 +3,17 @@
  *
  * POST /v1/reports/half-year/submissions {year, half, office} freezes the report of that office
  * as it is now: every figure, the as_of of every source, and for each figure the ids of the
- * records behind it (figures.c). The document is serialised as CANONICAL JSON (keys sorted,
- * compact, UTF-8 as is: json_dumps with JSON_SORT_KEYS | JSON_COMPACT), its SHA-256 taken over
- * those bytes (libsodium), and the document with its digest stored, canonical too, in the subs
- * database of the replica's LEDGER (ledger.c), under a sequential id "sub_N" (one
- * counter per replica). It is not derived from events, so --rebuild keeps it.
+ * records behind it (figures.c). This replica computes that document; the registry records it
+ * (reports.record, ledger.c): it gives the id "sub_N" from its own sequence, adds submitted_at
+ * and submitted_by, signs it (SHA-256, libsodium, over the CANONICAL JSON: json_dumps with
+ * JSON_SORT_KEYS | JSON_COMPACT, UTF-8 as is, of the document without digest) and publishes it
+ * as registry.report.submitted. Every replica stores that event's data, canonical, in its subs
+ * database (rp_owned_apply): every replica answers the same bytes. A document too large for one
+ * message (half the ZeroMQ ceiling, zlimit.h) is refused (413 submission_too_large).
  *
- *   GET .../submissions/{id}                  the stored document, as stored
+ *   GET .../submissions/{id}                  the stored document, as stored (runs on the
+ *                                             reactor so that it can park: a replica asked for
+ *                                             one it has not received yet waits for the registry)
  *   GET .../submissions/{id}/figures/{name}   one figure: its value and the records behind it
  *   GET .../submissions/{id}/diff             each figure that differs from the report as it
  *                                             would be computed now, with the records added and
@@ -19,15 +23,16 @@
  * WHO. A key acting for the office submitted, or a provincial key (office "*"), for all four.
  */
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fa.h"
 #include "reporting.h"
+#include "zlimit.h"
 
 #define CANON (JSON_SORT_KEYS | JSON_COMPACT)
+#define SUB_MARGIN 65536   /* the envelope around the document: id, stamps, digest, event */
 
 /* Whether the caller acts for office (normalised match) or for the whole province. */
 static bool s_may(hy_ctx_t *ctx, const char *office)
@@ -40,14 +45,6 @@ static bool s_may(hy_ctx_t *ctx, const char *office)
     free(a);
     free(b);
     return same;
-}
-
-/* Hex SHA-256 of text. */
-static void s_digest(const char *text, char hex[65])
-{
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
-    sodium_bin2hex(hex, 65, h, sizeof h);
 }
 
 /* {"figure": [ids], ...} of every indicator. */
@@ -64,9 +61,10 @@ static json_t *s_records(hy_ctx_t *ctx, const rp_scope_t *sc)
     return out;
 }
 
+/* Computes the document and has the registry number, sign and record it (ledger.c). A reader
+ * thread runs it: no write transaction waits for the registry. */
 int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    reporting_t *st = reporting_state(ctx);
     rp_scope_t sc;
     const char *office = hy_json_str(args, "office");
     if (!s_may(ctx, office))
@@ -79,55 +77,62 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
         status = rp_half_year_json(ctx, args, &report);
     if (status)
         return status;
-    /* the id and the document go to the replica's ledger (ledger.c) */
-    uint64_t n;
-    MDB_txn *ltx = NULL;
-    int rc = rp_ledger_begin(st, true, &ltx);
-    if (rc == 0)
-        rc = hy_store_next(ltx, st->lmeta, "subs", &n);
-    if (rc) {
-        if (ltx)
-            mdb_txn_abort(ltx);
-        json_decref(report);
-        return hy_fail_mdb(ctx, rc);
-    }
-    char id[32];
-    snprintf(id, sizeof id, "sub_%llu", (unsigned long long)n);
-    json_t *doc = json_pack("{s:s,s:o,s:o,s:o,s:s,s:{s:s,s:s}}", "id", id, "report", report,
-                            "as_of", rp_as_of(ctx), "records", s_records(ctx, &sc), "submitted_at",
-                            ctx->now_iso, "submitted_by", "key_id",
-                            ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : "",
-                            "office", ctx->req && ctx->req->actor.office ? ctx->req->actor.office : "");
-    char *canon = doc ? json_dumps(doc, CANON) : NULL;
-    char hex[65];
-    if (canon) {
-        s_digest(canon, hex);
-        free(canon);
-        canon = json_object_set_new(doc, "digest", json_pack("{s:s,s:s}", "alg", "SHA-256", "value", hex)) == 0
-                    ? json_dumps(doc, CANON)
-                    : NULL;
-    }
-    json_decref(doc);
-    if (!canon) {
-        mdb_txn_abort(ltx);
+    json_t *doc = json_pack("{s:o,s:o,s:o}", "report", report, "as_of", rp_as_of(ctx), "records",
+                            s_records(ctx, &sc));
+    char *text = doc ? json_dumps(doc, CANON) : NULL;
+    size_t len = text ? strlen(text) : 0;
+    free(text);
+    if (!len) {
+        json_decref(doc);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
-    uint8_t key[8];
-    hy_key_u64(n, key);
-    MDB_val k = {8, key}, v = {strlen(canon), canon};
-    rc = mdb_put(ltx, st->subs, &k, &v, MDB_NOOVERWRITE);
-    if (rc == 0)
-        rc = mdb_txn_commit(ltx);
-    else
-        mdb_txn_abort(ltx);
-    *out = rc ? NULL : json_loads(canon, 0, NULL);
-    free(canon);
-    if (rc)
-        return hy_fail_mdb(ctx, rc);
-    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    /* it travels to the registry and back in one message each way, and in one event */
+    if ((int64_t)len > hy_zmq_max_msg() / 2 - SUB_MARGIN) {
+        json_decref(doc);
+        return hy_fail(ctx, 413, "submission_too_large", "office",
+                       "the report with the records behind its figures is %zu bytes, more than a "
+                       "message may carry (%lld); submit one office's report", len,
+                       (long long)(hy_zmq_max_msg() / 2 - SUB_MARGIN));
+    }
+    json_t *ask = json_pack("{s:o}", "document", doc);
+    return ask ? rp_ledger_ask(ctx, "reports.record", ask, out)
+               : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
 }
 
-/* Loads a submission the caller may see (404 otherwise). 0 or the failure's status. */
+int rp_owned_apply(hy_ctx_t *ctx, const char *source, const char *type, json_t *data, bool *owned)
+{
+    *owned = strcmp(source, "registry") == 0 && (strcmp(type, "registry.report.submitted") == 0 ||
+                                                 strcmp(type, "registry.office.targets_set") == 0);
+    if (!*owned)
+        return 0;
+    if (strcmp(type, "registry.office.targets_set") == 0)
+        return rp_targets_apply(ctx, data);
+    uint64_t n;
+    const char *id = hy_json_str(data, "id");
+    if (!id || strncmp(id, "sub_", 4) != 0 || rp_id_num(id, &n) != 0)
+        return 0;   /* not one we can key: nothing to keep */
+    uint8_t key[8];
+    hy_key_u64(n, key);
+    return hy_store_put_json(ctx->txn, reporting_state(ctx)->subs, key, sizeof key, data);
+}
+
+/* The number of the last submission this replica has received (0: none). */
+static uint64_t s_last(hy_ctx_t *ctx)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t n = 0;
+    if (mdb_cursor_open(ctx->txn, reporting_state(ctx)->subs, &cur) != 0)
+        return 0;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
+        n = hy_key_u64_get(k.mv_data);
+    mdb_cursor_close(cur);
+    return n;
+}
+
+/* Loads a submission the caller may see (404 otherwise). One this replica has not received
+ * yet (a number past the last it has) parks the request until it has caught up with the
+ * registry; a read, which cannot park, answers 503 not_yet_received. 0, HY_PARKED or -1. */
 static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
 {
     uint64_t n;
@@ -138,7 +143,16 @@ static int s_load(hy_ctx_t *ctx, json_t *args, json_t **doc)
     uint8_t key[8];
     hy_key_u64(n, key);
     reporting_t *st = reporting_state(ctx);
-    int rc = rp_ledger_get(st, key, 8, st->subs, doc);
+    int rc = hy_store_get_json(ctx->txn, st->subs, key, 8, doc);
+    if (rc == MDB_NOTFOUND && n > s_last(ctx)) {
+        int parked = hy_park(ctx, "registry");
+        if (parked)
+            return parked;
+        if (ctx->read)
+            return hy_fail(ctx, 503, "not_yet_received", "id",
+                           "this reporting replica has not received %.64s from the registry yet "
+                           "(if it exists); ask again in a moment", id);
+    }
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no submission %.64s", id);
     if (rc == MDB_CORRUPTED)

@@ -2,10 +2,12 @@
  * targets.c — an office's targets for a half, set by staff (PUT /v1/offices/{code}/targets
  * {year, half, targets: {indicator: value}}) and shown on the printed page beside each figure.
  *
- * Targets are not derived from events: they are kept in their own database, which --rebuild
- * does not touch, under "<normalised office>|<half id>". A PUT replaces the half's targets as a
- * whole (an indicator left out has no target); values are in the indicator's unit (counts,
- * rials, basis points). A key of that office or a provincial key ("*") may set them.
+ * The registry owns them (offices are its records): this replica checks the request (known
+ * indicators, whole numbers, the caller's office) and asks the registry to record it
+ * (offices.targets_set, ledger.c); every replica then applies registry.office.targets_set into
+ * its targets database, under "<normalised office>|<half id>". A PUT replaces the half's
+ * targets as a whole (an indicator left out has no target); values are in the indicator's unit
+ * (counts, rials, basis points). A key of that office or a provincial key ("*") may set them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +29,24 @@ json_t *rp_targets_get(hy_ctx_t *ctx, const char *office, int half_id)
     char key[256];
     json_t *out;
     reporting_t *st = reporting_state(ctx);
-    if (!office || rp_ledger_get(st, key, s_key(office, half_id, key, sizeof key), st->targets, &out) != 0)
+    if (!office || hy_store_get_json(ctx->txn, st->targets, key, s_key(office, half_id, key, sizeof key), &out) != 0)
         return NULL;
     return out;
 }
 
+int rp_targets_apply(hy_ctx_t *ctx, json_t *data)
+{
+    const char *office = hy_json_str(data, "office");
+    int year = (int)hy_json_int(data, "year", 0), half = (int)hy_json_int(data, "half", 0);
+    json_t *targets = json_object_get(data, "targets");
+    if (!office || year <= 0 || half < 1 || half > 2 || !json_is_object(targets))
+        return 0;   /* not one we can place: nothing to keep */
+    char key[256];
+    return hy_store_put_json(ctx->txn, reporting_state(ctx)->targets, key,
+                         s_key(office, year * 2 + half - 1, key, sizeof key), targets);
+}
+
+/* Checks the request, then has the registry record it (ledger.c): every replica applies it. */
 int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
     const char *office = hy_json_str(args, "code");
@@ -47,6 +62,8 @@ int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (rp_parse_year(json_object_get(args, "year"), &year) != 0)
         return hy_fail(ctx, 422, "invalid_year", "year", "year must be a Solar Hijri year 1300..1499");
     json_t *targets = json_object_get(args, "targets");
+    if (!json_is_object(targets))
+        return hy_fail(ctx, 422, "invalid_target", "targets", "targets is {indicator: whole number >= 0}");
     const char *name;
     json_t *v;
     json_object_foreach(targets, name, v) {
@@ -59,20 +76,8 @@ int reporting_targets_put(hy_ctx_t *ctx, json_t *args, json_t **out)
             return hy_fail(ctx, 422, "invalid_target", "targets",
                            "the target of %.64s must be a whole number >= 0", name);
     }
-    char key[256], *text = json_dumps(targets, JSON_SORT_KEYS | JSON_COMPACT);
-    if (!text)
+    json_t *ask = json_pack("{s:s,s:i,s:i,s:O}", "code", office, "year", year, "half", half, "targets", targets);
+    if (!ask)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
-    MDB_val k = {s_key(office, year * 2 + half - 1, key, sizeof key), key}, val = {strlen(text), text};
-    MDB_txn *ltx;   /* in the ledger every replica shares (ledger.c) */
-    reporting_t *st = reporting_state(ctx);
-    int rc = rp_ledger_begin(st, true, &ltx);
-    if (rc == 0 && (rc = mdb_put(ltx, st->targets, &k, &val, 0)) == 0)
-        rc = mdb_txn_commit(ltx);
-    else if (rc == 0 || ltx)
-        mdb_txn_abort(ltx);
-    free(text);
-    if (rc)
-        return hy_fail_mdb(ctx, rc);
-    *out = json_pack("{s:s,s:i,s:i,s:O}", "office", office, "year", year, "half", half, "targets", targets);
-    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    return rp_ledger_ask(ctx, "offices.targets_set", ask, out);
 }
