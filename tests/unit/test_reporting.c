@@ -1649,6 +1649,12 @@ static void test_timeline(void)
             "answers it, without HTTP): p50 %.2f ms, p99 %.2f ms; CPU p50 %.2f ms, p99 %.2f ms\n",
             N + 1, reply_len, ms[100], ms[197], cpu[100], cpu[197]);
     CHECK(ms[100] < 1000);
+#ifndef __SANITIZE_ADDRESS__
+    /* CPU time, not wall time (the machine is shared): the issue's 5 ms is for the whole answer;
+     * the service's share must be well under it. Serialising the ~260 KB body again for the
+     * ETag used to cost 4 ms of CPU here; escaping it once as it is read, about 1 ms. */
+    CHECK(cpu[100] < 2.5);
+#endif
     s_close(&env);
 }
 
