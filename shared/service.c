@@ -312,7 +312,8 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             i_fetch = nitems;
             items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
         }
-        int rc = zmq_poll(items, nitems, self->bg_more && now >= bg_at ? 0 : 100);
+        /* 0 only while background work waits: a service with none must sleep in its poll */
+        int rc = zmq_poll(items, nitems, def->background && self->bg_more && now >= bg_at ? 0 : 100);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;

@@ -161,6 +161,11 @@ int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const cha
  * copied into the reply without being decoded: *result is a raw result (an opaque object to
  * return as is, not to read or change). Returns 0, or -1 with the error in ctx. */
 int hy_events_since(hy_ctx_t *ctx, json_t *args, json_t **result);
+/* A result that is JSON text already (text from malloc, taken; len bytes), as the opaque object
+ * to return as *result: spliced into the reply as it is, and hashed as it is for a GET's ETag
+ * (a large rendering is then neither copied into a json_t nor serialised again). NULL for no
+ * memory (reply.c). */
+json_t *hy_result_raw(char *text, size_t len);
 
 /* --- following other services ---------------------------------------------------------------- */
 /* Last applied sequence of a source in ctx->txn (0 when none). */

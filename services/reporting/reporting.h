@@ -377,6 +377,9 @@ typedef struct {
 void rp_buf_add(rp_buf_t *b, const char *s);
 void rp_buf_addn(rp_buf_t *b, const char *s, size_t n);
 void rp_buf_addf(rp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds n bytes of text escaped as the inside of a JSON string (", \\ and control characters;
+ * UTF-8 as it is), sized in one pass and written in a second. */
+void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n);
 /* Adds text escaped for HTML (&, <, >, ", '). */
 void rp_buf_html(rp_buf_t *b, const char *s);
 /* Adds text with its ASCII digits as Persian digits (U+06F0..U+06F9), the rest as it is. */

@@ -1610,23 +1610,51 @@ static void test_timeline(void)
     r = s_call_as(&env, "persons.timeline", "auditor", "*", "{\"id\":\"prs_1\"}", &st);
     CHECK_EQ_INT(st, 200);
     json_decref(r);
-    double ms[200];
+    /* Timed as a reader thread serves it (shared/readers.c): the read dispatched and its reply
+     * made into the text sent to the broker; wall time and this thread's CPU time. The test
+     * path's hy_service_call would also decode the reply again, which no reader does. */
+    double ms[200], cpu[200];
+    size_t reply_len = 0;
     for (int k = 0; k < 200; k++) {
-        struct timespec t0, t1;
+        struct timespec t0, t1, c0, c1;
+        char rid[40];
+        hy_new_request_id(rid);
+        hy_actor_t actor = {"test-key", "auditor", "rey"};
+        json_t *req = hy_proto_request("persons.timeline", rid, &actor, NULL, json_pack("{s:s}", "id", "prs_1"));
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = s_call_as(&env, "persons.timeline", "auditor", "rey", "{\"id\":\"prs_1\"}", &st);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+        json_t *reply = hy_dispatch_read(env.svc, req);
+        char *text = reply ? hy_reply_dumps(reply, &reply_len) : NULL;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        json_decref(r);
+        CHECK(text != NULL);
+        CHECK_EQ_INT((int)json_integer_value(json_object_get(reply, "status")), 200);
+        free(text);
+        json_decref(reply);
+        json_decref(req);
         ms[k] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        cpu[k] = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
     }
     for (int a = 1; a < 200; a++)   /* insertion sort: 200 values */
         for (int b = a; b > 0 && ms[b] < ms[b - 1]; b--) {
             double t = ms[b];
             ms[b] = ms[b - 1], ms[b - 1] = t;
         }
-    fprintf(stderr, "  timeline of a person with %d events (in the service, without HTTP): p50 %.2f ms, p99 %.2f ms\n",
-            N + 1, ms[100], ms[197]);
+    for (int a = 1; a < 200; a++)
+        for (int b = a; b > 0 && cpu[b] < cpu[b - 1]; b--) {
+            double t = cpu[b];
+            cpu[b] = cpu[b - 1], cpu[b - 1] = t;
+        }
+    fprintf(stderr, "  timeline of a person with %d events (%zu bytes; in the service, as a reader thread "
+            "answers it, without HTTP): p50 %.2f ms, p99 %.2f ms; CPU p50 %.2f ms, p99 %.2f ms\n",
+            N + 1, reply_len, ms[100], ms[197], cpu[100], cpu[197]);
     CHECK(ms[100] < 1000);
+#ifndef __SANITIZE_ADDRESS__
+    /* CPU time, not wall time (the machine is shared): the issue's 5 ms is for the whole answer;
+     * the service's share must be well under it. Serialising the ~260 KB body again for the
+     * ETag used to cost 4 ms of CPU here; escaping it once as it is read, about 1 ms. */
+    CHECK(cpu[100] < 2.5);
+#endif
     s_close(&env);
 }
 
