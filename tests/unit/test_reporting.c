@@ -1610,8 +1610,9 @@ static void test_timeline(void)
     r = s_call_as(&env, "persons.timeline", "auditor", "*", "{\"id\":\"prs_1\"}", &st);
     CHECK_EQ_INT(st, 200);
     json_decref(r);
-    /* Timed as a reader thread serves it (shared/readers.c): the read dispatched and its reply
-     * made into the text sent to the broker; wall time and this thread's CPU time. The test
+    /* Served as a reader thread serves it (shared/readers.c): the read dispatched and its reply
+     * made into the text sent to the broker. Its wall and CPU time are printed, never asserted
+     * (speed is make bench's business; the bench's reporting section times it over HTTP). The test
      * path's hy_service_call would also decode the reply again, which no reader does. */
     double ms[200], cpu[200];
     size_t reply_len = 0;
@@ -1629,6 +1630,14 @@ static void test_timeline(void)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         CHECK(text != NULL);
         CHECK_EQ_INT((int)json_integer_value(json_object_get(reply, "status")), 200);
+        if (k == 0 && text) {   /* the text a reader sends is the whole timeline, in order */
+            json_t *sent = json_loads(text, 0, NULL);
+            const char *body = hy_json_str(json_object_get(sent, "result"), "body");
+            json_t *doc = body ? json_loads(body, 0, NULL) : NULL;
+            CHECK_EQ_INT((int)json_array_size(json_object_get(doc, "events")), N + 1);
+            json_decref(doc);
+            json_decref(sent);
+        }
         free(text);
         json_decref(reply);
         json_decref(req);
@@ -1648,13 +1657,6 @@ static void test_timeline(void)
     fprintf(stderr, "  timeline of a person with %d events (%zu bytes; in the service, as a reader thread "
             "answers it, without HTTP): p50 %.2f ms, p99 %.2f ms; CPU p50 %.2f ms, p99 %.2f ms\n",
             N + 1, reply_len, ms[100], ms[197], cpu[100], cpu[197]);
-    CHECK(ms[100] < 1000);
-#ifndef __SANITIZE_ADDRESS__
-    /* CPU time, not wall time (the machine is shared): the issue's 5 ms is for the whole answer;
-     * the service's share must be well under it. Serialising the ~260 KB body again for the
-     * ETag used to cost 4 ms of CPU here; escaping it once as it is read, about 1 ms. */
-    CHECK(cpu[100] < 2.5);
-#endif
     s_close(&env);
 }
 
