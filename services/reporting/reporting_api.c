@@ -15,10 +15,13 @@
  * invalid_target. Submissions and targets are recorded by the registry (ledger.c): its refusals
  * come back as they are (404 unknown_office: targets of an office it does not know), and 503
  * owner_unavailable / 504 owner_timeout when it cannot be asked; 413 submission_too_large (a
- * document over half the message ceiling); 503 not_yet_received (a drill-down or diff of a
- * submission this replica has not received yet: ask again).
+ * document over half the message ceiling); 503 not_yet_received (a diff of a submission this
+ * replica has not received yet: ask again).
  * Rows with read_only: reports.submit and offices.targets_put only read here (a reader thread
- * asks the registry); reports.submission runs on the reactor so that it can park.
+ * asks the registry); reports.submission and its drill-down (a lookup each) run on the reactor
+ * so that they can park until the replica has caught up with the registry: a drill-down asked
+ * right after the submission, of the replica that took it, answers. A diff computes the whole
+ * report, so it stays on a reader thread and cannot park.
  */
 #include "reporting.h"
 #include "proto.h"
@@ -263,7 +266,7 @@ static const hy_op_spec_t reporting_ops[] = {
     {.op = "reports.submission", .handler = reporting_submission, .method = "GET", .path = SUB, .roles = READ, .args = sub_args, .read_only = -1,
      .result = submission_result, .ok_status = 200, .summary = "A submitted report, as submitted"},
     {.op = "reports.submission_figure", .handler = reporting_submission_figure, .method = "GET", .path = SUB "/figures/{name}", .roles = READ,
-     .args = sub_figure_args, .result = sub_figure_result, .ok_status = 200,
+     .args = sub_figure_args, .result = sub_figure_result, .ok_status = 200, .read_only = -1,
      .summary = "The records behind one figure of a submitted report"},
     {.op = "reports.submission_diff", .handler = reporting_submission_diff, .method = "GET", .path = SUB "/diff", .roles = READ,
      .args = sub_args, .result = sub_diff_result, .ok_status = 200,

@@ -49,6 +49,9 @@ def test_report_submission_and_targets_same_on_every_replica():
         doc = sub.json
         eq(doc["digest"]["value"], _digest(doc), "SHA-256 over the canonical JSON")
         eq(sorted(doc["records"]["people_counselled"]), sorted(ids[:3]), "drill-down")
+        # the drill-down at once, of the replica that took it (it waits for the owner's event)
+        fig = c.get(f"{SUBS}/{doc['id']}/figures/people_counselled")
+        eq((fig.status, sorted(fig.json.get("ids", []))), (200, sorted(ids[:3])), f"drill-down at once: {fig!r}")
         first = c.get(f"{SUBS}/{doc['id']}")
         eq(first.status, 200, f"read back: {first!r}")
         eq(first.json, doc, "the document answered by the POST is the one stored")
@@ -84,8 +87,10 @@ def test_report_submission_and_targets_same_on_every_replica():
         r = c.request("PUT", "/v1/offices/REY-1/targets", {"year": 1403, "half": 1, "targets": targets2})
         eq(r.status, 200, f"targets again: {r!r}")
         refused(c.get(f"{SUBS}/sub_999999"), 404, "not_found")
-        # a read that cannot wait says this replica has not received it (yet)
-        refused(c.get(f"{SUBS}/sub_999999/figures/classes"), 503, "not_yet_received")
+        # a drill-down waits for the registry like the document; a diff, which cannot wait,
+        # says this replica has not received it (yet)
+        refused(c.get(f"{SUBS}/sub_999999/figures/classes"), 404, "not_found")
+        refused(c.get(f"{SUBS}/sub_999999/diff"), 503, "not_yet_received")
 
         # back to replica 1 alone: it has followed what replica 2 took
         _start(c, "reporting")
