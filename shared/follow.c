@@ -126,7 +126,7 @@ static int s_apply_events(hy_service_t *self, hy_ctx_t *ctx, const char *source,
             return 0;
         if (seq != *cur + 1)
             return S_GAP;
-        json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
+        json_t *decoded = ev ? NULL : hy_since_decode(page->items[i].line, page->items[i].len);
         ctx->can_park = src && seq != src->release_seq;
         ctx->park_source = NULL;
         int rc = MDB_CORRUPTED;
