@@ -61,6 +61,7 @@ int reporting_apply_end(hy_ctx_t *ctx, bool keep)
     if (keep && st->asof.pending)
         rc = s_asof_write(ctx, st->asof.source, st->asof.seq, st->asof.time);
     st->asof.pending = false;
+    rp_names_page_end(st);
     int agg = rp_agg_page_end(ctx, keep && rc == 0);
     int contrib = rp_contrib_page_end(ctx, keep && rc == 0 && agg == 0);
     return rc ? rc : agg ? agg : contrib;
