@@ -82,15 +82,22 @@ uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
 
 /* Test hook: HY_TEST_KILL_MID_PAGE=<marker> kills the process (SIGKILL) half-way through the
  * first page of two events or more, before its transaction commits, and creates <marker> so
- * that the restarted process carries on. Unset in production. */
-static void s_test_kill_mid_page(size_t done, size_t total)
+ * that the restarted process carries on; HY_TEST_KILL_MID_BATCH=<marker> the same in the first
+ * page that joins a catch-up batch (earlier pages applied, none committed). Unset in
+ * production. */
+static void s_test_kill_mid_page(size_t done, size_t total, bool joined)
 {
-    static const char *marker;
+    static const char *marker, *batch_marker;
     static bool looked;
     if (!looked) {   /* once: this runs for every event applied */
         marker = getenv("HY_TEST_KILL_MID_PAGE");
+        batch_marker = getenv("HY_TEST_KILL_MID_BATCH");
         looked = true;
     }
+    if (joined && batch_marker && *batch_marker)
+        marker = batch_marker;
+    else if (batch_marker && *batch_marker)
+        return;
     if (!marker || !*marker || total < 2 || done != total / 2 || access(marker, F_OK) == 0)
         return;
     FILE *f = fopen(marker, "w");
@@ -108,6 +115,7 @@ typedef struct {
     const hy_since_item_t *items;
     size_t n;
     bool can_park;
+    bool joined;            /* applied in a catch-up batch with earlier pages (the kill hook) */
     uint64_t stop;          /* apply only the events before this sequence (0: all) */
     uint64_t parked_seq;    /* set by s_apply when it returns S_PARKED */
     const char *park_on;
@@ -151,7 +159,7 @@ static int s_apply_events(hy_service_t *self, hy_ctx_t *ctx, const char *source,
         }
         *cur = seq;
         (*applied)++;
-        s_test_kill_mid_page(i + 1, page->n);
+        s_test_kill_mid_page(i + 1, page->n, page->joined);
     }
     return 0;
 }
@@ -306,6 +314,7 @@ static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, u
         int rc = joined ? 0 : mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
         if (rc != 0)
             return rc;
+        page->joined = joined;
         rc = s_apply(self, txn, source, page, applied);
         if (joined && rc != 0 && rc != S_GAP) {
             /* the batch's earlier pages go too: fetched again (after the park, if it parked) */

@@ -760,6 +760,42 @@ def test_kill9_during_catch_up_then_rebuild():
             eq(got2[(c.procs["reporting-2"].pid, url)], got[(c.procs["reporting"].pid, url)], f"after --rebuild {url}")
 
 
+def test_kill9_mid_catch_up_batch_keeps_nothing_of_it():
+    """A replica catching up in batches (several pages of one source in one write transaction,
+    HY_BATCH_MIN_EVENTS=1 so that this small programme is batched) dies (SIGKILL, test hook) in
+    the middle of the second page of a batch: nothing of the batch was committed; restarted, it
+    ends with exactly the figures of a replica that never stopped."""
+    with Cluster(["registry", "reporting"], clock="2025-01-15") as c:
+        _load(c, 300, 1500, 30)
+        heads = _heads(c, ["registry"])
+        _wait_current(c, heads)
+        check(heads["registry"] > 1000, f"more than one page of events: {heads}")
+        data2 = os.path.join(c.dir, "reporting-2")
+        marker = os.path.join(c.dir, "killed-mid-batch")
+        c.env["HY_BATCH_MIN_EVENTS"] = "1"
+        c.env["HY_TEST_KILL_MID_BATCH"] = marker
+        p = c.start_proc("reporting", ["--data", data2, "--pub", "none"], tag="reporting-2")
+        del c.env["HY_TEST_KILL_MID_BATCH"]
+        try:
+            code = p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = None
+        eq(code, -9, "the replica killed itself in the second page of its first batch:")
+        check(os.path.exists(marker), "the hook ran")
+        eq(_cursor(data2), 0, "nothing of the batch was committed:")
+        c.start_proc("reporting", ["--data", data2, "--pub", "none"], tag="reporting-2")
+        del c.env["HY_BATCH_MIN_EVENTS"]
+        pids = {c.procs["reporting"].pid, c.procs["reporting-2"].pid}
+        _wait_current(c, heads, pids=pids)
+        urls = ["/v1/reports/half-year?year=1402&half=1", "/v1/reports/half-year?year=1403&half=1",
+                "/v1/reports/indicators?from=2023-03-21&to=2024-12-31&group_by=neighbourhood"]
+        got = _answers(c, pids, urls)
+        for url in urls:
+            eq(got[(c.procs["reporting"].pid, url)], got[(c.procs["reporting-2"].pid, url)],
+               f"same figures after a kill in the middle of a batch: {url}")
+        check(got[(c.procs["reporting"].pid, urls[0])]["indicators"]["people_counselled"] > 0, "non-trivial")
+
+
 def test_unknown_filters_422_and_persian_year():
     """A misspelt office or neighbourhood is a 422 naming the filter, not an all-zero report;
     the year may be written in Persian digits."""
