@@ -310,15 +310,35 @@ static json_t *s_build_number(s_rd_t *r)
     return json_integer(neg ? -(json_int_t)v : (json_int_t)v);
 }
 
+/* After a member or element: 1 when another follows (past its comma), 0 at close (past it),
+ * -1 otherwise. */
+static int s_after_item(s_rd_t *r, char close)
+{
+    s_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+        r->p++;
+        return 1;
+    }
+    return s_expect(r, close) == 0 ? 0 : -1;
+}
+
+/* Past the opening bracket: true when the container closes at once (past its close). */
+static bool s_opened_empty(s_rd_t *r, char close)
+{
+    r->p++;
+    s_ws(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
 static json_t *s_build_object(s_rd_t *r, int depth)
 {
     json_t *obj = json_object();
-    r->p++;
-    s_ws(r);
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
+    if (s_opened_empty(r, '}'))
         return obj;
-    }
     while (obj) {
         const char *k;
         size_t kn;
@@ -328,14 +348,11 @@ static json_t *s_build_object(s_rd_t *r, int depth)
         json_t *v = s_build(r, depth + 1);
         if (!v || json_object_setn_new_nocheck(obj, k, kn, v) != 0)
             break;
-        s_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            continue;
-        }
-        if (s_expect(r, '}') != 0)
+        int next = s_after_item(r, '}');
+        if (next == 0)
+            return obj;
+        if (next < 0)
             break;
-        return obj;
     }
     json_decref(obj);
     return NULL;
@@ -344,24 +361,17 @@ static json_t *s_build_object(s_rd_t *r, int depth)
 static json_t *s_build_array(s_rd_t *r, int depth)
 {
     json_t *arr = json_array();
-    r->p++;
-    s_ws(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
+    if (s_opened_empty(r, ']'))
         return arr;
-    }
     while (arr) {
         json_t *v = s_build(r, depth + 1);
         if (!v || json_array_append_new(arr, v) != 0)
             break;
-        s_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
-            continue;
-        }
-        if (s_expect(r, ']') != 0)
+        int next = s_after_item(r, ']');
+        if (next == 0)
+            return arr;
+        if (next < 0)
             break;
-        return arr;
     }
     json_decref(arr);
     return NULL;
