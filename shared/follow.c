@@ -36,6 +36,10 @@
 #define POLL_IDLE_MS 1000
 #define FETCH_TIMEOUT_MS 5000
 #define PARK_MS 3000        /* a parked source tries again after this (HY_PARK_MS) */
+#define BATCH_PAGES 8       /* a catching-up replica's pages of one source per transaction */
+#define BATCH_MIN_EVENTS 2500 /* ... when they are this large (a small catch-up commits each;
+                                 HY_BATCH_MIN_EVENTS for tests) */
+#define BATCH_WAIT_MS 2000  /* how long an open batch waits for the source's next page */
 
 static hy_source_state_t *s_source(hy_service_t *self, const char *name)
 {
@@ -78,15 +82,22 @@ uint64_t hy_follow_cursor(hy_ctx_t *ctx, const char *source)
 
 /* Test hook: HY_TEST_KILL_MID_PAGE=<marker> kills the process (SIGKILL) half-way through the
  * first page of two events or more, before its transaction commits, and creates <marker> so
- * that the restarted process carries on. Unset in production. */
-static void s_test_kill_mid_page(size_t done, size_t total)
+ * that the restarted process carries on; HY_TEST_KILL_MID_BATCH=<marker> the same in the first
+ * page that joins a catch-up batch (earlier pages applied, none committed). Unset in
+ * production. */
+static void s_test_kill_mid_page(size_t done, size_t total, bool joined)
 {
-    static const char *marker;
+    static const char *marker, *batch_marker;
     static bool looked;
     if (!looked) {   /* once: this runs for every event applied */
         marker = getenv("HY_TEST_KILL_MID_PAGE");
+        batch_marker = getenv("HY_TEST_KILL_MID_BATCH");
         looked = true;
     }
+    if (joined && batch_marker && *batch_marker)
+        marker = batch_marker;
+    else if (batch_marker && *batch_marker)
+        return;
     if (!marker || !*marker || total < 2 || done != total / 2 || access(marker, F_OK) == 0)
         return;
     FILE *f = fopen(marker, "w");
@@ -104,6 +115,7 @@ typedef struct {
     const hy_since_item_t *items;
     size_t n;
     bool can_park;
+    bool joined;            /* applied in a catch-up batch with earlier pages (the kill hook) */
     uint64_t stop;          /* apply only the events before this sequence (0: all) */
     uint64_t parked_seq;    /* set by s_apply when it returns S_PARKED */
     const char *park_on;
@@ -126,7 +138,7 @@ static int s_apply_events(hy_service_t *self, hy_ctx_t *ctx, const char *source,
             return 0;
         if (seq != *cur + 1)
             return S_GAP;
-        json_t *decoded = ev ? NULL : json_loadb(page->items[i].line, page->items[i].len, 0, NULL);
+        json_t *decoded = ev ? NULL : hy_since_decode(page->items[i].line, page->items[i].len);
         ctx->can_park = src && seq != src->release_seq;
         ctx->park_source = NULL;
         int rc = MDB_CORRUPTED;
@@ -147,7 +159,7 @@ static int s_apply_events(hy_service_t *self, hy_ctx_t *ctx, const char *source,
         }
         *cur = seq;
         (*applied)++;
-        s_test_kill_mid_page(i + 1, page->n);
+        s_test_kill_mid_page(i + 1, page->n, page->joined);
     }
     return 0;
 }
@@ -237,10 +249,59 @@ static void s_unpark(hy_service_t *self)
     }
 }
 
+/* CATCH-UP BATCHES. A replica that serves nothing until it has caught up (serve_after_catch_up)
+ * applies up to BATCH_PAGES consecutive large pages of one source in one write transaction: a
+ * page's counters, persons and timeline touch many of the B-trees' pages, and each commit writes
+ * and syncs every page touched, so one commit per several pages writes far less. The cursor is
+ * still written with the effects (exactly once, kill -9 included: what was not committed is
+ * fetched again), nothing is acknowledged meanwhile, and the batch never outlives the call that
+ * opened it (hy_follow_on_fetch): it waits there for the source's next page, and commits before
+ * anything else (another source's page, a short page, a timeout) is applied. */
+typedef struct {
+    MDB_txn *txn;           /* open, with `pages` pages of src applied and not committed */
+    hy_source_state_t *src;
+    size_t pages;
+    uint64_t applied;
+} s_batch_t;
+
+/* Commits the batch. Returns 0 or an LMDB error (then nothing of it stays: its source is
+ * fetched again from the durable cursor). */
+static int s_batch_commit(hy_service_t *self, s_batch_t *batch)
+{
+    if (!batch || !batch->txn)
+        return 0;
+    int rc = mdb_txn_commit(batch->txn);
+    if (rc == 0) {
+        self->events_applied += batch->applied;
+        hy_pending_publish(self);
+    } else {
+        hy_pending_truncate(self, 0);
+        hy_log_error("follow", "committing %zu pages of %s failed: %s", batch->pages,
+                     batch->src->name, mdb_strerror(rc));
+        batch->src->refetch = true;
+    }
+    *batch = (s_batch_t){0};
+    return rc;
+}
+
+/* Drops the batch (its pages are fetched again from the durable cursor). */
+static void s_batch_abort(hy_service_t *self, s_batch_t *batch)
+{
+    if (!batch || !batch->txn)
+        return;
+    mdb_txn_abort(batch->txn);
+    hy_pending_truncate(self, 0);
+    batch->src->refetch = true;
+    *batch = (s_batch_t){0};
+}
+
 /* Applies a page in its own write transaction, growing the map when full; an event that parks
- * its source is rolled back with the rest of the page, which is then applied up to it.
- * Returns 0, 1 (not all applied: a gap, or parked), or an error. */
-static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, uint64_t *applied)
+ * its source is rolled back with the rest of the page, which is then applied up to it. With
+ * batch (a catch-up batch of this source, open or not) the page joins it, and the transaction
+ * stays open when keep_open says so. Returns 0, 1 (not all applied: a gap, or parked), or an
+ * error. */
+static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, uint64_t *applied,
+                       s_batch_t *batch, bool keep_open)
 {
     hy_source_state_t *src = page->can_park ? s_source(self, source) : NULL;
     bool parked = false;
@@ -248,11 +309,23 @@ static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, u
     if (src && src->park_on)
         return 1;   /* waits for another source: nothing of it is applied meanwhile */
     for (int attempt = 0; attempt < 20; attempt++) {
-        MDB_txn *txn;
-        int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
+        MDB_txn *txn = batch && batch->txn ? batch->txn : NULL;
+        bool joined = txn != NULL;
+        int rc = joined ? 0 : mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
         if (rc != 0)
             return rc;
+        page->joined = joined;
         rc = s_apply(self, txn, source, page, applied);
+        if (joined && rc != 0 && rc != S_GAP) {
+            /* the batch's earlier pages go too: fetched again (after the park, if it parked) */
+            *batch = (s_batch_t){.txn = txn, .src = batch->src, .pages = batch->pages};
+            s_batch_abort(self, batch);
+            if (rc == S_PARKED && src)
+                s_park(self, src, page->parked_seq, page->park_on);
+            if (rc == MDB_MAP_FULL)
+                hy_store_grow(self->store);
+            return rc == S_PARKED ? 1 : rc;
+        }
         if (rc == S_PARKED && src) {
             mdb_txn_abort(txn);
             hy_pending_truncate(self, 0);
@@ -265,6 +338,18 @@ static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, u
         bool gap = rc == S_GAP || parked;
         if (rc == S_GAP)
             rc = 0;
+        if (rc == 0 && batch && keep_open && !gap) {
+            batch->txn = txn;
+            batch->src = src;
+            batch->pages++;
+            batch->applied += *applied;
+            return 0;
+        }
+        if (rc == 0 && joined) {
+            batch->applied += *applied;
+            rc = s_batch_commit(self, batch);
+            return rc ? rc : gap ? 1 : 0;
+        }
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         else
@@ -368,7 +453,7 @@ void hy_follow_on_event(hy_service_t *self)
             json_t *one = src->park_on ? NULL : json_pack("[O]", ev);
             uint64_t applied = 0;
             s_page_t page = {.events = one, .n = 1, .can_park = true};
-            int rc = one ? s_apply_txn(self, src->name, &page, &applied) : ENOMEM;
+            int rc = one ? s_apply_txn(self, src->name, &page, &applied, NULL, false) : ENOMEM;
             json_decref(one);
             if (rc != 0 && !src->fetching && !src->park_on)
                 s_fetch(self, src);   /* a gap, or something to retry: ask the owner */
@@ -377,17 +462,43 @@ void hy_follow_on_event(hy_service_t *self)
     }
 }
 
+static size_t s_batch_min_events(void)
+{
+    static long min = -1;
+    if (min < 0) {
+        const char *e = getenv("HY_BATCH_MIN_EVENTS");
+        min = e && *e ? strtol(e, NULL, 10) : BATCH_MIN_EVENTS;
+        if (min < 1)
+            min = BATCH_MIN_EVENTS;
+    }
+    return (size_t)min;
+}
+
+/* Whether the reply waiting on the fetcher can be read now; with a batch open, waits for it
+ * (up to BATCH_WAIT_MS: the next page of the batch's source was asked for before). */
+static bool s_reply_ready(hy_service_t *self, const s_batch_t *batch)
+{
+    zmq_pollitem_t item = {self->fetcher, 0, ZMQ_POLLIN, 0};
+    return zmq_poll(&item, 1, batch->txn ? BATCH_WAIT_MS : 0) == 1;
+}
+
 void hy_follow_on_fetch(hy_service_t *self)
 {
+    s_batch_t batch = {0};
     for (;;) {
         zmq_msg_t f[3];
         int n = 0, more = 1;
+        if (!s_reply_ready(self, &batch)) {
+            s_batch_commit(self, &batch);
+            return;
+        }
         while (more && n < 3) {
             zmq_msg_init(&f[n]);
             if (zmq_msg_recv(&f[n], self->fetcher, ZMQ_DONTWAIT) < 0) {
                 zmq_msg_close(&f[n]);
                 for (int i = 0; i < n; i++)
                     zmq_msg_close(&f[i]);
+                s_batch_commit(self, &batch);
                 return;
             }
             more = zmq_msg_more(&f[n]);
@@ -400,6 +511,8 @@ void hy_follow_on_fetch(hy_service_t *self)
         for (int i = 0; parsed && i < self->nsources; i++)
             if (self->sources[i].fetching && strcmp(self->sources[i].fetch_id, pg->id) == 0)
                 src = &self->sources[i];
+        if (src && batch.txn && src != batch.src)
+            s_batch_commit(self, &batch);   /* another source's page: in a transaction of its own */
         if (src) {
             src->fetching = false;
             uint64_t gen = src->fetch_gen;
@@ -419,7 +532,12 @@ void hy_follow_on_fetch(hy_service_t *self)
                 if (more)
                     s_fetch_after(self, src, last);
                 s_page_t page = {.items = pg->items, .n = pg->n, .can_park = true};
-                ok = s_apply_txn(self, src->name, &page, &applied) == 0;
+                bool batching = self->def->serve_after_catch_up && !hy_follow_caught_up(self) &&
+                                pg->n >= s_batch_min_events();
+                if (!batching)
+                    s_batch_commit(self, &batch);   /* one write transaction at a time */
+                ok = s_apply_txn(self, src->name, &page, &applied, batching ? &batch : NULL,
+                                 more && batch.pages + 1 < BATCH_PAGES) == 0;
                 more = more && ok;
             }
             /* Caught up: a short page applied whole, or a source with no live worker (nothing
@@ -508,7 +626,7 @@ int hy_service_apply(hy_service_t *self, const char *source, json_t *event)
     json_t *one = json_pack("[O]", event);
     uint64_t applied = 0;
     s_page_t page = {.events = one, .n = 1};
-    int rc = one ? s_apply_txn(self, source, &page, &applied) : ENOMEM;
+    int rc = one ? s_apply_txn(self, source, &page, &applied, NULL, false) : ENOMEM;
     json_decref(one);
     return rc == 0 && applied == 1 ? 0 : -1;
 }

@@ -236,3 +236,182 @@ void hy_since_free(hy_since_t *page)
     page->items = NULL;
     page->n = page->cap = 0;
 }
+
+/* --- decoding one event ------------------------------------------------------------------------
+ * A builder over the text, for the shape events have (compact, plain strings, integers): what
+ * jansson's parser does one character at a time through its stream, here a loop over the span.
+ * A string with escapes or a number that is not a plain integer is handed to json_loadb alone;
+ * anything else unusual (a non-ASCII or escaped key, deep nesting, invalid text) gives up, and
+ * the caller decodes the whole event with json_loadb: the answer is always json_loadb's. */
+
+/* The value in [start, r->p) decoded by jansson itself. */
+static json_t *s_build_jansson(const char *start, s_rd_t *r)
+{
+    return json_loadb(start, (size_t)(r->p - start), JSON_DECODE_ANY, NULL);
+}
+
+#define S_DEPTH_MAX 32
+
+static json_t *s_build(s_rd_t *r, int depth);
+
+/* A string without escapes; NULL (give up) otherwise. json_stringn checks the UTF-8. */
+static json_t *s_build_string(s_rd_t *r, bool key_only, const char **ks, size_t *kn)
+{
+    const char *start = ++r->p;   /* after the quote */
+    bool ascii = true;
+    while (r->p < r->end) {
+        unsigned char c = (unsigned char)*r->p;
+        if (c == '"')
+            break;
+        if (c == '\\' && !key_only) {   /* escapes: jansson's own */
+            r->p = start - 1;
+            const char *q;
+            size_t n;
+            return s_string(r, &q, &n) == 0 ? s_build_jansson(start - 1, r) : NULL;
+        }
+        if (c == '\\' || c < 0x20)
+            return NULL;
+        ascii = ascii && c < 0x80;
+        r->p++;
+    }
+    if (r->p >= r->end)
+        return NULL;
+    size_t n = (size_t)(r->p - start);
+    r->p++;
+    if (key_only) {   /* keys: ASCII only here (the caller gives up otherwise) */
+        *ks = start;
+        *kn = n;
+        return ascii ? json_null() : NULL;
+    }
+    return json_stringn(start, n);
+}
+
+/* An integer as jansson reads one ("-"?, no leading zero, within json_int_t); NULL otherwise
+ * (a real number, an overflow). */
+static json_t *s_build_number(s_rd_t *r)
+{
+    const char *p = r->p;
+    bool neg = p < r->end && *p == '-';
+    if (neg)
+        p++;
+    if (p >= r->end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < r->end && p[1] >= '0' && p[1] <= '9'))
+        return NULL;
+    uint64_t v = 0;
+    const char *digits = p;
+    while (p < r->end && *p >= '0' && *p <= '9' && p - digits < 18)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    if (p < r->end && *p && strchr("0123456789.eE", *p) != NULL) {
+        const char *start = r->p;   /* 19 digits or more, or a real: jansson's own */
+        while (r->p < r->end && *r->p && strchr("0123456789+-.eE", *r->p) != NULL)
+            r->p++;
+        return s_build_jansson(start, r);
+    }
+    r->p = p;
+    return json_integer(neg ? -(json_int_t)v : (json_int_t)v);
+}
+
+/* After a member or element: 1 when another follows (past its comma), 0 at close (past it),
+ * -1 otherwise. */
+static int s_after_item(s_rd_t *r, char close)
+{
+    s_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+        r->p++;
+        return 1;
+    }
+    return s_expect(r, close) == 0 ? 0 : -1;
+}
+
+/* Past the opening bracket: true when the container closes at once (past its close). */
+static bool s_opened_empty(s_rd_t *r, char close)
+{
+    r->p++;
+    s_ws(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
+static json_t *s_build_object(s_rd_t *r, int depth)
+{
+    json_t *obj = json_object();
+    if (s_opened_empty(r, '}'))
+        return obj;
+    while (obj) {
+        const char *k;
+        size_t kn;
+        s_ws(r);
+        if (r->p >= r->end || *r->p != '"' || !s_build_string(r, true, &k, &kn) || s_expect(r, ':') != 0)
+            break;
+        json_t *v = s_build(r, depth + 1);
+        if (!v || json_object_setn_new_nocheck(obj, k, kn, v) != 0)
+            break;
+        int next = s_after_item(r, '}');
+        if (next == 0)
+            return obj;
+        if (next < 0)
+            break;
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *s_build_array(s_rd_t *r, int depth)
+{
+    json_t *arr = json_array();
+    if (s_opened_empty(r, ']'))
+        return arr;
+    while (arr) {
+        json_t *v = s_build(r, depth + 1);
+        if (!v || json_array_append_new(arr, v) != 0)
+            break;
+        int next = s_after_item(r, ']');
+        if (next == 0)
+            return arr;
+        if (next < 0)
+            break;
+    }
+    json_decref(arr);
+    return NULL;
+}
+
+static bool s_literal(s_rd_t *r, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+        return false;
+    r->p += n;
+    return true;
+}
+
+static json_t *s_build(s_rd_t *r, int depth)
+{
+    s_ws(r);
+    if (r->p >= r->end || depth > S_DEPTH_MAX)
+        return NULL;
+    switch (*r->p) {
+    case '{': return s_build_object(r, depth);
+    case '[': return s_build_array(r, depth);
+    case '"': return s_build_string(r, false, NULL, NULL);
+    case 't': return s_literal(r, "true") ? json_true() : NULL;
+    case 'f': return s_literal(r, "false") ? json_false() : NULL;
+    case 'n': return s_literal(r, "null") ? json_null() : NULL;
+    default: return s_build_number(r);
+    }
+}
+
+json_t *hy_since_decode(const char *line, size_t len)
+{
+    s_rd_t r = {line, line + len};
+    s_ws(&r);
+    json_t *v = r.p < r.end && (*r.p == '{' || *r.p == '[') ? s_build(&r, 0) : NULL;
+    if (v) {
+        s_ws(&r);
+        if (r.p == r.end)
+            return v;
+        json_decref(v);
+    }
+    return json_loadb(line, len, 0, NULL);
+}

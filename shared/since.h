@@ -14,6 +14,7 @@
 #ifndef HY_SINCE_H
 #define HY_SINCE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,10 @@ typedef struct {
 /* Walks a reply text (borrowed) into page, reusing its array. Returns 0, or -1 when the text is
  * not such a JSON reply (or out of memory). */
 int hy_since_parse(hy_since_t *page, const char *text, size_t len);
+/* One event's text decoded: the same value json_loadb(line, len, 0, NULL) gives (a new
+ * reference, NULL when the text is not JSON), built straight from the text when it is in the
+ * plain shape the outboxes write (no escapes, integers), else by json_loadb itself. */
+json_t *hy_since_decode(const char *line, size_t len);
 /* Frees the items array; the page is empty and reusable. */
 void hy_since_free(hy_since_t *page);
 

@@ -168,8 +168,75 @@ int rp_lookup_pair(MDB_txn *txn, reporting_t *st, uint32_t office, uint32_t hood
     return rp_lookup_cross(txn, st, RP_DIM_OFFICE_HOOD, office, hood, id);
 }
 
+/* --- the page's interned values ----------------------------------------------------------------
+ * A page of events names the same few offices, neighbourhoods and pairs thousands of times: each
+ * value's id is remembered for the page's transaction (by the text as given, or the pair's two
+ * ids), so that the normalisation and the lookup run once a page. Forgotten when the page ends,
+ * committed or not (rp_names_page_end), and never used in another transaction. */
+#define NP_SLOTS 256          /* a power of two */
+#define NP_TEXT_MAX 60
+
+typedef struct {
+    uint32_t id;              /* 0: the slot is free */
+    uint8_t kind, len;        /* len: of the text; 0 for a pair (text holds its two ids) */
+    char text[NP_TEXT_MAX];
+} s_np_slot_t;
+
+struct rp_names_page {
+    MDB_txn *txn;
+    size_t used;
+    s_np_slot_t slots[NP_SLOTS];
+};
+
+void rp_names_page_end(reporting_t *st)
+{
+    free(st->names_page);
+    st->names_page = NULL;
+}
+
+/* The slot of (kind, text[len]) — found, or free to fill — or NULL when nothing is kept for it. */
+static s_np_slot_t *s_np_slot(hy_ctx_t *ctx, int kind, const void *text, size_t len, bool pair)
+{
+    reporting_t *st = reporting_state(ctx);
+    if (len > NP_TEXT_MAX || (!pair && len == 0) || kind > UINT8_MAX)
+        return NULL;
+    if (st->names_page && (st->names_page->txn != ctx->txn || st->names_page->used >= NP_SLOTS / 2))
+        rp_names_page_end(st);   /* another transaction's, or full: start again */
+    if (!st->names_page && !(st->names_page = calloc(1, sizeof *st->names_page)))
+        return NULL;
+    struct rp_names_page *np = st->names_page;
+    np->txn = ctx->txn;
+    uint32_t h = 2166136261u ^ (uint32_t)kind;   /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ((const uint8_t *)text)[i]) * 16777619u;
+    uint8_t stored_len = pair ? 0 : (uint8_t)len;
+    for (uint32_t i = h & (NP_SLOTS - 1);; i = (i + 1) & (NP_SLOTS - 1)) {
+        s_np_slot_t *s = &np->slots[i];
+        if (!s->id || (s->kind == kind && s->len == stored_len && memcmp(s->text, text, len) == 0))
+            return s;
+    }
+}
+
+static void s_np_fill(hy_ctx_t *ctx, s_np_slot_t *s, int kind, const void *text, size_t len, bool pair,
+                      uint32_t id)
+{
+    if (!s || !id)
+        return;
+    s->kind = (uint8_t)kind;
+    s->len = pair ? 0 : (uint8_t)len;
+    memcpy(s->text, text, len);
+    s->id = id;
+    reporting_state(ctx)->names_page->used++;
+}
+
 int rp_intern(hy_ctx_t *ctx, int kind, const char *text, uint32_t *id)
 {
+    size_t tlen = text ? strlen(text) : 0;
+    s_np_slot_t *slot = s_np_slot(ctx, kind, text, tlen, false);
+    if (slot && slot->id) {
+        *id = slot->id;
+        return 0;
+    }
     uint8_t key[NAME_KEY_MAX + 2];
     size_t klen = s_name_key(kind, text, key);
     *id = 0;
@@ -178,6 +245,8 @@ int rp_intern(hy_ctx_t *ctx, int kind, const char *text, uint32_t *id)
     int rc = s_find(ctx->txn, reporting_state(ctx), key, klen, id);
     if (rc == MDB_NOTFOUND)
         rc = s_new_name(ctx, kind, key, klen, text, id);
+    if (rc == 0)
+        s_np_fill(ctx, slot, kind, text, tlen, false, *id);
     return rc;
 }
 
@@ -188,8 +257,16 @@ int rp_intern_cross(hy_ctx_t *ctx, int kind, uint32_t office, uint32_t value, ui
     *id = 0;
     if (!office || !value)
         return 0;
+    uint32_t two[2] = {office, value};
+    s_np_slot_t *slot = s_np_slot(ctx, kind, two, sizeof two, true);
+    if (slot && slot->id) {
+        *id = slot->id;
+        return 0;
+    }
     size_t klen = s_pair_key(kind, office, value, key);
     int rc = s_find(ctx->txn, st, key, klen, id);
+    if (rc == 0)
+        s_np_fill(ctx, slot, kind, two, sizeof two, true, *id);
     if (rc != MDB_NOTFOUND)
         return rc;
     char *a = rp_value_name(ctx->txn, st, RP_DIM_OFFICE, office);
@@ -198,7 +275,10 @@ int rp_intern_cross(hy_ctx_t *ctx, int kind, uint32_t office, uint32_t value, ui
     snprintf(shown, sizeof shown, "%s / %s", a ? a : "?", b ? b : "?");
     free(a);
     free(b);
-    return s_new_name(ctx, kind, key, klen, shown, id);
+    rc = s_new_name(ctx, kind, key, klen, shown, id);
+    if (rc == 0)
+        s_np_fill(ctx, slot, kind, two, sizeof two, true, *id);
+    return rc;
 }
 
 int rp_intern_pair(hy_ctx_t *ctx, uint32_t office, uint32_t hood, uint32_t *id)

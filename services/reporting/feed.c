@@ -40,6 +40,14 @@ static int s_asof_write(hy_ctx_t *ctx, const char *source, uint64_t seq, const c
     return mdb_put(ctx->txn, reporting_state(ctx)->meta, &k, &v, 0);
 }
 
+/* What snprintf(dst, n, "%s", src) keeps, without a format per event; NULL is "". */
+static void s_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = src ? strnlen(src, n - 1) : 0;
+    memcpy(dst, src ? src : "", len);
+    dst[len] = '\0';
+}
+
 /* Kept for the end of the page (a page is one source's: another source writes the first's). */
 static int s_asof_put(hy_ctx_t *ctx, const char *source, const json_t *event)
 {
@@ -48,9 +56,9 @@ static int s_asof_put(hy_ctx_t *ctx, const char *source, const json_t *event)
     if (st->asof.pending && strcmp(st->asof.source, source) != 0)
         rc = s_asof_write(ctx, st->asof.source, st->asof.seq, st->asof.time);
     st->asof.pending = true;
-    snprintf(st->asof.source, sizeof st->asof.source, "%s", source);
+    s_copy(st->asof.source, sizeof st->asof.source, source);
     st->asof.seq = hy_event_seq(event);
-    snprintf(st->asof.time, sizeof st->asof.time, "%s", hy_json_str(event, "time") ? hy_json_str(event, "time") : "");
+    s_copy(st->asof.time, sizeof st->asof.time, hy_json_str(event, "time"));
     return rc;
 }
 
@@ -61,6 +69,7 @@ int reporting_apply_end(hy_ctx_t *ctx, bool keep)
     if (keep && st->asof.pending)
         rc = s_asof_write(ctx, st->asof.source, st->asof.seq, st->asof.time);
     st->asof.pending = false;
+    rp_names_page_end(st);
     int agg = rp_agg_page_end(ctx, keep && rc == 0);
     int contrib = rp_contrib_page_end(ctx, keep && rc == 0 && agg == 0);
     return rc ? rc : agg ? agg : contrib;

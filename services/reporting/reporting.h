@@ -70,6 +70,7 @@ typedef struct {
     bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
     struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
     struct rp_contrib_page *contrib_page; /* its drill-down changes (figures.c) */
+    struct rp_names_page *names_page;     /* values interned in its transaction (dims.c) */
     struct {                      /* the "as of" of the page being applied (feed.c) */
         bool pending;
         char source[16];
@@ -113,6 +114,9 @@ enum { RP_DIM_AGENCY = RP_NDIMS, RP_DIM_OFFICE_AGENCY, RP_DIM_OFFICE_FIELD, RP_D
 /* The id of (office, value) under a cross kind (RP_DIM_OFFICE_HOOD or RP_DIM_OFFICE_*),
  * interned; 0 when either is 0. Returns 0 or an LMDB error. */
 int rp_intern_cross(hy_ctx_t *ctx, int kind, uint32_t office, uint32_t value, uint32_t *id);
+/* Forgets the values interned in the page's transaction (feed.c, when the page ends either way:
+ * an id given in a transaction rolled back is no one's). */
+void rp_names_page_end(reporting_t *st);
 /* Looks it up without interning: MDB_NOTFOUND when never seen. */
 int rp_lookup_cross(MDB_txn *txn, reporting_t *st, int kind, uint32_t office, uint32_t value, uint32_t *id);
 

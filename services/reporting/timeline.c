@@ -281,7 +281,11 @@ static void s_entry_text(rp_buf_t *b, const char *iso, const char *jal, const ch
                          const char *type, json_t *event, const json_t *data)
 {
     char num[32];
-    rp_buf_addf(b, "{\"date\":\"%s\",\"date_jalali\":\"%s\",\"source\":", iso, jal);
+    rp_buf_addn(b, "{\"date\":\"", 9);
+    rp_buf_addn(b, iso, strlen(iso));
+    rp_buf_addn(b, "\",\"date_jalali\":\"", 17);
+    rp_buf_addn(b, jal, strlen(jal));
+    rp_buf_addn(b, "\",\"source\":", 11);
     s_json_string(b, source, strlen(source));
     rp_buf_addn(b, ",\"type\":", 8);
     s_json_string(b, type, strlen(type));
@@ -441,19 +445,19 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
     rp_iso(day, iso);
     if (!rp_jalali_text(day, jal))   /* by table: once per event applied */
         jal[0] = '\0';
-    rp_buf_t b = {0};
+    /* one buffer for every entry the thread writes (reused, never freed: a scratch area) */
+    static _Thread_local rp_buf_t b;
+    b.len = 0;
+    b.failed = false;
     s_entry_text(&b, iso, jal, source, type, event, data);
-    if (b.failed || !b.buf) {
-        free(b.buf);
+    if (b.failed || !b.buf)
         return ENOMEM;
-    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint8_t key[TL_KEY];
         s_key(key, named[i], day, s_source_index(source), hy_event_seq(event));
         MDB_val k = {TL_KEY, key}, v = {b.len, b.buf};
         rc = mdb_put(ctx->txn, reporting_state(ctx)->timeline, &k, &v, 0);
     }
-    free(b.buf);
     return rc ? rc : s_voided(ctx, source, event, data, named, n, day);
 }
 

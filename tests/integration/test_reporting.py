@@ -724,6 +724,21 @@ def _cursor(data_dir, source="registry"):
     return 0
 
 
+def _same_figures(c, heads, what):
+    """Waits for "reporting" and "reporting-2" to reach heads and checks that they answer the
+    same (non-trivial) figures; returns the urls asked and the answers."""
+    pids = {c.procs["reporting"].pid, c.procs["reporting-2"].pid}
+    _wait_current(c, heads, pids=pids)
+    urls = ["/v1/reports/half-year?year=1402&half=1", "/v1/reports/half-year?year=1403&half=1",
+            "/v1/reports/indicators?from=2023-03-21&to=2024-12-31&group_by=neighbourhood"]
+    got = _answers(c, pids, urls)
+    for url in urls:
+        eq(got[(c.procs["reporting"].pid, url)], got[(c.procs["reporting-2"].pid, url)],
+           f"same figures {what}: {url}")
+    check(got[(c.procs["reporting"].pid, urls[0])]["indicators"]["people_counselled"] > 0, "non-trivial")
+    return urls, got
+
+
 def test_kill9_during_catch_up_then_rebuild():
     """A replica killed -9 in the middle of catching up restarts from its cursor and ends with
     the same figures as a replica that never stopped; --rebuild replays from zero to the same."""
@@ -742,15 +757,7 @@ def test_kill9_during_catch_up_then_rebuild():
         check(0 < killed_at < heads["registry"],
               f"killed in the middle of the catch-up: cursor {killed_at} of {heads['registry']}")
         c.start_proc("reporting", ["--data", data2, "--pub", "none"], tag="reporting-2")
-        pids = {c.procs["reporting"].pid, c.procs["reporting-2"].pid}
-        _wait_current(c, heads, pids=pids)
-        urls = ["/v1/reports/half-year?year=1402&half=1", "/v1/reports/half-year?year=1403&half=1",
-                "/v1/reports/indicators?from=2023-03-21&to=2024-12-31&group_by=neighbourhood"]
-        got = _answers(c, pids, urls)
-        for url in urls:
-            eq(got[(c.procs["reporting"].pid, url)], got[(c.procs["reporting-2"].pid, url)],
-               f"same figures after kill -9 at {killed_at}/{heads['registry']}: {url}")
-        check(got[(c.procs["reporting"].pid, urls[0])]["indicators"]["people_counselled"] > 0, "non-trivial")
+        urls, got = _same_figures(c, heads, f"after kill -9 at {killed_at}/{heads['registry']}")
         c.kill("reporting-2", signal.SIGTERM)
         c.start_proc("reporting", ["--data", data2, "--pub", "none", "--rebuild"], tag="reporting-2")
         pids = {c.procs["reporting"].pid, c.procs["reporting-2"].pid}
@@ -758,6 +765,34 @@ def test_kill9_during_catch_up_then_rebuild():
         got2 = _answers(c, pids, urls)
         for url in urls:
             eq(got2[(c.procs["reporting-2"].pid, url)], got[(c.procs["reporting"].pid, url)], f"after --rebuild {url}")
+
+
+def test_kill9_mid_catch_up_batch_keeps_nothing_of_it():
+    """A replica catching up in batches (several pages of one source in one write transaction,
+    HY_BATCH_MIN_EVENTS=1 so that this small programme is batched) dies (SIGKILL, test hook) in
+    the middle of the second page of a batch: nothing of the batch was committed; restarted, it
+    ends with exactly the figures of a replica that never stopped."""
+    with Cluster(["registry", "reporting"], clock="2025-01-15") as c:
+        _load(c, 300, 1500, 30)
+        heads = _heads(c, ["registry"])
+        _wait_current(c, heads)
+        check(heads["registry"] > 1000, f"more than one page of events: {heads}")
+        data2 = os.path.join(c.dir, "reporting-2")
+        marker = os.path.join(c.dir, "killed-mid-batch")
+        c.env["HY_BATCH_MIN_EVENTS"] = "1"
+        c.env["HY_TEST_KILL_MID_BATCH"] = marker
+        p = c.start_proc("reporting", ["--data", data2, "--pub", "none"], tag="reporting-2")
+        del c.env["HY_TEST_KILL_MID_BATCH"]
+        try:
+            code = p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = None
+        eq(code, -9, "the replica killed itself in the second page of its first batch:")
+        check(os.path.exists(marker), "the hook ran")
+        eq(_cursor(data2), 0, "nothing of the batch was committed:")
+        c.start_proc("reporting", ["--data", data2, "--pub", "none"], tag="reporting-2")
+        del c.env["HY_BATCH_MIN_EVENTS"]
+        _same_figures(c, heads, "after a kill in the middle of a batch")
 
 
 def test_unknown_filters_422_and_persian_year():

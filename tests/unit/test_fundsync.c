@@ -327,8 +327,41 @@ static void test_page_walk(void)
     hy_since_free(&page);
 }
 
+/* An event decoded by hy_since_decode is json_loadb's value exactly (the same compact text,
+ * integers staying integers, reals reals), and what json_loadb refuses it refuses too. */
+static void test_event_decode(void)
+{
+    const char *texts[] = {
+        "{\"specversion\":\"1.0\",\"seq\":12,\"sequence\":\"00000000000000000012\",\"data\":{\"id\":\"prs_12\","
+        "\"first_name\":\"\xd9\x85\xd8\xb1\xdb\x8c\xd9\x85\",\"referrals\":[{\"source\":\"self\",\"date\":\"2024-05-01\"}],"
+        "\"head_of_household\":true,\"x\":null,\"f\":false,\"n\":-12,\"z\":0,\"e\":{},\"a\":[]}}",
+        " { \"a\" : [ 1 , 2 ,\t{\"b\":\r\n\"c\"} ] } \n",
+        "{\"r\":1.5,\"big\":123456789012345678,\"bigger\":1234567890123456789,\"exp\":2e3,\"neg\":-0}",
+        "{\"esc\":\"a\\\"b\\\\c\\u06cc\\n\",\"after\":\"ok\"}",
+        "{\"dup\":1,\"other\":2,\"dup\":3}",
+        "[1,\"two\",[3,[4,{\"five\":5}]]]",
+        "{\"too_big\":99999999999999999999}",
+        "{\"lead\":01}", "{\"nul\":\"a\\u0000b\"}", "{\"ctl\":\"a\tb\"}", "{\"bad_utf8\":\"\xc3\x28\"}",
+        "{\"k\xd9\x85\":1}", "{\"esc\\u0041key\":1}", "{\"a\":1} x", "{\"a\":1", "{\"a\":tru}", "{\"a\":1,}",
+        "\"just a string\"", "12", "", "{\"a\":-}", "{\"a\":1.}", "{\"a\":[1 2]}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        size_t n = strlen(texts[i]);
+        json_t *want = json_loadb(texts[i], n, 0, NULL), *got = hy_since_decode(texts[i], n);
+        char *w = want ? json_dumps(want, JSON_COMPACT) : NULL, *g = got ? json_dumps(got, JSON_COMPACT) : NULL;
+        CHECK((want == NULL) == (got == NULL));
+        if (w && g)
+            CHECK_EQ_STR(g, w);
+        free(w);
+        free(g);
+        json_decref(want);
+        json_decref(got);
+    }
+}
+
 const hy_test_t fundsync_tests[] = {
     {"fundsync.page_walk", test_page_walk},
+    {"fundsync.event_decode", test_event_decode},
     {"fundsync.state", test_state},
     {"fundsync.file_recovery", test_file_recovery},
     {"fundsync.sequencer", test_sequencer},
