@@ -14,37 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "fa.h"
 #include "http.h"
 
 #define MEMBERS_MAX 128   /* members of one object handled here; more: the tree's way */
 #define DEPTH_MAX 24   /* nesting handled here (a stack frame each); deeper: the tree */
-
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool bad;
-} s_out_t;
-
-static void s_put(s_out_t *o, const char *data, size_t n)
-{
-    if (o->bad)
-        return;
-    if (o->len + n + 2 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->len + n + 2)
-            cap *= 2;
-        char *buf = realloc(o->buf, cap);
-        if (!buf) {
-            o->bad = true;
-            return;
-        }
-        o->buf = buf;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, data, n);
-    o->len += n;
-}
 
 /* The end of the string that starts at p (its opening quote), or NULL. The text has no
  * backslash (checked before), so the string ends at the next quote. */
@@ -145,12 +120,12 @@ static bool s_twin(const s_member_t *m, size_t n, size_t i, char jalali[11])
 }
 
 /* Copies the value at [p, e) to o with the twins added; -1 when it is not handled here. */
-static int s_copy(s_out_t *o, const char *p, const char *e, int depth)
+static int s_copy(hy_buf_t *o, const char *p, const char *e, int depth)
 {
     if (depth > DEPTH_MAX)
         return -1;
     if (*p == '[') {
-        s_put(o, "[", 1);
+        hy_buf_addn(o, "[", 1);
         p++;
         while (p < e && *p != ']') {
             const char *v_end = s_value_end(p, e);
@@ -158,38 +133,38 @@ static int s_copy(s_out_t *o, const char *p, const char *e, int depth)
                 return -1;
             p = v_end;
             if (p < e && *p == ',') {
-                s_put(o, ",", 1);
+                hy_buf_addn(o, ",", 1);
                 p++;
             }
         }
-        s_put(o, "]", 1);
+        hy_buf_addn(o, "]", 1);
         return p < e ? 0 : -1;
     }
     if (*p != '{') {
-        s_put(o, p, (size_t)(e - p));
+        hy_buf_addn(o, p, (size_t)(e - p));
         return 0;
     }
     s_member_t m[MEMBERS_MAX];
     size_t n;
     if (!s_members(p, e, m, &n))
         return -1;
-    s_put(o, "{", 1);
+    hy_buf_addn(o, "{", 1);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            s_put(o, ",", 1);
-        s_put(o, m[i].key - 1, m[i].key_len + 3);   /* "key": */
+            hy_buf_addn(o, ",", 1);
+        hy_buf_addn(o, m[i].key - 1, m[i].key_len + 3);   /* "key": */
         if (s_copy(o, m[i].value, m[i].value_end, depth + 1) != 0)
             return -1;
         char jalali[11];
         if (s_twin(m, n, i, jalali)) {
-            s_put(o, ",", 1);
-            s_put(o, m[i].key - 1, m[i].key_len + 1);
-            s_put(o, "_jalali\":\"", 10);
-            s_put(o, jalali, 10);
-            s_put(o, "\"", 1);
+            hy_buf_addn(o, ",", 1);
+            hy_buf_addn(o, m[i].key - 1, m[i].key_len + 1);
+            hy_buf_addn(o, "_jalali\":\"", 10);
+            hy_buf_addn(o, jalali, 10);
+            hy_buf_addn(o, "\"", 1);
         }
     }
-    s_put(o, "}", 1);
+    hy_buf_addn(o, "}", 1);
     return 0;
 }
 
@@ -197,14 +172,12 @@ char *hy_gw_splice_result(const char *text, size_t len, size_t *out_len)
 {
     if (len == 0 || memchr(text, '\\', len))
         return NULL;
-    s_out_t o = {0};
-    if (s_copy(&o, text, text + len, 0) != 0 || (s_put(&o, "\n", 1), o.bad)) {
-        free(o.buf);
+    hy_buf_t o = {0};
+    if (s_copy(&o, text, text + len, 0) != 0 || (hy_buf_addn(&o, "\n", 1), o.failed)) {
+        hy_buf_free(&o);
         return NULL;
     }
-    o.buf[o.len] = '\0';
-    *out_len = o.len;
-    return o.buf;
+    return hy_buf_take(&o, out_len);
 }
 
 /* A string member's text (no quotes) into out, or false. */
