@@ -26,37 +26,6 @@
 #define FA_DECIMAL "\xd9\xab"     /* U+066B ARABIC DECIMAL SEPARATOR */
 #define FA_PERCENT "\xd9\xaa"     /* U+066A ARABIC PERCENT SIGN */
 
-static void s_grow(rp_buf_t *b, size_t more)
-{
-    if (b->failed || b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->buf, cap);
-    if (!p) {
-        b->failed = true;
-        return;
-    }
-    b->buf = p, b->cap = cap;
-}
-
-/* Appends n bytes; a failed allocation marks the buffer failed (rp_buf_take then gives NULL). */
-static void s_addn(rp_buf_t *b, const char *s, size_t n)
-{
-    s_grow(b, n);
-    if (b->failed)
-        return;
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-void rp_buf_addn(rp_buf_t *b, const char *s, size_t n)
-{
-    s_addn(b, s, n);
-}
-
 void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -65,8 +34,7 @@ void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         extra += c < 0x20 ? 5 : (c == '"' || c == '\\');
     }
-    s_grow(b, n + extra);
-    if (b->failed)
+    if (hy_buf_reserve(b, n + extra) != 0)
         return;
     char *o = b->buf + b->len;
     for (size_t i = 0; i < n; i++) {
@@ -84,43 +52,16 @@ void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n)
     b->buf[b->len] = '\0';
 }
 
-void rp_buf_add(rp_buf_t *b, const char *s)
-{
-    s_addn(b, s, strlen(s));
-}
-
-void rp_buf_addf(rp_buf_t *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-    } else if ((size_t)n < sizeof small) {
-        s_addn(b, small, (size_t)n);
-    } else {
-        s_grow(b, (size_t)n);
-        if (b->failed)
-            return;
-        va_start(ap, fmt);
-        vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b->len += (size_t)n;
-    }
-}
-
 void rp_buf_html(rp_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': rp_buf_add(b, "&amp;"); break;
-        case '<': rp_buf_add(b, "&lt;"); break;
-        case '>': rp_buf_add(b, "&gt;"); break;
-        case '"': rp_buf_add(b, "&quot;"); break;
-        case '\'': rp_buf_add(b, "&#39;"); break;
-        default: s_addn(b, s, 1);
+        case '&': hy_buf_add(b, "&amp;"); break;
+        case '<': hy_buf_add(b, "&lt;"); break;
+        case '>': hy_buf_add(b, "&gt;"); break;
+        case '"': hy_buf_add(b, "&quot;"); break;
+        case '\'': hy_buf_add(b, "&#39;"); break;
+        default: hy_buf_addn(b, s, 1);
         }
     }
 }
@@ -130,9 +71,9 @@ void rp_buf_fa_text(rp_buf_t *b, const char *text)
     for (; *text; text++) {
         if (*text >= '0' && *text <= '9') {
             char d[3] = {(char)0xdb, (char)(0xb0 + (*text - '0')), 0};
-            rp_buf_add(b, d);
+            hy_buf_add(b, d);
         } else {
-            s_addn(b, text, 1);
+            hy_buf_addn(b, text, 1);
         }
     }
 }
@@ -150,13 +91,13 @@ void rp_buf_fa_int(rp_buf_t *b, int64_t v)
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     snprintf(digits, sizeof digits, "%llu", (unsigned long long)u);
     if (v < 0)
-        rp_buf_add(b, "-");
+        hy_buf_add(b, "-");
     size_t n = strlen(digits);
     for (size_t i = 0; i < n; i++) {
         char one[2] = {digits[i], 0};
         rp_buf_fa_text(b, one);
         if ((n - i - 1) % 3 == 0 && i + 1 < n)
-            rp_buf_add(b, FA_THOUSANDS);
+            hy_buf_add(b, FA_THOUSANDS);
     }
 }
 
@@ -169,13 +110,13 @@ static int64_t s_round_div(int64_t n, int64_t d)
 void rp_buf_fa_toman(rp_buf_t *b, int64_t rials)
 {
     rp_buf_fa_int(b, s_round_div(rials, 10));
-    rp_buf_add(b, " تومان");
+    hy_buf_add(b, " تومان");
 }
 
 void rp_buf_fa_bp(rp_buf_t *b, int64_t bp)
 {
     rp_buf_fa_int(b, s_round_div(bp, 100));
-    rp_buf_add(b, FA_PERCENT);
+    hy_buf_add(b, FA_PERCENT);
 }
 
 void rp_buf_fa_jalali(rp_buf_t *b, const char *iso)
@@ -185,30 +126,18 @@ void rp_buf_fa_jalali(rp_buf_t *b, const char *iso)
         rp_buf_fa_text(b, jal);
 }
 
-char *rp_buf_take(rp_buf_t *b)
-{
-    char *out = b->failed ? NULL : b->buf;
-    if (b->failed)
-        free(b->buf);
-    if (out == NULL && !b->failed)
-        out = strdup("");
-    b->buf = NULL;
-    b->len = b->cap = 0;
-    return out;
-}
-
 /* --- CSV ------------------------------------------------------------------------------------- */
 
 static void s_csv_field(rp_buf_t *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
-        rp_buf_add(b, s);
+        hy_buf_add(b, s);
         return;
     }
-    rp_buf_add(b, "\"");
+    hy_buf_add(b, "\"");
     for (; *s; s++)
-        *s == '"' ? rp_buf_add(b, "\"\"") : s_addn(b, s, 1);
-    rp_buf_add(b, "\"");
+        *s == '"' ? hy_buf_add(b, "\"\"") : hy_buf_addn(b, s, 1);
+    hy_buf_add(b, "\"");
 }
 
 /* One row per indicator of figures ({"name": value|null}), after a leading group column when
@@ -219,15 +148,15 @@ static void s_csv_rows(rp_buf_t *b, const char *group, const json_t *figures)
         json_t *v = json_object_get(figures, rp_indicators[i].name);
         if (group) {
             s_csv_field(b, group);
-            rp_buf_add(b, ",");
+            hy_buf_add(b, ",");
         }
         s_csv_field(b, rp_indicators[i].name);
-        rp_buf_add(b, ",");
+        hy_buf_add(b, ",");
         s_csv_field(b, rp_indicators[i].label_fa);
-        rp_buf_add(b, ",");
+        hy_buf_add(b, ",");
         if (json_is_integer(v))
-            rp_buf_addf(b, "%lld", (long long)json_integer_value(v));
-        rp_buf_add(b, "\r\n");
+            hy_buf_addf(b, "%lld", (long long)json_integer_value(v));
+        hy_buf_add(b, "\r\n");
     }
 }
 
@@ -250,17 +179,17 @@ char *rp_render_csv(const json_t *report)
 {
     rp_buf_t b = {0};
     const char *office = hy_json_str(report, "office"), *name = hy_json_str(report, "office_name");
-    rp_buf_addf(&b, BOM "period,%d/%d,", (int)hy_json_int(report, "year", 0), (int)hy_json_int(report, "half", 0));
-    rp_buf_addf(&b, "%s..%s\r\noffice,", hy_json_str(report, "from"), hy_json_str(report, "to"));
+    hy_buf_addf(&b, BOM "period,%d/%d,", (int)hy_json_int(report, "year", 0), (int)hy_json_int(report, "half", 0));
+    hy_buf_addf(&b, "%s..%s\r\noffice,", hy_json_str(report, "from"), hy_json_str(report, "to"));
     s_csv_field(&b, office ? office : "(all)");
-    rp_buf_add(&b, ",");
+    hy_buf_add(&b, ",");
     s_csv_field(&b, name ? name : "همه دفاتر");
-    rp_buf_addf(&b, "\r\nstatus,%s,cut %s\r\nas_of,%s,\r\ncurrency,IRR,rials\r\n\r\n",
+    hy_buf_addf(&b, "\r\nstatus,%s,cut %s\r\nas_of,%s,\r\ncurrency,IRR,rials\r\n\r\n",
                 json_is_true(json_object_get(report, "interim")) ? "interim" : "final",
                 hy_json_str(report, "cut"), rp_latest_time(json_object_get(report, "as_of")));
-    rp_buf_add(&b, "indicator,label_fa,value\r\n");
+    hy_buf_add(&b, "indicator,label_fa,value\r\n");
     s_csv_rows(&b, NULL, json_object_get(report, "indicators"));
-    return rp_buf_take(&b);
+    return hy_buf_take(&b, NULL);
 }
 
 /* RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
@@ -275,28 +204,28 @@ char *rp_csv_disposition(const json_t *report)
     rp_buf_t b = {0}, fa = {0};
     const char *office = hy_json_str(report, "office"), *name = hy_json_str(report, "office_name");
     int year = (int)hy_json_int(report, "year", 0), half = (int)hy_json_int(report, "half", 0);
-    rp_buf_addf(&b, "attachment; filename=\"hamyar-report-%d-%d", year, half);
+    hy_buf_addf(&b, "attachment; filename=\"hamyar-report-%d-%d", year, half);
     for (const char *p = office; p && *p; p++) {   /* an ASCII name for old clients */
         char c[3] = {'-', s_attr_char((unsigned char)*p) && *p != '`' ? *p : '_', 0};
-        rp_buf_add(&b, p == office ? c : c + 1);
+        hy_buf_add(&b, p == office ? c : c + 1);
     }
-    rp_buf_add(&b, ".csv\"; filename*=UTF-8''");
-    rp_buf_add(&fa, "گزارش-شش‌ماهه-");
+    hy_buf_add(&b, ".csv\"; filename*=UTF-8''");
+    hy_buf_add(&fa, "گزارش-شش‌ماهه-");
     rp_buf_fa_plain(&fa, year);
-    rp_buf_add(&fa, half == 1 ? "-نیمه-اول" : "-نیمه-دوم");
+    hy_buf_add(&fa, half == 1 ? "-نیمه-اول" : "-نیمه-دوم");
     if (name) {
-        rp_buf_add(&fa, "-");
-        rp_buf_add(&fa, name);
+        hy_buf_add(&fa, "-");
+        hy_buf_add(&fa, name);
     }
-    rp_buf_add(&fa, json_is_true(json_object_get(report, "interim")) ? "-موقت.csv" : ".csv");
-    char *text = rp_buf_take(&fa);
+    hy_buf_add(&fa, json_is_true(json_object_get(report, "interim")) ? "-موقت.csv" : ".csv");
+    char *text = hy_buf_take(&fa, NULL);
     for (const unsigned char *p = (const unsigned char *)text; p && *p; p++)
         if (s_attr_char(*p))
-            rp_buf_addf(&b, "%c", *p);
+            hy_buf_addf(&b, "%c", *p);
         else
-            rp_buf_addf(&b, "%%%02X", *p);
+            hy_buf_addf(&b, "%%%02X", *p);
     free(text);
-    return rp_buf_take(&b);
+    return hy_buf_take(&b, NULL);
 }
 
 char *rp_render_indicators_csv(const json_t *table)
@@ -304,11 +233,11 @@ char *rp_render_indicators_csv(const json_t *table)
     rp_buf_t b = {0};
     size_t i;
     json_t *g;
-    rp_buf_add(&b, "group,indicator,label_fa,value\r\n");
+    hy_buf_add(&b, "group,indicator,label_fa,value\r\n");
     s_csv_rows(&b, "(all)", json_object_get(table, "total"));
     json_array_foreach(json_object_get(table, "groups"), i, g) {
         const char *key = hy_json_str(g, "key");
         s_csv_rows(&b, key ? key : "(none)", json_object_get(g, "indicators"));
     }
-    return rp_buf_take(&b);
+    return hy_buf_take(&b, NULL);
 }

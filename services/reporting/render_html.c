@@ -47,7 +47,7 @@ static const char s_style[] =
 static void s_value_text(rp_buf_t *b, const rp_indicator_t *ind, const json_t *v)
 {
     if (!json_is_integer(v)) {
-        rp_buf_add(b, "—");
+        hy_buf_add(b, "—");
         return;
     }
     int64_t x = json_integer_value(v);
@@ -66,25 +66,25 @@ static void s_table(rp_buf_t *b, const json_t *report)
     const json_t *figures = json_object_get(report, "indicators");
     const json_t *prev = json_object_get(json_object_get(report, "previous"), "indicators");
     const json_t *targets = json_object_get(report, "targets");
-    rp_buf_add(b, "<h2>شاخص‌ها</h2><p class=\"unit\">مبالغ به تومان است.</p><table><thead><tr>"
+    hy_buf_add(b, "<h2>شاخص‌ها</h2><p class=\"unit\">مبالغ به تومان است.</p><table><thead><tr>"
                   "<th>شاخص</th><th>این دوره</th><th>نیمه قبل</th><th>هدف دفتر</th></tr></thead><tbody>");
     for (size_t i = 0; i < rp_nindicators; i++) {
         const rp_indicator_t *ind = &rp_indicators[i];
         json_t *v = json_object_get(figures, ind->name), *t = json_object_get(targets, ind->name);
-        rp_buf_add(b, "<tr><td>");
+        hy_buf_add(b, "<tr><td>");
         rp_buf_html(b, ind->label_fa);
-        rp_buf_addf(b, "</td><td class=\"v\" data-indicator=\"%s\" data-value=\"", ind->name);
+        hy_buf_addf(b, "</td><td class=\"v\" data-indicator=\"%s\" data-value=\"", ind->name);
         if (json_is_integer(v))
-            rp_buf_addf(b, "%lld", (long long)json_integer_value(v));
-        rp_buf_add(b, "\">");
+            hy_buf_addf(b, "%lld", (long long)json_integer_value(v));
+        hy_buf_add(b, "\">");
         s_value_text(b, ind, v);
-        rp_buf_addf(b, "</td><td class=\"v prev\" data-previous=\"%s\">", ind->name);
+        hy_buf_addf(b, "</td><td class=\"v prev\" data-previous=\"%s\">", ind->name);
         s_value_text(b, ind, json_object_get(prev, ind->name));
-        rp_buf_addf(b, "</td><td class=\"v goal\" data-target=\"%s\">", ind->name);
+        hy_buf_addf(b, "</td><td class=\"v goal\" data-target=\"%s\">", ind->name);
         s_value_text(b, ind, t);
-        rp_buf_add(b, "</td></tr>");
+        hy_buf_add(b, "</td></tr>");
     }
-    rp_buf_add(b, "</tbody></table>");
+    hy_buf_add(b, "</tbody></table>");
 }
 
 /* A group key as people read it: Persian field and sex names, "شبکه N", "نامشخص". */
@@ -95,16 +95,16 @@ static void s_key_text(rp_buf_t *b, const char *dim, const char *key)
         {"services", "خدمات"}, {"female", "زن"}, {"male", "مرد"},
     };
     if (!key) {
-        rp_buf_add(b, "نامشخص");
+        hy_buf_add(b, "نامشخص");
         return;
     }
     for (size_t i = 0; i < sizeof fa / sizeof fa[0]; i++)
         if (strcmp(fa[i][0], key) == 0) {
-            rp_buf_add(b, fa[i][1]);
+            hy_buf_add(b, fa[i][1]);
             return;
         }
     if (strcmp(dim, "network") == 0 && strncmp(key, "net_", 4) == 0) {
-        rp_buf_add(b, "شبکه ");
+        hy_buf_add(b, "شبکه ");
         rp_buf_fa_text(b, key + 4);
         return;
     }
@@ -121,28 +121,28 @@ static void s_section(rp_buf_t *b, const char *dim, const char *title, const jso
     };
     if (!json_array_size(groups))
         return;
-    rp_buf_addf(b, "<h2>%s</h2><table data-section=\"%s\"><thead><tr><th></th>", title, dim);
+    hy_buf_addf(b, "<h2>%s</h2><table data-section=\"%s\"><thead><tr><th></th>", title, dim);
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
-        rp_buf_addf(b, "<th>%s</th>", cols[c][1]);
-    rp_buf_add(b, "</tr></thead><tbody>");
+        hy_buf_addf(b, "<th>%s</th>", cols[c][1]);
+    hy_buf_add(b, "</tr></thead><tbody>");
     size_t i;
     json_t *g;
     json_array_foreach(groups, i, g) {
-        rp_buf_add(b, "<tr><td>");
+        hy_buf_add(b, "<tr><td>");
         s_key_text(b, dim, hy_json_str(g, "key"));
-        rp_buf_add(b, "</td>");
+        hy_buf_add(b, "</td>");
         for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
             json_t *v = json_object_get(json_object_get(g, "indicators"), cols[c][0]);
-            rp_buf_add(b, "<td class=\"v\">");
+            hy_buf_add(b, "<td class=\"v\">");
             if (c == 4)
                 rp_buf_fa_toman(b, json_integer_value(v));
             else
                 rp_buf_fa_int(b, json_integer_value(v));
-            rp_buf_add(b, "</td>");
+            hy_buf_add(b, "</td>");
         }
-        rp_buf_add(b, "</tr>");
+        hy_buf_add(b, "</tr>");
     }
-    rp_buf_add(b, "</tbody></table>");
+    hy_buf_add(b, "</tbody></table>");
 }
 
 /* Referrals by agency: one figure per agency. */
@@ -152,16 +152,16 @@ static void s_agencies(rp_buf_t *b, const json_t *groups)
     json_t *g;
     if (!json_array_size(groups))
         return;
-    rp_buf_add(b, "<h2>معرفی‌شدگان به تفکیک نهاد معرف</h2><table data-section=\"agency\"><thead><tr>"
+    hy_buf_add(b, "<h2>معرفی‌شدگان به تفکیک نهاد معرف</h2><table data-section=\"agency\"><thead><tr>"
                   "<th></th><th>معرفی‌شدگان</th></tr></thead><tbody>");
     json_array_foreach(groups, i, g) {
-        rp_buf_add(b, "<tr><td>");
+        hy_buf_add(b, "<tr><td>");
         rp_buf_html(b, hy_json_str(g, "key") ? hy_json_str(g, "key") : "");
-        rp_buf_add(b, "</td><td class=\"v\">");
+        hy_buf_add(b, "</td><td class=\"v\">");
         rp_buf_fa_int(b, json_integer_value(json_object_get(json_object_get(g, "indicators"), "referrals_by_agency")));
-        rp_buf_add(b, "</td></tr>");
+        hy_buf_add(b, "</td></tr>");
     }
-    rp_buf_add(b, "</tbody></table>");
+    hy_buf_add(b, "</tbody></table>");
 }
 
 static void s_sections(rp_buf_t *b, const json_t *sections)
@@ -189,15 +189,15 @@ static void s_chart(rp_buf_t *b, const char *title, const json_t *figures, const
         int64_t v = json_integer_value(json_object_get(figures, bars[i].name));
         max = v > max ? v : max;
     }
-    rp_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+    hy_buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                    "viewBox=\"0 0 %d %d\" role=\"img\" direction=\"rtl\" style=\"direction:rtl\" "
                    "aria-label=\"",
                 width, row * n + 40, width, row * n + 40);
     rp_buf_html(b, title);
-    rp_buf_addf(b, "\"><text x=\"%d\" y=\"20\" text-anchor=\"start\" font-size=\"15\" "
+    hy_buf_addf(b, "\"><text x=\"%d\" y=\"20\" text-anchor=\"start\" font-size=\"15\" "
                    "font-weight=\"bold\">", width - 4);
     rp_buf_html(b, title);
-    rp_buf_add(b, "</text>");
+    hy_buf_add(b, "</text>");
     for (int i = 0; i < n; i++) {
         const rp_indicator_t *ind = NULL;
         for (size_t k = 0; k < rp_nindicators; k++)
@@ -207,19 +207,19 @@ static void s_chart(rp_buf_t *b, const char *title, const json_t *figures, const
         int64_t x = json_integer_value(v);
         int len = max > 0 && x > 0 ? (int)((__int128)x * bar_max / max) : 0;
         int y = 36 + i * row, right = width - label_w;
-        rp_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" font-size=\"13\">", width - 4,
+        hy_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" font-size=\"13\">", width - 4,
                     y + 15);
         rp_buf_html(b, bars[i].label);
-        rp_buf_addf(b, "</text><rect data-chart=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+        hy_buf_addf(b, "</text><rect data-chart=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
                        "fill=\"#4a6fa5\"/>",
                     bars[i].name, right - len, y, len > 0 ? len : 1, row - 10);
-        rp_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" font-size=\"12\">",
+        hy_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" font-size=\"12\">",
                     right - len - 6, y + 15);
         if (ind)
             s_value_text(b, ind, v);
-        rp_buf_add(b, "</text>");
+        hy_buf_add(b, "</text>");
     }
-    rp_buf_add(b, "</svg>");
+    hy_buf_add(b, "</svg>");
 }
 
 /* Meetings by kind, loans disbursed / outstanding / at risk, insurance requests / confirmations. */
@@ -233,11 +233,11 @@ static void s_charts(rp_buf_t *b, const json_t *figures)
                                     {"par30_rials", "در معرض ریسک"}};
     static const s_bar_t insurance[] = {{"insurance_enrolled", "درخواست واجد شرایط"},
                                         {"insurance_confirmed", "تأییدشده"}};
-    rp_buf_add(b, "<h2>نمودارها</h2><div class=\"charts\">");
+    hy_buf_add(b, "<h2>نمودارها</h2><div class=\"charts\">");
     s_chart(b, "جلسات به تفکیک نوع", figures, meetings, 3);
     s_chart(b, "وام‌ها (تومان)", figures, loans, 3);
     s_chart(b, "بیمه", figures, insurance, 2);
-    rp_buf_add(b, "</div>");
+    hy_buf_add(b, "</div>");
 }
 
 /* The Jalali date and Tehran time of an event time, in Persian digits. */
@@ -246,14 +246,14 @@ static void s_when(rp_buf_t *b, const char *time)
     int64_t t;
     char iso[11], hm[8];
     if (!rp_time_unix(time, &t)) {
-        rp_buf_add(b, "—");
+        hy_buf_add(b, "—");
         return;
     }
     hy_date_today(t, iso);
     rp_buf_fa_jalali(b, iso);
     int64_t s = ((t + TEHRAN_OFFSET) % 86400 + 86400) % 86400;
     snprintf(hm, sizeof hm, " %02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
-    rp_buf_add(b, " ساعت ");
+    hy_buf_add(b, " ساعت ");
     rp_buf_fa_text(b, hm + 1);
 }
 
@@ -261,20 +261,20 @@ static void s_when(rp_buf_t *b, const char *time)
 static void s_freshness(rp_buf_t *b, const json_t *as_of)
 {
     const char *latest = rp_latest_time(as_of);
-    rp_buf_add(b, "<p class=\"fresh\">");
+    hy_buf_add(b, "<p class=\"fresh\">");
     if (!*latest) {
-        rp_buf_add(b, "هنوز هیچ داده‌ای از سامانه‌ها به این گزارش نرسیده است.</p>");
+        hy_buf_add(b, "هنوز هیچ داده‌ای از سامانه‌ها به این گزارش نرسیده است.</p>");
         return;
     }
-    rp_buf_add(b, "ارقام این گزارش بر پایه همه داده‌هایی است که تا ");
+    hy_buf_add(b, "ارقام این گزارش بر پایه همه داده‌هایی است که تا ");
     s_when(b, latest);
-    rp_buf_add(b, " از سامانه‌های ثبت ذی‌نفعان، وام، شبکه‌ها، صندوق‌ها و بیمه رسیده است.</p>");
+    hy_buf_add(b, " از سامانه‌های ثبت ذی‌نفعان، وام، شبکه‌ها، صندوق‌ها و بیمه رسیده است.</p>");
 }
 
 /* Prepared by, approved by, with their dates. */
 static void s_signatures(rp_buf_t *b)
 {
-    rp_buf_add(b, "<h2>تأیید</h2><table class=\"sign\"><tr>"
+    hy_buf_add(b, "<h2>تأیید</h2><table class=\"sign\"><tr>"
                   "<td>تهیه‌کننده: نام و نام خانوادگی، سمت، امضا<br>تاریخ:</td>"
                   "<td>تأییدکننده: نام و نام خانوادگی، سمت، امضا<br>تاریخ:</td></tr></table>");
 }
@@ -284,26 +284,26 @@ static void s_header(rp_buf_t *b, const json_t *report, const char *today)
 {
     int half = (int)hy_json_int(report, "half", 0);
     const char *half_fa = half == 1 ? "نیمه اول" : "نیمه دوم";
-    rp_buf_addf(b, "<h1>گزارش ارزیابی شش‌ماهه دفاتر تسهیلگری و توسعه محلی</h1>"
+    hy_buf_addf(b, "<h1>گزارش ارزیابی شش‌ماهه دفاتر تسهیلگری و توسعه محلی</h1>"
                    "<p class=\"meta\" data-year=\"%d\" data-half=\"%d\">دوره: %s سال ",
                 (int)hy_json_int(report, "year", 0), half, half_fa);
     rp_buf_fa_plain(b, hy_json_int(report, "year", 0));
-    rp_buf_add(b, " (از ");
+    hy_buf_add(b, " (از ");
     rp_buf_fa_jalali(b, hy_json_str(report, "from"));
-    rp_buf_add(b, " تا ");
+    hy_buf_add(b, " تا ");
     rp_buf_fa_jalali(b, hy_json_str(report, "to"));
-    rp_buf_add(b, ")</p><p class=\"meta\">دفتر: ");
+    hy_buf_add(b, ")</p><p class=\"meta\">دفتر: ");
     rp_buf_html(b, hy_json_str(report, "office_name") ? hy_json_str(report, "office_name") : "همه دفاتر");
-    rp_buf_add(b, " — محله: ");
+    hy_buf_add(b, " — محله: ");
     rp_buf_html(b, hy_json_str(report, "neighbourhood") ? hy_json_str(report, "neighbourhood") : "همه محله‌ها");
-    rp_buf_add(b, "</p><p class=\"meta\">تاریخ تهیه گزارش: ");
+    hy_buf_add(b, "</p><p class=\"meta\">تاریخ تهیه گزارش: ");
     rp_buf_fa_jalali(b, today);
-    rp_buf_add(b, "</p>");
+    hy_buf_add(b, "</p>");
     if (json_is_true(json_object_get(report, "interim"))) {
-        rp_buf_add(b, "<div class=\"banner\" data-interim=\"true\">گزارش موقت: این نیمه هنوز به پایان "
+        hy_buf_add(b, "<div class=\"banner\" data-interim=\"true\">گزارش موقت: این نیمه هنوز به پایان "
                       "نرسیده است و ارقام تا ");
         rp_buf_fa_jalali(b, hy_json_str(report, "cut"));
-        rp_buf_add(b, " را در بر می‌گیرد.</div>");
+        hy_buf_add(b, " را در بر می‌گیرد.</div>");
     }
 }
 
@@ -311,16 +311,16 @@ char *rp_render_html(const json_t *report, const char *today)
 {
     rp_buf_t b = {0};
     const json_t *figures = json_object_get(report, "indicators");
-    rp_buf_add(&b, "<!DOCTYPE html>\n<html dir=\"rtl\" lang=\"fa\"><head><meta charset=\"utf-8\">"
+    hy_buf_add(&b, "<!DOCTYPE html>\n<html dir=\"rtl\" lang=\"fa\"><head><meta charset=\"utf-8\">"
                    "<meta name=\"viewport\" content=\"width=device-width\"><title>گزارش ارزیابی شش‌ماهه ");
     rp_buf_fa_plain(&b, hy_json_int(report, "year", 0));
-    rp_buf_addf(&b, "</title><style>%s</style></head><body>", s_style);
+    hy_buf_addf(&b, "</title><style>%s</style></head><body>", s_style);
     s_header(&b, report, today);
     s_freshness(&b, json_object_get(report, "as_of"));
     s_table(&b, report);
     s_sections(&b, json_object_get(report, "sections"));
     s_charts(&b, figures);
     s_signatures(&b);
-    rp_buf_add(&b, "</body></html>\n");
-    return rp_buf_take(&b);
+    hy_buf_add(&b, "</body></html>\n");
+    return hy_buf_take(&b, NULL);
 }

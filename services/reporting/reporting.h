@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "json.h"
 #include "service.h"
 
@@ -373,14 +374,7 @@ char *rp_render_indicators_csv(const json_t *table);
 char *rp_render_html(const json_t *report, const char *today);
 
 /* Persian rendering helpers shared by the renderings (render.c). */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} rp_buf_t;
-void rp_buf_add(rp_buf_t *b, const char *s);
-void rp_buf_addn(rp_buf_t *b, const char *s, size_t n);
-void rp_buf_addf(rp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+typedef hy_buf_t rp_buf_t;   /* shared/buf.h: hy_buf_add, hy_buf_addn, hy_buf_addf, hy_buf_take */
 /* Adds n bytes of text escaped as the inside of a JSON string (", \\ and control characters;
  * UTF-8 as it is), sized in one pass and written in a second. */
 void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n);
@@ -398,8 +392,6 @@ void rp_buf_fa_toman(rp_buf_t *b, int64_t rials);
 void rp_buf_fa_bp(rp_buf_t *b, int64_t bp);
 /* Adds an ISO date as a Jalali date in Persian digits ("۱۴۰۳/۰۶/۳۱"). */
 void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
-/* Takes the text out (NULL when anything failed). */
-char *rp_buf_take(rp_buf_t *b);
 
 /* --- drill-down (figures.c) and submitted reports (submissions.c) ------------------------------ */
 /* Whether a slot counts persons by their registration (beneficiaries, women heads, agency

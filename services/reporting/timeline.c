@@ -172,35 +172,35 @@ static json_t *s_entry_data(const json_t *data)
  * once per event applied. Reals, rare in events, are left to jansson's own formatting. */
 static void s_json_string(rp_buf_t *b, const char *s, size_t n)
 {
-    rp_buf_addn(b, "\"", 1);
+    hy_buf_addn(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        rp_buf_addn(b, s + run, i - run);
+        hy_buf_addn(b, s + run, i - run);
         run = i + 1;
         char esc[8];
         switch (c) {
-        case '"': rp_buf_addn(b, "\\\"", 2); break;
-        case '\\': rp_buf_addn(b, "\\\\", 2); break;
-        case '\b': rp_buf_addn(b, "\\b", 2); break;
-        case '\f': rp_buf_addn(b, "\\f", 2); break;
-        case '\n': rp_buf_addn(b, "\\n", 2); break;
-        case '\r': rp_buf_addn(b, "\\r", 2); break;
-        case '\t': rp_buf_addn(b, "\\t", 2); break;
+        case '"': hy_buf_addn(b, "\\\"", 2); break;
+        case '\\': hy_buf_addn(b, "\\\\", 2); break;
+        case '\b': hy_buf_addn(b, "\\b", 2); break;
+        case '\f': hy_buf_addn(b, "\\f", 2); break;
+        case '\n': hy_buf_addn(b, "\\n", 2); break;
+        case '\r': hy_buf_addn(b, "\\r", 2); break;
+        case '\t': hy_buf_addn(b, "\\t", 2); break;
         default:
             snprintf(esc, sizeof esc, "\\u%04X", c);
-            rp_buf_addn(b, esc, 6);
+            hy_buf_addn(b, esc, 6);
         }
     }
-    rp_buf_addn(b, s + run, n - run);
-    rp_buf_addn(b, "\"", 1);
+    hy_buf_addn(b, s + run, n - run);
+    hy_buf_addn(b, "\"", 1);
 }
 
 static int s_dump_cb(const char *buffer, size_t size, void *data)
 {
-    rp_buf_addn(data, buffer, size);
+    hy_buf_addn(data, buffer, size);
     return 0;
 }
 
@@ -214,32 +214,32 @@ static void s_json(rp_buf_t *b, const json_t *v, int depth)
     switch (json_typeof(v)) {
     case JSON_STRING: s_json_string(b, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:
-        rp_buf_addn(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+        hy_buf_addn(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
         break;
-    case JSON_TRUE: rp_buf_addn(b, "true", 4); break;
-    case JSON_FALSE: rp_buf_addn(b, "false", 5); break;
-    case JSON_NULL: rp_buf_addn(b, "null", 4); break;
+    case JSON_TRUE: hy_buf_addn(b, "true", 4); break;
+    case JSON_FALSE: hy_buf_addn(b, "false", 5); break;
+    case JSON_NULL: hy_buf_addn(b, "null", 4); break;
     case JSON_ARRAY:
-        rp_buf_addn(b, "[", 1);
+        hy_buf_addn(b, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
-                rp_buf_addn(b, ",", 1);
+                hy_buf_addn(b, ",", 1);
             s_json(b, json_array_get(v, i), depth + 1);
         }
-        rp_buf_addn(b, "]", 1);
+        hy_buf_addn(b, "]", 1);
         break;
     case JSON_OBJECT: {
-        rp_buf_addn(b, "{", 1);
+        hy_buf_addn(b, "{", 1);
         bool first = true;
         for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
             if (!first)
-                rp_buf_addn(b, ",", 1);
+                hy_buf_addn(b, ",", 1);
             first = false;
             s_json_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
-            rp_buf_addn(b, ":", 1);
+            hy_buf_addn(b, ":", 1);
             s_json(b, json_object_iter_value(it), depth + 1);
         }
-        rp_buf_addn(b, "}", 1);
+        hy_buf_addn(b, "}", 1);
         break;
     }
     default:
@@ -258,7 +258,7 @@ static bool s_entry_data_fast(rp_buf_t *b, const json_t *data)
     json_object_foreach((json_t *)data, key, v)
         if (json_is_array(v) && json_array_size(v) > LIST_MAX)
             return false;
-    rp_buf_addn(b, "{", 1);
+    hy_buf_addn(b, "{", 1);
     bool first = true;
     for (void *it = json_object_iter((json_t *)data); it; it = json_object_iter_next((json_t *)data, it)) {
         key = json_object_iter_key(it);
@@ -266,13 +266,13 @@ static bool s_entry_data_fast(rp_buf_t *b, const json_t *data)
         if (s_entry_skip(key, v))
             continue;
         if (!first)
-            rp_buf_addn(b, ",", 1);
+            hy_buf_addn(b, ",", 1);
         first = false;
         s_json_string(b, key, json_object_iter_key_len(it));
-        rp_buf_addn(b, ":", 1);
+        hy_buf_addn(b, ":", 1);
         s_json(b, v, 1);
     }
-    rp_buf_addn(b, "}", 1);
+    hy_buf_addn(b, "}", 1);
     return true;
 }
 
@@ -281,26 +281,26 @@ static void s_entry_text(rp_buf_t *b, const char *iso, const char *jal, const ch
                          const char *type, json_t *event, const json_t *data)
 {
     char num[32];
-    rp_buf_addn(b, "{\"date\":\"", 9);
-    rp_buf_addn(b, iso, strlen(iso));
-    rp_buf_addn(b, "\",\"date_jalali\":\"", 17);
-    rp_buf_addn(b, jal, strlen(jal));
-    rp_buf_addn(b, "\",\"source\":", 11);
+    hy_buf_addn(b, "{\"date\":\"", 9);
+    hy_buf_addn(b, iso, strlen(iso));
+    hy_buf_addn(b, "\",\"date_jalali\":\"", 17);
+    hy_buf_addn(b, jal, strlen(jal));
+    hy_buf_addn(b, "\",\"source\":", 11);
     s_json_string(b, source, strlen(source));
-    rp_buf_addn(b, ",\"type\":", 8);
+    hy_buf_addn(b, ",\"type\":", 8);
     s_json_string(b, type, strlen(type));
-    rp_buf_addn(b, num, (size_t)snprintf(num, sizeof num, ",\"sequence\":%" JSON_INTEGER_FORMAT,
+    hy_buf_addn(b, num, (size_t)snprintf(num, sizeof num, ",\"sequence\":%" JSON_INTEGER_FORMAT,
                                          (json_int_t)hy_event_seq(event)));
-    rp_buf_addn(b, ",\"subject\":", 11);
+    hy_buf_addn(b, ",\"subject\":", 11);
     const json_t *subject = json_object_get(event, "subject");
     s_json(b, subject ? subject : json_null(), 0);
-    rp_buf_addn(b, ",\"data\":", 8);
+    hy_buf_addn(b, ",\"data\":", 8);
     if (!s_entry_data_fast(b, data)) {
         json_t *d = s_entry_data(data);
         s_json(b, d, 1);
         json_decref(d);
     }
-    rp_buf_addn(b, "}", 1);
+    hy_buf_addn(b, "}", 1);
 }
 
 /* What a void names: the void's type, the types of the facts it voids, the member of their
@@ -492,7 +492,7 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
     static const char head[] = "{\"content_type\":\"application/json\",\"body\":\"";
     rp_buf_t w = {0};
     char part[64];
-    rp_buf_addn(&w, head, sizeof head - 1);
+    hy_buf_addn(&w, head, sizeof head - 1);
     int pl = snprintf(part, sizeof part, "{\"person_id\":\"prs_%llu\",\"events\":[", (unsigned long long)n);
     rp_buf_json_escaped(&w, part, (size_t)pl);
     uint8_t start[TL_KEY];
@@ -505,7 +505,7 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
         if (k.mv_size != TL_KEY || memcmp(k.mv_data, start, 8) != 0)
             break;
         if (!first)
-            rp_buf_addn(&w, ",", 1);
+            hy_buf_addn(&w, ",", 1);
         rp_buf_json_escaped(&w, v.mv_data, v.mv_size);   /* stored as JSON: sent as it is */
         first = false;
     }
@@ -515,10 +515,10 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_decref(as_of);
     rp_buf_json_escaped(&w, "],\"as_of\":", 10);
     rp_buf_json_escaped(&w, as_of_text ? as_of_text : "null", strlen(as_of_text ? as_of_text : "null"));
-    rp_buf_addn(&w, "}\"}", 3);
+    hy_buf_addn(&w, "}\"}", 3);
     free(as_of_text);
     size_t len = w.len;
-    char *text = rp_buf_take(&w);   /* NULL when an allocation failed */
+    char *text = hy_buf_take(&w, NULL);   /* NULL when an allocation failed */
     if (rc && rc != MDB_NOTFOUND) {
         free(text);
         return hy_fail_mdb(ctx, rc);
