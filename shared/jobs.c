@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "log.h"
 #include "service_internal.h"
@@ -36,14 +37,8 @@ static int64_t s_park_us(void)
 /* Holds a parked job; takes its doc and client. 0, or -1 (no memory: the caller answers). */
 static int s_hold(hy_service_t *self, hy_job_t *job, zmq_msg_t *client)
 {
-    if (self->nparked == self->capparked) {
-        size_t cap = self->capparked ? self->capparked * 2 : 16;
-        struct hy_parked *p = realloc(self->parked, cap * sizeof *p);
-        if (!p)
-            return -1;
-        self->parked = p;
-        self->capparked = cap;
-    }
+    if (hy_array_grow(&self->parked, &self->capparked, self->nparked, sizeof *self->parked, 16) != 0)
+        return -1;
     struct hy_parked *p = &self->parked[self->nparked];
     zmq_msg_init(&p->client);
     if (zmq_msg_move(&p->client, client) != 0)

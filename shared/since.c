@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 typedef struct {
     const char *p, *end;
 } s_rd_t;
@@ -155,14 +157,8 @@ static int s_on_event_member(s_rd_t *r, const char *k, size_t kl, void *user)
 
 static int s_push(hy_since_t *page, const char *line, size_t len, uint64_t seq)
 {
-    if (page->n == page->cap) {
-        size_t cap = page->cap ? page->cap * 2 : 1024;
-        hy_since_item_t *items = realloc(page->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        page->items = items;
-        page->cap = cap;
-    }
+    if (hy_array_grow(&page->items, &page->cap, page->n, sizeof *page->items, 1024) != 0)
+        return -1;
     page->items[page->n++] = (hy_since_item_t){line, len, seq};
     return 0;
 }

@@ -208,14 +208,8 @@ static s_cell_t *s_cell(reporting_t *st, const uint8_t key[KEY_LEN])
         if ((uint32_t)(pg->index[j] >> 32) == h && memcmp(c->key, key, KEY_LEN) == 0)
             return c;
     }
-    if (pg->n == pg->ncap) {
-        size_t ncap = pg->ncap ? pg->ncap * 2 : 1024;
-        s_cell_t *cells = realloc(pg->cells, ncap * sizeof *cells);
-        if (!cells)
-            return NULL;
-        pg->cells = cells;
-        pg->ncap = ncap;
-    }
+    if (hy_array_grow(&pg->cells, &pg->ncap, pg->n, sizeof *pg->cells, 1024) != 0)
+        return NULL;
     s_cell_t *c = &pg->cells[pg->n];
     memcpy(c->key, key, KEY_LEN);
     memset(c->vals, 0, sizeof c->vals);

@@ -273,13 +273,9 @@ int rp_distinct_repoint(hy_ctx_t *ctx, uint64_t from, uint64_t to)
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != SEEN_LEN || memcmp((const uint8_t *)k.mv_data + 6, who, 8) != 0)
             continue;
-        if (n == cap) {
-            struct s_rec *more = realloc(recs, (cap = cap ? cap * 2 : 64) * sizeof *recs);
-            if (!more) {
-                rc = ENOMEM;
-                break;
-            }
-            recs = more;
+        if (hy_array_grow(&recs, &cap, n, sizeof *recs, 64) != 0) {
+            rc = ENOMEM;
+            break;
         }
         memcpy(recs[n].key, k.mv_data, SEEN_LEN);
         memcpy(&recs[n].count, v.mv_data, sizeof recs[n].count);

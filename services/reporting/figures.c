@@ -56,13 +56,8 @@ int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, 
     struct rp_contrib_page *pg = st->contrib_page;
     if (!pg && !(pg = st->contrib_page = calloc(1, sizeof *pg)))
         return ENOMEM;
-    if (pg->n == pg->cap) {
-        size_t cap = pg->cap ? pg->cap * 2 : 1024;
-        s_change_t *v = realloc(pg->v, cap * sizeof *v);
-        if (!v)
-            return ENOMEM;
-        pg->v = v, pg->cap = cap;
-    }
+    if (hy_array_grow(&pg->v, &pg->cap, pg->n, sizeof *pg->v, 1024) != 0)
+        return ENOMEM;
     s_change_t *c = &pg->v[pg->n++];
     const char *subject = st->subject ? st->subject : "";
     size_t len = strlen(subject) < SUBJECT_MAX ? strlen(subject) : SUBJECT_MAX;
