@@ -326,11 +326,15 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
 
 /* ---- reads on reader threads ------------------------------------------------------------------ */
 
-bool hy_dispatch_is_read(hy_service_t *self, json_t *doc)
+int hy_dispatch_kind(hy_service_t *self, json_t *doc)
 {
     hy_request_t req;
     bool read = false;
-    return hy_proto_parse_request(doc, &req) == 0 && s_lookup(self, req.op, &read) && read;
+    const hy_op_spec_t *spec =
+        hy_proto_parse_request(doc, &req) == 0 ? s_lookup(self, req.op, &read) : NULL;
+    if (!spec || !read)
+        return HY_DISPATCH_WRITE;
+    return spec->point_read ? HY_DISPATCH_POINT : HY_DISPATCH_READ;
 }
 
 json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* obj[key] as a string; NULL when absent or not a string. */
@@ -19,5 +20,12 @@ const char *hy_json_str(const json_t *obj, const char *key);
 int64_t hy_json_int(const json_t *obj, const char *key, int64_t dflt);
 /* obj[key] is true (false when absent or not a boolean). */
 bool hy_json_true(const json_t *obj, const char *key);
+
+/* The value of a top-level string member of an object's JSON text, without decoding the text:
+ * 0 with *val pointing into text (not NUL-terminated, *vlen bytes), or -1 when the member is
+ * absent, not a string, holds a backslash escape, or the text is not an object as json_dumps
+ * writes one (the caller then decodes the text). Nested members of the same name are skipped. */
+int hy_json_text_str(const char *text, size_t len, const char *key, const char **val,
+                     size_t *vlen);
 
 #endif

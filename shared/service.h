@@ -155,6 +155,12 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
 int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const char *data,
                  size_t data_len);
 
+/* A result that is JSON text already (one object, e.g. a record as stored): takes text (from
+ * malloc, len bytes) and returns what a handler sets as *result, or NULL for no memory. The
+ * skeleton splices the text into the reply as it is and hashes it for the ETag; nobody decodes
+ * it on the way, so a handler should not read or change the returned object. */
+json_t *hy_result_raw(char *text, size_t len);
+
 /* The events of this service's outbox after args.after (at most args.limit, default 1000), as
  * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also
  * serves its feed over its own route (the insurance fund's HTTP feed). The stored events are

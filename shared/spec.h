@@ -87,6 +87,11 @@ typedef struct {
     signed char read_only;        /* 1: reads only (runs on a reader thread, in a read transaction
                                      of its own, beside the writer); -1: writes; 0 (unset): read-only
                                      exactly when method is "GET" */
+    bool point_read;              /* a read-only op that reads one record by its key (tens of
+                                     microseconds): the reactor answers it itself, in a read
+                                     transaction, before its batch of writes, instead of handing it
+                                     to a reader thread (the two inproc hops cost more than the
+                                     read). Reads that can take long must not set it. */
 } hy_op_spec_t;
 
 /* The byte ceiling of a string of at most max characters: what storage and messages must hold
