@@ -56,6 +56,37 @@ static void s_body_hash(const hy_request_t *req, char hex[65])
     free(canon);
 }
 
+/* Records the reply of a key's first request, {"h":hash,"status":N,"result":...}: a raw result's
+ * text is written in as it is (not decoded to be encoded again), so a replay answers the same
+ * bytes. 0 or an LMDB error. */
+static int s_idem_put(hy_service_t *self, MDB_txn *txn, const char *ikey, size_t iklen,
+                      const char hash[65], int status, json_t *result)
+{
+    size_t rlen = 0;
+    const char *raw = hy_result_text(result, &rlen);
+    char *text = raw ? NULL : json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!raw && !text)
+        return ENOMEM;
+    if (!raw) {
+        raw = text;
+        rlen = strlen(text);
+    }
+    char head[128];
+    int hl = snprintf(head, sizeof head, "{\"h\":\"%s\",\"status\":%d,\"result\":", hash, status);
+    char *rec = hl > 0 && (size_t)hl < sizeof head ? malloc((size_t)hl + rlen + 1) : NULL;
+    int rc = ENOMEM;
+    if (rec) {
+        memcpy(rec, head, (size_t)hl);
+        memcpy(rec + hl, raw, rlen);
+        rec[(size_t)hl + rlen] = '}';
+        MDB_val k = {iklen, (void *)ikey}, v = {(size_t)hl + rlen + 1, rec};
+        rc = mdb_put(txn, self->db_idem, &k, &v, 0);
+    }
+    free(rec);
+    free(text);
+    return rc;
+}
+
 /* ---- one request ------------------------------------------------------------------------------ */
 
 static json_t *s_error_reply(const char *id, int status, const char *code, const char *field,
@@ -154,10 +185,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     }
     if (succeeded) {
         if (use_idem) {
-            json_t *rec = json_pack("{s:s, s:i, s:O}", "h", hash, "status", status, "result",
-                                    result ? result : json_null());
-            rc = rec ? hy_store_put_json(child, self->db_idem, ikey, iklen, rec) : ENOMEM;
-            json_decref(rec);
+            rc = s_idem_put(self, child, ikey, iklen, hash, status, result);
             if (rc != 0) {
                 json_decref(result);
                 hy_fail_mdb(&ctx, rc);

@@ -107,3 +107,34 @@ int hy_json_text_str(const char *text, size_t len, const char *key, const char *
     }
     return -1;
 }
+
+size_t hy_json_quote(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";   /* jansson writes \u%04X */
+    size_t n = 0;
+#define PUT(c) do { if (n + 1 < cap) out[n] = (c); n++; } while (0)
+    PUT('"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            PUT('\\');
+            PUT((char)c);
+        } else if (c < 0x20) {
+            const char *short_esc = c == '\b' ? "b" : c == '\f' ? "f" : c == '\n' ? "n"
+                                  : c == '\r' ? "r" : c == '\t' ? "t" : NULL;
+            PUT('\\');
+            if (short_esc) {
+                PUT(short_esc[0]);
+            } else {
+                PUT('u'); PUT('0'); PUT('0'); PUT(hex[c >> 4]); PUT(hex[c & 15]);
+            }
+        } else {
+            PUT((char)c);
+        }
+    }
+    PUT('"');
+#undef PUT
+    if (cap)
+        out[n < cap ? n : cap - 1] = '\0';
+    return n;
+}

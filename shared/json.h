@@ -28,4 +28,10 @@ bool hy_json_true(const json_t *obj, const char *key);
 int hy_json_text_str(const char *text, size_t len, const char *key, const char **val,
                      size_t *vlen);
 
+/* Writes s (UTF-8; NULL as "") as a JSON string literal, quotes included, escaped exactly as
+ * jansson's compact encoder escapes it (", \ and control characters; everything else as is),
+ * into out (at most cap bytes with the NUL, like snprintf). Returns the length of the whole
+ * literal: a result >= cap means out was too small. For writers that build JSON text directly. */
+size_t hy_json_quote(char *out, size_t cap, const char *s);
+
 #endif

@@ -58,6 +58,16 @@ char *hy_reply_dumps(json_t *reply, size_t *len)
     return text;
 }
 
+const char *hy_result_text(const json_t *result, size_t *len)
+{
+    json_t *raw = json_is_object(result) && json_object_size(result) == 1
+                      ? json_object_get(result, RAW_KEY) : NULL;
+    if (!raw)
+        return NULL;
+    *len = json_string_length(raw);
+    return json_string_value(raw);
+}
+
 int hy_reply_decode_raw(json_t *reply)
 {
     json_t *raw = s_raw(reply);

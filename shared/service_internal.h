@@ -133,6 +133,8 @@ void hy_worker_reply(void *sock, const void *client, size_t client_len, const ch
 #define HY_ETAG_HEX 32
 int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1]);
 char *hy_reply_dumps(json_t *reply, size_t *len);
+/* The text of a raw result (borrowed from it; *len its bytes), or NULL when result is plain. */
+const char *hy_result_text(const json_t *result, size_t *len);
 int hy_reply_decode_raw(json_t *reply);
 
 /* service_etag.c: If-Match (RFC 9110 13.1.1) checked by the writer.
