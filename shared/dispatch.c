@@ -8,6 +8,7 @@
  * batch never spoils the others.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -230,9 +231,19 @@ failed:
  * read transaction, while <path> exists (at most a minute), after creating <path>.entered, so a
  * test can hold a read open and watch a write commit meanwhile (ordering, not timing). Unset in
  * production. */
+static const char *s_gate, *s_slow;
+static pthread_once_t s_gate_once = PTHREAD_ONCE_INIT;
+
+static void s_gate_init(void)
+{
+    s_gate = getenv("HY_TEST_READ_GATE");
+    s_slow = getenv("HY_TEST_SLOW_OP");
+}
+
 static void s_test_gate(const char *op)
 {
-    const char *gate = getenv("HY_TEST_READ_GATE"), *slow = getenv("HY_TEST_SLOW_OP");
+    pthread_once(&s_gate_once, s_gate_init);   /* read once: not a lookup per read */
+    const char *gate = s_gate, *slow = s_slow;
     if (!gate || !*gate || !slow || strcmp(slow, op) != 0)
         return;
     char entered[1024];

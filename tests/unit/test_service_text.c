@@ -204,7 +204,29 @@ static void test_raw_result_replayed(void)
     hy_test_rmdir(dir);
 }
 
+/* A reply with a raw result is the text jansson writes for the same reply (its result last). */
+static void test_reply_head(void)
+{
+    static const char raw[] = "{\"id\":\"prs_1\",\"n\":[1,{\"a\":null}]}";
+    json_t *reply = hy_proto_reply_ok("id \"q\" \u0645", 201, hy_result_raw(strdup(raw), strlen(raw)));
+    json_object_set_new(reply, "etag", json_string("abc"));
+    json_object_set_new(reply, "replayed", json_true());
+    size_t len = 0;
+    char *text = hy_reply_dumps(reply, &len);
+    CHECK(text && len == strlen(text));
+    CHECK(hy_reply_decode_raw(reply) == 0);
+    json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+    CHECK(json_equal(back, reply));   /* the same reply, its result last */
+    char *canon = text ? s_canon(text, len) : NULL;
+    CHECK(canon && strcmp(canon, text) == 0);
+    json_decref(back);
+    free(text);
+    free(canon);
+    json_decref(reply);
+}
+
 const hy_test_t service_text_tests[] = {
+    {"service.text_reply_head", test_reply_head},
     {"service.text_quote_as_jansson", test_quote_as_jansson},
     {"service.text_member", test_text_member},
     {"service.text_outbox_is_janssons", test_outbox_text_is_janssons},
