@@ -5,15 +5,7 @@ import threading
 import time
 
 from harness import Cluster, check, eq, person
-
-
-def _wait_file(path, limit=30.0):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if os.path.exists(path):
-            return True
-        time.sleep(0.02)
-    return False
+from test_skeleton import _wait_file
 
 
 def test_spine_point_read_is_not_queued_behind_readers():

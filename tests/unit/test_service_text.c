@@ -115,12 +115,21 @@ static const hy_op_spec_t s_ops[] = {
 static const hy_api_t s_api = {"toy", "toy", s_ops, NULL};
 static const hy_service_def_t s_def = {.name = "toy", .api = &s_api, .open = s_open};
 
-static void test_outbox_text_is_janssons(void)
+/* A toy service in a fresh directory (dir gets its path), or NULL after a failed check. */
+static hy_service_t *s_toy_new(char dir[64])
 {
-    char dir[64];
     hy_test_tmpdir(dir);
     hy_service_t *svc = hy_service_new(&s_def, dir, 1700000000);
     CHECK(svc != NULL);
+    if (!svc)
+        hy_test_rmdir(dir);
+    return svc;
+}
+
+static void test_outbox_text_is_janssons(void)
+{
+    char dir[64];
+    hy_service_t *svc = s_toy_new(dir);
     if (!svc)
         return;
     /* Subjects with a quote, a backslash, a control character and Persian letters. */
@@ -181,9 +190,7 @@ static void test_outbox_text_is_janssons(void)
 static void test_raw_result_replayed(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    hy_service_t *svc = hy_service_new(&s_def, dir, 1700000000);
-    CHECK(svc != NULL);
+    hy_service_t *svc = s_toy_new(dir);
     if (!svc)
         return;
     int st = 0, st2 = 0;
