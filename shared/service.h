@@ -17,8 +17,11 @@
  *
  * Read-only ops (their spec's read_only, by default GET) do not join the batch: they run on a
  * pool of reader threads (HY_READERS, default 2), each in a read transaction of its own that
- * sees the last committed state, beside the reactor's writes. A request that needs an event not
- * received yet parks (hy_park) rather than waiting inside a transaction.
+ * sees the last committed state, beside the reactor's writes. A point read (its spec's
+ * point_read: one record by its key) is answered by the reactor itself, in a read transaction,
+ * before the batch of writes it arrived with: two inproc hops would cost more than the read. A
+ * request that needs an event not received yet parks (hy_park) rather than waiting inside a
+ * transaction.
  *
  * Handlers take a context and decoded arguments and return 0 or -1 with the error in the
  * context; the reply's status on success is the row's ok_status. They know nothing of sockets: tests call them through hy_service_call with no network at all.
