@@ -196,7 +196,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         /* The resource's ETag after a conditional write, to chain the next one; a GET's own. */
         bool tagged = resource ? hy_etag_current(self, child, req, resource, tag) == 0
                                : read && spec->method && strcmp(spec->method, "GET") == 0 &&
-                                     hy_result_etag(result, tag) == 0;
+                                     hy_result_etag_take(&result, tag) == 0;
         if (!read && (rc = mdb_txn_commit(child)) != 0) {
             json_decref(result);
             hy_pending_truncate(self, mark);

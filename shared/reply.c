@@ -24,12 +24,17 @@ json_t *hy_result_raw(char *text, size_t len)
     return s ? json_pack("{s:o}", RAW_KEY, s) : NULL;
 }
 
+/* The raw text of a result (a json string), or NULL when the result is plain JSON. */
+static json_t *s_raw_of(const json_t *result)
+{
+    return json_is_object(result) && json_object_size(result) == 1 ? json_object_get(result, RAW_KEY)
+                                                                   : NULL;
+}
+
 /* The raw text of a reply's result, or NULL when the result is plain JSON. */
 static json_t *s_raw(const json_t *reply)
 {
-    json_t *result = json_object_get(reply, "result");
-    return json_is_object(result) && json_object_size(result) == 1 ? json_object_get(result, RAW_KEY)
-                                                                   : NULL;
+    return s_raw_of(json_object_get(reply, "result"));
 }
 
 /* The reply's members but "result" as compact JSON text without its closing brace, written
@@ -153,4 +158,26 @@ int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1])
     }
     free(text);
     return rc;
+}
+
+int hy_result_etag_take(json_t **result, char out[HY_ETAG_HEX + 1])
+{
+    json_t *r = *result;
+    if (!r || r->refcount == 1 || !(json_is_object(r) || json_is_array(r)) || s_raw_of(r))
+        return hy_result_etag(r, out);   /* raw already, or only ours: changed in place */
+    /* Held elsewhere too (a cached figure, a shared page): left as it is; the reply gets the
+     * raw result of the text hashed, so the result is still encoded once. */
+    char *text = json_dumps(r, JSON_COMPACT);
+    if (!text)
+        return -1;
+    size_t len = strlen(text);
+    unsigned char h[HY_ETAG_HEX / 2];
+    crypto_generichash(h, sizeof h, (const unsigned char *)text, len, NULL, 0);
+    sodium_bin2hex(out, HY_ETAG_HEX + 1, h, sizeof h);
+    json_t *raw = hy_result_raw(text, len);   /* takes text */
+    if (raw) {
+        json_decref(r);
+        *result = raw;
+    }
+    return 0;
 }

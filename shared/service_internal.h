@@ -132,6 +132,10 @@ void hy_worker_reply(void *sock, const void *client, size_t client_len, const ch
  * caller holds is left as the raw result of that text, so the reply does not encode it again. */
 #define HY_ETAG_HEX 32
 int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1]);
+/* The same for the result a reply is about to carry: a result held elsewhere too (so not changed
+ * in place) is swapped in *result for the raw result of the text hashed (the old reference
+ * released), so the reply never encodes it a second time either. 0, or -1 (*result unchanged). */
+int hy_result_etag_take(json_t **result, char out[HY_ETAG_HEX + 1]);
 char *hy_reply_dumps(json_t *reply, size_t *len);
 /* The text of a raw result (borrowed from it; *len its bytes), or NULL when result is plain. */
 const char *hy_result_text(const json_t *result, size_t *len);

@@ -232,7 +232,30 @@ static void test_reply_head(void)
     json_decref(reply);
 }
 
+/* A GET's result held elsewhere too (a cache) is tagged without being touched, and the reply
+ * carries the text hashed rather than encoding the result again. */
+static void test_etag_of_shared_result(void)
+{
+    const char *want = "{\"id\":\"p-1\",\"n\":[1,2]}";
+    json_t *cached = json_loads(want, 0, NULL), *result = json_incref(cached);
+    char tag[HY_ETAG_HEX + 1] = "", tag2[HY_ETAG_HEX + 1] = "";
+    CHECK_EQ_INT(hy_result_etag_take(&result, tag), 0);
+    CHECK(result != cached);
+    CHECK_EQ_INT(cached->refcount, 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(cached, "id")), "p-1");   /* untouched */
+    CHECK_EQ_INT(hy_result_etag(cached, tag2), 0);   /* the same tag as the plain way */
+    CHECK_EQ_STR(tag, tag2);
+    json_t *reply = hy_proto_reply_ok("r", 200, result);
+    size_t len = 0;
+    char *text = hy_reply_dumps(reply, &len);
+    CHECK_EQ_STR(text ? text : "", "{\"id\":\"r\",\"status\":200,\"result\":{\"id\":\"p-1\",\"n\":[1,2]}}");
+    free(text);
+    json_decref(reply);
+    json_decref(cached);
+}
+
 const hy_test_t service_text_tests[] = {
+    {"service.text_etag_of_shared_result", test_etag_of_shared_result},
     {"service.text_reply_head", test_reply_head},
     {"service.text_quote_as_jansson", test_quote_as_jansson},
     {"service.text_member", test_text_member},
