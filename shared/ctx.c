@@ -64,9 +64,17 @@ void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_reque
     ctx->txn = txn;
     ctx->req = req;
     ctx->now = self->fixed_now ? self->fixed_now : (int64_t)time(NULL);
-    hy_date_today(ctx->now, ctx->today);
-    time_t t = (time_t)ctx->now;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(ctx->now_iso, sizeof ctx->now_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* The dates of this second, computed once a second per thread rather than per request. */
+    static _Thread_local int64_t s_at = -1;
+    static _Thread_local char s_today[11], s_iso[32];
+    if (ctx->now != s_at) {
+        hy_date_today(ctx->now, s_today);
+        time_t t = (time_t)ctx->now;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(s_iso, sizeof s_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        s_at = ctx->now;
+    }
+    memcpy(ctx->today, s_today, sizeof ctx->today);
+    memcpy(ctx->now_iso, s_iso, sizeof ctx->now_iso);
 }

@@ -8,6 +8,7 @@
  * batch never spoils the others.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,37 @@ static void s_body_hash(const hy_request_t *req, char hex[65])
     crypto_hash_sha256_final(&st, h);
     sodium_bin2hex(hex, 65, h, sizeof h);
     free(canon);
+}
+
+/* Records the reply of a key's first request, {"h":hash,"status":N,"result":...}: a raw result's
+ * text is written in as it is (not decoded to be encoded again), so a replay answers the same
+ * bytes. 0 or an LMDB error. */
+static int s_idem_put(hy_service_t *self, MDB_txn *txn, const char *ikey, size_t iklen,
+                      const char hash[65], int status, json_t *result)
+{
+    size_t rlen = 0;
+    const char *raw = hy_result_text(result, &rlen);
+    char *text = raw ? NULL : json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!raw && !text)
+        return ENOMEM;
+    if (!raw) {
+        raw = text;
+        rlen = strlen(text);
+    }
+    char head[128];
+    int hl = snprintf(head, sizeof head, "{\"h\":\"%s\",\"status\":%d,\"result\":", hash, status);
+    char *rec = hl > 0 && (size_t)hl < sizeof head ? malloc((size_t)hl + rlen + 1) : NULL;
+    int rc = ENOMEM;
+    if (rec) {
+        memcpy(rec, head, (size_t)hl);
+        memcpy(rec + hl, raw, rlen);
+        rec[(size_t)hl + rlen] = '}';
+        MDB_val k = {iklen, (void *)ikey}, v = {(size_t)hl + rlen + 1, rec};
+        rc = mdb_put(txn, self->db_idem, &k, &v, 0);
+    }
+    free(rec);
+    free(text);
+    return rc;
 }
 
 /* ---- one request ------------------------------------------------------------------------------ */
@@ -154,10 +186,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
     }
     if (succeeded) {
         if (use_idem) {
-            json_t *rec = json_pack("{s:s, s:i, s:O}", "h", hash, "status", status, "result",
-                                    result ? result : json_null());
-            rc = rec ? hy_store_put_json(child, self->db_idem, ikey, iklen, rec) : ENOMEM;
-            json_decref(rec);
+            rc = s_idem_put(self, child, ikey, iklen, hash, status, result);
             if (rc != 0) {
                 json_decref(result);
                 hy_fail_mdb(&ctx, rc);
@@ -167,7 +196,7 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
         /* The resource's ETag after a conditional write, to chain the next one; a GET's own. */
         bool tagged = resource ? hy_etag_current(self, child, req, resource, tag) == 0
                                : read && spec->method && strcmp(spec->method, "GET") == 0 &&
-                                     hy_result_etag(result, tag) == 0;
+                                     hy_result_etag_take(&result, tag) == 0;
         if (!read && (rc = mdb_txn_commit(child)) != 0) {
             json_decref(result);
             hy_pending_truncate(self, mark);
@@ -202,9 +231,19 @@ failed:
  * read transaction, while <path> exists (at most a minute), after creating <path>.entered, so a
  * test can hold a read open and watch a write commit meanwhile (ordering, not timing). Unset in
  * production. */
+static const char *s_gate, *s_slow;
+static pthread_once_t s_gate_once = PTHREAD_ONCE_INIT;
+
+static void s_gate_init(void)
+{
+    s_gate = getenv("HY_TEST_READ_GATE");
+    s_slow = getenv("HY_TEST_SLOW_OP");
+}
+
 static void s_test_gate(const char *op)
 {
-    const char *gate = getenv("HY_TEST_READ_GATE"), *slow = getenv("HY_TEST_SLOW_OP");
+    pthread_once(&s_gate_once, s_gate_init);   /* read once: not a lookup per read */
+    const char *gate = s_gate, *slow = s_slow;
     if (!gate || !*gate || !slow || strcmp(slow, op) != 0)
         return;
     char entered[1024];
@@ -326,11 +365,15 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
 
 /* ---- reads on reader threads ------------------------------------------------------------------ */
 
-bool hy_dispatch_is_read(hy_service_t *self, json_t *doc)
+int hy_dispatch_kind(hy_service_t *self, json_t *doc)
 {
     hy_request_t req;
     bool read = false;
-    return hy_proto_parse_request(doc, &req) == 0 && s_lookup(self, req.op, &read) && read;
+    const hy_op_spec_t *spec =
+        hy_proto_parse_request(doc, &req) == 0 ? s_lookup(self, req.op, &read) : NULL;
+    if (!spec || !read)
+        return HY_DISPATCH_WRITE;
+    return spec->point_read ? HY_DISPATCH_POINT : HY_DISPATCH_READ;
 }
 
 json_t *hy_dispatch_read(hy_service_t *self, json_t *doc)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* obj[key] as a string; NULL when absent or not a string. */
@@ -19,5 +20,18 @@ const char *hy_json_str(const json_t *obj, const char *key);
 int64_t hy_json_int(const json_t *obj, const char *key, int64_t dflt);
 /* obj[key] is true (false when absent or not a boolean). */
 bool hy_json_true(const json_t *obj, const char *key);
+
+/* The value of a top-level string member of an object's JSON text, without decoding the text:
+ * 0 with *val pointing into text (not NUL-terminated, *vlen bytes), or -1 when the member is
+ * absent, not a string, holds a backslash escape, or the text is not an object as json_dumps
+ * writes one (the caller then decodes the text). Nested members of the same name are skipped. */
+int hy_json_text_str(const char *text, size_t len, const char *key, const char **val,
+                     size_t *vlen);
+
+/* Writes s (UTF-8; NULL as "") as a JSON string literal, quotes included, escaped exactly as
+ * jansson's compact encoder escapes it (", \ and control characters; everything else as is),
+ * into out (at most cap bytes with the NUL, like snprintf). Returns the length of the whole
+ * literal: a result >= cap means out was too small. For writers that build JSON text directly. */
+size_t hy_json_quote(char *out, size_t cap, const char *s);
 
 #endif

@@ -81,54 +81,86 @@ uint64_t hy_outbox_last(hy_service_t *self, MDB_txn *txn)
     return last;
 }
 
+/* The actor of an event, {"key_id":..,"role":..,"office":..,"request_id":..}, as the compact
+ * text jansson would write, into buf; its length, or 0 when it does not fit. */
+static size_t s_actor_text(const hy_request_t *req, char *buf, size_t cap)
+{
+    const char *names[] = {"{\"key_id\":", ",\"role\":", ",\"office\":", ",\"request_id\":"};
+    const char *vals[] = {req ? req->actor.key_id : "", req ? req->actor.role : "",
+                          req ? req->actor.office : "", req ? req->id : ""};
+    size_t at = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t nl = strlen(names[i]);
+        if (at + nl >= cap)
+            return 0;
+        memcpy(buf + at, names[i], nl);
+        at += nl;
+        at += hy_json_quote(buf + at, cap - at, vals[i]);
+        if (at >= cap)
+            return 0;
+    }
+    if (at + 2 > cap)
+        return 0;
+    memcpy(buf + at, "}", 2);
+    return at + 1;
+}
+
 int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const char *data,
                  size_t data_len)
 {
     hy_service_t *self = ctx->svc;
     int rc = 0;
-    char *text = NULL;
     uint64_t seq = hy_outbox_last(self, ctx->txn) + 1;
-    char id[96], source[80], sequence[HY_SEQ_DIGITS + 1], schema[512];
+    /* The CloudEvents envelope, written directly as the compact text jansson would give for
+     * {"specversion":..,..,"data":<data>} with its members in this order ("data" last): no
+     * json_t built and encoded per event. Names and types are ours; the subject is an id. */
+    char id[96], qid[200], qtype[300], qsubject[300], qname[200], schema[512], qschema[1100];
     snprintf(id, sizeof id, "%s-%llu", self->def->name, (unsigned long long)seq);
-    snprintf(source, sizeof source, "hamyar/%s", self->def->name);
-    snprintf(sequence, sizeof sequence, "%0*llu", HY_SEQ_DIGITS, (unsigned long long)seq);
     int sl = snprintf(schema, sizeof schema, "%s%s%s", hy_public_url(), HY_SCHEMA_PATH, type);
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}",
-                           "specversion", "1.0", "id", id, "source", source, "type", type,
-                           "time", ctx->now_iso, "subject", subject, "sequence", sequence, "seq",
-                           (json_int_t)seq, "dataschema", schema, "datacontenttype",
-                           "application/json", "data", json_null());
-    if (sl < 0 || (size_t)sl >= sizeof schema) {
-        json_decref(ev);
+    if (sl < 0 || (size_t)sl >= sizeof schema ||
+        hy_json_quote(qid, sizeof qid, id) >= sizeof qid ||
+        hy_json_quote(qtype, sizeof qtype, type) >= sizeof qtype ||
+        hy_json_quote(qsubject, sizeof qsubject, subject) >= sizeof qsubject ||
+        hy_json_quote(qname, sizeof qname, self->def->name) >= sizeof qname ||
+        hy_json_quote(qschema, sizeof qschema, schema) >= sizeof qschema)
+        return EINVAL;
+    size_t cap = 1600 + data_len;
+    char *text = malloc(cap);
+    if (!text)
+        return ENOMEM;
+    /* qname is "name" with its quotes: the source is "hamyar/name" */
+    int hl = snprintf(text, cap,
+                      "{\"specversion\":\"1.0\",\"id\":%s,\"source\":\"hamyar/%.*s\",\"type\":%s,"
+                      "\"time\":\"%s\",\"subject\":%s,\"sequence\":\"%0*llu\",\"seq\":%llu,"
+                      "\"dataschema\":%s,\"datacontenttype\":\"application/json\",\"data\":",
+                      qid, (int)strlen(qname) - 2, qname + 1, qtype, ctx->now_iso, qsubject,
+                      HY_SEQ_DIGITS, (unsigned long long)seq, (unsigned long long)seq, qschema);
+    if (hl < 0 || (size_t)hl + data_len + 2 > cap) {
+        free(text);
         return EINVAL;
     }
-    char *head = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    size_t hlen = head ? strlen(head) : 0;
-    static const char tail[] = "null}";   /* "data" is the envelope's last member */
-    if (!head || hlen < sizeof tail - 1 || strcmp(head + hlen - (sizeof tail - 1), tail) != 0 ||
-        !(text = malloc(hlen - (sizeof tail - 1) + data_len + 2))) {
-        free(head);
-        rc = ENOMEM;
-        goto done;
-    }
-    hlen -= sizeof tail - 1;
-    memcpy(text, head, hlen);   /* the envelope up to "data": */
-    memcpy(text + hlen, data, data_len);
-    memcpy(text + hlen + data_len, "}", 2);
-    free(head);
+    memcpy(text + hl, data, data_len);
+    memcpy(text + hl + data_len, "}", 2);
+    size_t tlen = (size_t)hl + data_len + 1;
     uint8_t key[8];
     hy_key_u64(seq, key);
-    MDB_val k = {8, key}, v = {strlen(text), text};
+    MDB_val k = {8, key}, v = {tlen, text};
     if ((rc = mdb_put(ctx->txn, self->db_outbox, &k, &v, MDB_APPEND)) != 0)
         goto done;
     if ((rc = hy_index_put(ctx->txn, self->db_audit, subject, strlen(subject), seq)) != 0)
         goto done;
-    const hy_request_t *req = ctx->req;
-    json_t *actor = json_pack("{s:s, s:s, s:s, s:s}", "key_id", req ? req->actor.key_id : "",
+    char actor[1200];
+    MDB_val av = {s_actor_text(ctx->req, actor, sizeof actor), actor};
+    if (av.mv_size == 0) {   /* too long to fit: the encoder's way */
+        const hy_request_t *req = ctx->req;
+        json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "key_id", req ? req->actor.key_id : "",
                               "role", req ? req->actor.role : "", "office",
                               req ? req->actor.office : "", "request_id", req ? req->id : "");
-    rc = actor ? hy_store_put_id(ctx->txn, self->db_actors, seq, actor) : ENOMEM;
-    json_decref(actor);
+        rc = a ? hy_store_put_id(ctx->txn, self->db_actors, seq, a) : ENOMEM;
+        json_decref(a);
+    } else {
+        rc = mdb_put(ctx->txn, self->db_actors, &k, &av, 0);
+    }
     if (rc != 0)
         goto done;
     if ((rc = s_pending_push(self, type, text)) != 0)
@@ -136,7 +168,6 @@ int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const cha
     text = NULL; /* owned by the pending list now */
 done:
     free(text);
-    json_decref(ev);
     return rc;
 }
 

@@ -8,9 +8,11 @@
  * everything between the handler and the socket keeps passing one json_t around.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "service_internal.h"
 
 #define RAW_KEY "\x01raw"
@@ -22,12 +24,51 @@ json_t *hy_result_raw(char *text, size_t len)
     return s ? json_pack("{s:o}", RAW_KEY, s) : NULL;
 }
 
+/* The raw text of a result (a json string), or NULL when the result is plain JSON. */
+static json_t *s_raw_of(const json_t *result)
+{
+    return json_is_object(result) && json_object_size(result) == 1 ? json_object_get(result, RAW_KEY)
+                                                                   : NULL;
+}
+
 /* The raw text of a reply's result, or NULL when the result is plain JSON. */
 static json_t *s_raw(const json_t *reply)
 {
-    json_t *result = json_object_get(reply, "result");
-    return json_is_object(result) && json_object_size(result) == 1 ? json_object_get(result, RAW_KEY)
-                                                                   : NULL;
+    return s_raw_of(json_object_get(reply, "result"));
+}
+
+/* The reply's members but "result" as compact JSON text without its closing brace, written
+ * directly when they are strings, integers and booleans (id, status, etag, replayed: always,
+ * in practice), as jansson would write them. Returns the length, or 0 for anything else (the
+ * caller lets jansson write it). */
+static size_t s_head(json_t *reply, char *buf, size_t cap)
+{
+    size_t at = 0;
+    const char *key;
+    json_t *v;
+    buf[at++] = '{';
+    json_object_foreach(reply, key, v) {
+        if (strcmp(key, "result") == 0)
+            continue;
+        if (at > 1)
+            buf[at++] = ',';
+        at += hy_json_quote(buf + at, at < cap ? cap - at : 0, key);
+        if (at + 1 >= cap)
+            return 0;
+        buf[at++] = ':';
+        if (json_is_string(v)) {
+            at += hy_json_quote(buf + at, cap - at, json_string_value(v));
+        } else if (json_is_integer(v)) {
+            at += (size_t)snprintf(buf + at, cap - at, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        } else if (json_is_boolean(v)) {
+            at += (size_t)snprintf(buf + at, cap - at, "%s", json_is_true(v) ? "true" : "false");
+        } else {
+            return 0;
+        }
+        if (at + 1 >= cap)
+            return 0;
+    }
+    return at;
 }
 
 char *hy_reply_dumps(json_t *reply, size_t *len)
@@ -39,23 +80,44 @@ char *hy_reply_dumps(json_t *reply, size_t *len)
         *len = text ? strlen(text) : 0;
         return text;
     }
-    json_t *result = json_incref(json_object_get(reply, "result"));
-    json_object_del(reply, "result");
-    char *head = json_dumps(reply, JSON_COMPACT);   /* {"id":"...","status":200} */
-    json_object_set_new(reply, "result", result);
-    if (!head)
-        return NULL;
-    size_t hl = strlen(head), rl = json_string_length(raw);
+    char buf[512];
+    size_t hl = s_head(reply, buf, sizeof buf);
+    char *head = NULL;
+    if (hl == 0) {   /* members of other kinds: jansson writes the head */
+        json_t *result = json_incref(json_object_get(reply, "result"));
+        json_object_del(reply, "result");
+        head = json_dumps(reply, JSON_COMPACT);   /* {"id":"...","status":200} */
+        json_object_set_new(reply, "result", result);
+        if (!head)
+            return NULL;
+        hl = strlen(head) - 1;                    /* without the closing brace */
+    }
+    const char *h = head ? head : buf;
+    size_t rl = json_string_length(raw);
     text = malloc(hl + rl + 16);
     if (text) {
-        memcpy(text, head, hl - 1);                 /* without the closing brace */
-        memcpy(text + hl - 1, ",\"result\":", 10);
-        memcpy(text + hl + 9, json_string_value(raw), rl);
-        memcpy(text + hl + 9 + rl, "}", 2);
-        *len = hl + 9 + rl + 1;
+        size_t at = hl;
+        memcpy(text, h, hl);
+        if (hl > 1)
+            text[at++] = ',';
+        memcpy(text + at, "\"result\":", 9);
+        at += 9;
+        memcpy(text + at, json_string_value(raw), rl);
+        memcpy(text + at + rl, "}", 2);
+        *len = at + rl + 1;
     }
     free(head);
     return text;
+}
+
+const char *hy_result_text(const json_t *result, size_t *len)
+{
+    json_t *raw = json_is_object(result) && json_object_size(result) == 1
+                      ? json_object_get(result, RAW_KEY) : NULL;
+    if (!raw)
+        return NULL;
+    *len = json_string_length(raw);
+    return json_string_value(raw);
 }
 
 int hy_reply_decode_raw(json_t *reply)
@@ -96,4 +158,26 @@ int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1])
     }
     free(text);
     return rc;
+}
+
+int hy_result_etag_take(json_t **result, char out[HY_ETAG_HEX + 1])
+{
+    json_t *r = *result;
+    if (!r || r->refcount == 1 || !(json_is_object(r) || json_is_array(r)) || s_raw_of(r))
+        return hy_result_etag(r, out);   /* raw already, or only ours: changed in place */
+    /* Held elsewhere too (a cached figure, a shared page): left as it is; the reply gets the
+     * raw result of the text hashed, so the result is still encoded once. */
+    char *text = json_dumps(r, JSON_COMPACT);
+    if (!text)
+        return -1;
+    size_t len = strlen(text);
+    unsigned char h[HY_ETAG_HEX / 2];
+    crypto_generichash(h, sizeof h, (const unsigned char *)text, len, NULL, 0);
+    sodium_bin2hex(out, HY_ETAG_HEX + 1, h, sizeof h);
+    json_t *raw = hy_result_raw(text, len);   /* takes text */
+    if (raw) {
+        json_decref(r);
+        *result = raw;
+    }
+    return 0;
 }

@@ -159,27 +159,42 @@ static int s_rebuild(hy_service_t *self)
 
 /* ---- the reactor ----------------------------------------------------------------------------- */
 
-/* Drains waiting requests: reads go to the reader threads, writes are run as one batch (group
- * commit), published, then answered. */
+/* Drains waiting requests: reads go to the reader threads, point reads (spec.h) are answered
+ * at once in one read transaction, writes are run as one batch (group commit), published, then
+ * answered. jobs/clients hold 2 * batch_max: the writes from the start, point reads from
+ * batch_max on. */
 static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients)
 {
-    size_t n = 0;
-    for (int budget = self->batch_max; budget > 0 && n < (size_t)self->batch_max; budget--) {
+    size_t n = 0, np = 0, max = (size_t)self->batch_max;
+    hy_job_t *pjobs = jobs + max;
+    zmq_msg_t *pclients = clients + max;
+    for (int budget = self->batch_max; budget > 0 && n < max && np < max; budget--) {
         int rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
         if (rc == 1 || rc == -1)
             break;
         if (rc == 2)
             continue;
-        if (self->readers && hy_dispatch_is_read(self, jobs[n].doc) &&
-            hy_readers_submit(self, &clients[n], jobs[n].doc) == 0) {
+        int kind = self->readers ? hy_dispatch_kind(self, jobs[n].doc) : HY_DISPATCH_WRITE;
+        if (kind == HY_DISPATCH_READ && hy_readers_submit(self, &clients[n], jobs[n].doc) == 0) {
             zmq_msg_close(&clients[n]);   /* the readers keep their own copy */
             continue;
         }
-        jobs[n].reply = NULL;
-        jobs[n].park_source = NULL;
-        jobs[n].no_park = false;
-        n++;
+        hy_job_t *job = &jobs[n];
+        if (kind == HY_DISPATCH_POINT) {
+            pjobs[np].doc = jobs[n].doc;
+            zmq_msg_init(&pclients[np]);
+            zmq_msg_move(&pclients[np], &clients[n]);
+            zmq_msg_close(&clients[n]);
+            job = &pjobs[np++];
+        } else {
+            n++;
+        }
+        job->reply = NULL;
+        job->park_source = NULL;
+        job->no_park = false;
     }
+    /* Point reads first: they see the last commit, and need not wait for this batch's fsync. */
+    hy_jobs_run(self, pjobs, pclients, np);
     hy_jobs_run(self, jobs, clients, n);
 }
 
@@ -284,8 +299,8 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         goto done;
     if (s_open_sockets(self, broker, pub) != 0)
         goto done;
-    jobs = calloc((size_t)self->batch_max, sizeof *jobs);
-    clients = calloc((size_t)self->batch_max, sizeof *clients);
+    jobs = calloc(2 * (size_t)self->batch_max, sizeof *jobs);   /* writes, then point reads */
+    clients = calloc(2 * (size_t)self->batch_max, sizeof *clients);
     if (!jobs || !clients)
         goto done;
     hy_log_info("service", "%s ready: data %s, broker %s, events %s, %s commits", def->name, data,

@@ -17,8 +17,11 @@
  *
  * Read-only ops (their spec's read_only, by default GET) do not join the batch: they run on a
  * pool of reader threads (HY_READERS, default 2), each in a read transaction of its own that
- * sees the last committed state, beside the reactor's writes. A request that needs an event not
- * received yet parks (hy_park) rather than waiting inside a transaction.
+ * sees the last committed state, beside the reactor's writes. A point read (its spec's
+ * point_read: one record by its key) is answered by the reactor itself, in a read transaction,
+ * before the batch of writes it arrived with: two inproc hops would cost more than the read. A
+ * request that needs an event not received yet parks (hy_park) rather than waiting inside a
+ * transaction.
  *
  * Handlers take a context and decoded arguments and return 0 or -1 with the error in the
  * context; the reply's status on success is the row's ok_status. They know nothing of sockets: tests call them through hy_service_call with no network at all.
@@ -154,6 +157,12 @@ int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data);
  * writer that has the text at hand (the registry stores a person and emits her as one text). */
 int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const char *data,
                  size_t data_len);
+
+/* A result that is JSON text already (one object, e.g. a record as stored): takes text (from
+ * malloc, len bytes) and returns what a handler sets as *result, or NULL for no memory. The
+ * skeleton splices the text into the reply as it is and hashes it for the ETag; nobody decodes
+ * it on the way, so a handler should not read or change the returned object. */
+json_t *hy_result_raw(char *text, size_t len);
 
 /* The events of this service's outbox after args.after (at most args.limit, default 1000), as
  * {"events":[...],"last_seq":N}: what the built-in events.since answers, for a service that also

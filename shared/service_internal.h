@@ -90,9 +90,12 @@ typedef struct {
 int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n);
 /* ctx.c: a fresh context for a request in txn (borrowed, like req). */
 void hy_ctx_init(hy_ctx_t *ctx, hy_service_t *self, MDB_txn *txn, const hy_request_t *req);
-/* Whether a request document (borrowed) names a known read-only op: the reactor hands those to
- * a reader thread. A malformed envelope or an unknown op is not (the batch refuses it). */
-bool hy_dispatch_is_read(hy_service_t *self, json_t *doc);
+/* What a request document (borrowed) asks for: a known read-only op goes to a reader thread
+ * (HY_DISPATCH_READ), unless its spec marks it a point read (HY_DISPATCH_POINT: the reactor runs
+ * it itself, in a read transaction, before the batch of writes); anything else, a malformed
+ * envelope or an unknown op included, joins the batch of writes (which refuses the bad ones). */
+enum { HY_DISPATCH_WRITE, HY_DISPATCH_READ, HY_DISPATCH_POINT };
+int hy_dispatch_kind(hy_service_t *self, json_t *doc);
 /* Runs one read-only request in a read transaction of its own (hy_store_read_begin), on any
  * thread: touches no state of the reactor but atomic counters. Returns the reply (new ref). */
 json_t *hy_dispatch_read(hy_service_t *self, json_t *doc);
@@ -121,17 +124,21 @@ int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
 void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
                      size_t len);
 
-/* reply.c: a result that is JSON text already (hy_result_raw takes text, from malloc, and
- * returns the marker object to return as *result, or NULL for no memory); hy_reply_dumps
+/* reply.c: a result that is JSON text already (hy_result_raw, service.h); hy_reply_dumps
  * encodes a reply (borrowed) splicing such a result in (malloc'd text, *len its length, or
  * NULL); hy_reply_decode_raw turns a raw result back into JSON in place (tests; 0 or -1). */
-json_t *hy_result_raw(char *text, size_t len);
 /* hy_result_etag: the entity tag of a result (borrowed; raw or not), BLAKE2b-128 of the JSON
  * text the client gets, as hex into out; 0, or -1 on allocation failure. An object only the
  * caller holds is left as the raw result of that text, so the reply does not encode it again. */
 #define HY_ETAG_HEX 32
 int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1]);
+/* The same for the result a reply is about to carry: a result held elsewhere too (so not changed
+ * in place) is swapped in *result for the raw result of the text hashed (the old reference
+ * released), so the reply never encodes it a second time either. 0, or -1 (*result unchanged). */
+int hy_result_etag_take(json_t **result, char out[HY_ETAG_HEX + 1]);
 char *hy_reply_dumps(json_t *reply, size_t *len);
+/* The text of a raw result (borrowed from it; *len its bytes), or NULL when result is plain. */
+const char *hy_result_text(const json_t *result, size_t *len);
 int hy_reply_decode_raw(json_t *reply);
 
 /* service_etag.c: If-Match (RFC 9110 13.1.1) checked by the writer.

@@ -273,6 +273,22 @@ static int s_fold_jalali(const hy_field_t *f, json_t *obj, const char *key, cons
     return 0;
 }
 
+/* "prefix.key" (or key) into path, cut to fit: what snprintf did, without its cost per member. */
+static void s_join(char *path, size_t n, const char *prefix, const char *key)
+{
+    size_t at = 0, pl = prefix ? strlen(prefix) : 0, kl = strlen(key);
+    if (pl) {
+        pl = pl < n - 1 ? pl : n - 1;
+        memcpy(path, prefix, pl);
+        at = pl;
+        if (at < n - 1)
+            path[at++] = '.';
+    }
+    kl = kl < n - 1 - at ? kl : n - 1 - at;
+    memcpy(path + at, key, kl);
+    path[at + kl] = '\0';
+}
+
 static int s_check_fields(const hy_field_t *fields, json_t *obj, const char *prefix,
                           const hy_op_spec_t *op, hy_spec_error_t *err)
 {
@@ -282,9 +298,9 @@ static int s_check_fields(const hy_field_t *fields, json_t *obj, const char *pre
     void *tmp;
     /* First pass: unknown members, and X_jalali folded into X. */
     json_object_foreach_safe(obj, tmp, key, v) {
-        snprintf(path, sizeof path, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", key);
         if (hy_spec_field(fields, key))
             continue;
+        s_join(path, sizeof path, prefix, key);
         if (op && op->list && (strcmp(key, "limit") == 0 || strcmp(key, "cursor") == 0))
             continue;
         if (op && s_is_path_param(op, key)) {
@@ -309,7 +325,7 @@ static int s_check_fields(const hy_field_t *fields, json_t *obj, const char *pre
     }
     /* Second pass: every declared field. */
     for (const hy_field_t *f = fields; f && f->name; f++) {
-        snprintf(path, sizeof path, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", f->name);
+        s_join(path, sizeof path, prefix, f->name);
         v = json_object_get(obj, f->name);
         if (!v) {
             if (f->flags & HY_F_REQ)

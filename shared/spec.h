@@ -86,6 +86,11 @@ typedef struct {
                                      from Accept and passes args.format ("json"|"csv"|"html"); for
                                      csv/html the result is {"content_type": "...", "body": "..."}
                                      sent as is */
+    bool point_read;              /* a read-only op that reads one record by its key (tens of
+                                     microseconds): the reactor answers it itself, in a read
+                                     transaction, before its batch of writes, instead of handing it
+                                     to a reader thread (the two inproc hops cost more than the
+                                     read). Reads that can take long must not set it. */
     signed char read_only;        /* 1: reads only (runs on a reader thread, in a read transaction
                                      of its own, beside the writer); -1: writes; 0 (unset): read-only
                                      exactly when method is "GET" */

@@ -296,6 +296,19 @@ int hy_store_get_id(MDB_txn *txn, MDB_dbi db, uint64_t id, json_t **out)
     return hy_store_get_json(txn, db, k, 8, out);
 }
 
+int hy_store_get_text(MDB_txn *txn, MDB_dbi db, uint64_t id, const char **text, size_t *len)
+{
+    uint8_t k[8];
+    hy_key_u64(id, k);
+    MDB_val key = {8, k}, v;
+    int rc = mdb_get(txn, db, &key, &v);
+    if (rc != 0)
+        return rc;
+    *text = v.mv_data;
+    *len = v.mv_size;
+    return 0;
+}
+
 int hy_index_put(MDB_txn *txn, MDB_dbi idx, const void *key, size_t klen, uint64_t id)
 {
     uint8_t d[8];

@@ -88,6 +88,10 @@ int hy_store_get_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, js
 /* Same with a u64 key. */
 int hy_store_put_id(MDB_txn *txn, MDB_dbi db, uint64_t id, const json_t *val);
 int hy_store_get_id(MDB_txn *txn, MDB_dbi db, uint64_t id, json_t **out);
+/* The stored JSON text of the record with u64 key id, undecoded: *text points into the map
+ * (valid until txn ends or writes again; not NUL-terminated), *len its bytes. 0,
+ * MDB_NOTFOUND or an LMDB error. A reader that serves the record as it is skips decoding it. */
+int hy_store_get_text(MDB_txn *txn, MDB_dbi db, uint64_t id, const char **text, size_t *len);
 
 /* --- secondary indexes (MDB_DUPSORT db: index key -> 8-byte id) ---------------------------- */
 int hy_index_put(MDB_txn *txn, MDB_dbi idx, const void *key, size_t klen, uint64_t id);

@@ -24,7 +24,7 @@
 
 int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_create(ctx, args, result);
+    return registry_person_create_raw(ctx, args, result);
 }
 
 int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "page.h"
 #include "fa.h"
 #include "happened.h"
@@ -267,8 +268,9 @@ int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *offi
     return 0;
 }
 
-/* Validates every field, allocates the next number and writes record, index and event. */
-int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+/* Validates every field, allocates the next number and writes record, index and event. *out
+ * gets the person, or with raw set the text stored (a raw result). */
+static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
 {
     registry_t *st = registry_state(ctx);
     char nid[11], key[16], id[32];
@@ -339,12 +341,24 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         memcpy(data + at + rlen, "}", 2);
         rc = hy_emit_text(ctx, "registry.person.registered", id, data, at + rlen + 1);
     }
-    free(text);
     free(reftext);
     free(data);
     status = rc ? hy_fail_mdb(ctx, rc) : 0;
-    if (status || (status = registry_dups_flag(ctx, n, person)) != 0)
+    if (status || (status = registry_dups_flag(ctx, n, person)) != 0) {
+        free(text);
         goto fail;
+    }
+    /* The reply is the stored text unless it names possible duplicates (not stored). */
+    if (raw && !json_object_get(person, "possible_duplicates")) {
+        json_decref(person);
+        person = hy_result_raw(text, tlen);   /* takes text */
+        if (!person) {
+            status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+            goto fail;
+        }
+    } else {
+        free(text);
+    }
     *out = person;
     json_decref(fields);
     json_decref(ref);
@@ -360,9 +374,47 @@ fail:
     return status;
 }
 
+/* The stored text of a person the caller may read in full, served as it is (no decoding and
+ * encoding again; the ETag hashes the same bytes): 0 with *out a raw result, 1 when the text
+ * cannot be served so (not found, another office's, an office with escapes in it: the caller
+ * takes the decoding path, which answers each of those), or -1 with the error in ctx. */
+static int s_get_text(hy_ctx_t *ctx, const char *id, json_t **out)
+{
+    uint64_t n;
+    const char *text, *office;
+    size_t len, olen;
+    char code[128];
+    if (hy_id_parse("prs", id, &n) != 0 ||
+        hy_store_get_text(ctx->txn, registry_state(ctx)->persons, n, &text, &len) != 0 ||
+        hy_json_text_str(text, len, "office", &office, &olen) != 0 || olen >= sizeof code)
+        return 1;
+    memcpy(code, office, olen);
+    code[olen] = '\0';
+    if (!hy_scope_reads(ctx, code))
+        return 1;
+    char *copy = malloc(len);
+    if (copy)
+        memcpy(copy, text, len);
+    *out = copy ? hy_result_raw(copy, len) : NULL;
+    return *out ? 0 : hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+}
+
+int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
+{
+    return s_create(ctx, args, false, out);
+}
+
+int registry_person_create_raw(hy_ctx_t *ctx, json_t *args, json_t **result)
+{
+    return s_create(ctx, args, true, result);
+}
+
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)
 {
-    int status = s_load_or_404(ctx, id, NULL, out);
+    int status = s_get_text(ctx, id, out);
+    if (status <= 0)
+        return status;
+    status = s_load_or_404(ctx, id, NULL, out);
     if (status)
         return status;
     if (!hy_scope_reads(ctx, json_string_value(json_object_get(*out, "office")))) {

@@ -65,6 +65,9 @@ int  registry_open(hy_store_t *store, void **state);
 /* Registers a person from checked args; 201 with the person, 409 duplicate_national_id with
  * "existing_id", 422 for a field a rule refuses. */
 int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **person);
+/* The same answering the person as the text just stored (a raw result, hy_result_raw): what
+ * persons.create replies, without encoding her a second time. */
+int registry_person_create_raw(hy_ctx_t *ctx, json_t *args, json_t **result);
 /* 200 with the person, or 404 not_found (also for a malformed id). */
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **person);
 /* Applies a partial update (null clears an optional field); 200 with the person. */

@@ -541,7 +541,7 @@ static const hy_op_spec_t registry_ops[] = {
      .args = person_create_args, .result = person_result, .ok_status = 201,
      .summary = "Register a person (409 duplicate_national_id with existing_id if known)"},
     {.op = "persons.get", .handler = registry_h_persons_get, .method = "GET", .path = "/v1/persons/{id}", .roles = READ,
-     .args = NULL, .result = person_result, .ok_status = 200,
+     .args = NULL, .result = person_result, .ok_status = 200, .point_read = true,
      .summary = "Get a person"},
     {.op = "persons.update", .handler = registry_h_persons_update, .method = "PATCH", .path = "/v1/persons/{id}", .roles = WRITE,
      .args = person_update_args, .result = person_result, .ok_status = 200,

@@ -17,12 +17,14 @@ TABLE(fa_tests); TABLE(store_tests); TABLE(spec_tests); TABLE(service_tests);
 TABLE(gateway_tests); TABLE(registry_tests); TABLE(loans_tests); TABLE(networks_tests);
 TABLE(microfund_tests); TABLE(insurance_tests); TABLE(reporting_tests); TABLE(fundsync_tests);
 TABLE(events_tests);
+TABLE(service_text_tests);
 TABLE(import_tests);
 TABLE(bind_tests);
 TABLE(buf_tests);
 
 static const hy_test_t *const s_tables[] = {
     fa_tests, store_tests, spec_tests, service_tests, gateway_tests, registry_tests,
+    service_text_tests,
     loans_tests, networks_tests, microfund_tests, insurance_tests, reporting_tests,
     fundsync_tests, events_tests, import_tests,
     bind_tests, buf_tests,
