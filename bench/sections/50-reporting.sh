@@ -147,15 +147,17 @@ print(*[i.get(k, "?") for k in ("beneficiaries_new", "people_with_loans", "loans
   [ "$M_BAD" -eq 0 ] || bench_note "$M_BAD answers were not 2xx"
   bench_cpu_row reporting
   # a submission: every figure frozen with the ids behind it, over every office (provincial key)
-  local pkey sub_s sub_bytes
+  local pkey sub_s sub_bytes sub_status
   pkey=$("$BIN/hamyarctl" keys add --role social_services --office '*' --file "$HY_KEYS_FILE" 2>/dev/null |
          grep -o 'hy_[A-Za-z0-9_-]*' | tail -1)
   sleep 1.2   # the gateway rereads its keys file at most once a second
-  read -r sub_s sub_bytes <<<"$(curl -sS -o "$dir/submission.json" -w '%{time_total} %{size_download}' \
+  read -r sub_s sub_bytes sub_status <<<"$(curl -sS -o "$dir/submission.json" -w '%{time_total} %{size_download} %{http_code}' \
     -H "Authorization: Bearer $pkey" -H 'Content-Type: application/json' \
-    -d '{"year":1403,"half":2,"office":"rey-1"}' "http://127.0.0.1:$HY_HTTP_PORT/v1/reports/half-year/submissions" || echo "0 0")"
+    -d '{"year":1403,"half":2,"office":"rey-1"}' "http://127.0.0.1:$HY_HTTP_PORT/v1/reports/half-year/submissions" || echo "0 0 0")"
   bench_row "$(printf '%-58s %8.0f ms  (%s bytes with the records behind each figure)' \
     "POST submission of office rey-1's 1403/2 (provincial key)" "$(bench_calc "$sub_s * 1000")" "$(bench_int "$sub_bytes")")"
+  [ "$sub_status" = 201 ] ||
+    bench_note "the submission was refused: HTTP $sub_status $(head -c 300 "$dir/submission.json")"
   # a person's timeline of 1,000 events: a new person of rey-1 and 999 counselling sessions of
   # hers, posted through the gateway (the registry checks every participant), followed by the
   # replica; then REP_REPORT_N timelines in a row. The registry numbers her from its own counter,

@@ -26,32 +26,6 @@
 #define FA_DECIMAL "\xd9\xab"     /* U+066B ARABIC DECIMAL SEPARATOR */
 #define FA_PERCENT "\xd9\xaa"     /* U+066A ARABIC PERCENT SIGN */
 
-void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t extra = 0;   /* first pass: the exact room, so that the second writes unchecked */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        extra += c < 0x20 ? 5 : (c == '"' || c == '\\');
-    }
-    if (hy_buf_reserve(b, n + extra) != 0)
-        return;
-    char *o = b->buf + b->len;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-        } else if (c >= 0x20) {
-            o[0] = '\\', o[1] = (char)c, o += 2;
-        } else {
-            memcpy(o, "\\u00", 4);
-            o[4] = hex[c >> 4], o[5] = hex[c & 15], o += 6;
-        }
-    }
-    b->len = (size_t)(o - b->buf);
-    b->buf[b->len] = '\0';
-}
-
 void rp_buf_html(rp_buf_t *b, const char *s)
 {
     for (; s && *s; s++) {

@@ -375,9 +375,6 @@ char *rp_render_html(const json_t *report, const char *today);
 
 /* Persian rendering helpers shared by the renderings (render.c). */
 typedef hy_buf_t rp_buf_t;   /* shared/buf.h: hy_buf_add, hy_buf_addn, hy_buf_addf, hy_buf_take */
-/* Adds n bytes of text escaped as the inside of a JSON string (", \\ and control characters;
- * UTF-8 as it is), sized in one pass and written in a second. */
-void rp_buf_json_escaped(rp_buf_t *b, const char *s, size_t n);
 /* Adds text escaped for HTML (&, <, >, ", '). */
 void rp_buf_html(rp_buf_t *b, const char *s);
 /* Adds text with its ASCII digits as Persian digits (U+06F0..U+06F9), the rest as it is. */

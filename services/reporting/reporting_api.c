@@ -272,7 +272,7 @@ static const hy_op_spec_t reporting_ops[] = {
      .args = sub_args, .result = sub_diff_result, .ok_status = 200,
      .summary = "What differs between a submitted report and the same report computed now"},
     {.op = "persons.timeline", .handler = reporting_timeline, .method = "GET", .path = "/v1/persons/{id}/timeline", .roles = READ,
-     .args = timeline_args, .result = timeline_result, .ok_status = 200, .formats = "json",
+     .args = timeline_args, .result = timeline_result, .ok_status = 200,
      .summary = "A person's whole story across the services, in date order (office-scoped)"},
     {.op = "reports.half_year", .handler = reporting_half_year, .method = "GET", .path = "/v1/reports/half-year", .roles = READ,
      .args = half_year_args, .result = half_year_result, .ok_status = 200, .formats = "csv,html",

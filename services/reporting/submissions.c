@@ -86,13 +86,15 @@ int reporting_submit(hy_ctx_t *ctx, json_t *args, json_t **out)
         json_decref(doc);
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     }
-    /* it travels to the registry and back in one message each way, and in one event */
-    if ((int64_t)len > hy_zmq_max_msg() / 2 - SUB_MARGIN) {
+    /* It travels to the registry and back in one message each way, and in one event: an event
+     * larger than half a message goes alone in its page of events.since (outbox.c), so the
+     * whole message less the envelope is what a document may take. */
+    if ((int64_t)len > hy_zmq_max_msg() - SUB_MARGIN) {
         json_decref(doc);
         return hy_fail(ctx, 413, "submission_too_large", "office",
                        "the report with the records behind its figures is %zu bytes, more than a "
                        "message may carry (%lld); submit one office's report", len,
-                       (long long)(hy_zmq_max_msg() / 2 - SUB_MARGIN));
+                       (long long)(hy_zmq_max_msg() - SUB_MARGIN));
     }
     json_t *ask = json_pack("{s:o}", "document", doc);
     return ask ? rp_ledger_ask(ctx, "reports.record", ask, out)

@@ -486,15 +486,11 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(ctx->txn, reporting_state(ctx)->timeline, &cur)) != 0)
         return hy_fail_mdb(ctx, rc);
-    /* The rendering {"content_type", "body"} is written here as the reply's text (a raw result):
-     * the body, escaped as a JSON string as it is written, is neither copied into a json_t
-     * string (checked as UTF-8) nor serialised again, to be hashed for the ETag and then sent. */
-    static const char head[] = "{\"content_type\":\"application/json\",\"body\":\"";
+    /* The timeline is written here as the reply's text (a raw result): the stored entries are
+     * JSON already, so they are neither decoded nor serialised again, to be hashed for the ETag
+     * and then sent; the gateway passes the text through (splice.c) without a tree either. */
     rp_buf_t w = {0};
-    char part[64];
-    hy_buf_addn(&w, head, sizeof head - 1);
-    int pl = snprintf(part, sizeof part, "{\"person_id\":\"prs_%llu\",\"events\":[", (unsigned long long)n);
-    rp_buf_json_escaped(&w, part, (size_t)pl);
+    hy_buf_addf(&w, "{\"person_id\":\"prs_%llu\",\"events\":[", (unsigned long long)n);
     uint8_t start[TL_KEY];
     memset(start, 0, sizeof start);
     hy_key_u64(n, start);
@@ -506,16 +502,16 @@ int reporting_timeline(hy_ctx_t *ctx, json_t *args, json_t **out)
             break;
         if (!first)
             hy_buf_addn(&w, ",", 1);
-        rp_buf_json_escaped(&w, v.mv_data, v.mv_size);   /* stored as JSON: sent as it is */
+        hy_buf_addn(&w, v.mv_data, v.mv_size);   /* stored as JSON: sent as it is */
         first = false;
     }
     mdb_cursor_close(cur);
     json_t *as_of = rp_as_of(ctx);
     char *as_of_text = as_of ? json_dumps(as_of, JSON_COMPACT) : NULL;
     json_decref(as_of);
-    rp_buf_json_escaped(&w, "],\"as_of\":", 10);
-    rp_buf_json_escaped(&w, as_of_text ? as_of_text : "null", strlen(as_of_text ? as_of_text : "null"));
-    hy_buf_addn(&w, "}\"}", 3);
+    hy_buf_add(&w, "],\"as_of\":");
+    hy_buf_add(&w, as_of_text ? as_of_text : "null");
+    hy_buf_addn(&w, "}", 1);
     free(as_of_text);
     size_t len = w.len;
     char *text = hy_buf_take(&w, NULL);   /* NULL when an allocation failed */
