@@ -173,11 +173,13 @@ done:
 
 int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
 {
-    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
+    size_t len = 2;
+    char *text = json_is_object(data) || json_is_array(data) ? hy_json_dump(data, &len)
+               : data ? NULL : strdup("{}");
     json_decref(data);
     if (!text)
         return ENOMEM;
-    int rc = hy_emit_text(ctx, type, subject, text, strlen(text));
+    int rc = hy_emit_text(ctx, type, subject, text, len);
     free(text);
     return rc;
 }
