@@ -330,7 +330,11 @@ static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
     uint8_t pk[8];
     hy_key_u64(n, pk);
     MDB_val k = {8, pk}, v = {tlen, text};
-    rc = data ? mdb_put(ctx->txn, st->persons, &k, &v, 0) : ENOMEM;
+    /* numbers only grow: appended at the end of the B-tree (an out-of-order one, never made
+     * today, would still be put in its place) */
+    rc = data ? mdb_put(ctx->txn, st->persons, &k, &v, MDB_APPEND) : ENOMEM;
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put(ctx->txn, st->persons, &k, &v, 0);
     if (rc == 0 && (rc = registry_person_index(ctx, n, person, true)) == 0)
         rc = registry_dups_index(ctx, n, person, true);
     if (rc == 0) {
