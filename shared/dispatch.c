@@ -65,7 +65,7 @@ static int s_idem_put(hy_service_t *self, MDB_txn *txn, const char *ikey, size_t
 {
     size_t rlen = 0;
     const char *raw = hy_result_text(result, &rlen);
-    char *text = raw ? NULL : json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = raw ? NULL : hy_json_dump(result ? result : json_null(), NULL);
     if (!raw && !text)
         return ENOMEM;
     if (!raw) {

@@ -159,7 +159,9 @@ int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const cha
         rc = a ? hy_store_put_id(ctx->txn, self->db_actors, seq, a) : ENOMEM;
         json_decref(a);
     } else {
-        rc = mdb_put(ctx->txn, self->db_actors, &k, &av, 0);
+        rc = mdb_put(ctx->txn, self->db_actors, &k, &av, MDB_APPEND);   /* seq only grows */
+        if (rc == MDB_KEYEXIST)
+            rc = mdb_put(ctx->txn, self->db_actors, &k, &av, 0);
     }
     if (rc != 0)
         goto done;
@@ -173,11 +175,13 @@ done:
 
 int hy_emit(hy_ctx_t *ctx, const char *type, const char *subject, json_t *data)
 {
-    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
+    size_t len = 2;
+    char *text = json_is_object(data) || json_is_array(data) ? hy_json_dump(data, &len)
+               : data ? NULL : strdup("{}");
     json_decref(data);
     if (!text)
         return ENOMEM;
-    int rc = hy_emit_text(ctx, type, subject, text, strlen(text));
+    int rc = hy_emit_text(ctx, type, subject, text, len);
     free(text);
     return rc;
 }

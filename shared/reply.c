@@ -76,8 +76,9 @@ char *hy_reply_dumps(json_t *reply, size_t *len)
     json_t *raw = s_raw(reply);
     char *text;
     if (!raw) {
-        text = json_dumps(reply, JSON_COMPACT);
-        *len = text ? strlen(text) : 0;
+        text = hy_json_dump(reply, len);   /* json_dumps's bytes, in one pass */
+        if (!text)
+            *len = 0;
         return text;
     }
     char buf[512];
@@ -134,9 +135,10 @@ int hy_result_etag(json_t *result, char out[HY_ETAG_HEX + 1])
     /* The text the client gets (a raw result's own text): the same state, the same tag. */
     json_t *raw = json_is_object(result) && json_object_size(result) == 1
                       ? json_object_get(result, RAW_KEY) : NULL;
-    char *text = raw ? NULL : json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t tlen = 0;
+    char *text = raw ? NULL : hy_json_dump(result ? result : json_null(), &tlen);
     const char *t = raw ? json_string_value(raw) : text;
-    size_t len = raw ? json_string_length(raw) : text ? strlen(text) : 0;
+    size_t len = raw ? json_string_length(raw) : tlen;
     if (!t)
         return -1;
     unsigned char h[HY_ETAG_HEX / 2];
@@ -167,10 +169,10 @@ int hy_result_etag_take(json_t **result, char out[HY_ETAG_HEX + 1])
         return hy_result_etag(r, out);   /* raw already, or only ours: changed in place */
     /* Held elsewhere too (a cached figure, a shared page): left as it is; the reply gets the
      * raw result of the text hashed, so the result is still encoded once. */
-    char *text = json_dumps(r, JSON_COMPACT);
+    size_t len = 0;
+    char *text = hy_json_dump(r, &len);
     if (!text)
         return -1;
-    size_t len = strlen(text);
     unsigned char h[HY_ETAG_HEX / 2];
     crypto_generichash(h, sizeof h, (const unsigned char *)text, len, NULL, 0);
     sodium_bin2hex(out, HY_ETAG_HEX + 1, h, sizeof h);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json.h"
 #include "log.h"
 
 struct hy_store {
@@ -262,10 +263,11 @@ int hy_store_next(MDB_txn *txn, MDB_dbi db, const char *counter, uint64_t *out)
 
 int hy_store_put_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, const json_t *val)
 {
-    char *text = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t len = 0;
+    char *text = hy_json_dump(val, &len);   /* json_dumps's very bytes, in one pass */
     if (!text)
         return ENOMEM;
-    MDB_val k = {klen, (void *)key}, v = {strlen(text), text};
+    MDB_val k = {klen, (void *)key}, v = {len, text};
     int rc = mdb_put(txn, db, &k, &v, 0);
     free(text);
     return rc;

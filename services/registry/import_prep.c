@@ -300,7 +300,10 @@ void registry_prep_done(struct registry_prep *p, size_t k)
 void registry_close(void *state)
 {
     registry_t *st = state;
-    if (st)
+    if (st) {
         registry_prep_free(st->prep);
+        free(st->office_seen_text);
+        json_decref(st->office_seen);
+    }
     free(st);
 }

@@ -323,14 +323,18 @@ static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
     registry_stamp_new(ctx, person, office);
     /* The person is serialised once: her record, and the event's data, which also names the
      * referral that brought her (EVENTS.md: referral.date), as her members then "referral". */
-    char *text = json_dumps(person, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    char *reftext = json_dumps(ref, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    size_t tlen = text ? strlen(text) : 0, rlen = reftext ? strlen(reftext) : 0;
+    size_t tlen = 0, rlen = 0;
+    char *text = hy_json_dump(person, &tlen);
+    char *reftext = text ? hy_json_dump(ref, &rlen) : NULL;
     char *data = text && reftext && tlen >= 2 ? malloc(tlen + rlen + 14) : NULL;
     uint8_t pk[8];
     hy_key_u64(n, pk);
     MDB_val k = {8, pk}, v = {tlen, text};
-    rc = data ? mdb_put(ctx->txn, st->persons, &k, &v, 0) : ENOMEM;
+    /* numbers only grow: appended at the end of the B-tree (an out-of-order one, never made
+     * today, would still be put in its place) */
+    rc = data ? mdb_put(ctx->txn, st->persons, &k, &v, MDB_APPEND) : ENOMEM;
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put(ctx->txn, st->persons, &k, &v, 0);
     if (rc == 0 && (rc = registry_person_index(ctx, n, person, true)) == 0)
         rc = registry_dups_index(ctx, n, person, true);
     if (rc == 0) {

@@ -46,6 +46,11 @@ typedef struct {
     /* During an import step only: its office, read once (registry_office_find answers it) */
     char office_memo_code[72];
     json_t *office_memo;
+    /* offices.c: the office registry_office_resolve decoded last in a write transaction, and
+     * the stored bytes it was decoded from (reused while those bytes are the same) */
+    char *office_seen_text;
+    size_t office_seen_len;
+    json_t *office_seen;
     struct registry_prep *prep;   /* import_prep.c: an import's next rows, prepared ahead */
 } registry_t;
 
@@ -143,7 +148,7 @@ int registry_office_list(hy_ctx_t *ctx, const char *province, json_t **items);
 /* Loads an office by any spelling of its code: 0, MDB_NOTFOUND, or an LMDB error. */
 int registry_office_find(hy_ctx_t *ctx, const char *code, json_t **office);
 /* Like find, for a request: 0 (with *office when office is not NULL), 422 unknown_office naming
- * field, or a storage failure. */
+ * field, or a storage failure. *office may be shared with later calls: read it, never change it. */
 int registry_office_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **office);
 /* true when office covers the neighbourhood (normalised comparison). */
 bool registry_office_covers(const json_t *office, const char *hood);

@@ -289,6 +289,42 @@ static void test_person_duplicate(void)
     s_close(&env);
 }
 
+/* A registration checks her neighbourhood against the office as it is now: an office changed
+ * between two registrations (its decoded record is reused while its stored bytes are unchanged)
+ * is seen by the next one, both ways. */
+static void test_office_change_seen(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    static const char *const person =
+        "{\"national_id\":\"%s\",\"first_name\":\"x\",\"last_name\":\"y\","
+        "\"birth_date\":\"1990-01-01\",\"sex\":\"female\",\"neighbourhood\":\"Shahran\"}";
+    char nid[11];
+    int status;
+    s_nid(300000011, nid);
+    json_t *r = s_call(&env, "persons.create", SS, &status, person, nid);
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "neighbourhood_not_in_office");
+    json_decref(r);
+    r = s_call(&env, "offices.update", "operator", &status,
+               "{\"code\":\"office-1\",\"neighbourhoods\":[\"Old\",\"Shahran\"]}");
+    CHECK_EQ_INT(status, 200);
+    json_decref(r);
+    r = s_call(&env, "persons.create", SS, &status, person, nid);
+    CHECK_EQ_INT(status, 201);
+    json_decref(r);
+    r = s_call(&env, "offices.update", "operator", &status,
+               "{\"code\":\"office-1\",\"neighbourhoods\":[\"Old\"]}");
+    CHECK_EQ_INT(status, 200);
+    json_decref(r);
+    s_nid(300000012, nid);
+    r = s_call(&env, "persons.create", SS, &status, person, nid);
+    CHECK_EQ_INT(status, 422);
+    CHECK_EQ_STR(s_err(r, "code"), "neighbourhood_not_in_office");
+    json_decref(r);
+    s_close(&env);
+}
+
 static void test_person_invalid(void)
 {
     s_env_t env;
@@ -918,6 +954,7 @@ const hy_test_t registry_tests[] = {
     {"registry.search", test_search},
     {"registry.pagination", test_pagination},
     {"registry.person_patch", test_person_patch},
+    {"registry.office_change_seen", test_office_change_seen},
     {"registry.business_stages", test_business_stages},
     {"registry.activities", test_activities},
     {"registry.events_and_audit", test_events_and_audit},

@@ -47,6 +47,38 @@ static void test_quote_as_jansson(void)
     CHECK_EQ_INT(strlen(small), 3);
 }
 
+/* hy_json_dump writes the very bytes json_dumps writes: nesting, escapes, members deleted and
+ * set again (insertion order), a NUL in a string, integers at their limits, and a real (handed to
+ * jansson). */
+static void test_dump_as_jansson(void)
+{
+    static const char *const texts[] = {
+        "{}", "[]", "\"x\"", "0", "null", "[true,false,null,-9223372036854775808,9223372036854775807]",
+        "{\"id\":\"prs_1\",\"first_name\":\"\u0641\u0627\u0637\u0645\u0647\",\"n\":{\"a\":[1,[2,{}],[]],"
+        "\"q\":\"quote \\\" back\\\\ \\n\\t\\u0001\\u001f / \u200c\"},\"e\":\"\",\"z\":{}}",
+        "{\"r\":[1.5,0.1,1e300]}", "[{\"k\":\"v\\u0000w\"}]",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        json_t *v = json_loads(texts[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        CHECK(v != NULL);
+        if (i == 6) {   /* a member deleted and set again goes last, as jansson writes it */
+            json_object_del(v, "first_name");
+            json_object_set_new(v, "first_name", json_string("\u0632\u0647\u0631\u0627"));
+        }
+        char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        size_t n = 0;
+        char *got = hy_json_dump(v, &n);
+        CHECK(want && got);
+        if (want && got) {
+            CHECK_EQ_STR(got, want);
+            CHECK_EQ_INT(n, strlen(want));
+        }
+        free(want);
+        free(got);
+        json_decref(v);
+    }
+}
+
 static void test_text_member(void)
 {
     const char *t = "{\"id\":\"prs_1\",\"n\":12,\"ok\":true,\"z\":null,\"refs\":[{\"office\":\"x\"}],"
@@ -259,6 +291,7 @@ const hy_test_t service_text_tests[] = {
     {"service.text_reply_head", test_reply_head},
     {"service.text_quote_as_jansson", test_quote_as_jansson},
     {"service.text_member", test_text_member},
+    {"service.dump_as_jansson", test_dump_as_jansson},
     {"service.text_outbox_is_janssons", test_outbox_text_is_janssons},
     {"service.text_raw_result_replayed", test_raw_result_replayed},
     {0},
