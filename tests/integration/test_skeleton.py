@@ -15,12 +15,19 @@ def _wait_file(path, limit=30.0):
     return False
 
 
+def _gated_registry(**env):
+    """A registry whose audit.list read waits inside its read transaction while the returned
+    gate file exists (HY_TEST_SLOW_OP / HY_TEST_READ_GATE): (cluster, gate path)."""
+    c = Cluster(["registry"], env={"HY_TEST_SLOW_OP": "audit.list", **env})
+    gate = os.path.join(c.dir, "gate")
+    c.env["HY_TEST_READ_GATE"] = gate
+    return c, gate
+
+
 def test_write_commits_while_a_long_read_runs():
     """A read held open (test gate inside its read transaction) does not hold up a write: the
     write is acknowledged, and readable, before the read is let go. Ordering, not timing."""
-    c = Cluster(["registry"], env={"HY_TEST_SLOW_OP": "audit.list"})
-    gate = os.path.join(c.dir, "gate")
-    c.env["HY_TEST_READ_GATE"] = gate
+    c, gate = _gated_registry()
     with c:
         r = c.post("/v1/persons", person(1))
         eq(r.status, 201, f"first person: {r}")

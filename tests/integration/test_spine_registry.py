@@ -5,7 +5,7 @@ import threading
 import time
 
 from harness import Cluster, check, eq, person
-from test_skeleton import _wait_file
+from test_skeleton import _gated_registry, _wait_file
 
 
 def test_spine_point_read_is_not_queued_behind_readers():
@@ -13,9 +13,7 @@ def test_spine_point_read_is_not_queued_behind_readers():
     itself, with no hop to a reader thread: with the only reader held inside a long read (test
     gate), GET /v1/persons/{id} is still answered, and the long read is still held. Ordering,
     not timing."""
-    c = Cluster(["registry"], env={"HY_TEST_SLOW_OP": "audit.list", "HY_READERS": "1"})
-    gate = os.path.join(c.dir, "gate")
-    c.env["HY_TEST_READ_GATE"] = gate
+    c, gate = _gated_registry(HY_READERS="1")
     with c:
         r = c.post("/v1/persons", person(1))
         eq(r.status, 201, f"first person: {r}")
