@@ -257,13 +257,20 @@ def test_kill9_during_meeting_stream_loses_nothing_acknowledged():
 
         def writer(fid, ids):
             for k in range(360):
-                if stop.is_set():
-                    return
                 date = (day0 + datetime.timedelta(days=k)).isoformat()
-                try:
-                    r = _meeting(c, fid, date, ids, shares=1 + k % 5)
-                except OSError:
-                    continue
+                r = None
+                while r is None or r.status == 503:
+                    # while the service is down (503: never delivered), the same date again, so
+                    # that the dates are not used up before it is back
+                    if stop.is_set():
+                        return
+                    if r is not None:
+                        time.sleep(0.05)
+                    try:
+                        r = _meeting(c, fid, date, ids, shares=1 + k % 5)
+                    except OSError:
+                        r = None
+                        time.sleep(0.05)
                 if r.status == 201:
                     with lock:
                         acked[fid].append((date, r.json["totals"]["savings_rials"]))
@@ -271,7 +278,11 @@ def test_kill9_during_meeting_stream_loses_nothing_acknowledged():
         threads = [threading.Thread(target=writer, args=f) for f in funds]
         for t in threads:
             t.start()
-        time.sleep(1.0)
+        # killed once 100 of the 1,440 meetings are acknowledged (ordering, not a pause: four
+        # writers can post every meeting of the year within a second)
+        deadline = time.time() + 30
+        while time.time() < deadline and sum(len(v) for v in acked.values()) < 100:
+            time.sleep(0.01)
         n_at_kill = sum(len(v) for v in acked.values())
         c.restart("microfund")   # kill -9 in the middle of the stream, start again
         deadline = time.time() + 15   # requests caught by the kill wait out the gateway timeout
