@@ -107,6 +107,9 @@ static const char *const s_first[] = { "مریم", "علی", "فاطمه", "حس
 static const char *const s_last[] = { "احمدی", "محمدی", "حسینی", "رضایی", "کریمی", "موسوی",
                                       "جعفری", "نوری", "صادقی", "رحیمی", "قاسمی" };
 
+/* A registration's name and birth date: first and last name from k, birth date from k / 88, so
+ * no two of 1,774,080 consecutive k share both (as in a real list, where the same name and
+ * birth date under two national IDs is the rare possible duplicate, not every registration). */
 static void s_build_request(s_worker_t *w, s_conn_t *c)
 {
     int n = 0;
@@ -121,8 +124,9 @@ static void s_build_request(s_worker_t *w, s_conn_t *c)
                             "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
                             "\"birth_date\":\"19%02lld-%02lld-%02lld\",\"sex\":\"%s\","
                             "\"referral\":{\"source\":\"self\"}}",
-                            nid, s_first[k % 8], s_last[k % 11], 40 + k % 60, 1 + k % 12,
-                            1 + k % 28, (k % 8) % 2 ? "male" : "female");
+                            nid, s_first[k % 8], s_last[k % 11], 40 + (k / 88) / 336 % 60,
+                            1 + (k / 88) / 28 % 12, 1 + (k / 88) % 28,
+                            (k % 8) % 2 ? "male" : "female");
         n = snprintf(c->req, REQ_MAX,
                      "POST %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
                      "Content-Type: application/json\r\nAccept: application/json\r\n"
