@@ -69,11 +69,12 @@ s_pipe_run() {
     "$http" "$worker" "$load" "$P_US")"
 }
 
-# The bare pipeline: what HTTP + JSON + ZeroMQ + durable LMDB cost with nothing of Hamyar's.
-s_ceil_pipeline() {
+# s_pipe_start / s_pipe_stop: the bare pipeline's two processes (HTTP side and worker), on a
+# port of their own; 20-spine.sh starts them again beside the cluster to pair its rounds.
+s_pipe_start() {
   PIPE_PORT=$(bench_free_base)
-  local ep="tcp://127.0.0.1:$((PIPE_PORT + 1))" ids="$BENCH_DIR/pipe-ids"
-  bench_start bare-worker "$TOOLS/bare_pipeline" worker --endpoint "$ep" --dir "$BENCH_DIR/pipe-lmdb"
+  local ep="tcp://127.0.0.1:$((PIPE_PORT + 1))"
+  bench_start bare-worker "$TOOLS/bare_pipeline" worker --endpoint "$ep" --dir "$BENCH_DIR/pipe-lmdb-$PIPE_PORT"
   PIPE_WORKER=$BENCH_PID
   bench_start bare-http "$TOOLS/bare_pipeline" http --port "$PIPE_PORT" --endpoint "$ep" \
     --threads "$BENCH_PIPE_THREADS"
@@ -82,15 +83,29 @@ s_ceil_pipeline() {
     curl -sS -o /dev/null "http://127.0.0.1:$PIPE_PORT/v1/persons/none" 2>/dev/null && break
     sleep 0.1
   done
-  s_pipe_run "bare pipeline write (MHD+jansson+ZeroMQ+LMDB group commit), $BENCH_CONNS conns" \
-    --mode post-persons --path /v1/persons --key none --conns "$BENCH_CONNS" --threads 2 \
-    --warmup 1 --duration "$(bench_secs 5)" --ids "$ids"
+}
+s_pipe_stop() {
+  bench_stop "$PIPE_HTTP" "$PIPE_WORKER"
+  rm -rf "$BENCH_DIR/pipe-lmdb-$PIPE_PORT"
+}
+
+# s_pipe_write LABEL SECONDS [IDS-FILE]: one write run of the bare pipeline (P_RPS, P_US).
+s_pipe_write() {
+  s_pipe_run "$1" --mode post-persons --path /v1/persons --key none --conns "$BENCH_CONNS" \
+    --threads 2 --warmup 1 --duration "$(bench_secs "$2")" --ids "${3:-/dev/null}"
+}
+
+# The bare pipeline: what HTTP + JSON + ZeroMQ + durable LMDB cost with nothing of Hamyar's.
+s_ceil_pipeline() {
+  local ids="$BENCH_DIR/pipe-ids"
+  s_pipe_start
+  s_pipe_write "bare pipeline write (MHD+jansson+ZeroMQ+LMDB group commit), $BENCH_CONNS conns" 5 "$ids"
   CEIL_PIPE_W_RPS=$P_RPS CEIL_PIPE_W_US=$P_US
   s_pipe_run "bare pipeline read (the same, one LMDB read per request), $BENCH_CONNS conns" \
     --mode get-ids --path /v1/persons/ --conns "$BENCH_CONNS" --threads 2 --warmup 1 \
     --duration "$(bench_secs 5)" --ids "$ids"
   CEIL_PIPE_R_RPS=$P_RPS CEIL_PIPE_R_US=$P_US
   bench_note "bare pipeline: $BENCH_PIPE_THREADS HTTP threads, each waiting on its round trip (the simplest fast shape)"
-  bench_stop "$PIPE_HTTP" "$PIPE_WORKER"
+  s_pipe_stop
   export CEIL_PIPE_W_RPS CEIL_PIPE_W_US CEIL_PIPE_R_RPS CEIL_PIPE_R_US
 }
