@@ -37,15 +37,19 @@ static size_t s_key(const json_t *person, char *out, size_t outsz)
     return len;
 }
 
-int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
+int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put)
 {
     char key[KEY_BUF];
     size_t klen = person ? s_key(person, key, sizeof key) : 0;
     if (klen == 0)
         return 0;
-    registry_t *st = registry_state(ctx);
-    return put ? hy_index_put(ctx->txn, st->dup_idx, key, klen, n)
-               : hy_index_del(ctx->txn, st->dup_idx, key, klen, n);
+    return put ? hy_index_put(txn, st->dup_idx, key, klen, n)
+               : hy_index_del(txn, st->dup_idx, key, klen, n);
+}
+
+int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
+{
+    return registry_dups_keys(ctx->txn, registry_state(ctx), n, person, put);
 }
 
 /* Writes one open pair: person n (the newcomer) looks like m. */

@@ -946,6 +946,8 @@ static void test_events_and_audit(void)
     s_close(&env);
 }
 
+void registry_test_old_layout(void); /* test_registry_layout.c */
+
 const hy_test_t registry_tests[] = {
     {"registry.person_round_trip", test_person_round_trip},
     {"registry.person_duplicate", test_person_duplicate},
@@ -959,5 +961,6 @@ const hy_test_t registry_tests[] = {
     {"registry.activities", test_activities},
     {"registry.events_and_audit", test_events_and_audit},
     {"registry.corrections", test_corrections},
+    {"registry.old_layout", registry_test_old_layout},
     {0},
 };
