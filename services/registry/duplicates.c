@@ -3,9 +3,12 @@
  * date under different national IDs (a mistyped ID, or two lists that disagree), flagged for an
  * officer's review rather than refused, as OpenSPP's and openIMIS's deduplication queues do.
  *
- * The check is one index lookup: "k:" first-name key "|" last-name key "|" birth date (hy_fa_key,
+ * The check is one index lookup: first-name key "|" last-name key "|" birth date (hy_fa_key,
  * so ZWNJ, Arabic letters and digit scripts never matter) -> person numbers, kept by persons.c on
- * every write. A registration (or an imported row) that meets another live record there is
+ * every write. The keys live in the name index (registry.name_idx, search.c) beside the person's
+ * full-name key, so that a registration's two keys share a leaf page: "n:" first key + last key
+ * (cut to fit) "\x01" first "|" last "|" birth "\x01" person number (8 bytes, big-endian). Name
+ * search tells them from its own keys by the byte before the number (\x01, not \0). A registration (or an imported row) that meets another live record there is
  * accepted, answered with possible_duplicates, and a pair is written for review. A pair ends
  * "merged" when either record has been merged into another (persons.merge; worked out when read,
  * so merge needs no hook here) or "not_same" when an officer says they are two people.
@@ -19,32 +22,55 @@
 #include "scope.h"
 #include "registry.h"
 
-#define KEY_BUF 480
+#define KEY_BUF 480   /* first "|" last "|" birth fits in KEY_BUF - 2, as it always has */
+#define KEY_MAX 500   /* a whole key, under LMDB's 511 */
 
-/* "k:"first"|"last"|"birth, or 0 when the person lacks a name or birth date. */
-static size_t s_key(const json_t *person, char *out, size_t outsz)
+/* The key of the file comment without its number, or 0 when the person lacks a name or birth
+ * date (or they are too long for a key). out holds KEY_MAX bytes. */
+static size_t s_key(const json_t *person, char out[KEY_MAX])
 {
     const char *birth = json_string_value(json_object_get(person, "birth_date"));
     char *first = hy_fa_key(json_string_value(json_object_get(person, "first_name")));
     char *last = hy_fa_key(json_string_value(json_object_get(person, "last_name")));
+    char flb[KEY_BUF];
     size_t len = 0;
-    if (birth && first && last && *first && *last) {
-        int w = snprintf(out, outsz, "k:%s|%s|%s", first, last, birth);
-        len = w > 0 && (size_t)w < outsz ? (size_t)w : 0;
+    int w = birth && first && last && *first && *last
+                ? snprintf(flb, sizeof flb - 2, "%s|%s|%s", first, last, birth)
+                : -1;
+    if (w > 0 && (size_t)w < sizeof flb - 2) {
+        /* "n:" run "\x01" flb "\x01" and 8 bytes of number in KEY_MAX */
+        size_t fl = strlen(first), ll = strlen(last);
+        size_t room = KEY_MAX - 12 - (size_t)w;
+        size_t run = fl + ll < room ? fl + ll : room;
+        memcpy(out, "n:", 2);
+        memcpy(out + 2, first, run < fl ? run : fl);
+        if (run > fl)
+            memcpy(out + 2 + fl, last, run - fl);
+        out[2 + run] = '\x01';
+        memcpy(out + 3 + run, flb, (size_t)w);
+        out[3 + run + (size_t)w] = '\x01';
+        len = 4 + run + (size_t)w;
     }
     free(first);
     free(last);
     return len;
 }
 
+/* Puts or deletes key (klen bytes of KEY_MAX) with the number n after it. */
+static int s_put(MDB_txn *txn, registry_t *st, char *key, size_t klen, uint64_t n, bool put)
+{
+    hy_key_u64(n, (uint8_t *)key + klen);
+    MDB_val k = {klen + 8, key}, none = {0, NULL};
+    int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
+                 : mdb_del(txn, st->name_idx, &k, NULL);
+    return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put)
 {
-    char key[KEY_BUF];
-    size_t klen = person ? s_key(person, key, sizeof key) : 0;
-    if (klen == 0)
-        return 0;
-    return put ? hy_index_put(txn, st->dup_idx, key, klen, n)
-               : hy_index_del(txn, st->dup_idx, key, klen, n);
+    char key[KEY_MAX];
+    size_t klen = person ? s_key(person, key) : 0;
+    return klen ? s_put(txn, st, key, klen, n, put) : 0;
 }
 
 int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
@@ -76,19 +102,26 @@ static int s_pair(hy_ctx_t *ctx, const json_t *person, const json_t *other)
 
 int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
 {
-    char key[KEY_BUF];
-    size_t klen = s_key(person, key, sizeof key);
+    char key[KEY_MAX];
+    size_t klen = s_key(person, key);
     if (klen == 0)
         return 0;
     registry_t *st = registry_state(ctx);
     MDB_cursor *cur = NULL;
     MDB_val k = {klen, key}, v;
     json_t *ids = json_array();
-    int rc = mdb_cursor_open(ctx->txn, st->dup_idx, &cur);
-    for (int op = MDB_SET; rc == 0; op = MDB_NEXT_DUP) {
+    int rc = mdb_cursor_open(ctx->txn, st->name_idx, &cur);
+    /* the persons under this key, by number as the dupsort values of before were */
+    for (int op = MDB_SET_RANGE; rc == 0; op = MDB_NEXT) {
         if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
             break;
-        uint64_t m = hy_key_u64_get(v.mv_data);
+        if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        if (k.mv_size != klen + 8)
+            continue;
+        uint64_t m = hy_key_u64_get((const uint8_t *)k.mv_data + klen);
         if (m == n)
             continue;
         json_t *other = NULL;
@@ -272,10 +305,8 @@ int registry_dups_backfill(hy_store_t *store, registry_t *st)
         if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
             break;
         json_t *person = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        char key[KEY_BUF];
-        size_t klen = person ? s_key(person, key, sizeof key) : 0;
-        if (klen)
-            rc = hy_index_put(txn, st->dup_idx, key, klen, hy_key_u64_get(k.mv_data));
+        if (person)
+            rc = registry_dups_keys(txn, st, hy_key_u64_get(k.mv_data), person, true);
         json_decref(person);
     }
     if (cur)

@@ -3,8 +3,8 @@
  *
  * Before, every person key lived in registry.person_idx (MDB_DUPSORT, name words and runs as
  * "n:" keys) and the duplicate check's keys in registry.dup_idx (MDB_DUPSORT). Now "i:", "o:"
- * and "h:" are in registry.person_keys and "k:" in registry.dup_keys (both DUPSORT|DUPFIXED),
- * and the name runs are flat keys of registry.name_idx (search.c). LMDB cannot change a
+ * and "h:" are in registry.person_keys (DUPSORT|DUPFIXED), and the name runs and the duplicate
+ * check's keys are flat keys of registry.name_idx (search.c, duplicates.c). LMDB cannot change a
  * database's flags, so the new databases are new names.
  *
  * Every index entry is a function of a person's stored record (persons.c writes them from it on

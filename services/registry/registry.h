@@ -29,7 +29,8 @@ typedef struct {
     MDB_dbi persons;       /* person number -> person JSON */
     MDB_dbi person_idx;    /* registry.person_keys (DUPFIXED): "i:"nid (unique), "o:"office,
                             * "h:"neighbourhood -> person number */
-    MDB_dbi name_idx;      /* "n:"run of name words "\0" person number (8), no value (search.c) */
+    MDB_dbi name_idx;      /* "n:"run of name words "\0" person number (8), no value (search.c);
+                            * and duplicates.c's name-and-birth-date keys ("\x01" before it) */
     MDB_dbi businesses;    /* business number -> business JSON */
     MDB_dbi business_idx;  /* "p:"owner number (8 bytes), "f:"field, "s:"stage */
     MDB_dbi activities;    /* activity number -> activity JSON */
@@ -40,7 +41,6 @@ typedef struct {
     /* agencies.c, duplicates.c, import*.c */
     MDB_dbi agencies;      /* normalised agency code -> agency JSON */
     MDB_dbi dups;          /* possible-duplicate number -> {id, person_id, other_id, status, ..} */
-    MDB_dbi dup_idx;       /* registry.dup_keys (DUPFIXED): "k:"name key "|" birth date -> person */
     MDB_dbi imports;       /* import number -> import JSON (state, counts, column map, carry) */
     MDB_dbi import_rows;   /* import(8) row(8) -> row JSON (input, outcome) */
     MDB_dbi import_idx;    /* "a:" -> active import; "o:"import(8)outcome -> row */

@@ -269,6 +269,8 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
             rc = MDB_CORRUPTED;
             break;
         }
+        if (((const char *)k.mv_data)[k.mv_size - 9] != '\0')
+            continue; /* a duplicate-check key (duplicates.c) */
         if (*count == cap) {
             cap = cap ? cap * 2 : 64;
             uint64_t *grown = realloc(*ids, cap * sizeof **ids);
