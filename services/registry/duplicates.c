@@ -38,14 +38,15 @@ static size_t s_key(const json_t *person, char out[KEY_MAX])
                 ? snprintf(flb, sizeof flb - 2, "%s|%s|%s", first, last, birth)
                 : -1;
     if (w > 0 && (size_t)w < sizeof flb - 2) {
-        /* "n:" run "\x01" flb "\x01" and 8 bytes of number in KEY_MAX */
-        size_t fl = strlen(first), ll = strlen(last);
-        size_t room = KEY_MAX - 12 - (size_t)w;
-        size_t run = fl + ll < room ? fl + ll : room;
+        /* "n:" run "\x01" flb "\x01" and 8 bytes of number in KEY_MAX. The run is flb up to
+         * its last "|" with every "|" left out: first and last run together as in the full-name
+         * key when neither has a "|", and always the same for the same flb (the identity). */
+        const char *bar = strrchr(flb, '|');
+        size_t room = KEY_MAX - 12 - (size_t)w, run = 0;
         memcpy(out, "n:", 2);
-        memcpy(out + 2, first, run < fl ? run : fl);
-        if (run > fl)
-            memcpy(out + 2 + fl, last, run - fl);
+        for (const char *c = flb; c < bar && run < room; c++)
+            if (*c != '|')
+                out[2 + run++] = *c;
         out[2 + run] = '\x01';
         memcpy(out + 3 + run, flb, (size_t)w);
         out[3 + run + (size_t)w] = '\x01';

@@ -219,13 +219,18 @@ void registry_test_old_layout(void)
                  json_string_value(json_object_get(ali, "id")));
     CHECK_EQ_INT(s_count(svc, ",\"q\":\"" ALI_FA "\""), 3);
     json_decref(twin);
+    /* the check compares first "|" last "|" birth date, as it always has */
+    CHECK_EQ_INT(s_create(svc, 600000010, "Ava|Bahar", "Cyrus", "office-1", "", NULL), 201);
+    CHECK_EQ_INT(s_create(svc, 600000011, "Ava", "Bahar|Cyrus", "office-1", "", &twin), 201);
+    CHECK_EQ_INT(json_array_size(json_object_get(twin, "possible_duplicates")), 1);
+    json_decref(twin);
     hy_service_destroy(&svc);
 
     /* A second start has nothing to move and answers the same. */
     svc = hy_service_new(&registry_def, dir, NOW);
     CHECK(svc != NULL);
     CHECK_EQ_INT(s_count(svc, ",\"q\":\"" HOSSEIN ZADEH "\""), 3);
-    CHECK_EQ_INT(s_count(svc, ",\"office\":\"office-1\""), 4);
+    CHECK_EQ_INT(s_count(svc, ",\"office\":\"office-1\""), 6);
     hy_service_destroy(&svc);
     json_decref(ali);
     hy_test_rmdir(dir);
