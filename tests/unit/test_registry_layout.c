@@ -219,6 +219,17 @@ void registry_test_old_layout(void)
                  json_string_value(json_object_get(ali, "id")));
     CHECK_EQ_INT(s_count(svc, ",\"q\":\"" ALI_FA "\""), 3);
     json_decref(twin);
+    /* another birth date is another person */
+    char other[11];
+    registry_test_nid(600000012, other);
+    json_t *r = hy_test_call(svc, "persons.create", SS, "office-1", &status,
+                             "{\"national_id\":\"%s\",\"first_name\":\"" ALI_FA "\","
+                             "\"last_name\":\"" HOSSEIN ZWNJ ZADEH "\",\"birth_date\":"
+                             "\"1985-03-22\",\"sex\":\"female\",\"office\":\"office-1\"}",
+                             other);
+    CHECK_EQ_INT(status, 201);
+    CHECK(json_object_get(json_object_get(r, "result"), "possible_duplicates") == NULL);
+    json_decref(r);
     /* the check compares first "|" last "|" birth date, as it always has */
     CHECK_EQ_INT(s_create(svc, 600000010, "Ava|Bahar", "Cyrus", "office-1", "", NULL), 201);
     CHECK_EQ_INT(s_create(svc, 600000011, "Ava", "Bahar|Cyrus", "office-1", "", &twin), 201);
@@ -229,8 +240,8 @@ void registry_test_old_layout(void)
     /* A second start has nothing to move and answers the same. */
     svc = hy_service_new(&registry_def, dir, NOW);
     CHECK(svc != NULL);
-    CHECK_EQ_INT(s_count(svc, ",\"q\":\"" HOSSEIN ZADEH "\""), 3);
-    CHECK_EQ_INT(s_count(svc, ",\"office\":\"office-1\""), 6);
+    CHECK_EQ_INT(s_count(svc, ",\"q\":\"" HOSSEIN ZADEH "\""), 4);
+    CHECK_EQ_INT(s_count(svc, ",\"office\":\"office-1\""), 7);
     hy_service_destroy(&svc);
     json_decref(ali);
     hy_test_rmdir(dir);
