@@ -7,11 +7,12 @@
  * so ZWNJ, Arabic letters and digit scripts never matter) -> person numbers, kept by persons.c on
  * every write. The keys live in the name index (registry.name_idx, search.c) right after the
  * person's full-name key: "n:" first key + last key (cut to fit) "\x01" first "|" last "\x01"
- * person number (8 bytes, big-endian) birth date. Ordered by number within a name, a new
- * registration's key goes at the end of its name's keys, next to her full-name key (which also
- * goes at the end of its run): the two share a leaf page instead of the duplicate key taking a
- * random leaf sorted by birth date. The check reads every key of the name and keeps those of
- * the birth date, in number order as before. Name search tells these keys from its own by the
+ * person number complemented (8 bytes, big-endian: the newest first) birth date. A new
+ * registration's full-name key goes at the end of its run's "\0" keys and her duplicate key at
+ * the start of the "\x01" keys that follow them: the two share a leaf page instead of the
+ * duplicate key taking a random leaf sorted by birth date. The check reads the name's keys
+ * backwards (by number, as the dupsort values of before were) and keeps those of the birth
+ * date. Name search tells these keys from its own by the
  * byte before the last eight (a digit of the birth date, not \0); one it mistook would only
  * add a candidate that its matching rule then checks. A registration (or an imported row) that meets another live record there is
  * accepted, answered with possible_duplicates, and a pair is written for review. A pair ends
@@ -70,7 +71,7 @@ static size_t s_key(const json_t *person, char out[KEY_MAX], size_t *blen)
 static int s_put(MDB_txn *txn, registry_t *st, char *key, size_t klen, size_t blen, uint64_t n,
                  bool put)
 {
-    hy_key_u64(n, (uint8_t *)key + klen);
+    hy_key_u64(~n, (uint8_t *)key + klen);
     MDB_val k = {klen + 8 + blen, key}, none = {0, NULL};
     int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
                  : mdb_del(txn, st->name_idx, &k, NULL);
@@ -119,12 +120,21 @@ int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
         return 0;
     registry_t *st = registry_state(ctx);
     MDB_cursor *cur = NULL;
-    MDB_val k = {klen, key}, v;
+    /* past the name's last key (no number complements to all ones: numbers start at 1) */
+    char past[KEY_MAX + 9];
+    memcpy(past, key, klen);
+    memset(past + klen, 0xff, 9);
+    MDB_val k = {klen + 9, past}, v;
     json_t *ids = json_array();
     int rc = mdb_cursor_open(ctx->txn, st->name_idx, &cur);
-    /* the persons of this name, by number as the dupsort values of before were; those of the
+    int op = MDB_PREV;
+    if (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) == MDB_NOTFOUND) {
+        op = MDB_LAST;
+        rc = 0;
+    }
+    /* the persons of this name by number, as the dupsort values of before were; those of the
      * birth date kept */
-    for (int op = MDB_SET_RANGE; rc == 0; op = MDB_NEXT) {
+    for (; rc == 0; op = MDB_PREV) {
         if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
             break;
         if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0) {
@@ -134,7 +144,7 @@ int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
         if (k.mv_size != klen + 8 + blen ||
             memcmp((const char *)k.mv_data + klen + 8, key + klen + 8, blen) != 0)
             continue;
-        uint64_t m = hy_key_u64_get((const uint8_t *)k.mv_data + klen);
+        uint64_t m = ~hy_key_u64_get((const uint8_t *)k.mv_data + klen);
         if (m == n)
             continue;
         json_t *other = NULL;

@@ -218,6 +218,16 @@ void registry_test_old_layout(void)
     CHECK_EQ_STR(json_string_value(json_array_get(dups, 0)),
                  json_string_value(json_object_get(ali, "id")));
     CHECK_EQ_INT(s_count(svc, ",\"q\":\"" ALI_FA "\""), 3);
+    /* a third: both, in the order they registered */
+    json_t *third = NULL;
+    CHECK_EQ_INT(s_create(svc, 600000013, ALI_FA, HOSSEIN " " ZADEH, "office-2", "", &third), 201);
+    dups = json_object_get(third, "possible_duplicates");
+    CHECK_EQ_INT(json_array_size(dups), 2);
+    CHECK_EQ_STR(json_string_value(json_array_get(dups, 0)),
+                 json_string_value(json_object_get(ali, "id")));
+    CHECK_EQ_STR(json_string_value(json_array_get(dups, 1)),
+                 json_string_value(json_object_get(twin, "id")));
+    json_decref(third);
     json_decref(twin);
     /* another birth date is another person */
     char other[11];
@@ -240,7 +250,7 @@ void registry_test_old_layout(void)
     /* A second start has nothing to move and answers the same. */
     svc = hy_service_new(&registry_def, dir, NOW);
     CHECK(svc != NULL);
-    CHECK_EQ_INT(s_count(svc, ",\"q\":\"" HOSSEIN ZADEH "\""), 4);
+    CHECK_EQ_INT(s_count(svc, ",\"q\":\"" HOSSEIN ZADEH "\""), 5);
     CHECK_EQ_INT(s_count(svc, ",\"office\":\"office-1\""), 7);
     hy_service_destroy(&svc);
     json_decref(ali);
