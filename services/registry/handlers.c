@@ -112,7 +112,9 @@ int registry_open(hy_store_t *store, void **state)
     int rc;
     if ((rc = hy_store_open_db(store, "registry.meta", 0, &st->meta)) != 0 ||
         (rc = hy_store_open_db(store, "registry.persons", 0, &st->persons)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.person_idx", MDB_DUPSORT, &st->person_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.person_keys", MDB_DUPSORT | MDB_DUPFIXED,
+                               &st->person_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.name_idx", 0, &st->name_idx)) != 0 ||
         (rc = hy_store_open_db(store, "registry.businesses", 0, &st->businesses)) != 0 ||
         (rc = hy_store_open_db(store, "registry.business_idx", MDB_DUPSORT, &st->business_idx)) !=
             0 ||
@@ -124,7 +126,7 @@ int registry_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "registry.household_idx", MDB_DUPSORT,
                                &st->household_idx)) != 0 ||
         (rc = registry_reports_open(store, st)) != 0 ||
-        (rc = registry_open_more(store, st)) != 0) {
+        (rc = registry_open_more(store, st)) != 0 || (rc = registry_reindex(store, st)) != 0) {
         free(st);
         return rc;
     }

@@ -349,7 +349,6 @@ int registry_open_more(hy_store_t *store, registry_t *st)
     int rc;
     if ((rc = hy_store_open_db(store, "registry.agencies", 0, &st->agencies)) != 0 ||
         (rc = hy_store_open_db(store, "registry.dups", 0, &st->dups)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.dup_idx", MDB_DUPSORT, &st->dup_idx)) != 0 ||
         (rc = hy_store_open_db(store, "registry.imports", 0, &st->imports)) != 0 ||
         (rc = hy_store_open_db(store, "registry.import_rows", 0, &st->import_rows)) != 0 ||
         (rc = hy_store_open_db(store, "registry.import_idx", MDB_DUPSORT, &st->import_idx)) != 0)

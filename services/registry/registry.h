@@ -27,7 +27,10 @@
 typedef struct {
     MDB_dbi meta;          /* counters: "person", "business", "activity" */
     MDB_dbi persons;       /* person number -> person JSON */
-    MDB_dbi person_idx;    /* "i:"nid (unique), "n:"name word, "o:"office, "h:"neighbourhood */
+    MDB_dbi person_idx;    /* registry.person_keys (DUPFIXED): "i:"nid (unique), "o:"office,
+                            * "h:"neighbourhood -> person number */
+    MDB_dbi name_idx;      /* "n:"run of name words "\0" person number (8), no value (search.c);
+                            * and duplicates.c's name-and-birth-date keys ("\x01" before it) */
     MDB_dbi businesses;    /* business number -> business JSON */
     MDB_dbi business_idx;  /* "p:"owner number (8 bytes), "f:"field, "s:"stage */
     MDB_dbi activities;    /* activity number -> activity JSON */
@@ -38,7 +41,6 @@ typedef struct {
     /* agencies.c, duplicates.c, import*.c */
     MDB_dbi agencies;      /* normalised agency code -> agency JSON */
     MDB_dbi dups;          /* possible-duplicate number -> {id, person_id, other_id, status, ..} */
-    MDB_dbi dup_idx;       /* "k:"name key "|" birth date -> person; "p:"person(8) -> dup number */
     MDB_dbi imports;       /* import number -> import JSON (state, counts, column map, carry) */
     MDB_dbi import_rows;   /* import(8) row(8) -> row JSON (input, outcome) */
     MDB_dbi import_idx;    /* "a:" -> active import; "o:"import(8)outcome -> row */
@@ -107,6 +109,16 @@ int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *offi
 /* Index keys of a person (national ID, name words, office, neighbourhood); put or delete them
  * all. Used by persons.c on every write. Returns 0 or an LMDB error. */
 int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put);
+/* The same in a transaction of one's own (layout.c). */
+int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                         bool put);
+
+/* layout.c — at start-up, before any request: a data directory whose person indexes are in the
+ * layout of before (registry.person_idx, registry.dup_idx) gets them rebuilt from the persons in
+ * the new databases, registry_reindex_chunk persons per transaction, and the old ones dropped.
+ * 0 or an LMDB error. */
+int registry_reindex(hy_store_t *store, registry_t *st);
+extern size_t registry_reindex_chunk;
 
 typedef struct {
     const char *national_id;    /* any accepted form; NULL = no filter */
@@ -224,6 +236,7 @@ int registry_agency_resolve(hy_ctx_t *ctx, const char *field, const char *code, 
 /* --- possible duplicates (duplicates.c) --------------------------------------------------- */
 /* Puts or deletes the person's name-and-birth-date key ("k:") that the check looks up. */
 int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put);
+int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put);
 /* After a registration: records a possible duplicate for each other live person of another
  * national ID with the same normalised full name and birth date, and sets
  * person["possible_duplicates"] to their ids (absent when none). 0 or a failure status. */

@@ -3,13 +3,19 @@
  * neighbourhood, and name search.
  *
  * Name search works on normalised text (hy_fa_normalize: Arabic ي/ك folded to ی/ک, digits to
- * ASCII, ZWNJ and diacritics removed, spaces folded). The index holds every word of the full
- * name ("n:<word>") and, so that a space typed where the name has a ZWNJ (or the reverse) still
- * matches, every run of words from one word to the end with the spaces removed. A person
- * matches q when every word of q starts a word of the name, or when q without its spaces starts
- * one of those runs. Candidates come from one prefix scan of the index on q's first word, which
- * covers both cases; they are then sorted by id so that pages follow the id cursor like every
- * other list.
+ * ASCII, ZWNJ and diacritics removed, spaces folded). A person matches q when every word of q
+ * starts a word of the name, or when q without its spaces starts one of the runs of words from
+ * one word to the end with the spaces removed (so that a space typed where the name has a ZWNJ,
+ * or the reverse, still matches). Candidates come from one prefix scan on q's first word; they
+ * are then sorted by id so that pages follow the id cursor like every other list.
+ *
+ * The name index (registry.name_idx) holds one key per run: "n:"run"\0" and the person number
+ * (8 bytes, big-endian), with no value. A word starts the run that begins with it, so the runs
+ * alone give the scan every person the words would; a run too long for a key is replaced by its
+ * first word. One flat key per run, rather than dupsort values under each word and each run,
+ * keeps a registration to two or three leaf pages of this index: the persons who share a word
+ * sit side by side in one leaf instead of in a sub-database of their own. The other person keys
+ * ("i:", "o:", "h:") are 8-byte values of a DUPSORT|DUPFIXED database (registry.person_keys).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,16 +108,30 @@ static bool s_name_matches(const s_words_t *name, const s_words_t *q)
 }
 
 /* Puts or deletes one index entry; a key that cannot be made (empty text) is skipped. */
-static int s_index_one(hy_ctx_t *ctx, uint64_t n, const char *key, size_t klen, bool put)
+static int s_index_one(MDB_txn *txn, registry_t *st, uint64_t n, const char *key, size_t klen,
+                       bool put)
 {
-    registry_t *st = registry_state(ctx);
     if (klen == 0)
         return 0;
-    return put ? hy_index_put(ctx->txn, st->person_idx, key, klen, n)
-               : hy_index_del(ctx->txn, st->person_idx, key, klen, n);
+    return put ? hy_index_put(txn, st->person_idx, key, klen, n)
+               : hy_index_del(txn, st->person_idx, key, klen, n);
 }
 
-int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
+/* Puts or deletes one name key: key (klen bytes of KEY_BUF, 0 = none) "\0" person number. */
+static int s_name_one(MDB_txn *txn, registry_t *st, uint64_t n, char *key, size_t klen, bool put)
+{
+    if (klen == 0)
+        return 0;
+    key[klen] = '\0';
+    hy_key_u64(n, (uint8_t *)key + klen + 1);
+    MDB_val k = {klen + 9, key}, none = {0, NULL};
+    int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
+                 : mdb_del(txn, st->name_idx, &k, NULL);
+    return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                         bool put)
 {
     static const struct {
         char tag;
@@ -121,27 +141,33 @@ int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool 
         {'o', "office"},
         {'h', "neighbourhood"},
     };
-    char key[KEY_BUF];
+    char key[KEY_BUF + 9];
     int rc = 0;
     for (size_t i = 0; i < sizeof plain / sizeof plain[0] && rc == 0; i++) {
         const char *text = json_string_value(json_object_get(person, plain[i].field));
-        rc = s_index_one(ctx, n, key, registry_key_text(plain[i].tag, text, key, sizeof key), put);
+        rc = s_index_one(txn, st, n, key, registry_key_text(plain[i].tag, text, key, KEY_BUF),
+                         put);
     }
     s_words_t w;
     if (rc != 0)
         return rc;
     if (s_full_name(person, &w) != 0)
         return ENOMEM;
-    /* The runs from word j to the end; the last run is the last word itself. hy_index_put and
-     * hy_index_del are idempotent, so a word repeated in the name is harmless. */
+    /* The runs from word j to the end (the last run is the last word itself). Put and delete
+     * are idempotent, so a run repeated in the name is harmless. */
     for (int j = 0; j < w.count && rc == 0; j++) {
-        rc = s_index_one(ctx, n, key, registry_key_text('n', w.words[j], key, sizeof key), put);
-        if (rc == 0 && j < w.count - 1)
-            rc = s_index_one(ctx, n, key,
-                             registry_key_text('n', w.compact + w.starts[j], key, sizeof key), put);
+        size_t klen = registry_key_text('n', w.compact + w.starts[j], key, KEY_BUF);
+        if (klen == 0)
+            klen = registry_key_text('n', w.words[j], key, KEY_BUF);
+        rc = s_name_one(txn, st, n, key, klen, put);
     }
     s_words_free(&w);
     return rc;
+}
+
+int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
+{
+    return registry_person_keys(ctx->txn, registry_state(ctx), n, person, put);
 }
 
 /* ------------------------------------------------------------------- listing ------------- */
@@ -220,7 +246,7 @@ static int s_nid_part(hy_ctx_t *ctx, const char *text, char out[11])
     return 0;
 }
 
-/* Every person number under an "n:" key starting with prefix, sorted and unique. */
+/* Every person number under a name key starting with word, sorted and unique. */
 static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t *count)
 {
     char key[KEY_BUF];
@@ -230,7 +256,7 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
     if (klen == 0)
         return 0;
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(ctx->txn, registry_state(ctx)->person_idx, &cur);
+    int rc = mdb_cursor_open(ctx->txn, registry_state(ctx)->name_idx, &cur);
     if (rc)
         return rc;
     size_t cap = 0;
@@ -239,10 +265,12 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0)
             break;
-        if (v.mv_size != 8) {
+        if (k.mv_size < klen + 9) {
             rc = MDB_CORRUPTED;
             break;
         }
+        if (((const char *)k.mv_data)[k.mv_size - 9] != '\0')
+            continue; /* a duplicate-check key (duplicates.c) */
         if (*count == cap) {
             cap = cap ? cap * 2 : 64;
             uint64_t *grown = realloc(*ids, cap * sizeof **ids);
@@ -252,7 +280,7 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
             }
             *ids = grown;
         }
-        (*ids)[(*count)++] = hy_key_u64_get(v.mv_data);
+        (*ids)[(*count)++] = hy_key_u64_get((const uint8_t *)k.mv_data + k.mv_size - 8);
     }
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND) {

@@ -10,21 +10,8 @@
 
 #include "../../services/registry/registry.h"
 #include "test.h"
+#include "test_registry.h"
 #include "testutil.h"
-
-#define NOW 1718452800 /* 2024-06-15 12:00 UTC: 1403/03/26 in Tehran */
-#define SS "social_services"
-
-/* Persian and Arabic spellings, written as escapes so an editor cannot fold them. */
-#define YEH_FA "\u06cc"
-#define YEH_AR "\u064a"
-#define ZWNJ "\u200c"
-#define ALI_FA "\u0639\u0644" YEH_FA             /* علی */
-#define ALI_AR "\u0639\u0644" YEH_AR             /* علي */
-#define HOSSEIN "\u062d\u0633" YEH_FA "\u0646"   /* حسین */
-#define ZADEH "\u0632\u0627\u062f\u0647"         /* زاده */
-#define ZAHRA "\u0632\u0647\u0631\u0627"         /* زهرا */
-#define AKBARI "\u0627\u06a9\u0628\u0631" YEH_FA /* اکبری */
 
 typedef struct {
     char dir[64];
@@ -115,6 +102,11 @@ static void s_nid(unsigned base, char out[11])
     int r = sum % 11;
     out[9] = (char)('0' + (r < 2 ? r : 11 - r));
     out[10] = '\0';
+}
+
+void registry_test_nid(unsigned base, char out[11])
+{
+    s_nid(base, out);
 }
 
 /* The same digits in Persian (U+06F0..U+06F9). */
@@ -959,5 +951,6 @@ const hy_test_t registry_tests[] = {
     {"registry.activities", test_activities},
     {"registry.events_and_audit", test_events_and_audit},
     {"registry.corrections", test_corrections},
+    {"registry.old_layout", registry_test_old_layout},
     {0},
 };
