@@ -5,16 +5,10 @@
  *
  * The check is one index lookup: first-name key "|" last-name key "|" birth date (hy_fa_key,
  * so ZWNJ, Arabic letters and digit scripts never matter) -> person numbers, kept by persons.c on
- * every write. The keys live in the name index (registry.name_idx, search.c) right after the
- * person's full-name key: "n:" first key + last key (cut to fit) "\x01" first "|" last "\x01"
- * person number complemented (8 bytes, big-endian: the newest first) birth date. A new
- * registration's full-name key goes at the end of its run's "\0" keys and her duplicate key at
- * the start of the "\x01" keys that follow them: the two share a leaf page instead of the
- * duplicate key taking a random leaf sorted by birth date. The check reads the name's keys
- * backwards (by number, as the dupsort values of before were) and keeps those of the birth
- * date. Name search tells these keys from its own by the
- * byte before the last eight (a digit of the birth date, not \0); one it mistook would only
- * add a candidate that its matching rule then checks. A registration (or an imported row) that meets another live record there is
+ * every write. The keys live in the name index (registry.name_idx, search.c) beside the person's
+ * full-name key, so that a registration's two keys share a leaf page: "n:" first key + last key
+ * (cut to fit) "\x01" first "|" last "|" birth "\x01" person number (8 bytes, big-endian). Name
+ * search tells them from its own keys by the byte before the number (\x01, not \0). A registration (or an imported row) that meets another live record there is
  * accepted, answered with possible_duplicates, and a pair is written for review. A pair ends
  * "merged" when either record has been merged into another (persons.merge; worked out when read,
  * so merge needs no hook here) or "not_same" when an officer says they are two people.
@@ -31,10 +25,9 @@
 #define KEY_BUF 480   /* first "|" last "|" birth fits in KEY_BUF - 2, as it always has */
 #define KEY_MAX 500   /* a whole key, under LMDB's 511 */
 
-/* The key of the file comment: its length up to the number, or 0 when the person lacks a name
- * or birth date (or they are too long for a key). out holds KEY_MAX bytes; the birth date is
- * written after the number's 8 bytes, *blen its length. */
-static size_t s_key(const json_t *person, char out[KEY_MAX], size_t *blen)
+/* The key of the file comment without its number, or 0 when the person lacks a name or birth
+ * date (or they are too long for a key). out holds KEY_MAX bytes. */
+static size_t s_key(const json_t *person, char out[KEY_MAX])
 {
     const char *birth = json_string_value(json_object_get(person, "birth_date"));
     char *first = hy_fa_key(json_string_value(json_object_get(person, "first_name")));
@@ -45,34 +38,30 @@ static size_t s_key(const json_t *person, char out[KEY_MAX], size_t *blen)
                 ? snprintf(flb, sizeof flb - 2, "%s|%s|%s", first, last, birth)
                 : -1;
     if (w > 0 && (size_t)w < sizeof flb - 2) {
-        /* "n:" run "\x01" first|last "\x01", 8 bytes of number and the birth date in KEY_MAX.
-         * The run is first|last with every "|" left out: first and last together as in the
-         * full-name key when neither has a "|", and always the same for the same flb (the
-         * identity the check compares, as it always has). */
+        /* "n:" run "\x01" flb "\x01" and 8 bytes of number in KEY_MAX. The run is flb up to
+         * its last "|" with every "|" left out: first and last run together as in the full-name
+         * key when neither has a "|", and always the same for the same flb (the identity). */
         const char *bar = strrchr(flb, '|');
-        size_t fl = (size_t)(bar - flb), room = KEY_MAX - 12 - (size_t)w, run = 0;
+        size_t room = KEY_MAX - 12 - (size_t)w, run = 0;
         memcpy(out, "n:", 2);
         for (const char *c = flb; c < bar && run < room; c++)
             if (*c != '|')
                 out[2 + run++] = *c;
         out[2 + run] = '\x01';
-        memcpy(out + 3 + run, flb, fl);
-        out[3 + run + fl] = '\x01';
-        len = 4 + run + fl;
-        *blen = (size_t)w - fl - 1;
-        memcpy(out + len + 8, bar + 1, *blen);
+        memcpy(out + 3 + run, flb, (size_t)w);
+        out[3 + run + (size_t)w] = '\x01';
+        len = 4 + run + (size_t)w;
     }
     free(first);
     free(last);
     return len;
 }
 
-/* Puts or deletes the key s_key made, with the number n in its place. */
-static int s_put(MDB_txn *txn, registry_t *st, char *key, size_t klen, size_t blen, uint64_t n,
-                 bool put)
+/* Puts or deletes key (klen bytes of KEY_MAX) with the number n after it. */
+static int s_put(MDB_txn *txn, registry_t *st, char *key, size_t klen, uint64_t n, bool put)
 {
-    hy_key_u64(~n, (uint8_t *)key + klen);
-    MDB_val k = {klen + 8 + blen, key}, none = {0, NULL};
+    hy_key_u64(n, (uint8_t *)key + klen);
+    MDB_val k = {klen + 8, key}, none = {0, NULL};
     int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
                  : mdb_del(txn, st->name_idx, &k, NULL);
     return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
@@ -81,8 +70,8 @@ static int s_put(MDB_txn *txn, registry_t *st, char *key, size_t klen, size_t bl
 int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put)
 {
     char key[KEY_MAX];
-    size_t blen = 0, klen = person ? s_key(person, key, &blen) : 0;
-    return klen ? s_put(txn, st, key, klen, blen, n, put) : 0;
+    size_t klen = person ? s_key(person, key) : 0;
+    return klen ? s_put(txn, st, key, klen, n, put) : 0;
 }
 
 int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put)
@@ -115,36 +104,25 @@ static int s_pair(hy_ctx_t *ctx, const json_t *person, const json_t *other)
 int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
 {
     char key[KEY_MAX];
-    size_t blen = 0, klen = s_key(person, key, &blen);
+    size_t klen = s_key(person, key);
     if (klen == 0)
         return 0;
     registry_t *st = registry_state(ctx);
     MDB_cursor *cur = NULL;
-    /* past the name's last key (no number complements to all ones: numbers start at 1) */
-    char past[KEY_MAX + 9];
-    memcpy(past, key, klen);
-    memset(past + klen, 0xff, 9);
-    MDB_val k = {klen + 9, past}, v;
+    MDB_val k = {klen, key}, v;
     json_t *ids = json_array();
     int rc = mdb_cursor_open(ctx->txn, st->name_idx, &cur);
-    int op = MDB_PREV;
-    if (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) == MDB_NOTFOUND) {
-        op = MDB_LAST;
-        rc = 0;
-    }
-    /* the persons of this name by number, as the dupsort values of before were; those of the
-     * birth date kept */
-    for (; rc == 0; op = MDB_PREV) {
+    /* the persons under this key, by number as the dupsort values of before were */
+    for (int op = MDB_SET_RANGE; rc == 0; op = MDB_NEXT) {
         if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
             break;
         if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0) {
             rc = MDB_NOTFOUND;
             break;
         }
-        if (k.mv_size != klen + 8 + blen ||
-            memcmp((const char *)k.mv_data + klen + 8, key + klen + 8, blen) != 0)
+        if (k.mv_size != klen + 8)
             continue;
-        uint64_t m = ~hy_key_u64_get((const uint8_t *)k.mv_data + klen);
+        uint64_t m = hy_key_u64_get((const uint8_t *)k.mv_data + klen);
         if (m == n)
             continue;
         json_t *other = NULL;
