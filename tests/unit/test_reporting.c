@@ -1726,8 +1726,24 @@ static void test_timeline_registrations_apart(void)
     CHECK_EQ_STR(old, before);
     free(old);
     free(before);
+    /* a merge moves both databases' entries: prs_3's registration (tl_reg, new layout) and her
+     * counselling, prs_1's (old layout) all become prs_2's */
+    s_feed(&env, REG, "registry.person.registered", s_person_json(4, "female", "rey", "a", "2024-01-10"));
+    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_3", "into", "prs_2", "date", "2024-02-01"));
+    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_1", "into", "prs_2", "date", "2024-02-01"));
+    char *merged = s_timeline_text(&env, 2);
+    events = merged ? json_loads(merged, 0, NULL) : NULL;
+    free(merged);
+    int regs = 0;
+    for (size_t i = 0; i < json_array_size(events); i++)
+        regs += strcmp(hy_json_str(json_array_get(events, i), "type"), "registry.person.registered") == 0;
+    CHECK_EQ_INT(regs, 3);
+    /* her 3 registrations, the two sessions, the saving, the two merges naming her */
+    CHECK_EQ_INT((int)json_array_size(events), 8);
+    json_decref(events);
     /* rp_put_last: the same records as mdb_put, out of order and over an existing key too */
     CHECK(mdb_txn_begin(hy_store_env(hy_service_store(env.svc)), NULL, 0, &txn) == 0);
+    CHECK(mdb_drop(txn, st->timeline, 0) == 0 && mdb_drop(txn, st->tl_reg, 0) == 0);
     for (uint64_t n = 1; n <= 3000; n++) {
         uint8_t key[8];
         uint64_t m = n % 1000 == 0 ? n - 500 : n;   /* every 1000th goes back to an earlier key */
