@@ -1726,10 +1726,11 @@ static void test_timeline_registrations_apart(void)
     CHECK_EQ_STR(old, before);
     free(old);
     free(before);
-    /* a merge moves both databases' entries: prs_3's registration (tl_reg, new layout) and her
-     * counselling, prs_1's (old layout) all become prs_2's */
+    /* a merge moves both databases' entries: prs_4's registration (tl_reg, new layout) and
+     * prs_1's (old layout: all in the timeline database) become prs_2's */
     s_feed(&env, REG, "registry.person.registered", s_person_json(4, "female", "rey", "a", "2024-01-10"));
-    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_3", "into", "prs_2", "date", "2024-02-01"));
+    CHECK_EQ_INT(s_db_entries(&env, st->tl_reg), 1);
+    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_4", "into", "prs_2", "date", "2024-02-01"));
     s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_1", "into", "prs_2", "date", "2024-02-01"));
     char *merged = s_timeline_text(&env, 2);
     events = merged ? json_loads(merged, 0, NULL) : NULL;
@@ -1738,7 +1739,7 @@ static void test_timeline_registrations_apart(void)
     for (size_t i = 0; i < json_array_size(events); i++)
         regs += strcmp(hy_json_str(json_array_get(events, i), "type"), "registry.person.registered") == 0;
     CHECK_EQ_INT(regs, 3);
-    /* her 3 registrations, the two sessions, the saving, the two merges naming her */
+    /* the registrations of prs_2, prs_1 and prs_4, prs_1's two sessions and saving, both merges */
     CHECK_EQ_INT((int)json_array_size(events), 8);
     json_decref(events);
     /* rp_put_last: the same records as mdb_put, out of order and over an existing key too */
