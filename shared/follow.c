@@ -13,7 +13,8 @@
  * applied up to the event before it, the other source is asked to catch up (hy_follow_kick), and
  * nothing more of the parked source is applied until that source has caught up with what it had
  * then (the event runs again with parking off: what is still unknown is unknown) or the park
- * deadline passes (it runs again and may park again). Nothing waits inside a transaction, and the
+ * deadline passes (it runs again and may park again; not while that source is still in its
+ * first catch-up, which the event waits for whole). Nothing waits inside a transaction, and the
  * other sources and every request go on meanwhile.
  */
 #include <errno.h>
@@ -239,6 +240,14 @@ static void s_unpark(hy_service_t *self)
         bool caught = hy_follow_caught_gen(self, src->park_on) >= src->park_gen;
         if (!caught && now < src->park_deadline_us)
             continue;
+        hy_source_state_t *on = s_source(self, src->park_on);
+        if (!caught && on && on != src && !on->caught_up) {
+            /* the source waited for is still catching up (it has never come back short): trying
+             * again now would only park again, after committing the other source's catch-up
+             * batch early and decoding a page for nothing */
+            src->park_deadline_us = now + s_park_us();
+            continue;
+        }
         if (caught)
             src->release_seq = src->park_seq;
         else

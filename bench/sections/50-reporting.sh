@@ -111,11 +111,14 @@ bench_reporting() {
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
   local secs rate rep_cpu
   rep_cpu=$(awk '{ printf "%.1f", ($14 + $15) / 100 }' "/proc/$rpid/stat" 2>/dev/null || echo "?")
+  local rep_io   # what the replica handed the kernel to write meanwhile (its commits' pages)
+  rep_io=$(awk '/^wchar:/ { w = $2 } /^syscw:/ { c = $2 } END { if (w != "") printf "%d MB in %d write calls", w / 1048576, c }' \
+    "/proc/$rpid/io" 2>/dev/null || true)
   secs=$(bench_calc "$t1 - $t0"); rate=$(bench_calc "$total / $secs")
   if [ "$ok" -eq 1 ]; then
     bench_row "$(printf '%-58s %10s events/s  (%s events in %.1f s)' \
       "new replica from empty to every source's head" "$(bench_int "$rate")" "$(bench_int "$total")" "$secs")"
-    bench_note "timed from the replica's start until service.status (answered only once it has caught up) shows every cursor at its head; polled every 0.1 s; the replica used $rep_cpu s of CPU meanwhile"
+    bench_note "timed from the replica's start until service.status (answered only once it has caught up) shows every cursor at its head; polled every 0.1 s; the replica used $rep_cpu s of CPU meanwhile${rep_io:+ and wrote $rep_io}"
   else
     bench_row "catch-up did not finish in $REP_CATCHUP_S s (cursors: ${cur[*]:-none}); logs in $BENCH_DIR"
     bench_cluster_stop

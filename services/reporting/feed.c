@@ -133,7 +133,8 @@ int reporting_apply(hy_ctx_t *ctx, const char *source, json_t *event)
 int reporting_reset(void *state, MDB_txn *txn)
 {
     reporting_t *st = state;
-    MDB_dbi all[] = {st->meta, st->names, st->persons, st->nids, st->records, st->timeline};
+    MDB_dbi all[] = {st->meta, st->names, st->persons, st->nids, st->records, st->timeline,
+                      st->tl_reg};
     /* submitted reports (st->subs) are not derived from events: they stay */
     int rc = rp_agg_reset(st, txn);
     for (size_t i = 0; rc == 0 && i < sizeof all / sizeof all[0]; i++)

@@ -12,7 +12,7 @@
 
 #include "reporting.h"
 
-/* Seven databases, all derived from events. */
+/* The databases, all derived from events but the ledger's (ledger.c). */
 int reporting_open(hy_store_t *store, void **state)
 {
     reporting_t *st = calloc(1, sizeof *st);
@@ -27,6 +27,7 @@ int reporting_open(hy_store_t *store, void **state)
         {"reporting.seen", offsetof(reporting_t, seen)},
         {"reporting.gaps", offsetof(reporting_t, gaps)},
         {"reporting.timeline", offsetof(reporting_t, timeline)},
+        {"reporting.timeline_reg", offsetof(reporting_t, tl_reg)},
         {"reporting.contrib", offsetof(reporting_t, contrib)},
         {"reporting.names", offsetof(reporting_t, names)},
         {"reporting.persons", offsetof(reporting_t, persons)},

@@ -1656,6 +1656,132 @@ static void test_timeline(void)
     s_close(&env);
 }
 
+/* Entries of db (person, first 8 bytes of the key): how many. */
+static int s_db_entries(s_env_t *env, MDB_dbi db)
+{
+    MDB_txn *txn;
+    MDB_stat ms = {0};
+    CHECK(mdb_txn_begin(hy_store_env(hy_service_store(env->svc)), NULL, MDB_RDONLY, &txn) == 0);
+    CHECK(mdb_stat(txn, db, &ms) == 0);
+    mdb_txn_abort(txn);
+    return (int)ms.ms_entries;
+}
+
+/* The timeline document of prs_N as the provincial auditor reads it, compact JSON (freed). */
+static char *s_timeline_text(s_env_t *env, int person)
+{
+    char args[48];
+    int st;
+    snprintf(args, sizeof args, "{\"id\":\"prs_%d\"}", person);
+    json_t *r = s_call_as(env, "persons.timeline", "auditor", "*", args, &st);
+    CHECK_EQ_INT(st, 200);
+    json_t *events = json_object_get(s_result(r), "events");
+    char *text = json_dumps(events, JSON_COMPACT);
+    json_decref(r);
+    return text;
+}
+
+/* Registrations are filed in tl_reg, the rest in the timeline database; a timeline merges both
+ * in date order. A store written before tl_reg (every entry in the timeline database) reads the
+ * same, and a merge moves the entries of both. */
+static void test_timeline_registrations_apart(void)
+{
+    s_env_t env;
+    CHECK(s_open(&env) == 0);
+    reporting_t *st = env.svc->state;
+    for (int i = 1; i <= 3; i++)
+        s_feed(&env, REG, "registry.person.registered", s_person_json(i, "female", "rey", "a", "2024-01-10"));
+    s_feed(&env, REG, "registry.activity.recorded",   /* before and after her registration */
+           json_pack("{s:s,s:s,s:s,s:[s,s]}", "kind", "counselling", "date", "2024-01-05", "office", "rey",
+                     "person_ids", "prs_1", "prs_3"));
+    s_feed(&env, MFD, "microfund.saving_recorded",
+           json_pack("{s:s,s:s,s:s,s:I}", "person_id", "prs_1", "office", "rey", "date", "2024-01-20",
+                     "amount_rials", (json_int_t)100000));
+    s_feed(&env, REG, "registry.activity.recorded",   /* the same day as her registration */
+           json_pack("{s:s,s:s,s:s,s:[s]}", "kind", "counselling", "date", "2024-01-10", "office", "rey",
+                     "person_ids", "prs_1"));
+    CHECK_EQ_INT(s_db_entries(&env, st->tl_reg), 3);
+    CHECK_EQ_INT(s_db_entries(&env, st->timeline), 4);
+    char *before = s_timeline_text(&env, 1);
+    json_t *events = json_loads(before, 0, NULL);
+    CHECK_EQ_INT((int)json_array_size(events), 4);
+    static const char *const want[] = {"registry.activity.recorded", "registry.person.registered",
+                                       "registry.activity.recorded", "microfund.saving_recorded"};
+    for (size_t i = 0; i < 4; i++)
+        CHECK_EQ_STR(hy_json_str(json_array_get(events, i), "type"), want[i]);
+    json_decref(events);
+    /* the old layout: every registration back in the timeline database */
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    CHECK(mdb_txn_begin(hy_store_env(hy_service_store(env.svc)), NULL, 0, &txn) == 0);
+    CHECK(mdb_cursor_open(txn, st->tl_reg, &cur) == 0);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        CHECK(mdb_put(txn, st->timeline, &k, &v, 0) == 0);
+    mdb_cursor_close(cur);
+    CHECK(mdb_drop(txn, st->tl_reg, 0) == 0);
+    CHECK(mdb_txn_commit(txn) == 0);
+    CHECK_EQ_INT(s_db_entries(&env, st->tl_reg), 0);
+    char *old = s_timeline_text(&env, 1);
+    CHECK_EQ_STR(old, before);
+    free(old);
+    free(before);
+    /* a merge moves both databases' entries: prs_4's registration (tl_reg, new layout) and
+     * prs_1's (old layout: all in the timeline database) become prs_2's */
+    s_feed(&env, REG, "registry.person.registered", s_person_json(4, "female", "rey", "a", "2024-01-10"));
+    CHECK_EQ_INT(s_db_entries(&env, st->tl_reg), 1);
+    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_4", "into", "prs_2", "date", "2024-02-01"));
+    s_feed(&env, REG, "registry.person.merged", json_pack("{s:s,s:s,s:s}", "id", "prs_1", "into", "prs_2", "date", "2024-02-01"));
+    char *merged = s_timeline_text(&env, 2);
+    events = merged ? json_loads(merged, 0, NULL) : NULL;
+    free(merged);
+    int regs = 0;
+    for (size_t i = 0; i < json_array_size(events); i++)
+        regs += strcmp(hy_json_str(json_array_get(events, i), "type"), "registry.person.registered") == 0;
+    CHECK_EQ_INT(regs, 3);
+    /* the registrations of prs_2, prs_1 and prs_4, prs_1's two sessions and saving, both merges */
+    CHECK_EQ_INT((int)json_array_size(events), 8);
+    json_decref(events);
+    /* rp_put_last: the same records as mdb_put, out of order and over an existing key too */
+    CHECK(mdb_txn_begin(hy_store_env(hy_service_store(env.svc)), NULL, 0, &txn) == 0);
+    CHECK(mdb_drop(txn, st->timeline, 0) == 0 && mdb_drop(txn, st->tl_reg, 0) == 0);
+    for (uint64_t n = 1; n <= 3000; n++) {
+        uint8_t key[8];
+        uint64_t m = n % 1000 == 0 ? n - 500 : n;   /* every 1000th goes back to an earlier key */
+        hy_key_u64(m, key);
+        char val[300];
+        memset(val, 'a' + (int)(n % 26), sizeof val);
+        MDB_val pk = {8, key}, pv = {sizeof val, val};
+        CHECK(rp_put_last(txn, st->tl_reg, &pk, &pv) == 0);
+        pk = (MDB_val){8, key}, pv = (MDB_val){sizeof val, val};
+        CHECK(mdb_put(txn, st->timeline, &pk, &pv, 0) == 0);
+    }
+    MDB_stat sa, sb;
+    CHECK(mdb_stat(txn, st->tl_reg, &sa) == 0);
+    CHECK_EQ_INT((int)sa.ms_entries, 2997);
+    CHECK(mdb_cursor_open(txn, st->tl_reg, &cur) == 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        MDB_val w;
+        CHECK(mdb_get(txn, st->timeline, &k, &w) == 0 && w.mv_size == v.mv_size &&
+              memcmp(w.mv_data, v.mv_data, v.mv_size) == 0);
+    }
+    mdb_cursor_close(cur);
+    /* appended in key order, the last page is filled before a new one is begun */
+    CHECK(mdb_drop(txn, st->timeline, 0) == 0 && mdb_drop(txn, st->tl_reg, 0) == 0);
+    for (uint64_t n = 1; n <= 3000; n++) {
+        uint8_t key[8];
+        char val[300] = {0};
+        hy_key_u64(n, key);
+        MDB_val pk = {8, key}, pv = {sizeof val, val};
+        CHECK(rp_put_last(txn, st->tl_reg, &pk, &pv) == 0);
+        CHECK(mdb_put(txn, st->timeline, &pk, &pv, 0) == 0);
+    }
+    CHECK(mdb_stat(txn, st->tl_reg, &sa) == 0 && mdb_stat(txn, st->timeline, &sb) == 0);
+    CHECK(sa.ms_leaf_pages < sb.ms_leaf_pages);
+    mdb_txn_abort(txn);
+    s_close(&env);
+}
+
 /* An event already applied, or one after a gap, changes nothing; as_of says what was applied. */
 static void test_exactly_once(void)
 {
@@ -1754,6 +1880,7 @@ const hy_test_t reporting_tests[] = {
     {"reporting.extra_figures", test_extra_figures},
     {"reporting.figures_follow_records", test_figures_follow_records},
     {"reporting.timeline", test_timeline},
+    {"reporting.timeline_registrations_apart", test_timeline_registrations_apart},
     {"reporting.women_heads_from_households", test_women_heads_from_households},
     {"reporting.calendar_tables", test_calendar_tables},
     {"reporting.exactly_once", test_exactly_once},
