@@ -159,9 +159,7 @@ int hy_emit_text(hy_ctx_t *ctx, const char *type, const char *subject, const cha
         rc = a ? hy_store_put_id(ctx->txn, self->db_actors, seq, a) : ENOMEM;
         json_decref(a);
     } else {
-        rc = mdb_put(ctx->txn, self->db_actors, &k, &av, MDB_APPEND);   /* seq only grows */
-        if (rc == MDB_KEYEXIST)
-            rc = mdb_put(ctx->txn, self->db_actors, &k, &av, 0);
+        rc = hy_store_put_last(ctx->txn, self->db_actors, &k, &av);   /* seq only grows */
     }
     if (rc != 0)
         goto done;

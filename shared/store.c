@@ -284,6 +284,13 @@ int hy_store_get_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, js
     return *out ? 0 : MDB_CORRUPTED;
 }
 
+int hy_store_put_last(MDB_txn *txn, MDB_dbi db, MDB_val *k, MDB_val *v)
+{
+    MDB_val key = *k, val = *v;   /* a refused append leaves them for the ordinary put */
+    int rc = mdb_put(txn, db, &key, &val, MDB_APPEND);
+    return rc == MDB_KEYEXIST ? mdb_put(txn, db, k, v, 0) : rc;
+}
+
 int hy_store_put_id(MDB_txn *txn, MDB_dbi db, uint64_t id, const json_t *val)
 {
     uint8_t k[8];

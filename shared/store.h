@@ -85,6 +85,11 @@ int hy_store_counter(MDB_txn *txn, MDB_dbi db, const char *counter, uint64_t *ou
 int hy_store_put_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, const json_t *val);
 /* Loads the record under key into *out (new reference). MDB_NOTFOUND when absent. */
 int hy_store_get_json(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, json_t **out);
+/* mdb_put(txn, db, k, v, 0), appended (MDB_APPEND) when k sorts after every key of db: a
+ * database written in key order (records by number, events by sequence) then fills its last
+ * page before beginning the next instead of splitting it. Otherwise (or when k is there) the
+ * ordinary put. Returns 0 or an LMDB error. */
+int hy_store_put_last(MDB_txn *txn, MDB_dbi db, MDB_val *k, MDB_val *v);
 /* Same with a u64 key. */
 int hy_store_put_id(MDB_txn *txn, MDB_dbi db, uint64_t id, const json_t *val);
 int hy_store_get_id(MDB_txn *txn, MDB_dbi db, uint64_t id, json_t **out);

@@ -61,10 +61,7 @@ static size_t s_key(const json_t *person, char out[KEY_MAX])
 static int s_put(MDB_txn *txn, registry_t *st, char *key, size_t klen, uint64_t n, bool put)
 {
     hy_key_u64(n, (uint8_t *)key + klen);
-    MDB_val k = {klen + 8, key}, none = {0, NULL};
-    int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
-                 : mdb_del(txn, st->name_idx, &k, NULL);
-    return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
+    return registry_name_key(txn, st, key, klen + 8, put);
 }
 
 int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put)
@@ -287,36 +284,3 @@ done:
     return status;
 }
 
-int registry_dups_backfill(hy_store_t *store, registry_t *st)
-{
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    uint64_t done = 0, one;
-    int rc = mdb_txn_begin(hy_store_env(store), NULL, 0, &txn);
-    if (rc == 0)
-        rc = hy_store_counter(txn, st->meta, "dup_idx", &done);
-    if (rc || done) {   /* built already (or by every write since this feature) */
-        if (txn)
-            mdb_txn_abort(txn);
-        return rc;
-    }
-    rc = mdb_cursor_open(txn, st->persons, &cur);
-    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
-        if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0)
-            break;
-        json_t *person = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-        if (person)
-            rc = registry_dups_keys(txn, st, hy_key_u64_get(k.mv_data), person, true);
-        json_decref(person);
-    }
-    if (cur)
-        mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-        rc = hy_store_next(txn, st->meta, "dup_idx", &one);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
-    return mdb_txn_commit(txn);
-}

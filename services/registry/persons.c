@@ -332,9 +332,7 @@ static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
     MDB_val k = {8, pk}, v = {tlen, text};
     /* numbers only grow: appended at the end of the B-tree (an out-of-order one, never made
      * today, would still be put in its place) */
-    rc = data ? mdb_put(ctx->txn, st->persons, &k, &v, MDB_APPEND) : ENOMEM;
-    if (rc == MDB_KEYEXIST)
-        rc = mdb_put(ctx->txn, st->persons, &k, &v, 0);
+    rc = data ? hy_store_put_last(ctx->txn, st->persons, &k, &v) : ENOMEM;
     if (rc == 0 && (rc = registry_person_index(ctx, n, person, true)) == 0)
         rc = registry_dups_index(ctx, n, person, true);
     if (rc == 0) {

@@ -112,6 +112,10 @@ int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool 
 /* The same in a transaction of one's own (layout.c). */
 int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
                          bool put);
+/* Puts (idempotent) or deletes (absent is fine) one whole key of registry.name_idx, which holds
+ * keys only (search.c's name runs, duplicates.c's name-and-birth-date keys). 0 or an LMDB
+ * error. */
+int registry_name_key(MDB_txn *txn, registry_t *st, const char *key, size_t len, bool put);
 
 /* layout.c — at start-up, before any request: a data directory whose person indexes are in the
  * layout of before (registry.person_idx, registry.dup_idx) gets them rebuilt from the persons in
@@ -234,16 +238,15 @@ int registry_agency_list(hy_ctx_t *ctx, json_t **items);
 int registry_agency_resolve(hy_ctx_t *ctx, const char *field, const char *code, json_t **agency);
 
 /* --- possible duplicates (duplicates.c) --------------------------------------------------- */
-/* Puts or deletes the person's name-and-birth-date key ("k:") that the check looks up. */
+/* Puts or deletes the person's name-and-birth-date key (in registry.name_idx, duplicates.c's
+ * comment) that the check looks up. 0 or an LMDB error. */
 int registry_dups_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool put);
+/* The same in a transaction of one's own (layout.c). */
 int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put);
 /* After a registration: records a possible duplicate for each other live person of another
  * national ID with the same normalised full name and birth date, and sets
  * person["possible_duplicates"] to their ids (absent when none). 0 or a failure status. */
 int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person);
-/* At start-up: indexes the persons written before this index existed (once). 0 or an LMDB
- * error. */
-int registry_dups_backfill(hy_store_t *store, registry_t *st);
 /* Pairs for review (status open|not_same|merged; NULL = open). 200 with *items. */
 int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int limit,
                        json_t **items, uint64_t *next);

@@ -117,6 +117,14 @@ static int s_index_one(MDB_txn *txn, registry_t *st, uint64_t n, const char *key
                : hy_index_del(txn, st->person_idx, key, klen, n);
 }
 
+int registry_name_key(MDB_txn *txn, registry_t *st, const char *key, size_t len, bool put)
+{
+    MDB_val k = {len, (void *)key}, none = {0, NULL};
+    int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
+                 : mdb_del(txn, st->name_idx, &k, NULL);
+    return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Puts or deletes one name key: key (klen bytes of KEY_BUF, 0 = none) "\0" person number. */
 static int s_name_one(MDB_txn *txn, registry_t *st, uint64_t n, char *key, size_t klen, bool put)
 {
@@ -124,10 +132,7 @@ static int s_name_one(MDB_txn *txn, registry_t *st, uint64_t n, char *key, size_
         return 0;
     key[klen] = '\0';
     hy_key_u64(n, (uint8_t *)key + klen + 1);
-    MDB_val k = {klen + 9, key}, none = {0, NULL};
-    int rc = put ? mdb_put(txn, st->name_idx, &k, &none, MDB_NOOVERWRITE)
-                 : mdb_del(txn, st->name_idx, &k, NULL);
-    return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
+    return registry_name_key(txn, st, key, klen + 9, put);
 }
 
 int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,

@@ -121,13 +121,6 @@ int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t
     return mdb_put(txn, db, &k, &(MDB_val){sizeof n, &n}, 0);
 }
 
-int rp_put_last(MDB_txn *txn, MDB_dbi db, MDB_val *k, MDB_val *v)
-{
-    MDB_val key = *k, val = *v;   /* a refused append leaves them for the ordinary put */
-    int rc = mdb_put(txn, db, &key, &val, MDB_APPEND);
-    return rc == MDB_KEYEXIST ? mdb_put(txn, db, k, v, 0) : rc;
-}
-
 /* The 10-byte counter key (layout above). */
 static void s_key(uint8_t key[KEY_LEN], int kind, uint32_t id, int level, uint32_t block)
 {

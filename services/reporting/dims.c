@@ -313,7 +313,7 @@ int rp_person_put(hy_ctx_t *ctx, uint64_t n, const char *nid, const rp_person_t 
     uint8_t key[8];
     hy_key_u64(n, key);
     MDB_val k = {8, key}, v = {sizeof *p, (void *)p};
-    int rc = rp_put_last(ctx->txn, st->persons, &k, &v);
+    int rc = hy_store_put_last(ctx->txn, st->persons, &k, &v);
     if (rc == 0 && nid && strlen(nid) == 10) {
         MDB_val nk = {10, (void *)nid}, nv = {8, key};
         rc = mdb_put(ctx->txn, st->nids, &nk, &nv, 0);

@@ -276,11 +276,6 @@ uint32_t rp_get32(const uint8_t *p);
 /* Adds delta to the int64 count under key (absent = 0; a count back to 0 is deleted). Returns
  * 0, EOVERFLOW or an LMDB error. */
 int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta);
-/* mdb_put(txn, db, k, v, 0), appended (MDB_APPEND) when k sorts after every key of db: a
- * database mostly written in key order (persons by number, registrations' timeline entries)
- * then fills its last page before beginning the next (some 8% fewer pages than LMDB's own
- * splits). Otherwise (or when k is there) the ordinary put. Returns 0 or an LMDB error. */
-int rp_put_last(MDB_txn *txn, MDB_dbi db, MDB_val *k, MDB_val *v);
 
 /* --- distinct people (distinct.c) ------------------------------------------------------------- */
 /* Adds (removes) one occurrence of person on day in the distinct slot, under every dimension of

@@ -466,7 +466,8 @@ int rp_timeline_apply(hy_ctx_t *ctx, const char *source, json_t *event)
         uint8_t key[TL_KEY];
         s_key(key, named[i], day, s_source_index(source), hy_event_seq(event));
         MDB_val k = {TL_KEY, key}, v = {b.len, b.buf};
-        rc = reg ? rp_put_last(ctx->txn, st->tl_reg, &k, &v) : mdb_put(ctx->txn, st->timeline, &k, &v, 0);
+        rc = reg ? hy_store_put_last(ctx->txn, st->tl_reg, &k, &v)
+                 : mdb_put(ctx->txn, st->timeline, &k, &v, 0);
     }
     return rc ? rc : s_voided(ctx, source, event, data, named, n, day);
 }

@@ -1742,7 +1742,7 @@ static void test_timeline_registrations_apart(void)
     /* the registrations of prs_2, prs_1 and prs_4, prs_1's two sessions and saving, both merges */
     CHECK_EQ_INT((int)json_array_size(events), 8);
     json_decref(events);
-    /* rp_put_last: the same records as mdb_put, out of order and over an existing key too */
+    /* hy_store_put_last: the same records as mdb_put, out of order and over an existing key too */
     CHECK(mdb_txn_begin(hy_store_env(hy_service_store(env.svc)), NULL, 0, &txn) == 0);
     CHECK(mdb_drop(txn, st->timeline, 0) == 0 && mdb_drop(txn, st->tl_reg, 0) == 0);
     for (uint64_t n = 1; n <= 3000; n++) {
@@ -1752,7 +1752,7 @@ static void test_timeline_registrations_apart(void)
         char val[300];
         memset(val, 'a' + (int)(n % 26), sizeof val);
         MDB_val pk = {8, key}, pv = {sizeof val, val};
-        CHECK(rp_put_last(txn, st->tl_reg, &pk, &pv) == 0);
+        CHECK(hy_store_put_last(txn, st->tl_reg, &pk, &pv) == 0);
         pk = (MDB_val){8, key}, pv = (MDB_val){sizeof val, val};
         CHECK(mdb_put(txn, st->timeline, &pk, &pv, 0) == 0);
     }
@@ -1773,7 +1773,7 @@ static void test_timeline_registrations_apart(void)
         char val[300] = {0};
         hy_key_u64(n, key);
         MDB_val pk = {8, key}, pv = {sizeof val, val};
-        CHECK(rp_put_last(txn, st->tl_reg, &pk, &pv) == 0);
+        CHECK(hy_store_put_last(txn, st->tl_reg, &pk, &pv) == 0);
         CHECK(mdb_put(txn, st->timeline, &pk, &pv, 0) == 0);
     }
     CHECK(mdb_stat(txn, st->tl_reg, &sa) == 0 && mdb_stat(txn, st->timeline, &sb) == 0);
