@@ -72,6 +72,7 @@ struct hy_service {
 
     /* counters for service.status (read by reader threads) */
     _Atomic uint64_t requests, batches, events_applied;
+    _Atomic uint64_t reruns;   /* write batches run again without a request that failed in them */
     int batch_max;
     bool bg_more;           /* def->background said more work waits (jobs.c, service.c) */
 };

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "flusher.h"
 #include "json.h"
 #include "log.h"
 
@@ -22,6 +23,7 @@ struct hy_store {
      * it exclusive, since LMDB may resize the map only while no transaction is open. */
     pthread_rwlock_t grow_lock;
     bool lock_ok;
+    hy_flusher_t *flusher;   /* durable stores: writeback started during commits (flusher.c) */
 };
 
 /* mkdir -p: the data directory of a service may be several levels below ./var. */
@@ -73,6 +75,11 @@ hy_store_t *hy_store_new(const char *path, size_t mapsize, unsigned maxdbs, bool
     if ((rc = mdb_env_info(self->env, &info)) != 0)
         goto mdb_fail;
     self->mapsize = info.me_mapsize;
+    /* HY_STORE_FLUSHER=0 turns the early writeback off (to measure it against its absence). */
+    const char *fl = getenv("HY_STORE_FLUSHER");
+    int fd;
+    if (durable && !(fl && strcmp(fl, "0") == 0) && mdb_env_get_fd(self->env, &fd) == 0)
+        self->flusher = hy_flusher_new(fd);   /* NULL: commits work as before, only slower */
     return self;
 mdb_fail:
     hy_log_error("store", "cannot open %s: %s", path, mdb_strerror(rc));
@@ -86,6 +93,7 @@ void hy_store_destroy(hy_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_store_t *self = *self_p;
+    hy_flusher_destroy(&self->flusher);
     if (self->env)
         mdb_env_close(self->env);
     if (self->lock_ok)
@@ -111,6 +119,19 @@ int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi
         return rc;
     }
     return mdb_txn_commit(txn);
+}
+
+int hy_store_commit(hy_store_t *self, MDB_txn *txn)
+{
+    hy_flusher_begin(self->flusher);
+    int rc = mdb_txn_commit(txn);
+    hy_flusher_end(self->flusher);
+    return rc;
+}
+
+unsigned long hy_store_flushes(hy_store_t *self)
+{
+    return hy_flusher_calls(self->flusher);
 }
 
 int hy_store_grow(hy_store_t *self)

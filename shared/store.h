@@ -39,6 +39,16 @@ MDB_env *hy_store_env(hy_store_t *self);
  * write transaction. Call at start-up only, before any other transaction. */
 int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi *dbi);
 
+/* Commits a top-level write transaction (mdb_txn_commit) while the store's flusher thread
+ * starts the writeback of the pages the commit writes (flusher.c), so the commit's fdatasync
+ * mostly waits instead of doing that work itself. Same result and durability as
+ * mdb_txn_commit. Writers commit their batches with it. */
+int hy_store_commit(hy_store_t *self, MDB_txn *txn);
+
+/* How many times the flusher has started writeback (0 when it is off: HY_STORE_FLUSHER=0, or
+ * a store opened without durability). */
+unsigned long hy_store_flushes(hy_store_t *self);
+
 /* Doubles the map size (up to HY_STORE_MAX_MAP). The calling thread must have no transaction
  * open; it waits for reader threads' transactions (hy_store_read_begin) to end.
  * Returns 0, or MDB_MAP_FULL when the maximum is reached. */

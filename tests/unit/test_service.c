@@ -314,6 +314,83 @@ static void test_follow_cursor(void)
     hy_test_rmdir(dir);
 }
 
+/* Writes run flat in the batch's transaction: a request that writes and then fails makes the
+ * batch run again without it, so its half-written record, counter step and event are gone, the
+ * others keep their order (gapless numbers), and a batch with one failure among many runs twice,
+ * one with many failures at most three times (then nested). */
+static int s_batch_names(hy_service_t *svc, const char *const *names, size_t n, json_t **replies)
+{
+    hy_job_t jobs[64];
+    hy_actor_t actor = {"key-7", "social_services", "rey-2"};
+    for (size_t i = 0; i < n; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "f%zu", i);
+        jobs[i] = (hy_job_t){0};
+        jobs[i].doc = hy_proto_request("things.create", id, &actor, NULL,
+                                       json_pack("{s:s}", "name", names[i]));
+    }
+    int rc = hy_dispatch_batch(svc, jobs, n);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(jobs[i].doc);
+        replies[i] = jobs[i].reply;
+    }
+    return rc;
+}
+
+static void test_flat_batch_reruns(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    const char *names[30];
+    json_t *replies[30];
+    for (int i = 0; i < 30; i++)
+        names[i] = i == 7 ? "boom" : "ok";
+    CHECK(s_batch_names(svc, names, 30, replies) == 0);
+    int want = 1;
+    for (int i = 0; i < 30; i++) {
+        CHECK(s_status_of(replies[i]) == (i == 7 ? 422 : 201));
+        if (i != 7) {
+            char id[24];
+            snprintf(id, sizeof id, "thg_%d", want++);
+            CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(replies[i], "result"), "id")), id);
+        } else {
+            CHECK_EQ_STR(s_err_code(replies[i]), "boom_refused");
+        }
+        json_decref(replies[i]);
+    }
+    CHECK(svc->reruns == 1);
+    hy_pending_truncate(svc, 0);
+    CHECK(s_event_count(svc, NULL) == 29);
+    int st;
+    json_t *r = hy_service_calls(svc, "things.get", "auditor", NULL, "{\"id\":\"thg_30\"}", &st);
+    CHECK(st == 404);   /* the refused request's number was rolled back with it */
+    json_decref(r);
+
+    /* Every other request fails: two flat reruns, then the rest nested, each answer right. */
+    for (int i = 0; i < 20; i++)
+        names[i] = i % 2 ? "boom" : "fine";
+    CHECK(s_batch_names(svc, names, 20, replies) == 0);
+    for (int i = 0; i < 20; i++) {
+        CHECK(s_status_of(replies[i]) == (i % 2 ? 422 : 201));
+        if (i % 2 == 0) {
+            char id[24];
+            snprintf(id, sizeof id, "thg_%d", 30 + i / 2);
+            CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(replies[i], "result"), "id")), id);
+        }
+        json_decref(replies[i]);
+    }
+    CHECK(svc->reruns == 3);
+    hy_pending_truncate(svc, 0);
+    CHECK(s_event_count(svc, NULL) == 39);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
 /* A batch that fills the map is rolled back, the map grows, and the batch succeeds whole. */
 static void test_map_full_batch(void)
 {
@@ -555,6 +632,7 @@ const hy_test_t service_tests[] = {
     {"service.batch_outbox_audit", test_batch_outbox_audit},
     {"service.follow_cursor", test_follow_cursor},
     {"service.map_full_batch", test_map_full_batch},
+    {"service.flat_batch_reruns", test_flat_batch_reruns},
     {"service.etag_serialises_once", test_etag_serialises_once},
     {"service.no_2xx_from_handlers", test_no_2xx_from_handlers},
     {0},

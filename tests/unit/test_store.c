@@ -169,9 +169,70 @@ static void test_map_grows(void)
     hy_test_rmdir(dir);
 }
 
+/* A durable store's commits start the writeback of their pages from the flusher thread while
+ * they write them (flusher.c): hy_store_commit keeps the data, and the flusher ran (several
+ * large commits, so the thread is woken inside at least one of them on any machine);
+ * HY_STORE_FLUSHER=0 turns it off. */
+static void test_commit_flusher(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_store_t *st = hy_store_new(dir, 256u << 20, 4, true);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    MDB_dbi db;
+    CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
+    static char blob[3000];
+    memset(blob, 'x', sizeof blob);
+    uint64_t n = 0;
+    for (int c = 0; c < 20 && (c < 3 || hy_store_flushes(st) == 0); c++) {
+        MDB_txn *txn;
+        CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
+        for (int i = 0; i < 1500; i++, n++) {
+            uint8_t k[8];
+            hy_key_u64(n * 2654435761u % 1000003u, k);   /* scattered: many pages */
+            MDB_val key = {8, k}, val = {sizeof blob, blob};
+            CHECK(mdb_put(txn, db, &key, &val, 0) == 0);
+        }
+        CHECK(hy_store_commit(st, txn) == 0);
+    }
+    CHECK(hy_store_flushes(st) > 0);
+    hy_store_destroy(&st);
+    st = hy_store_new(dir, 256u << 20, 4, true);
+    CHECK(st != NULL);
+    if (st) {
+        CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
+        MDB_txn *txn;
+        CHECK(mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0);
+        MDB_stat s;
+        CHECK(mdb_stat(txn, db, &s) == 0 && s.ms_entries == n);
+        mdb_txn_abort(txn);
+        hy_store_destroy(&st);
+    }
+    setenv("HY_STORE_FLUSHER", "0", 1);
+    st = hy_store_new(dir, 256u << 20, 4, true);
+    unsetenv("HY_STORE_FLUSHER");
+    CHECK(st != NULL);
+    if (st) {
+        CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
+        MDB_txn *txn;
+        CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
+        uint8_t k[8];
+        hy_key_u64(7, k);
+        MDB_val key = {8, k}, val = {sizeof blob, blob};
+        CHECK(mdb_put(txn, db, &key, &val, 0) == 0);
+        CHECK(hy_store_commit(st, txn) == 0);
+        CHECK(hy_store_flushes(st) == 0);
+        hy_store_destroy(&st);
+    }
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t store_tests[] = {
     {"store.keys_and_ids", test_keys_and_ids},
     {"store.records_indexes_pages", test_records_indexes_pages},
     {"store.map_grows", test_map_grows},
+    {"store.commit_flusher", test_commit_flusher},
     {0},
 };
