@@ -233,7 +233,9 @@ bench_cpu_delta() {
 #   M_US_FWD     gateway forwarder thread (the one socket to the broker, replies matched by tag)
 #   M_US_BROKER  gateway broker thread (and the idle main thread; the catalog and guard tickers)
 #   M_US_GWZMQ   gateway ZeroMQ I/O thread
-#   M_US_SVC     the service's reactor;   M_US_SVCZMQ  the service's ZeroMQ I/O thread
+#   M_US_SVC     the service's reactor (and its reader threads);   M_US_SVCZMQ  its ZeroMQ I/O
+#                thread;   M_US_SVCAUX  its hy-* threads (hy-intake decoding the next batch,
+#                hy-flusher starting a commit's writeback, hy-import-prep)
 #   M_US_LOAD    the load generator;      M_US_ALL     all of the above
 #                (each in CPU microseconds per answered request, warm-up included)
 #   M_OTHERS     cores busy with other processes of the machine during the run (noise)
@@ -259,9 +261,10 @@ bench_measure() {
   M_US_GWZMQ=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$GW_PID" '^ZMQ') $per")
   M_US_SVC=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$spid" '^hamyar') $per")
   M_US_SVCZMQ=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$spid" '^ZMQ') $per")
+  M_US_SVCAUX=$(bench_calc "$(bench_cpu_delta "$s0" "$s1" "$spid" '^hy-') $per")
   M_US_LOAD=$(bench_calc "$(bench_kv "$M" cpu_s) $per")
   M_US_GW=$(bench_calc "$M_US_HTTP + $M_US_FWD + $M_US_BROKER + $M_US_GWZMQ")
-  M_US_SVCALL=$(bench_calc "$M_US_SVC + $M_US_SVCZMQ")
+  M_US_SVCALL=$(bench_calc "$M_US_SVC + $M_US_SVCAUX + $M_US_SVCZMQ")
   M_US_ALL=$(bench_calc "$M_US_GW + $M_US_SVCALL + $M_US_LOAD")
   local hz; hz=$(getconf CLK_TCK)
   M_OTHERS=$(awk -v hz="$hz" -v ncpu="$NCPU" -v ours="$M_US_ALL" -v n="$n" '
@@ -278,8 +281,8 @@ bench_measure() {
 # the rate NCPU cores would reach at that cost if nothing else ran on them.
 bench_cpu_row() {
   local f='%.0f'
-  bench_note "$(printf "CPU per request by process: gateway $f µs (HTTP threads $f, forwarder $f, broker $f, ZMQ I/O $f); %s $f (reactor $f, ZMQ I/O $f); load generator $f; total $f µs" \
-    "$M_US_GW" "$M_US_HTTP" "$M_US_FWD" "$M_US_BROKER" "$M_US_GWZMQ" "$1" "$M_US_SVCALL" "$M_US_SVC" "$M_US_SVCZMQ" "$M_US_LOAD" "$M_US_ALL")"
+  bench_note "$(printf "CPU per request by process: gateway $f µs (HTTP threads $f, forwarder $f, broker $f, ZMQ I/O $f); %s $f (reactor $f, hy-* helpers $f, ZMQ I/O $f); load generator $f; total $f µs" \
+    "$M_US_GW" "$M_US_HTTP" "$M_US_FWD" "$M_US_BROKER" "$M_US_GWZMQ" "$1" "$M_US_SVCALL" "$M_US_SVC" "$M_US_SVCAUX" "$M_US_SVCZMQ" "$M_US_LOAD" "$M_US_ALL")"
   bench_note "$(printf "at that cost %s cores would serve %s req/s; other processes kept %s cores busy during the run" \
     "$NCPU" "$(bench_int "$(bench_calc "$NCPU * 1000000 / ($M_US_ALL > 0 ? $M_US_ALL : 1)")")" "$M_OTHERS")"
 }

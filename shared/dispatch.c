@@ -357,9 +357,11 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
             self->reruns++;
             continue;
         }
+        if (!map_full)   /* the next batch is decoded on the intake thread while this commits */
+            hy_intake_prefetch(self->intake, self->worker);
         if (map_full) {
             mdb_txn_abort(wtxn);
-        } else if ((rc = hy_store_commit(self->store, wtxn)) == 0) {
+        } else if ((rc = hy_store_commit(self->store, wtxn, nwrites)) == 0) {
             break;
         } else if (rc != MDB_MAP_FULL) {
             goto write_failed;

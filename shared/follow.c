@@ -279,7 +279,7 @@ static int s_batch_commit(hy_service_t *self, s_batch_t *batch)
 {
     if (!batch || !batch->txn)
         return 0;
-    int rc = hy_store_commit(self->store, batch->txn);
+    int rc = hy_store_commit(self->store, batch->txn, batch->applied);
     if (rc == 0) {
         self->events_applied += batch->applied;
         hy_pending_publish(self);
@@ -360,7 +360,7 @@ static int s_apply_txn(hy_service_t *self, const char *source, s_page_t *page, u
             return rc ? rc : gap ? 1 : 0;
         }
         if (rc == 0)
-            rc = hy_store_commit(self->store, txn);
+            rc = hy_store_commit(self->store, txn, *applied);
         else
             mdb_txn_abort(txn);
         if (rc == 0) {

@@ -178,7 +178,9 @@ int hy_jobs_background(hy_service_t *self)
         int more = self->def->background(&ctx);
         bool map_full = ctx.mdb_rc == MDB_MAP_FULL || more == MDB_MAP_FULL;
         json_decref(ctx.error);
-        if ((more == 0 || more == 1) && (rc = hy_store_commit(self->store, txn)) == 0) {
+        /* a step may write thousands of rows (an import): weighed as a large commit */
+        if ((more == 0 || more == 1) &&
+            (rc = hy_store_commit(self->store, txn, HY_STORE_FLUSH_WEIGHT)) == 0) {
             hy_pending_publish(self);
             self->bg_more = more == 1;
             return more;

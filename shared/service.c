@@ -111,6 +111,7 @@ void hy_service_destroy(hy_service_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_service_t *self = *self_p;
+    hy_intake_destroy(&self->intake);
     hy_readers_stop(self);
     hy_jobs_stop(self);
     hy_since_free(&self->since);
@@ -169,7 +170,10 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
     hy_job_t *pjobs = jobs + max;
     zmq_msg_t *pclients = clients + max;
     for (int budget = self->batch_max; budget > 0 && n < max && np < max; budget--) {
-        int rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
+        /* Those taken off the socket during the last commit first (decoded meanwhile), in order */
+        int rc = hy_intake_take(self->intake, &clients[n], &jobs[n].doc);
+        if (rc == 1)
+            rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
         if (rc == 1 || rc == -1)
             break;
         if (rc == 2)
@@ -229,6 +233,11 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
     long readers = s_env_long("HY_READERS", DEFAULT_READERS);
     if (readers > 0 && hy_readers_start(self, readers > 64 ? 64 : (int)readers) != 0) {
         hy_log_error("service", "cannot start the reader threads");
+        return -1;
+    }
+    /* HY_INTAKE=0: every request is decoded by the reactor when it takes it (to measure). */
+    if (s_env_long("HY_INTAKE", 1) != 0 && !(self->intake = hy_intake_new((size_t)self->batch_max))) {
+        hy_log_error("service", "cannot start the intake thread");
         return -1;
     }
     return 0;
@@ -328,7 +337,9 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             items[nitems++] = (zmq_pollitem_t){self->fetcher, 0, ZMQ_POLLIN, 0};
         }
         /* 0 only while background work waits: a service with none must sleep in its poll */
-        int rc = zmq_poll(items, nitems, def->background && self->bg_more && now >= bg_at ? 0 : 100);
+        int rc = zmq_poll(items, nitems,
+                          hy_intake_pending(self->intake) ||
+                                  (def->background && self->bg_more && now >= bg_at) ? 0 : 100);
         if (rc < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -341,7 +352,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         if (i_fetch >= 0 && (items[i_fetch].revents & ZMQ_POLLIN))
             hy_follow_on_fetch(self);
         hy_jobs_wake(self);
-        if (items[0].revents & ZMQ_POLLIN) {
+        if ((items[0].revents & ZMQ_POLLIN) || hy_intake_pending(self->intake)) {
             s_on_requests(self, jobs, clients);
             self->bg_more = true;   /* a write may have queued work */
         }

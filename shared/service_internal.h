@@ -66,6 +66,7 @@ struct hy_service {
     hy_source_state_t sources[HY_MAX_SOURCES];
     int nsources;
     struct hy_readers *readers;   /* reader threads for read-only ops (NULL: reads run here) */
+    struct hy_intake *intake;     /* decodes the next batch during a commit (NULL: not ahead) */
     struct hy_parked *parked;     /* parked requests (jobs.c) */
     hy_since_t since;             /* the last events.since page walked (follow.c) */
     size_t nparked, capparked;
@@ -122,6 +123,25 @@ void hy_readers_stop(hy_service_t *self);
  * hy_worker_reply sends the reply text for the client frame; logs and drops it on error. */
 int hy_worker_ready(void *sock, const char *service, const char *digest);
 int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
+/* The same, undecoded: *body (to close) is the request's JSON text. */
+int hy_worker_recv_raw(void *sock, zmq_msg_t *client, zmq_msg_t *body);
+
+/* intake.c: the next batch's requests decoded on a thread of their own while this batch
+ * commits. hy_intake_new starts the thread (room for cap requests); NULL on failure.
+ * hy_intake_prefetch takes every request waiting on sock (without waiting, up to cap) and starts
+ * decoding them; it does nothing while earlier ones are still to be taken; returns how many.
+ * hy_intake_pending says how many are still to be taken; hy_intake_take hands over the next
+ * (waiting for the decoding): 0 with *client (to close) and *doc (new reference; an unparsable
+ * body is {"id":""}), 1 when none is left. hy_intake_decoded counts them (service.status).
+ * hy_intake_destroy joins the thread and drops what was not taken; safe on NULL. All are
+ * no-ops on NULL. */
+typedef struct hy_intake hy_intake_t;
+hy_intake_t *hy_intake_new(size_t cap);
+void hy_intake_destroy(hy_intake_t **self_p);
+size_t hy_intake_prefetch(hy_intake_t *self, void *sock);
+size_t hy_intake_pending(const hy_intake_t *self);
+int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc);
+uint64_t hy_intake_decoded(const hy_intake_t *self);
 void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
                      size_t len);
 

@@ -121,11 +121,12 @@ int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi
     return mdb_txn_commit(txn);
 }
 
-int hy_store_commit(hy_store_t *self, MDB_txn *txn)
+int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight)
 {
-    hy_flusher_begin(self->flusher);
+    hy_flusher_t *fl = weight >= HY_STORE_FLUSH_WEIGHT ? self->flusher : NULL;
+    hy_flusher_begin(fl);
     int rc = mdb_txn_commit(txn);
-    hy_flusher_end(self->flusher);
+    hy_flusher_end(fl);
     return rc;
 }
 

@@ -39,11 +39,14 @@ MDB_env *hy_store_env(hy_store_t *self);
  * write transaction. Call at start-up only, before any other transaction. */
 int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi *dbi);
 
-/* Commits a top-level write transaction (mdb_txn_commit) while the store's flusher thread
- * starts the writeback of the pages the commit writes (flusher.c), so the commit's fdatasync
- * mostly waits instead of doing that work itself. Same result and durability as
- * mdb_txn_commit. Writers commit their batches with it. */
-int hy_store_commit(hy_store_t *self, MDB_txn *txn);
+/* Commits a top-level write transaction (mdb_txn_commit); when the transaction is large
+ * (weight, the requests, events or rows in it, at least HY_STORE_FLUSH_WEIGHT), the store's
+ * flusher thread starts the writeback of the pages the commit writes meanwhile (flusher.c), so
+ * the commit's fdatasync mostly waits instead of doing that work itself; a small commit's few
+ * pages are not worth waking a thread for. Same result and durability as mdb_txn_commit.
+ * Writers commit their batches with it. */
+#define HY_STORE_FLUSH_WEIGHT 8
+int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight);
 
 /* How many times the flusher has started writeback (0 when it is off: HY_STORE_FLUSHER=0, or
  * a store opened without durability). */

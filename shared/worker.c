@@ -23,9 +23,23 @@ int hy_worker_ready(void *sock, const char *service, const char *digest)
 
 int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc)
 {
+    zmq_msg_t body;
+    *doc = NULL;
+    int rc = hy_worker_recv_raw(sock, client, &body);
+    if (rc != 0)
+        return rc;
+    json_error_t jerr;
+    *doc = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
+    if (!*doc)
+        *doc = json_pack("{s:s}", "id", "");   /* answered as a malformed request */
+    zmq_msg_close(&body);
+    return 0;
+}
+
+int hy_worker_recv_raw(void *sock, zmq_msg_t *client, zmq_msg_t *body)
+{
     zmq_msg_t f[4];
     int n = 0, more = 1, rc = 0;
-    *doc = NULL;
     while (more) {
         zmq_msg_t tmp, *m = n < 4 ? &f[n] : &tmp;
         zmq_msg_init(m);
@@ -44,11 +58,9 @@ int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc)
     }
     if (rc == 0 && n == 4 && zmq_msg_size(&f[1]) == 7 && memcmp(zmq_msg_data(&f[1]), "REQUEST", 7) == 0) {
         zmq_msg_init(client);
-        zmq_msg_copy(client, &f[2]);
-        json_error_t jerr;
-        *doc = json_loadb(zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), 0, &jerr);
-        if (!*doc)
-            *doc = json_pack("{s:s}", "id", "");   /* answered as a malformed request */
+        zmq_msg_move(client, &f[2]);
+        zmq_msg_init(body);
+        zmq_msg_move(body, &f[3]);
     } else {
         rc = -2;
     }

@@ -127,7 +127,7 @@ bench_import() {
     "$(bench_int "$rps")" "$rows" "$(bench_calc "$t1 - $t0")" "$state")"
   bench_note "$(printf 'CPU per imported row (registry and gateway, upload included): %.0f µs, against %.0f µs per POST /v1/persons (all processes): %s× cheaper' \
     "$row_us" "$post_us" "$(bench_ratio "$post_us" "$row_us" 1)")"
-  bench_note "$(printf 'registry reactor (the writer) per imported row: %.0f µs; the rows read and checked ahead on hy-import-prep: %.0f µs' \
+  bench_note "$(printf 'registry reactor (the writer) per imported row: %.0f µs; its other threads (hy-import-prep reading and checking rows ahead, hy-flusher, hy-intake): %.0f µs' \
     "$writer_us" "$prep_us")"
   bench_note "counts: $(curl -sS -H "Authorization: Bearer $KEY_SOCIAL_SERVICES" \
     "http://127.0.0.1:$HY_HTTP_PORT/v1/imports/$id" | grep -o '"counts":{[^}]*}')"

@@ -195,9 +195,19 @@ static void test_commit_flusher(void)
             MDB_val key = {8, k}, val = {sizeof blob, blob};
             CHECK(mdb_put(txn, db, &key, &val, 0) == 0);
         }
-        CHECK(hy_store_commit(st, txn) == 0);
+        CHECK(hy_store_commit(st, txn, HY_STORE_FLUSH_WEIGHT) == 0);
     }
     CHECK(hy_store_flushes(st) > 0);
+    /* a small commit (fewer than HY_STORE_FLUSH_WEIGHT requests) does not wake the thread */
+    unsigned long before = hy_store_flushes(st);
+    MDB_txn *small;
+    CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &small) == 0);
+    uint8_t sk[8];
+    hy_key_u64(0, sk);   /* the first key written above: the count stays n */
+    MDB_val skey = {8, sk}, sval = {sizeof blob, blob};
+    CHECK(mdb_put(small, db, &skey, &sval, 0) == 0);
+    CHECK(hy_store_commit(st, small, 1) == 0);
+    CHECK(hy_store_flushes(st) == before);
     hy_store_destroy(&st);
     st = hy_store_new(dir, 256u << 20, 4, true);
     CHECK(st != NULL);
@@ -222,7 +232,7 @@ static void test_commit_flusher(void)
         hy_key_u64(7, k);
         MDB_val key = {8, k}, val = {sizeof blob, blob};
         CHECK(mdb_put(txn, db, &key, &val, 0) == 0);
-        CHECK(hy_store_commit(st, txn) == 0);
+        CHECK(hy_store_commit(st, txn, HY_STORE_FLUSH_WEIGHT) == 0);
         CHECK(hy_store_flushes(st) == 0);
         hy_store_destroy(&st);
     }
