@@ -14,10 +14,13 @@
  * 1M-person registry never fills one transaction's dirty pages. The old databases are dropped
  * in the last transaction. All of it runs in registry_open, before the service answers anyone.
  */
+#include <errno.h>
+
 #include "log.h"
 #include "registry.h"
 
 size_t registry_reindex_chunk = 2048;
+size_t registry_reindex_stop_after = 0;
 
 static const char s_at[] = "layout_at";
 
@@ -99,9 +102,14 @@ int registry_reindex(hy_store_t *store, registry_t *st)
     txn = NULL;
     if (rc != 0 || found == 0)
         return rc;
-    hy_log_info("layout", "rebuilding the person indexes in their new layout");
-    for (bool done = false; rc == 0 && !done;)
+    hy_log_info("layout", "rebuilding the person indexes in their new layout%s",
+                at ? " (resuming)" : "");
+    size_t chunks = 0;
+    for (bool done = false; rc == 0 && !done; chunks++) {
+        if (registry_reindex_stop_after && chunks == registry_reindex_stop_after)
+            return EINTR;   /* tests: stopped half-way, as by a kill */
         rc = s_chunk(env, st, &at, &done);
+    }
     if (rc == 0)
         rc = mdb_txn_begin(env, NULL, 0, &txn);
     if (rc == 0)

@@ -123,6 +123,9 @@ int registry_name_key(MDB_txn *txn, registry_t *st, const char *key, size_t len,
  * 0 or an LMDB error. */
 int registry_reindex(hy_store_t *store, registry_t *st);
 extern size_t registry_reindex_chunk;
+/* Tests: > 0 stops a rebuild after that many transactions with EINTR, as a kill would (the
+ * next start resumes after the last person committed, "layout_at" in registry.meta). */
+extern size_t registry_reindex_stop_after;
 
 typedef struct {
     const char *national_id;    /* any accepted form; NULL = no filter */

@@ -952,5 +952,6 @@ const hy_test_t registry_tests[] = {
     {"registry.events_and_audit", test_events_and_audit},
     {"registry.corrections", test_corrections},
     {"registry.old_layout", registry_test_old_layout},
+    {"registry.old_layout_resume", registry_test_old_layout_resume},
     {0},
 };

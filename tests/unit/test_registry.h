@@ -22,5 +22,6 @@
 void registry_test_nid(unsigned base, char out[11]);
 /* test_registry_layout.c: a data directory in the index layout of before. */
 void registry_test_old_layout(void);
+void registry_test_old_layout_resume(void);
 
 #endif
