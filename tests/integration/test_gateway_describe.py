@@ -59,6 +59,16 @@ def test_two_services_claiming_one_route_is_a_loud_error():
             c.keys[role] = c.make_key(role)
         c.start_proc("gateway")
         c.start_proc("registry")
+        # The first service to claim a route keeps it: the registry's routes are installed before
+        # the impostor announces (on a loaded machine its description could otherwise come second)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                if c.get("/v1/offices", key="operator").status == 200:
+                    break
+            except OSError:
+                pass   # the gateway is still starting
+            time.sleep(0.1)
         desc = fakeworker.description("networks", [fakeworker.op("networks.steal", "POST", "/v1/persons")])
         halt = fakeworker.start(c, "networks", desc, fakeworker.answer_ops({}))
         try:
