@@ -5,7 +5,8 @@
  * A durable commit spends most of its time writing pages and waiting for the disk, while the
  * requests of the next batch are already queued on the socket. Just before it commits, the
  * reactor takes them off the socket undecoded (a few hundred nanoseconds each) and hands them to
- * this thread, which parses their JSON on the other core during the commit; after the commit
+ * this thread, which parses their JSON (and checks a write's role and arguments: the batch
+ * need not) on the other core during the commit; after the commit
  * the reactor takes them back decoded, in the order they came, and runs them as it would have.
  *
  * Nothing changes in what a request sees: it is still run after the commit it waited behind,
@@ -31,6 +32,9 @@ struct hy_intake {
     size_t n, next, cap;  /* requests held; the next to take */
     zmq_msg_t *clients, *bodies;
     json_t **docs;
+    bool *checked;
+    hy_intake_check_fn check;
+    void *check_arg;
     _Atomic uint64_t decoded;   /* requests decoded ahead, for service.status */
 };
 
@@ -50,6 +54,7 @@ static void *s_run(void *arg)
             json_t *doc = json_loadb(zmq_msg_data(&self->bodies[i]), zmq_msg_size(&self->bodies[i]),
                                      0, &jerr);
             self->docs[i] = doc ? doc : json_pack("{s:s}", "id", "");   /* refused as malformed */
+            self->checked[i] = doc && self->check && self->check(self->check_arg, doc);
             zmq_msg_close(&self->bodies[i]);
         }
         self->decoded += n;
@@ -61,16 +66,19 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-hy_intake_t *hy_intake_new(size_t cap)
+hy_intake_t *hy_intake_new(size_t cap, hy_intake_check_fn check, void *arg)
 {
     hy_intake_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->check = check;
+    self->check_arg = arg;
     self->cap = cap ? cap : 1;
     self->clients = calloc(self->cap, sizeof *self->clients);
     self->bodies = calloc(self->cap, sizeof *self->bodies);
     self->docs = calloc(self->cap, sizeof *self->docs);
-    if (!self->clients || !self->bodies || !self->docs)
+    self->checked = calloc(self->cap, sizeof *self->checked);
+    if (!self->clients || !self->bodies || !self->docs || !self->checked)
         goto fail;
     if (pthread_mutex_init(&self->mu, NULL) != 0)
         goto fail;
@@ -91,6 +99,7 @@ fail:
     free(self->clients);
     free(self->bodies);
     free(self->docs);
+    free(self->checked);
     free(self);
     return NULL;
 }
@@ -124,6 +133,7 @@ void hy_intake_destroy(hy_intake_t **self_p)
     free(self->clients);
     free(self->bodies);
     free(self->docs);
+    free(self->checked);
     free(self);
     *self_p = NULL;
 }
@@ -154,7 +164,7 @@ size_t hy_intake_pending(const hy_intake_t *self)
     return self ? self->n - self->next : 0;
 }
 
-int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc)
+int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *checked)
 {
     if (!self || self->next >= self->n)
         return 1;
@@ -165,6 +175,7 @@ int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc)
     zmq_msg_move(client, &self->clients[i]);
     zmq_msg_close(&self->clients[i]);
     *doc = self->docs[i];
+    *checked = self->checked[i];
     self->docs[i] = NULL;
     return 0;
 }

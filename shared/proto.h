@@ -75,6 +75,7 @@ typedef struct {
     const char *if_match;  /* the HTTP If-Match the gateway passed on, NULL when absent */
     hy_actor_t actor;
     json_t *args;          /* borrowed; always an object */
+    bool checked;          /* role and arguments already checked (on the intake thread) */
 } hy_request_t;
 int hy_proto_parse_request(json_t *req, hy_request_t *out);
 

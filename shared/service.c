@@ -171,7 +171,8 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
     zmq_msg_t *pclients = clients + max;
     for (int budget = self->batch_max; budget > 0 && n < max && np < max; budget--) {
         /* Those taken off the socket during the last commit first (decoded meanwhile), in order */
-        int rc = hy_intake_take(self->intake, &clients[n], &jobs[n].doc);
+        bool checked = false;
+        int rc = hy_intake_take(self->intake, &clients[n], &jobs[n].doc, &checked);
         if (rc == 1)
             rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
         if (rc == 1 || rc == -1)
@@ -196,6 +197,7 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
         job->reply = NULL;
         job->park_source = NULL;
         job->no_park = false;
+        job->checked = checked && kind != HY_DISPATCH_POINT;   /* reads are not prechecked */
     }
     /* Point reads first: they see the last commit, and need not wait for this batch's fsync. */
     hy_jobs_run(self, pjobs, pclients, np);
@@ -236,7 +238,7 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
         return -1;
     }
     /* HY_INTAKE=0: every request is decoded by the reactor when it takes it (to measure). */
-    if (s_env_long("HY_INTAKE", 1) != 0 && !(self->intake = hy_intake_new((size_t)self->batch_max))) {
+    if (s_env_long("HY_INTAKE", 1) != 0 && !(self->intake = hy_intake_new((size_t)self->batch_max, hy_dispatch_precheck, self))) {
         hy_log_error("service", "cannot start the intake thread");
         return -1;
     }

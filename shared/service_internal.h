@@ -84,6 +84,7 @@ typedef struct {
     json_t *reply;          /* set by hy_dispatch_batch (owned); NULL when parked */
     const char *park_source;/* set by hy_dispatch_batch when the handler parked it */
     bool no_park;           /* run again after parking: may not park twice */
+    bool checked;           /* its role and arguments were checked on the intake thread */
 } hy_job_t;
 
 /* Runs a batch: reads in one read transaction, writes in one write transaction with a nested
@@ -101,6 +102,10 @@ int hy_dispatch_kind(hy_service_t *self, json_t *doc);
 /* Runs one read-only request in a read transaction of its own (hy_store_read_begin), on any
  * thread: touches no state of the reactor but atomic counters. Returns the reply (new ref). */
 json_t *hy_dispatch_read(hy_service_t *self, json_t *doc);
+/* For a write: checks the role and the arguments of a request document (normalising them in
+ * place, as the batch would) on any thread; true when both pass, so the batch need not check
+ * them again. Touches nothing but doc. */
+bool hy_dispatch_precheck(void *self, json_t *doc);
 
 /* readers.c: the pool of reader threads (the reactor is their only client).
  * hy_readers_start starts n threads and binds the hand-off socket in self->zctx; returns 0 or -1.
@@ -131,16 +136,18 @@ int hy_worker_recv_raw(void *sock, zmq_msg_t *client, zmq_msg_t *body);
  * hy_intake_prefetch takes every request waiting on sock (without waiting, up to cap) and starts
  * decoding them; it does nothing while earlier ones are still to be taken; returns how many.
  * hy_intake_pending says how many are still to be taken; hy_intake_take hands over the next
- * (waiting for the decoding): 0 with *client (to close) and *doc (new reference; an unparsable
- * body is {"id":""}), 1 when none is left. hy_intake_decoded counts them (service.status).
+ * (waiting for the decoding): 0 with *client (to close), *doc (new reference; an unparsable
+ * body is {"id":""}) and *checked (check(arg, doc) passed on the thread: for the reactor,
+ * hy_dispatch_precheck), 1 when none is left. hy_intake_decoded counts them (service.status).
  * hy_intake_destroy joins the thread and drops what was not taken; safe on NULL. All are
  * no-ops on NULL. */
 typedef struct hy_intake hy_intake_t;
-hy_intake_t *hy_intake_new(size_t cap);
+typedef bool (*hy_intake_check_fn)(void *arg, json_t *doc);
+hy_intake_t *hy_intake_new(size_t cap, hy_intake_check_fn check, void *arg);
 void hy_intake_destroy(hy_intake_t **self_p);
 size_t hy_intake_prefetch(hy_intake_t *self, void *sock);
 size_t hy_intake_pending(const hy_intake_t *self);
-int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc);
+int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *checked);
 uint64_t hy_intake_decoded(const hy_intake_t *self);
 void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
                      size_t len);

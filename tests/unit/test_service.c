@@ -213,6 +213,7 @@ static void test_batch_outbox_audit(void)
         return;
     }
     hy_job_t jobs[10];
+    memset(jobs, 0, sizeof jobs);
     for (int i = 0; i < 10; i++) {
         char args[64];
         snprintf(args, sizeof args, "{\"name\":\"%s\"}", i % 3 == 2 ? "boom" : "ok");
@@ -405,6 +406,12 @@ static int s_router_send(void *router, const char *id, const char *client, const
     return 0;
 }
 
+static bool s_has_op(void *arg, json_t *doc)
+{
+    (void)arg;
+    return json_object_get(doc, "op") != NULL;
+}
+
 static void test_intake_decodes_ahead(void)
 {
     void *zctx = zmq_ctx_new();
@@ -412,7 +419,7 @@ static void test_intake_decodes_ahead(void)
     CHECK(zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "w1", 2) == 0);
     CHECK(zmq_bind(router, "inproc://intake-test") == 0);
     CHECK(zmq_connect(dealer, "inproc://intake-test") == 0);
-    hy_intake_t *in = hy_intake_new(8);
+    hy_intake_t *in = hy_intake_new(8, s_has_op, NULL);
     CHECK(in != NULL);
     CHECK(hy_intake_prefetch(in, dealer) == 0);   /* nothing waiting */
     /* the router knows the dealer once the connection is attached: send until it does */
@@ -437,14 +444,18 @@ static void test_intake_decodes_ahead(void)
     zmq_msg_t client;
     json_t *doc;
     const char *want_client[] = {"c1", "c2", "c3"}, *want_id[] = {"r1", "", "r3"};
+    const bool want_checked[] = {true, false, false};   /* s_has_op ran on the intake thread */
     for (size_t i = 0; i < 3; i++) {
-        CHECK(hy_intake_take(in, &client, &doc) == 0);
+        bool checked = !want_checked[i];
+        CHECK(hy_intake_take(in, &client, &doc, &checked) == 0);
+        CHECK(checked == want_checked[i]);
         CHECK(zmq_msg_size(&client) == 2 && memcmp(zmq_msg_data(&client), want_client[i], 2) == 0);
         CHECK_EQ_STR(json_string_value(json_object_get(doc, "id")), want_id[i]);
         zmq_msg_close(&client);
         json_decref(doc);
     }
-    CHECK(hy_intake_take(in, &client, &doc) == 1);
+    bool checked;
+    CHECK(hy_intake_take(in, &client, &doc, &checked) == 1);
     CHECK(hy_intake_decoded(in) == 3);
     /* left untaken: freed by hy_intake_destroy (ASan would see a leak) */
     CHECK(s_router_send(router, "w1", "c4", "{\"id\":\"r4\"}") == 0);
@@ -459,6 +470,46 @@ static void test_intake_decodes_ahead(void)
     zmq_close(router);
     zmq_close(dealer);
     zmq_ctx_term(zctx);
+}
+
+/* A write's role and arguments checked ahead (hy_dispatch_precheck, on the intake thread): true
+ * only for a known write with an allowed role and good arguments; the batch then skips the
+ * checks and answers as it would have. */
+static void test_precheck(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    hy_actor_t ss = {"key-7", "social_services", "rey-2"}, aud = {"key-8", "auditor", "rey-2"};
+    json_t *good = hy_proto_request("things.create", "p1", &ss, NULL, json_pack("{s:s}", "name", "n"));
+    json_t *bad = hy_proto_request("things.create", "p2", &ss, NULL, json_pack("{s:s,s:i}", "name", "n", "x", 1));
+    json_t *role = hy_proto_request("things.create", "p3", &aud, NULL, json_pack("{s:s}", "name", "n"));
+    json_t *read = hy_proto_request("things.get", "p4", &ss, NULL, json_pack("{s:s}", "id", "thg_1"));
+    json_t *none = hy_proto_request("things.nope", "p5", &ss, NULL, json_object());
+    CHECK(hy_dispatch_precheck(svc, good));
+    CHECK(!hy_dispatch_precheck(svc, bad));
+    CHECK(!hy_dispatch_precheck(svc, role));
+    CHECK(!hy_dispatch_precheck(svc, read));
+    CHECK(!hy_dispatch_precheck(svc, none));
+    hy_job_t jobs[2] = {{.doc = good, .checked = true}, {.doc = bad, .checked = false}};
+    CHECK(hy_dispatch_batch(svc, jobs, 2) == 0);
+    CHECK(s_status_of(jobs[0].reply) == 201);
+    CHECK(s_status_of(jobs[1].reply) == 400);
+    CHECK_EQ_STR(s_err_code(jobs[1].reply), "unknown_field");
+    for (int i = 0; i < 2; i++)
+        json_decref(jobs[i].reply);
+    hy_pending_truncate(svc, 0);
+    json_decref(good);
+    json_decref(bad);
+    json_decref(role);
+    json_decref(read);
+    json_decref(none);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
 }
 
 /* A batch that fills the map is rolled back, the map grows, and the batch succeeds whole. */
@@ -477,6 +528,7 @@ static void test_map_full_batch(void)
     memset(blob, 'b', 60000);
     blob[60000] = '\0';
     hy_job_t jobs[40];
+    memset(jobs, 0, sizeof jobs);
     for (int i = 0; i < 40; i++) {
         hy_actor_t actor = {"k", "social_services", "o"};
         char id[16];
@@ -704,6 +756,7 @@ const hy_test_t service_tests[] = {
     {"service.map_full_batch", test_map_full_batch},
     {"service.flat_batch_reruns", test_flat_batch_reruns},
     {"service.intake_decodes_ahead", test_intake_decodes_ahead},
+    {"service.precheck", test_precheck},
     {"service.etag_serialises_once", test_etag_serialises_once},
     {"service.no_2xx_from_handlers", test_no_2xx_from_handlers},
     {0},
