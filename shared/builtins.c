@@ -26,8 +26,8 @@ static int s_status_op(hy_ctx_t *ctx, json_t *args, json_t **result)
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';
-    *result = json_pack("{s:s, s:s, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}", "service",
-                        self->def->name, "host", host, "pid", (json_int_t)getpid(), "seq",
+    *result = json_pack("{s:s, s:s, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
+                        "service", self->def->name, "host", host, "pid", (json_int_t)getpid(), "seq",
                         (json_int_t)hy_outbox_last(self, ctx->txn), "sources", cursors, "store",
                         "map_bytes", (json_int_t)map, "used_bytes", (json_int_t)used, "requests",
                         (json_int_t)self->requests, "batches", (json_int_t)self->batches,

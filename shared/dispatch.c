@@ -98,6 +98,16 @@ static json_t *s_error_reply(const char *id, int status, const char *code, const
     return hy_proto_reply_error(id, status, code, field, detail);
 }
 
+/* The role's and the arguments' checks of a request (the arguments normalised in place):
+ * 0, S_FORBIDDEN, or S_BAD_ARGS with *serr. */
+enum { S_FORBIDDEN = 1, S_BAD_ARGS };
+static int s_check(const hy_op_spec_t *spec, const hy_request_t *req, hy_spec_error_t *serr)
+{
+    if (!(hy_role_parse(req->actor.role) & spec->roles))
+        return S_FORBIDDEN;
+    return hy_spec_check(spec, req->args, serr) != 0 ? S_BAD_ARGS : 0;
+}
+
 /* Handles one parsed request in txn (a read txn, or the batch's write txn). Returns the reply;
  * sets *map_full when the batch must be rerun after growing the map. */
 static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *req,
@@ -105,13 +115,13 @@ static json_t *s_handle(hy_service_t *self, MDB_txn *txn, const hy_request_t *re
                         const char **parked, bool *map_full, bool *rerun)
 {
     hy_spec_error_t serr;
-    unsigned role = req->checked ? spec->roles : hy_role_parse(req->actor.role);
-    if (!(role & spec->roles)) {
+    int refused = req->checked ? 0 : s_check(spec, req, &serr);
+    if (refused == S_FORBIDDEN) {
         char d[160];
         snprintf(d, sizeof d, "the %s role may not call %s", req->actor.role, req->op);
         return s_error_reply(req->id, 403, "forbidden", NULL, d);
     }
-    if (!req->checked && hy_spec_check(spec, req->args, &serr) != 0)
+    if (refused == S_BAD_ARGS)
         return s_error_reply(req->id, serr.status, serr.code, serr.field[0] ? serr.field : NULL,
                              serr.detail);
 
@@ -358,14 +368,15 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
             self->reruns++;
             continue;
         }
-        if (!map_full)   /* the next batch is decoded on the intake thread while this commits */
-            hy_intake_prefetch(self->intake, self->worker);
         if (map_full) {
             mdb_txn_abort(wtxn);
-        } else if ((rc = hy_store_commit(self->store, wtxn, nwrites)) == 0) {
-            break;
-        } else if (rc != MDB_MAP_FULL) {
-            goto write_failed;
+        } else {
+            /* the next batch is decoded on the intake thread while this one commits */
+            hy_intake_prefetch(self->intake, self->worker);
+            if ((rc = hy_store_commit(self->store, wtxn, nwrites)) == 0)
+                break;
+            if (rc != MDB_MAP_FULL)
+                goto write_failed;
         }
         if ((rc = hy_store_grow(self->store)) != 0)
             goto write_failed;
@@ -404,7 +415,7 @@ bool hy_dispatch_precheck(void *arg, json_t *doc)
     if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &read)) || read)
         return false;
     hy_spec_error_t serr;
-    return (hy_role_parse(req.actor.role) & spec->roles) && hy_spec_check(spec, req.args, &serr) == 0;
+    return s_check(spec, &req, &serr) == 0;
 }
 
 /* ---- reads on reader threads ------------------------------------------------------------------ */

@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include "flusher.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>

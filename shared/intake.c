@@ -15,7 +15,6 @@
  * mutex), and jansson's reference counts are atomic.
  */
 #define _GNU_SOURCE   /* pthread_setname_np: the thread shows in top and in the bench */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +49,8 @@ static void *s_run(void *arg)
         size_t n = self->n;
         pthread_mutex_unlock(&self->mu);
         for (size_t i = 0; i < n; i++) {   /* the arrays are ours until work is cleared */
-            json_error_t jerr;
-            json_t *doc = json_loadb(zmq_msg_data(&self->bodies[i]), zmq_msg_size(&self->bodies[i]),
-                                     0, &jerr);
-            self->docs[i] = doc ? doc : json_pack("{s:s}", "id", "");   /* refused as malformed */
-            self->checked[i] = doc && self->check && self->check(self->check_arg, doc);
+            self->docs[i] = hy_worker_decode(&self->bodies[i]);
+            self->checked[i] = self->check && self->check(self->check_arg, self->docs[i]);
             zmq_msg_close(&self->bodies[i]);
         }
         self->decoded += n;

@@ -238,7 +238,8 @@ static int s_open_sockets(hy_service_t *self, const char *broker, const char *pu
         return -1;
     }
     /* HY_INTAKE=0: every request is decoded by the reactor when it takes it (to measure). */
-    if (s_env_long("HY_INTAKE", 1) != 0 && !(self->intake = hy_intake_new((size_t)self->batch_max, hy_dispatch_precheck, self))) {
+    if (s_env_long("HY_INTAKE", 1) != 0 &&
+        !(self->intake = hy_intake_new((size_t)self->batch_max, hy_dispatch_precheck, self))) {
         hy_log_error("service", "cannot start the intake thread");
         return -1;
     }

@@ -128,8 +128,10 @@ void hy_readers_stop(hy_service_t *self);
  * hy_worker_reply sends the reply text for the client frame; logs and drops it on error. */
 int hy_worker_ready(void *sock, const char *service, const char *digest);
 int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc);
-/* The same, undecoded: *body (to close) is the request's JSON text. */
+/* The same, undecoded: *body (to close) is the request's JSON text; hy_worker_decode turns it
+ * into the document hy_worker_recv gives (new reference). */
 int hy_worker_recv_raw(void *sock, zmq_msg_t *client, zmq_msg_t *body);
+json_t *hy_worker_decode(zmq_msg_t *body);
 
 /* intake.c: the next batch's requests decoded on a thread of their own while this batch
  * commits. hy_intake_new starts the thread (room for cap requests); NULL on failure.

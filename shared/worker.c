@@ -28,12 +28,16 @@ int hy_worker_recv(void *sock, zmq_msg_t *client, json_t **doc)
     int rc = hy_worker_recv_raw(sock, client, &body);
     if (rc != 0)
         return rc;
-    json_error_t jerr;
-    *doc = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
-    if (!*doc)
-        *doc = json_pack("{s:s}", "id", "");   /* answered as a malformed request */
+    *doc = hy_worker_decode(&body);
     zmq_msg_close(&body);
     return 0;
+}
+
+json_t *hy_worker_decode(zmq_msg_t *body)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(zmq_msg_data(body), zmq_msg_size(body), 0, &jerr);
+    return doc ? doc : json_pack("{s:s}", "id", "");   /* answered as a malformed request */
 }
 
 int hy_worker_recv_raw(void *sock, zmq_msg_t *client, zmq_msg_t *body)

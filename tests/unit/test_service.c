@@ -127,12 +127,19 @@ static size_t s_event_count(hy_service_t *svc, json_t **events_out)
     return n;
 }
 
-static void test_roles_shapes_rollback(void)
+/* A toy service in a new directory (dir); NULL (a failed check) if it cannot start. */
+static hy_service_t *s_toy(char dir[64])
 {
-    char dir[64];
     hy_test_tmpdir(dir);
     hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
     CHECK(svc != NULL);
+    return svc;
+}
+
+static void test_roles_shapes_rollback(void)
+{
+    char dir[64];
+    hy_service_t *svc = s_toy(dir);
     if (!svc)
         return;
     int st;
@@ -170,12 +177,9 @@ static void test_roles_shapes_rollback(void)
 static void test_idempotency(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
-    if (!svc) {
-        CHECK(svc != NULL);
+    hy_service_t *svc = s_toy(dir);
+    if (!svc)
         return;
-    }
     int st;
     json_t *r1 = hy_service_calls(svc, "things.create", "social_services", "k-1", "{\"name\":\"a\"}", &st);
     CHECK(st == 201);
@@ -206,12 +210,9 @@ static void test_idempotency(void)
 static void test_batch_outbox_audit(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
-    if (!svc) {
-        CHECK(svc != NULL);
+    hy_service_t *svc = s_toy(dir);
+    if (!svc)
         return;
-    }
     hy_job_t jobs[10];
     memset(jobs, 0, sizeof jobs);
     for (int i = 0; i < 10; i++) {
@@ -282,12 +283,9 @@ static json_t *s_event(uint64_t seq)
 static void test_follow_cursor(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
-    if (!svc) {
-        CHECK(svc != NULL);
+    hy_service_t *svc = s_toy(dir);
+    if (!svc)
         return;
-    }
     s_applied_count = 0;
     json_t *e1 = s_event(1), *e2 = s_event(2), *e4 = s_event(4);
     CHECK(hy_service_apply(svc, "src", e1) == 0);
@@ -341,12 +339,9 @@ static int s_batch_names(hy_service_t *svc, const char *const *names, size_t n, 
 static void test_flat_batch_reruns(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
-    if (!svc) {
-        CHECK(svc != NULL);
+    hy_service_t *svc = s_toy(dir);
+    if (!svc)
         return;
-    }
     const char *names[30];
     json_t *replies[30];
     for (int i = 0; i < 30; i++)
@@ -478,12 +473,9 @@ static void test_intake_decodes_ahead(void)
 static void test_precheck(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
-    if (!svc) {
-        CHECK(svc != NULL);
+    hy_service_t *svc = s_toy(dir);
+    if (!svc)
         return;
-    }
     hy_actor_t ss = {"key-7", "social_services", "rey-2"}, aud = {"key-8", "auditor", "rey-2"};
     json_t *good = hy_proto_request("things.create", "p1", &ss, NULL, json_pack("{s:s}", "name", "n"));
     json_t *bad = hy_proto_request("things.create", "p2", &ss, NULL, json_pack("{s:s,s:i}", "name", "n", "x", 1));

@@ -112,6 +112,42 @@ static void test_records_indexes_pages(void)
     hy_test_rmdir(dir);
 }
 
+/* Reopens the store at dir and counts the entries of database name; (size_t)-1 if it cannot. */
+static size_t s_reopen_count(const char *dir, size_t mapsize, bool durable, const char *name)
+{
+    hy_store_t *st = hy_store_new(dir, mapsize, 4, durable);
+    MDB_dbi db;
+    MDB_txn *txn;
+    MDB_stat s;
+    size_t n = (size_t)-1;
+    if (st && hy_store_open_db(st, name, 0, &db) == 0 &&
+        mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0) {
+        if (mdb_stat(txn, db, &s) == 0)
+            n = s.ms_entries;
+        mdb_txn_abort(txn);
+    }
+    hy_store_destroy(&st);
+    return n;
+}
+
+/* Puts val under the u64 key in a transaction of its own, committed by hy_store_commit with
+ * weight; 0 or an LMDB error. */
+static int s_put_one(hy_store_t *st, MDB_dbi db, uint64_t key, MDB_val val, size_t weight)
+{
+    MDB_txn *txn;
+    uint8_t k[8];
+    hy_key_u64(key, k);
+    MDB_val mk = {8, k};
+    int rc = mdb_txn_begin(hy_store_env(st), NULL, 0, &txn);
+    if (rc != 0)
+        return rc;
+    if ((rc = mdb_put(txn, db, &mk, &val, 0)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return hy_store_commit(st, txn, weight);
+}
+
 /* A map that is full grows instead of failing, and what was written stays. */
 static void test_map_grows(void)
 {
@@ -155,17 +191,7 @@ static void test_map_grows(void)
     CHECK(map > (64u << 10) && used > 300u * 2000u && used <= map);
     hy_store_destroy(&st);
     /* Reopened with the small size, the environment keeps its grown map and its data. */
-    st = hy_store_new(dir, 64 << 10, 4, false);
-    CHECK(st != NULL);
-    if (st) {
-        CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
-        MDB_txn *txn;
-        CHECK(mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0);
-        MDB_stat s;
-        CHECK(mdb_stat(txn, db, &s) == 0 && s.ms_entries == 300);
-        mdb_txn_abort(txn);
-        hy_store_destroy(&st);
-    }
+    CHECK(s_reopen_count(dir, 64 << 10, false, "big") == 300);
     hy_test_rmdir(dir);
 }
 
@@ -200,39 +226,19 @@ static void test_commit_flusher(void)
     CHECK(hy_store_flushes(st) > 0);
     /* a small commit (fewer than HY_STORE_FLUSH_WEIGHT requests) does not wake the thread */
     unsigned long before = hy_store_flushes(st);
-    MDB_txn *small;
-    CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &small) == 0);
-    uint8_t sk[8];
-    hy_key_u64(0, sk);   /* the first key written above: the count stays n */
-    MDB_val skey = {8, sk}, sval = {sizeof blob, blob};
-    CHECK(mdb_put(small, db, &skey, &sval, 0) == 0);
-    CHECK(hy_store_commit(st, small, 1) == 0);
+    MDB_val bval = {sizeof blob, blob};
+    /* key 0: the first key written above, so the count stays n */
+    CHECK(s_put_one(st, db, 0, bval, 1) == 0);
     CHECK(hy_store_flushes(st) == before);
     hy_store_destroy(&st);
-    st = hy_store_new(dir, 256u << 20, 4, true);
-    CHECK(st != NULL);
-    if (st) {
-        CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
-        MDB_txn *txn;
-        CHECK(mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0);
-        MDB_stat s;
-        CHECK(mdb_stat(txn, db, &s) == 0 && s.ms_entries == n);
-        mdb_txn_abort(txn);
-        hy_store_destroy(&st);
-    }
+    CHECK(s_reopen_count(dir, 256u << 20, true, "big") == n);
     setenv("HY_STORE_FLUSHER", "0", 1);
     st = hy_store_new(dir, 256u << 20, 4, true);
     unsetenv("HY_STORE_FLUSHER");
     CHECK(st != NULL);
     if (st) {
         CHECK(hy_store_open_db(st, "big", 0, &db) == 0);
-        MDB_txn *txn;
-        CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
-        uint8_t k[8];
-        hy_key_u64(7, k);
-        MDB_val key = {8, k}, val = {sizeof blob, blob};
-        CHECK(mdb_put(txn, db, &key, &val, 0) == 0);
-        CHECK(hy_store_commit(st, txn, HY_STORE_FLUSH_WEIGHT) == 0);
+        CHECK(s_put_one(st, db, 7, bval, HY_STORE_FLUSH_WEIGHT) == 0);
         CHECK(hy_store_flushes(st) == 0);
         hy_store_destroy(&st);
     }
