@@ -38,18 +38,25 @@ for b in hamyar-gateway hamyarctl hamyar-registry; do
 done
 
 # The bench programs are built here, not by the main Makefile: they are not part of Hamyar.
+# The bare servers (the ceilings) allocate with the same allocator as the build measured
+# (BENCH_MALLOC: -ljemalloc when its programs link jemalloc, the Makefile's default), so a
+# ratio never counts the allocator as Hamyar's own doing.
+BENCH_MALLOC=
+ldd "$BIN/hamyar-registry" 2>/dev/null | grep -q libjemalloc && BENCH_MALLOC=-ljemalloc
 bench_build_tools() {
   mkdir -p "$TOOLS"
   local flags=(-std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L)
-  local t libs
-  for t in loadgen:-lpthread bare_mhd:"-lmicrohttpd -lpthread" lmdb_puts:-llmdb svc_status:-lzmq \
-           bare_pipeline:"-lmicrohttpd -ljansson -lzmq -llmdb -lpthread"; do
+  local t libs rebuild=
+  [ "$(cat "$TOOLS/.malloc" 2>/dev/null)" = "x$BENCH_MALLOC" ] || rebuild=1
+  for t in loadgen:-lpthread bare_mhd:"-lmicrohttpd -lpthread $BENCH_MALLOC" lmdb_puts:-llmdb svc_status:-lzmq \
+           bare_pipeline:"-lmicrohttpd -ljansson -lzmq -llmdb -lpthread $BENCH_MALLOC"; do
     libs=${t#*:}; t=${t%%:*}
-    if [ ! -x "$TOOLS/$t" ] || [ "bench/$t.c" -nt "$TOOLS/$t" ]; then
+    if [ -n "$rebuild" ] || [ ! -x "$TOOLS/$t" ] || [ "bench/$t.c" -nt "$TOOLS/$t" ]; then
       # shellcheck disable=SC2086
       ${CC:-gcc} "${flags[@]}" -o "$TOOLS/$t" "bench/$t.c" $libs
     fi
   done
+  echo "x$BENCH_MALLOC" >"$TOOLS/.malloc"
 }
 bench_build_tools
 
@@ -66,6 +73,7 @@ bench_secs() { bench_calc "$1 * $BENCH_SCALE"; }
 
 echo "Hamyar benchmarks — $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo '+changes')"
 echo "machine: $NCPU cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "allocator: $([ -n "$BENCH_MALLOC" ] && echo jemalloc || echo "glibc's malloc"), in Hamyar's programs and in the bare servers of the ceilings alike"
 echo "binaries: $BUILD/bin; data: $BENCH_DIR on $(df -PT "$BENCH_DIR" | awk 'NR == 2 { print $2 }') ($(findmnt -no SOURCE -T "$BENCH_DIR" 2>/dev/null || echo '?'))"
 echo "gateway: HY_GATEWAY_THREADS=$BENCH_THREADS (the default is 4: no HTTP thread waits on a service); clients: $BENCH_CONNS keep-alive connections over 2 load-generator threads"
 echo "logging: services at HY_LOG_LEVEL=warn; the gateway's line per request goes to a file (it ignores the level)"

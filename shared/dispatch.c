@@ -302,6 +302,7 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
         }
         items[i].spec = s_lookup(self, items[i].req.op, &items[i].read);
         items[i].req.checked = jobs[i].checked && items[i].spec && !items[i].read;
+        items[i].req.prepared = items[i].req.checked ? jobs[i].prepared : NULL;
         if (!items[i].spec) {
             char d[160];
             snprintf(d, sizeof d, "the %s service has no operation %s", self->def->name,
@@ -406,16 +407,24 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
     return result;
 }
 
-bool hy_dispatch_precheck(void *arg, json_t *doc)
+bool hy_dispatch_precheck(void *arg, json_t *doc, json_t **prepared)
 {
     hy_service_t *self = arg;
     hy_request_t req;
     bool read = false;
     const hy_op_spec_t *spec;
+    *prepared = NULL;
     if (hy_proto_parse_request(doc, &req) != 0 || !(spec = s_lookup(self, req.op, &read)) || read)
         return false;
     hy_spec_error_t serr;
-    return s_check(spec, &req, &serr) == 0;
+    if (s_check(spec, &req, &serr) != 0)
+        return false;
+    if (spec->prepare) {   /* today as the writer's hy_ctx_init will see it */
+        char today[11];
+        hy_date_today(self->fixed_now ? self->fixed_now : (int64_t)time(NULL), today);
+        *prepared = spec->prepare(&req, today);
+    }
+    return true;
 }
 
 /* ---- reads on reader threads ------------------------------------------------------------------ */

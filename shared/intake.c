@@ -32,6 +32,7 @@ struct hy_intake {
     zmq_msg_t *clients, *bodies;
     json_t **docs;
     bool *checked;
+    json_t **prepared;   /* what the op's prepare made (hy_dispatch_precheck) */
     hy_intake_check_fn check;
     void *check_arg;
     _Atomic uint64_t decoded;   /* requests decoded ahead, for service.status */
@@ -50,7 +51,9 @@ static void *s_run(void *arg)
         pthread_mutex_unlock(&self->mu);
         for (size_t i = 0; i < n; i++) {   /* the arrays are ours until work is cleared */
             self->docs[i] = hy_worker_decode(&self->bodies[i]);
-            self->checked[i] = self->check && self->check(self->check_arg, self->docs[i]);
+            self->prepared[i] = NULL;
+            self->checked[i] = self->check &&
+                               self->check(self->check_arg, self->docs[i], &self->prepared[i]);
             zmq_msg_close(&self->bodies[i]);
         }
         self->decoded += n;
@@ -74,7 +77,8 @@ hy_intake_t *hy_intake_new(size_t cap, hy_intake_check_fn check, void *arg)
     self->bodies = calloc(self->cap, sizeof *self->bodies);
     self->docs = calloc(self->cap, sizeof *self->docs);
     self->checked = calloc(self->cap, sizeof *self->checked);
-    if (!self->clients || !self->bodies || !self->docs || !self->checked)
+    self->prepared = calloc(self->cap, sizeof *self->prepared);
+    if (!self->clients || !self->bodies || !self->docs || !self->checked || !self->prepared)
         goto fail;
     if (pthread_mutex_init(&self->mu, NULL) != 0)
         goto fail;
@@ -95,6 +99,7 @@ fail:
     free(self->clients);
     free(self->bodies);
     free(self->docs);
+    free(self->prepared);
     free(self->checked);
     free(self);
     return NULL;
@@ -123,6 +128,7 @@ void hy_intake_destroy(hy_intake_t **self_p)
     for (size_t i = self->next; i < self->n; i++) {
         zmq_msg_close(&self->clients[i]);
         json_decref(self->docs[i]);
+        json_decref(self->prepared[i]);
     }
     pthread_cond_destroy(&self->cv);
     pthread_mutex_destroy(&self->mu);
@@ -130,6 +136,7 @@ void hy_intake_destroy(hy_intake_t **self_p)
     free(self->bodies);
     free(self->docs);
     free(self->checked);
+    free(self->prepared);
     free(self);
     *self_p = NULL;
 }
@@ -160,7 +167,8 @@ size_t hy_intake_pending(const hy_intake_t *self)
     return self ? self->n - self->next : 0;
 }
 
-int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *checked)
+int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *checked,
+                   json_t **prepared)
 {
     if (!self || self->next >= self->n)
         return 1;
@@ -172,7 +180,8 @@ int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *che
     zmq_msg_close(&self->clients[i]);
     *doc = self->docs[i];
     *checked = self->checked[i];
-    self->docs[i] = NULL;
+    *prepared = self->prepared[i];
+    self->docs[i] = self->prepared[i] = NULL;
     return 0;
 }
 

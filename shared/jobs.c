@@ -59,6 +59,8 @@ void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t 
     hy_dispatch_batch(self, jobs, n);
     hy_pending_publish(self);
     for (size_t i = 0; i < n; i++) {
+        json_decref(jobs[i].prepared);   /* a parked request runs again without it */
+        jobs[i].prepared = NULL;
         if (!jobs[i].reply && jobs[i].park_source && s_hold(self, &jobs[i], &clients[i]) == 0) {
             zmq_msg_close(&clients[i]);
             continue;

@@ -68,7 +68,7 @@ const char *hy_proto_title(const char *code);
 
 /* Reads the fields of a request in place. Pointers borrow from req and live as long as it.
  * Returns 0, or -1 when the document is not a well-formed request. */
-typedef struct {
+typedef struct hy_request {
     const char *op;
     const char *id;
     const char *idem;      /* NULL when absent */
@@ -76,6 +76,7 @@ typedef struct {
     hy_actor_t actor;
     json_t *args;          /* borrowed; always an object */
     bool checked;          /* role and arguments already checked (on the intake thread) */
+    const json_t *prepared;/* what the op's prepare made on the intake thread (spec.h), or NULL */
 } hy_request_t;
 int hy_proto_parse_request(json_t *req, hy_request_t *out);
 

@@ -172,7 +172,8 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
     for (int budget = self->batch_max; budget > 0 && n < max && np < max; budget--) {
         /* Those taken off the socket during the last commit first (decoded meanwhile), in order */
         bool checked = false;
-        int rc = hy_intake_take(self->intake, &clients[n], &jobs[n].doc, &checked);
+        json_t *prepared = NULL;
+        int rc = hy_intake_take(self->intake, &clients[n], &jobs[n].doc, &checked, &prepared);
         if (rc == 1)
             rc = hy_worker_recv(self->worker, &clients[n], &jobs[n].doc);
         if (rc == 1 || rc == -1)
@@ -180,6 +181,10 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
         if (rc == 2)
             continue;
         int kind = self->readers ? hy_dispatch_kind(self, jobs[n].doc) : HY_DISPATCH_WRITE;
+        if (kind != HY_DISPATCH_WRITE) {   /* only writes are prepared (hy_dispatch_precheck) */
+            json_decref(prepared);
+            prepared = NULL;
+        }
         if (kind == HY_DISPATCH_READ && hy_readers_submit(self, &clients[n], jobs[n].doc) == 0) {
             zmq_msg_close(&clients[n]);   /* the readers keep their own copy */
             continue;
@@ -198,6 +203,7 @@ static void s_on_requests(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients
         job->park_source = NULL;
         job->no_park = false;
         job->checked = checked && kind != HY_DISPATCH_POINT;   /* reads are not prechecked */
+        job->prepared = prepared;
     }
     /* Point reads first: they see the last commit, and need not wait for this batch's fsync. */
     hy_jobs_run(self, pjobs, pclients, np);

@@ -85,6 +85,7 @@ typedef struct {
     const char *park_source;/* set by hy_dispatch_batch when the handler parked it */
     bool no_park;           /* run again after parking: may not park twice */
     bool checked;           /* its role and arguments were checked on the intake thread */
+    json_t *prepared;       /* what its op's prepare made there (owned), or NULL */
 } hy_job_t;
 
 /* Runs a batch: reads in one read transaction, writes in one write transaction with a nested
@@ -104,8 +105,9 @@ int hy_dispatch_kind(hy_service_t *self, json_t *doc);
 json_t *hy_dispatch_read(hy_service_t *self, json_t *doc);
 /* For a write: checks the role and the arguments of a request document (normalising them in
  * place, as the batch would) on any thread; true when both pass, so the batch need not check
- * them again. Touches nothing but doc. */
-bool hy_dispatch_precheck(void *self, json_t *doc);
+ * them again, and then *prepared gets what the op's prepare made (spec.h; new reference or
+ * NULL). Touches nothing but doc. */
+bool hy_dispatch_precheck(void *self, json_t *doc, json_t **prepared);
 
 /* readers.c: the pool of reader threads (the reactor is their only client).
  * hy_readers_start starts n threads and binds the hand-off socket in self->zctx; returns 0 or -1.
@@ -139,17 +141,18 @@ json_t *hy_worker_decode(zmq_msg_t *body);
  * decoding them; it does nothing while earlier ones are still to be taken; returns how many.
  * hy_intake_pending says how many are still to be taken; hy_intake_take hands over the next
  * (waiting for the decoding): 0 with *client (to close), *doc (new reference; an unparsable
- * body is {"id":""}) and *checked (check(arg, doc) passed on the thread: for the reactor,
- * hy_dispatch_precheck), 1 when none is left. hy_intake_decoded counts them (service.status).
+ * body is {"id":""}), *checked (check(arg, doc, prepared) passed on the thread: for the
+ * reactor, hy_dispatch_precheck) and *prepared (new reference or NULL), 1 when none is left. hy_intake_decoded counts them (service.status).
  * hy_intake_destroy joins the thread and drops what was not taken; safe on NULL. All are
  * no-ops on NULL. */
 typedef struct hy_intake hy_intake_t;
-typedef bool (*hy_intake_check_fn)(void *arg, json_t *doc);
+typedef bool (*hy_intake_check_fn)(void *arg, json_t *doc, json_t **prepared);
 hy_intake_t *hy_intake_new(size_t cap, hy_intake_check_fn check, void *arg);
 void hy_intake_destroy(hy_intake_t **self_p);
 size_t hy_intake_prefetch(hy_intake_t *self, void *sock);
 size_t hy_intake_pending(const hy_intake_t *self);
-int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *checked);
+int hy_intake_take(hy_intake_t *self, zmq_msg_t *client, json_t **doc, bool *checked,
+                   json_t **prepared);
 uint64_t hy_intake_decoded(const hy_intake_t *self);
 void hy_worker_reply(void *sock, const void *client, size_t client_len, const char *text,
                      size_t len);

@@ -56,6 +56,7 @@ typedef struct hy_field {
 } hy_field_t;
 
 struct hy_ctx;   /* service.h */
+struct hy_request;   /* proto.h */
 
 /* An op's handler (Redis's command proc): runs the op for the request in ctx with the checked
  * args (borrowed) and returns 0 with *result set (a new reference, owned by the skeleton from
@@ -96,6 +97,14 @@ typedef struct {
                                      exactly when method is "GET" */
     hy_call_t call;               /* instead of a handler: the domain function the row runs and
                                      the arguments it takes (bind.h); handler is NULL then */
+    /* Work a write can do from its checked arguments alone, before the writer takes it: run on
+     * the intake thread (intake.c) while the batch before commits, with today's date as the
+     * writer will see it. No store, no service state, no globals written. Returns a new
+     * reference (or NULL: nothing), which the handler finds as ctx->req->prepared; the skeleton
+     * drops it after the request (and before a parked request runs again). The handler must
+     * answer the same with or without it: it does the work itself when prepared is NULL (the
+     * intake thread off, the request taken straight from the socket, a parked request). */
+    json_t *(*prepare)(const struct hy_request *req, const char *today);
 } hy_op_spec_t;
 
 /* Runs the op's handler, or its call (bind.h). Returns what a handler returns. */

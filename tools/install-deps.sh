@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_PKGS=(gcc make pkg-config libzmq3-dev liblmdb-dev libjansson-dev libmicrohttpd-dev libsodium-dev
-            libcurl4-openssl-dev zlib1g-dev)
+            libcurl4-openssl-dev zlib1g-dev libjemalloc-dev)
 # Tests: lmdb-utils, curl, Python with pyzmq, jsonschema and yaml (the compose file check),
 # iproute2 (network namespaces of the multi-host test), procps, chromium (the printable report
 # page and the office console are checked in headless Chromium) and fonts-farsiweb (a Persian

@@ -55,7 +55,7 @@ s_import_writer() {
   for o in "$ROOT/$BUILD"/services/registry/*.o; do [ "${o##*/}" = main.o ] || objs+=("$o"); done
   ${CC:-gcc} -std=c11 -Wall -Wextra -Werror -O2 -g -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
     -I"$src/shared" -I"$src/services/registry" -o "$bin" bench/import_writer.c "${objs[@]}" \
-    "$ROOT/$BUILD/libhamyar.a" -lzmq -llmdb -ljansson -lsodium -lpthread || return 1
+    "$ROOT/$BUILD/libhamyar.a" -lzmq -llmdb -ljansson -lsodium -lpthread $BENCH_MALLOC || return 1
   mkdir -p "$BENCH_DIR/import-writer"
   HY_LOG_LEVEL=warn "$bin" "${HY_BENCH_IMPORT_WRITER_ROWS:-20000}" "$BENCH_DIR/import-writer" | tail -1
 }

@@ -98,15 +98,29 @@ static int s_pair(hy_ctx_t *ctx, const json_t *person, const json_t *other)
     return rc;
 }
 
-int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
+int registry_dups_key_add(const json_t *person, registry_keyset_t *ks)
 {
     char key[KEY_MAX];
     size_t klen = s_key(person, key);
+    if (klen > 0)
+        ks->dup = registry_keyset_add(ks, key, klen);
+    return 0;
+}
+
+int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
+{
+    char key[KEY_MAX];
+    return registry_dups_flag_key(ctx, n, person, key, s_key(person, key));
+}
+
+int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char *key,
+                           size_t klen)
+{
     if (klen == 0)
         return 0;
     registry_t *st = registry_state(ctx);
     MDB_cursor *cur = NULL;
-    MDB_val k = {klen, key}, v;
+    MDB_val k = {klen, (void *)key}, v;
     json_t *ids = json_array();
     int rc = mdb_cursor_open(ctx->txn, st->name_idx, &cur);
     /* the persons under this key, by number as the dupsort values of before were */

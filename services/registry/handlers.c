@@ -16,15 +16,26 @@
 
 #include "json.h"
 #include "page.h"
+#include "happened.h"
 #include "registry.h"
 #include "registry_reports.h"
 #include "scope.h"
 
 /* ------------------------------------------------------------------ persons ------------- */
 
+/* With the draft the intake thread made (draft.c), when there is one that reads back. */
 int registry_h_persons_create(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return registry_person_create_raw(ctx, args, result);
+    const json_t *prepared = ctx->req ? ctx->req->prepared : NULL;
+    registry_draft_t *d = prepared ? malloc(sizeof *d) : NULL;
+    if (!d || registry_draft_from_json(prepared, d) != 0) {
+        free(d);
+        return registry_person_create_raw(ctx, args, result);
+    }
+    int status = registry_person_create_raw_drafted(ctx, args, d, result);
+    registry_draft_clear(d);
+    free(d);
+    return status;
 }
 
 int registry_h_persons_get(hy_ctx_t *ctx, json_t *args, json_t **result)
@@ -109,6 +120,7 @@ int registry_open(hy_store_t *store, void **state)
     registry_t *st = calloc(1, sizeof *st);
     if (!st)
         return ENOMEM;
+    hy_programme_start();   /* read once here, before hy-import-prep drafts dates against it */
     int rc;
     if ((rc = hy_store_open_db(store, "registry.meta", 0, &st->meta)) != 0 ||
         (rc = hy_store_open_db(store, "registry.persons", 0, &st->persons)) != 0 ||

@@ -56,6 +56,7 @@ typedef struct {
     json_t *row;        /* gets outcome, person_id, code, field, detail */
     json_t *args;       /* persons.create arguments */
     uint64_t existing;  /* person number holding the national ID, or 0 */
+    const registry_draft_t *draft;   /* persons.create worked out on hy-import-prep */
 } s_row_t;
 
 /* The error a domain call left in ctx, as the row's outcome. */
@@ -143,7 +144,7 @@ static int s_new(hy_ctx_t *ctx, s_row_t *r)
 {
     json_t *out = NULL;
     json_object_set(r->args, "import_id", json_object_get(r->imp, "id"));
-    int status = registry_person_create(ctx, r->args, &out);
+    int status = registry_person_create_drafted(ctx, r->args, r->draft, &out);
     if (status != 0)
         return status;
     json_object_set(r->row, "person_id", json_object_get(out, "id"));
@@ -213,7 +214,7 @@ static int s_apply_batch(hy_ctx_t *ctx, const json_t *imp, s_batch_t *b)
 {
     size_t todo = 0;
     for (size_t i = 0; i < b->n; i++) {
-        b->rows[i] = (s_row_t){imp, b->prep[i].row, b->prep[i].args, 0};
+        b->rows[i] = (s_row_t){imp, b->prep[i].row, b->prep[i].args, 0, &b->prep[i].draft};
         todo += b->prep[i].ready;
     }
     if (todo == 0)

@@ -24,12 +24,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fa.h"
 #include "registry.h"
 #include "registry_import.h"
 
 #define CHUNK 128
+#define WAIT_US 4000   /* how long the writer waits for a chunk the thread is finishing */
 
 typedef struct {
     uint64_t imp;                 /* import number (0: empty) */
@@ -39,10 +41,12 @@ typedef struct {
     size_t off[CHUNK];            /* each row's text in buf */
     registry_buf_t buf;           /* the rows' stored texts, one after another */
     char *agency, *date, *office; /* the import's, for the arguments */
+    char *imp_id, *key_id;        /* the import's id and the key that sent it, for the drafts */
+    char today[11];               /* the writer's day when the chunk was filled */
     const hy_op_spec_t *spec;
     bool prepared, running;
     atomic_bool finished;         /* set by the thread when it is done with the chunk */
-    json_t *garbage[2 * CHUNK];   /* rows applied and their arguments, freed by the chunk's */
+    json_t *garbage[5 * CHUNK];   /* rows applied, their arguments and drafts, freed by the chunk's */
     size_t ngarbage;              /* next preparation: on the thread, not on the writer */
     pthread_t thread;
 } s_chunk_t;
@@ -91,6 +95,14 @@ static void s_prepare_row(const s_chunk_t *c, registry_prow_t *r)
                                                      : "check digit does not match");
         return;
     }
+    /* persons.create worked out here, as the key that sent the import, against the writer's
+     * day; the writer then looks up, numbers and puts (persons.c, s_create_drafted) */
+    json_object_set_new(r->args, "import_id", json_string(c->imp_id));
+    hy_request_t req = {.op = "imports.apply", .id = c->imp_id, .actor = {.key_id = c->key_id}};
+    hy_ctx_t scratch = {.req = &req};
+    memcpy(scratch.today, c->today, sizeof scratch.today);
+    registry_person_draft(&scratch, r->args, &r->draft);
+    json_decref(scratch.error);
     r->ready = true;
 }
 
@@ -118,6 +130,22 @@ static void *s_prepare_chunk(void *user)
     return NULL;
 }
 
+/* Joins c's thread if it ends within us microseconds: 0, or ETIMEDOUT (still running). */
+static int s_join_within(s_chunk_t *c, long us)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (us % 1000000) * 1000;
+    until.tv_sec += us / 1000000 + until.tv_nsec / 1000000000;
+    until.tv_nsec %= 1000000000;
+    int rc = pthread_timedjoin_np(c->thread, NULL, &until);
+    if (rc == 0) {
+        c->running = false;
+        c->prepared = true;
+    }
+    return rc;
+}
+
 static void s_wait(s_chunk_t *c)
 {
     if (c->running) {
@@ -136,11 +164,14 @@ static void s_clear(s_chunk_t *c)
     for (size_t i = 0; i < c->n; i++) {
         json_decref(c->rows[i].row);
         json_decref(c->rows[i].args);
+        registry_draft_clear(&c->rows[i].draft);
     }
     free(c->agency);
     free(c->date);
     free(c->office);
-    c->agency = c->date = c->office = NULL;
+    free(c->imp_id);
+    free(c->key_id);
+    c->agency = c->date = c->office = c->imp_id = c->key_id = NULL;
     c->buf.len = 0;
     c->imp = c->first = 0;
     c->n = c->at = 0;
@@ -170,8 +201,11 @@ static int s_fill(hy_ctx_t *ctx, s_chunk_t *c, uint64_t n, const json_t *imp, ui
     c->agency = s_dup(imp, "agency_name");
     c->date = s_dup(imp, "date");
     c->office = s_dup(imp, "office");
+    c->imp_id = s_dup(imp, "id");
+    c->key_id = s_dup(json_object_get(imp, "actor"), "key_id");
+    memcpy(c->today, ctx->today, sizeof c->today);
     c->spec = hy_spec_find(registry_api.ops, "persons.create");
-    if (!c->agency || !c->date || !c->office)
+    if (!c->agency || !c->date || !c->office || !c->imp_id || !c->key_id)
         return ENOMEM;
     int rc = mdb_cursor_open(ctx->txn, st->import_rows, &cur);
     if (rc == 0)
@@ -220,14 +254,23 @@ static bool s_covers(const s_chunk_t *c, uint64_t n, uint64_t from)
     return c->n > 0 && c->imp == n && c->first <= from && from < c->first + c->n;
 }
 
+/* Hands row i's JSON to the chunk's garbage, freed by its next preparation (on the thread). */
+static void s_discard(s_chunk_t *c, size_t i)
+{
+    registry_prow_t *r = &c->rows[i];
+    registry_draft_t *d = &r->draft;
+    json_t *all[] = {r->row, r->args, d->fields, d->ref, d->error};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        c->garbage[c->ngarbage++] = all[k];
+    r->row = r->args = d->fields = d->ref = d->error = NULL;
+    d->made = false;
+}
+
 /* Moves c's next row to from, dropping the rows before it (applied from another chunk). */
 static void s_skip_to(s_chunk_t *c, uint64_t from)
 {
-    for (; c->at < from - c->first; c->at++) {
-        c->garbage[c->ngarbage++] = c->rows[c->at].row;
-        c->garbage[c->ngarbage++] = c->rows[c->at].args;
-        c->rows[c->at].row = c->rows[c->at].args = NULL;
-    }
+    for (; c->at < from - c->first; c->at++)
+        s_discard(c, c->at);
 }
 
 int registry_prep_take(hy_ctx_t *ctx, uint64_t n, const json_t *imp, uint64_t from,
@@ -242,6 +285,8 @@ int registry_prep_take(hy_ctx_t *ctx, uint64_t n, const json_t *imp, uint64_t fr
     if (!s_covers(c, n, from) || c->at > from - c->first) {
         s_clear(c);
         bool busy = o->running && !atomic_load(&o->finished);
+        if (busy && s_covers(o, n, from) && s_join_within(o, WAIT_US) == 0)
+            busy = false;
         if (s_covers(o, n, from) && !busy) {   /* the next chunk, prepared on the thread */
             p->cur = 1 - p->cur;
             c = o;
@@ -287,11 +332,8 @@ void registry_prep_done(struct registry_prep *p, size_t k)
     if (!p)
         return;
     s_chunk_t *c = &p->c[p->cur];
-    for (size_t i = c->at; i < c->at + k && i < c->n; i++) {
-        c->garbage[c->ngarbage++] = c->rows[i].row;
-        c->garbage[c->ngarbage++] = c->rows[i].args;
-        c->rows[i].row = c->rows[i].args = NULL;
-    }
+    for (size_t i = c->at; i < c->at + k && i < c->n; i++)
+        s_discard(c, i);
     c->at += k;
     if (c->at >= c->n)   /* the next take moves to the other chunk (or waits for none) */
         s_clear(c);

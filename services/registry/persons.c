@@ -161,7 +161,7 @@ static int s_referral(hy_ctx_t *ctx, const char *field, const char *source, cons
         json_object_set_new(ref, "agency", json_string(agency));
     json_object_set_new(ref, "date", json_string(date ? date : ctx->today));
     hy_spec_set_jalali(ref, "date");
-    json_object_set_new(ref, "office", json_string(office));
+    json_object_set_new(ref, "office", office ? json_string(office) : json_null());
     json_object_set_new(
         ref, "created_by",
         json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
@@ -268,52 +268,112 @@ int registry_person_check_hood(hy_ctx_t *ctx, json_t *person, const json_t *offi
     return 0;
 }
 
-/* Validates every field, allocates the next number and writes record, index and event. *out
- * gets the person, or with raw set the text stored (a raw result). */
-static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
+void registry_draft_clear(registry_draft_t *d)
+{
+    json_decref(d->error);
+    json_decref(d->fields);
+    json_decref(d->ref);
+    d->error = d->fields = d->ref = NULL;
+    d->made = false;
+}
+
+/* Keeps the refusal hy_fail left in ctx, with the stage it came at. Returns -1. */
+static int s_draft_refused(hy_ctx_t *ctx, registry_draft_t *d, int stage)
+{
+    d->error = ctx->error;
+    d->status = ctx->status;
+    d->stage = stage;
+    ctx->error = NULL;
+    return -1;
+}
+
+int registry_person_draft(hy_ctx_t *ctx, const json_t *args, registry_draft_t *d)
+{
+    memset(d, 0, sizeof *d);
+    registry_keyset_init(&d->keys);
+    d->made = true;
+    memcpy(d->today, ctx->today, sizeof d->today);
+    if (s_national_id(ctx, json_string_value(json_object_get(args, "national_id")), d->nid))
+        return s_draft_refused(ctx, d, REGISTRY_DRAFT_BEFORE_LOOKUP);
+    d->fields = json_object();
+    const char *name;
+    json_t *value;
+    json_object_foreach((json_t *)args, name, value) {
+        if (strcmp(name, "national_id") == 0 || strcmp(name, "referral") == 0 ||
+            strcmp(name, "office") == 0)
+            continue;
+        if (s_set_field(ctx, d->fields, name, value) != 0)
+            return s_draft_refused(ctx, d, REGISTRY_DRAFT_AFTER_LOOKUP);
+    }
+    if (s_check_counts(ctx, d->fields) != 0)
+        return s_draft_refused(ctx, d, REGISTRY_DRAFT_AFTER_LOOKUP);
+    /* the referral's "office" is a null placeholder, so that the writer's code takes its
+     * place in the member order a referral always has */
+    json_t *referral = json_object_get(args, "referral");
+    const char *source = json_string_value(json_object_get(referral, "source"));
+    if (s_referral(ctx, "referral.agency", source ? source : "self",
+                   json_string_value(json_object_get(referral, "agency")),
+                   json_string_value(json_object_get(referral, "date")), NULL, &d->ref) != 0)
+        return s_draft_refused(ctx, d, REGISTRY_DRAFT_AFTER_OFFICE);
+    if (registry_name_runs(d->fields, &d->keys) != 0 ||
+        registry_dups_key_add(d->fields, &d->keys) != 0) {
+        hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        return s_draft_refused(ctx, d, REGISTRY_DRAFT_BEFORE_LOOKUP);
+    }
+    return 0;
+}
+
+/* Answers the refusal a draft holds, at its stage. -1. */
+static int s_draft_fail(hy_ctx_t *ctx, const registry_draft_t *d)
+{
+    json_decref(ctx->error);
+    ctx->error = json_deep_copy(d->error);
+    ctx->status = d->status;
+    return -1;
+}
+
+/* Registers a drafted person: looks up the national ID, resolves the office and checks the
+ * neighbourhood, allocates the next number and writes record, index and event. *out gets the
+ * person, or with raw set the text stored (a raw result). */
+static int s_create_drafted(hy_ctx_t *ctx, const json_t *args, const registry_draft_t *d,
+                            bool raw, json_t **out)
 {
     registry_t *st = registry_state(ctx);
-    char nid[11], key[16], id[32];
-    json_t *fields = NULL, *person = NULL, *ref = NULL, *office_rec = NULL;
-    int status = s_national_id(ctx, json_string_value(json_object_get(args, "national_id")), nid);
-    if (status)
-        return status;
-    size_t klen = registry_key_text('i', nid, key, sizeof key);
+    char key[16], id[32];
+    json_t *person = NULL, *ref = NULL, *office_rec = NULL;
+    int status = 0;
+    if (d->error && d->stage == REGISTRY_DRAFT_BEFORE_LOOKUP)
+        return s_draft_fail(ctx, d);
+    size_t klen = registry_key_text('i', d->nid, key, sizeof key);
     uint64_t n;
     int rc = hy_index_first(ctx->txn, st->person_idx, key, klen, &n);
     if (rc == 0)
         return s_duplicate(ctx, n, args);
     if (rc != MDB_NOTFOUND)
         return hy_fail_mdb(ctx, rc);
+    if (d->error && d->stage == REGISTRY_DRAFT_AFTER_LOOKUP)
+        return s_draft_fail(ctx, d);
 
-    fields = json_object();
-    const char *name;
-    json_t *value;
-    json_object_foreach(args, name, value) {
-        if (strcmp(name, "national_id") == 0 || strcmp(name, "referral") == 0 ||
-            strcmp(name, "office") == 0)
-            continue;
-        if ((status = s_set_field(ctx, fields, name, value)) != 0)
-            goto fail;
+    /* her members in their order: id (numbered once every check has passed), national ID,
+     * then the fields */
+    person = json_pack("{s:s,s:s}", "id", "", "national_id", d->nid);
+    json_object_update(person, d->fields);
+    if ((status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
+        (status = registry_person_check_hood(ctx, person, office_rec)) != 0)
+        goto fail;
+    if (d->error) {   /* REGISTRY_DRAFT_AFTER_OFFICE: the referral */
+        status = s_draft_fail(ctx, d);
+        goto fail;
     }
-    if ((status = s_check_counts(ctx, fields)) != 0 ||
-        (status = registry_new_office(ctx, args, NULL, &office_rec)) != 0 ||
-        (status = registry_person_check_hood(ctx, fields, office_rec)) != 0)
+    if ((rc = hy_store_next(ctx->txn, st->meta, "person", &n)) != 0) {
+        status = hy_fail_mdb(ctx, rc);
         goto fail;
-    const char *office = registry_code(office_rec);
-    json_t *referral = json_object_get(args, "referral");
-    const char *source = json_string_value(json_object_get(referral, "source"));
-    status = s_referral(ctx, "referral.agency", source ? source : "self",
-                        json_string_value(json_object_get(referral, "agency")),
-                        json_string_value(json_object_get(referral, "date")), office, &ref);
-    if (status)
-        goto fail;
-
-    if ((rc = hy_store_next(ctx->txn, st->meta, "person", &n)) != 0)
-        goto mdb_fail;
+    }
     hy_id_format("prs", n, id, sizeof id);
-    person = json_pack("{s:s,s:s}", "id", id, "national_id", nid);
-    json_object_update(person, fields);
+    json_object_set_new(person, "id", json_string(id));
+    const char *office = registry_code(office_rec);
+    ref = json_copy(d->ref);
+    json_object_set_new(ref, "office", json_string(office));
     json_object_set_new(person, "referrals", json_pack("[O]", ref));
     if (!json_object_get(person, "registered_on")) {
         json_object_set_new(person, "registered_on", json_string(ctx->today));
@@ -333,8 +393,12 @@ static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
     /* numbers only grow: appended at the end of the B-tree (an out-of-order one, never made
      * today, would still be put in its place) */
     rc = data ? hy_store_put_last(ctx->txn, st->persons, &k, &v) : ENOMEM;
-    if (rc == 0 && (rc = registry_person_index(ctx, n, person, true)) == 0)
-        rc = registry_dups_index(ctx, n, person, true);
+    if (rc == 0 && d->keys.full) {   /* cannot be within the spec: the keys made here */
+        if ((rc = registry_person_keys(ctx->txn, st, n, person, true)) == 0)
+            rc = registry_dups_keys(ctx->txn, st, n, person, true);
+    } else if (rc == 0) {   /* the keyset holds the runs and the duplicate key */
+        rc = registry_person_keys_with(ctx->txn, st, n, person, &d->keys, true);
+    }
     if (rc == 0) {
         size_t at = tlen - 1;   /* without the closing brace */
         memcpy(data, text, at);
@@ -346,7 +410,14 @@ static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
     free(reftext);
     free(data);
     status = rc ? hy_fail_mdb(ctx, rc) : 0;
-    if (status || (status = registry_dups_flag(ctx, n, person)) != 0) {
+    if (status == 0) {   /* the duplicate key is among the name keys just put */
+        const registry_keyset_t *ks = &d->keys;
+        status = ks->full || ks->dup < 0
+                     ? registry_dups_flag(ctx, n, person)
+                     : registry_dups_flag_key(ctx, n, person, ks->buf + ks->off[ks->dup],
+                                              ks->len[ks->dup]);
+    }
+    if (status) {
         free(text);
         goto fail;
     }
@@ -362,17 +433,30 @@ static int s_create(hy_ctx_t *ctx, json_t *args, bool raw, json_t **out)
         free(text);
     }
     *out = person;
-    json_decref(fields);
     json_decref(ref);
     json_decref(office_rec);
     return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
 fail:
-    json_decref(fields);
     json_decref(ref);
     json_decref(person);
     json_decref(office_rec);
+    return status;
+}
+
+/* A registration: drafted here unless a draft made ahead for these args is given (and was
+ * made today), then written. */
+static int s_create(hy_ctx_t *ctx, json_t *args, const registry_draft_t *ahead, bool raw,
+                    json_t **out)
+{
+    if (ahead && ahead->made && strcmp(ahead->today, ctx->today) == 0)
+        return s_create_drafted(ctx, args, ahead, raw, out);
+    registry_draft_t *d = malloc(sizeof *d);
+    if (!d)
+        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+    registry_person_draft(ctx, args, d);
+    int status = s_create_drafted(ctx, args, d, raw, out);
+    registry_draft_clear(d);
+    free(d);
     return status;
 }
 
@@ -403,12 +487,24 @@ static int s_get_text(hy_ctx_t *ctx, const char *id, json_t **out)
 
 int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    return s_create(ctx, args, false, out);
+    return s_create(ctx, args, NULL, false, out);
+}
+
+int registry_person_create_drafted(hy_ctx_t *ctx, json_t *args, const registry_draft_t *d,
+                                   json_t **out)
+{
+    return s_create(ctx, args, d, false, out);
 }
 
 int registry_person_create_raw(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return s_create(ctx, args, true, result);
+    return s_create(ctx, args, NULL, true, result);
+}
+
+int registry_person_create_raw_drafted(hy_ctx_t *ctx, json_t *args, const registry_draft_t *d,
+                                       json_t **result)
+{
+    return s_create(ctx, args, d, true, result);
 }
 
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)

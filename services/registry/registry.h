@@ -68,6 +68,36 @@ hy_handler_t registry_h_offices_list, registry_h_persons_create, registry_h_pers
 /* Opens the databases into a new registry_t; returns 0 or an LMDB error. */
 int  registry_open(hy_store_t *store, void **state);
 
+/* Keys of registry.name_idx worked out ahead, without the person number each is stored with
+ * (search.c's name runs, each ended by "\0"; duplicates.c's name-and-birth-date key): made from
+ * a person's names and birth date alone, so on any thread. Plain data, no allocation: the
+ * buffer holds the longest name the spec allows. */
+#define REGISTRY_KEYSET_MAX 18
+#define REGISTRY_KEYSET_BYTES 9216
+typedef struct {
+    int count;        /* keys held */
+    int dup;          /* index of duplicates.c's key, -1 when none (no birth date) */
+    bool full;        /* a key did not fit (cannot happen within the spec): made again */
+    size_t used;
+    uint16_t off[REGISTRY_KEYSET_MAX], len[REGISTRY_KEYSET_MAX];
+    char buf[REGISTRY_KEYSET_BYTES];
+} registry_keyset_t;
+static inline void registry_keyset_init(registry_keyset_t *ks)
+{
+    ks->count = 0;
+    ks->dup = -1;
+    ks->full = false;
+    ks->used = 0;
+}
+/* Adds one key: its index, or -1 (and full set) when it does not fit. */
+int registry_keyset_add(registry_keyset_t *ks, const char *key, size_t len);
+/* Adds the person's name runs (search.c). 0, or ENOMEM. */
+int registry_name_runs(const json_t *person, registry_keyset_t *ks);
+/* Puts (idempotent) or deletes every key of ks with person number n after it. 0 or an LMDB
+ * error. */
+int registry_keyset_put(MDB_txn *txn, registry_t *st, uint64_t n, const registry_keyset_t *ks,
+                        bool put);
+
 /* --- persons (persons.c, search.c) ------------------------------------------------------ */
 /* Registers a person from checked args; 201 with the person, 409 duplicate_national_id with
  * "existing_id", 422 for a field a rule refuses. */
@@ -75,6 +105,43 @@ int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **person);
 /* The same answering the person as the text just stored (a raw result, hy_result_raw): what
  * persons.create replies, without encoding her a second time. */
 int registry_person_create_raw(hy_ctx_t *ctx, json_t *args, json_t **result);
+
+/* A registration worked out from its arguments alone: what persons.create checks and builds
+ * before it needs the store (the national ID's form and check digit, every field's rules, the
+ * referral, the name-index keys), so that it can be made away from the writer, on any thread
+ * (an import's rows are drafted on hy-import-prep). ctx needs today, req (the actor) and
+ * collects the refusal; it is left without an error. */
+enum {
+    REGISTRY_DRAFT_BEFORE_LOOKUP,   /* a refusal answered before the national ID is looked up */
+    REGISTRY_DRAFT_AFTER_LOOKUP,    /* ... after it (a known ID is 409 first) */
+    REGISTRY_DRAFT_AFTER_OFFICE,    /* ... after the office and neighbourhood checks */
+};
+typedef struct {
+    bool made;
+    char today[11];           /* the day its dates were checked against */
+    json_t *error;            /* refused: hy_fail's error, its status and stage; else NULL */
+    int status, stage;
+    char nid[11];
+    json_t *fields;           /* the checked fields in their stored form */
+    json_t *ref;              /* the referral, its "office" null until the writer knows it */
+    registry_keyset_t keys;   /* the name runs and the duplicate key */
+} registry_draft_t;
+/* Fills *d (which it owns until registry_draft_clear). 0, or -1 when refused (d->error). */
+int registry_person_draft(hy_ctx_t *ctx, const json_t *args, registry_draft_t *d);
+void registry_draft_clear(registry_draft_t *d);
+/* registry_person_create with a draft made ahead from these args (a draft of another day is
+ * made again). */
+int registry_person_create_drafted(hy_ctx_t *ctx, json_t *args, const registry_draft_t *d,
+                                   json_t **person);
+/* The same answering the text stored, as registry_person_create_raw. */
+int registry_person_create_raw_drafted(hy_ctx_t *ctx, json_t *args, const registry_draft_t *d,
+                                       json_t **result);
+/* draft.c: persons.create's prepare (spec.h): the request drafted on the intake thread, as
+ * JSON (new reference; NULL when it cannot be). */
+json_t *registry_persons_prepare(const hy_request_t *req, const char *today);
+/* Reads a prepared draft back into *d (then owned by the caller: registry_draft_clear): 0, or
+ * -1 when it is not one (d left empty). */
+int registry_draft_from_json(const json_t *prepared, registry_draft_t *d);
 /* 200 with the person, or 404 not_found (also for a malformed id). */
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **person);
 /* Applies a partial update (null clears an optional field); 200 with the person. */
@@ -112,6 +179,10 @@ int registry_person_index(hy_ctx_t *ctx, uint64_t n, const json_t *person, bool 
 /* The same in a transaction of one's own (layout.c). */
 int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
                          bool put);
+/* The same with the name_idx keys made ahead: every key of keys is put or deleted (the name
+ * runs, and the duplicate key when the set holds it); NULL or full: the runs made here. */
+int registry_person_keys_with(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                              const registry_keyset_t *keys, bool put);
 /* Puts (idempotent) or deletes (absent is fine) one whole key of registry.name_idx, which holds
  * keys only (search.c's name runs, duplicates.c's name-and-birth-date keys). 0 or an LMDB
  * error. */
@@ -250,6 +321,11 @@ int registry_dups_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *p
  * national ID with the same normalised full name and birth date, and sets
  * person["possible_duplicates"] to their ids (absent when none). 0 or a failure status. */
 int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person);
+/* The same with the key made ahead (the keyset's dup key: key, klen; klen 0: none). */
+int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char *key,
+                           size_t klen);
+/* Adds the person's name-and-birth-date key to ks (ks->dup: its index), if she has one. 0. */
+int registry_dups_key_add(const json_t *person, registry_keyset_t *ks);
 /* Pairs for review (status open|not_same|merged; NULL = open). 200 with *items. */
 int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int limit,
                        json_t **items, uint64_t *next);

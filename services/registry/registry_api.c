@@ -539,6 +539,7 @@ static const hy_op_spec_t registry_ops[] = {
      .summary = "List the offices (one page, in code order)"},
     {.op = "persons.create", .handler = registry_h_persons_create, .method = "POST", .path = "/v1/persons", .roles = WRITE,
      .args = person_create_args, .result = person_result, .ok_status = 201,
+     .prepare = registry_persons_prepare,
      .summary = "Register a person (409 duplicate_national_id with existing_id if known)"},
     {.op = "persons.get", .handler = registry_h_persons_get, .method = "GET", .path = "/v1/persons/{id}", .roles = READ,
      .args = NULL, .result = person_result, .ok_status = 200, .point_read = true,

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "registry.h"
+
 /* A growing text buffer (always NUL-terminated once anything was added); free p when done. */
 typedef struct {
     char *p;
@@ -49,6 +51,7 @@ typedef struct {
     size_t len;
     char nid[11];
     bool ready;
+    registry_draft_t draft;   /* persons.create worked out ahead (made when ready) */
 } registry_prow_t;
 
 /* The next rows of import n (imp: its record) from row number from, prepared: at most max,

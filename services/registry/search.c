@@ -125,18 +125,55 @@ int registry_name_key(MDB_txn *txn, registry_t *st, const char *key, size_t len,
     return rc == MDB_KEYEXIST || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Puts or deletes one name key: key (klen bytes of KEY_BUF, 0 = none) "\0" person number. */
-static int s_name_one(MDB_txn *txn, registry_t *st, uint64_t n, char *key, size_t klen, bool put)
+int registry_keyset_add(registry_keyset_t *ks, const char *key, size_t len)
 {
-    if (klen == 0)
-        return 0;
-    key[klen] = '\0';
-    hy_key_u64(n, (uint8_t *)key + klen + 1);
-    return registry_name_key(txn, st, key, klen + 9, put);
+    if (ks->count >= REGISTRY_KEYSET_MAX || len > sizeof ks->buf - ks->used) {
+        ks->full = true;
+        return -1;
+    }
+    ks->off[ks->count] = (uint16_t)ks->used;
+    ks->len[ks->count] = (uint16_t)len;
+    memcpy(ks->buf + ks->used, key, len);
+    ks->used += len;
+    return ks->count++;
 }
 
-int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
-                         bool put)
+int registry_keyset_put(MDB_txn *txn, registry_t *st, uint64_t n, const registry_keyset_t *ks,
+                        bool put)
+{
+    char key[REGISTRY_KEYSET_BYTES + 8];
+    int rc = 0;
+    for (int i = 0; i < ks->count && rc == 0; i++) {
+        memcpy(key, ks->buf + ks->off[i], ks->len[i]);
+        hy_key_u64(n, (uint8_t *)key + ks->len[i]);
+        rc = registry_name_key(txn, st, key, ks->len[i] + 8u, put);
+    }
+    return rc;
+}
+
+int registry_name_runs(const json_t *person, registry_keyset_t *ks)
+{
+    s_words_t w;
+    char key[KEY_BUF + 1];
+    if (s_full_name(person, &w) != 0)
+        return ENOMEM;
+    /* The runs from word j to the end (the last run is the last word itself), each ended by
+     * "\0". Put and delete are idempotent, so a run repeated in the name is harmless. */
+    for (int j = 0; j < w.count; j++) {
+        size_t klen = registry_key_text('n', w.compact + w.starts[j], key, KEY_BUF);
+        if (klen == 0)
+            klen = registry_key_text('n', w.words[j], key, KEY_BUF);
+        if (klen == 0)
+            continue;
+        key[klen] = '\0';
+        registry_keyset_add(ks, key, klen + 1);
+    }
+    s_words_free(&w);
+    return 0;
+}
+
+/* The plain keys of a person ("i:", "o:", "h:"), put or deleted. 0 or an LMDB error. */
+static int s_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put)
 {
     static const struct {
         char tag;
@@ -153,20 +190,33 @@ int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t 
         rc = s_index_one(txn, st, n, key, registry_key_text(plain[i].tag, text, key, KEY_BUF),
                          put);
     }
-    s_words_t w;
+    return rc;
+}
+
+int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                         bool put)
+{
+    return registry_person_keys_with(txn, st, n, person, NULL, put);
+}
+
+int registry_person_keys_with(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                              const registry_keyset_t *keys, bool put)
+{
+    int rc = s_plain_keys(txn, st, n, person, put);
     if (rc != 0)
         return rc;
-    if (s_full_name(person, &w) != 0)
+    if (keys && !keys->full)
+        return registry_keyset_put(txn, st, n, keys, put);
+    registry_keyset_t *made = malloc(sizeof *made);
+    if (!made)
         return ENOMEM;
-    /* The runs from word j to the end (the last run is the last word itself). Put and delete
-     * are idempotent, so a run repeated in the name is harmless. */
-    for (int j = 0; j < w.count && rc == 0; j++) {
-        size_t klen = registry_key_text('n', w.compact + w.starts[j], key, KEY_BUF);
-        if (klen == 0)
-            klen = registry_key_text('n', w.words[j], key, KEY_BUF);
-        rc = s_name_one(txn, st, n, key, klen, put);
-    }
-    s_words_free(&w);
+    registry_keyset_init(made);
+    rc = registry_name_runs(person, made);
+    if (rc == 0 && made->full)
+        rc = ENAMETOOLONG;   /* cannot be: KEY_BUF-long runs, at most MAX_WORDS of them */
+    if (rc == 0)
+        rc = registry_keyset_put(txn, st, n, made, put);
+    free(made);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../services/registry/registry.h"
+#include "service_internal.h"
 #include "test.h"
 #include "test_registry.h"
 #include "testutil.h"
@@ -822,6 +823,141 @@ static void test_activities(void)
 }
 
 /* Voids and corrections through the skeleton: who may, what the record and the events keep. */
+/* POST /v1/persons drafted on the intake thread (persons.create's prepare, draft.c) answers and
+ * stores exactly what the writer's own draft gives: the same reply bytes, the same refusals at
+ * the same point (a known national ID is 409 before a bad field; the office's checks come
+ * before the referral's), the same name and duplicate keys. Two registries, one request at a
+ * time: one through hy_dispatch_precheck and a batch with what it prepared, one without. */
+static json_t *s_run_drafted(s_env_t *env, const char *args, bool ahead)
+{
+    hy_actor_t actor = {"test-key", SS, "office-1"};
+    json_t *doc = hy_proto_request("persons.create", "test-draft", &actor, NULL,
+                                   json_loads(args, 0, NULL));
+    json_t *prepared = NULL;
+    bool checked = ahead && hy_dispatch_precheck(env->svc, doc, &prepared);
+    CHECK(!ahead || (checked && json_is_object(prepared)));
+    registry_draft_t *d = ahead ? malloc(sizeof *d) : NULL;
+    if (d) {   /* what the handler reads back */
+        CHECK(registry_draft_from_json(prepared, d) == 0 && d->made);
+        registry_draft_clear(d);
+        free(d);
+    }
+    hy_job_t job = {.doc = doc, .checked = checked, .prepared = prepared};
+    CHECK(hy_dispatch_batch(env->svc, &job, 1) == 0);
+    hy_pending_truncate(env->svc, 0);
+    json_decref(prepared);
+    json_decref(doc);
+    return job.reply;
+}
+
+static void test_drafted_create_same(void)
+{
+    s_env_t a, b;
+    CHECK(s_open(&a) == 0);
+    CHECK(s_open(&b) == 0);
+    char n1[11], n2[11], n3[11], n4[11];
+    s_nid(400000404, n4);
+    s_nid(400000101, n1);
+    s_nid(400000202, n2);
+    s_nid(400000303, n3);
+    const char *hood = ALI_FA " \u0622\u0628\u0627\u062f";
+    char cases[][900] = {
+        "", "", "", "", "", "", "", "", "", "", "",
+    };
+    int k = 0;
+    /* created: names with ZWNJ and Arabic letters, a neighbourhood in its office's form */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"\u0641\u0627\u0637\u0645\u0647 \u0632\u0647\u0631\u0627\","
+             "\"last_name\":\"\u0645\u062d\u0645\u062f\u06cc\u200c\u0646\u06cc\u0627\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\","
+             "\"mobile\":\"+98 912 345 6789\",\"neighbourhood\":\"%s\",\"household_size\":3,"
+             "\"referral\":{\"source\":\"agency\",\"agency\":\"\u0628\u0647\u0632\u06cc\u0633\u062a\u06cc\",\"date\":\"2024-05-01\"}}",
+             n1, hood);
+    /* another ID, the same name and birth date: created and flagged */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"\u0641\u0627\u0637\u0645\u0647 \u0632\u0647\u0631\u0627\","
+             "\"last_name\":\"\u0645\u062d\u0645\u062f\u064a\u0646\u064a\u0627\",\"birth_date\":\"1985-01-01\",\"sex\":\"female\"}",
+             n2);
+    /* known ID with a bad birth date: 409 first */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"a\",\"last_name\":\"b\","
+             "\"birth_date\":\"2030-01-01\",\"sex\":\"female\"}", n1);
+    /* new ID, bad birth date; bad national ID */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"a\",\"last_name\":\"b\","
+             "\"birth_date\":\"2030-01-01\",\"sex\":\"female\"}", n3);
+    snprintf(cases[k++], 900, "{\"national_id\":\"1111111111\",\"first_name\":\"a\",\"last_name\":\"b\","
+             "\"birth_date\":\"2030-01-01\",\"sex\":\"female\"}");
+    /* a neighbourhood the office does not cover and a referral dated in the future: the
+     * office's check answers */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"a\",\"last_name\":\"b\","
+             "\"birth_date\":\"1985-01-01\",\"sex\":\"female\",\"neighbourhood\":\"Nowhere\","
+             "\"referral\":{\"source\":\"self\",\"date\":\"2030-01-01\"}}", n3);
+    /* only the referral is wrong */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"a\",\"last_name\":\"b\","
+             "\"birth_date\":\"1985-01-01\",\"sex\":\"female\","
+             "\"referral\":{\"source\":\"agency\"}}", n3);
+    /* names made of no letters */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"\u200c \",\"last_name\":\"b\","
+             "\"birth_date\":\"1985-01-01\",\"sex\":\"female\"}", n3);
+    /* a one-word first name and a two-word last name */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"\u0645\u0631\u06cc\u0645\","
+             "\"last_name\":\"\u0633\u0627\u062f\u0627\u062a \u0646\u0648\u0631\u06cc\","
+             "\"birth_date\":\"1990-02-03\",\"sex\":\"female\"}", n4);
+    /* and then good */
+    snprintf(cases[k++], 900, "{\"national_id\":\"%s\",\"first_name\":\"\u0639\u0644\u064a \u0627\u0643\u0628\u0631\","
+             "\"last_name\":\"\u06a9\u0631\u06cc\u0645\u06cc\",\"birth_date\":\"1979-03-21\",\"sex\":\"male\","
+             "\"registered_on\":\"2024-06-01\"}", n3);
+    static const char *const expect[] = {
+        NULL, NULL, "duplicate_national_id", "invalid_birth_date", "invalid_national_id",
+        "neighbourhood_not_in_office", "missing_agency", "invalid_name", NULL, NULL,
+    };
+    CHECK_EQ_INT(k, (int)(sizeof expect / sizeof expect[0]));
+    for (int i = 0; i < k; i++) {
+        json_t *ra = s_run_drafted(&a, cases[i], false), *rb = s_run_drafted(&b, cases[i], true);
+        char *ta = json_dumps(ra, JSON_COMPACT | JSON_SORT_KEYS);
+        char *tb = json_dumps(rb, JSON_COMPACT | JSON_SORT_KEYS);
+        CHECK(ta && tb);
+        if (ta && tb && strcmp(ta, tb) != 0)
+            fprintf(stderr, "case %d:\n  writer:  %s\n  drafted: %s\n", i, ta, tb);
+        CHECK(ta && tb && strcmp(ta, tb) == 0);
+        /* and the refusals where they belong */
+        const char *code = s_err(rb, "code");
+        CHECK(expect[i] ? code && strcmp(code, expect[i]) == 0 : code == NULL);
+        free(ta);
+        free(tb);
+        json_decref(ra);
+        json_decref(rb);
+    }
+    /* the stored records, byte for byte, and what the name keys find */
+    const char *queries[] = {"\u0632\u0647\u0631\u0627", "\u0645\u062d\u0645\u062f\u06cc\u0646\u06cc\u0627",
+                             "\u0641\u0627\u0637\u0645\u0647 \u0632\u0647\u0631\u0627\u0645\u062d\u0645\u062f\u06cc",
+                             "\u0639\u0644\u06cc", "\u0627\u06a9\u0628\u0631\u06a9\u0631\u06cc\u0645\u06cc",
+                             "\u0645\u0631\u06cc\u0645", "\u0633\u0627\u062f\u0627\u062a",
+                             "\u0646\u0648\u0631\u06cc", "\u0632\u0647\u0631\u0627 \u0645\u062d\u0645\u062f"};
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        char args[300];
+        snprintf(args, sizeof args, ",\"q\":\"%s\"", queries[q]);
+        size_t ca = s_count(&a, "persons.list", args), cb = s_count(&b, "persons.list", args);
+        CHECK(ca > 0 && ca != (size_t)-1);
+        CHECK(cb == ca);
+    }
+    for (int id = 1; id <= 4; id++) {
+        int sa, sb;
+        json_t *pa = s_call(&a, "persons.get", SS, &sa, "{\"id\":\"prs_%d\"}", id);
+        json_t *pb = s_call(&b, "persons.get", SS, &sb, "{\"id\":\"prs_%d\"}", id);
+        CHECK_EQ_INT(sa, 200);
+        CHECK(sa == sb && json_equal(pa, pb));
+        json_decref(pa);
+        json_decref(pb);
+    }
+    int sa, sb;
+    json_t *da = s_call(&a, "persons.possible_duplicates", SS, &sa, "{}");
+    json_t *db = s_call(&b, "persons.possible_duplicates", SS, &sb, "{}");
+    CHECK_EQ_INT(sa, 200);
+    CHECK(json_array_size(json_object_get(s_result(da), "items")) == 1);
+    CHECK(sa == sb && json_equal(da, db));
+    json_decref(da);
+    json_decref(db);
+    s_close(&a);
+    s_close(&b);
+}
+
 static void test_corrections(void)
 {
     s_env_t env;
@@ -942,6 +1078,7 @@ const hy_test_t registry_tests[] = {
     {"registry.person_round_trip", test_person_round_trip},
     {"registry.person_duplicate", test_person_duplicate},
     {"registry.person_invalid", test_person_invalid},
+    {"registry.drafted_create_same", test_drafted_create_same},
     {"registry.referrals", test_referrals},
     {"registry.search", test_search},
     {"registry.pagination", test_pagination},

@@ -45,6 +45,8 @@ static int toy_create(hy_ctx_t *ctx, json_t *args, json_t **result)
     json_t *rec = json_pack("{s:s, s:O}", "id", id, "name", json_object_get(args, "name"));
     if (json_object_get(args, "blob"))
         json_object_set(rec, "blob", json_object_get(args, "blob"));
+    if (ctx->req && ctx->req->prepared)   /* what toy_prepare made on the intake thread */
+        json_object_set(rec, "prepared_for", json_object_get(ctx->req->prepared, "today"));
     rc = hy_store_put_id(ctx->txn, t->things, n, rec);
     if (rc == 0)
         rc = hy_emit(ctx, "toy.thing.created", id, json_deep_copy(rec));
@@ -87,6 +89,11 @@ static int toy_apply(hy_ctx_t *ctx, const char *source, json_t *ev)
     return hy_store_next(ctx->txn, t->meta, "applied", &n);
 }
 
+static json_t *toy_prepare(const hy_request_t *req, const char *today)
+{
+    return json_pack("{s:s, s:s}", "today", today, "op", req->op);
+}
+
 static const hy_field_t toy_create_args[] = {
     {.name = "name", .type = HY_T_STRING, .flags = HY_F_REQ},
     {.name = "blob", .type = HY_T_STRING, .max_len = 100000},
@@ -94,7 +101,7 @@ static const hy_field_t toy_create_args[] = {
 };
 static const hy_op_spec_t toy_ops[] = {
     {.op = "things.create", .handler = toy_create, .method = "POST", .path = "/v1/things", .roles = HY_ROLE_SOCIAL_SERVICES,
-     .args = toy_create_args, .ok_status = 201},
+     .args = toy_create_args, .ok_status = 201, .prepare = toy_prepare},
     {.op = "things.get", .handler = toy_get, .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS, .ok_status = 200},
     {0},
 };
@@ -401,9 +408,10 @@ static int s_router_send(void *router, const char *id, const char *client, const
     return 0;
 }
 
-static bool s_has_op(void *arg, json_t *doc)
+static bool s_has_op(void *arg, json_t *doc, json_t **prepared)
 {
     (void)arg;
+    *prepared = json_object_get(doc, "op") ? json_string("made ahead") : NULL;
     return json_object_get(doc, "op") != NULL;
 }
 
@@ -442,15 +450,19 @@ static void test_intake_decodes_ahead(void)
     const bool want_checked[] = {true, false, false};   /* s_has_op ran on the intake thread */
     for (size_t i = 0; i < 3; i++) {
         bool checked = !want_checked[i];
-        CHECK(hy_intake_take(in, &client, &doc, &checked) == 0);
+        json_t *prepared = json_null();
+        CHECK(hy_intake_take(in, &client, &doc, &checked, &prepared) == 0);
         CHECK(checked == want_checked[i]);
+        CHECK(want_checked[i] ? json_is_string(prepared) : prepared == NULL);
+        json_decref(prepared);
         CHECK(zmq_msg_size(&client) == 2 && memcmp(zmq_msg_data(&client), want_client[i], 2) == 0);
         CHECK_EQ_STR(json_string_value(json_object_get(doc, "id")), want_id[i]);
         zmq_msg_close(&client);
         json_decref(doc);
     }
     bool checked;
-    CHECK(hy_intake_take(in, &client, &doc, &checked) == 1);
+    json_t *prepared;
+    CHECK(hy_intake_take(in, &client, &doc, &checked, &prepared) == 1);
     CHECK(hy_intake_decoded(in) == 3);
     /* left untaken: freed by hy_intake_destroy (ASan would see a leak) */
     CHECK(s_router_send(router, "w1", "c4", "{\"id\":\"r4\"}") == 0);
@@ -482,14 +494,23 @@ static void test_precheck(void)
     json_t *role = hy_proto_request("things.create", "p3", &aud, NULL, json_pack("{s:s}", "name", "n"));
     json_t *read = hy_proto_request("things.get", "p4", &ss, NULL, json_pack("{s:s}", "id", "thg_1"));
     json_t *none = hy_proto_request("things.nope", "p5", &ss, NULL, json_object());
-    CHECK(hy_dispatch_precheck(svc, good));
-    CHECK(!hy_dispatch_precheck(svc, bad));
-    CHECK(!hy_dispatch_precheck(svc, role));
-    CHECK(!hy_dispatch_precheck(svc, read));
-    CHECK(!hy_dispatch_precheck(svc, none));
-    hy_job_t jobs[2] = {{.doc = good, .checked = true}, {.doc = bad, .checked = false}};
+    json_t *prep = NULL, *none_prep = json_null();
+    CHECK(hy_dispatch_precheck(svc, good, &prep));
+    /* the op's prepare ran, with the day the writer's clock gives (s_toy: 1700000000) */
+    CHECK_EQ_STR(json_string_value(json_object_get(prep, "today")), "2023-11-15");
+    CHECK(!hy_dispatch_precheck(svc, bad, &none_prep) && none_prep == NULL);
+    CHECK(!hy_dispatch_precheck(svc, role, &none_prep) && none_prep == NULL);
+    CHECK(!hy_dispatch_precheck(svc, read, &none_prep) && none_prep == NULL);
+    CHECK(!hy_dispatch_precheck(svc, none, &none_prep) && none_prep == NULL);
+    hy_job_t jobs[2] = {{.doc = good, .checked = true, .prepared = prep},
+                        {.doc = bad, .checked = false}};
     CHECK(hy_dispatch_batch(svc, jobs, 2) == 0);
     CHECK(s_status_of(jobs[0].reply) == 201);
+    /* the handler found it as ctx->req->prepared */
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(jobs[0].reply, "result"),
+                                                   "prepared_for")),
+                 "2023-11-15");
+    json_decref(prep);
     CHECK(s_status_of(jobs[1].reply) == 400);
     CHECK_EQ_STR(s_err_code(jobs[1].reply), "unknown_field");
     for (int i = 0; i < 2; i++)
