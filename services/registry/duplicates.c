@@ -113,6 +113,40 @@ int registry_dups_flag(hy_ctx_t *ctx, uint64_t n, json_t *person)
     return registry_dups_flag_key(ctx, n, person, key, s_key(person, key));
 }
 
+/* The persons under one duplicate key: the index's and the staged ones' (names.c). */
+typedef struct {
+    const char *key;
+    size_t klen;
+    uint64_t *nums;   /* sorted and made unique once collected */
+    size_t n, cap;
+} s_under_t;
+
+static int s_under_add(s_under_t *u, uint64_t m)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 8;
+        uint64_t *more = realloc(u->nums, cap * sizeof *more);
+        if (!more)
+            return ENOMEM;
+        u->nums = more;
+        u->cap = cap;
+    }
+    u->nums[u->n++] = m;
+    return 0;
+}
+
+static int s_staged_under(uint64_t m, const char *key, size_t len, void *user)
+{
+    s_under_t *u = user;
+    return len == u->klen && memcmp(key, u->key, len) == 0 ? s_under_add(u, m) : 0;
+}
+
+static int s_cmp_num(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char *key,
                            size_t klen)
 {
@@ -121,7 +155,7 @@ int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char
     registry_t *st = registry_state(ctx);
     MDB_cursor *cur = NULL;
     MDB_val k = {klen, (void *)key}, v;
-    json_t *ids = json_array();
+    s_under_t under = {.key = key, .klen = klen};
     int rc = mdb_cursor_open(ctx->txn, st->name_idx, &cur);
     /* the persons under this key, by number as the dupsort values of before were */
     for (int op = MDB_SET_RANGE; rc == 0; op = MDB_NEXT) {
@@ -131,11 +165,25 @@ int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char
             rc = MDB_NOTFOUND;
             break;
         }
-        if (k.mv_size != klen + 8)
-            continue;
-        uint64_t m = hy_key_u64_get((const uint8_t *)k.mv_data + klen);
-        if (m == n)
-            continue;
+        if (k.mv_size == klen + 8 &&
+            (rc = s_under_add(&under, hy_key_u64_get((const uint8_t *)k.mv_data + klen))) != 0)
+            break;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = registry_names_staged_each(ctx->txn, st, s_staged_under, &under);
+    if (rc != 0) {
+        free(under.nums);
+        return hy_fail_mdb(ctx, rc);
+    }
+    if (under.n > 1)
+        qsort(under.nums, under.n, sizeof under.nums[0], s_cmp_num);
+    json_t *ids = json_array();
+    for (size_t i = 0; i < under.n && rc == 0; i++) {
+        uint64_t m = under.nums[i];
+        if (m == n || (i > 0 && under.nums[i - 1] == m))
+            continue;   /* itself; or in the index and still staged (a layout rebuild) */
         json_t *other = NULL;
         if ((rc = hy_store_get_id(ctx->txn, st->persons, m, &other)) == MDB_NOTFOUND) {
             rc = 0;
@@ -149,9 +197,8 @@ int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char
         }
         json_decref(other);
     }
-    if (cur)
-        mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND) {
+    free(under.nums);
+    if (rc != 0) {
         json_decref(ids);
         return hy_fail_mdb(ctx, rc);
     }

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "page.h"
 #include "happened.h"
+#include "log.h"
 #include "registry.h"
 #include "registry_reports.h"
 #include "scope.h"
@@ -121,12 +122,14 @@ int registry_open(hy_store_t *store, void **state)
     if (!st)
         return ENOMEM;
     hy_programme_start();   /* read once here, before hy-import-prep drafts dates against it */
+    st->names_stage_max = registry_names_stage_max();
     int rc;
     if ((rc = hy_store_open_db(store, "registry.meta", 0, &st->meta)) != 0 ||
         (rc = hy_store_open_db(store, "registry.persons", 0, &st->persons)) != 0 ||
         (rc = hy_store_open_db(store, "registry.person_keys", MDB_DUPSORT | MDB_DUPFIXED,
                                &st->person_idx)) != 0 ||
         (rc = hy_store_open_db(store, "registry.name_idx", 0, &st->name_idx)) != 0 ||
+        (rc = hy_store_open_db(store, "registry.name_new", 0, &st->name_new)) != 0 ||
         (rc = hy_store_open_db(store, "registry.businesses", 0, &st->businesses)) != 0 ||
         (rc = hy_store_open_db(store, "registry.business_idx", MDB_DUPSORT, &st->business_idx)) !=
             0 ||
@@ -153,5 +156,25 @@ const hy_service_def_t registry_def = {
     .close = registry_close,
     .sources = NULL,
     .apply = NULL,
-    .background = registry_import_step,
+    .background = registry_background,
 };
+
+/* Staged names (names.c) are merged once HY_NAME_STAGE_MAX persons are staged, or when no
+ * registration has come for this long and no request waits. */
+#define NAMES_IDLE_US 500000
+
+int registry_background(hy_ctx_t *ctx)
+{
+    registry_t *st = registry_state(ctx);
+    size_t staged = registry_names_staged(ctx->txn, st);
+    bool idle = staged > 0 && hy_now_us() - st->names_staged_at >= NAMES_IDLE_US &&
+                !hy_requests_waiting(ctx);
+    if (staged > 0 && (staged >= st->names_stage_max || idle)) {
+        size_t merged = 0;
+        int rc = registry_names_merge(ctx->txn, st, staged, &merged);
+        if (rc != 0)
+            return hy_fail_mdb(ctx, rc);
+        hy_log_debug("names", "merged the name keys of %zu persons", merged);
+    }
+    return registry_import_step(ctx);
+}

@@ -21,6 +21,7 @@
 #include "page.h"
 #include "fa.h"
 #include "happened.h"
+#include "log.h"
 #include "scope.h"
 #include "registry.h"
 
@@ -334,9 +335,11 @@ static int s_draft_fail(hy_ctx_t *ctx, const registry_draft_t *d)
 
 /* Registers a drafted person: looks up the national ID, resolves the office and checks the
  * neighbourhood, allocates the next number and writes record, index and event. *out gets the
- * person, or with raw set the text stored (a raw result). */
+ * person, or with raw set the text stored (a raw result). stage: her name keys are staged
+ * (names.c: a registration by request, a small commit) rather than put into name_idx (an
+ * import's step, whose commit of thousands of rows writes each leaf once anyway). */
 static int s_create_drafted(hy_ctx_t *ctx, const json_t *args, const registry_draft_t *d,
-                            bool raw, json_t **out)
+                            bool raw, bool stage, json_t **out)
 {
     registry_t *st = registry_state(ctx);
     char key[16], id[32];
@@ -396,6 +399,11 @@ static int s_create_drafted(hy_ctx_t *ctx, const json_t *args, const registry_dr
     if (rc == 0 && d->keys.full) {   /* cannot be within the spec: the keys made here */
         if ((rc = registry_person_keys(ctx->txn, st, n, person, true)) == 0)
             rc = registry_dups_keys(ctx->txn, st, n, person, true);
+    } else if (rc == 0 && stage && st->names_stage_max > 0) {
+        /* the plain keys, and the name keys staged to be merged in sorted steps (names.c) */
+        if ((rc = registry_person_plain_keys(ctx->txn, st, n, person, true)) == 0)
+            rc = registry_names_stage(ctx->txn, st, n, &d->keys);
+        st->names_staged_at = hy_now_us();
     } else if (rc == 0) {   /* the keyset holds the runs and the duplicate key */
         rc = registry_person_keys_with(ctx->txn, st, n, person, &d->keys, true);
     }
@@ -446,15 +454,15 @@ fail:
 /* A registration: drafted here unless a draft made ahead for these args is given (and was
  * made today), then written. */
 static int s_create(hy_ctx_t *ctx, json_t *args, const registry_draft_t *ahead, bool raw,
-                    json_t **out)
+                    bool stage, json_t **out)
 {
     if (ahead && ahead->made && strcmp(ahead->today, ctx->today) == 0)
-        return s_create_drafted(ctx, args, ahead, raw, out);
+        return s_create_drafted(ctx, args, ahead, raw, stage, out);
     registry_draft_t *d = malloc(sizeof *d);
     if (!d)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     registry_person_draft(ctx, args, d);
-    int status = s_create_drafted(ctx, args, d, raw, out);
+    int status = s_create_drafted(ctx, args, d, raw, stage, out);
     registry_draft_clear(d);
     free(d);
     return status;
@@ -487,24 +495,24 @@ static int s_get_text(hy_ctx_t *ctx, const char *id, json_t **out)
 
 int registry_person_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
-    return s_create(ctx, args, NULL, false, out);
+    return s_create(ctx, args, NULL, false, false, out);
 }
 
 int registry_person_create_drafted(hy_ctx_t *ctx, json_t *args, const registry_draft_t *d,
                                    json_t **out)
 {
-    return s_create(ctx, args, d, false, out);
+    return s_create(ctx, args, d, false, false, out);
 }
 
 int registry_person_create_raw(hy_ctx_t *ctx, json_t *args, json_t **result)
 {
-    return s_create(ctx, args, NULL, true, result);
+    return s_create(ctx, args, NULL, true, true, result);
 }
 
 int registry_person_create_raw_drafted(hy_ctx_t *ctx, json_t *args, const registry_draft_t *d,
                                        json_t **result)
 {
-    return s_create(ctx, args, d, true, result);
+    return s_create(ctx, args, d, true, true, result);
 }
 
 int registry_person_get(hy_ctx_t *ctx, const char *id, json_t **out)

@@ -31,6 +31,9 @@ typedef struct {
                             * "h:"neighbourhood -> person number */
     MDB_dbi name_idx;      /* "n:"run of name words "\0" person number (8), no value (search.c);
                             * and duplicates.c's name-and-birth-date keys ("\x01" before it) */
+    MDB_dbi name_new;      /* names.c: person number -> her name_idx keys, not merged yet */
+    int64_t names_staged_at; /* names.c: when a registration last staged keys (µs) */
+    size_t names_stage_max;  /* names.c: registry_names_stage_max() when opened */
     MDB_dbi businesses;    /* business number -> business JSON */
     MDB_dbi business_idx;  /* "p:"owner number (8 bytes), "f:"field, "s:"stage */
     MDB_dbi activities;    /* activity number -> activity JSON */
@@ -97,6 +100,29 @@ int registry_name_runs(const json_t *person, registry_keyset_t *ks);
  * error. */
 int registry_keyset_put(MDB_txn *txn, registry_t *st, uint64_t n, const registry_keyset_t *ks,
                         bool put);
+
+/* --- the name index's newest keys (names.c) --------------------------------------------- */
+/* Staged persons at which the background step merges them (HY_NAME_STAGE_MAX, default 256; 0:
+ * registrations put their keys into name_idx directly). Read by registry_open into
+ * names_stage_max. */
+size_t registry_names_stage_max(void);
+/* Stages person n's name_idx keys (ks: without her number). 0 or an LMDB error. */
+int registry_names_stage(MDB_txn *txn, registry_t *st, uint64_t n, const registry_keyset_t *ks);
+/* Drops person n's staged keys, if any (her keys are about to change). 0 or an LMDB error. */
+int registry_names_unstage(MDB_txn *txn, registry_t *st, uint64_t n);
+/* Calls fn for every staged key (without the number, which is n), in person order; stops at
+ * fn's first non-zero return, which it returns; else 0 or an LMDB error. */
+int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
+                               int (*fn)(uint64_t n, const char *key, size_t len, void *user),
+                               void *user);
+/* How many persons are staged. */
+size_t registry_names_staged(MDB_txn *txn, const registry_t *st);
+/* Moves the first max staged persons' keys into name_idx (sorted) and unstages them; *merged
+ * gets how many. 0 or an LMDB error (ENOMEM). */
+int registry_names_merge(MDB_txn *txn, registry_t *st, size_t max, size_t *merged);
+/* The registry's background step (service.h): staged names merged when due, then an import's
+ * next rows (registry_import_step). */
+int registry_background(hy_ctx_t *ctx);
 
 /* --- persons (persons.c, search.c) ------------------------------------------------------ */
 /* Registers a person from checked args; 201 with the person, 409 duplicate_national_id with
@@ -183,6 +209,9 @@ int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t 
  * runs, and the duplicate key when the set holds it); NULL or full: the runs made here. */
 int registry_person_keys_with(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
                               const registry_keyset_t *keys, bool put);
+/* Puts or deletes only the plain keys of a person ("i:", "o:", "h:" in person_idx). */
+int registry_person_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                               bool put);
 /* Puts (idempotent) or deletes (absent is fine) one whole key of registry.name_idx, which holds
  * keys only (search.c's name runs, duplicates.c's name-and-birth-date keys). 0 or an LMDB
  * error. */

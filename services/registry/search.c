@@ -172,8 +172,8 @@ int registry_name_runs(const json_t *person, registry_keyset_t *ks)
     return 0;
 }
 
-/* The plain keys of a person ("i:", "o:", "h:"), put or deleted. 0 or an LMDB error. */
-static int s_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person, bool put)
+int registry_person_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
+                               bool put)
 {
     static const struct {
         char tag;
@@ -202,7 +202,9 @@ int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t 
 int registry_person_keys_with(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
                               const registry_keyset_t *keys, bool put)
 {
-    int rc = s_plain_keys(txn, st, n, person, put);
+    int rc = registry_person_plain_keys(txn, st, n, person, put);
+    if (rc == 0 && !put)   /* her keys change: the staged ones go too (names.c) */
+        rc = registry_names_unstage(txn, st, n);
     if (rc != 0)
         return rc;
     if (keys && !keys->full)
@@ -301,7 +303,38 @@ static int s_nid_part(hy_ctx_t *ctx, const char *text, char out[11])
     return 0;
 }
 
-/* Every person number under a name key starting with word, sorted and unique. */
+typedef struct {
+    const char *key;
+    size_t klen;
+    uint64_t **ids;
+    size_t *count, *cap;
+} s_staged_scan_t;
+
+static int s_add_id(uint64_t **ids, size_t *count, size_t *cap, uint64_t n)
+{
+    if (*count == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        uint64_t *more = realloc(*ids, c * sizeof *more);
+        if (!more)
+            return ENOMEM;
+        *ids = more;
+        *cap = c;
+    }
+    (*ids)[(*count)++] = n;
+    return 0;
+}
+
+/* A staged run key (ended by "\0", names.c) starting with the word's key. */
+static int s_staged_candidate(uint64_t n, const char *key, size_t len, void *user)
+{
+    s_staged_scan_t *s = user;
+    if (len < s->klen + 1 || key[len - 1] != '\0' || memcmp(key, s->key, s->klen) != 0)
+        return 0;
+    return s_add_id(s->ids, s->count, s->cap, n);
+}
+
+/* Every person number under a name key starting with word, sorted and unique: the index's,
+ * and the staged persons' (names.c). */
 static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t *count)
 {
     char key[KEY_BUF];
@@ -310,8 +343,9 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
     *count = 0;
     if (klen == 0)
         return 0;
+    const registry_t *st = registry_state(ctx);
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(ctx->txn, registry_state(ctx)->name_idx, &cur);
+    int rc = mdb_cursor_open(ctx->txn, st->name_idx, &cur);
     if (rc)
         return rc;
     size_t cap = 0;
@@ -326,19 +360,16 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
         }
         if (((const char *)k.mv_data)[k.mv_size - 9] != '\0')
             continue; /* a duplicate-check key (duplicates.c) */
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 64;
-            uint64_t *grown = realloc(*ids, cap * sizeof **ids);
-            if (!grown) {
-                rc = ENOMEM;
-                break;
-            }
-            *ids = grown;
-        }
-        (*ids)[(*count)++] = hy_key_u64_get((const uint8_t *)k.mv_data + k.mv_size - 8);
+        if ((rc = s_add_id(ids, count, &cap,
+                           hy_key_u64_get((const uint8_t *)k.mv_data + k.mv_size - 8))) != 0)
+            break;
     }
     mdb_cursor_close(cur);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        s_staged_scan_t scan = {key, klen, ids, count, &cap};
+        rc = registry_names_staged_each(ctx->txn, st, s_staged_candidate, &scan);
+    }
+    if (rc != 0) {
         free(*ids);
         *ids = NULL;
         *count = 0;

@@ -958,6 +958,128 @@ static void test_drafted_create_same(void)
     s_close(&b);
 }
 
+/* The keys of registry.name_idx, one text per key (hex), sorted: what a search can find. */
+static char *s_name_idx_dump(s_env_t *env)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    registry_t *st = env->svc->state;
+    size_t cap = 1 << 20, at = 0;
+    char *out = calloc(1, cap);
+    if (!out || mdb_txn_begin(hy_store_env(env->svc->store), NULL, MDB_RDONLY, &txn) != 0)
+        return out;
+    if (mdb_cursor_open(txn, st->name_idx, &cur) == 0) {
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            for (size_t i = 0; i < k.mv_size && at + 4 < cap; i++)
+                at += (size_t)snprintf(out + at, cap - at, "%02x", ((unsigned char *)k.mv_data)[i]);
+            if (at + 2 < cap)
+                out[at++] = '\n';
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return out;
+}
+
+static size_t s_staged(s_env_t *env)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(hy_store_env(env->svc->store), NULL, MDB_RDONLY, &txn) != 0)
+        return (size_t)-1;
+    size_t n = registry_names_staged(txn, env->svc->state);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+/* A registration's name keys are staged (names.c) and merged into registry.name_idx later:
+ * search and the duplicate check find the staged persons as they find the merged ones, a
+ * change of name unstages her, and once merged the index holds exactly the keys that putting
+ * them one registration at a time gives (HY_NAME_STAGE_MAX=0, the second registry). */
+static void test_names_staged(void)
+{
+    s_env_t st, direct;
+    CHECK(s_open(&st) == 0);
+    setenv("HY_NAME_STAGE_MAX", "0", 1);
+    CHECK(s_open(&direct) == 0);
+    unsetenv("HY_NAME_STAGE_MAX");
+    s_env_t *envs[] = {&st, &direct};
+    static const struct {
+        unsigned nid;
+        const char *first, *last, *birth;
+    } people[] = {
+        {500000001, ZAHRA, AKBARI, "1985-03-21"},
+        {500000002, ZAHRA, AKBARI, "1985-03-21"},   /* a possible duplicate of the first */
+        {500000003, ALI_AR, HOSSEIN " " ZADEH, "1979-01-02"},
+        {500000004, HOSSEIN, ALI_FA ZWNJ ZADEH, "1990-05-06"},
+        {500000005, ZAHRA, HOSSEIN, "1985-03-21"},
+    };
+    for (size_t i = 0; i < sizeof people / sizeof people[0]; i++) {
+        char nid[11];
+        s_nid(people[i].nid, nid);
+        json_t *r[2];
+        for (int e = 0; e < 2; e++) {
+            int status;
+            r[e] = s_call(envs[e], "persons.create", SS, &status,
+                          "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
+                          "\"birth_date\":\"%s\",\"sex\":\"female\"}",
+                          nid, people[i].first, people[i].last, people[i].birth);
+            CHECK_EQ_INT(status, 201);
+        }
+        CHECK(json_equal(s_result(r[0]), s_result(r[1])));
+        CHECK((i == 1) == (json_object_get(s_result(r[0]), "possible_duplicates") != NULL));
+        json_decref(r[0]);
+        json_decref(r[1]);
+    }
+    CHECK_EQ_INT(s_staged(&st), 5);
+    CHECK_EQ_INT(s_staged(&direct), 0);
+    static const char *const queries[] = {ZAHRA, AKBARI, ALI_FA, HOSSEIN, ZADEH, ALI_FA ZADEH,
+                                          ZAHRA " " AKBARI, ZAHRA HOSSEIN};
+    for (int round = 0; round < 3; round++) {
+        for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+            char args[200];
+            snprintf(args, sizeof args, ",\"q\":\"%s\"", queries[q]);
+            size_t a = s_count(&st, "persons.list", args), b = s_count(&direct, "persons.list", args);
+            CHECK(a > 0 && a != (size_t)-1);
+            CHECK(a == b);
+        }
+        if (round == 0) {   /* a staged person's name changes: her staged keys go with it */
+            for (int e = 0; e < 2; e++) {
+                int status;
+                json_t *r = s_call(envs[e], "persons.update", SS, &status,
+                                   "{\"id\":\"prs_3\",\"last_name\":\"" AKBARI " " ZADEH "\"}");
+                CHECK_EQ_INT(status, 200);
+                json_decref(r);
+            }
+            CHECK_EQ_INT(s_staged(&st), 4);
+        } else if (round == 1) {   /* idle: the background step merges them all */
+            ((registry_t *)st.svc->state)->names_staged_at = 0;
+            CHECK(hy_service_background(st.svc, 10) >= 1);
+            CHECK_EQ_INT(s_staged(&st), 0);
+        }
+    }
+    char *a = s_name_idx_dump(&st), *b = s_name_idx_dump(&direct);
+    CHECK(a && b && *a && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    /* once merged, a newcomer's duplicate is found in the index */
+    char nid[11];
+    s_nid(500000006, nid);
+    for (int e = 0; e < 2; e++) {
+        int status;
+        json_t *r = s_call(envs[e], "persons.create", SS, &status,
+                           "{\"national_id\":\"%s\",\"first_name\":\"%s\",\"last_name\":\"%s\","
+                           "\"birth_date\":\"1985-03-21\",\"sex\":\"female\"}",
+                           nid, ZAHRA, HOSSEIN);
+        CHECK_EQ_INT(status, 201);
+        CHECK_EQ_INT(json_array_size(json_object_get(s_result(r), "possible_duplicates")), 1);
+        json_decref(r);
+    }
+    s_close(&st);
+    s_close(&direct);
+}
+
 static void test_corrections(void)
 {
     s_env_t env;
@@ -1079,6 +1201,7 @@ const hy_test_t registry_tests[] = {
     {"registry.person_duplicate", test_person_duplicate},
     {"registry.person_invalid", test_person_invalid},
     {"registry.drafted_create_same", test_drafted_create_same},
+    {"registry.names_staged", test_names_staged},
     {"registry.referrals", test_referrals},
     {"registry.search", test_search},
     {"registry.pagination", test_pagination},
