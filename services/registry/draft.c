@@ -53,8 +53,7 @@ json_t *registry_persons_prepare(const hy_request_t *req, const char *today)
 
 int registry_draft_from_json(const json_t *j, registry_draft_t *d)
 {
-    memset(d, 0, sizeof *d);
-    registry_keyset_init(&d->keys);
+    registry_draft_init(d);
     const char *today = json_string_value(json_object_get(j, "today"));
     const char *nid = json_string_value(json_object_get(j, "nid"));
     json_t *keys = json_object_get(j, "keys"), *refused = json_object_get(j, "refused");

@@ -176,7 +176,15 @@ static void s_clear(s_chunk_t *c)
     c->imp = c->first = 0;
     c->n = c->at = 0;
     c->prepared = false;
-    memset(c->rows, 0, sizeof c->rows);
+    for (size_t i = 0; i < CHUNK; i++) {   /* not the drafts' key buffers: 9 KB a row */
+        registry_prow_t *r = &c->rows[i];
+        r->row = r->args = NULL;
+        r->text = NULL;
+        r->len = 0;
+        r->nid[0] = '\0';
+        r->ready = false;
+        registry_draft_init(&r->draft);
+    }
 }
 
 static char *s_dup(const json_t *imp, const char *key)

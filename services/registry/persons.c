@@ -290,8 +290,7 @@ static int s_draft_refused(hy_ctx_t *ctx, registry_draft_t *d, int stage)
 
 int registry_person_draft(hy_ctx_t *ctx, const json_t *args, registry_draft_t *d)
 {
-    memset(d, 0, sizeof *d);
-    registry_keyset_init(&d->keys);
+    registry_draft_init(d);
     d->made = true;
     memcpy(d->today, ctx->today, sizeof d->today);
     if (s_national_id(ctx, json_string_value(json_object_get(args, "national_id")), d->nid))

@@ -152,6 +152,15 @@ typedef struct {
     json_t *ref;              /* the referral, its "office" null until the writer knows it */
     registry_keyset_t keys;   /* the name runs and the duplicate key */
 } registry_draft_t;
+/* An empty draft (its keyset's buffer left as it is: a draft is large). */
+static inline void registry_draft_init(registry_draft_t *d)
+{
+    d->made = false;
+    d->today[0] = d->nid[0] = '\0';
+    d->error = d->fields = d->ref = NULL;
+    d->status = d->stage = 0;
+    registry_keyset_init(&d->keys);
+}
 /* Fills *d (which it owns until registry_draft_clear). 0, or -1 when refused (d->error). */
 int registry_person_draft(hy_ctx_t *ctx, const json_t *args, registry_draft_t *d);
 void registry_draft_clear(registry_draft_t *d);
