@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "fa.h"
 #include "scope.h"
 #include "registry.h"
@@ -123,14 +124,8 @@ typedef struct {
 
 static int s_under_add(s_under_t *u, uint64_t m)
 {
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 8;
-        uint64_t *more = realloc(u->nums, cap * sizeof *more);
-        if (!more)
-            return ENOMEM;
-        u->nums = more;
-        u->cap = cap;
-    }
+    if (hy_array_grow(&u->nums, &u->cap, u->n, sizeof *u->nums, 8) != 0)
+        return ENOMEM;
     u->nums[u->n++] = m;
     return 0;
 }

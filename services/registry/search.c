@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "fa.h"
 #include "registry.h"
 #include "scope.h"
@@ -312,14 +313,8 @@ typedef struct {
 
 static int s_add_id(uint64_t **ids, size_t *count, size_t *cap, uint64_t n)
 {
-    if (*count == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        uint64_t *more = realloc(*ids, c * sizeof *more);
-        if (!more)
-            return ENOMEM;
-        *ids = more;
-        *cap = c;
-    }
+    if (hy_array_grow(ids, cap, *count, sizeof **ids, 64) != 0)
+        return ENOMEM;
     (*ids)[(*count)++] = n;
     return 0;
 }
