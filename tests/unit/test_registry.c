@@ -823,6 +823,18 @@ static void test_activities(void)
 }
 
 /* Voids and corrections through the skeleton: who may, what the record and the events keep. */
+/* Each name query finds someone, and as many persons in registry a as in registry b. */
+static void s_same_search(s_env_t *a, s_env_t *b, const char *const *queries, size_t n)
+{
+    for (size_t q = 0; q < n; q++) {
+        char args[300];
+        snprintf(args, sizeof args, ",\"q\":\"%s\"", queries[q]);
+        size_t ca = s_count(a, "persons.list", args), cb = s_count(b, "persons.list", args);
+        CHECK(ca > 0 && ca != (size_t)-1);
+        CHECK(cb == ca);
+    }
+}
+
 /* POST /v1/persons drafted on the intake thread (persons.create's prepare, draft.c) answers and
  * stores exactly what the writer's own draft gives: the same reply bytes, the same refusals at
  * the same point (a known national ID is 409 before a bad field; the office's checks come
@@ -924,18 +936,12 @@ static void test_drafted_create_same(void)
         json_decref(rb);
     }
     /* the stored records, byte for byte, and what the name keys find */
-    const char *queries[] = {"\u0632\u0647\u0631\u0627", "\u0645\u062d\u0645\u062f\u06cc\u0646\u06cc\u0627",
+    static const char *const queries[] = {"\u0632\u0647\u0631\u0627", "\u0645\u062d\u0645\u062f\u06cc\u0646\u06cc\u0627",
                              "\u0641\u0627\u0637\u0645\u0647 \u0632\u0647\u0631\u0627\u0645\u062d\u0645\u062f\u06cc",
                              "\u0639\u0644\u06cc", "\u0627\u06a9\u0628\u0631\u06a9\u0631\u06cc\u0645\u06cc",
                              "\u0645\u0631\u06cc\u0645", "\u0633\u0627\u062f\u0627\u062a",
                              "\u0646\u0648\u0631\u06cc", "\u0632\u0647\u0631\u0627 \u0645\u062d\u0645\u062f"};
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
-        char args[300];
-        snprintf(args, sizeof args, ",\"q\":\"%s\"", queries[q]);
-        size_t ca = s_count(&a, "persons.list", args), cb = s_count(&b, "persons.list", args);
-        CHECK(ca > 0 && ca != (size_t)-1);
-        CHECK(cb == ca);
-    }
+    s_same_search(&a, &b, queries, sizeof queries / sizeof queries[0]);
     for (int id = 1; id <= 4; id++) {
         int sa, sb;
         json_t *pa = s_call(&a, "persons.get", SS, &sa, "{\"id\":\"prs_%d\"}", id);
@@ -1036,13 +1042,7 @@ static void test_names_staged(void)
     static const char *const queries[] = {ZAHRA, AKBARI, ALI_FA, HOSSEIN, ZADEH, ALI_FA ZADEH,
                                           ZAHRA " " AKBARI, ZAHRA HOSSEIN};
     for (int round = 0; round < 3; round++) {
-        for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
-            char args[200];
-            snprintf(args, sizeof args, ",\"q\":\"%s\"", queries[q]);
-            size_t a = s_count(&st, "persons.list", args), b = s_count(&direct, "persons.list", args);
-            CHECK(a > 0 && a != (size_t)-1);
-            CHECK(a == b);
-        }
+        s_same_search(&st, &direct, queries, sizeof queries / sizeof queries[0]);
         if (round == 0) {   /* a staged person's name changes: her staged keys go with it */
             for (int e = 0; e < 2; e++) {
                 int status;
