@@ -276,3 +276,47 @@ def test_licence_numbers_normalised_and_unique_per_type():
         _ok(c.patch(f"/v1/businesses/{b['id']}", {"licence": None}), "remove")
         _ok(biz(2, {"type": "independent", "number": "1234567"}), "freed", 201)
         _ok(biz(3, {"type": "independent", "number": "L-1"}), "letters", 201)
+
+
+def _staged(data_dir):
+    """How many persons' name keys wait staged in a stopped registry (mdb_stat of name_new)."""
+    import subprocess
+    out = subprocess.run(["mdb_stat", "-s", "registry.name_new", data_dir], capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        if line.strip().startswith("Entries:"):
+            return int(line.split(":")[1])
+    return -1
+
+
+def test_staged_names_survive_kill9_and_are_merged():
+    """A registration's name keys are staged (services/registry/names.c) and merged into the
+    name index later. A registry killed -9 with persons staged finds them by name after its
+    restart and flags a newcomer that matches a staged person; idle, it merges them, and they
+    are found as before."""
+    import os
+    with Cluster(["registry"], env={"HY_NAME_STAGE_MAX": "100000"}) as c:
+        ids = []
+        for n in range(1, 31):
+            ids.append(_ok(c.post("/v1/persons", person(7000 + n, first_name="نرگس",
+                                                        last_name=f"صبوری{n % 3}")), f"p{n}")["id"])
+        c.kill("registry")
+        data = os.path.join(c.dir, "var", "registry")
+        staged = _staged(data)
+        check(staged > 0, f"the kill landed while persons were staged ({staged})")
+        c.start_proc("registry")
+        c.wait_serving("registry")
+        got = _ids(c.get(f"/v1/persons?q={_q('نرگس')}&limit=500"))
+        eq(sorted(got), sorted(ids), "found by name after the restart:")
+        eq(len(_ids(c.get(f"/v1/persons?q={_q('صبوری1')}&limit=500"))), 10)
+        dup = dict(person(7100, first_name="نرگس", last_name="صبوری1"))
+        r = _ok(c.post("/v1/persons", dup), "a newcomer like a staged person")
+        eq(len(r.get("possible_duplicates", [])), 10, "flagged against the staged persons:")
+        # idle for more than half a second: the background step merges them
+        time.sleep(2.5)
+        c.kill("registry", sig=__import__("signal").SIGTERM)
+        eq(_staged(data), 0, "merged when idle:")
+        c.start_proc("registry")
+        c.wait_serving("registry")
+        got = _ids(c.get(f"/v1/persons?q={_q('نرگس صبوری')}&limit=500"))
+        eq(len(got), 31, "found by name once merged:")
