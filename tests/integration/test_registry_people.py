@@ -312,6 +312,11 @@ def test_staged_names_survive_kill9_and_are_merged():
         dup = dict(person(7100, first_name="نرگس", last_name="صبوری1"))
         r = _ok(c.post("/v1/persons", dup), "a newcomer like a staged person")
         eq(len(r.get("possible_duplicates", [])), 10, "flagged against the staged persons:")
+        # her national ID is staged too: taken, and found by it
+        r = c.post("/v1/persons", person(7000 + 5, first_name="دیگری"))
+        eq((r.status, r.json.get("code"), r.json.get("existing_id")),
+           (409, "duplicate_national_id", ids[4]), "a staged national ID is taken:")
+        eq(_ids(c.get(f"/v1/persons?national_id={make_nid(7005)}")), [ids[4]])
         # idle for more than half a second: the background step merges them
         time.sleep(2.5)
         c.kill("registry", sig=__import__("signal").SIGTERM)
@@ -320,3 +325,5 @@ def test_staged_names_survive_kill9_and_are_merged():
         c.wait_serving("registry")
         got = _ids(c.get(f"/v1/persons?q={_q('نرگس صبوری')}&limit=500"))
         eq(len(got), 31, "found by name once merged:")
+        eq(c.post("/v1/persons", person(7000 + 5)).status, 409, "a merged national ID is taken:")
+        eq(_ids(c.get(f"/v1/persons?national_id={make_nid(7005)}")), [ids[4]])

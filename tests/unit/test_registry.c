@@ -998,6 +998,35 @@ static size_t s_staged(s_env_t *env)
     return n;
 }
 
+/* A national ID's uniqueness and lookups answer the same in registries a and b: a second
+ * registration of base's ID is 409 naming owner, the list by it finds owner alone, and
+ * correcting other's ID to it is 409. */
+static void s_same_nid_rules(s_env_t *a, s_env_t *b, unsigned base, const char *owner,
+                             const char *other)
+{
+    char nid[11];
+    s_nid(base, nid);
+    s_env_t *envs[] = {a, b};
+    for (int e = 0; e < 2; e++) {
+        int status;
+        json_t *r = s_call(envs[e], "persons.create", SS, &status,
+                           "{\"national_id\":\"%s\",\"first_name\":\"x\",\"last_name\":\"y\","
+                           "\"birth_date\":\"1980-01-01\",\"sex\":\"female\"}",
+                           nid);
+        CHECK_EQ_INT(status, 409);
+        CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "error"), "existing_id")),
+                     owner);
+        json_decref(r);
+        char args[64];
+        snprintf(args, sizeof args, ",\"national_id\":\"%s\"", nid);
+        CHECK_EQ_INT(s_count(envs[e], "persons.list", args), 1);
+        r = s_call(envs[e], "persons.correct_national_id", "operator", &status,
+                   "{\"id\":\"%s\",\"national_id\":\"%s\",\"reason\":\"typo\"}", other, nid);
+        CHECK_EQ_INT(status, 409);
+        json_decref(r);
+    }
+}
+
 /* A registration's name keys are staged (names.c) and merged into registry.name_idx later:
  * search and the duplicate check find the staged persons as they find the merged ones, a
  * change of name unstages her, and once merged the index holds exactly the keys that putting
@@ -1039,6 +1068,7 @@ static void test_names_staged(void)
     }
     CHECK_EQ_INT(s_staged(&st), 5);
     CHECK_EQ_INT(s_staged(&direct), 0);
+    s_same_nid_rules(&st, &direct, people[3].nid, "prs_4", "prs_5");
     static const char *const queries[] = {ZAHRA, AKBARI, ALI_FA, HOSSEIN, ZADEH, ALI_FA ZADEH,
                                           ZAHRA " " AKBARI, ZAHRA HOSSEIN};
     for (int round = 0; round < 3; round++) {
@@ -1058,6 +1088,7 @@ static void test_names_staged(void)
             CHECK_EQ_INT(s_staged(&st), 0);
         }
     }
+    s_same_nid_rules(&st, &direct, people[3].nid, "prs_4", "prs_5");   /* merged now */
     char *a = s_name_idx_dump(&st), *b = s_name_idx_dump(&direct);
     CHECK(a && b && *a && strcmp(a, b) == 0);
     free(a);

@@ -101,7 +101,8 @@ static int s_write_old_layout(MDB_env *env)
     } now[] = {{"registry.person_idx", MDB_DUPSORT},
                {"registry.dup_idx", MDB_DUPSORT},
                {"registry.person_keys", MDB_DUPSORT | MDB_DUPFIXED},
-               {"registry.name_idx", 0}};
+               {"registry.name_idx", 0},
+               {"registry.name_new", 0}};   /* the keys staged by registrations (names.c) */
     MDB_txn *txn;
     MDB_dbi db, idx, dup, persons;
     MDB_cursor *cur = NULL;
