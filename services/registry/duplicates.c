@@ -136,6 +136,11 @@ static int s_staged_under(uint64_t m, const char *key, size_t len, void *user)
     return len == u->klen && memcmp(key, u->key, len) == 0 ? s_under_add(u, m) : 0;
 }
 
+static int s_staged_dup(uint64_t m, void *user)
+{
+    return s_under_add(user, m);
+}
+
 static int s_cmp_num(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -166,8 +171,9 @@ int registry_dups_flag_key(hy_ctx_t *ctx, uint64_t n, json_t *person, const char
     }
     if (cur)
         mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-        rc = registry_names_staged_each(ctx->txn, st, s_staged_under, &under);
+    if (rc == MDB_NOTFOUND)   /* and the staged persons: the writer's stage map finds them */
+        rc = st->stagemap ? registry_names_staged_dup(ctx->txn, st, key, klen, s_staged_dup, &under)
+                          : registry_names_staged_each(ctx->txn, st, s_staged_under, &under);
     if (rc != 0) {
         free(under.nums);
         return hy_fail_mdb(ctx, rc);

@@ -116,6 +116,21 @@ int registry_list(hy_ctx_t *ctx, const json_t *args, const char *what, registry_
 
 /* -------------------------------------------------------------------- wiring ------------- */
 
+/* The stage map of what registrations staged (names.c), built before any request. */
+static int s_open_stage(hy_store_t *store, registry_t *st)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(hy_store_env(store), NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return rc;
+    uint64_t merged = 0;
+    if ((rc = registry_names_open(txn, st)) == 0 &&
+        (rc = hy_store_counter(txn, st->meta, "names_merged", &merged)) == 0)
+        st->stagemap_pruned = merged;
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 int registry_open(hy_store_t *store, void **state)
 {
     registry_t *st = calloc(1, sizeof *st);
@@ -123,6 +138,9 @@ int registry_open(hy_store_t *store, void **state)
         return ENOMEM;
     hy_programme_start();   /* read once here, before hy-import-prep drafts dates against it */
     st->names_stage_max = registry_names_stage_max();
+    const char *idle = getenv("HY_NAME_STAGE_IDLE_MS");
+    st->names_idle_us = (idle && atol(idle) > 0 ? atol(idle) : 500) * 1000;
+    st->names_staged_at = hy_now_us();
     int rc;
     if ((rc = hy_store_open_db(store, "registry.meta", 0, &st->meta)) != 0 ||
         (rc = hy_store_open_db(store, "registry.persons", 0, &st->persons)) != 0 ||
@@ -141,7 +159,9 @@ int registry_open(hy_store_t *store, void **state)
         (rc = hy_store_open_db(store, "registry.household_idx", MDB_DUPSORT,
                                &st->household_idx)) != 0 ||
         (rc = registry_reports_open(store, st)) != 0 ||
-        (rc = registry_open_more(store, st)) != 0 || (rc = registry_reindex(store, st)) != 0) {
+        (rc = registry_open_more(store, st)) != 0 || (rc = registry_reindex(store, st)) != 0 ||
+        (rc = s_open_stage(store, st)) != 0) {
+        registry_names_close(st);
         free(st);
         return rc;
     }
@@ -160,18 +180,23 @@ const hy_service_def_t registry_def = {
 };
 
 /* Staged names (names.c) are merged once HY_NAME_STAGE_MAX persons are staged, or when no
- * registration has come for this long and no request waits. */
-#define NAMES_IDLE_US 500000
+ * registration has come for HY_NAME_STAGE_IDLE_MS (500; counted from start-up too) and no
+ * request waits. */
+#define NAMES_MERGE_MAX 1024
 
 int registry_background(hy_ctx_t *ctx)
 {
     registry_t *st = registry_state(ctx);
+    int rc = registry_names_prune(ctx->txn, st);
+    if (rc != 0)
+        return hy_fail_mdb(ctx, rc);
     size_t staged = registry_names_staged(ctx->txn, st);
-    bool idle = staged > 0 && hy_now_us() - st->names_staged_at >= NAMES_IDLE_US &&
+    bool idle = staged > 0 && hy_now_us() - st->names_staged_at >= st->names_idle_us &&
                 !hy_requests_waiting(ctx);
     if (staged > 0 && (staged >= st->names_stage_max || idle)) {
         size_t merged = 0;
-        int rc = registry_names_merge(ctx->txn, st, staged, &merged);
+        /* the oldest NAMES_MERGE_MAX at a time: a few ms of the writer */
+        rc = registry_names_merge(ctx->txn, st, NAMES_MERGE_MAX, &merged);
         if (rc != 0)
             return hy_fail_mdb(ctx, rc);
         hy_log_debug("names", "merged the name keys of %zu persons", merged);

@@ -170,7 +170,7 @@ static int s_apply_in(hy_ctx_t *ctx, s_row_t *r, const char *nid)
 {
     char key[16];
     size_t klen = registry_key_text('i', nid, key, sizeof key);
-    int rc = hy_index_first(ctx->txn, registry_state(ctx)->person_idx, key, klen, &r->existing);
+    int rc = registry_nid_owner(ctx, key, klen, &r->existing);
     if (rc == MDB_NOTFOUND)
         r->existing = 0;
     else if (rc != 0)

@@ -352,6 +352,7 @@ void registry_close(void *state)
     registry_t *st = state;
     if (st) {
         registry_prep_free(st->prep);
+        registry_names_close(st);
         free(st->office_seen_text);
         json_decref(st->office_seen);
     }

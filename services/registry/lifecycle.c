@@ -288,7 +288,6 @@ fail:
 int registry_person_correct_nid(hy_ctx_t *ctx, const char *id, const char *text,
                                 const char *reason, json_t **out)
 {
-    registry_t *st = registry_state(ctx);
     json_t *old = NULL, *person = NULL, *changes = NULL;
     uint64_t n, other;
     char nid[11], key[16];
@@ -301,7 +300,7 @@ int registry_person_correct_nid(hy_ctx_t *ctx, const char *id, const char *text,
         goto fail;
     }
     size_t klen = registry_key_text('i', nid, key, sizeof key);
-    if ((rc = hy_index_first(ctx->txn, st->person_idx, key, klen, &other)) == 0) {
+    if ((rc = registry_nid_owner(ctx, key, klen, &other)) == 0) {
         char existing[32];
         hy_id_format("prs", other, existing, sizeof existing);
         status = hy_fail(ctx, 409, "duplicate_national_id", "national_id",

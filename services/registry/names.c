@@ -17,6 +17,20 @@
  * commit that touched it. Readers see both: name search's candidates and the duplicate check
  * scan the staged values beside their lookup in the index (a few hundred values at most).
  *
+ * Her national ID's key ("i:"nid, registry.person_keys) is staged the same way, first in the
+ * value, and merged into person_keys: it is the most random key of all, one leaf a registration,
+ * and only merges of many more keys than the index has leaves write fewer pages, so the stage
+ * holds thousands. Whoever asks who holds a national ID asks registry_nid_owner (search.c): the
+ * index, then the stage; the writer answers the stage from memory (the stage map below), a
+ * reader thread by scanning it.
+ *
+ * The stage map (reactor only): the hash of each staged national-ID key and duplicate key, with
+ * the number of the person staged under it. Every staging adds to it, and at start-up it is
+ * built from registry.name_new, so a staged key is never missing from it; an entry left by a
+ * transaction that was rolled back, or by a person merged or unstaged since, is harmless: every
+ * hit is checked against her staged value in the transaction. Entries at or below the last
+ * committed merge ("names_merged" in registry.meta) are dropped when the next step begins.
+ *
  * A staged value: for each key, its length (2 bytes, little-endian) and its bytes, without the
  * person number (the entry's key). A person whose keys change (registry_person_keys deleting
  * hers) is unstaged first: her new keys go to name_idx directly, as every change did before.
@@ -24,12 +38,157 @@
  * tests comparing the two).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "registry.h"
 
-#define DEFAULT_STAGE_MAX 256
+#define DEFAULT_STAGE_MAX 4096
+
+static bool s_is_nid_key(const char *key, size_t len)
+{
+    return len >= 2 && key[0] == 'i' && key[1] == ':';
+}
+
+/* duplicates.c's key ends with "\x01"; search.c's runs with "\0" */
+static bool s_is_dup_key(const char *key, size_t len)
+{
+    return len > 2 && key[0] == 'n' && key[len - 1] == '\x01';
+}
+
+/* ---- the stage map ---------------------------------------------------------------------------- */
+
+struct registry_stagemap {
+    uint64_t *h, *n;   /* open addressing; h 0: empty */
+    size_t cap, used;
+};
+
+static uint64_t s_hash(const char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ULL;
+    return h | 1;
+}
+
+static void s_map_put_at(uint64_t *hs, uint64_t *ns, size_t cap, uint64_t h, uint64_t n)
+{
+    size_t i = h & (cap - 1);
+    while (hs[i])
+        i = (i + 1) & (cap - 1);
+    hs[i] = h;
+    ns[i] = n;
+}
+
+/* Rebuilds the map with room for need entries, keeping those above upto. 0 or ENOMEM. */
+static int s_map_rebuild(struct registry_stagemap *m, size_t need, uint64_t upto)
+{
+    size_t cap = 1024;
+    while (cap < 2 * need)
+        cap *= 2;
+    uint64_t *hs = calloc(cap, sizeof *hs), *ns = calloc(cap, sizeof *ns);
+    if (!hs || !ns) {
+        free(hs);
+        free(ns);
+        return ENOMEM;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->h[i] && m->n[i] > upto) {
+            s_map_put_at(hs, ns, cap, m->h[i], m->n[i]);
+            used++;
+        }
+    free(m->h);
+    free(m->n);
+    *m = (struct registry_stagemap){hs, ns, cap, used};
+    return 0;
+}
+
+static int s_map_put(struct registry_stagemap *m, const char *key, size_t len, uint64_t n)
+{
+    if (2 * (m->used + 1) > m->cap && s_map_rebuild(m, m->used + 1, 0) != 0)
+        return ENOMEM;
+    s_map_put_at(m->h, m->n, m->cap, s_hash(key, len), n);
+    m->used++;
+    return 0;
+}
+
+/* Whether person m's staged value holds key (exactly). 0 yes, MDB_NOTFOUND no, or an error. */
+static int s_staged_holds(MDB_txn *txn, const registry_t *st, uint64_t m, const char *key,
+                          size_t klen)
+{
+    uint8_t mk[8];
+    hy_key_u64(m, mk);
+    MDB_val k = {8, mk}, v;
+    int rc = mdb_get(txn, st->name_new, &k, &v);
+    if (rc != 0)
+        return rc;
+    for (const uint8_t *p = v.mv_data, *end = p + v.mv_size; p + 2 <= end;) {
+        size_t len = (size_t)p[0] | (size_t)p[1] << 8;
+        if (p + 2 + len > end)
+            return MDB_CORRUPTED;
+        if (len == klen && memcmp(p + 2, key, klen) == 0)
+            return 0;
+        p += 2 + len;
+    }
+    return MDB_NOTFOUND;
+}
+
+/* Calls fn for each staged person holding key, found through the map (each hit checked). */
+static int s_map_each(MDB_txn *txn, const registry_t *st, const char *key, size_t klen,
+                      int (*fn)(uint64_t n, void *user), void *user)
+{
+    const struct registry_stagemap *m = st->stagemap;
+    uint64_t h = s_hash(key, klen);
+    int rc = 0;
+    for (size_t i = h & (m->cap - 1); rc == 0 && m->h[i]; i = (i + 1) & (m->cap - 1)) {
+        if (m->h[i] != h)
+            continue;
+        rc = s_staged_holds(txn, st, m->n[i], key, klen);
+        rc = rc == 0 ? fn(m->n[i], user) : rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return rc;
+}
+
+int registry_names_open(MDB_txn *txn, registry_t *st)
+{
+    st->stagemap = calloc(1, sizeof *st->stagemap);
+    if (!st->stagemap || s_map_rebuild(st->stagemap, 0, 0) != 0)
+        return ENOMEM;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->name_new, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint64_t n = k.mv_size == 8 ? hy_key_u64_get(k.mv_data) : 0;
+        for (const uint8_t *p = v.mv_data, *end = p + v.mv_size; rc == 0 && p + 2 <= end;) {
+            size_t len = (size_t)p[0] | (size_t)p[1] << 8;
+            if (p + 2 + len > end)
+                rc = MDB_CORRUPTED;
+            else if (s_is_nid_key((const char *)p + 2, len) ||
+                     s_is_dup_key((const char *)p + 2, len))
+                rc = s_map_put(st->stagemap, (const char *)p + 2, len, n);
+            p += 2 + len;
+        }
+        if (rc != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+void registry_names_close(registry_t *st)
+{
+    if (st->stagemap) {
+        free(st->stagemap->h);
+        free(st->stagemap->n);
+        free(st->stagemap);
+        st->stagemap = NULL;
+    }
+}
 
 size_t registry_names_stage_max(void)
 {
@@ -39,9 +198,10 @@ size_t registry_names_stage_max(void)
     return end && *end ? DEFAULT_STAGE_MAX : v < 0 ? 0 : (size_t)v;
 }
 
-int registry_names_stage(MDB_txn *txn, registry_t *st, uint64_t n, const registry_keyset_t *ks)
+int registry_names_stage(MDB_txn *txn, registry_t *st, uint64_t n, const char *nid_key,
+                         size_t nid_len, const registry_keyset_t *ks)
 {
-    size_t len = 0;
+    size_t len = nid_len ? 2u + nid_len : 0;
     for (int i = 0; i < ks->count; i++)
         len += 2u + ks->len[i];
     uint8_t key[8];
@@ -50,7 +210,18 @@ int registry_names_stage(MDB_txn *txn, registry_t *st, uint64_t n, const registr
     int rc = mdb_put(txn, st->name_new, &k, &v, MDB_RESERVE);
     if (rc != 0)
         return rc;
+    if (st->stagemap &&   /* every staged national-ID and duplicate key is in the map */
+        ((nid_len && s_map_put(st->stagemap, nid_key, nid_len, n) != 0) ||
+         (ks->dup >= 0 &&
+          s_map_put(st->stagemap, ks->buf + ks->off[ks->dup], ks->len[ks->dup], n) != 0)))
+        return ENOMEM;
     uint8_t *out = v.mv_data;
+    if (nid_len) {   /* first */
+        out[0] = (uint8_t)(nid_len & 0xff);
+        out[1] = (uint8_t)(nid_len >> 8);
+        memcpy(out + 2, nid_key, nid_len);
+        out += 2u + nid_len;
+    }
     for (int i = 0; i < ks->count; i++) {
         out[0] = (uint8_t)(ks->len[i] & 0xff);
         out[1] = (uint8_t)(ks->len[i] >> 8);
@@ -67,6 +238,67 @@ int registry_names_unstage(MDB_txn *txn, registry_t *st, uint64_t n)
     MDB_val k = {8, key};
     int rc = mdb_del(txn, st->name_new, &k, NULL);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static const char s_merged[] = "names_merged";
+
+int registry_names_prune(MDB_txn *txn, registry_t *st)
+{
+    uint64_t upto = 0;
+    int rc = hy_store_counter(txn, st->meta, s_merged, &upto);
+    if (rc != 0 || !st->stagemap || upto <= st->stagemap_pruned)
+        return rc;
+    if ((rc = s_map_rebuild(st->stagemap, st->stagemap->used, upto)) == 0)
+        st->stagemap_pruned = upto;
+    return rc;
+}
+
+typedef struct {
+    uint64_t n;
+    bool found;
+} s_first_t;
+
+static int s_first(uint64_t n, void *user)
+{
+    s_first_t *f = user;
+    f->n = n;
+    f->found = true;
+    return 1;   /* stop */
+}
+
+int registry_names_staged_nid(MDB_txn *txn, const registry_t *st, bool writer, const char *key,
+                              size_t klen, uint64_t *n)
+{
+    if (writer && st->stagemap) {
+        s_first_t f = {0, false};
+        int rc = s_map_each(txn, st, key, klen, s_first, &f);
+        if (rc != 0 && rc != 1)
+            return rc;
+        *n = f.n;
+        return f.found ? 0 : MDB_NOTFOUND;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->name_new, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;   /* her national-ID key comes first */
+        if (k.mv_size == 8 && v.mv_size >= 2 + klen && ((size_t)p[0] | (size_t)p[1] << 8) == klen &&
+            memcmp(p + 2, key, klen) == 0) {
+            *n = hy_key_u64_get(k.mv_data);
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int registry_names_staged_dup(MDB_txn *txn, const registry_t *st, const char *key, size_t klen,
+                              int (*fn)(uint64_t n, void *user), void *user)
+{
+    return st->stagemap ? s_map_each(txn, st, key, klen, fn, user) : ENOMEM;
 }
 
 int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
@@ -92,7 +324,8 @@ int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
                 rc = MDB_CORRUPTED;
                 break;
             }
-            rc = fn(n, (const char *)p + 2, len, user);
+            if (!s_is_nid_key((const char *)p + 2, len))   /* name keys only */
+                rc = fn(n, (const char *)p + 2, len, user);
             p += 2 + len;
         }
         if (rc != 0)
@@ -186,17 +419,36 @@ int registry_names_merge(MDB_txn *txn, registry_t *st, size_t max, size_t *merge
     /* sorted, so that each leaf of name_idx is visited once, in order */
     qsort(m.keys, m.n, sizeof *m.keys, s_cmp_mkey);
     MDB_val none = {0, NULL};
-    for (size_t i = 0; i < m.n; i++) {
-        MDB_val key = {m.keys[i].len, m.keys[i].p};
-        rc = mdb_put(txn, st->name_idx, &key, &none, MDB_NOOVERWRITE);
-        if (rc != 0 && rc != MDB_KEYEXIST)
-            goto done;
-    }
-    /* then the staged persons, from the first */
     rc = 0;
+    for (size_t i = 0; i < m.n && rc == 0; i++) {
+        size_t len = m.keys[i].len;
+        if (s_is_nid_key(m.keys[i].p, len - 8)) {   /* "i:"nid -> number, in person_keys */
+            rc = hy_index_put(txn, st->person_idx, m.keys[i].p, len - 8,
+                              hy_key_u64_get((const uint8_t *)m.keys[i].p + len - 8));
+            continue;
+        }
+        MDB_val key = {len, m.keys[i].p};
+        rc = mdb_put(txn, st->name_idx, &key, &none, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
+    if (rc != 0)
+        goto done;
+    /* then the staged persons, from the first; the last one's number marks what the stage map
+     * may forget once this commits (registry_names_prune) */
+    rc = 0;
+    uint64_t last = 0;
     for (size_t i = 0; i < persons && rc == 0; i++) {
-        if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0)
+        if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+            last = hy_key_u64_get(k.mv_data);
             rc = mdb_cursor_del(cur, 0);
+        }
+    }
+    if (rc == 0 && persons > 0) {
+        uint8_t val[8];
+        hy_key_u64(last, val);
+        MDB_val mk = {sizeof s_merged - 1, (void *)s_merged}, mv = {8, val};
+        rc = mdb_put(txn, st->meta, &mk, &mv, 0);
     }
     if (rc == 0)
         *merged = persons;

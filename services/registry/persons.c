@@ -348,7 +348,7 @@ static int s_create_drafted(hy_ctx_t *ctx, const json_t *args, const registry_dr
         return s_draft_fail(ctx, d);
     size_t klen = registry_key_text('i', d->nid, key, sizeof key);
     uint64_t n;
-    int rc = hy_index_first(ctx->txn, st->person_idx, key, klen, &n);
+    int rc = registry_nid_owner(ctx, key, klen, &n);
     if (rc == 0)
         return s_duplicate(ctx, n, args);
     if (rc != MDB_NOTFOUND)
@@ -399,9 +399,10 @@ static int s_create_drafted(hy_ctx_t *ctx, const json_t *args, const registry_dr
         if ((rc = registry_person_keys(ctx->txn, st, n, person, true)) == 0)
             rc = registry_dups_keys(ctx->txn, st, n, person, true);
     } else if (rc == 0 && stage && st->names_stage_max > 0) {
-        /* the plain keys, and the name keys staged to be merged in sorted steps (names.c) */
-        if ((rc = registry_person_plain_keys(ctx->txn, st, n, person, true)) == 0)
-            rc = registry_names_stage(ctx->txn, st, n, &d->keys);
+        /* her office and neighbourhood keys; her national ID's and name keys staged, to be
+         * merged in sorted steps (names.c) */
+        if ((rc = registry_person_plain_keys(ctx->txn, st, n, person, false, true)) == 0)
+            rc = registry_names_stage(ctx->txn, st, n, key, klen, &d->keys);
         st->names_staged_at = hy_now_us();
     } else if (rc == 0) {   /* the keyset holds the runs and the duplicate key */
         rc = registry_person_keys_with(ctx->txn, st, n, person, &d->keys, true);

@@ -34,6 +34,9 @@ typedef struct {
     MDB_dbi name_new;      /* names.c: person number -> her name_idx keys, not merged yet */
     int64_t names_staged_at; /* names.c: when a registration last staged keys (µs) */
     size_t names_stage_max;  /* names.c: registry_names_stage_max() when opened */
+    int64_t names_idle_us;   /* names.c: HY_NAME_STAGE_IDLE_MS: idle this long, merge all */
+    struct registry_stagemap *stagemap; /* names.c: staged ID and duplicate keys (reactor) */
+    uint64_t stagemap_pruned;  /* names.c: the merge mark the map was last pruned at */
     MDB_dbi businesses;    /* business number -> business JSON */
     MDB_dbi business_idx;  /* "p:"owner number (8 bytes), "f:"field, "s:"stage */
     MDB_dbi activities;    /* activity number -> activity JSON */
@@ -106,18 +109,36 @@ int registry_keyset_put(MDB_txn *txn, registry_t *st, uint64_t n, const registry
  * registrations put their keys into name_idx directly). Read by registry_open into
  * names_stage_max. */
 size_t registry_names_stage_max(void);
-/* Stages person n's name_idx keys (ks: without her number). 0 or an LMDB error. */
-int registry_names_stage(MDB_txn *txn, registry_t *st, uint64_t n, const registry_keyset_t *ks);
+/* Stages person n's national-ID key (nid_key, nid_len bytes: "i:"nid; none when nid_len is 0)
+ * and name_idx keys (ks: without her number); on the reactor. 0 or an LMDB error. */
+int registry_names_stage(MDB_txn *txn, registry_t *st, uint64_t n, const char *nid_key,
+                         size_t nid_len, const registry_keyset_t *ks);
+/* The staged person whose national-ID key is key: 0 with *n, MDB_NOTFOUND, or an LMDB error.
+ * writer: on the reactor, answered from the stage map; otherwise by scanning the stage.
+ * Callers ask registry_nid_owner (search.c), which looks in person_keys first. */
+int registry_names_staged_nid(MDB_txn *txn, const registry_t *st, bool writer, const char *key,
+                              size_t klen, uint64_t *n);
+/* On the reactor: calls fn for each staged person holding the duplicate key key (fn returns 0
+ * to go on). 0, fn's non-zero return, or an LMDB error. */
+int registry_names_staged_dup(MDB_txn *txn, const registry_t *st, const char *key, size_t klen,
+                              int (*fn)(uint64_t n, void *user), void *user);
+/* registry_open: builds the stage map from what is staged; registry_close frees it. */
+int registry_names_open(MDB_txn *txn, registry_t *st);
+void registry_names_close(registry_t *st);
+/* At the start of a background step: forgets the map's entries the last committed merge put
+ * into the indexes. 0 or an LMDB error. */
+int registry_names_prune(MDB_txn *txn, registry_t *st);
 /* Drops person n's staged keys, if any (her keys are about to change). 0 or an LMDB error. */
 int registry_names_unstage(MDB_txn *txn, registry_t *st, uint64_t n);
-/* Calls fn for every staged key (without the number, which is n), in person order; stops at
+/* Calls fn for every staged name key (without the number, which is n), in person order; stops at
  * fn's first non-zero return, which it returns; else 0 or an LMDB error. */
 int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
                                int (*fn)(uint64_t n, const char *key, size_t len, void *user),
                                void *user);
 /* How many persons are staged. */
 size_t registry_names_staged(MDB_txn *txn, const registry_t *st);
-/* Moves the first max staged persons' keys into name_idx (sorted) and unstages them; *merged
+/* Moves the first max staged persons' keys into name_idx and person_keys (sorted) and unstages
+ * them; *merged
  * gets how many. 0 or an LMDB error (ENOMEM). */
 int registry_names_merge(MDB_txn *txn, registry_t *st, size_t max, size_t *merged);
 /* The registry's background step (service.h): staged names merged when due, then an import's
@@ -218,9 +239,13 @@ int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t 
  * runs, and the duplicate key when the set holds it); NULL or full: the runs made here. */
 int registry_person_keys_with(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
                               const registry_keyset_t *keys, bool put);
-/* Puts or deletes only the plain keys of a person ("i:", "o:", "h:" in person_idx). */
+/* Puts or deletes only the plain keys of a person ("i:", "o:", "h:" in person_idx); with_nid
+ * false leaves her "i:" key out (staged instead, names.c). */
 int registry_person_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
-                               bool put);
+                               bool with_nid, bool put);
+/* Who holds a national ID: key is registry_key_text('i', nid); 0 with *n (in person_keys, or
+ * staged by a registration not merged yet), MDB_NOTFOUND, or an LMDB error. */
+int registry_nid_owner(hy_ctx_t *ctx, const char *key, size_t klen, uint64_t *n);
 /* Puts (idempotent) or deletes (absent is fine) one whole key of registry.name_idx, which holds
  * keys only (search.c's name runs, duplicates.c's name-and-birth-date keys). 0 or an LMDB
  * error. */

@@ -173,8 +173,16 @@ int registry_name_runs(const json_t *person, registry_keyset_t *ks)
     return 0;
 }
 
+int registry_nid_owner(hy_ctx_t *ctx, const char *key, size_t klen, uint64_t *n)
+{
+    const registry_t *st = registry_state(ctx);
+    int rc = hy_index_first(ctx->txn, st->person_idx, key, klen, n);
+    return rc == MDB_NOTFOUND ? registry_names_staged_nid(ctx->txn, st, !ctx->read, key, klen, n)
+                              : rc;
+}
+
 int registry_person_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
-                               bool put)
+                               bool with_nid, bool put)
 {
     static const struct {
         char tag;
@@ -186,7 +194,7 @@ int registry_person_plain_keys(MDB_txn *txn, registry_t *st, uint64_t n, const j
     };
     char key[KEY_BUF + 9];
     int rc = 0;
-    for (size_t i = 0; i < sizeof plain / sizeof plain[0] && rc == 0; i++) {
+    for (size_t i = with_nid ? 0 : 1; i < sizeof plain / sizeof plain[0] && rc == 0; i++) {
         const char *text = json_string_value(json_object_get(person, plain[i].field));
         rc = s_index_one(txn, st, n, key, registry_key_text(plain[i].tag, text, key, KEY_BUF),
                          put);
@@ -203,9 +211,11 @@ int registry_person_keys(MDB_txn *txn, registry_t *st, uint64_t n, const json_t 
 int registry_person_keys_with(MDB_txn *txn, registry_t *st, uint64_t n, const json_t *person,
                               const registry_keyset_t *keys, bool put)
 {
-    int rc = registry_person_plain_keys(txn, st, n, person, put);
-    if (rc == 0 && !put)   /* her keys change: the staged ones go too (names.c) */
-        rc = registry_names_unstage(txn, st, n);
+    /* her keys change: the staged ones go too (names.c); deleting her keys from the indexes
+     * then finds none of them there, which is fine */
+    int rc = put ? 0 : registry_names_unstage(txn, st, n);
+    if (rc == 0)
+        rc = registry_person_plain_keys(txn, st, n, person, true, put);
     if (rc != 0)
         return rc;
     if (keys && !keys->full)
@@ -380,16 +390,11 @@ static int s_candidates(hy_ctx_t *ctx, const char *word, uint64_t **ids, size_t 
     return 0;
 }
 
-/* A page of name-search results: candidates after the cursor, filtered by s_keep. next is set
- * only when another matching person exists, so the last page ends with a null cursor. */
-static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, json_t **items,
-                    uint64_t *next)
+/* A page of the persons numbered ids (count of them, sorted, unique) that f keeps, after the
+ * cursor: next is set only when another such person exists. 0, or an LMDB error. */
+static int s_page_ids(hy_ctx_t *ctx, s_filter_t *f, const uint64_t *ids, size_t count,
+                      uint64_t after, int limit, json_t **items, uint64_t *next)
 {
-    uint64_t *ids;
-    size_t count;
-    int rc = s_candidates(ctx, f->q.words[0], &ids, &count);
-    if (rc)
-        return hy_fail_mdb(ctx, rc);
     json_t *page = json_array();
     uint64_t last = 0;
     *next = 0;
@@ -397,13 +402,12 @@ static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, jso
         if (ids[i] <= after)
             continue;
         json_t *person = NULL;
-        rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, ids[i], &person);
+        int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, ids[i], &person);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc) {
-            free(ids);
             json_decref(page);
-            return hy_fail_mdb(ctx, rc);
+            return rc;
         }
         bool keep = s_keep(person, f);
         if (keep && (int)json_array_size(page) == limit) {
@@ -418,9 +422,22 @@ static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, jso
             json_decref(person);
         }
     }
-    free(ids);
     *items = page;
     return 0;
+}
+
+/* A page of name-search results: candidates after the cursor, filtered by s_keep. next is set
+ * only when another matching person exists, so the last page ends with a null cursor. */
+static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, json_t **items,
+                    uint64_t *next)
+{
+    uint64_t *ids;
+    size_t count;
+    int rc = s_candidates(ctx, f->q.words[0], &ids, &count);
+    if (rc == 0)
+        rc = s_page_ids(ctx, f, ids, count, after, limit, items, next);
+    free(ids);
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
 }
 
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json_t **items,
@@ -471,7 +488,17 @@ int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json
         klen = registry_key_text('h', f.hood, key, sizeof key);
     else if (f.office && *f.office)
         klen = registry_key_text('o', f.office, key, sizeof key);
-    if (f.nid[0] || f.q.count == 0)
+    /* a national ID registered a moment ago may still be staged (names.c): she alone holds it */
+    uint64_t staged = 0;
+    int rc = f.nid[0] ? registry_names_staged_nid(ctx->txn, st, !ctx->read, key, klen, &staged)
+                      : MDB_NOTFOUND;
+    if (rc == 0)
+        status = (rc = s_page_ids(ctx, &f, &staged, 1, in->after, in->limit, items, next))
+                     ? hy_fail_mdb(ctx, rc)
+                     : 0;
+    else if (rc != MDB_NOTFOUND)
+        status = hy_fail_mdb(ctx, rc);
+    else if (f.nid[0] || f.q.count == 0)
         status = registry_page(ctx, st->persons, st->person_idx, klen ? key : NULL, klen, in->after,
                                in->limit, s_keep, &f, items, next);
     if (status == 0 && mine && f.nid[0]) {

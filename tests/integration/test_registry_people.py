@@ -295,7 +295,8 @@ def test_staged_names_survive_kill9_and_are_merged():
     restart and flags a newcomer that matches a staged person; idle, it merges them, and they
     are found as before."""
     import os
-    with Cluster(["registry"], env={"HY_NAME_STAGE_MAX": "100000"}) as c:
+    with Cluster(["registry"], env={"HY_NAME_STAGE_MAX": "100000",
+                                    "HY_NAME_STAGE_IDLE_MS": "3000"}) as c:
         ids = []
         for n in range(1, 31):
             ids.append(_ok(c.post("/v1/persons", person(7000 + n, first_name="نرگس",
@@ -317,8 +318,8 @@ def test_staged_names_survive_kill9_and_are_merged():
         eq((r.status, r.json.get("code"), r.json.get("existing_id")),
            (409, "duplicate_national_id", ids[4]), "a staged national ID is taken:")
         eq(_ids(c.get(f"/v1/persons?national_id={make_nid(7005)}")), [ids[4]])
-        # idle for more than half a second: the background step merges them
-        time.sleep(2.5)
+        # idle for HY_NAME_STAGE_IDLE_MS: the background step merges them
+        time.sleep(4.5)
         c.kill("registry", sig=__import__("signal").SIGTERM)
         eq(_staged(data), 0, "merged when idle:")
         c.start_proc("registry")
