@@ -182,7 +182,7 @@ const hy_service_def_t registry_def = {
 /* Staged names (names.c) are merged once HY_NAME_STAGE_MAX persons are staged, or when no
  * registration has come for HY_NAME_STAGE_IDLE_MS (500; counted from start-up too) and no
  * request waits. */
-#define NAMES_MERGE_MAX 1024
+#define NAMES_MERGE_MAX 512
 
 int registry_background(hy_ctx_t *ctx)
 {
