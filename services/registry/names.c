@@ -10,12 +10,13 @@
  *
  * So a new person's keys are first written together, as one value under her number, in
  * registry.name_new: numbers only grow, so a commit's registrations append to one or two
- * pages. The registry's background step (registry_background) moves staged persons into
- * registry.name_idx once REGISTRY_NAMES_STAGE_MAX (HY_NAME_STAGE_MAX, default 256) are staged,
- * or whenever the registry is idle: all their keys sorted, put in order, in a transaction of
- * their own, so each leaf is written once for all the keys it receives rather than once per
- * commit that touched it. Readers see both: name search's candidates and the duplicate check
- * scan the staged values beside their lookup in the index (a few hundred values at most).
+ * pages. The registry's background step (registry_background, handlers.c) moves the oldest 512
+ * staged persons into the indexes once HY_NAME_STAGE_MAX (default 4,096) are staged, and all of
+ * them once the registry has been idle for HY_NAME_STAGE_IDLE_MS: their keys sorted and put in
+ * order, so each leaf is written once for all the keys it receives rather than once per commit
+ * that touched it. Readers see both: name search's candidates scan the staged values beside
+ * their lookup in the index (a few thousand values at most), the duplicate check on the writer
+ * asks the stage map below.
  *
  * Her national ID's key ("i:"nid, registry.person_keys) is staged the same way, first in the
  * value, and merged into person_keys: it is the most random key of all, one leaf a registration,
