@@ -58,6 +58,42 @@ static bool s_is_dup_key(const char *key, size_t len)
     return len > 2 && key[0] == 'n' && key[len - 1] == '\x01';
 }
 
+typedef int (*s_key_fn)(uint64_t n, const char *key, size_t len, void *user);
+
+/* Calls fn(n, key, len, user) for each key of staged value v (person n): every key, or with
+ * all false the name keys only. Stops at fn's first non-zero return, which it returns; else 0,
+ * or MDB_CORRUPTED for a value that does not parse. */
+static int s_value_keys(const MDB_val *v, uint64_t n, bool all, s_key_fn fn, void *user)
+{
+    int rc = 0;
+    for (const uint8_t *p = v->mv_data, *end = p + v->mv_size; rc == 0 && p + 2 <= end;) {
+        size_t len = (size_t)p[0] | (size_t)p[1] << 8;
+        if (p + 2 + len > end)
+            return MDB_CORRUPTED;
+        if (all || !s_is_nid_key((const char *)p + 2, len))
+            rc = fn(n, (const char *)p + 2, len, user);
+        p += 2 + len;
+    }
+    return rc;
+}
+
+/* s_value_keys over every staged person, in number order. 0, fn's stop, or an LMDB error. */
+static int s_each_key(MDB_txn *txn, const registry_t *st, bool all, s_key_fn fn, void *user)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, st->name_new, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0)
+            rc = k.mv_size == 8 ? s_value_keys(&v, hy_key_u64_get(k.mv_data), all, fn, user)
+                                : MDB_CORRUPTED;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* ---- the stage map ---------------------------------------------------------------------------- */
 
 struct registry_stagemap {
@@ -115,6 +151,20 @@ static int s_map_put(struct registry_stagemap *m, const char *key, size_t len, u
     return 0;
 }
 
+typedef struct {
+    const char *key;
+    size_t klen;
+    uint64_t n;   /* who holds it, once found */
+} s_want_t;
+
+/* 1 (stop) when key is the one wanted. */
+static int s_is_wanted(uint64_t n, const char *key, size_t len, void *user)
+{
+    s_want_t *w = user;
+    w->n = n;
+    return len == w->klen && memcmp(key, w->key, len) == 0;
+}
+
 /* Whether person m's staged value holds key (exactly). 0 yes, MDB_NOTFOUND no, or an error. */
 static int s_staged_holds(MDB_txn *txn, const registry_t *st, uint64_t m, const char *key,
                           size_t klen)
@@ -125,15 +175,9 @@ static int s_staged_holds(MDB_txn *txn, const registry_t *st, uint64_t m, const 
     int rc = mdb_get(txn, st->name_new, &k, &v);
     if (rc != 0)
         return rc;
-    for (const uint8_t *p = v.mv_data, *end = p + v.mv_size; p + 2 <= end;) {
-        size_t len = (size_t)p[0] | (size_t)p[1] << 8;
-        if (p + 2 + len > end)
-            return MDB_CORRUPTED;
-        if (len == klen && memcmp(p + 2, key, klen) == 0)
-            return 0;
-        p += 2 + len;
-    }
-    return MDB_NOTFOUND;
+    s_want_t want = {key, klen, 0};
+    rc = s_value_keys(&v, m, true, s_is_wanted, &want);
+    return rc == 1 ? 0 : rc == 0 ? MDB_NOTFOUND : rc;
 }
 
 /* Calls fn for each staged person holding key, found through the map (each hit checked). */
@@ -152,33 +196,20 @@ static int s_map_each(MDB_txn *txn, const registry_t *st, const char *key, size_
     return rc;
 }
 
+/* A staged key the stage map holds (national ID, duplicate key), put into it. */
+static int s_map_key(uint64_t n, const char *key, size_t len, void *user)
+{
+    registry_t *st = user;
+    return s_is_nid_key(key, len) || s_is_dup_key(key, len) ? s_map_put(st->stagemap, key, len, n)
+                                                            : 0;
+}
+
 int registry_names_open(MDB_txn *txn, registry_t *st)
 {
     st->stagemap = calloc(1, sizeof *st->stagemap);
     if (!st->stagemap || s_map_rebuild(st->stagemap, 0, 0) != 0)
         return ENOMEM;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, st->name_new, &cur);
-    if (rc != 0)
-        return rc;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t n = k.mv_size == 8 ? hy_key_u64_get(k.mv_data) : 0;
-        for (const uint8_t *p = v.mv_data, *end = p + v.mv_size; rc == 0 && p + 2 <= end;) {
-            size_t len = (size_t)p[0] | (size_t)p[1] << 8;
-            if (p + 2 + len > end)
-                rc = MDB_CORRUPTED;
-            else if (s_is_nid_key((const char *)p + 2, len) ||
-                     s_is_dup_key((const char *)p + 2, len))
-                rc = s_map_put(st->stagemap, (const char *)p + 2, len, n);
-            p += 2 + len;
-        }
-        if (rc != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return s_each_key(txn, st, true, s_map_key, st);
 }
 
 void registry_names_close(registry_t *st)
@@ -278,22 +309,11 @@ int registry_names_staged_nid(MDB_txn *txn, const registry_t *st, bool writer, c
         *n = f.n;
         return f.found ? 0 : MDB_NOTFOUND;
     }
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, st->name_new, &cur);
-    if (rc != 0)
-        return rc;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *p = v.mv_data;   /* her national-ID key comes first */
-        if (k.mv_size == 8 && v.mv_size >= 2 + klen && ((size_t)p[0] | (size_t)p[1] << 8) == klen &&
-            memcmp(p + 2, key, klen) == 0) {
-            *n = hy_key_u64_get(k.mv_data);
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    s_want_t want = {key, klen, 0};   /* a reader thread: the stage scanned */
+    int rc = s_each_key(txn, st, true, s_is_wanted, &want);
+    if (rc == 1)
+        *n = want.n;
+    return rc == 1 ? 0 : rc == 0 ? MDB_NOTFOUND : rc;
 }
 
 int registry_names_staged_dup(MDB_txn *txn, const registry_t *st, const char *key, size_t klen,
@@ -306,34 +326,7 @@ int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
                                int (*fn)(uint64_t n, const char *key, size_t len, void *user),
                                void *user)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, st->name_new, &cur);
-    if (rc != 0)
-        return rc;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        uint64_t n = hy_key_u64_get(k.mv_data);
-        const uint8_t *p = v.mv_data, *end = p + v.mv_size;
-        while (rc == 0 && p + 2 <= end) {
-            size_t len = (size_t)p[0] | (size_t)p[1] << 8;
-            if (p + 2 + len > end) {
-                rc = MDB_CORRUPTED;
-                break;
-            }
-            if (!s_is_nid_key((const char *)p + 2, len))   /* name keys only */
-                rc = fn(n, (const char *)p + 2, len, user);
-            p += 2 + len;
-        }
-        if (rc != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return s_each_key(txn, st, false, fn, user);
 }
 
 size_t registry_names_staged(MDB_txn *txn, const registry_t *st)
@@ -405,14 +398,7 @@ int registry_names_merge(MDB_txn *txn, registry_t *st, size_t max, size_t *merge
     size_t taken = 0;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && taken < persons;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), taken++) {
-        uint64_t n = hy_key_u64_get(k.mv_data);
-        const uint8_t *p = v.mv_data, *end = p + v.mv_size;
-        while (rc == 0 && p + 2 <= end) {
-            size_t len = (size_t)p[0] | (size_t)p[1] << 8;
-            rc = p + 2 + len > end ? MDB_CORRUPTED : s_collect(n, (const char *)p + 2, len, &m);
-            p += 2 + len;
-        }
-        if (rc != 0)
+        if ((rc = s_value_keys(&v, hy_key_u64_get(k.mv_data), true, s_collect, &m)) != 0)
             break;
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
