@@ -46,6 +46,11 @@ int hy_fail_mdb(hy_ctx_t *ctx, int rc)
     return hy_fail(ctx, 500, "internal_error", NULL, "storage error; nothing was changed");
 }
 
+int hy_mdb_status(hy_ctx_t *ctx, int rc)
+{
+    return rc ? hy_fail_mdb(ctx, rc) : 0;
+}
+
 int hy_park(hy_ctx_t *ctx, const char *source)
 {
     if (!ctx->can_park || ctx->read)

@@ -12,7 +12,7 @@ int hy_load_or_404(hy_ctx_t *ctx, MDB_dbi db, const char *prefix, const char *wh
     int rc = hy_store_get_by_id(ctx->txn, db, prefix, id, n, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no %s has the id %s", what, id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int hy_page_args(hy_ctx_t *ctx, const json_t *args, uint64_t *after, int *limit)
@@ -34,42 +34,59 @@ int hy_page_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **result)
 }
 
 typedef struct {
-    MDB_dbi records;
-    hy_keep_fn keep;
-    void *user;
+    hy_ctx_t *ctx;   /* NULL for hy_page_json, whose load is always NULL */
+    const hy_page_t *p;
     json_t *items;
-} s_page_t;
+} s_walk_t;
 
-/* hy_store_page visitor: loads the record and keeps it when the filter says so. */
+/* hy_store_page visitor: loads the item and keeps it when the filter says so. */
 static int s_visit(MDB_txn *txn, uint64_t id, void *user)
 {
-    s_page_t *pg = user;
+    s_walk_t *w = user;
+    const hy_page_t *p = w->p;
     json_t *rec = NULL;
-    int rc = hy_store_get_id(txn, pg->records, id, &rec);
+    int rc = p->load ? p->load(w->ctx, id, p->user, &rec)
+                     : hy_store_get_id(txn, p->records, id, &rec);
     if (rc != 0)
         return rc == MDB_NOTFOUND ? 0 : rc;   /* an index entry whose record is gone: skip */
-    if (pg->keep && !pg->keep(rec, pg->user)) {
+    if (p->keep && !p->keep(rec, p->user)) {
         json_decref(rec);
         return 0;
     }
-    return json_array_append_new(pg->items, rec) == 0 ? 1 : ENOMEM;
+    return json_array_append_new(w->items, rec) == 0 ? 1 : ENOMEM;
+}
+
+/* The walk, as an LMDB code. */
+static int s_walk(MDB_txn *txn, hy_ctx_t *ctx, const hy_page_t *p, uint64_t after, int limit,
+                  json_t **items, uint64_t *next)
+{
+    s_walk_t w = {ctx, p, json_array()};
+    *next = 0;
+    if (!w.items)
+        return ENOMEM;
+    int rc = hy_store_page(txn, p->db, p->key, p->klen, after, limit, s_visit, &w, next);
+    if (rc != 0) {
+        json_decref(w.items);
+        return rc;
+    }
+    *items = w.items;
+    return 0;
+}
+
+int hy_page(hy_ctx_t *ctx, const hy_page_t *p, uint64_t after, int limit, json_t **items,
+            uint64_t *next)
+{
+    int rc = s_walk(ctx->txn, ctx, p, after, limit, items, next);
+    return hy_mdb_status(ctx, rc);
 }
 
 int hy_page_json(MDB_txn *txn, MDB_dbi records, const MDB_dbi *idx, const void *idx_key,
                  size_t idx_klen, uint64_t after, int limit, hy_keep_fn keep, void *user,
                  json_t **items, uint64_t *next)
 {
-    s_page_t pg = {records, keep, user, json_array()};
-    if (!pg.items)
-        return ENOMEM;
-    int rc = hy_store_page(txn, idx ? *idx : records, idx ? idx_key : NULL, idx ? idx_klen : 0,
-                           after, limit, s_visit, &pg, next);
-    if (rc != 0) {
-        json_decref(pg.items);
-        return rc;
-    }
-    *items = pg.items;
-    return 0;
+    hy_page_t p = {.db = idx ? *idx : records, .records = records, .key = idx ? idx_key : NULL,
+                   .klen = idx ? idx_klen : 0, .keep = keep, .user = user};
+    return s_walk(txn, NULL, &p, after, limit, items, next);
 }
 
 int hy_page_list(hy_ctx_t *ctx, const json_t *args, MDB_dbi records, const MDB_dbi *idx,

@@ -34,6 +34,28 @@ int hy_page_result(hy_ctx_t *ctx, json_t *items, uint64_t next, json_t **result)
 /* Decides whether a loaded record belongs on the page (true) or is skipped. */
 typedef bool (*hy_keep_fn)(const json_t *record, void *user);
 
+/* Loads the item for one id of a page: 0 with *rec (a new reference), MDB_NOTFOUND to skip the
+ * id (an index entry whose record is gone), or an LMDB error to stop the page. */
+typedef int (*hy_load_fn)(hy_ctx_t *ctx, uint64_t id, void *user, json_t **rec);
+
+/* One list's walk: the ids under one index key (key != NULL) or every id of a primary db, each
+ * loaded (load, or the JSON record of `records`) and kept when keep() agrees. For lists whose
+ * items are joined or rendered as they are read; hy_page_json is the plain case. */
+typedef struct {
+    MDB_dbi db;          /* the index walked (key != NULL), or the primary db */
+    MDB_dbi records;     /* where an id is read from when load is NULL */
+    const void *key;
+    size_t klen;
+    hy_load_fn load;     /* NULL: hy_store_get_id(records) */
+    hy_keep_fn keep;     /* NULL: keep every record */
+    void *user;          /* passed to load and keep */
+} hy_page_t;
+
+/* One page of p after the cursor: *items a new array, *next the cursor of the next page or 0.
+ * Returns 0, or -1 after hy_fail/hy_fail_mdb (nothing in *items). */
+int hy_page(hy_ctx_t *ctx, const hy_page_t *p, uint64_t after, int limit, json_t **items,
+            uint64_t *next);
+
 /* Pages the JSON records of `records` in id order: every record when idx is NULL, or the ids
  * stored under idx_key in the index db idx. keep may be NULL (keep all). On success *items is a
  * new array and *next the cursor position (0 at the end). Returns 0 or an LMDB error. */

@@ -122,6 +122,9 @@ void hy_fail_extra(hy_ctx_t *ctx, const char *key, json_t *value);
 /* Records an LMDB failure (500 internal_error; MDB_MAP_FULL makes the skeleton grow the map and
  * rerun the batch). Returns -1. */
 int hy_fail_mdb(hy_ctx_t *ctx, int rc);
+/* The status of an LMDB result: 0 for 0, else -1 after hy_fail_mdb. For
+ * `if ((status = hy_mdb_status(ctx, hy_store_put_id(...))) != 0) goto fail;` */
+int hy_mdb_status(hy_ctx_t *ctx, int rc);
 
 /* --- parking ------------------------------------------------------------------------------- */
 /* A request that needs something a followed source has not sent yet (a person registered a

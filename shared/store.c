@@ -121,6 +121,14 @@ int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi
     return mdb_txn_commit(txn);
 }
 
+int hy_store_open_dbs(hy_store_t *self, const hy_store_db_t *dbs, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = hy_store_open_db(self, dbs[i].name, dbs[i].flags, dbs[i].dbi);
+    return rc;
+}
+
 int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight)
 {
     hy_flusher_t *fl = weight >= HY_STORE_FLUSH_WEIGHT ? self->flusher : NULL;

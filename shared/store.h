@@ -39,6 +39,17 @@ MDB_env *hy_store_env(hy_store_t *self);
  * write transaction. Call at start-up only, before any other transaction. */
 int hy_store_open_db(hy_store_t *self, const char *name, unsigned flags, MDB_dbi *dbi);
 
+/* One named database a service owns: a row of the table its open function passes to
+ * hy_store_open_dbs, so each service's databases stand in one place. */
+typedef struct {
+    const char *name;
+    unsigned flags;
+    MDB_dbi *dbi;
+} hy_store_db_t;
+
+/* Opens the n databases of dbs in order, as hy_store_open_db. Returns 0 or the first error. */
+int hy_store_open_dbs(hy_store_t *self, const hy_store_db_t *dbs, size_t n);
+
 /* Commits a top-level write transaction (mdb_txn_commit); when the transaction is large
  * (weight, the requests, events or rows in it, at least HY_STORE_FLUSH_WEIGHT), the store's
  * flusher thread starts the writeback of the pages the commit writes meanwhile (flusher.c), so

@@ -62,11 +62,8 @@ int insurance_enrolment_correct(hy_ctx_t *ctx, const char *id, json_t *args, jso
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto done;
     }
-    if ((status = insurance_save(ctx, n, old, after, "corrected", extra)) != 0)
-        goto done;
-    *out = after;
-    after = NULL;
-    status = 0;
+    if ((status = insurance_save(ctx, n, old, after, "corrected", extra)) == 0)
+        *out = json_incref(after);
 done:
     json_decref(old);
     json_decref(after);

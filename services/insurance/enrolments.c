@@ -248,9 +248,9 @@ int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if (status)
         return status;
     uint64_t existing, n;
-    int rc = s_active_enrolment(ctx, hy_json_str(args, "person_id"), &existing);
-    if (rc)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, s_active_enrolment(ctx, hy_json_str(args, "person_id"),
+                                                        &existing))) != 0)
+        goto fail;
     if (existing) {
         char eid[32];
         hy_id_format("enr", existing, eid, sizeof eid);
@@ -259,22 +259,16 @@ int insurance_enrolment_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         hy_fail_extra(ctx, "existing_id", json_string(eid));
         goto fail;
     }
-    if ((rc = hy_store_next(ctx->txn, st->meta, "enrolment", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "enrolment", &n))) != 0)
+        goto fail;
     char id[32];
     hy_id_format("enr", n, id, sizeof id);
     if (!(rec = s_new_record(ctx, id, args, person))) {
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto fail;
     }
-    if ((status = insurance_save(ctx, n, NULL, rec, "requested", NULL)) != 0)
-        goto fail;
-    *out = rec;
-    json_decref(person);
-    json_decref(business);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+    if ((status = insurance_save(ctx, n, NULL, rec, "requested", NULL)) == 0)
+        *out = json_incref(rec);
 fail:
     json_decref(person);
     json_decref(business);

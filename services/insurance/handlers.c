@@ -70,14 +70,16 @@ static int s_open(hy_store_t *store, void **state)
     insurance_t *st = calloc(1, sizeof *st);
     if (!st)
         return ENOMEM;
+    const hy_store_db_t dbs[] = {
+        {"insurance.meta", 0, &st->meta},
+        {"insurance.enrolments", 0, &st->enrolments},
+        {"insurance.enrolment_idx", MDB_DUPSORT, &st->enrolment_idx},
+        {"insurance.businesses", 0, &st->businesses},
+    };
     int rc;
-    if ((rc = hy_store_open_db(store, "insurance.meta", 0, &st->meta)) != 0 ||
-        (rc = hy_store_open_db(store, "insurance.enrolments", 0, &st->enrolments)) != 0 ||
-        (rc = hy_store_open_db(store, "insurance.enrolment_idx", MDB_DUPSORT,
-                               &st->enrolment_idx)) != 0 ||
+    if ((rc = hy_store_open_dbs(store, dbs, sizeof dbs / sizeof dbs[0])) != 0 ||
         (rc = hy_persons_open(store, &st->persons)) != 0 ||
-        (rc = insurance_migrate_persons(store, st)) != 0 ||
-        (rc = hy_store_open_db(store, "insurance.businesses", 0, &st->businesses)) != 0) {
+        (rc = insurance_migrate_persons(store, st)) != 0) {
         free(st);
         return rc;
     }

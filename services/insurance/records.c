@@ -198,7 +198,7 @@ int insurance_save(hy_ctx_t *ctx, uint64_t n, const json_t *old, json_t *enrolme
     if (!data)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     rc = hy_emit(ctx, type, json_string_value(json_object_get(enrolment, "id")), data);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 void insurance_set_status(hy_ctx_t *ctx, json_t *enrolment, const char *status,

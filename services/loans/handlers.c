@@ -22,32 +22,21 @@ int loans_h_product_get(hy_ctx_t *ctx, json_t *args, json_t **result)
 /* Opens the seven databases (loans.h) into a new loans_t. */
 int loans_open(hy_store_t *store, void **state)
 {
-    static const struct {
-        const char *name;
-        unsigned flags;
-        size_t offset;
-    } dbs[] = {
-        {"loans.meta", 0, offsetof(loans_t, meta)},
-        {"loans.products", 0, offsetof(loans_t, products)},
-        {"loans.product_idx", MDB_DUPSORT, offsetof(loans_t, product_idx)},
-        {"loans.loans", 0, offsetof(loans_t, loans)},
-        {"loans.loan_idx", MDB_DUPSORT, offsetof(loans_t, loan_idx)},
-        {"loans.summary", 0, offsetof(loans_t, summary)},
-        {"loans.proj", 0, offsetof(loans_t, proj)},
-    };
     loans_t *st = calloc(1, sizeof *st);
     if (!st)
         return ENOMEM;
-    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
-        int rc = hy_store_open_db(store, dbs[i].name, dbs[i].flags,
-                                  (MDB_dbi *)((char *)st + dbs[i].offset));
-        if (rc) {
-            free(st);
-            return rc;
-        }
-    }
-    int rc = hy_persons_open(store, &st->persons);
-    if (rc) {
+    const hy_store_db_t dbs[] = {
+        {"loans.meta", 0, &st->meta},
+        {"loans.products", 0, &st->products},
+        {"loans.product_idx", MDB_DUPSORT, &st->product_idx},
+        {"loans.loans", 0, &st->loans},
+        {"loans.loan_idx", MDB_DUPSORT, &st->loan_idx},
+        {"loans.summary", 0, &st->summary},
+        {"loans.proj", 0, &st->proj},
+    };
+    int rc;
+    if ((rc = hy_store_open_dbs(store, dbs, sizeof dbs / sizeof dbs[0])) != 0 ||
+        (rc = hy_persons_open(store, &st->persons)) != 0) {
         free(st);
         return rc;
     }

@@ -147,7 +147,7 @@ int loans_product_get(hy_ctx_t *ctx, const char *id, json_t **out)
     int rc = loans_product_load(ctx, id, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no loan product has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* hy_page_list filter: a product of the kind asked (user; NULL: any kind). */

@@ -10,6 +10,7 @@
 #include "fa.h"
 #include "happened.h"
 #include "loans.h"
+#include "page.h"
 #include "scope.h"
 
 /* The service's databases, from the request context. */
@@ -104,17 +105,12 @@ int loans_wrong_state(hy_ctx_t *ctx, const json_t *loan, const char *what)
 /* Unknown and malformed ids alike are 404 not_found. */
 int loans_load_or_404(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
 {
-    int rc = MDB_NOTFOUND;
     *loan = NULL;   /* callers decref it on every path: never leave it unset */
-    if (id && hy_id_parse("loan", id, n) == 0)
-        rc = hy_store_get_id(ctx->txn, loans_state(ctx)->loans, *n, loan);
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 404, "not_found", "id", "no loan has the id %s", id ? id : "");
-    if (rc)
-        return hy_fail_mdb(ctx, rc);
+    int status = hy_load_or_404(ctx, loans_state(ctx)->loans, "loan", "loan", id, n, loan);
+    if (status)
+        return status;
     /* offices are boundaries: a key of another office neither reads nor changes it */
-    int status = hy_scope_write(ctx, "id", hy_json_str(*loan, "office"));
-    if (status) {
+    if ((status = hy_scope_write(ctx, "id", hy_json_str(*loan, "office"))) != 0) {
         json_decref(*loan);
         *loan = NULL;
     }
@@ -197,7 +193,7 @@ static int s_put_summary(hy_ctx_t *ctx, uint64_t n, const json_t *loan)
         rc = mdb_put(ctx->txn, loans_state(ctx)->summary, &k, &v, 0);
     }
     free(data);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* Only the status index can change after creation: the other keys are fixed. */
@@ -250,7 +246,7 @@ int loans_move_product(hy_ctx_t *ctx, uint64_t n, json_t *loan, const json_t *pr
     json_object_set(loan, "kind", json_object_get(product, "kind"));
     json_object_set(loan, "fiscal_year", json_object_get(product, "fiscal_year"));
     int rc = s_move_entry(ctx, n, &old, loan, 'r');
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* Only the person ("p:") entry moves. Returns 0 or an LMDB error (called from apply). */
@@ -268,7 +264,7 @@ int loans_emit_raw(hy_ctx_t *ctx, const char *type, const char *subject, json_t 
     if (!data)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     int rc = hy_emit(ctx, type, subject, data);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* Every loan event carries what a consumer (reporting) needs to place it without asking:

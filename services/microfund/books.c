@@ -169,7 +169,7 @@ static int s_get(hy_ctx_t *ctx, const char *id, MDB_dbi db, const void *suffix, 
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", what, "%s has no %s %s", id, what,
                        name ? name : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int microfund_meeting_get(hy_ctx_t *ctx, const char *id, const char *date, json_t **out)

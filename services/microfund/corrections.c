@@ -69,7 +69,7 @@ static int s_load(hy_ctx_t *ctx, const char *id, const char *date, mf_fund_t *fu
 static int s_put(hy_ctx_t *ctx, const uint8_t key[18], const json_t *meeting)
 {
     int rc = hy_store_put_json(ctx->txn, microfund_state(ctx)->meetings, key, 18, meeting);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* The event data every step shares: the meeting's date and number, plus extra (stolen). */

@@ -81,16 +81,19 @@ static int s_open(hy_store_t *store, void **state)
     microfund_t *st = calloc(1, sizeof *st);
     if (!st)
         return ENOMEM;
+    const hy_store_db_t dbs[] = {
+        {"microfund.meta", 0, &st->meta},
+        {"microfund.funds", 0, &st->funds},
+        {"microfund.fund_idx", MDB_DUPSORT, &st->fund_idx},
+        {"microfund.loans", 0, &st->loans},
+        {"microfund.loan_idx", MDB_DUPSORT, &st->loan_idx},
+        {"microfund.meetings", 0, &st->meetings},
+        {"microfund.trainings", 0, &st->trainings},
+        {"microfund.persons", 0, &st->persons},
+        {"microfund.shareouts", 0, &st->shareouts},
+    };
     int rc;
-    if ((rc = hy_store_open_db(store, "microfund.meta", 0, &st->meta)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.funds", 0, &st->funds)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.fund_idx", MDB_DUPSORT, &st->fund_idx)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.loans", 0, &st->loans)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.loan_idx", MDB_DUPSORT, &st->loan_idx)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.meetings", 0, &st->meetings)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.trainings", 0, &st->trainings)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.persons", 0, &st->persons)) != 0 ||
-        (rc = hy_store_open_db(store, "microfund.shareouts", 0, &st->shareouts)) != 0 ||
+    if ((rc = hy_store_open_dbs(store, dbs, sizeof dbs / sizeof dbs[0])) != 0 ||
         (rc = hy_persons_open(store, &st->shared)) != 0) {
         free(st);
         return rc;

@@ -54,7 +54,7 @@ int microfund_fund_save(hy_ctx_t *ctx, mf_fund_t *fund)
 {
     json_object_set_new(fund->rec, "updated_at", json_string(ctx->now_iso));
     int rc = hy_store_put_id(ctx->txn, microfund_state(ctx)->funds, fund->n, fund->rec);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 void microfund_fund_close(mf_fund_t *fund)
@@ -263,7 +263,7 @@ int microfund_emit(hy_ctx_t *ctx, const mf_fund_t *fund, const char *type, const
     json_object_set(data, "office", json_object_get(fund->rec, "office"));
     json_object_set(data, "neighbourhood", json_object_get(fund->rec, "neighbourhood"));
     int rc = hy_emit(ctx, type, subject ? subject : fund->id, data);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* Every record says which key made it and when (DOMAIN.md); the audit trail adds the rest. */

@@ -183,7 +183,7 @@ static int s_reopen(hy_ctx_t *ctx, s_target_t *t)
     if (m)
         json_object_set(m, "active_loan_id", json_object_get(t->loan, "id"));
     int rc = microfund_loan_index_active(ctx, t->fund.n, t->n, true);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int microfund_repayment_void_approve(hy_ctx_t *ctx, const char *id, const char *number,

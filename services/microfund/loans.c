@@ -368,16 +368,13 @@ done:
 /* Loads a loan or answers 404. */
 static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
 {
-    int rc = MDB_NOTFOUND;
-    if (id && hy_id_parse("floan", id, n) == 0)
-        rc = hy_store_get_id(ctx->txn, microfund_state(ctx)->loans, *n, loan);
-    if (rc == MDB_NOTFOUND)
-        return hy_fail(ctx, 404, "not_found", "id", "no fund loan has the id %s", id ? id : "");
-    if (rc)
-        return hy_fail_mdb(ctx, rc);
+    int status = hy_load_or_404(ctx, microfund_state(ctx)->loans, "floan", "fund loan", id, n,
+                                loan);
+    if (status)
+        return status;
     /* the fund's office is the loan's: microfund_fund_open refuses another office's key */
     mf_fund_t fund;
-    int status = microfund_fund_open(ctx, json_string_value(json_object_get(*loan, "fund_id")),
+    status = microfund_fund_open(ctx, json_string_value(json_object_get(*loan, "fund_id")),
                                      &fund);
     microfund_fund_close(&fund);
     if (status) {

@@ -82,5 +82,5 @@ int microfund_person_require(hy_ctx_t *ctx, const char *person_id, const char *f
         return hy_fail(ctx, 422, "unknown_person", field, "%s is not a registered person",
                        person_id ? person_id : "");
     }
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }

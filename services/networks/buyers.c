@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "networks.h"
+#include "page.h"
 
 int networks_buyer_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 {
@@ -19,7 +20,7 @@ int networks_buyer_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     const char *network_id = hy_json_str(args, "network_id");
     bool of_network = kind && strcmp(kind, "network") == 0;
     json_t *network = NULL, *buyer = NULL;
-    int rc, status = 0;
+    int status = 0;
     if (of_network && !network_id)
         return hy_fail(ctx, 422, "missing_network_id", "network_id",
                        "a buyer of kind network names the network that buys");
@@ -34,25 +35,20 @@ int networks_buyer_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         office = ctx->req ? ctx->req->actor.office : NULL;
     uint64_t n;
     char id[32];
-    if ((rc = hy_store_next(ctx->txn, st->meta, "buyer", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "buyer", &n))) != 0)
+        goto done;
     hy_id_format("buy", n, id, sizeof id);
     buyer = json_pack("{s:s,s:O,s:s,s:s}", "id", id, "name", json_object_get(args, "name"),
                       "kind", kind, "office", office ? office : "");
     if (network_id)
         json_object_set_new(buyer, "network_id", json_string(network_id));
     networks_stamp(ctx, buyer);
-    if ((rc = hy_store_put_id(ctx->txn, st->buyers, n, buyer)) != 0)
-        goto mdb_fail;
-    if ((status = networks_emit(ctx, "networks.buyer.created", id, network,
+    if ((status = hy_mdb_status(ctx, hy_store_put_id(ctx->txn, st->buyers, n, buyer))) != 0 ||
+        (status = networks_emit(ctx, "networks.buyer.created", id, network,
                                 json_deep_copy(buyer))) != 0)
-        goto fail;
-    *out = buyer;
-    json_decref(network);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
-fail:
+        goto done;
+    *out = json_incref(buyer);
+done:
     json_decref(network);
     json_decref(buyer);
     return status;
@@ -72,7 +68,7 @@ int networks_buyer_get(hy_ctx_t *ctx, const char *id, json_t **out)
     int rc = s_load(ctx, id, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no buyer has the id %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int networks_buyer_find(hy_ctx_t *ctx, const char *id, json_t **buyer)
@@ -81,7 +77,7 @@ int networks_buyer_find(hy_ctx_t *ctx, const char *id, json_t **buyer)
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 422, "unknown_buyer", "buyer_id", "no buyer has the id %s",
                        id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* The list's filters: kind and buying network (none given: every buyer). */
@@ -96,7 +92,7 @@ int networks_buyer_list(hy_ctx_t *ctx, const networks_buyer_filter_t *f, json_t 
                         uint64_t *next)
 {
     networks_t *st = networks_state(ctx);
-    networks_page_t page = {.db = st->buyers, .records = st->buyers, .keep = s_keep,
-                            .user = (void *)f};
-    return networks_page(ctx, &page, f->after, f->limit, items, next);
+    hy_page_t page = {.db = st->buyers, .records = st->buyers, .keep = s_keep,
+                      .user = (void *)f};
+    return hy_page(ctx, &page, f->after, f->limit, items, next);
 }

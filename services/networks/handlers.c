@@ -89,11 +89,7 @@ int networks_open(hy_store_t *store, void **state)
     networks_t *st = calloc(1, sizeof *st);
     if (!st)
         return ENOMEM;
-    const struct {
-        const char *name;
-        unsigned flags;
-        MDB_dbi *dbi;
-    } dbs[] = {
+    const hy_store_db_t dbs[] = {
         {"networks.meta", 0, &st->meta},
         {"networks.networks", 0, &st->networks},
         {"networks.network_idx", MDB_DUPSORT, &st->network_idx},
@@ -106,17 +102,11 @@ int networks_open(hy_store_t *store, void **state)
         {"networks.ledger_idx", MDB_DUPSORT, &st->ledger_idx},
         {"networks.registry", 0, &st->registry},
     };
-    int rc = hy_persons_open(store, &st->persons);
-    if (rc) {
+    int rc;
+    if ((rc = hy_persons_open(store, &st->persons)) != 0 ||
+        (rc = hy_store_open_dbs(store, dbs, sizeof dbs / sizeof dbs[0])) != 0) {
         free(st);
         return rc;
-    }
-    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
-        int rc = hy_store_open_db(store, dbs[i].name, dbs[i].flags, dbs[i].dbi);
-        if (rc) {
-            free(st);
-            return rc;
-        }
     }
     *state = st;
     return 0;

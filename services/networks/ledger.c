@@ -44,6 +44,7 @@
 
 #include "json.h"
 #include "networks.h"
+#include "page.h"
 
 #define BP_ONE 10000
 #define STATEMENT_LIMIT 100
@@ -399,12 +400,12 @@ int networks_statement(hy_ctx_t *ctx, const char *network_id, const char *person
     if (rc)
         return hy_fail_mdb(ctx, rc);
     uint8_t key[18];
-    networks_page_t page = {.db = networks_state(ctx)->ledger_idx,
-                            .records = networks_state(ctx)->ledger,
-                            .key = key,
-                            .klen = networks_key_num('m', net, person, true, key)};
-    if ((status = networks_page(ctx, &page, after, limit > 0 ? limit : STATEMENT_LIMIT, &entries,
-                                &next)) != 0 ||
+    hy_page_t page = {.db = networks_state(ctx)->ledger_idx,
+                      .records = networks_state(ctx)->ledger,
+                      .key = key,
+                      .klen = networks_key_num('m', net, person, true, key)};
+    if ((status = hy_page(ctx, &page, after, limit > 0 ? limit : STATEMENT_LIMIT, &entries,
+                          &next)) != 0 ||
         (status = networks_order_work(ctx, net, person, person_id, &work)) != 0) {
         json_decref(member);
         json_decref(entries);
@@ -443,12 +444,12 @@ int networks_ledger_list(hy_ctx_t *ctx, const char *network_id, const networks_l
         return 0;
     }
     uint8_t key[18];
-    networks_page_t page = {.db = st->ledger_idx,
-                            .records = st->ledger,
-                            .key = key,
-                            .klen = by_person ? networks_key_num('m', net, person, true, key)
-                                              : networks_key_num('n', net, 0, false, key),
-                            .keep = s_keep,
-                            .user = (void *)f};
-    return networks_page(ctx, &page, f->after, f->limit, items, next);
+    hy_page_t page = {.db = st->ledger_idx,
+                      .records = st->ledger,
+                      .key = key,
+                      .klen = by_person ? networks_key_num('m', net, person, true, key)
+                                        : networks_key_num('n', net, 0, false, key),
+                      .keep = s_keep,
+                      .user = (void *)f};
+    return hy_page(ctx, &page, f->after, f->limit, items, next);
 }

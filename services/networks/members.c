@@ -25,6 +25,7 @@
 
 #include "json.h"
 #include "networks.h"
+#include "page.h"
 
 int networks_member_load(hy_ctx_t *ctx, uint64_t net, uint64_t person, json_t **member)
 {
@@ -39,7 +40,7 @@ int networks_member_save(hy_ctx_t *ctx, uint64_t net, uint64_t person, json_t *m
     json_object_set_new(member, "updated_at", json_string(ctx->now_iso));
     int rc = hy_store_put_json(ctx->txn, networks_state(ctx)->members, key,
                                networks_key_num('m', net, person, true, key), member);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* The jobs rule above: first membership anywhere and no job recorded by the registry. */
@@ -123,40 +124,35 @@ int networks_member_join(hy_ctx_t *ctx, const char *network_id, json_t *args, js
     if ((status = networks_network_open_for_work(ctx, network)) != 0 ||
         (status = networks_person(ctx, person_id, "person_id", &person, NULL)) != 0 ||
         (status = networks_not_future(ctx, joined, "joined")) != 0)
-        goto fail;
+        goto done;
     rc = networks_member_load(ctx, net, person, &old);
-    if (rc && rc != MDB_NOTFOUND)
-        goto mdb_fail;
-    if ((status = s_check_rejoin(ctx, old, joined)) != 0 ||
+    if ((status = hy_mdb_status(ctx, rc == MDB_NOTFOUND ? 0 : rc)) != 0 ||
+        (status = s_check_rejoin(ctx, old, joined)) != 0 ||
         (!old && (status = s_job_created(ctx, person, person_id, &job)) != 0))
-        goto fail;
+        goto done;
     member = s_membership(ctx, old, network, args, job);
     uint8_t key[18];
     if (!old && ((rc = hy_index_put(ctx->txn, st->member_idx, key,
                                     networks_key_num('n', net, 0, false, key), person)) != 0 ||
                  (rc = hy_index_put(ctx->txn, st->member_idx, key,
-                                    networks_key_num('p', person, 0, false, key), net)) != 0))
-        goto mdb_fail;
+                                    networks_key_num('p', person, 0, false, key), net)) != 0)) {
+        status = hy_fail_mdb(ctx, rc);
+        goto done;
+    }
     if ((status = networks_member_save(ctx, net, person, member)) != 0 ||
         (!old && (status = networks_figure_add(ctx, network, "members", 1)) != 0) ||
         (status = networks_figure_add(ctx, network, "active_members", 1)) != 0 ||
         (status = networks_network_save(ctx, net, network)) != 0)
-        goto fail;
+        goto done;
     status = networks_emit(ctx, "networks.network.member_joined", network_id, network,
                            json_pack("{s:s,s:O,s:O,s:s,s:O,s:b}", "person_id", person_id, "role",
                                      json_object_get(member, "role"), "skills",
                                      json_object_get(member, "skills"), "joined", joined,
                                      "joined_jalali", json_object_get(member, "joined_jalali"),
                                      "job_created", !old && job));
-    if (status)
-        goto fail;
-    *out = member;
-    json_decref(network);
-    json_decref(old);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
-fail:
+    if (status == 0)
+        *out = json_incref(member);
+done:
     json_decref(network);
     json_decref(old);
     json_decref(member);
@@ -173,7 +169,7 @@ static int s_find(hy_ctx_t *ctx, uint64_t net, const char *person_id, uint64_t *
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "person_id",
                        "%s has never been a member of this network", person_id ? person_id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int networks_member_leave(hy_ctx_t *ctx, const char *network_id, const char *person_id,
@@ -259,11 +255,11 @@ int networks_member_list(hy_ctx_t *ctx, const char *network_id,
         return status;
     json_decref(network);
     uint8_t key[18];
-    networks_page_t page = {.db = networks_state(ctx)->member_idx,
-                            .key = key,
-                            .klen = networks_key_num('n', list.net, 0, false, key),
-                            .load = s_load,
-                            .keep = s_keep,
-                            .user = &list};
-    return networks_page(ctx, &page, f->after, f->limit, items, next);
+    hy_page_t page = {.db = networks_state(ctx)->member_idx,
+                      .key = key,
+                      .klen = networks_key_num('n', list.net, 0, false, key),
+                      .load = s_load,
+                      .keep = s_keep,
+                      .user = &list};
+    return hy_page(ctx, &page, f->after, f->limit, items, next);
 }

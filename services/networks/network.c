@@ -23,6 +23,7 @@
 
 #include "json.h"
 #include "networks.h"
+#include "page.h"
 #include "scope.h"
 
 static const char *const s_figures[] = {
@@ -66,7 +67,7 @@ int networks_network_save(hy_ctx_t *ctx, uint64_t n, json_t *network)
 {
     json_object_set_new(network, "updated_at", json_string(ctx->now_iso));
     int rc = hy_store_put_id(ctx->txn, networks_state(ctx)->networks, n, network);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int networks_network_open_for_work(hy_ctx_t *ctx, const json_t *network)
@@ -157,8 +158,8 @@ int networks_network_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_t *share = json_object_get(args, "member_share_bp");
     uint64_t n;
     char id[32];
-    if ((rc = hy_store_next(ctx->txn, st->meta, "network", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "network", &n))) != 0)
+        goto fail;
     hy_id_format("net", n, id, sizeof id);
     network = json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:s,s:s,s:I,s:s}", "id", id, "name",
                         json_object_get(args, "name"), "field", json_object_get(args, "field"),
@@ -181,15 +182,10 @@ int networks_network_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     networks_stamp(ctx, network);
     if ((rc = hy_store_put_id(ctx->txn, st->networks, n, network)) != 0 ||
         (rc = s_index(ctx, n, network, true)) != 0)
-        goto mdb_fail;
-    if ((status = networks_emit(ctx, "networks.network.created", id, network,
-                                json_deep_copy(network))) != 0)
-        goto fail;
-    *out = network;
-    json_decref(lead);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+        status = hy_fail_mdb(ctx, rc);
+    else if ((status = networks_emit(ctx, "networks.network.created", id, network,
+                                     json_deep_copy(network))) == 0)
+        *out = json_incref(network);
 fail:
     json_decref(lead);
     json_decref(network);
@@ -226,12 +222,12 @@ int networks_network_get(hy_ctx_t *ctx, const char *id, json_t **out)
     if (status)
         return status;
     uint8_t key[18];
-    networks_page_t page = {.db = networks_state(ctx)->member_idx,
-                            .key = key,
-                            .klen = networks_key_num('n', n, 0, false, key),
-                            .load = s_member_summary,
-                            .user = &n};
-    status = networks_page(ctx, &page, 0, INLINE_MEMBERS, &members, &next);
+    hy_page_t page = {.db = networks_state(ctx)->member_idx,
+                      .key = key,
+                      .klen = networks_key_num('n', n, 0, false, key),
+                      .load = s_member_summary,
+                      .user = &n};
+    status = hy_page(ctx, &page, 0, INLINE_MEMBERS, &members, &next);
     if (status != 0) {
         json_decref(network);
         return status;
@@ -368,8 +364,8 @@ int networks_network_list(hy_ctx_t *ctx, const networks_filter_t *asked, json_t 
     uint8_t lkey[18];
     char key[512];
     uint64_t lead;
-    networks_page_t page = {.db = st->networks, .records = st->networks, .keep = s_keep,
-                            .user = (void *)f};
+    hy_page_t page = {.db = st->networks, .records = st->networks, .keep = s_keep,
+                      .user = (void *)f};
     if (f->lead_person_id && *f->lead_person_id) {
         if (hy_id_parse("prs", f->lead_person_id, &lead) != 0) {
             *items = json_array();
@@ -386,5 +382,5 @@ int networks_network_list(hy_ctx_t *ctx, const networks_filter_t *asked, json_t 
     }
     if (page.key)
         page.db = st->network_idx;
-    return networks_page(ctx, &page, f->after, f->limit, items, next);
+    return hy_page(ctx, &page, f->after, f->limit, items, next);
 }

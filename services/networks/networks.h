@@ -210,22 +210,6 @@ int networks_bump(hy_ctx_t *ctx, json_t *obj, const char *key, int64_t delta);
 int networks_emit(hy_ctx_t *ctx, const char *type, const char *subject, const json_t *network,
                   json_t *data);
 
-/* One page of a list: the ids under one index key (or every key of a primary db when key is
- * NULL) after the cursor, each loaded into a record and kept when keep() agrees. */
-typedef int (*networks_load_fn)(hy_ctx_t *ctx, uint64_t id, void *user, json_t **rec);
-typedef bool (*networks_keep_fn)(const json_t *rec, void *user);
-typedef struct {
-    MDB_dbi db;              /* the index (key != NULL) or the primary db walked */
-    MDB_dbi records;         /* where ids are loaded from when load is NULL */
-    const void *key;
-    size_t klen;
-    networks_load_fn load;   /* NULL: the u64 record of records; MDB_NOTFOUND skips an id */
-    networks_keep_fn keep;   /* NULL: keep every record */
-    void *user;
-} networks_page_t;
-/* *items is a new array, *next the cursor of the next page or 0. 200 or a failure status. */
-int networks_page(hy_ctx_t *ctx, const networks_page_t *p, uint64_t after, int limit,
-                  json_t **items, uint64_t *next);
 /* true when rec[key] equals want, or want is NULL/empty (no filter). */
 bool networks_same(const json_t *rec, const char *key, const char *want);
 

@@ -30,6 +30,7 @@
 
 #include "json.h"
 #include "networks.h"
+#include "page.h"
 
 int networks_order_find(hy_ctx_t *ctx, const char *id, const char *field, uint64_t *n,
                         json_t **order)
@@ -44,14 +45,14 @@ int networks_order_find(hy_ctx_t *ctx, const char *id, const char *field, uint64
         return hy_fail(ctx, 404, "not_found", "id", "no order has the id %s", id ? id : "");
     if (rc == 0 && n)
         *n = num;
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int networks_order_save(hy_ctx_t *ctx, uint64_t n, json_t *order)
 {
     json_object_set_new(order, "updated_at", json_string(ctx->now_iso));
     int rc = hy_store_put_id(ctx->txn, networks_state(ctx)->orders, n, order);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* The line of item in an array of lines, or NULL. */
@@ -143,8 +144,8 @@ int networks_order_create(hy_ctx_t *ctx, const char *network_id, json_t *args, j
         goto fail;
     char id[32];
     uint8_t key[18];
-    if ((rc = hy_store_next(ctx->txn, st->meta, "order", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "order", &n))) != 0)
+        goto fail;
     hy_id_format("ord", n, id, sizeof id);
     order = json_pack("{s:s,s:s,s:s,s:O,s:O,s:o,s:[],s:O,s:s,s:s,s:I,s:i,s:i}", "id", id,
                       "network_id", network_id, "buyer_id", buyer_id, "buyer_kind",
@@ -161,18 +162,12 @@ int networks_order_create(hy_ctx_t *ctx, const char *network_id, json_t *args, j
     if ((rc = hy_store_put_id(ctx->txn, st->orders, n, order)) != 0 ||
         (rc = hy_index_put(ctx->txn, st->order_idx, key, networks_key_num('n', net, 0, false, key),
                            n)) != 0)
-        goto mdb_fail;
-    if ((status = networks_figure_add(ctx, network, "orders_open", 1)) != 0 ||
-        (status = networks_network_save(ctx, net, network)) != 0 ||
-        (status = networks_emit(ctx, "networks.network.order_placed", id, network,
-                                json_deep_copy(order))) != 0)
-        goto fail;
-    *out = order;
-    json_decref(network);
-    json_decref(buyer);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+        status = hy_fail_mdb(ctx, rc);
+    else if ((status = networks_figure_add(ctx, network, "orders_open", 1)) == 0 &&
+             (status = networks_network_save(ctx, net, network)) == 0 &&
+             (status = networks_emit(ctx, "networks.network.order_placed", id, network,
+                                     json_deep_copy(order))) == 0)
+        *out = json_incref(order);
 fail:
     json_decref(network);
     json_decref(buyer);
@@ -299,7 +294,7 @@ static int s_each_order(hy_ctx_t *ctx, uint64_t net, uint64_t person, const char
     int rc = hy_store_page(ctx->txn, st->order_idx, key,
                            networks_key_num('a', net, person, true, key), 0, INT32_MAX,
                            s_collect, orders, &next);
-    int status = rc ? hy_fail_mdb(ctx, rc) : 0;
+    int status = hy_mdb_status(ctx, rc);
     json_array_foreach(orders, i, num) {
         json_t *order = NULL;
         uint64_t n = (uint64_t)json_integer_value(num);
@@ -399,11 +394,11 @@ int networks_order_list(hy_ctx_t *ctx, const char *network_id, const networks_or
         return status;
     json_decref(network);
     uint8_t key[18];
-    networks_page_t page = {.db = st->order_idx,
-                            .records = st->orders,
-                            .key = key,
-                            .klen = networks_key_num('n', net, 0, false, key),
-                            .keep = s_keep,
-                            .user = (void *)f};
-    return networks_page(ctx, &page, f->after, f->limit, items, next);
+    hy_page_t page = {.db = st->order_idx,
+                      .records = st->orders,
+                      .key = key,
+                      .klen = networks_key_num('n', net, 0, false, key),
+                      .keep = s_keep,
+                      .user = (void *)f};
+    return hy_page(ctx, &page, f->after, f->limit, items, next);
 }

@@ -103,49 +103,7 @@ int networks_emit(hy_ctx_t *ctx, const char *type, const char *subject, const js
             json_object_set_new(data, keys[i][0], v ? json_incref(v) : json_null());
     }
     int rc = hy_emit(ctx, type, subject, data);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
-}
-
-typedef struct {
-    hy_ctx_t *ctx;
-    const networks_page_t *p;
-    json_t *items;
-} s_walk_t;
-
-/* hy_store_page visitor: load, filter, keep. A missing record (an index entry without its
- * record, which no write here leaves behind) is skipped rather than failing a read. */
-static int s_visit(MDB_txn *txn, uint64_t id, void *user)
-{
-    s_walk_t *w = user;
-    json_t *rec = NULL;
-    int rc = w->p->load ? w->p->load(w->ctx, id, w->p->user, &rec)
-                        : hy_store_get_id(txn, w->p->records, id, &rec);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (w->p->keep && !w->p->keep(rec, w->p->user)) {
-        json_decref(rec);
-        return 0;
-    }
-    json_array_append_new(w->items, rec);
-    return 1;
-}
-
-int networks_page(hy_ctx_t *ctx, const networks_page_t *p, uint64_t after, int limit,
-                  json_t **items, uint64_t *next)
-{
-    s_walk_t w = {ctx, p, json_array()};
-    *next = 0;
-    if (!w.items)
-        return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
-    int rc = hy_store_page(ctx->txn, p->db, p->key, p->klen, after, limit, s_visit, &w, next);
-    if (rc) {
-        json_decref(w.items);
-        return hy_fail_mdb(ctx, rc);
-    }
-    *items = w.items;
-    return 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 bool networks_same(const json_t *rec, const char *key, const char *want)

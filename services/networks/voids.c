@@ -44,7 +44,7 @@ static int s_load(hy_ctx_t *ctx, const char *network_id, const char *text, uint6
         return hy_fail(ctx, 404, "not_found", "entry", "network %s has no ledger entry %s",
                        network_id, text ? text : "");
     *n = (uint64_t)num;
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* The member of the entry (net, its person): 0 with *person and *member, or a status. */

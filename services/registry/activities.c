@@ -144,8 +144,8 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     }
 
     char id[32];
-    if ((rc = hy_store_next(ctx->txn, st->meta, "activity", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "activity", &n))) != 0)
+        goto fail;
     hy_id_format("act", n, id, sizeof id);
     activity = json_pack("{s:s}", "id", id);
     json_object_update(activity, args);
@@ -155,16 +155,9 @@ int registry_activity_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     json_object_del(activity, "updated_at"); /* activities are never changed */
     if ((rc = hy_store_put_id(ctx->txn, st->activities, n, activity)) != 0 ||
         (rc = registry_activity_index(ctx, n, activity, true)) != 0)
-        goto mdb_fail;
-    if ((status = registry_emit(ctx, "registry.activity.recorded", id, activity)) != 0)
-        goto fail;
-    *out = activity;
-    json_decref(people);
-    json_decref(office_rec);
-    free(nums);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+        status = hy_fail_mdb(ctx, rc);
+    else if ((status = registry_emit(ctx, "registry.activity.recorded", id, activity)) == 0)
+        *out = json_incref(activity);
 fail:
     json_decref(people);
     json_decref(activity);

@@ -139,11 +139,8 @@ int registry_agency_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         status = hy_fail_mdb(ctx, rc);
         goto done;
     }
-    if ((status = registry_emit(ctx, "registry.agency.created", code, agency)) != 0)
-        goto done;
-    *out = agency;
-    agency = NULL;
-    status = 0;
+    if ((status = registry_emit(ctx, "registry.agency.created", code, agency)) == 0)
+        *out = json_incref(agency);
 done:
     free(name_key);
     json_decref(agency);

@@ -191,8 +191,8 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
 
     uint64_t n;
     char id[32];
-    if ((rc = hy_store_next(ctx->txn, st->meta, "business", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "business", &n))) != 0)
+        goto fail;
     hy_id_format("bus", n, id, sizeof id);
     business = json_pack("{s:s,s:s,s:O,s:O,s:s}", "id", id, "owner_id", owner_id, "activity",
                          json_object_get(args, "activity"), "field", json_object_get(args, "field"),
@@ -206,16 +206,9 @@ int registry_business_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     registry_stamp_new(ctx, business, office);
     if ((rc = hy_store_put_id(ctx->txn, st->businesses, n, business)) != 0 ||
         (rc = s_index(ctx, n, business, true)) != 0)
-        goto mdb_fail;
-    if ((status = registry_emit(ctx, "registry.business.created", id, business)) != 0)
-        goto fail;
-    *out = business;
-    json_decref(owner);
-    json_decref(licence);
-    json_decref(office_rec);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+        status = hy_fail_mdb(ctx, rc);
+    else if ((status = registry_emit(ctx, "registry.business.created", id, business)) == 0)
+        *out = json_incref(business);
 fail:
     json_decref(owner);
     json_decref(licence);

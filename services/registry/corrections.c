@@ -37,7 +37,7 @@ static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **activity)
 static int s_put(hy_ctx_t *ctx, uint64_t n, const json_t *activity)
 {
     int rc = hy_store_put_id(ctx->txn, registry_state(ctx)->activities, n, activity);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int registry_activity_void(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out)

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "fa.h"
+#include "page.h"
 #include "scope.h"
 #include "registry.h"
 
@@ -257,43 +258,23 @@ static int s_load(hy_ctx_t *ctx, uint64_t d, json_t **out)
     return rc;
 }
 
-typedef struct {
-    hy_ctx_t *ctx;
-    const char *status;
-    json_t *items;
-} s_list_t;
-
-static int s_visit(MDB_txn *txn, uint64_t d, void *user)
+static int s_load_item(hy_ctx_t *ctx, uint64_t d, void *user, json_t **out)
 {
-    (void)txn;
-    s_list_t *l = user;
-    json_t *pair = NULL;
-    int rc = s_load(l->ctx, d, &pair);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (strcmp(json_string_value(json_object_get(pair, "status")), l->status) != 0) {
-        json_decref(pair);
-        return 0;
-    }
-    json_array_append_new(l->items, pair);
-    return 1;
+    (void)user;
+    return s_load(ctx, d, out);
+}
+
+static bool s_keep(const json_t *pair, void *status)
+{
+    return strcmp(json_string_value(json_object_get(pair, "status")), status) == 0;
 }
 
 int registry_dups_list(hy_ctx_t *ctx, const char *status, uint64_t after, int limit,
                        json_t **items, uint64_t *next)
 {
-    s_list_t l = {ctx, status && *status ? status : "open", json_array()};
-    *next = 0;
-    int rc = hy_store_page(ctx->txn, registry_state(ctx)->dups, NULL, 0, after, limit, s_visit,
-                           &l, next);
-    if (rc) {
-        json_decref(l.items);
-        return hy_fail_mdb(ctx, rc);
-    }
-    *items = l.items;
-    return 0;
+    hy_page_t page = {.db = registry_state(ctx)->dups, .load = s_load_item, .keep = s_keep,
+                      .user = (void *)(status && *status ? status : "open")};
+    return hy_page(ctx, &page, after, limit, items, next);
 }
 
 int registry_dups_not_same(hy_ctx_t *ctx, const char *id, const char *reason, json_t **out)
@@ -322,24 +303,19 @@ int registry_dups_not_same(hy_ctx_t *ctx, const char *id, const char *reason, js
         if ((status = hy_scope_write(ctx, "id", ob)) != 0)
             goto done;
     }
-    if ((rc = hy_store_get_id(ctx->txn, st->dups, d, &stored)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_get_id(ctx->txn, st->dups, d, &stored))) != 0)
+        goto done;
     json_object_set_new(stored, "status", json_string("not_same"));
     json_object_set_new(stored, "reason_given", json_string(reason ? reason : ""));
     json_object_set_new(stored, "resolved_at", json_string(ctx->now_iso));
     json_object_set_new(
         stored, "resolved_by",
         json_string(ctx->req && ctx->req->actor.key_id ? ctx->req->actor.key_id : ""));
-    if ((rc = hy_store_put_id(ctx->txn, st->dups, d, stored)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_put_id(ctx->txn, st->dups, d, stored))) != 0)
+        goto done;
     json_object_update(pair, stored);
     json_object_set_new(pair, "status", json_string("not_same"));
-    *out = pair;
-    pair = NULL;
-    status = 0;
-    goto done;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+    *out = json_incref(pair);
 done:
     json_decref(pair);
     json_decref(stored);

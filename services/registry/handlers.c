@@ -141,25 +141,29 @@ int registry_open(hy_store_t *store, void **state)
     const char *idle = getenv("HY_NAME_STAGE_IDLE_MS");
     st->names_idle_us = (idle && atol(idle) > 0 ? atol(idle) : 500) * 1000;
     st->names_staged_at = hy_now_us();
+    const hy_store_db_t dbs[] = {
+        {"registry.meta", 0, &st->meta},
+        {"registry.persons", 0, &st->persons},
+        {"registry.person_keys", MDB_DUPSORT | MDB_DUPFIXED, &st->person_idx},
+        {"registry.name_idx", 0, &st->name_idx},
+        {"registry.name_new", 0, &st->name_new},
+        {"registry.businesses", 0, &st->businesses},
+        {"registry.business_idx", MDB_DUPSORT, &st->business_idx},
+        {"registry.activities", 0, &st->activities},
+        {"registry.activity_idx", MDB_DUPSORT, &st->activity_idx},
+        {"registry.offices", 0, &st->offices},
+        {"registry.households", 0, &st->households},
+        {"registry.household_idx", MDB_DUPSORT, &st->household_idx},
+        {"registry.agencies", 0, &st->agencies},
+        {"registry.dups", 0, &st->dups},
+        {"registry.imports", 0, &st->imports},
+        {"registry.import_rows", 0, &st->import_rows},
+        {"registry.import_idx", MDB_DUPSORT, &st->import_idx},
+    };
     int rc;
-    if ((rc = hy_store_open_db(store, "registry.meta", 0, &st->meta)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.persons", 0, &st->persons)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.person_keys", MDB_DUPSORT | MDB_DUPFIXED,
-                               &st->person_idx)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.name_idx", 0, &st->name_idx)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.name_new", 0, &st->name_new)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.businesses", 0, &st->businesses)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.business_idx", MDB_DUPSORT, &st->business_idx)) !=
-            0 ||
-        (rc = hy_store_open_db(store, "registry.activities", 0, &st->activities)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.activity_idx", MDB_DUPSORT, &st->activity_idx)) !=
-            0 ||
-        (rc = hy_store_open_db(store, "registry.offices", 0, &st->offices)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.households", 0, &st->households)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.household_idx", MDB_DUPSORT,
-                               &st->household_idx)) != 0 ||
+    if ((rc = hy_store_open_dbs(store, dbs, sizeof dbs / sizeof dbs[0])) != 0 ||
         (rc = registry_reports_open(store, st)) != 0 ||
-        (rc = registry_open_more(store, st)) != 0 || (rc = registry_reindex(store, st)) != 0 ||
+        (rc = registry_reindex(store, st)) != 0 ||
         (rc = s_open_stage(store, st)) != 0) {
         registry_names_close(st);
         free(st);

@@ -218,8 +218,8 @@ int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     uint64_t pn, n;
     if ((status = s_registered(ctx, "head_person_id", head_id, office, &member, &pn)) != 0)
         goto fail;
-    if ((rc = hy_store_next(ctx->txn, st->meta, "household", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "household", &n))) != 0)
+        goto fail;
     char id[32], okey[512];
     hy_id_format("hhd", n, id, sizeof id);
     hh = json_pack("{s:s,s:s,s:s,s:[]}", "id", id, "head_id", head_id, "status", "active",
@@ -229,16 +229,9 @@ int registry_household_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     size_t klen = registry_key_text('o', office, okey, sizeof okey);
     if ((rc = s_index_person(ctx, pn, n, true)) != 0 ||
         (klen && (rc = hy_index_put(ctx->txn, st->household_idx, okey, klen, n)) != 0))
-        goto mdb_fail;
-    if ((status = s_save(ctx, n, hh, "registry.household.created", date, NULL)) != 0)
-        goto fail;
-    *out = hh;
-    json_decref(head);
-    json_decref(office_rec);
-    json_decref(member);
-    return 0;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+        status = hy_fail_mdb(ctx, rc);
+    else if ((status = s_save(ctx, n, hh, "registry.household.created", date, NULL)) == 0)
+        *out = json_incref(hh);
 fail:
     json_decref(head);
     json_decref(office_rec);

@@ -132,7 +132,7 @@ int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     registry_t *st = registry_state(ctx);
     const char *date = json_string_value(json_object_get(args, "date"));
     json_t *agency = NULL, *office = NULL, *imp = NULL;
-    int status, rc;
+    int status;
     uint64_t n;
     char id[32];
     if ((status = registry_agency_resolve(ctx, "agency",
@@ -141,8 +141,8 @@ int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
         (status = hy_happened_check(ctx, "date", date)) != 0 ||
         (status = registry_new_office(ctx, args, NULL, &office)) != 0)
         goto done;
-    if ((rc = hy_store_next(ctx->txn, st->meta, "import", &n)) != 0)
-        goto mdb_fail;
+    if ((status = hy_mdb_status(ctx, hy_store_next(ctx->txn, st->meta, "import", &n))) != 0)
+        goto done;
     hy_id_format("imp", n, id, sizeof id);
     const hy_actor_t *a = &ctx->req->actor;
     imp = json_pack("{s:s,s:O,s:O,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i},"
@@ -166,13 +166,8 @@ int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
     if ((status = s_feed(ctx, n, imp, json_string_value(json_object_get(args, "data")),
                          !json_is_true(json_object_get(args, "more")))) != 0)
         goto done;
-    if ((rc = hy_store_put_id(ctx->txn, st->imports, n, imp)) != 0)
-        goto mdb_fail;
-    *out = s_view(imp);
-    status = 0;
-    goto done;
-mdb_fail:
-    status = hy_fail_mdb(ctx, rc);
+    if ((status = hy_mdb_status(ctx, hy_store_put_id(ctx->txn, st->imports, n, imp))) == 0)
+        *out = s_view(imp);
 done:
     json_decref(agency);
     json_decref(office);
@@ -190,7 +185,7 @@ static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **imp)
     }
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "id", "no import %s", id ? id : "");
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int registry_import_add_part(hy_ctx_t *ctx, const char *id, json_t *args, json_t **out)
@@ -267,9 +262,9 @@ int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uin
     uint64_t n;
     json_t *imp = NULL;
     int status = s_load(ctx, id, &n, &imp);
+    json_decref(imp);   /* loaded for the caller's right to see it */
     if (status)
         return status;
-    json_decref(imp);
     json_t *list = json_array();
     *next = 0;
     int rc = 0, count = 0;
@@ -341,17 +336,5 @@ int registry_import_rows(hy_ctx_t *ctx, const char *id, const char *outcome, uin
         return hy_fail_mdb(ctx, rc);
     }
     *items = list;
-    return 0;
-}
-
-int registry_open_more(hy_store_t *store, registry_t *st)
-{
-    int rc;
-    if ((rc = hy_store_open_db(store, "registry.agencies", 0, &st->agencies)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.dups", 0, &st->dups)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.imports", 0, &st->imports)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.import_rows", 0, &st->import_rows)) != 0 ||
-        (rc = hy_store_open_db(store, "registry.import_idx", MDB_DUPSORT, &st->import_idx)) != 0)
-        return rc;
     return 0;
 }

@@ -91,13 +91,13 @@ static int s_known(hy_ctx_t *ctx, s_row_t *r)
 {
     json_t *person = NULL, *out = NULL, *fill = json_object();
     int rc = hy_store_get_id(ctx->txn, registry_state(ctx)->persons, r->existing, &person);
-    int status = rc ? hy_fail_mdb(ctx, rc) : 0;
+    int status = hy_mdb_status(ctx, rc);
     const char *into = json_string_value(json_object_get(person, "merged_into"));
     if (status == 0 && into) {   /* a retired record: the one that holds her now */
         json_decref(person);
         person = NULL;
         rc = registry_person_load(ctx, into, NULL, &person);
-        status = rc ? hy_fail_mdb(ctx, rc) : 0;
+        status = hy_mdb_status(ctx, rc);
     }
     if (status)
         goto done;

@@ -329,6 +329,11 @@ int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
     return s_each_key(txn, st, false, fn, user);
 }
 
+size_t registry_names_mapped(const registry_t *st)
+{
+    return st->stagemap ? st->stagemap->used : 0;
+}
+
 size_t registry_names_staged(MDB_txn *txn, const registry_t *st)
 {
     MDB_stat s;

@@ -252,7 +252,7 @@ int registry_office_get(hy_ctx_t *ctx, const char *code, json_t **out)
     int rc = registry_office_find(ctx, code, out);
     if (rc == MDB_NOTFOUND)
         return hy_fail(ctx, 404, "not_found", "code", "no office has the code %s", code);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* Offices are few (tens in a province): the list is one page in code order, filtered by

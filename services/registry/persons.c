@@ -417,7 +417,7 @@ static int s_create_drafted(hy_ctx_t *ctx, const json_t *args, const registry_dr
     }
     free(reftext);
     free(data);
-    status = rc ? hy_fail_mdb(ctx, rc) : 0;
+    status = hy_mdb_status(ctx, rc);
     if (status == 0) {   /* the duplicate key is among the name keys just put */
         const registry_keyset_t *ks = &d->keys;
         status = ks->full || ks->dup < 0

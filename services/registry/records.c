@@ -107,7 +107,7 @@ int registry_emit(hy_ctx_t *ctx, const char *type, const char *subject, const js
     if (!copy)
         return hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
     int rc = hy_emit(ctx, type, subject, copy);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_t klen,
@@ -117,5 +117,5 @@ int registry_page(hy_ctx_t *ctx, MDB_dbi db, MDB_dbi idx, const void *key, size_
     *next = 0;
     int rc = hy_page_json(ctx->txn, db, key ? &idx : NULL, key, klen, after, limit, keep, user,
                           items, next);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }

@@ -137,6 +137,8 @@ int registry_names_staged_each(MDB_txn *txn, const registry_t *st,
                                void *user);
 /* How many persons are staged. */
 size_t registry_names_staged(MDB_txn *txn, const registry_t *st);
+/* How many keys the writer's stage map holds (0 without one): what a prune has not forgotten. */
+size_t registry_names_mapped(const registry_t *st);
 /* Moves the first max staged persons' keys into name_idx and person_keys (sorted) and unstages
  * them; *merged
  * gets how many. 0 or an LMDB error (ENOMEM). */
@@ -413,8 +415,6 @@ int registry_h_imports_create(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_imports_add_part(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_imports_get(hy_ctx_t *ctx, json_t *args, json_t **result);
 int registry_h_imports_rows(hy_ctx_t *ctx, json_t *args, json_t **result);
-/* Opens the databases of agencies, duplicates and imports into st. 0 or an LMDB error. */
-int registry_open_more(hy_store_t *store, registry_t *st);
 
 /* --- helpers shared by the domain files (records.c) --------------------------------------- */
 registry_t *registry_state(hy_ctx_t *ctx);

@@ -109,7 +109,7 @@ static int s_keep(hy_ctx_t *ctx, const char *key, size_t klen, const char *recor
     int rc = mdb_put(ctx->txn, registry_state(ctx)->reports, &k, &v, 0);
     if (rc == 0)
         rc = hy_emit_text(ctx, type, subject, data, strlen(data));
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int registry_report_record(hy_ctx_t *ctx, json_t *args, json_t **result)

@@ -437,7 +437,7 @@ static int s_search(hy_ctx_t *ctx, s_filter_t *f, uint64_t after, int limit, jso
     if (rc == 0)
         rc = s_page_ids(ctx, f, ids, count, after, limit, items, next);
     free(ids);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 int registry_person_list(hy_ctx_t *ctx, const registry_person_filter_t *in, json_t **items,

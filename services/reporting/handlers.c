@@ -18,31 +18,22 @@ int reporting_open(hy_store_t *store, void **state)
     reporting_t *st = calloc(1, sizeof *st);
     if (!st)
         return ENOMEM;
-    static const struct {
-        const char *name;
-        size_t offset;
-    } dbs[] = {
-        {"reporting.meta", offsetof(reporting_t, meta)},
-        {"reporting.agg", offsetof(reporting_t, agg)},
-        {"reporting.seen", offsetof(reporting_t, seen)},
-        {"reporting.gaps", offsetof(reporting_t, gaps)},
-        {"reporting.timeline", offsetof(reporting_t, timeline)},
-        {"reporting.timeline_reg", offsetof(reporting_t, tl_reg)},
-        {"reporting.contrib", offsetof(reporting_t, contrib)},
-        {"reporting.names", offsetof(reporting_t, names)},
-        {"reporting.persons", offsetof(reporting_t, persons)},
-        {"reporting.nids", offsetof(reporting_t, nids)},
-        {"reporting.records", offsetof(reporting_t, records)},
+    const hy_store_db_t dbs[] = {
+        {"reporting.meta", 0, &st->meta},
+        {"reporting.agg", 0, &st->agg},
+        {"reporting.seen", 0, &st->seen},
+        {"reporting.gaps", 0, &st->gaps},
+        {"reporting.timeline", 0, &st->timeline},
+        {"reporting.timeline_reg", 0, &st->tl_reg},
+        {"reporting.contrib", 0, &st->contrib},
+        {"reporting.names", 0, &st->names},
+        {"reporting.persons", 0, &st->persons},
+        {"reporting.nids", 0, &st->nids},
+        {"reporting.records", 0, &st->records},
     };
-    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
-        int rc = hy_store_open_db(store, dbs[i].name, 0, (MDB_dbi *)((char *)st + dbs[i].offset));
-        if (rc) {
-            free(st);
-            return rc;
-        }
-    }
-    int rc = rp_ledger_open(store, st);
-    if (rc) {
+    int rc;
+    if ((rc = hy_store_open_dbs(store, dbs, sizeof dbs / sizeof dbs[0])) != 0 ||
+        (rc = rp_ledger_open(store, st)) != 0) {
         free(st);
         return rc;
     }

@@ -138,7 +138,7 @@ int rp_half_year_scope(hy_ctx_t *ctx, json_t *args, rp_scope_t *sc)
         return hy_fail(ctx, 422, strcmp(unknown, "office") == 0 ? "unknown_office" : "unknown_neighbourhood",
                        unknown, "no %s '%.100s' is known", unknown,
                        strcmp(unknown, "office") == 0 ? sc->office : sc->hood);
-    return rc ? hy_fail_mdb(ctx, rc) : 0;
+    return hy_mdb_status(ctx, rc);
 }
 
 /* The half-year report as JSON (without as_of and the rest of the stamp). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page.h"
 #include "store.h"
 #include "test.h"
 #include "testutil.h"
@@ -47,12 +48,19 @@ static int s_visit_even(MDB_txn *txn, uint64_t id, void *user)
     return 1;
 }
 
-static void test_records_indexes_pages(void)
+/* A new durable 1 MiB store in a fresh directory (dir gets its path), or NULL (a failed check). */
+static hy_store_t *s_store(char dir[64])
 {
-    char dir[64];
     hy_test_tmpdir(dir);
     hy_store_t *st = hy_store_new(dir, 1 << 20, 8, true);
     CHECK(st != NULL);
+    return st;
+}
+
+static void test_records_indexes_pages(void)
+{
+    char dir[64];
+    hy_store_t *st = s_store(dir);
     if (!st)
         return;
     MDB_dbi meta, recs, idx;
@@ -109,6 +117,85 @@ static void test_records_indexes_pages(void)
     hy_store_destroy(&st);
     hy_store_destroy(&st); /* twice is safe */
     CHECK(st == NULL);
+    hy_test_rmdir(dir);
+}
+
+/* hy_page's load: id 5 is "gone" (skipped), id 13 fails the page; the rest are decorated. */
+static int s_load_tagged(hy_ctx_t *ctx, uint64_t id, void *user, json_t **rec)
+{
+    const MDB_dbi *recs = user;
+    if (id == 5)
+        return MDB_NOTFOUND;
+    if (id == 13)
+        return MDB_CORRUPTED;
+    int rc = hy_store_get_id(ctx->txn, *recs, id, rec);
+    if (rc == 0)
+        json_object_set_new(*rec, "loaded", json_true());
+    return rc;
+}
+
+static bool s_keep_multiple_of_three(const json_t *rec, void *user)
+{
+    (void)user;
+    return json_integer_value(json_object_get(rec, "n")) % 3 == 0;
+}
+
+/* A service's table of databases (hy_store_open_dbs), and hy_page: the walk every list with
+ * records joined or rendered on load goes through. */
+static void test_open_dbs_and_page(void)
+{
+    char dir[64];
+    hy_store_t *st = s_store(dir);
+    if (!st)
+        return;
+    MDB_dbi recs = 0, idx = 0, other = 0;
+    const hy_store_db_t dbs[] = {
+        {"recs", 0, &recs}, {"idx", MDB_DUPSORT, &idx}, {"other", 0, &other}};
+    CHECK_EQ_INT(hy_store_open_dbs(st, dbs, 3), 0);
+    CHECK(recs != idx && idx != other && recs != other);
+    MDB_txn *txn;
+    CHECK(mdb_txn_begin(hy_store_env(st), NULL, 0, &txn) == 0);
+    for (uint64_t id = 1; id <= 20; id++) {
+        json_t *rec = json_pack("{s:I}", "n", (json_int_t)id);
+        CHECK(hy_store_put_id(txn, recs, id, rec) == 0);
+        json_decref(rec);
+        CHECK(hy_index_put(txn, idx, "all", 3, id) == 0);
+    }
+    CHECK(mdb_txn_commit(txn) == 0);
+    /* idx was opened MDB_DUPSORT by the table: a second id under one key is kept */
+    CHECK(mdb_txn_begin(hy_store_env(st), NULL, MDB_RDONLY, &txn) == 0);
+    MDB_stat ms;
+    CHECK(mdb_stat(txn, idx, &ms) == 0 && ms.ms_entries == 20);
+
+    hy_ctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.txn = txn;
+    hy_page_t page = {.db = idx, .key = "all", .klen = 3, .load = s_load_tagged,
+                      .keep = s_keep_multiple_of_three, .user = &recs};
+    json_t *items = NULL;
+    uint64_t next = 99;
+    /* 3, 6, 9 kept (5 skipped as gone, the others filtered), then the cursor after 9 */
+    CHECK_EQ_INT(hy_page(&ctx, &page, 0, 3, &items, &next), 0);
+    CHECK_EQ_INT((int)json_array_size(items), 3);
+    CHECK(json_integer_value(json_object_get(json_array_get(items, 2), "n")) == 9);
+    CHECK(json_is_true(json_object_get(json_array_get(items, 0), "loaded")));
+    CHECK(next == 9);
+    json_decref(items);
+    /* the page that reaches id 13 fails as a storage error, and hands back nothing */
+    items = NULL;
+    CHECK_EQ_INT(hy_page(&ctx, &page, next, 3, &items, &next), -1);
+    CHECK(items == NULL);
+    CHECK_EQ_INT(ctx.status, 500);
+    CHECK_EQ_STR(json_string_value(json_object_get(ctx.error, "code")), "internal_error");
+    json_decref(ctx.error);
+    /* no load: the records themselves, through hy_page_json, to the end */
+    CHECK_EQ_INT(hy_page_json(txn, recs, &idx, "all", 3, 15, 10, s_keep_multiple_of_three, NULL,
+                              &items, &next), 0);
+    CHECK_EQ_INT((int)json_array_size(items), 1);   /* 18 */
+    CHECK(next == 0 && !json_object_get(json_array_get(items, 0), "loaded"));
+    json_decref(items);
+    mdb_txn_abort(txn);
+    hy_store_destroy(&st);
     hy_test_rmdir(dir);
 }
 
@@ -248,6 +335,7 @@ static void test_commit_flusher(void)
 const hy_test_t store_tests[] = {
     {"store.keys_and_ids", test_keys_and_ids},
     {"store.records_indexes_pages", test_records_indexes_pages},
+    {"store.open_dbs_and_page", test_open_dbs_and_page},
     {"store.map_grows", test_map_grows},
     {"store.commit_flusher", test_commit_flusher},
     {0},
