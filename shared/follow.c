@@ -37,7 +37,7 @@
 #define POLL_IDLE_MS 1000
 #define FETCH_TIMEOUT_MS 5000
 #define PARK_MS 3000        /* a parked source tries again after this (HY_PARK_MS) */
-#define BATCH_PAGES 8       /* a catching-up replica's pages of one source per transaction */
+#define BATCH_PAGES 16      /* a catching-up replica's pages of one source per transaction */
 #define BATCH_MIN_EVENTS 2500 /* ... when they are this large (a small catch-up commits each;
                                  HY_BATCH_MIN_EVENTS for tests) */
 #define BATCH_WAIT_MS 2000  /* how long an open batch waits for the source's next page */

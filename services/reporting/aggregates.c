@@ -162,6 +162,19 @@ static uint32_t s_hash(const uint8_t key[KEY_LEN])
     return (uint32_t)(h ^ (h >> 32));
 }
 
+/* Empties the page's changes for the next page, keeping what was allocated (as much as the
+ * largest page touched, freed at close): a page of registrations touches tens of thousands of
+ * arrays, and growing them from nothing again for every page cost a catching-up replica about a
+ * tenth of its CPU (reallocation and page faults; 20.8 -> 18.3 s, mean of three paired runs). */
+static void s_page_clear(struct rp_agg_page *pg)
+{
+    if (!pg)
+        return;
+    pg->n = 0;
+    if (pg->index)
+        memset(pg->index, 0, pg->cap * sizeof *pg->index);
+}
+
 static void s_page_free(reporting_t *st)
 {
     if (st->agg_page) {
@@ -293,8 +306,13 @@ int rp_agg_page_end(hy_ctx_t *ctx, bool keep)
         mdb_cursor_close(cur);
     }
     free(order);
-    s_page_free(st);
+    s_page_clear(pg);
     return rc;
+}
+
+void rp_agg_close(reporting_t *st)
+{
+    s_page_free(st);
 }
 
 /* The day's and the 32-day block's arrays of one dimension value, in the page's changes. */

@@ -44,6 +44,7 @@ int reporting_open(hy_store_t *store, void **state)
 static void s_close(void *state)
 {
     rp_ledger_close(state);
+    rp_agg_close(state);
     free(state);
 }
 

@@ -301,6 +301,8 @@ int rp_agg_reset(reporting_t *st, MDB_txn *txn);
 /* The end of a page of events (def->apply_end): keep writes the counter changes the page summed
  * in memory into ctx->txn (0 or an LMDB error / EOVERFLOW); !keep forgets them. */
 int rp_agg_page_end(hy_ctx_t *ctx, bool keep);
+/* Frees what the pages' changes kept allocated (at close). */
+void rp_agg_close(reporting_t *st);
 
 /* --- indicators (indicators.c) -------------------------------------------------------------- */
 typedef enum { RP_FLOW, RP_STOCK, RP_DISTINCT, RP_RATIO } rp_kind_t;
