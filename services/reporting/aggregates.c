@@ -121,6 +121,23 @@ int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t
     return mdb_put(txn, db, &k, &(MDB_val){sizeof n, &n}, 0);
 }
 
+int rp_count_add_at(MDB_cursor *cur, const void *key, size_t klen, int64_t delta)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int64_t n = 0;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc == 0 && v.mv_size == sizeof n)
+        memcpy(&n, v.mv_data, sizeof n);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    if (__builtin_add_overflow(n, delta, &n))
+        return EOVERFLOW;
+    if (n == 0)
+        return rc == 0 ? mdb_cursor_del(cur, 0) : 0;
+    k = (MDB_val){klen, (void *)key};
+    return mdb_cursor_put(cur, &k, &(MDB_val){sizeof n, &n}, rc == 0 ? MDB_CURRENT : 0);
+}
+
 /* The 10-byte counter key (layout above). */
 static void s_key(uint8_t key[KEY_LEN], int kind, uint32_t id, int level, uint32_t block)
 {

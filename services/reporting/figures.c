@@ -86,7 +86,8 @@ int rp_contrib_page_end(hy_ctx_t *ctx, bool keep)
     const s_change_t **order = keep && pg && pg->n ? malloc(pg->n * sizeof *order) : NULL;
     if (keep && pg && pg->n && !order)
         rc = ENOMEM;
-    if (order) {
+    MDB_cursor *cur = NULL;   /* one cursor in key order: most seeks stay on its leaf */
+    if (order && (rc = mdb_cursor_open(ctx->txn, st->contrib, &cur)) == 0) {
         for (size_t i = 0; i < pg->n; i++)
             order[i] = &pg->v[i];
         qsort(order, pg->n, sizeof *order, s_change_cmp);
@@ -98,16 +99,23 @@ int rp_contrib_page_end(hy_ctx_t *ctx, bool keep)
                 if (__builtin_add_overflow(sum, order[j]->delta, &sum))
                     rc = EOVERFLOW;
             if (rc == 0 && sum != 0)
-                rc = rp_count_add(ctx->txn, st->contrib, order[i]->key, order[i]->len, sum);
+                rc = rp_count_add_at(cur, order[i]->key, order[i]->len, sum);
             i = j;
         }
+        mdb_cursor_close(cur);
     }
     free(order);
     if (pg)
-        free(pg->v);
-    free(pg);
-    st->contrib_page = NULL;
+        pg->n = 0;   /* its memory kept for the next page (rp_contrib_close frees it) */
     return rc;
+}
+
+void rp_contrib_close(reporting_t *st)
+{
+    if (st->contrib_page)
+        free(st->contrib_page->v);
+    free(st->contrib_page);
+    st->contrib_page = NULL;
 }
 
 /* Subjects whose changes to slot on days [from, to] do not sum to zero, sorted. */

@@ -45,6 +45,7 @@ static void s_close(void *state)
 {
     rp_ledger_close(state);
     rp_agg_close(state);
+    rp_contrib_close(state);
     free(state);
 }
 

@@ -276,6 +276,9 @@ uint32_t rp_get32(const uint8_t *p);
 /* Adds delta to the int64 count under key (absent = 0; a count back to 0 is deleted). Returns
  * 0, EOVERFLOW or an LMDB error. */
 int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta);
+/* The same through cur (a cursor on the counters' db): callers adding in key order keep most
+ * seeks on the cursor's leaf. The cursor is left wherever the add left it. */
+int rp_count_add_at(MDB_cursor *cur, const void *key, size_t klen, int64_t delta);
 
 /* --- distinct people (distinct.c) ------------------------------------------------------------- */
 /* Adds (removes) one occurrence of person on day in the distinct slot, under every dimension of
@@ -399,8 +402,11 @@ void rp_buf_fa_jalali(rp_buf_t *b, const char *iso);
 bool rp_person_slot(int slot);
 /* Keeps the subject of the event being applied beside a counter change. */
 int rp_contrib_add(hy_ctx_t *ctx, int kind, uint32_t id, int64_t day, int slot, int64_t delta);
-/* Writes the page's kept changes (keep) or drops them; the page's memory goes either way. */
+/* Writes the page's kept changes (keep) or drops them; either way the page is emptied, its
+ * memory kept for the next page (rp_contrib_close frees it). */
 int rp_contrib_page_end(hy_ctx_t *ctx, bool keep);
+/* Frees what the pages' drill-down changes kept allocated (at close). */
+void rp_contrib_close(reporting_t *st);
 /* The ids of the records behind indicator i of (kind, id) for the period: a new array of
  * strings, NULL on failure. */
 json_t *rp_figure_ids(MDB_txn *txn, reporting_t *st, int kind, uint32_t id, size_t i,

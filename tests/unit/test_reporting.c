@@ -119,6 +119,43 @@ static int64_t s_half_figure(s_env_t *env, int year, int half, const char *name)
     return s_figure(env, "reports.half_year", args, "indicators", name);
 }
 
+/* The ids behind indicator `name` of office's half-year report: what a submission records
+ * under "records". A new array, or NULL. */
+static json_t *s_figure_ids(s_env_t *env, const char *office, int year, int half, const char *name)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(hy_store_env(hy_service_store(env->svc)), NULL, MDB_RDONLY, &txn) != 0)
+        return NULL;
+    hy_ctx_t ctx;
+    hy_ctx_init(&ctx, env->svc, txn, NULL);
+    json_t *args = json_pack("{s:i,s:i,s:s}", "year", year, "half", half, "office", office);
+    json_t *ids = NULL;
+    rp_scope_t sc;
+    if (args && rp_half_year_scope(&ctx, args, &sc) == 0)
+        for (size_t i = 0; i < rp_nindicators; i++)
+            if (strcmp(rp_indicators[i].name, name) == 0)
+                ids = rp_figure_ids(txn, env->svc->state, sc.kind, sc.id, i, &sc.p);
+    json_decref(args);
+    json_decref(ctx.error);
+    mdb_txn_abort(txn);
+    return ids;
+}
+
+/* Whether the figure's ids are exactly `want` (a JSON array text). */
+static bool s_ids_are(s_env_t *env, const char *office, const char *name, const char *want)
+{
+    json_t *ids = s_figure_ids(env, office, 1403, 1, name), *w = json_loads(want, 0, NULL);
+    bool same = ids && w && json_equal(ids, w);
+    if (!same) {
+        char *got = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+        fprintf(stderr, "  %s of %s: %s, want %s\n", name, office, got ? got : "(none)", want);
+        free(got);
+    }
+    json_decref(ids);
+    json_decref(w);
+    return same;
+}
+
 static json_t *s_person_json(int n, const char *sex, const char *office, const char *hood,
                              const char *date)
 {
@@ -1489,6 +1526,11 @@ static void test_figures_follow_records(void)
     CHECK_EQ_INT(s_office_figure(&env, 1, "rey-a", "classes"), 0);
     CHECK_EQ_INT(s_office_figure(&env, 1, "rey-b", "classes"), 1);
     CHECK_EQ_INT(s_half_figure(&env, 1403, 1, "classes"), 1);
+    /* the records behind the figures follow too (every event here has the subject "x"): each
+     * event above was a page of its own, so act_2's +1 at rey-a and its correction's -1 there
+     * meet in the store and cancel out */
+    CHECK(s_ids_are(&env, "rey-a", "classes", "[]"));
+    CHECK(s_ids_are(&env, "rey-b", "classes", "[\"x\"]"));
     s_close(&env);
 }
 
