@@ -374,8 +374,7 @@ static int s_load(hy_ctx_t *ctx, const char *id, uint64_t *n, json_t **loan)
         return status;
     /* the fund's office is the loan's: microfund_fund_open refuses another office's key */
     mf_fund_t fund;
-    status = microfund_fund_open(ctx, json_string_value(json_object_get(*loan, "fund_id")),
-                                     &fund);
+    status = microfund_fund_open(ctx, json_string_value(json_object_get(*loan, "fund_id")), &fund);
     microfund_fund_close(&fund);
     if (status) {
         json_decref(*loan);

@@ -105,37 +105,41 @@ uint32_t rp_get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The count after adding delta to what a lookup (rc, v) found: 0 with *n, or the lookup's
+ * error, MDB_CORRUPTED (a stored value of another size) or EOVERFLOW. */
+static int s_count_next(int rc, const MDB_val *v, int64_t delta, int64_t *n)
+{
+    *n = 0;
+    if (rc == 0 && v->mv_size == sizeof *n)
+        memcpy(n, v->mv_data, sizeof *n);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? rc : MDB_CORRUPTED;
+    return __builtin_add_overflow(*n, delta, n) ? EOVERFLOW : 0;
+}
+
 int rp_count_add(MDB_txn *txn, MDB_dbi db, const void *key, size_t klen, int64_t delta)
 {
     MDB_val k = {klen, (void *)key}, v;
-    int64_t n = 0;
-    int rc = mdb_get(txn, db, &k, &v);
-    if (rc == 0 && v.mv_size == sizeof n)
-        memcpy(&n, v.mv_data, sizeof n);
-    else if (rc != MDB_NOTFOUND)
-        return rc ? rc : MDB_CORRUPTED;
-    if (__builtin_add_overflow(n, delta, &n))
-        return EOVERFLOW;
+    int64_t n;
+    int found = mdb_get(txn, db, &k, &v), rc = s_count_next(found, &v, delta, &n);
+    if (rc)
+        return rc;
     if (n == 0)
-        return rc == 0 ? mdb_del(txn, db, &k, NULL) : 0;
+        return found == 0 ? mdb_del(txn, db, &k, NULL) : 0;
     return mdb_put(txn, db, &k, &(MDB_val){sizeof n, &n}, 0);
 }
 
 int rp_count_add_at(MDB_cursor *cur, const void *key, size_t klen, int64_t delta)
 {
     MDB_val k = {klen, (void *)key}, v;
-    int64_t n = 0;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    if (rc == 0 && v.mv_size == sizeof n)
-        memcpy(&n, v.mv_data, sizeof n);
-    else if (rc != MDB_NOTFOUND)
-        return rc ? rc : MDB_CORRUPTED;
-    if (__builtin_add_overflow(n, delta, &n))
-        return EOVERFLOW;
+    int64_t n;
+    int found = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY), rc = s_count_next(found, &v, delta, &n);
+    if (rc)
+        return rc;
     if (n == 0)
-        return rc == 0 ? mdb_cursor_del(cur, 0) : 0;
+        return found == 0 ? mdb_cursor_del(cur, 0) : 0;
     k = (MDB_val){klen, (void *)key};
-    return mdb_cursor_put(cur, &k, &(MDB_val){sizeof n, &n}, rc == 0 ? MDB_CURRENT : 0);
+    return mdb_cursor_put(cur, &k, &(MDB_val){sizeof n, &n}, found == 0 ? MDB_CURRENT : 0);
 }
 
 /* The 10-byte counter key (layout above). */
