@@ -5,7 +5,7 @@
  *   import_writer ROWS DIR
  *
  * Imports ROWS rows of the bench's CSV (UTF-8 BOM, Persian headers and digits, 9-digit IDs) in
- * 256 KiB parts through the service's own call path (hy_service_calls, as the reactor runs a
+ * 64 KiB parts (hamyarctl's) through the service's own call path (hy_service_calls, as the reactor runs a
  * request), then applies them with the background steps (hy_service_background), and prints the
  * CPU this thread (the one writer) spent per row on each, and the whole process's (threads the
  * registry starts included). No network, no gateway, no other process: the figure moves with
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
                                  "کد ملی,نام,نام خانوادگی,تاریخ تولد,جنسیت,تلفن همراه,تعداد افراد خانوار");
     for (int k = 1; k <= n; k++)
         at += s_row(csv + at, cap - at, k);
-    size_t part = 256 * 1024, off = 0;
+    size_t part = 64 * 1024, off = 0;
     int seq = 0;
     double t0 = s_cpu(CLOCK_THREAD_CPUTIME_ID), p0 = s_cpu(CLOCK_PROCESS_CPUTIME_ID);
     while (off < at) {

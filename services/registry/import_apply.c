@@ -4,10 +4,12 @@
  * The skeleton calls registry_import_step between batches of requests, in a write transaction
  * of its own (shared/service.h, background). A step takes the oldest active import with rows
  * to apply (one still receiving its parts counts once it has rows not yet applied) and applies
- * its next rows, then commits. It stops once HY_IMPORT_STEP_MS (default 4) have passed if a
+ * its next rows, then commits. It stops once HY_IMPORT_STEP_MS (default 2) have passed if a
  * request is waiting (hy_requests_waiting), else it goes on up to HY_IMPORT_IDLE_MS (default
- * 100) or HY_IMPORT_STEP_ROWS (default 5000) rows: a registration sent meanwhile waits for 4 ms
+ * 100) or HY_IMPORT_STEP_ROWS (default 5000) rows: a registration sent meanwhile waits for 2 ms
  * of rows and one commit at most, while an idle registry pays one durable commit per many rows.
+ * A step riding in a batch of requests (ctx->in_batch: their answers wait for its commit) stops
+ * after HY_IMPORT_RIDE_MS (default 1).
  * The row's outcome, the counts and the import's "done" are written in the same transaction as
  * the persons, so a registry killed mid-import resumes at the first row not committed and ends with
  * the counts an uninterrupted run gives.
@@ -36,7 +38,8 @@
 #include "registry.h"
 #include "registry_import.h"
 
-#define DEFAULT_STEP_MS 4
+#define DEFAULT_STEP_MS 2
+#define DEFAULT_RIDE_MS 1
 #define DEFAULT_IDLE_MS 100
 #define DEFAULT_STEP_ROWS 5000
 
@@ -335,7 +338,10 @@ int registry_import_step(hy_ctx_t *ctx)
     if (!json_object_get(imp, "started_at"))
         json_object_set_new(imp, "started_at", json_string(ctx->now_iso));
     int64_t start = hy_now_us();
-    int64_t busy_end = start + s_env("HY_IMPORT_STEP_MS", DEFAULT_STEP_MS) * 1000;
+    /* riding in a batch of requests, rows delay their answers: a shorter turn */
+    int64_t busy_end = start + (ctx->in_batch ? s_env("HY_IMPORT_RIDE_MS", DEFAULT_RIDE_MS)
+                                              : s_env("HY_IMPORT_STEP_MS", DEFAULT_STEP_MS)) *
+                                   1000;
     int64_t idle_end = start + s_env("HY_IMPORT_IDLE_MS", DEFAULT_IDLE_MS) * 1000;
     long max_rows = s_env("HY_IMPORT_STEP_ROWS", DEFAULT_STEP_ROWS);
     json_int_t total = json_integer_value(json_object_get(imp, "total"));
