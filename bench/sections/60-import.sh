@@ -97,6 +97,7 @@ bench_import() {
   id=$(HY_API_KEY=$KEY_SOCIAL_SERVICES "$BIN/hamyarctl" import "$file" ${HY_BENCH_IMPORT_PART_KB:+--part-kb "$HY_BENCH_IMPORT_PART_KB"} --agency behzisti \
        --date 1402/06/15 2>>"$BENCH_DIR/import-ctl.log") || { bench_note "hamyarctl import failed: $(tail -3 "$BENCH_DIR/import-ctl.log")"; bench_cluster_stop; return; }
   local t_sent; t_sent=$(date +%s.%N)
+  local done_at_sent; done_at_sent=$(s_import_get "$id" done)
   for _ in $(seq 1 30000); do
     state=$(s_import_state "$id")
     [ "$state" = done ] && break
@@ -105,8 +106,8 @@ bench_import() {
   t1=$(date +%s.%N)
   bench_snapshot "$GW_PID" "${SVC_PIDS[registry]}" >"$BENCH_DIR/imp-snap1"
   local reg_ticks1; reg_ticks1=$(s_proc_ticks "${SVC_PIDS[registry]}")
-  bench_note "$(printf '%s (%s MB) sent in %.1f s' "$id" "$(bench_calc "$(stat -c %s "$file") / 1048576")" \
-    "$(bench_calc "$t_sent - $t0")")"
+  bench_note "$(printf '%s (%s MB) sent in %.2f s, %s rows applied by then' "$id" \
+    "$(bench_calc "$(stat -c %s "$file") / 1048576")" "$(bench_calc "$t_sent - $t0")" "${done_at_sent:-?}")"
   local rps secs; rps=$(bench_calc "$rows / ($t1 - $t0)"); secs=$(bench_calc "$t1 - $t0")
   # CPU per row: the registry's whole process (its threads that have ended, import_prep.c's,
   # are only there) and the gateway's
