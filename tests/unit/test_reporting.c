@@ -1913,8 +1913,53 @@ static void test_calendar_tables(void)
     CHECK(!rp_jalali_of(d0 - 1, &jy, &jm, &jd) && !rp_jalali_of(d1 + 1, &jy, &jm, &jd));
 }
 
+/* The drill-down and gap counters (rp_count_add, and rp_count_add_at through a cursor): a
+ * count that comes back to zero is deleted, not stored as zero; a delta that makes nothing
+ * stores nothing; a negative count is kept (a removal seen before its addition); a stored value
+ * of another size is MDB_CORRUPTED and an overflow EOVERFLOW, both leaving the count as it was. */
+static void test_counts_to_zero_are_deleted(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi db;
+    CHECK(mdb_env_create(&env) == 0 && mdb_env_open(env, dir, MDB_NOSYNC, 0600) == 0);
+    CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0 && mdb_dbi_open(txn, NULL, 0, &db) == 0);
+    MDB_cursor *cur;
+    CHECK(mdb_cursor_open(txn, db, &cur) == 0);
+    for (int way = 0; way < 2; way++) {   /* by lookup, then through the cursor */
+        const char key[] = {'k', (char)('0' + way)}, bad[] = {'b', (char)('0' + way)};
+#define ADD(k, d) (way ? rp_count_add_at(cur, k, 2, d) : rp_count_add(txn, db, k, 2, d))
+        MDB_val k = {2, (void *)key}, v;
+        int64_t n = 0;
+        CHECK(ADD(key, 0) == 0 && mdb_get(txn, db, &k, &v) == MDB_NOTFOUND);
+        CHECK(ADD(key, 3) == 0 && ADD(key, 4) == 0);
+        CHECK(mdb_get(txn, db, &k, &v) == 0 && v.mv_size == 8 && (memcpy(&n, v.mv_data, 8), n == 7));
+        CHECK(ADD(key, -7) == 0 && mdb_get(txn, db, &k, &v) == MDB_NOTFOUND);
+        CHECK(ADD(key, -2) == 0);
+        CHECK(mdb_get(txn, db, &k, &v) == 0 && (memcpy(&n, v.mv_data, 8), n == -2));
+        CHECK(ADD(key, 2) == 0 && mdb_get(txn, db, &k, &v) == MDB_NOTFOUND);
+        CHECK(ADD(key, INT64_MAX) == 0 && ADD(key, 1) == EOVERFLOW);
+        CHECK(mdb_get(txn, db, &k, &v) == 0 && (memcpy(&n, v.mv_data, 8), n == INT64_MAX));
+        MDB_val bk = {2, (void *)bad}, four = {4, "abcd"};
+        CHECK(mdb_put(txn, db, &bk, &four, 0) == 0);
+        CHECK(ADD(bad, 1) == MDB_CORRUPTED);
+        CHECK(mdb_get(txn, db, &bk, &v) == 0 && v.mv_size == 4);
+#undef ADD
+    }
+    /* what is left: the two INT64_MAX counts and the two values of another size */
+    MDB_stat ms;
+    CHECK(mdb_stat(txn, db, &ms) == 0 && ms.ms_entries == 4);
+    mdb_cursor_close(cur);
+    CHECK(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+    hy_test_rmdir(dir);
+}
+
 const hy_test_t reporting_tests[] = {
     {"reporting.half_boundaries", test_half_boundaries},
+    {"reporting.counts_to_zero_are_deleted", test_counts_to_zero_are_deleted},
     {"reporting.arguments_and_roles", test_arguments_and_roles},
     {"reporting.renderings", test_renderings},
     {"reporting.par30_one_loan", test_par30_one_loan},
