@@ -25,34 +25,24 @@
  * answered to the client as is.
  *
  * Clients: a ZeroMQ socket is used by one thread at a time, so the reader threads share a small
- * pool of broker clients (taken and given back under a mutex), with a context of their own,
- * made at the first request and closed with the service.
+ * pool of broker clients (shared/client_pool.h), closed with the service.
  *
  * Before issue 16 each replica kept these in an LMDB environment of its own (DATA/ledger); that
  * environment is no longer read (a warning at start names it; see README, reporting).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zmq.h>
 
-#include "client.h"
+#include "client_pool.h"
 #include "log.h"
 #include "reporting.h"
 
 #define OWNER "registry"
 #define OWNER_TIMEOUT_MS 4000   /* below the gateway's default deadline */
-#define OWNER_POOL 8
-
-struct rp_owner {
-    pthread_mutex_t lock;
-    void *zctx;                     /* made at the first call */
-    hy_client_t *idle[OWNER_POOL];
-    size_t nidle;
-};
+#define OWNER_POOL 8   /* idle clients kept */
 
 /* A replica's own ledger from before issue 16 is not read any more: said once, at start. */
 static void s_old_ledger(hy_store_t *store)
@@ -74,70 +64,24 @@ int rp_ledger_open(hy_store_t *store, reporting_t *st)
         rc = hy_store_open_db(store, "reporting.targets", 0, &st->targets);
     if (rc)
         return rc;
-    st->owner = calloc(1, sizeof *st->owner);
-    if (!st->owner)
-        return ENOMEM;
-    if (pthread_mutex_init(&st->owner->lock, NULL) != 0) {
-        free(st->owner);
-        st->owner = NULL;
-        return ENOMEM;
-    }
-    return 0;
+    st->owner = hy_client_pool_new(hy_config_broker(), OWNER_POOL);
+    return st->owner ? 0 : ENOMEM;
 }
 
 void rp_ledger_close(reporting_t *st)
 {
-    struct rp_owner *o = st->owner;
-    if (!o)
-        return;
-    for (size_t i = 0; i < o->nidle; i++)
-        hy_client_destroy(&o->idle[i]);
-    if (o->zctx)
-        zmq_ctx_term(o->zctx);
-    pthread_mutex_destroy(&o->lock);
-    free(o);
-    st->owner = NULL;
-}
-
-/* A client of the pool, or a new one (NULL when none can be made). */
-static hy_client_t *s_take(struct rp_owner *o)
-{
-    hy_client_t *c = NULL;
-    if (pthread_mutex_lock(&o->lock) != 0)
-        return NULL;
-    if (o->nidle)
-        c = o->idle[--o->nidle];
-    else {
-        if (!o->zctx)
-            o->zctx = zmq_ctx_new();
-        c = o->zctx ? hy_client_new(o->zctx, hy_config_broker()) : NULL;
-    }
-    pthread_mutex_unlock(&o->lock);
-    return c;
-}
-
-static void s_give(struct rp_owner *o, hy_client_t *c)
-{
-    if (pthread_mutex_lock(&o->lock) != 0) {
-        hy_client_destroy(&c);
-        return;
-    }
-    if (o->nidle < OWNER_POOL)
-        o->idle[o->nidle++] = c;
-    else
-        hy_client_destroy(&c);
-    pthread_mutex_unlock(&o->lock);
+    hy_client_pool_destroy(&st->owner);
 }
 
 int rp_ledger_ask(hy_ctx_t *ctx, const char *op, json_t *args, json_t **out)
 {
-    struct rp_owner *o = reporting_state(ctx)->owner;
+    hy_client_pool_t *o = reporting_state(ctx)->owner;
     char id[40];
     hy_new_request_id(id);
     json_t *req = ctx->req ? hy_proto_request(op, id, &ctx->req->actor, ctx->req->idem, args) : NULL;
     if (!ctx->req)
         json_decref(args);
-    hy_client_t *c = req && o ? s_take(o) : NULL;
+    hy_client_t *c = req ? hy_client_pool_take(o) : NULL;
     if (!c) {
         json_decref(req);
         return hy_fail(ctx, 503, "owner_unavailable", NULL, "the registry, which records this, cannot be asked");
@@ -145,7 +89,7 @@ int rp_ledger_ask(hy_ctx_t *ctx, const char *op, json_t *args, json_t **out)
     json_t *reply = NULL, *result = NULL, *error = NULL;
     int rc = hy_client_call(c, OWNER, req, OWNER_TIMEOUT_MS, &reply), status = 0;
     json_decref(req);
-    s_give(o, c);
+    hy_client_pool_give(o, c);
     if (rc == HY_CLIENT_TIMEOUT)
         return hy_fail(ctx, 504, "owner_timeout", NULL,
                        "the registry did not answer in time (the record may have been made)");

@@ -68,7 +68,7 @@ typedef struct {
     MDB_dbi subs;      /* submitted reports, as the registry published them: u64 N of sub_N ->
                           canonical JSON (ledger.c, submissions.c); kept by --rebuild */
     MDB_dbi targets;   /* office targets per half, as the registry published them (targets.c) */
-    struct rp_owner *owner; /* clients asking the registry to record them (ledger.c) */
+    struct hy_client_pool *owner; /* clients asking the registry to record them (ledger.c) */
     bool in_registry;  /* applying a registry event now (dims.c: it may not wait for itself) */
     struct rp_agg_page *agg_page; /* counter changes of the page being applied (aggregates.c) */
     struct rp_contrib_page *contrib_page; /* its drill-down changes (figures.c) */

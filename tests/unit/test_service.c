@@ -4,10 +4,12 @@
  * source with a durable cursor, and the map growing in the middle of a batch.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
 
+#include "client_pool.h"
 #include "service.h"
 #include "service_internal.h"
 #include "test.h"
@@ -760,6 +762,65 @@ static void test_no_2xx_from_handlers(void)
     hy_test_rmdir(dir);
 }
 
+/* The clients threads share (client_pool.h): a take with none idle makes one, a give keeps at
+ * most `keep` idle and closes the rest, a client given back is the next one taken; threads
+ * taking and giving at once never share one; what is idle is closed with the pool (ASan). */
+typedef struct {
+    hy_client_pool_t *pool;
+    int me;        /* 0 or 1: which of s_pool_held is this thread's */
+    int clashes;   /* times it held the client the other thread held */
+} s_pool_run_t;
+
+static _Atomic(hy_client_t *) s_pool_held[2];
+
+static void *s_pool_thread(void *arg)
+{
+    s_pool_run_t *r = arg;
+    int me = r->me;
+    for (int i = 0; i < 2000; i++) {
+        hy_client_t *c = hy_client_pool_take(r->pool);
+        if (!c)
+            continue;
+        s_pool_held[me] = c;
+        if (s_pool_held[1 - me] == c)
+            r->clashes++;
+        s_pool_held[me] = NULL;
+        hy_client_pool_give(r->pool, c);
+    }
+    return NULL;
+}
+
+static void test_client_pool(void)
+{
+    hy_client_pool_t *pool = hy_client_pool_new("tcp://127.0.0.1:9", 2);
+    CHECK(pool != NULL && hy_client_pool_idle(pool) == 0);
+    hy_client_t *c[3];
+    for (int i = 0; i < 3; i++)
+        CHECK((c[i] = hy_client_pool_take(pool)) != NULL);
+    CHECK(c[0] != c[1] && c[1] != c[2] && c[0] != c[2]);
+    for (int i = 0; i < 3; i++)
+        hy_client_pool_give(pool, c[i]);   /* the third is closed: two are kept */
+    CHECK(hy_client_pool_idle(pool) == 2);
+    hy_client_t *again = hy_client_pool_take(pool);
+    CHECK(again == c[1]);                  /* the last one given back and kept */
+    CHECK(hy_client_pool_idle(pool) == 1);
+    hy_client_pool_give(pool, again);
+    hy_client_pool_give(pool, NULL);       /* nothing */
+    CHECK(hy_client_pool_idle(pool) == 2);
+    s_pool_run_t runs[2] = {{pool, 0, 0}, {pool, 1, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&t[i], NULL, s_pool_thread, &runs[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    CHECK(runs[0].clashes == 0 && runs[1].clashes == 0);
+    CHECK(hy_client_pool_idle(pool) <= 2 && hy_client_pool_idle(pool) >= 1);
+    hy_client_pool_destroy(&pool);
+    CHECK(pool == NULL);
+    hy_client_pool_destroy(&pool);   /* safe twice */
+    CHECK(hy_client_pool_take(NULL) == NULL);
+}
+
 const hy_test_t service_tests[] = {
     {"service.raw_reply_and_read_only", test_raw_reply_and_read_only},
     {"service.one_row_per_op", test_one_row_per_op},
@@ -770,6 +831,7 @@ const hy_test_t service_tests[] = {
     {"service.map_full_batch", test_map_full_batch},
     {"service.flat_batch_reruns", test_flat_batch_reruns},
     {"service.intake_decodes_ahead", test_intake_decodes_ahead},
+    {"service.client_pool", test_client_pool},
     {"service.precheck", test_precheck},
     {"service.etag_serialises_once", test_etag_serialises_once},
     {"service.no_2xx_from_handlers", test_no_2xx_from_handlers},
