@@ -24,6 +24,7 @@ struct hy_store {
     pthread_rwlock_t grow_lock;
     bool lock_ok;
     hy_flusher_t *flusher;   /* durable stores: writeback started during commits (flusher.c) */
+    int fail_commits;        /* tests: commits still to fail (hy_store_fail_commits) */
 };
 
 /* mkdir -p: the data directory of a service may be several levels below ./var. */
@@ -129,8 +130,18 @@ int hy_store_open_dbs(hy_store_t *self, const hy_store_db_t *dbs, size_t n)
     return rc;
 }
 
+void hy_store_fail_commits(hy_store_t *self, int n)
+{
+    self->fail_commits = n;
+}
+
 int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight)
 {
+    if (self->fail_commits > 0) {
+        self->fail_commits--;
+        mdb_txn_abort(txn);
+        return EIO;
+    }
     hy_flusher_t *fl = weight >= HY_STORE_FLUSH_WEIGHT ? self->flusher : NULL;
     hy_flusher_begin(fl);
     int rc = mdb_txn_commit(txn);

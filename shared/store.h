@@ -59,6 +59,10 @@ int hy_store_open_dbs(hy_store_t *self, const hy_store_db_t *dbs, size_t n);
 #define HY_STORE_FLUSH_WEIGHT 8
 int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight);
 
+/* Tests: the next n commits through hy_store_commit fail as a disk would (the transaction is
+ * aborted, EIO returned), to reach what a failed commit does to a batch. */
+void hy_store_fail_commits(hy_store_t *self, int n);
+
 /* How many times the flusher has started writeback (0 when it is off: HY_STORE_FLUSHER=0, or
  * a store opened without durability). */
 unsigned long hy_store_flushes(hy_store_t *self);

@@ -325,7 +325,8 @@ static void test_follow_cursor(void)
 /* Writes run flat in the batch's transaction: a request that writes and then fails makes the
  * batch run again without it, so its half-written record, counter step and event are gone, the
  * others keep their order (gapless numbers), and a batch with one failure among many runs twice,
- * one with many failures at most three times (then nested). */
+ * one with many failures at most three times (then nested); when the commit after a rerun
+ * fails, the refused request's answer stands and the others are told nothing was changed. */
 static int s_batch_names(hy_service_t *svc, const char *const *names, size_t n, json_t **replies)
 {
     hy_job_t jobs[64];
@@ -392,6 +393,34 @@ static void test_flat_batch_reruns(void)
     CHECK(svc->reruns == 3);
     hy_pending_truncate(svc, 0);
     CHECK(s_event_count(svc, NULL) == 39);
+
+    /* A batch run again without its refused request whose commit then fails: the refused one
+     * keeps its own answer (it saw what it would have seen), every other is a 500 saying
+     * nothing was changed, and nothing was: no record, no event, no number used. */
+    for (int i = 0; i < 10; i++)
+        names[i] = i == 3 ? "boom" : "lost";
+    hy_store_fail_commits(svc->store, 1);
+    CHECK(s_batch_names(svc, names, 10, replies) == -1);
+    for (int i = 0; i < 10; i++) {
+        CHECK(s_status_of(replies[i]) == (i == 3 ? 422 : 500));
+        CHECK_EQ_STR(s_err_code(replies[i]), i == 3 ? "boom_refused" : "internal_error");
+        json_decref(replies[i]);
+    }
+    CHECK(svc->reruns == 4);
+    hy_pending_truncate(svc, 0);
+    CHECK(s_event_count(svc, NULL) == 39);
+    r = hy_service_calls(svc, "things.get", "auditor", NULL, "{\"id\":\"thg_40\"}", &st);
+    CHECK(st == 404);
+    json_decref(r);
+    /* and the next batch goes on from the numbers before it */
+    for (int i = 0; i < 2; i++)
+        names[i] = "after";
+    CHECK(s_batch_names(svc, names, 2, replies) == 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(replies[0], "result"), "id")), "thg_40");
+    for (int i = 0; i < 2; i++)
+        json_decref(replies[i]);
+    hy_pending_truncate(svc, 0);
+    CHECK(s_event_count(svc, NULL) == 41);
     hy_service_destroy(&svc);
     hy_test_rmdir(dir);
 }
