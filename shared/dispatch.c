@@ -422,7 +422,11 @@ bool hy_dispatch_precheck(void *arg, json_t *doc, json_t **prepared)
     if (spec->prepare) {   /* today as the writer's hy_ctx_init will see it */
         char today[11];
         hy_date_today(self->fixed_now ? self->fixed_now : (int64_t)time(NULL), today);
-        *prepared = spec->prepare(&req, today);
+        hy_prepare_env_t env = {today, NULL, self->state};
+        if (spec->prepare_reads && hy_store_read_begin(self->store, &env.view) != 0)
+            return true;   /* no snapshot: the writer does the work */
+        *prepared = spec->prepare(&req, &env);
+        hy_store_read_end(self->store, &env.view);
     }
     return true;
 }

@@ -180,7 +180,11 @@ int hy_jobs_background(hy_service_t *self)
         int more = self->def->background(&ctx);
         bool map_full = ctx.mdb_rc == MDB_MAP_FULL || more == MDB_MAP_FULL;
         json_decref(ctx.error);
-        /* a step may write thousands of rows (an import): weighed as a large commit */
+        /* a step may write thousands of rows (an import): weighed as a large commit; the
+         * requests that came meanwhile are decoded (and prepared) on the intake thread while
+         * it commits, as during a batch's commit */
+        if (more == 0 || more == 1)
+            hy_intake_prefetch(self->intake, self->worker);
         if ((more == 0 || more == 1) &&
             (rc = hy_store_commit(self->store, txn, HY_STORE_FLUSH_WEIGHT)) == 0) {
             hy_pending_publish(self);

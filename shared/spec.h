@@ -64,6 +64,14 @@ struct hy_request;   /* proto.h */
  * hy_fail_mdb), or HY_PARKED (hy_park). Threads and transactions: service.h. */
 typedef int (*hy_handler_fn)(struct hy_ctx *ctx, json_t *args, json_t **result);
 
+/* What an op's prepare works with (below). */
+typedef struct hy_prepare_env {
+    const char *today;            /* "YYYY-MM-DD", the writer's day */
+    struct MDB_txn *view;         /* prepare_reads: a read-only transaction, else NULL */
+    void *state;                  /* the service's state (hy_service_def_t.open): its database
+                                     handles only, which do not change once open */
+} hy_prepare_env_t;
+
 /* One operation, one row: name, route, roles, argument and result shapes, success status,
  * read-only flag and handler. method/path are NULL for operations with no HTTP route (events.since, internal
  * queries between services). Path parameters ("/v1/persons/{id}") arrive as string args of the
@@ -98,13 +106,18 @@ typedef struct {
     hy_call_t call;               /* instead of a handler: the domain function the row runs and
                                      the arguments it takes (bind.h); handler is NULL then */
     /* Work a write can do from its checked arguments alone, before the writer takes it: run on
-     * the intake thread (intake.c) while the batch before commits, with today's date as the
-     * writer will see it. No store, no service state, no globals written. Returns a new
+     * the intake thread (intake.c) while the batch (or background step) before commits, with
+     * what env holds: today's date as the writer will see it and, for a row that sets
+     * prepare_reads, a read-only snapshot of the store. That snapshot may be older than what
+     * the writer will see: what the work used from it must be checked again on the writer. No
+     * writes, no service state but its database handles, no globals written. Returns a new
      * reference (or NULL: nothing), which the handler finds as ctx->req->prepared; the skeleton
      * drops it after the request (and before a parked request runs again). The handler must
      * answer the same with or without it: it does the work itself when prepared is NULL (the
-     * intake thread off, the request taken straight from the socket, a parked request). */
-    json_t *(*prepare)(const struct hy_request *req, const char *today);
+     * intake thread off, the request taken straight from the socket, a parked request) or
+     * made from a state that is no longer the store's. */
+    json_t *(*prepare)(const struct hy_request *req, const struct hy_prepare_env *env);
+    bool prepare_reads;           /* prepare gets env->view */
 } hy_op_spec_t;
 
 /* Runs the op's handler, or its call (bind.h). Returns what a handler returns. */

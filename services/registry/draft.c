@@ -36,8 +36,9 @@ static json_t *s_to_json(const registry_draft_t *d)
     return j;
 }
 
-json_t *registry_persons_prepare(const hy_request_t *req, const char *today)
+json_t *registry_persons_prepare(const hy_request_t *req, const hy_prepare_env_t *env)
 {
+    const char *today = env->today;
     registry_draft_t *d = malloc(sizeof *d);
     if (!d)
         return NULL;

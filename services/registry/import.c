@@ -8,7 +8,10 @@
  * says whether more follow ("more": true); POST /v1/imports/{id}/parts carries the next ones in
  * order ("seq" 1, 2, ...; "last": true on the final one). hamyarctl import does the splitting.
  * Each part is parsed as it arrives (import_parse.c) and its rows stored, so a part is one
- * short write and the file is never held whole in memory. Its rows are applied as soon as they
+ * short write and the file is never held whole in memory. The parse is done on the intake
+ * thread when it can (the ops' prepare, spec.h: from the import's state as last committed,
+ * while the writer commits what came before); the writer then only checks that the import is
+ * still in the state the part was parsed from and puts its rows. Its rows are applied as soon as they
  * are stored, while the next parts come (the import stays "receiving", its "done" counting
  * them, until its last part): the upload and the apply overlap instead of adding up. A file
  * abandoned half-way leaves the rows it sent applied, each with its outcome (sending the whole
@@ -50,64 +53,124 @@ static json_t *s_view(const json_t *imp)
     return v;
 }
 
-/* Stores the rows a part produced, numbered after the import's total. 0 or an LMDB error. */
-static int s_store_rows(hy_ctx_t *ctx, uint64_t n, json_t *imp, json_t *rows)
+/* What a part moves on in the import's record: the parser's state and the rows' count. */
+static const char *const s_parser_keys[] = {"encoding", "format",     "delimiter",
+                                            "columns",  "ignored_columns", "lines",
+                                            "blank_rows", "carry_raw", "carry_text", "total"};
+
+static bool s_is_parser_key(const char *key)
 {
-    registry_t *st = registry_state(ctx);
-    json_int_t total = json_integer_value(json_object_get(imp, "total"));
-    size_t i;
-    json_t *row;
-    int rc = 0;
-    registry_buf_t text = {0};   /* each row's JSON, written without jansson's dump */
-    json_array_foreach(rows, i, row) {
-        uint8_t key[16];
-        total++;
-        json_object_set_new(row, "row", json_integer(total));
-        s_row_key(n, (uint64_t)total, key);
-        text.len = 0;
-        if (registry_json_add(&text, row) != 0) {
-            rc = ENOMEM;
-            break;
-        }
-        MDB_val k = {sizeof key, key}, v = {text.len, text.p};
-        if ((rc = mdb_put(ctx->txn, st->import_rows, &k, &v, 0)) != 0)
-            break;
-    }
-    free(text.p);
-    if (rc == 0)
-        json_object_set_new(imp, "total", json_integer(total));
-    return rc;
+    for (size_t i = 0; i < sizeof s_parser_keys / sizeof s_parser_keys[0]; i++)
+        if (strcmp(key, s_parser_keys[i]) == 0)
+            return true;
+    return false;
 }
 
-/* Decodes the base64 data of args and feeds it; the import is active (its rows are applied)
- * from its first rows on, and queued when last. */
-static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool last)
+/* Decodes a part's base64 data and feeds it to the parser state in imp; the rows it completes,
+ * numbered after imp's total, are appended to out as their stored texts, each one's length to
+ * lens, and imp's total moves on. 0, or -1 with a stable code in err (invalid_data: not
+ * base64; or registry_import_feed's). Nothing here touches the store: the writer runs it, or
+ * the intake thread ahead of it (registry_imports_create_prepare, _part_prepare). */
+static int s_parse_part(json_t *imp, const char *b64, bool last, registry_buf_t *out,
+                        json_t *lens, char err[48])
 {
-    registry_t *st = registry_state(ctx);
     size_t len = b64 ? strlen(b64) : 0, blen = 0;
     unsigned char *bin = malloc(len + 1);
     json_t *rows = json_array();
-    char err[48] = "";
-    int status = 0, rc;
+    int rc = -1;
     if (!bin || !rows) {
-        status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
+        snprintf(err, 48, "internal_error");
         goto done;
     }
     if (len && sodium_base642bin(bin, len, b64, len, " \r\n", &blen, NULL,
                                  sodium_base64_VARIANT_ORIGINAL) != 0) {
-        status = hy_fail(ctx, 422, "invalid_data", "data", "data is not base64");
+        snprintf(err, 48, "invalid_data");
         goto done;
     }
-    if (registry_import_feed(imp, bin, blen, last, rows, err, sizeof err) != 0) {
-        status = hy_fail(ctx, 422, err, "data",
-                         strcmp(err, "missing_column") == 0
-                             ? "the file has no national ID column (کد ملی / national_id)"
-                         : strcmp(err, "invalid_encoding") == 0
-                             ? "the file is not UTF-8 or UTF-16 text"
-                             : "the file cannot be read (%s)", err);
+    if (registry_import_feed(imp, bin, blen, last, rows, err, 48) != 0)
         goto done;
+    json_int_t total = json_integer_value(json_object_get(imp, "total"));
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {   /* each row's JSON, written without jansson's dump */
+        size_t at = out->len;
+        json_object_set_new(row, "row", json_integer(++total));
+        if (registry_json_add(out, row) != 0 ||
+            json_array_append_new(lens, json_integer((json_int_t)(out->len - at))) != 0) {
+            snprintf(err, 48, "internal_error");
+            goto done;
+        }
     }
-    if ((rc = s_store_rows(ctx, n, imp, rows)) != 0) {
+    json_object_set_new(imp, "total", json_integer(total));
+    rc = 0;
+done:
+    free(bin);
+    json_decref(rows);
+    return rc;
+}
+
+/* The part as the intake thread parsed it, when it was parsed from the state imp is in (the
+ * same number of parts and rows taken: only a part moves the parser). */
+static bool s_prepared_fits(const json_t *prep, const json_t *imp)
+{
+    return json_is_object(prep) && json_is_string(json_object_get(prep, "text")) &&
+           json_is_array(json_object_get(prep, "lens")) &&
+           json_is_object(json_object_get(prep, "state")) &&
+           json_integer_value(json_object_get(prep, "parts")) ==
+               json_integer_value(json_object_get(imp, "parts")) &&
+           json_integer_value(json_object_get(prep, "total")) ==
+               json_integer_value(json_object_get(imp, "total"));
+}
+
+/* Feeds a part (args' data) to import n: parsed here, or taken as the intake thread parsed it;
+ * its rows stored, numbered after the import's total. The import is active (its rows are
+ * applied) from its first rows on, and queued when last. */
+static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool last)
+{
+    registry_t *st = registry_state(ctx);
+    const json_t *prep = ctx->req ? ctx->req->prepared : NULL;
+    json_int_t first = json_integer_value(json_object_get(imp, "total")) + 1;
+    registry_buf_t own = {0};
+    json_t *lens = NULL;
+    const char *text;
+    char err[48] = "";
+    int status = 0, rc = 0;
+    if (s_prepared_fits(prep, imp)) {
+        const char *key;
+        json_t *v;
+        /* in the order the parse put them, so that the record is the same bytes */
+        json_object_foreach((json_t *)json_object_get(prep, "state"), key, v)
+            if (s_is_parser_key(key))
+                json_object_set(imp, key, v);
+        text = json_string_value(json_object_get(prep, "text"));
+        lens = json_incref(json_object_get(prep, "lens"));
+    } else {
+        if (!(lens = json_array()) || s_parse_part(imp, b64, last, &own, lens, err) != 0) {
+            status = !lens || strcmp(err, "internal_error") == 0
+                         ? hy_fail(ctx, 500, "internal_error", NULL, "out of memory")
+                         : hy_fail(ctx, 422, err, "data",
+                                   strcmp(err, "invalid_data") == 0 ? "data is not base64"
+                                   : strcmp(err, "missing_column") == 0
+                                       ? "the file has no national ID column (کد ملی / national_id)"
+                                   : strcmp(err, "invalid_encoding") == 0
+                                       ? "the file is not UTF-8 or UTF-16 text"
+                                       : "the file cannot be read (%s)", err);
+            goto done;
+        }
+        text = own.p ? own.p : "";
+    }
+    size_t i, at = 0;
+    json_t *len;
+    json_array_foreach(lens, i, len) {
+        uint8_t key[16];
+        size_t l = (size_t)json_integer_value(len);
+        s_row_key(n, (uint64_t)first + i, key);
+        MDB_val k = {sizeof key, key}, v = {l, (void *)(text + at)};
+        if ((rc = mdb_put(ctx->txn, st->import_rows, &k, &v, 0)) != 0)
+            break;
+        at += l;
+    }
+    if (rc != 0) {
         status = hy_fail_mdb(ctx, rc);
         goto done;
     }
@@ -118,13 +181,71 @@ static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool 
         json_object_set_new(imp, "queued_at", json_string(ctx->now_iso));
     }
     /* active from its first rows: they are applied while the next parts come */
-    if ((last || json_array_size(rows)) &&
+    if ((last || json_array_size(lens)) &&
         (rc = hy_index_put(ctx->txn, st->import_idx, "a:", 2, n)) != 0)
         status = hy_fail_mdb(ctx, rc);
 done:
-    free(bin);
-    json_decref(rows);
+    free(own.p);
+    json_decref(lens);
     return status;
+}
+
+/* The part of req parsed from the parser state in imp (moved on in a copy):
+ * {"parts", "total" (what it was parsed from), "state" (the parser's keys after it),
+ * "text" (the rows' stored texts), "lens"}; NULL when it cannot be read (the writer answers
+ * why). */
+static json_t *s_prepare_part(const json_t *imp, const json_t *args, bool last)
+{
+    json_t *copy = json_deep_copy(imp), *lens = json_array(), *state = json_object(), *out = NULL;
+    registry_buf_t text = {0};
+    char err[48];
+    if (copy && lens && state &&
+        s_parse_part(copy, json_string_value(json_object_get(args, "data")), last, &text, lens,
+                     err) == 0) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(copy, key, v)   /* in the record's order */
+            if (s_is_parser_key(key))
+                json_object_set(state, key, v);
+        out = json_pack("{s:O, s:O, s:O, s:s%, s:O}", "parts", json_object_get(imp, "parts"),
+                        "total", json_object_get(imp, "total"), "state", state,
+                        "text", text.p ? text.p : "", text.len, "lens", lens);
+    }
+    free(text.p);
+    json_decref(copy);
+    json_decref(lens);
+    json_decref(state);
+    return out;
+}
+
+json_t *registry_imports_create_prepare(const hy_request_t *req, const hy_prepare_env_t *env)
+{
+    (void)env;   /* a new import: the parser starts from nothing */
+    json_t *imp = json_pack("{s:i, s:i, s:i}", "parts", 0, "total", 0, "blank_rows", 0);
+    json_t *out = imp ? s_prepare_part(imp, req->args, !json_is_true(json_object_get(req->args,
+                                                                                     "more")))
+                      : NULL;
+    json_decref(imp);
+    return out;
+}
+
+json_t *registry_imports_part_prepare(const hy_request_t *req, const hy_prepare_env_t *env)
+{
+    const registry_t *st = env->state;
+    uint64_t n;
+    json_t *imp = NULL, *out = NULL;
+    if (!env->view || hy_store_get_by_id(env->view, st->imports, "imp",
+                                         json_string_value(json_object_get(req->args, "id")), &n,
+                                         &imp) != 0)
+        return NULL;
+    /* only the part that comes next (others are answered without parsing) */
+    const char *state = json_string_value(json_object_get(imp, "state"));
+    if (state && strcmp(state, "receiving") == 0 &&
+        json_integer_value(json_object_get(req->args, "seq")) ==
+            json_integer_value(json_object_get(imp, "parts")))
+        out = s_prepare_part(imp, req->args, json_is_true(json_object_get(req->args, "last")));
+    json_decref(imp);
+    return out;
 }
 
 int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)

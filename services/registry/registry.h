@@ -196,7 +196,12 @@ int registry_person_create_raw_drafted(hy_ctx_t *ctx, json_t *args, const regist
                                        json_t **result);
 /* draft.c: persons.create's prepare (spec.h): the request drafted on the intake thread, as
  * JSON (new reference; NULL when it cannot be). */
-json_t *registry_persons_prepare(const hy_request_t *req, const char *today);
+json_t *registry_persons_prepare(const hy_request_t *req, const hy_prepare_env_t *env);
+/* import.c: imports.create's and imports.add_part's prepare (spec.h): the part parsed on the
+ * intake thread from the import's state as last committed (the writer takes it when that is
+ * still the import's state, else parses the part itself). NULL when it cannot be. */
+json_t *registry_imports_create_prepare(const hy_request_t *req, const hy_prepare_env_t *env);
+json_t *registry_imports_part_prepare(const hy_request_t *req, const hy_prepare_env_t *env);
 /* Reads a prepared draft back into *d (then owned by the caller: registry_draft_clear): 0, or
  * -1 when it is not one (d left empty). */
 int registry_draft_from_json(const json_t *prepared, registry_draft_t *d);

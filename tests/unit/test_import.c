@@ -11,6 +11,7 @@
 #include "fa.h"
 #include "../../services/registry/registry.h"
 #include "../../services/registry/registry_import.h"
+#include "service_internal.h"
 #include "test.h"
 #include "testutil.h"
 
@@ -360,6 +361,132 @@ static void test_json_add(void)
     json_decref(v);
 }
 
+/* Runs op with args (JSON text) as one request of a batch: checked and prepared ahead as the
+ * intake thread does (hy_dispatch_precheck) when ahead, the prepared part first spoiled when
+ * spoil (parsed from another state: the writer must parse it itself). Returns the reply. */
+static int s_prepared_made;   /* parts s_run found prepared */
+
+static json_t *s_run(hy_service_t *svc, const char *op, const char *args, bool ahead, bool spoil)
+{
+    hy_actor_t actor = {"test-key", "social_services", NULL};
+    json_t *doc = hy_proto_request(op, "t", &actor, NULL, json_loads(args, 0, NULL));
+    json_t *prepared = NULL;
+    bool checked = ahead && hy_dispatch_precheck(svc, doc, &prepared);
+    s_prepared_made += prepared != NULL;
+    if (spoil && prepared) {   /* made from another state: other rows, another count */
+        json_object_set_new(prepared, "total", json_integer(999));
+        json_object_set_new(prepared, "text", json_string("{\"row\":1000}"));
+        json_object_set_new(prepared, "lens", json_pack("[i]", 12));
+    }
+    hy_job_t job = {.doc = doc, .checked = checked, .prepared = prepared};
+    CHECK(hy_dispatch_batch(svc, &job, 1) == 0);
+    hy_pending_truncate(svc, 0);
+    json_decref(prepared);
+    json_decref(doc);
+    return job.reply;
+}
+
+/* The stored record of import 1 and its stored rows, one text. */
+static char *s_stored_import(hy_service_t *svc)
+{
+    registry_t *st = svc->state;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t key[8];
+    registry_buf_t out = {0};
+    if (mdb_txn_begin(hy_store_env(svc->store), NULL, MDB_RDONLY, &txn) != 0)
+        return NULL;
+    hy_key_u64(1, key);
+    k = (MDB_val){8, key};
+    if (mdb_get(txn, st->imports, &k, &v) == 0)
+        registry_buf_add(&out, v.mv_data, v.mv_size);
+    if (mdb_cursor_open(txn, st->import_rows, &cur) == 0) {
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            registry_buf_add(&out, "\n", 1);
+            registry_buf_add(&out, v.mv_data, v.mv_size);
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return out.p;
+}
+
+/* A part parsed ahead on the intake thread (imports.create's and imports.add_part's prepare)
+ * stores exactly what the writer's own parse stores: the file cut in three at many places
+ * (inside a character, a quoted cell, the header, between CR and LF), the import's record and
+ * rows byte for byte; a part prepared from another state is parsed again; a part that cannot
+ * be read is answered the same way (422 invalid_data, then missing_column). */
+static void test_parts_parsed_ahead(void)
+{
+    size_t len = sizeof s_csv - 1;
+    for (size_t c1 = 0; c1 <= len; c1 += 11) {
+        size_t c2 = c1 + (len - c1) / 2;
+        char *stored[3] = {NULL};
+        for (int way = 0; way < 3; way++) {   /* the writer's parse; ahead; ahead but spoiled */
+            s_prepared_made = 0;
+            char dir[64];
+            hy_test_tmpdir(dir);
+            hy_service_t *svc = s_import_service(dir);
+            size_t cuts[4] = {0, c1, c2, len};
+            for (int part = 0; part < 3; part++) {
+                char b64[1024], args[1400];
+                sodium_bin2base64(b64, sizeof b64, (const unsigned char *)s_csv + cuts[part],
+                                  cuts[part + 1] - cuts[part], sodium_base64_VARIANT_ORIGINAL);
+                if (part == 0)
+                    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\","
+                             "\"more\":true,\"data\":\"%s\"}", b64);
+                else
+                    snprintf(args, sizeof args, "{\"id\":\"imp_1\",\"seq\":%d,\"last\":%s,"
+                             "\"data\":\"%s\"}", part, part == 2 ? "true" : "false", b64);
+                json_t *r = s_run(svc, part ? "imports.add_part" : "imports.create", args,
+                                  way > 0, way == 2);
+                CHECK_EQ_INT(json_integer_value(json_object_get(r, "status")), 202);
+                if (json_integer_value(json_object_get(r, "status")) != 202) {
+                    char *t = json_dumps(r, JSON_COMPACT);
+                    fprintf(stderr, "  cuts %zu %zu, way %d, part %d: %s\n", c1, c2, way, part, t);
+                    free(t);
+                }
+                json_decref(r);
+            }
+            CHECK_EQ_INT(s_prepared_made, way ? 3 : 0);   /* every part, when ahead */
+            stored[way] = s_stored_import(svc);
+            CHECK(stored[way] && strstr(stored[way], "\"state\":\"queued\"") != NULL);
+            hy_service_destroy(&svc);
+            hy_test_rmdir(dir);
+        }
+        for (int way = 1; way < 3; way++) {
+            CHECK(stored[0] && stored[way] && strcmp(stored[0], stored[way]) == 0);
+            if (stored[0] && stored[way] && strcmp(stored[0], stored[way]) != 0)
+                fprintf(stderr, "  cuts %zu %zu, way %d:\n  %s\n  %s\n", c1, c2, way, stored[0],
+                        stored[way]);
+        }
+        for (int way = 0; way < 3; way++)
+            free(stored[way]);
+    }
+    /* parts that cannot be read: the same answer ahead or not */
+    static const char *const bad[] = {
+        "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\",\"data\":\"not base64!\"}",
+        "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\",\"data\":\"bmFtZQpx\"}",   /* "name\nq" */
+    };
+    static const char *const code[] = {"invalid_data", "missing_column"};
+    for (int b = 0; b < 2; b++) {
+        for (int ahead = 0; ahead < 2; ahead++) {
+            char dir[64];
+            hy_test_tmpdir(dir);
+            hy_service_t *svc = s_import_service(dir);
+            json_t *r = s_run(svc, "imports.create", bad[b], ahead, false);
+            CHECK_EQ_INT(json_integer_value(json_object_get(r, "status")), 422);
+            CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(r, "error"), "code")),
+                         code[b]);
+            json_decref(r);
+            hy_service_destroy(&svc);
+            hy_test_rmdir(dir);
+        }
+    }
+}
+
 const hy_test_t import_tests[] = {
     {"import.utf8_every_cut", test_utf8_every_cut},
     {"import.utf16_every_cut", test_utf16_every_cut},
@@ -370,5 +497,6 @@ const hy_test_t import_tests[] = {
     {"import.rows_prepared_ahead", test_rows_prepared_ahead},
     {"import.rows_applied_while_receiving", test_rows_applied_while_receiving},
     {"import.json_add", test_json_add},
+    {"import.parts_parsed_ahead", test_parts_parsed_ahead},
     {0},
 };

@@ -91,9 +91,13 @@ static int toy_apply(hy_ctx_t *ctx, const char *source, json_t *ev)
     return hy_store_next(ctx->txn, t->meta, "applied", &n);
 }
 
-static json_t *toy_prepare(const hy_request_t *req, const char *today)
+/* Made on the intake thread: the day, and how many things the store held (its snapshot). */
+static json_t *toy_prepare(const hy_request_t *req, const hy_prepare_env_t *env)
 {
-    return json_pack("{s:s, s:s}", "today", today, "op", req->op);
+    const toy_t *t = env->state;
+    MDB_stat ms;
+    json_int_t seen = env->view && mdb_stat(env->view, t->things, &ms) == 0 ? (json_int_t)ms.ms_entries : -1;
+    return json_pack("{s:s, s:s, s:I}", "today", env->today, "op", req->op, "things_seen", seen);
 }
 
 static const hy_field_t toy_create_args[] = {
@@ -103,7 +107,7 @@ static const hy_field_t toy_create_args[] = {
 };
 static const hy_op_spec_t toy_ops[] = {
     {.op = "things.create", .handler = toy_create, .method = "POST", .path = "/v1/things", .roles = HY_ROLE_SOCIAL_SERVICES,
-     .args = toy_create_args, .ok_status = 201, .prepare = toy_prepare},
+     .args = toy_create_args, .ok_status = 201, .prepare = toy_prepare, .prepare_reads = true},
     {.op = "things.get", .handler = toy_get, .method = "GET", .path = "/v1/things/{id}", .roles = HY_ROLE_READERS, .ok_status = 200},
     {0},
 };
@@ -513,7 +517,8 @@ static void test_intake_decodes_ahead(void)
 
 /* A write's role and arguments checked ahead (hy_dispatch_precheck, on the intake thread): true
  * only for a known write with an allowed role and good arguments; the batch then skips the
- * checks and answers as it would have. */
+ * checks and answers as it would have; the op's prepare sees the writer's day and, with
+ * prepare_reads, the store as last committed. */
 static void test_precheck(void)
 {
     char dir[64];
@@ -542,12 +547,17 @@ static void test_precheck(void)
     CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(jobs[0].reply, "result"),
                                                    "prepared_for")),
                  "2023-11-15");
+    CHECK(json_integer_value(json_object_get(prep, "things_seen")) == 0);
     json_decref(prep);
     CHECK(s_status_of(jobs[1].reply) == 400);
     CHECK_EQ_STR(s_err_code(jobs[1].reply), "unknown_field");
     for (int i = 0; i < 2; i++)
         json_decref(jobs[i].reply);
     hy_pending_truncate(svc, 0);
+    /* a row with prepare_reads reads the store as last committed: the thing just made */
+    CHECK(hy_dispatch_precheck(svc, good, &prep));
+    CHECK(json_integer_value(json_object_get(prep, "things_seen")) == 1);
+    json_decref(prep);
     json_decref(good);
     json_decref(bad);
     json_decref(role);

@@ -183,8 +183,9 @@ int ctl_import(int argc, char **argv)
         fprintf(stderr, "hamyarctl: import needs an API key (--key or HY_API_KEY)\n");
         return CTL_EXIT_USAGE;
     }
-    /* 64 KiB: the registry parses a part on its writer (about 10 ms for 64 KiB), so a part's
-     * size is how long a registration sent meanwhile may wait for it */
+    /* 64 KiB: the registry parses a part while its writer commits (about 5-10 ms for 64 KiB),
+     * and the writer waits for that parse before its next batch: a part's size is how long a
+     * registration sent meanwhile may wait for it */
     long kb = part_kb ? strtol(part_kb, NULL, 10) : 64;
     if (kb < 1 || kb > 700) {
         fprintf(stderr, "hamyarctl: --part-kb must be 1..700 (a part travels base64 in a body "
