@@ -29,7 +29,6 @@
 #include "client.h"
 #include "log.h"
 
-#define RING 65536u          /* jobs in flight at most (a power of two) */
 #define STOP_WAIT_S 10       /* how long hy_forwarder_stop waits for the broker's thread */
 
 struct hy_forwarder {
@@ -45,7 +44,9 @@ struct hy_forwarder {
     bool detached;                /* the broker's thread has let go of this forwarder */
     /* Owned by the broker's thread: */
     uint64_t next_tag;
-    hy_fwd_job_t *ring[RING];
+    hy_fwd_job_t **ring;          /* in flight, by tag modulo ring_size */
+    size_t ring_size;             /* a power of two: jobs in flight at most */
+    size_t in_flight;
     hy_fwd_job_t *head, *tail;    /* in flight, by deadline */
 };
 
@@ -53,7 +54,8 @@ struct hy_forwarder {
 static void s_finish(hy_forwarder_t *self, hy_fwd_job_t *job, int rc)
 {
     if (job->tag) {
-        self->ring[job->tag & (RING - 1)] = NULL;
+        self->ring[job->tag & (self->ring_size - 1)] = NULL;
+        self->in_flight--;
         if (job->prev)
             job->prev->next = job->next;
         else
@@ -69,18 +71,23 @@ static void s_finish(hy_forwarder_t *self, hy_fwd_job_t *job, int rc)
     MHD_resume_connection(job->conn);
 }
 
-/* Files one job by tag and deadline and sends it; its reply may come before this returns. */
+/* Files one job by tag and deadline and sends it; its reply may come before this returns. A
+ * tag whose slot a job still holds (one waiting on a stopped service, while ring_size others
+ * came and went) is skipped: only a ring full of jobs in flight refuses one. */
 static void s_send(hy_forwarder_t *self, hy_fwd_job_t *job)
 {
-    uint64_t tag = ++self->next_tag;
-    if (self->ring[tag & (RING - 1)]) {
-        hy_log_warn("forward", "more than %u requests in flight: refused", RING);
+    if (self->in_flight >= self->ring_size) {
+        hy_log_warn("forward", "more than %zu requests in flight: refused", self->ring_size);
         job->tag = 0;
         s_finish(self, job, HY_CLIENT_ERROR);
         return;
     }
+    uint64_t tag = ++self->next_tag;
+    while (tag == 0 || self->ring[tag & (self->ring_size - 1)])
+        tag = ++self->next_tag;
     job->tag = tag;
-    self->ring[tag & (RING - 1)] = job;
+    self->ring[tag & (self->ring_size - 1)] = job;
+    self->in_flight++;
     /* Most jobs share one timeout, so the new deadline is usually the latest: walk back. */
     hy_fwd_job_t *after = self->tail;
     while (after && after->deadline_us > job->deadline_us)
@@ -105,7 +112,7 @@ static void s_reply(void *arg, const void *tagp, size_t taglen, const void *body
     uint64_t tag = 0;
     if (taglen == sizeof tag)
         memcpy(&tag, tagp, sizeof tag);
-    hy_fwd_job_t *job = tag ? self->ring[tag & (RING - 1)] : NULL;
+    hy_fwd_job_t *job = tag ? self->ring[tag & (self->ring_size - 1)] : NULL;
     if (!job || job->tag != tag) {
         hy_log_debug("forward", "reply to a request no longer waiting, dropped");
         return;
@@ -184,13 +191,18 @@ static long s_wake(void *arg, hy_broker_t *broker)
     return timeout;
 }
 
-hy_forwarder_t *hy_forwarder_new(hy_broker_t *broker)
+hy_forwarder_t *hy_forwarder_new(hy_broker_t *broker, size_t max_in_flight)
 {
     hy_forwarder_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->efd = -1;
     self->broker = broker;
+    self->ring_size = 64;
+    while (self->ring_size < max_in_flight)
+        self->ring_size *= 2;
+    if (!(self->ring = calloc(self->ring_size, sizeof *self->ring)))
+        goto fail;
     if (pthread_mutex_init(&self->lock, NULL) != 0)
         goto fail;
     self->lock_ready = true;
@@ -254,6 +266,7 @@ void hy_forwarder_destroy(hy_forwarder_t **self_p)
         pthread_cond_destroy(&self->detached_cond);
     if (self->lock_ready)
         pthread_mutex_destroy(&self->lock);
+    free(self->ring);
     free(self);
     *self_p = NULL;
 }

@@ -56,6 +56,8 @@ typedef struct {
     int timeout_ms;           /* HY_GATEWAY_TIMEOUT_MS, 5000 */
     size_t max_body;          /* HY_GATEWAY_MAX_BODY, 1 MiB */
     int max_connections;      /* HY_GATEWAY_MAX_CONNECTIONS, 1024 */
+    int max_in_flight;        /* HY_GATEWAY_MAX_IN_FLIGHT, 65536: requests waiting for services
+                                 at once (a power of two); more are answered 503 */
     int idle_timeout_s;       /* HY_GATEWAY_IDLE_TIMEOUT_S, 30: an idle connection is closed */
     int header_timeout_s;     /* HY_GATEWAY_HEADER_TIMEOUT_S, 10: a request's headers complete */
     int per_ip_connections;   /* HY_GATEWAY_PER_IP_CONNECTIONS, 128: open per client address */
@@ -343,8 +345,10 @@ typedef struct hy_fwd_job {
 } hy_fwd_job_t;
 
 /* Attaches a forwarder to the broker (borrowed; it must run in this process), whose thread
- * then sends the jobs and receives their replies (hy_broker_local_t). NULL on failure. */
-hy_forwarder_t *hy_forwarder_new(hy_broker_t *broker);
+ * then sends the jobs and receives their replies (hy_broker_local_t). At most max_in_flight
+ * jobs (rounded up to a power of two, at least 64) wait for replies at once; one more is
+ * answered HY_CLIENT_ERROR (503). NULL on failure. */
+hy_forwarder_t *hy_forwarder_new(hy_broker_t *broker, size_t max_in_flight);
 /* Answers every job in flight with HY_CLIENT_ERROR (resuming its connection) and detaches
  * from the broker; later submits are refused. Call before MHD_stop_daemon and before the
  * broker stops. Safe to call twice. */

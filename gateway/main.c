@@ -75,6 +75,8 @@ static int s_configure(hy_gw_config_t *cfg, int argc, char **argv)
           "largest request body in bytes" },
         { "max-connections", "HY_GATEWAY_MAX_CONNECTIONS", 1, &cfg->max_connections, 1,
           1000000, "open connections at most" },
+        { "max-in-flight", "HY_GATEWAY_MAX_IN_FLIGHT", 1, &cfg->max_in_flight, 64, 1 << 24,
+          "requests waiting for services at once at most (rounded up to a power of two)" },
         { "idle-timeout", "HY_GATEWAY_IDLE_TIMEOUT_S", 1, &cfg->idle_timeout_s, 1, 3600,
           "seconds before an idle connection is closed" },
         { "header-timeout", "HY_GATEWAY_HEADER_TIMEOUT_S", 1, &cfg->header_timeout_s, 1, 3600,
@@ -141,7 +143,7 @@ int main(int argc, char **argv)
     hy_gw_config_t cfg = {
         .http_addr = "127.0.0.1", .http_port = 8080, .broker_bind = "tcp://127.0.0.1:7100",
         .keys_file = "./var/keys", .threads = 4, .timeout_ms = 5000, .max_body = 1u << 20,
-        .max_connections = 1024, .idle_timeout_s = 30, .header_timeout_s = 10,
+        .max_connections = 1024, .max_in_flight = 65536, .idle_timeout_s = 30, .header_timeout_s = 10,
         .per_ip_connections = 128, .connection_memory = 16384,
     };
     int rc = s_configure(&cfg, argc, argv);

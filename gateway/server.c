@@ -93,7 +93,7 @@ hy_gateway_t *hy_gateway_new(const hy_gw_config_t *cfg, void *zctx, const char *
         hy_keys_init() != 0 || !(gw->keys = hy_keys_new(cfg->keys_file, s_keys_warn)) ||
         !(gw->poller = hy_poller_new(gw)) ||
         !(gw->guard = hy_guard_new(cfg->header_timeout_s, cfg->idle_timeout_s)) ||
-        !(gw->forwarder = hy_forwarder_new(broker)) ||
+        !(gw->forwarder = hy_forwarder_new(broker, (size_t)gw->cfg->max_in_flight)) ||
         !(gw->watch = hy_watch_new(zctx, client_endpoint, READY_WATCH_TIMEOUT_MS)) ||
         !(gw->log_ticker = hy_ticker_new("hy-log", HY_GW_LOG_FLUSH_MS, hy_gw_log_tick, NULL))) {
         hy_log_error("http", "cannot start: catalog, keys, poller, guard, forwarder or log ticker");

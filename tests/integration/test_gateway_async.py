@@ -50,6 +50,49 @@ def test_stopped_service_leaves_others_served():
         eq(set(done), {201}, "every stalled request is answered once the registry runs")
 
 
+def test_held_requests_leave_their_slots_to_others():
+    """A request held by a stopped service keeps its slot among the requests in flight
+    (HY_GATEWAY_MAX_IN_FLIGHT, 64 here). Many more requests than there are slots then come and
+    go to another service: every one is answered (a slot still held is skipped, not a reason to
+    refuse). Only when every slot is held is one refused, 503 at once; then, the service
+    running again, every held request is answered."""
+    env = dict(SLOW, HY_GATEWAY_MAX_IN_FLIGHT="64")
+    with Cluster(["registry", "networks"], env=env) as c:
+        eq(c.post("/v1/persons", person(1)).status, 201)
+        pid = c.post("/v1/persons", person(2)).json["id"]
+        net = c.procs["networks"]
+        net.send_signal(signal.SIGSTOP)
+        held, lock, ts = [], threading.Lock(), []
+        try:
+            def stalled():
+                r = c.get("/v1/networks/net_1", timeout=90)
+                with lock:
+                    held.append(r.status)
+
+            def hold(n):
+                for _ in range(n):
+                    t = threading.Thread(target=stalled)
+                    t.start()
+                    ts.append(t)
+                time.sleep(1.0)
+
+            hold(8)
+            statuses = [c.get(f"/v1/persons/{pid}").status for _ in range(400)]
+            eq(sorted(set(statuses)), [200], "requests to registry while 8 slots are held")
+            hold(56)   # every slot held
+            r = c.get(f"/v1/persons/{pid}", timeout=30)
+            eq(r.status, 503, f"a request beyond the slots: {r}")
+            with lock:
+                eq(held, [], "the held requests are still held")
+        finally:
+            net.send_signal(signal.SIGCONT)
+        for t in ts:
+            t.join()
+        eq(len(held), 64)
+        eq(set(held), {404}, "every held request is answered once networks runs")
+        eq(c.get(f"/v1/persons/{pid}").status, 200)
+
+
 def _with_fake(answer, check_fn):
     """A gateway whose registry is a test worker answering every request with answer()."""
     c = Cluster(["registry"], env=SLOW)
