@@ -5,10 +5,10 @@
  *   import_writer ROWS DIR
  *
  * Imports ROWS rows of the bench's CSV (UTF-8 BOM, Persian headers and digits, 9-digit IDs) in
- * 64 KiB parts (hamyarctl's) through the service's own call path (hy_service_calls, as the reactor runs a
- * request), then applies them with the background steps (hy_service_background), and prints the
- * CPU this thread (the one writer) spent per row on each, and the whole process's (threads the
- * registry starts included). No network, no gateway, no other process: the figure moves with
+ * 64 KiB parts (hamyarctl's) through the service's own call path (hy_service_calls, as the
+ * reactor runs a request), then applies them with the background steps
+ * (hy_service_background), and prints the CPU this thread (the one writer) spent per row on
+ * each, and the whole process's (threads the registry starts included). No network, no gateway, no other process: the figure moves with
  * the code far more than with the machine's load, unlike the rates of the cluster run.
  */
 #include <sodium.h>

@@ -143,8 +143,8 @@ int main(int argc, char **argv)
     hy_gw_config_t cfg = {
         .http_addr = "127.0.0.1", .http_port = 8080, .broker_bind = "tcp://127.0.0.1:7100",
         .keys_file = "./var/keys", .threads = 4, .timeout_ms = 5000, .max_body = 1u << 20,
-        .max_connections = 1024, .max_in_flight = 65536, .idle_timeout_s = 30, .header_timeout_s = 10,
-        .per_ip_connections = 128, .connection_memory = 16384,
+        .max_connections = 1024, .max_in_flight = 65536, .idle_timeout_s = 30,
+        .header_timeout_s = 10, .per_ip_connections = 128, .connection_memory = 16384,
     };
     int rc = s_configure(&cfg, argc, argv);
     if (rc != 0)

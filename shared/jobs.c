@@ -183,15 +183,15 @@ int hy_jobs_background(hy_service_t *self)
         /* a step may write thousands of rows (an import): weighed as a large commit; the
          * requests that came meanwhile are decoded (and prepared) on the intake thread while
          * it commits, as during a batch's commit */
-        if (more == 0 || more == 1)
+        bool commit = more == 0 || more == 1;
+        if (commit)
             hy_intake_prefetch(self->intake, self->worker);
-        if ((more == 0 || more == 1) &&
-            (rc = hy_store_commit(self->store, txn, HY_STORE_FLUSH_WEIGHT)) == 0) {
+        if (commit && (rc = hy_store_commit(self->store, txn, HY_STORE_FLUSH_WEIGHT)) == 0) {
             hy_pending_publish(self);
             self->bg_more = more == 1;
             return more;
         }
-        if (more == 0 || more == 1)
+        if (commit)
             map_full = rc == MDB_MAP_FULL;   /* the commit failed (and freed txn) */
         else
             mdb_txn_abort(txn);

@@ -11,11 +11,11 @@
  * short write and the file is never held whole in memory. The parse is done on the intake
  * thread when it can (the ops' prepare, spec.h: from the import's state as last committed,
  * while the writer commits what came before); the writer then only checks that the import is
- * still in the state the part was parsed from and puts its rows. Its rows are applied as soon as they
- * are stored, while the next parts come (the import stays "receiving", its "done" counting
- * them, until its last part): the upload and the apply overlap instead of adding up. A file
- * abandoned half-way leaves the rows it sent applied, each with its outcome (sending the whole
- * file again changes nothing for them: unchanged). A part sent again (a client retrying
+ * still in the state the part was parsed from and puts its rows. Its rows are applied as soon
+ * as they are stored, while the next parts come (the import stays "receiving", its "done"
+ * counting them, until its last part): the upload and the apply overlap instead of adding
+ * up. A file abandoned half-way leaves the rows it sent applied, each with its outcome
+ * (sending the whole file again changes nothing for them: unchanged). A part sent again (a client retrying
  * after a timeout) changes nothing and is answered with the import as it stands.
  *
  * Everything lives in LMDB: the import's record (state, counts, parser state), one row per

@@ -435,8 +435,8 @@ static void test_parts_parsed_ahead(void)
                 sodium_bin2base64(b64, sizeof b64, (const unsigned char *)s_csv + cuts[part],
                                   cuts[part + 1] - cuts[part], sodium_base64_VARIANT_ORIGINAL);
                 if (part == 0)
-                    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\","
-                             "\"more\":true,\"data\":\"%s\"}", b64);
+                    snprintf(args, sizeof args, "{\"agency\":\"a\",\"date\":\"2023-09-06\","
+                             "\"office\":\"office-1\",\"more\":true,\"data\":\"%s\"}", b64);
                 else
                     snprintf(args, sizeof args, "{\"id\":\"imp_1\",\"seq\":%d,\"last\":%s,"
                              "\"data\":\"%s\"}", part, part == 2 ? "true" : "false", b64);
@@ -467,8 +467,10 @@ static void test_parts_parsed_ahead(void)
     }
     /* parts that cannot be read: the same answer ahead or not */
     static const char *const bad[] = {
-        "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\",\"data\":\"not base64!\"}",
-        "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\",\"data\":\"bmFtZQpx\"}",   /* "name\nq" */
+        "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\","
+        "\"data\":\"not base64!\"}",
+        "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"office\":\"office-1\","
+        "\"data\":\"bmFtZQpx\"}",   /* "name\nq" */
     };
     static const char *const code[] = {"invalid_data", "missing_column"};
     for (int b = 0; b < 2; b++) {

@@ -864,6 +864,18 @@ static json_t *s_run_drafted(s_env_t *env, const char *args, bool ahead)
     return job.reply;
 }
 
+/* Person prs_<id> is stored in b exactly as in a. */
+static void s_same_person(s_env_t *a, s_env_t *b, int id)
+{
+    int sa, sb;
+    json_t *pa = s_call(a, "persons.get", SS, &sa, "{\"id\":\"prs_%d\"}", id);
+    json_t *pb = s_call(b, "persons.get", SS, &sb, "{\"id\":\"prs_%d\"}", id);
+    CHECK_EQ_INT(sa, 200);
+    CHECK(sa == sb && json_equal(pa, pb));
+    json_decref(pa);
+    json_decref(pb);
+}
+
 static void test_drafted_create_same(void)
 {
     s_env_t a, b;
@@ -944,15 +956,8 @@ static void test_drafted_create_same(void)
                              "\u0645\u0631\u06cc\u0645", "\u0633\u0627\u062f\u0627\u062a",
                              "\u0646\u0648\u0631\u06cc", "\u0632\u0647\u0631\u0627 \u0645\u062d\u0645\u062f"};
     s_same_search(&a, &b, queries, sizeof queries / sizeof queries[0]);
-    for (int id = 1; id <= 4; id++) {
-        int sa, sb;
-        json_t *pa = s_call(&a, "persons.get", SS, &sa, "{\"id\":\"prs_%d\"}", id);
-        json_t *pb = s_call(&b, "persons.get", SS, &sb, "{\"id\":\"prs_%d\"}", id);
-        CHECK_EQ_INT(sa, 200);
-        CHECK(sa == sb && json_equal(pa, pb));
-        json_decref(pa);
-        json_decref(pb);
-    }
+    for (int id = 1; id <= 4; id++)
+        s_same_person(&a, &b, id);
     int sa, sb;
     json_t *da = s_call(&a, "persons.possible_duplicates", SS, &sa, "{}");
     json_t *db = s_call(&b, "persons.possible_duplicates", SS, &sb, "{}");
@@ -1012,13 +1017,7 @@ static void test_drafted_unusable_is_made_again(void)
         CHECK(s_err(job.reply, "code") == NULL);
         free(ta);
         free(tb);
-        int sa, sb;
-        json_t *pa = s_call(&a, "persons.get", SS, &sa, "{\"id\":\"prs_%d\"}", m + 1);
-        json_t *pb = s_call(&b, "persons.get", SS, &sb, "{\"id\":\"prs_%d\"}", m + 1);
-        CHECK_EQ_INT(sa, 200);
-        CHECK(sa == sb && json_equal(pa, pb));
-        json_decref(pa);
-        json_decref(pb);
+        s_same_person(&a, &b, m + 1);
         json_decref(job.reply);
         json_decref(prepared);
         json_decref(doc);

@@ -96,7 +96,9 @@ static json_t *toy_prepare(const hy_request_t *req, const hy_prepare_env_t *env)
 {
     const toy_t *t = env->state;
     MDB_stat ms;
-    json_int_t seen = env->view && mdb_stat(env->view, t->things, &ms) == 0 ? (json_int_t)ms.ms_entries : -1;
+    json_int_t seen = -1;
+    if (env->view && mdb_stat(env->view, t->things, &ms) == 0)
+        seen = (json_int_t)ms.ms_entries;
     return json_pack("{s:s, s:s, s:I}", "today", env->today, "op", req->op, "things_seen", seen);
 }
 
@@ -420,7 +422,8 @@ static void test_flat_batch_reruns(void)
     for (int i = 0; i < 2; i++)
         names[i] = "after";
     CHECK(s_batch_names(svc, names, 2, replies) == 0);
-    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(replies[0], "result"), "id")), "thg_40");
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(replies[0], "result"), "id")),
+                 "thg_40");
     for (int i = 0; i < 2; i++)
         json_decref(replies[i]);
     hy_pending_truncate(svc, 0);
