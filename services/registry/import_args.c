@@ -66,6 +66,42 @@ static void s_date(json_t *args, const char *text)
     free(ascii);
 }
 
+/* One input member into args: text (value, when given, the same text as a JSON string). */
+static void s_arg(json_t *args, const char *key, const char *text, json_t *value)
+{
+    if (strcmp(key, "birth_date") == 0) {
+        s_date(args, text);
+    } else if (strcmp(key, "sex") == 0) {
+        const char *sex = s_sex(text);
+        json_object_set_new(args, key, json_string(sex ? sex : text));
+    } else if (strcmp(key, "household_size") == 0) {
+        char *ascii = hy_fa_ascii_digits(text), *end = NULL;
+        long v = ascii ? strtol(ascii, &end, 10) : 0;
+        json_object_set_new(args, key, ascii && *ascii && end && !*end ? json_integer(v)
+                                                                       : json_string(text));
+        free(ascii);
+    } else if (strcmp(key, "head_of_household") == 0 || strcmp(key, "disability") == 0) {
+        int yn = s_yes_no(text);
+        json_object_set_new(args, key, yn < 0 ? json_string(text) : json_boolean(yn));
+    } else if (value) {
+        json_object_set(args, key, value);
+    } else {
+        json_object_set_new(args, key, json_string(text));
+    }
+}
+
+/* What every row's arguments get from its import: office, registration date, the referral. */
+static json_t *s_finish(json_t *args, const char *agency_name, const char *date,
+                        const char *office)
+{
+    json_object_set_new(args, "office", json_string(office));
+    json_object_set_new(args, "registered_on", json_string(date));
+    json_object_set_new(args, "referral",
+                        json_pack("{s:s,s:s,s:s}", "source", "agency", "agency", agency_name,
+                                  "date", date));
+    return args;
+}
+
 json_t *registry_import_args(const json_t *in, const char *agency_name, const char *date,
                              const char *office)
 {
@@ -74,30 +110,105 @@ json_t *registry_import_args(const json_t *in, const char *agency_name, const ch
     json_t *value;
     json_object_foreach((json_t *)in, key, value) {
         const char *text = json_string_value(value);
-        if (!text)
-            continue;
-        if (strcmp(key, "birth_date") == 0) {
-            s_date(args, text);
-        } else if (strcmp(key, "sex") == 0) {
-            const char *sex = s_sex(text);
-            json_object_set_new(args, key, json_string(sex ? sex : text));
-        } else if (strcmp(key, "household_size") == 0) {
-            char *ascii = hy_fa_ascii_digits(text), *end = NULL;
-            long v = ascii ? strtol(ascii, &end, 10) : 0;
-            json_object_set_new(args, key, ascii && *ascii && end && !*end ? json_integer(v)
-                                                                           : json_string(text));
-            free(ascii);
-        } else if (strcmp(key, "head_of_household") == 0 || strcmp(key, "disability") == 0) {
-            int yn = s_yes_no(text);
-            json_object_set_new(args, key, yn < 0 ? json_string(text) : json_boolean(yn));
-        } else {
-            json_object_set(args, key, value);
-        }
+        if (text)
+            s_arg(args, key, text, value);
     }
-    json_object_set_new(args, "office", json_string(office));
-    json_object_set_new(args, "registered_on", json_string(date));
-    json_object_set_new(args, "referral",
-                        json_pack("{s:s,s:s,s:s}", "source", "agency", "agency", agency_name,
-                                  "date", date));
-    return args;
+    return s_finish(args, agency_name, date, office);
+}
+
+/* A string literal at *p with no escape in it: its bytes (between the quotes) and *p moved past
+ * it; NULL when *p is not such a literal. */
+static const char *s_plain_string(const char **p, const char *end, size_t *len)
+{
+    const char *q = *p;
+    if (q >= end || *q != '"')
+        return NULL;
+    const char *start = ++q;
+    while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+        q++;
+    if (q >= end || *q != '"')
+        return NULL;
+    *len = (size_t)(q - start);
+    *p = q + 1;
+    return start;
+}
+
+#define MAX_INPUTS 32   /* columns a row's input can hold (registry_import_column's fields) */
+
+/* The "in" object at *p fed to args member by member; *p moved past it. 0, or -1. */
+static int s_plain_inputs(json_t *args, const char **p, const char *end)
+{
+    char key[64], seen[MAX_INPUTS][64];
+    int nseen = 0;
+    const char *q = *p;
+    if (q >= end || *q++ != '{')
+        return -1;
+    if (q < end && *q == '}') {
+        *p = q + 1;
+        return 0;
+    }
+    for (;;) {
+        size_t klen, vlen;
+        const char *k = s_plain_string(&q, end, &klen);
+        if (!k || klen >= sizeof key || q >= end || *q++ != ':')
+            return -1;
+        const char *v = s_plain_string(&q, end, &vlen);
+        if (!v || !hy_utf8_valid(v, vlen) || memchr(v, '\0', vlen) || nseen == MAX_INPUTS)
+            return -1;
+        memcpy(key, k, klen);
+        key[klen] = '\0';
+        for (int i = 0; i < nseen; i++)   /* a key twice: jansson's rule, not ours to copy */
+            if (strcmp(seen[i], key) == 0)
+                return -1;
+        memcpy(seen[nseen++], key, klen + 1);
+        char small[512], *text = vlen < sizeof small ? small : malloc(vlen + 1);
+        if (!text)
+            return -1;
+        memcpy(text, v, vlen);
+        text[vlen] = '\0';
+        s_arg(args, key, text, NULL);
+        if (text != small)
+            free(text);
+        if (q >= end)
+            return -1;
+        if (*q == '}') {
+            *p = q + 1;
+            return 0;
+        }
+        if (*q++ != ',')
+            return -1;
+    }
+}
+
+json_t *registry_import_args_text(const char *text, size_t len, const char *agency_name,
+                                  const char *date, const char *office)
+{
+    const char *p = text, *end = text + len;
+    bool has_in = false;
+    json_t *args = json_object();
+    if (!args || p >= end || *p++ != '{')
+        goto plain_no;
+    while (p < end) {
+        size_t klen;
+        const char *k = s_plain_string(&p, end, &klen);
+        if (!k || p >= end || *p++ != ':')
+            goto plain_no;
+        if ((klen == 4 && memcmp(k, "line", 4) == 0) || (klen == 3 && memcmp(k, "row", 3) == 0)) {
+            while (p < end && *p >= '0' && *p <= '9')
+                p++;
+        } else if (klen == 2 && memcmp(k, "in", 2) == 0 && !has_in) {
+            has_in = true;
+            if (s_plain_inputs(args, &p, end) != 0)
+                goto plain_no;
+        } else {   /* "error", or anything else: the decoding path */
+            goto plain_no;
+        }
+        if (p < end && *p == '}' && p + 1 == end && has_in)
+            return s_finish(args, agency_name, date, office);
+        if (p >= end || *p++ != ',')
+            goto plain_no;
+    }
+plain_no:
+    json_decref(args);
+    return NULL;
 }

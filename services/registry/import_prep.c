@@ -66,8 +66,9 @@ void registry_import_invalid(json_t *row, const char *code, const char *field, c
 }
 
 /* The checks a row passes before it touches anything: the same argument spec as POST
- * /v1/persons, then the national ID. Sets r->ready when the row is to be applied; otherwise
- * its outcome (invalid) is written into r->row. */
+ * /v1/persons, then the national ID. r->args are its arguments when they were read straight
+ * from its text, else r->row is the row decoded. Sets r->ready when the row is to be applied;
+ * otherwise its outcome (invalid) is written into r->row. */
 static void s_prepare_row(const s_chunk_t *c, registry_prow_t *r)
 {
     json_t *error = json_object_get(r->row, "error");
@@ -77,7 +78,9 @@ static void s_prepare_row(const s_chunk_t *c, registry_prow_t *r)
                                 "the line is not a JSON object");
         return;
     }
-    r->args = registry_import_args(json_object_get(r->row, "in"), c->agency, c->date, c->office);
+    if (!r->args)
+        r->args = registry_import_args(json_object_get(r->row, "in"), c->agency, c->date,
+                                       c->office);
     hy_spec_error_t serr;
     if (hy_spec_check(c->spec, r->args, &serr) != 0) {
         char *dot = strstr(serr.field, "_jalali");
@@ -106,8 +109,10 @@ static void s_prepare_row(const s_chunk_t *c, registry_prow_t *r)
     r->ready = true;
 }
 
-/* Parses and checks every row of the chunk (on the thread, or on the writer). A row whose
- * text is not JSON leaves row NULL: the writer's step fails as on a corrupted store. */
+/* Parses and checks every row of the chunk (on the thread, or on the writer). A row in the
+ * plain form the parse writes is read straight into its arguments, and its row (which only
+ * gets the outcome) starts empty; any other is decoded. A row whose text is not JSON leaves
+ * row NULL: the writer's step fails as on a corrupted store. */
 static void s_free_garbage(s_chunk_t *c)
 {
     for (size_t i = 0; i < c->ngarbage; i++)
@@ -122,7 +127,8 @@ static void *s_prepare_chunk(void *user)
     for (size_t i = 0; i < c->n; i++) {
         registry_prow_t *r = &c->rows[i];
         r->text = c->buf.p + c->off[i];
-        r->row = json_loadb(r->text, r->len, 0, NULL);
+        r->args = registry_import_args_text(r->text, r->len, c->agency, c->date, c->office);
+        r->row = r->args ? json_object() : json_loadb(r->text, r->len, 0, NULL);
         if (r->row)
             s_prepare_row(c, r);
     }

@@ -37,6 +37,12 @@ int registry_import_feed(json_t *imp, const unsigned char *data, size_t len, boo
  * digits folded, Jalali birth dates, sex and yes/no words in Persian or English. New object. */
 json_t *registry_import_args(const json_t *in, const char *agency_name, const char *date,
                              const char *office);
+/* The same arguments straight from a stored row's text, {"line":N,"in":{field:text,..},"row":N}
+ * as the import stored it, without decoding the row into JSON first (import_prep.c, for every row).
+ * NULL when the text is not in that plain form (an "error" member, an escape in a string, a
+ * key twice, ...): the caller decodes the row and calls registry_import_args. */
+json_t *registry_import_args_text(const char *text, size_t len, const char *agency_name,
+                                  const char *date, const char *office);
 
 /* Writes an invalid outcome (code, field or null, detail if any) into a row. */
 void registry_import_invalid(json_t *row, const char *code, const char *field, const char *detail);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fa.h"
+#include "json.h"
 #include "../../services/registry/registry.h"
 #include "../../services/registry/registry_import.h"
 #include "service_internal.h"
@@ -143,6 +144,122 @@ static void test_args(void)
     CHECK_EQ_STR(json_string_value(json_object_get(a, "registered_on")), "2023-09-06");
     json_decref(a);
     json_decref(in);
+}
+
+/* The arguments a stored row's text gives straight (registry_import_args_text, how every row is
+ * read ahead) are byte for byte those of the decoded row; a text not in the plain form (an
+ * escape, an "error" member, a key twice, a control character, a cut text) gives NULL, and the
+ * caller decodes it instead. */
+static json_t *s_args_of(json_t *row)
+{
+    return registry_import_args(json_object_get(row, "in"), "agency \"a\"", "2023-09-06",
+                                "rey-1");
+}
+
+static void s_same_args(const char *text, size_t len, json_t *row, bool plain)
+{
+    json_t *fast = registry_import_args_text(text, len, "agency \"a\"", "2023-09-06", "rey-1");
+    CHECK_EQ_INT(fast != NULL, plain);
+    if (fast) {
+        json_t *slow = s_args_of(row);
+        char *a = json_dumps(fast, JSON_COMPACT), *b = json_dumps(slow, JSON_COMPACT);
+        CHECK(a && b && strcmp(a, b) == 0);
+        if (a && b && strcmp(a, b) != 0)
+            fprintf(stderr, "  text %.*s\n  fast %s\n  slow %s\n", (int)len, text, a, b);
+        free(a);
+        free(b);
+        json_decref(slow);
+    }
+    json_decref(fast);
+    for (size_t cut = 0; cut < len; cut++) {   /* no strict prefix is a row (nor read past) */
+        char *part = malloc(cut ? cut : 1);
+        memcpy(part, text, cut);
+        json_t *none = registry_import_args_text(part, cut, "a", "2023-09-06", "rey-1");
+        CHECK(none == NULL);
+        json_decref(none);
+        free(part);
+    }
+}
+
+static void test_args_from_text(void)
+{
+    /* the forms agencies send: Persian, Arabic and Latin digits, words for sex and yes/no,
+     * dates that are not dates, a quoted cell with quotes in it (an escape once stored), a
+     * backslash, ZWNJ, Arabic yeh and kaf, a multi-line cell */
+    const char *csv =
+        "\xda\xa9\xd8\xaf \xd9\x85\xd9\x84\xdb\x8c,\xd9\x86\xd8\xa7\xd9\x85,\xd9\x86\xd8\xa7\xd9"
+        "\x85 \xd8\xae\xd8\xa7\xd9\x86\xd9\x88\xd8\xa7\xd8\xaf\xda\xaf\xdb\x8c,\xd8\xaa\xd8\xa7"
+        "\xd8\xb1\xdb\x8c\xd8\xae \xd8\xaa\xd9\x88\xd9\x84\xd8\xaf,\xd8\xac\xd9\x86\xd8\xb3\xdb"
+        "\x8c\xd8\xaa,\xd8\xaa\xd9\x84\xd9\x81\xd9\x86 \xd9\x87\xd9\x85\xd8\xb1\xd8\xa7\xd9\x87,"
+        "\xd8\xaa\xd8\xb9\xd8\xaf\xd8\xa7\xd8\xaf \xd8\xa7\xd9\x81\xd8\xb1\xd8\xa7\xd8\xaf \xd8"
+        "\xae\xd8\xa7\xd9\x86\xd9\x88\xd8\xa7\xd8\xb1,\xd8\xb3\xd8\xb1\xd9\xbe\xd8\xb1\xd8\xb3\xd8"
+        "\xaa \xd8\xae\xd8\xa7\xd9\x86\xd9\x88\xd8\xa7\xd8\xb1,\xd9\x85\xd8\xad\xd9\x84\xd9\x87\r\n"
+        "\xdb\xb0\xdb\xb0\xdb\xb1\xdb\xb2\xdb\xb3,\xd8\xb2\xd9\x87\xd8\xb1\xd8\xa7,\xd8\xb1\xd8\xb6"
+        "\xd8\xa7\xd9\x8a\xd9\x8a,\xd9\xa1\xd9\xa3\xd9\xa6\xd9\xa0/\xd9\xa0\xd9\xa3/\xd9\xa0\xd9\xa5,"
+        "\xd8\xb2\xd9\x86,\xdb\xb0\xdb\xb9\xdb\xb1\xdb\xb2,\xdb\xb4,\xd8\xa8\xd9\x84\xd9\x87,"
+        "\xd8\xb4\xd9\x87\xd8\xb1\xe2\x80\x8c\xd8\xb1\xdb\x8c\r\n"
+        "12345678,\"\xd9\x85\xd8\xb1\xdb\x8c\xd9\x85 \"\"\xd8\xa8\xd8\xa7\xd9\x86\xd9\x88\"\"\","
+        "x,1985-03-05,\xd9\x85\xd8\xb1\xd8\xaf,0912,\xdb\xb2\xdb\xb3,\xd8\xae\xdb\x8c\xd8\xb1,\r\n"
+        "0012345678,a\\b,\xd9\x83\xd8\xa7\xd8\xb8\xd9\x85\xdb\x8c,not a date,other,,x,maybe,\r\n"
+        "99,\"\xd9\x85\xd8\xb1\xdb\x8c\n\xd9\x85\",,1362-2-3,female,0912 111,5,yes,\r\n"
+        ",,,,,,,,\r\n"
+        "1,\xd8\xb2,,,,,,,";
+    const char *jsonl = "{\"national_id\":\"1\",\"\xd9\x86\xd8\xa7\xd9\x85\":\"z\",\"size\":3,"
+                        "\"household_size\":4,\"mobile\":true}\n"
+                        "not json\n"
+                        "{\"national_id\":\"\\u06f1\\t\",\"sex\":\"F\"}";
+    const char *files[] = {csv, jsonl};
+    int plain_rows = 0;
+    for (int f = 0; f < 2; f++) {
+        json_t *imp, *rows = s_parse((const unsigned char *)files[f], strlen(files[f]), 3, &imp);
+        CHECK(rows != NULL);
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            json_object_set_new(row, "row", json_integer((json_int_t)i + 1));   /* as stored */
+            size_t len;
+            char *text = hy_json_dump(row, &len);
+            bool plain = !json_object_get(row, "error") && !memchr(text, '\\', len);
+            plain_rows += plain;
+            s_same_args(text, len, row, plain);
+            free(text);
+        }
+        json_decref(rows);
+        json_decref(imp);
+    }
+    CHECK_EQ_INT(plain_rows, 4);   /* the rows with no escape: not a vacuous comparison */
+    /* texts the parse never writes: all decoded instead */
+    static const char *const odd[] = {
+        "{\"line\":1,\"in\":{\"mobile\":\"1\",\"mobile\":\"2\"},\"row\":1}",
+        "{\"line\":1,\"in\":{\"household_size\":4},\"row\":1}",
+        "{\"line\":1,\"in\":{\"sex\":\"\t\"},\"row\":1}",
+        "{\"line\":1,\"in\":{\"first_name\":\"\xff\"},\"row\":1}",
+        "{\"line\":1,\"in\":{\"mobile\":\"1\"},\"row\":1} ",
+        "{\"line\":1,\"row\":1}",
+        "{\"line\":1,\"in\":{\"mobile\":\"1\"},\"in\":{},\"row\":1}",
+        "{\"line\":1,\"in\":{\"mobile\":\"1\"},\"error\":{\"code\":\"x\"},\"row\":1}",
+        "{\"line\":1, \"in\":{\"mobile\":\"1\"},\"row\":1}",
+        "{\"line\":1,\"in\":{\"mobile\":\"1\"},\"row\":1,}",
+        "[\"line\",1]",
+        "",
+    };
+    for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+        json_t *none = registry_import_args_text(odd[k], strlen(odd[k]), "a", "2023-09-06", "r");
+        CHECK(none == NULL);
+        if (none)
+            fprintf(stderr, "  read straight: %s\n", odd[k]);
+        json_decref(none);
+    }
+    /* the plain forms it reads: members in another order, an empty input */
+    static const char *const ok[] = {
+        "{\"in\":{\"mobile\":\"09\",\"sex\":\"\xd8\xb2\xd9\x86\"},\"line\":3}",
+        "{\"line\":7,\"in\":{},\"row\":2}",
+    };
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+        json_t *row = json_loads(ok[k], 0, NULL);
+        s_same_args(ok[k], strlen(ok[k]), row, true);
+        json_decref(row);
+    }
 }
 
 /* A registry in dir with office-1 and agency "a" (named x), the clock fixed. */
@@ -494,6 +611,7 @@ const hy_test_t import_tests[] = {
     {"import.utf16_every_cut", test_utf16_every_cut},
     {"import.jsonl_and_headers", test_jsonl_and_headers},
     {"import.args", test_args},
+    {"import.args_from_text", test_args_from_text},
     {"import.background_step", test_background_step},
     {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
     {"import.rows_prepared_ahead", test_rows_prepared_ahead},
