@@ -166,7 +166,8 @@ static int s_feed(hy_ctx_t *ctx, uint64_t n, json_t *imp, const char *b64, bool 
         size_t l = (size_t)json_integer_value(len);
         s_row_key(n, (uint64_t)first + i, key);
         MDB_val k = {sizeof key, key}, v = {l, (void *)(text + at)};
-        if ((rc = mdb_put(ctx->txn, st->import_rows, &k, &v, 0)) != 0)
+        /* row numbers only grow: appended (another import's rows after them: put in place) */
+        if ((rc = hy_store_put_last(ctx->txn, st->import_rows, &k, &v)) != 0)
             break;
         at += l;
     }

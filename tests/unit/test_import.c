@@ -462,6 +462,72 @@ static void test_rows_applied_while_receiving(void)
     hy_test_rmdir(dir);
 }
 
+/* Two lists received at once, their parts interleaved: each row is stored under its own import
+ * (rows are appended while their numbers are the highest, put in place when another import's
+ * follow them) and both end with their own rows and counts. */
+static void test_two_lists_received_at_once(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    hy_service_t *svc = s_import_service(dir);
+    const char *head = "national_id,first_name,last_name,birth_date,sex\n";
+    const char *rows[2][2] = {
+        {"0012345687,a,b,1360/01/01,female\n0012345695,c,d,1361/01/01,female\n",
+         "0012345709,e,f,1362/01/01,female\n0012345717,g,h,1363/01/01,female\n"},
+        {"0012345725,i,j,1364/01/01,female\n0012345733,k,l,1365/01/01,female\n",
+         "0012345741,m,n,1366/01/01,female\n0012345687,a,b,1360/01/01,female\n"},
+    };
+    char part[512];
+    for (int i = 0; i < 2; i++) {
+        snprintf(part, sizeof part, "%s%s", head, rows[i][0]);
+        CHECK_EQ_INT(s_send_part(svc, "imports.create",
+                                 "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\","
+                                 "\"more\":true}",
+                                 part),
+                     202);
+    }
+    CHECK_EQ_INT(s_send_part(svc, "imports.add_part",
+                             "{\"id\":\"imp_1\",\"seq\":1,\"data\":\"%s\",\"last\":true}",
+                             rows[0][1]),
+                 202);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    CHECK_EQ_INT(s_send_part(svc, "imports.add_part",
+                             "{\"id\":\"imp_2\",\"seq\":1,\"data\":\"%s\",\"last\":true}",
+                             rows[1][1]),
+                 202);
+    CHECK(hy_service_background(svc, 100) >= 1);
+    static const char *const first[2][4] = {
+        {"0012345687", "0012345695", "0012345709", "0012345717"},
+        {"0012345725", "0012345733", "0012345741", "0012345687"},
+    };
+    for (int i = 0; i < 2; i++) {
+        int st;
+        char args[64];
+        snprintf(args, sizeof args, "{\"id\":\"imp_%d\"}", i + 1);
+        json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, args, &st);
+        json_t *res = json_object_get(r, "result"), *counts = json_object_get(res, "counts");
+        CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "done");
+        CHECK_EQ_INT(json_integer_value(json_object_get(res, "done")), 4);
+        /* imp_2's last row is imp_1's first person: known, this agency's referral there */
+        CHECK_EQ_INT(json_integer_value(json_object_get(counts, "created")), i == 0 ? 4 : 3);
+        CHECK_EQ_INT(json_integer_value(json_object_get(counts, "unchanged")), i == 0 ? 0 : 1);
+        json_decref(r);
+        r = hy_service_calls(svc, "imports.rows", "social_services", NULL, args, &st);
+        json_t *items = json_object_get(json_object_get(r, "result"), "items");
+        CHECK_EQ_INT(json_array_size(items), 4);
+        for (size_t k = 0; k < 4 && k < json_array_size(items); k++) {
+            json_t *item = json_array_get(items, k);
+            CHECK_EQ_INT(json_integer_value(json_object_get(item, "row")), (json_int_t)k + 1);
+            CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(item, "input"),
+                                                           "national_id")),
+                         first[i][k]);
+        }
+        json_decref(r);
+    }
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
 /* registry_json_add writes what json_dumps (compact, members in order) writes. */
 static void test_json_add(void)
 {
@@ -616,6 +682,7 @@ const hy_test_t import_tests[] = {
     {"import.step_rides_in_a_batch", test_step_rides_in_a_batch},
     {"import.rows_prepared_ahead", test_rows_prepared_ahead},
     {"import.rows_applied_while_receiving", test_rows_applied_while_receiving},
+    {"import.two_lists_received_at_once", test_two_lists_received_at_once},
     {"import.json_add", test_json_add},
     {"import.parts_parsed_ahead", test_parts_parsed_ahead},
     {0},
