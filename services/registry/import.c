@@ -219,10 +219,17 @@ static json_t *s_prepare_part(const json_t *imp, const json_t *args, bool last)
     return out;
 }
 
+/* The parser's starting state: what a new import's record holds before its first part, and
+ * what the intake thread parses a create's part from (registry_imports_create_prepare). */
+static json_t *s_parser_start(void)
+{
+    return json_pack("{s:i, s:i, s:i}", "parts", 0, "total", 0, "blank_rows", 0);
+}
+
 json_t *registry_imports_create_prepare(const hy_request_t *req, const hy_prepare_env_t *env)
 {
     (void)env;   /* a new import: the parser starts from nothing */
-    json_t *imp = json_pack("{s:i, s:i, s:i}", "parts", 0, "total", 0, "blank_rows", 0);
+    json_t *imp = s_parser_start();
     json_t *out = imp ? s_prepare_part(imp, req->args, !json_is_true(json_object_get(req->args,
                                                                                      "more")))
                       : NULL;
@@ -277,10 +284,13 @@ int registry_import_create(hy_ctx_t *ctx, json_t *args, json_t **out)
                     a->key_id ? a->key_id : "", "role", a->role ? a->role : "", "office",
                     a->office ? a->office : "", "created_by", a->key_id ? a->key_id : "",
                     "created_at", ctx->now_iso);
-    if (!imp) {
+    json_t *start = s_parser_start();   /* its members are in place above: values only */
+    if (!imp || !start || json_object_update(imp, start) != 0) {
+        json_decref(start);
         status = hy_fail(ctx, 500, "internal_error", NULL, "out of memory");
         goto done;
     }
+    json_decref(start);
     hy_spec_set_jalali(imp, "date");
     json_t *name = json_object_get(args, "file_name");
     if (name)

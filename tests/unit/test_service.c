@@ -561,6 +561,25 @@ static void test_precheck(void)
     CHECK(hy_dispatch_precheck(svc, good, &prep));
     CHECK(json_integer_value(json_object_get(prep, "things_seen")) == 1);
     json_decref(prep);
+    /* no snapshot to be had (every reader slot taken): the request is let through
+     * unprepared, and the writer does the work */
+    MDB_txn *held[200];
+    int nheld = 0;
+    while (nheld < 200 && hy_store_read_begin(svc->store, &held[nheld]) == 0)
+        nheld++;
+    CHECK(nheld > 0 && nheld < 200);
+    prep = json_null();
+    CHECK(hy_dispatch_precheck(svc, good, &prep) && prep == NULL);
+    hy_job_t again = {.doc = good, .checked = true, .prepared = NULL};
+    CHECK(hy_dispatch_batch(svc, &again, 1) == 0);
+    CHECK(s_status_of(again.reply) == 201);
+    CHECK(json_object_get(json_object_get(again.reply, "result"), "prepared_for") == NULL);
+    json_decref(again.reply);
+    hy_pending_truncate(svc, 0);
+    while (nheld > 0)
+        hy_store_read_end(svc->store, &held[--nheld]);
+    CHECK(hy_dispatch_precheck(svc, good, &prep) && prep != NULL);
+    json_decref(prep);
     json_decref(good);
     json_decref(bad);
     json_decref(role);
