@@ -30,7 +30,7 @@
 #include "registry.h"
 #include "registry_import.h"
 
-#define CHUNK 128
+#define CHUNK REGISTRY_PREP_CHUNK
 #define WAIT_US 4000   /* how long the writer waits for a chunk the thread is finishing */
 
 typedef struct {

@@ -60,6 +60,12 @@ typedef struct {
     registry_draft_t draft;   /* persons.create worked out ahead (made when ready) */
 } registry_prow_t;
 
+/* Rows prepared at a time (import_prep.c): the writer applies one chunk while the next is
+ * prepared on hy-import-prep. 512 rather than 128 (measured with make bench): a step's commit
+ * of thousands of rows leaves the thread time to prepare a whole chunk, so the next step starts
+ * on rows ready. */
+#define REGISTRY_PREP_CHUNK 512
+
 /* The next rows of import n (imp: its record) from row number from, prepared: at most max,
  * none past total, in *rows (valid until registry_prep_done) and *count (at least 1). The
  * chunk after them is handed to a thread meanwhile. 0, or an LMDB error (MDB_CORRUPTED for a

@@ -367,7 +367,7 @@ static void test_rows_prepared_ahead(void)
     setenv("HY_IMPORT_STEP_ROWS", "7", 1);
     hy_service_t *svc = s_import_service(dir);
     int st;
-    enum { ROWS = 300 };
+    enum { ROWS = 2 * REGISTRY_PREP_CHUNK + 100, STEPS = (REGISTRY_PREP_CHUNK + 40) / 7 };
     size_t cap = ROWS * 80 + 64;
     char *csv = malloc(cap), *b64 = malloc(cap * 2), *args = malloc(cap * 2 + 128);
     size_t at = (size_t)snprintf(csv, cap, "national_id,first_name,last_name,birth_date,sex\n");
@@ -392,11 +392,12 @@ static void test_rows_prepared_ahead(void)
              b64);
     json_decref(hy_service_calls(svc, "imports.create", "social_services", NULL, args, &st));
     CHECK_EQ_INT(st, 202);
-    CHECK_EQ_INT(hy_service_background(svc, 20), 20);   /* 140 rows: past the first chunk */
+    /* past the first chunk, in the second: a step that ends inside a chunk, then a request */
+    CHECK_EQ_INT(hy_service_background(svc, STEPS), STEPS);
     json_decref(hy_service_calls(svc, "agencies.create", "operator", NULL,
                                  "{\"code\":\"b\",\"name\":\"w\"}", &st));
     CHECK_EQ_INT(st, 201);
-    CHECK(hy_service_background(svc, 100) > 0);
+    CHECK(hy_service_background(svc, 1000) > 0);
     json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL,
                                  "{\"id\":\"imp_1\"}", &st);
     json_t *res = json_object_get(r, "result"), *counts = json_object_get(res, "counts");
