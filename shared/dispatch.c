@@ -343,13 +343,30 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
      * runs, and a failure among thirty successes one. */
     bool flat = true;
     int reruns = 0;
+    /* A background step that stopped for these requests left its transaction open
+     * (jobs.c): the writes go on in it, its events stay ahead of theirs, and one commit serves
+     * both. Rolled back with them (a rerun, a full map, a failed commit), the step is done
+     * again by a later one. With no write here it is committed on its own. */
+    MDB_txn *held = self->held;
+    self->held = NULL;
+    if (held && !nwrites) {
+        self->held = held;
+        hy_jobs_commit_held(self);
+        held = NULL;
+    }
+    size_t weight = nwrites + (held ? HY_STORE_FLUSH_WEIGHT : 0);
+    if (held)
+        self->bg_more = true;   /* the step's work is left to a later one if this rolls back */
     while (nwrites) {
-        MDB_txn *wtxn;
+        MDB_txn *wtxn = held;
         bool rerun = false;
         map_full = false;
-        hy_pending_truncate(self, 0);
-        if ((rc = mdb_txn_begin(env, NULL, 0, &wtxn)) != 0)
-            goto write_failed;
+        held = NULL;
+        if (!wtxn) {
+            hy_pending_truncate(self, 0);
+            if ((rc = mdb_txn_begin(env, NULL, 0, &wtxn)) != 0)
+                goto write_failed;
+        }
         for (size_t i = 0; i < n && !map_full && !rerun; i++) {
             if (!items[i].ok || items[i].read || items[i].done)
                 continue;
@@ -374,7 +391,7 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
         } else {
             /* the next batch is decoded on the intake thread while this one commits */
             hy_intake_prefetch(self->intake, self->worker);
-            if ((rc = hy_store_commit(self->store, wtxn, nwrites)) == 0)
+            if ((rc = hy_store_commit(self->store, wtxn, weight)) == 0)
                 break;
             if (rc != MDB_MAP_FULL)
                 goto write_failed;

@@ -163,10 +163,44 @@ void hy_ctx_clear_error(hy_ctx_t *ctx)
     ctx->mdb_rc = 0;
 }
 
+void hy_jobs_commit_held(hy_service_t *self)
+{
+    MDB_txn *txn = self->held;
+    if (!txn)
+        return;
+    self->held = NULL;
+    hy_intake_prefetch(self->intake, self->worker);
+    int rc = hy_store_commit(self->store, txn, HY_STORE_FLUSH_WEIGHT);
+    if (rc == 0) {
+        hy_pending_publish(self);
+        return;
+    }
+    /* rolled back (the commit freed txn): the step is done again by a later one */
+    hy_pending_truncate(self, 0);
+    self->bg_more = true;
+    hy_log_error("service", "background step not committed: %s", mdb_strerror(rc));
+}
+
+/* Requests wait for the reactor: on the socket, or decoded by the intake thread. */
+static bool s_requests_waiting(hy_service_t *self)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    return (self->intake && hy_intake_pending(self->intake) > 0) ||
+           (self->worker && zmq_getsockopt(self->worker, ZMQ_EVENTS, &events, &len) == 0 &&
+            (events & ZMQ_POLLIN));
+}
+
 int hy_jobs_background(hy_service_t *self)
+{
+    return hy_jobs_step(self, false);
+}
+
+int hy_jobs_step(hy_service_t *self, bool hold)
 {
     if (!self->def->background)
         return 0;
+    hy_jobs_commit_held(self);
     for (int attempt = 0; attempt < 8; attempt++) {
         MDB_txn *txn;
         int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
@@ -184,6 +218,14 @@ int hy_jobs_background(hy_service_t *self)
          * requests that came meanwhile are decoded (and prepared) on the intake thread while
          * it commits, as during a batch's commit */
         bool commit = more == 0 || more == 1;
+        /* stopped for the requests that came meanwhile (asked after the step: it stops for
+         * them): they go on in this transaction */
+        if (more == 1 && !map_full && self->def->sources == NULL &&
+            (hold || s_requests_waiting(self))) {
+            self->held = txn;
+            self->bg_more = true;
+            return more;
+        }
         if (commit)
             hy_intake_prefetch(self->intake, self->worker);
         if (commit && (rc = hy_store_commit(self->store, txn, HY_STORE_FLUSH_WEIGHT)) == 0) {

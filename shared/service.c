@@ -111,6 +111,10 @@ void hy_service_destroy(hy_service_t **self_p)
     if (!self_p || !*self_p)
         return;
     hy_service_t *self = *self_p;
+    if (self->held) {   /* not committed: a later run does the step again */
+        mdb_txn_abort(self->held);
+        self->held = NULL;
+    }
     hy_intake_destroy(&self->intake);
     hy_readers_stop(self);
     hy_jobs_stop(self);
@@ -367,6 +371,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         }
         if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
             hy_readers_on_reply(self);
+        hy_jobs_commit_held(self);   /* a step held for requests that were no writes */
         now = hy_now_us();
         if (def->background && (self->bg_more || now >= bg_at + 1000000) && now >= bg_at) {
             int more = hy_jobs_background(self);
@@ -374,6 +379,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
             bg_at = more < 0 ? now + 1000000 : more == 0 ? now : 0;
         }
     }
+    hy_jobs_commit_held(self);
     hy_log_info("service", "%s stopping", def->name);
     exit_code = 0;
 done:

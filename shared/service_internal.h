@@ -76,6 +76,8 @@ struct hy_service {
     _Atomic uint64_t reruns;   /* write batches run again without a request that failed in them */
     int batch_max;
     bool bg_more;           /* def->background said more work waits (jobs.c, service.c) */
+    MDB_txn *held;          /* a background step stopped for requests, left open for their
+                             * batch to go on in and commit with (jobs.c, dispatch.c) */
 };
 
 /* dispatch.c */
@@ -195,8 +197,18 @@ void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t 
 void hy_jobs_wake(hy_service_t *self);
 void hy_jobs_stop(hy_service_t *self);
 /* One step of def->background in a write transaction of its own, published after the commit:
- * 1 when more work waits, 0 when idle or there is no background work, -1 when it failed. */
+ * 1 when more work waits, 0 when idle or there is no background work, -1 when it failed.
+ * When the step stopped with work left because requests wait (hold: hy_jobs_background asks
+ * the socket and the intake thread), its transaction is not committed but left in self->held:
+ * the next batch of writes goes on in it (hy_dispatch_batch), and one durable commit serves
+ * both, so a request that came during a step waits for one commit, not two. Only in a service
+ * that follows no sources (whose follow loop opens write transactions of its own). */
 int hy_jobs_background(hy_service_t *self);
+/* The same; hold: keep a step that stopped with work left open as if requests waited (tests). */
+int hy_jobs_step(hy_service_t *self, bool hold);
+/* Commits and publishes a held step (self->held) that no batch of writes took: before any
+ * other write transaction of the reactor. Nothing when none is held. */
+void hy_jobs_commit_held(hy_service_t *self);
 /* One step of def->background inside a batch's write transaction txn, nested (rolled back alone
  * when it fails), when bg_more says work waits. Sets *map_full when the map must grow. */
 void hy_jobs_background_in(hy_service_t *self, MDB_txn *txn, bool *map_full);

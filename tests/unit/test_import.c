@@ -281,12 +281,18 @@ static hy_service_t *s_import_service(const char *dir)
  * the arguments with a %s where the data goes. Returns the reply's status. */
 static int s_send_part(hy_service_t *svc, const char *op, const char *args_fmt, const char *data)
 {
-    char b64[512], args[700];
+    size_t blen = sodium_base64_ENCODED_LEN(strlen(data), sodium_base64_VARIANT_ORIGINAL);
+    size_t alen = blen + strlen(args_fmt);
+    char *b64 = malloc(blen), *args = malloc(alen);
     int st = 0;
-    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)data, strlen(data),
-                      sodium_base64_VARIANT_ORIGINAL);
-    snprintf(args, sizeof args, args_fmt, b64);
-    json_decref(hy_service_calls(svc, op, "social_services", NULL, args, &st));
+    if (b64 && args) {
+        sodium_bin2base64(b64, blen, (const unsigned char *)data, strlen(data),
+                          sodium_base64_VARIANT_ORIGINAL);
+        snprintf(args, alen, args_fmt, b64);
+        json_decref(hy_service_calls(svc, op, "social_services", NULL, args, &st));
+    }
+    free(b64);
+    free(args);
     return st;
 }
 
@@ -529,6 +535,144 @@ static void test_two_lists_received_at_once(void)
     hy_test_rmdir(dir);
 }
 
+/* The committed "done" of imp_1, and the last event's number, from a snapshot. */
+static void s_committed(hy_service_t *svc, json_int_t *done, uint64_t *last_event)
+{
+    MDB_txn *txn = NULL;
+    json_t *imp = NULL;
+    registry_t *st = svc->state;
+    *done = -1;
+    *last_event = 0;
+    if (hy_store_read_begin(svc->store, &txn) != 0)
+        return;
+    if (hy_store_get_id(txn, st->imports, 1, &imp) == 0)
+        *done = json_integer_value(json_object_get(imp, "done"));
+    *last_event = hy_outbox_last(svc, txn);
+    json_decref(imp);
+    hy_store_read_end(svc->store, &txn);
+}
+
+static json_t *s_person_request(const char *id, const char *nid)
+{
+    static const hy_actor_t ss = {"test-key", "social_services", "office-1"};
+    return hy_proto_request("persons.create", id, &ss, NULL,
+                            json_pack("{s:s,s:s,s:s,s:s,s:s}", "national_id", nid, "first_name",
+                                      "w", "last_name", "v", "birth_date", "1980-01-01", "sex",
+                                      "female"));
+}
+
+/* A background step that stops for requests is left open for their batch: nothing of it is
+ * committed until the batch's commit, which holds both, the step's events ahead of the
+ * batch's. A batch rolled back (a rerun) takes the step with it, and a later step does its
+ * rows again; a step held for requests that were no writes is committed on its own. */
+static void test_step_held_for_requests(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_IMPORT_STEP_ROWS", "5", 1);
+    hy_service_t *svc = s_import_service(dir);
+    enum { ROWS = 40 };
+    char csv[ROWS * 64 + 64];
+    size_t at = (size_t)snprintf(csv, sizeof csv, "national_id,first_name,last_name,birth_date,sex\n");
+    for (unsigned k = 1; k <= ROWS; k++) {
+        char nid[11];
+        s_valid_id(1000 + k, nid);
+        at += (size_t)snprintf(csv + at, sizeof csv - at, "%s,n%u,f%u,1360/01/%02u,female\n", nid,
+                               k, k, 1 + k % 28);
+    }
+    CHECK_EQ_INT(s_send_part(svc, "imports.create",
+                             "{\"agency\":\"a\",\"date\":\"2023-09-06\",\"data\":\"%s\"}", csv),
+                 202);
+    json_int_t done, done2;
+    uint64_t last, last2;
+    /* held: the step's rows are not committed yet */
+    s_committed(svc, &done, &last);
+    CHECK_EQ_INT(done, 0);
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    CHECK(svc->held != NULL);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, 0);
+    CHECK_EQ_INT((long long)last2, (long long)last);
+    /* the batch goes on in it: one commit for the step's five rows, the ride step's and hers */
+    int st;
+    char nid[11];
+    s_valid_id(5000, nid);
+    hy_job_t job = {.doc = s_person_request("first", nid)};
+    CHECK(hy_dispatch_batch(svc, &job, 1) == 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(job.reply, "status")), 201);
+    json_decref(job.doc);
+    json_decref(job.reply);
+    CHECK(svc->held == NULL);
+    s_committed(svc, &done2, &last2);
+    CHECK(done2 >= 5);
+    CHECK_EQ_INT((long long)last2, (long long)last + (uint64_t)done2 + 1);
+    /* every event committed is to be published: the held step's too */
+    CHECK_EQ_INT(svc->npending, (size_t)(last2 - last));
+    hy_pending_truncate(svc, 0);
+    MDB_txn *txn = NULL;
+    json_t *ev = NULL;
+    CHECK(hy_store_read_begin(svc->store, &txn) == 0);
+    /* the held step's five events, then hers (the batch's own step comes after its requests) */
+    CHECK(hy_store_get_id(txn, svc->db_outbox, last + 6, &ev) == 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(ev, "data"), "national_id")),
+                 nid);
+    json_decref(ev);
+    hy_store_read_end(svc->store, &txn);
+    /* a batch run again (a request refused in it) rolls the held step back; the batch's own
+     * step (riding in it: HY_IMPORT_STEP_ROWS rows) does those rows again */
+    done = done2;
+    last = last2;
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    CHECK(svc->held != NULL);
+    uint64_t reruns = svc->reruns;
+    char nid2[11];
+    s_valid_id(5001, nid2);
+    hy_job_t jobs[2] = {{.doc = s_person_request("dup", nid)}, {.doc = s_person_request("ok", nid2)}};
+    CHECK(hy_dispatch_batch(svc, jobs, 2) == 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(jobs[0].reply, "status")), 409);
+    CHECK_EQ_INT(json_integer_value(json_object_get(jobs[1].reply, "status")), 201);
+    CHECK(svc->reruns == reruns + 1);
+    CHECK(svc->held == NULL);
+    hy_pending_truncate(svc, 0);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, done + 5);   /* held and committed, it would be done + 10 */
+    CHECK_EQ_INT((long long)last2, (long long)last + 5 + 1);
+    for (int i = 0; i < 2; i++) {
+        json_decref(jobs[i].doc);
+        json_decref(jobs[i].reply);
+    }
+    /* held for a batch with no write: committed on its own */
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    CHECK_EQ_INT(st, 200);
+    json_decref(r);
+    CHECK(svc->held == NULL);
+    s_committed(svc, &done, &last);
+    CHECK_EQ_INT(done, done2 + 5);
+    /* a step held when the service stops is not committed: the next run does it */
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    CHECK(svc->held != NULL);
+    hy_service_destroy(&svc);
+    svc = hy_service_new(&registry_def, dir, 1718452800);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, done);
+    CHECK_EQ_INT((long long)last2, (long long)last);
+    /* the rest, then every row exactly once */
+    CHECK(hy_service_background(svc, 100) > 0);
+    r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
+    json_t *res = json_object_get(r, "result");
+    CHECK_EQ_STR(json_string_value(json_object_get(res, "state")), "done");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(res, "counts"), "created")),
+                 ROWS);
+    json_decref(r);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, ROWS);
+    CHECK_EQ_INT((long long)last2, (long long)last + (ROWS - done));
+    hy_service_destroy(&svc);
+    unsetenv("HY_IMPORT_STEP_ROWS");
+    hy_test_rmdir(dir);
+}
+
 /* registry_json_add writes what json_dumps (compact, members in order) writes. */
 static void test_json_add(void)
 {
@@ -684,6 +828,7 @@ const hy_test_t import_tests[] = {
     {"import.rows_prepared_ahead", test_rows_prepared_ahead},
     {"import.rows_applied_while_receiving", test_rows_applied_while_receiving},
     {"import.two_lists_received_at_once", test_two_lists_received_at_once},
+    {"import.step_held_for_requests", test_step_held_for_requests},
     {"import.json_add", test_json_add},
     {"import.parts_parsed_ahead", test_parts_parsed_ahead},
     {0},
