@@ -116,8 +116,8 @@ json_t *registry_import_args(const json_t *in, const char *agency_name, const ch
     return s_finish(args, agency_name, date, office);
 }
 
-/* A string literal at *p with no escape in it: its bytes (between the quotes) and *p moved past
- * it; NULL when *p is not such a literal. */
+/* A string literal at *p with no escape and no control character in it: its bytes (between the
+ * quotes) and *p moved past it; NULL when *p is not such a literal. */
 static const char *s_plain_string(const char **p, const char *end, size_t *len)
 {
     const char *q = *p;
@@ -153,11 +153,11 @@ static int s_plain_inputs(json_t *args, const char **p, const char *end)
         if (!k || klen >= sizeof key || q >= end || *q++ != ':')
             return -1;
         const char *v = s_plain_string(&q, end, &vlen);
-        if (!v || !hy_utf8_valid(v, vlen) || memchr(v, '\0', vlen) || nseen == MAX_INPUTS)
+        if (!v || !hy_utf8_valid(v, vlen) || nseen == MAX_INPUTS)
             return -1;
         memcpy(key, k, klen);
         key[klen] = '\0';
-        for (int i = 0; i < nseen; i++)   /* a key twice: jansson's rule, not ours to copy */
+        for (int i = 0; i < nseen; i++)   /* a key twice: left to the decoder's rule */
             if (strcmp(seen[i], key) == 0)
                 return -1;
         memcpy(seen[nseen++], key, klen + 1);
@@ -194,8 +194,11 @@ json_t *registry_import_args_text(const char *text, size_t len, const char *agen
         if (!k || p >= end || *p++ != ':')
             goto plain_no;
         if ((klen == 4 && memcmp(k, "line", 4) == 0) || (klen == 3 && memcmp(k, "row", 3) == 0)) {
+            const char *digits = p;
             while (p < end && *p >= '0' && *p <= '9')
                 p++;
+            if (p == digits)
+                goto plain_no;
         } else if (klen == 2 && memcmp(k, "in", 2) == 0 && !has_in) {
             has_in = true;
             if (s_plain_inputs(args, &p, end) != 0)

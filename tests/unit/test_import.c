@@ -241,6 +241,7 @@ static void test_args_from_text(void)
         "{\"line\":1, \"in\":{\"mobile\":\"1\"},\"row\":1}",
         "{\"line\":1,\"in\":{\"mobile\":\"1\"},\"row\":1,}",
         "[\"line\",1]",
+        "{\"line\":,\"in\":{\"mobile\":\"1\"},\"row\":1}",
         "",
     };
     for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
