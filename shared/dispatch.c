@@ -347,13 +347,10 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
      * (jobs.c): the writes go on in it, its events stay ahead of theirs, and one commit serves
      * both. Rolled back with them (a rerun, a full map, a failed commit), the step is done
      * again by a later one. With no write here it is committed on its own. */
+    if (!nwrites)
+        hy_jobs_commit_held(self);
     MDB_txn *held = self->held;
     self->held = NULL;
-    if (held && !nwrites) {
-        self->held = held;
-        hy_jobs_commit_held(self);
-        held = NULL;
-    }
     size_t weight = nwrites + (held ? HY_STORE_FLUSH_WEIGHT : 0);
     if (held)
         self->bg_more = true;   /* the step's work is left to a later one if this rolls back */
