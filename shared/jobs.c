@@ -145,14 +145,19 @@ int hy_ctx_nested(hy_ctx_t *ctx, int (*fn)(hy_ctx_t *ctx, void *user), void *use
     return status ? status : -1;
 }
 
-bool hy_requests_waiting(hy_ctx_t *ctx)
+/* Requests wait for the reactor: on the socket, or decoded by the intake thread. */
+static bool s_requests_waiting(hy_service_t *self)
 {
-    void *sock = ctx->svc->worker;
-    if (ctx->in_batch)
-        return true;
     int events = 0;
     size_t len = sizeof events;
-    return sock && zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+    return (self->intake && hy_intake_pending(self->intake) > 0) ||
+           (self->worker && zmq_getsockopt(self->worker, ZMQ_EVENTS, &events, &len) == 0 &&
+            (events & ZMQ_POLLIN));
+}
+
+bool hy_requests_waiting(hy_ctx_t *ctx)
+{
+    return ctx->in_batch || s_requests_waiting(ctx->svc);
 }
 
 void hy_ctx_clear_error(hy_ctx_t *ctx)
@@ -179,16 +184,6 @@ void hy_jobs_commit_held(hy_service_t *self)
     hy_pending_truncate(self, 0);
     self->bg_more = true;
     hy_log_error("service", "background step not committed: %s", mdb_strerror(rc));
-}
-
-/* Requests wait for the reactor: on the socket, or decoded by the intake thread. */
-static bool s_requests_waiting(hy_service_t *self)
-{
-    int events = 0;
-    size_t len = sizeof events;
-    return (self->intake && hy_intake_pending(self->intake) > 0) ||
-           (self->worker && zmq_getsockopt(self->worker, ZMQ_EVENTS, &events, &len) == 0 &&
-            (events & ZMQ_POLLIN));
 }
 
 int hy_jobs_background(hy_service_t *self)

@@ -650,6 +650,30 @@ static void test_step_held_for_requests(void)
     CHECK(svc->held == NULL);
     s_committed(svc, &done, &last);
     CHECK_EQ_INT(done, done2 + 5);
+    /* a held step whose commit fails, on its own or with the batch that went on in it, is
+     * rolled back whole: nothing of it committed, nothing left to publish, its work left to a
+     * later step; the batch is answered 500 */
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    svc->bg_more = false;
+    hy_store_fail_commits(svc->store, 1);
+    hy_jobs_commit_held(svc);
+    CHECK(svc->held == NULL && svc->npending == 0 && svc->bg_more);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, done);
+    CHECK_EQ_INT((long long)last2, (long long)last);
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    hy_store_fail_commits(svc->store, 1);
+    char nid3[11];
+    s_valid_id(5002, nid3);
+    hy_job_t lost = {.doc = s_person_request("lost", nid3)};
+    CHECK(hy_dispatch_batch(svc, &lost, 1) == -1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(lost.reply, "status")), 500);
+    CHECK(svc->held == NULL && svc->npending == 0);
+    json_decref(lost.doc);
+    json_decref(lost.reply);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, done);
+    CHECK_EQ_INT((long long)last2, (long long)last);
     /* a step held when the service stops is not committed: the next run does it */
     CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
     CHECK(svc->held != NULL);
