@@ -17,7 +17,9 @@ static int s_status_op(hy_ctx_t *ctx, json_t *args, json_t **result)
     (void)args;
     hy_service_t *self = ctx->svc;
     size_t map, used;
+    unsigned long ahead, full;
     hy_store_usage(self->store, &map, &used);
+    hy_store_grows(self->store, &ahead, &full);
     json_t *cursors = json_object();
     if (hy_follow_status(self, ctx->txn, cursors) != 0) {
         json_decref(cursors);
@@ -26,10 +28,12 @@ static int s_status_op(hy_ctx_t *ctx, json_t *args, json_t **result)
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';
-    *result = json_pack("{s:s, s:s, s:I, s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
+    *result = json_pack("{s:s, s:s, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
                         "service", self->def->name, "host", host, "pid", (json_int_t)getpid(), "seq",
                         (json_int_t)hy_outbox_last(self, ctx->txn), "sources", cursors, "store",
-                        "map_bytes", (json_int_t)map, "used_bytes", (json_int_t)used, "requests",
+                        "map_bytes", (json_int_t)map, "used_bytes", (json_int_t)used,
+                        "grown_ahead", (json_int_t)ahead, "grown_when_full", (json_int_t)full,
+                        "requests",
                         (json_int_t)self->requests, "batches", (json_int_t)self->batches,
                         "reruns", (json_int_t)self->reruns, "decoded_ahead",
                         (json_int_t)hy_intake_decoded(self->intake), "events_applied",

@@ -25,7 +25,11 @@ struct hy_store {
     bool lock_ok;
     hy_flusher_t *flusher;   /* durable stores: writeback started during commits (flusher.c) */
     int fail_commits;        /* tests: commits still to fail (hy_store_fail_commits) */
+    size_t psize;            /* the page size, for the bytes in use */
+    unsigned long grown_ahead, grown_full;   /* hy_store_grows */
 };
+
+static void s_grow_ahead(hy_store_t *self);
 
 /* mkdir -p: the data directory of a service may be several levels below ./var. */
 static int s_mkdirs(const char *path)
@@ -76,6 +80,10 @@ hy_store_t *hy_store_new(const char *path, size_t mapsize, unsigned maxdbs, bool
     if ((rc = mdb_env_info(self->env, &info)) != 0)
         goto mdb_fail;
     self->mapsize = info.me_mapsize;
+    MDB_stat st;
+    if ((rc = mdb_env_stat(self->env, &st)) != 0)
+        goto mdb_fail;
+    self->psize = st.ms_psize;
     /* HY_STORE_FLUSHER=0 turns the early writeback off (to measure it against its absence). */
     const char *fl = getenv("HY_STORE_FLUSHER");
     int fd;
@@ -146,6 +154,8 @@ int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight)
     hy_flusher_begin(fl);
     int rc = mdb_txn_commit(txn);
     hy_flusher_end(fl);
+    if (rc == 0)
+        s_grow_ahead(self);
     return rc;
 }
 
@@ -154,21 +164,53 @@ unsigned long hy_store_flushes(hy_store_t *self)
     return hy_flusher_calls(self->flusher);
 }
 
-int hy_store_grow(hy_store_t *self)
+/* Doubles the map with the grow lock taken (wait: blocking, else only when no reader thread
+ * holds it): 0, EBUSY (readers), or an error. */
+static int s_grow(hy_store_t *self, bool wait, const char *why)
 {
     if (self->mapsize >= HY_STORE_MAX_MAP)
         return MDB_MAP_FULL;
     size_t next = self->mapsize * 2;
-    if (pthread_rwlock_wrlock(&self->grow_lock) != 0)
-        return EAGAIN;
-    int rc = mdb_env_set_mapsize(self->env, next);
+    int rc = wait ? pthread_rwlock_wrlock(&self->grow_lock)
+                  : pthread_rwlock_trywrlock(&self->grow_lock);
+    if (rc != 0)
+        return wait ? EAGAIN : EBUSY;
+    rc = mdb_env_set_mapsize(self->env, next);
     pthread_rwlock_unlock(&self->grow_lock);
     if (rc != 0)
         return rc;
-    hy_log_info("store", "map of %s grown from %zu to %zu MiB", self->path,
-                self->mapsize >> 20, next >> 20);
+    hy_log_info("store", "map of %s grown from %zu to %zu MiB (%s)", self->path,
+                self->mapsize >> 20, next >> 20, why);
     self->mapsize = next;
     return 0;
+}
+
+int hy_store_grow(hy_store_t *self)
+{
+    int rc = s_grow(self, true, "it was full");
+    if (rc == 0)
+        self->grown_full++;
+    return rc;
+}
+
+/* After a commit (the thread has no transaction open): the map doubled while more than half
+ * of it is in use, so that a write seldom meets MDB_MAP_FULL, which throws its whole batch or
+ * background step away to be run again. The map is address space, not disk (the file grows
+ * with the pages written), so room ahead costs nothing. Reader threads are not waited for:
+ * with one in a transaction, the next commit tries again. */
+static void s_grow_ahead(hy_store_t *self)
+{
+    MDB_envinfo info;
+    while (mdb_env_info(self->env, &info) == 0 &&
+           (info.me_last_pgno + 1) * self->psize > self->mapsize / 2 &&
+           s_grow(self, false, "more than half in use") == 0)
+        self->grown_ahead++;
+}
+
+void hy_store_grows(hy_store_t *self, unsigned long *ahead, unsigned long *when_full)
+{
+    *ahead = self->grown_ahead;
+    *when_full = self->grown_full;
 }
 
 int hy_store_read_begin(hy_store_t *self, MDB_txn **txn)

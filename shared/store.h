@@ -72,6 +72,9 @@ unsigned long hy_store_flushes(hy_store_t *self);
  * Returns 0, or MDB_MAP_FULL when the maximum is reached. */
 #define HY_STORE_MAX_MAP ((size_t)1 << 40)
 int hy_store_grow(hy_store_t *self);
+/* How many times the map was doubled ahead of need (hy_store_commit does it after a commit
+ * that leaves more than half the map in use) and when a write met it full (hy_store_grow). */
+void hy_store_grows(hy_store_t *self, unsigned long *ahead, unsigned long *when_full);
 
 /* A read transaction for a thread other than the one that writes (a reader thread): begins a
  * read-only transaction that sees the last committed state, and keeps hy_store_grow from

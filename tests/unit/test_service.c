@@ -630,6 +630,78 @@ static void test_map_full_batch(void)
     hy_test_rmdir(dir);
 }
 
+/* A commit that leaves more than half the map in use doubles it then, so batches that each
+ * fit in the room left never meet MDB_MAP_FULL (which would throw a batch away to be run
+ * again); a reader thread in a transaction is not waited for: the next commit grows it. */
+/* Runs a batch of four things.create of blob each: 0 when all answered 201. */
+static int s_four_blobs(hy_service_t *svc, const char *blob, int *seq)
+{
+    hy_job_t jobs[4];
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < 4; i++) {
+        hy_actor_t actor = {"k", "social_services", "o"};
+        char id[16];
+        snprintf(id, sizeof id, "r%d", (*seq)++);
+        jobs[i].doc = hy_proto_request("things.create", id, &actor, NULL,
+                                       json_pack("{s:s, s:s}", "name", "big", "blob", blob));
+    }
+    int bad = hy_dispatch_batch(svc, jobs, 4) != 0;
+    for (int i = 0; i < 4; i++) {
+        bad += s_status_of(jobs[i].reply) != 201;
+        json_decref(jobs[i].doc);
+        json_decref(jobs[i].reply);
+    }
+    hy_pending_truncate(svc, 0);
+    return bad;
+}
+
+static void test_map_grows_ahead(void)
+{
+    char dir[64];
+    hy_test_tmpdir(dir);
+    setenv("HY_MAP_SIZE_MB", "1", 1);
+    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    unsetenv("HY_MAP_SIZE_MB");
+    if (!svc) {
+        CHECK(svc != NULL);
+        return;
+    }
+    hy_store_t *store = hy_service_store(svc);
+    char *blob = malloc(20001);
+    memset(blob, 'b', 20000);
+    blob[20000] = '\0';
+    size_t map = 0, used = 0, map_before = 0;
+    unsigned long ahead = 0, full = 0;
+    int seq = 0;
+    for (int b = 0; b < 30; b++) {
+        CHECK_EQ_INT(s_four_blobs(svc, blob, &seq), 0);
+        hy_store_usage(store, &map, &used);
+        CHECK(used <= map / 2);   /* at least half the map free after every commit */
+    }
+    hy_store_grows(store, &ahead, &full);
+    CHECK(ahead >= 2 && map >= ((size_t)4 << 20));
+    CHECK_EQ_INT((int)full, 0);   /* no batch met a full map */
+    /* A reader thread in a transaction: commits do not wait for it, the map stays */
+    MDB_txn *reader = NULL;
+    CHECK_EQ_INT(hy_store_read_begin(store, &reader), 0);
+    map_before = map;
+    for (int b = 0; b < 200 && used <= map / 2; b++) {
+        CHECK_EQ_INT(s_four_blobs(svc, blob, &seq), 0);
+        hy_store_usage(store, &map, &used);
+    }
+    CHECK(used > map / 2 && map == map_before);
+    hy_store_read_end(store, &reader);
+    CHECK_EQ_INT(s_four_blobs(svc, blob, &seq), 0);   /* the next commit grows it */
+    hy_store_usage(store, &map, &used);
+    CHECK(used <= map / 2 && map > map_before);
+    hy_store_grows(store, &ahead, &full);
+    CHECK_EQ_INT((int)full, 0);
+    CHECK(s_event_count(svc, NULL) == (size_t)seq);
+    free(blob);
+    hy_service_destroy(&svc);
+    hy_test_rmdir(dir);
+}
+
 /* A raw result is spliced into the reply text as it is, and decoded back for tests; a read-only
  * flag wins over the method, and an unset one means GET. */
 static void test_raw_reply_and_read_only(void)
@@ -890,6 +962,7 @@ const hy_test_t service_tests[] = {
     {"service.batch_outbox_audit", test_batch_outbox_audit},
     {"service.follow_cursor", test_follow_cursor},
     {"service.map_full_batch", test_map_full_batch},
+    {"service.map_grows_ahead", test_map_grows_ahead},
     {"service.flat_batch_reruns", test_flat_batch_reruns},
     {"service.intake_decodes_ahead", test_intake_decodes_ahead},
     {"service.client_pool", test_client_pool},
