@@ -346,11 +346,11 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
     /* A background step that stopped for these requests left its transaction open
      * (jobs.c): the writes go on in it, its events stay ahead of theirs, and one commit serves
      * both. Rolled back with them (a rerun, a full map, a failed commit), the step is done
-     * again by a later one. With no write here it is committed on its own. */
-    if (!nwrites)
-        hy_jobs_commit_held(self);
-    MDB_txn *held = self->held;
-    self->held = NULL;
+     * again by a later one. With no write here it stays held (the reads saw the last commit,
+     * from a transaction of their own): the next step goes on in it (jobs.c). */
+    MDB_txn *held = nwrites ? self->held : NULL;
+    if (held)
+        self->held = NULL;
     size_t weight = nwrites + (held ? HY_STORE_FLUSH_WEIGHT : 0);
     if (held)
         self->bg_more = true;   /* the step's work is left to a later one if this rolls back */

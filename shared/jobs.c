@@ -18,6 +18,7 @@
 #include "service_internal.h"
 
 #define DEFAULT_PARK_MS 3000
+#define DEFAULT_HOLD_MS 100
 
 struct hy_parked {
     json_t *doc;
@@ -186,6 +187,16 @@ void hy_jobs_commit_held(hy_service_t *self)
     hy_log_error("service", "background step not committed: %s", mdb_strerror(rc));
 }
 
+void hy_jobs_commit_held_due(hy_service_t *self)
+{
+    if (!self->held)
+        return;
+    const char *e = getenv("HY_HOLD_MS");
+    long ms = e && *e ? strtol(e, NULL, 10) : DEFAULT_HOLD_MS;
+    if (hy_now_us() - self->held_us >= (int64_t)(ms >= 0 ? ms : DEFAULT_HOLD_MS) * 1000)
+        hy_jobs_commit_held(self);
+}
+
 int hy_jobs_background(hy_service_t *self)
 {
     return hy_jobs_step(self, false);
@@ -195,15 +206,21 @@ int hy_jobs_step(hy_service_t *self, bool hold)
 {
     if (!self->def->background)
         return 0;
-    hy_jobs_commit_held(self);
+    hy_jobs_commit_held_due(self);
     for (int attempt = 0; attempt < 8; attempt++) {
-        MDB_txn *txn;
-        int rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn);
-        if (rc != 0) {
-            hy_log_error("store", "background step: %s", mdb_strerror(rc));
-            return -1;
+        /* a held step not yet due is gone on with: its events stay pending */
+        MDB_txn *txn = self->held;
+        int64_t began = self->held_us;
+        int rc = 0;
+        self->held = NULL;
+        if (!txn) {
+            began = hy_now_us();
+            if ((rc = mdb_txn_begin(hy_store_env(self->store), NULL, 0, &txn)) != 0) {
+                hy_log_error("store", "background step: %s", mdb_strerror(rc));
+                return -1;
+            }
+            hy_pending_truncate(self, 0);
         }
-        hy_pending_truncate(self, 0);
         hy_ctx_t ctx;
         hy_ctx_init(&ctx, self, txn, NULL);
         int more = self->def->background(&ctx);
@@ -218,6 +235,7 @@ int hy_jobs_step(hy_service_t *self, bool hold)
         if (more == 1 && !map_full && self->def->sources == NULL &&
             (hold || s_requests_waiting(self))) {
             self->held = txn;
+            self->held_us = began;
             self->bg_more = true;
             return more;
         }

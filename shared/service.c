@@ -371,7 +371,7 @@ int hy_service_main(const hy_service_def_t *def, int argc, char **argv)
         }
         if (i_readers >= 0 && (items[i_readers].revents & ZMQ_POLLIN))
             hy_readers_on_reply(self);
-        hy_jobs_commit_held(self);   /* a step held for requests that were no writes */
+        hy_jobs_commit_held_due(self);   /* held for requests that were no writes, long enough */
         now = hy_now_us();
         if (def->background && (self->bg_more || now >= bg_at + 1000000) && now >= bg_at) {
             int more = hy_jobs_background(self);

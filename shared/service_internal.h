@@ -78,6 +78,7 @@ struct hy_service {
     bool bg_more;           /* def->background said more work waits (jobs.c, service.c) */
     MDB_txn *held;          /* a background step stopped for requests, left open for their
                              * batch to go on in and commit with (jobs.c, dispatch.c) */
+    int64_t held_us;        /* when the held step's transaction began */
 };
 
 /* dispatch.c */
@@ -196,7 +197,8 @@ bool hy_etag_matches(const char *if_match, const char *current);
 void hy_jobs_run(hy_service_t *self, hy_job_t *jobs, zmq_msg_t *clients, size_t n);
 void hy_jobs_wake(hy_service_t *self);
 void hy_jobs_stop(hy_service_t *self);
-/* One step of def->background in a write transaction of its own, published after the commit:
+/* One step of def->background in a write transaction of its own (or the held step's, while
+ * it is not due: hy_jobs_commit_held_due), published after the commit:
  * 1 when more work waits, 0 when idle or there is no background work, -1 when it failed.
  * When the step stopped with work left because requests wait (hold: hy_jobs_background asks
  * the socket and the intake thread), its transaction is not committed but left in self->held:
@@ -209,6 +211,12 @@ int hy_jobs_step(hy_service_t *self, bool hold);
 /* Commits and publishes a held step (self->held) that no batch of writes took: before any
  * other write transaction of the reactor. Nothing when none is held. */
 void hy_jobs_commit_held(hy_service_t *self);
+/* The same once the held step's transaction has been open HY_HOLD_MS (default 100): a step
+ * held for requests that were reads (served from a read transaction of their own, so they see
+ * the last commit) is gone on with by the next step, in the same transaction, rather than
+ * committed at once: a page polling an import's progress must not cut its commits short, each
+ * of which writes most leaves of the random-keyed indexes again. */
+void hy_jobs_commit_held_due(hy_service_t *self);
 /* One step of def->background inside a batch's write transaction txn, nested (rolled back alone
  * when it fails), when bg_more says work waits. Sets *map_full when the map must grow. */
 void hy_jobs_background_in(hy_service_t *self, MDB_txn *txn, bool *map_full);

@@ -565,7 +565,8 @@ static json_t *s_person_request(const char *id, const char *nid)
 /* A background step that stops for requests is left open for their batch: nothing of it is
  * committed until the batch's commit, which holds both, the step's events ahead of the
  * batch's. A batch rolled back (a rerun) takes the step with it, and a later step does its
- * rows again; a step held for requests that were no writes is committed on its own. */
+ * rows again; a step held for requests that were no writes is gone on with by the next step,
+ * and committed once it has been open HY_HOLD_MS. */
 static void test_step_held_for_requests(void)
 {
     char dir[64];
@@ -642,14 +643,31 @@ static void test_step_held_for_requests(void)
         json_decref(jobs[i].doc);
         json_decref(jobs[i].reply);
     }
-    /* held for a batch with no write: committed on its own */
+    /* held for a batch with no write: not committed (the read sees the last commit); the next
+     * step goes on in the same transaction; committed once open HY_HOLD_MS */
+    setenv("HY_HOLD_MS", "60000", 1);
     CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    MDB_txn *first = svc->held;
     json_t *r = hy_service_calls(svc, "imports.get", "social_services", NULL, "{\"id\":\"imp_1\"}", &st);
     CHECK_EQ_INT(st, 200);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(r, "result"), "done")), done2);
     json_decref(r);
+    CHECK(first != NULL && svc->held == first);
+    hy_jobs_commit_held_due(svc);
+    CHECK(svc->held == first);
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    CHECK(svc->held == first);   /* gone on with */
+    s_committed(svc, &done, &last);
+    CHECK_EQ_INT(done, done2);
+    CHECK_EQ_INT((long long)last, (long long)last2);
+    setenv("HY_HOLD_MS", "0", 1);
+    hy_jobs_commit_held_due(svc);
+    unsetenv("HY_HOLD_MS");
     CHECK(svc->held == NULL);
     s_committed(svc, &done, &last);
-    CHECK_EQ_INT(done, done2 + 5);
+    CHECK_EQ_INT(done, done2 + 10);   /* both steps' rows, and their events, in one commit */
+    CHECK_EQ_INT((long long)last, (long long)last2 + 10);
+    hy_pending_truncate(svc, 0);
     /* a held step whose commit fails, on its own or with the batch that went on in it, is
      * rolled back whole: nothing of it committed, nothing left to publish, its work left to a
      * later step; the batch is answered 500 */
