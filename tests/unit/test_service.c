@@ -589,18 +589,24 @@ static void test_precheck(void)
     hy_test_rmdir(dir);
 }
 
-/* A batch that fills the map is rolled back, the map grows, and the batch succeeds whole. */
-static void test_map_full_batch(void)
+/* A toy service in dir whose map starts at 1 MiB (NULL, a failed check, when it cannot open). */
+static hy_service_t *s_small_map_service(char dir[64])
 {
-    char dir[64];
     hy_test_tmpdir(dir);
     setenv("HY_MAP_SIZE_MB", "1", 1);
     hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
     unsetenv("HY_MAP_SIZE_MB");
-    if (!svc) {
-        CHECK(svc != NULL);
+    CHECK(svc != NULL);
+    return svc;
+}
+
+/* A batch that fills the map is rolled back, the map grows, and the batch succeeds whole. */
+static void test_map_full_batch(void)
+{
+    char dir[64];
+    hy_service_t *svc = s_small_map_service(dir);
+    if (!svc)
         return;
-    }
     char *blob = malloc(60001);
     memset(blob, 'b', 60000);
     blob[60000] = '\0';
@@ -630,9 +636,6 @@ static void test_map_full_batch(void)
     hy_test_rmdir(dir);
 }
 
-/* A commit that leaves more than half the map in use doubles it then, so batches that each
- * fit in the room left never meet MDB_MAP_FULL (which would throw a batch away to be run
- * again); a reader thread in a transaction is not waited for: the next commit grows it. */
 /* Runs a batch of four things.create of blob each: 0 when all answered 201. */
 static int s_four_blobs(hy_service_t *svc, const char *blob, int *seq)
 {
@@ -655,17 +658,15 @@ static int s_four_blobs(hy_service_t *svc, const char *blob, int *seq)
     return bad;
 }
 
+/* A commit that leaves more than half the map in use doubles it then, so batches that each
+ * fit in the room left never meet MDB_MAP_FULL (which would throw a batch away to be run
+ * again); a reader thread in a transaction is not waited for: the next commit grows it. */
 static void test_map_grows_ahead(void)
 {
     char dir[64];
-    hy_test_tmpdir(dir);
-    setenv("HY_MAP_SIZE_MB", "1", 1);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
-    unsetenv("HY_MAP_SIZE_MB");
-    if (!svc) {
-        CHECK(svc != NULL);
+    hy_service_t *svc = s_small_map_service(dir);
+    if (!svc)
         return;
-    }
     hy_store_t *store = hy_service_store(svc);
     char *blob = malloc(20001);
     memset(blob, 'b', 20000);
