@@ -26,7 +26,7 @@ struct hy_store {
     hy_flusher_t *flusher;   /* durable stores: writeback started during commits (flusher.c) */
     int fail_commits;        /* tests: commits still to fail (hy_store_fail_commits) */
     size_t psize;            /* the page size, for the bytes in use */
-    unsigned long grown_ahead, grown_full;   /* hy_store_grows */
+    _Atomic unsigned long grown_ahead, grown_full;   /* hy_store_grows (status: any thread) */
 };
 
 static void s_grow_ahead(hy_store_t *self);

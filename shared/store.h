@@ -55,7 +55,9 @@ int hy_store_open_dbs(hy_store_t *self, const hy_store_db_t *dbs, size_t n);
  * flusher thread starts the writeback of the pages the commit writes meanwhile (flusher.c), so
  * the commit's fdatasync mostly waits instead of doing that work itself; a small commit's few
  * pages are not worth waking a thread for. Same result and durability as mdb_txn_commit.
- * Writers commit their batches with it. */
+ * Writers commit their batches with it. After a commit that leaves more than half the map in
+ * use it doubles the map (the committing thread then has no transaction open), unless a reader
+ * thread is in a transaction: the next commit tries again. */
 #define HY_STORE_FLUSH_WEIGHT 8
 int hy_store_commit(hy_store_t *self, MDB_txn *txn, size_t weight);
 
