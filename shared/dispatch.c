@@ -349,11 +349,11 @@ int hy_dispatch_batch(hy_service_t *self, hy_job_t *jobs, size_t n)
      * again by a later one. With no write here it stays held (the reads saw the last commit,
      * from a transaction of their own): the next step goes on in it (jobs.c). */
     MDB_txn *held = nwrites ? self->held : NULL;
-    if (held)
+    if (held) {
         self->held = NULL;
-    size_t weight = nwrites + (held ? HY_STORE_FLUSH_WEIGHT : 0);
-    if (held)
         self->bg_more = true;   /* the step's work is left to a later one if this rolls back */
+    }
+    size_t weight = nwrites + (held ? HY_STORE_FLUSH_WEIGHT : 0);
     while (nwrites) {
         MDB_txn *wtxn = held;
         bool rerun = false;

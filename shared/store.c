@@ -31,6 +31,13 @@ struct hy_store {
 
 static void s_grow_ahead(hy_store_t *self);
 
+/* Bytes in use: the last page written, times the page size (0 if LMDB cannot say). */
+static size_t s_used(hy_store_t *self)
+{
+    MDB_envinfo info;
+    return mdb_env_info(self->env, &info) == 0 ? (info.me_last_pgno + 1) * self->psize : 0;
+}
+
 /* mkdir -p: the data directory of a service may be several levels below ./var. */
 static int s_mkdirs(const char *path)
 {
@@ -200,10 +207,7 @@ int hy_store_grow(hy_store_t *self)
  * with one in a transaction, the next commit tries again. */
 static void s_grow_ahead(hy_store_t *self)
 {
-    MDB_envinfo info;
-    while (mdb_env_info(self->env, &info) == 0 &&
-           (info.me_last_pgno + 1) * self->psize > self->mapsize / 2 &&
-           s_grow(self, false, "more than half in use") == 0)
+    while (s_used(self) > self->mapsize / 2 && s_grow(self, false, "more than half in use") == 0)
         self->grown_ahead++;
 }
 
@@ -234,12 +238,8 @@ void hy_store_read_end(hy_store_t *self, MDB_txn **txn)
 
 void hy_store_usage(hy_store_t *self, size_t *mapsize, size_t *used)
 {
-    MDB_envinfo info;
-    MDB_stat st;
     *mapsize = self->mapsize;
-    *used = 0;
-    if (mdb_env_info(self->env, &info) == 0 && mdb_env_stat(self->env, &st) == 0)
-        *used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+    *used = s_used(self);
 }
 
 int hy_store_backup(hy_store_t *self, const char *dir)

@@ -589,14 +589,12 @@ static void test_precheck(void)
     hy_test_rmdir(dir);
 }
 
-/* A toy service in dir whose map starts at 1 MiB (NULL, a failed check, when it cannot open). */
+/* s_toy with a map that starts at 1 MiB. */
 static hy_service_t *s_small_map_service(char dir[64])
 {
-    hy_test_tmpdir(dir);
     setenv("HY_MAP_SIZE_MB", "1", 1);
-    hy_service_t *svc = hy_service_new(&toy_def, dir, 1700000000);
+    hy_service_t *svc = s_toy(dir);
     unsetenv("HY_MAP_SIZE_MB");
-    CHECK(svc != NULL);
     return svc;
 }
 
@@ -698,6 +696,15 @@ static void test_map_grows_ahead(void)
     hy_store_grows(store, &ahead, &full);
     CHECK_EQ_INT((int)full, 0);
     CHECK(s_event_count(svc, NULL) == (size_t)seq);
+    int st;   /* what service.status reports */
+    json_t *r = hy_service_calls(svc, "service.status", "operator", NULL, "{}", &st);
+    json_t *stored = json_object_get(json_object_get(r, "result"), "store");
+    CHECK_EQ_INT(st, 200);
+    CHECK_EQ_INT((int)json_integer_value(json_object_get(stored, "grown_ahead")), (int)ahead);
+    CHECK(json_integer_value(json_object_get(stored, "grown_when_full")) == 0 &&
+          json_object_get(stored, "grown_when_full") != NULL);
+    CHECK(json_integer_value(json_object_get(stored, "map_bytes")) == (json_int_t)map);
+    json_decref(r);
     free(blob);
     hy_service_destroy(&svc);
     hy_test_rmdir(dir);
