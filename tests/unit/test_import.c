@@ -692,6 +692,17 @@ static void test_step_held_for_requests(void)
     s_committed(svc, &done2, &last2);
     CHECK_EQ_INT(done2, done);
     CHECK_EQ_INT((long long)last2, (long long)last);
+    /* a held step gone on with, whose commit then fails, takes its held part with it */
+    setenv("HY_HOLD_MS", "60000", 1);
+    CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
+    CHECK(svc->held != NULL);
+    hy_store_fail_commits(svc->store, 1);
+    CHECK_EQ_INT(hy_jobs_step(svc, false), -1);
+    unsetenv("HY_HOLD_MS");
+    CHECK(svc->held == NULL && svc->npending == 0);
+    s_committed(svc, &done2, &last2);
+    CHECK_EQ_INT(done2, done);
+    CHECK_EQ_INT((long long)last2, (long long)last);
     /* a step held when the service stops is not committed: the next run does it */
     CHECK_EQ_INT(hy_jobs_step(svc, true), 1);
     CHECK(svc->held != NULL);
