@@ -29,6 +29,7 @@ BUILD = os.environ.get("HY_BUILD", "build/release")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ALL_SERVICES = ["registry"]
 PUB_OFFSET = {"registry": 1, "loans": 2, "networks": 3, "microfund": 4, "insurance": 5, "reporting": 6}
+START_GRACE_S = 1.0   # a process this young may not handle SIGTERM yet (stop waits for it)
 
 
 # The offices the tests' data names. Every record the registry writes must name an office that
@@ -213,6 +214,7 @@ class Cluster:
         self.logs[tag] = log
         self.procs[tag] = subprocess.Popen([exe, *extra_args], env=self.env, stdout=log, stderr=log,
                                            cwd=self.dir)
+        self.procs[tag]._started = time.time()
         return self.procs[tag]
 
     def kill(self, tag, sig=signal.SIGKILL):
@@ -263,6 +265,13 @@ class Cluster:
     def stop(self):
         """SIGTERM everything; a process that does not exit 0 (crash, leak under ASan) fails."""
         bad = []
+        # A process started a moment ago (a consumer restarted by a chaos thread just before the
+        # test ended) may not have installed its SIGTERM handler yet, above all under ASan, whose
+        # start-up runs before main: it would die of the signal (-15) having done nothing wrong.
+        young = [p._started for p in self.procs.values()
+                 if p.poll() is None and hasattr(p, "_started")]
+        if young:
+            time.sleep(max(0.0, max(young) + START_GRACE_S - time.time()))
         for tag, p in self.procs.items():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
